@@ -1,0 +1,183 @@
+"""Candidate: the only holder of a person's data (R5, R11, R25).
+
+Other aggregates refer to a candidate by id, so this stream alone can be erased later without
+breaking any other history.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import InvalidArgument, require, require_aware
+
+LANGUAGES = ("fr", "en")  # R25
+CIVILITIES = ("Madame", "Monsieur", "Mx")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass(frozen=True)
+class PortalProfile:
+    """R11: what the portal asks; the e-mail is not part of it since it never changes."""
+
+    civility: str
+    surname: str
+    first_name: str
+    birth_date: date
+    birth_place: str
+
+
+def check_email(email: str) -> str:
+    """A plausible e-mail address, lower-cased."""
+    cleaned = email.strip().lower()
+    if not _EMAIL.match(cleaned):
+        raise InvalidArgument("email", f"not an e-mail address: {email!r}")
+    return cleaned
+
+
+def _check_language(language: str) -> None:
+    if language not in LANGUAGES:
+        raise InvalidArgument("language", f"R25: French or English ('fr'/'en'), not {language!r}")
+
+
+class Candidate(Aggregate):
+    """A person's account: e-mail, names, language, terms, portal profile."""
+
+    email: str
+    surname: str
+    first_name: str
+    language: str
+    terms_accepted_at: datetime | None
+    profile: PortalProfile | None
+    password_hash: str | None
+
+    class CandidateRegistered(Aggregate.Created):
+        email: str
+        surname: str
+        first_name: str
+        language: str
+
+    class TermsAccepted(Aggregate.Event):
+        pass
+
+    class LanguageChosen(Aggregate.Event):
+        language: str
+
+    class PortalProfileCreated(Aggregate.Event):
+        profile: PortalProfile
+        password_hash: str
+
+    class PortalProfileSaved(Aggregate.Event):
+        profile: PortalProfile
+
+    @classmethod
+    def register(
+        cls,
+        *,
+        candidate_id: UUID,
+        email: str,
+        surname: str,
+        first_name: str,
+        language: str = "fr",
+        at: datetime,
+    ) -> Candidate:
+        """Registered by a training centre when it enrols the person."""
+        require_aware("at", at)
+        _check_language(language)
+        if not surname.strip() or not first_name.strip():
+            raise InvalidArgument("name", "surname and first name are required")
+        return cls._create(
+            cls.CandidateRegistered,
+            id=candidate_id,
+            timestamp=at,
+            email=check_email(email),
+            surname=surname.strip(),
+            first_name=first_name.strip(),
+            language=language,
+        )
+
+    @event(CandidateRegistered)
+    def __init__(self, email: str, surname: str, first_name: str, language: str) -> None:
+        self.email = email
+        self.surname = surname
+        self.first_name = first_name
+        self.language = language
+        self.terms_accepted_at = None
+        self.profile = None
+        self.password_hash = None
+
+    @property
+    def terms_accepted(self) -> bool:
+        """R5: accepted once, at the first connection."""
+        return self.terms_accepted_at is not None
+
+    @property
+    def profile_complete(self) -> bool:
+        """R11: the portal profile was created ('Créer')."""
+        return self.profile is not None
+
+    def accept_terms(self, *, at: datetime) -> None:
+        """R5: the terms of use are accepted once."""
+        require_aware("at", at)
+        require(not self.terms_accepted, "R5", "the terms of use were already accepted")
+        self._terms_accepted(timestamp=at)
+
+    def choose_language(self, *, at: datetime, language: str) -> None:
+        """R25: French or English."""
+        require_aware("at", at)
+        _check_language(language)
+        if language != self.language:
+            self._language_chosen(language=language, timestamp=at)
+
+    def save_portal_profile(
+        self,
+        *,
+        at: datetime,
+        email: str,
+        profile: PortalProfile,
+        password_hash: str | None = None,
+    ) -> str:
+        """R11: 'Créer' the first time (with a password), 'Enregistrer' later; e-mail fixed."""
+        require_aware("at", at)
+        require(
+            check_email(email) == self.email,
+            "R11",
+            "the portal e-mail is the one used for proctoring and can never be changed",
+        )
+        _check_profile(profile)
+        if self.profile is None:
+            if not password_hash:
+                raise InvalidArgument("password", "a password is required to create the profile")
+            self._profile_created(profile=profile, password_hash=password_hash, timestamp=at)
+            return "Créer"
+        self._profile_saved(profile=profile, timestamp=at)
+        return "Enregistrer"
+
+    @event(TermsAccepted)
+    def _terms_accepted(self, timestamp: datetime) -> None:
+        self.terms_accepted_at = timestamp
+
+    @event(LanguageChosen)
+    def _language_chosen(self, language: str, timestamp: datetime) -> None:
+        self.language = language
+
+    @event(PortalProfileCreated)
+    def _profile_created(self, profile: PortalProfile, password_hash: str, timestamp: datetime) -> None:
+        self.profile = profile
+        self.password_hash = password_hash
+
+    @event(PortalProfileSaved)
+    def _profile_saved(self, profile: PortalProfile, timestamp: datetime) -> None:
+        self.profile = profile
+
+
+def _check_profile(profile: PortalProfile) -> None:
+    if profile.civility not in CIVILITIES:
+        raise InvalidArgument("civility", f"one of {', '.join(CIVILITIES)}")
+    for field in ("surname", "first_name", "birth_place"):
+        if not str(getattr(profile, field)).strip():
+            raise InvalidArgument(field, "required")

@@ -1,0 +1,227 @@
+"""Enrollment (inscription): a candidate registered by a training centre for one certification.
+
+It owns the 90-day window (R1) and the exam session's validity (R2, R3). Times are aware
+datetimes in the training centre's time zone: the local day decides deadlines.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import Enum
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import InvalidArgument, RuleBroken, require, require_aware
+from domain.rules import (
+    RuleSet,
+    check_exam_duration,
+    check_office_hours,
+    check_within_enrollment_window,
+    enrollment_last_day,
+    first_validity_end,
+    renewed_validity_end,
+)
+
+
+class SessionCreationOutcome(str, Enum):
+    """R2: the three messages shown when the candidate creates the exam session."""
+
+    CREATED = "created"
+    ALREADY_EXISTS = "already_exists"
+    CREATED_WITH_LIVE_SUPERVISION = "created_with_live_supervision"
+
+
+class Enrollment(Aggregate):
+    """A candidate's enrolment for one certification, with its exam code valid 90 days."""
+
+    centre_id: UUID
+    candidate_id: UUID
+    certification_code: str
+    exam_duration_minutes: int
+    enrolled_on: date
+    last_day: date
+    rules: RuleSet
+    exam_session_id: UUID | None
+    session_valid_until: date | None
+    live_supervision: bool
+    supervision_slot: datetime | None
+    renewals: int
+    expired: bool
+
+    class Enrolled(Aggregate.Created):
+        centre_id: UUID
+        candidate_id: UUID
+        certification_code: str
+        exam_duration_minutes: int
+        enrolled_on: date
+        last_day: date
+        rules: RuleSet
+
+    class ExamSessionCreated(Aggregate.Event):
+        exam_session_id: UUID
+        valid_until: date
+        live_supervision: bool
+
+    class LiveSupervisionSlotBooked(Aggregate.Event):
+        slot: datetime
+        booked_by: UUID
+
+    class ExamSessionRenewed(Aggregate.Event):
+        valid_until: date
+
+    class EnrollmentExpired(Aggregate.Event):
+        last_day: date
+
+    @classmethod
+    def enrol(
+        cls,
+        *,
+        enrollment_id: UUID,
+        centre_id: UUID,
+        candidate_id: UUID,
+        certification_code: str,
+        exam_duration_minutes: int,
+        rules: RuleSet,
+        at: datetime,
+    ) -> Enrollment:
+        """A training centre enrols a candidate today; the 90-day window starts."""
+        require_aware("at", at)
+        if not certification_code.strip():
+            raise InvalidArgument("certification_code", "a certification code is required")
+        check_exam_duration(exam_duration_minutes, rules)
+        enrolled_on = at.date()
+        return cls._create(
+            cls.Enrolled,
+            id=enrollment_id,
+            timestamp=at,
+            centre_id=centre_id,
+            candidate_id=candidate_id,
+            certification_code=certification_code.strip(),
+            exam_duration_minutes=exam_duration_minutes,
+            enrolled_on=enrolled_on,
+            last_day=enrollment_last_day(enrolled_on, rules),
+            rules=rules,
+        )
+
+    @event(Enrolled)
+    def __init__(
+        self,
+        centre_id: UUID,
+        candidate_id: UUID,
+        certification_code: str,
+        exam_duration_minutes: int,
+        enrolled_on: date,
+        last_day: date,
+        rules: RuleSet,
+    ) -> None:
+        self.centre_id = centre_id
+        self.candidate_id = candidate_id
+        self.certification_code = certification_code
+        self.exam_duration_minutes = exam_duration_minutes
+        self.enrolled_on = enrolled_on
+        self.last_day = last_day
+        self.rules = rules
+        self.exam_session_id = None
+        self.session_valid_until = None
+        self.live_supervision = False
+        self.supervision_slot = None
+        self.renewals = 0
+        self.expired = False
+
+    # --- commands ------------------------------------------------------------------------
+
+    def create_exam_session(
+        self, *, exam_session_id: UUID, at: datetime, live_supervision: bool = False
+    ) -> SessionCreationOutcome:
+        """R1/R2: create the exam session once; a repeat records nothing and says so."""
+        require_aware("at", at)
+        if self.exam_session_id is not None:
+            return SessionCreationOutcome.ALREADY_EXISTS
+        require(not self.expired, "R1", "the enrolment has expired")
+        check_within_enrollment_window(at.date(), self.last_day)
+        self._exam_session_created(
+            exam_session_id=exam_session_id,
+            valid_until=first_validity_end(at.date(), self.last_day, self.rules),
+            live_supervision=live_supervision,
+            timestamp=at,
+        )
+        if live_supervision:
+            return SessionCreationOutcome.CREATED_WITH_LIVE_SUPERVISION
+        return SessionCreationOutcome.CREATED
+
+    def book_live_supervision_slot(self, *, slot: datetime, booked_by: UUID, at: datetime) -> None:
+        """R2: the hotline agrees a slot in office hours within the session's validity."""
+        require_aware("at", at)
+        require_aware("slot", slot)
+        require(
+            self.exam_session_id is not None and self.live_supervision,
+            "R2",
+            "a slot is booked only for an exam session created with live supervision",
+        )
+        check_office_hours(slot, self.rules)
+        require(slot > at, "R2", "a live-supervision slot must be in the future")
+        assert self.session_valid_until is not None
+        require(
+            slot.date() <= self.session_valid_until,
+            "R3",
+            f"the slot must fall within the exam session's validity "
+            f"(until {self.session_valid_until.isoformat()})",
+        )
+        self._slot_booked(slot=slot, booked_by=booked_by, timestamp=at)
+
+    def renew_exam_session(self, *, at: datetime) -> date:
+        """R3: renew the exam session's validity, never past day 90."""
+        require_aware("at", at)
+        if self.exam_session_id is None or self.session_valid_until is None:
+            raise RuleBroken("R3", "there is no exam session to renew yet")
+        require(not self.expired, "R3", "the enrolment has expired")
+        valid_until = renewed_validity_end(
+            self.session_valid_until, at.date(), self.last_day, self.rules
+        )
+        self._renewed(valid_until=valid_until, timestamp=at)
+        return valid_until
+
+    def expire(self, *, at: datetime) -> None:
+        """R1: the enrolment expires once its last day has passed."""
+        require_aware("at", at)
+        require(not self.expired, "R1", "the enrolment has already expired")
+        require(
+            at.date() > self.last_day,
+            "R1",
+            f"the enrolment is valid until {self.last_day.isoformat()} inclusive",
+        )
+        self._expired(last_day=self.last_day, timestamp=at)
+
+    # --- queries -------------------------------------------------------------------------
+
+    def session_is_valid_on(self, day: date) -> bool:
+        """Whether the exam session may be used on that local day."""
+        return (
+            not self.expired
+            and self.session_valid_until is not None
+            and day <= self.session_valid_until
+        )
+
+    # --- events --------------------------------------------------------------------------
+
+    @event(ExamSessionCreated)
+    def _exam_session_created(
+        self, exam_session_id: UUID, valid_until: date, live_supervision: bool, timestamp: datetime
+    ) -> None:
+        self.exam_session_id = exam_session_id
+        self.session_valid_until = valid_until
+        self.live_supervision = live_supervision
+
+    @event(LiveSupervisionSlotBooked)
+    def _slot_booked(self, slot: datetime, booked_by: UUID, timestamp: datetime) -> None:
+        self.supervision_slot = slot
+
+    @event(ExamSessionRenewed)
+    def _renewed(self, valid_until: date, timestamp: datetime) -> None:
+        self.session_valid_until = valid_until
+        self.renewals += 1
+
+    @event(EnrollmentExpired)
+    def _expired(self, last_day: date, timestamp: datetime) -> None:
+        self.expired = True

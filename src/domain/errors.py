@@ -1,0 +1,43 @@
+"""Domain errors. A refusal names the guide's rule (R1…R26 in design/product.md)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+
+class DomainError(Exception):
+    """Base class of every refusal the domain can give."""
+
+
+class RuleBroken(DomainError):
+    """A command broke one of the guide's rules; nothing was recorded."""
+
+    def __init__(self, rule: str, message: str) -> None:
+        super().__init__(f"{rule}: {message}")
+        self.rule = rule
+        self.message = message
+
+
+class StepOutOfOrder(RuleBroken):
+    """A step of the journey was attempted before the steps that must precede it."""
+
+
+class InvalidArgument(DomainError):
+    """A value given to a command is malformed (names the field)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def require(condition: bool, rule: str, message: str) -> None:
+    """Raise `RuleBroken(rule, message)` unless `condition` holds."""
+    if not condition:
+        raise RuleBroken(rule, message)
+
+
+def require_aware(field: str, value: object) -> None:
+    """Times must carry their time zone: deadlines depend on the local day."""
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise InvalidArgument(field, "a time-zone-aware datetime is required")

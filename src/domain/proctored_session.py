@@ -1,0 +1,606 @@
+"""Proctored session (e-surveillance): the recorded side of an exam session.
+
+It follows the guide's order: entry ("Examen" / "Reprendre l'examen", R5–R6), the four
+attestations (R7), the equipment checks (R8), the two identity photos (R9), the three
+environment recordings (R10) that launch the exam, then facts seen while the exam runs
+(proctoring tab closed R17, detector flags, technical problems) and the closing.
+Times are aware datetimes; the session's rule set was frozen when it was created.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import InvalidArgument, RuleBroken, StepOutOfOrder, require, require_aware
+from domain.evidence import FlagKind, MediaSpan
+from domain.rules import RuleSet, budget_end, check_resume_reason, check_within_budget
+
+
+class Step(str, Enum):
+    """The checks before the exam, in the guide's order."""
+
+    INSTRUCTIONS_READ = "instructions_read"
+    DESIGNER_RULES_ATTESTED = "designer_rules_attested"
+    SECURE_MODE_ACKNOWLEDGED = "secure_mode_acknowledged"
+    GENERAL_CONDITIONS_ATTESTED = "general_conditions_attested"
+    SOUND_HEARD = "sound_heard"
+    MICROPHONE_TESTED = "microphone_tested"
+    CAMERA_CHECKED = "camera_checked"
+    CONNECTION_TESTED = "connection_tested"
+    FACE_PHOTO = "face_photo"
+    ID_PHOTO = "id_photo"
+    EARS_RECORDED = "ears_recorded"
+    ROOM_RECORDED = "room_recorded"
+    DESK_RECORDED = "desk_recorded"
+
+
+STEPS: tuple[Step, ...] = tuple(Step)
+
+STEP_RULE: dict[Step, str] = {
+    Step.INSTRUCTIONS_READ: "R7",
+    Step.DESIGNER_RULES_ATTESTED: "R7",
+    Step.SECURE_MODE_ACKNOWLEDGED: "R7",
+    Step.GENERAL_CONDITIONS_ATTESTED: "R7",
+    Step.SOUND_HEARD: "R8",
+    Step.MICROPHONE_TESTED: "R8",
+    Step.CAMERA_CHECKED: "R8",
+    Step.CONNECTION_TESTED: "R8",
+    Step.FACE_PHOTO: "R9",
+    Step.ID_PHOTO: "R9",
+    Step.EARS_RECORDED: "R10",
+    Step.ROOM_RECORDED: "R10",
+    Step.DESK_RECORDED: "R10",
+}
+
+STEP_LABEL: dict[Step, str] = {
+    Step.INSTRUCTIONS_READ: "read the exam instructions",
+    Step.DESIGNER_RULES_ATTESTED: "attest the designer's rules (checkbox)",
+    Step.SECURE_MODE_ACKNOWLEDGED: "acknowledge secure mode ('Continuer')",
+    Step.GENERAL_CONDITIONS_ATTESTED: "attest the general conditions (checkbox)",
+    Step.SOUND_HEARD: "confirm the sound was heard",
+    Step.MICROPHONE_TESTED: "start then stop the microphone recording",
+    Step.CAMERA_CHECKED: "check the camera",
+    Step.CONNECTION_TESTED: "pass the connection test",
+    Step.FACE_PHOTO: "take the face photo, then 'Suivant'",
+    Step.ID_PHOTO: "take the ID-document photo, then 'Suivant'",
+    Step.EARS_RECORDED: "record the ears",
+    Step.ROOM_RECORDED: "record the room",
+    Step.DESK_RECORDED: "record the desk",
+}
+
+
+class EnvironmentPart(str, Enum):
+    """R10: the three environment recordings, in order."""
+
+    EARS = "ears"
+    ROOM = "room"
+    DESK = "desk"
+
+
+PART_STEP: dict[EnvironmentPart, Step] = {
+    EnvironmentPart.EARS: Step.EARS_RECORDED,
+    EnvironmentPart.ROOM: Step.ROOM_RECORDED,
+    EnvironmentPart.DESK: Step.DESK_RECORDED,
+}
+
+
+class ProctoredSession(Aggregate):
+    """The candidate's proctored window for one enrolment (its id is the exam session's)."""
+
+    enrollment_id: UUID
+    candidate_id: UUID
+    certification_code: str
+    exam_duration_minutes: int
+    rules: RuleSet
+    live_supervision: bool
+    entries: int
+    started_at: datetime | None
+    completed: tuple[Step, ...]
+    microphone_recording: bool
+    face_photo_taken: bool
+    id_photo_taken: bool
+    recording_part: EnvironmentPart | None
+    attempt_id: UUID | None
+    exam_launched_at: datetime | None
+    closed_at: datetime | None
+    flag_ids: tuple[str, ...]
+
+    # --- events --------------------------------------------------------------------------
+
+    class SessionOpened(Aggregate.Created):
+        enrollment_id: UUID
+        candidate_id: UUID
+        certification_code: str
+        exam_duration_minutes: int
+        rules: RuleSet
+        live_supervision: bool
+
+    class SessionEntered(Aggregate.Event):
+        entry_number: int
+        label: str
+        resume_reason: str
+
+    class SessionLeft(Aggregate.Event):
+        cause: str
+
+    class InstructionsRead(Aggregate.Event):
+        pass
+
+    class DesignerRulesAttested(Aggregate.Event):
+        pass
+
+    class SecureModeAcknowledged(Aggregate.Event):
+        pass
+
+    class GeneralConditionsAttested(Aggregate.Event):
+        pass
+
+    class SoundHeard(Aggregate.Event):
+        pass
+
+    class MicrophoneRecordingStarted(Aggregate.Event):
+        pass
+
+    class MicrophoneRecordingStopped(Aggregate.Event):
+        pass
+
+    class CameraChecked(Aggregate.Event):
+        working: bool
+
+    class ConnectionTested(Aggregate.Event):
+        round_trip_ms: float
+        upload_kbps: float
+        passed: bool
+
+    class FacePhotoTaken(Aggregate.Event):
+        media_id: str
+        content_hash: str
+
+    class FacePhotoConfirmed(Aggregate.Event):
+        pass
+
+    class IdPhotoTaken(Aggregate.Event):
+        media_id: str
+        content_hash: str
+
+    class IdPhotoConfirmed(Aggregate.Event):
+        pass
+
+    class EnvironmentRecordingStarted(Aggregate.Event):
+        part: EnvironmentPart
+        media_id: str
+
+    class EnvironmentRecordingStopped(Aggregate.Event):
+        part: EnvironmentPart
+        content_hash: str
+
+    class ExamLaunched(Aggregate.Event):
+        attempt_id: UUID
+
+    class ProctoringTabClosed(Aggregate.Event):
+        span: MediaSpan
+        during_exam: bool
+
+    class FlagRaised(Aggregate.Event):
+        flag_id: str
+        kind: FlagKind
+        span: MediaSpan
+        confidence: float
+
+    class TechnicalProblemRecorded(Aggregate.Event):
+        description: str
+        recorded_by: UUID
+
+    class SessionClosed(Aggregate.Event):
+        over_budget: bool
+
+    # --- creation ------------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        *,
+        session_id: UUID,
+        enrollment_id: UUID,
+        candidate_id: UUID,
+        certification_code: str,
+        exam_duration_minutes: int,
+        rules: RuleSet,
+        live_supervision: bool,
+        at: datetime,
+    ) -> ProctoredSession:
+        """Opened with the exam session; the rule set is frozen into it here."""
+        require_aware("at", at)
+        return cls._create(
+            cls.SessionOpened,
+            id=session_id,
+            timestamp=at,
+            enrollment_id=enrollment_id,
+            candidate_id=candidate_id,
+            certification_code=certification_code,
+            exam_duration_minutes=exam_duration_minutes,
+            rules=rules,
+            live_supervision=live_supervision,
+        )
+
+    @event(SessionOpened)
+    def __init__(
+        self,
+        enrollment_id: UUID,
+        candidate_id: UUID,
+        certification_code: str,
+        exam_duration_minutes: int,
+        rules: RuleSet,
+        live_supervision: bool,
+    ) -> None:
+        self.enrollment_id = enrollment_id
+        self.candidate_id = candidate_id
+        self.certification_code = certification_code
+        self.exam_duration_minutes = exam_duration_minutes
+        self.rules = rules
+        self.live_supervision = live_supervision
+        self.entries = 0
+        self.started_at = None
+        self.completed = ()
+        self.microphone_recording = False
+        self.face_photo_taken = False
+        self.id_photo_taken = False
+        self.recording_part = None
+        self.attempt_id = None
+        self.exam_launched_at = None
+        self.closed_at = None
+        self.flag_ids = ()
+
+    # --- queries -------------------------------------------------------------------------
+
+    @property
+    def next_step(self) -> Step | None:
+        """The first check not done yet, or None once the exam is launched."""
+        done = len(self.completed)
+        return STEPS[done] if done < len(STEPS) else None
+
+    @property
+    def entry_label(self) -> str:
+        """R6: the button the candidate sees."""
+        return "Examen" if self.entries == 0 else "Reprendre l'examen"
+
+    @property
+    def exam_in_progress(self) -> bool:
+        """Between the launch of the exam and the closing of the session."""
+        return self.exam_launched_at is not None and self.closed_at is None
+
+    def budget_ends_at(self) -> datetime | None:
+        """R4: when the 3-hour budget runs out (None before the first entry)."""
+        return None if self.started_at is None else budget_end(self.started_at, self.rules)
+
+    def media_offset(self, at: datetime) -> float:
+        """Seconds from the first entry, the origin of the session's media spans."""
+        return 0.0 if self.started_at is None else max(0.0, (at - self.started_at).total_seconds())
+
+    # --- guards --------------------------------------------------------------------------
+
+    def _check_open(self, at: datetime) -> None:
+        require_aware("at", at)
+        require(self.closed_at is None, "R18", "the exam was sent: this session is closed")
+
+    def _check_step(self, step: Step, at: datetime) -> None:
+        """The step's own rule when done again, or out of order; the budget (R4)."""
+        self._check_open(at)
+        require(self.entries > 0, "R6", "enter the session first ('Examen')")
+        check_within_budget(at, self.started_at, self.rules)
+        if step in self.completed:
+            raise RuleBroken(
+                STEP_RULE[step],
+                f"'{STEP_LABEL[step]}' is already done (it stays ticked on resume)",
+            )
+        expected = self.next_step
+        if step != expected:
+            assert expected is not None
+            raise StepOutOfOrder(
+                STEP_RULE[step],
+                f"'{STEP_LABEL[step]}' comes later: next is '{STEP_LABEL[expected]}' "
+                f"({STEP_RULE[expected]})",
+            )
+
+    # --- commands: entering (R5, R6) -----------------------------------------------------
+
+    def enter(self, *, at: datetime, terms_accepted: bool, resume_reason: str | None = None) -> str:
+        """'Examen' the first time, 'Reprendre l'examen' with a 10-word reason after (R6)."""
+        self._check_open(at)
+        require(terms_accepted, "R5", "the terms of use must be accepted at the first connection")
+        check_within_budget(at, self.started_at, self.rules)
+        reason = ""
+        if self.entries > 0:
+            reason = check_resume_reason(resume_reason, self.rules)
+        elif resume_reason:
+            raise RuleBroken("R6", "the first entry is 'Examen': there is nothing to resume")
+        label = self.entry_label
+        self._entered(entry_number=self.entries + 1, label=label, resume_reason=reason, timestamp=at)
+        return label
+
+    def leave(self, *, at: datetime, cause: str) -> None:
+        """An interruption (deferral, blocked screen R23, lost connection); resume needs R6."""
+        self._check_open(at)
+        require(self.entries > 0, "R6", "the session was never entered")
+        if not cause.strip():
+            raise InvalidArgument("cause", "say why the session was left")
+        self._left(cause=cause.strip(), timestamp=at)
+
+    # --- commands: attestations (R7) -----------------------------------------------------
+
+    def read_instructions(self, *, at: datetime) -> None:
+        """R7: exam instructions read ('Suivant')."""
+        self._check_step(Step.INSTRUCTIONS_READ, at)
+        self._instructions_read(timestamp=at)
+
+    def attest_designer_rules(self, *, at: datetime) -> None:
+        """R7: the designer's rules attested (checkbox)."""
+        self._check_step(Step.DESIGNER_RULES_ATTESTED, at)
+        self._designer_rules_attested(timestamp=at)
+
+    def acknowledge_secure_mode(self, *, at: datetime) -> None:
+        """R7: secure mode acknowledged ('Continuer')."""
+        self._check_step(Step.SECURE_MODE_ACKNOWLEDGED, at)
+        self._secure_mode_acknowledged(timestamp=at)
+
+    def attest_general_conditions(self, *, at: datetime) -> None:
+        """R7: general conditions attested (checkbox)."""
+        self._check_step(Step.GENERAL_CONDITIONS_ATTESTED, at)
+        self._general_conditions_attested(timestamp=at)
+
+    # --- commands: equipment (R8) --------------------------------------------------------
+
+    def confirm_sound_heard(self, *, at: datetime) -> None:
+        """R8: the candidate heard the test sound."""
+        self._check_step(Step.SOUND_HEARD, at)
+        self._sound_heard(timestamp=at)
+
+    def start_microphone_recording(self, *, at: datetime) -> None:
+        """R8: the microphone test starts recording."""
+        self._check_step(Step.MICROPHONE_TESTED, at)
+        require(not self.microphone_recording, "R8", "the microphone is already recording")
+        self._microphone_started(timestamp=at)
+
+    def stop_microphone_recording(self, *, at: datetime) -> None:
+        """R8: stopping the started recording is what lets the candidate go on."""
+        self._check_step(Step.MICROPHONE_TESTED, at)
+        require(self.microphone_recording, "R8", "start the microphone recording before stopping it")
+        self._microphone_stopped(timestamp=at)
+
+    def check_camera(self, *, at: datetime, working: bool) -> None:
+        """R8: a camera that does not work is recorded and keeps the candidate here."""
+        self._check_step(Step.CAMERA_CHECKED, at)
+        self._camera_checked(working=working, timestamp=at)
+
+    def record_connection_test(
+        self, *, at: datetime, round_trip_ms: float, upload_kbps: float, passed: bool
+    ) -> None:
+        """R8: the connection test's measures; only a passed test lets the candidate go on."""
+        self._check_step(Step.CONNECTION_TESTED, at)
+        if round_trip_ms < 0 or upload_kbps < 0:
+            raise InvalidArgument("connection_test", "measures cannot be negative")
+        self._connection_tested(
+            round_trip_ms=round_trip_ms, upload_kbps=upload_kbps, passed=passed, timestamp=at
+        )
+
+    # --- commands: identity (R9) ---------------------------------------------------------
+
+    def take_face_photo(self, *, at: datetime, media_id: str, content_hash: str) -> None:
+        """R9: 'Prendre une photo' of the face (may be taken again before 'Suivant')."""
+        self._check_step(Step.FACE_PHOTO, at)
+        _check_media(media_id, content_hash)
+        self._face_photo_taken(media_id=media_id, content_hash=content_hash, timestamp=at)
+
+    def confirm_face_photo(self, *, at: datetime) -> None:
+        """R9: 'Suivant' needs a face photo first."""
+        self._check_step(Step.FACE_PHOTO, at)
+        require(self.face_photo_taken, "R9", "press 'Prendre une photo' before 'Suivant'")
+        self._face_photo_confirmed(timestamp=at)
+
+    def take_id_photo(self, *, at: datetime, media_id: str, content_hash: str) -> None:
+        """R9: 'Prendre une photo' of the ID document."""
+        self._check_step(Step.ID_PHOTO, at)
+        _check_media(media_id, content_hash)
+        self._id_photo_taken(media_id=media_id, content_hash=content_hash, timestamp=at)
+
+    def confirm_id_photo(self, *, at: datetime) -> None:
+        """R9: 'Suivant' needs an ID photo first."""
+        self._check_step(Step.ID_PHOTO, at)
+        require(self.id_photo_taken, "R9", "press 'Prendre une photo' before 'Suivant'")
+        self._id_photo_confirmed(timestamp=at)
+
+    # --- commands: environment (R10) -----------------------------------------------------
+
+    def start_environment_recording(
+        self, *, at: datetime, part: EnvironmentPart, media_id: str
+    ) -> None:
+        """R10: ears, then room, then desk; one recording at a time."""
+        self._check_step(PART_STEP[part], at)
+        require(
+            self.recording_part is None,
+            "R10",
+            f"the {self.recording_part.value if self.recording_part else ''} recording "
+            "is still running",
+        )
+        _check_media(media_id, "-")
+        self._environment_started(part=part, media_id=media_id, timestamp=at)
+
+    def stop_environment_recording(
+        self,
+        *,
+        at: datetime,
+        part: EnvironmentPart,
+        content_hash: str,
+        attempt_id: UUID | None = None,
+    ) -> bool:
+        """R10: stopping the desk recording launches the exam at once. True when it did."""
+        self._check_step(PART_STEP[part], at)
+        require(
+            self.recording_part == part,
+            "R10",
+            f"start the {part.value} recording before stopping it",
+        )
+        _check_media("-", content_hash)
+        if part is EnvironmentPart.DESK and attempt_id is None:
+            raise InvalidArgument("attempt_id", "stopping the desk recording launches the exam")
+        self._environment_stopped(part=part, content_hash=content_hash, timestamp=at)
+        if part is EnvironmentPart.DESK:
+            assert attempt_id is not None
+            self._exam_launched(attempt_id=attempt_id, timestamp=at)
+            return True
+        return False
+
+    # --- commands: during the exam -------------------------------------------------------
+
+    def record_proctoring_tab_closed(self, *, at: datetime, span: MediaSpan) -> None:
+        """R17: closing the proctoring tab during the exam is a ground for invalidation."""
+        self._check_open(at)
+        require(self.entries > 0, "R17", "the session was never entered")
+        self._tab_closed(span=span, during_exam=self.exam_in_progress, timestamp=at)
+
+    def raise_flag(
+        self, *, at: datetime, flag_id: str, kind: FlagKind, span: MediaSpan, confidence: float
+    ) -> None:
+        """A detector's hint with its media span; a flag is never a verdict."""
+        require_aware("at", at)
+        if not flag_id:
+            raise InvalidArgument("flag_id", "a flag needs an id")
+        if flag_id in self.flag_ids:
+            return  # detectors may report twice; the fact is recorded once
+        if not 0.0 <= confidence <= 1.0:
+            raise InvalidArgument("confidence", "a confidence lies between 0 and 1")
+        require(self.entries > 0, "R17", "no flag before the session is entered")
+        self._flag_raised(
+            flag_id=flag_id, kind=kind, span=span, confidence=confidence, timestamp=at
+        )
+
+    def record_technical_problem(self, *, at: datetime, description: str, recorded_by: UUID) -> None:
+        """R20: a proven technical problem, the one case where a phone is allowed."""
+        require_aware("at", at)
+        if not description.strip():
+            raise InvalidArgument("description", "describe the technical problem")
+        self._technical_problem(description=description.strip(), recorded_by=recorded_by, timestamp=at)
+
+    def close(self, *, at: datetime) -> None:
+        """The recording is sent and the session closes (after 'Oui, envoyer' or a quit)."""
+        self._check_open(at)
+        ends = self.budget_ends_at()
+        self._closed(over_budget=ends is not None and at > ends, timestamp=at)
+
+    # --- event appliers ------------------------------------------------------------------
+
+    @event(SessionEntered)
+    def _entered(self, entry_number: int, label: str, resume_reason: str, timestamp: datetime) -> None:
+        self.entries = entry_number
+        if self.started_at is None:
+            self.started_at = timestamp
+
+    @event(SessionLeft)
+    def _left(self, cause: str, timestamp: datetime) -> None:
+        self.microphone_recording = False
+        self.recording_part = None
+
+    def _complete(self, step: Step) -> None:
+        self.completed = (*self.completed, step)
+
+    @event(InstructionsRead)
+    def _instructions_read(self, timestamp: datetime) -> None:
+        self._complete(Step.INSTRUCTIONS_READ)
+
+    @event(DesignerRulesAttested)
+    def _designer_rules_attested(self, timestamp: datetime) -> None:
+        self._complete(Step.DESIGNER_RULES_ATTESTED)
+
+    @event(SecureModeAcknowledged)
+    def _secure_mode_acknowledged(self, timestamp: datetime) -> None:
+        self._complete(Step.SECURE_MODE_ACKNOWLEDGED)
+
+    @event(GeneralConditionsAttested)
+    def _general_conditions_attested(self, timestamp: datetime) -> None:
+        self._complete(Step.GENERAL_CONDITIONS_ATTESTED)
+
+    @event(SoundHeard)
+    def _sound_heard(self, timestamp: datetime) -> None:
+        self._complete(Step.SOUND_HEARD)
+
+    @event(MicrophoneRecordingStarted)
+    def _microphone_started(self, timestamp: datetime) -> None:
+        self.microphone_recording = True
+
+    @event(MicrophoneRecordingStopped)
+    def _microphone_stopped(self, timestamp: datetime) -> None:
+        self.microphone_recording = False
+        self._complete(Step.MICROPHONE_TESTED)
+
+    @event(CameraChecked)
+    def _camera_checked(self, working: bool, timestamp: datetime) -> None:
+        if working:
+            self._complete(Step.CAMERA_CHECKED)
+
+    @event(ConnectionTested)
+    def _connection_tested(
+        self, round_trip_ms: float, upload_kbps: float, passed: bool, timestamp: datetime
+    ) -> None:
+        if passed:
+            self._complete(Step.CONNECTION_TESTED)
+
+    @event(FacePhotoTaken)
+    def _face_photo_taken(self, media_id: str, content_hash: str, timestamp: datetime) -> None:
+        self.face_photo_taken = True
+
+    @event(FacePhotoConfirmed)
+    def _face_photo_confirmed(self, timestamp: datetime) -> None:
+        self._complete(Step.FACE_PHOTO)
+
+    @event(IdPhotoTaken)
+    def _id_photo_taken(self, media_id: str, content_hash: str, timestamp: datetime) -> None:
+        self.id_photo_taken = True
+
+    @event(IdPhotoConfirmed)
+    def _id_photo_confirmed(self, timestamp: datetime) -> None:
+        self._complete(Step.ID_PHOTO)
+
+    @event(EnvironmentRecordingStarted)
+    def _environment_started(self, part: EnvironmentPart, media_id: str, timestamp: datetime) -> None:
+        self.recording_part = part
+
+    @event(EnvironmentRecordingStopped)
+    def _environment_stopped(
+        self, part: EnvironmentPart, content_hash: str, timestamp: datetime
+    ) -> None:
+        self.recording_part = None
+        self._complete(PART_STEP[part])
+
+    @event(ExamLaunched)
+    def _exam_launched(self, attempt_id: UUID, timestamp: datetime) -> None:
+        self.attempt_id = attempt_id
+        self.exam_launched_at = timestamp
+
+    @event(ProctoringTabClosed)
+    def _tab_closed(self, span: MediaSpan, during_exam: bool, timestamp: datetime) -> None:
+        pass
+
+    @event(FlagRaised)
+    def _flag_raised(
+        self, flag_id: str, kind: FlagKind, span: MediaSpan, confidence: float, timestamp: datetime
+    ) -> None:
+        self.flag_ids = (*self.flag_ids, flag_id)
+
+    @event(TechnicalProblemRecorded)
+    def _technical_problem(self, description: str, recorded_by: UUID, timestamp: datetime) -> None:
+        pass
+
+    @event(SessionClosed)
+    def _closed(self, over_budget: bool, timestamp: datetime) -> None:
+        self.closed_at = timestamp
+
+
+def _check_media(media_id: str, content_hash: str) -> None:
+    if not media_id.strip():
+        raise InvalidArgument("media_id", "the stored media's id is required")
+    if not content_hash.strip():
+        raise InvalidArgument("content_hash", "the stored media's content hash is required")

@@ -1,0 +1,283 @@
+"""Review (contrôle): one examiner checks the recording within 8 days (R19, R20).
+
+The recommended verdict comes from the pure verdict function over the gathered evidence; the
+examiner's decision cites evidence for every reason, so it can be replayed and explained.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import InvalidArgument, RuleBroken, require, require_aware
+from domain.evidence import Evidence, ReasonCode, Verdict
+from domain.rules import RuleSet, count_words
+from domain.verdict import Recommendation, recommend
+
+OTHER_JUSTIFICATION_MIN_WORDS = 5
+
+
+@dataclass(frozen=True)
+class CitedReason:
+    """An invalidation reason from the closed list (R20), citing evidence ids."""
+
+    reason: ReasonCode
+    evidence_ids: tuple[str, ...]
+    justification: str = ""
+
+
+class Review(Aggregate):
+    """One examiner's check of a submitted exam's recording."""
+
+    session_id: UUID
+    attempt_id: UUID
+    candidate_id: UUID
+    certification_code: str
+    due_on: date
+    rules: RuleSet
+    examiner_id: UUID | None
+    evidence: tuple[Evidence, ...]
+    recommendation: Recommendation | None
+    verdict: Verdict | None
+    reasons: tuple[CitedReason, ...]
+    excused: tuple[CitedReason, ...]
+    decided_at: datetime | None
+    released: bool
+
+    class ReviewOpened(Aggregate.Created):
+        session_id: UUID
+        attempt_id: UUID
+        candidate_id: UUID
+        certification_code: str
+        due_on: date
+        rules: RuleSet
+
+    class ExaminerAssigned(Aggregate.Event):
+        examiner_id: UUID
+
+    class EvidenceGathered(Aggregate.Event):
+        items: tuple[Evidence, ...]
+
+    class VerdictRecommended(Aggregate.Event):
+        recommendation: Recommendation
+
+    class ReviewDecided(Aggregate.Event):
+        examiner_id: UUID
+        verdict: Verdict
+        reasons: tuple[CitedReason, ...]
+        excused: tuple[CitedReason, ...]
+        recommendation_version: str
+        overdue: bool
+
+    class ResultsReleased(Aggregate.Event):
+        verdict: Verdict
+
+    @classmethod
+    def open(
+        cls,
+        *,
+        review_id: UUID,
+        session_id: UUID,
+        attempt_id: UUID,
+        candidate_id: UUID,
+        certification_code: str,
+        rules: RuleSet,
+        at: datetime,
+    ) -> Review:
+        """R19: opened when the exam is sent, due 8 days later."""
+        require_aware("at", at)
+        return cls._create(
+            cls.ReviewOpened,
+            id=review_id,
+            timestamp=at,
+            session_id=session_id,
+            attempt_id=attempt_id,
+            candidate_id=candidate_id,
+            certification_code=certification_code,
+            due_on=at.date() + timedelta(days=rules.review_days),
+            rules=rules,
+        )
+
+    @event(ReviewOpened)
+    def __init__(
+        self,
+        session_id: UUID,
+        attempt_id: UUID,
+        candidate_id: UUID,
+        certification_code: str,
+        due_on: date,
+        rules: RuleSet,
+    ) -> None:
+        self.session_id = session_id
+        self.attempt_id = attempt_id
+        self.candidate_id = candidate_id
+        self.certification_code = certification_code
+        self.due_on = due_on
+        self.rules = rules
+        self.examiner_id = None
+        self.evidence = ()
+        self.recommendation = None
+        self.verdict = None
+        self.reasons = ()
+        self.excused = ()
+        self.decided_at = None
+        self.released = False
+
+    # --- commands ------------------------------------------------------------------------
+
+    def _check_undecided(self, at: datetime) -> None:
+        require_aware("at", at)
+        require(self.verdict is None, "R19", "the review is already decided")
+
+    def assign(self, *, at: datetime, examiner_id: UUID) -> None:
+        """R19: one examiner reviews each recording."""
+        self._check_undecided(at)
+        if self.examiner_id == examiner_id:
+            return
+        require(self.examiner_id is None, "R19", "one examiner per review: already assigned")
+        self._assigned(examiner_id=examiner_id, timestamp=at)
+
+    def gather_evidence(self, *, at: datetime, items: tuple[Evidence, ...]) -> int:
+        """Add the facts not gathered yet; returns how many were new."""
+        self._check_undecided(at)
+        known = {item.id for item in self.evidence}
+        new = tuple(item for item in items if item.id not in known)
+        if len({item.id for item in new}) != len(new):
+            raise InvalidArgument("items", "evidence ids must be unique")
+        if new:
+            self._evidence_gathered(items=new, timestamp=at)
+        return len(new)
+
+    def recommend(self, *, at: datetime) -> Recommendation:
+        """Run the frozen rule set's verdict function over the evidence gathered so far."""
+        self._check_undecided(at)
+        require(bool(self.evidence), "R19", "no verdict without evidence: gather it first")
+        recommendation = recommend(self.evidence, self.rules)
+        if recommendation != self.recommendation:
+            self._recommended(recommendation=recommendation, timestamp=at)
+        return recommendation
+
+    def decide(
+        self,
+        *,
+        at: datetime,
+        examiner_id: UUID,
+        verdict: Verdict,
+        reasons: tuple[CitedReason, ...] = (),
+        excused: tuple[CitedReason, ...] = (),
+    ) -> None:
+        """R19/R20: validate, or invalidate with reasons from the closed list citing evidence."""
+        self._check_undecided(at)
+        require(self.examiner_id is not None, "R19", "assign an examiner first")
+        require(
+            examiner_id == self.examiner_id,
+            "R19",
+            "only the examiner assigned to this review may decide",
+        )
+        require(bool(self.evidence), "R19", "no verdict without evidence")
+        require(
+            self.recommendation is not None,
+            "R19",
+            "compute the recommended verdict over the evidence first",
+        )
+        assert self.recommendation is not None
+        known = {item.id: item for item in self.evidence}
+        for cited in (*reasons, *excused):
+            self._check_citation(cited, known)
+        if verdict is Verdict.VALIDATED:
+            if reasons:
+                raise InvalidArgument("reasons", "a validated review has no invalidation reason")
+            for ground in self.recommendation.grounds:
+                raise RuleBroken(ground.rule, f"cannot validate: {ground.explanation}")
+        else:
+            require(bool(reasons), "R20", "an invalidation needs at least one reason")
+        codes = [c.reason for c in (*reasons, *excused)]
+        if len(set(codes)) != len(codes):
+            raise InvalidArgument("reasons", "each reason is given once")
+        for item in excused:
+            require(
+                item.reason is ReasonCode.PHONE_USED,
+                "R20",
+                "only phone use can be excused (for a proven technical problem)",
+            )
+            require(
+                any(known[e].kind == "TechnicalProblemRecorded" for e in item.evidence_ids),
+                "R20",
+                "a phone is allowed only for a proven technical problem: cite its record",
+            )
+        self._decided(
+            examiner_id=examiner_id,
+            verdict=verdict,
+            reasons=reasons,
+            excused=excused,
+            recommendation_version=self.recommendation.version,
+            overdue=at.date() > self.due_on,
+            timestamp=at,
+        )
+
+    def release_results(self, *, at: datetime) -> None:
+        """R19: results are sent after the review."""
+        require_aware("at", at)
+        require(self.verdict is not None, "R19", "results are released after the decision")
+        require(not self.released, "R19", "the results were already released")
+        assert self.verdict is not None
+        self._released(verdict=self.verdict, timestamp=at)
+
+    @staticmethod
+    def _check_citation(cited: CitedReason, known: dict[str, Evidence]) -> None:
+        require(
+            bool(cited.evidence_ids),
+            "R20",
+            f"the reason {cited.reason.value} must cite at least one piece of evidence",
+        )
+        unknown = [e for e in cited.evidence_ids if e not in known]
+        require(
+            not unknown,
+            "R20",
+            f"the reason {cited.reason.value} cites unknown evidence {', '.join(unknown)}",
+        )
+        if cited.reason is ReasonCode.OTHER_RULE_BREACH:
+            require(
+                count_words(cited.justification) >= OTHER_JUSTIFICATION_MIN_WORDS,
+                "R20",
+                f"other_rule_breach needs a written justification of at least "
+                f"{OTHER_JUSTIFICATION_MIN_WORDS} words",
+            )
+
+    # --- event appliers ------------------------------------------------------------------
+
+    @event(ExaminerAssigned)
+    def _assigned(self, examiner_id: UUID, timestamp: datetime) -> None:
+        self.examiner_id = examiner_id
+
+    @event(EvidenceGathered)
+    def _evidence_gathered(self, items: tuple[Evidence, ...], timestamp: datetime) -> None:
+        self.evidence = (*self.evidence, *items)
+        self.recommendation = None
+
+    @event(VerdictRecommended)
+    def _recommended(self, recommendation: Recommendation, timestamp: datetime) -> None:
+        self.recommendation = recommendation
+
+    @event(ReviewDecided)
+    def _decided(
+        self,
+        examiner_id: UUID,
+        verdict: Verdict,
+        reasons: tuple[CitedReason, ...],
+        excused: tuple[CitedReason, ...],
+        recommendation_version: str,
+        overdue: bool,
+        timestamp: datetime,
+    ) -> None:
+        self.verdict = verdict
+        self.reasons = reasons
+        self.excused = excused
+        self.decided_at = timestamp
+
+    @event(ResultsReleased)
+    def _released(self, verdict: Verdict, timestamp: datetime) -> None:
+        self.released = True
