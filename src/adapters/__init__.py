@@ -1,0 +1,1 @@
+"""Adapters: what plugs into the application's ports from outside (persistence, clock, ids…)."""

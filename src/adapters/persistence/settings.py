@@ -1,0 +1,51 @@
+"""Turn a database URL into the eventsourcing library's settings (persistence by settings)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlparse
+
+DEFAULT_DATABASE_URL = "sqlite:///vigie-data/vigie.sqlite"
+
+
+class DatabaseUrlError(ValueError):
+    """The database URL is not one Vigie understands (names the setting)."""
+
+
+def eventsourcing_env(database_url: str) -> dict[str, str]:
+    """`memory:`, `sqlite:///path` or `postgresql://user:password@host:port/dbname[?schema=s]`."""
+    url = database_url.strip()
+    if url in ("memory:", "memory://"):
+        return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
+    parsed = urlparse(url)
+    if parsed.scheme == "sqlite":
+        path = unquote(parsed.path)
+        if parsed.netloc:  # sqlite://relative/path
+            path = parsed.netloc + path
+        elif path.startswith("/") and not url.startswith("sqlite:////"):
+            path = path[1:]  # sqlite:///relative → relative; sqlite:////abs → /abs
+        if not path:
+            raise DatabaseUrlError("VIGIE_DATABASE_URL: a SQLite URL needs a file path")
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": path}
+    if parsed.scheme in ("postgres", "postgresql"):
+        dbname = parsed.path.lstrip("/")
+        if not dbname:
+            raise DatabaseUrlError("VIGIE_DATABASE_URL: a PostgreSQL URL needs a database name")
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": unquote(dbname),
+            "POSTGRES_HOST": parsed.hostname or "127.0.0.1",
+            "POSTGRES_PORT": str(parsed.port or 5432),
+            "POSTGRES_USER": unquote(parsed.username or "postgres"),
+            "POSTGRES_PASSWORD": unquote(parsed.password or ""),
+            "POSTGRES_POOL_SIZE": "2",
+            "POSTGRES_MAX_OVERFLOW": "4",
+            # ?schema=name keeps several stores (or test runs) apart in one database.
+            "POSTGRES_SCHEMA": parse_qs(parsed.query).get("schema", ["public"])[0],
+        }
+    raise DatabaseUrlError(
+        f"VIGIE_DATABASE_URL: unsupported database URL {database_url!r} "
+        "(use memory:, sqlite:///path or postgresql://user@host:port/dbname)"
+    )

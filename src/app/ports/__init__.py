@@ -1,0 +1,1 @@
+"""Ports: small protocols the adapters implement. Errors live beside their port."""

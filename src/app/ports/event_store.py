@@ -1,0 +1,67 @@
+"""The event store port: load, save with optimistic concurrency, read the notification log."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, AggregateEvent
+
+A = TypeVar("A", bound=Aggregate)
+
+
+class AggregateNotFound(LookupError):
+    """No aggregate with that id (of that type) is in the store."""
+
+    def __init__(self, aggregate_id: UUID, kind: str = "aggregate") -> None:
+        super().__init__(f"no {kind} with id {aggregate_id}")
+        self.aggregate_id = aggregate_id
+
+
+class ConcurrencyConflict(RuntimeError):
+    """Another writer saved the same aggregate first; load again and retry."""
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """An event at its place in the application's notification log."""
+
+    position: int
+    event: AggregateEvent
+
+
+class EventStore(Protocol):
+    """Where every fact is kept, in order, for ever."""
+
+    def get(self, aggregate_id: UUID, kind: type[A]) -> A:
+        """The aggregate rebuilt from its events (or snapshot); AggregateNotFound if absent."""
+        ...
+
+    def save(self, *aggregates: Aggregate, tracking: tuple[str, int] | None = None) -> int:
+        """Record the pending events of all aggregates atomically, with an optional reader
+        position (reader name, notification id); returns the last position written, or 0.
+        ConcurrencyConflict if a version was taken, or the reader already passed that
+        position."""
+        ...
+
+    def history(self, aggregate_id: UUID) -> Sequence[AggregateEvent]:
+        """Every event of one aggregate, oldest first (empty if unknown)."""
+        ...
+
+    def read(self, after: int, limit: int) -> Sequence[Recorded]:
+        """Events recorded after that position, oldest first, at most `limit`."""
+        ...
+
+    def head(self) -> int:
+        """The position of the last recorded event (0 when empty)."""
+        ...
+
+    def position_of(self, reader: str) -> int:
+        """The last position a reader (policy) recorded (0 when none)."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...
