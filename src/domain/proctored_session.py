@@ -170,6 +170,11 @@ class ProctoredSession(Aggregate):
     class IdPhotoConfirmed(Aggregate.Event):
         pass
 
+    class PhotoWaived(Aggregate.Event):
+        step: Step
+        reason: str
+        waived_by: UUID
+
     class EnvironmentRecordingStarted(Aggregate.Event):
         part: EnvironmentPart
         media_id: str
@@ -413,6 +418,19 @@ class ProctoredSession(Aggregate):
         require(self.id_photo_taken, "R9", "press 'Prendre une photo' before 'Suivant'")
         self._id_photo_confirmed(timestamp=at)
 
+    def waive_photo(self, *, at: datetime, step: Step, reason: str, waived_by: UUID) -> None:
+        """Support unblocks a candidate whose camera cannot take the photo. The exam may go
+        on, but the photo stays missing, and a missing photo invalidates the exam (R9)."""
+        require(
+            step in (Step.FACE_PHOTO, Step.ID_PHOTO),
+            "R9",
+            "only the face or ID photo can be waived",
+        )
+        self._check_step(step, at)
+        if not reason.strip():
+            raise InvalidArgument("reason", "say why the photo could not be taken")
+        self._photo_waived(step=step, reason=reason.strip(), waived_by=waived_by, timestamp=at)
+
     # --- commands: environment (R10) -----------------------------------------------------
 
     def start_environment_recording(
@@ -563,6 +581,10 @@ class ProctoredSession(Aggregate):
     @event(IdPhotoConfirmed)
     def _id_photo_confirmed(self, timestamp: datetime) -> None:
         self._complete(Step.ID_PHOTO)
+
+    @event(PhotoWaived)
+    def _photo_waived(self, step: Step, reason: str, waived_by: UUID, timestamp: datetime) -> None:
+        self._complete(step)
 
     @event(EnvironmentRecordingStarted)
     def _environment_started(self, part: EnvironmentPart, media_id: str, timestamp: datetime) -> None:

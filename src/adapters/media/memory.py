@@ -1,0 +1,69 @@
+"""Media kept in memory (fast tests) or in files, one folder per session (the default)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from uuid import UUID
+
+from app.ports.media_capture import MediaTooLarge, StoredMedia
+
+MAX_MEDIA_BYTES = 512 * 1024 * 1024
+
+
+def _stored(session_id: UUID, kind: str, data: bytes) -> tuple[str, StoredMedia]:
+    if len(data) > MAX_MEDIA_BYTES:
+        raise MediaTooLarge(f"{kind}: {len(data)} bytes is over {MAX_MEDIA_BYTES}")
+    digest = hashlib.sha256(data).hexdigest()
+    media_id = f"{session_id}/{kind}-{digest[:16]}"
+    return media_id, StoredMedia(media_id, f"sha256:{digest}", len(data))
+
+
+class MemoryMedia:
+    """Media bytes in a dict."""
+
+    def __init__(self) -> None:
+        self.blobs: dict[str, bytes] = {}
+
+    def store(self, session_id: UUID, kind: str, data: bytes) -> StoredMedia:
+        media_id, stored = _stored(session_id, kind, data)
+        self.blobs[media_id] = data
+        return stored
+
+    def load(self, media_id: str) -> bytes:
+        return self.blobs[media_id]
+
+
+class FileMedia:
+    """Media files under a root folder; written to a temporary name then renamed, so a
+    reference in the log never points to a half-written file."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def store(self, session_id: UUID, kind: str, data: bytes) -> StoredMedia:
+        media_id, stored = _stored(session_id, kind, data)
+        path = self.root / media_id
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".partial-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        return stored
+
+    def load(self, media_id: str) -> bytes:
+        path = (self.root / media_id).resolve()
+        if self.root.resolve() not in path.parents:
+            raise KeyError(media_id)
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            raise KeyError(media_id) from None

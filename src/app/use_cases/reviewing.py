@@ -1,0 +1,83 @@
+"""Use cases of the examiner: the review opened on submission, assigned, decided (R19, R20)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID, uuid5
+
+from app.context import Context, update
+from app.evidence_gathering import gather
+from app.ports.event_store import EventStore
+from domain.evidence import Verdict
+from domain.exam_attempt import ExamAttempt
+from domain.review import CitedReason, Review
+
+
+def review_id_for(attempt_id: UUID) -> UUID:
+    """One review per attempt: derived, so a policy that runs twice opens it once."""
+    return uuid5(attempt_id, "review")
+
+
+def open_review(store: EventStore, attempt: ExamAttempt, at: datetime) -> Review:
+    """R19: a review due 8 days later, with the evidence and the recommended verdict."""
+    review = Review.open(
+        review_id=review_id_for(attempt.id),
+        session_id=attempt.session_id,
+        attempt_id=attempt.id,
+        candidate_id=attempt.candidate_id,
+        certification_code=attempt.certification_code,
+        rules=attempt.rules,
+        at=at,
+    )
+    review.gather_evidence(at=at, items=gather(store, attempt.session_id, attempt.id))
+    review.recommend(at=at)
+    return review
+
+
+def assign_examiner(ctx: Context, review_id: UUID, examiner_id: UUID) -> None:
+    """R19: one examiner per review."""
+    at = ctx.now()
+    update(ctx, review_id, Review, lambda r: r.assign(at=at, examiner_id=examiner_id))
+
+
+def refresh_evidence(ctx: Context, review_id: UUID) -> int:
+    """Facts recorded after the review opened (late detector flags) join the evidence."""
+    at = ctx.now()
+
+    def refresh(review: Review) -> int:
+        added = review.gather_evidence(
+            at=at, items=gather(ctx.store, review.session_id, review.attempt_id)
+        )
+        if added:
+            review.recommend(at=at)
+        return added
+
+    return update(ctx, review_id, Review, refresh)
+
+
+def decide_review(
+    ctx: Context,
+    review_id: UUID,
+    *,
+    examiner_id: UUID,
+    verdict: Verdict,
+    reasons: tuple[CitedReason, ...] = (),
+    excused: tuple[CitedReason, ...] = (),
+) -> None:
+    """R19/R20: the examiner validates, or invalidates with reasons citing evidence."""
+    at = ctx.now()
+
+    def decide(review: Review) -> None:
+        if review.recommendation is None:
+            review.recommend(at=at)
+        review.decide(
+            at=at, examiner_id=examiner_id, verdict=verdict, reasons=reasons, excused=excused
+        )
+
+    update(ctx, review_id, Review, decide)
+
+
+def release_results(ctx: Context, review_id: UUID) -> None:
+    """R19: the results are sent after the review."""
+    at = ctx.now()
+    update(ctx, review_id, Review, lambda r: r.release_results(at=at))
