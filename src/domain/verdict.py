@@ -53,6 +53,11 @@ def _anchor(evidence: Sequence[Evidence]) -> tuple[str, ...]:
     return (evidence[0].id,) if evidence else ()
 
 
+def _waived(evidence: Sequence[Evidence], step: str) -> tuple[str, ...]:
+    """The support's waiver of a photo, when that is why it is missing."""
+    return tuple(i.id for i in evidence if i.kind == "PhotoWaived" and i.note.startswith(step))
+
+
 def _verdict_2025_03(evidence: Sequence[Evidence], rules: RuleSet) -> Recommendation:
     kinds = {item.kind for item in evidence}
     grounds: list[Finding] = []
@@ -61,7 +66,7 @@ def _verdict_2025_03(evidence: Sequence[Evidence], rules: RuleSet) -> Recommenda
             Finding(
                 ReasonCode.IDENTITY_NOT_VERIFIABLE,
                 "R9",
-                _anchor(evidence),
+                _waived(evidence, "face_photo") or _anchor(evidence),
                 "no face photo was taken: a missing face photo invalidates the exam",
             )
         )
@@ -70,7 +75,7 @@ def _verdict_2025_03(evidence: Sequence[Evidence], rules: RuleSet) -> Recommenda
             Finding(
                 ReasonCode.IDENTITY_NOT_VERIFIABLE,
                 "R9",
-                _anchor(evidence),
+                _waived(evidence, "id_photo") or _anchor(evidence),
                 "no ID-document photo was taken: a missing ID photo invalidates the exam",
             )
         )

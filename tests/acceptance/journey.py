@@ -1,0 +1,169 @@
+"""A candidate's journey through the use cases, step by step, for acceptance tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from uuid import UUID, uuid4
+from zoneinfo import ZoneInfo
+
+from adapters.bootstrap import Platform, Settings, bootstrap
+from adapters.clock import ManualClock
+from adapters.ids import SeededIds
+from app.use_cases import enrolment, portal, proctoring, reviewing
+from app.context import Context
+from domain.candidate import Candidate, PortalProfile
+from domain.exam_attempt import ExamAttempt
+from domain.proctored_session import EnvironmentPart, Step
+
+PARIS = ZoneInfo("Europe/Paris")
+TEN_WORDS = "suite à plantage, je dois reprendre mon examen en me reconnectant"
+NINE_WORDS = "suite à un plantage je dois reprendre mon examen"
+PROFILE = PortalProfile("Madame", "Martin", "Camille", date(1990, 5, 17), "Nantes")
+
+
+def make_platform(database_url: str = "memory:", start: datetime | None = None) -> Platform:
+    """The real composition root with a clock the test moves and seeded ids."""
+    clock = ManualClock(start or datetime(2025, 1, 27, 9, 0, tzinfo=PARIS))
+    return bootstrap(
+        Settings(database_url=database_url, media_root=None, time_zone="Europe/Paris"),
+        clock=clock,
+        ids=SeededIds(7),
+    )
+
+
+@dataclass
+class Journey:
+    """One candidate's way through the guide; each method is one of the guide's screens."""
+
+    platform: Platform
+    email: str = "camille.martin@example.org"
+    centre_id: UUID = field(default_factory=uuid4)
+    candidate_id: UUID | None = None
+    enrollment_id: UUID | None = None
+    session_id: UUID | None = None
+    attempt_id: UUID | None = None
+    review_id: UUID | None = None
+
+    @property
+    def ctx(self) -> Context:
+        return self.platform.ctx
+
+    @property
+    def clock(self) -> ManualClock:
+        clock = self.platform.ctx.clock
+        assert isinstance(clock, ManualClock)
+        return clock
+
+    def enrol(self) -> enrolment.Enrolled:
+        enrolled = enrolment.enrol_candidate(
+            self.ctx,
+            self.platform.projections,
+            centre_id=self.centre_id,
+            email=self.email,
+            surname="Martin",
+            first_name="Camille",
+            certification_code="ENI-ACCESS",
+        )
+        self.platform.settle()
+        self.candidate_id, self.enrollment_id = enrolled.candidate_id, enrolled.enrollment_id
+        return enrolled
+
+    def create_session(self, *, live_supervision: bool = False) -> enrolment.SessionCreation:
+        assert self.enrollment_id is not None
+        created = enrolment.create_exam_session(
+            self.ctx, self.enrollment_id, live_supervision=live_supervision
+        )
+        self.session_id = created.session_id
+        self.platform.settle()
+        return created
+
+    def enter(self, resume_reason: str | None = None) -> str:
+        assert self.session_id is not None and self.candidate_id is not None
+        if not self.ctx.store.get(self.candidate_id, Candidate).terms_accepted:
+            proctoring.accept_terms(self.ctx, self.candidate_id)
+        return proctoring.enter_session(self.ctx, self.session_id, resume_reason=resume_reason)
+
+    def pass_attestations(self) -> None:
+        sid = self.session_id
+        assert sid is not None
+        proctoring.read_instructions(self.ctx, sid)
+        proctoring.attest_designer_rules(self.ctx, sid)
+        proctoring.acknowledge_secure_mode(self.ctx, sid)
+        proctoring.attest_general_conditions(self.ctx, sid)
+
+    def pass_equipment(self) -> None:
+        sid = self.session_id
+        assert sid is not None
+        proctoring.confirm_sound_heard(self.ctx, sid)
+        proctoring.start_microphone_recording(self.ctx, sid)
+        proctoring.stop_microphone_recording(self.ctx, sid)
+        proctoring.check_camera(self.ctx, sid, working=True)
+        proctoring.record_connection_test(
+            self.ctx, sid, round_trip_ms=35.0, upload_kbps=8000.0, passed=True
+        )
+
+    def take_photos(self, *, waive_id_photo: bool = False) -> None:
+        sid = self.session_id
+        assert sid is not None
+        proctoring.take_face_photo(self.ctx, sid, b"face-jpeg")
+        proctoring.confirm_face_photo(self.ctx, sid)
+        if waive_id_photo:
+            proctoring.waive_photo(
+                self.ctx,
+                sid,
+                step=Step.ID_PHOTO,
+                reason="the webcam cannot focus on the ID document",
+                waived_by=uuid4(),
+            )
+        else:
+            proctoring.take_id_photo(self.ctx, sid, b"id-jpeg")
+            proctoring.confirm_id_photo(self.ctx, sid)
+
+    def record_environment(self) -> UUID:
+        sid = self.session_id
+        assert sid is not None
+        attempt_id = None
+        for part in EnvironmentPart:
+            proctoring.start_environment_recording(self.ctx, sid, part)
+            self.clock.advance(seconds=20)
+            attempt_id = proctoring.stop_environment_recording(
+                self.ctx, sid, part, f"{part.value}-video".encode()
+            )
+        assert attempt_id is not None
+        self.attempt_id = attempt_id
+        self.platform.settle()
+        return attempt_id
+
+    def through_checks(self, *, waive_id_photo: bool = False) -> UUID:
+        """From the first entry to the launched exam."""
+        self.enter()
+        self.pass_attestations()
+        self.pass_equipment()
+        self.take_photos(waive_id_photo=waive_id_photo)
+        return self.record_environment()
+
+    def start_exam(self) -> datetime:
+        """Portal: profile, tile 'À démarrer', 'Je démarre maintenant', 'Commencer'."""
+        assert self.attempt_id is not None and self.candidate_id is not None
+        if not self.ctx.store.get(self.candidate_id, Candidate).profile_complete:
+            portal.save_portal_profile(
+                self.ctx, self.candidate_id, email=self.email, profile=PROFILE, password="s3cret-pass"
+            )
+        portal.select_tile(self.ctx, self.attempt_id, certification_code="ENI-ACCESS")
+        portal.start_now(self.ctx, self.attempt_id)
+        return portal.begin_exam(self.ctx, self.attempt_id)
+
+    def answer_and_send(self) -> None:
+        """Answers, results, the code typed back, 'Oui, envoyer'."""
+        assert self.attempt_id is not None
+        aid = self.attempt_id
+        for question, answer in [("q1", "Clé primaire"), ("q2", "texte court"), ("q3", "x")]:
+            portal.answer_question(self.ctx, aid, question_id=question, answer=answer)
+            self.clock.advance(minutes=10)
+        portal.finish_exam(self.ctx, aid)
+        code = self.ctx.store.get(aid, ExamAttempt).validation_code
+        assert code is not None
+        portal.validate_exam(self.ctx, aid, typed_code=code)
+        self.platform.settle()
+        self.review_id = reviewing.review_id_for(aid)
