@@ -95,7 +95,9 @@ def bootstrap(
     )
     projections = Projections()
     projections.catch_up(store)
-    return Platform(ctx, PolicyRunner(ctx, default_policies()), projections, mailer, launcher, store)
+    return Platform(
+        ctx, PolicyRunner(ctx, default_policies()), projections, mailer, launcher, store
+    )
 
 
 __all__ = ["ManualClock", "Platform", "SeededIds", "Settings", "bootstrap"]

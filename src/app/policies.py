@@ -144,4 +144,3 @@ class PolicyRunner:
 def default_policies() -> list[Policy]:
     """Every policy the platform runs."""
     return [OpenReviewOnSubmission(), MailCandidate()]
-

@@ -210,7 +210,9 @@ def timeline(store: EventStore, session_id: UUID) -> list[TimelineEntry]:
     return sorted(entries, key=lambda e: (e.at, e.stream != "session"))
 
 
-_HIDDEN = frozenset({"originator_id", "originator_version", "timestamp", "originator_topic", "rules"})
+_HIDDEN = frozenset(
+    {"originator_id", "originator_version", "timestamp", "originator_topic", "rules"}
+)
 
 
 def describe(event: AggregateEvent) -> str:
@@ -227,7 +229,7 @@ def describe(event: AggregateEvent) -> str:
 
 
 def _short(value: object) -> str:
-    if hasattr(value, "value") and isinstance(getattr(value, "value"), str):
-        return str(getattr(value, "value"))
+    if hasattr(value, "value") and isinstance(value.value, str):
+        return str(value.value)
     text = str(value)
     return text if len(text) <= 120 else text[:117] + "..."

@@ -82,9 +82,7 @@ def _check_evidence(store: EventStore, evidence: tuple[Evidence, ...]) -> list[s
     for item in evidence:
         stream = item.id.split("/", 1)[0]
         if stream not in streams:
-            streams[stream] = {
-                evidence_id(e): to_evidence(e) for e in store.history(UUID(stream))
-            }
+            streams[stream] = {evidence_id(e): to_evidence(e) for e in store.history(UUID(stream))}
         actual = streams[stream].get(item.id)
         if actual is None:
             differences.append(f"evidence {item.id} names no stored event")

@@ -166,7 +166,9 @@ class Candidate(Aggregate):
         self.language = language
 
     @event(PortalProfileCreated)
-    def _profile_created(self, profile: PortalProfile, password_hash: str, timestamp: datetime) -> None:
+    def _profile_created(
+        self, profile: PortalProfile, password_hash: str, timestamp: datetime
+    ) -> None:
         self.profile = profile
         self.password_hash = password_hash
 

@@ -7,7 +7,7 @@ datetimes in the training centre's time zone: the local day decides deadlines.
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import Enum
+from enum import StrEnum
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -24,7 +24,7 @@ from domain.rules import (
 )
 
 
-class SessionCreationOutcome(str, Enum):
+class SessionCreationOutcome(StrEnum):
     """R2: the three messages shown when the candidate creates the exam session."""
 
     CREATED = "created"

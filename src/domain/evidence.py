@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 
 from domain.errors import InvalidArgument
 
@@ -25,7 +25,7 @@ class MediaSpan:
             raise InvalidArgument("span", f"a media span needs 0 <= start <= end ({self})")
 
 
-class FlagKind(str, Enum):
+class FlagKind(StrEnum):
     """What an automated detector noticed. A flag is a hint, never a verdict."""
 
     SEVERAL_FACES = "several_faces"
@@ -37,7 +37,7 @@ class FlagKind(str, Enum):
     HEADPHONES = "headphones"
 
 
-class ReasonCode(str, Enum):
+class ReasonCode(StrEnum):
     """R20: the closed list of invalidation reasons ('liste non exhaustive' → other)."""
 
     THIRD_PARTY_HELP = "third_party_help"
@@ -71,7 +71,7 @@ class Evidence:
     note: str = ""
 
 
-class Verdict(str, Enum):
+class Verdict(StrEnum):
     """R19: a review ends in 'validée' or 'invalidée'."""
 
     VALIDATED = "validated"

@@ -7,7 +7,7 @@ local date.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from enum import Enum
+from enum import StrEnum
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -17,7 +17,7 @@ from domain.rules import RuleSet, check_can_finish_today, check_exam_duration, c
 from domain.scoring import Results
 
 
-class AttemptStatus(str, Enum):
+class AttemptStatus(StrEnum):
     """Where the attempt stands; TO_START is the tile's 'À démarrer' (R13)."""
 
     TO_START = "to_start"
@@ -173,7 +173,9 @@ class ExamAttempt(Aggregate):
     def take_practice_questionnaire(self, *, at: datetime, score_percent: float) -> None:
         """R12: a practice questionnaire, where offered; it never counts."""
         self._check(at, AttemptStatus.TO_START, rule="R12", doing="take the practice questionnaire")
-        require(self.practice_offered, "R12", "no practice questionnaire is offered on this session")
+        require(
+            self.practice_offered, "R12", "no practice questionnaire is offered on this session"
+        )
         if not 0 <= score_percent <= 100:
             raise InvalidArgument("score_percent", "a percentage lies between 0 and 100")
         self._practice_taken(score_percent=score_percent, timestamp=at)
@@ -191,12 +193,16 @@ class ExamAttempt(Aggregate):
 
     def start_now(self, *, at: datetime) -> None:
         """R15: 'Je démarre maintenant' asks for the workspace (virtual machine)."""
-        self._check(at, AttemptStatus.TILE_SELECTED, rule="R15", doing="press 'Je démarre maintenant'")
+        self._check(
+            at, AttemptStatus.TILE_SELECTED, rule="R15", doing="press 'Je démarre maintenant'"
+        )
         self._workspace_requested(timestamp=at)
 
     def workspace_connected(self, *, at: datetime, workspace_ref: str) -> None:
         """R15: the virtual machine connected; the instructions are shown."""
-        self._check(at, AttemptStatus.WORKSPACE_REQUESTED, rule="R15", doing="connect the workspace")
+        self._check(
+            at, AttemptStatus.WORKSPACE_REQUESTED, rule="R15", doing="connect the workspace"
+        )
         if not workspace_ref.strip():
             raise InvalidArgument("workspace_ref", "the workspace's reference is required")
         self._workspace_connected(workspace_ref=workspace_ref, timestamp=at)

@@ -10,7 +10,7 @@ Times are aware datetimes; the session's rule set was frozen when it was created
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -20,7 +20,7 @@ from domain.evidence import FlagKind, MediaSpan
 from domain.rules import RuleSet, budget_end, check_resume_reason, check_within_budget
 
 
-class Step(str, Enum):
+class Step(StrEnum):
     """The checks before the exam, in the guide's order."""
 
     INSTRUCTIONS_READ = "instructions_read"
@@ -73,7 +73,7 @@ STEP_LABEL: dict[Step, str] = {
 }
 
 
-class EnvironmentPart(str, Enum):
+class EnvironmentPart(StrEnum):
     """R10: the three environment recordings, in order."""
 
     EARS = "ears"
@@ -324,7 +324,9 @@ class ProctoredSession(Aggregate):
         elif resume_reason:
             raise RuleBroken("R6", "the first entry is 'Examen': there is nothing to resume")
         label = self.entry_label
-        self._entered(entry_number=self.entries + 1, label=label, resume_reason=reason, timestamp=at)
+        self._entered(
+            entry_number=self.entries + 1, label=label, resume_reason=reason, timestamp=at
+        )
         return label
 
     def leave(self, *, at: datetime, cause: str) -> None:
@@ -373,7 +375,9 @@ class ProctoredSession(Aggregate):
     def stop_microphone_recording(self, *, at: datetime) -> None:
         """R8: stopping the started recording is what lets the candidate go on."""
         self._check_step(Step.MICROPHONE_TESTED, at)
-        require(self.microphone_recording, "R8", "start the microphone recording before stopping it")
+        require(
+            self.microphone_recording, "R8", "start the microphone recording before stopping it"
+        )
         self._microphone_stopped(timestamp=at)
 
     def check_camera(self, *, at: datetime, working: bool) -> None:
@@ -496,12 +500,16 @@ class ProctoredSession(Aggregate):
             flag_id=flag_id, kind=kind, span=span, confidence=confidence, timestamp=at
         )
 
-    def record_technical_problem(self, *, at: datetime, description: str, recorded_by: UUID) -> None:
+    def record_technical_problem(
+        self, *, at: datetime, description: str, recorded_by: UUID
+    ) -> None:
         """R20: a proven technical problem, the one case where a phone is allowed."""
         require_aware("at", at)
         if not description.strip():
             raise InvalidArgument("description", "describe the technical problem")
-        self._technical_problem(description=description.strip(), recorded_by=recorded_by, timestamp=at)
+        self._technical_problem(
+            description=description.strip(), recorded_by=recorded_by, timestamp=at
+        )
 
     def close(self, *, at: datetime) -> None:
         """The recording is sent and the session closes (after 'Oui, envoyer' or a quit)."""
@@ -512,7 +520,9 @@ class ProctoredSession(Aggregate):
     # --- event appliers ------------------------------------------------------------------
 
     @event(SessionEntered)
-    def _entered(self, entry_number: int, label: str, resume_reason: str, timestamp: datetime) -> None:
+    def _entered(
+        self, entry_number: int, label: str, resume_reason: str, timestamp: datetime
+    ) -> None:
         self.entries = entry_number
         if self.started_at is None:
             self.started_at = timestamp
@@ -587,7 +597,9 @@ class ProctoredSession(Aggregate):
         self._complete(step)
 
     @event(EnvironmentRecordingStarted)
-    def _environment_started(self, part: EnvironmentPart, media_id: str, timestamp: datetime) -> None:
+    def _environment_started(
+        self, part: EnvironmentPart, media_id: str, timestamp: datetime
+    ) -> None:
         self.recording_part = part
 
     @event(EnvironmentRecordingStopped)

@@ -130,8 +130,7 @@ def check_resume_reason(reason: str | None, rules: RuleSet) -> str:
     if words < rules.resume_reason_min_words:
         raise RuleBroken(
             "R6",
-            f"a resume reason needs at least {rules.resume_reason_min_words} words "
-            f"({words} given)",
+            f"a resume reason needs at least {rules.resume_reason_min_words} words ({words} given)",
         )
     return (reason or "").strip()
 

@@ -63,11 +63,15 @@ def _history(settings: Settings, aggregate_id: UUID) -> int:
     try:
         events = platform.ctx.store.history(aggregate_id)
         if not events:
-            print(f"vigie: no events for {aggregate_id} in {settings.database_url}", file=sys.stderr)
+            print(
+                f"vigie: no events for {aggregate_id} in {settings.database_url}", file=sys.stderr
+            )
             return 1
         for event in events:
-            print(f"{event.originator_version:>4}  {event.timestamp.isoformat()}  "
-                  f"{type(event).__qualname__:<40} {describe(event)}")
+            print(
+                f"{event.originator_version:>4}  {event.timestamp.isoformat()}  "
+                f"{type(event).__qualname__:<40} {describe(event)}"
+            )
         return 0
     finally:
         platform.close()
@@ -89,8 +93,10 @@ def _replay(settings: Settings, review_id: UUID) -> int:
                 continue
             print(f"{name}: {rec.verdict.value}")
             for finding in (*rec.grounds, *rec.hints):
-                print(f"  {finding.rule} {finding.reason.value}: {finding.explanation} "
-                      f"[{', '.join(finding.evidence_ids)}]")
+                print(
+                    f"  {finding.rule} {finding.reason.value}: {finding.explanation} "
+                    f"[{', '.join(finding.evidence_ids)}]"
+                )
         print(f"decision: {report.verdict.value if report.verdict else 'undecided'}")
         for cited in report.reasons:
             print(f"  {cited.reason.value} citing {', '.join(cited.evidence_ids)}")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import datetime, time
 from typing import TextIO
-from uuid import uuid4
+from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
 from adapters.bootstrap import Platform, Settings, bootstrap
@@ -82,8 +83,10 @@ def _journey(platform: Platform, clock: ManualClock, n: Narrator) -> int:
     clock.advance(days=12)
     n.say("2. The candidate creates the exam session when ready (R2, R3)")
     created = enrolment.create_exam_session(ctx, enrolled.enrollment_id)
-    n.say(f"  {created.outcome.value}: session {created.session_id}, valid until "
-          f"{created.valid_until:%d/%m/%Y}")
+    n.say(
+        f"  {created.outcome.value}: session {created.session_id}, valid until "
+        f"{created.valid_until:%d/%m/%Y}"
+    )
     again = enrolment.create_exam_session(ctx, enrolled.enrollment_id)
     n.say(f"  clicked again → {again.outcome.value} (no second mail; check the spam folder)")
     platform.settle()
@@ -92,7 +95,9 @@ def _journey(platform: Platform, clock: ManualClock, n: Narrator) -> int:
     sid = created.session_id
 
     n.say("3. Proctoring checks (R5–R10)")
-    n.step("terms of use accepted (R5)", lambda: proctoring.accept_terms(ctx, enrolled.candidate_id))
+    n.step(
+        "terms of use accepted (R5)", lambda: proctoring.accept_terms(ctx, enrolled.candidate_id)
+    )
     n.step("entry", lambda: proctoring.enter_session(ctx, sid))
     n.step("instructions read (R7)", lambda: proctoring.read_instructions(ctx, sid))
     n.refused(
@@ -107,89 +112,142 @@ def _journey(platform: Platform, clock: ManualClock, n: Narrator) -> int:
         lambda: proctoring.enter_session(ctx, sid, resume_reason="mon écran était bloqué net"),
     )
     reason = "suite à plantage, je dois reprendre mon examen en me reconnectant"
-    n.step("resume with a 10-word reason (R6)",
-           lambda: proctoring.enter_session(ctx, sid, resume_reason=reason))
+    n.step(
+        "resume with a 10-word reason (R6)",
+        lambda: proctoring.enter_session(ctx, sid, resume_reason=reason),
+    )
     n.step("secure mode acknowledged", lambda: proctoring.acknowledge_secure_mode(ctx, sid))
     n.step("general conditions attested", lambda: proctoring.attest_general_conditions(ctx, sid))
     n.step("sound heard (R8)", lambda: proctoring.confirm_sound_heard(ctx, sid))
-    n.refused("microphone stopped before it started",
-              lambda: proctoring.stop_microphone_recording(ctx, sid))
+    n.refused(
+        "microphone stopped before it started",
+        lambda: proctoring.stop_microphone_recording(ctx, sid),
+    )
     n.step("microphone started", lambda: proctoring.start_microphone_recording(ctx, sid))
     n.step("microphone stopped", lambda: proctoring.stop_microphone_recording(ctx, sid))
     n.step("camera working", lambda: proctoring.check_camera(ctx, sid, working=True))
-    n.step("connection test passed", lambda: proctoring.record_connection_test(
-        ctx, sid, round_trip_ms=42.0, upload_kbps=12_000.0, passed=True))
+    n.step(
+        "connection test passed",
+        lambda: proctoring.record_connection_test(
+            ctx, sid, round_trip_ms=42.0, upload_kbps=12_000.0, passed=True
+        ),
+    )
     n.refused("'Suivant' without a face photo", lambda: proctoring.confirm_face_photo(ctx, sid))
     n.step("face photo taken (R9)", lambda: proctoring.take_face_photo(ctx, sid, b"face"))
     n.step("face photo 'Suivant'", lambda: proctoring.confirm_face_photo(ctx, sid))
     n.step("ID photo taken", lambda: proctoring.take_id_photo(ctx, sid, b"identity card"))
     n.step("ID photo 'Suivant'", lambda: proctoring.confirm_id_photo(ctx, sid))
-    n.refused("desk recorded before the ears",
-              lambda: proctoring.start_environment_recording(ctx, sid, EnvironmentPart.DESK))
-    attempt_id = None
+    n.refused(
+        "desk recorded before the ears",
+        lambda: proctoring.start_environment_recording(ctx, sid, EnvironmentPart.DESK),
+    )
+    launched: UUID | None = None
     for part in EnvironmentPart:
-        n.step(f"{part.value} recording started (R10)",
-               lambda part=part: proctoring.start_environment_recording(ctx, sid, part))
-        clock.advance(seconds=30)
-        attempt_id = n.step(
-            f"{part.value} recording stopped",
-            lambda part=part: proctoring.stop_environment_recording(
-                ctx, sid, part, f"{part.value} video".encode()
-            ),
+        n.step(
+            f"{part.value} recording started (R10)",
+            functools.partial(proctoring.start_environment_recording, ctx, sid, part),
         )
-    assert attempt_id is not None
-    n.say(f"  the exam launched right after the desk: attempt {attempt_id}")
-    aid = attempt_id
+        clock.advance(seconds=30)
+        recording = f"{part.value} video".encode()
+        stopped = n.step(
+            f"{part.value} recording stopped",
+            functools.partial(proctoring.stop_environment_recording, ctx, sid, part, recording),
+        )
+        launched = stopped if isinstance(stopped, UUID) else launched
+    assert launched is not None
+    n.say(f"  the exam launched right after the desk: attempt {launched}")
+    aid: UUID = launched
 
     n.say("4. The exam in the portal (R11–R18)")
     profile = PortalProfile("Madame", "Martin", "Camille", datetime(1990, 5, 17).date(), "Nantes")
-    n.step("profile", lambda: portal.save_portal_profile(
-        ctx, enrolled.candidate_id, email=email, profile=profile, password="correct horse"))
-    n.step("practice questionnaire (never counts, R12)",
-           lambda: portal.take_practice_questionnaire(ctx, aid, score_percent=60))
-    n.step("tile 'À démarrer' (R13)",
-           lambda: portal.select_tile(ctx, aid, certification_code="ENI-ACCESS"))
+    n.step(
+        "profile",
+        lambda: portal.save_portal_profile(
+            ctx, enrolled.candidate_id, email=email, profile=profile, password="correct horse"
+        ),
+    )
+    n.step(
+        "practice questionnaire (never counts, R12)",
+        lambda: portal.take_practice_questionnaire(ctx, aid, score_percent=60),
+    )
+    n.step(
+        "tile 'À démarrer' (R13)",
+        lambda: portal.select_tile(ctx, aid, certification_code="ENI-ACCESS"),
+    )
     n.step("'Je démarre maintenant': workspace connected (R15)", lambda: portal.start_now(ctx, aid))
     n.step("'Commencer': the exam ends at", lambda: portal.begin_exam(ctx, aid).strftime("%H:%M"))
-    for question, answer in [("q1", "Clé primaire"), ("q2", "Texte court"), ("q3", "requête sélection"),
-                             ("q4", "tri"), ("q5", "mode création")]:
+    for question, answer in [
+        ("q1", "Clé primaire"),
+        ("q2", "Texte court"),
+        ("q3", "requête sélection"),
+        ("q4", "tri"),
+        ("q5", "mode création"),
+    ]:
         clock.advance(minutes=9)
-        n.step(f"answer {question} saved", lambda q=question, a=answer: portal.answer_question(
-            ctx, aid, question_id=q, answer=a))
-    proctoring.raise_flag(ctx, sid, flag_id="voice-0001", kind=FlagKind.VOICE,
-                          span=MediaSpan(1830.0, 1842.5), confidence=0.64)
+        n.step(
+            f"answer {question} saved",
+            functools.partial(
+                portal.answer_question, ctx, aid, question_id=question, answer=answer
+            ),
+        )
+    proctoring.raise_flag(
+        ctx,
+        sid,
+        flag_id="voice-0001",
+        kind=FlagKind.VOICE,
+        span=MediaSpan(1830.0, 1842.5),
+        confidence=0.64,
+    )
     n.say("  (a detector flagged a voice at 30:30–30:42: a hint for the examiner, not a verdict)")
     clock.advance(minutes=5)
     results = portal.finish_exam(ctx, aid)
     code = ctx.store.get(aid, ExamAttempt).validation_code
-    n.say(f"  results: {results.score}/{results.max_score} "
-          f"({'passed' if results.passed else 'failed'}); "
-          + ", ".join(f"{s.section} {s.score}/{s.max_score}" for s in results.sections))
-    n.refused("'Valider l'examen' with a wrong code",
-              lambda: portal.validate_exam(ctx, aid, typed_code="0000" if code != "0000" else "1"))
-    n.step(f"code {code} typed back, 'Oui, envoyer' (R18)",
-           lambda: portal.validate_exam(ctx, aid, typed_code=code or ""))
+    n.say(
+        f"  results: {results.score}/{results.max_score} "
+        f"({'passed' if results.passed else 'failed'}); "
+        + ", ".join(f"{s.section} {s.score}/{s.max_score}" for s in results.sections)
+    )
+    n.refused(
+        "'Valider l'examen' with a wrong code",
+        lambda: portal.validate_exam(ctx, aid, typed_code="0000" if code != "0000" else "1"),
+    )
+    n.step(
+        f"code {code} typed back, 'Oui, envoyer' (R18)",
+        lambda: portal.validate_exam(ctx, aid, typed_code=code or ""),
+    )
     platform.settle()
 
     n.say("5. The review (R19, R20)")
     review_id = reviewing.review_id_for(aid)
     review = ctx.store.get(review_id, Review)
     assert review.recommendation is not None
-    n.say(f"  review {review_id} opened, due {review.due_on:%d/%m/%Y}; recommended: "
-          f"{review.recommendation.verdict.value} ({review.recommendation.version}), "
-          f"{len(review.evidence)} pieces of evidence")
+    n.say(
+        f"  review {review_id} opened, due {review.due_on:%d/%m/%Y}; recommended: "
+        f"{review.recommendation.verdict.value} ({review.recommendation.version}), "
+        f"{len(review.evidence)} pieces of evidence"
+    )
     for hint in review.recommendation.hints:
         n.say(f"  hint: {hint.reason.value} — {hint.explanation} [{', '.join(hint.evidence_ids)}]")
     clock.advance(days=3)
     examiner = ctx.ids.new_id()
     n.step("examiner assigned", lambda: reviewing.assign_examiner(ctx, review_id, examiner))
     flag = next(e for e in review.evidence if e.kind == "FlagRaised")
-    n.refused("'other_rule_breach' without a justification", lambda: reviewing.decide_review(
-        ctx, review_id, examiner_id=examiner, verdict=Verdict.INVALIDATED,
-        reasons=(CitedReason(ReasonCode.OTHER_RULE_BREACH, (flag.id,)),)))
-    n.step("validated after listening to the flagged span (a neighbour's TV)",
-           lambda: reviewing.decide_review(ctx, review_id, examiner_id=examiner,
-                                           verdict=Verdict.VALIDATED))
+    n.refused(
+        "'other_rule_breach' without a justification",
+        lambda: reviewing.decide_review(
+            ctx,
+            review_id,
+            examiner_id=examiner,
+            verdict=Verdict.INVALIDATED,
+            reasons=(CitedReason(ReasonCode.OTHER_RULE_BREACH, (flag.id,)),),
+        ),
+    )
+    n.step(
+        "validated after listening to the flagged span (a neighbour's TV)",
+        lambda: reviewing.decide_review(
+            ctx, review_id, examiner_id=examiner, verdict=Verdict.VALIDATED
+        ),
+    )
     n.step("results released", lambda: reviewing.release_results(ctx, review_id))
     platform.settle()
     n.say(f"  mail to {email}: «{platform.mailer.to(email)[-1].subject}»")
@@ -197,13 +255,17 @@ def _journey(platform: Platform, clock: ManualClock, n: Narrator) -> int:
     n.say("")
     n.say("6. The session's timeline, from the event log")
     for entry in timeline(ctx.store, sid):
-        n.say(f"  {entry.at.astimezone(ZoneInfo(ctx.time_zone)):%d/%m %H:%M:%S}  "
-              f"{entry.stream:<7} {entry.what:<28} {entry.details[:70]}")
+        n.say(
+            f"  {entry.at.astimezone(ZoneInfo(ctx.time_zone)):%d/%m %H:%M:%S}  "
+            f"{entry.stream:<7} {entry.what:<28} {entry.details[:70]}"
+        )
     report = replay_review(ctx.store, review_id)
     n.say("")
-    n.say(f"7. Replay of the decision: {'MATCHES' if report.matches else 'DIFFERS'} — "
-          f"{report.verdict.value if report.verdict else 'undecided'} under "
-          f"{report.rules_version} / {report.verdict_version}")
+    n.say(
+        f"7. Replay of the decision: {'MATCHES' if report.matches else 'DIFFERS'} — "
+        f"{report.verdict.value if report.verdict else 'undecided'} under "
+        f"{report.rules_version} / {report.verdict_version}"
+    )
     n.say("")
     n.say(f"Try: vigie history {sid}")
     n.say(f"     vigie replay {review_id}")

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 from adapters.bootstrap import Platform, Settings, bootstrap
 from adapters.clock import ManualClock
 from adapters.ids import SeededIds
-from app.use_cases import enrolment, portal, proctoring, reviewing
 from app.context import Context
+from app.use_cases import enrolment, portal, proctoring, reviewing
 from domain.candidate import Candidate, PortalProfile
 from domain.exam_attempt import ExamAttempt
 from domain.proctored_session import EnvironmentPart, Step
@@ -148,7 +148,11 @@ class Journey:
         assert self.attempt_id is not None and self.candidate_id is not None
         if not self.ctx.store.get(self.candidate_id, Candidate).profile_complete:
             portal.save_portal_profile(
-                self.ctx, self.candidate_id, email=self.email, profile=PROFILE, password="s3cret-pass"
+                self.ctx,
+                self.candidate_id,
+                email=self.email,
+                profile=PROFILE,
+                password="s3cret-pass",
             )
         portal.select_tile(self.ctx, self.attempt_id, certification_code="ENI-ACCESS")
         portal.start_now(self.ctx, self.attempt_id)

@@ -58,9 +58,7 @@ def test_the_happy_path_goes_from_enrolment_to_released_results(journey: Journey
     reviewing.decide_review(journey.ctx, review.id, examiner_id=examiner, verdict=Verdict.VALIDATED)
     reviewing.release_results(journey.ctx, review.id)
     journey.platform.settle()
-    assert [m.subject for m in journey.platform.mailer.to(journey.email)][-1].startswith(
-        "Résultat"
-    )
+    assert [m.subject for m in journey.platform.mailer.to(journey.email)][-1].startswith("Résultat")
     [summary] = journey.platform.projections.my_sessions(journey.candidate_id)  # type: ignore[arg-type]
     assert summary.verdict is Verdict.VALIDATED
 
@@ -160,7 +158,11 @@ def test_deferring_before_commencer_returns_to_the_tile(journey: Journey) -> Non
     journey.create_session()
     journey.through_checks()
     portal.save_portal_profile(
-        journey.ctx, journey.candidate_id, email=journey.email, profile=PROFILE, password="p4ssword!"
+        journey.ctx,
+        journey.candidate_id,
+        email=journey.email,
+        profile=PROFILE,
+        password="p4ssword!",
     )  # type: ignore[arg-type]
     aid = journey.attempt_id
     portal.select_tile(journey.ctx, aid, certification_code="ENI-ACCESS")  # type: ignore[arg-type]
@@ -222,7 +224,9 @@ def test_the_examiners_decision_replays_to_the_same_verdict_under_the_frozen_rul
         confidence=0.8,
     )
     proctoring.record_proctoring_tab_closed(
-        journey.ctx, journey.session_id, span=MediaSpan(900.0, 960.0)  # type: ignore[arg-type]
+        journey.ctx,
+        journey.session_id,
+        span=MediaSpan(900.0, 960.0),  # type: ignore[arg-type]
     )
     journey.answer_and_send()
     review = journey.ctx.store.get(journey.review_id, Review)  # type: ignore[arg-type]

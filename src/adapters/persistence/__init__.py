@@ -1,1 +1,1 @@
-"""The event store: the eventsourcing library with msgspec encoding, on memory, SQLite or PostgreSQL."""
+"""The event store: eventsourcing with msgspec encoding, on memory, SQLite or PostgreSQL."""

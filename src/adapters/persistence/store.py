@@ -72,7 +72,7 @@ class EventsourcingStore:
 
     def get(self, aggregate_id: UUID, kind: type[A]) -> A:
         try:
-            aggregate = self.app.repository.get(aggregate_id)
+            aggregate: Aggregate = self.app.repository.get(aggregate_id)
         except AggregateNotFoundError:
             raise AggregateNotFound(aggregate_id, kind.__name__) from None
         if not isinstance(aggregate, kind):

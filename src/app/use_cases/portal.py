@@ -46,7 +46,9 @@ def save_portal_profile(
 def take_practice_questionnaire(ctx: Context, attempt_id: UUID, *, score_percent: float) -> None:
     """R12: the practice questionnaire, where offered; it never counts."""
     _on_attempt(
-        ctx, attempt_id, lambda a, at: a.take_practice_questionnaire(at=at, score_percent=score_percent)
+        ctx,
+        attempt_id,
+        lambda a, at: a.take_practice_questionnaire(at=at, score_percent=score_percent),
     )
 
 
@@ -65,7 +67,9 @@ def start_now(ctx: Context, attempt_id: UUID) -> str:
     """R15: 'Je démarre maintenant' → the workspace connects → the instructions."""
     _on_attempt(ctx, attempt_id, lambda a, at: a.start_now(at=at))
     workspace_ref = ctx.launcher.provision(attempt_id)
-    _on_attempt(ctx, attempt_id, lambda a, at: a.workspace_connected(at=at, workspace_ref=workspace_ref))
+    _on_attempt(
+        ctx, attempt_id, lambda a, at: a.workspace_connected(at=at, workspace_ref=workspace_ref)
+    )
     return workspace_ref
 
 

@@ -40,7 +40,9 @@ def enter_session(ctx: Context, session_id: UUID, *, resume_reason: str | None =
         "R3",
         f"the exam session's validity ended on {valid_until}: ask the hotline for a renewal",
     )
-    label = session.enter(at=at, terms_accepted=candidate.terms_accepted, resume_reason=resume_reason)
+    label = session.enter(
+        at=at, terms_accepted=candidate.terms_accepted, resume_reason=resume_reason
+    )
     ctx.store.save(session)
     return label
 
