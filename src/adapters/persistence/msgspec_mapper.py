@@ -8,6 +8,7 @@ into the event's own dataclass with msgspec, which checks every field's type.
 
 from __future__ import annotations
 
+import dataclasses
 import typing
 from datetime import datetime
 from functools import cache
@@ -76,34 +77,83 @@ class MsgspecMapper(Mapper[UUID]):
         )
 
     def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
-        cls = resolve_topic(stored_event.topic)
         try:
             stored_state = stored_event.state
             if self.cipher:
                 stored_state = self.cipher.decrypt(stored_state)
             if self.compressor:
                 stored_state = self.compressor.decompress(stored_state)
-            event_state: dict[str, Any] = self.transcoder.decode(stored_state)
-            class_version = getattr(cls, "class_version", 1)
-            from_version = event_state.pop("class_version", 1)
-            while from_version < class_version:
-                getattr(cls, f"upcast_v{from_version}_v{from_version + 1}")(event_state)
-                from_version += 1
+            plan = _plan(stored_event.topic)
+            if plan.decoder is not None:
+                # Fast path: one typed decode straight from the bytes into a mirror struct.
+                values = plan.decoder.decode(stored_state)
+                event_state = {name: getattr(values, name) for name in plan.fields}
+            else:
+                event_state = self._decode_with_upcasts(plan, stored_state)
             originator_id = stored_event.originator_id
             event_state["originator_id"] = (
                 originator_id if isinstance(originator_id, UUID) else UUID(str(originator_id))
             )
             event_state["originator_version"] = stored_event.originator_version
-            if isinstance(cls, type) and issubclass(cls, CanSnapshotAggregate):
-                event_state["state"] = _typed_snapshot_state(
-                    event_state["topic"], event_state["state"]
-                )
-            return typing.cast(DomainEventProtocol[UUID], msgspec.convert(event_state, cls))
-        except (msgspec.ValidationError, KeyError, TypeError, ValueError) as error:
+            event = object.__new__(plan.cls)
+            object.__setattr__(event, "__dict__", event_state)
+            return typing.cast(DomainEventProtocol[UUID], event)
+        except (msgspec.ValidationError, msgspec.DecodeError, KeyError, TypeError, ValueError) as e:
             raise MapperDeserialisationError(
                 f"cannot decode stored event {stored_event.topic} "
-                f"{stored_event.originator_id}/{stored_event.originator_version}: {error}"
-            ) from error
+                f"{stored_event.originator_id}/{stored_event.originator_version}: {e}"
+            ) from e
+
+    def _decode_with_upcasts(self, plan: _Plan, stored_state: bytes) -> dict[str, Any]:
+        """Old versions and snapshots: decode to a dict, upcast, then convert with types."""
+        event_state: dict[str, Any] = self.transcoder.decode(stored_state)
+        class_version = getattr(plan.cls, "class_version", 1)
+        from_version = event_state.pop("class_version", 1)
+        while from_version < class_version:
+            getattr(plan.cls, f"upcast_v{from_version}_v{from_version + 1}")(event_state)
+            from_version += 1
+        if plan.is_snapshot:
+            event_state["state"] = _typed_snapshot_state(event_state["topic"], event_state["state"])
+        # Validate against the event's own field types (ids and versions are filled after).
+        values = msgspec.convert(event_state, plan.mirror, strict=False)
+        return {name: getattr(values, name) for name in plan.fields}
+
+
+@dataclasses.dataclass(frozen=True)
+class _Plan:
+    """How to decode one event class: its mirror struct without the originator fields."""
+
+    cls: type[Any]
+    mirror: type[msgspec.Struct]
+    fields: tuple[str, ...]
+    decoder: msgspec.json.Decoder[Any] | None
+    is_snapshot: bool
+
+
+_ORIGINATOR_FIELDS = ("originator_id", "originator_version")
+
+
+@cache
+def _plan(topic: str) -> _Plan:
+    cls = resolve_topic(topic)
+    hints = typing.get_type_hints(cls)  # each base resolved in its own module
+    own = [f for f in dataclasses.fields(cls) if f.name not in _ORIGINATOR_FIELDS]
+    fields = tuple(f.name for f in own)
+    is_snapshot = issubclass(cls, CanSnapshotAggregate)
+    spec: list[tuple[str, Any] | tuple[str, Any, Any]] = []
+    for field in own:
+        hint = Any if is_snapshot and field.name == "state" else hints[field.name]
+        # A field added later carries a default, so events stored before it still decode.
+        if field.default is not dataclasses.MISSING:
+            spec.append((field.name, hint, field.default))
+        elif field.default_factory is not dataclasses.MISSING:
+            spec.append((field.name, hint, msgspec.field(default_factory=field.default_factory)))
+        else:
+            spec.append((field.name, hint))
+    mirror = msgspec.defstruct(f"{cls.__qualname__}State", spec, kw_only=True)
+    fast = not is_snapshot and getattr(cls, "class_version", 1) == 1
+    decoder = msgspec.json.Decoder(mirror) if fast else None
+    return _Plan(cls, mirror, fields, decoder, is_snapshot)
 
 
 def _typed_snapshot_state(aggregate_topic: str, state: dict[str, Any]) -> dict[str, Any]:
