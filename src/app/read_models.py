@@ -133,8 +133,12 @@ class Projections:
             elif isinstance(event, ProctoredSession.ExamLaunched):
                 summary = replace(summary, status="exam", attempt_id=event.attempt_id)
                 self.session_of_attempt[event.attempt_id] = sid
-            elif isinstance(event, ProctoredSession.SessionClosed):
-                summary = replace(summary, status="sent")
+            elif isinstance(event, ProctoredSession.SessionClosed) and summary.status in (
+                "created",
+                "checks",
+                "exam",
+            ):
+                summary = replace(summary, status="closed")
             self.sessions[sid] = summary
 
     def _apply_attempt(self, event: AggregateEvent) -> None:
