@@ -6,14 +6,21 @@ local date.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import InvalidArgument, RuleBroken, require, require_aware
-from domain.rules import RuleSet, check_can_finish_today, check_exam_duration, check_same_day
+from domain.rules import (
+    RuleSet,
+    check_can_finish_today,
+    check_exam_duration,
+    check_same_day,
+    later,
+    utc,
+)
 from domain.scoring import Results
 
 
@@ -210,7 +217,7 @@ class ExamAttempt(Aggregate):
     def begin(self, *, at: datetime) -> datetime:
         """R15: 'Commencer'; R16: refused if the exam could not end before midnight."""
         self._check(at, AttemptStatus.WORKSPACE_READY, rule="R15", doing="press 'Commencer'")
-        ends_at = at + timedelta(minutes=self.duration_minutes)
+        ends_at = later(at, self.duration_minutes)
         check_can_finish_today(at, ends_at)
         self._begun(ends_at=ends_at, timestamp=at)
         return ends_at
@@ -225,7 +232,7 @@ class ExamAttempt(Aggregate):
         self._check(at, AttemptStatus.IN_PROGRESS, rule="R15", doing="answer")
         assert self.begun_at is not None and self.ends_at is not None
         check_same_day(self.begun_at, at, "an answer")
-        require(at <= self.ends_at, "R4", f"the exam's time ended at {self.ends_at:%H:%M}")
+        require(utc(at) <= utc(self.ends_at), "R4", f"the exam's time ended at {self.ends_at:%H:%M}")
         if not question_id.strip():
             raise InvalidArgument("question_id", "a question id is required")
         self._answered(question_id=question_id, answer=answer, timestamp=at)
@@ -234,7 +241,7 @@ class ExamAttempt(Aggregate):
         """The exam ends: by the candidate, or at the time limit when that has passed."""
         self._check(at, AttemptStatus.IN_PROGRESS, rule="R18", doing="finish")
         assert self.ends_at is not None and self.begun_at is not None
-        if at >= self.ends_at:
+        if utc(at) >= utc(self.ends_at):
             self._finished(ended_by="time_limit", finished_at=self.ends_at, timestamp=at)
         else:
             check_same_day(self.begun_at, at, "finishing")
@@ -245,7 +252,7 @@ class ExamAttempt(Aggregate):
         self._check(at, AttemptStatus.FINISHED, rule="R18", doing="show the results")
         if not validation_code.strip():
             raise InvalidArgument("validation_code", "a validation code is required")
-        self._results_shown(results=results, validation_code=validation_code, timestamp=at)
+        self._results_shown(results=results, validation_code=validation_code.strip(), timestamp=at)
 
     def validate(self, *, at: datetime, typed_code: str) -> None:
         """R18: 'Valider l'examen', the displayed code typed back, 'Oui, envoyer'."""

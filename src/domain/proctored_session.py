@@ -17,7 +17,14 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.errors import InvalidArgument, RuleBroken, StepOutOfOrder, require, require_aware
 from domain.evidence import FlagKind, MediaSpan
-from domain.rules import RuleSet, budget_end, check_resume_reason, check_within_budget
+from domain.rules import (
+    RuleSet,
+    budget_end,
+    check_resume_reason,
+    check_within_budget,
+    elapsed_seconds,
+    utc,
+)
 
 
 class Step(StrEnum):
@@ -284,7 +291,7 @@ class ProctoredSession(Aggregate):
 
     def media_offset(self, at: datetime) -> float:
         """Seconds from the first entry, the origin of the session's media spans."""
-        return 0.0 if self.started_at is None else max(0.0, (at - self.started_at).total_seconds())
+        return 0.0 if self.started_at is None else max(0.0, elapsed_seconds(self.started_at, at))
 
     # --- guards --------------------------------------------------------------------------
 
@@ -515,7 +522,7 @@ class ProctoredSession(Aggregate):
         """The recording is sent and the session closes (after 'Oui, envoyer' or a quit)."""
         self._check_open(at)
         ends = self.budget_ends_at()
-        self._closed(over_budget=ends is not None and at > ends, timestamp=at)
+        self._closed(over_budget=ends is not None and utc(at) > utc(ends), timestamp=at)
 
     # --- event appliers ------------------------------------------------------------------
 

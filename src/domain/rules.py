@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from domain.errors import InvalidArgument, RuleBroken
 
@@ -86,6 +86,25 @@ def renewed_validity_end(current_end: date, today: date, last_day: date, rules: 
     return min(start + timedelta(days=rules.renewal_days), last_day)
 
 
+# --- Time arithmetic -------------------------------------------------------------------------
+
+
+def utc(moment: datetime) -> datetime:
+    """The instant in UTC: Python adds and compares same-zone times by wall clock, which is
+    wrong on the nights the clocks change."""
+    return moment.astimezone(UTC)
+
+
+def later(moment: datetime, minutes: int) -> datetime:
+    """`minutes` of real time after `moment`, shown in `moment`'s own time zone."""
+    return (utc(moment) + timedelta(minutes=minutes)).astimezone(moment.tzinfo)
+
+
+def elapsed_seconds(start: datetime, end: datetime) -> float:
+    """Real seconds between two instants, whatever their time zones."""
+    return (utc(end) - utc(start)).total_seconds()
+
+
 # --- R4: durations ---------------------------------------------------------------------------
 
 
@@ -101,12 +120,12 @@ def check_exam_duration(minutes: int, rules: RuleSet) -> None:
 
 def budget_end(started_at: datetime, rules: RuleSet, extra_minutes: int = 0) -> datetime:
     """R4: the whole proctored session may last at most 3 hours from its first entry."""
-    return started_at + timedelta(minutes=rules.session_budget_minutes + extra_minutes)
+    return later(started_at, rules.session_budget_minutes + extra_minutes)
 
 
 def check_within_budget(at: datetime, started_at: datetime | None, rules: RuleSet) -> None:
     """R4: no step after the 3-hour budget of the proctored session is spent."""
-    if started_at is not None and at > budget_end(started_at, rules):
+    if started_at is not None and utc(at) > utc(budget_end(started_at, rules)):
         raise RuleBroken(
             "R4",
             f"the proctored session's {rules.session_budget_minutes // 60}-hour budget "

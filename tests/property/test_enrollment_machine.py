@@ -1,0 +1,320 @@
+"""Enrollment against a small model while time moves forward.
+
+R1: the exam session is created by the enrolment's last day (inclusive), and the enrolment
+expires only after it. R2: creating the exam session has three outcomes; a repeat records
+nothing. R3: a first validity of 15 days, renewals never past day 90.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+
+from domain.enrollment import Enrollment, SessionCreationOutcome
+from domain.errors import RuleBroken
+from domain.rules import CURRENT_RULES
+
+# The guide's numbers, written again here so the model does not borrow them from the code.
+ENROLMENT_DAYS = 90
+FIRST_VALIDITY_DAYS = 15
+RENEWAL_DAYS = 15
+
+# Europe/Paris and overseas French zones: the local day decides every deadline.
+TIME_ZONES = ("Europe/Paris", "UTC", "America/Cayenne", "Pacific/Noumea")
+
+
+def state_of(aggregate: Any) -> dict[str, Any]:
+    """What replay must rebuild: everything but the events waiting to be collected."""
+    return {k: v for k, v in aggregate.__dict__.items() if k != "_pending_events"}
+
+
+@dataclass
+class EnrollmentModel:
+    """What the guide says an enrolment is, in as few fields as it takes."""
+
+    enrolled_on: date
+    last_day: date
+    session: bool = False
+    valid_until: date | None = None
+    live: bool = False
+    slot: datetime | None = None
+    renewals: int = 0
+    expired: bool = False
+
+    def creation(self, today: date) -> str | None:
+        """The rule refusing a first creation today, if any (R1)."""
+        if self.expired or today > self.last_day:
+            return "R1"
+        return None
+
+    def renewal(self, today: date) -> tuple[str | None, date | None]:
+        """R3: the refusing rule, or the new end of validity."""
+        if not self.session or self.expired or today > self.last_day:
+            return "R3", None
+        assert self.valid_until is not None
+        if self.valid_until >= self.last_day:
+            return "R3", None
+        start = max(self.valid_until, today)
+        return None, min(start + timedelta(days=RENEWAL_DAYS), self.last_day)
+
+    def booking(self, slot: datetime, now: datetime) -> str | None:
+        """R2: office hours on weekdays, in the future; R3: within the validity."""
+        if not (self.session and self.live):
+            return "R2"
+        if slot.weekday() >= 5 or not 9 <= slot.hour < 18:
+            return "R2"
+        if slot <= now:
+            return "R2"
+        assert self.valid_until is not None
+        if slot.date() > self.valid_until:
+            return "R3"
+        return None
+
+
+class EnrollmentMachine(RuleBasedStateMachine):
+    """Drives one enrolment through creations, renewals, bookings and expiry."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.enrollment: Enrollment | None = None
+        self.log: list[Any] = []
+
+    # --- helpers -------------------------------------------------------------------------
+
+    @property
+    def now(self) -> datetime:
+        return self.clock.astimezone(self.zone)
+
+    def _succeeds(self, command: Any, events: int = 1) -> Any:
+        assert self.enrollment is not None
+        result = command()
+        new = self.enrollment.collect_events()
+        assert len(new) == events, new
+        self.log.extend(new)
+        return result
+
+    def _refused(self, command: Any, rule: str) -> None:
+        assert self.enrollment is not None
+        before = copy.deepcopy(state_of(self.enrollment))
+        with pytest.raises(RuleBroken) as refusal:
+            command()
+        assert refusal.value.rule == rule, refusal.value
+        assert self.enrollment.collect_events() == []
+        assert state_of(self.enrollment) == before
+
+    # --- setup ---------------------------------------------------------------------------
+
+    @initialize(
+        zone=st.sampled_from(TIME_ZONES),
+        day=st.dates(date(2024, 1, 1), date(2026, 12, 31)),
+        minute_of_day=st.integers(0, 24 * 60 - 1),
+        duration=st.integers(60, 150),
+        ids=st.lists(st.uuids(), min_size=3, max_size=3, unique=True),
+        days_before_first_look=st.one_of(st.integers(0, 5), st.integers(80, 95)),
+    )
+    def enrol(
+        self,
+        zone: str,
+        day: date,
+        minute_of_day: int,
+        duration: int,
+        ids: list[UUID],
+        days_before_first_look: int,
+    ) -> None:
+        self.zone = ZoneInfo(zone)
+        local = datetime(day.year, day.month, day.day, tzinfo=self.zone)
+        self.clock = (local + timedelta(minutes=minute_of_day)).astimezone(UTC)
+        enrolled_on = self.now.date()
+        self.model = EnrollmentModel(
+            enrolled_on=enrolled_on, last_day=enrolled_on + timedelta(days=ENROLMENT_DAYS)
+        )
+        self.enrollment = Enrollment.enrol(
+            enrollment_id=ids[0],
+            centre_id=ids[1],
+            candidate_id=ids[2],
+            certification_code="ACCESS-2019",
+            exam_duration_minutes=duration,
+            rules=CURRENT_RULES,
+            at=self.now,
+        )
+        self.log.extend(self.enrollment.collect_events())
+        # Some candidates come back only near or after day 90: reach R1's edge without
+        # spending the whole step budget on time passing.
+        self.clock += timedelta(days=days_before_first_look)
+
+    # --- time ----------------------------------------------------------------------------
+
+    @rule(days=st.integers(0, 20), hours=st.integers(0, 23))
+    def time_passes(self, days: int, hours: int) -> None:
+        self.clock += timedelta(days=days, hours=hours)
+
+    # --- commands ------------------------------------------------------------------------
+
+    @rule(exam_session_id=st.uuids(), live=st.booleans())
+    def create_the_exam_session_r1_r2(self, exam_session_id: UUID, live: bool) -> None:
+        assert self.enrollment is not None
+        today = self.now.date()
+
+        def command() -> SessionCreationOutcome:
+            assert self.enrollment is not None
+            return self.enrollment.create_exam_session(
+                exam_session_id=exam_session_id, at=self.now, live_supervision=live
+            )
+
+        if self.model.session:
+            # R2: "already exists" sends no second mail, so nothing at all is recorded.
+            before = copy.deepcopy(state_of(self.enrollment))
+            assert self._succeeds(command, events=0) is SessionCreationOutcome.ALREADY_EXISTS
+            assert state_of(self.enrollment) == before
+            return
+        refusal = self.model.creation(today)
+        if refusal:
+            self._refused(command, refusal)
+            return
+        outcome = self._succeeds(command)
+        expected = (
+            SessionCreationOutcome.CREATED_WITH_LIVE_SUPERVISION
+            if live
+            else SessionCreationOutcome.CREATED
+        )
+        assert outcome is expected
+        self.model.session = True
+        self.model.live = live
+        self.model.valid_until = min(
+            today + timedelta(days=FIRST_VALIDITY_DAYS), self.model.last_day
+        )
+
+    @rule()
+    def renew_the_exam_session_r3(self) -> None:
+        assert self.enrollment is not None
+        refusal, valid_until = self.model.renewal(self.now.date())
+
+        def command() -> date:
+            assert self.enrollment is not None
+            return self.enrollment.renew_exam_session(at=self.now)
+
+        if refusal:
+            self._refused(command, refusal)
+            return
+        assert self._succeeds(command) == valid_until
+        self.model.valid_until = valid_until
+        self.model.renewals += 1
+
+    @rule(
+        days_ahead=st.integers(-1, 20),
+        hour=st.integers(6, 20),
+        minute=st.sampled_from([0, 30]),
+        booked_by=st.uuids(),
+    )
+    def book_a_live_supervision_slot_r2(
+        self, days_ahead: int, hour: int, minute: int, booked_by: UUID
+    ) -> None:
+        assert self.enrollment is not None
+        day = self.now.date() + timedelta(days=days_ahead)
+        slot = datetime(day.year, day.month, day.day, hour, minute, tzinfo=self.zone)
+        now = self.now
+        refusal = self.model.booking(slot, now)
+
+        def command() -> None:
+            assert self.enrollment is not None
+            self.enrollment.book_live_supervision_slot(slot=slot, booked_by=booked_by, at=now)
+
+        if refusal:
+            self._refused(command, refusal)
+            return
+        self._succeeds(command)
+        self.model.slot = slot
+
+    @rule()
+    def expire_the_enrolment_only_after_its_last_day_r1(self) -> None:
+        assert self.enrollment is not None
+
+        def command() -> None:
+            assert self.enrollment is not None
+            self.enrollment.expire(at=self.now)
+
+        if self.model.expired or self.now.date() <= self.model.last_day:
+            self._refused(command, "R1")
+            return
+        self._succeeds(command)
+        self.model.expired = True
+
+    # --- invariants ----------------------------------------------------------------------
+
+    @invariant()
+    def replaying_the_log_rebuilds_the_live_state(self) -> None:
+        if self.enrollment is None:
+            return
+        replayed = None
+        for stored in self.log:
+            replayed = stored.mutate(replayed)
+        assert replayed is not None
+        assert state_of(replayed) == state_of(self.enrollment)
+
+    @invariant()
+    def the_enrolment_matches_its_model(self) -> None:
+        enrollment = self.enrollment
+        if enrollment is None:
+            return
+        assert enrollment.enrolled_on == self.model.enrolled_on
+        assert enrollment.last_day == self.model.last_day
+        assert (enrollment.exam_session_id is not None) is self.model.session
+        assert enrollment.session_valid_until == self.model.valid_until
+        assert enrollment.live_supervision is self.model.live
+        assert enrollment.supervision_slot == self.model.slot
+        assert enrollment.renewals == self.model.renewals
+        assert enrollment.expired is self.model.expired
+        today = self.now.date()
+        assert enrollment.session_is_valid_on(today) is (
+            not self.model.expired
+            and self.model.valid_until is not None
+            and today <= self.model.valid_until
+        )
+
+    @invariant()
+    def the_exam_session_is_never_valid_past_day_90_r3(self) -> None:
+        enrollment = self.enrollment
+        if enrollment is None:
+            return
+        assert (enrollment.session_valid_until is None) is (enrollment.exam_session_id is None)
+        if enrollment.session_valid_until is not None:
+            assert enrollment.session_valid_until <= enrollment.last_day
+        if enrollment.renewals:
+            assert enrollment.exam_session_id is not None
+        if enrollment.supervision_slot is not None:
+            assert enrollment.live_supervision
+            assert enrollment.session_valid_until is not None
+            assert enrollment.supervision_slot.date() <= enrollment.session_valid_until
+
+
+EnrollmentMachine.TestCase.settings = settings(
+    max_examples=60, stateful_step_count=40, deadline=None
+)
+TestAnEnrolmentBehavesLikeTheGuidesModel = EnrollmentMachine.TestCase
+
+
+@settings(max_examples=30, deadline=None)
+@given(duration=st.one_of(st.integers(0, 59), st.integers(151, 600)), at_utc=st.datetimes())
+def test_an_exam_lasting_less_than_1h_or_more_than_2h30_cannot_be_enrolled_r4(
+    duration: int, at_utc: datetime
+) -> None:
+    with pytest.raises(RuleBroken) as refusal:
+        Enrollment.enrol(
+            enrollment_id=UUID(int=1),
+            centre_id=UUID(int=2),
+            candidate_id=UUID(int=3),
+            certification_code="ACCESS-2019",
+            exam_duration_minutes=duration,
+            rules=CURRENT_RULES,
+            at=at_utc.replace(tzinfo=UTC),
+        )
+    assert refusal.value.rule == "R4"

@@ -1,0 +1,456 @@
+"""Review against a small model: one examiner, evidence first, reasons that cite it.
+
+R19: one examiner (a second one is refused), no verdict without evidence and a recommendation
+computed over it, only the assigned examiner decides, once, and results are released after
+the decision. R20: an invalidation gives reasons from the closed list, each citing known
+evidence; other_rule_breach needs a written justification of at least 5 words; phone use is
+excused only by citing a recorded technical problem. A validation is refused while the
+recommendation has grounds (R9 missing photo, R17 proctoring tab closed during the exam).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+
+from domain.errors import InvalidArgument, RuleBroken
+from domain.evidence import Evidence, FlagKind, MediaSpan, ReasonCode, Verdict
+from domain.review import CitedReason, Review
+from domain.rules import CURRENT_RULES
+from domain.verdict import recommend
+
+REVIEW_DAYS = 8  # R19
+OTHER_MIN_WORDS = 5  # R20: other_rule_breach's written justification
+TIME_ZONES = ("Europe/Paris", "UTC", "Pacific/Noumea")
+
+# (kind, flag, during_exam): the facts a proctored session records and a review cites.
+evidence_specs = st.one_of(
+    st.just(("FacePhotoConfirmed", None, False)),
+    st.just(("IdPhotoConfirmed", None, False)),
+    st.tuples(st.just("ProctoringTabClosed"), st.none(), st.booleans()),
+    st.tuples(st.just("FlagRaised"), st.sampled_from(FlagKind), st.just(False)),
+    st.just(("TechnicalProblemRecorded", None, False)),
+    st.just(("ExamLaunched", None, False)),
+)
+# (reason, how it cites, words of justification); mostly well-formed so decisions happen.
+reason_specs = st.lists(
+    st.tuples(
+        st.sampled_from(ReasonCode),
+        st.sampled_from(["known", "known", "known", "nothing", "unknown"]),
+        st.integers(0, 8),
+        st.integers(0, 100),
+    ),
+    max_size=3,
+)
+excused_specs = st.sampled_from(
+    ["nothing", "phone, citing the technical problem", "phone, citing no proof", "headphones"]
+)
+
+
+def state_of(aggregate: Any) -> dict[str, Any]:
+    """What replay must rebuild: everything but the events waiting to be collected."""
+    return {k: v for k, v in aggregate.__dict__.items() if k != "_pending_events"}
+
+
+@dataclass
+class ReviewModel:
+    """A review as the guide and the product page tell it."""
+
+    due_on: date
+    examiner: UUID | None = None
+    evidence: list[Evidence] = field(default_factory=list)
+    recommended: bool = False  # a recommendation exists for the evidence gathered so far
+    verdict: Verdict | None = None
+    released: bool = False
+
+    def ground(self) -> str | None:
+        """The first ground against a validation: R9 a missing photo, R17 a closed tab."""
+        kinds = {item.kind for item in self.evidence}
+        if not {"FacePhotoConfirmed", "IdPhotoConfirmed"} <= kinds:
+            return "R9"
+        if any(i.kind == "ProctoringTabClosed" and i.during_exam for i in self.evidence):
+            return "R17"
+        return None
+
+    def decision(
+        self,
+        examiner: UUID,
+        verdict: Verdict,
+        reasons: tuple[CitedReason, ...],
+        excused: tuple[CitedReason, ...],
+    ) -> str | None:
+        """The refusing rule ("invalid:<field>" for a malformed argument), or None."""
+        if self.verdict is not None or self.examiner is None or examiner != self.examiner:
+            return "R19"
+        if not self.evidence or not self.recommended:
+            return "R19"
+        known = {item.id: item for item in self.evidence}
+        for cited in (*reasons, *excused):
+            if not cited.evidence_ids or any(e not in known for e in cited.evidence_ids):
+                return "R20"
+            words = len(cited.justification.split())
+            if cited.reason is ReasonCode.OTHER_RULE_BREACH and words < OTHER_MIN_WORDS:
+                return "R20"
+        if verdict is Verdict.VALIDATED:
+            if reasons:
+                return "invalid:reasons"
+            if ground := self.ground():
+                return ground
+        elif not reasons:
+            return "R20"
+        codes = [c.reason for c in (*reasons, *excused)]
+        if len(set(codes)) != len(codes):
+            return "invalid:reasons"
+        for item in excused:
+            if item.reason is not ReasonCode.PHONE_USED:
+                return "R20"
+            if not any(known[e].kind == "TechnicalProblemRecorded" for e in item.evidence_ids):
+                return "R20"
+        return None
+
+
+class ReviewMachine(RuleBasedStateMachine):
+    """Examiners and the evidence gatherer acting on one review in any order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.review: Review | None = None
+        self.log: list[Any] = []
+        self.next_id = 1
+
+    # --- helpers -------------------------------------------------------------------------
+
+    @property
+    def now(self) -> datetime:
+        return self.clock.astimezone(self.zone)
+
+    def _succeeds(self, command: Callable[[], object], events: int = 1) -> object:
+        assert self.review is not None
+        before = copy.deepcopy(state_of(self.review))
+        result = command()
+        new = self.review.collect_events()
+        assert len(new) == events, new
+        if not events:
+            assert state_of(self.review) == before
+        self.log.extend(new)
+        return result
+
+    def _refused(self, command: Callable[[], object], expected: str) -> None:
+        assert self.review is not None
+        before = copy.deepcopy(state_of(self.review))
+        if expected.startswith("invalid:"):
+            with pytest.raises(InvalidArgument) as bad:
+                command()
+            assert bad.value.field == expected.removeprefix("invalid:"), bad.value
+        else:
+            with pytest.raises(RuleBroken) as refusal:
+                command()
+            assert refusal.value.rule == expected, refusal.value
+        assert self.review.collect_events() == []
+        assert state_of(self.review) == before
+
+    def _evidence(self, kind: str, flag: FlagKind | None, during_exam: bool) -> Evidence:
+        evidence_id = f"{self.session_id}/{self.next_id}"
+        self.next_id += 1
+        spans = kind in {"FlagRaised", "ProctoringTabClosed"}
+        return Evidence(
+            id=evidence_id,
+            kind=kind,
+            at=self.now,
+            span=MediaSpan(10.0 * self.next_id, 10.0 * self.next_id + 4) if spans else None,
+            flag=flag,
+            confidence=0.8 if flag else None,
+            during_exam=during_exam,
+        )
+
+    def _cite(self, how: str, pick: int) -> tuple[str, ...]:
+        ids = [item.id for item in self.model.evidence]
+        if how == "nothing" or not ids:
+            return ()
+        if how == "unknown":
+            return (f"{self.session_id}/0",)  # ids start at 1: never gathered
+        return (ids[pick % len(ids)],)
+
+    def _excused(self, spec: str, pick: int) -> tuple[CitedReason, ...]:
+        problems = [i.id for i in self.model.evidence if i.kind == "TechnicalProblemRecorded"]
+        others = [i.id for i in self.model.evidence if i.kind != "TechnicalProblemRecorded"]
+        if spec == "phone, citing the technical problem" and problems:
+            return (CitedReason(ReasonCode.PHONE_USED, (problems[pick % len(problems)],)),)
+        if spec == "phone, citing no proof" and others:
+            return (CitedReason(ReasonCode.PHONE_USED, (others[pick % len(others)],)),)
+        if spec == "headphones":
+            return (CitedReason(ReasonCode.HEADPHONES, self._cite("known", pick)),)
+        return ()
+
+    # --- setup ---------------------------------------------------------------------------
+
+    @initialize(
+        zone=st.sampled_from(TIME_ZONES),
+        opened=st.datetimes(datetime(2025, 1, 1), datetime(2026, 12, 31)),
+        ids=st.lists(st.uuids(), min_size=6, max_size=6, unique=True),
+        recorded=st.lists(evidence_specs, max_size=8),
+    )
+    def open_the_review(
+        self,
+        zone: str,
+        opened: datetime,
+        ids: list[UUID],
+        recorded: list[tuple[str, FlagKind | None, bool]],
+    ) -> None:
+        self.zone = ZoneInfo(zone)
+        self.clock = opened.replace(tzinfo=UTC)
+        self.session_id = ids[1]
+        self.examiners = (ids[4], ids[5])
+        self.model = ReviewModel(due_on=self.now.date() + timedelta(days=REVIEW_DAYS))
+        self.review = Review.open(
+            review_id=ids[0],
+            session_id=ids[1],
+            attempt_id=ids[2],
+            candidate_id=ids[3],
+            certification_code="ACCESS-2019",
+            rules=CURRENT_RULES,
+            at=self.now,
+        )
+        self.log.extend(self.review.collect_events())
+        # The session's facts are usually there when the examiner opens the review.
+        self.gather_evidence(recorded, resend_known=False, duplicate_a_new_id=False)
+
+    # --- time ----------------------------------------------------------------------------
+
+    @rule(days=st.integers(0, 5), hours=st.integers(0, 23))
+    def time_passes_towards_the_8_day_deadline_r19(self, days: int, hours: int) -> None:
+        self.clock += timedelta(days=days, hours=hours)
+
+    # --- commands ------------------------------------------------------------------------
+
+    @rule(which=st.sampled_from([0, 1]))
+    def assign_one_examiner_r19(self, which: int) -> None:
+        review, at, model = self.review, self.now, self.model
+        assert review is not None
+        examiner = self.examiners[which]
+
+        def command() -> None:
+            review.assign(at=at, examiner_id=examiner)
+
+        if model.verdict is not None:
+            self._refused(command, "R19")
+        elif model.examiner == examiner:
+            self._succeeds(command, events=0)  # asking twice changes nothing
+        elif model.examiner is not None:
+            self._refused(command, "R19")
+        else:
+            self._succeeds(command)
+            model.examiner = examiner
+
+    @rule(
+        specs=st.lists(evidence_specs, max_size=4),
+        resend_known=st.booleans(),
+        duplicate_a_new_id=st.sampled_from([False, False, False, True]),
+    )
+    def gather_evidence(
+        self,
+        specs: list[tuple[str, FlagKind | None, bool]],
+        resend_known: bool,
+        duplicate_a_new_id: bool,
+    ) -> None:
+        review, at, model = self.review, self.now, self.model
+        assert review is not None
+        new = [self._evidence(*spec) for spec in specs]
+        items = [*new, *(model.evidence[:2] if resend_known else [])]
+        if duplicate_a_new_id and new:
+            items.append(new[0])
+
+        def command() -> int:
+            return review.gather_evidence(at=at, items=tuple(items))
+
+        if model.verdict is not None:
+            self._refused(command, "R19")
+        elif duplicate_a_new_id and new:
+            self._refused(command, "invalid:items")
+        else:
+            # Facts already gathered are ignored: re-sending them records nothing.
+            assert self._succeeds(command, events=1 if new else 0) == len(new)
+            if new:
+                model.evidence.extend(new)
+                model.recommended = False
+
+    @rule()
+    def recommend_a_verdict_only_from_evidence(self) -> None:
+        review, at, model = self.review, self.now, self.model
+        assert review is not None
+
+        def command() -> object:
+            return review.recommend(at=at)
+
+        if model.verdict is not None or not model.evidence:
+            self._refused(command, "R19")
+            return
+        recommendation = self._succeeds(command, events=0 if model.recommended else 1)
+        model.recommended = True
+        ground = model.ground()
+        expected = Verdict.INVALIDATED if ground else Verdict.VALIDATED
+        assert getattr(recommendation, "verdict", None) is expected
+        if ground:
+            rules = {g.rule for g in getattr(recommendation, "grounds", ())}
+            assert ground in rules
+
+    @rule(
+        assigned=st.sampled_from([True, True, True, False]),
+        verdict=st.sampled_from(Verdict),
+        reasons=reason_specs,
+        excused=excused_specs,
+        pick=st.integers(0, 100),
+        prepared=st.booleans(),
+    )
+    def decide(
+        self,
+        assigned: bool,
+        verdict: Verdict,
+        reasons: list[tuple[ReasonCode, str, int, int]],
+        excused: str,
+        pick: int,
+        prepared: bool,
+    ) -> None:
+        model = self.model
+        if prepared and model.verdict is None:
+            # Reach R20's checks more often than R19's "assign / recommend first".
+            if model.examiner is None:
+                self.assign_one_examiner_r19(0)
+            if model.evidence and not model.recommended:
+                self.recommend_a_verdict_only_from_evidence()
+        if assigned and model.examiner is not None:
+            examiner = model.examiner
+        else:
+            examiner = next(e for e in self.examiners if e != model.examiner)
+        cited = tuple(
+            CitedReason(code, self._cite(how, index), " ".join(["motif"] * words))
+            for code, how, words, index in reasons
+        )
+        self._decide(examiner, verdict, cited, self._excused(excused, pick))
+
+    @rule(excuse_the_phone=st.booleans())
+    def decide_as_the_evidence_says(self, excuse_the_phone: bool) -> None:
+        """An examiner following the recommendation: makes accepted decisions likely."""
+        review, model = self.review, self.model
+        assert review is not None
+        if model.verdict is not None or model.examiner is None or not model.evidence:
+            return
+        if not model.recommended:
+            self.recommend_a_verdict_only_from_evidence()
+        assert review.recommendation is not None
+        grounds = review.recommendation.grounds
+        reasons = tuple(CitedReason(g.reason, g.evidence_ids) for g in grounds[:1])
+        excused = self._excused("phone, citing the technical problem", 0)
+        verdict = Verdict.INVALIDATED if grounds else Verdict.VALIDATED
+        self._decide(model.examiner, verdict, reasons, excused if excuse_the_phone else ())
+
+    def _decide(
+        self,
+        examiner: UUID,
+        verdict: Verdict,
+        reasons: tuple[CitedReason, ...],
+        excused: tuple[CitedReason, ...],
+    ) -> None:
+        review, at, model = self.review, self.now, self.model
+        assert review is not None
+
+        def command() -> None:
+            review.decide(
+                at=at, examiner_id=examiner, verdict=verdict, reasons=reasons, excused=excused
+            )
+
+        expected = model.decision(examiner, verdict, reasons, excused)
+        if expected:
+            self._refused(command, expected)
+            return
+        self._succeeds(command)
+        model.verdict = verdict
+        assert self.log[-1].overdue is (at.date() > model.due_on)
+        assert review.reasons == reasons
+        assert review.excused == excused
+
+    @rule()
+    def release_the_results_after_the_decision_r19(self) -> None:
+        review, at, model = self.review, self.now, self.model
+        assert review is not None
+
+        def command() -> None:
+            review.release_results(at=at)
+
+        if model.verdict is None or model.released:
+            self._refused(command, "R19")
+            return
+        self._succeeds(command)
+        model.released = True
+
+    # --- invariants ----------------------------------------------------------------------
+
+    @invariant()
+    def replaying_the_log_rebuilds_the_live_state(self) -> None:
+        if self.review is None:
+            return
+        replayed = None
+        for stored in self.log:
+            replayed = stored.mutate(replayed)
+        assert replayed is not None
+        assert state_of(replayed) == state_of(self.review)
+
+    @invariant()
+    def no_verdict_without_evidence_and_a_recommendation_r19(self) -> None:
+        review = self.review
+        if review is None:
+            return
+        if review.verdict is not None:
+            assert review.evidence
+            assert review.recommendation is not None
+            assert review.examiner_id is not None
+            assert review.decided_at is not None
+        if review.verdict is Verdict.INVALIDATED:
+            assert review.reasons
+        if review.verdict is Verdict.VALIDATED:
+            assert not review.reasons
+            assert review.recommendation is not None
+            assert not review.recommendation.grounds
+        if review.released:
+            assert review.verdict is not None
+
+    @invariant()
+    def every_citation_points_to_gathered_evidence_r20(self) -> None:
+        review = self.review
+        if review is None:
+            return
+        ids = [item.id for item in review.evidence]
+        assert len(ids) == len(set(ids))
+        for cited in (*review.reasons, *review.excused):
+            assert cited.evidence_ids
+            assert set(cited.evidence_ids) <= set(ids)
+        if review.recommendation is not None:
+            # The stored recommendation is always the one for the evidence gathered so far.
+            assert review.recommendation == recommend(review.evidence, review.rules)
+
+    @invariant()
+    def the_review_matches_its_model(self) -> None:
+        review = self.review
+        if review is None:
+            return
+        model = self.model
+        assert review.due_on == model.due_on
+        assert review.examiner_id == model.examiner
+        assert list(review.evidence) == model.evidence
+        assert (review.recommendation is not None) is model.recommended
+        assert review.verdict is model.verdict
+        assert review.released is model.released
+
+
+ReviewMachine.TestCase.settings = settings(max_examples=60, stateful_step_count=40, deadline=None)
+TestAReviewBehavesLikeTheGuidesModel = ReviewMachine.TestCase
