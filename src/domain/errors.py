@@ -22,7 +22,7 @@ class StepOutOfOrder(RuleBroken):
     """A step of the journey was attempted before the steps that must precede it."""
 
 
-class InvalidArgument(DomainError):
+class InvalidArgument(DomainError, ValueError):
     """A value given to a command is malformed (names the field)."""
 
     def __init__(self, field: str, message: str) -> None:
@@ -39,5 +39,9 @@ def require(condition: bool, rule: str, message: str) -> None:
 
 def require_aware(field: str, value: object) -> None:
     """Times must carry their time zone: deadlines depend on the local day."""
-    if not isinstance(value, datetime) or value.tzinfo is None:
+    if not isinstance(value, datetime) or value.utcoffset() is None:
         raise InvalidArgument(field, "a time-zone-aware datetime is required")
+    offset = value.utcoffset()
+    if offset is not None and offset.seconds % 60:
+        # The log keeps offsets to the minute (ISO 8601 as stored); seconds would shift it.
+        raise InvalidArgument(field, "the UTC offset must be a whole number of minutes")

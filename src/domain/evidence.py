@@ -6,6 +6,7 @@ from the log years later without this code.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -21,6 +22,8 @@ class MediaSpan:
     end_s: float
 
     def __post_init__(self) -> None:
+        if not (math.isfinite(self.start_s) and math.isfinite(self.end_s)):
+            raise InvalidArgument("span", f"a media span needs finite seconds ({self})")
         if not 0 <= self.start_s <= self.end_s:
             raise InvalidArgument("span", f"a media span needs 0 <= start <= end ({self})")
 

@@ -232,7 +232,9 @@ class ExamAttempt(Aggregate):
         self._check(at, AttemptStatus.IN_PROGRESS, rule="R15", doing="answer")
         assert self.begun_at is not None and self.ends_at is not None
         check_same_day(self.begun_at, at, "an answer")
-        require(utc(at) <= utc(self.ends_at), "R4", f"the exam's time ended at {self.ends_at:%H:%M}")
+        require(
+            utc(at) <= utc(self.ends_at), "R4", f"the exam's time ended at {self.ends_at:%H:%M}"
+        )
         if not question_id.strip():
             raise InvalidArgument("question_id", "a question id is required")
         self._answered(question_id=question_id, answer=answer, timestamp=at)

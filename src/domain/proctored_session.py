@@ -9,6 +9,7 @@ Times are aware datetimes; the session's rule set was frozen when it was created
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
@@ -397,8 +398,9 @@ class ProctoredSession(Aggregate):
     ) -> None:
         """R8: the connection test's measures; only a passed test lets the candidate go on."""
         self._check_step(Step.CONNECTION_TESTED, at)
-        if round_trip_ms < 0 or upload_kbps < 0:
-            raise InvalidArgument("connection_test", "measures cannot be negative")
+        measures = (round_trip_ms, upload_kbps)
+        if not all(math.isfinite(m) and m >= 0 for m in measures):
+            raise InvalidArgument("connection_test", "measures are finite and not negative")
         self._connection_tested(
             round_trip_ms=round_trip_ms, upload_kbps=upload_kbps, passed=passed, timestamp=at
         )

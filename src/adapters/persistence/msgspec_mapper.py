@@ -9,6 +9,7 @@ into the event's own dataclass with msgspec, which checks every field's type.
 from __future__ import annotations
 
 import dataclasses
+import math
 import typing
 from datetime import datetime
 from functools import cache
@@ -59,6 +60,7 @@ class MsgspecMapper(Mapper[UUID]):
 
     def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
         event_state = dict(vars(domain_event))
+        _check_storable(event_state, type(domain_event).__qualname__)
         originator_id = event_state.pop("originator_id")
         originator_version = event_state.pop("originator_version")
         class_version = getattr(type(domain_event), "class_version", 1)
@@ -154,6 +156,31 @@ def _plan(topic: str) -> _Plan:
     fast = not is_snapshot and getattr(cls, "class_version", 1) == 1
     decoder = msgspec.json.Decoder(mirror) if fast else None
     return _Plan(cls, mirror, fields, decoder, is_snapshot)
+
+
+class UnstorableValueError(ValueError):
+    """A value JSON cannot keep exactly: refused before it reaches the log."""
+
+
+def _check_storable(value: object, path: str) -> None:
+    """Refuse what would be stored changed: NaN and infinities become null in JSON, and ISO
+    offsets keep whole minutes only."""
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise UnstorableValueError(f"{path}: {value} cannot be stored")
+    elif isinstance(value, datetime):
+        offset = value.utcoffset()
+        if offset is not None and offset.seconds % 60:
+            raise UnstorableValueError(f"{path}: UTC offset {offset} has seconds")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_storable(item, f"{path}.{key}")
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            _check_storable(item, f"{path}[{index}]")
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for field in dataclasses.fields(value):
+            _check_storable(getattr(value, field.name), f"{path}.{field.name}")
 
 
 def _typed_snapshot_state(aggregate_topic: str, state: dict[str, Any]) -> dict[str, Any]:

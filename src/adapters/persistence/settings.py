@@ -22,7 +22,7 @@ def eventsourcing_env(database_url: str) -> dict[str, str]:
         path = unquote(parsed.path)
         if parsed.netloc:  # sqlite://relative/path
             path = parsed.netloc + path
-        elif path.startswith("/") and not url.startswith("sqlite:////"):
+        elif path.startswith("/"):
             path = path[1:]  # sqlite:///relative → relative; sqlite:////abs → /abs
         if not path:
             raise DatabaseUrlError("VIGIE_DATABASE_URL: a SQLite URL needs a file path")

@@ -1,0 +1,224 @@
+"""Shared fixtures: a PostgreSQL server (found or started), one store per backend, and a
+comparison that checks types as well as values (decoding bugs hide behind equal-looking
+strings)."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from adapters.persistence.settings import eventsourcing_env
+from adapters.persistence.store import EventsourcingStore
+
+LOCAL_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
+TEST_DATABASE = "test"
+
+
+def _answers(url: str) -> bool:
+    try:
+        with psycopg.connect(url, connect_timeout=2) as connection:
+            connection.execute("SELECT 1")
+    except psycopg.Error:
+        return False
+    return True
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _postgres_bin() -> Path:
+    candidates = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin"),
+        key=lambda path: [int(p) for p in Path(path).parent.name.split(".") if p.isdigit()],
+    )
+    for directory in reversed(candidates):
+        if (Path(directory) / "initdb").exists() and (Path(directory) / "pg_ctl").exists():
+            return Path(directory)
+    raise RuntimeError("no initdb/pg_ctl under /usr/lib/postgresql/*/bin")
+
+
+def _as_postgres_user() -> list[str]:
+    """initdb refuses to run as root: switch to the `postgres` OS user when we are root."""
+    if os.geteuid() != 0:
+        return []
+    pwd.getpwnam("postgres")  # KeyError: no such user, reported by the caller
+    if shutil.which("runuser"):
+        return ["runuser", "-u", "postgres", "--"]
+    raise RuntimeError("running as root without `runuser` to switch to the postgres user")
+
+
+@contextlib.contextmanager
+def _throwaway_cluster() -> Iterator[str]:
+    """A private cluster in a temp dir, trust auth, listening on 127.0.0.1 only."""
+    bin_dir = _postgres_bin()
+    prefix = _as_postgres_user()
+    data_root = Path(tempfile.mkdtemp(prefix="vigie-pg-"))
+    data_dir = data_root / "data"
+    if prefix:
+        entry = pwd.getpwnam("postgres")
+        os.chown(data_root, entry.pw_uid, entry.pw_gid)
+    port = _free_port()
+    pg_ctl = [*prefix, str(bin_dir / "pg_ctl"), "-D", str(data_dir)]
+    started = False
+    try:
+        initdb = [str(bin_dir / "initdb"), "-D", str(data_dir), "-U", "postgres"]
+        subprocess.run(
+            [*prefix, *initdb, "-A", "trust", "-E", "UTF8", "--no-sync"],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        # The socket directory is ours: the default one may not exist or be writable.
+        options = f"-c listen_addresses=127.0.0.1 -p {port} -k {data_root} -c fsync=off"
+        subprocess.run(
+            [*pg_ctl, "-o", options, "-l", str(data_root / "server.log"), "-w", "start"],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        started = True
+        admin_url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as connection:
+            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(TEST_DATABASE)))
+        yield f"postgresql://postgres@127.0.0.1:{port}/{TEST_DATABASE}"
+    finally:
+        if started:
+            subprocess.run(
+                [*pg_ctl, "-m", "immediate", "-w", "stop"],
+                check=False,
+                capture_output=True,
+                timeout=60,
+            )
+        shutil.rmtree(data_root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_base_url() -> Iterator[str]:
+    """A reachable PostgreSQL database: the local server, else a throwaway cluster."""
+    if _answers(LOCAL_POSTGRES_URL):
+        yield LOCAL_POSTGRES_URL
+        return
+    with contextlib.ExitStack() as stack:
+        try:
+            url = stack.enter_context(_throwaway_cluster())
+        except (
+            OSError,
+            KeyError,
+            RuntimeError,
+            subprocess.SubprocessError,
+            psycopg.Error,
+        ) as error:
+            stderr = getattr(error, "stderr", None)
+            detail = stderr.decode(errors="replace") if isinstance(stderr, bytes) else ""
+            reason = f"{error!r} {detail}".strip()
+        else:
+            yield url
+            return
+    message = (
+        f"PostgreSQL tests need a server: none answers at {LOCAL_POSTGRES_URL} and "
+        f"a throwaway cluster could not be started ({reason})"
+    )
+    if os.environ.get("CI"):
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture
+def postgres_url(postgres_base_url: str) -> Iterator[str]:
+    """A fresh schema per test, so stores never see each other's tables."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_base_url, autocommit=True, connect_timeout=5) as connection:
+        connection.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    yield f"{postgres_base_url}?schema={schema}"
+    with psycopg.connect(postgres_base_url, autocommit=True, connect_timeout=5) as connection:
+        # A store left open by a failing test must not hang the whole run.
+        connection.execute("SET lock_timeout = '10s'")
+        connection.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("memory", id="memory"),
+        pytest.param("sqlite", id="sqlite"),
+        pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
+    ]
+)
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The same contract, three backends."""
+    if request.param == "memory":
+        return "memory:"
+    if request.param == "sqlite":
+        # Four slashes: settings reads `sqlite:///x` as relative and `sqlite:////x` as absolute.
+        path = tmp_path / "store.sqlite"
+        sqlite_url = f"sqlite:///{path}"
+        # realpath: settings yields '//tmp/…' (one slash too many), the same file on Linux.
+        dbname = eventsourcing_env(sqlite_url)["SQLITE_DBNAME"]
+        assert os.path.realpath(dbname) == os.path.realpath(path)
+        return sqlite_url
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[EventsourcingStore]:
+    opened = EventsourcingStore(store_url)
+    yield opened
+    opened.close()
+
+
+def _assert_same_value(actual: Any, expected: Any, path: str = "value") -> None:
+    """Equal, and of the same type all the way down (an id must come back a UUID)."""
+    assert type(actual) is type(expected), (
+        f"{path}: {type(actual).__name__} {actual!r} != {type(expected).__name__} {expected!r}"
+    )
+    if isinstance(expected, datetime):
+        # Not `==`: aware datetimes in a DST fold never compare equal across zones (PEP 495).
+        assert (actual.tzinfo is None) == (expected.tzinfo is None), path
+        if expected.tzinfo is not None:
+            assert actual - expected == timedelta(0), f"{path}: instant {actual!r}"
+            assert actual.utcoffset() == expected.utcoffset(), f"{path}: offset {actual!r}"
+        assert actual.replace(tzinfo=None) == expected.replace(tzinfo=None), f"{path}: wall time"
+    elif dataclasses.is_dataclass(expected):
+        for field in dataclasses.fields(expected):
+            _assert_same_value(
+                getattr(actual, field.name), getattr(expected, field.name), f"{path}.{field.name}"
+            )
+    elif isinstance(expected, (tuple, list)):
+        assert len(actual) == len(expected), f"{path}: {actual!r} != {expected!r}"
+        for index, (a, e) in enumerate(zip(actual, expected, strict=True)):
+            _assert_same_value(a, e, f"{path}[{index}]")
+    elif isinstance(expected, dict):
+        assert set(actual) == set(expected), f"{path}: keys {sorted(actual)} != {sorted(expected)}"
+        for key, value in expected.items():
+            _assert_same_value(actual[key], value, f"{path}[{key!r}]")
+    elif isinstance(expected, Enum):
+        assert actual is expected, f"{path}: {actual!r} is not {expected!r}"
+    else:
+        assert actual == expected, f"{path}: {actual!r} != {expected!r}"
+
+
+@pytest.fixture(scope="session")
+def assert_same_value() -> Callable[..., None]:
+    """Session-scoped so hypothesis tests may use it (no per-example fixture reset)."""
+    return _assert_same_value
