@@ -15,7 +15,7 @@ from domain.evidence import FlagKind, MediaSpan, ReasonCode, Verdict
 from domain.exam_attempt import AttemptStatus, ExamAttempt
 from domain.proctored_session import ProctoredSession
 from domain.review import CitedReason, Review
-from tests.acceptance.journey import NINE_WORDS, PARIS, PROFILE, TEN_WORDS, Journey
+from tests.acceptance.journey import NINE_WORDS, PARIS, PROFILE, TEN_WORDS, Journey, make_platform
 
 
 def history_length(platform: Platform) -> int:
@@ -272,3 +272,33 @@ def test_a_decision_citing_unknown_evidence_is_refused_and_records_nothing(
         )
     assert refused.value.rule == "R20"
     assert history_length(journey.platform) == before
+
+
+def test_the_whole_journey_persists_and_replays_on_every_store(store_url: str) -> None:
+    platform = make_platform(store_url)
+    try:
+        journey = Journey(platform)
+        journey.enrol()
+        journey.create_session()
+        journey.through_checks()
+        journey.start_exam()
+        journey.answer_and_send()
+        assert journey.review_id is not None
+        examiner = platform.ctx.ids.new_id()
+        reviewing.assign_examiner(platform.ctx, journey.review_id, examiner)
+        reviewing.decide_review(
+            platform.ctx, journey.review_id, examiner_id=examiner, verdict=Verdict.VALIDATED
+        )
+    finally:
+        platform.close()
+    # A new process on the same store: the log alone explains the decision.
+    reopened = make_platform(store_url)
+    try:
+        if store_url != "memory:":
+            report = replay_review(reopened.ctx.store, journey.review_id)
+            assert report.matches, report.differences
+            assert report.verdict is Verdict.VALIDATED
+            assert reopened.projections.reviews_due(date(2025, 2, 1)) == []  # decided
+            assert len(reopened.projections.sessions) == 1
+    finally:
+        reopened.close()
