@@ -99,7 +99,7 @@ class MsgspecMapper(Mapper[UUID]):
             event_state["originator_version"] = stored_event.originator_version
             event = object.__new__(plan.cls)
             object.__setattr__(event, "__dict__", event_state)
-            return typing.cast(DomainEventProtocol[UUID], event)
+            return typing.cast("DomainEventProtocol[UUID]", event)
         except (msgspec.ValidationError, msgspec.DecodeError, KeyError, TypeError, ValueError) as e:
             raise MapperDeserialisationError(
                 f"cannot decode stored event {stored_event.topic} "

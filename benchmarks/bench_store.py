@@ -1,0 +1,839 @@
+"""Event store benchmark: Vigie's store on SQLite and PostgreSQL against raw drivers, one run.
+
+Run: .venv/bin/python benchmarks/bench_store.py [--events N] [--quick] [--profile]
+
+Phases, on each backend (a temp SQLite file, then a throwaway PostgreSQL schema):
+  1. write a log of --events events through `EventsourcingStore.save`, ~10 events per save;
+  2. replay the whole notification log through `store.read(after, limit)`, every event
+     decoded into its domain event, with page sizes 1000 and 5000;
+  3. load–decide–save commands through `app.context.update` on --sessions sessions;
+  4. the raw reference: a plain table with rows of the store's average event size, inserted
+     in the same batches and read back in the same pages with asyncpg / stdlib sqlite3.
+The figures are printed as a table and written to benchmarks/results/store-<timestamp>.json.
+Nothing is asserted: the replay target is reported as PASS or BELOW.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import cProfile
+import hashlib
+import io
+import json
+import math
+import os
+import platform
+import pstats
+import shlex
+import sqlite3
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import psycopg
+from psycopg import sql
+
+from adapters.clock import ManualClock
+from adapters.ids import SeededIds
+from adapters.launcher.memory import MemoryLauncher
+from adapters.mail.memory import MemoryMailer
+from adapters.media.memory import MemoryMedia
+from adapters.persistence.store import EventsourcingStore
+from app.catalogue import default_catalogue
+from app.context import Context, update
+from domain.evidence import FlagKind, MediaSpan
+from domain.proctored_session import EnvironmentPart, ProctoredSession
+from domain.rules import CURRENT_RULES
+
+POSTGRES_SERVER = "postgresql://postgres@127.0.0.1:5432/test"
+RAW_TABLE = "bench_raw"
+BATCH = 10
+PAGE_SIZES = (1000, 5000)
+REPEATS = 2  # reads are cheap and CPU-bound: keep the best of two against a busy machine
+REPLAY_TARGET = 30_000  # events/s
+TIME_ZONE = ZoneInfo("Europe/Paris")
+START = datetime(2025, 3, 17, 9, 0, tzinfo=TIME_ZONE)
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+FLAG_KINDS = tuple(FlagKind)
+
+
+# --- small helpers -----------------------------------------------------------------------
+
+
+class Progress:
+    """One stderr line per 10% of a long phase, so a slow run is visibly alive."""
+
+    def __init__(self, label: str, total: int) -> None:
+        self.label = label
+        self.total = max(total, 1)
+        self.next_tenth = 1
+        self.started = time.perf_counter()
+
+    def update(self, done: int) -> None:
+        while self.next_tenth <= 10 and done * 10 >= self.total * self.next_tenth:
+            elapsed = time.perf_counter() - self.started
+            print(
+                f"  [{self.label}] {self.next_tenth * 10:3d}% ({done:,}/{self.total:,}) "
+                f"{elapsed:6.1f}s",
+                file=sys.stderr,
+                flush=True,
+            )
+            self.next_tenth += 1
+
+
+def percentile(sorted_values: list[float], fraction: float) -> float:
+    """Nearest-rank percentile (no interpolation: it is a value actually observed)."""
+    if not sorted_values:
+        return math.nan
+    rank = max(1, math.ceil(fraction * len(sorted_values)))
+    return sorted_values[min(rank, len(sorted_values)) - 1]
+
+
+def settle_disk() -> None:
+    """Flush dirty pages before a timed write phase: every commit fsyncs, and on ext4 an
+    fsync can also wait for the writeback of files an earlier phase left dirty."""
+    os.sync()
+
+
+def media(session_id: uuid.UUID, kind: str) -> tuple[str, str]:
+    """A media id and content hash shaped like the media adapter's."""
+    digest = hashlib.sha256(session_id.bytes + kind.encode()).hexdigest()
+    return f"{session_id}/{kind}-{digest[:16]}", f"sha256:{digest}"
+
+
+# --- the domain workload -----------------------------------------------------------------
+
+SessionCommand = Callable[[ProctoredSession, datetime, SeededIds], object]
+
+
+def _take_face(s: ProctoredSession, at: datetime, _: SeededIds) -> None:
+    media_id, content_hash = media(s.id, "face-photo")
+    s.take_face_photo(at=at, media_id=media_id, content_hash=content_hash)
+
+
+def _take_id(s: ProctoredSession, at: datetime, _: SeededIds) -> None:
+    media_id, content_hash = media(s.id, "id-photo")
+    s.take_id_photo(at=at, media_id=media_id, content_hash=content_hash)
+
+
+def _start_part(part: EnvironmentPart) -> SessionCommand:
+    def command(s: ProctoredSession, at: datetime, _: SeededIds) -> None:
+        s.start_environment_recording(at=at, part=part, media_id=f"{s.id}/environment-{part}")
+
+    return command
+
+
+def _stop_part(part: EnvironmentPart) -> SessionCommand:
+    def command(s: ProctoredSession, at: datetime, ids: SeededIds) -> None:
+        _, content_hash = media(s.id, f"environment-{part}")
+        attempt_id = ids.new_id() if part is EnvironmentPart.DESK else None
+        s.stop_environment_recording(
+            at=at, part=part, content_hash=content_hash, attempt_id=attempt_id
+        )
+
+    return command
+
+
+# The guide's journey, one command per candidate action (the desk stop also launches the exam).
+JOURNEY: tuple[SessionCommand, ...] = (
+    lambda s, at, _: s.enter(at=at, terms_accepted=True),
+    lambda s, at, _: s.read_instructions(at=at),
+    lambda s, at, _: s.attest_designer_rules(at=at),
+    lambda s, at, _: s.acknowledge_secure_mode(at=at),
+    lambda s, at, _: s.attest_general_conditions(at=at),
+    lambda s, at, _: s.confirm_sound_heard(at=at),
+    lambda s, at, _: s.start_microphone_recording(at=at),
+    lambda s, at, _: s.stop_microphone_recording(at=at),
+    lambda s, at, _: s.check_camera(at=at, working=True),
+    lambda s, at, _: s.record_connection_test(
+        at=at, round_trip_ms=42.5, upload_kbps=2350.0, passed=True
+    ),
+    _take_face,
+    lambda s, at, _: s.confirm_face_photo(at=at),
+    _take_id,
+    lambda s, at, _: s.confirm_id_photo(at=at),
+    _start_part(EnvironmentPart.EARS),
+    _stop_part(EnvironmentPart.EARS),
+    _start_part(EnvironmentPart.ROOM),
+    _stop_part(EnvironmentPart.ROOM),
+    _start_part(EnvironmentPart.DESK),
+    _stop_part(EnvironmentPart.DESK),
+)
+
+
+def raise_flag(s: ProctoredSession, at: datetime, ids: SeededIds) -> None:
+    """A detector's flag once the exam runs: the bulk of a long session's stream."""
+    n = len(s.flag_ids)
+    start = s.media_offset(at)
+    s.raise_flag(
+        at=at,
+        flag_id=f"{FLAG_KINDS[n % len(FLAG_KINDS)]}-{ids.new_id().hex[:12]}",
+        kind=FLAG_KINDS[n % len(FLAG_KINDS)],
+        span=MediaSpan(start, start + 4.5),
+        confidence=0.5 + (n % 50) / 100,
+    )
+
+
+def decision(
+    command: SessionCommand, at: datetime, ids: SeededIds
+) -> Callable[[ProctoredSession], object]:
+    """The `decide` step that `update()` runs on the freshly loaded session."""
+    return lambda session: command(session, at, ids)
+
+
+def command_number(k: int) -> SessionCommand:
+    """The k-th command a session receives: the journey, then flags."""
+    return JOURNEY[k] if k < len(JOURNEY) else raise_flag
+
+
+def open_session(ids: SeededIds, at: datetime) -> ProctoredSession:
+    return ProctoredSession.open(
+        session_id=ids.new_id(),
+        enrollment_id=ids.new_id(),
+        candidate_id=ids.new_id(),
+        certification_code="ENI-ACCESS",
+        exam_duration_minutes=90,
+        rules=CURRENT_RULES,
+        live_supervision=False,
+        at=at,
+    )
+
+
+# --- phases on the Vigie store -----------------------------------------------------------
+
+
+@dataclass
+class WriteResult:
+    events: int
+    saves: int
+    seconds: float
+
+    @property
+    def events_per_s(self) -> float:
+        return self.events / self.seconds
+
+
+@dataclass
+class ReplayResult:
+    page_size: int
+    events: int
+    seconds: float  # the best of the runs: other load on the machine only ever adds time
+    runs: list[float]
+
+    @property
+    def events_per_s(self) -> float:
+        return self.events / self.seconds
+
+
+@dataclass
+class CommandResult:
+    sessions: int
+    commands: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+
+    @property
+    def commands_per_s(self) -> float:
+        return self.commands / self.seconds
+
+
+EVENTS_PER_SESSION = 50  # the journey's 22 events, then flags
+
+
+def write_log(store: EventsourcingStore, total: int, label: str) -> WriteResult:
+    """Sessions of 50 events kept in memory and saved every ~10 new events (one transaction
+    each), so the timing is the store's write path rather than loading."""
+    ids = SeededIds(7)
+    settle_disk()
+    progress = Progress(f"{label} write log", total)
+    written = saves = 0
+    elapsed = 0.0
+    at = START
+    while written < total:
+        session = open_session(ids, at)
+        saved_version = 0
+        k = 0
+        while written + session.version - saved_version < total:
+            if session.version >= EVENTS_PER_SESSION:
+                break
+            at += timedelta(seconds=1)
+            command_number(k)(session, at, ids)
+            k += 1
+            if session.version - saved_version >= BATCH:
+                elapsed += _timed_save(store, session)
+                written += session.version - saved_version
+                saved_version = session.version
+                saves += 1
+                progress.update(written)
+        if session.version > saved_version:
+            elapsed += _timed_save(store, session)
+            written += session.version - saved_version
+            saves += 1
+            progress.update(written)
+    return WriteResult(written, saves, elapsed)
+
+
+def _timed_save(store: EventsourcingStore, session: ProctoredSession) -> float:
+    started = time.perf_counter()
+    store.save(session)
+    return time.perf_counter() - started
+
+
+def replay_once(store: EventsourcingStore, page_size: int, label: str) -> tuple[int, float]:
+    """The whole log, page by page, each event decoded (what a projection rebuild costs)."""
+    total = store.head()
+    progress = Progress(label, total)
+    after = count = 0
+    started = time.perf_counter()
+    while page := store.read(after, page_size):
+        count += len(page)
+        after = page[-1].position
+        progress.update(count)
+    seconds = time.perf_counter() - started
+    if count != total:
+        raise RuntimeError(f"replay read {count} events, the log holds {total}")
+    return count, seconds
+
+
+def replay(store: EventsourcingStore, page_size: int, label: str) -> ReplayResult:
+    runs = []
+    for run in range(1, REPEATS + 1):
+        count, seconds = replay_once(store, page_size, f"{label} replay page {page_size} #{run}")
+        runs.append(seconds)
+    return ReplayResult(page_size, count, min(runs), runs)
+
+
+def run_commands(
+    store: EventsourcingStore, sessions: int, commands: int, label: str
+) -> CommandResult:
+    """Round-robin over the sessions, so each load rebuilds a stream that keeps growing
+    (22 journey events, then one flag per command) as it would in a real exam."""
+    ids = SeededIds(11)
+    clock = ManualClock(START)
+    ctx = Context(
+        store=store,
+        clock=clock,
+        ids=ids,
+        catalogue=default_catalogue(),
+        mailer=MemoryMailer(),
+        launcher=MemoryLauncher(),
+        media=MemoryMedia(),
+    )
+    session_ids = []
+    for _ in range(sessions):
+        session = open_session(ids, ctx.now())
+        store.save(session)
+        session_ids.append(session.id)
+
+    progress = Progress(f"{label} commands", commands)
+    latencies: list[float] = []
+    issued = [0] * sessions
+    started = time.perf_counter()
+    for n in range(commands):
+        i = n % sessions
+        command = command_number(issued[i])
+        # A tenth of a second per command keeps every journey inside the 3-hour budget (R4).
+        clock.advance(seconds=0.1)
+        at = ctx.now()
+        t0 = time.perf_counter()
+        update(ctx, session_ids[i], ProctoredSession, decision(command, at, ids))
+        latencies.append(time.perf_counter() - t0)
+        issued[i] += 1
+        progress.update(n + 1)
+    seconds = time.perf_counter() - started
+    latencies.sort()
+    return CommandResult(
+        sessions=sessions,
+        commands=commands,
+        seconds=seconds,
+        p50_ms=percentile(latencies, 0.50) * 1000,
+        p99_ms=percentile(latencies, 0.99) * 1000,
+        max_ms=latencies[-1] * 1000,
+    )
+
+
+# --- raw references ----------------------------------------------------------------------
+
+
+@dataclass
+class RawResult:
+    rows: int
+    row_bytes: int
+    timed_insert_rows: int
+    insert_seconds: float
+    read_seconds: dict[int, float]  # best of REPEATS per page size
+
+    @property
+    def insert_rows_per_s(self) -> float:
+        return self.timed_insert_rows / self.insert_seconds
+
+    def read_rows_per_s(self, page_size: int) -> float:
+        return self.rows / self.read_seconds[page_size]
+
+
+RAW_TOPIC = "domain.proctored_session:ProctoredSession.FlagRaised"
+
+RawRow = tuple[uuid.UUID, int, str, bytes]
+
+
+def raw_batches(first: int, stop: int, row_bytes: int) -> Iterator[list[RawRow]]:
+    """Rows shaped like the store's: one originator per batch, consecutive versions."""
+    payload = os.urandom(row_bytes)  # random, so no layer can compress it below the real size
+    for start in range(first, stop, BATCH):
+        originator = uuid.uuid4()
+        yield [(originator, v + 1, RAW_TOPIC, payload) for v in range(min(BATCH, stop - start))]
+
+
+async def raw_postgres(schema: str, rows: int, timed: int, row_bytes: int) -> RawResult:
+    connection = await asyncpg.connect(POSTGRES_SERVER)
+    table = f'"{schema}".{RAW_TABLE}'
+    columns = ("originator", "version", "topic", "state")
+    timed = min(rows, timed)
+    try:
+        await connection.execute(
+            f"CREATE TABLE {table} (id bigserial PRIMARY KEY, originator uuid NOT NULL, "
+            "version int NOT NULL, topic text NOT NULL, state bytea NOT NULL)"
+        )
+        insert = await connection.prepare(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ($1, $2, $3, $4)"
+        )
+        settle_disk()
+        progress = Progress("PostgreSQL raw insert", timed)
+        done = 0
+        started = time.perf_counter()
+        for batch in raw_batches(0, timed, row_bytes):
+            async with connection.transaction():
+                await insert.executemany(batch)
+            done += len(batch)
+            progress.update(done)
+        insert_seconds = time.perf_counter() - started
+        rest = [row for batch in raw_batches(timed, rows, row_bytes) for row in batch]
+        await connection.copy_records_to_table(
+            RAW_TABLE, records=rest, columns=columns, schema_name=schema
+        )
+        # Same warm-up as the store's table got from the size query: hint bits set, pages cached.
+        await connection.fetchval(f"SELECT count(*) FROM {table}")
+        select = await connection.prepare(
+            f"SELECT id, {', '.join(columns)} FROM {table} WHERE id > $1 ORDER BY id LIMIT $2"
+        )
+
+        async def read_all(page_size: int) -> int:
+            after = count = 0
+            while page := await select.fetch(after, page_size):
+                count += len(page)
+                after = page[-1]["id"]
+            return count
+
+        read_seconds: dict[int, float] = {}
+        for page_size in PAGE_SIZES:
+            runs = []
+            for _ in range(REPEATS):
+                started = time.perf_counter()
+                count = await read_all(page_size)
+                runs.append(time.perf_counter() - started)
+                if count != rows:
+                    raise RuntimeError(f"raw PostgreSQL read {count} rows of {rows}")
+            read_seconds[page_size] = min(runs)
+        return RawResult(rows, row_bytes, timed, insert_seconds, read_seconds)
+    finally:
+        await connection.close()
+
+
+def raw_sqlite(path: Path, rows: int, timed: int, row_bytes: int) -> RawResult:
+    # Autocommit plus explicit BEGIN/COMMIT and WAL: the store's SQLite datastore settings.
+    connection = sqlite3.connect(path, isolation_level=None)
+    timed = min(rows, timed)
+    try:
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute(
+            f"CREATE TABLE {RAW_TABLE} (id INTEGER PRIMARY KEY, originator TEXT NOT NULL, "
+            "version INTEGER NOT NULL, topic TEXT NOT NULL, state BLOB NOT NULL)"
+        )
+        insert = f"INSERT INTO {RAW_TABLE} (originator, version, topic, state) VALUES (?, ?, ?, ?)"
+        settle_disk()
+        progress = Progress("SQLite raw insert", timed)
+        done = 0
+        started = time.perf_counter()
+        for batch in raw_batches(0, timed, row_bytes):
+            connection.execute("BEGIN")
+            connection.executemany(insert, [(o.hex, v, t, s) for o, v, t, s in batch])
+            connection.execute("COMMIT")
+            done += len(batch)
+            progress.update(done)
+        insert_seconds = time.perf_counter() - started
+        connection.execute("BEGIN")
+        for batch in raw_batches(timed, rows, row_bytes):
+            connection.executemany(insert, [(o.hex, v, t, s) for o, v, t, s in batch])
+        connection.execute("COMMIT")
+        select = (
+            f"SELECT id, originator, version, topic, state FROM {RAW_TABLE} "
+            "WHERE id > ? ORDER BY id LIMIT ?"
+        )
+
+        def read_all(page_size: int) -> int:
+            after = count = 0
+            while page := connection.execute(select, (after, page_size)).fetchall():
+                count += len(page)
+                after = page[-1][0]
+            return count
+
+        read_seconds: dict[int, float] = {}
+        for page_size in PAGE_SIZES:
+            runs = []
+            for _ in range(REPEATS):
+                started = time.perf_counter()
+                count = read_all(page_size)
+                runs.append(time.perf_counter() - started)
+                if count != rows:
+                    raise RuntimeError(f"raw SQLite read {count} rows of {rows}")
+            read_seconds[page_size] = min(runs)
+        return RawResult(rows, row_bytes, timed, insert_seconds, read_seconds)
+    finally:
+        connection.close()
+
+
+# --- backends ----------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def postgres_schema() -> Iterator[str]:
+    """A fresh schema, dropped at the end whatever happened in between."""
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_SERVER, autocommit=True, connect_timeout=5) as connection:
+        connection.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    try:
+        yield schema
+    finally:
+        with psycopg.connect(POSTGRES_SERVER, autocommit=True, connect_timeout=5) as connection:
+            connection.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+
+
+def postgres_event_size(schema: str, table: str) -> int:
+    # This full scan also sets hint bits, so the replays that follow read settled pages.
+    with psycopg.connect(POSTGRES_SERVER, connect_timeout=5) as connection:
+        query = sql.SQL("SELECT avg(length(state)) FROM {}.{}").format(
+            sql.Identifier(schema), sql.Identifier(table)
+        )
+        row = connection.execute(query).fetchone()
+    assert row is not None and row[0] is not None
+    return round(float(row[0]))
+
+
+def sqlite_event_size(path: Path, table: str) -> int:
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        (size,) = connection.execute(f"SELECT avg(length(state)) FROM {table}").fetchone()
+    return round(float(size))
+
+
+@dataclass
+class BackendResult:
+    name: str
+    write: WriteResult
+    event_bytes: int
+    replays: list[ReplayResult]
+    commands: CommandResult
+    raw: RawResult
+    profile_top: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Config:
+    events: int
+    sessions: int
+    commands: int
+    # Committing row batches one by one is fsync-bound and flat: a sample gives the rate,
+    # and the rest is bulk-loaded so the raw reads cover as many rows as the store's log.
+    raw_insert_rows: int
+    profile: bool
+
+
+def bench_store(
+    name: str,
+    url: str,
+    config: Config,
+    event_size: Callable[[str], int],
+    raw: Callable[[int], RawResult],
+) -> BackendResult:
+    print(f"== {name}: {url}", file=sys.stderr, flush=True)
+    store = EventsourcingStore(url)
+    try:
+        write = write_log(store, config.events, name)
+        # The table's name depends on the backend (vigie_events, stored_events): ask it.
+        recorder: Any = store.app.recorder
+        event_bytes = event_size(recorder.events_table_name)
+        replays = [replay(store, page_size, name) for page_size in PAGE_SIZES]
+        profile_top = profile_replay(store, name) if config.profile else []
+        commands = run_commands(store, config.sessions, config.commands, name)
+    finally:
+        store.close()
+    return BackendResult(name, write, event_bytes, replays, commands, raw(event_bytes), profile_top)
+
+
+def profile_replay(store: EventsourcingStore, label: str) -> list[str]:
+    """cProfile one more replay (page 1000): where the time goes, by own time."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    replay_once(store, 1000, f"{label} profiled replay")
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(15)
+    return out.getvalue().splitlines()
+
+
+def bench_sqlite(config: Config) -> BackendResult:
+    with tempfile.TemporaryDirectory(prefix="vigie-bench-") as directory:
+        path = Path(directory) / "store.sqlite"
+        return bench_store(
+            "SQLite",
+            f"sqlite:///{path}",  # path is absolute, so this is the sqlite:////abs form
+            config,
+            lambda table: sqlite_event_size(path, table),
+            lambda size: raw_sqlite(
+                Path(directory) / "raw.sqlite", config.events, config.raw_insert_rows, size
+            ),
+        )
+
+
+def bench_postgres(config: Config) -> BackendResult:
+    with postgres_schema() as schema:
+        return bench_store(
+            "PostgreSQL",
+            f"{POSTGRES_SERVER}?schema={schema}",
+            config,
+            lambda table: postgres_event_size(schema, table),
+            lambda size: asyncio.run(
+                raw_postgres(schema, config.events, config.raw_insert_rows, size)
+            ),
+        )
+
+
+# --- report ------------------------------------------------------------------------------
+
+
+def sqlite_synchronous() -> str:
+    """The default the store runs with (it sets WAL but never `synchronous`)."""
+    with contextlib.closing(sqlite3.connect(":memory:")) as connection:
+        (level,) = connection.execute("PRAGMA synchronous").fetchone()
+    return {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}.get(level, str(level))
+
+
+def machine_facts() -> dict[str, Any]:
+    packages = {}
+    for name in ("eventsourcing", "msgspec", "psycopg", "psycopg-binary", "asyncpg"):
+        try:
+            packages[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            packages[name] = "absent"
+    with psycopg.connect(POSTGRES_SERVER, connect_timeout=5) as connection:
+        # Commit durability settings decide write figures more than any code does.
+        settings = {
+            name: str(
+                connection.execute(sql.SQL("SHOW {}").format(sql.Identifier(name))).fetchall()[0][0]
+            )
+            for name in ("server_version", "fsync", "synchronous_commit", "wal_sync_method")
+        }
+    return {
+        "nproc": os.cpu_count(),
+        "load_before": [round(x, 2) for x in os.getloadavg()],
+        "usable_cpus": len(os.sched_getaffinity(0)),
+        "python": sys.version.split()[0],
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "packages": packages,
+        "sqlite": sqlite3.sqlite_version,
+        "sqlite_synchronous": sqlite_synchronous(),
+        "postgresql": settings,
+        "psycopg_impl": psycopg.pq.__impl__,
+    }
+
+
+def _n(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def print_report(facts: dict[str, Any], command: str, results: list[BackendResult]) -> None:
+    packages = ", ".join(f"{k} {v}" for k, v in facts["packages"].items())
+    print(f"command : {command}")
+    print(
+        f"machine : {facts['nproc']} CPUs ({facts['usable_cpus']} usable), "
+        f"{facts['implementation']} {facts['python']}, {facts['platform']}"
+    )
+    print(
+        f"load    : 1/5/15-min load average {facts['load_before']} before, "
+        f"{facts['load_after']} after; benchmark wall time {facts['wall_seconds']}s"
+    )
+    pg = facts["postgresql"]
+    print(f"packages: {packages} (psycopg {facts['psycopg_impl']})")
+    print(
+        f"servers : SQLite {facts['sqlite']} (WAL, synchronous={facts['sqlite_synchronous']}); "
+        f"PostgreSQL {pg['server_version']} (fsync={pg['fsync']}, "
+        f"synchronous_commit={pg['synchronous_commit']}, wal_sync_method={pg['wal_sync_method']})"
+    )
+    print()
+    header = f"{'store':<11} {'measure':<44} {'vigie':>11} {'raw':>11} {'vigie/raw':>9}  note"
+    print(header)
+    print("-" * (len(header) + 20))
+    for r in results:
+        rows: list[tuple[str, str, str, str, str]] = []
+        c = r.commands
+        rows.append(
+            (
+                f"commands/s, load-decide-save ({c.sessions} sessions)",
+                _n(c.commands_per_s),
+                "—",
+                "—",
+                f"{c.commands:,} commands",
+            )
+        )
+        rows.append(
+            (
+                "  latency per command p50 / p99 (ms)",
+                f"{c.p50_ms:.2f}/{c.p99_ms:.2f}",
+                "—",
+                "—",
+                f"max {c.max_ms:.1f} ms",
+            )
+        )
+        rows.append(
+            (
+                f"write, events/s ({BATCH}/save; raw {BATCH}/txn)",
+                _n(r.write.events_per_s),
+                _n(r.raw.insert_rows_per_s),
+                f"{r.write.events_per_s / r.raw.insert_rows_per_s:.2f}",
+                f"{r.write.events:,} events in {r.write.saves:,} saves, {r.event_bytes} B avg",
+            )
+        )
+        for rep in r.replays:
+            raw = r.raw.read_rows_per_s(rep.page_size)
+            verdict = "PASS" if rep.events_per_s >= REPLAY_TARGET else "BELOW"
+            rows.append(
+                (
+                    f"replay+decode, events/s (page {rep.page_size})",
+                    _n(rep.events_per_s),
+                    _n(raw),
+                    f"{rep.events_per_s / raw:.2f}",
+                    f"target ≥ {REPLAY_TARGET:,}: {verdict}",
+                )
+            )
+        for i, (measure, vigie, raw_figure, ratio, note) in enumerate(rows):
+            name = r.name if i == 0 else ""
+            print(f"{name:<11} {measure:<44} {vigie:>11} {raw_figure:>11} {ratio:>9}  {note}")
+        print()
+    print(
+        "raw = the same rows (size = the store's average event) in a plain table, through\n"
+        "      asyncpg (PostgreSQL) or stdlib sqlite3 (SQLite); raw inserts commit every "
+        f"{BATCH} rows,\n      rate from the first {results[0].raw.timed_insert_rows:,} rows. "
+        f"Replays and raw reads: best of {REPEATS} runs."
+    )
+    print()
+    for r in results:
+        if r.profile_top:
+            print(f"cProfile of one {r.name} replay (page 1000), by own time:")
+            print("\n".join(line for line in r.profile_top if line.strip()))
+            print()
+
+
+def write_json(
+    facts: dict[str, Any], command: str, config: Config, results: list[BackendResult]
+) -> Path:
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    gitignore = RESULTS_DIR / ".gitignore"
+    if not gitignore.exists():
+        gitignore.write_text("*.json\n")
+    summary = {
+        "command": command,
+        "machine": facts,
+        "config": asdict(config) | {"batch": BATCH, "page_sizes": list(PAGE_SIZES)},
+        "target_replay_events_per_s": REPLAY_TARGET,
+        "stores": {
+            r.name: {
+                "event_bytes_avg": r.event_bytes,
+                "commands": asdict(r.commands) | {"per_s": r.commands.commands_per_s},
+                "write": asdict(r.write) | {"events_per_s": r.write.events_per_s},
+                "replay": [
+                    asdict(rep)
+                    | {
+                        "events_per_s": rep.events_per_s,
+                        "raw_rows_per_s": r.raw.read_rows_per_s(rep.page_size),
+                        "ratio": rep.events_per_s / r.raw.read_rows_per_s(rep.page_size),
+                        "meets_target": rep.events_per_s >= REPLAY_TARGET,
+                    }
+                    for rep in r.replays
+                ],
+                "raw": {
+                    "rows": r.raw.rows,
+                    "timed_insert_rows": r.raw.timed_insert_rows,
+                    "row_bytes": r.raw.row_bytes,
+                    "insert_rows_per_s": r.raw.insert_rows_per_s,
+                    "read_rows_per_s": {
+                        str(p): r.raw.read_rows_per_s(p) for p in r.raw.read_seconds
+                    },
+                },
+            }
+            for r in results
+        },
+    }
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path = RESULTS_DIR / f"store-{stamp}.json"
+    path.write_text(json.dumps(summary, indent=2) + "\n")
+    return path
+
+
+# --- main --------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None = None) -> Config:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--events", type=int, help="events in the replayed log (100,000; quick 20,000)"
+    )
+    parser.add_argument("--sessions", type=int, help="sessions the commands go to (100; quick 30)")
+    parser.add_argument(
+        "--commands", type=int, help="timed load-decide-save commands (2,500; quick 600)"
+    )
+    parser.add_argument("--quick", action="store_true", help="a smaller run, under a minute")
+    parser.add_argument(
+        "--profile", action="store_true", help="cProfile one extra replay per store"
+    )
+    args = parser.parse_args(argv)
+    quick = args.quick
+    return Config(
+        events=args.events or (20_000 if quick else 100_000),
+        sessions=args.sessions or (30 if quick else 100),
+        commands=args.commands or (600 if quick else 2_500),
+        raw_insert_rows=5_000 if quick else 20_000,
+        profile=args.profile,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    config = parse_args(argv)
+    command = f"(cd {shlex.quote(os.getcwd())} && {shlex.join([sys.executable, *sys.argv])})"
+    facts = machine_facts()
+    started = time.perf_counter()
+    results = [bench_sqlite(config), bench_postgres(config)]
+    facts["wall_seconds"] = round(time.perf_counter() - started, 1)
+    # Other work on the machine moves every figure here (fsync latency above all): keep
+    # the load next to the results so a noisy run can be recognised as one.
+    facts["load_after"] = [round(x, 2) for x in os.getloadavg()]
+    print_report(facts, command, results)
+    path = write_json(facts, command, config, results)
+    print(f"JSON summary: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
