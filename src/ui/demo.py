@@ -267,6 +267,6 @@ def _journey(platform: Platform, clock: ManualClock, n: Narrator) -> int:
         f"{report.rules_version} / {report.verdict_version}"
     )
     n.say("")
-    n.say(f"Try: vigie history {sid}")
-    n.say(f"     vigie replay {review_id}")
+    n.say(f"Try: .venv/bin/vigie history {sid}")
+    n.say(f"     .venv/bin/vigie replay {review_id}")
     return 0 if report.matches else 1
