@@ -24,6 +24,9 @@ class MemoryMailer:
             self._ids.add(mail.mail_id)
             self.sent.append(mail)
 
+    def close(self) -> None:
+        """Nothing to release."""
+
     def to(self, address: str) -> list[Mail]:
         """The mails sent to one address."""
         return [m for m in self.sent if m.to == address]

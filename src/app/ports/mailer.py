@@ -1,4 +1,4 @@
-"""The mailer port: sends one message; policies decide which messages exist."""
+"""The mailer port: delivers one rendered message; policies decide which messages exist."""
 
 from __future__ import annotations
 
@@ -7,21 +7,26 @@ from typing import Protocol
 
 
 class MailRefused(Exception):
-    """The mail server refused the message for good (a bad address, say)."""
+    """The mail server refused the message for good (a bad address, say): do not retry."""
 
 
 class MailUnavailable(Exception):
-    """The mail server could not be reached; try again later."""
+    """The mail server could not be reached or deferred the message: try again later."""
 
 
 @dataclass(frozen=True)
 class Mail:
-    """One message: plain text now, an HTML part comes with templates."""
+    """One rendered message, with a text and an HTML part.
+
+    `mail_id` is the outbox's id; adapters send it as the Message-ID so that a message
+    delivered twice after a crash can be recognised as the same one.
+    """
 
     mail_id: str
     to: str
     subject: str
     text: str
+    html: str = ""
     language: str = "fr"
 
 
@@ -29,5 +34,9 @@ class Mailer(Protocol):
     """Delivers mails."""
 
     def send(self, mail: Mail) -> None:
-        """Deliver the mail; MailRefused or MailUnavailable when it cannot."""
+        """Deliver the mail; MailRefused (permanent) or MailUnavailable (transient)."""
+        ...
+
+    def close(self) -> None:
+        """Release connections (idempotent)."""
         ...
