@@ -9,15 +9,34 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
+from enum import StrEnum
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import InvalidArgument, require, require_aware
+from domain.errors import InvalidArgument, RuleBroken, require, require_aware
+from domain.rules import utc
 
 LANGUAGES = ("fr", "en")  # R25
 CIVILITIES = ("Madame", "Monsieur", "Mx")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class Account(StrEnum):
+    """R24: the two accounts whose passwords can be reset by an e-mailed link."""
+
+    PROCTORING = "proctoring"
+    PORTAL = "portal"
+
+
+@dataclass(frozen=True)
+class ResetToken:
+    """A single-use, expiring password-reset token (its link is signed by the app)."""
+
+    token_id: str
+    account: Account
+    expires_at: datetime
+    used: bool = False
 
 
 @dataclass(frozen=True)
@@ -54,6 +73,8 @@ class Candidate(Aggregate):
     terms_accepted_at: datetime | None
     profile: PortalProfile | None
     password_hash: str | None
+    proctoring_password_hash: str | None
+    reset_tokens: dict[str, ResetToken]
 
     class CandidateRegistered(Aggregate.Created):
         email: str
@@ -73,6 +94,17 @@ class Candidate(Aggregate):
 
     class PortalProfileSaved(Aggregate.Event):
         profile: PortalProfile
+
+    class PasswordResetRequested(Aggregate.Event):
+        account: Account
+        token_id: str
+        expires_at: datetime
+        purpose: str
+
+    class PasswordReset(Aggregate.Event):
+        account: Account
+        token_id: str
+        password_hash: str
 
     @classmethod
     def register(
@@ -109,6 +141,8 @@ class Candidate(Aggregate):
         self.terms_accepted_at = None
         self.profile = None
         self.password_hash = None
+        self.proctoring_password_hash = None
+        self.reset_tokens = {}
 
     @property
     def terms_accepted(self) -> bool:
@@ -156,6 +190,63 @@ class Candidate(Aggregate):
             return "Créer"
         self._profile_saved(profile=profile, timestamp=at)
         return "Enregistrer"
+
+    def request_password_reset(
+        self, *, at: datetime, account: Account, token_id: str, expires_at: datetime, purpose: str
+    ) -> None:
+        """R24: a reset link is e-mailed; `purpose` is 'reset', or 'welcome' for the first
+        password of the proctoring account."""
+        require_aware("at", at)
+        require_aware("expires_at", expires_at)
+        if not token_id or token_id in self.reset_tokens:
+            raise InvalidArgument("token_id", "a new, unique token id is required")
+        require(utc(expires_at) > utc(at), "R24", "a reset link must expire in the future")
+        self._reset_requested(
+            account=account, token_id=token_id, expires_at=expires_at, purpose=purpose, timestamp=at
+        )
+
+    def reset_password(
+        self, *, at: datetime, account: Account, token_id: str, password_hash: str
+    ) -> None:
+        """R24: the link works once, before it expires, for its own account."""
+        require_aware("at", at)
+        token = self.reset_tokens.get(token_id)
+        if token is None or token.account is not account:
+            raise RuleBroken("R24", "this reset link is not valid")
+        require(not token.used, "R24", "this reset link was already used")
+        require(utc(at) <= utc(token.expires_at), "R24", "this reset link has expired")
+        if not password_hash:
+            raise InvalidArgument("password", "required")
+        self._password_reset(
+            account=account, token_id=token_id, password_hash=password_hash, timestamp=at
+        )
+
+    @event(PasswordResetRequested)
+    def _reset_requested(
+        self,
+        account: Account,
+        token_id: str,
+        expires_at: datetime,
+        purpose: str,
+        timestamp: datetime,
+    ) -> None:
+        self.reset_tokens = {
+            **self.reset_tokens,
+            token_id: ResetToken(token_id, account, expires_at),
+        }
+
+    @event(PasswordReset)
+    def _password_reset(
+        self, account: Account, token_id: str, password_hash: str, timestamp: datetime
+    ) -> None:
+        token = self.reset_tokens.get(token_id)
+        if token is not None:
+            used = ResetToken(token.token_id, token.account, token.expires_at, used=True)
+            self.reset_tokens = {**self.reset_tokens, token_id: used}
+        if account is Account.PORTAL:
+            self.password_hash = password_hash
+        else:
+            self.proctoring_password_hash = password_hash
 
     @event(TermsAccepted)
     def _terms_accepted(self, timestamp: datetime) -> None:

@@ -6,7 +6,7 @@ datetimes in the training centre's time zone: the local day decides deadlines.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from uuid import UUID
 
@@ -48,6 +48,8 @@ class Enrollment(Aggregate):
     supervision_slot: datetime | None
     renewals: int
     expired: bool
+    reminded: tuple[int, ...]
+    lapsed_until: date | None
 
     class Enrolled(Aggregate.Created):
         centre_id: UUID
@@ -72,6 +74,14 @@ class Enrollment(Aggregate):
 
     class EnrollmentExpired(Aggregate.Event):
         last_day: date
+
+    class DeadlineReminderDue(Aggregate.Event):
+        days_before: int
+        last_day: date
+        skipped: tuple[int, ...]
+
+    class ExamSessionValidityLapsed(Aggregate.Event):
+        valid_until: date
 
     @classmethod
     def enrol(
@@ -128,6 +138,8 @@ class Enrollment(Aggregate):
         self.supervision_slot = None
         self.renewals = 0
         self.expired = False
+        self.reminded = ()
+        self.lapsed_until = None
 
     # --- commands ------------------------------------------------------------------------
 
@@ -193,6 +205,48 @@ class Enrollment(Aggregate):
         )
         self._expired(last_day=self.last_day, timestamp=at)
 
+    # --- time-driven facts (recorded by the deadline process, each once) -----------------
+
+    def due_reminder(self, today: date) -> tuple[int, tuple[int, ...]] | None:
+        """The reminder due today, if any, and older ones it makes pointless (missed days)."""
+        if self.expired or self.exam_session_id is not None or today > self.last_day:
+            return None
+        due = sorted(
+            d
+            for d in self.rules.reminder_days_before
+            if d not in self.reminded and today >= self.last_day - timedelta(days=d)
+        )
+        if not due:
+            return None
+        return due[0], tuple(due[1:])
+
+    def remind_of_deadline(self, *, at: datetime) -> int | None:
+        """R1: remind the candidate 14 and 3 days before the last day, while no session
+        exists; each reminder once. Returns the days before, or None when none is due."""
+        require_aware("at", at)
+        due = self.due_reminder(at.date())
+        if due is None:
+            return None
+        days_before, skipped = due
+        self._reminder_due(
+            days_before=days_before, last_day=self.last_day, skipped=skipped, timestamp=at
+        )
+        return days_before
+
+    def lapse_session_validity(self, *, at: datetime) -> bool:
+        """R3: the exam session's validity has passed (recorded once per validity end)."""
+        require_aware("at", at)
+        end = self.session_valid_until
+        if end is None or at.date() <= end or self.lapsed_until == end:
+            return False
+        self._validity_lapsed(valid_until=end, timestamp=at)
+        return True
+
+    @property
+    def can_expire(self) -> bool:
+        """Not expired yet (the deadline process asks before `expire`)."""
+        return not self.expired
+
     # --- queries -------------------------------------------------------------------------
 
     def session_is_valid_on(self, day: date) -> bool:
@@ -225,3 +279,13 @@ class Enrollment(Aggregate):
     @event(EnrollmentExpired)
     def _expired(self, last_day: date, timestamp: datetime) -> None:
         self.expired = True
+
+    @event(DeadlineReminderDue)
+    def _reminder_due(
+        self, days_before: int, last_day: date, skipped: tuple[int, ...], timestamp: datetime
+    ) -> None:
+        self.reminded = (*self.reminded, days_before, *skipped)
+
+    @event(ExamSessionValidityLapsed)
+    def _validity_lapsed(self, valid_until: date, timestamp: datetime) -> None:
+        self.lapsed_until = valid_until

@@ -7,14 +7,14 @@ examiner's decision cites evidence for every reason, so it can be replayed and e
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import InvalidArgument, RuleBroken, require, require_aware
 from domain.evidence import Evidence, ReasonCode, Verdict
-from domain.rules import RuleSet, count_words
+from domain.rules import RuleSet, count_words, utc
 from domain.verdict import Recommendation, recommend
 
 OTHER_JUSTIFICATION_MIN_WORDS = 5
@@ -46,6 +46,8 @@ class Review(Aggregate):
     excused: tuple[CitedReason, ...]
     decided_at: datetime | None
     released: bool
+    warned: bool
+    overdue: bool
 
     class ReviewOpened(Aggregate.Created):
         session_id: UUID
@@ -74,6 +76,13 @@ class Review(Aggregate):
 
     class ResultsReleased(Aggregate.Event):
         verdict: Verdict
+
+    class ReviewDueSoon(Aggregate.Event):
+        due_on: date
+        examiner_id: UUID | None
+
+    class ReviewOverdue(Aggregate.Event):
+        due_on: date
 
     @classmethod
     def open(
@@ -125,6 +134,8 @@ class Review(Aggregate):
         self.excused = ()
         self.decided_at = None
         self.released = False
+        self.warned = False
+        self.overdue = False
 
     # --- commands ------------------------------------------------------------------------
 
@@ -226,6 +237,31 @@ class Review(Aggregate):
         assert self.verdict is not None
         self._released(verdict=self.verdict, timestamp=at)
 
+    # --- time-driven facts ---------------------------------------------------------------
+
+    def due_deadline(self, tz_of: datetime) -> datetime:
+        """The end of the due day, in the time zone of `tz_of`."""
+        return datetime.combine(self.due_on + timedelta(days=1), time(0), tzinfo=tz_of.tzinfo)
+
+    def warn_due_soon(self, *, at: datetime) -> bool:
+        """R19: tell the examiner when the review is due within 48 hours (once)."""
+        require_aware("at", at)
+        if self.verdict is not None or self.warned:
+            return False
+        warning_from = utc(self.due_deadline(at)) - timedelta(hours=self.rules.review_warning_hours)
+        if utc(at) < warning_from:
+            return False
+        self._due_soon(due_on=self.due_on, examiner_id=self.examiner_id, timestamp=at)
+        return True
+
+    def mark_overdue(self, *, at: datetime) -> bool:
+        """R19: the 8 days passed without a decision (recorded once)."""
+        require_aware("at", at)
+        if self.verdict is not None or self.overdue or at.date() <= self.due_on:
+            return False
+        self._overdue(due_on=self.due_on, timestamp=at)
+        return True
+
     @staticmethod
     def _check_citation(cited: CitedReason, known: dict[str, Evidence]) -> None:
         require(
@@ -281,3 +317,11 @@ class Review(Aggregate):
     @event(ResultsReleased)
     def _released(self, verdict: Verdict, timestamp: datetime) -> None:
         self.released = True
+
+    @event(ReviewDueSoon)
+    def _due_soon(self, due_on: date, examiner_id: UUID | None, timestamp: datetime) -> None:
+        self.warned = True
+
+    @event(ReviewOverdue)
+    def _overdue(self, due_on: date, timestamp: datetime) -> None:
+        self.overdue = True

@@ -31,6 +31,9 @@ class RuleSet:
     office_hours_end: int = 18
     office_weekdays: tuple[int, ...] = (0, 1, 2, 3, 4)
     verdict_version: str = "verdict-2025-03"
+    # Added with the mail and time processes; defaults keep older frozen rule sets readable.
+    reminder_days_before: tuple[int, ...] = (14, 3)
+    review_warning_hours: int = 48
 
 
 RULES_2025_03 = RuleSet(version="rules-2025-03")

@@ -1,0 +1,183 @@
+"""Outbound mail: the outbox. A mail is decided as a fact, then sent, retried or given up.
+
+Deciding a mail and sending it are two steps so that a crash in between loses nothing: the
+decision is in the log, and a sender finds it pending after a restart.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import InvalidArgument, require_aware
+from domain.rules import utc
+
+
+class MailKind(StrEnum):
+    """Every message the platform sends (support contact in each, R26)."""
+
+    INVITATION = "invitation"
+    WELCOME = "welcome"
+    LIVE_SUPERVISION = "live_supervision"
+    PASSWORD_RESET = "password_reset"
+    SUBMISSION_RECEIPT = "submission_receipt"
+    RESULTS = "results"
+    DEADLINE_REMINDER = "deadline_reminder"
+    REVIEW_DUE_SOON = "review_due_soon"
+
+
+class RecipientKind(StrEnum):
+    """Whose address to look up when sending (addresses live with the person's data)."""
+
+    CANDIDATE = "candidate"
+    STAFF = "staff"
+
+
+class MailStatus(StrEnum):
+    """Where a mail stands."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class OutboundMail(Aggregate):
+    """One message to one person, with its delivery attempts."""
+
+    kind: MailKind
+    recipient_kind: RecipientKind
+    recipient_id: UUID
+    params: dict[str, str]
+    cause: str
+    status: MailStatus
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str
+
+    class MailDecided(Aggregate.Created):
+        kind: MailKind
+        recipient_kind: RecipientKind
+        recipient_id: UUID
+        params: dict[str, str]
+        cause: str
+
+    class DeliveryFailed(Aggregate.Event):
+        attempt: int
+        error: str
+        permanent: bool
+        retry_at: datetime | None
+
+    class MailSent(Aggregate.Event):
+        attempt: int
+
+    class MailGivenUp(Aggregate.Event):
+        reason: str
+
+    @classmethod
+    def decide(
+        cls,
+        *,
+        mail_id: UUID,
+        kind: MailKind,
+        recipient_kind: RecipientKind,
+        recipient_id: UUID,
+        params: dict[str, str],
+        cause: str,
+        at: datetime,
+    ) -> OutboundMail:
+        """A policy decides a mail because of an event (`cause` names it)."""
+        require_aware("at", at)
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in params.items()):
+            raise InvalidArgument("params", "mail parameters are strings")
+        return cls._create(
+            cls.MailDecided,
+            id=mail_id,
+            timestamp=at,
+            kind=kind,
+            recipient_kind=recipient_kind,
+            recipient_id=recipient_id,
+            params=dict(params),
+            cause=cause,
+        )
+
+    @event(MailDecided)
+    def __init__(
+        self,
+        kind: MailKind,
+        recipient_kind: RecipientKind,
+        recipient_id: UUID,
+        params: dict[str, str],
+        cause: str,
+        timestamp: datetime,
+    ) -> None:
+        self.kind = kind
+        self.recipient_kind = recipient_kind
+        self.recipient_id = recipient_id
+        self.params = params
+        self.cause = cause
+        self.status = MailStatus.PENDING
+        self.attempts = 0
+        self.next_attempt_at = timestamp
+        self.last_error = ""
+
+    def is_due(self, at: datetime) -> bool:
+        """Pending, and its next attempt time has come."""
+        return self.status is MailStatus.PENDING and utc(at) >= utc(self.next_attempt_at)
+
+    def record_sent(self, *, at: datetime) -> None:
+        """The server accepted the message (recorded once)."""
+        require_aware("at", at)
+        if self.status is MailStatus.PENDING:
+            self._sent(attempt=self.attempts + 1, timestamp=at)
+
+    def record_failure(
+        self,
+        *,
+        at: datetime,
+        error: str,
+        permanent: bool,
+        retry_at: datetime | None,
+        max_attempts: int,
+    ) -> None:
+        """A failed attempt: retried at `retry_at`, or given up when permanent or exhausted."""
+        require_aware("at", at)
+        if self.status is not MailStatus.PENDING:
+            return
+        attempt = self.attempts + 1
+        give_up = permanent or retry_at is None or attempt >= max_attempts
+        self._failed(
+            attempt=attempt,
+            error=error[:500],
+            permanent=permanent,
+            retry_at=None if give_up else retry_at,
+            timestamp=at,
+        )
+        if give_up:
+            reason = "refused by the server" if permanent else f"{attempt} attempts failed"
+            self._given_up(reason=reason, timestamp=at)
+
+    @event(DeliveryFailed)
+    def _failed(
+        self,
+        attempt: int,
+        error: str,
+        permanent: bool,
+        retry_at: datetime | None,
+        timestamp: datetime,
+    ) -> None:
+        self.attempts = attempt
+        self.last_error = error
+        if retry_at is not None:
+            self.next_attempt_at = retry_at
+
+    @event(MailSent)
+    def _sent(self, attempt: int, timestamp: datetime) -> None:
+        self.attempts = attempt
+        self.status = MailStatus.SENT
+
+    @event(MailGivenUp)
+    def _given_up(self, reason: str, timestamp: datetime) -> None:
+        self.status = MailStatus.FAILED
