@@ -6,8 +6,10 @@ Nothing else constructs an adapter.
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlparse
 
 from adapters.clock import ManualClock, SystemClock
 from adapters.ids import RandomIds, SeededIds
@@ -18,9 +20,14 @@ from adapters.persistence.settings import DEFAULT_DATABASE_URL
 from adapters.persistence.store import EventsourcingStore
 from app.catalogue import Catalogue, default_catalogue
 from app.context import Context
+from app.deadlines import DeadlineReport, run_deadlines
+from app.links import LinkSigner
+from app.mail_rendering import MailRenderer, SupportContact
+from app.outbox import OutboxSender, SendReport
 from app.policies import PolicyRunner, default_policies
 from app.ports.clock import Clock
 from app.ports.ids import Ids
+from app.ports.mailer import Mailer
 from app.read_models import Projections
 
 
@@ -31,6 +38,10 @@ class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     media_root: str | None = "vigie-data/media"
     time_zone: str = "Europe/Paris"
+    smtp_url: str | None = None  # None: mails stay in memory (tests, embedded capture off)
+    base_url: str = "http://127.0.0.1:8000"
+    secret_key: str | None = None  # None: read or create vigie-data/secret.key
+    support: SupportContact = field(default_factory=SupportContact)
 
     @classmethod
     def from_env(cls, **overrides: str | None) -> Settings:
@@ -39,35 +50,98 @@ class Settings:
             "database_url": os.environ.get("VIGIE_DATABASE_URL", DEFAULT_DATABASE_URL),
             "media_root": os.environ.get("VIGIE_MEDIA_ROOT", "vigie-data/media"),
             "time_zone": os.environ.get("VIGIE_TIME_ZONE", "Europe/Paris"),
+            "smtp_url": os.environ.get("VIGIE_SMTP_URL"),
+            "base_url": os.environ.get("VIGIE_BASE_URL", "http://127.0.0.1:8000"),
+            "secret_key": os.environ.get("VIGIE_SECRET_KEY"),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(
             database_url=values["database_url"] or DEFAULT_DATABASE_URL,
             media_root=values["media_root"],
             time_zone=values["time_zone"] or "Europe/Paris",
+            smtp_url=values["smtp_url"],
+            base_url=values["base_url"] or "http://127.0.0.1:8000",
+            secret_key=values["secret_key"],
+            support=SupportContact(
+                email=os.environ.get("VIGIE_SUPPORT_EMAIL", SupportContact.email),
+                phone=os.environ.get("VIGIE_SUPPORT_PHONE", SupportContact.phone),
+                chat_url=os.environ.get("VIGIE_SUPPORT_CHAT_URL", SupportContact.chat_url),
+            ),
         )
 
 
 @dataclass
 class Platform:
-    """Everything wired: the use-case context, the policy runner, the read models."""
+    """Everything wired: the use-case context, the workers, the read models."""
 
     ctx: Context
     runner: PolicyRunner
     projections: Projections
-    mailer: MemoryMailer
+    sender: OutboxSender
     launcher: MemoryLauncher
     store: EventsourcingStore
-    extras: dict[str, object] = field(default_factory=dict)
+    links: LinkSigner
 
-    def settle(self) -> None:
-        """Let policies react and read models catch up (what a worker does continuously)."""
+    @property
+    def mailer(self) -> Mailer:
+        """The mailer the outbox sends through."""
+        return self.ctx.mailer
+
+    def settle(self) -> SendReport:
+        """One worker pass: policies react, due mails go out, read models catch up."""
         self.runner.run_until_quiet()
         self.projections.catch_up(self.ctx.store)
+        report = self.sender.send_due(self.projections.mails_due(self.ctx.now()))
+        self.projections.catch_up(self.ctx.store)
+        return report
+
+    def tick(self) -> DeadlineReport:
+        """The deadline process at the clock's now, then a worker pass."""
+        self.runner.run_until_quiet()
+        report = run_deadlines(self.ctx, self.projections)
+        self.settle()
+        return report
 
     def close(self) -> None:
-        """Release the store's connections."""
+        """Release the store's and the mailer's connections."""
+        self.ctx.mailer.close()
         self.store.close()
+
+
+def _secret(settings: Settings) -> bytes:
+    """The key that signs links: from settings, else kept beside an embedded store."""
+    if settings.secret_key:
+        return settings.secret_key.encode()
+    if settings.database_url.startswith("memory:"):
+        return secrets.token_bytes(32)
+    path = Path("vigie-data/secret.key")
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    return path.read_text().strip().encode()
+
+
+def _mailer(settings: Settings) -> Mailer:
+    if not settings.smtp_url:
+        return MemoryMailer()
+    from adapters.mail.smtp import SmtpMailer
+
+    parsed = urlparse(settings.smtp_url)
+    if parsed.scheme not in ("smtp", "smtps") or not parsed.hostname:
+        raise ValueError(
+            f"VIGIE_SMTP_URL: expected smtp://[user:password@]host:port, not {settings.smtp_url!r}"
+        )
+    query = parse_qs(parsed.query)
+    return SmtpMailer(
+        parsed.hostname,
+        parsed.port or (465 if parsed.scheme == "smtps" else 25),
+        use_tls=parsed.scheme == "smtps",
+        start_tls=query.get("starttls", ["no"])[0] in ("1", "yes", "true"),
+        username=unquote(parsed.username) if parsed.username else None,
+        password=unquote(parsed.password) if parsed.password else None,
+    )
 
 
 def bootstrap(
@@ -76,11 +150,11 @@ def bootstrap(
     clock: Clock | None = None,
     ids: Ids | None = None,
     catalogue: Catalogue | None = None,
+    mailer: Mailer | None = None,
 ) -> Platform:
-    """Wire the platform from settings; tests pass a manual clock and seeded ids."""
+    """Wire the platform from settings; tests pass a manual clock, seeded ids, a mailer."""
     settings = settings or Settings.from_env()
     store = EventsourcingStore(settings.database_url)
-    mailer = MemoryMailer()
     launcher = MemoryLauncher()
     media = FileMedia(Path(settings.media_root)) if settings.media_root else MemoryMedia()
     ctx = Context(
@@ -88,15 +162,23 @@ def bootstrap(
         clock=clock or SystemClock(),
         ids=ids or RandomIds(),
         catalogue=catalogue or default_catalogue(),
-        mailer=mailer,
+        mailer=mailer or _mailer(settings),
         launcher=launcher,
         media=media,
         time_zone=settings.time_zone,
     )
+    links = LinkSigner(_secret(settings), settings.base_url)
+    renderer = MailRenderer(links, settings.support)
     projections = Projections()
     projections.catch_up(store)
     return Platform(
-        ctx, PolicyRunner(ctx, default_policies()), projections, mailer, launcher, store
+        ctx=ctx,
+        runner=PolicyRunner(ctx, default_policies()),
+        projections=projections,
+        sender=OutboxSender(ctx, renderer),
+        launcher=launcher,
+        store=store,
+        links=links,
     )
 
 

@@ -19,8 +19,10 @@ from domain.candidate import Candidate
 from domain.enrollment import Enrollment
 from domain.evidence import Verdict
 from domain.exam_attempt import ExamAttempt
+from domain.outbound_mail import MailStatus, OutboundMail
 from domain.proctored_session import ProctoredSession
 from domain.review import Review
+from domain.rules import utc
 
 
 @dataclass(frozen=True)
@@ -54,10 +56,42 @@ class ReviewSummary:
     due_on: date
     examiner_id: UUID | None = None
     verdict: Verdict | None = None
+    warning_hours: int = 48
+    warned: bool = False
+    marked_overdue: bool = False
 
     def overdue(self, today: date) -> bool:
         """R19: the 8 days have passed without a decision."""
         return self.verdict is None and today > self.due_on
+
+
+@dataclass(frozen=True)
+class EnrollmentSummary:
+    """What the deadline process needs to know about an enrolment without loading it."""
+
+    enrollment_id: UUID
+    candidate_id: UUID
+    last_day: date
+    reminder_days: tuple[int, ...]
+    has_session: bool = False
+    valid_until: date | None = None
+    expired: bool = False
+    reminded: tuple[int, ...] = ()
+    lapsed_until: date | None = None
+
+
+@dataclass(frozen=True)
+class MailSummary:
+    """A line of the outbox, for the sender and for operators."""
+
+    mail_id: UUID
+    kind: str
+    cause: str
+    decided_at: datetime
+    status: MailStatus = MailStatus.PENDING
+    next_attempt_at: datetime | None = None
+    attempts: int = 0
+    last_error: str = ""
 
 
 @dataclass(frozen=True)
@@ -82,6 +116,8 @@ class Projections:
         self.enrollment_valid_until: dict[UUID, date] = {}
         self.session_of_attempt: dict[UUID, UUID] = {}
         self.reviews: dict[UUID, ReviewSummary] = {}
+        self.enrollments: dict[UUID, EnrollmentSummary] = {}
+        self.mails: dict[UUID, MailSummary] = {}
 
     # --- feeding ---------------------------------------------------------------------------
 
@@ -102,17 +138,64 @@ class Projections:
         event = recorded.event
         if isinstance(event, Candidate.CandidateRegistered):
             self.candidates_by_email[event.email] = event.originator_id
-        elif isinstance(event, Enrollment.ExamSessionCreated | Enrollment.ExamSessionRenewed):
-            self.enrollment_valid_until[event.originator_id] = event.valid_until
-            for session_id, summary in self.sessions.items():
-                if summary.enrollment_id == event.originator_id:
-                    self.sessions[session_id] = replace(summary, valid_until=event.valid_until)
+        elif isinstance(event, Enrollment.Event):
+            self._apply_enrollment(event)
+        elif isinstance(event, OutboundMail.Event):
+            self._apply_mail(event)
         elif isinstance(event, ProctoredSession.Event):
             self._apply_session(event)
         elif isinstance(event, ExamAttempt.Event):
             self._apply_attempt(event)
         elif isinstance(event, Review.Event):
             self._apply_review(event)
+
+    def _apply_enrollment(self, event: AggregateEvent) -> None:
+        eid = event.originator_id
+        if isinstance(event, Enrollment.Enrolled):
+            self.enrollments[eid] = EnrollmentSummary(
+                eid, event.candidate_id, event.last_day, event.rules.reminder_days_before
+            )
+            return
+        summary = self.enrollments.get(eid)
+        if summary is None:
+            return
+        if isinstance(event, Enrollment.ExamSessionCreated | Enrollment.ExamSessionRenewed):
+            self.enrollment_valid_until[eid] = event.valid_until
+            summary = replace(summary, has_session=True, valid_until=event.valid_until)
+            for session_id, session in self.sessions.items():
+                if session.enrollment_id == eid:
+                    self.sessions[session_id] = replace(session, valid_until=event.valid_until)
+        elif isinstance(event, Enrollment.EnrollmentExpired):
+            summary = replace(summary, expired=True)
+        elif isinstance(event, Enrollment.DeadlineReminderDue):
+            reminded = (*summary.reminded, event.days_before, *event.skipped)
+            summary = replace(summary, reminded=reminded)
+        elif isinstance(event, Enrollment.ExamSessionValidityLapsed):
+            summary = replace(summary, lapsed_until=event.valid_until)
+        self.enrollments[eid] = summary
+
+    def _apply_mail(self, event: AggregateEvent) -> None:
+        mid = event.originator_id
+        if isinstance(event, OutboundMail.MailDecided):
+            self.mails[mid] = MailSummary(
+                mid, event.kind.value, event.cause, event.timestamp, next_attempt_at=event.timestamp
+            )
+            return
+        summary = self.mails.get(mid)
+        if summary is None:
+            return
+        if isinstance(event, OutboundMail.DeliveryFailed):
+            summary = replace(
+                summary,
+                attempts=event.attempt,
+                last_error=event.error,
+                next_attempt_at=event.retry_at or summary.next_attempt_at,
+            )
+        elif isinstance(event, OutboundMail.MailSent):
+            summary = replace(summary, attempts=event.attempt, status=MailStatus.SENT)
+        elif isinstance(event, OutboundMail.MailGivenUp):
+            summary = replace(summary, status=MailStatus.FAILED)
+        self.mails[mid] = summary
 
     def _apply_session(self, event: AggregateEvent) -> None:
         sid = event.originator_id
@@ -159,6 +242,7 @@ class Projections:
                 certification_code=event.certification_code,
                 opened_at=event.timestamp,
                 due_on=event.due_on,
+                warning_hours=event.rules.review_warning_hours,
             )
             if event.session_id in self.sessions:
                 self.sessions[event.session_id] = replace(
@@ -170,6 +254,10 @@ class Projections:
                 self.reviews[rid] = replace(summary, examiner_id=event.examiner_id)
             elif isinstance(event, Review.ReviewDecided):
                 self.reviews[rid] = replace(summary, verdict=event.verdict)
+            elif isinstance(event, Review.ReviewDueSoon):
+                self.reviews[rid] = replace(summary, warned=True)
+            elif isinstance(event, Review.ReviewOverdue):
+                self.reviews[rid] = replace(summary, marked_overdue=True)
             elif isinstance(event, Review.ResultsReleased):
                 sid = summary.session_id
                 if sid in self.sessions:
@@ -186,6 +274,20 @@ class Projections:
     def my_sessions(self, candidate_id: UUID) -> list[SessionSummary]:
         """The candidate's exam sessions, newest last."""
         return [self.sessions[s] for s in self.sessions_by_candidate.get(candidate_id, [])]
+
+    def mails_due(self, now: datetime) -> list[UUID]:
+        """Pending mails whose next attempt has come, oldest first."""
+        due = [
+            m
+            for m in self.mails.values()
+            if m.status is MailStatus.PENDING
+            and (m.next_attempt_at is None or utc(m.next_attempt_at) <= utc(now))
+        ]
+        return [m.mail_id for m in sorted(due, key=lambda m: utc(m.decided_at))]
+
+    def failed_mails(self) -> list[MailSummary]:
+        """Mails given up on: what an operator must look at."""
+        return [m for m in self.mails.values() if m.status is MailStatus.FAILED]
 
     def reviews_due(self, today: date) -> list[ReviewSummary]:
         """Undecided reviews, overdue first, then by due date (R19)."""

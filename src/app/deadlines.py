@@ -1,0 +1,118 @@
+"""The deadline process: the clock's facts (expiry, reminders, lapses, reviews due/overdue).
+
+Driven only by the clock port, it records each fact once: the aggregates know what they
+already recorded, so running it twice, or after a restart, emits nothing new. The read
+models only pre-select candidates; every decision is the aggregate's own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TypeVar
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, AggregateEvent
+
+from app.context import Context
+from app.ports.event_store import ConcurrencyConflict
+from app.read_models import Projections
+from domain.enrollment import Enrollment
+from domain.review import Review
+
+A = TypeVar("A", bound=Aggregate)
+RETRIES = 5
+
+
+@dataclass
+class DeadlineReport:
+    """What one pass recorded."""
+
+    expired: list[UUID] = field(default_factory=list)
+    reminded: list[tuple[UUID, int]] = field(default_factory=list)
+    lapsed: list[UUID] = field(default_factory=list)
+    due_soon: list[UUID] = field(default_factory=list)
+    overdue: list[UUID] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        """How many facts were recorded."""
+        return sum(
+            len(x) for x in (self.expired, self.reminded, self.lapsed, self.due_soon, self.overdue)
+        )
+
+
+def run_deadlines(ctx: Context, projections: Projections) -> DeadlineReport:
+    """Record every time-driven fact that has come due at the clock's now."""
+    projections.catch_up(ctx.store)
+    start = ctx.store.head()
+    now = ctx.now()
+    today = now.date()
+    report = DeadlineReport()
+    for summary in list(projections.enrollments.values()):
+        if summary.expired:
+            continue
+        reminder_due = not summary.has_session and any(
+            d not in summary.reminded and today >= summary.last_day - timedelta(days=d)
+            for d in summary.reminder_days
+        )
+        lapse_due = (
+            summary.valid_until is not None
+            and today > summary.valid_until
+            and summary.lapsed_until != summary.valid_until
+        )
+        if today > summary.last_day or reminder_due or lapse_due:
+            _decide(ctx, summary.enrollment_id, Enrollment, lambda e: _enrollment_facts(e, now))
+    for review in list(projections.reviews.values()):
+        if review.verdict is not None:
+            continue
+        # A coarse pre-selection by day; the review decides to the minute.
+        warn_from = review.due_on - timedelta(days=-(-review.warning_hours // 24))
+        if (not review.warned and today >= warn_from) or (
+            not review.marked_overdue and today > review.due_on
+        ):
+            _decide(ctx, review.review_id, Review, lambda r: _review_facts(r, now))
+    projections.catch_up(ctx.store)
+    for recorded in ctx.store.read(start, ctx.store.head() - start):
+        _count(recorded.event, report)
+    return report
+
+
+def _enrollment_facts(enrollment: Enrollment, at: datetime) -> None:
+    if at.date() > enrollment.last_day:
+        enrollment.expire(at=at)
+        return
+    enrollment.remind_of_deadline(at=at)
+    enrollment.lapse_session_validity(at=at)
+
+
+def _review_facts(review: Review, at: datetime) -> None:
+    review.warn_due_soon(at=at)
+    review.mark_overdue(at=at)
+
+
+def _count(event: AggregateEvent, report: DeadlineReport) -> None:
+    """Report what this pass recorded, from the log itself."""
+    if isinstance(event, Enrollment.EnrollmentExpired):
+        report.expired.append(event.originator_id)
+    elif isinstance(event, Enrollment.DeadlineReminderDue):
+        report.reminded.append((event.originator_id, event.days_before))
+    elif isinstance(event, Enrollment.ExamSessionValidityLapsed):
+        report.lapsed.append(event.originator_id)
+    elif isinstance(event, Review.ReviewDueSoon):
+        report.due_soon.append(event.originator_id)
+    elif isinstance(event, Review.ReviewOverdue):
+        report.overdue.append(event.originator_id)
+
+
+def _decide(ctx: Context, aggregate_id: UUID, kind: type[A], decide: Callable[[A], None]) -> None:
+    for _ in range(RETRIES):
+        aggregate = ctx.store.get(aggregate_id, kind)
+        decide(aggregate)
+        try:
+            ctx.store.save(aggregate)
+        except ConcurrencyConflict:
+            continue  # a command changed it meanwhile: decide again on fresh state
+        return
+    raise ConcurrencyConflict(f"deadline facts for {aggregate_id} kept conflicting")

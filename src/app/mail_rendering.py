@@ -1,0 +1,85 @@
+"""Mail rendering: a decided mail's kind and parameters become a text and an HTML message.
+
+Templates live in app/mail_templates (one per kind and language, French by default); the
+person's name and address are looked up at send time, so the log holds no personal data
+outside the person's own stream.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from app.links import LinkSigner
+from domain.outbound_mail import MailKind
+
+
+@dataclass(frozen=True)
+class SupportContact:
+    """R26: shown on every page and in every mail."""
+
+    email: str = "hotline-certifications@vigie.example"
+    phone: str = "02 40 92 45 68"
+    chat_url: str = "http://127.0.0.1:8000/support"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A message ready for the mailer."""
+
+    subject: str
+    text: str
+    html: str
+
+
+# Which link each kind carries: (path, signing purpose, parameter holding the signed value).
+_LINKS: dict[MailKind, tuple[str, str, str]] = {
+    MailKind.INVITATION: ("/sessions/new", "create-session", "enrollment_id"),
+    MailKind.DEADLINE_REMINDER: ("/sessions/new", "create-session", "enrollment_id"),
+    MailKind.WELCOME: ("/password/reset", "password-reset", "reset"),
+    MailKind.PASSWORD_RESET: ("/password/reset", "password-reset", "reset"),
+    MailKind.REVIEW_DUE_SOON: ("/examiner/reviews", "review", "review_id"),
+}
+
+_ACCOUNT_LABELS = {
+    ("proctoring", "fr"): "compte de surveillance (e-surveillance)",
+    ("portal", "fr"): "compte du portail de certification",
+    ("proctoring", "en"): "proctoring account",
+    ("portal", "en"): "certification portal account",
+}
+
+
+class MailRenderer:
+    """Renders the templates; a missing parameter is an error, never a blank in a mail."""
+
+    def __init__(self, links: LinkSigner, support: SupportContact) -> None:
+        self.links = links
+        self.support = support
+        loader = PackageLoader("app", "mail_templates")
+        self._text = Environment(loader=loader, undefined=StrictUndefined, autoescape=False)
+        self._html = Environment(loader=loader, undefined=StrictUndefined, autoescape=True)
+
+    def render(
+        self, kind: MailKind, language: str, params: dict[str, str], name: str, email: str
+    ) -> Rendered:
+        """The subject, text and HTML of one mail."""
+        language = language if language in ("fr", "en") else "fr"
+        values: dict[str, object] = {
+            **params,
+            "name": name,
+            "email": email,
+            "support": self.support,
+        }
+        link = _LINKS.get(kind)
+        if link is not None:
+            path, purpose, param = link
+            values["link"] = self.links.url(path, purpose, params[param])
+        if "account" in params:
+            values["account_label"] = _ACCOUNT_LABELS[(params["account"], language)]
+        name_of = f"{kind.value}.{language}.jinja"
+        text_template = self._text.get_template(name_of)
+        subject = text_template.render(values, part="subject").strip()
+        text = text_template.render(values, part="text").strip() + "\n"
+        html = self._html.get_template(name_of).render(values, part="html").strip()
+        return Rendered(subject, text, html)

@@ -1,0 +1,270 @@
+"""The transactional outbox: mails are decided by a policy as facts, then sent by a worker.
+
+Deciding is exactly once: the mail's id is derived from the event that caused it and is saved
+with the policy's position in one transaction. Sending is retried with back-off until the
+server accepts (recorded), refuses for good, or the attempts run out (given up, visible to
+operators). A crash between 'decided' and 'sent' leaves the mail pending: the next sender
+sends it. A crash after the server accepted but before 'sent' was recorded sends it again
+with the same Message-ID, which is the most SMTP allows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from uuid import UUID, uuid5
+
+from eventsourcing.domain import Aggregate
+
+from app.context import Context
+from app.mail_rendering import MailRenderer
+from app.ports.event_store import ConcurrencyConflict, Recorded
+from app.ports.mailer import Mail, MailRefused, MailUnavailable
+from domain.candidate import Account, Candidate
+from domain.enrollment import Enrollment
+from domain.exam_attempt import ExamAttempt
+from domain.outbound_mail import MailKind, MailStatus, OutboundMail, RecipientKind
+from domain.review import Review
+from domain.staff import StaffMember
+
+WELCOME_LINK_HOURS = 72
+MAIL_NAMESPACE = UUID("6c0b8a43-1f0e-4a44-9a3f-3b1f6d2f0c11")
+
+
+def _day(value: object) -> str:
+    return value.strftime("%d/%m/%Y") if hasattr(value, "strftime") else str(value)
+
+
+def _moment(value: datetime) -> str:
+    return value.strftime("%d/%m/%Y %H:%M")
+
+
+class MailDecisions:
+    """Decides every mail the guide's journey needs, from the events that call for it."""
+
+    name = "mail-decisions"
+
+    def wants(self, recorded: Recorded) -> bool:
+        return isinstance(
+            recorded.event,
+            Enrollment.Enrolled
+            | Enrollment.ExamSessionCreated
+            | Enrollment.DeadlineReminderDue
+            | Candidate.PasswordResetRequested
+            | ExamAttempt.ExamValidated
+            | Review.ResultsReleased
+            | Review.ReviewDueSoon,
+        )
+
+    def react(self, ctx: Context, recorded: Recorded) -> Sequence[Aggregate]:
+        event = recorded.event
+        cause = f"{event.originator_id}/{event.originator_version}"
+        decided: list[Aggregate] = []
+
+        def mail(kind: MailKind, to: RecipientKind, who: UUID, **params: str) -> None:
+            decided.append(
+                OutboundMail.decide(
+                    mail_id=uuid5(MAIL_NAMESPACE, f"{cause}:{kind.value}"),
+                    kind=kind,
+                    recipient_kind=to,
+                    recipient_id=who,
+                    params=params,
+                    cause=cause,
+                    at=event.timestamp,
+                )
+            )
+
+        candidate_kind = RecipientKind.CANDIDATE
+        if isinstance(event, Enrollment.Enrolled):
+            mail(
+                MailKind.INVITATION,
+                candidate_kind,
+                event.candidate_id,
+                certification=self._title(ctx, event.certification_code),
+                last_day=_day(event.last_day),
+                enrollment_id=str(event.originator_id),
+            )
+        elif isinstance(event, Enrollment.ExamSessionCreated):
+            enrollment = ctx.store.get(event.originator_id, Enrollment)
+            candidate = ctx.store.get(enrollment.candidate_id, Candidate)
+            if event.live_supervision:
+                mail(
+                    MailKind.LIVE_SUPERVISION,
+                    candidate_kind,
+                    candidate.id,
+                    valid_until=_day(event.valid_until),
+                )
+            # The welcome mail carries a single-use link to choose the proctoring password.
+            token_id = uuid5(MAIL_NAMESPACE, f"{cause}:welcome-token").hex
+            expires_at = event.timestamp + timedelta(hours=WELCOME_LINK_HOURS)
+            if token_id not in candidate.reset_tokens:
+                candidate.request_password_reset(
+                    at=event.timestamp,
+                    account=Account.PROCTORING,
+                    token_id=token_id,
+                    expires_at=expires_at,
+                    purpose="welcome",
+                )
+                decided.append(candidate)
+            mail(
+                MailKind.WELCOME,
+                candidate_kind,
+                candidate.id,
+                valid_until=_day(event.valid_until),
+                reset=f"{candidate.id}:{token_id}",
+                expires_at=_moment(expires_at),
+            )
+        elif isinstance(event, Enrollment.DeadlineReminderDue):
+            enrollment = ctx.store.get(event.originator_id, Enrollment)
+            mail(
+                MailKind.DEADLINE_REMINDER,
+                candidate_kind,
+                enrollment.candidate_id,
+                certification=self._title(ctx, enrollment.certification_code),
+                days_before=str(event.days_before),
+                last_day=_day(event.last_day),
+                enrollment_id=str(enrollment.id),
+            )
+        elif isinstance(event, Candidate.PasswordResetRequested):
+            if event.purpose == "welcome":
+                return []
+            mail(
+                MailKind.PASSWORD_RESET,
+                candidate_kind,
+                event.originator_id,
+                account=event.account.value,
+                reset=f"{event.originator_id}:{event.token_id}",
+                expires_at=_moment(event.expires_at),
+            )
+        elif isinstance(event, ExamAttempt.ExamValidated):
+            attempt = ctx.store.get(event.originator_id, ExamAttempt)
+            mail(
+                MailKind.SUBMISSION_RECEIPT,
+                candidate_kind,
+                attempt.candidate_id,
+                certification=self._title(ctx, attempt.certification_code),
+                sent_on=_moment(event.timestamp),
+                review_days=str(attempt.rules.review_days),
+            )
+        elif isinstance(event, Review.ResultsReleased):
+            review = ctx.store.get(event.originator_id, Review)
+            attempt = ctx.store.get(review.attempt_id, ExamAttempt)
+            score = (
+                f"{attempt.results.score}/{attempt.results.max_score}" if attempt.results else "-"
+            )
+            mail(
+                MailKind.RESULTS,
+                candidate_kind,
+                review.candidate_id,
+                certification=self._title(ctx, review.certification_code),
+                verdict=event.verdict.value,
+                score=score,
+                reasons=", ".join(r.reason.value for r in review.reasons) or "-",
+            )
+        elif isinstance(event, Review.ReviewDueSoon) and event.examiner_id is not None:
+            review = ctx.store.get(event.originator_id, Review)
+            mail(
+                MailKind.REVIEW_DUE_SOON,
+                RecipientKind.STAFF,
+                event.examiner_id,
+                review_id=str(review.id),
+                certification=self._title(ctx, review.certification_code),
+                due_on=_day(event.due_on),
+                hours=str(review.rules.review_warning_hours),
+            )
+        return decided
+
+    @staticmethod
+    def _title(ctx: Context, code: str) -> str:
+        try:
+            return ctx.catalogue.get(code).title
+        except ValueError:
+            return code
+
+
+@dataclass
+class SendReport:
+    """What one pass of the sender did."""
+
+    sent: int = 0
+    retried: int = 0
+    given_up: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class OutboxSender:
+    """Sends due mails; retries transient failures with exponential back-off."""
+
+    ctx: Context
+    renderer: MailRenderer
+    max_attempts: int = 8
+    first_delay: timedelta = timedelta(seconds=30)
+    longest_delay: timedelta = timedelta(hours=1)
+
+    def retry_delay(self, attempt: int) -> timedelta:
+        """30 s, 1 min, 2 min, … capped at one hour."""
+        factor: int = 1 << max(0, attempt - 1)
+        return min(self.first_delay * factor, self.longest_delay)
+
+    def send_due(self, mail_ids: Sequence[UUID]) -> SendReport:
+        """Try every given mail that is due now."""
+        report = SendReport()
+        for mail_id in mail_ids:
+            try:
+                self._send_one(mail_id, report)
+            except ConcurrencyConflict:
+                continue  # another sender recorded this attempt first
+        return report
+
+    def _send_one(self, mail_id: UUID, report: SendReport) -> None:
+        at = self.ctx.now()
+        outbound = self.ctx.store.get(mail_id, OutboundMail)
+        if not outbound.is_due(at):
+            return
+        name, email, language = self._recipient(outbound)
+        rendered = self.renderer.render(outbound.kind, language, outbound.params, name, email)
+        message = Mail(
+            str(outbound.id), email, rendered.subject, rendered.text, rendered.html, language
+        )
+        try:
+            self.ctx.mailer.send(message)
+        except MailRefused as refused:
+            outbound.record_failure(
+                at=at,
+                error=str(refused),
+                permanent=True,
+                retry_at=None,
+                max_attempts=self.max_attempts,
+            )
+        except MailUnavailable as unavailable:
+            retry_at = at + self.retry_delay(outbound.attempts + 1)
+            outbound.record_failure(
+                at=at,
+                error=str(unavailable),
+                permanent=False,
+                retry_at=retry_at,
+                max_attempts=self.max_attempts,
+            )
+        else:
+            outbound.record_sent(at=at)
+        self.ctx.store.save(outbound)
+        if outbound.status is MailStatus.SENT:
+            report.sent += 1
+        elif outbound.status is MailStatus.FAILED:
+            report.given_up += 1
+            report.errors.append(f"{outbound.id}: {outbound.last_error}")
+        else:
+            report.retried += 1
+
+    def _recipient(self, outbound: OutboundMail) -> tuple[str, str, str]:
+        if outbound.recipient_kind is RecipientKind.STAFF:
+            staff = self.ctx.store.get(outbound.recipient_id, StaffMember)
+            return staff.name, staff.email, staff.language
+        candidate = self.ctx.store.get(outbound.recipient_id, Candidate)
+        return (
+            f"{candidate.first_name} {candidate.surname.upper()}",
+            candidate.email,
+            candidate.language,
+        )
