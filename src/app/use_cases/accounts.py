@@ -1,0 +1,79 @@
+"""Accounts: password resets by e-mailed link (R24) and staff registration."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from uuid import UUID
+
+from app.context import Context, update
+from app.links import LinkSigner
+from app.passwords import hash_password
+from app.use_cases.enrolment import CandidateDirectory
+from domain.candidate import Account, Candidate, check_email
+from domain.errors import RuleBroken
+from domain.staff import Role, StaffMember
+
+RESET_LINK_MINUTES = 60
+
+
+def request_password_reset(
+    ctx: Context, directory: CandidateDirectory, *, email: str, account: Account
+) -> None:
+    """R24: e-mail a single-use link. An unknown address gets the same answer and no mail,
+    so the form cannot tell who is registered."""
+    candidate_id = directory.find_by_email(check_email(email))
+    if candidate_id is None:
+        return
+    at = ctx.now()
+    token_id = ctx.ids.new_id().hex
+    update(
+        ctx,
+        candidate_id,
+        Candidate,
+        lambda c: c.request_password_reset(
+            at=at,
+            account=account,
+            token_id=token_id,
+            expires_at=at + timedelta(minutes=RESET_LINK_MINUTES),
+            purpose="reset",
+        ),
+    )
+
+
+def reset_password(
+    ctx: Context, links: LinkSigner, *, signed_token: str, account: Account, password: str
+) -> UUID:
+    """R24: the link's signature, then the candidate's own single-use and expiry rules."""
+    value = links.verify("password-reset", signed_token)
+    candidate_text, _, token_id = value.partition(":")
+    try:
+        candidate_id = UUID(candidate_text)
+    except ValueError:
+        raise RuleBroken("R24", "this reset link is not valid") from None
+    password_hash = hash_password(password)
+    at = ctx.now()
+    update(
+        ctx,
+        candidate_id,
+        Candidate,
+        lambda c: c.reset_password(
+            at=at, account=account, token_id=token_id, password_hash=password_hash
+        ),
+    )
+    return candidate_id
+
+
+def register_staff(
+    ctx: Context, *, email: str, name: str, role: Role, language: str = "fr"
+) -> UUID:
+    """A new examiner, support agent, centre operator or auditor."""
+    staff = StaffMember.register(
+        staff_id=ctx.ids.new_id(),
+        email=email,
+        name=name,
+        role=role,
+        language=language,
+        at=ctx.now(),
+    )
+    ctx.store.save(staff)
+    return staff.id
