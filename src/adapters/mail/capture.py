@@ -6,11 +6,13 @@ directory is given, in a Maildir that `read_maildir` (and `vigie mailbox`) can r
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import mailbox
 import re
 import threading
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -51,8 +53,30 @@ class _Handler:
 
     def __init__(self, capture: SmtpCapture) -> None:
         self._capture = capture
+        self._accepted: weakref.WeakKeyDictionary[Session, int] = weakref.WeakKeyDictionary()
 
-    async def handle_RCPT(
+    async def handle_MAIL(  # noqa: N802
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        mail_options: list[str],
+    ) -> str:
+        limit = self._capture.messages_per_connection
+        if limit is not None and self._accepted.get(session, 0) >= limit and server.transport:
+            transport = server.transport
+            reply = self._capture.hang_up_reply
+            if reply is None:
+                transport.close()  # without a word: what a dead link looks like
+                return "421 4.4.2 connection closed"  # written to nobody
+            asyncio.get_running_loop().call_soon(transport.close)  # once the reply is out
+            return reply
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    async def handle_RCPT(  # noqa: N802 - aiosmtpd finds hooks by these names
         self,
         server: SMTP,
         session: Session,
@@ -68,7 +92,9 @@ class _Handler:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+    async def handle_DATA(  # noqa: N802
+        self, server: SMTP, session: Session, envelope: Envelope
+    ) -> str:
         content = envelope.original_content or b""
         mail_from = envelope.mail_from or ""
         # Trace headers as a delivering MTA would write them: the envelope is otherwise lost,
@@ -77,14 +103,18 @@ class _Handler:
             f"Delivered-To: {rcpt}\r\n" for rcpt in envelope.rcpt_tos
         )
         peer = session.peer if isinstance(session.peer, tuple) else ("", 0)
-        self._capture._store(
-            Delivery(
-                raw=trace.encode("utf-8") + content,
-                mail_from=mail_from,
-                rcpt_tos=tuple(envelope.rcpt_tos),
-                peer=(str(peer[0]), int(peer[1])),
-            )
+        delivery = Delivery(
+            raw=trace.encode("utf-8") + content,
+            mail_from=mail_from,
+            rcpt_tos=tuple(envelope.rcpt_tos),
+            peer=(str(peer[0]), int(peer[1])),
         )
+        try:
+            self._capture._store(delivery)
+        except OSError as error:
+            # A full disk is our trouble, not the message's: ask the client to come back.
+            return f"451 4.3.0 cannot store the message: {error.strerror}"
+        self._accepted[session] = self._accepted.get(session, 0) + 1
         return "250 2.0.0 Message accepted for delivery"
 
 
@@ -96,9 +126,9 @@ class _Controller(Controller):
     """
 
     def _trigger_server(self) -> None:
-        if self.port == 0 and self.server is not None:
+        if self.port == 0 and isinstance(self.server, asyncio.Server):
             self.port = self.server.sockets[0].getsockname()[1]
-        super()._trigger_server()
+        super()._trigger_server()  # type: ignore[no-untyped-call]
 
 
 class SmtpCapture:
@@ -106,7 +136,10 @@ class SmtpCapture:
 
     `port=0` picks a free port at the first `start()`; later restarts keep that port, so a
     client can be pointed at a capture that goes down and comes back. Recipients in
-    `refuse_domains` get a permanent 550, those in `defer_domains` a transient 450.
+    `refuse_domains` get a permanent 550, those in `defer_domains` a transient 450. With
+    `messages_per_connection`, the next MAIL on a connection that carried that many is
+    answered `hang_up_reply` (a 421, as servers limiting sessions do; None: not a word) and
+    the connection is closed, which is how a client meets a connection it thought alive.
     """
 
     def __init__(
@@ -117,18 +150,24 @@ class SmtpCapture:
         *,
         refuse_domains: Iterable[str] = (),
         defer_domains: Iterable[str] = (),
+        messages_per_connection: int | None = None,
+        hang_up_reply: str | None = "421 4.7.0 Too many messages on this connection, closing",
     ) -> None:
         self.host = host
         self.port = port
         self.mailbox_dir = mailbox_dir
         self.refuse_domains = frozenset(d.lower() for d in refuse_domains)
         self.defer_domains = frozenset(d.lower() for d in defer_domains)
+        self.messages_per_connection = messages_per_connection
+        self.hang_up_reply = hang_up_reply
         self._deliveries: list[Delivery] = []
         self._arrived = threading.Condition()
         self._controller: _Controller | None = None
         self._maildir: mailbox.Maildir | None = None
         if mailbox_dir is not None:
-            mailbox_dir.mkdir(parents=True, exist_ok=True)
+            # Maildir(create=True) leaves an existing directory without its subfolders.
+            for folder in ("tmp", "new", "cur"):
+                (mailbox_dir / folder).mkdir(parents=True, exist_ok=True)
             self._maildir = mailbox.Maildir(mailbox_dir, create=True)
 
     @property
@@ -141,7 +180,10 @@ class SmtpCapture:
         if self._controller is not None:
             return self
         # A controller's loop is closed when it stops: a restart needs a new controller.
-        controller = _Controller(_Handler(self), hostname=self.host, port=self.port)
+        # server_hostname: without it every session would look up the machine's FQDN.
+        controller = _Controller(
+            _Handler(self), hostname=self.host, port=self.port, server_hostname="vigie-capture"
+        )
         controller.start()
         self.port = controller.port
         self._controller = controller
@@ -208,7 +250,7 @@ def read_maildir(path: Path) -> list[EmailMessage]:
         raise FileNotFoundError(f"no Maildir at {path}")
     box = mailbox.Maildir(path, create=False)
     dated: list[tuple[tuple[float, int, str], bytes]] = []
-    for key in box.keys():
+    for key in box.iterkeys():
         found = _MAILDIR_NAME.match(key)
         if found:
             order = (int(found[1]) + int(found[2]) / 1e6, int(found[3]), key)
@@ -217,4 +259,3 @@ def read_maildir(path: Path) -> list[EmailMessage]:
         dated.append((order, box.get_bytes(key)))
     dated.sort(key=lambda item: item[0])
     return [_parse(raw) for _, raw in dated]
-

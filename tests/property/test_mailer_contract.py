@@ -1,0 +1,377 @@
+"""The Mailer contract, run against the in-memory mailer and against SMTP to a real server.
+
+The SMTP side talks to an `SmtpCapture` on 127.0.0.1 (a free port per test): what "arrived"
+is read back from the server's store, never from the adapter, so a mail is only counted as
+delivered when it crossed the wire and parsed back intact.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import timedelta
+from email.message import EmailMessage
+from pathlib import Path
+from typing import NamedTuple
+
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from adapters.mail.capture import Delivery, SmtpCapture, read_maildir
+from adapters.mail.memory import MemoryMailer
+from adapters.mail.smtp import SmtpMailer, message_id
+from app.ports.mailer import Mail, Mailer, MailRefused, MailUnavailable
+
+REFUSED = "invalid.example"  # the capture answers 550 for this domain
+DEFERRED = "busy.example"  # and 450 for this one
+FAST = 1.0  # seconds: every exchange is local, anything slower is a failure
+
+
+class Arrival(NamedTuple):
+    """What a recipient sees of one delivered mail."""
+
+    to: str
+    subject: str
+    text: str
+    html: str
+    message_id: str
+
+
+@dataclass(frozen=True)
+class Harness:
+    """One adapter, a way to read what reached the recipients, and its known differences."""
+
+    mailer: Mailer
+    received: Callable[[], list[Arrival]]
+    bad_addresses: tuple[str, ...]
+    copies_of_a_resent_mail: int
+
+
+def _arrival(message: EmailMessage) -> Arrival:
+    # The envelope recipient (written by the capture) must be the address in the header.
+    [address] = message["To"].addresses
+    assert message["Delivered-To"] == address.addr_spec, "envelope and header disagree"
+    plain = message.get_body(preferencelist=("plain",))
+    html = message.get_body(preferencelist=("html",)) if message.is_multipart() else None
+    assert plain is not None, "no text part"
+
+    def content(part: EmailMessage | None) -> str:
+        # SMTP carries lines ending in CRLF; the Mail's text uses "\n".
+        return "" if part is None else str(part.get_content()).replace("\r\n", "\n")
+
+    return Arrival(
+        to=str(message["To"]),
+        subject=str(message["Subject"]),
+        text=content(plain),
+        html=content(html),
+        message_id=str(message["Message-ID"]),
+    )
+
+
+@functools.cache
+def _arrival_of(delivery: Delivery) -> Arrival:
+    # Parsed once: the property test reads the whole mailbox after every send.
+    return _arrival(delivery.message())
+
+
+@pytest.fixture
+def capture() -> Iterator[SmtpCapture]:
+    """A local SMTP server on a free port, refusing one domain and deferring another."""
+    with SmtpCapture(refuse_domains={REFUSED}, defer_domains={DEFERRED}) as server:
+        yield server
+
+
+def _smtp(server: SmtpCapture, **options: float) -> SmtpMailer:
+    # local_hostname: no reverse DNS look-up for the EHLO name, nothing leaves 127.0.0.1.
+    timeout = options.get("timeout", FAST)
+    return SmtpMailer(server.host, server.port, timeout=timeout, local_hostname="localhost")
+
+
+@pytest.fixture(params=["memory", "smtp"])
+def harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
+    """The same contract, two adapters."""
+    if request.param == "memory":
+        memory = MemoryMailer()
+        yield Harness(
+            mailer=memory,
+            received=lambda: [
+                Arrival(m.to, m.subject, m.text, m.html, m.mail_id) for m in memory.sent
+            ],
+            bad_addresses=("not-an-address",),
+            # It is its own receiver, so it can drop a mail id it has seen.
+            copies_of_a_resent_mail=1,
+        )
+        memory.close()
+        return
+    server: SmtpCapture = request.getfixturevalue("capture")
+    smtp = _smtp(server)
+    yield Harness(
+        mailer=smtp,
+        # send() returns after the server's 250, which the capture gives once it stored
+        # the message: no waiting needed.
+        received=lambda: [_arrival_of(d) for d in server.deliveries()],
+        bad_addresses=("not-an-address", f"camille@{REFUSED}"),
+        # An SMTP server cannot deduplicate: it only sees a new message. The receiver can,
+        # because both copies carry the same Message-ID.
+        copies_of_a_resent_mail=2,
+    )
+    smtp.close()
+
+
+# --- the contract ------------------------------------------------------------------------
+
+WELCOME = Mail(
+    "m-1",
+    "camille@example.org",
+    "Résultat de votre certification : validée",
+    "Bonjour Camille,\n\nVotre session d'examen a été validée après contrôle.\nÀ bientôt.\n",
+)
+WITH_HTML = Mail(
+    "m-2",
+    "Élodie Lefèvre <elodie@example.org>",
+    "Bienvenue sur votre espace — déjà prêt",
+    "Bonjour Élodie,\n\nVotre espace est créé.\n",
+    "<p>Bonjour <strong>Élodie</strong>, votre espace est créé.</p>\n",
+)
+
+
+@pytest.mark.parametrize("mail", [WELCOME, WITH_HTML], ids=["text", "text+html"])
+def test_a_delivered_mail_reaches_its_recipient_intact(harness: Harness, mail: Mail) -> None:
+    harness.mailer.send(mail)
+    [arrival] = harness.received()
+    assert arrival.to == mail.to
+    assert arrival.subject == mail.subject
+    assert arrival.text == mail.text
+    assert arrival.html == mail.html
+    assert mail.mail_id in arrival.message_id
+
+
+def test_a_bad_address_is_refused_for_good(harness: Harness) -> None:
+    for address in harness.bad_addresses:
+        with pytest.raises(MailRefused):
+            harness.mailer.send(Mail(f"bad-{address}", address, "Bienvenue", "Bonjour"))
+    harness.mailer.send(WELCOME)  # a refusal leaves the mailer usable
+    assert [a.to for a in harness.received()] == [WELCOME.to]
+
+
+def test_a_resent_mail_keeps_its_identity(harness: Harness) -> None:
+    harness.mailer.send(WELCOME)
+    harness.mailer.send(WELCOME)  # the outbox retrying after a crash
+    arrivals = harness.received()
+    assert len(arrivals) == harness.copies_of_a_resent_mail
+    assert {a.message_id for a in arrivals} == {arrivals[0].message_id}
+
+
+_LINE = st.text(
+    st.characters(categories=["L", "M", "N", "P", "S", "Zs"]) | st.sampled_from(".-"),
+    max_size=120,
+)
+_WORD = st.text(st.characters(categories=["L", "N", "P", "S"]), min_size=1, max_size=15)
+
+
+def test_any_text_and_subject_survive_the_trip(harness: Harness) -> None:
+    ids = itertools.count()
+
+    # Subjects are words separated by single spaces: header folding may rewrite other
+    # whitespace, and templates produce none. Bodies are any lines, dots and "From " too,
+    # each ending in a line break, since MIME text always does (an empty text arrives "\n").
+    @settings(max_examples=30, deadline=timedelta(seconds=2))
+    @given(
+        st.lists(_WORD, min_size=1, max_size=25).map(" ".join),
+        st.lists(_LINE, min_size=1, max_size=6).map(lambda lines: "".join(f"{x}\n" for x in lines)),
+    )
+    # Folded by Python 3.11's own header folder, this subject loses the space before "déjà".
+    @example("certification sur contrôle ça vous validée déjà prêt certification espace de", "x\n")
+    def round_trip(subject: str, text: str) -> None:
+        mail = Mail(f"p-{next(ids)}", "camille@example.org", subject, text)
+        harness.mailer.send(mail)
+        arrival = harness.received()[-1]
+        assert (arrival.subject, arrival.text) == (subject, text)
+        assert mail.mail_id in arrival.message_id
+
+    round_trip()
+
+
+# --- SMTP only ---------------------------------------------------------------------------
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port  # nobody listens there now
+
+
+def test_smtp_reports_a_server_that_is_down_as_unavailable() -> None:
+    mailer = SmtpMailer("127.0.0.1", _closed_port(), timeout=FAST, local_hostname="localhost")
+    started = time.monotonic()
+    with pytest.raises(MailUnavailable):
+        mailer.send(WELCOME)
+    assert time.monotonic() - started < FAST
+    mailer.close()
+
+
+def test_smtp_reports_a_server_that_never_answers_as_unavailable() -> None:
+    # Listening without accepting: the kernel completes the handshake, no greeting comes.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        mailer = SmtpMailer(
+            "127.0.0.1", silent.getsockname()[1], timeout=0.3, local_hostname="localhost"
+        )
+        with pytest.raises(MailUnavailable):
+            mailer.send(WELCOME)
+        mailer.close()
+
+
+def test_smtp_reports_a_deferred_recipient_as_unavailable(capture: SmtpCapture) -> None:
+    with _smtp(capture) as mailer, pytest.raises(MailUnavailable, match="450"):
+        mailer.send(Mail("m-9", f"camille@{DEFERRED}", "Bienvenue", "Bonjour"))
+    assert capture.messages() == []
+
+
+def test_smtp_refusal_carries_the_server_message(capture: SmtpCapture) -> None:
+    with _smtp(capture) as mailer, pytest.raises(MailRefused, match=r"550 .*domain refused"):
+        mailer.send(Mail("m-9", f"camille@{REFUSED}", "Bienvenue", "Bonjour"))
+
+
+@pytest.mark.parametrize(
+    "mail",
+    [
+        Mail("m-9", "camille@example.org, lea@example.org", "Two", "recipients"),
+        Mail("m-9", "camille@example.org", "Injected\r\nBcc: eve@example.org", "x"),
+    ],
+    ids=["two-recipients", "header-injection"],
+)
+def test_smtp_refuses_a_mail_it_cannot_build(capture: SmtpCapture, mail: Mail) -> None:
+    with _smtp(capture) as mailer, pytest.raises(MailRefused):
+        mailer.send(mail)
+    assert capture.messages() == []
+
+
+def test_smtp_survives_a_server_restart_between_two_sends(capture: SmtpCapture) -> None:
+    with _smtp(capture) as mailer:
+        mailer.send(WELCOME)
+        capture.stop()
+        capture.start()  # same port, the old connection is gone
+        mailer.send(WITH_HTML)  # transparently: a dead connection is reopened
+        capture.stop()
+        with pytest.raises(MailUnavailable):
+            mailer.send(Mail("m-3", "camille@example.org", "Down", "x"))
+        capture.start()
+        mailer.send(Mail("m-4", "camille@example.org", "Back", "x"))
+    assert [a.subject for a in map(_arrival, capture.messages())] == [
+        WELCOME.subject,
+        WITH_HTML.subject,
+        "Back",
+    ]
+
+
+@pytest.mark.parametrize(
+    "reply", ["421 4.7.0 Too many messages on this connection", None], ids=["421", "silent"]
+)
+def test_smtp_retries_once_on_a_fresh_connection_when_a_reused_one_hangs_up(
+    reply: str | None,
+) -> None:
+    # The server hangs up when the second mail starts on a connection: the client believed
+    # that connection alive, so the adapter must open another rather than fail the mail.
+    with (
+        SmtpCapture(messages_per_connection=1, hang_up_reply=reply) as server,
+        _smtp(server) as mailer,
+    ):
+        for n in range(3):
+            mailer.send(Mail(f"h-{n}", "camille@example.org", f"Mail {n}", "x\n"))
+        deliveries = server.deliveries()
+    assert [d.message()["Subject"] for d in deliveries] == ["Mail 0", "Mail 1", "Mail 2"]
+    assert len({d.peer for d in deliveries}) == 3  # one connection per mail, as imposed
+
+
+def test_smtp_does_not_retry_when_a_fresh_connection_hangs_up() -> None:
+    # A server that hangs up on the first mail of a session would be hammered by retries.
+    with (
+        SmtpCapture(messages_per_connection=0) as server,
+        _smtp(server) as mailer,
+        pytest.raises(MailUnavailable, match="421"),
+    ):
+        mailer.send(WELCOME)
+
+
+def test_smtp_sends_from_many_threads_arrive_once_over_one_connection(
+    capture: SmtpCapture,
+) -> None:
+    mails = [Mail(f"c-{n}", f"c{n}@example.org", f"Mail {n}", f"n°{n}\n") for n in range(20)]
+    with _smtp(capture) as mailer, ThreadPoolExecutor(4) as pool:
+        list(pool.map(mailer.send, mails))
+    arrivals = sorted(map(_arrival, capture.messages()), key=lambda a: int(a.subject[5:]))
+    assert [(a.to, a.text) for a in arrivals] == [(m.to, m.text) for m in mails]
+    assert len({a.message_id for a in arrivals}) == 20
+    assert len({d.peer for d in capture.deliveries()}) == 1  # the connection was reused
+
+
+def test_smtp_close_is_idempotent_and_final(capture: SmtpCapture) -> None:
+    unused = _smtp(capture)
+    unused.close()
+    unused.close()
+    mailer = _smtp(capture)
+    mailer.send(WELCOME)
+    mailer.close()
+    mailer.close()
+    loop_thread = f"smtp-{capture.host}:{capture.port}"
+    assert loop_thread not in {t.name for t in threading.enumerate()}
+    with pytest.raises(MailUnavailable, match="closed"):
+        mailer.send(WITH_HTML)
+    assert len(capture.messages()) == 1
+
+
+@pytest.mark.parametrize(
+    ("mail_id", "expected"),
+    [
+        ("m-1", "<m-1@vigie>"),
+        (
+            "3f2c1e9a-0b1d-4c57-9f8e-2d4b6a7c8e90/3",
+            "<3f2c1e9a-0b1d-4c57-9f8e-2d4b6a7c8e90.3@vigie>",
+        ),
+        ("a b<c>@d", "<a.b.c.d@vigie>"),
+        ("/..x../", "<x@vigie>"),
+        ("ééé", "<mail@vigie>"),
+    ],
+)
+def test_a_message_id_is_a_valid_msg_id_made_from_the_mail_id(
+    capture: SmtpCapture, mail_id: str, expected: str
+) -> None:
+    assert message_id(mail_id) == expected
+    with _smtp(capture) as mailer:
+        mailer.send(Mail(mail_id, "camille@example.org", "Bienvenue", "Bonjour\n"))
+    [received] = capture.messages()
+    header = received["Message-ID"]
+    assert str(header) == expected
+    assert not header.defects
+
+
+# --- the capture -------------------------------------------------------------------------
+
+
+def test_the_capture_keeps_a_maildir_that_reads_back_in_arrival_order(tmp_path: Path) -> None:
+    box = tmp_path / "mailbox"
+    with SmtpCapture(box) as server, _smtp(server) as mailer:
+        for n in range(5):
+            mailer.send(Mail(f"o-{n}", "camille@example.org", f"Mail {n}", "Bonjour\n"))
+        assert len(server.wait_for(5, timeout=FAST)) == 5
+        server.clear()
+        assert server.messages() == []
+    assert [m["Subject"] for m in read_maildir(box)] == [f"Mail {n}" for n in range(5)]
+    assert not list((box / "tmp").iterdir())  # every file was renamed into place
+    with pytest.raises(FileNotFoundError):
+        read_maildir(tmp_path / "nowhere")
+
+
+def test_waiting_for_mail_that_never_comes_times_out(capture: SmtpCapture) -> None:
+    with pytest.raises(TimeoutError, match="0 message"):
+        capture.wait_for(1, timeout=0.05)
