@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
+import time
 from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
 from uuid import UUID
 
 from adapters.bootstrap import Settings, bootstrap
+from adapters.mail.capture import SmtpCapture, read_maildir
 from app.ports.event_store import AggregateNotFound
 from app.read_models import describe
 from app.replay import replay_review
@@ -36,6 +41,17 @@ def _parser() -> argparse.ArgumentParser:
     history.add_argument("aggregate_id", type=_uuid)
     replay = commands.add_parser("replay", help="replay a review's decision from the log")
     replay.add_argument("review_id", type=_uuid)
+    mailbox = commands.add_parser("mailbox", help="read the mails the embedded capture kept")
+    mailbox.add_argument("--dir", default="vigie-data/mailbox", help="the Maildir to read")
+    mailbox.add_argument("--last", type=int, default=20, help="how many of the newest mails")
+    mailbox.add_argument("--full", action="store_true", help="print each mail's text")
+    mail = commands.add_parser("mail", help="the outbox, for operators")
+    mail.add_argument("what", choices=["failed", "pending"], help="which mails to list")
+    worker = commands.add_parser(
+        "worker", help="run policies, deadlines and the outbox (Ctrl-C to stop)"
+    )
+    worker.add_argument("--once", action="store_true", help="one pass, then exit")
+    worker.add_argument("--interval", type=float, default=5.0, help="seconds between passes")
     return parser
 
 
@@ -52,6 +68,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _history(settings, args.aggregate_id)
         if args.command == "replay":
             return _replay(settings, args.review_id)
+        if args.command == "mailbox":
+            return _mailbox(Path(args.dir), args.last, args.full)
+        if args.command == "mail":
+            return _mail(settings, args.what)
+        if args.command == "worker":
+            return _worker(settings, once=args.once, interval=args.interval)
     except (DomainError, ValueError) as error:
         print(f"vigie: {error}", file=sys.stderr)
         return 2
@@ -106,6 +128,71 @@ def _replay(settings: Settings, review_id: UUID) -> int:
         for difference in report.differences:
             print(f"DIFFERS: {difference}")
         return 1
+    finally:
+        platform.close()
+
+
+def _mailbox(folder: Path, last: int, full: bool) -> int:
+    try:
+        messages = read_maildir(folder)
+    except FileNotFoundError:
+        print(f"vigie: no mailbox at {folder} (run `vigie demo` first)", file=sys.stderr)
+        return 1
+    print(f"{len(messages)} mails in {folder}; the newest {min(last, len(messages))}:")
+    for message in messages[-last:]:
+        print(f"- {message['Date']}  to {message['To']}  «{message['Subject']}»")
+        if full:
+            body = message.get_body(preferencelist=("plain",))
+            text = str(body.get_content()) if body is not None else ""
+            print("  " + text.strip().replace("\n", "\n  "))
+    return 0
+
+
+def _mail(settings: Settings, what: str) -> int:
+    platform = bootstrap(settings)
+    try:
+        projections = platform.projections
+        if what == "failed":
+            mails = projections.failed_mails()
+        else:
+            mails = [m for m in projections.mails.values() if m.status.value == "pending"]
+        print(f"{len(mails)} {what} mail(s)")
+        for mail in mails:
+            print(
+                f"- {mail.mail_id} {mail.kind:<20} decided {mail.decided_at:%d/%m/%Y %H:%M}, "
+                f"{mail.attempts} attempt(s); cause {mail.cause}; {mail.last_error or 'no error'}"
+            )
+        return 0
+    finally:
+        platform.close()
+
+
+def _worker(settings: Settings, *, once: bool, interval: float) -> int:
+    with contextlib.ExitStack() as stack:
+        if not settings.smtp_url:
+            # Embedded default: mails go to a local capture, kept in vigie-data/mailbox.
+            capture = stack.enter_context(SmtpCapture(mailbox_dir=Path("vigie-data/mailbox")))
+            settings = replace(settings, smtp_url=f"smtp://{capture.host}:{capture.port}")
+            print(f"mails are captured in vigie-data/mailbox (SMTP on port {capture.port})")
+        return _work(settings, once=once, interval=interval)
+
+
+def _work(settings: Settings, *, once: bool, interval: float) -> int:
+    platform = bootstrap(settings)
+    try:
+        while True:
+            deadlines = platform.tick()
+            sent = platform.settle()
+            print(
+                f"{platform.ctx.now():%Y-%m-%d %H:%M:%S} deadline facts {deadlines.count}, "
+                f"mails sent {sent.sent}, retried {sent.retried}, given up {sent.given_up}",
+                flush=True,
+            )
+            if once:
+                return 0
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        return 0
     finally:
         platform.close()
 

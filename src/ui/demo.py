@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from datetime import datetime, time
+from dataclasses import replace
+from datetime import datetime, time, timedelta
+from pathlib import Path
 from typing import TextIO
 from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
@@ -12,8 +14,7 @@ from zoneinfo import ZoneInfo
 from adapters.bootstrap import Platform, Settings, bootstrap
 from adapters.clock import ManualClock, SystemClock
 from adapters.ids import RandomIds
-from adapters.mail.memory import MemoryMailer
-from app.ports.mailer import Mail
+from adapters.mail.capture import SmtpCapture
 from app.read_models import timeline
 from app.replay import replay_review
 from app.use_cases import enrolment, portal, proctoring, reviewing
@@ -52,24 +53,33 @@ class Narrator:
         raise AssertionError(f"the demo expected a refusal: {label}")
 
 
-def _mails_to(platform: Platform, email: str) -> list[Mail]:
-    mailer = platform.mailer
-    return mailer.to(email) if isinstance(mailer, MemoryMailer) else []
+MAILBOX = Path("vigie-data/mailbox")
+
+
+def _subjects_to(capture: SmtpCapture, email: str) -> list[str]:
+    return [str(m["Subject"]) for m in capture.messages() if m["To"] == email]
 
 
 def run_demo(settings: Settings, out: TextIO) -> int:
-    """Play one candidate's journey from enrolment to released results."""
+    """Play one candidate's journey from enrolment to released results.
+
+    Mails go over real SMTP: to the configured server, or to an embedded capture that
+    keeps them in vigie-data/mailbox (read them with `vigie mailbox`).
+    """
     paris = ZoneInfo(settings.time_zone)
     today = SystemClock().now().astimezone(paris).date()
     clock = ManualClock(datetime.combine(today, time(9, 0), tzinfo=paris))
-    platform = bootstrap(settings, clock=clock, ids=RandomIds())
-    try:
-        return _journey(platform, clock, Narrator(platform, out))
-    finally:
-        platform.close()
+    with SmtpCapture(mailbox_dir=MAILBOX) as capture:
+        if not settings.smtp_url:
+            settings = replace(settings, smtp_url=f"smtp://{capture.host}:{capture.port}")
+        platform = bootstrap(settings, clock=clock, ids=RandomIds())
+        try:
+            return _journey(platform, clock, Narrator(platform, out), capture)
+        finally:
+            platform.close()
 
 
-def _journey(platform: Platform, clock: ManualClock, n: Narrator) -> int:
+def _journey(platform: Platform, clock: ManualClock, n: Narrator, capture: SmtpCapture) -> int:
     ctx = platform.ctx
     email = f"camille.martin+{uuid4().hex[:6]}@example.org"
     n.say(f"Vigie demo — store: {platform.store.database_url} (simulated clock, {ctx.time_zone})")
@@ -97,8 +107,8 @@ def _journey(platform: Platform, clock: ManualClock, n: Narrator) -> int:
     again = enrolment.create_exam_session(ctx, enrolled.enrollment_id)
     n.say(f"  clicked again → {again.outcome.value} (no second mail; check the spam folder)")
     platform.settle()
-    for mail in _mails_to(platform, email):
-        n.say(f"  mail to {mail.to}: «{mail.subject}»")
+    for subject in _subjects_to(capture, email):
+        n.say(f"  mail to {email}: «{subject}»")
     sid = created.session_id
 
     n.say("3. Proctoring checks (R5–R10)")
@@ -257,7 +267,8 @@ def _journey(platform: Platform, clock: ManualClock, n: Narrator) -> int:
     )
     n.step("results released", lambda: reviewing.release_results(ctx, review_id))
     platform.settle()
-    n.say(f"  mail to {email}: «{_mails_to(platform, email)[-1].subject}»")
+    for subject in _subjects_to(capture, email)[-2:]:
+        n.say(f"  mail to {email}: «{subject}»")
 
     n.say("")
     n.say("6. The session's timeline, from the event log")
@@ -272,6 +283,35 @@ def _journey(platform: Platform, clock: ManualClock, n: Narrator) -> int:
         f"7. Replay of the decision: {'MATCHES' if report.matches else 'DIFFERS'} — "
         f"{report.verdict.value if report.verdict else 'undecided'} under "
         f"{report.rules_version} / {report.verdict_version}"
+    )
+    n.say("")
+    n.say("8. Time-driven facts: another candidate never creates the session")
+    late = enrolment.enrol_candidate(
+        ctx,
+        platform.projections,
+        centre_id=uuid4(),
+        email=f"dominique.durand+{uuid4().hex[:6]}@example.org",
+        surname="Durand",
+        first_name="Dominique",
+        certification_code="ENI-ACCESS",
+        language="en",
+    )
+    platform.settle()
+    for days_before in (14, 3, -1):
+        clock.set(
+            datetime.combine(late.last_day, time(10, 0), tzinfo=clock.now().tzinfo)
+            - timedelta(days=days_before)
+        )
+        deadline = platform.tick()
+        mine = late.enrollment_id
+        facts = [f"{d}-day reminder" for e, d in deadline.reminded if e == mine] + (
+            ["enrolment expired (R1)"] if mine in deadline.expired else []
+        )
+        n.say(f"  {ctx.now():%d/%m/%Y %H:%M}  {', '.join(facts) or 'nothing due'}")
+    platform.tick()
+    n.say(
+        f"  mails captured in {MAILBOX}/: {len(capture.messages())} "
+        "(read them with: .venv/bin/vigie mailbox)"
     )
     n.say("")
     n.say(f"Try: .venv/bin/vigie history {sid}")

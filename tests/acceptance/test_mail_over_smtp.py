@@ -1,0 +1,170 @@
+"""The mail journeys read back from a real SMTP server on 127.0.0.1 (aiosmtpd capture)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from email.message import EmailMessage
+
+import pytest
+
+from adapters.bootstrap import Platform, Settings, bootstrap
+from adapters.clock import ManualClock
+from adapters.ids import SeededIds
+from adapters.mail.capture import SmtpCapture
+from adapters.mail.smtp import SmtpMailer
+from app.use_cases import accounts
+from domain.candidate import Account
+from domain.errors import RuleBroken
+from domain.outbound_mail import MailStatus
+from tests.acceptance.journey import PARIS, Journey
+
+
+@pytest.fixture
+def capture() -> Iterator[SmtpCapture]:
+    with SmtpCapture(refuse_domains={"invalid.example"}) as server:
+        yield server
+
+
+@pytest.fixture
+def platform(capture: SmtpCapture) -> Iterator[Platform]:
+    mailer = SmtpMailer(capture.host, capture.port, timeout=2.0, local_hostname="vigie.test")
+    platform = bootstrap(
+        Settings(database_url="memory:", media_root=None, secret_key="s" * 32),
+        clock=ManualClock(datetime(2025, 1, 27, 9, 0, tzinfo=PARIS)),
+        ids=SeededIds(5),
+        mailer=mailer,
+    )
+    yield platform
+    platform.close()
+
+
+def to(capture: SmtpCapture, address: str) -> list[EmailMessage]:
+    return [m for m in capture.messages() if m["To"] == address]
+
+
+def text_of(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("plain",))
+    assert part is not None
+    return str(part.get_content())
+
+
+def clock(platform: Platform) -> ManualClock:
+    assert isinstance(platform.ctx.clock, ManualClock)
+    return platform.ctx.clock
+
+
+def test_the_invitation_arrives_with_the_last_day_in_both_parts(
+    platform: Platform, capture: SmtpCapture
+) -> None:
+    journey = Journey(platform)
+    journey.enrol()
+    [invitation] = to(capture, journey.email)
+    assert invitation["Subject"] == "Certification - Créer votre session d'examen"
+    assert "au-delà du 27/04/2025 inclus" in text_of(invitation)
+    html = invitation.get_body(preferencelist=("html",))
+    assert html is not None and "27/04/2025 inclus" in str(html.get_content())
+    assert invitation["Message-ID"].startswith("<")
+
+
+def test_repeated_session_creation_sends_one_welcome_over_smtp(
+    platform: Platform, capture: SmtpCapture
+) -> None:
+    journey = Journey(platform)
+    journey.enrol()
+    for _ in range(3):
+        journey.create_session()
+    subjects = [m["Subject"] for m in to(capture, journey.email)]
+    assert subjects.count("Bienvenue sur votre espace de passage de certification") == 1
+
+
+def test_a_reset_link_read_from_the_mail_works_once_then_expires(
+    platform: Platform, capture: SmtpCapture
+) -> None:
+    journey = Journey(platform)
+    journey.enrol()
+    for account in (Account.PORTAL, Account.PROCTORING):
+        accounts.request_password_reset(
+            platform.ctx, platform.projections, email=journey.email, account=account
+        )
+    platform.settle()
+    resets = [m for m in to(capture, journey.email) if "Réinitialisation" in m["Subject"]]
+    links = [
+        text_of(m).split("/password/reset?t=")[1].split()[0].replace("%3A", ":") for m in resets
+    ]
+    portal_link, proctoring_link = links
+    accounts.reset_password(
+        platform.ctx,
+        platform.links,
+        signed_token=portal_link,
+        account=Account.PORTAL,
+        password="p4ssword!",
+    )
+    with pytest.raises(RuleBroken, match="already used"):
+        accounts.reset_password(
+            platform.ctx,
+            platform.links,
+            signed_token=portal_link,
+            account=Account.PORTAL,
+            password="p4ssword?",
+        )
+    clock(platform).advance(hours=2)
+    with pytest.raises(RuleBroken, match="expired"):
+        accounts.reset_password(
+            platform.ctx,
+            platform.links,
+            signed_token=proctoring_link,
+            account=Account.PROCTORING,
+            password="p4ssword!",
+        )
+
+
+def test_reminders_arrive_once_on_their_day(platform: Platform, capture: SmtpCapture) -> None:
+    journey = Journey(platform)
+    journey.enrol()
+    for day in (12, 13, 13, 14, 23, 24, 24, 25):
+        clock(platform).set(datetime(2025, 4, day, 10, 0, tzinfo=PARIS))
+        platform.tick()
+    reminders = [
+        m["Subject"] for m in to(capture, journey.email) if m["Subject"].startswith("Rappel")
+    ]
+    assert reminders == [
+        "Rappel : plus que 14 jours pour créer votre session d'examen",
+        "Rappel : plus que 3 jours pour créer votre session d'examen",
+    ]
+
+
+def test_an_smtp_outage_then_recovery_delivers_everything_once(
+    platform: Platform, capture: SmtpCapture
+) -> None:
+    capture.stop()
+    journeys = [Journey(platform, email=f"candidate{i}@example.org") for i in range(3)]
+    for journey in journeys:
+        journey.enrol()
+        journey.create_session()
+    for _ in range(4):
+        clock(platform).advance(minutes=3)
+        platform.settle()
+    assert capture.messages() == []
+    assert all(m.status is MailStatus.PENDING for m in platform.projections.mails.values())
+    capture.start()
+    for _ in range(3):
+        clock(platform).advance(minutes=30)
+        platform.settle()
+    delivered = capture.messages()
+    ids = [m["Message-ID"] for m in delivered]
+    assert len(ids) == len(set(ids)) == 6  # an invitation and a welcome each, once
+    assert all(m.status is MailStatus.SENT for m in platform.projections.mails.values())
+
+
+def test_a_refused_address_is_reported_and_never_retried(
+    platform: Platform, capture: SmtpCapture
+) -> None:
+    journey = Journey(platform, email="camille@invalid.example")
+    journey.enrol()
+    for _ in range(4):
+        clock(platform).advance(hours=2)
+        platform.settle()
+    [failed] = platform.projections.failed_mails()
+    assert failed.attempts == 1 and "550" in failed.last_error
+    assert to(capture, journey.email) == []
