@@ -1,0 +1,58 @@
+"""The `vigie` command as a user runs it, on the embedded defaults in a fresh folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ui.cli import main
+
+
+@pytest.fixture
+def fresh_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    for name in ("VIGIE_DATABASE_URL", "VIGIE_SMTP_URL", "VIGIE_MEDIA_ROOT", "VIGIE_SECRET_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path
+
+
+def test_the_demo_plays_the_journey_and_its_ids_work_with_history_and_replay(
+    fresh_folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert "Replay of the decision: MATCHES" in out
+    assert "✗ resume with a 5-word reason: refused, R6" in out
+    assert (fresh_folder / "vigie-data" / "vigie.sqlite").exists()
+    session_id = out.split(".venv/bin/vigie history ")[1].split()[0]
+    review_id = out.split(".venv/bin/vigie replay ")[1].split()[0]
+
+    assert main(["history", session_id]) == 0
+    history = capsys.readouterr().out
+    assert "SessionOpened" in history and "ExamLaunched" in history
+
+    assert main(["replay", review_id]) == 0
+    assert "MATCHES" in capsys.readouterr().out
+
+    assert main(["mailbox", "--last", "50"]) == 0
+    mailbox = capsys.readouterr().out
+    assert "Bienvenue sur votre espace de passage de certification" in mailbox
+    assert "Reminder: 3 days left" in mailbox
+
+    assert main(["mail", "failed"]) == 0
+    assert "0 failed mail(s)" in capsys.readouterr().out
+
+
+def test_unknown_ids_and_bad_urls_get_clear_errors(
+    fresh_folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["history", "00000000-0000-0000-0000-000000000000"]) == 1
+    assert "no events for" in capsys.readouterr().err
+    assert main(["replay", "00000000-0000-0000-0000-000000000000"]) == 1
+    assert "no review" in capsys.readouterr().err
+    assert main(["--database-url", "mysql://x/y", "history", "0" * 32]) == 2
+    assert "VIGIE_DATABASE_URL" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["history", "not-an-id"])
+    assert main(["mailbox"]) == 1
