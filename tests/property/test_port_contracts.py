@@ -14,11 +14,9 @@ from hypothesis import strategies as st
 
 from adapters.clock import ManualClock, SystemClock
 from adapters.ids import RandomIds, SeededIds
-from adapters.launcher.memory import MemoryLauncher
 from adapters.mail.memory import MemoryMailer
 from adapters.media.memory import FileMedia, MemoryMedia
 from app.ports.clock import Clock
-from app.ports.exam_launcher import ExamLauncher
 from app.ports.ids import Ids
 from app.ports.mailer import Mail, Mailer, MailRefused
 from app.ports.media_capture import MediaCapture
@@ -89,22 +87,6 @@ def test_a_mailer_delivers_once_per_mail_id_and_refuses_a_bad_address(
         mailer.send(Mail("m-2", "not-an-address", "x", "y"))
     if isinstance(mailer, MemoryMailer):
         assert mailer.to("camille@example.org") == [mail]
-
-
-# --- Exam launcher -----------------------------------------------------------------------
-
-LAUNCHERS: dict[str, Callable[[], ExamLauncher]] = {"memory": MemoryLauncher}
-
-
-@pytest.mark.parametrize("make", LAUNCHERS.values(), ids=LAUNCHERS.keys())
-def test_a_launcher_gives_each_attempt_its_own_workspace_and_tears_down_idempotently(
-    make: Callable[[], ExamLauncher],
-) -> None:
-    launcher = make()
-    first, second = launcher.provision(uuid4()), launcher.provision(uuid4())
-    assert first and second and first != second
-    launcher.teardown(first)
-    launcher.teardown(first)
 
 
 # --- Media capture -----------------------------------------------------------------------

@@ -1,22 +1,45 @@
-"""The exam launcher port: a workspace (virtual machine) per attempt (R15)."""
+"""The exam launcher port: a workspace (virtual machine) per attempt (R15).
+
+Lifecycle: provision → ready (a URL the exam tab opens) → heartbeat while it lives →
+teardown. Provisioning may take a while: it runs in a worker, never in a web request, and
+its outcome (ready, failed, timed out) becomes an event of the attempt.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 from uuid import UUID
 
 
 class WorkspaceFailed(Exception):
-    """The workspace could not be provisioned."""
+    """The workspace could not be started (a reason an operator can act on)."""
+
+
+class WorkspaceTimeout(WorkspaceFailed):
+    """The workspace did not become ready in time."""
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A ready workspace: its reference and the URL the exam tab opens."""
+
+    ref: str
+    url: str
 
 
 class ExamLauncher(Protocol):
-    """Provisions and tears down the exam's workspace."""
+    """Provisions, watches and tears down exam workspaces."""
 
-    def provision(self, attempt_id: UUID) -> str:
-        """Start a workspace for the attempt; returns its connection reference."""
+    def provision(self, attempt_id: UUID, timeout_s: float = 120.0) -> Workspace:
+        """Start (or find again) the attempt's workspace and wait until it is ready;
+        WorkspaceFailed or WorkspaceTimeout otherwise. Idempotent per attempt."""
         ...
 
-    def teardown(self, workspace_ref: str) -> None:
-        """Destroy the workspace (idempotent)."""
+    def heartbeat(self, ref: str) -> bool:
+        """Whether the workspace is alive and still reachable."""
+        ...
+
+    def teardown(self, ref: str) -> None:
+        """Destroy the workspace and what it held (idempotent)."""
         ...
