@@ -66,11 +66,11 @@ def select_tile(ctx: Context, attempt_id: UUID, *, certification_code: str) -> N
 def start_now(ctx: Context, attempt_id: UUID) -> str:
     """R15: 'Je démarre maintenant' → the workspace connects → the instructions."""
     _on_attempt(ctx, attempt_id, lambda a, at: a.start_now(at=at))
-    workspace_ref = ctx.launcher.provision(attempt_id)
+    workspace = ctx.launcher.provision(attempt_id)
     _on_attempt(
-        ctx, attempt_id, lambda a, at: a.workspace_connected(at=at, workspace_ref=workspace_ref)
+        ctx, attempt_id, lambda a, at: a.workspace_connected(at=at, workspace_ref=workspace.ref)
     )
-    return workspace_ref
+    return workspace.ref
 
 
 def begin_exam(ctx: Context, attempt_id: UUID) -> datetime:
