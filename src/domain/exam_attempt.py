@@ -13,6 +13,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import InvalidArgument, RuleBroken, require, require_aware
+from domain.exam_paper import presentation_order
 from domain.rules import (
     RuleSet,
     check_can_finish_today,
@@ -21,7 +22,7 @@ from domain.rules import (
     later,
     utc,
 )
-from domain.scoring import Results
+from domain.scoring import GivenAnswer, Results
 
 
 class AttemptStatus(StrEnum):
@@ -63,6 +64,14 @@ class ExamAttempt(Aggregate):
     results: Results | None
     validation_code: str | None
     deferrals: int
+    question_ids: tuple[str, ...]
+    bank_hash: str
+    seed: str
+    question_order: tuple[str, ...]
+    choices_given: dict[str, tuple[str, ...]]
+    workspace_ref: str | None
+    workspace_url: str
+    workspace_pending: bool
 
     class AttemptOpened(Aggregate.Created):
         session_id: UUID
@@ -71,6 +80,8 @@ class ExamAttempt(Aggregate):
         duration_minutes: int
         practice_offered: bool
         rules: RuleSet
+        question_ids: tuple[str, ...] = ()
+        bank_hash: str = ""
 
     class PracticeQuestionnaireTaken(Aggregate.Event):
         score_percent: float
@@ -83,9 +94,22 @@ class ExamAttempt(Aggregate):
 
     class WorkspaceConnected(Aggregate.Event):
         workspace_ref: str
+        url: str = ""
+
+    class WorkspaceFailed(Aggregate.Event):
+        reason: str
+
+    class WorkspaceLost(Aggregate.Event):
+        workspace_ref: str
+        reason: str
+
+    class WorkspaceTornDown(Aggregate.Event):
+        workspace_ref: str
 
     class ExamBegun(Aggregate.Event):
         ends_at: datetime
+        seed: str = ""
+        question_order: tuple[str, ...] = ()
 
     class ExamDeferred(Aggregate.Event):
         pass
@@ -93,6 +117,7 @@ class ExamAttempt(Aggregate):
     class AnswerGiven(Aggregate.Event):
         question_id: str
         answer: str
+        choices: tuple[str, ...] = ()
 
     class ExamFinished(Aggregate.Event):
         ended_by: str
@@ -120,10 +145,15 @@ class ExamAttempt(Aggregate):
         practice_offered: bool,
         rules: RuleSet,
         at: datetime,
+        question_ids: tuple[str, ...] = (),
+        bank_hash: str = "",
     ) -> ExamAttempt:
-        """Opened when the third environment recording stops (R10)."""
+        """Opened when the third environment recording stops (R10), with the paper's
+        question ids and the hash of the bank they come from."""
         require_aware("at", at)
         check_exam_duration(duration_minutes, rules)
+        if len(set(question_ids)) != len(question_ids):
+            raise InvalidArgument("question_ids", "a question appears once in a paper")
         return cls._create(
             cls.AttemptOpened,
             id=attempt_id,
@@ -134,6 +164,8 @@ class ExamAttempt(Aggregate):
             duration_minutes=duration_minutes,
             practice_offered=practice_offered,
             rules=rules,
+            question_ids=question_ids,
+            bank_hash=bank_hash,
         )
 
     @event(AttemptOpened)
@@ -145,6 +177,8 @@ class ExamAttempt(Aggregate):
         duration_minutes: int,
         practice_offered: bool,
         rules: RuleSet,
+        question_ids: tuple[str, ...],
+        bank_hash: str,
     ) -> None:
         self.session_id = session_id
         self.candidate_id = candidate_id
@@ -161,6 +195,14 @@ class ExamAttempt(Aggregate):
         self.results = None
         self.validation_code = None
         self.deferrals = 0
+        self.question_ids = question_ids
+        self.bank_hash = bank_hash
+        self.seed = ""
+        self.question_order = ()
+        self.choices_given = {}
+        self.workspace_ref = None
+        self.workspace_url = ""
+        self.workspace_pending = False
 
     # --- guards --------------------------------------------------------------------------
 
@@ -205,39 +247,101 @@ class ExamAttempt(Aggregate):
         )
         self._workspace_requested(timestamp=at)
 
-    def workspace_connected(self, *, at: datetime, workspace_ref: str) -> None:
+    def reopen_workspace(self, *, at: datetime) -> None:
+        """R23: after a blocked screen or a lost workspace, the exam resumes in a new one;
+        the time keeps running on the server's clock."""
+        self._check(at, AttemptStatus.IN_PROGRESS, rule="R23", doing="reopen the workspace")
+        assert self.ends_at is not None
+        require(utc(at) < utc(self.ends_at), "R4", f"the exam's time ended at {self.ends_at:%H:%M}")
+        require(not self.workspace_pending, "R23", "the workspace is already being prepared")
+        self._workspace_requested(timestamp=at)
+
+    def workspace_connected(self, *, at: datetime, workspace_ref: str, url: str = "") -> None:
         """R15: the virtual machine connected; the instructions are shown."""
         self._check(
-            at, AttemptStatus.WORKSPACE_REQUESTED, rule="R15", doing="connect the workspace"
+            at,
+            AttemptStatus.WORKSPACE_REQUESTED,
+            AttemptStatus.IN_PROGRESS,
+            rule="R15",
+            doing="connect the workspace",
         )
+        require(self.workspace_pending, "R15", "no workspace was asked for")
         if not workspace_ref.strip():
             raise InvalidArgument("workspace_ref", "the workspace's reference is required")
-        self._workspace_connected(workspace_ref=workspace_ref, timestamp=at)
+        self._workspace_connected(workspace_ref=workspace_ref, url=url, timestamp=at)
 
-    def begin(self, *, at: datetime) -> datetime:
-        """R15: 'Commencer'; R16: refused if the exam could not end before midnight."""
+    def workspace_failed(self, *, at: datetime, reason: str) -> None:
+        """The workspace did not start: the candidate may press 'Je démarre maintenant'
+        again (or, during the exam, reopen it)."""
+        require_aware("at", at)
+        require(self.workspace_pending, "R15", "no workspace was being prepared")
+        self._workspace_failed(reason=reason.strip() or "unknown", timestamp=at)
+
+    def workspace_lost(self, *, at: datetime, reason: str) -> None:
+        """The workspace stopped answering (closed tab, crashed machine, lost network)."""
+        require_aware("at", at)
+        require(self.workspace_ref is not None, "R15", "there is no workspace to lose")
+        assert self.workspace_ref is not None
+        self._workspace_lost(
+            workspace_ref=self.workspace_ref, reason=reason.strip() or "unknown", timestamp=at
+        )
+
+    def workspace_torn_down(self, *, at: datetime) -> None:
+        """The workspace was destroyed at the end of the attempt."""
+        require_aware("at", at)
+        if self.workspace_ref is not None:
+            self._workspace_torn_down(workspace_ref=self.workspace_ref, timestamp=at)
+
+    def begin(self, *, at: datetime, seed: str = "") -> datetime:
+        """R15: 'Commencer'; R16: refused if the exam could not end before midnight. The
+        seed fixes the order the questions are shown in, for ever."""
         self._check(at, AttemptStatus.WORKSPACE_READY, rule="R15", doing="press 'Commencer'")
         ends_at = later(at, self.duration_minutes)
         check_can_finish_today(at, ends_at)
-        self._begun(ends_at=ends_at, timestamp=at)
+        order = presentation_order(self.question_ids, seed) if seed else self.question_ids
+        self._begun(ends_at=ends_at, seed=seed, question_order=order, timestamp=at)
         return ends_at
+
+    def remaining_seconds(self, at: datetime) -> float:
+        """The exam's time left on the server's clock (0 before the start or after the end)."""
+        if self.ends_at is None or self.status is not AttemptStatus.IN_PROGRESS:
+            return 0.0
+        return max(0.0, (utc(self.ends_at) - utc(at)).total_seconds())
 
     def defer(self, *, at: datetime) -> None:
         """R14: before 'Commencer' the candidate may leave and come back to the tile."""
         self._check(at, *_DEFERRABLE, rule="R14", doing="defer (only before 'Commencer')")
         self._deferred(timestamp=at)
 
-    def answer(self, *, at: datetime, question_id: str, answer: str) -> None:
+    def answer(
+        self, *, at: datetime, question_id: str, answer: str = "", choices: tuple[str, ...] = ()
+    ) -> None:
         """Answers are recorded as given; the last one for a question counts."""
         self._check(at, AttemptStatus.IN_PROGRESS, rule="R15", doing="answer")
         assert self.begun_at is not None and self.ends_at is not None
         check_same_day(self.begun_at, at, "an answer")
-        require(
-            utc(at) <= utc(self.ends_at), "R4", f"the exam's time ended at {self.ends_at:%H:%M}"
-        )
+        ended = f"the exam's time ended at {self.ends_at:%H:%M}"
+        require(utc(at) <= utc(self.ends_at), "R4", ended)
         if not question_id.strip():
             raise InvalidArgument("question_id", "a question id is required")
-        self._answered(question_id=question_id, answer=answer, timestamp=at)
+        if self.question_ids and question_id not in self.question_ids:
+            raise InvalidArgument("question_id", f"no question {question_id!r} in this paper")
+        if len(set(choices)) != len(choices):
+            raise InvalidArgument("choices", "a choice is ticked once")
+        self._answered(question_id=question_id, answer=answer, choices=choices, timestamp=at)
+
+    def close_at_time_limit(self, *, at: datetime) -> bool:
+        """The server ends an exam whose time is up, or that reached midnight (R4, R16)."""
+        if self.status is not AttemptStatus.IN_PROGRESS:
+            return False
+        assert self.ends_at is not None and self.begun_at is not None
+        if utc(at) >= utc(self.ends_at):
+            self._finished(ended_by="time_limit", finished_at=self.ends_at, timestamp=at)
+            return True
+        if at.date() != self.begun_at.date():
+            self._finished(ended_by="midnight", finished_at=at, timestamp=at)
+            return True
+        return False
 
     def finish(self, *, at: datetime) -> None:
         """The exam ends: by the candidate, or at the time limit when that has passed."""
@@ -293,26 +397,63 @@ class ExamAttempt(Aggregate):
 
     @event(WorkspaceRequested)
     def _workspace_requested(self, timestamp: datetime) -> None:
-        self.status = AttemptStatus.WORKSPACE_REQUESTED
+        if self.status is AttemptStatus.TILE_SELECTED:
+            self.status = AttemptStatus.WORKSPACE_REQUESTED
+        self.workspace_pending = True
 
     @event(WorkspaceConnected)
-    def _workspace_connected(self, workspace_ref: str, timestamp: datetime) -> None:
-        self.status = AttemptStatus.WORKSPACE_READY
+    def _workspace_connected(self, workspace_ref: str, url: str, timestamp: datetime) -> None:
+        if self.status is AttemptStatus.WORKSPACE_REQUESTED:
+            self.status = AttemptStatus.WORKSPACE_READY
+        self.workspace_ref = workspace_ref
+        self.workspace_url = url
+        self.workspace_pending = False
+
+    @event(WorkspaceFailed)
+    def _workspace_failed(self, reason: str, timestamp: datetime) -> None:
+        if self.status is AttemptStatus.WORKSPACE_REQUESTED:
+            self.status = AttemptStatus.TILE_SELECTED
+        self.workspace_pending = False
+
+    @event(WorkspaceLost)
+    def _workspace_lost(self, workspace_ref: str, reason: str, timestamp: datetime) -> None:
+        self.workspace_ref = None
+        self.workspace_url = ""
+
+    @event(WorkspaceTornDown)
+    def _workspace_torn_down(self, workspace_ref: str, timestamp: datetime) -> None:
+        self.workspace_ref = None
+        self.workspace_url = ""
 
     @event(ExamBegun)
-    def _begun(self, ends_at: datetime, timestamp: datetime) -> None:
+    def _begun(
+        self, ends_at: datetime, seed: str, question_order: tuple[str, ...], timestamp: datetime
+    ) -> None:
         self.status = AttemptStatus.IN_PROGRESS
         self.begun_at = timestamp
         self.ends_at = ends_at
+        self.seed = seed
+        self.question_order = question_order
 
     @event(ExamDeferred)
     def _deferred(self, timestamp: datetime) -> None:
         self.status = AttemptStatus.TO_START
         self.deferrals += 1
+        self.workspace_pending = False
 
     @event(AnswerGiven)
-    def _answered(self, question_id: str, answer: str, timestamp: datetime) -> None:
+    def _answered(
+        self, question_id: str, answer: str, choices: tuple[str, ...], timestamp: datetime
+    ) -> None:
         self.answers = {**self.answers, question_id: answer}
+        self.choices_given = {**self.choices_given, question_id: choices}
+
+    def given_answers(self) -> dict[str, GivenAnswer]:
+        """The last answer to each question, as scoring reads it."""
+        return {
+            qid: GivenAnswer(text=text, choices=self.choices_given.get(qid, ()))
+            for qid, text in self.answers.items()
+        }
 
     @event(ExamFinished)
     def _finished(self, ended_by: str, finished_at: datetime, timestamp: datetime) -> None:

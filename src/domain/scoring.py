@@ -1,4 +1,4 @@
-"""Scoring: a pure function from answers and an answer key to detailed results."""
+"""Scoring: a pure function from the answers given and the paper to detailed results."""
 
 from __future__ import annotations
 
@@ -6,15 +6,18 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from domain.exam_paper import Matching, Question, QuestionKind
+
+# The first exam engine called a keyed short-answer question this; it is the same value.
+KeyedQuestion = Question
+
 
 @dataclass(frozen=True)
-class KeyedQuestion:
-    """One question's expected answer and its section; the answer compares normalised."""
+class GivenAnswer:
+    """What the candidate gave: a typed text, or the ids of the ticked choices."""
 
-    question_id: str
-    section: str
-    expected: tuple[str, ...]
-    points: int = 1
+    text: str = ""
+    choices: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -42,16 +45,32 @@ def normalise(text: str) -> str:
     return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).split())
 
 
+def is_correct(question: Question, given: GivenAnswer) -> bool:
+    """Single: the one right choice; multiple: exactly the right set; short: a match."""
+    if question.kind is QuestionKind.SHORT:
+        if not given.text.strip():
+            return False
+        if question.matching is Matching.EXACT:
+            return given.text.strip() in {e.strip() for e in question.expected}
+        return normalise(given.text) in {normalise(e) for e in question.expected}
+    if question.kind is QuestionKind.SINGLE:
+        return given.choices == question.expected
+    return bool(given.choices) and set(given.choices) == set(question.expected)
+
+
 def score(
-    answers: Mapping[str, str], key: Sequence[KeyedQuestion], pass_mark_percent: int
+    answers: Mapping[str, GivenAnswer | str],
+    questions: Sequence[Question],
+    pass_mark_percent: int,
 ) -> Results:
     """Score the last answer given to each question; a question left blank scores nothing."""
     sections: dict[str, list[int]] = {}
-    for question in key:
+    for question in questions:
         got, most = sections.setdefault(question.section, [0, 0])
-        expected = {normalise(e) for e in question.expected}
-        given = normalise(answers.get(question.question_id, ""))
-        won = question.points if given and given in expected else 0
+        given = answers.get(question.question_id, GivenAnswer())
+        if isinstance(given, str):
+            given = GivenAnswer(text=given)
+        won = question.points if is_correct(question, given) else 0
         sections[question.section] = [got + won, most + question.points]
     results = tuple(SectionResult(name, got, most) for name, (got, most) in sections.items())
     total = sum(r.score for r in results)

@@ -4,8 +4,6 @@ the first time, "Enregistrer" later) with an e-mail that never changes, R25 Fren
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -18,7 +16,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from domain.candidate import Candidate, PortalProfile
-from domain.errors import InvalidArgument, RuleBroken
+from domain.errors import InvalidArgument
+from tests.property.aggregate_checks import expect_refusal, expect_success, replay, state_of
 
 LANGUAGES = ("fr", "en")  # R25
 CIVILITIES = ("Madame", "Monsieur", "Mx")
@@ -42,11 +41,6 @@ def _profiles(*, blanks: bool) -> st.SearchStrategy[PortalProfile]:
 
 # Mostly complete profiles, so that "Enregistrer" after "Créer" is reached often.
 profiles = st.one_of(_profiles(blanks=False), _profiles(blanks=True))
-
-
-def state_of(aggregate: Any) -> dict[str, Any]:
-    """What replay must rebuild: everything but the events waiting to be collected."""
-    return {k: v for k, v in aggregate.__dict__.items() if k != "_pending_events"}
 
 
 def profile_problem(profile: PortalProfile) -> str | None:
@@ -75,33 +69,6 @@ class CandidateMachine(RuleBasedStateMachine):
         super().__init__()
         self.candidate: Candidate | None = None
         self.log: list[Any] = []
-
-    # --- helpers -------------------------------------------------------------------------
-
-    def _succeeds(self, command: Callable[[], object], events: int = 1) -> object:
-        assert self.candidate is not None
-        before = copy.deepcopy(state_of(self.candidate))
-        result = command()
-        new = self.candidate.collect_events()
-        assert len(new) == events, new
-        if not events:
-            assert state_of(self.candidate) == before
-        self.log.extend(new)
-        return result
-
-    def _refused(self, command: Callable[[], object], expected: str) -> None:
-        assert self.candidate is not None
-        before = copy.deepcopy(state_of(self.candidate))
-        if expected.startswith("invalid:"):
-            with pytest.raises(InvalidArgument) as bad:
-                command()
-            assert bad.value.field == expected.removeprefix("invalid:"), bad.value
-        else:
-            with pytest.raises(RuleBroken) as refusal:
-                command()
-            assert refusal.value.rule == expected, refusal.value
-        assert self.candidate.collect_events() == []
-        assert state_of(self.candidate) == before
 
     # --- setup ---------------------------------------------------------------------------
 
@@ -143,9 +110,9 @@ class CandidateMachine(RuleBasedStateMachine):
             candidate.accept_terms(at=at)
 
         if self.model.terms_accepted_at is not None:
-            self._refused(command, "R5")
+            expect_refusal(candidate, command, "R5")
             return
-        self._succeeds(command)
+        expect_success(candidate, command, self.log)
         self.model.terms_accepted_at = at
 
     @rule(language=st.sampled_from(["fr", "en", "de", "FR", ""]))
@@ -157,9 +124,11 @@ class CandidateMachine(RuleBasedStateMachine):
             candidate.choose_language(at=at, language=language)
 
         if language not in LANGUAGES:
-            self._refused(command, "invalid:language")
+            expect_refusal(candidate, command, "invalid:language")
             return
-        self._succeeds(command, events=0 if language == self.model.language else 1)
+        expect_success(
+            candidate, command, self.log, events=0 if language == self.model.language else 1
+        )
         self.model.language = language
 
     @rule(
@@ -197,10 +166,10 @@ class CandidateMachine(RuleBasedStateMachine):
         else:
             expected = None
         if expected:
-            self._refused(command, expected)
+            expect_refusal(candidate, command, expected)
             return
         button = "Créer" if model.profile is None else "Enregistrer"
-        assert self._succeeds(command) == button
+        assert expect_success(candidate, command, self.log) == button
         if button == "Créer":
             model.password_hash = password_hash
         model.profile = profile
@@ -211,11 +180,7 @@ class CandidateMachine(RuleBasedStateMachine):
     def replaying_the_log_rebuilds_the_live_state(self) -> None:
         if self.candidate is None:
             return
-        replayed = None
-        for stored in self.log:
-            replayed = stored.mutate(replayed)
-        assert replayed is not None
-        assert state_of(replayed) == state_of(self.candidate)
+        assert state_of(replay(self.log)) == state_of(self.candidate)
 
     @invariant()
     def the_email_never_changes_r11_and_the_language_is_fr_or_en_r25(self) -> None:

@@ -7,7 +7,6 @@ nothing. R3: a first validity of 15 days, renewals never past day 90.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -22,6 +21,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from domain.enrollment import Enrollment, SessionCreationOutcome
 from domain.errors import RuleBroken
 from domain.rules import CURRENT_RULES
+from tests.property.aggregate_checks import expect_refusal, expect_success, replay, state_of
 
 # The guide's numbers, written again here so the model does not borrow them from the code.
 ENROLMENT_DAYS = 90
@@ -30,11 +30,6 @@ RENEWAL_DAYS = 15
 
 # Europe/Paris and overseas French zones: the local day decides every deadline.
 TIME_ZONES = ("Europe/Paris", "UTC", "America/Cayenne", "Pacific/Noumea")
-
-
-def state_of(aggregate: Any) -> dict[str, Any]:
-    """What replay must rebuild: everything but the events waiting to be collected."""
-    return {k: v for k, v in aggregate.__dict__.items() if k != "_pending_events"}
 
 
 @dataclass
@@ -93,23 +88,6 @@ class EnrollmentMachine(RuleBasedStateMachine):
     @property
     def now(self) -> datetime:
         return self.clock.astimezone(self.zone)
-
-    def _succeeds(self, command: Any, events: int = 1) -> Any:
-        assert self.enrollment is not None
-        result = command()
-        new = self.enrollment.collect_events()
-        assert len(new) == events, new
-        self.log.extend(new)
-        return result
-
-    def _refused(self, command: Any, rule: str) -> None:
-        assert self.enrollment is not None
-        before = copy.deepcopy(state_of(self.enrollment))
-        with pytest.raises(RuleBroken) as refusal:
-            command()
-        assert refusal.value.rule == rule, refusal.value
-        assert self.enrollment.collect_events() == []
-        assert state_of(self.enrollment) == before
 
     # --- setup ---------------------------------------------------------------------------
 
@@ -171,16 +149,16 @@ class EnrollmentMachine(RuleBasedStateMachine):
             )
 
         if self.model.session:
-            # R2: "already exists" sends no second mail, so nothing at all is recorded.
-            before = copy.deepcopy(state_of(self.enrollment))
-            assert self._succeeds(command, events=0) is SessionCreationOutcome.ALREADY_EXISTS
-            assert state_of(self.enrollment) == before
+            # R2: "already exists" sends no second mail, so nothing at all is recorded
+            # (expect_success checks that recording nothing leaves the state unchanged).
+            outcome = expect_success(self.enrollment, command, self.log, events=0)
+            assert outcome is SessionCreationOutcome.ALREADY_EXISTS
             return
         refusal = self.model.creation(today)
         if refusal:
-            self._refused(command, refusal)
+            expect_refusal(self.enrollment, command, refusal)
             return
-        outcome = self._succeeds(command)
+        outcome = expect_success(self.enrollment, command, self.log)
         expected = (
             SessionCreationOutcome.CREATED_WITH_LIVE_SUPERVISION
             if live
@@ -203,9 +181,9 @@ class EnrollmentMachine(RuleBasedStateMachine):
             return self.enrollment.renew_exam_session(at=self.now)
 
         if refusal:
-            self._refused(command, refusal)
+            expect_refusal(self.enrollment, command, refusal)
             return
-        assert self._succeeds(command) == valid_until
+        assert expect_success(self.enrollment, command, self.log) == valid_until
         self.model.valid_until = valid_until
         self.model.renewals += 1
 
@@ -229,9 +207,9 @@ class EnrollmentMachine(RuleBasedStateMachine):
             self.enrollment.book_live_supervision_slot(slot=slot, booked_by=booked_by, at=now)
 
         if refusal:
-            self._refused(command, refusal)
+            expect_refusal(self.enrollment, command, refusal)
             return
-        self._succeeds(command)
+        expect_success(self.enrollment, command, self.log)
         self.model.slot = slot
 
     @rule()
@@ -243,9 +221,9 @@ class EnrollmentMachine(RuleBasedStateMachine):
             self.enrollment.expire(at=self.now)
 
         if self.model.expired or self.now.date() <= self.model.last_day:
-            self._refused(command, "R1")
+            expect_refusal(self.enrollment, command, "R1")
             return
-        self._succeeds(command)
+        expect_success(self.enrollment, command, self.log)
         self.model.expired = True
 
     # --- invariants ----------------------------------------------------------------------
@@ -254,11 +232,7 @@ class EnrollmentMachine(RuleBasedStateMachine):
     def replaying_the_log_rebuilds_the_live_state(self) -> None:
         if self.enrollment is None:
             return
-        replayed = None
-        for stored in self.log:
-            replayed = stored.mutate(replayed)
-        assert replayed is not None
-        assert state_of(replayed) == state_of(self.enrollment)
+        assert state_of(replay(self.log)) == state_of(self.enrollment)
 
     @invariant()
     def the_enrolment_matches_its_model(self) -> None:

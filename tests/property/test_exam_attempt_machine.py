@@ -8,7 +8,6 @@ limit, R18 results then the displayed code typed back, R22 quitting is final.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -21,10 +20,11 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from domain.errors import InvalidArgument, RuleBroken
+from domain.errors import RuleBroken
 from domain.exam_attempt import AttemptStatus, ExamAttempt
 from domain.rules import CURRENT_RULES
 from domain.scoring import KeyedQuestion, score
+from tests.property.aggregate_checks import expect_refusal, expect_success, replay, state_of
 
 CERTIFICATION = "ACCESS-2019"
 ANSWER_KEY = (
@@ -49,11 +49,6 @@ ALL_STATES = {
     "validated",
     "quit",
 }
-
-
-def state_of(aggregate: Any) -> dict[str, Any]:
-    """What replay must rebuild: everything but the events waiting to be collected."""
-    return {k: v for k, v in aggregate.__dict__.items() if k != "_pending_events"}
 
 
 @dataclass
@@ -101,34 +96,12 @@ class ExamAttemptMachine(RuleBasedStateMachine):
     def now(self) -> datetime:
         return self.clock.astimezone(self.zone)
 
-    def _succeeds(self, command: Callable[[], object], events: int = 1) -> object:
-        assert self.attempt is not None
-        result = command()
-        new = self.attempt.collect_events()
-        assert len(new) == events, new
-        self.log.extend(new)
-        return result
-
-    def _refused(self, command: Callable[[], object], expected: str) -> None:
-        assert self.attempt is not None
-        before = copy.deepcopy(state_of(self.attempt))
-        if expected.startswith("invalid:"):
-            with pytest.raises(InvalidArgument) as bad:
-                command()
-            assert bad.value.field == expected.removeprefix("invalid:"), bad.value
-        else:
-            with pytest.raises(RuleBroken) as refusal:
-                command()
-            assert refusal.value.rule == expected, refusal.value
-        assert self.attempt.collect_events() == []
-        assert state_of(self.attempt) == before
-
     def _run(self, command: Callable[[], object], expected: Outcome) -> bool:
         """Check the model's prediction; True when the command went through."""
         if expected is None:
-            self._succeeds(command)
+            expect_success(self.attempt, command, self.log)
             return True
-        self._refused(command, expected)
+        expect_refusal(self.attempt, command, expected)
         return False
 
     # --- setup ---------------------------------------------------------------------------
@@ -366,11 +339,7 @@ class ExamAttemptMachine(RuleBasedStateMachine):
     def replaying_the_log_rebuilds_the_live_state(self) -> None:
         if self.attempt is None:
             return
-        replayed = None
-        for stored in self.log:
-            replayed = stored.mutate(replayed)
-        assert replayed is not None
-        assert state_of(replayed) == state_of(self.attempt)
+        assert state_of(replay(self.log)) == state_of(self.attempt)
 
     @invariant()
     def the_attempt_matches_its_model(self) -> None:

@@ -11,7 +11,6 @@ environment recording.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -24,10 +23,11 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from domain.errors import InvalidArgument, RuleBroken
+from domain.errors import RuleBroken
 from domain.evidence import FlagKind, MediaSpan
 from domain.proctored_session import EnvironmentPart, ProctoredSession, Step
 from domain.rules import CURRENT_RULES
+from tests.property.aggregate_checks import expect_refusal, expect_success, replay, state_of
 
 BUDGET = timedelta(hours=3)  # R4
 RESUME_MIN_WORDS = 10  # R6
@@ -57,11 +57,6 @@ PUNCTUATION = ("-", "…", "!", "—")  # tokens a reader does not count as word
 # Zones without a clock change in the generated weeks: the change itself has its own test.
 TIME_ZONES = ("Europe/Paris", "UTC", "America/Cayenne", "Indian/Reunion")
 SUMMER = (date(2025, 4, 7), date(2025, 10, 10))
-
-
-def state_of(aggregate: Any) -> dict[str, Any]:
-    """What replay must rebuild: everything but the events waiting to be collected."""
-    return {k: v for k, v in aggregate.__dict__.items() if k != "_pending_events"}
 
 
 @dataclass
@@ -264,41 +259,22 @@ class ProctoredSessionMachine(RuleBasedStateMachine):
     def now(self) -> datetime:
         return self.clock.astimezone(self.zone)
 
-    def _succeeds(self, command: Callable[[], object], events: int = 1) -> list[Any]:
-        assert self.session is not None
-        command()
-        new = self.session.collect_events()
-        assert len(new) == events, new
-        self.log.extend(new)
-        return new
-
-    def _refused(
-        self, command: Callable[[], object], rule: str | None = None, invalid: str | None = None
-    ) -> None:
-        assert self.session is not None
-        before = copy.deepcopy(state_of(self.session))
-        if invalid is not None:
-            with pytest.raises(InvalidArgument) as bad:
-                command()
-            assert bad.value.field == invalid, bad.value
-        else:
-            with pytest.raises(RuleBroken) as refusal:
-                command()
-            assert refusal.value.rule == rule, refusal.value
-        assert self.session.collect_events() == []
-        assert state_of(self.session) == before
-
     def _press(self, command: StepCommand) -> None:
         session = self.session
         assert session is not None
         at = self.now
         refusal = self.model.step_refusal(command, self.clock)
         if refusal:
-            self._refused(lambda: command.call(session, at, self.model.attempt_id), refusal)
+            expect_refusal(
+                session, lambda: command.call(session, at, self.model.attempt_id), refusal
+            )
             return
         launches = command.name == "stop_desk_recording"
-        self._succeeds(
-            lambda: command.call(session, at, self.model.attempt_id), events=2 if launches else 1
+        expect_success(
+            session,
+            lambda: command.call(session, at, self.model.attempt_id),
+            self.log,
+            events=2 if launches else 1,
         )
         command.effect(self.model)
         if command.completes:
@@ -328,10 +304,10 @@ class ProctoredSessionMachine(RuleBasedStateMachine):
             return session.enter(at=at, terms_accepted=terms_accepted, resume_reason=reason)
 
         if expected:
-            self._refused(command, expected)
+            expect_refusal(session, command, expected)
             return
         label = "Examen" if model.entries == 0 else "Reprendre l'examen"
-        self._succeeds(command)
+        expect_success(session, command, self.log)
         assert session.entry_label == "Reprendre l'examen"
         assert self.log[-1].label == label
         model.entries += 1
@@ -385,13 +361,13 @@ class ProctoredSessionMachine(RuleBasedStateMachine):
             session.leave(at=at, cause=cause)
 
         if self.model.closed:
-            self._refused(command, "R18")
+            expect_refusal(session, command, "R18")
         elif self.model.entries == 0:
-            self._refused(command, "R6")
+            expect_refusal(session, command, "R6")
         elif not cause.strip():
-            self._refused(command, invalid="cause")
+            expect_refusal(session, command, "invalid:cause")
         else:
-            self._succeeds(command)
+            expect_success(session, command, self.log)
             # A running recording is lost with the page: it must be started again.
             self.model.microphone_on = False
             self.model.recording = None
@@ -434,12 +410,12 @@ class ProctoredSessionMachine(RuleBasedStateMachine):
             session.record_proctoring_tab_closed(at=at, span=span)
 
         if self.model.closed:
-            self._refused(command, "R18")
+            expect_refusal(session, command, "R18")
         elif self.model.entries == 0:
-            self._refused(command, "R17")
+            expect_refusal(session, command, "R17")
         else:
-            (closed,) = self._succeeds(command)
-            assert closed.during_exam is (self.model.launched_at is not None)
+            expect_success(session, command, self.log)
+            assert self.log[-1].during_exam is (self.model.launched_at is not None)
 
     @rule(
         flag_id=st.sampled_from(["f1", "f2", "f3", "f4", ""]),
@@ -458,18 +434,17 @@ class ProctoredSessionMachine(RuleBasedStateMachine):
             session.raise_flag(at=at, flag_id=flag_id, kind=kind, span=span, confidence=confidence)
 
         if not flag_id:
-            self._refused(command, invalid="flag_id")
+            expect_refusal(session, command, "invalid:flag_id")
         elif flag_id in self.model.flags:
-            # Detectors may report twice; the fact is recorded once.
-            before = copy.deepcopy(state_of(session))
-            self._succeeds(command, events=0)
-            assert state_of(session) == before
+            # Detectors may report twice; the fact is recorded once (expect_success checks
+            # that recording nothing leaves the state unchanged).
+            expect_success(session, command, self.log, events=0)
         elif not 0 <= confidence <= 1:
-            self._refused(command, invalid="confidence")
+            expect_refusal(session, command, "invalid:confidence")
         elif self.model.entries == 0:
-            self._refused(command, "R17")
+            expect_refusal(session, command, "R17")
         else:
-            self._succeeds(command)
+            expect_success(session, command, self.log)
             self.model.flags.add(flag_id)
 
     @rule(description=st.sampled_from(["micro coupé par le pilote", " "]), by=st.uuids())
@@ -482,9 +457,9 @@ class ProctoredSessionMachine(RuleBasedStateMachine):
             session.record_technical_problem(at=at, description=description, recorded_by=by)
 
         if description.strip():
-            self._succeeds(command)
+            expect_success(session, command, self.log)
         else:
-            self._refused(command, invalid="description")
+            expect_refusal(session, command, "invalid:description")
 
     @rule()
     def close_the_session(self) -> None:
@@ -496,10 +471,10 @@ class ProctoredSessionMachine(RuleBasedStateMachine):
             session.close(at=at)
 
         if self.model.closed:
-            self._refused(command, "R18")
+            expect_refusal(session, command, "R18")
             return
-        (closed,) = self._succeeds(command)
-        assert closed.over_budget is self.model.over_budget(self.clock)
+        expect_success(session, command, self.log)
+        assert self.log[-1].over_budget is self.model.over_budget(self.clock)
         self.model.closed = True
 
     # --- invariants ----------------------------------------------------------------------
@@ -508,11 +483,7 @@ class ProctoredSessionMachine(RuleBasedStateMachine):
     def replaying_the_log_rebuilds_the_live_state(self) -> None:
         if self.session is None:
             return
-        replayed = None
-        for stored in self.log:
-            replayed = stored.mutate(replayed)
-        assert replayed is not None
-        assert state_of(replayed) == state_of(self.session)
+        assert state_of(replay(self.log)) == state_of(self.session)
 
     @invariant()
     def no_exam_before_the_environment_recording_r10(self) -> None:

@@ -10,24 +10,21 @@ recommendation has grounds (R9 missing photo, R17 proctoring tab closed during t
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from domain.errors import InvalidArgument, RuleBroken
 from domain.evidence import Evidence, FlagKind, MediaSpan, ReasonCode, Verdict
 from domain.review import CitedReason, Review
 from domain.rules import CURRENT_RULES
 from domain.verdict import recommend
+from tests.property.aggregate_checks import expect_refusal, expect_success, replay, state_of
 
 REVIEW_DAYS = 8  # R19
 OTHER_MIN_WORDS = 5  # R20: other_rule_breach's written justification
@@ -55,11 +52,6 @@ reason_specs = st.lists(
 excused_specs = st.sampled_from(
     ["nothing", "phone, citing the technical problem", "phone, citing no proof", "headphones"]
 )
-
-
-def state_of(aggregate: Any) -> dict[str, Any]:
-    """What replay must rebuild: everything but the events waiting to be collected."""
-    return {k: v for k, v in aggregate.__dict__.items() if k != "_pending_events"}
 
 
 @dataclass
@@ -133,31 +125,6 @@ class ReviewMachine(RuleBasedStateMachine):
     @property
     def now(self) -> datetime:
         return self.clock.astimezone(self.zone)
-
-    def _succeeds(self, command: Callable[[], object], events: int = 1) -> object:
-        assert self.review is not None
-        before = copy.deepcopy(state_of(self.review))
-        result = command()
-        new = self.review.collect_events()
-        assert len(new) == events, new
-        if not events:
-            assert state_of(self.review) == before
-        self.log.extend(new)
-        return result
-
-    def _refused(self, command: Callable[[], object], expected: str) -> None:
-        assert self.review is not None
-        before = copy.deepcopy(state_of(self.review))
-        if expected.startswith("invalid:"):
-            with pytest.raises(InvalidArgument) as bad:
-                command()
-            assert bad.value.field == expected.removeprefix("invalid:"), bad.value
-        else:
-            with pytest.raises(RuleBroken) as refusal:
-                command()
-            assert refusal.value.rule == expected, refusal.value
-        assert self.review.collect_events() == []
-        assert state_of(self.review) == before
 
     def _evidence(self, kind: str, flag: FlagKind | None, during_exam: bool) -> Evidence:
         evidence_id = f"{self.session_id}/{self.next_id}"
@@ -243,13 +210,13 @@ class ReviewMachine(RuleBasedStateMachine):
             review.assign(at=at, examiner_id=examiner)
 
         if model.verdict is not None:
-            self._refused(command, "R19")
+            expect_refusal(review, command, "R19")
         elif model.examiner == examiner:
-            self._succeeds(command, events=0)  # asking twice changes nothing
+            expect_success(review, command, self.log, events=0)  # asking twice changes nothing
         elif model.examiner is not None:
-            self._refused(command, "R19")
+            expect_refusal(review, command, "R19")
         else:
-            self._succeeds(command)
+            expect_success(review, command, self.log)
             model.examiner = examiner
 
     @rule(
@@ -274,12 +241,12 @@ class ReviewMachine(RuleBasedStateMachine):
             return review.gather_evidence(at=at, items=tuple(items))
 
         if model.verdict is not None:
-            self._refused(command, "R19")
+            expect_refusal(review, command, "R19")
         elif duplicate_a_new_id and new:
-            self._refused(command, "invalid:items")
+            expect_refusal(review, command, "invalid:items")
         else:
             # Facts already gathered are ignored: re-sending them records nothing.
-            assert self._succeeds(command, events=1 if new else 0) == len(new)
+            assert expect_success(review, command, self.log, events=1 if new else 0) == len(new)
             if new:
                 model.evidence.extend(new)
                 model.recommended = False
@@ -293,9 +260,11 @@ class ReviewMachine(RuleBasedStateMachine):
             return review.recommend(at=at)
 
         if model.verdict is not None or not model.evidence:
-            self._refused(command, "R19")
+            expect_refusal(review, command, "R19")
             return
-        recommendation = self._succeeds(command, events=0 if model.recommended else 1)
+        recommendation = expect_success(
+            review, command, self.log, events=0 if model.recommended else 1
+        )
         model.recommended = True
         ground = model.ground()
         expected = Verdict.INVALIDATED if ground else Verdict.VALIDATED
@@ -371,9 +340,9 @@ class ReviewMachine(RuleBasedStateMachine):
 
         expected = model.decision(examiner, verdict, reasons, excused)
         if expected:
-            self._refused(command, expected)
+            expect_refusal(review, command, expected)
             return
-        self._succeeds(command)
+        expect_success(review, command, self.log)
         model.verdict = verdict
         assert self.log[-1].overdue is (at.date() > model.due_on)
         assert review.reasons == reasons
@@ -388,9 +357,9 @@ class ReviewMachine(RuleBasedStateMachine):
             review.release_results(at=at)
 
         if model.verdict is None or model.released:
-            self._refused(command, "R19")
+            expect_refusal(review, command, "R19")
             return
-        self._succeeds(command)
+        expect_success(review, command, self.log)
         model.released = True
 
     # --- invariants ----------------------------------------------------------------------
@@ -399,11 +368,7 @@ class ReviewMachine(RuleBasedStateMachine):
     def replaying_the_log_rebuilds_the_live_state(self) -> None:
         if self.review is None:
             return
-        replayed = None
-        for stored in self.log:
-            replayed = stored.mutate(replayed)
-        assert replayed is not None
-        assert state_of(replayed) == state_of(self.review)
+        assert state_of(replay(self.log)) == state_of(self.review)
 
     @invariant()
     def no_verdict_without_evidence_and_a_recommendation_r19(self) -> None:
