@@ -18,7 +18,9 @@ from eventsourcing.domain import Aggregate, AggregateEvent
 from app.context import Context
 from app.ports.event_store import ConcurrencyConflict
 from app.read_models import Projections
+from app.workspaces import watch
 from domain.enrollment import Enrollment
+from domain.exam_attempt import ExamAttempt
 from domain.review import Review
 
 A = TypeVar("A", bound=Aggregate)
@@ -34,12 +36,23 @@ class DeadlineReport:
     lapsed: list[UUID] = field(default_factory=list)
     due_soon: list[UUID] = field(default_factory=list)
     overdue: list[UUID] = field(default_factory=list)
+    exams_closed: list[UUID] = field(default_factory=list)
+    workspaces_lost: list[UUID] = field(default_factory=list)
 
     @property
     def count(self) -> int:
         """How many facts were recorded."""
         return sum(
-            len(x) for x in (self.expired, self.reminded, self.lapsed, self.due_soon, self.overdue)
+            len(x)
+            for x in (
+                self.expired,
+                self.reminded,
+                self.lapsed,
+                self.due_soon,
+                self.overdue,
+                self.exams_closed,
+                self.workspaces_lost,
+            )
         )
 
 
@@ -73,6 +86,8 @@ def run_deadlines(ctx: Context, projections: Projections) -> DeadlineReport:
             not review.marked_overdue and today > review.due_on
         ):
             _decide(ctx, review.review_id, Review, lambda r: _review_facts(r, now))
+    for attempt_id in sorted(projections.attempts_in_progress):
+        _decide(ctx, attempt_id, ExamAttempt, lambda a: watch(ctx, a))
     projections.catch_up(ctx.store)
     for recorded in ctx.store.read(start, ctx.store.head() - start):
         _count(recorded.event, report)
@@ -104,9 +119,13 @@ def _count(event: AggregateEvent, report: DeadlineReport) -> None:
         report.due_soon.append(event.originator_id)
     elif isinstance(event, Review.ReviewOverdue):
         report.overdue.append(event.originator_id)
+    elif isinstance(event, ExamAttempt.ExamFinished):
+        report.exams_closed.append(event.originator_id)
+    elif isinstance(event, ExamAttempt.WorkspaceLost):
+        report.workspaces_lost.append(event.originator_id)
 
 
-def _decide(ctx: Context, aggregate_id: UUID, kind: type[A], decide: Callable[[A], None]) -> None:
+def _decide(ctx: Context, aggregate_id: UUID, kind: type[A], decide: Callable[[A], object]) -> None:
     for _ in range(RETRIES):
         aggregate = ctx.store.get(aggregate_id, kind)
         decide(aggregate)

@@ -18,6 +18,7 @@ from app.context import Context
 from app.outbox import MailDecisions
 from app.ports.event_store import ConcurrencyConflict, Recorded
 from app.use_cases.reviewing import open_review
+from app.workspaces import ProvisionWorkspaces, TearDownWorkspaces
 from domain.exam_attempt import ExamAttempt
 
 BATCH = 500
@@ -111,4 +112,9 @@ class PolicyRunner:
 
 def default_policies() -> list[Policy]:
     """Every policy the platform runs."""
-    return [OpenReviewOnSubmission(), MailDecisions()]
+    return [
+        OpenReviewOnSubmission(),
+        MailDecisions(),
+        ProvisionWorkspaces(),
+        TearDownWorkspaces(),
+    ]

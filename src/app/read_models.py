@@ -117,6 +117,7 @@ class Projections:
         self.session_of_attempt: dict[UUID, UUID] = {}
         self.reviews: dict[UUID, ReviewSummary] = {}
         self.enrollments: dict[UUID, EnrollmentSummary] = {}
+        self.attempts_in_progress: set[UUID] = set()
         self.mails: dict[UUID, MailSummary] = {}
 
     # --- feeding ---------------------------------------------------------------------------
@@ -225,6 +226,10 @@ class Projections:
             self.sessions[sid] = summary
 
     def _apply_attempt(self, event: AggregateEvent) -> None:
+        if isinstance(event, ExamAttempt.ExamBegun):
+            self.attempts_in_progress.add(event.originator_id)
+        elif isinstance(event, ExamAttempt.ExamFinished | ExamAttempt.ExamQuit):
+            self.attempts_in_progress.discard(event.originator_id)
         sid = self.session_of_attempt.get(event.originator_id)
         if sid is None or sid not in self.sessions:
             return

@@ -24,6 +24,7 @@ from domain.evidence import FlagKind, MediaSpan, ReasonCode, Verdict
 from domain.exam_attempt import ExamAttempt
 from domain.proctored_session import EnvironmentPart
 from domain.review import CitedReason, Review
+from domain.scoring import GivenAnswer
 
 
 class Narrator:
@@ -54,6 +55,20 @@ class Narrator:
 
 
 MAILBOX = Path("vigie-data/mailbox")
+
+# What the demo candidate answers: right but for two questions.
+DEMO_ANSWERS: dict[str, GivenAnswer] = {
+    "tables-cle-primaire": GivenAnswer(choices=("b",)),
+    "tables-types": GivenAnswer(choices=("a", "d")),
+    "tables-taille": GivenAnswer(text="taille du champ"),
+    "relations-integrite": GivenAnswer(choices=("a",)),
+    "relations-cardinalite": GivenAnswer(text="1-N"),
+    "requetes-selection": GivenAnswer(choices=("b",)),
+    "requetes-regroupement": GivenAnswer(choices=("a", "b", "c")),
+    "requetes-parametre": GivenAnswer(text="("),
+    "formulaires-sous-formulaire": GivenAnswer(choices=("a",)),
+    "etats-regroupement": GivenAnswer(text="Pied de groupe"),
+}
 
 
 def _subjects_to(capture: SmtpCapture, email: str) -> list[str]:
@@ -183,28 +198,39 @@ def _journey(platform: Platform, clock: ManualClock, n: Narrator, capture: SmtpC
             ctx, enrolled.candidate_id, email=email, profile=profile, password="correct horse"
         ),
     )
-    n.step(
-        "practice questionnaire (never counts, R12)",
-        lambda: portal.take_practice_questionnaire(ctx, aid, score_percent=60),
+    practice = portal.take_practice_questionnaire(
+        ctx, aid, answers={"entrainement-objet": GivenAnswer(choices=("a",))}
+    )
+    n.say(
+        f"  {ctx.now():%d/%m/%Y %H:%M}  ✓ practice questionnaire (R12): "
+        f"{practice.score}/{practice.max_score}, shown and never counted"
     )
     n.step(
         "tile 'À démarrer' (R13)",
         lambda: portal.select_tile(ctx, aid, certification_code="ENI-ACCESS"),
     )
-    n.step("'Je démarre maintenant': workspace connected (R15)", lambda: portal.start_now(ctx, aid))
+    n.step(
+        "'Je démarre maintenant' (the workspace is provisioned by a worker)",
+        lambda: portal.start_now(ctx, aid),
+    )
+    platform.settle()
+    workspace = ctx.store.get(aid, ExamAttempt)
+    n.say(f"  workspace connected: {workspace.workspace_url} (instructions shown)")
     n.step("'Commencer': the exam ends at", lambda: portal.begin_exam(ctx, aid).strftime("%H:%M"))
-    for question, answer in [
-        ("q1", "Clé primaire"),
-        ("q2", "Texte court"),
-        ("q3", "requête sélection"),
-        ("q4", "tri"),
-        ("q5", "mode création"),
-    ]:
-        clock.advance(minutes=9)
+    order = ctx.store.get(aid, ExamAttempt).question_order
+    n.say(f"  questions in this attempt's own order: {', '.join(order[:4])}, …")
+    for question_id in order:
+        clock.advance(minutes=7)
+        given = DEMO_ANSWERS[question_id]
         n.step(
-            f"answer {question} saved",
+            f"answer to {question_id} saved",
             functools.partial(
-                portal.answer_question, ctx, aid, question_id=question, answer=answer
+                portal.answer_question,
+                ctx,
+                aid,
+                question_id=question_id,
+                answer=given.text,
+                choices=given.choices,
             ),
         )
     proctoring.raise_flag(

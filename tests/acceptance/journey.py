@@ -15,10 +15,17 @@ from app.use_cases import enrolment, portal, proctoring, reviewing
 from domain.candidate import Candidate, PortalProfile
 from domain.exam_attempt import ExamAttempt
 from domain.proctored_session import EnvironmentPart, Step
+from domain.scoring import GivenAnswer
 
 PARIS = ZoneInfo("Europe/Paris")
 TEN_WORDS = "suite à plantage, je dois reprendre mon examen en me reconnectant"
 NINE_WORDS = "suite à un plantage je dois reprendre mon examen"
+# Two right answers and a wrong one: a score of 2.
+ANSWERS = {
+    "tables-cle-primaire": GivenAnswer(choices=("b",)),
+    "tables-taille": GivenAnswer(text="Taille du champ"),
+    "requetes-parametre": GivenAnswer(text="("),
+}
 PROFILE = PortalProfile("Madame", "Martin", "Camille", date(1990, 5, 17), "Nantes")
 
 
@@ -156,14 +163,17 @@ class Journey:
             )
         portal.select_tile(self.ctx, self.attempt_id, certification_code="ENI-ACCESS")
         portal.start_now(self.ctx, self.attempt_id)
+        self.platform.settle()  # a worker provisions the workspace
         return portal.begin_exam(self.ctx, self.attempt_id)
 
     def answer_and_send(self) -> None:
         """Answers, results, the code typed back, 'Oui, envoyer'."""
         assert self.attempt_id is not None
         aid = self.attempt_id
-        for question, answer in [("q1", "Clé primaire"), ("q2", "texte court"), ("q3", "x")]:
-            portal.answer_question(self.ctx, aid, question_id=question, answer=answer)
+        for question, given in ANSWERS.items():
+            portal.answer_question(
+                self.ctx, aid, question_id=question, answer=given.text, choices=given.choices
+            )
             self.clock.advance(minutes=10)
         portal.finish_exam(self.ctx, aid)
         code = self.ctx.store.get(aid, ExamAttempt).validation_code

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from uuid import UUID
 
@@ -10,9 +10,10 @@ from app.context import Context, update
 from app.passwords import hash_password
 from app.ports.event_store import ConcurrencyConflict
 from domain.candidate import Candidate, PortalProfile
-from domain.exam_attempt import ExamAttempt
+from domain.errors import RuleBroken
+from domain.exam_attempt import AttemptStatus, ExamAttempt
 from domain.proctored_session import ProctoredSession
-from domain.scoring import Results, score
+from domain.scoring import GivenAnswer, Results, score
 
 
 def _on_attempt(
@@ -43,13 +44,23 @@ def save_portal_profile(
     )
 
 
-def take_practice_questionnaire(ctx: Context, attempt_id: UUID, *, score_percent: float) -> None:
-    """R12: the practice questionnaire, where offered; it never counts."""
-    _on_attempt(
-        ctx,
-        attempt_id,
-        lambda a, at: a.take_practice_questionnaire(at=at, score_percent=score_percent),
-    )
+def take_practice_questionnaire(
+    ctx: Context, attempt_id: UUID, *, answers: Mapping[str, GivenAnswer | str]
+) -> Results:
+    """R12: the practice questionnaire, where offered; scored for the candidate, it never
+    counts in the exam's results."""
+    at = ctx.now()
+
+    def practise(attempt: ExamAttempt) -> Results:
+        practice = ctx.catalogue.get(attempt.certification_code).practice
+        if practice is None:
+            raise RuleBroken("R12", "no practice questionnaire is offered on this session")
+        results = score(answers, practice.questions, 0)
+        percent = 100.0 * results.score / results.max_score if results.max_score else 0.0
+        attempt.take_practice_questionnaire(at=at, score_percent=round(percent, 1))
+        return results
+
+    return update(ctx, attempt_id, ExamAttempt, practise)
 
 
 def select_tile(ctx: Context, attempt_id: UUID, *, certification_code: str) -> None:
@@ -63,20 +74,23 @@ def select_tile(ctx: Context, attempt_id: UUID, *, certification_code: str) -> N
     ctx.store.save(attempt)
 
 
-def start_now(ctx: Context, attempt_id: UUID) -> str:
-    """R15: 'Je démarre maintenant' → the workspace connects → the instructions."""
+def start_now(ctx: Context, attempt_id: UUID) -> None:
+    """R15: 'Je démarre maintenant' asks for the workspace; a worker provisions it (never
+    the web request) and records it connected or failed."""
     _on_attempt(ctx, attempt_id, lambda a, at: a.start_now(at=at))
-    workspace = ctx.launcher.provision(attempt_id)
-    _on_attempt(
-        ctx, attempt_id, lambda a, at: a.workspace_connected(at=at, workspace_ref=workspace.ref)
-    )
-    return workspace.ref
+
+
+def reopen_workspace(ctx: Context, attempt_id: UUID) -> None:
+    """R23: after a blocked screen or a lost workspace, ask for a new one; time keeps running."""
+    _on_attempt(ctx, attempt_id, lambda a, at: a.reopen_workspace(at=at))
 
 
 def begin_exam(ctx: Context, attempt_id: UUID) -> datetime:
-    """R15/R16: 'Commencer'; refused if the exam could not end before midnight."""
+    """R15/R16: 'Commencer'; refused if the exam could not end before midnight. The seed
+    drawn here fixes the order of the questions for this attempt."""
     at = ctx.now()
-    return update(ctx, attempt_id, ExamAttempt, lambda a: a.begin(at=at))
+    seed = ctx.ids.new_id().hex
+    return update(ctx, attempt_id, ExamAttempt, lambda a: a.begin(at=at, seed=seed))
 
 
 def defer_exam(ctx: Context, attempt_id: UUID) -> None:
@@ -84,10 +98,19 @@ def defer_exam(ctx: Context, attempt_id: UUID) -> None:
     _on_attempt(ctx, attempt_id, lambda a, at: a.defer(at=at))
 
 
-def answer_question(ctx: Context, attempt_id: UUID, *, question_id: str, answer: str) -> None:
-    """An answer is saved as soon as it is given."""
+def answer_question(
+    ctx: Context,
+    attempt_id: UUID,
+    *,
+    question_id: str,
+    answer: str = "",
+    choices: tuple[str, ...] = (),
+) -> None:
+    """An answer is saved as soon as it is given (a text, or the ticked choices)."""
     _on_attempt(
-        ctx, attempt_id, lambda a, at: a.answer(at=at, question_id=question_id, answer=answer)
+        ctx,
+        attempt_id,
+        lambda a, at: a.answer(at=at, question_id=question_id, answer=answer, choices=choices),
     )
 
 
@@ -98,8 +121,10 @@ def finish_exam(ctx: Context, attempt_id: UUID) -> Results:
 
     def finish(attempt: ExamAttempt) -> Results:
         certification = ctx.catalogue.get(attempt.certification_code)
-        attempt.finish(at=at)
-        results = score(attempt.answers, certification.questions, certification.pass_mark_percent)
+        paper = ctx.catalogue.paper(attempt.certification_code, attempt.bank_hash)
+        if attempt.status is AttemptStatus.IN_PROGRESS:
+            attempt.finish(at=at)
+        results = score(attempt.given_answers(), paper.questions, certification.pass_mark_percent)
         attempt.show_results(at=at, results=results, validation_code=code)
         return results
 

@@ -187,6 +187,8 @@ def stop_environment_recording(
         practice_offered=certification.practice_offered,
         rules=session.rules,
         at=at,
+        question_ids=certification.paper.question_ids,
+        bank_hash=certification.paper.content_hash,
     )
     ctx.store.save(session, attempt)
     return attempt_id
