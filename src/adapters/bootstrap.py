@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 from adapters.clock import ManualClock, SystemClock
 from adapters.ids import RandomIds, SeededIds
+from adapters.launcher.builtin import BuiltinWorkspaces
 from adapters.launcher.memory import MemoryLauncher
 from adapters.mail.memory import MemoryMailer
 from adapters.media.memory import FileMedia, MemoryMedia
@@ -21,14 +22,17 @@ from adapters.persistence.store import EventsourcingStore
 from app.catalogue import Catalogue, default_catalogue
 from app.context import Context
 from app.deadlines import DeadlineReport, run_deadlines
+from app.exam_desk import desk_view
 from app.links import LinkSigner
 from app.mail_rendering import MailRenderer, SupportContact
 from app.outbox import OutboxSender, SendReport
 from app.policies import PolicyRunner, default_policies
 from app.ports.clock import Clock
+from app.ports.exam_launcher import ExamLauncher
 from app.ports.ids import Ids
 from app.ports.mailer import Mailer
 from app.read_models import Projections
+from app.use_cases import portal
 
 
 @dataclass
@@ -41,6 +45,10 @@ class Settings:
     smtp_url: str | None = None  # None: mails stay in memory (tests, embedded capture off)
     base_url: str = "http://127.0.0.1:8000"
     secret_key: str | None = None  # None: read or create vigie-data/secret.key
+    launcher: str = "builtin"  # builtin | memory | libvirt
+    workspace_port: int = 0  # the built-in workspace's port on 127.0.0.1 (0: any free one)
+    libvirt_uri: str = "qemu:///system"
+    libvirt_template: str | None = None
     support: SupportContact = field(default_factory=SupportContact)
 
     @classmethod
@@ -53,6 +61,10 @@ class Settings:
             "smtp_url": os.environ.get("VIGIE_SMTP_URL"),
             "base_url": os.environ.get("VIGIE_BASE_URL", "http://127.0.0.1:8000"),
             "secret_key": os.environ.get("VIGIE_SECRET_KEY"),
+            "launcher": os.environ.get("VIGIE_LAUNCHER", "builtin"),
+            "workspace_port": os.environ.get("VIGIE_WORKSPACE_PORT", "0"),
+            "libvirt_uri": os.environ.get("VIGIE_LIBVIRT_URI", "qemu:///system"),
+            "libvirt_template": os.environ.get("VIGIE_LIBVIRT_TEMPLATE"),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(
@@ -62,6 +74,10 @@ class Settings:
             smtp_url=values["smtp_url"],
             base_url=values["base_url"] or "http://127.0.0.1:8000",
             secret_key=values["secret_key"],
+            launcher=values["launcher"] or "builtin",
+            workspace_port=int(values["workspace_port"] or 0),
+            libvirt_uri=values["libvirt_uri"] or "qemu:///system",
+            libvirt_template=values["libvirt_template"],
             support=SupportContact(
                 email=os.environ.get("VIGIE_SUPPORT_EMAIL", SupportContact.email),
                 phone=os.environ.get("VIGIE_SUPPORT_PHONE", SupportContact.phone),
@@ -78,7 +94,7 @@ class Platform:
     runner: PolicyRunner
     projections: Projections
     sender: OutboxSender
-    launcher: MemoryLauncher
+    launcher: ExamLauncher
     store: EventsourcingStore
     links: LinkSigner
 
@@ -103,8 +119,10 @@ class Platform:
         return report
 
     def close(self) -> None:
-        """Release the store's and the mailer's connections."""
+        """Release the store's and the mailer's connections, stop the workspaces' server."""
         self.ctx.mailer.close()
+        if isinstance(self.launcher, BuiltinWorkspaces):
+            self.launcher.close()
         self.store.close()
 
 
@@ -121,6 +139,20 @@ def _secret(settings: Settings) -> bytes:
         with os.fdopen(descriptor, "w") as handle:
             handle.write(secrets.token_hex(32))
     return path.read_text().strip().encode()
+
+
+def _launcher(settings: Settings, links: LinkSigner) -> ExamLauncher:
+    if settings.launcher == "memory":
+        return MemoryLauncher()
+    if settings.launcher == "builtin":
+        return BuiltinWorkspaces(links, port=settings.workspace_port)
+    if settings.launcher == "libvirt":
+        from adapters.launcher.libvirt import LibvirtLauncher
+
+        if settings.libvirt_template:
+            return LibvirtLauncher(settings.libvirt_uri, Path(settings.libvirt_template))
+        return LibvirtLauncher(settings.libvirt_uri)
+    raise ValueError(f"VIGIE_LAUNCHER: builtin, memory or libvirt, not {settings.launcher!r}")
 
 
 def _mailer(settings: Settings) -> Mailer:
@@ -155,7 +187,8 @@ def bootstrap(
     """Wire the platform from settings; tests pass a manual clock, seeded ids, a mailer."""
     settings = settings or Settings.from_env()
     store = EventsourcingStore(settings.database_url)
-    launcher = MemoryLauncher()
+    links = LinkSigner(_secret(settings), settings.base_url)
+    launcher = _launcher(settings, links)
     media = FileMedia(Path(settings.media_root)) if settings.media_root else MemoryMedia()
     ctx = Context(
         store=store,
@@ -167,7 +200,13 @@ def bootstrap(
         media=media,
         time_zone=settings.time_zone,
     )
-    links = LinkSigner(_secret(settings), settings.base_url)
+    if isinstance(launcher, BuiltinWorkspaces):
+        launcher.bind(
+            lambda attempt_id: desk_view(ctx, attempt_id),
+            lambda attempt_id, question_id, text, choices: portal.answer_question(
+                ctx, attempt_id, question_id=question_id, answer=text, choices=choices
+            ),
+        )
     renderer = MailRenderer(links, settings.support)
     projections = Projections()
     projections.catch_up(store)

@@ -33,7 +33,9 @@ def make_platform(database_url: str = "memory:", start: datetime | None = None) 
     """The real composition root with a clock the test moves and seeded ids."""
     clock = ManualClock(start or datetime(2025, 1, 27, 9, 0, tzinfo=PARIS))
     return bootstrap(
-        Settings(database_url=database_url, media_root=None, time_zone="Europe/Paris"),
+        Settings(
+            database_url=database_url, media_root=None, time_zone="Europe/Paris", launcher="memory"
+        ),
         clock=clock,
         ids=SeededIds(7),
     )

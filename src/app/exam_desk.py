@@ -1,0 +1,76 @@
+"""The exam desk: what the exam tab shows, read from the attempt and its paper.
+
+The questions come in the attempt's own order (fixed by the seed recorded at 'Commencer'),
+each with the answer saved so far and the time left on the server's clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from app.context import Context
+from domain.exam_attempt import AttemptStatus, ExamAttempt
+from domain.exam_paper import Choice, QuestionKind, choice_order
+from domain.scoring import GivenAnswer
+
+
+@dataclass(frozen=True)
+class DeskQuestion:
+    """One question as the candidate sees it."""
+
+    number: int
+    question_id: str
+    section: str
+    kind: QuestionKind
+    prompt: str
+    choices: tuple[Choice, ...]
+    given: GivenAnswer
+
+
+@dataclass(frozen=True)
+class DeskView:
+    """The exam tab's whole content at one moment."""
+
+    attempt_id: UUID
+    title: str
+    status: AttemptStatus
+    duration_minutes: int
+    remaining_seconds: float
+    ends_at: datetime | None
+    questions: tuple[DeskQuestion, ...]
+
+
+def desk_view(ctx: Context, attempt_id: UUID) -> DeskView:
+    """The instructions before 'Commencer', the questions while the exam runs."""
+    at = ctx.now()
+    attempt = ctx.store.get(attempt_id, ExamAttempt)
+    certification = ctx.catalogue.get(attempt.certification_code)
+    questions: tuple[DeskQuestion, ...] = ()
+    if attempt.status is AttemptStatus.IN_PROGRESS:
+        paper = ctx.catalogue.paper(attempt.certification_code, attempt.bank_hash)
+        given = attempt.given_answers()
+        questions = tuple(
+            DeskQuestion(
+                number=number,
+                question_id=question.question_id,
+                section=question.section,
+                kind=question.kind,
+                prompt=question.prompt,
+                choices=choice_order(question, attempt.seed),
+                given=given.get(question.question_id, GivenAnswer()),
+            )
+            for number, question in enumerate(
+                (paper.question(qid) for qid in attempt.question_order), start=1
+            )
+        )
+    return DeskView(
+        attempt_id=attempt.id,
+        title=certification.title,
+        status=attempt.status,
+        duration_minutes=attempt.duration_minutes,
+        remaining_seconds=attempt.remaining_seconds(at),
+        ends_at=attempt.ends_at,
+        questions=questions,
+    )
