@@ -1,0 +1,291 @@
+"""The ExamLauncher contract, run against the in-memory launcher and against libvirt.
+
+The libvirt side uses libvirt's built-in test driver (`test:///default`): no daemon, the
+domains live in memory for as long as a connection to it is open. What is running is read
+back through a connection of the test's own, never from the adapter. Each test uses its
+own name prefix, so tests never see each other's domains.
+
+Without libvirt-python the libvirt cases are skipped, except under CI (the CI environment
+variable set), where they fail: CI installs it (`apt-get install -y libvirt-dev pkg-config`,
+then `pip install libvirt-python`).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+
+from adapters.launcher.builtin import BuiltinWorkspaces
+from adapters.launcher.libvirt import DEFAULT_TEMPLATE, LibvirtLauncher
+from adapters.launcher.memory import MemoryLauncher
+from app.exam_desk import DeskView
+from app.links import LinkSigner
+from app.ports.exam_launcher import ExamLauncher, Workspace, WorkspaceFailed, WorkspaceTimeout
+
+TEST_URI = "test:///default"
+FAST = 5.0  # seconds: every workspace here starts at once, anything slower is a failure
+INSTALL = "apt-get install -y libvirt-dev pkg-config && pip install libvirt-python"
+
+
+def _libvirt_or_skip() -> Any:
+    try:
+        import libvirt
+    except ImportError:
+        message = f"libvirt-python is not installed ({INSTALL})"
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the libvirt launcher tests: {message}", pytrace=False)
+        pytest.skip(message)
+    return libvirt
+
+
+@dataclass(frozen=True)
+class Harness:
+    """One adapter, a launcher sharing its workspaces whose next provision fails, and a
+    view of what exists, read around the adapter."""
+
+    launcher: ExamLauncher
+    failing: Callable[[], ExamLauncher]
+    running: Callable[[], set[str]]  # refs of the running workspaces
+    existing: Callable[[], set[str]]  # refs of the workspaces in any state
+
+
+def _memory_harness() -> Iterator[Harness]:
+    launcher = MemoryLauncher()
+
+    def failing() -> ExamLauncher:
+        launcher.fail_next = True
+        return launcher
+
+    yield Harness(launcher, failing, lambda: set(launcher.running), lambda: set(launcher.running))
+
+
+def _libvirt_harness() -> Iterator[Harness]:
+    libvirt = _libvirt_or_skip()
+    prefix = f"vigie-test-{uuid4().hex[:8]}-"
+    observer = libvirt.open(TEST_URI)  # also keeps the test driver's domains alive
+    launcher = LibvirtLauncher(TEST_URI, name_prefix=prefix, poll_interval_s=0.01)
+    # libvirt rejects this domain type when the domain is defined.
+    rejected = DEFAULT_TEMPLATE.read_text().replace("type='kvm'", "type='no-such-hypervisor'", 1)
+    broken = LibvirtLauncher(TEST_URI, template_xml=rejected, name_prefix=prefix)
+
+    def ours(only_running: bool) -> set[str]:
+        return {
+            domain.name()
+            for domain in observer.listAllDomains()
+            if domain.name().startswith(prefix) and (domain.isActive() or not only_running)
+        }
+
+    try:
+        yield Harness(launcher, lambda: broken, lambda: ours(True), lambda: ours(False))
+    finally:
+        for name in ours(False):
+            launcher.teardown(name)
+        launcher.close()
+        broken.close()
+        observer.close()
+
+
+def _builtin_harness() -> Iterator[Harness]:
+    links = LinkSigner(b"c" * 32, "http://127.0.0.1")
+
+    def view(attempt_id: UUID) -> DeskView:
+        raise AssertionError("the contract never opens a page")
+
+    launcher = BuiltinWorkspaces(links)
+    launcher.bind(view, lambda *_: None)
+    unbound = BuiltinWorkspaces(links)  # provisioning without an exam desk must fail
+
+    def refs(only_alive: bool) -> set[str]:
+        known = set(launcher._workspaces)
+        return {r for r in known if launcher.heartbeat(r)} if only_alive else known
+
+    try:
+        yield Harness(launcher, lambda: unbound, lambda: refs(True), lambda: refs(False))
+    finally:
+        launcher.close()
+        unbound.close()
+
+
+HARNESSES: dict[str, Callable[[], Iterator[Harness]]] = {
+    "memory": _memory_harness,
+    "builtin": _builtin_harness,
+    "libvirt": _libvirt_harness,
+}
+
+
+@pytest.fixture(params=HARNESSES.values(), ids=HARNESSES.keys())
+def harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
+    yield from request.param()
+
+
+def _provision_all(launcher: ExamLauncher, attempts: list[UUID]) -> list[Workspace]:
+    """Provisions every attempt from its own thread, all released at the same moment."""
+    start = threading.Barrier(len(attempts))
+
+    def provision(attempt: UUID) -> Workspace:
+        start.wait(timeout=FAST)
+        return launcher.provision(attempt, timeout_s=FAST)
+
+    with ThreadPoolExecutor(max_workers=len(attempts)) as pool:
+        return list(pool.map(provision, attempts))
+
+
+def test_an_exam_launcher_keeps_one_workspace_per_attempt_until_torn_down(
+    harness: Harness,
+) -> None:
+    launcher = harness.launcher
+    first, second = uuid4(), uuid4()
+
+    # Ready: a reference and a URL, alive; the same attempt again finds the same workspace.
+    workspace = launcher.provision(first, timeout_s=FAST)
+    assert workspace.ref and workspace.url
+    assert launcher.heartbeat(workspace.ref)
+    assert launcher.provision(first, timeout_s=FAST) == workspace
+    other = launcher.provision(second, timeout_s=FAST)
+    assert other.ref != workspace.ref
+    assert harness.running() == {workspace.ref, other.ref}
+
+    # Teardown ends it, and only it; twice is harmless, as are refs never provisioned.
+    launcher.teardown(workspace.ref)
+    launcher.teardown(workspace.ref)
+    assert not launcher.heartbeat(workspace.ref)
+    assert launcher.heartbeat(other.ref)
+    for unknown in ("no-such-workspace", f"{other.ref}-unknown", ""):
+        assert not launcher.heartbeat(unknown)
+        launcher.teardown(unknown)
+    assert harness.existing() == {other.ref}
+
+    # A failed start is WorkspaceFailed with a reason, and leaves nothing behind.
+    with pytest.raises(WorkspaceFailed) as failure:
+        harness.failing().provision(uuid4(), timeout_s=FAST)
+    assert str(failure.value)
+    assert harness.existing() == {other.ref}
+    launcher.teardown(other.ref)
+    assert harness.existing() == set()
+
+    # Ten attempts at once, each asked for twice concurrently: ten distinct workspaces.
+    attempts = [uuid4() for _ in range(10)]
+    workspaces = _provision_all(launcher, attempts + attempts)
+    assert workspaces[:10] == workspaces[10:]
+    refs = {w.ref for w in workspaces}
+    assert len(refs) == 10
+    assert len({w.url for w in workspaces}) == 10
+    assert harness.running() == refs
+    assert all(launcher.heartbeat(ref) for ref in refs)
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        list(pool.map(launcher.teardown, refs))
+    assert harness.existing() == set()
+    assert not any(launcher.heartbeat(ref) for ref in refs)
+
+
+# --- What only the libvirt launcher does -------------------------------------------------
+
+
+@pytest.fixture
+def observer() -> Iterator[Any]:
+    """A connection of the test's own to the test driver (keeps its domains alive)."""
+    connection = _libvirt_or_skip().open(TEST_URI)
+    yield connection
+    connection.close()
+
+
+@pytest.fixture
+def prefix() -> str:
+    return f"vigie-test-{uuid4().hex[:8]}-"
+
+
+def test_libvirt_reports_its_own_message_and_touches_only_its_own_domains(
+    observer: Any, prefix: str
+) -> None:
+    rejected = DEFAULT_TEMPLATE.read_text().replace("type='kvm'", "type='no-such-hypervisor'", 1)
+    with pytest.raises(WorkspaceFailed, match="invalid domain type no-such-hypervisor"):
+        LibvirtLauncher(TEST_URI, template_xml=rejected, name_prefix=prefix).provision(uuid4())
+
+    # The test driver's own domain `test` runs, but it is not a workspace.
+    launcher = LibvirtLauncher(TEST_URI, name_prefix=prefix)
+    assert not launcher.heartbeat("test")
+    launcher.teardown("test")
+    assert observer.lookupByName("test").isActive()
+
+
+def test_libvirt_a_machine_stopped_outside_is_not_alive_and_provisioning_restarts_it(
+    observer: Any, prefix: str
+) -> None:
+    launcher = LibvirtLauncher(TEST_URI, name_prefix=prefix, poll_interval_s=0.01)
+    attempt = uuid4()
+    workspace = launcher.provision(attempt, timeout_s=FAST)
+    domain = observer.lookupByName(workspace.ref)
+    domain.suspend()
+    assert not launcher.heartbeat(workspace.ref)
+    domain.destroy()  # shut off, still defined
+    assert not launcher.heartbeat(workspace.ref)
+    assert launcher.provision(attempt, timeout_s=FAST) == workspace
+    assert domain.isActive() and launcher.heartbeat(workspace.ref)
+    launcher.teardown(workspace.ref)
+    assert not [d for d in observer.listAllDomains() if d.name().startswith(prefix)]
+    launcher.close()
+
+
+def test_libvirt_tears_down_what_did_not_start_in_time(
+    observer: Any, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    libvirt = _libvirt_or_skip()
+    launcher = LibvirtLauncher(TEST_URI, name_prefix=prefix, poll_interval_s=0.01)
+    monkeypatch.setattr(libvirt.virDomain, "state", lambda _self, _flags=0: [3, 0])  # paused
+    began = time.monotonic()
+    with pytest.raises(WorkspaceTimeout, match=r"not running after 0\.2s"):
+        launcher.provision(uuid4(), timeout_s=0.2)
+    assert time.monotonic() - began < FAST
+    monkeypatch.undo()
+    assert not [d for d in observer.listAllDomains() if d.name().startswith(prefix)]
+
+
+def test_libvirt_writes_a_console_token_and_survives_a_closed_connection(
+    observer: Any, prefix: str, tmp_path: Path
+) -> None:
+    fixed_port = DEFAULT_TEMPLATE.read_text().replace(
+        "port='-1' autoport='yes'", "port='5907' autoport='no'"
+    )
+    launcher = LibvirtLauncher(
+        TEST_URI,
+        template_xml=fixed_port,
+        console_base_url="https://exams.example.org/console/vnc.html",
+        name_prefix=prefix,
+        token_dir=tmp_path / "tokens",
+    )
+    attempt = uuid4()
+    workspace = launcher.provision(attempt, timeout_s=FAST)
+    assert workspace.ref == f"{prefix}{attempt}"
+    assert workspace.url == (
+        "https://exams.example.org/console/vnc.html"
+        f"?path=websockify%3Ftoken%3D{workspace.ref}&autoconnect=true"
+    )
+    token = tmp_path / "tokens" / workspace.ref
+    assert token.read_text() == f"{workspace.ref}: 127.0.0.1:5907\n"
+    assert [p.name for p in token.parent.iterdir()] == [workspace.ref]
+
+    launcher._connection.close()  # closed underneath the launcher: it opens a new one
+    assert launcher.heartbeat(workspace.ref)
+    assert launcher.provision(attempt, timeout_s=FAST) == workspace
+    launcher.teardown(workspace.ref)
+    assert not token.exists()
+    launcher.close()
+
+
+def test_without_libvirt_python_the_launcher_says_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "libvirt", None)  # `import libvirt` now fails
+    launcher = LibvirtLauncher("test:///default")
+    with pytest.raises(WorkspaceFailed, match="pip install libvirt-python"):
+        launcher.provision(uuid4())
