@@ -19,7 +19,7 @@ from adapters.mail.memory import MemoryMailer
 from adapters.media.memory import FileMedia, MemoryMedia
 from adapters.persistence.settings import DEFAULT_DATABASE_URL
 from adapters.persistence.store import EventsourcingStore
-from app.catalogue import Catalogue, default_catalogue
+from app.catalogue import Catalogue, default_catalogue, load_folder
 from app.context import Context
 from app.deadlines import DeadlineReport, run_deadlines
 from app.exam_desk import desk_view
@@ -49,6 +49,7 @@ class Settings:
     workspace_port: int = 0  # the built-in workspace's port on 127.0.0.1 (0: any free one)
     libvirt_uri: str = "qemu:///system"
     libvirt_template: str | None = None
+    catalogue_dir: str | None = None  # None: the shipped Access certification
     support: SupportContact = field(default_factory=SupportContact)
 
     @classmethod
@@ -65,6 +66,7 @@ class Settings:
             "workspace_port": os.environ.get("VIGIE_WORKSPACE_PORT", "0"),
             "libvirt_uri": os.environ.get("VIGIE_LIBVIRT_URI", "qemu:///system"),
             "libvirt_template": os.environ.get("VIGIE_LIBVIRT_TEMPLATE"),
+            "catalogue_dir": os.environ.get("VIGIE_CATALOGUE_DIR"),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(
@@ -78,6 +80,7 @@ class Settings:
             workspace_port=int(values["workspace_port"] or 0),
             libvirt_uri=values["libvirt_uri"] or "qemu:///system",
             libvirt_template=values["libvirt_template"],
+            catalogue_dir=values["catalogue_dir"],
             support=SupportContact(
                 email=os.environ.get("VIGIE_SUPPORT_EMAIL", SupportContact.email),
                 phone=os.environ.get("VIGIE_SUPPORT_PHONE", SupportContact.phone),
@@ -194,7 +197,9 @@ def bootstrap(
         store=store,
         clock=clock or SystemClock(),
         ids=ids or RandomIds(),
-        catalogue=catalogue or default_catalogue(),
+        catalogue=catalogue
+        or (load_folder(Path(settings.catalogue_dir)) if settings.catalogue_dir else None)
+        or default_catalogue(),
         mailer=mailer or _mailer(settings),
         launcher=launcher,
         media=media,

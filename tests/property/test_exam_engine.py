@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
@@ -10,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.catalogue import BankError, default_catalogue, parse_certification
+from app.catalogue import BankError, default_catalogue, load_folder, parse_certification
 from domain.exam_attempt import ExamAttempt
 from domain.exam_paper import Choice, Question, QuestionKind, choice_order, presentation_order
 from domain.rules import CURRENT_RULES
@@ -149,3 +150,16 @@ def test_a_malformed_bank_is_refused_naming_the_file_and_the_field(bank: bytes, 
     with pytest.raises(BankError, match=names) as refused:
         parse_certification(bank, "bank.toml")
     assert "bank.toml" in str(refused.value)
+
+
+def test_an_operators_folder_of_banks_loads_with_its_practice_file(tmp_path: Path) -> None:
+    shipped = Path(__file__).resolve().parents[2] / "src" / "app" / "catalogue_data"
+    for name in ("eni-access.toml", "eni-access-practice.toml"):
+        (tmp_path / name).write_bytes((shipped / name).read_bytes())
+    certification = load_folder(tmp_path).get("ENI-ACCESS")
+    assert certification.practice is not None and len(certification.questions) == 10
+    assert certification.paper.content_hash == PAPER.content_hash
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(BankError, match="no certification file"):
+        load_folder(empty)
