@@ -1,29 +1,40 @@
-"""Password hashing with scrypt (standard library); argon2 comes with the web accounts."""
+"""Password hashing: argon2id; older scrypt hashes still verify (and get rehashed on login)."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import hmac
-import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
 
 from domain.errors import InvalidArgument
 
-_N, _R, _P = 2**14, 8, 1
+_ARGON2 = PasswordHasher()
+MIN_LENGTH = 8
 
 
 def hash_password(password: str) -> str:
-    """A salted scrypt hash, self-describing so parameters can change later."""
-    if len(password) < 8:
-        raise InvalidArgument("password", "at least 8 characters")
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=_N, r=_R, p=_P)
-    encode = base64.b64encode
-    return f"scrypt${_N}${_R}${_P}${encode(salt).decode()}${encode(digest).decode()}"
+    """An argon2id hash (salted, self-describing)."""
+    if len(password) < MIN_LENGTH:
+        raise InvalidArgument("password", f"at least {MIN_LENGTH} characters")
+    return _ARGON2.hash(password)
 
 
-def verify_password(password: str, stored: str) -> bool:
-    """Constant-time comparison against a stored hash."""
+def verify_password(password: str, stored: str | None) -> bool:
+    """Whether the password matches the stored hash (constant time)."""
+    if not stored:
+        return False
+    if stored.startswith("$argon2"):
+        try:
+            return _ARGON2.verify(stored, password)
+        except (VerificationError, InvalidHashError):
+            return False
+    return _verify_scrypt(password, stored)
+
+
+def _verify_scrypt(password: str, stored: str) -> bool:
     try:
         scheme, n, r, p, salt, digest = stored.split("$")
     except ValueError:
