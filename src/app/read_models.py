@@ -7,6 +7,7 @@ the web platform moves them to a database with the same projection code.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from uuid import UUID
@@ -109,6 +110,7 @@ class Projections:
     """Every in-memory read model, fed by the notification log."""
 
     def __init__(self) -> None:
+        self._lock = threading.RLock()
         self.position = 0
         self.candidates_by_email: dict[str, UUID] = {}
         self.sessions: dict[UUID, SessionSummary] = {}
@@ -123,15 +125,18 @@ class Projections:
     # --- feeding ---------------------------------------------------------------------------
 
     def catch_up(self, store: EventStore, batch: int = 1000) -> int:
-        """Apply everything recorded after this projection's position."""
+        """Apply everything recorded after this projection's position (one reader at a
+        time: web requests and the worker share these read models)."""
         applied = 0
-        while True:
-            page = store.read(self.position, batch)
-            if not page:
-                return applied
-            for recorded in page:
-                self.apply(recorded)
-                applied += 1
+        with self._lock:
+            while True:
+                page = store.read(self.position, batch)
+                if not page:
+                    return applied
+                for recorded in page:
+                    if recorded.position > self.position:
+                        self.apply(recorded)
+                        applied += 1
 
     def apply(self, recorded: Recorded) -> None:
         """Fold one event into the read models."""

@@ -37,6 +37,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("demo", help="play the guide's whole journey and print its timeline")
+    serve = commands.add_parser("serve", help="run the web platform (with demo data)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
     history = commands.add_parser("history", help="print every event of one aggregate")
     history.add_argument("aggregate_id", type=_uuid)
     replay = commands.add_parser("replay", help="replay a review's decision from the log")
@@ -64,6 +67,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from ui.demo import run_demo
 
             return run_demo(settings, sys.stdout)
+        if args.command == "serve":
+            from ui.serve import serve
+
+            return serve(settings, args.host, args.port, sys.stdout)
         if args.command == "history":
             return _history(settings, args.aggregate_id)
         if args.command == "replay":

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from app.context import Context, update
 from app.links import LinkSigner
-from app.passwords import hash_password
+from app.passwords import hash_password, verify_password
 from app.use_cases.enrolment import CandidateDirectory
 from domain.candidate import Account, Candidate, check_email
 from domain.errors import RuleBroken
@@ -41,9 +41,15 @@ def request_password_reset(
 
 
 def reset_password(
-    ctx: Context, links: LinkSigner, *, signed_token: str, account: Account, password: str
+    ctx: Context,
+    links: LinkSigner,
+    *,
+    signed_token: str,
+    password: str,
+    account: Account | None = None,
 ) -> UUID:
-    """R24: the link's signature, then the candidate's own single-use and expiry rules."""
+    """R24: the link's signature, then the candidate's own single-use and expiry rules. The
+    account is the one the link was made for (checked again when given)."""
     value = links.verify("password-reset", signed_token)
     candidate_text, _, token_id = value.partition(":")
     try:
@@ -52,15 +58,34 @@ def reset_password(
         raise RuleBroken("R24", "this reset link is not valid") from None
     password_hash = hash_password(password)
     at = ctx.now()
-    update(
-        ctx,
-        candidate_id,
-        Candidate,
-        lambda c: c.reset_password(
-            at=at, account=account, token_id=token_id, password_hash=password_hash
-        ),
-    )
+
+    def reset(candidate: Candidate) -> None:
+        token = candidate.reset_tokens.get(token_id)
+        chosen = account or (token.account if token else Account.PROCTORING)
+        candidate.reset_password(
+            at=at, account=chosen, token_id=token_id, password_hash=password_hash
+        )
+
+    update(ctx, candidate_id, Candidate, reset)
     return candidate_id
+
+
+def authenticate(
+    ctx: Context, directory: CandidateDirectory, *, email: str, password: str
+) -> UUID | None:
+    """The candidate whose proctoring password this is (None, without saying which part
+    was wrong, otherwise)."""
+    try:
+        candidate_id = directory.find_by_email(check_email(email))
+    except ValueError:
+        return None
+    if candidate_id is None:
+        verify_password(password, None)
+        return None
+    candidate = ctx.store.get(candidate_id, Candidate)
+    if verify_password(password, candidate.proctoring_password_hash):
+        return candidate_id
+    return None
 
 
 def register_staff(

@@ -1,0 +1,95 @@
+"""`vigie serve`: the web platform on embedded defaults, with demo data and a worker."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+from typing import TextIO
+from uuid import uuid4
+
+import uvicorn
+
+from adapters.bootstrap import Platform, Settings, _secret, bootstrap
+from adapters.mail.capture import SmtpCapture
+from app.use_cases import accounts, enrolment
+from domain.candidate import Account, Candidate
+from domain.staff import Role
+from ui.web.app import create_app
+
+DEMO_EMAIL = "camille.martin@example.org"
+DEMO_PASSWORD = "vigie-demo-2025"
+WORKER_INTERVAL_S = 2.0
+
+
+def seed_demo(platform: Platform) -> str:
+    """A candidate with a fresh enrolment and a password, once; returns the invitation link."""
+    ctx = platform.ctx
+    platform.projections.catch_up(ctx.store)
+    candidate_id = platform.projections.find_by_email(DEMO_EMAIL)
+    if candidate_id is None:
+        enrolled = enrolment.enrol_candidate(
+            ctx,
+            platform.projections,
+            centre_id=uuid4(),
+            email=DEMO_EMAIL,
+            surname="Martin",
+            first_name="Camille",
+            certification_code="ENI-ACCESS",
+        )
+        accounts.register_staff(
+            ctx, email="examinateur@example.org", name="Eve Examinatrice", role=Role.EXAMINER
+        )
+        candidate_id = enrolled.candidate_id
+        token = uuid4().hex
+        candidate = ctx.store.get(candidate_id, Candidate)
+        candidate.request_password_reset(
+            at=ctx.now(),
+            account=Account.PROCTORING,
+            token_id=token,
+            expires_at=ctx.now() + timedelta(minutes=5),
+            purpose="demo",
+        )
+        ctx.store.save(candidate)
+        accounts.reset_password(
+            ctx,
+            platform.links,
+            signed_token=platform.links.sign("password-reset", f"{candidate_id}:{token}"),
+            password=DEMO_PASSWORD,
+        )
+        platform.settle()
+    enrollment = next(
+        e for e in platform.projections.enrollments.values() if e.candidate_id == candidate_id
+    )
+    return platform.links.url("/sessions/new", "create-session", str(enrollment.enrollment_id))
+
+
+def _worker(platform: Platform, stop: threading.Event) -> None:
+    while not stop.wait(WORKER_INTERVAL_S):
+        with contextlib.suppress(Exception):  # a failed pass is retried on the next one
+            platform.tick()
+
+
+def serve(settings: Settings, host: str, port: int, out: TextIO) -> int:
+    """Run the platform until interrupted."""
+    with contextlib.ExitStack() as stack:
+        if not settings.smtp_url:
+            capture = stack.enter_context(SmtpCapture(mailbox_dir=Path("vigie-data/mailbox")))
+            settings = replace(settings, smtp_url=f"smtp://{capture.host}:{capture.port}")
+        settings = replace(settings, base_url=f"http://{host}:{port}")
+        platform = bootstrap(settings)
+        stack.callback(platform.close)
+        invitation = seed_demo(platform)
+        stop = threading.Event()
+        worker = threading.Thread(target=_worker, args=(platform, stop), daemon=True)
+        worker.start()
+        stack.callback(stop.set)
+        app = create_app(platform, secret=_secret(settings), support=settings.support)
+        print(f"Vigie is running at http://{host}:{port}/", file=out)
+        print(f"  candidate log-in : {DEMO_EMAIL} / {DEMO_PASSWORD}", file=out)
+        print(f"  create the exam session (the invitation link): {invitation}", file=out)
+        print("  mails: .venv/bin/vigie mailbox   ·   stop: Ctrl-C", file=out, flush=True)
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+    return 0

@@ -1,0 +1,88 @@
+"""The Litestar application: `create_app()` wires pages, sessions, CSRF and error pages.
+
+Handlers are synchronous (the event store has no asyncio API) and run in Litestar's thread
+pool. Sessions live in a signed, encrypted cookie: no state in the process, so several
+workers can serve the same candidate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from litestar import Litestar, Request, Response
+from litestar.config.csrf import CSRFConfig
+from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
+from litestar.middleware.session.client_side import CookieBackendConfig
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Redirect, Template
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from adapters.bootstrap import Platform
+from app.mail_rendering import SupportContact
+from domain.errors import DomainError
+from ui.web import candidate, portal
+from ui.web.i18n import translator
+
+HERE = Path(__file__).parent
+MAX_UPLOAD_BYTES = 32 * 1024 * 1024
+
+
+def page_context(request: Request[Any, Any, Any], **values: Any) -> dict[str, Any]:
+    """What every page needs: the language (R25), its words, the support contact (R26)."""
+    language = request.session.get("lang", "fr") if request.scope.get("session") else "fr"
+    support: SupportContact = request.app.state.support
+    return {
+        "lang": language,
+        "t": translator(language),
+        "support": support,
+        "logged_in": bool(request.scope.get("session") and request.session.get("candidate")),
+        **values,
+    }
+
+
+def _domain_error(request: Request[Any, Any, Any], error: DomainError) -> Response[Any]:
+    """A refusal is shown on a page that names its rule; nothing was recorded."""
+    return Template(
+        "error.html",
+        context=page_context(request, message=str(error)),
+        status_code=409,
+    )
+
+
+def _http_error(request: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:
+    if isinstance(error, NotAuthorizedException):
+        return Redirect("/login")
+    status = error.status_code
+    message = "Accès refusé." if isinstance(error, PermissionDeniedException) else error.detail
+    return Template(
+        "error.html", context=page_context(request, message=message), status_code=status
+    )
+
+
+def create_app(platform: Platform, *, secret: bytes, support: SupportContact) -> Litestar:
+    """The web platform over a wired Platform."""
+    session_key = hashlib.sha256(secret + b"/session").digest()
+    csrf_key = hashlib.sha256(secret + b"/csrf").hexdigest()
+    app = Litestar(
+        route_handlers=[
+            *candidate.ROUTES,
+            *portal.ROUTES,
+            create_static_files_router(path="/static", directories=[HERE / "static"]),
+        ],
+        template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
+        middleware=[
+            CookieBackendConfig(
+                secret=session_key, key="vigie_session", httponly=True, samesite="lax"
+            ).middleware
+        ],
+        csrf_config=CSRFConfig(secret=csrf_key, cookie_name="vigie_csrf", cookie_samesite="lax"),
+        exception_handlers={DomainError: _domain_error, HTTPException: _http_error},
+        request_max_body_size=MAX_UPLOAD_BYTES,
+        debug=False,
+    )
+    app.state.platform = platform
+    app.state.support = support
+    return app

@@ -1,0 +1,337 @@
+"""Candidate pages of the proctored session: create, log in, terms, entry, checks (R1–R10).
+
+Every page is one of the guide's screens and every button one use case; a refusal comes back
+as a page naming its rule. Ids in URLs are checked against the logged-in candidate.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Annotated, Any
+from uuid import UUID
+
+from litestar import Request, get, post
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.params import Body
+from litestar.response import Redirect, Template
+
+from adapters.bootstrap import Platform
+from app.use_cases import accounts, enrolment, proctoring
+from domain.candidate import Account, Candidate
+from domain.errors import InvalidArgument, RuleBroken
+from domain.proctored_session import EnvironmentPart, ProctoredSession
+from ui.web.i18n import LANGUAGES
+
+Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+Multipart = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
+
+# What a connection must reach to pass (R8): a usable video stream and answers in time.
+MAX_ROUND_TRIP_MS = 1000.0
+MIN_UPLOAD_KBPS = 500.0
+
+
+def platform_of(request: Request[Any, Any, Any]) -> Platform:
+    platform: Platform = request.app.state.platform
+    return platform
+
+
+def context(request: Request[Any, Any, Any], **values: Any) -> dict[str, Any]:
+    from ui.web.app import page_context
+
+    return page_context(request, **values)
+
+
+def candidate_id(request: Request[Any, Any, Any]) -> UUID:
+    """The logged-in candidate, or a redirect to the login page."""
+    value = request.session.get("candidate")
+    if not value:
+        raise NotAuthorizedException()
+    return UUID(value)
+
+
+def own_session(request: Request[Any, Any, Any], session_id: UUID) -> ProctoredSession:
+    """The session, if it is the logged-in candidate's own (403 otherwise, even if absent)."""
+    platform = platform_of(request)
+    try:
+        session = platform.ctx.store.get(session_id, ProctoredSession)
+    except LookupError:
+        raise PermissionDeniedException() from None
+    if session.candidate_id != candidate_id(request):
+        raise PermissionDeniedException()
+    return session
+
+
+# --- language, login, password (R11, R24, R25) ----------------------------------------------
+
+
+@get("/", sync_to_thread=False)
+def home(request: Request[Any, Any, Any]) -> Redirect:
+    return Redirect("/exams" if request.session.get("candidate") else "/login")
+
+
+@get("/lang/{code:str}", sync_to_thread=False)
+def choose_language(request: Request[Any, Any, Any], code: str) -> Redirect:
+    """R25: French or English, from any page."""
+    if code in LANGUAGES:
+        request.session["lang"] = code
+    referer = request.headers.get("referer", "/")
+    return Redirect(referer if referer.startswith(str(request.base_url)) else "/")
+
+
+@get("/login", sync_to_thread=False)
+def login_page(request: Request[Any, Any, Any]) -> Template:
+    return Template("login.html", context=context(request, error=""))
+
+
+@post("/login", sync_to_thread=True)
+def login(request: Request[Any, Any, Any], data: Form) -> Template | Redirect:
+    platform = platform_of(request)
+    found = accounts.authenticate(
+        platform.ctx,
+        platform.projections,
+        email=str(data.get("email", "")),
+        password=str(data.get("password", "")),
+    )
+    if found is None:
+        t = context(request)["t"]
+        return Template(
+            "login.html", context=context(request, error=t("bad_login")), status_code=401
+        )
+    request.session["candidate"] = str(found)
+    return Redirect("/terms")
+
+
+@post("/logout", sync_to_thread=False)
+def logout(request: Request[Any, Any, Any]) -> Redirect:
+    language = request.session.get("lang", "fr")
+    request.clear_session()
+    request.session["lang"] = language
+    return Redirect("/login")
+
+
+@get("/password/reset", sync_to_thread=False)
+def password_page(request: Request[Any, Any, Any], t: str = "") -> Template:
+    return Template("password.html", context=context(request, token=t, done=False))
+
+
+@post("/password/reset", sync_to_thread=True)
+def password_reset(request: Request[Any, Any, Any], data: Form) -> Template:
+    """R24: the e-mailed link, once, before it expires."""
+    platform = platform_of(request)
+    accounts.reset_password(
+        platform.ctx,
+        platform.links,
+        signed_token=str(data.get("token", "")),
+        password=str(data.get("password", "")),
+    )
+    return Template("password.html", context=context(request, token="", done=True))
+
+
+@get("/password/forgot", sync_to_thread=False)
+def forgot_page(request: Request[Any, Any, Any]) -> Template:
+    return Template("forgot.html", context=context(request, sent=False))
+
+
+@post("/password/forgot", sync_to_thread=True)
+def forgot(request: Request[Any, Any, Any], data: Form) -> Template:
+    """R24: the same answer whether the address is known or not."""
+    platform = platform_of(request)
+    account = Account.PORTAL if data.get("account") == "portal" else Account.PROCTORING
+    # A malformed address gets the same answer as an unknown one.
+    with contextlib.suppress(InvalidArgument):
+        accounts.request_password_reset(
+            platform.ctx, platform.projections, email=str(data.get("email", "")), account=account
+        )
+    platform.settle()
+    return Template("forgot.html", context=context(request, sent=True))
+
+
+# --- creating the exam session (R1–R3) --------------------------------------------------------
+
+
+@get("/sessions/new", sync_to_thread=False)
+def create_session_page(request: Request[Any, Any, Any], t: str = "") -> Template:
+    return Template("create_session.html", context=context(request, token=t))
+
+
+@post("/sessions/new", sync_to_thread=True)
+def create_session(request: Request[Any, Any, Any], data: Form) -> Template:
+    """R2: created, already exists, or created with live supervision."""
+    platform = platform_of(request)
+    value = platform.links.verify("create-session", str(data.get("token", "")), rule="R1")
+    try:
+        enrollment_id = UUID(value)
+    except ValueError:
+        raise RuleBroken("R1", "this link is not valid") from None
+    created = enrolment.create_exam_session(
+        platform.ctx, enrollment_id, live_supervision=data.get("live") == "yes"
+    )
+    platform.settle()
+    return Template(
+        "outcome.html",
+        context=context(request, outcome=created.outcome.value, valid_until=created.valid_until),
+    )
+
+
+# --- terms and the exam list (R5, R6) ---------------------------------------------------------
+
+
+@get("/terms", sync_to_thread=True)
+def terms_page(request: Request[Any, Any, Any]) -> Template | Redirect:
+    candidate = platform_of(request).ctx.store.get(candidate_id(request), Candidate)
+    if candidate.terms_accepted:
+        return Redirect("/exams")
+    return Template("terms.html", context=context(request))
+
+
+@post("/terms", sync_to_thread=True)
+def accept_terms(request: Request[Any, Any, Any]) -> Redirect:
+    """R5: once, at the first connection."""
+    platform = platform_of(request)
+    proctoring.accept_terms(platform.ctx, candidate_id(request))
+    return Redirect("/exams")
+
+
+@get("/exams", sync_to_thread=True)
+def exams(request: Request[Any, Any, Any]) -> Template:
+    platform = platform_of(request)
+    platform.projections.catch_up(platform.ctx.store)
+    sessions = platform.projections.my_sessions(candidate_id(request))
+    return Template("exams.html", context=context(request, sessions=sessions))
+
+
+@post("/exams/{session_id:uuid}/enter", sync_to_thread=True)
+def enter(request: Request[Any, Any, Any], session_id: UUID, data: Form) -> Redirect:
+    """R6: 'Examen', or 'Reprendre l'examen' with a reason of at least 10 words."""
+    own_session(request, session_id)
+    reason = str(data.get("reason", "")).strip() or None
+    proctoring.enter_session(platform_of(request).ctx, session_id, resume_reason=reason)
+    return Redirect(f"/exams/{session_id}")
+
+
+# --- the checks (R7–R10) ----------------------------------------------------------------------
+
+
+@get("/exams/{session_id:uuid}", sync_to_thread=True)
+def step_page(request: Request[Any, Any, Any], session_id: UUID) -> Template | Redirect:
+    session = own_session(request, session_id)
+    if session.attempt_id is not None:
+        return Redirect(f"/portal/{session.attempt_id}")
+    return Template("step.html", context=context(request, session=session))
+
+
+_SIMPLE = {
+    "instructions": proctoring.read_instructions,
+    "secure": proctoring.acknowledge_secure_mode,
+    "sound": proctoring.confirm_sound_heard,
+    "mic-start": proctoring.start_microphone_recording,
+    "mic-stop": proctoring.stop_microphone_recording,
+    "face-next": proctoring.confirm_face_photo,
+    "id-next": proctoring.confirm_id_photo,
+}
+_ATTESTED = {
+    "designer": proctoring.attest_designer_rules,
+    "conditions": proctoring.attest_general_conditions,
+}
+
+
+@post("/exams/{session_id:uuid}/do/{action:str}", sync_to_thread=True)
+def do_step(
+    request: Request[Any, Any, Any], session_id: UUID, action: str, data: Multipart
+) -> Redirect:
+    """One button of the checks; the domain refuses it when out of order."""
+    own_session(request, session_id)
+    ctx = platform_of(request).ctx
+    if action in _SIMPLE:
+        _SIMPLE[action](ctx, session_id)
+    elif action in _ATTESTED:
+        if data.get("attest") != "yes":
+            raise RuleBroken("R7", "tick the box to attest you have read the rules")
+        _ATTESTED[action](ctx, session_id)
+    elif action == "camera":
+        proctoring.check_camera(ctx, session_id, working=data.get("working") == "yes")
+    elif action == "connection":
+        rtt, upload = _number(data, "round_trip_ms"), _number(data, "upload_kbps")
+        passed = rtt <= MAX_ROUND_TRIP_MS and upload >= MIN_UPLOAD_KBPS
+        proctoring.record_connection_test(
+            ctx, session_id, round_trip_ms=rtt, upload_kbps=upload, passed=passed
+        )
+    elif action in ("face-photo", "id-photo"):
+        image = _upload(data, "photo", ("image/",))
+        take = proctoring.take_face_photo if action == "face-photo" else proctoring.take_id_photo
+        take(ctx, session_id, image)
+    elif action.startswith("env-start-") or action.startswith("env-stop-"):
+        part = _part(action.rsplit("-", 1)[1])
+        if action.startswith("env-start-"):
+            proctoring.start_environment_recording(ctx, session_id, part)
+        else:
+            recording = _upload(data, "recording", ("video/", "application/octet-stream"))
+            proctoring.stop_environment_recording(ctx, session_id, part, recording)
+            platform_of(request).settle()
+    else:
+        raise InvalidArgument("action", f"unknown step {action!r}")
+    return Redirect(f"/exams/{session_id}")
+
+
+@get("/equipment", sync_to_thread=False)
+def equipment(request: Request[Any, Any, Any]) -> Template:
+    """R8: 'Test du matériel', camera and microphone on their own."""
+    candidate_id(request)
+    return Template("equipment.html", context=context(request))
+
+
+@post("/exams/{session_id:uuid}/upload-test", sync_to_thread=False)
+def upload_test(request: Request[Any, Any, Any], session_id: UUID) -> dict[str, str]:
+    """The connection test's upload target: the browser times it, the server only answers."""
+    return {"ok": "yes"}
+
+
+def _number(data: dict[str, Any], field: str) -> float:
+    try:
+        return float(data.get(field, ""))
+    except ValueError:
+        raise InvalidArgument(field, "a number is required") from None
+
+
+def _part(name: str) -> EnvironmentPart:
+    try:
+        return EnvironmentPart(name)
+    except ValueError:
+        raise InvalidArgument("part", f"ears, room or desk, not {name!r}") from None
+
+
+def _upload(data: dict[str, Any], field: str, types: tuple[str, ...]) -> bytes:
+    upload = data.get(field)
+    if not isinstance(upload, UploadFile):
+        raise InvalidArgument(field, "a file is required")
+    if not upload.content_type.startswith(types):
+        raise InvalidArgument(field, f"unexpected file type {upload.content_type!r}")
+    content = upload.file.read()
+    if not content:
+        raise InvalidArgument(field, "the file is empty")
+    return content
+
+
+ROUTES = [
+    home,
+    choose_language,
+    login_page,
+    login,
+    logout,
+    password_page,
+    password_reset,
+    forgot_page,
+    forgot,
+    create_session_page,
+    create_session,
+    terms_page,
+    accept_terms,
+    exams,
+    enter,
+    step_page,
+    do_step,
+    upload_test,
+    equipment,
+]

@@ -1,0 +1,116 @@
+"""Candidate pages of the exam portal: profile, tile, workspace, exam, results (R11–R22)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from litestar import Request, get, post
+from litestar.exceptions import PermissionDeniedException
+from litestar.response import Redirect, Template
+
+from app.use_cases import portal
+from domain.candidate import Candidate, PortalProfile
+from domain.errors import InvalidArgument
+from domain.exam_attempt import ExamAttempt
+from domain.scoring import GivenAnswer
+from ui.web.candidate import Form, candidate_id, context, platform_of
+
+
+def own_attempt(request: Request[Any, Any, Any], attempt_id: UUID) -> ExamAttempt:
+    """The attempt, if it is the logged-in candidate's own (403 otherwise, even if absent)."""
+    try:
+        attempt = platform_of(request).ctx.store.get(attempt_id, ExamAttempt)
+    except LookupError:
+        raise PermissionDeniedException() from None
+    if attempt.candidate_id != candidate_id(request):
+        raise PermissionDeniedException()
+    return attempt
+
+
+@get("/portal/{attempt_id:uuid}", sync_to_thread=True)
+def portal_page(request: Request[Any, Any, Any], attempt_id: UUID) -> Template:
+    attempt = own_attempt(request, attempt_id)
+    platform = platform_of(request)
+    candidate = platform.ctx.store.get(attempt.candidate_id, Candidate)
+    certification = platform.ctx.catalogue.get(attempt.certification_code)
+    return Template(
+        "portal.html",
+        context=context(
+            request,
+            attempt=attempt,
+            candidate=candidate,
+            certification=certification,
+            remaining=int(attempt.remaining_seconds(platform.ctx.now())),
+        ),
+    )
+
+
+@post("/portal/{attempt_id:uuid}/{action:str}", sync_to_thread=True)
+def portal_action(
+    request: Request[Any, Any, Any], attempt_id: UUID, action: str, data: Form
+) -> Redirect:
+    """One button of the portal; the domain refuses what the guide does not allow."""
+    attempt = own_attempt(request, attempt_id)
+    platform = platform_of(request)
+    ctx = platform.ctx
+    if action == "profile":
+        portal.save_portal_profile(
+            ctx,
+            attempt.candidate_id,
+            email=str(data.get("email", "")),
+            profile=_profile(data),
+            password=str(data.get("password", "")) or None,
+        )
+    elif action == "practice":
+        answers = {
+            key.removeprefix("q-"): GivenAnswer(text=str(value))
+            for key, value in data.items()
+            if key.startswith("q-")
+        }
+        portal.take_practice_questionnaire(ctx, attempt_id, answers=answers)
+    elif action == "tile":
+        portal.select_tile(ctx, attempt_id, certification_code=str(data.get("code", "")))
+    elif action == "start":
+        portal.start_now(ctx, attempt_id)
+        platform.settle()  # the worker would do this within seconds
+    elif action == "reopen":
+        portal.reopen_workspace(ctx, attempt_id)
+        platform.settle()
+    elif action == "begin":
+        portal.begin_exam(ctx, attempt_id)
+    elif action == "defer":
+        portal.defer_exam(ctx, attempt_id)
+        platform.settle()
+    elif action == "finish":
+        portal.finish_exam(ctx, attempt_id)
+        platform.settle()
+    elif action == "validate":
+        portal.validate_exam(ctx, attempt_id, typed_code=str(data.get("code", "")))
+        platform.settle()
+    elif action == "quit":
+        if data.get("confirm") != "yes":
+            raise InvalidArgument("confirm", "confirm with 'Quitter' to leave for good (R22)")
+        portal.quit_certification(ctx, attempt_id)
+        platform.settle()
+    else:
+        raise InvalidArgument("action", f"unknown action {action!r}")
+    return Redirect(f"/portal/{attempt_id}")
+
+
+def _profile(data: dict[str, Any]) -> PortalProfile:
+    try:
+        birth_date = date.fromisoformat(str(data.get("birth_date", "")))
+    except ValueError:
+        raise InvalidArgument("birth_date", "a date such as 1990-05-17") from None
+    return PortalProfile(
+        civility=str(data.get("civility", "")),
+        surname=str(data.get("surname", "")),
+        first_name=str(data.get("first_name", "")),
+        birth_date=birth_date,
+        birth_place=str(data.get("birth_place", "")),
+    )
+
+
+ROUTES = [portal_page, portal_action]

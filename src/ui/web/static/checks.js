@@ -1,0 +1,99 @@
+// The browser side of the checks (R6, R8–R10): sound, microphone, camera, connection,
+// photos and environment recordings. Every result goes to the server, which decides.
+(function () {
+  "use strict";
+  function csrf() {
+    var m = document.cookie.match(/(?:^|; )vigie_csrf=([^;]*)/);
+    return m ? decodeURIComponent(m[1]) : "";
+  }
+  function reload() { window.location.reload(); }
+  function post(url, body) {
+    return fetch(url, { method: "POST", body: body, headers: { "x-csrftoken": csrf() },
+                        credentials: "same-origin" }).then(function (r) {
+      if (!r.ok && r.status !== 302) { return r.text().then(function (t) {
+        document.open(); document.write(t); document.close(); throw new Error("refused"); }); }
+      return r;
+    });
+  }
+  // R6: count the words of a resume reason as the server does.
+  document.querySelectorAll("textarea[data-min-words]").forEach(function (area) {
+    var out = document.getElementById(area.getAttribute("aria-describedby"));
+    area.addEventListener("input", function () {
+      var words = area.value.split(/\s+/).filter(function (w) { return /\w/.test(w); }).length;
+      out.textContent = out.textContent.replace(/^\d+/, String(words));
+    });
+  });
+  var step = document.getElementById("step");
+  if (!step) { return; }
+  var video = document.getElementById("preview");
+  var stream = null;
+  function camera() {
+    if (!navigator.mediaDevices) { return Promise.reject(new Error("no media devices")); }
+    return navigator.mediaDevices.getUserMedia({ video: { width: 320, height: 240 }, audio: true })
+      .then(function (s) { stream = s; if (video) { video.srcObject = s; } return s; });
+  }
+  if (video) { camera().catch(function () {}); }
+  var sound = document.getElementById("play-sound");
+  if (sound) {
+    sound.addEventListener("click", function () {
+      var ctx = new (window.AudioContext || window.webkitAudioContext)();
+      var osc = ctx.createOscillator(); osc.frequency.value = 440; osc.connect(ctx.destination);
+      osc.start(); setTimeout(function () { osc.stop(); }, 800);
+    });
+  }
+  var connection = document.getElementById("connection-form");
+  if (connection) {
+    connection.addEventListener("submit", function (event) {
+      if (connection.round_trip_ms.value) { return; }
+      event.preventDefault();
+      var url = "/exams/" + step.dataset.session + "/upload-test";
+      var started = performance.now();
+      post(url, new Blob(["."])).then(function () {
+        var rtt = performance.now() - started;
+        var payload = new Blob([new Uint8Array(256 * 1024)]);
+        var upStart = performance.now();
+        return post(url, payload).then(function () {
+          var seconds = Math.max((performance.now() - upStart) / 1000, 0.001);
+          connection.round_trip_ms.value = rtt.toFixed(1);
+          connection.upload_kbps.value = ((256 * 8) / seconds).toFixed(0);
+          document.getElementById("connection-result").textContent =
+            rtt.toFixed(0) + " ms, " + connection.upload_kbps.value + " kbit/s";
+          connection.submit();
+        });
+      });
+    });
+  }
+  var photo = document.getElementById("take-photo");
+  if (photo) {
+    photo.addEventListener("click", function () {
+      var canvas = document.createElement("canvas");
+      canvas.width = 320; canvas.height = 240;
+      canvas.getContext("2d").drawImage(video, 0, 0, 320, 240);
+      canvas.toBlob(function (blob) {
+        var form = new FormData(); form.append("photo", blob, "photo.jpg");
+        post(photo.dataset.action, form).then(function () {
+          document.getElementById("photo-status").textContent = "✓";
+        });
+      }, "image/jpeg", 0.8);
+    });
+  }
+  var stop = document.getElementById("stop-recording");
+  if (stop) {
+    var chunks = [];
+    var recorder = null;
+    camera().then(function (s) {
+      recorder = new MediaRecorder(s);
+      recorder.ondataavailable = function (e) { if (e.data.size) { chunks.push(e.data); } };
+      recorder.start(250);
+    }).catch(function () {});
+    stop.addEventListener("click", function () {
+      function upload() {
+        var blob = new Blob(chunks.length ? chunks : [new Uint8Array(1)], { type: "video/webm" });
+        var form = new FormData(); form.append("recording", blob, "recording.webm");
+        post(stop.dataset.action, form).then(reload);
+      }
+      if (recorder && recorder.state !== "inactive") { recorder.onstop = upload; recorder.stop(); }
+      else { upload(); }
+    });
+  }
+})();
