@@ -10,7 +10,8 @@ import contextlib
 from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Request, get, post
+from litestar import Request, Response, get, post
+from litestar.concurrency import sync_to_thread
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
@@ -85,10 +86,12 @@ def login_page(request: Request[Any, Any, Any]) -> Template:
     return Template("login.html", context=context(request, error=""))
 
 
-@post("/login", sync_to_thread=True)
-def login(request: Request[Any, Any, Any], data: Form) -> Template | Redirect:
+@post("/login")
+async def login(request: Request[Any, Any, Any], data: Form) -> Response[Any]:
     platform = platform_of(request)
-    found = accounts.authenticate(
+    # Hashing is slow on purpose: it runs in a thread, off the event loop.
+    found = await sync_to_thread(
+        accounts.authenticate,
         platform.ctx,
         platform.projections,
         email=str(data.get("email", "")),
@@ -178,9 +181,10 @@ def create_session(request: Request[Any, Any, Any], data: Form) -> Template:
 # --- terms and the exam list (R5, R6) ---------------------------------------------------------
 
 
-@get("/terms", sync_to_thread=True)
-def terms_page(request: Request[Any, Any, Any]) -> Template | Redirect:
-    candidate = platform_of(request).ctx.store.get(candidate_id(request), Candidate)
+@get("/terms")
+async def terms_page(request: Request[Any, Any, Any]) -> Response[Any]:
+    store = platform_of(request).ctx.store
+    candidate = await sync_to_thread(store.get, candidate_id(request), Candidate)
     if candidate.terms_accepted:
         return Redirect("/exams")
     return Template("terms.html", context=context(request))
@@ -214,9 +218,9 @@ def enter(request: Request[Any, Any, Any], session_id: UUID, data: Form) -> Redi
 # --- the checks (R7–R10) ----------------------------------------------------------------------
 
 
-@get("/exams/{session_id:uuid}", sync_to_thread=True)
-def step_page(request: Request[Any, Any, Any], session_id: UUID) -> Template | Redirect:
-    session = own_session(request, session_id)
+@get("/exams/{session_id:uuid}")
+async def step_page(request: Request[Any, Any, Any], session_id: UUID) -> Response[Any]:
+    session = await sync_to_thread(own_session, request, session_id)
     if session.attempt_id is not None:
         return Redirect(f"/portal/{session.attempt_id}")
     return Template("step.html", context=context(request, session=session))

@@ -19,7 +19,7 @@
   document.querySelectorAll("textarea[data-min-words]").forEach(function (area) {
     var out = document.getElementById(area.getAttribute("aria-describedby"));
     area.addEventListener("input", function () {
-      var words = area.value.split(/\s+/).filter(function (w) { return /\w/.test(w); }).length;
+      var words = area.value.split(/\s+/).filter(function (w) { return /[\p{L}\p{N}_]/u.test(w); }).length;
       out.textContent = out.textContent.replace(/^\d+/, String(words));
     });
   });

@@ -1,0 +1,200 @@
+"""The guide's candidate journey through the pages, in a real browser (issue 6)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+from adapters.mail.memory import MemoryMailer
+from app.use_cases import enrolment
+from domain.exam_attempt import AttemptStatus, ExamAttempt
+from domain.proctored_session import ProctoredSession
+from tests.acceptance.journey import NINE_WORDS, TEN_WORDS
+from tests.browser.conftest import ARTIFACTS, Server
+
+EMAIL = "camille.martin@example.org"
+PASSWORD = "mot-de-passe-42"
+
+
+def shot(page: Any, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def invitation(server: Server) -> str:
+    platform = server.platform
+    enrolment.enrol_candidate(
+        platform.ctx,
+        platform.projections,
+        centre_id=uuid4(),
+        email=EMAIL,
+        surname="Martin",
+        first_name="Camille",
+        certification_code="ENI-ACCESS",
+    )
+    platform.settle()
+    [mail] = mailer(server).to(EMAIL)
+    return re.search(r"http://\S+/sessions/new\?t=\S+", mail.text).group(0)  # type: ignore[union-attr]
+
+
+def mailer(server: Server) -> MemoryMailer:
+    assert isinstance(server.platform.mailer, MemoryMailer)
+    return server.platform.mailer
+
+
+def create_session_and_log_in(page: Any, server: Server) -> None:
+    page.goto(invitation(server))
+    page.get_by_role("button", name="Créer ma session").click()
+    assert page.locator("#outcome").get_attribute("data-outcome") == "created"
+    shot(page, "01-session-created")
+    page.goto(invitation_link(server))
+    page.get_by_role("button", name="Créer ma session").click()
+    assert page.locator("#outcome").get_attribute("data-outcome") == "already_exists"
+    assert "spams" in page.locator("#outcome").inner_text()
+    welcome = next(m for m in mailer(server).to(EMAIL) if m.subject.startswith("Bienvenue"))
+    link = re.search(r"http://\S+/password/reset\?t=\S+", welcome.text).group(0)  # type: ignore[union-attr]
+    page.goto(link)
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.get_by_role("button", name="Soumettre").click()
+    page.get_by_role("link", name="Se connecter").click()
+    page.get_by_label("Adresse e-mail").fill(EMAIL)
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    page.get_by_role("button", name="Accepter les CGU").click()
+    shot(page, "02-my-exams")
+
+
+def invitation_link(server: Server) -> str:
+    [mail] = [m for m in mailer(server).to(EMAIL) if "Créer votre session" in m.subject]
+    return re.search(r"http://\S+/sessions/new\?t=\S+", mail.text).group(0)  # type: ignore[union-attr]
+
+
+def session_of(server: Server) -> ProctoredSession:
+    server.platform.projections.catch_up(server.platform.ctx.store)
+    [summary] = server.platform.projections.sessions.values()
+    return server.platform.ctx.store.get(summary.session_id, ProctoredSession)
+
+
+def pass_checks(page: Any, server: Server) -> None:
+    page.get_by_role("button", name="Examen").click()
+    page.get_by_role("button", name="Suivant").click()
+    page.get_by_label(re.compile("j'atteste avoir lu les règles")).check()
+    page.get_by_role("button", name="Suivant").click()
+    page.get_by_role("button", name="Continuer").click()
+    page.get_by_label(re.compile("conditions générales")).check()
+    page.get_by_role("button", name="Suivant").click()
+    page.get_by_role("button", name="Écouter le son").click()
+    page.get_by_role("button", name="J'ai entendu le son").click()
+    page.get_by_role("button", name="Lancer l'enregistrement").click()
+    page.get_by_role("button", name="Arrêter l'enregistrement").click()
+    page.wait_for_function("document.getElementById('preview').readyState >= 2")
+    shot(page, "03-camera")
+    page.get_by_role("button", name="Je me vois : la caméra fonctionne").click()
+    page.get_by_role("button", name="Lancer le test").click()
+    page.get_by_role("heading", name="Photo de votre visage").wait_for()
+
+
+def take_photos(page: Any) -> None:
+    for heading in ("Photo de votre visage", "Photo de votre pièce d'identité"):
+        page.get_by_role("heading", name=heading).wait_for()
+        page.wait_for_function("document.getElementById('preview').readyState >= 2")
+        page.get_by_role("button", name="Prendre une photo").click()
+        page.locator("#photo-status").filter(has_text="✓").wait_for()
+        page.get_by_role("button", name="Suivant").click()
+
+
+def record_environment(page: Any) -> None:
+    for number in (1, 2, 3):
+        page.get_by_role("heading", name=f"({number}/3)").wait_for()
+        page.get_by_role("button", name="Lancer l'enregistrement").click()
+        page.wait_for_timeout(600)  # a little real video from the fake camera
+        with page.expect_navigation():
+            page.get_by_role("button", name="Arrêter l'enregistrement").click()
+
+
+def test_the_happy_path_from_the_invitation_to_the_sent_exam(page: Any, server: Server) -> None:
+    create_session_and_log_in(page, server)
+    pass_checks(page, server)
+    shot(page, "04-face-photo")
+    take_photos(page)
+    record_environment(page)
+    page.get_by_role("heading", name="Portail de certification").wait_for()
+    session = session_of(server)
+    assert session.exam_launched_at is not None and session.attempt_id is not None
+    stored = server.platform.ctx.media
+    face = next(
+        e
+        for e in server.platform.ctx.store.history(session.id)
+        if type(e).__name__ == "FacePhotoTaken"
+    )
+    assert stored.load(face.media_id)[:2] == b"\xff\xd8"  # a real JPEG from the webcam
+    page.get_by_label("Mot de passe").fill("portail-pass-1")
+    page.get_by_label("Date de naissance").fill("1990-05-17")
+    page.get_by_label("Lieu de naissance").fill("Nantes")
+    page.get_by_role("button", name="Créer").click()
+    shot(page, "05-portal-tile")
+    page.get_by_role("button", name=re.compile("À démarrer")).click()
+    page.get_by_role("button", name="Je démarre maintenant").click()
+    page.get_by_role("button", name="Commencer").click()
+    with page.context.expect_page() as opened:
+        page.get_by_role("link", name="Ouvrir l'onglet de l'examen").click()
+    exam = opened.value
+    exam.wait_for_load_state()
+    exam.get_by_label("Votre réponse").first.fill("Taille du champ")
+    exam.get_by_role("button", name="Enregistrer la réponse").first.click()
+    shot(exam, "06-exam-tab")
+    exam.close()
+    page.get_by_role("button", name="Terminer l'examen").click()
+    code = page.locator("#validation-code").inner_text()
+    shot(page, "07-results")
+    page.get_by_label(re.compile("Valider l'examen")).fill("0000" if code != "0000" else "1111")
+    page.get_by_role("button", name="Oui, envoyer").click()
+    assert "R18" in page.locator("[role=alert]").inner_text()
+    page.go_back()
+    page.get_by_label(re.compile("Valider l'examen")).fill(code)
+    page.get_by_role("button", name="Oui, envoyer").click()
+    page.locator("#sent").wait_for()
+    shot(page, "08-sent")
+    attempt = server.platform.ctx.store.get(session.attempt_id, ExamAttempt)
+    assert attempt.status is AttemptStatus.VALIDATED
+    assert len(attempt.answers) == 1
+
+
+def test_a_resume_reason_of_nine_words_is_refused_and_ten_are_accepted(
+    page: Any, server: Server
+) -> None:
+    create_session_and_log_in(page, server)
+    page.get_by_role("button", name="Examen").click()
+    page.get_by_role("button", name="Suivant").click()
+    page.goto(f"{server.url}/exams")
+    reason = page.get_by_label(re.compile("motif de reprise"))
+    reason.fill(NINE_WORDS)
+    assert page.locator(".word-count").inner_text().startswith("9 ")
+    page.get_by_role("button", name="Reprendre l'examen").click()
+    assert "R6" in page.locator("[role=alert]").inner_text()
+    shot(page, "resume-refused")
+    page.goto(f"{server.url}/exams")
+    page.get_by_label(re.compile("motif de reprise")).fill(TEN_WORDS)
+    page.get_by_role("button", name="Reprendre l'examen").click()
+    # R6: the instructions step stays ticked; the designer's rules come next.
+    page.get_by_label(re.compile("j'atteste avoir lu les règles")).wait_for()
+    assert session_of(server).entries == 2
+
+
+def test_suivant_without_a_photo_is_refused(page: Any, server: Server) -> None:
+    create_session_and_log_in(page, server)
+    pass_checks(page, server)
+    page.get_by_role("button", name="Suivant").click()
+    assert "R9" in page.locator("[role=alert]").inner_text()
+
+
+def test_the_language_switches_to_english_and_back(page: Any, server: Server) -> None:
+    page.goto(f"{server.url}/login")
+    page.get_by_role("link", name="English").click()
+    assert page.get_by_role("heading", name="Log in").is_visible()
+    page.get_by_role("link", name="Français").click()
+    assert page.get_by_role("heading", name="Se connecter").is_visible()
+    assert "hotline" in page.locator("footer").inner_text()  # R26 on every page
+    _ = Path  # screenshots are kept by the page fixture
