@@ -76,8 +76,10 @@ def server(tmp_path: Path) -> Iterator[Server]:
     platform.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    # Module scope: Playwright's sync API keeps an event loop in this thread while it runs,
+    # which other tests' own loops must not meet.
     if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
         message = "Debian's chromium is not installed (apt-get install chromium)"
         if os.environ.get("CI"):
