@@ -24,6 +24,7 @@ from domain.outbound_mail import MailStatus, OutboundMail
 from domain.proctored_session import ProctoredSession
 from domain.review import Review
 from domain.rules import utc
+from domain.staff import StaffMember
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,7 @@ class Projections:
         self._lock = threading.RLock()
         self.position = 0
         self.candidates_by_email: dict[str, UUID] = {}
+        self.staff_by_email: dict[str, UUID] = {}
         self.sessions: dict[UUID, SessionSummary] = {}
         self.sessions_by_candidate: dict[UUID, list[UUID]] = {}
         self.enrollment_valid_until: dict[UUID, date] = {}
@@ -144,6 +146,8 @@ class Projections:
         event = recorded.event
         if isinstance(event, Candidate.CandidateRegistered):
             self.candidates_by_email[event.email] = event.originator_id
+        elif isinstance(event, StaffMember.StaffRegistered):
+            self.staff_by_email[event.email] = event.originator_id
         elif isinstance(event, Enrollment.Event):
             self._apply_enrollment(event)
         elif isinstance(event, OutboundMail.Event):

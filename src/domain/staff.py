@@ -28,6 +28,7 @@ class StaffMember(Aggregate):
     name: str
     role: Role
     language: str
+    password_hash: str | None
 
     class StaffRegistered(Aggregate.Created):
         email: str
@@ -62,9 +63,24 @@ class StaffMember(Aggregate):
             language=language,
         )
 
+    class StaffPasswordSet(Aggregate.Event):
+        password_hash: str
+
     @event(StaffRegistered)
     def __init__(self, email: str, name: str, role: Role, language: str) -> None:
         self.email = email
         self.name = name
         self.role = role
         self.language = language
+        self.password_hash = None
+
+    def set_password(self, *, at: datetime, password_hash: str) -> None:
+        """The staff member's own password (hashed by the application)."""
+        require_aware("at", at)
+        if not password_hash:
+            raise InvalidArgument("password", "required")
+        self._password_set(password_hash=password_hash, timestamp=at)
+
+    @event(StaffPasswordSet)
+    def _password_set(self, password_hash: str, timestamp: datetime) -> None:
+        self.password_hash = password_hash

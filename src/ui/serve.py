@@ -21,6 +21,7 @@ from ui.web.app import create_app
 
 DEMO_EMAIL = "camille.martin@example.org"
 DEMO_PASSWORD = "vigie-demo-2025"
+EXAMINER_EMAIL = "examinateur@example.org"
 WORKER_INTERVAL_S = 2.0
 
 
@@ -40,7 +41,11 @@ def seed_demo(platform: Platform) -> str:
             certification_code="ENI-ACCESS",
         )
         accounts.register_staff(
-            ctx, email="examinateur@example.org", name="Eve Examinatrice", role=Role.EXAMINER
+            ctx,
+            email=EXAMINER_EMAIL,
+            name="Eve Examinatrice",
+            role=Role.EXAMINER,
+            password=DEMO_PASSWORD,
         )
         candidate_id = enrolled.candidate_id
         token = uuid4().hex
@@ -89,6 +94,11 @@ def serve(settings: Settings, host: str, port: int, out: TextIO) -> int:
         app = create_app(platform, secret=_secret(settings), support=settings.support)
         print(f"Vigie is running at http://{host}:{port}/", file=out)
         print(f"  candidate log-in : {DEMO_EMAIL} / {DEMO_PASSWORD}", file=out)
+        print(
+            f"  examiner log-in  : http://{host}:{port}/staff/login  "
+            f"{EXAMINER_EMAIL} / {DEMO_PASSWORD}",
+            file=out,
+        )
         print(f"  create the exam session (the invitation link): {invitation}", file=out)
         print("  mails: .venv/bin/vigie mailbox   ·   stop: Ctrl-C", file=out, flush=True)
         uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
 from adapters.mail.memory import MemoryMailer
-from app.use_cases import enrolment
+from app.use_cases import accounts, enrolment, proctoring
+from domain.evidence import MediaSpan
 from domain.exam_attempt import AttemptStatus, ExamAttempt
 from domain.proctored_session import ProctoredSession
-from tests.acceptance.journey import NINE_WORDS, TEN_WORDS
+from domain.review import Review
+from domain.staff import Role
+from tests.acceptance.journey import NINE_WORDS, TEN_WORDS, Journey
 from tests.browser.conftest import ARTIFACTS, Server
 
 EMAIL = "camille.martin@example.org"
@@ -197,4 +199,47 @@ def test_the_language_switches_to_english_and_back(page: Any, server: Server) ->
     page.get_by_role("link", name="Français").click()
     assert page.get_by_role("heading", name="Se connecter").is_visible()
     assert "hotline" in page.locator("footer").inner_text()  # R26 on every page
-    _ = Path  # screenshots are kept by the page fixture
+
+
+def test_the_examiner_invalidates_citing_evidence_and_the_candidate_reads_the_result(
+    page: Any, server: Server
+) -> None:
+    platform = server.platform
+    journey = Journey(platform, email=EMAIL)
+    journey.enrol()
+    journey.create_session()
+    journey.through_checks()
+    journey.start_exam()
+    assert journey.session_id is not None
+    proctoring.record_proctoring_tab_closed(
+        platform.ctx, journey.session_id, span=MediaSpan(300.0, 420.0)
+    )
+    journey.answer_and_send()
+    accounts.register_staff(
+        platform.ctx,
+        email="eve@example.org",
+        name="Eve Examinatrice",
+        role=Role.EXAMINER,
+        password="examinatrice-1",
+    )
+    page.goto(f"{server.url}/examiner/reviews")  # not logged in: the staff log-in page
+    page.get_by_label("Adresse e-mail").fill("eve@example.org")
+    page.get_by_label("Mot de passe").fill("examinatrice-1")
+    page.get_by_role("button", name="Se connecter").click()
+    page.get_by_role("link", name="Ouvrir").click()
+    assert page.locator("#recommended").get_attribute("data-verdict") == "invalidated"
+    page.get_by_role("button", name="Prendre ce contrôle").click()
+    page.get_by_label("Invalidée").check()
+    page.get_by_role("checkbox", name="Onglet e-surveillance fermé").check()
+    assert journey.review_id is not None
+    review = platform.ctx.store.get(journey.review_id, Review)
+    closed = next(e.id for e in review.evidence if e.kind == "ProctoringTabClosed")
+    page.get_by_label("Preuves pour Onglet e-surveillance fermé").select_option(value=closed)
+    shot(page, "09-review-decision")
+    page.get_by_role("button", name="Enregistrer la décision").click()
+    assert page.locator("#decision").get_attribute("data-verdict") == "invalidated"
+    assert "identique" in page.locator("#replay").inner_text()  # the log replays it
+    page.get_by_role("button", name="Envoyer le résultat").click()
+    shot(page, "10-review-released")
+    result = next(m for m in mailer(server).to(EMAIL) if m.subject.startswith("Résultat"))
+    assert "invalidée" in result.text and "proctoring_tab_closed" in result.text

@@ -89,16 +89,32 @@ def authenticate(
 
 
 def register_staff(
-    ctx: Context, *, email: str, name: str, role: Role, language: str = "fr"
+    ctx: Context,
+    *,
+    email: str,
+    name: str,
+    role: Role,
+    language: str = "fr",
+    password: str | None = None,
 ) -> UUID:
     """A new examiner, support agent, centre operator or auditor."""
+    at = ctx.now()
     staff = StaffMember.register(
-        staff_id=ctx.ids.new_id(),
-        email=email,
-        name=name,
-        role=role,
-        language=language,
-        at=ctx.now(),
+        staff_id=ctx.ids.new_id(), email=email, name=name, role=role, language=language, at=at
     )
+    if password:
+        staff.set_password(at=at, password_hash=hash_password(password))
     ctx.store.save(staff)
     return staff.id
+
+
+def authenticate_staff(
+    ctx: Context, staff_by_email: dict[str, UUID], *, email: str, password: str
+) -> StaffMember | None:
+    """The staff member whose password this is, or None."""
+    staff_id = staff_by_email.get(email.strip().lower())
+    if staff_id is None:
+        verify_password(password, None)
+        return None
+    staff = ctx.store.get(staff_id, StaffMember)
+    return staff if verify_password(password, staff.password_hash) else None

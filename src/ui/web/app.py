@@ -23,7 +23,7 @@ from litestar.template.config import TemplateConfig
 from adapters.bootstrap import Platform
 from app.mail_rendering import SupportContact
 from domain.errors import DomainError
-from ui.web import candidate, portal
+from ui.web import candidate, examiner, portal
 from ui.web.i18n import translator
 
 HERE = Path(__file__).parent
@@ -38,7 +38,10 @@ def page_context(request: Request[Any, Any, Any], **values: Any) -> dict[str, An
         "lang": language,
         "t": translator(language),
         "support": support,
-        "logged_in": bool(request.scope.get("session") and request.session.get("candidate")),
+        "logged_in": bool(
+            request.scope.get("session")
+            and (request.session.get("candidate") or request.session.get("staff"))
+        ),
         **values,
     }
 
@@ -54,7 +57,8 @@ def _domain_error(request: Request[Any, Any, Any], error: DomainError) -> Respon
 
 def _http_error(request: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:
     if isinstance(error, NotAuthorizedException):
-        return Redirect("/login")
+        staff_area = request.url.path.startswith(("/examiner", "/operator", "/staff"))
+        return Redirect("/staff/login" if staff_area else "/login")
     status = error.status_code
     message = "Accès refusé." if isinstance(error, PermissionDeniedException) else error.detail
     return Template(
@@ -70,6 +74,7 @@ def create_app(platform: Platform, *, secret: bytes, support: SupportContact) ->
         route_handlers=[
             *candidate.ROUTES,
             *portal.ROUTES,
+            *examiner.ROUTES,
             create_static_files_router(path="/static", directories=[HERE / "static"]),
         ],
         template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),

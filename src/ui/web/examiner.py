@@ -1,0 +1,151 @@
+"""Staff log-in and the examiner's pages: reviews due, a review with its timeline and the
+recommended verdict, and the decision citing evidence (R19, R20)."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from litestar import Request, Response, get, post
+from litestar.concurrency import sync_to_thread
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.response import Redirect, Template
+
+from app.read_models import timeline
+from app.replay import replay_review
+from app.use_cases import accounts, reviewing
+from domain.errors import InvalidArgument
+from domain.evidence import ReasonCode, Verdict
+from domain.review import CitedReason, Review
+from domain.staff import Role
+from ui.web.candidate import Form, context, platform_of
+
+REASON_LABELS: dict[ReasonCode, str] = {
+    ReasonCode.THIRD_PARTY_HELP: "Aide ou interaction avec une personne tierce",
+    ReasonCode.IDENTITY_NOT_VERIFIABLE: "Vérification de l'identité impossible",
+    ReasonCode.PERSON_MISMATCH: "La personne au début n'est pas celle qui passe l'examen",
+    ReasonCode.ID_NAME_MISMATCH: "Pièce d'identité différente du nom inscrit",
+    ReasonCode.WEBCAM_UNUSABLE: "Webcam non fonctionnelle ou vidéo inexploitable",
+    ReasonCode.INFORMATION_SOURCES: "Utilisation de sources d'informations",
+    ReasonCode.DOCUMENTS_AROUND: "Documents sur le bureau ou dans l'environnement",
+    ReasonCode.HEADPHONES: "Écouteurs ou casque",
+    ReasonCode.PROCTORING_TAB_CLOSED: "Onglet e-surveillance fermé",
+    ReasonCode.PHONE_USED: "Utilisation d'un téléphone",
+    ReasonCode.OTHER_RULE_BREACH: "Autre manquement (justification écrite)",
+}
+
+
+def staff_member(request: Request[Any, Any, Any], *roles: Role) -> UUID:
+    """The logged-in staff member with one of these roles (log-in page, or 403)."""
+    value = request.session.get("staff")
+    if not value:
+        raise NotAuthorizedException()
+    if request.session.get("role") not in {r.value for r in roles}:
+        raise PermissionDeniedException()
+    return UUID(value)
+
+
+@get("/staff/login", sync_to_thread=False)
+def staff_login_page(request: Request[Any, Any, Any]) -> Template:
+    return Template("staff_login.html", context=context(request, error=""))
+
+
+@post("/staff/login")
+async def staff_login(request: Request[Any, Any, Any], data: Form) -> Response[Any]:
+    platform = platform_of(request)
+    platform.projections.catch_up(platform.ctx.store)
+    staff = await sync_to_thread(
+        accounts.authenticate_staff,
+        platform.ctx,
+        platform.projections.staff_by_email,
+        email=str(data.get("email", "")),
+        password=str(data.get("password", "")),
+    )
+    if staff is None:
+        t = context(request)["t"]
+        return Template(
+            "staff_login.html", context=context(request, error=t("bad_login")), status_code=401
+        )
+    request.session["staff"] = str(staff.id)
+    request.session["role"] = staff.role.value
+    return Redirect("/examiner/reviews")
+
+
+@get("/examiner/reviews", sync_to_thread=True)
+def reviews_due(request: Request[Any, Any, Any]) -> Template:
+    """R19: undecided reviews, overdue first."""
+    staff_member(request, Role.EXAMINER)
+    platform = platform_of(request)
+    platform.projections.catch_up(platform.ctx.store)
+    today = platform.ctx.now().date()
+    reviews = platform.projections.reviews_due(today)
+    return Template("reviews.html", context=context(request, reviews=reviews, today=today))
+
+
+@get("/examiner/reviews/{review_id:uuid}", sync_to_thread=True)
+def review_page(request: Request[Any, Any, Any], review_id: UUID) -> Template:
+    """The timeline, the evidence, the recommendation and the decision form."""
+    examiner = staff_member(request, Role.EXAMINER)
+    platform = platform_of(request)
+    try:
+        review = platform.ctx.store.get(review_id, Review)
+    except LookupError:
+        raise PermissionDeniedException() from None
+    report = replay_review(platform.ctx.store, review_id) if review.verdict else None
+    return Template(
+        "review.html",
+        context=context(
+            request,
+            review=review,
+            examiner=examiner,
+            entries=timeline(platform.ctx.store, review.session_id),
+            reasons=REASON_LABELS,
+            report=report,
+        ),
+    )
+
+
+@post("/examiner/reviews/{review_id:uuid}/{action:str}", sync_to_thread=True)
+def review_action(
+    request: Request[Any, Any, Any], review_id: UUID, action: str, data: Form
+) -> Redirect:
+    examiner = staff_member(request, Role.EXAMINER)
+    ctx = platform_of(request).ctx
+    if action == "assign":
+        reviewing.assign_examiner(ctx, review_id, examiner)
+    elif action == "decide":
+        verdict = Verdict(str(data.get("verdict", "")))
+        reviewing.decide_review(
+            ctx,
+            review_id,
+            examiner_id=examiner,
+            verdict=verdict,
+            reasons=_cited(data) if verdict is Verdict.INVALIDATED else (),
+        )
+    elif action == "release":
+        reviewing.release_results(ctx, review_id)
+        platform_of(request).settle()
+    else:
+        raise InvalidArgument("action", f"unknown action {action!r}")
+    return Redirect(f"/examiner/reviews/{review_id}")
+
+
+def _cited(data: dict[str, Any]) -> tuple[CitedReason, ...]:
+    """Reasons ticked in the form, each with the evidence ids chosen for it (R20)."""
+    chosen = data.get("reason", [])
+    chosen = [chosen] if isinstance(chosen, str) else list(chosen)
+    cited = []
+    for code in chosen:
+        try:
+            reason = ReasonCode(code)
+        except ValueError:
+            raise InvalidArgument("reason", f"not in the closed list: {code!r}") from None
+        evidence = data.get(f"evidence-{code}", [])
+        evidence = [evidence] if isinstance(evidence, str) else list(evidence)
+        cited.append(
+            CitedReason(reason, tuple(evidence), str(data.get(f"justification-{code}", "")))
+        )
+    return tuple(cited)
+
+
+ROUTES = [staff_login_page, staff_login, reviews_due, review_page, review_action]
