@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/vigie demo
+	$(BIN)/vigie serve
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
