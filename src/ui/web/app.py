@@ -23,7 +23,7 @@ from litestar.template.config import TemplateConfig
 from adapters.bootstrap import Platform
 from app.mail_rendering import SupportContact
 from domain.errors import DomainError
-from ui.web import candidate, examiner, portal
+from ui.web import api, candidate, examiner, portal
 from ui.web.i18n import translator
 
 HERE = Path(__file__).parent
@@ -47,7 +47,10 @@ def page_context(request: Request[Any, Any, Any], **values: Any) -> dict[str, An
 
 
 def _domain_error(request: Request[Any, Any, Any], error: DomainError) -> Response[Any]:
-    """A refusal is shown on a page that names its rule; nothing was recorded."""
+    """A refusal is shown on a page that names its rule (problem details for the API);
+    nothing was recorded."""
+    if request.url.path.startswith("/api/"):
+        return api.problem_response(error)
     return Template(
         "error.html",
         context=page_context(request, message=str(error)),
@@ -56,6 +59,11 @@ def _domain_error(request: Request[Any, Any, Any], error: DomainError) -> Respon
 
 
 def _http_error(request: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:
+    if request.url.path.startswith("/api/"):
+        body = api.Problem(
+            type="about:blank", title=str(error.detail), status=error.status_code, detail=""
+        )
+        return Response(body, status_code=error.status_code, media_type=api.PROBLEM)
     if isinstance(error, NotAuthorizedException):
         staff_area = request.url.path.startswith(("/examiner", "/operator", "/staff"))
         return Redirect("/staff/login" if staff_area else "/login")
@@ -75,6 +83,7 @@ def create_app(platform: Platform, *, secret: bytes, support: SupportContact) ->
             *candidate.ROUTES,
             *portal.ROUTES,
             *examiner.ROUTES,
+            *api.ROUTES,
             create_static_files_router(path="/static", directories=[HERE / "static"]),
         ],
         template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),

@@ -1,0 +1,215 @@
+"""The JSON API: the same use cases as the pages, msgspec structs in and out, OpenAPI at
+/schema, and errors as problem details (RFC 9457) naming the rule or the field."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.concurrency import sync_to_thread
+
+from app.exam_desk import desk_view
+from app.use_cases import portal, proctoring, reviewing
+from domain.errors import DomainError, InvalidArgument, RuleBroken
+from domain.evidence import ReasonCode, Verdict
+from domain.review import CitedReason
+from domain.staff import Role
+from ui.web.candidate import candidate_id, own_session, platform_of
+from ui.web.examiner import staff_member
+from ui.web.portal import own_attempt
+
+PROBLEM = "application/problem+json"
+
+
+class Problem(msgspec.Struct, omit_defaults=True):
+    """RFC 9457 problem details; `rule` or `field` says what to fix."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    rule: str | None = None
+    field: str | None = None
+
+
+def problem_response(error: DomainError) -> Response[Problem]:
+    """A refusal as problem details: 409 for a rule, 422 for a malformed field."""
+    if isinstance(error, RuleBroken):
+        body = Problem(
+            type=f"https://vigie.example/problems/rules/{error.rule}",
+            title=f"Rule {error.rule} refused this",
+            status=409,
+            detail=error.message,
+            rule=error.rule,
+        )
+    elif isinstance(error, InvalidArgument):
+        body = Problem(
+            type="https://vigie.example/problems/invalid-field",
+            title=f"Invalid field {error.field}",
+            status=422,
+            detail=error.message,
+            field=error.field,
+        )
+    else:
+        body = Problem(type="about:blank", title="Refused", status=409, detail=str(error))
+    return Response(body, status_code=body.status, media_type=PROBLEM)
+
+
+class SessionOut(msgspec.Struct):
+    session_id: UUID
+    certification_code: str
+    status: str
+    entry_label: str
+    valid_until: str | None
+    attempt_id: UUID | None
+
+
+class EnterIn(msgspec.Struct):
+    resume_reason: str | None = None
+
+
+class EnterOut(msgspec.Struct):
+    label: str
+
+
+class AnswerIn(msgspec.Struct):
+    question_id: str
+    answer: str = ""
+    choices: list[str] = []
+
+
+class AttemptOut(msgspec.Struct):
+    attempt_id: UUID
+    status: str
+    remaining_seconds: float
+    ends_at: datetime | None
+    question_order: list[str]
+
+
+class ReviewDueOut(msgspec.Struct):
+    review_id: UUID
+    certification_code: str
+    due_on: str
+    overdue: bool
+    assigned: bool
+
+
+class CitedIn(msgspec.Struct):
+    reason: str
+    evidence_ids: list[str]
+    justification: str = ""
+
+
+class DecisionIn(msgspec.Struct):
+    verdict: str
+    reasons: list[CitedIn] = []
+
+
+@get("/api/me/sessions", sync_to_thread=True)
+def my_sessions(request: Request[Any, Any, Any]) -> list[SessionOut]:
+    """The candidate's exam sessions ('Examen' or 'Reprendre l'examen', R6)."""
+    platform = platform_of(request)
+    platform.projections.catch_up(platform.ctx.store)
+    return [
+        SessionOut(
+            s.session_id,
+            s.certification_code,
+            s.status,
+            s.entry_label,
+            s.valid_until.isoformat() if s.valid_until else None,
+            s.attempt_id,
+        )
+        for s in platform.projections.my_sessions(candidate_id(request))
+    ]
+
+
+@post("/api/sessions/{session_id:uuid}/enter")
+async def enter_session(
+    request: Request[Any, Any, Any], session_id: UUID, data: EnterIn
+) -> EnterOut:
+    """R6: enter, or resume with a reason of at least 10 words."""
+    await sync_to_thread(own_session, request, session_id)
+    label = await sync_to_thread(
+        proctoring.enter_session,
+        platform_of(request).ctx,
+        session_id,
+        resume_reason=data.resume_reason,
+    )
+    return EnterOut(label)
+
+
+@get("/api/attempts/{attempt_id:uuid}", sync_to_thread=True)
+def attempt(request: Request[Any, Any, Any], attempt_id: UUID) -> AttemptOut:
+    """The attempt on the server's clock: status, time left, the questions' order."""
+    found = own_attempt(request, attempt_id)
+    view = desk_view(platform_of(request).ctx, attempt_id)
+    return AttemptOut(
+        found.id,
+        found.status.value,
+        view.remaining_seconds,
+        found.ends_at,
+        list(found.question_order),
+    )
+
+
+@post("/api/attempts/{attempt_id:uuid}/answers", status_code=201)
+async def answer(request: Request[Any, Any, Any], attempt_id: UUID, data: AnswerIn) -> AnswerIn:
+    """An answer, saved before the reply (R4/R16: refused after the time or the day)."""
+    await sync_to_thread(own_attempt, request, attempt_id)
+    await sync_to_thread(
+        portal.answer_question,
+        platform_of(request).ctx,
+        attempt_id,
+        question_id=data.question_id,
+        answer=data.answer,
+        choices=tuple(data.choices),
+    )
+    return data
+
+
+@get("/api/reviews/due", sync_to_thread=True)
+def reviews_due(request: Request[Any, Any, Any]) -> list[ReviewDueOut]:
+    """R19: undecided reviews, overdue first."""
+    staff_member(request, Role.EXAMINER)
+    platform = platform_of(request)
+    platform.projections.catch_up(platform.ctx.store)
+    today = platform.ctx.now().date()
+    return [
+        ReviewDueOut(
+            r.review_id,
+            r.certification_code,
+            r.due_on.isoformat(),
+            r.overdue(today),
+            bool(r.examiner_id),
+        )
+        for r in platform.projections.reviews_due(today)
+    ]
+
+
+@post("/api/reviews/{review_id:uuid}/decision", status_code=201)
+async def decide(request: Request[Any, Any, Any], review_id: UUID, data: DecisionIn) -> DecisionIn:
+    """R19/R20: the assigned examiner's decision, each reason citing evidence."""
+    examiner = staff_member(request, Role.EXAMINER)
+    try:
+        verdict = Verdict(data.verdict)
+        reasons = tuple(
+            CitedReason(ReasonCode(r.reason), tuple(r.evidence_ids), r.justification)
+            for r in data.reasons
+        )
+    except ValueError as error:
+        raise InvalidArgument("reasons", str(error)) from None
+    await sync_to_thread(
+        reviewing.decide_review,
+        platform_of(request).ctx,
+        review_id,
+        examiner_id=examiner,
+        verdict=verdict,
+        reasons=reasons,
+    )
+    return data
+
+
+ROUTES = [my_sessions, enter_session, attempt, answer, reviews_due, decide]

@@ -1,0 +1,207 @@
+"""Who may open what (every route × role, and cross-candidate attempts), and the JSON API's
+problem details, through the real app in Litestar's test client."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import pytest
+from litestar.testing import TestClient
+
+from adapters.bootstrap import Platform, Settings, bootstrap
+from adapters.clock import ManualClock
+from adapters.ids import SeededIds
+from app.mail_rendering import SupportContact
+from app.use_cases import accounts
+from domain.candidate import Account, Candidate
+from domain.exam_attempt import ExamAttempt
+from domain.staff import Role
+from tests.acceptance.journey import NINE_WORDS, PARIS, Journey
+from ui.web.app import create_app
+
+SECRET = b"t" * 32
+PASSWORD = "candidat-pass-1"
+
+
+@pytest.fixture
+def world() -> Iterator[dict[str, Any]]:
+    platform = bootstrap(
+        Settings(database_url="memory:", media_root=None, secret_key=SECRET.decode()),
+        clock=ManualClock(datetime(2025, 3, 4, 9, 0, tzinfo=PARIS)),
+        ids=SeededIds(3),
+    )
+    owner = _in_exam(platform, "owner@example.org")
+    other = _in_exam(platform, "other@example.org")
+    accounts.register_staff(
+        platform.ctx, email="eve@example.org", name="Eve", role=Role.EXAMINER, password=PASSWORD
+    )
+    platform.projections.catch_up(platform.ctx.store)
+    yield {"platform": platform, "owner": owner, "other": other}
+    platform.close()
+
+
+def _in_exam(platform: Platform, email: str) -> Journey:
+    journey = Journey(platform, email=email)
+    journey.enrol()
+    journey.create_session()
+    journey.through_checks()
+    journey.start_exam()
+    assert journey.candidate_id is not None
+    candidate = platform.ctx.store.get(journey.candidate_id, Candidate)
+    token = "t" + email
+    candidate.request_password_reset(
+        at=platform.ctx.now(),
+        account=Account.PROCTORING,
+        token_id=token,
+        expires_at=datetime(2025, 3, 5, tzinfo=PARIS),
+        purpose="test",
+    )
+    platform.ctx.store.save(candidate)
+    accounts.reset_password(
+        platform.ctx,
+        platform.links,
+        signed_token=platform.links.sign("password-reset", f"{candidate.id}:{token}"),
+        password=PASSWORD,
+    )
+    return journey
+
+
+def client_as(platform: Platform, who: str) -> TestClient[Any]:
+    client = TestClient(create_app(platform, secret=SECRET, support=SupportContact()))
+    client.__enter__()
+    if who in ("owner", "other"):
+        _log_in(client, "/login", f"{who}@example.org")
+    elif who == "examiner":
+        _log_in(client, "/staff/login", "eve@example.org")
+    return client
+
+
+def _log_in(client: TestClient[Any], path: str, email: str) -> None:
+    page = client.get(path)
+    token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    reply = client.post(
+        path,
+        data={"email": email, "password": PASSWORD, "_csrf_token": token},
+        follow_redirects=False,
+    )
+    assert reply.status_code in (302, 303), reply.text
+
+
+def csrf(client: TestClient[Any]) -> dict[str, str]:
+    return {"x-csrftoken": client.cookies.get("vigie_csrf") or ""}
+
+
+# (path, who may open it): the owner's session and attempt, the examiner's pages.
+ROUTES = [
+    ("/exams", {"owner", "other"}),
+    ("/exams/{session}", {"owner"}),
+    ("/portal/{attempt}", {"owner"}),
+    ("/api/me/sessions", {"owner", "other"}),
+    ("/api/attempts/{attempt}", {"owner"}),
+    ("/examiner/reviews", {"examiner"}),
+    ("/api/reviews/due", {"examiner"}),
+    ("/equipment", {"owner", "other"}),
+]
+ROLES = ["anonymous", "owner", "other", "examiner"]
+
+
+@pytest.mark.parametrize("who", ROLES)
+def test_every_route_answers_each_role_as_allowed_and_never_leaks_another_candidate(
+    world: dict[str, Any], who: str
+) -> None:
+    owner: Journey = world["owner"]
+    client = client_as(world["platform"], who)
+    try:
+        for template, allowed in ROUTES:
+            path = template.format(session=owner.session_id, attempt=owner.attempt_id)
+            reply = client.get(path, follow_redirects=False)
+            if who in allowed and template == "/exams/{session}":
+                # The exam was launched: the checks page sends its owner to the portal.
+                assert reply.headers["location"] == f"/portal/{owner.attempt_id}"
+            elif who in allowed:
+                assert reply.status_code == 200, (who, path, reply.status_code)
+            elif who in ("owner", "other") and template.startswith(
+                ("/exams/", "/portal/", "/api/attempts")
+            ):
+                assert reply.status_code == 403, (who, path, reply.status_code)
+            else:
+                assert reply.status_code in (302, 303, 401, 403), (who, path, reply.status_code)
+            if who == "other":
+                assert "owner@example.org" not in reply.text
+    finally:
+        client.__exit__(None, None, None)
+
+
+def test_a_candidate_cannot_answer_in_another_candidates_attempt(world: dict[str, Any]) -> None:
+    owner: Journey = world["owner"]
+    client = client_as(world["platform"], "other")
+    try:
+        reply = client.post(
+            f"/api/attempts/{owner.attempt_id}/answers",
+            json={"question_id": "tables-taille", "answer": "x"},
+            headers=csrf(client),
+        )
+        assert reply.status_code == 403
+        assert "tables-taille" not in _attempt(world).answers
+    finally:
+        client.__exit__(None, None, None)
+
+
+def _attempt(world: dict[str, Any]) -> ExamAttempt:
+    return world["platform"].ctx.store.get(world["owner"].attempt_id, ExamAttempt)
+
+
+def test_api_refusals_are_problem_details_naming_the_rule_or_the_field(
+    world: dict[str, Any],
+) -> None:
+    owner: Journey = world["owner"]
+    client = client_as(world["platform"], "owner")
+    try:
+        saved = client.post(
+            f"/api/attempts/{owner.attempt_id}/answers",
+            json={"question_id": "tables-types", "choices": ["a", "d"]},
+            headers=csrf(client),
+        )
+        assert saved.status_code == 201
+        unknown = client.post(
+            f"/api/attempts/{owner.attempt_id}/answers",
+            json={"question_id": "nope"},
+            headers=csrf(client),
+        )
+        assert unknown.status_code == 422
+        assert unknown.headers["content-type"].startswith("application/problem+json")
+        assert unknown.json()["field"] == "question_id"
+        resume = client.post(
+            f"/api/sessions/{owner.session_id}/enter",
+            json={"resume_reason": NINE_WORDS},
+            headers=csrf(client),
+        )
+        assert resume.status_code == 409
+        assert resume.json()["rule"] == "R6" and "10 words" in resume.json()["detail"]
+        state = client.get(f"/api/attempts/{owner.attempt_id}").json()
+        assert state["status"] == "in_progress" and 0 < state["remaining_seconds"] <= 90 * 60
+        assert len(state["question_order"]) == 10
+    finally:
+        client.__exit__(None, None, None)
+
+
+def test_the_openapi_document_lists_the_api(world: dict[str, Any]) -> None:
+    client = client_as(world["platform"], "anonymous")
+    try:
+        schema = client.get("/schema/openapi.json").json()
+        assert "/api/attempts/{attempt_id}/answers" in schema["paths"]
+        assert "/api/reviews/{review_id}/decision" in schema["paths"]
+    finally:
+        client.__exit__(None, None, None)
+
+
+def test_a_form_without_its_csrf_token_is_refused(world: dict[str, Any]) -> None:
+    client = client_as(world["platform"], "owner")
+    try:
+        reply = client.post("/terms", data={}, follow_redirects=False)
+        assert reply.status_code == 403
+    finally:
+        client.__exit__(None, None, None)
