@@ -40,6 +40,13 @@ _PAGE = Environment(autoescape=True, undefined=StrictUndefined).from_string(
 )
 
 
+class _Server(ThreadingHTTPServer):
+    # The standard library queues 5 connections; 50 candidates opening their exam tab at
+    # once overflowed it and waited seconds for resent SYNs (benchmarks/bench_workspaces.py).
+    request_queue_size = 128
+    daemon_threads = True
+
+
 @dataclass
 class _State:
     attempt_id: UUID
@@ -82,7 +89,7 @@ class BuiltinWorkspaces:
         with self._lock:
             if self._server is not None:
                 return
-            server = ThreadingHTTPServer((self.host, self.port), _handler_for(self))
+            server = _Server((self.host, self.port), _handler_for(self))
             server.daemon_threads = True
             self.port = server.server_address[1]
             self._server = server

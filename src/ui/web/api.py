@@ -10,6 +10,7 @@ from uuid import UUID
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.concurrency import sync_to_thread
+from litestar.params import FromPath, JSONBody
 
 from app.exam_desk import desk_view
 from app.use_cases import portal, proctoring, reviewing
@@ -128,7 +129,7 @@ def my_sessions(request: Request[Any, Any, Any]) -> list[SessionOut]:
 
 @post("/api/sessions/{session_id:uuid}/enter")
 async def enter_session(
-    request: Request[Any, Any, Any], session_id: UUID, data: EnterIn
+    request: Request[Any, Any, Any], session_id: FromPath[UUID], data: JSONBody[EnterIn]
 ) -> EnterOut:
     """R6: enter, or resume with a reason of at least 10 words."""
     await sync_to_thread(own_session, request, session_id)
@@ -142,7 +143,7 @@ async def enter_session(
 
 
 @get("/api/attempts/{attempt_id:uuid}", sync_to_thread=True)
-def attempt(request: Request[Any, Any, Any], attempt_id: UUID) -> AttemptOut:
+def attempt(request: Request[Any, Any, Any], attempt_id: FromPath[UUID]) -> AttemptOut:
     """The attempt on the server's clock: status, time left, the questions' order."""
     found = own_attempt(request, attempt_id)
     view = desk_view(platform_of(request).ctx, attempt_id)
@@ -156,7 +157,9 @@ def attempt(request: Request[Any, Any, Any], attempt_id: UUID) -> AttemptOut:
 
 
 @post("/api/attempts/{attempt_id:uuid}/answers", status_code=201)
-async def answer(request: Request[Any, Any, Any], attempt_id: UUID, data: AnswerIn) -> AnswerIn:
+async def answer(
+    request: Request[Any, Any, Any], attempt_id: FromPath[UUID], data: JSONBody[AnswerIn]
+) -> AnswerIn:
     """An answer, saved before the reply (R4/R16: refused after the time or the day)."""
     await sync_to_thread(own_attempt, request, attempt_id)
     await sync_to_thread(
@@ -190,7 +193,9 @@ def reviews_due(request: Request[Any, Any, Any]) -> list[ReviewDueOut]:
 
 
 @post("/api/reviews/{review_id:uuid}/decision", status_code=201)
-async def decide(request: Request[Any, Any, Any], review_id: UUID, data: DecisionIn) -> DecisionIn:
+async def decide(
+    request: Request[Any, Any, Any], review_id: FromPath[UUID], data: JSONBody[DecisionIn]
+) -> DecisionIn:
     """R19/R20: the assigned examiner's decision, each reason citing evidence."""
     examiner = staff_member(request, Role.EXAMINER)
     try:

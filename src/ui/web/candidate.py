@@ -15,7 +15,7 @@ from litestar.concurrency import sync_to_thread
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
-from litestar.params import Body
+from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from adapters.bootstrap import Platform
@@ -73,7 +73,7 @@ def home(request: Request[Any, Any, Any]) -> Redirect:
 
 
 @get("/lang/{code:str}", sync_to_thread=False)
-def choose_language(request: Request[Any, Any, Any], code: str) -> Redirect:
+def choose_language(request: Request[Any, Any, Any], code: FromPath[str]) -> Redirect:
     """R25: French or English, from any page."""
     if code in LANGUAGES:
         request.session["lang"] = code
@@ -115,7 +115,7 @@ def logout(request: Request[Any, Any, Any]) -> Redirect:
 
 
 @get("/password/reset", sync_to_thread=False)
-def password_page(request: Request[Any, Any, Any], t: str = "") -> Template:
+def password_page(request: Request[Any, Any, Any], t: FromQuery[str] = "") -> Template:
     return Template("password.html", context=context(request, token=t, done=False))
 
 
@@ -155,7 +155,7 @@ def forgot(request: Request[Any, Any, Any], data: Form) -> Template:
 
 
 @get("/sessions/new", sync_to_thread=False)
-def create_session_page(request: Request[Any, Any, Any], t: str = "") -> Template:
+def create_session_page(request: Request[Any, Any, Any], t: FromQuery[str] = "") -> Template:
     return Template("create_session.html", context=context(request, token=t))
 
 
@@ -207,7 +207,7 @@ def exams(request: Request[Any, Any, Any]) -> Template:
 
 
 @post("/exams/{session_id:uuid}/enter", sync_to_thread=True)
-def enter(request: Request[Any, Any, Any], session_id: UUID, data: Form) -> Redirect:
+def enter(request: Request[Any, Any, Any], session_id: FromPath[UUID], data: Form) -> Redirect:
     """R6: 'Examen', or 'Reprendre l'examen' with a reason of at least 10 words."""
     own_session(request, session_id)
     reason = str(data.get("reason", "")).strip() or None
@@ -219,7 +219,7 @@ def enter(request: Request[Any, Any, Any], session_id: UUID, data: Form) -> Redi
 
 
 @get("/exams/{session_id:uuid}")
-async def step_page(request: Request[Any, Any, Any], session_id: UUID) -> Response[Any]:
+async def step_page(request: Request[Any, Any, Any], session_id: FromPath[UUID]) -> Response[Any]:
     session = await sync_to_thread(own_session, request, session_id)
     if session.attempt_id is not None:
         return Redirect(f"/portal/{session.attempt_id}")
@@ -243,7 +243,10 @@ _ATTESTED = {
 
 @post("/exams/{session_id:uuid}/do/{action:str}", sync_to_thread=True)
 def do_step(
-    request: Request[Any, Any, Any], session_id: UUID, action: str, data: Multipart
+    request: Request[Any, Any, Any],
+    session_id: FromPath[UUID],
+    action: FromPath[str],
+    data: Multipart,
 ) -> Redirect:
     """One button of the checks; the domain refuses it when out of order."""
     own_session(request, session_id)
@@ -287,7 +290,7 @@ def equipment(request: Request[Any, Any, Any]) -> Template:
 
 
 @post("/exams/{session_id:uuid}/upload-test", sync_to_thread=False)
-def upload_test(request: Request[Any, Any, Any], session_id: UUID) -> dict[str, str]:
+def upload_test(request: Request[Any, Any, Any], session_id: FromPath[UUID]) -> dict[str, str]:
     """The connection test's upload target: the browser times it, the server only answers."""
     return {"ok": "yes"}
 

@@ -9,6 +9,7 @@ from uuid import UUID
 from litestar import Request, Response, get, post
 from litestar.concurrency import sync_to_thread
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from app.read_models import timeline
@@ -83,7 +84,7 @@ def reviews_due(request: Request[Any, Any, Any]) -> Template:
 
 
 @get("/examiner/reviews/{review_id:uuid}", sync_to_thread=True)
-def review_page(request: Request[Any, Any, Any], review_id: UUID) -> Template:
+def review_page(request: Request[Any, Any, Any], review_id: FromPath[UUID]) -> Template:
     """The timeline, the evidence, the recommendation and the decision form."""
     examiner = staff_member(request, Role.EXAMINER)
     platform = platform_of(request)
@@ -107,7 +108,7 @@ def review_page(request: Request[Any, Any, Any], review_id: UUID) -> Template:
 
 @post("/examiner/reviews/{review_id:uuid}/{action:str}", sync_to_thread=True)
 def review_action(
-    request: Request[Any, Any, Any], review_id: UUID, action: str, data: Form
+    request: Request[Any, Any, Any], review_id: FromPath[UUID], action: FromPath[str], data: Form
 ) -> Redirect:
     examiner = staff_member(request, Role.EXAMINER)
     ctx = platform_of(request).ctx

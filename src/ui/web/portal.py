@@ -8,6 +8,7 @@ from uuid import UUID
 
 from litestar import Request, get, post
 from litestar.exceptions import PermissionDeniedException
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from app.use_cases import portal
@@ -30,7 +31,7 @@ def own_attempt(request: Request[Any, Any, Any], attempt_id: UUID) -> ExamAttemp
 
 
 @get("/portal/{attempt_id:uuid}", sync_to_thread=True)
-def portal_page(request: Request[Any, Any, Any], attempt_id: UUID) -> Template:
+def portal_page(request: Request[Any, Any, Any], attempt_id: FromPath[UUID]) -> Template:
     attempt = own_attempt(request, attempt_id)
     platform = platform_of(request)
     candidate = platform.ctx.store.get(attempt.candidate_id, Candidate)
@@ -49,7 +50,7 @@ def portal_page(request: Request[Any, Any, Any], attempt_id: UUID) -> Template:
 
 @post("/portal/{attempt_id:uuid}/{action:str}", sync_to_thread=True)
 def portal_action(
-    request: Request[Any, Any, Any], attempt_id: UUID, action: str, data: Form
+    request: Request[Any, Any, Any], attempt_id: FromPath[UUID], action: FromPath[str], data: Form
 ) -> Redirect:
     """One button of the portal; the domain refuses what the guide does not allow."""
     attempt = own_attempt(request, attempt_id)

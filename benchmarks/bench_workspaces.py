@@ -1,0 +1,1548 @@
+"""Exam workspace benchmark: provisioning and the HTTP exam tab under load, one run, on 127.0.0.1.
+
+Run: .venv/bin/python benchmarks/bench_workspaces.py [--attempts N] [--quick] [--database-url URL]
+     [--clients process|threads] [--profile]
+
+One platform from the real composition root (`bootstrap`, built-in workspaces, a ManualClock
+standing still on a Monday at 09:00, SeededIds), on a temp SQLite file unless --database-url
+names a store. From phase 2 on, a worker thread runs `platform.runner.run_until_quiet()` in a
+loop, as `vigie worker` does (10 ms pause after an idle pass instead of its 5 s); the built-in
+workspaces' HTTP server lives in that same process, as it does in the worker.
+  1. prepare 3×N attempts up to the tile through the use cases (enrol, session, the proctoring
+     checks, profile, tile), untimed: N for phase 2-3, N for the direct reference, N for the
+     diagnostic.
+  2. provision to ready: N threads click 'Je démarre maintenant' (`portal.start_now`) at once;
+     per attempt, from the click to its WorkspaceConnected committed (a timer on `store.save`,
+     removed after this phase) and to its URL answering HTTP 200. The other attempts are then
+     started one by one, untimed, and every exam begins ('Commencer').
+  3. answers under load: N client threads, one per candidate, each POST 10 answers (every
+     question of the paper: short texts, single and multiple choices) through the exam tab,
+     after a random 0-50 ms think time each, and GET the page on opening and after every 3rd
+     answer. One new connection per round trip (the server speaks HTTP/1.0), the redirect not
+     followed; a status outside 2xx/3xx or a reset is an error. The store must then hold N×10
+     AnswerGiven events of these attempts. The client threads run in a client process of their
+     own (default: browsers are not in the server's process) or, --clients threads, here.
+  4. references, same run, same thread count, answers and think times: `portal.answer_question`
+     called directly from N threads (other attempts, no HTTP); the same POSTs to a stdlib
+     ThreadingHTTPServer, set up as the workspaces' server is, whose handler answers 204.
+  5. diagnostic: phase 3 (other attempts) and the raw reference again with a listen backlog of
+     128 instead of socketserver's 5 (the server class swapped while it restarts, in this run
+     only), to tell queueing in the kernel from time spent in Vigie.
+The figures are printed as a table and written to benchmarks/results/workspaces-<timestamp>.json.
+Nothing is asserted on times; errors or a wrong answer count make the exit status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import cProfile
+import http.client
+import io
+import json
+import math
+import os
+import platform
+import pstats
+import random
+import shlex
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+from unittest import mock
+from urllib.parse import parse_qs, urlencode, urlparse, urlunparse
+from zoneinfo import ZoneInfo
+
+import psycopg
+from psycopg import sql
+
+from adapters.bootstrap import Platform, Settings, bootstrap
+from adapters.clock import ManualClock
+from adapters.ids import SeededIds
+from adapters.launcher import builtin as builtin_launcher
+from adapters.launcher.builtin import BuiltinWorkspaces
+from adapters.persistence.settings import eventsourcing_env
+from app.use_cases import enrolment, portal, proctoring
+from domain.candidate import PortalProfile
+from domain.exam_attempt import ExamAttempt
+from domain.exam_paper import QuestionKind
+from domain.proctored_session import EnvironmentPart
+
+HOST = "127.0.0.1"
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+TIME_ZONE = ZoneInfo("Europe/Paris")
+START = datetime(2025, 3, 17, 9, 0, tzinfo=TIME_ZONE)  # a Monday morning: the exam fits the day
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+CERTIFICATION = "ENI-ACCESS"
+PROFILE = PortalProfile("Madame", "Martin", "Camille", date(1990, 5, 17), "Nantes")
+PASSWORD = "s3cret-pass"
+ANSWERS_EACH = 10  # the paper's ten questions, once each
+PAGE_EVERY = 3  # a page load when the tab opens, then after every 3rd answer
+THINK_S = (0.0, 0.050)
+WORKER_PAUSE_S = 0.010  # after an idle pass; `vigie worker` waits --interval (5 s) instead
+HTTP_TIMEOUT_S = 30.0
+READY_TIMEOUT_S = 120.0
+SLOW_CONNECT_S = 0.5
+DEEP_BACKLOG = 128  # the diagnostic reference's listen backlog (socketserver's default: 5)
+CLIENT_FLAG = "--client-process"  # how `drive` starts this file as the client process
+SEED = 20250317
+PROFILE_ANSWERS = 200
+PROFILE_LINES = 18
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+# --- small helpers -----------------------------------------------------------------------
+
+
+class Progress:
+    """One stderr line per 10% of a long phase, so a slow run is visibly alive."""
+
+    def __init__(self, label: str, total: int) -> None:
+        self.label = label
+        self.total = max(total, 1)
+        self.next_tenth = 1
+        self.started = time.perf_counter()
+        self._lock = threading.Lock()
+        self.done = 0
+
+    def update(self, done: int) -> None:
+        while self.next_tenth <= 10 and done * 10 >= self.total * self.next_tenth:
+            elapsed = time.perf_counter() - self.started
+            print(
+                f"  [{self.label}] {self.next_tenth * 10:3d}% ({done:,}/{self.total:,}) "
+                f"{elapsed:6.1f}s",
+                file=sys.stderr,
+                flush=True,
+            )
+            self.next_tenth += 1
+
+    def step(self) -> None:
+        """One more done, from any thread."""
+        with self._lock:
+            self.done += 1
+            self.update(self.done)
+
+
+def note(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def settle_disk() -> None:
+    """Flush dirty pages before a phase that commits: every commit fsyncs, and on ext4 an
+    fsync can also wait for the writeback of files an earlier phase left dirty."""
+    os.sync()
+
+
+def percentile(sorted_values: Sequence[float], fraction: float) -> float:
+    """Nearest-rank percentile (no interpolation: it is a value actually observed)."""
+    if not sorted_values:
+        return float("nan")
+    rank = max(1, math.ceil(fraction * len(sorted_values)))
+    return sorted_values[min(rank, len(sorted_values)) - 1]
+
+
+@dataclass
+class Latency:
+    """Round trips or calls, in ms."""
+
+    count: int
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    mean_ms: float
+
+    @classmethod
+    def of(cls, seconds: Sequence[float]) -> Latency:
+        values = sorted(seconds)
+        if not values:
+            nan = float("nan")
+            return cls(0, nan, nan, nan, nan)
+        return cls(
+            count=len(values),
+            p50_ms=percentile(values, 0.50) * 1000,
+            p99_ms=percentile(values, 0.99) * 1000,
+            max_ms=values[-1] * 1000,
+            mean_ms=sum(values) / len(values) * 1000,
+        )
+
+
+class Samples:
+    """Durations appended from many threads (list.append is atomic under the GIL)."""
+
+    def __init__(self) -> None:
+        self.seconds: list[float] = []
+
+    def timed(self, function: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.seconds.append(time.perf_counter() - started)
+
+        return wrapper
+
+
+@dataclass(frozen=True)
+class Trip:
+    """One HTTP round trip: status (0 for a transport failure), total and connect seconds."""
+
+    kind: str  # "save" (POST an answer) or "page" (GET the exam tab)
+    status: int
+    seconds: float
+    connect_s: float
+    error: str = ""
+
+    @property
+    def slow_connect(self) -> bool:
+        """A connect that waited for a SYN retransmission (the first comes after 1 s)."""
+        return self.connect_s >= SLOW_CONNECT_S
+
+
+def http_call(port: int, path: str, body: bytes | None = None) -> Trip:
+    """One request on a new connection (as to an HTTP/1.0 server), its response read whole:
+    a POST of the form `body`, or a GET without one."""
+    method, kind = ("POST", "save") if body is not None else ("GET", "page")
+    started = time.perf_counter()
+    connected = started
+    connection = http.client.HTTPConnection(HOST, port, timeout=HTTP_TIMEOUT_S)
+    try:
+        connection.connect()
+        connected = time.perf_counter()
+        connection.request(method, path, body=body, headers=FORM if body is not None else {})
+        response = connection.getresponse()
+        response.read()
+        status, error = response.status, ""
+    except (OSError, http.client.HTTPException) as failure:
+        status, error = 0, f"{type(failure).__name__}: {failure}"
+    finally:
+        connection.close()
+    return Trip(kind, status, time.perf_counter() - started, connected - started, error)
+
+
+TCP_COUNTERS = ("ListenOverflows", "TCPSynRetrans", "SyncookiesFailed")
+
+
+def tcp_counters() -> dict[str, int]:
+    """The kernel's listen-queue overflows, SYN retransmissions and failed SYN cookies (a
+    reset connection) in this network namespace: every process's, on an idle machine this
+    benchmark's."""
+    try:
+        lines = [ln.split() for ln in Path("/proc/net/netstat").read_text().splitlines()]
+    except OSError:
+        return {}
+    names, values = [ln for ln in lines if ln and ln[0] == "TcpExt:"][:2]
+    table = dict(zip(names[1:], values[1:], strict=True))
+    return {name: int(table[name]) for name in TCP_COUNTERS if name in table}
+
+
+def tcp_delta(before: dict[str, int]) -> dict[str, int]:
+    after = tcp_counters()
+    return {name: after[name] - before[name] for name in before if name in after}
+
+
+def ok(status: int) -> bool:
+    return 200 <= status < 400
+
+
+def run_threads(
+    count: int,
+    client: Callable[[int, threading.Barrier], None],
+    before_release: Callable[[], None] | None = None,
+) -> float:
+    """`count` client threads released together by a barrier; the wall time from the release
+    to the last one done. A client's exception is raised here."""
+    barrier = threading.Barrier(count + 1)
+    with ThreadPoolExecutor(max_workers=count, thread_name_prefix="bench-client") as pool:
+        futures = [pool.submit(client, i, barrier) for i in range(count)]
+        if before_release is not None:
+            before_release()
+        barrier.wait(timeout=60)
+        started = time.perf_counter()
+        for future in futures:
+            future.result()
+        return time.perf_counter() - started
+
+
+# --- the platform and its worker ---------------------------------------------------------
+
+
+def make_platform(url: str) -> Platform:
+    return bootstrap(
+        Settings(
+            database_url=url,
+            media_root=None,
+            time_zone="Europe/Paris",
+            secret_key="bench-workspaces-" + "k" * 32,
+            launcher="builtin",
+        ),
+        clock=ManualClock(START),
+        ids=SeededIds(7),
+    )
+
+
+class Worker:
+    """`run_until_quiet()` in a loop on its own thread, pausing after an idle pass."""
+
+    def __init__(self, platform: Platform, pause_s: float) -> None:
+        self.platform = platform
+        self.pause_s = pause_s
+        self.passes = 0
+        self.reactions = 0
+        self.error: BaseException | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="bench-worker", daemon=True)
+
+    def _loop(self) -> None:
+        runner = self.platform.runner
+        while not self._stop.is_set():
+            try:
+                done = runner.run_until_quiet()
+            except BaseException as error:
+                self.error = error
+                return
+            self.passes += 1
+            self.reactions += done
+            if not done:
+                self._stop.wait(self.pause_s)
+
+    def cpu_s(self) -> float:
+        """The worker thread's CPU time so far, read from this thread (Linux, while it runs)."""
+        assert self._thread.ident is not None
+        return time.clock_gettime(time.pthread_getcpuclockid(self._thread.ident))
+
+    def start(self) -> Worker:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=60)
+
+    def check(self) -> None:
+        if self.error is not None:
+            raise RuntimeError(f"the worker stopped: {self.error!r}") from self.error
+
+    def wait_quiet(self, timeout_s: float = 60.0) -> None:
+        """Until every policy's position reached the log's head (untimed, between phases)."""
+        store = self.platform.ctx.store
+        names = [policy.name for policy in self.platform.runner.policies]
+        deadline = time.monotonic() + timeout_s
+        while min(store.position_of(name) for name in names) < store.head():
+            self.check()
+            if time.monotonic() > deadline:
+                raise RuntimeError("the worker did not catch up with the log")
+            time.sleep(0.02)
+
+
+class CpuMeter:
+    """This process's CPU time over a phase, the worker thread's apart."""
+
+    def __init__(self, worker: Worker) -> None:
+        self.worker = worker
+        self.process = time.process_time()
+        self.worker_before = worker.cpu_s()
+
+    def stop(self) -> tuple[float, float]:
+        """(CPU of every thread but the worker, the worker's), in seconds."""
+        worker_s = self.worker.cpu_s() - self.worker_before
+        return time.process_time() - self.process - worker_s, worker_s
+
+
+class ConnectedWatch:
+    """When each attempt's WorkspaceConnected was committed: a timer on the store's `save`
+    (an instance attribute shadowing the method, removed by `close`)."""
+
+    def __init__(self, platform: Platform) -> None:
+        self.store = platform.ctx.store
+        self._events: dict[uuid.UUID, threading.Event] = {}
+        self._at: dict[uuid.UUID, float] = {}
+        self._lock = threading.Lock()
+        original = self.store.save
+
+        def save(*aggregates: Any, **kwargs: Any) -> int:
+            connected = [
+                a.id
+                for a in aggregates
+                if isinstance(a, ExamAttempt)
+                and any(isinstance(e, ExamAttempt.WorkspaceConnected) for e in a.pending_events)
+            ]
+            position = original(*aggregates, **kwargs)
+            now = time.perf_counter()
+            for attempt_id in connected:
+                self._at[attempt_id] = now
+                self._event(attempt_id).set()
+            return int(position)
+
+        self.store.save = save  # type: ignore[method-assign]
+
+    def _event(self, attempt_id: uuid.UUID) -> threading.Event:
+        with self._lock:
+            return self._events.setdefault(attempt_id, threading.Event())
+
+    def wait(self, attempt_id: uuid.UUID, timeout_s: float, worker: Worker | None = None) -> float:
+        """The perf_counter moment the connection was committed (a dead worker raises)."""
+        deadline = time.monotonic() + timeout_s
+        while not self._event(attempt_id).wait(min(0.5, timeout_s)):
+            if worker is not None:
+                worker.check()
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"no WorkspaceConnected for {attempt_id} in {timeout_s:.0f}s")
+        return self._at[attempt_id]
+
+    def close(self) -> None:
+        with contextlib.suppress(AttributeError):
+            del self.store.save  # type: ignore[attr-defined]
+
+
+# --- 1. preparation ----------------------------------------------------------------------
+
+
+@dataclass
+class Prepared:
+    candidate_id: uuid.UUID
+    attempt_id: uuid.UUID
+
+
+def prepare_one(platform: Platform, number: int) -> Prepared:
+    """The guide's journey up to the tile, through the use cases (as the acceptance
+    journey does): enrol, session, the proctoring checks, profile, tile 'À démarrer'."""
+    ctx = platform.ctx
+    email = f"candidate{number:05d}@example.org"
+    enrolled = enrolment.enrol_candidate(
+        ctx,
+        platform.projections,
+        centre_id=uuid.UUID(int=1),
+        email=email,
+        surname="Martin",
+        first_name="Camille",
+        certification_code=CERTIFICATION,
+    )
+    sid = enrolment.create_exam_session(ctx, enrolled.enrollment_id).session_id
+    proctoring.accept_terms(ctx, enrolled.candidate_id)
+    proctoring.enter_session(ctx, sid)
+    proctoring.read_instructions(ctx, sid)
+    proctoring.attest_designer_rules(ctx, sid)
+    proctoring.acknowledge_secure_mode(ctx, sid)
+    proctoring.attest_general_conditions(ctx, sid)
+    proctoring.confirm_sound_heard(ctx, sid)
+    proctoring.start_microphone_recording(ctx, sid)
+    proctoring.stop_microphone_recording(ctx, sid)
+    proctoring.check_camera(ctx, sid, working=True)
+    proctoring.record_connection_test(ctx, sid, round_trip_ms=35.0, upload_kbps=8000.0, passed=True)
+    proctoring.take_face_photo(ctx, sid, b"face-jpeg")
+    proctoring.confirm_face_photo(ctx, sid)
+    proctoring.take_id_photo(ctx, sid, b"id-jpeg")
+    proctoring.confirm_id_photo(ctx, sid)
+    attempt_id = None
+    for part in EnvironmentPart:
+        proctoring.start_environment_recording(ctx, sid, part)
+        attempt_id = proctoring.stop_environment_recording(ctx, sid, part, f"{part}".encode())
+    assert attempt_id is not None
+    portal.save_portal_profile(
+        ctx, enrolled.candidate_id, email=email, profile=PROFILE, password=PASSWORD
+    )
+    portal.select_tile(ctx, attempt_id, certification_code=CERTIFICATION)
+    return Prepared(enrolled.candidate_id, attempt_id)
+
+
+def prepare(platform: Platform, count: int) -> tuple[list[Prepared], float]:
+    progress = Progress("prepare attempts up to the tile", count)
+    started = time.perf_counter()
+    prepared = []
+    for number in range(count):
+        prepared.append(prepare_one(platform, number))
+        progress.update(number + 1)
+    platform.settle()  # invitations and the like decided and sent before the worker starts
+    return prepared, time.perf_counter() - started
+
+
+# --- 2. provision to ready ---------------------------------------------------------------
+
+
+@dataclass
+class ProvisionResult:
+    attempts: int
+    seconds: float  # from the release of the clicks to the last workspace ready
+    click: Latency  # portal.start_now itself
+    to_recorded: Latency
+    to_ready: Latency
+    gets_before_200: int  # GETs of a recorded workspace's URL that did not answer 200
+    connected_spread_s: float  # first to last WorkspaceConnected commit: the worker's pace
+    slow_connects: int
+    tcp: dict[str, int]
+
+
+def provision(
+    platform: Platform, attempts: Sequence[uuid.UUID], watch: ConnectedWatch, worker: Worker
+) -> ProvisionResult:
+    """All clicks released together; each thread then waits for its workspace, as the
+    candidate's portal would, and opens its URL until it answers 200."""
+    click, recorded, ready = Samples(), Samples(), Samples()
+    misses = [0] * len(attempts)
+    slow: list[Trip] = []
+    progress = Progress("provision to ready", len(attempts))
+
+    def candidate(i: int, barrier: threading.Barrier) -> None:
+        attempt_id = attempts[i]
+        barrier.wait(timeout=60)
+        clicked = time.perf_counter()
+        portal.start_now(platform.ctx, attempt_id)
+        click.seconds.append(time.perf_counter() - clicked)
+        committed = watch.wait(attempt_id, READY_TIMEOUT_S, worker)
+        recorded.seconds.append(committed - clicked)
+        url = urlparse(platform.ctx.store.get(attempt_id, ExamAttempt).workspace_url)
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while True:
+            trip = http_call(url.port or 80, f"{url.path}?{url.query}")
+            if trip.slow_connect:
+                slow.append(trip)
+            if trip.status == HTTPStatus.OK:
+                break
+            misses[i] += 1
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{url.path} still answers {trip.status} after connection")
+            time.sleep(0.005)
+        ready.seconds.append(time.perf_counter() - clicked)
+        progress.step()
+
+    settle_disk()
+    tcp = tcp_counters()
+    seconds = run_threads(len(attempts), candidate)
+    worker.check()
+    committed = [watch.wait(a, 0) for a in attempts]
+    return ProvisionResult(
+        attempts=len(attempts),
+        seconds=seconds,
+        click=Latency.of(click.seconds),
+        to_recorded=Latency.of(recorded.seconds),
+        to_ready=Latency.of(ready.seconds),
+        gets_before_200=sum(misses),
+        connected_spread_s=max(committed) - min(committed),
+        slow_connects=len(slow),
+        tcp=tcp_delta(tcp),
+    )
+
+
+def start_untimed(
+    platform: Platform, attempts: Sequence[uuid.UUID], watch: ConnectedWatch, worker: Worker
+) -> None:
+    for attempt_id in attempts:
+        portal.start_now(platform.ctx, attempt_id)
+    for attempt_id in attempts:
+        watch.wait(attempt_id, READY_TIMEOUT_S, worker)
+
+
+def begin_all(platform: Platform, attempts: Sequence[uuid.UUID]) -> list[ExamAttempt]:
+    """'Commencer' for each: the seed fixes the order its questions are shown in."""
+    begun = []
+    for attempt_id in attempts:
+        portal.begin_exam(platform.ctx, attempt_id)
+        begun.append(platform.ctx.store.get(attempt_id, ExamAttempt))
+    return begun
+
+
+# --- 3. answers over HTTP, and 4. the references -----------------------------------------
+
+
+@dataclass(frozen=True)
+class Answer:
+    question_id: str
+    text: str
+    choices: tuple[str, ...]
+    think_s: float
+
+    def form(self) -> str:
+        fields: dict[str, Any] = {"question_id": self.question_id}
+        if self.choices:
+            fields["choice"] = list(self.choices)
+        else:
+            fields["answer"] = self.text
+        return urlencode(fields, doseq=True)
+
+
+def plan_answers(platform: Platform, order: Sequence[str], number: int) -> list[Answer]:
+    """One answer per question in the attempt's order: a short text, one choice, or two
+    choices; a think time before each. The same `number` gives the same plan."""
+    rng = random.Random(SEED + number)
+    paper = platform.ctx.catalogue.get(CERTIFICATION).paper
+    questions = {q.question_id: q for q in paper.questions}
+    plan = []
+    for question_id in order[:ANSWERS_EACH]:
+        question = questions[question_id]
+        ids = [c.choice_id for c in question.choices]
+        if question.kind is QuestionKind.SHORT:
+            text, choices = rng.choice([*question.expected, "je ne sais pas"]), ()
+        elif question.kind is QuestionKind.SINGLE:
+            text, choices = "", (rng.choice(ids),)
+        else:
+            text, choices = "", tuple(rng.sample(ids, 2))
+        plan.append(Answer(question_id, text, choices, rng.uniform(*THINK_S)))
+    return plan
+
+
+@dataclass(frozen=True)
+class Script:
+    """What one client does: open `page` (None: no page loads), POST each answer to `post`
+    after its think time, and load the page again after every PAGE_EVERY answers."""
+
+    page: str | None
+    post: str
+    answers: list[tuple[str, float]]  # the form's body, the think time before it (s)
+
+
+def run_scripts(
+    port: int,
+    scripts: Sequence[Script],
+    label: str,
+    before_release: Callable[[], None] | None = None,
+) -> tuple[list[Trip], float]:
+    """One thread per script, all released together; every round trip and the wall time."""
+    trips: list[Trip] = []
+    progress = Progress(label, sum(len(script.answers) for script in scripts))
+
+    def client(i: int, barrier: threading.Barrier) -> None:
+        script = scripts[i]
+        barrier.wait(timeout=120)
+        if script.page is not None:
+            trips.append(http_call(port, script.page))  # the tab opens
+        for n, (body, think_s) in enumerate(script.answers, start=1):
+            time.sleep(think_s)
+            trips.append(http_call(port, script.post, body.encode()))
+            progress.step()
+            if script.page is not None and n % PAGE_EVERY == 0:
+                trips.append(http_call(port, script.page))
+
+    seconds = run_threads(len(scripts), client, before_release)
+    return trips, seconds
+
+
+def drive(
+    port: int,
+    scripts: Sequence[Script],
+    label: str,
+    clients: str,
+    on_release: Callable[[], None],
+) -> tuple[list[Trip], float, float | None]:
+    """Run the scripts from client threads in this process, or (`clients == "process"`) from
+    the same threads in a client process of their own, as browsers are: the process is
+    started and its threads are waiting before the clock starts. `on_release` is called
+    just before the clients are released."""
+    if clients == "threads":
+        return (*run_scripts(port, scripts, label, on_release), None)
+    job = {"port": port, "label": label, "scripts": [asdict(script) for script in scripts]}
+    child = subprocess.Popen(
+        [sys.executable, str(Path(__file__).resolve()), CLIENT_FLAG],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdin is not None and child.stdout is not None
+        child.stdin.write(json.dumps(job) + "\n")
+        child.stdin.flush()
+        if child.stdout.readline().strip() != "ready":
+            raise RuntimeError("the client process did not start")
+        on_release()
+        child.stdin.write("go\n")
+        child.stdin.close()
+        output = child.stdout.read()
+        if child.wait(timeout=600) != 0:
+            raise RuntimeError(f"the client process failed (exit status {child.returncode})")
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    result = json.loads(output)
+    trips = [Trip(**trip) for trip in result["trips"]]
+    return trips, float(result["seconds"]), float(result["cpu_s"])
+
+
+def client_process() -> int:
+    """The client process's side of `drive`: a job on stdin, 'ready', wait for 'go', run the
+    scripts, then the round trips as JSON on stdout (progress goes to stderr)."""
+    job = json.loads(sys.stdin.readline())
+    scripts = [
+        Script(s["page"], s["post"], [(body, think_s) for body, think_s in s["answers"]])
+        for s in job["scripts"]
+    ]
+
+    def ready_then_go() -> None:
+        print("ready", flush=True)
+        sys.stdin.readline()
+
+    cpu = time.process_time()
+    trips, seconds = run_scripts(job["port"], scripts, job["label"], ready_then_go)
+    cpu_s = time.process_time() - cpu
+    print(json.dumps({"seconds": seconds, "cpu_s": cpu_s, "trips": [asdict(t) for t in trips]}))
+    return 0
+
+
+@dataclass
+class Traffic:
+    """What a phase's HTTP round trips came to."""
+
+    seconds: float  # from the release of the clients to the last one done
+    saves: Latency  # POSTs answered 2xx/3xx
+    pages: Latency  # GETs answered 2xx/3xx
+    errors: int  # any other status, or a transport failure (connection reset…)
+    error_samples: list[str]
+    slow_connects: int
+    tcp: dict[str, int]
+    server_cpu_s: float  # this process's CPU time over the phase, the worker thread's apart
+    worker_cpu_s: float  # the worker thread's
+    client_cpu_s: float | None  # the client process's; None: the clients ran in this process
+
+    @property
+    def saves_per_s(self) -> float:
+        return self.saves.count / self.seconds
+
+    @classmethod
+    def of(
+        cls,
+        trips: Sequence[Trip],
+        seconds: float,
+        tcp: dict[str, int],
+        cpu: tuple[float, float],
+        client_cpu_s: float | None,
+    ) -> Traffic:
+        failed = [t for t in trips if not ok(t.status)]
+        return cls(
+            server_cpu_s=cpu[0],
+            worker_cpu_s=cpu[1],
+            client_cpu_s=client_cpu_s,
+            seconds=seconds,
+            saves=Latency.of([t.seconds for t in trips if t.kind == "save" and ok(t.status)]),
+            pages=Latency.of([t.seconds for t in trips if t.kind == "page" and ok(t.status)]),
+            errors=len(failed),
+            error_samples=[f"{t.kind} {t.status} {t.error}".strip() for t in failed[:5]],
+            slow_connects=sum(t.slow_connect for t in trips),
+            tcp=tcp,
+        )
+
+
+@dataclass
+class HttpLoadResult:
+    traffic: Traffic
+    in_use_case: Latency  # server side: the answer callback (load, decide, commit)
+    in_render: Latency  # server side: desk view + template
+    answers_recorded: int
+    answers_expected: int
+
+
+def scripts_for(
+    begun: Sequence[ExamAttempt], plans: Sequence[list[Answer]], pages: bool
+) -> list[Script]:
+    scripts = []
+    for attempt, plan in zip(begun, plans, strict=True):
+        url = urlparse(attempt.workspace_url)
+        scripts.append(
+            Script(
+                f"{url.path}?{url.query}" if pages else None,
+                f"{url.path}/answer?{url.query}",
+                [(answer.form(), answer.think_s) for answer in plan],
+            )
+        )
+    return scripts
+
+
+def answer_over_http(
+    platform: Platform,
+    begun: Sequence[ExamAttempt],
+    plans: Sequence[list[Answer]],
+    clients: str,
+    label: str,
+    worker: Worker,
+) -> HttpLoadResult:
+    """Every candidate's tab: opened, answered, reloaded; the server's callbacks timed."""
+    launcher = platform.launcher
+    assert isinstance(launcher, BuiltinWorkspaces)
+    in_use_case, in_render = Samples(), Samples()
+    answer_callback = launcher._answer
+    assert answer_callback is not None
+    launcher._answer = in_use_case.timed(answer_callback)
+    launcher.render = in_render.timed(launcher.render)  # type: ignore[method-assign]
+    settle_disk()
+    tcp = tcp_counters()
+    meters: list[CpuMeter] = []
+    try:
+        trips, seconds, client_cpu_s = drive(
+            launcher.port,
+            scripts_for(begun, plans, pages=True),
+            label,
+            clients,
+            lambda: meters.append(CpuMeter(worker)),
+        )
+        cpu = meters[0].stop()
+    finally:
+        launcher._answer = answer_callback
+        del launcher.render  # type: ignore[method-assign]
+    return HttpLoadResult(
+        traffic=Traffic.of(trips, seconds, tcp_delta(tcp), cpu, client_cpu_s),
+        in_use_case=Latency.of(in_use_case.seconds),
+        in_render=Latency.of(in_render.seconds),
+        answers_recorded=count_answers(platform, [a.id for a in begun]),
+        answers_expected=sum(len(p) for p in plans),
+    )
+
+
+def restart_with_deep_backlog(platform: Platform) -> None:
+    """The diagnostic: the workspaces' server restarted on its port with a listen backlog of
+    DEEP_BACKLOG, the adapter's server class swapped only while it starts (its code and its
+    workspaces unchanged; the signed URLs stay valid)."""
+    launcher = platform.launcher
+    assert isinstance(launcher, BuiltinWorkspaces)
+    port = launcher.port
+    launcher.close()
+    with mock.patch.object(builtin_launcher, "ThreadingHTTPServer", _DeepBacklog):
+        launcher.start()
+    server = launcher._server
+    if launcher.port != port or server is None or server.request_queue_size != DEEP_BACKLOG:
+        raise RuntimeError("the workspaces' server did not restart as expected")
+
+
+def count_answers(platform: Platform, attempts: Sequence[uuid.UUID]) -> int:
+    store = platform.ctx.store
+    return sum(isinstance(e, ExamAttempt.AnswerGiven) for a in attempts for e in store.history(a))
+
+
+@dataclass
+class DirectResult:
+    seconds: float
+    saves: Latency
+    errors: int
+    error_samples: list[str]
+    answers_recorded: int
+    answers_expected: int
+    cpu_s: float  # this process's CPU time over the phase, the worker thread's apart
+    worker_cpu_s: float
+
+    @property
+    def saves_per_s(self) -> float:
+        return self.saves.count / self.seconds
+
+
+def answer_directly(
+    platform: Platform, begun: Sequence[ExamAttempt], plans: Sequence[list[Answer]], worker: Worker
+) -> DirectResult:
+    """The same answers and think times, `portal.answer_question` called in each thread."""
+    saves = Samples()
+    errors: list[str] = []
+    progress = Progress("answers, direct calls", len(begun) * ANSWERS_EACH)
+
+    def candidate(i: int, barrier: threading.Barrier) -> None:
+        attempt_id = begun[i].id
+        barrier.wait(timeout=60)
+        for answer in plans[i]:
+            time.sleep(answer.think_s)
+            started = time.perf_counter()
+            try:
+                portal.answer_question(
+                    platform.ctx,
+                    attempt_id,
+                    question_id=answer.question_id,
+                    answer=answer.text,
+                    choices=answer.choices,
+                )
+            except Exception as error:  # the HTTP phase counts these as errors too
+                errors.append(repr(error))
+            else:
+                saves.seconds.append(time.perf_counter() - started)
+            progress.step()
+
+    settle_disk()
+    meters: list[CpuMeter] = []
+    seconds = run_threads(len(begun), candidate, lambda: meters.append(CpuMeter(worker)))
+    cpu_s, worker_cpu_s = meters[0].stop()
+    return DirectResult(
+        cpu_s=cpu_s,
+        worker_cpu_s=worker_cpu_s,
+        seconds=seconds,
+        saves=Latency.of(saves.seconds),
+        errors=len(errors),
+        error_samples=errors[:5],
+        answers_recorded=count_answers(platform, [a.id for a in begun]),
+        answers_expected=sum(len(p) for p in plans),
+    )
+
+
+class _NoContent(BaseHTTPRequestHandler):
+    """The trivial handler: read the form, answer 204."""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet, as the workspace's handler is."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(HTTPStatus.NO_CONTENT)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+class _DeepBacklog(ThreadingHTTPServer):
+    """The diagnostic: the same server with a listen backlog deeper than the clients."""
+
+    request_queue_size = DEEP_BACKLOG
+
+
+def raw_http(
+    begun: Sequence[ExamAttempt],
+    plans: Sequence[list[Answer]],
+    clients: str,
+    server_class: type[ThreadingHTTPServer],
+    label: str,
+    worker: Worker,
+) -> Traffic:
+    """The same POSTs (paths, bodies, think times) to a bare stdlib server run as the
+    workspace's is (daemon threads; default listen backlog unless `server_class` says)."""
+    server = server_class((HOST, 0), _NoContent)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, name="bench-raw-http", daemon=True)
+    thread.start()
+    tcp = tcp_counters()
+    meters: list[CpuMeter] = []
+    try:
+        trips, seconds, client_cpu_s = drive(
+            server.server_address[1],
+            scripts_for(begun, plans, pages=False),
+            label,
+            clients,
+            lambda: meters.append(CpuMeter(worker)),
+        )
+        cpu = meters[0].stop()
+    finally:
+        server.shutdown()
+        server.server_close()
+    return Traffic.of(trips, seconds, tcp_delta(tcp), cpu, client_cpu_s)
+
+
+# --- optional profile --------------------------------------------------------------------
+
+
+def profile_http_answers(platform: Platform, begun: Sequence[ExamAttempt]) -> list[str]:
+    """One client, no think time: PROFILE_ANSWERS more answers over HTTP, round robin over
+    the attempts, each request's server thread under its own cProfile, merged."""
+    launcher = platform.launcher
+    assert isinstance(launcher, BuiltinWorkspaces)
+    server = launcher._server
+    assert server is not None
+    handler = server.RequestHandlerClass
+    profiles: list[cProfile.Profile] = []
+
+    class Profiled(handler):  # type: ignore[misc,valid-type]
+        def handle(self) -> None:
+            profiler = cProfile.Profile()
+            profiler.enable()
+            try:
+                super().handle()
+            finally:
+                profiler.disable()
+                profiles.append(profiler)
+
+    server.RequestHandlerClass = Profiled
+    note(f"  [profile] {PROFILE_ANSWERS} answers over HTTP, server threads under cProfile…")
+    try:
+        for n in range(PROFILE_ANSWERS):
+            attempt = begun[n % len(begun)]
+            url = urlparse(attempt.workspace_url)
+            question = attempt.question_order[(n // len(begun)) % len(attempt.question_order)]
+            body = urlencode({"question_id": question, "answer": f"profil {n}"}).encode()
+            trip = http_call(url.port or 80, f"{url.path}/answer?{url.query}", body)
+            if not ok(trip.status):
+                raise RuntimeError(f"profiled answer refused: {trip.status}")
+    finally:
+        server.RequestHandlerClass = handler
+    stats = pstats.Stats(profiles[0], stream=io.StringIO())
+    for profile in profiles[1:]:
+        stats.add(profile)
+    lines = []
+    for order in ("cumulative", "tottime"):
+        out = io.StringIO()
+        stats.stream = out  # type: ignore[attr-defined]
+        stats.sort_stats(order).print_stats(PROFILE_LINES)
+        lines.append(f"-- by {order} --")
+        lines.extend(line for line in out.getvalue().splitlines() if line.strip())
+    return lines
+
+
+# --- stores ------------------------------------------------------------------------------
+
+
+def server_of(url: str) -> str:
+    """A PostgreSQL URL without its query (psycopg does not know ?schema=)."""
+    return urlunparse(urlparse(url)._replace(query=""))
+
+
+@contextlib.contextmanager
+def store_url(database_url: str | None) -> Iterator[str]:
+    """The URL to bootstrap with; whatever the benchmark created is removed at the end."""
+    if database_url is None:
+        with tempfile.TemporaryDirectory(prefix="vigie-bench-") as directory:
+            yield f"sqlite:///{Path(directory) / 'store.sqlite'}"  # the sqlite:////abs form
+        return
+    parsed = urlparse(database_url)
+    if parsed.scheme in ("postgres", "postgresql"):
+        if (parsed.hostname or "127.0.0.1") not in LOOPBACK:
+            raise SystemExit("the benchmark talks only to 127.0.0.1: name a local PostgreSQL")
+        with postgres_schema(database_url) as scoped:
+            yield scoped
+    elif parsed.scheme == "sqlite":
+        path = Path(eventsourcing_env(database_url)["SQLITE_DBNAME"])
+        if path.exists():
+            raise SystemExit(f"{path} exists: the benchmark needs an empty store, name a new file")
+        try:
+            yield database_url
+        finally:
+            for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+                leftover.unlink(missing_ok=True)
+    else:
+        yield database_url  # memory:
+
+
+@contextlib.contextmanager
+def postgres_schema(url: str) -> Iterator[str]:
+    """A schema made for the run (the one named by ?schema=, or bench_<hex>), then dropped."""
+    server = server_of(url)
+    named = parse_qs(urlparse(url).query).get("schema", [None])[0]
+    schema = named or f"bench_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server, autocommit=True, connect_timeout=5) as connection:
+        try:
+            connection.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+        except psycopg.errors.DuplicateSchema:
+            raise SystemExit(
+                f"schema {schema!r} exists: the benchmark creates and drops its own, name a new one"
+            ) from None
+    try:
+        yield f"{server}?schema={schema}"
+    finally:
+        with psycopg.connect(server, autocommit=True, connect_timeout=5) as connection:
+            connection.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+
+
+def store_name(url: str | None) -> str:
+    if url is None:
+        return "SQLite (temp file)"
+    scheme = urlparse(url).scheme
+    return {"sqlite": "SQLite", "postgres": "PostgreSQL", "postgresql": "PostgreSQL"}.get(
+        scheme, "memory"
+    )
+
+
+# --- the run -----------------------------------------------------------------------------
+
+
+@dataclass
+class Config:
+    attempts: int
+    database_url: str | None
+    clients: str  # "process": the HTTP clients' threads in a process of their own; "threads"
+    profile: bool
+
+
+@dataclass
+class Results:
+    store: str
+    prepare_seconds: float
+    provision: ProvisionResult
+    http: HttpLoadResult
+    direct: DirectResult
+    http_deep: HttpLoadResult
+    raw: Traffic
+    raw_deep: Traffic
+    worker_passes: int
+    worker_reactions: int
+    profile: list[str] = field(default_factory=list)
+
+
+def bench(config: Config, url: str) -> Results:
+    n = config.attempts
+    note(f"== {store_name(config.database_url)}: {url}")
+    platform = make_platform(url)
+    watch: ConnectedWatch | None = None
+    worker: Worker | None = None
+    try:
+        prepared, prepare_seconds = prepare(platform, 3 * n)
+        over_http = [p.attempt_id for p in prepared[:n]]
+        direct = [p.attempt_id for p in prepared[n : 2 * n]]
+        deep = [p.attempt_id for p in prepared[2 * n :]]
+        watch = ConnectedWatch(platform)
+        worker = Worker(platform, WORKER_PAUSE_S).start()
+        provisioned = provision(platform, over_http, watch, worker)
+        note("  [untimed] start the other attempts, begin every exam…")
+        start_untimed(platform, [*direct, *deep], watch, worker)
+        watch.close()  # no timer on the store's saves in the answer phases
+        begun_http = begin_all(platform, over_http)
+        begun_direct = begin_all(platform, direct)
+        begun_deep = begin_all(platform, deep)
+        # Plan i is the same in every group: same kinds of answers, same think times.
+        plans = [plan_answers(platform, a.question_order, i) for i, a in enumerate(begun_http)]
+        plans_direct = [
+            plan_answers(platform, a.question_order, i) for i, a in enumerate(begun_direct)
+        ]
+        plans_deep = [plan_answers(platform, a.question_order, i) for i, a in enumerate(begun_deep)]
+        worker.wait_quiet()
+        over = answer_over_http(
+            platform, begun_http, plans, config.clients, "answers over HTTP", worker
+        )
+        worker.check()
+        worker.wait_quiet()
+        called = answer_directly(platform, begun_direct, plans_direct, worker)
+        worker.check()
+        worker.wait_quiet()
+        restart_with_deep_backlog(platform)
+        over_deep = answer_over_http(
+            platform,
+            begun_deep,
+            plans_deep,
+            config.clients,
+            f"answers over HTTP, backlog {DEEP_BACKLOG}",
+            worker,
+        )
+        worker.check()
+        worker.wait_quiet()
+        raw = raw_http(
+            begun_http, plans, config.clients, ThreadingHTTPServer, "raw HTTP 204", worker
+        )
+        raw_deep = raw_http(
+            begun_http,
+            plans,
+            config.clients,
+            _DeepBacklog,
+            f"raw HTTP 204, backlog {DEEP_BACKLOG}",
+            worker,
+        )
+        worker.check()
+        profile = profile_http_answers(platform, begun_http) if config.profile else []
+        worker.stop()
+        worker.check()
+        return Results(
+            store=store_name(config.database_url),
+            prepare_seconds=prepare_seconds,
+            provision=provisioned,
+            http=over,
+            direct=called,
+            http_deep=over_deep,
+            raw=raw,
+            raw_deep=raw_deep,
+            worker_passes=worker.passes,
+            worker_reactions=worker.reactions,
+            profile=profile,
+        )
+    finally:
+        if worker is not None:
+            worker.stop()
+        if watch is not None:
+            watch.close()
+        platform.close()
+
+
+# --- report ------------------------------------------------------------------------------
+
+
+def sqlite_synchronous() -> str:
+    """The default the store runs with (it sets WAL but never `synchronous`)."""
+    with contextlib.closing(sqlite3.connect(":memory:")) as connection:
+        (level,) = connection.execute("PRAGMA synchronous").fetchone()
+    return {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}.get(level, str(level))
+
+
+def somaxconn() -> str:
+    try:
+        return Path("/proc/sys/net/core/somaxconn").read_text().strip()
+    except OSError:
+        return "unknown"
+
+
+def machine_facts(config: Config) -> dict[str, Any]:
+    packages = {}
+    for name in ("eventsourcing", "jinja2", "msgspec", "psycopg"):
+        try:
+            packages[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            packages[name] = "absent"
+    facts: dict[str, Any] = {
+        "nproc": os.cpu_count(),
+        "load_before": [round(x, 2) for x in os.getloadavg()],
+        "usable_cpus": len(os.sched_getaffinity(0)),
+        "python": sys.version.split()[0],
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "packages": packages,
+        "sqlite": sqlite3.sqlite_version,
+        "sqlite_synchronous": sqlite_synchronous(),
+        "switch_interval_ms": sys.getswitchinterval() * 1000,
+        "listen_backlog": ThreadingHTTPServer.request_queue_size,
+        "somaxconn": somaxconn(),
+    }
+    if config.database_url and urlparse(config.database_url).scheme.startswith("postgres"):
+        with psycopg.connect(server_of(config.database_url), connect_timeout=5) as connection:
+            facts["postgresql"] = {
+                name: str(
+                    connection.execute(sql.SQL("SHOW {}").format(sql.Identifier(name))).fetchall()[
+                        0
+                    ][0]
+                )
+                for name in ("server_version", "fsync", "synchronous_commit")
+            }
+    return facts
+
+
+ROW = "{:<54} {:>8} {:>8} {:>8} {:>6}  {}"
+
+
+def latency_row(measure: str, lat: Latency, note_text: str = "") -> str:
+    return ROW.format(
+        measure,
+        f"{lat.p50_ms:.1f}",
+        f"{lat.p99_ms:.1f}",
+        f"{lat.max_ms:.1f}",
+        f"{lat.count:,}",
+        note_text,
+    )
+
+
+def connect_row(slow: int, tcp: dict[str, int], indent: str = "") -> str:
+    kernel = ", ".join(f"{k} +{v}" for k, v in tcp.items()) or "kernel counters unavailable"
+    return ROW.format(f"{indent}    slow connects (SYN resent)", "", "", "", f"{slow:,}", kernel)
+
+
+def http_rows(h: HttpLoadResult, indent: str = "") -> None:
+    t = h.traffic
+    verdict = "OK" if h.answers_recorded == h.answers_expected else "MISMATCH"
+    print(
+        latency_row(
+            f"{indent}  answer save: HTTP POST → 303 (exam tab)",
+            t.saves,
+            f"{t.saves_per_s:,.0f}/s; errors {t.errors} (non-2xx/3xx or reset)",
+        )
+    )
+    print(cpu_row(t, indent))
+    print(latency_row(f"{indent}    of which in the answer use case (server)", h.in_use_case))
+    print(latency_row(f"{indent}  page load: HTTP GET exam tab → 200", t.pages))
+    print(latency_row(f"{indent}    of which desk view + template (server)", h.in_render))
+    print(connect_row(t.slow_connects, t.tcp, indent))
+    print(
+        ROW.format(
+            f"{indent}  AnswerGiven events recorded",
+            "",
+            "",
+            "",
+            f"{h.answers_recorded:,}",
+            f"expected {h.answers_expected:,}: {verdict}",
+        )
+    )
+
+
+def cpu_row(t: Traffic, indent: str = "") -> str:
+    """CPU time per answer saved: the server process's (the worker's apart), the clients'."""
+    per = 1000 / max(t.saves.count, 1)
+    clients = "in server" if t.client_cpu_s is None else f"{t.client_cpu_s * per:.1f}"
+    return ROW.format(
+        f"{indent}    CPU ms per answer: server / worker / clients",
+        "",
+        "",
+        "",
+        "",
+        f"{t.server_cpu_s * per:.1f} / {t.worker_cpu_s * per:.1f} / {clients} "
+        f"(phase wall {t.seconds:.1f}s)",
+    )
+
+
+def ratio(a: float, b: float) -> str:
+    return f"{a / b:6.2f}" if b else "   n/a"
+
+
+def print_report(facts: dict[str, Any], command: str, config: Config, r: Results) -> None:
+    packages = ", ".join(f"{k} {v}" for k, v in facts["packages"].items())
+    n = config.attempts
+    print(f"command : {command}")
+    print(
+        f"machine : {facts['nproc']} CPUs ({facts['usable_cpus']} usable), "
+        f"{facts['implementation']} {facts['python']}, {facts['platform']}"
+    )
+    print(
+        f"load    : 1/5/15-min load average {facts['load_before']} before, "
+        f"{facts['load_after']} after; benchmark wall time {facts['wall_seconds']}s"
+    )
+    print(f"packages: {packages}; GIL switch interval {facts['switch_interval_ms']:.0f} ms")
+    store = r.store
+    if r.store.startswith("SQLite"):
+        store += f"; SQLite {facts['sqlite']} (WAL, synchronous={facts['sqlite_synchronous']})"
+    if "postgresql" in facts:
+        pg = facts["postgresql"]
+        store += (
+            f"; PostgreSQL {pg['server_version']} (fsync={pg['fsync']}, "
+            f"synchronous_commit={pg['synchronous_commit']})"
+        )
+    print(f"store   : {store}")
+    print(
+        f"servers : the built-in workspaces and the 204 reference: stdlib ThreadingHTTPServer on "
+        f"{HOST},\n          HTTP/1.0 (a connection per request), listen backlog "
+        f"{facts['listen_backlog']} (somaxconn {facts['somaxconn']})"
+    )
+    where = (
+        "in a client process of their own (as browsers are)"
+        if config.clients == "process"
+        else "in this process (sharing its GIL with the server)"
+    )
+    print(f"clients : {n} HTTP client threads {where}")
+    print(
+        f"worker  : run_until_quiet() in a loop on a thread, {WORKER_PAUSE_S * 1000:.0f} ms pause "
+        f"after an idle pass; {r.worker_passes:,} passes, {r.worker_reactions:,} reactions"
+    )
+    print(
+        f"setup   : {3 * n} attempts prepared up to the tile in {r.prepare_seconds:.1f}s "
+        "(untimed; scrypt profile passwords included)"
+    )
+    print()
+    header = ROW.format("measure", "p50 ms", "p99 ms", "max ms", "count", "note")
+    print(header)
+    print("-" * (len(header) + 36))
+    p = r.provision
+    print(f"2. provision to ready: {n} concurrent clicks, built-in workspace")
+    print(latency_row("  click: portal.start_now (WorkspaceRequested)", p.click))
+    print(
+        latency_row(
+            "  click → WorkspaceConnected committed",
+            p.to_recorded,
+            f"first→last commit {p.connected_spread_s * 1000:,.0f} ms (one worker, in turn)",
+        )
+    )
+    print(
+        latency_row(
+            "  click → workspace URL answers 200",
+            p.to_ready,
+            f"all ready {p.seconds:.2f}s after release; {p.gets_before_200} GETs ≠ 200",
+        )
+    )
+    print(connect_row(p.slow_connects, p.tcp))
+    print(
+        f"3. answers under load: {n} candidates × {ANSWERS_EACH} POSTs, think "
+        f"{THINK_S[0] * 1000:.0f}–{THINK_S[1] * 1000:.0f} ms, page GET on open + every "
+        f"{PAGE_EVERY} answers"
+    )
+    http_rows(r.http)
+    t, d, raw, deep = r.http.traffic, r.direct, r.raw, r.raw_deep
+    print(f"4. references: same thread count, answers and think times ({n} other attempts each)")
+    print(
+        latency_row(
+            "  portal.answer_question, direct (no HTTP)",
+            d.saves,
+            f"{d.saves_per_s:,.0f}/s; errors {d.errors}; recorded {d.answers_recorded:,}",
+        )
+    )
+    print(
+        ROW.format(
+            "    CPU ms per answer: calling threads / worker",
+            "",
+            "",
+            "",
+            "",
+            f"{d.cpu_s * 1000 / max(d.saves.count, 1):.1f} / "
+            f"{d.worker_cpu_s * 1000 / max(d.saves.count, 1):.1f} (phase wall {d.seconds:.1f}s)",
+        )
+    )
+    print(
+        latency_row(
+            "  raw HTTP POST → 204, stdlib ThreadingHTTPServer",
+            raw.saves,
+            f"{raw.saves_per_s:,.0f}/s; errors {raw.errors}",
+        )
+    )
+    print(cpu_row(raw))
+    print(connect_row(raw.slow_connects, raw.tcp))
+    print(
+        f"5. diagnostic: listen backlog {DEEP_BACKLOG} instead of "
+        f"{facts['listen_backlog']} (server class swapped in this run only; {n} other attempts)"
+    )
+    print("  3. again, on the workspaces' server restarted with it:")
+    http_rows(r.http_deep, indent="  ")
+    print(
+        latency_row(
+            "  4. raw HTTP POST → 204, with it",
+            deep.saves,
+            f"{deep.saves_per_s:,.0f}/s; errors {deep.errors}",
+        )
+    )
+    print(cpu_row(deep))
+    print(connect_row(deep.slow_connects, deep.tcp))
+    td = r.http_deep.traffic
+    print()
+    print(
+        f"ratios (p50 / p99)               backlog {facts['listen_backlog']:<3}      "
+        f"backlog {DEEP_BACKLOG}"
+    )
+    pairs = (
+        ("HTTP answer save / direct call", (t.saves, d.saves), (td.saves, d.saves)),
+        ("HTTP answer save / raw HTTP 204", (t.saves, raw.saves), (td.saves, deep.saves)),
+    )
+    for label, (a, b), (c, e) in pairs:
+        print(
+            f"  {label:<32} {ratio(a.p50_ms, b.p50_ms)} / {ratio(a.p99_ms, b.p99_ms)}   "
+            f"{ratio(c.p50_ms, e.p50_ms)} / {ratio(c.p99_ms, e.p99_ms)}"
+        )
+    print()
+    print(
+        "Latencies: per request or call, wall time, nearest-rank percentiles, successes only. "
+        "Each HTTP\nround trip opens its own connection and reads the whole response; "
+        "redirects are not followed.\n'of which' rows: time inside the server's callbacks under "
+        "the same load (GIL waits included).\n'slow connects': connect() took ≥ "
+        f"{SLOW_CONNECT_S * 1000:.0f} ms, a SYN resent after the listen queue overflowed; the "
+        "kernel's\ncounters (deltas over the phase) count the whole network namespace; "
+        "SyncookiesFailed = a reset."
+    )
+    for label, errors in (
+        ("answers over HTTP", t.error_samples),
+        (f"answers over HTTP, backlog {DEEP_BACKLOG}", td.error_samples),
+        ("direct calls", d.error_samples),
+        ("raw HTTP 204", raw.error_samples),
+        (f"raw HTTP 204, backlog {DEEP_BACKLOG}", deep.error_samples),
+    ):
+        if errors:
+            print(f"errors, {label} (first {len(errors)}): {'; '.join(errors)}")
+    if r.profile:
+        print()
+        print(
+            f"cProfile of {PROFILE_ANSWERS} sequential HTTP answer saves (one client, no think "
+            "time), server threads merged:"
+        )
+        print("\n".join(r.profile))
+
+
+def traffic_json(traffic: Traffic) -> dict[str, Any]:
+    return asdict(traffic) | {"saves_per_s": traffic.saves_per_s}
+
+
+def write_json(facts: dict[str, Any], command: str, config: Config, r: Results) -> Path:
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    gitignore = RESULTS_DIR / ".gitignore"
+    if not gitignore.exists():
+        gitignore.write_text("*.json\n")
+    t, d, raw = r.http.traffic, r.direct, r.raw
+    summary = {
+        "command": command,
+        "machine": facts,
+        "config": asdict(config)
+        | {
+            "answers_each": ANSWERS_EACH,
+            "page_every": PAGE_EVERY,
+            "think_ms": [THINK_S[0] * 1000, THINK_S[1] * 1000],
+            "worker_pause_ms": WORKER_PAUSE_S * 1000,
+            "slow_connect_ms": SLOW_CONNECT_S * 1000,
+            "deep_backlog": DEEP_BACKLOG,
+            "clock": f"ManualClock at {START.isoformat()}",
+        },
+        "store": r.store,
+        "prepare_seconds": r.prepare_seconds,
+        "worker": {"passes": r.worker_passes, "reactions": r.worker_reactions},
+        "provision": asdict(r.provision),
+        "answers_http": asdict(r.http) | {"traffic": traffic_json(t)},
+        "answers_http_deep_backlog": asdict(r.http_deep)
+        | {"traffic": traffic_json(r.http_deep.traffic)},
+        "reference": {
+            "direct": asdict(d) | {"saves_per_s": d.saves_per_s},
+            "raw_http_204": traffic_json(raw),
+            "raw_http_204_deep_backlog": traffic_json(r.raw_deep),
+        },
+        "ratios": {
+            "http_over_direct_p50": t.saves.p50_ms / d.saves.p50_ms,
+            "http_over_direct_p99": t.saves.p99_ms / d.saves.p99_ms,
+            "http_over_raw_p50": t.saves.p50_ms / raw.saves.p50_ms,
+            "http_over_raw_p99": t.saves.p99_ms / raw.saves.p99_ms,
+            "deep_backlog": {
+                "http_over_direct_p50": r.http_deep.traffic.saves.p50_ms / d.saves.p50_ms,
+                "http_over_direct_p99": r.http_deep.traffic.saves.p99_ms / d.saves.p99_ms,
+                "http_over_raw_p50": r.http_deep.traffic.saves.p50_ms / r.raw_deep.saves.p50_ms,
+                "http_over_raw_p99": r.http_deep.traffic.saves.p99_ms / r.raw_deep.saves.p99_ms,
+            },
+        },
+        "profile": r.profile,
+    }
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path = RESULTS_DIR / f"workspaces-{stamp}.json"
+    path.write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    return path
+
+
+# --- main --------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None = None) -> Config:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--attempts", type=int, help="concurrent candidates, and client threads (50; quick 10)"
+    )
+    parser.add_argument("--quick", action="store_true", help="a smaller run, under a minute")
+    parser.add_argument(
+        "--database-url",
+        help="the store instead of a temp SQLite file: sqlite:///new-file, memory:, or "
+        "postgresql://user@127.0.0.1:port/db[?schema=new_name] (the schema is created, then "
+        "dropped)",
+    )
+    parser.add_argument(
+        "--clients",
+        choices=("process", "threads"),
+        default="process",
+        help="where the HTTP client threads run: a client process of their own (default, as "
+        "browsers are), or threads of this process, sharing the server's GIL",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help=f"cProfile {PROFILE_ANSWERS} more sequential HTTP answer saves (server side)",
+    )
+    args = parser.parse_args(argv)
+    attempts = args.attempts or (10 if args.quick else 50)
+    if attempts < 1:
+        parser.error("--attempts must be positive")
+    return Config(
+        attempts=attempts,
+        database_url=args.database_url,
+        clients=args.clients,
+        profile=args.profile,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    if (sys.argv[1:] if argv is None else argv) == [CLIENT_FLAG]:
+        return client_process()
+    config = parse_args(argv)
+    command = f"(cd {shlex.quote(os.getcwd())} && {shlex.join([sys.executable, *sys.argv])})"
+    facts = machine_facts(config)
+    started = time.perf_counter()
+    with store_url(config.database_url) as url:
+        results = bench(config, url)
+    facts["wall_seconds"] = round(time.perf_counter() - started, 1)
+    # Other work on the machine moves every figure here: keep the load next to the results
+    # so that a noisy run can be recognised as one.
+    facts["load_after"] = [round(x, 2) for x in os.getloadavg()]
+    print_report(facts, command, config, results)
+    path = write_json(facts, command, config, results)
+    print(f"JSON summary: {path}")
+    # The references' errors are the stdlib server's, reported above; the product's decide.
+    h = results.http
+    clean = (
+        h.traffic.errors == 0
+        and h.answers_recorded == h.answers_expected
+        and results.direct.errors == 0
+        and results.direct.answers_recorded == results.direct.answers_expected
+        and results.http_deep.answers_recorded == results.http_deep.answers_expected
+    )
+    return 0 if clean else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
