@@ -285,6 +285,10 @@ class Projections:
         """The candidate registered with that e-mail (lower-cased), if any."""
         return self.candidates_by_email.get(email.strip().lower())
 
+    def sessions_of_enrollment(self, enrollment_id: UUID) -> list[SessionSummary]:
+        """The exam session(s) of one enrolment (one, once created)."""
+        return [s for s in self.sessions.values() if s.enrollment_id == enrollment_id]
+
     def my_sessions(self, candidate_id: UUID) -> list[SessionSummary]:
         """The candidate's exam sessions, newest last."""
         return [self.sessions[s] for s in self.sessions_by_candidate.get(candidate_id, [])]

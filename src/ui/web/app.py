@@ -23,7 +23,7 @@ from litestar.template.config import TemplateConfig
 from adapters.bootstrap import Platform
 from app.mail_rendering import SupportContact
 from domain.errors import DomainError
-from ui.web import api, candidate, examiner, portal
+from ui.web import api, candidate, examiner, operator, portal
 from ui.web.i18n import translator
 
 HERE = Path(__file__).parent
@@ -84,6 +84,7 @@ def create_app(platform: Platform, *, secret: bytes, support: SupportContact) ->
             *portal.ROUTES,
             *examiner.ROUTES,
             *api.ROUTES,
+            *operator.ROUTES,
             create_static_files_router(path="/static", directories=[HERE / "static"]),
         ],
         template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
