@@ -22,6 +22,7 @@ from ui.web.app import create_app
 DEMO_EMAIL = "camille.martin@example.org"
 DEMO_PASSWORD = "vigie-demo-2025"
 EXAMINER_EMAIL = "examinateur@example.org"
+CENTRE_EMAIL = "centre@example.org"
 WORKER_INTERVAL_S = 2.0
 
 
@@ -46,6 +47,9 @@ def seed_demo(platform: Platform) -> str:
             name="Eve Examinatrice",
             role=Role.EXAMINER,
             password=DEMO_PASSWORD,
+        )
+        accounts.register_staff(
+            ctx, email=CENTRE_EMAIL, name="Centre ENI", role=Role.CENTRE, password=DEMO_PASSWORD
         )
         candidate_id = enrolled.candidate_id
         token = uuid4().hex
@@ -99,6 +103,7 @@ def serve(settings: Settings, host: str, port: int, out: TextIO) -> int:
             f"{EXAMINER_EMAIL} / {DEMO_PASSWORD}",
             file=out,
         )
+        print(f"  centre log-in    : same page, {CENTRE_EMAIL} / {DEMO_PASSWORD}", file=out)
         print(f"  create the exam session (the invitation link): {invitation}", file=out)
         print("  mails: .venv/bin/vigie mailbox   ·   stop: Ctrl-C", file=out, flush=True)
         uvicorn.run(app, host=host, port=port, log_level="warning")

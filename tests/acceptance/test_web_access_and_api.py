@@ -205,3 +205,21 @@ def test_a_form_without_its_csrf_token_is_refused(world: dict[str, Any]) -> None
         assert reply.status_code == 403
     finally:
         client.__exit__(None, None, None)
+
+
+def test_log_in_attempts_are_rate_limited_per_client(world: dict[str, Any]) -> None:
+    client = client_as(world["platform"], "anonymous")
+    try:
+        page = client.get("/login")
+        token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+        codes = [
+            client.post(
+                "/login",
+                data={"email": "owner@example.org", "password": "wrong", "_csrf_token": token},
+            ).status_code
+            for _ in range(12)
+        ]
+        assert codes[:10] == [401] * 10 and codes[10:] == [429, 429]
+        assert client.get("/login").status_code == 200  # pages stay open
+    finally:
+        client.__exit__(None, None, None)

@@ -14,15 +14,17 @@ from domain.proctored_session import ProctoredSession
 from domain.review import Review
 from domain.staff import Role
 from tests.acceptance.journey import NINE_WORDS, TEN_WORDS, Journey
-from tests.browser.conftest import ARTIFACTS, Server
+from tests.browser.conftest import ARTIFACTS, Server, serious_violations
 
 EMAIL = "camille.martin@example.org"
 PASSWORD = "mot-de-passe-42"
 
 
 def shot(page: Any, name: str) -> None:
+    """Keep a screenshot of the step, and check the page has no serious a11y violation."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    assert serious_violations(page) == [], name
 
 
 def invitation(server: Server) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 from litestar import Litestar, Request, Response
 from litestar.config.csrf import CSRFConfig
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
+from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
@@ -74,6 +75,15 @@ def _http_error(request: Request[Any, Any, Any], error: HTTPException) -> Respon
     )
 
 
+LOGIN_ATTEMPTS_PER_MINUTE = 10
+_THROTTLED = frozenset({"/login", "/staff/login", "/password/forgot", "/password/reset"})
+
+
+def _throttled(request: Request[Any, Any, Any]) -> bool:
+    """Log-in and reset forms are rate-limited per client address; the rest is not."""
+    return request.method == "POST" and request.url.path in _THROTTLED
+
+
 def create_app(platform: Platform, *, secret: bytes, support: SupportContact) -> Litestar:
     """The web platform over a wired Platform."""
     session_key = hashlib.sha256(secret + b"/session").digest()
@@ -89,9 +99,13 @@ def create_app(platform: Platform, *, secret: bytes, support: SupportContact) ->
         ],
         template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
         middleware=[
+            RateLimitConfig(
+                rate_limit=("minute", LOGIN_ATTEMPTS_PER_MINUTE),
+                check_throttle_handler=_throttled,
+            ).middleware,
             CookieBackendConfig(
                 secret=session_key, key="vigie_session", httponly=True, samesite="lax"
-            ).middleware
+            ).middleware,
         ],
         csrf_config=CSRFConfig(secret=csrf_key, cookie_name="vigie_csrf", cookie_samesite="lax"),
         exception_handlers={DomainError: _domain_error, HTTPException: _http_error},
