@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -18,6 +17,7 @@ from app.mail_rendering import SupportContact
 from app.use_cases import accounts
 from domain.staff import Role
 from tests.acceptance.journey import PARIS
+from tests.acceptance.web import csrf, form_token, log_in
 from ui.web.app import create_app
 
 SECRET = b"o" * 32
@@ -45,24 +45,15 @@ def platform() -> Iterator[Platform]:
 @pytest.fixture
 def client(platform: Platform) -> Iterator[TestClient[Any]]:
     with TestClient(create_app(platform, secret=SECRET, support=SupportContact())) as client:
-        page = client.get("/staff/login")
-        token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
-        client.post(
-            "/staff/login",
-            data={"email": "centre@example.org", "password": "centre-pass-1", "_csrf_token": token},
-        )
+        log_in(client, "/staff/login", "centre@example.org", "centre-pass-1")
         yield client
-
-
-def headers(client: TestClient[Any]) -> dict[str, str]:
-    return {"x-csrftoken": client.cookies.get("vigie_csrf") or ""}
 
 
 def upload(client: TestClient[Any], text: str) -> Any:
     return client.post(
         "/operator/enrol-csv",
         files={"file": ("candidats.csv", text.encode(), "text/csv")},
-        headers=headers(client),
+        headers=csrf(client),
     )
 
 
@@ -103,8 +94,7 @@ def test_a_good_csv_enrols_everyone_and_mails_the_invitations(
 def test_one_candidate_is_enrolled_from_the_form(
     client: TestClient[Any], platform: Platform
 ) -> None:
-    page = client.get("/operator")
-    token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    token = form_token(client, "/operator")
     client.post(
         "/operator/enrol",
         data={

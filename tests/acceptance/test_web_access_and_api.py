@@ -3,7 +3,6 @@ problem details, through the real app in Litestar's test client."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -20,6 +19,7 @@ from domain.candidate import Account, Candidate
 from domain.exam_attempt import ExamAttempt
 from domain.staff import Role
 from tests.acceptance.journey import NINE_WORDS, PARIS, Journey
+from tests.acceptance.web import csrf, form_token, log_in
 from ui.web.app import create_app
 
 SECRET = b"t" * 32
@@ -73,25 +73,10 @@ def client_as(platform: Platform, who: str) -> TestClient[Any]:
     client = TestClient(create_app(platform, secret=SECRET, support=SupportContact()))
     client.__enter__()
     if who in ("owner", "other"):
-        _log_in(client, "/login", f"{who}@example.org")
+        log_in(client, "/login", f"{who}@example.org", PASSWORD)
     elif who == "examiner":
-        _log_in(client, "/staff/login", "eve@example.org")
+        log_in(client, "/staff/login", "eve@example.org", PASSWORD)
     return client
-
-
-def _log_in(client: TestClient[Any], path: str, email: str) -> None:
-    page = client.get(path)
-    token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
-    reply = client.post(
-        path,
-        data={"email": email, "password": PASSWORD, "_csrf_token": token},
-        follow_redirects=False,
-    )
-    assert reply.status_code in (302, 303), reply.text
-
-
-def csrf(client: TestClient[Any]) -> dict[str, str]:
-    return {"x-csrftoken": client.cookies.get("vigie_csrf") or ""}
 
 
 # (path, who may open it): the owner's session and attempt, the examiner's pages.
@@ -210,8 +195,7 @@ def test_a_form_without_its_csrf_token_is_refused(world: dict[str, Any]) -> None
 def test_log_in_attempts_are_rate_limited_per_client(world: dict[str, Any]) -> None:
     client = client_as(world["platform"], "anonymous")
     try:
-        page = client.get("/login")
-        token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+        token = form_token(client, "/login")
         codes = [
             client.post(
                 "/login",
