@@ -152,8 +152,8 @@ class Journey:
         self.take_photos(waive_id_photo=waive_id_photo)
         return self.record_environment()
 
-    def start_exam(self) -> datetime:
-        """Portal: profile, tile 'À démarrer', 'Je démarre maintenant', 'Commencer'."""
+    def to_tile(self) -> UUID:
+        """Portal: the profile ('Créer', R11) and the tile 'À démarrer' (R13)."""
         assert self.attempt_id is not None and self.candidate_id is not None
         if not self.ctx.store.get(self.candidate_id, Candidate).profile_complete:
             portal.save_portal_profile(
@@ -164,9 +164,14 @@ class Journey:
                 password="s3cret-pass",
             )
         portal.select_tile(self.ctx, self.attempt_id, certification_code="ENI-ACCESS")
-        portal.start_now(self.ctx, self.attempt_id)
+        return self.attempt_id
+
+    def start_exam(self) -> datetime:
+        """Portal: the tile, 'Je démarre maintenant' (a worker provisions), 'Commencer'."""
+        attempt_id = self.to_tile()
+        portal.start_now(self.ctx, attempt_id)
         self.platform.settle()  # a worker provisions the workspace
-        return portal.begin_exam(self.ctx, self.attempt_id)
+        return portal.begin_exam(self.ctx, attempt_id)
 
     def answer_and_send(self) -> None:
         """Answers, results, the code typed back, 'Oui, envoyer'."""

@@ -19,7 +19,7 @@ from app.use_cases import portal
 from domain.errors import RuleBroken
 from domain.exam_attempt import AttemptStatus, ExamAttempt
 from domain.scoring import GivenAnswer
-from tests.acceptance.journey import PARIS, PROFILE, Journey
+from tests.acceptance.journey import PARIS, Journey
 
 
 class FakeMonotonic:
@@ -204,16 +204,8 @@ def test_deferring_tears_the_workspace_down_and_the_tile_is_to_start_again(
     journey = Journey(platform)
     journey.enrol()
     journey.create_session()
-    aid = journey.through_checks()
-    assert journey.candidate_id is not None
-    portal.save_portal_profile(
-        platform.ctx,
-        journey.candidate_id,
-        email=journey.email,
-        profile=PROFILE,
-        password="p4ssw0rd!",
-    )
-    portal.select_tile(platform.ctx, aid, certification_code="ENI-ACCESS")
+    journey.through_checks()
+    aid = journey.to_tile()
     portal.start_now(platform.ctx, aid)
     platform.settle()
     url = attempt_of(journey).workspace_url
@@ -240,16 +232,8 @@ def test_a_workspace_that_fails_to_start_is_recorded_and_can_be_asked_again() ->
         journey = Journey(platform)
         journey.enrol()
         journey.create_session()
-        aid = journey.through_checks()
-        assert journey.candidate_id is not None
-        portal.save_portal_profile(
-            platform.ctx,
-            journey.candidate_id,
-            email=journey.email,
-            profile=PROFILE,
-            password="p4ssw0rd!",
-        )
-        portal.select_tile(platform.ctx, aid, certification_code="ENI-ACCESS")
+        journey.through_checks()
+        aid = journey.to_tile()
         launcher.fail_next = True
         portal.start_now(platform.ctx, aid)
         platform.settle()
