@@ -207,3 +207,15 @@ def test_log_in_attempts_are_rate_limited_per_client(world: dict[str, Any]) -> N
         assert client.get("/login").status_code == 200  # pages stay open
     finally:
         client.__exit__(None, None, None)
+
+
+def test_logging_out_forgets_the_candidate_and_keeps_the_language(world: dict[str, Any]) -> None:
+    client = client_as(world["platform"], "owner")
+    try:
+        client.get("/lang/en")
+        reply = client.post("/logout", headers=csrf(client), follow_redirects=False)
+        assert reply.status_code in (302, 303) and reply.headers["location"] == "/login"
+        assert "Log in" in client.get("/login").text
+        assert client.get("/exams", follow_redirects=False).headers["location"] == "/login"
+    finally:
+        client.__exit__(None, None, None)

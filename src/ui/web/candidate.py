@@ -109,8 +109,7 @@ async def login(request: Request[Any, Any, Any], data: Form) -> Response[Any]:
 @post("/logout", sync_to_thread=False)
 def logout(request: Request[Any, Any, Any]) -> Redirect:
     language = request.session.get("lang", "fr")
-    request.clear_session()
-    request.session["lang"] = language
+    request.set_session({"lang": language})  # forget who it was, keep the language (R25)
     return Redirect("/login")
 
 
