@@ -71,7 +71,10 @@ def watch(ctx: Context, attempt: ExamAttempt) -> bool:
     if attempt.close_at_time_limit(at=at):
         return True
     ref = attempt.workspace_ref
-    if attempt.status is AttemptStatus.IN_PROGRESS and ref and not ctx.launcher.heartbeat(ref):
+    if attempt.status is not AttemptStatus.IN_PROGRESS or ref is None:
+        return False
+    # With several processes, each judges only the workspaces it serves.
+    if ctx.launcher.owns(ref) and not ctx.launcher.heartbeat(ref):
         attempt.workspace_lost(at=at, reason="the workspace stopped answering")
         return True
     return False

@@ -151,6 +151,7 @@ def test_an_exam_launcher_keeps_one_workspace_per_attempt_until_torn_down(
     assert workspace.ref and workspace.url
     assert launcher.heartbeat(workspace.ref)
     assert launcher.provision(first, timeout_s=FAST) == workspace
+    assert launcher.owns(workspace.ref)  # it answers for what it started
     other = launcher.provision(second, timeout_s=FAST)
     assert other.ref != workspace.ref
     assert harness.running() == {workspace.ref, other.ref}
@@ -163,6 +164,7 @@ def test_an_exam_launcher_keeps_one_workspace_per_attempt_until_torn_down(
     for unknown in ("no-such-workspace", f"{other.ref}-unknown", ""):
         assert not launcher.heartbeat(unknown)
         launcher.teardown(unknown)
+    assert not launcher.owns("no-such-workspace")
     assert harness.existing() == {other.ref}
 
     # A failed start is WorkspaceFailed with a reason, and leaves nothing behind.

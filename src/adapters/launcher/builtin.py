@@ -127,6 +127,10 @@ class BuiltinWorkspaces:
             # Not opened yet counts from provisioning: a tab never opened is lost too.
             return self._monotonic() - last <= self.heartbeat_grace_s
 
+    def owns(self, ref: str) -> bool:
+        with self._lock:
+            return ref in self._workspaces
+
     def teardown(self, ref: str) -> None:
         with self._lock:
             self._workspaces.pop(ref, None)

@@ -139,6 +139,10 @@ class LibvirtLauncher:
             return False
         return bool(state == libvirt.VIR_DOMAIN_RUNNING)
 
+    def owns(self, ref: str) -> bool:
+        """Every machine of this prefix on the hypervisor, whichever process started it."""
+        return self._ours(ref)
+
     def teardown(self, ref: str) -> None:
         if not self._ours(ref):
             return

@@ -31,6 +31,10 @@ class MemoryLauncher:
         with self._lock:
             return ref in self.running
 
+    def owns(self, ref: str) -> bool:
+        with self._lock:
+            return ref in self.running
+
     def teardown(self, ref: str) -> None:
         with self._lock:
             self.running.pop(ref, None)

@@ -40,6 +40,11 @@ class ExamLauncher(Protocol):
         """Whether the workspace is alive and still reachable."""
         ...
 
+    def owns(self, ref: str) -> bool:
+        """Whether this launcher can answer for that workspace (a process serving its own
+        workspaces knows only those; a hypervisor's launcher knows all of its machines)."""
+        ...
+
     def teardown(self, ref: str) -> None:
         """Destroy the workspace and what it held (idempotent)."""
         ...
