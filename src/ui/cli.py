@@ -40,6 +40,9 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the web platform (with demo data)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--workers", type=int, default=1, help="web processes sharing the address and store"
+    )
     history = commands.add_parser("history", help="print every event of one aggregate")
     history.add_argument("aggregate_id", type=_uuid)
     replay = commands.add_parser("replay", help="replay a review's decision from the log")
@@ -70,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":
             from ui.serve import serve
 
-            return serve(settings, args.host, args.port, sys.stdout)
+            return serve(settings, args.host, args.port, sys.stdout, workers=args.workers)
         if args.command == "history":
             return _history(settings, args.aggregate_id)
         if args.command == "replay":

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 from uuid import uuid4
 
 import uvicorn
@@ -81,30 +82,65 @@ def _worker(platform: Platform, stop: threading.Event) -> None:
             platform.tick()
 
 
-def serve(settings: Settings, host: str, port: int, out: TextIO) -> int:
-    """Run the platform until interrupted."""
+def serve(settings: Settings, host: str, port: int, out: TextIO, workers: int = 1) -> int:
+    """Run the platform until interrupted; with workers > 1, that many processes share the
+    address (the OS spreads connections) and the store: no state lives in one process."""
     with contextlib.ExitStack() as stack:
         if not settings.smtp_url:
             capture = stack.enter_context(SmtpCapture(mailbox_dir=Path("vigie-data/mailbox")))
             settings = replace(settings, smtp_url=f"smtp://{capture.host}:{capture.port}")
         settings = replace(settings, base_url=f"http://{host}:{port}")
         platform = bootstrap(settings)
-        stack.callback(platform.close)
         invitation = seed_demo(platform)
-        stop = threading.Event()
-        worker = threading.Thread(target=_worker, args=(platform, stop), daemon=True)
-        worker.start()
-        stack.callback(stop.set)
-        app = create_app(platform, secret=_secret(settings), support=settings.support)
-        print(f"Vigie is running at http://{host}:{port}/", file=out)
-        print(f"  candidate log-in : {DEMO_EMAIL} / {DEMO_PASSWORD}", file=out)
-        print(
-            f"  examiner log-in  : http://{host}:{port}/staff/login  "
-            f"{EXAMINER_EMAIL} / {DEMO_PASSWORD}",
-            file=out,
-        )
-        print(f"  centre log-in    : same page, {CENTRE_EMAIL} / {DEMO_PASSWORD}", file=out)
-        print(f"  create the exam session (the invitation link): {invitation}", file=out)
-        print("  mails: .venv/bin/vigie mailbox   ·   stop: Ctrl-C", file=out, flush=True)
+        secret = _secret(settings)
+        _announce(out, host, port, invitation, workers)
+        if workers > 1:
+            platform.close()
+            # The worker processes rebuild the platform from these settings.
+            os.environ.update(
+                VIGIE_DATABASE_URL=settings.database_url,
+                VIGIE_SMTP_URL=settings.smtp_url or "",
+                VIGIE_BASE_URL=settings.base_url,
+                VIGIE_SECRET_KEY=secret.decode(),
+                VIGIE_TIME_ZONE=settings.time_zone,
+            )
+            uvicorn.run(
+                "ui.serve:worker_app",
+                factory=True,
+                host=host,
+                port=port,
+                workers=workers,
+                log_level="warning",
+            )
+            return 0
+        stack.callback(platform.close)
+        _start_worker(platform, stack)
+        app = create_app(platform, secret=secret, support=settings.support)
         uvicorn.run(app, host=host, port=port, log_level="warning")
     return 0
+
+
+def worker_app() -> Any:
+    """One web worker process: its own platform on the shared store, its own worker thread."""
+    settings = Settings.from_env()
+    platform = bootstrap(settings)
+    stop = threading.Event()
+    threading.Thread(target=_worker, args=(platform, stop), daemon=True).start()
+    return create_app(platform, secret=_secret(settings), support=settings.support)
+
+
+def _start_worker(platform: Platform, stack: contextlib.ExitStack) -> None:
+    stop = threading.Event()
+    worker = threading.Thread(target=_worker, args=(platform, stop), daemon=True)
+    worker.start()
+    stack.callback(stop.set)
+
+
+def _announce(out: TextIO, host: str, port: int, invitation: str, workers: int) -> None:
+    print(f"Vigie is running at http://{host}:{port}/ ({workers} worker(s))", file=out)
+    print(f"  candidate log-in : {DEMO_EMAIL} / {DEMO_PASSWORD}", file=out)
+    staff_page = f"http://{host}:{port}/staff/login"
+    print(f"  examiner log-in  : {staff_page}  {EXAMINER_EMAIL} / {DEMO_PASSWORD}", file=out)
+    print(f"  centre log-in    : same page, {CENTRE_EMAIL} / {DEMO_PASSWORD}", file=out)
+    print(f"  create the exam session (the invitation link): {invitation}", file=out)
+    print("  mails: .venv/bin/vigie mailbox   ·   stop: Ctrl-C", file=out, flush=True)
