@@ -31,14 +31,8 @@ import asyncio
 import contextlib
 import cProfile
 import io
-import json
-import os
-import platform
 import pstats
-import shlex
-import sqlite3
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -47,30 +41,43 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser
 from email.policy import compat32
-from importlib import metadata
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlparse, urlunparse
+from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
 import aiosmtplib
 import psycopg
-from psycopg import sql
 
 from adapters.bootstrap import Platform, Settings, bootstrap
 from adapters.clock import ManualClock
 from adapters.ids import SeededIds
 from adapters.mail.capture import SmtpCapture
 from adapters.mail.smtp import SmtpMailer, build_message, message_id
-from adapters.persistence.settings import eventsourcing_env
 from app.ports.mailer import Mail
 from app.use_cases.enrolment import enrol_candidate
+from common import (
+    POSTGRES_SERVER,
+    Progress,
+    command_line,
+    finish_facts,
+    machine_facts,
+    note,
+    packages_text,
+    postgres_settings,
+    postgres_text,
+    print_machine,
+    server_of,
+    settle_disk,
+    sqlite_text,
+    store_url,
+    thousands,
+    write_summary,
+)
 from domain.outbound_mail import MailStatus
 
-POSTGRES_SERVER = "postgresql://postgres@127.0.0.1:5432/test"
 TIME_ZONE = ZoneInfo("Europe/Paris")
 START = datetime(2025, 3, 17, 9, 0, tzinfo=TIME_ZONE)
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
 SENDER = "Vigie <no-reply@vigie.local>"  # SmtpMailer's default, passed explicitly to both
 ENVELOPE_SENDER = "no-reply@vigie.local"
 LOCAL_HOSTNAME = "vigie-bench"  # EHLO name: no FQDN lookup on connect
@@ -82,37 +89,6 @@ PROFILE_LINES = 14
 
 
 # --- small helpers -----------------------------------------------------------------------
-
-
-class Progress:
-    """One stderr line per 10% of a long phase, so a slow run is visibly alive."""
-
-    def __init__(self, label: str, total: int) -> None:
-        self.label = label
-        self.total = max(total, 1)
-        self.next_tenth = 1
-        self.started = time.perf_counter()
-
-    def update(self, done: int) -> None:
-        while self.next_tenth <= 10 and done * 10 >= self.total * self.next_tenth:
-            elapsed = time.perf_counter() - self.started
-            print(
-                f"  [{self.label}] {self.next_tenth * 10:3d}% ({done:,}/{self.total:,}) "
-                f"{elapsed:6.1f}s",
-                file=sys.stderr,
-                flush=True,
-            )
-            self.next_tenth += 1
-
-
-def note(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def settle_disk() -> None:
-    """Flush dirty pages before a phase that commits: every commit fsyncs, and on ext4 an
-    fsync can also wait for the writeback of files an earlier phase left dirty."""
-    os.sync()
 
 
 def chunks(items: Sequence[uuid.UUID], parts: int = 10) -> Iterator[Sequence[uuid.UUID]]:
@@ -536,54 +512,12 @@ class StoreSpec:
     url: str | None  # None: a temp SQLite file, or a fresh schema on POSTGRES_SERVER
 
 
-def server_of(url: str) -> str:
-    """A PostgreSQL URL without its query (psycopg does not know ?schema=)."""
-    return urlunparse(urlparse(url)._replace(query=""))
-
-
-@contextlib.contextmanager
-def store_url(spec: StoreSpec) -> Iterator[str]:
-    """The URL to bootstrap with; whatever the benchmark created is removed at the end."""
+def spec_url(spec: StoreSpec) -> str | None:
+    """What `store_url` makes the store from: None for a temp SQLite file, a fresh schema
+    on POSTGRES_SERVER, or the URL given."""
     if spec.name == "SQLite" and spec.url is None:
-        with tempfile.TemporaryDirectory(prefix="vigie-bench-") as directory:
-            yield f"sqlite:///{Path(directory) / 'store.sqlite'}"  # the sqlite:////abs form
-        return
-    url = spec.url or POSTGRES_SERVER
-    parsed = urlparse(url)
-    if parsed.scheme in ("postgres", "postgresql"):
-        with postgres_schema(url) as scoped:
-            yield scoped
-    elif parsed.scheme == "sqlite":
-        path = Path(eventsourcing_env(url)["SQLITE_DBNAME"])
-        if path.exists():
-            raise SystemExit(f"{path} exists: the benchmark needs an empty store, name a new file")
-        try:
-            yield url
-        finally:
-            for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
-                leftover.unlink(missing_ok=True)
-    else:
-        yield url  # memory:
-
-
-@contextlib.contextmanager
-def postgres_schema(url: str) -> Iterator[str]:
-    """A schema made for the run (the one named by ?schema=, or bench_<hex>), then dropped."""
-    server = server_of(url)
-    named = parse_qs(urlparse(url).query).get("schema", [None])[0]
-    schema = named or f"bench_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server, autocommit=True, connect_timeout=5) as connection:
-        try:
-            connection.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
-        except psycopg.errors.DuplicateSchema:
-            raise SystemExit(
-                f"schema {schema!r} exists: the benchmark creates and drops its own, name a new one"
-            ) from None
-    try:
-        yield f"{server}?schema={schema}"
-    finally:
-        with psycopg.connect(server, autocommit=True, connect_timeout=5) as connection:
-            connection.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+        return None
+    return spec.url or POSTGRES_SERVER
 
 
 def postgres_reachable(server: str) -> str | None:
@@ -616,50 +550,18 @@ def stores_to_run(config: Config) -> tuple[list[StoreSpec], list[str]]:
 # --- report --------------------------------------------------------------------------------
 
 
-def sqlite_synchronous() -> str:
-    """The default the store runs with (it sets WAL but never `synchronous`)."""
-    with contextlib.closing(sqlite3.connect(":memory:")) as connection:
-        (level,) = connection.execute("PRAGMA synchronous").fetchone()
-    return {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}.get(level, str(level))
-
-
-def machine_facts(specs: Sequence[StoreSpec]) -> dict[str, Any]:
-    packages = {}
-    for name in ("eventsourcing", "aiosmtplib", "aiosmtpd", "jinja2", "msgspec", "psycopg"):
-        try:
-            packages[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            packages[name] = "absent"
-    facts: dict[str, Any] = {
-        "nproc": os.cpu_count(),
-        "load_before": [round(x, 2) for x in os.getloadavg()],
-        "usable_cpus": len(os.sched_getaffinity(0)),
-        "python": sys.version.split()[0],
-        "implementation": platform.python_implementation(),
-        "platform": platform.platform(),
-        "packages": packages,
-        "sqlite": sqlite3.sqlite_version,
-        "sqlite_synchronous": sqlite_synchronous(),
-        "switch_interval_ms": sys.getswitchinterval() * 1000,
-    }
+def outbox_machine_facts(specs: Sequence[StoreSpec]) -> dict[str, Any]:
+    facts = machine_facts(
+        ("eventsourcing", "aiosmtplib", "aiosmtpd", "jinja2", "msgspec", "psycopg")
+    )
+    facts["switch_interval_ms"] = sys.getswitchinterval() * 1000
     for spec in specs:
         if spec.name == "PostgreSQL":
-            server = server_of(spec.url or POSTGRES_SERVER)
-            with psycopg.connect(server, connect_timeout=5) as connection:
-                # Commit durability settings decide write figures more than any code does.
-                facts["postgresql"] = {
-                    name: str(
-                        connection.execute(
-                            sql.SQL("SHOW {}").format(sql.Identifier(name))
-                        ).fetchall()[0][0]
-                    )
-                    for name in ("server_version", "fsync", "synchronous_commit")
-                }
+            facts["postgresql"] = postgres_settings(
+                server_of(spec.url or POSTGRES_SERVER),
+                ("server_version", "fsync", "synchronous_commit"),
+            )
     return facts
-
-
-def _n(value: float) -> str:
-    return f"{value:,.0f}"
 
 
 ROW = "{:<11} {:<50} {:>9} {:>9} {:>7}  {}"
@@ -674,7 +576,7 @@ def part_rows(phase: Timed, parts: dict[str, Part]) -> list[tuple[str, str, str,
             (
                 f"{prefix}{label}",
                 "",
-                _n(part.seconds / phase.count * 1e6),
+                thousands(part.seconds / phase.count * 1e6),
                 "",
                 f"{part.seconds / phase.seconds:4.0%}{calls}",
             )
@@ -691,24 +593,11 @@ def print_report(
     skipped: Sequence[str],
     capture_port: int,
 ) -> None:
-    packages = ", ".join(f"{k} {v}" for k, v in facts["packages"].items())
-    print(f"command : {command}")
-    print(
-        f"machine : {facts['nproc']} CPUs ({facts['usable_cpus']} usable), "
-        f"{facts['implementation']} {facts['python']}, {facts['platform']}"
-    )
-    print(
-        f"load    : 1/5/15-min load average {facts['load_before']} before, "
-        f"{facts['load_after']} after; benchmark wall time {facts['wall_seconds']}s"
-    )
-    print(f"packages: {packages}")
-    servers = f"SQLite {facts['sqlite']} (WAL, synchronous={facts['sqlite_synchronous']})"
+    print_machine(facts, command)
+    print(f"packages: {packages_text(facts)}")
+    servers = sqlite_text(facts)
     if "postgresql" in facts:
-        pg = facts["postgresql"]
-        servers += (
-            f"; PostgreSQL {pg['server_version']} (fsync={pg['fsync']}, "
-            f"synchronous_commit={pg['synchronous_commit']})"
-        )
+        servers += f"; {postgres_text(facts['postgresql'])}"
     print(f"stores  : {servers}")
     print(
         f"smtp    : SmtpCapture (aiosmtpd) on 127.0.0.1:{capture_port} in this process, its own "
@@ -727,30 +616,30 @@ def print_report(
         rows = [
             (
                 "enrol_candidate (setup, 1 commit each)",
-                _n(r.enrol.per_s),
-                _n(r.enrol.us_each),
+                thousands(r.enrol.per_s),
+                thousands(r.enrol.us_each),
                 "—",
                 f"{r.enrol.count:,} candidates and enrolments",
             ),
             (
                 "decided/s: runner.run_until_quiet()",
-                _n(r.decide.per_s),
-                _n(r.decide.us_each),
+                thousands(r.decide.per_s),
+                thousands(r.decide.us_each),
                 "—",
                 f"{r.decide.count:,} invitations",
             ),
             *part_rows(r.decide, r.decide_parts),
             (
                 "outbox sent/s: send_due(mails_due(now))",
-                _n(r.outbox.per_s),
-                _n(r.outbox.us_each),
+                thousands(r.outbox.per_s),
+                thousands(r.outbox.us_each),
                 f"{r.outbox.per_s / raw.per_s:.2f}",
                 f"{d.distinct_ids:,} distinct Message-IDs, {d.avg_bytes:,} B avg",
             ),
             *part_rows(r.outbox, r.outbox_parts),
             (
                 "projection catch-up (events/s; setup)",
-                _n(r.catch_up.per_s),
+                thousands(r.catch_up.per_s),
                 "",
                 "",
                 f"{r.catch_up.count:,} events in {r.catch_up.seconds:.2f}s",
@@ -762,23 +651,23 @@ def print_report(
     ref_rows = [
         (
             "adapter-only sent/s: SmtpMailer.send(Mail)",
-            _n(refs.adapter.per_s),
-            _n(refs.adapter.us_each),
+            thousands(refs.adapter.per_s),
+            thousands(refs.adapter.us_each),
             f"{refs.adapter.per_s / raw.per_s:.2f}",
             f"{refs.adapter_delivered.distinct_ids:,} distinct, "
             f"{refs.adapter_delivered.avg_bytes:,} B avg",
         ),
         (
             "raw aiosmtplib sent/s: send_message, 1 conn",
-            _n(raw.per_s),
-            _n(raw.us_each),
+            thousands(raw.per_s),
+            thousands(raw.us_each),
             "1.00",
             f"{refs.raw_delivered.distinct_ids:,} distinct, {refs.raw_delivered.avg_bytes:,} B avg",
         ),
         (
             "  build_message alone (before raw, no SMTP)",
-            _n(refs.build.per_s),
-            _n(refs.build.us_each),
+            thousands(refs.build.per_s),
+            thousands(refs.build.us_each),
             "",
             "inside adapter-only, outside raw",
         ),
@@ -813,10 +702,6 @@ def write_json(
     refs: References,
     skipped: Sequence[str],
 ) -> Path:
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    gitignore = RESULTS_DIR / ".gitignore"
-    if not gitignore.exists():
-        gitignore.write_text("*.json\n")
     raw_rate = refs.raw.per_s
     summary = {
         "command": command,
@@ -845,10 +730,7 @@ def write_json(
             "build_message": refs.build.as_json(),
         },
     }
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    path = RESULTS_DIR / f"outbox-{stamp}.json"
-    path.write_text(json.dumps(summary, indent=2) + "\n")
-    return path
+    return write_summary("outbox", summary)
 
 
 # --- main ----------------------------------------------------------------------------------
@@ -885,9 +767,9 @@ def parse_args(argv: list[str] | None = None) -> Config:
 
 def main(argv: list[str] | None = None) -> int:
     config = parse_args(argv)
-    command = f"(cd {shlex.quote(os.getcwd())} && {shlex.join([sys.executable, *sys.argv])})"
+    command = command_line()
     specs, skipped = stores_to_run(config)
-    facts = machine_facts(specs)
+    facts = outbox_machine_facts(specs)
     started = time.perf_counter()
     results: list[StoreResult] = []
     first_mails: list[Mail] = []
@@ -895,17 +777,14 @@ def main(argv: list[str] | None = None) -> int:
     port = capture.port
     try:
         for spec in specs:
-            with store_url(spec) as url:
+            with store_url(spec_url(spec)) as url:
                 result, mails = bench_store(spec.name, url, capture, config)
             results.append(result)
             first_mails = first_mails or mails
         refs = references(capture, first_mails)
     finally:
         capture.stop()
-    facts["wall_seconds"] = round(time.perf_counter() - started, 1)
-    # Other work on the machine moves every figure here: keep the load next to the results
-    # so that a noisy run can be recognised as one.
-    facts["load_after"] = [round(x, 2) for x in os.getloadavg()]
+    finish_facts(facts, started)
     print_report(facts, command, config, results, refs, skipped, port)
     path = write_json(facts, command, config, results, refs, skipped)
     print(f"JSON summary: {path}")

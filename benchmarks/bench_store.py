@@ -21,12 +21,8 @@ import contextlib
 import cProfile
 import hashlib
 import io
-import json
-import math
 import os
-import platform
 import pstats
-import shlex
 import sqlite3
 import sys
 import tempfile
@@ -35,7 +31,6 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -52,11 +47,27 @@ from adapters.media.memory import MemoryMedia
 from adapters.persistence.store import EventsourcingStore
 from app.catalogue import default_catalogue
 from app.context import Context, update
+from common import (
+    POSTGRES_SERVER,
+    Progress,
+    command_line,
+    finish_facts,
+    machine_facts,
+    packages_text,
+    percentile,
+    postgres_settings,
+    postgres_text,
+    print_machine,
+    settle_disk,
+    sqlite_text,
+    thousands,
+    throwaway_schema,
+    write_summary,
+)
 from domain.evidence import FlagKind, MediaSpan
 from domain.proctored_session import EnvironmentPart, ProctoredSession
 from domain.rules import CURRENT_RULES
 
-POSTGRES_SERVER = "postgresql://postgres@127.0.0.1:5432/test"
 RAW_TABLE = "bench_raw"
 BATCH = 10
 PAGE_SIZES = (1000, 5000)
@@ -64,46 +75,10 @@ REPEATS = 2  # reads are cheap and CPU-bound: keep the best of two against a bus
 REPLAY_TARGET = 30_000  # events/s
 TIME_ZONE = ZoneInfo("Europe/Paris")
 START = datetime(2025, 3, 17, 9, 0, tzinfo=TIME_ZONE)
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
 FLAG_KINDS = tuple(FlagKind)
 
 
 # --- small helpers -----------------------------------------------------------------------
-
-
-class Progress:
-    """One stderr line per 10% of a long phase, so a slow run is visibly alive."""
-
-    def __init__(self, label: str, total: int) -> None:
-        self.label = label
-        self.total = max(total, 1)
-        self.next_tenth = 1
-        self.started = time.perf_counter()
-
-    def update(self, done: int) -> None:
-        while self.next_tenth <= 10 and done * 10 >= self.total * self.next_tenth:
-            elapsed = time.perf_counter() - self.started
-            print(
-                f"  [{self.label}] {self.next_tenth * 10:3d}% ({done:,}/{self.total:,}) "
-                f"{elapsed:6.1f}s",
-                file=sys.stderr,
-                flush=True,
-            )
-            self.next_tenth += 1
-
-
-def percentile(sorted_values: list[float], fraction: float) -> float:
-    """Nearest-rank percentile (no interpolation: it is a value actually observed)."""
-    if not sorted_values:
-        return math.nan
-    rank = max(1, math.ceil(fraction * len(sorted_values)))
-    return sorted_values[min(rank, len(sorted_values)) - 1]
-
-
-def settle_disk() -> None:
-    """Flush dirty pages before a timed write phase: every commit fsyncs, and on ext4 an
-    fsync can also wait for the writeback of files an earlier phase left dirty."""
-    os.sync()
 
 
 def media(session_id: uuid.UUID, kind: str) -> tuple[str, str]:
@@ -508,19 +483,6 @@ def raw_sqlite(path: Path, rows: int, timed: int, row_bytes: int) -> RawResult:
 # --- backends ----------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def postgres_schema() -> Iterator[str]:
-    """A fresh schema, dropped at the end whatever happened in between."""
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(POSTGRES_SERVER, autocommit=True, connect_timeout=5) as connection:
-        connection.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
-    try:
-        yield schema
-    finally:
-        with psycopg.connect(POSTGRES_SERVER, autocommit=True, connect_timeout=5) as connection:
-            connection.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
-
-
 def postgres_event_size(schema: str, table: str) -> int:
     # This full scan also sets hint bits, so the replays that follow read settled pages.
     with psycopg.connect(POSTGRES_SERVER, connect_timeout=5) as connection:
@@ -608,7 +570,7 @@ def bench_sqlite(config: Config) -> BackendResult:
 
 
 def bench_postgres(config: Config) -> BackendResult:
-    with postgres_schema() as schema:
+    with throwaway_schema(POSTGRES_SERVER) as schema:
         return bench_store(
             "PostgreSQL",
             f"{POSTGRES_SERVER}?schema={schema}",
@@ -623,65 +585,19 @@ def bench_postgres(config: Config) -> BackendResult:
 # --- report ------------------------------------------------------------------------------
 
 
-def sqlite_synchronous() -> str:
-    """The default the store runs with (it sets WAL but never `synchronous`)."""
-    with contextlib.closing(sqlite3.connect(":memory:")) as connection:
-        (level,) = connection.execute("PRAGMA synchronous").fetchone()
-    return {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}.get(level, str(level))
-
-
-def machine_facts() -> dict[str, Any]:
-    packages = {}
-    for name in ("eventsourcing", "msgspec", "psycopg", "psycopg-binary", "asyncpg"):
-        try:
-            packages[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            packages[name] = "absent"
-    with psycopg.connect(POSTGRES_SERVER, connect_timeout=5) as connection:
-        # Commit durability settings decide write figures more than any code does.
-        settings = {
-            name: str(
-                connection.execute(sql.SQL("SHOW {}").format(sql.Identifier(name))).fetchall()[0][0]
-            )
-            for name in ("server_version", "fsync", "synchronous_commit", "wal_sync_method")
-        }
-    return {
-        "nproc": os.cpu_count(),
-        "load_before": [round(x, 2) for x in os.getloadavg()],
-        "usable_cpus": len(os.sched_getaffinity(0)),
-        "python": sys.version.split()[0],
-        "implementation": platform.python_implementation(),
-        "platform": platform.platform(),
-        "packages": packages,
-        "sqlite": sqlite3.sqlite_version,
-        "sqlite_synchronous": sqlite_synchronous(),
-        "postgresql": settings,
-        "psycopg_impl": psycopg.pq.__impl__,
-    }
-
-
-def _n(value: float) -> str:
-    return f"{value:,.0f}"
+def store_machine_facts() -> dict[str, Any]:
+    facts = machine_facts(("eventsourcing", "msgspec", "psycopg", "psycopg-binary", "asyncpg"))
+    facts["postgresql"] = postgres_settings(
+        POSTGRES_SERVER, ("server_version", "fsync", "synchronous_commit", "wal_sync_method")
+    )
+    facts["psycopg_impl"] = psycopg.pq.__impl__
+    return facts
 
 
 def print_report(facts: dict[str, Any], command: str, results: list[BackendResult]) -> None:
-    packages = ", ".join(f"{k} {v}" for k, v in facts["packages"].items())
-    print(f"command : {command}")
-    print(
-        f"machine : {facts['nproc']} CPUs ({facts['usable_cpus']} usable), "
-        f"{facts['implementation']} {facts['python']}, {facts['platform']}"
-    )
-    print(
-        f"load    : 1/5/15-min load average {facts['load_before']} before, "
-        f"{facts['load_after']} after; benchmark wall time {facts['wall_seconds']}s"
-    )
-    pg = facts["postgresql"]
-    print(f"packages: {packages} (psycopg {facts['psycopg_impl']})")
-    print(
-        f"servers : SQLite {facts['sqlite']} (WAL, synchronous={facts['sqlite_synchronous']}); "
-        f"PostgreSQL {pg['server_version']} (fsync={pg['fsync']}, "
-        f"synchronous_commit={pg['synchronous_commit']}, wal_sync_method={pg['wal_sync_method']})"
-    )
+    print_machine(facts, command)
+    print(f"packages: {packages_text(facts)} (psycopg {facts['psycopg_impl']})")
+    print(f"servers : {sqlite_text(facts)}; {postgres_text(facts['postgresql'])}")
     print()
     header = f"{'store':<11} {'measure':<44} {'vigie':>11} {'raw':>11} {'vigie/raw':>9}  note"
     print(header)
@@ -692,7 +608,7 @@ def print_report(facts: dict[str, Any], command: str, results: list[BackendResul
         rows.append(
             (
                 f"commands/s, load-decide-save ({c.sessions} sessions)",
-                _n(c.commands_per_s),
+                thousands(c.commands_per_s),
                 "—",
                 "—",
                 f"{c.commands:,} commands",
@@ -710,8 +626,8 @@ def print_report(facts: dict[str, Any], command: str, results: list[BackendResul
         rows.append(
             (
                 f"write, events/s ({BATCH}/save; raw {BATCH}/txn)",
-                _n(r.write.events_per_s),
-                _n(r.raw.insert_rows_per_s),
+                thousands(r.write.events_per_s),
+                thousands(r.raw.insert_rows_per_s),
                 f"{r.write.events_per_s / r.raw.insert_rows_per_s:.2f}",
                 f"{r.write.events:,} events in {r.write.saves:,} saves, {r.event_bytes} B avg",
             )
@@ -722,8 +638,8 @@ def print_report(facts: dict[str, Any], command: str, results: list[BackendResul
             rows.append(
                 (
                     f"replay+decode, events/s (page {rep.page_size})",
-                    _n(rep.events_per_s),
-                    _n(raw),
+                    thousands(rep.events_per_s),
+                    thousands(raw),
                     f"{rep.events_per_s / raw:.2f}",
                     f"target ≥ {REPLAY_TARGET:,}: {verdict}",
                 )
@@ -749,10 +665,6 @@ def print_report(facts: dict[str, Any], command: str, results: list[BackendResul
 def write_json(
     facts: dict[str, Any], command: str, config: Config, results: list[BackendResult]
 ) -> Path:
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    gitignore = RESULTS_DIR / ".gitignore"
-    if not gitignore.exists():
-        gitignore.write_text("*.json\n")
     summary = {
         "command": command,
         "machine": facts,
@@ -786,10 +698,7 @@ def write_json(
             for r in results
         },
     }
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    path = RESULTS_DIR / f"store-{stamp}.json"
-    path.write_text(json.dumps(summary, indent=2) + "\n")
-    return path
+    return write_summary("store", summary)
 
 
 # --- main --------------------------------------------------------------------------------
@@ -821,14 +730,12 @@ def parse_args(argv: list[str] | None = None) -> Config:
 
 def main(argv: list[str] | None = None) -> int:
     config = parse_args(argv)
-    command = f"(cd {shlex.quote(os.getcwd())} && {shlex.join([sys.executable, *sys.argv])})"
-    facts = machine_facts()
+    command = command_line()
+    facts = store_machine_facts()
     started = time.perf_counter()
     results = [bench_sqlite(config), bench_postgres(config)]
-    facts["wall_seconds"] = round(time.perf_counter() - started, 1)
-    # Other work on the machine moves every figure here (fsync latency above all): keep
-    # the load next to the results so a noisy run can be recognised as one.
-    facts["load_after"] = [round(x, 2) for x in os.getloadavg()]
+    # Other work on the machine moves every figure here, fsync latency above all.
+    finish_facts(facts, started)
     print_report(facts, command, results)
     path = write_json(facts, command, config, results)
     print(f"JSON summary: {path}")

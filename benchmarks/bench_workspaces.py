@@ -40,52 +40,56 @@ import cProfile
 import http.client
 import io
 import json
-import math
-import os
-import platform
 import pstats
 import random
-import shlex
-import sqlite3
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 from unittest import mock
-from urllib.parse import parse_qs, urlencode, urlparse, urlunparse
+from urllib.parse import urlencode, urlparse
 from zoneinfo import ZoneInfo
-
-import psycopg
-from psycopg import sql
 
 from adapters.bootstrap import Platform, Settings, bootstrap
 from adapters.clock import ManualClock
 from adapters.ids import SeededIds
 from adapters.launcher import builtin as builtin_launcher
 from adapters.launcher.builtin import BuiltinWorkspaces
-from adapters.persistence.settings import eventsourcing_env
 from app.use_cases import enrolment, portal, proctoring
+from common import (
+    Progress,
+    command_line,
+    finish_facts,
+    machine_facts,
+    note,
+    packages_text,
+    percentile,
+    postgres_settings,
+    postgres_text,
+    print_machine,
+    server_of,
+    settle_disk,
+    sqlite_text,
+    store_url,
+    write_summary,
+)
 from domain.candidate import PortalProfile
 from domain.exam_attempt import ExamAttempt
 from domain.exam_paper import QuestionKind
 from domain.proctored_session import EnvironmentPart
 
 HOST = "127.0.0.1"
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 TIME_ZONE = ZoneInfo("Europe/Paris")
 START = datetime(2025, 3, 17, 9, 0, tzinfo=TIME_ZONE)  # a Monday morning: the exam fits the day
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
 CERTIFICATION = "ENI-ACCESS"
 PROFILE = PortalProfile("Madame", "Martin", "Camille", date(1990, 5, 17), "Nantes")
 PASSWORD = "s3cret-pass"
@@ -105,53 +109,6 @@ FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
 # --- small helpers -----------------------------------------------------------------------
-
-
-class Progress:
-    """One stderr line per 10% of a long phase, so a slow run is visibly alive."""
-
-    def __init__(self, label: str, total: int) -> None:
-        self.label = label
-        self.total = max(total, 1)
-        self.next_tenth = 1
-        self.started = time.perf_counter()
-        self._lock = threading.Lock()
-        self.done = 0
-
-    def update(self, done: int) -> None:
-        while self.next_tenth <= 10 and done * 10 >= self.total * self.next_tenth:
-            elapsed = time.perf_counter() - self.started
-            print(
-                f"  [{self.label}] {self.next_tenth * 10:3d}% ({done:,}/{self.total:,}) "
-                f"{elapsed:6.1f}s",
-                file=sys.stderr,
-                flush=True,
-            )
-            self.next_tenth += 1
-
-    def step(self) -> None:
-        """One more done, from any thread."""
-        with self._lock:
-            self.done += 1
-            self.update(self.done)
-
-
-def note(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def settle_disk() -> None:
-    """Flush dirty pages before a phase that commits: every commit fsyncs, and on ext4 an
-    fsync can also wait for the writeback of files an earlier phase left dirty."""
-    os.sync()
-
-
-def percentile(sorted_values: Sequence[float], fraction: float) -> float:
-    """Nearest-rank percentile (no interpolation: it is a value actually observed)."""
-    if not sorted_values:
-        return float("nan")
-    rank = max(1, math.ceil(fraction * len(sorted_values)))
-    return sorted_values[min(rank, len(sorted_values)) - 1]
 
 
 @dataclass
@@ -981,57 +938,6 @@ def profile_http_answers(platform: Platform, begun: Sequence[ExamAttempt]) -> li
 # --- stores ------------------------------------------------------------------------------
 
 
-def server_of(url: str) -> str:
-    """A PostgreSQL URL without its query (psycopg does not know ?schema=)."""
-    return urlunparse(urlparse(url)._replace(query=""))
-
-
-@contextlib.contextmanager
-def store_url(database_url: str | None) -> Iterator[str]:
-    """The URL to bootstrap with; whatever the benchmark created is removed at the end."""
-    if database_url is None:
-        with tempfile.TemporaryDirectory(prefix="vigie-bench-") as directory:
-            yield f"sqlite:///{Path(directory) / 'store.sqlite'}"  # the sqlite:////abs form
-        return
-    parsed = urlparse(database_url)
-    if parsed.scheme in ("postgres", "postgresql"):
-        if (parsed.hostname or "127.0.0.1") not in LOOPBACK:
-            raise SystemExit("the benchmark talks only to 127.0.0.1: name a local PostgreSQL")
-        with postgres_schema(database_url) as scoped:
-            yield scoped
-    elif parsed.scheme == "sqlite":
-        path = Path(eventsourcing_env(database_url)["SQLITE_DBNAME"])
-        if path.exists():
-            raise SystemExit(f"{path} exists: the benchmark needs an empty store, name a new file")
-        try:
-            yield database_url
-        finally:
-            for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
-                leftover.unlink(missing_ok=True)
-    else:
-        yield database_url  # memory:
-
-
-@contextlib.contextmanager
-def postgres_schema(url: str) -> Iterator[str]:
-    """A schema made for the run (the one named by ?schema=, or bench_<hex>), then dropped."""
-    server = server_of(url)
-    named = parse_qs(urlparse(url).query).get("schema", [None])[0]
-    schema = named or f"bench_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server, autocommit=True, connect_timeout=5) as connection:
-        try:
-            connection.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
-        except psycopg.errors.DuplicateSchema:
-            raise SystemExit(
-                f"schema {schema!r} exists: the benchmark creates and drops its own, name a new one"
-            ) from None
-    try:
-        yield f"{server}?schema={schema}"
-    finally:
-        with psycopg.connect(server, autocommit=True, connect_timeout=5) as connection:
-            connection.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
-
-
 def store_name(url: str | None) -> str:
     if url is None:
         return "SQLite (temp file)"
@@ -1152,13 +1058,6 @@ def bench(config: Config, url: str) -> Results:
 # --- report ------------------------------------------------------------------------------
 
 
-def sqlite_synchronous() -> str:
-    """The default the store runs with (it sets WAL but never `synchronous`)."""
-    with contextlib.closing(sqlite3.connect(":memory:")) as connection:
-        (level,) = connection.execute("PRAGMA synchronous").fetchone()
-    return {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}.get(level, str(level))
-
-
 def somaxconn() -> str:
     try:
         return Path("/proc/sys/net/core/somaxconn").read_text().strip()
@@ -1166,37 +1065,15 @@ def somaxconn() -> str:
         return "unknown"
 
 
-def machine_facts(config: Config) -> dict[str, Any]:
-    packages = {}
-    for name in ("eventsourcing", "jinja2", "msgspec", "psycopg"):
-        try:
-            packages[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            packages[name] = "absent"
-    facts: dict[str, Any] = {
-        "nproc": os.cpu_count(),
-        "load_before": [round(x, 2) for x in os.getloadavg()],
-        "usable_cpus": len(os.sched_getaffinity(0)),
-        "python": sys.version.split()[0],
-        "implementation": platform.python_implementation(),
-        "platform": platform.platform(),
-        "packages": packages,
-        "sqlite": sqlite3.sqlite_version,
-        "sqlite_synchronous": sqlite_synchronous(),
-        "switch_interval_ms": sys.getswitchinterval() * 1000,
-        "listen_backlog": ThreadingHTTPServer.request_queue_size,
-        "somaxconn": somaxconn(),
-    }
+def workspaces_machine_facts(config: Config) -> dict[str, Any]:
+    facts = machine_facts(("eventsourcing", "jinja2", "msgspec", "psycopg"))
+    facts["switch_interval_ms"] = sys.getswitchinterval() * 1000
+    facts["listen_backlog"] = ThreadingHTTPServer.request_queue_size
+    facts["somaxconn"] = somaxconn()
     if config.database_url and urlparse(config.database_url).scheme.startswith("postgres"):
-        with psycopg.connect(server_of(config.database_url), connect_timeout=5) as connection:
-            facts["postgresql"] = {
-                name: str(
-                    connection.execute(sql.SQL("SHOW {}").format(sql.Identifier(name))).fetchall()[
-                        0
-                    ][0]
-                )
-                for name in ("server_version", "fsync", "synchronous_commit")
-            }
+        facts["postgresql"] = postgres_settings(
+            server_of(config.database_url), ("server_version", "fsync", "synchronous_commit")
+        )
     return facts
 
 
@@ -1266,27 +1143,17 @@ def ratio(a: float, b: float) -> str:
 
 
 def print_report(facts: dict[str, Any], command: str, config: Config, r: Results) -> None:
-    packages = ", ".join(f"{k} {v}" for k, v in facts["packages"].items())
     n = config.attempts
-    print(f"command : {command}")
+    print_machine(facts, command)
     print(
-        f"machine : {facts['nproc']} CPUs ({facts['usable_cpus']} usable), "
-        f"{facts['implementation']} {facts['python']}, {facts['platform']}"
+        f"packages: {packages_text(facts)}; "
+        f"GIL switch interval {facts['switch_interval_ms']:.0f} ms"
     )
-    print(
-        f"load    : 1/5/15-min load average {facts['load_before']} before, "
-        f"{facts['load_after']} after; benchmark wall time {facts['wall_seconds']}s"
-    )
-    print(f"packages: {packages}; GIL switch interval {facts['switch_interval_ms']:.0f} ms")
     store = r.store
     if r.store.startswith("SQLite"):
-        store += f"; SQLite {facts['sqlite']} (WAL, synchronous={facts['sqlite_synchronous']})"
+        store += f"; {sqlite_text(facts)}"
     if "postgresql" in facts:
-        pg = facts["postgresql"]
-        store += (
-            f"; PostgreSQL {pg['server_version']} (fsync={pg['fsync']}, "
-            f"synchronous_commit={pg['synchronous_commit']})"
-        )
+        store += f"; {postgres_text(facts['postgresql'])}"
     print(f"store   : {store}")
     print(
         f"servers : the built-in workspaces and the 204 reference: stdlib ThreadingHTTPServer on "
@@ -1427,10 +1294,6 @@ def traffic_json(traffic: Traffic) -> dict[str, Any]:
 
 
 def write_json(facts: dict[str, Any], command: str, config: Config, r: Results) -> Path:
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    gitignore = RESULTS_DIR / ".gitignore"
-    if not gitignore.exists():
-        gitignore.write_text("*.json\n")
     t, d, raw = r.http.traffic, r.direct, r.raw
     summary = {
         "command": command,
@@ -1471,10 +1334,7 @@ def write_json(facts: dict[str, Any], command: str, config: Config, r: Results) 
         },
         "profile": r.profile,
     }
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    path = RESULTS_DIR / f"workspaces-{stamp}.json"
-    path.write_text(json.dumps(summary, indent=2, default=str) + "\n")
-    return path
+    return write_summary("workspaces", summary, default=str)
 
 
 # --- main --------------------------------------------------------------------------------
@@ -1520,15 +1380,12 @@ def main(argv: list[str] | None = None) -> int:
     if (sys.argv[1:] if argv is None else argv) == [CLIENT_FLAG]:
         return client_process()
     config = parse_args(argv)
-    command = f"(cd {shlex.quote(os.getcwd())} && {shlex.join([sys.executable, *sys.argv])})"
-    facts = machine_facts(config)
+    command = command_line()
+    facts = workspaces_machine_facts(config)
     started = time.perf_counter()
-    with store_url(config.database_url) as url:
+    with store_url(config.database_url, loopback_only=True) as url:
         results = bench(config, url)
-    facts["wall_seconds"] = round(time.perf_counter() - started, 1)
-    # Other work on the machine moves every figure here: keep the load next to the results
-    # so that a noisy run can be recognised as one.
-    facts["load_after"] = [round(x, 2) for x in os.getloadavg()]
+    finish_facts(facts, started)
     print_report(facts, command, config, results)
     path = write_json(facts, command, config, results)
     print(f"JSON summary: {path}")

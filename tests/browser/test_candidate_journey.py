@@ -230,6 +230,9 @@ def test_the_examiner_invalidates_citing_evidence_and_the_candidate_reads_the_re
     page.get_by_role("button", name="Se connecter").click()
     page.get_by_role("link", name="Ouvrir").click()
     assert page.locator("#recommended").get_attribute("data-verdict") == "invalidated"
+    face = page.get_by_alt_text("Photo Visage")
+    photo = page.request.get(f"{server.url}{face.get_attribute('src')}")
+    assert photo.ok and photo.body() == b"face-jpeg"  # the stored photo, for examiners
     page.get_by_role("button", name="Prendre ce contrôle").click()
     page.get_by_label("Invalidée").check()
     page.get_by_role("checkbox", name="Onglet e-surveillance fermé").check()

@@ -3,12 +3,18 @@ recommended verdict, and the decision citing evidence (R19, R20)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.domain import AggregateEvent
 from litestar import Request, Response, get, post
 from litestar.concurrency import sync_to_thread
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.exceptions import (
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+)
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
@@ -17,6 +23,7 @@ from app.replay import replay_review
 from app.use_cases import accounts, reviewing
 from domain.errors import InvalidArgument
 from domain.evidence import ReasonCode, Verdict
+from domain.proctored_session import ProctoredSession
 from domain.review import CitedReason, Review
 from domain.staff import Role
 from ui.web.candidate import Form, context, platform_of
@@ -93,6 +100,7 @@ def review_page(request: Request[Any, Any, Any], review_id: FromPath[UUID]) -> T
     except LookupError:
         raise PermissionDeniedException() from None
     report = replay_review(platform.ctx.store, review_id) if review.verdict else None
+    media = session_media(platform.ctx.store.history(review.session_id))
     return Template(
         "review.html",
         context=context(
@@ -102,6 +110,7 @@ def review_page(request: Request[Any, Any, Any], review_id: FromPath[UUID]) -> T
             entries=timeline(platform.ctx.store, review.session_id),
             reasons=REASON_LABELS,
             report=report,
+            media=media,
         ),
     )
 
@@ -149,4 +158,29 @@ def _cited(data: dict[str, Any]) -> tuple[CitedReason, ...]:
     return tuple(cited)
 
 
-ROUTES = [staff_login_page, staff_login, reviews_due, review_page, review_action]
+def session_media(events: Sequence[AggregateEvent]) -> list[tuple[str, str, str]]:
+    """(label, media id, kind) of the session's photos and environment recordings."""
+    found: list[tuple[str, str, str]] = []
+    for event in events:
+        if isinstance(event, ProctoredSession.FacePhotoTaken | ProctoredSession.IdPhotoTaken):
+            label = "Visage" if isinstance(event, ProctoredSession.FacePhotoTaken) else "Identité"
+            found.append((label, event.media_id, "image"))
+        elif isinstance(event, ProctoredSession.EnvironmentRecordingStopped):
+            media_id = f"{event.originator_id}/environment-{event.part.value}-"
+            found.append((event.part.value, media_id + event.content_hash[7:23], "video"))
+    return found
+
+
+@get("/examiner/media/{media_id:path}", sync_to_thread=True)
+def media(request: Request[Any, Any, Any], media_id: FromPath[str]) -> Response[bytes]:
+    """A photo or a recording of a session, for examiners only."""
+    staff_member(request, Role.EXAMINER)
+    try:
+        content = platform_of(request).ctx.media.load(media_id.lstrip("/"))
+    except KeyError:
+        raise NotFoundException() from None
+    kind = "image/jpeg" if "photo" in media_id else "video/webm"
+    return Response(content, media_type=kind, headers={"Cache-Control": "private, no-store"})
+
+
+ROUTES = [staff_login_page, staff_login, reviews_due, review_page, review_action, media]
