@@ -89,7 +89,8 @@ def serve(settings: Settings, host: str, port: int, out: TextIO, workers: int = 
         if not settings.smtp_url:
             capture = stack.enter_context(SmtpCapture(mailbox_dir=Path("vigie-data/mailbox")))
             settings = replace(settings, smtp_url=f"smtp://{capture.host}:{capture.port}")
-        settings = replace(settings, base_url=f"http://{host}:{port}")
+        if settings.base_url == Settings.base_url:  # not configured: links point here
+            settings = replace(settings, base_url=f"http://{host}:{port}")
         platform = bootstrap(settings)
         invitation = seed_demo(platform)
         secret = _secret(settings)
@@ -115,7 +116,12 @@ def serve(settings: Settings, host: str, port: int, out: TextIO, workers: int = 
             return 0
         stack.callback(platform.close)
         _start_worker(platform, stack)
-        app = create_app(platform, secret=secret, support=settings.support)
+        app = create_app(
+            platform,
+            secret=secret,
+            support=settings.support,
+            secure=settings.base_url.startswith("https://"),
+        )
         uvicorn.run(app, host=host, port=port, log_level="warning")
     return 0
 
@@ -126,7 +132,12 @@ def worker_app() -> Any:
     platform = bootstrap(settings)
     stop = threading.Event()
     threading.Thread(target=_worker, args=(platform, stop), daemon=True).start()
-    return create_app(platform, secret=_secret(settings), support=settings.support)
+    return create_app(
+        platform,
+        secret=_secret(settings),
+        support=settings.support,
+        secure=settings.base_url.startswith("https://"),
+    )
 
 
 def _start_worker(platform: Platform, stack: contextlib.ExitStack) -> None:

@@ -92,7 +92,10 @@ def pass_checks(page: Any, server: Server) -> None:
     page.get_by_role("button", name="Écouter le son").click()
     page.get_by_role("button", name="J'ai entendu le son").click()
     page.get_by_role("button", name="Lancer l'enregistrement").click()
+    page.locator("#mic-status").filter(has_text="●").wait_for()
     page.get_by_role("button", name="Arrêter l'enregistrement").click()
+    page.locator("#mic-playback").wait_for()  # the recording plays back
+    page.get_by_role("link", name="Suivant").click()
     page.wait_for_function("document.getElementById('preview').readyState >= 2")
     shot(page, "03-camera")
     page.get_by_role("button", name="Je me vois : la caméra fonctionne").click()
@@ -248,3 +251,35 @@ def test_the_examiner_invalidates_citing_evidence_and_the_candidate_reads_the_re
     shot(page, "10-review-released")
     result = next(m for m in mailer(server).to(EMAIL) if m.subject.startswith("Résultat"))
     assert "invalidée" in result.text and "proctoring_tab_closed" in result.text
+
+
+def test_the_environment_out_of_order_is_refused_and_quitting_is_final(
+    page: Any, server: Server
+) -> None:
+    create_session_and_log_in(page, server)
+    pass_checks(page, server)
+    take_photos(page)
+    session = session_of(server)
+    csrf_cookie = next(c["value"] for c in page.context.cookies() if c["name"] == "vigie_csrf")
+    desk_first = page.request.post(
+        f"{server.url}/exams/{session.id}/do/env-start-desk",
+        headers={"x-csrftoken": csrf_cookie},
+        multipart={"x": "1"},
+    )
+    assert desk_first.status == 409 and "R10" in desk_first.text()
+    record_environment(page)
+    page.get_by_label("Mot de passe").fill("portail-pass-1")
+    page.get_by_label("Date de naissance").fill("1990-05-17")
+    page.get_by_label("Lieu de naissance").fill("Nantes")
+    page.get_by_role("button", name="Créer").click()
+    page.get_by_role("button", name=re.compile("À démarrer")).click()
+    page.get_by_role("button", name="Je démarre maintenant").click()
+    page.get_by_role("button", name="Commencer").click()
+    page.get_by_role("button", name="Quitter la certification").click()  # R22: confirm first
+    assert page.locator("#portal").get_attribute("data-status") == "in_progress"
+    page.get_by_label(re.compile("Je quitte définitivement")).check()
+    page.get_by_role("button", name="Quitter la certification").click()
+    assert page.locator("#portal").get_attribute("data-status") == "quit"
+    shot(page, "12-quit")
+    attempt = server.platform.ctx.store.get(session_of(server).attempt_id, ExamAttempt)  # type: ignore[arg-type]
+    assert attempt.status is AttemptStatus.QUIT

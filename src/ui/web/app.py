@@ -84,8 +84,11 @@ def _throttled(request: Request[Any, Any, Any]) -> bool:
     return request.method == "POST" and request.url.path in _THROTTLED
 
 
-def create_app(platform: Platform, *, secret: bytes, support: SupportContact) -> Litestar:
-    """The web platform over a wired Platform."""
+def create_app(
+    platform: Platform, *, secret: bytes, support: SupportContact, secure: bool = False
+) -> Litestar:
+    """The web platform over a wired Platform; `secure` marks cookies HTTPS-only (set it
+    whenever the platform is served over HTTPS)."""
     session_key = hashlib.sha256(secret + b"/session").digest()
     csrf_key = hashlib.sha256(secret + b"/csrf").hexdigest()
     app = Litestar(
@@ -104,10 +107,16 @@ def create_app(platform: Platform, *, secret: bytes, support: SupportContact) ->
                 check_throttle_handler=_throttled,
             ).middleware,
             CookieBackendConfig(
-                secret=session_key, key="vigie_session", httponly=True, samesite="lax"
+                secret=session_key,
+                key="vigie_session",
+                httponly=True,
+                samesite="lax",
+                secure=secure,
             ).middleware,
         ],
-        csrf_config=CSRFConfig(secret=csrf_key, cookie_name="vigie_csrf", cookie_samesite="lax"),
+        csrf_config=CSRFConfig(
+            secret=csrf_key, cookie_name="vigie_csrf", cookie_samesite="lax", cookie_secure=secure
+        ),
         exception_handlers={DomainError: _domain_error, HTTPException: _http_error},
         request_max_body_size=MAX_UPLOAD_BYTES,
         debug=False,

@@ -131,6 +131,7 @@ def review_action(
             examiner_id=examiner,
             verdict=verdict,
             reasons=_cited(data) if verdict is Verdict.INVALIDATED else (),
+            excused=_excused(data),
         )
     elif action == "release":
         reviewing.release_results(ctx, review_id)
@@ -181,6 +182,15 @@ def media(request: Request[Any, Any, Any], media_id: FromPath[str]) -> Response[
         raise NotFoundException() from None
     kind = "image/jpeg" if "photo" in media_id else "video/webm"
     return Response(content, media_type=kind, headers={"Cache-Control": "private, no-store"})
+
+
+def _excused(data: dict[str, Any]) -> tuple[CitedReason, ...]:
+    """R20: a phone allowed for a proven technical problem, citing its record."""
+    if data.get("phone_excused") != "yes":
+        return ()
+    evidence = data.get("evidence-phone-excused", [])
+    evidence = [evidence] if isinstance(evidence, str) else list(evidence)
+    return (CitedReason(ReasonCode.PHONE_USED, tuple(evidence)),)
 
 
 ROUTES = [staff_login_page, staff_login, reviews_due, review_page, review_action, media]

@@ -41,6 +41,40 @@
       osc.start(); setTimeout(function () { osc.stop(); }, 800);
     });
   }
+  // R8: start then stop a real recording of the microphone, then play it back.
+  var mic = document.getElementById("mic-test");
+  if (mic) {
+    var micStart = document.getElementById("mic-start");
+    var micStop = document.getElementById("mic-stop");
+    var micChunks = [], micRecorder = null;
+    if (mic.dataset.recording === "yes") { micStart.disabled = true; micStop.disabled = false; }
+    micStart.addEventListener("click", function () {
+      navigator.mediaDevices.getUserMedia({ audio: true }).then(function (s) {
+        micRecorder = new MediaRecorder(s);
+        micRecorder.ondataavailable = function (e) { micChunks.push(e.data); };
+        micRecorder.start();
+        return post(mic.dataset.start, new FormData());
+      }).then(function () {
+        micStart.disabled = true; micStop.disabled = false;
+        document.getElementById("mic-status").textContent = "●";
+      });
+    });
+    micStop.addEventListener("click", function () {
+      function done() {
+        post(mic.dataset.stop, new FormData()).then(function () {
+          var audio = document.getElementById("mic-playback");
+          if (micChunks.length) { audio.src = URL.createObjectURL(new Blob(micChunks)); }
+          audio.hidden = false;
+          var next = document.getElementById("mic-next");
+          next.href = window.location.pathname; next.hidden = false;
+          micStop.disabled = true;
+          document.getElementById("mic-status").textContent = "✓";
+        });
+      }
+      if (micRecorder && micRecorder.state !== "inactive") { micRecorder.onstop = done; micRecorder.stop(); }
+      else { done(); }
+    });
+  }
   var connection = document.getElementById("connection-form");
   if (connection) {
     connection.addEventListener("submit", function (event) {
