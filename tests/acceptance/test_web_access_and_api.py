@@ -219,3 +219,34 @@ def test_logging_out_forgets_the_candidate_and_keeps_the_language(world: dict[st
         assert client.get("/exams", follow_redirects=False).headers["location"] == "/login"
     finally:
         client.__exit__(None, None, None)
+
+
+def test_the_api_drives_the_checks_and_the_portal_like_the_pages(world: dict[str, Any]) -> None:
+    other: Journey = world["other"]
+    client = client_as(world["platform"], "other")
+    try:
+        done = client.post(
+            f"/api/sessions/{other.session_id}/steps/instructions", headers=csrf(client)
+        )
+        assert done.status_code == 409 and done.json()["rule"] == "R7"  # ticked already
+        unknown = client.post(f"/api/sessions/{other.session_id}/steps/dance", headers=csrf(client))
+        assert unknown.status_code == 422 and unknown.json()["field"] == "action"
+        finished = client.post(
+            f"/api/attempts/{other.attempt_id}/actions/finish", json={}, headers=csrf(client)
+        )
+        assert finished.status_code == 200 and finished.json()["status"] == "results_shown"
+        wrong = client.post(
+            f"/api/attempts/{other.attempt_id}/actions/validate",
+            json={"code": "not-the-code"},
+            headers=csrf(client),
+        )
+        assert wrong.status_code == 409 and wrong.json()["rule"] == "R18"
+        code = world["platform"].ctx.store.get(other.attempt_id, ExamAttempt).validation_code
+        sent = client.post(
+            f"/api/attempts/{other.attempt_id}/actions/validate",
+            json={"code": code},
+            headers=csrf(client),
+        )
+        assert sent.json()["status"] == "validated"
+    finally:
+        client.__exit__(None, None, None)

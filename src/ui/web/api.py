@@ -18,9 +18,9 @@ from domain.errors import DomainError, InvalidArgument, RuleBroken
 from domain.evidence import ReasonCode, Verdict
 from domain.review import CitedReason
 from domain.staff import Role
-from ui.web.candidate import candidate_id, own_session, platform_of
+from ui.web.candidate import Multipart, candidate_id, own_session, perform_step, platform_of
 from ui.web.examiner import staff_member
-from ui.web.portal import own_attempt
+from ui.web.portal import own_attempt, perform_portal_action
 
 PROBLEM = "application/problem+json"
 
@@ -145,6 +145,11 @@ async def enter_session(
 @get("/api/attempts/{attempt_id:uuid}", sync_to_thread=True)
 def attempt(request: Request[Any, Any, Any], attempt_id: FromPath[UUID]) -> AttemptOut:
     """The attempt on the server's clock: status, time left, the questions' order."""
+    return attempt_out(request, attempt_id)
+
+
+def attempt_out(request: Request[Any, Any, Any], attempt_id: UUID) -> AttemptOut:
+    """The attempt as the API shows it (the candidate's own only)."""
     found = own_attempt(request, attempt_id)
     view = desk_view(platform_of(request).ctx, attempt_id)
     return AttemptOut(
@@ -217,4 +222,59 @@ async def decide(
     return data
 
 
-ROUTES = [my_sessions, enter_session, attempt, answer, reviews_due, decide]
+class SessionStateOut(msgspec.Struct):
+    session_id: UUID
+    entries: int
+    completed: list[str]
+    next_step: str | None
+    budget_ends_at: datetime | None
+    attempt_id: UUID | None
+
+
+@post("/api/sessions/{session_id:uuid}/steps/{action:str}", status_code=200)
+async def session_step(
+    request: Request[Any, Any, Any],
+    session_id: FromPath[UUID],
+    action: FromPath[str],
+    data: Multipart,
+) -> SessionStateOut:
+    """One check (R7–R10), as the pages' buttons: form fields, and files for photos and
+    recordings; the reply is the session's state after it."""
+    await sync_to_thread(own_session, request, session_id)
+    platform = platform_of(request)
+    await sync_to_thread(perform_step, platform, session_id, action, data)
+    session = await sync_to_thread(own_session, request, session_id)
+    return SessionStateOut(
+        session.id,
+        session.entries,
+        [step.value for step in session.completed],
+        session.next_step.value if session.next_step else None,
+        session.budget_ends_at(),
+        session.attempt_id,
+    )
+
+
+@post("/api/attempts/{attempt_id:uuid}/actions/{action:str}", status_code=200)
+async def attempt_action(
+    request: Request[Any, Any, Any],
+    attempt_id: FromPath[UUID],
+    action: FromPath[str],
+    data: JSONBody[dict[str, Any]],
+) -> AttemptOut:
+    """One portal button (R11–R22): profile, practice, tile, start, reopen, begin, defer,
+    finish, validate {"code"}, quit {"confirm": "yes"}; the reply is the attempt after it."""
+    found = await sync_to_thread(own_attempt, request, attempt_id)
+    await sync_to_thread(perform_portal_action, platform_of(request), found, action, data)
+    return await sync_to_thread(attempt_out, request, attempt_id)
+
+
+ROUTES = [
+    my_sessions,
+    enter_session,
+    attempt,
+    answer,
+    reviews_due,
+    decide,
+    session_step,
+    attempt_action,
+]

@@ -249,7 +249,13 @@ def do_step(
 ) -> Redirect:
     """One button of the checks; the domain refuses it when out of order."""
     own_session(request, session_id)
-    ctx = platform_of(request).ctx
+    perform_step(platform_of(request), session_id, action, data)
+    return Redirect(f"/exams/{session_id}")
+
+
+def perform_step(platform: Platform, session_id: UUID, action: str, data: dict[str, Any]) -> None:
+    """The use case behind one button of the checks (shared by the pages and the API)."""
+    ctx = platform.ctx
     if action in _SIMPLE:
         _SIMPLE[action](ctx, session_id)
     elif action in _ATTESTED:
@@ -275,10 +281,9 @@ def do_step(
         else:
             recording = _upload(data, "recording", ("video/", "application/octet-stream"))
             proctoring.stop_environment_recording(ctx, session_id, part, recording)
-            platform_of(request).settle()
+            platform.settle()
     else:
         raise InvalidArgument("action", f"unknown step {action!r}")
-    return Redirect(f"/exams/{session_id}")
 
 
 @get("/equipment", sync_to_thread=False)

@@ -11,6 +11,7 @@ from litestar.exceptions import PermissionDeniedException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from adapters.bootstrap import Platform
 from app.use_cases import portal
 from domain.candidate import Candidate, PortalProfile
 from domain.errors import InvalidArgument
@@ -54,8 +55,16 @@ def portal_action(
 ) -> Redirect:
     """One button of the portal; the domain refuses what the guide does not allow."""
     attempt = own_attempt(request, attempt_id)
-    platform = platform_of(request)
+    perform_portal_action(platform_of(request), attempt, action, data)
+    return Redirect(f"/portal/{attempt_id}")
+
+
+def perform_portal_action(
+    platform: Platform, attempt: ExamAttempt, action: str, data: dict[str, Any]
+) -> None:
+    """The use case behind one portal button (shared by the pages and the API)."""
     ctx = platform.ctx
+    attempt_id = attempt.id
     if action == "profile":
         portal.save_portal_profile(
             ctx,
@@ -97,7 +106,6 @@ def portal_action(
         platform.settle()
     else:
         raise InvalidArgument("action", f"unknown action {action!r}")
-    return Redirect(f"/portal/{attempt_id}")
 
 
 def _profile(data: dict[str, Any]) -> PortalProfile:
