@@ -1,0 +1,1679 @@
+"""Web benchmark: simulated candidates over HTTP against `vigie serve --workers 2` on
+PostgreSQL, beside a bare Litestar app measured in the same run; everything on 127.0.0.1.
+
+Run: .venv/bin/python benchmarks/bench_web.py [--quick] [--levels 100,500,1000] [--window S]
+     [--reference-window S] [--database-url URL] [--profile]
+
+Each simulated candidate is a browser tab on an exam in progress: it saves an answer every
+10 s (POST /api/attempts/{id}/answers), beats a heartbeat every 5 s (GET /api/attempts/{id},
+the time check) and loads the portal page every 30 s (GET /portal/{id}, then its stylesheet
+with If-None-Match, as a browser revalidates; Litestar's static files answer 200 in full),
+each schedule on its own random phase and open loop: a request leaves on time whether the
+previous one came back or not. A level runs a warm-up, then a measured window.
+  1. prepare N candidates (N: the largest level) up to 'Commencer', untimed: the use cases
+     on an in-memory platform with a ManualClock, then the log copied into a fresh
+     PostgreSQL schema with the policies' positions, so the server starts with nothing left
+     to react to. The proctoring password is set through the Candidate aggregate with an
+     argon2id hash of light parameters, computed once: the product's own parameters cost
+     ~0.4 s of CPU per log-in, and 1,000 of them would take minutes (log-ins are untimed).
+  2. reference: a bare Litestar app (async handlers answering constant JSON on the same
+     paths, the same stylesheet) run by uvicorn with 2 workers, driven by the same client
+     with the same candidates, schedule and concurrency, no log-in; then stopped.
+  3. `vigie serve --workers 2` on a free port, the store in that schema, mails to an SMTP
+     capture started here, a temp directory as its working directory.
+  4. every candidate logs in through the form (untimed), each from its own loopback address
+     (127.1.x.y, as candidates come from their own machines: the form is rate-limited per
+     address).
+  5. the levels, smallest first, on the first n candidates. Just before a level, the exams
+     of its new candidates begin ('Commencer' through the use case, on the server's store and
+     the system clock, untimed): at each level exactly its candidates have an exam in
+     progress, which the server's worker watches. Afterwards the store must hold one
+     AnswerGiven per answer the server acknowledged. With --profile and py-spy on the PATH
+     (or in the venv), py-spy samples the GIL's holder in both web workers for one more
+     window at the largest level, after the measured one.
+The load generator is a separate process: asyncio, HTTP/1.1 written on streams (see
+`Browser`), per candidate a cookie jar and at most 6 keep-alive connections. The figures are
+printed as a table per level and written to benchmarks/results/web-<timestamp>.json. Nothing
+is asserted on times; errors or a wrong answer count make the exit status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import http.client
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import urlencode, urlparse
+from zoneinfo import ZoneInfo
+
+from common import (
+    LOOPBACK,
+    POSTGRES_SERVER,
+    Progress,
+    command_line,
+    finish_facts,
+    machine_facts,
+    note,
+    packages_text,
+    percentile,
+    postgres_schema,
+    postgres_settings,
+    postgres_text,
+    print_machine,
+    server_of,
+    settle_disk,
+    write_summary,
+)
+
+HOST = "127.0.0.1"
+HERE = Path(__file__).resolve().parent
+TIME_ZONE = ZoneInfo("Europe/Paris")
+CERTIFICATION = "ENI-ACCESS"
+EXAM_MINUTES = 90  # the shipped Access certification's duration (R4)
+PASSWORD = "bench-web-pass-1"
+SECRET_KEY = "bench-web-" + "k" * 32
+WORKERS = 2
+SAVE_EVERY_S = 10.0
+HEARTBEAT_EVERY_S = 5.0
+PAGE_EVERY_S = 30.0
+LEVELS = (100, 500, 1000)
+QUICK_LEVELS = (50, 100)
+WINDOW_S = 60.0
+REFERENCE_WINDOW_S = 30.0
+QUICK_WINDOW_S = 15.0
+QUICK_REFERENCE_WINDOW_S = 10.0
+WARMUP_S = 5.0
+QUICK_WARMUP_S = 3.0
+PROFILE_WINDOW_S = 20.0
+QUICK_PROFILE_WINDOW_S = 8.0
+PROFILE_RATE_HZ = 97
+PROFILE_LINES = 18
+TARGET_CANDIDATES = 1000
+TARGET_P99_MS = 100.0
+LOGIN_CONCURRENCY = 8
+HTTP_TIMEOUT_S = 30.0
+CONNECTIONS_PER_HOST = 6  # as browsers allow; further requests wait for one
+KEEPALIVE_S = 4.0  # under uvicorn's 5 s: the client never reuses a connection being closed
+START_TIMEOUT_S = 180.0
+STOP_TIMEOUT_S = 20.0
+ERROR_SAMPLES = 8
+CLIENT_FLAG = "--client-process"  # how `run_client` starts this file as the load generator
+SEED = 20250317
+KINDS = ("save", "heartbeat", "page")
+STYLESHEET = "/static/vigie.css"
+_TOKEN = re.compile(r'name="_csrf_token" value="([^"]+)"')
+
+
+# --- small helpers -----------------------------------------------------------------------
+
+
+@dataclass
+class Latency:
+    """Round trips, in ms."""
+
+    count: int
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    mean_ms: float
+
+    @classmethod
+    def of(cls, seconds: Sequence[float]) -> Latency:
+        values = sorted(seconds)
+        if not values:
+            nan = float("nan")
+            return cls(0, nan, nan, nan, nan)
+        return cls(
+            count=len(values),
+            p50_ms=percentile(values, 0.50) * 1000,
+            p99_ms=percentile(values, 0.99) * 1000,
+            max_ms=values[-1] * 1000,
+            mean_ms=sum(values) / len(values) * 1000,
+        )
+
+
+def http_status(port: int, path: str) -> int:
+    """A GET's status, 0 when nothing answers."""
+    connection = http.client.HTTPConnection(HOST, port, timeout=5)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    except (OSError, http.client.HTTPException):
+        return 0
+    finally:
+        connection.close()
+
+
+def keepalive_probe(port: int, path: str, count: int = 15) -> dict[str, float]:
+    """p50 of `count` back-to-back GETs, each on a new connection, then all on one
+    keep-alive connection: a listening socket without TCP_NODELAY makes a response in two
+    segments wait for the client's delayed ACK (~40 ms on Linux) once the connection is
+    established (uvicorn issue #3149, `--workers N`)."""
+    fresh, reused = [], []
+    for _ in range(count):
+        started = time.perf_counter()
+        if http_status(port, path) != 200:
+            raise RuntimeError(f"{path} did not answer 200")
+        fresh.append(time.perf_counter() - started)
+    connection = http.client.HTTPConnection(HOST, port, timeout=10)
+    try:
+        for _ in range(count + 1):
+            started = time.perf_counter()
+            connection.request("GET", path)
+            connection.getresponse().read()
+            reused.append(time.perf_counter() - started)
+    finally:
+        connection.close()
+    return {
+        "new_connection_p50_ms": percentile(sorted(fresh), 0.5) * 1000,
+        "keepalive_p50_ms": percentile(sorted(reused[1:]), 0.5) * 1000,
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return int(probe.getsockname()[1])
+
+
+def client_address(number: int) -> str:
+    """Candidate `number`'s own loopback address: 127.1.0.1, 127.1.0.2, … (250 per /24)."""
+    return f"127.1.{number // 250}.{number % 250 + 1}"
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> list[str] | None:
+    """/proc/<pid>/stat's fields after the command name (state first), or None if gone."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text[text.rindex(")") + 2 :].split()
+
+
+def cpu_seconds(pids: Sequence[int]) -> float:
+    """User + system CPU of these processes so far (those gone count nothing)."""
+    total = 0
+    for pid in pids:
+        fields = _stat(pid)
+        if fields is not None:
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / CLOCK_TICKS
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            fields = _stat(int(entry.name))
+            if fields is not None and int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return sorted(found)
+
+
+def postgres_pids() -> list[int]:
+    """Every PostgreSQL process on this machine (the server and its backends)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if (entry / "comm").read_text().strip().startswith("postgres"):
+                    found.append(int(entry.name))
+    return found
+
+
+def paris_now() -> datetime:
+    return datetime.now(UTC).astimezone(TIME_ZONE)
+
+
+# --- 1. preparation ----------------------------------------------------------------------
+
+
+@dataclass
+class Prepared:
+    email: str
+    candidate_id: str
+    attempt_id: str
+    answers: list[dict[str, Any]]  # the JSON bodies, in the attempt's question order
+
+
+def light_hash(password: str) -> str:
+    """A valid argon2id hash with cheap parameters (the product verifies any argon2 hash
+    with the parameters it carries)."""
+    from argon2 import PasswordHasher
+
+    return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(password)
+
+
+def answer_bodies(catalogue: Any, paper: Sequence[str], number: int) -> list[dict[str, Any]]:
+    """One answer per question of the paper, in a shuffled order: a short text, one choice,
+    or two."""
+    from domain.exam_paper import QuestionKind
+
+    rng = random.Random(SEED + number)
+    questions = {q.question_id: q for q in catalogue.get(CERTIFICATION).paper.questions}
+    bodies = []
+    for question_id in rng.sample(list(paper), len(paper)):
+        question = questions[question_id]
+        ids = [c.choice_id for c in question.choices]
+        if question.kind is QuestionKind.SHORT:
+            body = {"question_id": question_id, "answer": rng.choice([*question.expected, "?"])}
+        elif question.kind is QuestionKind.SINGLE:
+            body = {"question_id": question_id, "choices": [rng.choice(ids)]}
+        else:
+            body = {"question_id": question_id, "choices": rng.sample(ids, 2)}
+        bodies.append(body)
+    return bodies
+
+
+def prepare(count: int, url: str) -> tuple[list[Prepared], float, int]:
+    """`count` candidates with an exam in progress, through the use cases on an in-memory
+    platform, the log then copied into the store at `url`; returns them, the seconds it
+    took and the number of events copied."""
+    from adapters.bootstrap import Settings, bootstrap
+    from adapters.clock import ManualClock
+    from app.use_cases import enrolment, portal, proctoring
+    from domain.candidate import Account, Candidate, PortalProfile
+    from domain.exam_attempt import AttemptStatus, ExamAttempt
+    from domain.proctored_session import EnvironmentPart
+
+    started = time.perf_counter()
+    profile = PortalProfile("Madame", "Martin", "Camille", date(1990, 5, 17), "Nantes")
+    password_hash = light_hash(PASSWORD)
+    clock = ManualClock(datetime.now(UTC) - timedelta(minutes=30))
+    platform = bootstrap(
+        Settings(database_url="memory:", media_root=None, secret_key=SECRET_KEY, launcher="memory"),
+        clock=clock,
+    )
+    ctx = platform.ctx
+    progress = Progress("prepare candidates (use cases, in memory)", count)
+    made: list[tuple[str, uuid.UUID, uuid.UUID]] = []
+    for number in range(count):
+        email = f"candidate{number:05d}@example.org"
+        enrolled = enrolment.enrol_candidate(
+            ctx,
+            platform.projections,
+            centre_id=uuid.UUID(int=1),
+            email=email,
+            surname="Martin",
+            first_name="Camille",
+            certification_code=CERTIFICATION,
+        )
+        sid = enrolment.create_exam_session(ctx, enrolled.enrollment_id).session_id
+        proctoring.accept_terms(ctx, enrolled.candidate_id)
+        proctoring.enter_session(ctx, sid)
+        for step in (
+            proctoring.read_instructions,
+            proctoring.attest_designer_rules,
+            proctoring.acknowledge_secure_mode,
+            proctoring.attest_general_conditions,
+            proctoring.confirm_sound_heard,
+            proctoring.start_microphone_recording,
+            proctoring.stop_microphone_recording,
+        ):
+            step(ctx, sid)
+        proctoring.check_camera(ctx, sid, working=True)
+        proctoring.record_connection_test(
+            ctx, sid, round_trip_ms=35.0, upload_kbps=8000.0, passed=True
+        )
+        proctoring.take_face_photo(ctx, sid, b"face-jpeg")
+        proctoring.confirm_face_photo(ctx, sid)
+        proctoring.take_id_photo(ctx, sid, b"id-jpeg")
+        proctoring.confirm_id_photo(ctx, sid)
+        attempt_id = None
+        for part in EnvironmentPart:
+            proctoring.start_environment_recording(ctx, sid, part)
+            attempt_id = proctoring.stop_environment_recording(ctx, sid, part, b"video")
+        assert attempt_id is not None
+        # The portal profile and the proctoring password, hashed once (see the docstring).
+        at = ctx.now()
+        candidate = ctx.store.get(enrolled.candidate_id, Candidate)
+        candidate.save_portal_profile(
+            at=at, email=email, profile=profile, password_hash=password_hash
+        )
+        candidate.request_password_reset(
+            at=at,
+            account=Account.PROCTORING,
+            token_id=f"bench-{number}",
+            expires_at=at + timedelta(hours=1),
+            purpose="reset",
+        )
+        candidate.reset_password(
+            at=at,
+            account=Account.PROCTORING,
+            token_id=f"bench-{number}",
+            password_hash=password_hash,
+        )
+        ctx.store.save(candidate)
+        portal.select_tile(ctx, attempt_id, certification_code=CERTIFICATION)
+        portal.start_now(ctx, attempt_id)
+        made.append((email, enrolled.candidate_id, attempt_id))
+        progress.update(number + 1)
+    platform.settle()  # mails decided and sent, workspaces provisioned (memory launcher)
+    prepared = []
+    for number, (email, candidate_id, attempt_id) in enumerate(made):
+        attempt = ctx.store.get(attempt_id, ExamAttempt)
+        if attempt.status is not AttemptStatus.WORKSPACE_READY:
+            raise RuntimeError(f"attempt {attempt_id} is {attempt.status}, not ready to begin")
+        bodies = answer_bodies(ctx.catalogue, attempt.question_ids, number)
+        prepared.append(Prepared(email, str(candidate_id), str(attempt_id), bodies))
+    platform.runner.run_until_quiet()
+    copied = copy_log(platform, url)
+    platform.close()
+    return prepared, time.perf_counter() - started, copied
+
+
+class Beginner:
+    """'Commencer' for the candidates of the next level, through the use case on the
+    server's store and the system clock, just before that level: at each level exactly its
+    candidates have an exam in progress (the server's worker watches every exam in progress
+    for its time limit)."""
+
+    def __init__(self, url: str, prepared: Sequence[Prepared]) -> None:
+        from adapters.bootstrap import Settings, bootstrap
+
+        self.prepared = prepared
+        self.begun = 0
+        self.seconds = 0.0
+        self.platform = bootstrap(
+            Settings(database_url=url, media_root=None, secret_key=SECRET_KEY, launcher="memory")
+        )
+
+    def __call__(self, candidates: int) -> None:
+        from app.use_cases import portal
+
+        started = time.perf_counter()
+        for spec in self.prepared[self.begun : candidates]:
+            portal.begin_exam(self.platform.ctx, uuid.UUID(spec.attempt_id))
+        self.begun = max(self.begun, candidates)
+        self.seconds += time.perf_counter() - started
+
+    def close(self) -> None:
+        self.platform.close()
+
+
+def copy_log(platform: Any, url: str, batch: int = 5000) -> int:
+    """Every stored event of the in-memory platform into the store at `url`, in order, then
+    each policy's position: the server finds nothing left to react to."""
+    from eventsourcing.persistence import StoredEvent, Tracking
+
+    from adapters.persistence.store import EventsourcingStore
+
+    source = platform.store.app.recorder
+    head = int(platform.store.head())
+    target = EventsourcingStore(url)
+    try:
+        recorder = target._recorder  # the process recorder: events and tracking
+        progress = Progress("copy the log into PostgreSQL", head)
+        position = 0
+        while True:
+            page = source.select_notifications(
+                start=position, limit=batch, inclusive_of_start=False
+            )
+            if not page:
+                break
+            recorder.insert_events(
+                [StoredEvent(n.originator_id, n.originator_version, n.topic, n.state) for n in page]
+            )
+            position = page[-1].id
+            progress.update(position)
+        if target.head() != head:
+            raise RuntimeError(f"copied log ends at {target.head()}, not {head}")
+        for policy in platform.runner.policies:
+            reached = platform.store.position_of(policy.name)
+            if reached:
+                recorder.insert_tracking(Tracking(policy.name, reached))
+        return head
+    finally:
+        target.close()
+
+
+def answers_recorded(url: str, after: int) -> int:
+    """AnswerGiven events in the store after position `after`."""
+    from adapters.persistence.store import EventsourcingStore
+    from domain.exam_attempt import ExamAttempt
+
+    topic = f"{ExamAttempt.AnswerGiven.__module__}:{ExamAttempt.AnswerGiven.__qualname__}"
+    store = EventsourcingStore(url)
+    try:
+        recorder = store.app.recorder
+        count, position = 0, after
+        while True:
+            page = recorder.select_notifications(
+                start=position, limit=10_000, inclusive_of_start=False, topics=[topic]
+            )
+            if not page:
+                return count
+            count += len(page)
+            position = page[-1].id
+    finally:
+        store.close()
+
+
+# --- 2. the reference app ----------------------------------------------------------------
+
+
+def reference_app() -> Any:
+    """The bare Litestar app: constant JSON on the candidate's paths, async handlers, no
+    middleware, no store; the product's stylesheet from the same folder."""
+    from litestar import Litestar, get, post
+    from litestar.static_files import create_static_files_router
+
+    import ui.web
+
+    @post("/api/attempts/{attempt_id:uuid}/answers", status_code=201)
+    async def answer(attempt_id: uuid.UUID, data: dict[str, Any]) -> dict[str, Any]:
+        return data
+
+    @get("/api/attempts/{attempt_id:uuid}")
+    async def attempt(attempt_id: uuid.UUID) -> dict[str, Any]:
+        return {"attempt_id": str(attempt_id), "status": "in_progress", "remaining": 3600.0}
+
+    @get("/portal/{attempt_id:uuid}")
+    async def page(attempt_id: uuid.UUID) -> dict[str, Any]:
+        return {"attempt_id": str(attempt_id), "page": "portal"}
+
+    static = Path(ui.web.__file__).parent / "static"
+    return Litestar(
+        route_handlers=[
+            answer,
+            attempt,
+            page,
+            create_static_files_router(path="/static", directories=[static]),
+        ],
+        debug=False,
+    )
+
+
+# --- servers -----------------------------------------------------------------------------
+
+
+class Server:
+    """A server subprocess in its own process group, its output in files; stopped by
+    SIGINT (uvicorn's supervisor then stops its workers), SIGKILL to the group if stuck."""
+
+    def __init__(
+        self, label: str, command: list[str], port: int, cwd: Path, env: dict[str, str]
+    ) -> None:
+        self.label = label
+        self.port = port
+        self.cwd = cwd
+        self.out_path = cwd / f"{label}.out"
+        self._out: IO[bytes] = self.out_path.open("wb")
+        self.process = subprocess.Popen(
+            command,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=self._out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    @property
+    def pids(self) -> list[int]:
+        """The supervisor and its workers."""
+        return [self.process.pid, *children_of(self.process.pid)]
+
+    @property
+    def workers(self) -> list[int]:
+        """The web workers (not multiprocessing's resource tracker beside them)."""
+        found = []
+        for pid in children_of(self.process.pid):
+            with contextlib.suppress(OSError):
+                if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    found.append(pid)
+        return found
+
+    def output(self, lines: int = 30) -> str:
+        with contextlib.suppress(OSError):
+            return "\n".join(self.out_path.read_text(errors="replace").splitlines()[-lines:])
+        return ""
+
+    def wait_ready(self, path: str, timeout_s: float = START_TIMEOUT_S) -> float:
+        """Until `path` answers 200 and every worker is up; the seconds it took."""
+        started = time.perf_counter()
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"{self.label} exited ({self.process.returncode}):\n{self.output()}"
+                )
+            if len(self.workers) >= WORKERS and http_status(self.port, path) == 200:
+                return time.perf_counter() - started
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"{self.label} did not answer in {timeout_s:.0f}s:\n{self.output()}"
+                )
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=STOP_TIMEOUT_S)
+        # Workers left behind by a killed supervisor are in its group.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self._out.close()
+
+
+@contextlib.contextmanager
+def running(server: Server) -> Iterator[Server]:
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def start_reference(cwd: Path) -> Server:
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "bench_web:reference_app",
+        "--factory",
+        "--app-dir",
+        str(HERE),
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--workers",
+        str(WORKERS),
+        "--log-level",
+        "warning",
+    ]
+    return Server("reference", command, port, cwd, dict(os.environ))
+
+
+def start_vigie(url: str, smtp_url: str, cwd: Path) -> Server:
+    port = free_port()
+    env = dict(os.environ)
+    env.update(
+        VIGIE_DATABASE_URL=url,
+        VIGIE_SMTP_URL=smtp_url,
+        VIGIE_BASE_URL=f"http://{HOST}:{port}",
+        VIGIE_SECRET_KEY=SECRET_KEY,
+        VIGIE_TIME_ZONE="Europe/Paris",
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "ui.cli",
+        "serve",
+        "--workers",
+        str(WORKERS),
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+    ]
+    return Server("vigie", command, port, cwd, env)
+
+
+# --- the load generator (its own process) ------------------------------------------------
+
+
+@dataclass
+class LevelTraffic:
+    """What the client saw in one level's measured window."""
+
+    candidates: int
+    window_s: float
+    latencies: dict[str, list[float]]  # per kind, successes only, seconds
+    errors: dict[str, int]
+    error_samples: list[str]
+    lateness: list[float]  # how late each request started against its schedule, seconds
+    client_cpu_s: float
+    saves_ok_total: int  # every acknowledged save, warm-up and drain included
+    saves_failed_total: int  # every failed one (a timed-out save may still be recorded)
+    completed_in_window: int  # requests that came back (or failed) within the window
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]  # lower-case names; the last value of a repeated header
+    body: bytes
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection: a request at a time."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.idle_since = 0.0
+
+    def close(self) -> None:
+        self.writer.close()
+
+    async def exchange(self, request: bytes) -> tuple[Reply, list[str], bool]:
+        """The reply, its Set-Cookie values, and whether the connection may be reused."""
+        self.writer.write(request)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ", 2)[1])
+        headers: dict[str, str] = {}
+        cookies: list[str] = []
+        for line in lines[1:]:
+            if not line:
+                continue
+            name, _, value = line.partition(":")
+            name, value = name.strip().lower(), value.strip()
+            if name == "set-cookie":
+                cookies.append(value)
+            headers[name] = value
+        if "content-length" in headers:
+            body = await self.reader.readexactly(int(headers["content-length"]))
+        elif headers.get("transfer-encoding", "").lower() == "chunked":
+            parts = []
+            while True:
+                size = int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16)
+                parts.append(await self.reader.readexactly(size + 2))
+                if size == 0:
+                    break
+            body = b"".join(part[:-2] for part in parts)
+        elif status in (204, 304) or 100 <= status < 200:
+            body = b""
+        else:
+            body = await self.reader.read()
+            return Reply(status, headers, body), cookies, False
+        reusable = headers.get("connection", "").lower() != "close"
+        return Reply(status, headers, body), cookies, reusable
+
+
+class Browser:
+    """A candidate's browser, lean enough for a thousand in one process on this machine:
+    HTTP/1.1 written by hand on asyncio streams (httpx spent 2-3 ms of CPU a request, a
+    whole core at 1,000 candidates, and started its own requests seconds late), its own
+    loopback address, a cookie jar, and keep-alive connections closed after KEEPALIVE_S
+    idle, before the server's timeout, as a browser would not race it."""
+
+    def __init__(self, address: str, port: int) -> None:
+        self.address = address
+        self.port = port
+        self.cookies: dict[str, str] = {}
+        self._idle: list[Connection] = []
+        self._slots = asyncio.Semaphore(CONNECTIONS_PER_HOST)
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        content_type: str = "application/json",
+        headers: dict[str, str] | None = None,
+    ) -> Reply:
+        lines = [f"{method} {path} HTTP/1.1", f"Host: {HOST}:{self.port}", "Accept: */*"]
+        if self.cookies:
+            lines.append("Cookie: " + "; ".join(f"{k}={v}" for k, v in self.cookies.items()))
+        for name, value in (headers or {}).items():
+            lines.append(f"{name}: {value}")
+        if body is not None:
+            lines.append(f"Content-Type: {content_type}")
+            lines.append(f"Content-Length: {len(body)}")
+        request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (body or b"")
+        async with self._slots:
+            return await self._exchange(request)
+
+    async def _exchange(self, request: bytes) -> Reply:
+        connection = await self._connection()
+        try:
+            async with asyncio.timeout(HTTP_TIMEOUT_S):
+                reply, cookies, reusable = await connection.exchange(request)
+        except BaseException:
+            connection.close()
+            raise
+        self._remember(cookies)
+        if reusable:
+            connection.idle_since = asyncio.get_running_loop().time()
+            self._idle.append(connection)
+        else:
+            connection.close()
+        return reply
+
+    async def _connection(self) -> Connection:
+        now = asyncio.get_running_loop().time()
+        while self._idle:
+            connection = self._idle.pop()
+            fresh = now - connection.idle_since < KEEPALIVE_S
+            if fresh and not connection.writer.is_closing() and not connection.reader.at_eof():
+                return connection
+            connection.close()
+        async with asyncio.timeout(HTTP_TIMEOUT_S):
+            reader, writer = await asyncio.open_connection(
+                HOST, self.port, local_addr=(self.address, 0)
+            )
+        return Connection(reader, writer)
+
+    def _remember(self, set_cookies: list[str]) -> None:
+        for header in set_cookies:
+            pair, *attributes = header.split(";")
+            name, _, value = pair.strip().partition("=")
+            gone = any(a.strip().lower() in ("max-age=0", "max-age=-1") for a in attributes)
+            if gone or not value:
+                self.cookies.pop(name, None)
+            else:
+                self.cookies[name] = value
+
+    def close(self) -> None:
+        for connection in self._idle:
+            connection.close()
+        self._idle.clear()
+
+
+class Candidate:
+    """One simulated candidate on an exam in progress, in their own browser."""
+
+    def __init__(self, number: int, spec: dict[str, Any], port: int) -> None:
+        self.number = number
+        self.email: str = spec["email"]
+        self.attempt_id: str = spec["attempt_id"]
+        self.answers = [json.dumps(body).encode() for body in spec["answers"]]
+        self.answered = 0
+        self.stylesheet_etag = ""
+        self.browser = Browser(client_address(number), port)
+
+    async def log_in(self) -> None:
+        page = await self.browser.request("GET", "/login")
+        found = _TOKEN.search(page.body.decode())
+        if page.status != 200 or found is None:
+            raise RuntimeError(f"{self.email}: GET /login answered {page.status}")
+        form = urlencode({"email": self.email, "password": PASSWORD, "_csrf_token": found[1]})
+        reply = await self.browser.request(
+            "POST", "/login", form.encode(), "application/x-www-form-urlencoded"
+        )
+        if reply.status not in (302, 303):
+            raise RuntimeError(f"{self.email}: log-in answered {reply.status}")
+
+    async def save(self) -> int:
+        body = self.answers[self.answered % len(self.answers)]
+        self.answered += 1
+        csrf = {"x-csrftoken": self.browser.cookies.get("vigie_csrf", "")}
+        path = f"/api/attempts/{self.attempt_id}/answers"
+        return (await self.browser.request("POST", path, body, headers=csrf)).status
+
+    async def heartbeat(self) -> int:
+        return (await self.browser.request("GET", f"/api/attempts/{self.attempt_id}")).status
+
+    async def page(self) -> int:
+        """The portal page, then its stylesheet revalidated as a browser does."""
+        reply = await self.browser.request("GET", f"/portal/{self.attempt_id}")
+        if not 200 <= reply.status < 300:
+            return reply.status
+        headers = {"If-None-Match": self.stylesheet_etag} if self.stylesheet_etag else {}
+        sheet = await self.browser.request("GET", STYLESHEET, headers=headers)
+        if sheet.status == 200:
+            self.stylesheet_etag = sheet.headers.get("etag", "")
+        return 200 if sheet.status == 304 else sheet.status
+
+
+def emit(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+async def drive_level(
+    candidates: Sequence[Candidate], warmup_s: float, window_s: float, seed: int, tag: str
+) -> LevelTraffic:
+    """Every candidate's three schedules, each on a random phase; requests scheduled in the
+    window are measured (a warm-up before it, the requests in flight after it drained)."""
+    loop = asyncio.get_running_loop()
+    begin = loop.time() + 0.2
+    measure_from = begin + warmup_s
+    end = measure_from + window_s
+    latencies: dict[str, list[float]] = {kind: [] for kind in KINDS}
+    errors: Counter[str] = Counter()
+    samples: list[str] = []
+    lateness: list[float] = []
+    acknowledged, failed = [0], [0]
+    completed = [0]
+    rng = random.Random(seed)
+
+    async def one(call: Any, kind: str, due: float) -> None:
+        late = loop.time() - due
+        started = time.perf_counter()
+        try:
+            status = await call()
+            failure = "" if 200 <= status < 300 else f"HTTP {status}"
+        except Exception as error:  # every transport failure counts as an error
+            failure = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+        seconds = time.perf_counter() - started
+        if measure_from <= loop.time() < end:
+            completed[0] += 2 if kind == "page" else 1  # a page load: two requests
+        if kind == "save":
+            (failed if failure else acknowledged)[0] += 1
+        if due >= measure_from:
+            lateness.append(late)
+            if failure:
+                errors[kind] += 1
+                if len(samples) < ERROR_SAMPLES:
+                    samples.append(f"{kind}: {failure}")
+            else:
+                latencies[kind].append(seconds)
+
+    async def periodic(candidate: Candidate, kind: str, period: float) -> None:
+        """Open loop, as a page's timers: each request leaves on time, whether the previous
+        one came back or not (the browser still queues beyond its connections)."""
+        call = getattr(candidate, kind)
+        due = begin + rng.uniform(0, period)
+        flying: set[asyncio.Task[None]] = set()
+        while due < end:
+            await asyncio.sleep(max(0.0, due - loop.time()))
+            task = asyncio.create_task(one(call, kind, due))
+            flying.add(task)
+            task.add_done_callback(flying.discard)
+            due += period
+        if flying:
+            await asyncio.gather(*flying)
+
+    async def markers() -> float:
+        await asyncio.sleep(max(0.0, measure_from - loop.time()))
+        emit(f"start {tag}")
+        cpu = time.process_time()
+        await asyncio.sleep(max(0.0, end - loop.time()))
+        emit(f"end {tag}")
+        return time.process_time() - cpu
+
+    periods = {"save": SAVE_EVERY_S, "heartbeat": HEARTBEAT_EVERY_S, "page": PAGE_EVERY_S}
+    tasks = [periodic(candidate, kind, periods[kind]) for candidate in candidates for kind in KINDS]
+    client_cpu = (await asyncio.gather(markers(), *tasks))[0]
+    assert client_cpu is not None
+    return LevelTraffic(
+        candidates=len(candidates),
+        window_s=window_s,
+        latencies=latencies,
+        errors=dict(errors),
+        error_samples=samples,
+        lateness=lateness,
+        client_cpu_s=client_cpu,
+        saves_ok_total=acknowledged[0],
+        saves_failed_total=failed[0],
+        completed_in_window=completed[0],
+    )
+
+
+async def client_main(job: dict[str, Any]) -> dict[str, Any]:
+    candidates = [Candidate(i, spec, job["port"]) for i, spec in enumerate(job["candidates"])]
+    login_s = 0.0
+    try:
+        if job["log_in"]:
+            started = time.perf_counter()
+            gate = asyncio.Semaphore(LOGIN_CONCURRENCY)
+            progress = Progress("log in (untimed)", len(candidates))
+
+            async def one(candidate: Candidate) -> None:
+                async with gate:
+                    await candidate.log_in()
+                    progress.step()
+
+            await asyncio.gather(*(one(c) for c in candidates))
+            login_s = time.perf_counter() - started
+        levels = []
+        for n in job["levels"]:
+            emit(f"level {n}")  # the driver begins these candidates' exams, then says go
+            reply = await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+            if reply.strip() != "go":
+                raise RuntimeError(f"the driver did not say go before level {n}")
+            note(
+                f"  [{job['label']}] {n} candidates: {job['warmup_s']:.0f}s warm-up, "
+                f"{job['window_s']:.0f}s measured…"
+            )
+            traffic = await drive_level(
+                candidates[:n], job["warmup_s"], job["window_s"], SEED + n, str(n)
+            )
+            levels.append(asdict(traffic))
+        if job.get("profile_window_s"):
+            n = max(job["levels"])
+            note(
+                f"  [{job['label']}] {n} candidates again, {job['profile_window_s']:.0f}s under "
+                "py-spy…"
+            )
+            traffic = await drive_level(
+                candidates[:n], 1.0, job["profile_window_s"], SEED + n + 1, "profile"
+            )
+            levels.append(asdict(traffic) | {"profile": True})
+        return {"login_s": login_s, "levels": levels}
+    finally:
+        for candidate in candidates:
+            candidate.browser.close()
+
+
+def client_process() -> int:
+    """The load generator: the job then a 'go' per level on stdin; markers, then the result,
+    on stdout."""
+    job = json.loads(sys.stdin.readline())
+    result = asyncio.run(client_main(job))
+    emit("result " + json.dumps(result))
+    return 0
+
+
+# --- driving the load generator ----------------------------------------------------------
+
+
+@dataclass
+class LevelResult:
+    label: str
+    candidates: int
+    window_s: float
+    scheduled_per_s: float
+    achieved_per_s: float
+    save: Latency
+    heartbeat: Latency
+    page: Latency
+    errors: dict[str, int]
+    error_samples: list[str]
+    lateness: Latency
+    cpu_ms_per_request: dict[str, float]  # server, postgres, client
+    cpu_cores: dict[str, float]  # the same, as cores kept busy over the window
+    saves_ok_total: int
+
+    @property
+    def error_count(self) -> int:
+        return sum(self.errors.values())
+
+    @property
+    def meets_target(self) -> bool:
+        return self.error_count == 0 and self.save.p99_ms < TARGET_P99_MS
+
+
+def scheduled_rate(candidates: int) -> float:
+    """Requests per second: a save, heartbeats and a page load (two requests) per candidate."""
+    return candidates * (1 / SAVE_EVERY_S + 1 / HEARTBEAT_EVERY_S + 2 / PAGE_EVERY_S)
+
+
+@dataclass
+class ClientRun:
+    login_s: float
+    levels: list[LevelResult]
+    saves_ok_total: int  # every level's, warm-ups, drains and the profiled window included
+    saves_failed_total: int
+    profile: list[str] = field(default_factory=list)
+
+
+def run_client(
+    label: str,
+    server: Server,
+    prepared: Sequence[Prepared],
+    config: Config,
+    *,
+    log_in: bool,
+    window_s: float,
+    profile: bool = False,
+    before_level: Callable[[int], None] | None = None,
+) -> ClientRun:
+    """The load generator over the levels; this process calls `before_level(n)` before
+    level n, and samples the CPU of the server, of PostgreSQL and of the client at each
+    window's start and end."""
+    job = {
+        "label": label,
+        "port": server.port,
+        "log_in": log_in,
+        "levels": list(config.levels),
+        "warmup_s": config.warmup_s,
+        "window_s": window_s,
+        "profile_window_s": config.profile_window_s if profile else 0.0,
+        "candidates": [asdict(p) for p in prepared[: max(config.levels)]],
+    }
+    child = subprocess.Popen(
+        [sys.executable, str(Path(__file__).resolve()), CLIENT_FLAG],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    cpu: dict[str, dict[str, float]] = defaultdict(dict)
+    spies: list[subprocess.Popen[bytes]] = []
+    spy_files: list[Path] = []
+    result: dict[str, Any] | None = None
+    try:
+        assert child.stdin is not None and child.stdout is not None
+        child.stdin.write(json.dumps(job) + "\n")
+        child.stdin.flush()
+        for line in child.stdout:
+            word, _, rest = line.strip().partition(" ")
+            if word == "level":
+                if before_level is not None:
+                    before_level(int(rest))
+                child.stdin.write("go\n")
+                child.stdin.flush()
+            elif word in ("start", "end"):
+                pg = postgres_pids()
+                cpu[rest][f"{word}_server"] = cpu_seconds(server.pids)
+                cpu[rest][f"{word}_postgres"] = cpu_seconds(pg)
+                cpu[rest][f"{word}_client"] = cpu_seconds([child.pid])
+                if word == "start" and rest == "profile":
+                    spies, spy_files = start_spies(server, config.profile_window_s)
+            elif word == "result":
+                result = json.loads(rest)
+        child.stdin.close()
+        if child.wait(timeout=600) != 0 or result is None:
+            raise RuntimeError(f"the {label} load generator failed (exit {child.returncode})")
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+        for spy in spies:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                spy.wait(timeout=config.profile_window_s + 30)
+            if spy.poll() is None:
+                spy.kill()
+                spy.wait()
+    levels = []
+    for raw in result["levels"]:
+        if raw.get("profile"):
+            continue
+        tag = str(raw["candidates"])
+        levels.append(level_result(label, raw, cpu[tag]))
+    lines = summarise_profile(spy_files, config.profile_window_s) if spy_files else []
+    acknowledged = sum(raw["saves_ok_total"] for raw in result["levels"])
+    failed = sum(raw["saves_failed_total"] for raw in result["levels"])
+    return ClientRun(result["login_s"], levels, acknowledged, failed, lines)
+
+
+def level_result(label: str, raw: dict[str, Any], cpu: dict[str, float]) -> LevelResult:
+    lat = raw["latencies"]
+    errors = raw["errors"]
+    requests = raw["completed_in_window"]  # the work done while the CPU was counted
+    spent = {
+        part: cpu.get(f"end_{part}", 0.0) - cpu.get(f"start_{part}", 0.0)
+        for part in ("server", "postgres", "client")
+    }
+    return LevelResult(
+        label=label,
+        candidates=raw["candidates"],
+        window_s=raw["window_s"],
+        scheduled_per_s=scheduled_rate(raw["candidates"]),
+        achieved_per_s=requests / raw["window_s"],
+        save=Latency.of(lat["save"]),
+        heartbeat=Latency.of(lat["heartbeat"]),
+        page=Latency.of(lat["page"]),
+        errors=errors,
+        error_samples=raw["error_samples"],
+        lateness=Latency.of(raw["lateness"]),
+        cpu_ms_per_request={k: v * 1000 / max(requests, 1) for k, v in spent.items()},
+        cpu_cores={k: v / raw["window_s"] for k, v in spent.items()},
+        saves_ok_total=raw["saves_ok_total"],
+    )
+
+
+# --- profiling (optional: py-spy) --------------------------------------------------------
+
+
+def py_spy() -> str | None:
+    beside = Path(sys.executable).parent / "py-spy"
+    return str(beside) if beside.exists() else shutil.which("py-spy")
+
+
+def start_spies(server: Server, seconds: float) -> tuple[list[subprocess.Popen[bytes]], list[Path]]:
+    """py-spy on each web worker for `seconds`, sampling the thread that holds the GIL (the
+    Python work a worker can do is bounded by its GIL), collapsed stacks to files."""
+    binary = py_spy()
+    assert binary is not None
+    spies, files = [], []
+    for pid in server.workers:
+        out = server.cwd / f"py-spy-{pid}.txt"
+        spies.append(
+            subprocess.Popen(
+                [
+                    binary,
+                    "record",
+                    "--pid",
+                    str(pid),
+                    "--duration",
+                    str(int(seconds)),
+                    "--rate",
+                    str(PROFILE_RATE_HZ),
+                    "--format",
+                    "raw",
+                    "--nonblocking",
+                    "--gil",
+                    "--threads",
+                    "--output",
+                    str(out),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+        files.append(out)
+    return spies, files
+
+
+def _function(frame: str) -> str:
+    """'answer (ui/web/api.py:201)' → 'answer (ui/web/api.py)': functions, not lines."""
+    name, _, where = frame.partition(" (")
+    path = where.rstrip(")").rsplit(":", 1)[0]
+    for marker in ("site-packages/", "/src/", "lib/python3"):
+        if marker in path:
+            path = path.split(marker, 1)[1]
+            break
+    return f"{name} ({path})" if path else name
+
+
+THREAD_KINDS = (
+    ("MainThread", "event loop: uvicorn (h11), Litestar routing and middleware"),
+    ("(_worker)", "Vigie's worker thread: deadlines, policies, outbox (ui/serve.py)"),
+    ("asyncio_", "request handlers in threads (sync_to_thread): store, templates"),
+    ("AnyIO worker", "request handlers in threads (sync_to_thread): store, templates"),
+)
+BOILERPLATE = (
+    "threading.py",
+    "multiprocessing/",
+    "uvicorn/_subprocess.py",
+    "uvicorn/supervisors/",
+    "uvicorn/server.py",
+    "uvicorn/_compat.py",
+    "asyncio/runners.py",
+    "asyncio/base_events.py",
+    "asyncio/events.py",
+    "concurrent/futures/thread.py",
+    "<module>",
+)
+
+
+def summarise_profile(files: Sequence[Path], seconds: float) -> list[str]:
+    """Both workers' samples merged: how much of the time a thread held each worker's GIL,
+    by thread, then the functions most often on the GIL holder's stack (inclusive; the
+    interpreter's and the servers' frames that are on every stack left out) and at its
+    top (self)."""
+    total = 0
+    inclusive: Counter[str] = Counter()
+    own: Counter[str] = Counter()
+    threads: Counter[str] = Counter()
+    for path in files:
+        if not path.exists():
+            continue
+        for line in path.read_text(errors="replace").splitlines():
+            stack, _, count_text = line.rpartition(" ")
+            if not stack or not count_text.isdigit():
+                continue
+            count = int(count_text)
+            frames = stack.split(";")
+            total += count
+            kind = next((k for key, k in THREAD_KINDS if key in frames[0]), "other threads")
+            threads[kind] += count
+            body = [_function(f) for f in frames[1:]] or [frames[0]]
+            for name in set(body):
+                if not any(marker in name for marker in BOILERPLATE):
+                    inclusive[name] += count
+            own[body[-1]] += count
+    if not total:
+        return ["py-spy recorded no samples"]
+    possible = PROFILE_RATE_HZ * seconds * len(files)
+    lines = [
+        f"{total:,} samples of the GIL's holder in {len(files)} workers over {seconds:.0f} s: "
+        f"a thread held a worker's GIL {total / possible:.0%} of the time",
+        "-- share of the time each worker's GIL was held, by thread --",
+    ]
+    lines += [f"{n / possible:6.1%}  {name}" for name, n in threads.most_common()]
+    lines.append("-- share of the GIL's samples: on the holder's stack (inclusive) --")
+    lines += [f"{n / total:6.1%}  {name}" for name, n in inclusive.most_common(PROFILE_LINES)]
+    lines.append("-- share of the GIL's samples: at the top of the stack (self) --")
+    lines += [f"{n / total:6.1%}  {name}" for name, n in own.most_common(PROFILE_LINES)]
+    return lines
+
+
+# --- the run -----------------------------------------------------------------------------
+
+
+@dataclass
+class Config:
+    levels: tuple[int, ...]
+    window_s: float
+    reference_window_s: float
+    warmup_s: float
+    profile_window_s: float
+    database_url: str
+    profile: bool
+
+
+@dataclass
+class Results:
+    prepared: int
+    prepare_seconds: float
+    events_copied: int
+    reference_start_s: float
+    vigie_start_s: float
+    login_s: float
+    begin_s: float
+    reference: list[LevelResult]
+    vigie: list[LevelResult]
+    answers_acknowledged: int
+    answers_failed: int
+    answers_recorded: int
+    nagle: dict[str, float]
+
+    @property
+    def answers_consistent(self) -> bool:
+        """Every acknowledged answer recorded; a save that failed on the client's side
+        (a timeout) may have been recorded all the same, nothing else."""
+        extra = self.answers_recorded - self.answers_acknowledged
+        return 0 <= extra <= self.answers_failed
+
+    profile: list[str]
+
+
+def check_time_of_day(config: Config) -> None:
+    """The exams begin now on the system clock and must end before midnight (R16)."""
+    budget = timedelta(minutes=EXAM_MINUTES) + timedelta(
+        seconds=len(config.levels) * (config.window_s + config.reference_window_s) + 300
+    )
+    now = paris_now()
+    if (now + budget).date() != now.date():
+        raise SystemExit(
+            f"it is {now:%H:%M} in Europe/Paris: the benchmark's exams begin now, last "
+            f"{EXAM_MINUTES} minutes and must end before midnight (R16); run it earlier in the day"
+        )
+
+
+def bench(config: Config, url: str) -> Results:
+    from adapters.mail.capture import SmtpCapture
+
+    largest = max(config.levels)
+    settle_disk()
+    prepared, prepare_seconds, copied = prepare(largest, url)
+    note(
+        f"  [prepare] {largest:,} candidates ready to begin, {copied:,} events, "
+        f"{prepare_seconds:.1f}s"
+    )
+    with tempfile.TemporaryDirectory(prefix="vigie-bench-web-") as directory:
+        cwd = Path(directory)
+        settle_disk()
+        note("  [reference] bare Litestar app, uvicorn --workers 2…")
+        with running(start_reference(cwd)) as reference:
+            reference_start_s = reference.wait_ready(STYLESHEET)
+            nagle = keepalive_probe(reference.port, f"/api/attempts/{prepared[0].attempt_id}")
+            ref_run = run_client(
+                "reference",
+                reference,
+                prepared,
+                config,
+                log_in=False,
+                window_s=config.reference_window_s,
+            )
+        settle_disk()
+        note("  [vigie] vigie serve --workers 2…")
+        with (
+            SmtpCapture() as capture,
+            running(start_vigie(url, f"smtp://{capture.host}:{capture.port}", cwd)) as vigie,
+            contextlib.closing(Beginner(url, prepared)) as begin,
+        ):
+            vigie_start_s = vigie.wait_ready("/login")
+            vigie_run = run_client(
+                "vigie",
+                vigie,
+                prepared,
+                config,
+                log_in=True,
+                window_s=config.window_s,
+                profile=config.profile,
+                before_level=begin,
+            )
+    note("  [check] counting the answers recorded…")
+    return Results(
+        prepared=largest,
+        prepare_seconds=prepare_seconds,
+        events_copied=copied,
+        reference_start_s=reference_start_s,
+        vigie_start_s=vigie_start_s,
+        login_s=vigie_run.login_s,
+        begin_s=begin.seconds,
+        reference=ref_run.levels,
+        vigie=vigie_run.levels,
+        answers_acknowledged=vigie_run.saves_ok_total,
+        answers_failed=vigie_run.saves_failed_total,
+        answers_recorded=answers_recorded(url, copied),
+        nagle=nagle,
+        profile=vigie_run.profile,
+    )
+
+
+# --- report ------------------------------------------------------------------------------
+
+
+def web_machine_facts(config: Config) -> dict[str, Any]:
+    import importlib.util
+
+    facts = machine_facts(
+        ("litestar", "uvicorn", "h11", "eventsourcing", "psycopg", "msgspec", "jinja2")
+    )
+    facts["postgresql"] = postgres_settings(
+        server_of(config.database_url),
+        ("server_version", "fsync", "synchronous_commit", "shared_buffers", "max_connections"),
+    )
+    facts["uvicorn_http"] = "httptools" if importlib.util.find_spec("httptools") else "h11"
+    facts["uvicorn_loop"] = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
+    facts["py_spy"] = py_spy() or "absent"
+    with contextlib.suppress(OSError):
+        facts["somaxconn"] = Path("/proc/sys/net/core/somaxconn").read_text().strip()
+    return facts
+
+
+ROW = "{:<54} {:>8} {:>8} {:>8} {:>7}  {}"
+
+
+def latency_row(measure: str, lat: Latency, note_text: str = "") -> str:
+    return ROW.format(
+        measure,
+        f"{lat.p50_ms:.1f}",
+        f"{lat.p99_ms:.1f}",
+        f"{lat.max_ms:.1f}",
+        f"{lat.count:,}",
+        note_text,
+    )
+
+
+def text_row(measure: str, note_text: str) -> str:
+    return ROW.format(measure, "", "", "", "", note_text)
+
+
+def ratio(a: float, b: float) -> str:
+    return f"{a / b:.1f}×" if b else "n/a"
+
+
+def level_rows(level: LevelResult, title: str) -> None:
+    e = level.errors
+    print(f"  {title}")
+    print(
+        latency_row(
+            "    answer save: POST /api/attempts/{id}/answers → 201",
+            level.save,
+            f"errors {e.get('save', 0)}",
+        )
+    )
+    print(
+        latency_row(
+            "    heartbeat: GET /api/attempts/{id} → 200",
+            level.heartbeat,
+            f"errors {e.get('heartbeat', 0)}",
+        )
+    )
+    print(
+        latency_row(
+            "    page load: GET /portal/{id}, then the stylesheet",
+            level.page,
+            f"errors {e.get('page', 0)}",
+        )
+    )
+    cpu, cores = level.cpu_ms_per_request, level.cpu_cores
+    print(
+        text_row(
+            "    requests",
+            f"{level.achieved_per_s:,.1f}/s of {level.scheduled_per_s:,.1f}/s scheduled; "
+            f"errors {level.error_count}",
+        )
+    )
+    print(
+        text_row(
+            "    CPU: server / PostgreSQL / client",
+            f"{cores['server']:.2f} / {cores['postgres']:.2f} / {cores['client']:.2f} cores; "
+            f"{cpu['server']:.1f} / {cpu['postgres']:.1f} / {cpu['client']:.1f} ms per request",
+        )
+    )
+    print(latency_row("    client lag: request start after its schedule", level.lateness))
+
+
+def verdict(level: LevelResult | None) -> str:
+    if level is None:
+        return f"not measured (no level of {TARGET_CANDIDATES:,} candidates in this run)"
+    word = "PASS" if level.meets_target else "BELOW"
+    return (
+        f"{word} (answer-save p99 {level.save.p99_ms:.1f} ms, {level.error_count} errors, "
+        f"at {level.candidates:,} candidates)"
+    )
+
+
+def print_report(facts: dict[str, Any], command: str, config: Config, r: Results) -> None:
+    print_machine(facts, command)
+    print(f"packages: {packages_text(facts)}")
+    print(f"store   : {postgres_text(facts['postgresql'])}, a schema made for the run")
+    print(
+        f"servers : `vigie serve --workers {WORKERS}` and the reference (bare Litestar, async "
+        f"handlers, constant JSON)\n          by uvicorn --workers {WORKERS}, HTTP "
+        f"{facts['uvicorn_http']}, loop {facts['uvicorn_loop']}, on {HOST}; GETs to the "
+        f"reference, back to back:\n          {r.nagle['new_connection_p50_ms']:.1f} ms p50 "
+        f"each on a new connection, {r.nagle['keepalive_p50_ms']:.1f} ms on one keep-alive "
+        "connection (TCP_NODELAY\n          off, see below)"
+    )
+    print(
+        "clients : one load-generator process (asyncio, HTTP/1.1 on streams); per candidate its "
+        f"own loopback\n          address, a cookie jar and at most {CONNECTIONS_PER_HOST} "
+        f"keep-alive connections (closed after {KEEPALIVE_S:.0f} s idle);\n          a save "
+        f"every {SAVE_EVERY_S:.0f} s, a heartbeat every {HEARTBEAT_EVERY_S:.0f} s, a page load "
+        f"every {PAGE_EVERY_S:.0f} s, random phases, open loop;\n          per level a "
+        f"{config.warmup_s:.0f} s warm-up, then {config.window_s:.0f} s measured (reference "
+        f"{config.reference_window_s:.0f} s)"
+    )
+    print(
+        f"setup   : {r.prepared:,} candidates up to 'Commencer' ({r.events_copied:,} events) in "
+        f"{r.prepare_seconds:.1f}s; {r.prepared:,} log-ins in {r.login_s:.1f}s;\n          "
+        f"each level's new exams begun just before it ({r.begin_s:.1f}s in all), so that at "
+        "each level\n          exactly its candidates have an exam in progress; servers up in "
+        f"{r.vigie_start_s:.1f}s (Vigie) /\n          {r.reference_start_s:.1f}s (reference); "
+        "all untimed"
+    )
+    print()
+    header = ROW.format("measure", "p50 ms", "p99 ms", "max ms", "count", "note")
+    print(header)
+    print("-" * (len(header) + 40))
+    references = {level.candidates: level for level in r.reference}
+    for level in r.vigie:
+        ref = references[level.candidates]
+        print(
+            f"{level.candidates:,} candidates: "
+            f"{level.candidates / SAVE_EVERY_S:,.1f} saves/s, "
+            f"{level.candidates / HEARTBEAT_EVERY_S:,.1f} heartbeats/s, "
+            f"{level.candidates / PAGE_EVERY_S:,.1f} page loads/s"
+        )
+        level_rows(level, f"Vigie: vigie serve --workers {WORKERS}, PostgreSQL")
+        level_rows(ref, "reference: bare Litestar JSON, same schedule")
+        meets = "yes" if level.meets_target else "no"
+        print(
+            text_row(
+                "  answer save, Vigie ÷ reference (p50 / p99)",
+                f"{ratio(level.save.p50_ms, ref.save.p50_ms)} / "
+                f"{ratio(level.save.p99_ms, ref.save.p99_ms)}; "
+                f"p99 < {TARGET_P99_MS:.0f} ms and no errors: {meets}",
+            )
+        )
+    print()
+    target = next((v for v in r.vigie if v.candidates == TARGET_CANDIDATES), None)
+    print(
+        f"target  : {TARGET_CANDIDATES:,} candidates, answer-save p99 < {TARGET_P99_MS:.0f} ms "
+        f"and no errors: {verdict(target)}"
+    )
+    extra = r.answers_recorded - r.answers_acknowledged
+    agreed = "OK" if r.answers_consistent else "MISMATCH"
+    if r.answers_consistent and extra:
+        agreed += f" ({extra:,} of the {r.answers_failed:,} failed saves recorded all the same)"
+    print(
+        f"answers : {r.answers_acknowledged:,} acknowledged by the server (warm-ups included), "
+        f"{r.answers_failed:,} failed, {r.answers_recorded:,} AnswerGiven recorded: {agreed}"
+    )
+    print()
+    print(
+        "Latencies: per request, from sending it to its response read whole, nearest-rank "
+        "percentiles, successes\nonly; a page load is the page then its stylesheet. Errors: "
+        "a status outside 2xx (or 304 for the stylesheet)\nor a transport failure. CPU: "
+        "/proc of the server processes, of every PostgreSQL process and of the client\n"
+        "over the measured window, as cores kept busy and divided by the requests completed "
+        "in it.\nClient lag: a busy load generator starts requests late (latencies are "
+        "counted from the actual start).\nuvicorn --workers N binds its socket without "
+        "IPPROTO_TCP, so asyncio leaves TCP_NODELAY off on every\nconnection (uvicorn issue "
+        "#3149): a response written in two segments on a kept-alive connection may\nwait for "
+        "the client's delayed ACK, ~40 ms; the page load's stylesheet, asked right after the "
+        "page,\nshows it in both servers."
+    )
+    for label, levels in (("Vigie", r.vigie), ("reference", r.reference)):
+        for level in levels:
+            if level.error_samples:
+                print(
+                    f"errors, {label} at {level.candidates:,} (first {len(level.error_samples)}): "
+                    + "; ".join(level.error_samples)
+                )
+    if r.profile:
+        print()
+        print(
+            f"py-spy, both Vigie web workers, {config.profile_window_s:.0f} s more at "
+            f"{max(config.levels):,} candidates ({PROFILE_RATE_HZ} Hz):"
+        )
+        print("\n".join(r.profile))
+
+
+def level_json(level: LevelResult) -> dict[str, Any]:
+    return asdict(level) | {"error_count": level.error_count, "meets_target": level.meets_target}
+
+
+def write_json(facts: dict[str, Any], command: str, config: Config, r: Results) -> Path:
+    references = {level.candidates: level for level in r.reference}
+    target = next((v for v in r.vigie if v.candidates == TARGET_CANDIDATES), None)
+    summary = {
+        "command": command,
+        "machine": facts,
+        "config": asdict(config)
+        | {
+            "workers": WORKERS,
+            "save_every_s": SAVE_EVERY_S,
+            "heartbeat_every_s": HEARTBEAT_EVERY_S,
+            "page_every_s": PAGE_EVERY_S,
+            "keepalive_s": KEEPALIVE_S,
+            "target": {"candidates": TARGET_CANDIDATES, "p99_ms": TARGET_P99_MS, "errors": 0},
+        },
+        "setup": {
+            "candidates": r.prepared,
+            "prepare_seconds": r.prepare_seconds,
+            "events_copied": r.events_copied,
+            "vigie_start_s": r.vigie_start_s,
+            "reference_start_s": r.reference_start_s,
+            "login_s": r.login_s,
+            "begin_s": r.begin_s,
+        },
+        "vigie": [level_json(level) for level in r.vigie],
+        "reference": [level_json(level) for level in r.reference],
+        "ratios": {
+            str(level.candidates): {
+                "save_p50": level.save.p50_ms / references[level.candidates].save.p50_ms,
+                "save_p99": level.save.p99_ms / references[level.candidates].save.p99_ms,
+            }
+            for level in r.vigie
+        },
+        "target_verdict": verdict(target),
+        "answers": {
+            "acknowledged": r.answers_acknowledged,
+            "failed": r.answers_failed,
+            "recorded": r.answers_recorded,
+            "consistent": r.answers_consistent,
+        },
+        "keepalive_probe_ms": r.nagle,
+        "profile": r.profile,
+    }
+    return write_summary("web", summary, default=str)
+
+
+# --- main --------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None = None) -> Config:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--levels",
+        help="candidates per level, comma-separated (100,500,1000; quick 50,100)",
+    )
+    parser.add_argument("--quick", action="store_true", help="a smaller run, under 2 minutes")
+    parser.add_argument("--window", type=float, help="measured seconds per level (60; quick 15)")
+    parser.add_argument(
+        "--reference-window", type=float, help="the reference's measured seconds (30; quick 10)"
+    )
+    parser.add_argument("--warmup", type=float, help="unmeasured seconds before each window (5)")
+    parser.add_argument(
+        "--database-url",
+        default=POSTGRES_SERVER,
+        help="postgresql://user@127.0.0.1:port/db[?schema=new_name] (the schema is created, "
+        f"then dropped; default {POSTGRES_SERVER})",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="py-spy both web workers for one more window at the largest level (needs py-spy)",
+    )
+    args = parser.parse_args(argv)
+    if args.levels:
+        try:
+            levels = tuple(sorted({int(x) for x in args.levels.split(",")}))
+        except ValueError:
+            parser.error("--levels: integers separated by commas")
+    else:
+        levels = QUICK_LEVELS if args.quick else LEVELS
+    if min(levels) < 1 or max(levels) > 250 * 256:
+        parser.error("--levels: between 1 and 64,000 candidates")
+    parsed = urlparse(args.database_url)
+    if parsed.scheme not in ("postgres", "postgresql"):
+        parser.error("--database-url: a PostgreSQL URL")
+    if (parsed.hostname or HOST) not in LOOPBACK:
+        parser.error("--database-url: the benchmark talks only to 127.0.0.1")
+    if args.profile and py_spy() is None:
+        parser.error("--profile needs py-spy on the PATH or in the venv (pip install py-spy)")
+    return Config(
+        levels=levels,
+        window_s=args.window or (QUICK_WINDOW_S if args.quick else WINDOW_S),
+        reference_window_s=args.reference_window
+        or (QUICK_REFERENCE_WINDOW_S if args.quick else REFERENCE_WINDOW_S),
+        warmup_s=args.warmup
+        if args.warmup is not None
+        else (QUICK_WARMUP_S if args.quick else WARMUP_S),
+        profile_window_s=QUICK_PROFILE_WINDOW_S if args.quick else PROFILE_WINDOW_S,
+        database_url=args.database_url,
+        profile=args.profile,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    if (sys.argv[1:] if argv is None else argv) == [CLIENT_FLAG]:
+        return client_process()
+    config = parse_args(argv)
+    check_time_of_day(config)
+    command = command_line()
+    facts = web_machine_facts(config)
+    started = time.perf_counter()
+    with postgres_schema(config.database_url) as url:
+        results = bench(config, url)
+    finish_facts(facts, started)
+    print_report(facts, command, config, results)
+    path = write_json(facts, command, config, results)
+    print(f"JSON summary: {path}")
+    clean = results.answers_consistent and not any(level.error_count for level in results.vigie)
+    return 0 if clean else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
