@@ -223,6 +223,14 @@ def cpu_seconds(pids: Sequence[int]) -> float:
     return total / CLOCK_TICKS
 
 
+def machine_busy_seconds() -> float:
+    """CPU time every process of the machine has used so far (/proc/stat: all but idle and
+    I/O wait), in seconds summed over the CPUs."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle, iowait = fields[3], fields[4]
+    return (sum(fields[:8]) - idle - iowait) / CLOCK_TICKS
+
+
 def children_of(pid: int) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
@@ -994,7 +1002,8 @@ class LevelResult:
     errors: dict[str, int]
     error_samples: list[str]
     lateness: Latency
-    cpu_ms_per_request: dict[str, float]  # server, postgres, client
+    # server, postgres, client, and other: the rest of the machine
+    cpu_ms_per_request: dict[str, float]
     cpu_cores: dict[str, float]  # the same, as cores kept busy over the window
     saves_ok_total: int
 
@@ -1071,6 +1080,7 @@ def run_client(
                 cpu[rest][f"{word}_server"] = cpu_seconds(server.pids)
                 cpu[rest][f"{word}_postgres"] = cpu_seconds(pg)
                 cpu[rest][f"{word}_client"] = cpu_seconds([child.pid])
+                cpu[rest][f"{word}_machine"] = machine_busy_seconds()
                 if word == "start" and rest == "profile":
                     spies, spy_files = start_spies(server, config.profile_window_s)
             elif word == "result":
@@ -1106,8 +1116,12 @@ def level_result(label: str, raw: dict[str, Any], cpu: dict[str, float]) -> Leve
     requests = raw["completed_in_window"]  # the work done while the CPU was counted
     spent = {
         part: cpu.get(f"end_{part}", 0.0) - cpu.get(f"start_{part}", 0.0)
-        for part in ("server", "postgres", "client")
+        for part in ("server", "postgres", "client", "machine")
     }
+    # The rest of the machine: the kernel's own work and any other process (a busy
+    # neighbour shows here).
+    ours = spent["server"] + spent["postgres"] + spent["client"]
+    spent["other"] = max(0.0, spent.pop("machine") - ours)
     return LevelResult(
         label=label,
         candidates=raw["candidates"],
@@ -1436,8 +1450,9 @@ def level_rows(level: LevelResult, title: str) -> None:
     print(
         text_row(
             "    CPU: server / PostgreSQL / client",
-            f"{cores['server']:.2f} / {cores['postgres']:.2f} / {cores['client']:.2f} cores; "
-            f"{cpu['server']:.1f} / {cpu['postgres']:.1f} / {cpu['client']:.1f} ms per request",
+            f"{cores['server']:.2f} / {cores['postgres']:.2f} / {cores['client']:.2f} cores "
+            f"(+{cores['other']:.2f} other); {cpu['server']:.1f} / {cpu['postgres']:.1f} / "
+            f"{cpu['client']:.1f} ms per request",
         )
     )
     print(latency_row("    client lag: request start after its schedule", level.lateness))
@@ -1527,7 +1542,8 @@ def print_report(facts: dict[str, Any], command: str, config: Config, r: Results
         "a status outside 2xx (or 304 for the stylesheet)\nor a transport failure. CPU: "
         "/proc of the server processes, of every PostgreSQL process and of the client\n"
         "over the measured window, as cores kept busy and divided by the requests completed "
-        "in it.\nClient lag: a busy load generator starts requests late (latencies are "
+        "in it;\n'other': the rest of the machine's busy time (/proc/stat: the kernel, any "
+        "other process).\nClient lag: a busy load generator starts requests late (latencies are "
         "counted from the actual start).\nuvicorn --workers N binds its socket without "
         "IPPROTO_TCP, so asyncio leaves TCP_NODELAY off on every\nconnection (uvicorn issue "
         "#3149): a response written in two segments on a kept-alive connection may\nwait for "
