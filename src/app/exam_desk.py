@@ -42,10 +42,11 @@ class DeskView:
     questions: tuple[DeskQuestion, ...]
 
 
-def desk_view(ctx: Context, attempt_id: UUID) -> DeskView:
-    """The instructions before 'Commencer', the questions while the exam runs."""
+def desk_view(ctx: Context, attempt_id: UUID, attempt: ExamAttempt | None = None) -> DeskView:
+    """The instructions before 'Commencer', the questions while the exam runs (pass the
+    attempt when the caller already loaded it: a heartbeat should replay it once)."""
     at = ctx.now()
-    attempt = ctx.store.get(attempt_id, ExamAttempt)
+    attempt = attempt or ctx.store.get(attempt_id, ExamAttempt)
     certification = ctx.catalogue.get(attempt.certification_code)
     questions: tuple[DeskQuestion, ...] = ()
     if attempt.status is AttemptStatus.IN_PROGRESS:

@@ -151,7 +151,7 @@ def attempt(request: Request[Any, Any, Any], attempt_id: FromPath[UUID]) -> Atte
 def attempt_out(request: Request[Any, Any, Any], attempt_id: UUID) -> AttemptOut:
     """The attempt as the API shows it (the candidate's own only)."""
     found = own_attempt(request, attempt_id)
-    view = desk_view(platform_of(request).ctx, attempt_id)
+    view = desk_view(platform_of(request).ctx, attempt_id, found)
     return AttemptOut(
         found.id,
         found.status.value,
