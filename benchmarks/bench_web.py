@@ -116,6 +116,7 @@ START_TIMEOUT_S = 180.0
 STOP_TIMEOUT_S = 20.0
 ERROR_SAMPLES = 8
 CLIENT_FLAG = "--client-process"  # how `run_client` starts this file as the load generator
+REFERENCE_FLAG = "--reference-server"  # how `start_reference` starts the reference app
 SEED = 20250317
 KINDS = ("save", "heartbeat", "page")
 STYLESHEET = "/static/vigie.css"
@@ -603,23 +604,9 @@ def running(server: Server) -> Iterator[Server]:
 
 def start_reference(cwd: Path) -> Server:
     port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "bench_web:reference_app",
-        "--factory",
-        "--app-dir",
-        str(HERE),
-        "--host",
-        HOST,
-        "--port",
-        str(port),
-        "--workers",
-        str(WORKERS),
-        "--log-level",
-        "warning",
-    ]
+    # Served the way `vigie serve --workers N` serves (ui.serve.run_workers: uvicorn's
+    # multi-process mode on a socket with TCP_NODELAY), so that only the app differs.
+    command = [sys.executable, str(Path(__file__).resolve()), REFERENCE_FLAG, str(port)]
     return Server("reference", command, port, cwd, dict(os.environ))
 
 
@@ -1474,11 +1461,12 @@ def print_report(facts: dict[str, Any], command: str, config: Config, r: Results
     print(f"store   : {postgres_text(facts['postgresql'])}, a schema made for the run")
     print(
         f"servers : `vigie serve --workers {WORKERS}` and the reference (bare Litestar, async "
-        f"handlers, constant JSON)\n          by uvicorn --workers {WORKERS}, HTTP "
+        f"handlers, constant JSON)\n          by uvicorn's {WORKERS} worker processes on a "
+        "socket with TCP_NODELAY, HTTP "
         f"{facts['uvicorn_http']}, loop {facts['uvicorn_loop']}, on {HOST}; GETs to the "
         f"reference, back to back:\n          {r.nagle['new_connection_p50_ms']:.1f} ms p50 "
         f"each on a new connection, {r.nagle['keepalive_p50_ms']:.1f} ms on one keep-alive "
-        "connection (TCP_NODELAY\n          off, see below)"
+        "connection"
     )
     print(
         "clients : one load-generator process (asyncio, HTTP/1.1 on streams); per candidate its "
@@ -1544,11 +1532,9 @@ def print_report(facts: dict[str, Any], command: str, config: Config, r: Results
         "over the measured window, as cores kept busy and divided by the requests completed "
         "in it;\n'other': the rest of the machine's busy time (/proc/stat: the kernel, any "
         "other process).\nClient lag: a busy load generator starts requests late (latencies are "
-        "counted from the actual start).\nuvicorn --workers N binds its socket without "
-        "IPPROTO_TCP, so asyncio leaves TCP_NODELAY off on every\nconnection (uvicorn issue "
-        "#3149): a response written in two segments on a kept-alive connection may\nwait for "
-        "the client's delayed ACK, ~40 ms; the page load's stylesheet, asked right after the "
-        "page,\nshows it in both servers."
+        "counted from the actual start).\nBoth servers bind their socket with TCP_NODELAY "
+        "(uvicorn --workers N leaves it off, uvicorn issue\n#3149: a response in two segments "
+        "on a kept-alive connection then waits ~40 ms for the delayed ACK)."
     )
     for label, levels in (("Vigie", r.vigie), ("reference", r.reference)):
         for level in levels:
@@ -1674,8 +1660,14 @@ def parse_args(argv: list[str] | None = None) -> Config:
 
 
 def main(argv: list[str] | None = None) -> int:
-    if (sys.argv[1:] if argv is None else argv) == [CLIENT_FLAG]:
+    arguments = sys.argv[1:] if argv is None else argv
+    if arguments == [CLIENT_FLAG]:
         return client_process()
+    if len(arguments) == 2 and arguments[0] == REFERENCE_FLAG:
+        from ui.serve import run_workers
+
+        run_workers("bench_web:reference_app", HOST, int(arguments[1]), WORKERS)
+        return 0
     config = parse_args(argv)
     check_time_of_day(config)
     command = command_line()

@@ -86,8 +86,16 @@ def run_deadlines(ctx: Context, projections: Projections) -> DeadlineReport:
             not review.marked_overdue and today > review.due_on
         ):
             _decide(ctx, review.review_id, Review, lambda r: _review_facts(r, now))
-    for attempt_id in sorted(projections.attempts_in_progress):
-        _decide(ctx, attempt_id, ExamAttempt, lambda a: watch(ctx, a))
+    for attempt in sorted(projections.attempts_in_progress.values(), key=lambda a: a.attempt_id):
+        # Loading every exam in progress at each pass costs more than the whole web load at
+        # a thousand candidates: only those whose time may be up, or whose workspace (served
+        # here) stopped answering, are loaded to decide.
+        ref = attempt.workspace_ref
+        workspace_silent = (
+            ref is not None and ctx.launcher.owns(ref) and not ctx.launcher.heartbeat(ref)
+        )
+        if attempt.time_may_be_up(now) or workspace_silent:
+            _decide(ctx, attempt.attempt_id, ExamAttempt, lambda a: watch(ctx, a))
     projections.catch_up(ctx.store)
     for recorded in ctx.store.read(start, ctx.store.head() - start):
         _count(recorded.event, report)

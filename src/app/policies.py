@@ -8,6 +8,7 @@ the database (mail) are decided here as events and carried out by the outbox sen
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -60,11 +61,31 @@ class PolicyRunner:
     policies: Sequence[Policy]
 
     def run(self) -> int:
-        """Process everything recorded so far; returns how many reactions were saved."""
+        """Process everything recorded so far; returns how many reactions were saved.
+
+        The log is read once for all the policies (each event is decoded once, not once per
+        policy); each policy still keeps its own position."""
+        store = self.ctx.store
         reactions = 0
-        for policy in self.policies:
-            reactions += self._catch_up(policy)
-        return reactions
+        positions = {p.name: store.position_of(p.name) for p in self.policies}
+        start = min(positions.values(), default=0)
+        while True:
+            batch = store.read(start, BATCH)
+            if not batch:
+                return reactions
+            for recorded in batch:
+                for policy in self.policies:
+                    if positions[policy.name] >= recorded.position:
+                        continue
+                    if policy.wants(recorded):
+                        reactions += self._react(policy, recorded)
+                    positions[policy.name] = recorded.position
+            start = batch[-1].position
+            for policy in self.policies:
+                if store.position_of(policy.name) < positions[policy.name]:
+                    # A conflict: another runner is ahead, and its position stands.
+                    with contextlib.suppress(ConcurrencyConflict):
+                        store.save(tracking=(policy.name, positions[policy.name]))
 
     def run_until_quiet(self, rounds: int = 10) -> int:
         """Run again while policies' own events wake other policies."""
@@ -75,24 +96,6 @@ class PolicyRunner:
             if done == 0:
                 break
         return total
-
-    def _catch_up(self, policy: Policy) -> int:
-        store = self.ctx.store
-        reactions = 0
-        position = store.position_of(policy.name)
-        while True:
-            batch = store.read(position, BATCH)
-            if not batch:
-                return reactions
-            for recorded in batch:
-                if policy.wants(recorded):
-                    reactions += self._react(policy, recorded)
-                position = recorded.position
-            if store.position_of(policy.name) < position:
-                try:
-                    store.save(tracking=(policy.name, position))
-                except ConcurrencyConflict:
-                    position = store.position_of(policy.name)  # another runner is ahead
 
     def _react(self, policy: Policy, recorded: Recorded) -> int:
         """React once: a conflict means another runner did it, or an aggregate the policy

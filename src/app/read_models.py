@@ -83,6 +83,21 @@ class EnrollmentSummary:
 
 
 @dataclass(frozen=True)
+class AttemptWatch:
+    """What the deadline process needs to know about an exam in progress without loading
+    it: when its time is up, and which workspace serves it."""
+
+    attempt_id: UUID
+    begun_at: datetime
+    ends_at: datetime
+    workspace_ref: str | None = None
+
+    def time_may_be_up(self, now: datetime) -> bool:
+        """A pre-selection only: the attempt itself decides (R4 time limit, R16 midnight)."""
+        return utc(now) >= utc(self.ends_at) or now.date() != self.begun_at.date()
+
+
+@dataclass(frozen=True)
 class MailSummary:
     """A line of the outbox, for the sender and for operators."""
 
@@ -121,7 +136,8 @@ class Projections:
         self.session_of_attempt: dict[UUID, UUID] = {}
         self.reviews: dict[UUID, ReviewSummary] = {}
         self.enrollments: dict[UUID, EnrollmentSummary] = {}
-        self.attempts_in_progress: set[UUID] = set()
+        self.attempts_in_progress: dict[UUID, AttemptWatch] = {}
+        self.workspace_of_attempt: dict[UUID, str] = {}
         self.mails: dict[UUID, MailSummary] = {}
 
     # --- feeding ---------------------------------------------------------------------------
@@ -235,10 +251,20 @@ class Projections:
             self.sessions[sid] = summary
 
     def _apply_attempt(self, event: AggregateEvent) -> None:
-        if isinstance(event, ExamAttempt.ExamBegun):
-            self.attempts_in_progress.add(event.originator_id)
+        aid = event.originator_id
+        if isinstance(event, ExamAttempt.WorkspaceConnected):
+            self.workspace_of_attempt[aid] = event.workspace_ref
+            self._rewatch(aid)
+        elif isinstance(event, ExamAttempt.WorkspaceLost | ExamAttempt.WorkspaceTornDown):
+            self.workspace_of_attempt.pop(aid, None)
+            self._rewatch(aid)
+        elif isinstance(event, ExamAttempt.ExamBegun):
+            self.attempts_in_progress[aid] = AttemptWatch(
+                aid, event.timestamp, event.ends_at, self.workspace_of_attempt.get(aid)
+            )
         elif isinstance(event, ExamAttempt.ExamFinished | ExamAttempt.ExamQuit):
-            self.attempts_in_progress.discard(event.originator_id)
+            self.attempts_in_progress.pop(aid, None)
+            self.workspace_of_attempt.pop(aid, None)
         sid = self.session_of_attempt.get(event.originator_id)
         if sid is None or sid not in self.sessions:
             return
@@ -246,6 +272,12 @@ class Projections:
             self.sessions[sid] = replace(self.sessions[sid], status="quit")
         elif isinstance(event, ExamAttempt.ExamValidated):
             self.sessions[sid] = replace(self.sessions[sid], status="under review")
+
+    def _rewatch(self, attempt_id: UUID) -> None:
+        watched = self.attempts_in_progress.get(attempt_id)
+        if watched is not None:
+            ref = self.workspace_of_attempt.get(attempt_id)
+            self.attempts_in_progress[attempt_id] = replace(watched, workspace_ref=ref)
 
     def _apply_review(self, event: AggregateEvent) -> None:
         rid = event.originator_id

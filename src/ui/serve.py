@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import threading
 from dataclasses import replace
 from datetime import timedelta
@@ -12,6 +13,7 @@ from typing import Any, TextIO
 from uuid import uuid4
 
 import uvicorn
+from uvicorn.supervisors import Multiprocess
 
 from adapters.bootstrap import Platform, Settings, _secret, bootstrap
 from adapters.mail.capture import SmtpCapture
@@ -105,14 +107,7 @@ def serve(settings: Settings, host: str, port: int, out: TextIO, workers: int = 
                 VIGIE_SECRET_KEY=secret.decode(),
                 VIGIE_TIME_ZONE=settings.time_zone,
             )
-            uvicorn.run(
-                "ui.serve:worker_app",
-                factory=True,
-                host=host,
-                port=port,
-                workers=workers,
-                log_level="warning",
-            )
+            run_workers("ui.serve:worker_app", host, port, workers)
             return 0
         stack.callback(platform.close)
         _start_worker(platform, stack)
@@ -124,6 +119,24 @@ def serve(settings: Settings, host: str, port: int, out: TextIO, workers: int = 
         )
         uvicorn.run(app, host=host, port=port, log_level="warning")
     return 0
+
+
+def run_workers(app_factory: str, host: str, port: int, workers: int) -> None:
+    """uvicorn's multi-process mode, on a socket with TCP_NODELAY: uvicorn binds its own
+    without it (uvicorn#3149) and every kept-alive connection then waits ~40 ms for the
+    client's delayed ACK now and then. Accepted connections inherit the option."""
+    config = uvicorn.Config(
+        app_factory,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+    )
+    sock = config.bind_socket()
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    with contextlib.suppress(KeyboardInterrupt):
+        Multiprocess(config, sockets=[sock]).run()
 
 
 def worker_app() -> Any:

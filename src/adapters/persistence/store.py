@@ -30,6 +30,7 @@ from domain.proctored_session import ProctoredSession
 from domain.review import Review
 
 A = TypeVar("A", bound=Aggregate)
+AGGREGATE_CACHE_SIZE = 20_000
 
 # Long streams (a session's flags, an attempt's answers) start from a snapshot.
 SNAPSHOT_INTERVALS: dict[type[Any], int] = {
@@ -63,6 +64,10 @@ class EventsourcingStore:
 
     def __init__(self, database_url: str, extra_env: dict[str, str] | None = None) -> None:
         env = eventsourcing_env(database_url)
+        # Aggregates in use (an exam in progress is read at every heartbeat and answer) stay
+        # in memory and are fast-forwarded from the store on each read: one small query
+        # instead of a replay, and still correct with several processes writing.
+        env.setdefault("AGGREGATE_CACHE_MAXSIZE", str(AGGREGATE_CACHE_SIZE))
         env.update(extra_env or {})
         self.database_url = database_url
         self.app = VigieApplication(env=env)
