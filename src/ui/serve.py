@@ -27,6 +27,7 @@ DEMO_PASSWORD = "vigie-demo-2025"
 EXAMINER_EMAIL = "examinateur@example.org"
 CENTRE_EMAIL = "centre@example.org"
 WORKER_INTERVAL_S = 2.0
+RATE_LIMIT_DIR = Path("vigie-data/rate-limit")  # shared by the worker processes
 
 
 def seed_demo(platform: Platform) -> str:
@@ -116,6 +117,7 @@ def serve(settings: Settings, host: str, port: int, out: TextIO, workers: int = 
             secret=secret,
             support=settings.support,
             secure=settings.base_url.startswith("https://"),
+            rate_limit_dir=RATE_LIMIT_DIR,
         )
         uvicorn.run(app, host=host, port=port, log_level="warning")
     return 0
@@ -150,6 +152,7 @@ def worker_app() -> Any:
         secret=_secret(settings),
         support=settings.support,
         secure=settings.base_url.startswith("https://"),
+        rate_limit_dir=RATE_LIMIT_DIR,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -207,6 +208,45 @@ def test_log_in_attempts_are_rate_limited_per_client(world: dict[str, Any]) -> N
         assert client.get("/login").status_code == 200  # pages stay open
     finally:
         client.__exit__(None, None, None)
+
+
+def test_two_workers_sharing_the_rate_limit_folder_count_attempts_together(
+    world: dict[str, Any], tmp_path: Path
+) -> None:
+    """`vigie serve --workers 2`: both processes count in the same folder, so a second worker
+    does not hand out ten more attempts."""
+    clients = [
+        TestClient(
+            create_app(
+                world["platform"],
+                secret=SECRET,
+                support=SupportContact(),
+                rate_limit_dir=tmp_path / "rate-limit",
+            )
+        )
+        for _ in range(2)
+    ]
+    try:
+        for client in clients:
+            client.__enter__()
+        tokens = [form_token(client, "/login") for client in clients]
+        codes = [
+            clients[n % 2]
+            .post(
+                "/login",
+                data={
+                    "email": "owner@example.org",
+                    "password": "wrong",
+                    "_csrf_token": tokens[n % 2],
+                },
+            )
+            .status_code
+            for n in range(12)
+        ]
+        assert codes[:10] == [401] * 10 and codes[10:] == [429, 429]
+    finally:
+        for client in clients:
+            client.__exit__(None, None, None)
 
 
 def test_logging_out_forgets_the_candidate_and_keeps_the_language(world: dict[str, Any]) -> None:

@@ -19,6 +19,8 @@ from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
+from litestar.stores.base import Store
+from litestar.stores.file import FileStore
 from litestar.template.config import TemplateConfig
 
 from adapters.bootstrap import Platform
@@ -85,10 +87,20 @@ def _throttled(request: Request[Any, Any, Any]) -> bool:
 
 
 def create_app(
-    platform: Platform, *, secret: bytes, support: SupportContact, secure: bool = False
+    platform: Platform,
+    *,
+    secret: bytes,
+    support: SupportContact,
+    secure: bool = False,
+    rate_limit_dir: Path | None = None,
 ) -> Litestar:
     """The web platform over a wired Platform; `secure` marks cookies HTTPS-only (set it
-    whenever the platform is served over HTTPS)."""
+    whenever the platform is served over HTTPS). With `rate_limit_dir`, the log-in and reset
+    counters live in files there, shared by every worker process of the machine (otherwise in
+    this process's memory: N workers would allow N times the attempts)."""
+    stores: dict[str, Store] = {}
+    if rate_limit_dir is not None:
+        stores["rate_limit"] = FileStore(rate_limit_dir, create_directories=True)
     session_key = hashlib.sha256(secret + b"/session").digest()
     csrf_key = hashlib.sha256(secret + b"/csrf").hexdigest()
     app = Litestar(
@@ -119,6 +131,7 @@ def create_app(
         ),
         exception_handlers={DomainError: _domain_error, HTTPException: _http_error},
         request_max_body_size=MAX_UPLOAD_BYTES,
+        stores=stores,
         debug=False,
     )
     app.state.platform = platform
