@@ -226,4 +226,11 @@ def bootstrap(
     )
 
 
-__all__ = ["ManualClock", "Platform", "SeededIds", "Settings", "bootstrap"]
+def open_store(settings: Settings | None = None) -> EventsourcingStore:
+    """The event store alone (it is also the AuditLog): for tools that only read the log, such
+    as `vigie audit`, without catching up every read model first."""
+    settings = settings or Settings.from_env()
+    return EventsourcingStore(settings.database_url)
+
+
+__all__ = ["ManualClock", "Platform", "SeededIds", "Settings", "bootstrap", "open_store"]

@@ -35,6 +35,10 @@ class Certification:
     pass_mark_percent: int
     paper: ExamPaper
     practice: ExamPaper | None = None
+    # Issue 8: photos and recordings are deleted this many days after the final decision
+    # (after the appeal period, and after an appeal's decision). Not a decision rule: the
+    # rule set frozen in a session does not hold it.
+    media_retention_days: int = 365
 
     @property
     def practice_offered(self) -> bool:
@@ -103,6 +107,7 @@ def parse_certification(
             pass_mark_percent=int(header.get("pass_mark_percent", 70)),
             paper=paper,
             practice=parse_paper(practice_content, practice_name)[1] if practice_content else None,
+            media_retention_days=int(header.get("media_retention_days", 365)),
         )
     except KeyError as missing:
         raise BankError(f"{name}: [certification] misses {missing}") from None
@@ -110,6 +115,8 @@ def parse_certification(
         raise BankError(f"{name}: R4: an exam lasts 60 to 150 minutes, not {duration}")
     if not 0 < certification.pass_mark_percent <= 100:
         raise BankError(f"{name}: pass_mark_percent lies between 1 and 100")
+    if certification.media_retention_days < 1:
+        raise BankError(f"{name}: media_retention_days is at least 1 day")
     return certification
 
 

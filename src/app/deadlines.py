@@ -7,6 +7,7 @@ models only pre-select candidates; every decision is the aggregate's own.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -17,10 +18,12 @@ from eventsourcing.domain import Aggregate, AggregateEvent
 
 from app.context import Context
 from app.ports.event_store import ConcurrencyConflict
-from app.read_models import Projections
+from app.read_models import DEFAULT_RETENTION_DAYS, Projections
+from app.recording import stored_media_ids
 from app.workspaces import watch
 from domain.enrollment import Enrollment
 from domain.exam_attempt import ExamAttempt
+from domain.proctored_session import RETENTION, ProctoredSession
 from domain.review import Review
 
 A = TypeVar("A", bound=Aggregate)
@@ -38,6 +41,7 @@ class DeadlineReport:
     overdue: list[UUID] = field(default_factory=list)
     exams_closed: list[UUID] = field(default_factory=list)
     workspaces_lost: list[UUID] = field(default_factory=list)
+    media_purged: list[UUID] = field(default_factory=list)
 
     @property
     def count(self) -> int:
@@ -52,6 +56,7 @@ class DeadlineReport:
                 self.overdue,
                 self.exams_closed,
                 self.workspaces_lost,
+                self.media_purged,
             )
         )
 
@@ -96,10 +101,35 @@ def run_deadlines(ctx: Context, projections: Projections) -> DeadlineReport:
         )
         if attempt.time_may_be_up(now) or workspace_silent:
             _decide(ctx, attempt.attempt_id, ExamAttempt, lambda a: watch(ctx, a))
+    retention_days = {c.code: c.media_retention_days for c in ctx.catalogue}
+    for session_id in projections.retention_due(today, retention_days):
+        _purge_media(ctx, session_id, now, retention_days)
     projections.catch_up(ctx.store)
     for recorded in ctx.store.read(start, ctx.store.head() - start):
         _count(recorded.event, report)
     return report
+
+
+def _purge_media(
+    ctx: Context, session_id: UUID, at: datetime, retention_days: dict[str, int]
+) -> None:
+    """Issue 8: the session's photos and recordings are deleted, and the deletion recorded
+    (their hashes stay: every decision still verifies, with the media shown as deleted)."""
+    session = ctx.store.get(session_id, ProctoredSession)
+    days = retention_days.get(session.certification_code, DEFAULT_RETENTION_DAYS)
+    pending = [
+        m for m in stored_media_ids(ctx.store.history(session_id)) if m not in session.deleted_media
+    ]
+    for media_id in pending:
+        with contextlib.suppress(KeyError):  # a name the media store refuses holds nothing
+            ctx.media.delete(media_id)
+    reason = f"{RETENTION}: {days} days after the final decision"
+    _decide(
+        ctx,
+        session_id,
+        ProctoredSession,
+        lambda s: s.record_media_deleted(at=at, media_ids=tuple(pending), reason=reason),
+    )
 
 
 def _enrollment_facts(enrollment: Enrollment, at: datetime) -> None:
@@ -131,6 +161,8 @@ def _count(event: AggregateEvent, report: DeadlineReport) -> None:
         report.exams_closed.append(event.originator_id)
     elif isinstance(event, ExamAttempt.WorkspaceLost):
         report.workspaces_lost.append(event.originator_id)
+    elif isinstance(event, ProctoredSession.MediaDeleted) and event.reason.startswith(RETENTION):
+        report.media_purged.append(event.originator_id)
 
 
 def _decide(ctx: Context, aggregate_id: UUID, kind: type[A], decide: Callable[[A], object]) -> None:

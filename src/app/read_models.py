@@ -9,19 +9,19 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from uuid import UUID
 
 from eventsourcing.domain import AggregateEvent
 
 from app.ports.event_store import EventStore, Recorded
 from app.use_cases.reviewing import review_id_for
-from domain.candidate import Candidate
+from domain.candidate import ERASED, Candidate
 from domain.enrollment import Enrollment
 from domain.evidence import Verdict
 from domain.exam_attempt import ExamAttempt
 from domain.outbound_mail import MailStatus, OutboundMail
-from domain.proctored_session import ProctoredSession
+from domain.proctored_session import RETENTION, ProctoredSession
 from domain.review import Review
 from domain.rules import utc
 from domain.staff import StaffMember
@@ -68,6 +68,34 @@ class ReviewSummary:
 
 
 @dataclass(frozen=True)
+class AppealSummary:
+    """A line of 'appeals to decide': the contest of an invalidation, due 8 days later."""
+
+    review_id: UUID
+    session_id: UUID
+    certification_code: str
+    lodged_at: datetime
+    due_on: date
+    first_examiner_id: UUID | None
+    examiner_id: UUID | None = None
+    verdict: Verdict | None = None
+    agrees: bool | None = None
+
+
+@dataclass(frozen=True)
+class AppealAgreement:
+    """How often the second examiner agrees with the first (an appeal upheld)."""
+
+    decided: int
+    agreements: int
+
+    @property
+    def rate(self) -> float | None:
+        """Agreements over decided appeals (None before the first decision)."""
+        return self.agreements / self.decided if self.decided else None
+
+
+@dataclass(frozen=True)
 class EnrollmentSummary:
     """What the deadline process needs to know about an enrolment without loading it."""
 
@@ -95,6 +123,41 @@ class AttemptWatch:
     def time_may_be_up(self, now: datetime) -> bool:
         """A pre-selection only: the attempt itself decides (R4 time limit, R16 midnight)."""
         return utc(now) >= utc(self.ends_at) or now.date() != self.begun_at.date()
+
+
+DEFAULT_RETENTION_DAYS = 365
+
+
+@dataclass(frozen=True)
+class RetentionSummary:
+    """When a session's photos and recordings may go (issue 8): some days after its final
+    decision, never while its appeal period runs or an appeal waits."""
+
+    session_id: UUID
+    certification_code: str
+    appeal_days: int
+    closed_on: date | None = None
+    reviewed: bool = False
+    released_on: date | None = None
+    appeal_open: bool = False
+    appeal_decided_on: date | None = None
+    done: bool = False
+
+    def due(self, today: date, retention_days: int) -> bool:
+        """Whether the retention pass should run for this session today."""
+        if self.done or self.appeal_open:
+            return False
+        if self.reviewed:
+            if self.released_on is None:
+                return False  # the decision is not final yet
+            if today <= self.released_on + timedelta(days=self.appeal_days):
+                return False  # the candidate may still appeal
+            final = self.appeal_decided_on or self.released_on
+        elif self.closed_on is not None:
+            final = self.closed_on  # quit, or never sent for review: no decision comes
+        else:
+            return False
+        return today > final + timedelta(days=retention_days)
 
 
 @dataclass(frozen=True)
@@ -139,6 +202,8 @@ class Projections:
         self.attempts_in_progress: dict[UUID, AttemptWatch] = {}
         self.workspace_of_attempt: dict[UUID, str] = {}
         self.mails: dict[UUID, MailSummary] = {}
+        self.appeals: dict[UUID, AppealSummary] = {}
+        self.retention: dict[UUID, RetentionSummary] = {}
 
     # --- feeding ---------------------------------------------------------------------------
 
@@ -161,7 +226,13 @@ class Projections:
         self.position = recorded.position
         event = recorded.event
         if isinstance(event, Candidate.CandidateRegistered):
-            self.candidates_by_email[event.email] = event.originator_id
+            if event.email != ERASED:  # a replay after an erasure reads the placeholder
+                self.candidates_by_email[event.email] = event.originator_id
+        elif isinstance(event, Candidate.PersonalDataErased):
+            erased = event.originator_id
+            self.candidates_by_email = {
+                email: cid for email, cid in self.candidates_by_email.items() if cid != erased
+            }
         elif isinstance(event, StaffMember.StaffRegistered):
             self.staff_by_email[event.email] = event.originator_id
         elif isinstance(event, Enrollment.Event):
@@ -235,7 +306,11 @@ class Projections:
                 status="created",
             )
             self.sessions_by_candidate.setdefault(event.candidate_id, []).append(sid)
+            self.retention[sid] = RetentionSummary(
+                sid, event.certification_code, event.rules.appeal_days
+            )
         elif sid in self.sessions:
+            self._retain(sid, event)
             summary = self.sessions[sid]
             if isinstance(event, ProctoredSession.SessionEntered):
                 summary = replace(summary, entries=event.entry_number, status="checks")
@@ -249,6 +324,28 @@ class Projections:
             ):
                 summary = replace(summary, status="closed")
             self.sessions[sid] = summary
+
+    def _retain(self, session_id: UUID, event: AggregateEvent) -> None:
+        """Feed the retention read model from the session's and its review's events."""
+        summary = self.retention.get(session_id)
+        if summary is None:
+            return
+        day = event.timestamp.date()
+        if isinstance(event, ProctoredSession.SessionClosed):
+            summary = replace(summary, closed_on=day)
+        elif isinstance(event, ProctoredSession.MediaDeleted) and event.reason.startswith(
+            RETENTION
+        ):
+            summary = replace(summary, done=True)
+        elif isinstance(event, Review.ReviewOpened):
+            summary = replace(summary, reviewed=True)
+        elif isinstance(event, Review.ResultsReleased):
+            summary = replace(summary, released_on=day)
+        elif isinstance(event, Review.AppealLodged):
+            summary = replace(summary, appeal_open=True)
+        elif isinstance(event, Review.AppealDecided):
+            summary = replace(summary, appeal_open=False, appeal_decided_on=day)
+        self.retention[session_id] = summary
 
     def _apply_attempt(self, event: AggregateEvent) -> None:
         aid = event.originator_id
@@ -282,6 +379,10 @@ class Projections:
     def _apply_review(self, event: AggregateEvent) -> None:
         rid = event.originator_id
         if isinstance(event, Review.ReviewOpened):
+            self._retain(event.session_id, event)
+        elif rid in self.reviews:
+            self._retain(self.reviews[rid].session_id, event)
+        if isinstance(event, Review.ReviewOpened):
             self.reviews[rid] = ReviewSummary(
                 review_id=rid,
                 session_id=event.session_id,
@@ -304,12 +405,40 @@ class Projections:
                 self.reviews[rid] = replace(summary, warned=True)
             elif isinstance(event, Review.ReviewOverdue):
                 self.reviews[rid] = replace(summary, marked_overdue=True)
+            elif isinstance(event, Review.ExaminerReassigned):
+                self.reviews[rid] = replace(summary, examiner_id=event.examiner_id)
+            elif isinstance(
+                event, Review.AppealLodged | Review.AppealExaminerAssigned | Review.AppealDecided
+            ):
+                self._apply_appeal(summary, event)
             elif isinstance(event, Review.ResultsReleased):
                 sid = summary.session_id
                 if sid in self.sessions:
                     self.sessions[sid] = replace(
                         self.sessions[sid], status=f"{event.verdict.value}", verdict=event.verdict
                     )
+
+    def _apply_appeal(self, review: ReviewSummary, event: AggregateEvent) -> None:
+        rid, sid = review.review_id, review.session_id
+        if isinstance(event, Review.AppealLodged):
+            self.appeals[rid] = AppealSummary(
+                rid, sid, review.certification_code, event.timestamp, event.due_on,
+                review.examiner_id,
+            )  # fmt: skip
+            if sid in self.sessions:
+                self.sessions[sid] = replace(self.sessions[sid], status="under appeal")
+            return
+        appeal = self.appeals.get(rid)
+        if appeal is None:
+            return
+        if isinstance(event, Review.AppealExaminerAssigned):
+            self.appeals[rid] = replace(appeal, examiner_id=event.examiner_id)
+        elif isinstance(event, Review.AppealDecided):
+            self.appeals[rid] = replace(appeal, verdict=event.verdict, agrees=event.agrees)
+            if sid in self.sessions:
+                self.sessions[sid] = replace(
+                    self.sessions[sid], status=event.verdict.value, verdict=event.verdict
+                )
 
     # --- queries ---------------------------------------------------------------------------
 
@@ -343,6 +472,25 @@ class Projections:
         """Undecided reviews, overdue first, then by due date (R19)."""
         pending = [r for r in self.reviews.values() if r.verdict is None]
         return sorted(pending, key=lambda r: (not r.overdue(today), r.due_on, r.opened_at))
+
+    def retention_due(self, today: date, retention_days: dict[str, int]) -> list[UUID]:
+        """Sessions whose media the retention pass should delete today (days by
+        certification; a certification no longer in the catalogue keeps the default)."""
+        return [
+            r.session_id
+            for r in self.retention.values()
+            if r.due(today, retention_days.get(r.certification_code, DEFAULT_RETENTION_DAYS))
+        ]
+
+    def appeals_due(self) -> list[AppealSummary]:
+        """Appeals not decided yet, the soonest due first."""
+        pending = [a for a in self.appeals.values() if a.verdict is None]
+        return sorted(pending, key=lambda a: (a.due_on, a.lodged_at))
+
+    def appeal_agreement(self) -> AppealAgreement:
+        """Agreement between first and second examiners over every decided appeal."""
+        decided = [a for a in self.appeals.values() if a.verdict is not None]
+        return AppealAgreement(len(decided), sum(1 for a in decided if a.agrees))
 
 
 def timeline(store: EventStore, session_id: UUID) -> list[TimelineEntry]:

@@ -50,6 +50,19 @@ class PortalProfile:
     birth_place: str
 
 
+# Issue 8: the personal fields of each event, sealed in the log with the candidate's own key,
+# and what they read as once that key is destroyed (erasure). Plain data: the persistence
+# adapter does the sealing; decisions never read these fields.
+ERASED = "[effacé]"
+ERASED_PROFILE = PortalProfile(ERASED, ERASED, ERASED, date(1, 1, 1), ERASED)
+PERSONAL_FIELDS: dict[str, dict[str, object]] = {
+    "CandidateRegistered": {"email": ERASED, "surname": ERASED, "first_name": ERASED},
+    "PortalProfileCreated": {"profile": ERASED_PROFILE, "password_hash": ""},
+    "PortalProfileSaved": {"profile": ERASED_PROFILE},
+    "PasswordReset": {"password_hash": ""},
+}
+
+
 def check_email(email: str) -> str:
     """A plausible e-mail address, lower-cased."""
     cleaned = email.strip().lower()
@@ -75,6 +88,7 @@ class Candidate(Aggregate):
     password_hash: str | None
     proctoring_password_hash: str | None
     reset_tokens: dict[str, ResetToken]
+    erased_at: datetime | None = None  # a class default: older snapshots stay readable
 
     class CandidateRegistered(Aggregate.Created):
         email: str
@@ -105,6 +119,9 @@ class Candidate(Aggregate):
         account: Account
         token_id: str
         password_hash: str
+
+    class PersonalDataErased(Aggregate.Event):
+        reason: str
 
     @classmethod
     def register(
@@ -143,6 +160,7 @@ class Candidate(Aggregate):
         self.password_hash = None
         self.proctoring_password_hash = None
         self.reset_tokens = {}
+        self.erased_at = None
 
     @property
     def terms_accepted(self) -> bool:
@@ -157,12 +175,14 @@ class Candidate(Aggregate):
     def accept_terms(self, *, at: datetime) -> None:
         """R5: the terms of use are accepted once."""
         require_aware("at", at)
+        _erasable(self)
         require(not self.terms_accepted, "R5", "the terms of use were already accepted")
         self._terms_accepted(timestamp=at)
 
     def choose_language(self, *, at: datetime, language: str) -> None:
         """R25: French or English."""
         require_aware("at", at)
+        _erasable(self)
         _check_language(language)
         if language != self.language:
             self._language_chosen(language=language, timestamp=at)
@@ -177,6 +197,7 @@ class Candidate(Aggregate):
     ) -> str:
         """R11: 'Créer' the first time (with a password), 'Enregistrer' later; e-mail fixed."""
         require_aware("at", at)
+        _erasable(self)
         require(
             check_email(email) == self.email,
             "R11",
@@ -197,6 +218,7 @@ class Candidate(Aggregate):
         """R24: a reset link is e-mailed; `purpose` is 'reset', or 'welcome' for the first
         password of the proctoring account."""
         require_aware("at", at)
+        _erasable(self)
         require_aware("expires_at", expires_at)
         if not token_id or token_id in self.reset_tokens:
             raise InvalidArgument("token_id", "a new, unique token id is required")
@@ -210,6 +232,7 @@ class Candidate(Aggregate):
     ) -> None:
         """R24: the link works once, before it expires, for its own account."""
         require_aware("at", at)
+        _erasable(self)
         token = self.reset_tokens.get(token_id)
         if token is None or token.account is not account:
             raise RuleBroken("R24", "this reset link is not valid")
@@ -266,6 +289,37 @@ class Candidate(Aggregate):
     @event(PortalProfileSaved)
     def _profile_saved(self, profile: PortalProfile, timestamp: datetime) -> None:
         self.profile = profile
+
+    # --- erasure (issue 8) -----------------------------------------------------------------
+
+    def erase_personal_data(self, *, at: datetime, reason: str) -> bool:
+        """The person asked to be forgotten (or retention ran out): from now on their data
+        reads as erased, no one can log in as them, and nothing personal is recorded again.
+        The key that sealed their past data is destroyed by the caller. False if done."""
+        require_aware("at", at)
+        if not reason.strip():
+            raise InvalidArgument("reason", "say why the data is erased (request, retention…)")
+        if self.erased_at is not None:
+            return False
+        self._erased(reason=reason.strip(), timestamp=at)
+        return True
+
+    @event(PersonalDataErased)
+    def _erased(self, reason: str, timestamp: datetime) -> None:
+        self.erased_at = timestamp
+        self.email = ERASED
+        self.surname = ERASED
+        self.first_name = ERASED
+        self.profile = ERASED_PROFILE if self.profile is not None else None
+        self.password_hash = None
+        self.proctoring_password_hash = None
+        self.reset_tokens = {}
+
+
+def _erasable(candidate: Candidate) -> None:
+    """Nothing personal may be recorded for a person who was erased."""
+    if candidate.erased_at is not None:
+        raise RuleBroken("ERASED", "this person's data was erased on request")
 
 
 def _check_profile(profile: PortalProfile) -> None:

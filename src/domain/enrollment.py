@@ -12,6 +12,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.accommodation import Accommodation, check_accommodation
 from domain.errors import InvalidArgument, RuleBroken, require, require_aware
 from domain.rules import (
     RuleSet,
@@ -50,6 +51,8 @@ class Enrollment(Aggregate):
     expired: bool
     reminded: tuple[int, ...]
     lapsed_until: date | None
+    # Added with accommodations: a class default keeps older snapshots readable.
+    accommodation: Accommodation | None = None
 
     class Enrolled(Aggregate.Created):
         centre_id: UUID
@@ -82,6 +85,11 @@ class Enrollment(Aggregate):
 
     class ExamSessionValidityLapsed(Aggregate.Event):
         valid_until: date
+
+    class AccommodationGranted(Aggregate.Event):
+        extra_time_percent: int
+        arrangements: str
+        granted_by: UUID
 
     @classmethod
     def enrol(
@@ -194,6 +202,36 @@ class Enrollment(Aggregate):
         self._renewed(valid_until=valid_until, timestamp=at)
         return valid_until
 
+    def grant_accommodation(
+        self,
+        *,
+        at: datetime,
+        granted_by: UUID,
+        extra_time_percent: int,
+        arrangements: str,
+        exam_started_at: datetime | None,
+    ) -> Accommodation:
+        """The centre grants extra time and other arrangements, before the exam starts
+        (`exam_started_at`: when the candidate first entered the exam session, if they did;
+        the use case reads it from the session). A new grant replaces the previous one."""
+        require_aware("at", at)
+        require(not self.expired, "R1", "the enrolment has expired")
+        if exam_started_at is not None:
+            raise RuleBroken(
+                "ACCOMMODATION-BEFORE-START",
+                "accommodations are granted before the exam starts: the candidate entered "
+                f"the exam session at {exam_started_at:%d/%m/%Y %H:%M}",
+            )
+        text = check_accommodation(extra_time_percent, arrangements)
+        self._accommodation_granted(
+            extra_time_percent=extra_time_percent,
+            arrangements=text,
+            granted_by=granted_by,
+            timestamp=at,
+        )
+        assert self.accommodation is not None
+        return self.accommodation
+
     def expire(self, *, at: datetime) -> None:
         """R1: the enrolment expires once its last day has passed."""
         require_aware("at", at)
@@ -289,3 +327,9 @@ class Enrollment(Aggregate):
     @event(ExamSessionValidityLapsed)
     def _validity_lapsed(self, valid_until: date, timestamp: datetime) -> None:
         self.lapsed_until = valid_until
+
+    @event(AccommodationGranted)
+    def _accommodation_granted(
+        self, extra_time_percent: int, arrangements: str, granted_by: UUID, timestamp: datetime
+    ) -> None:
+        self.accommodation = Accommodation(extra_time_percent, arrangements, granted_by, timestamp)

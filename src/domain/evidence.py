@@ -38,6 +38,10 @@ class FlagKind(StrEnum):
     SECOND_SCREEN = "second_screen"
     PHONE = "phone"
     HEADPHONES = "headphones"
+    # Signals of the proctoring page itself (its data channel).
+    VISIBILITY_LOST = "visibility_lost"
+    FULLSCREEN_LEFT = "fullscreen_left"
+    COPY_PASTE = "copy_paste"
 
 
 class ReasonCode(StrEnum):

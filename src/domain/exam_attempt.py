@@ -72,6 +72,9 @@ class ExamAttempt(Aggregate):
     workspace_ref: str | None
     workspace_url: str
     workspace_pending: bool
+    # Accommodations: extra minutes on top of the certification's duration (a class default
+    # keeps older snapshots readable).
+    extra_minutes: int = 0
 
     class AttemptOpened(Aggregate.Created):
         session_id: UUID
@@ -82,6 +85,7 @@ class ExamAttempt(Aggregate):
         rules: RuleSet
         question_ids: tuple[str, ...] = ()
         bank_hash: str = ""
+        extra_minutes: int = 0
 
     class PracticeQuestionnaireTaken(Aggregate.Event):
         score_percent: float
@@ -147,11 +151,15 @@ class ExamAttempt(Aggregate):
         at: datetime,
         question_ids: tuple[str, ...] = (),
         bank_hash: str = "",
+        extra_minutes: int = 0,
     ) -> ExamAttempt:
         """Opened when the third environment recording stops (R10), with the paper's
-        question ids and the hash of the bank they come from."""
+        question ids and the hash of the bank they come from, and the extra minutes an
+        accommodation grants on top of the certification's duration."""
         require_aware("at", at)
         check_exam_duration(duration_minutes, rules)
+        if extra_minutes < 0:
+            raise InvalidArgument("extra_minutes", "extra time cannot be negative")
         if len(set(question_ids)) != len(question_ids):
             raise InvalidArgument("question_ids", "a question appears once in a paper")
         return cls._create(
@@ -166,6 +174,7 @@ class ExamAttempt(Aggregate):
             rules=rules,
             question_ids=question_ids,
             bank_hash=bank_hash,
+            extra_minutes=extra_minutes,
         )
 
     @event(AttemptOpened)
@@ -179,6 +188,7 @@ class ExamAttempt(Aggregate):
         rules: RuleSet,
         question_ids: tuple[str, ...],
         bank_hash: str,
+        extra_minutes: int = 0,
     ) -> None:
         self.session_id = session_id
         self.candidate_id = candidate_id
@@ -203,6 +213,7 @@ class ExamAttempt(Aggregate):
         self.workspace_ref = None
         self.workspace_url = ""
         self.workspace_pending = False
+        self.extra_minutes = extra_minutes
 
     # --- guards --------------------------------------------------------------------------
 
@@ -296,11 +307,16 @@ class ExamAttempt(Aggregate):
         """R15: 'Commencer'; R16: refused if the exam could not end before midnight. The
         seed fixes the order the questions are shown in, for ever."""
         self._check(at, AttemptStatus.WORKSPACE_READY, rule="R15", doing="press 'Commencer'")
-        ends_at = later(at, self.duration_minutes)
+        ends_at = later(at, self.accommodated_minutes)
         check_can_finish_today(at, ends_at)
         order = presentation_order(self.question_ids, seed) if seed else self.question_ids
         self._begun(ends_at=ends_at, seed=seed, question_order=order, timestamp=at)
         return ends_at
+
+    @property
+    def accommodated_minutes(self) -> int:
+        """The exam's duration with the accommodation's extra time (R4)."""
+        return self.duration_minutes + self.extra_minutes
 
     def remaining_seconds(self, at: datetime) -> float:
         """The exam's time left on the server's clock (0 before the start or after the end)."""

@@ -16,6 +16,8 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.accommodation import check_extra_time
+from domain.accommodation import extra_minutes as accommodated_minutes
 from domain.errors import InvalidArgument, RuleBroken, StepOutOfOrder, require, require_aware
 from domain.evidence import FlagKind, MediaSpan
 from domain.rules import (
@@ -47,6 +49,10 @@ class Step(StrEnum):
 
 
 STEPS: tuple[Step, ...] = tuple(Step)
+
+# A page load between two checks reconnects within a second or two: not a gap.
+GAP_TOLERANCE_S = 2.0
+RETENTION = "retention"  # the reason of the retention process's deletions (issue 8)
 
 STEP_RULE: dict[Step, str] = {
     Step.INSTRUCTIONS_READ: "R7",
@@ -116,6 +122,14 @@ class ProctoredSession(Aggregate):
     exam_launched_at: datetime | None
     closed_at: datetime | None
     flag_ids: tuple[str, ...]
+    # Accommodations: the extra minutes added to the 3-hour budget (R4). A class default
+    # keeps older snapshots readable (and comes last: the class is also a dataclass).
+    extra_minutes: int = 0
+    # The live recording (issue 7) and deleted media (issue 8): class defaults too.
+    segment_ids: tuple[str, ...] = ()
+    recorded_until_s: float | None = None
+    deleted_media: tuple[str, ...] = ()
+    retention_done: bool = False
 
     # --- events --------------------------------------------------------------------------
 
@@ -126,6 +140,10 @@ class ProctoredSession(Aggregate):
         exam_duration_minutes: int
         rules: RuleSet
         live_supervision: bool
+
+    class AccommodationApplied(Aggregate.Event):
+        extra_time_percent: int
+        extra_minutes: int
 
     class SessionEntered(Aggregate.Event):
         entry_number: int
@@ -204,6 +222,20 @@ class ProctoredSession(Aggregate):
         span: MediaSpan
         confidence: float
 
+    class SegmentRecorded(Aggregate.Event):
+        segment_id: str
+        media_id: str
+        span: MediaSpan
+        size: int
+        content_hash: str
+
+    class RecordingGap(Aggregate.Event):
+        span: MediaSpan
+
+    class MediaDeleted(Aggregate.Event):
+        media_ids: tuple[str, ...]
+        reason: str
+
     class TechnicalProblemRecorded(Aggregate.Event):
         description: str
         recorded_by: UUID
@@ -267,6 +299,9 @@ class ProctoredSession(Aggregate):
         self.exam_launched_at = None
         self.closed_at = None
         self.flag_ids = ()
+        self.segment_ids = ()
+        self.recorded_until_s = None
+        self.deleted_media = ()
 
     # --- queries -------------------------------------------------------------------------
 
@@ -288,7 +323,9 @@ class ProctoredSession(Aggregate):
 
     def budget_ends_at(self) -> datetime | None:
         """R4: when the 3-hour budget runs out (None before the first entry)."""
-        return None if self.started_at is None else budget_end(self.started_at, self.rules)
+        if self.started_at is None:
+            return None
+        return budget_end(self.started_at, self.rules, self.extra_minutes)
 
     def media_offset(self, at: datetime) -> float:
         """Seconds from the first entry, the origin of the session's media spans."""
@@ -304,7 +341,7 @@ class ProctoredSession(Aggregate):
         """The step's own rule when done again, or out of order; the budget (R4)."""
         self._check_open(at)
         require(self.entries > 0, "R6", "enter the session first ('Examen')")
-        check_within_budget(at, self.started_at, self.rules)
+        check_within_budget(at, self.started_at, self.rules, self.extra_minutes)
         if step in self.completed:
             raise RuleBroken(
                 STEP_RULE[step],
@@ -319,13 +356,32 @@ class ProctoredSession(Aggregate):
                 f"({STEP_RULE[expected]})",
             )
 
+    # --- commands: accommodations (before the first entry) -------------------------------
+
+    def apply_accommodation(self, *, at: datetime, extra_time_percent: int) -> int:
+        """The enrolment's extra time lengthens the 3-hour budget by the exam's extra
+        minutes (R4); refused once the candidate entered. Returns the extra minutes."""
+        require_aware("at", at)
+        require(
+            self.started_at is None and self.closed_at is None,
+            "ACCOMMODATION-BEFORE-START",
+            "accommodations are granted before the exam starts: the session was entered",
+        )
+        check_extra_time(extra_time_percent)
+        minutes = accommodated_minutes(self.exam_duration_minutes, extra_time_percent)
+        if minutes != self.extra_minutes:
+            self._accommodation_applied(
+                extra_time_percent=extra_time_percent, extra_minutes=minutes, timestamp=at
+            )
+        return minutes
+
     # --- commands: entering (R5, R6) -----------------------------------------------------
 
     def enter(self, *, at: datetime, terms_accepted: bool, resume_reason: str | None = None) -> str:
         """'Examen' the first time, 'Reprendre l'examen' with a 10-word reason after (R6)."""
         self._check_open(at)
         require(terms_accepted, "R5", "the terms of use must be accepted at the first connection")
-        check_within_budget(at, self.started_at, self.rules)
+        check_within_budget(at, self.started_at, self.rules, self.extra_minutes)
         reason = ""
         if self.entries > 0:
             reason = check_resume_reason(resume_reason, self.rules)
@@ -509,6 +565,56 @@ class ProctoredSession(Aggregate):
             flag_id=flag_id, kind=kind, span=span, confidence=confidence, timestamp=at
         )
 
+    def record_segment(
+        self,
+        *,
+        at: datetime,
+        segment_id: str,
+        media_id: str,
+        span: MediaSpan,
+        size: int,
+        content_hash: str,
+    ) -> bool:
+        """A finished recording of one connection of the proctoring tab (complete on storage,
+        with its hash). A hole of more than GAP_TOLERANCE_S since the last recorded second
+        is recorded first as a gap, which the examiner sees. Segments still arrive after the
+        session closed (the last one ends when the tab is closed). False if already known."""
+        require_aware("at", at)
+        if not segment_id.strip():
+            raise InvalidArgument("segment_id", "a segment needs an id")
+        if segment_id in self.segment_ids:
+            return False  # a recorder may report twice; the fact is recorded once
+        _check_media(media_id, content_hash)
+        if size < 0:
+            raise InvalidArgument("size", "a segment's size cannot be negative")
+        require(self.entries > 0, "R17", "nothing is recorded before the session is entered")
+        until = self.recorded_until_s
+        if until is not None and span.start_s - until > GAP_TOLERANCE_S:
+            self._recording_gap(span=MediaSpan(until, span.start_s), timestamp=at)
+        self._segment_recorded(
+            segment_id=segment_id,
+            media_id=media_id,
+            span=span,
+            size=size,
+            content_hash=content_hash,
+            timestamp=at,
+        )
+        return True
+
+    def record_media_deleted(
+        self, *, at: datetime, media_ids: tuple[str, ...], reason: str
+    ) -> None:
+        """Issue 8: photos and recordings deleted (retention, erasure); their hashes stay in
+        the log, so every decision still verifies, with the media shown as deleted."""
+        require_aware("at", at)
+        if not reason.strip():
+            raise InvalidArgument("reason", "say why the media was deleted")
+        fresh = tuple(m for m in dict.fromkeys(media_ids) if m not in self.deleted_media)
+        retention = reason.strip().startswith(RETENTION)
+        if fresh or (retention and not self.retention_done):
+            # The retention pass is recorded even with nothing left to delete: it ran once.
+            self._media_deleted(media_ids=fresh, reason=reason.strip(), timestamp=at)
+
     def record_technical_problem(
         self, *, at: datetime, description: str, recorded_by: UUID
     ) -> None:
@@ -527,6 +633,12 @@ class ProctoredSession(Aggregate):
         self._closed(over_budget=ends is not None and utc(at) > utc(ends), timestamp=at)
 
     # --- event appliers ------------------------------------------------------------------
+
+    @event(AccommodationApplied)
+    def _accommodation_applied(
+        self, extra_time_percent: int, extra_minutes: int, timestamp: datetime
+    ) -> None:
+        self.extra_minutes = extra_minutes
 
     @event(SessionEntered)
     def _entered(
@@ -632,6 +744,30 @@ class ProctoredSession(Aggregate):
         self, flag_id: str, kind: FlagKind, span: MediaSpan, confidence: float, timestamp: datetime
     ) -> None:
         self.flag_ids = (*self.flag_ids, flag_id)
+
+    @event(SegmentRecorded)
+    def _segment_recorded(
+        self,
+        segment_id: str,
+        media_id: str,
+        span: MediaSpan,
+        size: int,
+        content_hash: str,
+        timestamp: datetime,
+    ) -> None:
+        self.segment_ids = (*self.segment_ids, segment_id)
+        until = self.recorded_until_s
+        self.recorded_until_s = span.end_s if until is None else max(until, span.end_s)
+
+    @event(RecordingGap)
+    def _recording_gap(self, span: MediaSpan, timestamp: datetime) -> None:
+        pass
+
+    @event(MediaDeleted)
+    def _media_deleted(self, media_ids: tuple[str, ...], reason: str, timestamp: datetime) -> None:
+        self.deleted_media = (*self.deleted_media, *media_ids)
+        if reason.startswith(RETENTION):
+            self.retention_done = True
 
     @event(TechnicalProblemRecorded)
     def _technical_problem(self, description: str, recorded_by: UUID, timestamp: datetime) -> None:

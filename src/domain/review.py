@@ -2,12 +2,32 @@
 
 The recommended verdict comes from the pure verdict function over the gathered evidence; the
 examiner's decision cites evidence for every reason, so it can be replayed and explained.
+
+A review has one examiner at a time; a lead (support or centre) may reassign it, saying why,
+without moving its due date (R19). A candidate may contest an invalidation once (an appeal);
+a second examiner, never the first, decides it. The first decision stays in the history:
+the appeal adds events and rewrites none, and the verdict the candidate sees is the appeal's.
+
+Rules named in refusals, besides the guide's R1–R26:
+
+- ``APPEAL-CANDIDATE``: only the candidate who took the exam may contest its review.
+- ``APPEAL-INVALIDATION``: only an invalidation whose results were sent can be contested.
+- ``APPEAL-ONCE``: an invalidation is contested once.
+- ``APPEAL-PERIOD``: within the rule set's `appeal_days` (14) after the results were sent,
+  last day inclusive.
+- ``APPEAL-REASON``: the candidate writes a reason (not empty, at most 2,000 characters).
+- ``APPEAL-OPEN``: assigning or deciding an appeal needs one lodged and not decided yet.
+- ``APPEAL-SECOND-EXAMINER``: the appeal is decided by a second examiner, never the first,
+  and only by the one assigned to it.
+- ``APPEAL-DECISION``: the second examiner answers the candidate in writing (5 words or
+  more); overturning is refused while the evidence holds a ground (its own rule, R9 or R17).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
+from enum import StrEnum
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -18,6 +38,8 @@ from domain.rules import RuleSet, count_words, utc
 from domain.verdict import Recommendation, recommend
 
 OTHER_JUSTIFICATION_MIN_WORDS = 5
+APPEAL_REASON_MAX_CHARS = 2000
+APPEAL_ANSWER_MIN_WORDS = 5
 
 
 @dataclass(frozen=True)
@@ -27,6 +49,34 @@ class CitedReason:
     reason: ReasonCode
     evidence_ids: tuple[str, ...]
     justification: str = ""
+
+
+class AppealOutcome(StrEnum):
+    """The second examiner's answer to an appeal."""
+
+    UPHELD = "upheld"  # the invalidation stands
+    OVERTURNED = "overturned"  # the exam is validated
+
+
+@dataclass(frozen=True)
+class Appeal:
+    """A candidate's contest of an invalidation, and the second examiner's decision."""
+
+    candidate_id: UUID
+    reason: str
+    lodged_at: datetime
+    due_on: date
+    examiner_id: UUID | None = None
+    outcome: AppealOutcome | None = None
+    verdict: Verdict | None = None
+    reasons: tuple[CitedReason, ...] = ()
+    answer: str = ""
+    decided_at: datetime | None = None
+
+    @property
+    def open(self) -> bool:
+        """Lodged and not decided yet."""
+        return self.outcome is None
 
 
 class Review(Aggregate):
@@ -48,6 +98,9 @@ class Review(Aggregate):
     released: bool
     warned: bool
     overdue: bool
+    # Added with reassignment and appeals: class defaults keep older snapshots readable.
+    released_at: datetime | None = None
+    appeal: Appeal | None = None
 
     class ReviewOpened(Aggregate.Created):
         session_id: UUID
@@ -83,6 +136,32 @@ class Review(Aggregate):
 
     class ReviewOverdue(Aggregate.Event):
         due_on: date
+
+    class ExaminerReassigned(Aggregate.Event):
+        previous_examiner_id: UUID | None
+        examiner_id: UUID
+        reassigned_by: UUID
+        reason: str
+
+    class AppealLodged(Aggregate.Event):
+        candidate_id: UUID
+        reason: str
+        due_on: date
+
+    class AppealExaminerAssigned(Aggregate.Event):
+        previous_examiner_id: UUID | None
+        examiner_id: UUID
+        assigned_by: UUID
+        reason: str
+
+    class AppealDecided(Aggregate.Event):
+        examiner_id: UUID
+        first_examiner_id: UUID
+        outcome: AppealOutcome
+        verdict: Verdict
+        reasons: tuple[CitedReason, ...]
+        answer: str
+        agrees: bool
 
     @classmethod
     def open(
@@ -150,6 +229,40 @@ class Review(Aggregate):
             return
         require(self.examiner_id is None, "R19", "one examiner per review: already assigned")
         self._assigned(examiner_id=examiner_id, timestamp=at)
+
+    def reassign(
+        self, *, at: datetime, examiner_id: UUID, reassigned_by: UUID, reason: str
+    ) -> bool:
+        """R19: a lead hands the review (or its open appeal) to another examiner, saying why;
+        the due date does not move. False when that examiner already has it."""
+        require_aware("at", at)
+        why = reason.strip()
+        if not why:
+            raise InvalidArgument("reason", "say why the review is reassigned")
+        appeal = self.appeal
+        if appeal is not None and appeal.open:
+            self._check_second_examiner(examiner_id)
+            if appeal.examiner_id == examiner_id:
+                return False
+            self._appeal_examiner_assigned(
+                previous_examiner_id=appeal.examiner_id,
+                examiner_id=examiner_id,
+                assigned_by=reassigned_by,
+                reason=why,
+                timestamp=at,
+            )
+            return True
+        require(self.verdict is None, "R19", "the review is decided: nothing to reassign")
+        if self.examiner_id == examiner_id:
+            return False
+        self._reassigned(
+            previous_examiner_id=self.examiner_id,
+            examiner_id=examiner_id,
+            reassigned_by=reassigned_by,
+            reason=why,
+            timestamp=at,
+        )
+        return True
 
     def gather_evidence(self, *, at: datetime, items: tuple[Evidence, ...]) -> int:
         """Add the facts not gathered yet; returns how many were new."""
@@ -237,6 +350,159 @@ class Review(Aggregate):
         assert self.verdict is not None
         self._released(verdict=self.verdict, timestamp=at)
 
+    # --- appeals -------------------------------------------------------------------------
+
+    @property
+    def final_verdict(self) -> Verdict | None:
+        """What the candidate is told: the appeal's verdict once decided, else the review's."""
+        if self.appeal is not None and self.appeal.verdict is not None:
+            return self.appeal.verdict
+        return self.verdict
+
+    def appeal_last_day(self) -> date | None:
+        """The last day (inclusive) to contest, once the results were sent."""
+        if not self.released:
+            return None
+        sent = self.released_at or self.decided_at
+        assert sent is not None
+        return sent.date() + timedelta(days=self.rules.appeal_days)
+
+    def may_be_appealed(self, today: date) -> bool:
+        """Whether the 'Contester' form is offered on that local day."""
+        last_day = self.appeal_last_day()
+        return (
+            self.verdict is Verdict.INVALIDATED
+            and self.appeal is None
+            and last_day is not None
+            and today <= last_day
+        )
+
+    def lodge_appeal(self, *, at: datetime, candidate_id: UUID, reason: str) -> None:
+        """The candidate contests an invalidation, once, within the period, in writing."""
+        require_aware("at", at)
+        require(
+            candidate_id == self.candidate_id,
+            "APPEAL-CANDIDATE",
+            "only the candidate who took the exam may contest its review",
+        )
+        require(
+            self.verdict is Verdict.INVALIDATED and self.released,
+            "APPEAL-INVALIDATION",
+            "only an invalidation whose results were sent can be contested",
+        )
+        require(self.appeal is None, "APPEAL-ONCE", "an invalidation is contested once")
+        last_day = self.appeal_last_day()
+        assert last_day is not None
+        require(
+            at.date() <= last_day,
+            "APPEAL-PERIOD",
+            f"an invalidation is contested within {self.rules.appeal_days} days of the "
+            f"results: until {last_day.isoformat()} inclusive",
+        )
+        text = reason.strip()
+        require(bool(text), "APPEAL-REASON", "write why you contest the decision")
+        require(
+            len(text) <= APPEAL_REASON_MAX_CHARS,
+            "APPEAL-REASON",
+            f"a reason has at most {APPEAL_REASON_MAX_CHARS} characters ({len(text)} given)",
+        )
+        self._appeal_lodged(
+            candidate_id=candidate_id,
+            reason=text,
+            due_on=at.date() + timedelta(days=self.rules.review_days),
+            timestamp=at,
+        )
+
+    def _open_appeal(self) -> Appeal:
+        appeal = self.appeal
+        require(
+            appeal is not None and appeal.open,
+            "APPEAL-OPEN",
+            "there is no appeal waiting for a decision",
+        )
+        assert appeal is not None
+        return appeal
+
+    def _check_second_examiner(self, examiner_id: UUID) -> None:
+        require(
+            examiner_id != self.examiner_id,
+            "APPEAL-SECOND-EXAMINER",
+            "an appeal is decided by a second examiner, never the first",
+        )
+
+    def take_appeal(self, *, at: datetime, examiner_id: UUID) -> bool:
+        """A second examiner takes the open appeal (one at a time). False if already theirs."""
+        require_aware("at", at)
+        appeal = self._open_appeal()
+        self._check_second_examiner(examiner_id)
+        if appeal.examiner_id == examiner_id:
+            return False
+        require(
+            appeal.examiner_id is None,
+            "APPEAL-SECOND-EXAMINER",
+            "one second examiner per appeal: it is already assigned",
+        )
+        self._appeal_examiner_assigned(
+            previous_examiner_id=None,
+            examiner_id=examiner_id,
+            assigned_by=examiner_id,
+            reason="",
+            timestamp=at,
+        )
+        return True
+
+    def decide_appeal(
+        self,
+        *,
+        at: datetime,
+        examiner_id: UUID,
+        outcome: AppealOutcome,
+        answer: str,
+        reasons: tuple[CitedReason, ...] = (),
+    ) -> None:
+        """The second examiner upholds the invalidation (its reasons, or new ones citing
+        evidence, R20) or overturns it (validated), answering the candidate in writing."""
+        require_aware("at", at)
+        appeal = self._open_appeal()
+        self._check_second_examiner(examiner_id)
+        require(
+            appeal.examiner_id == examiner_id,
+            "APPEAL-SECOND-EXAMINER",
+            "only the second examiner assigned to the appeal may decide it",
+        )
+        text = answer.strip()
+        require(
+            count_words(text) >= APPEAL_ANSWER_MIN_WORDS,
+            "APPEAL-DECISION",
+            f"answer the candidate in writing (at least {APPEAL_ANSWER_MIN_WORDS} words)",
+        )
+        assert self.examiner_id is not None and self.recommendation is not None
+        kept: tuple[CitedReason, ...] = ()
+        if outcome is AppealOutcome.OVERTURNED:
+            if reasons:
+                raise InvalidArgument("reasons", "an overturned invalidation has no reason")
+            for ground in self.recommendation.grounds:
+                raise RuleBroken(ground.rule, f"cannot overturn: {ground.explanation}")
+            verdict = Verdict.VALIDATED
+        else:
+            known = {item.id: item for item in self.evidence}
+            for cited in reasons:
+                self._check_citation(cited, known)
+            codes = [c.reason for c in reasons]
+            if len(set(codes)) != len(codes):
+                raise InvalidArgument("reasons", "each reason is given once")
+            verdict, kept = Verdict.INVALIDATED, reasons or self.reasons
+        self._appeal_decided(
+            examiner_id=examiner_id,
+            first_examiner_id=self.examiner_id,
+            outcome=outcome,
+            verdict=verdict,
+            reasons=kept,
+            answer=text,
+            agrees=verdict is self.verdict,
+            timestamp=at,
+        )
+
     # --- time-driven facts ---------------------------------------------------------------
 
     def due_deadline(self, tz_of: datetime) -> datetime:
@@ -317,6 +583,7 @@ class Review(Aggregate):
     @event(ResultsReleased)
     def _released(self, verdict: Verdict, timestamp: datetime) -> None:
         self.released = True
+        self.released_at = timestamp
 
     @event(ReviewDueSoon)
     def _due_soon(self, due_on: date, examiner_id: UUID | None, timestamp: datetime) -> None:
@@ -325,3 +592,54 @@ class Review(Aggregate):
     @event(ReviewOverdue)
     def _overdue(self, due_on: date, timestamp: datetime) -> None:
         self.overdue = True
+
+    @event(ExaminerReassigned)
+    def _reassigned(
+        self,
+        previous_examiner_id: UUID | None,
+        examiner_id: UUID,
+        reassigned_by: UUID,
+        reason: str,
+        timestamp: datetime,
+    ) -> None:
+        self.examiner_id = examiner_id
+
+    @event(AppealLodged)
+    def _appeal_lodged(
+        self, candidate_id: UUID, reason: str, due_on: date, timestamp: datetime
+    ) -> None:
+        self.appeal = Appeal(candidate_id, reason, timestamp, due_on)
+
+    @event(AppealExaminerAssigned)
+    def _appeal_examiner_assigned(
+        self,
+        previous_examiner_id: UUID | None,
+        examiner_id: UUID,
+        assigned_by: UUID,
+        reason: str,
+        timestamp: datetime,
+    ) -> None:
+        if self.appeal is not None:
+            self.appeal = replace(self.appeal, examiner_id=examiner_id)
+
+    @event(AppealDecided)
+    def _appeal_decided(
+        self,
+        examiner_id: UUID,
+        first_examiner_id: UUID,
+        outcome: AppealOutcome,
+        verdict: Verdict,
+        reasons: tuple[CitedReason, ...],
+        answer: str,
+        agrees: bool,
+        timestamp: datetime,
+    ) -> None:
+        if self.appeal is not None:
+            self.appeal = replace(
+                self.appeal,
+                outcome=outcome,
+                verdict=verdict,
+                reasons=reasons,
+                answer=answer,
+                decided_at=timestamp,
+            )

@@ -34,11 +34,24 @@ class RuleSet:
     # Added with the mail and time processes; defaults keep older frozen rule sets readable.
     reminder_days_before: tuple[int, ...] = (14, 3)
     review_warning_hours: int = 48
+    # Added with appeals: a candidate contests an invalidation within this many days of the
+    # results being sent (last day inclusive).
+    appeal_days: int = 14
 
 
 RULES_2025_03 = RuleSet(version="rules-2025-03")
 
-RULE_SETS: dict[str, RuleSet] = {RULES_2025_03.version: RULES_2025_03}
+# An alternative for what-if studies only (`vigie audit what-if`): the same numbers, with the
+# stricter verdict function (several faces at high confidence are grounds, not hints).
+RULES_2025_03_STRICT_FACES = RuleSet(
+    version="rules-2025-03-strict-faces", verdict_version="verdict-2025-03-strict-faces"
+)
+
+# Every rule set ever frozen into a session stays here unchanged.
+RULE_SETS: dict[str, RuleSet] = {
+    RULES_2025_03.version: RULES_2025_03,
+    RULES_2025_03_STRICT_FACES.version: RULES_2025_03_STRICT_FACES,
+}
 
 CURRENT_RULES = RULES_2025_03
 
@@ -126,13 +139,17 @@ def budget_end(started_at: datetime, rules: RuleSet, extra_minutes: int = 0) -> 
     return later(started_at, rules.session_budget_minutes + extra_minutes)
 
 
-def check_within_budget(at: datetime, started_at: datetime | None, rules: RuleSet) -> None:
-    """R4: no step after the 3-hour budget of the proctored session is spent."""
-    if started_at is not None and utc(at) > utc(budget_end(started_at, rules)):
+def check_within_budget(
+    at: datetime, started_at: datetime | None, rules: RuleSet, extra_minutes: int = 0
+) -> None:
+    """R4: no step after the 3-hour budget of the proctored session (plus the extra time an
+    accommodation grants) is spent."""
+    if started_at is not None and utc(at) > utc(budget_end(started_at, rules, extra_minutes)):
+        extra = f" plus {extra_minutes} minutes of extra time" if extra_minutes else ""
         raise RuleBroken(
             "R4",
-            f"the proctored session's {rules.session_budget_minutes // 60}-hour budget "
-            f"ended at {budget_end(started_at, rules).isoformat()}",
+            f"the proctored session's {rules.session_budget_minutes // 60}-hour budget{extra} "
+            f"ended at {budget_end(started_at, rules, extra_minutes).isoformat()}",
         )
 
 

@@ -42,6 +42,11 @@ _FLAG_REASON: dict[FlagKind, ReasonCode] = {
     FlagKind.HEADPHONES: ReasonCode.HEADPHONES,
     FlagKind.TAB_FOCUS_LOST: ReasonCode.INFORMATION_SOURCES,
     FlagKind.SECOND_SCREEN: ReasonCode.INFORMATION_SOURCES,
+    # The proctoring page's own signals (issue 7): hints of other sources on screen. No
+    # decision before them could have met them, so earlier replays are unchanged.
+    FlagKind.VISIBILITY_LOST: ReasonCode.INFORMATION_SOURCES,
+    FlagKind.FULLSCREEN_LEFT: ReasonCode.INFORMATION_SOURCES,
+    FlagKind.COPY_PASTE: ReasonCode.INFORMATION_SOURCES,
 }
 
 
@@ -112,17 +117,58 @@ def _verdict_2025_03(evidence: Sequence[Evidence], rules: RuleSet) -> Recommenda
     return Recommendation("verdict-2025-03", verdict, tuple(grounds), hints)
 
 
+# A stricter alternative for what-if studies: several faces seen by the detector with a high
+# confidence become a ground (R21: from the exam's start the candidate must be alone), not a
+# hint. Never the default: a detector's flag is a hint in the product (design/product.md).
+SEVERAL_FACES_GROUND_CONFIDENCE = 0.8
+
+
+def _verdict_2025_03_strict_faces(evidence: Sequence[Evidence], rules: RuleSet) -> Recommendation:
+    base = _verdict_2025_03(evidence, rules)
+    faces = tuple(
+        i.id
+        for i in evidence
+        if i.kind == "FlagRaised"
+        and i.flag is FlagKind.SEVERAL_FACES
+        and (i.confidence or 0.0) >= SEVERAL_FACES_GROUND_CONFIDENCE
+    )
+    grounds = base.grounds
+    if faces:
+        grounds = (
+            *grounds,
+            Finding(
+                ReasonCode.THIRD_PARTY_HELP,
+                "R21",
+                faces,
+                f"{len(faces)} several-faces flag(s) with confidence ≥ "
+                f"{SEVERAL_FACES_GROUND_CONFIDENCE}: the candidate was not alone",
+            ),
+        )
+    verdict = Verdict.INVALIDATED if grounds else Verdict.VALIDATED
+    return Recommendation("verdict-2025-03-strict-faces", verdict, grounds, base.hints)
+
+
 VerdictFunction = Callable[[Sequence[Evidence], RuleSet], Recommendation]
 
-VERDICT_FUNCTIONS: dict[str, VerdictFunction] = {"verdict-2025-03": _verdict_2025_03}
+# Every version ever used stays here unchanged: a review is replayed with the one it recorded.
+VERDICT_FUNCTIONS: dict[str, VerdictFunction] = {
+    "verdict-2025-03": _verdict_2025_03,
+    "verdict-2025-03-strict-faces": _verdict_2025_03_strict_faces,
+}
 
 
 def recommend(evidence: Sequence[Evidence], rules: RuleSet) -> Recommendation:
     """Run the verdict function named by the frozen rule set over the evidence."""
+    return recommend_with(rules.verdict_version, evidence, rules)
+
+
+def recommend_with(version: str, evidence: Sequence[Evidence], rules: RuleSet) -> Recommendation:
+    """Run a named version of the verdict function (an audit replays the recorded one)."""
     try:
-        function = VERDICT_FUNCTIONS[rules.verdict_version]
+        function = VERDICT_FUNCTIONS[version]
     except KeyError:
+        known = ", ".join(sorted(VERDICT_FUNCTIONS))
         raise InvalidArgument(
-            "verdict_version", f"unknown verdict function {rules.verdict_version!r}"
+            "verdict_version", f"unknown verdict function {version!r} (known: {known})"
         ) from None
     return function(evidence, rules)

@@ -11,12 +11,11 @@ from dataclasses import replace
 from pathlib import Path
 from uuid import UUID
 
-from adapters.bootstrap import Settings, bootstrap
+from adapters.bootstrap import Settings, bootstrap, open_store
 from adapters.mail.capture import SmtpCapture, read_maildir
-from app.ports.event_store import AggregateNotFound
 from app.read_models import describe
-from app.replay import replay_review
 from domain.errors import DomainError
+from ui import audit_cli
 
 
 def _uuid(text: str) -> UUID:
@@ -45,8 +44,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     history = commands.add_parser("history", help="print every event of one aggregate")
     history.add_argument("aggregate_id", type=_uuid)
-    replay = commands.add_parser("replay", help="replay a review's decision from the log")
+    replay = commands.add_parser(
+        "replay", help="replay a review's decision from the log (= vigie audit replay ID)"
+    )
     replay.add_argument("review_id", type=_uuid)
+    audit_cli.add_parser(commands)
     mailbox = commands.add_parser("mailbox", help="read the mails the embedded capture kept")
     mailbox.add_argument("--dir", default="vigie-data/mailbox", help="the Maildir to read")
     mailbox.add_argument("--last", type=int, default=20, help="how many of the newest mails")
@@ -78,6 +80,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _history(settings, args.aggregate_id)
         if args.command == "replay":
             return _replay(settings, args.review_id)
+        if args.command == "audit":
+            return audit_cli.run(settings, args)
         if args.command == "mailbox":
             return _mailbox(Path(args.dir), args.last, args.full)
         if args.command == "mail":
@@ -110,36 +114,12 @@ def _history(settings: Settings, aggregate_id: UUID) -> int:
 
 
 def _replay(settings: Settings, review_id: UUID) -> int:
-    platform = bootstrap(settings)
+    """Kept for the demo's hint and old scripts: the same as `vigie audit replay ID`."""
+    store = open_store(settings)
     try:
-        try:
-            report = replay_review(platform.ctx.store, review_id)
-        except AggregateNotFound as error:
-            print(f"vigie: {error}", file=sys.stderr)
-            return 1
-        print(f"review {review_id} under {report.rules_version} / {report.verdict_version}")
-        print(f"evidence: {len(report.evidence)} items")
-        for name, rec in (("recorded", report.recorded), ("replayed", report.replayed)):
-            if rec is None:
-                print(f"{name}: none")
-                continue
-            print(f"{name}: {rec.verdict.value}")
-            for finding in (*rec.grounds, *rec.hints):
-                print(
-                    f"  {finding.rule} {finding.reason.value}: {finding.explanation} "
-                    f"[{', '.join(finding.evidence_ids)}]"
-                )
-        print(f"decision: {report.verdict.value if report.verdict else 'undecided'}")
-        for cited in report.reasons:
-            print(f"  {cited.reason.value} citing {', '.join(cited.evidence_ids)}")
-        if report.matches:
-            print("MATCHES: same recommendation, every citation resolves to its stored event")
-            return 0
-        for difference in report.differences:
-            print(f"DIFFERS: {difference}")
-        return 1
+        return audit_cli.replay_one(store, review_id, sys.stdout)
     finally:
-        platform.close()
+        store.close()
 
 
 def _mailbox(folder: Path, last: int, full: bool) -> int:

@@ -118,6 +118,7 @@ def serve(settings: Settings, host: str, port: int, out: TextIO, workers: int = 
             support=settings.support,
             secure=settings.base_url.startswith("https://"),
             rate_limit_dir=RATE_LIMIT_DIR,
+            live_media_root=_live_root(settings),
         )
         uvicorn.run(app, host=host, port=port, log_level="warning")
     return 0
@@ -153,7 +154,14 @@ def worker_app() -> Any:
         support=settings.support,
         secure=settings.base_url.startswith("https://"),
         rate_limit_dir=RATE_LIMIT_DIR,
+        live_media_root=_live_root(settings),
     )
+
+
+def _live_root(settings: Settings) -> Path | None:
+    """Where the proctoring tabs' recordings go: beside the photos (none without a media
+    folder, as in memory-only runs)."""
+    return Path(settings.media_root) / "live" if settings.media_root else None
 
 
 def _start_worker(platform: Platform, stack: contextlib.ExitStack) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from uuid import UUID, uuid5
 
 import pytest
 from litestar.testing import TestClient
@@ -15,8 +16,10 @@ from adapters.bootstrap import Platform, Settings, bootstrap
 from adapters.clock import ManualClock
 from adapters.ids import SeededIds
 from app.mail_rendering import SupportContact
-from app.use_cases import accounts
+from app.outbox import MAIL_NAMESPACE
+from app.use_cases import accounts, reviewing
 from domain.candidate import Account, Candidate
+from domain.evidence import Verdict
 from domain.exam_attempt import ExamAttempt
 from domain.staff import Role
 from tests.acceptance.journey import NINE_WORDS, PARIS, Journey
@@ -36,11 +39,26 @@ def world() -> Iterator[dict[str, Any]]:
     )
     owner = _in_exam(platform, "owner@example.org")
     other = _in_exam(platform, "other@example.org")
-    accounts.register_staff(
+    eve = accounts.register_staff(
         platform.ctx, email="eve@example.org", name="Eve", role=Role.EXAMINER, password=PASSWORD
     )
+    accounts.register_staff(
+        platform.ctx, email="ada@example.org", name="Ada", role=Role.AUDITOR, password=PASSWORD
+    )
+    decided = _decided(platform, "decided@example.org", eve)
+    centre = accounts.register_staff(
+        platform.ctx, email="cat@example.org", name="Cat", role=Role.CENTRE, password=PASSWORD
+    )
+    invited = Journey(platform, email="invited@example.org", centre_id=centre_of(centre))
+    invited.enrol()  # an enrolment of Cat's centre: its accommodations page is Cat's alone
     platform.projections.catch_up(platform.ctx.store)
-    yield {"platform": platform, "owner": owner, "other": other}
+    yield {
+        "platform": platform,
+        "owner": owner,
+        "other": other,
+        "decided": decided,
+        "invited": invited,
+    }
     platform.close()
 
 
@@ -70,6 +88,27 @@ def _in_exam(platform: Platform, email: str) -> Journey:
     return journey
 
 
+def _decided(platform: Platform, email: str, examiner_id: UUID) -> Journey:
+    """A candidate whose exam was sent and validated: a decision for the auditor's pages."""
+    journey = Journey(platform, email=email)
+    journey.enrol()
+    journey.create_session()
+    journey.through_checks()
+    journey.start_exam()
+    journey.answer_and_send()
+    assert journey.review_id is not None
+    reviewing.assign_examiner(platform.ctx, journey.review_id, examiner_id)
+    reviewing.decide_review(
+        platform.ctx, journey.review_id, examiner_id=examiner_id, verdict=Verdict.VALIDATED
+    )
+    return journey
+
+
+def centre_of(staff_id: UUID) -> UUID:
+    """A centre operator's centre (as the operator pages derive it)."""
+    return uuid5(MAIL_NAMESPACE, f"centre:{staff_id}")
+
+
 def client_as(platform: Platform, who: str) -> TestClient[Any]:
     client = TestClient(create_app(platform, secret=SECRET, support=SupportContact()))
     client.__enter__()
@@ -77,6 +116,10 @@ def client_as(platform: Platform, who: str) -> TestClient[Any]:
         log_in(client, "/login", f"{who}@example.org", PASSWORD)
     elif who == "examiner":
         log_in(client, "/staff/login", "eve@example.org", PASSWORD)
+    elif who == "auditor":
+        log_in(client, "/staff/login", "ada@example.org", PASSWORD)
+    elif who == "centre":
+        log_in(client, "/staff/login", "cat@example.org", PASSWORD)
     return client
 
 
@@ -90,8 +133,15 @@ ROUTES = [
     ("/examiner/reviews", {"examiner"}),
     ("/api/reviews/due", {"examiner"}),
     ("/equipment", {"owner", "other"}),
+    ("/results/{session}", {"owner"}),
+    ("/examiner/appeals", {"examiner"}),
+    ("/operator/reviews", {"centre"}),
+    ("/operator/enrolments/{enrollment}/accommodation", {"centre"}),
+    ("/auditor", {"auditor"}),
+    ("/auditor/reviews/{review}", {"auditor"}),
+    ("/auditor/reviews/{review}/bundle", {"auditor"}),
 ]
-ROLES = ["anonymous", "owner", "other", "examiner"]
+ROLES = ["anonymous", "owner", "other", "examiner", "auditor", "centre"]
 
 
 @pytest.mark.parametrize("who", ROLES)
@@ -102,7 +152,12 @@ def test_every_route_answers_each_role_as_allowed_and_never_leaks_another_candid
     client = client_as(world["platform"], who)
     try:
         for template, allowed in ROUTES:
-            path = template.format(session=owner.session_id, attempt=owner.attempt_id)
+            path = template.format(
+                session=owner.session_id,
+                attempt=owner.attempt_id,
+                review=world["decided"].review_id,
+                enrollment=world["invited"].enrollment_id,
+            )
             reply = client.get(path, follow_redirects=False)
             if who in allowed and template == "/exams/{session}":
                 # The exam was launched: the checks page sends its owner to the portal.
@@ -110,7 +165,7 @@ def test_every_route_answers_each_role_as_allowed_and_never_leaks_another_candid
             elif who in allowed:
                 assert reply.status_code == 200, (who, path, reply.status_code)
             elif who in ("owner", "other") and template.startswith(
-                ("/exams/", "/portal/", "/api/attempts")
+                ("/exams/", "/portal/", "/api/attempts", "/results/")
             ):
                 assert reply.status_code == 403, (who, path, reply.status_code)
             else:

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from domain.candidate import Candidate, PortalProfile
+from domain.candidate import ERASED, ERASED_PROFILE, Candidate, PortalProfile
 from domain.errors import InvalidArgument
 from tests.property.aggregate_checks import expect_refusal, expect_success, replay, state_of
 
@@ -60,6 +60,7 @@ class CandidateModel:
     terms_accepted_at: datetime | None = None
     profile: PortalProfile | None = None
     password_hash: str | None = None
+    erased: bool = False
 
 
 class CandidateMachine(RuleBasedStateMachine):
@@ -109,6 +110,9 @@ class CandidateMachine(RuleBasedStateMachine):
         def command() -> None:
             candidate.accept_terms(at=at)
 
+        if self.model.erased:
+            expect_refusal(candidate, command, "ERASED")
+            return
         if self.model.terms_accepted_at is not None:
             expect_refusal(candidate, command, "R5")
             return
@@ -123,6 +127,9 @@ class CandidateMachine(RuleBasedStateMachine):
         def command() -> None:
             candidate.choose_language(at=at, language=language)
 
+        if self.model.erased:
+            expect_refusal(candidate, command, "ERASED")
+            return
         if language not in LANGUAGES:
             expect_refusal(candidate, command, "invalid:language")
             return
@@ -155,8 +162,10 @@ class CandidateMachine(RuleBasedStateMachine):
                 at=at, email=typed, profile=profile, password_hash=password_hash
             )
 
-        if email == "malformed":
-            expected: str | None = "invalid:email"
+        if model.erased:
+            expected: str | None = "ERASED"
+        elif email == "malformed":
+            expected = "invalid:email"
         elif email == "another":
             expected = "R11"  # the e-mail used for proctoring can never be changed
         elif problem := profile_problem(profile):
@@ -173,6 +182,27 @@ class CandidateMachine(RuleBasedStateMachine):
         if button == "Créer":
             model.password_hash = password_hash
         model.profile = profile
+
+    @rule(reason=st.sampled_from(["demande de la personne", "  "]))
+    def the_person_asks_to_be_forgotten(self, reason: str) -> None:
+        """Issue 8: erased once; afterwards nothing personal is recorded again."""
+        candidate, at, model = self.candidate, self.clock, self.model
+        assert candidate is not None
+
+        def command() -> bool:
+            return candidate.erase_personal_data(at=at, reason=reason)
+
+        if not reason.strip():
+            expect_refusal(candidate, command, "invalid:reason")
+            return
+        if model.erased:
+            assert expect_success(candidate, command, self.log, events=0) is False
+            return
+        assert expect_success(candidate, command, self.log) is True
+        model.erased = True
+        model.email = ERASED
+        model.profile = ERASED_PROFILE if model.profile is not None else None
+        model.password_hash = None
 
     # --- invariants ----------------------------------------------------------------------
 
@@ -203,7 +233,10 @@ class CandidateMachine(RuleBasedStateMachine):
         assert candidate.profile_complete is (model.profile is not None)
         # The password is set when the profile is created ("Créer") and only then.
         assert candidate.password_hash == model.password_hash
-        assert (candidate.password_hash is None) is (candidate.profile is None)
+        if not model.erased:
+            assert (candidate.password_hash is None) is (candidate.profile is None)
+        else:  # nobody can log in as an erased person
+            assert candidate.proctoring_password_hash is None and candidate.reset_tokens == {}
 
 
 CandidateMachine.TestCase.settings = settings(

@@ -2,7 +2,9 @@
 
 R1: the exam session is created by the enrolment's last day (inclusive), and the enrolment
 expires only after it. R2: creating the exam session has three outcomes; a repeat records
-nothing. R3: a first validity of 15 days, renewals never past day 90.
+nothing. R3: a first validity of 15 days, renewals never past day 90. Accommodations: extra
+time (0–100 %) and other arrangements, granted before the exam starts and refused after
+(ACCOMMODATION-BEFORE-START); a new grant replaces the previous one.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ RENEWAL_DAYS = 15
 
 # Europe/Paris and overseas French zones: the local day decides every deadline.
 TIME_ZONES = ("Europe/Paris", "UTC", "America/Cayenne", "Pacific/Noumea")
+MAX_EXTRA_PERCENT = 100
+MAX_ARRANGEMENTS = 1000
 
 
 @dataclass
@@ -44,6 +48,21 @@ class EnrollmentModel:
     slot: datetime | None = None
     renewals: int = 0
     expired: bool = False
+    accommodation: tuple[int, str, UUID] | None = None  # percent, arrangements, granted by
+
+    def accommodation_refusal(self, percent: int, arrangements: str, started: bool) -> str | None:
+        """The rule refusing a grant ("invalid:<field>" for a malformed one), or None."""
+        if self.expired:
+            return "R1"
+        if started:
+            return "ACCOMMODATION-BEFORE-START"
+        if not 0 <= percent <= MAX_EXTRA_PERCENT:
+            return "ACCOMMODATION-EXTRA-TIME"
+        if len(arrangements.strip()) > MAX_ARRANGEMENTS or (
+            percent == 0 and not arrangements.strip()
+        ):
+            return "invalid:arrangements"
+        return None
 
     def creation(self, today: date) -> str | None:
         """The rule refusing a first creation today, if any (R1)."""
@@ -226,6 +245,37 @@ class EnrollmentMachine(RuleBasedStateMachine):
         expect_success(self.enrollment, command, self.log)
         self.model.expired = True
 
+    @rule(
+        percent=st.sampled_from([0, 25, 33, 50, 100, 101, -5]),
+        arrangements=st.sampled_from(["", "   ", "salle calme, pauses", "x" * 1001]),
+        started=st.sampled_from([False, False, True]),
+        granted_by=st.uuids(),
+    )
+    def grant_an_accommodation_before_the_exam_starts(
+        self, percent: int, arrangements: str, started: bool, granted_by: UUID
+    ) -> None:
+        assert self.enrollment is not None
+        now = self.now
+        started_at = now - timedelta(minutes=5) if started else None
+
+        def command() -> object:
+            assert self.enrollment is not None
+            return self.enrollment.grant_accommodation(
+                at=now,
+                granted_by=granted_by,
+                extra_time_percent=percent,
+                arrangements=arrangements,
+                exam_started_at=started_at,
+            )
+
+        refusal = self.model.accommodation_refusal(percent, arrangements, started)
+        if refusal:
+            expect_refusal(self.enrollment, command, refusal)
+            return
+        granted = expect_success(self.enrollment, command, self.log)
+        self.model.accommodation = (percent, arrangements.strip(), granted_by)
+        assert getattr(granted, "granted_at", None) == now
+
     # --- invariants ----------------------------------------------------------------------
 
     @invariant()
@@ -247,6 +297,14 @@ class EnrollmentMachine(RuleBasedStateMachine):
         assert enrollment.supervision_slot == self.model.slot
         assert enrollment.renewals == self.model.renewals
         assert enrollment.expired is self.model.expired
+        granted = enrollment.accommodation
+        assert (granted is None) is (self.model.accommodation is None)
+        if granted is not None:
+            assert (
+                granted.extra_time_percent,
+                granted.arrangements,
+                granted.granted_by,
+            ) == self.model.accommodation
         today = self.now.date()
         assert enrollment.session_is_valid_on(today) is (
             not self.model.expired

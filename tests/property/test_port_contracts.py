@@ -122,6 +122,21 @@ def test_stored_media_come_back_byte_for_byte_with_their_sha256(
         media.load(f"{session}/unknown")
 
 
+@pytest.mark.parametrize("make", MEDIA.values(), ids=MEDIA.keys())
+def test_deleted_media_are_gone_and_deleting_twice_says_so(
+    make: Callable[[Path], MediaCapture], tmp_path: Path
+) -> None:
+    media = make(tmp_path)
+    session = uuid4()
+    kept = media.store(session, "id-photo", b"other person")
+    gone = media.store(session, "face-photo", b"camille's face")
+    assert media.delete(gone.media_id) is True
+    with pytest.raises(KeyError):
+        media.load(gone.media_id)
+    assert media.delete(gone.media_id) is False
+    assert media.load(kept.media_id) == b"other person"
+
+
 def test_file_media_leave_no_partial_file_and_refuse_paths_outside_the_root(
     tmp_path: Path,
 ) -> None:
@@ -132,3 +147,6 @@ def test_file_media_leave_no_partial_file_and_refuse_paths_outside_the_root(
     (tmp_path / "secret").write_bytes(b"x")
     with pytest.raises(KeyError):
         media.load("../secret")
+    with pytest.raises(KeyError):
+        media.delete("../secret")
+    assert (tmp_path / "secret").exists()

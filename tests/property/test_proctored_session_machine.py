@@ -25,7 +25,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from domain.errors import RuleBroken
 from domain.evidence import FlagKind, MediaSpan
-from domain.proctored_session import EnvironmentPart, ProctoredSession, Step
+from domain.proctored_session import GAP_TOLERANCE_S, EnvironmentPart, ProctoredSession, Step
 from domain.rules import CURRENT_RULES
 from tests.property.aggregate_checks import expect_refusal, expect_success, replay, state_of
 
@@ -74,6 +74,8 @@ class SessionModel:
     recording: EnvironmentPart | None = None
     launched_at: datetime | None = None
     flags: set[str] = field(default_factory=set)
+    segments: set[str] = field(default_factory=set)
+    recorded_until_s: float | None = None
 
     def over_budget(self, now: datetime) -> bool:
         return self.started is not None and now > self.started + BUDGET
@@ -446,6 +448,51 @@ class ProctoredSessionMachine(RuleBasedStateMachine):
         else:
             expect_success(session, command, self.log)
             self.model.flags.add(flag_id)
+
+    @rule(
+        segment_id=st.sampled_from(["s1", "s2", "s3", " "]),
+        span=spans,
+        size=st.sampled_from([0, 48_000, -1]),
+    )
+    def a_segment_of_the_recording_is_finished(
+        self, segment_id: str, span: MediaSpan, size: int
+    ) -> None:
+        """Issue 7: one segment per connection; a hole of more than GAP_TOLERANCE_S since
+        the last recorded second becomes a gap, recorded just before the segment."""
+        session = self.session
+        assert session is not None
+        at = self.now
+
+        def command() -> bool:
+            return session.record_segment(
+                at=at,
+                segment_id=segment_id,
+                media_id=f"{segment_id}.mkv",
+                span=span,
+                size=size,
+                content_hash="sha256:00",
+            )
+
+        model = self.model
+        if not segment_id.strip():
+            expect_refusal(session, command, "invalid:segment_id")
+        elif segment_id in model.segments:
+            assert expect_success(session, command, self.log, events=0) is False
+        elif size < 0:
+            expect_refusal(session, command, "invalid:size")
+        elif model.entries == 0:
+            expect_refusal(session, command, "R17")
+        else:
+            until = model.recorded_until_s
+            gap = until is not None and span.start_s - until > GAP_TOLERANCE_S
+            assert expect_success(session, command, self.log, events=2 if gap else 1) is True
+            if gap:
+                assert until is not None
+                gap_event = self.log[-2]
+                assert isinstance(gap_event, ProctoredSession.RecordingGap)
+                assert gap_event.span == MediaSpan(until, span.start_s)
+            model.segments.add(segment_id)
+            model.recorded_until_s = span.end_s if until is None else max(until, span.end_s)
 
     @rule(description=st.sampled_from(["micro coupé par le pilote", " "]), by=st.uuids())
     def support_records_a_technical_problem(self, description: str, by: UUID) -> None:

@@ -6,6 +6,12 @@ the decision. R20: an invalidation gives reasons from the closed list, each citi
 evidence; other_rule_breach needs a written justification of at least 5 words; phone use is
 excused only by citing a recorded technical problem. A validation is refused while the
 recommendation has grounds (R9 missing photo, R17 proctoring tab closed during the exam).
+
+Reassignment (R19): a lead hands an undecided review to another examiner, saying why; the due
+date stays. Appeals: the candidate contests a sent invalidation once (APPEAL-ONCE), within 14
+days (APPEAL-PERIOD), in writing (APPEAL-REASON); a second examiner, never the first
+(APPEAL-SECOND-EXAMINER), upholds or overturns it with a written answer (APPEAL-DECISION);
+the first decision stays as it was and the candidate is told the appeal's verdict.
 """
 
 from __future__ import annotations
@@ -21,13 +27,16 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from domain.evidence import Evidence, FlagKind, MediaSpan, ReasonCode, Verdict
-from domain.review import CitedReason, Review
+from domain.review import AppealOutcome, CitedReason, Review
 from domain.rules import CURRENT_RULES
 from domain.verdict import recommend
 from tests.property.aggregate_checks import expect_refusal, expect_success, replay, state_of
 
 REVIEW_DAYS = 8  # R19
 OTHER_MIN_WORDS = 5  # R20: other_rule_breach's written justification
+APPEAL_DAYS = 14
+APPEAL_REASON_MAX = 2000
+APPEAL_ANSWER_MIN_WORDS = 5
 TIME_ZONES = ("Europe/Paris", "UTC", "Pacific/Noumea")
 
 # (kind, flag, during_exam): the facts a proctored session records and a review cites.
@@ -64,6 +73,43 @@ class ReviewModel:
     recommended: bool = False  # a recommendation exists for the evidence gathered so far
     verdict: Verdict | None = None
     released: bool = False
+    released_on: date | None = None
+    appealed: bool = False
+    appeal_examiner: UUID | None = None
+    appeal_verdict: Verdict | None = None
+
+    @property
+    def appeal_open(self) -> bool:
+        return self.appealed and self.appeal_verdict is None
+
+    def appeal_decision(
+        self,
+        examiner: UUID,
+        outcome: AppealOutcome,
+        words: int,
+        reasons: tuple[CitedReason, ...],
+    ) -> str | None:
+        """The rule refusing the second examiner's decision, or None."""
+        if not self.appeal_open:
+            return "APPEAL-OPEN"
+        if examiner == self.examiner or examiner != self.appeal_examiner:
+            return "APPEAL-SECOND-EXAMINER"
+        if words < APPEAL_ANSWER_MIN_WORDS:
+            return "APPEAL-DECISION"
+        if outcome is AppealOutcome.OVERTURNED:
+            if reasons:
+                return "invalid:reasons"
+            return self.ground()
+        known = {item.id for item in self.evidence}
+        for cited in reasons:
+            if not cited.evidence_ids or any(e not in known for e in cited.evidence_ids):
+                return "R20"
+            words_given = len(cited.justification.split())
+            if cited.reason is ReasonCode.OTHER_RULE_BREACH and words_given < OTHER_MIN_WORDS:
+                return "R20"
+        if len({c.reason for c in reasons}) != len(reasons):
+            return "invalid:reasons"
+        return None
 
     def ground(self) -> str | None:
         """The first ground against a validation: R9 a missing photo, R17 a closed tab."""
@@ -164,7 +210,7 @@ class ReviewMachine(RuleBasedStateMachine):
     @initialize(
         zone=st.sampled_from(TIME_ZONES),
         opened=st.datetimes(datetime(2025, 1, 1), datetime(2026, 12, 31)),
-        ids=st.lists(st.uuids(), min_size=6, max_size=6, unique=True),
+        ids=st.lists(st.uuids(), min_size=8, max_size=8, unique=True),
         recorded=st.lists(evidence_specs, max_size=8),
     )
     def open_the_review(
@@ -177,7 +223,8 @@ class ReviewMachine(RuleBasedStateMachine):
         self.zone = ZoneInfo(zone)
         self.clock = opened.replace(tzinfo=UTC)
         self.session_id = ids[1]
-        self.examiners = (ids[4], ids[5])
+        self.examiners = (ids[4], ids[5], ids[6])
+        self.candidate, self.lead = ids[3], ids[7]
         self.model = ReviewModel(due_on=self.now.date() + timedelta(days=REVIEW_DAYS))
         self.review = Review.open(
             review_id=ids[0],
@@ -361,6 +408,167 @@ class ReviewMachine(RuleBasedStateMachine):
             return
         expect_success(review, command, self.log)
         model.released = True
+        model.released_on = at.date()
+
+    # --- reassignment (R19) -------------------------------------------------------------
+
+    @rule(which=st.sampled_from([0, 1, 2]), why=st.sampled_from(["absent", "   "]))
+    def a_lead_reassigns_the_review_or_its_appeal_r19(self, which: int, why: str) -> None:
+        review, at, model = self.review, self.now, self.model
+        assert review is not None
+        examiner = self.examiners[which]
+
+        def command() -> object:
+            return review.reassign(at=at, examiner_id=examiner, reassigned_by=self.lead, reason=why)
+
+        if not why.strip():
+            expect_refusal(review, command, "invalid:reason")
+        elif model.appeal_open:
+            if examiner == model.examiner:
+                expect_refusal(review, command, "APPEAL-SECOND-EXAMINER")
+            elif examiner == model.appeal_examiner:
+                assert expect_success(review, command, self.log, events=0) is False
+            else:
+                assert expect_success(review, command, self.log) is True
+                model.appeal_examiner = examiner
+        elif model.verdict is not None:
+            expect_refusal(review, command, "R19")
+        elif examiner == model.examiner:
+            assert expect_success(review, command, self.log, events=0) is False
+        else:
+            assert expect_success(review, command, self.log) is True
+            model.examiner = examiner
+
+    # --- appeals -------------------------------------------------------------------------
+
+    @rule(
+        own=st.sampled_from([True, True, True, False]),
+        reason=st.sampled_from(
+            ["la webcam était mal réglée"] * 3 + ["", "  ", "x" * 2001, "y" * 2000]
+        ),
+        prepared=st.booleans(),
+    )
+    def the_candidate_contests_an_invalidation_once(
+        self, own: bool, reason: str, prepared: bool
+    ) -> None:
+        review, model = self.review, self.model
+        assert review is not None
+        if prepared:
+            # Reach the appeal's own rules more often than "decide and send first".
+            if model.verdict is None and model.examiner is None:
+                self.assign_one_examiner_r19(0)
+            if model.verdict is None and model.ground() is None and model.examiner:
+                # An invalidation the evidence does not force: one an appeal may overturn.
+                self.recommend_a_verdict_only_from_evidence()
+                first = (model.evidence[0].id,) if model.evidence else ()
+                cited = (CitedReason(ReasonCode.HEADPHONES, first),)
+                self._decide(model.examiner, Verdict.INVALIDATED, cited, ())
+            if model.verdict is None:
+                self.decide_as_the_evidence_says(excuse_the_phone=False)
+            if model.verdict is not None and not model.released:
+                self.release_the_results_after_the_decision_r19()
+        at = self.now
+        candidate = self.candidate if own else self.lead
+
+        def command() -> None:
+            review.lodge_appeal(at=at, candidate_id=candidate, reason=reason)
+
+        if not own:
+            expected: str | None = "APPEAL-CANDIDATE"
+        elif model.verdict is not Verdict.INVALIDATED or not model.released:
+            expected = "APPEAL-INVALIDATION"
+        elif model.appealed:
+            expected = "APPEAL-ONCE"
+        elif model.released_on is not None and at.date() > model.released_on + timedelta(
+            days=APPEAL_DAYS
+        ):
+            expected = "APPEAL-PERIOD"
+        elif not reason.strip() or len(reason.strip()) > APPEAL_REASON_MAX:
+            expected = "APPEAL-REASON"
+        else:
+            expected = None
+        if expected:
+            expect_refusal(review, command, expected)
+            return
+        expect_success(review, command, self.log)
+        model.appealed = True
+
+    @rule(which=st.sampled_from([0, 1, 2]))
+    def a_second_examiner_takes_the_appeal(self, which: int) -> None:
+        review, at, model = self.review, self.now, self.model
+        assert review is not None
+        examiner = self.examiners[which]
+
+        def command() -> object:
+            return review.take_appeal(at=at, examiner_id=examiner)
+
+        if not model.appeal_open:
+            expect_refusal(review, command, "APPEAL-OPEN")
+        elif examiner == model.examiner:
+            expect_refusal(review, command, "APPEAL-SECOND-EXAMINER")
+        elif examiner == model.appeal_examiner:
+            assert expect_success(review, command, self.log, events=0) is False
+        elif model.appeal_examiner is not None:
+            expect_refusal(review, command, "APPEAL-SECOND-EXAMINER")
+        else:
+            assert expect_success(review, command, self.log) is True
+            model.appeal_examiner = examiner
+
+    @rule(
+        which=st.sampled_from(["second", "second", "first", "any"]),
+        outcome=st.sampled_from(AppealOutcome),
+        words=st.sampled_from([8, 8, 2]),
+        reasons=reason_specs,
+        pick=st.integers(0, 100),
+    )
+    def the_second_examiner_decides_the_appeal(
+        self,
+        which: str,
+        outcome: AppealOutcome,
+        words: int,
+        reasons: list[tuple[ReasonCode, str, int, int]],
+        pick: int,
+    ) -> None:
+        review, model = self.review, self.model
+        assert review is not None
+        if which == "second" and not model.appealed:
+            self.the_candidate_contests_an_invalidation_once(True, "je conteste", prepared=True)
+        at = self.now
+        if which == "second" and model.appeal_open and model.appeal_examiner is None:
+            self.a_second_examiner_takes_the_appeal((self.examiners.index(model.examiner) + 1) % 3)  # type: ignore[arg-type]
+        if which == "second" and model.appeal_examiner is not None:
+            examiner = model.appeal_examiner
+        elif which == "first" and model.examiner is not None:
+            examiner = model.examiner
+        else:
+            examiner = self.examiners[pick % 3]
+        cited = tuple(
+            CitedReason(code, self._cite(how, index), " ".join(["motif"] * count))
+            for code, how, count, index in reasons
+        )
+        answer = " ".join(["réponse"] * words)
+
+        def command() -> None:
+            review.decide_appeal(
+                at=at, examiner_id=examiner, outcome=outcome, answer=answer, reasons=cited
+            )
+
+        expected = model.appeal_decision(examiner, outcome, words, cited)
+        if expected:
+            expect_refusal(review, command, expected)
+            return
+        expect_success(review, command, self.log)
+        model.appeal_verdict = (
+            Verdict.VALIDATED if outcome is AppealOutcome.OVERTURNED else Verdict.INVALIDATED
+        )
+        decided = self.log[-1]
+        assert decided.agrees is (model.appeal_verdict is model.verdict)
+        assert decided.first_examiner_id == model.examiner != decided.examiner_id
+        assert review.reasons  # the first decision is kept as it was
+        assert review.appeal is not None
+        assert review.appeal.reasons == (
+            cited or review.reasons if outcome is AppealOutcome.UPHELD else ()
+        )
 
     # --- invariants ----------------------------------------------------------------------
 
@@ -415,6 +623,12 @@ class ReviewMachine(RuleBasedStateMachine):
         assert (review.recommendation is not None) is model.recommended
         assert review.verdict is model.verdict
         assert review.released is model.released
+        assert (review.appeal is not None) is model.appealed
+        if review.appeal is not None:
+            assert review.appeal.examiner_id == model.appeal_examiner
+            assert review.appeal.examiner_id != review.examiner_id
+            assert review.appeal.verdict is model.appeal_verdict
+        assert review.final_verdict is (model.appeal_verdict or model.verdict)
 
 
 ReviewMachine.TestCase.settings = settings(max_examples=60, stateful_step_count=40, deadline=None)

@@ -35,6 +35,9 @@ class MemoryMedia:
     def load(self, media_id: str) -> bytes:
         return self.blobs[media_id]
 
+    def delete(self, media_id: str) -> bool:
+        return self.blobs.pop(media_id, None) is not None
+
 
 class FileMedia:
     """Media files under a root folder; written to a temporary name then renamed, so a
@@ -59,11 +62,30 @@ class FileMedia:
             raise
         return stored
 
-    def load(self, media_id: str) -> bytes:
+    def _path(self, media_id: str) -> Path:
         path = (self.root / media_id).resolve()
         if self.root.resolve() not in path.parents:
             raise KeyError(media_id)
+        return path
+
+    def load(self, media_id: str) -> bytes:
         try:
-            return path.read_bytes()
+            return self._path(media_id).read_bytes()
         except FileNotFoundError:
             raise KeyError(media_id) from None
+
+    def delete(self, media_id: str) -> bool:
+        """Overwritten with zeros before it is unlinked: a deleted photo does not linger in
+        the file's old blocks for a raw scan of the folder's files to find."""
+        path = self._path(media_id)
+        try:
+            with path.open("r+b") as handle:
+                size = handle.seek(0, os.SEEK_END)
+                handle.seek(0)
+                handle.write(b"\0" * size)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except FileNotFoundError:
+            return False
+        path.unlink(missing_ok=True)
+        return True

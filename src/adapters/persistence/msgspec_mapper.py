@@ -26,6 +26,8 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import get_topic, resolve_topic
 
+from adapters.persistence.chain import HeadCache, is_chained, own_hash_of, payload_of, seal
+
 _ENCODER = msgspec.json.Encoder()
 _DECODER = msgspec.json.Decoder()
 
@@ -56,7 +58,14 @@ def _aggregate_hints(aggregate_topic: str) -> dict[str, Any]:
 
 
 class MsgspecMapper(Mapper[UUID]):
-    """Maps aggregate events and snapshots to stored events with msgspec."""
+    """Maps aggregate events and snapshots to stored events with msgspec.
+
+    With a `chain` (the store sets one), each aggregate event's stored state starts with the
+    hash header of `adapters.persistence.chain`; snapshots never do. Without one (codec tests,
+    tools), states are plain payloads. Both kinds decode.
+    """
+
+    chain: HeadCache | None = None
 
     def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
         event_state = dict(vars(domain_event))
@@ -71,16 +80,33 @@ class MsgspecMapper(Mapper[UUID]):
             stored_state = self.compressor.compress(stored_state)
         if self.cipher:
             stored_state = self.cipher.encrypt(stored_state)
+        topic = get_topic(type(domain_event))
+        chain = self.chain
+        if chain is not None and not isinstance(domain_event, CanSnapshotAggregate):
+            prev = chain.prev_hash(originator_id, originator_version)
+            stored_state = seal(prev, originator_id, originator_version, topic, stored_state)
+            chain.encoded(originator_id, originator_version, own_hash_of(stored_state))
         return StoredEvent(
             originator_id=originator_id,
             originator_version=originator_version,
-            topic=get_topic(type(domain_event)),
+            topic=topic,
             state=stored_state,
         )
 
     def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
         try:
-            stored_state = stored_event.state
+            stored_state: Any = stored_event.state
+            originator_id = stored_event.originator_id
+            if is_chained(stored_state):
+                if self.chain is not None:
+                    if not isinstance(originator_id, UUID):
+                        originator_id = UUID(str(originator_id))
+                    self.chain.seen(
+                        originator_id, stored_event.originator_version, own_hash_of(stored_state)
+                    )
+                stored_state = payload_of(stored_state)
+                if self.cipher or self.compressor:
+                    stored_state = bytes(stored_state)
             if self.cipher:
                 stored_state = self.cipher.decrypt(stored_state)
             if self.compressor:
@@ -92,7 +118,6 @@ class MsgspecMapper(Mapper[UUID]):
                 event_state = {name: getattr(values, name) for name in plan.fields}
             else:
                 event_state = self._decode_with_upcasts(plan, stored_state)
-            originator_id = stored_event.originator_id
             event_state["originator_id"] = (
                 originator_id if isinstance(originator_id, UUID) else UUID(str(originator_id))
             )
@@ -106,7 +131,7 @@ class MsgspecMapper(Mapper[UUID]):
                 f"{stored_event.originator_id}/{stored_event.originator_version}: {e}"
             ) from e
 
-    def _decode_with_upcasts(self, plan: _Plan, stored_state: bytes) -> dict[str, Any]:
+    def _decode_with_upcasts(self, plan: _Plan, stored_state: Any) -> dict[str, Any]:
         """Old versions and snapshots: decode to a dict, upcast, then convert with types."""
         event_state: dict[str, Any] = self.transcoder.decode(stored_state)
         class_version = getattr(plan.cls, "class_version", 1)

@@ -2,11 +2,16 @@
 
 The process recorder keeps reader positions (tracking) in the same database as the events,
 so a policy's new events and its position are committed in one transaction: exactly once.
+
+Every event it stores carries the hash of the previous event of its stream
+(`adapters.persistence.chain`, docs/audit.md): `save` opens a pending chain for the calling
+thread, the mapper seals each new event, and the heads are remembered only once the
+transaction committed. The audit reads (`AuditLog`) fetch many streams in one query.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -17,11 +22,21 @@ from eventsourcing.persistence import (
     IntegrityError,
     Mapper,
     ProcessRecorder,
+    StoredEvent,
     Tracking,
 )
 
+from adapters.persistence.chain import (
+    HeadCache,
+    check_streams,
+    is_chained,
+    own_hash_of,
+    payload_of,
+    prev_hash_of,
+)
 from adapters.persistence.msgspec_mapper import MsgspecMapper, MsgspecTranscoder
 from adapters.persistence.settings import eventsourcing_env
+from app.ports.audit_log import ChainReport, StoredRecord
 from app.ports.event_store import AggregateNotFound, ConcurrencyConflict, Recorded
 from domain.candidate import Candidate
 from domain.enrollment import Enrollment
@@ -31,6 +46,8 @@ from domain.review import Review
 
 A = TypeVar("A", bound=Aggregate)
 AGGREGATE_CACHE_SIZE = 20_000
+STREAMS_PER_QUERY = 500  # SQLite binds at most 32,766 parameters; keep queries small anyway
+DECIDED_TOPIC = f"{Review.__module__}:{Review.ReviewDecided.__qualname__}"
 
 # Long streams (a session's flags, an attempt's answers) start from a snapshot.
 SNAPSHOT_INTERVALS: dict[type[Any], int] = {
@@ -74,6 +91,16 @@ class EventsourcingStore:
         recorder = self.app.recorder
         assert isinstance(recorder, ProcessRecorder)
         self._recorder: ProcessRecorder = recorder
+        mapper = self.app.mapper
+        assert isinstance(mapper, MsgspecMapper)
+        self._mapper = mapper
+        self._chain = HeadCache(self._read_for_chain)
+        mapper.chain = self._chain
+
+    def _read_for_chain(self, originator_id: UUID, lte: int | None) -> Sequence[StoredEvent]:
+        if lte is None:
+            return self._recorder.select_events(originator_id)
+        return self._recorder.select_events(originator_id, lte=lte, desc=True, limit=1)
 
     def get(self, aggregate_id: UUID, kind: type[A]) -> A:
         try:
@@ -91,10 +118,16 @@ class EventsourcingStore:
         processing.collect_events(*aggregates)
         if not processing.events and tracking is None:
             return 0
+        self._chain.begin()
         try:
             recordings = self.app._record(processing)
         except IntegrityError as error:
+            self._chain.abort()
             raise ConcurrencyConflict(str(error)) from error
+        except BaseException:
+            self._chain.abort()
+            raise
+        self._chain.commit()
         self.app._take_snapshots(processing)
         return max((r.notification.id for r in recordings), default=0)
 
@@ -121,3 +154,101 @@ class EventsourcingStore:
 
     def close(self) -> None:
         self.app.close()
+
+    # --- AuditLog --------------------------------------------------------------------------
+
+    def decided_reviews(self, after: int, limit: int) -> Sequence[tuple[int, UUID]]:
+        rows = self._recorder.select_notifications(
+            start=after, limit=limit, topics=[DECIDED_TOPIC], inclusive_of_start=False
+        )
+        return [(row.id, _uuid(row.originator_id)) for row in rows]
+
+    def histories(self, stream_ids: Sequence[UUID]) -> Mapping[UUID, Sequence[AggregateEvent]]:
+        to_event = self._mapper.to_domain_event
+        found: dict[UUID, list[AggregateEvent]] = {}
+        for stored in self._stored(stream_ids):
+            event = to_event(stored)
+            assert isinstance(event, AggregateEvent)
+            found.setdefault(event.originator_id, []).append(event)
+        return found
+
+    def records(self, stream_ids: Sequence[UUID]) -> Mapping[UUID, Sequence[StoredRecord]]:
+        found: dict[UUID, list[StoredRecord]] = {}
+        for stored in self._stored(stream_ids):
+            state = bytes(stored.state)
+            chained = is_chained(state)
+            stream = _uuid(stored.originator_id)
+            found.setdefault(stream, []).append(
+                StoredRecord(
+                    stream=stream,
+                    version=stored.originator_version,
+                    topic=stored.topic,
+                    payload=bytes(payload_of(state)),
+                    chain_hash=own_hash_of(state).hex() if chained else None,
+                    prev_hash=prev_hash_of(state).hex() if chained else None,
+                )
+            )
+        return found
+
+    def verify_chain(self, progress: Callable[[int], None] | None = None) -> ChainReport:
+        return check_streams(self._all_rows(), progress)
+
+    def _all_rows(self, page: int = 5000) -> Iterator[StoredEvent]:
+        after = 0
+        while rows := self._recorder.select_notifications(
+            start=after, limit=page, inclusive_of_start=False
+        ):
+            yield from rows
+            after = rows[-1].id
+
+    def _stored(self, stream_ids: Sequence[UUID]) -> Iterator[StoredEvent]:
+        """The streams' stored events, grouped by stream, each oldest first."""
+        ids = list(dict.fromkeys(stream_ids))
+        for start in range(0, len(ids), STREAMS_PER_QUERY):
+            yield from self._select_streams(ids[start : start + STREAMS_PER_QUERY])
+
+    def _select_streams(self, ids: list[UUID]) -> Sequence[StoredEvent]:
+        recorder: Any = self._recorder
+        datastore = getattr(recorder, "datastore", None)
+        table = getattr(recorder, "events_table_name", "stored_events")
+        module = type(recorder).__module__
+        if module == "eventsourcing.postgres" and datastore is not None:
+            from psycopg.sql import SQL, Identifier
+
+            statement = SQL(
+                "SELECT originator_id, originator_version, topic, state FROM {schema}.{table} "
+                "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
+            ).format(schema=Identifier(datastore.schema), table=Identifier(table))
+            with datastore.get_connection() as conn, conn.cursor() as curs:
+                curs.execute(statement, [ids], prepare=True)
+                return [
+                    StoredEvent(
+                        originator_id=row["originator_id"],
+                        originator_version=row["originator_version"],
+                        topic=row["topic"],
+                        state=bytes(row["state"]),
+                    )
+                    for row in curs.fetchall()
+                ]
+        if module == "eventsourcing.sqlite" and datastore is not None:
+            query = (
+                "SELECT originator_id, originator_version, topic, state FROM "
+                f"{table} WHERE originator_id IN ({','.join('?' * len(ids))}) "
+                "ORDER BY originator_id, originator_version"
+            )
+            with datastore.transaction(commit=False) as cursor:
+                cursor.execute(query, [i.hex for i in ids])
+                return [
+                    StoredEvent(
+                        originator_id=UUID(row["originator_id"]),
+                        originator_version=row["originator_version"],
+                        topic=row["topic"],
+                        state=row["state"],
+                    )
+                    for row in cursor.fetchall()
+                ]
+        return [stored for i in ids for stored in self._recorder.select_events(i)]
+
+
+def _uuid(value: UUID | str) -> UUID:
+    return value if isinstance(value, UUID) else UUID(str(value))

@@ -30,3 +30,7 @@ class MediaCapture(Protocol):
     def load(self, media_id: str) -> bytes:
         """The bytes of a stored media (KeyError if unknown)."""
         ...
+
+    def delete(self, media_id: str) -> bool:
+        """Delete a stored media for good (retention, erasure); False if it was not there."""
+        ...

@@ -109,6 +109,11 @@ def create_exam_session(
             live_supervision=live_supervision,
             at=at,
         )
+        if enrollment.accommodation is not None and enrollment.accommodation.extra_time_percent:
+            # Extra time granted before the session existed lengthens its budget (R4).
+            session.apply_accommodation(
+                at=at, extra_time_percent=enrollment.accommodation.extra_time_percent
+            )
         # One transaction: the enrolment never points to a session that was not stored.
         ctx.store.save(enrollment, session)
     return SessionCreation(outcome, enrollment.exam_session_id, enrollment.session_valid_until)

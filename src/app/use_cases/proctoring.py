@@ -189,6 +189,7 @@ def stop_environment_recording(
         at=at,
         question_ids=certification.paper.question_ids,
         bank_hash=certification.paper.content_hash,
+        extra_minutes=session.extra_minutes,  # an accommodation's extra time
     )
     ctx.store.save(session, attempt)
     return attempt_id

@@ -7,10 +7,12 @@ from uuid import UUID, uuid5
 
 from app.context import Context, update
 from app.evidence_gathering import gather
-from app.ports.event_store import EventStore
+from app.ports.event_store import AggregateNotFound, EventStore
+from domain.errors import InvalidArgument
 from domain.evidence import Verdict
 from domain.exam_attempt import ExamAttempt
 from domain.review import CitedReason, Review
+from domain.staff import Role, StaffMember
 
 
 def review_id_for(attempt_id: UUID) -> UUID:
@@ -81,3 +83,30 @@ def release_results(ctx: Context, review_id: UUID) -> None:
     """R19: the results are sent after the review."""
     at = ctx.now()
     update(ctx, review_id, Review, lambda r: r.release_results(at=at))
+
+
+def check_examiner(ctx: Context, staff_id: UUID) -> None:
+    """The staff member exists and is an examiner (a review is never handed to anyone else)."""
+    try:
+        staff = ctx.store.get(staff_id, StaffMember)
+    except AggregateNotFound:
+        raise InvalidArgument("examiner", "no such staff member") from None
+    if staff.role is not Role.EXAMINER:
+        raise InvalidArgument("examiner", f"{staff.name} is not an examiner")
+
+
+def reassign_review(
+    ctx: Context, review_id: UUID, *, examiner_id: UUID, reassigned_by: UUID, reason: str
+) -> bool:
+    """R19: a lead (support or centre) hands the review, or its open appeal, to another
+    examiner, saying why; the due date stays. False when that examiner already has it."""
+    check_examiner(ctx, examiner_id)
+    at = ctx.now()
+    return update(
+        ctx,
+        review_id,
+        Review,
+        lambda r: r.reassign(
+            at=at, examiner_id=examiner_id, reassigned_by=reassigned_by, reason=reason
+        ),
+    )

@@ -26,7 +26,18 @@ from litestar.template.config import TemplateConfig
 from adapters.bootstrap import Platform
 from app.mail_rendering import SupportContact
 from domain.errors import DomainError
-from ui.web import api, candidate, examiner, operator, portal
+from ui.web import (
+    accommodations,
+    api,
+    appeals,
+    assignments,
+    auditor,
+    candidate,
+    examiner,
+    media,
+    operator,
+    portal,
+)
 from ui.web.i18n import translator
 
 HERE = Path(__file__).parent
@@ -93,11 +104,13 @@ def create_app(
     support: SupportContact,
     secure: bool = False,
     rate_limit_dir: Path | None = None,
+    live_media_root: Path | None = None,
 ) -> Litestar:
     """The web platform over a wired Platform; `secure` marks cookies HTTPS-only (set it
     whenever the platform is served over HTTPS). With `rate_limit_dir`, the log-in and reset
     counters live in files there, shared by every worker process of the machine (otherwise in
-    this process's memory: N workers would allow N times the attempts)."""
+    this process's memory: N workers would allow N times the attempts). With
+    `live_media_root`, the proctoring tab's WebRTC stream is recorded there (issue 7)."""
     stores: dict[str, Store] = {}
     if rate_limit_dir is not None:
         stores["rate_limit"] = FileStore(rate_limit_dir, create_directories=True)
@@ -110,6 +123,11 @@ def create_app(
             *examiner.ROUTES,
             *api.ROUTES,
             *operator.ROUTES,
+            *auditor.ROUTES,
+            *appeals.ROUTES,
+            *assignments.ROUTES,
+            *accommodations.ROUTES,
+            *media.ROUTES,
             create_static_files_router(path="/static", directories=[HERE / "static"]),
         ],
         template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
@@ -132,8 +150,11 @@ def create_app(
         exception_handlers={DomainError: _domain_error, HTTPException: _http_error},
         request_max_body_size=MAX_UPLOAD_BYTES,
         stores=stores,
+        on_startup=[media.start_recorder] if live_media_root else [],
+        on_shutdown=[media.stop_recorder] if live_media_root else [],
         debug=False,
     )
     app.state.platform = platform
+    app.state.live_media_root = live_media_root
     app.state.support = support
     return app

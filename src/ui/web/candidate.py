@@ -64,6 +64,14 @@ def own_session(request: Request[Any, Any, Any], session_id: UUID) -> ProctoredS
     return session
 
 
+def live_session(request: Request[Any, Any, Any], session: ProctoredSession) -> str:
+    """The session the page records live (issue 7): entered and not closed, on a server that
+    records; '' otherwise."""
+    recording = getattr(request.app.state, "live_media_root", None) is not None
+    live = recording and session.entries > 0 and session.closed_at is None
+    return str(session.id) if live else ""
+
+
 # --- language, login, password (R11, R24, R25) ----------------------------------------------
 
 
@@ -222,7 +230,12 @@ async def step_page(request: Request[Any, Any, Any], session_id: FromPath[UUID])
     session = await sync_to_thread(own_session, request, session_id)
     if session.attempt_id is not None:
         return Redirect(f"/portal/{session.attempt_id}")
-    return Template("step.html", context=context(request, session=session))
+    return Template(
+        "step.html",
+        context=context(
+            request, session=session, proctoring_session=live_session(request, session)
+        ),
+    )
 
 
 _SIMPLE = {

@@ -19,8 +19,9 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from app.read_models import timeline
+from app.recording import recording_of
 from app.replay import replay_review
-from app.use_cases import accounts, reviewing
+from app.use_cases import accommodations, accounts, reviewing
 from domain.errors import InvalidArgument
 from domain.evidence import ReasonCode, Verdict
 from domain.proctored_session import ProctoredSession
@@ -100,7 +101,8 @@ def review_page(request: Request[Any, Any, Any], review_id: FromPath[UUID]) -> T
     except LookupError:
         raise PermissionDeniedException() from None
     report = replay_review(platform.ctx.store, review_id) if review.verdict else None
-    media = session_media(platform.ctx.store.history(review.session_id))
+    history = platform.ctx.store.history(review.session_id)
+    media = session_media(history)
     return Template(
         "review.html",
         context=context(
@@ -109,8 +111,10 @@ def review_page(request: Request[Any, Any, Any], review_id: FromPath[UUID]) -> T
             examiner=examiner,
             entries=timeline(platform.ctx.store, review.session_id),
             reasons=REASON_LABELS,
+            accommodation=accommodations.accommodation_of_session(platform.ctx, review.session_id),
             report=report,
             media=media,
+            recording=recording_of(history),
         ),
     )
 

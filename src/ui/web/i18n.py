@@ -6,6 +6,20 @@ LANGUAGES = ("fr", "en")
 
 _WORDS: dict[str, tuple[str, str]] = {
     "lang_other": ("English", "Français"),
+    "live_connecting": ("Surveillance : connexion…", "Proctoring: connecting…"),
+    "live_live": (
+        "Surveillance en cours : gardez cet onglet ouvert.",
+        "Proctoring on: keep this tab open.",
+    ),
+    "live_reconnecting": (
+        "Surveillance : connexion perdue, reconnexion…",
+        "Proctoring: connection lost, reconnecting…",
+    ),
+    "live_off": ("Surveillance terminée.", "Proctoring ended."),
+    "live_no_camera": (
+        "Surveillance impossible : autorisez la caméra et le micro.",
+        "Proctoring impossible: allow the camera and microphone.",
+    ),
     "support": ("Besoin d'aide ?", "Need help?"),
     "support_line": (
         "Écrivez à {email}, appelez le {phone} (en cas d'urgence) ou utilisez le chat.",
@@ -70,6 +84,89 @@ _WORDS: dict[str, tuple[str, str]] = {
     "words": ("mots", "words"),
     "next": ("Suivant", "Next"),
     "continue": ("Continuer", "Continue"),
+    # Results and appeals.
+    "result_title": ("Résultat de l'examen", "Exam result"),
+    "result_link": ("Voir le résultat", "See the result"),
+    "result_pending": (
+        "Votre examen est en cours de contrôle : le résultat vous sera envoyé après.",
+        "Your exam is being reviewed: the result will be sent to you afterwards.",
+    ),
+    "verdict_validated": ("Examen validé", "Exam validated"),
+    "verdict_invalidated": ("Examen invalidé", "Exam invalidated"),
+    "reasons": ("Motifs", "Reasons"),
+    "appeal_title": ("Contester la décision", "Contest the decision"),
+    "appeal_intro": (
+        "Vous pouvez contester cette invalidation une seule fois, jusqu'au {day} inclus. "
+        "Un second examinateur, qui n'a pas rendu la première décision, réexaminera "
+        "l'enregistrement.",
+        "You may contest this invalidation once, until {day} inclusive. A second examiner, "
+        "who did not take the first decision, will review the recording again.",
+    ),
+    "appeal_reason": ("Pourquoi contestez-vous la décision ?", "Why do you contest the decision?"),
+    "appeal_button": ("Contester", "Contest"),
+    "appeal_lodged": (
+        "Votre contestation du {day} est en cours d'examen par un second examinateur.",
+        "Your appeal of {day} is being reviewed by a second examiner.",
+    ),
+    "appeal_upheld": (
+        "Après contestation, un second examinateur a confirmé l'invalidation.",
+        "On appeal, a second examiner upheld the invalidation.",
+    ),
+    "appeal_overturned": (
+        "Après contestation, un second examinateur a validé votre examen.",
+        "On appeal, a second examiner validated your exam.",
+    ),
+    "appeal_answer": ("Réponse de l'examinateur", "The examiner's answer"),
+    "appeal_closed": (
+        "Le délai pour contester est passé ou la décision a déjà été contestée.",
+        "The period to contest has passed or the decision was already contested.",
+    ),
+    "appeals_title": ("Contestations à trancher", "Appeals to decide"),
+    "appeals_link": ("Contestations", "Appeals"),
+    "agreement": (
+        "Accord entre premier et second examinateurs : {agreements} sur {decided} ({rate})",
+        "Agreement between first and second examiners: {agreements} of {decided} ({rate})",
+    ),
+    "appeal_take": ("Prendre cette contestation", "Take this appeal"),
+    "appeal_first_examiner": (
+        "Vous avez rendu la première décision : un second examinateur tranche la contestation.",
+        "You took the first decision: a second examiner decides the appeal.",
+    ),
+    "appeal_uphold": ("Confirmer l'invalidation", "Uphold the invalidation"),
+    "appeal_overturn": ("Valider l'examen", "Validate the exam"),
+    "appeal_answer_label": (
+        "Réponse écrite au candidat (5 mots minimum)",
+        "Written answer to the candidate (at least 5 words)",
+    ),
+    "appeal_decide": ("Enregistrer la décision", "Record the decision"),
+    "first_decision": ("Première décision", "First decision"),
+    "candidate_reason": ("Motif du candidat", "The candidate's reason"),
+    # Reassignment.
+    "assignments_title": ("Répartition des contrôles", "Review assignments"),
+    "reassign": ("Réattribuer", "Reassign"),
+    "reassign_to": ("E-mail de l'examinateur", "Examiner's e-mail"),
+    "reassign_why": ("Pourquoi ?", "Why?"),
+    # Accommodations.
+    "accommodation_title": ("Aménagements d'examen", "Exam accommodations"),
+    "accommodation_link": ("Aménagements", "Accommodations"),
+    "extra_time": ("Temps supplémentaire (%)", "Extra time (%)"),
+    "arrangements": ("Autres aménagements", "Other arrangements"),
+    "accommodation_grant": ("Accorder", "Grant"),
+    "accommodation_none": ("Aucun aménagement.", "No accommodation."),
+    "accommodation_granted": (
+        "+{percent} % de temps ({granted_on}) ; {arrangements}",
+        "+{percent} % time ({granted_on}); {arrangements}",
+    ),
+    "accommodation_intro": (
+        "Les aménagements sont accordés avant que le candidat n'entre dans sa session "
+        "d'examen ; le temps supplémentaire allonge l'examen et le budget de 3 heures.",
+        "Accommodations are granted before the candidate enters the exam session; extra time "
+        "lengthens the exam and the 3-hour budget.",
+    ),
+    "accommodation_examiner": (
+        "Aménagements accordés : ce comportement prévu n'est pas un manquement.",
+        "Accommodations granted: this planned behaviour is not a breach.",
+    ),
 }
 
 

@@ -65,6 +65,7 @@ def operator_home(request: Request[Any, Any, Any]) -> Template:
             failed=projections.failed_mails(),
             certifications=list(platform.ctx.catalogue),
             report=None,
+            can_watch=request.session.get("role") == Role.SUPPORT.value,
         ),
     )
 

@@ -16,8 +16,9 @@ from app.use_cases import portal
 from domain.candidate import Candidate, PortalProfile
 from domain.errors import InvalidArgument
 from domain.exam_attempt import ExamAttempt
+from domain.proctored_session import ProctoredSession
 from domain.scoring import GivenAnswer
-from ui.web.candidate import Form, candidate_id, context, platform_of
+from ui.web.candidate import Form, candidate_id, context, live_session, platform_of
 
 
 def own_attempt(request: Request[Any, Any, Any], attempt_id: UUID) -> ExamAttempt:
@@ -45,8 +46,18 @@ def portal_page(request: Request[Any, Any, Any], attempt_id: FromPath[UUID]) -> 
             candidate=candidate,
             certification=certification,
             remaining=int(attempt.remaining_seconds(platform.ctx.now())),
+            proctoring_session=_live(request, attempt),
         ),
     )
+
+
+def _live(request: Request[Any, Any, Any], attempt: ExamAttempt) -> str:
+    """The proctoring tab goes on recording on the portal (the session is loaded only on a
+    server that records)."""
+    if getattr(request.app.state, "live_media_root", None) is None:
+        return ""
+    store = platform_of(request).ctx.store
+    return live_session(request, store.get(attempt.session_id, ProctoredSession))
 
 
 @post("/portal/{attempt_id:uuid}/{action:str}", sync_to_thread=True)

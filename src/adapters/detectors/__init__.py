@@ -1,0 +1,1 @@
+"""Detectors behind the `Detector` port: hints for the examiner, never verdicts."""

@@ -1,0 +1,1 @@
+"""Key store adapters: memory (tests), files (embedded defaults), PostgreSQL."""

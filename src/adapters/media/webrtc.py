@@ -1,0 +1,433 @@
+"""The live recorder on aiortc: the proctoring tab's WebRTC connection, recorded on disk.
+
+One server-side `RTCPeerConnection` per connection of the page (no STUN: the default server is
+unreachable here and costs a 5 s gather timeout). Each connection becomes one Matroska segment
+(H.264 320x240 at 5 fps, Opus mono) written under `<root>/<session>/.partial-*` by a worker
+thread and renamed into place once complete, with its size and sha256; nothing half-written is
+ever referenced. aiortc decodes the incoming RTP in its own threads; resizing, encoding and the
+detectors run in worker threads too, so the event loop only moves frames around.
+
+Tracks are consumed through one `MediaRelay`: the recording subscribes buffered (no frame
+lost), supervisors (`watch`) unbuffered (they see the latest frame, never slow the recording).
+
+Times come from the injected `Clock`; media times (detections) are seconds from the session's
+first entry into this recorder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import re
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+from uuid import UUID
+
+import aioice.ice
+from aiortc import (
+    RTCConfiguration,
+    RTCDataChannel,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
+from aiortc.contrib.media import MediaRelay
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from av.audio.frame import AudioFrame
+from av.video.frame import VideoFrame
+
+from adapters.media.live_common import (
+    HeartbeatWatch,
+    Sampler,
+    SegmentStats,
+    SegmentWriter,
+    parse_message,
+    publish_file,
+    run_audio,
+    run_finish,
+    run_frame,
+)
+from app.ports.clock import Clock
+from app.ports.live_media import (
+    BadOffer,
+    Detection,
+    Detector,
+    Gap,
+    LiveEventSink,
+    PageSignal,
+    Segment,
+    SegmentId,
+    SegmentStarted,
+    SignalKind,
+    TabClosed,
+    UnknownSegment,
+)
+
+log = logging.getLogger(__name__)
+
+SEGMENT_NAME = re.compile(r"segment-(\d+)\.mkv")
+
+
+@contextlib.contextmanager
+def loopback_ice() -> Iterator[None]:
+    """Gather ICE candidates on 127.0.0.1 only (tests, benchmarks, a one-machine demo).
+
+    aioice skips loopback addresses when it lists host candidates, so two peers in one process
+    never connect over 127.0.0.1 without this. It swaps aioice's address lister for the time
+    of the block; every peer connection created inside gathers 127.0.0.1 and nothing else, so
+    no packet leaves the machine. Not for production: a browser on another host cannot reach it.
+    """
+    original = aioice.ice.get_host_addresses
+    aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"]
+    try:
+        yield
+    finally:
+        aioice.ice.get_host_addresses = original
+
+
+@dataclass
+class _Recording:
+    """One connection being recorded."""
+
+    pc: RTCPeerConnection
+    session_id: UUID
+    segment_id: SegmentId
+    started_at: datetime
+    offset_s: float  # media time of the segment's start
+    partial: Path
+    final: Path
+    writer: SegmentWriter
+    worker: ThreadPoolExecutor
+    sampler: Sampler = field(default_factory=Sampler)
+    pumps: list[asyncio.Task[None]] = field(default_factory=list)
+    first: dict[str, tuple[float, float]] = field(default_factory=dict)  # kind -> (pts s, t)
+    submitted: int = 0
+    done: int = 0
+    expected_end: bool = False
+    finished: asyncio.Event = field(default_factory=asyncio.Event)
+    finishing: bool = False
+    last_media_at: datetime | None = None  # arrival of the last frame: the segment's true end
+
+
+@dataclass
+class _Session:
+    origin: datetime
+    watch: HeartbeatWatch
+    numbers: Iterator[int]
+    recordings: list[_Recording] = field(default_factory=list)
+    sources: dict[str, MediaStreamTrack] = field(default_factory=dict)
+    watchers: list[RTCPeerConnection] = field(default_factory=list)
+    lost_at: datetime | None = None
+    watchdog: asyncio.Task[None] | None = None
+    lane: asyncio.Future[None] | None = None
+    lane_depth: int = 0
+
+
+class WebRtcRecorder:
+    """`LiveRecorder` on aiortc, segments as files under `root` (a folder per session)."""
+
+    def __init__(
+        self,
+        root: Path,
+        clock: Clock,
+        sink: LiveEventSink,
+        detectors: Sequence[Detector] = (),
+        *,
+        grace_s: float = 10.0,
+        fps: int = 5,
+        detector_workers: int = 2,
+        max_detector_backlog: int = 4,
+    ) -> None:
+        self.root = root
+        self.clock = clock
+        self.sink = sink
+        self.detectors = tuple(detectors)
+        self.grace_s = grace_s
+        self.fps = fps
+        self.max_detector_backlog = max_detector_backlog
+        self.pool = ThreadPoolExecutor(detector_workers, thread_name_prefix="vigie-detect")
+        self.relay = MediaRelay()
+        self.sessions: dict[UUID, _Session] = {}
+        self.skipped_detections = 0  # samples dropped because the detectors lagged
+        self.max_encode_backlog = 0  # frames waiting for a segment's worker, at worst
+
+    # --- the port ------------------------------------------------------------------------
+
+    async def open(self, session_id: UUID, offer_sdp: str, origin: datetime | None = None) -> str:
+        offer = RTCSessionDescription(sdp=offer_sdp, type="offer")
+        if "m=audio" not in offer_sdp and "m=video" not in offer_sdp:
+            raise BadOffer("the offer carries neither audio nor video")
+        now = self.clock.now()
+        session = self._session(session_id, now, origin)
+        for previous in list(session.recordings):
+            # The page offers again only when it lost its connection: ICE would notice much
+            # later (consent checks), and the segment would overlap the next one.
+            await self._finish(previous, expected=False)
+        now = self.clock.now()
+        session.watch.beat(now)  # offering is a sign of life
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        number = next(session.numbers)
+        folder = self.root / str(session_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = folder / f".partial-segment-{number:04d}.mkv"
+        recording = _Recording(
+            pc=pc,
+            session_id=session_id,
+            segment_id=SegmentId(f"{session_id}/segment-{number:04d}"),
+            started_at=now,
+            offset_s=(now - session.origin).total_seconds(),
+            partial=partial,
+            final=folder / f"segment-{number:04d}.mkv",
+            writer=SegmentWriter(partial, fps=self.fps),
+            worker=ThreadPoolExecutor(1, thread_name_prefix="vigie-segment"),
+        )
+        session.recordings.append(recording)
+        self._wire(session, recording)
+        try:
+            await pc.setRemoteDescription(offer)
+            await pc.setLocalDescription(await pc.createAnswer())
+        except Exception as error:
+            await self._finish(recording, expected=True, publish=False)
+            raise BadOffer(str(error)) from error
+        if session.lost_at is not None:
+            self.sink(Gap(session_id, session.lost_at, now))
+            session.lost_at = None
+        self.sink(SegmentStarted(recording.segment_id, session_id, now))
+        return pc.localDescription.sdp
+
+    async def watch(self, session_id: UUID, offer_sdp: str) -> str:
+        session = self.sessions.get(session_id)
+        if session is None or not session.sources:
+            raise BadOffer("this session is not live")
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        session.watchers.append(pc)
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+        for track in session.sources.values():
+            pc.addTrack(self.relay.subscribe(track, buffered=False))
+        await pc.setLocalDescription(await pc.createAnswer())
+
+        @pc.on("connectionstatechange")
+        async def _state() -> None:
+            if pc.connectionState in ("failed", "closed") and pc in session.watchers:
+                session.watchers.remove(pc)
+                await pc.close()
+
+        return pc.localDescription.sdp
+
+    async def close(self, session_id: UUID) -> None:
+        session = self.sessions.get(session_id)
+        if session is None:
+            return
+        for recording in list(session.recordings):
+            await self._finish(recording, expected=True)
+        for pc in list(session.watchers):
+            await pc.close()
+        if session.watchdog is not None:
+            session.watchdog.cancel()
+        if session.lane is not None:
+            with contextlib.suppress(Exception):
+                await session.lane
+        del self.sessions[session_id]
+
+    async def aclose(self) -> None:
+        for session_id in list(self.sessions):
+            await self.close(session_id)
+        self.pool.shutdown(wait=True)
+
+    def open_segment(self, media_id: str) -> BinaryIO:
+        path = (self.root / media_id).resolve()
+        if self.root.resolve() not in path.parents or not SEGMENT_NAME.fullmatch(path.name):
+            raise UnknownSegment(media_id)
+        try:
+            return path.open("rb")
+        except FileNotFoundError:
+            raise UnknownSegment(media_id) from None
+
+    # --- figures for the benchmark -------------------------------------------------------
+
+    def encode_backlog(self) -> int:
+        """Frames handed to segment workers and not yet encoded, over all recordings."""
+        return sum(r.submitted - r.done for s in self.sessions.values() for r in s.recordings)
+
+    # --- inside ----------------------------------------------------------------------------
+
+    def _session(self, session_id: UUID, now: datetime, origin: datetime | None = None) -> _Session:
+        session = self.sessions.get(session_id)
+        if session is None:
+            folder = self.root / str(session_id)
+            existing = [
+                int(m.group(1))
+                for p in (folder.iterdir() if folder.exists() else ())
+                if (m := SEGMENT_NAME.fullmatch(p.name))
+            ]
+            session = _Session(
+                origin=origin or now,
+                watch=HeartbeatWatch(now, self.grace_s),
+                numbers=itertools.count(max(existing, default=0) + 1),
+            )
+            self.sessions[session_id] = session
+            session.watchdog = asyncio.ensure_future(self._watchdog(session_id, session))
+        return session
+
+    def _wire(self, session: _Session, recording: _Recording) -> None:
+        pc = recording.pc
+
+        @pc.on("track")
+        def _track(track: MediaStreamTrack) -> None:
+            session.sources[track.kind] = track
+            subscribed = self.relay.subscribe(track, buffered=True)
+            recording.pumps.append(asyncio.ensure_future(self._pump(recording, subscribed)))
+
+        @pc.on("datachannel")
+        def _channel(channel: RTCDataChannel) -> None:
+            @channel.on("message")
+            def _message(message: str | bytes) -> None:
+                self._on_message(recording.session_id, session, message)
+
+        @pc.on("connectionstatechange")
+        async def _state() -> None:
+            if pc.connectionState in ("failed", "closed"):
+                await self._finish(recording, expected=recording.expected_end)
+
+    def _on_message(self, session_id: UUID, session: _Session, message: str | bytes) -> None:
+        parsed = parse_message(message)
+        now = self.clock.now()
+        if isinstance(parsed, SignalKind):
+            self.sink(PageSignal(session_id, parsed, now))
+        elif parsed is not None:
+            session.watch.beat(now)
+
+    async def _watchdog(self, session_id: UUID, session: _Session) -> None:
+        period = min(1.0, self.grace_s / 4)
+        while True:
+            await asyncio.sleep(period)
+            now = self.clock.now()
+            last = session.watch.silence(now)
+            if last is not None:
+                self.sink(TabClosed(session_id, last, now))
+
+    def _segment_time(self, recording: _Recording, kind: str, frame: Any) -> float:
+        """Seconds from the segment's start: arrival of the first frame, then the sender's
+        own timestamps (RTP), so network jitter does not bend the recording's timeline."""
+        arrival = (self.clock.now() - recording.started_at).total_seconds()
+        if frame.pts is None or frame.time_base is None:
+            return arrival
+        pts_s = float(frame.pts * frame.time_base)
+        first = recording.first.setdefault(kind, (pts_s, arrival))
+        return first[1] + pts_s - first[0]
+
+    def _submit(self, recording: _Recording, job: Callable[..., None], *args: Any) -> None:
+        def run() -> None:
+            try:
+                job(*args)
+            except Exception:
+                log.exception("segment %s: a frame could not be encoded", recording.segment_id)
+            finally:
+                recording.done += 1  # one worker thread: the only writer
+
+        recording.submitted += 1
+        self.max_encode_backlog = max(self.max_encode_backlog, recording.submitted - recording.done)
+        recording.worker.submit(run)
+
+    async def _pump(self, recording: _Recording, track: MediaStreamTrack) -> None:
+        writer, sampler = recording.writer, recording.sampler
+        while True:
+            try:
+                frame = await track.recv()
+            except MediaStreamError:
+                return
+            t = self._segment_time(recording, track.kind, frame)
+            recording.last_media_at = self.clock.now()
+            if isinstance(frame, VideoFrame):
+                if writer.wants_video(t):
+                    self._submit(recording, writer.add_video, frame, t)
+                if self.detectors and sampler.frame_due(t):
+                    self._detect(recording, run_frame, recording.offset_s + t, frame)
+            elif isinstance(frame, AudioFrame):
+                self._submit(recording, writer.add_audio, frame, t)
+                window = sampler.add_audio(frame, t) if self.detectors else None
+                if window is not None:
+                    start, frames = window
+                    self._detect(recording, run_audio, recording.offset_s + start, frames)
+
+    def _detect(
+        self, recording: _Recording, job: Callable[..., list[Detection]], *args: Any
+    ) -> None:
+        """Run detectors in the pool, one session's samples in order; drop when lagging."""
+        session = self.sessions.get(recording.session_id)
+        if session is None:
+            return
+        if session.lane_depth >= self.max_detector_backlog:
+            self.skipped_detections += 1
+            return
+        session.lane_depth += 1
+        previous = session.lane
+        loop = asyncio.get_running_loop()
+
+        async def run() -> None:
+            if previous is not None:
+                with contextlib.suppress(Exception):
+                    await previous
+            try:
+                hits = await loop.run_in_executor(
+                    self.pool, job, self.detectors, recording.session_id, *args
+                )
+            except Exception:
+                log.exception("session %s: a detector failed", recording.session_id)
+                hits = []
+            finally:
+                session.lane_depth -= 1
+            for hit in hits:
+                self.sink(hit)
+
+        session.lane = asyncio.ensure_future(run())
+
+    async def _finish(self, recording: _Recording, *, expected: bool, publish: bool = True) -> None:
+        if recording.finishing:
+            await recording.finished.wait()
+            return
+        recording.finishing = True
+        recording.expected_end = recording.expected_end or expected
+        # A cut connection is noticed seconds after its last frame: the segment ends there.
+        ended_at = self.clock.now() if expected else (recording.last_media_at or self.clock.now())
+        session = self.sessions[recording.session_id]
+        for task in recording.pumps:
+            task.cancel()
+        await asyncio.gather(*recording.pumps, return_exceptions=True)
+        await recording.pc.close()
+        loop = asyncio.get_running_loop()
+        stats: SegmentStats = await loop.run_in_executor(recording.worker, recording.writer.close)
+        recording.worker.shutdown(wait=False)
+        if recording in session.recordings:
+            session.recordings.remove(recording)
+        if self.detectors:
+            end_t = (ended_at - session.origin).total_seconds()
+            self._detect(recording, run_finish, end_t)
+        if not publish:
+            recording.partial.unlink(missing_ok=True)
+            recording.finished.set()
+            return
+        size, content_hash = await loop.run_in_executor(
+            None, publish_file, recording.partial, recording.final
+        )
+        if not recording.expected_end:
+            session.lost_at = ended_at
+        recording.finished.set()
+        self.sink(
+            Segment(
+                recording.segment_id,
+                recording.session_id,
+                recording.started_at,
+                ended_at,
+                f"{recording.final.parent.name}/{recording.final.name}",
+                size,
+                content_hash,
+                stats.video_frames,
+                stats.audio_seconds,
+            )
+        )

@@ -1,0 +1,182 @@
+"""The live media port: the proctoring tab's WebRTC stream, recorded in segments, with the page's
+signals and the detectors' hints reported as plain values.
+
+An adapter reports what happened through one `LiveEventSink` callback (called on the adapter's
+event loop, never from a worker thread); the application turns each value into a domain event
+(`SegmentRecorded`, `RecordingGap`, `ProctoringTabClosed`, a flag...). Media times are seconds
+from the session's media origin (its first entry), as `MediaSpan` counts them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import BinaryIO, NewType, Protocol
+from uuid import UUID
+
+from domain.evidence import FlagKind, MediaSpan
+
+SegmentId = NewType("SegmentId", str)
+
+
+class LiveMediaError(Exception):
+    """The live media side refused a request."""
+
+
+class UnknownSegment(LiveMediaError, KeyError):
+    """No recorded segment has this media id."""
+
+
+class BadOffer(LiveMediaError, ValueError):
+    """The offer cannot be answered (not an SDP offer, or no audio/video to record)."""
+
+
+class SignalKind(StrEnum):
+    """What the proctoring page reports through its data channel (R17 and the flags)."""
+
+    VISIBILITY_LOST = "visibility_lost"
+    FULLSCREEN_LEFT = "fullscreen_left"
+    FOCUS_LOST = "focus_lost"
+    SECOND_SCREEN = "second_screen"
+    COPY_PASTE = "copy_paste"
+
+
+@dataclass(frozen=True)
+class SegmentStarted:
+    """A connection began to be recorded; nothing is referenced until `Segment` arrives."""
+
+    segment_id: SegmentId
+    session_id: UUID
+    started_at: datetime
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A finished recording of one connection: complete on storage, with its size and hash."""
+
+    segment_id: SegmentId
+    session_id: UUID
+    started_at: datetime
+    ended_at: datetime
+    media_id: str
+    size: int
+    content_hash: str  # "sha256:<hex>", as StoredMedia
+    video_frames: int = 0
+    audio_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Nothing was recorded between two segments of a session (a lost connection)."""
+
+    session_id: UUID
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class PageSignal:
+    """The page said something happened (visibility lost, copy/paste...)."""
+
+    session_id: UUID
+    kind: SignalKind
+    at: datetime
+
+
+@dataclass(frozen=True)
+class TabClosed:
+    """Heartbeats stopped for longer than the grace period (R17).
+
+    `last_heartbeat` is the last sign of life; `noticed_at` is when the grace period ran out.
+    The tab has been gone at least from `last_heartbeat` to `noticed_at`.
+    """
+
+    session_id: UUID
+    last_heartbeat: datetime
+    noticed_at: datetime
+
+
+@dataclass(frozen=True)
+class Detection:
+    """A detector's hint on a span of the recording. A hint, never a verdict."""
+
+    kind: FlagKind
+    span: MediaSpan
+    confidence: float
+    note: str = ""
+    session_id: UUID | None = field(default=None, compare=False)
+
+
+LiveEvent = SegmentStarted | Segment | Gap | PageSignal | TabClosed | Detection
+LiveEventSink = Callable[[LiveEvent], None]
+
+
+@dataclass(frozen=True)
+class VideoSample:
+    """One decoded video frame for the detectors: `bgr` holds height*width*3 bytes."""
+
+    width: int
+    height: int
+    bgr: bytes
+
+
+@dataclass(frozen=True)
+class AudioWindow:
+    """A window of microphone sound for the detectors: signed 16-bit mono PCM."""
+
+    sample_rate: int
+    pcm: bytes
+
+    @property
+    def seconds(self) -> float:
+        """How long the window lasts."""
+        return len(self.pcm) / 2 / self.sample_rate
+
+
+class Detector(Protocol):
+    """Looks at sampled frames and audio windows; runs in a worker thread, never on the loop.
+
+    A detector may keep per-session state (to merge consecutive seconds into one span), so
+    calls for one session arrive in media-time order.
+    """
+
+    def frame(self, session_id: UUID, t_s: float, sample: VideoSample) -> list[Detection]:
+        """Hints from the frame shown at `t_s` seconds of media time (usually none)."""
+        ...
+
+    def audio(self, session_id: UUID, t_s: float, window: AudioWindow) -> list[Detection]:
+        """Hints from the audio window that starts at `t_s` seconds of media time."""
+        ...
+
+    def finish(self, session_id: UUID, t_s: float) -> list[Detection]:
+        """Hints still open when the session's stream stops at `t_s` (then forget it)."""
+        ...
+
+
+class LiveRecorder(Protocol):
+    """Records the proctoring tab's connections, one segment per connection."""
+
+    async def open(self, session_id: UUID, offer_sdp: str, origin: datetime | None = None) -> str:
+        """Answer the page's offer and record the connection; returns the answer SDP.
+        `origin` is the session's media origin (its first entry: media spans count seconds
+        from it); without it, the session's first connection here. A new connection of a
+        session ends the one before (a page has one proctoring connection at a time)."""
+        ...
+
+    async def watch(self, session_id: UUID, offer_sdp: str) -> str:
+        """Answer a supervisor's offer with the session's live tracks, leaving recording be."""
+        ...
+
+    async def close(self, session_id: UUID) -> None:
+        """The session ended: hang up its connections and finish its segments."""
+        ...
+
+    async def aclose(self) -> None:
+        """Hang up everything (shutdown); every open segment is finished first."""
+        ...
+
+    def open_segment(self, media_id: str) -> BinaryIO:
+        """The recorded bytes of a finished segment, for playback (UnknownSegment if none)."""
+        ...

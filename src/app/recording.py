@@ -1,0 +1,90 @@
+"""The session's recording as the examiner plays it: segments, gaps, flags and closed-tab
+spans on one media timeline (seconds from the first entry), read from the log alone."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from eventsourcing.domain import AggregateEvent
+
+from domain.evidence import MediaSpan
+from domain.proctored_session import ProctoredSession
+
+LIVE_FOLDER = "live"  # the live segments' folder under the media root
+
+
+@dataclass(frozen=True)
+class TimelineMark:
+    """One thing on the recording's timeline; `kind` is segment, gap, flag or tab_closed."""
+
+    kind: str
+    span: MediaSpan
+    label: str
+    evidence_id: str
+    media_id: str = ""
+    confidence: float | None = None
+
+
+@dataclass(frozen=True)
+class RecordingView:
+    """Everything the player needs, in media-time order."""
+
+    marks: tuple[TimelineMark, ...]
+
+    @property
+    def segments(self) -> tuple[TimelineMark, ...]:
+        return tuple(m for m in self.marks if m.kind == "segment")
+
+    @property
+    def recorded_seconds(self) -> float:
+        return sum(m.span.end_s - m.span.start_s for m in self.segments)
+
+    @property
+    def gap_seconds(self) -> float:
+        return sum(m.span.end_s - m.span.start_s for m in self.marks if m.kind == "gap")
+
+
+def recording_of(history: Iterable[AggregateEvent]) -> RecordingView:
+    """The recording of a session from its events."""
+    marks: list[TimelineMark] = []
+    for event in history:
+        evidence_id = f"{event.originator_id}/{event.originator_version}"
+        if isinstance(event, ProctoredSession.SegmentRecorded):
+            marks.append(
+                TimelineMark("segment", event.span, event.segment_id, evidence_id, event.media_id)
+            )
+        elif isinstance(event, ProctoredSession.RecordingGap):
+            marks.append(TimelineMark("gap", event.span, "gap", evidence_id))
+        elif isinstance(event, ProctoredSession.FlagRaised):
+            marks.append(
+                TimelineMark(
+                    "flag",
+                    event.span,
+                    event.kind.value,
+                    evidence_id,
+                    confidence=event.confidence,
+                )
+            )
+        elif isinstance(event, ProctoredSession.ProctoringTabClosed):
+            label = "tab closed during the exam" if event.during_exam else "tab closed"
+            marks.append(TimelineMark("tab_closed", event.span, label, evidence_id))
+    order = {"segment": 0, "flag": 1, "tab_closed": 2, "gap": 3}
+    marks.sort(key=lambda m: (m.span.start_s, order[m.kind]))
+    return RecordingView(tuple(marks))
+
+
+def stored_media_ids(history: Iterable[AggregateEvent]) -> tuple[str, ...]:
+    """Every media the session's log refers to, as the media port names them: photos, the
+    environment recordings (named by their hash when stored) and the live segments (under
+    `live/`)."""
+    found: list[str] = []
+    for event in history:
+        if isinstance(event, ProctoredSession.FacePhotoTaken | ProctoredSession.IdPhotoTaken):
+            found.append(event.media_id)
+        elif isinstance(event, ProctoredSession.EnvironmentRecordingStopped):
+            digest = event.content_hash.removeprefix("sha256:")[:16]
+            found.append(f"{event.originator_id}/environment-{event.part.value}-{digest}")
+        elif isinstance(event, ProctoredSession.SegmentRecorded):
+            found.append(f"{LIVE_FOLDER}/{event.media_id}")
+    return tuple(dict.fromkeys(found))

@@ -1,0 +1,66 @@
+"""Use cases of accommodations: the centre grants extra time and other arrangements on an
+enrolment before the exam starts; the exam session's 3-hour budget follows at once and the
+exam's duration when it opens; the examiner reads them beside the recording."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from app.context import RETRIES, Context
+from app.ports.event_store import ConcurrencyConflict
+from domain.accommodation import Accommodation
+from domain.enrollment import Enrollment
+from domain.proctored_session import ProctoredSession
+
+
+def grant_accommodation(
+    ctx: Context,
+    enrollment_id: UUID,
+    *,
+    granted_by: UUID,
+    extra_time_percent: int,
+    arrangements: str,
+) -> Accommodation:
+    """Recorded on the enrolment with who granted it; refused once the candidate entered
+    the exam session (ACCOMMODATION-BEFORE-START). Enrolment and session are saved together,
+    so the budget never disagrees with the enrolment."""
+    for attempt in range(RETRIES):
+        at = ctx.now()
+        enrollment = ctx.store.get(enrollment_id, Enrollment)
+        session = (
+            ctx.store.get(enrollment.exam_session_id, ProctoredSession)
+            if enrollment.exam_session_id is not None
+            else None
+        )
+        granted = enrollment.grant_accommodation(
+            at=at,
+            granted_by=granted_by,
+            extra_time_percent=extra_time_percent,
+            arrangements=arrangements,
+            exam_started_at=session.started_at if session is not None else None,
+        )
+        if session is not None:
+            session.apply_accommodation(at=at, extra_time_percent=extra_time_percent)
+        try:
+            if session is not None:
+                ctx.store.save(enrollment, session)
+            else:
+                ctx.store.save(enrollment)
+        except ConcurrencyConflict:
+            if attempt == RETRIES - 1:
+                raise
+            continue
+        return granted
+    raise AssertionError("unreachable")
+
+
+def accommodation_of_enrollment(ctx: Context, enrollment_id: UUID) -> Accommodation | None:
+    """What was granted on the enrolment, if anything."""
+    return ctx.store.get(enrollment_id, Enrollment).accommodation
+
+
+def accommodation_of_session(ctx: Context, session_id: UUID) -> Accommodation | None:
+    """What was granted on the session's enrolment (shown to the examiner so that
+    accommodated behaviour is not read as a breach)."""
+    session = ctx.store.get(session_id, ProctoredSession)
+    return accommodation_of_enrollment(ctx, session.enrollment_id)

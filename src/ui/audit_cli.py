@@ -1,0 +1,401 @@
+"""`vigie audit …`: replay, what-if, export, verify, verify-store (design: docs/audit.md)."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any, TextIO
+from uuid import UUID
+
+from adapters.bootstrap import Settings, open_store
+from adapters.persistence.store import EventsourcingStore
+from app.audit import BATCH, WhatIfReport, replay_all, what_if
+from app.evidence_bundle import build_bundle, verify_bundle
+from app.ports.event_store import AggregateNotFound
+from app.replay import ReplayReport, replay_reviews
+from domain.rules import rule_set
+from domain.verdict import Recommendation
+from ui.bundle_io import read_bundle, write_bundle
+
+DEFAULT_CHECKPOINT = Path("vigie-data/audit-replay.checkpoint.json")
+
+
+def _uuid(text: str) -> UUID:
+    try:
+        return UUID(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an id: {text!r}") from None
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def add_parser(commands: Any) -> None:
+    """The `audit` command group."""
+    audit = commands.add_parser("audit", help="replay, study, export and verify decisions")
+    sub = audit.add_subparsers(dest="audit_command", required=True)
+    replay = sub.add_parser("replay", help="replay one decision (or --all) from the log")
+    replay.add_argument("review_id", type=_uuid, nargs="?")
+    replay.add_argument("--all", action="store_true", help="every decided review in the store")
+    replay.add_argument(
+        "--checkpoint",
+        type=Path,
+        default=DEFAULT_CHECKPOINT,
+        help=f"where --all records its progress to resume (default {DEFAULT_CHECKPOINT})",
+    )
+    replay.add_argument("--restart", action="store_true", help="ignore a checkpoint, start over")
+    replay.add_argument("--batch", type=int, default=BATCH, help="reviews read per batch")
+    replay.add_argument(
+        "--stop-after", type=int, help="stop after about N reviews (run again to continue)"
+    )
+    whatif = sub.add_parser("what-if", help="re-run other rules over past decisions (no writes)")
+    whatif.add_argument("--rules", required=True, help="a rule-set version, e.g. rules-2025-03")
+    whatif.add_argument("--since", type=_date, help="decisions on or after this date")
+    whatif.add_argument("--show", type=int, default=20, help="differences listed one by one")
+    export = sub.add_parser("export", help="the evidence bundle of one decision")
+    export.add_argument("review_id", type=_uuid)
+    export.add_argument("-o", "--output", type=Path, help="a new folder, or a .zip file")
+    verify = sub.add_parser("verify", help="check an evidence bundle offline")
+    verify.add_argument("bundle", type=Path)
+    sub.add_parser("verify-store", help="check the hash chain of every stored event")
+
+
+def run(settings: Settings, args: argparse.Namespace, out: TextIO | None = None) -> int:
+    """Dispatch one `vigie audit` command."""
+    out = out or sys.stdout
+    command = args.audit_command
+    if command == "verify":
+        return verify(args.bundle, out)
+    store = open_store(settings)
+    try:
+        if command == "replay":
+            if args.all:
+                return replay_everything(
+                    store,
+                    checkpoint=args.checkpoint,
+                    restart=args.restart,
+                    batch=args.batch,
+                    stop_after=args.stop_after,
+                    out=out,
+                )
+            if args.review_id is None:
+                print("vigie: audit replay needs a review id or --all", file=sys.stderr)
+                return 2
+            return replay_one(store, args.review_id, out)
+        if command == "what-if":
+            return study(store, args.rules, args.since, args.show, out)
+        if command == "export":
+            return export(store, args.review_id, args.output, out)
+        if command == "verify-store":
+            return verify_store(store, out)
+    finally:
+        store.close()
+    return 2
+
+
+# --- replay ---------------------------------------------------------------------------------
+
+
+def replay_one(store: EventsourcingStore, review_id: UUID, out: TextIO) -> int:
+    try:
+        (report,) = replay_reviews(store, [review_id])
+    except AggregateNotFound as error:
+        print(f"vigie: {error}", file=sys.stderr)
+        return 1
+    print_report(report, out)
+    return 0 if report.matches else 1
+
+
+def print_report(report: ReplayReport, out: TextIO) -> None:
+    """The evidence, the recommendation, the decision, and whether everything matches."""
+    p = out.write
+    p(
+        f"review {report.review_id} ({report.certification_code}) under {report.rules_version}"
+        f" / {report.verdict_version}\n"
+    )
+    p(f"evidence: {len(report.evidence)} items\n")
+    for item in report.evidence:
+        extra = []
+        if item.flag is not None:
+            extra.append(f"{item.flag.value} {item.confidence or 0:.2f}")
+        if item.span is not None:
+            extra.append(f"{item.span.start_s:g}s–{item.span.end_s:g}s")
+        if item.during_exam:
+            extra.append("during the exam")
+        if item.note:
+            extra.append(f"«{item.note}»")
+        p(f"  {item.id}  {item.at.isoformat()}  {item.kind}  {' '.join(extra)}".rstrip() + "\n")
+    for name, rec in (("recorded", report.recorded), ("replayed", report.replayed)):
+        _print_recommendation(name, rec, out)
+    decision = report.decision
+    if report.verdict is None or decision is None:
+        p("decision: undecided\n")
+    else:
+        p(
+            f"decision: {report.verdict.value} by examiner {decision.examiner_id} on "
+            f"{decision.decided_at.isoformat()}"
+            f"{' (overdue)' if decision.overdue else ''}, on {decision.recommendation_version}\n"
+        )
+    for cited in report.reasons:
+        why = f" — {cited.justification}" if cited.justification else ""
+        p(f"  reason {cited.reason.value} citing {', '.join(cited.evidence_ids)}{why}\n")
+    for cited in report.excused:
+        p(f"  excused {cited.reason.value} citing {', '.join(cited.evidence_ids)}\n")
+    if report.matches:
+        p("MATCHES: same recommendation, every citation resolves to its stored event\n")
+    for difference in report.differences:
+        p(f"DIFFERS: {difference}\n")
+
+
+def _print_recommendation(name: str, rec: Recommendation | None, out: TextIO) -> None:
+    if rec is None:
+        out.write(f"{name}: none\n")
+        return
+    out.write(f"{name}: {rec.verdict.value} ({rec.version})\n")
+    for kind, findings in (("ground", rec.grounds), ("hint", rec.hints)):
+        for finding in findings:
+            out.write(
+                f"  {kind} {finding.rule} {finding.reason.value}: {finding.explanation} "
+                f"[{', '.join(finding.evidence_ids)}]\n"
+            )
+
+
+def _store_key(store: EventsourcingStore) -> str:
+    """Which store a checkpoint belongs to (the URL's hash: no password in the file)."""
+    return hashlib.sha256(store.database_url.encode()).hexdigest()[:16]
+
+
+def replay_everything(
+    store: EventsourcingStore,
+    *,
+    checkpoint: Path,
+    restart: bool = False,
+    batch: int = BATCH,
+    stop_after: int | None = None,
+    out: TextIO,
+) -> int:
+    """Every decided review, resumable from the checkpoint file after any interruption."""
+    state = _load_checkpoint(checkpoint, _store_key(store), restart)
+    if state["position"]:
+        print(
+            f"resuming after log position {state['position']:,} "
+            f"({state['reviews']:,} reviews already replayed)",
+            file=sys.stderr,
+        )
+    head = store.head()
+    run_reviews = run_events = 0
+    started = last_line = time.perf_counter()
+    try:
+        for done in replay_all(store, after=state["position"], batch=batch):
+            for report in done.reports:
+                if not report.matches:
+                    state["mismatches"].append(
+                        {"review": str(report.review_id), "differences": report.differences}
+                    )
+            run_reviews += len(done.reports)
+            run_events += done.events_read
+            state["position"] = done.position
+            state["reviews"] += len(done.reports)
+            state["events"] += done.events_read
+            now = time.perf_counter()
+            state["seconds"] += now - started - state.get("_counted", 0.0)
+            state["_counted"] = now - started
+            _save_checkpoint(checkpoint, state)
+            if now - last_line >= 1.0:
+                last_line = now
+                _progress(state, head, run_reviews, now - started)
+            if stop_after is not None and run_reviews >= stop_after:
+                _progress(state, head, run_reviews, now - started)
+                print(
+                    f"stopped after {run_reviews:,} reviews; run the same command to continue",
+                    file=sys.stderr,
+                )
+                return 0 if not state["mismatches"] else 1
+    except KeyboardInterrupt:
+        print(
+            f"\ninterrupted after log position {state['position']:,}; run the same command "
+            f"to continue (checkpoint {checkpoint})",
+            file=sys.stderr,
+        )
+        return 130
+    seconds = time.perf_counter() - started
+    state["complete"] = True
+    _save_checkpoint(checkpoint, state)
+    _progress(state, head, run_reviews, seconds)
+    rate = run_reviews / seconds if seconds else 0.0
+    out.write(
+        f"replayed {state['reviews']:,} decided reviews ({run_reviews:,} in this run), "
+        f"{state['events']:,} events read\n"
+        f"this run: {seconds:.1f}s, {rate:,.0f} reviews/s, "
+        f"{(run_events / seconds if seconds else 0):,.0f} events/s\n"
+    )
+    mismatches = state["mismatches"]
+    if not mismatches:
+        out.write("mismatches: none — every decision replays to what was recorded\n")
+        return 0
+    out.write(f"mismatches: {len(mismatches)}\n")
+    for item in mismatches:
+        for difference in item["differences"]:
+            out.write(f"  {item['review']}: {difference}\n")
+    return 1
+
+
+def _progress(state: dict[str, Any], head: int, run_reviews: int, seconds: float) -> None:
+    share = state["position"] / head * 100 if head else 100.0
+    rate = run_reviews / seconds if seconds else 0.0
+    print(
+        f"audit replay: {state['reviews']:,} reviews, log position {state['position']:,}/"
+        f"{head:,} ({share:.0f}%), {rate:,.0f} reviews/s, "
+        f"{len(state['mismatches'])} mismatch(es)",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def _load_checkpoint(path: Path, store_key: str, restart: bool) -> dict[str, Any]:
+    fresh: dict[str, Any] = {
+        "store": store_key,
+        "position": 0,
+        "reviews": 0,
+        "events": 0,
+        "seconds": 0.0,
+        "mismatches": [],
+        "complete": False,
+    }
+    if restart or not path.exists():
+        return fresh
+    try:
+        state = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return fresh
+    if state.get("store") != store_key or state.get("complete"):
+        return fresh
+    state.pop("_counted", None)
+    return {**fresh, **state}
+
+
+def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    """Written aside then renamed: a crash never leaves half a checkpoint."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(path.suffix + ".tmp")
+    saved = {k: v for k, v in state.items() if not k.startswith("_")}
+    partial.write_text(json.dumps(saved, indent=1))
+    partial.replace(path)
+
+
+# --- what-if --------------------------------------------------------------------------------
+
+
+def study(
+    store: EventsourcingStore, version: str, since: date | None, show: int, out: TextIO
+) -> int:
+    rules = rule_set(version)
+    head = store.head()
+    report = what_if(store, rules, since=since)
+    if store.head() != head:  # the promise: a study never writes
+        raise RuntimeError("the what-if study wrote to the log")
+    print_what_if(report, show, out)
+    return 0
+
+
+def print_what_if(report: WhatIfReport, show: int, out: TextIO) -> None:
+    p = out.write
+    since = f" since {report.since.isoformat()}" if report.since else ""
+    p(
+        f"what-if {report.rules_version} / {report.verdict_version} over {report.reviews:,} "
+        f"decided reviews{since}: {len(report.differences):,} would differ "
+        "(nothing was written)\n"
+    )
+    for difference in report.differences[:show]:
+        p(f"  {difference.review_id} {difference.certification_code} {difference.month}: ")
+        p(difference.describe() + "\n")
+    if len(report.differences) > show:
+        p(f"  … and {len(report.differences) - show:,} more\n")
+    if not report.buckets:
+        return
+    p(
+        f"{'certification':<16} {'month':<8} {'reviews':>8} {'changed':>8} "
+        f"{'inval. rec.':>11} {'inval. what-if':>14} {'inval. exam.':>12} "
+        f"{'false flags rec.':>16} {'what-if':>8}\n"
+    )
+    for (code, month), b in sorted(report.buckets.items()):
+        r = b.rate
+        p(
+            f"{code:<16} {month:<8} {b.reviews:>8,} {b.changed:>8,} "
+            f"{r(b.recorded_invalidations, b.reviews):>11.1%} "
+            f"{r(b.alternative_invalidations, b.reviews):>14.1%} "
+            f"{r(b.examiner_invalidations, b.reviews):>12.1%} "
+            f"{r(b.recorded_false_flags, b.recorded_flagged):>16.1%} "
+            f"{r(b.alternative_false_flags, b.alternative_flagged):>8.1%}\n"
+        )
+    p(
+        "inval. = share of reviews recommended (rec., what-if) or decided (exam.) invalid; "
+        "false flags = share of flagged reviews the examiner validated\n"
+    )
+
+
+# --- export and verify ----------------------------------------------------------------------
+
+
+def export(store: EventsourcingStore, review_id: UUID, output: Path | None, out: TextIO) -> int:
+    try:
+        files = build_bundle(store, review_id)
+    except AggregateNotFound as error:
+        print(f"vigie: {error}", file=sys.stderr)
+        return 1
+    target = write_bundle(files, output or Path(f"evidence-{review_id}.zip"))
+    manifest = json.loads(files["manifest.json"])
+    out.write(
+        f"evidence bundle of review {review_id}: {target}\n"
+        f"{manifest['chain_length']} events, chain head {manifest['chain_head']}\n"
+        f"check it anywhere with: vigie audit verify {target}\n"
+    )
+    return 0 if manifest["matches"] else 1
+
+
+def verify(bundle: Path, out: TextIO) -> int:
+    try:
+        files = read_bundle(bundle)
+    except ValueError as error:
+        print(f"vigie: {error}", file=sys.stderr)
+        return 2
+    check = verify_bundle(files)
+    if check.intact:
+        out.write(f"INTACT: {bundle}: {check.lines} events chained, every file as listed\n")
+        return 0
+    out.write(f"ALTERED: first altered entry: {check.first_altered}\n")
+    for problem in check.problems:
+        out.write(f"  {problem}\n")
+    return 1
+
+
+def verify_store(store: EventsourcingStore, out: TextIO) -> int:
+    started = time.perf_counter()
+
+    def progress(n: int) -> None:
+        if n % 100_000 == 0:
+            print(f"verify-store: {n:,} events checked", file=sys.stderr, flush=True)
+
+    report = store.verify_chain(progress)
+    seconds = time.perf_counter() - started
+    out.write(
+        f"{report.events:,} events in {report.streams:,} streams checked in {seconds:.1f}s: "
+        f"{report.chained:,} chained, {report.unchained:,} unchained (written before the chain)\n"
+        f"heads digest {report.heads_digest} (keep it elsewhere to detect a rewritten tail)\n"
+    )
+    if report.intact:
+        out.write("INTACT: every stored event matches its hash and its predecessor\n")
+        return 0
+    out.write(f"ALTERED: {len(report.breaks)} stream(s) broken; first: {report.breaks[0]}\n")
+    for chain_break in report.breaks:
+        out.write(f"  {chain_break}\n")
+    return 1

@@ -1,0 +1,147 @@
+"""Appeals on the web: the candidate's result page with its 'Contester' form, and the second
+examiner's appeal pages (the APPEAL-* rules are in domain/review.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from litestar import Request, get, post
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+
+from app.read_models import timeline
+from app.use_cases import accommodations, appeals
+from app.use_cases.reviewing import review_id_for
+from domain.errors import InvalidArgument
+from domain.proctored_session import ProctoredSession
+from domain.review import AppealOutcome, Review
+from domain.staff import Role
+from ui.web.candidate import Form, candidate_id, context, own_session, platform_of
+from ui.web.examiner import REASON_LABELS, _cited, staff_member
+
+
+def _review_of(request: Request[Any, Any, Any], session: ProctoredSession) -> Review | None:
+    """The review of the session's exam, once it was sent for review."""
+    if session.attempt_id is None:
+        return None
+    try:
+        return platform_of(request).ctx.store.get(review_id_for(session.attempt_id), Review)
+    except LookupError:
+        return None
+
+
+# --- the candidate: the result and 'Contester' -------------------------------------------------
+
+
+@get("/results/{session_id:uuid}", sync_to_thread=True)
+def result_page(request: Request[Any, Any, Any], session_id: FromPath[UUID]) -> Template:
+    """R19: the result once sent; the appeal's verdict when there was one."""
+    session = own_session(request, session_id)
+    review = _review_of(request, session)
+    released = review is not None and review.released
+    today = platform_of(request).ctx.now().date()
+    return Template(
+        "result.html",
+        context=context(
+            request,
+            session=session,
+            review=review if released else None,
+            appealable=bool(review and released and review.may_be_appealed(today)),
+            reasons=REASON_LABELS,
+        ),
+    )
+
+
+@post("/results/{session_id:uuid}/appeal", sync_to_thread=True)
+def lodge_appeal(
+    request: Request[Any, Any, Any], session_id: FromPath[UUID], data: Form
+) -> Redirect:
+    """'Contester': once, within the period, with a written reason."""
+    session = own_session(request, session_id)
+    review = _review_of(request, session)
+    if review is None:
+        raise InvalidArgument("session", "this exam has no result to contest yet")
+    appeals.lodge_appeal(
+        platform_of(request).ctx,
+        review.id,
+        candidate_id=candidate_id(request),
+        reason=str(data.get("reason", "")),
+    )
+    return Redirect(f"/results/{session_id}")
+
+
+# --- the second examiner -----------------------------------------------------------------------
+
+
+@get("/examiner/appeals", sync_to_thread=True)
+def appeals_due(request: Request[Any, Any, Any]) -> Template:
+    """Appeals not decided yet, the soonest due first, and the examiners' agreement."""
+    staff_member(request, Role.EXAMINER)
+    platform = platform_of(request)
+    platform.projections.catch_up(platform.ctx.store)
+    return Template(
+        "appeals.html",
+        context=context(
+            request,
+            appeals=platform.projections.appeals_due(),
+            agreement=platform.projections.appeal_agreement(),
+            today=platform.ctx.now().date(),
+        ),
+    )
+
+
+@get("/examiner/appeals/{review_id:uuid}", sync_to_thread=True)
+def appeal_page(request: Request[Any, Any, Any], review_id: FromPath[UUID]) -> Template:
+    """The first decision, the candidate's reason, the evidence, and the second decision."""
+    examiner = staff_member(request, Role.EXAMINER)
+    platform = platform_of(request)
+    try:
+        review = platform.ctx.store.get(review_id, Review)
+    except LookupError:
+        raise NotFoundException() from None
+    if review.appeal is None:
+        raise NotFoundException()
+    return Template(
+        "appeal.html",
+        context=context(
+            request,
+            review=review,
+            appeal=review.appeal,
+            examiner=examiner,
+            accommodation=accommodations.accommodation_of_session(platform.ctx, review.session_id),
+            entries=timeline(platform.ctx.store, review.session_id),
+            reasons=REASON_LABELS,
+        ),
+    )
+
+
+@post("/examiner/appeals/{review_id:uuid}/{action:str}", sync_to_thread=True)
+def appeal_action(
+    request: Request[Any, Any, Any], review_id: FromPath[UUID], action: FromPath[str], data: Form
+) -> Redirect:
+    """'take' the appeal, or 'decide' it (upheld or overturned, with a written answer)."""
+    examiner = staff_member(request, Role.EXAMINER)
+    ctx = platform_of(request).ctx
+    if action == "take":
+        appeals.take_appeal(ctx, review_id, examiner)
+    elif action == "decide":
+        try:
+            outcome = AppealOutcome(str(data.get("outcome", "")))
+        except ValueError:
+            raise InvalidArgument("outcome", "upheld or overturned") from None
+        appeals.decide_appeal(
+            ctx,
+            review_id,
+            examiner_id=examiner,
+            outcome=outcome,
+            answer=str(data.get("answer", "")),
+            reasons=_cited(data) if outcome is AppealOutcome.UPHELD else (),
+        )
+    else:
+        raise InvalidArgument("action", f"unknown action {action!r}")
+    return Redirect(f"/examiner/appeals/{review_id}")
+
+
+ROUTES = [result_page, lodge_appeal, appeals_due, appeal_page, appeal_action]

@@ -1,0 +1,60 @@
+"""The auditor's pages: decided reviews, a decision replayed from the log (the same report as
+`vigie audit replay`), and its evidence bundle to download (`vigie audit verify` checks it)."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from litestar import Request, Response, get
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
+from litestar.response import Template
+
+from app.evidence_bundle import build_bundle
+from app.ports.event_store import AggregateNotFound
+from app.replay import replay_reviews
+from domain.staff import Role
+from ui.bundle_io import bundle_zip
+from ui.web.candidate import context, platform_of
+from ui.web.examiner import staff_member
+
+
+@get("/auditor", sync_to_thread=True)
+def decided_reviews(request: Request[Any, Any, Any]) -> Template:
+    """Every decided review, newest decision first."""
+    staff_member(request, Role.AUDITOR)
+    platform = platform_of(request)
+    platform.projections.catch_up(platform.ctx.store)
+    decided = [r for r in platform.projections.reviews.values() if r.verdict is not None]
+    decided.sort(key=lambda r: r.opened_at, reverse=True)
+    return Template("auditor_reviews.html", context=context(request, reviews=decided))
+
+
+@get("/auditor/reviews/{review_id:uuid}", sync_to_thread=True)
+def replay_page(request: Request[Any, Any, Any], review_id: FromPath[UUID]) -> Template:
+    """The decision replayed: evidence, recommendation, decision, match or the differences."""
+    staff_member(request, Role.AUDITOR)
+    try:
+        (report,) = replay_reviews(platform_of(request).store, [review_id])
+    except AggregateNotFound:
+        raise NotFoundException() from None
+    return Template("auditor_replay.html", context=context(request, report=report))
+
+
+@get("/auditor/reviews/{review_id:uuid}/bundle", sync_to_thread=True)
+def bundle(request: Request[Any, Any, Any], review_id: FromPath[UUID]) -> Response[bytes]:
+    """The evidence bundle as a zip."""
+    staff_member(request, Role.AUDITOR)
+    try:
+        files = build_bundle(platform_of(request).store, review_id)
+    except AggregateNotFound:
+        raise NotFoundException() from None
+    return Response(
+        bundle_zip(files),
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="evidence-{review_id}.zip"'},
+    )
+
+
+ROUTES = [decided_reviews, replay_page, bundle]

@@ -1,0 +1,165 @@
+"""Live proctoring media on the web (issue 7): the proctoring tab's WebRTC connection, live
+supervision for examiners and support (R2), and the recorded segments for playback.
+
+The recorder lives in the web process's event loop (aiortc has no other way); what it reports
+is recorded on the session through `app.live_recording`, in a worker thread (the store has no
+asyncio API). With several web workers, a connection is recorded by the worker its offer
+reached; live supervision must reach the same worker (a limit written in docs/media.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from litestar import Litestar, Request, get, post
+from litestar.concurrency import sync_to_thread
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, JSONBody
+from litestar.response import File, Template
+
+from adapters.bootstrap import Platform
+from app.live_recording import media_origin, record_live_event
+from app.ports.live_media import BadOffer, LiveEvent, LiveRecorder
+from domain.errors import InvalidArgument, RuleBroken
+from domain.proctored_session import ProctoredSession
+from domain.staff import Role
+from ui.web.candidate import context, own_session, platform_of
+from ui.web.examiner import staff_member
+
+log = logging.getLogger(__name__)
+
+WATCHERS = (Role.EXAMINER, Role.SUPPORT)  # R2: the hotline supervises live
+PLAYERS = (Role.EXAMINER, Role.SUPPORT, Role.AUDITOR)
+
+
+class Sdp(msgspec.Struct):
+    """A WebRTC session description (the whole SDP: no trickle ICE)."""
+
+    sdp: str
+
+
+def recorder_of(request: Request[Any, Any, Any]) -> LiveRecorder:
+    recorder: LiveRecorder | None = getattr(request.app.state, "recorder", None)
+    if recorder is None:
+        raise NotFoundException("live media is not enabled on this server")
+    return recorder
+
+
+def live_root(request_or_app: Request[Any, Any, Any] | Litestar) -> Path:
+    app = request_or_app if isinstance(request_or_app, Litestar) else request_or_app.app
+    root: Path = app.state.live_media_root
+    return root
+
+
+async def start_recorder(app: Litestar) -> None:
+    """on_startup: the aiortc recorder with its detectors, reporting into the log (segments
+    under `app.state.live_media_root`, a folder per session)."""
+    from adapters.detectors.faces import FaceCounter
+    from adapters.detectors.voice import SpeechWhileFaceAbsent
+    from adapters.media.webrtc import WebRtcRecorder
+
+    platform: Platform = app.state.platform
+    loop = asyncio.get_running_loop()
+    recorder: WebRtcRecorder | None = None
+    pending: set[asyncio.Future[bool]] = set()
+    hanging_up: set[asyncio.Future[None]] = set()
+
+    def sink(event: LiveEvent) -> None:
+        future = loop.run_in_executor(None, record_live_event, platform.ctx, event)
+        pending.add(future)
+        future.add_done_callback(lambda done: _after(done, event))
+
+    def _after(done: asyncio.Future[bool], event: LiveEvent) -> None:
+        pending.discard(done)
+        if done.exception() is not None:
+            log.error("live event %r not recorded", event, exc_info=done.exception())
+        elif done.result() is False and recorder is not None and event.session_id is not None:
+            # The session takes no more facts (closed): hang up its connection.
+            hang_up = asyncio.ensure_future(recorder.close(event.session_id))
+            hanging_up.add(hang_up)
+            hang_up.add_done_callback(hanging_up.discard)
+
+    detectors = [SpeechWhileFaceAbsent(FaceCounter())]
+    recorder = WebRtcRecorder(live_root(app), platform.ctx.clock, sink, detectors)
+    app.state.recorder = recorder
+    app.state.recorder_pending = pending
+
+
+async def stop_recorder(app: Litestar) -> None:
+    """on_shutdown: every open segment is finished and recorded before the process ends."""
+    recorder: LiveRecorder | None = getattr(app.state, "recorder", None)
+    if recorder is not None:
+        await recorder.aclose()
+        pending = list(getattr(app.state, "recorder_pending", ()))
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+
+
+@post("/api/sessions/{session_id:uuid}/media/offer", status_code=200)
+async def offer(
+    request: Request[Any, Any, Any], session_id: FromPath[UUID], data: JSONBody[Sdp]
+) -> Sdp:
+    """The proctoring tab connects its camera, microphone and data channel; recorded from
+    the first entry until the session closes (R17: the tab must stay open)."""
+    session = await sync_to_thread(own_session, request, session_id)
+    if session.entries == 0:
+        raise RuleBroken("R6", "enter the session ('Examen') before the recording starts")
+    if session.closed_at is not None:
+        raise RuleBroken("R18", "the session is closed: nothing more is recorded")
+    origin = await sync_to_thread(media_origin, platform_of(request).ctx, session_id)
+    try:
+        answer = await recorder_of(request).open(session_id, data.sdp, origin)
+    except BadOffer as error:
+        raise InvalidArgument("sdp", str(error)) from None
+    return Sdp(answer)
+
+
+@post("/api/sessions/{session_id:uuid}/media/watch", status_code=200)
+async def watch(
+    request: Request[Any, Any, Any], session_id: FromPath[UUID], data: JSONBody[Sdp]
+) -> Sdp:
+    """R2: an examiner or support user watches the session live; the recording goes on."""
+    staff_member(request, *WATCHERS)
+    try:
+        answer = await recorder_of(request).watch(session_id, data.sdp)
+    except BadOffer as error:
+        raise InvalidArgument("sdp", str(error)) from None
+    return Sdp(answer)
+
+
+@get("/media/sessions/{session_id:uuid}/{name:str}", sync_to_thread=True)
+def segment(
+    request: Request[Any, Any, Any], session_id: FromPath[UUID], name: FromPath[str]
+) -> File:
+    """A recorded segment, for the examiner's player (only segments the log references)."""
+    staff_member(request, *PLAYERS)
+    platform = platform_of(request)
+    media_id = f"{session_id}/{name}"
+    try:
+        session = platform.ctx.store.get(session_id, ProctoredSession)
+    except LookupError:
+        raise NotFoundException() from None
+    known = {
+        event.media_id
+        for event in platform.ctx.store.history(session_id)
+        if isinstance(event, ProctoredSession.SegmentRecorded)
+    }
+    path = live_root(request) / media_id
+    if media_id not in known or session.id != session_id or not path.is_file():
+        raise NotFoundException()
+    return File(path, media_type="video/x-matroska", content_disposition_type="inline")
+
+
+@get("/staff/live/{session_id:uuid}", sync_to_thread=False)
+def live_page(request: Request[Any, Any, Any], session_id: FromPath[UUID]) -> Template:
+    """R2: the live view of a session (camera and microphone), for the hotline and examiners."""
+    staff_member(request, *WATCHERS)
+    return Template("live.html", context=context(request, session_id=session_id))
+
+
+ROUTES = [offer, watch, segment, live_page]

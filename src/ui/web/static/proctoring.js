@@ -1,0 +1,125 @@
+// The proctoring tab (issue 7, R17): camera and microphone sent to the server over WebRTC and
+// recorded there; a data channel carries a heartbeat and the page's signals. A lost connection
+// comes back on its own (back-off); the server records the gap.
+(function () {
+  "use strict";
+  var host = document.querySelector("[data-proctoring-session]");
+  if (!host || !window.RTCPeerConnection || !navigator.mediaDevices) return;
+  var sessionId = host.getAttribute("data-proctoring-session");
+  var statusBox = document.getElementById("proctoring-status");
+  var HEARTBEAT_MS = 2000;
+  var MAX_BACKOFF_MS = 8000;
+  var backoff = 500;
+  var stream = null;
+  var pc = null;
+  var channel = null;
+  var retrying = null;
+  var stopped = false;
+
+  function csrf() {
+    var m = document.cookie.match(/(?:^|; )vigie_csrf=([^;]*)/);
+    return m ? decodeURIComponent(m[1]) : "";
+  }
+
+  function show(state) {
+    host.setAttribute("data-state", state);
+    if (statusBox) statusBox.textContent = host.getAttribute("data-label-" + state) || state;
+  }
+
+  function send(message) {
+    if (channel && channel.readyState === "open") channel.send(JSON.stringify(message));
+  }
+
+  function signal(kind) { send({ type: "signal", kind: kind }); }
+
+  function gathered(peer) {
+    if (peer.iceGatheringState === "complete") return Promise.resolve();
+    return new Promise(function (resolve) {
+      var done = function () {
+        if (peer.iceGatheringState === "complete") {
+          peer.removeEventListener("icegatheringstatechange", done);
+          resolve();
+        }
+      };
+      peer.addEventListener("icegatheringstatechange", done);
+      setTimeout(resolve, 3000); // whatever was gathered by then
+    });
+  }
+
+  function retry() {
+    if (stopped || retrying) return;
+    show("reconnecting");
+    if (pc) { try { pc.close(); } catch (e) { /* already closed */ } }
+    pc = null;
+    channel = null;
+    retrying = setTimeout(function () {
+      retrying = null;
+      connect();
+    }, backoff);
+    backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+  }
+
+  function connect() {
+    var peer;
+    return (stream ? Promise.resolve(stream) : navigator.mediaDevices.getUserMedia({
+      video: { width: 320, height: 240, frameRate: 5 },
+      audio: { channelCount: 1 }
+    })).then(function (s) {
+      stream = s;
+      peer = new RTCPeerConnection({ iceServers: [] });
+      pc = peer;
+      s.getTracks().forEach(function (track) { peer.addTrack(track, s); });
+      channel = peer.createDataChannel("vigie");
+      channel.onopen = function () { backoff = 500; send({ type: "heartbeat" }); show("live"); };
+      peer.onconnectionstatechange = function () {
+        if (peer !== pc) return;
+        var state = peer.connectionState;
+        if (state === "failed" || state === "disconnected" || state === "closed") retry();
+      };
+      return peer.createOffer();
+    }).then(function (offer) {
+      return peer.setLocalDescription(offer);
+    }).then(function () {
+      return gathered(peer);
+    }).then(function () {
+      return fetch("/api/sessions/" + sessionId + "/media/offer", {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "content-type": "application/json", "x-csrftoken": csrf() },
+        body: JSON.stringify({ sdp: peer.localDescription.sdp })
+      });
+    }).then(function (reply) {
+      if (reply.status === 409 || reply.status === 404) { // closed session, or no recorder
+        stopped = true;
+        show("off");
+        return null;
+      }
+      if (!reply.ok) throw new Error("offer refused: " + reply.status);
+      return reply.json();
+    }).then(function (answer) {
+      if (answer && peer === pc) return peer.setRemoteDescription({ type: "answer", sdp: answer.sdp });
+      return null;
+    }).catch(function () {
+      if (!stream) { show("no-camera"); return; }
+      retry();
+    });
+  }
+
+  setInterval(function () { send({ type: "heartbeat" }); }, HEARTBEAT_MS);
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "hidden") signal("visibility_lost");
+  });
+  document.addEventListener("fullscreenchange", function () {
+    if (!document.fullscreenElement) signal("fullscreen_left");
+  });
+  window.addEventListener("blur", function () { signal("focus_lost"); });
+  ["copy", "paste", "cut"].forEach(function (name) {
+    document.addEventListener(name, function () { signal("copy_paste"); });
+  });
+  function screens() {
+    if (window.screen && window.screen.isExtended) signal("second_screen");
+  }
+  if (window.screen && window.screen.addEventListener) window.screen.addEventListener("change", screens);
+  show("connecting");
+  connect().then(function () { setTimeout(screens, 1000); });
+})();

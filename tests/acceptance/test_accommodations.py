@@ -1,0 +1,208 @@
+"""Accommodations: extra time and other arrangements granted on an enrolment by the centre
+before the exam starts, applied to the exam's timer and the 3-hour budget (R4), and shown to
+the examiner."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+from uuid import UUID, uuid5
+
+import pytest
+from litestar.testing import TestClient
+
+from adapters.bootstrap import Platform
+from app.mail_rendering import SupportContact
+from app.outbox import MAIL_NAMESPACE
+from app.use_cases import accommodations, accounts
+from domain.errors import RuleBroken
+from domain.exam_attempt import ExamAttempt
+from domain.proctored_session import ProctoredSession
+from domain.staff import Role
+from tests.acceptance.journey import Journey
+from tests.acceptance.web import form_token, log_in
+from ui.web.app import create_app
+
+PASSWORD = "staff-pass-123"
+EXAM_MINUTES = 90  # ENI-ACCESS
+CENTRE = UUID(int=77)
+
+
+def grant(journey: Journey, percent: int = 33, arrangements: str = "") -> None:
+    assert journey.enrollment_id is not None
+    accommodations.grant_accommodation(
+        journey.ctx,
+        journey.enrollment_id,
+        granted_by=CENTRE,
+        extra_time_percent=percent,
+        arrangements=arrangements,
+    )
+
+
+def session_of(journey: Journey) -> ProctoredSession:
+    assert journey.session_id is not None
+    return journey.ctx.store.get(journey.session_id, ProctoredSession)
+
+
+def test_extra_time_extends_the_timer_of_the_exam(journey: Journey) -> None:
+    journey.enrol()
+    grant(journey, 33, "pauses autorisées, bouchons d'oreille")
+    journey.create_session()
+    journey.through_checks()
+    begun = journey.ctx.now()
+    ends_at = journey.start_exam()
+
+    # 90 minutes + 33 % = 119.7, rounded up in the candidate's favour.
+    assert ends_at - begun == timedelta(minutes=120)
+    assert abs((ends_at - begun) - timedelta(minutes=EXAM_MINUTES * 1.33)) < timedelta(minutes=1)
+    attempt = journey.ctx.store.get(journey.attempt_id, ExamAttempt)  # type: ignore[arg-type]
+    assert (attempt.duration_minutes, attempt.extra_minutes) == (EXAM_MINUTES, 30)
+    journey.clock.advance(minutes=100)  # past the normal 90 minutes: still time left
+    assert attempt.remaining_seconds(journey.ctx.now()) == pytest.approx(20 * 60, abs=1)
+
+
+def test_extra_time_extends_the_3_hour_budget_of_the_proctored_session(
+    journey: Journey,
+) -> None:
+    journey.enrol()
+    journey.create_session()
+    grant(journey, 33)  # after the session was created, before the first entry
+    journey.enter()
+    session = session_of(journey)
+    assert session.started_at is not None
+    assert session.budget_ends_at() == session.started_at + timedelta(minutes=180 + 30)
+
+    journey.clock.advance(minutes=190)  # past 3 hours, within 3 h 30
+    journey.pass_attestations()  # R4 would refuse this without the extra time
+
+
+def test_without_extra_time_the_same_step_is_refused_after_3_hours(journey: Journey) -> None:
+    journey.enrol()
+    journey.create_session()
+    journey.enter()
+    journey.clock.advance(minutes=190)
+    with pytest.raises(RuleBroken) as refused:
+        journey.pass_attestations()
+    assert refused.value.rule == "R4"
+
+
+def test_extra_time_granted_after_the_start_is_refused_and_records_nothing(
+    journey: Journey,
+) -> None:
+    journey.enrol()
+    journey.create_session()
+    journey.enter()
+    head = journey.ctx.store.head()
+    with pytest.raises(RuleBroken) as refused:
+        grant(journey, 33)
+    assert refused.value.rule == "ACCOMMODATION-BEFORE-START"
+    assert journey.ctx.store.head() == head
+    journey.pass_attestations()
+    journey.pass_equipment()
+    journey.take_photos()
+    journey.record_environment()
+    journey.start_exam()
+    with pytest.raises(RuleBroken) as refused:
+        grant(journey, 50)
+    assert refused.value.rule == "ACCOMMODATION-BEFORE-START"
+    assert session_of(journey).extra_minutes == 0
+
+
+def test_a_grant_records_who_and_when_and_a_new_grant_replaces_it(journey: Journey) -> None:
+    journey.enrol()
+    grant(journey, 33, "salle calme")
+    journey.clock.advance(hours=2)
+    grant(journey, 50)
+    assert journey.enrollment_id is not None
+    granted = accommodations.accommodation_of_enrollment(journey.ctx, journey.enrollment_id)
+    assert granted is not None
+    assert (granted.extra_time_percent, granted.arrangements, granted.granted_by) == (
+        50,
+        "",
+        CENTRE,
+    )
+    assert granted.granted_at == journey.ctx.now()
+    journey.create_session()
+    assert session_of(journey).extra_minutes == 45
+
+
+def test_extra_time_out_of_bounds_is_refused(journey: Journey) -> None:
+    journey.enrol()
+    with pytest.raises(RuleBroken) as refused:
+        grant(journey, 150)
+    assert refused.value.rule == "ACCOMMODATION-EXTRA-TIME"
+    with pytest.raises(ValueError, match="arrangements"):
+        grant(journey, 0, "   ")
+
+
+# --- through the web ---------------------------------------------------------------------------
+
+
+@contextmanager
+def logged_in(platform: Platform, email: str) -> Iterator[TestClient[Any]]:
+    with TestClient(create_app(platform, secret=b"a" * 32, support=SupportContact())) as client:
+        log_in(client, "/staff/login", email, PASSWORD)
+        yield client
+
+
+def staff(platform: Platform, name: str, role: Role) -> UUID:
+    return accounts.register_staff(
+        platform.ctx, email=f"{name}@example.org", name=name, role=role, password=PASSWORD
+    )
+
+
+def test_the_centre_grants_extra_time_and_the_examiner_sees_it(platform: Platform) -> None:
+    centre = staff(platform, "centre", Role.CENTRE)
+    staff(platform, "other-centre", Role.CENTRE)
+    staff(platform, "support", Role.SUPPORT)
+    staff(platform, "eve", Role.EXAMINER)
+    journey = Journey(platform, centre_id=uuid5(MAIL_NAMESPACE, f"centre:{centre}"))
+    journey.enrol()
+    page = f"/operator/enrolments/{journey.enrollment_id}/accommodation"
+
+    for who in ("support", "other-centre"):
+        with logged_in(platform, f"{who}@example.org") as client:
+            assert client.get(page).status_code == 403, who
+    with logged_in(platform, "centre@example.org") as client:
+        assert "accommodation" in client.get("/operator").text
+        sent = client.post(
+            f"{page}/grant",
+            data={
+                "extra_time_percent": "33",
+                "arrangements": "Pauses autorisées ; lecteur d'écran",
+                "_csrf_token": form_token(client, page),
+            },
+            follow_redirects=False,
+        )
+        assert sent.status_code in (302, 303), sent.text
+        assert 'data-percent="33"' in client.get(page).text
+
+    journey.create_session()
+    journey.through_checks()
+    journey.start_exam()
+    journey.answer_and_send()
+    with logged_in(platform, "eve@example.org") as client:
+        review_page = client.get(f"/examiner/reviews/{journey.review_id}")
+        assert review_page.status_code == 200
+        assert 'id="accommodation"' in review_page.text
+        assert "+33 %" in review_page.text
+        assert "Pauses autorisées ; lecteur d&#39;écran" in review_page.text
+
+
+def test_a_refused_grant_through_the_page_names_its_rule(platform: Platform) -> None:
+    centre = staff(platform, "centre", Role.CENTRE)
+    journey = Journey(platform, centre_id=uuid5(MAIL_NAMESPACE, f"centre:{centre}"))
+    journey.enrol()
+    journey.create_session()
+    journey.enter()
+    page = f"/operator/enrolments/{journey.enrollment_id}/accommodation"
+    with logged_in(platform, "centre@example.org") as client:
+        sent = client.post(
+            f"{page}/grant",
+            data={"extra_time_percent": "33", "_csrf_token": form_token(client, page)},
+            follow_redirects=False,
+        )
+        assert sent.status_code == 409
+        assert "ACCOMMODATION-BEFORE-START" in sent.text

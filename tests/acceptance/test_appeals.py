@@ -1,0 +1,418 @@
+"""Appeals and reassignment, at the use-case level and through the web pages.
+
+A candidate contests an invalidation once, within 14 days of the results, in writing; a
+second examiner, never the first, upholds or overturns it; the first decision stays in the
+history; the candidate is told the appeal's verdict; agreement is reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+import pytest
+from litestar.testing import TestClient
+
+from adapters.bootstrap import Platform
+from app.mail_rendering import SupportContact
+from app.use_cases import accounts, appeals, reviewing
+from domain.candidate import Account, Candidate
+from domain.errors import RuleBroken
+from domain.evidence import ReasonCode, Verdict
+from domain.review import AppealOutcome, CitedReason, Review
+from domain.staff import Role
+from tests.acceptance.journey import Journey
+from tests.acceptance.web import form_token, log_in
+from ui.web.app import create_app
+
+PASSWORD = "staff-pass-123"
+ANSWER = "the recording shows the candidate alone and silent throughout"
+
+
+def examiner(platform: Platform, name: str) -> UUID:
+    return accounts.register_staff(
+        platform.ctx,
+        email=f"{name}@example.org",
+        name=name,
+        role=Role.EXAMINER,
+        password=PASSWORD,
+    )
+
+
+def invalidated_and_sent(journey: Journey, first: UUID, *, forced: bool) -> Review:
+    """An exam invalidated by `first` and its result sent. `forced`: the evidence itself
+    invalidates (a missing ID photo, R9); otherwise the examiner saw headphones."""
+    journey.enrol()
+    journey.create_session()
+    journey.through_checks(waive_id_photo=forced)
+    journey.start_exam()
+    journey.answer_and_send()
+    assert journey.review_id is not None
+    review = journey.ctx.store.get(journey.review_id, Review)
+    assert review.recommendation is not None
+    if forced:
+        ground = review.recommendation.grounds[0]
+        reasons = (CitedReason(ground.reason, ground.evidence_ids),)
+    else:
+        launched = next(e for e in review.evidence if e.kind == "ExamLaunched")
+        reasons = (CitedReason(ReasonCode.HEADPHONES, (launched.id,)),)
+    reviewing.assign_examiner(journey.ctx, review.id, first)
+    reviewing.decide_review(
+        journey.ctx, review.id, examiner_id=first, verdict=Verdict.INVALIDATED, reasons=reasons
+    )
+    reviewing.release_results(journey.ctx, review.id)
+    journey.platform.settle()
+    return journey.ctx.store.get(review.id, Review)
+
+
+def contest(journey: Journey, reason: str = "je portais des bouchons d'oreille prescrits") -> None:
+    assert journey.review_id is not None and journey.candidate_id is not None
+    appeals.lodge_appeal(
+        journey.ctx, journey.review_id, candidate_id=journey.candidate_id, reason=reason
+    )
+
+
+def refused(call: Any, *args: Any, **kwargs: Any) -> str:
+    with pytest.raises(RuleBroken) as refusal:
+        call(*args, **kwargs)
+    return refusal.value.rule
+
+
+def test_an_upheld_appeal_keeps_the_invalidation_and_the_first_decision_in_the_history(
+    journey: Journey,
+) -> None:
+    first, second = examiner(journey.platform, "first"), examiner(journey.platform, "second")
+    review = invalidated_and_sent(journey, first, forced=True)
+    contest(journey)
+    appeals.take_appeal(journey.ctx, review.id, second)
+    appeals.decide_appeal(
+        journey.ctx, review.id, examiner_id=second, outcome=AppealOutcome.UPHELD, answer=ANSWER
+    )
+
+    after = journey.ctx.store.get(review.id, Review)
+    assert after.verdict is Verdict.INVALIDATED  # the first decision, unchanged
+    assert after.reasons == review.reasons
+    assert after.appeal is not None and after.appeal.reasons == review.reasons
+    assert after.final_verdict is Verdict.INVALIDATED
+    kinds = [type(e).__name__ for e in journey.ctx.store.history(review.id)]
+    assert kinds.count("ReviewDecided") == 1
+    assert kinds[-3:] == ["AppealLodged", "AppealExaminerAssigned", "AppealDecided"]
+    journey.platform.projections.catch_up(journey.ctx.store)
+    agreement = journey.platform.projections.appeal_agreement()
+    assert (agreement.decided, agreement.agreements, agreement.rate) == (1, 1, 1.0)
+
+
+def test_an_overturned_appeal_validates_the_exam_and_the_candidate_is_told_so(
+    journey: Journey,
+) -> None:
+    first, second = examiner(journey.platform, "first"), examiner(journey.platform, "second")
+    review = invalidated_and_sent(journey, first, forced=False)
+    contest(journey)
+    appeals.take_appeal(journey.ctx, review.id, second)
+    appeals.decide_appeal(
+        journey.ctx,
+        review.id,
+        examiner_id=second,
+        outcome=AppealOutcome.OVERTURNED,
+        answer=ANSWER,
+    )
+
+    after = journey.ctx.store.get(review.id, Review)
+    assert after.verdict is Verdict.INVALIDATED  # history keeps the first decision
+    assert after.final_verdict is Verdict.VALIDATED
+    decided = journey.ctx.store.history(review.id)[-1]
+    assert isinstance(decided, Review.AppealDecided)
+    assert (decided.first_examiner_id, decided.examiner_id, decided.agrees) == (
+        first,
+        second,
+        False,
+    )
+    journey.platform.projections.catch_up(journey.ctx.store)
+    [summary] = journey.platform.projections.my_sessions(journey.candidate_id)  # type: ignore[arg-type]
+    assert summary.verdict is Verdict.VALIDATED
+    agreement = journey.platform.projections.appeal_agreement()
+    assert (agreement.decided, agreement.agreements, agreement.rate) == (1, 0, 0.0)
+
+
+def test_an_invalidation_forced_by_the_evidence_cannot_be_overturned(journey: Journey) -> None:
+    first, second = examiner(journey.platform, "first"), examiner(journey.platform, "second")
+    review = invalidated_and_sent(journey, first, forced=True)
+    contest(journey)
+    appeals.take_appeal(journey.ctx, review.id, second)
+    rule = refused(
+        appeals.decide_appeal,
+        journey.ctx,
+        review.id,
+        examiner_id=second,
+        outcome=AppealOutcome.OVERTURNED,
+        answer=ANSWER,
+    )
+    assert rule == "R9"
+
+
+def test_the_second_examiner_must_differ_from_the_first(journey: Journey) -> None:
+    first, second = examiner(journey.platform, "first"), examiner(journey.platform, "second")
+    lead = journey.ctx.ids.new_id()
+    review = invalidated_and_sent(journey, first, forced=True)
+    contest(journey)
+    head = journey.ctx.store.head()
+
+    assert refused(appeals.take_appeal, journey.ctx, review.id, first) == "APPEAL-SECOND-EXAMINER"
+    assert (
+        refused(
+            reviewing.reassign_review,
+            journey.ctx,
+            review.id,
+            examiner_id=first,
+            reassigned_by=lead,
+            reason="first is free",
+        )
+        == "APPEAL-SECOND-EXAMINER"
+    )
+    assert (
+        refused(
+            appeals.decide_appeal,
+            journey.ctx,
+            review.id,
+            examiner_id=first,
+            outcome=AppealOutcome.UPHELD,
+            answer=ANSWER,
+        )
+        == "APPEAL-SECOND-EXAMINER"
+    )
+    assert journey.ctx.store.head() == head  # refusals record nothing
+    appeals.take_appeal(journey.ctx, review.id, second)
+    assert journey.ctx.store.get(review.id, Review).appeal.examiner_id == second  # type: ignore[union-attr]
+
+
+def test_an_invalidation_is_contested_only_once(journey: Journey) -> None:
+    first, second = examiner(journey.platform, "first"), examiner(journey.platform, "second")
+    review = invalidated_and_sent(journey, first, forced=True)
+    contest(journey)
+    assert refused(contest, journey, "une seconde fois") == "APPEAL-ONCE"
+    appeals.take_appeal(journey.ctx, review.id, second)
+    appeals.decide_appeal(
+        journey.ctx, review.id, examiner_id=second, outcome=AppealOutcome.UPHELD, answer=ANSWER
+    )
+    assert refused(contest, journey, "et encore") == "APPEAL-ONCE"
+
+
+def test_an_appeal_after_the_period_is_refused_and_the_last_day_is_inclusive(
+    platform: Platform,
+) -> None:
+    first = examiner(platform, "first")
+    late, in_time = Journey(platform, email="late@example.org"), Journey(platform)
+    invalidated_and_sent(late, first, forced=True)
+    invalidated_and_sent(in_time, first, forced=True)
+    platform.ctx.clock.advance(days=14)  # type: ignore[attr-defined]
+    contest(in_time)  # day 14: the last day
+    platform.ctx.clock.advance(days=1)  # type: ignore[attr-defined]
+    head = platform.ctx.store.head()
+    assert refused(contest, late) == "APPEAL-PERIOD"
+    assert platform.ctx.store.head() == head
+
+
+def test_an_appeal_needs_a_written_reason_and_only_the_candidate_may_lodge_it(
+    journey: Journey,
+) -> None:
+    first = examiner(journey.platform, "first")
+    review = invalidated_and_sent(journey, first, forced=True)
+    assert refused(contest, journey, "   ") == "APPEAL-REASON"
+    assert refused(contest, journey, "x" * 2001) == "APPEAL-REASON"
+    assert (
+        refused(
+            appeals.lodge_appeal,
+            journey.ctx,
+            review.id,
+            candidate_id=journey.ctx.ids.new_id(),
+            reason="pas moi",
+        )
+        == "APPEAL-CANDIDATE"
+    )
+
+
+def test_a_validated_exam_cannot_be_contested(journey: Journey) -> None:
+    first = examiner(journey.platform, "first")
+    journey.enrol()
+    journey.create_session()
+    journey.through_checks()
+    journey.start_exam()
+    journey.answer_and_send()
+    assert journey.review_id is not None
+    reviewing.assign_examiner(journey.ctx, journey.review_id, first)
+    reviewing.decide_review(
+        journey.ctx, journey.review_id, examiner_id=first, verdict=Verdict.VALIDATED
+    )
+    reviewing.release_results(journey.ctx, journey.review_id)
+    assert refused(contest, journey) == "APPEAL-INVALIDATION"
+
+
+def test_reassigning_a_review_records_who_and_why_and_keeps_the_due_date(
+    journey: Journey,
+) -> None:
+    first, other = examiner(journey.platform, "first"), examiner(journey.platform, "other")
+    lead = journey.ctx.ids.new_id()
+    journey.enrol()
+    journey.create_session()
+    journey.through_checks()
+    journey.start_exam()
+    journey.answer_and_send()
+    assert journey.review_id is not None
+    reviewing.assign_examiner(journey.ctx, journey.review_id, first)
+    due_on = journey.ctx.store.get(journey.review_id, Review).due_on
+    journey.clock.advance(days=3)
+
+    assert reviewing.reassign_review(
+        journey.ctx, journey.review_id, examiner_id=other, reassigned_by=lead, reason="congés"
+    )
+
+    review = journey.ctx.store.get(journey.review_id, Review)
+    assert (review.examiner_id, review.due_on) == (other, due_on)
+    event = journey.ctx.store.history(journey.review_id)[-1]
+    assert isinstance(event, Review.ExaminerReassigned)
+    assert (event.previous_examiner_id, event.reassigned_by, event.reason) == (
+        first,
+        lead,
+        "congés",
+    )
+    assert event.timestamp == journey.ctx.now()
+    with pytest.raises(RuleBroken) as refusal:
+        reviewing.decide_review(
+            journey.ctx, journey.review_id, examiner_id=first, verdict=Verdict.VALIDATED
+        )
+    assert refusal.value.rule == "R19"  # the first examiner no longer has it
+    journey.platform.projections.catch_up(journey.ctx.store)
+    [due] = journey.platform.projections.reviews_due(journey.ctx.now().date())
+    assert due.examiner_id == other
+
+
+def test_a_review_is_never_handed_to_someone_who_is_not_an_examiner(journey: Journey) -> None:
+    support = accounts.register_staff(
+        journey.ctx, email="s@example.org", name="Sam", role=Role.SUPPORT
+    )
+    journey.enrol()
+    journey.create_session()
+    journey.through_checks()
+    journey.start_exam()
+    journey.answer_and_send()
+    assert journey.review_id is not None
+    with pytest.raises(ValueError, match="not an examiner"):
+        reviewing.reassign_review(
+            journey.ctx, journey.review_id, examiner_id=support, reassigned_by=support, reason="x"
+        )
+
+
+# --- through the web ---------------------------------------------------------------------------
+
+
+def give_password(platform: Platform, journey: Journey) -> None:
+    """The candidate's proctoring password, set through the e-mailed reset link (R24)."""
+    assert journey.candidate_id is not None
+    candidate = platform.ctx.store.get(journey.candidate_id, Candidate)
+    token = f"t-{journey.email}"
+    candidate.request_password_reset(
+        at=platform.ctx.now(),
+        account=Account.PROCTORING,
+        token_id=token,
+        expires_at=platform.ctx.now() + timedelta(days=1),
+        purpose="test",
+    )
+    platform.ctx.store.save(candidate)
+    accounts.reset_password(
+        platform.ctx,
+        platform.links,
+        signed_token=platform.links.sign("password-reset", f"{candidate.id}:{token}"),
+        password=PASSWORD,
+    )
+
+
+@contextmanager
+def logged_in(platform: Platform, path: str, email: str) -> Iterator[TestClient[Any]]:
+    with TestClient(create_app(platform, secret=b"a" * 32, support=SupportContact())) as client:
+        log_in(client, path, email, PASSWORD)
+        yield client
+
+
+def post_form(client: TestClient[Any], page: str, action: str, **fields: str) -> Any:
+    return client.post(
+        action, data={**fields, "_csrf_token": form_token(client, page)}, follow_redirects=False
+    )
+
+
+def test_the_whole_appeal_through_the_pages(journey: Journey) -> None:
+    platform = journey.platform
+    first = examiner(platform, "first")
+    examiner(platform, "second")
+    accounts.register_staff(
+        platform.ctx, email="lead@example.org", name="Lea", role=Role.SUPPORT, password=PASSWORD
+    )
+    review = invalidated_and_sent(journey, first, forced=True)
+    give_password(platform, journey)
+    result = f"/results/{journey.session_id}"
+    appeal_page = f"/examiner/appeals/{review.id}"
+
+    with logged_in(platform, "/login", journey.email) as candidate:
+        page = candidate.get(result)
+        assert page.status_code == 200 and 'id="contest"' in page.text
+        assert 'data-verdict="invalidated"' in page.text
+        sent = post_form(candidate, result, f"{result}/appeal", reason="mon ID était lisible")
+        assert sent.status_code in (302, 303), sent.text
+        page = candidate.get(result)
+        assert 'data-state="lodged"' in page.text and 'id="contest"' not in page.text
+
+    with logged_in(platform, "/staff/login", "first@example.org") as first_client:
+        page = first_client.get(appeal_page)
+        assert 'id="first-examiner"' in page.text
+        assert "mon ID était lisible" in page.text
+        took = post_form(first_client, appeal_page, f"{appeal_page}/take")
+        assert took.status_code == 409 and "APPEAL-SECOND-EXAMINER" in took.text
+        listing = first_client.get("/examiner/appeals")
+        assert str(review.id) in listing.text
+
+    with logged_in(platform, "/staff/login", "lead@example.org") as lead:
+        page = lead.get("/operator/reviews")
+        assert page.status_code == 200 and str(review.id) in page.text
+        moved = post_form(
+            lead,
+            "/operator/reviews",
+            f"/operator/reviews/{review.id}/reassign",
+            examiner="second@example.org",
+            reason="le premier examinateur ne peut pas trancher",
+        )
+        assert moved.status_code in (302, 303), moved.text
+
+    with logged_in(platform, "/staff/login", "second@example.org") as second:
+        page = second.get(appeal_page)
+        assert 'name="outcome"' in page.text
+        decided = post_form(
+            second, appeal_page, f"{appeal_page}/decide", outcome="upheld", answer=ANSWER
+        )
+        assert decided.status_code in (302, 303), decided.text
+        assert 'data-outcome="upheld"' in second.get(appeal_page).text
+        assert "1 sur 1 (100 %)" in second.get("/examiner/appeals").text
+
+    with logged_in(platform, "/login", journey.email) as candidate:
+        page = candidate.get(result)
+        assert 'data-state="upheld"' in page.text and ANSWER in page.text
+
+
+def test_a_candidate_cannot_contest_another_candidates_result(platform: Platform) -> None:
+    first = examiner(platform, "first")
+    owner, other = Journey(platform), Journey(platform, email="other@example.org")
+    invalidated_and_sent(owner, first, forced=True)
+    invalidated_and_sent(other, first, forced=True)
+    give_password(platform, other)
+    head = platform.ctx.store.head()
+    with logged_in(platform, "/login", other.email) as client:
+        assert client.get(f"/results/{owner.session_id}").status_code == 403
+        token = form_token(client, f"/results/{other.session_id}")
+        sent = client.post(
+            f"/results/{owner.session_id}/appeal",
+            data={"reason": "je conteste", "_csrf_token": token},
+            follow_redirects=False,
+        )
+        assert sent.status_code == 403
+    assert platform.ctx.store.head() == head

@@ -1,0 +1,131 @@
+"""Issue 8: the retention process deletes a session's photos and recordings some days after
+its final decision (per certification), never while the appeal period runs or an appeal
+waits, and records what it deleted; every decision still replays afterwards."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from app.recording import stored_media_ids
+from app.replay import replay_review
+from app.use_cases import accounts, appeals, reviewing
+from domain.evidence import ReasonCode, Verdict
+from domain.proctored_session import ProctoredSession
+from domain.review import AppealOutcome, CitedReason, Review
+from domain.staff import Role
+from tests.acceptance.journey import Journey, make_platform
+
+RETENTION_DAYS = 365  # the shipped certification's (catalogue default)
+APPEAL_DAYS = 14
+
+
+def examiner(journey: Journey, name: str) -> UUID:
+    return accounts.register_staff(
+        journey.ctx,
+        email=f"{name}@example.org",
+        name=name,
+        role=Role.EXAMINER,
+        password="examiner-pass-1",
+    )
+
+
+def decided_and_sent(journey: Journey, verdict: Verdict) -> Review:
+    journey.enrol()
+    journey.create_session()
+    journey.through_checks()
+    journey.start_exam()
+    journey.answer_and_send()
+    assert journey.review_id is not None
+    review = journey.ctx.store.get(journey.review_id, Review)
+    first = examiner(journey, "eve")
+    reviewing.assign_examiner(journey.ctx, review.id, first)
+    reasons: tuple[CitedReason, ...] = ()
+    if verdict is Verdict.INVALIDATED:
+        launched = next(e for e in review.evidence if e.kind == "ExamLaunched")
+        reasons = (CitedReason(ReasonCode.HEADPHONES, (launched.id,)),)
+    reviewing.decide_review(
+        journey.ctx, review.id, examiner_id=first, verdict=verdict, reasons=reasons
+    )
+    reviewing.release_results(journey.ctx, review.id)
+    journey.platform.settle()
+    return journey.ctx.store.get(review.id, Review)
+
+
+def media_of(journey: Journey) -> tuple[str, ...]:
+    assert journey.session_id is not None
+    return stored_media_ids(journey.ctx.store.history(journey.session_id))
+
+
+def still_stored(journey: Journey, media_ids: tuple[str, ...]) -> list[str]:
+    kept = []
+    for media_id in media_ids:
+        try:
+            journey.ctx.media.load(media_id)
+        except KeyError:
+            continue
+        kept.append(media_id)
+    return kept
+
+
+def test_media_go_a_retention_period_after_the_final_decision_and_the_deletion_is_recorded() -> (
+    None
+):
+    journey = Journey(make_platform())
+    decided_and_sent(journey, Verdict.VALIDATED)
+    media = media_of(journey)
+    assert len(media) == 5 and still_stored(journey, media) == list(media)  # 2 photos, 3 videos
+    journey.clock.advance(days=RETENTION_DAYS)
+    assert journey.platform.tick().media_purged == []  # the last day is kept
+    assert still_stored(journey, media) == list(media)
+    journey.clock.advance(days=1)
+    report = journey.platform.tick()
+    assert report.media_purged == [journey.session_id]
+    assert still_stored(journey, media) == []
+    assert journey.session_id is not None
+    deleted = [
+        e
+        for e in journey.ctx.store.history(journey.session_id)
+        if isinstance(e, ProctoredSession.MediaDeleted)
+    ]
+    assert len(deleted) == 1 and set(deleted[0].media_ids) == set(media)
+    assert deleted[0].reason.startswith("retention")
+    assert journey.platform.tick().media_purged == []  # once
+    assert journey.review_id is not None
+    assert replay_review(journey.ctx.store, journey.review_id).matches  # the audit holds
+
+
+def test_an_open_appeal_keeps_the_media_until_its_decision_plus_the_period() -> None:
+    journey = Journey(make_platform())
+    review = decided_and_sent(journey, Verdict.INVALIDATED)
+    assert journey.candidate_id is not None
+    journey.clock.advance(days=APPEAL_DAYS)
+    appeals.lodge_appeal(
+        journey.ctx, review.id, candidate_id=journey.candidate_id, reason="bouchons prescrits"
+    )
+    media = media_of(journey)
+    journey.clock.advance(days=RETENTION_DAYS + 30)
+    assert journey.platform.tick().media_purged == []  # the appeal waits: nothing goes
+    assert still_stored(journey, media) == list(media)
+    second = examiner(journey, "paul")
+    appeals.take_appeal(journey.ctx, review.id, second)
+    appeals.decide_appeal(
+        journey.ctx,
+        review.id,
+        examiner_id=second,
+        outcome=AppealOutcome.UPHELD,
+        answer="the recording shows headphones on the desk and worn during the exam",
+    )
+    journey.clock.advance(days=RETENTION_DAYS)
+    assert journey.platform.tick().media_purged == []
+    journey.clock.advance(days=1)
+    assert journey.platform.tick().media_purged == [journey.session_id]
+    assert still_stored(journey, media) == []
+
+
+def test_nothing_is_deleted_while_the_candidate_may_still_appeal() -> None:
+    journey = Journey(make_platform())
+    decided_and_sent(journey, Verdict.INVALIDATED)
+    media = media_of(journey)
+    journey.clock.advance(days=APPEAL_DAYS)
+    assert journey.platform.tick().media_purged == []
+    assert still_stored(journey, media) == list(media)

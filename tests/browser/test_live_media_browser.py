@@ -1,0 +1,292 @@
+"""Issue 7 in a real browser: Chromium (fake camera and microphone) sends the proctoring tab's
+stream over WebRTC to the real app, which records it with aiortc. ICE does not gather on
+loopback, so the test makes two network namespaces joined by a veth pair: the server in one
+(198.18.0.1), the browser in the other (198.18.0.2). Cutting the server's end of the link for
+a few seconds must leave exactly one gap of that span and two segments, and nothing recorded
+lost outside the gap.
+
+Without root (no `ip netns`), the test skips with the reason; in CI it must run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import av
+import pytest
+import uvicorn
+
+from adapters.bootstrap import Platform, Settings, bootstrap
+from adapters.clock import SystemClock
+from app.mail_rendering import SupportContact
+from app.use_cases import accounts
+from domain.candidate import Account, Candidate
+from domain.proctored_session import ProctoredSession
+from tests.acceptance.journey import Journey
+from tests.browser.conftest import ARTIFACTS, CHROMIUM
+from ui.web.app import create_app
+
+SERVER_IP, BROWSER_IP = "198.18.0.1", "198.18.0.2"
+EMAIL = "camille.live@example.org"
+PASSWORD = "camille-live-1"
+SECRET = b"l" * 32
+CLONE_NEWNET = 0x40000000
+T = TypeVar("T")
+
+
+def _why_not() -> str | None:
+    if os.geteuid() != 0:
+        return "the live media browser test needs root to create network namespaces"
+    if shutil.which("ip") is None:
+        return "the live media browser test needs iproute2's `ip`"
+    if not Path(CHROMIUM).exists():
+        return "Debian's chromium is not installed (apt-get install chromium)"
+    return None
+
+
+def _ip(*args: str) -> None:
+    subprocess.run(["ip", *args], check=True, capture_output=True)
+
+
+@contextlib.contextmanager
+def two_namespaces() -> Iterator[tuple[str, str]]:
+    """A server namespace and a browser namespace, joined by a veth pair (va ↔ vb)."""
+    tag = uuid.uuid4().hex[:6]
+    server, browser = f"vigie-srv-{tag}", f"vigie-web-{tag}"
+    _ip("netns", "add", server)
+    _ip("netns", "add", browser)
+    try:
+        _ip(
+            "-n",
+            server,
+            "link",
+            "add",
+            "va",
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "vb",
+            "netns",
+            browser,
+        )
+        _ip("-n", server, "addr", "add", f"{SERVER_IP}/24", "dev", "va")
+        _ip("-n", browser, "addr", "add", f"{BROWSER_IP}/24", "dev", "vb")
+        for namespace, link in ((server, "lo"), (server, "va"), (browser, "lo"), (browser, "vb")):
+            _ip("-n", namespace, "link", "set", link, "up")
+        yield server, browser
+    finally:
+        for namespace in (server, browser):
+            subprocess.run(["ip", "netns", "del", namespace], check=False, capture_output=True)
+
+
+def run_in_namespace(namespace: str, work: Callable[[], T]) -> T:
+    """`work` on a thread moved into `namespace` (setns applies to the calling thread and the
+    threads and processes it starts afterwards)."""
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        fd = os.open(f"/run/netns/{namespace}", os.O_RDONLY)
+        try:
+            if libc.setns(fd, CLONE_NEWNET) != 0:
+                raise OSError(ctypes.get_errno(), "setns failed")
+        finally:
+            os.close(fd)
+        try:
+            outcome["value"] = work()
+        except BaseException as error:  # handed to the caller's thread
+            outcome["error"] = error
+
+    thread = threading.Thread(target=target, name=f"in-{namespace}")
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]  # type: ignore[no-any-return]
+
+
+class LiveServer:
+    """The real app under uvicorn, on a thread inside the server namespace."""
+
+    def __init__(self, platform: Platform, port: int, live_root: Path) -> None:
+        app = create_app(
+            platform, secret=SECRET, support=SupportContact(), live_media_root=live_root
+        )
+        config = uvicorn.Config(app, host=SERVER_IP, port=port, log_level="warning")
+        self.uvicorn = uvicorn.Server(config)
+        self.thread: threading.Thread | None = None
+
+    def start(self, namespace: str) -> None:
+        def serve() -> None:
+            run_in_namespace(namespace, self.uvicorn.run)
+
+        self.thread = threading.Thread(target=serve, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 15
+        while not self.uvicorn.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert self.uvicorn.started, "the app did not start in its namespace"
+
+    def stop(self) -> None:
+        """Shutting down finishes and records every open segment (the recorder's aclose)."""
+        self.uvicorn.should_exit = True
+        if self.thread is not None:
+            self.thread.join(timeout=30)
+
+
+def candidate_in_checks(platform: Platform) -> Journey:
+    """A candidate with a password, terms accepted, who entered the session ('Examen')."""
+    journey = Journey(platform, email=EMAIL)
+    journey.enrol()
+    journey.create_session()
+    assert journey.candidate_id is not None
+    ctx = platform.ctx
+    token = uuid.uuid4().hex
+    candidate = ctx.store.get(journey.candidate_id, Candidate)
+    candidate.request_password_reset(
+        at=ctx.now(),
+        account=Account.PROCTORING,
+        token_id=token,
+        expires_at=ctx.now() + timedelta(minutes=5),
+        purpose="test",
+    )
+    ctx.store.save(candidate)
+    accounts.reset_password(
+        ctx,
+        platform.links,
+        signed_token=platform.links.sign("password-reset", f"{journey.candidate_id}:{token}"),
+        password=PASSWORD,
+    )
+    platform.settle()
+    journey.enter()
+    return journey
+
+
+def segment_seconds(path: Path) -> float:
+    with av.open(str(path)) as container:
+        assert container.duration is not None
+        return float(container.duration / av.time_base)
+
+
+def test_a_proctored_session_is_recorded_from_chromium_and_a_cut_leaves_one_gap(
+    tmp_path: Path,
+) -> None:
+    reason = _why_not()
+    if reason is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the live media browser test: {reason}", pytrace=False)
+        pytest.skip(reason)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    url = f"http://{SERVER_IP}:{port}"
+    platform = bootstrap(
+        Settings(
+            database_url=f"sqlite:///{tmp_path}/vigie.sqlite",
+            media_root=str(tmp_path / "media"),
+            secret_key=SECRET.decode(),
+            base_url=url,
+            launcher="memory",
+        ),
+        clock=SystemClock(),  # the recording runs in real time
+    )
+    live_root = tmp_path / "media" / "live"
+    journey = candidate_in_checks(platform)
+    session_id = journey.session_id
+    assert session_id is not None
+    server = LiveServer(platform, port, live_root)
+    marks: dict[str, float] = {}
+    with two_namespaces() as (server_ns, browser_ns):
+        server.start(server_ns)
+        try:
+
+            def drive_the_browser() -> None:
+                from playwright.sync_api import sync_playwright
+
+                with sync_playwright() as playwright:
+                    browser = playwright.chromium.launch(
+                        executable_path=CHROMIUM,
+                        headless=True,
+                        args=[
+                            "--no-sandbox",
+                            "--disable-background-networking",
+                            "--disable-component-update",
+                            "--use-fake-device-for-media-stream",
+                            "--use-fake-ui-for-media-stream",
+                            # getUserMedia needs a secure context: this test address is one.
+                            f"--unsafely-treat-insecure-origin-as-secure={url}",
+                        ],
+                    )
+                    context = browser.new_context(locale="fr-FR")
+                    context.grant_permissions(["camera", "microphone"], origin=url)
+                    page = context.new_page()
+                    page.set_default_timeout(20_000)
+                    live = page.locator("#proctoring-status[data-state='live']")
+                    try:
+                        page.goto(f"{url}/login")
+                        page.get_by_label("Adresse e-mail").fill(EMAIL)
+                        page.get_by_label("Mot de passe").fill(PASSWORD)
+                        page.get_by_role("button", name="Se connecter").click()
+                        page.wait_for_url("**/exams")  # terms accepted when entering (R5)
+                        page.goto(f"{url}/exams/{session_id}")
+                        live.wait_for()
+                        marks["live"] = time.monotonic()
+                        page.wait_for_timeout(5_000)
+                        _ip("-n", server_ns, "link", "set", "va", "down")  # the network drops
+                        marks["cut"] = time.monotonic()
+                        page.locator("#proctoring-status[data-state='reconnecting']").wait_for()
+                        page.wait_for_timeout(4_000)
+                        _ip("-n", server_ns, "link", "set", "va", "up")
+                        marks["restored"] = time.monotonic()
+                        live.wait_for(timeout=30_000)  # the page came back on its own
+                        marks["back"] = time.monotonic()
+                        page.wait_for_timeout(4_000)
+                        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+                        page.screenshot(path=str(ARTIFACTS / "live-media-recording.png"))
+                    finally:
+                        context.close()
+                        browser.close()
+
+            run_in_namespace(browser_ns, drive_the_browser)
+        finally:
+            server.stop()
+
+    history = list(platform.ctx.store.history(session_id))
+    platform.close()
+    segments = [e for e in history if isinstance(e, ProctoredSession.SegmentRecorded)]
+    gaps = [e for e in history if isinstance(e, ProctoredSession.RecordingGap)]
+    assert len(segments) == 2, [type(e).__name__ for e in history]
+    assert len(gaps) == 1
+    first, second = segments
+    gap = gaps[0].span
+    cut_s = marks["restored"] - marks["cut"]
+    print(  # the figures, for the record (pytest -s)
+        f"segments {first.span} {second.span}; gap {gap}; link down {cut_s:.1f} s; "
+        f"page live again {marks['back'] - marks['restored']:.1f} s after the link came back"
+    )
+    # The gap runs from the last second received before the cut to the new segment's start:
+    # at least the cut, at most the cut plus the page's back-off and reconnection.
+    assert gap.start_s == pytest.approx(first.span.end_s)
+    assert gap.end_s == pytest.approx(second.span.start_s)
+    assert cut_s - 1.0 <= gap.end_s - gap.start_s <= cut_s + (marks["back"] - marks["restored"]) + 2
+    # No recorded second lost outside the gap: each file holds its whole span.
+    for segment in segments:
+        path = live_root / segment.media_id
+        assert path.is_file() and path.stat().st_size == segment.size
+        length = segment.span.end_s - segment.span.start_s
+        assert segment_seconds(path) == pytest.approx(length, abs=1.5), segment.media_id
+    assert first.span.end_s - first.span.start_s >= 4.0
+    assert second.span.end_s - second.span.start_s >= 3.0

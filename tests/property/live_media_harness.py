@@ -1,0 +1,215 @@
+"""Harnesses for the live media contract: the in-memory recorder with a manual clock, and the
+aiortc recorder with a real client peer (lavfi `testsrc` / `sine`) on loopback ICE or inside a
+network namespace the test creates.
+
+Not a test module: `test_live_media_contract.py` and the benchmark import it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import os
+import shutil
+import subprocess
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+from uuid import UUID
+
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.contrib.media import MediaPlayer
+from aiortc.mediastreams import MediaStreamError
+
+from adapters.clock import ManualClock, SystemClock
+from adapters.media.live_memory import MemoryLiveRecorder, MemoryPeer
+from adapters.media.webrtc import WebRtcRecorder
+from app.ports.live_media import Detector, LiveEvent, LiveRecorder
+
+CLONE_NEWNET = 0x40000000
+
+
+class Client(Protocol):
+    def send(self, text: str) -> None: ...
+
+    async def hang_up(self) -> None: ...
+
+
+@dataclass
+class Harness:
+    recorder: LiveRecorder
+    events: list[LiveEvent]
+    connect: Callable[[UUID], Any]  # async: the page's peer, connected
+    play: Callable[[float], Any]  # async: let media flow for that many seconds
+    watch: Callable[[UUID], Any]  # async: a supervisor; returns a frame counter
+    tolerance_s: float  # how far a file's duration may be from its recorded span
+    cleanup: list[Callable[[], Any]] = field(default_factory=list)
+
+
+# --- in memory -------------------------------------------------------------------------------
+
+
+class _MemoryClient:
+    def __init__(self, peer: MemoryPeer) -> None:
+        self.peer = peer
+
+    def send(self, text: str) -> None:
+        self.peer.send(text)
+
+    async def hang_up(self) -> None:
+        self.peer.hang_up()
+
+
+def memory_harness(grace_s: float, detectors: tuple[Detector, ...] = ()) -> Harness:
+    clock = ManualClock(datetime(2031, 3, 4, 9, 0, tzinfo=UTC))
+    events: list[LiveEvent] = []
+    recorder = MemoryLiveRecorder(clock, events.append, detectors, grace_s=grace_s)
+    peers: list[MemoryPeer] = []
+
+    async def connect(session_id: UUID) -> _MemoryClient:
+        peer = MemoryPeer(recorder, clock)
+        peer.accept(await recorder.open(session_id, peer.offer()))
+        peers[:] = [peer]
+        return _MemoryClient(peer)
+
+    async def play(seconds: float) -> None:
+        if peers and peers[0].wire is not None and peers[0].wire.open:
+            peers[0].play(seconds)
+        else:
+            clock.advance(seconds=seconds)
+            recorder.poll()
+
+    async def watch(session_id: UUID) -> Callable[[], int]:
+        watcher = MemoryPeer(recorder, clock)
+        watcher.watching(await recorder.watch(session_id, "vigie-memory-watch"))
+        return lambda: watcher.frames_seen
+
+    return Harness(recorder, events, connect, play, watch, tolerance_s=0.25)
+
+
+# --- aiortc ------------------------------------------------------------------------------------
+
+
+class AiortcClient:
+    """The proctoring page as an aiortc peer: camera and microphone from lavfi, a data channel."""
+
+    def __init__(self, video: str = "testsrc=size=320x240:rate=15") -> None:
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self.players = [
+            MediaPlayer(video, format="lavfi"),
+            MediaPlayer("sine=frequency=440", format="lavfi"),
+        ]
+        self.pc.addTrack(self.players[0].video)
+        self.pc.addTrack(self.players[1].audio)
+        self.channel = self.pc.createDataChannel("vigie")
+        self.opened = asyncio.Event()
+        self.channel.on("open", self.opened.set)
+
+    async def connect(self, recorder: LiveRecorder, session_id: UUID) -> None:
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        answer = await recorder.open(session_id, self.pc.localDescription.sdp)
+        await self.pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))
+        await asyncio.wait_for(self.opened.wait(), 10)
+
+    def send(self, text: str) -> None:
+        self.channel.send(text)
+
+    async def hang_up(self) -> None:
+        await self.pc.close()
+        for player in self.players:
+            for track in (player.audio, player.video):
+                if track is not None:
+                    track.stop()
+
+
+async def aiortc_watcher(recorder: LiveRecorder, session_id: UUID) -> Callable[[], int]:
+    """A supervisor's peer receiving the relayed tracks; counts decoded video frames."""
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    pc.addTransceiver("video", direction="recvonly")
+    pc.addTransceiver("audio", direction="recvonly")
+    seen = [0]
+
+    async def count(track: Any) -> None:
+        with contextlib.suppress(MediaStreamError):
+            while True:
+                await track.recv()
+                seen[0] += 1
+
+    pc.on("track", lambda track: track.kind == "video" and asyncio.ensure_future(count(track)))
+    await pc.setLocalDescription(await pc.createOffer())
+    answer = await recorder.watch(session_id, pc.localDescription.sdp)
+    await pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))
+    return lambda: seen[0]
+
+
+def aiortc_harness(root: Path, grace_s: float, detectors: tuple[Detector, ...] = ()) -> Harness:
+    events: list[LiveEvent] = []
+    recorder = WebRtcRecorder(root, SystemClock(), events.append, detectors, grace_s=grace_s)
+    clients: list[AiortcClient] = []
+
+    async def connect(session_id: UUID) -> AiortcClient:
+        client = AiortcClient()
+        clients.append(client)
+        await client.connect(recorder, session_id)
+        return client
+
+    async def watch(session_id: UUID) -> Callable[[], int]:
+        return await aiortc_watcher(recorder, session_id)
+
+    harness = Harness(recorder, events, connect, asyncio.sleep, watch, tolerance_s=0.6)
+    harness.cleanup.append(lambda: asyncio.gather(*(c.hang_up() for c in clients)))
+    return harness
+
+
+# --- a network namespace for ICE -------------------------------------------------------------
+
+
+def namespace_unavailable() -> str | None:
+    """Why a namespace cannot be made here (None when it can)."""
+    if os.geteuid() != 0:
+        return "network namespace tests need root (ip netns add)"
+    if shutil.which("ip") is None:
+        return "network namespace tests need iproute2's `ip`"
+    return None
+
+
+@contextlib.contextmanager
+def inside_namespace(prefix: str = "vigie-t") -> Iterator[tuple[str, str]]:
+    """Move this thread into a fresh namespace with a veth pair (198.18.0.1 and .2, both ends
+    inside), so ICE gathers real, non-loopback addresses that reach nothing outside.
+
+    setns(2) applies to the calling thread and the threads it starts afterwards; the event
+    loop must run on this thread. The namespace is deleted on the way out.
+    """
+    name = f"{prefix}-{uuid.uuid4().hex[:6]}"
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def ip(*args: str) -> None:
+        subprocess.run(["ip", "-n", name, *args], check=True, capture_output=True)
+
+    subprocess.run(["ip", "netns", "add", name], check=True, capture_output=True)
+    home = os.open("/proc/self/ns/net", os.O_RDONLY)
+    try:
+        ip("link", "add", "va", "type", "veth", "peer", "name", "vb")
+        ip("addr", "add", "198.18.0.1/24", "dev", "va")
+        ip("addr", "add", "198.18.0.2/24", "dev", "vb")
+        for link in ("lo", "va", "vb"):
+            ip("link", "set", link, "up")
+        target = os.open(f"/run/netns/{name}", os.O_RDONLY)
+        try:
+            if libc.setns(target, CLONE_NEWNET) != 0:
+                raise OSError(ctypes.get_errno(), "setns into the test namespace failed")
+        finally:
+            os.close(target)
+        try:
+            yield "198.18.0.1", "198.18.0.2"
+        finally:
+            if libc.setns(home, CLONE_NEWNET) != 0:
+                raise OSError(ctypes.get_errno(), "setns back home failed")
+    finally:
+        os.close(home)
+        subprocess.run(["ip", "netns", "del", name], check=False, capture_output=True)

@@ -1,0 +1,327 @@
+"""The audit trail's promises, for any journey: a decision replays to what was recorded, a
+what-if study with the same rules finds nothing, and any single altered event — in an
+evidence bundle or in the store's own rows — is found and named."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+import msgspec
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from adapters.bootstrap import Platform
+from adapters.persistence.chain import HEADER_BYTES, is_chained
+from adapters.persistence.settings import eventsourcing_env
+from adapters.persistence.store import EventsourcingStore
+from app.audit import what_if
+from app.evidence_bundle import EVENTS, MEDIA, build_bundle, verify_bundle
+from app.replay import replay_review, replay_reviews
+from app.use_cases import accounts, proctoring, reviewing
+from domain.evidence import FlagKind, MediaSpan, Verdict
+from domain.review import CitedReason, Review
+from domain.rules import RULES_2025_03
+from domain.staff import Role
+from domain.verdict import _FLAG_REASON
+from tests.acceptance.journey import Journey, make_platform
+
+JOURNEYS = settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+TAMPERING = settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+
+flags = st.lists(
+    st.tuples(
+        st.sampled_from([k for k in FlagKind if k in _FLAG_REASON]),
+        st.floats(min_value=0.3, max_value=1.0, allow_nan=False).map(lambda c: round(c, 2)),
+    ),
+    max_size=4,
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """What happens in one generated journey."""
+
+    waive_id_photo: bool
+    flags: list[tuple[FlagKind, float]]
+    tab_closed: bool
+    technical_problem: bool
+    invalidate_on_hint: bool
+
+
+plans = st.builds(
+    Plan,
+    waive_id_photo=st.booleans(),
+    flags=flags,
+    tab_closed=st.booleans(),
+    technical_problem=st.booleans(),
+    invalidate_on_hint=st.booleans(),
+)
+
+
+def decided_journey(platform: Platform, plan: Plan, examiner: UUID) -> UUID:
+    """One candidate from enrolment to a decided review, as the plan says."""
+    journey = Journey(platform, email=f"c{uuid4().hex[:10]}@example.org")
+    journey.enrol()
+    journey.create_session()
+    journey.through_checks(waive_id_photo=plan.waive_id_photo)
+    journey.start_exam()
+    sid = journey.session_id
+    assert sid is not None
+    for n, (kind, confidence) in enumerate(plan.flags):
+        journey.clock.advance(seconds=30)
+        proctoring.raise_flag(
+            platform.ctx,
+            sid,
+            flag_id=f"f{n}",
+            kind=kind,
+            span=MediaSpan(100.0 + n, 104.5 + n),
+            confidence=confidence,
+        )
+    if plan.technical_problem:
+        proctoring.record_technical_problem(
+            platform.ctx, sid, description="the webcam froze twice", recorded_by=uuid4()
+        )
+    if plan.tab_closed:
+        proctoring.record_proctoring_tab_closed(platform.ctx, sid, span=MediaSpan(300.0, 310.0))
+    journey.answer_and_send()
+    review_id = journey.review_id
+    assert review_id is not None
+    reviewing.assign_examiner(platform.ctx, review_id, examiner)
+    review = platform.ctx.store.get(review_id, Review)
+    assert review.recommendation is not None
+    findings = review.recommendation.grounds or (
+        review.recommendation.hints[:1] if plan.invalidate_on_hint else ()
+    )
+    reasons = tuple(CitedReason(f.reason, f.evidence_ids) for f in findings)
+    reasons = tuple({r.reason: r for r in reasons}.values())  # each reason once
+    reviewing.decide_review(
+        platform.ctx,
+        review_id,
+        examiner_id=examiner,
+        verdict=Verdict.INVALIDATED if reasons else Verdict.VALIDATED,
+        reasons=reasons,
+    )
+    return review_id
+
+
+@contextlib.contextmanager
+def platform_with_examiner(url: str = "memory:") -> Iterator[tuple[Platform, UUID]]:
+    platform = make_platform(url)
+    examiner = accounts.register_staff(
+        platform.ctx, email="eve@example.org", name="Eve", role=Role.EXAMINER
+    )
+    try:
+        yield platform, examiner
+    finally:
+        platform.close()
+
+
+# --- replay ---------------------------------------------------------------------------------
+
+
+@JOURNEYS
+@given(plan=plans)
+def test_any_decided_journey_replays_to_its_recorded_recommendation(plan: Plan) -> None:
+    with platform_with_examiner() as (platform, examiner):
+        review_id = decided_journey(platform, plan, examiner)
+        store = platform.store
+        alone = replay_review(store, review_id)
+        (batched,) = replay_reviews(store, [review_id])
+        for report in (alone, batched):
+            assert report.matches, report.differences
+            assert report.replayed == report.recorded
+            assert report.verdict is not None
+            assert report.verdict_version == RULES_2025_03.verdict_version
+        head = store.head()
+        study = what_if(store, RULES_2025_03)
+        assert study.reviews == 1 and study.differences == []
+        assert store.head() == head, "a what-if study wrote to the log"
+
+
+# --- one journey, tampered with ----------------------------------------------------------------
+
+PLAN = Plan(
+    waive_id_photo=False,
+    flags=[(FlagKind.SEVERAL_FACES, 0.9), (FlagKind.VOICE, 0.5)],
+    tab_closed=False,
+    technical_problem=True,
+    invalidate_on_hint=True,
+)
+
+
+@pytest.fixture(scope="module")
+def bundle() -> dict[str, bytes]:
+    with platform_with_examiner() as (platform, examiner):
+        review_id = decided_journey(platform, PLAN, examiner)
+        files = build_bundle(platform.store, review_id)
+    assert verify_bundle(files).intact
+    return files
+
+
+def _lines(files: dict[str, bytes]) -> list[bytes]:
+    return files[EVENTS].split(b"\n")[:-1]
+
+
+@TAMPERING
+@given(data=st.data())
+def test_any_altered_bundle_line_fails_verify_and_is_named_first(
+    bundle: dict[str, bytes], data: st.DataObject
+) -> None:
+    lines = _lines(bundle)
+    index = data.draw(st.integers(0, len(lines) - 1), label="line")
+    line = msgspec.json.decode(lines[index])
+    how = data.draw(st.sampled_from(["byte", "timestamp", "hash", "prev", "payload"]), label="how")
+    if how == "byte":
+        position = data.draw(st.integers(0, len(lines[index]) - 1), label="position")
+        altered = bytearray(lines[index])
+        altered[position] = (altered[position] + 1) % 128 or 1
+        new_line = bytes(altered)
+    else:
+        if how == "timestamp":
+            line["event"]["timestamp"] = "2020-01-01T00:00:00+00:00"
+        elif how in ("hash", "prev"):
+            line[how] = "0" * 64
+        else:
+            line["payload"] = line["payload"].replace('"', "'", 1)
+        new_line = msgspec.json.encode(line, order="sorted")
+    if new_line == lines[index]:
+        return
+    lines[index] = new_line
+    check = verify_bundle({**bundle, EVENTS: b"".join(x + b"\n" for x in lines)})
+    assert not check.intact
+    assert check.first_altered is not None
+    assert check.first_altered.startswith(f"{EVENTS} line {index + 1}"), check.problems
+
+
+@TAMPERING
+@given(data=st.data())
+def test_any_altered_media_hash_fails_verify_and_is_named(
+    bundle: dict[str, bytes], data: st.DataObject
+) -> None:
+    media: list[dict[str, Any]] = msgspec.json.decode(bundle[MEDIA])
+    hashed = [i for i, ref in enumerate(media) if "content_hash" in ref]
+    index = data.draw(st.sampled_from(hashed), label="entry")
+    media[index]["content_hash"] = "sha256:" + "f" * 64
+    check = verify_bundle({**bundle, MEDIA: msgspec.json.encode(media, order="sorted")})
+    assert not check.intact
+    assert check.first_altered == f"{MEDIA} entry {index + 1} ({media[index]['evidence']})"
+
+
+# --- the store's own chain ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module", params=["memory", "sqlite"])
+def chained_store(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[EventsourcingStore, str]]:
+    url = "memory:"
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('chain') / 'store.sqlite'}"
+    with platform_with_examiner(url) as (platform, examiner):
+        decided_journey(platform, PLAN, examiner)
+        report = platform.store.verify_chain()
+        assert report.intact and report.unchained == 0 and report.chained == report.events
+        yield platform.store, url
+
+
+def _raw_rows(store: EventsourcingStore) -> list[Any]:
+    return list(store._all_rows())
+
+
+@contextlib.contextmanager
+def _altered(store: EventsourcingStore, url: str, row: Any, state: bytes) -> Iterator[None]:
+    """Overwrite one stored row's state behind the store's back, then put it back."""
+    if url == "memory:":
+        recorder: Any = store.app.recorder
+        index = recorder._stored_events_index[str(row.originator_id)][row.originator_version]
+        original = recorder._stored_events[index]
+        recorder._stored_events[index] = dataclasses.replace(original, state=state)
+        try:
+            yield
+        finally:
+            recorder._stored_events[index] = original
+        return
+    path = eventsourcing_env(url)["SQLITE_DBNAME"]
+    where = "WHERE originator_id = ? AND originator_version = ?"
+    key = (UUID(str(row.originator_id)).hex, row.originator_version)
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        connection.execute(f"UPDATE stored_events SET state = ? {where}", (state, *key))
+        connection.commit()
+        try:
+            yield
+        finally:
+            connection.execute(f"UPDATE stored_events SET state = ? {where}", (row.state, *key))
+            connection.commit()
+
+
+@TAMPERING
+@given(data=st.data())
+def test_any_altered_stored_event_fails_verify_store_naming_its_stream_and_version(
+    chained_store: tuple[EventsourcingStore, str], data: st.DataObject
+) -> None:
+    store, url = chained_store
+    rows = _raw_rows(store)
+    row = data.draw(st.sampled_from(rows), label="row")
+    state = bytes(row.state)
+    assert is_chained(state)
+    position = data.draw(
+        st.one_of(st.integers(4, HEADER_BYTES - 1), st.integers(HEADER_BYTES, len(state) - 1)),
+        label="byte",
+    )
+    altered = bytearray(state)
+    altered[position] ^= 0x01
+    with _altered(store, url, row, bytes(altered)):
+        report = store.verify_chain()
+    assert not report.intact
+    first = report.breaks[0]
+    assert (first.stream, first.version) == (UUID(str(row.originator_id)), row.originator_version)
+    assert store.verify_chain().intact
+
+
+def test_events_stored_before_the_chain_still_decode_and_are_reported_unchained(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    with platform_with_examiner(url) as (platform, examiner):
+        review_id = decided_journey(platform, PLAN, examiner)
+    # Strip every header, as a store written before the chain existed would hold them.
+    path = eventsourcing_env(url)["SQLITE_DBNAME"]
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        rows = connection.execute(
+            "SELECT originator_id, originator_version, state FROM stored_events"
+        ).fetchall()
+        for originator, version, state in rows:
+            connection.execute(
+                "UPDATE stored_events SET state = ? WHERE originator_id = ? "
+                "AND originator_version = ?",
+                (state[HEADER_BYTES:], originator, version),
+            )
+        connection.commit()
+    store = EventsourcingStore(url)
+    try:
+        report = store.verify_chain()
+        assert report.intact and report.chained == 0 and report.unchained == report.events
+        assert replay_review(store, review_id).matches
+        # A new event on an old stream seals the unchained history before it.
+        review = store.get(review_id, Review)
+        review.release_results(at=review.decided_at or review.modified_on)
+        store.save(review)
+        after = store.verify_chain()
+        assert after.intact and after.chained == 1
+    finally:
+        store.close()

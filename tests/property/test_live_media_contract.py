@@ -1,0 +1,181 @@
+"""The live media contract, one body for the in-memory recorder and the aiortc recorder.
+
+The aiortc recorder runs twice: on loopback ICE (`loopback_ice`, no privilege needed) and inside
+a network namespace with a veth pair (real host candidates, as a browser would use; needs root,
+skipped otherwise). Every file is probed back with PyAV: streams, size, duration and hash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import av
+import pytest
+
+from adapters.media.webrtc import loopback_ice
+from app.ports.live_media import (
+    Gap,
+    LiveEvent,
+    PageSignal,
+    Segment,
+    SegmentStarted,
+    SignalKind,
+    TabClosed,
+    UnknownSegment,
+)
+from tests.property.live_media_harness import (
+    Harness,
+    aiortc_harness,
+    inside_namespace,
+    memory_harness,
+    namespace_unavailable,
+)
+
+GRACE_S = 1.0
+HEARTBEAT = json.dumps({"type": "heartbeat"})
+FOCUS_LOST = json.dumps({"type": "signal", "kind": "focus_lost"})
+
+
+@pytest.fixture(params=["memory", "aiortc-loopback", "aiortc-netns"])
+def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
+    if request.param == "memory":
+        yield memory_harness(GRACE_S)
+        return
+    if request.param == "aiortc-loopback":
+        network: contextlib.AbstractContextManager[Any] = loopback_ice()
+    else:
+        reason = namespace_unavailable()
+        if reason is not None:
+            if os.environ.get("CI"):
+                pytest.fail(f"CI must run the namespace contract: {reason}", pytrace=False)
+            pytest.skip(reason)
+        network = inside_namespace()
+    with network:
+        yield aiortc_harness(tmp_path / "media", GRACE_S)
+
+
+async def until(events: list[LiveEvent], predicate: Callable[[], bool], seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out; events so far: {events}")
+        await asyncio.sleep(0.02)
+
+
+def of(kind: type, events: list[LiveEvent]) -> list[Any]:
+    return [event for event in events if isinstance(event, kind)]
+
+
+def check_file(harness: Harness, segment: Segment) -> None:
+    data = harness.recorder.open_segment(segment.media_id).read()
+    assert len(data) == segment.size
+    assert f"sha256:{hashlib.sha256(data).hexdigest()}" == segment.content_hash
+    span = (segment.ended_at - segment.started_at).total_seconds()
+    with av.open(harness.recorder.open_segment(segment.media_id)) as container:
+        [video] = container.streams.video
+        [audio] = container.streams.audio
+        assert (video.codec_context.name, video.width, video.height) == ("h264", 320, 240)
+        assert (audio.codec_context.name, audio.channels) == ("opus", 1)
+        assert container.duration is not None
+        duration = container.duration / av.time_base
+        frames = sum(1 for _ in container.decode(video=0))
+    assert abs(duration - span) <= harness.tolerance_s, (duration, span)
+    assert abs(frames - 5 * span) <= 5 * harness.tolerance_s + 1, (frames, span)
+    assert frames == segment.video_frames
+    assert segment.audio_seconds == pytest.approx(span, abs=harness.tolerance_s)
+
+
+async def contract_body(harness: Harness) -> None:
+    events, session = harness.events, uuid.uuid4()
+    first = await harness.connect(session)
+    for _ in range(2):
+        first.send(HEARTBEAT)
+        await harness.play(0.5)
+    frames_seen = await harness.watch(session)
+    for _ in range(4):
+        first.send(HEARTBEAT)
+        await harness.play(0.5)
+    first.send(FOCUS_LOST)
+    first.send("not json")  # ignored, never fatal
+    first.send(json.dumps({"type": "signal", "kind": "unknown"}))
+    await harness.play(0.2)
+    await first.hang_up()  # the connection is lost: the segment ends, a gap opens
+    await until(events, lambda: len(of(Segment, events)) == 1, 10)
+    assert frames_seen() > 0, "the supervisor saw nothing"
+
+    second = await harness.connect(session)
+    second.send(HEARTBEAT)
+    await harness.play(0.3)
+    last_beat_floor = of(SegmentStarted, events)[-1].started_at
+    await harness.play(GRACE_S + 0.6)  # no heartbeat past the grace period: tab closed
+    await harness.recorder.close(session)
+    await until(events, lambda: len(of(Segment, events)) == 2, 10)
+
+    kinds = [type(event).__name__ for event in events]
+    assert kinds == [
+        "SegmentStarted",
+        "PageSignal",
+        "Segment",
+        "Gap",
+        "SegmentStarted",
+        "TabClosed",
+        "Segment",
+    ], kinds
+    [signal] = of(PageSignal, events)
+    assert signal.kind is SignalKind.FOCUS_LOST and signal.session_id == session
+    one, two = of(Segment, events)
+    [gap] = of(Gap, events)
+    assert (gap.start, gap.end) == (one.ended_at, two.started_at)
+    [closed] = of(TabClosed, events)
+    assert closed.last_heartbeat >= last_beat_floor
+    assert (closed.noticed_at - closed.last_heartbeat).total_seconds() > GRACE_S
+    assert closed.noticed_at <= two.ended_at
+    assert one.segment_id != two.segment_id and one.media_id != two.media_id
+    assert (one.ended_at - one.started_at).total_seconds() == pytest.approx(3.2, abs=0.6)
+    for segment in (one, two):
+        check_file(harness, segment)
+    with pytest.raises(UnknownSegment):
+        harness.recorder.open_segment(f"{session}/segment-9999.mkv")
+    with pytest.raises(UnknownSegment):
+        harness.recorder.open_segment("../../etc/passwd")
+
+
+def test_a_proctoring_connection_is_recorded_in_segments_with_gaps_and_signals(
+    harness: Harness,
+) -> None:
+    async def run() -> None:
+        try:
+            await contract_body(harness)
+        finally:
+            for cleanup in harness.cleanup:
+                await cleanup()
+            await harness.recorder.aclose()
+
+    asyncio.run(run())
+
+
+def test_segment_files_are_complete_or_absent(tmp_path: Path) -> None:
+    """Nothing half-written is left behind once a session closes."""
+
+    async def run() -> None:
+        with loopback_ice():
+            harness = aiortc_harness(tmp_path, GRACE_S)
+            session = uuid.uuid4()
+            client = await harness.connect(session)
+            await harness.play(0.5)
+            await client.hang_up()
+            await harness.recorder.close(session)
+            await harness.recorder.aclose()
+        names = sorted(p.name for p in (tmp_path / str(session)).iterdir())
+        assert names == ["segment-0001.mkv"]
+
+    asyncio.run(run())
