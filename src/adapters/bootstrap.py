@@ -13,11 +13,14 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 from adapters.clock import ManualClock, SystemClock
 from adapters.ids import RandomIds, SeededIds
+from adapters.keys.files import FileKeyStore
+from adapters.keys.memory import MemoryKeyStore
+from adapters.keys.postgres import PostgresKeyStore
 from adapters.launcher.builtin import BuiltinWorkspaces
 from adapters.launcher.memory import MemoryLauncher
 from adapters.mail.memory import MemoryMailer
 from adapters.media.memory import FileMedia, MemoryMedia
-from adapters.persistence.settings import DEFAULT_DATABASE_URL
+from adapters.persistence.settings import DEFAULT_DATABASE_URL, eventsourcing_env
 from adapters.persistence.store import EventsourcingStore
 from app.catalogue import Catalogue, default_catalogue, load_folder
 from app.context import Context
@@ -30,6 +33,7 @@ from app.policies import PolicyRunner, default_policies
 from app.ports.clock import Clock
 from app.ports.exam_launcher import ExamLauncher
 from app.ports.ids import Ids
+from app.ports.key_store import KeyStore
 from app.ports.mailer import Mailer
 from app.read_models import Projections
 from app.use_cases import portal
@@ -51,6 +55,10 @@ class Settings:
     libvirt_template: str | None = None
     catalogue_dir: str | None = None  # None: the shipped Access certification
     support: SupportContact = field(default_factory=SupportContact)
+    # Per-candidate keys (issue 8): "files:<folder>" or "postgres" (a table beside the
+    # events); None: memory for a `memory:` store, a `keys` folder beside a SQLite file, the
+    # table for PostgreSQL.
+    key_store: str | None = None
 
     @classmethod
     def from_env(cls, **overrides: str | None) -> Settings:
@@ -67,6 +75,7 @@ class Settings:
             "libvirt_uri": os.environ.get("VIGIE_LIBVIRT_URI", "qemu:///system"),
             "libvirt_template": os.environ.get("VIGIE_LIBVIRT_TEMPLATE"),
             "catalogue_dir": os.environ.get("VIGIE_CATALOGUE_DIR"),
+            "key_store": os.environ.get("VIGIE_KEY_STORE"),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(
@@ -81,6 +90,7 @@ class Settings:
             libvirt_uri=values["libvirt_uri"] or "qemu:///system",
             libvirt_template=values["libvirt_template"],
             catalogue_dir=values["catalogue_dir"],
+            key_store=values["key_store"],
             support=SupportContact(
                 email=os.environ.get("VIGIE_SUPPORT_EMAIL", SupportContact.email),
                 phone=os.environ.get("VIGIE_SUPPORT_PHONE", SupportContact.phone),
@@ -100,6 +110,7 @@ class Platform:
     launcher: ExamLauncher
     store: EventsourcingStore
     links: LinkSigner
+    keys: KeyStore = field(default_factory=MemoryKeyStore)
 
     @property
     def mailer(self) -> Mailer:
@@ -127,6 +138,32 @@ class Platform:
         if isinstance(self.launcher, BuiltinWorkspaces):
             self.launcher.close()
         self.store.close()
+        if isinstance(self.keys, PostgresKeyStore):
+            self.keys.close()
+
+
+def key_store(settings: Settings) -> KeyStore:
+    """The per-candidate key store the settings name (see Settings.key_store)."""
+    choice = settings.key_store
+    env = eventsourcing_env(settings.database_url)
+    module = env["PERSISTENCE_MODULE"]
+    if choice and choice.startswith("files:"):
+        return FileKeyStore(Path(choice.removeprefix("files:")))
+    if choice == "postgres" or (choice is None and module == "eventsourcing.postgres"):
+        if module != "eventsourcing.postgres":
+            raise ValueError("VIGIE_KEY_STORE=postgres needs a PostgreSQL database URL")
+        conninfo = (
+            f"host={env['POSTGRES_HOST']} port={env['POSTGRES_PORT']} "
+            f"dbname={env['POSTGRES_DBNAME']} user={env['POSTGRES_USER']}"
+            + (f" password={env['POSTGRES_PASSWORD']}" if env["POSTGRES_PASSWORD"] else "")
+        )
+        return PostgresKeyStore(conninfo, schema=env["POSTGRES_SCHEMA"])
+    if choice not in (None, "memory"):
+        raise ValueError(f"VIGIE_KEY_STORE: files:<folder>, postgres or memory, not {choice!r}")
+    if module == "eventsourcing.sqlite" and choice is None:
+        database = Path(env["SQLITE_DBNAME"])
+        return FileKeyStore(database.parent / "keys")
+    return MemoryKeyStore()
 
 
 def _secret(settings: Settings) -> bytes:
@@ -189,7 +226,8 @@ def bootstrap(
 ) -> Platform:
     """Wire the platform from settings; tests pass a manual clock, seeded ids, a mailer."""
     settings = settings or Settings.from_env()
-    store = EventsourcingStore(settings.database_url)
+    keys = key_store(settings)
+    store = EventsourcingStore(settings.database_url, keys=keys)
     links = LinkSigner(_secret(settings), settings.base_url)
     launcher = _launcher(settings, links)
     media = FileMedia(Path(settings.media_root)) if settings.media_root else MemoryMedia()
@@ -223,6 +261,7 @@ def bootstrap(
         launcher=launcher,
         store=store,
         links=links,
+        keys=keys,
     )
 
 
@@ -230,7 +269,7 @@ def open_store(settings: Settings | None = None) -> EventsourcingStore:
     """The event store alone (it is also the AuditLog): for tools that only read the log, such
     as `vigie audit`, without catching up every read model first."""
     settings = settings or Settings.from_env()
-    return EventsourcingStore(settings.database_url)
+    return EventsourcingStore(settings.database_url, keys=key_store(settings))
 
 
 __all__ = ["ManualClock", "Platform", "SeededIds", "Settings", "bootstrap", "open_store"]

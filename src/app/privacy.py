@@ -139,13 +139,20 @@ def _history(ctx: Context, stream_id: UUID) -> list[AggregateEvent]:
         return []
 
 
+# Secrets of the account, not data about the person: never handed out.
+_SECRETS = ("password_hash=", "token_id=")
+
+
 def _fact(stream: str, event: AggregateEvent) -> dict[str, Any]:
+    details = ", ".join(
+        part for part in describe(event).split(", ") if not part.startswith(_SECRETS)
+    )
     return {
         "stream": stream,
         "id": f"{event.originator_id}/{event.originator_version}",
         "at": event.timestamp.isoformat(),
         "what": type(event).__name__,
-        "details": describe(event),
+        "details": details,
     }
 
 

@@ -76,14 +76,23 @@ def replay_reviews(log: AuditLog, review_ids: Sequence[UUID]) -> list[ReplayRepo
     folded = {rid: _fold(rid, reviews[rid]) for rid in review_ids if rid in reviews}
     wanted = {s for review, _ in folded.values() for s in _evidence_streams(review)}
     streams = log.histories(sorted(wanted))
+    index = _index(streams)
     reports = []
     for rid in review_ids:
         if rid not in reviews:
             raise AggregateNotFound(rid, "review")
         review, recorded = folded[rid]
-        report = _report(rid, review, recorded, reviews[rid], streams)
+        report = _report(rid, review, recorded, reviews[rid], index)
         reports.append(report)
     return reports
+
+
+_Index = Mapping[str, Mapping[int, AggregateEvent]]
+
+
+def _index(streams: Mapping[UUID, Sequence[AggregateEvent]]) -> _Index:
+    """Events by the two halves of an evidence id: stream text, version."""
+    return {str(k): {e.originator_version: e for e in v} for k, v in streams.items()}
 
 
 def replay_events(
@@ -93,7 +102,7 @@ def replay_events(
 ) -> ReplayReport:
     """The replay of one review from its events and the streams its evidence names."""
     review, recorded = _fold(review_id, events)
-    return _report(review_id, review, recorded, events, streams)
+    return _report(review_id, review, recorded, events, _index(streams))
 
 
 @dataclass(frozen=True)
@@ -120,7 +129,11 @@ def _fold(review_id: UUID, events: Sequence[AggregateEvent]) -> tuple[Review, _R
 
 
 def _evidence_streams(review: Review) -> list[UUID]:
-    return list(dict.fromkeys(UUID(item.id.split("/", 1)[0]) for item in review.evidence))
+    return [UUID(s) for s in _stream_texts(review.evidence)]
+
+
+def _stream_texts(evidence: tuple[Evidence, ...]) -> list[str]:
+    return list(dict.fromkeys(item.id.partition("/")[0] for item in evidence))
 
 
 def _report(
@@ -128,7 +141,7 @@ def _report(
     review: Review,
     recorded: _Recorded,
     events: Sequence[AggregateEvent],
-    streams: Mapping[UUID, Sequence[AggregateEvent]],
+    index: _Index,
 ) -> ReplayReport:
     rules = review.rules
     rec = recorded.recommendation
@@ -154,7 +167,8 @@ def _report(
         differences=differences,
         certification_code=review.certification_code,
         decision=recorded.decision,
-        events_read=len(events) + sum(len(s) for s in streams.values()),
+        events_read=len(events)
+        + sum(len(index.get(s, ())) for s in _stream_texts(review.evidence)),
     )
     if rec != replayed:
         differences.append(
@@ -173,7 +187,7 @@ def _report(
         )
     if review.verdict is Verdict.VALIDATED and rec is not None and rec.grounds:
         differences.append("validated although the recommendation has grounds to invalidate")
-    differences.extend(_check_evidence(review.evidence, streams))
+    differences.extend(_check_evidence(review.evidence, index))
     known = {item.id for item in review.evidence}
     for cited in (*review.reasons, *review.excused):
         missing = [e for e in cited.evidence_ids if e not in known]
@@ -184,18 +198,13 @@ def _report(
     return report
 
 
-def _check_evidence(
-    evidence: tuple[Evidence, ...], streams: Mapping[UUID, Sequence[AggregateEvent]]
-) -> list[str]:
+def _check_evidence(evidence: tuple[Evidence, ...], index: _Index) -> list[str]:
     """Every evidence item must still be exactly the event it names."""
     differences: list[str] = []
-    by_version: dict[UUID, dict[int, AggregateEvent]] = {}
     for item in evidence:
         stream_text, _, version_text = item.id.partition("/")
-        stream = UUID(stream_text)
-        if stream not in by_version:
-            by_version[stream] = {e.originator_version: e for e in streams.get(stream, ())}
-        event = by_version[stream].get(int(version_text)) if version_text.isdigit() else None
+        events = index.get(stream_text, {})
+        event = events.get(int(version_text)) if version_text.isdigit() else None
         if event is None:
             differences.append(f"evidence {item.id} names no stored event")
         elif to_evidence(event) != item:

@@ -71,7 +71,9 @@ def test_replaying_all_decisions_resumes_where_it_stopped_and_reports_no_mismatc
     assert json.loads(checkpoint.read_text())["reviews"] == 2
     assert vigie(url, *common) == 0
     captured = capsys.readouterr()
-    assert "resuming after log position" in captured.err and "audit replay: 3 reviews" in captured.err
+    assert (
+        "resuming after log position" in captured.err and "audit replay: 3 reviews" in captured.err
+    )
     assert "replayed 3 decided reviews (1 in this run)" in captured.out
     assert "reviews/s" in captured.out and "events read" in captured.out
     assert "mismatches: none" in captured.out
@@ -88,7 +90,7 @@ def _sqlite(url: str) -> Iterator[sqlite3.Connection]:
 def test_an_altered_stored_flag_is_a_replay_mismatch_and_a_broken_chain(
     audited: tuple[str, list[UUID]], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    url, reviews = audited
+    url, _ = audited
     with _sqlite(url) as db:
         originator, version, state = db.execute(
             "SELECT originator_id, originator_version, state FROM stored_events "
@@ -117,7 +119,9 @@ def test_what_if_with_the_same_rules_finds_nothing_and_stricter_rules_name_the_r
     assert vigie(url, "what-if", "--rules", "rules-2025-03") == 0
     out = capsys.readouterr().out
     assert "over 3 decided reviews: 0 would differ (nothing was written)" in out
-    assert vigie(url, "what-if", "--rules", "rules-2025-03-strict-faces", "--since", "2025-01-01") == 0
+    assert (
+        vigie(url, "what-if", "--rules", "rules-2025-03-strict-faces", "--since", "2025-01-01") == 0
+    )
     out = capsys.readouterr().out
     assert "1 would differ" in out
     assert f"{reviews[1]} ENI-ACCESS" in out and "verdict validated → invalidated" in out

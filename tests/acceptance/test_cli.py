@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -56,3 +57,33 @@ def test_unknown_ids_and_bad_urls_get_clear_errors(
     with pytest.raises(SystemExit):
         main(["history", "not-an-id"])
     assert main(["mailbox"]) == 1
+
+
+def test_privacy_export_then_erase_and_the_decision_still_replays(
+    fresh_folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 8 from the command line, on the demo's SQLite file."""
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    session_id = out.split(".venv/bin/vigie history ")[1].split()[0]
+    review_id = out.split(".venv/bin/vigie replay ")[1].split()[0]
+    assert main(["history", session_id]) == 0
+    candidate_id = capsys.readouterr().out.split("candidate_id=")[1].split(",")[0].strip()
+
+    assert main(["privacy", "export", candidate_id, "-o", "export.json"]) == 0
+    exported = json.loads((fresh_folder / "export.json").read_text(encoding="utf-8"))
+    email = exported["personal_data"]["email"]
+    assert "@" in email and exported["erased"] is False
+    capsys.readouterr()
+
+    assert main(["privacy", "erase", candidate_id, "--reason", "request #42", "--yes"]) == 0
+    assert "erased now; key destroyed: True" in capsys.readouterr().out
+    assert main(["replay", review_id]) == 0
+    assert "MATCHES" in capsys.readouterr().out
+    assert main(["audit", "verify-store"]) == 0
+    capsys.readouterr()
+    assert main(["privacy", "export", candidate_id]) == 0
+    after = json.loads(capsys.readouterr().out)
+    assert after["erased"] is True and after["personal_data"]["email"] != email
+    database = (fresh_folder / "vigie-data" / "vigie.sqlite").read_bytes()
+    assert email.encode() not in database

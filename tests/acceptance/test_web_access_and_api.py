@@ -133,6 +133,7 @@ ROUTES = [
     ("/examiner/reviews", {"examiner"}),
     ("/api/reviews/due", {"examiner"}),
     ("/equipment", {"owner", "other"}),
+    ("/staff/live/{session}", {"examiner"}),  # R2 (support too: not a role of this matrix)
     ("/results/{session}", {"owner"}),
     ("/examiner/appeals", {"examiner"}),
     ("/operator/reviews", {"centre"}),
@@ -345,3 +346,50 @@ def test_the_api_drives_the_checks_and_the_portal_like_the_pages(world: dict[str
         assert sent.json()["status"] == "validated"
     finally:
         client.__exit__(None, None, None)
+
+
+def test_the_live_media_routes_check_the_session_and_the_role(
+    world: dict[str, Any], tmp_path: Path
+) -> None:
+    """Issue 7: the proctoring tab offers for its own open session only; live supervision
+    and segments are for staff; segments the log does not reference are not served."""
+    platform = world["platform"]
+    owner: Journey = world["owner"]
+    decided: Journey = world["decided"]
+    app = create_app(
+        platform, secret=SECRET, support=SupportContact(), live_media_root=tmp_path / "live"
+    )
+    with TestClient(app) as client:
+        log_in(client, "/login", "owner@example.org", PASSWORD)
+        offer = f"/api/sessions/{owner.session_id}/media/offer"
+        reply = client.post(offer, json={"sdp": "not an sdp"}, headers=csrf(client))
+        assert reply.status_code == 422 and reply.json()["field"] == "sdp"
+        other = client.post(
+            f"/api/sessions/{world['other'].session_id}/media/offer",
+            json={"sdp": "v=0"},
+            headers=csrf(client),
+        )
+        assert other.status_code == 403  # another candidate's session
+        closed = client.post(
+            f"/api/sessions/{decided.session_id}/media/offer",
+            json={"sdp": "v=0"},
+            headers=csrf(client),
+        )
+        assert closed.status_code == 403  # not hers either: ownership comes first
+        watch = client.post(
+            f"/api/sessions/{owner.session_id}/media/watch",
+            json={"sdp": "v=0"},
+            headers=csrf(client),
+        )
+        assert watch.status_code in (401, 403)  # candidates do not supervise
+    with TestClient(app) as client:
+        log_in(client, "/staff/login", "eve@example.org", PASSWORD)
+        watch = client.post(
+            f"/api/sessions/{owner.session_id}/media/watch",
+            json={"sdp": "v=0"},
+            headers=csrf(client),
+        )
+        assert watch.status_code == 422 and "not live" in watch.json()["detail"]
+        segment = client.get(f"/media/sessions/{owner.session_id}/segment-0001.mkv")
+        assert segment.status_code == 404  # the log references no such segment
+        assert client.get(f"/staff/live/{owner.session_id}").status_code == 200

@@ -29,6 +29,7 @@ per event and no read; on a miss, one small read of the stream's last event.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -245,8 +246,7 @@ class HeadCache:
 
     def _put(self, originator_id: UUID, version: int, own_hash: bytes) -> None:
         if len(self._heads) >= self._maxsize:
-            try:
+            # Another thread may evict at the same time: losing an entry costs a read only.
+            with contextlib.suppress(StopIteration, KeyError, RuntimeError):
                 del self._heads[next(iter(self._heads))]
-            except (StopIteration, KeyError, RuntimeError):
-                pass
         self._heads[originator_id] = (version, own_hash)

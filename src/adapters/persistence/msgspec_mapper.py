@@ -26,7 +26,10 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import get_topic, resolve_topic
 
+from adapters.persistence import sealing
 from adapters.persistence.chain import HeadCache, is_chained, own_hash_of, payload_of, seal
+from adapters.persistence.sealing import personal_fields
+from app.ports.key_store import KeyStore
 
 _ENCODER = msgspec.json.Encoder()
 _DECODER = msgspec.json.Decoder()
@@ -66,12 +69,17 @@ class MsgspecMapper(Mapper[UUID]):
     """
 
     chain: HeadCache | None = None
+    keys: KeyStore | None = None  # with a key store, personal fields are sealed (sealing.py)
 
     def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
         event_state = dict(vars(domain_event))
         _check_storable(event_state, type(domain_event).__qualname__)
         originator_id = event_state.pop("originator_id")
         originator_version = event_state.pop("originator_version")
+        if self.keys is not None and personal_fields(type(domain_event)):
+            event_state = sealing.seal(
+                self.keys, type(domain_event), originator_id, originator_version, event_state
+            )
         class_version = getattr(type(domain_event), "class_version", 1)
         if class_version > 1:
             event_state["class_version"] = class_version
@@ -112,7 +120,15 @@ class MsgspecMapper(Mapper[UUID]):
             if self.compressor:
                 stored_state = self.compressor.decompress(stored_state)
             plan = _plan(stored_event.topic)
-            if plan.decoder is not None:
+            if plan.personal:
+                event_state = self.transcoder.decode(stored_state)
+                owner = originator_id if isinstance(originator_id, UUID) else UUID(originator_id)
+                event_state = sealing.unseal(
+                    self.keys, plan.cls, owner, stored_event.originator_version, event_state
+                )
+                values = msgspec.convert(event_state, plan.mirror, strict=False)
+                event_state = {name: getattr(values, name) for name in plan.fields}
+            elif plan.decoder is not None:
                 # Fast path: one typed decode straight from the bytes into a mirror struct.
                 values = plan.decoder.decode(stored_state)
                 event_state = {name: getattr(values, name) for name in plan.fields}
@@ -155,6 +171,7 @@ class _Plan:
     fields: tuple[str, ...]
     decoder: msgspec.json.Decoder[Any] | None
     is_snapshot: bool
+    personal: bool = False  # sealed fields: decoded through a dict (sealing.py)
 
 
 _ORIGINATOR_FIELDS = ("originator_id", "originator_version")
@@ -180,7 +197,7 @@ def _plan(topic: str) -> _Plan:
     mirror = msgspec.defstruct(f"{cls.__qualname__}State", spec, kw_only=True)
     fast = not is_snapshot and getattr(cls, "class_version", 1) == 1
     decoder = msgspec.json.Decoder(mirror) if fast else None
-    return _Plan(cls, mirror, fields, decoder, is_snapshot)
+    return _Plan(cls, mirror, fields, decoder, is_snapshot, bool(personal_fields(cls)))
 
 
 class UnstorableValueError(ValueError):

@@ -38,7 +38,7 @@ from adapters.persistence.msgspec_mapper import MsgspecMapper, MsgspecTranscoder
 from adapters.persistence.settings import eventsourcing_env
 from app.ports.audit_log import ChainReport, StoredRecord
 from app.ports.event_store import AggregateNotFound, ConcurrencyConflict, Recorded
-from domain.candidate import Candidate
+from app.ports.key_store import KeyStore
 from domain.enrollment import Enrollment
 from domain.exam_attempt import ExamAttempt
 from domain.proctored_session import ProctoredSession
@@ -55,7 +55,8 @@ SNAPSHOT_INTERVALS: dict[type[Any], int] = {
     ExamAttempt: 100,
     Review: 50,
     Enrollment: 100,
-    Candidate: 100,
+    # Not Candidate: a snapshot would hold its personal data outside the sealed fields, and its
+    # stream is short (sealing.py).
 }
 
 
@@ -79,7 +80,14 @@ class VigieApplication(Application[UUID]):
 class EventsourcingStore:
     """EventStore port on eventsourcing: `memory:`, `sqlite:///file` or `postgresql://…`."""
 
-    def __init__(self, database_url: str, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        extra_env: dict[str, str] | None = None,
+        keys: KeyStore | None = None,
+    ) -> None:
+        """With `keys`, personal fields are sealed with their owner's key (erasure, issue 8);
+        without, they are stored as given (tools and tests that never see personal data)."""
         env = eventsourcing_env(database_url)
         # Aggregates in use (an exam in progress is read at every heartbeat and answer) stay
         # in memory and are fast-forwarded from the store on each read: one small query
@@ -96,6 +104,12 @@ class EventsourcingStore:
         self._mapper = mapper
         self._chain = HeadCache(self._read_for_chain)
         mapper.chain = self._chain
+        # Bulk reads (the log, the audit) decode without noting stream heads: only loads are
+        # followed by saves.
+        self._reader = MsgspecMapper(
+            transcoder=mapper.transcoder, compressor=mapper.compressor, cipher=mapper.cipher
+        )
+        mapper.keys = self._reader.keys = keys
 
     def _read_for_chain(self, originator_id: UUID, lte: int | None) -> Sequence[StoredEvent]:
         if lte is None:
@@ -138,7 +152,7 @@ class EventsourcingStore:
         notifications = self._recorder.select_notifications(
             start=after, limit=limit, inclusive_of_start=False
         )
-        mapper = self.app.mapper
+        mapper = self._reader
         recorded = []
         for notification in notifications:
             event = mapper.to_domain_event(notification)
@@ -164,7 +178,7 @@ class EventsourcingStore:
         return [(row.id, _uuid(row.originator_id)) for row in rows]
 
     def histories(self, stream_ids: Sequence[UUID]) -> Mapping[UUID, Sequence[AggregateEvent]]:
-        to_event = self._mapper.to_domain_event
+        to_event = self._reader.to_domain_event
         found: dict[UUID, list[AggregateEvent]] = {}
         for stored in self._stored(stream_ids):
             event = to_event(stored)
@@ -236,16 +250,11 @@ class EventsourcingStore:
                 f"{table} WHERE originator_id IN ({','.join('?' * len(ids))}) "
                 "ORDER BY originator_id, originator_version"
             )
+            by_hex = {i.hex: i for i in ids}
             with datastore.transaction(commit=False) as cursor:
-                cursor.execute(query, [i.hex for i in ids])
+                cursor.execute(query, list(by_hex))
                 return [
-                    StoredEvent(
-                        originator_id=UUID(row["originator_id"]),
-                        originator_version=row["originator_version"],
-                        topic=row["topic"],
-                        state=row["state"],
-                    )
-                    for row in cursor.fetchall()
+                    StoredEvent(by_hex[row[0]], row[1], row[2], row[3]) for row in cursor.fetchall()
                 ]
         return [stored for i in ids for stored in self._recorder.select_events(i)]
 

@@ -77,7 +77,8 @@ async def staff_login(request: Request[Any, Any, Any], data: Form) -> Response[A
         )
     request.session["staff"] = str(staff.id)
     request.session["role"] = staff.role.value
-    return Redirect("/examiner/reviews" if staff.role is Role.EXAMINER else "/operator")
+    home = {Role.EXAMINER: "/examiner/reviews", Role.AUDITOR: "/auditor"}
+    return Redirect(home.get(staff.role, "/operator"))
 
 
 @get("/examiner/reviews", sync_to_thread=True)

@@ -1,0 +1,82 @@
+"""Personal fields sealed with their owner's key (issue 8: erasure that keeps the audit).
+
+The domain names, per event class, the fields that hold a person's data and what they read
+as once erased (`domain.candidate.PERSONAL_FIELDS`). On the way into the log those fields are
+taken out of the event's state, encoded, and encrypted with AES-256-GCM under the owner's key
+(the `KeyStore` port; the owner is the event's aggregate, the candidate); the state keeps the
+rest in clear and a `_sealed` blob. On the way back the blob is opened with the key, or, once
+the key is destroyed, the placeholders take the fields' place: the event still decodes with
+its types, its stored bytes (and so the hash chain) never change, and nothing that decides
+ever read those fields.
+
+Events written before sealing existed keep their fields in clear; erasing such a person
+makes no difference to those old rows (docs/privacy.md says how to re-seal a store).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from app.ports.key_store import KeyStore
+from domain.candidate import PERSONAL_FIELDS, Candidate
+
+SEALED = "_sealed"
+NONCE_BYTES = 12
+_PERSONAL_CLASSES: dict[type[Any], dict[str, object]] = {
+    getattr(Candidate, name): fields for name, fields in PERSONAL_FIELDS.items()
+}
+
+
+class ErasedOwner(ValueError):
+    """Personal data for a person whose key was destroyed: refused, never stored in clear."""
+
+
+def personal_fields(cls: type[Any]) -> dict[str, object] | None:
+    """The class's personal fields and their erased placeholders (None: nothing personal)."""
+    return _PERSONAL_CLASSES.get(cls)
+
+
+def _aad(owner: UUID, version: int) -> bytes:
+    # Bound to its row: a sealed blob copied onto another event does not open.
+    return f"{owner}/{version}".encode()
+
+
+def seal(
+    keys: KeyStore, cls: type[Any], owner: UUID, version: int, state: dict[str, Any]
+) -> dict[str, Any]:
+    """The state with its personal fields replaced by one encrypted blob."""
+    fields = personal_fields(cls)
+    if not fields:
+        return state
+    key = keys.key_for(owner)
+    if key is None:
+        raise ErasedOwner(f"{owner} was erased: no personal data is recorded for them again")
+    private = {name: state.pop(name) for name in fields if name in state}
+    nonce = os.urandom(NONCE_BYTES)
+    sealed = AESGCM(key).encrypt(nonce, msgspec.json.encode(private), _aad(owner, version))
+    state[SEALED] = base64.b64encode(nonce + sealed).decode()
+    return state
+
+
+def unseal(
+    keys: KeyStore | None, cls: type[Any], owner: UUID, version: int, state: dict[str, Any]
+) -> dict[str, Any]:
+    """The state with its personal fields back, or their placeholders once erased."""
+    blob = state.pop(SEALED, None)
+    fields = personal_fields(cls)
+    if blob is None or not fields:
+        return state
+    key = keys.existing_key(owner) if keys is not None else None
+    if key is None:
+        state.update({name: msgspec.to_builtins(value) for name, value in fields.items()})
+        return state
+    raw = base64.b64decode(blob)
+    opened = AESGCM(key).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], _aad(owner, version))
+    state.update(msgspec.json.decode(opened))
+    return state

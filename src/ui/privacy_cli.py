@@ -1,0 +1,73 @@
+"""`vigie privacy`: erasure on request and the subject-access export (issue 8)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+from uuid import UUID
+
+from adapters.bootstrap import Settings, bootstrap
+from app.privacy import erase_candidate, export_candidate
+
+
+def _uuid(text: str) -> UUID:
+    try:
+        return UUID(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an id: {text!r}") from None
+
+
+def add_parser(commands: Any) -> None:
+    privacy = commands.add_parser("privacy", help="personal data: erase, export (GDPR)")
+    actions = privacy.add_subparsers(dest="privacy_command", required=True)
+    erase = actions.add_parser(
+        "erase",
+        help="forget a candidate: their key is destroyed, their media deleted; every "
+        "decision still replays",
+    )
+    erase.add_argument("candidate_id", type=_uuid)
+    erase.add_argument("--reason", required=True, help="why (the request's reference…)")
+    erase.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    export = actions.add_parser("export", help="everything held about a candidate, as JSON")
+    export.add_argument("candidate_id", type=_uuid)
+    export.add_argument("-o", "--output", help="a file (default: standard output)")
+
+
+def run(settings: Settings, args: argparse.Namespace, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    platform = bootstrap(settings)
+    try:
+        if args.privacy_command == "export":
+            data = export_candidate(platform.ctx, platform.projections, args.candidate_id)
+            text = json.dumps(data, ensure_ascii=False, indent=2)
+            if args.output:
+                Path(args.output).write_text(text + "\n", encoding="utf-8")
+                print(f"exported {len(data['history'])} facts to {args.output}", file=out)
+            else:
+                print(text, file=out)
+            return 0
+        if not args.yes:
+            answer = input(f"Erase {args.candidate_id} for good? Type 'erase': ")
+            if answer.strip() != "erase":
+                print("nothing erased", file=out)
+                return 1
+        report = erase_candidate(
+            platform.ctx,
+            platform.keys,
+            platform.projections,
+            args.candidate_id,
+            reason=args.reason,
+        )
+        state = "erased now" if report.recorded else "already erased"
+        print(
+            f"{args.candidate_id}: {state}; key destroyed: {report.key_destroyed}; "
+            f"{len(report.media_deleted)} media deleted in {len(report.sessions)} session(s)"
+            + (f"; {len(report.media_missing)} already gone" if report.media_missing else ""),
+            file=out,
+        )
+        return 0
+    finally:
+        platform.close()
