@@ -193,6 +193,10 @@ class SendReport:
     errors: list[str] = field(default_factory=list)
 
 
+class NoRecipient(Exception):
+    """The mail's recipient is gone (erased, or not in the log): given up, never retried."""
+
+
 @dataclass
 class OutboxSender:
     """Sends due mails; retries transient failures with exponential back-off."""
@@ -223,14 +227,14 @@ class OutboxSender:
         outbound = self.ctx.store.get(mail_id, OutboundMail)
         if not outbound.is_due(at):
             return
-        name, email, language = self._recipient(outbound)
-        rendered = self.renderer.render(outbound.kind, language, outbound.params, name, email)
-        message = Mail(
-            str(outbound.id), email, rendered.subject, rendered.text, rendered.html, language
-        )
         try:
+            name, email, language = self._recipient(outbound)
+            rendered = self.renderer.render(outbound.kind, language, outbound.params, name, email)
+            message = Mail(
+                str(outbound.id), email, rendered.subject, rendered.text, rendered.html, language
+            )
             self.ctx.mailer.send(message)
-        except MailRefused as refused:
+        except (MailRefused, NoRecipient) as refused:
             outbound.record_failure(
                 at=at,
                 error=str(refused),
@@ -259,10 +263,16 @@ class OutboxSender:
             report.retried += 1
 
     def _recipient(self, outbound: OutboundMail) -> tuple[str, str, str]:
-        if outbound.recipient_kind is RecipientKind.STAFF:
-            staff = self.ctx.store.get(outbound.recipient_id, StaffMember)
-            return staff.name, staff.email, staff.language
-        candidate = self.ctx.store.get(outbound.recipient_id, Candidate)
+        try:
+            if outbound.recipient_kind is RecipientKind.STAFF:
+                staff = self.ctx.store.get(outbound.recipient_id, StaffMember)
+                return staff.name, staff.email, staff.language
+            candidate = self.ctx.store.get(outbound.recipient_id, Candidate)
+        except LookupError:
+            raise NoRecipient(f"no recipient {outbound.recipient_id} in the log") from None
+        if candidate.erased_at is not None:
+            # Issue 8: nothing is sent to a person who asked to be forgotten.
+            raise NoRecipient("the recipient's personal data was erased")
         return (
             f"{candidate.first_name} {candidate.surname.upper()}",
             candidate.email,

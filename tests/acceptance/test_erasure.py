@@ -225,3 +225,31 @@ def test_the_subject_access_export_holds_everything_about_the_person(tmp_path: P
     assert len(export["media"]) == 5 and not any(m["deleted"] for m in export["media"])
     assert "argon2" not in text  # password hashes are not the person's data to take away
     platform.close()
+
+
+def test_nothing_is_mailed_to_an_erased_person(tmp_path: Path) -> None:
+    platform = platform_on("memory:", tmp_path / "media")
+    journey = Journey(platform, email=EMAIL)
+    journey.enrol()
+    journey.create_session()
+    journey.through_checks()
+    journey.start_exam()
+    journey.answer_and_send()
+    assert journey.candidate_id is not None and journey.review_id is not None
+    eve = accounts.register_staff(
+        platform.ctx, email="eve@example.org", name="Eve", role=Role.EXAMINER, password="p4ss-eve"
+    )
+    reviewing.assign_examiner(platform.ctx, journey.review_id, eve)
+    reviewing.decide_review(
+        platform.ctx, journey.review_id, examiner_id=eve, verdict=Verdict.VALIDATED, reasons=()
+    )
+    erase_candidate(
+        platform.ctx, platform.keys, platform.projections, journey.candidate_id, reason="request"
+    )
+    sent_before = len(platform.mailer.sent)  # type: ignore[attr-defined]
+    reviewing.release_results(platform.ctx, journey.review_id)  # a result mail is decided
+    platform.settle()
+    assert len(platform.mailer.sent) == sent_before  # type: ignore[attr-defined]
+    [given_up] = platform.projections.failed_mails()
+    assert given_up.kind == "results" and "erased" in given_up.last_error
+    platform.close()
