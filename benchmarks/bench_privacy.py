@@ -94,7 +94,7 @@ def bench(backend: str, url: str | None, reviews: int, made: list[Any]) -> dict[
         note(f"== {backend}: {scoped}")
         store = EventsourcingStore(scoped)
         try:
-            generated = generate(store, made, reviews, backend)
+            generate(store, made, reviews, backend)
             # The generated past was reacted to long ago: the policies start after it.
             head = store.head()
             for policy in default_policies():
