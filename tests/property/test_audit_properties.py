@@ -23,9 +23,11 @@ from adapters.persistence.settings import eventsourcing_env
 from adapters.persistence.store import EventsourcingStore
 from app.audit import what_if
 from app.evidence_bundle import EVENTS, MEDIA, build_bundle, verify_bundle
+from app.privacy import erase_candidate
 from app.replay import replay_review, replay_reviews
 from app.use_cases import accounts, proctoring, reviewing
 from domain.evidence import FlagKind, MediaSpan, Verdict
+from domain.proctored_session import ProctoredSession
 from domain.review import CitedReason, Review
 from domain.rules import RULES_2025_03
 from domain.staff import Role
@@ -151,6 +153,18 @@ def test_any_decided_journey_replays_to_its_recorded_recommendation(plan: Plan) 
         study = what_if(store, RULES_2025_03)
         assert study.reviews == 1 and study.differences == []
         assert store.head() == head, "a what-if study wrote to the log"
+        # Erasing the person changes nothing the decision rests on: it still replays the
+        # same, and the store's chain still verifies.
+        candidate = platform.ctx.store.get(
+            platform.ctx.store.get(review_id, Review).session_id, ProctoredSession
+        ).candidate_id
+        erase_candidate(
+            platform.ctx, platform.keys, platform.projections, candidate, reason="request"
+        )
+        erased = replay_review(store, review_id)
+        assert erased.matches, erased.differences
+        assert erased.replayed == alone.replayed and erased.verdict == alone.verdict
+        assert store.verify_chain().intact
 
 
 # --- one journey, tampered with ----------------------------------------------------------------
