@@ -5,7 +5,6 @@ strings)."""
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import glob
 import os
 import pwd
@@ -15,10 +14,7 @@ import subprocess
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
-from enum import Enum
 from pathlib import Path
-from typing import Any
 
 import psycopg
 import pytest
@@ -26,6 +22,10 @@ from psycopg import sql
 
 from adapters.persistence.settings import eventsourcing_env
 from adapters.persistence.store import EventsourcingStore
+
+# Before anything imports them: the packaged contract bodies get pytest's assert messages.
+pytest.register_assert_rewrite("vigie_contracts")
+from vigie_contracts.checks import assert_same_value as same_value  # noqa: E402
 
 LOCAL_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 TEST_DATABASE = "test"
@@ -187,38 +187,7 @@ def store(store_url: str) -> Iterator[EventsourcingStore]:
     opened.close()
 
 
-def _assert_same_value(actual: Any, expected: Any, path: str = "value") -> None:
-    """Equal, and of the same type all the way down (an id must come back a UUID)."""
-    assert type(actual) is type(expected), (
-        f"{path}: {type(actual).__name__} {actual!r} != {type(expected).__name__} {expected!r}"
-    )
-    if isinstance(expected, datetime):
-        # Not `==`: aware datetimes in a DST fold never compare equal across zones (PEP 495).
-        assert (actual.tzinfo is None) == (expected.tzinfo is None), path
-        if expected.tzinfo is not None:
-            assert actual - expected == timedelta(0), f"{path}: instant {actual!r}"
-            assert actual.utcoffset() == expected.utcoffset(), f"{path}: offset {actual!r}"
-        assert actual.replace(tzinfo=None) == expected.replace(tzinfo=None), f"{path}: wall time"
-    elif dataclasses.is_dataclass(expected):
-        for field in dataclasses.fields(expected):
-            _assert_same_value(
-                getattr(actual, field.name), getattr(expected, field.name), f"{path}.{field.name}"
-            )
-    elif isinstance(expected, (tuple, list)):
-        assert len(actual) == len(expected), f"{path}: {actual!r} != {expected!r}"
-        for index, (a, e) in enumerate(zip(actual, expected, strict=True)):
-            _assert_same_value(a, e, f"{path}[{index}]")
-    elif isinstance(expected, dict):
-        assert set(actual) == set(expected), f"{path}: keys {sorted(actual)} != {sorted(expected)}"
-        for key, value in expected.items():
-            _assert_same_value(actual[key], value, f"{path}[{key!r}]")
-    elif isinstance(expected, Enum):
-        assert actual is expected, f"{path}: {actual!r} is not {expected!r}"
-    else:
-        assert actual == expected, f"{path}: {actual!r} != {expected!r}"
-
-
 @pytest.fixture(scope="session")
 def assert_same_value() -> Callable[..., None]:
     """Session-scoped so hypothesis tests may use it (no per-example fixture reset)."""
-    return _assert_same_value
+    return same_value

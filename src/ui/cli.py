@@ -15,7 +15,7 @@ from adapters.bootstrap import Settings, bootstrap, open_store
 from adapters.mail.capture import SmtpCapture, read_maildir
 from app.read_models import describe
 from domain.errors import DomainError
-from ui import audit_cli, privacy_cli
+from ui import audit_cli, contracts_cli, privacy_cli
 
 
 def _uuid(text: str) -> UUID:
@@ -50,6 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("review_id", type=_uuid)
     audit_cli.add_parser(commands)
     privacy_cli.add_parser(commands)
+    contracts_cli.add_parser(commands)
     mailbox = commands.add_parser("mailbox", help="read the mails the embedded capture kept")
     mailbox.add_argument("--dir", default="vigie-data/mailbox", help="the Maildir to read")
     mailbox.add_argument("--last", type=int, default=20, help="how many of the newest mails")
@@ -85,6 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return audit_cli.run(settings, args)
         if args.command == "privacy":
             return privacy_cli.run(settings, args)
+        if args.command == "contract-tests":
+            return contracts_cli.run(args)
         if args.command == "mailbox":
             return _mailbox(Path(args.dir), args.last, args.full)
         if args.command == "mail":

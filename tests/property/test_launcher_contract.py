@@ -1,4 +1,5 @@
-"""The ExamLauncher contract, run against the in-memory launcher and against libvirt.
+"""The ExamLauncher contract (vigie_contracts.exam_launcher), run against the in-memory,
+built-in and libvirt launchers, and what only the libvirt launcher does.
 
 The libvirt side uses libvirt's built-in test driver (`test:///default`): no daemon, the
 domains live in memory for as long as a connection to it is open. What is running is read
@@ -14,11 +15,8 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
@@ -30,10 +28,11 @@ from adapters.launcher.libvirt import DEFAULT_TEMPLATE, LibvirtLauncher
 from adapters.launcher.memory import MemoryLauncher
 from app.exam_desk import DeskView
 from app.links import LinkSigner
-from app.ports.exam_launcher import ExamLauncher, Workspace, WorkspaceFailed, WorkspaceTimeout
+from app.ports.exam_launcher import ExamLauncher, WorkspaceFailed, WorkspaceTimeout
+from vigie_contracts.exam_launcher import *  # noqa: F403 (the packaged contract bodies, collected here)
+from vigie_contracts.exam_launcher import FAST, Harness
 
 TEST_URI = "test:///default"
-FAST = 5.0  # seconds: every workspace here starts at once, anything slower is a failure
 INSTALL = "apt-get install -y libvirt-dev pkg-config && pip install libvirt-python"
 
 
@@ -46,17 +45,6 @@ def _libvirt_or_skip() -> Any:
             pytest.fail(f"CI must run the libvirt launcher tests: {message}", pytrace=False)
         pytest.skip(message)
     return libvirt
-
-
-@dataclass(frozen=True)
-class Harness:
-    """One adapter, a launcher sharing its workspaces whose next provision fails, and a
-    view of what exists, read around the adapter."""
-
-    launcher: ExamLauncher
-    failing: Callable[[], ExamLauncher]
-    running: Callable[[], set[str]]  # refs of the running workspaces
-    existing: Callable[[], set[str]]  # refs of the workspaces in any state
 
 
 def _memory_harness() -> Iterator[Harness]:
@@ -124,70 +112,8 @@ HARNESSES: dict[str, Callable[[], Iterator[Harness]]] = {
 
 
 @pytest.fixture(params=HARNESSES.values(), ids=HARNESSES.keys())
-def harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
+def adapter(request: pytest.FixtureRequest) -> Iterator[Harness]:
     yield from request.param()
-
-
-def _provision_all(launcher: ExamLauncher, attempts: list[UUID]) -> list[Workspace]:
-    """Provisions every attempt from its own thread, all released at the same moment."""
-    start = threading.Barrier(len(attempts))
-
-    def provision(attempt: UUID) -> Workspace:
-        start.wait(timeout=FAST)
-        return launcher.provision(attempt, timeout_s=FAST)
-
-    with ThreadPoolExecutor(max_workers=len(attempts)) as pool:
-        return list(pool.map(provision, attempts))
-
-
-def test_an_exam_launcher_keeps_one_workspace_per_attempt_until_torn_down(
-    harness: Harness,
-) -> None:
-    launcher = harness.launcher
-    first, second = uuid4(), uuid4()
-
-    # Ready: a reference and a URL, alive; the same attempt again finds the same workspace.
-    workspace = launcher.provision(first, timeout_s=FAST)
-    assert workspace.ref and workspace.url
-    assert launcher.heartbeat(workspace.ref)
-    assert launcher.provision(first, timeout_s=FAST) == workspace
-    assert launcher.owns(workspace.ref)  # it answers for what it started
-    other = launcher.provision(second, timeout_s=FAST)
-    assert other.ref != workspace.ref
-    assert harness.running() == {workspace.ref, other.ref}
-
-    # Teardown ends it, and only it; twice is harmless, as are refs never provisioned.
-    launcher.teardown(workspace.ref)
-    launcher.teardown(workspace.ref)
-    assert not launcher.heartbeat(workspace.ref)
-    assert launcher.heartbeat(other.ref)
-    for unknown in ("no-such-workspace", f"{other.ref}-unknown", ""):
-        assert not launcher.heartbeat(unknown)
-        launcher.teardown(unknown)
-    assert not launcher.owns("no-such-workspace")
-    assert harness.existing() == {other.ref}
-
-    # A failed start is WorkspaceFailed with a reason, and leaves nothing behind.
-    with pytest.raises(WorkspaceFailed) as failure:
-        harness.failing().provision(uuid4(), timeout_s=FAST)
-    assert str(failure.value)
-    assert harness.existing() == {other.ref}
-    launcher.teardown(other.ref)
-    assert harness.existing() == set()
-
-    # Ten attempts at once, each asked for twice concurrently: ten distinct workspaces.
-    attempts = [uuid4() for _ in range(10)]
-    workspaces = _provision_all(launcher, attempts + attempts)
-    assert workspaces[:10] == workspaces[10:]
-    refs = {w.ref for w in workspaces}
-    assert len(refs) == 10
-    assert len({w.url for w in workspaces}) == 10
-    assert harness.running() == refs
-    assert all(launcher.heartbeat(ref) for ref in refs)
-    with ThreadPoolExecutor(max_workers=10) as pool:
-        list(pool.map(launcher.teardown, refs))
-    assert harness.existing() == set()
-    assert not any(launcher.heartbeat(ref) for ref in refs)
 
 
 # --- What only the libvirt launcher does -------------------------------------------------

@@ -1,4 +1,5 @@
-"""The Mailer contract, run against the in-memory mailer and against SMTP to a real server.
+"""The Mailer contract (vigie_contracts.mailer), run against the in-memory mailer and against
+SMTP to a real server, and what only the SMTP mailer and its capture do.
 
 The SMTP side talks to an `SmtpCapture` on 127.0.0.1 (a free port per test): what "arrived"
 is read back from the server's store, never from the adapter, so a mail is only counted as
@@ -8,50 +9,26 @@ delivered when it crossed the wire and parsed back intact.
 from __future__ import annotations
 
 import functools
-import itertools
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
-from typing import NamedTuple
 
 import pytest
-from hypothesis import example, given, settings
-from hypothesis import strategies as st
 
 from adapters.mail.capture import Delivery, SmtpCapture, read_maildir
 from adapters.mail.memory import MemoryMailer
 from adapters.mail.smtp import SmtpMailer, message_id
-from app.ports.mailer import Mail, Mailer, MailRefused, MailUnavailable
+from app.ports.mailer import Mail, MailRefused, MailUnavailable
+from vigie_contracts.mailer import *  # noqa: F403 (the packaged contract bodies, collected here)
+from vigie_contracts.mailer import WELCOME, WITH_HTML, Arrival, Harness
 
 REFUSED = "invalid.example"  # the capture answers 550 for this domain
 DEFERRED = "busy.example"  # and 450 for this one
 FAST = 1.0  # seconds: every exchange is local, anything slower is a failure
-
-
-class Arrival(NamedTuple):
-    """What a recipient sees of one delivered mail."""
-
-    to: str
-    subject: str
-    text: str
-    html: str
-    message_id: str
-
-
-@dataclass(frozen=True)
-class Harness:
-    """One adapter, a way to read what reached the recipients, and its known differences."""
-
-    mailer: Mailer
-    received: Callable[[], list[Arrival]]
-    bad_addresses: tuple[str, ...]
-    copies_of_a_resent_mail: int
 
 
 def _arrival(message: EmailMessage) -> Arrival:
@@ -95,7 +72,7 @@ def _smtp(server: SmtpCapture, **options: float) -> SmtpMailer:
 
 
 @pytest.fixture(params=["memory", "smtp"])
-def harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
+def adapter(request: pytest.FixtureRequest) -> Iterator[Harness]:
     """The same contract, two adapters."""
     if request.param == "memory":
         memory = MemoryMailer()
@@ -123,80 +100,6 @@ def harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
         copies_of_a_resent_mail=2,
     )
     smtp.close()
-
-
-# --- the contract ------------------------------------------------------------------------
-
-WELCOME = Mail(
-    "m-1",
-    "camille@example.org",
-    "Résultat de votre certification : validée",
-    "Bonjour Camille,\n\nVotre session d'examen a été validée après contrôle.\nÀ bientôt.\n",
-)
-WITH_HTML = Mail(
-    "m-2",
-    "Élodie Lefèvre <elodie@example.org>",
-    "Bienvenue sur votre espace — déjà prêt",
-    "Bonjour Élodie,\n\nVotre espace est créé.\n",
-    "<p>Bonjour <strong>Élodie</strong>, votre espace est créé.</p>\n",
-)
-
-
-@pytest.mark.parametrize("mail", [WELCOME, WITH_HTML], ids=["text", "text+html"])
-def test_a_delivered_mail_reaches_its_recipient_intact(harness: Harness, mail: Mail) -> None:
-    harness.mailer.send(mail)
-    [arrival] = harness.received()
-    assert arrival.to == mail.to
-    assert arrival.subject == mail.subject
-    assert arrival.text == mail.text
-    assert arrival.html == mail.html
-    assert mail.mail_id in arrival.message_id
-
-
-def test_a_bad_address_is_refused_for_good(harness: Harness) -> None:
-    for address in harness.bad_addresses:
-        with pytest.raises(MailRefused):
-            harness.mailer.send(Mail(f"bad-{address}", address, "Bienvenue", "Bonjour"))
-    harness.mailer.send(WELCOME)  # a refusal leaves the mailer usable
-    assert [a.to for a in harness.received()] == [WELCOME.to]
-
-
-def test_a_resent_mail_keeps_its_identity(harness: Harness) -> None:
-    harness.mailer.send(WELCOME)
-    harness.mailer.send(WELCOME)  # the outbox retrying after a crash
-    arrivals = harness.received()
-    assert len(arrivals) == harness.copies_of_a_resent_mail
-    assert {a.message_id for a in arrivals} == {arrivals[0].message_id}
-
-
-_LINE = st.text(
-    st.characters(categories=["L", "M", "N", "P", "S", "Zs"]) | st.sampled_from(".-"),
-    max_size=120,
-)
-_WORD = st.text(st.characters(categories=["L", "N", "P", "S"]), min_size=1, max_size=15)
-
-
-def test_any_text_and_subject_survive_the_trip(harness: Harness) -> None:
-    ids = itertools.count()
-
-    # Subjects are words separated by single spaces: header folding may rewrite other
-    # whitespace, and templates produce none. Bodies are any lines, dots and "From " too,
-    # each ending in a line break, since MIME text always does (an empty text arrives "\n").
-    @settings(max_examples=30, deadline=timedelta(seconds=2))
-    @given(
-        st.lists(_WORD, min_size=1, max_size=25).map(" ".join),
-        st.lists(_LINE, min_size=1, max_size=6).map(lambda lines: "".join(f"{x}\n" for x in lines)),
-    )
-    # Folded by Python 3.11's own header folder, this subject loses the space before "déjà".
-    @example("certification sur contrôle ça vous validée déjà prêt certification espace de", "x\n")
-    def round_trip(subject: str, text: str) -> None:
-        mail = Mail(f"p-{next(ids)}", "camille@example.org", subject, text)
-        harness.mailer.send(mail)
-        arrival = harness.received()[-1]
-        assert (arrival.subject, arrival.text) == (subject, text)
-        assert mail.mail_id in arrival.message_id
-
-    round_trip()
 
 
 # --- SMTP only ---------------------------------------------------------------------------

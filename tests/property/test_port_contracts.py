@@ -1,40 +1,50 @@
-"""One contract body per port, run against every adapter of that port."""
+"""The clock, ids and media capture contracts (vigie_contracts.clock, .ids, .media_capture), run
+against every adapter of each port, and what only some adapters do."""
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from uuid import UUID, uuid4
+from typing import Any
+from uuid import uuid4
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from adapters.clock import ManualClock, SystemClock
 from adapters.ids import RandomIds, SeededIds
-from adapters.mail.memory import MemoryMailer
 from adapters.media.memory import FileMedia, MemoryMedia
-from app.ports.clock import Clock
-from app.ports.ids import Ids
-from app.ports.mailer import Mail, Mailer, MailRefused
-from app.ports.media_capture import MediaCapture
+from vigie_contracts.clock import *  # noqa: F403 (the packaged contract bodies, collected here)
+from vigie_contracts.ids import *  # noqa: F403
+from vigie_contracts.media_capture import *  # noqa: F403
+from vigie_contracts.plugin import open_adapter
 
-# --- Clock -------------------------------------------------------------------------------
-
-CLOCKS: dict[str, Callable[[], Clock]] = {
-    "system": SystemClock,
-    "manual": lambda: ManualClock(datetime(2025, 1, 27, 9, tzinfo=UTC)),
+# Our adapters of each port, by the contract module whose tests they run.
+ADAPTERS: dict[str, dict[str, Callable[..., Any]]] = {
+    "vigie_contracts.clock": {
+        "system": SystemClock,
+        "manual": lambda: ManualClock(datetime(2025, 1, 27, 9, tzinfo=UTC)),
+    },
+    "vigie_contracts.ids": {"random": RandomIds, "seeded": lambda: SeededIds(3)},
+    "vigie_contracts.media_capture": {
+        "memory": MemoryMedia,
+        "files": lambda folder: FileMedia(folder / "media"),
+    },
 }
 
 
-@pytest.mark.parametrize("make", CLOCKS.values(), ids=CLOCKS.keys())
-def test_a_clock_tells_aware_time_that_never_goes_backwards(make: Callable[[], Clock]) -> None:
-    clock = make()
-    readings = [clock.now() for _ in range(50)]
-    assert all(r.tzinfo is not None and r.utcoffset() is not None for r in readings)
-    assert readings == sorted(readings)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Each packaged test runs on every adapter of the port its contract module checks."""
+    if "adapter" in metafunc.fixturenames:
+        factories = ADAPTERS[metafunc.function.__module__]
+        metafunc.parametrize("adapter", factories.values(), ids=factories.keys(), indirect=True)
+
+
+@pytest.fixture
+def adapter(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """A fresh adapter from the factory, as `vigie contract-tests` makes the operator's."""
+    with open_adapter(request.param, tmp_path) as made:
+        yield made
 
 
 def test_a_manual_clock_moves_only_forward_when_told() -> None:
@@ -48,93 +58,10 @@ def test_a_manual_clock_moves_only_forward_when_told() -> None:
         ManualClock(datetime(2025, 1, 1))  # naive: refused
 
 
-# --- Ids ---------------------------------------------------------------------------------
-
-IDS: dict[str, Callable[[], Ids]] = {"random": RandomIds, "seeded": lambda: SeededIds(3)}
-
-
-@pytest.mark.parametrize("make", IDS.values(), ids=IDS.keys())
-def test_ids_are_unique_uuids_and_codes_are_four_digits(make: Callable[[], Ids]) -> None:
-    ids = make()
-    made = [ids.new_id() for _ in range(2000)]
-    assert all(isinstance(i, UUID) for i in made)
-    assert len(set(made)) == len(made)
-    codes = [ids.validation_code() for _ in range(200)]
-    assert all(len(c) == 4 and c.isdigit() for c in codes)
-    assert len(set(codes)) > 1
-
-
 def test_seeded_ids_repeat_for_the_same_seed() -> None:
     first, again = SeededIds(5), SeededIds(5)
     assert [first.new_id() for _ in range(5)] == [again.new_id() for _ in range(5)]
     assert SeededIds(5).new_id() != SeededIds(6).new_id()
-
-
-# --- Mailer ------------------------------------------------------------------------------
-
-MAILERS: dict[str, Callable[[], Mailer]] = {"memory": MemoryMailer}
-
-
-@pytest.mark.parametrize("make", MAILERS.values(), ids=MAILERS.keys())
-def test_a_mailer_delivers_once_per_mail_id_and_refuses_a_bad_address(
-    make: Callable[[], Mailer],
-) -> None:
-    mailer = make()
-    mail = Mail("m-1", "camille@example.org", "Bienvenue", "Bonjour")
-    mailer.send(mail)
-    mailer.send(mail)  # a retried delivery
-    with pytest.raises(MailRefused):
-        mailer.send(Mail("m-2", "not-an-address", "x", "y"))
-    if isinstance(mailer, MemoryMailer):
-        assert mailer.to("camille@example.org") == [mail]
-
-
-# --- Media capture -----------------------------------------------------------------------
-
-
-def _file_media(tmp_path: Path) -> MediaCapture:
-    return FileMedia(tmp_path / "media")
-
-
-MEDIA: dict[str, Callable[[Path], MediaCapture]] = {
-    "memory": lambda _: MemoryMedia(),
-    "files": _file_media,
-}
-
-
-@pytest.mark.parametrize("make", MEDIA.values(), ids=MEDIA.keys())
-def test_stored_media_come_back_byte_for_byte_with_their_sha256(
-    make: Callable[[Path], MediaCapture], tmp_path: Path
-) -> None:
-    media = make(tmp_path)
-    session = uuid4()
-
-    @settings(max_examples=25, deadline=timedelta(seconds=2))
-    @given(st.binary(max_size=4096), st.sampled_from(["face-photo", "id-photo", "environment"]))
-    def round_trip(data: bytes, kind: str) -> None:
-        stored = media.store(session, kind, data)
-        assert stored.content_hash == f"sha256:{hashlib.sha256(data).hexdigest()}"
-        assert stored.size == len(data)
-        assert media.load(stored.media_id) == data
-
-    round_trip()
-    with pytest.raises(KeyError):
-        media.load(f"{session}/unknown")
-
-
-@pytest.mark.parametrize("make", MEDIA.values(), ids=MEDIA.keys())
-def test_deleted_media_are_gone_and_deleting_twice_says_so(
-    make: Callable[[Path], MediaCapture], tmp_path: Path
-) -> None:
-    media = make(tmp_path)
-    session = uuid4()
-    kept = media.store(session, "id-photo", b"other person")
-    gone = media.store(session, "face-photo", b"camille's face")
-    assert media.delete(gone.media_id) is True
-    with pytest.raises(KeyError):
-        media.load(gone.media_id)
-    assert media.delete(gone.media_id) is False
-    assert media.load(kept.media_id) == b"other person"
 
 
 def test_file_media_leave_no_partial_file_and_refuse_paths_outside_the_root(

@@ -1,0 +1,50 @@
+"""The MediaCapture contract: bytes come back as stored, with their sha256; deletion is final.
+
+The `adapter` is an empty media store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+from uuid import uuid4
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from app.ports.media_capture import MediaCapture
+
+__all__ = [
+    "test_deleted_media_are_gone_and_deleting_twice_says_so",
+    "test_stored_media_come_back_byte_for_byte_with_their_sha256",
+]
+
+
+def test_stored_media_come_back_byte_for_byte_with_their_sha256(adapter: MediaCapture) -> None:
+    media = adapter
+    session = uuid4()
+
+    @settings(max_examples=25, deadline=timedelta(seconds=2))
+    @given(st.binary(max_size=4096), st.sampled_from(["face-photo", "id-photo", "environment"]))
+    def round_trip(data: bytes, kind: str) -> None:
+        stored = media.store(session, kind, data)
+        assert stored.content_hash == f"sha256:{hashlib.sha256(data).hexdigest()}"
+        assert stored.size == len(data)
+        assert media.load(stored.media_id) == data
+
+    round_trip()
+    with pytest.raises(KeyError):
+        media.load(f"{session}/unknown")
+
+
+def test_deleted_media_are_gone_and_deleting_twice_says_so(adapter: MediaCapture) -> None:
+    media = adapter
+    session = uuid4()
+    kept = media.store(session, "id-photo", b"other person")
+    gone = media.store(session, "face-photo", b"camille's face")
+    assert media.delete(gone.media_id) is True
+    with pytest.raises(KeyError):
+        media.load(gone.media_id)
+    assert media.delete(gone.media_id) is False
+    assert media.load(kept.media_id) == b"other person"
