@@ -7,6 +7,7 @@ a caller can record the position of the last finished batch and resume from it.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from uuid import UUID
@@ -36,11 +37,17 @@ class ReplayBatch:
 
 
 def replay_all(log: AuditLog, *, after: int = 0, batch: int = BATCH) -> Iterator[ReplayBatch]:
-    """Every review decision recorded after `after`, replayed, batch by batch."""
-    while page := log.decided_reviews(after, batch):
-        reports = replay_reviews(log, [rid for _, rid in page])
-        after = page[-1][0]
-        yield ReplayBatch(after, reports)
+    """Every review decision recorded after `after`, replayed, batch by batch. The next page
+    of decisions is looked for while this one replays: finding them scans the log, which the
+    database does while this process decodes and folds."""
+    with ThreadPoolExecutor(1, thread_name_prefix="audit-prefetch") as prefetch:
+        page = log.decided_reviews(after, batch)
+        while page:
+            after = page[-1][0]
+            upcoming = prefetch.submit(log.decided_reviews, after, batch)
+            reports = replay_reviews(log, [rid for _, rid in page])
+            yield ReplayBatch(after, reports)
+            page = upcoming.result()
 
 
 # --- what-if ------------------------------------------------------------------------------
