@@ -1,0 +1,155 @@
+"""Issue 7: the examiner plays a session's recording in Chromium, with its gap and its flags on
+the timeline; a click on a flag loads the segment holding that second and seeks to it.
+
+The segments are real Matroska files made by the in-memory recorder (the same writer as the
+aiortc one) on the journey's clock; the recording from a real browser is
+test_live_media_browser.py's."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import Coroutine, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+import uvicorn
+
+from adapters.bootstrap import Platform, Settings, bootstrap
+from adapters.clock import ManualClock
+from adapters.ids import SeededIds
+from adapters.media.live_memory import MemoryLiveRecorder, MemoryPeer
+from app.live_recording import media_origin, record_live_event
+from app.mail_rendering import SupportContact
+from app.use_cases import accounts
+from domain.staff import Role
+from tests.acceptance.journey import PARIS, Journey
+from tests.browser.conftest import ARTIFACTS, _free_port, serious_violations
+from ui.web.app import create_app
+
+SECRET = b"p" * 32
+HEARTBEAT = json.dumps({"type": "heartbeat"})
+T = TypeVar("T")
+
+
+@pytest.fixture
+def reviewed(tmp_path: Path) -> Iterator[tuple[str, Platform, Journey]]:
+    port = _free_port()
+    live_root = tmp_path / "media" / "live"
+    platform = bootstrap(
+        Settings(
+            database_url=f"sqlite:///{tmp_path}/vigie.sqlite",
+            media_root=str(tmp_path / "media"),
+            secret_key=SECRET.decode(),
+            base_url=f"http://127.0.0.1:{port}",
+            launcher="memory",
+        ),
+        clock=ManualClock(datetime(2025, 3, 4, 9, 0, tzinfo=PARIS)),
+        ids=SeededIds(17),
+    )
+    journey = Journey(platform, email="lea.playback@example.org")
+    journey.enrol()
+    journey.create_session()
+    journey.through_checks()
+    journey.start_exam()
+    record_with_a_cut(journey, live_root)
+    journey.answer_and_send()
+    app = create_app(platform, secret=SECRET, support=SupportContact(), live_media_root=live_root)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started
+    yield f"http://127.0.0.1:{port}", platform, journey
+    server.should_exit = True
+    thread.join(timeout=10)
+    platform.close()
+
+
+def off_the_loop(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to its end on a thread of its own: Playwright's sync API keeps an
+    event loop running in the test's thread."""
+    done: list[T] = []
+    thread = threading.Thread(target=lambda: done.append(asyncio.run(coroutine)))
+    thread.start()
+    thread.join()
+    return done[0]
+
+
+def record_with_a_cut(journey: Journey, live_root: Path) -> None:
+    """6 s recorded, the connection cut for 5 s, then 6 s more with the focus lost at its 2nd
+    second; the segments' bytes go where the web app serves them from."""
+    session_id = journey.session_id
+    assert session_id is not None
+    recorder = MemoryLiveRecorder(
+        journey.clock, lambda event: record_live_event(journey.ctx, event), grace_s=30
+    )
+    origin = media_origin(journey.ctx, session_id)
+
+    def connect() -> MemoryPeer:
+        peer = MemoryPeer(recorder, journey.clock)
+        peer.accept(off_the_loop(recorder.open(session_id, peer.offer(), origin)))
+        return peer
+
+    def play(peer: MemoryPeer, seconds: int) -> None:
+        for _ in range(seconds):
+            peer.send(HEARTBEAT)
+            peer.play(1)
+
+    peer = connect()
+    play(peer, 6)
+    peer.hang_up()
+    journey.clock.advance(seconds=5)
+    peer = connect()
+    play(peer, 2)
+    peer.send(json.dumps({"type": "signal", "kind": "focus_lost"}))
+    play(peer, 4)
+    off_the_loop(recorder.close(session_id))
+    for media_id, data in recorder.blobs.items():
+        path = live_root / media_id
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
+def test_the_examiner_plays_the_recording_and_a_flag_seeks_to_its_second(
+    reviewed: tuple[str, Platform, Journey], page: Any
+) -> None:
+    url, platform, journey = reviewed
+    accounts.register_staff(
+        platform.ctx, email="eve@example.org", name="Eve", role=Role.EXAMINER, password="eve-pass-1"
+    )
+    page.goto(f"{url}/staff/login")
+    page.get_by_label("Adresse e-mail").fill("eve@example.org")
+    page.get_by_label("Mot de passe").fill("eve-pass-1")
+    page.get_by_role("button", name="Se connecter").click()
+    page.goto(f"{url}/examiner/reviews/{journey.review_id}")
+    timeline = page.locator("#recording-timeline")
+    kinds = timeline.locator("li.mark").evaluate_all("els => els.map(e => e.dataset.kind)")
+    assert kinds == ["segment", "gap", "segment", "flag"]
+    gap = timeline.locator("li.gap")
+    assert float(gap.get_attribute("data-end")) - float(gap.get_attribute("data-start")) == (
+        pytest.approx(5, abs=0.2)
+    )
+    player = page.locator("#player")
+    page.wait_for_function("document.getElementById('player').readyState >= 1")  # it plays
+    first = player.get_attribute("data-segment")
+    flag = timeline.locator("li.flag button")
+    assert "tab_focus_lost" in flag.inner_text()
+    flag.click()
+    page.wait_for_function(
+        """first => {
+            const p = document.getElementById('player');
+            return p.getAttribute('data-segment') !== first && p.readyState >= 1
+                && Math.abs(p.currentTime - 2) < 0.6;
+        }""",
+        arg=first,
+    )
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "11-review-playback.png"), full_page=True)
+    assert serious_violations(page) == []
