@@ -54,7 +54,8 @@ class MailDecisions:
             | Candidate.PasswordResetRequested
             | ExamAttempt.ExamValidated
             | Review.ResultsReleased
-            | Review.ReviewDueSoon,
+            | Review.ReviewDueSoon
+            | Review.AppealDecided,
         )
 
     def react(self, ctx: Context, recorded: Recorded) -> Sequence[Aggregate]:
@@ -161,6 +162,16 @@ class MailDecisions:
                 verdict=event.verdict.value,
                 score=score,
                 reasons=", ".join(r.reason.value for r in review.reasons) or "-",
+            )
+        elif isinstance(event, Review.AppealDecided):
+            review = ctx.store.get(event.originator_id, Review)
+            mail(
+                MailKind.APPEAL_DECIDED,
+                candidate_kind,
+                review.candidate_id,
+                certification=self._title(ctx, review.certification_code),
+                verdict=event.verdict.value,
+                answer=event.answer,
             )
         elif isinstance(event, Review.ReviewDueSoon) and event.examiner_id is not None:
             review = ctx.store.get(event.originator_id, Review)

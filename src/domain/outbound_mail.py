@@ -27,6 +27,7 @@ class MailKind(StrEnum):
     RESULTS = "results"
     DEADLINE_REMINDER = "deadline_reminder"
     REVIEW_DUE_SOON = "review_due_soon"
+    APPEAL_DECIDED = "appeal_decided"
 
 
 class RecipientKind(StrEnum):

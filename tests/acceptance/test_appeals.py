@@ -17,6 +17,7 @@ import pytest
 from litestar.testing import TestClient
 
 from adapters.bootstrap import Platform
+from adapters.mail.memory import MemoryMailer
 from app.mail_rendering import SupportContact
 from app.use_cases import accounts, appeals, reviewing
 from domain.candidate import Account, Candidate
@@ -135,6 +136,11 @@ def test_an_overturned_appeal_validates_the_exam_and_the_candidate_is_told_so(
     assert summary.verdict is Verdict.VALIDATED
     agreement = journey.platform.projections.appeal_agreement()
     assert (agreement.decided, agreement.agreements, agreement.rate) == (1, 0, 0.0)
+    journey.platform.settle()  # the candidate is told by mail, with the examiner's answer
+    mailer = journey.platform.mailer
+    assert isinstance(mailer, MemoryMailer)
+    [told] = [m for m in mailer.to(journey.email) if "contestation" in m.subject]
+    assert "session d'examen est validée" in told.text and ANSWER in told.text
 
 
 def test_an_invalidation_forced_by_the_evidence_cannot_be_overturned(journey: Journey) -> None:
