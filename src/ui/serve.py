@@ -26,6 +26,8 @@ DEMO_EMAIL = "camille.martin@example.org"
 DEMO_PASSWORD = "vigie-demo-2025"
 EXAMINER_EMAIL = "examinateur@example.org"
 CENTRE_EMAIL = "centre@example.org"
+SUPPORT_EMAIL = "support@example.org"
+AUDITOR_EMAIL = "auditeur@example.org"
 WORKER_INTERVAL_S = 2.0
 RATE_LIMIT_DIR = Path("vigie-data/rate-limit")  # shared by the worker processes
 
@@ -54,6 +56,16 @@ def seed_demo(platform: Platform) -> str:
         )
         accounts.register_staff(
             ctx, email=CENTRE_EMAIL, name="Centre ENI", role=Role.CENTRE, password=DEMO_PASSWORD
+        )
+        accounts.register_staff(
+            ctx, email=SUPPORT_EMAIL, name="Hotline", role=Role.SUPPORT, password=DEMO_PASSWORD
+        )
+        accounts.register_staff(
+            ctx,
+            email=AUDITOR_EMAIL,
+            name="Ada Auditrice",
+            role=Role.AUDITOR,
+            password=DEMO_PASSWORD,
         )
         candidate_id = enrolled.candidate_id
         token = uuid4().hex
@@ -177,5 +189,9 @@ def _announce(out: TextIO, host: str, port: int, invitation: str, workers: int) 
     staff_page = f"http://{host}:{port}/staff/login"
     print(f"  examiner log-in  : {staff_page}  {EXAMINER_EMAIL} / {DEMO_PASSWORD}", file=out)
     print(f"  centre log-in    : same page, {CENTRE_EMAIL} / {DEMO_PASSWORD}", file=out)
+    print(
+        f"  support, auditor : same page, {SUPPORT_EMAIL} or {AUDITOR_EMAIL} / {DEMO_PASSWORD}",
+        file=out,
+    )
     print(f"  create the exam session (the invitation link): {invitation}", file=out)
     print("  mails: .venv/bin/vigie mailbox   ·   stop: Ctrl-C", file=out, flush=True)
