@@ -7,7 +7,6 @@ models only pre-select candidates; every decision is the aggregate's own.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -18,8 +17,8 @@ from eventsourcing.domain import Aggregate, AggregateEvent
 
 from app.context import Context
 from app.ports.event_store import ConcurrencyConflict
+from app.privacy import delete_session_media
 from app.read_models import DEFAULT_RETENTION_DAYS, Projections
-from app.recording import stored_media_ids
 from app.workspaces import watch
 from domain.enrollment import Enrollment
 from domain.exam_attempt import ExamAttempt
@@ -113,23 +112,11 @@ def run_deadlines(ctx: Context, projections: Projections) -> DeadlineReport:
 def _purge_media(
     ctx: Context, session_id: UUID, at: datetime, retention_days: dict[str, int]
 ) -> None:
-    """Issue 8: the session's photos and recordings are deleted, and the deletion recorded
-    (their hashes stay: every decision still verifies, with the media shown as deleted)."""
-    session = ctx.store.get(session_id, ProctoredSession)
-    days = retention_days.get(session.certification_code, DEFAULT_RETENTION_DAYS)
-    pending = [
-        m for m in stored_media_ids(ctx.store.history(session_id)) if m not in session.deleted_media
-    ]
-    for media_id in pending:
-        with contextlib.suppress(KeyError):  # a name the media store refuses holds nothing
-            ctx.media.delete(media_id)
+    """Issue 8: the session's photos and recordings are deleted, and the deletion recorded."""
+    certification = ctx.store.get(session_id, ProctoredSession).certification_code
+    days = retention_days.get(certification, DEFAULT_RETENTION_DAYS)
     reason = f"{RETENTION}: {days} days after the final decision"
-    _decide(
-        ctx,
-        session_id,
-        ProctoredSession,
-        lambda s: s.record_media_deleted(at=at, media_ids=tuple(pending), reason=reason),
-    )
+    delete_session_media(ctx, session_id, at=at, reason=reason)
 
 
 def _enrollment_facts(enrollment: Enrollment, at: datetime) -> None:

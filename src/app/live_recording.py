@@ -51,7 +51,7 @@ def media_origin(ctx: Context, session_id: UUID) -> datetime | None:
 def record_live_event(ctx: Context, event: LiveEvent) -> bool:
     """Record what the recorder reported; False when the session no longer takes facts
     (closed, or never entered): the recorder should then hang up."""
-    session_id = _session_of(event)
+    session_id = event.session_id
     if session_id is None or isinstance(event, SegmentStarted | Gap):
         return True
     try:
@@ -64,10 +64,6 @@ def record_live_event(ctx: Context, event: LiveEvent) -> bool:
         log.warning("live media for an unknown session %s", session_id)
         return False
     return True
-
-
-def _session_of(event: LiveEvent) -> UUID | None:
-    return event.session_id
 
 
 def _decide(session: ProctoredSession, event: LiveEvent, now: datetime) -> None:

@@ -11,6 +11,7 @@ still replays and verifies afterwards.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -51,29 +52,38 @@ def erase_candidate(
     projections.catch_up(ctx.store)
     for session_id in projections.sessions_by_candidate.get(candidate_id, []):
         report.sessions.append(session_id)
-        session = ctx.store.get(session_id, ProctoredSession)
-        pending = [
-            m
-            for m in stored_media_ids(ctx.store.history(session_id))
-            if m not in session.deleted_media
-        ]
-        for media_id in pending:
-            try:
-                deleted = ctx.media.delete(media_id)
-            except KeyError:  # not a name the media store accepts: nothing of it kept
-                deleted = False
-            (report.media_deleted if deleted else report.media_missing).append(media_id)
-        if pending:
-            update(
-                ctx,
-                session_id,
-                ProctoredSession,
-                lambda s, ids=tuple(pending): s.record_media_deleted(  # type: ignore[misc]
-                    at=at, media_ids=ids, reason=ERASURE
-                ),
-            )
+        deleted, missing = delete_session_media(ctx, session_id, at=at, reason=ERASURE)
+        report.media_deleted += deleted
+        report.media_missing += missing
     projections.catch_up(ctx.store)
     return report
+
+
+def delete_session_media(
+    ctx: Context, session_id: UUID, *, at: datetime, reason: str
+) -> tuple[list[str], list[str]]:
+    """Delete the session's media not deleted yet and record it (erasure, retention); the
+    hashes stay in the log, so every decision still verifies, with the media shown as deleted.
+    Returns the media deleted now and those already gone from the media store."""
+    session = ctx.store.get(session_id, ProctoredSession)
+    pending = [
+        m for m in stored_media_ids(ctx.store.history(session_id)) if m not in session.deleted_media
+    ]
+    deleted: list[str] = []
+    missing: list[str] = []
+    for media_id in pending:
+        try:
+            gone_now = ctx.media.delete(media_id)
+        except KeyError:  # not a name the media store accepts: nothing of it kept
+            gone_now = False
+        (deleted if gone_now else missing).append(media_id)
+    update(
+        ctx,
+        session_id,
+        ProctoredSession,
+        lambda s: s.record_media_deleted(at=at, media_ids=tuple(pending), reason=reason),
+    )
+    return deleted, missing
 
 
 def export_candidate(ctx: Context, projections: Projections, candidate_id: UUID) -> dict[str, Any]:

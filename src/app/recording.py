@@ -74,17 +74,35 @@ def recording_of(history: Iterable[AggregateEvent]) -> RecordingView:
     return RecordingView(tuple(marks))
 
 
-def stored_media_ids(history: Iterable[AggregateEvent]) -> tuple[str, ...]:
-    """Every media the session's log refers to, as the media port names them: photos, the
-    environment recordings (named by their hash when stored) and the live segments (under
-    `live/`)."""
-    found: list[str] = []
+@dataclass(frozen=True)
+class StoredMediaRef:
+    """A media the session's log refers to, named as the media port names it."""
+
+    media_id: str
+    label: str
+    kind: str  # image | video | segment
+
+
+def session_media(history: Iterable[AggregateEvent]) -> tuple[StoredMediaRef, ...]:
+    """The photos, the environment recordings (named by their hash when stored) and the live
+    segments (under `live/`) of a session, in log order."""
+    found: dict[str, StoredMediaRef] = {}
     for event in history:
         if isinstance(event, ProctoredSession.FacePhotoTaken | ProctoredSession.IdPhotoTaken):
-            found.append(event.media_id)
+            label = "Visage" if isinstance(event, ProctoredSession.FacePhotoTaken) else "Identité"
+            ref = StoredMediaRef(event.media_id, label, "image")
         elif isinstance(event, ProctoredSession.EnvironmentRecordingStopped):
             digest = event.content_hash.removeprefix("sha256:")[:16]
-            found.append(f"{event.originator_id}/environment-{event.part.value}-{digest}")
+            media_id = f"{event.originator_id}/environment-{event.part.value}-{digest}"
+            ref = StoredMediaRef(media_id, event.part.value, "video")
         elif isinstance(event, ProctoredSession.SegmentRecorded):
-            found.append(f"{LIVE_FOLDER}/{event.media_id}")
-    return tuple(dict.fromkeys(found))
+            ref = StoredMediaRef(f"{LIVE_FOLDER}/{event.media_id}", event.segment_id, "segment")
+        else:
+            continue
+        found.setdefault(ref.media_id, ref)
+    return tuple(found.values())
+
+
+def stored_media_ids(history: Iterable[AggregateEvent]) -> tuple[str, ...]:
+    """Every media the session's log refers to (see `session_media`)."""
+    return tuple(ref.media_id for ref in session_media(history))

@@ -20,16 +20,10 @@ from app.ports.event_store import AggregateNotFound
 from app.replay import ReplayReport, replay_reviews
 from domain.rules import rule_set
 from domain.verdict import Recommendation
+from ui.arguments import uuid_argument
 from ui.bundle_io import read_bundle, write_bundle
 
 DEFAULT_CHECKPOINT = Path("vigie-data/audit-replay.checkpoint.json")
-
-
-def _uuid(text: str) -> UUID:
-    try:
-        return UUID(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an id: {text!r}") from None
 
 
 def _date(text: str) -> date:
@@ -44,7 +38,7 @@ def add_parser(commands: Any) -> None:
     audit = commands.add_parser("audit", help="replay, study, export and verify decisions")
     sub = audit.add_subparsers(dest="audit_command", required=True)
     replay = sub.add_parser("replay", help="replay one decision (or --all) from the log")
-    replay.add_argument("review_id", type=_uuid, nargs="?")
+    replay.add_argument("review_id", type=uuid_argument, nargs="?")
     replay.add_argument("--all", action="store_true", help="every decided review in the store")
     replay.add_argument(
         "--checkpoint",
@@ -62,7 +56,7 @@ def add_parser(commands: Any) -> None:
     whatif.add_argument("--since", type=_date, help="decisions on or after this date")
     whatif.add_argument("--show", type=int, default=20, help="differences listed one by one")
     export = sub.add_parser("export", help="the evidence bundle of one decision")
-    export.add_argument("review_id", type=_uuid)
+    export.add_argument("review_id", type=uuid_argument)
     export.add_argument("-o", "--output", type=Path, help="a new folder, or a .zip file")
     verify = sub.add_parser("verify", help="check an evidence bundle offline")
     verify.add_argument("bundle", type=Path)

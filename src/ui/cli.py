@@ -16,13 +16,7 @@ from adapters.mail.capture import SmtpCapture, read_maildir
 from app.read_models import describe
 from domain.errors import DomainError
 from ui import audit_cli, contracts_cli, privacy_cli
-
-
-def _uuid(text: str) -> UUID:
-    try:
-        return UUID(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an id: {text!r}") from None
+from ui.arguments import uuid_argument
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -43,11 +37,11 @@ def _parser() -> argparse.ArgumentParser:
         "--workers", type=int, default=1, help="web processes sharing the address and store"
     )
     history = commands.add_parser("history", help="print every event of one aggregate")
-    history.add_argument("aggregate_id", type=_uuid)
+    history.add_argument("aggregate_id", type=uuid_argument)
     replay = commands.add_parser(
         "replay", help="replay a review's decision from the log (= vigie audit replay ID)"
     )
-    replay.add_argument("review_id", type=_uuid)
+    replay.add_argument("review_id", type=uuid_argument)
     audit_cli.add_parser(commands)
     privacy_cli.add_parser(commands)
     contracts_cli.add_parser(commands)

@@ -7,17 +7,10 @@ import json
 import sys
 from pathlib import Path
 from typing import Any, TextIO
-from uuid import UUID
 
 from adapters.bootstrap import Settings, bootstrap
 from app.privacy import erase_candidate, export_candidate
-
-
-def _uuid(text: str) -> UUID:
-    try:
-        return UUID(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an id: {text!r}") from None
+from ui.arguments import uuid_argument
 
 
 def add_parser(commands: Any) -> None:
@@ -28,11 +21,11 @@ def add_parser(commands: Any) -> None:
         help="forget a candidate: their key is destroyed, their media deleted; every "
         "decision still replays",
     )
-    erase.add_argument("candidate_id", type=_uuid)
+    erase.add_argument("candidate_id", type=uuid_argument)
     erase.add_argument("--reason", required=True, help="why (the request's reference…)")
     erase.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     export = actions.add_parser("export", help="everything held about a candidate, as JSON")
-    export.add_argument("candidate_id", type=_uuid)
+    export.add_argument("candidate_id", type=uuid_argument)
     export.add_argument("-o", "--output", help="a file (default: standard output)")
 
 

@@ -3,11 +3,9 @@ recommended verdict, and the decision citing evidence (R19, R20)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.domain import AggregateEvent
 from litestar import Request, Response, get, post
 from litestar.concurrency import sync_to_thread
 from litestar.exceptions import (
@@ -19,12 +17,11 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from app.read_models import timeline
-from app.recording import recording_of
+from app.recording import recording_of, session_media
 from app.replay import replay_review
 from app.use_cases import accommodations, accounts, reviewing
 from domain.errors import InvalidArgument
 from domain.evidence import ReasonCode, Verdict
-from domain.proctored_session import ProctoredSession
 from domain.review import CitedReason, Review
 from domain.staff import Role
 from ui.web.candidate import Form, context, platform_of
@@ -103,7 +100,8 @@ def review_page(request: Request[Any, Any, Any], review_id: FromPath[UUID]) -> T
         raise PermissionDeniedException() from None
     report = replay_review(platform.ctx.store, review_id) if review.verdict else None
     history = platform.ctx.store.history(review.session_id)
-    media = session_media(history)
+    # The photos and environment recordings (the live segments have their own player).
+    media = [(m.label, m.media_id, m.kind) for m in session_media(history) if m.kind != "segment"]
     return Template(
         "review.html",
         context=context(
@@ -162,19 +160,6 @@ def _cited(data: dict[str, Any]) -> tuple[CitedReason, ...]:
             CitedReason(reason, tuple(evidence), str(data.get(f"justification-{code}", "")))
         )
     return tuple(cited)
-
-
-def session_media(events: Sequence[AggregateEvent]) -> list[tuple[str, str, str]]:
-    """(label, media id, kind) of the session's photos and environment recordings."""
-    found: list[tuple[str, str, str]] = []
-    for event in events:
-        if isinstance(event, ProctoredSession.FacePhotoTaken | ProctoredSession.IdPhotoTaken):
-            label = "Visage" if isinstance(event, ProctoredSession.FacePhotoTaken) else "Identité"
-            found.append((label, event.media_id, "image"))
-        elif isinstance(event, ProctoredSession.EnvironmentRecordingStopped):
-            media_id = f"{event.originator_id}/environment-{event.part.value}-"
-            found.append((event.part.value, media_id + event.content_hash[7:23], "video"))
-    return found
 
 
 @get("/examiner/media/{media_id:path}", sync_to_thread=True)
