@@ -37,7 +37,7 @@ from app.policies import default_policies
 from app.privacy import erase_candidate
 from app.read_models import Projections
 from app.replay import replay_review
-from app.use_cases import accounts, reviewing
+from app.use_cases import accounts
 from bench_audit import generate, templates
 from common import (
     POSTGRES_SERVER,
@@ -49,7 +49,6 @@ from common import (
     store_url,
     write_summary,
 )
-from domain.evidence import Verdict
 from domain.staff import Role
 
 EMAIL = "erase.me@example.org"
@@ -71,18 +70,15 @@ def platform_on(url: str, folder: Path) -> Platform:
 
 def decided(platform: Platform) -> Journey:
     journey = Journey(platform, email=EMAIL)
-    journey.enrol()
-    journey.create_session()
-    journey.through_checks()
-    journey.start_exam()
-    journey.answer_and_send()
-    assert journey.review_id is not None
-    eve = accounts.register_staff(
-        platform.ctx, email="eve@example.org", name="Eve", role=Role.EXAMINER, password="p4ss-eve"
-    )
-    reviewing.assign_examiner(platform.ctx, journey.review_id, eve)
-    reviewing.decide_review(
-        platform.ctx, journey.review_id, examiner_id=eve, verdict=Verdict.VALIDATED, reasons=()
+    journey.sent_for_review()
+    journey.decided(
+        accounts.register_staff(
+            platform.ctx,
+            email="eve@example.org",
+            name="Eve",
+            role=Role.EXAMINER,
+            password="p4ss-eve",
+        )
     )
     platform.settle()
     return journey

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
@@ -11,10 +11,12 @@ from adapters.bootstrap import Platform, Settings, bootstrap
 from adapters.clock import ManualClock
 from adapters.ids import SeededIds
 from app.context import Context
-from app.use_cases import enrolment, portal, proctoring, reviewing
-from domain.candidate import Candidate, PortalProfile
+from app.use_cases import accounts, enrolment, portal, proctoring, reviewing
+from domain.candidate import Account, Candidate, PortalProfile
+from domain.evidence import Verdict
 from domain.exam_attempt import ExamAttempt
 from domain.proctored_session import EnvironmentPart, Step
+from domain.review import CitedReason, Review
 from domain.scoring import GivenAnswer
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -188,3 +190,48 @@ class Journey:
         portal.validate_exam(self.ctx, aid, typed_code=code)
         self.platform.settle()
         self.review_id = reviewing.review_id_for(aid)
+
+    def sent_for_review(self, *, waive_id_photo: bool = False) -> UUID:
+        """The whole journey, from the enrolment to the exam sent for review."""
+        self.enrol()
+        self.create_session()
+        self.through_checks(waive_id_photo=waive_id_photo)
+        self.start_exam()
+        self.answer_and_send()
+        assert self.review_id is not None
+        return self.review_id
+
+    def decided(
+        self,
+        examiner_id: UUID,
+        verdict: Verdict = Verdict.VALIDATED,
+        reasons: tuple[CitedReason, ...] = (),
+    ) -> Review:
+        """The examiner takes the sent exam's review and decides it (R19, R20)."""
+        assert self.review_id is not None
+        reviewing.assign_examiner(self.ctx, self.review_id, examiner_id)
+        reviewing.decide_review(
+            self.ctx, self.review_id, examiner_id=examiner_id, verdict=verdict, reasons=reasons
+        )
+        return self.ctx.store.get(self.review_id, Review)
+
+    def set_password(self, password: str) -> None:
+        """The proctoring password, set through a reset link as the welcome mail's (R24)."""
+        assert self.candidate_id is not None
+        ctx = self.ctx
+        candidate = ctx.store.get(self.candidate_id, Candidate)
+        token = f"t-{uuid4().hex}"
+        candidate.request_password_reset(
+            at=ctx.now(),
+            account=Account.PROCTORING,
+            token_id=token,
+            expires_at=ctx.now() + timedelta(days=1),
+            purpose="test",
+        )
+        ctx.store.save(candidate)
+        accounts.reset_password(
+            ctx,
+            self.platform.links,
+            signed_token=self.platform.links.sign("password-reset", f"{candidate.id}:{token}"),
+            password=password,
+        )

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -20,7 +19,6 @@ from adapters.bootstrap import Platform
 from adapters.mail.memory import MemoryMailer
 from app.mail_rendering import SupportContact
 from app.use_cases import accounts, appeals, reviewing
-from domain.candidate import Account, Candidate
 from domain.errors import RuleBroken
 from domain.evidence import ReasonCode, Verdict
 from domain.review import AppealOutcome, CitedReason, Review
@@ -46,13 +44,7 @@ def examiner(platform: Platform, name: str) -> UUID:
 def invalidated_and_sent(journey: Journey, first: UUID, *, forced: bool) -> Review:
     """An exam invalidated by `first` and its result sent. `forced`: the evidence itself
     invalidates (a missing ID photo, R9); otherwise the examiner saw headphones."""
-    journey.enrol()
-    journey.create_session()
-    journey.through_checks(waive_id_photo=forced)
-    journey.start_exam()
-    journey.answer_and_send()
-    assert journey.review_id is not None
-    review = journey.ctx.store.get(journey.review_id, Review)
+    review = journey.ctx.store.get(journey.sent_for_review(waive_id_photo=forced), Review)
     assert review.recommendation is not None
     if forced:
         ground = review.recommendation.grounds[0]
@@ -242,17 +234,9 @@ def test_an_appeal_needs_a_written_reason_and_only_the_candidate_may_lodge_it(
 
 def test_a_validated_exam_cannot_be_contested(journey: Journey) -> None:
     first = examiner(journey.platform, "first")
-    journey.enrol()
-    journey.create_session()
-    journey.through_checks()
-    journey.start_exam()
-    journey.answer_and_send()
-    assert journey.review_id is not None
-    reviewing.assign_examiner(journey.ctx, journey.review_id, first)
-    reviewing.decide_review(
-        journey.ctx, journey.review_id, examiner_id=first, verdict=Verdict.VALIDATED
-    )
-    reviewing.release_results(journey.ctx, journey.review_id)
+    review_id = journey.sent_for_review()
+    journey.decided(first, Verdict.VALIDATED)
+    reviewing.release_results(journey.ctx, review_id)
     assert refused(contest, journey) == "APPEAL-INVALIDATION"
 
 
@@ -314,27 +298,6 @@ def test_a_review_is_never_handed_to_someone_who_is_not_an_examiner(journey: Jou
 # --- through the web ---------------------------------------------------------------------------
 
 
-def give_password(platform: Platform, journey: Journey) -> None:
-    """The candidate's proctoring password, set through the e-mailed reset link (R24)."""
-    assert journey.candidate_id is not None
-    candidate = platform.ctx.store.get(journey.candidate_id, Candidate)
-    token = f"t-{journey.email}"
-    candidate.request_password_reset(
-        at=platform.ctx.now(),
-        account=Account.PROCTORING,
-        token_id=token,
-        expires_at=platform.ctx.now() + timedelta(days=1),
-        purpose="test",
-    )
-    platform.ctx.store.save(candidate)
-    accounts.reset_password(
-        platform.ctx,
-        platform.links,
-        signed_token=platform.links.sign("password-reset", f"{candidate.id}:{token}"),
-        password=PASSWORD,
-    )
-
-
 @contextmanager
 def logged_in(platform: Platform, path: str, email: str) -> Iterator[TestClient[Any]]:
     with TestClient(create_app(platform, secret=b"a" * 32, support=SupportContact())) as client:
@@ -356,7 +319,7 @@ def test_the_whole_appeal_through_the_pages(journey: Journey) -> None:
         platform.ctx, email="lead@example.org", name="Lea", role=Role.SUPPORT, password=PASSWORD
     )
     review = invalidated_and_sent(journey, first, forced=True)
-    give_password(platform, journey)
+    journey.set_password(PASSWORD)
     result = f"/results/{journey.session_id}"
     appeal_page = f"/examiner/appeals/{review.id}"
 
@@ -410,7 +373,7 @@ def test_a_candidate_cannot_contest_another_candidates_result(platform: Platform
     owner, other = Journey(platform), Journey(platform, email="other@example.org")
     invalidated_and_sent(owner, first, forced=True)
     invalidated_and_sent(other, first, forced=True)
-    give_password(platform, other)
+    other.set_password(PASSWORD)
     head = platform.ctx.store.head()
     with logged_in(platform, "/login", other.email) as client:
         assert client.get(f"/results/{owner.session_id}").status_code == 403

@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from uuid import UUID
 
 import psycopg
 import pytest
@@ -22,7 +23,6 @@ from app.replay import replay_review
 from app.use_cases import accounts, reviewing
 from domain.candidate import ERASED, Candidate
 from domain.errors import RuleBroken
-from domain.evidence import Verdict
 from domain.staff import Role
 from tests.acceptance.journey import PARIS, Journey
 
@@ -56,22 +56,17 @@ def platform_on(database_url: str, media: Path) -> Platform:
 
 def decided_journey(platform: Platform) -> Journey:
     journey = Journey(platform, email=EMAIL)
-    journey.enrol()
-    journey.create_session()
-    journey.through_checks()
-    journey.start_exam()
-    journey.answer_and_send()
-    assert journey.review_id is not None
-    eve = accounts.register_staff(
-        platform.ctx, email="eve@example.org", name="Eve", role=Role.EXAMINER, password="p4ss-eve"
-    )
-    reviewing.assign_examiner(platform.ctx, journey.review_id, eve)
-    reviewing.decide_review(
-        platform.ctx, journey.review_id, examiner_id=eve, verdict=Verdict.VALIDATED, reasons=()
-    )
-    reviewing.release_results(platform.ctx, journey.review_id)
+    review_id = journey.sent_for_review()
+    journey.decided(eve(platform))
+    reviewing.release_results(platform.ctx, review_id)
     platform.settle()
     return journey
+
+
+def eve(platform: Platform) -> UUID:
+    return accounts.register_staff(
+        platform.ctx, email="eve@example.org", name="Eve", role=Role.EXAMINER, password="p4ss-eve"
+    )
 
 
 def found_in(blob: bytes) -> list[str]:
@@ -230,19 +225,9 @@ def test_the_subject_access_export_holds_everything_about_the_person(tmp_path: P
 def test_nothing_is_mailed_to_an_erased_person(tmp_path: Path) -> None:
     platform = platform_on("memory:", tmp_path / "media")
     journey = Journey(platform, email=EMAIL)
-    journey.enrol()
-    journey.create_session()
-    journey.through_checks()
-    journey.start_exam()
-    journey.answer_and_send()
+    journey.sent_for_review()
+    journey.decided(eve(platform))
     assert journey.candidate_id is not None and journey.review_id is not None
-    eve = accounts.register_staff(
-        platform.ctx, email="eve@example.org", name="Eve", role=Role.EXAMINER, password="p4ss-eve"
-    )
-    reviewing.assign_examiner(platform.ctx, journey.review_id, eve)
-    reviewing.decide_review(
-        platform.ctx, journey.review_id, examiner_id=eve, verdict=Verdict.VALIDATED, reasons=()
-    )
     erase_candidate(
         platform.ctx, platform.keys, platform.projections, journey.candidate_id, reason="request"
     )

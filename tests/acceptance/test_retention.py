@@ -30,22 +30,12 @@ def examiner(journey: Journey, name: str) -> UUID:
 
 
 def decided_and_sent(journey: Journey, verdict: Verdict) -> Review:
-    journey.enrol()
-    journey.create_session()
-    journey.through_checks()
-    journey.start_exam()
-    journey.answer_and_send()
-    assert journey.review_id is not None
-    review = journey.ctx.store.get(journey.review_id, Review)
-    first = examiner(journey, "eve")
-    reviewing.assign_examiner(journey.ctx, review.id, first)
+    review = journey.ctx.store.get(journey.sent_for_review(), Review)
     reasons: tuple[CitedReason, ...] = ()
     if verdict is Verdict.INVALIDATED:
         launched = next(e for e in review.evidence if e.kind == "ExamLaunched")
         reasons = (CitedReason(ReasonCode.HEADPHONES, (launched.id,)),)
-    reviewing.decide_review(
-        journey.ctx, review.id, examiner_id=first, verdict=verdict, reasons=reasons
-    )
+    journey.decided(examiner(journey, "eve"), verdict, reasons)
     reviewing.release_results(journey.ctx, review.id)
     journey.platform.settle()
     return journey.ctx.store.get(review.id, Review)

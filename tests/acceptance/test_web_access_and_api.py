@@ -17,8 +17,7 @@ from adapters.clock import ManualClock
 from adapters.ids import SeededIds
 from app.mail_rendering import SupportContact
 from app.outbox import MAIL_NAMESPACE
-from app.use_cases import accounts, reviewing
-from domain.candidate import Account, Candidate
+from app.use_cases import accounts
 from domain.evidence import Verdict
 from domain.exam_attempt import ExamAttempt
 from domain.staff import Role
@@ -68,39 +67,15 @@ def _in_exam(platform: Platform, email: str) -> Journey:
     journey.create_session()
     journey.through_checks()
     journey.start_exam()
-    assert journey.candidate_id is not None
-    candidate = platform.ctx.store.get(journey.candidate_id, Candidate)
-    token = "t" + email
-    candidate.request_password_reset(
-        at=platform.ctx.now(),
-        account=Account.PROCTORING,
-        token_id=token,
-        expires_at=datetime(2025, 3, 5, tzinfo=PARIS),
-        purpose="test",
-    )
-    platform.ctx.store.save(candidate)
-    accounts.reset_password(
-        platform.ctx,
-        platform.links,
-        signed_token=platform.links.sign("password-reset", f"{candidate.id}:{token}"),
-        password=PASSWORD,
-    )
+    journey.set_password(PASSWORD)
     return journey
 
 
 def _decided(platform: Platform, email: str, examiner_id: UUID) -> Journey:
     """A candidate whose exam was sent and validated: a decision for the auditor's pages."""
     journey = Journey(platform, email=email)
-    journey.enrol()
-    journey.create_session()
-    journey.through_checks()
-    journey.start_exam()
-    journey.answer_and_send()
-    assert journey.review_id is not None
-    reviewing.assign_examiner(platform.ctx, journey.review_id, examiner_id)
-    reviewing.decide_review(
-        platform.ctx, journey.review_id, examiner_id=examiner_id, verdict=Verdict.VALIDATED
-    )
+    journey.sent_for_review()
+    journey.decided(examiner_id, Verdict.VALIDATED)
     return journey
 
 

@@ -20,7 +20,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -31,8 +30,6 @@ import uvicorn
 from adapters.bootstrap import Platform, Settings, bootstrap
 from adapters.clock import SystemClock
 from app.mail_rendering import SupportContact
-from app.use_cases import accounts
-from domain.candidate import Account, Candidate
 from domain.proctored_session import ProctoredSession
 from tests.acceptance.journey import Journey
 from tests.browser.conftest import ARTIFACTS, CHROMIUM
@@ -152,24 +149,7 @@ def candidate_in_checks(platform: Platform) -> Journey:
     journey = Journey(platform, email=EMAIL)
     journey.enrol()
     journey.create_session()
-    assert journey.candidate_id is not None
-    ctx = platform.ctx
-    token = uuid.uuid4().hex
-    candidate = ctx.store.get(journey.candidate_id, Candidate)
-    candidate.request_password_reset(
-        at=ctx.now(),
-        account=Account.PROCTORING,
-        token_id=token,
-        expires_at=ctx.now() + timedelta(minutes=5),
-        purpose="test",
-    )
-    ctx.store.save(candidate)
-    accounts.reset_password(
-        ctx,
-        platform.links,
-        signed_token=platform.links.sign("password-reset", f"{journey.candidate_id}:{token}"),
-        password=PASSWORD,
-    )
+    journey.set_password(PASSWORD)
     platform.settle()
     journey.enter()
     return journey
