@@ -67,6 +67,7 @@ from zoneinfo import ZoneInfo
 from common import (
     LOOPBACK,
     POSTGRES_SERVER,
+    Latency,
     Progress,
     command_line,
     finish_facts,
@@ -124,31 +125,6 @@ _TOKEN = re.compile(r'name="_csrf_token" value="([^"]+)"')
 
 
 # --- small helpers -----------------------------------------------------------------------
-
-
-@dataclass
-class Latency:
-    """Round trips, in ms."""
-
-    count: int
-    p50_ms: float
-    p99_ms: float
-    max_ms: float
-    mean_ms: float
-
-    @classmethod
-    def of(cls, seconds: Sequence[float]) -> Latency:
-        values = sorted(seconds)
-        if not values:
-            nan = float("nan")
-            return cls(0, nan, nan, nan, nan)
-        return cls(
-            count=len(values),
-            p50_ms=percentile(values, 0.50) * 1000,
-            p99_ms=percentile(values, 0.99) * 1000,
-            max_ms=values[-1] * 1000,
-            mean_ms=sum(values) / len(values) * 1000,
-        )
 
 
 def http_status(port: int, path: str) -> int:

@@ -66,13 +66,13 @@ from adapters.launcher import builtin as builtin_launcher
 from adapters.launcher.builtin import BuiltinWorkspaces
 from app.use_cases import enrolment, portal, proctoring
 from common import (
+    Latency,
     Progress,
     command_line,
     finish_facts,
     machine_facts,
     note,
     packages_text,
-    percentile,
     postgres_settings,
     postgres_text,
     print_machine,
@@ -109,31 +109,6 @@ FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
 # --- small helpers -----------------------------------------------------------------------
-
-
-@dataclass
-class Latency:
-    """Round trips or calls, in ms."""
-
-    count: int
-    p50_ms: float
-    p99_ms: float
-    max_ms: float
-    mean_ms: float
-
-    @classmethod
-    def of(cls, seconds: Sequence[float]) -> Latency:
-        values = sorted(seconds)
-        if not values:
-            nan = float("nan")
-            return cls(0, nan, nan, nan, nan)
-        return cls(
-            count=len(values),
-            p50_ms=percentile(values, 0.50) * 1000,
-            p99_ms=percentile(values, 0.99) * 1000,
-            max_ms=values[-1] * 1000,
-            mean_ms=sum(values) / len(values) * 1000,
-        )
 
 
 class Samples:

@@ -20,6 +20,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -258,3 +259,28 @@ def write_summary(kind: str, summary: dict[str, Any], **dumps: Any) -> Path:
     path = RESULTS_DIR / f"{kind}-{stamp}.json"
     path.write_text(json.dumps(summary, indent=2, **dumps) + "\n")
     return path
+
+
+@dataclass
+class Latency:
+    """Round trips or calls, in ms."""
+
+    count: int
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    mean_ms: float
+
+    @classmethod
+    def of(cls, seconds: Sequence[float]) -> Latency:
+        values = sorted(seconds)
+        if not values:
+            nan = float("nan")
+            return cls(0, nan, nan, nan, nan)
+        return cls(
+            count=len(values),
+            p50_ms=percentile(values, 0.50) * 1000,
+            p99_ms=percentile(values, 0.99) * 1000,
+            max_ms=values[-1] * 1000,
+            mean_ms=sum(values) / len(values) * 1000,
+        )
