@@ -105,6 +105,7 @@ def test_validating_against_a_ground_asks_for_a_justification_in_the_examiners_w
     short = decide(examiner, page, seen=seen, **{"override-0": "la candidate était seule"})
     assert short.status_code == 409
     assert "Champ « Justification »" in short.text and "10 mots" in short.text
+    assert ">la candidate était seule</textarea>" in short.text  # what was typed stays
     assert 'id="decision"' not in examiner.get(page).text  # nothing was decided
 
     done = decide(examiner, page, seen=seen, **{"override-0": JUSTIFICATION})

@@ -128,7 +128,12 @@ def review_page(request: Request[Any, Any, Any], review_id: FromPath[UUID]) -> T
 
 
 def _review_page(
-    request: Request[Any, Any, Any], review_id: UUID, *, error: str = "", status: int = 200
+    request: Request[Any, Any, Any],
+    review_id: UUID,
+    *,
+    error: str = "",
+    status: int = 200,
+    typed: dict[str, str] | None = None,
 ) -> Template:
     examiner = staff_member(request, Role.EXAMINER)
     platform = platform_of(request)
@@ -149,6 +154,7 @@ def _review_page(
             seal=reviewing.recommendation_seal(review.recommendation),
             min_words=OVERRIDE_JUSTIFICATION_MIN_WORDS,
             error=error,
+            typed=typed or {},
             accommodation=accommodations.accommodation_of_session(platform.ctx, review.session_id),
             report=report,
             media=media,
@@ -184,7 +190,9 @@ def review_action(
             # Shown on the review itself, with the fresh evidence, in the examiner's words.
             language = str(context(request)["lang"])
             message = _decision_refusal(refusal, review, language)
-            return _review_page(request, review_id, error=message, status=409)
+            # What the examiner wrote stays in the form (a refusal loses nothing typed).
+            typed = {k: str(v) for k, v in data.items() if k.startswith("override-")}
+            return _review_page(request, review_id, error=message, status=409, typed=typed)
     elif action == "release":
         reviewing.release_results(ctx, review_id)
         platform_of(request).settle()
