@@ -16,7 +16,9 @@ from adapters.clock import ManualClock
 from adapters.ids import SeededIds
 from app.mail_rendering import SupportContact
 from app.use_cases import accounts, portal, proctoring
+from app.use_cases.reviewing import recommendation_seal
 from domain.evidence import FlagKind, MediaSpan
+from domain.review import Review
 from domain.staff import Role
 from tests.acceptance.journey import PARIS, TEN_WORDS, Journey
 from tests.acceptance.test_fair_review import (
@@ -24,7 +26,7 @@ from tests.acceptance.test_fair_review import (
     close_the_exam_tab,
     close_the_proctoring_tab,
 )
-from tests.acceptance.web import form_token, log_in
+from tests.acceptance.web import csrf, form_token, log_in
 from ui.web.app import create_app
 
 SECRET = b"r" * 32
@@ -175,3 +177,48 @@ def test_the_review_page_shows_the_guides_interruptions_r14_r23(
     assert 'data-kind="blocked_screen"' in html
     assert "Écran bloqué : procédure du guide suivie (R23)" in html
     assert 'class="ground"' not in html
+
+
+def test_the_api_decides_against_a_ground_with_its_override_and_refuses_a_stale_one_r19(
+    platform: Platform, examiner: TestClient[Any]
+) -> None:
+    journey = sent_with_a_closed_proctoring_tab(platform)
+    assert journey.review_id is not None
+    page = f"/examiner/reviews/{journey.review_id}"
+    examiner.post(
+        f"{page}/assign", data={"_csrf_token": form_token(examiner, page)}, follow_redirects=False
+    )
+    review = platform.ctx.store.get(journey.review_id, Review)
+    assert review.recommendation is not None
+    (ground,) = review.recommendation.grounds
+    override = {
+        "rule": ground.rule,
+        "reason": ground.reason.value,
+        "evidence_ids": list(ground.evidence_ids),
+        "justification": JUSTIFICATION,
+    }
+    url = f"/api/reviews/{journey.review_id}/decision"
+    stale = examiner.post(
+        url,
+        json={"verdict": "validated", "overrides": [override], "seen": "0" * 20},
+        headers=csrf(examiner),
+    )
+    assert stale.status_code == 409 and stale.json()["rule"] == "R19"
+    short = examiner.post(
+        url,
+        json={"verdict": "validated", "overrides": [{**override, "justification": "vu"}]},
+        headers=csrf(examiner),
+    )
+    assert short.status_code == 422 and short.json()["field"] == "justification"
+    done = examiner.post(
+        url,
+        json={
+            "verdict": "validated",
+            "overrides": [override],
+            "seen": recommendation_seal(review.recommendation),
+        },
+        headers=csrf(examiner),
+    )
+    assert done.status_code == 201, done.text
+    decided = platform.ctx.store.get(journey.review_id, Review)
+    assert [o.justification for o in decided.overrides] == [JUSTIFICATION]
