@@ -48,18 +48,26 @@ REASON_LABELS: dict[ReasonCode, str] = {
 }
 
 
+# What each interruption means, in the examiner's language (the domain's explanation, in
+# English, stays in the title for the curious).
 INTERRUPTION_LABELS: dict[InterruptionKind, tuple[str, str]] = {
     InterruptionKind.DEFERRAL: (
-        "Report avant « Commencer » (R14)",
-        "Deferral before « Commencer » (R14)",
+        "Report avant « Commencer » (R14) : le candidat est parti et revenu comme le guide "
+        "le permet.",
+        "Deferral before « Commencer » (R14): the candidate left and came back as the guide "
+        "allows.",
     ),
     InterruptionKind.BLOCKED_SCREEN: (
-        "Écran bloqué : procédure du guide suivie (R23)",
-        "Blocked screen: the guide's procedure followed (R23)",
+        "Écran bloqué : procédure du guide suivie (R23) — onglet d'examen fermé d'abord, puis "
+        "la fenêtre de surveillance, puis reprise avec un motif (R6).",
+        "Blocked screen: the guide's procedure followed (R23) — exam tab closed first, then "
+        "the proctoring window, then resumed with a reason (R6).",
     ),
     InterruptionKind.OUTSIDE_EXAM: (
-        "Onglet e-surveillance fermé hors de l'examen",
-        "Proctoring tab closed outside the exam",
+        "Onglet e-surveillance fermé hors de l'examen (avant « Commencer » ou après la fin) : "
+        "pas un motif (R17).",
+        "Proctoring tab closed outside the exam (before « Commencer » or after its end): not "
+        "a ground (R17).",
     ),
 }
 
