@@ -13,6 +13,7 @@ from enum import StrEnum
 
 from domain.errors import InvalidArgument
 from domain.evidence import Evidence, EvidenceKind, FlagKind, ReasonCode, Verdict
+from domain.guide import Step
 from domain.rules import RuleSet, utc
 
 
@@ -267,14 +268,14 @@ def _photo_grounds_2026_12(evidence: Sequence[Evidence]) -> list[Finding]:
     kinds = {item.kind for item in evidence}
     grounds: list[Finding] = []
     for confirmed, step, what in (
-        (EvidenceKind.FACE_PHOTO_CONFIRMED, "face_photo", "face photo"),
-        (EvidenceKind.ID_PHOTO_CONFIRMED, "id_photo", "ID-document photo"),
+        (EvidenceKind.FACE_PHOTO_CONFIRMED, Step.FACE_PHOTO, "face photo"),
+        (EvidenceKind.ID_PHOTO_CONFIRMED, Step.ID_PHOTO, "ID-document photo"),
     ):
         if confirmed not in kinds:
             waived = tuple(
                 i.id
                 for i in evidence
-                if i.kind == EvidenceKind.PHOTO_WAIVED and i.waived_step == step
+                if i.kind == EvidenceKind.PHOTO_WAIVED and i.waived_step is step
             )
             grounds.append(
                 Finding(
