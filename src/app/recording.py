@@ -84,16 +84,15 @@ class StoredMediaRef:
 
 
 def session_media(history: Iterable[AggregateEvent]) -> tuple[StoredMediaRef, ...]:
-    """The photos, the environment recordings (named by their hash when stored) and the live
-    segments (under `live/`) of a session, in log order."""
+    """The photos, the environment recordings and the live segments (under `live/`) of a
+    session, in log order, each by the reference its event recorded."""
     found: dict[str, StoredMediaRef] = {}
     for event in history:
         if isinstance(event, ProctoredSession.FacePhotoTaken | ProctoredSession.IdPhotoTaken):
             label = "Visage" if isinstance(event, ProctoredSession.FacePhotoTaken) else "Identité"
             ref = StoredMediaRef(event.media_id, label, "image")
         elif isinstance(event, ProctoredSession.EnvironmentRecordingStopped):
-            digest = event.content_hash.removeprefix("sha256:")[:16]
-            media_id = f"{event.originator_id}/environment-{event.part.value}-{digest}"
+            media_id = event.media_id or _reference_before_issue_12(event)
             ref = StoredMediaRef(media_id, event.part.value, "video")
         elif isinstance(event, ProctoredSession.SegmentRecorded):
             ref = StoredMediaRef(f"{LIVE_FOLDER}/{event.media_id}", event.segment_id, "segment")
@@ -101,6 +100,14 @@ def session_media(history: Iterable[AggregateEvent]) -> tuple[StoredMediaRef, ..
             continue
         found.setdefault(ref.media_id, ref)
     return tuple(found.values())
+
+
+def _reference_before_issue_12(event: ProctoredSession.EnvironmentRecordingStopped) -> str:
+    """Environment recordings stopped before issue 12 recorded only their hash; the file
+    media store then named them `<session>/environment-<part>-<first 16 hex of the hash>`.
+    Only those old events are read this way: newer ones carry the store's own reference."""
+    digest = event.content_hash.removeprefix("sha256:")[:16]
+    return f"{event.originator_id}/environment-{event.part.value}-{digest}"
 
 
 def stored_media_ids(history: Iterable[AggregateEvent]) -> tuple[str, ...]:
