@@ -305,7 +305,7 @@ def _journey(platform: Platform, clock: ManualClock, n: Narrator, capture: SmtpC
     n.say("6. The session's timeline, from the event log")
     for entry in timeline(ctx.store, sid):
         n.say(
-            f"  {entry.at.astimezone(ZoneInfo(ctx.time_zone)):%d/%m %H:%M:%S}  "
+            f"  {ctx.times.format(entry.at, style='exact')}  "
             f"{entry.stream:<7} {entry.what:<28} {entry.details[:70]}"
         )
     report = replay_review(ctx.store, review_id)
