@@ -67,7 +67,9 @@ def delete_session_media(
     Returns the media deleted now and those already gone from the media store."""
     session = ctx.store.get(session_id, ProctoredSession)
     pending = [
-        m for m in stored_media_ids(ctx.store.history(session_id)) if m not in session.deleted_media
+        m
+        for m in stored_media_ids(ctx.store.history(session_id), ctx.media)
+        if m not in session.deleted_media
     ]
     deleted: list[str] = []
     missing: list[str] = []
@@ -100,7 +102,7 @@ def export_candidate(ctx: Context, projections: Projections, candidate_id: UUID)
     for session_id in sessions:
         streams.append(("session", session_id))
         session = ctx.store.get(session_id, ProctoredSession)
-        for media_id in stored_media_ids(ctx.store.history(session_id)):
+        for media_id in stored_media_ids(ctx.store.history(session_id), ctx.media):
             media.append(
                 {
                     "session_id": str(session_id),

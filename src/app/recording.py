@@ -8,10 +8,9 @@ from dataclasses import dataclass
 
 from eventsourcing.domain import AggregateEvent
 
+from app.ports.media_capture import MediaCapture
 from domain.evidence import MediaSpan
 from domain.proctored_session import ProctoredSession
-
-LIVE_FOLDER = "live"  # the live segments' folder under the media root
 
 
 @dataclass(frozen=True)
@@ -84,8 +83,8 @@ class StoredMediaRef:
 
 
 def session_media(history: Iterable[AggregateEvent]) -> tuple[StoredMediaRef, ...]:
-    """The photos, the environment recordings and the live segments (under `live/`) of a
-    session, in log order, each by the reference its event recorded."""
+    """The photos, the environment recordings and the live segments of a session, in log
+    order, each by the reference its event recorded (a segment by the recorder's id)."""
     found: dict[str, StoredMediaRef] = {}
     for event in history:
         if isinstance(event, ProctoredSession.FacePhotoTaken | ProctoredSession.IdPhotoTaken):
@@ -95,7 +94,7 @@ def session_media(history: Iterable[AggregateEvent]) -> tuple[StoredMediaRef, ..
             media_id = event.media_id or _reference_before_issue_12(event)
             ref = StoredMediaRef(media_id, event.part.value, "video")
         elif isinstance(event, ProctoredSession.SegmentRecorded):
-            ref = StoredMediaRef(f"{LIVE_FOLDER}/{event.media_id}", event.segment_id, "segment")
+            ref = StoredMediaRef(event.media_id, event.segment_id, "segment")
         else:
             continue
         found.setdefault(ref.media_id, ref)
@@ -110,6 +109,10 @@ def _reference_before_issue_12(event: ProctoredSession.EnvironmentRecordingStopp
     return f"{event.originator_id}/environment-{event.part.value}-{digest}"
 
 
-def stored_media_ids(history: Iterable[AggregateEvent]) -> tuple[str, ...]:
-    """Every media the session's log refers to (see `session_media`)."""
-    return tuple(ref.media_id for ref in session_media(history))
+def stored_media_ids(history: Iterable[AggregateEvent], media: MediaCapture) -> tuple[str, ...]:
+    """Every media the session's log refers to, as `media` names them: the recorded
+    references, and the live segments under the reference the store gives them."""
+    return tuple(
+        media.live_segment(ref.media_id) if ref.kind == "segment" else ref.media_id
+        for ref in session_media(history)
+    )

@@ -18,7 +18,9 @@ from adapters.bootstrap import Platform, Settings, bootstrap
 from adapters.clock import ManualClock
 from adapters.ids import SeededIds
 from adapters.media.memory import FileMedia, MemoryMedia
+from app.live_recording import record_live_event
 from app.media_content import UnacceptedMedia
+from app.ports.live_media import Segment, SegmentId
 from app.ports.media_capture import MediaCapture
 from app.privacy import erase_candidate
 from app.recording import stored_media_ids
@@ -77,6 +79,11 @@ STAGES: dict[str, Callable[[Journey], object]] = {
 }
 
 
+def referred(platform: Platform, journey: Journey) -> set[str]:
+    """The media the session's log refers to, as the platform's media store names them."""
+    return set(stored_media_ids(platform.ctx.store.history(_sid(journey)), platform.ctx.media))
+
+
 def _sid(journey: Journey) -> UUID:
     assert journey.session_id is not None
     return journey.session_id
@@ -133,7 +140,9 @@ def test_a_refused_photo_or_recording_leaves_nothing_in_the_media_store(
             assert len(list(platform.ctx.store.history(_sid(journey)))) == history_before
         else:
             added = kept(media) - before
-            recorded = set(stored_media_ids(platform.ctx.store.history(_sid(journey))))
+            recorded = set(
+                stored_media_ids(platform.ctx.store.history(_sid(journey)), platform.ctx.media)
+            )
             assert len(added) == 1 and added <= recorded
     finally:
         platform.close()
@@ -244,7 +253,9 @@ def test_erasure_deletes_every_media_the_adapter_kept_whatever_its_naming(
         assert isinstance(media, MemoryMedia if adapter == "memory" else FileMedia)
         journey = Journey(platform)
         journey.sent_for_review()
-        recorded = set(stored_media_ids(platform.ctx.store.history(_sid(journey))))
+        recorded = set(
+            stored_media_ids(platform.ctx.store.history(_sid(journey)), platform.ctx.media)
+        )
         assert kept(media, root) == recorded and len(recorded) == 5
         assert journey.candidate_id is not None
         report = erase_candidate(
@@ -258,3 +269,42 @@ def test_erasure_deletes_every_media_the_adapter_kept_whatever_its_naming(
         assert kept(media, root) == frozenset()
     finally:
         platform.close()
+
+
+def test_erasure_deletes_the_live_segments_the_recorder_wrote_into_the_media_store(
+    on_disk: tuple[Platform, Path],
+) -> None:
+    """Item 10: a segment is named by the recorder's id in the log; the file store says where
+    it keeps it (`live_segment`), and erasure deletes it through the port."""
+    platform, _ = on_disk
+    media = platform.ctx.media
+    assert isinstance(media, FileMedia)
+    journey = Journey(platform)
+    journey.enrol()
+    journey.create_session()
+    journey.enter()
+    session = _sid(journey)
+    started = platform.ctx.now()
+    journey.clock.advance(seconds=30)
+    segment_file = media.live_root / str(session) / "segment-1.mkv"  # where the recorder writes
+    segment_file.parent.mkdir(parents=True)
+    segment_file.write_bytes(ebml_sample(b"matroska", b"thirty seconds"))
+    recorded = record_live_event(
+        platform.ctx,
+        Segment(
+            SegmentId("segment-1"),
+            session,
+            started,
+            platform.ctx.now(),
+            f"{session}/segment-1.mkv",
+            segment_file.stat().st_size,
+            "sha256:" + "0" * 64,
+        ),
+    )
+    assert recorded and referred(platform, journey) == {f"live/{session}/segment-1.mkv"}
+    assert journey.candidate_id is not None
+    report = erase_candidate(
+        platform.ctx, platform.keys, platform.projections, journey.candidate_id, reason="asked"
+    )
+    assert report.media_deleted == [f"live/{session}/segment-1.mkv"]
+    assert not segment_file.exists()

@@ -37,13 +37,28 @@ class MemoryMedia:
     def delete(self, media_id: str) -> bool:
         return self.blobs.pop(media_id, None) is not None
 
+    def live_segment(self, segment_media_id: str) -> str:
+        """Live segments are the in-memory recorder's own (never kept here)."""
+        return f"memory-live-{segment_media_id}"
+
 
 class FileMedia:
     """Media files under a root folder; written to a temporary name then renamed, so a
-    reference in the log never points to a half-written file."""
+    reference in the log never points to a half-written file. The live recorder writes its
+    segments under `live_root` (a folder per session), inside this store's space."""
+
+    LIVE_FOLDER = "live"
 
     def __init__(self, root: Path) -> None:
         self.root = root
+
+    @property
+    def live_root(self) -> Path:
+        """Where the live recorder writes (the composition root hands it this folder)."""
+        return self.root / self.LIVE_FOLDER
+
+    def live_segment(self, segment_media_id: str) -> str:
+        return f"{self.LIVE_FOLDER}/{segment_media_id}"
 
     def store(self, session_id: UUID, kind: str, data: bytes) -> StoredMedia:
         # A folder per session; a fresh name per call, so deleting a media that a refused

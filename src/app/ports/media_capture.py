@@ -2,8 +2,8 @@
 
 The adapter names what it keeps: `store` returns a reference (`StoredMedia.media_id`, opaque to
 the application) that the event records, and `load` and `delete` take that recorded reference
-back. The application never builds a reference itself, so another adapter cannot change what
-erasure or retention deletes.
+back; a live segment's reference comes from `live_segment`. The application never builds a
+reference itself, so another adapter cannot change what erasure or retention deletes.
 """
 
 from __future__ import annotations
@@ -40,4 +40,10 @@ class MediaCapture(Protocol):
 
     def delete(self, media_id: str) -> bool:
         """Delete a stored media for good (retention, erasure); False if it was not there."""
+        ...
+
+    def live_segment(self, segment_media_id: str) -> str:
+        """The reference under which this store holds a live segment, given the id the live
+        recorder reported (`SegmentRecorded.media_id`): the recorder writes into this store's
+        space, so retention and erasure delete segments through this port as well."""
         ...
