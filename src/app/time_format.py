@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from email.utils import parsedate_to_datetime
 from enum import StrEnum
 from functools import cached_property
 from zoneinfo import ZoneInfo
@@ -68,8 +69,9 @@ class TimeFormatter:
         language: str = DEFAULT_LANGUAGE,
         style: Style | str = Style.MOMENT,
     ) -> str:
-        """`value` for a reader of `language`. ISO 8601 strings (a mail's parameters) are read
-        first; any other string (mails decided before this formatter) is shown as it is."""
+        """`value` for a reader of `language`. ISO 8601 strings (a mail's parameters) and mail
+        headers' dates are read first; any other string (mails decided before this formatter)
+        is shown as it is."""
         style = Style(style)
         locale = LOCALES.get(language, LOCALES[DEFAULT_LANGUAGE])
         if value is None:
@@ -91,11 +93,16 @@ class TimeFormatter:
 
 
 def _parse_iso(text: str) -> datetime | date | None:
+    """ISO 8601 (a mail's parameters, exports) or a mail header's RFC 5322 date."""
     try:
         if len(text) == 10:
             return date.fromisoformat(text)
         return datetime.fromisoformat(text)
     except ValueError:
+        pass
+    try:
+        return parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
         return None
 
 

@@ -84,3 +84,9 @@ def test_a_password_reset_mail_shows_its_expiry_in_paris_in_the_recipients_langu
     english = renderer.render(MailKind.PASSWORD_RESET, "en", params, "Camille", "c@example.org")
     assert "valable jusqu'au 30/03/2025 03:30" in french.text
     assert "valid until 30/03/2025 03:30" in english.text
+
+
+def test_a_mail_headers_date_reads_in_the_centres_zone() -> None:
+    """The operator's mailbox page: `Date:` headers are RFC 5322, in any offset."""
+    assert PARIS.format("Mon, 27 Jan 2025 08:00:00 +0000", "fr") == "27/01/2025 09:00"
+    assert PARIS.format("27/01/2025 09:00", "fr") == "27/01/2025 09:00"
