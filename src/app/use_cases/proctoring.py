@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from uuid import UUID
@@ -18,6 +19,8 @@ from domain.errors import require
 from domain.evidence import FlagKind, MediaSpan
 from domain.exam_attempt import ExamAttempt
 from domain.proctored_session import EnvironmentPart, ProctoredSession, Step
+
+log = logging.getLogger(__name__)
 
 
 def _on_session(
@@ -243,7 +246,10 @@ def _keep_media(
             return stored.media_id
         raise AssertionError("unreachable")
     except BaseException:
-        ctx.media.delete(stored.media_id)
+        try:
+            ctx.media.delete(stored.media_id)
+        except Exception:  # the save's failure is the one to report; this one is logged
+            log.exception("media %s kept although its event was not saved", stored.media_id)
         raise
 
 
