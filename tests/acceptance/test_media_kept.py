@@ -13,12 +13,14 @@ from uuid import UUID
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from litestar.testing import TestClient
 
 from adapters.bootstrap import Platform, Settings, bootstrap
 from adapters.clock import ManualClock
 from adapters.ids import SeededIds
 from adapters.media.memory import FileMedia, MemoryMedia
 from app.live_recording import record_live_event
+from app.mail_rendering import SupportContact
 from app.media_content import UnacceptedMedia
 from app.ports.live_media import Segment, SegmentId
 from app.ports.media_capture import MediaCapture
@@ -28,6 +30,8 @@ from app.use_cases import proctoring
 from domain.errors import DomainError
 from domain.proctored_session import EnvironmentPart, ProctoredSession
 from tests.acceptance.journey import FACE_PHOTO, PARIS, Journey, make_platform
+from tests.acceptance.web import csrf, log_in
+from ui.web.app import create_app
 from vigie_contracts.samples import ebml_sample, jpeg_sample, png_sample
 
 SVG = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
@@ -308,3 +312,43 @@ def test_erasure_deletes_the_live_segments_the_recorder_wrote_into_the_media_sto
     )
     assert report.media_deleted == [f"live/{session}/segment-1.mkv"]
     assert not segment_file.exists()
+
+
+def test_an_svg_uploaded_as_a_jpeg_photo_is_refused_on_the_page_and_the_api(
+    on_disk: tuple[Platform, Path],
+) -> None:
+    """R9 through the web, as a browser or a script would send it: the page says why in
+    French, naming the field; the API answers 422 naming the field; nothing is written. The
+    camera's real JPEG is then taken."""
+    platform, root = on_disk
+    journey = Journey(platform)
+    journey.enrol()
+    journey.create_session()
+    STAGES["equipment checked"](journey)
+    journey.set_password("candidat-pass-1")
+    session = _sid(journey)
+    with TestClient(create_app(platform, secret=b"t" * 32, support=SupportContact())) as client:
+        log_in(client, "/login", journey.email, "candidat-pass-1")
+        page = client.post(
+            f"/exams/{session}/do/face-photo",
+            files={"photo": ("visage.jpg", SVG, "image/jpeg")},
+            headers=csrf(client),
+            follow_redirects=False,
+        )
+        assert page.status_code == 409
+        assert "photo : la photo doit être une image JPEG ou PNG" in page.text
+        api = client.post(
+            f"/api/sessions/{session}/steps/face-photo",
+            files={"photo": ("visage.html", HTML, "image/png")},
+            headers=csrf(client),
+        )
+        assert api.status_code == 422 and api.json()["field"] == "photo"
+        assert kept(platform.ctx.media, root) == frozenset()
+        taken = client.post(
+            f"/api/sessions/{session}/steps/face-photo",
+            files={"photo": ("visage.jpg", FACE_PHOTO, "image/jpeg")},
+            headers=csrf(client),
+        )
+        assert taken.status_code == 200
+    assert kept(platform.ctx.media, root) == referred(platform, journey)
+    assert len(referred(platform, journey)) == 1
