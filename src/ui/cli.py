@@ -14,7 +14,7 @@ from uuid import UUID
 from adapters.bootstrap import Settings, bootstrap, open_store
 from adapters.mail.capture import SmtpCapture, read_maildir
 from app.read_models import describe
-from app.time_format import Style
+from app.time_format import Style, TimeFormatter
 from domain.errors import DomainError
 from ui import audit_cli, contracts_cli, privacy_cli
 from ui.arguments import uuid_argument
@@ -84,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "contract-tests":
             return contracts_cli.run(args)
         if args.command == "mailbox":
-            return _mailbox(Path(args.dir), args.last, args.full)
+            return _mailbox(Path(args.dir), args.last, args.full, TimeFormatter(settings.time_zone))
         if args.command == "mail":
             return _mail(settings, args.what)
         if args.command == "worker":
@@ -125,7 +125,7 @@ def _replay(settings: Settings, review_id: UUID) -> int:
         store.close()
 
 
-def _mailbox(folder: Path, last: int, full: bool) -> int:
+def _mailbox(folder: Path, last: int, full: bool, times: TimeFormatter) -> int:
     try:
         messages = read_maildir(folder)
     except FileNotFoundError:
@@ -133,7 +133,8 @@ def _mailbox(folder: Path, last: int, full: bool) -> int:
         return 1
     print(f"{len(messages)} mails in {folder}; the newest {min(last, len(messages))}:")
     for message in messages[-last:]:
-        print(f"- {message['Date']}  to {message['To']}  «{message['Subject']}»")
+        sent = times.format(str(message["Date"] or ""))
+        print(f"- {sent}  to {message['To']}  «{message['Subject']}»")
         if full:
             body = message.get_body(preferencelist=("plain",))
             text = str(body.get_content()) if body is not None else ""
