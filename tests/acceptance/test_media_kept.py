@@ -352,3 +352,58 @@ def test_an_svg_uploaded_as_a_jpeg_photo_is_refused_on_the_page_and_the_api(
         assert taken.status_code == 200
     assert kept(platform.ctx.media, root) == referred(platform, journey)
     assert len(referred(platform, journey)) == 1
+
+
+def test_an_environment_recording_stopped_before_issue_12_is_still_found_and_erased(
+    on_disk: tuple[Platform, Path],
+) -> None:
+    """Old events keep working: `EnvironmentRecordingStopped` had no reference (decoded as "")
+    and the file store named the file after the hash; erasure still finds and deletes it."""
+    import hashlib
+
+    import msgspec
+    from eventsourcing.persistence import StoredEvent
+
+    from adapters.persistence.msgspec_mapper import MsgspecMapper, MsgspecTranscoder
+
+    platform, root = on_disk
+    journey = Journey(platform)
+    journey.enrol()
+    journey.create_session()
+    STAGES["ears recording"](journey)
+    session_id = _sid(journey)
+    recording = ebml_sample(tag=b"ears, recorded in 2025")
+    digest = hashlib.sha256(recording).hexdigest()
+    old_file = root / str(session_id) / f"environment-ears-{digest[:16]}"  # the old name
+    old_file.write_bytes(recording)
+    session = platform.ctx.store.get(session_id, ProctoredSession)
+    session.stop_environment_recording(  # as the use case did then: no reference
+        at=platform.ctx.now(), part=EnvironmentPart.EARS, content_hash=f"sha256:{digest}"
+    )
+    stopped = session.collect_events()[-1]
+    mapper = MsgspecMapper(transcoder=MsgspecTranscoder())
+    stored = mapper.to_stored_event(stopped)
+    old_state = {k: v for k, v in msgspec.json.decode(stored.state).items() if k != "media_id"}
+    decoded = mapper.to_domain_event(
+        StoredEvent(
+            stored.originator_id,
+            stored.originator_version,
+            stored.topic,
+            msgspec.json.encode(old_state),
+        )
+    )
+    assert isinstance(decoded, ProctoredSession.EnvironmentRecordingStopped)
+    assert decoded.media_id == ""
+    session = platform.ctx.store.get(session_id, ProctoredSession)
+    session.stop_environment_recording(
+        at=platform.ctx.now(), part=EnvironmentPart.EARS, content_hash=f"sha256:{digest}"
+    )
+    platform.ctx.store.save(session)
+    expected = f"{session_id}/environment-ears-{digest[:16]}"
+    assert expected in referred(platform, journey)
+    assert journey.candidate_id is not None
+    report = erase_candidate(
+        platform.ctx, platform.keys, platform.projections, journey.candidate_id, reason="asked"
+    )
+    assert expected in report.media_deleted and not old_file.exists()
+    assert kept(platform.ctx.media, root) == frozenset()
