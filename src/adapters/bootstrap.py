@@ -36,6 +36,7 @@ from app.ports.ids import Ids
 from app.ports.key_store import KeyStore
 from app.ports.mailer import Mailer
 from app.read_models import Projections
+from app.time_format import TimeFormatter
 from app.use_cases import portal
 
 
@@ -250,7 +251,7 @@ def bootstrap(
                 ctx, attempt_id, question_id=question_id, answer=text, choices=choices
             ),
         )
-    renderer = MailRenderer(links, settings.support)
+    renderer = MailRenderer(links, settings.support, TimeFormatter(settings.time_zone))
     projections = Projections()
     projections.catch_up(store)
     return Platform(

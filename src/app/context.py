@@ -18,6 +18,7 @@ from app.ports.exam_launcher import ExamLauncher
 from app.ports.ids import Ids
 from app.ports.mailer import Mailer
 from app.ports.media_capture import MediaCapture
+from app.time_format import TimeFormatter
 
 A = TypeVar("A", bound=Aggregate)
 R = TypeVar("R")
@@ -40,7 +41,17 @@ class Context:
 
     def now(self) -> datetime:
         """Now, in the centre's and candidate's time zone: deadlines read the local day."""
-        return self.clock.now().astimezone(ZoneInfo(self.time_zone))
+        return self.local(self.clock.now())
+
+    def local(self, instant: datetime) -> datetime:
+        """An instant of the one clock, in the centre's zone: how every fact is stored, whether
+        a use case read the clock or an adapter (the live recorder) did."""
+        return instant.astimezone(ZoneInfo(self.time_zone))
+
+    @property
+    def times(self) -> TimeFormatter:
+        """The one formatter of times for people (pages, mails, exports, the CLI)."""
+        return TimeFormatter(self.time_zone)
 
 
 def update(ctx: Context, aggregate_id: UUID, kind: type[A], command: Callable[[A], R]) -> R:

@@ -6,6 +6,10 @@ something. Here each report becomes a command on the session, which decides (R17
 tab, a flag for a hint, a gap when a segment starts after a hole). Media times are seconds
 from the session's first entry, as `MediaSpan` counts them.
 
+Instants: the recorder reads the clock itself; each instant it reports is stored as the use
+cases store theirs (`Context.local`: the centre's zone), so a flag and a step of the same
+instant carry the same time, on the examiner's timeline too.
+
 Gaps are not taken from the recorder: the session derives them from its segments, so a page
 that reconnects to another web worker still leaves the right gap.
 """
@@ -13,6 +17,7 @@ that reconnects to another web worker still leaves the right gap.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from uuid import UUID
 
@@ -56,7 +61,7 @@ def record_live_event(ctx: Context, event: LiveEvent) -> bool:
         return True
     try:
         now = ctx.now()
-        update(ctx, session_id, ProctoredSession, lambda s: _decide(s, event, now))
+        update(ctx, session_id, ProctoredSession, lambda s: _decide(s, event, now, ctx.local))
     except DomainError as refusal:
         log.info("session %s: %s not recorded: %s", session_id, type(event).__name__, refusal)
         return isinstance(event, Segment | Detection)  # a refused hint does not end a session
@@ -66,10 +71,15 @@ def record_live_event(ctx: Context, event: LiveEvent) -> bool:
     return True
 
 
-def _decide(session: ProctoredSession, event: LiveEvent, now: datetime) -> None:
+def _decide(
+    session: ProctoredSession,
+    event: LiveEvent,
+    now: datetime,
+    local: Callable[[datetime], datetime],
+) -> None:
     if isinstance(event, Segment):
         session.record_segment(
-            at=event.ended_at,
+            at=local(event.ended_at),
             segment_id=str(event.segment_id),
             media_id=event.media_id,
             span=_span(session, event.started_at, event.ended_at),
@@ -78,12 +88,12 @@ def _decide(session: ProctoredSession, event: LiveEvent, now: datetime) -> None:
         )
     elif isinstance(event, TabClosed):
         session.record_proctoring_tab_closed(
-            at=event.noticed_at, span=_span(session, event.last_heartbeat, event.noticed_at)
+            at=local(event.noticed_at), span=_span(session, event.last_heartbeat, event.noticed_at)
         )
     elif isinstance(event, PageSignal):
         offset = session.media_offset(event.at)
         session.raise_flag(
-            at=event.at,
+            at=local(event.at),
             flag_id=f"page:{event.kind.value}:{offset:.1f}",
             kind=SIGNAL_FLAGS[event.kind],
             span=MediaSpan(offset, offset),

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from app.links import LinkSigner
+from app.time_format import Style, TimeFormatter, jinja_filter
 from domain.outbound_mail import MailKind
 
 
@@ -50,15 +51,30 @@ _ACCOUNT_LABELS = {
 }
 
 
+# The parameters that hold a day or an instant, and how each is shown (app.time_format).
+_TIME_PARAMS: dict[str, Style] = {
+    "expires_at": Style.MOMENT,
+    "sent_on": Style.MOMENT,
+    "last_day": Style.DAY,
+    "valid_until": Style.DAY,
+    "due_on": Style.DAY,
+}
+
+
 class MailRenderer:
     """Renders the templates; a missing parameter is an error, never a blank in a mail."""
 
-    def __init__(self, links: LinkSigner, support: SupportContact) -> None:
+    def __init__(
+        self, links: LinkSigner, support: SupportContact, times: TimeFormatter | None = None
+    ) -> None:
         self.links = links
         self.support = support
+        self.times = times or TimeFormatter()
         loader = PackageLoader("app", "mail_templates")
         self._text = Environment(loader=loader, undefined=StrictUndefined, autoescape=False)
         self._html = Environment(loader=loader, undefined=StrictUndefined, autoescape=True)
+        for environment in (self._text, self._html):
+            environment.filters["local_time"] = jinja_filter(self.times)
 
     def render(
         self, kind: MailKind, language: str, params: dict[str, str], name: str, email: str
@@ -67,9 +83,15 @@ class MailRenderer:
         language = language if language in ("fr", "en") else "fr"
         values: dict[str, object] = {
             **params,
+            **{
+                name: self.times.format(params[name], language, style)
+                for name, style in _TIME_PARAMS.items()
+                if name in params
+            },
             "name": name,
             "email": email,
             "support": self.support,
+            "lang": language,
         }
         link = _LINKS.get(kind)
         if link is not None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate
@@ -32,12 +32,14 @@ WELCOME_LINK_HOURS = 72
 MAIL_NAMESPACE = UUID("6c0b8a43-1f0e-4a44-9a3f-3b1f6d2f0c11")
 
 
+# Days and instants go into a mail's parameters as ISO 8601; the renderer shows them in the
+# centre's zone and the recipient's language (app.time_format), known only when it is sent.
 def _day(value: object) -> str:
-    return value.strftime("%d/%m/%Y") if hasattr(value, "strftime") else str(value)
+    return value.isoformat() if isinstance(value, date) else str(value)
 
 
 def _moment(value: datetime) -> str:
-    return value.strftime("%d/%m/%Y %H:%M")
+    return value.isoformat()
 
 
 class MailDecisions:

@@ -67,7 +67,9 @@ def delete_session_media(
     Returns the media deleted now and those already gone from the media store."""
     session = ctx.store.get(session_id, ProctoredSession)
     pending = [
-        m for m in stored_media_ids(ctx.store.history(session_id)) if m not in session.deleted_media
+        m
+        for m in stored_media_ids(ctx.store.history(session_id), ctx.media)
+        if m not in session.deleted_media
     ]
     deleted: list[str] = []
     missing: list[str] = []
@@ -100,7 +102,7 @@ def export_candidate(ctx: Context, projections: Projections, candidate_id: UUID)
     for session_id in sessions:
         streams.append(("session", session_id))
         session = ctx.store.get(session_id, ProctoredSession)
-        for media_id in stored_media_ids(ctx.store.history(session_id)):
+        for media_id in stored_media_ids(ctx.store.history(session_id), ctx.media):
             media.append(
                 {
                     "session_id": str(session_id),
@@ -132,7 +134,9 @@ def export_candidate(ctx: Context, projections: Projections, candidate_id: UUID)
             },
         },
         "history": [
-            _fact(kind, event) for kind, stream_id in streams for event in _history(ctx, stream_id)
+            _fact(ctx, kind, event)
+            for kind, stream_id in streams
+            for event in _history(ctx, stream_id)
         ],
         "media": media,
         "streams": {
@@ -153,14 +157,15 @@ def _history(ctx: Context, stream_id: UUID) -> list[AggregateEvent]:
 _SECRETS = ("password_hash=", "token_id=")
 
 
-def _fact(stream: str, event: AggregateEvent) -> dict[str, Any]:
+def _fact(ctx: Context, stream: str, event: AggregateEvent) -> dict[str, Any]:
     details = ", ".join(
         part for part in describe(event).split(", ") if not part.startswith(_SECRETS)
     )
     return {
         "stream": stream,
         "id": f"{event.originator_id}/{event.originator_version}",
-        "at": event.timestamp.isoformat(),
+        # ISO 8601 for programs, in the centre's zone like every time shown (issue 12).
+        "at": ctx.local(event.timestamp).isoformat(),
         "what": type(event).__name__,
         "details": details,
     }

@@ -9,10 +9,9 @@ from enum import StrEnum
 
 from eventsourcing.domain import AggregateEvent
 
+from app.ports.media_capture import MediaCapture
 from domain.evidence import MediaSpan
 from domain.proctored_session import ProctoredSession
-
-LIVE_FOLDER = "live"  # the live segments' folder under the media root
 
 
 class MarkKind(StrEnum):
@@ -98,25 +97,36 @@ class StoredMediaRef:
 
 
 def session_media(history: Iterable[AggregateEvent]) -> tuple[StoredMediaRef, ...]:
-    """The photos, the environment recordings (named by their hash when stored) and the live
-    segments (under `live/`) of a session, in log order."""
+    """The photos, the environment recordings and the live segments of a session, in log
+    order, each by the reference its event recorded (a segment by the recorder's id)."""
     found: dict[str, StoredMediaRef] = {}
     for event in history:
         if isinstance(event, ProctoredSession.FacePhotoTaken | ProctoredSession.IdPhotoTaken):
             label = "Visage" if isinstance(event, ProctoredSession.FacePhotoTaken) else "Identité"
             ref = StoredMediaRef(event.media_id, label, "image")
         elif isinstance(event, ProctoredSession.EnvironmentRecordingStopped):
-            digest = event.content_hash.removeprefix("sha256:")[:16]
-            media_id = f"{event.originator_id}/environment-{event.part.value}-{digest}"
+            media_id = event.media_id or _reference_before_issue_12(event)
             ref = StoredMediaRef(media_id, event.part.value, "video")
         elif isinstance(event, ProctoredSession.SegmentRecorded):
-            ref = StoredMediaRef(f"{LIVE_FOLDER}/{event.media_id}", event.segment_id, "segment")
+            ref = StoredMediaRef(event.media_id, event.segment_id, "segment")
         else:
             continue
         found.setdefault(ref.media_id, ref)
     return tuple(found.values())
 
 
-def stored_media_ids(history: Iterable[AggregateEvent]) -> tuple[str, ...]:
-    """Every media the session's log refers to (see `session_media`)."""
-    return tuple(ref.media_id for ref in session_media(history))
+def _reference_before_issue_12(event: ProctoredSession.EnvironmentRecordingStopped) -> str:
+    """Environment recordings stopped before issue 12 recorded only their hash; the file
+    media store then named them `<session>/environment-<part>-<first 16 hex of the hash>`.
+    Only those old events are read this way: newer ones carry the store's own reference."""
+    digest = event.content_hash.removeprefix("sha256:")[:16]
+    return f"{event.originator_id}/environment-{event.part.value}-{digest}"
+
+
+def stored_media_ids(history: Iterable[AggregateEvent], media: MediaCapture) -> tuple[str, ...]:
+    """Every media the session's log refers to, as `media` names them: the recorded
+    references, and the live segments under the reference the store gives them."""
+    return tuple(
+        media.live_segment(ref.media_id) if ref.kind == "segment" else ref.media_id
+        for ref in session_media(history)
+    )

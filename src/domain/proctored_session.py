@@ -156,6 +156,7 @@ class ProctoredSession(Aggregate):
     class EnvironmentRecordingStopped(Aggregate.Event):
         part: EnvironmentPart
         content_hash: str
+        media_id: str = ""  # the media store's reference; "" in events before issue 12
 
     class ExamLaunched(Aggregate.Event):
         attempt_id: UUID
@@ -471,8 +472,10 @@ class ProctoredSession(Aggregate):
         part: EnvironmentPart,
         content_hash: str,
         attempt_id: UUID | None = None,
+        media_id: str = "",
     ) -> bool:
-        """R10: stopping the desk recording launches the exam at once. True when it did."""
+        """R10: stopping the desk recording launches the exam at once. True when it did.
+        `media_id` is the stored recording's reference (the media store's own name for it)."""
         self._check_step(PART_STEP[part], at)
         require(
             self.recording_part == part,
@@ -482,7 +485,9 @@ class ProctoredSession(Aggregate):
         _check_media("-", content_hash)
         if part is EnvironmentPart.DESK and attempt_id is None:
             raise InvalidArgument("attempt_id", "stopping the desk recording launches the exam")
-        self._environment_stopped(part=part, content_hash=content_hash, timestamp=at)
+        self._environment_stopped(
+            part=part, content_hash=content_hash, media_id=media_id, timestamp=at
+        )
         if part is EnvironmentPart.DESK:
             assert attempt_id is not None
             self._exam_launched(attempt_id=attempt_id, timestamp=at)
@@ -684,7 +689,7 @@ class ProctoredSession(Aggregate):
 
     @event(EnvironmentRecordingStopped)
     def _environment_stopped(
-        self, part: EnvironmentPart, content_hash: str, timestamp: datetime
+        self, part: EnvironmentPart, content_hash: str, timestamp: datetime, media_id: str = ""
     ) -> None:
         self.recording_part = None
         self._complete(PART_STEP[part])

@@ -14,6 +14,7 @@ from uuid import UUID
 from adapters.bootstrap import Settings, bootstrap, open_store
 from adapters.mail.capture import SmtpCapture, read_maildir
 from app.read_models import describe
+from app.time_format import Style, TimeFormatter
 from domain.errors import DomainError
 from ui import audit_cli, contracts_cli, privacy_cli
 from ui.arguments import uuid_argument
@@ -83,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "contract-tests":
             return contracts_cli.run(args)
         if args.command == "mailbox":
-            return _mailbox(Path(args.dir), args.last, args.full)
+            return _mailbox(Path(args.dir), args.last, args.full, TimeFormatter(settings.time_zone))
         if args.command == "mail":
             return _mail(settings, args.what)
         if args.command == "worker":
@@ -103,9 +104,11 @@ def _history(settings: Settings, aggregate_id: UUID) -> int:
                 f"vigie: no events for {aggregate_id} in {settings.database_url}", file=sys.stderr
             )
             return 1
+        times = platform.ctx.times
         for event in events:
+            at = times.format(event.timestamp, style=Style.EXACT)
             print(
-                f"{event.originator_version:>4}  {event.timestamp.isoformat()}  "
+                f"{event.originator_version:>4}  {at}  "
                 f"{type(event).__qualname__:<40} {describe(event)}"
             )
         return 0
@@ -122,7 +125,7 @@ def _replay(settings: Settings, review_id: UUID) -> int:
         store.close()
 
 
-def _mailbox(folder: Path, last: int, full: bool) -> int:
+def _mailbox(folder: Path, last: int, full: bool, times: TimeFormatter) -> int:
     try:
         messages = read_maildir(folder)
     except FileNotFoundError:
@@ -130,7 +133,8 @@ def _mailbox(folder: Path, last: int, full: bool) -> int:
         return 1
     print(f"{len(messages)} mails in {folder}; the newest {min(last, len(messages))}:")
     for message in messages[-last:]:
-        print(f"- {message['Date']}  to {message['To']}  «{message['Subject']}»")
+        sent = times.format(str(message["Date"] or ""))
+        print(f"- {sent}  to {message['To']}  «{message['Subject']}»")
         if full:
             body = message.get_body(preferencelist=("plain",))
             text = str(body.get_content()) if body is not None else ""
@@ -148,8 +152,9 @@ def _mail(settings: Settings, what: str) -> int:
             mails = [m for m in projections.mails.values() if m.status.value == "pending"]
         print(f"{len(mails)} {what} mail(s)")
         for mail in mails:
+            decided = platform.ctx.times.format(mail.decided_at)
             print(
-                f"- {mail.mail_id} {mail.kind:<20} decided {mail.decided_at:%d/%m/%Y %H:%M}, "
+                f"- {mail.mail_id} {mail.kind:<20} decided {decided}, "
                 f"{mail.attempts} attempt(s); cause {mail.cause}; {mail.last_error or 'no error'}"
             )
         return 0
@@ -174,7 +179,8 @@ def _work(settings: Settings, *, once: bool, interval: float) -> int:
             deadlines = platform.tick()
             sent = platform.settle()
             print(
-                f"{platform.ctx.now():%Y-%m-%d %H:%M:%S} deadline facts {deadlines.count}, "
+                f"{platform.ctx.times.format(platform.ctx.now(), style=Style.EXACT)} "
+                f"deadline facts {deadlines.count}, "
                 f"mails sent {sent.sent}, retried {sent.retried}, given up {sent.given_up}",
                 flush=True,
             )

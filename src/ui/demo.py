@@ -25,6 +25,7 @@ from domain.exam_attempt import ExamAttempt
 from domain.proctored_session import EnvironmentPart
 from domain.review import CitedReason, Review
 from domain.scoring import GivenAnswer
+from vigie_contracts.samples import ebml_sample, jpeg_sample
 
 
 class Narrator:
@@ -165,9 +166,13 @@ def _journey(platform: Platform, clock: ManualClock, n: Narrator, capture: SmtpC
         ),
     )
     n.refused("'Suivant' without a face photo", lambda: proctoring.confirm_face_photo(ctx, sid))
-    n.step("face photo taken (R9)", lambda: proctoring.take_face_photo(ctx, sid, b"face"))
+    n.step(
+        "face photo taken (R9)", lambda: proctoring.take_face_photo(ctx, sid, jpeg_sample(b"face"))
+    )
     n.step("face photo 'Suivant'", lambda: proctoring.confirm_face_photo(ctx, sid))
-    n.step("ID photo taken", lambda: proctoring.take_id_photo(ctx, sid, b"identity card"))
+    n.step(
+        "ID photo taken", lambda: proctoring.take_id_photo(ctx, sid, jpeg_sample(b"identity card"))
+    )
     n.step("ID photo 'Suivant'", lambda: proctoring.confirm_id_photo(ctx, sid))
     n.refused(
         "desk recorded before the ears",
@@ -180,7 +185,7 @@ def _journey(platform: Platform, clock: ManualClock, n: Narrator, capture: SmtpC
             functools.partial(proctoring.start_environment_recording, ctx, sid, part),
         )
         clock.advance(seconds=30)
-        recording = f"{part.value} video".encode()
+        recording = ebml_sample(tag=f"{part.value} video".encode())
         stopped = n.step(
             f"{part.value} recording stopped",
             functools.partial(proctoring.stop_environment_recording, ctx, sid, part, recording),
@@ -300,7 +305,7 @@ def _journey(platform: Platform, clock: ManualClock, n: Narrator, capture: SmtpC
     n.say("6. The session's timeline, from the event log")
     for entry in timeline(ctx.store, sid):
         n.say(
-            f"  {entry.at.astimezone(ZoneInfo(ctx.time_zone)):%d/%m %H:%M:%S}  "
+            f"  {ctx.times.format(entry.at, style='exact')}  "
             f"{entry.stream:<7} {entry.what:<28} {entry.details[:70]}"
         )
     report = replay_review(ctx.store, review_id)

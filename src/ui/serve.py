@@ -17,6 +17,7 @@ from uvicorn.supervisors import Multiprocess
 
 from adapters.bootstrap import Platform, Settings, _secret, bootstrap
 from adapters.mail.capture import SmtpCapture
+from adapters.media.memory import FileMedia
 from app.use_cases import accounts, enrolment
 from domain.candidate import Account, Candidate
 from domain.staff import Role
@@ -173,7 +174,7 @@ def worker_app() -> Any:
 def _live_root(settings: Settings) -> Path | None:
     """Where the proctoring tabs' recordings go: beside the photos (none without a media
     folder, as in memory-only runs)."""
-    return Path(settings.media_root) / "live" if settings.media_root else None
+    return FileMedia(Path(settings.media_root)).live_root if settings.media_root else None
 
 
 def _start_worker(platform: Platform, stack: contextlib.ExitStack) -> None:

@@ -237,3 +237,29 @@ def raise_flags(session: ProctoredSession, count: int, *, first: int = 0) -> Non
             span=MediaSpan(float(n), n + 0.5),
             confidence=(n % 100) / 100,
         )
+
+
+# --- media the media store accepts (app/media_content.py reads the first bytes) -------------
+
+
+def jpeg_sample(tag: bytes = b"") -> bytes:
+    """A JPEG's first bytes (SOI, a JFIF APP0) then `tag`: a photo as far as checks go."""
+    return b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + tag
+
+
+def png_sample(tag: bytes = b"") -> bytes:
+    """A PNG's signature and an IHDR chunk's start, then `tag`."""
+    return b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + tag
+
+
+def ebml_sample(doc_type: bytes = b"webm", tag: bytes = b"") -> bytes:
+    """An EBML header (version 1, the given DocType) as WebM and Matroska files begin."""
+    body = (
+        b"\x42\x86\x81\x01"  # EBMLVersion 1
+        + b"\x42\xf7\x81\x01"  # EBMLReadVersion 1
+        + b"\x42\x82"
+        + bytes([0x80 | len(doc_type)])
+        + doc_type
+        + b"\x42\x87\x81\x04"  # DocTypeVersion 4
+    )
+    return b"\x1a\x45\xdf\xa3" + bytes([0x80 | len(body)]) + body + tag

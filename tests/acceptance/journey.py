@@ -18,8 +18,12 @@ from domain.exam_attempt import ExamAttempt
 from domain.proctored_session import EnvironmentPart, Step
 from domain.review import CitedReason, Review
 from domain.scoring import GivenAnswer
+from vigie_contracts.samples import ebml_sample, jpeg_sample
 
 PARIS = ZoneInfo("Europe/Paris")
+# What the candidate's camera gives: photos that open as JPEG (app/media_content.py).
+FACE_PHOTO = jpeg_sample(b"face-jpeg")
+ID_PHOTO = jpeg_sample(b"id-jpeg")
 TEN_WORDS = "suite à plantage, je dois reprendre mon examen en me reconnectant"
 NINE_WORDS = "suite à un plantage je dois reprendre mon examen"
 # Two right answers and a wrong one: a score of 2.
@@ -117,7 +121,7 @@ class Journey:
     def take_photos(self, *, waive_id_photo: bool = False) -> None:
         sid = self.session_id
         assert sid is not None
-        proctoring.take_face_photo(self.ctx, sid, b"face-jpeg")
+        proctoring.take_face_photo(self.ctx, sid, FACE_PHOTO)
         proctoring.confirm_face_photo(self.ctx, sid)
         if waive_id_photo:
             proctoring.waive_photo(
@@ -128,7 +132,7 @@ class Journey:
                 waived_by=uuid4(),
             )
         else:
-            proctoring.take_id_photo(self.ctx, sid, b"id-jpeg")
+            proctoring.take_id_photo(self.ctx, sid, ID_PHOTO)
             proctoring.confirm_id_photo(self.ctx, sid)
 
     def record_environment(self) -> UUID:
@@ -139,7 +143,7 @@ class Journey:
             proctoring.start_environment_recording(self.ctx, sid, part)
             self.clock.advance(seconds=20)
             attempt_id = proctoring.stop_environment_recording(
-                self.ctx, sid, part, f"{part.value}-video".encode()
+                self.ctx, sid, part, ebml_sample(tag=f"{part.value}-video".encode())
             )
         assert attempt_id is not None
         self.attempt_id = attempt_id

@@ -142,7 +142,11 @@ def _photos(journey: Journey, platform: Platform) -> set[str]:
 
     assert journey.session_id is not None
     return {
-        m for m in stored_media_ids(platform.ctx.store.history(journey.session_id)) if "photo" in m
+        m
+        for m in stored_media_ids(
+            platform.ctx.store.history(journey.session_id), platform.ctx.media
+        )
+        if "photo" in m
     }
 
 

@@ -43,7 +43,7 @@ def decided_and_sent(journey: Journey, verdict: Verdict) -> Review:
 
 def media_of(journey: Journey) -> tuple[str, ...]:
     assert journey.session_id is not None
-    return stored_media_ids(journey.ctx.store.history(journey.session_id))
+    return stored_media_ids(journey.ctx.store.history(journey.session_id), journey.ctx.media)
 
 
 def still_stored(journey: Journey, media_ids: tuple[str, ...]) -> list[str]:

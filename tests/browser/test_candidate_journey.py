@@ -13,7 +13,7 @@ from domain.exam_attempt import AttemptStatus, ExamAttempt
 from domain.proctored_session import ProctoredSession
 from domain.review import Review
 from domain.staff import Role
-from tests.acceptance.journey import NINE_WORDS, TEN_WORDS, Journey
+from tests.acceptance.journey import FACE_PHOTO, NINE_WORDS, TEN_WORDS, Journey
 from tests.browser.conftest import ARTIFACTS, Server, serious_violations
 
 EMAIL = "camille.martin@example.org"
@@ -235,7 +235,7 @@ def test_the_examiner_invalidates_citing_evidence_and_the_candidate_reads_the_re
     assert page.locator("#recommended").get_attribute("data-verdict") == "invalidated"
     face = page.get_by_alt_text("Photo Visage")
     photo = page.request.get(f"{server.url}{face.get_attribute('src')}")
-    assert photo.ok and photo.body() == b"face-jpeg"  # the stored photo, for examiners
+    assert photo.ok and photo.body() == FACE_PHOTO  # the stored photo, for examiners
     page.get_by_role("button", name="Prendre ce contrôle").click()
     page.get_by_label("Invalidée").check()
     page.get_by_role("checkbox", name="Onglet e-surveillance fermé").check()

@@ -6,30 +6,29 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from app.ports.media_capture import MediaTooLarge, StoredMedia
 
 MAX_MEDIA_BYTES = 512 * 1024 * 1024
 
 
-def _stored(session_id: UUID, kind: str, data: bytes) -> tuple[str, StoredMedia]:
+def _stored(media_id: str, kind: str, data: bytes) -> StoredMedia:
     if len(data) > MAX_MEDIA_BYTES:
         raise MediaTooLarge(f"{kind}: {len(data)} bytes is over {MAX_MEDIA_BYTES}")
-    digest = hashlib.sha256(data).hexdigest()
-    media_id = f"{session_id}/{kind}-{digest[:16]}"
-    return media_id, StoredMedia(media_id, f"sha256:{digest}", len(data))
+    return StoredMedia(media_id, f"sha256:{hashlib.sha256(data).hexdigest()}", len(data))
 
 
 class MemoryMedia:
-    """Media bytes in a dict."""
+    """Media bytes in a dict, under references of its own (`memory-<kind>-<uuid>`): nothing in
+    the application may depend on how an adapter names what it keeps."""
 
     def __init__(self) -> None:
         self.blobs: dict[str, bytes] = {}
 
     def store(self, session_id: UUID, kind: str, data: bytes) -> StoredMedia:
-        media_id, stored = _stored(session_id, kind, data)
-        self.blobs[media_id] = data
+        stored = _stored(f"memory-{kind}-{uuid4().hex}", kind, data)
+        self.blobs[stored.media_id] = data
         return stored
 
     def load(self, media_id: str) -> bytes:
@@ -38,17 +37,34 @@ class MemoryMedia:
     def delete(self, media_id: str) -> bool:
         return self.blobs.pop(media_id, None) is not None
 
+    def live_segment(self, segment_media_id: str) -> str:
+        """Live segments are the in-memory recorder's own (never kept here)."""
+        return f"memory-live-{segment_media_id}"
+
 
 class FileMedia:
     """Media files under a root folder; written to a temporary name then renamed, so a
-    reference in the log never points to a half-written file."""
+    reference in the log never points to a half-written file. The live recorder writes its
+    segments under `live_root` (a folder per session), inside this store's space."""
+
+    LIVE_FOLDER = "live"
 
     def __init__(self, root: Path) -> None:
         self.root = root
 
+    @property
+    def live_root(self) -> Path:
+        """Where the live recorder writes (the composition root hands it this folder)."""
+        return self.root / self.LIVE_FOLDER
+
+    def live_segment(self, segment_media_id: str) -> str:
+        return f"{self.LIVE_FOLDER}/{segment_media_id}"
+
     def store(self, session_id: UUID, kind: str, data: bytes) -> StoredMedia:
-        media_id, stored = _stored(session_id, kind, data)
-        path = self.root / media_id
+        # A folder per session; a fresh name per call, so deleting a media that a refused
+        # command left behind never removes an accepted one with the same bytes.
+        stored = _stored(f"{session_id}/{kind}-{uuid4().hex}", kind, data)
+        path = self.root / stored.media_id
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".partial-")
         try:

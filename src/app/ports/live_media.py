@@ -4,7 +4,9 @@ signals and the detectors' hints reported as plain values.
 An adapter reports what happened through one `LiveEventSink` callback (called on the adapter's
 event loop, never from a worker thread); the application turns each value into a domain event
 (`SegmentRecorded`, `RecordingGap`, `ProctoringTabClosed`, a flag...). Media times are seconds
-from the session's media origin (its first entry), as `MediaSpan` counts them.
+from the session's media origin (its first entry), as `MediaSpan` counts them. Instants are
+aware readings of the clock the recorder is given (the platform's one clock, in whatever zone
+it answers); the application stores them in the centre's zone, as every other fact.
 """
 
 from __future__ import annotations

@@ -1,4 +1,10 @@
-"""The media capture port: photos and recordings kept outside the event log."""
+"""The media capture port: photos and recordings kept outside the event log.
+
+The adapter names what it keeps: `store` returns a reference (`StoredMedia.media_id`, opaque to
+the application) that the event records, and `load` and `delete` take that recorded reference
+back; a live segment's reference comes from `live_segment`. The application never builds a
+reference itself, so another adapter cannot change what erasure or retention deletes.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +19,7 @@ class MediaTooLarge(ValueError):
 
 @dataclass(frozen=True)
 class StoredMedia:
-    """Where a media was kept and the hash that the log records."""
+    """The adapter's reference to a kept media and the hash that the log records."""
 
     media_id: str
     content_hash: str
@@ -21,10 +27,11 @@ class StoredMedia:
 
 
 class MediaCapture(Protocol):
-    """Keeps media bytes; the log records only ids and hashes."""
+    """Keeps media bytes; the log records only their references and hashes."""
 
     def store(self, session_id: UUID, kind: str, data: bytes) -> StoredMedia:
-        """Keep the bytes atomically and return their id and sha256 hash."""
+        """Keep the bytes atomically; a new reference for every call (storing the same bytes
+        twice gives two media), with their size and sha256 hash."""
         ...
 
     def load(self, media_id: str) -> bytes:
@@ -33,4 +40,10 @@ class MediaCapture(Protocol):
 
     def delete(self, media_id: str) -> bool:
         """Delete a stored media for good (retention, erasure); False if it was not there."""
+        ...
+
+    def live_segment(self, segment_media_id: str) -> str:
+        """The reference under which this store holds a live segment, given the id the live
+        recorder reported (`SegmentRecorded.media_id`): the recorder writes into this store's
+        space, so retention and erasure delete segments through this port as well."""
         ...

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from uuid import UUID
 
-from app.context import Context, update
+from eventsourcing.domain import Aggregate
+
+from app.context import RETRIES, Context, update
+from app.media_content import require_photo, require_recording
+from app.ports.event_store import ConcurrencyConflict
 from domain.candidate import Candidate
 from domain.enrollment import Enrollment
 from domain.errors import require
@@ -14,6 +20,8 @@ from domain.evidence import FlagKind, MediaSpan
 from domain.exam_attempt import ExamAttempt
 from domain.guide import Step
 from domain.proctored_session import EnvironmentPart, ProctoredSession
+
+log = logging.getLogger(__name__)
 
 
 def _on_session(
@@ -107,16 +115,18 @@ def record_connection_test(
 
 
 def take_face_photo(ctx: Context, session_id: UUID, image: bytes) -> str:
-    """R9: 'Prendre une photo' of the face; the bytes go to media, the hash to the log."""
-    stored = ctx.media.store(session_id, "face-photo", image)
-    _on_session(
+    """R9: 'Prendre une photo' of the face; the bytes go to media, the reference and the hash
+    to the log. Returns the media store's reference."""
+    require_photo("photo", image)
+    return _keep_media(
         ctx,
         session_id,
-        lambda s, at: s.take_face_photo(
-            at=at, media_id=stored.media_id, content_hash=stored.content_hash
+        "face-photo",
+        image,
+        lambda s, at, media_id, digest: s.take_face_photo(
+            at=at, media_id=media_id, content_hash=digest
         ),
     )
-    return stored.media_id
 
 
 def confirm_face_photo(ctx: Context, session_id: UUID) -> None:
@@ -126,15 +136,16 @@ def confirm_face_photo(ctx: Context, session_id: UUID) -> None:
 
 def take_id_photo(ctx: Context, session_id: UUID, image: bytes) -> str:
     """R9: 'Prendre une photo' of the ID document."""
-    stored = ctx.media.store(session_id, "id-photo", image)
-    _on_session(
+    require_photo("photo", image)
+    return _keep_media(
         ctx,
         session_id,
-        lambda s, at: s.take_id_photo(
-            at=at, media_id=stored.media_id, content_hash=stored.content_hash
+        "id-photo",
+        image,
+        lambda s, at, media_id, digest: s.take_id_photo(
+            at=at, media_id=media_id, content_hash=digest
         ),
     )
-    return stored.media_id
 
 
 def confirm_id_photo(ctx: Context, session_id: UUID) -> None:
@@ -154,12 +165,14 @@ def waive_photo(
 
 
 def start_environment_recording(ctx: Context, session_id: UUID, part: EnvironmentPart) -> None:
-    """R10: 'Lancer l'enregistrement' for ears, room or desk."""
-    media_id = f"{session_id}/environment-{part.value}"
+    """R10: 'Lancer l'enregistrement' for ears, room or desk. The recording has no reference
+    yet (the media store gives one when it is stopped): this names only the part."""
     _on_session(
         ctx,
         session_id,
-        lambda s, at: s.start_environment_recording(at=at, part=part, media_id=media_id),
+        lambda s, at: s.start_environment_recording(
+            at=at, part=part, media_id=f"environment-{part.value}"
+        ),
     )
 
 
@@ -167,33 +180,78 @@ def stop_environment_recording(
     ctx: Context, session_id: UUID, part: EnvironmentPart, recording: bytes
 ) -> UUID | None:
     """R10: 'Arrêter l'enregistrement'; after the desk the exam attempt opens at once."""
-    at = ctx.now()
-    stored = ctx.media.store(session_id, f"environment-{part.value}", recording)
-    session = ctx.store.get(session_id, ProctoredSession)
+    require_recording("recording", recording)
     attempt_id = ctx.ids.new_id() if part is EnvironmentPart.DESK else None
-    launched = session.stop_environment_recording(
-        at=at, part=part, content_hash=stored.content_hash, attempt_id=attempt_id
-    )
-    if not launched:
-        ctx.store.save(session)
-        return None
-    assert attempt_id is not None
-    certification = ctx.catalogue.get(session.certification_code)
-    attempt = ExamAttempt.open(
-        attempt_id=attempt_id,
-        session_id=session.id,
-        candidate_id=session.candidate_id,
-        certification_code=session.certification_code,
-        duration_minutes=session.exam_duration_minutes,
-        practice_offered=certification.practice_offered,
-        rules=session.rules,
-        at=at,
-        question_ids=certification.paper.question_ids,
-        bank_hash=certification.paper.content_hash,
-        extra_minutes=session.extra_minutes,  # an accommodation's extra time
-    )
-    ctx.store.save(session, attempt)
+
+    def stop(
+        session: ProctoredSession, at: datetime, media_id: str, digest: str
+    ) -> list[Aggregate]:
+        launched = session.stop_environment_recording(
+            at=at, part=part, content_hash=digest, attempt_id=attempt_id, media_id=media_id
+        )
+        if not launched:
+            return []
+        assert attempt_id is not None
+        certification = ctx.catalogue.get(session.certification_code)
+        attempt = ExamAttempt.open(
+            attempt_id=attempt_id,
+            session_id=session.id,
+            candidate_id=session.candidate_id,
+            certification_code=session.certification_code,
+            duration_minutes=session.exam_duration_minutes,
+            practice_offered=certification.practice_offered,
+            rules=session.rules,
+            at=at,
+            question_ids=certification.paper.question_ids,
+            bank_hash=certification.paper.content_hash,
+            extra_minutes=session.extra_minutes,  # an accommodation's extra time
+        )
+        return [attempt]
+
+    _keep_media(ctx, session_id, f"environment-{part.value}", recording, stop)
     return attempt_id
+
+
+# A command that records a stored media: given the session, the instant, the media store's
+# reference and the content hash; returns other aggregates to save with the session.
+MediaCommand = Callable[[ProctoredSession, datetime, str, str], list[Aggregate] | None]
+
+# What the first decision records in place of the reference it does not have yet.
+_NOT_YET_STORED = "not-yet-stored"
+
+
+def _keep_media(
+    ctx: Context, session_id: UUID, kind: str, data: bytes, command: MediaCommand
+) -> str:
+    """Decide, then write, then save (issue 12, item 9): a refused command writes nothing, and
+    media whose events could not be saved are deleted again, so the store holds only media
+    the log refers to.
+
+    The session decides first with the content's hash (its answer is thrown away: it only
+    tells whether the command is accepted); the media store then keeps the bytes under a
+    reference of its own, and the command is decided again with that reference and saved."""
+    at = ctx.now()
+    digest = f"sha256:{hashlib.sha256(data).hexdigest()}"
+    command(ctx.store.get(session_id, ProctoredSession), at, _NOT_YET_STORED, digest)
+    stored = ctx.media.store(session_id, kind, data)
+    try:
+        for attempt in range(RETRIES):
+            session = ctx.store.get(session_id, ProctoredSession)
+            others = command(session, at, stored.media_id, stored.content_hash)
+            try:
+                ctx.store.save(session, *(others or []))
+            except ConcurrencyConflict:
+                if attempt == RETRIES - 1:
+                    raise
+                continue
+            return stored.media_id
+        raise AssertionError("unreachable")
+    except BaseException:
+        try:
+            ctx.media.delete(stored.media_id)
+        except Exception:  # the save's failure is the one to report; this one is logged
+            log.exception("media %s kept although its event was not saved", stored.media_id)
+        raise
 
 
 def record_proctoring_tab_closed(ctx: Context, session_id: UUID, *, span: MediaSpan) -> None:

@@ -8,6 +8,7 @@ workers can serve the same candidate.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,8 @@ from litestar.template.config import TemplateConfig
 
 from adapters.bootstrap import Platform
 from app.mail_rendering import SupportContact
+from app.media_content import UnacceptedMedia
+from app.time_format import TimeFormatter, jinja_filter
 from domain.errors import DomainError
 from ui.web import (
     accommodations,
@@ -65,11 +68,11 @@ def _domain_error(request: Request[Any, Any, Any], error: DomainError) -> Respon
     nothing was recorded."""
     if request.url.path.startswith("/api/"):
         return api.problem_response(error)
-    return Template(
-        "error.html",
-        context=page_context(request, message=str(error)),
-        status_code=409,
-    )
+    context = page_context(request)
+    message = str(error)
+    if isinstance(error, UnacceptedMedia):  # a photo or recording that is none (issue 12)
+        message = f"{error.field} : {error.in_language(context['lang'])}"
+    return Template("error.html", context={**context, "message": message}, status_code=409)
 
 
 def _http_error(request: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:
@@ -95,6 +98,15 @@ _THROTTLED = frozenset({"/login", "/staff/login", "/password/forgot", "/password
 def _throttled(request: Request[Any, Any, Any]) -> bool:
     """Log-in and reset forms are rate-limited per client address; the rest is not."""
     return request.method == "POST" and request.url.path in _THROTTLED
+
+
+def _time_filter(formatter: TimeFormatter) -> Callable[[JinjaTemplateEngine], None]:
+    """Every page shows times through the one formatter: `{{ at | local_time }}` (issue 12)."""
+
+    def register(engine: JinjaTemplateEngine) -> None:
+        engine.engine.filters["local_time"] = jinja_filter(formatter)
+
+    return register
 
 
 def create_app(
@@ -130,7 +142,11 @@ def create_app(
             *media.ROUTES,
             create_static_files_router(path="/static", directories=[HERE / "static"]),
         ],
-        template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
+        template_config=TemplateConfig(
+            directory=HERE / "templates",
+            engine=JinjaTemplateEngine,
+            engine_callback=_time_filter(platform.ctx.times),
+        ),
         middleware=[
             RateLimitConfig(
                 rate_limit=("minute", LOGIN_ATTEMPTS_PER_MINUTE),

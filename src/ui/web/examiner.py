@@ -16,6 +16,7 @@ from litestar.exceptions import (
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from app.media_content import media_format
 from app.read_models import timeline
 from app.recording import recording_of, session_media
 from app.replay import replay_review
@@ -286,8 +287,11 @@ def media(request: Request[Any, Any, Any], media_id: FromPath[str]) -> Response[
         content = platform_of(request).ctx.media.load(media_id.lstrip("/"))
     except KeyError:
         raise NotFoundException() from None
-    kind = "image/jpeg" if "photo" in media_id else "video/webm"
-    return Response(content, media_type=kind, headers={"Cache-Control": "private, no-store"})
+    # The type is read from the bytes (never from the reference, the adapter's own name);
+    # media kept before issue 12 that open as nothing known are only downloaded.
+    kind = media_format(content) or "application/octet-stream"
+    headers = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"}
+    return Response(content, media_type=kind, headers=headers)
 
 
 def _excused(data: dict[str, Any]) -> tuple[CitedReason, ...]:
