@@ -1,7 +1,8 @@
 """The audit tool's bulk work: replay every decided review, and what-if studies.
 
-Both only read the log and judge the final decision (after an appeal, the second examiner's). `replay_all` walks the decisions in log order, a batch at a time, so
-a caller can record the position of the last finished batch and resume from it.
+Both only read the log and judge the final decision (after an appeal, the second
+examiner's). `replay_all` walks the decisions in log order, a batch at a time, so a caller
+can record the position of the last finished batch and resume from it.
 """
 
 from __future__ import annotations
