@@ -10,10 +10,10 @@ Files (names → bytes; the UI writes them to a folder or a zip):
 - `media.json`: the media references (ids, content hashes) the events carry.
 - `rules.json`: the rule set frozen in the review.
 - `decision.json`: the final verdict; the first examiner's decision, its reasons and cited
-  evidence (and written justification, when recorded); the appeal, when there is one (the
-  candidate's reason, the second examiner, outcome, answer and reasons); the recorded and
-  the replayed recommendation, and whether everything matches. The appeal's events are in
-  `events.jsonl` like every other event of the review.
+  evidence, and the grounds decided against, each with its written justification; the
+  appeal, when there is one (the candidate's reason, the second examiner, outcome, answer
+  and reasons); the recorded and the replayed recommendation, and whether everything
+  matches. The appeal's events are in `events.jsonl` like every other event of the review.
 - `manifest.json`: the format, the review, sha256 of every other file, the chain's head and
   length.
 
@@ -124,7 +124,7 @@ def _decision(report: ReplayReport) -> dict[str, Any]:
         "first_verdict": report.first_verdict.value if report.first_verdict else None,
         "examiner_id": str(decision.examiner_id) if decision else None,
         "decided_at": decision.decided_at.isoformat() if decision else None,
-        "justification": decision.justification if decision else "",
+        "overrides": [dataclasses.asdict(o) for o in decision.overrides] if decision else [],
         "reasons": [msgspec.to_builtins(dataclasses.asdict(r)) for r in report.reasons],
         "excused": [msgspec.to_builtins(dataclasses.asdict(r)) for r in report.excused],
         "appeal": _appeal(report.appeal),

@@ -140,8 +140,11 @@ def print_report(report: ReplayReport, out: TextIO) -> None:
             f"{decision.decided_at.isoformat()}"
             f"{' (overdue)' if decision.overdue else ''}, on {decision.recommendation_version}\n"
         )
-        if decision.justification:
-            p(f"  justification: «{decision.justification}»\n")
+        for override in decision.overrides:
+            p(
+                f"  decided against ground {override.rule} {override.reason} "
+                f"[{', '.join(override.evidence_ids)}]: «{override.justification}»\n"
+            )
     _print_reasons(report.reasons, out)
     for cited in report.excused:
         p(f"  excused {cited.reason.value} citing {', '.join(cited.evidence_ids)}\n")
