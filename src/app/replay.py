@@ -19,7 +19,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, AggregateEvent
 
-from app.evidence_gathering import to_evidence
+from app.evidence_gathering import same_fact
 from app.ports.audit_log import AuditLog
 from app.ports.event_store import AggregateNotFound, EventStore
 from domain.errors import InvalidArgument
@@ -357,7 +357,7 @@ def _check_evidence(evidence: tuple[Evidence, ...], index: _Index) -> list[str]:
         event = events.get(int(version_text)) if version_text.isdigit() else None
         if event is None:
             differences.append(f"evidence {item.id} names no stored event")
-        elif to_evidence(event) != item:
+        elif not same_fact(item, event):
             differences.append(f"evidence {item.id} differs from the stored event")
     return differences
 

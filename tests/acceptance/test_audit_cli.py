@@ -14,8 +14,10 @@ import pytest
 
 from adapters.persistence.chain import HEADER_BYTES
 from adapters.persistence.settings import eventsourcing_env
-from domain.evidence import FlagKind
-from domain.review import AppealOutcome
+from app.use_cases import reviewing
+from domain.evidence import FlagKind, Verdict
+from domain.review import AppealOutcome, Review, override_of
+from tests.acceptance.journey import Journey
 from tests.property.test_appeal_replay_properties import AppealPlan, appealed_journey, two_examiners
 from tests.property.test_audit_properties import Plan, decided_journey, platform_with_examiner
 from ui.cli import main
@@ -46,8 +48,8 @@ def test_replaying_one_decision_prints_evidence_recommendation_decision_and_a_ma
     assert vigie(url, "replay", str(reviews[2])) == 0
     out = capsys.readouterr().out
     assert "evidence: " in out and "FlagRaised  phone 0.70" in out
-    assert "recorded: validated (verdict-2025-03)" in out
-    assert "replayed: validated (verdict-2025-03)" in out
+    assert "recorded: validated (verdict-2026-12)" in out
+    assert "replayed: validated (verdict-2026-12)" in out
     assert "decision: invalidated by examiner" in out
     assert "reason phone_used citing" in out
     assert "MATCHES" in out
@@ -118,11 +120,11 @@ def test_what_if_with_the_same_rules_finds_nothing_and_stricter_rules_name_the_r
     url, reviews = audited
     with _sqlite(url) as db:
         before = db.execute("SELECT count(*) FROM stored_events").fetchone()
-    assert vigie(url, "what-if", "--rules", "rules-2025-03") == 0
+    assert vigie(url, "what-if", "--rules", "rules-2026-12") == 0
     out = capsys.readouterr().out
     assert "over 3 decided reviews: 0 would differ (nothing was written)" in out
     assert (
-        vigie(url, "what-if", "--rules", "rules-2025-03-strict-faces", "--since", "2025-01-01") == 0
+        vigie(url, "what-if", "--rules", "rules-2026-12-strict-faces", "--since", "2025-01-01") == 0
     )
     out = capsys.readouterr().out
     assert "1 would differ" in out
@@ -239,7 +241,7 @@ def test_replaying_all_counts_an_appealed_review_once_and_what_if_counts_final_v
     assert vigie(url, "replay", "--all", "--checkpoint", "cp.json") == 0
     out = capsys.readouterr().out
     assert "replayed 2 decided reviews" in out and "mismatches: none" in out
-    assert vigie(url, "what-if", "--rules", "rules-2025-03") == 0
+    assert vigie(url, "what-if", "--rules", "rules-2026-12") == 0
     out = capsys.readouterr().out
     assert "over 2 decided reviews: 0 would differ" in out
     row = next(line for line in out.splitlines() if line.startswith("ENI-ACCESS"))
@@ -270,3 +272,65 @@ def test_an_appealed_decisions_bundle_carries_the_appeal_and_still_verifies(
     (folder / "events.jsonl").write_bytes(b"\n".join(lines))
     assert main(["audit", "verify", str(folder)]) == 1
     assert f"first altered entry: events.jsonl line {number + 1} (" in capsys.readouterr().out
+
+
+# --- a decision against a ground (R19: the examiner's written justification) -----------------
+
+JUSTIFICATION = "the ID card was shown to the hotline by video call before the exam started"
+
+
+@pytest.fixture
+def overridden(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, UUID]]:
+    """An exam without its ID photo (an R9 ground) that the examiner validates anyway,
+    justifying it in writing."""
+    monkeypatch.chdir(tmp_path)
+    url = f"sqlite:///{tmp_path / 'vigie.sqlite'}"
+    with platform_with_examiner(url) as (platform, examiner):
+        journey = Journey(platform, email="sans.photo@example.org")
+        review_id = journey.sent_for_review(waive_id_photo=True)
+        reviewing.assign_examiner(platform.ctx, review_id, examiner)
+        review = platform.ctx.store.get(review_id, Review)
+        assert review.recommendation is not None and review.recommendation.grounds
+        reviewing.decide_review(
+            platform.ctx,
+            review_id,
+            examiner_id=examiner,
+            verdict=Verdict.VALIDATED,
+            overrides=tuple(override_of(g, JUSTIFICATION) for g in review.recommendation.grounds),
+        )
+    yield url, review_id
+
+
+def test_a_validation_against_a_ground_replays_with_the_examiners_justification(
+    overridden: tuple[str, UUID], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    url, review_id = overridden
+    assert vigie(url, "replay", str(review_id)) == 0
+    out = capsys.readouterr().out
+    assert "decision: validated by examiner" in out
+    assert "decided against ground R9 identity_not_verifiable" in out
+    assert f"«{JUSTIFICATION}»" in out and "MATCHES" in out
+    assert vigie(url, "export", str(review_id), "-o", str(tmp_path / "b")) == 0
+    decision = json.loads((tmp_path / "b" / "decision.json").read_bytes())
+    assert [o["justification"] for o in decision["overrides"]] == [JUSTIFICATION]
+
+
+def test_a_justification_removed_from_the_store_is_a_replay_mismatch(
+    overridden: tuple[str, UUID], capsys: pytest.CaptureFixture[str]
+) -> None:
+    url, review_id = overridden
+    with _sqlite(url) as db:
+        version, state = db.execute(
+            "SELECT originator_version, state FROM stored_events "
+            "WHERE topic LIKE '%ReviewDecided' AND originator_id = ?",
+            (review_id.hex,),
+        ).fetchone()
+        payload = msgspec.json.decode(state[HEADER_BYTES:])
+        payload["overrides"] = []
+        db.execute(
+            "UPDATE stored_events SET state = ? WHERE originator_id = ? AND originator_version = ?",
+            (state[:HEADER_BYTES] + msgspec.json.encode(payload), review_id.hex, version),
+        )
+    assert vigie(url, "replay", str(review_id)) == 1
+    out = capsys.readouterr().out
+    assert "DIFFERS: validated although the recommendation has a ground to invalidate (R9" in out

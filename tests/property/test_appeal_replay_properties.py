@@ -23,7 +23,7 @@ from app.use_cases import accounts, appeals, reviewing
 from domain.errors import RuleBroken
 from domain.evidence import FlagKind, ReasonCode, Verdict
 from domain.review import AppealOutcome, CitedReason, Review
-from domain.rules import RULES_2025_03
+from domain.rules import CURRENT_RULES
 from domain.staff import Role
 from tests.acceptance.journey import Journey, make_platform
 
@@ -178,7 +178,7 @@ def test_any_appealed_journey_replays_to_its_final_verdict_with_both_examiners_r
         assert decision["appeal"]["examiner_id"] == str(second)
         assert decision["matches"] is True
 
-        study = what_if(store, RULES_2025_03)
+        study = what_if(store, CURRENT_RULES)
         assert study.reviews == 1 and study.differences == []
         (bucket,) = study.buckets.values()
         assert bucket.examiner_invalidations == (live.final_verdict is Verdict.INVALIDATED)

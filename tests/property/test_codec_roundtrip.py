@@ -30,7 +30,7 @@ from hypothesis.strategies import SearchStrategy
 import domain
 from adapters.persistence.msgspec_mapper import MsgspecMapper, MsgspecTranscoder
 from domain.candidate import PortalProfile
-from domain.evidence import Evidence, FlagKind, MediaSpan
+from domain.evidence import Evidence, EvidenceKind, FlagKind, MediaSpan
 from domain.exam_attempt import ExamAttempt
 from domain.proctored_session import ProctoredSession
 from domain.review import CitedReason
@@ -151,8 +151,8 @@ def _evidence() -> SearchStrategy[Evidence]:
     evidence_ids = st.builds(
         lambda stream, version: f"{stream}/{version}", st.uuids(), st.integers(1)
     )
-    kinds = st.sampled_from(["ExamLaunched", "FlagRaised", "ProctoringTabClosed"]) | TEXT
-    return _dataclass_strategy(Evidence, id=evidence_ids, kind=kinds)
+    # Evidence kinds are the event class names, as an enum (issue 12): stored text decodes.
+    return _dataclass_strategy(Evidence, id=evidence_ids, kind=st.sampled_from(EvidenceKind))
 
 
 # Values the domain nests in events, written by hand where the domain gives them meaning.
