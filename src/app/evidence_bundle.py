@@ -124,7 +124,9 @@ def _decision(report: ReplayReport) -> dict[str, Any]:
         "first_verdict": report.first_verdict.value if report.first_verdict else None,
         "examiner_id": str(decision.examiner_id) if decision else None,
         "decided_at": decision.decided_at.isoformat() if decision else None,
-        "overrides": [dataclasses.asdict(o) for o in decision.overrides] if decision else [],
+        "overrides": [msgspec.to_builtins(dataclasses.asdict(o)) for o in decision.overrides]
+        if decision
+        else [],
         "reasons": [msgspec.to_builtins(dataclasses.asdict(r)) for r in report.reasons],
         "excused": [msgspec.to_builtins(dataclasses.asdict(r)) for r in report.excused],
         "appeal": _appeal(report.appeal),

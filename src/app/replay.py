@@ -24,8 +24,8 @@ from app.ports.audit_log import AuditLog
 from app.ports.event_store import AggregateNotFound, EventStore
 from domain.errors import InvalidArgument
 from domain.evidence import Evidence, Verdict
-from domain.review import AppealOutcome, CitedReason, Review
-from domain.verdict import Finding, Recommendation, recommend_with
+from domain.review import AppealOutcome, CitedReason, Override, Review
+from domain.verdict import Recommendation, recommend_with
 
 
 @dataclass(frozen=True)
@@ -36,44 +36,9 @@ class DecisionFacts:
     decided_at: datetime
     recommendation_version: str
     overdue: bool
-    # The grounds the examiner decided against, each with its written justification (R19),
-    # when the log records them (a field of ReviewDecided added after the first decisions).
-    overrides: tuple[Overruled, ...] = ()
-
-
-@dataclass(frozen=True)
-class Overruled:
-    """A ground of the recommendation the examiner decided against, and why (R19)."""
-
-    rule: str
-    reason: str
-    evidence_ids: tuple[str, ...]
-    justification: str
-
-    def names(self, ground: Finding) -> bool:
-        """Whether this is the examiner's answer to that ground."""
-        return (self.rule, self.reason, self.evidence_ids) == (
-            ground.rule,
-            ground.reason.value,
-            ground.evidence_ids,
-        )
-
-
-def _overrides(event: Review.ReviewDecided) -> tuple[Overruled, ...]:
-    """The overrides a decision recorded; decisions recorded before they existed have none.
-    Read by name so the replay reads both the old and the new shape of the event."""
-    found = []
-    for item in getattr(event, "overrides", ()) or ():
-        reason = getattr(item, "reason", "")
-        found.append(
-            Overruled(
-                rule=str(getattr(item, "rule", "")),
-                reason=str(getattr(reason, "value", reason)),
-                evidence_ids=tuple(getattr(item, "evidence_ids", ())),
-                justification=str(getattr(item, "justification", "")),
-            )
-        )
-    return tuple(found)
+    # The grounds the examiner decided against, each with its written justification (R19;
+    # decisions recorded before overrides existed have none).
+    overrides: tuple[Override, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -200,7 +165,7 @@ def _fold(review_id: UUID, events: Sequence[AggregateEvent]) -> tuple[Review, _R
                 event.timestamp,
                 event.recommendation_version,
                 event.overdue,
-                _overrides(event),
+                event.overrides,
             )
         elif isinstance(event, Review.AppealLodged):
             appeal = AppealFacts(event.reason, event.timestamp)
@@ -285,7 +250,7 @@ def _report(
     if review.verdict is Verdict.VALIDATED and rec is not None:
         overrides = decision.overrides if decision is not None else ()
         for ground in rec.grounds:
-            answer = next((o for o in overrides if o.names(ground)), None)
+            answer = next((o for o in overrides if o.overrides(ground)), None)
             if answer is None or not answer.justification.strip():
                 differences.append(
                     f"validated although the recommendation has a ground to invalidate "

@@ -142,7 +142,7 @@ def print_report(report: ReplayReport, out: TextIO) -> None:
         )
         for override in decision.overrides:
             p(
-                f"  decided against ground {override.rule} {override.reason} "
+                f"  decided against ground {override.rule} {override.reason.value} "
                 f"[{', '.join(override.evidence_ids)}]: «{override.justification}»\n"
             )
     _print_reasons(report.reasons, out)
