@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from app.exam_desk import desk_view
 from app.use_cases import accommodations, enrolment, portal
 from domain.errors import RuleBroken
 from domain.exam_attempt import AttemptStatus, ExamAttempt, ExamWindow
@@ -236,6 +237,10 @@ def test_the_use_cases_end_an_exam_begun_late_at_the_budgets_end_r4(journey: Jou
     journey.clock.set(started + timedelta(hours=1, minutes=51))
 
     assert portal.begin_exam(journey.ctx, attempt_id) == budget_end
+    # The exam tab's timer counts down to the budget's end, not to the exam's own end.
+    journey.clock.set(started + timedelta(hours=2, minutes=50))
+    view = desk_view(journey.ctx, attempt_id)
+    assert (view.ends_at, view.remaining_seconds) == (budget_end, 600.0)
     journey.clock.set(started + timedelta(hours=3, minutes=11))
     with pytest.raises(RuleBroken) as refusal:
         portal.answer_question(journey.ctx, attempt_id, question_id="tables-taille", answer="x")
