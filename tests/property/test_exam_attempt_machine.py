@@ -19,7 +19,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import settings
+from hypothesis import event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
@@ -113,6 +113,7 @@ class ExamAttemptMachine(RuleBasedStateMachine):
         if expected is None:
             expect_success(self.attempt, command, self.log)
             return True
+        event(f"refused: {expected}")  # --hypothesis-show-statistics: which rules were hit
         expect_refusal(self.attempt, command, expected)
         return False
 
