@@ -75,14 +75,13 @@ class ExamWindow:
             f"the enrolment ended on {self.last_day:%d/%m/%Y} (last day inclusive): "
             f"you can no longer {doing}",
         )
-        require(
-            self.valid_until is not None and day <= self.valid_until,
-            "R3",
-            f"the exam session is no longer valid (it was valid until "
-            f"{self.valid_until:%d/%m/%Y}): you can no longer {doing}; ask for a renewal"
-            if self.valid_until is not None
-            else f"the exam session is not valid: you can no longer {doing}",
-        )
+        if self.valid_until is None or day > self.valid_until:
+            until = f" (it was valid until {self.valid_until:%d/%m/%Y})" if self.valid_until else ""
+            raise RuleBroken(
+                "R3",
+                f"the exam session is no longer valid{until}: you can no longer {doing}; "
+                "ask for a renewal",
+            )
 
 
 class ExamAttempt(Aggregate):
@@ -369,7 +368,7 @@ class ExamAttempt(Aggregate):
         if budget is not None and utc(at) >= utc(budget):
             raise RuleBroken(
                 "R4",
-                f"the proctored session's time (3 hours{self._extra_text}) ran out at "
+                f"the proctored session's time ({self._budget_text}) ran out at "
                 f"{budget:%H:%M}: the exam can no longer begin",
             )
         ends_at = later(at, self.accommodated_minutes)
@@ -381,8 +380,10 @@ class ExamAttempt(Aggregate):
         return ends_at
 
     @property
-    def _extra_text(self) -> str:
-        return f" plus {self.extra_minutes} minutes of extra time" if self.extra_minutes else ""
+    def _budget_text(self) -> str:
+        """'3 hours', with the accommodation's extra time when there is some (R4)."""
+        hours = f"{self.rules.session_budget_minutes // 60} hours"
+        return f"{hours} plus {self.extra_minutes} minutes" if self.extra_minutes else hours
 
     @property
     def ended_by_budget(self) -> bool:
@@ -402,7 +403,7 @@ class ExamAttempt(Aggregate):
         assert self.ends_at is not None
         if self.ended_by_budget:
             return (
-                f"the proctored session's time (3 hours{self._extra_text}) ran out at "
+                f"the proctored session's time ({self._budget_text}) ran out at "
                 f"{self.ends_at:%H:%M}"
             )
         return f"the exam's time ended at {self.ends_at:%H:%M}"
