@@ -12,8 +12,10 @@ from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
 import pytest
+from litestar.testing import TestClient
 
 from app.exam_desk import desk_view
+from app.mail_rendering import SupportContact
 from app.use_cases import accommodations, enrolment, portal
 from domain.errors import RuleBroken
 from domain.exam_attempt import AttemptStatus, ExamAttempt, ExamWindow
@@ -21,11 +23,15 @@ from domain.proctored_session import ProctoredSession
 from domain.rules import CURRENT_RULES
 from domain.scoring import Results
 from tests.acceptance.journey import Journey
+from tests.acceptance.web import csrf, log_in
+from ui.web.app import create_app
 
 PARIS = ZoneInfo("Europe/Paris")
 ENTERED = datetime(2025, 3, 3, 9, 0, tzinfo=PARIS)  # the proctored session's first entry
 BUDGET_END = ENTERED + timedelta(hours=3)  # R4: 12:00
 WINDOW = ExamWindow(last_day=date(2025, 5, 30), valid_until=date(2025, 3, 15))
+SECRET = b"b" * 32
+PASSWORD = "candidat-pass-1"
 
 
 def _attempt_ready(
@@ -297,3 +303,36 @@ def test_the_use_cases_read_a_renewal_at_command_time_r3(journey: Journey) -> No
     with pytest.raises(RuleBroken) as refusal:
         portal.begin_exam(journey.ctx, attempt_id)
     assert refusal.value.rule == "R4"
+
+
+def test_the_api_refuses_an_answer_after_the_budget_with_problem_details_and_stores_none_r4(
+    journey: Journey,
+) -> None:
+    """As the exam tab does it: the candidate logged in, answering through the JSON API."""
+    attempt_id = _launched(journey)
+    assert journey.session_id is not None
+    started = journey.ctx.store.get(journey.session_id, ProctoredSession).started_at
+    assert started is not None
+    journey.to_tile()
+    portal.start_now(journey.ctx, attempt_id)
+    journey.platform.settle()
+    journey.clock.set(started + timedelta(hours=1, minutes=51))
+    portal.begin_exam(journey.ctx, attempt_id)
+    journey.set_password(PASSWORD)
+    platform = journey.platform
+    with TestClient(create_app(platform, secret=SECRET, support=SupportContact())) as client:
+        log_in(client, "/login", journey.email, PASSWORD)
+        journey.clock.set(started + timedelta(hours=2, minutes=50))
+        assert client.get(f"/api/attempts/{attempt_id}").json()["remaining_seconds"] == 600
+        journey.clock.set(started + timedelta(hours=3, seconds=1))
+        late = client.post(
+            f"/api/attempts/{attempt_id}/answers",
+            json={"question_id": "tables-taille", "answer": "Taille du champ"},
+            headers=csrf(client),
+        )
+        assert client.get(f"/api/attempts/{attempt_id}").json()["remaining_seconds"] == 0
+
+    assert late.status_code == 409
+    assert late.headers["content-type"].startswith("application/problem+json")
+    assert late.json()["rule"] == "R4" and "ran out" in late.json()["detail"]
+    assert journey.ctx.store.get(attempt_id, ExamAttempt).answers == {}
