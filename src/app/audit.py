@@ -1,7 +1,8 @@
 """The audit tool's bulk work: replay every decided review, and what-if studies.
 
-Both only read the log. `replay_all` walks the decisions in log order, a batch at a time, so
-a caller can record the position of the last finished batch and resume from it.
+Both only read the log and judge the final decision (after an appeal, the second
+examiner's). `replay_all` walks the decisions in log order, a batch at a time, so a caller
+can record the position of the last finished batch and resume from it.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from eventsourcing.domain import Aggregate, AggregateEvent
 from app.ports.audit_log import AuditLog
 from app.replay import ReplayReport, replay_reviews
 from domain.evidence import Verdict
-from domain.review import Review
+from domain.review import AppealOutcome, Review
 from domain.rules import RuleSet
 from domain.verdict import Finding, Recommendation, recommend_with
 
@@ -40,13 +41,17 @@ def replay_all(log: AuditLog, *, after: int = 0, batch: int = BATCH) -> Iterator
     """Every review decision recorded after `after`, replayed, batch by batch. The next page
     of decisions is looked for while this one replays: finding them scans the log, which the
     database does while this process decodes and folds."""
+    seen: set[UUID] = set()
     with ThreadPoolExecutor(1, thread_name_prefix="audit-prefetch") as prefetch:
         page = log.decided_reviews(after, batch)
         while page:
             after = page[-1][0]
             upcoming = prefetch.submit(log.decided_reviews, after, batch)
-            reports = replay_reviews(log, [rid for _, rid in page])
-            yield ReplayBatch(after, reports)
+            # A review and its appeal's decision are two positions: in one run the review is
+            # replayed once, whole (its history already holds the appeal).
+            fresh = list(dict.fromkeys(rid for _, rid in page if rid not in seen))
+            seen.update(fresh)
+            yield ReplayBatch(after, replay_reviews(log, fresh))
             page = upcoming.result()
 
 
@@ -62,7 +67,9 @@ class WhatIfDifference:
     month: str
     recorded: Recommendation
     alternative: Recommendation
-    examiner_verdict: Verdict | None
+    examiner_verdict: Verdict | None  # the final verdict: the appeal's once decided
+    first_verdict: Verdict | None = None
+    appeal_outcome: AppealOutcome | None = None
 
     @property
     def verdict_changed(self) -> bool:
@@ -89,6 +96,10 @@ class WhatIfDifference:
         if self.flags_changed:
             parts.append(f"flags {_codes(self.recorded.hints)} → {_codes(self.alternative.hints)}")
         examiner = self.examiner_verdict.value if self.examiner_verdict else "undecided"
+        if self.appeal_outcome is not None and self.first_verdict is not None:
+            examiner = (
+                f"{self.first_verdict.value}, {self.appeal_outcome.value} on appeal: {examiner}"
+            )
         return f"{'; '.join(parts)} (examiner: {examiner})"
 
 
@@ -99,8 +110,9 @@ class Bucket:
     reviews: int = 0
     recorded_invalidations: int = 0
     alternative_invalidations: int = 0
-    examiner_invalidations: int = 0
+    examiner_invalidations: int = 0  # final verdicts: an overturned invalidation is not one
     changed: int = 0
+    overturned: int = 0  # invalidations the second examiner reversed on appeal
     # A false flag: the recommendation pointed at flags and the examiner validated anyway.
     recorded_flagged: int = 0
     recorded_false_flags: int = 0
@@ -131,10 +143,13 @@ def what_if(
     writing anything; compare with the recommendation each review recorded."""
     report = WhatIfReport(rules.version, rules.verdict_version, since)
     after = 0
+    seen: set[UUID] = set()
     while page := log.decided_reviews(after, batch):
         after = page[-1][0]
-        histories = log.histories([rid for _, rid in page])
-        for _, rid in page:
+        fresh = list(dict.fromkeys(rid for _, rid in page if rid not in seen))
+        seen.update(fresh)
+        histories = log.histories(fresh)
+        for rid in fresh:
             review = _fold(histories.get(rid, ()))
             if review is None or review.decided_at is None or review.recommendation is None:
                 continue
@@ -152,10 +167,13 @@ def _compare(report: WhatIfReport, review: Review, rules: RuleSet) -> None:
     bucket = report.buckets.setdefault((review.certification_code, month), Bucket())
     report.reviews += 1
     bucket.reviews += 1
-    validated = review.verdict is Verdict.VALIDATED
+    final = review.final_verdict
+    validated = final is Verdict.VALIDATED
+    outcome = review.appeal.outcome if review.appeal is not None else None
     bucket.recorded_invalidations += recorded.verdict is Verdict.INVALIDATED
     bucket.alternative_invalidations += alternative.verdict is Verdict.INVALIDATED
-    bucket.examiner_invalidations += review.verdict is Verdict.INVALIDATED
+    bucket.examiner_invalidations += final is Verdict.INVALIDATED
+    bucket.overturned += outcome is AppealOutcome.OVERTURNED
     bucket.recorded_flagged += bool(recorded.hints)
     bucket.recorded_false_flags += bool(recorded.hints) and validated
     bucket.alternative_flagged += bool(alternative.hints)
@@ -166,7 +184,9 @@ def _compare(report: WhatIfReport, review: Review, rules: RuleSet) -> None:
         month,
         recorded,
         alternative,
+        final,
         review.verdict,
+        outcome,
     )
     if difference.verdict_changed or difference.grounds_changed or difference.flags_changed:
         bucket.changed += 1

@@ -9,8 +9,11 @@ Files (names → bytes; the UI writes them to a folder or a zip):
   rows) and `hash` = sha256(prev hash bytes | the line's canonical JSON without `hash`).
 - `media.json`: the media references (ids, content hashes) the events carry.
 - `rules.json`: the rule set frozen in the review.
-- `decision.json`: the examiner's decision, its reasons and cited evidence, the recorded and
-  the replayed recommendation, and whether they match.
+- `decision.json`: the final verdict; the first examiner's decision, its reasons and cited
+  evidence, and the grounds decided against, each with its written justification; the
+  appeal, when there is one (the candidate's reason, the second examiner, outcome, answer
+  and reasons); the recorded and the replayed recommendation, and whether everything
+  matches. The appeal's events are in `events.jsonl` like every other event of the review.
 - `manifest.json`: the format, the review, sha256 of every other file, the chain's head and
   length.
 
@@ -31,7 +34,7 @@ import msgspec
 from app.hash_chain import GENESIS, canonical_json, file_hash, line_hash, stored_event_hash
 from app.ports.audit_log import AuditLog, StoredRecord
 from app.ports.event_store import AggregateNotFound
-from app.replay import ReplayReport, replay_reviews
+from app.replay import AppealFacts, ReplayReport, replay_reviews
 from domain.verdict import Recommendation
 
 FORMAT = "vigie-evidence-bundle/1"
@@ -117,15 +120,37 @@ def _decision(report: ReplayReport) -> dict[str, Any]:
         "certification_code": report.certification_code,
         "rules_version": report.rules_version,
         "verdict_version": report.verdict_version,
-        "verdict": report.verdict.value if report.verdict else None,
+        "verdict": report.verdict.value if report.verdict else None,  # the final verdict
+        "first_verdict": report.first_verdict.value if report.first_verdict else None,
         "examiner_id": str(decision.examiner_id) if decision else None,
         "decided_at": decision.decided_at.isoformat() if decision else None,
+        "overrides": [msgspec.to_builtins(dataclasses.asdict(o)) for o in decision.overrides]
+        if decision
+        else [],
         "reasons": [msgspec.to_builtins(dataclasses.asdict(r)) for r in report.reasons],
         "excused": [msgspec.to_builtins(dataclasses.asdict(r)) for r in report.excused],
+        "appeal": _appeal(report.appeal),
         "recorded_recommendation": recommendation(report.recorded),
         "replayed_recommendation": recommendation(report.replayed),
         "matches": report.matches,
         "differences": report.differences,
+    }
+
+
+def _appeal(appeal: AppealFacts | None) -> Any:
+    if appeal is None:
+        return None
+    return {
+        "candidate_reason": appeal.candidate_reason,
+        "lodged_at": appeal.lodged_at.isoformat(),
+        "examiner_id": str(appeal.examiner_id) if appeal.examiner_id else None,
+        "outcome": appeal.outcome.value if appeal.outcome else None,
+        "verdict": appeal.verdict.value if appeal.verdict else None,
+        "answer": appeal.answer,
+        "reasons": [msgspec.to_builtins(dataclasses.asdict(r)) for r in appeal.reasons],
+        "decided_at": appeal.decided_at.isoformat() if appeal.decided_at else None,
+        "first_examiner_id": str(appeal.first_examiner_id) if appeal.first_examiner_id else None,
+        "agrees": appeal.agrees,
     }
 
 

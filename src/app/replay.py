@@ -4,12 +4,16 @@ The review's events are folded again (no snapshot, no cache); the verdict functi
 version the review *recorded* runs again under the rule set frozen in it; every piece of
 evidence must still be exactly the stored event it names, and every reason the examiner gave
 must cite evidence that was gathered. Any difference is reported, never corrected.
+
+The decision replayed is the final one: when the candidate appealed, the first examiner's
+decision and the second examiner's answer are both replayed, and the verdict compared is the
+appeal's (what the candidate was told).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from uuid import UUID
 
@@ -20,7 +24,7 @@ from app.ports.audit_log import AuditLog
 from app.ports.event_store import AggregateNotFound, EventStore
 from domain.errors import InvalidArgument
 from domain.evidence import Evidence, Verdict
-from domain.review import CitedReason, Override, Review
+from domain.review import AppealOutcome, CitedReason, Override, Review
 from domain.verdict import Recommendation, recommend_with
 
 
@@ -32,6 +36,29 @@ class DecisionFacts:
     decided_at: datetime
     recommendation_version: str
     overdue: bool
+    # The grounds the examiner decided against, each with its written justification (R19;
+    # decisions recorded before overrides existed have none).
+    overrides: tuple[Override, ...] = ()
+
+
+@dataclass(frozen=True)
+class AppealFacts:
+    """The candidate's appeal and, once decided, the second examiner's answer and verdict."""
+
+    candidate_reason: str
+    lodged_at: datetime
+    examiner_id: UUID | None = None
+    outcome: AppealOutcome | None = None
+    verdict: Verdict | None = None
+    reasons: tuple[CitedReason, ...] = ()
+    answer: str = ""
+    decided_at: datetime | None = None
+    first_examiner_id: UUID | None = None  # as the appeal's decision recorded it
+    agrees: bool | None = None  # whether the second examiner agreed with the first
+
+    @property
+    def decided(self) -> bool:
+        return self.outcome is not None
 
 
 @dataclass
@@ -53,11 +80,20 @@ class ReplayReport:
     events_read: int = 0
     # Issue 12: the grounds the examiner decided against, each with its justification (R19).
     overrides: tuple[Override, ...] = ()
+    # The first examiner's verdict (`verdict` is the final one: the appeal's once decided).
+    first_verdict: Verdict | None = None
+    appeal: AppealFacts | None = None
 
     @property
     def matches(self) -> bool:
-        """True when the replay gives the same recommendation and every citation holds."""
+        """True when the replay gives the same recommendation, every citation holds and the
+        final verdict follows from the decisions recorded."""
         return not self.differences
+
+    @property
+    def overturned(self) -> bool:
+        """The appeal reversed the first decision."""
+        return self.appeal is not None and self.appeal.outcome is AppealOutcome.OVERTURNED
 
 
 def replay_review(store: EventStore, review_id: UUID) -> ReplayReport:
@@ -111,23 +147,47 @@ def replay_events(
 class _Recorded:
     recommendation: Recommendation | None
     decision: DecisionFacts | None
+    appeal: AppealFacts | None = None
 
 
 def _fold(review_id: UUID, events: Sequence[AggregateEvent]) -> tuple[Review, _Recorded]:
+    """The review folded from its events, and what its events say directly (the facts the
+    aggregate's state does not keep: who decided, the appeal's own record)."""
     review: Aggregate | None = None
     recommendation: Recommendation | None = None
     decision: DecisionFacts | None = None
+    appeal: AppealFacts | None = None
     for event in events:
         review = event.mutate(review)
         if isinstance(event, Review.VerdictRecommended):
             recommendation = event.recommendation
         elif isinstance(event, Review.ReviewDecided):
             decision = DecisionFacts(
-                event.examiner_id, event.timestamp, event.recommendation_version, event.overdue
+                event.examiner_id,
+                event.timestamp,
+                event.recommendation_version,
+                event.overdue,
+                event.overrides,
+            )
+        elif isinstance(event, Review.AppealLodged):
+            appeal = AppealFacts(event.reason, event.timestamp)
+        elif isinstance(event, Review.AppealExaminerAssigned) and appeal is not None:
+            appeal = replace(appeal, examiner_id=event.examiner_id)
+        elif isinstance(event, Review.AppealDecided) and appeal is not None:
+            appeal = replace(
+                appeal,
+                examiner_id=event.examiner_id,
+                outcome=event.outcome,
+                verdict=event.verdict,
+                reasons=event.reasons,
+                answer=event.answer,
+                decided_at=event.timestamp,
+                first_examiner_id=event.first_examiner_id,
+                agrees=event.agrees,
             )
     if not isinstance(review, Review):
         raise AggregateNotFound(review_id, "review")
-    return review, _Recorded(recommendation, decision)
+    return review, _Recorded(recommendation, decision, appeal)
 
 
 def _evidence_streams(review: Review) -> list[UUID]:
@@ -163,7 +223,7 @@ def _report(
         evidence=review.evidence,
         recorded=rec,
         replayed=replayed,
-        verdict=review.verdict,
+        verdict=review.final_verdict,
         reasons=review.reasons,
         excused=review.excused,
         differences=differences,
@@ -172,6 +232,8 @@ def _report(
         events_read=len(events)
         + sum(len(index.get(s, ())) for s in _stream_texts(review.evidence)),
         overrides=review.overrides,
+        first_verdict=review.verdict,
+        appeal=recorded.appeal,
     )
     if rec != replayed:
         differences.append(
@@ -189,22 +251,69 @@ def _report(
             f"the log recorded {rec.version}"
         )
     if review.verdict is Verdict.VALIDATED and rec is not None:
-        # R19: a ground is decided against only in writing (an override recorded with it).
-        unjustified = [g for g in rec.grounds if not any(o.overrides(g) for o in review.overrides)]
-        if unjustified:
-            differences.append(
-                "validated although the recommendation has grounds to invalidate, "
-                f"without a written justification: {', '.join(g.rule for g in unjustified)}"
-            )
+        overrides = decision.overrides if decision is not None else ()
+        for ground in rec.grounds:
+            answer = next((o for o in overrides if o.overrides(ground)), None)
+            if answer is None or not answer.justification.strip():
+                differences.append(
+                    f"validated although the recommendation has a ground to invalidate "
+                    f"({ground.rule} {ground.reason.value}) and no written justification"
+                )
     differences.extend(_check_evidence(review.evidence, index))
     known = {item.id for item in review.evidence}
-    for cited in (*review.reasons, *review.excused):
+    appeal_reasons = recorded.appeal.reasons if recorded.appeal is not None else ()
+    for cited in (*review.reasons, *review.excused, *appeal_reasons):
         missing = [e for e in cited.evidence_ids if e not in known]
         if missing:
             differences.append(
                 f"reason {cited.reason.value} cites evidence not gathered: {', '.join(missing)}"
             )
+    differences.extend(_check_appeal(review, recorded.appeal, replayed))
     return report
+
+
+# What each outcome of an appeal makes the final verdict.
+_OUTCOME_VERDICT: dict[AppealOutcome, Verdict] = {
+    AppealOutcome.UPHELD: Verdict.INVALIDATED,
+    AppealOutcome.OVERTURNED: Verdict.VALIDATED,
+}
+
+
+def _check_appeal(
+    review: Review, appeal: AppealFacts | None, replayed: Recommendation | None
+) -> list[str]:
+    """The final verdict must follow from the decisions the log records: the appeal's
+    outcome gives it, the second examiner is not the first, and an overturn stands only if
+    the replayed recommendation has no ground."""
+    if appeal is None or not appeal.decided:
+        return []
+    assert appeal.outcome is not None
+    differences: list[str] = []
+    expected = _OUTCOME_VERDICT[appeal.outcome]
+    if appeal.verdict is not expected:
+        differences.append(
+            f"the appeal was {appeal.outcome.value} but recorded the verdict "
+            f"{appeal.verdict.value if appeal.verdict else 'none'}"
+        )
+    if review.final_verdict is not expected:
+        differences.append(
+            f"final verdict differs: the appeal gives {expected.value}, the review folds to "
+            f"{review.final_verdict.value if review.final_verdict else 'none'}"
+        )
+    if appeal.first_examiner_id != review.examiner_id:
+        differences.append(
+            f"the appeal names first examiner {appeal.first_examiner_id}, the review "
+            f"was decided by {review.examiner_id}"
+        )
+    if appeal.examiner_id is None or appeal.examiner_id == review.examiner_id:
+        differences.append("the appeal was not decided by a second examiner")
+    if appeal.agrees is not (appeal.verdict is review.verdict):
+        differences.append("the appeal's record of agreeing with the first decision is wrong")
+    if appeal.outcome is AppealOutcome.OVERTURNED and replayed is not None and replayed.grounds:
+        differences.append("overturned although the replayed recommendation has grounds")
+    if appeal.outcome is AppealOutcome.UPHELD and not appeal.reasons:
+        differences.append("the invalidation was upheld without a reason")
+    return differences
 
 
 def _check_evidence(evidence: tuple[Evidence, ...], index: _Index) -> list[str]:

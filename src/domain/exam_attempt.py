@@ -2,11 +2,22 @@
 
 Times are aware datetimes in the candidate's time zone: the same-day rule (R16) reads the
 local date.
+
+Two bounds come from outside the attempt:
+
+- R4's budget: the proctored session's 3 hours (plus an accommodation's extra time) run from
+  its first entry. The session's budget end is fixed before the attempt opens (entry comes
+  first, accommodations are refused after it), so it is frozen into ``AttemptOpened``: the
+  attempt's own history explains every refusal it gives, and an answer needs no other stream.
+  The exam ends at the earlier of its own end and the budget's end.
+- R1/R3: the enrolment's last day and the exam session's validity are renewable, so they are
+  read from the enrolment when the command is given and passed in (``ExamWindow``).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from enum import StrEnum
 from uuid import UUID
 
@@ -46,6 +57,33 @@ _DEFERRABLE = (
 )
 
 
+@dataclass(frozen=True)
+class ExamWindow:
+    """R1/R3: the local days (centre's time zone) an exam may be begun, answered and sent on,
+    read from the enrolment when the command is given: the enrolment's last day, inclusive
+    (R1), and the exam session's current validity, renewable (R3)."""
+
+    last_day: date
+    valid_until: date | None
+
+    def check(self, at: datetime, doing: str) -> None:
+        """Refuse `doing` on a day outside the window (the day of `at`, in its own zone)."""
+        day = at.date()
+        require(
+            day <= self.last_day,
+            "R1",
+            f"the enrolment ended on {self.last_day:%d/%m/%Y} (last day inclusive): "
+            f"you can no longer {doing}",
+        )
+        if self.valid_until is None or day > self.valid_until:
+            until = f" (it was valid until {self.valid_until:%d/%m/%Y})" if self.valid_until else ""
+            raise RuleBroken(
+                "R3",
+                f"the exam session is no longer valid{until}: you can no longer {doing}; "
+                "ask for a renewal",
+            )
+
+
 class ExamAttempt(Aggregate):
     """One exam taken in the portal, opened when the proctored session launches it."""
 
@@ -75,6 +113,10 @@ class ExamAttempt(Aggregate):
     # Accommodations: extra minutes on top of the certification's duration (a class default
     # keeps older snapshots readable).
     extra_minutes: int = 0
+    # R4: when the proctored session's budget ends (None for attempts opened before it was
+    # frozen here), and the enrolment the attempt belongs to (R1/R3 read it).
+    budget_ends_at: datetime | None = None
+    enrollment_id: UUID | None = None
 
     class AttemptOpened(Aggregate.Created):
         session_id: UUID
@@ -86,6 +128,8 @@ class ExamAttempt(Aggregate):
         question_ids: tuple[str, ...] = ()
         bank_hash: str = ""
         extra_minutes: int = 0
+        budget_ends_at: datetime | None = None
+        enrollment_id: UUID | None = None
 
     class PracticeQuestionnaireTaken(Aggregate.Event):
         score_percent: float
@@ -152,11 +196,16 @@ class ExamAttempt(Aggregate):
         question_ids: tuple[str, ...] = (),
         bank_hash: str = "",
         extra_minutes: int = 0,
+        budget_ends_at: datetime | None = None,
+        enrollment_id: UUID | None = None,
     ) -> ExamAttempt:
         """Opened when the third environment recording stops (R10), with the paper's
-        question ids and the hash of the bank they come from, and the extra minutes an
-        accommodation grants on top of the certification's duration."""
+        question ids and the hash of the bank they come from, the extra minutes an
+        accommodation grants on top of the certification's duration, and when the
+        proctored session's budget ends (R4)."""
         require_aware("at", at)
+        if budget_ends_at is not None:
+            require_aware("budget_ends_at", budget_ends_at)
         check_exam_duration(duration_minutes, rules)
         if extra_minutes < 0:
             raise InvalidArgument("extra_minutes", "extra time cannot be negative")
@@ -175,6 +224,8 @@ class ExamAttempt(Aggregate):
             question_ids=question_ids,
             bank_hash=bank_hash,
             extra_minutes=extra_minutes,
+            budget_ends_at=budget_ends_at,
+            enrollment_id=enrollment_id,
         )
 
     @event(AttemptOpened)
@@ -189,6 +240,8 @@ class ExamAttempt(Aggregate):
         question_ids: tuple[str, ...],
         bank_hash: str,
         extra_minutes: int = 0,
+        budget_ends_at: datetime | None = None,
+        enrollment_id: UUID | None = None,
     ) -> None:
         self.session_id = session_id
         self.candidate_id = candidate_id
@@ -214,6 +267,8 @@ class ExamAttempt(Aggregate):
         self.workspace_url = ""
         self.workspace_pending = False
         self.extra_minutes = extra_minutes
+        self.budget_ends_at = budget_ends_at
+        self.enrollment_id = enrollment_id
 
     # --- guards --------------------------------------------------------------------------
 
@@ -263,7 +318,7 @@ class ExamAttempt(Aggregate):
         the time keeps running on the server's clock."""
         self._check(at, AttemptStatus.IN_PROGRESS, rule="R23", doing="reopen the workspace")
         assert self.ends_at is not None
-        require(utc(at) < utc(self.ends_at), "R4", f"the exam's time ended at {self.ends_at:%H:%M}")
+        require(utc(at) < utc(self.ends_at), "R4", self._time_up())
         require(not self.workspace_pending, "R23", "the workspace is already being prepared")
         self._workspace_requested(timestamp=at)
 
@@ -303,15 +358,55 @@ class ExamAttempt(Aggregate):
         if self.workspace_ref is not None:
             self._workspace_torn_down(workspace_ref=self.workspace_ref, timestamp=at)
 
-    def begin(self, *, at: datetime, seed: str = "") -> datetime:
-        """R15: 'Commencer'; R16: refused if the exam could not end before midnight. The
-        seed fixes the order the questions are shown in, for ever."""
+    def begin(self, *, at: datetime, window: ExamWindow, seed: str = "") -> datetime:
+        """R15: 'Commencer'; R1/R3: within the enrolment and the session's validity; R4: the
+        exam ends at its own end or the budget's end, whichever comes first; R16: refused if
+        it could not end before midnight. The seed fixes the order of the questions."""
         self._check(at, AttemptStatus.WORKSPACE_READY, rule="R15", doing="press 'Commencer'")
+        window.check(at, "begin the exam")
+        budget = self.budget_ends_at
+        if budget is not None and utc(at) >= utc(budget):
+            raise RuleBroken(
+                "R4",
+                f"the proctored session's time ({self._budget_text}) ran out at "
+                f"{budget:%H:%M}: the exam can no longer begin",
+            )
         ends_at = later(at, self.accommodated_minutes)
+        if budget is not None and utc(budget) < utc(ends_at):
+            ends_at = budget.astimezone(at.tzinfo)
         check_can_finish_today(at, ends_at)
         order = presentation_order(self.question_ids, seed) if seed else self.question_ids
         self._begun(ends_at=ends_at, seed=seed, question_order=order, timestamp=at)
         return ends_at
+
+    @property
+    def _budget_text(self) -> str:
+        """'3 hours', with the accommodation's extra time when there is some (R4)."""
+        hours = f"{self.rules.session_budget_minutes // 60} hours"
+        return f"{hours} plus {self.extra_minutes} minutes" if self.extra_minutes else hours
+
+    @property
+    def ended_by_budget(self) -> bool:
+        """Whether the exam's end is the budget's (R4), not its own duration."""
+        return (
+            self.ends_at is not None
+            and self.budget_ends_at is not None
+            and utc(self.ends_at) == utc(self.budget_ends_at)
+        )
+
+    @property
+    def _limit(self) -> str:
+        """How a time limit ended the exam: its duration, or the session's budget (R4)."""
+        return "budget" if self.ended_by_budget else "time_limit"
+
+    def _time_up(self) -> str:
+        assert self.ends_at is not None
+        if self.ended_by_budget:
+            return (
+                f"the proctored session's time ({self._budget_text}) ran out at "
+                f"{self.ends_at:%H:%M}"
+            )
+        return f"the exam's time ended at {self.ends_at:%H:%M}"
 
     @property
     def accommodated_minutes(self) -> int:
@@ -330,14 +425,21 @@ class ExamAttempt(Aggregate):
         self._deferred(timestamp=at)
 
     def answer(
-        self, *, at: datetime, question_id: str, answer: str = "", choices: tuple[str, ...] = ()
+        self,
+        *,
+        at: datetime,
+        window: ExamWindow,
+        question_id: str,
+        answer: str = "",
+        choices: tuple[str, ...] = (),
     ) -> None:
-        """Answers are recorded as given; the last one for a question counts."""
+        """Answers are recorded as given, until the exam's end (its own or the budget's, R4)
+        and within the enrolment and the session's validity (R1/R3); the last one counts."""
         self._check(at, AttemptStatus.IN_PROGRESS, rule="R15", doing="answer")
         assert self.begun_at is not None and self.ends_at is not None
         check_same_day(self.begun_at, at, "an answer")
-        ended = f"the exam's time ended at {self.ends_at:%H:%M}"
-        require(utc(at) <= utc(self.ends_at), "R4", ended)
+        require(utc(at) <= utc(self.ends_at), "R4", self._time_up())
+        window.check(at, "answer")
         if not question_id.strip():
             raise InvalidArgument("question_id", "a question id is required")
         if self.question_ids and question_id not in self.question_ids:
@@ -352,7 +454,7 @@ class ExamAttempt(Aggregate):
             return False
         assert self.ends_at is not None and self.begun_at is not None
         if utc(at) >= utc(self.ends_at):
-            self._finished(ended_by="time_limit", finished_at=self.ends_at, timestamp=at)
+            self._finished(ended_by=self._limit, finished_at=self.ends_at, timestamp=at)
             return True
         if at.date() != self.begun_at.date():
             self._finished(ended_by="midnight", finished_at=at, timestamp=at)
@@ -364,7 +466,7 @@ class ExamAttempt(Aggregate):
         self._check(at, AttemptStatus.IN_PROGRESS, rule="R18", doing="finish")
         assert self.ends_at is not None and self.begun_at is not None
         if utc(at) >= utc(self.ends_at):
-            self._finished(ended_by="time_limit", finished_at=self.ends_at, timestamp=at)
+            self._finished(ended_by=self._limit, finished_at=self.ends_at, timestamp=at)
         else:
             check_same_day(self.begun_at, at, "finishing")
             self._finished(ended_by="candidate", finished_at=at, timestamp=at)
@@ -376,14 +478,16 @@ class ExamAttempt(Aggregate):
             raise InvalidArgument("validation_code", "a validation code is required")
         self._results_shown(results=results, validation_code=validation_code.strip(), timestamp=at)
 
-    def validate(self, *, at: datetime, typed_code: str) -> None:
-        """R18: 'Valider l'examen', the displayed code typed back, 'Oui, envoyer'."""
+    def validate(self, *, at: datetime, window: ExamWindow, typed_code: str) -> None:
+        """R18: 'Valider l'examen', the displayed code typed back, 'Oui, envoyer'; R1/R3:
+        within the enrolment and the session's validity."""
         self._check(
             at,
             AttemptStatus.RESULTS_SHOWN,
             rule="R14",
             doing="use 'Valider l'examen' (only after the exam)",
         )
+        window.check(at, "send the exam")
         require(
             typed_code.strip() == self.validation_code,
             "R18",

@@ -18,6 +18,7 @@ from app.audit import BATCH, WhatIfReport, replay_all, what_if
 from app.evidence_bundle import build_bundle, verify_bundle
 from app.ports.event_store import AggregateNotFound
 from app.replay import ReplayReport, replay_reviews
+from domain.review import CitedReason
 from domain.rules import rule_set
 from domain.verdict import Recommendation
 from ui.arguments import uuid_argument
@@ -131,23 +132,60 @@ def print_report(report: ReplayReport, out: TextIO) -> None:
     for name, rec in (("recorded", report.recorded), ("replayed", report.replayed)):
         _print_recommendation(name, rec, out)
     decision = report.decision
-    if report.verdict is None or decision is None:
+    if report.first_verdict is None or decision is None:
         p("decision: undecided\n")
     else:
         p(
-            f"decision: {report.verdict.value} by examiner {decision.examiner_id} on "
+            f"decision: {report.first_verdict.value} by examiner {decision.examiner_id} on "
             f"{decision.decided_at.isoformat()}"
             f"{' (overdue)' if decision.overdue else ''}, on {decision.recommendation_version}\n"
         )
-    for cited in report.reasons:
-        why = f" — {cited.justification}" if cited.justification else ""
-        p(f"  reason {cited.reason.value} citing {', '.join(cited.evidence_ids)}{why}\n")
+        for override in decision.overrides:
+            p(
+                f"  decided against ground {override.rule} {override.reason.value} "
+                f"[{', '.join(override.evidence_ids)}]: «{override.justification}»\n"
+            )
+    _print_reasons(report.reasons, out)
     for cited in report.excused:
         p(f"  excused {cited.reason.value} citing {', '.join(cited.evidence_ids)}\n")
+    _print_appeal(report, out)
     if report.matches:
-        p("MATCHES: same recommendation, every citation resolves to its stored event\n")
+        p(
+            "MATCHES: same recommendation, every citation resolves to its stored event"
+            + (", the final verdict follows from the appeal" if report.appeal else "")
+            + "\n"
+        )
     for difference in report.differences:
         p(f"DIFFERS: {difference}\n")
+
+
+def _print_reasons(reasons: tuple[CitedReason, ...], out: TextIO) -> None:
+    for cited in reasons:
+        why = f" — {cited.justification}" if cited.justification else ""
+        out.write(f"  reason {cited.reason.value} citing {', '.join(cited.evidence_ids)}{why}\n")
+
+
+def _print_appeal(report: ReplayReport, out: TextIO) -> None:
+    """The candidate's appeal, the second examiner's answer, and the final verdict."""
+    p = out.write
+    appeal = report.appeal
+    if appeal is None:
+        return
+    p(f"appeal: lodged on {appeal.lodged_at.isoformat()}: «{appeal.candidate_reason}»\n")
+    if not appeal.decided:
+        who = f"examiner {appeal.examiner_id}" if appeal.examiner_id else "no examiner yet"
+        p(f"  undecided ({who}); the final verdict is the first decision's for now\n")
+    else:
+        assert appeal.outcome is not None and appeal.decided_at is not None
+        stance = "agrees with" if appeal.agrees else "disagrees with"
+        p(
+            f"  {appeal.outcome.value} by second examiner {appeal.examiner_id} on "
+            f"{appeal.decided_at.isoformat()} ({stance} the first examiner)\n"
+        )
+        p(f"  answer: «{appeal.answer}»\n")
+        _print_reasons(appeal.reasons, out)
+    final = report.verdict.value if report.verdict else "undecided"
+    p(f"final verdict: {final}{' (on appeal)' if appeal.decided else ''}\n")
 
 
 def _print_recommendation(name: str, rec: Recommendation | None, out: TextIO) -> None:
@@ -318,7 +356,7 @@ def print_what_if(report: WhatIfReport, show: int, out: TextIO) -> None:
         return
     p(
         f"{'certification':<16} {'month':<8} {'reviews':>8} {'changed':>8} "
-        f"{'inval. rec.':>11} {'inval. what-if':>14} {'inval. exam.':>12} "
+        f"{'inval. rec.':>11} {'inval. what-if':>14} {'inval. exam.':>12} {'overturned':>10} "
         f"{'false flags rec.':>16} {'what-if':>8}\n"
     )
     for (code, month), b in sorted(report.buckets.items()):
@@ -327,13 +365,14 @@ def print_what_if(report: WhatIfReport, show: int, out: TextIO) -> None:
             f"{code:<16} {month:<8} {b.reviews:>8,} {b.changed:>8,} "
             f"{r(b.recorded_invalidations, b.reviews):>11.1%} "
             f"{r(b.alternative_invalidations, b.reviews):>14.1%} "
-            f"{r(b.examiner_invalidations, b.reviews):>12.1%} "
+            f"{r(b.examiner_invalidations, b.reviews):>12.1%} {b.overturned:>10,} "
             f"{r(b.recorded_false_flags, b.recorded_flagged):>16.1%} "
             f"{r(b.alternative_false_flags, b.alternative_flagged):>8.1%}\n"
         )
     p(
-        "inval. = share of reviews recommended (rec., what-if) or decided (exam.) invalid; "
-        "false flags = share of flagged reviews the examiner validated\n"
+        "inval. = share of reviews recommended (rec., what-if) or decided (exam., the final "
+        "verdict after any appeal) invalid; overturned = invalidations reversed on appeal; "
+        "false flags = share of flagged reviews finally validated\n"
     )
 
 

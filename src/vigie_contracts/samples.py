@@ -15,7 +15,7 @@ from eventsourcing.domain import Aggregate, AggregateEvent
 from domain.candidate import Candidate, PortalProfile
 from domain.enrollment import Enrollment
 from domain.evidence import Evidence, EvidenceKind, FlagKind, MediaSpan, ReasonCode, Verdict
-from domain.exam_attempt import ExamAttempt
+from domain.exam_attempt import ExamAttempt, ExamWindow
 from domain.proctored_session import EnvironmentPart, ProctoredSession
 from domain.review import CitedReason, Review
 from domain.rules import RULES_2025_03
@@ -29,6 +29,12 @@ T0 = datetime(2025, 3, 3, 9, 30, tzinfo=PARIS)
 def minutes(n: float) -> datetime:
     """T0 plus that many minutes."""
     return T0 + timedelta(minutes=n)
+
+
+# R1/R3: the days the sample exam may be taken on (enrolled on T0, session created on T0).
+WINDOW = ExamWindow(
+    last_day=T0.date() + timedelta(days=90), valid_until=T0.date() + timedelta(days=15)
+)
 
 
 def a_candidate() -> Candidate:
@@ -131,12 +137,14 @@ def an_attempt_in_progress() -> ExamAttempt:
         practice_offered=True,
         rules=RULES_2025_03,
         at=T0,
+        budget_ends_at=minutes(170),  # entered ten minutes before the attempt opened
+        enrollment_id=uuid4(),
     )
     attempt.take_practice_questionnaire(at=minutes(1), score_percent=62.5)
     attempt.select_tile(at=minutes(2), certification_code="PCIE-BASE", profile_complete=True)
     attempt.start_now(at=minutes(3))
     attempt.workspace_connected(at=minutes(4), workspace_ref="vm-17")
-    attempt.begin(at=minutes(5))
+    attempt.begin(at=minutes(5), window=WINDOW)
     return attempt
 
 
@@ -145,16 +153,16 @@ def finish(attempt: ExamAttempt, at: datetime) -> ExamAttempt:
     attempt.finish(at=at)
     results = Results(12, 20, True, (SectionResult("tableur", 7, 10), SectionResult("web", 5, 10)))
     attempt.show_results(at=at, results=results, validation_code="K7Q2")
-    attempt.validate(at=at, typed_code="K7Q2")
+    attempt.validate(at=at, window=WINDOW, typed_code="K7Q2")
     return attempt
 
 
 def a_finished_attempt() -> ExamAttempt:
     """An attempt with answers (one changed), finished and validated."""
     attempt = an_attempt_in_progress()
-    attempt.answer(at=minutes(10), question_id="q1", answer="SOMME(A1:A3)")
-    attempt.answer(at=minutes(11), question_id="q2", answer="Générer")
-    attempt.answer(at=minutes(12), question_id="q1", answer="=SOMME(A1:A3)")
+    attempt.answer(at=minutes(10), window=WINDOW, question_id="q1", answer="SOMME(A1:A3)")
+    attempt.answer(at=minutes(11), window=WINDOW, question_id="q2", answer="Générer")
+    attempt.answer(at=minutes(12), window=WINDOW, question_id="q1", answer="=SOMME(A1:A3)")
     return finish(attempt, minutes(60))
 
 

@@ -14,7 +14,11 @@ import pytest
 
 from adapters.persistence.chain import HEADER_BYTES
 from adapters.persistence.settings import eventsourcing_env
-from domain.evidence import FlagKind
+from app.use_cases import reviewing
+from domain.evidence import FlagKind, Verdict
+from domain.review import AppealOutcome, Review, override_of
+from tests.acceptance.journey import Journey
+from tests.property.test_appeal_replay_properties import AppealPlan, appealed_journey, two_examiners
 from tests.property.test_audit_properties import Plan, decided_journey, platform_with_examiner
 from ui.cli import main
 
@@ -157,3 +161,176 @@ def test_an_exported_bundle_verifies_offline_and_an_altered_line_is_named(
     assert main(["audit", "verify", str(folder)]) == 1
     out = capsys.readouterr().out
     assert "ALTERED: first altered entry: events.jsonl line 5 (" in out
+
+
+# --- decisions with an appeal (issue 12, item 4) -------------------------------------------
+
+OVERTURNED = AppealPlan(False, (), AppealOutcome.OVERTURNED, False, "on voit le candidat seul")
+UPHELD = AppealPlan(False, (), AppealOutcome.UPHELD, True, "des notes sont visibles sur le bureau")
+
+
+@pytest.fixture
+def appealed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[str, list[UUID], UUID, UUID]]:
+    """Two invalidations contested in a SQLite file: one overturned, one upheld with the
+    second examiner's own reason."""
+    monkeypatch.chdir(tmp_path)
+    url = f"sqlite:///{tmp_path / 'vigie.sqlite'}"
+    with two_examiners(url) as (platform, first, second):
+        reviews = [appealed_journey(platform, p, first, second) for p in (OVERTURNED, UPHELD)]
+    yield url, reviews, first, second
+
+
+def test_replaying_an_overturned_invalidation_prints_both_examiners_and_the_final_verdict(
+    appealed: tuple[str, list[UUID], UUID, UUID], capsys: pytest.CaptureFixture[str]
+) -> None:
+    url, reviews, first, second = appealed
+    assert vigie(url, "replay", str(reviews[0])) == 0
+    out = capsys.readouterr().out
+    assert f"decision: invalidated by examiner {first}" in out
+    assert "reason headphones citing" in out
+    assert "appeal: lodged on" in out and "«je portais des bouchons»" in out
+    assert f"overturned by second examiner {second}" in out
+    assert "(disagrees with the first examiner)" in out
+    assert "answer: «on voit le candidat seul»" in out
+    assert "final verdict: validated (on appeal)" in out
+    assert "MATCHES" in out and "the final verdict follows from the appeal" in out
+
+
+def test_replaying_an_upheld_invalidation_prints_the_second_examiners_own_reason(
+    appealed: tuple[str, list[UUID], UUID, UUID], capsys: pytest.CaptureFixture[str]
+) -> None:
+    url, reviews, _, second = appealed
+    assert vigie(url, "replay", str(reviews[1])) == 0
+    out = capsys.readouterr().out
+    appeal = out.split("appeal: ")[1]
+    assert f"upheld by second examiner {second}" in appeal
+    assert "(agrees with the first examiner)" in appeal
+    assert "reason other_rule_breach citing" in appeal and "notes from a paper" in appeal
+    assert "final verdict: invalidated (on appeal)" in out
+
+
+def test_an_appeal_decision_altered_in_the_store_is_a_replay_mismatch(
+    appealed: tuple[str, list[UUID], UUID, UUID], capsys: pytest.CaptureFixture[str]
+) -> None:
+    url, reviews, _, _ = appealed
+    with _sqlite(url) as db:
+        version, state = db.execute(
+            "SELECT originator_version, state FROM stored_events "
+            "WHERE topic LIKE '%AppealDecided' AND originator_id = ?",
+            (reviews[0].hex,),
+        ).fetchone()
+        payload = msgspec.json.decode(state[HEADER_BYTES:])
+        payload["verdict"] = "invalidated"  # what the candidate was told, changed afterwards
+        db.execute(
+            "UPDATE stored_events SET state = ? WHERE originator_id = ? AND originator_version = ?",
+            (state[:HEADER_BYTES] + msgspec.json.encode(payload), reviews[0].hex, version),
+        )
+    assert vigie(url, "replay", str(reviews[0])) == 1
+    out = capsys.readouterr().out
+    assert "DIFFERS: the appeal was overturned but recorded the verdict invalidated" in out
+    assert "DIFFERS: final verdict differs: the appeal gives validated" in out
+    assert vigie(url, "verify-store") == 1
+
+
+def test_replaying_all_counts_an_appealed_review_once_and_what_if_counts_final_verdicts(
+    appealed: tuple[str, list[UUID], UUID, UUID], capsys: pytest.CaptureFixture[str]
+) -> None:
+    url, _, _, _ = appealed
+    assert vigie(url, "replay", "--all", "--checkpoint", "cp.json") == 0
+    out = capsys.readouterr().out
+    assert "replayed 2 decided reviews" in out and "mismatches: none" in out
+    assert vigie(url, "what-if", "--rules", "rules-2026-12") == 0
+    out = capsys.readouterr().out
+    assert "over 2 decided reviews: 0 would differ" in out
+    row = next(line for line in out.splitlines() if line.startswith("ENI-ACCESS"))
+    # Two first invalidations, one overturned: 50 % finally invalidated, 1 overturned.
+    assert row.split()[6:8] == ["50.0%", "1"]
+
+
+def test_an_appealed_decisions_bundle_carries_the_appeal_and_still_verifies(
+    appealed: tuple[str, list[UUID], UUID, UUID],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    url, reviews, first, second = appealed
+    folder = tmp_path / "bundle"
+    assert vigie(url, "export", str(reviews[0]), "-o", str(folder)) == 0
+    decision = json.loads((folder / "decision.json").read_bytes())
+    assert (decision["verdict"], decision["first_verdict"]) == ("validated", "invalidated")
+    assert decision["examiner_id"] == str(first)
+    assert decision["appeal"]["examiner_id"] == str(second)
+    assert decision["appeal"]["outcome"] == "overturned"
+    assert decision["appeal"]["answer"] == "on voit le candidat seul"
+    capsys.readouterr()
+    assert main(["audit", "verify", str(folder)]) == 0
+    assert "INTACT" in capsys.readouterr().out
+    lines = (folder / "events.jsonl").read_bytes().split(b"\n")
+    number = next(n for n, line in enumerate(lines) if b"AppealDecided" in line)
+    lines[number] = lines[number].replace(b"overturned", b"upheld", 1)
+    (folder / "events.jsonl").write_bytes(b"\n".join(lines))
+    assert main(["audit", "verify", str(folder)]) == 1
+    assert f"first altered entry: events.jsonl line {number + 1} (" in capsys.readouterr().out
+
+
+# --- a decision against a ground (R19: the examiner's written justification) -----------------
+
+JUSTIFICATION = "the ID card was shown to the hotline by video call before the exam started"
+
+
+@pytest.fixture
+def overridden(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, UUID]]:
+    """An exam without its ID photo (an R9 ground) that the examiner validates anyway,
+    justifying it in writing."""
+    monkeypatch.chdir(tmp_path)
+    url = f"sqlite:///{tmp_path / 'vigie.sqlite'}"
+    with platform_with_examiner(url) as (platform, examiner):
+        journey = Journey(platform, email="sans.photo@example.org")
+        review_id = journey.sent_for_review(waive_id_photo=True)
+        reviewing.assign_examiner(platform.ctx, review_id, examiner)
+        review = platform.ctx.store.get(review_id, Review)
+        assert review.recommendation is not None and review.recommendation.grounds
+        reviewing.decide_review(
+            platform.ctx,
+            review_id,
+            examiner_id=examiner,
+            verdict=Verdict.VALIDATED,
+            overrides=tuple(override_of(g, JUSTIFICATION) for g in review.recommendation.grounds),
+        )
+    yield url, review_id
+
+
+def test_a_validation_against_a_ground_replays_with_the_examiners_justification(
+    overridden: tuple[str, UUID], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    url, review_id = overridden
+    assert vigie(url, "replay", str(review_id)) == 0
+    out = capsys.readouterr().out
+    assert "decision: validated by examiner" in out
+    assert "decided against ground R9 identity_not_verifiable" in out
+    assert f"«{JUSTIFICATION}»" in out and "MATCHES" in out
+    assert vigie(url, "export", str(review_id), "-o", str(tmp_path / "b")) == 0
+    decision = json.loads((tmp_path / "b" / "decision.json").read_bytes())
+    assert [o["justification"] for o in decision["overrides"]] == [JUSTIFICATION]
+
+
+def test_a_justification_removed_from_the_store_is_a_replay_mismatch(
+    overridden: tuple[str, UUID], capsys: pytest.CaptureFixture[str]
+) -> None:
+    url, review_id = overridden
+    with _sqlite(url) as db:
+        version, state = db.execute(
+            "SELECT originator_version, state FROM stored_events "
+            "WHERE topic LIKE '%ReviewDecided' AND originator_id = ?",
+            (review_id.hex,),
+        ).fetchone()
+        payload = msgspec.json.decode(state[HEADER_BYTES:])
+        payload["overrides"] = []
+        db.execute(
+            "UPDATE stored_events SET state = ? WHERE originator_id = ? AND originator_version = ?",
+            (state[:HEADER_BYTES] + msgspec.json.encode(payload), review_id.hex, version),
+        )
+    assert vigie(url, "replay", str(review_id)) == 1
+    out = capsys.readouterr().out
+    assert "DIFFERS: validated although the recommendation has a ground to invalidate (R9" in out

@@ -250,7 +250,7 @@ def test_the_examiners_decision_replays_to_the_same_verdict_under_the_frozen_rul
     assert report.matches, report.differences
     assert report.verdict is Verdict.INVALIDATED
     assert report.reasons == reasons
-    assert report.rules_version == CURRENT_RULES.version  # frozen at enrolment
+    assert report.rules_version == CURRENT_RULES.version  # frozen when the session was created
     assert report.replayed == report.recorded
 
 

@@ -4,7 +4,7 @@ before the first entry (ACCOMMODATION-BEFORE-START), and rebuilt the same by rep
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -12,12 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.accommodation import extra_minutes
-from domain.exam_attempt import ExamAttempt
+from domain.exam_attempt import ExamAttempt, ExamWindow
 from domain.proctored_session import ProctoredSession
 from domain.rules import CURRENT_RULES
 from tests.property.aggregate_checks import expect_refusal, expect_success, replay, state_of
 
 START = datetime(2025, 3, 4, 8, 0, tzinfo=UTC)
+WINDOW = ExamWindow(last_day=date(2025, 6, 2), valid_until=date(2025, 3, 19))  # R1/R3
 
 
 def _session(duration: int) -> ProctoredSession:
@@ -96,6 +97,6 @@ def test_the_exam_ends_after_its_duration_plus_the_same_extra_minutes(
     attempt.select_tile(at=START, certification_code="ENI-ACCESS", profile_complete=True)
     attempt.start_now(at=START)
     attempt.workspace_connected(at=START, workspace_ref="vm-1")
-    ends_at = attempt.begin(at=START)
+    ends_at = attempt.begin(at=START, window=WINDOW)
     assert ends_at - START == timedelta(minutes=duration + extra)
     assert state_of(replay(attempt.collect_events())) == state_of(attempt)

@@ -526,3 +526,32 @@ def test_review_events_stored_before_issue_12_still_decode_with_the_new_defaults
     )
     assert isinstance(decided, Review.ReviewDecided)
     assert decided.overrides == ()
+
+
+def test_an_attempt_opened_before_r4s_budget_was_frozen_into_it_still_decodes() -> None:
+    # AttemptOpened gained `budget_ends_at` and `enrollment_id` (R4, R1/R3): a payload stored
+    # without them decodes with their defaults, and the attempt it opens has no budget bound.
+    opened = ExamAttempt.open(
+        attempt_id=uuid4(),
+        session_id=uuid4(),
+        candidate_id=uuid4(),
+        certification_code="ENI-ACCESS",
+        duration_minutes=90,
+        practice_offered=False,
+        rules=RULES_2025_03,
+        at=datetime(2025, 3, 3, 9, 30, tzinfo=PARIS),
+        budget_ends_at=datetime(2025, 3, 3, 12, 20, tzinfo=PARIS),
+        enrollment_id=uuid4(),
+    ).collect_events()[0]
+    stored = MAPPER.to_stored_event(opened)
+    payload = msgspec.json.decode(stored.state)
+    assert {"budget_ends_at", "enrollment_id"} <= set(payload)
+    old = {k: v for k, v in payload.items() if k not in ("budget_ends_at", "enrollment_id")}
+
+    decoded = MAPPER.to_domain_event(dataclasses.replace(stored, state=msgspec.json.encode(old)))
+
+    assert isinstance(decoded, ExamAttempt.AttemptOpened)
+    assert decoded.budget_ends_at is None and decoded.enrollment_id is None
+    attempt = decoded.mutate(None)
+    assert isinstance(attempt, ExamAttempt)
+    assert attempt.budget_ends_at is None and attempt.enrollment_id is None

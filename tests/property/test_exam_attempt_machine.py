@@ -3,7 +3,10 @@
 R12 practice only where offered, R11 the profile before R13 the tile "À démarrer", R15
 "Je démarre maintenant" → workspace → "Commencer", R14 defer only before "Commencer", R16
 "Commencer" refused when the exam could not end before midnight, R4 no answer after the time
-limit, R18 results then the displayed code typed back, R22 quitting is final.
+limit — the exam's own end or the proctored session's 3-hour budget, whichever comes first —
+R1/R3 nothing begun, answered or sent after the enrolment's last day or outside the exam
+session's validity (renewals move it), R18 results then the displayed code typed back, R22
+quitting is final.
 """
 
 from __future__ import annotations
@@ -16,12 +19,12 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import settings
+from hypothesis import event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from domain.errors import RuleBroken
-from domain.exam_attempt import AttemptStatus, ExamAttempt
+from domain.exam_attempt import AttemptStatus, ExamAttempt, ExamWindow
 from domain.rules import CURRENT_RULES
 from domain.scoring import KeyedQuestion, score
 from tests.property.aggregate_checks import expect_refusal, expect_success, replay, state_of
@@ -57,6 +60,9 @@ class AttemptModel:
 
     duration: timedelta
     practice_offered: bool
+    budget_end: datetime | None
+    last_day: date
+    valid_until: date
     status: str = "to_start"
     begun: datetime | None = None
     begun_day: date | None = None
@@ -74,6 +80,12 @@ class AttemptModel:
         if self.status == "validated":
             return "R18"
         return None if self.status in allowed else rule
+
+    def window(self, day: date) -> str | None:
+        """R1 (the enrolment's last day, inclusive) before R3 (the session's validity)."""
+        if day > self.last_day:
+            return "R1"
+        return "R3" if day > self.valid_until else None
 
 
 # Answering or finishing often comes after a while: near, at or past the limit and midnight.
@@ -101,6 +113,7 @@ class ExamAttemptMachine(RuleBasedStateMachine):
         if expected is None:
             expect_success(self.attempt, command, self.log)
             return True
+        event(f"refused: {expected}")  # --hypothesis-show-statistics: which rules were hit
         expect_refusal(self.attempt, command, expected)
         return False
 
@@ -112,6 +125,10 @@ class ExamAttemptMachine(RuleBasedStateMachine):
         hour=st.one_of(st.integers(0, 23), st.integers(20, 23)),  # late evenings test R16
         minute=st.integers(0, 59),
         duration=st.integers(60, 150),
+        extra=st.sampled_from([0, 0, 20, 50]),
+        budget_left=st.one_of(st.none(), st.integers(0, 200)),
+        days_left=st.integers(0, 2),
+        validity_left=st.integers(0, 2),
         practice_offered=st.booleans(),
         ids=st.lists(st.uuids(), min_size=3, max_size=3, unique=True),
     )
@@ -122,14 +139,26 @@ class ExamAttemptMachine(RuleBasedStateMachine):
         hour: int,
         minute: int,
         duration: int,
+        extra: int,
+        budget_left: int | None,
+        days_left: int,
+        validity_left: int,
         practice_offered: bool,
         ids: list[UUID],
     ) -> None:
+        """`budget_left`: minutes of the proctored session's budget left when the attempt
+        opens (None: an attempt opened before the budget was frozen into it)."""
         self.zone = ZoneInfo(zone)
         self.clock = datetime(day.year, day.month, day.day, hour, minute, tzinfo=self.zone)
         self.clock = self.clock.astimezone(UTC)
+        budget_end = None if budget_left is None else self.clock + timedelta(minutes=budget_left)
+        last_day = day + timedelta(days=days_left)
         self.model = AttemptModel(
-            duration=timedelta(minutes=duration), practice_offered=practice_offered
+            duration=timedelta(minutes=duration + extra),
+            practice_offered=practice_offered,
+            budget_end=budget_end,
+            last_day=last_day,
+            valid_until=min(day + timedelta(days=validity_left), last_day),
         )
         self.attempt = ExamAttempt.open(
             attempt_id=ids[0],
@@ -140,14 +169,28 @@ class ExamAttemptMachine(RuleBasedStateMachine):
             practice_offered=practice_offered,
             rules=CURRENT_RULES,
             at=self.now,
+            extra_minutes=extra,
+            budget_ends_at=None if budget_end is None else budget_end.astimezone(self.zone),
         )
         self.log.extend(self.attempt.collect_events())
+
+    @property
+    def window(self) -> ExamWindow:
+        """What the use case reads from the enrolment when the command is given."""
+        return ExamWindow(last_day=self.model.last_day, valid_until=self.model.valid_until)
 
     # --- time ----------------------------------------------------------------------------
 
     @rule(minutes=st.one_of(st.integers(0, 30), st.integers(30, 240)))
     def time_passes(self, minutes: int) -> None:
         self.clock += timedelta(minutes=minutes)
+
+    @rule(days=st.integers(1, 15))
+    def the_exam_session_is_renewed_r3(self, days: int) -> None:
+        """A renewal on the enrolment: the attempt reads the new validity at the next command."""
+        self.model.valid_until = min(
+            self.model.valid_until + timedelta(days=days), self.model.last_day
+        )
 
     # --- before the exam -----------------------------------------------------------------
 
@@ -209,11 +252,17 @@ class ExamAttemptMachine(RuleBasedStateMachine):
     def press_commencer_only_if_the_exam_ends_before_midnight_r16(self) -> None:
         attempt, at, model = self.attempt, self.now, self.model
         assert attempt is not None
-        expected = model.gate({"workspace_ready"}, "R15")
+        expected = model.gate({"workspace_ready"}, "R15") or model.window(at.date())
+        budget = model.budget_end
+        if expected is None and budget is not None and self.clock >= budget:
+            expected = "R4"
         ends = self.clock + model.duration
+        if budget is not None:
+            ends = min(ends, budget)
         if expected is None and ends.astimezone(self.zone).date() != at.date():
             expected = "R16"
-        if self._run(lambda: attempt.begin(at=at), expected):
+        window = self.window
+        if self._run(lambda: attempt.begin(at=at, window=window), expected):
             model.status = "in_progress"
             model.begun, model.begun_day, model.ends = self.clock, at.date(), ends
 
@@ -243,11 +292,13 @@ class ExamAttemptMachine(RuleBasedStateMachine):
             expected = "R16"
         if expected is None and model.ends is not None and self.clock > model.ends:
             expected = "R4"
+        expected = expected or model.window(at.date())
         if expected is None and not question_id.strip():
             expected = "invalid:question_id"
+        window = self.window
 
         def command() -> None:
-            attempt.answer(at=at, question_id=question_id, answer=text)
+            attempt.answer(at=at, window=window, question_id=question_id, answer=text)
 
         if self._run(command, expected):
             model.answers[question_id] = text
@@ -264,7 +315,8 @@ class ExamAttemptMachine(RuleBasedStateMachine):
         if self._run(lambda: attempt.finish(at=at), expected):
             model.status = "finished"
             model.finished = model.ends if at_time_limit else self.clock
-            ended_by = "time_limit" if at_time_limit else "candidate"
+            by_budget = model.ends is not None and model.ends == model.budget_end
+            ended_by = ("budget" if by_budget else "time_limit") if at_time_limit else "candidate"
             assert self.log[-1].ended_by == ended_by
 
     @rule(code=st.one_of(st.text(CODE_ALPHABET, min_size=6, max_size=6), st.just(" ")))
@@ -294,10 +346,11 @@ class ExamAttemptMachine(RuleBasedStateMachine):
             "with spaces around": f"  {displayed} ",
             "mistyped": displayed[::-1] + "X",
         }[typed]
-        expected = model.gate({"results_shown"}, "R14")
+        expected = model.gate({"results_shown"}, "R14") or model.window(at.date())
         if expected is None and typed == "mistyped":
             expected = "R18"
-        if self._run(lambda: attempt.validate(at=at, typed_code=text), expected):
+        window = self.window
+        if self._run(lambda: attempt.validate(at=at, window=window, typed_code=text), expected):
             model.status = "validated"
 
     @rule()
@@ -357,12 +410,18 @@ class ExamAttemptMachine(RuleBasedStateMachine):
         assert attempt.deferrals == model.deferrals
 
     @invariant()
-    def an_exam_is_begun_and_ended_on_the_same_day_r16(self) -> None:
+    def an_exam_is_begun_and_ended_on_the_same_day_r16_within_the_budget_r4(self) -> None:
         attempt = self.attempt
         if attempt is None or attempt.begun_at is None:
             return
         assert attempt.ends_at is not None
-        assert attempt.ends_at - attempt.begun_at == timedelta(minutes=attempt.duration_minutes)
+        length = timedelta(minutes=attempt.accommodated_minutes)
+        assert attempt.ends_at - attempt.begun_at <= length
+        if attempt.budget_ends_at is not None:
+            assert attempt.ends_at <= attempt.budget_ends_at
+            assert attempt.ends_at in (attempt.begun_at + length, attempt.budget_ends_at)
+        else:
+            assert attempt.ends_at - attempt.begun_at == length
         assert attempt.ends_at.date() == attempt.begun_at.date()
         if attempt.finished_at is not None:
             assert attempt.begun_at <= attempt.finished_at <= attempt.ends_at
@@ -402,7 +461,8 @@ def test_no_answer_after_the_time_limit_r4_across_the_autumn_clock_change() -> N
     attempt.select_tile(at=begun, certification_code=CERTIFICATION, profile_complete=True)
     attempt.start_now(at=begun)
     attempt.workspace_connected(at=begun, workspace_ref="vm-17")
-    attempt.begin(at=begun)
+    window = ExamWindow(last_day=date(2025, 12, 31), valid_until=date(2025, 11, 5))
+    attempt.begin(at=begun, window=window)
     with pytest.raises(RuleBroken) as refusal:
-        attempt.answer(at=late, question_id="q1", answer="jointure")
+        attempt.answer(at=late, window=window, question_id="q1", answer="jointure")
     assert refusal.value.rule == "R4"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from uuid import uuid4
 from zoneinfo import ZoneInfo
@@ -12,13 +12,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.catalogue import BankError, default_catalogue, load_folder, parse_certification
-from domain.exam_attempt import ExamAttempt
+from domain.exam_attempt import ExamAttempt, ExamWindow
 from domain.exam_paper import Choice, Question, QuestionKind, choice_order, presentation_order
 from domain.rules import CURRENT_RULES
 from domain.scoring import GivenAnswer, is_correct, score
 
 PAPER = default_catalogue().get("ENI-ACCESS").paper
 PARIS = ZoneInfo("Europe/Paris")
+WINDOW = ExamWindow(last_day=date(2025, 4, 27), valid_until=date(2025, 2, 11))  # R1/R3
 
 answers_strategy = st.dictionaries(
     st.sampled_from(PAPER.question_ids),
@@ -96,7 +97,7 @@ def test_a_replayed_attempt_shows_the_same_questions_in_the_same_order(seed: str
     attempt.select_tile(at=at, certification_code="ENI-ACCESS", profile_complete=True)
     attempt.start_now(at=at)
     attempt.workspace_connected(at=at, workspace_ref="w", url="u")
-    attempt.begin(at=at, seed=seed)
+    attempt.begin(at=at, window=WINDOW, seed=seed)
     replayed = None
     for event in attempt.collect_events():
         replayed = event.mutate(replayed)

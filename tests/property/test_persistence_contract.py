@@ -16,6 +16,7 @@ from domain.exam_attempt import ExamAttempt
 from domain.proctored_session import ProctoredSession
 from vigie_contracts.event_store import *  # noqa: F403 (the packaged contract bodies, collected here)
 from vigie_contracts.samples import (
+    WINDOW,
     an_attempt_in_progress,
     an_entered_session,
     finish,
@@ -57,7 +58,9 @@ def _long_session() -> ProctoredSession:
 def _long_attempt() -> ExamAttempt:
     attempt = an_attempt_in_progress()
     for n in range(120):
-        attempt.answer(at=minutes(6 + n / 5), question_id=f"q{n % 70}", answer=f"réponse {n}")
+        attempt.answer(
+            at=minutes(6 + n / 5), window=WINDOW, question_id=f"q{n % 70}", answer=f"réponse {n}"
+        )
     return finish(attempt, minutes(80))
 
 

@@ -48,6 +48,8 @@ A = TypeVar("A", bound=Aggregate)
 AGGREGATE_CACHE_SIZE = 20_000
 STREAMS_PER_QUERY = 500  # SQLite binds at most 32,766 parameters; keep queries small anyway
 DECIDED_TOPIC = f"{Review.__module__}:{Review.ReviewDecided.__qualname__}"
+# An appeal's decision changes the final verdict: a resumed audit replays the review again.
+APPEAL_DECIDED_TOPIC = f"{Review.__module__}:{Review.AppealDecided.__qualname__}"
 
 # Long streams (a session's flags, an attempt's answers) start from a snapshot.
 SNAPSHOT_INTERVALS: dict[type[Any], int] = {
@@ -173,7 +175,10 @@ class EventsourcingStore:
 
     def decided_reviews(self, after: int, limit: int) -> Sequence[tuple[int, UUID]]:
         rows = self._recorder.select_notifications(
-            start=after, limit=limit, topics=[DECIDED_TOPIC], inclusive_of_start=False
+            start=after,
+            limit=limit,
+            topics=[DECIDED_TOPIC, APPEAL_DECIDED_TOPIC],
+            inclusive_of_start=False,
         )
         return [(row.id, _uuid(row.originator_id)) for row in rows]
 

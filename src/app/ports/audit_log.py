@@ -56,7 +56,8 @@ class AuditLog(Protocol):
 
     def decided_reviews(self, after: int, limit: int) -> Sequence[tuple[int, UUID]]:
         """(position, review id) of each review decision recorded after `after`, oldest
-        first, at most `limit`."""
+        first, at most `limit`; an appeal's decision is one too (it gives the final verdict),
+        so a review appealed later comes again."""
         ...
 
     def histories(self, stream_ids: Sequence[UUID]) -> Mapping[UUID, Sequence[AggregateEvent]]:

@@ -10,8 +10,9 @@ from app.context import Context, update
 from app.passwords import hash_password
 from app.ports.event_store import ConcurrencyConflict
 from domain.candidate import Candidate, PortalProfile
+from domain.enrollment import Enrollment
 from domain.errors import RuleBroken
-from domain.exam_attempt import AttemptStatus, ExamAttempt
+from domain.exam_attempt import AttemptStatus, ExamAttempt, ExamWindow
 from domain.proctored_session import ProctoredSession
 from domain.scoring import GivenAnswer, Results, score
 
@@ -21,6 +22,16 @@ def _on_attempt(
 ) -> None:
     at = ctx.now()
     update(ctx, attempt_id, ExamAttempt, lambda a: command(a, at))
+
+
+def exam_window(ctx: Context, attempt: ExamAttempt) -> ExamWindow:
+    """R1/R3: the enrolment's last day and the exam session's validity as they stand now (a
+    renewal moves the validity), read when the command is given."""
+    enrollment_id = attempt.enrollment_id
+    if enrollment_id is None:  # attempts opened before the enrolment was recorded on them
+        enrollment_id = ctx.store.get(attempt.session_id, ProctoredSession).enrollment_id
+    enrollment = ctx.store.get(enrollment_id, Enrollment)
+    return ExamWindow(last_day=enrollment.last_day, valid_until=enrollment.session_valid_until)
 
 
 def save_portal_profile(
@@ -90,7 +101,12 @@ def begin_exam(ctx: Context, attempt_id: UUID) -> datetime:
     drawn here fixes the order of the questions for this attempt."""
     at = ctx.now()
     seed = ctx.ids.new_id().hex
-    return update(ctx, attempt_id, ExamAttempt, lambda a: a.begin(at=at, seed=seed))
+    return update(
+        ctx,
+        attempt_id,
+        ExamAttempt,
+        lambda a: a.begin(at=at, window=exam_window(ctx, a), seed=seed),
+    )
 
 
 def defer_exam(ctx: Context, attempt_id: UUID) -> None:
@@ -110,7 +126,13 @@ def answer_question(
     _on_attempt(
         ctx,
         attempt_id,
-        lambda a, at: a.answer(at=at, question_id=question_id, answer=answer, choices=choices),
+        lambda a, at: a.answer(
+            at=at,
+            window=exam_window(ctx, a),
+            question_id=question_id,
+            answer=answer,
+            choices=choices,
+        ),
     )
 
 
@@ -151,7 +173,11 @@ def _with_session(
 
 def validate_exam(ctx: Context, attempt_id: UUID, *, typed_code: str) -> None:
     """R18: 'Valider l'examen', the code typed back, 'Oui, envoyer': the recording is sent."""
-    _with_session(ctx, attempt_id, lambda a, at: a.validate(at=at, typed_code=typed_code))
+    _with_session(
+        ctx,
+        attempt_id,
+        lambda a, at: a.validate(at=at, window=exam_window(ctx, a), typed_code=typed_code),
+    )
 
 
 def quit_certification(ctx: Context, attempt_id: UUID) -> None:

@@ -205,6 +205,8 @@ def stop_environment_recording(
             question_ids=certification.paper.question_ids,
             bank_hash=certification.paper.content_hash,
             extra_minutes=session.extra_minutes,  # an accommodation's extra time
+            budget_ends_at=session.budget_ends_at(),  # R4: fixed since the first entry
+            enrollment_id=session.enrollment_id,  # R1/R3 read the enrolment's validity
         )
         return [attempt]
 

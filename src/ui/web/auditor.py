@@ -28,12 +28,17 @@ def decided_reviews(request: Request[Any, Any, Any]) -> Template:
     platform.projections.catch_up(platform.ctx.store)
     decided = [r for r in platform.projections.reviews.values() if r.verdict is not None]
     decided.sort(key=lambda r: r.opened_at, reverse=True)
-    return Template("auditor_reviews.html", context=context(request, reviews=decided))
+    # The final verdict is the appeal's once a second examiner decided it.
+    appeals = {rid: a for rid, a in platform.projections.appeals.items() if a.verdict is not None}
+    return Template(
+        "auditor_reviews.html", context=context(request, reviews=decided, appeals=appeals)
+    )
 
 
 @get("/auditor/reviews/{review_id:uuid}", sync_to_thread=True)
 def replay_page(request: Request[Any, Any, Any], review_id: FromPath[UUID]) -> Template:
-    """The decision replayed: evidence, recommendation, decision, match or the differences."""
+    """The decision replayed: evidence, recommendation, the first decision, the appeal and
+    the final verdict with both examiners' reasons, match or the differences."""
     staff_member(request, Role.AUDITOR)
     try:
         (report,) = replay_reviews(platform_of(request).store, [review_id])

@@ -1,0 +1,79 @@
+"""The auditor's pages show the final decision (issue 12, item 4): after an appeal, the list
+gives the appeal's verdict next to the first one, and the replay page shows the first
+examiner's decision and reasons, the candidate's reason, the second examiner's answer and
+outcome, and the final verdict."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from litestar.testing import TestClient
+
+from app.mail_rendering import SupportContact
+from app.use_cases import accounts, reviewing
+from domain.evidence import Verdict
+from domain.review import AppealOutcome, Review, override_of
+from domain.staff import Role
+from tests.acceptance.journey import Journey
+from tests.acceptance.test_audit_cli import JUSTIFICATION, OVERTURNED
+from tests.acceptance.web import log_in
+from tests.property.test_appeal_replay_properties import appealed_journey, two_examiners
+from ui.web.app import create_app
+
+SECRET = b"a" * 32
+PASSWORD = "auditor-pass-1"
+
+
+def test_the_auditor_sees_an_overturned_invalidation_with_both_examiners_reasons() -> None:
+    with two_examiners() as (platform, first, second):
+        review_id = appealed_journey(platform, OVERTURNED, first, second)
+        accounts.register_staff(
+            platform.ctx, email="ada@example.org", name="Ada", role=Role.AUDITOR, password=PASSWORD
+        )
+        with TestClient(create_app(platform, secret=SECRET, support=SupportContact())) as client:
+            log_in(client, "/staff/login", "ada@example.org", PASSWORD)
+            listing = html.unescape(client.get("/auditor").text)
+            page: Any = client.get(f"/auditor/reviews/{review_id}")
+            client.get("/lang/en")
+            english = html.unescape(client.get(f"/auditor/reviews/{review_id}").text)
+
+    assert "validated (après contestation, d'abord invalidated)" in listing
+    assert page.status_code == 200
+    text = html.unescape(page.text)
+    assert '<span id="final-verdict">validated</span> (après contestation)' in text
+    assert "Première décision: invalidated" in text and str(first) in text
+    assert "headphones" in text  # the first examiner's reason
+    assert "« je portais des bouchons »" in text  # the candidate's reason
+    assert f"Second examinateur {second}" in text
+    assert f"<strong>{AppealOutcome.OVERTURNED.value}</strong> → validated" in text
+    assert "en désaccord avec le premier examinateur" in text
+    assert "« on voit le candidat seul »" in text  # the second examiner's answer
+    assert "MATCHES" in text
+    assert "(on appeal)" in english and "disagrees with the first examiner" in english
+    assert "Answer to the candidate: « on voit le candidat seul »" in english
+
+
+def test_the_auditor_sees_the_justification_of_a_validation_against_a_ground_r19() -> None:
+    with two_examiners() as (platform, first, _):
+        journey = Journey(platform, email="sans.photo@example.org")
+        review_id = journey.sent_for_review(waive_id_photo=True)
+        reviewing.assign_examiner(platform.ctx, review_id, first)
+        review = platform.ctx.store.get(review_id, Review)
+        assert review.recommendation is not None
+        reviewing.decide_review(
+            platform.ctx,
+            review_id,
+            examiner_id=first,
+            verdict=Verdict.VALIDATED,
+            overrides=tuple(override_of(g, JUSTIFICATION) for g in review.recommendation.grounds),
+        )
+        accounts.register_staff(
+            platform.ctx, email="ada@example.org", name="Ada", role=Role.AUDITOR, password=PASSWORD
+        )
+        with TestClient(create_app(platform, secret=SECRET, support=SupportContact())) as client:
+            log_in(client, "/staff/login", "ada@example.org", PASSWORD)
+            text = html.unescape(client.get(f"/auditor/reviews/{review_id}").text)
+
+    assert "Décidé contre le motif R9 identity_not_verifiable" in text
+    assert f"« {JUSTIFICATION} »" in text and "MATCHES" in text
