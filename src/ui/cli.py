@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import sys
-import time
+import threading
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -55,7 +56,9 @@ def _parser() -> argparse.ArgumentParser:
         "worker", help="run policies, deadlines and the outbox (Ctrl-C to stop)"
     )
     worker.add_argument("--once", action="store_true", help="one pass, then exit")
-    worker.add_argument("--interval", type=float, default=5.0, help="seconds between passes")
+    worker.add_argument(
+        "--interval", type=float, default=0.5, help="seconds between passes (default 0.5)"
+    )
     return parser
 
 
@@ -168,22 +171,27 @@ def _worker(settings: Settings, *, once: bool, interval: float) -> int:
 
 
 def _work(settings: Settings, *, once: bool, interval: float) -> int:
+    from ui.serve import LOG, work
+
     platform = bootstrap(settings)
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    LOG.addHandler(handler)
+    LOG.setLevel(logging.INFO)
     try:
-        while True:
-            deadlines = platform.tick()
-            sent = platform.settle()
-            print(
-                f"{platform.ctx.now():%Y-%m-%d %H:%M:%S} deadline facts {deadlines.count}, "
-                f"mails sent {sent.sent}, retried {sent.retried}, given up {sent.given_up}",
-                flush=True,
-            )
-            if once:
-                return 0
-            time.sleep(interval)
+        # Deadlines at the first pass, then every 10 passes at least every 5 seconds.
+        work(
+            platform,
+            threading.Event(),
+            interval=interval,
+            deadlines_every=min(5.0, 10 * interval),
+            once=once,
+        )
+        return 0
     except KeyboardInterrupt:
         return 0
     finally:
+        LOG.removeHandler(handler)
         platform.close()
 
 
