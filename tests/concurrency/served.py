@@ -22,6 +22,9 @@ Fixtures (import them in a conftest, as tests/concurrency/conftest.py does):
 - `post_form(client, path, data)` — a form POST with its CSRF token;
 - `invitation` — the demo candidate's « Créer ma session » link from the banner;
 - `store()` — an EventsourcingStore on the same schema, to read the log (close it);
+- `platform(start)` — a Platform in the test process on the same schema (secret shared with
+  the server, memory mailer and launcher, a ManualClock at `start`), to prepare state with
+  the use cases (tests.acceptance.journey.Journey) faster than through pages; close it;
 - `mails_decided()` — how many `OutboundMail.MailDecided` events the log holds;
 - `wait_until_sent(expected, timeout)` — until the SMTP counter has `expected` deliveries
   and the outbox has no pending mail (the workers settled), or AssertionError.
@@ -38,12 +41,15 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from adapters.bootstrap import Platform, Settings, bootstrap
+from adapters.clock import ManualClock
 from adapters.mail.capture import SmtpCapture
 from adapters.persistence.store import EventsourcingStore
 from domain.outbound_mail import OutboundMail
@@ -52,6 +58,7 @@ from ui.serve import DEMO_EMAIL, DEMO_PASSWORD
 _TOKEN = re.compile(r'name="_csrf_token" value="([^"]+)"')
 _INVITATION = re.compile(r"http://\S+/sessions/new\?t=\S+")
 START_TIMEOUT_S = 90.0
+SECRET_KEY = "c" * 64
 
 
 def free_port() -> int:
@@ -125,6 +132,18 @@ class Served:
         reply = self.post_form(client, "/login", {"email": DEMO_EMAIL, "password": DEMO_PASSWORD})
         assert reply.status_code in (302, 303), reply.text
 
+    def platform(self, start: datetime) -> Platform:
+        return bootstrap(
+            Settings(
+                database_url=self.database_url,
+                media_root=None,
+                secret_key=SECRET_KEY,
+                base_url=self.url,
+                launcher="memory",
+            ),
+            clock=ManualClock(start),
+        )
+
     def store(self) -> EventsourcingStore:
         return EventsourcingStore(self.database_url)
 
@@ -193,7 +212,7 @@ def served(postgres_url: str, smtp_counter: SmtpCapture, tmp_path: Path) -> Iter
         PYTHONPATH=os.pathsep.join(sys.path),
         VIGIE_DATABASE_URL=postgres_url,
         VIGIE_SMTP_URL=f"smtp://{smtp_counter.host}:{smtp_counter.port}",
-        VIGIE_SECRET_KEY="c" * 64,
+        VIGIE_SECRET_KEY=SECRET_KEY,
         VIGIE_MEDIA_ROOT=str(tmp_path / "media"),
     )
     process = subprocess.Popen(
