@@ -26,6 +26,7 @@ Fixtures (import them in a conftest, as tests/concurrency/conftest.py does):
   the server, memory mailer and launcher, a ManualClock at `start`), to prepare state with
   the use cases (tests.acceptance.journey.Journey) faster than through pages; close it;
 - `mails_decided()` — how many `OutboundMail.MailDecided` events the log holds;
+- `wait_until_decided(expected, timeout)` — until the workers decided that many mails;
 - `wait_until_sent(expected, timeout)` — until the SMTP counter has `expected` deliveries
   and the outbox has no pending mail (the workers settled), or AssertionError.
 """
@@ -157,6 +158,14 @@ class Served:
             return decided
         finally:
             store.close()
+
+    def wait_until_decided(self, expected: int, timeout: float = 60.0) -> int:
+        """Until the workers' policies decided at least `expected` mails (requests only record
+        the facts that call for them); returns how many the log holds."""
+        deadline = time.monotonic() + timeout
+        while (decided := self.mails_decided()) < expected and time.monotonic() < deadline:
+            time.sleep(0.25)
+        return decided
 
     def pending_mails(self) -> int:
         """Mails decided but neither sent nor given up."""

@@ -51,7 +51,7 @@ def test_twenty_parallel_enrolments_and_resets_send_each_decided_mail_exactly_on
         statuses += list(pool.map(reset, range(RESETS)))
 
     assert [s for s in statuses if s >= 500] == [], served.output()[-4000:]
-    decided = served.mails_decided() - already
+    decided = served.wait_until_decided(already + ENROLMENTS + RESETS) - already
     assert decided == ENROLMENTS + RESETS
     served.wait_until_sent(decided)
     deliveries, message_ids = count_deliveries(served.capture)
