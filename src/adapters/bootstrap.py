@@ -29,7 +29,7 @@ from app.exam_desk import desk_view
 from app.links import LinkSigner
 from app.mail_rendering import MailRenderer, SupportContact
 from app.outbox import OutboxSender, SendReport
-from app.policies import PolicyRunner, default_policies
+from app.policies import ParkedReactions, PolicyRunner, default_policies
 from app.ports.clock import Clock
 from app.ports.exam_launcher import ExamLauncher
 from app.ports.ids import Ids
@@ -111,6 +111,8 @@ class Platform:
     store: EventsourcingStore
     links: LinkSigner
     keys: KeyStore = field(default_factory=MemoryKeyStore)
+    # Read on demand (operator page, CLI): most processes never list them.
+    parked: ParkedReactions = field(default_factory=ParkedReactions)
 
     @property
     def mailer(self) -> Mailer:
@@ -118,7 +120,8 @@ class Platform:
         return self.ctx.mailer
 
     def settle(self) -> SendReport:
-        """One worker pass: policies react, due mails go out, read models catch up."""
+        """One worker pass: policies react, due mails go out, read models catch up. The
+        workers' job (`vigie worker`, the loop `vigie serve` starts), never a web request's."""
         self.runner.run_until_quiet()
         self.projections.catch_up(self.ctx.store)
         report = self.sender.send_due(self.projections.mails_due(self.ctx.now()))

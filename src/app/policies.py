@@ -4,26 +4,38 @@ Each policy has its own position (tracking). The events a policy records are sav
 same transaction as its new position, so a crash between the two is impossible: a restarted
 runner starts after the last position it committed and nothing is done twice. Effects that leave
 the database (mail) are decided here as events and carried out by the outbox sender.
+
+A reaction that keeps failing for another reason than a conflict (an erased candidate, a bug)
+is parked after a few tries (domain.parked_reaction): saved with the policy's position, so the
+policy goes on with the next events; it is logged, listed for operators, and retried when one
+of them asks (RetryParkedReactions carries the retry out, once).
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
+import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Protocol
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from app.context import Context
+from app.context import Context, update
 from app.outbox import MailDecisions
-from app.ports.event_store import ConcurrencyConflict, Recorded
+from app.ports.event_store import ConcurrencyConflict, EventStore, Recorded
 from app.use_cases.reviewing import open_review
 from app.workspaces import ProvisionWorkspaces, TearDownWorkspaces
 from domain.exam_attempt import ExamAttempt
+from domain.parked_reaction import ParkedReaction, ParkedStatus
 
 BATCH = 500
 RETRIES = 5
+PARK_AFTER = 3  # failed tries (other than conflicts) before a reaction is parked
+LOG = logging.getLogger("vigie.policies")
 
 
 class Policy(Protocol):
@@ -99,12 +111,30 @@ class PolicyRunner:
 
     def _react(self, policy: Policy, recorded: Recorded) -> int:
         """React once: a conflict means another runner did it, or an aggregate the policy
-        loaded changed meanwhile (then decide again from fresh state)."""
+        loaded changed meanwhile (then decide again from fresh state). Any other failure is
+        tried again, then parked with the policy's position so the policy goes on."""
         store = self.ctx.store
-        for _ in range(RETRIES):
+        failures = 0
+        for _ in range(RETRIES + PARK_AFTER):
             if store.position_of(policy.name) >= recorded.position:
                 return 0
-            aggregates = policy.react(self.ctx, recorded)
+            try:
+                aggregates = policy.react(self.ctx, recorded)
+            except ConcurrencyConflict:
+                continue
+            except Exception as error:
+                failures += 1
+                LOG.warning(
+                    "%s failed on %s (try %d of %d)",
+                    policy.name,
+                    _cause(recorded),
+                    failures,
+                    PARK_AFTER,
+                    exc_info=True,
+                )
+                if failures < PARK_AFTER:
+                    continue
+                return self._park(policy, recorded, error, failures)
             try:
                 store.save(*aggregates, tracking=(policy.name, recorded.position))
             except ConcurrencyConflict:
@@ -112,12 +142,145 @@ class PolicyRunner:
             return 1
         raise ConcurrencyConflict(f"{policy.name} could not record its reaction to {recorded}")
 
+    def _park(self, policy: Policy, recorded: Recorded, error: Exception, tries: int) -> int:
+        parked = ParkedReaction.park(
+            policy=policy.name,
+            position=recorded.position,
+            cause=_cause(recorded),
+            event_type=type(recorded.event).__qualname__,
+            error=f"{type(error).__name__}: {error}",
+            tries=tries,
+            at=self.ctx.now(),
+        )
+        try:
+            self.ctx.store.save(parked, tracking=(policy.name, recorded.position))
+        except ConcurrencyConflict:
+            return 0  # another runner parked it, or reacted, first
+        LOG.error(
+            "%s parked its reaction to %s after %d tries: %s (retry: vigie policies retry %s)",
+            policy.name,
+            parked.cause,
+            tries,
+            parked.error,
+            parked.id,
+        )
+        return 1
+
+
+def _cause(recorded: Recorded) -> str:
+    return f"{recorded.event.originator_id}/{recorded.event.originator_version}"
+
+
+@dataclass
+class RetryParkedReactions:
+    """Carries out an operator's retry of a parked reaction: the original policy reacts to
+    the original event again; its aggregates and 'resolved' are saved in one transaction (the
+    parked stream's version makes it once), or the new failure parks it again."""
+
+    policies: Sequence[Policy]
+    name: str = "retry-parked-reactions"
+
+    def wants(self, recorded: Recorded) -> bool:
+        return isinstance(recorded.event, ParkedReaction.RetryRequested)
+
+    def react(self, ctx: Context, recorded: Recorded) -> Sequence[Aggregate]:
+        parked = ctx.store.get(recorded.event.originator_id, ParkedReaction)
+        if parked.status is not ParkedStatus.RETRY_REQUESTED:
+            return []
+        policy = next((p for p in self.policies if p.name == parked.policy), None)
+        original = ctx.store.read(parked.position - 1, 1)
+        try:
+            if policy is None:
+                raise LookupError(f"no policy named {parked.policy!r} runs here")
+            if not original or original[0].position != parked.position:
+                raise LookupError(f"no event at position {parked.position}")
+            aggregates = list(policy.react(ctx, original[0]))
+        except ConcurrencyConflict:
+            raise
+        except Exception as error:
+            LOG.warning("retry of %s failed", parked.id, exc_info=True)
+            parked.retry_failed(error=f"{type(error).__name__}: {error}", at=ctx.now())
+            return [parked]
+        parked.resolve(at=ctx.now())
+        return [*aggregates, parked]
+
+
+def request_retry(ctx: Context, parked_reaction_id: UUID, *, by: str) -> None:
+    """An operator asks for a parked reaction to be tried again; a worker does it."""
+    at = ctx.now()
+    update(ctx, parked_reaction_id, ParkedReaction, lambda p: p.request_retry(by=by, at=at))
+
+
+@dataclass(frozen=True)
+class ParkedSummary:
+    """A parked reaction as operators list it."""
+
+    parked_id: UUID
+    policy: str
+    position: int
+    cause: str
+    event_type: str
+    error: str
+    tries: int
+    status: ParkedStatus
+    parked_at: datetime
+
+
+@dataclass
+class ParkedReactions:
+    """The parked reactions, from the log (read when an operator asks, then kept up)."""
+
+    position: int = 0
+    by_id: dict[UUID, ParkedSummary] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def catch_up(self, store: EventStore) -> list[ParkedSummary]:
+        """Everything not resolved, oldest first."""
+        with self._lock:
+            while page := store.read(self.position, BATCH):
+                for recorded in page:
+                    self._apply(recorded)
+                self.position = page[-1].position
+            waiting = [p for p in self.by_id.values() if p.status is not ParkedStatus.RESOLVED]
+        return sorted(waiting, key=lambda p: p.position)
+
+    def _apply(self, recorded: Recorded) -> None:
+        event = recorded.event
+        if not isinstance(event, ParkedReaction.Event):
+            return
+        if isinstance(event, ParkedReaction.ReactionParked):
+            self.by_id[event.originator_id] = ParkedSummary(
+                event.originator_id,
+                event.policy,
+                event.position,
+                event.cause,
+                event.event_type,
+                event.error,
+                event.tries,
+                ParkedStatus.PARKED,
+                event.timestamp,
+            )
+            return
+        known = self.by_id.get(event.originator_id)
+        if known is None:
+            return
+        if isinstance(event, ParkedReaction.RetryRequested):
+            known = replace(known, status=ParkedStatus.RETRY_REQUESTED)
+        elif isinstance(event, ParkedReaction.RetryFailed):
+            known = replace(
+                known, status=ParkedStatus.PARKED, error=event.error, tries=known.tries + 1
+            )
+        elif isinstance(event, ParkedReaction.ReactionResolved):
+            known = replace(known, status=ParkedStatus.RESOLVED)
+        self.by_id[event.originator_id] = known
+
 
 def default_policies() -> list[Policy]:
-    """Every policy the platform runs."""
-    return [
+    """Every policy the platform runs, and the one that retries their parked reactions."""
+    policies: list[Policy] = [
         OpenReviewOnSubmission(),
         MailDecisions(),
         ProvisionWorkspaces(),
         TearDownWorkspaces(),
     ]
+    return [*policies, RetryParkedReactions(policies)]

@@ -14,6 +14,7 @@ from uuid import UUID
 
 from adapters.bootstrap import Settings, bootstrap, open_store
 from adapters.mail.capture import SmtpCapture, read_maildir
+from app.policies import request_retry
 from app.read_models import describe
 from domain.errors import DomainError
 from ui import audit_cli, contracts_cli, privacy_cli
@@ -52,6 +53,12 @@ def _parser() -> argparse.ArgumentParser:
     mailbox.add_argument("--full", action="store_true", help="print each mail's text")
     mail = commands.add_parser("mail", help="the outbox, for operators")
     mail.add_argument("what", choices=["failed", "pending"], help="which mails to list")
+    policies = commands.add_parser("policies", help="parked reactions, for operators")
+    what = policies.add_subparsers(dest="what", required=True)
+    what.add_parser("parked", help="list the reactions parked after failing")
+    retry = what.add_parser("retry", help="ask a worker to try a parked reaction again")
+    retry.add_argument("parked_id", type=uuid_argument)
+    retry.add_argument("--by", default="cli", help="who asks (kept in the log)")
     worker = commands.add_parser(
         "worker", help="run policies, deadlines and the outbox (Ctrl-C to stop)"
     )
@@ -89,6 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _mailbox(Path(args.dir), args.last, args.full)
         if args.command == "mail":
             return _mail(settings, args.what)
+        if args.command == "policies":
+            return _policies(settings, args)
         if args.command == "worker":
             return _worker(settings, once=args.once, interval=args.interval)
     except (DomainError, ValueError) as error:
@@ -154,6 +163,26 @@ def _mail(settings: Settings, what: str) -> int:
             print(
                 f"- {mail.mail_id} {mail.kind:<20} decided {mail.decided_at:%d/%m/%Y %H:%M}, "
                 f"{mail.attempts} attempt(s); cause {mail.cause}; {mail.last_error or 'no error'}"
+            )
+        return 0
+    finally:
+        platform.close()
+
+
+def _policies(settings: Settings, args: argparse.Namespace) -> int:
+    platform = bootstrap(settings)
+    try:
+        if args.what == "retry":
+            request_retry(platform.ctx, args.parked_id, by=args.by)
+            print(f"retry of {args.parked_id} requested: a worker carries it out")
+            return 0
+        parked = platform.parked.catch_up(platform.ctx.store)
+        print(f"{len(parked)} parked reaction(s)")
+        for p in parked:
+            print(
+                f"- {p.parked_id} {p.policy} on {p.event_type} ({p.cause}) at position "
+                f"{p.position}, parked {p.parked_at:%d/%m/%Y %H:%M}, {p.tries} tries, "
+                f"{p.status.value}: {p.error}"
             )
         return 0
     finally:

@@ -37,6 +37,7 @@ from ui.web import (
     examiner,
     media,
     operator,
+    parked,
     portal,
 )
 from ui.web.i18n import translator
@@ -145,6 +146,7 @@ def create_app(
             *appeals.ROUTES,
             *assignments.ROUTES,
             *accommodations.ROUTES,
+            *parked.ROUTES,
             *media.ROUTES,
             create_static_files_router(path="/static", directories=[HERE / "static"]),
         ],

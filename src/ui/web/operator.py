@@ -63,6 +63,7 @@ def operator_home(request: Request[Any, Any, Any]) -> Template:
             request,
             rows=rows,
             failed=projections.failed_mails(),
+            parked=platform.parked.catch_up(platform.ctx.store),  # issue 12
             certifications=list(platform.ctx.catalogue),
             report=None,
             can_watch=request.session.get("role") == Role.SUPPORT.value,
