@@ -18,28 +18,34 @@ import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate
 
 from app.context import Context, update
 from app.outbox import MailDecisions
-from app.ports.event_store import ConcurrencyConflict, EventStore, Recorded
+from app.ports.event_store import AggregateNotFound, ConcurrencyConflict, EventStore, Recorded
 from app.use_cases.reviewing import open_review
 from app.workspaces import ProvisionWorkspaces, TearDownWorkspaces
 from domain.exam_attempt import ExamAttempt
 from domain.parked_reaction import ParkedReaction, ParkedStatus
+from domain.reaction_claim import ReactionClaim, claim_id
 
 BATCH = 500
 RETRIES = 5
 PARK_AFTER = 3  # failed tries (other than conflicts) before a reaction is parked
+# A claimed reaction (provisioning: up to 120 s) is left to its runner this long.
+CLAIM_LEASE_S = 300.0
 LOG = logging.getLogger("vigie.policies")
 
 
 class Policy(Protocol):
-    """Reacts to one kind of fact; returns the aggregates whose new events to save."""
+    """Reacts to one kind of fact; returns the aggregates whose new events to save.
+
+    A policy whose reaction has an effect outside the database (a launcher call) sets
+    `claims_before_reacting = True`: the runner claims the reaction first (ReactionClaim)."""
 
     name: str
 
@@ -71,6 +77,8 @@ class PolicyRunner:
 
     ctx: Context
     policies: Sequence[Policy]
+    name: str = field(default_factory=lambda: f"runner-{uuid4().hex[:12]}")
+    claim_lease: timedelta = timedelta(seconds=CLAIM_LEASE_S)
 
     def run(self) -> int:
         """Process everything recorded so far; returns how many reactions were saved.
@@ -80,6 +88,9 @@ class PolicyRunner:
         store = self.ctx.store
         reactions = 0
         positions = {p.name: store.position_of(p.name) for p in self.policies}
+        # A policy whose reaction another runner is carrying out stops here for this pass:
+        # moving its position past that event would make the other runner's save fail.
+        held_back: set[str] = set()
         start = min(positions.values(), default=0)
         while True:
             batch = store.read(start, BATCH)
@@ -87,10 +98,14 @@ class PolicyRunner:
                 return reactions
             for recorded in batch:
                 for policy in self.policies:
-                    if positions[policy.name] >= recorded.position:
+                    if policy.name in held_back or positions[policy.name] >= recorded.position:
                         continue
                     if policy.wants(recorded):
-                        reactions += self._react(policy, recorded)
+                        try:
+                            reactions += self._react(policy, recorded)
+                        except HeldElsewhere:
+                            held_back.add(policy.name)
+                            continue
                     positions[policy.name] = recorded.position
             start = batch[-1].position
             for policy in self.policies:
@@ -114,6 +129,11 @@ class PolicyRunner:
         loaded changed meanwhile (then decide again from fresh state). Any other failure is
         tried again, then parked with the policy's position so the policy goes on."""
         store = self.ctx.store
+        if getattr(policy, "claims_before_reacting", False):
+            if store.position_of(policy.name) >= recorded.position:
+                return 0
+            if not self._claim(policy, recorded):
+                raise HeldElsewhere(f"{policy.name} at {recorded.position}")
         failures = 0
         for _ in range(RETRIES + PARK_AFTER):
             if store.position_of(policy.name) >= recorded.position:
@@ -142,6 +162,32 @@ class PolicyRunner:
             return 1
         raise ConcurrencyConflict(f"{policy.name} could not record its reaction to {recorded}")
 
+    def _claim(self, policy: Policy, recorded: Recorded) -> bool:
+        """Take the reaction for this runner before its effect leaves the database; False
+        when another runner's claim holds it (or was stored first)."""
+        store = self.ctx.store
+        at = self.ctx.now()
+        lease_until = at + self.claim_lease
+        try:
+            claim = store.get(claim_id(policy.name, recorded.position), ReactionClaim)
+        except AggregateNotFound:
+            claim = ReactionClaim.claim(
+                policy=policy.name,
+                position=recorded.position,
+                runner=self.name,
+                at=at,
+                lease_until=lease_until,
+            )
+        else:
+            if claim.held(at):
+                return claim.runner == self.name
+            claim.take_over(runner=self.name, at=at, lease_until=lease_until)
+        try:
+            store.save(claim)
+        except ConcurrencyConflict:
+            return False
+        return True
+
     def _park(self, policy: Policy, recorded: Recorded, error: Exception, tries: int) -> int:
         parked = ParkedReaction.park(
             policy=policy.name,
@@ -165,6 +211,10 @@ class PolicyRunner:
             parked.id,
         )
         return 1
+
+
+class HeldElsewhere(Exception):
+    """Another runner holds the claim on this reaction."""
 
 
 def _cause(recorded: Recorded) -> str:

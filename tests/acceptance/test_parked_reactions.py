@@ -4,6 +4,7 @@ the events after it (other candidates' mails) still happen."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,20 +12,25 @@ from uuid import NAMESPACE_URL, uuid5
 
 import pytest
 from eventsourcing.domain import Aggregate
+from litestar.testing import TestClient
 
 from adapters.bootstrap import Platform
 from adapters.mail.memory import MemoryMailer
 from app.context import Context
+from app.mail_rendering import SupportContact
 from app.outbox import MailDecisions
 from app.policies import PARK_AFTER, PolicyRunner, RetryParkedReactions, request_retry
 from app.ports.event_store import Recorded
 from app.privacy import erase_candidate
-from app.use_cases import enrolment
+from app.use_cases import accounts, enrolment
 from domain.enrollment import Enrollment
 from domain.outbound_mail import MailKind, OutboundMail, RecipientKind
 from domain.parked_reaction import ParkedStatus
+from domain.staff import Role
 from tests.acceptance.journey import Journey, make_platform
+from tests.acceptance.web import csrf, log_in
 from ui.cli import main
+from ui.web.app import create_app
 
 
 def _enrol(platform: Platform, email: str) -> enrolment.Enrolled:
@@ -156,3 +162,39 @@ def test_vigie_policies_lists_parked_reactions_and_asks_for_a_retry(
     assert "requested" in capsys.readouterr().out
     assert main(["--database-url", url, "policies", "parked"]) == 0
     assert "retry_requested" in capsys.readouterr().out
+
+
+def test_the_operator_page_lists_a_parked_reaction_and_its_retry_button_asks_a_worker(
+    platform: Platform,
+) -> None:
+    """The centre sees the parked reaction (policy, event, error) and « Relancer » records the
+    retry; the worker's pass carries it out (here: parked again, the cause is still there)."""
+    secret = b"s" * 32
+    accounts.register_staff(
+        platform.ctx,
+        email="centre@example.org",
+        name="Centre",
+        role=Role.CENTRE,
+        password="centre-pass-1",
+    )
+    journey = Journey(platform)
+    journey.enrol()
+    assert journey.enrollment_id is not None and journey.candidate_id is not None
+    enrolment.create_exam_session(platform.ctx, journey.enrollment_id)
+    erase_candidate(
+        platform.ctx, platform.keys, platform.projections, journey.candidate_id, reason="x"
+    )
+    platform.settle()
+    with TestClient(create_app(platform, secret=secret, support=SupportContact())) as client:
+        log_in(client, "/staff/login", "centre@example.org", "centre-pass-1")
+        page = client.get("/operator").text
+        assert "Réactions en attente" in page
+        assert "mail-decisions — Enrollment.ExamSessionCreated" in page
+        found = re.search(r'action="(/operator/parked/[0-9a-f-]+/retry)"', page)
+        assert found is not None
+        reply = client.post(found.group(1), headers=csrf(client), follow_redirects=False)
+        assert reply.status_code in (302, 303), reply.text
+        assert "relance demandée" in client.get("/operator").text
+        platform.settle()  # the worker's pass
+        again = client.get("/operator").text
+        assert f"{PARK_AFTER + 1} essai(s)" in again and "Relancer" in again
