@@ -229,6 +229,8 @@ class RetryParkedReactions:
 
     policies: Sequence[Policy]
     name: str = "retry-parked-reactions"
+    # The retried reaction may call a launcher: one runner carries each retry out.
+    claims_before_reacting: bool = True
 
     def wants(self, recorded: Recorded) -> bool:
         return isinstance(recorded.event, ParkedReaction.RetryRequested)
