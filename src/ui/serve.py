@@ -118,10 +118,13 @@ def work(
                 next_deadlines = started + deadlines_every
                 if report.count:
                     LOG.info("deadline facts recorded: %d", report.count)
-            else:
-                sent = platform.settle()
-                if sent.errors:
-                    LOG.warning("mails given up: %s", "; ".join(sent.errors))
+            sent = platform.settle()
+            if sent.sent or sent.retried or sent.given_up:
+                LOG.info(
+                    "mails sent %d, retried %d, given up %d", sent.sent, sent.retried, sent.given_up
+                )
+            if sent.errors:
+                LOG.warning("mails given up: %s", "; ".join(sent.errors))
         except Exception:
             LOG.exception("a worker pass failed; the next pass retries")
         if once or stop.wait(max(0.0, interval - (time.monotonic() - started))):
