@@ -119,20 +119,21 @@ class Platform:
         """The mailer the outbox sends through."""
         return self.ctx.mailer
 
-    def settle(self) -> SendReport:
-        """One worker pass: policies react, due mails go out, read models catch up. The
-        workers' job (`vigie worker`, the loop `vigie serve` starts), never a web request's."""
-        self.runner.run_until_quiet()
+    def settle(self, runner: PolicyRunner | None = None) -> SendReport:
+        """One worker pass: policies react (those of `runner`, else all), due mails go out,
+        read models catch up. The workers' job (`vigie worker`, the loop `vigie serve`
+        starts), never a web request's."""
+        (runner or self.runner).run_until_quiet()
         self.projections.catch_up(self.ctx.store)
         report = self.sender.send_due(self.projections.mails_due(self.ctx.now()))
         self.projections.catch_up(self.ctx.store)
         return report
 
-    def tick(self) -> DeadlineReport:
+    def tick(self, runner: PolicyRunner | None = None) -> DeadlineReport:
         """The deadline process at the clock's now, then a worker pass."""
-        self.runner.run_until_quiet()
+        (runner or self.runner).run_until_quiet()
         report = run_deadlines(self.ctx, self.projections)
-        self.settle()
+        self.settle(runner)
         return report
 
     def close(self) -> None:

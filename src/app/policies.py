@@ -213,6 +213,17 @@ class PolicyRunner:
         return 1
 
 
+def split_by_claims(runner: PolicyRunner) -> tuple[PolicyRunner, PolicyRunner]:
+    """(the policies whose reactions stay in the database, those that call out first):
+    run apart, a workspace taking two minutes to start does not hold back the mails."""
+    claiming = [p for p in runner.policies if getattr(p, "claims_before_reacting", False)]
+    others = [p for p in runner.policies if p not in claiming]
+    return (
+        PolicyRunner(runner.ctx, others, name=runner.name),
+        PolicyRunner(runner.ctx, claiming, name=runner.name),
+    )
+
+
 class HeldElsewhere(Exception):
     """Another runner holds the claim on this reaction."""
 

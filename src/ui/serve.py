@@ -19,6 +19,7 @@ from uvicorn.supervisors import Multiprocess
 
 from adapters.bootstrap import Platform, Settings, _secret, bootstrap
 from adapters.mail.capture import SmtpCapture
+from app.policies import PolicyRunner, split_by_claims
 from app.use_cases import accounts, enrolment
 from domain.candidate import Account, Candidate
 from domain.staff import Role
@@ -105,29 +106,56 @@ def work(
     deadlines_every: float = DEADLINES_EVERY_S,
     once: bool = False,
 ) -> None:
-    """The worker loop: policies, provisioning and the outbox at every pass, the deadline
-    process every `deadlines_every` seconds. Background work runs here, never in a web
-    request (issue 12). A failed pass is logged with its traceback and the loop goes on: the
-    next pass retries what it left (everything it does is recorded once)."""
+    """The worker loop: policies and the outbox at every pass, the deadline process every
+    `deadlines_every` seconds, and the reactions that call a launcher (provisioning, up to
+    120 s) in a thread of their own so they never hold the mails back. Background work runs
+    here, never in a web request (issue 12). A failed pass is logged with its traceback and
+    the loop goes on: the next pass retries what it left (everything is recorded once)."""
+    if once:
+        _pass(platform, platform.runner, deadlines=True)
+        return
+    runner, calling_out = split_by_claims(platform.runner)
+    launcher_loop = threading.Thread(
+        target=_launcher_loop, args=(calling_out, stop, interval), daemon=True
+    )
+    launcher_loop.start()
     next_deadlines = 0.0
     while True:
         started = time.monotonic()
+        if _pass(platform, runner, deadlines=started >= next_deadlines):
+            next_deadlines = started + deadlines_every
+        if stop.wait(max(0.0, interval - (time.monotonic() - started))):
+            launcher_loop.join(timeout=interval * 4)
+            return
+
+
+def _pass(platform: Platform, runner: PolicyRunner, *, deadlines: bool) -> bool:
+    """One pass; True when the deadline process ran to its end."""
+    try:
+        if deadlines:
+            report = platform.tick(runner)
+            if report.count:
+                LOG.info("deadline facts recorded: %d", report.count)
+        sent = platform.settle(runner)
+        if sent.sent or sent.retried or sent.given_up:
+            LOG.info(
+                "mails sent %d, retried %d, given up %d", sent.sent, sent.retried, sent.given_up
+            )
+        if sent.errors:
+            LOG.warning("mails given up: %s", "; ".join(sent.errors))
+    except Exception:
+        LOG.exception("a worker pass failed; the next pass retries")
+        return False
+    return deadlines
+
+
+def _launcher_loop(runner: PolicyRunner, stop: threading.Event, interval: float) -> None:
+    while True:
         try:
-            if started >= next_deadlines:
-                report = platform.tick()
-                next_deadlines = started + deadlines_every
-                if report.count:
-                    LOG.info("deadline facts recorded: %d", report.count)
-            sent = platform.settle()
-            if sent.sent or sent.retried or sent.given_up:
-                LOG.info(
-                    "mails sent %d, retried %d, given up %d", sent.sent, sent.retried, sent.given_up
-                )
-            if sent.errors:
-                LOG.warning("mails given up: %s", "; ".join(sent.errors))
+            runner.run_until_quiet()
         except Exception:
-            LOG.exception("a worker pass failed; the next pass retries")
-        if once or stop.wait(max(0.0, interval - (time.monotonic() - started))):
+            LOG.exception("a provisioning pass failed; the next pass retries")
+        if stop.wait(interval):
             return
 
 
