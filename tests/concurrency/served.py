@@ -23,9 +23,11 @@ Fixtures (import them in a conftest, as tests/concurrency/conftest.py does):
 - `invitation` — the demo candidate's « Créer ma session » link from the banner;
 - `store()` — an EventsourcingStore on the same schema, to read the log (close it);
 - `platform(start)` — a Platform in the test process on the same schema (secret shared with
-  the server, memory mailer and launcher, a ManualClock at `start`), to prepare state with
-  the use cases (tests.acceptance.journey.Journey) faster than through pages; close it;
+  the server, a ManualClock at `start`), to prepare state with the use cases
+  (tests.acceptance.journey.Journey) faster than through pages; it only records: its
+  `settle()` does nothing, the served workers react (wait for them); close it;
 - `mails_decided()` — how many `OutboundMail.MailDecided` events the log holds;
+- `wait_for(condition, what)` — until the served workers made `condition()` true;
 - `wait_until_decided(expected, timeout)` — until the workers decided that many mails;
 - `wait_until_sent(expected, timeout)` — until the SMTP counter has `expected` deliveries
   and the outbox has no pending mail (the workers settled), or AssertionError.
@@ -40,7 +42,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -53,6 +55,7 @@ from adapters.bootstrap import Platform, Settings, bootstrap
 from adapters.clock import ManualClock
 from adapters.mail.capture import SmtpCapture
 from adapters.persistence.store import EventsourcingStore
+from app.outbox import SendReport
 from domain.outbound_mail import OutboundMail
 from ui.serve import DEMO_EMAIL, DEMO_PASSWORD
 
@@ -134,7 +137,7 @@ class Served:
         assert reply.status_code in (302, 303), reply.text
 
     def platform(self, start: datetime) -> Platform:
-        return bootstrap(
+        platform = bootstrap(
             Settings(
                 database_url=self.database_url,
                 media_root=None,
@@ -144,6 +147,11 @@ class Served:
             ),
             clock=ManualClock(start),
         )
+        # This process only records: the served workers react (policies, provisioning, the
+        # outbox) on the system clock. Workers here, on a test clock, would hold claims whose
+        # leases the served ones read as long over.
+        platform.settle = _records_only  # type: ignore[method-assign]
+        return platform
 
     def store(self) -> EventsourcingStore:
         return EventsourcingStore(self.database_url)
@@ -158,6 +166,14 @@ class Served:
             return decided
         finally:
             store.close()
+
+    def wait_for(self, condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
+        """Until `condition()` holds (the served workers did `what`), or AssertionError."""
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"not done within {timeout}s: {what}\n{self.output()[-3000:]}")
+            time.sleep(0.1)
 
     def wait_until_decided(self, expected: int, timeout: float = 60.0) -> int:
         """Until the workers' policies decided at least `expected` mails (requests only record
@@ -198,6 +214,10 @@ class Served:
             f"{len(self.capture.deliveries())} of {expected} mails delivered, "
             f"{self.pending_mails()} pending after {timeout}s\n{self.output()[-4000:]}"
         )
+
+
+def _records_only(runner: object = None) -> SendReport:
+    return SendReport()
 
 
 @pytest.fixture

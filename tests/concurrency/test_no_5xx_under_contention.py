@@ -8,6 +8,8 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
+from adapters.clock import ManualClock
+from app.use_cases import portal
 from domain.exam_attempt import ExamAttempt
 from tests.acceptance.journey import PARIS, Journey
 from tests.concurrency.served import Served
@@ -31,9 +33,17 @@ def test_four_writers_answering_one_attempt_get_no_5xx_and_every_acknowledged_an
         journey.create_session()
         journey.set_password(PASSWORD)
         journey.through_checks()
-        journey.start_exam()
-        attempt_id = journey.attempt_id
-        assert attempt_id is not None
+        attempt_id = journey.to_tile()
+        clock = platform.ctx.clock
+        assert isinstance(clock, ManualClock)
+        clock.set(datetime.now(PARIS))
+        portal.start_now(platform.ctx, attempt_id)
+        served.wait_for(
+            lambda: not platform.ctx.store.get(attempt_id, ExamAttempt).workspace_pending,
+            "the served workers provision the workspace",
+        )
+        clock.set(datetime.now(PARIS))
+        portal.begin_exam(platform.ctx, attempt_id)
         questions = list(platform.ctx.store.get(attempt_id, ExamAttempt).question_order)
     finally:
         platform.close()
