@@ -29,7 +29,8 @@ from app.exam_desk import desk_view
 from app.links import LinkSigner
 from app.mail_rendering import MailRenderer, SupportContact
 from app.outbox import OutboxSender, SendReport
-from app.policies import ParkedReactions, PolicyRunner, default_policies
+from app.parked import ParkedReactions
+from app.policies import PolicyRunner, default_policies
 from app.ports.clock import Clock
 from app.ports.exam_launcher import ExamLauncher
 from app.ports.ids import Ids

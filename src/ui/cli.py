@@ -14,7 +14,7 @@ from uuid import UUID
 
 from adapters.bootstrap import Settings, bootstrap, open_store
 from adapters.mail.capture import SmtpCapture, read_maildir
-from app.policies import request_retry
+from app.parked import request_retry
 from app.read_models import describe
 from domain.errors import DomainError
 from ui import audit_cli, contracts_cli, privacy_cli

@@ -19,7 +19,8 @@ from adapters.mail.memory import MemoryMailer
 from app.context import Context
 from app.mail_rendering import SupportContact
 from app.outbox import MailDecisions
-from app.policies import PARK_AFTER, PolicyRunner, RetryParkedReactions, request_retry
+from app.parked import RetryParkedReactions, request_retry
+from app.policies import PARK_AFTER, PolicyRunner
 from app.ports.event_store import Recorded
 from app.privacy import erase_candidate
 from app.use_cases import accounts, enrolment

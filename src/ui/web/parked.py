@@ -9,7 +9,7 @@ from litestar import Request, post
 from litestar.params import FromPath
 from litestar.response import Redirect
 
-from app import policies
+from app import parked
 from domain.staff import Role
 from ui.web.candidate import platform_of
 from ui.web.examiner import staff_member
@@ -20,7 +20,7 @@ def retry_parked(request: Request[Any, Any, Any], parked_id: FromPath[UUID]) -> 
     """Try a parked reaction again (after fixing its cause): the request records the wish,
     a worker carries it out."""
     who = staff_member(request, Role.SUPPORT, Role.CENTRE)
-    policies.request_retry(platform_of(request).ctx, parked_id, by=f"staff:{who}")
+    parked.request_retry(platform_of(request).ctx, parked_id, by=f"staff:{who}")
     return Redirect("/operator")
 
 
