@@ -204,7 +204,6 @@ def review_action(
             return _review_page(request, review_id, error=message, status=409, typed=typed)
     elif action == "release":
         reviewing.release_results(ctx, review_id)
-        platform_of(request).settle()
     else:
         raise InvalidArgument("action", f"unknown action {action!r}")
     return Redirect(f"/examiner/reviews/{review_id}")

@@ -63,6 +63,7 @@ def operator_home(request: Request[Any, Any, Any]) -> Template:
             request,
             rows=rows,
             failed=projections.failed_mails(),
+            parked=platform.parked.catch_up(platform.ctx.store),  # issue 12
             certifications=list(platform.ctx.catalogue),
             report=None,
             can_watch=request.session.get("role") == Role.SUPPORT.value,
@@ -85,7 +86,6 @@ def enrol_one(request: Request[Any, Any, Any], data: Form) -> Redirect:
         certification_code=str(data.get("certification_code", "")),
         language=str(data.get("language", "fr")) or "fr",
     )
-    platform.settle()
     return Redirect("/operator")
 
 
@@ -148,7 +148,6 @@ def enrol_csv(request: Request[Any, Any, Any], data: Multipart) -> Template:
                 language=row["language"] or "fr",
             )
             platform.projections.catch_up(platform.ctx.store)
-        platform.settle()
     return Template(
         "csv_report.html",
         context=context(request, reports=reports, imported=not any(r.error for r in reports)),
@@ -189,7 +188,6 @@ def resend(request: Request[Any, Any, Any], mail_id: FromPath[UUID]) -> Redirect
         at=platform.ctx.now(),
     )
     platform.ctx.store.save(again)
-    platform.settle()
     return Redirect("/operator")
 
 
