@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 from uuid import UUID
 
+from app.claiming import Unit, in_one_transaction
 from app.context import Context, update
 from app.links import LinkSigner
 from app.passwords import hash_password, verify_password
 from app.use_cases.enrolment import CandidateDirectory
 from domain.candidate import Account, Candidate, check_email
+from domain.claims import Claim, ClaimKind, email_claim_id
 from domain.errors import RuleBroken
 from domain.staff import Role, StaffMember
 
@@ -97,15 +99,34 @@ def register_staff(
     language: str = "fr",
     password: str | None = None,
 ) -> UUID:
-    """A new examiner, support agent, centre operator or auditor."""
+    """A new examiner, support agent, centre operator or auditor. One account per e-mail,
+    guarded by a claim in the store: registering a claimed address (again, or twice at once)
+    returns the account that holds it, unchanged (its password is not replaced)."""
     at = ctx.now()
-    staff = StaffMember.register(
-        staff_id=ctx.ids.new_id(), email=email, name=name, role=role, language=language, at=at
-    )
-    if password:
-        staff.set_password(at=at, password_hash=hash_password(password))
-    ctx.store.save(staff)
-    return staff.id
+    claim_id = email_claim_id(ClaimKind.STAFF_EMAIL, email)
+    password_hash = hash_password(password) if password else None
+
+    def decide(unit: Unit) -> UUID:
+        claim = unit.find(claim_id, Claim)
+        if claim is not None:
+            return claim.holder_id
+        staff = StaffMember.register(
+            staff_id=ctx.ids.new_id(),
+            email=email,
+            name=name,
+            role=role,
+            language=language,
+            at=at,
+        )
+        if password_hash:
+            staff.set_password(at=at, password_hash=password_hash)
+        claim = Claim.stake(
+            claim_id=claim_id, kind=ClaimKind.STAFF_EMAIL, holder_id=staff.id, at=at
+        )
+        unit.add(staff, claim)
+        return staff.id
+
+    return in_one_transaction(ctx, decide)
 
 
 def authenticate_staff(

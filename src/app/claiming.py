@@ -1,0 +1,67 @@
+"""One unit of work: the aggregates a use case loads and makes, saved in one transaction, and
+retried from scratch when another writer got there first (issue 12).
+
+Uniqueness lives in claim streams (`domain.claims`): two writers staking the same claim both
+write version 1 of one stream; the store keeps one, the other gets a conflict, starts again,
+and this time finds the claim and uses its holder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from app.context import RETRIES, Context
+from app.ports.event_store import AggregateNotFound, ConcurrencyConflict, EventStore
+
+A = TypeVar("A", bound=Aggregate)
+R = TypeVar("R")
+
+
+class Unit:
+    """What one attempt read and changed; found aggregates are read once per attempt."""
+
+    def __init__(self, store: EventStore) -> None:
+        self._store = store
+        self._seen: dict[UUID, Aggregate | None] = {}
+        self._changed: dict[UUID, Aggregate] = {}
+
+    def find(self, aggregate_id: UUID, kind: type[A]) -> A | None:
+        """The aggregate as this attempt knows it (its own changes included), or None."""
+        if aggregate_id not in self._seen:
+            try:
+                self._seen[aggregate_id] = self._store.get(aggregate_id, kind)
+            except AggregateNotFound:
+                self._seen[aggregate_id] = None
+        found = self._seen[aggregate_id]
+        return found if isinstance(found, kind) else None
+
+    def add(self, *aggregates: Aggregate) -> None:
+        """Aggregates made or changed by this attempt, to be saved with the others."""
+        for aggregate in aggregates:
+            self._seen[aggregate.id] = aggregate
+            self._changed[aggregate.id] = aggregate
+
+    def save(self) -> None:
+        """Everything changed, in one transaction (nothing when nothing changed)."""
+        if self._changed:
+            self._store.save(*self._changed.values())
+
+
+def in_one_transaction(ctx: Context, decide: Callable[[Unit], R]) -> R:
+    """Run `decide` on a fresh unit and save what it changed; on a conflict, decide again
+    from what the store holds now."""
+    for attempt in range(RETRIES):
+        unit = Unit(ctx.store)
+        result = decide(unit)
+        try:
+            unit.save()
+        except ConcurrencyConflict:
+            if attempt == RETRIES - 1:
+                raise
+            continue
+        return result
+    raise AssertionError("unreachable")
