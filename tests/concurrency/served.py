@@ -1,0 +1,240 @@
+"""A real `vigie serve --workers 2` on PostgreSQL with a counting SMTP server, for tests that
+throw concurrent requests at it (issue 12: exactly-once mail, no 5xx under contention).
+
+Fixtures (import them in a conftest, as tests/concurrency/conftest.py does):
+
+- `smtp_counter` — an `SmtpCapture` (aiosmtpd in a thread) on 127.0.0.1, a free port; it
+  keeps every delivery. `count_deliveries(capture)` gives (deliveries, distinct Message-IDs).
+- `served` — a `Served`: `vigie serve --workers 2` started as a subprocess (cwd in tmp_path,
+  a free port) on the `postgres_url` fixture's fresh schema (VIGIE_DATABASE_URL), sending
+  through `smtp_counter` (VIGIE_SMTP_URL), with the built-in workspaces. Each of its two
+  processes runs its own worker loop, so two senders compete for every mail. It yields
+  once the demo data is seeded and the port answers; it is stopped (SIGTERM, then SIGKILL)
+  afterwards, and its output is in `served.output()` for failure messages.
+
+`Served` helpers:
+- `client()` — an httpx.Client on the server (cookies kept, redirects not followed);
+- `form_token(client, path)` — the CSRF token a page's form carries (GET first);
+- `log_in_staff(client, email)` / `log_in_candidate(client)` — log in as the demo staff
+  member (`CENTRE_EMAIL`, `EXAMINER_EMAIL`…) or the demo candidate (terms not accepted);
+- `staff_client(email)` — a logged-in client; `clone(client)` — one more with its cookies
+  (log-in and reset forms allow 10 POSTs a minute per address: log in once, clone);
+- `post_form(client, path, data)` — a form POST with its CSRF token;
+- `invitation` — the demo candidate's « Créer ma session » link from the banner;
+- `store()` — an EventsourcingStore on the same schema, to read the log (close it);
+- `mails_decided()` — how many `OutboundMail.MailDecided` events the log holds;
+- `wait_until_sent(expected, timeout)` — until the SMTP counter has `expected` deliveries
+  and the outbox has no pending mail (the workers settled), or AssertionError.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from adapters.mail.capture import SmtpCapture
+from adapters.persistence.store import EventsourcingStore
+from domain.outbound_mail import OutboundMail
+from ui.serve import DEMO_EMAIL, DEMO_PASSWORD
+
+_TOKEN = re.compile(r'name="_csrf_token" value="([^"]+)"')
+_INVITATION = re.compile(r"http://\S+/sessions/new\?t=\S+")
+START_TIMEOUT_S = 90.0
+
+
+def free_port() -> int:
+    """A port nobody listens on right now (the OS picks it)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def count_deliveries(capture: SmtpCapture) -> tuple[int, int]:
+    """(messages the SMTP server accepted, distinct Message-IDs among them)."""
+    messages = capture.messages()
+    return len(messages), len({str(m["Message-ID"]) for m in messages})
+
+
+@dataclass
+class Served:
+    """A running `vigie serve --workers N` and the means to talk to it."""
+
+    url: str
+    database_url: str
+    capture: SmtpCapture
+    process: subprocess.Popen[str]
+    banner: str
+    _lines: list[str] = field(default_factory=list)
+
+    @property
+    def invitation(self) -> str:
+        found = _INVITATION.search(self.banner)
+        assert found is not None, self.banner
+        return found.group(0)
+
+    def output(self) -> str:
+        """What the server printed so far (banner, logs, tracebacks)."""
+        return self.banner + "".join(self._lines)
+
+    def client(self, **options: Any) -> httpx.Client:
+        return httpx.Client(base_url=self.url, follow_redirects=False, timeout=60.0, **options)
+
+    @staticmethod
+    def form_token(client: httpx.Client, path: str) -> str:
+        page = client.get(path)
+        found = _TOKEN.search(page.text)
+        assert found is not None, f"no form token on {path} ({page.status_code})"
+        return found.group(1)
+
+    def post_form(
+        self, client: httpx.Client, path: str, data: dict[str, str], *, token_from: str = ""
+    ) -> httpx.Response:
+        """POST a form with the CSRF token of the page it is on (`token_from`, else `path`)."""
+        token = self.form_token(client, token_from or path)
+        return client.post(path, data={**data, "_csrf_token": token})
+
+    def log_in_staff(self, client: httpx.Client, email: str) -> None:
+        reply = self.post_form(client, "/staff/login", {"email": email, "password": DEMO_PASSWORD})
+        assert reply.status_code in (302, 303), reply.text
+
+    def staff_client(self, email: str) -> httpx.Client:
+        """A client logged in as that staff member (close it)."""
+        client = self.client()
+        self.log_in_staff(client, email)
+        return client
+
+    def clone(self, client: httpx.Client) -> httpx.Client:
+        """Another client with the same session and CSRF cookies: log-in is rate-limited
+        (10 a minute per address), so parallel requests share one log-in."""
+        return self.client(cookies=dict(client.cookies))
+
+    def log_in_candidate(self, client: httpx.Client) -> None:
+        reply = self.post_form(client, "/login", {"email": DEMO_EMAIL, "password": DEMO_PASSWORD})
+        assert reply.status_code in (302, 303), reply.text
+
+    def store(self) -> EventsourcingStore:
+        return EventsourcingStore(self.database_url)
+
+    def mails_decided(self) -> int:
+        store = self.store()
+        try:
+            decided, position = 0, 0
+            while batch := store.read(position, 1000):
+                decided += sum(isinstance(r.event, OutboundMail.MailDecided) for r in batch)
+                position = batch[-1].position
+            return decided
+        finally:
+            store.close()
+
+    def pending_mails(self) -> int:
+        """Mails decided but neither sent nor given up."""
+        store = self.store()
+        try:
+            status: dict[Any, str] = {}
+            position = 0
+            while batch := store.read(position, 1000):
+                for recorded in batch:
+                    event = recorded.event
+                    if isinstance(event, OutboundMail.MailDecided):
+                        status[event.originator_id] = "pending"
+                    elif isinstance(event, OutboundMail.MailSent | OutboundMail.MailGivenUp):
+                        status[event.originator_id] = "done"
+                position = batch[-1].position
+            return sum(1 for s in status.values() if s == "pending")
+        finally:
+            store.close()
+
+    def wait_until_sent(self, expected: int, timeout: float = 60.0) -> None:
+        """Until `expected` mails arrived and none is pending; a short grace period after
+        lets a duplicate (the bug these tests look for) arrive before the counts are read."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if len(self.capture.deliveries()) >= expected and self.pending_mails() == 0:
+                time.sleep(2.0)
+                return
+            time.sleep(0.25)
+        raise AssertionError(
+            f"{len(self.capture.deliveries())} of {expected} mails delivered, "
+            f"{self.pending_mails()} pending after {timeout}s\n{self.output()[-4000:]}"
+        )
+
+
+@pytest.fixture
+def smtp_counter() -> Iterator[SmtpCapture]:
+    with SmtpCapture() as capture:
+        yield capture
+
+
+def _drain(process: subprocess.Popen[str], lines: list[str]) -> None:
+    """Keep reading the server's output so its pipe never fills and blocks it."""
+    assert process.stdout is not None
+    for line in process.stdout:
+        lines.append(line)
+
+
+@pytest.fixture
+def served(postgres_url: str, smtp_counter: SmtpCapture, tmp_path: Path) -> Iterator[Served]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIE_")}
+    env.update(
+        PYTHONPATH=os.pathsep.join(sys.path),
+        VIGIE_DATABASE_URL=postgres_url,
+        VIGIE_SMTP_URL=f"smtp://{smtp_counter.host}:{smtp_counter.port}",
+        VIGIE_SECRET_KEY="c" * 64,
+        VIGIE_MEDIA_ROOT=str(tmp_path / "media"),
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ui.cli", "serve", "--port", str(port), "--workers", "2"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    banner = ""
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while "invitation link" not in banner and time.monotonic() < deadline:
+        line = process.stdout.readline() if process.stdout else ""
+        if not line and process.poll() is not None:
+            break
+        banner += line
+    lines: list[str] = []
+    reader = threading.Thread(target=_drain, args=(process, lines), daemon=True)
+    reader.start()
+    try:
+        assert "invitation link" in banner, banner
+        _wait_for_http(f"http://127.0.0.1:{port}/login", deadline)
+        yield Served(f"http://127.0.0.1:{port}", postgres_url, smtp_counter, process, banner, lines)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+        reader.join(timeout=5)
+
+
+def _wait_for_http(url: str, deadline: float) -> None:
+    """Until both worker processes could answer: the page answers a few times in a row."""
+    answered = 0
+    while time.monotonic() < deadline and answered < 4:
+        try:
+            answered += httpx.get(url, timeout=5).status_code == 200
+        except httpx.TransportError:
+            answered = 0
+        time.sleep(0.1)
+    assert answered >= 4, f"nothing answers at {url}"
