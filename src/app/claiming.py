@@ -8,7 +8,7 @@ and this time finds the claim and uses its holder.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TypeVar
 from uuid import UUID
 
@@ -38,6 +38,15 @@ class Unit:
                 self._seen[aggregate_id] = None
         found = self._seen[aggregate_id]
         return found if isinstance(found, kind) else None
+
+    def prefetch(self, aggregate_ids: Iterable[UUID], kind: type[A]) -> list[A]:
+        """Read many aggregates at once (absent ones are remembered as absent); returns
+        those found."""
+        wanted = [i for i in dict.fromkeys(aggregate_ids) if i not in self._seen]
+        found = self._store.get_many(wanted, kind) if wanted else {}
+        for aggregate_id in wanted:
+            self._seen[aggregate_id] = found.get(aggregate_id)
+        return list(found.values())
 
     def add(self, *aggregates: Aggregate) -> None:
         """Aggregates made or changed by this attempt, to be saved with the others."""

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from adapters.bootstrap import Platform, Settings, bootstrap
 from adapters.clock import ManualClock
+from adapters.persistence.store import EventsourcingStore
 from app.catalogue import Catalogue, default_catalogue
 from app.claiming import Unit
 from app.ports.event_store import ConcurrencyConflict, EventStore
@@ -268,3 +269,25 @@ def test_any_interleaving_of_enrolments_of_one_address_yields_one_account(
         assert by_code == Counter({w.certification_code: 1 for w in writers})
     finally:
         platform.close()
+
+
+def test_many_claims_are_read_at_once_with_absent_ids_and_other_kinds_left_out(
+    store: EventsourcingStore,
+) -> None:
+    """The CSV import reads every line's claim in one query (`get_many`), on every store."""
+    first, second, absent = (
+        email_claim_id(ClaimKind.CANDIDATE_EMAIL, f"{n}@example.org") for n in "abc"
+    )
+    held = Claim.stake(claim_id=first, kind=ClaimKind.CANDIDATE_EMAIL, holder_id=uuid4(), at=START)
+    moved = Claim.stake(
+        claim_id=second, kind=ClaimKind.CANDIDATE_EMAIL, holder_id=uuid4(), at=START
+    )
+    moved.hand_over(holder_id=uuid4(), handover=Handover.HOLDER_ERASED, at=START)
+    staff = StaffMember.register(
+        staff_id=uuid4(), email="s@example.org", name="S", role=Role.CENTRE, at=START
+    )
+    store.save(held, moved, staff)
+    found = store.get_many([first, second, absent, staff.id], Claim)
+    assert set(found) == {first, second}
+    assert (found[second].holder_id, found[second].generation) == (moved.holder_id, 2)
+    assert found[first].holder_id == held.holder_id

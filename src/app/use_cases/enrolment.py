@@ -14,6 +14,7 @@ from app.ports.event_store import AggregateNotFound
 from domain.candidate import Candidate, check_email
 from domain.claims import Claim, ClaimKind, Handover, email_claim_id, enrolment_claim_id
 from domain.enrollment import Enrollment, SessionCreationOutcome
+from domain.errors import InvalidArgument
 from domain.imports import CsvImport, import_id
 from domain.proctored_session import ProctoredSession
 from domain.rules import CURRENT_RULES, RuleSet
@@ -197,6 +198,7 @@ def import_enrolments(
         done = unit.find(import_id(centre_id, digest), CsvImport)
         if done is not None:
             return ImportOutcome(done.created_on, (), already_imported=True)
+        _prefetch(unit, lines, centre_id)
         enrolled = tuple(
             enrol_in(unit, ctx, directory, wanted, centre_id, rules, at) for wanted in lines
         )
@@ -215,6 +217,26 @@ def import_enrolments(
         return ImportOutcome(at, enrolled)
 
     return in_one_transaction(ctx, decide)
+
+
+def _prefetch(unit: Unit, lines: Sequence[Enrolment], centre_id: UUID) -> None:
+    """Read the claims and holders a file's lines will look at in four queries, not four per
+    line (a 300-line file stays fast)."""
+    claim_of: dict[UUID, Enrolment] = {}
+    for wanted in lines:
+        try:
+            claim_of[email_claim_id(ClaimKind.CANDIDATE_EMAIL, wanted.email)] = wanted
+        except InvalidArgument:
+            continue  # enrol_in refuses it, naming the field
+    claims = unit.prefetch(claim_of, Claim)
+    holders = {c.id: c.holder_id for c in claims}
+    unit.prefetch(holders.values(), Candidate)
+    enrolment_claims = [
+        enrolment_claim_id(centre_id, holders[claim_id], wanted.certification_code)
+        for claim_id, wanted in claim_of.items()
+        if claim_id in holders and wanted.certification_code.strip()
+    ]
+    unit.prefetch((c.holder_id for c in unit.prefetch(enrolment_claims, Claim)), Enrollment)
 
 
 @dataclass(frozen=True)
