@@ -291,3 +291,21 @@ def test_many_claims_are_read_at_once_with_absent_ids_and_other_kinds_left_out(
     assert set(found) == {first, second}
     assert (found[second].holder_id, found[second].generation) == (moved.holder_id, 2)
     assert found[first].holder_id == held.holder_id
+
+
+def test_a_person_logs_in_through_the_claim_even_where_the_read_models_lag_and_not_once_erased(
+    platforms: list[Platform],
+) -> None:
+    """Accounts are found by their address's claim in the store: a second process whose read
+    models have not caught up finds them; an erased person is nobody."""
+    first, other = platforms[0], platforms[1]
+    enrolled = enrol(first)
+    accounts.register_staff(
+        first.ctx, email="eve@example.org", name="Eve", role=Role.EXAMINER, password="p4ss-eve"
+    )
+    assert other.projections.find_by_email(EMAIL) is None  # never caught up
+    assert enrolment.find_candidate(other.ctx, other.projections, EMAIL) == enrolled.candidate_id
+    eve = accounts.authenticate_staff(other.ctx, {}, email="EVE@example.org ", password="p4ss-eve")
+    assert eve is not None and eve.name == "Eve"
+    erase_candidate(first.ctx, first.keys, first.projections, enrolled.candidate_id, reason="RGPD")
+    assert enrolment.find_candidate(other.ctx, other.projections, EMAIL) is None

@@ -9,8 +9,8 @@ from app.claiming import Unit, in_one_transaction
 from app.context import Context, update
 from app.links import LinkSigner
 from app.passwords import hash_password, verify_password
-from app.use_cases.enrolment import CandidateDirectory
-from domain.candidate import Account, Candidate, check_email
+from app.use_cases.enrolment import CandidateDirectory, find_candidate
+from domain.candidate import Account, Candidate
 from domain.claims import Claim, ClaimKind, email_claim_id
 from domain.errors import RuleBroken
 from domain.staff import Role, StaffMember
@@ -23,7 +23,7 @@ def request_password_reset(
 ) -> None:
     """R24: e-mail a single-use link. An unknown address gets the same answer and no mail,
     so the form cannot tell who is registered."""
-    candidate_id = directory.find_by_email(check_email(email))
+    candidate_id = find_candidate(ctx, directory, email)
     if candidate_id is None:
         return
     at = ctx.now()
@@ -78,7 +78,7 @@ def authenticate(
     """The candidate whose proctoring password this is (None, without saying which part
     was wrong, otherwise)."""
     try:
-        candidate_id = directory.find_by_email(check_email(email))
+        candidate_id = find_candidate(ctx, directory, email)
     except ValueError:
         return None
     if candidate_id is None:
@@ -132,8 +132,15 @@ def register_staff(
 def authenticate_staff(
     ctx: Context, staff_by_email: dict[str, UUID], *, email: str, password: str
 ) -> StaffMember | None:
-    """The staff member whose password this is, or None."""
-    staff_id = staff_by_email.get(email.strip().lower())
+    """The staff member whose password this is, or None. The address's claim names the
+    account (the read model only for accounts older than their claim)."""
+    try:
+        claim_id = email_claim_id(ClaimKind.STAFF_EMAIL, email)
+    except ValueError:
+        staff_id = None
+    else:
+        claim = Unit(ctx.store).find(claim_id, Claim)
+        staff_id = claim.holder_id if claim else staff_by_email.get(email.strip().lower())
     if staff_id is None:
         verify_password(password, None)
         return None

@@ -128,6 +128,18 @@ def enrol_in(
     )
 
 
+def find_candidate(ctx: Context, directory: CandidateDirectory, email: str) -> UUID | None:
+    """The live account registered with that address: its claim's holder (read from the
+    store, so a process whose read models lag still finds it), or for accounts older than
+    their claim, the read model. An erased holder is nobody."""
+    unit = Unit(ctx.store)
+    claim = unit.find(email_claim_id(ClaimKind.CANDIDATE_EMAIL, email), Claim)
+    if claim is None:
+        return directory.find_by_email(check_email(email))
+    holder = unit.find(claim.holder_id, Candidate)
+    return holder.id if holder is not None and holder.erased_at is None else None
+
+
 def _account(
     unit: Unit, ctx: Context, directory: CandidateDirectory, wanted: Enrolment, at: datetime
 ) -> tuple[UUID, bool]:
