@@ -224,10 +224,11 @@ def enrol_csv(request: Request[Any, Any, Any], data: Multipart) -> Template:
                 digest=_digest(wanted),
                 lines=wanted,
             )
-            page["reports"] = [
-                replace(report, outcome=_outcome(line))
-                for report, line in zip(reports, done.lines, strict=False)
-            ]
+            if not done.already_imported:
+                page["reports"] = [
+                    replace(report, outcome=_outcome(line))
+                    for report, line in zip(reports, done.lines, strict=True)
+                ]
             local = done.imported_at.astimezone(ZoneInfo(platform.ctx.time_zone))
             page["done"] = {
                 "already": done.already_imported,
