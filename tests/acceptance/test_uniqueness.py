@@ -209,64 +209,81 @@ def test_the_same_csv_imported_by_two_writers_at_once_enrols_everyone_once(
 
 @dataclass
 class Writer:
-    """One enrolment, split into the two steps another writer can come between: decide
-    (read the claims, make the aggregates) and save."""
+    """One enrolment of the address, alone or as a line of a CSV file (two lines: the address
+    and a colleague), split into the two steps another writer can come between: decide (read
+    the claims, make the aggregates) and save."""
 
     certification_code: str
+    by_file: bool
     unit: Unit | None = None
-    result: enrolment.Enrolled | None = None
+    candidate_id: UUID | None = None
     done: bool = False
-    conflicts: int = 0
 
     def step(self, platform: Platform) -> None:
         if self.done:
             return
         if self.unit is None:
             self.unit = Unit(platform.ctx.store)
-            wanted = enrolment.Enrolment(EMAIL, "Lemaire", "Inès", self.certification_code)
-            self.result = enrolment.enrol_in(
-                self.unit,
-                platform.ctx,
-                platform.projections,
-                wanted,
-                CENTRE,
-                CURRENT_RULES,
-                platform.ctx.now(),
-            )
+            self.candidate_id = self._decide(platform, self.unit)
             return
         try:
             self.unit.save()
         except ConcurrencyConflict:  # another writer saved first: decide again
             self.unit = None
-            self.conflicts += 1
             return
         self.done = True
+
+    def _decide(self, platform: Platform, unit: Unit) -> UUID | None:
+        ctx, at = platform.ctx, platform.ctx.now()
+        mine = enrolment.Enrolment(EMAIL, "Lemaire", "Inès", self.certification_code)
+        if not self.by_file:
+            return enrolment.enrol_in(
+                unit, ctx, platform.projections, mine, CENTRE, CURRENT_RULES, at
+            ).candidate_id
+        lines = [mine, enrolment.Enrolment("colleague@example.org", "Roy", "Léa", "ENI-ACCESS")]
+        file = enrolment.FileOfEnrolments(
+            CENTRE, CENTRE, lines_digest([(w.email, w.certification_code) for w in lines]), lines
+        )
+        outcome = enrolment.import_in(unit, ctx, platform.projections, file, CURRENT_RULES, at)
+        return outcome.lines[0].candidate_id if outcome.lines else None
 
 
 @settings(max_examples=60, deadline=None)
 @given(
-    codes=st.lists(st.sampled_from(["ENI-ACCESS", "ENI-EXCEL"]), min_size=2, max_size=5),
+    writers=st.lists(
+        st.tuples(st.sampled_from(["ENI-ACCESS", "ENI-EXCEL"]), st.booleans()),
+        min_size=2,
+        max_size=5,
+    ),
     schedule=st.lists(st.integers(0, 4), max_size=30),
 )
 def test_any_interleaving_of_enrolments_of_one_address_yields_one_account(
-    codes: list[str], schedule: list[int]
+    writers: list[tuple[str, bool]], schedule: list[int]
 ) -> None:
+    """Issue 12: single enrolments and CSV imports of the same address, their reads and
+    saves interleaved in any order: one account, one enrolment per certification, one
+    import per distinct file."""
     platform = platform_on("memory:")
     try:
-        writers = [Writer(code) for code in codes]
+        running = [Writer(code, by_file) for code, by_file in writers]
         for index in schedule:
-            writers[index % len(writers)].step(platform)
-        while not all(w.done for w in writers):  # then each runs to its end, in turn
-            for writer in writers:
+            running[index % len(running)].step(platform)
+        while not all(w.done for w in running):  # then each runs to its end, in turn
+            for writer in running:
                 writer.step(platform)
         store = platform.ctx.store
-        assert len(events_of(store, Candidate.CandidateRegistered)) == 1
-        assert len({w.result.candidate_id for w in writers if w.result}) == 1
-        enrolled = events_of(store, Enrollment.Enrolled)
-        by_code = Counter(
-            e.certification_code for e in enrolled if isinstance(e, Enrollment.Enrolled)
-        )
-        assert by_code == Counter({w.certification_code: 1 for w in writers})
+        registered = events_of(store, Candidate.CandidateRegistered)
+        colleague = any(by_file for _, by_file in writers)
+        assert len(registered) == 1 + colleague
+        assert len({w.candidate_id for w in running if w.candidate_id}) == 1
+        enrolled = [
+            e for e in events_of(store, Enrollment.Enrolled) if isinstance(e, Enrollment.Enrolled)
+        ]
+        by_code = Counter(e.certification_code for e in enrolled)
+        expected = Counter({code: 1 for code, _ in writers})
+        assert by_code == expected + Counter({"ENI-ACCESS": 1} if colleague else {})
+        files = {code for code, by_file in writers if by_file}
+        assert len(events_of(store, CsvImport.CsvImported)) == len(files)
     finally:
         platform.close()
 

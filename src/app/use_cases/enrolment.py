@@ -205,30 +205,53 @@ def import_enrolments(
     """A checked CSV file, enrolled whole in one transaction with its import record, or not
     at all. The same file again (or twice at once) finds its record and changes nothing."""
     at = ctx.now()
+    return in_one_transaction(
+        ctx,
+        lambda unit: import_in(
+            unit, ctx, directory, FileOfEnrolments(centre_id, imported_by, digest, lines), rules, at
+        ),
+    )
 
-    def decide(unit: Unit) -> ImportOutcome:
-        done = unit.find(import_id(centre_id, digest), CsvImport)
-        if done is not None:
-            return ImportOutcome(done.created_on, (), already_imported=True)
-        _prefetch(unit, lines, centre_id)
-        enrolled = tuple(
-            enrol_in(unit, ctx, directory, wanted, centre_id, rules, at) for wanted in lines
-        )
-        already = sum(1 for e in enrolled if e.already_enrolled)
-        unit.add(
-            CsvImport.record(
-                centre_id=centre_id,
-                digest=digest,
-                lines=len(enrolled),
-                enrolled=len(enrolled) - already,
-                already_enrolled=already,
-                imported_by=imported_by,
-                at=at,
-            )
-        )
-        return ImportOutcome(at, enrolled)
 
-    return in_one_transaction(ctx, decide)
+@dataclass(frozen=True)
+class FileOfEnrolments:
+    """A checked CSV file: who imports it for which centre, its digest and its lines."""
+
+    centre_id: UUID
+    imported_by: UUID
+    digest: str
+    lines: Sequence[Enrolment]
+
+
+def import_in(
+    unit: Unit,
+    ctx: Context,
+    directory: CandidateDirectory,
+    file: FileOfEnrolments,
+    rules: RuleSet,
+    at: datetime,
+) -> ImportOutcome:
+    """Decide a whole file inside a unit of work: every line, then the import's record."""
+    done = unit.find(import_id(file.centre_id, file.digest), CsvImport)
+    if done is not None:
+        return ImportOutcome(done.created_on, (), already_imported=True)
+    _prefetch(unit, file.lines, file.centre_id)
+    enrolled = tuple(
+        enrol_in(unit, ctx, directory, wanted, file.centre_id, rules, at) for wanted in file.lines
+    )
+    already = sum(1 for e in enrolled if e.already_enrolled)
+    unit.add(
+        CsvImport.record(
+            centre_id=file.centre_id,
+            digest=file.digest,
+            lines=len(enrolled),
+            enrolled=len(enrolled) - already,
+            already_enrolled=already,
+            imported_by=file.imported_by,
+            at=at,
+        )
+    )
+    return ImportOutcome(at, enrolled)
 
 
 def _prefetch(unit: Unit, lines: Sequence[Enrolment], centre_id: UUID) -> None:
