@@ -29,6 +29,7 @@ from app.exam_desk import desk_view
 from app.links import LinkSigner
 from app.mail_rendering import MailRenderer, SupportContact
 from app.outbox import OutboxSender, SendReport
+from app.parked import ParkedReactions
 from app.policies import PolicyRunner, default_policies
 from app.ports.clock import Clock
 from app.ports.exam_launcher import ExamLauncher
@@ -111,25 +112,29 @@ class Platform:
     store: EventsourcingStore
     links: LinkSigner
     keys: KeyStore = field(default_factory=MemoryKeyStore)
+    # Read on demand (operator page, CLI): most processes never list them.
+    parked: ParkedReactions = field(default_factory=ParkedReactions)
 
     @property
     def mailer(self) -> Mailer:
         """The mailer the outbox sends through."""
         return self.ctx.mailer
 
-    def settle(self) -> SendReport:
-        """One worker pass: policies react, due mails go out, read models catch up."""
-        self.runner.run_until_quiet()
+    def settle(self, runner: PolicyRunner | None = None) -> SendReport:
+        """One worker pass: policies react (those of `runner`, else all), due mails go out,
+        read models catch up. The workers' job (`vigie worker`, the loop `vigie serve`
+        starts), never a web request's."""
+        (runner or self.runner).run_until_quiet()
         self.projections.catch_up(self.ctx.store)
         report = self.sender.send_due(self.projections.mails_due(self.ctx.now()))
         self.projections.catch_up(self.ctx.store)
         return report
 
-    def tick(self) -> DeadlineReport:
+    def tick(self, runner: PolicyRunner | None = None) -> DeadlineReport:
         """The deadline process at the clock's now, then a worker pass."""
-        self.runner.run_until_quiet()
+        (runner or self.runner).run_until_quiet()
         report = run_deadlines(self.ctx, self.projections)
-        self.settle()
+        self.settle(runner)
         return report
 
     def close(self) -> None:

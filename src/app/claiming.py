@@ -14,8 +14,8 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from app.context import RETRIES, Context
-from app.ports.event_store import AggregateNotFound, ConcurrencyConflict, EventStore
+from app.context import Context, retrying
+from app.ports.event_store import AggregateNotFound, EventStore
 
 A = TypeVar("A", bound=Aggregate)
 R = TypeVar("R")
@@ -62,15 +62,12 @@ class Unit:
 
 def in_one_transaction(ctx: Context, decide: Callable[[Unit], R]) -> R:
     """Run `decide` on a fresh unit and save what it changed; on a conflict, decide again
-    from what the store holds now."""
-    for attempt in range(RETRIES):
+    from what the store holds now (`retrying`'s budget and back-off)."""
+
+    def once() -> R:
         unit = Unit(ctx.store)
         result = decide(unit)
-        try:
-            unit.save()
-        except ConcurrencyConflict:
-            if attempt == RETRIES - 1:
-                raise
-            continue
+        unit.save()
         return result
-    raise AssertionError("unreachable")
+
+    return retrying(once)

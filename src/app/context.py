@@ -1,7 +1,10 @@
-"""What every use case needs: the ports, the catalogue and the local time zone."""
+"""What every use case needs: the ports, the catalogue, the local time zone, and the one
+load → decide → save loop that retries when another writer saved first (issue 12)."""
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,7 +25,16 @@ from app.ports.media_capture import MediaCapture
 A = TypeVar("A", bound=Aggregate)
 R = TypeVar("R")
 
-RETRIES = 3
+# Eight tries with full-jitter back-off (at most ~0.6 s of waiting in all): writers on one
+# aggregate (four tabs answering one exam, two clicks on « Créer ma session ») each get a
+# turn; a conflict that outlives the budget is reported (HTTP 409), never a 500.
+RETRIES = 8
+FIRST_WAIT_S = 0.005
+LONGEST_WAIT_S = 0.25
+
+
+class StillContended(ConcurrencyConflict):
+    """Other writers saved first at every try: the person is asked to try again."""
 
 
 @dataclass
@@ -43,16 +55,34 @@ class Context:
         return self.clock.now().astimezone(ZoneInfo(self.time_zone))
 
 
+def backoff(attempt: int, rand: Callable[[], float] = random.random) -> float:
+    """Seconds to wait before try `attempt + 1`: full jitter over a doubling cap, so writers
+    that collided once do not collide again in step."""
+    return rand() * min(LONGEST_WAIT_S, FIRST_WAIT_S * (1 << attempt))
+
+
+def retrying(
+    once: Callable[[], R], *, tries: int = RETRIES, sleep: Callable[[float], None] = time.sleep
+) -> R:
+    """Run `once` (load → decide → save) again while the store reports a conflict: each
+    try decides from fresh state. StillContended after `tries` conflicts."""
+    for attempt in range(tries):
+        try:
+            return once()
+        except ConcurrencyConflict as conflict:
+            if attempt == tries - 1:
+                raise StillContended(f"still conflicting after {tries} tries: {conflict}") from None
+        sleep(backoff(attempt))
+    raise AssertionError("unreachable")
+
+
 def update(ctx: Context, aggregate_id: UUID, kind: type[A], command: Callable[[A], R]) -> R:
-    """Load → decide → save, retried when another writer saved the aggregate first."""
-    for attempt in range(RETRIES):
+    """Load → decide → save one aggregate, retried when another writer saved it first."""
+
+    def once() -> R:
         aggregate = ctx.store.get(aggregate_id, kind)
         result = command(aggregate)
-        try:
-            ctx.store.save(aggregate)
-        except ConcurrencyConflict:
-            if attempt == RETRIES - 1:
-                raise
-            continue
+        ctx.store.save(aggregate)
         return result
-    raise AssertionError("unreachable")
+
+    return retrying(once)

@@ -15,8 +15,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, AggregateEvent
 
-from app.context import Context
-from app.ports.event_store import ConcurrencyConflict
+from app.context import Context, update
 from app.privacy import delete_session_media
 from app.read_models import DEFAULT_RETENTION_DAYS, Projections
 from app.workspaces import watch
@@ -26,7 +25,6 @@ from domain.proctored_session import RETENTION, ProctoredSession
 from domain.review import Review
 
 A = TypeVar("A", bound=Aggregate)
-RETRIES = 5
 
 
 @dataclass
@@ -153,12 +151,5 @@ def _count(event: AggregateEvent, report: DeadlineReport) -> None:
 
 
 def _decide(ctx: Context, aggregate_id: UUID, kind: type[A], decide: Callable[[A], object]) -> None:
-    for _ in range(RETRIES):
-        aggregate = ctx.store.get(aggregate_id, kind)
-        decide(aggregate)
-        try:
-            ctx.store.save(aggregate)
-        except ConcurrencyConflict:
-            continue  # a command changed it meanwhile: decide again on fresh state
-        return
-    raise ConcurrencyConflict(f"deadline facts for {aggregate_id} kept conflicting")
+    """A command may change the aggregate meanwhile: then decide again on fresh state."""
+    update(ctx, aggregate_id, kind, decide)

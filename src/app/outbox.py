@@ -3,9 +3,11 @@
 Deciding is exactly once: the mail's id is derived from the event that caused it and is saved
 with the policy's position in one transaction. Sending is retried with back-off until the
 server accepts (recorded), refuses for good, or the attempts run out (given up, visible to
-operators). A crash between 'decided' and 'sent' leaves the mail pending: the next sender
-sends it. A crash after the server accepted but before 'sent' was recorded sends it again
-with the same Message-ID, which is the most SMTP allows.
+operators). Several senders (one per worker process) share the outbox: each claims a mail
+before handing it to SMTP, and only the one whose claim was stored sends it (issue 12).
+A crash between 'decided' and 'sent' leaves the mail pending: once the dead sender's lease has
+ended, the next sender claims and sends it. A crash after the server accepted but before
+'sent' was recorded sends it again with the same Message-ID, which is the most SMTP allows.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from uuid import UUID, uuid5
+from uuid import UUID, uuid4, uuid5
 
 from eventsourcing.domain import Aggregate
 
@@ -208,15 +210,24 @@ class NoRecipient(Exception):
     """The mail's recipient is gone (erased, or not in the log): given up, never retried."""
 
 
+def _sender_name() -> str:
+    return f"sender-{uuid4().hex[:12]}"
+
+
 @dataclass
 class OutboxSender:
-    """Sends due mails; retries transient failures with exponential back-off."""
+    """Sends due mails; retries transient failures with exponential back-off.
+
+    `lease` bounds how long a claimed mail waits when its sender dies: it is longer than
+    one SMTP exchange can last (the SMTP adapter's timeouts are 10-20 s)."""
 
     ctx: Context
     renderer: MailRenderer
     max_attempts: int = 8
     first_delay: timedelta = timedelta(seconds=30)
     longest_delay: timedelta = timedelta(hours=1)
+    lease: timedelta = timedelta(minutes=2)
+    name: str = field(default_factory=_sender_name)
 
     def retry_delay(self, attempt: int) -> timedelta:
         """30 s, 1 min, 2 min, … capped at one hour."""
@@ -233,10 +244,31 @@ class OutboxSender:
                 continue  # another sender recorded this attempt first
         return report
 
-    def _send_one(self, mail_id: UUID, report: SendReport) -> None:
+    def claim(self, outbound: OutboundMail) -> bool:
+        """Take a loaded mail for this sender if it is due; False when it is not, or when
+        another sender's claim was stored first (the store's ConcurrencyConflict is the
+        verdict between senders that loaded the same version)."""
         at = self.ctx.now()
-        outbound = self.ctx.store.get(mail_id, OutboundMail)
         if not outbound.is_due(at):
+            return False
+        outbound.claim(sender=self.name, at=at, lease_until=at + self.lease)
+        try:
+            self.ctx.store.save(outbound)
+        except ConcurrencyConflict:
+            return False
+        return True
+
+    def _send_one(self, mail_id: UUID, report: SendReport) -> None:
+        outbound = self.ctx.store.get(mail_id, OutboundMail)
+        if self.claim(outbound):
+            self.deliver(outbound, report)
+
+    def deliver(self, outbound: OutboundMail, report: SendReport) -> None:
+        """Hand a mail this sender claimed to SMTP, then record the outcome. A claim whose
+        lease ended before we got here (a paused process) may be another sender's by now:
+        that mail is left to it, or to the next pass."""
+        at = self.ctx.now()
+        if outbound.claimed_by != self.name or not outbound.is_claimed(at):
             return
         try:
             name, email, language = self._recipient(outbound)

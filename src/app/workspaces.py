@@ -23,6 +23,8 @@ class ProvisionWorkspaces:
     """R15: 'Je démarre maintenant' (or a reopen, R23) gets a workspace, or a failure."""
 
     name = "provision-workspaces"
+    # Claimed before the launcher is called: one worker provisions each request (issue 12).
+    claims_before_reacting = True
 
     def wants(self, recorded: Recorded) -> bool:
         return isinstance(recorded.event, ExamAttempt.WorkspaceRequested)
@@ -48,6 +50,7 @@ class TearDownWorkspaces:
     """A workspace is destroyed when its attempt ends, is quit or deferred."""
 
     name = "tear-down-workspaces"
+    claims_before_reacting = True
 
     def wants(self, recorded: Recorded) -> bool:
         return isinstance(

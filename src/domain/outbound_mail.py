@@ -1,7 +1,10 @@
 """Outbound mail: the outbox. A mail is decided as a fact, then sent, retried or given up.
 
 Deciding a mail and sending it are two steps so that a crash in between loses nothing: the
-decision is in the log, and a sender finds it pending after a restart.
+decision is in the log, and a sender finds it pending after a restart. Between them, a sender
+claims the mail (issue 12): the claim is an event saved with optimistic concurrency, so of
+several senders only the one whose claim was stored hands the mail to SMTP. A claim holds
+until its lease ends; a sender that died holding one leaves the mail to the next after it.
 """
 
 from __future__ import annotations
@@ -57,6 +60,9 @@ class OutboundMail(Aggregate):
     attempts: int
     next_attempt_at: datetime
     last_error: str
+    # Class defaults: mails (and snapshots) from before claims existed have none.
+    claimed_by: str = ""
+    lease_until: datetime | None = None
 
     class MailDecided(Aggregate.Created):
         kind: MailKind
@@ -76,6 +82,10 @@ class OutboundMail(Aggregate):
 
     class MailGivenUp(Aggregate.Event):
         reason: str
+
+    class SendClaimed(Aggregate.Event):
+        sender: str
+        lease_until: datetime
 
     @classmethod
     def decide(
@@ -125,8 +135,29 @@ class OutboundMail(Aggregate):
         self.last_error = ""
 
     def is_due(self, at: datetime) -> bool:
-        """Pending, and its next attempt time has come."""
-        return self.status is MailStatus.PENDING and utc(at) >= utc(self.next_attempt_at)
+        """Pending, its next attempt time has come, and no sender's claim holds it."""
+        return (
+            self.status is MailStatus.PENDING
+            and utc(at) >= utc(self.next_attempt_at)
+            and not self.is_claimed(at)
+        )
+
+    def is_claimed(self, at: datetime) -> bool:
+        """A sender holds the mail: its lease has not ended."""
+        return self.lease_until is not None and utc(at) < utc(self.lease_until)
+
+    def claim(self, *, sender: str, at: datetime, lease_until: datetime) -> None:
+        """A sender takes the mail before handing it to SMTP. Saving this event is what
+        decides between senders: the store refuses a second claim of the same version."""
+        require_aware("at", at)
+        require_aware("lease_until", lease_until)
+        if not sender:
+            raise InvalidArgument("sender", "a claim names its sender")
+        if utc(lease_until) <= utc(at):
+            raise InvalidArgument("lease_until", "a lease ends after it starts")
+        if not self.is_due(at):
+            raise InvalidArgument("mail", "only a pending, due and unclaimed mail is claimed")
+        self._claimed(sender=sender, lease_until=lease_until, timestamp=at)
 
     def record_sent(self, *, at: datetime) -> None:
         """The server accepted the message (recorded once)."""
@@ -171,6 +202,7 @@ class OutboundMail(Aggregate):
     ) -> None:
         self.attempts = attempt
         self.last_error = error
+        self.lease_until = None  # the attempt is over: the next one claims again
         if retry_at is not None:
             self.next_attempt_at = retry_at
 
@@ -178,6 +210,12 @@ class OutboundMail(Aggregate):
     def _sent(self, attempt: int, timestamp: datetime) -> None:
         self.attempts = attempt
         self.status = MailStatus.SENT
+        self.lease_until = None
+
+    @event(SendClaimed)
+    def _claimed(self, sender: str, lease_until: datetime, timestamp: datetime) -> None:
+        self.claimed_by = sender
+        self.lease_until = lease_until
 
     @event(MailGivenUp)
     def _given_up(self, reason: str, timestamp: datetime) -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import sys
-import time
+import threading
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -13,6 +14,7 @@ from uuid import UUID
 
 from adapters.bootstrap import Settings, bootstrap, open_store
 from adapters.mail.capture import SmtpCapture, read_maildir
+from app.parked import request_retry
 from app.read_models import describe
 from domain.errors import DomainError
 from ui import audit_cli, contracts_cli, privacy_cli
@@ -51,11 +53,19 @@ def _parser() -> argparse.ArgumentParser:
     mailbox.add_argument("--full", action="store_true", help="print each mail's text")
     mail = commands.add_parser("mail", help="the outbox, for operators")
     mail.add_argument("what", choices=["failed", "pending"], help="which mails to list")
+    policies = commands.add_parser("policies", help="parked reactions, for operators")
+    what = policies.add_subparsers(dest="what", required=True)
+    what.add_parser("parked", help="list the reactions parked after failing")
+    retry = what.add_parser("retry", help="ask a worker to try a parked reaction again")
+    retry.add_argument("parked_id", type=uuid_argument)
+    retry.add_argument("--by", default="cli", help="who asks (kept in the log)")
     worker = commands.add_parser(
         "worker", help="run policies, deadlines and the outbox (Ctrl-C to stop)"
     )
     worker.add_argument("--once", action="store_true", help="one pass, then exit")
-    worker.add_argument("--interval", type=float, default=5.0, help="seconds between passes")
+    worker.add_argument(
+        "--interval", type=float, default=0.5, help="seconds between passes (default 0.5)"
+    )
     return parser
 
 
@@ -86,6 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _mailbox(Path(args.dir), args.last, args.full)
         if args.command == "mail":
             return _mail(settings, args.what)
+        if args.command == "policies":
+            return _policies(settings, args)
         if args.command == "worker":
             return _worker(settings, once=args.once, interval=args.interval)
     except (DomainError, ValueError) as error:
@@ -157,6 +169,26 @@ def _mail(settings: Settings, what: str) -> int:
         platform.close()
 
 
+def _policies(settings: Settings, args: argparse.Namespace) -> int:
+    platform = bootstrap(settings)
+    try:
+        if args.what == "retry":
+            request_retry(platform.ctx, args.parked_id, by=args.by)
+            print(f"retry of {args.parked_id} requested: a worker carries it out")
+            return 0
+        parked = platform.parked.catch_up(platform.ctx.store)
+        print(f"{len(parked)} parked reaction(s)")
+        for p in parked:
+            print(
+                f"- {p.parked_id} {p.policy} on {p.event_type} ({p.cause}) at position "
+                f"{p.position}, parked {p.parked_at:%d/%m/%Y %H:%M}, {p.tries} tries, "
+                f"{p.status.value}: {p.error}"
+            )
+        return 0
+    finally:
+        platform.close()
+
+
 def _worker(settings: Settings, *, once: bool, interval: float) -> int:
     with contextlib.ExitStack() as stack:
         if not settings.smtp_url:
@@ -168,22 +200,27 @@ def _worker(settings: Settings, *, once: bool, interval: float) -> int:
 
 
 def _work(settings: Settings, *, once: bool, interval: float) -> int:
+    from ui.serve import LOG, work
+
     platform = bootstrap(settings)
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    LOG.addHandler(handler)
+    LOG.setLevel(logging.INFO)
     try:
-        while True:
-            deadlines = platform.tick()
-            sent = platform.settle()
-            print(
-                f"{platform.ctx.now():%Y-%m-%d %H:%M:%S} deadline facts {deadlines.count}, "
-                f"mails sent {sent.sent}, retried {sent.retried}, given up {sent.given_up}",
-                flush=True,
-            )
-            if once:
-                return 0
-            time.sleep(interval)
+        # Deadlines at the first pass, then every 10 passes at least every 5 seconds.
+        work(
+            platform,
+            threading.Event(),
+            interval=interval,
+            deadlines_every=min(5.0, 10 * interval),
+            once=once,
+        )
+        return 0
     except KeyboardInterrupt:
         return 0
     finally:
+        LOG.removeHandler(handler)
         platform.close()
 
 

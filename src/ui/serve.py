@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import socket
 import threading
+import time
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -17,6 +19,7 @@ from uvicorn.supervisors import Multiprocess
 
 from adapters.bootstrap import Platform, Settings, _secret, bootstrap
 from adapters.mail.capture import SmtpCapture
+from app.policies import PolicyRunner, split_by_claims
 from app.use_cases import accounts, enrolment
 from domain.candidate import Account, Candidate
 from domain.staff import Role
@@ -28,7 +31,11 @@ EXAMINER_EMAIL = "examinateur@example.org"
 CENTRE_EMAIL = "centre@example.org"
 SUPPORT_EMAIL = "support@example.org"
 AUDITOR_EMAIL = "auditeur@example.org"
-WORKER_INTERVAL_S = 2.0
+# A pass every half second: a page waiting for a workspace or a mail waits about that long.
+# The deadline process (reminders, expiry, reviews due, retention) needs no such hurry.
+WORKER_INTERVAL_S = 0.5
+DEADLINES_EVERY_S = 5.0
+LOG = logging.getLogger("vigie.worker")
 RATE_LIMIT_DIR = Path("vigie-data/rate-limit")  # shared by the worker processes
 
 
@@ -91,10 +98,77 @@ def seed_demo(platform: Platform) -> str:
     return platform.links.url("/sessions/new", "create-session", str(enrollment.enrollment_id))
 
 
+def work(
+    platform: Platform,
+    stop: threading.Event,
+    *,
+    interval: float = WORKER_INTERVAL_S,
+    deadlines_every: float = DEADLINES_EVERY_S,
+    once: bool = False,
+) -> None:
+    """The worker loop: policies and the outbox at every pass, the deadline process every
+    `deadlines_every` seconds, and the reactions that call a launcher (provisioning, up to
+    120 s) in a thread of their own so they never hold the mails back. Background work runs
+    here, never in a web request (issue 12). A failed pass is logged with its traceback and
+    the loop goes on: the next pass retries what it left (everything is recorded once)."""
+    if once:
+        _pass(platform, platform.runner, deadlines=True)
+        return
+    runner, calling_out = split_by_claims(platform.runner)
+    launcher_loop = threading.Thread(
+        target=_launcher_loop, args=(calling_out, stop, interval), daemon=True
+    )
+    launcher_loop.start()
+    next_deadlines = 0.0
+    while True:
+        started = time.monotonic()
+        if _pass(platform, runner, deadlines=started >= next_deadlines):
+            next_deadlines = started + deadlines_every
+        if stop.wait(max(0.0, interval - (time.monotonic() - started))):
+            launcher_loop.join(timeout=interval * 4)
+            return
+
+
+def _pass(platform: Platform, runner: PolicyRunner, *, deadlines: bool) -> bool:
+    """One pass; True when the deadline process ran to its end."""
+    try:
+        if deadlines:
+            report = platform.tick(runner)
+            if report.count:
+                LOG.info("deadline facts recorded: %d", report.count)
+        sent = platform.settle(runner)
+        if sent.sent or sent.retried or sent.given_up:
+            LOG.info(
+                "mails sent %d, retried %d, given up %d", sent.sent, sent.retried, sent.given_up
+            )
+        if sent.errors:
+            LOG.warning("mails given up: %s", "; ".join(sent.errors))
+    except Exception:
+        LOG.exception("a worker pass failed; the next pass retries")
+        return False
+    return deadlines
+
+
+def _launcher_loop(runner: PolicyRunner, stop: threading.Event, interval: float) -> None:
+    while True:
+        try:
+            runner.run_until_quiet()
+        except Exception:
+            LOG.exception("a provisioning pass failed; the next pass retries")
+        if stop.wait(interval):
+            return
+
+
 def _worker(platform: Platform, stop: threading.Event) -> None:
-    while not stop.wait(WORKER_INTERVAL_S):
-        with contextlib.suppress(Exception):  # a failed pass is retried on the next one
-            platform.tick()
+    work(platform, stop)
+
+
+def _log_to_stderr() -> None:
+    """The worker's failures reach the terminal even when nothing configured logging."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s"
+        )
 
 
 def serve(settings: Settings, host: str, port: int, out: TextIO, workers: int = 1) -> int:
@@ -123,6 +197,7 @@ def serve(settings: Settings, host: str, port: int, out: TextIO, workers: int = 
             run_workers("ui.serve:worker_app", host, port, workers)
             return 0
         stack.callback(platform.close)
+        _log_to_stderr()
         _start_worker(platform, stack)
         app = create_app(
             platform,
@@ -158,6 +233,7 @@ def worker_app() -> Any:
     """One web worker process: its own platform on the shared store, its own worker thread."""
     settings = Settings.from_env()
     platform = bootstrap(settings)
+    _log_to_stderr()
     stop = threading.Event()
     threading.Thread(target=_worker, args=(platform, stop), daemon=True).start()
     return create_app(

@@ -22,6 +22,7 @@ from adapters.clock import ManualClock
 from adapters.ids import SeededIds
 from app.mail_rendering import SupportContact
 from tests.acceptance.journey import PARIS
+from ui.serve import work
 from ui.web.app import create_app
 
 CHROMIUM = "/usr/bin/chromium"
@@ -63,6 +64,10 @@ def server(tmp_path: Path) -> Iterator[Server]:
         ids=SeededIds(99),
     )
     app = create_app(platform, secret=SECRET, support=SupportContact())
+    # The worker loop `vigie serve` runs: requests only record, the worker reacts (issue 12).
+    stop = threading.Event()
+    worker = threading.Thread(target=work, args=(platform, stop), daemon=True)
+    worker.start()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     uvi = uvicorn.Server(config)
     thread = threading.Thread(target=uvi.run, daemon=True)
@@ -74,6 +79,8 @@ def server(tmp_path: Path) -> Iterator[Server]:
     yield Server(f"http://127.0.0.1:{port}", platform)
     uvi.should_exit = True
     thread.join(timeout=10)
+    stop.set()
+    worker.join(timeout=10)
     platform.close()
 
 

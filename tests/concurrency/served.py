@@ -22,7 +22,13 @@ Fixtures (import them in a conftest, as tests/concurrency/conftest.py does):
 - `post_form(client, path, data)` — a form POST with its CSRF token;
 - `invitation` — the demo candidate's « Créer ma session » link from the banner;
 - `store()` — an EventsourcingStore on the same schema, to read the log (close it);
+- `platform(start)` — a Platform in the test process on the same schema (secret shared with
+  the server, a ManualClock at `start`), to prepare state with the use cases
+  (tests.acceptance.journey.Journey) faster than through pages; it only records: its
+  `settle()` does nothing, the served workers react (wait for them); close it;
 - `mails_decided()` — how many `OutboundMail.MailDecided` events the log holds;
+- `wait_for(condition, what)` — until the served workers made `condition()` true;
+- `wait_until_decided(expected, timeout)` — until the workers decided that many mails;
 - `wait_until_sent(expected, timeout)` — until the SMTP counter has `expected` deliveries
   and the outbox has no pending mail (the workers settled), or AssertionError.
 """
@@ -36,22 +42,27 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from adapters.bootstrap import Platform, Settings, bootstrap
+from adapters.clock import ManualClock
 from adapters.mail.capture import SmtpCapture
 from adapters.persistence.store import EventsourcingStore
+from app.outbox import SendReport
 from domain.outbound_mail import OutboundMail
 from ui.serve import DEMO_EMAIL, DEMO_PASSWORD
 
 _TOKEN = re.compile(r'name="_csrf_token" value="([^"]+)"')
 _INVITATION = re.compile(r"http://\S+/sessions/new\?t=\S+")
 START_TIMEOUT_S = 90.0
+SECRET_KEY = "c" * 64
 
 
 def free_port() -> int:
@@ -125,6 +136,23 @@ class Served:
         reply = self.post_form(client, "/login", {"email": DEMO_EMAIL, "password": DEMO_PASSWORD})
         assert reply.status_code in (302, 303), reply.text
 
+    def platform(self, start: datetime) -> Platform:
+        platform = bootstrap(
+            Settings(
+                database_url=self.database_url,
+                media_root=None,
+                secret_key=SECRET_KEY,
+                base_url=self.url,
+                launcher="memory",
+            ),
+            clock=ManualClock(start),
+        )
+        # This process only records: the served workers react (policies, provisioning, the
+        # outbox) on the system clock. Workers here, on a test clock, would hold claims whose
+        # leases the served ones read as long over.
+        platform.settle = _records_only  # type: ignore[method-assign]
+        return platform
+
     def store(self) -> EventsourcingStore:
         return EventsourcingStore(self.database_url)
 
@@ -138,6 +166,22 @@ class Served:
             return decided
         finally:
             store.close()
+
+    def wait_for(self, condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
+        """Until `condition()` holds (the served workers did `what`), or AssertionError."""
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"not done within {timeout}s: {what}\n{self.output()[-3000:]}")
+            time.sleep(0.1)
+
+    def wait_until_decided(self, expected: int, timeout: float = 60.0) -> int:
+        """Until the workers' policies decided at least `expected` mails (requests only record
+        the facts that call for them); returns how many the log holds."""
+        deadline = time.monotonic() + timeout
+        while (decided := self.mails_decided()) < expected and time.monotonic() < deadline:
+            time.sleep(0.25)
+        return decided
 
     def pending_mails(self) -> int:
         """Mails decided but neither sent nor given up."""
@@ -172,6 +216,10 @@ class Served:
         )
 
 
+def _records_only(runner: object = None) -> SendReport:
+    return SendReport()
+
+
 @pytest.fixture
 def smtp_counter() -> Iterator[SmtpCapture]:
     with SmtpCapture() as capture:
@@ -193,7 +241,7 @@ def served(postgres_url: str, smtp_counter: SmtpCapture, tmp_path: Path) -> Iter
         PYTHONPATH=os.pathsep.join(sys.path),
         VIGIE_DATABASE_URL=postgres_url,
         VIGIE_SMTP_URL=f"smtp://{smtp_counter.host}:{smtp_counter.port}",
-        VIGIE_SECRET_KEY="c" * 64,
+        VIGIE_SECRET_KEY=SECRET_KEY,
         VIGIE_MEDIA_ROOT=str(tmp_path / "media"),
     )
     process = subprocess.Popen(

@@ -3,6 +3,7 @@ two workers compete for every mail; each mail decided reaches SMTP once."""
 
 from __future__ import annotations
 
+import contextlib
 from concurrent.futures import ThreadPoolExecutor
 
 from tests.concurrency.served import Served, count_deliveries
@@ -46,12 +47,12 @@ def test_twenty_parallel_enrolments_and_resets_send_each_decided_mail_exactly_on
             )
             return reply.status_code
 
-    with ThreadPoolExecutor(max_workers=12) as pool:
+    with contextlib.closing(centre), ThreadPoolExecutor(max_workers=12) as pool:
         statuses = list(pool.map(enrol, range(ENROLMENTS)))
         statuses += list(pool.map(reset, range(RESETS)))
 
     assert [s for s in statuses if s >= 500] == [], served.output()[-4000:]
-    decided = served.mails_decided() - already
+    decided = served.wait_until_decided(already + ENROLMENTS + RESETS) - already
     assert decided == ENROLMENTS + RESETS
     served.wait_until_sent(decided)
     deliveries, message_ids = count_deliveries(served.capture)

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from app.context import RETRIES, Context
-from app.ports.event_store import ConcurrencyConflict
+from app.context import Context, retrying
 from domain.accommodation import Accommodation
 from domain.enrollment import Enrollment
 from domain.proctored_session import ProctoredSession
@@ -24,7 +23,8 @@ def grant_accommodation(
     """Recorded on the enrolment with who granted it; refused once the candidate entered
     the exam session (ACCOMMODATION-BEFORE-START). Enrolment and session are saved together,
     so the budget never disagrees with the enrolment."""
-    for attempt in range(RETRIES):
+
+    def once() -> Accommodation:
         at = ctx.now()
         enrollment = ctx.store.get(enrollment_id, Enrollment)
         session = (
@@ -41,17 +41,12 @@ def grant_accommodation(
         )
         if session is not None:
             session.apply_accommodation(at=at, extra_time_percent=extra_time_percent)
-        try:
-            if session is not None:
-                ctx.store.save(enrollment, session)
-            else:
-                ctx.store.save(enrollment)
-        except ConcurrencyConflict:
-            if attempt == RETRIES - 1:
-                raise
-            continue
+            ctx.store.save(enrollment, session)
+        else:
+            ctx.store.save(enrollment)
         return granted
-    raise AssertionError("unreachable")
+
+    return retrying(once)
 
 
 def accommodation_of_enrollment(ctx: Context, enrollment_id: UUID) -> Accommodation | None:

@@ -9,7 +9,7 @@ from typing import Protocol
 from uuid import UUID
 
 from app.claiming import Unit, in_one_transaction
-from app.context import Context, update
+from app.context import Context, retrying, update
 from app.ports.event_store import AggregateNotFound
 from domain.candidate import Candidate, check_email
 from domain.claims import Claim, ClaimKind, Handover, email_claim_id, enrolment_claim_id
@@ -286,33 +286,40 @@ class SessionCreation:
 def create_exam_session(
     ctx: Context, enrollment_id: UUID, *, live_supervision: bool = False
 ) -> SessionCreation:
-    """R1/R2: the candidate creates the exam session when ready; a repeat changes nothing."""
-    at = ctx.now()
-    enrollment = ctx.store.get(enrollment_id, Enrollment)
-    session_id = ctx.ids.new_id()
-    outcome = enrollment.create_exam_session(
-        exam_session_id=session_id, at=at, live_supervision=live_supervision
-    )
-    assert enrollment.exam_session_id is not None and enrollment.session_valid_until is not None
-    if outcome is not SessionCreationOutcome.ALREADY_EXISTS:
-        session = ProctoredSession.open(
-            session_id=session_id,
-            enrollment_id=enrollment.id,
-            candidate_id=enrollment.candidate_id,
-            certification_code=enrollment.certification_code,
-            exam_duration_minutes=enrollment.exam_duration_minutes,
-            rules=enrollment.rules,
-            live_supervision=live_supervision,
-            at=at,
+    """R1/R2: the candidate creates the exam session when ready; a repeat changes nothing.
+    Two overlapping clicks: one creates, the other (retried on fresh state) finds it exists."""
+
+    def once() -> SessionCreation:
+        at = ctx.now()
+        enrollment = ctx.store.get(enrollment_id, Enrollment)
+        session_id = ctx.ids.new_id()
+        outcome = enrollment.create_exam_session(
+            exam_session_id=session_id, at=at, live_supervision=live_supervision
         )
-        if enrollment.accommodation is not None and enrollment.accommodation.extra_time_percent:
-            # Extra time granted before the session existed lengthens its budget (R4).
-            session.apply_accommodation(
-                at=at, extra_time_percent=enrollment.accommodation.extra_time_percent
+        assert enrollment.exam_session_id is not None
+        assert enrollment.session_valid_until is not None
+        if outcome is not SessionCreationOutcome.ALREADY_EXISTS:
+            session = ProctoredSession.open(
+                session_id=session_id,
+                enrollment_id=enrollment.id,
+                candidate_id=enrollment.candidate_id,
+                certification_code=enrollment.certification_code,
+                exam_duration_minutes=enrollment.exam_duration_minutes,
+                rules=enrollment.rules,
+                live_supervision=live_supervision,
+                at=at,
             )
-        # One transaction: the enrolment never points to a session that was not stored.
-        ctx.store.save(enrollment, session)
-    return SessionCreation(outcome, enrollment.exam_session_id, enrollment.session_valid_until)
+            accommodation = enrollment.accommodation
+            if accommodation is not None and accommodation.extra_time_percent:
+                # Extra time granted before the session existed lengthens its budget (R4).
+                session.apply_accommodation(
+                    at=at, extra_time_percent=accommodation.extra_time_percent
+                )
+            # One transaction: the enrolment never points to a session that was not stored.
+            ctx.store.save(enrollment, session)
+        return SessionCreation(outcome, enrollment.exam_session_id, enrollment.session_valid_until)
+
+    return retrying(once)
 
 
 def renew_exam_session(ctx: Context, enrollment_id: UUID) -> date:

@@ -6,9 +6,8 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from uuid import UUID
 
-from app.context import Context, update
+from app.context import Context, retrying, update
 from app.passwords import hash_password
-from app.ports.event_store import ConcurrencyConflict
 from domain.candidate import Candidate, PortalProfile
 from domain.errors import RuleBroken
 from domain.exam_attempt import AttemptStatus, ExamAttempt
@@ -66,12 +65,18 @@ def take_practice_questionnaire(
 def select_tile(ctx: Context, attempt_id: UUID, *, certification_code: str) -> None:
     """R13: the tile 'À démarrer' (R11: the profile first)."""
     at = ctx.now()
-    attempt = ctx.store.get(attempt_id, ExamAttempt)
-    candidate = ctx.store.get(attempt.candidate_id, Candidate)
-    attempt.select_tile(
-        at=at, certification_code=certification_code, profile_complete=candidate.profile_complete
-    )
-    ctx.store.save(attempt)
+
+    def once() -> None:
+        attempt = ctx.store.get(attempt_id, ExamAttempt)
+        candidate = ctx.store.get(attempt.candidate_id, Candidate)
+        attempt.select_tile(
+            at=at,
+            certification_code=certification_code,
+            profile_complete=candidate.profile_complete,
+        )
+        ctx.store.save(attempt)
+
+    retrying(once)
 
 
 def start_now(ctx: Context, attempt_id: UUID) -> None:
@@ -135,18 +140,16 @@ def _with_session(
     ctx: Context, attempt_id: UUID, command: Callable[[ExamAttempt, datetime], None]
 ) -> None:
     """Change the attempt and close its proctored session in one transaction."""
-    for attempt_number in range(3):
+
+    def once() -> None:
         at = ctx.now()
         attempt = ctx.store.get(attempt_id, ExamAttempt)
         session = ctx.store.get(attempt.session_id, ProctoredSession)
         command(attempt, at)
         session.close(at=at)
-        try:
-            ctx.store.save(attempt, session)
-            return
-        except ConcurrencyConflict:
-            if attempt_number == 2:
-                raise
+        ctx.store.save(attempt, session)
+
+    retrying(once)
 
 
 def validate_exam(ctx: Context, attempt_id: UUID, *, typed_code: str) -> None:

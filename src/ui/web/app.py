@@ -25,6 +25,7 @@ from litestar.template.config import TemplateConfig
 
 from adapters.bootstrap import Platform
 from app.mail_rendering import SupportContact
+from app.ports.event_store import ConcurrencyConflict
 from domain.errors import DomainError
 from ui.web import (
     accommodations,
@@ -36,6 +37,7 @@ from ui.web import (
     examiner,
     media,
     operator,
+    parked,
     portal,
 )
 from ui.web.i18n import translator
@@ -69,6 +71,23 @@ def _domain_error(request: Request[Any, Any, Any], error: DomainError) -> Respon
         "error.html",
         context=page_context(request, message=str(error)),
         status_code=409,
+    )
+
+
+def _conflict(request: Request[Any, Any, Any], error: ConcurrencyConflict) -> Response[Any]:
+    """Other writers kept saving first (issue 12): 409, try again; never a 500. The details
+    (ids, versions) are for the log, not for the person."""
+    t = page_context(request)["t"]
+    if request.url.path.startswith("/api/"):
+        body = api.Problem(
+            type="https://vigie.example/problems/conflict",
+            title="Conflict",
+            status=409,
+            detail=t("conflict_retry"),
+        )
+        return Response(body, status_code=409, media_type=api.PROBLEM)
+    return Template(
+        "error.html", context=page_context(request, message=t("conflict_retry")), status_code=409
     )
 
 
@@ -127,6 +146,7 @@ def create_app(
             *appeals.ROUTES,
             *assignments.ROUTES,
             *accommodations.ROUTES,
+            *parked.ROUTES,
             *media.ROUTES,
             create_static_files_router(path="/static", directories=[HERE / "static"]),
         ],
@@ -147,7 +167,11 @@ def create_app(
         csrf_config=CSRFConfig(
             secret=csrf_key, cookie_name="vigie_csrf", cookie_samesite="lax", cookie_secure=secure
         ),
-        exception_handlers={DomainError: _domain_error, HTTPException: _http_error},
+        exception_handlers={
+            DomainError: _domain_error,
+            HTTPException: _http_error,
+            ConcurrencyConflict: _conflict,
+        },
         request_max_body_size=MAX_UPLOAD_BYTES,
         stores=stores,
         on_startup=[media.start_recorder] if live_media_root else [],

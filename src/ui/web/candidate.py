@@ -154,7 +154,6 @@ def forgot(request: Request[Any, Any, Any], data: Form) -> Template:
         accounts.request_password_reset(
             platform.ctx, platform.projections, email=str(data.get("email", "")), account=account
         )
-    platform.settle()
     return Template("forgot.html", context=context(request, sent=True))
 
 
@@ -178,7 +177,6 @@ def create_session(request: Request[Any, Any, Any], data: Form) -> Template:
     created = enrolment.create_exam_session(
         platform.ctx, enrollment_id, live_supervision=data.get("live") == "yes"
     )
-    platform.settle()
     return Template(
         "outcome.html",
         context=context(request, outcome=created.outcome.value, valid_until=created.valid_until),
@@ -294,7 +292,6 @@ def perform_step(platform: Platform, session_id: UUID, action: str, data: dict[s
         else:
             recording = _upload(data, "recording", ("video/", "application/octet-stream"))
             proctoring.stop_environment_recording(ctx, session_id, part, recording)
-            platform.settle()
     else:
         raise InvalidArgument("action", f"unknown step {action!r}")
 

@@ -138,7 +138,6 @@ def review_action(
         )
     elif action == "release":
         reviewing.release_results(ctx, review_id)
-        platform_of(request).settle()
     else:
         raise InvalidArgument("action", f"unknown action {action!r}")
     return Redirect(f"/examiner/reviews/{review_id}")

@@ -31,6 +31,10 @@ _WORDS: dict[str, tuple[str, str]] = {
     "password": ("Mot de passe", "Password"),
     "forgot": ("Mot de passe oublié ?", "Forgot your password?"),
     "bad_login": ("E-mail ou mot de passe incorrect.", "Wrong e-mail or password."),
+    "conflict_retry": (
+        "Ces informations ont été modifiées au même moment ailleurs. Réessayez dans un instant.",
+        "This was changed elsewhere at the same moment. Please try again in a moment.",
+    ),
     "create_title": ("Création de la session d'examen", "Creating your exam session"),
     "create_intro": (
         "Créez votre session d'examen quand vous êtes prêt(e) : elle est valable 15 jours.",

@@ -89,6 +89,7 @@ def operator_home(request: Request[Any, Any, Any]) -> Template:
             request,
             rows=rows,
             failed=projections.failed_mails(),
+            parked=platform.parked.catch_up(platform.ctx.store),  # issue 12
             certifications=list(platform.ctx.catalogue),
             report=None,
             notice=request.session.pop("notice", None),
@@ -115,8 +116,6 @@ def enrol_one(request: Request[Any, Any, Any], data: Form) -> Redirect:
         language=str(data.get("language", "fr")) or "fr",
         re_enrol=str(data.get("re_enrol", "")).lower() in YES,
     )
-    if not done.already_enrolled:
-        platform.settle()
     request.session["notice"] = {
         "key": _outcome(done),
         "email": check_email(email),
@@ -238,8 +237,6 @@ def enrol_csv(request: Request[Any, Any, Any], data: Multipart) -> Template:
                 "unchanged": sum(1 for line in done.lines if line.already_enrolled),
             }
             page["imported"] = True
-            if not done.already_imported:
-                platform.settle()
     return Template("csv_report.html", context=context(request, **page))
 
 
@@ -277,7 +274,6 @@ def resend(request: Request[Any, Any, Any], mail_id: FromPath[UUID]) -> Redirect
         at=platform.ctx.now(),
     )
     platform.ctx.store.save(again)
-    platform.settle()
     return Redirect("/operator")
 
 

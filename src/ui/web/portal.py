@@ -95,26 +95,20 @@ def perform_portal_action(
         portal.select_tile(ctx, attempt_id, certification_code=str(data.get("code", "")))
     elif action == "start":
         portal.start_now(ctx, attempt_id)
-        platform.settle()  # the worker would do this within seconds
     elif action == "reopen":
         portal.reopen_workspace(ctx, attempt_id)
-        platform.settle()
     elif action == "begin":
         portal.begin_exam(ctx, attempt_id)
     elif action == "defer":
         portal.defer_exam(ctx, attempt_id)
-        platform.settle()
     elif action == "finish":
         portal.finish_exam(ctx, attempt_id)
-        platform.settle()
     elif action == "validate":
         portal.validate_exam(ctx, attempt_id, typed_code=str(data.get("code", "")))
-        platform.settle()
     elif action == "quit":
         if data.get("confirm") != "yes":
             raise InvalidArgument("confirm", "confirm with 'Quitter' to leave for good (R22)")
         portal.quit_certification(ctx, attempt_id)
-        platform.settle()
     else:
         raise InvalidArgument("action", f"unknown action {action!r}")
 

@@ -1,0 +1,142 @@
+"""Issue 12, background work never in a web request: a request records facts and returns;
+the worker loop (`vigie worker`, and the one `vigie serve` starts) reacts, sends, and logs a
+failed pass with its traceback instead of swallowing it."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+from litestar.testing import TestClient
+
+from adapters.bootstrap import Platform
+from adapters.launcher.memory import MemoryLauncher
+from adapters.mail.memory import MemoryMailer
+from app.mail_rendering import SupportContact
+from app.ports.exam_launcher import Workspace
+from app.use_cases import accounts, portal
+from domain.candidate import Account
+from domain.exam_attempt import ExamAttempt
+from tests.acceptance.journey import Journey, make_platform
+from tests.acceptance.web import form_token
+from ui.serve import work
+from ui.web.app import create_app
+
+
+@pytest.fixture
+def client(platform: Platform) -> Iterator[TestClient[Any]]:
+    with TestClient(create_app(platform, secret=b"k" * 32, support=SupportContact())) as client:
+        yield client
+
+
+def test_a_password_reset_request_returns_before_its_mail_which_the_worker_sends(
+    journey: Journey, platform: Platform, client: TestClient[Any]
+) -> None:
+    """R24: « Mot de passe oublié » answers at once; the mail is decided and sent by the
+    worker's pass, not by the request."""
+    journey.enrol()
+    mailer = platform.mailer
+    assert isinstance(mailer, MemoryMailer)
+    before = len(mailer.to(journey.email))
+    reply = client.post(
+        "/password/forgot",
+        data={
+            "email": journey.email,
+            "account": "proctoring",
+            "_csrf_token": form_token(client, "/password/forgot"),
+        },
+    )
+    assert reply.status_code == 200, reply.text
+    assert len(mailer.to(journey.email)) == before  # nothing sent by the request
+    work(platform, threading.Event(), once=True)
+    assert len(mailer.to(journey.email)) == before + 1
+
+
+def test_a_failed_worker_pass_is_logged_with_its_traceback_and_the_loop_goes_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The store goes away under the worker (a database restart): each pass fails, each
+    failure is logged with its traceback, and the loop keeps running until stopped."""
+    platform = make_platform(f"sqlite:///{tmp_path}/vigie.sqlite")
+    Journey(platform).enrol()
+    platform.store.close()
+    (tmp_path / "vigie.sqlite").unlink()
+    stop = threading.Event()
+    worker = threading.Thread(target=work, args=(platform, stop), kwargs={"interval": 0.05})
+    with caplog.at_level(logging.ERROR, logger="vigie.worker"):
+        worker.start()
+        try:
+            for _ in range(100):
+                failures = [r for r in caplog.records if "worker pass failed" in r.message]
+                if len(failures) >= 2:
+                    break
+                threading.Event().wait(0.05)
+        finally:
+            stop.set()
+            worker.join(timeout=10)
+    assert not worker.is_alive()
+    assert len(failures) >= 2
+    assert all(r.exc_info is not None for r in failures)
+
+
+class SlowStart(MemoryLauncher):
+    """Workspaces that take as long to start as the test says (a VM booting, up to 120 s)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.go = threading.Event()
+        self.starting = threading.Event()
+
+    def provision(self, attempt_id: UUID, timeout_s: float = 120.0) -> Workspace:
+        self.starting.set()
+        self.go.wait(timeout_s)
+        return super().provision(attempt_id, timeout_s)
+
+
+def _wait(condition: Callable[[], bool], seconds: float = 10.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def test_a_workspace_slow_to_start_does_not_hold_back_the_mails(
+    journey: Journey, platform: Platform
+) -> None:
+    """R15 and R24 at once: while a workspace boots, a reset mail asked for meanwhile goes
+    out; the workspace is recorded connected once it has started."""
+    launcher = SlowStart()
+    platform.ctx.launcher = launcher
+    journey.enrol()
+    journey.create_session()
+    journey.through_checks()
+    attempt_id = journey.to_tile()
+    portal.start_now(platform.ctx, attempt_id)
+    mailer = platform.mailer
+    assert isinstance(mailer, MemoryMailer)
+    stop = threading.Event()
+    worker = threading.Thread(target=work, args=(platform, stop), kwargs={"interval": 0.05})
+    worker.start()
+    try:
+        assert launcher.starting.wait(10)
+        before = len(mailer.to(journey.email))
+        accounts.request_password_reset(
+            platform.ctx, platform.projections, email=journey.email, account=Account.PORTAL
+        )
+        assert _wait(lambda: len(mailer.to(journey.email)) == before + 1)
+        assert platform.ctx.store.get(attempt_id, ExamAttempt).workspace_pending
+        launcher.go.set()
+        assert _wait(lambda: not platform.ctx.store.get(attempt_id, ExamAttempt).workspace_pending)
+    finally:
+        launcher.go.set()
+        stop.set()
+        worker.join(timeout=10)
+    assert platform.ctx.store.get(attempt_id, ExamAttempt).workspace_ref is not None

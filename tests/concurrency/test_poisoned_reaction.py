@@ -1,0 +1,69 @@
+"""Issue 12, policies survive a bad event, on the served platform: the two workers meet a
+reaction that cannot succeed (a welcome mail for a candidate erased meanwhile); it is parked
+once, and the candidates enrolled after it get their invitations."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from app.privacy import erase_candidate
+from app.use_cases import enrolment
+from domain.parked_reaction import ParkedReaction
+from tests.acceptance.journey import PARIS, Journey
+from tests.concurrency.served import Served
+from ui.serve import CENTRE_EMAIL
+
+LATER = ("lou.durand@example.org", "sam.petit@example.org")
+
+
+def test_a_poisoned_reaction_is_parked_once_and_the_next_candidates_mails_are_sent(
+    served: Served,
+) -> None:
+    platform = served.platform(datetime.now(PARIS) - timedelta(minutes=5))
+    try:
+        journey = Journey(platform, email="forgotten@example.org")
+        journey.enrol()
+        assert journey.enrollment_id is not None and journey.candidate_id is not None
+        erase_candidate(
+            platform.ctx, platform.keys, platform.projections, journey.candidate_id, reason="x"
+        )
+        # The welcome mail of this session cannot be decided: its candidate is erased.
+        enrolment.create_exam_session(platform.ctx, journey.enrollment_id)
+    finally:
+        platform.close()
+    centre = served.staff_client(CENTRE_EMAIL)  # already open: closed below
+    try:
+        for email in LATER:
+            reply = served.post_form(
+                centre,
+                "/operator/enrol",
+                {
+                    "email": email,
+                    "surname": "Durand",
+                    "first_name": "Lou",
+                    "certification_code": "ENI-ACCESS",
+                    "language": "fr",
+                },
+                token_from="/operator",
+            )
+            assert reply.status_code in (302, 303), reply.text
+        served.wait_until_sent(len(served.capture.deliveries()) + len(LATER), timeout=60)
+        page = centre.get("/operator").text
+    finally:
+        centre.close()
+    received = [str(m["To"]) for m in served.capture.messages()]
+    assert all(received.count(email) == 1 for email in LATER), received
+    store = served.store()
+    try:
+        parked = [
+            r.event
+            for r in store.read(0, store.head())
+            if isinstance(r.event, ParkedReaction.ReactionParked)
+        ]
+    finally:
+        store.close()
+    assert [(p.policy, p.event_type) for p in parked] == [
+        ("mail-decisions", "Enrollment.ExamSessionCreated")
+    ]
+    assert f"/operator/parked/{parked[0].originator_id}/retry" in page
+    assert "parked its reaction" in served.output()
