@@ -208,16 +208,18 @@ LARGE = 2000
 
 
 def writing_backend(database_url: str) -> bool:
-    """Whether a PostgreSQL session is inside the store's insert for this schema (the
-    import's one transaction, holding the table lock); per-person keys are written before."""
+    """Whether a PostgreSQL session has held the store's events-table lock for a while in
+    this schema: a big insert (the import's one transaction) is under way; a worker's small
+    saves hold it for a few milliseconds."""
     base, _, query = database_url.partition("?")
     schema = query.removeprefix("schema=")
     with psycopg.connect(base, autocommit=True) as connection:
         row = connection.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE state <> 'idle' "
-            "AND query ILIKE %s AND query NOT ILIKE '%%vigie_keys%%' "
-            "AND (query ILIKE '%%INSERT INTO%%' OR query ILIKE '%%LOCK TABLE%%')",
-            [f"%{schema}%"],
+            "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+            "JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND c.relname LIKE '%%events' AND l.mode = 'ExclusiveLock' "
+            "AND l.granted AND now() - a.xact_start > interval '50 milliseconds'",
+            [schema],
         ).fetchone()
     return bool(row and row[0])
 
