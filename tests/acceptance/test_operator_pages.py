@@ -181,7 +181,7 @@ def test_the_same_csv_twice_enrols_nobody_twice_and_says_when_it_was_imported(
     again = upload(client, GOOD.replace("\n", "\r\n").replace(",Durand", ", Durand "))
     assert 'data-already="yes"' in again.text
     assert "Ce fichier a déjà été importé le 04/03/2025 à 09:00 : rien n'a changé." in again.text
-    assert "<td>3</td><td>b@example.org</td>" in again.text  # its lines, still listed
+    assert "<td>3</td><td>b@example.org</td><td></td><td>importé avec le fichier" in again.text
     assert platform.ctx.store.head() == head
 
 

@@ -171,6 +171,10 @@ _WORDS: dict[str, tuple[str, str]] = {
     ),
     "line_enrolled_new": ("inscrit(e)", "enrolled"),
     "line_enrolled_again": ("inscrit(e) à nouveau", "enrolled again"),
+    "line_imported_before": (
+        "importé avec le fichier : rien n'a changé",
+        "imported with the file: nothing changed",
+    ),
     "line_enrolled_already": (
         "déjà inscrit(e) : rien n'a changé",
         "already enrolled: nothing changed",
