@@ -20,6 +20,7 @@ from domain.staff import Role
 from tests.acceptance.journey import PARIS
 from tests.acceptance.web import csrf, form_token, log_in
 from ui.web.app import create_app
+from ui.web.operator import MAX_CSV_LINES
 
 SECRET = b"o" * 32
 
@@ -207,3 +208,13 @@ def test_a_csv_refused_as_a_whole_says_why_in_the_page_language(
     )
     bad = upload(client, GOOD + "d@example.org,Dee,Di,ENI-ACCESS,de\n")
     assert "<td>4</td><td>d@example.org</td><td>language</td><td>fr or en, not 'de'" in (bad.text)
+
+
+def test_a_csv_longer_than_the_limit_is_refused_whole_before_anything_is_read_into_the_store(
+    client: TestClient[Any], platform: Platform
+) -> None:
+    head = platform.ctx.store.head()
+    lines = "".join(f"p{n}@example.org,P,Q,ENI-ACCESS,fr\n" for n in range(MAX_CSV_LINES + 1))
+    reply = upload(client, GOOD.splitlines(keepends=True)[0] + lines)
+    assert f"Rien n'a été inscrit : {MAX_CSV_LINES} lignes au plus par fichier." in reply.text
+    assert platform.ctx.store.head() == head

@@ -33,6 +33,7 @@ from tests.concurrency.served import (
     free_port,
 )
 from ui.serve import CENTRE_EMAIL
+from ui.web.operator import MAX_CSV_LINES
 
 PARALLEL = 8
 SEEDED = 1  # `vigie serve` seeds one demo candidate with one enrolment
@@ -204,7 +205,7 @@ def killable_server(
                 process.wait(timeout=10)
 
 
-LARGE = 2000
+LARGE = MAX_CSV_LINES  # the largest file the page accepts
 
 
 def writing_backend(database_url: str) -> bool:
