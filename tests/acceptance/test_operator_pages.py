@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -19,6 +20,7 @@ from domain.staff import Role
 from tests.acceptance.journey import PARIS
 from tests.acceptance.web import csrf, form_token, log_in
 from ui.web.app import create_app
+from ui.web.operator import MAX_CSV_LINES
 
 SECRET = b"o" * 32
 
@@ -49,11 +51,21 @@ def client(platform: Platform) -> Iterator[TestClient[Any]]:
         yield client
 
 
-def upload(client: TestClient[Any], text: str) -> Any:
-    return client.post(
-        "/operator/enrol-csv",
-        files={"file": ("candidats.csv", text.encode(), "text/csv")},
-        headers=csrf(client),
+class Page:
+    """A reply whose text reads as the person sees it (entities decoded)."""
+
+    def __init__(self, reply: Any) -> None:
+        self.status_code = reply.status_code
+        self.text = html.unescape(reply.text)
+
+
+def upload(client: TestClient[Any], text: str) -> Page:
+    return Page(
+        client.post(
+            "/operator/enrol-csv",
+            files={"file": ("candidats.csv", text.encode(), "text/csv")},
+            headers=csrf(client),
+        )
     )
 
 
@@ -72,7 +84,10 @@ def test_a_csv_with_one_bad_line_enrols_nobody_and_reports_every_line(
     reply = upload(client, bad)
     assert reply.status_code == 200
     assert 'data-imported="no"' in reply.text
-    assert "not an e-mail address" in reply.text and "unknown certification" in reply.text
+    assert "n'est pas une adresse e-mail" in reply.text
+    assert "certification inconnue « UNKNOWN »" in reply.text
+    assert "<td>4</td><td>not-an-address</td><td>email</td>" in reply.text
+    assert "<td>5</td><td>c@example.org</td><td>certification_code</td>" in reply.text
     assert platform.ctx.store.head() == head  # nothing half-imported
 
 
@@ -89,7 +104,7 @@ def test_a_good_csv_enrols_everyone_and_mails_the_invitations(
     ]
     assert "a@example.org" in client.get("/operator").text
     again = upload(client, GOOD.replace("b@", "a@"))
-    assert "appears twice" in again.text
+    assert "cette adresse est déjà à la ligne 2 du fichier" in again.text
 
 
 def test_one_candidate_is_enrolled_from_the_form(
@@ -108,3 +123,98 @@ def test_one_candidate_is_enrolled_from_the_form(
         },
     )
     assert platform.projections.find_by_email("solo@example.org") is not None
+
+
+def enrol_from_form(client: TestClient[Any], **extra: str) -> Any:
+    token = form_token(client, "/operator")
+    reply = client.post(
+        "/operator/enrol",
+        data={
+            "email": "Solo@Example.org ",
+            "surname": "Solo",
+            "first_name": "Han",
+            "certification_code": "ENI-ACCESS",
+            "language": "fr",
+            "_csrf_token": token,
+            **extra,
+        },
+    )
+    return Page(reply)
+
+
+def test_enrolling_the_same_person_twice_changes_nothing_and_says_so(
+    client: TestClient[Any], platform: Platform
+) -> None:
+    """Issue 12: one enrolment per centre, candidate and certification; a repeat is told."""
+    first = enrol_from_form(client)
+    assert 'data-outcome="enrolled_new"' in first.text
+    head = platform.ctx.store.head()
+    again = enrol_from_form(client)
+    assert "solo@example.org est déjà inscrit(e) à cette certification" in again.text
+    assert "rien n'a changé" in again.text
+    assert platform.ctx.store.head() == head
+    client.get("/lang/en")
+    assert "is already enrolled for this certification by your centre" in (
+        enrol_from_form(client).text
+    )
+
+
+def test_an_explicit_re_enrolment_makes_a_second_enrolment_for_the_same_account(
+    client: TestClient[Any], platform: Platform
+) -> None:
+    enrol_from_form(client)
+    again = enrol_from_form(client, re_enrol="yes")
+    assert 'data-outcome="enrolled_again"' in again.text
+    platform.projections.catch_up(platform.ctx.store)
+    candidate = platform.projections.find_by_email("solo@example.org")
+    enrolments = [e for e in platform.projections.enrollments.values()]
+    assert len(enrolments) == 2 and {e.candidate_id for e in enrolments} == {candidate}
+
+
+def test_the_same_csv_twice_enrols_nobody_twice_and_says_when_it_was_imported(
+    client: TestClient[Any], platform: Platform
+) -> None:
+    """Issue 12: a CSV import is idempotent; the same lines with other spaces and line
+    endings are the same file."""
+    first = upload(client, GOOD)
+    assert "Fichier importé en entier : 2 inscription(s), 0 candidat(s) déjà" in first.text
+    head = platform.ctx.store.head()
+    again = upload(client, GOOD.replace("\n", "\r\n").replace(",Durand", ", Durand "))
+    assert 'data-already="yes"' in again.text
+    assert "Ce fichier a déjà été importé le 04/03/2025 à 09:00 : rien n'a changé." in again.text
+    assert "<td>3</td><td>b@example.org</td><td></td><td>importé avec le fichier" in again.text
+    assert platform.ctx.store.head() == head
+
+
+def test_a_csv_whose_lines_are_already_enrolled_imports_and_changes_nothing_for_them(
+    client: TestClient[Any], platform: Platform
+) -> None:
+    upload(client, GOOD)
+    more = GOOD + "c@example.org,Chen,Cy,ENI-ACCESS,fr\n"
+    reply = upload(client, more)
+    assert "1 inscription(s), 2 candidat(s) déjà inscrit(s)" in reply.text
+    assert reply.text.count("déjà inscrit(e) : rien n'a changé") == 2
+    platform.projections.catch_up(platform.ctx.store)
+    assert len(platform.projections.enrollments) == 3
+
+
+def test_a_csv_refused_as_a_whole_says_why_in_the_page_language(
+    client: TestClient[Any], platform: Platform
+) -> None:
+    client.get("/lang/en")
+    reply = upload(client, "email,surname\na@example.org,Durand\n")
+    assert "Nothing was enrolled: missing column(s): first_name, certification_code." in (
+        reply.text
+    )
+    bad = upload(client, GOOD + "d@example.org,Dee,Di,ENI-ACCESS,de\n")
+    assert "<td>4</td><td>d@example.org</td><td>language</td><td>fr or en, not 'de'" in (bad.text)
+
+
+def test_a_csv_longer_than_the_limit_is_refused_whole_before_anything_is_read_into_the_store(
+    client: TestClient[Any], platform: Platform
+) -> None:
+    head = platform.ctx.store.head()
+    lines = "".join(f"p{n}@example.org,P,Q,ENI-ACCESS,fr\n" for n in range(MAX_CSV_LINES + 1))
+    reply = upload(client, GOOD.splitlines(keepends=True)[0] + lines)
+    assert f"Rien n'a été inscrit : {MAX_CSV_LINES} lignes au plus par fichier." in reply.text
+    assert platform.ctx.store.head() == head

@@ -127,6 +127,20 @@ class EventsourcingStore:
             raise AggregateNotFound(aggregate_id, kind.__name__)
         return aggregate
 
+    def get_many(self, aggregate_ids: Sequence[UUID], kind: type[A]) -> dict[UUID, A]:
+        found: dict[UUID, A] = {}
+        current: Any = None
+        to_event = self._mapper.to_domain_event  # notes the stream heads: a save may follow
+        for stored in self._stored(aggregate_ids):
+            event = to_event(stored)
+            assert isinstance(event, AggregateEvent)
+            if event.originator_version == 1:
+                current = None
+            current = event.mutate(current)
+            if isinstance(current, kind):
+                found[current.id] = current
+        return found
+
     def save(self, *aggregates: Aggregate, tracking: tuple[str, int] | None = None) -> int:
         processing = ProcessingEvent[UUID](
             tracking=Tracking(tracking[0], tracking[1]) if tracking else None

@@ -46,6 +46,11 @@ class EventStore(Protocol):
         position."""
         ...
 
+    def get_many(self, aggregate_ids: Sequence[UUID], kind: type[A]) -> dict[UUID, A]:
+        """The aggregates of that type found among these ids, read in as few queries as the
+        store allows (a CSV import looks up thousands of claims); absent ids are left out."""
+        ...
+
     def history(self, aggregate_id: UUID) -> Sequence[AggregateEvent]:
         """Every event of one aggregate, oldest first (empty if unknown)."""
         ...

@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 from uuid import UUID
 
+from app.claiming import Unit, in_one_transaction
 from app.context import Context, update
 from app.links import LinkSigner
 from app.passwords import hash_password, verify_password
-from app.use_cases.enrolment import CandidateDirectory
-from domain.candidate import Account, Candidate, check_email
+from app.use_cases.enrolment import CandidateDirectory, find_candidate
+from domain.candidate import Account, Candidate
+from domain.claims import Claim, ClaimKind, email_claim_id
 from domain.errors import RuleBroken
 from domain.staff import Role, StaffMember
 
@@ -21,7 +23,7 @@ def request_password_reset(
 ) -> None:
     """R24: e-mail a single-use link. An unknown address gets the same answer and no mail,
     so the form cannot tell who is registered."""
-    candidate_id = directory.find_by_email(check_email(email))
+    candidate_id = find_candidate(ctx, directory, email)
     if candidate_id is None:
         return
     at = ctx.now()
@@ -76,7 +78,7 @@ def authenticate(
     """The candidate whose proctoring password this is (None, without saying which part
     was wrong, otherwise)."""
     try:
-        candidate_id = directory.find_by_email(check_email(email))
+        candidate_id = find_candidate(ctx, directory, email)
     except ValueError:
         return None
     if candidate_id is None:
@@ -97,22 +99,48 @@ def register_staff(
     language: str = "fr",
     password: str | None = None,
 ) -> UUID:
-    """A new examiner, support agent, centre operator or auditor."""
+    """A new examiner, support agent, centre operator or auditor. One account per e-mail,
+    guarded by a claim in the store: registering a claimed address (again, or twice at once)
+    returns the account that holds it, unchanged (its password is not replaced)."""
     at = ctx.now()
-    staff = StaffMember.register(
-        staff_id=ctx.ids.new_id(), email=email, name=name, role=role, language=language, at=at
-    )
-    if password:
-        staff.set_password(at=at, password_hash=hash_password(password))
-    ctx.store.save(staff)
-    return staff.id
+    claim_id = email_claim_id(ClaimKind.STAFF_EMAIL, email)
+    password_hash = hash_password(password) if password else None
+
+    def decide(unit: Unit) -> UUID:
+        claim = unit.find(claim_id, Claim)
+        if claim is not None:
+            return claim.holder_id
+        staff = StaffMember.register(
+            staff_id=ctx.ids.new_id(),
+            email=email,
+            name=name,
+            role=role,
+            language=language,
+            at=at,
+        )
+        if password_hash:
+            staff.set_password(at=at, password_hash=password_hash)
+        claim = Claim.stake(
+            claim_id=claim_id, kind=ClaimKind.STAFF_EMAIL, holder_id=staff.id, at=at
+        )
+        unit.add(staff, claim)
+        return staff.id
+
+    return in_one_transaction(ctx, decide)
 
 
 def authenticate_staff(
     ctx: Context, staff_by_email: dict[str, UUID], *, email: str, password: str
 ) -> StaffMember | None:
-    """The staff member whose password this is, or None."""
-    staff_id = staff_by_email.get(email.strip().lower())
+    """The staff member whose password this is, or None. The address's claim names the
+    account (the read model only for accounts older than their claim)."""
+    try:
+        claim_id = email_claim_id(ClaimKind.STAFF_EMAIL, email)
+    except ValueError:
+        staff_id = None
+    else:
+        claim = Unit(ctx.store).find(claim_id, Claim)
+        staff_id = claim.holder_id if claim else staff_by_email.get(email.strip().lower())
     if staff_id is None:
         verify_password(password, None)
         return None

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
 from uuid import UUID
 
+from app.claiming import Unit, in_one_transaction
 from app.context import Context, retrying, update
 from app.ports.event_store import AggregateNotFound
 from domain.candidate import Candidate, check_email
+from domain.claims import Claim, ClaimKind, Handover, email_claim_id, enrolment_claim_id
 from domain.enrollment import Enrollment, SessionCreationOutcome
+from domain.errors import InvalidArgument
+from domain.imports import CsvImport, import_id
 from domain.proctored_session import ProctoredSession
 from domain.rules import CURRENT_RULES, RuleSet
 
 
 class CandidateDirectory(Protocol):
-    """Finds a candidate's account by e-mail (a read model)."""
+    """Finds a candidate's account by e-mail (a read model: it answers questions, it never
+    guards uniqueness; enrolment reads it only for accounts older than their claim)."""
 
     def find_by_email(self, email: str) -> UUID | None:
         """The candidate id registered with that e-mail, if any."""
@@ -25,12 +31,27 @@ class CandidateDirectory(Protocol):
 
 @dataclass(frozen=True)
 class Enrolled:
-    """What the centre sees after enrolling someone."""
+    """What the centre sees after enrolling someone (`already_enrolled`: nothing changed, the
+    enrolment shown is the one under way)."""
 
     candidate_id: UUID
     enrollment_id: UUID
     last_day: date
     new_candidate: bool
+    already_enrolled: bool = False
+    re_enrolled: bool = False
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    """One person to enrol for one certification (a form, or a line of a CSV file)."""
+
+    email: str
+    surname: str
+    first_name: str
+    certification_code: str
+    language: str = "fr"
+    re_enrol: bool = False  # enrol again even if an enrolment is under way
 
 
 def enrol_candidate(
@@ -43,25 +64,45 @@ def enrol_candidate(
     first_name: str,
     certification_code: str,
     language: str = "fr",
+    re_enrol: bool = False,
     rules: RuleSet = CURRENT_RULES,
 ) -> Enrolled:
-    """A training centre enrols a candidate (registering the person on first enrolment)."""
+    """A training centre enrols a candidate (registering the person on first enrolment). One
+    account per e-mail and one enrolment per centre, candidate and certification, guarded by
+    claims in the store: a repeat, or a concurrent twin, changes nothing and says so."""
+    wanted = Enrolment(email, surname, first_name, certification_code, language, re_enrol)
     at = ctx.now()
-    certification = ctx.catalogue.get(certification_code)
-    existing = directory.find_by_email(check_email(email))
-    candidate: Candidate | None = None
-    if existing is None:
-        candidate = Candidate.register(
-            candidate_id=ctx.ids.new_id(),
-            email=email,
-            surname=surname,
-            first_name=first_name,
-            language=language,
-            at=at,
-        )
-        candidate_id = candidate.id
-    else:
-        candidate_id = existing
+    return in_one_transaction(
+        ctx, lambda unit: enrol_in(unit, ctx, directory, wanted, centre_id, rules, at)
+    )
+
+
+def enrol_in(
+    unit: Unit,
+    ctx: Context,
+    directory: CandidateDirectory,
+    wanted: Enrolment,
+    centre_id: UUID,
+    rules: RuleSet,
+    at: datetime,
+) -> Enrolled:
+    """Decide one enrolment inside a unit of work (a CSV import decides many in one)."""
+    certification = ctx.catalogue.get(wanted.certification_code.strip())
+    candidate_id, new_candidate = _account(unit, ctx, directory, wanted, at)
+    claim_id = enrolment_claim_id(centre_id, candidate_id, certification.code)
+    claim = None if new_candidate else unit.find(claim_id, Claim)
+    handover: Handover | None = None
+    if claim is not None:
+        current = unit.find(claim.holder_id, Enrollment)
+        if current is not None:
+            if wanted.re_enrol:
+                handover = Handover.RE_ENROLLED
+            elif current.expired or current.last_day < at.date():
+                handover = Handover.ENROLMENT_EXPIRED
+            else:
+                return Enrolled(
+                    candidate_id, current.id, current.last_day, False, already_enrolled=True
+                )
     enrollment = Enrollment.enrol(
         enrollment_id=ctx.ids.new_id(),
         centre_id=centre_id,
@@ -71,11 +112,166 @@ def enrol_candidate(
         rules=rules,
         at=at,
     )
-    if candidate is not None:
-        ctx.store.save(candidate, enrollment)
+    if claim is None:
+        claim = Claim.stake(
+            claim_id=claim_id, kind=ClaimKind.ENROLMENT, holder_id=enrollment.id, at=at
+        )
     else:
-        ctx.store.save(enrollment)
-    return Enrolled(candidate_id, enrollment.id, enrollment.last_day, candidate is not None)
+        claim.hand_over(holder_id=enrollment.id, handover=handover or Handover.RE_ENROLLED, at=at)
+    unit.add(enrollment, claim)
+    return Enrolled(
+        candidate_id,
+        enrollment.id,
+        enrollment.last_day,
+        new_candidate,
+        re_enrolled=handover is not None,
+    )
+
+
+def find_candidate(ctx: Context, directory: CandidateDirectory, email: str) -> UUID | None:
+    """The live account registered with that address: its claim's holder (read from the
+    store, so a process whose read models lag still finds it), or for accounts older than
+    their claim, the read model. An erased holder is nobody."""
+    unit = Unit(ctx.store)
+    claim = unit.find(email_claim_id(ClaimKind.CANDIDATE_EMAIL, email), Claim)
+    if claim is None:
+        return directory.find_by_email(check_email(email))
+    holder = unit.find(claim.holder_id, Candidate)
+    return holder.id if holder is not None and holder.erased_at is None else None
+
+
+def _account(
+    unit: Unit, ctx: Context, directory: CandidateDirectory, wanted: Enrolment, at: datetime
+) -> tuple[UUID, bool]:
+    """The candidate holding the address's claim, or a new one who claims it. An erased
+    holder gave the address up (issue 8): the claim passes to the new account."""
+    email = check_email(wanted.email)
+    claim_id = email_claim_id(ClaimKind.CANDIDATE_EMAIL, email)
+    claim = unit.find(claim_id, Claim)
+    if claim is None:
+        # Accounts registered before claims existed have none: the read model knows them,
+        # and their claim is staked now.
+        legacy = directory.find_by_email(email)
+        known = None if legacy is None else unit.find(legacy, Candidate)
+        if legacy is not None and known is not None and known.erased_at is None:
+            unit.add(
+                Claim.stake(
+                    claim_id=claim_id, kind=ClaimKind.CANDIDATE_EMAIL, holder_id=legacy, at=at
+                )
+            )
+            return legacy, False
+    else:
+        holder = unit.find(claim.holder_id, Candidate)
+        if holder is not None and holder.erased_at is None:
+            return holder.id, False
+    candidate = Candidate.register(
+        candidate_id=ctx.ids.new_id(),
+        email=email,
+        surname=wanted.surname,
+        first_name=wanted.first_name,
+        language=wanted.language,
+        at=at,
+    )
+    if claim is None:
+        claim = Claim.stake(
+            claim_id=claim_id, kind=ClaimKind.CANDIDATE_EMAIL, holder_id=candidate.id, at=at
+        )
+    else:
+        claim.hand_over(holder_id=candidate.id, handover=Handover.HOLDER_ERASED, at=at)
+    unit.add(candidate, claim)
+    return candidate.id, True
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    """A CSV import: each line's enrolment, or, for a file already imported, when it was
+    (and nothing changed)."""
+
+    imported_at: datetime
+    lines: tuple[Enrolled, ...]
+    already_imported: bool = False
+
+
+def import_enrolments(
+    ctx: Context,
+    directory: CandidateDirectory,
+    *,
+    centre_id: UUID,
+    imported_by: UUID,
+    digest: str,
+    lines: Sequence[Enrolment],
+    rules: RuleSet = CURRENT_RULES,
+) -> ImportOutcome:
+    """A checked CSV file, enrolled whole in one transaction with its import record, or not
+    at all. The same file again (or twice at once) finds its record and changes nothing."""
+    at = ctx.now()
+    return in_one_transaction(
+        ctx,
+        lambda unit: import_in(
+            unit, ctx, directory, FileOfEnrolments(centre_id, imported_by, digest, lines), rules, at
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class FileOfEnrolments:
+    """A checked CSV file: who imports it for which centre, its digest and its lines."""
+
+    centre_id: UUID
+    imported_by: UUID
+    digest: str
+    lines: Sequence[Enrolment]
+
+
+def import_in(
+    unit: Unit,
+    ctx: Context,
+    directory: CandidateDirectory,
+    file: FileOfEnrolments,
+    rules: RuleSet,
+    at: datetime,
+) -> ImportOutcome:
+    """Decide a whole file inside a unit of work: every line, then the import's record."""
+    done = unit.find(import_id(file.centre_id, file.digest), CsvImport)
+    if done is not None:
+        return ImportOutcome(done.created_on, (), already_imported=True)
+    _prefetch(unit, file.lines, file.centre_id)
+    enrolled = tuple(
+        enrol_in(unit, ctx, directory, wanted, file.centre_id, rules, at) for wanted in file.lines
+    )
+    already = sum(1 for e in enrolled if e.already_enrolled)
+    unit.add(
+        CsvImport.record(
+            centre_id=file.centre_id,
+            digest=file.digest,
+            lines=len(enrolled),
+            enrolled=len(enrolled) - already,
+            already_enrolled=already,
+            imported_by=file.imported_by,
+            at=at,
+        )
+    )
+    return ImportOutcome(at, enrolled)
+
+
+def _prefetch(unit: Unit, lines: Sequence[Enrolment], centre_id: UUID) -> None:
+    """Read the claims and holders a file's lines will look at in four queries, not four per
+    line (a 300-line file stays fast)."""
+    claim_of: dict[UUID, Enrolment] = {}
+    for wanted in lines:
+        try:
+            claim_of[email_claim_id(ClaimKind.CANDIDATE_EMAIL, wanted.email)] = wanted
+        except InvalidArgument:
+            continue  # enrol_in refuses it, naming the field
+    claims = unit.prefetch(claim_of, Claim)
+    holders = {c.id: c.holder_id for c in claims}
+    unit.prefetch(holders.values(), Candidate)
+    enrolment_claims = [
+        enrolment_claim_id(centre_id, holders[claim_id], wanted.certification_code)
+        for claim_id, wanted in claim_of.items()
+        if claim_id in holders and wanted.certification_code.strip()
+    ]
+    unit.prefetch((c.holder_id for c in unit.prefetch(enrolment_claims, Claim)), Enrollment)
 
 
 @dataclass(frozen=True)

@@ -150,6 +150,93 @@ _WORDS: dict[str, tuple[str, str]] = {
     "reassign": ("Réattribuer", "Reassign"),
     "reassign_to": ("E-mail de l'examinateur", "Examiner's e-mail"),
     "reassign_why": ("Pourquoi ?", "Why?"),
+    # Enrolment and CSV import (issue 12): one account per e-mail, one enrolment each.
+    "re_enrol": (
+        "Réinscrire même si une inscription est en cours",
+        "Enrol again even if an enrolment is under way",
+    ),
+    "enrolled_new": (
+        "{email} est inscrit(e) jusqu'au {day} : l'invitation part par e-mail.",
+        "{email} is enrolled until {day}: the invitation is on its way by e-mail.",
+    ),
+    "enrolled_again": (
+        "{email} est inscrit(e) à nouveau, jusqu'au {day} : l'invitation part par e-mail.",
+        "{email} is enrolled again, until {day}: the invitation is on its way by e-mail.",
+    ),
+    "enrolled_already": (
+        "{email} est déjà inscrit(e) à cette certification par votre centre (jusqu'au {day}) "
+        ": rien n'a changé.",
+        "{email} is already enrolled for this certification by your centre (until {day}): "
+        "nothing changed.",
+    ),
+    "line_enrolled_new": ("inscrit(e)", "enrolled"),
+    "line_enrolled_again": ("inscrit(e) à nouveau", "enrolled again"),
+    "line_imported_before": (
+        "importé avec le fichier : rien n'a changé",
+        "imported with the file: nothing changed",
+    ),
+    "line_enrolled_already": (
+        "déjà inscrit(e) : rien n'a changé",
+        "already enrolled: nothing changed",
+    ),
+    "csv_columns": (
+        "Colonnes : email, surname, first_name, certification_code, language (fr ou en), "
+        "re_enrol (oui pour réinscrire).",
+        "Columns: email, surname, first_name, certification_code, language (fr or en), "
+        "re_enrol (yes to enrol again).",
+    ),
+    "csv_promise": (
+        "Tout ou rien : une seule ligne fausse et rien n'est inscrit. Le même fichier importé "
+        "deux fois n'inscrit personne deux fois.",
+        "All or nothing: one wrong line and nothing is enrolled. The same file imported twice "
+        "enrols nobody twice.",
+    ),
+    "csv_imported": (
+        "Fichier importé en entier : {enrolled} inscription(s), {unchanged} candidat(s) déjà "
+        "inscrit(s) pour qui rien n'a changé.",
+        "The whole file was imported: {enrolled} enrolment(s), {unchanged} candidate(s) "
+        "already enrolled for whom nothing changed.",
+    ),
+    "csv_already_imported": (
+        "Ce fichier a déjà été importé le {day} à {time} : rien n'a changé.",
+        "This file was already imported on {day} at {time}: nothing changed.",
+    ),
+    "csv_rejected": (
+        "Rien n'a été inscrit : corrigez les lignes en erreur puis importez à nouveau.",
+        "Nothing was enrolled: fix the lines in error and import again.",
+    ),
+    "csv_bad_email": (
+        "« {value} » n'est pas une adresse e-mail",
+        "{value!r} is not an e-mail address",
+    ),
+    "csv_twice": (
+        "cette adresse est déjà à la ligne {value} du fichier",
+        "this address is already on line {value} of the file",
+    ),
+    "csv_required": ("obligatoire", "required"),
+    "csv_unknown_certification": (
+        "certification inconnue « {value} »",
+        "unknown certification {value!r}",
+    ),
+    "csv_bad_language": ("fr ou en, pas « {value} »", "fr or en, not {value!r}"),
+    "csv_bad_re_enrol": ("oui ou non, pas « {value} »", "yes or no, not {value!r}"),
+    "csv_missing_columns": (
+        "Rien n'a été inscrit : colonne(s) manquante(s) : {value}.",
+        "Nothing was enrolled: missing column(s): {value}.",
+    ),
+    "csv_too_long": (
+        "Rien n'a été inscrit : {value} lignes au plus par fichier.",
+        "Nothing was enrolled: at most {value} lines per file.",
+    ),
+    "csv_empty": (
+        "Rien n'a été inscrit : le fichier n'a aucune ligne.",
+        "Nothing was enrolled: the file has no line.",
+    ),
+    "csv_not_utf8": (
+        "Rien n'a été inscrit : le fichier doit être en UTF-8.",
+        "Nothing was enrolled: the file must be UTF-8.",
+    ),
+    "column": ("Colonne", "Column"),
     # Accommodations.
     "accommodation_title": ("Aménagements d'examen", "Exam accommodations"),
     "accommodation_link": ("Aménagements", "Accommodations"),
