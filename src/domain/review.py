@@ -29,6 +29,7 @@ least 10 words each), recorded in `ReviewDecided.overrides` and replayed with th
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
@@ -578,7 +579,11 @@ class Review(Aggregate):
                     f"{override.rule} ({override.reason.value}) is not a ground of the "
                     "recommendation: there is nothing to override",
                 )
-        if len({(o.rule, o.reason, o.evidence_ids) for o in overrides}) != len(overrides):
+        # Two grounds may be the same finding (two missing photos anchored to one fact): one
+        # justification covers both, and one per ground is accepted too; more is ambiguous.
+        keys = Counter((o.rule, o.reason, o.evidence_ids) for o in overrides)
+        grounds_of = Counter((g.rule, g.reason, g.evidence_ids) for g in grounds)
+        if any(count > grounds_of[key] for key, count in keys.items()):
             raise InvalidArgument("overrides", "each ground is overridden once")
         for ground in grounds:
             given = next((o for o in overrides if o.overrides(ground)), None)

@@ -31,7 +31,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from domain.evidence import Evidence, FlagKind, MediaSpan, ReasonCode, Verdict
 from domain.review import AppealOutcome, CitedReason, Override, Review, override_of
 from domain.rules import RULES_2025_03
-from domain.verdict import recommend
+from domain.verdict import Finding, recommend
 from tests.property.aggregate_checks import expect_refusal, expect_success, replay, state_of
 
 REVIEW_DAYS = 8  # R19
@@ -139,9 +139,12 @@ class ReviewModel:
         reasons: tuple[CitedReason, ...],
         excused: tuple[CitedReason, ...],
         justify: str = "none",
+        distinct: list[str] | None = None,
     ) -> str | None:
         """The refusing rule ("invalid:<field>" for a malformed argument), or None.
-        `justify` says which grounds the examiner overrode in writing (see `_overrides`)."""
+        `justify` says which grounds the examiner overrode in writing (see `_overrides`);
+        `distinct` the rules of the recommendation's distinct grounds, in order: two missing
+        photos anchored to the same fact are one ground to justify."""
         if self.verdict is not None or self.examiner is None or examiner != self.examiner:
             return "R19"
         if not self.evidence or not self.recommended:
@@ -159,8 +162,9 @@ class ReviewModel:
                 return "invalid:reasons"
             if grounds and justify == "every ground, too short":
                 return "invalid:justification"
-            if len(grounds) > 1 and justify == "the first ground only":
-                return grounds[1]
+            distinct = grounds if distinct is None else distinct
+            if len(distinct) > 1 and justify == "the first ground only":
+                return distinct[1]
             if grounds and justify == "none":
                 return grounds[0]
         elif not reasons:
@@ -176,6 +180,15 @@ class ReviewModel:
             if not any(known[e].kind == "TechnicalProblemRecorded" for e in item.evidence_ids):
                 return "R20"
         return None
+
+
+def _distinct(grounds: tuple[Finding, ...]) -> tuple[Finding, ...]:
+    """The grounds an examiner justifies: identical ones (same rule, reason and evidence, as two
+    missing photos anchored to the same fact) are one."""
+    seen: dict[tuple[object, ...], Finding] = {}
+    for ground in grounds:
+        seen.setdefault((ground.rule, ground.reason, ground.evidence_ids), ground)
+    return tuple(seen.values())
 
 
 class ReviewMachine(RuleBasedStateMachine):
@@ -385,7 +398,7 @@ class ReviewMachine(RuleBasedStateMachine):
         assert review is not None
         if review.recommendation is None or justify == "none":
             return ()
-        grounds = review.recommendation.grounds
+        grounds = _distinct(review.recommendation.grounds)
         if justify == "the first ground only":
             grounds = grounds[:1]
         words = OVERRIDE_MIN_WORDS - 1 if justify.endswith("too short") else OVERRIDE_MIN_WORDS
@@ -430,7 +443,9 @@ class ReviewMachine(RuleBasedStateMachine):
                 overrides=overrides,
             )
 
-        expected = model.decision(examiner, verdict, reasons, excused, justify)
+        recommended = review.recommendation.grounds if review.recommendation else ()
+        distinct = [g.rule for g in _distinct(recommended)]
+        expected = model.decision(examiner, verdict, reasons, excused, justify, distinct)
         if expected:
             expect_refusal(review, command, expected)
             return
@@ -441,7 +456,7 @@ class ReviewMachine(RuleBasedStateMachine):
         assert review.excused == excused
         # R19: what the examiner decided against, in writing, is in the recorded decision.
         assert review.overrides == self.log[-1].overrides == overrides
-        assert len(overrides) == (len(model.grounds()) if verdict is Verdict.VALIDATED else 0)
+        assert len(overrides) == (len(distinct) if verdict is Verdict.VALIDATED else 0)
 
     @rule()
     def release_the_results_after_the_decision_r19(self) -> None:
@@ -641,7 +656,9 @@ class ReviewMachine(RuleBasedStateMachine):
         if review.verdict is Verdict.VALIDATED:
             assert not review.reasons
             assert review.recommendation is not None
-            assert not review.recommendation.grounds
+            # R19: a ground stands against a validation only if it was overridden in writing.
+            for ground in review.recommendation.grounds:
+                assert any(o.overrides(ground) for o in review.overrides), ground
         if review.released:
             assert review.verdict is not None
 
