@@ -159,7 +159,7 @@ def test_the_happy_path_from_the_invitation_to_the_sent_exam(page: Any, server: 
     shot(page, "07-results")
     page.get_by_label(re.compile("Valider l'examen")).fill("0000" if code != "0000" else "1111")
     page.get_by_role("button", name="Oui, envoyer").click()
-    assert "R18" in page.locator("[role=alert]").inner_text()  # said in place
+    page.locator("#refusal").filter(has_text="R18").wait_for()  # said in place
     page.get_by_label(re.compile("Valider l'examen")).fill(code)
     page.get_by_role("button", name="Oui, envoyer").click()
     page.locator("#sent").wait_for()
@@ -194,7 +194,8 @@ def test_suivant_without_a_photo_is_refused(page: Any, server: Server) -> None:
     create_session_and_log_in(page, server)
     pass_checks(page, server)
     page.get_by_role("button", name="Suivant").click()
-    assert "R9" in page.locator("[role=alert]").inner_text()
+    refusal = page.locator("#refusal").filter(has_text="R9")  # said in place, in French
+    assert refusal.inner_text().startswith("Prenez d'abord la photo")
 
 
 def test_the_language_switches_to_english_and_back(page: Any, server: Server) -> None:

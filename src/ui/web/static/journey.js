@@ -10,6 +10,7 @@
   var refusal = document.getElementById("refusal");
   var polling = null;
   var busy = false;
+  var latest = 0; // only the newest request's answer is shown (a slow poll never undoes a click)
 
   function csrf() {
     var m = document.cookie.match(/(?:^|; )vigie_csrf=([^;]*)/);
@@ -36,8 +37,10 @@
   function request(url, options) {
     options.headers = { "x-vigie-fragment": "1", "x-csrftoken": csrf() };
     options.credentials = "same-origin";
+    var mine = ++latest;
     return fetch(url, options).then(function (reply) {
       return reply.text().then(function (html) {
+        if (mine !== latest) return reply.ok;
         if (reply.ok) { swap(html, reply.url); return true; }
         if (reply.status === 401 || reply.redirected && /\/login$/.test(reply.url)) {
           window.location.href = "/login";
