@@ -114,8 +114,8 @@ class BuiltinWorkspaces:
         self.start()
         ref = f"ws-{attempt_id}"
         with self._lock:
-            if ref not in self._workspaces:
-                self._workspaces[ref] = _State(attempt_id, self._monotonic())
+            # Reopened after it was lost (R23): its silence counts again from now.
+            self._workspaces[ref] = _State(attempt_id, self._monotonic())
         return Workspace(ref, self.url(ref))
 
     def heartbeat(self, ref: str) -> bool:

@@ -234,8 +234,7 @@ _REFUSALS: dict[str, tuple[str, str]] = {
     "R15": (
         "Suivez l'ordre du portail : « À démarrer », « Je démarre maintenant », puis "
         "« Commencer ».",
-        "Follow the portal's order: « À démarrer », « Je démarre maintenant », then "
-        "« Commencer ».",
+        "Follow the portal's order: « À démarrer », « Je démarre maintenant », then « Commencer ».",
     ),
     "R16": (
         "L'examen se commence et se termine le même jour.",
