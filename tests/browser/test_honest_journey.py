@@ -23,12 +23,15 @@ import socket
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import pytest
 
-from adapters.bootstrap import Settings, bootstrap
+from adapters.bootstrap import Platform, Settings, bootstrap
 from adapters.clock import SystemClock
 from adapters.launcher.builtin import BuiltinWorkspaces
 from domain.exam_attempt import AttemptStatus, ExamAttempt
@@ -59,10 +62,39 @@ def kinds(history: list[Any], kind: type) -> list[Any]:
     return [event for event in history if isinstance(event, kind)]
 
 
-def test_an_honest_candidate_who_follows_the_guide_leaves_no_flag_and_one_segment_per_connection(
-    tmp_path: Path,
-) -> None:
-    """Issue 12 (R8, R9, R14, R15, R17, R23, R6): the guide's journey, its exits included."""
+@dataclass
+class LiveRun:
+    """A candidate in the real app with live recording: the server and the browser in two
+    network namespaces; the test plays the worker."""
+
+    platform: Platform
+    url: str
+    session_id: UUID
+    marks: dict[str, Any] = field(default_factory=dict)
+    _worker: threading.Lock = field(default_factory=threading.Lock)
+
+    def work(self) -> None:
+        """One worker pass (provisioning, deadlines: a silent workspace is recorded lost)."""
+        with self._worker:
+            self.platform.tick()
+
+    def history(self) -> list[Any]:
+        return list(self.platform.ctx.store.history(self.session_id))
+
+    def attempt(self, attempt_id: UUID) -> ExamAttempt:
+        return self.platform.ctx.store.get(attempt_id, ExamAttempt)
+
+    def wait_for(self, what: str, done: Callable[[], bool], seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while not done():
+            assert time.monotonic() < deadline, f"never happened: {what}"
+            self.work()
+            time.sleep(0.5)
+
+
+def run_live(tmp_path: Path, drive: Callable[[Any, LiveRun], None]) -> LiveRun:
+    """Enrol a candidate with a password, serve the app, and let `drive` use Chromium (a
+    browser context with a fake camera and microphone). The platform is left open to read."""
     reason = _why_not()
     if reason is not None:
         if os.environ.get("CI"):
@@ -89,29 +121,8 @@ def test_an_honest_candidate_who_follows_the_guide_leaves_no_flag_and_one_segmen
     journey.create_session()
     journey.set_password(PASSWORD)
     platform.settle()
-    session_id = journey.session_id
-    assert session_id is not None
-    worker = threading.Lock()  # the test plays the worker; one pass at a time
-
-    def work() -> None:
-        """One worker pass (provisioning, deadlines: a silent workspace is recorded lost)."""
-        with worker:
-            platform.tick()
-
-    def history() -> list[Any]:
-        return list(platform.ctx.store.history(session_id))
-
-    def attempt(attempt_id: Any) -> ExamAttempt:
-        return platform.ctx.store.get(attempt_id, ExamAttempt)
-
-    def wait_for(what: str, done: Any, seconds: float) -> None:
-        deadline = time.monotonic() + seconds
-        while not done():
-            assert time.monotonic() < deadline, f"never happened: {what}"
-            work()
-            time.sleep(0.5)
-
-    marks: dict[str, Any] = {}
+    assert journey.session_id is not None
+    run = LiveRun(platform, url, journey.session_id)
     server = LiveServer(platform, port, tmp_path / "media" / "live")
     with two_namespaces() as (server_ns, browser_ns):
         server.start(server_ns)
@@ -138,7 +149,7 @@ def test_an_honest_candidate_who_follows_the_guide_leaves_no_flag_and_one_segmen
                     context.grant_permissions(["camera", "microphone"], origin=url)
                     context.set_default_timeout(30_000)
                     try:
-                        candidate_journey(context, url, marks, work, wait_for, history, attempt)
+                        drive(context, run)
                     finally:
                         context.close()
                         browser.close()
@@ -146,7 +157,15 @@ def test_an_honest_candidate_who_follows_the_guide_leaves_no_flag_and_one_segmen
             run_in_namespace(browser_ns, drive_the_browser)
         finally:
             server.stop()
+    return run
 
+
+def test_an_honest_candidate_who_follows_the_guide_leaves_no_flag_and_one_segment_per_connection(
+    tmp_path: Path,
+) -> None:
+    """Issue 12 (R8, R9, R14, R15, R17, R23, R6): the guide's journey, its exits included."""
+    run = run_live(tmp_path, candidate_journey)
+    platform, marks, history = run.platform, run.marks, run.history
     events = history()
     attempt_id = marks["attempt_id"]
     attempt_events = list(platform.ctx.store.history(attempt_id))
@@ -158,7 +177,7 @@ def test_an_honest_candidate_who_follows_the_guide_leaves_no_flag_and_one_segmen
     flags = kinds(events, ProctoredSession.FlagRaised)
     entries = kinds(events, ProctoredSession.SessionEntered)
     left = kinds(events, ProctoredSession.SessionLeft)
-    page_flags = [f for f in flags if f.flag_id.startswith("page:")]
+    page_flags = _page_flags(events)
     print(  # the figures the issue asks for (pytest -s)
         f"honest journey: {len(segments)} segments, {len(gaps)} gaps, {len(closed)} tab "
         f"closures, {len(page_flags)} page flags, detector flags "
@@ -193,15 +212,51 @@ def test_an_honest_candidate_who_follows_the_guide_leaves_no_flag_and_one_segmen
     assert len(final.answers) == 2
 
 
-def candidate_journey(
-    context: Any,
-    url: str,
-    marks: dict[str, Any],
-    work: Any,
-    wait_for: Any,
-    history: Any,
-    attempt: Any,
+def test_leaving_both_vigie_tabs_raises_one_focus_flag_and_a_short_glance_none(
+    tmp_path: Path,
 ) -> None:
+    """Issue 12 (R20 "use of information sources"): focus lost for 3 s, with no Vigie tab in
+    front, is one flag; a second's glance away, or a page load, is none."""
+
+    def leave_and_glance(context: Any, run: LiveRun) -> None:
+        page = context.new_page()
+        page.goto(f"{run.url}/login")
+        log_in(page)
+        page.get_by_role("button", name="Accepter les CGU").click()
+        page.get_by_role("button", name="Examen").click()
+        page.locator("#proctoring-status[data-state='live']").wait_for()
+        page.evaluate("window.dispatchEvent(new Event('blur'))")  # a glance away
+        page.wait_for_timeout(1_000)
+        page.evaluate("window.dispatchEvent(new Event('focus'))")
+        page.wait_for_timeout(3_000)
+        run.marks["after_glance"] = _page_flags(run.history())
+        page.evaluate("window.dispatchEvent(new Event('blur'))")  # gone for 3 s
+        page.wait_for_timeout(3_000)
+        page.evaluate("window.dispatchEvent(new Event('focus'))")
+        run.wait_for("the flag is recorded", lambda: len(_page_flags(run.history())) == 1, 10)
+        page.reload()  # a page load is no focus loss
+        page.locator("#proctoring-status[data-state='live']").wait_for()
+        page.wait_for_timeout(3_000)
+
+    run = run_live(tmp_path, leave_and_glance)
+    flags = _page_flags(run.history())
+    run.platform.close()
+    assert run.marks["after_glance"] == []
+    assert [flag.kind.value for flag in flags] == ["tab_focus_lost"]
+
+
+def _page_flags(events: list[Any]) -> list[Any]:
+    return [e for e in kinds(events, ProctoredSession.FlagRaised) if e.flag_id.startswith("page:")]
+
+
+def candidate_journey(context: Any, run: LiveRun) -> None:
+    url, marks, wait_for, history, attempt = (
+        run.url,
+        run.marks,
+        run.wait_for,
+        run.history,
+        run.attempt,
+    )
     page = context.new_page()
     live = page.locator("#proctoring-status[data-state='live']")
     page.goto(f"{url}/login")
@@ -352,9 +407,7 @@ def resume(page: Any) -> None:
     page.get_by_role("button", name="Reprendre l'examen").click()
 
 
-def _attempt_id(page: Any) -> Any:
-    from uuid import UUID
-
+def _attempt_id(page: Any) -> UUID:
     match = re.search(r"/portal/([0-9a-f-]{36})", page.url)
     assert match, page.url
     return UUID(match.group(1))
