@@ -284,3 +284,58 @@ def test_the_environment_out_of_order_is_refused_and_quitting_is_final(
     shot(page, "12-quit")
     attempt = server.platform.ctx.store.get(session_of(server).attempt_id, ExamAttempt)  # type: ignore[arg-type]
     assert attempt.status is AttemptStatus.QUIT
+
+
+def test_in_english_the_checks_the_hardware_test_and_a_refusal_stay_in_one_page(
+    page: Any, server: Server
+) -> None:
+    """Issue 12 (R8, R9, R25): every check, « Test du matériel » and a refused click happen in
+    the same document, so the proctoring connection is never cut; the refusal is an English
+    sentence with the rule as a reference."""
+    create_session_and_log_in(page, server)
+    page.get_by_role("link", name="English").click()
+    page.get_by_role("button", name="Examen").click()
+    page.evaluate("window.vigieSameDocument = true")  # gone if a page load happens
+    page.get_by_role("button", name="Next").click()
+    page.get_by_label(re.compile("I confirm I have read the rules")).check()
+    page.get_by_role("button", name="Next").click()
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_label(re.compile("general conditions")).check()
+    page.get_by_role("button", name="Next").click()
+    page.get_by_role("button", name="I heard the sound").click()
+    page.get_by_role("button", name="Start recording").click()
+    page.locator("#mic-status").filter(has_text="●").wait_for()
+    page.get_by_role("button", name="Stop recording").click()
+    page.get_by_role("link", name="Next").click()
+    page.get_by_role("link", name="Equipment test").click()
+    page.get_by_role("dialog", name="Equipment test").wait_for()
+    page.wait_for_function("document.getElementById('equipment-preview').readyState >= 2")
+    shot(page, "en-hardware-test")
+    page.get_by_role("button", name="Close the test").click()
+    page.get_by_role("button", name="I can see myself: the camera works").click()
+    page.get_by_role("button", name="Run the test").click()
+    page.get_by_role("heading", name="Photo of your face").wait_for()
+    page.get_by_role("button", name="Next").click()
+    refusal = page.locator("#refusal").filter(has_text="Guide reference: R9")
+    assert refusal.inner_text().startswith("Take the photo")
+    shot(page, "en-refused-in-place")
+    assert page.evaluate("window.vigieSameDocument") is True
+    assert session_of(server).entries == 1  # one entry: nothing asked for a resume reason
+
+
+def test_without_javascript_the_same_forms_load_full_pages(browser: Any, server: Server) -> None:
+    """Progressive enhancement (issue 12): the checks work with the script off, and a refusal
+    is a page with the sentence."""
+    context = browser.new_context(locale="fr-FR", java_script_enabled=False)
+    page = context.new_page()
+    try:
+        create_session_and_log_in(page, server)
+        page.get_by_role("button", name="Examen").click()
+        page.get_by_role("button", name="Suivant").click()
+        page.get_by_role("heading", name="Les consignes de votre professeur").wait_for()
+        session = session_of(server)
+        assert len(session.completed) == 1
+        page.get_by_role("button", name="Suivant").click()  # the box is required: not sent
+        assert len(session_of(server).completed) == 1
+    finally:
+        context.close()

@@ -258,10 +258,23 @@ _REFUSED = (
     "This action is not possible now.",
 )
 _FIELD = (
-    "Vérifiez le champ « {field} » : {detail}",
-    "Check the field « {field} »: {detail}",
+    "Vérifiez le champ « {field} ».",
+    "Check the field « {field} »: {detail}.",
 )
-_REFERENCE = ("Référence du guide : {rule} ({detail}).", "Guide reference: {rule} ({detail}).")
+# A refused field by the label the candidate sees.
+_FIELDS: dict[str, tuple[str, str]] = {
+    "birth_date": ("Date de naissance", "Birth date"),
+    "password": ("Mot de passe", "Password"),
+    "confirm": ("Je quitte définitivement", "I leave for good"),
+    "code": ("Valider l'examen", "Validate the exam"),
+    "reason": ("Motif de reprise", "Resume reason"),
+    "photo": ("Photo", "Photo"),
+    "recording": ("Enregistrement", "Recording"),
+    "round_trip_ms": ("Test de connexion", "Connection test"),
+    "upload_kbps": ("Test de connexion", "Connection test"),
+}
+# The domain's detail is written in English: only the English page repeats it.
+_REFERENCE = ("Référence du guide : {rule}.", "Guide reference: {rule} ({detail}).")
 
 
 def refusal_sentence(language: str, rule: str | None, field: str | None, detail: str) -> str:
@@ -269,7 +282,7 @@ def refusal_sentence(language: str, rule: str | None, field: str | None, detail:
     first, the guide's rule as a reference after it."""
     index = 1 if language == "en" else 0
     if field is not None:
-        return _FIELD[index].format(field=field, detail=detail)
+        return _FIELD[index].format(field=_FIELDS.get(field, (field, field))[index], detail=detail)
     if rule is None:
         return _REFUSED[index]
     sentence = _REFUSALS.get(rule, _REFUSED)[index]
