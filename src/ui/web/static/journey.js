@@ -41,11 +41,11 @@
     return fetch(url, options).then(function (reply) {
       return reply.text().then(function (html) {
         if (mine !== latest) return reply.ok;
-        if (reply.ok) { swap(html, reply.url); return true; }
-        if (reply.status === 401 || reply.redirected && /\/login$/.test(reply.url)) {
+        if (reply.redirected && /\/login$/.test(reply.url)) { // logged out meanwhile
           window.location.href = "/login";
           return false;
         }
+        if (reply.ok) { swap(html, reply.url); return true; }
         refuse(html);
         return false;
       });
