@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 
 from eventsourcing.domain import AggregateEvent
 
@@ -14,11 +15,20 @@ from domain.proctored_session import ProctoredSession
 LIVE_FOLDER = "live"  # the live segments' folder under the media root
 
 
+class MarkKind(StrEnum):
+    """What a mark on the recording's timeline is (its value is the page's CSS class)."""
+
+    SEGMENT = "segment"
+    GAP = "gap"
+    FLAG = "flag"
+    TAB_CLOSED = "tab_closed"
+
+
 @dataclass(frozen=True)
 class TimelineMark:
-    """One thing on the recording's timeline; `kind` is segment, gap, flag or tab_closed."""
+    """One thing on the recording's timeline."""
 
-    kind: str
+    kind: MarkKind
     span: MediaSpan
     label: str
     evidence_id: str
@@ -34,7 +44,7 @@ class RecordingView:
 
     @property
     def segments(self) -> tuple[TimelineMark, ...]:
-        return tuple(m for m in self.marks if m.kind == "segment")
+        return tuple(m for m in self.marks if m.kind is MarkKind.SEGMENT)
 
     @property
     def recorded_seconds(self) -> float:
@@ -42,7 +52,7 @@ class RecordingView:
 
     @property
     def gap_seconds(self) -> float:
-        return sum(m.span.end_s - m.span.start_s for m in self.marks if m.kind == "gap")
+        return sum(m.span.end_s - m.span.start_s for m in self.marks if m.kind is MarkKind.GAP)
 
 
 def recording_of(history: Iterable[AggregateEvent]) -> RecordingView:
@@ -52,14 +62,16 @@ def recording_of(history: Iterable[AggregateEvent]) -> RecordingView:
         evidence_id = f"{event.originator_id}/{event.originator_version}"
         if isinstance(event, ProctoredSession.SegmentRecorded):
             marks.append(
-                TimelineMark("segment", event.span, event.segment_id, evidence_id, event.media_id)
+                TimelineMark(
+                    MarkKind.SEGMENT, event.span, event.segment_id, evidence_id, event.media_id
+                )
             )
         elif isinstance(event, ProctoredSession.RecordingGap):
-            marks.append(TimelineMark("gap", event.span, "gap", evidence_id))
+            marks.append(TimelineMark(MarkKind.GAP, event.span, "gap", evidence_id))
         elif isinstance(event, ProctoredSession.FlagRaised):
             marks.append(
                 TimelineMark(
-                    "flag",
+                    MarkKind.FLAG,
                     event.span,
                     event.kind.value,
                     evidence_id,
@@ -67,9 +79,11 @@ def recording_of(history: Iterable[AggregateEvent]) -> RecordingView:
                 )
             )
         elif isinstance(event, ProctoredSession.ProctoringTabClosed):
-            label = "tab closed during the exam" if event.during_exam else "tab closed"
-            marks.append(TimelineMark("tab_closed", event.span, label, evidence_id))
-    order = {"segment": 0, "flag": 1, "tab_closed": 2, "gap": 3}
+            # Whether it fell inside the exam (« Commencer » to the end) or was the guide's
+            # blocked-screen procedure is the recommendation's to say, not the player's.
+            label = "proctoring tab closed"
+            marks.append(TimelineMark(MarkKind.TAB_CLOSED, event.span, label, evidence_id))
+    order = {MarkKind.SEGMENT: 0, MarkKind.FLAG: 1, MarkKind.TAB_CLOSED: 2, MarkKind.GAP: 3}
     marks.sort(key=lambda m: (m.span.start_s, order[m.kind]))
     return RecordingView(tuple(marks))
 

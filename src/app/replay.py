@@ -15,12 +15,12 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, AggregateEvent
 
-from app.evidence_gathering import to_evidence
+from app.evidence_gathering import same_fact
 from app.ports.audit_log import AuditLog
 from app.ports.event_store import AggregateNotFound, EventStore
 from domain.errors import InvalidArgument
 from domain.evidence import Evidence, Verdict
-from domain.review import CitedReason, Review
+from domain.review import CitedReason, Override, Review
 from domain.verdict import Recommendation, recommend_with
 
 
@@ -51,6 +51,8 @@ class ReplayReport:
     certification_code: str = ""
     decision: DecisionFacts | None = None
     events_read: int = 0
+    # Issue 12: the grounds the examiner decided against, each with its justification (R19).
+    overrides: tuple[Override, ...] = ()
 
     @property
     def matches(self) -> bool:
@@ -169,6 +171,7 @@ def _report(
         decision=recorded.decision,
         events_read=len(events)
         + sum(len(index.get(s, ())) for s in _stream_texts(review.evidence)),
+        overrides=review.overrides,
     )
     if rec != replayed:
         differences.append(
@@ -185,8 +188,14 @@ def _report(
             f"the decision names recommendation {decision.recommendation_version}, "
             f"the log recorded {rec.version}"
         )
-    if review.verdict is Verdict.VALIDATED and rec is not None and rec.grounds:
-        differences.append("validated although the recommendation has grounds to invalidate")
+    if review.verdict is Verdict.VALIDATED and rec is not None:
+        # R19: a ground is decided against only in writing (an override recorded with it).
+        unjustified = [g for g in rec.grounds if not any(o.overrides(g) for o in review.overrides)]
+        if unjustified:
+            differences.append(
+                "validated although the recommendation has grounds to invalidate, "
+                f"without a written justification: {', '.join(g.rule for g in unjustified)}"
+            )
     differences.extend(_check_evidence(review.evidence, index))
     known = {item.id for item in review.evidence}
     for cited in (*review.reasons, *review.excused):
@@ -207,7 +216,7 @@ def _check_evidence(evidence: tuple[Evidence, ...], index: _Index) -> list[str]:
         event = events.get(int(version_text)) if version_text.isdigit() else None
         if event is None:
             differences.append(f"evidence {item.id} names no stored event")
-        elif to_evidence(event) != item:
+        elif not same_fact(item, event):
             differences.append(f"evidence {item.id} differs from the stored event")
     return differences
 

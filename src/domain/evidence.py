@@ -12,6 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from domain.errors import InvalidArgument
+from domain.guide import Step
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,37 @@ class ReasonCode(StrEnum):
     OTHER_RULE_BREACH = "other_rule_breach"
 
 
+class EvidenceKind(StrEnum):
+    """The facts a review can cite. Each value is the name of the event class it was taken
+    from, so evidence stored before this enum existed decodes into it unchanged; an event
+    class is never renamed (docs: schema evolution)."""
+
+    SESSION_OPENED = "SessionOpened"
+    SESSION_ENTERED = "SessionEntered"
+    SESSION_LEFT = "SessionLeft"
+    CAMERA_CHECKED = "CameraChecked"
+    CONNECTION_TESTED = "ConnectionTested"
+    FACE_PHOTO_TAKEN = "FacePhotoTaken"
+    FACE_PHOTO_CONFIRMED = "FacePhotoConfirmed"
+    ID_PHOTO_TAKEN = "IdPhotoTaken"
+    ID_PHOTO_CONFIRMED = "IdPhotoConfirmed"
+    PHOTO_WAIVED = "PhotoWaived"
+    ENVIRONMENT_RECORDING_STOPPED = "EnvironmentRecordingStopped"
+    EXAM_LAUNCHED = "ExamLaunched"
+    PROCTORING_TAB_CLOSED = "ProctoringTabClosed"
+    FLAG_RAISED = "FlagRaised"
+    TECHNICAL_PROBLEM_RECORDED = "TechnicalProblemRecorded"
+    SESSION_CLOSED = "SessionClosed"
+    EXAM_BEGUN = "ExamBegun"
+    EXAM_FINISHED = "ExamFinished"
+    EXAM_VALIDATED = "ExamValidated"
+    EXAM_QUIT = "ExamQuit"
+    # Gathered from verdict-2026-12 on: the attempt's side of an interruption (R14, R23).
+    EXAM_DEFERRED = "ExamDeferred"
+    WORKSPACE_CONNECTED = "WorkspaceConnected"
+    WORKSPACE_LOST = "WorkspaceLost"
+
+
 @dataclass(frozen=True)
 class Evidence:
     """One recorded fact a review can cite: an event of the session or the attempt.
@@ -69,13 +101,16 @@ class Evidence:
     """
 
     id: str
-    kind: str
+    kind: EvidenceKind
     at: datetime
     span: MediaSpan | None = None
     flag: FlagKind | None = None
     confidence: float | None = None
     during_exam: bool = False
     note: str = ""
+    # Added with verdict-2026-12 (defaults keep older evidence readable): the waived photo's
+    # step, typed, instead of the note's first word.
+    waived_step: Step | None = None
 
 
 class Verdict(StrEnum):

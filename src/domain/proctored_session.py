@@ -20,6 +20,7 @@ from domain.accommodation import check_extra_time
 from domain.accommodation import extra_minutes as accommodated_minutes
 from domain.errors import InvalidArgument, RuleBroken, StepOutOfOrder, require, require_aware
 from domain.evidence import FlagKind, MediaSpan
+from domain.guide import PHOTO_STEPS, STEP_LABEL, STEP_RULE, STEPS, Step
 from domain.rules import (
     RuleSet,
     budget_end,
@@ -29,62 +30,9 @@ from domain.rules import (
     utc,
 )
 
-
-class Step(StrEnum):
-    """The checks before the exam, in the guide's order."""
-
-    INSTRUCTIONS_READ = "instructions_read"
-    DESIGNER_RULES_ATTESTED = "designer_rules_attested"
-    SECURE_MODE_ACKNOWLEDGED = "secure_mode_acknowledged"
-    GENERAL_CONDITIONS_ATTESTED = "general_conditions_attested"
-    SOUND_HEARD = "sound_heard"
-    MICROPHONE_TESTED = "microphone_tested"
-    CAMERA_CHECKED = "camera_checked"
-    CONNECTION_TESTED = "connection_tested"
-    FACE_PHOTO = "face_photo"
-    ID_PHOTO = "id_photo"
-    EARS_RECORDED = "ears_recorded"
-    ROOM_RECORDED = "room_recorded"
-    DESK_RECORDED = "desk_recorded"
-
-
-STEPS: tuple[Step, ...] = tuple(Step)
-
 # A page load between two checks reconnects within a second or two: not a gap.
 GAP_TOLERANCE_S = 2.0
 RETENTION = "retention"  # the reason of the retention process's deletions (issue 8)
-
-STEP_RULE: dict[Step, str] = {
-    Step.INSTRUCTIONS_READ: "R7",
-    Step.DESIGNER_RULES_ATTESTED: "R7",
-    Step.SECURE_MODE_ACKNOWLEDGED: "R7",
-    Step.GENERAL_CONDITIONS_ATTESTED: "R7",
-    Step.SOUND_HEARD: "R8",
-    Step.MICROPHONE_TESTED: "R8",
-    Step.CAMERA_CHECKED: "R8",
-    Step.CONNECTION_TESTED: "R8",
-    Step.FACE_PHOTO: "R9",
-    Step.ID_PHOTO: "R9",
-    Step.EARS_RECORDED: "R10",
-    Step.ROOM_RECORDED: "R10",
-    Step.DESK_RECORDED: "R10",
-}
-
-STEP_LABEL: dict[Step, str] = {
-    Step.INSTRUCTIONS_READ: "read the exam instructions",
-    Step.DESIGNER_RULES_ATTESTED: "attest the designer's rules (checkbox)",
-    Step.SECURE_MODE_ACKNOWLEDGED: "acknowledge secure mode ('Continuer')",
-    Step.GENERAL_CONDITIONS_ATTESTED: "attest the general conditions (checkbox)",
-    Step.SOUND_HEARD: "confirm the sound was heard",
-    Step.MICROPHONE_TESTED: "start then stop the microphone recording",
-    Step.CAMERA_CHECKED: "check the camera",
-    Step.CONNECTION_TESTED: "pass the connection test",
-    Step.FACE_PHOTO: "take the face photo, then 'Suivant'",
-    Step.ID_PHOTO: "take the ID-document photo, then 'Suivant'",
-    Step.EARS_RECORDED: "record the ears",
-    Step.ROOM_RECORDED: "record the room",
-    Step.DESK_RECORDED: "record the desk",
-}
 
 
 class EnvironmentPart(StrEnum):
@@ -491,7 +439,7 @@ class ProctoredSession(Aggregate):
         """Support unblocks a candidate whose camera cannot take the photo. The exam may go
         on, but the photo stays missing, and a missing photo invalidates the exam (R9)."""
         require(
-            step in (Step.FACE_PHOTO, Step.ID_PHOTO),
+            step in PHOTO_STEPS,
             "R9",
             "only the face or ID photo can be waived",
         )
@@ -544,7 +492,10 @@ class ProctoredSession(Aggregate):
     # --- commands: during the exam -------------------------------------------------------
 
     def record_proctoring_tab_closed(self, *, at: datetime, span: MediaSpan) -> None:
-        """R17: closing the proctoring tab during the exam is a ground for invalidation."""
+        """R17: the proctoring tab stopped answering. Whether that is a ground is the verdict's
+        to say: from verdict-2026-12 only inside the exam window (« Commencer » to the end),
+        and never when it is the blocked-screen procedure (R23). `during_exam` keeps what
+        verdict-2025-03 reads (launched and not closed)."""
         self._check_open(at)
         require(self.entries > 0, "R17", "the session was never entered")
         self._tab_closed(span=span, during_exam=self.exam_in_progress, timestamp=at)
@@ -561,6 +512,14 @@ class ProctoredSession(Aggregate):
         if not 0.0 <= confidence <= 1.0:
             raise InvalidArgument("confidence", "a confidence lies between 0 and 1")
         require(self.entries > 0, "R17", "no flag before the session is entered")
+        # A flag after the session closed is refused, not recorded as late: the candidate
+        # sent the exam and can no longer be seen or asked, and the review must not keep
+        # receiving facts against them once it opened (issue 12, item 3).
+        require(
+            self.closed_at is None,
+            "R18",
+            "the exam was sent and the session is closed: a flag can no longer be raised",
+        )
         self._flag_raised(
             flag_id=flag_id, kind=kind, span=span, confidence=confidence, timestamp=at
         )

@@ -21,6 +21,10 @@ Rules named in refusals, besides the guide's R1–R26:
   and only by the one assigned to it.
 - ``APPEAL-DECISION``: the second examiner answers the candidate in writing (5 words or
   more); overturning is refused while the evidence holds a ground (its own rule, R9 or R17).
+
+The recommendation advises, the examiner decides (R19): validating against a ground of the
+recommendation is allowed with a written justification of that ground (an `Override`, at
+least 10 words each), recorded in `ReviewDecided.overrides` and replayed with the decision.
 """
 
 from __future__ import annotations
@@ -35,9 +39,10 @@ from eventsourcing.domain import Aggregate, event
 from domain.errors import InvalidArgument, RuleBroken, require, require_aware
 from domain.evidence import Evidence, ReasonCode, Verdict
 from domain.rules import RuleSet, count_words, utc
-from domain.verdict import Recommendation, recommend
+from domain.verdict import Finding, Recommendation, recommend
 
 OTHER_JUSTIFICATION_MIN_WORDS = 5
+OVERRIDE_JUSTIFICATION_MIN_WORDS = 10  # R19: a sentence, not a word, per ground overridden
 APPEAL_REASON_MAX_CHARS = 2000
 APPEAL_ANSWER_MIN_WORDS = 5
 
@@ -49,6 +54,29 @@ class CitedReason:
     reason: ReasonCode
     evidence_ids: tuple[str, ...]
     justification: str = ""
+
+
+@dataclass(frozen=True)
+class Override:
+    """R19: a ground of the recommendation the examiner decided against, and why. It names
+    the ground as the recommendation gave it (rule, reason and the evidence it cites)."""
+
+    rule: str
+    reason: ReasonCode
+    evidence_ids: tuple[str, ...]
+    justification: str
+
+    def overrides(self, ground: Finding) -> bool:
+        return (self.rule, self.reason, self.evidence_ids) == (
+            ground.rule,
+            ground.reason,
+            ground.evidence_ids,
+        )
+
+
+def override_of(ground: Finding, justification: str) -> Override:
+    """The override of one ground, with the examiner's words."""
+    return Override(ground.rule, ground.reason, ground.evidence_ids, justification.strip())
 
 
 class AppealOutcome(StrEnum):
@@ -101,6 +129,8 @@ class Review(Aggregate):
     # Added with reassignment and appeals: class defaults keep older snapshots readable.
     released_at: datetime | None = None
     appeal: Appeal | None = None
+    # Added with issue 12: the grounds the examiner decided against, with why (R19).
+    overrides: tuple[Override, ...] = ()
 
     class ReviewOpened(Aggregate.Created):
         session_id: UUID
@@ -126,6 +156,8 @@ class Review(Aggregate):
         excused: tuple[CitedReason, ...]
         recommendation_version: str
         overdue: bool
+        # Issue 12 (a default keeps older decisions readable): grounds decided against.
+        overrides: tuple[Override, ...] = ()
 
     class ResultsReleased(Aggregate.Event):
         verdict: Verdict
@@ -292,8 +324,12 @@ class Review(Aggregate):
         verdict: Verdict,
         reasons: tuple[CitedReason, ...] = (),
         excused: tuple[CitedReason, ...] = (),
+        overrides: tuple[Override, ...] = (),
     ) -> None:
-        """R19/R20: validate, or invalidate with reasons from the closed list citing evidence."""
+        """R19/R20: validate, or invalidate with reasons from the closed list citing evidence.
+        Validating against a ground of the recommendation needs an override of that ground
+        with a written justification (R19: the recommendation advises, the examiner
+        decides)."""
         self._check_undecided(at)
         require(self.examiner_id is not None, "R19", "assign an examiner first")
         require(
@@ -314,10 +350,13 @@ class Review(Aggregate):
         if verdict is Verdict.VALIDATED:
             if reasons:
                 raise InvalidArgument("reasons", "a validated review has no invalidation reason")
-            for ground in self.recommendation.grounds:
-                raise RuleBroken(ground.rule, f"cannot validate: {ground.explanation}")
+            self._check_overrides(self.recommendation.grounds, overrides)
         else:
             require(bool(reasons), "R20", "an invalidation needs at least one reason")
+            if overrides:
+                raise InvalidArgument(
+                    "overrides", "only a validation decides against a ground: none to justify"
+                )
         codes = [c.reason for c in (*reasons, *excused)]
         if len(set(codes)) != len(codes):
             raise InvalidArgument("reasons", "each reason is given once")
@@ -339,6 +378,7 @@ class Review(Aggregate):
             excused=excused,
             recommendation_version=self.recommendation.version,
             overdue=at.date() > self.due_on,
+            overrides=overrides,
             timestamp=at,
         )
 
@@ -529,6 +569,34 @@ class Review(Aggregate):
         return True
 
     @staticmethod
+    def _check_overrides(grounds: tuple[Finding, ...], overrides: tuple[Override, ...]) -> None:
+        """R19: every ground is overridden once, in writing; nothing else is."""
+        for override in overrides:
+            if not any(override.overrides(g) for g in grounds):
+                raise InvalidArgument(
+                    "overrides",
+                    f"{override.rule} ({override.reason.value}) is not a ground of the "
+                    "recommendation: there is nothing to override",
+                )
+        if len({(o.rule, o.reason, o.evidence_ids) for o in overrides}) != len(overrides):
+            raise InvalidArgument("overrides", "each ground is overridden once")
+        for ground in grounds:
+            given = next((o for o in overrides if o.overrides(ground)), None)
+            if given is None:
+                raise RuleBroken(
+                    ground.rule,
+                    f"cannot validate against this ground without a written justification: "
+                    f"{ground.explanation}",
+                )
+            words = count_words(given.justification)
+            if words < OVERRIDE_JUSTIFICATION_MIN_WORDS:
+                raise InvalidArgument(
+                    "justification",
+                    f"deciding against the {ground.rule} ground needs a justification of at "
+                    f"least {OVERRIDE_JUSTIFICATION_MIN_WORDS} words ({words} given)",
+                )
+
+    @staticmethod
     def _check_citation(cited: CitedReason, known: dict[str, Evidence]) -> None:
         require(
             bool(cited.evidence_ids),
@@ -574,11 +642,13 @@ class Review(Aggregate):
         recommendation_version: str,
         overdue: bool,
         timestamp: datetime,
+        overrides: tuple[Override, ...] = (),
     ) -> None:
         self.verdict = verdict
         self.reasons = reasons
         self.excused = excused
         self.decided_at = timestamp
+        self.overrides = overrides
 
     @event(ResultsReleased)
     def _released(self, verdict: Verdict, timestamp: datetime) -> None:

@@ -47,13 +47,23 @@ RULES_2025_03_STRICT_FACES = RuleSet(
     version="rules-2025-03-strict-faces", verdict_version="verdict-2025-03-strict-faces"
 )
 
+# Issue 12: R17 judged inside the exam window (« Commencer » to the end), the guide's ways of
+# leaving (R14 deferral, R23 blocked screen) as interruptions, flags before « Commencer »
+# never grounds (R21). The same numbers.
+RULES_2026_12 = RuleSet(version="rules-2026-12", verdict_version="verdict-2026-12")
+RULES_2026_12_STRICT_FACES = RuleSet(
+    version="rules-2026-12-strict-faces", verdict_version="verdict-2026-12-strict-faces"
+)
+
 # Every rule set ever frozen into a session stays here unchanged.
 RULE_SETS: dict[str, RuleSet] = {
     RULES_2025_03.version: RULES_2025_03,
     RULES_2025_03_STRICT_FACES.version: RULES_2025_03_STRICT_FACES,
+    RULES_2026_12.version: RULES_2026_12,
+    RULES_2026_12_STRICT_FACES.version: RULES_2026_12_STRICT_FACES,
 }
 
-CURRENT_RULES = RULES_2025_03
+CURRENT_RULES = RULES_2026_12
 
 
 def rule_set(version: str) -> RuleSet:

@@ -14,7 +14,7 @@ from eventsourcing.domain import Aggregate, AggregateEvent
 
 from domain.candidate import Candidate, PortalProfile
 from domain.enrollment import Enrollment
-from domain.evidence import Evidence, FlagKind, MediaSpan, ReasonCode, Verdict
+from domain.evidence import Evidence, EvidenceKind, FlagKind, MediaSpan, ReasonCode, Verdict
 from domain.exam_attempt import ExamAttempt
 from domain.proctored_session import EnvironmentPart, ProctoredSession
 from domain.review import CitedReason, Review
@@ -173,10 +173,10 @@ def a_decided_review() -> Review:
     review.assign(at=minutes(1), examiner_id=examiner)
     stream = uuid4()
     evidence = (
-        Evidence(f"{stream}/1", "ExamLaunched", minutes(-60)),
+        Evidence(f"{stream}/1", EvidenceKind.EXAM_LAUNCHED, minutes(-60)),
         Evidence(
             f"{stream}/2",
-            "FlagRaised",
+            EvidenceKind.FLAG_RAISED,
             minutes(-30),
             span=MediaSpan(12.0, 15.25),
             flag=FlagKind.PHONE,

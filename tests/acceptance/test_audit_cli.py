@@ -44,8 +44,8 @@ def test_replaying_one_decision_prints_evidence_recommendation_decision_and_a_ma
     assert vigie(url, "replay", str(reviews[2])) == 0
     out = capsys.readouterr().out
     assert "evidence: " in out and "FlagRaised  phone 0.70" in out
-    assert "recorded: validated (verdict-2025-03)" in out
-    assert "replayed: validated (verdict-2025-03)" in out
+    assert "recorded: validated (verdict-2026-12)" in out
+    assert "replayed: validated (verdict-2026-12)" in out
     assert "decision: invalidated by examiner" in out
     assert "reason phone_used citing" in out
     assert "MATCHES" in out
@@ -116,11 +116,11 @@ def test_what_if_with_the_same_rules_finds_nothing_and_stricter_rules_name_the_r
     url, reviews = audited
     with _sqlite(url) as db:
         before = db.execute("SELECT count(*) FROM stored_events").fetchone()
-    assert vigie(url, "what-if", "--rules", "rules-2025-03") == 0
+    assert vigie(url, "what-if", "--rules", "rules-2026-12") == 0
     out = capsys.readouterr().out
     assert "over 3 decided reviews: 0 would differ (nothing was written)" in out
     assert (
-        vigie(url, "what-if", "--rules", "rules-2025-03-strict-faces", "--since", "2025-01-01") == 0
+        vigie(url, "what-if", "--rules", "rules-2026-12-strict-faces", "--since", "2025-01-01") == 0
     )
     out = capsys.readouterr().out
     assert "1 would differ" in out

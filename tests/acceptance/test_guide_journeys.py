@@ -15,6 +15,7 @@ from domain.evidence import FlagKind, MediaSpan, ReasonCode, Verdict
 from domain.exam_attempt import AttemptStatus, ExamAttempt
 from domain.proctored_session import ProctoredSession
 from domain.review import CitedReason, Review
+from domain.rules import CURRENT_RULES
 from tests.acceptance.journey import NINE_WORDS, PARIS, PROFILE, TEN_WORDS, Journey, make_platform
 
 
@@ -249,7 +250,7 @@ def test_the_examiners_decision_replays_to_the_same_verdict_under_the_frozen_rul
     assert report.matches, report.differences
     assert report.verdict is Verdict.INVALIDATED
     assert report.reasons == reasons
-    assert report.rules_version == "rules-2025-03"
+    assert report.rules_version == CURRENT_RULES.version  # frozen at enrolment
     assert report.replayed == report.recorded
 
 

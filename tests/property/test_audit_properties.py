@@ -29,7 +29,7 @@ from app.use_cases import accounts, proctoring, reviewing
 from domain.evidence import FlagKind, MediaSpan, Verdict
 from domain.proctored_session import ProctoredSession
 from domain.review import CitedReason, Review
-from domain.rules import RULES_2025_03
+from domain.rules import CURRENT_RULES
 from domain.staff import Role
 from domain.verdict import _FLAG_REASON
 from tests.acceptance.journey import Journey, make_platform
@@ -148,9 +148,9 @@ def test_any_decided_journey_replays_to_its_recorded_recommendation(plan: Plan) 
             assert report.matches, report.differences
             assert report.replayed == report.recorded
             assert report.verdict is not None
-            assert report.verdict_version == RULES_2025_03.verdict_version
+            assert report.verdict_version == CURRENT_RULES.verdict_version
         head = store.head()
-        study = what_if(store, RULES_2025_03)
+        study = what_if(store, CURRENT_RULES)
         assert study.reviews == 1 and study.differences == []
         assert store.head() == head, "a what-if study wrote to the log"
         # Erasing the person changes nothing the decision rests on: it still replays the

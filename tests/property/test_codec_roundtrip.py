@@ -30,10 +30,10 @@ from hypothesis.strategies import SearchStrategy
 import domain
 from adapters.persistence.msgspec_mapper import MsgspecMapper, MsgspecTranscoder
 from domain.candidate import PortalProfile
-from domain.evidence import Evidence, FlagKind, MediaSpan
+from domain.evidence import Evidence, EvidenceKind, FlagKind, MediaSpan
 from domain.exam_attempt import ExamAttempt
 from domain.proctored_session import ProctoredSession
-from domain.review import CitedReason
+from domain.review import CitedReason, Review
 from domain.rules import RULES_2025_03, RuleSet
 from domain.scoring import Results
 from domain.verdict import Recommendation
@@ -151,8 +151,8 @@ def _evidence() -> SearchStrategy[Evidence]:
     evidence_ids = st.builds(
         lambda stream, version: f"{stream}/{version}", st.uuids(), st.integers(1)
     )
-    kinds = st.sampled_from(["ExamLaunched", "FlagRaised", "ProctoringTabClosed"]) | TEXT
-    return _dataclass_strategy(Evidence, id=evidence_ids, kind=kinds)
+    # Evidence kinds are the event class names, as an enum (issue 12): stored text decodes.
+    return _dataclass_strategy(Evidence, id=evidence_ids, kind=st.sampled_from(EvidenceKind))
 
 
 # Values the domain nests in events, written by hand where the domain gives them meaning.
@@ -462,3 +462,67 @@ def test_a_strategy_exists_for_each_kind_of_value_an_aggregate_keeps() -> None:
             if typing.get_origin(hint) is typing.ClassVar or name.startswith("_"):
                 continue
             _strategy_for(hint).validate()
+
+
+def test_review_events_stored_before_issue_12_still_decode_with_the_new_defaults() -> None:
+    """A recommendation without interruptions, evidence without a waived step and a decision
+    without overrides, as stored before verdict-2026-12, decode with the fields' defaults."""
+    evidence = {
+        "id": f"{uuid4()}/7",
+        "kind": "PhotoWaived",
+        "at": "2025-03-12T14:00:00+01:00",
+        "span": None,
+        "flag": None,
+        "confidence": None,
+        "during_exam": False,
+        "note": "id_photo: webcam HS",
+    }
+    gathered = MAPPER.to_domain_event(
+        StoredEvent(
+            uuid4(),
+            2,
+            get_topic(Review.EvidenceGathered),
+            msgspec.json.encode({"timestamp": "2025-03-12T14:00:00+01:00", "items": [evidence]}),
+        )
+    )
+    assert isinstance(gathered, Review.EvidenceGathered)
+    (item,) = gathered.items
+    assert item.kind is EvidenceKind.PHOTO_WAIVED and item.waived_step is None
+    recommendation = {
+        "version": "verdict-2025-03",
+        "verdict": "invalidated",
+        "grounds": [],
+        "hints": [],
+    }
+    recommended = MAPPER.to_domain_event(
+        StoredEvent(
+            uuid4(),
+            3,
+            get_topic(Review.VerdictRecommended),
+            msgspec.json.encode(
+                {"timestamp": "2025-03-12T14:00:00+01:00", "recommendation": recommendation}
+            ),
+        )
+    )
+    assert isinstance(recommended, Review.VerdictRecommended)
+    assert recommended.recommendation.interruptions == ()
+    decided = MAPPER.to_domain_event(
+        StoredEvent(
+            uuid4(),
+            5,
+            get_topic(Review.ReviewDecided),
+            msgspec.json.encode(
+                {
+                    "timestamp": "2025-03-14T10:00:00+01:00",
+                    "examiner_id": str(uuid4()),
+                    "verdict": "validated",
+                    "reasons": [],
+                    "excused": [],
+                    "recommendation_version": "verdict-2025-03",
+                    "overdue": False,
+                }
+            ),
+        )
+    )
+    assert isinstance(decided, Review.ReviewDecided)
+    assert decided.overrides == ()

@@ -445,6 +445,9 @@ class ProctoredSessionMachine(RuleBasedStateMachine):
             expect_refusal(session, command, "invalid:confidence")
         elif self.model.entries == 0:
             expect_refusal(session, command, "R17")
+        elif self.model.closed:
+            # Issue 12: a flag after the session closed is refused, nothing recorded (R18).
+            expect_refusal(session, command, "R18")
         else:
             expect_success(session, command, self.log)
             self.model.flags.add(flag_id)

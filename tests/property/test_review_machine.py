@@ -4,8 +4,10 @@ R19: one examiner (a second one is refused), no verdict without evidence and a r
 computed over it, only the assigned examiner decides, once, and results are released after
 the decision. R20: an invalidation gives reasons from the closed list, each citing known
 evidence; other_rule_breach needs a written justification of at least 5 words; phone use is
-excused only by citing a recorded technical problem. A validation is refused while the
-recommendation has grounds (R9 missing photo, R17 proctoring tab closed during the exam).
+excused only by citing a recorded technical problem. The recommendation advises and the
+examiner decides (R19, issue 12): a validation against grounds (R9 missing photo, R17
+proctoring tab closed during the exam) is refused with the ground's rule unless every ground
+is overridden in writing, at least 10 words each (shorter: refused on the justification).
 
 Reassignment (R19): a lead hands an undecided review to another examiner, saying why; the due
 date stays. Appeals: the candidate contests a sent invalidation once (APPEAL-ONCE), within 14
@@ -27,13 +29,14 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from domain.evidence import Evidence, FlagKind, MediaSpan, ReasonCode, Verdict
-from domain.review import AppealOutcome, CitedReason, Review
-from domain.rules import CURRENT_RULES
+from domain.review import AppealOutcome, CitedReason, Override, Review, override_of
+from domain.rules import RULES_2025_03
 from domain.verdict import recommend
 from tests.property.aggregate_checks import expect_refusal, expect_success, replay, state_of
 
 REVIEW_DAYS = 8  # R19
 OTHER_MIN_WORDS = 5  # R20: other_rule_breach's written justification
+OVERRIDE_MIN_WORDS = 10  # R19: deciding against a ground, in writing
 APPEAL_DAYS = 14
 APPEAL_REASON_MAX = 2000
 APPEAL_ANSWER_MIN_WORDS = 5
@@ -111,6 +114,15 @@ class ReviewModel:
             return "invalid:reasons"
         return None
 
+    def grounds(self) -> list[str]:
+        """The rules of the recommendation's grounds, in its order: R9 per missing photo
+        (face, then ID), R17 for the proctoring tab closed during the exam."""
+        kinds = {item.kind for item in self.evidence}
+        rules = ["R9" for photo in ("FacePhotoConfirmed", "IdPhotoConfirmed") if photo not in kinds]
+        if any(i.kind == "ProctoringTabClosed" and i.during_exam for i in self.evidence):
+            rules.append("R17")
+        return rules
+
     def ground(self) -> str | None:
         """The first ground against a validation: R9 a missing photo, R17 a closed tab."""
         kinds = {item.kind for item in self.evidence}
@@ -126,8 +138,10 @@ class ReviewModel:
         verdict: Verdict,
         reasons: tuple[CitedReason, ...],
         excused: tuple[CitedReason, ...],
+        justify: str = "none",
     ) -> str | None:
-        """The refusing rule ("invalid:<field>" for a malformed argument), or None."""
+        """The refusing rule ("invalid:<field>" for a malformed argument), or None.
+        `justify` says which grounds the examiner overrode in writing (see `_overrides`)."""
         if self.verdict is not None or self.examiner is None or examiner != self.examiner:
             return "R19"
         if not self.evidence or not self.recommended:
@@ -139,13 +153,20 @@ class ReviewModel:
             words = len(cited.justification.split())
             if cited.reason is ReasonCode.OTHER_RULE_BREACH and words < OTHER_MIN_WORDS:
                 return "R20"
+        grounds = self.grounds()
         if verdict is Verdict.VALIDATED:
             if reasons:
                 return "invalid:reasons"
-            if ground := self.ground():
-                return ground
+            if grounds and justify == "every ground, too short":
+                return "invalid:justification"
+            if len(grounds) > 1 and justify == "the first ground only":
+                return grounds[1]
+            if grounds and justify == "none":
+                return grounds[0]
         elif not reasons:
             return "R20"
+        elif grounds and justify != "none":
+            return "invalid:overrides"
         codes = [c.reason for c in (*reasons, *excused)]
         if len(set(codes)) != len(codes):
             return "invalid:reasons"
@@ -232,7 +253,7 @@ class ReviewMachine(RuleBasedStateMachine):
             attempt_id=ids[2],
             candidate_id=ids[3],
             certification_code="ACCESS-2019",
-            rules=CURRENT_RULES,
+            rules=RULES_2025_03,  # the model's grounds are verdict-2025-03's
             at=self.now,
         )
         self.log.extend(self.review.collect_events())
@@ -327,6 +348,9 @@ class ReviewMachine(RuleBasedStateMachine):
         excused=excused_specs,
         pick=st.integers(0, 100),
         prepared=st.booleans(),
+        justify=st.sampled_from(
+            ["none", "every ground", "every ground, too short", "the first ground only"]
+        ),
     )
     def decide(
         self,
@@ -336,6 +360,7 @@ class ReviewMachine(RuleBasedStateMachine):
         excused: str,
         pick: int,
         prepared: bool,
+        justify: str,
     ) -> None:
         model = self.model
         if prepared and model.verdict is None:
@@ -352,7 +377,20 @@ class ReviewMachine(RuleBasedStateMachine):
             CitedReason(code, self._cite(how, index), " ".join(["motif"] * words))
             for code, how, words, index in reasons
         )
-        self._decide(examiner, verdict, cited, self._excused(excused, pick))
+        self._decide(examiner, verdict, cited, self._excused(excused, pick), justify)
+
+    def _overrides(self, justify: str) -> tuple[Override, ...]:
+        """The examiner's written overrides of the recommendation's grounds (R19)."""
+        review = self.review
+        assert review is not None
+        if review.recommendation is None or justify == "none":
+            return ()
+        grounds = review.recommendation.grounds
+        if justify == "the first ground only":
+            grounds = grounds[:1]
+        words = OVERRIDE_MIN_WORDS - 1 if justify.endswith("too short") else OVERRIDE_MIN_WORDS
+        text = " ".join(["vu"] * (words - 1) + ["l'enregistrement"])
+        return tuple(override_of(g, text) for g in grounds)
 
     @rule(excuse_the_phone=st.booleans())
     def decide_as_the_evidence_says(self, excuse_the_phone: bool) -> None:
@@ -376,16 +414,23 @@ class ReviewMachine(RuleBasedStateMachine):
         verdict: Verdict,
         reasons: tuple[CitedReason, ...],
         excused: tuple[CitedReason, ...],
+        justify: str = "none",
     ) -> None:
         review, at, model = self.review, self.now, self.model
         assert review is not None
+        overrides = self._overrides(justify)
 
         def command() -> None:
             review.decide(
-                at=at, examiner_id=examiner, verdict=verdict, reasons=reasons, excused=excused
+                at=at,
+                examiner_id=examiner,
+                verdict=verdict,
+                reasons=reasons,
+                excused=excused,
+                overrides=overrides,
             )
 
-        expected = model.decision(examiner, verdict, reasons, excused)
+        expected = model.decision(examiner, verdict, reasons, excused, justify)
         if expected:
             expect_refusal(review, command, expected)
             return
@@ -394,6 +439,9 @@ class ReviewMachine(RuleBasedStateMachine):
         assert self.log[-1].overdue is (at.date() > model.due_on)
         assert review.reasons == reasons
         assert review.excused == excused
+        # R19: what the examiner decided against, in writing, is in the recorded decision.
+        assert review.overrides == self.log[-1].overrides == overrides
+        assert len(overrides) == (len(model.grounds()) if verdict is Verdict.VALIDATED else 0)
 
     @rule()
     def release_the_results_after_the_decision_r19(self) -> None:

@@ -1,4 +1,5 @@
-"""The recommended verdict as a pure function of the evidence (verdict-2025-03).
+"""The recommended verdict as a pure function of the evidence (verdict-2025-03, pinned: it
+stays unchanged so old decisions replay; verdict-2026-12 has its own tests).
 
 Grounds decide: a missing face or ID photo (R9) and the proctoring tab closed during the exam
 (R17). Detector flags are hints pointing to a moment of the recording, never verdicts.
@@ -14,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.evidence import Evidence, FlagKind, MediaSpan, ReasonCode, Verdict
-from domain.rules import CURRENT_RULES
+from domain.rules import RULES_2025_03
 from domain.verdict import Recommendation, recommend
 
 T0 = datetime(2025, 3, 12, 14, 0, tzinfo=UTC)
@@ -59,7 +60,7 @@ closed_tabs = st.lists(
 
 
 def judge(items: Sequence[Evidence]) -> Recommendation:
-    return recommend(items, CURRENT_RULES)
+    return recommend(items, RULES_2025_03)
 
 
 def grounds_by_rule(recommendation: Recommendation) -> list[tuple[ReasonCode, str]]:
@@ -76,7 +77,7 @@ def test_the_same_evidence_always_gives_the_same_recommendation(items: list[Evid
     first = judge(items)
     assert judge(tuple(items)) == first
     assert judge(copy.deepcopy(items)) == first
-    assert first.version == CURRENT_RULES.verdict_version
+    assert first.version == RULES_2025_03.verdict_version
 
 
 @PROPERTIES

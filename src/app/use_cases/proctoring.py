@@ -12,7 +12,8 @@ from domain.enrollment import Enrollment
 from domain.errors import require
 from domain.evidence import FlagKind, MediaSpan
 from domain.exam_attempt import ExamAttempt
-from domain.proctored_session import EnvironmentPart, ProctoredSession, Step
+from domain.guide import Step
+from domain.proctored_session import EnvironmentPart, ProctoredSession
 
 
 def _on_session(

@@ -2,17 +2,37 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from uuid import UUID, uuid5
 
 from app.context import Context, update
 from app.evidence_gathering import gather
 from app.ports.event_store import AggregateNotFound, EventStore
-from domain.errors import InvalidArgument
+from domain.errors import InvalidArgument, RuleBroken
 from domain.evidence import Verdict
 from domain.exam_attempt import ExamAttempt
-from domain.review import CitedReason, Review
+from domain.review import CitedReason, Override, Review
 from domain.staff import Role, StaffMember
+from domain.verdict import Recommendation
+
+
+class NewEvidenceArrived(RuleBroken):
+    """R19: facts arrived since the examiner loaded the review and changed the
+    recommendation; deciding now would be deciding blind. Nothing was decided."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "R19",
+            "new evidence arrived and changed the recommendation since the review was "
+            "loaded: look at it again before deciding",
+        )
+
+
+def recommendation_seal(recommendation: Recommendation | None) -> str:
+    """A short fingerprint of what the examiner was shown (the page sends it back with the
+    decision, so a decision is never taken on a recommendation that has changed since)."""
+    return hashlib.sha256(repr(recommendation).encode()).hexdigest()[:20]
 
 
 def review_id_for(attempt_id: UUID) -> UUID:
@@ -43,10 +63,14 @@ def assign_examiner(ctx: Context, review_id: UUID, examiner_id: UUID) -> None:
 
 
 def refresh_evidence(ctx: Context, review_id: UUID) -> int:
-    """Facts recorded after the review opened (late detector flags) join the evidence."""
+    """Facts recorded after the review opened (a technical problem support recorded, a
+    flag that raced the closing) join the evidence, with a fresh recommendation. Returns how
+    many; nothing once decided."""
     at = ctx.now()
 
     def refresh(review: Review) -> int:
+        if review.verdict is not None:
+            return 0  # a decided review's evidence is what it was decided on
         added = review.gather_evidence(
             at=at, items=gather(ctx.store, review.session_id, review.attempt_id)
         )
@@ -65,15 +89,29 @@ def decide_review(
     verdict: Verdict,
     reasons: tuple[CitedReason, ...] = (),
     excused: tuple[CitedReason, ...] = (),
+    overrides: tuple[Override, ...] = (),
+    seen: str | None = None,
 ) -> None:
-    """R19/R20: the examiner validates, or invalidates with reasons citing evidence."""
+    """R19/R20: the examiner validates (against a ground only with its written override),
+    or invalidates with reasons citing evidence. The facts recorded since the review opened
+    join it first; when `seen` (the seal of the recommendation the examiner was shown) no
+    longer matches, the decision is refused with `NewEvidenceArrived`, the fresh evidence
+    kept for the page to show."""
+    refresh_evidence(ctx, review_id)
     at = ctx.now()
 
     def decide(review: Review) -> None:
         if review.recommendation is None:
             review.recommend(at=at)
+        if seen is not None and recommendation_seal(review.recommendation) != seen:
+            raise NewEvidenceArrived()
         review.decide(
-            at=at, examiner_id=examiner_id, verdict=verdict, reasons=reasons, excused=excused
+            at=at,
+            examiner_id=examiner_id,
+            verdict=verdict,
+            reasons=reasons,
+            excused=excused,
+            overrides=overrides,
         )
 
     update(ctx, review_id, Review, decide)

@@ -15,7 +15,7 @@ from litestar.params import FromPath, JSONBody
 from app.use_cases import portal, proctoring, reviewing
 from domain.errors import DomainError, InvalidArgument, RuleBroken
 from domain.evidence import ReasonCode, Verdict
-from domain.review import CitedReason
+from domain.review import CitedReason, Override
 from domain.staff import Role
 from ui.web.candidate import Multipart, candidate_id, own_session, perform_step, platform_of
 from ui.web.examiner import staff_member
@@ -103,9 +103,22 @@ class CitedIn(msgspec.Struct):
     justification: str = ""
 
 
+class OverrideIn(msgspec.Struct):
+    """R19: a ground of the recommendation decided against, named as the recommendation
+    gives it, with a written justification (at least 10 words)."""
+
+    rule: str
+    reason: str
+    evidence_ids: list[str]
+    justification: str
+
+
 class DecisionIn(msgspec.Struct):
     verdict: str
     reasons: list[CitedIn] = []
+    overrides: list[OverrideIn] = []
+    # The seal of the recommendation the examiner saw: refused (409) if it changed since.
+    seen: str | None = None
 
 
 @get("/api/me/sessions", sync_to_thread=True)
@@ -212,6 +225,10 @@ async def decide(
             CitedReason(ReasonCode(r.reason), tuple(r.evidence_ids), r.justification)
             for r in data.reasons
         )
+        overrides = tuple(
+            Override(o.rule, ReasonCode(o.reason), tuple(o.evidence_ids), o.justification)
+            for o in data.overrides
+        )
     except ValueError as error:
         raise InvalidArgument("reasons", str(error)) from None
     await sync_to_thread(
@@ -221,6 +238,8 @@ async def decide(
         examiner_id=examiner,
         verdict=verdict,
         reasons=reasons,
+        overrides=overrides,
+        seen=data.seen,
     )
     return data
 

@@ -20,10 +20,17 @@ from app.read_models import timeline
 from app.recording import recording_of, session_media
 from app.replay import replay_review
 from app.use_cases import accommodations, accounts, reviewing
-from domain.errors import InvalidArgument
+from domain.errors import DomainError, InvalidArgument, RuleBroken
 from domain.evidence import ReasonCode, Verdict
-from domain.review import CitedReason, Review
+from domain.review import (
+    OVERRIDE_JUSTIFICATION_MIN_WORDS,
+    CitedReason,
+    Override,
+    Review,
+    override_of,
+)
 from domain.staff import Role
+from domain.verdict import InterruptionKind
 from ui.web.candidate import Form, context, platform_of
 
 REASON_LABELS: dict[ReasonCode, str] = {
@@ -38,6 +45,30 @@ REASON_LABELS: dict[ReasonCode, str] = {
     ReasonCode.PROCTORING_TAB_CLOSED: "Onglet e-surveillance fermé",
     ReasonCode.PHONE_USED: "Utilisation d'un téléphone",
     ReasonCode.OTHER_RULE_BREACH: "Autre manquement (justification écrite)",
+}
+
+
+# What each interruption means, in the examiner's language (the domain's explanation, in
+# English, stays in the title for the curious).
+INTERRUPTION_LABELS: dict[InterruptionKind, tuple[str, str]] = {
+    InterruptionKind.DEFERRAL: (
+        "Report avant « Commencer » (R14) : le candidat est parti et revenu comme le guide "
+        "le permet.",
+        "Deferral before « Commencer » (R14): the candidate left and came back as the guide "
+        "allows.",
+    ),
+    InterruptionKind.BLOCKED_SCREEN: (
+        "Écran bloqué : procédure du guide suivie (R23) — onglet d'examen fermé d'abord, puis "
+        "la fenêtre de surveillance, puis reprise avec un motif (R6).",
+        "Blocked screen: the guide's procedure followed (R23) — exam tab closed first, then "
+        "the proctoring window, then resumed with a reason (R6).",
+    ),
+    InterruptionKind.OUTSIDE_EXAM: (
+        "Onglet e-surveillance fermé hors de l'examen (avant « Commencer » ou après la fin) : "
+        "pas un motif (R17).",
+        "Proctoring tab closed outside the exam (before « Commencer » or after its end): not "
+        "a ground (R17).",
+    ),
 }
 
 
@@ -92,12 +123,29 @@ def reviews_due(request: Request[Any, Any, Any]) -> Template:
 @get("/examiner/reviews/{review_id:uuid}", sync_to_thread=True)
 def review_page(request: Request[Any, Any, Any], review_id: FromPath[UUID]) -> Template:
     """The timeline, the evidence, the recommendation and the decision form."""
-    examiner = staff_member(request, Role.EXAMINER)
-    platform = platform_of(request)
+    staff_member(request, Role.EXAMINER)
+    ctx = platform_of(request).ctx
     try:
-        review = platform.ctx.store.get(review_id, Review)
+        review = ctx.store.get(review_id, Review)
     except LookupError:
         raise PermissionDeniedException() from None
+    if review.verdict is None and review.evidence:
+        # Facts recorded since the review opened are shown before anyone decides (R19).
+        reviewing.refresh_evidence(ctx, review_id)
+    return _review_page(request, review_id)
+
+
+def _review_page(
+    request: Request[Any, Any, Any],
+    review_id: UUID,
+    *,
+    error: str = "",
+    status: int = 200,
+    typed: dict[str, str] | None = None,
+) -> Template:
+    examiner = staff_member(request, Role.EXAMINER)
+    platform = platform_of(request)
+    review = platform.ctx.store.get(review_id, Review)
     report = replay_review(platform.ctx.store, review_id) if review.verdict else None
     history = platform.ctx.store.history(review.session_id)
     # The photos and environment recordings (the live segments have their own player).
@@ -110,38 +158,106 @@ def review_page(request: Request[Any, Any, Any], review_id: FromPath[UUID]) -> T
             examiner=examiner,
             entries=timeline(platform.ctx.store, review.session_id),
             reasons=REASON_LABELS,
+            interruption_labels=INTERRUPTION_LABELS,
+            seal=reviewing.recommendation_seal(review.recommendation),
+            min_words=OVERRIDE_JUSTIFICATION_MIN_WORDS,
+            error=error,
+            typed=typed or {},
             accommodation=accommodations.accommodation_of_session(platform.ctx, review.session_id),
             report=report,
             media=media,
             recording=recording_of(history),
         ),
+        status_code=status,
     )
 
 
 @post("/examiner/reviews/{review_id:uuid}/{action:str}", sync_to_thread=True)
 def review_action(
     request: Request[Any, Any, Any], review_id: FromPath[UUID], action: FromPath[str], data: Form
-) -> Redirect:
+) -> Response[Any]:
     examiner = staff_member(request, Role.EXAMINER)
     ctx = platform_of(request).ctx
     if action == "assign":
         reviewing.assign_examiner(ctx, review_id, examiner)
     elif action == "decide":
         verdict = Verdict(str(data.get("verdict", "")))
-        reviewing.decide_review(
-            ctx,
-            review_id,
-            examiner_id=examiner,
-            verdict=verdict,
-            reasons=_cited(data) if verdict is Verdict.INVALIDATED else (),
-            excused=_excused(data),
-        )
+        review = ctx.store.get(review_id, Review)
+        try:
+            reviewing.decide_review(
+                ctx,
+                review_id,
+                examiner_id=examiner,
+                verdict=verdict,
+                reasons=_cited(data) if verdict is Verdict.INVALIDATED else (),
+                excused=_excused(data),
+                overrides=_overrides(data, review) if verdict is Verdict.VALIDATED else (),
+                seen=str(data.get("seen", "")) or None,
+            )
+        except DomainError as refusal:
+            # Shown on the review itself, with the fresh evidence, in the examiner's words.
+            language = str(context(request)["lang"])
+            message = _decision_refusal(refusal, review, language)
+            # What the examiner wrote stays in the form (a refusal loses nothing typed).
+            typed = {k: str(v) for k, v in data.items() if k.startswith("override-")}
+            return _review_page(request, review_id, error=message, status=409, typed=typed)
     elif action == "release":
         reviewing.release_results(ctx, review_id)
         platform_of(request).settle()
     else:
         raise InvalidArgument("action", f"unknown action {action!r}")
     return Redirect(f"/examiner/reviews/{review_id}")
+
+
+def _overrides(data: dict[str, Any], review: Review) -> tuple[Override, ...]:
+    """R19: the written justification typed under each ground decided against (the page's
+    grounds are the review's: the seal refuses a decision on a changed recommendation)."""
+    grounds = review.recommendation.grounds if review.recommendation else ()
+    return tuple(
+        override_of(ground, text)
+        for i, ground in enumerate(grounds)
+        if (text := str(data.get(f"override-{i}", "")).strip())
+    )
+
+
+# Refusals of a decision, in the examiner's language; the field or rule is named in words.
+_REFUSALS: dict[str, tuple[str, str]] = {
+    "new_evidence": (
+        "De nouveaux éléments sont arrivés et ont changé la recommandation depuis que vous "
+        "avez ouvert ce contrôle : regardez-les avant de décider. Rien n'a été enregistré.",
+        "New evidence arrived and changed the recommendation since you opened this review: "
+        "look at it before deciding. Nothing was recorded.",
+    ),
+    "justification": (
+        "Champ « Justification » : pour valider malgré un motif, expliquez pour chaque motif, "
+        "en au moins {n} mots, pourquoi vous ne le retenez pas.",
+        "Field “Justification”: to validate despite a ground, explain for each ground, in at "
+        "least {n} words, why you do not retain it.",
+    ),
+    "ground": (
+        "Le motif « {ground} » s'oppose à la validation : écrivez dans son champ "
+        "« Justification » (au moins {n} mots) pourquoi vous validez quand même, ou invalidez.",
+        "The ground “{ground}” stands against a validation: write in its “Justification” "
+        "field (at least {n} words) why you validate anyway, or invalidate.",
+    ),
+    "other": ("Décision refusée : {detail}", "Decision refused: {detail}"),
+}
+
+
+def _decision_refusal(refusal: DomainError, review: Review, language: str) -> str:
+    index = 1 if language == "en" else 0
+    n = str(OVERRIDE_JUSTIFICATION_MIN_WORDS)
+    grounds = review.recommendation.grounds if review.recommendation else ()
+    if isinstance(refusal, reviewing.NewEvidenceArrived):
+        return _REFUSALS["new_evidence"][index]
+    if isinstance(refusal, InvalidArgument) and refusal.field == "justification":
+        return _REFUSALS["justification"][index].format(n=n)
+    if isinstance(refusal, RuleBroken) and any(g.rule == refusal.rule for g in grounds):
+        ground = next(g for g in grounds if g.rule == refusal.rule)
+        label = REASON_LABELS[ground.reason]
+        return _REFUSALS["ground"][index].format(ground=label, n=n)
+    detail = refusal.message if isinstance(refusal, RuleBroken | InvalidArgument) else ""
+    return _REFUSALS["other"][index].format(detail=detail or str(refusal))
 
 
 def _cited(data: dict[str, Any]) -> tuple[CitedReason, ...]:

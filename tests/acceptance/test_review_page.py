@@ -1,0 +1,224 @@
+"""The examiner's review page (R19): interruptions shown, a justification per ground to
+validate against it, refusals in the examiner's words, through the real app."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import pytest
+from litestar.testing import TestClient
+
+from adapters.bootstrap import Platform, Settings, bootstrap
+from adapters.clock import ManualClock
+from adapters.ids import SeededIds
+from app.mail_rendering import SupportContact
+from app.use_cases import accounts, portal, proctoring
+from app.use_cases.reviewing import recommendation_seal
+from domain.evidence import FlagKind, MediaSpan
+from domain.review import Review
+from domain.staff import Role
+from tests.acceptance.journey import PARIS, TEN_WORDS, Journey
+from tests.acceptance.test_fair_review import (
+    JUSTIFICATION,
+    close_the_exam_tab,
+    close_the_proctoring_tab,
+)
+from tests.acceptance.web import csrf, form_token, log_in
+from ui.web.app import create_app
+
+SECRET = b"r" * 32
+PASSWORD = "examinatrice-pass-1"
+_SEAL = re.compile(r'name="seen" value="([0-9a-f]+)"')
+
+
+@pytest.fixture
+def platform() -> Iterator[Platform]:
+    platform = bootstrap(
+        Settings(
+            database_url="memory:",
+            media_root=None,
+            secret_key=SECRET.decode(),
+            launcher="memory",
+            time_zone="Europe/Paris",
+        ),
+        clock=ManualClock(datetime(2026, 12, 7, 9, 0, tzinfo=PARIS)),
+        ids=SeededIds(11),
+    )
+    accounts.register_staff(
+        platform.ctx, email="eve@example.org", name="Eve", role=Role.EXAMINER, password=PASSWORD
+    )
+    yield platform
+    platform.close()
+
+
+@pytest.fixture
+def examiner(platform: Platform) -> Iterator[TestClient[Any]]:
+    with TestClient(create_app(platform, secret=SECRET, support=SupportContact())) as client:
+        log_in(client, "/staff/login", "eve@example.org", PASSWORD)
+        yield client
+
+
+def sent_with_a_closed_proctoring_tab(platform: Platform) -> Journey:
+    """The exam tab stayed open while the proctoring tab was closed: an R17 ground."""
+    journey = Journey(platform)
+    journey.enrol()
+    journey.create_session()
+    journey.through_checks()
+    journey.start_exam()
+    journey.clock.advance(minutes=5)
+    close_the_proctoring_tab(journey)
+    journey.answer_and_send()
+    return journey
+
+
+def decide(client: TestClient[Any], page: str, **fields: str) -> Any:
+    data = {"_csrf_token": form_token(client, page), "verdict": "validated", **fields}
+    return client.post(f"{page}/decide", data=data, follow_redirects=False)
+
+
+def seal_on(client: TestClient[Any], page: str) -> str:
+    found = _SEAL.search(client.get(page).text)
+    assert found is not None, "the decision form carries the seal of what it shows"
+    return found.group(1)
+
+
+def test_validating_against_a_ground_asks_for_a_justification_in_the_examiners_words_r19(
+    platform: Platform, examiner: TestClient[Any]
+) -> None:
+    journey = sent_with_a_closed_proctoring_tab(platform)
+    page = f"/examiner/reviews/{journey.review_id}"
+    examiner.post(
+        f"{page}/assign",
+        data={"_csrf_token": form_token(examiner, page)},
+        follow_redirects=False,
+    )
+    html = examiner.get(page).text
+    assert 'name="override-0"' in html and 'class="ground"' in html
+    seen = seal_on(examiner, page)
+
+    unjustified = decide(examiner, page, seen=seen)
+    assert unjustified.status_code == 409
+    assert "Le motif « Onglet e-surveillance fermé » s&#39;oppose à la validation" in (
+        unjustified.text
+    )
+    short = decide(examiner, page, seen=seen, **{"override-0": "la candidate était seule"})
+    assert short.status_code == 409
+    assert "Champ « Justification »" in short.text and "10 mots" in short.text
+    assert ">la candidate était seule</textarea>" in short.text  # what was typed stays
+    assert 'id="decision"' not in examiner.get(page).text  # nothing was decided
+
+    done = decide(examiner, page, seen=seen, **{"override-0": JUSTIFICATION})
+    assert done.status_code in (302, 303), done.text
+    html = examiner.get(page).text
+    assert 'data-verdict="validated"' in html
+    assert 'id="overrides"' in html and JUSTIFICATION.replace("'", "&#39;") in html
+    assert "identique" in html  # the replay agrees, justification included
+
+
+def test_a_decision_on_a_recommendation_changed_since_the_page_was_loaded_is_refused_r19(
+    platform: Platform, examiner: TestClient[Any]
+) -> None:
+    journey = Journey(platform)
+    journey.enrol()
+    journey.create_session()
+    journey.through_checks()
+    journey.start_exam()
+    assert journey.session_id is not None
+    proctoring.raise_flag(
+        journey.ctx,
+        journey.session_id,
+        flag_id="phone-1",
+        kind=FlagKind.PHONE,
+        span=MediaSpan(400.0, 420.0),
+        confidence=0.9,
+    )
+    journey.answer_and_send()
+    page = f"/examiner/reviews/{journey.review_id}"
+    examiner.post(
+        f"{page}/assign", data={"_csrf_token": form_token(examiner, page)}, follow_redirects=False
+    )
+    seen = seal_on(examiner, page)
+    proctoring.record_technical_problem(
+        journey.ctx,
+        journey.session_id,
+        description="la webcam a décroché pendant l'examen",
+        recorded_by=journey.ctx.ids.new_id(),
+    )
+    refused = decide(examiner, page, seen=seen)
+    assert refused.status_code == 409
+    assert "De nouveaux éléments sont arrivés" in refused.text
+    assert "un problème technique" in refused.text or "technical problem" in refused.text
+    assert seal_on(examiner, page) != seen  # the page shows the fresh recommendation
+    assert decide(examiner, page, seen=seal_on(examiner, page)).status_code in (302, 303)
+
+
+def test_the_review_page_shows_the_guides_interruptions_r14_r23(
+    platform: Platform, examiner: TestClient[Any]
+) -> None:
+    journey = Journey(platform)
+    journey.enrol()
+    journey.create_session()
+    journey.through_checks()
+    journey.start_exam()
+    journey.clock.advance(minutes=10)
+    close_the_exam_tab(journey)
+    close_the_proctoring_tab(journey)
+    journey.clock.advance(minutes=2)
+    journey.enter(resume_reason=TEN_WORDS)
+    assert journey.attempt_id is not None
+    portal.reopen_workspace(journey.ctx, journey.attempt_id)
+    journey.platform.settle()
+    journey.answer_and_send()
+    html = examiner.get(f"/examiner/reviews/{journey.review_id}").text
+    assert 'data-verdict="validated"' in html
+    assert 'data-kind="blocked_screen"' in html
+    assert "Écran bloqué : procédure du guide suivie (R23)" in html
+    assert 'class="ground"' not in html
+
+
+def test_the_api_decides_against_a_ground_with_its_override_and_refuses_a_stale_one_r19(
+    platform: Platform, examiner: TestClient[Any]
+) -> None:
+    journey = sent_with_a_closed_proctoring_tab(platform)
+    assert journey.review_id is not None
+    page = f"/examiner/reviews/{journey.review_id}"
+    examiner.post(
+        f"{page}/assign", data={"_csrf_token": form_token(examiner, page)}, follow_redirects=False
+    )
+    review = platform.ctx.store.get(journey.review_id, Review)
+    assert review.recommendation is not None
+    (ground,) = review.recommendation.grounds
+    override = {
+        "rule": ground.rule,
+        "reason": ground.reason.value,
+        "evidence_ids": list(ground.evidence_ids),
+        "justification": JUSTIFICATION,
+    }
+    url = f"/api/reviews/{journey.review_id}/decision"
+    stale = examiner.post(
+        url,
+        json={"verdict": "validated", "overrides": [override], "seen": "0" * 20},
+        headers=csrf(examiner),
+    )
+    assert stale.status_code == 409 and stale.json()["rule"] == "R19"
+    short = examiner.post(
+        url,
+        json={"verdict": "validated", "overrides": [{**override, "justification": "vu"}]},
+        headers=csrf(examiner),
+    )
+    assert short.status_code == 422 and short.json()["field"] == "justification"
+    done = examiner.post(
+        url,
+        json={
+            "verdict": "validated",
+            "overrides": [override],
+            "seen": recommendation_seal(review.recommendation),
+        },
+        headers=csrf(examiner),
+    )
+    assert done.status_code == 201, done.text
+    decided = platform.ctx.store.get(journey.review_id, Review)
+    assert [o.justification for o in decided.overrides] == [JUSTIFICATION]
