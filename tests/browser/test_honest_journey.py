@@ -12,7 +12,9 @@ test_live_media_browser.py.
 It ends with: no flag raised by the page (navigation, moving between the Vigie tabs), one
 recording segment per real connection (three: the first entry, the return after the deferral,
 the return after the blocked screen), two closed tabs, each after the interruption the guide
-prescribes (deferral, workspace lost), and the re-entries with their reasons.
+prescribes (deferral, workspace lost), and the re-entries with their reasons. With w/rules'
+verdict merged: the recommendation is "validated" with no ground, the deferral and the blocked
+screen shown as interruptions, and the examiner validates without a justification (R19).
 """
 
 from __future__ import annotations
@@ -34,8 +36,12 @@ import pytest
 from adapters.bootstrap import Platform, Settings, bootstrap
 from adapters.clock import SystemClock
 from adapters.launcher.builtin import BuiltinWorkspaces
+from app.use_cases import reviewing
+from domain.evidence import Verdict
 from domain.exam_attempt import AttemptStatus, ExamAttempt
 from domain.proctored_session import ProctoredSession
+from domain.review import Review
+from domain.verdict import InterruptionKind
 from tests.acceptance.journey import TEN_WORDS, Journey
 from tests.browser.conftest import ARTIFACTS, CHROMIUM
 from tests.browser.test_candidate_journey import record_environment, take_photos
@@ -170,7 +176,29 @@ def test_an_honest_candidate_who_follows_the_guide_leaves_no_flag_and_one_segmen
     attempt_id = marks["attempt_id"]
     attempt_events = list(platform.ctx.store.history(attempt_id))
     final = platform.ctx.store.get(attempt_id, ExamAttempt)
+    # The examiner's side (w/rules' verdict): no ground, the guide's exits as interruptions,
+    # and the examiner validates without having to justify anything (R19).
+    run.work()
+    review_id = reviewing.review_id_for(attempt_id)
+    review = platform.ctx.store.get(review_id, Review)
+    recommendation = review.recommendation
+    examiner = platform.ctx.ids.new_id()
+    reviewing.assign_examiner(platform.ctx, review_id, examiner)
+    reviewing.decide_review(
+        platform.ctx, review_id, examiner_id=examiner, verdict=Verdict.VALIDATED
+    )
+    decided = platform.ctx.store.get(review_id, Review)
     platform.close()
+    assert recommendation is not None
+    print(
+        f"recommendation {recommendation.verdict.value}, grounds {recommendation.grounds}, "
+        f"interruptions {sorted(i.kind.value for i in recommendation.interruptions)}"
+    )
+    assert recommendation.verdict is Verdict.VALIDATED
+    assert recommendation.grounds == ()
+    assert InterruptionKind.DEFERRAL in {i.kind for i in recommendation.interruptions}
+    assert InterruptionKind.BLOCKED_SCREEN in {i.kind for i in recommendation.interruptions}
+    assert decided.verdict is Verdict.VALIDATED and decided.overrides == ()
     segments = kinds(events, ProctoredSession.SegmentRecorded)
     gaps = kinds(events, ProctoredSession.RecordingGap)
     closed = kinds(events, ProctoredSession.ProctoringTabClosed)
