@@ -27,6 +27,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -34,7 +35,6 @@ from uuid import UUID
 import pytest
 
 from adapters.bootstrap import Platform, Settings, bootstrap
-from adapters.clock import SystemClock
 from adapters.launcher.builtin import BuiltinWorkspaces
 from app.use_cases import reviewing
 from domain.evidence import Verdict
@@ -42,7 +42,7 @@ from domain.exam_attempt import AttemptStatus, ExamAttempt
 from domain.proctored_session import ProctoredSession
 from domain.review import Review
 from domain.verdict import InterruptionKind
-from tests.acceptance.journey import TEN_WORDS, Journey
+from tests.acceptance.journey import PARIS, TEN_WORDS, Journey
 from tests.browser.conftest import ARTIFACTS, CHROMIUM
 from tests.browser.test_candidate_journey import record_environment, take_photos
 from tests.browser.test_live_media_browser import (
@@ -56,7 +56,19 @@ from tests.browser.test_live_media_browser import (
 
 EMAIL = "dominique.honnete@example.org"
 PASSWORD = "honnete-et-patient-1"
+MORNING = datetime(2025, 3, 4, 9, 0, tzinfo=PARIS)
 HEARTBEAT_GRACE_S = 10.0  # the recorder's (adapters.media.webrtc): a silent tab is closed after
+
+
+class MorningClock:
+    """Real time (the recording and its grace periods need it), starting at 9:00 in Paris on
+    a fixed day, so the exam can always end the same day (R16) whatever hour the test runs."""
+
+    def __init__(self) -> None:
+        self._start = time.monotonic()
+
+    def now(self) -> datetime:
+        return MORNING + timedelta(seconds=time.monotonic() - self._start)
 
 
 def shot(page: Any, name: str) -> None:
@@ -117,7 +129,7 @@ def run_live(tmp_path: Path, drive: Callable[[Any, LiveRun], None]) -> LiveRun:
             secret_key=SECRET.decode(),
             base_url=url,
         ),
-        clock=SystemClock(),  # the recording and its grace periods run in real time
+        clock=MorningClock(),  # the recording and its grace periods run in real time
     )
     launcher = platform.launcher
     assert isinstance(launcher, BuiltinWorkspaces)
