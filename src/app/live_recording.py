@@ -38,7 +38,12 @@ from domain.proctored_session import ProctoredSession
 
 log = logging.getLogger(__name__)
 
-# The page's own signals, as flags the examiner sees (hints, never a verdict).
+# The page's own signals, as flags the examiner sees (hints, never a verdict). Only real
+# focus loss reaches here (issue 12): the proctoring page sends `focus_lost` only when
+# neither Vigie tab (it and the exam tab, which tells it by postMessage) has had the focus
+# for 2 s, never on a page load or when closing, and `fullscreen_left` only during the exam.
+# Moving between the checks, to the portal and between the two tabs is therefore no flag.
+# `visibility_lost` is no longer sent by the page; it is kept for pages of older releases.
 SIGNAL_FLAGS: dict[SignalKind, FlagKind] = {
     SignalKind.VISIBILITY_LOST: FlagKind.VISIBILITY_LOST,
     SignalKind.FULLSCREEN_LEFT: FlagKind.FULLSCREEN_LEFT,

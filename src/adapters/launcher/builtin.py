@@ -114,8 +114,8 @@ class BuiltinWorkspaces:
         self.start()
         ref = f"ws-{attempt_id}"
         with self._lock:
-            if ref not in self._workspaces:
-                self._workspaces[ref] = _State(attempt_id, self._monotonic())
+            # Reopened after it was lost (R23): its silence counts again from now.
+            self._workspaces[ref] = _State(attempt_id, self._monotonic())
         return Workspace(ref, self.url(ref))
 
     def heartbeat(self, ref: str) -> bool:
@@ -158,6 +158,14 @@ class BuiltinWorkspaces:
             state = self._workspaces.get(ref)
             if state is not None:
                 state.last_beat = self._monotonic()
+
+    def _closed(self, ref: str) -> None:
+        """The exam tab said it is closing (R23's « Quitter »): silent from now on, so the
+        workspace is recorded lost at the next watch instead of after the grace period."""
+        with self._lock:
+            state = self._workspaces.get(ref)
+            if state is not None:
+                state.last_beat = self._monotonic() - self.heartbeat_grace_s - 1.0
 
     def render(self, attempt_id: UUID, ref: str, token: str, message: str = "") -> str:
         """The exam tab's page."""
@@ -221,6 +229,10 @@ def _handler_for(workspaces: BuiltinWorkspaces) -> type[BaseHTTPRequestHandler]:
             if route is None:
                 return
             ref, action, token, attempt_id = route
+            if action == "closed":
+                workspaces._closed(ref)
+                self._send(HTTPStatus.NO_CONTENT, "")
+                return
             workspaces._beat(ref)
             if action == "beat":
                 self._send(HTTPStatus.NO_CONTENT, "")

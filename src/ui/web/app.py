@@ -29,7 +29,7 @@ from app.mail_rendering import SupportContact
 from app.media_content import UnacceptedMedia
 from app.ports.event_store import ConcurrencyConflict
 from app.time_format import TimeFormatter, jinja_filter
-from domain.errors import DomainError
+from domain.errors import DomainError, InvalidArgument, RuleBroken
 from ui.web import (
     accommodations,
     api,
@@ -43,7 +43,7 @@ from ui.web import (
     parked,
     portal,
 )
-from ui.web.i18n import translator
+from ui.web.i18n import refusal_sentence, translator
 
 HERE = Path(__file__).parent
 MAX_UPLOAD_BYTES = 32 * 1024 * 1024
@@ -66,15 +66,23 @@ def page_context(request: Request[Any, Any, Any], **values: Any) -> dict[str, An
 
 
 def _domain_error(request: Request[Any, Any, Any], error: DomainError) -> Response[Any]:
-    """A refusal is shown on a page that names its rule (problem details for the API);
-    nothing was recorded."""
+    """A refusal is shown in the reader's language with its rule as a reference (problem
+    details for the API); nothing was recorded. A page that asked for a fragment (the
+    candidate's checks and portal, issue 12) gets the sentence alone, shown in place."""
     if request.url.path.startswith("/api/"):
         return api.problem_response(error)
-    context = page_context(request)
-    message = str(error)
+    language = page_context(request)["lang"]
     if isinstance(error, UnacceptedMedia):  # a photo or recording that is none (issue 12)
-        message = f"{error.field} : {error.in_language(context['lang'])}"
-    return Template("error.html", context={**context, "message": message}, status_code=409)
+        message = f"{error.field} : {error.in_language(language)}"
+    else:
+        message = refusal_sentence(
+            language,
+            error.rule if isinstance(error, RuleBroken) else None,
+            error.field if isinstance(error, InvalidArgument) else None,
+            error.message if isinstance(error, RuleBroken | InvalidArgument) else str(error),
+        )
+    name = "_refusal.html" if candidate.wants_fragment(request) else "error.html"
+    return Template(name, context=page_context(request, message=message), status_code=409)
 
 
 def _conflict(request: Request[Any, Any, Any], error: ConcurrencyConflict) -> Response[Any]:
@@ -89,8 +97,9 @@ def _conflict(request: Request[Any, Any, Any], error: ConcurrencyConflict) -> Re
             detail=t("conflict_retry"),
         )
         return Response(body, status_code=409, media_type=api.PROBLEM)
+    name = "_refusal.html" if candidate.wants_fragment(request) else "error.html"
     return Template(
-        "error.html", context=page_context(request, message=t("conflict_retry")), status_code=409
+        name, context=page_context(request, message=t("conflict_retry")), status_code=409
     )
 
 
@@ -105,9 +114,8 @@ def _http_error(request: Request[Any, Any, Any], error: HTTPException) -> Respon
         return Redirect("/staff/login" if staff_area else "/login")
     status = error.status_code
     message = "Accès refusé." if isinstance(error, PermissionDeniedException) else error.detail
-    return Template(
-        "error.html", context=page_context(request, message=message), status_code=status
-    )
+    name = "_refusal.html" if candidate.wants_fragment(request) else "error.html"
+    return Template(name, context=page_context(request, message=message), status_code=status)
 
 
 LOGIN_ATTEMPTS_PER_MINUTE = 10

@@ -1,7 +1,12 @@
 """Candidate pages of the proctored session: create, log in, terms, entry, checks (R1–R10).
 
 Every page is one of the guide's screens and every button one use case; a refusal comes back
-as a page naming its rule. Ids in URLs are checked against the logged-in candidate.
+as a sentence naming its rule. Ids in URLs are checked against the logged-in candidate.
+
+The checks and the portal live in one document once the session is entered (issue 12): the
+page's script posts each button with fetch and asks for the next step as a fragment
+(`FRAGMENT_HEADER`), so the proctoring connection and its recording are never cut by a page
+load. Without the script the same forms work with full pages.
 """
 
 from __future__ import annotations
@@ -62,6 +67,14 @@ def own_session(request: Request[Any, Any, Any], session_id: UUID) -> ProctoredS
     if session.candidate_id != candidate_id(request):
         raise PermissionDeniedException()
     return session
+
+
+FRAGMENT_HEADER = "x-vigie-fragment"
+
+
+def wants_fragment(request: Request[Any, Any, Any]) -> bool:
+    """The page's script asked for the step alone, to swap it in place (issue 12)."""
+    return request.headers.get(FRAGMENT_HEADER) == "1"
 
 
 def live_session(request: Request[Any, Any, Any], session: ProctoredSession) -> str:
@@ -229,7 +242,7 @@ async def step_page(request: Request[Any, Any, Any], session_id: FromPath[UUID])
     if session.attempt_id is not None:
         return Redirect(f"/portal/{session.attempt_id}")
     return Template(
-        "step.html",
+        "_step.html" if wants_fragment(request) else "step.html",
         context=context(
             request, session=session, proctoring_session=live_session(request, session)
         ),

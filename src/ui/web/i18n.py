@@ -271,3 +271,110 @@ def translator(language: str):  # type: ignore[no-untyped-def]
         return text.format(**values) if values else text
 
     return t
+
+
+# A refusal in the candidate's words, by the guide's rule it names (issue 12: the sentence is
+# the message, the rule only a reference). Rules a candidate cannot hit fall back to a general
+# sentence; the domain's own detail stays as the reference's explanation.
+_REFUSALS: dict[str, tuple[str, str]] = {
+    "R1": (
+        "Ce lien n'est plus valable : la date limite de votre inscription est passée.",
+        "This link is no longer valid: your enrolment's last day has passed.",
+    ),
+    "R3": (
+        "La validité de votre session d'examen est terminée : demandez son renouvellement "
+        "à la hotline.",
+        "Your exam session is no longer valid: ask the hotline to renew it.",
+    ),
+    "R4": (
+        "Le temps est écoulé : la session surveillée dure au plus 3 heures.",
+        "The time is over: the proctored session lasts at most 3 hours.",
+    ),
+    "R5": (
+        "Acceptez d'abord les conditions d'utilisation.",
+        "Accept the terms of use first.",
+    ),
+    "R6": (
+        "Pour reprendre l'examen, donnez un motif d'au moins 10 mots.",
+        "To resume the exam, give a reason of at least 10 words.",
+    ),
+    "R7": (
+        "Cochez la case pour attester avoir lu les règles, puis continuez.",
+        "Tick the box to confirm you have read the rules, then go on.",
+    ),
+    "R8": (
+        "Terminez d'abord les tests de l'équipement : son, micro (lancer puis arrêter "
+        "l'enregistrement), caméra et connexion.",
+        "Finish the equipment checks first: sound, microphone (start then stop the "
+        "recording), camera and connection.",
+    ),
+    "R9": (
+        "Prenez d'abord la photo avec « Prendre une photo », puis cliquez sur « Suivant ».",
+        "Take the photo with « Prendre une photo » first, then click « Suivant ».",
+    ),
+    "R10": (
+        "Enregistrez l'environnement dans l'ordre : oreilles, pièce, puis bureau.",
+        "Record your surroundings in order: ears, room, then desk.",
+    ),
+    "R14": (
+        "Différer n'est possible qu'avant « Commencer », et « Valider l'examen » "
+        "seulement après l'examen.",
+        "Deferring is possible only before « Commencer », and « Valider l'examen » only "
+        "after the exam.",
+    ),
+    "R15": (
+        "Suivez l'ordre du portail : « À démarrer », « Je démarre maintenant », puis "
+        "« Commencer ».",
+        "Follow the portal's order: « À démarrer », « Je démarre maintenant », then « Commencer ».",
+    ),
+    "R16": (
+        "L'examen se commence et se termine le même jour.",
+        "The exam starts and ends on the same day.",
+    ),
+    "R18": (
+        "Pour envoyer votre examen, recopiez exactement le code affiché, puis « Oui, envoyer ».",
+        "To send your exam, type the displayed code exactly, then « Oui, envoyer ».",
+    ),
+    "R22": (
+        "Vous avez quitté cette certification : il n'est plus possible d'y revenir.",
+        "You left this certification: there is no coming back.",
+    ),
+    "R23": (
+        "L'espace d'examen est déjà en préparation : patientez quelques secondes.",
+        "The exam workspace is already being prepared: wait a few seconds.",
+    ),
+}
+_REFUSED = (
+    "Cette action n'est pas possible maintenant.",
+    "This action is not possible now.",
+)
+_FIELD = (
+    "Vérifiez le champ « {field} ».",
+    "Check the field « {field} »: {detail}.",
+)
+# A refused field by the label the candidate sees.
+_FIELDS: dict[str, tuple[str, str]] = {
+    "birth_date": ("Date de naissance", "Birth date"),
+    "password": ("Mot de passe", "Password"),
+    "confirm": ("Je quitte définitivement", "I leave for good"),
+    "code": ("Valider l'examen", "Validate the exam"),
+    "reason": ("Motif de reprise", "Resume reason"),
+    "photo": ("Photo", "Photo"),
+    "recording": ("Enregistrement", "Recording"),
+    "round_trip_ms": ("Test de connexion", "Connection test"),
+    "upload_kbps": ("Test de connexion", "Connection test"),
+}
+# The domain's detail is written in English: only the English page repeats it.
+_REFERENCE = ("Référence du guide : {rule}.", "Guide reference: {rule} ({detail}).")
+
+
+def refusal_sentence(language: str, rule: str | None, field: str | None, detail: str) -> str:
+    """What a refused click says on the page, in the reader's language (R25): a sentence
+    first, the guide's rule as a reference after it."""
+    index = 1 if language == "en" else 0
+    if field is not None:
+        return _FIELD[index].format(field=_FIELDS.get(field, (field, field))[index], detail=detail)
+    if rule is None:
+        return _REFUSED[index]
+    sentence = _REFUSALS.get(rule, _REFUSED)[index]
+    return f"{sentence} {_REFERENCE[index].format(rule=rule, detail=detail)}"

@@ -12,13 +12,20 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from adapters.bootstrap import Platform
-from app.use_cases import portal
+from app.use_cases import portal, proctoring
 from domain.candidate import Candidate, PortalProfile
 from domain.errors import InvalidArgument
 from domain.exam_attempt import ExamAttempt
 from domain.proctored_session import ProctoredSession
 from domain.scoring import GivenAnswer
-from ui.web.candidate import Form, candidate_id, context, live_session, platform_of
+from ui.web.candidate import (
+    Form,
+    candidate_id,
+    context,
+    live_session,
+    platform_of,
+    wants_fragment,
+)
 
 
 def own_attempt(request: Request[Any, Any, Any], attempt_id: UUID) -> ExamAttempt:
@@ -39,7 +46,7 @@ def portal_page(request: Request[Any, Any, Any], attempt_id: FromPath[UUID]) -> 
     candidate = platform.ctx.store.get(attempt.candidate_id, Candidate)
     certification = platform.ctx.catalogue.get(attempt.certification_code)
     return Template(
-        "portal.html",
+        "_portal.html" if wants_fragment(request) else "portal.html",
         context=context(
             request,
             attempt=attempt,
@@ -101,6 +108,9 @@ def perform_portal_action(
         portal.begin_exam(ctx, attempt_id)
     elif action == "defer":
         portal.defer_exam(ctx, attempt_id)
+        # The candidate now closes both windows (R14): the session says why it was left, so
+        # the closed tab that follows reads as the guide's interruption.
+        proctoring.leave_session(ctx, attempt.session_id, cause="deferral before 'Commencer' (R14)")
     elif action == "finish":
         portal.finish_exam(ctx, attempt_id)
     elif action == "validate":

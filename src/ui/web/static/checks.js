@@ -1,18 +1,62 @@
 // The browser side of the checks (R6, R8–R10): sound, microphone, camera, connection,
 // photos and environment recordings. Every result goes to the server, which decides.
+// The checks run in one document (journey.js swaps each step in place, issue 12): the step's
+// buttons are bound again after each swap ("vigie:step"), and one camera stream serves them.
 (function () {
   "use strict";
   function csrf() {
     var m = document.cookie.match(/(?:^|; )vigie_csrf=([^;]*)/);
     return m ? decodeURIComponent(m[1]) : "";
   }
-  function reload() { window.location.reload(); }
+  var journey = window.vigieJourney;
+  // The step as it is now, in place (or a full load without journey.js).
+  function refresh() { if (journey) { journey.refresh(); } else { window.location.reload(); } }
+  // A post whose answer does not change the step (a photo, the microphone, the connection
+  // test's timing): a refusal is said in place and rejects.
   function post(url, body) {
-    return fetch(url, { method: "POST", body: body, headers: { "x-csrftoken": csrf() },
+    return fetch(url, { method: "POST", body: body, headers: { "x-csrftoken": csrf(), "x-vigie-fragment": "1" },
                         credentials: "same-origin" }).then(function (r) {
-      if (!r.ok && r.status !== 302) { return r.text().then(function (t) {
-        document.open(); document.write(t); document.close(); throw new Error("refused"); }); }
+      if (!r.ok) { return r.text().then(function (t) {
+        if (journey) { journey.refuse(t); } else { document.open(); document.write(t); document.close(); }
+        throw new Error("refused"); }); }
       return r;
+    });
+  }
+  var stream = null;
+  function camera() {
+    if (!navigator.mediaDevices) { return Promise.reject(new Error("no media devices")); }
+    if (stream && stream.active) { return Promise.resolve(stream); }
+    return navigator.mediaDevices.getUserMedia({ video: { width: 320, height: 240 }, audio: true })
+      .then(function (s) { stream = s; return s; });
+  }
+  // R8: « Test du matériel » in the page: camera preview and microphone level, in a dialog.
+  var dialog = document.getElementById("equipment");
+  var meterTimer = null;
+  function openEquipment() {
+    camera().then(function (s) {
+      document.getElementById("equipment-preview").srcObject = s;
+      var AudioCtx = window.AudioContext || window.webkitAudioContext;
+      if (!AudioCtx || meterTimer) { return; }
+      var ctx = new AudioCtx(), analyser = ctx.createAnalyser();
+      ctx.createMediaStreamSource(s).connect(analyser);
+      var samples = new Uint8Array(analyser.fftSize);
+      var meter = document.getElementById("equipment-level");
+      meterTimer = setInterval(function () {
+        analyser.getByteTimeDomainData(samples);
+        var peak = 0;
+        for (var i = 0; i < samples.length; i++) { peak = Math.max(peak, Math.abs(samples[i] - 128)); }
+        meter.value = Math.min(100, Math.round(peak * 100 / 128));
+        meter.setAttribute("data-heard", meter.value > 0 ? "yes" : meter.getAttribute("data-heard") || "no");
+      }, 100);
+    }).catch(function () {});
+    dialog.showModal();
+  }
+  if (dialog) {
+    document.addEventListener("click", function (event) {
+      var link = event.target.closest && event.target.closest("a[data-dialog='equipment']");
+      if (!link) { return; }
+      event.preventDefault();
+      openEquipment();
     });
   }
   // R6: count the words of a resume reason as the server does.
@@ -23,16 +67,11 @@
       out.textContent = out.textContent.replace(/^\d+/, String(words));
     });
   });
+  function init() {
   var step = document.getElementById("step");
   if (!step) { return; }
   var video = document.getElementById("preview");
-  var stream = null;
-  function camera() {
-    if (!navigator.mediaDevices) { return Promise.reject(new Error("no media devices")); }
-    return navigator.mediaDevices.getUserMedia({ video: { width: 320, height: 240 }, audio: true })
-      .then(function (s) { stream = s; if (video) { video.srcObject = s; } return s; });
-  }
-  if (video) { camera().catch(function () {}); }
+  if (video) { camera().then(function (s) { video.srcObject = s; }).catch(function () {}); }
   var sound = document.getElementById("play-sound");
   if (sound) {
     sound.addEventListener("click", function () {
@@ -65,8 +104,7 @@
           var audio = document.getElementById("mic-playback");
           if (micChunks.length) { audio.src = URL.createObjectURL(new Blob(micChunks)); }
           audio.hidden = false;
-          var next = document.getElementById("mic-next");
-          next.href = window.location.pathname; next.hidden = false;
+          document.getElementById("mic-next").hidden = false;
           micStop.disabled = true;
           document.getElementById("mic-status").textContent = "✓";
         });
@@ -92,7 +130,7 @@
           connection.upload_kbps.value = ((256 * 8) / seconds).toFixed(0);
           document.getElementById("connection-result").textContent =
             rtt.toFixed(0) + " ms, " + connection.upload_kbps.value + " kbit/s";
-          connection.submit();
+          connection.requestSubmit();
         });
       });
     });
@@ -124,10 +162,14 @@
       function upload() {
         var blob = new Blob(chunks.length ? chunks : [new Uint8Array(1)], { type: "video/webm" });
         var form = new FormData(); form.append("recording", blob, "recording.webm");
-        post(stop.dataset.action, form).then(reload);
+        if (journey) { journey.post(stop.dataset.action, form); }
+        else { post(stop.dataset.action, form).then(refresh, function () {}); }
       }
       if (recorder && recorder.state !== "inactive") { recorder.onstop = upload; recorder.stop(); }
       else { upload(); }
     });
   }
+  }
+  init();
+  document.addEventListener("vigie:step", init);
 })();

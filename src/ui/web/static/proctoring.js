@@ -106,13 +106,42 @@
   }
 
   setInterval(function () { send({ type: "heartbeat" }); }, HEARTBEAT_MS);
-  document.addEventListener("visibilitychange", function () {
-    if (document.visibilityState === "hidden") signal("visibility_lost");
+  // Only real focus loss raises a flag (issue 12). The candidate moves between this tab and
+  // the exam tab (R17: two tabs), which tells this one about its focus by postMessage; a flag
+  // is sent only when neither Vigie tab has had the focus for more than FOCUS_GRACE_MS.
+  // Leaving the page (a navigation, closing it) never signals: the heartbeat's silence is
+  // what records a closed tab (R17).
+  var FOCUS_GRACE_MS = 2000;
+  var attention = { proctoring: document.hasFocus(), exam: false };
+  var away = null;
+  var leaving = false;
+  function attend(tab, focused) {
+    attention[tab] = focused;
+    if (attention.proctoring || attention.exam) {
+      if (away) { clearTimeout(away); away = null; }
+      return;
+    }
+    if (away || leaving) return;
+    away = setTimeout(function () {
+      away = null;
+      if (!leaving && !attention.proctoring && !attention.exam) signal("focus_lost");
+    }, FOCUS_GRACE_MS);
+  }
+  window.addEventListener("focus", function () { attend("proctoring", true); });
+  window.addEventListener("blur", function () { attend("proctoring", false); });
+  window.addEventListener("message", function (event) {
+    var data = event.data;
+    if (data && data.vigie === "attention") attend("exam", data.focused === true);
   });
+  // « Commencer » opened the exam tab: the candidate is looking at it while it loads.
+  document.addEventListener("vigie:exam-tab-opened", function () { attend("exam", true); });
+  window.addEventListener("pagehide", function () { leaving = true; });
+  window.addEventListener("beforeunload", function () { leaving = true; });
+  // Leaving full screen is part of deferring (R14); it is a hint only during the exam.
   document.addEventListener("fullscreenchange", function () {
-    if (!document.fullscreenElement) signal("fullscreen_left");
+    var exam = document.querySelector("#portal[data-status='in_progress']");
+    if (!document.fullscreenElement && exam) signal("fullscreen_left");
   });
-  window.addEventListener("blur", function () { signal("focus_lost"); });
   ["copy", "paste", "cut"].forEach(function (name) {
     document.addEventListener(name, function () { signal("copy_paste"); });
   });

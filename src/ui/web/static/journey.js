@@ -1,0 +1,105 @@
+// The checks (R7–R10) and the portal (R11–R18) in one document (issue 12): every button posts
+// with fetch and the server answers with the next step's fragment, swapped in place. The
+// proctoring connection (proctoring.js) and its recording live as long as this document: no
+// page load between checks, to the portal, or between portal actions. A refusal is shown in
+// place (#refusal, role=alert). Without this script the same forms load full pages.
+(function () {
+  "use strict";
+  var journey = document.getElementById("journey");
+  if (!journey || !window.fetch) return;
+  var refusal = document.getElementById("refusal");
+  var polling = null;
+  var busy = false;
+  var latest = 0; // only the newest request's answer is shown (a slow poll never undoes a click)
+
+  function csrf() {
+    var m = document.cookie.match(/(?:^|; )vigie_csrf=([^;]*)/);
+    return m ? decodeURIComponent(m[1]) : "";
+  }
+
+  function refuse(html) {
+    refusal.innerHTML = html;
+    refusal.hidden = false;
+  }
+
+  // Swap the step in place, keep the address bar on the step's address (a reload, or coming
+  // back later, lands on the same step), and let checks.js bind the new buttons.
+  function swap(html, url) {
+    journey.innerHTML = html;
+    refusal.textContent = "";
+    if (url && url !== window.location.href) window.history.replaceState(null, "", url);
+    document.dispatchEvent(new CustomEvent("vigie:step"));
+    schedulePoll();
+    var heading = journey.querySelector("h2, h1");
+    if (heading) { heading.setAttribute("tabindex", "-1"); heading.focus({ preventScroll: true }); }
+  }
+
+  function request(url, options) {
+    options.headers = { "x-vigie-fragment": "1", "x-csrftoken": csrf() };
+    options.credentials = "same-origin";
+    var mine = ++latest;
+    return fetch(url, options).then(function (reply) {
+      return reply.text().then(function (html) {
+        if (mine !== latest) return reply.ok;
+        if (reply.redirected && /\/login$/.test(reply.url)) { // logged out meanwhile
+          window.location.href = "/login";
+          return false;
+        }
+        if (reply.ok) { swap(html, reply.url); return true; }
+        refuse(html);
+        return false;
+      });
+    }, function () {
+      refuse("<p>" + refusal.getAttribute("data-label-offline") + "</p>");
+      return false;
+    });
+  }
+
+  // Other scripts (checks.js) post through the same path, so their refusals land in place too.
+  window.vigieJourney = {
+    post: function (url, body) { return request(url, { method: "POST", body: body }); },
+    refresh: function () { return request(window.location.pathname, { method: "GET" }); },
+    refuse: refuse
+  };
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (event.defaultPrevented || !journey.contains(form) || busy) return;
+    event.preventDefault();
+    // Sent as the browser would send the form, in its own encoding.
+    var body = new FormData(form);
+    if (form.enctype !== "multipart/form-data") body = new URLSearchParams(body);
+    if (event.submitter && event.submitter.name) body.append(event.submitter.name, event.submitter.value);
+    // R15: « Commencer » opens the exam in a new tab. It is opened now, while the click
+    // still allows it, and pointed at the exam once the server has begun it.
+    var examTab = form.hasAttribute("data-opens-exam") ? window.open("", "vigie-exam") : null;
+    if (examTab) document.dispatchEvent(new CustomEvent("vigie:exam-tab-opened"));
+    busy = true;
+    request(form.action, { method: "POST", body: body }).then(function (ok) {
+      busy = false;
+      var link = document.getElementById("exam-tab");
+      if (examTab && ok && link) examTab.location.href = link.href;
+      else if (examTab) examTab.close();
+    });
+  });
+
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("a[data-inplace]");
+    if (!link || !journey.contains(link)) return;
+    event.preventDefault();
+    request(link.href, { method: "GET" });
+  });
+
+  // "Je démarre maintenant": the worker prepares the workspace within seconds; the page asks
+  // again until it is connected (the instructions and « Commencer ») or failed.
+  function schedulePoll() {
+    if (polling) { clearTimeout(polling); polling = null; }
+    var waiting = journey.querySelector("[data-poll]");
+    if (!waiting) return;
+    polling = setTimeout(function () {
+      polling = null;
+      window.vigieJourney.refresh();
+    }, parseInt(waiting.getAttribute("data-poll"), 10) || 2000);
+  }
+  schedulePoll();
+})();
