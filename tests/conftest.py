@@ -191,3 +191,14 @@ def store(store_url: str) -> Iterator[EventsourcingStore]:
 def assert_same_value() -> Callable[..., None]:
     """Session-scoped so hypothesis tests may use it (no per-example fixture reset)."""
     return same_value
+
+
+def morning_clock_offset() -> float:
+    """Seconds that put a served platform's clock (VIGIE_CLOCK_OFFSET) at 9:00 in Paris today:
+    a test server started late in the evening could otherwise not begin an exam that must end
+    the same day (R16)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    now = datetime.now(ZoneInfo("Europe/Paris"))
+    return (now.replace(hour=9, minute=0, second=0, microsecond=0) - now).total_seconds()

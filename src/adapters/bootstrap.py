@@ -5,9 +5,11 @@ Nothing else constructs an adapter.
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -61,6 +63,9 @@ class Settings:
     # events); None: memory for a `memory:` store, a `keys` folder beside a SQLite file, the
     # table for PostgreSQL.
     key_store: str | None = None
+    # Seconds added to the system clock (VIGIE_CLOCK_OFFSET; 0 in production): rehearsals and
+    # test servers that must live at another hour of the day.
+    clock_offset_s: float = 0.0
 
     @classmethod
     def from_env(cls, **overrides: str | None) -> Settings:
@@ -78,6 +83,7 @@ class Settings:
             "libvirt_template": os.environ.get("VIGIE_LIBVIRT_TEMPLATE"),
             "catalogue_dir": os.environ.get("VIGIE_CATALOGUE_DIR"),
             "key_store": os.environ.get("VIGIE_KEY_STORE"),
+            "clock_offset_s": os.environ.get("VIGIE_CLOCK_OFFSET"),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(
@@ -93,6 +99,7 @@ class Settings:
             libvirt_template=values["libvirt_template"],
             catalogue_dir=values["catalogue_dir"],
             key_store=values["key_store"],
+            clock_offset_s=_seconds("VIGIE_CLOCK_OFFSET", values["clock_offset_s"]),
             support=SupportContact(
                 email=os.environ.get("VIGIE_SUPPORT_EMAIL", SupportContact.email),
                 phone=os.environ.get("VIGIE_SUPPORT_PHONE", SupportContact.phone),
@@ -146,6 +153,19 @@ class Platform:
         self.store.close()
         if isinstance(self.keys, PostgresKeyStore):
             self.keys.close()
+
+
+def _seconds(name: str, value: str | None) -> float:
+    """A number of seconds from a setting, or a clear error naming it."""
+    if not value:
+        return 0.0
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise ValueError(f"{name}: a number of seconds, not {value!r}") from None
+    if not math.isfinite(seconds):
+        raise ValueError(f"{name}: a finite number of seconds, not {value!r}")
+    return seconds
 
 
 def key_store(settings: Settings) -> KeyStore:
@@ -239,7 +259,7 @@ def bootstrap(
     media = FileMedia(Path(settings.media_root)) if settings.media_root else MemoryMedia()
     ctx = Context(
         store=store,
-        clock=clock or SystemClock(),
+        clock=clock or SystemClock(timedelta(seconds=settings.clock_offset_s)),
         ids=ids or RandomIds(),
         catalogue=catalogue
         or (load_folder(Path(settings.catalogue_dir)) if settings.catalogue_dir else None)

@@ -7,10 +7,16 @@ from datetime import UTC, datetime, timedelta
 
 
 class SystemClock:
-    """The machine's time, in UTC."""
+    """The machine's time, in UTC, shifted by a fixed offset when one is set
+    (`VIGIE_CLOCK_OFFSET`): a rehearsal platform, or a test server that must run at 9:00 in the
+    morning whatever the hour (R16: an exam ends the day it began). Every process given the
+    same offset reads the same time, so several workers still agree."""
+
+    def __init__(self, offset: timedelta = timedelta(0)) -> None:
+        self.offset = offset
 
     def now(self) -> datetime:
-        return datetime.now(UTC)
+        return datetime.now(UTC) + self.offset
 
 
 class ManualClock:

@@ -22,6 +22,7 @@ from tests.browser.test_candidate_journey import (
     shot,
     take_photos,
 )
+from tests.conftest import morning_clock_offset
 from ui.serve import DEMO_EMAIL, DEMO_PASSWORD
 
 
@@ -32,7 +33,12 @@ def two_workers(tmp_path: Path) -> Iterator[str]:
     process = subprocess.Popen(
         [sys.executable, "-m", "ui.cli", "serve", "--port", str(port), "--workers", "2"],
         cwd=tmp_path,
-        env={**env, "PYTHONPATH": os.pathsep.join(sys.path)},
+        env={
+            **env,
+            "PYTHONPATH": os.pathsep.join(sys.path),
+            # 9:00 in Paris whatever the hour: the exam must end the day it begins (R16).
+            "VIGIE_CLOCK_OFFSET": str(morning_clock_offset()),
+        },
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

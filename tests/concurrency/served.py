@@ -44,9 +44,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -57,12 +58,14 @@ from adapters.mail.capture import SmtpCapture
 from adapters.persistence.store import EventsourcingStore
 from app.outbox import SendReport
 from domain.outbound_mail import OutboundMail
+from tests.conftest import morning_clock_offset
 from ui.serve import DEMO_EMAIL, DEMO_PASSWORD
 
 _TOKEN = re.compile(r'name="_csrf_token" value="([^"]+)"')
 _INVITATION = re.compile(r"http://\S+/sessions/new\?t=\S+")
 START_TIMEOUT_S = 90.0
 SECRET_KEY = "c" * 64
+PARIS = ZoneInfo("Europe/Paris")
 
 
 def free_port() -> int:
@@ -89,6 +92,11 @@ class Served:
     process: subprocess.Popen[str]
     banner: str
     _lines: list[str] = field(default_factory=list)
+    clock_offset: timedelta = timedelta(0)  # the server's VIGIE_CLOCK_OFFSET
+
+    def now(self) -> datetime:
+        """The served platform's now (9:00 in Paris when the fixture started, moving on)."""
+        return datetime.now(PARIS) + self.clock_offset
 
     @property
     def invitation(self) -> str:
@@ -243,6 +251,7 @@ def served(postgres_url: str, smtp_counter: SmtpCapture, tmp_path: Path) -> Iter
         VIGIE_SMTP_URL=f"smtp://{smtp_counter.host}:{smtp_counter.port}",
         VIGIE_SECRET_KEY=SECRET_KEY,
         VIGIE_MEDIA_ROOT=str(tmp_path / "media"),
+        VIGIE_CLOCK_OFFSET=str(offset := morning_clock_offset()),
     )
     process = subprocess.Popen(
         [sys.executable, "-m", "ui.cli", "serve", "--port", str(port), "--workers", "2"],
@@ -265,7 +274,15 @@ def served(postgres_url: str, smtp_counter: SmtpCapture, tmp_path: Path) -> Iter
     try:
         assert "invitation link" in banner, banner
         _wait_for_http(f"http://127.0.0.1:{port}/login", deadline)
-        yield Served(f"http://127.0.0.1:{port}", postgres_url, smtp_counter, process, banner, lines)
+        yield Served(
+            f"http://127.0.0.1:{port}",
+            postgres_url,
+            smtp_counter,
+            process,
+            banner,
+            lines,
+            timedelta(seconds=offset),
+        )
     finally:
         process.terminate()
         try:

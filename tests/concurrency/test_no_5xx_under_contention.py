@@ -6,12 +6,12 @@ from __future__ import annotations
 import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from adapters.clock import ManualClock
 from app.use_cases import portal
 from domain.exam_attempt import ExamAttempt
-from tests.acceptance.journey import PARIS, Journey
+from tests.acceptance.journey import Journey
 from tests.concurrency.served import Served
 
 WRITERS = 4
@@ -26,7 +26,7 @@ def test_four_writers_answering_one_attempt_get_no_5xx_and_every_acknowledged_an
     """R4 (answers saved as they are given): four tabs answer one exam at once; every answer
     acknowledged (201) is the one stored for its question."""
     # Prepared in the past so that the server's clock (now) is after every step.
-    platform = served.platform(datetime.now(PARIS) - timedelta(minutes=15))
+    platform = served.platform(served.now() - timedelta(minutes=15))
     try:
         journey = Journey(platform, email="writer@example.org")
         journey.enrol()
@@ -36,13 +36,13 @@ def test_four_writers_answering_one_attempt_get_no_5xx_and_every_acknowledged_an
         attempt_id = journey.to_tile()
         clock = platform.ctx.clock
         assert isinstance(clock, ManualClock)
-        clock.set(datetime.now(PARIS))
+        clock.set(served.now())
         portal.start_now(platform.ctx, attempt_id)
         served.wait_for(
             lambda: not platform.ctx.store.get(attempt_id, ExamAttempt).workspace_pending,
             "the served workers provision the workspace",
         )
-        clock.set(datetime.now(PARIS))
+        clock.set(served.now())
         portal.begin_exam(platform.ctx, attempt_id)
         questions = list(platform.ctx.store.get(attempt_id, ExamAttempt).question_order)
     finally:

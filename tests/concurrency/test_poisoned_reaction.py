@@ -4,12 +4,12 @@ once, and the candidates enrolled after it get their invitations."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from app.privacy import erase_candidate
 from app.use_cases import enrolment
 from domain.parked_reaction import ParkedReaction
-from tests.acceptance.journey import PARIS, Journey
+from tests.acceptance.journey import Journey
 from tests.concurrency.served import Served
 from ui.serve import CENTRE_EMAIL
 
@@ -19,7 +19,7 @@ LATER = ("lou.durand@example.org", "sam.petit@example.org")
 def test_a_poisoned_reaction_is_parked_once_and_the_next_candidates_mails_are_sent(
     served: Served,
 ) -> None:
-    platform = served.platform(datetime.now(PARIS) - timedelta(minutes=5))
+    platform = served.platform(served.now() - timedelta(minutes=5))
     try:
         journey = Journey(platform, email="forgotten@example.org")
         journey.enrol()
