@@ -67,13 +67,20 @@
       out.textContent = out.textContent.replace(/^\d+/, String(words));
     });
   });
+  // A step can be announced more than once (a click's answer, then a poll): each element is
+  // bound once, or one click would post twice (and start a second recorder).
+  function fresh(element) {
+    if (!element || element.dataset.bound === "yes") { return false; }
+    element.dataset.bound = "yes";
+    return true;
+  }
   function init() {
   var step = document.getElementById("step");
   if (!step) { return; }
   var video = document.getElementById("preview");
   if (video) { camera().then(function (s) { video.srcObject = s; }).catch(function () {}); }
   var sound = document.getElementById("play-sound");
-  if (sound) {
+  if (fresh(sound)) {
     sound.addEventListener("click", function () {
       var ctx = new (window.AudioContext || window.webkitAudioContext)();
       var osc = ctx.createOscillator(); osc.frequency.value = 440; osc.connect(ctx.destination);
@@ -82,7 +89,7 @@
   }
   // R8: start then stop a real recording of the microphone, then play it back.
   var mic = document.getElementById("mic-test");
-  if (mic) {
+  if (fresh(mic)) {
     var micStart = document.getElementById("mic-start");
     var micStop = document.getElementById("mic-stop");
     var micChunks = [], micRecorder = null;
@@ -114,7 +121,7 @@
     });
   }
   var connection = document.getElementById("connection-form");
-  if (connection) {
+  if (fresh(connection)) {
     connection.addEventListener("submit", function (event) {
       if (connection.round_trip_ms.value) { return; }
       event.preventDefault();
@@ -136,7 +143,7 @@
     });
   }
   var photo = document.getElementById("take-photo");
-  if (photo) {
+  if (fresh(photo)) {
     photo.addEventListener("click", function () {
       var canvas = document.createElement("canvas");
       canvas.width = 320; canvas.height = 240;
@@ -150,23 +157,38 @@
     });
   }
   var stop = document.getElementById("stop-recording");
-  if (stop) {
+  if (fresh(stop)) {
     var chunks = [];
     var recorder = null;
-    camera().then(function (s) {
+    // A click on « Arrêter » before the camera answered waits for the recorder: stopping a
+    // started recorder always yields a playable WebM (its header at least), never an empty file.
+    var ready = camera().then(function (s) {
       recorder = new MediaRecorder(s);
       recorder.ondataavailable = function (e) { if (e.data.size) { chunks.push(e.data); } };
       recorder.start(250);
     }).catch(function () {});
     stop.addEventListener("click", function () {
+      stop.disabled = true;
       function upload() {
         var blob = new Blob(chunks.length ? chunks : [new Uint8Array(1)], { type: "video/webm" });
         var form = new FormData(); form.append("recording", blob, "recording.webm");
-        if (journey) { journey.post(stop.dataset.action, form); }
-        else { post(stop.dataset.action, form).then(refresh, function () {}); }
+        var sent = journey ? journey.post(stop.dataset.action, form)
+          : post(stop.dataset.action, form).then(refresh, function () {});
+        Promise.resolve(sent).then(function () { stop.disabled = false; });
       }
-      if (recorder && recorder.state !== "inactive") { recorder.onstop = upload; recorder.stop(); }
-      else { upload(); }
+      // A recorder that has not encoded a frame yet (a quick click, a busy machine) would give
+      // an empty file: record on until the first data arrives (at most 10 s), then stop.
+      function finish(waited) {
+        if (recorder && recorder.state !== "inactive") {
+          if (!chunks.length && waited < 10000) {
+            recorder.requestData();
+            setTimeout(function () { finish(waited + 200); }, 200);
+            return;
+          }
+          recorder.onstop = upload; recorder.stop();
+        } else { upload(); }
+      }
+      ready.then(function () { finish(0); });
     });
   }
   }
