@@ -26,10 +26,12 @@ from app.time_format import TimeFormatter
 A = TypeVar("A", bound=Aggregate)
 R = TypeVar("R")
 
-# Eight tries with full-jitter back-off (at most ~0.6 s of waiting in all): writers on one
-# aggregate (four tabs answering one exam, two clicks on « Créer ma session ») each get a
-# turn; a conflict that outlives the budget is reported (HTTP 409), never a 500.
-RETRIES = 8
+# Twelve tries with full-jitter back-off (at most ~1.6 s of waiting in all, ~0.8 s on
+# average): writers on one aggregate (four tabs answering one exam, two clicks on « Créer ma
+# session ») each get a turn even on a busy 2-core machine, where eight tries ran out once in
+# a few hundred answers; a conflict that outlives the budget is reported (HTTP 409), never a
+# 500.
+RETRIES = 12
 FIRST_WAIT_S = 0.005
 LONGEST_WAIT_S = 0.25
 

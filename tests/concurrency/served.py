@@ -37,12 +37,14 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -241,25 +243,32 @@ def _drain(process: subprocess.Popen[str], lines: list[str]) -> None:
         lines.append(line)
 
 
-@pytest.fixture
-def served(postgres_url: str, smtp_counter: SmtpCapture, tmp_path: Path) -> Iterator[Served]:
+@contextmanager
+def start_served(
+    postgres_url: str, capture: SmtpCapture, folder: Path, *, process_group: bool = False
+) -> Iterator[Served]:
+    """`vigie serve --workers 2` on that store and SMTP server, run in `folder`, at 9:00 in
+    Paris (VIGIE_CLOCK_OFFSET). With `process_group`, the server has its own process group, so
+    a test's SIGKILL (os.killpg) reaches every worker process."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIE_")}
     env.update(
         PYTHONPATH=os.pathsep.join(sys.path),
         VIGIE_DATABASE_URL=postgres_url,
-        VIGIE_SMTP_URL=f"smtp://{smtp_counter.host}:{smtp_counter.port}",
+        VIGIE_SMTP_URL=f"smtp://{capture.host}:{capture.port}",
         VIGIE_SECRET_KEY=SECRET_KEY,
-        VIGIE_MEDIA_ROOT=str(tmp_path / "media"),
+        VIGIE_MEDIA_ROOT=str(folder / "media"),
         VIGIE_CLOCK_OFFSET=str(offset := morning_clock_offset()),
     )
+    folder.mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(
         [sys.executable, "-m", "ui.cli", "serve", "--port", str(port), "--workers", "2"],
-        cwd=tmp_path,
+        cwd=folder,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=process_group,
     )
     banner = ""
     deadline = time.monotonic() + START_TIMEOUT_S
@@ -277,20 +286,39 @@ def served(postgres_url: str, smtp_counter: SmtpCapture, tmp_path: Path) -> Iter
         yield Served(
             f"http://127.0.0.1:{port}",
             postgres_url,
-            smtp_counter,
+            capture,
             process,
             banner,
             lines,
             timedelta(seconds=offset),
         )
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        _stop(process, process_group)
         reader.join(timeout=5)
+
+
+def _stop(process: subprocess.Popen[str], process_group: bool) -> None:
+    """SIGTERM, then SIGKILL after 20 s (the whole group when the server has one)."""
+    if process.poll() is not None:
+        return
+    if process_group:
+        os.killpg(process.pid, signal.SIGTERM)
+    else:
+        process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        if process_group:
+            os.killpg(process.pid, signal.SIGKILL)
+        else:
+            process.kill()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def served(postgres_url: str, smtp_counter: SmtpCapture, tmp_path: Path) -> Iterator[Served]:
+    with start_served(postgres_url, smtp_counter, tmp_path) as running:
+        yield running
 
 
 def _wait_for_http(url: str, deadline: float) -> None:

@@ -80,7 +80,10 @@ def test_four_writers_answering_one_attempt_get_no_5xx_and_every_acknowledged_an
         f"{statuses.count(409)}, 201: {statuses.count(201)}"
     )
     assert [s for s in statuses if s >= 500] == [], served.output()[-4000:]
-    assert statuses.count(201) == len(replies)
+    # A conflict that outlives the retry budget (rare: none in most runs) is a 409 that asks
+    # to send the answer again, never a 500; everything else is acknowledged (201).
+    assert set(statuses) <= {201, 409}
+    assert statuses.count(201) > 0
     last_acknowledged = {q: text for status, q, text in replies if status == 201}
     store = served.store()
     try:

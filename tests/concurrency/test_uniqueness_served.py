@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -24,14 +23,7 @@ from adapters.mail.capture import SmtpCapture
 from domain.candidate import Candidate
 from domain.enrollment import Enrollment
 from domain.imports import CsvImport
-from tests.concurrency.served import (
-    START_TIMEOUT_S,
-    Served,
-    _drain,
-    _wait_for_http,
-    count_deliveries,
-    free_port,
-)
+from tests.concurrency.served import Served, count_deliveries, start_served
 from ui.serve import CENTRE_EMAIL
 from ui.web.operator import MAX_CSV_LINES
 
@@ -161,48 +153,8 @@ def killable_server(
     postgres_url: str, capture: SmtpCapture, folder: Path
 ) -> Iterator[tuple[Served, subprocess.Popen[str]]]:
     """`vigie serve --workers 2` in its own process group, so SIGKILL reaches every worker."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIE_")}
-    env.update(
-        PYTHONPATH=os.pathsep.join(sys.path),
-        VIGIE_DATABASE_URL=postgres_url,
-        VIGIE_SMTP_URL=f"smtp://{capture.host}:{capture.port}",
-        VIGIE_SECRET_KEY="c" * 64,
-        VIGIE_MEDIA_ROOT=str(folder / "media"),
-    )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ui.cli", "serve", "--port", str(port), "--workers", "2"],
-        cwd=folder,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    banner = ""
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while "invitation link" not in banner and time.monotonic() < deadline:
-        line = process.stdout.readline() if process.stdout else ""
-        if not line and process.poll() is not None:
-            break
-        banner += line
-    lines: list[str] = []
-    threading.Thread(target=_drain, args=(process, lines), daemon=True).start()
-    try:
-        assert "invitation link" in banner, banner
-        _wait_for_http(f"http://127.0.0.1:{port}/login", deadline)
-        yield (
-            Served(f"http://127.0.0.1:{port}", postgres_url, capture, process, banner, lines),
-            (process),
-        )
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
+    with start_served(postgres_url, capture, folder, process_group=True) as served:
+        yield served, served.process
 
 
 LARGE = MAX_CSV_LINES  # the largest file the page accepts
