@@ -43,13 +43,14 @@ from domain.proctored_session import ProctoredSession
 from domain.review import Review
 from domain.verdict import InterruptionKind
 from tests.acceptance.journey import PARIS, TEN_WORDS, Journey
-from tests.browser.conftest import ARTIFACTS, CHROMIUM
+from tests.browser.conftest import ARTIFACTS
 from tests.browser.test_candidate_journey import record_environment, take_photos
 from tests.browser.test_live_media_browser import (
     SECRET,
     SERVER_IP,
     LiveServer,
     _why_not,
+    live_chromium,
     run_in_namespace,
     two_namespaces,
 )
@@ -148,29 +149,9 @@ def run_live(tmp_path: Path, drive: Callable[[Any, LiveRun], None]) -> LiveRun:
         try:
 
             def drive_the_browser() -> None:
-                from playwright.sync_api import sync_playwright
-
-                with sync_playwright() as playwright:
-                    browser = playwright.chromium.launch(
-                        executable_path=CHROMIUM,
-                        headless=True,
-                        args=[
-                            "--no-sandbox",
-                            "--disable-background-networking",
-                            "--disable-component-update",
-                            "--use-fake-device-for-media-stream",
-                            "--use-fake-ui-for-media-stream",
-                            f"--unsafely-treat-insecure-origin-as-secure={url}",
-                        ],
-                    )
-                    context = browser.new_context(locale="fr-FR")
-                    context.grant_permissions(["camera", "microphone"], origin=url)
+                with live_chromium(url) as context:
                     context.set_default_timeout(30_000)
-                    try:
-                        drive(context, run)
-                    finally:
-                        context.close()
-                        browser.close()
+                    drive(context, run)
 
             run_in_namespace(browser_ns, drive_the_browser)
         finally:

@@ -58,6 +58,35 @@ def _ip(*args: str) -> None:
 
 
 @contextlib.contextmanager
+def live_chromium(url: str, locale: str = "fr-FR") -> Iterator[Any]:
+    """Debian's Chromium with a fake camera and microphone, camera and microphone granted to
+    `url`, which counts as a secure origin (getUserMedia needs one; the test's namespace
+    address is plain HTTP): yields a browser context, closed afterwards."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--use-fake-device-for-media-stream",
+                "--use-fake-ui-for-media-stream",
+                f"--unsafely-treat-insecure-origin-as-secure={url}",
+            ],
+        )
+        context = browser.new_context(locale=locale)
+        context.grant_permissions(["camera", "microphone"], origin=url)
+        try:
+            yield context
+        finally:
+            context.close()
+            browser.close()
+
+
+@contextlib.contextmanager
 def two_namespaces() -> Iterator[tuple[str, str]]:
     """A server namespace and a browser namespace, joined by a veth pair (va ↔ vb)."""
     tag = uuid.uuid4().hex[:6]
@@ -194,51 +223,30 @@ def test_a_proctored_session_is_recorded_from_chromium_and_a_cut_leaves_one_gap(
         try:
 
             def drive_the_browser() -> None:
-                from playwright.sync_api import sync_playwright
-
-                with sync_playwright() as playwright:
-                    browser = playwright.chromium.launch(
-                        executable_path=CHROMIUM,
-                        headless=True,
-                        args=[
-                            "--no-sandbox",
-                            "--disable-background-networking",
-                            "--disable-component-update",
-                            "--use-fake-device-for-media-stream",
-                            "--use-fake-ui-for-media-stream",
-                            # getUserMedia needs a secure context: this test address is one.
-                            f"--unsafely-treat-insecure-origin-as-secure={url}",
-                        ],
-                    )
-                    context = browser.new_context(locale="fr-FR")
-                    context.grant_permissions(["camera", "microphone"], origin=url)
+                with live_chromium(url) as context:
                     page = context.new_page()
                     page.set_default_timeout(20_000)
                     live = page.locator("#proctoring-status[data-state='live']")
-                    try:
-                        page.goto(f"{url}/login")
-                        page.get_by_label("Adresse e-mail").fill(EMAIL)
-                        page.get_by_label("Mot de passe").fill(PASSWORD)
-                        page.get_by_role("button", name="Se connecter").click()
-                        page.wait_for_url("**/exams")  # terms accepted when entering (R5)
-                        page.goto(f"{url}/exams/{session_id}")
-                        live.wait_for()
-                        marks["live"] = time.monotonic()
-                        page.wait_for_timeout(5_000)
-                        _ip("-n", server_ns, "link", "set", "va", "down")  # the network drops
-                        marks["cut"] = time.monotonic()
-                        page.locator("#proctoring-status[data-state='reconnecting']").wait_for()
-                        page.wait_for_timeout(4_000)
-                        _ip("-n", server_ns, "link", "set", "va", "up")
-                        marks["restored"] = time.monotonic()
-                        live.wait_for(timeout=30_000)  # the page came back on its own
-                        marks["back"] = time.monotonic()
-                        page.wait_for_timeout(4_000)
-                        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-                        page.screenshot(path=str(ARTIFACTS / "live-media-recording.png"))
-                    finally:
-                        context.close()
-                        browser.close()
+                    page.goto(f"{url}/login")
+                    page.get_by_label("Adresse e-mail").fill(EMAIL)
+                    page.get_by_label("Mot de passe").fill(PASSWORD)
+                    page.get_by_role("button", name="Se connecter").click()
+                    page.wait_for_url("**/exams")  # terms accepted when entering (R5)
+                    page.goto(f"{url}/exams/{session_id}")
+                    live.wait_for()
+                    marks["live"] = time.monotonic()
+                    page.wait_for_timeout(5_000)
+                    _ip("-n", server_ns, "link", "set", "va", "down")  # the network drops
+                    marks["cut"] = time.monotonic()
+                    page.locator("#proctoring-status[data-state='reconnecting']").wait_for()
+                    page.wait_for_timeout(4_000)
+                    _ip("-n", server_ns, "link", "set", "va", "up")
+                    marks["restored"] = time.monotonic()
+                    live.wait_for(timeout=30_000)  # the page came back on its own
+                    marks["back"] = time.monotonic()
+                    page.wait_for_timeout(4_000)
+                    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+                    page.screenshot(path=str(ARTIFACTS / "live-media-recording.png"))
 
             run_in_namespace(browser_ns, drive_the_browser)
         finally:
