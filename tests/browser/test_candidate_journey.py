@@ -109,7 +109,7 @@ def pass_checks(page: Any, server: Server) -> None:
     page.get_by_role("button", name="Arrêter l'enregistrement").click()
     page.locator("#mic-playback").wait_for()  # the recording plays back
     page.get_by_role("link", name="Suivant").click()
-    page.wait_for_function("document.getElementById('preview').readyState >= 2")
+    page.wait_for_function("(document.getElementById('preview') || {}).readyState >= 2")
     shot(page, "03-camera")
     page.get_by_role("button", name="Je me vois : la caméra fonctionne").click()
     page.get_by_role("button", name="Lancer le test").click()
@@ -119,7 +119,7 @@ def pass_checks(page: Any, server: Server) -> None:
 def take_photos(page: Any) -> None:
     for heading in ("Photo de votre visage", "Photo de votre pièce d'identité"):
         page.get_by_role("heading", name=heading).wait_for()
-        page.wait_for_function("document.getElementById('preview').readyState >= 2")
+        page.wait_for_function("(document.getElementById('preview') || {}).readyState >= 2")
         page.get_by_role("button", name="Prendre une photo").click()
         page.locator("#photo-status").filter(has_text="✓").wait_for()
         page.get_by_role("button", name="Suivant").click()
@@ -322,7 +322,7 @@ def test_in_english_the_checks_the_hardware_test_and_a_refusal_stay_in_one_page(
     page.get_by_role("link", name="Next").click()
     page.get_by_role("link", name="Equipment test").click()
     page.get_by_role("dialog", name="Equipment test").wait_for()
-    page.wait_for_function("document.getElementById('equipment-preview').readyState >= 2")
+    page.wait_for_function("(document.getElementById('equipment-preview') || {}).readyState >= 2")
     shot(page, "en-hardware-test")
     page.get_by_role("button", name="Close the test").click()
     page.get_by_role("button", name="I can see myself: the camera works").click()

@@ -400,7 +400,7 @@ def checks_with_the_hardware_test_and_a_refused_click(page: Any) -> None:
     page.get_by_role("link", name="Test du matériel").click()
     dialog = page.get_by_role("dialog", name="Test du matériel")
     dialog.wait_for()
-    page.wait_for_function("document.getElementById('equipment-preview').readyState >= 2")
+    page.wait_for_function("(document.getElementById('equipment-preview') || {}).readyState >= 2")
     page.locator("#equipment-level[data-heard='yes']").wait_for()
     shot(page, "01-hardware-test")
     page.get_by_role("button", name="Fermer le test").click()
