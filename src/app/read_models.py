@@ -18,7 +18,7 @@ from app.ports.event_store import EventStore, Recorded
 from app.use_cases.reviewing import review_id_for
 from domain.candidate import ERASED, Candidate
 from domain.enrollment import Enrollment
-from domain.evidence import Verdict
+from domain.evidence import MediaSpan, Verdict
 from domain.exam_attempt import ExamAttempt
 from domain.outbound_mail import MailStatus, OutboundMail
 from domain.proctored_session import RETENTION, ProctoredSession
@@ -533,6 +533,9 @@ def describe(event: AggregateEvent) -> str:
 
 
 def _short(value: object) -> str:
+    if isinstance(value, MediaSpan):
+        # A span of the recording reads as seconds, never as the Python object.
+        return f"{int(value.start_s)} s – {int(value.end_s)} s"
     if hasattr(value, "value") and isinstance(value.value, str):
         return str(value.value)
     text = str(value)
