@@ -116,6 +116,13 @@ EVIDENCE_WORDS: dict[EvidenceKind, Words] = {
     EvidenceKind.FLAG_RAISED: ("Signalement", "Flag"),
     EvidenceKind.TECHNICAL_PROBLEM_RECORDED: ("Problème technique", "Technical problem"),
     EvidenceKind.SESSION_CLOSED: ("Session close", "Session closed"),
+    EvidenceKind.EXAM_BEGUN: ("Premier écran de l'examen", "Exam's first screen"),
+    EvidenceKind.EXAM_FINISHED: ("Examen terminé", "Exam finished"),
+    EvidenceKind.EXAM_VALIDATED: ("Réponses envoyées", "Answers sent"),
+    EvidenceKind.EXAM_QUIT: ("Examen quitté", "Exam quit"),
+    EvidenceKind.EXAM_DEFERRED: ("Examen reporté", "Exam deferred"),
+    EvidenceKind.WORKSPACE_CONNECTED: ("Onglet d'examen connecté", "Exam tab connected"),
+    EvidenceKind.WORKSPACE_LOST: ("Onglet d'examen perdu", "Exam tab lost"),
 }
 
 FLAG_WORDS: dict[FlagKind, Words] = {
