@@ -58,7 +58,9 @@ def post(client: TestClient[Any], page: str, action: str, **fields: str) -> Any:
     return client.post(f"{page}/{action}", data=data, follow_redirects=False)
 
 
-@pytest.mark.parametrize(("language", "erased"), [("fr", "personne effacée"), ("en", "erased person")])
+@pytest.mark.parametrize(
+    ("language", "erased"), [("fr", "personne effacée"), ("en", "erased person")]
+)
 def test_the_registered_name_is_shown_beside_the_photos_and_an_erased_person_reads_as_such(
     platform: Platform,  # noqa: F811
     examiner: TestClient[Any],
