@@ -146,6 +146,8 @@ def test_a_flag_is_a_hint_in_words_and_the_timeline_shows_its_span_in_seconds_no
     assert "MediaSpan(" not in html
     timeline = html.split('id="timeline"', 1)[1]
     assert "400 s – 420 s" in timeline
+    # No cell reads as a Python object: evidence, grounds, results are counted or spelled out.
+    assert re.findall(r"\b[A-Z][A-Za-z]+\(", visible(timeline)) == []
     shown = visible(html)
     assert "Signalement (téléphone)" in shown and "(400 s – 420 s)" in shown
 
