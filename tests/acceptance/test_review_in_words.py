@@ -117,7 +117,7 @@ def test_the_recommendation_reads_in_english_with_no_raw_code_r17(
     html = examiner.get(f"/examiner/reviews/{journey.review_id}").text
     shown = inside(html, 'class="ground"', "</li>")
     sentence = review_words.GROUND_SENTENCES[ReasonCode.PROCTORING_TAB_CLOSED][1]
-    assert "Ground : Proctoring tab closed." in shown and sentence in shown
+    assert "Ground: Proctoring tab closed." in shown and sentence in shown
     assert "Proctoring tab closed" in shown and "Onglet" not in shown
     assert "R17" not in shown  # the rule stays in the title for the curious
     assert "invalidated" in inside(html, 'id="recommended"')
