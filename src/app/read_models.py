@@ -8,7 +8,7 @@ the web platform moves them to a database with the same projection code.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, is_dataclass, replace
 from datetime import date, datetime, timedelta
 from uuid import UUID
 
@@ -18,7 +18,7 @@ from app.ports.event_store import EventStore, Recorded
 from app.use_cases.reviewing import review_id_for
 from domain.candidate import ERASED, Candidate
 from domain.enrollment import Enrollment
-from domain.evidence import Verdict
+from domain.evidence import MediaSpan, Verdict
 from domain.exam_attempt import ExamAttempt
 from domain.outbound_mail import MailStatus, OutboundMail
 from domain.proctored_session import RETENTION, ProctoredSession
@@ -533,7 +533,30 @@ def describe(event: AggregateEvent) -> str:
 
 
 def _short(value: object) -> str:
+    """A field as a reader of the timeline sees it: never a Python object's repr (issue 13)."""
+    text = _plain(value)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _plain(value: object) -> str:
+    if isinstance(value, MediaSpan):
+        # A span of the recording reads as seconds, never as the Python object.
+        return f"{int(value.start_s)} s – {int(value.end_s)} s"
     if hasattr(value, "value") and isinstance(value.value, str):
         return str(value.value)
-    text = str(value)
-    return text if len(text) <= 120 else text[:117] + "..."
+    if isinstance(value, tuple | list) and value and _is_record(value[0]):
+        # Evidence, grounds, sections: how many, by kind (the page cites them one by one).
+        return f"{len(value)} × {type(value[0]).__name__}"
+    if _is_record(value):
+        return ", ".join(f"{name}={_plain(getattr(value, name))}" for name in _fields(value))
+    return str(value)
+
+
+def _is_record(value: object) -> bool:
+    return is_dataclass(value) or hasattr(value, "__struct_fields__")
+
+
+def _fields(value: object) -> tuple[str, ...]:
+    if is_dataclass(value):
+        return tuple(f.name for f in fields(value))
+    return tuple(getattr(value, "__struct_fields__", ()))

@@ -32,6 +32,7 @@ from domain.review import (
 )
 from domain.staff import Role
 from domain.verdict import InterruptionKind
+from ui.web import review_words
 from ui.web.candidate import Form, context, platform_of
 
 REASON_LABELS: dict[ReasonCode, str] = {
@@ -118,7 +119,23 @@ def reviews_due(request: Request[Any, Any, Any]) -> Template:
     platform.projections.catch_up(platform.ctx.store)
     today = platform.ctx.now().date()
     reviews = platform.projections.reviews_due(today)
-    return Template("reviews.html", context=context(request, reviews=reviews, today=today))
+    # The name beside each line, read through the sealed Candidate stream (never projected).
+    names = {
+        r.review_id: review_words.registered_name(
+            platform.ctx, platform.ctx.store.get(r.review_id, Review).candidate_id
+        )
+        for r in reviews
+    }
+    return Template(
+        "reviews.html",
+        context=context(
+            request,
+            reviews=reviews,
+            today=today,
+            names=names,
+            examiner=staff_member(request, Role.EXAMINER),
+        ),
+    )
 
 
 @get("/examiner/reviews/{review_id:uuid}", sync_to_thread=True)
@@ -168,6 +185,10 @@ def _review_page(
             report=report,
             media=media,
             recording=recording_of(history),
+            words=review_words,
+            candidate=review_words.registered_name(platform.ctx, review.candidate_id),
+            evidence_by_id={e.id: e for e in review.evidence},
+            done=review_words.CONFIRMATIONS.get(str(request.query_params.get("done", ""))),
         ),
         status_code=status,
     )
@@ -202,8 +223,10 @@ def review_action(
             # What the examiner wrote stays in the form (a refusal loses nothing typed).
             typed = {k: str(v) for k, v in data.items() if k.startswith("override-")}
             return _review_page(request, review_id, error=message, status=409, typed=typed)
+        return Redirect(f"/examiner/reviews/{review_id}?done=decided")
     elif action == "release":
         reviewing.release_results(ctx, review_id)
+        return Redirect(f"/examiner/reviews/{review_id}?done=released")
     else:
         raise InvalidArgument("action", f"unknown action {action!r}")
     return Redirect(f"/examiner/reviews/{review_id}")

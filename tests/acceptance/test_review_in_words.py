@@ -1,0 +1,222 @@
+"""The examiner's review reads for people (issue 13, item 5; R19, R20): the registered name
+beside the photos, the recommendation and its grounds in the page's language, evidence as a
+kind and a local time (never a wall of ids), spans in seconds, a confirmation after deciding
+and releasing, and a reviews list with name, certification, due date and state."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from html import unescape
+from typing import Any
+
+import pytest
+from litestar.testing import TestClient
+
+from adapters.bootstrap import Platform
+from app.mail_rendering import SupportContact
+from app.privacy import erase_candidate
+from app.use_cases import proctoring
+from domain.evidence import EvidenceKind, FlagKind, MediaSpan, ReasonCode, Verdict
+from domain.review import Review
+from tests.acceptance.journey import PARIS, Journey
+from tests.acceptance.test_review_page import (
+    PASSWORD,
+    SECRET,
+    platform,  # noqa: F401 (the fixture, shared)
+    seal_on,
+    sent_with_a_closed_proctoring_tab,
+)
+from tests.acceptance.web import form_token, log_in
+from ui.web import review_words
+from ui.web.app import create_app
+
+
+@pytest.fixture
+def examiner(platform: Platform) -> Iterator[TestClient[Any]]:  # noqa: F811
+    with TestClient(create_app(platform, secret=SECRET, support=SupportContact())) as client:
+        log_in(client, "/staff/login", "eve@example.org", PASSWORD)
+        yield client
+
+
+def in_english(client: TestClient[Any]) -> None:
+    client.get("/lang/en", follow_redirects=False)
+
+
+def visible(html: str) -> str:
+    """What a reader sees: tags and their attributes (titles included) removed."""
+    return unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)))
+
+
+def inside(html: str, marker: str, end: str = "</p>") -> str:
+    """The text of the first element carrying `marker`, up to `end`, as a reader sees it."""
+    return visible(html.split(marker, 1)[1].split(">", 1)[1].split(end, 1)[0])
+
+
+def post(client: TestClient[Any], page: str, action: str, **fields: str) -> Any:
+    data = {"_csrf_token": form_token(client, page), **fields}
+    return client.post(f"{page}/{action}", data=data, follow_redirects=False)
+
+
+@pytest.mark.parametrize(
+    ("language", "erased"), [("fr", "personne effacée"), ("en", "erased person")]
+)
+def test_the_registered_name_is_shown_beside_the_photos_and_an_erased_person_reads_as_such(
+    platform: Platform,  # noqa: F811
+    examiner: TestClient[Any],
+    language: str,
+    erased: str,
+) -> None:
+    """R19: « pièce d'identité différente du nom inscrit » can only be judged with the name."""
+    journey = sent_with_a_closed_proctoring_tab(platform)
+    if language == "en":
+        in_english(examiner)
+    page = f"/examiner/reviews/{journey.review_id}"
+    html = examiner.get(page).text
+    photos = html.split('class="media"', 1)[0].rsplit("<h2>", 1)[1]
+    assert "MARTIN, Camille" in photos  # in the photos' own section, above the photos
+    assert "MARTIN, Camille" in html.split('id="candidate-name"', 1)[1].split("</p>", 1)[0]
+
+    assert journey.candidate_id is not None
+    erase_candidate(
+        platform.ctx, platform.keys, platform.projections, journey.candidate_id, reason="RGPD"
+    )
+    html = examiner.get(page).text
+    assert "Camille" not in html and "MARTIN" not in html
+    assert visible(html).count(erased) == 2
+
+
+def test_the_recommendation_reads_in_french_with_each_ground_explained_and_its_evidence_as_a_kind_and_a_local_time_r17(  # noqa: E501
+    platform: Platform,  # noqa: F811
+    examiner: TestClient[Any],
+) -> None:
+    journey = sent_with_a_closed_proctoring_tab(platform)
+    review = platform.ctx.store.get(journey.review_id, Review)
+    assert review.recommendation is not None
+    (ground,) = review.recommendation.grounds
+    html = examiner.get(f"/examiner/reviews/{journey.review_id}").text
+    recommended = inside(html, 'id="recommended"')
+    assert "invalidée" in recommended and "invalidated" not in recommended
+    shown = inside(html, 'class="ground"', "</li>")
+    sentence = review_words.GROUND_SENTENCES[ReasonCode.PROCTORING_TAB_CLOSED][0]
+    assert "Onglet e-surveillance fermé" in shown and sentence in shown
+    closed = next(e for e in review.evidence if e.id in ground.evidence_ids)
+    at = closed.at.astimezone(PARIS).strftime("%H:%M:%S")
+    assert f"Onglet de surveillance fermé {at}" in shown
+    for evidence_id in ground.evidence_ids:
+        assert evidence_id not in visible(html)  # kept in a title, never read as text
+        assert f'title="{evidence_id}"' in html
+
+
+def test_the_recommendation_reads_in_english_with_no_raw_code_r17(
+    platform: Platform,  # noqa: F811
+    examiner: TestClient[Any],
+) -> None:
+    journey = sent_with_a_closed_proctoring_tab(platform)
+    in_english(examiner)
+    html = examiner.get(f"/examiner/reviews/{journey.review_id}").text
+    shown = inside(html, 'class="ground"', "</li>")
+    sentence = review_words.GROUND_SENTENCES[ReasonCode.PROCTORING_TAB_CLOSED][1]
+    assert "Ground: Proctoring tab closed." in shown and sentence in shown
+    assert "Proctoring tab closed" in shown and "Onglet" not in shown
+    assert "R17" not in shown  # the rule stays in the title for the curious
+    assert "invalidated" in inside(html, 'id="recommended"')
+
+
+def test_a_flag_is_a_hint_in_words_and_the_timeline_shows_its_span_in_seconds_not_a_python_object(
+    platform: Platform,  # noqa: F811
+    examiner: TestClient[Any],
+) -> None:
+    journey = Journey(platform)
+    journey.enrol()
+    journey.create_session()
+    journey.through_checks()
+    journey.start_exam()
+    assert journey.session_id is not None
+    proctoring.raise_flag(
+        journey.ctx,
+        journey.session_id,
+        flag_id="phone-1",
+        kind=FlagKind.PHONE,
+        span=MediaSpan(400.0, 420.0),
+        confidence=0.9,
+    )
+    journey.answer_and_send()
+    html = examiner.get(f"/examiner/reviews/{journey.review_id}").text
+    assert "MediaSpan(" not in html
+    timeline = html.split('id="timeline"', 1)[1]
+    assert "400 s – 420 s" in timeline
+    # No cell reads as a Python object: evidence, grounds, results are counted or spelled out.
+    assert re.findall(r"\b[A-Z][A-Za-z]+\(", visible(timeline)) == []
+    shown = visible(html)
+    assert "Signalement (téléphone)" in shown and "(400 s – 420 s)" in shown
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_deciding_and_releasing_each_end_on_a_confirmation_in_the_examiners_language_r19(
+    platform: Platform,  # noqa: F811
+    examiner: TestClient[Any],
+    language: str,
+) -> None:
+    journey = sent_with_a_closed_proctoring_tab(platform)
+    if language == "en":
+        in_english(examiner)
+    index = 1 if language == "en" else 0
+    page = f"/examiner/reviews/{journey.review_id}"
+    post(examiner, page, "assign")
+    assert 'id="confirmation"' not in examiner.get(page).text
+    review = platform.ctx.store.get(journey.review_id, Review)
+    closed = next(e.id for e in review.evidence if e.kind is EvidenceKind.PROCTORING_TAB_CLOSED)
+    decided = post(
+        examiner,
+        page,
+        "decide",
+        verdict="invalidated",
+        reason="proctoring_tab_closed",
+        seen=seal_on(examiner, page),
+        **{"evidence-proctoring_tab_closed": closed},
+    )
+    assert decided.status_code in (302, 303), decided.text
+    html = examiner.get(decided.headers["location"]).text
+    confirmation = inside(html, 'id="confirmation"')
+    assert review_words.CONFIRMATIONS["decided"][index] in confirmation
+    decision = inside(html, 'id="decision"', "</ul>")
+    assert review_words.VERDICT_WORDS[Verdict.INVALIDATED][index] in decision
+
+    released = post(examiner, page, "release")
+    html = examiner.get(released.headers["location"]).text
+    confirmation = inside(html, 'id="confirmation"')
+    assert review_words.CONFIRMATIONS["released"][index] in confirmation
+    assert platform.ctx.store.get(journey.review_id, Review).released
+
+
+def test_the_reviews_list_shows_the_name_certification_local_due_date_and_state_in_words_r19(
+    platform: Platform,  # noqa: F811
+    examiner: TestClient[Any],
+) -> None:
+    journey = sent_with_a_closed_proctoring_tab(platform)
+    review = platform.ctx.store.get(journey.review_id, Review)
+    row = visible(examiner.get("/examiner/reviews").text.split("<td", 1)[1])
+    assert "MARTIN, Camille" in row and review.certification_code in row
+    assert review.due_on.strftime("%d/%m/%Y") in row
+    assert "À prendre : aucun examinateur" in row
+    post(examiner, f"/examiner/reviews/{journey.review_id}", "assign")
+    in_english(examiner)
+    row = visible(examiner.get("/examiner/reviews").text.split("<td", 1)[1])
+    assert "Taken by you, to decide" in row and "MARTIN, Camille" in row
+
+
+@pytest.mark.parametrize(
+    ("table", "kinds"),
+    [
+        (review_words.EVIDENCE_WORDS, EvidenceKind),
+        (review_words.FLAG_WORDS, FlagKind),
+        (review_words.GROUND_SENTENCES, ReasonCode),
+        (review_words.REASON_WORDS_EN, ReasonCode),
+        (review_words.VERDICT_WORDS, Verdict),
+    ],
+)
+def test_every_kind_of_evidence_flag_reason_and_verdict_has_words(table: Any, kinds: Any) -> None:
+    """A kind added to the domain without words would fail the review page."""
+    assert set(table) == set(kinds)
+    assert all(all(w.strip() for w in ((v,) if isinstance(v, str) else v)) for v in table.values())
