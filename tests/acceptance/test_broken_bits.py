@@ -81,9 +81,9 @@ def test_r26_a_configured_chat_is_linked_from_the_footer_and_the_support_page(
     chat = SupportContact(chat_url="https://chat.centre.example/vigie")
     with client_of(platform, chat) as client:
         assert '<a href="https://chat.centre.example/vigie">chat</a>' in client.get("/login").text
-        assert 'href="https://chat.centre.example/vigie">Ouvrir le chat' in client.get(
-            "/support"
-        ).text
+        assert (
+            'href="https://chat.centre.example/vigie">Ouvrir le chat' in client.get("/support").text
+        )
 
 
 def test_r26_mails_link_the_platform_support_page_when_no_chat_is_configured(
