@@ -65,7 +65,10 @@ def test_r26_the_footer_chat_link_opens_a_support_page_with_mail_phone_in_the_pa
     with client_of(platform) as client:
         client.get(f"/lang/{language}")
         login = html.unescape(client.get("/login").text)
-        assert '<a href="/support">chat</a>' in login  # no chat configured: our own page
+        # No chat configured: the footer promises none and links our own page.
+        label = "Assistance" if language == "fr" else "Support"
+        assert f'<a href="/support">{label}</a>' in login
+        assert "chat" not in login.split("<footer>")[1]
         page = client.get("/support")
         assert page.status_code == 200
         text = html.unescape(page.text)
@@ -94,6 +97,20 @@ def test_r26_mails_link_the_platform_support_page_when_no_chat_is_configured(
     assert Settings.from_env().support.chat_url == "https://vigie.centre.example/support"
     monkeypatch.setenv("VIGIE_SUPPORT_CHAT_URL", "https://chat.example/c")
     assert Settings.from_env().support.chat_url == "https://chat.example/c"
+
+
+def test_r26_a_mail_without_a_chat_points_to_the_support_page_not_a_chat(
+    platform: Platform,
+) -> None:
+    seed_demo(platform)
+    platform.settle()
+    mailer = platform.mailer
+    assert isinstance(mailer, MemoryMailer)
+    [invitation, *_] = mailer.to(DEMO_EMAIL)
+    page = SupportContact().chat_url  # the platform was built without a chat of its own
+    assert f"ou voyez la page d'assistance : {page}" in invitation.text
+    assert f'voyez la <a href="{page}">page d' in invitation.html
+    assert "chat" not in invitation.text
 
 
 def test_r8_the_equipment_test_page_loads_for_a_logged_in_candidate(platform: Platform) -> None:

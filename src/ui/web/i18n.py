@@ -34,6 +34,10 @@ _WORDS: dict[str, tuple[str, str]] = {
         "Écrivez à {email}, appelez le {phone} (en cas d'urgence) ou utilisez le chat.",
         "Write to {email}, call {phone} (urgent matters) or use the chat.",
     ),
+    "support_line_no_chat": (
+        "Écrivez à {email} ou appelez le {phone} (en cas d'urgence).",
+        "Write to {email} or call {phone} (urgent matters).",
+    ),
     "login": ("Se connecter", "Log in"),
     "logout": ("Se déconnecter", "Log out"),
     "email": ("Adresse e-mail", "E-mail address"),
