@@ -118,7 +118,7 @@ def test_r8_the_equipment_test_page_loads_for_a_logged_in_candidate(platform: Pl
         log_in(client, "/login", "camille@example.org", PASSWORD)
         page = client.get("/equipment")
         assert page.status_code == 200
-        assert 'id="mic-test"' in page.text
+        assert 'id="equipment-mic"' in page.text
 
 
 def test_every_page_names_an_icon_and_the_icon_is_served_from_the_package(
