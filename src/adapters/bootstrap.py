@@ -103,7 +103,9 @@ class Settings:
             support=SupportContact(
                 email=os.environ.get("VIGIE_SUPPORT_EMAIL", SupportContact.email),
                 phone=os.environ.get("VIGIE_SUPPORT_PHONE", SupportContact.phone),
-                chat_url=os.environ.get("VIGIE_SUPPORT_CHAT_URL", SupportContact.chat_url),
+                # Without a chat of its own, the link (footer and mails) opens /support.
+                chat_url=os.environ.get("VIGIE_SUPPORT_CHAT_URL")
+                or (values["base_url"] or "http://127.0.0.1:8000").rstrip("/") + "/support",
             ),
         )
 

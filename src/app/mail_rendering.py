@@ -24,6 +24,12 @@ class SupportContact:
     phone: str = "02 40 92 45 68"
     chat_url: str = "http://127.0.0.1:8000/support"
 
+    @property
+    def has_chat(self) -> bool:
+        """A chat was configured (VIGIE_SUPPORT_CHAT_URL); otherwise the link goes to the
+        platform's own /support page, which lists the e-mail and phone."""
+        return not self.chat_url.rstrip("/").endswith("/support")
+
 
 @dataclass(frozen=True)
 class Rendered:

@@ -32,6 +32,9 @@ from domain.staff import StaffMember
 
 WELCOME_LINK_HOURS = 72
 MAIL_NAMESPACE = UUID("6c0b8a43-1f0e-4a44-9a3f-3b1f6d2f0c11")
+# Resets nobody asked for by mail: the welcome mail carries its own link, and the demo seed
+# sets the demo candidate's password itself (a « Réinitialisation » would puzzle them).
+SILENT_RESETS = frozenset({"welcome", "demo"})
 
 
 # Days and instants go into a mail's parameters as ISO 8601; the renderer shows them in the
@@ -132,7 +135,7 @@ class MailDecisions:
                 enrollment_id=str(enrollment.id),
             )
         elif isinstance(event, Candidate.PasswordResetRequested):
-            if event.purpose == "welcome":
+            if event.purpose in SILENT_RESETS:
                 return []
             mail(
                 MailKind.PASSWORD_RESET,

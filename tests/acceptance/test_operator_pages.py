@@ -8,6 +8,8 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from litestar.testing import TestClient
 
 from adapters.bootstrap import Platform, Settings, bootstrap
@@ -20,7 +22,7 @@ from domain.staff import Role
 from tests.acceptance.journey import PARIS
 from tests.acceptance.web import csrf, form_token, log_in
 from ui.web.app import create_app
-from ui.web.operator import MAX_CSV_LINES
+from ui.web.operator import MAX_CSV_LINES, check_csv
 
 SECRET = b"o" * 32
 
@@ -218,3 +220,67 @@ def test_a_csv_longer_than_the_limit_is_refused_whole_before_anything_is_read_in
     reply = upload(client, GOOD.splitlines(keepends=True)[0] + lines)
     assert f"Rien n'a été inscrit : {MAX_CSV_LINES} lignes au plus par fichier." in reply.text
     assert platform.ctx.store.head() == head
+
+
+def test_a_semicolon_csv_from_french_excel_with_a_bom_enrols_everyone(
+    client: TestClient[Any], platform: Platform
+) -> None:
+    """French Excel saves « CSV (séparateur : point-virgule) » in UTF-8 with a BOM."""
+    french_excel = "\ufeff" + GOOD.replace(",", ";").replace("\n", "\r\n")
+    reply = upload(client, french_excel)
+    assert 'data-imported="yes"' in reply.text, reply.text
+    platform.projections.catch_up(platform.ctx.store)
+    assert platform.projections.find_by_email("a@example.org") is not None
+    assert platform.projections.find_by_email("b@example.org") is not None
+
+
+def test_commas_in_names_do_not_make_a_semicolon_file_read_as_commas(
+    client: TestClient[Any], platform: Platform
+) -> None:
+    """The header decides: a name with a comma inside a `;` file stays one field."""
+    text = GOOD.replace(",", ";").replace("Durand", "Durand, dit Alex")
+    reply = upload(client, text)
+    assert 'data-imported="yes"' in reply.text, reply.text
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("fr", "colonne(s) manquante(s) : certification_code. La première ligne nomme"),
+        ("en", "missing column(s): certification_code. The first line names the expected"),
+    ],
+)
+def test_a_file_missing_a_column_is_refused_naming_the_expected_columns_in_the_page_language(
+    client: TestClient[Any], platform: Platform, language: str, expected: str
+) -> None:
+    client.get(f"/lang/{language}")
+    head = platform.ctx.store.head()
+    reply = upload(client, "email;surname;first_name\na@example.org;Durand;Alex\n")
+    assert expected in reply.text
+    assert "first_name" in reply.text.split(expected)[1]  # every expected column is named
+    assert platform.ctx.store.head() == head
+
+
+_FIELD = st.text(alphabet="abcdefghijklmnopqrstuvwxyzéèà -'", min_size=1, max_size=12).filter(
+    lambda s: s.strip() == s
+)
+
+
+@given(
+    rows=st.lists(st.tuples(_FIELD, _FIELD), min_size=1, max_size=5),
+    separator=st.sampled_from([",", ";"]),
+    bom=st.booleans(),
+)
+def test_the_same_lines_read_alike_whatever_the_separator_and_bom(
+    rows: list[tuple[str, str]], separator: str, bom: bool
+) -> None:
+    """A centre's file reads the same with `,` or `;` and with or without a BOM."""
+    lines = [
+        separator.join((f"c{n}@example.org", surname, first, "ENI-ACCESS"))
+        for n, (surname, first) in enumerate(rows)
+    ]
+    header = separator.join(("email", "surname", "first_name", "certification_code"))
+    text = ("\ufeff" if bom else "") + "\n".join([header, *lines]) + "\n"
+    wanted, reports = check_csv(text, {"ENI-ACCESS"})
+    assert [r.problem for r in reports] == [""] * len(rows)
+    assert [(w.surname, w.first_name) for w in wanted] == rows

@@ -23,6 +23,7 @@ from litestar.static_files import create_static_files_router
 from litestar.stores.base import Store
 from litestar.stores.file import FileStore
 from litestar.template.config import TemplateConfig
+from litestar.utils.scope.state import ScopeState
 
 from adapters.bootstrap import Platform
 from app.mail_rendering import SupportContact
@@ -42,6 +43,7 @@ from ui.web import (
     operator,
     parked,
     portal,
+    site,
 )
 from ui.web.i18n import refusal_sentence, translator
 
@@ -61,8 +63,19 @@ def page_context(request: Request[Any, Any, Any], **values: Any) -> dict[str, An
             request.scope.get("session")
             and (request.session.get("candidate") or request.session.get("staff"))
         ),
+        "typed_email": _typed_email(request),
         **values,
     }
+
+
+def _typed_email(request: Request[Any, Any, Any]) -> str:
+    """The e-mail a refused log-in was sent with, so the form keeps it (only the password is
+    typed again). The handler has parsed the form already; Litestar keeps it in the scope."""
+    if request.method != "POST" or "session" not in request.scope:
+        return ""
+    form = ScopeState.from_scope(request.scope).form
+    found = form.get("email", "") if isinstance(form, dict) else ""
+    return str(found[0] if isinstance(found, list) and found else found)[:320]
 
 
 def _domain_error(request: Request[Any, Any, Any], error: DomainError) -> Response[Any]:
@@ -157,6 +170,7 @@ def create_app(
     csrf_key = hashlib.sha256(secret + b"/csrf").hexdigest()
     app = Litestar(
         route_handlers=[
+            *site.ROUTES,
             *candidate.ROUTES,
             *portal.ROUTES,
             *examiner.ROUTES,

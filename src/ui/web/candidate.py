@@ -88,11 +88,6 @@ def live_session(request: Request[Any, Any, Any], session: ProctoredSession) -> 
 # --- language, login, password (R11, R24, R25) ----------------------------------------------
 
 
-@get("/", sync_to_thread=False)
-def home(request: Request[Any, Any, Any]) -> Redirect:
-    return Redirect("/exams" if request.session.get("candidate") else "/login")
-
-
 @get("/lang/{code:str}", sync_to_thread=False)
 def choose_language(request: Request[Any, Any, Any], code: FromPath[str]) -> Redirect:
     """R25: French or English, from any page."""
@@ -349,7 +344,6 @@ def _upload(data: dict[str, Any], field: str, types: tuple[str, ...]) -> bytes:
 
 
 ROUTES = [
-    home,
     choose_language,
     login_page,
     login,

@@ -21,9 +21,22 @@ _WORDS: dict[str, tuple[str, str]] = {
         "Proctoring impossible: allow the camera and microphone.",
     ),
     "support": ("Besoin d'aide ?", "Need help?"),
+    "support_title": ("Assistance", "Support"),
+    "support_intro": (
+        "La hotline des certifications répond aux candidats, aux examinateurs et aux centres.",
+        "The certification hotline answers candidates, examiners and centres.",
+    ),
+    "support_mail": ("Par e-mail", "By e-mail"),
+    "support_phone": ("Par téléphone (en cas d'urgence)", "By phone (urgent matters)"),
+    "support_chat": ("Par chat", "By chat"),
+    "support_chat_open": ("Ouvrir le chat", "Open the chat"),
     "support_line": (
         "Écrivez à {email}, appelez le {phone} (en cas d'urgence) ou utilisez le chat.",
         "Write to {email}, call {phone} (urgent matters) or use the chat.",
+    ),
+    "support_line_no_chat": (
+        "Écrivez à {email} ou appelez le {phone} (en cas d'urgence).",
+        "Write to {email} or call {phone} (urgent matters).",
     ),
     "login": ("Se connecter", "Log in"),
     "logout": ("Se déconnecter", "Log out"),
@@ -221,8 +234,14 @@ _WORDS: dict[str, tuple[str, str]] = {
     "csv_bad_language": ("fr ou en, pas « {value} »", "fr or en, not {value!r}"),
     "csv_bad_re_enrol": ("oui ou non, pas « {value} »", "yes or no, not {value!r}"),
     "csv_missing_columns": (
-        "Rien n'a été inscrit : colonne(s) manquante(s) : {value}.",
-        "Nothing was enrolled: missing column(s): {value}.",
+        "Rien n'a été inscrit : colonne(s) manquante(s) : {value}. La première ligne nomme les "
+        "colonnes attendues, séparées par des virgules ou des points-virgules : email (adresse "
+        "e-mail), surname (nom), first_name (prénom), certification_code (code de la "
+        "certification), et au besoin language (fr ou en) et re_enrol (oui pour réinscrire).",
+        "Nothing was enrolled: missing column(s): {value}. The first line names the expected "
+        "columns, separated by commas or semicolons: email (e-mail address), surname, "
+        "first_name, certification_code, and if needed language (fr or en) and re_enrol (yes "
+        "to enrol again).",
     ),
     "csv_too_long": (
         "Rien n'a été inscrit : {value} lignes au plus par fichier.",

@@ -149,11 +149,17 @@ def _line_problem(
     return None
 
 
+def delimiter_of(text: str) -> str:
+    """`;` (French Excel's default) or `,`: whichever the header line uses more."""
+    header = text.removeprefix("\ufeff").partition("\n")[0]
+    return ";" if header.count(";") > header.count(",") else ","
+
+
 def check_csv(
     text: str, known_codes: set[str]
 ) -> tuple[list[enrolment.Enrolment], list[LineReport]]:
     """Every line checked before anything is recorded: nothing half-imported."""
-    reader = csv.DictReader(io.StringIO(text))
+    reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")), delimiter=delimiter_of(text))
     missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
         raise FileRefused("csv_missing_columns", ", ".join(missing))
