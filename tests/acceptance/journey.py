@@ -13,7 +13,7 @@ from adapters.ids import SeededIds
 from app.context import Context
 from app.use_cases import accounts, enrolment, portal, proctoring, reviewing
 from domain.candidate import Account, Candidate, PortalProfile
-from domain.evidence import Verdict
+from domain.evidence import FlagKind, MediaSpan, Verdict
 from domain.exam_attempt import ExamAttempt
 from domain.proctored_session import EnvironmentPart, Step
 from domain.review import CitedReason, Review
@@ -201,6 +201,26 @@ class Journey:
         self.create_session()
         self.through_checks(waive_id_photo=waive_id_photo)
         self.start_exam()
+        self.answer_and_send()
+        assert self.review_id is not None
+        return self.review_id
+
+    def sent_with_a_phone_flag(self) -> UUID:
+        """The journey sent for review with a detector's phone flag during the exam (a hint,
+        R20): the review has something to show beyond the steps."""
+        self.enrol()
+        self.create_session()
+        self.through_checks()
+        self.start_exam()
+        assert self.session_id is not None
+        proctoring.raise_flag(
+            self.ctx,
+            self.session_id,
+            flag_id="phone-1",
+            kind=FlagKind.PHONE,
+            span=MediaSpan(400.0, 420.0),
+            confidence=0.9,
+        )
         self.answer_and_send()
         assert self.review_id is not None
         return self.review_id

@@ -151,20 +151,7 @@ def test_deciding_on_a_recommendation_changed_by_new_evidence_is_refused_r19(
 ) -> None:
     """Facts recorded after the review opened reach it before the decision; when they
     changed the recommendation the examiner saw, the decision is refused, not taken blind."""
-    journey.enrol()
-    journey.create_session()
-    journey.through_checks()
-    journey.start_exam()
-    assert journey.session_id is not None
-    proctoring.raise_flag(
-        journey.ctx,
-        journey.session_id,
-        flag_id="phone-1",
-        kind=FlagKind.PHONE,
-        span=MediaSpan(400.0, 420.0),
-        confidence=0.9,
-    )
-    journey.answer_and_send()
+    journey.sent_with_a_phone_flag()
     assert journey.review_id is not None
     review_id = journey.review_id
     shown = journey.ctx.store.get(review_id, Review)

@@ -16,8 +16,7 @@ from litestar.testing import TestClient
 from adapters.bootstrap import Platform
 from app.mail_rendering import SupportContact
 from app.privacy import erase_candidate
-from app.use_cases import proctoring
-from domain.evidence import EvidenceKind, FlagKind, MediaSpan, ReasonCode, Verdict
+from domain.evidence import EvidenceKind, FlagKind, ReasonCode, Verdict
 from domain.review import Review
 from tests.acceptance.journey import PARIS, Journey
 from tests.acceptance.test_review_page import (
@@ -128,20 +127,7 @@ def test_a_flag_is_a_hint_in_words_and_the_timeline_shows_its_span_in_seconds_no
     examiner: TestClient[Any],
 ) -> None:
     journey = Journey(platform)
-    journey.enrol()
-    journey.create_session()
-    journey.through_checks()
-    journey.start_exam()
-    assert journey.session_id is not None
-    proctoring.raise_flag(
-        journey.ctx,
-        journey.session_id,
-        flag_id="phone-1",
-        kind=FlagKind.PHONE,
-        span=MediaSpan(400.0, 420.0),
-        confidence=0.9,
-    )
-    journey.answer_and_send()
+    journey.sent_with_a_phone_flag()
     html = examiner.get(f"/examiner/reviews/{journey.review_id}").text
     assert "MediaSpan(" not in html
     timeline = html.split('id="timeline"', 1)[1]

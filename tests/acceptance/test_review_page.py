@@ -17,7 +17,6 @@ from adapters.ids import SeededIds
 from app.mail_rendering import SupportContact
 from app.use_cases import accounts, portal, proctoring
 from app.use_cases.reviewing import recommendation_seal
-from domain.evidence import FlagKind, MediaSpan
 from domain.review import Review
 from domain.staff import Role
 from tests.acceptance.journey import PARIS, TEN_WORDS, Journey
@@ -122,20 +121,7 @@ def test_a_decision_on_a_recommendation_changed_since_the_page_was_loaded_is_ref
     platform: Platform, examiner: TestClient[Any]
 ) -> None:
     journey = Journey(platform)
-    journey.enrol()
-    journey.create_session()
-    journey.through_checks()
-    journey.start_exam()
-    assert journey.session_id is not None
-    proctoring.raise_flag(
-        journey.ctx,
-        journey.session_id,
-        flag_id="phone-1",
-        kind=FlagKind.PHONE,
-        span=MediaSpan(400.0, 420.0),
-        confidence=0.9,
-    )
-    journey.answer_and_send()
+    journey.sent_with_a_phone_flag()
     page = f"/examiner/reviews/{journey.review_id}"
     examiner.post(
         f"{page}/assign", data={"_csrf_token": form_token(examiner, page)}, follow_redirects=False
