@@ -94,8 +94,9 @@ def session_of(server: Server) -> ProctoredSession:
     return server.platform.ctx.store.get(summary.session_id, ProctoredSession)
 
 
-def pass_checks(page: Any, server: Server) -> None:
-    page.get_by_role("button", name="Examen").click()
+def attest_and_test_sound_and_microphone(page: Any) -> None:
+    """R7 and the first checks of R8: instructions, the two attestations, secure mode, the
+    sound, a microphone recording played back; ends on the camera step."""
     page.get_by_role("button", name="Suivant").click()
     page.get_by_label(re.compile("j'atteste avoir lu les règles")).check()
     page.get_by_role("button", name="Suivant").click()
@@ -109,6 +110,11 @@ def pass_checks(page: Any, server: Server) -> None:
     page.get_by_role("button", name="Arrêter l'enregistrement").click()
     page.locator("#mic-playback").wait_for()  # the recording plays back
     page.get_by_role("link", name="Suivant").click()
+
+
+def pass_checks(page: Any, server: Server) -> None:
+    page.get_by_role("button", name="Examen").click()
+    attest_and_test_sound_and_microphone(page)
     page.wait_for_function("(document.getElementById('preview') || {}).readyState >= 2")
     shot(page, "03-camera")
     page.get_by_role("button", name="Je me vois : la caméra fonctionne").click()

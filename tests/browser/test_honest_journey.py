@@ -44,7 +44,11 @@ from domain.review import Review
 from domain.verdict import InterruptionKind
 from tests.acceptance.journey import PARIS, TEN_WORDS, Journey
 from tests.browser.conftest import ARTIFACTS
-from tests.browser.test_candidate_journey import record_environment, take_photos
+from tests.browser.test_candidate_journey import (
+    attest_and_test_sound_and_microphone,
+    record_environment,
+    take_photos,
+)
 from tests.browser.test_live_media_browser import (
     SECRET,
     SERVER_IP,
@@ -383,19 +387,7 @@ def candidate_journey(context: Any, run: LiveRun) -> None:
 
 
 def checks_with_the_hardware_test_and_a_refused_click(page: Any) -> None:
-    page.get_by_role("button", name="Suivant").click()
-    page.get_by_label(re.compile("j'atteste avoir lu les règles")).check()
-    page.get_by_role("button", name="Suivant").click()
-    page.get_by_role("button", name="Continuer").click()
-    page.get_by_label(re.compile("conditions générales")).check()
-    page.get_by_role("button", name="Suivant").click()
-    page.get_by_role("button", name="Écouter le son").click()
-    page.get_by_role("button", name="J'ai entendu le son").click()
-    page.get_by_role("button", name="Lancer l'enregistrement").click()
-    page.locator("#mic-status").filter(has_text="●").wait_for()
-    page.get_by_role("button", name="Arrêter l'enregistrement").click()
-    page.locator("#mic-playback").wait_for()
-    page.get_by_role("link", name="Suivant").click()
+    attest_and_test_sound_and_microphone(page)
     # R8: « Test du matériel » opens in the page: camera preview and microphone level.
     page.get_by_role("link", name="Test du matériel").click()
     dialog = page.get_by_role("dialog", name="Test du matériel")
