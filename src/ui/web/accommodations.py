@@ -15,8 +15,7 @@ from app.use_cases import accommodations
 from domain.enrollment import Enrollment
 from domain.errors import InvalidArgument
 from domain.staff import Role
-from ui.web.candidate import Form, context, platform_of
-from ui.web.examiner import staff_member
+from ui.web.edge import Form, context, platform_of, staff_member
 from ui.web.operator import _centre
 
 EXTRA_TIME_CHOICES = (0, 25, 33, 50, 100)

@@ -17,8 +17,8 @@ from domain.errors import DomainError, InvalidArgument, RuleBroken
 from domain.evidence import ReasonCode, Verdict
 from domain.review import CitedReason, Override
 from domain.staff import Role
-from ui.web.candidate import Multipart, candidate_id, own_session, perform_step, platform_of
-from ui.web.examiner import staff_member
+from ui.web.candidate import perform_step
+from ui.web.edge import Multipart, candidate_id, own_session, platform_of, staff_member
 from ui.web.portal import own_attempt, perform_portal_action
 
 PROBLEM = "application/problem+json"

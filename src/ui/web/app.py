@@ -23,7 +23,6 @@ from litestar.static_files import create_static_files_router
 from litestar.stores.base import Store
 from litestar.stores.file import FileStore
 from litestar.template.config import TemplateConfig
-from litestar.utils.scope.state import ScopeState
 
 from adapters.bootstrap import Platform
 from app.mail_rendering import SupportContact
@@ -39,43 +38,19 @@ from ui.web import (
     auditor,
     candidate,
     examiner,
+    i18n,
     media,
     operator,
     parked,
     portal,
     site,
 )
-from ui.web.i18n import refusal_sentence, translator
+from ui.web.edge import context as page_context
+from ui.web.edge import wants_fragment
+from ui.web.i18n import refusal_sentence
 
 HERE = Path(__file__).parent
 MAX_UPLOAD_BYTES = 32 * 1024 * 1024
-
-
-def page_context(request: Request[Any, Any, Any], **values: Any) -> dict[str, Any]:
-    """What every page needs: the language (R25), its words, the support contact (R26)."""
-    language = request.session.get("lang", "fr") if request.scope.get("session") else "fr"
-    support: SupportContact = request.app.state.support
-    return {
-        "lang": language,
-        "t": translator(language),
-        "support": support,
-        "logged_in": bool(
-            request.scope.get("session")
-            and (request.session.get("candidate") or request.session.get("staff"))
-        ),
-        "typed_email": _typed_email(request),
-        **values,
-    }
-
-
-def _typed_email(request: Request[Any, Any, Any]) -> str:
-    """The e-mail a refused log-in was sent with, so the form keeps it (only the password is
-    typed again). The handler has parsed the form already; Litestar keeps it in the scope."""
-    if request.method != "POST" or "session" not in request.scope:
-        return ""
-    form = ScopeState.from_scope(request.scope).form
-    found = form.get("email", "") if isinstance(form, dict) else ""
-    return str(found[0] if isinstance(found, list) and found else found)[:320]
 
 
 def _domain_error(request: Request[Any, Any, Any], error: DomainError) -> Response[Any]:
@@ -94,7 +69,7 @@ def _domain_error(request: Request[Any, Any, Any], error: DomainError) -> Respon
             error.field if isinstance(error, InvalidArgument) else None,
             error.message if isinstance(error, RuleBroken | InvalidArgument) else str(error),
         )
-    name = "_refusal.html" if candidate.wants_fragment(request) else "error.html"
+    name = "_refusal.html" if wants_fragment(request) else "error.html"
     return Template(name, context=page_context(request, message=message), status_code=409)
 
 
@@ -110,7 +85,7 @@ def _conflict(request: Request[Any, Any, Any], error: ConcurrencyConflict) -> Re
             detail=t("conflict_retry"),
         )
         return Response(body, status_code=409, media_type=api.PROBLEM)
-    name = "_refusal.html" if candidate.wants_fragment(request) else "error.html"
+    name = "_refusal.html" if wants_fragment(request) else "error.html"
     return Template(
         name, context=page_context(request, message=t("conflict_retry")), status_code=409
     )
@@ -127,7 +102,7 @@ def _http_error(request: Request[Any, Any, Any], error: HTTPException) -> Respon
         return Redirect("/staff/login" if staff_area else "/login")
     status = error.status_code
     message = "Accès refusé." if isinstance(error, PermissionDeniedException) else error.detail
-    name = "_refusal.html" if candidate.wants_fragment(request) else "error.html"
+    name = "_refusal.html" if wants_fragment(request) else "error.html"
     return Template(name, context=page_context(request, message=message), status_code=status)
 
 
@@ -145,6 +120,7 @@ def _time_filter(formatter: TimeFormatter) -> Callable[[JinjaTemplateEngine], No
 
     def register(engine: JinjaTemplateEngine) -> None:
         engine.engine.filters["local_time"] = jinja_filter(formatter)
+        i18n.install(engine.engine)
 
     return register
 

@@ -18,8 +18,8 @@ from domain.errors import InvalidArgument
 from domain.proctored_session import ProctoredSession
 from domain.review import AppealOutcome, Review
 from domain.staff import Role
-from ui.web.candidate import Form, candidate_id, context, own_session, platform_of
-from ui.web.examiner import REASON_LABELS, _cited, staff_member
+from ui.web.edge import Form, candidate_id, context, own_session, platform_of, staff_member
+from ui.web.examiner import REASON_LABELS, _cited
 
 
 def _review_of(request: Request[Any, Any, Any], session: ProctoredSession) -> Review | None:

@@ -15,8 +15,7 @@ from app.use_cases import reviewing
 from domain.candidate import check_email
 from domain.errors import InvalidArgument
 from domain.staff import Role
-from ui.web.candidate import Form, context, platform_of
-from ui.web.examiner import staff_member
+from ui.web.edge import Form, context, platform_of, staff_member
 
 LEADS = (Role.SUPPORT, Role.CENTRE)
 

@@ -16,8 +16,7 @@ from app.ports.event_store import AggregateNotFound
 from app.replay import replay_reviews
 from domain.staff import Role
 from ui.bundle_io import bundle_zip
-from ui.web.candidate import context, platform_of
-from ui.web.examiner import staff_member
+from ui.web.edge import context, platform_of, staff_member
 
 
 @get("/auditor", sync_to_thread=True)

@@ -12,77 +12,35 @@ load. Without the script the same forms work with full pages.
 from __future__ import annotations
 
 import contextlib
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
 from litestar import Request, Response, get, post
 from litestar.concurrency import sync_to_thread
 from litestar.datastructures import UploadFile
-from litestar.enums import RequestEncodingType
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from adapters.bootstrap import Platform
 from app.use_cases import accounts, enrolment, proctoring
 from domain.candidate import Account, Candidate
 from domain.errors import InvalidArgument, RuleBroken
-from domain.proctored_session import EnvironmentPart, ProctoredSession
+from domain.proctored_session import EnvironmentPart
+from ui.web.edge import (
+    Form,
+    Multipart,
+    candidate_id,
+    context,
+    live_session,
+    own_session,
+    platform_of,
+    wants_fragment,
+)
 from ui.web.i18n import LANGUAGES
-
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
-Multipart = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
 
 # What a connection must reach to pass (R8): a usable video stream and answers in time.
 MAX_ROUND_TRIP_MS = 1000.0
 MIN_UPLOAD_KBPS = 500.0
-
-
-def platform_of(request: Request[Any, Any, Any]) -> Platform:
-    platform: Platform = request.app.state.platform
-    return platform
-
-
-def context(request: Request[Any, Any, Any], **values: Any) -> dict[str, Any]:
-    from ui.web.app import page_context
-
-    return page_context(request, **values)
-
-
-def candidate_id(request: Request[Any, Any, Any]) -> UUID:
-    """The logged-in candidate, or a redirect to the login page."""
-    value = request.session.get("candidate")
-    if not value:
-        raise NotAuthorizedException()
-    return UUID(value)
-
-
-def own_session(request: Request[Any, Any, Any], session_id: UUID) -> ProctoredSession:
-    """The session, if it is the logged-in candidate's own (403 otherwise, even if absent)."""
-    platform = platform_of(request)
-    try:
-        session = platform.ctx.store.get(session_id, ProctoredSession)
-    except LookupError:
-        raise PermissionDeniedException() from None
-    if session.candidate_id != candidate_id(request):
-        raise PermissionDeniedException()
-    return session
-
-
-FRAGMENT_HEADER = "x-vigie-fragment"
-
-
-def wants_fragment(request: Request[Any, Any, Any]) -> bool:
-    """The page's script asked for the step alone, to swap it in place (issue 12)."""
-    return request.headers.get(FRAGMENT_HEADER) == "1"
-
-
-def live_session(request: Request[Any, Any, Any], session: ProctoredSession) -> str:
-    """The session the page records live (issue 7): entered and not closed, on a server that
-    records; '' otherwise."""
-    recording = getattr(request.app.state, "live_media_root", None) is not None
-    live = recording and session.entries > 0 and session.closed_at is None
-    return str(session.id) if live else ""
 
 
 # --- language, login, password (R11, R24, R25) ----------------------------------------------

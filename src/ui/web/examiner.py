@@ -9,7 +9,6 @@ from uuid import UUID
 from litestar import Request, Response, get, post
 from litestar.concurrency import sync_to_thread
 from litestar.exceptions import (
-    NotAuthorizedException,
     NotFoundException,
     PermissionDeniedException,
 )
@@ -33,7 +32,7 @@ from domain.review import (
 from domain.staff import Role
 from domain.verdict import InterruptionKind
 from ui.web import review_words
-from ui.web.candidate import Form, context, platform_of
+from ui.web.edge import Form, context, platform_of, staff_member
 
 REASON_LABELS: dict[ReasonCode, str] = {
     ReasonCode.THIRD_PARTY_HELP: "Aide ou interaction avec une personne tierce",
@@ -72,16 +71,6 @@ INTERRUPTION_LABELS: dict[InterruptionKind, tuple[str, str]] = {
         "a ground (R17).",
     ),
 }
-
-
-def staff_member(request: Request[Any, Any, Any], *roles: Role) -> UUID:
-    """The logged-in staff member with one of these roles (log-in page, or 403)."""
-    value = request.session.get("staff")
-    if not value:
-        raise NotAuthorizedException()
-    if request.session.get("role") not in {r.value for r in roles}:
-        raise PermissionDeniedException()
-    return UUID(value)
 
 
 @get("/staff/login", sync_to_thread=False)

@@ -28,8 +28,7 @@ from app.ports.live_media import BadOffer, LiveEvent, LiveRecorder
 from domain.errors import InvalidArgument, RuleBroken
 from domain.proctored_session import ProctoredSession
 from domain.staff import Role
-from ui.web.candidate import context, own_session, platform_of
-from ui.web.examiner import staff_member
+from ui.web.edge import context, own_session, platform_of, staff_member
 
 log = logging.getLogger(__name__)
 

@@ -25,8 +25,7 @@ from domain.errors import DomainError, InvalidArgument
 from domain.imports import lines_digest
 from domain.outbound_mail import MailStatus, OutboundMail
 from domain.staff import Role
-from ui.web.candidate import Form, Multipart, context, platform_of
-from ui.web.examiner import staff_member
+from ui.web.edge import Form, Multipart, context, platform_of, staff_member
 
 MAILBOX = Path("vigie-data/mailbox")
 CSV_COLUMNS = ("email", "surname", "first_name", "certification_code", "language", "re_enrol")

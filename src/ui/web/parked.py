@@ -11,8 +11,7 @@ from litestar.response import Redirect
 
 from app import parked
 from domain.staff import Role
-from ui.web.candidate import platform_of
-from ui.web.examiner import staff_member
+from ui.web.edge import platform_of, staff_member
 
 
 @post("/operator/parked/{parked_id:uuid}/retry", sync_to_thread=True)

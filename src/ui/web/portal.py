@@ -18,7 +18,7 @@ from domain.errors import InvalidArgument
 from domain.exam_attempt import ExamAttempt
 from domain.proctored_session import ProctoredSession
 from domain.scoring import GivenAnswer
-from ui.web.candidate import (
+from ui.web.edge import (
     Form,
     candidate_id,
     context,

@@ -11,7 +11,7 @@ from litestar.datastructures import CacheControlHeader
 from litestar.response import File, Redirect, Template
 
 from domain.staff import Role
-from ui.web.candidate import context
+from ui.web.edge import context
 
 ICON = Path(__file__).parent / "static" / "favicon.ico"
 

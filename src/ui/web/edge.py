@@ -1,0 +1,110 @@
+"""What every web handler shares, in one module (issue 13): the wired platform, the page
+context (language, words, support contact), who is logged in and with which role, ownership
+checks, and the form body types. Handler modules import from here and never from each other,
+so the web layer has no import cycle."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from litestar import Request
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.params import Body
+from litestar.utils.scope.state import ScopeState
+
+from adapters.bootstrap import Platform
+from app.mail_rendering import SupportContact
+from domain.proctored_session import ProctoredSession
+from domain.staff import Role
+from ui.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, translator
+
+Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+Multipart = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
+
+FRAGMENT_HEADER = "x-vigie-fragment"
+
+
+def platform_of(request: Request[Any, Any, Any]) -> Platform:
+    platform: Platform = request.app.state.platform
+    return platform
+
+
+def language_of(request: Request[Any, Any, Any]) -> str:
+    """The reader's language (R25): chosen on a page, or the account's, else French."""
+    if not request.scope.get("session"):
+        return DEFAULT_LANGUAGE
+    chosen = str(request.session.get("lang", DEFAULT_LANGUAGE))
+    return chosen if chosen in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def context(request: Request[Any, Any, Any], **values: Any) -> dict[str, Any]:
+    """What every page needs: the language (R25), its words, the support contact (R26)."""
+    language = language_of(request)
+    support: SupportContact = request.app.state.support
+    return {
+        "lang": language,
+        "t": translator(language),
+        "support": support,
+        "logged_in": bool(
+            request.scope.get("session")
+            and (request.session.get("candidate") or request.session.get("staff"))
+        ),
+        "staff_role": str(request.session.get("role", "")) if request.scope.get("session") else "",
+        "typed_email": _typed_email(request),
+        **values,
+    }
+
+
+def _typed_email(request: Request[Any, Any, Any]) -> str:
+    """The e-mail a refused log-in was sent with, so the form keeps it (only the password is
+    typed again). The handler has parsed the form already; Litestar keeps it in the scope."""
+    if request.method != "POST" or "session" not in request.scope:
+        return ""
+    form = ScopeState.from_scope(request.scope).form
+    found = form.get("email", "") if isinstance(form, dict) else ""
+    return str(found[0] if isinstance(found, list) and found else found)[:320]
+
+
+def candidate_id(request: Request[Any, Any, Any]) -> UUID:
+    """The logged-in candidate, or a redirect to the login page."""
+    value = request.session.get("candidate")
+    if not value:
+        raise NotAuthorizedException()
+    return UUID(value)
+
+
+def own_session(request: Request[Any, Any, Any], session_id: UUID) -> ProctoredSession:
+    """The session, if it is the logged-in candidate's own (403 otherwise, even if absent)."""
+    platform = platform_of(request)
+    try:
+        session = platform.ctx.store.get(session_id, ProctoredSession)
+    except LookupError:
+        raise PermissionDeniedException() from None
+    if session.candidate_id != candidate_id(request):
+        raise PermissionDeniedException()
+    return session
+
+
+def staff_member(request: Request[Any, Any, Any], *roles: Role) -> UUID:
+    """The logged-in staff member with one of these roles (log-in page, or 403)."""
+    value = request.session.get("staff")
+    if not value:
+        raise NotAuthorizedException()
+    if request.session.get("role") not in {r.value for r in roles}:
+        raise PermissionDeniedException()
+    return UUID(value)
+
+
+def wants_fragment(request: Request[Any, Any, Any]) -> bool:
+    """The page's script asked for the step alone, to swap it in place (issue 12)."""
+    return request.headers.get(FRAGMENT_HEADER) == "1"
+
+
+def live_session(request: Request[Any, Any, Any], session: ProctoredSession) -> str:
+    """The session the page records live (issue 7): entered and not closed, on a server that
+    records; '' otherwise."""
+    recording = getattr(request.app.state, "live_media_root", None) is not None
+    live = recording and session.entries > 0 and session.closed_at is None
+    return str(session.id) if live else ""
