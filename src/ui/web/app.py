@@ -14,7 +14,7 @@ from typing import Any
 
 from litestar import Litestar, Request, Response
 from litestar.config.csrf import CSRFConfig
-from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
+from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -46,8 +46,8 @@ from ui.web import (
     site,
 )
 from ui.web.edge import context as page_context
-from ui.web.edge import wants_fragment
-from ui.web.i18n import refusal_sentence
+from ui.web.edge import language_of, wants_fragment
+from ui.web.i18n import N_, gettext_for, refusal_sentence
 
 HERE = Path(__file__).parent
 MAX_UPLOAD_BYTES = 32 * 1024 * 1024
@@ -76,19 +76,31 @@ def _domain_error(request: Request[Any, Any, Any], error: DomainError) -> Respon
 def _conflict(request: Request[Any, Any, Any], error: ConcurrencyConflict) -> Response[Any]:
     """Other writers kept saving first (issue 12): 409, try again; never a 500. The details
     (ids, versions) are for the log, not for the person."""
-    t = page_context(request)["t"]
+    _ = gettext_for(language_of(request))
+    message = _("This was changed elsewhere at the same moment. Please try again in a moment.")
     if request.url.path.startswith("/api/"):
         body = api.Problem(
             type="https://vigie.example/problems/conflict",
             title="Conflict",
             status=409,
-            detail=t("conflict_retry"),
+            detail=message,
         )
         return Response(body, status_code=409, media_type=api.PROBLEM)
     name = "_refusal.html" if wants_fragment(request) else "error.html"
-    return Template(
-        name, context=page_context(request, message=t("conflict_retry")), status_code=409
-    )
+    return Template(name, context=page_context(request, message=message), status_code=409)
+
+
+# What a page says for an HTTP error, by status: a sentence for people, never the
+# framework's English detail (which may name internals).
+_HTTP_SENTENCES: dict[int, str] = {
+    400: N_("The request could not be read. Go back, check what you typed and try again."),
+    403: N_("This page is not yours to see. Log in with the right account, or go back."),
+    404: N_("This page does not exist, or no longer does. Check the address or go back."),
+    405: N_("This action cannot be done this way. Go back to the page and use its buttons."),
+    413: N_("What you sent is too large. Send a smaller file."),
+    429: N_("Too many attempts in a short time. Wait a minute, then try again."),
+}
+_HTTP_FALLBACK = N_("Something went wrong on our side. Try again in a moment.")
 
 
 def _http_error(request: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:
@@ -101,7 +113,9 @@ def _http_error(request: Request[Any, Any, Any], error: HTTPException) -> Respon
         staff_area = request.url.path.startswith(("/examiner", "/operator", "/staff"))
         return Redirect("/staff/login" if staff_area else "/login")
     status = error.status_code
-    message = "Accès refusé." if isinstance(error, PermissionDeniedException) else error.detail
+    sentence = _HTTP_SENTENCES.get(status, _HTTP_FALLBACK if status >= 500 else "")
+    _ = gettext_for(language_of(request))
+    message = _(sentence) if sentence else _(_HTTP_SENTENCES[400])
     name = "_refusal.html" if wants_fragment(request) else "error.html"
     return Template(name, context=page_context(request, message=message), status_code=status)
 
