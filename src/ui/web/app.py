@@ -47,6 +47,7 @@ from ui.web import (
 )
 from ui.web.edge import context as page_context
 from ui.web.edge import language_of, wants_fragment
+from ui.web.headers import security_headers
 from ui.web.i18n import N_, gettext_for, refusal_sentence
 
 HERE = Path(__file__).parent
@@ -204,6 +205,7 @@ def create_app(
         stores=stores,
         on_startup=[media.start_recorder] if live_media_root else [],
         on_shutdown=[media.stop_recorder] if live_media_root else [],
+        before_send=[security_headers(secure=secure)],
         debug=False,
     )
     app.state.platform = platform
