@@ -8,6 +8,7 @@ workers can serve the same candidate.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,7 @@ from ui.web.headers import security_headers
 from ui.web.i18n import N_, gettext_for, refusal_sentence
 
 HERE = Path(__file__).parent
+_log = logging.getLogger("vigie.web")
 MAX_UPLOAD_BYTES = 32 * 1024 * 1024
 
 
@@ -106,8 +108,12 @@ _HTTP_FALLBACK = N_("Something went wrong on our side. Try again in a moment.")
 
 def _http_error(request: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:
     if request.url.path.startswith("/api/"):
+        sentence = _HTTP_SENTENCES.get(error.status_code, _HTTP_FALLBACK)
         body = api.Problem(
-            type="about:blank", title=str(error.detail), status=error.status_code, detail=""
+            type="about:blank",
+            title=str(error.detail),
+            status=error.status_code,
+            detail=gettext_for(language_of(request))(sentence),
         )
         return Response(body, status_code=error.status_code, media_type=api.PROBLEM)
     if isinstance(error, NotAuthorizedException):
@@ -119,6 +125,20 @@ def _http_error(request: Request[Any, Any, Any], error: HTTPException) -> Respon
     message = _(sentence) if sentence else _(_HTTP_SENTENCES[400])
     name = "_refusal.html" if wants_fragment(request) else "error.html"
     return Template(name, context=page_context(request, message=message), status_code=status)
+
+
+def _unreadable_body(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    """A body that is not text, or nested beyond reason: 400 naming the body, never a 500
+    (issue 14: invalid UTF-8 and 100,000 nested brackets both gave 500)."""
+    _log.info("unreadable body on %s %s: %s", request.method, request.url.path, type(error))
+    return _http_error(request, HTTPException(status_code=400))
+
+
+def _fault(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    """Anything unexpected: logged with its traceback (a 500 used to reach no log), then a
+    page in the reader's language or problem details; never the framework's own text."""
+    _log.error("%s %s failed", request.method, request.url.path, exc_info=error)
+    return _http_error(request, HTTPException(status_code=500))
 
 
 LOGIN_ATTEMPTS_PER_MINUTE = 10
@@ -200,6 +220,9 @@ def create_app(
             DomainError: _domain_error,
             HTTPException: _http_error,
             ConcurrencyConflict: _conflict,
+            UnicodeDecodeError: _unreadable_body,
+            RecursionError: _unreadable_body,
+            Exception: _fault,
         },
         request_max_body_size=MAX_UPLOAD_BYTES,
         stores=stores,
