@@ -38,6 +38,7 @@ from ui.web import (
     auditor,
     candidate,
     examiner,
+    hotline,
     i18n,
     media,
     operator,
@@ -98,7 +99,7 @@ def _http_error(request: Request[Any, Any, Any], error: HTTPException) -> Respon
         )
         return Response(body, status_code=error.status_code, media_type=api.PROBLEM)
     if isinstance(error, NotAuthorizedException):
-        staff_area = request.url.path.startswith(("/examiner", "/operator", "/staff"))
+        staff_area = request.url.path.startswith(("/examiner", "/operator", "/staff", "/hotline"))
         return Redirect("/staff/login" if staff_area else "/login")
     status = error.status_code
     message = "Accès refusé." if isinstance(error, PermissionDeniedException) else error.detail
@@ -157,6 +158,7 @@ def create_app(
             *assignments.ROUTES,
             *accommodations.ROUTES,
             *parked.ROUTES,
+            *hotline.ROUTES,
             *media.ROUTES,
             create_static_files_router(path="/static", directories=[HERE / "static"]),
         ],
