@@ -16,6 +16,7 @@ from litestar import Controller, Request, get, post
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from app.context import Context
@@ -87,7 +88,6 @@ REFUSED: dict[tuple[str, str], str] = {
         "or that day has passed. The centre can enrol the candidate again."
     ),
     ("renew", "R1"): N_("The enrolment has expired: the centre can enrol the candidate again."),
-    ("waive", "R9"): N_("Only the face or the ID photo can be waived."),
     ("waive", "R4"): N_("The candidate's time for this session is up."),
     ("waive", "*"): N_(
         "The candidate is not at that photo now: ask where they are, then reload this page."
@@ -118,6 +118,7 @@ REFUSED: dict[tuple[str, str], str] = {
     ),
     ("*", "link"): N_("Give the screen-sharing tool's full address, starting with https://."),
     ("*", "slot"): N_("Give the slot's date and time."),
+    ("*", "step"): N_("Only the face or the ID photo can be waived."),
     ("*", "*"): N_("This could not be done. Reload the page and try again."),
 }
 
@@ -197,7 +198,11 @@ class HotlineDesk(Controller):
 
     @get("/candidates/{candidate_id:uuid}", sync_to_thread=True)
     def candidate(
-        self, request: Request[Any, Any, Any], candidate_id: UUID, done: str = "", e: str = ""
+        self,
+        request: Request[Any, Any, Any],
+        candidate_id: FromPath[UUID],
+        done: str = "",
+        e: str = "",
     ) -> Template:
         return self._page(request, candidate_id, done=done, done_for=e)
 
@@ -280,7 +285,7 @@ class HotlineDesk(Controller):
 
     @post("/enrolments/{enrollment_id:uuid}/renew", sync_to_thread=True)
     def renew(
-        self, request: Request[Any, Any, Any], enrollment_id: UUID, data: Form
+        self, request: Request[Any, Any, Any], enrollment_id: FromPath[UUID], data: Form
     ) -> Template | Redirect:
         form = msgspec.convert(data, Reason, strict=False)
         ctx = platform_of(request).ctx
@@ -295,7 +300,7 @@ class HotlineDesk(Controller):
 
     @post("/enrolments/{enrollment_id:uuid}/waive-photo", sync_to_thread=True)
     def waive_photo(
-        self, request: Request[Any, Any, Any], enrollment_id: UUID, data: Form
+        self, request: Request[Any, Any, Any], enrollment_id: FromPath[UUID], data: Form
     ) -> Template | Redirect:
         form = msgspec.convert(data, Waiver, strict=False)
         ctx = platform_of(request).ctx
@@ -304,7 +309,7 @@ class HotlineDesk(Controller):
             try:
                 step = Step(form.step)
             except ValueError:
-                raise RuleBroken("R9", "only the face or ID photo can be waived") from None
+                raise InvalidArgument("step", "only the face or ID photo can be waived") from None
             hotline.waive_photo(ctx, enrollment_id, step=step, by=_me(request), reason=form.reason)
 
         typed = {"reason": form.reason, "step": form.step}
@@ -312,7 +317,7 @@ class HotlineDesk(Controller):
 
     @post("/enrolments/{enrollment_id:uuid}/technical-problem", sync_to_thread=True)
     def technical_problem(
-        self, request: Request[Any, Any, Any], enrollment_id: UUID, data: Form
+        self, request: Request[Any, Any, Any], enrollment_id: FromPath[UUID], data: Form
     ) -> Template | Redirect:
         form = msgspec.convert(data, Problem, strict=False)
         ctx = platform_of(request).ctx
@@ -329,7 +334,7 @@ class HotlineDesk(Controller):
 
     @post("/enrolments/{enrollment_id:uuid}/book-live", sync_to_thread=True)
     def book_live(
-        self, request: Request[Any, Any, Any], enrollment_id: UUID, data: Form
+        self, request: Request[Any, Any, Any], enrollment_id: FromPath[UUID], data: Form
     ) -> Template | Redirect:
         form = msgspec.convert(data, Slot, strict=False)
         platform = platform_of(request)
@@ -345,7 +350,7 @@ class HotlineDesk(Controller):
 
     @post("/enrolments/{enrollment_id:uuid}/send-live-link", sync_to_thread=True)
     def send_live_link(
-        self, request: Request[Any, Any, Any], enrollment_id: UUID, data: Form
+        self, request: Request[Any, Any, Any], enrollment_id: FromPath[UUID], data: Form
     ) -> Template | Redirect:
         form = msgspec.convert(data, Link, strict=False)
         ctx = platform_of(request).ctx
@@ -360,7 +365,7 @@ class HotlineDesk(Controller):
 
     @post("/enrolments/{enrollment_id:uuid}/resend", sync_to_thread=True)
     def resend(
-        self, request: Request[Any, Any, Any], enrollment_id: UUID, data: Form
+        self, request: Request[Any, Any, Any], enrollment_id: FromPath[UUID], data: Form
     ) -> Template | Redirect:
         form = msgspec.convert(data, Reason, strict=False)
         ctx = platform_of(request).ctx
@@ -378,7 +383,7 @@ class HotlineDesk(Controller):
 
     @post("/enrolments/{enrollment_id:uuid}/unblock", sync_to_thread=True)
     def unblock(
-        self, request: Request[Any, Any, Any], enrollment_id: UUID, data: Form
+        self, request: Request[Any, Any, Any], enrollment_id: FromPath[UUID], data: Form
     ) -> Template | Redirect:
         form = msgspec.convert(data, Reason, strict=False)
         ctx = platform_of(request).ctx
