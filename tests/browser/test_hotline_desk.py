@@ -79,7 +79,7 @@ def test_a_support_agent_renews_refuses_and_books_in_both_languages_and_sizes(
         password=AGENT[1],
     )
     camille = _enrol(server, "camille.martin@example.org", "Camille", "Martin", live=False)
-    _enrol(server, "helene.leclerc@example.org", "Hélène", "Leclerc", live=True)
+    helene = _enrol(server, "helene.leclerc@example.org", "Hélène", "Leclerc", live=True)
     server.platform.settle()
     problems = _watch(page)
     page.goto(f"{server.url}/staff/login")
@@ -94,7 +94,7 @@ def test_a_support_agent_renews_refuses_and_books_in_both_languages_and_sizes(
             page.set_viewport_size({"width": width, "height": height})
             page.goto(f"{server.url}/hotline/")
             page.fill("#q", "leclerc" if lang == "fr" else "martin")
-            page.locator("form[role=search] button").click()
+            page.locator(".hotline-search button").click()
             page.locator(".hotline-found a").first.click()
             page.wait_for_selector("h1")
             assert _overflow(page) <= 0, f"{lang} {size}: the case file overflows"
@@ -104,23 +104,41 @@ def test_a_support_agent_renews_refuses_and_books_in_both_languages_and_sizes(
             _shot(page, f"{lang}-{size}-search")
             assert not serious_violations(page), serious_violations(page)
 
-    # English, desktop: renew Camille's session five times, the sixth is refused in place.
+    # English, desktop: renew Camille's session up to day 90; then the page offers no
+    # renewal and says why.
     page.set_viewport_size({"width": 1440, "height": 900})
     case = f"{server.url}/hotline/candidates/{camille.candidate_id}"
-    for n in range(6):
+    for n in range(5):
         page.goto(case)
         page.locator("summary", has_text="Renew the session").click()
         page.fill("textarea[name=reason]", f"ticket {n}: the candidate was ill")
         page.locator("button", has_text="Renew").last.click()
-        page.wait_for_selector("#notice, #refusal")
+        assert "Session renewed" in page.inner_text("#notice")
         if n == 0:
-            assert "Session renewed" in page.inner_text("#notice")
             _shot(page, "en-desktop-renewed")
-    assert "cannot be renewed" in page.inner_text("#refusal")
-    assert page.input_value("textarea[name=reason]") == "ticket 5: the candidate was ill"
-    assert not serious_violations(page), serious_violations(page)
-    _shot(page, "en-desktop-refused-past-day-90")
+    page.locator("summary", has_text="Renew the session").click()
+    assert "cannot be renewed" in page.inner_text("[id^=no-renewal]")
+    assert page.locator("button", has_text="Renew").count() == 0
+    _shot(page, "en-desktop-no-renewal-past-day-90")
+
+    # French, phone: a slot out of office hours is refused in place, the slot typed kept.
+    page.goto(f"{server.url}/lang/fr")
     page.set_viewport_size({"width": 360, "height": 780})
+    page.goto(f"{server.url}/hotline/candidates/{helene.candidate_id}")
+    page.fill("input[name=slot]", "2025-03-05T20:00")
+    page.locator("button", has_text="Réserver le créneau").click()
+    assert "heures de bureau" in page.inner_text("#refusal")
+    assert page.input_value("input[name=slot]") == "2025-03-05T20:00"
     assert _overflow(page) <= 0
-    _shot(page, "en-phone-refused-past-day-90")
+    assert not serious_violations(page), serious_violations(page)
+    _shot(page, "fr-phone-refused-slot")
+    page.fill("input[name=slot]", "2025-03-05T14:00")
+    page.locator("button", has_text="Réserver le créneau").click()
+    assert "05/03/2025 14:00" in page.inner_text("#notice")
+    page.fill("input[name=link]", "https://share.example.org/r/42")
+    page.locator("button", has_text="Envoyer le lien").click()
+    assert "partage d'écran" in page.inner_text("#notice")
+    _shot(page, "fr-phone-link-sent")
+    page.set_viewport_size({"width": 1440, "height": 900})
+    _shot(page, "fr-desktop-link-sent")
     assert not problems, problems

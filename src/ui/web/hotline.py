@@ -132,7 +132,7 @@ STATE = {
     "under review": N_("under review"),
     "under appeal": N_("under appeal"),
 }
-STATE_BADGE = {"checks": "info", "exam": "warning", "quit": "error", "under appeal": "warning"}
+STATE_BADGE = {"created": "info", "checks": "info", "exam": "warning", "quit": "error", "under appeal": "warning"}
 
 # A line of the history, per kind of hotline action.
 ACTION = {
@@ -237,6 +237,8 @@ class HotlineDesk(Controller):
                 request,
                 case=case,
                 notice=notice,
+                done=done,
+                done_for=done_for,
                 refusal=refusal,
                 states=STATE,
                 badges=STATE_BADGE,
