@@ -39,7 +39,8 @@ def check_reason(field: str, text: str | None, *, required: bool = True) -> str:
 def check_link(link: str | None) -> str:
     """R2: the screen-sharing tool's address, as the candidate will click it."""
     value = (link or "").strip()
-    if not value.startswith("https://") or len(value) <= len("https://") or " " in value:
+    spaced = any(c.isspace() for c in value)
+    if not value.startswith("https://") or len(value) <= len("https://") or spaced:
         raise InvalidArgument("link", "give the tool's full address, starting with https://")
     if len(value) > LINK_LIMIT:
         raise InvalidArgument("link", f"keep the address under {LINK_LIMIT} characters")

@@ -132,7 +132,13 @@ STATE = {
     "under review": N_("under review"),
     "under appeal": N_("under appeal"),
 }
-STATE_BADGE = {"created": "info", "checks": "info", "exam": "warning", "quit": "error", "under appeal": "warning"}
+STATE_BADGE = {
+    "created": "info",
+    "checks": "info",
+    "exam": "warning",
+    "quit": "error",
+    "under appeal": "warning",
+}
 
 # A line of the history, per kind of hotline action.
 ACTION = {
