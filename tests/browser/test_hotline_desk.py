@@ -10,6 +10,7 @@ from typing import Any
 
 from app.use_cases import accounts, enrolment
 from domain.staff import Role
+from tests.acceptance.journey import Journey
 from tests.browser.conftest import ARTIFACTS, Server, serious_violations
 
 AGENT = ("agent@hotline.example.org", "staff-pass-1")
@@ -141,4 +142,24 @@ def test_a_support_agent_renews_refuses_and_books_in_both_languages_and_sizes(
     _shot(page, "fr-phone-link-sent")
     page.set_viewport_size({"width": 1440, "height": 900})
     _shot(page, "fr-desktop-link-sent")
+
+    # English, phone: a candidate whose camera cannot take the face photo; the page opens the
+    # waiver at the photo they are stuck on, and the history shows who waived it and why.
+    stuck = Journey(server.platform, email="noor.haddad@example.org")
+    stuck.enrol()
+    stuck.create_session()
+    stuck.enter()
+    stuck.pass_attestations()
+    stuck.pass_equipment()
+    page.goto(f"{server.url}/lang/en")
+    page.set_viewport_size({"width": 360, "height": 780})
+    page.goto(f"{server.url}/hotline/candidates/{stuck.candidate_id}")
+    assert "stuck at the face photo?" in page.inner_text("main")
+    _shot(page, "en-phone-waive-open")
+    page.fill("textarea[name=reason]:visible", "the webcam shows only a black picture")
+    page.locator("button", has_text="Waive the photo").click()
+    assert "Photo waived" in page.inner_text("#notice")
+    assert "by Sacha Hotline" in page.inner_text(".hotline-history")
+    assert _overflow(page) <= 0
+    _shot(page, "en-phone-photo-waived")
     assert not problems, problems
