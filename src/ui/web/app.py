@@ -39,6 +39,7 @@ from ui.web import (
     auditor,
     candidate,
     examiner,
+    hotline,
     i18n,
     media,
     operator,
@@ -117,7 +118,7 @@ def _http_error(request: Request[Any, Any, Any], error: HTTPException) -> Respon
         )
         return Response(body, status_code=error.status_code, media_type=api.PROBLEM)
     if isinstance(error, NotAuthorizedException):
-        staff_area = request.url.path.startswith(("/examiner", "/operator", "/staff"))
+        staff_area = request.url.path.startswith(("/examiner", "/operator", "/staff", "/hotline"))
         return Redirect("/staff/login" if staff_area else "/login")
     status = error.status_code
     sentence = _HTTP_SENTENCES.get(status, _HTTP_FALLBACK if status >= 500 else "")
@@ -192,6 +193,7 @@ def create_app(
             *assignments.ROUTES,
             *accommodations.ROUTES,
             *parked.ROUTES,
+            *hotline.ROUTES,
             *media.ROUTES,
             create_static_files_router(path="/static", directories=[HERE / "static"]),
         ],
