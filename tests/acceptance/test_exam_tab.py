@@ -243,3 +243,18 @@ def test_marks_survive_the_workspace_being_reopened(
     platform.settle()
     page = http(attempt_of(journey).workspace_url)[1]
     assert "is-marked" in navigator(page)["etats-regroupement"]
+
+
+def test_the_last_answer_of_a_closing_tab_is_saved_but_is_no_heartbeat(
+    platform: Platform, beats: FakeMonotonic
+) -> None:
+    journey = in_exam(platform)
+    base, token = addresses(journey)
+    ref = f"ws-{journey.attempt_id}"
+    beats.now += 45  # silent past the grace period
+    form = {"question_id": "tables-taille", "answer": "Octets", "closing": "1"}
+    http(f"{base}/answer?t={token}", form)
+    assert attempt_of(journey).answers["tables-taille"] == "Octets"
+    assert not platform.launcher.heartbeat(ref)  # still silent: the tab is gone
+    http(f"{base}/answer?t={token}", {"question_id": "tables-taille", "answer": "Bits"})
+    assert platform.launcher.heartbeat(ref)  # an answer from a living tab is a sign of life

@@ -317,8 +317,8 @@ def _handler_for(workspaces: BuiltinWorkspaces) -> type[BaseHTTPRequestHandler]:
                 workspaces._closed(ref)
                 self._send(HTTPStatus.NO_CONTENT, "")
                 return
-            workspaces._beat(ref)
             if action == "beat":
+                workspaces._beat(ref)
                 self._send(HTTPStatus.NO_CONTENT, "")
                 return
             if action not in ("answer", "mark", "finish", "leave"):
@@ -327,6 +327,8 @@ def _handler_for(workspaces: BuiltinWorkspaces) -> type[BaseHTTPRequestHandler]:
             form = self._form()
             if form is None:
                 return
+            if form.get("closing") != ["1"]:  # the last answers of a closing tab are no beat
+                workspaces._beat(ref)
             fetched = self.headers.get(FETCHED) == "1"
             if action == "mark":
                 question_id = form.get("question_id", [""])[0]
@@ -368,6 +370,8 @@ def _handler_for(workspaces: BuiltinWorkspaces) -> type[BaseHTTPRequestHandler]:
                 workspaces._closed(ref)
                 page = workspaces.render(attempt_id, ref, token, state="left")
                 self._send(HTTPStatus.OK, page, "text/html")
+            elif form.get("closing") == ["1"]:  # nobody reads the answer: no page, no beat
+                self._send(HTTPStatus.NO_CONTENT, "")
             elif fetched:
                 self._json(HTTPStatus.OK, {"saved": True})
             else:

@@ -36,9 +36,11 @@
   // window is closed (sending a form is neither). No « leave this page? » prompt: a
   // browser's modal prompt also stops the proctoring tab's heartbeat (both tabs share a
   // process), which would record that tab closed.
+  var unsent = function () { /* set below, once the answers are known */ };
   window.addEventListener("pagehide", function () {
     if (saving) return;
     attention(false);
+    unsent();
     if (exam && navigator.sendBeacon) navigator.sendBeacon(url("closed"));
   });
 
@@ -104,9 +106,11 @@
   function isMarked(article) {
     return article.querySelector("input[name='mark']").checked;
   }
+  // keepalive: an answer sent just before the tab is closed still arrives.
   function post(action, body) {
     return fetch(url(action), {
-      method: "POST", body: body, headers: { "X-Vigie-Fetch": "1" }, credentials: "same-origin"
+      method: "POST", body: body, headers: { "X-Vigie-Fetch": "1" }, credentials: "same-origin",
+      keepalive: true
     }).then(function (reply) {
       return reply.json().catch(function () { return {}; }).then(function (data) {
         if (!reply.ok) throw { refused: data.error || "", rule: data.rule || "" };
@@ -169,6 +173,18 @@
       if (dirty[id] && !inFlight[id]) save(byId[id]);
     });
   }
+  // The tab is closing: what was typed but not sent yet (the pause after typing) goes now,
+  // said to come from a closing tab so that it does not count as a heartbeat.
+  unsent = function () {
+    Object.keys(byId).forEach(function (id) {
+      if (!dirty[id] || inFlight[id]) return;
+      var body = payload(byId[id]);
+      body.append("closing", "1");
+      fetch(url("answer"), {
+        method: "POST", body: body, headers: { "X-Vigie-Fetch": "1" }, keepalive: true
+      });
+    });
+  };
   function flush() {
     return Promise.all(Object.keys(byId).map(function (id) {
       return dirty[id] || inFlight[id] ? save(byId[id]) : null;
