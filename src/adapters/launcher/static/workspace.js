@@ -199,7 +199,7 @@
     dirty[id] = true;
     if (event.target.type === "text" || event.target.tagName === "TEXTAREA" || !event.target.type) {
       clearTimeout(typing[id]);
-      typing[id] = setTimeout(function () { save(article); }, 700);
+      typing[id] = setTimeout(function () { if (dirty[id]) save(article); }, 700);
     }
   });
   form.addEventListener("change", function (event) {
@@ -226,11 +226,10 @@
     var by = event.submitter;
     if (by && by.id === "finish-open") { open("finish-dialog", by); return; }
     if (by && by.id === "leave-open") { open("leave-dialog", by); return; }
-    if (by && by.value && byId[by.value]) {
-      dirty[by.value] = true;
-      save(byId[by.value]);
-    }
-    flush();
+    // Only what changed is sent (an untouched question stays unanswered), then it is said.
+    flush().then(function () {
+      if (!Object.keys(byId).some(function (id) { return dirty[id]; })) say(words("allSaved"));
+    });
   });
 
   // --- the dialogs: keyboard first ---------------------------------------------------------
