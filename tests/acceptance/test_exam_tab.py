@@ -18,7 +18,7 @@ from adapters.launcher.builtin import BuiltinWorkspaces as Workspaces
 from app.context import update
 from app.use_cases import portal
 from domain.candidate import Candidate
-from domain.exam_attempt import AttemptStatus
+from domain.exam_attempt import AttemptStatus, ExamAttempt
 from domain.exam_paper import QuestionKind
 from tests.acceptance.journey import Journey
 from tests.acceptance.test_exam_delivery import (  # noqa: F401 (fixtures)
@@ -258,3 +258,35 @@ def test_the_last_answer_of_a_closing_tab_is_saved_but_is_no_heartbeat(
     assert not platform.launcher.heartbeat(ref)  # still silent: the tab is gone
     http(f"{base}/answer?t={token}", {"question_id": "tables-taille", "answer": "Bits"})
     assert platform.launcher.heartbeat(ref)  # an answer from a living tab is a sign of life
+
+
+def test_before_commencer_the_tab_gives_the_instructions_and_after_the_end_says_it_is_over(
+    platform: Platform,
+) -> None:
+    journey = Journey(platform)
+    journey.enrol()
+    journey.create_session()
+    journey.through_checks()
+    attempt_id = journey.to_tile()
+    portal.start_now(platform.ctx, attempt_id)
+    platform.settle()  # the workspace is provisioned before « Commencer »
+    status, page = http(platform.ctx.store.get(attempt_id, ExamAttempt).workspace_url or "")
+    assert status == 200 and "Consignes" in page and "L'examen dure 90 minutes" in page
+    assert 'id="answers"' not in page and "workspace_ready" not in page.split("<main")[1]
+    portal.begin_exam(platform.ctx, attempt_id)
+    portal.finish_exam(platform.ctx, attempt_id)  # from the proctoring tab; not torn down yet
+    status, page = http(platform.ctx.store.get(attempt_id, ExamAttempt).workspace_url or "")
+    assert status == 200 and "Cet examen est terminé." in page and 'id="answers"' not in page
+
+
+def test_leaving_the_tab_is_said_and_the_workspace_falls_silent_at_once(
+    platform: Platform,
+) -> None:
+    journey = in_exam(platform)
+    base, token = addresses(journey)
+    ref = f"ws-{journey.attempt_id}"
+    assert platform.launcher.heartbeat(ref)
+    status, page = http(f"{base}/leave?t={token}", whole_form(journey))
+    assert status == 200 and "Vous avez quitté l'onglet de l'examen." in page
+    assert "rouvrez l'examen depuis l'onglet de surveillance" in page
+    assert not platform.launcher.heartbeat(ref)  # R23: recorded lost at the next watch
