@@ -194,3 +194,39 @@ def test_the_exam_tab_in_english_and_on_a_phone(server: Server, page: Any) -> No
     assert "Time left" in page.locator(".exam-bar").inner_text()
     assert page.get_by_role("button", name="Save the answer").count() == 10
     assert not problems, problems
+
+
+def test_without_scripts_one_button_saves_the_whole_exam_and_comes_back_to_its_question(
+    server: Server, browser: Any
+) -> None:
+    """The issue's loss, in a browser without JavaScript: a tick on Q2, words in Q5, then
+    « Enregistrer la réponse » under Q5. Both are saved; the page comes back at Q5."""
+    journey, url = in_exam(server)
+    order = attempt(server, journey).question_order
+    context = browser.new_context(locale="fr-FR", java_script_enabled=False)
+    try:
+        page = context.new_page()
+        problems = watch_problems(page)
+        page.set_viewport_size(DESKTOP)
+        page.goto(url)
+        choice = next(
+            q for q in order if page.locator(f"#q-{q}").get_attribute("data-kind") != "short"
+        )
+        words = next(
+            q
+            for q in order[order.index(choice) + 1 :]
+            if page.locator(f"#q-{q}").get_attribute("data-kind") == "short"
+        )
+        page.locator(f"#q-{choice} input[name^=choice-]").first.check()
+        page.locator(f"#q-{words}").get_by_label("Votre réponse").fill("Un à plusieurs")
+        page.locator(f"#q-{words}").get_by_role("button", name="Enregistrer la réponse").click()
+        page.wait_for_url(f"**#q-{words}")
+        assert "Vos réponses sont enregistrées." in page.locator("#save-status").inner_text()
+        given = attempt(server, journey).given_answers()
+        assert given[choice].choices and given[words].text == "Un à plusieurs"
+        assert page.locator(f"#q-{choice} input[name^=choice-]").first.is_checked()
+        assert "is-answered" in (page.locator(f"#nav-{choice}").get_attribute("class") or "")
+        shot(page, "fr-desktop-without-scripts")
+        assert not problems, problems
+    finally:
+        context.close()

@@ -342,16 +342,8 @@ def _handler_for(workspaces: BuiltinWorkspaces) -> type[BaseHTTPRequestHandler]:
                 workspaces.save_form(attempt_id, ref, form)
                 if action == "finish" and form.get("confirm") == ["yes"]:
                     workspaces.finish(attempt_id)
-                    self._send(
-                        HTTPStatus.OK,
-                        workspaces.tab.render(
-                            workspaces.view(attempt_id),
-                            base=f"/w/{ref}",
-                            token=quote(token),
-                            state="finished",
-                        ),
-                        "text/html",
-                    )
+                    page = workspaces.render(attempt_id, ref, token, state="finished")
+                    self._send(HTTPStatus.OK, page, "text/html")
                     return
             except DomainError as refused:
                 language = workspaces.view(attempt_id).language
