@@ -193,6 +193,13 @@ def test_the_exam_tab_in_english_and_on_a_phone(server: Server, page: Any) -> No
             page.keyboard.press("Escape")
     assert "Time left" in page.locator(".exam-bar").inner_text()
     assert page.get_by_role("button", name="Save the answer").count() == 10
+    # Five minutes before the end, the bar says so once (aria-live) and the time turns red.
+    left = attempt(server, journey).remaining_seconds(server.platform.ctx.now())
+    server.clock.advance(seconds=left - 302)
+    page.goto(url)
+    page.locator("#save-status").filter(has_text="5 minutes left").wait_for(timeout=8_000)
+    assert "is-short" in (page.locator("#remaining").get_attribute("class") or "")
+    shot(page, "en-phone-five-minutes-left")
     assert not problems, problems
 
 

@@ -59,26 +59,28 @@
 
   // --- the timer, from the server's count at load and this machine's elapsed time ---------
   var remaining = document.getElementById("remaining");
+  var status = document.getElementById("save-status");  // the "saved" sign, also the warnings
   var loadedAt = Date.now();
   var secondsAtLoad = parseInt(remaining.dataset.seconds, 10);
+  var warned = secondsAtLoad <= 300;  // said once, when five minutes are left
   function tick() {
     var left = Math.max(0, secondsAtLoad - Math.floor((Date.now() - loadedAt) / 1000));
+    if (!warned && left <= 300) { warned = true; say(words("fiveLeft")); }
     if (left === 0) {
       remaining.textContent = words("timeUp");
-    } else if (left < 300) {
+    } else if (left <= 300) {
       var s = left % 60;
       remaining.textContent = Math.floor(left / 60) + ":" + (s < 10 ? "0" : "") + s;
     } else {
       remaining.textContent = Math.floor(left / 60) + " min";
     }
-    remaining.classList.toggle("is-short", left < 300);
+    remaining.classList.toggle("is-short", left <= 300);
   }
   tick();
   setInterval(tick, 1000);
 
   // --- saving each answer as it is given ----------------------------------------------------
   var form = document.getElementById("answers");
-  var status = document.getElementById("save-status");
   var failure = document.getElementById("fetch-error");
   var questions = Array.prototype.slice.call(form.querySelectorAll("article.question"));
   var dirty = {};      // question id -> true while its last change is not saved
