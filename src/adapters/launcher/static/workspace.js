@@ -65,7 +65,11 @@
   var warned = secondsAtLoad <= 300;  // said once, when five minutes are left
   function tick() {
     var left = Math.max(0, secondsAtLoad - Math.floor((Date.now() - loadedAt) / 1000));
-    if (!warned && left <= 300) { warned = true; say(words("fiveLeft")); }
+    if (!warned && left <= 300) {
+      warned = true;
+      say(words("fiveLeft"));
+      status.classList.add("is-warning");
+    }
     if (left === 0) {
       remaining.textContent = words("timeUp");
     } else if (left <= 300) {
@@ -120,7 +124,10 @@
       });
     });
   }
-  function say(text) { status.textContent = text; }
+  function say(text) {
+    status.classList.remove("is-warning");
+    status.textContent = text;
+  }
   function refuse(text) {
     failure.textContent = text;
     failure.hidden = false;
