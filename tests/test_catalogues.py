@@ -30,6 +30,11 @@ AREAS = [
         [("**.py", "python"), ("web/templates/**.html", "jinja2")],
         ROOT / "src" / "ui" / "web" / "locale",
     ),
+    (
+        ROOT / "src" / "adapters" / "launcher",
+        [("**.py", "python"), ("**.jinja", "jinja2")],
+        ROOT / "src" / "adapters" / "launcher" / "locale",
+    ),
 ]
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
 
@@ -55,7 +60,7 @@ def _extracted(source: Path, methods: list[tuple[str, str]]) -> dict[tuple[str, 
     return found
 
 
-@pytest.mark.parametrize(("source", "methods", "locale"), AREAS, ids=["ui"])
+@pytest.mark.parametrize(("source", "methods", "locale"), AREAS, ids=["ui", "exam"])
 def test_every_message_has_its_french_translation(
     source: Path, methods: list[tuple[str, str]], locale: Path
 ) -> None:
@@ -68,7 +73,7 @@ def test_every_message_has_its_french_translation(
     assert not missing, "no French for:\n" + "\n".join(missing)
 
 
-@pytest.mark.parametrize(("source", "methods", "locale"), AREAS, ids=["ui"])
+@pytest.mark.parametrize(("source", "methods", "locale"), AREAS, ids=["ui", "exam"])
 def test_no_catalogue_keeps_words_nothing_shows(
     source: Path, methods: list[tuple[str, str]], locale: Path
 ) -> None:
@@ -81,7 +86,7 @@ def test_no_catalogue_keeps_words_nothing_shows(
     assert not unused, "unused:\n" + "\n".join(sorted(unused))
 
 
-@pytest.mark.parametrize(("source", "methods", "locale"), AREAS, ids=["ui"])
+@pytest.mark.parametrize(("source", "methods", "locale"), AREAS, ids=["ui", "exam"])
 def test_translations_keep_every_placeholder(
     source: Path, methods: list[tuple[str, str]], locale: Path
 ) -> None:
