@@ -41,8 +41,10 @@ COMMON = {
     "x-frame-options": "DENY",
     "x-content-type-options": "nosniff",
     "referrer-policy": "same-origin",
-    "cross-origin-resource-policy": "same-origin",
 }
+# The design system's files are also read by the exam tab, which the workspace serves from
+# its own origin: they may be loaded cross-origin; nothing else may.
+SHARED_ASSETS = "/static/"
 HSTS = "max-age=31536000; includeSubDomains"
 
 
@@ -59,7 +61,10 @@ def security_headers(*, secure: bool) -> Callable[[Message, Scope], Awaitable[No
         headers = MutableScopeHeaders.from_message(message)
         for name, value in COMMON.items():
             headers[name] = value
-        headers["permissions-policy"] = permissions_for(str(scope.get("path", "")))
+        path = str(scope.get("path", ""))
+        headers["permissions-policy"] = permissions_for(path)
+        shared = path.startswith(SHARED_ASSETS)
+        headers["cross-origin-resource-policy"] = "cross-origin" if shared else "same-origin"
         if secure:
             headers["strict-transport-security"] = HSTS
 
