@@ -15,6 +15,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.bounds import bounded
 from domain.errors import InvalidArgument, RuleBroken, require, require_aware
 from domain.rules import utc
 
@@ -156,6 +157,8 @@ class Candidate(Aggregate):
         _check_language(language)
         if not surname.strip() or not first_name.strip():
             raise InvalidArgument("name", "surname and first name are required")
+        bounded("surname", surname.strip())
+        bounded("first_name", first_name.strip())
         return cls._create(
             cls.CandidateRegistered,
             id=candidate_id,

@@ -23,6 +23,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.bounds import bounded
 from domain.errors import InvalidArgument, RuleBroken, require, require_aware
 from domain.exam_paper import presentation_order
 from domain.rules import (
@@ -49,6 +50,9 @@ class AttemptStatus(StrEnum):
     VALIDATED = "validated"
     QUIT = "quit"
 
+
+# A question offers a handful of options; more ticks than this is a script, not a person.
+MAX_CHOICES = 50
 
 _DEFERRABLE = (
     AttemptStatus.TILE_SELECTED,
@@ -446,6 +450,9 @@ class ExamAttempt(Aggregate):
             raise InvalidArgument("question_id", f"no question {question_id!r} in this paper")
         if len(set(choices)) != len(choices):
             raise InvalidArgument("choices", "a choice is ticked once")
+        bounded("answer", answer)
+        if len(choices) > MAX_CHOICES:
+            raise InvalidArgument("choices", f"at most {MAX_CHOICES} choices per question")
         self._answered(question_id=question_id, answer=answer, choices=choices, timestamp=at)
 
     def close_at_time_limit(self, *, at: datetime) -> bool:

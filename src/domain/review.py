@@ -37,6 +37,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.bounds import bounded
 from domain.errors import InvalidArgument, RuleBroken, require, require_aware
 from domain.evidence import Evidence, ReasonCode, Verdict
 from domain.rules import RuleSet, count_words, utc
@@ -77,6 +78,7 @@ class Override:
 
 def override_of(ground: Finding, justification: str) -> Override:
     """The override of one ground, with the examiner's words."""
+    bounded("justification", justification)
     return Override(ground.rule, ground.reason, ground.evidence_ids, justification.strip())
 
 
@@ -432,6 +434,7 @@ class Review(Aggregate):
             "only an invalidation whose results were sent can be contested",
         )
         require(self.appeal is None, "APPEAL-ONCE", "an invalidation is contested once")
+        bounded("appeal_reason", reason)
         last_day = self.appeal_last_day()
         assert last_day is not None
         require(
@@ -593,6 +596,7 @@ class Review(Aggregate):
                     f"cannot validate against this ground without a written justification: "
                     f"{ground.explanation}",
                 )
+            bounded("justification", given.justification)
             words = count_words(given.justification)
             if words < OVERRIDE_JUSTIFICATION_MIN_WORDS:
                 raise InvalidArgument(
@@ -603,6 +607,7 @@ class Review(Aggregate):
 
     @staticmethod
     def _check_citation(cited: CitedReason, known: dict[str, Evidence]) -> None:
+        bounded("justification", cited.justification)
         require(
             bool(cited.evidence_ids),
             "R20",

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from domain.bounds import bounded
 from domain.errors import InvalidArgument, RuleBroken
 
 
@@ -175,6 +176,7 @@ def count_words(text: str) -> int:
 
 def check_resume_reason(reason: str | None, rules: RuleSet) -> str:
     """R6: 'Reprendre l'examen' needs a reason of at least 10 words."""
+    bounded("resume_reason", reason or "")
     words = count_words(reason or "")
     if words < rules.resume_reason_min_words:
         raise RuleBroken(

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
+from uuid import uuid4
 
 import pytest
 from litestar.testing import TestClient
@@ -15,6 +16,10 @@ from adapters.bootstrap import Settings, bootstrap
 from adapters.clock import ManualClock
 from adapters.ids import SeededIds
 from app.mail_rendering import SupportContact
+from domain.bounds import LIMITS, bounded
+from domain.candidate import Candidate
+from domain.errors import InvalidArgument
+from domain.exam_attempt import ExamAttempt
 from tests.acceptance.journey import PARIS, Journey
 from tests.acceptance.web import csrf, log_in
 from ui.web import app as web_app
@@ -81,3 +86,51 @@ def test_an_unexpected_fault_is_logged_and_answered_in_the_reader_language(
     assert "Internal Server Error" not in reply.text
     (record,) = [r for r in caplog.records if r.name == "vigie.web"]
     assert record.exc_info is not None and "No space left" in str(record.exc_info[1])
+
+
+@pytest.fixture
+def in_exam(signed_in: tuple[Journey, TestClient[Any]]) -> tuple[Journey, TestClient[Any]]:
+    journey, client = signed_in
+    journey.through_checks()
+    journey.start_exam()
+    return journey, client
+
+
+def test_a_10_mib_answer_is_refused_naming_the_field_and_nothing_is_recorded(
+    in_exam: tuple[Journey, TestClient[Any]],
+) -> None:
+    """Issue 14: a 10 MiB answer was accepted into the log. The domain's bound (the same
+    table the forms use) refuses it with a 422 naming `answer`; the attempt is unchanged."""
+    journey, client = in_exam
+    assert journey.attempt_id is not None
+    before = len(journey.ctx.store.history(journey.attempt_id))
+    first_question = journey.ctx.store.get(journey.attempt_id, ExamAttempt).question_ids[0]
+    reply = client.post(
+        f"/api/attempts/{journey.attempt_id}/answers",
+        json={"question_id": first_question, "answer": "a" * (10 * 1024 * 1024)},
+        headers=csrf(client),
+    )
+    assert reply.status_code == 422, reply.text[:300]
+    assert reply.json()["field"] == "answer"
+    assert len(journey.ctx.store.history(journey.attempt_id)) == before
+
+
+@pytest.mark.parametrize("field", sorted(LIMITS))
+def test_every_bound_accepts_its_limit_and_refuses_one_more(field: str) -> None:
+    limit = LIMITS[field]
+    assert bounded(field, "x" * limit) == "x" * limit
+    with pytest.raises(InvalidArgument) as refused:
+        bounded(field, "x" * (limit + 1))
+    assert refused.value.field == field
+
+
+def test_an_8_mib_surname_is_refused_before_any_mail_is_written() -> None:
+    with pytest.raises(InvalidArgument) as refused:
+        Candidate.register(
+            candidate_id=uuid4(),
+            email="camille@example.org",
+            surname="M" * (8 * 1024 * 1024),
+            first_name="Camille",
+            at=datetime(2025, 3, 4, 9, 0, tzinfo=PARIS),
+        )
+    assert refused.value.field == "surname"
