@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import html
 import re
 from collections.abc import Iterator
@@ -208,15 +209,16 @@ def test_enrolling_the_same_person_twice_changes_nothing_and_says_so(
     first = enrol_from_form(client)
     assert 'data-outcome="new"' in first.text
     assert notice(first) == (
-        "Inscrit(e) Han Solo (solo@example.org) est inscrit(e) à Certification Bureautique Access jusqu'au "
-        "02/06/2025 : l'invitation part par e-mail."
+        "Inscrit(e) Han Solo (solo@example.org) est inscrit(e) à Certification Bureautique "
+        "Access jusqu'au 02/06/2025 : l'invitation part par e-mail."
     )
     head = platform.ctx.store.head()
     again = enrol_from_form(client, first_name="Hans")
     assert notice(again) == (
         "Déjà inscrit(e) : rien n'a changé "
-        "Han Solo (solo@example.org) est déjà inscrit(e) à Certification Bureautique Access par votre centre, depuis le "
-        "04/03/2025 et jusqu'au 02/06/2025. Aucune seconde invitation n'est partie. "
+        "Han Solo (solo@example.org) est déjà inscrit(e) à Certification Bureautique Access "
+        "par votre centre, depuis le 04/03/2025 et jusqu'au 02/06/2025. "
+        "Aucune seconde invitation n'est partie. "
         "Pour inscrire cette personne à nouveau, volontairement (une nouvelle tentative), "
         "cochez « Réinscrire même si une inscription est en cours » ci-dessous et appuyez sur "
         "« Inscrire »."
@@ -225,8 +227,8 @@ def test_enrolling_the_same_person_twice_changes_nothing_and_says_so(
     assert platform.ctx.store.head() == head
     client.get("/lang/en")
     assert (
-        "Han Solo (solo@example.org) is already enrolled for Certification Bureautique Access by your centre"
-        in (notice(enrol_from_form(client)))
+        "Han Solo (solo@example.org) is already enrolled for Certification Bureautique Access "
+        "by your centre" in (notice(enrol_from_form(client)))
     )
     assert "tick “Enrol again even if an enrolment is under way” below" in (
         notice(enrol_from_form(client))
@@ -299,7 +301,8 @@ def test_a_csv_refused_as_a_whole_says_why_in_the_page_language(
     )
     bad = upload(client, GOOD + "d@example.org,Dee,Di,ENI-ACCESS,de\n")
     assert line(bad, 4) == (
-        "4 Di Dee d@example.org Certification Bureautique Access Error Language language — write fr or en, not “de”"
+        "4 Di Dee d@example.org Certification Bureautique Access Error Language language — "
+        "write fr or en, not “de”"
     )
     assert "1 line in error: nothing can be imported" in notice(bad)
 
@@ -377,3 +380,100 @@ def test_the_same_lines_read_alike_whatever_the_separator_and_bom(
     wanted, reports = check_csv(text, {"ENI-ACCESS"})
     assert [r.problem for r in reports] == [None] * len(rows)
     assert [(w.surname, w.first_name) for w in wanted] == rows
+
+
+def test_a_preview_records_nothing_and_its_import_enrols_exactly_the_previewed_file(
+    client: TestClient[Any], platform: Platform
+) -> None:
+    """Issue 13: the centre sees every line before anything is enrolled; « Importer » imports
+    the file it saw, and a form carrying other lines than its digest enrols nobody."""
+    head = platform.ctx.store.head()
+    preview = upload(client, GOOD)
+    assert 'data-stage="preview"' in preview.text
+    assert "Rien n'est encore inscrit 2 lignes seront inscrites." in notice(preview)
+    assert platform.ctx.store.head() == head
+    other = base64.b64encode((GOOD + "c@example.org,Chen,Cy,ENI-ACCESS,fr\n").encode()).decode()
+    tampered = confirm(client, preview, content=other)
+    assert tampered.status_code == 409
+    assert "Le fichier n'est pas celui de l'aperçu, rien n'a donc été inscrit" in notice(tampered)
+    assert platform.ctx.store.head() == head
+    done = confirm(client, preview)
+    assert 'data-imported="yes"' in done.text
+    platform.projections.catch_up(platform.ctx.store)
+    assert platform.projections.find_by_email("c@example.org") is None
+    assert len(platform.projections.enrollments) == 2
+
+
+def test_no_file_chosen_is_told_in_place(client: TestClient[Any], platform: Platform) -> None:
+    reply = Page(
+        client.post(
+            "/operator/enrol-csv",
+            files={"file": ("", b"", "application/octet-stream")},
+            headers=csrf(client),
+        )
+    )
+    assert reply.status_code == 400
+    assert "Choisissez d'abord un fichier CSV." in notice(reply)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("email", "solo-at-example.org", "Adresse e-mail : « solo-at-example.org » n'est pas"),
+        ("surname", "", "Nom : à remplir. Corrigez puis appuyez à nouveau sur « Inscrire »."),
+    ],
+)
+def test_a_refused_form_says_which_field_and_keeps_what_was_typed(
+    client: TestClient[Any], platform: Platform, field: str, value: str, expected: str
+) -> None:
+    head = platform.ctx.store.head()
+    reply = enrol_from_form(client, **{field: value})
+    assert expected in notice(reply)
+    assert re.search(rf'id="{field}"[^>]*aria-invalid="true"', reply.text)
+    assert 'value="Han"' in reply.text  # the other fields as typed
+    assert platform.ctx.store.head() == head
+
+
+def roster_lines(page: Page) -> list[str]:
+    table = re.search(r'<table id="roster".*?</table>', page.text, re.S)
+    assert table is not None, "no list of candidates"
+    rows = re.findall(r"<tr data-enrollment[^>]*>(.*?)</tr>", table.group(0), re.S)
+    return [words(row).split(" Aménagements")[0] for row in rows]
+
+
+def test_the_list_names_each_candidate_with_the_certification_and_the_state_in_words(
+    client: TestClient[Any], platform: Platform
+) -> None:
+    """Issue 13: never « — » for a new enrolment, never a raw state; by surname; a search."""
+    import_file(client, GOOD + "c@example.org,Chen,Cy,ENI-ACCESS,en\n")
+    page = Page(client.get("/operator"))
+    assert roster_lines(page) == [
+        "CHEN Cy c@example.org Certification Bureautique Access 02/06/2025 Invité(e)",
+        "DURAND Alex a@example.org Certification Bureautique Access 02/06/2025 Invité(e)",
+        "PETIT Bea b@example.org Certification Bureautique Access 02/06/2025 Invité(e)",
+    ]
+    assert "3 inscriptions." in page.text
+    found = Page(client.get("/operator", params={"q": "petit"}))
+    assert [r.split()[0] for r in roster_lines(found)] == ["PETIT"]
+    assert "1 inscription trouvée sur 3." in found.text
+    none = Page(client.get("/operator", params={"state": "expired"}))
+    assert "Aucune inscription ne correspond à cette recherche." in none.text
+    client.get("/lang/en")
+    english = Page(client.get("/operator"))
+    assert 'data-state="invited">Invited</span>' in english.text
+
+
+def test_a_centre_sees_only_its_own_candidates(client: TestClient[Any], platform: Platform) -> None:
+    import_file(client, GOOD)
+    accounts.register_staff(
+        platform.ctx,
+        email="other@example.org",
+        name="Other",
+        role=Role.CENTRE,
+        password="other-pass-12",
+    )
+    with TestClient(create_app(platform, secret=SECRET, support=SupportContact())) as other:
+        log_in(other, "/staff/login", "other@example.org", "other-pass-12")
+        page = Page(other.get("/operator"))
+    assert "a@example.org" not in page.text
+    assert "Aucun candidat inscrit pour l'instant" in page.text

@@ -10,7 +10,7 @@ import msgspec
 from litestar import Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import PermissionDeniedException
-from litestar.params import Body, FromPath
+from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from app.use_cases import accommodations
@@ -87,7 +87,7 @@ def _page(request: Request[Any, Any, Any], enrollment: Enrollment, **values: Any
 
 @get("/operator/enrolments/{enrollment_id:uuid}/accommodation", sync_to_thread=True)
 def accommodation_page(
-    request: Request[Any, Any, Any], enrollment_id: FromPath[UUID], done: str = ""
+    request: Request[Any, Any, Any], enrollment_id: FromPath[UUID], done: FromQuery[str] = ""
 ) -> Template:
     """What was granted, and the form to grant (or change it) before the exam starts."""
     enrollment = own_enrollment(request, enrollment_id)

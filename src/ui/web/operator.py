@@ -22,7 +22,7 @@ import msgspec
 from litestar import Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, Parameter
+from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
 from adapters.mail.capture import read_maildir
@@ -233,8 +233,8 @@ def matches(row: RosterRow, search: str, state: str) -> bool:
 @get("/operator", sync_to_thread=True)
 def operator_home(
     request: Request[Any, Any, Any],
-    q: str = "",
-    wanted_state: Annotated[str, Parameter(query="state")] = "",
+    q: FromQuery[str] = "",
+    wanted_state: Annotated[str, QueryParameter(name="state")] = "",
 ) -> Template:
     """The centre's page: enrol (a form, a file), then its candidates, and the hotline's
     tools when the reader is the hotline."""
