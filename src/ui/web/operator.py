@@ -78,7 +78,7 @@ FILE_PROBLEM_WORDS = {
     "too_long": N_("Nothing was enrolled: at most %(value)s lines per file."),
     "empty": N_("Nothing was enrolled: the file has no line."),
     "not_utf8": N_(
-        "Nothing was enrolled: the file must be UTF-8 (in Excel: « CSV UTF-8 » when saving)."
+        "Nothing was enrolled: the file must be UTF-8 (in Excel: “CSV UTF-8” when saving)."
     ),
     "no_file": N_("Choose a CSV file first."),
     "changed": N_(
