@@ -24,7 +24,7 @@ from domain.staff import Role
 from tests.acceptance.journey import PARIS
 from tests.acceptance.web import csrf, form_token, log_in
 from ui.web.app import create_app
-from ui.web.operator import MAX_CSV_LINES, check_csv
+from ui.web.enrolment_file import MAX_CSV_LINES, check_csv
 
 SECRET = b"o" * 32
 
@@ -477,3 +477,44 @@ def test_a_centre_sees_only_its_own_candidates(client: TestClient[Any], platform
         page = Page(other.get("/operator"))
     assert "a@example.org" not in page.text
     assert "Aucun candidat inscrit pour l'instant" in page.text
+
+
+def test_the_hotline_reads_every_centre_s_candidates_on_the_same_page(
+    client: TestClient[Any], platform: Platform
+) -> None:
+    """/operator serves the centre and the hotline (support role): the hotline sees every
+    centre's enrolments and its own links' list, which the hotline's pages extend."""
+    import_file(client, GOOD)
+    accounts.register_staff(
+        platform.ctx,
+        email="hotline@example.org",
+        name="Hotline",
+        role=Role.SUPPORT,
+        password="hotline-pass-1",
+    )
+    with TestClient(create_app(platform, secret=SECRET, support=SupportContact())) as hotline:
+        log_in(hotline, "/staff/login", "hotline@example.org", "hotline-pass-1")
+        page = Page(hotline.get("/operator"))
+    assert "<h1>Centre de formation et hotline</h1>" in page.text
+    assert '<ul id="operator-links">' in page.text
+    assert [r.split()[0] for r in roster_lines(page)] == ["DURAND", "PETIT"]
+
+
+FRENCH_ONLY = ("Inscrire", "Candidats", "Aucun", "Rien n", "inscrit(e)", "Réserver", "Fichier")
+ENGLISH_ONLY = ("Enrol", "Candidates", "Nothing", "enrolled", "Book", "Search", "file")
+
+
+@pytest.mark.parametrize(("language", "foreign"), [("fr", ENGLISH_ONLY), ("en", FRENCH_ONLY)])
+def test_the_centre_s_pages_speak_one_language(
+    client: TestClient[Any], platform: Platform, language: str, foreign: tuple[str, ...]
+) -> None:
+    """No word of the other language on the list, a preview, a report or a refusal."""
+    client.get(f"/lang/{language}")
+    preview = upload(client, GOOD + "x@example.org,,X,ENI-ACCESS,fr\n")
+    report = import_file(client, GOOD)
+    refused = enrol_from_form(client, email="nope")
+    pages = [preview, report, refused, Page(client.get("/operator"))]
+    for page in pages:
+        main = words(page.text.split('<main id="main"')[1].split("</main>")[0])
+        leaked = [w for w in foreign if w in main]
+        assert not leaked, (leaked, main[:600])

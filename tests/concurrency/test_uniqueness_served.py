@@ -26,7 +26,7 @@ from domain.enrollment import Enrollment
 from domain.imports import CsvImport
 from tests.concurrency.served import Served, count_deliveries, start_served
 from ui.serve import CENTRE_EMAIL
-from ui.web.operator import MAX_CSV_LINES
+from ui.web.enrolment_file import MAX_CSV_LINES
 
 PARALLEL = 8
 SEEDED = 1  # `vigie serve` seeds one demo candidate with one enrolment

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import csv
-import io
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
@@ -25,27 +23,28 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
+from adapters.bootstrap import Platform
 from adapters.mail.capture import read_maildir
 from app.read_models import EnrollmentSummary, Projections, SessionSummary
 from app.use_cases import enrolment
-from domain.candidate import check_email
-from domain.errors import DomainError, InvalidArgument, RuleBroken
-from domain.imports import CsvImport, import_id, lines_digest
+from domain.errors import InvalidArgument, RuleBroken
+from domain.imports import CsvImport, import_id
 from domain.outbound_mail import MailStatus, OutboundMail
 from domain.staff import Role
 from ui.web.centres import centre_of
 from ui.web.edge import Form, Multipart, context, platform_of, staff_member
+from ui.web.enrolment_file import (
+    YES,
+    FileRefused,
+    LineReport,
+    check_csv,
+    digest_of,
+    email_problem,
+    form_problem,
+)
 from ui.web.i18n import N_
 
 MAILBOX = Path("vigie-data/mailbox")
-CSV_COLUMNS = ("email", "surname", "first_name", "certification_code", "language", "re_enrol")
-REQUIRED_COLUMNS = CSV_COLUMNS[:4]
-# One file is one transaction of about four events per line. eventsourcing 9.5.6's pipelined
-# insert on PostgreSQL hung at 20,000 events in one save (a 5,000-line file; 4,500 lines
-# passed): 2,000 lines (8,000 events, tested killed and whole) keeps a wide margin.
-MAX_CSV_LINES = 2000
-YES = frozenset({"yes", "oui", "y", "o", "1", "true", "vrai", "x"})
-NO = frozenset({"", "no", "non", "n", "0", "false", "faux"})
 # A long list is cut here; the search narrows it (the page says how many are not shown).
 ROSTER_LIMIT = 200
 
@@ -112,36 +111,6 @@ STATE_WORDS = {
     "expired": (N_("Expired"), "error"),
 }
 LIVE_STATES = frozenset({"checks", "exam"})
-
-
-@dataclass(frozen=True)
-class Problem:
-    """What refuses a value: the column, a key of PROBLEM_WORDS, the value it names."""
-
-    column: str
-    code: str
-    value: str = ""
-
-
-class FileRefused(Exception):
-    """The file as a whole cannot be read (a key of FILE_PROBLEM_WORDS and what it names)."""
-
-    def __init__(self, problem: str, value: str = "") -> None:
-        super().__init__(problem)
-        self.problem = problem
-        self.value = value
-
-
-@dataclass(frozen=True)
-class LineReport:
-    """One CSV line: who it names, and the problem that refuses it or what becomes of it."""
-
-    line: int
-    email: str
-    name: str = ""
-    certification: str = ""
-    problem: Problem | None = None
-    outcome: str = ""
 
 
 @dataclass(frozen=True)
@@ -270,32 +239,6 @@ def operator_home(
 # --- one candidate -------------------------------------------------------------------------
 
 
-def form_problem(row: dict[str, str], known_codes: set[str]) -> Problem | None:
-    """The first value refused on a form or a line (the e-mail already checked)."""
-    for column in ("surname", "first_name"):
-        if not row[column]:
-            return Problem(column, "required")
-    if not row["certification_code"]:
-        return Problem("certification_code", "required")
-    if row["certification_code"] not in known_codes:
-        return Problem("certification_code", "unknown_certification", row["certification_code"])
-    if row["language"] not in ("", "fr", "en"):
-        return Problem("language", "bad_language", row["language"])
-    if row["re_enrol"].lower() not in YES | NO:
-        return Problem("re_enrol", "bad_re_enrol", row["re_enrol"])
-    return None
-
-
-def email_problem(value: str) -> Problem | None:
-    if not value:
-        return Problem("email", "required")
-    try:
-        check_email(value)
-    except DomainError:
-        return Problem("email", "bad_email", value)
-    return None
-
-
 @post("/operator/enrol", sync_to_thread=True)
 def enrol_one(
     request: Request[Any, Any, Any],
@@ -354,70 +297,6 @@ def _outcome(done: enrolment.Enrolled) -> str:
 # --- a file: preview, then import ----------------------------------------------------------
 
 
-def delimiter_of(text: str) -> str:
-    """`;` (French Excel's default) or `,`: whichever the header line uses more."""
-    header = text.removeprefix("\ufeff").partition("\n")[0]
-    return ";" if header.count(";") > header.count(",") else ","
-
-
-def check_csv(
-    text: str, known_codes: set[str]
-) -> tuple[list[enrolment.Enrolment], list[LineReport]]:
-    """Every line checked before anything is recorded: nothing half-imported."""
-    reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")), delimiter=delimiter_of(text))
-    header = [(name or "").strip() for name in reader.fieldnames or []]
-    reader.fieldnames = header
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
-    if missing:
-        raise FileRefused("missing_columns", ", ".join(missing))
-    wanted: list[enrolment.Enrolment] = []
-    reports: list[LineReport] = []
-    seen: dict[str, int] = {}
-    for number, raw in enumerate(reader, start=2):
-        if number > MAX_CSV_LINES + 1:
-            raise FileRefused("too_long", str(MAX_CSV_LINES))
-        row = {k: (raw.get(k) or "").strip() for k in CSV_COLUMNS}
-        row["email"] = row["email"].lower()
-        problem = email_problem(row["email"])
-        if problem is None and row["email"] in seen:
-            problem = Problem("email", "twice", str(seen[row["email"]]))
-        problem = problem or form_problem(row, known_codes)
-        seen.setdefault(row["email"], number)
-        line = LineReport(
-            number,
-            row["email"],
-            f"{row['first_name']} {row['surname']}".strip(),
-            row["certification_code"],
-            problem,
-        )
-        reports.append(line)
-        if problem is None:
-            wanted.append(
-                enrolment.Enrolment(
-                    email=row["email"],
-                    surname=row["surname"],
-                    first_name=row["first_name"],
-                    certification_code=row["certification_code"],
-                    language=row["language"] or "fr",
-                    re_enrol=row["re_enrol"].lower() in YES,
-                )
-            )
-    if not reports:
-        raise FileRefused("empty")
-    return wanted, reports
-
-
-def _digest(wanted: list[enrolment.Enrolment]) -> str:
-    """The file's content as checked: the same lines with other spaces or line endings are
-    the same file."""
-    return lines_digest(
-        [
-            (w.email, w.surname, w.first_name, w.certification_code, w.language, str(w.re_enrol))
-            for w in wanted
-        ]
-    )
-
-
 def foreseen(
     projections: Projections, centre: UUID, wanted: enrolment.Enrolment, today: date
 ) -> str:
@@ -471,7 +350,7 @@ def preview_csv(request: Request[Any, Any, Any], data: Multipart) -> Template:
     today = platform.ctx.now().date()
     outcomes = iter([foreseen(platform.projections, centre, w, today) for w in wanted])
     reports = [r if r.problem else replace(r, outcome=next(outcomes)) for r in reports]
-    digest = _digest(wanted)
+    digest = digest_of(wanted)
     page.update(
         reports=_titled(reports, titles),
         counts=_counts(reports),
@@ -501,11 +380,13 @@ def _counts(reports: list[LineReport]) -> dict[str, int]:
     }
 
 
-def _imported_at(platform: Any, centre: UUID, digest: str) -> datetime | None:
+def _imported_at(platform: Platform, centre: UUID, digest: str) -> datetime | None:
+    """When this centre imported this file, if it did (the preview says so before)."""
     try:
-        return platform.ctx.store.get(import_id(centre, digest), CsvImport).created_on  # type: ignore[no-any-return]
+        done: datetime = platform.ctx.store.get(import_id(centre, digest), CsvImport).created_on
     except LookupError:
         return None
+    return done
 
 
 @post("/operator/enrol-csv/confirm", sync_to_thread=True)
@@ -525,7 +406,7 @@ def import_csv(
         wanted, reports = check_csv(text, set(titles))
     except (binascii.Error, UnicodeDecodeError, FileRefused):
         wanted, reports = [], []
-    if not wanted or any(r.problem for r in reports) or _digest(wanted) != data.digest:
+    if not wanted or any(r.problem for r in reports) or digest_of(wanted) != data.digest:
         page["file_error"] = ("changed", "")
         return Template("csv_report.html", context=_report(request, page), status_code=409)
     done = enrolment.import_enrolments(
