@@ -517,3 +517,19 @@ def test_the_centre_s_pages_speak_one_language(
         main = words(page.text.split('<main id="main"')[1].split("</main>")[0])
         leaked = [w for w in foreign if w in main]
         assert not leaked, (leaked, main[:600])
+
+
+def test_a_slot_refused_says_why_on_the_page_with_its_rule(
+    client: TestClient[Any], platform: Platform
+) -> None:
+    enrol_from_form(client)
+    platform.projections.catch_up(platform.ctx.store)
+    (enrollment_id,) = platform.projections.enrollments
+    action = f"/operator/slot/{enrollment_id}"
+    empty = Page(client.post(action, data={"slot": ""}, headers=csrf(client)))
+    assert "Aucun créneau n'a été réservé : choisissez une date et une heure" in notice(empty)
+    head = platform.ctx.store.head()
+    refused = Page(client.post(action, data={"slot": "2025-03-05T10:00"}, headers=csrf(client)))
+    assert "créée avec surveillance en direct" in notice(refused)
+    assert '<span class="rule-ref">règle R2</span>' in refused.text
+    assert platform.ctx.store.head() == head

@@ -29,10 +29,10 @@ from app.read_models import EnrollmentSummary, Projections, SessionSummary
 from app.use_cases import enrolment
 from domain.errors import InvalidArgument, RuleBroken
 from domain.imports import CsvImport, import_id
-from domain.outbound_mail import MailStatus, OutboundMail
+from domain.outbound_mail import MailKind, MailStatus, OutboundMail
 from domain.staff import Role
 from ui.web.centres import centre_of
-from ui.web.edge import Form, Multipart, context, platform_of, staff_member
+from ui.web.edge import Multipart, context, platform_of, staff_member
 from ui.web.enrolment_file import (
     YES,
     FileRefused,
@@ -111,6 +111,18 @@ STATE_WORDS = {
     "expired": (N_("Expired"), "error"),
 }
 LIVE_STATES = frozenset({"checks", "exam"})
+# A given-up mail, named by what it was for.
+MAIL_WORDS = {
+    MailKind.INVITATION: N_("Invitation to create the exam session"),
+    MailKind.WELCOME: N_("Welcome and log-in link"),
+    MailKind.LIVE_SUPERVISION: N_("Live-supervision appointment"),
+    MailKind.PASSWORD_RESET: N_("Password reset"),
+    MailKind.SUBMISSION_RECEIPT: N_("Receipt of the exam"),
+    MailKind.RESULTS: N_("Results"),
+    MailKind.DEADLINE_REMINDER: N_("Deadline reminder"),
+    MailKind.REVIEW_DUE_SOON: N_("Review due soon (examiner)"),
+    MailKind.APPEAL_DECIDED: N_("Appeal decided"),
+}
 
 
 @dataclass(frozen=True)
@@ -140,6 +152,12 @@ class EnrolForm(msgspec.Struct):
     certification_code: str = ""
     language: str = "fr"
     re_enrol: str = ""
+
+
+class SlotForm(msgspec.Struct):
+    """A live-supervision slot, as the browser's date-and-time field sends it."""
+
+    slot: str = ""
 
 
 class ConfirmForm(msgspec.Struct):
@@ -232,6 +250,7 @@ def operator_home(
             can_watch=_is_support(request),
             column_words=COLUMN_WORDS,
             problem_words=PROBLEM_WORDS,
+            mail_words={kind.value: words for kind, words in MAIL_WORDS.items()},
         ),
     )
 
@@ -436,13 +455,15 @@ def import_csv(
 
 @post("/operator/slot/{enrollment_id:uuid}", sync_to_thread=True)
 def book_slot(
-    request: Request[Any, Any, Any], enrollment_id: FromPath[UUID], data: Form
+    request: Request[Any, Any, Any],
+    enrollment_id: FromPath[UUID],
+    data: Annotated[SlotForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
 ) -> Redirect:
     """R2: the hotline books the live-supervision slot agreed with the candidate."""
     support = staff_member(request, Role.SUPPORT, Role.CENTRE)
     platform = platform_of(request)
     try:
-        local = datetime.fromisoformat(str(data.get("slot", "")))
+        local = datetime.fromisoformat(data.slot)
     except ValueError:
         request.session["notice"] = {"kind": "bad_slot"}
         return Redirect("/operator")
