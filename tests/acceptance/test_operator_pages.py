@@ -19,6 +19,7 @@ from adapters.clock import ManualClock
 from adapters.ids import SeededIds
 from adapters.mail.memory import MemoryMailer
 from app.mail_rendering import SupportContact
+from app.privacy import erase_candidate
 from app.use_cases import accounts
 from domain.staff import Role
 from tests.acceptance.journey import PARIS
@@ -533,3 +534,17 @@ def test_a_slot_refused_says_why_on_the_page_with_its_rule(
     assert "créée avec surveillance en direct" in notice(refused)
     assert '<span class="rule-ref">règle R2</span>' in refused.text
     assert platform.ctx.store.head() == head
+
+
+def test_an_erased_candidate_is_no_longer_named_on_the_list(
+    client: TestClient[Any], platform: Platform
+) -> None:
+    """R-erasure: the list reads names from a read model that forgets them with the person."""
+    enrol_from_form(client)
+    platform.projections.catch_up(platform.ctx.store)
+    candidate = platform.projections.find_by_email("solo@example.org")
+    assert candidate is not None and "SOLO Han" in client.get("/operator").text
+    erase_candidate(platform.ctx, platform.keys, platform.projections, candidate, reason="asked")
+    page = Page(client.get("/operator"))
+    assert "Solo" not in page.text and "SOLO" not in page.text
+    assert "solo@example.org" not in page.text
