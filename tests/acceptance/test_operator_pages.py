@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import base64
 import html
+import mailbox
 import re
 from collections.abc import Iterator
 from datetime import datetime
+from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,6 +27,7 @@ from app.use_cases import accounts
 from domain.staff import Role
 from tests.acceptance.journey import PARIS
 from tests.acceptance.web import csrf, form_token, log_in
+from ui.web import operator
 from ui.web.app import create_app
 from ui.web.enrolment_file import MAX_CSV_LINES, check_csv
 
@@ -548,3 +552,23 @@ def test_an_erased_candidate_is_no_longer_named_on_the_list(
     page = Page(client.get("/operator"))
     assert "Solo" not in page.text and "SOLO" not in page.text
     assert "solo@example.org" not in page.text
+
+
+def test_the_local_mailbox_shows_the_captured_mails_newest_first(
+    client: TestClient[Any], platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(operator, "MAILBOX", tmp_path / "absent")
+    assert "Aucun mail." in Page(client.get("/operator/mailbox")).text
+    box = mailbox.Maildir(tmp_path / "box", create=True)
+    for subject in ("Premier", "Second"):
+        message = EmailMessage()
+        message["Subject"], message["To"] = subject, "a@example.org"
+        message["Date"] = "Tue, 04 Mar 2025 08:00:00 +0000"
+        message.set_content(f"Corps {subject}")
+        box.add(message)
+    monkeypatch.setattr(operator, "MAILBOX", tmp_path / "box")
+    page = Page(client.get("/operator/mailbox"))
+    assert page.status_code == 200
+    assert "Corps Premier" in page.text and "Corps Second" in page.text
+    assert page.text.index("Corps Second") < page.text.index("Corps Premier")  # newest first
+    assert "04/03/2025 09:00" in page.text  # in the centre's zone
