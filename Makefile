@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint unit bench clean
+.PHONY: run test lint unit bench clean messages
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ test: lint unit
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_store.py
 	$(BIN)/python benchmarks/bench_outbox.py
+
+# Translators: every message of the UI, extracted as Babel finds it (babel.cfg).
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k p_:1c,2 -o messages.pot .
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

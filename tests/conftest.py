@@ -14,6 +14,7 @@ import subprocess
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
@@ -68,9 +69,27 @@ def _as_postgres_user() -> list[str]:
     raise RuntimeError("running as root without `runuser` to switch to the postgres user")
 
 
+@dataclass
+class Cluster:
+    """A private PostgreSQL cluster: its URL, and a restart as an operator would do one."""
+
+    url: str
+    pg_ctl: list[str]
+
+    def restart(self) -> None:
+        """Stop at once (connections die as in a crash) and start again on the same port."""
+        subprocess.run(
+            [*self.pg_ctl, "-m", "immediate", "-w", "restart"],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+
+
 @contextlib.contextmanager
-def _throwaway_cluster() -> Iterator[str]:
-    """A private cluster in a temp dir, trust auth, listening on 127.0.0.1 only."""
+def throwaway_cluster() -> Iterator[Cluster]:
+    """A private cluster in a temp dir, trust auth, listening on 127.0.0.1 only. Tests that
+    restart PostgreSQL use one of these, never the shared server."""
     bin_dir = _postgres_bin()
     prefix = _as_postgres_user()
     data_root = Path(tempfile.mkdtemp(prefix="vigie-pg-"))
@@ -80,6 +99,8 @@ def _throwaway_cluster() -> Iterator[str]:
         os.chown(data_root, entry.pw_uid, entry.pw_gid)
     port = _free_port()
     pg_ctl = [*prefix, str(bin_dir / "pg_ctl"), "-D", str(data_dir)]
+    # The socket directory is ours: the default one may not exist or be writable.
+    options = f"-c listen_addresses=127.0.0.1 -p {port} -k {data_root} -c fsync=off"
     started = False
     try:
         initdb = [str(bin_dir / "initdb"), "-D", str(data_dir), "-U", "postgres"]
@@ -89,8 +110,6 @@ def _throwaway_cluster() -> Iterator[str]:
             capture_output=True,
             timeout=120,
         )
-        # The socket directory is ours: the default one may not exist or be writable.
-        options = f"-c listen_addresses=127.0.0.1 -p {port} -k {data_root} -c fsync=off"
         subprocess.run(
             [*pg_ctl, "-o", options, "-l", str(data_root / "server.log"), "-w", "start"],
             check=True,
@@ -101,7 +120,10 @@ def _throwaway_cluster() -> Iterator[str]:
         admin_url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
         with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as connection:
             connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(TEST_DATABASE)))
-        yield f"postgresql://postgres@127.0.0.1:{port}/{TEST_DATABASE}"
+        yield Cluster(
+            url=f"postgresql://postgres@127.0.0.1:{port}/{TEST_DATABASE}",
+            pg_ctl=[*pg_ctl, "-o", options, "-l", str(data_root / "server.log")],
+        )
     finally:
         if started:
             subprocess.run(
@@ -111,6 +133,12 @@ def _throwaway_cluster() -> Iterator[str]:
                 timeout=60,
             )
         shutil.rmtree(data_root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _throwaway_cluster() -> Iterator[str]:
+    with throwaway_cluster() as cluster:
+        yield cluster.url
 
 
 @pytest.fixture(scope="session")

@@ -30,8 +30,22 @@ AREAS = [
         [("**.py", "python"), ("web/templates/**.html", "jinja2")],
         ROOT / "src" / "ui" / "web" / "locale",
     ),
+    (
+        ROOT / "src" / "adapters" / "launcher",
+        [("**.py", "python"), ("**.jinja", "jinja2")],
+        ROOT / "src" / "adapters" / "launcher" / "locale",
+    ),
 ]
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
+
+
+def _singular(message_id: str | tuple[str, ...]) -> str:
+    return message_id[0] if isinstance(message_id, tuple) else message_id
+
+
+def _forms(text: str | tuple[str, ...]) -> list[str]:
+    """A message's forms: one, or singular and plural (French has two forms as English)."""
+    return list(text) if isinstance(text, tuple) else [text]
 
 
 def _extracted(source: Path, methods: list[tuple[str, str]]) -> dict[tuple[str, str | None], str]:
@@ -46,23 +60,7 @@ def _extracted(source: Path, methods: list[tuple[str, str]]) -> dict[tuple[str, 
     return found
 
 
-def _singular(message_id: str | tuple[str, ...]) -> str:
-    """A plural message (ngettext) is known by its singular, as extraction finds it."""
-    return message_id[0] if isinstance(message_id, tuple) else message_id
-
-
-def _forms(
-    message_id: str | tuple[str, ...], string: str | tuple[str, ...]
-) -> list[tuple[str, str]]:
-    """(English, French) pairs to compare: each plural form with the English plural, the
-    first with the singular."""
-    if not isinstance(message_id, tuple):
-        return [(message_id, str(string))]
-    translated = string if isinstance(string, tuple) else (string,)
-    return [(message_id[min(n, 1)], form) for n, form in enumerate(translated)]
-
-
-@pytest.mark.parametrize(("source", "methods", "locale"), AREAS, ids=["ui"])
+@pytest.mark.parametrize(("source", "methods", "locale"), AREAS, ids=["ui", "exam"])
 def test_every_message_has_its_french_translation(
     source: Path, methods: list[tuple[str, str]], locale: Path
 ) -> None:
@@ -75,7 +73,7 @@ def test_every_message_has_its_french_translation(
     assert not missing, "no French for:\n" + "\n".join(missing)
 
 
-@pytest.mark.parametrize(("source", "methods", "locale"), AREAS, ids=["ui"])
+@pytest.mark.parametrize(("source", "methods", "locale"), AREAS, ids=["ui", "exam"])
 def test_no_catalogue_keeps_words_nothing_shows(
     source: Path, methods: list[tuple[str, str]], locale: Path
 ) -> None:
@@ -88,7 +86,7 @@ def test_no_catalogue_keeps_words_nothing_shows(
     assert not unused, "unused:\n" + "\n".join(sorted(unused))
 
 
-@pytest.mark.parametrize(("source", "methods", "locale"), AREAS, ids=["ui"])
+@pytest.mark.parametrize(("source", "methods", "locale"), AREAS, ids=["ui", "exam"])
 def test_translations_keep_every_placeholder(
     source: Path, methods: list[tuple[str, str]], locale: Path
 ) -> None:
@@ -98,7 +96,7 @@ def test_translations_keep_every_placeholder(
         if message.id
         and any(
             set(PLACEHOLDER.findall(source)) != set(PLACEHOLDER.findall(translated))
-            for source, translated in _forms(message.id, message.string)
+            for source, translated in zip(_forms(message.id), _forms(message.string), strict=False)
         )
     ]
     assert not wrong, wrong

@@ -213,7 +213,13 @@ def _launcher(settings: Settings, links: LinkSigner) -> ExamLauncher:
     if settings.launcher == "memory":
         return MemoryLauncher()
     if settings.launcher == "builtin":
-        return BuiltinWorkspaces(links, port=settings.workspace_port)
+        # The exam tab shows the support contact (R26) and times in the centre's zone.
+        return BuiltinWorkspaces(
+            links,
+            port=settings.workspace_port,
+            support=settings.support,
+            time_zone=settings.time_zone,
+        )
     if settings.launcher == "libvirt":
         from adapters.launcher.libvirt import LibvirtLauncher
 
@@ -277,6 +283,7 @@ def bootstrap(
             lambda attempt_id, question_id, text, choices: portal.answer_question(
                 ctx, attempt_id, question_id=question_id, answer=text, choices=choices
             ),
+            lambda attempt_id: portal.finish_exam(ctx, attempt_id),
         )
     renderer = MailRenderer(links, settings.support, TimeFormatter(settings.time_zone))
     projections = Projections()

@@ -11,6 +11,7 @@ from datetime import datetime
 from uuid import UUID
 
 from app.context import Context
+from domain.candidate import Candidate
 from domain.exam_attempt import AttemptStatus, ExamAttempt
 from domain.exam_paper import Choice, QuestionKind, choice_order
 from domain.scoring import GivenAnswer
@@ -40,6 +41,8 @@ class DeskView:
     remaining_seconds: float
     ends_at: datetime | None
     questions: tuple[DeskQuestion, ...]
+    # The candidate's language (R25): the exam tab speaks it, as the portal does.
+    language: str = "fr"
 
 
 def desk_view(ctx: Context, attempt_id: UUID, attempt: ExamAttempt | None = None) -> DeskView:
@@ -74,4 +77,5 @@ def desk_view(ctx: Context, attempt_id: UUID, attempt: ExamAttempt | None = None
         remaining_seconds=attempt.remaining_seconds(at),
         ends_at=attempt.ends_at,
         questions=questions,
+        language=ctx.store.get(attempt.candidate_id, Candidate).language,
     )

@@ -61,6 +61,7 @@ _ACCOUNT_LABELS = {
 _TIME_PARAMS: dict[str, Style] = {
     "expires_at": Style.MOMENT,
     "sent_on": Style.MOMENT,
+    "slot": Style.MOMENT,
     "last_day": Style.DAY,
     "valid_until": Style.DAY,
     "due_on": Style.DAY,

@@ -26,6 +26,7 @@ from app.ports.mailer import Mail, MailRefused, MailUnavailable
 from domain.candidate import Account, Candidate
 from domain.enrollment import Enrollment
 from domain.exam_attempt import ExamAttempt
+from domain.hotline import MailToResend
 from domain.outbound_mail import MailKind, MailStatus, OutboundMail, RecipientKind
 from domain.review import Review
 from domain.staff import StaffMember
@@ -58,6 +59,9 @@ class MailDecisions:
             Enrollment.Enrolled
             | Enrollment.ExamSessionCreated
             | Enrollment.DeadlineReminderDue
+            | Enrollment.LiveSupervisionLinkSent
+            | Enrollment.MailResent
+            | Enrollment.CandidateUnblocked
             | Candidate.PasswordResetRequested
             | ExamAttempt.ExamValidated
             | Review.ResultsReleased
@@ -84,6 +88,29 @@ class MailDecisions:
             )
 
         candidate_kind = RecipientKind.CANDIDATE
+
+        def welcome(candidate: Candidate, valid_until: date) -> None:
+            """The welcome mail carries a single-use link to choose the proctoring password."""
+            token_id = uuid5(MAIL_NAMESPACE, f"{cause}:welcome-token").hex
+            expires_at = event.timestamp + timedelta(hours=WELCOME_LINK_HOURS)
+            if token_id not in candidate.reset_tokens:
+                candidate.request_password_reset(
+                    at=event.timestamp,
+                    account=Account.PROCTORING,
+                    token_id=token_id,
+                    expires_at=expires_at,
+                    purpose="welcome",
+                )
+                decided.append(candidate)
+            mail(
+                MailKind.WELCOME,
+                candidate_kind,
+                candidate.id,
+                valid_until=_day(valid_until),
+                reset=f"{candidate.id}:{token_id}",
+                expires_at=_moment(expires_at),
+            )
+
         if isinstance(event, Enrollment.Enrolled):
             mail(
                 MailKind.INVITATION,
@@ -103,25 +130,31 @@ class MailDecisions:
                     candidate.id,
                     valid_until=_day(event.valid_until),
                 )
-            # The welcome mail carries a single-use link to choose the proctoring password.
-            token_id = uuid5(MAIL_NAMESPACE, f"{cause}:welcome-token").hex
-            expires_at = event.timestamp + timedelta(hours=WELCOME_LINK_HOURS)
-            if token_id not in candidate.reset_tokens:
-                candidate.request_password_reset(
-                    at=event.timestamp,
-                    account=Account.PROCTORING,
-                    token_id=token_id,
-                    expires_at=expires_at,
-                    purpose="welcome",
+            welcome(candidate, event.valid_until)
+        elif isinstance(event, Enrollment.MailResent | Enrollment.CandidateUnblocked):
+            # The hotline's resend (issue 13): the invitation again, or the welcome mail with
+            # a new single-use link (the first one works once), as after a blocked screen.
+            enrollment = ctx.store.get(event.originator_id, Enrollment)
+            if getattr(event, "mail", None) is MailToResend.INVITATION:
+                mail(
+                    MailKind.INVITATION,
+                    candidate_kind,
+                    enrollment.candidate_id,
+                    certification=self._title(ctx, enrollment.certification_code),
+                    last_day=_day(enrollment.last_day),
+                    enrollment_id=str(enrollment.id),
                 )
-                decided.append(candidate)
+            else:
+                candidate = ctx.store.get(enrollment.candidate_id, Candidate)
+                welcome(candidate, enrollment.session_valid_until or enrollment.last_day)
+        elif isinstance(event, Enrollment.LiveSupervisionLinkSent):
+            enrollment = ctx.store.get(event.originator_id, Enrollment)
             mail(
-                MailKind.WELCOME,
+                MailKind.LIVE_SUPERVISION_LINK,
                 candidate_kind,
-                candidate.id,
-                valid_until=_day(event.valid_until),
-                reset=f"{candidate.id}:{token_id}",
-                expires_at=_moment(expires_at),
+                enrollment.candidate_id,
+                slot=_moment(event.slot),
+                link=event.link,
             )
         elif isinstance(event, Enrollment.DeadlineReminderDue):
             enrollment = ctx.store.get(event.originator_id, Enrollment)

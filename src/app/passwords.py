@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
+import secrets
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -22,9 +25,19 @@ def hash_password(password: str) -> str:
     return _ARGON2.hash(password)
 
 
+@cache
+def _decoy_hash() -> str:
+    """A hash no password matches, made once per process."""
+    return _ARGON2.hash(secrets.token_urlsafe(24))
+
+
 def verify_password(password: str, stored: str | None) -> bool:
-    """Whether the password matches the stored hash (constant time)."""
+    """Whether the password matches the stored hash (constant time). With no stored hash
+    (an unknown account), the same argon2 work is done against a decoy, so the answer's
+    timing does not tell whether the account exists (issue 14)."""
     if not stored:
+        with contextlib.suppress(VerificationError, InvalidHashError):
+            _ARGON2.verify(_decoy_hash(), password)
         return False
     if stored.startswith("$argon2"):
         try:

@@ -6,6 +6,7 @@ breaking any other history.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -37,6 +38,22 @@ class ResetToken:
     account: Account
     expires_at: datetime
     used: bool = False
+    superseded: bool = False  # a newer link, or a reset, of the same account voided it
+
+
+def _void_others(
+    tokens: dict[str, ResetToken], account: Account, keep: str
+) -> dict[str, ResetToken]:
+    """R24 (issue 14): issuing or using a link voids every older one of that account, so a
+    stolen earlier mail is worth nothing once the candidate asked again."""
+    return {
+        token_id: (
+            dataclasses.replace(token, superseded=True)
+            if token.account is account and token_id != keep and not token.used
+            else token
+        )
+        for token_id, token in tokens.items()
+    }
 
 
 @dataclass(frozen=True)
@@ -237,6 +254,7 @@ class Candidate(Aggregate):
         if token is None or token.account is not account:
             raise RuleBroken("R24", "this reset link is not valid")
         require(not token.used, "R24", "this reset link was already used")
+        require(not token.superseded, "R24", "a newer reset link replaced this one")
         require(utc(at) <= utc(token.expires_at), "R24", "this reset link has expired")
         if not password_hash:
             raise InvalidArgument("password", "required")
@@ -254,7 +272,7 @@ class Candidate(Aggregate):
         timestamp: datetime,
     ) -> None:
         self.reset_tokens = {
-            **self.reset_tokens,
+            **_void_others(self.reset_tokens, account, keep=token_id),
             token_id: ResetToken(token_id, account, expires_at),
         }
 
@@ -264,8 +282,11 @@ class Candidate(Aggregate):
     ) -> None:
         token = self.reset_tokens.get(token_id)
         if token is not None:
-            used = ResetToken(token.token_id, token.account, token.expires_at, used=True)
-            self.reset_tokens = {**self.reset_tokens, token_id: used}
+            used = dataclasses.replace(token, used=True)
+            self.reset_tokens = {
+                **_void_others(self.reset_tokens, account, keep=token_id),
+                token_id: used,
+            }
         if account is Account.PORTAL:
             self.password_hash = password_hash
         else:

@@ -14,6 +14,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.accommodation import Accommodation, check_accommodation
 from domain.errors import InvalidArgument, RuleBroken, require, require_aware
+from domain.hotline import MailToResend, check_link, check_reason
 from domain.rules import (
     RuleSet,
     check_exam_duration,
@@ -71,9 +72,35 @@ class Enrollment(Aggregate):
     class LiveSupervisionSlotBooked(Aggregate.Event):
         slot: datetime
         booked_by: UUID
+        note: str = ""  # the hotline's words (issue 13); "" in events before it
+
+    class LiveSupervisionLinkSent(Aggregate.Event):
+        """R2: the screen-sharing link for the booked slot, mailed to the candidate."""
+
+        slot: datetime
+        link: str
+        sent_by: UUID
 
     class ExamSessionRenewed(Aggregate.Event):
         valid_until: date
+        # Who renewed it and why (issue 13); None and "" in events recorded before.
+        renewed_by: UUID | None = None
+        reason: str = ""
+
+    class MailResent(Aggregate.Event):
+        """The hotline sends a mail again (the outbox decides it from this fact)."""
+
+        mail: MailToResend
+        sent_by: UUID
+        reason: str
+
+    class CandidateUnblocked(Aggregate.Event):
+        """R23: a candidate stuck on a blocked screen gets a new log-in link; `session_left`
+        says whether the session was recorded as left (interrupted) at the same time."""
+
+        unblocked_by: UUID
+        reason: str
+        session_left: bool
 
     class EnrollmentExpired(Aggregate.Event):
         last_day: date
@@ -170,9 +197,12 @@ class Enrollment(Aggregate):
             return SessionCreationOutcome.CREATED_WITH_LIVE_SUPERVISION
         return SessionCreationOutcome.CREATED
 
-    def book_live_supervision_slot(self, *, slot: datetime, booked_by: UUID, at: datetime) -> None:
+    def book_live_supervision_slot(
+        self, *, slot: datetime, booked_by: UUID, at: datetime, note: str = ""
+    ) -> None:
         """R2: the hotline agrees a slot in office hours within the session's validity."""
         require_aware("at", at)
+        note = check_reason("note", note, required=False)
         require_aware("slot", slot)
         require(
             self.exam_session_id is not None and self.live_supervision,
@@ -188,18 +218,64 @@ class Enrollment(Aggregate):
             f"the slot must fall within the exam session's validity "
             f"(until {self.session_valid_until.isoformat()})",
         )
-        self._slot_booked(slot=slot, booked_by=booked_by, timestamp=at)
+        self._slot_booked(slot=slot, booked_by=booked_by, note=note, timestamp=at)
 
-    def renew_exam_session(self, *, at: datetime) -> date:
-        """R3: renew the exam session's validity, never past day 90."""
+    def send_live_supervision_link(self, *, link: str, sent_by: UUID, at: datetime) -> None:
+        """R2: the screen-sharing link goes to the candidate once a slot is booked, before
+        the slot (a link for a slot already past would help nobody)."""
         require_aware("at", at)
+        address = check_link(link)
+        require(
+            self.supervision_slot is not None,
+            "R2",
+            "book the live-supervision slot before sending its link",
+        )
+        assert self.supervision_slot is not None
+        require(self.supervision_slot > at, "R2", "the booked slot is already past")
+        self._link_sent(slot=self.supervision_slot, link=address, sent_by=sent_by, timestamp=at)
+
+    def resend_mail(self, *, mail: MailToResend, sent_by: UUID, reason: str, at: datetime) -> None:
+        """The invitation while the enrolment runs; the log-in mail once a session exists."""
+        require_aware("at", at)
+        require(not self.expired, "R1", "the enrolment has expired")
+        if mail is MailToResend.LOG_IN:
+            require(
+                self.exam_session_id is not None,
+                "R2",
+                "the candidate has not created the exam session yet: resend the invitation",
+            )
+        why = check_reason("reason", reason, required=False)
+        self._mail_resent(mail=mail, sent_by=sent_by, reason=why, timestamp=at)
+
+    def unblock(self, *, unblocked_by: UUID, reason: str, session_left: bool, at: datetime) -> None:
+        """R23: after a blocked screen the candidate reconnects from the welcome mail, whose
+        link works once: the hotline records why and a new log-in link is mailed."""
+        require_aware("at", at)
+        require(
+            self.exam_session_id is not None,
+            "R23",
+            "the candidate has no exam session yet: there is nothing to reconnect to",
+        )
+        require(not self.expired, "R1", "the enrolment has expired")
+        why = check_reason("reason", reason)
+        self._unblocked(
+            unblocked_by=unblocked_by, reason=why, session_left=session_left, timestamp=at
+        )
+
+    def renew_exam_session(
+        self, *, at: datetime, renewed_by: UUID | None = None, reason: str = ""
+    ) -> date:
+        """R3: renew the exam session's validity, never past day 90. The hotline says who
+        renews and why (`renewed_by` None: a script of old, kept for its callers)."""
+        require_aware("at", at)
+        why = check_reason("reason", reason, required=renewed_by is not None)
         if self.exam_session_id is None or self.session_valid_until is None:
             raise RuleBroken("R3", "there is no exam session to renew yet")
         require(not self.expired, "R3", "the enrolment has expired")
         valid_until = renewed_validity_end(
             self.session_valid_until, at.date(), self.last_day, self.rules
         )
-        self._renewed(valid_until=valid_until, timestamp=at)
+        self._renewed(valid_until=valid_until, renewed_by=renewed_by, reason=why, timestamp=at)
         return valid_until
 
     def grant_accommodation(
@@ -306,13 +382,37 @@ class Enrollment(Aggregate):
         self.live_supervision = live_supervision
 
     @event(LiveSupervisionSlotBooked)
-    def _slot_booked(self, slot: datetime, booked_by: UUID, timestamp: datetime) -> None:
+    def _slot_booked(
+        self, slot: datetime, booked_by: UUID, timestamp: datetime, note: str = ""
+    ) -> None:
         self.supervision_slot = slot
 
+    @event(LiveSupervisionLinkSent)
+    def _link_sent(self, slot: datetime, link: str, sent_by: UUID, timestamp: datetime) -> None:
+        pass  # a fact for the outbox and the history; the enrolment's state is unchanged
+
     @event(ExamSessionRenewed)
-    def _renewed(self, valid_until: date, timestamp: datetime) -> None:
+    def _renewed(
+        self,
+        valid_until: date,
+        timestamp: datetime,
+        renewed_by: UUID | None = None,
+        reason: str = "",
+    ) -> None:
         self.session_valid_until = valid_until
         self.renewals += 1
+
+    @event(MailResent)
+    def _mail_resent(
+        self, mail: MailToResend, sent_by: UUID, reason: str, timestamp: datetime
+    ) -> None:
+        pass  # the outbox decides the mail from this fact
+
+    @event(CandidateUnblocked)
+    def _unblocked(
+        self, unblocked_by: UUID, reason: str, session_left: bool, timestamp: datetime
+    ) -> None:
+        pass  # the outbox mails the new log-in link from this fact
 
     @event(EnrollmentExpired)
     def _expired(self, last_day: date, timestamp: datetime) -> None:

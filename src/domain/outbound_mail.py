@@ -25,6 +25,7 @@ class MailKind(StrEnum):
     INVITATION = "invitation"
     WELCOME = "welcome"
     LIVE_SUPERVISION = "live_supervision"
+    LIVE_SUPERVISION_LINK = "live_supervision_link"  # R2: the slot and its screen-sharing link
     PASSWORD_RESET = "password_reset"
     SUBMISSION_RECEIPT = "submission_receipt"
     RESULTS = "results"

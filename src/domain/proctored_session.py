@@ -21,6 +21,7 @@ from domain.accommodation import extra_minutes as accommodated_minutes
 from domain.errors import InvalidArgument, RuleBroken, StepOutOfOrder, require, require_aware
 from domain.evidence import FlagKind, MediaSpan
 from domain.guide import PHOTO_STEPS, STEP_LABEL, STEP_RULE, STEPS, Step
+from domain.hotline import check_reason
 from domain.rules import (
     RuleSet,
     budget_end,
@@ -445,9 +446,8 @@ class ProctoredSession(Aggregate):
             "only the face or ID photo can be waived",
         )
         self._check_step(step, at)
-        if not reason.strip():
-            raise InvalidArgument("reason", "say why the photo could not be taken")
-        self._photo_waived(step=step, reason=reason.strip(), waived_by=waived_by, timestamp=at)
+        why = check_reason("reason", reason)  # bounded too: the examiner reads it (issue 13)
+        self._photo_waived(step=step, reason=why, waived_by=waived_by, timestamp=at)
 
     # --- commands: environment (R10) -----------------------------------------------------
 
@@ -584,11 +584,8 @@ class ProctoredSession(Aggregate):
     ) -> None:
         """R20: a proven technical problem, the one case where a phone is allowed."""
         require_aware("at", at)
-        if not description.strip():
-            raise InvalidArgument("description", "describe the technical problem")
-        self._technical_problem(
-            description=description.strip(), recorded_by=recorded_by, timestamp=at
-        )
+        text = check_reason("description", description)
+        self._technical_problem(description=text, recorded_by=recorded_by, timestamp=at)
 
     def close(self, *, at: datetime) -> None:
         """The recording is sent and the session closes (after 'Oui, envoyer' or a quit)."""

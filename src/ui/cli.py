@@ -18,7 +18,7 @@ from app.parked import request_retry
 from app.read_models import describe
 from app.time_format import Style, TimeFormatter
 from domain.errors import DomainError
-from ui import audit_cli, contracts_cli, privacy_cli
+from ui import audit_cli, contracts_cli, hotline_cli, privacy_cli
 from ui.arguments import uuid_argument
 
 
@@ -47,6 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("review_id", type=uuid_argument)
     audit_cli.add_parser(commands)
     privacy_cli.add_parser(commands)
+    hotline_cli.add_parser(commands)
     contracts_cli.add_parser(commands)
     mailbox = commands.add_parser("mailbox", help="read the mails the embedded capture kept")
     mailbox.add_argument("--dir", default="vigie-data/mailbox", help="the Maildir to read")
@@ -91,6 +92,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return audit_cli.run(settings, args)
         if args.command == "privacy":
             return privacy_cli.run(settings, args)
+        if args.command == "hotline":
+            return hotline_cli.run(settings, args)
         if args.command == "contract-tests":
             return contracts_cli.run(args)
         if args.command == "mailbox":

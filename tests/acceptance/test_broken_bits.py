@@ -28,7 +28,7 @@ SECRET = b"b" * 32
 PASSWORD = "broken-pass-1"
 STAFF = {
     Role.EXAMINER: ("eve@example.org", "/examiner/reviews"),
-    Role.SUPPORT: ("sam@example.org", "/operator"),
+    Role.SUPPORT: ("sam@example.org", "/hotline"),
     Role.CENTRE: ("cat@example.org", "/operator"),
     Role.AUDITOR: ("ada@example.org", "/auditor"),
 }

@@ -23,7 +23,9 @@ from adapters.persistence.settings import eventsourcing_env
 from adapters.persistence.store import EventsourcingStore
 from app.audit import what_if
 from app.evidence_bundle import EVENTS, MEDIA, build_bundle, verify_bundle
+from app.ports.event_store import UnreadableEvent
 from app.privacy import erase_candidate
+from app.read_models import Projections
 from app.replay import replay_review, replay_reviews
 from app.use_cases import accounts, proctoring, reviewing
 from domain.evidence import FlagKind, MediaSpan, Verdict
@@ -337,5 +339,41 @@ def test_events_stored_before_the_chain_still_decode_and_are_reported_unchained(
         store.save(review)
         after = store.verify_chain()
         assert after.intact and after.chained == 1
+    finally:
+        store.close()
+
+
+def test_a_row_inserted_as_a_new_stream_after_the_chain_began_is_a_break(
+    tmp_path: Path,
+) -> None:
+    """Issue 14: a garbage row written as a new stream at version 1 used to pass as pre-chain
+    history (INTACT, exit 0). History before the chain comes first in the log; anything
+    unchained after the first chained event is named."""
+    url = f"sqlite:///{tmp_path / 'forged.sqlite'}"
+    with platform_with_examiner(url) as (platform, examiner):
+        decided_journey(platform, PLAN, examiner)
+    forged = uuid4()
+    path = eventsourcing_env(url)["SQLITE_DBNAME"]
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        connection.execute(
+            "INSERT INTO stored_events (originator_id, originator_version, topic, state) "
+            "VALUES (?, 1, ?, ?)",
+            (forged.hex, "domain.review:Review.Created", b'{"garbage": true}'),
+        )
+        connection.commit()
+    store = EventsourcingStore(url)
+    try:
+        report = store.verify_chain()
+        assert not report.intact
+        assert [(b.stream, b.version) for b in report.breaks] == [(forged, 1)]
+        assert "after the chain began" in report.breaks[0].problem
+        # The row no longer fails every page that catches up: readers step over it.
+        unreadable = [
+            r.event for r in store.read(0, 100_000) if isinstance(r.event, UnreadableEvent)
+        ]
+        assert [(e.originator_id, e.originator_version) for e in unreadable] == [(forged, 1)]
+        projections = Projections()
+        assert projections.catch_up(store) > 0
+        assert projections.position == store.head()
     finally:
         store.close()

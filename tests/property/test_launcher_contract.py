@@ -90,7 +90,7 @@ def _builtin_harness() -> Iterator[Harness]:
         raise AssertionError("the contract never opens a page")
 
     launcher = BuiltinWorkspaces(links)
-    launcher.bind(view, lambda *_: None)
+    launcher.bind(view, lambda *_: None, lambda *_: None)
     unbound = BuiltinWorkspaces(links)  # provisioning without an exam desk must fail
 
     def refs(only_alive: bool) -> set[str]:

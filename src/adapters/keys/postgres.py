@@ -6,70 +6,82 @@ the event log's backups (or erase again after restoring one)."""
 from __future__ import annotations
 
 import os
-import threading
+from typing import Any
 from uuid import UUID
 
 import psycopg
 from psycopg import sql
+from psycopg_pool import ConnectionPool
 
 from app.ports.key_store import KEY_BYTES
 
 
 class PostgresKeyStore:
-    """KeyStore on PostgreSQL (psycopg, one connection guarded by a lock)."""
+    """KeyStore on PostgreSQL through a small psycopg pool. Each use borrows a connection the
+    pool has checked, so a PostgreSQL restart costs the requests in flight at that moment,
+    never every request until Vigie restarts (issue 14: one connection, never reopened)."""
 
-    def __init__(self, conninfo: str, schema: str = "public") -> None:
-        self._connection = psycopg.connect(conninfo, autocommit=True)
-        self._lock = threading.Lock()
-        self._table = sql.Identifier(schema, "vigie_keys")
-        self._connection.execute(
-            sql.SQL(
-                "CREATE TABLE IF NOT EXISTS {} (owner uuid PRIMARY KEY, key bytea, "
-                "erased_at timestamptz)"
-            ).format(self._table)
+    def __init__(self, conninfo: str, schema: str = "public", *, max_size: int = 4) -> None:
+        self._pool = ConnectionPool(
+            conninfo,
+            min_size=1,
+            max_size=max_size,
+            kwargs={"autocommit": True},
+            check=ConnectionPool.check_connection,
+            reconnect_timeout=60.0,
+            open=True,
         )
+        self._table = sql.Identifier(schema, "vigie_keys")
+        with self._pool.connection() as connection:
+            connection.execute(
+                sql.SQL(
+                    "CREATE TABLE IF NOT EXISTS {} (owner uuid PRIMARY KEY, key bytea, "
+                    "erased_at timestamptz)"
+                ).format(self._table)
+            )
 
     def key_for(self, owner: UUID) -> bytes | None:
-        with self._lock:
-            self._connection.execute(
+        with self._pool.connection() as connection:
+            connection.execute(
                 sql.SQL(
                     "INSERT INTO {} (owner, key) VALUES (%s, %s) ON CONFLICT DO NOTHING"
                 ).format(self._table),
                 (owner, os.urandom(KEY_BYTES)),
             )
-            return self._select(owner)
+            return self._select(connection, owner)
 
     def existing_key(self, owner: UUID) -> bytes | None:
-        with self._lock:
-            return self._select(owner)
+        with self._pool.connection() as connection:
+            return self._select(connection, owner)
 
-    def _select(self, owner: UUID) -> bytes | None:
-        row = self._connection.execute(
+    def _select(self, connection: psycopg.Connection[Any], owner: UUID) -> bytes | None:
+        row = connection.execute(
             sql.SQL("SELECT key FROM {} WHERE owner = %s").format(self._table), (owner,)
         ).fetchone()
         return bytes(row[0]) if row and row[0] is not None else None
 
     def erase(self, owner: UUID) -> bool:
-        with self._lock:
-            destroyed = self._select(owner) is not None
-            self._connection.execute(
-                sql.SQL("DELETE FROM {} WHERE owner = %s").format(self._table), (owner,)
-            )
-            self._connection.execute(
-                sql.SQL("INSERT INTO {} (owner, key, erased_at) VALUES (%s, NULL, now())").format(
-                    self._table
-                ),
-                (owner,),
-            )
-            self._connection.execute(sql.SQL("VACUUM {}").format(self._table))
+        with self._pool.connection() as connection:
+            with connection.transaction():  # the key and its tombstone change together
+                destroyed = self._select(connection, owner) is not None
+                connection.execute(
+                    sql.SQL("DELETE FROM {} WHERE owner = %s").format(self._table), (owner,)
+                )
+                connection.execute(
+                    sql.SQL(
+                        "INSERT INTO {} (owner, key, erased_at) VALUES (%s, NULL, now())"
+                    ).format(self._table),
+                    (owner,),
+                )
+            connection.execute(sql.SQL("VACUUM {}").format(self._table))  # outside: VACUUM
             return destroyed
 
     def erased(self, owner: UUID) -> bool:
-        with self._lock:
-            row = self._connection.execute(
+        with self._pool.connection() as connection:
+            row = connection.execute(
                 sql.SQL("SELECT erased_at FROM {} WHERE owner = %s").format(self._table), (owner,)
             ).fetchone()
             return bool(row and row[0] is not None)
 
     def close(self) -> None:
-        self._connection.close()
+        self._pool.close()

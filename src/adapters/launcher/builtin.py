@@ -13,31 +13,29 @@ exam desk and the answer use case through the callbacks given to `bind`.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs, quote, urlparse
 from uuid import UUID
 
-from jinja2 import Environment, StrictUndefined
-
+from adapters.launcher.page import ExamTab, refusal_for, static_file
 from app.exam_desk import DeskView
 from app.links import LinkSigner
+from app.mail_rendering import SupportContact
 from app.ports.exam_launcher import Workspace, WorkspaceFailed
 from domain.errors import DomainError
 
 ViewFunction = Callable[[UUID], DeskView]
 AnswerFunction = Callable[[UUID, str, str, tuple[str, ...]], None]
+FinishFunction = Callable[[UUID], object]
 MAX_FORM_BYTES = 64 * 1024
-
-_PAGE = Environment(autoescape=True, undefined=StrictUndefined).from_string(
-    (resources.files("adapters.launcher") / "workspace_page.jinja").read_text(encoding="utf-8")
-)
+FETCHED = "X-Vigie-Fetch"  # the page's script asks for a JSON answer instead of a page
 
 
 class _Server(ThreadingHTTPServer):
@@ -52,6 +50,9 @@ class _State:
     attempt_id: UUID
     provisioned_at: float
     last_beat: float | None = None
+    # The questions the candidate marked to come back to: a note of theirs, not an answer,
+    # so it lives with the workspace (and survives its reopening), not in the event log.
+    marked: set[str] = field(default_factory=set)
 
 
 class BuiltinWorkspaces:
@@ -65,6 +66,8 @@ class BuiltinWorkspaces:
         port: int = 0,
         heartbeat_grace_s: float = 30.0,
         monotonic: Callable[[], float] = time.monotonic,
+        support: SupportContact | None = None,
+        time_zone: str = "Europe/Paris",
     ) -> None:
         self.links = links
         self.host = host
@@ -77,12 +80,14 @@ class BuiltinWorkspaces:
         self._thread: threading.Thread | None = None
         self._view: ViewFunction | None = None
         self._answer: AnswerFunction | None = None
+        self._finish: FinishFunction | None = None
+        self.tab = ExamTab(links.base_url, support or SupportContact(), time_zone)
 
     # --- wiring ------------------------------------------------------------------------------
 
-    def bind(self, view: ViewFunction, answer: AnswerFunction) -> None:
-        """Give the workspace what it serves: the desk view and the answer use case."""
-        self._view, self._answer = view, answer
+    def bind(self, view: ViewFunction, answer: AnswerFunction, finish: FinishFunction) -> None:
+        """Give the workspace what it serves: the desk view, the answer and finish use cases."""
+        self._view, self._answer, self._finish = view, answer, finish
 
     def start(self) -> None:
         """Listen on host:port (port 0 picks a free one); idempotent."""
@@ -109,13 +114,15 @@ class BuiltinWorkspaces:
     # --- the port ----------------------------------------------------------------------------
 
     def provision(self, attempt_id: UUID, timeout_s: float = 120.0) -> Workspace:
-        if self._view is None or self._answer is None:
+        if self._view is None or self._answer is None or self._finish is None:
             raise WorkspaceFailed("the built-in workspace is not bound to the exam desk")
         self.start()
         ref = f"ws-{attempt_id}"
         with self._lock:
             # Reopened after it was lost (R23): its silence counts again from now.
-            self._workspaces[ref] = _State(attempt_id, self._monotonic())
+            earlier = self._workspaces.get(ref)
+            marked = earlier.marked if earlier is not None else set()
+            self._workspaces[ref] = _State(attempt_id, self._monotonic(), marked=marked)
         return Workspace(ref, self.url(ref))
 
     def heartbeat(self, ref: str) -> bool:
@@ -167,20 +174,69 @@ class BuiltinWorkspaces:
             if state is not None:
                 state.last_beat = self._monotonic() - self.heartbeat_grace_s - 1.0
 
-    def render(self, attempt_id: UUID, ref: str, token: str, message: str = "") -> str:
-        """The exam tab's page."""
+    def marked(self, ref: str) -> frozenset[str]:
+        with self._lock:
+            state = self._workspaces.get(ref)
+            return frozenset(state.marked) if state is not None else frozenset()
+
+    def mark(self, ref: str, question_id: str, marked: bool) -> None:
+        """Mark a question to come back to later, or unmark it."""
+        with self._lock:
+            state = self._workspaces.get(ref)
+            if state is not None:
+                (state.marked.add if marked else state.marked.discard)(question_id)
+
+    def view(self, attempt_id: UUID) -> DeskView:
         assert self._view is not None
-        return _PAGE.render(
-            view=self._view(attempt_id), base=f"/w/{ref}", token=quote(token), message=message
+        return self._view(attempt_id)
+
+    def render(self, attempt_id: UUID, ref: str, token: str, **page: Any) -> str:
+        """The exam tab's page (see `ExamTab.render` for what `page` may say)."""
+        return self.tab.render(
+            self.view(attempt_id),
+            base=f"/w/{ref}",
+            token=quote(token),
+            marked=self.marked(ref),
+            **page,
         )
 
-    def answer(self, attempt_id: UUID, form: dict[str, list[str]]) -> None:
+    def answer(
+        self, attempt_id: UUID, question_id: str, text: str, choices: tuple[str, ...]
+    ) -> None:
         """Save one answer through the use case (domain rules apply: time, same day…)."""
         assert self._answer is not None
-        question_id = form.get("question_id", [""])[0]
-        text = form.get("answer", [""])[0]
-        choices = tuple(form.get("choice", []))
         self._answer(attempt_id, question_id, text, choices)
+
+    def save_form(self, attempt_id: UUID, ref: str, form: dict[str, list[str]]) -> None:
+        """The whole exam posted at once (a browser without scripts): every answer that
+        differs from the saved one is saved, and the marks are the ones ticked."""
+        if form.get("question_id"):  # one answer, as the page's script sends it
+            self.answer(
+                attempt_id,
+                form["question_id"][0],
+                form.get("answer", [""])[0],
+                tuple(form.get("choice", [])),
+            )
+            return
+        if form.get("form") != ["all"]:
+            return
+        view = self.view(attempt_id)
+        for question in view.questions:
+            qid = question.question_id
+            text = form.get(f"answer-{qid}", [""])[0]
+            choices = tuple(form.get(f"choice-{qid}", []))
+            if (text, choices) != (question.given.text, tuple(question.given.choices)):
+                self.answer(attempt_id, qid, text, choices)
+        ticked = set(form.get("mark", []))
+        with self._lock:
+            state = self._workspaces.get(ref)
+            if state is not None:
+                state.marked = ticked & {q.question_id for q in view.questions}
+
+    def finish(self, attempt_id: UUID) -> None:
+        """End the exam (R18: its results are then shown in the proctoring tab)."""
+        assert self._finish is not None
+        self._finish(attempt_id)
 
 
 def _handler_for(workspaces: BuiltinWorkspaces) -> type[BaseHTTPRequestHandler]:
@@ -195,34 +251,62 @@ def _handler_for(workspaces: BuiltinWorkspaces) -> type[BaseHTTPRequestHandler]:
             parts = parsed.path.strip("/").split("/")
             token = parse_qs(parsed.query).get("t", [""])[0]
             if len(parts) < 2 or parts[0] != "w":
-                self._send(HTTPStatus.NOT_FOUND, "Page inconnue.")
+                self._send(HTTPStatus.NOT_FOUND, workspaces.tab.gone(), "text/html")
                 return None
             ref, action = parts[1], parts[2] if len(parts) > 2 else ""
             attempt_id = workspaces._attempt_for(ref, token)
             if attempt_id is None:
-                self._send(HTTPStatus.GONE, "Cet espace d'examen n'est pas (ou plus) disponible.")
+                self._send(HTTPStatus.GONE, workspaces.tab.gone(), "text/html")
                 return None
             return ref, action, token, attempt_id
 
         def _send(self, status: HTTPStatus, body: str, content_type: str = "text/plain") -> None:
-            data = body.encode("utf-8")
+            self._send_bytes(status, body.encode("utf-8"), f"{content_type}; charset=utf-8")
+
+        def _send_bytes(self, status: HTTPStatus, data: bytes, content_type: str) -> None:
             self.send_response(status)
-            self.send_header("Content-Type", f"{content_type}; charset=utf-8")
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(data)))
             self.send_header("Cache-Control", "no-store")
             self.end_headers()
             self.wfile.write(data)
 
+        def _json(self, status: HTTPStatus, body: dict[str, object]) -> None:
+            self._send(status, json.dumps(body), "application/json")
+
+        def _back(self, ref: str, token: str, query: str = "", anchor: str = "") -> None:
+            self.send_response(HTTPStatus.SEE_OTHER)
+            self.send_header("Location", f"/w/{ref}?t={quote(token)}{query}{anchor}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
         def do_GET(self) -> None:
+            parsed = urlparse(self.path)
+            if parsed.path.startswith("/static/"):
+                found = static_file(parsed.path.removeprefix("/static/"))
+                if found is None:
+                    self._send(HTTPStatus.NOT_FOUND, "")
+                else:
+                    self._send_bytes(HTTPStatus.OK, found[0], f"{found[1]}; charset=utf-8")
+                return
             route = self._route()
             if route is None:
                 return
             ref, action, token, attempt_id = route
             if action:
-                self._send(HTTPStatus.NOT_FOUND, "Page inconnue.")
+                self._send(HTTPStatus.NOT_FOUND, workspaces.tab.gone(), "text/html")
                 return
             workspaces._beat(ref)
-            self._send(HTTPStatus.OK, workspaces.render(attempt_id, ref, token), "text/html")
+            saved = parse_qs(parsed.query).get("saved") == ["1"]
+            page = workspaces.render(attempt_id, ref, token, saved=saved)
+            self._send(HTTPStatus.OK, page, "text/html")
+
+        def _form(self) -> dict[str, list[str]] | None:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_FORM_BYTES:
+                self._send(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "")
+                return None
+            return parse_qs(self.rfile.read(length).decode("utf-8"), keep_blank_values=True)
 
         def do_POST(self) -> None:
             route = self._route()
@@ -233,27 +317,57 @@ def _handler_for(workspaces: BuiltinWorkspaces) -> type[BaseHTTPRequestHandler]:
                 workspaces._closed(ref)
                 self._send(HTTPStatus.NO_CONTENT, "")
                 return
-            workspaces._beat(ref)
             if action == "beat":
+                workspaces._beat(ref)
                 self._send(HTTPStatus.NO_CONTENT, "")
                 return
-            if action != "answer":
-                self._send(HTTPStatus.NOT_FOUND, "Page inconnue.")
+            if action not in ("answer", "mark", "finish", "leave"):
+                self._send(HTTPStatus.NOT_FOUND, workspaces.tab.gone(), "text/html")
                 return
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_FORM_BYTES:
-                self._send(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "Réponse trop longue.")
+            form = self._form()
+            if form is None:
                 return
-            form = parse_qs(self.rfile.read(length).decode("utf-8"), keep_blank_values=True)
+            if form.get("closing") != ["1"]:  # the last answers of a closing tab are no beat
+                workspaces._beat(ref)
+            fetched = self.headers.get(FETCHED) == "1"
+            if action == "mark":
+                question_id = form.get("question_id", [""])[0]
+                workspaces.mark(ref, question_id, form.get("marked") == ["1"])
+                if fetched:
+                    self._json(HTTPStatus.OK, {"marked": question_id in workspaces.marked(ref)})
+                else:
+                    self._back(ref, token, "&saved=1", f"#q-{quote(question_id)}")
+                return
             try:
-                workspaces.answer(attempt_id, form)
+                workspaces.save_form(attempt_id, ref, form)
+                if action == "finish" and form.get("confirm") == ["yes"]:
+                    workspaces.finish(attempt_id)
+                    page = workspaces.render(attempt_id, ref, token, state="finished")
+                    self._send(HTTPStatus.OK, page, "text/html")
+                    return
             except DomainError as refused:
-                page = workspaces.render(attempt_id, ref, token, message=str(refused))
+                language = workspaces.view(attempt_id).language
+                message, rule = refusal_for(refused, language)
+                if fetched:
+                    self._json(HTTPStatus.CONFLICT, {"error": message, "rule": rule})
+                    return
+                page = workspaces.render(attempt_id, ref, token, message=message, rule=rule)
                 self._send(HTTPStatus.CONFLICT, page, "text/html")
                 return
-            self.send_response(HTTPStatus.SEE_OTHER)
-            self.send_header("Location", f"/w/{ref}?t={quote(token)}")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+            if action == "finish":  # asked without the confirmation: ask for it
+                page = workspaces.render(attempt_id, ref, token, state="confirm-finish")
+                self._send(HTTPStatus.OK, page, "text/html")
+            elif action == "leave":
+                # R23's « Quitter »: silent from now on, as when the tab is closed.
+                workspaces._closed(ref)
+                page = workspaces.render(attempt_id, ref, token, state="left")
+                self._send(HTTPStatus.OK, page, "text/html")
+            elif form.get("closing") == ["1"]:  # nobody reads the answer: no page, no beat
+                self._send(HTTPStatus.NO_CONTENT, "")
+            elif fetched:
+                self._json(HTTPStatus.OK, {"saved": True})
+            else:
+                anchor = form.get("save", [""])[0] or form.get("question_id", [""])[0]
+                self._back(ref, token, "&saved=1", f"#q-{quote(anchor)}" if anchor else "")
 
     return Handler

@@ -18,7 +18,9 @@ digest of them) somewhere else to close that gap.
 Events written before the chain existed have no header ("unchained"): they still decode, and
 their hash is computed the same way over the whole stored state, chained from the previous
 one, so the first chained event of an old stream seals the unchained history before it. An
-unchained event *after* a chained one is a failure (someone stripped a header).
+unchained event *after* a chained one is a failure (someone stripped a header), and so is
+any unchained event placed in the log after the first chained one, even in a new stream: the
+history written before the chain always comes first in the log.
 
 Snapshots are not chained: they are derived, and may be deleted and taken again.
 
@@ -92,7 +94,10 @@ class StreamCheck:
     seen_chained: bool = False
     broken: bool = False
 
-    def check(self, stored: StoredEvent, report: ChainReport) -> None:
+    def check(self, stored: StoredEvent, report: ChainReport, *, chain_began: bool) -> None:
+        """`chain_began`: a chained event came earlier in the log, so every event written
+        since carries a header; an unchained one is a forgery (issue 14: a garbage row
+        inserted as a new stream at version 1 used to pass as pre-chain history)."""
         version = stored.originator_version
         state = bytes(stored.state)
         report.events += 1
@@ -124,6 +129,13 @@ class StreamCheck:
             if self.seen_chained:
                 self._break(report, version, "unchained event after chained ones (header removed)")
                 return
+            if chain_began:
+                self._break(
+                    report,
+                    version,
+                    "unchained event written after the chain began (inserted, or header removed)",
+                )
+                return
             self.last_hash = event_hash(self.last_hash, self.stream, version, stored.topic, state)
         self.last_version = version
 
@@ -135,15 +147,19 @@ class StreamCheck:
 def check_streams(
     rows: Iterable[StoredEvent], progress: Callable[[int], None] | None = None
 ) -> ChainReport:
-    """Check stored rows read in log order (any interleaving of streams)."""
+    """Check stored rows read in log order (any interleaving of streams). Pre-chain history
+    comes first in the log: once one chained event has been read, every later one must be
+    chained too."""
     report = ChainReport()
     streams: dict[UUID, StreamCheck] = {}
+    chain_began = False
     for n, stored in enumerate(rows, start=1):
         stream = _as_uuid(stored.originator_id)
         check = streams.get(stream)
         if check is None:
             check = streams[stream] = StreamCheck(stream)
-        check.check(stored, report)
+        check.check(stored, report, chain_began=chain_began)
+        chain_began = chain_began or is_chained(bytes(stored.state))
         if progress is not None and n % 10_000 == 0:
             progress(n)
     report.streams = len(streams)

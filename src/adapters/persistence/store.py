@@ -11,7 +11,9 @@ transaction committed. The audit reads (`AuditLog`) fetch many streams in one qu
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -37,12 +39,19 @@ from adapters.persistence.chain import (
 from adapters.persistence.msgspec_mapper import MsgspecMapper, MsgspecTranscoder
 from adapters.persistence.settings import eventsourcing_env
 from app.ports.audit_log import ChainReport, StoredRecord
-from app.ports.event_store import AggregateNotFound, ConcurrencyConflict, Recorded
+from app.ports.event_store import (
+    AggregateNotFound,
+    ConcurrencyConflict,
+    Recorded,
+    UnreadableEvent,
+)
 from app.ports.key_store import KeyStore
 from domain.enrollment import Enrollment
 from domain.exam_attempt import ExamAttempt
 from domain.proctored_session import ProctoredSession
 from domain.review import Review
+
+_log = logging.getLogger("vigie.store")
 
 A = TypeVar("A", bound=Aggregate)
 AGGREGATE_CACHE_SIZE = 20_000
@@ -171,7 +180,10 @@ class EventsourcingStore:
         mapper = self._reader
         recorded = []
         for notification in notifications:
-            event = mapper.to_domain_event(notification)
+            try:
+                event = mapper.to_domain_event(notification)
+            except Exception as error:
+                event = _unreadable(notification, error)
             assert isinstance(event, AggregateEvent)
             recorded.append(Recorded(notification.id, event))
         return recorded
@@ -280,3 +292,21 @@ class EventsourcingStore:
 
 def _uuid(value: UUID | str) -> UUID:
     return value if isinstance(value, UUID) else UUID(str(value))
+
+
+def _unreadable(stored: StoredEvent, error: Exception) -> UnreadableEvent:
+    """Stands in for a row that does not decode, logged once per read with where it is (the
+    row's bytes stay out of the log: they may hold personal data)."""
+    problem = f"{type(error).__name__} decoding {stored.topic!r}"
+    _log.error(
+        "unreadable stored event %s v%s: %s (run `vigie audit verify-store`)",
+        stored.originator_id,
+        stored.originator_version,
+        problem,
+    )
+    return UnreadableEvent(
+        originator_id=_uuid(stored.originator_id),
+        originator_version=stored.originator_version,
+        timestamp=datetime.fromtimestamp(0, UTC),
+        problem=problem,
+    )

@@ -25,6 +25,15 @@ class ConcurrencyConflict(RuntimeError):
 
 
 @dataclass(frozen=True)
+class UnreadableEvent(AggregateEvent):
+    """A stored row that does not decode: corrupt, or forged behind the store's back (issue
+    14). `read` hands it over in its place so that readers (read models, policies) step over
+    it instead of failing every page that catches up; `vigie audit verify-store` names it."""
+
+    problem: str = ""
+
+
+@dataclass(frozen=True)
 class Recorded:
     """An event at its place in the application's notification log."""
 
@@ -56,7 +65,8 @@ class EventStore(Protocol):
         ...
 
     def read(self, after: int, limit: int) -> Sequence[Recorded]:
-        """Events recorded after that position, oldest first, at most `limit`."""
+        """Events recorded after that position, oldest first, at most `limit`. A row that
+        does not decode comes as an `UnreadableEvent` at its position (never an exception)."""
         ...
 
     def head(self) -> int:

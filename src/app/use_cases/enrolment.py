@@ -322,14 +322,22 @@ def create_exam_session(
     return retrying(once)
 
 
-def renew_exam_session(ctx: Context, enrollment_id: UUID) -> date:
-    """R3: the hotline renews the exam session's validity, never past day 90."""
+def renew_exam_session(
+    ctx: Context, enrollment_id: UUID, *, renewed_by: UUID | None = None, reason: str = ""
+) -> date:
+    """R3: the hotline renews the exam session's validity, never past day 90 (who and why
+    are kept; a reason is required when a staff member is named)."""
     at = ctx.now()
-    return update(ctx, enrollment_id, Enrollment, lambda e: e.renew_exam_session(at=at))
+    return update(
+        ctx,
+        enrollment_id,
+        Enrollment,
+        lambda e: e.renew_exam_session(at=at, renewed_by=renewed_by, reason=reason),
+    )
 
 
 def book_live_supervision_slot(
-    ctx: Context, enrollment_id: UUID, *, slot: datetime, booked_by: UUID
+    ctx: Context, enrollment_id: UUID, *, slot: datetime, booked_by: UUID, note: str = ""
 ) -> None:
     """R2: the hotline books the agreed live-supervision slot."""
     at = ctx.now()
@@ -337,7 +345,7 @@ def book_live_supervision_slot(
         ctx,
         enrollment_id,
         Enrollment,
-        lambda e: e.book_live_supervision_slot(slot=slot, booked_by=booked_by, at=at),
+        lambda e: e.book_live_supervision_slot(slot=slot, booked_by=booked_by, at=at, note=note),
     )
 
 

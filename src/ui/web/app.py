@@ -8,13 +8,14 @@ workers can serve the same candidate.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from litestar import Litestar, Request, Response
 from litestar.config.csrf import CSRFConfig
-from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
+from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -38,6 +39,7 @@ from ui.web import (
     auditor,
     candidate,
     examiner,
+    hotline,
     i18n,
     media,
     operator,
@@ -46,10 +48,12 @@ from ui.web import (
     site,
 )
 from ui.web.edge import context as page_context
-from ui.web.edge import wants_fragment
-from ui.web.i18n import refusal_sentence
+from ui.web.edge import language_of, wants_fragment
+from ui.web.headers import security_headers
+from ui.web.i18n import N_, gettext_for, refusal_sentence
 
 HERE = Path(__file__).parent
+_log = logging.getLogger("vigie.web")
 MAX_UPLOAD_BYTES = 32 * 1024 * 1024
 
 
@@ -76,34 +80,66 @@ def _domain_error(request: Request[Any, Any, Any], error: DomainError) -> Respon
 def _conflict(request: Request[Any, Any, Any], error: ConcurrencyConflict) -> Response[Any]:
     """Other writers kept saving first (issue 12): 409, try again; never a 500. The details
     (ids, versions) are for the log, not for the person."""
-    t = page_context(request)["t"]
+    _ = gettext_for(language_of(request))
+    message = _("This was changed elsewhere at the same moment. Please try again in a moment.")
     if request.url.path.startswith("/api/"):
         body = api.Problem(
             type="https://vigie.example/problems/conflict",
             title="Conflict",
             status=409,
-            detail=t("conflict_retry"),
+            detail=message,
         )
         return Response(body, status_code=409, media_type=api.PROBLEM)
     name = "_refusal.html" if wants_fragment(request) else "error.html"
-    return Template(
-        name, context=page_context(request, message=t("conflict_retry")), status_code=409
-    )
+    return Template(name, context=page_context(request, message=message), status_code=409)
+
+
+# What a page says for an HTTP error, by status: a sentence for people, never the
+# framework's English detail (which may name internals).
+_HTTP_SENTENCES: dict[int, str] = {
+    400: N_("The request could not be read. Go back, check what you typed and try again."),
+    403: N_("This page is not yours to see. Log in with the right account, or go back."),
+    404: N_("This page does not exist, or no longer does. Check the address or go back."),
+    405: N_("This action cannot be done this way. Go back to the page and use its buttons."),
+    413: N_("What you sent is too large. Send a smaller file."),
+    429: N_("Too many attempts in a short time. Wait a minute, then try again."),
+}
+_HTTP_FALLBACK = N_("Something went wrong on our side. Try again in a moment.")
 
 
 def _http_error(request: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:
     if request.url.path.startswith("/api/"):
+        sentence = _HTTP_SENTENCES.get(error.status_code, _HTTP_FALLBACK)
         body = api.Problem(
-            type="about:blank", title=str(error.detail), status=error.status_code, detail=""
+            type="about:blank",
+            title=str(error.detail),
+            status=error.status_code,
+            detail=gettext_for(language_of(request))(sentence),
         )
         return Response(body, status_code=error.status_code, media_type=api.PROBLEM)
     if isinstance(error, NotAuthorizedException):
-        staff_area = request.url.path.startswith(("/examiner", "/operator", "/staff"))
+        staff_area = request.url.path.startswith(("/examiner", "/operator", "/staff", "/hotline"))
         return Redirect("/staff/login" if staff_area else "/login")
     status = error.status_code
-    message = "Accès refusé." if isinstance(error, PermissionDeniedException) else error.detail
+    sentence = _HTTP_SENTENCES.get(status, _HTTP_FALLBACK if status >= 500 else "")
+    _ = gettext_for(language_of(request))
+    message = _(sentence) if sentence else _(_HTTP_SENTENCES[400])
     name = "_refusal.html" if wants_fragment(request) else "error.html"
     return Template(name, context=page_context(request, message=message), status_code=status)
+
+
+def _unreadable_body(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    """A body that is not text, or nested beyond reason: 400 naming the body, never a 500
+    (issue 14: invalid UTF-8 and 100,000 nested brackets both gave 500)."""
+    _log.info("unreadable body on %s %s: %s", request.method, request.url.path, type(error))
+    return _http_error(request, HTTPException(status_code=400))
+
+
+def _fault(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    """Anything unexpected: logged with its traceback (a 500 used to reach no log), then a
+    page in the reader's language or problem details; never the framework's own text."""
+    _log.error("%s %s failed", request.method, request.url.path, exc_info=error)
+    return _http_error(request, HTTPException(status_code=500))
 
 
 LOGIN_ATTEMPTS_PER_MINUTE = 10
@@ -157,6 +193,7 @@ def create_app(
             *assignments.ROUTES,
             *accommodations.ROUTES,
             *parked.ROUTES,
+            *hotline.ROUTES,
             *media.ROUTES,
             create_static_files_router(path="/static", directories=[HERE / "static"]),
         ],
@@ -185,11 +222,15 @@ def create_app(
             DomainError: _domain_error,
             HTTPException: _http_error,
             ConcurrencyConflict: _conflict,
+            UnicodeDecodeError: _unreadable_body,
+            RecursionError: _unreadable_body,
+            Exception: _fault,
         },
         request_max_body_size=MAX_UPLOAD_BYTES,
         stores=stores,
         on_startup=[media.start_recorder] if live_media_root else [],
         on_shutdown=[media.stop_recorder] if live_media_root else [],
+        before_send=[security_headers(secure=secure)],
         debug=False,
     )
     app.state.platform = platform

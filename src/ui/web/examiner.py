@@ -96,7 +96,7 @@ async def staff_login(request: Request[Any, Any, Any], data: Form) -> Response[A
         )
     request.session["staff"] = str(staff.id)
     request.session["role"] = staff.role.value
-    home = {Role.EXAMINER: "/examiner/reviews", Role.AUDITOR: "/auditor"}
+    home = {Role.EXAMINER: "/examiner/reviews", Role.AUDITOR: "/auditor", Role.SUPPORT: "/hotline"}
     return Redirect(home.get(staff.role, "/operator"))
 
 

@@ -19,7 +19,7 @@ ICON = Path(__file__).parent / "static" / "favicon.ico"
 # the candidate's log-in. The staff log-in sends them to the same places.
 STAFF_HOME = {
     Role.EXAMINER.value: "/examiner/reviews",
-    Role.SUPPORT.value: "/operator",
+    Role.SUPPORT.value: "/hotline",
     Role.CENTRE.value: "/operator",
     Role.AUDITOR.value: "/auditor",
 }

@@ -1,0 +1,191 @@
+"""The exam tab's page: the questions, the navigator, the timer and the support, in the
+candidate's language (issue 13, point 4).
+
+The page has the platform's look without depending on the web edge's code: it links Pico and
+`vigie.css` from the platform's own address (the `base_url` its links are signed for). That
+keeps one owner for the design system (the web edge serves it, the browser caches the one
+file both tabs use) and adds no import of `ui` nor any reading of its files by path; the
+built-in workspace serves only what is its own: the exam tab's script and its few styles
+(`static/`). A strict CSP on this server will have to allow `style-src` from that address.
+
+Words come from this package's catalogue (`locale/fr/LC_MESSAGES/exam.po`), English being
+the source language; dates and times are formatted by Babel in the centre's time zone.
+"""
+
+from __future__ import annotations
+
+import gettext
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_time
+from jinja2 import Environment, StrictUndefined
+
+from app.catalogues import translations
+from app.exam_desk import DeskQuestion, DeskView
+from app.mail_rendering import SupportContact
+from domain.errors import DomainError, InvalidArgument, RuleBroken
+from domain.exam_paper import QuestionKind
+
+LOCALE = Path(str(resources.files("adapters.launcher") / "locale"))
+LANGUAGES = ("fr", "en")
+
+_ENV = Environment(autoescape=True, undefined=StrictUndefined)
+_PAGE = _ENV.from_string(
+    (resources.files("adapters.launcher") / "workspace_page.jinja").read_text(encoding="utf-8")
+)
+
+# What the server serves beside the page, by name: (file in static/, content type).
+STATIC = {
+    "workspace.js": "text/javascript",
+    "workspace.css": "text/css",
+}
+
+
+def N_(message: str) -> str:  # noqa: N802 (the gettext convention)
+    """Marks a message for extraction; it is translated where it is shown."""
+    return message
+
+
+# A refusal in words for people, by the rule the domain named; the rule itself is only shown
+# as a discreet reference. The domain's own text is written for developers and logs.
+REFUSALS: dict[str, str] = {
+    "R4": N_(
+        "The exam's time is over: the answers saved before the end are kept. Go back to "
+        "the proctoring tab (Vigie) to see your results."
+    ),
+    "R15": N_(
+        "This exam is no longer in progress, so answers cannot be changed here. Go back to "
+        "the proctoring tab (Vigie)."
+    ),
+    "R18": N_(
+        "This exam is already finished. Go back to the proctoring tab (Vigie) to see your results."
+    ),
+    "R1": N_(
+        "Your enrolment no longer allows answering today. Contact the support: their "
+        "details are at the bottom of this page."
+    ),
+    "R3": N_(
+        "Your exam session is no longer valid. Contact the support: their details are at "
+        "the bottom of this page."
+    ),
+}
+UNREADABLE = N_(
+    "This answer could not be saved as sent. Reload the page (your other answers are kept) "
+    "and give it again."
+)
+UNKNOWN = N_("This answer could not be saved. Try again; if it happens again, call the support.")
+
+
+@cache
+def _catalogue(language: str) -> gettext.NullTranslations:
+    return translations([LOCALE], language)
+
+
+Gettext = Callable[..., str]
+
+
+def gettext_for(language: str) -> Gettext:
+    """`_("…%(n)s…", n=3)` in one language (English when the language is unknown)."""
+    catalogue = _catalogue(language if language in LANGUAGES else "en")
+
+    def _(message: str, **values: Any) -> str:
+        text = catalogue.gettext(message)
+        return text % values if values else text
+
+    return _
+
+
+def refusal_for(refused: DomainError, language: str) -> tuple[str, str]:
+    """The sentence for people and the rule it refers to ("" when none)."""
+    _ = gettext_for(language)
+    if isinstance(refused, RuleBroken):
+        return _(REFUSALS.get(refused.rule, UNKNOWN)), refused.rule
+    if isinstance(refused, InvalidArgument):
+        return _(UNREADABLE), ""
+    return _(UNKNOWN), ""
+
+
+def static_file(name: str) -> tuple[bytes, str] | None:
+    """One of the tab's own files, or None."""
+    if name not in STATIC:
+        return None
+    data = (resources.files("adapters.launcher") / "static" / name).read_bytes()
+    return data, STATIC[name]
+
+
+def answered(question: DeskQuestion) -> bool:
+    """A question counts as answered once a text or a ticked choice is saved."""
+    return bool(question.given.text.strip() or question.given.choices)
+
+
+@dataclass(frozen=True)
+class ExamTab:
+    """Where the page links to, and what it says about the centre."""
+
+    platform_url: str  # the platform's base URL: its stylesheets and favicon
+    support: SupportContact
+    time_zone: str
+
+    def render(
+        self,
+        view: DeskView,
+        *,
+        base: str,
+        token: str,
+        marked: frozenset[str] = frozenset(),
+        message: str = "",
+        rule: str = "",
+        saved: bool = False,
+        state: str = "",
+    ) -> str:
+        """The exam tab in one of its states: `""` (the exam or its instructions),
+        "confirm-finish" (the finish dialog open, for a browser without scripts),
+        "finished" or "left"."""
+        language = view.language if view.language in LANGUAGES else "fr"
+        _ = gettext_for(language)
+        questions = view.questions
+        done = sum(1 for q in questions if answered(q))
+        return _PAGE.render(
+            _=_,
+            lang=language,
+            view=view,
+            base=base,
+            token=token,
+            platform=self.platform_url.rstrip("/"),
+            support=self.support,
+            marked=marked,
+            message=message,
+            rule=rule,
+            saved=saved,
+            state=state,
+            answered=answered,
+            done=done,
+            marked_count=sum(1 for q in questions if q.question_id in marked),
+            ends_at=self._time(view.ends_at, language),
+            minutes=int(view.remaining_seconds // 60),
+            kinds=QuestionKind,
+        )
+
+    def gone(self) -> str:
+        """The page of a link that opens nothing (another attempt's, or torn down): in
+        both languages, since nothing says whose it is."""
+        return _PAGE.render(
+            _=gettext_for("fr"),
+            en=gettext_for("en"),
+            lang="fr",
+            platform=self.platform_url.rstrip("/"),
+            support=self.support,
+            state="gone",
+        )
+
+    def _time(self, at: datetime | None, language: str) -> str:
+        if at is None:
+            return ""
+        return format_time(at, "short", tzinfo=ZoneInfo(self.time_zone), locale=language)

@@ -1,0 +1,283 @@
+/* The exam tab (issue 13, point 4). Without this script the page still works: one form
+   saves every answer at once. With it, each answer is saved as it is given (a fetch per
+   change, never a reload, so the scroll position and the other questions' input stay), the
+   navigator and a "saved" sign follow, the timer counts down, and finishing or leaving asks
+   for a confirmation in a <dialog> (Escape closes it, focus comes back where it was).
+   It also keeps the heartbeat (R23) and tells the proctoring tab about its focus (issue 12). */
+(function () {
+  "use strict";
+  var root = document.getElementById("exam");
+  var state = root ? root.dataset.state : "gone";
+  var exam = state === "in_progress";
+  var base = root ? root.dataset.base : "";
+  var token = root ? root.dataset.token : "";
+  var saving = false;  // a form is being sent: leaving the page is not closing the tab
+
+  function url(action) { return base + (action ? "/" + action : "") + "?t=" + token; }
+  function words(name, values) {
+    var text = root.dataset[name] || "";
+    Object.keys(values || {}).forEach(function (key) { text = text.split("{" + key + "}").join(values[key]); });
+    return text;
+  }
+
+  // Issue 12: the proctoring tab (the opener) hears when this tab has the focus, so moving
+  // between the two Vigie tabs is never a flag; only leaving both is.
+  function tell(message) {
+    if (window.opener) window.opener.postMessage(message, "*");
+  }
+  function attention(focused) { tell({ vigie: "attention", focused: focused }); }
+  window.addEventListener("focus", function () { attention(true); });
+  window.addEventListener("blur", function () { attention(false); });
+  attention(document.hasFocus());
+  document.addEventListener("submit", function (event) {
+    if (!event.defaultPrevented) saving = true;
+  });
+  // R23: once this tab is closed, the workspace is known lost at once, before the proctoring
+  // window is closed (sending a form is neither). No « leave this page? » prompt: a
+  // browser's modal prompt also stops the proctoring tab's heartbeat (both tabs share a
+  // process), which would record that tab closed.
+  var unsent = function () { /* set below, once the answers are known */ };
+  window.addEventListener("pagehide", function () {
+    if (saving) return;
+    attention(false);
+    unsent();
+    if (exam && navigator.sendBeacon) navigator.sendBeacon(url("closed"));
+  });
+
+  if (state === "finished") tell({ vigie: "finished" });  // the portal shows the results
+  if (state === "left" || state === "finished") {
+    attention(false);
+    window.close();  // allowed when a script opened this tab; otherwise the page says so
+  }
+  if (!root || state === "left" || state === "finished") return;
+
+  setInterval(function () {
+    fetch(url("beat"), { method: "POST" }).catch(function () { /* the next beat retries */ });
+    resend();
+  }, 5000);
+  if (!exam) return;
+
+  // --- the timer, from the server's count at load and this machine's elapsed time ---------
+  var remaining = document.getElementById("remaining");
+  var status = document.getElementById("save-status");  // the "saved" sign, also the warnings
+  var loadedAt = Date.now();
+  var secondsAtLoad = parseInt(remaining.dataset.seconds, 10);
+  var warned = secondsAtLoad <= 300;  // said once, when five minutes are left
+  function tick() {
+    var left = Math.max(0, secondsAtLoad - Math.floor((Date.now() - loadedAt) / 1000));
+    if (!warned && left <= 300) {
+      warned = true;
+      say(words("fiveLeft"));
+      status.classList.add("is-warning");
+    }
+    if (left === 0) {
+      remaining.textContent = words("timeUp");
+    } else if (left <= 300) {
+      var s = left % 60;
+      remaining.textContent = Math.floor(left / 60) + ":" + (s < 10 ? "0" : "") + s;
+    } else {
+      remaining.textContent = Math.floor(left / 60) + " min";
+    }
+    remaining.classList.toggle("is-short", left <= 300);
+  }
+  tick();
+  setInterval(tick, 1000);
+
+  // --- saving each answer as it is given ----------------------------------------------------
+  var form = document.getElementById("answers");
+  var failure = document.getElementById("fetch-error");
+  var questions = Array.prototype.slice.call(form.querySelectorAll("article.question"));
+  var dirty = {};      // question id -> true while its last change is not saved
+  var inFlight = {};   // question id -> a promise while it is being sent
+  var byId = {};
+  questions.forEach(function (article) { byId[article.dataset.question] = article; });
+
+  function payload(article) {
+    var id = article.dataset.question;
+    var body = new URLSearchParams();
+    body.append("question_id", id);
+    var text = article.querySelector("input[name='answer-" + id + "']");
+    if (text) body.append("answer", text.value);
+    article.querySelectorAll("input[name='choice-" + id + "']:checked").forEach(function (box) {
+      body.append("choice", box.value);
+    });
+    return body;
+  }
+  function isAnswered(article) {
+    var id = article.dataset.question;
+    var text = article.querySelector("input[name='answer-" + id + "']");
+    if (text) return text.value.trim() !== "";
+    return article.querySelector("input[name='choice-" + id + "']:checked") !== null;
+  }
+  function isMarked(article) {
+    return article.querySelector("input[name='mark']").checked;
+  }
+  // keepalive: an answer sent just before the tab is closed still arrives.
+  function post(action, body) {
+    return fetch(url(action), {
+      method: "POST", body: body, headers: { "X-Vigie-Fetch": "1" }, credentials: "same-origin",
+      keepalive: true
+    }).then(function (reply) {
+      return reply.json().catch(function () { return {}; }).then(function (data) {
+        if (!reply.ok) throw { refused: data.error || "", rule: data.rule || "" };
+        return data;
+      });
+    });
+  }
+  function say(text) {
+    status.classList.remove("is-warning");
+    status.textContent = text;
+  }
+  function refuse(text) {
+    failure.textContent = text;
+    failure.hidden = false;
+  }
+
+  function refresh() {
+    var done = 0, marked = 0;
+    questions.forEach(function (article) {
+      var id = article.dataset.question;
+      var link = document.getElementById("nav-" + id);
+      var answered = isAnswered(article) && !dirty[id];
+      var mark = isMarked(article);
+      if (isAnswered(article)) done += 1;
+      if (mark) marked += 1;
+      link.classList.toggle("is-answered", answered);
+      link.classList.toggle("is-marked", mark);
+      link.querySelector(".navigator__state").textContent =
+        words(isAnswered(article) ? "answered" : "notAnswered") + (mark ? ", " + words("marked") : "");
+    });
+    document.getElementById("progress").textContent =
+      words("progress", { done: done, total: questions.length });
+    var dialog = document.getElementById("finish-dialog");
+    dialog.querySelector("[data-count=answered]").textContent = done + " / " + questions.length;
+    dialog.querySelector("[data-count=unanswered]").textContent = questions.length - done;
+    dialog.querySelector("[data-count=marked]").textContent = marked;
+  }
+
+  function save(article) {
+    var id = article.dataset.question;
+    var number = article.dataset.number;
+    if (inFlight[id]) {  // one request per question at a time; the last change is sent after
+      return inFlight[id].then(function () { return dirty[id] ? save(article) : null; });
+    }
+    dirty[id] = false;
+    say(words("saving", { n: number }));
+    inFlight[id] = post("answer", payload(article)).then(function () {
+      var time = new Date().toLocaleTimeString(root.dataset.lang);
+      say(words("saved", { n: number, time: time }));
+      failure.hidden = true;
+    }, function (problem) {
+      dirty[id] = true;
+      if (problem && problem.refused) refuse(problem.refused);
+      else say(words("unsaved", { n: number }));
+    }).then(function () {
+      inFlight[id] = null;
+      refresh();
+    });
+    return inFlight[id];
+  }
+  function resend() {
+    Object.keys(dirty).forEach(function (id) {
+      if (dirty[id] && !inFlight[id]) save(byId[id]);
+    });
+  }
+  // The tab is closing: what was typed but not sent yet (the pause after typing) goes now,
+  // said to come from a closing tab so that it does not count as a heartbeat.
+  unsent = function () {
+    Object.keys(byId).forEach(function (id) {
+      if (!dirty[id] || inFlight[id]) return;
+      var body = payload(byId[id]);
+      body.append("closing", "1");
+      fetch(url("answer"), {
+        method: "POST", body: body, headers: { "X-Vigie-Fetch": "1" }, keepalive: true
+      });
+    });
+  };
+  function flush() {
+    return Promise.all(Object.keys(byId).map(function (id) {
+      return dirty[id] || inFlight[id] ? save(byId[id]) : null;
+    }));
+  }
+
+  var typing = {};
+  form.addEventListener("input", function (event) {
+    var article = event.target.closest("article.question");
+    if (!article || event.target.name === "mark") return;
+    var id = article.dataset.question;
+    dirty[id] = true;
+    if (event.target.type === "text" || event.target.tagName === "TEXTAREA" || !event.target.type) {
+      clearTimeout(typing[id]);
+      typing[id] = setTimeout(function () { if (dirty[id]) save(article); }, 700);
+    }
+  });
+  form.addEventListener("change", function (event) {
+    var article = event.target.closest("article.question");
+    if (!article) return;
+    var id = article.dataset.question;
+    if (event.target.name === "mark") {
+      var body = new URLSearchParams();
+      body.append("question_id", id);
+      body.append("marked", event.target.checked ? "1" : "");
+      post("mark", body).catch(function () { say(words("unsaved", { n: article.dataset.number })); });
+      refresh();
+      return;
+    }
+    clearTimeout(typing[id]);
+    dirty[id] = true;
+    save(article);
+  });
+
+  // « Save the answer » and the bar's buttons send the one form without a script; here they
+  // save what is not saved yet, or open their dialog, without leaving the page.
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var by = event.submitter;
+    if (by && by.id === "finish-open") { open("finish-dialog", by); return; }
+    if (by && by.id === "leave-open") { open("leave-dialog", by); return; }
+    // Only what changed is sent (an untouched question stays unanswered), then it is said.
+    flush().then(function () {
+      if (!Object.keys(byId).some(function (id) { return dirty[id]; })) say(words("allSaved"));
+    });
+  });
+
+  // --- the dialogs: keyboard first ---------------------------------------------------------
+  var opener = null;
+  function open(id, from) {
+    var dialog = document.getElementById(id);
+    opener = from;
+    refresh();
+    if (dialog.open) dialog.close();
+    dialog.showModal();
+  }
+  document.querySelectorAll("dialog").forEach(function (dialog) {
+    dialog.querySelectorAll("[data-close]").forEach(function (link) {
+      link.addEventListener("click", function (event) { event.preventDefault(); dialog.close(); });
+    });
+    dialog.addEventListener("close", function () { if (opener) opener.focus(); });
+    var confirm = dialog.querySelector("form");
+    confirm.addEventListener("submit", function (event) {
+      // Every answer reaches the server before the exam ends or the tab is left.
+      if (Object.keys(byId).some(function (id) { return dirty[id] || inFlight[id]; })) {
+        event.preventDefault();
+        flush().then(function () { saving = true; confirm.submit(); });
+      }
+    });
+  });
+  // Opened by the server (the finish button sent without a script, then reloaded): modal.
+  var asked = document.getElementById("finish-dialog");
+  if (asked.open) { asked.close(); open("finish-dialog", document.getElementById("finish-open")); }
+
+  // The navigator: jump to a question and put the keyboard there.
+  document.querySelectorAll(".navigator__item").forEach(function (link) {
+    link.addEventListener("click", function (event) {
+      var article = byId[link.dataset.question];
+      if (!article) return;
+      event.preventDefault();
+      article.scrollIntoView({ block: "start" });
+      article.focus({ preventScroll: true });
+      history.replaceState(null, "", "#q-" + link.dataset.question + "");
+    });
+  });
+  refresh();
+})();

@@ -1,0 +1,430 @@
+"""The hotline's desk (support role, issue 13 point 7): find a candidate, read their case
+file, and act for them — renew the session (R3), waive a photo (R9), record a technical
+problem (R20), book live supervision and send its link (R2), resend a mail, unblock a
+blocked screen (R23). Every action keeps who acted and why; a refusal is a sentence shown
+beside the form it answers, with what was typed kept."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+
+from app.context import Context
+from app.use_cases import hotline
+from domain.enrollment import Enrollment
+from domain.errors import DomainError, InvalidArgument, RuleBroken
+from domain.guide import Step
+from domain.hotline import REASON_LIMIT, MailToResend
+from domain.rules import CURRENT_RULES
+from domain.staff import Role
+from ui.web.edge import Form, context, platform_of
+from ui.web.i18n import N_, gettext_for
+
+
+def support_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """The hotline's pages are for the support role: others get the log-in page or a 403."""
+    session: dict[str, Any] = connection.session if "session" in connection.scope else {}
+    if not session.get("staff"):
+        raise NotAuthorizedException()
+    if session.get("role") != Role.SUPPORT.value:
+        raise PermissionDeniedException()
+
+
+def _me(request: Request[Any, Any, Any]) -> UUID:
+    return UUID(str(request.session["staff"]))
+
+
+class Reason(msgspec.Struct):
+    """A form with a reason (renew, resend, unblock)."""
+
+    reason: str = ""
+    mail: str = ""
+
+
+class Waiver(msgspec.Struct):
+    step: str = ""
+    reason: str = ""
+
+
+class Problem(msgspec.Struct):
+    description: str = ""
+
+
+class Slot(msgspec.Struct):
+    slot: str = ""  # an <input type="datetime-local">: the centre's local time
+    note: str = ""
+
+
+class Link(msgspec.Struct):
+    link: str = ""
+
+
+# What a success says, shown at the top of the case file after the redirect.
+DONE = {
+    "renewed": N_("Session renewed: it is now valid until %(day)s."),
+    "waived": N_("Photo waived: the candidate can go on; the examiner will see why."),
+    "problem": N_("Technical problem recorded: the examiner will read it beside any phone seen."),
+    "booked": N_("Live-supervision slot booked for %(moment)s."),
+    "link_sent": N_("The screen-sharing link is on its way to the candidate, in their language."),
+    "resent_invitation": N_("The invitation is on its way to the candidate."),
+    "resent_log_in": N_("The log-in mail, with a new single-use link, is on its way."),
+    "unblocked": N_("Unblocked: a new log-in link is on its way to the candidate."),
+}
+
+# What a refusal says, per action and rule (or field). The rule shows as a reference.
+REFUSED: dict[tuple[str, str], str] = {
+    ("renew", "R3"): N_(
+        "This session cannot be renewed: it already runs to the enrolment's last day (day 90), "
+        "or that day has passed. The centre can enrol the candidate again."
+    ),
+    ("renew", "R1"): N_("The enrolment has expired: the centre can enrol the candidate again."),
+    ("waive", "R4"): N_("The candidate's time for this session is up."),
+    ("waive", "*"): N_(
+        "The candidate is not at that photo now: ask where they are, then reload this page."
+    ),
+    ("book", "R2"): N_(
+        "Choose a future slot in office hours (a weekday, %(start)s:00 to %(end)s:00), for a "
+        "session created with live supervision."
+    ),
+    ("book", "R3"): N_(
+        "Choose a slot before the session's validity ends (%(day)s), or renew the session first."
+    ),
+    ("link", "R2"): N_("Book a slot first: the link is sent for a booked slot still to come."),
+    ("resend", "R2"): N_(
+        "The candidate has not created the exam session yet: send the invitation instead."
+    ),
+    ("resend", "R1"): N_("The enrolment has expired: the centre can enrol the candidate again."),
+    ("unblock", "R23"): N_(
+        "The candidate has no exam session yet: there is nothing to reconnect to. Send the "
+        "invitation instead."
+    ),
+    ("unblock", "R1"): N_("The enrolment has expired: the centre can enrol the candidate again."),
+    ("*", "reason"): N_(
+        "Say why in a few words (at most %(limit)s characters): the examiner will read it."
+    ),
+    ("*", "note"): N_("Keep the note under %(limit)s characters."),
+    ("*", "description"): N_(
+        "Describe the technical problem in a few words (at most %(limit)s characters)."
+    ),
+    ("*", "link"): N_("Give the screen-sharing tool's full address, starting with https://."),
+    ("*", "slot"): N_("Give the slot's date and time."),
+    ("*", "step"): N_("Only the face or the ID photo can be waived."),
+    ("*", "*"): N_("This could not be done. Reload the page and try again."),
+}
+
+# The session's state in words (the read model's codes are never shown).
+STATE = {
+    "created": N_("created, not entered yet"),
+    "checks": N_("in the checks"),
+    "exam": N_("exam in progress"),
+    "closed": N_("sent"),
+    "quit": N_("quit"),
+    "under review": N_("under review"),
+    "under appeal": N_("under appeal"),
+}
+STATE_BADGE = {
+    "created": "info",
+    "checks": "info",
+    "exam": "warning",
+    "quit": "error",
+    "under appeal": "warning",
+}
+
+# A line of the history, per kind of hotline action.
+ACTION = {
+    "renewed": N_("Session renewed until %(day)s"),
+    "slot_booked": N_("Live-supervision slot booked for %(moment)s"),
+    "link_sent": N_("Screen-sharing link sent for %(moment)s"),
+    "resent_invitation": N_("Invitation sent again"),
+    "resent_log_in": N_("Log-in mail sent again"),
+    "unblocked": N_("Unblocked: new log-in link sent"),
+    "unblocked_left": N_("Unblocked: session recorded as left, new log-in link sent"),
+    "waived_face_photo": N_("Face photo waived"),
+    "waived_id_photo": N_("ID photo waived"),
+    "technical_problem": N_("Technical problem recorded"),
+}
+PHOTO = {Step.FACE_PHOTO: N_("face photo"), Step.ID_PHOTO: N_("ID photo")}
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A refused action, shown beside its form with the input kept."""
+
+    form: str  # which form (its action name) and which enrolment it answered
+    enrollment_id: UUID
+    sentence: str
+    rule: str
+    typed: dict[str, str]
+
+
+def _refusal_sentence(language: str, action: str, error: DomainError, valid: str) -> str:
+    _ = gettext_for(language)
+    key = error.field if isinstance(error, InvalidArgument) else ""
+    rule = error.rule if isinstance(error, RuleBroken) else ""
+    text = (
+        REFUSED.get(("*", key))
+        or REFUSED.get((action, rule))
+        or REFUSED.get((action, "*"))
+        or REFUSED[("*", "*")]
+    )
+    rules = CURRENT_RULES
+    return _(
+        text,
+        limit=REASON_LIMIT,
+        start=rules.office_hours_start,
+        end=rules.office_hours_end,
+        day=valid,
+    )
+
+
+class HotlineDesk(Controller):
+    path = "/hotline"
+    guards = [support_only]
+
+    @get("/", sync_to_thread=True)
+    def search(self, request: Request[Any, Any, Any], q: str = "") -> Template:
+        """Find a candidate by e-mail or name (every word must match)."""
+        platform = platform_of(request)
+        query = q.strip()[:200]
+        found = hotline.find_candidates(platform.ctx, platform.projections, query) if query else []
+        return Template(
+            "hotline.html",
+            context=context(request, query=query, found=found, most=hotline.MOST_FOUND),
+        )
+
+    @get("/candidates/{candidate_id:uuid}", sync_to_thread=True)
+    def candidate(
+        self,
+        request: Request[Any, Any, Any],
+        candidate_id: FromPath[UUID],
+        done: str = "",
+        e: str = "",
+    ) -> Template:
+        return self._page(request, candidate_id, done=done, done_for=e)
+
+    def _page(
+        self,
+        request: Request[Any, Any, Any],
+        candidate_id: UUID,
+        *,
+        done: str = "",
+        done_for: str = "",
+        refusal: Refusal | None = None,
+    ) -> Template:
+        platform = platform_of(request)
+        try:
+            case = hotline.case_file(platform.ctx, platform.projections, candidate_id)
+        except LookupError:
+            raise PermissionDeniedException() from None
+        language = context(request)["lang"]
+        _ = gettext_for(language)
+        notice = ""
+        if done in DONE:
+            files = {str(f.enrollment.id): f.enrollment for f in case.enrolments}
+            enrollment = files.get(done_for)
+            notice = _(
+                DONE[done],
+                day=_day(request, enrollment.session_valid_until if enrollment else None),
+                moment=_moment(request, enrollment.supervision_slot if enrollment else None),
+            )
+        return Template(
+            "hotline_candidate.html",
+            context=context(
+                request,
+                case=case,
+                notice=notice,
+                done=done,
+                done_for=done_for,
+                refusal=refusal,
+                states=STATE,
+                badges=STATE_BADGE,
+                actions=ACTION,
+                photos=PHOTO,
+                limit=REASON_LIMIT,
+                titles=_titles(platform.ctx, case),
+            ),
+            status_code=409 if refusal else 200,
+        )
+
+    def _act(
+        self,
+        request: Request[Any, Any, Any],
+        enrollment_id: UUID,
+        action: str,
+        typed: dict[str, str],
+        command: Any,
+        done: str,
+    ) -> Template | Redirect:
+        """Run one action; back to the case file with its success, or the refusal in place."""
+        platform = platform_of(request)
+        try:
+            enrollment = platform.ctx.store.get(enrollment_id, Enrollment)
+        except LookupError:
+            raise PermissionDeniedException() from None
+        try:
+            outcome = command()
+        except DomainError as error:
+            language = context(request)["lang"]
+            valid = _day(request, enrollment.session_valid_until)
+            refusal = Refusal(
+                action,
+                enrollment_id,
+                _refusal_sentence(language, action, error, valid),
+                error.rule if isinstance(error, RuleBroken) else "",
+                typed,
+            )
+            return self._page(request, enrollment.candidate_id, refusal=refusal)
+        # The mails these facts call for are decided and sent by the worker (app.outbox).
+        if done == "resent":
+            done = f"resent_{outcome}"
+        return Redirect(
+            f"/hotline/candidates/{enrollment.candidate_id}?done={done}&e={enrollment_id}"
+        )
+
+    @post("/enrolments/{enrollment_id:uuid}/renew", sync_to_thread=True)
+    def renew(
+        self, request: Request[Any, Any, Any], enrollment_id: FromPath[UUID], data: Form
+    ) -> Template | Redirect:
+        form = msgspec.convert(data, Reason, strict=False)
+        ctx = platform_of(request).ctx
+        return self._act(
+            request,
+            enrollment_id,
+            "renew",
+            {"reason": form.reason},
+            lambda: hotline.renew(ctx, enrollment_id, by=_me(request), reason=form.reason),
+            "renewed",
+        )
+
+    @post("/enrolments/{enrollment_id:uuid}/waive-photo", sync_to_thread=True)
+    def waive_photo(
+        self, request: Request[Any, Any, Any], enrollment_id: FromPath[UUID], data: Form
+    ) -> Template | Redirect:
+        form = msgspec.convert(data, Waiver, strict=False)
+        ctx = platform_of(request).ctx
+
+        def waive() -> None:
+            try:
+                step = Step(form.step)
+            except ValueError:
+                raise InvalidArgument("step", "only the face or ID photo can be waived") from None
+            hotline.waive_photo(ctx, enrollment_id, step=step, by=_me(request), reason=form.reason)
+
+        typed = {"reason": form.reason, "step": form.step}
+        return self._act(request, enrollment_id, "waive", typed, waive, "waived")
+
+    @post("/enrolments/{enrollment_id:uuid}/technical-problem", sync_to_thread=True)
+    def technical_problem(
+        self, request: Request[Any, Any, Any], enrollment_id: FromPath[UUID], data: Form
+    ) -> Template | Redirect:
+        form = msgspec.convert(data, Problem, strict=False)
+        ctx = platform_of(request).ctx
+        return self._act(
+            request,
+            enrollment_id,
+            "problem",
+            {"description": form.description},
+            lambda: hotline.record_technical_problem(
+                ctx, enrollment_id, by=_me(request), description=form.description
+            ),
+            "problem",
+        )
+
+    @post("/enrolments/{enrollment_id:uuid}/book-live", sync_to_thread=True)
+    def book_live(
+        self, request: Request[Any, Any, Any], enrollment_id: FromPath[UUID], data: Form
+    ) -> Template | Redirect:
+        form = msgspec.convert(data, Slot, strict=False)
+        platform = platform_of(request)
+
+        def book() -> None:
+            slot = hotline.local_slot(form.slot, ZoneInfo(platform.ctx.time_zone))
+            hotline.book_live(
+                platform.ctx, enrollment_id, slot=slot, by=_me(request), note=form.note
+            )
+
+        typed = {"slot": form.slot, "note": form.note}
+        return self._act(request, enrollment_id, "book", typed, book, "booked")
+
+    @post("/enrolments/{enrollment_id:uuid}/send-live-link", sync_to_thread=True)
+    def send_live_link(
+        self, request: Request[Any, Any, Any], enrollment_id: FromPath[UUID], data: Form
+    ) -> Template | Redirect:
+        form = msgspec.convert(data, Link, strict=False)
+        ctx = platform_of(request).ctx
+        return self._act(
+            request,
+            enrollment_id,
+            "link",
+            {"link": form.link},
+            lambda: hotline.send_live_link(ctx, enrollment_id, link=form.link, by=_me(request)),
+            "link_sent",
+        )
+
+    @post("/enrolments/{enrollment_id:uuid}/resend", sync_to_thread=True)
+    def resend(
+        self, request: Request[Any, Any, Any], enrollment_id: FromPath[UUID], data: Form
+    ) -> Template | Redirect:
+        form = msgspec.convert(data, Reason, strict=False)
+        ctx = platform_of(request).ctx
+
+        def send() -> str:
+            try:
+                mail = MailToResend(form.mail)
+            except ValueError:
+                raise InvalidArgument("mail", "choose a mail") from None
+            hotline.resend(ctx, enrollment_id, mail=mail, by=_me(request), reason=form.reason)
+            return mail.value
+
+        typed = {"reason": form.reason, "mail": form.mail}
+        return self._act(request, enrollment_id, "resend", typed, send, "resent")
+
+    @post("/enrolments/{enrollment_id:uuid}/unblock", sync_to_thread=True)
+    def unblock(
+        self, request: Request[Any, Any, Any], enrollment_id: FromPath[UUID], data: Form
+    ) -> Template | Redirect:
+        form = msgspec.convert(data, Reason, strict=False)
+        ctx = platform_of(request).ctx
+        return self._act(
+            request,
+            enrollment_id,
+            "unblock",
+            {"reason": form.reason},
+            lambda: hotline.unblock(ctx, enrollment_id, by=_me(request), reason=form.reason),
+            "unblocked",
+        )
+
+
+def _titles(ctx: Context, case: hotline.CaseFile) -> dict[str, str]:
+    """Each enrolment's certification by its title (its code if the catalogue lost it)."""
+    titles = {}
+    for f in case.enrolments:
+        code = f.enrollment.certification_code
+        try:
+            titles[code] = ctx.catalogue.get(code).title
+        except ValueError:
+            titles[code] = code
+    return titles
+
+
+def _day(request: Request[Any, Any, Any], value: Any) -> str:
+    language = context(request)["lang"]
+    return platform_of(request).ctx.times.format(value, language, "day") if value else ""
+
+
+def _moment(request: Request[Any, Any, Any], value: Any) -> str:
+    language = context(request)["lang"]
+    return platform_of(request).ctx.times.format(value, language, "moment") if value else ""
+
+
+ROUTES = [HotlineDesk]

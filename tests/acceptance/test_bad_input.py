@@ -1,0 +1,83 @@
+"""Issue 14: malformed bodies get a clear 400, never a 500; an unexpected fault is logged
+with its traceback and answered in the reader's language, not with the framework's text."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import pytest
+from litestar.testing import TestClient
+
+from adapters.bootstrap import Settings, bootstrap
+from adapters.clock import ManualClock
+from adapters.ids import SeededIds
+from app.mail_rendering import SupportContact
+from tests.acceptance.journey import PARIS, Journey
+from tests.acceptance.web import csrf, log_in
+from ui.web import app as web_app
+from ui.web.app import create_app
+
+SECRET = b"i" * 32
+PASSWORD = "bad-input-pass-1"
+BODIES = {
+    "invalid UTF-8": b'{"resume_reason": "\xff\xfe"}',
+    "100,000 nested brackets": b"[" * 100_000 + b"]" * 100_000,
+    "truncated JSON": b'{"resume_reason": ',
+}
+
+
+@pytest.fixture
+def signed_in() -> Iterator[tuple[Journey, TestClient[Any]]]:
+    platform = bootstrap(
+        Settings(database_url="memory:", media_root=None, secret_key=SECRET.decode()),
+        clock=ManualClock(datetime(2025, 3, 4, 9, 0, tzinfo=PARIS)),
+        ids=SeededIds(15),
+    )
+    journey = Journey(platform, email="camille@example.org")
+    journey.enrol()
+    journey.set_password(PASSWORD)
+    journey.create_session()
+    platform.projections.catch_up(platform.ctx.store)
+    with TestClient(create_app(platform, secret=SECRET, support=SupportContact())) as client:
+        log_in(client, "/login", "camille@example.org", PASSWORD)
+        yield journey, client
+    platform.close()
+
+
+@pytest.mark.parametrize("body", BODIES.values(), ids=BODIES.keys())
+def test_a_malformed_api_body_is_a_400_problem(
+    signed_in: tuple[Journey, TestClient[Any]], body: bytes
+) -> None:
+    journey, client = signed_in
+    reply = client.post(
+        f"/api/sessions/{journey.session_id}/enter",
+        content=body,
+        headers={**csrf(client), "content-type": "application/json"},
+    )
+    assert reply.status_code == 400, reply.text
+    assert reply.headers["content-type"].startswith("application/problem+json")
+    assert reply.json()["detail"]
+
+
+def test_an_unexpected_fault_is_logged_and_answered_in_the_reader_language(
+    signed_in: tuple[Journey, TestClient[Any]],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    _, client = signed_in
+
+    def broken(*_: Any, **__: Any) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(web_app.site, "context", broken)
+    with caplog.at_level(logging.ERROR, logger="vigie.web"):
+        reply = client.get("/support")
+    assert reply.status_code == 500
+    assert "text/html" in reply.headers["content-type"]
+    assert "Un problème est survenu de notre côté" in reply.text
+    assert "Internal Server Error" not in reply.text
+    (record,) = [r for r in caplog.records if r.name == "vigie.web"]
+    assert record.exc_info is not None and "No space left" in str(record.exc_info[1])

@@ -1,0 +1,259 @@
+"""The hotline's desk (issue 13, point 7): find a candidate, act for them from the page or
+the command line, each action kept with who and why, and the mails it calls for sent in the
+candidate's language."""
+
+from __future__ import annotations
+
+import html
+import io
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+import pytest
+from litestar.testing import TestClient
+
+from adapters.bootstrap import Platform
+from app.mail_rendering import SupportContact
+from app.use_cases import accounts
+from domain.enrollment import Enrollment
+from domain.proctored_session import ProctoredSession
+from domain.staff import Role
+from tests.acceptance.journey import Journey, make_platform
+from tests.acceptance.web import form_token, log_in
+from ui import hotline_cli
+from ui.cli import _parser
+from ui.web.app import create_app
+
+SECRET = b"h" * 32
+AGENT = "agent@hotline.example.org"
+
+
+@pytest.fixture
+def platform() -> Iterator[Platform]:
+    platform = make_platform()
+    for email, name, role in (
+        (AGENT, "Sacha Hotline", Role.SUPPORT),
+        ("centre@example.org", "Centre", Role.CENTRE),
+    ):
+        accounts.register_staff(
+            platform.ctx, email=email, name=name, role=role, password="staff-pass-1"
+        )
+    platform.projections.catch_up(platform.ctx.store)
+    yield platform
+    platform.close()
+
+
+@pytest.fixture
+def journey(platform: Platform) -> Journey:
+    journey = Journey(platform, email="helene.leclerc@example.org")
+    journey.enrol()
+    return journey
+
+
+@pytest.fixture
+def client(platform: Platform) -> Iterator[TestClient[Any]]:
+    with TestClient(create_app(platform, secret=SECRET, support=SupportContact())) as client:
+        log_in(client, "/staff/login", AGENT, "staff-pass-1")
+        yield client
+
+
+def text(reply: Any) -> str:
+    return html.unescape(reply.text)
+
+
+def act(client: TestClient[Any], journey: Journey, action: str, **form: str) -> Any:
+    """Post one of the case file's forms, as the page does."""
+    page = f"/hotline/candidates/{journey.candidate_id}"
+    data = {**form, "_csrf_token": form_token(client, page)}
+    return client.post(f"/hotline/enrolments/{journey.enrollment_id}/{action}", data=data)
+
+
+def history(platform: Platform, aggregate_id: UUID | None) -> list[Any]:
+    assert aggregate_id is not None
+    return list(platform.ctx.store.history(aggregate_id))
+
+
+def test_the_support_role_lands_on_the_desk_and_finds_a_candidate_by_name_or_email(
+    client: TestClient[Any], journey: Journey
+) -> None:
+    assert client.get("/", follow_redirects=False).headers["location"] == "/hotline"
+    by_name = text(client.get("/hotline/", params={"q": "leclerc"}))
+    assert "Camille MARTIN" in by_name and "helene.leclerc@example.org" in by_name
+    assert "Candidats trouvés : 1" in by_name
+    nobody = text(client.get("/hotline/", params={"q": "dupont"}))
+    assert "Personne ne correspond" in nobody
+    page = text(client.get(f"/hotline/candidates/{journey.candidate_id}"))
+    assert "invité, pas encore de session" in page  # a state in words, never a code
+    assert "Access" in page  # the certification's title
+
+
+def test_other_roles_and_strangers_are_kept_out(platform: Platform, journey: Journey) -> None:
+    with TestClient(create_app(platform, secret=SECRET, support=SupportContact())) as other:
+        first = other.get("/hotline/", follow_redirects=False)
+        assert first.status_code in (302, 303) and first.headers["location"] == "/staff/login"
+        log_in(other, "/staff/login", "centre@example.org", "staff-pass-1")
+        assert other.get(f"/hotline/candidates/{journey.candidate_id}").status_code == 403
+
+
+def test_renewing_keeps_who_and_why_and_shows_the_new_validity(
+    client: TestClient[Any], platform: Platform, journey: Journey
+) -> None:
+    journey.create_session()
+    refused = act(client, journey, "renew", reason="  ")
+    assert refused.status_code == 409
+    assert "Dites pourquoi" in text(refused)
+    assert not any(
+        isinstance(e, Enrollment.ExamSessionRenewed)
+        for e in history(platform, journey.enrollment_id)
+    )
+
+    done = act(client, journey, "renew", reason="ticket 4411: hospital stay")
+    page = text(done)
+    assert "Session renouvelée : elle est valable jusqu'au 26/02/2025." in page
+    renewed = [
+        e
+        for e in history(platform, journey.enrollment_id)
+        if isinstance(e, Enrollment.ExamSessionRenewed)
+    ]
+    assert [(e.valid_until, e.reason) for e in renewed] == [
+        (date(2025, 2, 26), "ticket 4411: hospital stay")
+    ]
+    assert "par Sacha Hotline" in page and "ticket 4411: hospital stay" in page
+
+
+def test_a_renewal_past_day_90_is_refused_with_a_sentence_and_the_reason_kept(
+    client: TestClient[Any], platform: Platform, journey: Journey
+) -> None:
+    journey.create_session()
+    for n in range(5):  # 15 days each: the fifth reaches the last day (day 90)
+        assert act(client, journey, "renew", reason=f"renewal {n}").status_code == 200
+    client.get("/lang/en")
+    refused = act(client, journey, "renew", reason="one more please")
+    page = text(refused)
+    assert refused.status_code == 409
+    assert "This session cannot be renewed" in page and "rule R3" in page
+    assert ">one more please</textarea>" in page  # the input is kept
+    assert "R3:" not in page
+
+
+def test_waiving_the_photo_the_candidate_is_stuck_at(
+    client: TestClient[Any], platform: Platform, journey: Journey
+) -> None:
+    journey.create_session()
+    journey.enter()
+    journey.pass_attestations()
+    journey.pass_equipment()
+    page = text(client.get(f"/hotline/candidates/{journey.candidate_id}"))
+    assert "bloqué à la photo du visage ?" in page
+    act(client, journey, "waive-photo", step="face_photo", reason="the webcam shows only black")
+    waived = [
+        e
+        for e in history(platform, journey.session_id)
+        if isinstance(e, ProctoredSession.PhotoWaived)
+    ]
+    assert len(waived) == 1 and waived[0].reason == "the webcam shows only black"
+    wrong = act(client, journey, "waive-photo", step="face_photo", reason="again")
+    assert wrong.status_code == 409 and "pas à cette photo" in text(wrong)
+
+
+def test_a_technical_problem_is_recorded_with_its_description(
+    client: TestClient[Any], platform: Platform, journey: Journey
+) -> None:
+    journey.create_session()
+    long = act(client, journey, "technical-problem", description="x" * 501)
+    assert long.status_code == 409 and "500" in text(long)
+    act(client, journey, "technical-problem", description="network down: called from a phone")
+    [problem] = [
+        e
+        for e in history(platform, journey.session_id)
+        if isinstance(e, ProctoredSession.TechnicalProblemRecorded)
+    ]
+    assert problem.description == "network down: called from a phone"
+
+
+def test_booking_live_supervision_then_mailing_its_link_in_the_candidates_language(
+    client: TestClient[Any], platform: Platform, journey: Journey
+) -> None:
+    journey.create_session(live_supervision=True)
+    early = act(client, journey, "send-live-link", link="https://share.example.org/r/42")
+    assert early.status_code == 409 and "Réservez d'abord un créneau" in text(early)
+    evening = act(client, journey, "book-live", slot="2025-01-29T20:00")
+    assert evening.status_code == 409 and "heures de bureau" in text(evening)
+    assert 'value="2025-01-29T20:00"' in evening.text
+    page = text(act(client, journey, "book-live", slot="2025-01-29T14:00", note="agreed by phone"))
+    assert "Créneau de surveillance en direct réservé pour le 29/01/2025 14:00" in page
+    act(client, journey, "send-live-link", link="https://share.example.org/r/42")
+    platform.settle()
+    [mail] = [m for m in platform.mailer.sent if "partage" in m.text and "share.example" in m.text]  # type: ignore[attr-defined]
+    assert mail.to == "helene.leclerc@example.org" and "29/01/2025 14:00" in mail.text
+
+
+def test_resending_the_invitation_and_the_log_in_mail(
+    client: TestClient[Any], platform: Platform, journey: Journey
+) -> None:
+    sent = platform.mailer.sent  # type: ignore[attr-defined]
+    before = len(sent)
+    refused = act(client, journey, "resend", mail="log_in")
+    assert refused.status_code == 409 and "envoyez plutôt l'invitation" in text(refused)
+    act(client, journey, "resend", mail="invitation", reason="lost in spam")
+    platform.settle()
+    assert len(sent) == before + 1 and "/sessions/new" in sent[-1].text
+    journey.create_session()
+    count = len(sent)
+    act(client, journey, "resend", mail="log_in")
+    platform.settle()
+    [again] = sent[count:]
+    first = next(m for m in reversed(sent[:count]) if "/password/reset" in m.text)
+    assert "/password/reset" in again.text
+    assert again.text.split("/password/reset")[1] != first.text.split("/password/reset")[1]
+
+
+def test_unblocking_a_blocked_screen_records_the_interruption_and_mails_a_new_link(
+    client: TestClient[Any], platform: Platform, journey: Journey
+) -> None:
+    journey.create_session()
+    platform.settle()
+    journey.enter()
+    count = len(platform.mailer.sent)  # type: ignore[attr-defined]
+    act(client, journey, "unblock", reason="frozen screen, candidate on the phone")
+    platform.settle()
+    [left] = [
+        e
+        for e in history(platform, journey.session_id)
+        if isinstance(e, ProctoredSession.SessionLeft)
+    ]
+    assert "R23" in left.cause and "frozen screen" in left.cause
+    assert len(platform.mailer.sent) == count + 1  # type: ignore[attr-defined]
+    page = text(client.get(f"/hotline/candidates/{journey.candidate_id}"))
+    assert "session notée comme quittée" in page and "par Sacha Hotline" in page
+
+
+def cli(platform: Platform, *words: str) -> tuple[int, str]:
+    out = io.StringIO()
+    code = hotline_cli._run(platform, _parser().parse_args(["hotline", *words]), out)
+    return code, out.getvalue()
+
+
+def test_every_action_from_the_command_line(platform: Platform, journey: Journey) -> None:
+    journey.create_session(live_supervision=True)
+    eid = str(journey.enrollment_id)
+    code, found = cli(platform, "find", "Helene")
+    assert code == 0 and str(journey.candidate_id) in found
+    assert cli(platform, "renew", eid, "--by", AGENT, "--reason", "ticket 7")[1].startswith(
+        "renewed: the exam session is valid until 26/02/2025"
+    )
+    cli(platform, "book-live", eid, "--by", AGENT, "--slot", "2025-01-29T10:00")
+    cli(platform, "send-live-link", eid, "--by", AGENT, "--link", "https://share.example.org/x")
+    cli(platform, "resend", eid, "--by", AGENT, "--mail", "invitation")
+    cli(platform, "technical-problem", eid, "--by", AGENT, "--description", "no network")
+    journey.enter()
+    journey.pass_attestations()
+    journey.pass_equipment()
+    cli(platform, "waive-photo", eid, "--by", AGENT, "--photo", "face", "--reason", "black")
+    cli(platform, "unblock", eid, "--by", AGENT, "--reason", "frozen")
+    code, shown = cli(platform, "show", str(journey.candidate_id))
+    assert "7 hotline action(s)" in shown and "by Sacha Hotline — 'ticket 7'" in shown
+    with pytest.raises(ValueError, match="not a support"):
+        cli(platform, "renew", eid, "--by", "centre@example.org", "--reason", "x")

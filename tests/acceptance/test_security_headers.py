@@ -1,0 +1,78 @@
+"""Issue 14: every response carries the security headers — a CSP without inline script,
+no framing, no MIME sniffing, a same-origin referrer — and the camera and microphone are
+allowed only on the candidate's proctored pages; HSTS only behind HTTPS."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import pytest
+from litestar.testing import TestClient
+
+from adapters.bootstrap import Platform, Settings, bootstrap
+from adapters.clock import ManualClock
+from adapters.ids import SeededIds
+from app.mail_rendering import SupportContact
+from tests.acceptance.journey import PARIS, Journey
+from tests.acceptance.web import log_in
+from ui.web.app import create_app
+
+SECRET = b"h" * 32
+PASSWORD = "headers-pass-1"
+PAGES = ["/login", "/staff/login", "/support", "/static/vigie.css", "/favicon.ico", "/nowhere"]
+
+
+@pytest.fixture
+def journey() -> Iterator[Journey]:
+    platform = bootstrap(
+        Settings(database_url="memory:", media_root=None, secret_key=SECRET.decode()),
+        clock=ManualClock(datetime(2025, 3, 4, 9, 0, tzinfo=PARIS)),
+        ids=SeededIds(14),
+    )
+    journey = Journey(platform, email="camille@example.org")
+    journey.enrol()
+    journey.set_password(PASSWORD)
+    journey.create_session()
+    platform.projections.catch_up(platform.ctx.store)
+    yield journey
+    platform.close()
+
+
+def client_of(platform: Platform, *, secure: bool = False) -> TestClient[Any]:
+    app = create_app(platform, secret=SECRET, support=SupportContact(), secure=secure)
+    return TestClient(
+        app, base_url="https://testserver.local" if secure else "http://testserver.local"
+    )
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_response_carries_the_security_headers(journey: Journey, path: str) -> None:
+    with client_of(journey.platform) as client:
+        reply = client.get(path)
+    csp = reply.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert reply.headers["x-frame-options"] == "DENY"
+    assert reply.headers["x-content-type-options"] == "nosniff"
+    assert reply.headers["referrer-policy"] == "same-origin"
+    assert "camera=()" in reply.headers["permissions-policy"]
+    assert "strict-transport-security" not in reply.headers
+
+
+def test_the_camera_is_allowed_only_on_the_candidate_proctored_pages(journey: Journey) -> None:
+    with client_of(journey.platform) as client:
+        log_in(client, "/login", "camille@example.org", PASSWORD)
+        for path in ("/equipment", f"/exams/{journey.session_id}"):
+            reply = client.get(path)
+            assert reply.status_code == 200, path
+            assert "camera=(self)" in reply.headers["permissions-policy"], path
+            assert "microphone=(self)" in reply.headers["permissions-policy"], path
+        assert "camera=()" in client.get("/support").headers["permissions-policy"]
+
+
+def test_hsts_is_sent_when_served_over_https(journey: Journey) -> None:
+    with client_of(journey.platform, secure=True) as client:
+        reply = client.get("/login")
+    assert reply.headers["strict-transport-security"].startswith("max-age=31536000")

@@ -1,0 +1,239 @@
+"""The exam tab in Chromium (issue 13, point 4): each answer saved as it is given without a
+reload (a tick on Q2 survives typing in Q5, the scroll position stays), the navigator and
+the "saved" sign follow, marks for later, the finish dialog used with the keyboard alone,
+French and English, desktop and phone. Screenshots: test-artifacts/browser/exam-*.png."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from app.context import update
+from domain.candidate import Candidate
+from domain.exam_attempt import AttemptStatus, ExamAttempt
+from tests.acceptance.journey import Journey
+from tests.browser.conftest import ARTIFACTS, Server, serious_violations
+
+SHOTS = Path(os.environ.get("VIGIE_EXAM_SHOTS", str(ARTIFACTS)))
+DESKTOP, PHONE = {"width": 1440, "height": 900}, {"width": 360, "height": 740}
+
+
+def shot(page: Any, name: str) -> None:
+    """What the candidate sees (the viewport), and the whole page beside it."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"exam-{name}.png"))
+    page.screenshot(path=str(SHOTS / f"exam-{name}-full.png"), full_page=True)
+
+
+def wait_for(what: str, done: Callable[[], bool], seconds: float = 15) -> None:
+    deadline = time.monotonic() + seconds
+    while not done():
+        assert time.monotonic() < deadline, f"never happened: {what}"
+        time.sleep(0.2)
+
+
+def in_exam(server: Server) -> tuple[Journey, str]:
+    journey = Journey(server.platform)
+    journey.enrol()
+    journey.create_session()
+    journey.through_checks()
+    journey.start_exam()
+    assert journey.attempt_id is not None
+    url = attempt(server, journey).workspace_url
+    assert url
+    return journey, url
+
+
+def attempt(server: Server, journey: Journey) -> ExamAttempt:
+    assert journey.attempt_id is not None
+    return server.platform.ctx.store.get(journey.attempt_id, ExamAttempt)
+
+
+class Problems(list[str]):
+    """Console errors and failed assets: every one fails the test. Not while axe-core runs:
+    it reads the platform's stylesheets by XHR, which a cross-origin page may not (the
+    browser itself loads them as stylesheets, without CORS)."""
+
+    auditing = False
+
+    def audit(self, page: Any) -> list[str]:
+        self.auditing = True
+        try:
+            return serious_violations(page)
+        finally:
+            page.wait_for_timeout(200)
+            self.auditing = False
+
+
+def watch_problems(page: Any) -> Problems:
+    problems = Problems()
+
+    def seen(problem: str) -> None:
+        if not problems.auditing:
+            problems.append(problem)
+
+    page.on("console", lambda m: seen(m.text) if m.type == "error" else None)
+    page.on("response", lambda r: seen(f"{r.status} {r.url}") if r.status >= 400 else None)
+    return problems
+
+
+def test_answers_are_saved_as_given_and_the_exam_is_finished_with_the_keyboard(
+    server: Server, page: Any
+) -> None:
+    problems = watch_problems(page)
+    journey, url = in_exam(server)
+    order = attempt(server, journey).question_order
+    page.set_viewport_size(DESKTOP)
+    page.goto(url)
+    shot(page, "fr-desktop-start")
+    second, fifth = order[1], order[4]
+    kinds = {qid: page.locator(f"#q-{qid}").get_attribute("data-kind") for qid in (second, fifth)}
+
+    def give(qid: str) -> None:
+        article = page.locator(f"#q-{qid}")
+        if kinds[qid] == "short":
+            article.get_by_label("Votre réponse").fill("Réponse libre")
+        else:
+            article.locator("input[name^=choice-]").first.check()
+
+    # A tick (or words) on Q2, then Q5 further down: both are saved, no reload, no jump.
+    page.evaluate("window.vigieLoaded = true")
+    give(second)
+    page.locator(f"#q-{fifth}").scroll_into_view_if_needed()
+    scrolled = page.evaluate("window.scrollY")
+    give(fifth)
+    page.locator("#save-status").filter(has_text=re.compile("enregistrée à")).wait_for()
+    wait_for(
+        "both answers are saved",
+        lambda: {second, fifth} <= set(attempt(server, journey).given_answers()),
+    )
+    assert page.evaluate("window.vigieLoaded") is True  # the same page: nothing reloaded
+    assert page.evaluate("window.scrollY") == scrolled
+    given = attempt(server, journey).given_answers()
+    assert given[second].text or given[second].choices
+    assert given[fifth].text or given[fifth].choices
+    for qid in (second, fifth):
+        assert "is-answered" in (page.locator(f"#nav-{qid}").get_attribute("class") or "")
+    assert "2 sur 10 répondues" in page.locator("#progress").inner_text()
+
+    # Marked for later, with the keyboard; the navigator shows it.
+    page.locator(f"#q-{order[6]} input[name=mark]").focus()
+    page.keyboard.press("Space")
+    wait_for(
+        "the mark is kept by the workspace",
+        lambda: order[6] in server.platform.launcher.marked(f"ws-{journey.attempt_id}"),  # type: ignore[attr-defined]
+    )
+    assert "is-marked" in (page.locator(f"#nav-{order[6]}").get_attribute("class") or "")
+
+    # Jump to a question from the navigator: the keyboard is there.
+    page.locator(f"#nav-{order[8]}").focus()
+    page.keyboard.press("Enter")
+    wait_for(
+        "the question has the focus",
+        lambda: page.evaluate("document.activeElement.id") == f"q-{order[8]}",
+    )
+    shot(page, "fr-desktop-answered")
+
+    # Finish: Enter opens the dialog, Escape closes it and gives the focus back.
+    page.locator("#finish-open").focus()
+    page.keyboard.press("Enter")
+    page.locator("#finish-dialog[open]").wait_for()
+    assert page.locator("#finish-dialog [data-count=unanswered]").inner_text() == "8"
+    shot(page, "fr-desktop-finish-dialog")
+    page.keyboard.press("Escape")
+    wait_for("the dialog closes", lambda: page.locator("#finish-dialog[open]").count() == 0)
+    assert page.evaluate("document.activeElement.id") == "finish-open"
+    assert attempt(server, journey).status is AttemptStatus.IN_PROGRESS
+    page.keyboard.press("Enter")
+    page.locator("#finish-dialog[open]").wait_for()
+    page.keyboard.press("Tab")  # from « Revenir aux questions » to « Terminer l'examen »
+    assert page.evaluate("document.activeElement.textContent").strip() == "Terminer l'examen"
+    page.keyboard.press("Enter")
+    page.locator("#finished").wait_for()
+    shot(page, "fr-desktop-finished")
+    assert attempt(server, journey).status is AttemptStatus.RESULTS_SHOWN
+    assert not problems, problems
+
+
+def test_the_exam_tab_in_english_and_on_a_phone(server: Server, page: Any) -> None:
+    problems = watch_problems(page)
+    journey, url = in_exam(server)
+    assert journey.candidate_id is not None
+    for language in ("fr", "en"):
+        update(
+            server.platform.ctx,
+            journey.candidate_id,
+            Candidate,
+            lambda c, lang=language: c.choose_language(at=server.platform.ctx.now(), language=lang),  # type: ignore[misc]
+        )
+        for width, size in (("desktop", DESKTOP), ("phone", PHONE)):
+            page.set_viewport_size(size)
+            page.goto(url)
+            page.locator("#remaining").wait_for()
+            assert page.evaluate("document.documentElement.lang") == language
+            overflow = page.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            assert overflow <= 0, f"{language} {width}: {overflow}px of horizontal overflow"
+            assert not problems.audit(page), (language, width)
+            shot(page, f"{language}-{width}")
+            if width == "phone":
+                # The timer stays in view after scrolling to the last question.
+                page.locator("article.question").last.scroll_into_view_if_needed()
+                box = page.locator("#remaining").bounding_box()
+                assert box is not None and 0 <= box["y"] < size["height"]
+                shot(page, f"{language}-{width}-scrolled")
+            page.locator("#leave-open").click()
+            page.locator("#leave-dialog[open]").wait_for()
+            shot(page, f"{language}-{width}-leave-dialog")
+            page.keyboard.press("Escape")
+    assert "Time left" in page.locator(".exam-bar").inner_text()
+    assert page.get_by_role("button", name="Save the answer").count() == 10
+    # Five minutes before the end, the bar says so once (aria-live) and the time turns red.
+    left = attempt(server, journey).remaining_seconds(server.platform.ctx.now())
+    server.clock.advance(seconds=left - 302)
+    page.goto(url)
+    page.locator("#save-status").filter(has_text="5 minutes left").wait_for(timeout=8_000)
+    assert "is-short" in (page.locator("#remaining").get_attribute("class") or "")
+    shot(page, "en-phone-five-minutes-left")
+    assert not problems, problems
+
+
+def test_without_scripts_one_button_saves_the_whole_exam_and_comes_back_to_its_question(
+    server: Server, browser: Any
+) -> None:
+    """The issue's loss, in a browser without JavaScript: a tick on Q2, words in Q5, then
+    « Enregistrer la réponse » under Q5. Both are saved; the page comes back at Q5."""
+    journey, url = in_exam(server)
+    order = attempt(server, journey).question_order
+    context = browser.new_context(locale="fr-FR", java_script_enabled=False)
+    try:
+        page = context.new_page()
+        problems = watch_problems(page)
+        page.set_viewport_size(DESKTOP)
+        page.goto(url)
+        choice = next(
+            q for q in order if page.locator(f"#q-{q}").get_attribute("data-kind") != "short"
+        )
+        words = next(
+            q
+            for q in order[order.index(choice) + 1 :]
+            if page.locator(f"#q-{q}").get_attribute("data-kind") == "short"
+        )
+        page.locator(f"#q-{choice} input[name^=choice-]").first.check()
+        page.locator(f"#q-{words}").get_by_label("Votre réponse").fill("Un à plusieurs")
+        page.locator(f"#q-{words}").get_by_role("button", name="Enregistrer la réponse").click()
+        page.wait_for_url(f"**#q-{words}")
+        assert "Vos réponses sont enregistrées." in page.locator("#save-status").inner_text()
+        given = attempt(server, journey).given_answers()
+        assert given[choice].choices and given[words].text == "Un à plusieurs"
+        assert page.locator(f"#q-{choice} input[name^=choice-]").first.is_checked()
+        assert "is-answered" in (page.locator(f"#nav-{choice}").get_attribute("class") or "")
+        shot(page, "fr-desktop-without-scripts")
+        assert not problems, problems
+    finally:
+        context.close()
