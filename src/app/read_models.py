@@ -108,6 +108,10 @@ class EnrollmentSummary:
     expired: bool = False
     reminded: tuple[int, ...] = ()
     lapsed_until: date | None = None
+    # The centre's list (issue 13): whose enrolment, for which certification, since when.
+    centre_id: UUID | None = None
+    certification_code: str = ""
+    enrolled_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -192,6 +196,8 @@ class Projections:
         self._lock = threading.RLock()
         self.position = 0
         self.candidates_by_email: dict[str, UUID] = {}
+        # (surname, first name) of each candidate, for the centre's list; dropped on erasure.
+        self.candidate_names: dict[UUID, tuple[str, str]] = {}
         self.staff_by_email: dict[str, UUID] = {}
         self.sessions: dict[UUID, SessionSummary] = {}
         self.sessions_by_candidate: dict[UUID, list[UUID]] = {}
@@ -228,8 +234,10 @@ class Projections:
         if isinstance(event, Candidate.CandidateRegistered):
             if event.email != ERASED:  # a replay after an erasure reads the placeholder
                 self.candidates_by_email[event.email] = event.originator_id
+                self.candidate_names[event.originator_id] = (event.surname, event.first_name)
         elif isinstance(event, Candidate.PersonalDataErased):
             erased = event.originator_id
+            self.candidate_names.pop(erased, None)
             self.candidates_by_email = {
                 email: cid for email, cid in self.candidates_by_email.items() if cid != erased
             }
@@ -250,7 +258,13 @@ class Projections:
         eid = event.originator_id
         if isinstance(event, Enrollment.Enrolled):
             self.enrollments[eid] = EnrollmentSummary(
-                eid, event.candidate_id, event.last_day, event.rules.reminder_days_before
+                eid,
+                event.candidate_id,
+                event.last_day,
+                event.rules.reminder_days_before,
+                centre_id=event.centre_id,
+                certification_code=event.certification_code,
+                enrolled_on=event.enrolled_on,
             )
             return
         summary = self.enrollments.get(eid)

@@ -177,7 +177,10 @@ def test_the_centre_grants_extra_time_and_the_examiner_sees_it(platform: Platfor
             follow_redirects=False,
         )
         assert sent.status_code in (302, 303), sent.text
-        assert 'data-percent="33"' in client.get(page).text
+        shown = client.get(sent.headers["location"]).text
+        assert 'data-percent="33"' in shown
+        assert "Aménagement enregistré : l'examinateur le verra" in shown
+        assert '<dd class="centre-name">Camille Martin</dd>' in shown  # whose enrolment
 
     journey.create_session()
     journey.through_checks()
@@ -205,4 +208,6 @@ def test_a_refused_grant_through_the_page_names_its_rule(platform: Platform) -> 
             follow_redirects=False,
         )
         assert sent.status_code == 409
-        assert "ACCOMMODATION-BEFORE-START" in sent.text
+        assert "Le candidat est déjà entré dans sa session d'examen" in sent.text
+        assert '<span class="rule-ref">règle ACCOMMODATION-BEFORE-START</span>' in sent.text
+        assert 'value="33" selected' in sent.text  # the choice kept, in place

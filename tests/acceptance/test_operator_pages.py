@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import html
+import mailbox
+import re
 from collections.abc import Iterator
 from datetime import datetime
+from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,12 +22,14 @@ from adapters.clock import ManualClock
 from adapters.ids import SeededIds
 from adapters.mail.memory import MemoryMailer
 from app.mail_rendering import SupportContact
+from app.privacy import erase_candidate
 from app.use_cases import accounts
 from domain.staff import Role
 from tests.acceptance.journey import PARIS
 from tests.acceptance.web import csrf, form_token, log_in
+from ui.web import operator
 from ui.web.app import create_app
-from ui.web.operator import MAX_CSV_LINES, check_csv
+from ui.web.enrolment_file import MAX_CSV_LINES, check_csv
 
 SECRET = b"o" * 32
 
@@ -62,6 +69,7 @@ class Page:
 
 
 def upload(client: TestClient[Any], text: str) -> Page:
+    """Choose a file: its preview (nothing recorded yet)."""
     return Page(
         client.post(
             "/operator/enrol-csv",
@@ -69,6 +77,51 @@ def upload(client: TestClient[Any], text: str) -> Page:
             headers=csrf(client),
         )
     )
+
+
+_HIDDEN = re.compile(r'name="(content|digest)" value="([^"]*)"')
+
+
+def confirm(client: TestClient[Any], preview: Page, **changed: str) -> Page:
+    """Press « Importer » on a preview (with `changed` fields, as a tampered form would)."""
+    fields = dict(_HIDDEN.findall(preview.text))
+    assert set(fields) == {"content", "digest"}, "the preview offers no import"
+    return Page(
+        client.post(
+            "/operator/enrol-csv/confirm",
+            data={**fields, **changed},
+            headers=csrf(client),
+        )
+    )
+
+
+def words(fragment: str) -> str:
+    """Text as read on the screen: tags dropped, spaces collapsed."""
+    return " ".join(re.sub(r"<[^>]+>", " ", fragment).split())
+
+
+def line(page: Page, number: int) -> str:
+    """One line of a preview or report table, as read."""
+    found = re.search(rf'<tr data-line="{number}"[^>]*>(.*?)</tr>', page.text, re.S)
+    assert found is not None, f"no line {number}"
+    return words(found.group(1))
+
+
+def notice(page: Page) -> str:
+    """The message shown after an action, as read."""
+    found = re.search(r'<div class="alert[^"]*"[^>]*id="notice".*?</div>', page.text, re.S)
+    found = found or re.search(r'<div id="import".*?</div>', page.text, re.S)
+    assert found is not None, "no message"
+    return words(found.group(0))
+
+
+def import_file(client: TestClient[Any], text: str) -> Page:
+    """Choose a file, then import it from its preview; a file refused whole or with a line
+    in error stops at its preview."""
+    preview = upload(client, text)
+    if 'name="digest"' not in preview.text:
+        return preview
+    return confirm(client, preview)
 
 
 GOOD = (
@@ -86,17 +139,27 @@ def test_a_csv_with_one_bad_line_enrols_nobody_and_reports_every_line(
     reply = upload(client, bad)
     assert reply.status_code == 200
     assert 'data-imported="no"' in reply.text
-    assert "n'est pas une adresse e-mail" in reply.text
-    assert "certification inconnue « UNKNOWN »" in reply.text
-    assert "<td>4</td><td>not-an-address</td><td>email</td>" in reply.text
-    assert "<td>5</td><td>c@example.org</td><td>certification_code</td>" in reply.text
+    assert 'name="digest"' not in reply.text  # nothing to import: the lines are to be fixed
+    assert "2 lignes en erreur : rien ne peut être importé" in notice(reply)
+    assert (
+        line(reply, 2)
+        == "2 Alex Durand a@example.org Certification Bureautique Access sera inscrit(e)"
+    )
+    assert line(reply, 4) == (
+        "4 Y X not-an-address Certification Bureautique Access Erreur Adresse e-mail email — "
+        "« not-an-address » n'est pas une adresse e-mail"
+    )
+    assert line(reply, 5) == (
+        "5 W Z c@example.org UNKNOWN Erreur Certification certification_code — "
+        "certification inconnue « UNKNOWN »"
+    )
     assert platform.ctx.store.head() == head  # nothing half-imported
 
 
 def test_a_good_csv_enrols_everyone_and_mails_the_invitations(
     client: TestClient[Any], platform: Platform
 ) -> None:
-    reply = upload(client, GOOD)
+    reply = import_file(client, GOOD)
     assert 'data-imported="yes"' in reply.text
     platform.settle()  # the worker's pass: the request only records the enrolments
     mailer = platform.mailer
@@ -106,7 +169,7 @@ def test_a_good_csv_enrols_everyone_and_mails_the_invitations(
     ]
     assert "a@example.org" in client.get("/operator").text
     again = upload(client, GOOD.replace("b@", "a@"))
-    assert "cette adresse est déjà à la ligne 2 du fichier" in again.text
+    assert line(again, 3).endswith("cette adresse est déjà à la ligne 2 du fichier")
 
 
 def test_one_candidate_is_enrolled_from_the_form(
@@ -149,15 +212,31 @@ def test_enrolling_the_same_person_twice_changes_nothing_and_says_so(
 ) -> None:
     """Issue 12: one enrolment per centre, candidate and certification; a repeat is told."""
     first = enrol_from_form(client)
-    assert 'data-outcome="enrolled_new"' in first.text
+    assert 'data-outcome="new"' in first.text
+    assert notice(first) == (
+        "Inscrit(e) Han Solo (solo@example.org) est inscrit(e) à Certification Bureautique "
+        "Access jusqu'au 02/06/2025 : l'invitation part par e-mail."
+    )
     head = platform.ctx.store.head()
-    again = enrol_from_form(client)
-    assert "solo@example.org est déjà inscrit(e) à cette certification" in again.text
-    assert "rien n'a changé" in again.text
+    again = enrol_from_form(client, first_name="Hans")
+    assert notice(again) == (
+        "Déjà inscrit(e) : rien n'a changé "
+        "Han Solo (solo@example.org) est déjà inscrit(e) à Certification Bureautique Access "
+        "par votre centre, depuis le 04/03/2025 et jusqu'au 02/06/2025. "
+        "Aucune seconde invitation n'est partie. "
+        "Pour inscrire cette personne à nouveau, volontairement (une nouvelle tentative), "
+        "cochez « Réinscrire même si une inscription est en cours » ci-dessous et appuyez sur "
+        "« Inscrire »."
+    )
+    assert 'value="Hans"' in again.text  # the form as typed, ready to re-enrol on purpose
     assert platform.ctx.store.head() == head
     client.get("/lang/en")
-    assert "is already enrolled for this certification by your centre" in (
-        enrol_from_form(client).text
+    assert (
+        "Han Solo (solo@example.org) is already enrolled for Certification Bureautique Access "
+        "by your centre" in (notice(enrol_from_form(client)))
+    )
+    assert "tick “Enrol again even if an enrolment is under way” below" in (
+        notice(enrol_from_form(client))
     )
 
 
@@ -166,7 +245,11 @@ def test_an_explicit_re_enrolment_makes_a_second_enrolment_for_the_same_account(
 ) -> None:
     enrol_from_form(client)
     again = enrol_from_form(client, re_enrol="yes")
-    assert 'data-outcome="enrolled_again"' in again.text
+    assert 'data-outcome="again"' in again.text
+    assert (
+        "Han Solo (solo@example.org) est inscrit(e) à nouveau à Certification Bureautique Access"
+        in notice(again)
+    )
     platform.projections.catch_up(platform.ctx.store)
     candidate = platform.projections.find_by_email("solo@example.org")
     enrolments = [e for e in platform.projections.enrollments.values()]
@@ -178,23 +261,35 @@ def test_the_same_csv_twice_enrols_nobody_twice_and_says_when_it_was_imported(
 ) -> None:
     """Issue 12: a CSV import is idempotent; the same lines with other spaces and line
     endings are the same file."""
-    first = upload(client, GOOD)
-    assert "Fichier importé en entier : 2 inscription(s), 0 candidat(s) déjà" in first.text
+    first = import_file(client, GOOD)
+    assert notice(first) == (
+        "Le fichier a été importé en entier 2 inscriptions. Les invitations partent par e-mail."
+    )
     head = platform.ctx.store.head()
-    again = upload(client, GOOD.replace("\n", "\r\n").replace(",Durand", ", Durand "))
+    preview = upload(client, GOOD.replace("\n", "\r\n").replace(",Durand", ", Durand "))
+    assert "Ce fichier a déjà été importé le 04/03/2025 09:00 : l'importer à nouveau" in (
+        notice(preview)
+    )
+    again = confirm(client, preview)
     assert 'data-already="yes"' in again.text
-    assert "Ce fichier a déjà été importé le 04/03/2025 à 09:00 : rien n'a changé." in again.text
-    assert "<td>3</td><td>b@example.org</td><td></td><td>importé avec le fichier" in again.text
+    assert notice(again) == "Ce fichier a déjà été importé le 04/03/2025 09:00 : rien n'a changé."
+    assert line(again, 3).endswith("importé avec le fichier : rien n'a changé")
     assert platform.ctx.store.head() == head
 
 
 def test_a_csv_whose_lines_are_already_enrolled_imports_and_changes_nothing_for_them(
     client: TestClient[Any], platform: Platform
 ) -> None:
-    upload(client, GOOD)
+    import_file(client, GOOD)
     more = GOOD + "c@example.org,Chen,Cy,ENI-ACCESS,fr\n"
-    reply = upload(client, more)
-    assert "1 inscription(s), 2 candidat(s) déjà inscrit(s)" in reply.text
+    preview = upload(client, more)
+    assert "1 ligne sera inscrite, 2 personnes déjà inscrites restent inchangées." in (
+        notice(preview)
+    )
+    assert line(preview, 2).endswith("déjà inscrit(e) : inchangé")
+    assert line(preview, 4).endswith("sera inscrit(e)")
+    reply = confirm(client, preview)
+    assert "1 inscription, 2 personnes déjà inscrites pour qui rien n'a changé." in notice(reply)
     assert reply.text.count("déjà inscrit(e) : rien n'a changé") == 2
     platform.projections.catch_up(platform.ctx.store)
     assert len(platform.projections.enrollments) == 3
@@ -209,7 +304,11 @@ def test_a_csv_refused_as_a_whole_says_why_in_the_page_language(
         reply.text
     )
     bad = upload(client, GOOD + "d@example.org,Dee,Di,ENI-ACCESS,de\n")
-    assert "<td>4</td><td>d@example.org</td><td>language</td><td>fr or en, not 'de'" in (bad.text)
+    assert line(bad, 4) == (
+        "4 Di Dee d@example.org Certification Bureautique Access Error Language language — "
+        "write fr or en, not “de”"
+    )
+    assert "1 line in error: nothing can be imported" in notice(bad)
 
 
 def test_a_csv_longer_than_the_limit_is_refused_whole_before_anything_is_read_into_the_store(
@@ -227,7 +326,7 @@ def test_a_semicolon_csv_from_french_excel_with_a_bom_enrols_everyone(
 ) -> None:
     """French Excel saves « CSV (séparateur : point-virgule) » in UTF-8 with a BOM."""
     french_excel = "\ufeff" + GOOD.replace(",", ";").replace("\n", "\r\n")
-    reply = upload(client, french_excel)
+    reply = import_file(client, french_excel)
     assert 'data-imported="yes"' in reply.text, reply.text
     platform.projections.catch_up(platform.ctx.store)
     assert platform.projections.find_by_email("a@example.org") is not None
@@ -239,8 +338,9 @@ def test_commas_in_names_do_not_make_a_semicolon_file_read_as_commas(
 ) -> None:
     """The header decides: a name with a comma inside a `;` file stays one field."""
     text = GOOD.replace(",", ";").replace("Durand", "Durand, dit Alex")
-    reply = upload(client, text)
+    reply = import_file(client, text)
     assert 'data-imported="yes"' in reply.text, reply.text
+    assert line(reply, 2).startswith("2 Alex Durand, dit Alex a@example.org")
 
 
 @pytest.mark.parametrize(
@@ -282,5 +382,193 @@ def test_the_same_lines_read_alike_whatever_the_separator_and_bom(
     header = separator.join(("email", "surname", "first_name", "certification_code"))
     text = ("\ufeff" if bom else "") + "\n".join([header, *lines]) + "\n"
     wanted, reports = check_csv(text, {"ENI-ACCESS"})
-    assert [r.problem for r in reports] == [""] * len(rows)
+    assert [r.problem for r in reports] == [None] * len(rows)
     assert [(w.surname, w.first_name) for w in wanted] == rows
+
+
+def test_a_preview_records_nothing_and_its_import_enrols_exactly_the_previewed_file(
+    client: TestClient[Any], platform: Platform
+) -> None:
+    """Issue 13: the centre sees every line before anything is enrolled; « Importer » imports
+    the file it saw, and a form carrying other lines than its digest enrols nobody."""
+    head = platform.ctx.store.head()
+    preview = upload(client, GOOD)
+    assert 'data-stage="preview"' in preview.text
+    assert "Rien n'est encore inscrit 2 lignes seront inscrites." in notice(preview)
+    assert platform.ctx.store.head() == head
+    other = base64.b64encode((GOOD + "c@example.org,Chen,Cy,ENI-ACCESS,fr\n").encode()).decode()
+    tampered = confirm(client, preview, content=other)
+    assert tampered.status_code == 409
+    assert "Le fichier n'est pas celui de l'aperçu, rien n'a donc été inscrit" in notice(tampered)
+    assert platform.ctx.store.head() == head
+    done = confirm(client, preview)
+    assert 'data-imported="yes"' in done.text
+    platform.projections.catch_up(platform.ctx.store)
+    assert platform.projections.find_by_email("c@example.org") is None
+    assert len(platform.projections.enrollments) == 2
+
+
+def test_no_file_chosen_is_told_in_place(client: TestClient[Any], platform: Platform) -> None:
+    reply = Page(
+        client.post(
+            "/operator/enrol-csv",
+            files={"file": ("", b"", "application/octet-stream")},
+            headers=csrf(client),
+        )
+    )
+    assert reply.status_code == 400
+    assert "Choisissez d'abord un fichier CSV." in notice(reply)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("email", "solo-at-example.org", "Adresse e-mail : « solo-at-example.org » n'est pas"),
+        ("surname", "", "Nom : à remplir. Corrigez puis appuyez à nouveau sur « Inscrire »."),
+    ],
+)
+def test_a_refused_form_says_which_field_and_keeps_what_was_typed(
+    client: TestClient[Any], platform: Platform, field: str, value: str, expected: str
+) -> None:
+    head = platform.ctx.store.head()
+    reply = enrol_from_form(client, **{field: value})
+    assert expected in notice(reply)
+    assert re.search(rf'id="{field}"[^>]*aria-invalid="true"', reply.text)
+    assert 'value="Han"' in reply.text  # the other fields as typed
+    assert platform.ctx.store.head() == head
+
+
+def roster_lines(page: Page) -> list[str]:
+    table = re.search(r'<table id="roster".*?</table>', page.text, re.S)
+    assert table is not None, "no list of candidates"
+    rows = re.findall(r"<tr data-enrollment[^>]*>(.*?)</tr>", table.group(0), re.S)
+    return [words(row).split(" Aménagements")[0] for row in rows]
+
+
+def test_the_list_names_each_candidate_with_the_certification_and_the_state_in_words(
+    client: TestClient[Any], platform: Platform
+) -> None:
+    """Issue 13: never « — » for a new enrolment, never a raw state; by surname; a search."""
+    import_file(client, GOOD + "c@example.org,Chen,Cy,ENI-ACCESS,en\n")
+    page = Page(client.get("/operator"))
+    assert roster_lines(page) == [
+        "CHEN Cy c@example.org Certification Bureautique Access 02/06/2025 Invité(e)",
+        "DURAND Alex a@example.org Certification Bureautique Access 02/06/2025 Invité(e)",
+        "PETIT Bea b@example.org Certification Bureautique Access 02/06/2025 Invité(e)",
+    ]
+    assert "3 inscriptions." in page.text
+    found = Page(client.get("/operator", params={"q": "petit"}))
+    assert [r.split()[0] for r in roster_lines(found)] == ["PETIT"]
+    assert "1 inscription trouvée sur 3." in found.text
+    none = Page(client.get("/operator", params={"state": "expired"}))
+    assert "Aucune inscription ne correspond à cette recherche." in none.text
+    client.get("/lang/en")
+    english = Page(client.get("/operator"))
+    assert 'data-state="invited">Invited</span>' in english.text
+
+
+def test_a_centre_sees_only_its_own_candidates(client: TestClient[Any], platform: Platform) -> None:
+    import_file(client, GOOD)
+    accounts.register_staff(
+        platform.ctx,
+        email="other@example.org",
+        name="Other",
+        role=Role.CENTRE,
+        password="other-pass-12",
+    )
+    with TestClient(create_app(platform, secret=SECRET, support=SupportContact())) as other:
+        log_in(other, "/staff/login", "other@example.org", "other-pass-12")
+        page = Page(other.get("/operator"))
+    assert "a@example.org" not in page.text
+    assert "Aucun candidat inscrit pour l'instant" in page.text
+
+
+def test_the_hotline_reads_every_centre_s_candidates_on_the_same_page(
+    client: TestClient[Any], platform: Platform
+) -> None:
+    """/operator serves the centre and the hotline (support role): the hotline sees every
+    centre's enrolments and its own links' list, which the hotline's pages extend."""
+    import_file(client, GOOD)
+    accounts.register_staff(
+        platform.ctx,
+        email="hotline@example.org",
+        name="Hotline",
+        role=Role.SUPPORT,
+        password="hotline-pass-1",
+    )
+    with TestClient(create_app(platform, secret=SECRET, support=SupportContact())) as hotline:
+        log_in(hotline, "/staff/login", "hotline@example.org", "hotline-pass-1")
+        page = Page(hotline.get("/operator"))
+    assert "<h1>Centre de formation et hotline</h1>" in page.text
+    assert '<ul id="operator-links">' in page.text
+    assert [r.split()[0] for r in roster_lines(page)] == ["DURAND", "PETIT"]
+
+
+FRENCH_ONLY = ("Inscrire", "Candidats", "Aucun", "Rien n", "inscrit(e)", "Réserver", "Fichier")
+ENGLISH_ONLY = ("Enrol", "Candidates", "Nothing", "enrolled", "Book", "Search", "file")
+
+
+@pytest.mark.parametrize(("language", "foreign"), [("fr", ENGLISH_ONLY), ("en", FRENCH_ONLY)])
+def test_the_centre_s_pages_speak_one_language(
+    client: TestClient[Any], platform: Platform, language: str, foreign: tuple[str, ...]
+) -> None:
+    """No word of the other language on the list, a preview, a report or a refusal."""
+    client.get(f"/lang/{language}")
+    preview = upload(client, GOOD + "x@example.org,,X,ENI-ACCESS,fr\n")
+    report = import_file(client, GOOD)
+    refused = enrol_from_form(client, email="nope")
+    pages = [preview, report, refused, Page(client.get("/operator"))]
+    for page in pages:
+        main = words(page.text.split('<main id="main"')[1].split("</main>")[0])
+        leaked = [w for w in foreign if w in main]
+        assert not leaked, (leaked, main[:600])
+
+
+def test_a_slot_refused_says_why_on_the_page_with_its_rule(
+    client: TestClient[Any], platform: Platform
+) -> None:
+    enrol_from_form(client)
+    platform.projections.catch_up(platform.ctx.store)
+    (enrollment_id,) = platform.projections.enrollments
+    action = f"/operator/slot/{enrollment_id}"
+    empty = Page(client.post(action, data={"slot": ""}, headers=csrf(client)))
+    assert "Aucun créneau n'a été réservé : choisissez une date et une heure" in notice(empty)
+    head = platform.ctx.store.head()
+    refused = Page(client.post(action, data={"slot": "2025-03-05T10:00"}, headers=csrf(client)))
+    assert "créée avec surveillance en direct" in notice(refused)
+    assert '<span class="rule-ref">règle R2</span>' in refused.text
+    assert platform.ctx.store.head() == head
+
+
+def test_an_erased_candidate_is_no_longer_named_on_the_list(
+    client: TestClient[Any], platform: Platform
+) -> None:
+    """R-erasure: the list reads names from a read model that forgets them with the person."""
+    enrol_from_form(client)
+    platform.projections.catch_up(platform.ctx.store)
+    candidate = platform.projections.find_by_email("solo@example.org")
+    assert candidate is not None and "SOLO Han" in client.get("/operator").text
+    erase_candidate(platform.ctx, platform.keys, platform.projections, candidate, reason="asked")
+    page = Page(client.get("/operator"))
+    assert "Solo" not in page.text and "SOLO" not in page.text
+    assert "solo@example.org" not in page.text
+
+
+def test_the_local_mailbox_shows_the_captured_mails_newest_first(
+    client: TestClient[Any], platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(operator, "MAILBOX", tmp_path / "absent")
+    assert "Aucun mail." in Page(client.get("/operator/mailbox")).text
+    box = mailbox.Maildir(tmp_path / "box", create=True)
+    for subject in ("Premier", "Second"):
+        message = EmailMessage()
+        message["Subject"], message["To"] = subject, "a@example.org"
+        message["Date"] = "Tue, 04 Mar 2025 08:00:00 +0000"
+        message.set_content(f"Corps {subject}")
+        box.add(message)
+    monkeypatch.setattr(operator, "MAILBOX", tmp_path / "box")
+    page = Page(client.get("/operator/mailbox"))
+    assert page.status_code == 200
+    assert "Corps Premier" in page.text and "Corps Second" in page.text
+    assert page.text.index("Corps Second") < page.text.index("Corps Premier")  # newest first
+    assert "04/03/2025 09:00" in page.text  # in the centre's zone

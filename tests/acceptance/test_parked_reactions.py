@@ -195,7 +195,9 @@ def test_the_operator_page_lists_a_parked_reaction_and_its_retry_button_asks_a_w
         assert found is not None
         reply = client.post(found.group(1), headers=csrf(client), follow_redirects=False)
         assert reply.status_code in (302, 303), reply.text
-        assert "relance demandée" in client.get("/operator").text
+        asked = client.get("/operator").text
+        assert "relance demandée" in asked
+        assert "Relance demandée : un processus de fond l'exécute dans la minute." in asked
         platform.settle()  # the worker's pass
         again = client.get("/operator").text
-        assert f"{PARK_AFTER + 1} essai(s)" in again and "Relancer" in again
+        assert f"{PARK_AFTER + 1} essais" in again and "Relancer" in again

@@ -6,6 +6,7 @@ the same file uploaded after the restart is imported whole. The counts are print
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -25,7 +26,7 @@ from domain.enrollment import Enrollment
 from domain.imports import CsvImport
 from tests.concurrency.served import Served, count_deliveries, start_served
 from ui.serve import CENTRE_EMAIL
-from ui.web.operator import MAX_CSV_LINES
+from ui.web.enrolment_file import MAX_CSV_LINES
 
 PARALLEL = 8
 SEEDED = 1  # `vigie serve` seeds one demo candidate with one enrolment
@@ -62,10 +63,19 @@ def csv_file(lines: int, prefix: str) -> bytes:
 
 
 def upload(served: Served, client: httpx.Client, content: bytes) -> httpx.Response:
+    """Choose the file, then press « Importer » on its preview (issue 13)."""
     token = served.form_token(client, "/operator")
-    return client.post(
+    preview = client.post(
         "/operator/enrol-csv",
         files={"file": ("candidats.csv", content, "text/csv")},
+        headers={"x-csrftoken": token},
+        timeout=300.0,
+    )
+    fields = dict(re.findall(r'name="(content|digest)" value="([^"]*)"', preview.text))
+    assert set(fields) == {"content", "digest"}, preview.text[-3000:]
+    return client.post(
+        "/operator/enrol-csv/confirm",
+        data=fields,
         headers={"x-csrftoken": token},
         timeout=300.0,
     )

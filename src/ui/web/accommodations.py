@@ -3,22 +3,47 @@ arrangements on one of its enrolments, before the candidate enters the exam sess
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
+import msgspec
 from litestar import Request, get, post
+from litestar.enums import RequestEncodingType
 from litestar.exceptions import PermissionDeniedException
-from litestar.params import FromPath
+from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from app.use_cases import accommodations
+from domain.accommodation import MAX_ARRANGEMENTS_CHARS
 from domain.enrollment import Enrollment
-from domain.errors import InvalidArgument
+from domain.errors import DomainError, InvalidArgument, RuleBroken
 from domain.staff import Role
-from ui.web.edge import Form, context, platform_of, staff_member
-from ui.web.operator import _centre
+from ui.web.centres import centre_of
+from ui.web.edge import context, platform_of, staff_member
+from ui.web.i18n import N_
 
 EXTRA_TIME_CHOICES = (0, 25, 33, 50, 100)
+# A refused grant in words, by the rule (or the field) that refuses it.
+REFUSALS = {
+    "ACCOMMODATION-BEFORE-START": N_(
+        "The candidate has already entered the exam session: accommodations can no longer be "
+        "granted or changed. Call the hotline if the candidate needs help."
+    ),
+    "ACCOMMODATION-EXTRA-TIME": N_("Choose extra time among the values offered."),
+    "extra_time_percent": N_("Choose extra time among the values offered."),
+    "arrangements": N_(
+        "Grant extra time or describe an arrangement (%(max)s characters at most), then press "
+        "“%(button)s” again."
+    ),
+}
+NOT_GRANTED = N_("Nothing was granted: check the form, then press “%(button)s” again.")
+
+
+class GrantForm(msgspec.Struct):
+    """The grant form (a missing field reads as empty)."""
+
+    extra_time_percent: str = "0"
+    arrangements: str = ""
 
 
 def own_enrollment(request: Request[Any, Any, Any], enrollment_id: UUID) -> Enrollment:
@@ -28,44 +53,93 @@ def own_enrollment(request: Request[Any, Any, Any], enrollment_id: UUID) -> Enro
         enrollment = platform_of(request).ctx.store.get(enrollment_id, Enrollment)
     except LookupError:
         raise PermissionDeniedException() from None
-    if enrollment.centre_id != _centre(request):
+    if enrollment.centre_id != centre_of(request):
         raise PermissionDeniedException()
     return enrollment
 
 
+def _page(request: Request[Any, Any, Any], enrollment: Enrollment, **values: Any) -> dict[str, Any]:
+    """The page's context: the enrolment, whose it is, and what was granted."""
+    platform = platform_of(request)
+    platform.projections.catch_up(platform.ctx.store)
+    surname, first_name = platform.projections.candidate_names.get(
+        enrollment.candidate_id, ("", "")
+    )
+    emails = {cid: e for e, cid in platform.projections.candidates_by_email.items()}
+    try:
+        title = platform.ctx.catalogue.get(enrollment.certification_code).title
+    except (LookupError, DomainError):
+        title = enrollment.certification_code
+    values.setdefault("typed", None)
+    values.setdefault("refusal", None)
+    return context(
+        request,
+        enrollment=enrollment,
+        candidate_name=f"{first_name} {surname}".strip(),
+        candidate_email=emails.get(enrollment.candidate_id, ""),
+        certification=title,
+        accommodation=enrollment.accommodation,
+        choices=EXTRA_TIME_CHOICES,
+        max_chars=MAX_ARRANGEMENTS_CHARS,
+        **values,
+    )
+
+
 @get("/operator/enrolments/{enrollment_id:uuid}/accommodation", sync_to_thread=True)
-def accommodation_page(request: Request[Any, Any, Any], enrollment_id: FromPath[UUID]) -> Template:
+def accommodation_page(
+    request: Request[Any, Any, Any], enrollment_id: FromPath[UUID], done: FromQuery[str] = ""
+) -> Template:
     """What was granted, and the form to grant (or change it) before the exam starts."""
     enrollment = own_enrollment(request, enrollment_id)
     return Template(
-        "accommodation.html",
-        context=context(
-            request,
-            enrollment=enrollment,
-            accommodation=enrollment.accommodation,
-            choices=EXTRA_TIME_CHOICES,
-        ),
+        "accommodation.html", context=_page(request, enrollment, granted=done == "granted")
     )
 
 
 # Its own path: a sync GET and POST sharing one path get the GET wrapped twice (Litestar).
 @post("/operator/enrolments/{enrollment_id:uuid}/accommodation/grant", sync_to_thread=True)
-def grant(request: Request[Any, Any, Any], enrollment_id: FromPath[UUID], data: Form) -> Redirect:
-    """Record the grant with who made it (ACCOMMODATION-BEFORE-START once entered)."""
-    own_enrollment(request, enrollment_id)
+def grant(
+    request: Request[Any, Any, Any],
+    enrollment_id: FromPath[UUID],
+    data: Annotated[GrantForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> Redirect | Template:
+    """Record the grant with who made it (ACCOMMODATION-BEFORE-START once entered); a
+    refusal comes back on the page, the form as typed."""
+    enrollment = own_enrollment(request, enrollment_id)
     granted_by = staff_member(request, Role.CENTRE)
+    typed = {"extra_time_percent": data.extra_time_percent, "arrangements": data.arrangements}
     try:
-        percent = int(str(data.get("extra_time_percent", "0")).strip() or "0")
+        percent = int(data.extra_time_percent.strip() or "0")
     except ValueError:
-        raise InvalidArgument("extra_time_percent", "a whole percentage, such as 33") from None
-    accommodations.grant_accommodation(
-        platform_of(request).ctx,
-        enrollment_id,
-        granted_by=granted_by,
-        extra_time_percent=percent,
-        arrangements=str(data.get("arrangements", "")),
+        return _refused(request, enrollment, typed, "extra_time_percent", None)
+    try:
+        accommodations.grant_accommodation(
+            platform_of(request).ctx,
+            enrollment_id,
+            granted_by=granted_by,
+            extra_time_percent=percent,
+            arrangements=data.arrangements,
+        )
+    except RuleBroken as broken:
+        return _refused(request, enrollment, typed, broken.rule, broken.rule)
+    except InvalidArgument as invalid:
+        return _refused(request, enrollment, typed, invalid.field, None)
+    return Redirect(f"/operator/enrolments/{enrollment_id}/accommodation?done=granted")
+
+
+def _refused(
+    request: Request[Any, Any, Any],
+    enrollment: Enrollment,
+    typed: dict[str, str],
+    cause: str,
+    rule: str | None,
+) -> Template:
+    refusal = {"message": REFUSALS.get(cause, NOT_GRANTED), "rule": rule, "field": cause}
+    return Template(
+        "accommodation.html",
+        context=_page(request, enrollment, typed=typed, refusal=refusal, granted=False),
+        status_code=409,
     )
-    return Redirect(f"/operator/enrolments/{enrollment_id}/accommodation")
 
 
 ROUTES = [accommodation_page, grant]

@@ -1,266 +1,481 @@
-"""Operator pages (training centre and support): enrol one by one or by CSV, see each
-candidate's state, book a live-supervision slot, resend a mail, read the captured mailbox."""
+"""Operator pages (training centre and support): enrol one by one or by CSV (a preview, then
+the import), see each candidate's state, book a live-supervision slot, resend a mail, read the
+captured mailbox.
+
+Problems with a form or a CSV line are codes with the column they name (`Problem`); the pages
+word them in the reader's language from the tables below (issue 13)."""
 
 from __future__ import annotations
 
-import csv
-import io
+import base64
+import binascii
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any
-from uuid import UUID, uuid5
+from typing import Annotated, Any
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
+import msgspec
 from litestar import Request, get, post
 from litestar.datastructures import UploadFile
-from litestar.params import FromPath
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
+from adapters.bootstrap import Platform
 from adapters.mail.capture import read_maildir
-from app.outbox import MAIL_NAMESPACE
+from app.read_models import EnrollmentSummary, Projections, SessionSummary
 from app.use_cases import enrolment
-from domain.candidate import check_email
-from domain.errors import DomainError, InvalidArgument
-from domain.imports import lines_digest
-from domain.outbound_mail import MailStatus, OutboundMail
+from domain.errors import InvalidArgument, RuleBroken
+from domain.imports import CsvImport, import_id
+from domain.outbound_mail import MailKind, MailStatus, OutboundMail
 from domain.staff import Role
-from ui.web.edge import Form, Multipart, context, platform_of, staff_member
+from ui.web.centres import centre_of
+from ui.web.edge import Multipart, context, platform_of, staff_member
+from ui.web.enrolment_file import (
+    YES,
+    FileRefused,
+    LineReport,
+    check_csv,
+    digest_of,
+    email_problem,
+    form_problem,
+)
+from ui.web.i18n import N_
 
 MAILBOX = Path("vigie-data/mailbox")
-CSV_COLUMNS = ("email", "surname", "first_name", "certification_code", "language", "re_enrol")
-REQUIRED_COLUMNS = CSV_COLUMNS[:4]
-# One file is one transaction of about four events per line. eventsourcing 9.5.6's pipelined
-# insert on PostgreSQL hung at 20,000 events in one save (a 5,000-line file; 4,500 lines
-# passed): 2,000 lines (8,000 events, tested killed and whole) keeps a wide margin.
-MAX_CSV_LINES = 2000
-YES = frozenset({"yes", "oui", "y", "o", "1", "true", "vrai", "x"})
-NO = frozenset({"", "no", "non", "n", "0", "false", "faux"})
-# What the centre is told about one enrolment (form or CSV line): an i18n key each.
-OUTCOME_NEW = "enrolled_new"
-OUTCOME_AGAIN = "enrolled_again"
-OUTCOME_ALREADY = "enrolled_already"
+# A long list is cut here; the search narrows it (the page says how many are not shown).
+ROSTER_LIMIT = 200
 
+# Each column in words, beside its name in the file.
+COLUMN_WORDS = {
+    "email": N_("E-mail address"),
+    "surname": N_("Surname"),
+    "first_name": N_("First name"),
+    "certification_code": N_("Certification"),
+    "language": N_("Language"),
+    "re_enrol": N_("Enrol again"),
+}
+# What is wrong with a value: %(value)s is the value, or the other line it repeats.
+PROBLEM_WORDS = {
+    "bad_email": N_("“%(value)s” is not an e-mail address"),
+    "twice": N_("this address is already on line %(value)s of the file"),
+    "required": N_("this field is required"),
+    "unknown_certification": N_("unknown certification “%(value)s”"),
+    "bad_language": N_("write fr or en, not “%(value)s”"),
+    "bad_re_enrol": N_("write yes or no, not “%(value)s”"),
+}
+# A file refused whole: %(value)s is what it names.
+FILE_PROBLEM_WORDS = {
+    "missing_columns": N_(
+        "Nothing was enrolled: missing column(s): %(value)s. The first line names the "
+        "expected columns, separated by commas or semicolons: email (e-mail address), "
+        "surname, first_name, certification_code, and if needed language (fr or en) and "
+        "re_enrol (yes to enrol again)."
+    ),
+    "too_long": N_("Nothing was enrolled: at most %(value)s lines per file."),
+    "empty": N_("Nothing was enrolled: the file has no line."),
+    "not_utf8": N_(
+        "Nothing was enrolled: the file must be UTF-8 (in Excel: “CSV UTF-8” when saving)."
+    ),
+    "no_file": N_("Choose a CSV file first."),
+    "changed": N_(
+        "The file is not the one previewed, so nothing was enrolled: choose it again to see "
+        "its preview."
+    ),
+}
 
-class FileRefused(Exception):
-    """The file as a whole cannot be read (an i18n key and the value it names)."""
+# What becomes of one enrolment (form or CSV line), before and after the import.
+NEW = "new"
+AGAIN = "again"
+ALREADY = "already"
+OUTCOME_WORDS = {
+    NEW: (N_("will be enrolled"), N_("enrolled")),
+    AGAIN: (N_("will be enrolled again"), N_("enrolled again")),
+    ALREADY: (N_("already enrolled: unchanged"), N_("already enrolled: nothing changed")),
+}
 
-    def __init__(self, problem: str, value: str = "") -> None:
-        super().__init__(problem)
-        self.problem = problem
-        self.value = value
+# A candidate's state as the centre reads it: words and a badge colour.
+STATE_WORDS = {
+    "invited": (N_("Invited"), "info"),
+    "created": (N_("Exam session created"), "info"),
+    "checks": (N_("Checks under way"), "warning"),
+    "exam": (N_("Taking the exam"), "warning"),
+    "closed": (N_("Exam finished"), "info"),
+    "quit": (N_("Left the exam"), "warning"),
+    "under review": (N_("Under review"), "info"),
+    "validated": (N_("Validated"), "success"),
+    "invalidated": (N_("Invalidated"), "error"),
+    "under appeal": (N_("Under appeal"), "warning"),
+    "expired": (N_("Expired"), "error"),
+}
+LIVE_STATES = frozenset({"checks", "exam"})
+# A given-up mail, named by what it was for.
+MAIL_WORDS = {
+    MailKind.INVITATION: N_("Invitation to create the exam session"),
+    MailKind.WELCOME: N_("Welcome and log-in link"),
+    MailKind.LIVE_SUPERVISION: N_("Live-supervision appointment"),
+    MailKind.PASSWORD_RESET: N_("Password reset"),
+    MailKind.SUBMISSION_RECEIPT: N_("Receipt of the exam"),
+    MailKind.RESULTS: N_("Results"),
+    MailKind.DEADLINE_REMINDER: N_("Deadline reminder"),
+    MailKind.REVIEW_DUE_SOON: N_("Review due soon (examiner)"),
+    MailKind.APPEAL_DECIDED: N_("Appeal decided"),
+}
 
 
 @dataclass(frozen=True)
-class LineReport:
-    """One CSV line: the column and problem that refuse it (i18n keys), or what was done."""
+class RosterRow:
+    """One enrolment on the centre's list."""
 
-    line: int
+    enrollment_id: UUID
+    surname: str
+    first_name: str
     email: str
-    column: str = ""
-    problem: str = ""
-    value: str = ""
-    outcome: str = ""
+    certification: str
+    last_day: date
+    state: str
+    session: SessionSummary | None
+
+    @property
+    def can_be_watched(self) -> bool:
+        return self.session is not None and self.state in LIVE_STATES
 
 
-def _outcome(done: enrolment.Enrolled) -> str:
-    if done.already_enrolled:
-        return OUTCOME_ALREADY
-    return OUTCOME_AGAIN if done.re_enrolled else OUTCOME_NEW
+class EnrolForm(msgspec.Struct):
+    """The one-candidate form (every field may be missing: the page says which)."""
+
+    email: str = ""
+    surname: str = ""
+    first_name: str = ""
+    certification_code: str = ""
+    language: str = "fr"
+    re_enrol: str = ""
 
 
-def _centre(request: Request[Any, Any, Any]) -> UUID:
-    """The operator's centre: derived from the staff member (one centre each for now)."""
-    return uuid5(MAIL_NAMESPACE, f"centre:{staff_member(request, Role.CENTRE, Role.SUPPORT)}")
+class SlotForm(msgspec.Struct):
+    """A live-supervision slot, as the browser's date-and-time field sends it."""
+
+    slot: str = ""
+
+
+class ConfirmForm(msgspec.Struct):
+    """The preview's « Import » button: the file's text as previewed, and its digest."""
+
+    content: str = ""
+    digest: str = ""
+
+
+def _is_support(request: Request[Any, Any, Any]) -> bool:
+    return request.session.get("role") == Role.SUPPORT.value
+
+
+# --- the list ------------------------------------------------------------------------------
+
+
+def state_of(summary: EnrollmentSummary, session: SessionSummary | None) -> str:
+    """The enrolment's state, a key of STATE_WORDS."""
+    if summary.expired:
+        return "expired"
+    if session is None:
+        return "invited"
+    return session.status if session.status in STATE_WORDS else "created"
+
+
+def roster(
+    projections: Projections, titles: dict[str, str], centre: UUID | None
+) -> list[RosterRow]:
+    """The enrolments of one centre (every centre's for the hotline), by surname."""
+    emails = {cid: email for email, cid in projections.candidates_by_email.items()}
+    rows = []
+    for summary in projections.enrollments.values():
+        if centre is not None and summary.centre_id != centre:
+            continue
+        sessions = projections.sessions_of_enrollment(summary.enrollment_id)
+        session = sessions[-1] if sessions else None
+        surname, first_name = projections.candidate_names.get(summary.candidate_id, ("", ""))
+        code = summary.certification_code or (session.certification_code if session else "")
+        rows.append(
+            RosterRow(
+                enrollment_id=summary.enrollment_id,
+                surname=surname,
+                first_name=first_name,
+                email=emails.get(summary.candidate_id, ""),
+                certification=titles.get(code, code),
+                last_day=summary.last_day,
+                state=state_of(summary, session),
+                session=session,
+            )
+        )
+    return sorted(rows, key=lambda r: (r.surname.casefold(), r.first_name.casefold(), r.email))
+
+
+def matches(row: RosterRow, search: str, state: str) -> bool:
+    """The search looks in the name, the e-mail and the certification; the state filters."""
+    words = f"{row.surname} {row.first_name} {row.email} {row.certification}".casefold()
+    return all(w in words for w in search.casefold().split()) and state in ("", row.state)
 
 
 @get("/operator", sync_to_thread=True)
-def operator_home(request: Request[Any, Any, Any]) -> Template:
-    staff_member(request, Role.CENTRE, Role.SUPPORT)
+def operator_home(
+    request: Request[Any, Any, Any],
+    q: FromQuery[str] = "",
+    wanted_state: Annotated[str, QueryParameter(name="state")] = "",
+) -> Template:
+    """The centre's page: enrol (a form, a file), then its candidates, and the hotline's
+    tools when the reader is the hotline."""
+    centre = centre_of(request)
     platform = platform_of(request)
     platform.projections.catch_up(platform.ctx.store)
-    projections = platform.projections
-    emails = {cid: email for email, cid in projections.candidates_by_email.items()}
-    rows = [
-        (emails.get(e.candidate_id, "?"), e, projections.sessions_of_enrollment(e.enrollment_id))
-        for e in projections.enrollments.values()
-    ]
+    titles = {c.code: c.title for c in platform.ctx.catalogue}
+    everyone = roster(platform.projections, titles, None if _is_support(request) else centre)
+    state = wanted_state if wanted_state in STATE_WORDS else ""
+    found = [row for row in everyone if matches(row, q, state)]
     return Template(
         "operator.html",
         context=context(
             request,
-            rows=rows,
-            failed=projections.failed_mails(),
+            rows=found[:ROSTER_LIMIT],
+            total=len(everyone),
+            shown_of=len(found),
+            search=q,
+            state=state,
+            states=STATE_WORDS,
+            failed=platform.projections.failed_mails(),
             parked=platform.parked.catch_up(platform.ctx.store),  # issue 12
             certifications=list(platform.ctx.catalogue),
-            report=None,
             notice=request.session.pop("notice", None),
-            can_watch=request.session.get("role") == Role.SUPPORT.value,
+            typed=request.session.pop("typed", None) or {},
+            can_watch=_is_support(request),
+            column_words=COLUMN_WORDS,
+            problem_words=PROBLEM_WORDS,
+            mail_words={kind.value: words for kind, words in MAIL_WORDS.items()},
         ),
     )
 
 
+# --- one candidate -------------------------------------------------------------------------
+
+
 @post("/operator/enrol", sync_to_thread=True)
-def enrol_one(request: Request[Any, Any, Any], data: Form) -> Redirect:
-    """A training centre enrols one candidate (the invitation mail follows); a repeat changes
-    nothing and says so."""
-    centre = _centre(request)
+def enrol_one(
+    request: Request[Any, Any, Any],
+    data: Annotated[EnrolForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> Redirect:
+    """A training centre enrols one candidate (the invitation mail follows). A repeat
+    changes nothing and says who is enrolled already and how to enrol them again on purpose;
+    a refused value comes back in place, the form as typed."""
+    centre = centre_of(request)
     platform = platform_of(request)
-    email = str(data.get("email", ""))
+    typed = {f: str(getattr(data, f)).strip() for f in EnrolForm.__struct_fields__}
+    typed["email"] = typed["email"].lower()
+    problem = email_problem(typed["email"]) or form_problem(
+        typed, {c.code for c in platform.ctx.catalogue}
+    )
+    if problem is not None:
+        request.session["typed"] = typed
+        request.session["notice"] = {"kind": "refused", **problem.__dict__}
+        return Redirect("/operator")
     done = enrolment.enrol_candidate(
         platform.ctx,
         platform.projections,
         centre_id=centre,
-        email=email,
-        surname=str(data.get("surname", "")),
-        first_name=str(data.get("first_name", "")),
-        certification_code=str(data.get("certification_code", "")),
-        language=str(data.get("language", "fr")) or "fr",
-        re_enrol=str(data.get("re_enrol", "")).lower() in YES,
+        email=typed["email"],
+        surname=typed["surname"],
+        first_name=typed["first_name"],
+        certification_code=typed["certification_code"],
+        language=typed["language"] or "fr",
+        re_enrol=typed["re_enrol"].lower() in YES,
     )
-    request.session["notice"] = {
-        "key": _outcome(done),
-        "email": check_email(email),
-        "day": done.last_day.strftime("%d/%m/%Y"),
+    notice = {
+        "kind": _outcome(done),
+        "email": typed["email"],
+        "name": f"{typed['first_name']} {typed['surname']}",
+        "certification": platform.ctx.catalogue.get(typed["certification_code"]).title,
+        "day": done.last_day.isoformat(),
     }
+    if done.already_enrolled:
+        platform.projections.catch_up(platform.ctx.store)
+        summary = platform.projections.enrollments.get(done.enrollment_id)
+        surname, first = platform.projections.candidate_names.get(done.candidate_id, ("", ""))
+        notice["name"] = f"{first} {surname}".strip() or notice["name"]
+        if summary is not None and summary.enrolled_on is not None:
+            notice["since"] = summary.enrolled_on.isoformat()
+        request.session["typed"] = typed  # ready to tick « enrol again » and send
+    request.session["notice"] = notice
     return Redirect("/operator")
 
 
-def _line_problem(
-    row: dict[str, str], seen: dict[str, int], known_codes: set[str]
-) -> tuple[str, str, str] | None:
-    """The first column refused on a line: (column, problem key, value)."""
-    try:
-        email = check_email(row["email"])
-    except DomainError:
-        return "email", "csv_bad_email", row["email"]
-    if email in seen:
-        return "email", "csv_twice", str(seen[email])
-    for column in ("surname", "first_name"):
-        if not row[column]:
-            return column, "csv_required", ""
-    if row["certification_code"] not in known_codes:
-        return "certification_code", "csv_unknown_certification", row["certification_code"]
-    if row["language"] not in ("", "fr", "en"):
-        return "language", "csv_bad_language", row["language"]
-    if row["re_enrol"].lower() not in YES | NO:
-        return "re_enrol", "csv_bad_re_enrol", row["re_enrol"]
-    return None
+def _outcome(done: enrolment.Enrolled) -> str:
+    if done.already_enrolled:
+        return ALREADY
+    return AGAIN if done.re_enrolled else NEW
 
 
-def delimiter_of(text: str) -> str:
-    """`;` (French Excel's default) or `,`: whichever the header line uses more."""
-    header = text.removeprefix("\ufeff").partition("\n")[0]
-    return ";" if header.count(";") > header.count(",") else ","
+# --- a file: preview, then import ----------------------------------------------------------
 
 
-def check_csv(
-    text: str, known_codes: set[str]
-) -> tuple[list[enrolment.Enrolment], list[LineReport]]:
-    """Every line checked before anything is recorded: nothing half-imported."""
-    reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")), delimiter=delimiter_of(text))
-    missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
-    if missing:
-        raise FileRefused("csv_missing_columns", ", ".join(missing))
-    wanted: list[enrolment.Enrolment] = []
-    reports: list[LineReport] = []
-    seen: dict[str, int] = {}
-    for number, raw in enumerate(reader, start=2):
-        if number > MAX_CSV_LINES + 1:
-            raise FileRefused("csv_too_long", str(MAX_CSV_LINES))
-        row = {k: (raw.get(k) or "").strip() for k in CSV_COLUMNS}
-        row["email"] = row["email"].lower()
-        problem = _line_problem(row, seen, known_codes)
-        seen.setdefault(row["email"], number)
-        if problem is not None:
-            reports.append(LineReport(number, row["email"], *problem))
-            continue
-        reports.append(LineReport(number, row["email"]))
-        wanted.append(
-            enrolment.Enrolment(
-                email=row["email"],
-                surname=row["surname"],
-                first_name=row["first_name"],
-                certification_code=row["certification_code"],
-                language=row["language"] or "fr",
-                re_enrol=row["re_enrol"].lower() in YES,
-            )
-        )
-    if not reports:
-        raise FileRefused("csv_empty")
-    return wanted, reports
-
-
-def _digest(wanted: list[enrolment.Enrolment]) -> str:
-    """The file's content as checked: the same lines with other spaces or line endings are
-    the same file."""
-    return lines_digest(
-        [
-            (w.email, w.surname, w.first_name, w.certification_code, w.language, str(w.re_enrol))
-            for w in wanted
-        ]
+def foreseen(
+    projections: Projections, centre: UUID, wanted: enrolment.Enrolment, today: date
+) -> str:
+    """What the import would do with a line, read from the lists (the import decides, and
+    its report says what it did)."""
+    candidate = projections.find_by_email(wanted.email)
+    if candidate is None:
+        return NEW
+    under_way = any(
+        s.centre_id == centre
+        and s.candidate_id == candidate
+        and s.certification_code == wanted.certification_code
+        and not s.expired
+        and s.last_day >= today
+        for s in projections.enrollments.values()
     )
+    if not under_way:
+        return NEW
+    return AGAIN if wanted.re_enrol else ALREADY
+
+
+def _titled(reports: list[LineReport], titles: dict[str, str]) -> list[LineReport]:
+    return [replace(r, certification=titles.get(r.certification, r.certification)) for r in reports]
+
+
+def _read_upload(data: dict[str, Any]) -> str:
+    upload = data.get("file")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        raise FileRefused("no_file")
+    try:
+        return upload.file.read().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise FileRefused("not_utf8") from None
 
 
 @post("/operator/enrol-csv", sync_to_thread=True)
-def enrol_csv(request: Request[Any, Any, Any], data: Multipart) -> Template:
-    """Enrol a whole file in one transaction, or nothing when any line is wrong (a report
-    per line); the same file again changes nothing and says when it was imported."""
-    centre = _centre(request)
-    staff = staff_member(request, Role.CENTRE, Role.SUPPORT)
+def preview_csv(request: Request[Any, Any, Any], data: Multipart) -> Template:
+    """The file read and checked, nothing recorded: each line with what the import would do
+    with it, or what is wrong with it; then « Import » enrols exactly this file."""
+    centre = centre_of(request)
     platform = platform_of(request)
-    upload = data.get("file")
-    if not isinstance(upload, UploadFile):
-        raise InvalidArgument("file", "a CSV file is required")
-    page: dict[str, Any] = {"reports": [], "imported": False, "file_error": None, "done": None}
+    titles = {c.code: c.title for c in platform.ctx.catalogue}
+    page: dict[str, Any] = {"stage": "preview", "reports": [], "file_error": None}
     try:
-        text = upload.file.read().decode("utf-8-sig")
-        wanted, reports = check_csv(text, {c.code for c in platform.ctx.catalogue})
-    except UnicodeDecodeError:
-        page["file_error"] = ("csv_not_utf8", "")
+        text = _read_upload(data)
+        wanted, reports = check_csv(text, set(titles))
     except FileRefused as refused:
         page["file_error"] = (refused.problem, refused.value)
-    else:
-        page["reports"] = reports
-        if not any(r.problem for r in reports):
-            done = enrolment.import_enrolments(
-                platform.ctx,
-                platform.projections,
-                centre_id=centre,
-                imported_by=staff,
-                digest=_digest(wanted),
-                lines=wanted,
-            )
-            if not done.already_imported:
-                page["reports"] = [
-                    replace(report, outcome=_outcome(line))
-                    for report, line in zip(reports, done.lines, strict=True)
-                ]
-            local = done.imported_at.astimezone(ZoneInfo(platform.ctx.time_zone))
-            page["done"] = {
-                "already": done.already_imported,
-                "day": local.strftime("%d/%m/%Y"),
-                "time": local.strftime("%H:%M"),
-                "enrolled": sum(1 for line in done.lines if not line.already_enrolled),
-                "unchanged": sum(1 for line in done.lines if line.already_enrolled),
-            }
-            page["imported"] = True
-    return Template("csv_report.html", context=context(request, **page))
+        return Template("csv_report.html", context=_report(request, page), status_code=400)
+    platform.projections.catch_up(platform.ctx.store)
+    today = platform.ctx.now().date()
+    outcomes = iter([foreseen(platform.projections, centre, w, today) for w in wanted])
+    reports = [r if r.problem else replace(r, outcome=next(outcomes)) for r in reports]
+    digest = digest_of(wanted)
+    page.update(
+        reports=_titled(reports, titles),
+        counts=_counts(reports),
+        digest=digest,
+        content=base64.b64encode(text.encode()).decode(),
+        imported_before=_imported_at(platform, centre, digest),
+    )
+    return Template("csv_report.html", context=_report(request, page))
+
+
+def _report(request: Request[Any, Any, Any], page: dict[str, Any]) -> dict[str, Any]:
+    """The preview's or the report's page, with the tables that word it."""
+    return context(
+        request,
+        column_words=COLUMN_WORDS,
+        problem_words=PROBLEM_WORDS,
+        file_words=FILE_PROBLEM_WORDS,
+        outcome_words=OUTCOME_WORDS,
+        **page,
+    )
+
+
+def _counts(reports: list[LineReport]) -> dict[str, int]:
+    return {
+        "error": sum(1 for r in reports if r.problem),
+        **{key: sum(1 for r in reports if r.outcome == key) for key in OUTCOME_WORDS},
+    }
+
+
+def _imported_at(platform: Platform, centre: UUID, digest: str) -> datetime | None:
+    """When this centre imported this file, if it did (the preview says so before)."""
+    try:
+        done: datetime = platform.ctx.store.get(import_id(centre, digest), CsvImport).created_on
+    except LookupError:
+        return None
+    return done
+
+
+@post("/operator/enrol-csv/confirm", sync_to_thread=True)
+def import_csv(
+    request: Request[Any, Any, Any],
+    data: Annotated[ConfirmForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> Template:
+    """Enrol the previewed file whole in one transaction, or nothing; the same file again
+    changes nothing and says when it was imported."""
+    centre = centre_of(request)
+    staff = staff_member(request, Role.CENTRE, Role.SUPPORT)
+    platform = platform_of(request)
+    titles = {c.code: c.title for c in platform.ctx.catalogue}
+    page: dict[str, Any] = {"stage": "report", "reports": [], "file_error": None}
+    try:
+        text = base64.b64decode(data.content, validate=True).decode()
+        wanted, reports = check_csv(text, set(titles))
+    except (binascii.Error, UnicodeDecodeError, FileRefused):
+        wanted, reports = [], []
+    if not wanted or any(r.problem for r in reports) or digest_of(wanted) != data.digest:
+        page["file_error"] = ("changed", "")
+        return Template("csv_report.html", context=_report(request, page), status_code=409)
+    done = enrolment.import_enrolments(
+        platform.ctx,
+        platform.projections,
+        centre_id=centre,
+        imported_by=staff,
+        digest=data.digest,
+        lines=wanted,
+    )
+    if not done.already_imported:
+        reports = [
+            replace(report, outcome=_outcome(line))
+            for report, line in zip(reports, done.lines, strict=True)
+        ]
+    page.update(
+        reports=_titled(reports, titles),
+        counts=_counts(reports),
+        already=done.already_imported,
+        imported_at=done.imported_at,
+    )
+    return Template("csv_report.html", context=_report(request, page))
+
+
+# --- the hotline's tools -------------------------------------------------------------------
 
 
 @post("/operator/slot/{enrollment_id:uuid}", sync_to_thread=True)
 def book_slot(
-    request: Request[Any, Any, Any], enrollment_id: FromPath[UUID], data: Form
+    request: Request[Any, Any, Any],
+    enrollment_id: FromPath[UUID],
+    data: Annotated[SlotForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
 ) -> Redirect:
     """R2: the hotline books the live-supervision slot agreed with the candidate."""
     support = staff_member(request, Role.SUPPORT, Role.CENTRE)
     platform = platform_of(request)
     try:
-        local = datetime.fromisoformat(str(data.get("slot", "")))
+        local = datetime.fromisoformat(data.slot)
     except ValueError:
-        raise InvalidArgument("slot", "a date and time such as 2025-03-12T14:00") from None
+        request.session["notice"] = {"kind": "bad_slot"}
+        return Redirect("/operator")
     slot = local.replace(tzinfo=ZoneInfo(platform.ctx.time_zone))
-    enrolment.book_live_supervision_slot(platform.ctx, enrollment_id, slot=slot, booked_by=support)
+    try:
+        enrolment.book_live_supervision_slot(
+            platform.ctx, enrollment_id, slot=slot, booked_by=support
+        )
+    except RuleBroken as broken:
+        request.session["notice"] = {"kind": "slot_refused", "rule": broken.rule}
+        return Redirect("/operator")
+    request.session["notice"] = {"kind": "slot_booked", "at": slot.isoformat()}
     return Redirect("/operator")
 
 
@@ -282,6 +497,7 @@ def resend(request: Request[Any, Any, Any], mail_id: FromPath[UUID]) -> Redirect
         at=platform.ctx.now(),
     )
     platform.ctx.store.save(again)
+    request.session["notice"] = {"kind": "resent"}
     return Redirect("/operator")
 
 
@@ -289,8 +505,11 @@ def resend(request: Request[Any, Any, Any], mail_id: FromPath[UUID]) -> Redirect
 def mailbox(request: Request[Any, Any, Any]) -> Template:
     """The embedded SMTP capture's mails (local defaults only)."""
     staff_member(request, Role.SUPPORT, Role.CENTRE)
-    messages = read_maildir(MAILBOX)[-100:] if MAILBOX.exists() else []
+    try:
+        messages = read_maildir(MAILBOX)[-100:]
+    except FileNotFoundError:  # no capture on this server (a real SMTP relay, say)
+        messages = []
     return Template("mailbox.html", context=context(request, messages=list(reversed(messages))))
 
 
-ROUTES = [operator_home, enrol_one, enrol_csv, book_slot, resend, mailbox]
+ROUTES = [operator_home, enrol_one, preview_csv, import_csv, book_slot, resend, mailbox]

@@ -20,6 +20,7 @@ def retry_parked(request: Request[Any, Any, Any], parked_id: FromPath[UUID]) -> 
     a worker carries it out."""
     who = staff_member(request, Role.SUPPORT, Role.CENTRE)
     parked.request_retry(platform_of(request).ctx, parked_id, by=f"staff:{who}")
+    request.session["notice"] = {"kind": "retry"}
     return Redirect("/operator")
 
 

@@ -1,0 +1,160 @@
+"""The training centre's pages in Chromium (issue 13, point 6), in French and English, on a
+desktop and a 360 px phone: enrol one candidate, meet a duplicate, preview a CSV file with a
+wrong line, preview a good one and import it, read the list and an accommodation page. Every
+page is saved as a screenshot, has no horizontal overflow, no console error, no failed asset
+and no serious accessibility violation."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.use_cases import accounts
+from domain.staff import Role
+from tests.browser.conftest import ARTIFACTS, Server, serious_violations
+
+SHOTS = Path(os.environ.get("VIGIE_CENTRE_SHOTS", str(ARTIFACTS / "centre")))
+WIDTHS = {"desktop": 1440, "phone": 360}
+PASSWORD = "centre-pass-1"
+GOOD = (
+    "email;surname;first_name;certification_code;language\n"
+    "ines.lemaire@example.org;Lemaire;Inès;ENI-ACCESS;fr\n"
+    "tom.baker@example.org;Baker;Tom;ENI-ACCESS;en\n"
+    "camille.martin@example.org;Martin;Camille;ENI-ACCESS;fr\n"
+)
+BAD = GOOD + "not-an-address;Durand;Alex;ENI-ACCESS;fr\nzoe@example.org;;Zoé;ENI-WORD;de\n"
+
+
+class Watched:
+    """The page, with what went wrong in the browser since it was opened."""
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+        self.problems: list[str] = []
+        page.on(
+            "console",
+            lambda m: (
+                self.problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None
+            ),
+        )
+        page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
+        page.on(
+            "response",
+            lambda r: self.problems.append(f"{r.status} {r.url}") if r.status >= 400 else None,
+        )
+
+    def look(self, name: str, *, expected_status: bool = False) -> None:
+        """Screenshot at each width; no overflow, no serious violation, nothing failed."""
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        for width_name, width in WIDTHS.items():
+            self.page.set_viewport_size({"width": width, "height": 900})
+            self.page.screenshot(path=str(SHOTS / f"{name}-{width_name}.png"), full_page=True)
+            overflow = self.page.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            assert overflow <= 0, f"{name} overflows by {overflow} px at {width} px"
+            assert serious_violations(self.page) == [], name
+        self.page.set_viewport_size({"width": WIDTHS["desktop"], "height": 900})
+        if not expected_status:
+            assert self.problems == [], self.problems
+        self.problems.clear()
+
+
+def choose_file(page: Any, text: str) -> None:
+    page.set_input_files(
+        "#file", files=[{"name": "candidats.csv", "mimeType": "text/csv", "buffer": text.encode()}]
+    )
+    page.get_by_role("button", name=PREVIEW[page.evaluate("document.documentElement.lang")]).click()
+
+
+PREVIEW = {"fr": "Voir le fichier avant d'importer", "en": "Preview the file"}
+WORDS = {
+    "fr": {
+        "enrol": "Inscrire",
+        "import": "Importer",
+        "enrolled": "est inscrit(e) à Certification Bureautique Access",
+        "already": "Déjà inscrit(e) : rien n'a changé",
+        "errors": "2 lignes en erreur : rien ne peut être importé",
+        "preview": "3 lignes seront inscrites",
+        "report": "Le fichier a été importé en entier",
+        "state": "Invité(e)",
+        "granted": "Aménagement enregistré",
+        "grant": "Accorder",
+    },
+    "en": {
+        "enrol": "Enrol",
+        "import": "Import",
+        "enrolled": "is enrolled for Certification Bureautique Access",
+        "already": "Already enrolled: nothing changed",
+        "errors": "2 lines in error: nothing can be imported",
+        "preview": "3 lines will be enrolled",
+        "report": "The whole file was imported",
+        "state": "Invited",
+        "granted": "Accommodation recorded",
+        "grant": "Grant",
+    },
+}
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_the_centre_enrols_previews_imports_and_reads_its_list(
+    server: Server, page: Any, language: str
+) -> None:
+    accounts.register_staff(
+        server.platform.ctx,
+        email="centre@example.org",
+        name="Centre",
+        role=Role.CENTRE,
+        password=PASSWORD,
+    )
+    words = WORDS[language]
+    watched = Watched(page)
+    page.goto(f"{server.url}/lang/{language}")
+    page.goto(f"{server.url}/staff/login")
+    page.fill("#email", "centre@example.org")
+    page.fill("#password", PASSWORD)
+    page.locator("form button[type=submit]").last.click()
+    page.wait_for_url(f"{server.url}/operator")
+    watched.look(f"{language}-01-empty")
+
+    page.fill("#email", "solo@example.org")
+    page.fill("#surname", "Solo")
+    page.fill("#first_name", "Han")
+    page.get_by_role("button", name=words["enrol"], exact=True).click()
+    assert words["enrolled"] in page.locator("#notice").inner_text()
+    watched.look(f"{language}-02-enrolled")
+
+    page.fill("#email", "solo@example.org")
+    page.fill("#surname", "Solo")
+    page.fill("#first_name", "Han")
+    page.get_by_role("button", name=words["enrol"], exact=True).click()
+    assert words["already"] in page.locator("#notice").inner_text()
+    assert page.input_value("#first_name") == "Han"
+    watched.look(f"{language}-03-duplicate")
+
+    choose_file(page, BAD)
+    assert words["errors"] in page.locator("#import").inner_text()
+    watched.look(f"{language}-04-preview-with-errors", expected_status=True)
+
+    choose_file(page, GOOD)
+    assert words["preview"] in page.locator("#import").inner_text()
+    watched.look(f"{language}-05-preview")
+    page.get_by_role("button", name=words["import"], exact=True).click()
+    assert words["report"] in page.locator("#import").inner_text()
+    watched.look(f"{language}-06-report")
+
+    page.goto(f"{server.url}/operator#candidates")
+    assert page.locator("#roster tbody tr").count() == 4
+    assert page.locator("#roster .badge").first.inner_text() == words["state"]
+    watched.look(f"{language}-07-list")
+
+    page.locator("#roster tbody tr").first.get_by_role("link").first.click()
+    page.select_option("#extra_time_percent", "33")
+    page.fill("#arrangements", "Pauses autorisées")
+    page.get_by_role("button", name=words["grant"], exact=True).click()
+    assert words["granted"] in page.locator("#notice").inner_text()
+    assert "Baker" in page.locator("#accommodation-for").inner_text()
+    watched.look(f"{language}-08-accommodation")
