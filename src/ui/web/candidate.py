@@ -22,6 +22,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from adapters.bootstrap import Platform
+from adapters.media.duration import recording_seconds
 from app.use_cases import accounts, enrolment, proctoring
 from domain.candidate import Account, Candidate
 from domain.errors import InvalidArgument, RuleBroken
@@ -257,7 +258,10 @@ def perform_step(platform: Platform, session_id: UUID, action: str, data: dict[s
             proctoring.start_environment_recording(ctx, session_id, part)
         else:
             recording = _upload(data, "recording", ("video/", "application/octet-stream"))
-            proctoring.stop_environment_recording(ctx, session_id, part, recording)
+            # R10: the length is measured here, from the file, never taken from the browser.
+            proctoring.stop_environment_recording(
+                ctx, session_id, part, recording, duration_s=recording_seconds(recording)
+            )
     else:
         raise InvalidArgument("action", f"unknown step {action!r}")
 
