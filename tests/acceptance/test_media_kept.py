@@ -340,7 +340,7 @@ def test_an_svg_uploaded_as_a_jpeg_photo_is_refused_on_the_page_and_the_api(
             follow_redirects=False,
         )
         assert page.status_code == 409
-        assert "photo : la photo doit être une image JPEG ou PNG" in page.text
+        assert "Photo : la photo doit être une image JPEG ou PNG" in page.text
         api = client.post(
             f"/api/sessions/{session}/steps/face-photo",
             files={"photo": ("visage.html", HTML, "image/png")},
