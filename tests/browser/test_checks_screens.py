@@ -123,7 +123,7 @@ def test_the_checks_helpers_work_in_the_page(page: Any, server: Server) -> None:
     page.get_by_role("button", name="Réessayer").click()
     page.get_by_role("button", name="Arrêter l'enregistrement").click()
     page.locator("#mic-status").filter(has_text="Réécoutez votre voix").wait_for()
-    page.get_by_role("link", name="Suivant").click()
+    page.get_by_role("button", name="Suivant").click()  # a link shown as the guide's button
     page.get_by_role("button", name="Je me vois : la caméra fonctionne").click()
     page.get_by_role("button", name="Lancer le test").click()
     page.get_by_role("heading", name="Photo de votre visage").wait_for()
