@@ -155,3 +155,53 @@ def test_the_checks_helpers_work_in_the_page(page: Any, server: Server) -> None:
     page.screenshot(path=str(SHOTS / "fr-11-room-countdown.png"), full_page=True)
     stop.click(timeout=15_000)  # waits until the countdown enables it
     page.get_by_role("heading", name="(3/3)").wait_for()
+
+
+def test_leaving_full_screen_shows_the_banner_to_go_back(page: Any, server: Server) -> None:
+    """The guide's « Retour en plein écran »: secure mode's « Continuer » goes full screen;
+    leaving it (Échap) shows the banner, whose button goes back."""
+    journey = logged_in(page, server, "fr")
+    ctx, sid = server.platform.ctx, journey.session_id
+    assert sid is not None
+    proctoring.read_instructions(ctx, sid)
+    proctoring.attest_designer_rules(ctx, sid)
+    page.goto(f"{server.url}/exams/{sid}")
+    banner = page.locator("#fullscreen-banner")
+    assert banner.is_hidden()
+    page.get_by_role("button", name="Continuer").click()
+    page.wait_for_function("document.fullscreenElement !== null")
+    page.evaluate("document.exitFullscreen()")
+    banner.wait_for(state="visible")
+    assert "Veuillez retourner en plein écran" in banner.inner_text()
+    page.screenshot(path=str(SHOTS / "fr-12-fullscreen-banner.png"), full_page=True)
+    page.get_by_role("button", name="Retour en plein écran").click()
+    banner.wait_for(state="hidden")
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_the_terms_and_the_equipment_test_fit_a_phone(
+    page: Any, server: Server, language: str
+) -> None:
+    journey = Journey(server.platform, email=f"terms-{language}@example.org")
+    journey.enrol()
+    journey.set_password(PASSWORD)
+    server.platform.projections.catch_up(server.platform.ctx.store)
+    page.goto(f"{server.url}/lang/{language}")
+    page.goto(f"{server.url}/login")
+    page.fill("#email", journey.email)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for path, name in (("/terms", "terms"), ("/equipment", "equipment")):
+        for width_name, (width, height) in WIDTHS.items():
+            page.set_viewport_size({"width": width, "height": height})
+            page.goto(f"{server.url}{path}")
+            page.wait_for_timeout(300)
+            page.screenshot(path=str(SHOTS / f"{language}-{name}-{width_name}.png"), full_page=True)
+            overflow = page.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            assert overflow <= 0, f"{path} scrolls sideways at {width} px"
+        assert serious_violations(page) == [], path
+    page.click("#equipment-mic")
+    page.wait_for_function("document.getElementById('playback').src !== ''", timeout=10_000)

@@ -87,11 +87,12 @@
   if (banner && document.documentElement.requestFullscreen) {
     var wasFull = false;
     document.addEventListener("fullscreenchange", function () {
-      if (document.fullscreenElement) { wasFull = true; banner.hidden = true; }
-      else if (wasFull) { banner.hidden = false; }
+      if (document.fullscreenElement) { wasFull = true; if (banner.open) { banner.close(); } }
+      else if (wasFull && !banner.open) { banner.showModal(); }
     });
     byId("fullscreen-back").addEventListener("click", function () {
       document.documentElement.requestFullscreen().catch(function () {});
+      banner.close();
     });
     document.addEventListener("submit", function (event) {
       if (event.target.hasAttribute && event.target.hasAttribute("data-fullscreen") && !document.fullscreenElement) {
