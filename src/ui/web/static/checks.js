@@ -294,7 +294,7 @@
           taken.src = canvas.toDataURL("image/jpeg", 0.8);
           taken.hidden = false; video.hidden = true;
           photo.hidden = true; photo.disabled = false;
-          retake.hidden = false;
+          retake.hidden = false; retake.focus(); // the focus stays on a visible button
           status.textContent = label(status, "taken");
         }, function () { photo.disabled = false; });
       }, "image/jpeg", 0.8);
