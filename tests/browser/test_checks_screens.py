@@ -9,6 +9,7 @@ Screenshots go to test-artifacts/browser/checks/ (or $VIGIE_SHOTS)."""
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -125,7 +126,26 @@ def test_the_checks_helpers_work_in_the_page(page: Any, server: Server) -> None:
     page.locator("#mic-status").filter(has_text="Réécoutez votre voix").wait_for()
     page.get_by_role("button", name="Suivant").click()  # a link shown as the guide's button
     page.get_by_role("button", name="Je me vois : la caméra fonctionne").click()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+
+    # A server slower than the threshold (1 s) is said, recorded, and can be run again.
+    def slow(route: Any) -> None:
+        time.sleep(1.2)
+        route.continue_()
+
+    page.route("**/upload-test", slow)
     page.get_by_role("button", name="Lancer le test").click()
+    failed = page.locator("#connection-result .alert--error")
+    failed.wait_for()
+    assert "trop lent" in failed.inner_text()
+    page.screenshot(path=str(SHOTS / "fr-09a-connection-failed.png"), full_page=True)
+    page.unroute("**/upload-test")
+    page.get_by_role("button", name="Relancer le test").click()
+    result = page.locator("#connection-result .alert--success")  # said in words, then on
+    result.wait_for()
+    assert "Votre connexion a réussi le test." in result.inner_text()
+    assert "Réponse du serveur :" in result.inner_text()
+    page.screenshot(path=str(SHOTS / "fr-09b-connection-passed.png"), full_page=True)
     page.get_by_role("heading", name="Photo de votre visage").wait_for()
     page.wait_for_function("(document.getElementById('preview') || {}).readyState >= 2")
     page.get_by_role("button", name="Prendre une photo").click()
