@@ -72,7 +72,8 @@ def recording_the_room() -> Journey:
     [
         (
             "fr",
-            "L'enregistrement de la pièce a duré 0,3 s : filmez au moins 10 secondes, "
+            "L'enregistrement de la pièce a duré 0,3 s\N{NO-BREAK SPACE}: filmez au moins "
+            "10 secondes, "
             "puis arrêtez l'enregistrement.",
             '<span class="rule-ref">règle R10</span>',
         ),

@@ -144,7 +144,7 @@ def test_the_checks_helpers_work_in_the_page(page: Any, server: Server) -> None:
     result = page.locator("#connection-result .alert--success")  # said in words, then on
     result.wait_for()
     assert "Votre connexion a réussi le test." in result.inner_text()
-    assert "Réponse du serveur :" in result.inner_text()
+    assert "Réponse du serveur\N{NO-BREAK SPACE}:" in result.inner_text()
     page.screenshot(path=str(SHOTS / "fr-09b-connection-passed.png"), full_page=True)
     page.get_by_role("heading", name="Photo de votre visage").wait_for()
     page.wait_for_function("(document.getElementById('preview') || {}).readyState >= 2")
