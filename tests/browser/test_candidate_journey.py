@@ -115,7 +115,9 @@ def attest_and_test_sound_and_microphone(page: Any) -> None:
 
 def tick_the_rules_to_follow(page: Any) -> None:
     """R7: « Règles à respecter », each ticked before « Suivant »."""
-    for rule in page.locator(".checks-rules input[type=checkbox]").all():
+    rules = page.locator(".checks-rules input[type=checkbox]")
+    rules.first.wait_for()  # the step has loaded (.all() does not wait)
+    for rule in rules.all():
         rule.check()
 
 
