@@ -114,7 +114,11 @@ def _stop_part(part: EnvironmentPart) -> SessionCommand:
         _, content_hash = media(s.id, f"environment-{part}")
         attempt_id = ids.new_id() if part is EnvironmentPart.DESK else None
         s.stop_environment_recording(
-            at=at, part=part, content_hash=content_hash, attempt_id=attempt_id
+            at=at,
+            part=part,
+            content_hash=content_hash,
+            duration_s=30.0,
+            attempt_id=attempt_id,
         )
 
     return command

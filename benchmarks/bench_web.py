@@ -330,7 +330,9 @@ def prepare(count: int, url: str) -> tuple[list[Prepared], float, int]:
         attempt_id = None
         for part in EnvironmentPart:
             proctoring.start_environment_recording(ctx, sid, part)
-            attempt_id = proctoring.stop_environment_recording(ctx, sid, part, b"video")
+            attempt_id = proctoring.stop_environment_recording(
+                ctx, sid, part, b"video", duration_s=30.0
+            )
         assert attempt_id is not None
         # The portal profile and the proctoring password, hashed once (see the docstring).
         at = ctx.now()

@@ -382,7 +382,9 @@ def prepare_one(platform: Platform, number: int) -> Prepared:
     attempt_id = None
     for part in EnvironmentPart:
         proctoring.start_environment_recording(ctx, sid, part)
-        attempt_id = proctoring.stop_environment_recording(ctx, sid, part, f"{part}".encode())
+        attempt_id = proctoring.stop_environment_recording(
+            ctx, sid, part, f"{part}".encode(), duration_s=30.0
+        )
     assert attempt_id is not None
     portal.save_portal_profile(
         ctx, enrolled.candidate_id, email=email, profile=PROFILE, password=PASSWORD

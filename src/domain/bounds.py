@@ -7,7 +7,7 @@ person typing and small for a log kept for years."""
 
 from __future__ import annotations
 
-from domain.errors import InvalidArgument
+from domain.errors import TooLong
 
 LIMITS: dict[str, int] = {
     "surname": 100,
@@ -26,5 +26,5 @@ def bounded(field: str, text: str) -> str:
     """The text, if no longer than its field allows; InvalidArgument naming the field."""
     limit = LIMITS[field]
     if len(text) > limit:
-        raise InvalidArgument(field, f"keep it under {limit:,} characters ({len(text):,} given)")
+        raise TooLong(field, limit, len(text))
     return text

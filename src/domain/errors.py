@@ -22,6 +22,19 @@ class StepOutOfOrder(RuleBroken):
     """A step of the journey was attempted before the steps that must precede it."""
 
 
+class RecordingTooShort(RuleBroken):
+    """R10: an environment recording stopped before its minimum duration (the room filmed
+    in 0.3 s shows nothing). Carries the numbers so a page can say them in words."""
+
+    def __init__(self, part: str, seconds: float, minimum: float) -> None:
+        super().__init__(
+            "R10", f"the {part} recording lasted {seconds:.1f} s, at least {minimum:g} s needed"
+        )
+        self.part = part
+        self.seconds = seconds
+        self.minimum = minimum
+
+
 class InvalidArgument(DomainError, ValueError):
     """A value given to a command is malformed (names the field)."""
 
@@ -45,3 +58,13 @@ def require_aware(field: str, value: object) -> None:
     if offset is not None and offset.seconds % 60:
         # The log keeps offsets to the minute (ISO 8601 as stored); seconds would shift it.
         raise InvalidArgument(field, "the UTC offset must be a whole number of minutes")
+
+
+class TooLong(InvalidArgument):
+    """A person's text longer than its field allows (issue 14). Carries the numbers so a page
+    can say them in words."""
+
+    def __init__(self, field: str, limit: int, given: int) -> None:
+        super().__init__(field, f"keep it under {limit:,} characters ({given:,} given)")
+        self.limit = limit
+        self.given = given

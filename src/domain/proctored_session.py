@@ -18,7 +18,14 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.accommodation import check_extra_time
 from domain.accommodation import extra_minutes as accommodated_minutes
-from domain.errors import InvalidArgument, RuleBroken, StepOutOfOrder, require, require_aware
+from domain.errors import (
+    InvalidArgument,
+    RecordingTooShort,
+    RuleBroken,
+    StepOutOfOrder,
+    require,
+    require_aware,
+)
 from domain.evidence import FlagKind, MediaSpan
 from domain.guide import PHOTO_STEPS, STEP_LABEL, STEP_RULE, STEPS, Step
 from domain.hotline import check_reason
@@ -48,6 +55,14 @@ PART_STEP: dict[EnvironmentPart, Step] = {
     EnvironmentPart.EARS: Step.EARS_RECORDED,
     EnvironmentPart.ROOM: Step.ROOM_RECORDED,
     EnvironmentPart.DESK: Step.DESK_RECORDED,
+}
+
+# R10: how long each part must be filmed at least, in seconds: long enough to turn the camera
+# round both ears, the whole room, then the desk (a click-click recording shows nothing).
+MIN_RECORDING_S: dict[EnvironmentPart, float] = {
+    EnvironmentPart.EARS: 5.0,
+    EnvironmentPart.ROOM: 10.0,
+    EnvironmentPart.DESK: 5.0,
 }
 
 
@@ -471,17 +486,21 @@ class ProctoredSession(Aggregate):
         at: datetime,
         part: EnvironmentPart,
         content_hash: str,
+        duration_s: float,
         attempt_id: UUID | None = None,
         media_id: str = "",
     ) -> bool:
         """R10: stopping the desk recording launches the exam at once. True when it did.
-        `media_id` is the stored recording's reference (the media store's own name for it)."""
+        `media_id` is the stored recording's reference (the media store's own name for it);
+        `duration_s` is how long the recording lasts, as measured from the file itself."""
         self._check_step(PART_STEP[part], at)
         require(
             self.recording_part == part,
             "R10",
             f"start the {part.value} recording before stopping it",
         )
+        if not (math.isfinite(duration_s) and duration_s >= MIN_RECORDING_S[part]):
+            raise RecordingTooShort(part.value, duration_s, MIN_RECORDING_S[part])
         _check_media("-", content_hash)
         if part is EnvironmentPart.DESK and attempt_id is None:
             raise InvalidArgument("attempt_id", "stopping the desk recording launches the exam")

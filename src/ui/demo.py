@@ -188,7 +188,14 @@ def _journey(platform: Platform, clock: ManualClock, n: Narrator, capture: SmtpC
         recording = ebml_sample(tag=f"{part.value} video".encode())
         stopped = n.step(
             f"{part.value} recording stopped",
-            functools.partial(proctoring.stop_environment_recording, ctx, sid, part, recording),
+            functools.partial(
+                proctoring.stop_environment_recording,
+                ctx,
+                sid,
+                part,
+                recording,
+                duration_s=30.0,
+            ),
         )
         launched = stopped if isinstance(stopped, UUID) else launched
     assert launched is not None

@@ -109,7 +109,11 @@ def a_closed_session() -> ProctoredSession:
     for part in EnvironmentPart:
         session.start_environment_recording(at=at, part=part, media_id=f"m-{part.value}")
         session.stop_environment_recording(
-            at=minutes(3), part=part, content_hash=f"sha256:{part.value}", attempt_id=uuid4()
+            at=minutes(3),
+            part=part,
+            content_hash=f"sha256:{part.value}",
+            duration_s=30.0,
+            attempt_id=uuid4(),
         )
     session.record_proctoring_tab_closed(at=minutes(30), span=MediaSpan(1740.0, 1790.5))
     session.raise_flag(

@@ -143,7 +143,11 @@ class Journey:
             proctoring.start_environment_recording(self.ctx, sid, part)
             self.clock.advance(seconds=20)
             attempt_id = proctoring.stop_environment_recording(
-                self.ctx, sid, part, ebml_sample(tag=f"{part.value}-video".encode())
+                self.ctx,
+                sid,
+                part,
+                ebml_sample(tag=f"{part.value}-video".encode()),
+                duration_s=30.0,
             )
         assert attempt_id is not None
         self.attempt_id = attempt_id

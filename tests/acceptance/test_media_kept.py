@@ -99,7 +99,7 @@ COMMANDS: dict[str, Callable[[Journey, bytes], object]] = {
     **{
         f"{part.value} recording stopped": (
             lambda j, data, part=part: proctoring.stop_environment_recording(
-                j.ctx, _sid(j), part, data
+                j.ctx, _sid(j), part, data, duration_s=30.0
             )
         )
         for part in EnvironmentPart
@@ -203,7 +203,11 @@ def test_a_recording_sent_after_the_session_closed_writes_no_file(
     assert len(before) == 5  # two photos, three environment recordings
     with pytest.raises(DomainError):
         proctoring.stop_environment_recording(
-            platform.ctx, _sid(journey), EnvironmentPart.DESK, ebml_sample(tag=b"late")
+            platform.ctx,
+            _sid(journey),
+            EnvironmentPart.DESK,
+            ebml_sample(tag=b"late"),
+            duration_s=30.0,
         )
     assert kept(platform.ctx.media, root) == before
 
@@ -336,7 +340,7 @@ def test_an_svg_uploaded_as_a_jpeg_photo_is_refused_on_the_page_and_the_api(
             follow_redirects=False,
         )
         assert page.status_code == 409
-        assert "photo : la photo doit être une image JPEG ou PNG" in page.text
+        assert "Photo : la photo doit être une image JPEG ou PNG" in page.text
         api = client.post(
             f"/api/sessions/{session}/steps/face-photo",
             files={"photo": ("visage.html", HTML, "image/png")},
@@ -378,7 +382,10 @@ def test_an_environment_recording_stopped_before_issue_12_is_still_found_and_era
     old_file.write_bytes(recording)
     session = platform.ctx.store.get(session_id, ProctoredSession)
     session.stop_environment_recording(  # as the use case did then: no reference
-        at=platform.ctx.now(), part=EnvironmentPart.EARS, content_hash=f"sha256:{digest}"
+        at=platform.ctx.now(),
+        part=EnvironmentPart.EARS,
+        content_hash=f"sha256:{digest}",
+        duration_s=30.0,
     )
     stopped = session.collect_events()[-1]
     mapper = MsgspecMapper(transcoder=MsgspecTranscoder())
@@ -396,7 +403,10 @@ def test_an_environment_recording_stopped_before_issue_12_is_still_found_and_era
     assert decoded.media_id == ""
     session = platform.ctx.store.get(session_id, ProctoredSession)
     session.stop_environment_recording(
-        at=platform.ctx.now(), part=EnvironmentPart.EARS, content_hash=f"sha256:{digest}"
+        at=platform.ctx.now(),
+        part=EnvironmentPart.EARS,
+        content_hash=f"sha256:{digest}",
+        duration_s=30.0,
     )
     platform.ctx.store.save(session)
     expected = f"{session_id}/environment-ears-{digest[:16]}"

@@ -97,6 +97,7 @@ def session_of(server: Server) -> ProctoredSession:
 def attest_and_test_sound_and_microphone(page: Any) -> None:
     """R7 and the first checks of R8: instructions, the two attestations, secure mode, the
     sound, a microphone recording played back; ends on the camera step."""
+    tick_the_rules_to_follow(page)
     page.get_by_role("button", name="Suivant").click()
     page.get_by_label(re.compile("j'atteste avoir lu les règles")).check()
     page.get_by_role("button", name="Suivant").click()
@@ -104,12 +105,20 @@ def attest_and_test_sound_and_microphone(page: Any) -> None:
     page.get_by_label(re.compile("conditions générales")).check()
     page.get_by_role("button", name="Suivant").click()
     page.get_by_role("button", name="Écouter le son").click()
-    page.get_by_role("button", name="J'ai entendu le son").click()
+    page.get_by_role("button", name="J'ai entendu le son").click()  # enabled once played
     page.get_by_role("button", name="Lancer l'enregistrement").click()
-    page.locator("#mic-status").filter(has_text="●").wait_for()
+    page.locator("#mic-status").filter(has_text="Enregistrement…").wait_for()
     page.get_by_role("button", name="Arrêter l'enregistrement").click()
     page.locator("#mic-playback").wait_for()  # the recording plays back
-    page.get_by_role("link", name="Suivant").click()
+    page.get_by_role("button", name="Suivant").click()  # a link shown as the guide's button
+
+
+def tick_the_rules_to_follow(page: Any) -> None:
+    """R7: « Règles à respecter », each ticked before « Suivant »."""
+    rules = page.locator(".checks-rules input[type=checkbox]")
+    rules.first.wait_for()  # the step has loaded (.all() does not wait)
+    for rule in rules.all():
+        rule.check()
 
 
 def pass_checks(page: Any, server: Server) -> None:
@@ -127,7 +136,8 @@ def take_photos(page: Any) -> None:
         page.get_by_role("heading", name=heading).wait_for()
         page.wait_for_function("(document.getElementById('preview') || {}).readyState >= 2")
         page.get_by_role("button", name="Prendre une photo").click()
-        page.locator("#photo-status").filter(has_text="✓").wait_for()
+        page.locator("#photo-status").filter(has_text="✓ Photo prise").wait_for()
+        page.locator("#photo-taken:visible").wait_for()  # shown back before « Suivant »
         page.get_by_role("button", name="Suivant").click()
 
 
@@ -135,8 +145,8 @@ def record_environment(page: Any) -> None:
     for number in (1, 2, 3):
         page.get_by_role("heading", name=f"({number}/3)").wait_for()
         page.get_by_role("button", name="Lancer l'enregistrement").click()
-        page.wait_for_timeout(600)  # a little real video from the fake camera
-        page.get_by_role("button", name="Arrêter l'enregistrement").click()
+        # R10: « Arrêter » waits for the part's minimum length (5, 10, then 5 s).
+        page.get_by_role("button", name="Arrêter l'enregistrement").click(timeout=30_000)
         # The next step replaces this one in place (issue 12): no page load.
         page.get_by_role("button", name="Arrêter l'enregistrement").wait_for(state="detached")
 
@@ -193,6 +203,7 @@ def test_a_resume_reason_of_nine_words_is_refused_and_ten_are_accepted(
 ) -> None:
     create_session_and_log_in(page, server)
     page.get_by_role("button", name="Examen").click()
+    tick_the_rules_to_follow(page)
     page.get_by_role("button", name="Suivant").click()
     page.goto(f"{server.url}/exams")
     reason = page.get_by_label(re.compile("motif de reprise"))
@@ -315,17 +326,19 @@ def test_in_english_the_checks_the_hardware_test_and_a_refusal_stay_in_one_page(
     page.get_by_role("link", name="English").click()
     page.get_by_role("button", name="Examen").click()
     page.evaluate("window.vigieSameDocument = true")  # gone if a page load happens
+    tick_the_rules_to_follow(page)
     page.get_by_role("button", name="Next").click()
     page.get_by_label(re.compile("I confirm I have read the rules")).check()
     page.get_by_role("button", name="Next").click()
     page.get_by_role("button", name="Continue").click()
     page.get_by_label(re.compile("general conditions")).check()
     page.get_by_role("button", name="Next").click()
+    page.get_by_role("button", name="Play the sound").click()
     page.get_by_role("button", name="I heard the sound").click()
     page.get_by_role("button", name="Start recording").click()
-    page.locator("#mic-status").filter(has_text="●").wait_for()
+    page.locator("#mic-status").filter(has_text="Recording…").wait_for()
     page.get_by_role("button", name="Stop recording").click()
-    page.get_by_role("link", name="Next").click()
+    page.get_by_role("button", name="Next").click()
     page.get_by_role("link", name="Equipment test").click()
     page.get_by_role("dialog", name="Equipment test").wait_for()
     page.wait_for_function("(document.getElementById('equipment-preview') || {}).readyState >= 2")
@@ -335,7 +348,7 @@ def test_in_english_the_checks_the_hardware_test_and_a_refusal_stay_in_one_page(
     page.get_by_role("button", name="Run the test").click()
     page.get_by_role("heading", name="Photo of your face").wait_for()
     page.get_by_role("button", name="Next").click()
-    refusal = page.locator("#refusal").filter(has_text="Guide reference: R9")
+    refusal = page.locator("#refusal").filter(has_text="rule R9")
     assert refusal.inner_text().startswith("Take the photo")
     shot(page, "en-refused-in-place")
     assert page.evaluate("window.vigieSameDocument") is True
@@ -362,6 +375,9 @@ def test_without_javascript_the_same_forms_load_full_pages(browser: Any, server:
         page.get_by_role("button", name="Se connecter").click()
         page.get_by_role("button", name="Accepter les CGU").click()
         page.get_by_role("button", name="Examen").click()
+        page.get_by_role("button", name="Suivant").click()  # the rules are required: not sent
+        assert len(session_of(server).completed) == 0
+        tick_the_rules_to_follow(page)
         page.get_by_role("button", name="Suivant").click()
         page.get_by_role("heading", name="Les consignes de votre professeur").wait_for()
         session = session_of(server)

@@ -25,7 +25,13 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from domain.errors import RuleBroken
 from domain.evidence import FlagKind, MediaSpan
-from domain.proctored_session import GAP_TOLERANCE_S, EnvironmentPart, ProctoredSession, Step
+from domain.proctored_session import (
+    GAP_TOLERANCE_S,
+    MIN_RECORDING_S,
+    EnvironmentPart,
+    ProctoredSession,
+    Step,
+)
 from domain.rules import CURRENT_RULES
 from tests.property.aggregate_checks import expect_refusal, expect_success, replay, state_of
 
@@ -130,6 +136,7 @@ def _environment(part: EnvironmentPart) -> tuple[StepCommand, StepCommand]:
             at=at,
             part=part,
             content_hash=f"sha256:{part.value}",
+            duration_s=MIN_RECORDING_S[part],
             attempt_id=attempt if part is EnvironmentPart.DESK else None,
         ),
         needs=lambda m: None if m.recording is part else "R10",

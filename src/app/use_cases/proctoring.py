@@ -177,9 +177,10 @@ def start_environment_recording(ctx: Context, session_id: UUID, part: Environmen
 
 
 def stop_environment_recording(
-    ctx: Context, session_id: UUID, part: EnvironmentPart, recording: bytes
+    ctx: Context, session_id: UUID, part: EnvironmentPart, recording: bytes, *, duration_s: float
 ) -> UUID | None:
-    """R10: 'Arrêter l'enregistrement'; after the desk the exam attempt opens at once."""
+    """R10: 'Arrêter l'enregistrement'; after the desk the exam attempt opens at once.
+    `duration_s` is the recording's length as the caller measured it from the file."""
     require_recording("recording", recording)
     attempt_id = ctx.ids.new_id() if part is EnvironmentPart.DESK else None
 
@@ -187,7 +188,12 @@ def stop_environment_recording(
         session: ProctoredSession, at: datetime, media_id: str, digest: str
     ) -> list[Aggregate]:
         launched = session.stop_environment_recording(
-            at=at, part=part, content_hash=digest, attempt_id=attempt_id, media_id=media_id
+            at=at,
+            part=part,
+            content_hash=digest,
+            duration_s=duration_s,
+            attempt_id=attempt_id,
+            media_id=media_id,
         )
         if not launched:
             return []

@@ -27,10 +27,9 @@ from litestar.template.config import TemplateConfig
 
 from adapters.bootstrap import Platform
 from app.mail_rendering import SupportContact
-from app.media_content import UnacceptedMedia
 from app.ports.event_store import ConcurrencyConflict
 from app.time_format import TimeFormatter, jinja_filter
-from domain.errors import DomainError, InvalidArgument, RuleBroken
+from domain.errors import DomainError
 from ui.web import (
     accommodations,
     api,
@@ -50,7 +49,8 @@ from ui.web import (
 from ui.web.edge import context as page_context
 from ui.web.edge import language_of, wants_fragment
 from ui.web.headers import security_headers
-from ui.web.i18n import N_, gettext_for, refusal_sentence
+from ui.web.i18n import N_, gettext_for
+from ui.web.refusals import refusal_message
 
 HERE = Path(__file__).parent
 _log = logging.getLogger("vigie.web")
@@ -63,16 +63,7 @@ def _domain_error(request: Request[Any, Any, Any], error: DomainError) -> Respon
     candidate's checks and portal, issue 12) gets the sentence alone, shown in place."""
     if request.url.path.startswith("/api/"):
         return api.problem_response(error)
-    language = page_context(request)["lang"]
-    if isinstance(error, UnacceptedMedia):  # a photo or recording that is none (issue 12)
-        message = f"{error.field} : {error.in_language(language)}"
-    else:
-        message = refusal_sentence(
-            language,
-            error.rule if isinstance(error, RuleBroken) else None,
-            error.field if isinstance(error, InvalidArgument) else None,
-            error.message if isinstance(error, RuleBroken | InvalidArgument) else str(error),
-        )
+    message = refusal_message(page_context(request)["lang"], error)
     name = "_refusal.html" if wants_fragment(request) else "error.html"
     return Template(name, context=page_context(request, message=message), status_code=409)
 

@@ -15,6 +15,7 @@ import contextlib
 from typing import Any
 from uuid import UUID
 
+from babel.numbers import format_decimal
 from litestar import Request, Response, get, post
 from litestar.concurrency import sync_to_thread
 from litestar.datastructures import UploadFile
@@ -22,15 +23,18 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from adapters.bootstrap import Platform
+from adapters.media.duration import recording_seconds
 from app.use_cases import accounts, enrolment, proctoring
 from domain.candidate import Account, Candidate
 from domain.errors import InvalidArgument, RuleBroken
-from domain.proctored_session import EnvironmentPart
+from domain.proctored_session import EnvironmentPart, ProctoredSession
+from ui.web import check_steps
 from ui.web.edge import (
     Form,
     Multipart,
     candidate_id,
     context,
+    language_of,
     live_session,
     own_session,
     platform_of,
@@ -197,9 +201,29 @@ async def step_page(request: Request[Any, Any, Any], session_id: FromPath[UUID])
     return Template(
         "_step.html" if wants_fragment(request) else "step.html",
         context=context(
-            request, session=session, proctoring_session=live_session(request, session)
+            request,
+            session=session,
+            proctoring_session=live_session(request, session),
+            **_step_values(session, language_of(request)),
         ),
     )
+
+
+def _step_values(session: ProctoredSession, language: str) -> dict[str, Any]:
+    """What one check's page says beyond the session: where it is, the connection's
+    thresholds (R8) and the recording's minimum length (R10), in words and as raw numbers
+    for the page's script."""
+    step = session.next_step
+    minimum = check_steps.MIN_SECONDS.get(step, 0.0) if step else 0.0
+    return {
+        "where": check_steps.where(session, language),
+        "max_round_trip_ms": format_decimal(MAX_ROUND_TRIP_MS, locale=language),
+        "max_round_trip_ms_value": f"{MAX_ROUND_TRIP_MS:g}",
+        "min_upload_kbps": format_decimal(MIN_UPLOAD_KBPS, locale=language),
+        "min_upload_kbps_value": f"{MIN_UPLOAD_KBPS:g}",
+        "min_seconds": format_decimal(minimum, locale=language),
+        "min_seconds_value": f"{minimum:g}",
+    }
 
 
 _SIMPLE = {
@@ -257,7 +281,10 @@ def perform_step(platform: Platform, session_id: UUID, action: str, data: dict[s
             proctoring.start_environment_recording(ctx, session_id, part)
         else:
             recording = _upload(data, "recording", ("video/", "application/octet-stream"))
-            proctoring.stop_environment_recording(ctx, session_id, part, recording)
+            # R10: the length is measured here, from the file, never taken from the browser.
+            proctoring.stop_environment_recording(
+                ctx, session_id, part, recording, duration_s=recording_seconds(recording)
+            )
     else:
         raise InvalidArgument("action", f"unknown step {action!r}")
 

@@ -1,5 +1,7 @@
 // The browser side of the checks (R6, R8–R10): sound, microphone, camera, connection,
-// photos and environment recordings. Every result goes to the server, which decides.
+// photos and environment recordings. Every result goes to the server, which decides; the page
+// only helps (it plays, previews, counts down) and says each outcome in words. The words come
+// from the page's data-label-* attributes, in the page's language.
 // The checks run in one document (journey.js swaps each step in place, issue 12): the step's
 // buttons are bound again after each swap ("vigie:step"), and one camera stream serves them.
 (function () {
@@ -8,6 +10,8 @@
     var m = document.cookie.match(/(?:^|; )vigie_csrf=([^;]*)/);
     return m ? decodeURIComponent(m[1]) : "";
   }
+  function byId(id) { return document.getElementById(id); }
+  function label(element, name) { return element.getAttribute("data-label-" + name) || ""; }
   var journey = window.vigieJourney;
   // The step as it is now, in place (or a full load without journey.js).
   function refresh() { if (journey) { journey.refresh(); } else { window.location.reload(); } }
@@ -29,18 +33,35 @@
     return navigator.mediaDevices.getUserMedia({ video: { width: 320, height: 240 }, audio: true })
       .then(function (s) { stream = s; return s; });
   }
+  // A short recording of the microphone alone, handed back as a playable URL.
+  function recordVoice(onRecording) {
+    return navigator.mediaDevices.getUserMedia({ audio: true }).then(function (s) {
+      var chunks = [], recorder = new MediaRecorder(s);
+      recorder.ondataavailable = function (e) { if (e.data.size) { chunks.push(e.data); } };
+      var done = new Promise(function (resolve) {
+        recorder.onstop = function () {
+          s.getTracks().forEach(function (t) { t.stop(); });
+          resolve(chunks.length ? URL.createObjectURL(new Blob(chunks)) : "");
+        };
+      });
+      recorder.start();
+      if (onRecording) { onRecording(); }
+      return { stop: function () { if (recorder.state !== "inactive") { recorder.stop(); } return done; } };
+    });
+  }
+
   // R8: « Test du matériel » in the page: camera preview and microphone level, in a dialog.
-  var dialog = document.getElementById("equipment");
+  var dialog = byId("equipment");
   var meterTimer = null;
   function openEquipment() {
     camera().then(function (s) {
-      document.getElementById("equipment-preview").srcObject = s;
+      byId("equipment-preview").srcObject = s;
       var AudioCtx = window.AudioContext || window.webkitAudioContext;
       if (!AudioCtx || meterTimer) { return; }
       var ctx = new AudioCtx(), analyser = ctx.createAnalyser();
       ctx.createMediaStreamSource(s).connect(analyser);
       var samples = new Uint8Array(analyser.fftSize);
-      var meter = document.getElementById("equipment-level");
+      var meter = byId("equipment-level");
       meterTimer = setInterval(function () {
         analyser.getByteTimeDomainData(samples);
         var peak = 0;
@@ -59,14 +80,63 @@
       openEquipment();
     });
   }
+
+  // The guide's full screen (secure mode, then the exam): leaving it shows a banner with
+  // « Retour en plein écran »; the browser only allows going back on a click.
+  var banner = byId("fullscreen-banner");
+  if (banner && document.documentElement.requestFullscreen) {
+    var wasFull = false;
+    document.addEventListener("fullscreenchange", function () {
+      if (document.fullscreenElement) { wasFull = true; if (banner.open) { banner.close(); } }
+      else if (wasFull && !banner.open) { banner.showModal(); }
+    });
+    byId("fullscreen-back").addEventListener("click", function () {
+      document.documentElement.requestFullscreen().catch(function () {});
+      banner.close();
+    });
+    document.addEventListener("submit", function (event) {
+      if (event.target.hasAttribute && event.target.hasAttribute("data-fullscreen") && !document.fullscreenElement) {
+        document.documentElement.requestFullscreen().catch(function () {});
+      }
+    }, true);
+  }
+
   // R6: count the words of a resume reason as the server does.
   document.querySelectorAll("textarea[data-min-words]").forEach(function (area) {
-    var out = document.getElementById(area.getAttribute("aria-describedby"));
+    var out = byId(area.getAttribute("aria-describedby"));
     area.addEventListener("input", function () {
       var words = area.value.split(/\s+/).filter(function (w) { return /[\p{L}\p{N}_]/u.test(w); }).length;
       out.textContent = out.textContent.replace(/^\d+/, String(words));
     });
   });
+
+  // « Test du matériel » as its own page: « Tester mon micro » records 3 s and plays it back.
+  var equipmentMic = byId("equipment-mic");
+  if (equipmentMic) {
+    equipmentMic.addEventListener("click", function () {
+      var status = byId("equipment-mic-status");
+      equipmentMic.disabled = true;
+      recordVoice(function () { status.textContent = label(equipmentMic, "recording"); }).then(function (voice) {
+        setTimeout(function () {
+          voice.stop().then(function (url) {
+            if (url) { byId("playback").src = url; }
+            status.textContent = label(equipmentMic, "recorded");
+            equipmentMic.disabled = false;
+          });
+        }, 3000);
+      }).catch(function () { status.textContent = label(equipmentMic, "failed"); equipmentMic.disabled = false; });
+    });
+  }
+  var equipmentCamera = byId("equipment-camera");
+  if (equipmentCamera) {
+    var showCamera = function () {
+      var status = byId("equipment-camera-status");
+      camera().then(function (s) { byId("preview").srcObject = s; status.textContent = label(status, "ok"); })
+        .catch(function () { status.textContent = label(status, "failed"); });
+    };
+    equipmentCamera.addEventListener("click", showCamera);
+  }
+
   // A step can be announced more than once (a click's answer, then a poll): each element is
   // bound once, or one click would post twice (and start a second recorder).
   function fresh(element) {
@@ -74,57 +144,106 @@
     element.dataset.bound = "yes";
     return true;
   }
-  function init() {
-  var step = document.getElementById("step");
-  if (!step) { return; }
-  var video = document.getElementById("preview");
-  if (video) { camera().then(function (s) { video.srcObject = s; }).catch(function () {}); }
-  var sound = document.getElementById("play-sound");
-  if (fresh(sound)) {
+
+  // R8: « J'ai entendu le son » only once the sound was played.
+  function bindSound() {
+    var sound = byId("play-sound");
+    if (!fresh(sound)) { return; }
     sound.addEventListener("click", function () {
       var ctx = new (window.AudioContext || window.webkitAudioContext)();
       var osc = ctx.createOscillator(); osc.frequency.value = 440; osc.connect(ctx.destination);
-      osc.start(); setTimeout(function () { osc.stop(); }, 800);
+      sound.disabled = true;
+      osc.onended = function () {
+        sound.disabled = false;
+        sound.textContent = label(sound, "again");
+        byId("sound-heard").disabled = false;
+        var status = byId("sound-status");
+        status.textContent = label(status, "played");
+      };
+      osc.start(); osc.stop(ctx.currentTime + 0.8);
     });
   }
-  // R8: start then stop a real recording of the microphone, then play it back.
-  var mic = document.getElementById("mic-test");
-  if (fresh(mic)) {
-    var micStart = document.getElementById("mic-start");
-    var micStop = document.getElementById("mic-stop");
-    var micChunks = [], micRecorder = null;
+
+  // R8: start then stop a real recording of the microphone, play it back; « Réessayer »
+  // records again in the page (the server needs the start and stop once).
+  function bindMicrophone() {
+    var mic = byId("mic-test");
+    if (!fresh(mic)) { return; }
+    var micStart = byId("mic-start"), micStop = byId("mic-stop"), retry = byId("mic-retry");
+    var status = byId("mic-status"), audio = byId("mic-playback");
+    var voice = null, sentStop = false;
     if (mic.dataset.recording === "yes") { micStart.disabled = true; micStop.disabled = false; }
+    function recording() { status.textContent = label(mic, "recording"); micStop.disabled = false; micStop.focus(); }
     micStart.addEventListener("click", function () {
-      navigator.mediaDevices.getUserMedia({ audio: true }).then(function (s) {
-        micRecorder = new MediaRecorder(s);
-        micRecorder.ondataavailable = function (e) { micChunks.push(e.data); };
-        micRecorder.start();
+      micStart.disabled = true;
+      recordVoice().then(function (v) {
+        voice = v;
         return post(mic.dataset.start, new FormData());
-      }).then(function () {
-        micStart.disabled = true; micStop.disabled = false;
-        document.getElementById("mic-status").textContent = "●";
+      }).then(recording, function () { micStart.disabled = false; status.textContent = label(mic, "silent"); });
+    });
+    function played(url) {
+      if (url) { audio.src = url; audio.hidden = false; }
+      status.textContent = label(mic, url ? "recorded" : "silent");
+      retry.hidden = false;
+    }
+    micStop.addEventListener("click", function () {
+      micStop.disabled = true;
+      var stopped = voice ? voice.stop() : Promise.resolve("");
+      stopped.then(function (url) {
+        if (sentStop) { played(url); return; }
+        post(mic.dataset.stop, new FormData()).then(function () {
+          sentStop = true;
+          played(url);
+          byId("mic-next").hidden = false;
+        }, function () { micStop.disabled = false; });
       });
     });
-    micStop.addEventListener("click", function () {
-      function done() {
-        post(mic.dataset.stop, new FormData()).then(function () {
-          var audio = document.getElementById("mic-playback");
-          if (micChunks.length) { audio.src = URL.createObjectURL(new Blob(micChunks)); }
-          audio.hidden = false;
-          document.getElementById("mic-next").hidden = false;
-          micStop.disabled = true;
-          document.getElementById("mic-status").textContent = "✓";
-        });
-      }
-      if (micRecorder && micRecorder.state !== "inactive") { micRecorder.onstop = done; micRecorder.stop(); }
-      else { done(); }
+    retry.addEventListener("click", function () {
+      retry.hidden = true; audio.hidden = true;
+      recordVoice().then(function (v) { voice = v; recording(); },
+        function () { status.textContent = label(mic, "silent"); retry.hidden = false; });
     });
   }
-  var connection = document.getElementById("connection-form");
-  if (fresh(connection)) {
+
+  // R8: « Je ne me vois pas » opens advice in place; the failed check is recorded meanwhile.
+  function bindCameraHelp() {
+    var help = byId("camera-help");
+    if (!fresh(help)) { return; }
+    var told = false;
+    help.addEventListener("toggle", function () {
+      if (!help.open || told) { return; }
+      told = true;
+      var form = new FormData(); form.append("working", "no");
+      post(help.dataset.action, form).catch(function () {});
+    });
+  }
+
+  // R8: the connection test, its result in words; a pass goes on, a failure can be run again.
+  function bindConnection(step) {
+    var connection = byId("connection-form");
+    if (!fresh(connection)) { return; }
+    var run = byId("run-connection"), result = byId("connection-result");
+    var lang = connection.dataset.lang || "fr";
+    function line(name, value, unit, ok) {
+      var li = document.createElement("li");
+      li.className = ok ? "is-done" : "is-failed";
+      li.textContent = label(connection, name) + " " + Math.round(value).toLocaleString(lang) + " " + unit +
+        " — " + label(connection, ok ? "ok" : "ko");
+      return li;
+    }
+    function say(kind, text, lines) {
+      result.textContent = "";
+      var box = document.createElement("div");
+      box.className = "alert alert--" + kind;
+      var p = document.createElement("p"); p.textContent = text; box.appendChild(p);
+      if (lines) { var ul = document.createElement("ul"); ul.className = "checklist"; lines.forEach(function (l) { ul.appendChild(l); }); box.appendChild(ul); }
+      result.appendChild(box);
+    }
     connection.addEventListener("submit", function (event) {
       if (connection.round_trip_ms.value) { return; }
       event.preventDefault();
+      run.disabled = true; run.setAttribute("aria-busy", "true");
+      say("info", label(connection, "running"));
       var url = "/exams/" + step.dataset.session + "/upload-test";
       var started = performance.now();
       post(url, new Blob(["."])).then(function () {
@@ -133,40 +252,93 @@
         var upStart = performance.now();
         return post(url, payload).then(function () {
           var seconds = Math.max((performance.now() - upStart) / 1000, 0.001);
+          var kbps = (256 * 8) / seconds;
+          var rttOk = rtt <= parseFloat(connection.dataset.maxRoundTrip);
+          var upOk = kbps >= parseFloat(connection.dataset.minUpload);
+          var lines = [line("round-trip", rtt, "ms", rttOk), line("upload", kbps, "kbit/s", upOk)];
           connection.round_trip_ms.value = rtt.toFixed(1);
-          connection.upload_kbps.value = ((256 * 8) / seconds).toFixed(0);
-          document.getElementById("connection-result").textContent =
-            rtt.toFixed(0) + " ms, " + connection.upload_kbps.value + " kbit/s";
-          connection.requestSubmit();
+          connection.upload_kbps.value = kbps.toFixed(0);
+          run.disabled = false; run.removeAttribute("aria-busy");
+          if (rttOk && upOk) {
+            say("success", label(connection, "passed"), lines);
+            setTimeout(function () { connection.requestSubmit(); }, 1200); // read, then go on
+            return;
+          }
+          // Recorded as a failed test (the examiner sees it), then measured afresh on retry.
+          say("error", label(connection, "failed"), lines);
+          post(connection.action, new FormData(connection)).then(function (r) { return r.text(); })
+            .then(function (html) { // the server judged otherwise: its step is the truth
+              if (html.indexOf('data-step="connection_tested"') < 0) { refresh(); }
+            }).catch(function () {});
+          connection.round_trip_ms.value = ""; connection.upload_kbps.value = "";
+          run.textContent = label(connection, "again");
         });
+      }).catch(function () {
+        run.disabled = false; run.removeAttribute("aria-busy");
+        say("error", label(connection, "error"));
+        run.textContent = label(connection, "again");
       });
     });
   }
-  var photo = document.getElementById("take-photo");
-  if (fresh(photo)) {
+
+  // R9: take the photo, show it back, « Reprendre » or « Suivant ».
+  function bindPhoto(video) {
+    var photo = byId("take-photo");
+    if (!fresh(photo)) { return; }
+    var retake = byId("retake-photo"), taken = byId("photo-taken"), status = byId("photo-status");
     photo.addEventListener("click", function () {
       var canvas = document.createElement("canvas");
       canvas.width = 320; canvas.height = 240;
       canvas.getContext("2d").drawImage(video, 0, 0, 320, 240);
+      photo.disabled = true;
       canvas.toBlob(function (blob) {
         var form = new FormData(); form.append("photo", blob, "photo.jpg");
         post(photo.dataset.action, form).then(function () {
-          document.getElementById("photo-status").textContent = "✓";
-        });
+          taken.src = canvas.toDataURL("image/jpeg", 0.8);
+          taken.hidden = false; video.hidden = true;
+          photo.hidden = true; photo.disabled = false;
+          retake.hidden = false; retake.focus(); // the focus stays on a visible button
+          status.textContent = label(status, "taken");
+        }, function () { photo.disabled = false; });
       }, "image/jpeg", 0.8);
     });
+    retake.addEventListener("click", function () {
+      taken.hidden = true; video.hidden = false;
+      retake.hidden = true; photo.hidden = false;
+      status.textContent = "";
+      photo.focus();
+    });
   }
-  var stop = document.getElementById("stop-recording");
-  if (fresh(stop)) {
+
+  // R10: record while the candidate films; « Arrêter » waits for the part's minimum length
+  // (the server measures the file and refuses a shorter one), with a countdown in words.
+  function bindRecording() {
+    var stop = byId("stop-recording");
+    if (!fresh(stop)) { return; }
     var chunks = [];
     var recorder = null;
+    var countdown = byId("recording-countdown");
+    // A margin over the minimum: the file's first frame comes a moment after the start.
+    var minimum = Math.ceil(parseFloat(stop.dataset.minSeconds || "0")) + 1;
+    function tick(left) {
+      if (left <= 0) {
+        countdown.textContent = label(countdown, "ready");
+        stop.disabled = false;
+        return;
+      }
+      countdown.textContent = label(countdown, "wait").replace("{n}", String(left));
+      setTimeout(function () { tick(left - 1); }, 1000);
+    }
     // A click on « Arrêter » before the camera answered waits for the recorder: stopping a
     // started recorder always yields a playable WebM (its header at least), never an empty file.
-    var ready = camera().then(function (s) {
+    function record(s) {
+      chunks = [];
       recorder = new MediaRecorder(s);
       recorder.ondataavailable = function (e) { if (e.data.size) { chunks.push(e.data); } };
       recorder.start(250);
-    }).catch(function () {});
+      tick(minimum);
+    }
+    var ready = camera().then(record).catch(function () { stop.disabled = false; });
     stop.addEventListener("click", function () {
       stop.disabled = true;
       function upload() {
@@ -174,7 +346,11 @@
         var form = new FormData(); form.append("recording", blob, "recording.webm");
         var sent = journey ? journey.post(stop.dataset.action, form)
           : post(stop.dataset.action, form).then(refresh, function () {});
-        Promise.resolve(sent).then(function () { stop.disabled = false; });
+        // Refused (too short, say): the part is still being recorded, so film it afresh.
+        Promise.resolve(sent).then(function (ok) {
+          if (ok === false && document.body.contains(stop)) { ready = camera().then(record); }
+          else { stop.disabled = false; }
+        });
       }
       // A recorder that has not encoded a frame yet (a quick click, a busy machine) would give
       // an empty file: record on until the first data arrives (at most 10 s), then stop.
@@ -191,6 +367,18 @@
       ready.then(function () { finish(0); });
     });
   }
+
+  function init() {
+    var step = byId("step");
+    if (!step) { return; }
+    var video = byId("preview");
+    if (video) { camera().then(function (s) { video.srcObject = s; }).catch(function () {}); }
+    bindSound();
+    bindMicrophone();
+    bindCameraHelp();
+    bindConnection(step);
+    bindPhoto(video);
+    bindRecording();
   }
   init();
   document.addEventListener("vigie:step", init);

@@ -1,0 +1,123 @@
+"""What a refused click says to the person, in the page's language (R25, issue 13).
+
+A refusal is a sentence saying what to do next, then the guide's rule as a discreet reference
+(`<span class="rule-ref">rule R9</span>`). The domain's own message is written in English for
+logs and the API: pages never repeat it. Tables are marked with `N_` and translated where shown.
+"""
+
+from __future__ import annotations
+
+from babel.numbers import format_decimal
+from markupsafe import Markup, escape
+
+from app.media_content import UnacceptedMedia
+from domain.errors import (
+    DomainError,
+    InvalidArgument,
+    RecordingTooShort,
+    RuleBroken,
+    TooLong,
+)
+from ui.web.i18n import N_, gettext_for
+
+# One sentence per rule: what the person does next.
+_REFUSALS: dict[str, str] = {
+    "R1": N_("This link is no longer valid: your enrolment's last day has passed."),
+    "R3": N_("Your exam session is no longer valid: ask the hotline to renew it."),
+    "R4": N_("The time is over: the proctored session lasts at most 3 hours."),
+    "R5": N_("Accept the terms of use first."),
+    "R6": N_("To resume the exam, give a reason of at least 10 words."),
+    "R7": N_("Tick the box to confirm you have read the rules, then go on."),
+    "R8": N_(
+        "Finish the equipment checks first: sound, microphone (start then stop the "
+        "recording), camera and connection."
+    ),
+    "R9": N_("Take the photo with « Take a photo » first, then click « Next »."),
+    "R10": N_("Record your surroundings in order: ears, room, then desk."),
+    "R14": N_(
+        "Deferring is possible only before « Start », and « Validate the exam » only "
+        "after the exam."
+    ),
+    "R15": N_("Follow the portal's order: « To start », « I start now », then « Start »."),
+    "R16": N_("The exam starts and ends on the same day."),
+    "R18": N_("To send your exam, type the displayed code exactly, then « Yes, send »."),
+    "R22": N_("You left this certification: there is no coming back."),
+    "R23": N_("The exam workspace is already being prepared: wait a few seconds."),
+    "R24": N_(
+        "This link no longer works: it was used, replaced by a newer one, or it expired. "
+        "Ask for a new one with « Forgot your password? »."
+    ),
+}
+_REFUSED = N_("This action is not possible now.")
+
+# A refused field by the label the person sees.
+_FIELDS: dict[str, str] = {
+    "birth_date": N_("Birth date"),
+    "password": N_("Password"),
+    "confirm": N_("I leave for good"),
+    "code": N_("Validate the exam"),
+    "reason": N_("Resume reason"),
+    "photo": N_("Photo"),
+    "recording": N_("Recording"),
+    "round_trip_ms": N_("Connection test"),
+    "upload_kbps": N_("Connection test"),
+    "surname": N_("Surname"),
+    "first_name": N_("First name"),
+    "email": N_("E-mail address"),
+    "resume_reason": N_("Resume reason"),
+    "answer": N_("Your answer"),
+    "justification": N_("Justification"),
+    "appeal_reason": N_("Your reasons"),
+    "reassign_reason": N_("Reason"),
+    "note": N_("Note"),
+}
+
+# R10: the recorded part, as the sentence names it ("the recording of the room").
+_PARTS: dict[str, str] = {
+    "ears": N_("of the ears"),
+    "room": N_("of the room"),
+    "desk": N_("of the desk"),
+}
+
+
+def refusal_sentence(language: str, rule: str | None, field: str | None, detail: str) -> str:
+    """The sentence alone (plain text), for a rule or a field; `detail` is the domain's
+    English message, kept for the logs and not repeated to the person."""
+    _ = gettext_for(language)
+    if field is not None:
+        return _("Check the field « %(field)s ».", field=_(_FIELDS.get(field, field)))
+    if rule is None:
+        return _(_REFUSED)
+    return _(_REFUSALS.get(rule, _REFUSED))
+
+
+def refusal_message(language: str, error: DomainError) -> Markup:
+    """What the page shows for a refusal: the sentence, then the rule as a reference."""
+    _ = gettext_for(language)
+    rule = error.rule if isinstance(error, RuleBroken) else None
+    if isinstance(error, RecordingTooShort):
+        sentence = _(
+            "The recording %(part)s lasted %(seconds)s s: film for at least %(minimum)s "
+            "seconds, then stop the recording.",
+            part=_(_PARTS.get(error.part, error.part)),
+            seconds=format_decimal(round(error.seconds, 1), locale=language),
+            minimum=format_decimal(error.minimum, locale=language),
+        )
+    elif isinstance(error, UnacceptedMedia):  # a photo or recording that is none (issue 12)
+        field = _(_FIELDS.get(error.field, error.field))
+        sentence = f"{field} : {error.in_language(language)}"
+    elif isinstance(error, TooLong):
+        sentence = _(
+            "« %(field)s » is too long: keep it under %(limit)s characters (%(given)s given).",
+            field=_(_FIELDS.get(error.field, error.field)),
+            limit=format_decimal(error.limit, locale=language),
+            given=format_decimal(error.given, locale=language),
+        )
+    elif isinstance(error, InvalidArgument):
+        sentence = refusal_sentence(language, None, error.field, error.message)
+    else:
+        sentence = refusal_sentence(language, rule, None, str(error))
+    if rule is None:
+        return escape(sentence)
+    reference = _("rule %(rule)s", rule=rule)
+    return escape(sentence) + Markup(' <span class="rule-ref">%s</span>') % reference

@@ -1,0 +1,66 @@
+"""Where the candidate is in the checks, in words (issue 13): the guide's four stages, « Étape
+2 sur 4 — Vérifications de l'équipement » and the check inside the stage, in both languages,
+never a raw count of the thirteen steps."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from domain.proctored_session import ProctoredSession
+from tests.acceptance.journey import Journey, make_platform
+from ui.web.check_steps import where
+
+# (how far the journey goes, English lines, French lines, the stages' states)
+PLACES: list[tuple[Callable[[Journey], object], tuple[str, str], tuple[str, str], str]] = [
+    (
+        lambda j: j.enter(),
+        ("Step 1 of 4 — General conditions", "Exam instructions (1 of 4)"),
+        ("Étape 1 sur 4 — Conditions générales", "Instructions de l'examen (1 sur 4)"),
+        "current next next next",
+    ),
+    (
+        Journey.pass_attestations,
+        ("Step 2 of 4 — Equipment checks", "Sound test (1 of 4)"),
+        ("Étape 2 sur 4 — Vérifications de l'équipement", "Test du son (1 sur 4)"),
+        "done current next next",
+    ),
+    (
+        Journey.pass_equipment,
+        ("Step 3 of 4 — Identification", "Photo of your face (1 of 2)"),
+        ("Étape 3 sur 4 — Identification", "Photo de votre visage (1 sur 2)"),
+        "done done current next",
+    ),
+    (
+        Journey.take_photos,
+        ("Step 4 of 4 — Surroundings", "Recording of your ears (1 of 3)"),
+        ("Étape 4 sur 4 — Environnement", "Enregistrement des oreilles (1 sur 3)"),
+        "done done done current",
+    ),
+]
+
+
+@pytest.mark.parametrize("upto", range(len(PLACES)))
+def test_each_stage_is_said_in_words_in_french_and_english(upto: int) -> None:
+    journey = Journey(make_platform())
+    journey.enrol()
+    journey.create_session()
+    for go, *_ in PLACES[: upto + 1]:
+        go(journey)
+    _, english, french, states = PLACES[upto]
+    session = journey.ctx.store.get(journey.session_id, ProctoredSession)
+    for language, lines in (("en", english), ("fr", french)):
+        found = where(session, language)
+        assert found is not None
+        assert (found.stage_line, found.check_line) == lines
+        assert " ".join(stage.state for stage in found.stages) == states
+
+
+def test_once_the_exam_is_launched_there_is_no_stage_left() -> None:
+    journey = Journey(make_platform())
+    journey.enrol()
+    journey.create_session()
+    journey.through_checks()
+    session = journey.ctx.store.get(journey.session_id, ProctoredSession)
+    assert where(session, "fr") is None
