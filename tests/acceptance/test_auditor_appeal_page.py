@@ -5,6 +5,8 @@ outcome, and the final verdict."""
 
 from __future__ import annotations
 
+import re
+
 import html
 from typing import Any
 
@@ -38,10 +40,12 @@ def test_the_auditor_sees_an_overturned_invalidation_with_both_examiners_reasons
             client.get("/lang/en")
             english = html.unescape(client.get(f"/auditor/reviews/{review_id}").text)
 
-    assert "validated (après contestation, d'abord invalidated)" in listing
+    # The verdicts read as words: the final one, then the first decision's.
+    row = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", listing.split("<tbody>", 1)[1]))
+    assert "validée après contestation, d'abord : invalidée" in row
     assert page.status_code == 200
     text = html.unescape(page.text)
-    assert '<span id="final-verdict">validated</span> (après contestation)' in text
+    assert '<span id="final-verdict">validated</span>' in text and "(après contestation)" in text
     assert "Première décision: invalidated" in text and str(first) in text
     assert "headphones" in text  # the first examiner's reason
     assert "« je portais des bouchons »" in text  # the candidate's reason

@@ -10,9 +10,15 @@ from uuid import UUID
 
 from app.context import Context
 from domain.candidate import Candidate
-from domain.evidence import Evidence, EvidenceKind, FlagKind, ReasonCode
+from domain.evidence import Evidence, EvidenceKind, FlagKind, ReasonCode, Verdict
 from domain.verdict import InterruptionKind
 from ui.web.i18n import N_, gettext_for
+
+# A session's verdict (« la session est validée »).
+VERDICT_WORDS: dict[Verdict, str] = {
+    Verdict.VALIDATED: N_("validated"),
+    Verdict.INVALIDATED: N_("invalidated"),
+}
 
 REASON_WORDS: dict[ReasonCode, str] = {
     ReasonCode.THIRD_PARTY_HELP: N_("Help from or interaction with another person"),
@@ -23,7 +29,7 @@ REASON_WORDS: dict[ReasonCode, str] = {
     ReasonCode.INFORMATION_SOURCES: N_("Use of information sources"),
     ReasonCode.DOCUMENTS_AROUND: N_("Documents on the desk or around"),
     ReasonCode.HEADPHONES: N_("Earphones or headset"),
-    ReasonCode.PROCTORING_TAB_CLOSED: N_("Proctoring tab closed"),
+    ReasonCode.PROCTORING_TAB_CLOSED: N_("Proctoring tab closed during the exam"),
     ReasonCode.PHONE_USED: N_("Use of a phone"),
     ReasonCode.OTHER_RULE_BREACH: N_("Other breach (written justification)"),
 }
