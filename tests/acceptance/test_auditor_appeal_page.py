@@ -5,9 +5,8 @@ outcome, and the final verdict."""
 
 from __future__ import annotations
 
-import re
-
 import html
+import re
 from typing import Any
 
 from litestar.testing import TestClient

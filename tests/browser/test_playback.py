@@ -143,7 +143,9 @@ def test_the_examiner_plays_the_recording_and_a_flag_seeks_to_its_second(
     flag = timeline.locator("li.flag button")
     assert "Signalement (onglet quitté)" in flag.inner_text()  # words, never a raw code
     still = timeline.locator("li.flag img.still")
-    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=still.element_handle())
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=still.element_handle()
+    )
     flag.click()
     page.wait_for_function(
         """first => {

@@ -126,8 +126,9 @@ def _mentioned(review: Review) -> set[str]:
     rec = review.recommendation
     if rec is None:
         return set()
-    findings = (*rec.grounds, *rec.hints, *rec.interruptions)
-    return {evidence_id for f in findings for evidence_id in f.evidence_ids}
+    cited = [f.evidence_ids for f in (*rec.grounds, *rec.hints)]
+    cited += [i.evidence_ids for i in rec.interruptions]
+    return {evidence_id for ids in cited for evidence_id in ids}
 
 
 def _mark_words(mark: TimelineMark, found: Evidence | None, lang: str) -> str:
