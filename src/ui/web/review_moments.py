@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from eventsourcing.domain import AggregateEvent
 
@@ -77,6 +77,7 @@ def moments(
             for evidence_id in ground.evidence_ids:
                 cited.setdefault(evidence_id, set()).add(ground.reason)
     mentioned = _mentioned(review)
+    origin = _origin(recording, when)
     rows: list[Moment] = []
     for mark in recording.marks:
         found = evidence.get(mark.evidence_id)
@@ -84,7 +85,7 @@ def moments(
             Moment(
                 key=mark.evidence_id,
                 kind=mark.kind.value,
-                at=when.get(mark.evidence_id, found.at if found else None),
+                at=_at(origin, mark.span.start_s) or when.get(mark.evidence_id),
                 what=_mark_words(mark, found, lang),
                 confidence=_percent(mark.confidence),
                 start_s=mark.span.start_s,
@@ -119,6 +120,19 @@ def moments(
         )
     rows.sort(key=lambda m: (m.at is None, m.at or datetime.min, m.kind != "segment"))
     return rows
+
+
+def _origin(recording: RecordingView, when: dict[str, datetime]) -> datetime | None:
+    """The wall time of the recording's second 0: a segment is recorded as it ends, so its
+    event's time less its end second (the marks then read at the moment they show)."""
+    for segment in recording.segments:
+        if segment.evidence_id in when:
+            return when[segment.evidence_id] - timedelta(seconds=segment.span.end_s)
+    return None
+
+
+def _at(origin: datetime | None, second: float) -> datetime | None:
+    return None if origin is None else origin + timedelta(seconds=second)
 
 
 def _mentioned(review: Review) -> set[str]:
