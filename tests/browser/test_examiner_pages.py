@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.bootstrap import Platform
-from app.use_cases import accounts
+from app.use_cases import accounts, appeals
 from domain.review import Review
 from domain.staff import Role
 from tests.acceptance.journey import PARIS, Journey
@@ -18,6 +18,7 @@ from tests.browser.test_playback import reviewed  # noqa: F401 (the fixture, sha
 
 SHOTS = Path("/tmp/shots-examiner")
 WIDTHS = {"desktop": 1440, "phone": 360}
+PASS = "staff-pass-1"
 
 
 def overflow(page: Any) -> list[str]:
@@ -92,3 +93,58 @@ def test_an_examiner_with_30_reviews_reads_and_decides_them_in_both_languages_an
     assert reason.reason.value == "information_sources"
     assert reason.evidence_ids
     assert all(e.startswith(str(journey.session_id)) for e in reason.evidence_ids)
+
+    # The result is released, the candidate contests it: a second examiner, the auditor
+    # and the support lead read their pages in both languages and widths.
+    page.get_by_role("button", name="Release the result").click()
+    page.wait_for_selector("#confirmation")
+    assert journey.candidate_id is not None
+    appeals.lodge_appeal(
+        platform.ctx,
+        journey.review_id,
+        candidate_id=journey.candidate_id,
+        reason="je consultais la documentation autorisée par le centre",
+    )
+    for email, role in (
+        ("max@example.org", Role.EXAMINER),
+        ("ada@example.org", Role.AUDITOR),
+        ("sam@example.org", Role.SUPPORT),
+    ):
+        accounts.register_staff(platform.ctx, email=email, name=email, role=role, password=PASS)
+    appeal = f"{url}/examiner/appeals/{journey.review_id}"
+    pages = {
+        "max@example.org": [("appeal", appeal)],
+        "ada@example.org": [
+            ("auditor", f"{url}/auditor"),
+            ("replay", f"{url}/auditor/reviews/{journey.review_id}"),
+        ],
+        "sam@example.org": [("assignments", f"{url}/operator/reviews")],
+    }
+    for email, shown in pages.items():
+        page.context.clear_cookies()
+        page.set_viewport_size({"width": 1440, "height": 900})
+        page.goto(f"{url}/staff/login")
+        page.get_by_label("Adresse e-mail").fill(email)
+        page.get_by_label("Mot de passe").fill(PASS)
+        page.get_by_role("button", name="Se connecter").click()
+        page.wait_for_load_state("networkidle")
+        if email == "max@example.org":
+            page.goto(appeal)
+            page.get_by_role("button", name="Prendre cette contestation").click()
+        visit_in_both_languages_and_widths(page, url, shown)
+
+
+def visit_in_both_languages_and_widths(page: Any, url: str, shown: list[tuple[str, str]]) -> None:
+    """Each page in French then English, at 1440 and 360 px: screenshot, no sideways
+    scrolling, no serious accessibility violation."""
+    for language in ("fr", "en"):
+        page.goto(f"{url}/lang/{language}")
+        for device, width in WIDTHS.items():
+            page.set_viewport_size({"width": width, "height": 900})
+            for name, address in shown:
+                page.goto(address)
+                page.wait_for_load_state("networkidle")
+                shot = SHOTS / f"{name}-{language}-{device}.png"
+                page.screenshot(path=str(shot), full_page=True)
+                assert overflow(page) == [], f"{shot.name} scrolls sideways"
+                assert serious_violations(page) == [], shot.name

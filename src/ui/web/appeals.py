@@ -6,11 +6,13 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from babel.numbers import format_decimal
 from litestar import Request, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from app.recording import recording_of
 from app.use_cases import accommodations, appeals
 from app.use_cases.reviewing import review_id_for
 from domain.errors import InvalidArgument
@@ -18,7 +20,7 @@ from domain.evidence import ReasonCode
 from domain.proctored_session import ProctoredSession
 from domain.review import AppealOutcome, Review
 from domain.staff import Role
-from ui.web import review_words
+from ui.web import review_moments, review_words
 from ui.web.edge import (
     Form,
     candidate_id,
@@ -119,6 +121,9 @@ def appeal_page(request: Request[Any, Any, Any], review_id: FromPath[UUID]) -> T
         raise NotFoundException() from None
     if review.appeal is None:
         raise NotFoundException()
+    language = language_of(request)
+    history = list(platform.ctx.store.history(review.session_id))
+    recording = recording_of(history)
     return Template(
         "appeal.html",
         context=context(
@@ -130,6 +135,10 @@ def appeal_page(request: Request[Any, Any, Any], review_id: FromPath[UUID]) -> T
             reasons=REASON_LABELS,
             words=review_words,
             evidence_by_id={e.id: e for e in review.evidence},
+            # The second examiner sees the recording and cites its moments as the first did.
+            recording=recording,
+            moments=review_moments.moments(review, recording, history, language),
+            format_number=lambda x: format_decimal(round(x, 1), locale=language),
         ),
     )
 

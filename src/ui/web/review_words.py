@@ -138,6 +138,24 @@ INTERRUPTION_WORDS: dict[InterruptionKind, str] = {
 }
 
 
+# The streams of the session's full log.
+STREAM_WORDS: dict[str, str] = {
+    "session": N_("session"),
+    "attempt": N_("exam"),
+    "review": N_("review"),
+}
+
+
+def fact_words(what: str, lang: str) -> str:
+    """A fact of the full log in words when it is evidence (its kind is the event's class
+    name); the few others (segments, the review's own events) keep their name."""
+    try:
+        kind = EvidenceKind(what)
+    except ValueError:
+        return what
+    return gettext_for(lang)(EVIDENCE_WORDS[kind])
+
+
 def reason_words(reason: ReasonCode, lang: str) -> str:
     """The reason's label in the page's language."""
     return gettext_for(lang)(REASON_WORDS[reason])
