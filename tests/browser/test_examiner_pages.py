@@ -25,10 +25,14 @@ def overflow(page: Any) -> list[str]:
     """The elements reaching past the window's right edge (none: no horizontal scrolling)."""
     return list(
         page.evaluate(
-            """() => Array.from(document.querySelectorAll("body *"))
-                .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1
-                        && !e.closest(".table-scroll, .visually-hidden"))
-                .slice(0, 5).map(e => e.tagName + "." + e.className + " " + e.id)"""
+            """() => {
+                const wide = document.documentElement.scrollWidth > window.innerWidth
+                    ? ["the page, " + document.documentElement.scrollWidth + " px"] : [];
+                return wide.concat(Array.from(document.querySelectorAll("body *"))
+                    .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1
+                            && !(e.parentElement && e.parentElement.closest(".table-scroll")))
+                    .slice(0, 5).map(e => e.tagName + "." + e.className + " " + e.id));
+            }"""
         )
     )
 
