@@ -44,12 +44,15 @@ def test_the_auditor_sees_an_overturned_invalidation_with_both_examiners_reasons
     assert "validée après contestation, d'abord : invalidée" in row
     assert page.status_code == 200
     text = html.unescape(page.text)
-    assert '<span id="final-verdict">validated</span>' in text and "(après contestation)" in text
-    assert "Première décision: invalidated" in text and str(first) in text
+    shown = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", text))
+    assert 'id="final-verdict" data-verdict="validated"' in text
+    assert "Verdict final : validée (après contestation)" in shown
+    assert "Première décision : invalidée" in shown and str(first) in text
     assert "headphones" in text  # the first examiner's reason
     assert "« je portais des bouchons »" in text  # the candidate's reason
-    assert f"Second examinateur {second}" in text
-    assert f"<strong>{AppealOutcome.OVERTURNED.value}</strong> → validated" in text
+    assert f"Second examinateur <code>{second}</code>" in text
+    assert f'data-outcome="{AppealOutcome.OVERTURNED.value}"' in text
+    assert "Examen validé après contestation → validée" in shown
     assert "en désaccord avec le premier examinateur" in text
     assert "« on voit le candidat seul »" in text  # the second examiner's answer
     assert "MATCHES" in text
