@@ -77,6 +77,8 @@ def test_an_examiner_with_30_reviews_reads_and_decides_them_in_both_languages_an
                 page.wait_for_load_state("networkidle")
                 shot = SHOTS / f"{name}-{language}-{device}.png"
                 page.screenshot(path=str(shot), full_page=True)
+                if device == "phone":  # what the first screen shows, at a readable size
+                    page.screenshot(path=str(shot.with_suffix(".fold.png")))
                 assert overflow(page) == [], f"{shot.name} scrolls sideways"
     assert serious_violations(page) == []
 
@@ -150,5 +152,7 @@ def visit_in_both_languages_and_widths(page: Any, url: str, shown: list[tuple[st
                 page.wait_for_load_state("networkidle")
                 shot = SHOTS / f"{name}-{language}-{device}.png"
                 page.screenshot(path=str(shot), full_page=True)
+                if device == "phone":  # what the first screen shows, at a readable size
+                    page.screenshot(path=str(shot.with_suffix(".fold.png")))
                 assert overflow(page) == [], f"{shot.name} scrolls sideways"
                 assert serious_violations(page) == [], shot.name
