@@ -134,6 +134,7 @@ def appeal_page(request: Request[Any, Any, Any], review_id: FromPath[UUID]) -> T
             accommodation=accommodations.accommodation_of_session(platform.ctx, review.session_id),
             reasons=REASON_LABELS,
             words=review_words,
+            candidate=review_words.registered_name(platform.ctx, review.candidate_id),
             evidence_by_id={e.id: e for e in review.evidence},
             # The second examiner sees the recording and cites its moments as the first did.
             recording=recording,
