@@ -213,3 +213,29 @@ def test_every_kind_of_evidence_flag_reason_and_verdict_has_words(table: Any, ki
     assert all(v.strip() for v in table.values())
     # Each has its French (the catalogue test checks every message; this names the table).
     assert all(said(v) != v or v in {"Session"} for v in table.values())
+
+
+def test_the_moments_beside_the_player_read_as_local_time_kind_and_confidence_and_fold_the_steps(
+    platform: Platform,  # noqa: F811
+    examiner: TestClient[Any],
+) -> None:
+    """Issue 13: each row has its local time, its kind in words and its confidence; the steps
+    before the exam every session has are folded apart; a row is cited with a tick box
+    belonging to the decision form, never with a list of raw labels."""
+    journey = Journey(platform)
+    review_id = journey.sent_with_a_phone_flag()
+    page = f"/examiner/reviews/{review_id}"
+    post(examiner, page, "assign")
+    html = examiner.get(page).text
+    moments = html.split('id="recording-timeline"', 1)[1].split("</ol>", 1)[0]
+    flag = visible(moments.split('class="mark flag"', 1)[1].split("</li>", 1)[0])
+    review = platform.ctx.store.get(review_id, Review)
+    raised = next(e for e in review.evidence if e.flag is FlagKind.PHONE)
+    at = raised.at.astimezone(PARIS).strftime("%H:%M:%S")
+    assert f"{at} Signalement (téléphone)" in flag
+    assert "400 s – 420 s" in flag and "confiance 90 %" in flag
+    assert f'name="evidence-phone_used" value="{raised.id}" form="decision-form"' in moments
+    assert "<select" not in html  # no multi-select of raw labels any more
+    steps = html.split('class="routine"', 1)[1]
+    assert "Les étapes avant l'examen" in steps and "Caméra vérifiée" in visible(steps)
+    assert "Caméra vérifiée" not in visible(moments)
