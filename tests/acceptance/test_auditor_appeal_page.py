@@ -6,6 +6,7 @@ outcome, and the final verdict."""
 from __future__ import annotations
 
 import html
+import re
 from typing import Any
 
 from litestar.testing import TestClient
@@ -38,15 +39,20 @@ def test_the_auditor_sees_an_overturned_invalidation_with_both_examiners_reasons
             client.get("/lang/en")
             english = html.unescape(client.get(f"/auditor/reviews/{review_id}").text)
 
-    assert "validated (après contestation, d'abord invalidated)" in listing
+    # The verdicts read as words: the final one, then the first decision's.
+    row = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", listing.split("<tbody>", 1)[1]))
+    assert "validée après contestation, d'abord : invalidée" in row
     assert page.status_code == 200
     text = html.unescape(page.text)
-    assert '<span id="final-verdict">validated</span> (après contestation)' in text
-    assert "Première décision: invalidated" in text and str(first) in text
+    shown = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", text))
+    assert 'id="final-verdict" data-verdict="validated"' in text
+    assert "Verdict final : validée (après contestation)" in shown
+    assert "Première décision : invalidée" in shown and str(first) in text
     assert "headphones" in text  # the first examiner's reason
     assert "« je portais des bouchons »" in text  # the candidate's reason
-    assert f"Second examinateur {second}" in text
-    assert f"<strong>{AppealOutcome.OVERTURNED.value}</strong> → validated" in text
+    assert f"Second examinateur <code>{second}</code>" in text
+    assert f'data-outcome="{AppealOutcome.OVERTURNED.value}"' in text
+    assert "Examen validé après contestation → validée" in shown
     assert "en désaccord avec le premier examinateur" in text
     assert "« on voit le candidat seul »" in text  # the second examiner's answer
     assert "MATCHES" in text

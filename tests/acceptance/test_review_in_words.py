@@ -29,6 +29,7 @@ from tests.acceptance.test_review_page import (
 from tests.acceptance.web import form_token, log_in
 from ui.web import review_words
 from ui.web.app import create_app
+from ui.web.i18n import gettext_for
 
 
 @pytest.fixture
@@ -36,6 +37,11 @@ def examiner(platform: Platform) -> Iterator[TestClient[Any]]:  # noqa: F811
     with TestClient(create_app(platform, secret=SECRET, support=SupportContact())) as client:
         log_in(client, "/staff/login", "eve@example.org", PASSWORD)
         yield client
+
+
+def said(message: str, language: str = "fr") -> str:
+    """A message of the examiner's catalogue as the page shows it in that language."""
+    return gettext_for(language)(message)
 
 
 def in_english(client: TestClient[Any]) -> None:
@@ -72,7 +78,7 @@ def test_the_registered_name_is_shown_beside_the_photos_and_an_erased_person_rea
         in_english(examiner)
     page = f"/examiner/reviews/{journey.review_id}"
     html = examiner.get(page).text
-    photos = html.split('class="media"', 1)[0].rsplit("<h2>", 1)[1]
+    photos = html.split('class="cards media"', 1)[0].rsplit('<h2 id="media-title">', 1)[1]
     assert "MARTIN, Camille" in photos  # in the photos' own section, above the photos
     assert "MARTIN, Camille" in html.split('id="candidate-name"', 1)[1].split("</p>", 1)[0]
 
@@ -97,7 +103,7 @@ def test_the_recommendation_reads_in_french_with_each_ground_explained_and_its_e
     recommended = inside(html, 'id="recommended"')
     assert "invalidée" in recommended and "invalidated" not in recommended
     shown = inside(html, 'class="ground"', "</li>")
-    sentence = review_words.GROUND_SENTENCES[ReasonCode.PROCTORING_TAB_CLOSED][0]
+    sentence = said(review_words.GROUND_SENTENCES[ReasonCode.PROCTORING_TAB_CLOSED])
     assert "Onglet e-surveillance fermé" in shown and sentence in shown
     closed = next(e for e in review.evidence if e.id in ground.evidence_ids)
     at = closed.at.astimezone(PARIS).strftime("%H:%M:%S")
@@ -115,8 +121,8 @@ def test_the_recommendation_reads_in_english_with_no_raw_code_r17(
     in_english(examiner)
     html = examiner.get(f"/examiner/reviews/{journey.review_id}").text
     shown = inside(html, 'class="ground"', "</li>")
-    sentence = review_words.GROUND_SENTENCES[ReasonCode.PROCTORING_TAB_CLOSED][1]
-    assert "Ground: Proctoring tab closed." in shown and sentence in shown
+    sentence = review_words.GROUND_SENTENCES[ReasonCode.PROCTORING_TAB_CLOSED]
+    assert "Ground: Proctoring tab closed during the exam." in shown and sentence in shown
     assert "Proctoring tab closed" in shown and "Onglet" not in shown
     assert "R17" not in shown  # the rule stays in the title for the curious
     assert "invalidated" in inside(html, 'id="recommended"')
@@ -147,7 +153,6 @@ def test_deciding_and_releasing_each_end_on_a_confirmation_in_the_examiners_lang
     journey = sent_with_a_closed_proctoring_tab(platform)
     if language == "en":
         in_english(examiner)
-    index = 1 if language == "en" else 0
     page = f"/examiner/reviews/{journey.review_id}"
     post(examiner, page, "assign")
     assert 'id="confirmation"' not in examiner.get(page).text
@@ -165,14 +170,14 @@ def test_deciding_and_releasing_each_end_on_a_confirmation_in_the_examiners_lang
     assert decided.status_code in (302, 303), decided.text
     html = examiner.get(decided.headers["location"]).text
     confirmation = inside(html, 'id="confirmation"')
-    assert review_words.CONFIRMATIONS["decided"][index] in confirmation
+    assert said(review_words.CONFIRMATIONS["decided"], language) in confirmation
     decision = inside(html, 'id="decision"', "</ul>")
-    assert review_words.VERDICT_WORDS[Verdict.INVALIDATED][index] in decision
+    assert said(review_words.VERDICT_WORDS[Verdict.INVALIDATED], language) in decision
 
     released = post(examiner, page, "release")
     html = examiner.get(released.headers["location"]).text
     confirmation = inside(html, 'id="confirmation"')
-    assert review_words.CONFIRMATIONS["released"][index] in confirmation
+    assert said(review_words.CONFIRMATIONS["released"], language) in confirmation
     assert platform.ctx.store.get(journey.review_id, Review).released
 
 
@@ -198,11 +203,39 @@ def test_the_reviews_list_shows_the_name_certification_local_due_date_and_state_
         (review_words.EVIDENCE_WORDS, EvidenceKind),
         (review_words.FLAG_WORDS, FlagKind),
         (review_words.GROUND_SENTENCES, ReasonCode),
-        (review_words.REASON_WORDS_EN, ReasonCode),
+        (review_words.REASON_WORDS, ReasonCode),
         (review_words.VERDICT_WORDS, Verdict),
     ],
 )
 def test_every_kind_of_evidence_flag_reason_and_verdict_has_words(table: Any, kinds: Any) -> None:
     """A kind added to the domain without words would fail the review page."""
     assert set(table) == set(kinds)
-    assert all(all(w.strip() for w in ((v,) if isinstance(v, str) else v)) for v in table.values())
+    assert all(v.strip() for v in table.values())
+    # Each has its French (the catalogue test checks every message; this names the table).
+    assert all(said(v) != v or v in {"Session"} for v in table.values())
+
+
+def test_the_moments_beside_the_player_read_as_local_time_kind_and_confidence_and_fold_the_steps(
+    platform: Platform,  # noqa: F811
+    examiner: TestClient[Any],
+) -> None:
+    """Issue 13: each row has its local time, its kind in words and its confidence; the steps
+    before the exam every session has are folded apart; a row is cited with a tick box
+    belonging to the decision form, never with a list of raw labels."""
+    journey = Journey(platform)
+    review_id = journey.sent_with_a_phone_flag()
+    page = f"/examiner/reviews/{review_id}"
+    post(examiner, page, "assign")
+    html = examiner.get(page).text
+    moments = html.split('id="recording-timeline"', 1)[1].split("</ol>", 1)[0]
+    flag = visible(moments.split('class="mark flag"', 1)[1].split("</li>", 1)[0])
+    review = platform.ctx.store.get(review_id, Review)
+    raised = next(e for e in review.evidence if e.flag is FlagKind.PHONE)
+    at = raised.at.astimezone(PARIS).strftime("%H:%M:%S")
+    assert f"{at} Signalement (téléphone)" in flag
+    assert "400 s – 420 s" in flag and "confiance 90 %" in flag
+    assert f'name="evidence-phone_used" value="{raised.id}" form="decision-form"' in moments
+    assert "<select" not in html  # no multi-select of raw labels any more
+    steps = html.split('class="routine"', 1)[1]
+    assert "Les étapes avant l'examen" in steps and "Caméra vérifiée" in visible(steps)
+    assert "Caméra vérifiée" not in visible(moments)

@@ -6,20 +6,32 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from babel.numbers import format_decimal
 from litestar import Request, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from app.read_models import timeline
+from app.recording import recording_of
 from app.use_cases import accommodations, appeals
 from app.use_cases.reviewing import review_id_for
 from domain.errors import InvalidArgument
+from domain.evidence import ReasonCode
 from domain.proctored_session import ProctoredSession
 from domain.review import AppealOutcome, Review
 from domain.staff import Role
-from ui.web.edge import Form, candidate_id, context, own_session, platform_of, staff_member
+from ui.web import review_moments, review_words
+from ui.web.edge import (
+    Form,
+    candidate_id,
+    context,
+    language_of,
+    own_session,
+    platform_of,
+    staff_member,
+)
 from ui.web.examiner import REASON_LABELS, _cited
+from ui.web.i18n import gettext_for
 
 
 def _review_of(request: Request[Any, Any, Any], session: ProctoredSession) -> Review | None:
@@ -49,9 +61,15 @@ def result_page(request: Request[Any, Any, Any], session_id: FromPath[UUID]) -> 
             session=session,
             review=review if released else None,
             appealable=bool(review and released and review.may_be_appealed(today)),
-            reasons=REASON_LABELS,
+            reasons=_reason_words(request),
         ),
     )
+
+
+def _reason_words(request: Request[Any, Any, Any]) -> dict[ReasonCode, str]:
+    """The closed list's reasons in the page's language (the result page shows them)."""
+    _ = gettext_for(language_of(request))
+    return {code: _(label) for code, label in REASON_LABELS.items()}
 
 
 @post("/results/{session_id:uuid}/appeal", sync_to_thread=True)
@@ -103,6 +121,9 @@ def appeal_page(request: Request[Any, Any, Any], review_id: FromPath[UUID]) -> T
         raise NotFoundException() from None
     if review.appeal is None:
         raise NotFoundException()
+    language = language_of(request)
+    history = list(platform.ctx.store.history(review.session_id))
+    recording = recording_of(history)
     return Template(
         "appeal.html",
         context=context(
@@ -111,8 +132,14 @@ def appeal_page(request: Request[Any, Any, Any], review_id: FromPath[UUID]) -> T
             appeal=review.appeal,
             examiner=examiner,
             accommodation=accommodations.accommodation_of_session(platform.ctx, review.session_id),
-            entries=timeline(platform.ctx.store, review.session_id),
             reasons=REASON_LABELS,
+            words=review_words,
+            candidate=review_words.registered_name(platform.ctx, review.candidate_id),
+            evidence_by_id={e.id: e for e in review.evidence},
+            # The second examiner sees the recording and cites its moments as the first did.
+            recording=recording,
+            moments=review_moments.moments(review, recording, history, language),
+            format_number=lambda x: format_decimal(round(x, 1), locale=language),
         ),
     )
 

@@ -7,15 +7,16 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from litestar import Request, get, post
+from litestar import Request, Response, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from app.use_cases import reviewing
 from domain.candidate import check_email
-from domain.errors import InvalidArgument
+from domain.errors import InvalidArgument, RuleBroken
 from domain.staff import Role
-from ui.web.edge import Form, context, platform_of, staff_member
+from ui.web.edge import Form, context, language_of, platform_of, staff_member
+from ui.web.i18n import gettext_for
 
 LEADS = (Role.SUPPORT, Role.CENTRE)
 
@@ -24,6 +25,12 @@ LEADS = (Role.SUPPORT, Role.CENTRE)
 def assignments(request: Request[Any, Any, Any]) -> Template:
     """Reviews due (overdue first, R19) and appeals to decide, with their examiners."""
     staff_member(request, *LEADS)
+    return _assignments_page(request)
+
+
+def _assignments_page(
+    request: Request[Any, Any, Any], *, error: str = "", status: int = 200
+) -> Template:
     platform = platform_of(request)
     projections = platform.projections
     projections.catch_up(platform.ctx.store)
@@ -38,27 +45,53 @@ def assignments(request: Request[Any, Any, Any]) -> Template:
             agreement=projections.appeal_agreement(),
             emails=emails,
             today=today,
+            error=error,
         ),
+        status_code=status,
     )
 
 
 @post("/operator/reviews/{review_id:uuid}/reassign", sync_to_thread=True)
-def reassign(request: Request[Any, Any, Any], review_id: FromPath[UUID], data: Form) -> Redirect:
-    """R19: hand the review (or its open appeal) to the examiner with that e-mail."""
+def reassign(
+    request: Request[Any, Any, Any], review_id: FromPath[UUID], data: Form
+) -> Response[Any]:
+    """R19: hand the review (or its open appeal) to the examiner with that e-mail; a refusal
+    is said on the page, in the reader's language, naming the field."""
     lead = staff_member(request, *LEADS)
     platform = platform_of(request)
     platform.projections.catch_up(platform.ctx.store)
-    email = check_email(str(data.get("examiner", "")))
+    _ = gettext_for(language_of(request))
+    typed = str(data.get("examiner", "")).strip()
+    try:
+        email = check_email(typed)
+    except InvalidArgument:
+        message = _("Field “Examiner's e-mail”: %(email)s is not an e-mail address.", email=typed)
+        return _assignments_page(request, error=message, status=400)
     examiner = platform.projections.staff_by_email.get(email)
     if examiner is None:
-        raise InvalidArgument("examiner", f"no staff member with the e-mail {email}")
-    reviewing.reassign_review(
-        platform.ctx,
-        review_id,
-        examiner_id=examiner,
-        reassigned_by=lead,
-        reason=str(data.get("reason", "")),
-    )
+        message = _(
+            "Field “Examiner's e-mail”: no staff member has the e-mail %(email)s. Check it "
+            "and reassign again.",
+            email=email,
+        )
+        return _assignments_page(request, error=message, status=400)
+    try:
+        reviewing.reassign_review(
+            platform.ctx,
+            review_id,
+            examiner_id=examiner,
+            reassigned_by=lead,
+            reason=str(data.get("reason", "")),
+        )
+    except InvalidArgument as refusal:
+        if refusal.field == "reason":
+            message = _("Field “Why?”: say why the review is reassigned.")
+        else:
+            message = _("Reassignment refused: %(detail)s", detail=refusal.message)
+        return _assignments_page(request, error=message, status=400)
+    except RuleBroken as refusal:
+        message = _("Reassignment refused: %(detail)s", detail=refusal.message)
+        return _assignments_page(request, error=message, status=409)
     return Redirect("/operator/reviews")
 
 

@@ -16,6 +16,7 @@ from app.ports.event_store import AggregateNotFound
 from app.replay import replay_reviews
 from domain.staff import Role
 from ui.bundle_io import bundle_zip
+from ui.web import review_words
 from ui.web.edge import context, platform_of, staff_member
 
 
@@ -30,7 +31,8 @@ def decided_reviews(request: Request[Any, Any, Any]) -> Template:
     # The final verdict is the appeal's once a second examiner decided it.
     appeals = {rid: a for rid, a in platform.projections.appeals.items() if a.verdict is not None}
     return Template(
-        "auditor_reviews.html", context=context(request, reviews=decided, appeals=appeals)
+        "auditor_reviews.html",
+        context=context(request, reviews=decided, appeals=appeals, words=review_words),
     )
 
 
@@ -43,7 +45,9 @@ def replay_page(request: Request[Any, Any, Any], review_id: FromPath[UUID]) -> T
         (report,) = replay_reviews(platform_of(request).store, [review_id])
     except AggregateNotFound:
         raise NotFoundException() from None
-    return Template("auditor_replay.html", context=context(request, report=report))
+    return Template(
+        "auditor_replay.html", context=context(request, report=report, words=review_words)
+    )
 
 
 @get("/auditor/reviews/{review_id:uuid}/bundle", sync_to_thread=True)

@@ -3,16 +3,19 @@ recommended verdict, and the decision citing evidence (R19, R20)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
+import msgspec
+from babel.numbers import format_decimal
 from litestar import Request, Response, get, post
 from litestar.concurrency import sync_to_thread
+from litestar.enums import RequestEncodingType
 from litestar.exceptions import (
     NotFoundException,
     PermissionDeniedException,
 )
-from litestar.params import FromPath
+from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 
 from app.media_content import media_format
@@ -30,47 +33,12 @@ from domain.review import (
     override_of,
 )
 from domain.staff import Role
-from domain.verdict import InterruptionKind
-from ui.web import review_words
-from ui.web.edge import Form, context, platform_of, staff_member
+from ui.web import review_moments, review_words
+from ui.web.edge import Form, context, language_of, platform_of, staff_member
+from ui.web.i18n import gettext_for
 
-REASON_LABELS: dict[ReasonCode, str] = {
-    ReasonCode.THIRD_PARTY_HELP: "Aide ou interaction avec une personne tierce",
-    ReasonCode.IDENTITY_NOT_VERIFIABLE: "Vérification de l'identité impossible",
-    ReasonCode.PERSON_MISMATCH: "La personne au début n'est pas celle qui passe l'examen",
-    ReasonCode.ID_NAME_MISMATCH: "Pièce d'identité différente du nom inscrit",
-    ReasonCode.WEBCAM_UNUSABLE: "Webcam non fonctionnelle ou vidéo inexploitable",
-    ReasonCode.INFORMATION_SOURCES: "Utilisation de sources d'informations",
-    ReasonCode.DOCUMENTS_AROUND: "Documents sur le bureau ou dans l'environnement",
-    ReasonCode.HEADPHONES: "Écouteurs ou casque",
-    ReasonCode.PROCTORING_TAB_CLOSED: "Onglet e-surveillance fermé",
-    ReasonCode.PHONE_USED: "Utilisation d'un téléphone",
-    ReasonCode.OTHER_RULE_BREACH: "Autre manquement (justification écrite)",
-}
-
-
-# What each interruption means, in the examiner's language (the domain's explanation, in
-# English, stays in the title for the curious).
-INTERRUPTION_LABELS: dict[InterruptionKind, tuple[str, str]] = {
-    InterruptionKind.DEFERRAL: (
-        "Report avant « Commencer » (R14) : le candidat est parti et revenu comme le guide "
-        "le permet.",
-        "Deferral before « Commencer » (R14): the candidate left and came back as the guide "
-        "allows.",
-    ),
-    InterruptionKind.BLOCKED_SCREEN: (
-        "Écran bloqué : procédure du guide suivie (R23) — onglet d'examen fermé d'abord, puis "
-        "la fenêtre de surveillance, puis reprise avec un motif (R6).",
-        "Blocked screen: the guide's procedure followed (R23) — exam tab closed first, then "
-        "the proctoring window, then resumed with a reason (R6).",
-    ),
-    InterruptionKind.OUTSIDE_EXAM: (
-        "Onglet e-surveillance fermé hors de l'examen (avant « Commencer » ou après la fin) : "
-        "pas un motif (R17).",
-        "Proctoring tab closed outside the exam (before « Commencer » or after its end): not "
-        "a ground (R17).",
-    ),
-}
+# The reasons of the closed list (R20), in English: translated where they are shown.
+REASON_LABELS = review_words.REASON_WORDS
 
 
 @get("/staff/login", sync_to_thread=False)
@@ -78,21 +46,33 @@ def staff_login_page(request: Request[Any, Any, Any]) -> Template:
     return Template("staff_login.html", context=context(request, error=""))
 
 
+class StaffLogin(msgspec.Struct):
+    """The staff log-in form (the CSRF token is checked before and ignored here)."""
+
+    email: str = ""
+    password: str = ""
+
+
 @post("/staff/login")
-async def staff_login(request: Request[Any, Any, Any], data: Form) -> Response[Any]:
+async def staff_login(
+    request: Request[Any, Any, Any],
+    data: Annotated[StaffLogin, Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> Response[Any]:
     platform = platform_of(request)
     platform.projections.catch_up(platform.ctx.store)
     staff = await sync_to_thread(
         accounts.authenticate_staff,
         platform.ctx,
         platform.projections.staff_by_email,
-        email=str(data.get("email", "")),
-        password=str(data.get("password", "")),
+        email=data.email,
+        password=data.password,
     )
     if staff is None:
-        t = context(request)["t"]
+        _ = gettext_for(language_of(request))
         return Template(
-            "staff_login.html", context=context(request, error=t("bad_login")), status_code=401
+            "staff_login.html",
+            context=context(request, error=_("Wrong e-mail or password.")),
+            status_code=401,
         )
     request.session["staff"] = str(staff.id)
     request.session["role"] = staff.role.value
@@ -154,9 +134,11 @@ def _review_page(
     platform = platform_of(request)
     review = platform.ctx.store.get(review_id, Review)
     report = replay_review(platform.ctx.store, review_id) if review.verdict else None
-    history = platform.ctx.store.history(review.session_id)
+    history = list(platform.ctx.store.history(review.session_id))
     # The photos and environment recordings (the live segments have their own player).
     media = [(m.label, m.media_id, m.kind) for m in session_media(history) if m.kind != "segment"]
+    recording = recording_of(history)
+    language = language_of(request)
     return Template(
         "review.html",
         context=context(
@@ -165,7 +147,6 @@ def _review_page(
             examiner=examiner,
             entries=timeline(platform.ctx.store, review.session_id),
             reasons=REASON_LABELS,
-            interruption_labels=INTERRUPTION_LABELS,
             seal=reviewing.recommendation_seal(review.recommendation),
             min_words=OVERRIDE_JUSTIFICATION_MIN_WORDS,
             error=error,
@@ -173,7 +154,9 @@ def _review_page(
             accommodation=accommodations.accommodation_of_session(platform.ctx, review.session_id),
             report=report,
             media=media,
-            recording=recording_of(history),
+            recording=recording,
+            moments=review_moments.moments(review, recording, history, language),
+            format_number=lambda x: format_decimal(round(x, 1), locale=language),
             words=review_words,
             candidate=review_words.registered_name(platform.ctx, review.candidate_id),
             evidence_by_id={e.id: e for e in review.evidence},
@@ -207,8 +190,7 @@ def review_action(
             )
         except DomainError as refusal:
             # Shown on the review itself, with the fresh evidence, in the examiner's words.
-            language = str(context(request)["lang"])
-            message = _decision_refusal(refusal, review, language)
+            message = _decision_refusal(refusal, review, language_of(request))
             # What the examiner wrote stays in the form (a refusal loses nothing typed).
             typed = {k: str(v) for k, v in data.items() if k.startswith("override-")}
             return _review_page(request, review_id, error=message, status=409, typed=typed)
@@ -232,44 +214,33 @@ def _overrides(data: dict[str, Any], review: Review) -> tuple[Override, ...]:
     )
 
 
-# Refusals of a decision, in the examiner's language; the field or rule is named in words.
-_REFUSALS: dict[str, tuple[str, str]] = {
-    "new_evidence": (
-        "De nouveaux éléments sont arrivés et ont changé la recommandation depuis que vous "
-        "avez ouvert ce contrôle : regardez-les avant de décider. Rien n'a été enregistré.",
-        "New evidence arrived and changed the recommendation since you opened this review: "
-        "look at it before deciding. Nothing was recorded.",
-    ),
-    "justification": (
-        "Champ « Justification » : pour valider malgré un motif, expliquez pour chaque motif, "
-        "en au moins {n} mots, pourquoi vous ne le retenez pas.",
-        "Field “Justification”: to validate despite a ground, explain for each ground, in at "
-        "least {n} words, why you do not retain it.",
-    ),
-    "ground": (
-        "Le motif « {ground} » s'oppose à la validation : écrivez dans son champ "
-        "« Justification » (au moins {n} mots) pourquoi vous validez quand même, ou invalidez.",
-        "The ground “{ground}” stands against a validation: write in its “Justification” "
-        "field (at least {n} words) why you validate anyway, or invalidate.",
-    ),
-    "other": ("Décision refusée : {detail}", "Decision refused: {detail}"),
-}
-
-
 def _decision_refusal(refusal: DomainError, review: Review, language: str) -> str:
-    index = 1 if language == "en" else 0
-    n = str(OVERRIDE_JUSTIFICATION_MIN_WORDS)
+    """A refused decision in the examiner's language; the field or rule is named in words."""
+    _ = gettext_for(language)
+    n = OVERRIDE_JUSTIFICATION_MIN_WORDS
     grounds = review.recommendation.grounds if review.recommendation else ()
     if isinstance(refusal, reviewing.NewEvidenceArrived):
-        return _REFUSALS["new_evidence"][index]
+        return _(
+            "New evidence arrived and changed the recommendation since you opened this review: "
+            "look at it before deciding. Nothing was recorded."
+        )
     if isinstance(refusal, InvalidArgument) and refusal.field == "justification":
-        return _REFUSALS["justification"][index].format(n=n)
+        return _(
+            "Field “Justification”: to validate despite a ground, explain for each ground, in "
+            "at least %(n)s words, why you do not retain it.",
+            n=n,
+        )
     if isinstance(refusal, RuleBroken) and any(g.rule == refusal.rule for g in grounds):
         ground = next(g for g in grounds if g.rule == refusal.rule)
-        label = REASON_LABELS[ground.reason]
-        return _REFUSALS["ground"][index].format(ground=label, n=n)
+        return _(
+            "The ground “%(ground)s” stands against a validation: write in its "
+            "“Justification” field (at least %(n)s words) why you validate anyway, or "
+            "invalidate.",
+            ground=_(REASON_LABELS[ground.reason]),
+            n=n,
+        )
     detail = refusal.message if isinstance(refusal, RuleBroken | InvalidArgument) else ""
-    return _REFUSALS["other"][index].format(detail=detail or str(refusal))
+    return _("Decision refused: %(detail)s", detail=detail or str(refusal))
 
 
 def _cited(data: dict[str, Any]) -> tuple[CitedReason, ...]:

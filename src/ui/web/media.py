@@ -16,13 +16,14 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from litestar import Litestar, Request, get, post
+from litestar import Litestar, Request, Response, get, post
 from litestar.concurrency import sync_to_thread
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, JSONBody
 from litestar.response import File, Template
 
 from adapters.bootstrap import Platform
+from adapters.media.still import still_jpeg
 from app.live_recording import media_origin, record_live_event
 from app.ports.live_media import BadOffer, LiveEvent, LiveRecorder
 from domain.errors import InvalidArgument, RuleBroken
@@ -136,6 +137,12 @@ def segment(
     request: Request[Any, Any, Any], session_id: FromPath[UUID], name: FromPath[str]
 ) -> File:
     """A recorded segment, for the examiner's player (only segments the log references)."""
+    path = _segment_path(request, session_id, name)
+    return File(path, media_type="video/x-matroska", content_disposition_type="inline")
+
+
+def _segment_path(request: Request[Any, Any, Any], session_id: UUID, name: str) -> Path:
+    """The file of a segment the session's log references, for staff who play recordings."""
     staff_member(request, *PLAYERS)
     platform = platform_of(request)
     media_id = f"{session_id}/{name}"
@@ -151,7 +158,24 @@ def segment(
     path = live_root(request) / media_id
     if media_id not in known or session.id != session_id or not path.is_file():
         raise NotFoundException()
-    return File(path, media_type="video/x-matroska", content_disposition_type="inline")
+    return path
+
+
+@get("/media/sessions/{session_id:uuid}/{name:str}/still/{offset_ms:int}", sync_to_thread=True)
+def still(
+    request: Request[Any, Any, Any],
+    session_id: FromPath[UUID],
+    name: FromPath[str],
+    offset_ms: FromPath[int],
+) -> Response[bytes]:
+    """A thumbnail of a recorded segment at that millisecond, beside a flag in the
+    examiner's list (the segment is checked as for playing it)."""
+    path = _segment_path(request, session_id, name)
+    jpeg = still_jpeg(path, offset_ms / 1000)
+    if jpeg is None:
+        raise NotFoundException()
+    headers = {"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"}
+    return Response(jpeg, media_type="image/jpeg", headers=headers)
 
 
 @get("/staff/live/{session_id:uuid}", sync_to_thread=False)
@@ -161,4 +185,4 @@ def live_page(request: Request[Any, Any, Any], session_id: FromPath[UUID]) -> Te
     return Template("live.html", context=context(request, session_id=session_id))
 
 
-ROUTES = [offer, watch, segment, live_page]
+ROUTES = [offer, watch, segment, still, live_page]

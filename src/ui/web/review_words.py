@@ -1,6 +1,7 @@
 """The examiner's review in words (issue 13, item 5): verdicts, grounds, hints, evidence and
 the reviews list read in the page's language, never as raw codes or walls of ids (the ids stay
-in a `title` for the curious)."""
+in a `title` for the curious). Tables hold English messages marked with `N_`; the French is
+in `locale/fr/LC_MESSAGES/examiner.po` and each message is translated where it is shown."""
 
 from __future__ import annotations
 
@@ -10,159 +11,163 @@ from uuid import UUID
 from app.context import Context
 from domain.candidate import Candidate
 from domain.evidence import Evidence, EvidenceKind, FlagKind, ReasonCode, Verdict
+from domain.verdict import InterruptionKind
+from ui.web.i18n import N_, gettext_for
 
-# (French, English) everywhere: index 0 or 1 by the page's language.
-Words = tuple[str, str]
-
-
-def pick(words: Words, lang: str) -> str:
-    return words[1] if lang == "en" else words[0]
-
-
-VERDICT_WORDS: dict[Verdict, Words] = {
-    Verdict.VALIDATED: ("validée", "validated"),
-    Verdict.INVALIDATED: ("invalidée", "invalidated"),
+# A session's verdict (« la session est validée »).
+VERDICT_WORDS: dict[Verdict, str] = {
+    Verdict.VALIDATED: N_("validated"),
+    Verdict.INVALIDATED: N_("invalidated"),
 }
 
-REASON_WORDS_EN: dict[ReasonCode, str] = {
-    ReasonCode.THIRD_PARTY_HELP: "Help from or interaction with another person",
-    ReasonCode.IDENTITY_NOT_VERIFIABLE: "Identity cannot be verified",
-    ReasonCode.PERSON_MISMATCH: "The person at the start is not the one taking the exam",
-    ReasonCode.ID_NAME_MISMATCH: "ID document differs from the registered name",
-    ReasonCode.WEBCAM_UNUSABLE: "Webcam not working or video unusable",
-    ReasonCode.INFORMATION_SOURCES: "Use of information sources",
-    ReasonCode.DOCUMENTS_AROUND: "Documents on the desk or around",
-    ReasonCode.HEADPHONES: "Earphones or headset",
-    ReasonCode.PROCTORING_TAB_CLOSED: "Proctoring tab closed",
-    ReasonCode.PHONE_USED: "Use of a phone",
-    ReasonCode.OTHER_RULE_BREACH: "Other breach (written justification)",
+REASON_WORDS: dict[ReasonCode, str] = {
+    ReasonCode.THIRD_PARTY_HELP: N_("Help from or interaction with another person"),
+    ReasonCode.IDENTITY_NOT_VERIFIABLE: N_("Identity cannot be verified"),
+    ReasonCode.PERSON_MISMATCH: N_("The person at the start is not the one taking the exam"),
+    ReasonCode.ID_NAME_MISMATCH: N_("ID document differs from the registered name"),
+    ReasonCode.WEBCAM_UNUSABLE: N_("Webcam not working or video unusable"),
+    ReasonCode.INFORMATION_SOURCES: N_("Use of information sources"),
+    ReasonCode.DOCUMENTS_AROUND: N_("Documents on the desk or around"),
+    ReasonCode.HEADPHONES: N_("Earphones or headset"),
+    ReasonCode.PROCTORING_TAB_CLOSED: N_("Proctoring tab closed during the exam"),
+    ReasonCode.PHONE_USED: N_("Use of a phone"),
+    ReasonCode.OTHER_RULE_BREACH: N_("Other breach (written justification)"),
 }
 
 # Why a ground counts against a validation, in a sentence (the domain's own explanation, in
 # English, stays in the title).
-GROUND_SENTENCES: dict[ReasonCode, Words] = {
-    ReasonCode.THIRD_PARTY_HELP: (
-        "Une autre personne semble avoir aidé le candidat ou lui avoir parlé pendant l'examen.",
-        "Another person seems to have helped or talked to the candidate during the exam.",
+GROUND_SENTENCES: dict[ReasonCode, str] = {
+    ReasonCode.THIRD_PARTY_HELP: N_(
+        "Another person seems to have helped or talked to the candidate during the exam."
     ),
-    ReasonCode.IDENTITY_NOT_VERIFIABLE: (
-        "La photo du visage ou de la pièce d'identité manque ou ne permet pas de vérifier "
-        "l'identité.",
-        "The face or ID photo is missing or does not allow the identity to be checked.",
+    ReasonCode.IDENTITY_NOT_VERIFIABLE: N_(
+        "The face or ID photo is missing or does not allow the identity to be checked."
     ),
-    ReasonCode.PERSON_MISMATCH: (
-        "La personne vue pendant l'examen ne semble pas être celle des photos du début.",
-        "The person seen during the exam does not seem to be the one on the opening photos.",
+    ReasonCode.PERSON_MISMATCH: N_(
+        "The person seen during the exam does not seem to be the one on the opening photos."
     ),
-    ReasonCode.ID_NAME_MISMATCH: (
-        "Le nom sur la pièce d'identité ne semble pas être le nom inscrit.",
-        "The name on the ID document does not seem to be the registered name.",
+    ReasonCode.ID_NAME_MISMATCH: N_(
+        "The name on the ID document does not seem to be the registered name."
     ),
-    ReasonCode.WEBCAM_UNUSABLE: (
-        "L'enregistrement manque ou ne montre pas le candidat pendant une partie de l'examen.",
-        "The recording is missing or does not show the candidate for part of the exam.",
+    ReasonCode.WEBCAM_UNUSABLE: N_(
+        "The recording is missing or does not show the candidate for part of the exam."
     ),
-    ReasonCode.INFORMATION_SOURCES: (
-        "Le candidat semble avoir consulté une autre source (autre fenêtre, autre écran, "
-        "copier-coller).",
-        "The candidate seems to have looked at another source (another window, screen, "
-        "copy-paste).",
+    ReasonCode.INFORMATION_SOURCES: N_(
+        "The candidate seems to have looked at another source (another window, screen, copy-paste)."
     ),
-    ReasonCode.DOCUMENTS_AROUND: (
-        "Des documents semblent se trouver sur le bureau ou autour du candidat.",
-        "Documents seem to be on the desk or around the candidate.",
+    ReasonCode.DOCUMENTS_AROUND: N_("Documents seem to be on the desk or around the candidate."),
+    ReasonCode.HEADPHONES: N_("The candidate seems to wear earphones or a headset."),
+    ReasonCode.PROCTORING_TAB_CLOSED: N_(
+        "The proctoring tab was closed during the exam while the exam tab stayed open."
     ),
-    ReasonCode.HEADPHONES: (
-        "Le candidat semble porter des écouteurs ou un casque.",
-        "The candidate seems to wear earphones or a headset.",
-    ),
-    ReasonCode.PROCTORING_TAB_CLOSED: (
-        "L'onglet de surveillance a été fermé pendant l'examen alors que l'onglet d'examen "
-        "restait ouvert.",
-        "The proctoring tab was closed during the exam while the exam tab stayed open.",
-    ),
-    ReasonCode.PHONE_USED: (
-        "Un téléphone semble avoir été utilisé pendant l'examen.",
-        "A phone seems to have been used during the exam.",
-    ),
-    ReasonCode.OTHER_RULE_BREACH: (
-        "Un autre manquement au règlement a été relevé.",
-        "Another breach of the rules was noted.",
-    ),
+    ReasonCode.PHONE_USED: N_("A phone seems to have been used during the exam."),
+    ReasonCode.OTHER_RULE_BREACH: N_("Another breach of the rules was noted."),
 }
 
-HINT_PREFIX: Words = (
-    "Indice à vérifier (jamais un motif à lui seul)",
-    "Hint to check (never a ground on its own)",
-)
-
-EVIDENCE_WORDS: dict[EvidenceKind, Words] = {
-    EvidenceKind.SESSION_OPENED: ("Session ouverte", "Session opened"),
-    EvidenceKind.SESSION_ENTERED: ("Entrée en session", "Session entered"),
-    EvidenceKind.SESSION_LEFT: ("Sortie de session", "Session left"),
-    EvidenceKind.CAMERA_CHECKED: ("Caméra vérifiée", "Camera checked"),
-    EvidenceKind.CONNECTION_TESTED: ("Connexion testée", "Connection tested"),
-    EvidenceKind.FACE_PHOTO_TAKEN: ("Photo du visage", "Face photo"),
-    EvidenceKind.FACE_PHOTO_CONFIRMED: ("Photo du visage confirmée", "Face photo confirmed"),
-    EvidenceKind.ID_PHOTO_TAKEN: ("Photo de la pièce d'identité", "ID photo"),
-    EvidenceKind.ID_PHOTO_CONFIRMED: ("Photo de la pièce confirmée", "ID photo confirmed"),
-    EvidenceKind.PHOTO_WAIVED: ("Photo dispensée", "Photo waived"),
-    EvidenceKind.ENVIRONMENT_RECORDING_STOPPED: (
-        "Enregistrement de l'environnement",
-        "Environment recording",
-    ),
-    EvidenceKind.EXAM_LAUNCHED: ("Examen commencé", "Exam started"),
-    EvidenceKind.PROCTORING_TAB_CLOSED: ("Onglet de surveillance fermé", "Proctoring tab closed"),
-    EvidenceKind.FLAG_RAISED: ("Signalement", "Flag"),
-    EvidenceKind.TECHNICAL_PROBLEM_RECORDED: ("Problème technique", "Technical problem"),
-    EvidenceKind.SESSION_CLOSED: ("Session close", "Session closed"),
-    EvidenceKind.EXAM_BEGUN: ("Premier écran de l'examen", "Exam's first screen"),
-    EvidenceKind.EXAM_FINISHED: ("Examen terminé", "Exam finished"),
-    EvidenceKind.EXAM_VALIDATED: ("Réponses envoyées", "Answers sent"),
-    EvidenceKind.EXAM_QUIT: ("Examen quitté", "Exam quit"),
-    EvidenceKind.EXAM_DEFERRED: ("Examen reporté", "Exam deferred"),
-    EvidenceKind.WORKSPACE_CONNECTED: ("Onglet d'examen connecté", "Exam tab connected"),
-    EvidenceKind.WORKSPACE_LOST: ("Onglet d'examen perdu", "Exam tab lost"),
+EVIDENCE_WORDS: dict[EvidenceKind, str] = {
+    EvidenceKind.SESSION_OPENED: N_("Session opened"),
+    EvidenceKind.SESSION_ENTERED: N_("Session entered"),
+    EvidenceKind.SESSION_LEFT: N_("Session left"),
+    EvidenceKind.CAMERA_CHECKED: N_("Camera checked"),
+    EvidenceKind.CONNECTION_TESTED: N_("Connection tested"),
+    EvidenceKind.FACE_PHOTO_TAKEN: N_("Face photo"),
+    EvidenceKind.FACE_PHOTO_CONFIRMED: N_("Face photo confirmed"),
+    EvidenceKind.ID_PHOTO_TAKEN: N_("ID photo"),
+    EvidenceKind.ID_PHOTO_CONFIRMED: N_("ID photo confirmed"),
+    EvidenceKind.PHOTO_WAIVED: N_("Photo waived"),
+    EvidenceKind.ENVIRONMENT_RECORDING_STOPPED: N_("Environment recording"),
+    EvidenceKind.EXAM_LAUNCHED: N_("Exam started"),
+    EvidenceKind.PROCTORING_TAB_CLOSED: N_("Proctoring tab closed"),
+    EvidenceKind.FLAG_RAISED: N_("Flag"),
+    EvidenceKind.TECHNICAL_PROBLEM_RECORDED: N_("Technical problem"),
+    EvidenceKind.SESSION_CLOSED: N_("Session closed"),
+    EvidenceKind.EXAM_BEGUN: N_("Exam's first screen"),
+    EvidenceKind.EXAM_FINISHED: N_("Exam finished"),
+    EvidenceKind.EXAM_VALIDATED: N_("Answers sent"),
+    EvidenceKind.EXAM_QUIT: N_("Exam quit"),
+    EvidenceKind.EXAM_DEFERRED: N_("Exam deferred"),
+    EvidenceKind.WORKSPACE_CONNECTED: N_("Exam tab connected"),
+    EvidenceKind.WORKSPACE_LOST: N_("Exam tab lost"),
 }
 
-FLAG_WORDS: dict[FlagKind, Words] = {
-    FlagKind.SEVERAL_FACES: ("plusieurs visages", "several faces"),
-    FlagKind.FACE_ABSENT: ("visage absent", "face absent"),
-    FlagKind.VOICE: ("voix", "voice"),
-    FlagKind.TAB_FOCUS_LOST: ("onglet quitté", "tab left"),
-    FlagKind.SECOND_SCREEN: ("second écran", "second screen"),
-    FlagKind.PHONE: ("téléphone", "phone"),
-    FlagKind.HEADPHONES: ("écouteurs", "earphones"),
-    FlagKind.VISIBILITY_LOST: ("page masquée", "page hidden"),
-    FlagKind.FULLSCREEN_LEFT: ("plein écran quitté", "full screen left"),
-    FlagKind.COPY_PASTE: ("copier-coller", "copy-paste"),
+FLAG_WORDS: dict[FlagKind, str] = {
+    FlagKind.SEVERAL_FACES: N_("several faces"),
+    FlagKind.FACE_ABSENT: N_("face absent"),
+    FlagKind.VOICE: N_("voice"),
+    FlagKind.TAB_FOCUS_LOST: N_("tab left"),
+    FlagKind.SECOND_SCREEN: N_("second screen"),
+    FlagKind.PHONE: N_("phone"),
+    FlagKind.HEADPHONES: N_("earphones"),
+    FlagKind.VISIBILITY_LOST: N_("page hidden"),
+    FlagKind.FULLSCREEN_LEFT: N_("full screen left"),
+    FlagKind.COPY_PASTE: N_("copy-paste"),
 }
 
-ERASED_PERSON: Words = ("personne effacée", "erased person")
+# The photos and environment recordings, by the label `app.recording.session_media` gives.
+MEDIA_WORDS: dict[str, str] = {
+    "Visage": N_("Face photo"),
+    "Identité": N_("ID photo"),
+    "ears": N_("Environment: ears (no earphones)"),
+    "room": N_("Environment: the room"),
+    "desk": N_("Environment: the desk"),
+}
 
-CONFIRMATIONS: dict[str, Words] = {
-    "decided": (
-        "Votre décision est enregistrée. Envoyez le résultat au candidat quand vous êtes prêt.",
-        "Your decision is recorded. Release the result to the candidate when you are ready.",
+ERASED_PERSON: str = N_("erased person")
+
+CONFIRMATIONS: dict[str, str] = {
+    "decided": N_(
+        "Your decision is recorded. Release the result to the candidate when you are ready."
     ),
-    "released": (
-        "Le résultat est envoyé : le candidat en est informé.",
-        "The result is released: the candidate is told.",
+    "released": N_("The result is released: the candidate is told."),
+}
+
+
+# What each interruption means (the domain's explanation, in English, stays in the title).
+INTERRUPTION_WORDS: dict[InterruptionKind, str] = {
+    InterruptionKind.DEFERRAL: N_(
+        "Deferral before « Commencer » (R14): the candidate left and came back as the guide allows."
+    ),
+    InterruptionKind.BLOCKED_SCREEN: N_(
+        "Blocked screen: the guide's procedure followed (R23) — exam tab closed first, then "
+        "the proctoring window, then resumed with a reason (R6)."
+    ),
+    InterruptionKind.OUTSIDE_EXAM: N_(
+        "Proctoring tab closed outside the exam (before « Commencer » or after its end): not "
+        "a ground (R17)."
     ),
 }
 
 
-def reason_words(reason: ReasonCode, french: str, lang: str) -> str:
-    """The reason's label in the page's language (the French list is the form's own)."""
-    return REASON_WORDS_EN[reason] if lang == "en" else french
+# The streams of the session's full log.
+STREAM_WORDS: dict[str, str] = {
+    "session": N_("session"),
+    "attempt": N_("exam"),
+    "review": N_("review"),
+}
+
+
+def fact_words(what: str, lang: str) -> str:
+    """A fact of the full log in words when it is evidence (its kind is the event's class
+    name); the few others (segments, the review's own events) keep their name."""
+    try:
+        kind = EvidenceKind(what)
+    except ValueError:
+        return what
+    return gettext_for(lang)(EVIDENCE_WORDS[kind])
+
+
+def reason_words(reason: ReasonCode, lang: str) -> str:
+    """The reason's label in the page's language."""
+    return gettext_for(lang)(REASON_WORDS[reason])
 
 
 def evidence_words(evidence: Evidence, lang: str) -> str:
-    """The kind in words, with the flag's kind and its span when there is one; the caller
-    adds the local time (`local_time` filter)."""
-    text = pick(EVIDENCE_WORDS[evidence.kind], lang)
+    """The kind in words, with the flag's kind when there is one; the caller adds the local
+    time (`local_time` filter)."""
+    _ = gettext_for(lang)
+    text = _(EVIDENCE_WORDS[evidence.kind])
     if evidence.flag is not None:
-        text += f" ({pick(FLAG_WORDS[evidence.flag], lang)})"
+        text += f" ({_(FLAG_WORDS[evidence.flag])})"
     return text
 
 
@@ -181,7 +186,7 @@ class RegisteredName:
 
     def words(self, lang: str) -> str:
         if self.erased:
-            return pick(ERASED_PERSON, lang)
+            return gettext_for(lang)(ERASED_PERSON)
         return f"{self.surname.upper()}, {self.first_name}"
 
 

@@ -1,9 +1,11 @@
-// The examiner's player: a click on a flag or a segment plays the recording from that second
-// (media time counts from the first entry; each segment knows where it starts).
+// The examiner's player (issue 7, issue 13): a click on a moment plays the recording from that
+// second (media time counts from the first entry; each segment knows where it starts). "Cite"
+// ticks a moment for a reason: the reason is ticked with it and each reason counts its moments.
 (function () {
   "use strict";
+  var section = document.getElementById("recording");
+  if (!section) return;
   var player = document.getElementById("player");
-  if (!player) return;
   var segments = Array.prototype.map.call(
     document.querySelectorAll("#recording-timeline .mark.segment"),
     function (li) {
@@ -23,6 +25,7 @@
   }
 
   function seek(t) {
+    if (!player || !segments.length) return;
     var segment = segmentAt(t);
     var offset = Math.max(0, t - segment.start);
     var go = function () { player.currentTime = offset; player.play().catch(function () {}); };
@@ -38,8 +41,47 @@
     }
   }
 
-  document.getElementById("recording-timeline").addEventListener("click", function (e) {
+  section.addEventListener("click", function (e) {
     var button = e.target.closest("button.seek");
-    if (button) seek(parseFloat(button.getAttribute("data-seek")));
+    if (!button) return;
+    var current = section.querySelector(".mark.is-playing");
+    if (current) current.classList.remove("is-playing");
+    button.closest(".mark").classList.add("is-playing");
+    seek(parseFloat(button.getAttribute("data-seek")));
   });
+
+  // A still that cannot be made (no video at that second) leaves an empty frame, not a
+  // broken image.
+  section.addEventListener("error", function (e) {
+    if (e.target.classList && e.target.classList.contains("still")) {
+      e.target.classList.add("still--none");
+      e.target.removeAttribute("src");
+    }
+  }, true);
+
+  var form = document.getElementById("decision-form");
+  if (!form) return;
+  var label = form.getAttribute("data-label-count") || "";
+
+  function refresh() {
+    Array.prototype.forEach.call(form.querySelectorAll(".cited-count"), function (span) {
+      var code = span.getAttribute("data-reason");
+      var n = document.querySelectorAll(
+        'input[form="decision-form"][data-reason="' + code + '"]:checked').length;
+      span.textContent = n ? label + " " + n : "";
+    });
+    Array.prototype.forEach.call(section.querySelectorAll("details.cite"), function (d) {
+      var n = d.querySelectorAll("input:checked").length;
+      d.querySelector(".cite-count").textContent = n ? " (" + n + ")" : "";
+    });
+  }
+
+  section.addEventListener("change", function (e) {
+    var box = e.target;
+    if (box.getAttribute("form") !== "decision-form" || !box.checked) { refresh(); return; }
+    var reason = form.querySelector('input[name="reason"][value="' + box.getAttribute("data-reason") + '"]');
+    if (reason) reason.checked = true;
+    refresh();
+  });
+  refresh();
 })();

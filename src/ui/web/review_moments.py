@@ -1,0 +1,167 @@
+"""The rows beside the examiner's player (issue 13): every mark of the recording (segments,
+gaps, flags, the proctoring tab closed) and every other fact of the review, in time order,
+each in words with its local time, its confidence, a still of the recording at that second,
+and the reasons the recommendation cites it for. The examiner ticks rows per reason; what
+the server receives stays the domain's own: evidence ids per reason (R20)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from eventsourcing.domain import AggregateEvent
+
+from app.recording import MarkKind, RecordingView, TimelineMark
+from domain.evidence import Evidence, EvidenceKind, ReasonCode
+from domain.review import Review
+from ui.web import review_words
+from ui.web.i18n import N_, gettext_for
+
+# Facts every session has (the steps before the exam): listed apart, folded, unless the
+# recommendation cites them.
+ROUTINE = frozenset(
+    {
+        EvidenceKind.SESSION_OPENED,
+        EvidenceKind.SESSION_ENTERED,
+        EvidenceKind.CAMERA_CHECKED,
+        EvidenceKind.CONNECTION_TESTED,
+        EvidenceKind.FACE_PHOTO_CONFIRMED,
+        EvidenceKind.ID_PHOTO_CONFIRMED,
+        EvidenceKind.ENVIRONMENT_RECORDING_STOPPED,
+        EvidenceKind.WORKSPACE_CONNECTED,
+        EvidenceKind.SESSION_CLOSED,
+    }
+)
+
+MARK_WORDS: dict[MarkKind, str] = {
+    MarkKind.SEGMENT: N_("Recording"),
+    MarkKind.GAP: N_("Gap in the recording"),
+}
+
+
+@dataclass(frozen=True)
+class Moment:
+    """One row: what happened, when, and where in the recording."""
+
+    key: str  # the evidence id (or the mark's event) — unique in the list
+    kind: str  # segment | gap | flag | tab_closed | fact (the row's CSS class)
+    at: datetime | None
+    what: str  # in the page's language
+    confidence: int | None  # percent
+    start_s: float | None
+    end_s: float | None
+    segment: str  # the segment's media id (segment rows: the player's sources)
+    still: str  # the thumbnail's URL, or ""
+    citable: bool
+    recommended: frozenset[ReasonCode]
+    routine: bool
+
+    @property
+    def seconds(self) -> int | None:
+        """How long the span lasts, whole seconds."""
+        if self.start_s is None or self.end_s is None:
+            return None
+        return round(self.end_s - self.start_s)
+
+
+def moments(
+    review: Review, recording: RecordingView, history: Iterable[AggregateEvent], lang: str
+) -> list[Moment]:
+    """The rows, in time order (a fact outside the recording where its time puts it)."""
+    when = {f"{e.originator_id}/{e.originator_version}": e.timestamp for e in history}
+    evidence = {e.id: e for e in review.evidence}
+    cited: dict[str, set[ReasonCode]] = {}
+    if review.recommendation is not None:
+        for ground in review.recommendation.grounds:
+            for evidence_id in ground.evidence_ids:
+                cited.setdefault(evidence_id, set()).add(ground.reason)
+    mentioned = _mentioned(review)
+    origin = _origin(recording, when)
+    rows: list[Moment] = []
+    for mark in recording.marks:
+        found = evidence.get(mark.evidence_id)
+        rows.append(
+            Moment(
+                key=mark.evidence_id,
+                kind=mark.kind.value,
+                at=_at(origin, mark.span.start_s) or when.get(mark.evidence_id),
+                what=_mark_words(mark, found, lang),
+                confidence=_percent(mark.confidence),
+                start_s=mark.span.start_s,
+                end_s=mark.span.end_s,
+                segment=mark.media_id,
+                still=_still(recording, mark.span.start_s) if mark.kind is not MarkKind.GAP else "",
+                citable=found is not None,
+                recommended=frozenset(cited.get(mark.evidence_id, ())),
+                routine=False,
+            )
+        )
+    shown = {m.key for m in rows}
+    for item in review.evidence:
+        if item.id in shown:
+            continue
+        start = item.span.start_s if item.span else None
+        rows.append(
+            Moment(
+                key=item.id,
+                kind="flag" if item.flag is not None else "fact",
+                at=item.at,
+                what=review_words.evidence_words(item, lang),
+                confidence=_percent(item.confidence),
+                start_s=start,
+                end_s=item.span.end_s if item.span else None,
+                segment="",
+                still=_still(recording, start) if start is not None else "",
+                citable=True,
+                recommended=frozenset(cited.get(item.id, ())),
+                routine=item.kind in ROUTINE and item.id not in mentioned,
+            )
+        )
+    rows.sort(key=lambda m: (m.at is None, m.at or datetime.min, m.kind != "segment"))
+    return rows
+
+
+def _origin(recording: RecordingView, when: dict[str, datetime]) -> datetime | None:
+    """The wall time of the recording's second 0: a segment is recorded as it ends, so its
+    event's time less its end second (the marks then read at the moment they show)."""
+    for segment in recording.segments:
+        if segment.evidence_id in when:
+            return when[segment.evidence_id] - timedelta(seconds=segment.span.end_s)
+    return None
+
+
+def _at(origin: datetime | None, second: float) -> datetime | None:
+    return None if origin is None else origin + timedelta(seconds=second)
+
+
+def _mentioned(review: Review) -> set[str]:
+    """Evidence the recommendation names: never folded away."""
+    rec = review.recommendation
+    if rec is None:
+        return set()
+    cited = [f.evidence_ids for f in (*rec.grounds, *rec.hints)]
+    cited += [i.evidence_ids for i in rec.interruptions]
+    return {evidence_id for ids in cited for evidence_id in ids}
+
+
+def _mark_words(mark: TimelineMark, found: Evidence | None, lang: str) -> str:
+    _ = gettext_for(lang)
+    if mark.kind in MARK_WORDS:
+        return _(MARK_WORDS[mark.kind])
+    if found is not None:
+        return review_words.evidence_words(found, lang)
+    return _(review_words.EVIDENCE_WORDS[EvidenceKind.PROCTORING_TAB_CLOSED])
+
+
+def _percent(confidence: float | None) -> int | None:
+    return None if confidence is None else round(confidence * 100)
+
+
+def _still(recording: RecordingView, second: float) -> str:
+    """The still's URL: the segment holding that second (the next one after a gap)."""
+    for segment in recording.segments:
+        if second <= segment.span.end_s:
+            offset = max(0.0, second - segment.span.start_s)
+            return f"/media/sessions/{segment.media_id}/still/{round(offset * 1000)}"
+    return ""

@@ -1,0 +1,62 @@
+"""The support lead's review assignments (R19): a refused reassignment is said on the page in
+the reader's language, naming the field, and nothing changes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from litestar.testing import TestClient
+
+from adapters.bootstrap import Platform
+from app.mail_rendering import SupportContact
+from app.use_cases import accounts
+from domain.review import Review
+from domain.staff import Role
+from tests.acceptance.journey import Journey
+from tests.acceptance.test_review_page import (
+    PASSWORD,
+    SECRET,
+    platform,  # noqa: F401 (the fixture, shared)
+)
+from tests.acceptance.web import form_token, log_in
+from ui.web.app import create_app
+
+
+@pytest.mark.parametrize(
+    ("fields", "said"),
+    [
+        (
+            {"examiner": "nobody@example.org", "reason": "Eve est en congés cette semaine"},
+            "Champ « E-mail de l'examinateur » : aucun membre de l'équipe n'a l'adresse "
+            "nobody@example.org",
+        ),
+        (
+            {"examiner": "pas-une-adresse", "reason": "Eve est en congés"},
+            "Champ « E-mail de l'examinateur » : pas-une-adresse n'est pas une adresse e-mail.",
+        ),
+        (
+            {"examiner": "eve@example.org", "reason": "   "},
+            "Champ « Pourquoi ? » : dites pourquoi le contrôle est réattribué.",
+        ),
+    ],
+)
+def test_a_refused_reassignment_names_its_field_and_changes_nothing_r19(
+    platform: Platform,  # noqa: F811
+    fields: dict[str, str],
+    said: str,
+) -> None:
+    review_id = Journey(platform).sent_with_a_phone_flag()
+    accounts.register_staff(
+        platform.ctx, email="sam@example.org", name="Sam", role=Role.SUPPORT, password=PASSWORD
+    )
+    with TestClient(create_app(platform, secret=SECRET, support=SupportContact())) as client:
+        log_in(client, "/staff/login", "sam@example.org", PASSWORD)
+        token = form_token(client, "/operator/reviews")
+        reply: Any = client.post(
+            f"/operator/reviews/{review_id}/reassign", data={"_csrf_token": token, **fields}
+        )
+    assert reply.status_code == 400
+    assert 'id="reassign-error"' in reply.text
+    assert said in reply.text.replace("&#39;", "'").replace("&#34;", '"')
+    assert platform.ctx.store.get(review_id, Review).examiner_id is None
