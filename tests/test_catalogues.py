@@ -67,7 +67,9 @@ def test_every_message_has_its_french_translation(
     french = merged_catalogue([locale], "fr")
     missing = [
         f"{where}: {message!r}"
-        for (message, context), where in sorted(_extracted(source, methods).items())
+        for (message, context), where in sorted(
+            _extracted(source, methods).items(), key=lambda item: (item[0][0], item[0][1] or "")
+        )
         if french.get(message, context=context) is None
     ]
     assert not missing, "no French for:\n" + "\n".join(missing)

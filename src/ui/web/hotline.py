@@ -153,7 +153,7 @@ ACTION = {
     "waived_id_photo": N_("ID photo waived"),
     "technical_problem": N_("Technical problem recorded"),
 }
-PHOTO = {Step.FACE_PHOTO: N_("face photo"), Step.ID_PHOTO: N_("ID photo")}
+PHOTO = {Step.FACE_PHOTO: N_("face photo"), Step.ID_PHOTO: N_("ID card photo")}
 
 
 @dataclass(frozen=True)
