@@ -160,25 +160,39 @@ def look_at(page: Any, gallery: Gallery, screen: Screen) -> None:
 
 
 def overflow(page: Any, width: int) -> list[str]:
-    """The page wider than the window, with the widest elements that stick out."""
+    """The page wider than the window, or content cut off at its edge: what sticks out,
+    unless it is inside a box of its own that scrolls (a table in `.table-scroll`). base's
+    `overflow-x: clip` hides the document's scroll bar, not the content a person cannot reach,
+    so the elements are measured, not only the document."""
     wide = page.evaluate(
         """() => {
-            const root = document.documentElement;
-            if (root.scrollWidth <= root.clientWidth) return null;
-            const out = [...document.body.querySelectorAll('*')]
-                .filter(e => e.getBoundingClientRect().right > root.clientWidth + 1)
-                .slice(0, 3)
-                .map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')
-                     + (e.className && typeof e.className === 'string'
-                        ? '.' + e.className.trim().split(/\\s+/).join('.') : ''));
-            return {scroll: root.scrollWidth, client: root.clientWidth, out};
+            const root = document.documentElement, edge = root.clientWidth;
+            const scrolls = e => ['auto', 'scroll'].includes(getComputedStyle(e).overflowX);
+            const contained = e => {
+                for (let up = e.parentElement; up && up !== document.body; up = up.parentElement)
+                    if (scrolls(up)) return true;
+                return false;
+            };
+            const out = [...document.body.querySelectorAll('*')].filter(e => {
+                const r = e.getBoundingClientRect();
+                return r.width > 1 && r.height > 1 && (r.right > edge + 1 || r.left < -1)
+                    && getComputedStyle(e).visibility !== 'hidden' && !contained(e);
+            });
+            if (root.scrollWidth <= edge && out.length === 0) return null;
+            const widest = Math.max(root.scrollWidth,
+                ...out.map(e => Math.ceil(e.getBoundingClientRect().right)));
+            const named = out.slice(0, 3).map(e => e.tagName.toLowerCase()
+                + (e.id ? '#' + e.id : '')
+                + (typeof e.className === 'string' && e.className.trim()
+                   ? '.' + e.className.trim().split(/\\s+/).join('.') : ''));
+            return {widest, named};
         }"""
     )
     if wide is None:
         return []
     return [
-        f"horizontal overflow at {width} px: the page is {wide['scroll']} px wide "
-        f"({', '.join(wide['out'])})"
+        f"horizontal overflow at {width} px: content reaches {wide['widest']} px "
+        f"({', '.join(wide['named'])})"
     ]
 
 
