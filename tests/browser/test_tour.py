@@ -16,6 +16,7 @@ context of their own."""
 
 from __future__ import annotations
 
+import base64
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -38,7 +39,8 @@ from domain.exam_attempt import ExamAttempt
 from domain.proctored_session import EnvironmentPart
 from domain.review import CitedReason, Review
 from domain.staff import Role
-from tests.acceptance.journey import FACE_PHOTO, ID_PHOTO, PARIS, TEN_WORDS, Journey
+from tests.acceptance import journey as journey_module
+from tests.acceptance.journey import PARIS, TEN_WORDS, Journey
 from tests.browser.conftest import BROKEN, SECRET, Server, _free_port, serious_violations, serve
 from tests.browser.gallery import Gallery, Shot
 from tests.browser.test_playback import record_with_a_cut
@@ -47,6 +49,7 @@ from vigie_contracts.samples import ebml_sample
 LANGUAGES = ("fr", "en")
 DESKTOP, PHONE, ZOOMED = 1440, 360, 720  # 720 px: a 1440 px window at 200 % zoom
 HEIGHT = 900
+SETTLED = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
 PASSWORD = "tour-du-produit-1"
 STAFF = {
     Role.EXAMINER: "eve.examinatrice@example.org",
@@ -73,8 +76,36 @@ class Screen:
     zoom: bool = False  # also shot at 720 px
 
 
+def photo(browser: Any, label: str) -> bytes:
+    """A real JPEG (a face's silhouette and a label) drawn by Chromium, as a webcam gives:
+    the examiner's page shows it, where the journey's few-byte samples would be broken."""
+    page = browser.new_page()
+    try:
+        data_url: str = page.evaluate(
+            """label => {
+                const c = document.createElement('canvas');
+                c.width = 320; c.height = 240;
+                const g = c.getContext('2d');
+                g.fillStyle = '#dfe6ee'; g.fillRect(0, 0, 320, 240);
+                g.fillStyle = '#8a6d5a';
+                g.beginPath(); g.arc(160, 100, 55, 0, 2 * Math.PI); g.fill();
+                g.fillRect(85, 165, 150, 75);
+                g.fillStyle = '#1b1f24'; g.font = '20px sans-serif'; g.fillText(label, 12, 28);
+                return c.toDataURL('image/jpeg', 0.8);
+            }""",
+            label,
+        )
+    finally:
+        page.close()
+    return base64.b64decode(data_url.split(",", 1)[1])
+
+
 @pytest.fixture
-def tour_server(tmp_path: Path) -> Iterator[Server]:
+def tour_server(tmp_path: Path, browser: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
+    Cast.face, Cast.id_card = photo(browser, "Face"), photo(browser, "ID card")
+    # Léa's journey takes its photos from these (tests/acceptance/journey.py).
+    monkeypatch.setattr(journey_module, "FACE_PHOTO", Cast.face)
+    monkeypatch.setattr(journey_module, "ID_PHOTO", Cast.id_card)
     port = _free_port()
     platform = bootstrap(
         Settings(
@@ -96,6 +127,8 @@ class Cast:
     """The people of the tour and what the server knows of them."""
 
     reviewed: Journey
+    face: bytes
+    id_card: bytes
 
 
 def sent_with_a_recording(platform: Platform, live_root: Path) -> Journey:
@@ -152,11 +185,25 @@ def look_at(page: Any, gallery: Gallery, screen: Screen) -> None:
         widths = (DESKTOP, PHONE, ZOOMED) if screen.zoom and lang == "fr" else (DESKTOP, PHONE)
         for width in widths:
             page.set_viewport_size({"width": width, "height": HEIGHT})
-            page.wait_for_timeout(150)  # layout and media queries settle
+            page.evaluate(SETTLED)  # layout and media queries follow the new width
             path = gallery.path_for(screen.name, lang, width)
-            page.screenshot(path=str(path), full_page=True)
-            problems = overflow(page, width) + serious_violations(page) + BROKEN.take()
+            page.screenshot(path=str(path), full_page=True, animations="disabled")
+            checked = overflow(page, width) + broken_images(page)
+            # axe-core at the two widths people use; 720 px is the zoom's overflow check.
+            if width != ZOOMED:
+                checked += serious_violations(page)
+            problems = checked + BROKEN.take()
             gallery.add(Shot(screen.name, screen.title, lang, width, path.name, tuple(problems)))
+
+
+def broken_images(page: Any) -> list[str]:
+    """Images the browser loaded but could not show (answered 200 with what is no image)."""
+    found: list[str] = page.evaluate(
+        """() => [...document.images]
+            .filter(i => i.complete && i.naturalWidth === 0 && i.getAttribute('src'))
+            .map(i => 'broken image: ' + (i.alt || i.getAttribute('src')))"""
+    )
+    return found
 
 
 def overflow(page: Any, width: int) -> list[str]:
@@ -304,7 +351,7 @@ def test_the_tour_of_every_screen_in_both_languages_at_desktop_and_phone_width(
                 "face-photo",
                 "photo of the face",
                 lambda: (
-                    proctoring.take_face_photo(ctx, sid, FACE_PHOTO),
+                    proctoring.take_face_photo(ctx, sid, Cast.face),
                     proctoring.confirm_face_photo(ctx, sid),
                 ),
             ),
@@ -312,7 +359,7 @@ def test_the_tour_of_every_screen_in_both_languages_at_desktop_and_phone_width(
                 "id-photo",
                 "photo of the ID",
                 lambda: (
-                    proctoring.take_id_photo(ctx, sid, ID_PHOTO),
+                    proctoring.take_id_photo(ctx, sid, Cast.id_card),
                     proctoring.confirm_id_photo(ctx, sid),
                 ),
             ),
