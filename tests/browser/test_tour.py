@@ -292,7 +292,6 @@ def test_the_tour_of_every_screen_in_both_languages_at_desktop_and_phone_width(
             Screen("login", "Candidate log-in", "visitor", visit("/login"), zoom=True),
             Screen("forgot", "Forgotten password", "visitor", visit("/password/forgot")),
             Screen("support", "Support", "visitor", visit("/support")),
-            Screen("equipment", "Equipment test", "visitor", visit("/equipment")),
             Screen("error-404", "Error page (404)", "visitor", visit("/no-such-page")),
             Screen("staff-login", "Staff log-in", "visitor", visit("/staff/login")),
             Screen(
@@ -310,7 +309,15 @@ def test_the_tour_of_every_screen_in_both_languages_at_desktop_and_phone_width(
         assert sid is not None
         tour(Screen("terms", "Terms of use", "candidate", visit("/terms")))
         proctoring.accept_terms(ctx, camille.candidate_id)  # type: ignore[arg-type]
-        tour(Screen("my-exams", "My exams", "candidate", visit("/exams")))
+        tour(
+            Screen("my-exams", "My exams", "candidate", visit("/exams")),
+            Screen(
+                "equipment",
+                "Equipment test (« Test du matériel »)",
+                "candidate",
+                visit("/equipment"),
+            ),
+        )
         camille.enter()
 
         def record(part: EnvironmentPart) -> UUID | None:
