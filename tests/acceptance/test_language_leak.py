@@ -44,7 +44,7 @@ LOCALES = ROOT / "src" / "ui" / "web" / "locale"
 TEMPLATES = ROOT / "src" / "ui" / "web" / "templates"
 SECRET = b"l" * 32
 PASSWORD = "sans-fuite-1"
-SHORTEST = 14  # characters of plain words: shorter stretches are often shared words
+SHORTEST = 10  # characters of plain words: shorter stretches are often shared words
 STAFF = {
     Role.EXAMINER: "eve@example.org",
     Role.CENTRE: "cyril@example.org",
@@ -54,7 +54,10 @@ STAFF = {
 # What cuts a message into stretches of plain words: placeholders, markup, format fields.
 CUTS = re.compile(r"%\(\w+\)[sd]|%[sd]|\{\w*\}|<[^>]*>|&\w+;|[\n\t]")
 # The older inline pairs, `"…" if lang == "fr" else "…"`, while templates still hold some.
-INLINE = re.compile(r'"([^"{}]+)" if lang == "fr" else "([^"{}]+)"')
+INLINE = [
+    re.compile(r'"([^"{}]+)" if lang == "fr" else "([^"{}]+)"'),
+    re.compile(r"'([^'{}]+)' if lang == 'fr' else '([^'{}]+)'"),
+]
 
 
 def stretch(message: str) -> str | None:
@@ -74,7 +77,8 @@ def pairs() -> list[tuple[str, str]]:
         found += [(fr, en) for fr, en in zip(strings, ids, strict=False)]
     found += list(i18n._WORDS.values())
     for template in TEMPLATES.glob("*.html"):
-        found += INLINE.findall(template.read_text(encoding="utf-8"))
+        text = template.read_text(encoding="utf-8")
+        found += [pair for pattern in INLINE for pair in pattern.findall(text)]
     return found
 
 
