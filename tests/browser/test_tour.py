@@ -282,9 +282,13 @@ def test_the_tour_of_every_screen_in_both_languages_at_desktop_and_phone_width(
             pages[who] = page
         return pages[who]
 
+    spent: dict[str, float] = {}
+
     def tour(*screens: Screen) -> None:
         for screen in screens:
+            began = time.monotonic()
             look_at(page_for(screen.who), gallery, screen)
+            spent[screen.name] = time.monotonic() - began
 
     try:
         # --- a visitor: log-in pages, the invitation, help and errors --------------------------
@@ -504,6 +508,8 @@ def test_the_tour_of_every_screen_in_both_languages_at_desktop_and_phone_width(
         for page in pages.values():
             page.context.close()
         print(f"tour: {len(gallery.shots)} shots in {time.monotonic() - started:.0f} s: {index}")
+        slowest = sorted(spent.items(), key=lambda item: -item[1])[:8]
+        print("slowest screens: " + ", ".join(f"{name} {s:.1f} s" for name, s in slowest))
     problems = gallery.problems()
     assert problems == [], f"{len(problems)} problems (see {index}):\n" + "\n".join(problems)
 
