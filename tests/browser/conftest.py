@@ -1,5 +1,10 @@
 """Browser tests: the real app served by uvicorn on 127.0.0.1, driven by Playwright in
-Debian's Chromium with a fake camera and microphone. Screenshots go to test-artifacts/."""
+Debian's Chromium with a fake camera and microphone. Screenshots go to test-artifacts/.
+
+Every browser test also fails on what a person would see as broken (issue 13): an error in the
+console, an uncaught script error, an asset (script, stylesheet, image, font, media) answered
+4xx/5xx, or any response 5xx. Every browser context made from the `browser` fixture, or given
+to `watch()`, is watched; the check runs after the test's own assertions."""
 
 from __future__ import annotations
 
@@ -8,8 +13,8 @@ import shutil
 import socket
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -50,20 +55,89 @@ class Server:
         return self.platform.ctx.clock
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    port = _free_port()
-    platform = bootstrap(
-        Settings(
-            database_url=f"sqlite:///{tmp_path}/vigie.sqlite",
-            media_root=str(tmp_path / "media"),
-            secret_key=SECRET.decode(),
-            base_url=f"http://127.0.0.1:{port}",
-        ),
-        clock=ManualClock(datetime(2025, 3, 4, 9, 0, tzinfo=PARIS)),
-        ids=SeededIds(99),
-    )
-    app = create_app(platform, secret=SECRET, support=SupportContact())
+# What a page loads to look and work right: a 4xx for one of these is a broken page. A 4xx
+# for a document, a fetch or an XHR is the app's answer (a refusal, the error page), never one.
+ASSET_TYPES = frozenset({"script", "stylesheet", "image", "font", "media"})
+
+
+@dataclass
+class BrokenThings:
+    """What the watched browser contexts met since the last `take()`: one line each."""
+
+    seen: list[str] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, line: str) -> None:
+        with self._lock:  # the live tests drive the browser from another thread
+            self.seen.append(line)
+
+    def take(self) -> list[str]:
+        with self._lock:
+            taken, self.seen = self.seen, []
+            return taken
+
+
+BROKEN = BrokenThings()
+
+
+def _on_console(message: Any) -> None:
+    if message.type != "error":
+        return
+    # Chromium also logs every 4xx as "Failed to load resource": the responses are judged
+    # below, where an asset's 4xx is told from a refusal's.
+    if message.text.startswith("Failed to load resource"):
+        return
+    where = (message.location or {}).get("url", "")
+    BROKEN.add(f"console error: {message.text} ({where})")
+
+
+def _on_response(response: Any) -> None:
+    kind = response.request.resource_type
+    if response.status >= 500 or (response.status >= 400 and kind in ASSET_TYPES):
+        BROKEN.add(f"{response.status} for a {kind}: {response.url}")
+
+
+def _on_page_error(error: Any) -> None:
+    BROKEN.add(f"uncaught script error: {error.error}")
+
+
+def watch(context: Any) -> Any:
+    """Report the context's console errors, script errors and broken assets to BROKEN."""
+    context.on("console", _on_console)
+    context.on("response", _on_response)
+    context.on("weberror", _on_page_error)
+    return context
+
+
+class WatchedBrowser:
+    """The Playwright browser, whose new contexts are watched."""
+
+    def __init__(self, browser: Any) -> None:
+        self._browser = browser
+
+    def new_context(self, **options: Any) -> Any:
+        return watch(self._browser.new_context(**options))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._browser, name)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, None]:
+    """Fail a browser test that passed its own checks but broke something on the way."""
+    BROKEN.take()  # what an earlier test left behind is that test's
+    outcome = yield
+    broken = BROKEN.take()
+    if broken and outcome.excinfo is None:
+        outcome.force_exception(
+            AssertionError("the browser met broken things:\n" + "\n".join(broken))
+        )
+
+
+def serve(platform: Platform, port: int, **app_options: Any) -> Iterator[Server]:
+    """Serve `platform` with uvicorn on 127.0.0.1:`port` with the worker loop beside it until
+    the generator is closed (use it as a fixture's body)."""
+    app = create_app(platform, secret=SECRET, support=SupportContact(), **app_options)
     # The worker loop `vigie serve` runs: requests only record, the worker reacts (issue 12).
     stop = threading.Event()
     worker = threading.Thread(target=work, args=(platform, stop), daemon=True)
@@ -81,6 +155,22 @@ def server(tmp_path: Path) -> Iterator[Server]:
     thread.join(timeout=10)
     stop.set()
     worker.join(timeout=10)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    port = _free_port()
+    platform = bootstrap(
+        Settings(
+            database_url=f"sqlite:///{tmp_path}/vigie.sqlite",
+            media_root=str(tmp_path / "media"),
+            secret_key=SECRET.decode(),
+            base_url=f"http://127.0.0.1:{port}",
+        ),
+        clock=ManualClock(datetime(2025, 3, 4, 9, 0, tzinfo=PARIS)),
+        ids=SeededIds(99),
+    )
+    yield from serve(platform, port)
     platform.close()
 
 
@@ -107,7 +197,7 @@ def browser() -> Iterator[object]:
                 "--use-fake-ui-for-media-stream",
             ],
         )
-        yield browser
+        yield WatchedBrowser(browser)
         browser.close()
 
 
@@ -124,13 +214,46 @@ def page(browser: object, request: pytest.FixtureRequest) -> Iterator[object]:
 
 
 def serious_violations(page: Any) -> list[str]:
-    """axe-core's serious and critical violations on the page as it is now."""
-    from axe_playwright_python.sync_playwright import Axe
+    """axe-core's serious and critical violations on the page as it is now. The bundled
+    axe.min.js is injected once per document (half a megabyte to parse each time otherwise)."""
+    from axe_playwright_python.base import AXE_SCRIPT
 
-    results = Axe().run(page)
-    assert results.response["passes"], "axe-core did not run on the page"
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.evaluate(AXE_SCRIPT)
+    response = page.evaluate("() => axe.run({resultTypes: ['violations']})")
+    assert response["passes"], "axe-core did not run on the page"
     return [
         f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
-        for v in results.response["violations"]
+        for v in response["violations"]
         if v["impact"] in ("serious", "critical")
     ]
+
+
+# Is the focused element's focus ring visible: an outline, or a box-shadow that is neither
+# transparent nor of zero size (Pico draws its focus rings as box-shadows)?
+FOCUS_RING = """() => {
+    const e = document.activeElement;
+    if (!e || e === document.body) return 'nothing has the focus';
+    const s = getComputedStyle(e);
+    const name = e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')
+        + ' « ' + (e.innerText || e.value || e.getAttribute('aria-label') || '')
+            .trim().slice(0, 40) + ' »';
+    if (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 1) return '';
+    const shadows = (s.boxShadow || 'none') === 'none'
+        ? [] : s.boxShadow.split(/,(?![^(]*\\))/);
+    const seen = shadows.some(part => {
+        const colour = part.match(/rgba?\\(([^)]*)\\)/);
+        const alpha = colour && colour[1].split(',')[3] !== undefined
+            ? parseFloat(colour[1].split(',')[3]) : 1;
+        const sizes = (part.replace(/rgba?\\([^)]*\\)/, '').match(/-?[\\d.]+px/g) || [])
+            .map(parseFloat);
+        return alpha > 0 && sizes.some(n => Math.abs(n) >= 1);
+    });
+    return seen ? '' : 'no visible focus ring on ' + name;
+}"""
+
+
+def focus_problem(page: Any) -> str:
+    """Why the focused element's focus cannot be seen ('' when it can)."""
+    found: str = page.evaluate(FOCUS_RING)
+    return found

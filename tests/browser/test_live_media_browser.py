@@ -32,7 +32,7 @@ from adapters.clock import SystemClock
 from app.mail_rendering import SupportContact
 from domain.proctored_session import ProctoredSession
 from tests.acceptance.journey import Journey
-from tests.browser.conftest import ARTIFACTS, CHROMIUM
+from tests.browser.conftest import ARTIFACTS, CHROMIUM, watch
 from ui.web.app import create_app
 
 SERVER_IP, BROWSER_IP = "198.18.0.1", "198.18.0.2"
@@ -77,7 +77,7 @@ def live_chromium(url: str, locale: str = "fr-FR") -> Iterator[Any]:
                 f"--unsafely-treat-insecure-origin-as-secure={url}",
             ],
         )
-        context = browser.new_context(locale=locale)
+        context = watch(browser.new_context(locale=locale))  # conftest: broken assets fail
         context.grant_permissions(["camera", "microphone"], origin=url)
         try:
             yield context
