@@ -31,12 +31,20 @@ def platform_of(request: Request[Any, Any, Any]) -> Platform:
     return platform
 
 
+LANGUAGE_COOKIE = "vigie_lang"
+
+
 def language_of(request: Request[Any, Any, Any]) -> str:
-    """The reader's language (R25): chosen on a page, or the account's, else French."""
-    if not request.scope.get("session"):
-        return DEFAULT_LANGUAGE
-    chosen = str(request.session.get("lang", DEFAULT_LANGUAGE))
-    return chosen if chosen in LANGUAGES else DEFAULT_LANGUAGE
+    """The reader's language (R25): chosen on a page or the account's (the session), else the
+    last one chosen on this browser (a plain cookie, read even where no session is loaded,
+    such as a 404 for an unknown address), else French: the centres' language, whatever the
+    browser prefers (a candidate's language is their enrolment's, set at log-in)."""
+    if request.scope.get("session") and request.session.get("lang") in LANGUAGES:
+        return str(request.session["lang"])
+    remembered = request.cookies.get(LANGUAGE_COOKIE, "")
+    if remembered in LANGUAGES:
+        return remembered
+    return DEFAULT_LANGUAGE
 
 
 def context(request: Request[Any, Any, Any], **values: Any) -> dict[str, Any]:
