@@ -98,6 +98,9 @@ class MailRenderer:
             "email": email,
             "support": self.support,
             "lang": language,
+            # Where to log in once the single-use link has done its job (the welcome mail).
+            "login_url": f"{self.links.base_url}/login",
+            "forgot_url": f"{self.links.base_url}/password/forgot",
         }
         link = _LINKS.get(kind)
         if link is not None:

@@ -15,11 +15,21 @@ from app.read_models import timeline
 from app.use_cases import accommodations, appeals
 from app.use_cases.reviewing import review_id_for
 from domain.errors import InvalidArgument
+from domain.exam_attempt import ExamAttempt
 from domain.proctored_session import ProctoredSession
 from domain.review import AppealOutcome, Review
 from domain.staff import Role
-from ui.web.edge import Form, candidate_id, context, own_session, platform_of, staff_member
+from ui.web.edge import (
+    Form,
+    candidate_id,
+    context,
+    language_of,
+    own_session,
+    platform_of,
+    staff_member,
+)
 from ui.web.examiner import REASON_LABELS, _cited
+from ui.web.scores import score_facts
 
 
 def _review_of(request: Request[Any, Any, Any], session: ProctoredSession) -> Review | None:
@@ -50,8 +60,20 @@ def result_page(request: Request[Any, Any, Any], session_id: FromPath[UUID]) -> 
             review=review if released else None,
             appealable=bool(review and released and review.may_be_appealed(today)),
             reasons=REASON_LABELS,
+            **_score(request, session),
         ),
     )
+
+
+def _score(request: Request[Any, Any, Any], session: ProctoredSession) -> dict[str, Any]:
+    """R19: the score, pass mark and outcome beside the verdict (portal area's words)."""
+    ctx = platform_of(request).ctx
+    attempt = ctx.store.get(session.attempt_id, ExamAttempt) if session.attempt_id else None
+    certification = ctx.catalogue.get(session.certification_code)
+    return {
+        "certification": certification,
+        **score_facts(attempt, certification.pass_mark_percent, language_of(request)),
+    }
 
 
 @post("/results/{session_id:uuid}/appeal", sync_to_thread=True)
