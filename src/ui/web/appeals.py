@@ -72,6 +72,7 @@ def _score(request: Request[Any, Any, Any], session: ProctoredSession) -> dict[s
     certification = ctx.catalogue.get(session.certification_code)
     return {
         "certification": certification,
+        "attempt": attempt,
         **score_facts(attempt, certification.pass_mark_percent, language_of(request)),
     }
 

@@ -22,17 +22,15 @@ def percent(value: float | None, language: str) -> str:
 def score_facts(
     attempt: ExamAttempt | None, pass_mark_percent: int, language: str
 ) -> dict[str, Any]:
-    """What `_outcome_summary.html` shows: the attempt (its results), the score's percentage
-    and the pass mark (nothing to show before the results exist)."""
+    """What `_outcome_summary.html` shows beside the attempt's results: the score's percentage
+    and the pass mark."""
     results = attempt.results if attempt is not None else None
     if results is None or not results.max_score:
         return {
-            "attempt": attempt,
             "score_percent": "",
             "pass_mark": percent(pass_mark_percent, language),
         }
     return {
-        "attempt": attempt,
         "score_percent": percent(round(100 * results.score / results.max_score), language),
         "pass_mark": percent(pass_mark_percent, language),
     }
