@@ -83,6 +83,7 @@ SIZES = {"desktop": (1280, 900), "phone": (360, 780)}
 def shot(page: Any, name: str) -> None:
     """A screenshot for the tour, after checking the page has no serious a11y violation and
     no horizontal overflow (360 px phones included)."""
+    page.evaluate("window.scrollTo(0, 0)")  # sticky bars drawn where they belong
     for folder in SHOTS:
         folder.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
