@@ -300,3 +300,62 @@ def test_a_deferred_exam_says_how_to_come_back(browser: Any, server: Server) -> 
         shot(page, "fr-desktop-12-deferred")
     finally:
         context.close()
+
+
+def logged_in_page(browser: Any, server: Server, email: str) -> tuple[Any, Any]:
+    context = browser.new_context(locale="fr-FR")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.goto(f"{server.url}/login")
+    page.get_by_label("Adresse e-mail").fill(email)
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    return context, page
+
+
+def test_a_blocked_exam_tab_is_said_with_the_link_that_opens_it(
+    browser: Any, server: Server
+) -> None:
+    """R15: if the browser refuses the new tab, the page says so above « Ouvrir l'onglet »."""
+    journey = in_exam_checks_done(server, "bloque@example.org", "fr")
+    journey.to_tile()
+    assert journey.attempt_id is not None
+    portal.start_now(server.platform.ctx, journey.attempt_id)
+    server.platform.settle()
+    context, page = logged_in_page(browser, server, "bloque@example.org")
+    try:
+        page.add_init_script("window.open = function () { return null; };")  # a popup blocker
+        page.goto(f"{server.url}/portal/{journey.attempt_id}")
+        page.get_by_role("button", name="Commencer", exact=True).click()
+        page.locator("#exam-tab-blocked").wait_for()
+        assert page.get_by_role("link", name="Ouvrir l'onglet de l'examen").is_visible()
+        shot(page, "fr-desktop-13-exam-tab-blocked")
+    finally:
+        context.close()
+
+
+def test_closing_the_proctoring_tab_during_the_exam_asks_first(
+    browser: Any, server: Server
+) -> None:
+    """Closing the tab that records the session, during the exam, raises the browser's own
+    « Quitter la page ? » question; before the exam it does not."""
+    journey = in_exam_checks_done(server, "ferme@example.org", "fr")
+    journey.start_exam()
+    context, page = logged_in_page(browser, server, "ferme@example.org")
+    try:
+        page.goto(f"{server.url}/portal/{journey.attempt_id}")
+        page.locator("#portal[data-status='in_progress']").wait_for()
+        page.mouse.click(5, 300)  # the browser asks only on a page the person has touched
+        asked: list[str] = []
+
+        def answer(dialog: Any) -> None:
+            asked.append(dialog.type)
+            dialog.dismiss()  # « Rester sur la page »
+
+        page.on("dialog", answer)
+        page.close(run_before_unload=True)
+        page.wait_for_timeout(500)
+        assert asked == ["beforeunload"]
+        assert not page.is_closed()
+    finally:
+        context.close()
