@@ -14,8 +14,10 @@ from typing import Any
 
 import pytest
 
-from app.use_cases import enrolment, portal
+from app.use_cases import accounts, enrolment, portal, reviewing
+from domain.evidence import Verdict
 from domain.exam_attempt import AttemptStatus, ExamAttempt
+from domain.staff import Role
 from tests.acceptance.journey import Journey
 from tests.browser.conftest import ARTIFACTS, Server, serious_violations
 
@@ -359,3 +361,62 @@ def test_closing_the_proctoring_tab_during_the_exam_asks_first(
         assert not page.is_closed()
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_the_pages_around_the_portal_in_both_languages_and_sizes(
+    browser: Any, server: Server, language: str, size: str
+) -> None:
+    """Creating the session, its outcome, choosing the password, the forgotten password and
+    the released result: each in the design, in the reader's language, without overflow."""
+    width, height = SIZES[size]
+    tag = f"{language}-{size}"
+    platform = server.platform
+    journey = Journey(platform, email=f"autour.{tag}@example.org")
+    journey.sent_for_review()
+    examiner = accounts.register_staff(
+        platform.ctx, email=f"eve.{tag}@example.org", name="Eve", role=Role.EXAMINER
+    )
+    assert journey.review_id is not None
+    journey.decided(examiner, Verdict.VALIDATED)
+    reviewing.release_results(platform.ctx, journey.review_id)
+    journey.set_password(PASSWORD)
+    invited = enrolled_journey(server, f"invite.{tag}@example.org")
+    link = platform.links.url("/sessions/new", "create-session", str(invited.enrollment_id))
+    context = browser.new_context(locale="fr-FR", viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        page.goto(f"{server.url}/lang/{language}")
+        page.goto(link)
+        shot(page, f"{tag}-20-create-session")
+        page.locator("form[action='/sessions/new'] button[type=submit]").click()
+        page.locator("#outcome[data-outcome='created']").wait_for()
+        shot(page, f"{tag}-21-session-created")
+        page.goto(f"{server.url}/password/forgot")
+        shot(page, f"{tag}-22-forgot")
+        page.goto(f"{server.url}/password/reset?t=not-a-link")
+        page.locator("#password").fill("short")
+        page.locator("form[action='/password/reset'] button[type=submit]").click()
+        page.locator("#password-error").wait_for()
+        assert page.locator("#password").get_attribute("aria-invalid") == "true"
+        shot(page, f"{tag}-23-password-refused")
+        page.goto(f"{server.url}/login")
+        page.locator("#email").fill(journey.email)
+        page.locator("#password").fill(PASSWORD)
+        page.locator("form[action='/login'] button[type=submit]").click()
+        page.goto(f"{server.url}/results/{journey.session_id}")
+        page.locator("#verdict[data-verdict='validated']").wait_for()
+        assert page.locator("#outcome-summary").is_visible()
+        shot(page, f"{tag}-24-result")
+        page.emulate_media(media="print")
+        shot(page, f"{tag}-25-result-printed")
+    finally:
+        context.close()
+
+
+def enrolled_journey(server: Server, email: str) -> Journey:
+    journey = Journey(server.platform, email=email)
+    journey.enrol()
+    return journey

@@ -48,7 +48,7 @@ MIN_UPLOAD_KBPS = 500.0
 # --- language, login, password (R11, R24, R25) ----------------------------------------------
 
 
-@get("/lang/{code:str}", sync_to_thread=False)
+@get("/lang/{code:str}", sync_to_thread=True)
 def choose_language(request: Request[Any, Any, Any], code: FromPath[str]) -> Redirect:
     """R25: French or English, from any page. A logged-in candidate's choice becomes their
     account's (their mails follow); before log-in it is remembered as chosen, so the
