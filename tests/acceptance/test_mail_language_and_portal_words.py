@@ -213,3 +213,22 @@ def test_every_state_word_has_its_french() -> None:
     french = catalogue("fr")
     for words, _tone in SESSION_STATES.values():
         assert french.gettext(words) != words, words
+
+
+def test_a_result_mail_names_its_reasons_in_words_in_the_reader_language() -> None:
+    from app.links import LinkSigner
+    from app.mail_rendering import MailRenderer
+    from domain.outbound_mail import MailKind
+
+    renderer = MailRenderer(LinkSigner(SECRET, "http://vigie.test"), SupportContact())
+    params = {
+        "certification": "Certification Bureautique Access",
+        "verdict": "invalidated",
+        "score": "-",
+        "reasons": "proctoring_tab_closed, phone_used",
+    }
+    english = renderer.render(MailKind.RESULTS, "en", params, "Camille", "c@example.org")
+    french = renderer.render(MailKind.RESULTS, "fr", params, "Camille", "c@example.org")
+    assert "proctoring tab closed, use of a phone" in english.text
+    assert "onglet e-surveillance fermé, utilisation d'un téléphone" in french.text
+    assert "proctoring_tab_closed" not in english.html + french.html

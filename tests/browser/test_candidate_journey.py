@@ -271,7 +271,7 @@ def test_the_examiner_invalidates_citing_evidence_and_the_candidate_reads_the_re
     page.get_by_role("button", name="Envoyer le résultat").click()
     shot(page, "10-review-released")
     result = mail_starting(server, "Résultat")
-    assert "invalidée" in result.text and "proctoring_tab_closed" in result.text
+    assert "invalidée" in result.text and "onglet e-surveillance fermé" in result.text
 
 
 def test_the_environment_out_of_order_is_refused_and_quitting_is_final(
