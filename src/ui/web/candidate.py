@@ -100,8 +100,12 @@ def _follow_language(request: Request[Any, Any, Any], candidate: UUID) -> None:
 
 @post("/logout", sync_to_thread=False)
 def logout(request: Request[Any, Any, Any]) -> Redirect:
-    # Forget who it was, keep the language the pages were read in (R25).
-    request.set_session({"lang": language_of(request), "lang_chosen": True})
+    # Forget who it was, keep the language the pages were read in (R25); it counts as chosen
+    # at the next log-in only if it was chosen on a page, not taken from the account.
+    kept: dict[str, Any] = {"lang": language_of(request)}
+    if request.session.get("lang_chosen"):
+        kept["lang_chosen"] = True
+    request.set_session(kept)
     return Redirect("/login")
 
 
