@@ -57,6 +57,48 @@ _ACCOUNT_LABELS = {
 }
 
 
+# R20's invalidation reasons as the candidate reads them in a result mail (the decision
+# carries their codes; a code without words is shown as it is rather than dropped).
+_REASON_WORDS: dict[str, tuple[str, str]] = {
+    "third_party_help": (
+        "aide ou interaction avec une personne tierce",
+        "help from or contact with another person",
+    ),
+    "identity_not_verifiable": (
+        "vérification de l'identité impossible",
+        "your identity could not be checked",
+    ),
+    "person_mismatch": (
+        "la personne au début n'est pas celle qui passe l'examen",
+        "the person at the start is not the one who took the exam",
+    ),
+    "id_name_mismatch": (
+        "pièce d'identité différente du nom inscrit",
+        "the ID does not match the enrolled name",
+    ),
+    "webcam_unusable": (
+        "webcam non fonctionnelle ou vidéo inexploitable",
+        "webcam not working or video unusable",
+    ),
+    "information_sources": ("utilisation de sources d'informations", "use of information sources"),
+    "documents_around": (
+        "documents sur le bureau ou dans l'environnement",
+        "documents on the desk or around you",
+    ),
+    "headphones": ("écouteurs ou casque", "earphones or headset"),
+    "proctoring_tab_closed": ("onglet e-surveillance fermé", "proctoring tab closed"),
+    "phone_used": ("utilisation d'un téléphone", "use of a phone"),
+    "other_rule_breach": ("autre manquement aux règles", "another breach of the rules"),
+}
+
+
+def _reasons_in_words(codes: str, language: str) -> str:
+    index = 1 if language == "en" else 0
+    return ", ".join(
+        _REASON_WORDS[code][index] if code in _REASON_WORDS else code for code in codes.split(", ")
+    )
+
+
 # The parameters that hold a day or an instant, and how each is shown (app.time_format).
 _TIME_PARAMS: dict[str, Style] = {
     "expires_at": Style.MOMENT,
@@ -99,11 +141,16 @@ class MailRenderer:
             "email": email,
             "support": self.support,
             "lang": language,
+            # Where to log in once the single-use link has done its job (the welcome mail).
+            "login_url": f"{self.links.base_url}/login",
+            "forgot_url": f"{self.links.base_url}/password/forgot",
         }
         link = _LINKS.get(kind)
         if link is not None:
             path, purpose, param = link
             values["link"] = self.links.url(path, purpose, params[param])
+        if "reasons" in params:
+            values["reasons"] = _reasons_in_words(params["reasons"], language)
         if "account" in params:
             values["account_label"] = _ACCOUNT_LABELS[(params["account"], language)]
         name_of = f"{kind.value}.{language}.jinja"

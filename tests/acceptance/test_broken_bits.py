@@ -108,8 +108,8 @@ def test_r26_a_mail_without_a_chat_points_to_the_support_page_not_a_chat(
     assert isinstance(mailer, MemoryMailer)
     [invitation, *_] = mailer.to(DEMO_EMAIL)
     page = SupportContact().chat_url  # the platform was built without a chat of its own
-    assert f"ou voyez la page d'assistance : {page}" in invitation.text
-    assert f'voyez la <a href="{page}">page d' in invitation.html
+    assert f"- page d'assistance : {page}" in invitation.text
+    assert f'voyez la <a href="{page}" style="color: #0b3d91">page d' in invitation.html
     assert "chat" not in invitation.text
 
 

@@ -75,7 +75,7 @@ def create_session_and_log_in(page: Any, server: Server) -> None:
     page.goto(link)
     page.get_by_label("Mot de passe").fill(PASSWORD)
     page.get_by_role("button", name="Soumettre").click()
-    page.get_by_role("link", name="Se connecter").click()
+    page.get_by_role("button", name="Se connecter").click()  # a link styled as a button
     page.get_by_label("Adresse e-mail").fill(EMAIL)
     page.get_by_label("Mot de passe").fill(PASSWORD)
     page.get_by_role("button", name="Se connecter").click()
@@ -183,7 +183,8 @@ def test_the_happy_path_from_the_invitation_to_the_sent_exam(page: Any, server: 
     exam.get_by_role("button", name="Enregistrer la réponse").first.click()
     shot(exam, "06-exam-tab")
     exam.close()
-    page.get_by_role("button", name="Terminer l'examen").click()
+    page.get_by_role("button", name="Terminer l'examen", exact=True).click()
+    page.get_by_role("button", name="Oui, terminer l'examen").click()  # asked first
     code = page.locator("#validation-code").inner_text()
     shot(page, "07-results")
     page.get_by_label(re.compile("Valider l'examen")).fill("0000" if code != "0000" else "1111")
@@ -281,7 +282,7 @@ def test_the_examiner_invalidates_citing_evidence_and_the_candidate_reads_the_re
     page.get_by_role("button", name="Envoyer le résultat").click()
     shot(page, "10-review-released")
     result = mail_starting(server, "Résultat")
-    assert "invalidée" in result.text and "proctoring_tab_closed" in result.text
+    assert "invalidée" in result.text and "onglet e-surveillance fermé" in result.text
 
 
 def test_the_environment_out_of_order_is_refused_and_quitting_is_final(
@@ -310,6 +311,7 @@ def test_the_environment_out_of_order_is_refused_and_quitting_is_final(
     assert page.locator("#portal").get_attribute("data-status") == "in_progress"
     page.get_by_label(re.compile("Je quitte définitivement")).check()
     page.get_by_role("button", name="Quitter la certification").click()
+    page.get_by_role("button", name="Oui, quitter définitivement").click()  # then the dialog
     page.locator("#portal[data-status='quit']").wait_for()  # swapped in place
     shot(page, "12-quit")
     attempt = server.platform.ctx.store.get(session_of(server).attempt_id, ExamAttempt)  # type: ignore[arg-type]
@@ -324,7 +326,7 @@ def test_in_english_the_checks_the_hardware_test_and_a_refusal_stay_in_one_page(
     sentence with the rule as a reference."""
     create_session_and_log_in(page, server)
     page.get_by_role("link", name="English").click()
-    page.get_by_role("button", name="Examen").click()
+    page.get_by_role("button", name="Exam", exact=True).click()
     page.evaluate("window.vigieSameDocument = true")  # gone if a page load happens
     tick_the_rules_to_follow(page)
     page.get_by_role("button", name="Next").click()

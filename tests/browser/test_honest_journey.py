@@ -376,7 +376,8 @@ def candidate_journey(context: Any, run: LiveRun) -> None:
     exam.get_by_role("button", name="Enregistrer la réponse").nth(1).click()
     exam.get_by_label("Votre réponse").first.wait_for()
     page.bring_to_front()
-    page.get_by_role("button", name="Terminer l'examen").click()
+    page.get_by_role("button", name="Terminer l'examen", exact=True).click()
+    page.get_by_role("button", name="Oui, terminer l'examen").click()  # asked first
     code = page.locator("#validation-code").inner_text()
     page.get_by_label(re.compile("Valider l'examen")).fill(code)
     page.get_by_role("button", name="Oui, envoyer").click()

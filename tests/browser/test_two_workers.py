@@ -75,7 +75,7 @@ def test_two_workers_behind_one_address_pass_the_happy_path(page: Any, two_worke
     page.goto(invitation)
     page.get_by_role("button", name="Créer ma session").click()
     assert page.locator("#outcome").get_attribute("data-outcome") == "created"
-    page.get_by_role("link", name="Se connecter").click()
+    page.get_by_role("button", name="Se connecter").click()  # a link styled as a button
     page.get_by_label("Adresse e-mail").fill(DEMO_EMAIL)
     page.get_by_label("Mot de passe").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Se connecter").click()
@@ -91,7 +91,8 @@ def test_two_workers_behind_one_address_pass_the_happy_path(page: Any, two_worke
     page.get_by_role("button", name=re.compile("À démarrer")).click()
     page.get_by_role("button", name="Je démarre maintenant").click()
     page.get_by_role("button", name="Commencer").click()
-    page.get_by_role("button", name="Terminer l'examen").click()
+    page.get_by_role("button", name="Terminer l'examen", exact=True).click()
+    page.get_by_role("button", name="Oui, terminer l'examen").click()  # asked first
     code = page.locator("#validation-code").inner_text()
     page.get_by_label(re.compile("Valider l'examen")).fill(code)
     page.get_by_role("button", name="Oui, envoyer").click()

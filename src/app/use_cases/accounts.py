@@ -19,27 +19,41 @@ RESET_LINK_MINUTES = 60
 
 
 def request_password_reset(
-    ctx: Context, directory: CandidateDirectory, *, email: str, account: Account
+    ctx: Context,
+    directory: CandidateDirectory,
+    *,
+    email: str,
+    account: Account,
+    language: str | None = None,
 ) -> None:
     """R24: e-mail a single-use link. An unknown address gets the same answer and no mail,
-    so the form cannot tell who is registered."""
+    so the form cannot tell who is registered. Asked from a page in `language` (R25), the
+    candidate now reads that language: the mail comes in it, and so do the next ones."""
     candidate_id = find_candidate(ctx, directory, email)
     if candidate_id is None:
         return
     at = ctx.now()
     token_id = ctx.ids.new_id().hex
-    update(
-        ctx,
-        candidate_id,
-        Candidate,
-        lambda c: c.request_password_reset(
+
+    def reset(candidate: Candidate) -> None:
+        if language is not None:
+            candidate.choose_language(at=at, language=language)
+        candidate.request_password_reset(
             at=at,
             account=account,
             token_id=token_id,
             expires_at=at + timedelta(minutes=RESET_LINK_MINUTES),
             purpose="reset",
-        ),
-    )
+        )
+
+    update(ctx, candidate_id, Candidate, reset)
+
+
+def choose_language(ctx: Context, candidate_id: UUID, language: str) -> None:
+    """R25: the language the candidate chose on a page becomes their account's, so the mails
+    that follow speak it too (nothing is recorded when it is already theirs)."""
+    at = ctx.now()
+    update(ctx, candidate_id, Candidate, lambda c: c.choose_language(at=at, language=language))
 
 
 def reset_password(

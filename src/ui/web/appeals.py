@@ -17,6 +17,7 @@ from app.use_cases import accommodations, appeals
 from app.use_cases.reviewing import review_id_for
 from domain.errors import InvalidArgument
 from domain.evidence import ReasonCode
+from domain.exam_attempt import ExamAttempt
 from domain.proctored_session import ProctoredSession
 from domain.review import AppealOutcome, Review
 from domain.staff import Role
@@ -32,6 +33,7 @@ from ui.web.edge import (
 )
 from ui.web.examiner import REASON_LABELS, _cited
 from ui.web.i18n import gettext_for
+from ui.web.scores import score_facts
 
 
 def _review_of(request: Request[Any, Any, Any], session: ProctoredSession) -> Review | None:
@@ -62,6 +64,7 @@ def result_page(request: Request[Any, Any, Any], session_id: FromPath[UUID]) -> 
             review=review if released else None,
             appealable=bool(review and released and review.may_be_appealed(today)),
             reasons=_reason_words(request),
+            **_score(request, session),
         ),
     )
 
@@ -70,6 +73,18 @@ def _reason_words(request: Request[Any, Any, Any]) -> dict[ReasonCode, str]:
     """The closed list's reasons in the page's language (the result page shows them)."""
     _ = gettext_for(language_of(request))
     return {code: _(label) for code, label in REASON_LABELS.items()}
+
+
+def _score(request: Request[Any, Any, Any], session: ProctoredSession) -> dict[str, Any]:
+    """R19: the score, pass mark and outcome beside the verdict (portal area's words)."""
+    ctx = platform_of(request).ctx
+    attempt = ctx.store.get(session.attempt_id, ExamAttempt) if session.attempt_id else None
+    certification = ctx.catalogue.get(session.certification_code)
+    return {
+        "certification": certification,
+        "attempt": attempt,
+        **score_facts(attempt, certification.pass_mark_percent, language_of(request)),
+    }
 
 
 @post("/results/{session_id:uuid}/appeal", sync_to_thread=True)

@@ -12,18 +12,21 @@ load. Without the script the same forms work with full pages.
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
+import msgspec
 from babel.numbers import format_decimal
 from litestar import Request, Response, get, post
 from litestar.concurrency import sync_to_thread
 from litestar.datastructures import UploadFile
-from litestar.params import FromPath, FromQuery
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from adapters.bootstrap import Platform
 from adapters.media.duration import recording_seconds
+from app.passwords import MIN_LENGTH
 from app.use_cases import accounts, enrolment, proctoring
 from domain.candidate import Account, Candidate
 from domain.errors import InvalidArgument, RuleBroken
@@ -40,7 +43,7 @@ from ui.web.edge import (
     platform_of,
     wants_fragment,
 )
-from ui.web.i18n import LANGUAGES
+from ui.web.i18n import LANGUAGES, N_, Gettext, gettext_for
 
 # What a connection must reach to pass (R8): a usable video stream and answers in time.
 MAX_ROUND_TRIP_MS = 1000.0
@@ -49,12 +52,43 @@ MIN_UPLOAD_KBPS = 500.0
 
 # --- language, login, password (R11, R24, R25) ----------------------------------------------
 
+# The forms' bodies, typed: a missing field reads as empty and is refused by the use case
+# with a sentence (never a 400 from the framework); the CSRF token is checked before.
+T = TypeVar("T")
+Typed = Annotated[T, Body(media_type=RequestEncodingType.URL_ENCODED)]
 
-@get("/lang/{code:str}", sync_to_thread=False)
+
+class LogInForm(msgspec.Struct):
+    email: str = ""
+    password: str = ""
+
+
+class PasswordForm(msgspec.Struct):
+    token: str = ""
+    password: str = ""
+
+
+class ForgotForm(msgspec.Struct):
+    email: str = ""
+    account: str = "proctoring"  # or "portal"
+
+
+class CreateSessionForm(msgspec.Struct):
+    token: str = ""
+    live: str = ""  # "yes" when live supervision was agreed with the hotline (R2)
+
+
+@get("/lang/{code:str}", sync_to_thread=True)
 def choose_language(request: Request[Any, Any, Any], code: FromPath[str]) -> Redirect:
-    """R25: French or English, from any page."""
+    """R25: French or English, from any page. A logged-in candidate's choice becomes their
+    account's (their mails follow); before log-in it is remembered as chosen, so the
+    account's language does not override it at log-in."""
     if code in LANGUAGES:
         request.session["lang"] = code
+        request.session["lang_chosen"] = True
+        who = request.session.get("candidate")
+        if who:
+            accounts.choose_language(platform_of(request).ctx, UUID(who), code)
     referer = request.headers.get("referer", "/")
     return Redirect(referer if referer.startswith(str(request.base_url)) else "/")
 
@@ -65,29 +99,43 @@ def login_page(request: Request[Any, Any, Any]) -> Template:
 
 
 @post("/login")
-async def login(request: Request[Any, Any, Any], data: Form) -> Response[Any]:
+async def login(request: Request[Any, Any, Any], data: Typed[LogInForm]) -> Response[Any]:
     platform = platform_of(request)
     # Hashing is slow on purpose: it runs in a thread, off the event loop.
     found = await sync_to_thread(
         accounts.authenticate,
         platform.ctx,
         platform.projections,
-        email=str(data.get("email", "")),
-        password=str(data.get("password", "")),
+        email=data.email,
+        password=data.password,
     )
     if found is None:
-        t = context(request)["t"]
-        return Template(
-            "login.html", context=context(request, error=t("bad_login")), status_code=401
-        )
+        _ = gettext_for(language_of(request))
+        error = _("This e-mail address and password do not match. Check them and try again.")
+        return Template("login.html", context=context(request, error=error), status_code=401)
     request.session["candidate"] = str(found)
+    await sync_to_thread(_follow_language, request, found)
     return Redirect("/terms")
+
+
+def _follow_language(request: Request[Any, Any, Any], candidate: UUID) -> None:
+    """R25: the pages after log-in speak the account's language, unless the candidate chose
+    one on the page (that choice then becomes the account's, for the mails too)."""
+    ctx = platform_of(request).ctx
+    if request.session.get("lang_chosen"):
+        accounts.choose_language(ctx, candidate, language_of(request))
+    else:
+        request.session["lang"] = ctx.store.get(candidate, Candidate).language
 
 
 @post("/logout", sync_to_thread=False)
 def logout(request: Request[Any, Any, Any]) -> Redirect:
-    language = request.session.get("lang", "fr")
-    request.set_session({"lang": language})  # forget who it was, keep the language (R25)
+    # Forget who it was, keep the language the pages were read in (R25); it counts as chosen
+    # at the next log-in only if it was chosen on a page, not taken from the account.
+    kept: dict[str, Any] = {"lang": language_of(request)}
+    if request.session.get("lang_chosen"):
+        kept["lang_chosen"] = True
+    request.set_session(kept)
     return Redirect("/login")
 
 
@@ -97,16 +145,48 @@ def password_page(request: Request[Any, Any, Any], t: FromQuery[str] = "") -> Te
 
 
 @post("/password/reset", sync_to_thread=True)
-def password_reset(request: Request[Any, Any, Any], data: Form) -> Template:
-    """R24: the e-mailed link, once, before it expires."""
+def password_reset(request: Request[Any, Any, Any], data: Typed[PasswordForm]) -> Template:
+    """R24: the e-mailed link, once, before it expires. A refused link or password is said
+    on the form itself, in the page's language, with what to do next."""
     platform = platform_of(request)
-    accounts.reset_password(
-        platform.ctx,
-        platform.links,
-        signed_token=str(data.get("token", "")),
-        password=str(data.get("password", "")),
-    )
+    token, password = data.token, data.password
+    _ = gettext_for(language_of(request))
+    if len(password) < MIN_LENGTH:
+        error = _("Choose a password of at least %(n)s characters.", n=MIN_LENGTH)
+        return Template(
+            "password.html",
+            context=context(request, token=token, done=False, error=error),
+            status_code=400,
+        )
+    try:
+        accounts.reset_password(platform.ctx, platform.links, signed_token=token, password=password)
+    except RuleBroken as refused:
+        return Template(
+            "password.html",
+            context=context(
+                request, token="", done=False, error=_(_LINK_REFUSALS[_link_fault(refused)])
+            ),
+            status_code=409,
+        )
     return Template("password.html", context=context(request, token="", done=True))
+
+
+# Why a reset link was refused (R24), as the candidate reads it: what happened, what to do.
+_LINK_REFUSALS = {
+    "used": N_(
+        "This link was already used: it sets a password once. Log in with your e-mail and "
+        "password, or ask for a new link below."
+    ),
+    "expired": N_("This link has expired. Ask for a new link below: it arrives in a minute."),
+    "invalid": N_(
+        "This link is not valid: it may have been cut in your mail. Open it again from the "
+        "e-mail, or ask for a new link below."
+    ),
+}
+
+
+def _link_fault(refused: RuleBroken) -> str:
+    return next((fault for fault in ("used", "expired") if fault in refused.message), "invalid")
 
 
 @get("/password/forgot", sync_to_thread=False)
@@ -115,16 +195,21 @@ def forgot_page(request: Request[Any, Any, Any]) -> Template:
 
 
 @post("/password/forgot", sync_to_thread=True)
-def forgot(request: Request[Any, Any, Any], data: Form) -> Template:
-    """R24: the same answer whether the address is known or not."""
+def forgot(request: Request[Any, Any, Any], data: Typed[ForgotForm]) -> Template:
+    """R24: the same answer whether the address is known or not; the mail comes in the
+    language of the page it was asked from (R25)."""
     platform = platform_of(request)
-    account = Account.PORTAL if data.get("account") == "portal" else Account.PROCTORING
+    account = Account.PORTAL if data.account == "portal" else Account.PROCTORING
     # A malformed address gets the same answer as an unknown one.
     with contextlib.suppress(InvalidArgument):
         accounts.request_password_reset(
-            platform.ctx, platform.projections, email=str(data.get("email", "")), account=account
+            platform.ctx,
+            platform.projections,
+            email=data.email,
+            account=account,
+            language=language_of(request),
         )
-    return Template("forgot.html", context=context(request, sent=True))
+    return Template("forgot.html", context=context(request, sent=True, account=account.value))
 
 
 # --- creating the exam session (R1–R3) --------------------------------------------------------
@@ -136,21 +221,45 @@ def create_session_page(request: Request[Any, Any, Any], t: FromQuery[str] = "")
 
 
 @post("/sessions/new", sync_to_thread=True)
-def create_session(request: Request[Any, Any, Any], data: Form) -> Template:
+def create_session(request: Request[Any, Any, Any], data: Typed[CreateSessionForm]) -> Template:
     """R2: created, already exists, or created with live supervision."""
     platform = platform_of(request)
-    value = platform.links.verify("create-session", str(data.get("token", "")), rule="R1")
+    value = platform.links.verify("create-session", data.token, rule="R1")
     try:
         enrollment_id = UUID(value)
     except ValueError:
         raise RuleBroken("R1", "this link is not valid") from None
     created = enrolment.create_exam_session(
-        platform.ctx, enrollment_id, live_supervision=data.get("live") == "yes"
+        platform.ctx, enrollment_id, live_supervision=data.live == "yes"
     )
+    _ = gettext_for(language_of(request))
     return Template(
         "outcome.html",
-        context=context(request, outcome=created.outcome.value, valid_until=created.valid_until),
+        context=context(
+            request,
+            outcome=created.outcome.value,
+            outcome_text=_(_OUTCOMES[created.outcome.value]),
+            valid_until=created.valid_until,
+        ),
     )
+
+
+# R2: what the candidate reads after « Créer ma session », per outcome.
+_OUTCOMES = {
+    "created": N_(
+        "Your exam session was created! You will soon receive an e-mail with your login "
+        "details. Remember to check your spam folder."
+    ),
+    "already_exists": N_(
+        "Your exam session already exists. You should have received an e-mail with your "
+        "login details. Please check your spam folder."
+    ),
+    "created_with_live_supervision": N_(
+        "Your session was created and, as agreed, it will be supervised live by our examiner "
+        "during office hours. If you have not booked your slot yet, contact us to agree a "
+        "date and time."
+    ),
+}
 
 
 # --- terms and the exam list (R5, R6) ---------------------------------------------------------
@@ -178,7 +287,45 @@ def exams(request: Request[Any, Any, Any]) -> Template:
     platform = platform_of(request)
     platform.projections.catch_up(platform.ctx.store)
     sessions = platform.projections.my_sessions(candidate_id(request))
-    return Template("exams.html", context=context(request, sessions=sessions))
+    _ = gettext_for(language_of(request))
+    return Template(
+        "exams.html",
+        context=context(
+            request,
+            sessions=sessions,
+            titles={s.certification_code: _title(platform, s.certification_code) for s in sessions},
+            states={s.session_id: _state(s.status, _) for s in sessions},
+        ),
+    )
+
+
+# A session's state as the candidate reads it (the read model's codes never show): the words
+# and the badge's colour.
+SESSION_STATES: dict[str, tuple[str, str]] = {
+    "created": (N_("Exam to take"), "info"),
+    "checks": (N_("Checks under way"), "warning"),
+    "exam": (N_("Exam under way"), "warning"),
+    "closed": (N_("Session closed"), "info"),
+    "quit": (N_("Certification left"), "error"),
+    "under review": (N_("Being checked by an examiner"), "info"),
+    "validated": (N_("Exam validated"), "success"),
+    "invalidated": (N_("Exam invalidated"), "error"),
+    "under appeal": (N_("Appeal under review"), "info"),
+}
+
+
+def _state(status: str, _: Gettext) -> tuple[str, str]:
+    """The words and badge colour of a session's state (a new code reads 'In progress')."""
+    words, tone = SESSION_STATES.get(status, (N_("In progress"), "info"))
+    return _(words), tone
+
+
+def _title(platform: Platform, code: str) -> str:
+    """The certification's title (its code if the catalogue no longer has it)."""
+    try:
+        return platform.ctx.catalogue.get(code).title
+    except InvalidArgument:
+        return code
 
 
 @post("/exams/{session_id:uuid}/enter", sync_to_thread=True)

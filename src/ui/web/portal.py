@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from babel.dates import format_date
 from litestar import Request, get, post
 from litestar.exceptions import PermissionDeniedException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from adapters.bootstrap import Platform
+from app.time_format import LOCALES, TimeFormatter
 from app.use_cases import portal, proctoring
 from domain.candidate import Candidate, PortalProfile
 from domain.errors import InvalidArgument
@@ -22,10 +25,13 @@ from ui.web.edge import (
     Form,
     candidate_id,
     context,
+    language_of,
     live_session,
     platform_of,
     wants_fragment,
 )
+from ui.web.i18n import gettext_for
+from ui.web.scores import percent, score_facts
 
 
 def own_attempt(request: Request[Any, Any, Any], attempt_id: UUID) -> ExamAttempt:
@@ -45,6 +51,8 @@ def portal_page(request: Request[Any, Any, Any], attempt_id: FromPath[UUID]) -> 
     platform = platform_of(request)
     candidate = platform.ctx.store.get(attempt.candidate_id, Candidate)
     certification = platform.ctx.catalogue.get(attempt.certification_code)
+    now = platform.ctx.now()
+    language = language_of(request)
     return Template(
         "_portal.html" if wants_fragment(request) else "portal.html",
         context=context(
@@ -52,10 +60,54 @@ def portal_page(request: Request[Any, Any, Any], attempt_id: FromPath[UUID]) -> 
             attempt=attempt,
             candidate=candidate,
             certification=certification,
-            remaining=int(attempt.remaining_seconds(platform.ctx.now())),
+            remaining=int(attempt.remaining_seconds(now)),
+            schedule=_schedule(attempt, now, language, platform.ctx.times),
+            practice_score=percent(
+                attempt.practice_scores[-1] if attempt.practice_scores else None, language
+            ),
+            **score_facts(attempt, certification.pass_mark_percent, language),
             proctoring_session=_live(request, attempt),
         ),
     )
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """The guide's « Date, Heure, Durée » above the instructions: the day and time the exam
+    starts (now, if « Commencer » is clicked now; the real start once begun), how long it lasts
+    (with any extra time) and the latest it can end (the session's 3-hour budget may end it
+    sooner, R4)."""
+
+    day: str
+    time: str
+    duration: str
+    latest_end: datetime | None
+
+
+def _schedule(attempt: ExamAttempt, now: datetime, language: str, times: TimeFormatter) -> Schedule:
+    start = attempt.begun_at or now
+    minutes = attempt.accommodated_minutes
+    end = attempt.ends_at or start + timedelta(minutes=minutes)
+    if attempt.ends_at is None and attempt.budget_ends_at is not None:
+        end = min(end, attempt.budget_ends_at)
+    locale = LOCALES.get(language, LOCALES["fr"])
+    return Schedule(
+        day=format_date(times.local(start).date(), "full", locale=locale),
+        time=times.format(start, language, "clock"),
+        duration=duration_in_words(minutes, language),
+        latest_end=end,
+    )
+
+
+def duration_in_words(minutes: int, language: str) -> str:
+    """'1 h 30 min', '2 h', '45 min': how an exam's length reads on the instructions."""
+    _ = gettext_for(language)
+    hours, rest = divmod(minutes, 60)
+    if not hours:
+        return _("%(minutes)s min", minutes=rest)
+    if not rest:
+        return _("%(hours)s h", hours=hours)
+    return _("%(hours)s h %(minutes)s min", hours=hours, minutes=f"{rest:02d}")
 
 
 def _live(request: Request[Any, Any, Any], attempt: ExamAttempt) -> str:

@@ -80,6 +80,9 @@
       var link = document.getElementById("exam-tab");
       if (examTab && ok && link) examTab.location.href = link.href;
       else if (examTab) examTab.close();
+      // The browser refused the new tab: say so above the link that opens it.
+      var blocked = document.getElementById("exam-tab-blocked");
+      if (!examTab && ok && blocked && form.hasAttribute("data-opens-exam")) blocked.hidden = false;
     });
   });
 
@@ -102,4 +105,68 @@
     }, parseInt(waiting.getAttribute("data-poll"), 10) || 2000);
   }
   schedulePoll();
+})();
+
+// The portal's own behaviour (R15–R22), kept apart from the steps above. Everything is bound
+// on the document, so it keeps working when a step is swapped in place.
+(function () {
+  "use strict";
+
+  // « Terminer l'examen » and « Quitter la certification » ask first, in a dialog: a form with
+  // data-confirm="<dialog id>" opens its dialog; the dialog's own button (data-confirmed)
+  // sends the form. Without the script the forms post directly (quitting still needs its box).
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var dialogId = form.getAttribute && form.getAttribute("data-confirm");
+    if (!dialogId) return;
+    if (event.submitter && event.submitter.hasAttribute("data-confirmed")) {
+      var open = document.getElementById(dialogId);
+      if (open && open.open) open.close();
+      return;
+    }
+    var dialog = document.getElementById(dialogId);
+    if (!dialog || !dialog.showModal) return;
+    event.preventDefault();
+    dialog.showModal();
+  }, true);
+
+  document.addEventListener("click", function (event) {
+    var target = event.target;
+    if (!target.closest) return;
+    var closer = target.closest("[data-close-dialog]");
+    if (closer) {
+      var dialog = closer.closest("dialog");
+      if (dialog) dialog.close();
+      return;
+    }
+    if (target.closest("[data-print]")) window.print();
+  });
+
+  // The time left ticks every second from the server's count (the candidate's clock may be
+  // wrong; only the elapsed time is measured here).
+  var ticking = null;
+  function tick() {
+    if (ticking) { clearInterval(ticking); ticking = null; }
+    var shown = document.getElementById("remaining");
+    if (!shown) return;
+    var ends = Date.now() + 1000 * parseInt(shown.getAttribute("data-seconds"), 10);
+    function show() {
+      var left = Math.max(0, Math.round((ends - Date.now()) / 1000));
+      if (!document.body.contains(shown)) { clearInterval(ticking); ticking = null; return; }
+      if (left === 0) { shown.textContent = shown.getAttribute("data-label-over"); return; }
+      var h = Math.floor(left / 3600), m = Math.floor((left % 3600) / 60), s = left % 60;
+      shown.textContent = (h ? h + ":" + (m < 10 ? "0" : "") : "") + m + ":" + (s < 10 ? "0" : "") + s;
+    }
+    show();
+    ticking = setInterval(show, 1000);
+  }
+  document.addEventListener("vigie:step", tick);
+  tick();
+
+  // Closing this tab during the exam interrupts the recording: the browser asks first.
+  window.addEventListener("beforeunload", function (event) {
+    if (!document.querySelector("#portal[data-status='in_progress']")) return;
+    event.preventDefault();
+    event.returnValue = "";
+  });
 })();

@@ -1,0 +1,234 @@
+"""The candidate's language from the invitation to the pages and every mail (R25, issue 13),
+what the welcome mail promises, and the portal's states in words."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from litestar.testing import TestClient
+
+from adapters.bootstrap import Platform
+from adapters.mail.memory import MemoryMailer
+from app.mail_rendering import SupportContact
+from app.use_cases import enrolment
+from domain.candidate import Candidate
+from tests.acceptance.journey import Journey, make_platform
+from tests.acceptance.web import form_token, log_in
+from ui.web.app import create_app
+from ui.web.i18n import catalogue
+
+SECRET = b"p" * 32
+PASSWORD = "candidat-pass-1"
+
+
+@pytest.fixture
+def platform() -> Iterator[Platform]:
+    platform = make_platform()
+    yield platform
+    platform.close()
+
+
+def mails_to(platform: Platform, email: str) -> list[Any]:
+    mailer = platform.mailer
+    assert isinstance(mailer, MemoryMailer)
+    return mailer.to(email)
+
+
+def enrolled(platform: Platform, email: str, language: str) -> Journey:
+    journey = Journey(platform, email=email)
+    found = enrolment.enrol_candidate(
+        platform.ctx,
+        platform.projections,
+        centre_id=journey.centre_id,
+        email=email,
+        surname="Martin",
+        first_name="Camille",
+        certification_code="ENI-ACCESS",
+        language=language,
+    )
+    platform.settle()
+    journey.candidate_id, journey.enrollment_id = found.candidate_id, found.enrollment_id
+    return journey
+
+
+def client_of(platform: Platform) -> TestClient[Any]:
+    client = TestClient(create_app(platform, secret=SECRET, support=SupportContact()))
+    client.__enter__()
+    return client
+
+
+def test_an_english_candidate_gets_english_mails_with_a_welcome_that_says_what_is_true(
+    platform: Platform,
+) -> None:
+    journey = enrolled(platform, "en@example.org", "en")
+    journey.create_session()
+    subjects = [m.subject for m in mails_to(platform, "en@example.org")]
+    assert subjects == [
+        "Certification - Create your exam session",
+        "Welcome to your certification space",
+    ]
+    welcome = mails_to(platform, "en@example.org")[-1]
+    # The link sets the password once: the mail says so, and where to log in afterwards.
+    assert "keep this e-mail" not in welcome.text.lower()
+    assert "works once" in welcome.text
+    assert f"{platform.links.base_url}/login" in welcome.text
+    assert "/password/forgot" in welcome.text
+    # The HTML is the designed layout, with the support contact (R26).
+    assert "#0b3d91" in welcome.html and 'lang="en"' in welcome.html
+    assert "hotline-certifications@vigie.example" in welcome.html
+    assert "hotline-certifications@vigie.example" in welcome.text
+
+
+def test_the_french_welcome_no_longer_promises_a_link_for_logging_in_again(
+    platform: Platform,
+) -> None:
+    journey = enrolled(platform, "fr@example.org", "fr")
+    journey.create_session()
+    welcome = mails_to(platform, "fr@example.org")[-1]
+    assert welcome.subject.startswith("Bienvenue")
+    assert "Conservez cet e-mail" not in welcome.text
+    assert "une seule fois" in welcome.text
+    assert f"{platform.links.base_url}/login" in welcome.text
+
+
+def test_the_pages_after_log_in_speak_the_account_language(platform: Platform) -> None:
+    journey = enrolled(platform, "en@example.org", "en")
+    journey.create_session()
+    journey.set_password(PASSWORD)
+    client = client_of(platform)
+    try:
+        assert 'lang="fr"' in client.get("/login").text  # before: the platform's default
+        log_in(client, "/login", "en@example.org", PASSWORD)
+        page = client.get("/terms", follow_redirects=True).text
+        assert '<html lang="en"' in page
+    finally:
+        client.__exit__(None, None, None)
+
+
+def test_a_language_chosen_on_the_page_wins_and_becomes_the_account_language(
+    platform: Platform,
+) -> None:
+    journey = enrolled(platform, "fr@example.org", "fr")
+    journey.create_session()
+    journey.set_password(PASSWORD)
+    client = client_of(platform)
+    try:
+        client.get("/lang/en")
+        log_in(client, "/login", "fr@example.org", PASSWORD)
+        assert '<html lang="en"' in client.get("/exams").text
+        assert journey.candidate_id is not None
+        candidate = platform.ctx.store.get(journey.candidate_id, Candidate)
+        assert candidate.language == "en"  # the next mails follow
+    finally:
+        client.__exit__(None, None, None)
+
+
+def test_a_reset_asked_from_the_english_page_arrives_in_english(platform: Platform) -> None:
+    enrolled(platform, "fr@example.org", "fr")
+    client = client_of(platform)
+    try:
+        client.get("/lang/en")
+        reply = client.post(
+            "/password/forgot",
+            data={
+                "email": "fr@example.org",
+                "account": "proctoring",
+                "_csrf_token": form_token(client, "/password/forgot"),
+            },
+        )
+        assert reply.is_success and "Check your mailbox" in reply.text
+        platform.settle()
+        reset = mails_to(platform, "fr@example.org")[-1]
+        assert reset.subject == "Resetting your password"
+    finally:
+        client.__exit__(None, None, None)
+
+
+def test_a_refused_log_in_keeps_the_e_mail_and_says_what_to_do(platform: Platform) -> None:
+    client = client_of(platform)
+    try:
+        reply = client.post(
+            "/login",
+            data={
+                "email": "someone@example.org",
+                "password": "wrong-password",
+                "_csrf_token": form_token(client, "/login"),
+            },
+        )
+        assert reply.status_code == 401
+        assert 'value="someone@example.org"' in reply.text
+        assert "ne correspondent pas" in reply.text and 'aria-invalid="true"' in reply.text
+    finally:
+        client.__exit__(None, None, None)
+
+
+def test_a_used_reset_link_is_refused_in_place_with_what_to_do(platform: Platform) -> None:
+    journey = enrolled(platform, "fr@example.org", "fr")
+    journey.create_session()
+    welcome = mails_to(platform, "fr@example.org")[-1]
+    token = welcome.text.split("/password/reset?t=")[1].split()[0].replace("%3A", ":")
+    client = client_of(platform)
+    try:
+        replies = [
+            client.post(
+                "/password/reset",
+                data={
+                    "token": token,
+                    "password": "un-mot-de-passe",
+                    "_csrf_token": form_token(client, f"/password/reset?t={token}"),
+                },
+            )
+            for _ in range(2)
+        ]
+        assert replies[0].is_success and "Votre mot de passe est enregistré" in replies[0].text
+        reply = replies[1]  # the same link again: refused on the page, with what to do
+        assert reply.status_code == 409
+        assert "déjà servi" in reply.text and "règle R24" in reply.text
+        assert 'href="/password/forgot"' in reply.text
+    finally:
+        client.__exit__(None, None, None)
+
+
+def test_the_exams_list_shows_states_in_words_never_codes(platform: Platform) -> None:
+    journey = enrolled(platform, "fr@example.org", "fr")
+    journey.create_session()
+    journey.set_password(PASSWORD)
+    client = client_of(platform)
+    try:
+        log_in(client, "/login", "fr@example.org", PASSWORD)
+        client.post("/terms", data={"_csrf_token": form_token(client, "/terms")})
+        page = client.get("/exams").text
+        assert "Examen à passer" in page and "badge" in page
+        assert ">created<" not in page and "· created" not in page
+        assert "Certification Bureautique Access" in page  # the title, not the code
+    finally:
+        client.__exit__(None, None, None)
+
+
+def test_every_state_word_has_its_french() -> None:
+    from ui.web.candidate import SESSION_STATES
+
+    french = catalogue("fr")
+    for words, _tone in SESSION_STATES.values():
+        assert french.gettext(words) != words, words
+
+
+def test_a_result_mail_names_its_reasons_in_words_in_the_reader_language() -> None:
+    from app.links import LinkSigner
+    from app.mail_rendering import MailRenderer
+    from domain.outbound_mail import MailKind
+
+    renderer = MailRenderer(LinkSigner(SECRET, "http://vigie.test"), SupportContact())
+    params = {
+        "certification": "Certification Bureautique Access",
+        "verdict": "invalidated",
+        "score": "-",
+        "reasons": "proctoring_tab_closed, phone_used",
+    }
+    english = renderer.render(MailKind.RESULTS, "en", params, "Camille", "c@example.org")
+    french = renderer.render(MailKind.RESULTS, "fr", params, "Camille", "c@example.org")
+    assert "proctoring tab closed, use of a phone" in english.text
+    assert "onglet e-surveillance fermé, utilisation d'un téléphone" in french.text
+    assert "proctoring_tab_closed" not in english.html + french.html
