@@ -76,3 +76,13 @@ def test_hsts_is_sent_when_served_over_https(journey: Journey) -> None:
     with client_of(journey.platform, secure=True) as client:
         reply = client.get("/login")
     assert reply.headers["strict-transport-security"].startswith("max-age=31536000")
+
+
+def test_an_unknown_address_answers_in_the_language_the_browser_chose(journey: Journey) -> None:
+    """A 404 is served without a session: it used to be all French for an English reader."""
+    with client_of(journey.platform) as client:
+        client.get("/lang/en")
+        reply = client.get("/no/such/page")
+    assert reply.status_code == 404
+    assert "This page does not exist" in reply.text
+    assert "Cette page" not in reply.text and "Not Found" not in reply.text

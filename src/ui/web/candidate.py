@@ -33,6 +33,7 @@ from domain.errors import InvalidArgument, RuleBroken
 from domain.proctored_session import EnvironmentPart, ProctoredSession
 from ui.web import check_steps
 from ui.web.edge import (
+    LANGUAGE_COOKIE,
     Form,
     Multipart,
     candidate_id,
@@ -90,7 +91,10 @@ def choose_language(request: Request[Any, Any, Any], code: FromPath[str]) -> Red
         if who:
             accounts.choose_language(platform_of(request).ctx, UUID(who), code)
     referer = request.headers.get("referer", "/")
-    return Redirect(referer if referer.startswith(str(request.base_url)) else "/")
+    back = Redirect(referer if referer.startswith(str(request.base_url)) else "/")
+    if code in LANGUAGES:  # also for pages served without a session (an unknown address)
+        back.set_cookie(LANGUAGE_COOKIE, code, max_age=365 * 86400, httponly=True, samesite="lax")
+    return back
 
 
 @get("/login", sync_to_thread=False)
