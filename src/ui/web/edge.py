@@ -18,7 +18,7 @@ from adapters.bootstrap import Platform
 from app.mail_rendering import SupportContact
 from domain.proctored_session import ProctoredSession
 from domain.staff import Role
-from ui.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, translator
+from ui.web.i18n import DEFAULT_LANGUAGE, LANGUAGES
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 Multipart = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
@@ -53,7 +53,6 @@ def context(request: Request[Any, Any, Any], **values: Any) -> dict[str, Any]:
     support: SupportContact = request.app.state.support
     return {
         "lang": language,
-        "t": translator(language),
         "support": support,
         "logged_in": bool(
             request.scope.get("session")
