@@ -28,8 +28,8 @@ from litestar.template.config import TemplateConfig
 from adapters.bootstrap import Platform
 from app.mail_rendering import SupportContact
 from app.ports.event_store import ConcurrencyConflict
-from app.time_format import TimeFormatter, jinja_filter
-from domain.errors import DomainError
+from app.time_format import jinja_filter
+from domain.errors import DomainError, InvalidArgument
 from ui.web import (
     accommodations,
     api,
@@ -142,11 +142,20 @@ def _throttled(request: Request[Any, Any, Any]) -> bool:
     return request.method == "POST" and request.url.path in _THROTTLED
 
 
-def _time_filter(formatter: TimeFormatter) -> Callable[[JinjaTemplateEngine], None]:
-    """Every page shows times through the one formatter: `{{ at | local_time }}` (issue 12)."""
+def _page_filters(platform: Platform) -> Callable[[JinjaTemplateEngine], None]:
+    """What every page shares: times through the one formatter (`{{ at | local_time }}`,
+    issue 12), the catalogues (issue 13), and a certification named by its title, never its
+    code (`{{ code | certification }}`)."""
+
+    def title(code: str) -> str:
+        try:
+            return platform.ctx.catalogue.get(code).title
+        except InvalidArgument:  # a certification the catalogue no longer has
+            return code
 
     def register(engine: JinjaTemplateEngine) -> None:
-        engine.engine.filters["local_time"] = jinja_filter(formatter)
+        engine.engine.filters["local_time"] = jinja_filter(platform.ctx.times)
+        engine.engine.filters["certification"] = title
         i18n.install(engine.engine)
 
     return register
@@ -191,7 +200,7 @@ def create_app(
         template_config=TemplateConfig(
             directory=HERE / "templates",
             engine=JinjaTemplateEngine,
-            engine_callback=_time_filter(platform.ctx.times),
+            engine_callback=_page_filters(platform),
         ),
         middleware=[
             RateLimitConfig(
