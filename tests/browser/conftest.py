@@ -101,6 +101,20 @@ def _on_page_error(error: Any) -> None:
     BROKEN.add(f"uncaught script error: {error.error}")
 
 
+def wait_until(page: Any, expression: str, arg: Any = None, timeout: float = 30_000) -> Any:
+    """Playwright's `wait_for_function`, without string evaluation inside the page: the
+    pages' Content-Security-Policy (issue 14) forbids `eval`, which `wait_for_function`
+    uses, while `evaluate` goes through the DevTools protocol and is allowed."""
+    deadline = time.monotonic() + timeout / 1000
+    while True:
+        found = page.evaluate(expression, arg)
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout / 1000:g} s: {expression}")
+        page.wait_for_timeout(100)
+
+
 def watch(context: Any) -> Any:
     """Report the context's console errors, script errors and broken assets to BROKEN."""
     context.on("console", _on_console)

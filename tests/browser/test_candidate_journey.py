@@ -15,7 +15,7 @@ from domain.proctored_session import ProctoredSession
 from domain.review import Review
 from domain.staff import Role
 from tests.acceptance.journey import FACE_PHOTO, NINE_WORDS, TEN_WORDS, Journey
-from tests.browser.conftest import ARTIFACTS, Server, serious_violations
+from tests.browser.conftest import ARTIFACTS, Server, serious_violations, wait_until
 
 EMAIL = "camille.martin@example.org"
 PASSWORD = "mot-de-passe-42"
@@ -124,7 +124,7 @@ def tick_the_rules_to_follow(page: Any) -> None:
 def pass_checks(page: Any, server: Server) -> None:
     page.get_by_role("button", name="Examen").click()
     attest_and_test_sound_and_microphone(page)
-    page.wait_for_function("(document.getElementById('preview') || {}).readyState >= 2")
+    wait_until(page, "(document.getElementById('preview') || {}).readyState >= 2")
     shot(page, "03-camera")
     page.get_by_role("button", name="Je me vois : la caméra fonctionne").click()
     page.get_by_role("button", name="Lancer le test").click()
@@ -134,7 +134,7 @@ def pass_checks(page: Any, server: Server) -> None:
 def take_photos(page: Any) -> None:
     for heading in ("Photo de votre visage", "Photo de votre pièce d'identité"):
         page.get_by_role("heading", name=heading).wait_for()
-        page.wait_for_function("(document.getElementById('preview') || {}).readyState >= 2")
+        wait_until(page, "(document.getElementById('preview') || {}).readyState >= 2")
         page.get_by_role("button", name="Prendre une photo").click()
         page.locator("#photo-status").filter(has_text="✓ Photo prise").wait_for()
         page.locator("#photo-taken:visible").wait_for()  # shown back before « Suivant »
@@ -265,16 +265,18 @@ def test_the_examiner_invalidates_citing_evidence_and_the_candidate_reads_the_re
     page.get_by_role("button", name="Se connecter").click()
     page.get_by_role("link", name="Ouvrir").click()
     assert page.locator("#recommended").get_attribute("data-verdict") == "invalidated"
-    face = page.get_by_alt_text("Photo Visage")
+    face = page.get_by_alt_text(re.compile("Photo du visage"))
     photo = page.request.get(f"{server.url}{face.get_attribute('src')}")
     assert photo.ok and photo.body() == FACE_PHOTO  # the stored photo, for examiners
     page.get_by_role("button", name="Prendre ce contrôle").click()
     page.get_by_label("Invalidée").check()
-    page.get_by_role("checkbox", name="Onglet e-surveillance fermé").check()
+    page.locator('input[name="reason"][value="proctoring_tab_closed"]').check()
     assert journey.review_id is not None
     review = platform.ctx.store.get(journey.review_id, Review)
     closed = next(e.id for e in review.evidence if e.kind == "ProctoringTabClosed")
-    page.get_by_label("Preuves pour Onglet e-surveillance fermé").select_option(value=closed)
+    # The moment the recommendation grounds its verdict on comes ticked in the list.
+    cited = page.locator(f'input[name="evidence-proctoring_tab_closed"][value="{closed}"]')
+    assert cited.is_checked()
     shot(page, "09-review-decision")
     page.get_by_role("button", name="Enregistrer la décision").click()
     assert page.locator("#decision").get_attribute("data-verdict") == "invalidated"
@@ -343,7 +345,7 @@ def test_in_english_the_checks_the_hardware_test_and_a_refusal_stay_in_one_page(
     page.get_by_role("button", name="Next").click()
     page.get_by_role("link", name="Equipment test").click()
     page.get_by_role("dialog", name="Equipment test").wait_for()
-    page.wait_for_function("(document.getElementById('equipment-preview') || {}).readyState >= 2")
+    wait_until(page, "(document.getElementById('equipment-preview') || {}).readyState >= 2")
     shot(page, "en-hardware-test")
     page.get_by_role("button", name="Close the test").click()
     page.get_by_role("button", name="I can see myself: the camera works").click()

@@ -18,7 +18,7 @@ import pytest
 from app.use_cases import proctoring
 from domain.proctored_session import EnvironmentPart
 from tests.acceptance.journey import FACE_PHOTO, Journey
-from tests.browser.conftest import ARTIFACTS, Server, serious_violations
+from tests.browser.conftest import ARTIFACTS, Server, serious_violations, wait_until
 from vigie_contracts.samples import ebml_sample
 
 PASSWORD = "checks-pass-42"
@@ -147,7 +147,7 @@ def test_the_checks_helpers_work_in_the_page(page: Any, server: Server) -> None:
     assert "Réponse du serveur\N{NO-BREAK SPACE}:" in result.inner_text()
     page.screenshot(path=str(SHOTS / "fr-09b-connection-passed.png"), full_page=True)
     page.get_by_role("heading", name="Photo de votre visage").wait_for()
-    page.wait_for_function("(document.getElementById('preview') || {}).readyState >= 2")
+    wait_until(page, "(document.getElementById('preview') || {}).readyState >= 2")
     page.get_by_role("button", name="Prendre une photo").click()
     page.locator("#photo-taken:visible").wait_for()  # the photo is shown back
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -189,7 +189,7 @@ def test_leaving_full_screen_shows_the_banner_to_go_back(page: Any, server: Serv
     banner = page.locator("#fullscreen-banner")
     assert banner.is_hidden()
     page.get_by_role("button", name="Continuer").click()
-    page.wait_for_function("document.fullscreenElement !== null")
+    wait_until(page, "document.fullscreenElement !== null")
     page.evaluate("document.exitFullscreen()")
     banner.wait_for(state="visible")
     assert "Veuillez retourner en plein écran" in banner.inner_text()
@@ -224,4 +224,4 @@ def test_the_terms_and_the_equipment_test_fit_a_phone(
             assert overflow <= 0, f"{path} scrolls sideways at {width} px"
         assert serious_violations(page) == [], path
     page.click("#equipment-mic")
-    page.wait_for_function("document.getElementById('playback').src !== ''", timeout=10_000)
+    wait_until(page, "document.getElementById('playback').src !== ''", timeout=10_000)

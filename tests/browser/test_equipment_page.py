@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.acceptance.journey import Journey
-from tests.browser.conftest import Server
+from tests.browser.conftest import Server, wait_until
 
 PASSWORD = "equipment-pass-1"
 
@@ -25,7 +25,7 @@ def test_r8_the_equipment_page_loads_without_a_script_error_and_plays_the_microp
     page.fill("#password", PASSWORD)
     page.click("button[type=submit]")
     page.goto(f"{server.url}/equipment")
-    page.wait_for_function("document.getElementById('preview').srcObject !== null")
+    wait_until(page, "document.getElementById('preview').srcObject !== null")
     page.click("#equipment-mic")
-    page.wait_for_function("document.getElementById('playback').src !== ''", timeout=10_000)
+    wait_until(page, "document.getElementById('playback').src !== ''", timeout=10_000)
     assert errors == []

@@ -43,7 +43,7 @@ from domain.proctored_session import ProctoredSession
 from domain.review import Review
 from domain.verdict import InterruptionKind
 from tests.acceptance.journey import PARIS, TEN_WORDS, Journey
-from tests.browser.conftest import ARTIFACTS
+from tests.browser.conftest import ARTIFACTS, wait_until
 from tests.browser.test_candidate_journey import (
     attest_and_test_sound_and_microphone,
     record_environment,
@@ -393,7 +393,7 @@ def checks_with_the_hardware_test_and_a_refused_click(page: Any) -> None:
     page.get_by_role("link", name="Test du matériel").click()
     dialog = page.get_by_role("dialog", name="Test du matériel")
     dialog.wait_for()
-    page.wait_for_function("(document.getElementById('equipment-preview') || {}).readyState >= 2")
+    wait_until(page, "(document.getElementById('equipment-preview') || {}).readyState >= 2")
     page.locator("#equipment-level[data-heard='yes']").wait_for()
     shot(page, "01-hardware-test")
     page.get_by_role("button", name="Fermer le test").click()

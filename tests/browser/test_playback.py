@@ -28,7 +28,7 @@ from app.mail_rendering import SupportContact
 from app.use_cases import accounts
 from domain.staff import Role
 from tests.acceptance.journey import PARIS, Journey
-from tests.browser.conftest import ARTIFACTS, _free_port, serious_violations
+from tests.browser.conftest import ARTIFACTS, _free_port, serious_violations, wait_until
 from ui.web.app import create_app
 
 SECRET = b"p" * 32
@@ -138,16 +138,15 @@ def test_the_examiner_plays_the_recording_and_a_flag_seeks_to_its_second(
         pytest.approx(5, abs=0.2)
     )
     player = page.locator("#player")
-    page.wait_for_function("document.getElementById('player').readyState >= 1")  # it plays
+    wait_until(page, "document.getElementById('player').readyState >= 1")  # it plays
     first = player.get_attribute("data-segment")
     flag = timeline.locator("li.flag button")
     assert "Signalement (onglet quitté)" in flag.inner_text()  # words, never a raw code
     still = timeline.locator("li.flag img.still")
-    page.wait_for_function(
-        "img => img.complete && img.naturalWidth > 0", arg=still.element_handle()
-    )
+    wait_until(page, "img => img.complete && img.naturalWidth > 0", arg=still.element_handle())
     flag.click()
-    page.wait_for_function(
+    wait_until(
+        page,
         """first => {
             const p = document.getElementById('player');
             return p.getAttribute('data-segment') !== first && p.readyState >= 1

@@ -41,7 +41,15 @@ from domain.review import CitedReason, Review
 from domain.staff import Role
 from tests.acceptance import journey as journey_module
 from tests.acceptance.journey import PARIS, TEN_WORDS, Journey
-from tests.browser.conftest import BROKEN, SECRET, Server, _free_port, serious_violations, serve
+from tests.browser.conftest import (
+    BROKEN,
+    SECRET,
+    Server,
+    _free_port,
+    serious_violations,
+    serve,
+    wait_until,
+)
 from tests.browser.gallery import Gallery, Shot
 from tests.browser.test_playback import record_with_a_cut
 from vigie_contracts.samples import ebml_sample
@@ -531,7 +539,7 @@ def play_the_flag(page: Any, path: str) -> None:
     """The examiner clicks the first flag of the timeline: the player seeks to its second."""
     page.goto(page.context.vigie_url + path)
     page.locator("#recording-timeline li.flag button").first.click()
-    page.wait_for_function("document.getElementById('player').readyState >= 1")
+    wait_until(page, "document.getElementById('player').readyState >= 1")
 
 
 def import_csv(page: Any) -> None:
