@@ -1,7 +1,8 @@
 """What every web handler shares, in one module (issue 13): the wired platform, the page
-context (language, words, support contact), who is logged in and with which role, ownership
-checks, and the form body types. Handler modules import from here and never from each other,
-so the web layer has no import cycle."""
+context (language, words, support contact), who is logged in and with which role (and the
+guards a controller per context declares: `staff_guard(*roles)`, `candidate_guard`),
+ownership checks, and the form body types. Handler modules import from here and never from
+each other, so the web layer has no import cycle."""
 
 from __future__ import annotations
 
