@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
-from litestar import Request, get, post
+from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import PermissionDeniedException
 from litestar.params import Body, FromPath, FromQuery
@@ -19,7 +19,7 @@ from domain.enrollment import Enrollment
 from domain.errors import DomainError, InvalidArgument, RuleBroken
 from domain.staff import Role
 from ui.web.centres import centre_of
-from ui.web.edge import context, platform_of, staff_member
+from ui.web.edge import context, platform_of, staff_guard, staff_id
 from ui.web.i18n import N_
 
 EXTRA_TIME_CHOICES = (0, 25, 33, 50, 100)
@@ -48,7 +48,6 @@ class GrantForm(msgspec.Struct):
 
 def own_enrollment(request: Request[Any, Any, Any], enrollment_id: UUID) -> Enrollment:
     """The enrolment, if the logged-in centre made it (403 otherwise, even if absent)."""
-    staff_member(request, Role.CENTRE)
     try:
         enrollment = platform_of(request).ctx.store.get(enrollment_id, Enrollment)
     except LookupError:
@@ -85,48 +84,6 @@ def _page(request: Request[Any, Any, Any], enrollment: Enrollment, **values: Any
     )
 
 
-@get("/operator/enrolments/{enrollment_id:uuid}/accommodation", sync_to_thread=True)
-def accommodation_page(
-    request: Request[Any, Any, Any], enrollment_id: FromPath[UUID], done: FromQuery[str] = ""
-) -> Template:
-    """What was granted, and the form to grant (or change it) before the exam starts."""
-    enrollment = own_enrollment(request, enrollment_id)
-    return Template(
-        "accommodation.html", context=_page(request, enrollment, granted=done == "granted")
-    )
-
-
-# Its own path: a sync GET and POST sharing one path get the GET wrapped twice (Litestar).
-@post("/operator/enrolments/{enrollment_id:uuid}/accommodation/grant", sync_to_thread=True)
-def grant(
-    request: Request[Any, Any, Any],
-    enrollment_id: FromPath[UUID],
-    data: Annotated[GrantForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
-) -> Redirect | Template:
-    """Record the grant with who made it (ACCOMMODATION-BEFORE-START once entered); a
-    refusal comes back on the page, the form as typed."""
-    enrollment = own_enrollment(request, enrollment_id)
-    granted_by = staff_member(request, Role.CENTRE)
-    typed = {"extra_time_percent": data.extra_time_percent, "arrangements": data.arrangements}
-    try:
-        percent = int(data.extra_time_percent.strip() or "0")
-    except ValueError:
-        return _refused(request, enrollment, typed, "extra_time_percent", None)
-    try:
-        accommodations.grant_accommodation(
-            platform_of(request).ctx,
-            enrollment_id,
-            granted_by=granted_by,
-            extra_time_percent=percent,
-            arrangements=data.arrangements,
-        )
-    except RuleBroken as broken:
-        return _refused(request, enrollment, typed, broken.rule, broken.rule)
-    except InvalidArgument as invalid:
-        return _refused(request, enrollment, typed, invalid.field, None)
-    return Redirect(f"/operator/enrolments/{enrollment_id}/accommodation?done=granted")
-
-
 def _refused(
     request: Request[Any, Any, Any],
     enrollment: Enrollment,
@@ -142,4 +99,55 @@ def _refused(
     )
 
 
-ROUTES = [accommodation_page, grant]
+class Accommodations(Controller):
+    """Accommodations: the training centre's, on its own enrolments."""
+
+    path = "/operator/enrolments"
+    guards = [staff_guard(Role.CENTRE)]
+
+    @get("/{enrollment_id:uuid}/accommodation", sync_to_thread=True)
+    def accommodation_page(
+        self,
+        request: Request[Any, Any, Any],
+        enrollment_id: FromPath[UUID],
+        done: FromQuery[str] = "",
+    ) -> Template:
+        """What was granted, and the form to grant (or change it) before the exam starts."""
+        enrollment = own_enrollment(request, enrollment_id)
+        return Template(
+            "accommodation.html", context=_page(request, enrollment, granted=done == "granted")
+        )
+
+    # Its own path: a sync GET and POST sharing one path get the GET wrapped twice (Litestar).
+    @post("/{enrollment_id:uuid}/accommodation/grant", sync_to_thread=True)
+    def grant(
+        self,
+        request: Request[Any, Any, Any],
+        enrollment_id: FromPath[UUID],
+        data: Annotated[GrantForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Redirect | Template:
+        """Record the grant with who made it (ACCOMMODATION-BEFORE-START once entered); a
+        refusal comes back on the page, the form as typed."""
+        enrollment = own_enrollment(request, enrollment_id)
+        granted_by = staff_id(request)
+        typed = {"extra_time_percent": data.extra_time_percent, "arrangements": data.arrangements}
+        try:
+            percent = int(data.extra_time_percent.strip() or "0")
+        except ValueError:
+            return _refused(request, enrollment, typed, "extra_time_percent", None)
+        try:
+            accommodations.grant_accommodation(
+                platform_of(request).ctx,
+                enrollment_id,
+                granted_by=granted_by,
+                extra_time_percent=percent,
+                arrangements=data.arrangements,
+            )
+        except RuleBroken as broken:
+            return _refused(request, enrollment, typed, broken.rule, broken.rule)
+        except InvalidArgument as invalid:
+            return _refused(request, enrollment, typed, invalid.field, None)
+        return Redirect(f"/operator/enrolments/{enrollment_id}/accommodation?done=granted")
+
+
+ROUTES = [Accommodations]

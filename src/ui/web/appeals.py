@@ -3,13 +3,15 @@ examiner's appeal pages (the APPEAL-* rules are in domain/review.py)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
+import msgspec
 from babel.numbers import format_decimal
-from litestar import Request, get, post
+from litestar import Controller, Request, get, post
+from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath
+from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 
 from app.recording import recording_of
@@ -24,12 +26,14 @@ from domain.staff import Role
 from ui.web import review_moments, review_words
 from ui.web.edge import (
     Form,
+    candidate_guard,
     candidate_id,
     context,
     language_of,
     own_session,
     platform_of,
-    staff_member,
+    staff_guard,
+    staff_id,
 )
 from ui.web.examiner import REASON_LABELS, _cited
 from ui.web.i18n import gettext_for
@@ -44,29 +48,6 @@ def _review_of(request: Request[Any, Any, Any], session: ProctoredSession) -> Re
         return platform_of(request).ctx.store.get(review_id_for(session.attempt_id), Review)
     except LookupError:
         return None
-
-
-# --- the candidate: the result and 'Contester' -------------------------------------------------
-
-
-@get("/results/{session_id:uuid}", sync_to_thread=True)
-def result_page(request: Request[Any, Any, Any], session_id: FromPath[UUID]) -> Template:
-    """R19: the result once sent; the appeal's verdict when there was one."""
-    session = own_session(request, session_id)
-    review = _review_of(request, session)
-    released = review is not None and review.released
-    today = platform_of(request).ctx.now().date()
-    return Template(
-        "result.html",
-        context=context(
-            request,
-            session=session,
-            review=review if released else None,
-            appealable=bool(review and released and review.may_be_appealed(today)),
-            reasons=_reason_words(request),
-            **_score(request, session),
-        ),
-    )
 
 
 def _reason_words(request: Request[Any, Any, Any]) -> dict[ReasonCode, str]:
@@ -87,103 +68,143 @@ def _score(request: Request[Any, Any, Any], session: ProctoredSession) -> dict[s
     }
 
 
-@post("/results/{session_id:uuid}/appeal", sync_to_thread=True)
-def lodge_appeal(
-    request: Request[Any, Any, Any], session_id: FromPath[UUID], data: Form
-) -> Redirect:
-    """'Contester': once, within the period, with a written reason."""
-    session = own_session(request, session_id)
-    review = _review_of(request, session)
-    if review is None:
-        raise InvalidArgument("session", "this exam has no result to contest yet")
-    appeals.lodge_appeal(
-        platform_of(request).ctx,
-        review.id,
-        candidate_id=candidate_id(request),
-        reason=str(data.get("reason", "")),
-    )
-    return Redirect(f"/results/{session_id}")
+class AppealForm(msgspec.Struct):
+    """The 'Contester' form (a missing reason reads as empty)."""
+
+    reason: str = ""
 
 
-# --- the second examiner -----------------------------------------------------------------------
+class Results(Controller):
+    """The candidate: the result and 'Contester' (their own sessions only)."""
 
+    path = "/results"
+    guards = [candidate_guard]
 
-@get("/examiner/appeals", sync_to_thread=True)
-def appeals_due(request: Request[Any, Any, Any]) -> Template:
-    """Appeals not decided yet, the soonest due first, and the examiners' agreement."""
-    staff_member(request, Role.EXAMINER)
-    platform = platform_of(request)
-    platform.projections.catch_up(platform.ctx.store)
-    return Template(
-        "appeals.html",
-        context=context(
-            request,
-            appeals=platform.projections.appeals_due(),
-            agreement=platform.projections.appeal_agreement(),
-            today=platform.ctx.now().date(),
-        ),
-    )
-
-
-@get("/examiner/appeals/{review_id:uuid}", sync_to_thread=True)
-def appeal_page(request: Request[Any, Any, Any], review_id: FromPath[UUID]) -> Template:
-    """The first decision, the candidate's reason, the evidence, and the second decision."""
-    examiner = staff_member(request, Role.EXAMINER)
-    platform = platform_of(request)
-    try:
-        review = platform.ctx.store.get(review_id, Review)
-    except LookupError:
-        raise NotFoundException() from None
-    if review.appeal is None:
-        raise NotFoundException()
-    language = language_of(request)
-    history = list(platform.ctx.store.history(review.session_id))
-    recording = recording_of(history)
-    return Template(
-        "appeal.html",
-        context=context(
-            request,
-            review=review,
-            appeal=review.appeal,
-            examiner=examiner,
-            accommodation=accommodations.accommodation_of_session(platform.ctx, review.session_id),
-            reasons=REASON_LABELS,
-            words=review_words,
-            candidate=review_words.registered_name(platform.ctx, review.candidate_id),
-            evidence_by_id={e.id: e for e in review.evidence},
-            # The second examiner sees the recording and cites its moments as the first did.
-            recording=recording,
-            moments=review_moments.moments(review, recording, history, language),
-            format_number=lambda x: format_decimal(round(x, 1), locale=language),
-        ),
-    )
-
-
-@post("/examiner/appeals/{review_id:uuid}/{action:str}", sync_to_thread=True)
-def appeal_action(
-    request: Request[Any, Any, Any], review_id: FromPath[UUID], action: FromPath[str], data: Form
-) -> Redirect:
-    """'take' the appeal, or 'decide' it (upheld or overturned, with a written answer)."""
-    examiner = staff_member(request, Role.EXAMINER)
-    ctx = platform_of(request).ctx
-    if action == "take":
-        appeals.take_appeal(ctx, review_id, examiner)
-    elif action == "decide":
-        try:
-            outcome = AppealOutcome(str(data.get("outcome", "")))
-        except ValueError:
-            raise InvalidArgument("outcome", "upheld or overturned") from None
-        appeals.decide_appeal(
-            ctx,
-            review_id,
-            examiner_id=examiner,
-            outcome=outcome,
-            answer=str(data.get("answer", "")),
-            reasons=_cited(data) if outcome is AppealOutcome.UPHELD else (),
+    @get("/{session_id:uuid}", sync_to_thread=True)
+    def result_page(self, request: Request[Any, Any, Any], session_id: FromPath[UUID]) -> Template:
+        """R19: the result once sent; the appeal's verdict when there was one."""
+        session = own_session(request, session_id)
+        review = _review_of(request, session)
+        released = review is not None and review.released
+        today = platform_of(request).ctx.now().date()
+        return Template(
+            "result.html",
+            context=context(
+                request,
+                session=session,
+                review=review if released else None,
+                appealable=bool(review and released and review.may_be_appealed(today)),
+                reasons=_reason_words(request),
+                **_score(request, session),
+            ),
         )
-    else:
-        raise InvalidArgument("action", f"unknown action {action!r}")
-    return Redirect(f"/examiner/appeals/{review_id}")
+
+    @post("/{session_id:uuid}/appeal", sync_to_thread=True)
+    def lodge_appeal(
+        self,
+        request: Request[Any, Any, Any],
+        session_id: FromPath[UUID],
+        data: Annotated[AppealForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Redirect:
+        """'Contester': once, within the period, with a written reason."""
+        session = own_session(request, session_id)
+        review = _review_of(request, session)
+        if review is None:
+            raise InvalidArgument("session", "this exam has no result to contest yet")
+        appeals.lodge_appeal(
+            platform_of(request).ctx,
+            review.id,
+            candidate_id=candidate_id(request),
+            reason=data.reason,
+        )
+        return Redirect(f"/results/{session_id}")
 
 
-ROUTES = [result_page, lodge_appeal, appeals_due, appeal_page, appeal_action]
+class AppealDesk(Controller):
+    """The second examiner's appeal pages: for the examiner role only."""
+
+    path = "/examiner/appeals"
+    guards = [staff_guard(Role.EXAMINER)]
+
+    @get("/", sync_to_thread=True)
+    def appeals_due(self, request: Request[Any, Any, Any]) -> Template:
+        """Appeals not decided yet, the soonest due first, and the examiners' agreement."""
+        platform = platform_of(request)
+        platform.projections.catch_up(platform.ctx.store)
+        return Template(
+            "appeals.html",
+            context=context(
+                request,
+                appeals=platform.projections.appeals_due(),
+                agreement=platform.projections.appeal_agreement(),
+                today=platform.ctx.now().date(),
+            ),
+        )
+
+    @get("/{review_id:uuid}", sync_to_thread=True)
+    def appeal_page(self, request: Request[Any, Any, Any], review_id: FromPath[UUID]) -> Template:
+        """The first decision, the candidate's reason, the evidence, and the second decision."""
+        examiner = staff_id(request)
+        platform = platform_of(request)
+        try:
+            review = platform.ctx.store.get(review_id, Review)
+        except LookupError:
+            raise NotFoundException() from None
+        if review.appeal is None:
+            raise NotFoundException()
+        language = language_of(request)
+        history = list(platform.ctx.store.history(review.session_id))
+        recording = recording_of(history)
+        return Template(
+            "appeal.html",
+            context=context(
+                request,
+                review=review,
+                appeal=review.appeal,
+                examiner=examiner,
+                accommodation=accommodations.accommodation_of_session(
+                    platform.ctx, review.session_id
+                ),
+                reasons=REASON_LABELS,
+                words=review_words,
+                candidate=review_words.registered_name(platform.ctx, review.candidate_id),
+                evidence_by_id={e.id: e for e in review.evidence},
+                # The second examiner sees the recording and cites its moments as the first did.
+                recording=recording,
+                moments=review_moments.moments(review, recording, history, language),
+                format_number=lambda x: format_decimal(round(x, 1), locale=language),
+            ),
+        )
+
+    @post("/{review_id:uuid}/{action:str}", sync_to_thread=True)
+    def appeal_action(
+        self,
+        request: Request[Any, Any, Any],
+        review_id: FromPath[UUID],
+        action: FromPath[str],
+        data: Form,
+    ) -> Redirect:
+        """'take' the appeal, or 'decide' it (upheld or overturned, with a written answer)."""
+        examiner = staff_id(request)
+        ctx = platform_of(request).ctx
+        if action == "take":
+            appeals.take_appeal(ctx, review_id, examiner)
+        elif action == "decide":
+            try:
+                outcome = AppealOutcome(str(data.get("outcome", "")))
+            except ValueError:
+                raise InvalidArgument("outcome", "upheld or overturned") from None
+            appeals.decide_appeal(
+                ctx,
+                review_id,
+                examiner_id=examiner,
+                outcome=outcome,
+                answer=str(data.get("answer", "")),
+                reasons=_cited(data) if outcome is AppealOutcome.UPHELD else (),
+            )
+        else:
+            raise InvalidArgument("action", f"unknown action {action!r}")
+        return Redirect(f"/examiner/appeals/{review_id}")
+
+
+ROUTES = [Results, AppealDesk]

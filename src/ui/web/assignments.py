@@ -4,28 +4,30 @@ stays), and the agreement between first and second examiners."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Request, Response, get, post
-from litestar.params import FromPath
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 
 from app.use_cases import reviewing
 from domain.candidate import check_email
 from domain.errors import InvalidArgument, RuleBroken
 from domain.staff import Role
-from ui.web.edge import Form, context, language_of, platform_of, staff_member
+from ui.web.edge import context, language_of, platform_of, staff_guard, staff_id
 from ui.web.i18n import gettext_for
 
 LEADS = (Role.SUPPORT, Role.CENTRE)
 
 
-@get("/operator/reviews", sync_to_thread=True)
-def assignments(request: Request[Any, Any, Any]) -> Template:
-    """Reviews due (overdue first, R19) and appeals to decide, with their examiners."""
-    staff_member(request, *LEADS)
-    return _assignments_page(request)
+class Reassignment(msgspec.Struct):
+    """The 'Réattribuer' form (a missing field reads as empty)."""
+
+    examiner: str = ""
+    reason: str = ""
 
 
 def _assignments_page(
@@ -51,48 +53,64 @@ def _assignments_page(
     )
 
 
-@post("/operator/reviews/{review_id:uuid}/reassign", sync_to_thread=True)
-def reassign(
-    request: Request[Any, Any, Any], review_id: FromPath[UUID], data: Form
-) -> Response[Any]:
-    """R19: hand the review (or its open appeal) to the examiner with that e-mail; a refusal
-    is said on the page, in the reader's language, naming the field."""
-    lead = staff_member(request, *LEADS)
-    platform = platform_of(request)
-    platform.projections.catch_up(platform.ctx.store)
-    _ = gettext_for(language_of(request))
-    typed = str(data.get("examiner", "")).strip()
-    try:
-        email = check_email(typed)
-    except InvalidArgument:
-        message = _("Field “Examiner's e-mail”: %(email)s is not an e-mail address.", email=typed)
-        return _assignments_page(request, error=message, status=400)
-    examiner = platform.projections.staff_by_email.get(email)
-    if examiner is None:
-        message = _(
-            "Field “Examiner's e-mail”: no staff member has the e-mail %(email)s. Check it "
-            "and reassign again.",
-            email=email,
-        )
-        return _assignments_page(request, error=message, status=400)
-    try:
-        reviewing.reassign_review(
-            platform.ctx,
-            review_id,
-            examiner_id=examiner,
-            reassigned_by=lead,
-            reason=str(data.get("reason", "")),
-        )
-    except InvalidArgument as refusal:
-        if refusal.field == "reason":
-            message = _("Field “Why?”: say why the review is reassigned.")
-        else:
+class Assignments(Controller):
+    """Review assignments: the leads' (support, centre)."""
+
+    path = "/operator/reviews"
+    guards = [staff_guard(*LEADS)]
+
+    @get("/", sync_to_thread=True)
+    def assignments(self, request: Request[Any, Any, Any]) -> Template:
+        """Reviews due (overdue first, R19) and appeals to decide, with their examiners."""
+        return _assignments_page(request)
+
+    @post("/{review_id:uuid}/reassign", sync_to_thread=True)
+    def reassign(
+        self,
+        request: Request[Any, Any, Any],
+        review_id: FromPath[UUID],
+        data: Annotated[Reassignment, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Response[Any]:
+        """R19: hand the review (or its open appeal) to the examiner with that e-mail; a refusal
+        is said on the page, in the reader's language, naming the field."""
+        lead = staff_id(request)
+        platform = platform_of(request)
+        platform.projections.catch_up(platform.ctx.store)
+        _ = gettext_for(language_of(request))
+        typed = data.examiner.strip()
+        try:
+            email = check_email(typed)
+        except InvalidArgument:
+            message = _(
+                "Field “Examiner's e-mail”: %(email)s is not an e-mail address.", email=typed
+            )
+            return _assignments_page(request, error=message, status=400)
+        examiner = platform.projections.staff_by_email.get(email)
+        if examiner is None:
+            message = _(
+                "Field “Examiner's e-mail”: no staff member has the e-mail %(email)s. Check it "
+                "and reassign again.",
+                email=email,
+            )
+            return _assignments_page(request, error=message, status=400)
+        try:
+            reviewing.reassign_review(
+                platform.ctx,
+                review_id,
+                examiner_id=examiner,
+                reassigned_by=lead,
+                reason=data.reason,
+            )
+        except InvalidArgument as refusal:
+            if refusal.field == "reason":
+                message = _("Field “Why?”: say why the review is reassigned.")
+            else:
+                message = _("Reassignment refused: %(detail)s", detail=refusal.message)
+            return _assignments_page(request, error=message, status=400)
+        except RuleBroken as refusal:
             message = _("Reassignment refused: %(detail)s", detail=refusal.message)
-        return _assignments_page(request, error=message, status=400)
-    except RuleBroken as refusal:
-        message = _("Reassignment refused: %(detail)s", detail=refusal.message)
-        return _assignments_page(request, error=message, status=409)
-    return Redirect("/operator/reviews")
+            return _assignments_page(request, error=message, status=409)
+        return Redirect("/operator/reviews")
 
 
-ROUTES = [assignments, reassign]
+ROUTES = [Assignments]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from litestar import Request, Response, get
+from litestar import Controller, Request, Response, get
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Template
@@ -17,52 +17,55 @@ from app.replay import replay_reviews
 from domain.staff import Role
 from ui.bundle_io import bundle_zip
 from ui.web import review_words
-from ui.web.edge import context, platform_of, staff_member
+from ui.web.edge import context, platform_of, staff_guard
 
 
-@get("/auditor", sync_to_thread=True)
-def decided_reviews(request: Request[Any, Any, Any]) -> Template:
-    """Every decided review, newest decision first."""
-    staff_member(request, Role.AUDITOR)
-    platform = platform_of(request)
-    platform.projections.catch_up(platform.ctx.store)
-    decided = [r for r in platform.projections.reviews.values() if r.verdict is not None]
-    decided.sort(key=lambda r: r.opened_at, reverse=True)
-    # The final verdict is the appeal's once a second examiner decided it.
-    appeals = {rid: a for rid, a in platform.projections.appeals.items() if a.verdict is not None}
-    return Template(
-        "auditor_reviews.html",
-        context=context(request, reviews=decided, appeals=appeals, words=review_words),
-    )
+class AuditorDesk(Controller):
+    """The auditor's pages: for the auditor role only."""
+
+    path = "/auditor"
+    guards = [staff_guard(Role.AUDITOR)]
+
+    @get("/", sync_to_thread=True)
+    def decided_reviews(self, request: Request[Any, Any, Any]) -> Template:
+        """Every decided review, newest decision first."""
+        platform = platform_of(request)
+        platform.projections.catch_up(platform.ctx.store)
+        decided = [r for r in platform.projections.reviews.values() if r.verdict is not None]
+        decided.sort(key=lambda r: r.opened_at, reverse=True)
+        # The final verdict is the appeal's once a second examiner decided it.
+        appeals = {
+            rid: a for rid, a in platform.projections.appeals.items() if a.verdict is not None
+        }
+        return Template(
+            "auditor_reviews.html",
+            context=context(request, reviews=decided, appeals=appeals, words=review_words),
+        )
+
+    @get("/reviews/{review_id:uuid}", sync_to_thread=True)
+    def replay_page(self, request: Request[Any, Any, Any], review_id: FromPath[UUID]) -> Template:
+        """The decision replayed: evidence, recommendation, the first decision, the appeal and
+        the final verdict with both examiners' reasons, match or the differences."""
+        try:
+            (report,) = replay_reviews(platform_of(request).store, [review_id])
+        except AggregateNotFound:
+            raise NotFoundException() from None
+        return Template(
+            "auditor_replay.html", context=context(request, report=report, words=review_words)
+        )
+
+    @get("/reviews/{review_id:uuid}/bundle", sync_to_thread=True)
+    def bundle(self, request: Request[Any, Any, Any], review_id: FromPath[UUID]) -> Response[bytes]:
+        """The evidence bundle as a zip."""
+        try:
+            files = build_bundle(platform_of(request).store, review_id)
+        except AggregateNotFound:
+            raise NotFoundException() from None
+        return Response(
+            bundle_zip(files),
+            media_type="application/zip",
+            headers={"Content-Disposition": f'attachment; filename="evidence-{review_id}.zip"'},
+        )
 
 
-@get("/auditor/reviews/{review_id:uuid}", sync_to_thread=True)
-def replay_page(request: Request[Any, Any, Any], review_id: FromPath[UUID]) -> Template:
-    """The decision replayed: evidence, recommendation, the first decision, the appeal and
-    the final verdict with both examiners' reasons, match or the differences."""
-    staff_member(request, Role.AUDITOR)
-    try:
-        (report,) = replay_reviews(platform_of(request).store, [review_id])
-    except AggregateNotFound:
-        raise NotFoundException() from None
-    return Template(
-        "auditor_replay.html", context=context(request, report=report, words=review_words)
-    )
-
-
-@get("/auditor/reviews/{review_id:uuid}/bundle", sync_to_thread=True)
-def bundle(request: Request[Any, Any, Any], review_id: FromPath[UUID]) -> Response[bytes]:
-    """The evidence bundle as a zip."""
-    staff_member(request, Role.AUDITOR)
-    try:
-        files = build_bundle(platform_of(request).store, review_id)
-    except AggregateNotFound:
-        raise NotFoundException() from None
-    return Response(
-        bundle_zip(files),
-        media_type="application/zip",
-        headers={"Content-Disposition": f'attachment; filename="evidence-{review_id}.zip"'},
-    )
-
-
-ROUTES = [decided_reviews, replay_page, bundle]
+ROUTES = [AuditorDesk]

@@ -17,12 +17,13 @@ from uuid import UUID
 
 import msgspec
 from babel.numbers import format_decimal
-from litestar import Request, Response, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.concurrency import sync_to_thread
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
+from litestar.types import ControllerRouterHandler
 
 from adapters.bootstrap import Platform
 from adapters.media.duration import recording_seconds
@@ -34,8 +35,8 @@ from domain.proctored_session import EnvironmentPart, ProctoredSession
 from ui.web import check_steps
 from ui.web.edge import (
     LANGUAGE_COOKIE,
-    Form,
     Multipart,
+    candidate_guard,
     candidate_id,
     context,
     language_of,
@@ -77,6 +78,10 @@ class ForgotForm(msgspec.Struct):
 class CreateSessionForm(msgspec.Struct):
     token: str = ""
     live: str = ""  # "yes" when live supervision was agreed with the hotline (R2)
+
+
+class EnterForm(msgspec.Struct):
+    reason: str = ""  # 'Reprendre l'examen' only (R6); 'Examen' sends none
 
 
 @get("/lang/{code:str}", sync_to_thread=True)
@@ -266,41 +271,7 @@ _OUTCOMES = {
 }
 
 
-# --- terms and the exam list (R5, R6) ---------------------------------------------------------
-
-
-@get("/terms")
-async def terms_page(request: Request[Any, Any, Any]) -> Response[Any]:
-    store = platform_of(request).ctx.store
-    candidate = await sync_to_thread(store.get, candidate_id(request), Candidate)
-    if candidate.terms_accepted:
-        return Redirect("/exams")
-    return Template("terms.html", context=context(request))
-
-
-@post("/terms", sync_to_thread=True)
-def accept_terms(request: Request[Any, Any, Any]) -> Redirect:
-    """R5: once, at the first connection."""
-    platform = platform_of(request)
-    proctoring.accept_terms(platform.ctx, candidate_id(request))
-    return Redirect("/exams")
-
-
-@get("/exams", sync_to_thread=True)
-def exams(request: Request[Any, Any, Any]) -> Template:
-    platform = platform_of(request)
-    platform.projections.catch_up(platform.ctx.store)
-    sessions = platform.projections.my_sessions(candidate_id(request))
-    _ = gettext_for(language_of(request))
-    return Template(
-        "exams.html",
-        context=context(
-            request,
-            sessions=sessions,
-            titles={s.certification_code: _title(platform, s.certification_code) for s in sessions},
-            states={s.session_id: _state(s.status, _) for s in sessions},
-        ),
-    )
+# --- the exam list (R6) ----------------------------------------------------------------------
 
 
 # A session's state as the candidate reads it (the read model's codes never show): the words
@@ -332,32 +303,7 @@ def _title(platform: Platform, code: str) -> str:
         return code
 
 
-@post("/exams/{session_id:uuid}/enter", sync_to_thread=True)
-def enter(request: Request[Any, Any, Any], session_id: FromPath[UUID], data: Form) -> Redirect:
-    """R6: 'Examen', or 'Reprendre l'examen' with a reason of at least 10 words."""
-    own_session(request, session_id)
-    reason = str(data.get("reason", "")).strip() or None
-    proctoring.enter_session(platform_of(request).ctx, session_id, resume_reason=reason)
-    return Redirect(f"/exams/{session_id}")
-
-
 # --- the checks (R7–R10) ----------------------------------------------------------------------
-
-
-@get("/exams/{session_id:uuid}")
-async def step_page(request: Request[Any, Any, Any], session_id: FromPath[UUID]) -> Response[Any]:
-    session = await sync_to_thread(own_session, request, session_id)
-    if session.attempt_id is not None:
-        return Redirect(f"/portal/{session.attempt_id}")
-    return Template(
-        "_step.html" if wants_fragment(request) else "step.html",
-        context=context(
-            request,
-            session=session,
-            proctoring_session=live_session(request, session),
-            **_step_values(session, language_of(request)),
-        ),
-    )
 
 
 def _step_values(session: ProctoredSession, language: str) -> dict[str, Any]:
@@ -390,19 +336,6 @@ _ATTESTED = {
     "designer": proctoring.attest_designer_rules,
     "conditions": proctoring.attest_general_conditions,
 }
-
-
-@post("/exams/{session_id:uuid}/do/{action:str}", sync_to_thread=True)
-def do_step(
-    request: Request[Any, Any, Any],
-    session_id: FromPath[UUID],
-    action: FromPath[str],
-    data: Multipart,
-) -> Redirect:
-    """One button of the checks; the domain refuses it when out of order."""
-    own_session(request, session_id)
-    perform_step(platform_of(request), session_id, action, data)
-    return Redirect(f"/exams/{session_id}")
 
 
 def perform_step(platform: Platform, session_id: UUID, action: str, data: dict[str, Any]) -> None:
@@ -440,13 +373,6 @@ def perform_step(platform: Platform, session_id: UUID, action: str, data: dict[s
         raise InvalidArgument("action", f"unknown step {action!r}")
 
 
-@get("/equipment", sync_to_thread=False)
-def equipment(request: Request[Any, Any, Any]) -> Template:
-    """R8: 'Test du matériel', camera and microphone on their own."""
-    candidate_id(request)
-    return Template("equipment.html", context=context(request))
-
-
 @post("/exams/{session_id:uuid}/upload-test", sync_to_thread=False)
 def upload_test(request: Request[Any, Any, Any], session_id: FromPath[UUID]) -> dict[str, str]:
     """The connection test's upload target: the browser times it, the server only answers."""
@@ -479,7 +405,97 @@ def _upload(data: dict[str, Any], field: str, types: tuple[str, ...]) -> bytes:
     return content
 
 
-ROUTES = [
+class CandidateArea(Controller):
+    """The logged-in candidate's pages: terms, exams, the checks, the equipment test (the
+    log-in, password, language and session-creation pages stay open; a session in a URL is
+    checked to be the candidate's own)."""
+
+    guards = [candidate_guard]
+
+    # --- terms and the exam list (R5, R6) ---
+
+    @get("/terms")
+    async def terms_page(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        store = platform_of(request).ctx.store
+        candidate = await sync_to_thread(store.get, candidate_id(request), Candidate)
+        if candidate.terms_accepted:
+            return Redirect("/exams")
+        return Template("terms.html", context=context(request))
+
+    @post("/terms", sync_to_thread=True)
+    def accept_terms(self, request: Request[Any, Any, Any]) -> Redirect:
+        """R5: once, at the first connection."""
+        platform = platform_of(request)
+        proctoring.accept_terms(platform.ctx, candidate_id(request))
+        return Redirect("/exams")
+
+    @get("/exams", sync_to_thread=True)
+    def exams(self, request: Request[Any, Any, Any]) -> Template:
+        platform = platform_of(request)
+        platform.projections.catch_up(platform.ctx.store)
+        sessions = platform.projections.my_sessions(candidate_id(request))
+        _ = gettext_for(language_of(request))
+        return Template(
+            "exams.html",
+            context=context(
+                request,
+                sessions=sessions,
+                titles={
+                    s.certification_code: _title(platform, s.certification_code) for s in sessions
+                },
+                states={s.session_id: _state(s.status, _) for s in sessions},
+            ),
+        )
+
+    @post("/exams/{session_id:uuid}/enter", sync_to_thread=True)
+    def enter(
+        self, request: Request[Any, Any, Any], session_id: FromPath[UUID], data: Typed[EnterForm]
+    ) -> Redirect:
+        """R6: 'Examen', or 'Reprendre l'examen' with a reason of at least 10 words."""
+        own_session(request, session_id)
+        reason = data.reason.strip() or None
+        proctoring.enter_session(platform_of(request).ctx, session_id, resume_reason=reason)
+        return Redirect(f"/exams/{session_id}")
+
+    # --- the checks (R7–R10) ---
+
+    @get("/exams/{session_id:uuid}")
+    async def step_page(
+        self, request: Request[Any, Any, Any], session_id: FromPath[UUID]
+    ) -> Response[Any]:
+        session = await sync_to_thread(own_session, request, session_id)
+        if session.attempt_id is not None:
+            return Redirect(f"/portal/{session.attempt_id}")
+        return Template(
+            "_step.html" if wants_fragment(request) else "step.html",
+            context=context(
+                request,
+                session=session,
+                proctoring_session=live_session(request, session),
+                **_step_values(session, language_of(request)),
+            ),
+        )
+
+    @post("/exams/{session_id:uuid}/do/{action:str}", sync_to_thread=True)
+    def do_step(
+        self,
+        request: Request[Any, Any, Any],
+        session_id: FromPath[UUID],
+        action: FromPath[str],
+        data: Multipart,
+    ) -> Redirect:
+        """One button of the checks; the domain refuses it when out of order."""
+        own_session(request, session_id)
+        perform_step(platform_of(request), session_id, action, data)
+        return Redirect(f"/exams/{session_id}")
+
+    @get("/equipment", sync_to_thread=False)
+    def equipment(self, request: Request[Any, Any, Any]) -> Template:
+        """R8: 'Test du matériel', camera and microphone on their own."""
+        return Template("equipment.html", context=context(request))
+
+
+ROUTES: list[ControllerRouterHandler] = [
     choose_language,
     login_page,
     login,
@@ -490,12 +506,6 @@ ROUTES = [
     forgot,
     create_session_page,
     create_session,
-    terms_page,
-    accept_terms,
-    exams,
-    enter,
-    step_page,
-    do_step,
     upload_test,
-    equipment,
+    CandidateArea,
 ]

@@ -1,16 +1,20 @@
 """What every web handler shares, in one module (issue 13): the wired platform, the page
-context (language, words, support contact), who is logged in and with which role, ownership
-checks, and the form body types. Handler modules import from here and never from each other,
-so the web layer has no import cycle."""
+context (language, words, support contact), who is logged in and with which role (and the
+guards a controller per context declares: `staff_guard(*roles)`, `candidate_guard`),
+ownership checks, and the form body types. Handler modules import from here and never from
+each other, so the web layer has no import cycle."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Request
+from litestar.connection import ASGIConnection
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
 from litestar.params import Body
 from litestar.utils.scope.state import ScopeState
 
@@ -24,6 +28,9 @@ Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED
 Multipart = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
 
 FRAGMENT_HEADER = "x-vigie-fragment"
+
+# A Litestar guard: it runs before the handler (and before its body is read) and raises.
+Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]
 
 
 def platform_of(request: Request[Any, Any, Any]) -> Platform:
@@ -102,6 +109,38 @@ def staff_member(request: Request[Any, Any, Any], *roles: Role) -> UUID:
     if request.session.get("role") not in {r.value for r in roles}:
         raise PermissionDeniedException()
     return UUID(value)
+
+
+def staff_id(request: Request[Any, Any, Any]) -> UUID:
+    """The logged-in staff member, in a handler a staff guard already let through."""
+    return staff_member(request, *Role)
+
+
+def _session_of(connection: ASGIConnection[Any, Any, Any, Any]) -> dict[str, Any]:
+    return connection.session if "session" in connection.scope else {}
+
+
+def staff_guard(*roles: Role) -> Guard:
+    """A guard for a controller of staff pages: the log-in page without a staff session
+    (401), a 403 for a staff member with none of these roles — as `staff_member` says."""
+    allowed = frozenset(r.value for r in roles)
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        session = _session_of(connection)
+        if not session.get("staff"):
+            raise NotAuthorizedException()
+        if session.get("role") not in allowed:
+            raise PermissionDeniedException()
+
+    guard.__name__ = f"staff_guard({', '.join(sorted(allowed))})"
+    return guard
+
+
+def candidate_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """A guard for a controller of candidate pages: the log-in page without a candidate in
+    the session (401), as `candidate_id` says."""
+    if not _session_of(connection).get("candidate"):
+        raise NotAuthorizedException()
 
 
 def wants_fragment(request: Request[Any, Any, Any]) -> bool:

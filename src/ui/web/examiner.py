@@ -8,7 +8,7 @@ from uuid import UUID
 
 import msgspec
 from babel.numbers import format_decimal
-from litestar import Request, Response, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.concurrency import sync_to_thread
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import (
@@ -17,6 +17,7 @@ from litestar.exceptions import (
 )
 from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
+from litestar.types import ControllerRouterHandler
 
 from app.media_content import media_format
 from app.read_models import timeline
@@ -34,7 +35,7 @@ from domain.review import (
 )
 from domain.staff import Role
 from ui.web import review_moments, review_words
-from ui.web.edge import Form, context, language_of, platform_of, staff_member
+from ui.web.edge import Form, context, language_of, platform_of, staff_guard, staff_id
 from ui.web.i18n import gettext_for
 
 # The reasons of the closed list (R20), in English: translated where they are shown.
@@ -80,48 +81,6 @@ async def staff_login(
     return Redirect(home.get(staff.role, "/operator"))
 
 
-@get("/examiner/reviews", sync_to_thread=True)
-def reviews_due(request: Request[Any, Any, Any]) -> Template:
-    """R19: undecided reviews, overdue first."""
-    staff_member(request, Role.EXAMINER)
-    platform = platform_of(request)
-    platform.projections.catch_up(platform.ctx.store)
-    today = platform.ctx.now().date()
-    reviews = platform.projections.reviews_due(today)
-    # The name beside each line, read through the sealed Candidate stream (never projected).
-    names = {
-        r.review_id: review_words.registered_name(
-            platform.ctx, platform.ctx.store.get(r.review_id, Review).candidate_id
-        )
-        for r in reviews
-    }
-    return Template(
-        "reviews.html",
-        context=context(
-            request,
-            reviews=reviews,
-            today=today,
-            names=names,
-            examiner=staff_member(request, Role.EXAMINER),
-        ),
-    )
-
-
-@get("/examiner/reviews/{review_id:uuid}", sync_to_thread=True)
-def review_page(request: Request[Any, Any, Any], review_id: FromPath[UUID]) -> Template:
-    """The timeline, the evidence, the recommendation and the decision form."""
-    staff_member(request, Role.EXAMINER)
-    ctx = platform_of(request).ctx
-    try:
-        review = ctx.store.get(review_id, Review)
-    except LookupError:
-        raise PermissionDeniedException() from None
-    if review.verdict is None and review.evidence:
-        # Facts recorded since the review opened are shown before anyone decides (R19).
-        reviewing.refresh_evidence(ctx, review_id)
-    return _review_page(request, review_id)
-
-
 def _review_page(
     request: Request[Any, Any, Any],
     review_id: UUID,
@@ -130,7 +89,7 @@ def _review_page(
     status: int = 200,
     typed: dict[str, str] | None = None,
 ) -> Template:
-    examiner = staff_member(request, Role.EXAMINER)
+    examiner = staff_id(request)
     platform = platform_of(request)
     review = platform.ctx.store.get(review_id, Review)
     report = replay_review(platform.ctx.store, review_id) if review.verdict else None
@@ -164,43 +123,6 @@ def _review_page(
         ),
         status_code=status,
     )
-
-
-@post("/examiner/reviews/{review_id:uuid}/{action:str}", sync_to_thread=True)
-def review_action(
-    request: Request[Any, Any, Any], review_id: FromPath[UUID], action: FromPath[str], data: Form
-) -> Response[Any]:
-    examiner = staff_member(request, Role.EXAMINER)
-    ctx = platform_of(request).ctx
-    if action == "assign":
-        reviewing.assign_examiner(ctx, review_id, examiner)
-    elif action == "decide":
-        verdict = Verdict(str(data.get("verdict", "")))
-        review = ctx.store.get(review_id, Review)
-        try:
-            reviewing.decide_review(
-                ctx,
-                review_id,
-                examiner_id=examiner,
-                verdict=verdict,
-                reasons=_cited(data) if verdict is Verdict.INVALIDATED else (),
-                excused=_excused(data),
-                overrides=_overrides(data, review) if verdict is Verdict.VALIDATED else (),
-                seen=str(data.get("seen", "")) or None,
-            )
-        except DomainError as refusal:
-            # Shown on the review itself, with the fresh evidence, in the examiner's words.
-            message = _decision_refusal(refusal, review, language_of(request))
-            # What the examiner wrote stays in the form (a refusal loses nothing typed).
-            typed = {k: str(v) for k, v in data.items() if k.startswith("override-")}
-            return _review_page(request, review_id, error=message, status=409, typed=typed)
-        return Redirect(f"/examiner/reviews/{review_id}?done=decided")
-    elif action == "release":
-        reviewing.release_results(ctx, review_id)
-        return Redirect(f"/examiner/reviews/{review_id}?done=released")
-    else:
-        raise InvalidArgument("action", f"unknown action {action!r}")
-    return Redirect(f"/examiner/reviews/{review_id}")
 
 
 def _overrides(data: dict[str, Any], review: Review) -> tuple[Override, ...]:
@@ -261,21 +183,6 @@ def _cited(data: dict[str, Any]) -> tuple[CitedReason, ...]:
     return tuple(cited)
 
 
-@get("/examiner/media/{media_id:path}", sync_to_thread=True)
-def media(request: Request[Any, Any, Any], media_id: FromPath[str]) -> Response[bytes]:
-    """A photo or a recording of a session, for examiners only."""
-    staff_member(request, Role.EXAMINER)
-    try:
-        content = platform_of(request).ctx.media.load(media_id.lstrip("/"))
-    except KeyError:
-        raise NotFoundException() from None
-    # The type is read from the bytes (never from the reference, the adapter's own name);
-    # media kept before issue 12 that open as nothing known are only downloaded.
-    kind = media_format(content) or "application/octet-stream"
-    headers = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"}
-    return Response(content, media_type=kind, headers=headers)
-
-
 def _excused(data: dict[str, Any]) -> tuple[CitedReason, ...]:
     """R20: a phone allowed for a proven technical problem, citing its record."""
     if data.get("phone_excused") != "yes":
@@ -285,4 +192,102 @@ def _excused(data: dict[str, Any]) -> tuple[CitedReason, ...]:
     return (CitedReason(ReasonCode.PHONE_USED, tuple(evidence)),)
 
 
-ROUTES = [staff_login_page, staff_login, reviews_due, review_page, review_action, media]
+class ExaminerDesk(Controller):
+    """The examiner's reviews: for the examiner role only (the log-in pages stay open)."""
+
+    path = "/examiner"
+    guards = [staff_guard(Role.EXAMINER)]
+
+    @get("/reviews", sync_to_thread=True)
+    def reviews_due(self, request: Request[Any, Any, Any]) -> Template:
+        """R19: undecided reviews, overdue first."""
+        platform = platform_of(request)
+        platform.projections.catch_up(platform.ctx.store)
+        today = platform.ctx.now().date()
+        reviews = platform.projections.reviews_due(today)
+        # The name beside each line, read through the sealed Candidate stream (never projected).
+        names = {
+            r.review_id: review_words.registered_name(
+                platform.ctx, platform.ctx.store.get(r.review_id, Review).candidate_id
+            )
+            for r in reviews
+        }
+        return Template(
+            "reviews.html",
+            context=context(
+                request,
+                reviews=reviews,
+                today=today,
+                names=names,
+                examiner=staff_id(request),
+            ),
+        )
+
+    @get("/reviews/{review_id:uuid}", sync_to_thread=True)
+    def review_page(self, request: Request[Any, Any, Any], review_id: FromPath[UUID]) -> Template:
+        """The timeline, the evidence, the recommendation and the decision form."""
+        ctx = platform_of(request).ctx
+        try:
+            review = ctx.store.get(review_id, Review)
+        except LookupError:
+            raise PermissionDeniedException() from None
+        if review.verdict is None and review.evidence:
+            # Facts recorded since the review opened are shown before anyone decides (R19).
+            reviewing.refresh_evidence(ctx, review_id)
+        return _review_page(request, review_id)
+
+    @post("/reviews/{review_id:uuid}/{action:str}", sync_to_thread=True)
+    def review_action(
+        self,
+        request: Request[Any, Any, Any],
+        review_id: FromPath[UUID],
+        action: FromPath[str],
+        data: Form,
+    ) -> Response[Any]:
+        examiner = staff_id(request)
+        ctx = platform_of(request).ctx
+        if action == "assign":
+            reviewing.assign_examiner(ctx, review_id, examiner)
+        elif action == "decide":
+            verdict = Verdict(str(data.get("verdict", "")))
+            review = ctx.store.get(review_id, Review)
+            try:
+                reviewing.decide_review(
+                    ctx,
+                    review_id,
+                    examiner_id=examiner,
+                    verdict=verdict,
+                    reasons=_cited(data) if verdict is Verdict.INVALIDATED else (),
+                    excused=_excused(data),
+                    overrides=_overrides(data, review) if verdict is Verdict.VALIDATED else (),
+                    seen=str(data.get("seen", "")) or None,
+                )
+            except DomainError as refusal:
+                # Shown on the review itself, with the fresh evidence, in the examiner's words.
+                message = _decision_refusal(refusal, review, language_of(request))
+                # What the examiner wrote stays in the form (a refusal loses nothing typed).
+                typed = {k: str(v) for k, v in data.items() if k.startswith("override-")}
+                return _review_page(request, review_id, error=message, status=409, typed=typed)
+            return Redirect(f"/examiner/reviews/{review_id}?done=decided")
+        elif action == "release":
+            reviewing.release_results(ctx, review_id)
+            return Redirect(f"/examiner/reviews/{review_id}?done=released")
+        else:
+            raise InvalidArgument("action", f"unknown action {action!r}")
+        return Redirect(f"/examiner/reviews/{review_id}")
+
+    @get("/media/{media_id:path}", sync_to_thread=True)
+    def media(self, request: Request[Any, Any, Any], media_id: FromPath[str]) -> Response[bytes]:
+        """A photo or a recording of a session, for examiners only."""
+        try:
+            content = platform_of(request).ctx.media.load(media_id.lstrip("/"))
+        except KeyError:
+            raise NotFoundException() from None
+        # The type is read from the bytes (never from the reference, the adapter's own name);
+        # media kept before issue 12 that open as nothing known are only downloaded.
+        kind = media_format(content) or "application/octet-stream"
+        headers = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"}
+        return Response(content, media_type=kind, headers=headers)
+
+
+ROUTES: list[ControllerRouterHandler] = [staff_login_page, staff_login, ExaminerDesk]

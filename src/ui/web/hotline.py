@@ -13,9 +13,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.connection import ASGIConnection
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
-from litestar.handlers.base import BaseRouteHandler
+from litestar.exceptions import PermissionDeniedException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
@@ -27,21 +25,15 @@ from domain.guide import Step
 from domain.hotline import REASON_LIMIT, MailToResend
 from domain.rules import CURRENT_RULES
 from domain.staff import Role
-from ui.web.edge import Form, context, platform_of
+from ui.web.edge import Form, context, platform_of, staff_guard, staff_id
 from ui.web.i18n import N_, gettext_for
 
-
-def support_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """The hotline's pages are for the support role: others get the log-in page or a 403."""
-    session: dict[str, Any] = connection.session if "session" in connection.scope else {}
-    if not session.get("staff"):
-        raise NotAuthorizedException()
-    if session.get("role") != Role.SUPPORT.value:
-        raise PermissionDeniedException()
+# The hotline's pages are for the support role: others get the log-in page or a 403.
+support_only = staff_guard(Role.SUPPORT)
 
 
 def _me(request: Request[Any, Any, Any]) -> UUID:
-    return UUID(str(request.session["staff"]))
+    return staff_id(request)
 
 
 class Reason(msgspec.Struct):

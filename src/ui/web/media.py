@@ -16,7 +16,7 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from litestar import Litestar, Request, Response, get, post
+from litestar import Controller, Litestar, Request, Response, get, post
 from litestar.concurrency import sync_to_thread
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, JSONBody
@@ -29,7 +29,7 @@ from app.ports.live_media import BadOffer, LiveEvent, LiveRecorder
 from domain.errors import InvalidArgument, RuleBroken
 from domain.proctored_session import ProctoredSession
 from domain.staff import Role
-from ui.web.edge import context, own_session, platform_of, staff_member
+from ui.web.edge import candidate_guard, context, own_session, platform_of, staff_guard
 
 log = logging.getLogger(__name__)
 
@@ -100,50 +100,9 @@ async def stop_recorder(app: Litestar) -> None:
             await asyncio.gather(*pending, return_exceptions=True)
 
 
-@post("/api/sessions/{session_id:uuid}/media/offer", status_code=200)
-async def offer(
-    request: Request[Any, Any, Any], session_id: FromPath[UUID], data: JSONBody[Sdp]
-) -> Sdp:
-    """The proctoring tab connects its camera, microphone and data channel; recorded from
-    the first entry until the session closes (R17: the tab must stay open)."""
-    session = await sync_to_thread(own_session, request, session_id)
-    if session.entries == 0:
-        raise RuleBroken("R6", "enter the session ('Examen') before the recording starts")
-    if session.closed_at is not None:
-        raise RuleBroken("R18", "the session is closed: nothing more is recorded")
-    origin = await sync_to_thread(media_origin, platform_of(request).ctx, session_id)
-    try:
-        answer = await recorder_of(request).open(session_id, data.sdp, origin)
-    except BadOffer as error:
-        raise InvalidArgument("sdp", str(error)) from None
-    return Sdp(answer)
-
-
-@post("/api/sessions/{session_id:uuid}/media/watch", status_code=200)
-async def watch(
-    request: Request[Any, Any, Any], session_id: FromPath[UUID], data: JSONBody[Sdp]
-) -> Sdp:
-    """R2: an examiner or support user watches the session live; the recording goes on."""
-    staff_member(request, *WATCHERS)
-    try:
-        answer = await recorder_of(request).watch(session_id, data.sdp)
-    except BadOffer as error:
-        raise InvalidArgument("sdp", str(error)) from None
-    return Sdp(answer)
-
-
-@get("/media/sessions/{session_id:uuid}/{name:str}", sync_to_thread=True)
-def segment(
-    request: Request[Any, Any, Any], session_id: FromPath[UUID], name: FromPath[str]
-) -> File:
-    """A recorded segment, for the examiner's player (only segments the log references)."""
-    path = _segment_path(request, session_id, name)
-    return File(path, media_type="video/x-matroska", content_disposition_type="inline")
-
-
 def _segment_path(request: Request[Any, Any, Any], session_id: UUID, name: str) -> Path:
-    """The file of a segment the session's log references, for staff who play recordings."""
-    staff_member(request, *PLAYERS)
+    """The file of a segment the session's log references (staff who play recordings: the
+    controller's guard)."""
     platform = platform_of(request)
     media_id = f"{session_id}/{name}"
     try:
@@ -161,28 +120,82 @@ def _segment_path(request: Request[Any, Any, Any], session_id: UUID, name: str) 
     return path
 
 
-@get("/media/sessions/{session_id:uuid}/{name:str}/still/{offset_ms:int}", sync_to_thread=True)
-def still(
-    request: Request[Any, Any, Any],
-    session_id: FromPath[UUID],
-    name: FromPath[str],
-    offset_ms: FromPath[int],
-) -> Response[bytes]:
-    """A thumbnail of a recorded segment at that millisecond, beside a flag in the
-    examiner's list (the segment is checked as for playing it)."""
-    path = _segment_path(request, session_id, name)
-    jpeg = still_jpeg(path, offset_ms / 1000)
-    if jpeg is None:
-        raise NotFoundException()
-    headers = {"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"}
-    return Response(jpeg, media_type="image/jpeg", headers=headers)
+class CandidateMedia(Controller):
+    """The candidate's proctoring tab sends its media (their own session only)."""
+
+    guards = [candidate_guard]
+
+    @post("/api/sessions/{session_id:uuid}/media/offer", status_code=200)
+    async def offer(
+        self, request: Request[Any, Any, Any], session_id: FromPath[UUID], data: JSONBody[Sdp]
+    ) -> Sdp:
+        """The proctoring tab connects its camera, microphone and data channel; recorded from
+        the first entry until the session closes (R17: the tab must stay open)."""
+        session = await sync_to_thread(own_session, request, session_id)
+        if session.entries == 0:
+            raise RuleBroken("R6", "enter the session ('Examen') before the recording starts")
+        if session.closed_at is not None:
+            raise RuleBroken("R18", "the session is closed: nothing more is recorded")
+        origin = await sync_to_thread(media_origin, platform_of(request).ctx, session_id)
+        try:
+            answer = await recorder_of(request).open(session_id, data.sdp, origin)
+        except BadOffer as error:
+            raise InvalidArgument("sdp", str(error)) from None
+        return Sdp(answer)
 
 
-@get("/staff/live/{session_id:uuid}", sync_to_thread=False)
-def live_page(request: Request[Any, Any, Any], session_id: FromPath[UUID]) -> Template:
-    """R2: the live view of a session (camera and microphone), for the hotline and examiners."""
-    staff_member(request, *WATCHERS)
-    return Template("live.html", context=context(request, session_id=session_id))
+class LiveMedia(Controller):
+    """R2: watching a session live, for examiners and the hotline."""
+
+    guards = [staff_guard(*WATCHERS)]
+
+    @post("/api/sessions/{session_id:uuid}/media/watch", status_code=200)
+    async def watch(
+        self, request: Request[Any, Any, Any], session_id: FromPath[UUID], data: JSONBody[Sdp]
+    ) -> Sdp:
+        """R2: an examiner or support user watches the session live; the recording goes on."""
+        try:
+            answer = await recorder_of(request).watch(session_id, data.sdp)
+        except BadOffer as error:
+            raise InvalidArgument("sdp", str(error)) from None
+        return Sdp(answer)
+
+    @get("/staff/live/{session_id:uuid}", sync_to_thread=False)
+    def live_page(self, request: Request[Any, Any, Any], session_id: FromPath[UUID]) -> Template:
+        """R2: the live view of a session (camera and microphone), for the hotline and examiners."""
+        return Template("live.html", context=context(request, session_id=session_id))
 
 
-ROUTES = [offer, watch, segment, still, live_page]
+class Recordings(Controller):
+    """Recorded segments and their stills, for staff who play recordings."""
+
+    path = "/media/sessions"
+    guards = [staff_guard(*PLAYERS)]
+
+    @get("/{session_id:uuid}/{name:str}", sync_to_thread=True)
+    def segment(
+        self, request: Request[Any, Any, Any], session_id: FromPath[UUID], name: FromPath[str]
+    ) -> File:
+        """A recorded segment, for the examiner's player (only segments the log references)."""
+        path = _segment_path(request, session_id, name)
+        return File(path, media_type="video/x-matroska", content_disposition_type="inline")
+
+    @get("/{session_id:uuid}/{name:str}/still/{offset_ms:int}", sync_to_thread=True)
+    def still(
+        self,
+        request: Request[Any, Any, Any],
+        session_id: FromPath[UUID],
+        name: FromPath[str],
+        offset_ms: FromPath[int],
+    ) -> Response[bytes]:
+        """A thumbnail of a recorded segment at that millisecond, beside a flag in the
+        examiner's list (the segment is checked as for playing it)."""
+        path = _segment_path(request, session_id, name)
+        jpeg = still_jpeg(path, offset_ms / 1000)
+        if jpeg is None:
+            raise NotFoundException()
+        headers = {"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"}
+        return Response(jpeg, media_type="image/jpeg", headers=headers)
+
+
+ROUTES = [CandidateMedia, LiveMedia, Recordings]

@@ -17,7 +17,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import msgspec
-from litestar import Request, get, post
+from litestar import Controller, Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery, QueryParameter
@@ -32,7 +32,7 @@ from domain.imports import CsvImport, import_id
 from domain.outbound_mail import MailKind, MailStatus, OutboundMail
 from domain.staff import Role
 from ui.web.centres import centre_of
-from ui.web.edge import Multipart, context, platform_of, staff_member
+from ui.web.edge import Multipart, context, platform_of, staff_guard, staff_id
 from ui.web.enrolment_file import (
     YES,
     FileRefused,
@@ -217,94 +217,7 @@ def matches(row: RosterRow, search: str, state: str) -> bool:
     return all(w in words for w in search.casefold().split()) and state in ("", row.state)
 
 
-@get("/operator", sync_to_thread=True)
-def operator_home(
-    request: Request[Any, Any, Any],
-    q: FromQuery[str] = "",
-    wanted_state: Annotated[str, QueryParameter(name="state")] = "",
-) -> Template:
-    """The centre's page: enrol (a form, a file), then its candidates, and the hotline's
-    tools when the reader is the hotline."""
-    centre = centre_of(request)
-    platform = platform_of(request)
-    platform.projections.catch_up(platform.ctx.store)
-    titles = {c.code: c.title for c in platform.ctx.catalogue}
-    everyone = roster(platform.projections, titles, None if _is_support(request) else centre)
-    state = wanted_state if wanted_state in STATE_WORDS else ""
-    found = [row for row in everyone if matches(row, q, state)]
-    return Template(
-        "operator.html",
-        context=context(
-            request,
-            rows=found[:ROSTER_LIMIT],
-            total=len(everyone),
-            shown_of=len(found),
-            search=q,
-            state=state,
-            states=STATE_WORDS,
-            failed=platform.projections.failed_mails(),
-            parked=platform.parked.catch_up(platform.ctx.store),  # issue 12
-            certifications=list(platform.ctx.catalogue),
-            notice=request.session.pop("notice", None),
-            typed=request.session.pop("typed", None) or {},
-            can_watch=_is_support(request),
-            column_words=COLUMN_WORDS,
-            problem_words=PROBLEM_WORDS,
-            mail_words={kind.value: words for kind, words in MAIL_WORDS.items()},
-        ),
-    )
-
-
 # --- one candidate -------------------------------------------------------------------------
-
-
-@post("/operator/enrol", sync_to_thread=True)
-def enrol_one(
-    request: Request[Any, Any, Any],
-    data: Annotated[EnrolForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
-) -> Redirect:
-    """A training centre enrols one candidate (the invitation mail follows). A repeat
-    changes nothing and says who is enrolled already and how to enrol them again on purpose;
-    a refused value comes back in place, the form as typed."""
-    centre = centre_of(request)
-    platform = platform_of(request)
-    typed = {f: str(getattr(data, f)).strip() for f in EnrolForm.__struct_fields__}
-    typed["email"] = typed["email"].lower()
-    problem = email_problem(typed["email"]) or form_problem(
-        typed, {c.code for c in platform.ctx.catalogue}
-    )
-    if problem is not None:
-        request.session["typed"] = typed
-        request.session["notice"] = {"kind": "refused", **problem.__dict__}
-        return Redirect("/operator")
-    done = enrolment.enrol_candidate(
-        platform.ctx,
-        platform.projections,
-        centre_id=centre,
-        email=typed["email"],
-        surname=typed["surname"],
-        first_name=typed["first_name"],
-        certification_code=typed["certification_code"],
-        language=typed["language"] or "fr",
-        re_enrol=typed["re_enrol"].lower() in YES,
-    )
-    notice = {
-        "kind": _outcome(done),
-        "email": typed["email"],
-        "name": f"{typed['first_name']} {typed['surname']}",
-        "certification": platform.ctx.catalogue.get(typed["certification_code"]).title,
-        "day": done.last_day.isoformat(),
-    }
-    if done.already_enrolled:
-        platform.projections.catch_up(platform.ctx.store)
-        summary = platform.projections.enrollments.get(done.enrollment_id)
-        surname, first = platform.projections.candidate_names.get(done.candidate_id, ("", ""))
-        notice["name"] = f"{first} {surname}".strip() or notice["name"]
-        if summary is not None and summary.enrolled_on is not None:
-            notice["since"] = summary.enrolled_on.isoformat()
-        request.session["typed"] = typed  # ready to tick « enrol again » and send
-    request.session["notice"] = notice
-    return Redirect("/operator")
 
 
 def _outcome(done: enrolment.Enrolled) -> str:
@@ -351,35 +264,6 @@ def _read_upload(data: dict[str, Any]) -> str:
         raise FileRefused("not_utf8") from None
 
 
-@post("/operator/enrol-csv", sync_to_thread=True)
-def preview_csv(request: Request[Any, Any, Any], data: Multipart) -> Template:
-    """The file read and checked, nothing recorded: each line with what the import would do
-    with it, or what is wrong with it; then « Import » enrols exactly this file."""
-    centre = centre_of(request)
-    platform = platform_of(request)
-    titles = {c.code: c.title for c in platform.ctx.catalogue}
-    page: dict[str, Any] = {"stage": "preview", "reports": [], "file_error": None}
-    try:
-        text = _read_upload(data)
-        wanted, reports = check_csv(text, set(titles))
-    except FileRefused as refused:
-        page["file_error"] = (refused.problem, refused.value)
-        return Template("csv_report.html", context=_report(request, page), status_code=400)
-    platform.projections.catch_up(platform.ctx.store)
-    today = platform.ctx.now().date()
-    outcomes = iter([foreseen(platform.projections, centre, w, today) for w in wanted])
-    reports = [r if r.problem else replace(r, outcome=next(outcomes)) for r in reports]
-    digest = digest_of(wanted)
-    page.update(
-        reports=_titled(reports, titles),
-        counts=_counts(reports),
-        digest=digest,
-        content=base64.b64encode(text.encode()).decode(),
-        imported_before=_imported_at(platform, centre, digest),
-    )
-    return Template("csv_report.html", context=_report(request, page))
-
-
 def _report(request: Request[Any, Any, Any], page: dict[str, Any]) -> dict[str, Any]:
     """The preview's or the report's page, with the tables that word it."""
     return context(
@@ -408,108 +292,234 @@ def _imported_at(platform: Platform, centre: UUID, digest: str) -> datetime | No
     return done
 
 
-@post("/operator/enrol-csv/confirm", sync_to_thread=True)
-def import_csv(
-    request: Request[Any, Any, Any],
-    data: Annotated[ConfirmForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
-) -> Template:
-    """Enrol the previewed file whole in one transaction, or nothing; the same file again
-    changes nothing and says when it was imported."""
-    centre = centre_of(request)
-    staff = staff_member(request, Role.CENTRE, Role.SUPPORT)
-    platform = platform_of(request)
-    titles = {c.code: c.title for c in platform.ctx.catalogue}
-    page: dict[str, Any] = {"stage": "report", "reports": [], "file_error": None}
-    try:
-        text = base64.b64decode(data.content, validate=True).decode()
-        wanted, reports = check_csv(text, set(titles))
-    except (binascii.Error, UnicodeDecodeError, FileRefused):
-        wanted, reports = [], []
-    if not wanted or any(r.problem for r in reports) or digest_of(wanted) != data.digest:
-        page["file_error"] = ("changed", "")
-        return Template("csv_report.html", context=_report(request, page), status_code=409)
-    done = enrolment.import_enrolments(
-        platform.ctx,
-        platform.projections,
-        centre_id=centre,
-        imported_by=staff,
-        digest=data.digest,
-        lines=wanted,
-    )
-    if not done.already_imported:
-        reports = [
-            replace(report, outcome=_outcome(line))
-            for report, line in zip(reports, done.lines, strict=True)
-        ]
-    page.update(
-        reports=_titled(reports, titles),
-        counts=_counts(reports),
-        already=done.already_imported,
-        imported_at=done.imported_at,
-    )
-    return Template("csv_report.html", context=_report(request, page))
+# --- the pages ----------------------------------------------------------------------------
 
 
-# --- the hotline's tools -------------------------------------------------------------------
+class OperatorDesk(Controller):
+    """The operator pages: the training centre's and the hotline's (support)."""
 
+    path = "/operator"
+    guards = [staff_guard(Role.CENTRE, Role.SUPPORT)]
 
-@post("/operator/slot/{enrollment_id:uuid}", sync_to_thread=True)
-def book_slot(
-    request: Request[Any, Any, Any],
-    enrollment_id: FromPath[UUID],
-    data: Annotated[SlotForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
-) -> Redirect:
-    """R2: the hotline books the live-supervision slot agreed with the candidate."""
-    support = staff_member(request, Role.SUPPORT, Role.CENTRE)
-    platform = platform_of(request)
-    try:
-        local = datetime.fromisoformat(data.slot)
-    except ValueError:
-        request.session["notice"] = {"kind": "bad_slot"}
-        return Redirect("/operator")
-    slot = local.replace(tzinfo=ZoneInfo(platform.ctx.time_zone))
-    try:
-        enrolment.book_live_supervision_slot(
-            platform.ctx, enrollment_id, slot=slot, booked_by=support
+    # --- the list ---
+
+    @get("/", sync_to_thread=True)
+    def operator_home(
+        self,
+        request: Request[Any, Any, Any],
+        q: FromQuery[str] = "",
+        wanted_state: Annotated[str, QueryParameter(name="state")] = "",
+    ) -> Template:
+        """The centre's page: enrol (a form, a file), then its candidates, and the hotline's
+        tools when the reader is the hotline."""
+        centre = centre_of(request)
+        platform = platform_of(request)
+        platform.projections.catch_up(platform.ctx.store)
+        titles = {c.code: c.title for c in platform.ctx.catalogue}
+        everyone = roster(platform.projections, titles, None if _is_support(request) else centre)
+        state = wanted_state if wanted_state in STATE_WORDS else ""
+        found = [row for row in everyone if matches(row, q, state)]
+        return Template(
+            "operator.html",
+            context=context(
+                request,
+                rows=found[:ROSTER_LIMIT],
+                total=len(everyone),
+                shown_of=len(found),
+                search=q,
+                state=state,
+                states=STATE_WORDS,
+                failed=platform.projections.failed_mails(),
+                parked=platform.parked.catch_up(platform.ctx.store),  # issue 12
+                certifications=list(platform.ctx.catalogue),
+                notice=request.session.pop("notice", None),
+                typed=request.session.pop("typed", None) or {},
+                can_watch=_is_support(request),
+                column_words=COLUMN_WORDS,
+                problem_words=PROBLEM_WORDS,
+                mail_words={kind.value: words for kind, words in MAIL_WORDS.items()},
+            ),
         )
-    except RuleBroken as broken:
-        request.session["notice"] = {"kind": "slot_refused", "rule": broken.rule}
+
+    # --- one candidate ---
+
+    @post("/enrol", sync_to_thread=True)
+    def enrol_one(
+        self,
+        request: Request[Any, Any, Any],
+        data: Annotated[EnrolForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Redirect:
+        """A training centre enrols one candidate (the invitation mail follows). A repeat
+        changes nothing and says who is enrolled already and how to enrol them again on purpose;
+        a refused value comes back in place, the form as typed."""
+        centre = centre_of(request)
+        platform = platform_of(request)
+        typed = {f: str(getattr(data, f)).strip() for f in EnrolForm.__struct_fields__}
+        typed["email"] = typed["email"].lower()
+        problem = email_problem(typed["email"]) or form_problem(
+            typed, {c.code for c in platform.ctx.catalogue}
+        )
+        if problem is not None:
+            request.session["typed"] = typed
+            request.session["notice"] = {"kind": "refused", **problem.__dict__}
+            return Redirect("/operator")
+        done = enrolment.enrol_candidate(
+            platform.ctx,
+            platform.projections,
+            centre_id=centre,
+            email=typed["email"],
+            surname=typed["surname"],
+            first_name=typed["first_name"],
+            certification_code=typed["certification_code"],
+            language=typed["language"] or "fr",
+            re_enrol=typed["re_enrol"].lower() in YES,
+        )
+        notice = {
+            "kind": _outcome(done),
+            "email": typed["email"],
+            "name": f"{typed['first_name']} {typed['surname']}",
+            "certification": platform.ctx.catalogue.get(typed["certification_code"]).title,
+            "day": done.last_day.isoformat(),
+        }
+        if done.already_enrolled:
+            platform.projections.catch_up(platform.ctx.store)
+            summary = platform.projections.enrollments.get(done.enrollment_id)
+            surname, first = platform.projections.candidate_names.get(done.candidate_id, ("", ""))
+            notice["name"] = f"{first} {surname}".strip() or notice["name"]
+            if summary is not None and summary.enrolled_on is not None:
+                notice["since"] = summary.enrolled_on.isoformat()
+            request.session["typed"] = typed  # ready to tick « enrol again » and send
+        request.session["notice"] = notice
         return Redirect("/operator")
-    request.session["notice"] = {"kind": "slot_booked", "at": slot.isoformat()}
-    return Redirect("/operator")
+
+    # --- a file: preview, then import ---
+
+    @post("/enrol-csv", sync_to_thread=True)
+    def preview_csv(self, request: Request[Any, Any, Any], data: Multipart) -> Template:
+        """The file read and checked, nothing recorded: each line with what the import would do
+        with it, or what is wrong with it; then « Import » enrols exactly this file."""
+        centre = centre_of(request)
+        platform = platform_of(request)
+        titles = {c.code: c.title for c in platform.ctx.catalogue}
+        page: dict[str, Any] = {"stage": "preview", "reports": [], "file_error": None}
+        try:
+            text = _read_upload(data)
+            wanted, reports = check_csv(text, set(titles))
+        except FileRefused as refused:
+            page["file_error"] = (refused.problem, refused.value)
+            return Template("csv_report.html", context=_report(request, page), status_code=400)
+        platform.projections.catch_up(platform.ctx.store)
+        today = platform.ctx.now().date()
+        outcomes = iter([foreseen(platform.projections, centre, w, today) for w in wanted])
+        reports = [r if r.problem else replace(r, outcome=next(outcomes)) for r in reports]
+        digest = digest_of(wanted)
+        page.update(
+            reports=_titled(reports, titles),
+            counts=_counts(reports),
+            digest=digest,
+            content=base64.b64encode(text.encode()).decode(),
+            imported_before=_imported_at(platform, centre, digest),
+        )
+        return Template("csv_report.html", context=_report(request, page))
+
+    @post("/enrol-csv/confirm", sync_to_thread=True)
+    def import_csv(
+        self,
+        request: Request[Any, Any, Any],
+        data: Annotated[ConfirmForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Template:
+        """Enrol the previewed file whole in one transaction, or nothing; the same file again
+        changes nothing and says when it was imported."""
+        centre = centre_of(request)
+        staff = staff_id(request)
+        platform = platform_of(request)
+        titles = {c.code: c.title for c in platform.ctx.catalogue}
+        page: dict[str, Any] = {"stage": "report", "reports": [], "file_error": None}
+        try:
+            text = base64.b64decode(data.content, validate=True).decode()
+            wanted, reports = check_csv(text, set(titles))
+        except (binascii.Error, UnicodeDecodeError, FileRefused):
+            wanted, reports = [], []
+        if not wanted or any(r.problem for r in reports) or digest_of(wanted) != data.digest:
+            page["file_error"] = ("changed", "")
+            return Template("csv_report.html", context=_report(request, page), status_code=409)
+        done = enrolment.import_enrolments(
+            platform.ctx,
+            platform.projections,
+            centre_id=centre,
+            imported_by=staff,
+            digest=data.digest,
+            lines=wanted,
+        )
+        if not done.already_imported:
+            reports = [
+                replace(report, outcome=_outcome(line))
+                for report, line in zip(reports, done.lines, strict=True)
+            ]
+        page.update(
+            reports=_titled(reports, titles),
+            counts=_counts(reports),
+            already=done.already_imported,
+            imported_at=done.imported_at,
+        )
+        return Template("csv_report.html", context=_report(request, page))
+
+    # --- the hotline's tools ---
+
+    @post("/slot/{enrollment_id:uuid}", sync_to_thread=True)
+    def book_slot(
+        self,
+        request: Request[Any, Any, Any],
+        enrollment_id: FromPath[UUID],
+        data: Annotated[SlotForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Redirect:
+        """R2: the hotline books the live-supervision slot agreed with the candidate."""
+        support = staff_id(request)
+        platform = platform_of(request)
+        try:
+            local = datetime.fromisoformat(data.slot)
+        except ValueError:
+            request.session["notice"] = {"kind": "bad_slot"}
+            return Redirect("/operator")
+        slot = local.replace(tzinfo=ZoneInfo(platform.ctx.time_zone))
+        try:
+            enrolment.book_live_supervision_slot(
+                platform.ctx, enrollment_id, slot=slot, booked_by=support
+            )
+        except RuleBroken as broken:
+            request.session["notice"] = {"kind": "slot_refused", "rule": broken.rule}
+            return Redirect("/operator")
+        request.session["notice"] = {"kind": "slot_booked", "at": slot.isoformat()}
+        return Redirect("/operator")
+
+    @post("/mail/{mail_id:uuid}/resend", sync_to_thread=True)
+    def resend(self, request: Request[Any, Any, Any], mail_id: FromPath[UUID]) -> Redirect:
+        """Send a given-up mail again (after the address was fixed, say): a new attempt."""
+        platform = platform_of(request)
+        mail = platform.ctx.store.get(mail_id, OutboundMail)
+        if mail.status is not MailStatus.FAILED:
+            raise InvalidArgument("mail", "only a given-up mail is sent again")
+        again = OutboundMail.decide(
+            mail_id=platform.ctx.ids.new_id(),
+            kind=mail.kind,
+            recipient_kind=mail.recipient_kind,
+            recipient_id=mail.recipient_id,
+            params=mail.params,
+            cause=f"resend of {mail.id}",
+            at=platform.ctx.now(),
+        )
+        platform.ctx.store.save(again)
+        request.session["notice"] = {"kind": "resent"}
+        return Redirect("/operator")
+
+    @get("/mailbox", sync_to_thread=True)
+    def mailbox(self, request: Request[Any, Any, Any]) -> Template:
+        """The embedded SMTP capture's mails (local defaults only)."""
+        try:
+            messages = read_maildir(MAILBOX)[-100:]
+        except FileNotFoundError:  # no capture on this server (a real SMTP relay, say)
+            messages = []
+        return Template("mailbox.html", context=context(request, messages=list(reversed(messages))))
 
 
-@post("/operator/mail/{mail_id:uuid}/resend", sync_to_thread=True)
-def resend(request: Request[Any, Any, Any], mail_id: FromPath[UUID]) -> Redirect:
-    """Send a given-up mail again (after the address was fixed, say): a new attempt."""
-    staff_member(request, Role.SUPPORT, Role.CENTRE)
-    platform = platform_of(request)
-    mail = platform.ctx.store.get(mail_id, OutboundMail)
-    if mail.status is not MailStatus.FAILED:
-        raise InvalidArgument("mail", "only a given-up mail is sent again")
-    again = OutboundMail.decide(
-        mail_id=platform.ctx.ids.new_id(),
-        kind=mail.kind,
-        recipient_kind=mail.recipient_kind,
-        recipient_id=mail.recipient_id,
-        params=mail.params,
-        cause=f"resend of {mail.id}",
-        at=platform.ctx.now(),
-    )
-    platform.ctx.store.save(again)
-    request.session["notice"] = {"kind": "resent"}
-    return Redirect("/operator")
-
-
-@get("/operator/mailbox", sync_to_thread=True)
-def mailbox(request: Request[Any, Any, Any]) -> Template:
-    """The embedded SMTP capture's mails (local defaults only)."""
-    staff_member(request, Role.SUPPORT, Role.CENTRE)
-    try:
-        messages = read_maildir(MAILBOX)[-100:]
-    except FileNotFoundError:  # no capture on this server (a real SMTP relay, say)
-        messages = []
-    return Template("mailbox.html", context=context(request, messages=list(reversed(messages))))
-
-
-ROUTES = [operator_home, enrol_one, preview_csv, import_csv, book_slot, resend, mailbox]
+ROUTES = [OperatorDesk]

@@ -5,23 +5,29 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from litestar import Request, post
+from litestar import Controller, Request, post
 from litestar.params import FromPath
 from litestar.response import Redirect
 
 from app import parked
 from domain.staff import Role
-from ui.web.edge import platform_of, staff_member
+from ui.web.edge import platform_of, staff_guard, staff_id
 
 
-@post("/operator/parked/{parked_id:uuid}/retry", sync_to_thread=True)
-def retry_parked(request: Request[Any, Any, Any], parked_id: FromPath[UUID]) -> Redirect:
-    """Try a parked reaction again (after fixing its cause): the request records the wish,
-    a worker carries it out."""
-    who = staff_member(request, Role.SUPPORT, Role.CENTRE)
-    parked.request_retry(platform_of(request).ctx, parked_id, by=f"staff:{who}")
-    request.session["notice"] = {"kind": "retry"}
-    return Redirect("/operator")
+class ParkedReactions(Controller):
+    """Retrying a parked reaction: the leads' (support, centre)."""
+
+    path = "/operator/parked"
+    guards = [staff_guard(Role.SUPPORT, Role.CENTRE)]
+
+    @post("/{parked_id:uuid}/retry", sync_to_thread=True)
+    def retry_parked(self, request: Request[Any, Any, Any], parked_id: FromPath[UUID]) -> Redirect:
+        """Try a parked reaction again (after fixing its cause): the request records the
+        wish, a worker carries it out."""
+        who = staff_id(request)
+        parked.request_retry(platform_of(request).ctx, parked_id, by=f"staff:{who}")
+        request.session["notice"] = {"kind": "retry"}
+        return Redirect("/operator")
 
 
-ROUTES = [retry_parked]
+ROUTES = [ParkedReactions]

@@ -8,7 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from babel.dates import format_date
-from litestar import Request, get, post
+from litestar import Controller, Request, get, post
 from litestar.exceptions import PermissionDeniedException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
@@ -23,6 +23,7 @@ from domain.proctored_session import ProctoredSession
 from domain.scoring import GivenAnswer
 from ui.web.edge import (
     Form,
+    candidate_guard,
     candidate_id,
     context,
     language_of,
@@ -43,32 +44,6 @@ def own_attempt(request: Request[Any, Any, Any], attempt_id: UUID) -> ExamAttemp
     if attempt.candidate_id != candidate_id(request):
         raise PermissionDeniedException()
     return attempt
-
-
-@get("/portal/{attempt_id:uuid}", sync_to_thread=True)
-def portal_page(request: Request[Any, Any, Any], attempt_id: FromPath[UUID]) -> Template:
-    attempt = own_attempt(request, attempt_id)
-    platform = platform_of(request)
-    candidate = platform.ctx.store.get(attempt.candidate_id, Candidate)
-    certification = platform.ctx.catalogue.get(attempt.certification_code)
-    now = platform.ctx.now()
-    language = language_of(request)
-    return Template(
-        "_portal.html" if wants_fragment(request) else "portal.html",
-        context=context(
-            request,
-            attempt=attempt,
-            candidate=candidate,
-            certification=certification,
-            remaining=int(attempt.remaining_seconds(now)),
-            schedule=_schedule(attempt, now, language, platform.ctx.times),
-            practice_score=percent(
-                attempt.practice_scores[-1] if attempt.practice_scores else None, language
-            ),
-            **score_facts(attempt, certification.pass_mark_percent, language),
-            proctoring_session=_live(request, attempt),
-        ),
-    )
 
 
 @dataclass(frozen=True)
@@ -117,16 +92,6 @@ def _live(request: Request[Any, Any, Any], attempt: ExamAttempt) -> str:
         return ""
     store = platform_of(request).ctx.store
     return live_session(request, store.get(attempt.session_id, ProctoredSession))
-
-
-@post("/portal/{attempt_id:uuid}/{action:str}", sync_to_thread=True)
-def portal_action(
-    request: Request[Any, Any, Any], attempt_id: FromPath[UUID], action: FromPath[str], data: Form
-) -> Redirect:
-    """One button of the portal; the domain refuses what the guide does not allow."""
-    attempt = own_attempt(request, attempt_id)
-    perform_portal_action(platform_of(request), attempt, action, data)
-    return Redirect(f"/portal/{attempt_id}")
 
 
 def perform_portal_action(
@@ -189,4 +154,49 @@ def _profile(data: dict[str, Any]) -> PortalProfile:
     )
 
 
-ROUTES = [portal_page, portal_action]
+class Portal(Controller):
+    """The exam portal: the logged-in candidate's own attempts only."""
+
+    path = "/portal"
+    guards = [candidate_guard]
+
+    @get("/{attempt_id:uuid}", sync_to_thread=True)
+    def portal_page(self, request: Request[Any, Any, Any], attempt_id: FromPath[UUID]) -> Template:
+        attempt = own_attempt(request, attempt_id)
+        platform = platform_of(request)
+        candidate = platform.ctx.store.get(attempt.candidate_id, Candidate)
+        certification = platform.ctx.catalogue.get(attempt.certification_code)
+        now = platform.ctx.now()
+        language = language_of(request)
+        return Template(
+            "_portal.html" if wants_fragment(request) else "portal.html",
+            context=context(
+                request,
+                attempt=attempt,
+                candidate=candidate,
+                certification=certification,
+                remaining=int(attempt.remaining_seconds(now)),
+                schedule=_schedule(attempt, now, language, platform.ctx.times),
+                practice_score=percent(
+                    attempt.practice_scores[-1] if attempt.practice_scores else None, language
+                ),
+                **score_facts(attempt, certification.pass_mark_percent, language),
+                proctoring_session=_live(request, attempt),
+            ),
+        )
+
+    @post("/{attempt_id:uuid}/{action:str}", sync_to_thread=True)
+    def portal_action(
+        self,
+        request: Request[Any, Any, Any],
+        attempt_id: FromPath[UUID],
+        action: FromPath[str],
+        data: Form,
+    ) -> Redirect:
+        """One button of the portal; the domain refuses what the guide does not allow."""
+        attempt = own_attempt(request, attempt_id)
+        perform_portal_action(platform_of(request), attempt, action, data)
+        return Redirect(f"/portal/{attempt_id}")
+
+
+ROUTES = [Portal]
