@@ -13,6 +13,7 @@ from adapters.ids import SeededIds
 from app.context import Context
 from app.use_cases import accounts, enrolment, portal, proctoring, reviewing
 from domain.candidate import Account, Candidate, PortalProfile
+from domain.errors import RuleBroken
 from domain.evidence import FlagKind, MediaSpan, Verdict
 from domain.exam_attempt import ExamAttempt
 from domain.proctored_session import EnvironmentPart, Step
@@ -244,22 +245,32 @@ class Journey:
         return self.ctx.store.get(self.review_id, Review)
 
     def set_password(self, password: str) -> None:
-        """The proctoring password, set through a reset link as the welcome mail's (R24)."""
+        """The proctoring password, set through a reset link as the welcome mail's (R24). A
+        worker may issue the welcome link in between, which voids this one (issue 14): then
+        ask again, as a candidate would."""
         assert self.candidate_id is not None
         ctx = self.ctx
-        candidate = ctx.store.get(self.candidate_id, Candidate)
-        token = f"t-{uuid4().hex}"
-        candidate.request_password_reset(
-            at=ctx.now(),
-            account=Account.PROCTORING,
-            token_id=token,
-            expires_at=ctx.now() + timedelta(days=1),
-            purpose="test",
-        )
-        ctx.store.save(candidate)
-        accounts.reset_password(
-            ctx,
-            self.platform.links,
-            signed_token=self.platform.links.sign("password-reset", f"{candidate.id}:{token}"),
-            password=password,
-        )
+        for attempt in range(5):
+            candidate = ctx.store.get(self.candidate_id, Candidate)
+            token = f"t-{uuid4().hex}"
+            candidate.request_password_reset(
+                at=ctx.now(),
+                account=Account.PROCTORING,
+                token_id=token,
+                expires_at=ctx.now() + timedelta(days=1),
+                purpose="test",
+            )
+            ctx.store.save(candidate)
+            try:
+                accounts.reset_password(
+                    ctx,
+                    self.platform.links,
+                    signed_token=self.platform.links.sign(
+                        "password-reset", f"{candidate.id}:{token}"
+                    ),
+                    password=password,
+                )
+                return
+            except RuleBroken as superseded:
+                if superseded.rule != "R24" or attempt == 4:
+                    raise

@@ -27,7 +27,10 @@ class Keyboard:
         control.wait_for()
         for _ in range(MOST_TABS):
             self.page.keyboard.press("Tab")
-            if problem := focus_problem(self.page):
+            problem = focus_problem(self.page)
+            # Past the page's last control Tab leaves for the browser's own bar (nothing in
+            # the page has the focus) before it comes back to the top: not the page's fault.
+            if problem and problem != "nothing has the focus":
                 self.unseen.append(f"{self.page.url}: {problem}")
             if control.evaluate("e => e === document.activeElement"):
                 return
@@ -61,7 +64,13 @@ def test_log_in_accept_the_terms_and_pass_the_first_checks_with_the_keyboard_alo
 
     keys.press(button("button", name="Accepter les CGU"), "accept the terms")
     keys.press(button("button", name="Examen"), "enter the session")
-    # R7: the instructions, the designer's rules (ticked with Space), secure mode, the CGU.
+    # R7: the rules to follow and the instructions (each box ticked with Space), the
+    # designer's rules, secure mode, the CGU.
+    rules = page.locator(".checks-rules input[type=checkbox]")
+    rules.first.wait_for()
+    for number, rule in enumerate(rules.all(), start=1):
+        keys.press(rule, f"rule to follow {number}", key="Space")
+        assert rule.is_checked()
     keys.press(button("button", name="Suivant"), "instructions read")
     keys.press(
         page.get_by_label(re.compile("j'atteste avoir lu les règles")), "rules box", key="Space"
@@ -75,10 +84,10 @@ def test_log_in_accept_the_terms_and_pass_the_first_checks_with_the_keyboard_alo
     keys.press(button("button", name="Écouter le son"), "play the sound")
     keys.press(button("button", name="J'ai entendu le son"), "sound heard")
     keys.press(button("button", name="Lancer l'enregistrement"), "record the microphone")
-    page.locator("#mic-status").filter(has_text="●").wait_for()
+    page.locator("#mic-status").filter(has_text="Enregistrement…").wait_for()
     keys.press(button("button", name="Arrêter l'enregistrement"), "stop the recording")
     page.locator("#mic-playback").wait_for()
-    keys.press(button("link", name="Suivant"), "microphone done")
+    keys.press(button("button", name="Suivant"), "microphone done")
     # The camera step: the first checks were passed without a click.
     button("button", name="Je me vois : la caméra fonctionne").wait_for()
     assert keys.unseen == [], "focus not visible:\n" + "\n".join(keys.unseen)

@@ -335,7 +335,9 @@ def test_the_tour_of_every_screen_in_both_languages_at_desktop_and_phone_width(
         def record(part: EnvironmentPart) -> UUID | None:
             proctoring.start_environment_recording(ctx, sid, part)
             camille.clock.advance(seconds=20)
-            made = proctoring.stop_environment_recording(ctx, sid, part, ebml_sample(tag=b"env"))
+            made = proctoring.stop_environment_recording(
+                ctx, sid, part, ebml_sample(tag=b"env"), duration_s=20.0
+            )
             platform.settle()
             return made
 

@@ -44,7 +44,7 @@ COMMON = {
 }
 # The design system's files are also read by the exam tab, which the workspace serves from
 # its own origin: they may be loaded cross-origin; nothing else may.
-SHARED_ASSETS = "/static/"
+SHARED_ASSETS = ("/static/", "/favicon.ico")
 HSTS = "max-age=31536000; includeSubDomains"
 
 

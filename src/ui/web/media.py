@@ -33,6 +33,16 @@ from ui.web.edge import candidate_guard, context, own_session, platform_of, staf
 
 log = logging.getLogger(__name__)
 
+# What a thumbnail shows when the recording has no picture at that second: a grey frame
+# with a crossed-out camera, rather than a broken image in the examiner's list.
+NO_STILL = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" width="160" height="90" viewBox="0 0 160 90">'
+    b'<rect width="160" height="90" fill="#e9ecf2"/>'
+    b'<rect x="58" y="33" width="34" height="24" rx="3" fill="none" stroke="#55596a" '
+    b'stroke-width="3"/>'
+    b'<path d="M92 40l12-7v24l-12-7z" fill="#55596a"/>'
+    b'<path d="M52 62L108 28" stroke="#55596a" stroke-width="3"/></svg>'
+)
 WATCHERS = (Role.EXAMINER, Role.SUPPORT)  # R2: the hotline supervises live
 PLAYERS = (Role.EXAMINER, Role.SUPPORT, Role.AUDITOR)
 
@@ -100,7 +110,9 @@ async def stop_recorder(app: Litestar) -> None:
             await asyncio.gather(*pending, return_exceptions=True)
 
 
-def _segment_path(request: Request[Any, Any, Any], session_id: UUID, name: str) -> Path:
+def _segment_path(
+    request: Request[Any, Any, Any], session_id: UUID, name: str, *, on_disk: bool = True
+) -> Path:
     """The file of a segment the session's log references (staff who play recordings: the
     controller's guard)."""
     platform = platform_of(request)
@@ -115,7 +127,7 @@ def _segment_path(request: Request[Any, Any, Any], session_id: UUID, name: str) 
         if isinstance(event, ProctoredSession.SegmentRecorded)
     }
     path = live_root(request) / media_id
-    if media_id not in known or session.id != session_id or not path.is_file():
+    if media_id not in known or session.id != session_id or (on_disk and not path.is_file()):
         raise NotFoundException()
     return path
 
@@ -190,11 +202,12 @@ class Recordings(Controller):
     ) -> Response[bytes]:
         """A thumbnail of a recorded segment at that millisecond, beside a flag in the
         examiner's list (the segment is checked as for playing it)."""
-        path = _segment_path(request, session_id, name)
-        jpeg = still_jpeg(path, offset_ms / 1000)
-        if jpeg is None:
-            raise NotFoundException()
+        path = _segment_path(request, session_id, name, on_disk=False)
+        jpeg = still_jpeg(path, offset_ms / 1000) if path.is_file() else None
         headers = {"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"}
+        if jpeg is None:  # a segment lost from disk, or no frame at that second
+            headers["X-Vigie-Still"] = "unavailable"
+            return Response(NO_STILL, media_type="image/svg+xml", headers=headers)
         return Response(jpeg, media_type="image/jpeg", headers=headers)
 
 
