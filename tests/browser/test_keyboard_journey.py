@@ -82,7 +82,11 @@ def test_log_in_accept_the_terms_and_pass_the_first_checks_with_the_keyboard_alo
     keys.press(button("button", name="Suivant"), "CGU attested")
     # R8: the sound, played then confirmed; the microphone, recorded, stopped, played back.
     keys.press(button("button", name="Écouter le son"), "play the sound")
-    keys.press(button("button", name="J'ai entendu le son"), "sound heard")
+    # The button waits for the sound to have played, as the candidate does (on a busy
+    # machine the sound may take a moment to start).
+    heard = button("button", name="J'ai entendu le son")
+    heard.and_(page.locator(":enabled")).wait_for(timeout=30_000)
+    keys.press(heard, "sound heard")
     keys.press(button("button", name="Lancer l'enregistrement"), "record the microphone")
     page.locator("#mic-status").filter(has_text="Enregistrement…").wait_for()
     keys.press(button("button", name="Arrêter l'enregistrement"), "stop the recording")
