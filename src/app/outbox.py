@@ -111,14 +111,20 @@ class MailDecisions:
                 expires_at=_moment(expires_at),
             )
 
-        if isinstance(event, Enrollment.Enrolled):
+        def invitation(candidate_id: UUID, code: str, last_day: date, enrollment_id: UUID) -> None:
+            """The centre's invitation, with its link to create the exam session."""
             mail(
                 MailKind.INVITATION,
                 candidate_kind,
-                event.candidate_id,
-                certification=self._title(ctx, event.certification_code),
-                last_day=_day(event.last_day),
-                enrollment_id=str(event.originator_id),
+                candidate_id,
+                certification=self._title(ctx, code),
+                last_day=_day(last_day),
+                enrollment_id=str(enrollment_id),
+            )
+
+        if isinstance(event, Enrollment.Enrolled):
+            invitation(
+                event.candidate_id, event.certification_code, event.last_day, event.originator_id
             )
         elif isinstance(event, Enrollment.ExamSessionCreated):
             enrollment = ctx.store.get(event.originator_id, Enrollment)
@@ -136,13 +142,11 @@ class MailDecisions:
             # a new single-use link (the first one works once), as after a blocked screen.
             enrollment = ctx.store.get(event.originator_id, Enrollment)
             if getattr(event, "mail", None) is MailToResend.INVITATION:
-                mail(
-                    MailKind.INVITATION,
-                    candidate_kind,
+                invitation(
                     enrollment.candidate_id,
-                    certification=self._title(ctx, enrollment.certification_code),
-                    last_day=_day(enrollment.last_day),
-                    enrollment_id=str(enrollment.id),
+                    enrollment.certification_code,
+                    enrollment.last_day,
+                    enrollment.id,
                 )
             else:
                 candidate = ctx.store.get(enrollment.candidate_id, Candidate)
