@@ -426,9 +426,13 @@ def verify_store(store: EventsourcingStore, out: TextIO) -> int:
         f"heads digest {report.heads_digest} (keep it elsewhere to detect a rewritten tail)\n"
     )
     if report.intact:
-        out.write("INTACT: every stored event matches its hash and its predecessor\n")
+        out.write("INTACT: every stored event matches its hash and its predecessor, and decodes\n")
         return 0
-    out.write(f"ALTERED: {len(report.breaks)} stream(s) broken; first: {report.breaks[0]}\n")
+    out.write(
+        f"ALTERED: {len(report.breaks)} stream(s) quarantined; first: {report.breaks[0]}\n"
+        "their pages are withheld, the rest of the platform works; restore each stream from "
+        "a backup (or remove the rows named) and run this check again:\n"
+    )
     for chain_break in report.breaks:
-        out.write(f"  {chain_break}\n")
+        out.write(f"QUARANTINED: {chain_break}\n")
     return 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import logging
+import os
 import sys
 import threading
 from collections.abc import Sequence
@@ -208,13 +208,14 @@ def _worker(settings: Settings, *, once: bool, interval: float) -> int:
 
 
 def _work(settings: Settings, *, once: bool, interval: float) -> int:
-    from ui.serve import LOG, work
+    from ui import logs
+    from ui.serve import work
+    from ui.worker_health import HEALTH
 
+    # Every `vigie.*` line (the worker's news, failed passes with their traceback and count,
+    # parked reactions, quarantined streams) on the worker's output.
+    logs.configure(sys.stdout, os.environ.get("VIGIE_LOG_LEVEL", "INFO"))
     platform = bootstrap(settings)
-    handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-    LOG.addHandler(handler)
-    LOG.setLevel(logging.INFO)
     try:
         # Deadlines at the first pass, then every 10 passes at least every 5 seconds.
         work(
@@ -224,11 +225,11 @@ def _work(settings: Settings, *, once: bool, interval: float) -> int:
             deadlines_every=min(5.0, 10 * interval),
             once=once,
         )
-        return 0
+        return 1 if once and HEALTH.failures.total() else 0  # one pass: did it hold?
     except KeyboardInterrupt:
         return 0
     finally:
-        LOG.removeHandler(handler)
+        print(f"worker: {HEALTH.summary()}", flush=True)
         platform.close()
 
 

@@ -24,7 +24,9 @@ from app.policies import PolicyRunner, split_by_claims
 from app.use_cases import accounts, enrolment
 from domain.candidate import Account, Candidate
 from domain.staff import Role
+from ui import logs
 from ui.web.app import create_app
+from ui.worker_health import DEADLINES, HEALTH, PASS, PROVISIONING
 
 DEMO_EMAIL = "camille.martin@example.org"
 DEMO_PASSWORD = "vigie-demo-2025"
@@ -131,31 +133,48 @@ def work(
 
 
 def _pass(platform: Platform, runner: PolicyRunner, *, deadlines: bool) -> bool:
-    """One pass; True when the deadline process ran to its end."""
-    try:
-        if deadlines:
+    """One pass; True when the deadline process ran to its end. A failure is logged with its
+    traceback and counted per kind (`ui.worker_health`); the next pass retries."""
+    if deadlines:
+        try:
             report = platform.tick(runner)
-            if report.count:
-                LOG.info("deadline facts recorded: %d", report.count)
+        except Exception as error:
+            _failed(DEADLINES, error)
+            return False
+        HEALTH.ran(DEADLINES)
+        if report.count:
+            LOG.info("deadline facts recorded: %d", report.count)
+    try:
         sent = platform.settle(runner)
-        if sent.sent or sent.retried or sent.given_up:
-            LOG.info(
-                "mails sent %d, retried %d, given up %d", sent.sent, sent.retried, sent.given_up
-            )
-        if sent.errors:
-            LOG.warning("mails given up: %s", "; ".join(sent.errors))
-    except Exception:
-        LOG.exception("a worker pass failed; the next pass retries")
+    except Exception as error:
+        _failed(PASS, error)
         return False
+    HEALTH.ran(PASS)
+    if sent.sent or sent.retried or sent.given_up:
+        LOG.info("mails sent %d, retried %d, given up %d", sent.sent, sent.retried, sent.given_up)
+    if sent.errors:
+        LOG.warning("mails given up: %s", "; ".join(sent.errors))
     return deadlines
+
+
+def _failed(kind: str, error: Exception) -> None:
+    count = HEALTH.failed(kind, error)
+    LOG.error(
+        "a worker pass failed (%s: %d failure(s) so far in this process); the next retries",
+        kind,
+        count,
+        exc_info=error,
+    )
 
 
 def _launcher_loop(runner: PolicyRunner, stop: threading.Event, interval: float) -> None:
     while True:
         try:
             runner.run_until_quiet()
-        except Exception:
-            LOG.exception("a provisioning pass failed; the next pass retries")
+        except Exception as error:
+            _failed(PROVISIONING, error)
+        else:
+            HEALTH.ran(PROVISIONING)
         if stop.wait(interval):
             return
 
@@ -164,17 +183,10 @@ def _worker(platform: Platform, stop: threading.Event) -> None:
     work(platform, stop)
 
 
-def _log_to_stderr() -> None:
-    """The worker's failures reach the terminal even when nothing configured logging."""
-    if not logging.getLogger().handlers:
-        logging.basicConfig(
-            level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s"
-        )
-
-
 def serve(settings: Settings, host: str, port: int, out: TextIO, workers: int = 1) -> int:
     """Run the platform until interrupted; with workers > 1, that many processes share the
     address (the OS spreads connections) and the store: no state lives in one process."""
+    logs.configure()  # before the platform: its start-up findings reach the log too
     with contextlib.ExitStack() as stack:
         if not settings.smtp_url:
             capture = stack.enter_context(SmtpCapture(mailbox_dir=Path("vigie-data/mailbox")))
@@ -198,7 +210,6 @@ def serve(settings: Settings, host: str, port: int, out: TextIO, workers: int = 
             run_workers("ui.serve:worker_app", host, port, workers)
             return 0
         stack.callback(platform.close)
-        _log_to_stderr()
         _start_worker(platform, stack)
         app = create_app(
             platform,
@@ -232,9 +243,9 @@ def run_workers(app_factory: str, host: str, port: int, workers: int) -> None:
 
 def worker_app() -> Any:
     """One web worker process: its own platform on the shared store, its own worker thread."""
+    logs.configure()
     settings = Settings.from_env()
     platform = bootstrap(settings)
-    _log_to_stderr()
     stop = threading.Event()
     threading.Thread(target=_worker, args=(platform, stop), daemon=True).start()
     return create_app(

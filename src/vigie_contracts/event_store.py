@@ -19,7 +19,13 @@ from eventsourcing.domain import Aggregate, AggregateEvent
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.ports.event_store import AggregateNotFound, ConcurrencyConflict, EventStore, Recorded
+from app.ports.event_store import (
+    AggregateNotFound,
+    ConcurrencyConflict,
+    EventStore,
+    Recorded,
+    UnreadableEvent,
+)
 from domain.candidate import Candidate
 from domain.enrollment import Enrollment
 from domain.evidence import FlagKind, MediaSpan
@@ -43,6 +49,7 @@ __all__ = [
     "test_any_sequence_of_saved_flag_batches_pages_back_identically",
     "test_history_returns_every_event_of_one_aggregate_oldest_first",
     "test_loading_an_unknown_id_or_an_aggregate_of_another_type_raises_not_found",
+    "test_what_the_store_wrote_itself_is_never_quarantined",
 ]
 
 # The store fixture lives for the whole test while hypothesis runs many examples in it: that
@@ -107,6 +114,17 @@ def test_loading_an_unknown_id_or_an_aggregate_of_another_type_raises_not_found(
     assert missing.value.aggregate_id == unknown
     assert wrong_type.value.aggregate_id == candidate.id
     assert "Enrollment" in str(wrong_type.value)
+
+
+def test_what_the_store_wrote_itself_is_never_quarantined(adapter: EventStore) -> None:
+    """Quarantine is for rows written behind the store's back (issue 14): everything saved
+    through the port loads, reads back as itself, and leaves the list empty."""
+    candidate = a_candidate()
+    adapter.save(candidate)
+    adapter.get(candidate.id, Candidate)
+    read = [r.event for r in adapter.read(0, 10_000) if r.event.originator_id == candidate.id]
+    assert read and not any(isinstance(e, UnreadableEvent) for e in read)
+    assert list(adapter.quarantined()) == []
 
 
 # --- concurrency -------------------------------------------------------------------------------

@@ -104,7 +104,7 @@ class StreamCheck:
         if self.broken:
             return  # the first break of a stream is the one to name
         if version != self.last_version + 1:
-            self._break(report, version, f"follows version {self.last_version}: a gap")
+            self.fail(report, version, f"follows version {self.last_version}: a gap")
             return
         if is_chained(state):
             report.chained += 1
@@ -112,10 +112,10 @@ class StreamCheck:
             prev, own = prev_hash_of(state), own_hash_of(state)
             computed = event_hash(prev, self.stream, version, stored.topic, payload)
             if computed != own:
-                self._break(report, version, "altered: its content does not match its hash")
+                self.fail(report, version, "altered: its content does not match its hash")
                 return
             if prev != self.last_hash:
-                self._break(
+                self.fail(
                     report,
                     version,
                     f"previous hash does not match version {version - 1}: "
@@ -127,10 +127,10 @@ class StreamCheck:
         else:
             report.unchained += 1
             if self.seen_chained:
-                self._break(report, version, "unchained event after chained ones (header removed)")
+                self.fail(report, version, "unchained event after chained ones (header removed)")
                 return
             if chain_began:
-                self._break(
+                self.fail(
                     report,
                     version,
                     "unchained event written after the chain began (inserted, or header removed)",
@@ -139,17 +139,22 @@ class StreamCheck:
             self.last_hash = event_hash(self.last_hash, self.stream, version, stored.topic, state)
         self.last_version = version
 
-    def _break(self, report: ChainReport, version: int, problem: str) -> None:
+    def fail(self, report: ChainReport, version: int, problem: str) -> None:
+        """The stream's first break: named, and its later rows no longer checked."""
         self.broken = True
         report.breaks.append(ChainBreak(self.stream, version, problem))
 
 
 def check_streams(
-    rows: Iterable[StoredEvent], progress: Callable[[int], None] | None = None
+    rows: Iterable[StoredEvent],
+    progress: Callable[[int], None] | None = None,
+    *,
+    decode: Callable[[StoredEvent], object] | None = None,
 ) -> ChainReport:
     """Check stored rows read in log order (any interleaving of streams). Pre-chain history
     comes first in the log: once one chained event has been read, every later one must be
-    chained too."""
+    chained too. With `decode`, every row must also decode into its event (issue 14: a row
+    with a well-formed header can still be garbage)."""
     report = ChainReport()
     streams: dict[UUID, StreamCheck] = {}
     chain_began = False
@@ -159,6 +164,15 @@ def check_streams(
         if check is None:
             check = streams[stream] = StreamCheck(stream)
         check.check(stored, report, chain_began=chain_began)
+        if decode is not None and not check.broken:
+            try:
+                decode(stored)
+            except Exception as error:  # any failure: the row is not a fact the store can hand
+                check.fail(
+                    report,
+                    stored.originator_version,
+                    f"does not decode as {stored.topic!r} ({type(error).__name__})",
+                )
         chain_began = chain_began or is_chained(bytes(stored.state))
         if progress is not None and n % 10_000 == 0:
             progress(n)
@@ -216,6 +230,22 @@ class HeadCache:
         known = self._heads.get(originator_id)
         if known is None or known[0] < version:
             self._put(originator_id, version, own_hash)
+
+    def unchained(self, originator_id: UUID | str, version: int) -> None:
+        """An unchained event decoded for a load: noted for the loading thread, which asks
+        the store whether it is history from before the chain or written after (issue 14)."""
+        noted: list[tuple[UUID, int]] | None = getattr(self._local, "unchained", None)
+        if noted is not None:
+            noted.append((_as_uuid(originator_id), version))
+
+    def watch_unchained(self) -> list[tuple[UUID, int]]:
+        """Start noting the unchained events this thread decodes; the list fills as it goes."""
+        noted: list[tuple[UUID, int]] = []
+        self._local.unchained = noted
+        return noted
+
+    def stop_watching(self) -> None:
+        self._local.unchained = None
 
     # --- writes --------------------------------------------------------------------------
 

@@ -11,7 +11,6 @@ transaction committed. The audit reads (`AuditLog`) fetch many streams in one qu
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -36,13 +35,16 @@ from adapters.persistence.chain import (
     payload_of,
     prev_hash_of,
 )
-from adapters.persistence.msgspec_mapper import MsgspecMapper, MsgspecTranscoder
+from adapters.persistence.msgspec_mapper import MsgspecMapper, MsgspecTranscoder, UndecodableRow
+from adapters.persistence.quarantine import UNCHAINED_AFTER_CHAIN, ChainStart, QuarantineRegistry
 from adapters.persistence.settings import eventsourcing_env
 from app.ports.audit_log import ChainReport, StoredRecord
 from app.ports.event_store import (
     AggregateNotFound,
     ConcurrencyConflict,
+    Quarantine,
     Recorded,
+    StreamQuarantined,
     UnreadableEvent,
 )
 from app.ports.key_store import KeyStore
@@ -50,8 +52,6 @@ from domain.enrollment import Enrollment
 from domain.exam_attempt import ExamAttempt
 from domain.proctored_session import ProctoredSession
 from domain.review import Review
-
-_log = logging.getLogger("vigie.store")
 
 A = TypeVar("A", bound=Aggregate)
 AGGREGATE_CACHE_SIZE = 20_000
@@ -121,6 +121,15 @@ class EventsourcingStore:
             transcoder=mapper.transcoder, compressor=mapper.compressor, cipher=mapper.cipher
         )
         mapper.keys = self._reader.keys = keys
+        self._quarantine = QuarantineRegistry()
+        self._chain_start = ChainStart(
+            lambda after, limit: self._recorder.select_notifications(
+                start=after, limit=limit, inclusive_of_start=False
+            )
+        )
+        # Streams whose unchained rows were found to be history from before the chain (up to
+        # that version): an old store's streams are checked once per process.
+        self._pre_chain: dict[UUID, int] = {}
 
     def _read_for_chain(self, originator_id: UUID, lte: int | None) -> Sequence[StoredEvent]:
         if lte is None:
@@ -128,20 +137,29 @@ class EventsourcingStore:
         return self._recorder.select_events(originator_id, lte=lte, desc=True, limit=1)
 
     def get(self, aggregate_id: UUID, kind: type[A]) -> A:
+        self._refuse_quarantined(aggregate_id)
+        noted = self._chain.watch_unchained()
         try:
             aggregate: Aggregate = self.app.repository.get(aggregate_id)
         except AggregateNotFoundError:
             raise AggregateNotFound(aggregate_id, kind.__name__) from None
+        except UndecodableRow as error:
+            raise self._quarantined(error.stream, error.version, error.problem) from None
+        finally:
+            self._chain.stop_watching()
+        self._check_unchained(noted)
         if not isinstance(aggregate, kind):
             raise AggregateNotFound(aggregate_id, kind.__name__)
         return aggregate
 
     def get_many(self, aggregate_ids: Sequence[UUID], kind: type[A]) -> dict[UUID, A]:
+        for aggregate_id in aggregate_ids:
+            self._refuse_quarantined(aggregate_id)
         found: dict[UUID, A] = {}
         current: Any = None
         to_event = self._mapper.to_domain_event  # notes the stream heads: a save may follow
         for stored in self._stored(aggregate_ids):
-            event = to_event(stored)
+            event = self._decoded(stored, to_event)
             assert isinstance(event, AggregateEvent)
             if event.originator_version == 1:
                 current = None
@@ -171,7 +189,16 @@ class EventsourcingStore:
         return max((r.notification.id for r in recordings), default=0)
 
     def history(self, aggregate_id: UUID) -> Sequence[AggregateEvent]:
-        return [e for e in self.app.events.get(aggregate_id) if isinstance(e, AggregateEvent)]
+        self._refuse_quarantined(aggregate_id)
+        noted = self._chain.watch_unchained()
+        try:
+            events = list(self.app.events.get(aggregate_id))
+        except UndecodableRow as error:
+            raise self._quarantined(error.stream, error.version, error.problem) from None
+        finally:
+            self._chain.stop_watching()
+        self._check_unchained(noted)
+        return [e for e in events if isinstance(e, AggregateEvent)]
 
     def read(self, after: int, limit: int) -> Sequence[Recorded]:
         notifications = self._recorder.select_notifications(
@@ -183,10 +210,94 @@ class EventsourcingStore:
             try:
                 event = mapper.to_domain_event(notification)
             except Exception as error:
-                event = _unreadable(notification, error)
+                event = self._unreadable(notification, f"{type(error).__name__} decoding")
+            else:
+                unchained = not is_chained(bytes(notification.state))
+                if unchained and self._chain_start.written_after(notification.id):
+                    # Not history from before the chain: never handed over as a fact.
+                    event = self._unreadable(notification, UNCHAINED_AFTER_CHAIN)
             assert isinstance(event, AggregateEvent)
             recorded.append(Recorded(notification.id, event))
         return recorded
+
+    def quarantined(self) -> Sequence[Quarantine]:
+        return self._quarantine.all()
+
+    # --- quarantine (issue 14) -------------------------------------------------------------
+
+    def _quarantined(self, stream: UUID, version: int, problem: str) -> StreamQuarantined:
+        return StreamQuarantined(self._quarantine.add(Quarantine(stream, version, problem)))
+
+    def _refuse_quarantined(self, stream: UUID) -> None:
+        known = self._quarantine.get(stream)
+        if known is not None:
+            raise StreamQuarantined(known)
+
+    def _decoded(self, stored: StoredEvent, to_event: Callable[[StoredEvent], Any]) -> Any:
+        """One row of a bulk read, decoded; its stream quarantined if it is not a fact."""
+        try:
+            event = to_event(stored)
+        except UndecodableRow as error:
+            raise self._quarantined(error.stream, error.version, error.problem) from None
+        if not is_chained(bytes(stored.state)):
+            self._check_unchained([(_uuid(stored.originator_id), stored.originator_version)])
+        return event
+
+    def _check_unchained(self, noted: Sequence[tuple[UUID, int]]) -> None:
+        """Unchained rows just decoded: history from before the chain, or written after it
+        began (quarantined). Costs nothing on a healthy store born chained (no such rows)."""
+        for stream, version in noted:
+            if self._pre_chain.get(stream, 0) >= version:
+                continue
+            began = self._chain_start.position()
+            if began is None:
+                return  # no chained event at all: everything is old history
+            position = self._positions(stream).get(version)
+            if position is not None and position > began:
+                raise self._quarantined(stream, version, UNCHAINED_AFTER_CHAIN)
+            self._pre_chain[stream] = max(version, self._pre_chain.get(stream, 0))
+
+    def _unreadable(self, stored: Any, problem: str) -> UnreadableEvent:
+        """Stands in for a row that is not a fact (it does not decode, or was written
+        unchained after the chain began): its stream is quarantined, logged once (the row's
+        bytes stay out of the log: they may hold personal data)."""
+        stream = _uuid(stored.originator_id)
+        self._quarantine.add(
+            Quarantine(stream, stored.originator_version, f"{problem} {stored.topic!r}")
+        )
+        return UnreadableEvent(
+            originator_id=stream,
+            originator_version=stored.originator_version,
+            timestamp=datetime.fromtimestamp(0, UTC),
+            problem=problem,
+        )
+
+    def _positions(self, stream: UUID) -> dict[int, int]:
+        """The log position of each version of one stream (rare: unchained rows only)."""
+        recorder: Any = self._recorder
+        datastore = getattr(recorder, "datastore", None)
+        table = getattr(recorder, "events_table_name", "stored_events")
+        module = type(recorder).__module__
+        if module == "eventsourcing.postgres" and datastore is not None:
+            from psycopg.sql import SQL, Identifier
+
+            statement = SQL(
+                "SELECT originator_version, notification_id FROM {schema}.{table} "
+                "WHERE originator_id = %s"
+            ).format(schema=Identifier(datastore.schema), table=Identifier(table))
+            with datastore.get_connection() as conn, conn.cursor() as curs:
+                curs.execute(statement, [stream])
+                return {
+                    int(row["originator_version"]): int(row["notification_id"])
+                    for row in curs.fetchall()
+                }
+        if module == "eventsourcing.sqlite" and datastore is not None:
+            query = f"SELECT originator_version, rowid FROM {table} WHERE originator_id = ?"
+            with datastore.transaction(commit=False) as cursor:
+                cursor.execute(query, [stream.hex])
+                return {int(row[0]): int(row[1]) for row in cursor.fetchall()}
+        index = getattr(recorder, "_stored_events_index", {}).get(str(stream), {})
+        return {int(version): int(i) + 1 for version, i in index.items()}
 
     def head(self) -> int:
         return self._recorder.max_notification_id() or 0
@@ -209,10 +320,12 @@ class EventsourcingStore:
         return [(row.id, _uuid(row.originator_id)) for row in rows]
 
     def histories(self, stream_ids: Sequence[UUID]) -> Mapping[UUID, Sequence[AggregateEvent]]:
+        for stream_id in stream_ids:
+            self._refuse_quarantined(stream_id)
         to_event = self._reader.to_domain_event
         found: dict[UUID, list[AggregateEvent]] = {}
         for stored in self._stored(stream_ids):
-            event = to_event(stored)
+            event = self._decoded(stored, to_event)
             assert isinstance(event, AggregateEvent)
             found.setdefault(event.originator_id, []).append(event)
         return found
@@ -236,7 +349,7 @@ class EventsourcingStore:
         return found
 
     def verify_chain(self, progress: Callable[[int], None] | None = None) -> ChainReport:
-        return check_streams(self._all_rows(), progress)
+        return check_streams(self._all_rows(), progress, decode=self._reader.to_domain_event)
 
     def _all_rows(self, page: int = 5000) -> Iterator[StoredEvent]:
         after = 0
@@ -292,21 +405,3 @@ class EventsourcingStore:
 
 def _uuid(value: UUID | str) -> UUID:
     return value if isinstance(value, UUID) else UUID(str(value))
-
-
-def _unreadable(stored: StoredEvent, error: Exception) -> UnreadableEvent:
-    """Stands in for a row that does not decode, logged once per read with where it is (the
-    row's bytes stay out of the log: they may hold personal data)."""
-    problem = f"{type(error).__name__} decoding {stored.topic!r}"
-    _log.error(
-        "unreadable stored event %s v%s: %s (run `vigie audit verify-store`)",
-        stored.originator_id,
-        stored.originator_version,
-        problem,
-    )
-    return UnreadableEvent(
-        originator_id=_uuid(stored.originator_id),
-        originator_version=stored.originator_version,
-        timestamp=datetime.fromtimestamp(0, UTC),
-        problem=problem,
-    )

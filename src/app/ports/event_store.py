@@ -25,6 +25,29 @@ class ConcurrencyConflict(RuntimeError):
 
 
 @dataclass(frozen=True)
+class Quarantine:
+    """A stream the store no longer trusts (issue 14): one of its rows does not decode, or
+    was written without the hash chain after the chain began (inserted behind the store's
+    back, or its header stripped). `version` is the first such row."""
+
+    stream: UUID
+    version: int
+    problem: str
+
+
+class StreamQuarantined(RuntimeError):
+    """The aggregate's stream is quarantined: it is not loaded (its pages say so, the rest of
+    the platform works); `vigie audit verify-store` names it for the operator."""
+
+    def __init__(self, quarantine: Quarantine) -> None:
+        super().__init__(
+            f"stream {quarantine.stream} is quarantined from version {quarantine.version}: "
+            f"{quarantine.problem}"
+        )
+        self.quarantine = quarantine
+
+
+@dataclass(frozen=True)
 class UnreadableEvent(AggregateEvent):
     """A stored row that does not decode: corrupt, or forged behind the store's back (issue
     14). `read` hands it over in its place so that readers (read models, policies) step over
@@ -45,7 +68,8 @@ class EventStore(Protocol):
     """Where every fact is kept, in order, for ever."""
 
     def get(self, aggregate_id: UUID, kind: type[A]) -> A:
-        """The aggregate rebuilt from its events (or snapshot); AggregateNotFound if absent."""
+        """The aggregate rebuilt from its events (or snapshot); AggregateNotFound if absent,
+        StreamQuarantined if one of its rows does not decode or breaks the chain."""
         ...
 
     def save(self, *aggregates: Aggregate, tracking: tuple[str, int] | None = None) -> int:
@@ -75,6 +99,12 @@ class EventStore(Protocol):
 
     def position_of(self, reader: str) -> int:
         """The last position a reader (policy) recorded (0 when none)."""
+        ...
+
+    def quarantined(self) -> Sequence[Quarantine]:
+        """The streams this process found quarantined, by loading them or reading the log
+        (every process reads the whole log for its read models, so each one knows every row
+        that does not decode); oldest finding first."""
         ...
 
     def close(self) -> None:

@@ -17,6 +17,11 @@ class MediaTooLarge(ValueError):
     """The media exceeds what the store accepts."""
 
 
+class MediaNotKept(RuntimeError):
+    """The media store could not write the bytes (a full disk, a lost mount: any OSError,
+    kept as the cause). Nothing was recorded; the same command can be tried again."""
+
+
 @dataclass(frozen=True)
 class StoredMedia:
     """The adapter's reference to a kept media and the hash that the log records."""
@@ -31,7 +36,8 @@ class MediaCapture(Protocol):
 
     def store(self, session_id: UUID, kind: str, data: bytes) -> StoredMedia:
         """Keep the bytes atomically; a new reference for every call (storing the same bytes
-        twice gives two media), with their size and sha256 hash."""
+        twice gives two media), with their size and sha256 hash. An OSError (a full disk)
+        leaves nothing behind."""
         ...
 
     def load(self, media_id: str) -> bytes:

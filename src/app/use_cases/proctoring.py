@@ -13,6 +13,7 @@ from eventsourcing.domain import Aggregate
 from app.context import RETRIES, Context, update
 from app.media_content import require_photo, require_recording
 from app.ports.event_store import ConcurrencyConflict
+from app.ports.media_capture import MediaNotKept
 from domain.candidate import Candidate
 from domain.enrollment import Enrollment
 from domain.errors import require
@@ -241,7 +242,10 @@ def _keep_media(
     at = ctx.now()
     digest = f"sha256:{hashlib.sha256(data).hexdigest()}"
     command(ctx.store.get(session_id, ProctoredSession), at, _NOT_YET_STORED, digest)
-    stored = ctx.media.store(session_id, kind, data)
+    try:
+        stored = ctx.media.store(session_id, kind, data)
+    except OSError as error:  # a full disk: nothing written, nothing recorded; try again
+        raise MediaNotKept(f"{kind} for session {session_id}: {error.strerror or error}") from error
     try:
         for attempt in range(RETRIES):
             session = ctx.store.get(session_id, ProctoredSession)

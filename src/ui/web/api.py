@@ -33,6 +33,7 @@ class Problem(msgspec.Struct, omit_defaults=True):
     detail: str
     rule: str | None = None
     field: str | None = None
+    request_id: str | None = None  # on a 5xx: the reference to quote to support (issue 14)
 
 
 def problem_response(error: DomainError) -> Response[Problem]:

@@ -27,7 +27,8 @@ from litestar.template.config import TemplateConfig
 
 from adapters.bootstrap import Platform
 from app.mail_rendering import SupportContact
-from app.ports.event_store import ConcurrencyConflict
+from app.ports.event_store import ConcurrencyConflict, StreamQuarantined
+from app.ports.media_capture import MediaNotKept
 from app.time_format import jinja_filter
 from domain.errors import DomainError, InvalidArgument
 from ui.web import (
@@ -38,6 +39,7 @@ from ui.web import (
     auditor,
     candidate,
     examiner,
+    faults,
     hotline,
     i18n,
     media,
@@ -99,24 +101,28 @@ _HTTP_FALLBACK = N_("Something went wrong on our side. Try again in a moment.")
 
 
 def _http_error(request: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:
+    """An HTTP error in words; a 5xx carries the request id to quote to support (and was
+    logged with it: by `_fault` for a fault, here for one raised on purpose)."""
+    status = error.status_code
+    if status >= 500 and error.__cause__ is None:
+        faults.log_5xx(request, f"{status} {error.detail}", None)
     if request.url.path.startswith("/api/"):
-        sentence = _HTTP_SENTENCES.get(error.status_code, _HTTP_FALLBACK)
+        sentence = _HTTP_SENTENCES.get(status, _HTTP_FALLBACK)
         body = api.Problem(
             type="about:blank",
             title=str(error.detail),
-            status=error.status_code,
+            status=status,
             detail=gettext_for(language_of(request))(sentence),
+            request_id=faults.request_id_of(request.scope) if status >= 500 else None,
         )
-        return Response(body, status_code=error.status_code, media_type=api.PROBLEM)
+        return Response(body, status_code=status, media_type=api.PROBLEM)
     if isinstance(error, NotAuthorizedException):
         staff_area = request.url.path.startswith(("/examiner", "/operator", "/staff", "/hotline"))
         return Redirect("/staff/login" if staff_area else "/login")
-    status = error.status_code
     sentence = _HTTP_SENTENCES.get(status, _HTTP_FALLBACK if status >= 500 else "")
     _ = gettext_for(language_of(request))
     message = _(sentence) if sentence else _(_HTTP_SENTENCES[400])
-    name = "_refusal.html" if wants_fragment(request) else "error.html"
-    return Template(name, context=page_context(request, message=message), status_code=status)
+    return faults.error_page(request, message, status)
 
 
 def _unreadable_body(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
@@ -127,10 +133,13 @@ def _unreadable_body(request: Request[Any, Any, Any], error: Exception) -> Respo
 
 
 def _fault(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
-    """Anything unexpected: logged with its traceback (a 500 used to reach no log), then a
-    page in the reader's language or problem details; never the framework's own text."""
-    _log.error("%s %s failed", request.method, request.url.path, exc_info=error)
-    return _http_error(request, HTTPException(status_code=500))
+    """Anything unexpected: logged with its request id and traceback (a 500 used to reach no
+    log), then a page in the reader's language with that id, or problem details; never the
+    framework's own text."""
+    faults.log_5xx(request, f"{type(error).__name__}: {error}", error)
+    fault = HTTPException(status_code=500)
+    fault.__cause__ = error
+    return _http_error(request, fault)
 
 
 LOGIN_ATTEMPTS_PER_MINUTE = 10
@@ -203,6 +212,7 @@ def create_app(
             engine_callback=_page_filters(platform),
         ),
         middleware=[
+            faults.request_id_middleware,
             RateLimitConfig(
                 rate_limit=("minute", LOGIN_ATTEMPTS_PER_MINUTE),
                 check_throttle_handler=_throttled,
@@ -222,6 +232,8 @@ def create_app(
             DomainError: _domain_error,
             HTTPException: _http_error,
             ConcurrencyConflict: _conflict,
+            StreamQuarantined: faults.quarantined,
+            MediaNotKept: faults.media_not_kept,
             UnicodeDecodeError: _unreadable_body,
             RecursionError: _unreadable_body,
             Exception: _fault,
@@ -230,7 +242,7 @@ def create_app(
         stores=stores,
         on_startup=[media.start_recorder] if live_media_root else [],
         on_shutdown=[media.stop_recorder] if live_media_root else [],
-        before_send=[security_headers(secure=secure)],
+        before_send=[security_headers(secure=secure), faults.request_id_header()],
         debug=False,
     )
     app.state.platform = platform

@@ -39,7 +39,15 @@ class AuditorDesk(Controller):
         }
         return Template(
             "auditor_reviews.html",
-            context=context(request, reviews=decided, appeals=appeals, words=review_words),
+            context=context(
+                request,
+                reviews=decided,
+                appeals=appeals,
+                words=review_words,
+                # Streams this process found quarantined (issue 14): reading the log above
+                # finds every row that does not decode or was written outside the chain.
+                quarantined=platform.store.quarantined(),
+            ),
         )
 
     @get("/reviews/{review_id:uuid}", sync_to_thread=True)

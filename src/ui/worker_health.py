@@ -1,0 +1,58 @@
+"""What the worker loop has done and how often it failed, per kind of work (issue 14): each
+failure is logged with its traceback and its running count, and the counts stay readable
+(`vigie worker` prints them when it stops; a metrics endpoint can read `HEALTH.snapshot()`)."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+
+# The kinds of work the loop does (`ui.serve.work`).
+PASS = "pass"  # policies, the outbox, read models (and the deadlines when due)
+DEADLINES = "deadlines"
+PROVISIONING = "provisioning"  # reactions that call the exam launcher, in their own thread
+
+
+@dataclass
+class WorkerHealth:
+    """Counts per kind of work, safe to update from the loop's threads."""
+
+    runs: Counter[str] = field(default_factory=Counter)
+    failures: Counter[str] = field(default_factory=Counter)
+    last_error: dict[str, str] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def ran(self, kind: str) -> None:
+        with self._lock:
+            self.runs[kind] += 1
+
+    def failed(self, kind: str, error: BaseException) -> int:
+        """Count one failure; returns how many of this kind so far (for the log line)."""
+        with self._lock:
+            self.runs[kind] += 1
+            self.failures[kind] += 1
+            self.last_error[kind] = f"{type(error).__name__}: {error}"
+            return self.failures[kind]
+
+    def snapshot(self) -> dict[str, dict[str, int | str]]:
+        """Per kind: runs, failures and the last error (plain data, for a status page)."""
+        with self._lock:
+            return {
+                kind: {
+                    "runs": self.runs[kind],
+                    "failures": self.failures[kind],
+                    "last_error": self.last_error.get(kind, ""),
+                }
+                for kind in sorted(self.runs)
+            }
+
+    def summary(self) -> str:
+        parts = [
+            f"{kind} {counts['runs']} run(s), {counts['failures']} failed"
+            for kind, counts in self.snapshot().items()
+        ]
+        return "; ".join(parts) or "nothing run"
+
+
+HEALTH = WorkerHealth()  # this process's worker loop
