@@ -38,6 +38,7 @@ from app.ports.exam_launcher import ExamLauncher
 from app.ports.ids import Ids
 from app.ports.key_store import KeyStore
 from app.ports.mailer import Mailer
+from app.ports.media_capture import MediaCapture
 from app.read_models import Projections
 from app.time_format import TimeFormatter
 from app.use_cases import portal
@@ -257,14 +258,17 @@ def bootstrap(
     ids: Ids | None = None,
     catalogue: Catalogue | None = None,
     mailer: Mailer | None = None,
+    media: MediaCapture | None = None,
 ) -> Platform:
-    """Wire the platform from settings; tests pass a manual clock, seeded ids, a mailer."""
+    """Wire the platform from settings; tests pass a manual clock, seeded ids, a mailer, a
+    media store (one whose disk fills up, issue 14)."""
     settings = settings or Settings.from_env()
     keys = key_store(settings)
     store = EventsourcingStore(settings.database_url, keys=keys)
     links = LinkSigner(_secret(settings), settings.base_url)
     launcher = _launcher(settings, links)
-    media = FileMedia(Path(settings.media_root)) if settings.media_root else MemoryMedia()
+    if media is None:
+        media = FileMedia(Path(settings.media_root)) if settings.media_root else MemoryMedia()
     ctx = Context(
         store=store,
         clock=clock or SystemClock(timedelta(seconds=settings.clock_offset_s)),

@@ -29,4 +29,6 @@ def configure(stream: TextIO | None = None, level: str | None = None) -> logging
         handler.setFormatter(logging.Formatter(FORMAT))
         handler.addFilter(RequestIdFilter())
         logger.addHandler(handler)
+    # Said once, here: Litestar's start-up gives the root logger a handler of its own.
+    logger.propagate = False
     return logger

@@ -5,6 +5,7 @@ failed pass with its traceback instead of swallowing it."""
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -27,6 +28,7 @@ from tests.acceptance.journey import Journey, make_platform
 from tests.acceptance.web import form_token
 from ui.serve import work
 from ui.web.app import create_app
+from ui.worker_health import DEADLINES, HEALTH
 
 
 @pytest.fixture
@@ -68,6 +70,7 @@ def test_a_failed_worker_pass_is_logged_with_its_traceback_and_the_loop_goes_on(
     platform.store.close()
     (tmp_path / "vigie.sqlite").unlink()
     stop = threading.Event()
+    failed_before = sum(HEALTH.failures.values())
     worker = threading.Thread(target=work, args=(platform, stop), kwargs={"interval": 0.05})
     with caplog.at_level(logging.ERROR, logger="vigie.worker"):
         worker.start()
@@ -83,6 +86,17 @@ def test_a_failed_worker_pass_is_logged_with_its_traceback_and_the_loop_goes_on(
     assert not worker.is_alive()
     assert len(failures) >= 2
     assert all(r.exc_info is not None for r in failures)
+    # Counted per kind of work, the running count in each line (issue 14).
+    counted = sum(HEALTH.failures.values()) - failed_before
+    assert counted >= len(failures)
+    per_kind: dict[str, list[int]] = {}
+    for record in failures:
+        found = re.search(r"\((\w+): (\d+) failure\(s\) so far", record.getMessage())
+        assert found is not None, record.getMessage()
+        per_kind.setdefault(found[1], []).append(int(found[2]))
+    for counts in per_kind.values():  # one more each time, kind by kind
+        assert counts == list(range(counts[0], counts[0] + len(counts)))
+    assert HEALTH.snapshot()[DEADLINES]["last_error"]
 
 
 class SlowStart(MemoryLauncher):

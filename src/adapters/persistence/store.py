@@ -209,8 +209,11 @@ class EventsourcingStore:
         for notification in notifications:
             try:
                 event = mapper.to_domain_event(notification)
+            except UndecodableRow as error:
+                event = self._unreadable(notification, error.problem)
             except Exception as error:
-                event = self._unreadable(notification, f"{type(error).__name__} decoding")
+                problem = f"{type(error).__name__} decoding {notification.topic!r}"
+                event = self._unreadable(notification, problem)
             else:
                 unchained = not is_chained(bytes(notification.state))
                 if unchained and self._chain_start.written_after(notification.id):
@@ -262,9 +265,7 @@ class EventsourcingStore:
         unchained after the chain began): its stream is quarantined, logged once (the row's
         bytes stay out of the log: they may hold personal data)."""
         stream = _uuid(stored.originator_id)
-        self._quarantine.add(
-            Quarantine(stream, stored.originator_version, f"{problem} {stored.topic!r}")
-        )
+        self._quarantine.add(Quarantine(stream, stored.originator_version, problem))
         return UnreadableEvent(
             originator_id=stream,
             originator_version=stored.originator_version,
