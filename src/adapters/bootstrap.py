@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
 from adapters.clock import ManualClock, SystemClock
+from adapters.evidence_key import EphemeralEvidenceKey, FileEvidenceKey
 from adapters.ids import RandomIds, SeededIds
 from adapters.keys.files import FileKeyStore
 from adapters.keys.memory import MemoryKeyStore
@@ -27,6 +28,7 @@ from adapters.persistence.store import EventsourcingStore
 from app.catalogue import Catalogue, default_catalogue, load_folder
 from app.context import Context
 from app.deadlines import DeadlineReport, run_deadlines
+from app.evidence_signature import EvidenceSigner
 from app.exam_desk import desk_view
 from app.links import LinkSigner
 from app.mail_rendering import MailRenderer, SupportContact
@@ -67,6 +69,9 @@ class Settings:
     # Seconds added to the system clock (VIGIE_CLOCK_OFFSET; 0 in production): rehearsals and
     # test servers that must live at another hour of the day.
     clock_offset_s: float = 0.0
+    # The evidence signing key's PEM file (VIGIE_EVIDENCE_KEY, issue 14); None: beside the
+    # SQLite file, else vigie-data/ (generated once), or one per process for `memory:`.
+    evidence_key: str | None = None
 
     @classmethod
     def from_env(cls, **overrides: str | None) -> Settings:
@@ -85,6 +90,7 @@ class Settings:
             "catalogue_dir": os.environ.get("VIGIE_CATALOGUE_DIR"),
             "key_store": os.environ.get("VIGIE_KEY_STORE"),
             "clock_offset_s": os.environ.get("VIGIE_CLOCK_OFFSET"),
+            "evidence_key": os.environ.get("VIGIE_EVIDENCE_KEY"),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(
@@ -101,6 +107,7 @@ class Settings:
             catalogue_dir=values["catalogue_dir"],
             key_store=values["key_store"],
             clock_offset_s=_seconds("VIGIE_CLOCK_OFFSET", values["clock_offset_s"]),
+            evidence_key=values["evidence_key"],
             support=SupportContact(
                 email=os.environ.get("VIGIE_SUPPORT_EMAIL", SupportContact.email),
                 phone=os.environ.get("VIGIE_SUPPORT_PHONE", SupportContact.phone),
@@ -125,6 +132,8 @@ class Platform:
     keys: KeyStore = field(default_factory=MemoryKeyStore)
     # Read on demand (operator page, CLI): most processes never list them.
     parked: ParkedReactions = field(default_factory=ParkedReactions)
+    # Signs evidence bundles (issue 14); its public half is published for verifiers.
+    signer: EvidenceSigner = field(default_factory=EphemeralEvidenceKey)
 
     @property
     def mailer(self) -> Mailer:
@@ -208,6 +217,23 @@ def _secret(settings: Settings) -> bytes:
         with os.fdopen(descriptor, "w") as handle:
             handle.write(secrets.token_hex(32))
     return path.read_text().strip().encode()
+
+
+EVIDENCE_KEY_FILE = "evidence-signing-key.pem"
+
+
+def evidence_signer(settings: Settings) -> EvidenceSigner:
+    """The platform's evidence signing key: the file the settings name, else kept with the
+    other secrets (beside a SQLite file, as its candidates' keys; vigie-data/ otherwise),
+    created on first use; a key per process for a `memory:` store."""
+    if settings.evidence_key:
+        return FileEvidenceKey(Path(settings.evidence_key))
+    if settings.database_url.startswith("memory:"):
+        return EphemeralEvidenceKey()
+    env = eventsourcing_env(settings.database_url)
+    if env["PERSISTENCE_MODULE"] == "eventsourcing.sqlite":
+        return FileEvidenceKey(Path(env["SQLITE_DBNAME"]).parent / EVIDENCE_KEY_FILE)
+    return FileEvidenceKey(Path("vigie-data") / EVIDENCE_KEY_FILE)
 
 
 def _launcher(settings: Settings, links: LinkSigner) -> ExamLauncher:
@@ -301,6 +327,7 @@ def bootstrap(
         store=store,
         links=links,
         keys=keys,
+        signer=evidence_signer(settings),
     )
 
 
@@ -311,4 +338,12 @@ def open_store(settings: Settings | None = None) -> EventsourcingStore:
     return EventsourcingStore(settings.database_url, keys=key_store(settings))
 
 
-__all__ = ["ManualClock", "Platform", "SeededIds", "Settings", "bootstrap", "open_store"]
+__all__ = [
+    "ManualClock",
+    "Platform",
+    "SeededIds",
+    "Settings",
+    "bootstrap",
+    "evidence_signer",
+    "open_store",
+]

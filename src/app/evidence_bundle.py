@@ -16,6 +16,8 @@ Files (names → bytes; the UI writes them to a folder or a zip):
   matches. The appeal's events are in `events.jsonl` like every other event of the review.
 - `manifest.json`: the format, the review, sha256 of every other file, the chain's head and
   length.
+- `signature.json`: the platform's Ed25519 signature over the manifest, with its public key
+  (`app.evidence_signature`; older bundles have none).
 
 `verify_bundle` needs nothing but the files: it walks the lines and names the first altered
 one, then checks the store hashes, the media references and every file against the manifest.
@@ -31,6 +33,7 @@ from uuid import UUID
 
 import msgspec
 
+from app.evidence_signature import SIGNATURE
 from app.hash_chain import GENESIS, canonical_json, file_hash, line_hash, stored_event_hash
 from app.ports.audit_log import AuditLog, StoredRecord
 from app.ports.event_store import AggregateNotFound
@@ -202,7 +205,8 @@ def verify_bundle(files: Mapping[str, bytes]) -> BundleCheck:
             check.fail(name, "missing")
         elif listed.get(name) != file_hash(files[name]):
             check.fail(name, "altered: its hash differs from the manifest")
-    for name in sorted(set(files) - {*FILES, MANIFEST}):
+    # The signature signs the manifest, so the manifest cannot list it (evidence_signature).
+    for name in sorted(set(files) - {*FILES, MANIFEST, SIGNATURE}):
         check.fail(name, "not listed in the manifest")
     return check
 

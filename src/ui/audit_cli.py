@@ -1,4 +1,5 @@
-"""`vigie audit …`: replay, what-if, export, verify, verify-store (design: docs/audit.md)."""
+"""`vigie audit …`: replay, what-if, export, verify, verify-store, public-key (design:
+docs/audit.md)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,24 @@ import hashlib
 import json
 import sys
 import time
+import urllib.request
 from datetime import date
 from pathlib import Path
 from typing import Any, TextIO
 from uuid import UUID
 
-from adapters.bootstrap import Settings, open_store
+from adapters.bootstrap import Settings, evidence_signer, open_store
 from adapters.persistence.store import EventsourcingStore
 from app.audit import BATCH, WhatIfReport, replay_all, what_if
 from app.evidence_bundle import build_bundle, verify_bundle
+from app.evidence_signature import (
+    EvidenceSigner,
+    PublicKey,
+    SignatureCheck,
+    Signed,
+    check_signature,
+    sign_bundle,
+)
 from app.ports.event_store import AggregateNotFound
 from app.replay import ReplayReport, replay_reviews
 from domain.review import CitedReason
@@ -61,7 +71,15 @@ def add_parser(commands: Any) -> None:
     export.add_argument("-o", "--output", type=Path, help="a new folder, or a .zip file")
     verify = sub.add_parser("verify", help="check an evidence bundle offline")
     verify.add_argument("bundle", type=Path)
+    verify.add_argument(
+        "--public-key",
+        metavar="FILE|URL",
+        help="the platform's public key (PEM, or its JSON from "
+        "/.well-known/vigie-evidence-key): the bundle must be signed by it",
+    )
     sub.add_parser("verify-store", help="check the hash chain of every stored event")
+    key = sub.add_parser("public-key", help="the key that signs evidence bundles, for verifiers")
+    key.add_argument("--format", choices=["pem", "json"], default="pem")
 
 
 def run(settings: Settings, args: argparse.Namespace, out: TextIO | None = None) -> int:
@@ -69,7 +87,9 @@ def run(settings: Settings, args: argparse.Namespace, out: TextIO | None = None)
     out = out or sys.stdout
     command = args.audit_command
     if command == "verify":
-        return verify(args.bundle, out)
+        return verify(args.bundle, out, public_key=args.public_key)
+    if command == "public-key":
+        return print_public_key(evidence_signer(settings), args.format, out)
     store = open_store(settings)
     try:
         if command == "replay":
@@ -89,7 +109,7 @@ def run(settings: Settings, args: argparse.Namespace, out: TextIO | None = None)
         if command == "what-if":
             return study(store, args.rules, args.since, args.show, out)
         if command == "export":
-            return export(store, args.review_id, args.output, out)
+            return export(store, args.review_id, args.output, out, evidence_signer(settings))
         if command == "verify-store":
             return verify_store(store, out)
     finally:
@@ -379,9 +399,15 @@ def print_what_if(report: WhatIfReport, show: int, out: TextIO) -> None:
 # --- export and verify ----------------------------------------------------------------------
 
 
-def export(store: EventsourcingStore, review_id: UUID, output: Path | None, out: TextIO) -> int:
+def export(
+    store: EventsourcingStore,
+    review_id: UUID,
+    output: Path | None,
+    out: TextIO,
+    signer: EvidenceSigner,
+) -> int:
     try:
-        files = build_bundle(store, review_id)
+        files = sign_bundle(build_bundle(store, review_id), signer)
     except AggregateNotFound as error:
         print(f"vigie: {error}", file=sys.stderr)
         return 1
@@ -390,25 +416,79 @@ def export(store: EventsourcingStore, review_id: UUID, output: Path | None, out:
     out.write(
         f"evidence bundle of review {review_id}: {target}\n"
         f"{manifest['chain_length']} events, chain head {manifest['chain_head']}\n"
-        f"check it anywhere with: vigie audit verify {target}\n"
+        f"signed by key {PublicKey(signer.public_key()).fingerprint}\n"
+        f"check it anywhere with: vigie audit verify {target} --public-key <the platform's "
+        "key: vigie audit public-key, or /.well-known/vigie-evidence-key>\n"
     )
     return 0 if manifest["matches"] else 1
 
 
-def verify(bundle: Path, out: TextIO) -> int:
+def print_public_key(signer: EvidenceSigner, form: str, out: TextIO) -> int:
+    """The evidence signing key's public half: PEM (with its fingerprint on stderr), or the
+    JSON the platform publishes at /.well-known/vigie-evidence-key."""
+    key = PublicKey(signer.public_key())
+    if form == "json":
+        out.write(json.dumps(key.published(), indent=1) + "\n")
+    else:
+        out.write(key.pem())
+        print(f"fingerprint {key.fingerprint}", file=sys.stderr)
+    return 0
+
+
+def _trusted_key(source: str) -> PublicKey:
+    """A public key from a file or an http(s) address (PEM or the platform's JSON)."""
+    if source.startswith(("http://", "https://")):
+        try:
+            with urllib.request.urlopen(source, timeout=10) as answer:
+                return PublicKey.parse(answer.read())
+        except OSError as error:
+            raise ValueError(f"--public-key: cannot read {source}: {error}") from None
+    try:
+        return PublicKey.parse(Path(source).read_bytes())
+    except OSError as error:
+        raise ValueError(f"--public-key: cannot read {source}: {error.strerror}") from None
+
+
+def verify(bundle: Path, out: TextIO, *, public_key: str | None = None) -> int:
+    """The chain and the files (as before), then the signature: each said on its own line,
+    so a reader sees which one failed."""
     try:
         files = read_bundle(bundle)
+        trusted = _trusted_key(public_key) if public_key else None
     except ValueError as error:
         print(f"vigie: {error}", file=sys.stderr)
         return 2
     check = verify_bundle(files)
     if check.intact:
-        out.write(f"INTACT: {bundle}: {check.lines} events chained, every file as listed\n")
-        return 0
-    out.write(f"ALTERED: first altered entry: {check.first_altered}\n")
-    for problem in check.problems:
-        out.write(f"  {problem}\n")
-    return 1
+        out.write(f"chain: INTACT: {bundle}: {check.lines} events chained, every file as listed\n")
+    else:
+        out.write(f"chain: ALTERED: first altered entry: {check.first_altered}\n")
+        for problem in check.problems:
+            out.write(f"  {problem}\n")
+    signed = check_signature(files, trusted)
+    out.write(f"signature: {_say_signature(signed)}\n")
+    whole = check.intact and signed.holds
+    out.write("INTACT\n" if whole else "ALTERED\n")
+    return 0 if whole else 1
+
+
+def _say_signature(signed: SignatureCheck) -> str:
+    if signed.status is Signed.VALID:
+        whose = (
+            "the key given"
+            if signed.expected
+            else "the key inside the bundle; pass --public-key to check it is the platform's"
+        )
+        return f"VALID: signed by {signed.fingerprint} ({whose})"
+    if signed.status is Signed.NOT_SIGNED:
+        if signed.expected:
+            return "NOT SIGNED: nothing shows this bundle comes from the key given"
+        return "NOT SIGNED (an older bundle): only its chain is checked"
+    if signed.status is Signed.OTHER_KEY:
+        return f"OTHER KEY: signed by {signed.fingerprint}, not by the key given {signed.expected}"
+    if signed.status is Signed.ALTERED:
+        return "FAILED: manifest.json (or the signature) was changed after signing"
+    return f"UNREADABLE: signature.json is not a signature ({signed.detail})"
 
 
 def verify_store(store: EventsourcingStore, out: TextIO) -> int:

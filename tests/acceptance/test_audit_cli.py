@@ -149,6 +149,7 @@ def test_an_exported_bundle_verifies_offline_and_an_altered_line_is_named(
         "manifest.json",
         "media.json",
         "rules.json",
+        "signature.json",
     ]
     # Offline: the store is gone.
     Path(eventsourcing_env(url)["SQLITE_DBNAME"]).unlink()

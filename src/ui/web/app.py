@@ -46,6 +46,7 @@ from ui.web import (
     operator,
     parked,
     portal,
+    public_key,
     site,
 )
 from ui.web.edge import context as page_context
@@ -204,6 +205,7 @@ def create_app(
             *parked.ROUTES,
             *hotline.ROUTES,
             *media.ROUTES,
+            *public_key.ROUTES,
             create_static_files_router(path="/static", directories=[HERE / "static"]),
         ],
         template_config=TemplateConfig(

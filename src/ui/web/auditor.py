@@ -12,6 +12,7 @@ from litestar.params import FromPath
 from litestar.response import Template
 
 from app.evidence_bundle import build_bundle
+from app.evidence_signature import sign_bundle
 from app.ports.event_store import AggregateNotFound
 from app.replay import replay_reviews
 from domain.staff import Role
@@ -64,9 +65,10 @@ class AuditorDesk(Controller):
 
     @get("/reviews/{review_id:uuid}/bundle", sync_to_thread=True)
     def bundle(self, request: Request[Any, Any, Any], review_id: FromPath[UUID]) -> Response[bytes]:
-        """The evidence bundle as a zip."""
+        """The evidence bundle as a zip, signed with the platform's key."""
+        platform = platform_of(request)
         try:
-            files = build_bundle(platform_of(request).store, review_id)
+            files = sign_bundle(build_bundle(platform.store, review_id), platform.signer)
         except AggregateNotFound:
             raise NotFoundException() from None
         return Response(
