@@ -198,7 +198,7 @@ def test_the_platform_publishes_its_key_and_the_auditor_download_is_signed_with_
     assert check_signature(files, trusted).status is Signed.VALID
     archive_path = tmp_path / "download.zip"
     archive_path.write_bytes(download.content)
-    with _serving(published.content) as key_url:
+    with _Serving(published.content) as key_url:
         code, out = verify(archive_path, capsys, key_url)
     assert code == 0, out
     assert f"signed by {document['fingerprint']} (the key given)" in out
@@ -217,7 +217,7 @@ class _KeyHandler(http.server.BaseHTTPRequestHandler):
         return
 
 
-class _serving:
+class _Serving:
     """The published key on a local address, as the platform would serve it."""
 
     def __init__(self, body: bytes) -> None:
