@@ -468,7 +468,12 @@ def verify(bundle: Path, out: TextIO, *, public_key: str | None = None) -> int:
     signed = check_signature(files, trusted)
     out.write(f"signature: {_say_signature(signed)}\n")
     whole = check.intact and signed.holds
-    out.write("INTACT\n" if whole else "ALTERED\n")
+    if whole:
+        out.write("INTACT\n")
+    elif check.intact and signed.status in (Signed.OTHER_KEY, Signed.NOT_SIGNED):
+        out.write("NOT VERIFIED: whole, but not shown to come from the key given\n")
+    else:
+        out.write("ALTERED\n")
     return 0 if whole else 1
 
 
@@ -502,7 +507,8 @@ def verify_store(store: EventsourcingStore, out: TextIO) -> int:
     seconds = time.perf_counter() - started
     out.write(
         f"{report.events:,} events in {report.streams:,} streams checked in {seconds:.1f}s: "
-        f"{report.chained:,} chained, {report.unchained:,} unchained (written before the chain)\n"
+        f"{report.chained:,} chained, {report.unchained:,} unchained (history from before the "
+        "chain, unless named below)\n"
         f"heads digest {report.heads_digest} (keep it elsewhere to detect a rewritten tail)\n"
     )
     if report.intact:

@@ -31,4 +31,6 @@ def configure(stream: TextIO | None = None, level: str | None = None) -> logging
         logger.addHandler(handler)
     # Said once, here: Litestar's start-up gives the root logger a handler of its own.
     logger.propagate = False
+    # The embedded SMTP capture says five lines per mail at INFO: its warnings are enough.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
     return logger

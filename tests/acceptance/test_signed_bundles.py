@@ -115,6 +115,7 @@ def test_a_bundle_signed_by_another_key_names_that_key(
     ours = PublicKey.parse(key.read_bytes()).fingerprint
     assert code == 1
     assert f"signature: OTHER KEY: signed by {theirs}, not by the key given {ours}" in out
+    assert out.rstrip().endswith("NOT VERIFIED: whole, but not shown to come from the key given")
     # Without a key to compare, it only shows the bundle is unchanged since that key signed.
     code, out = verify(resigned, capsys)
     assert code == 0 and "pass --public-key to check it is the platform's" in out
