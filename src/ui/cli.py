@@ -15,6 +15,7 @@ from uuid import UUID
 from adapters.bootstrap import Settings, bootstrap, open_store
 from adapters.mail.capture import SmtpCapture, read_maildir
 from app.parked import request_retry
+from app.ports.event_store import StreamQuarantined
 from app.read_models import describe
 from app.time_format import Style, TimeFormatter
 from domain.errors import DomainError
@@ -107,6 +108,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (DomainError, ValueError) as error:
         print(f"vigie: {error}", file=sys.stderr)
         return 2
+    except StreamQuarantined as error:  # issue 14: named, never a traceback
+        print(f"vigie: {error} (run `vigie audit verify-store`)", file=sys.stderr)
+        return 1
     return 2
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import errno
 import html
+import io
 import logging
 import re
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ from domain.guide import Step
 from domain.proctored_session import ProctoredSession
 from tests.acceptance.journey import FACE_PHOTO, PARIS, Journey
 from tests.acceptance.web import csrf, log_in
+from ui import logs
 from ui.web import app as web_app
 from ui.web.faults import RequestIdFilter
 
@@ -239,3 +241,35 @@ def test_every_response_carries_a_request_id_the_callers_only_when_sane() -> Non
             assert first != client.get("/support").headers["x-request-id"]  # one per request
     finally:
         platform.close()
+
+
+def test_the_server_log_says_each_fault_once_with_its_id_and_traceback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What `vigie serve` configures (`ui.logs`) survives Litestar's own logging set-up at
+    start-up: a 500 reaches the server's stream once, with its request id and traceback."""
+    vigie = logging.getLogger("vigie")
+    saved = (vigie.level, vigie.propagate, list(vigie.handlers))
+    stream = io.StringIO()
+    platform = bootstrap(
+        Settings(database_url="memory:", media_root=None, secret_key=SECRET.decode())
+    )
+    try:
+        logs.configure(stream)
+        logs.configure(stream)  # twice: still one handler
+
+        def broken(*_: Any, **__: Any) -> None:
+            raise RuntimeError("a fault for the server log")
+
+        monkeypatch.setattr(web_app.site, "context", broken)
+        with TestClient(web_app.create_app(platform, secret=SECRET, support=SUPPORT)) as client:
+            reference = client.get("/support").headers["x-request-id"]
+    finally:
+        platform.close()
+        vigie.setLevel(saved[0])
+        vigie.propagate = saved[1]
+        vigie.handlers[:] = saved[2]
+    said = stream.getvalue()
+    assert said.count("GET /support failed") == 1
+    assert f"ERROR vigie.web [{reference}] GET /support failed [{reference}]" in said
+    assert "Traceback (most recent call last)" in said and "a fault for the server log" in said

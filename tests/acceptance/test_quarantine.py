@@ -93,6 +93,9 @@ def test_a_forged_row_in_a_stream_quarantines_that_stream_only(
     # The process that had the session in memory finds out at its next load.
     with pytest.raises(StreamQuarantined):
         store.get(session_id, ProctoredSession)
+    # The command line names it, without a traceback.
+    assert main(["--database-url", url, "history", str(session_id)]) == 1
+    assert f"stream {session_id} is quarantined" in capsys.readouterr().err
 
 
 def test_a_garbage_row_as_a_new_stream_is_named_quarantined_and_stepped_over(
@@ -152,3 +155,27 @@ def test_a_healthy_store_has_nothing_quarantined(
     code, out = verify_store(url, capsys)
     assert code == 0 and "INTACT" in out and "QUARANTINED" not in out
     assert journey.platform.store.quarantined() == []
+
+
+def test_a_quarantined_enrolment_does_not_hold_back_the_other_deadlines(url: str) -> None:
+    """The deadline process skips a quarantined stream and records everyone else's facts."""
+    platform = make_platform(url)
+    try:
+        first, second = Journey(platform, email="a@example.org"), Journey(platform)
+        first.enrol()
+        second.enrol()
+        assert first.enrollment_id and second.enrollment_id
+        append_garbage(url, platform.store, first.enrollment_id)
+        first.clock.advance(days=80)  # reminders due for both
+        report = platform.tick()
+        assert report.count >= 1
+        reminded = [
+            e
+            for e in platform.store.history(second.enrollment_id)
+            if isinstance(e, Enrollment.DeadlineReminderDue)
+        ]
+        assert reminded
+        with pytest.raises(StreamQuarantined):
+            platform.store.get(first.enrollment_id, Enrollment)
+    finally:
+        platform.close()
