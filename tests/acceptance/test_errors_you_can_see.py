@@ -17,6 +17,7 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from litestar.exceptions import InternalServerException
 from litestar.testing import TestClient
 
 from adapters.bootstrap import Platform, Settings, bootstrap
@@ -273,3 +274,28 @@ def test_the_server_log_says_each_fault_once_with_its_id_and_traceback(
     assert said.count("GET /support failed") == 1
     assert f"ERROR vigie.web [{reference}] GET /support failed [{reference}]" in said
     assert "Traceback (most recent call last)" in said and "a fault for the server log" in said
+
+
+def test_a_5xx_the_framework_raises_is_logged_once_with_its_cause(
+    at_photo: tuple[Journey, TestClient[Any]],
+    monkeypatch: pytest.MonkeyPatch,
+    vigie_log: Lines,
+) -> None:
+    """A 5xx raised as an HTTP error (by the framework, or on purpose) is logged too, with the
+    fault behind it: no 5xx goes unlogged."""
+    _, client = at_photo
+
+    def broken(*_: Any, **__: Any) -> None:
+        try:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        except OSError as error:
+            raise InternalServerException() from error
+
+    monkeypatch.setattr(web_app.site, "context", broken)
+    page = client.get("/support")
+    assert page.status_code == 500
+    reference = page.headers["x-request-id"]
+    (line,) = [r for r in vigie_log.records if r.levelno >= logging.ERROR]
+    assert reference in line.getMessage() and line.exc_info is not None
+    assert isinstance(line.exc_info[1], OSError)
+    assert f"<code>{reference}</code>" in page.text

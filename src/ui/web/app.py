@@ -105,8 +105,9 @@ def _http_error(request: Request[Any, Any, Any], error: HTTPException) -> Respon
     """An HTTP error in words; a 5xx carries the request id to quote to support (and was
     logged with it: by `_fault` for a fault, here for one raised on purpose)."""
     status = error.status_code
-    if status >= 500 and error.__cause__ is None:
-        faults.log_5xx(request, f"{status} {error.detail}", None)
+    if status >= 500 and not isinstance(error, _LoggedFault):
+        # Raised on purpose, or by the framework for a fault of its own (its cause kept).
+        faults.log_5xx(request, f"{status} {error.detail}", error.__cause__ or error)
     if request.url.path.startswith("/api/"):
         sentence = _HTTP_SENTENCES.get(status, _HTTP_FALLBACK)
         body = api.Problem(
@@ -138,9 +139,11 @@ def _fault(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
     log), then a page in the reader's language with that id, or problem details; never the
     framework's own text."""
     faults.log_5xx(request, f"{type(error).__name__}: {error}", error)
-    fault = HTTPException(status_code=500)
-    fault.__cause__ = error
-    return _http_error(request, fault)
+    return _http_error(request, _LoggedFault(status_code=500))
+
+
+class _LoggedFault(HTTPException):
+    """A 500 for a fault `_fault` has logged already (once is enough)."""
 
 
 LOGIN_ATTEMPTS_PER_MINUTE = 10
