@@ -4,12 +4,16 @@ loads — on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from uuid import UUID, uuid4
 
 import pytest
 
+from adapters.persistence.chain import HEADER_BYTES
+from adapters.persistence.settings import eventsourcing_env
 from adapters.persistence.store import EventsourcingStore
 from app.ports.event_store import StreamQuarantined, UnreadableEvent
 from domain.candidate import Candidate
@@ -179,3 +183,45 @@ def test_a_quarantined_enrolment_does_not_hold_back_the_other_deadlines(url: str
             platform.store.get(first.enrollment_id, Enrollment)
     finally:
         platform.close()
+
+
+def test_history_from_before_the_chain_still_loads_and_a_row_forged_after_it_does_not(
+    tmp_path: Path,
+) -> None:
+    """An old store: rows written before the chain are history (they load); the chain begins
+    with the first sealed row; an unchained row written after that is quarantined."""
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    platform = make_platform(url)
+    journey = Journey(platform)
+    journey.enrol()
+    journey.create_session()
+    platform.close()
+    path = eventsourcing_env(url)["SQLITE_DBNAME"]
+    with contextlib.closing(sqlite3.connect(path)) as connection:  # as before the chain
+        for originator, version, state in connection.execute(
+            "SELECT originator_id, originator_version, state FROM stored_events"
+        ).fetchall():
+            connection.execute(
+                "UPDATE stored_events SET state = ? WHERE originator_id = ? "
+                "AND originator_version = ?",
+                (state[HEADER_BYTES:], originator, version),
+            )
+        connection.commit()
+    platform = make_platform(url)
+    try:
+        journey.platform = platform
+        journey.enter()  # the chain begins: sealed rows from here on
+        assert journey.session_id and journey.enrollment_id and journey.candidate_id
+        forged_at = append_copy_without_header(url, platform.store, journey.enrollment_id)
+    finally:
+        platform.close()
+    fresh = EventsourcingStore(url)
+    try:
+        fresh.get(journey.session_id, ProctoredSession)  # old rows, then sealed ones
+        fresh.get(journey.candidate_id, Candidate)
+        with pytest.raises(StreamQuarantined) as refused:
+            fresh.get(journey.enrollment_id, Enrollment)
+        assert refused.value.quarantine.version == forged_at
+        assert [q.stream for q in fresh.quarantined()] == [journey.enrollment_id]
+    finally:
+        fresh.close()

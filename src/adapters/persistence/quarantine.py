@@ -77,7 +77,8 @@ class ChainStart:
             return self._position
         with self._lock:
             while self._position is None:
-                rows = self._select(self._scanned, SCAN_PAGE)
+                # A store born chained answers with its first row: read that one alone.
+                rows = self._select(self._scanned, SCAN_PAGE if self._scanned else 1)
                 if not rows:
                     return None
                 for row in rows:
