@@ -215,7 +215,7 @@ class EventsourcingStore:
                 problem = f"{type(error).__name__} decoding {notification.topic!r}"
                 event = self._unreadable(notification, problem)
             else:
-                unchained = not is_chained(bytes(notification.state))
+                unchained = not is_chained(notification.state)
                 if unchained and self._chain_start.written_after(notification.id):
                     # Not history from before the chain: never handed over as a fact.
                     event = self._unreadable(notification, UNCHAINED_AFTER_CHAIN)
@@ -242,7 +242,7 @@ class EventsourcingStore:
             event = to_event(stored)
         except UndecodableRow as error:
             raise self._quarantined(error.stream, error.version, error.problem) from None
-        if not is_chained(bytes(stored.state)):
+        if not is_chained(stored.state):
             self._check_unchained([(_uuid(stored.originator_id), stored.originator_version)])
         return event
 
