@@ -346,9 +346,12 @@
         var form = new FormData(); form.append("recording", blob, "recording.webm");
         var sent = journey ? journey.post(stop.dataset.action, form)
           : post(stop.dataset.action, form).then(refresh, function () {});
-        // Refused (too short, say): the part is still being recorded, so film it afresh.
+        // Not kept on our side (503) or not sent (offline): the same film is sent again at the
+        // next click. Refused (too short, say): the part is still being recorded, so film it
+        // afresh.
         Promise.resolve(sent).then(function (ok) {
-          if (ok === false && document.body.contains(stop)) { ready = camera().then(record); }
+          if (ok === false && journey && journey.retryable) { stop.disabled = false; }
+          else if (ok === false && document.body.contains(stop)) { ready = camera().then(record); }
           else { stop.disabled = false; }
         });
       }

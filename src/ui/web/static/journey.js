@@ -46,10 +46,14 @@
           return false;
         }
         if (reply.ok) { swap(html, reply.url); return true; }
+        // 503: nothing was recorded and the same request may simply be sent again (a full
+        // media disk, issue 14); a refusal (409, 422) asks for something else.
+        window.vigieJourney.retryable = reply.status === 503;
         refuse(html);
         return false;
       });
     }, function () {
+      window.vigieJourney.retryable = true;
       refuse("<p>" + refusal.getAttribute("data-label-offline") + "</p>");
       return false;
     });
@@ -59,7 +63,8 @@
   window.vigieJourney = {
     post: function (url, body) { return request(url, { method: "POST", body: body }); },
     refresh: function () { return request(window.location.pathname, { method: "GET" }); },
-    refuse: refuse
+    refuse: refuse,
+    retryable: false  // whether the last refused request may be sent again as it was
   };
 
   document.addEventListener("submit", function (event) {
