@@ -42,6 +42,10 @@ def eventsourcing_env(database_url: str) -> dict[str, str]:
             "POSTGRES_PASSWORD": unquote(parsed.password or ""),
             "POSTGRES_POOL_SIZE": "2",
             "POSTGRES_MAX_OVERFLOW": "4",
+            # A pooled connection is checked as it is handed out, so the first query after a
+            # PostgreSQL restart gets a fresh one instead of a dead one: the recorder retries
+            # its own queries, but the store's bulk reads (audit, histories) do not (issue 14).
+            "POSTGRES_PRE_PING": "y",
             # ?schema=name keeps several stores (or test runs) apart in one database.
             "POSTGRES_SCHEMA": parse_qs(parsed.query).get("schema", ["public"])[0],
         }

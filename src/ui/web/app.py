@@ -45,6 +45,7 @@ from ui.web import (
     parked,
     portal,
     site,
+    unavailable,
 )
 from ui.web.edge import context as page_context
 from ui.web.edge import language_of, wants_fragment
@@ -224,6 +225,7 @@ def create_app(
             ConcurrencyConflict: _conflict,
             UnicodeDecodeError: _unreadable_body,
             RecursionError: _unreadable_body,
+            **unavailable.HANDLERS,  # a database that does not answer: 503, try again
             Exception: _fault,
         },
         request_max_body_size=MAX_UPLOAD_BYTES,
