@@ -40,11 +40,14 @@ class Reply:
 
 
 def _load(
-    served: Served, logged_in: list[httpx.Client], stop: threading.Event, number: int
+    served: Served,
+    logged_in: list[httpx.Client],
+    stop: threading.Event,
+    number: int,
+    replies: list[Reply],
 ) -> list[Reply]:
     """One person's requests in a loop: the centre enrols (store + key store), the examiner
     reads the reviews due, the candidate reads their sessions (personal data: the key store)."""
-    replies: list[Reply] = []
     with (
         served.clone(logged_in[0]) as centre,
         served.clone(logged_in[1]) as examiner,
@@ -100,8 +103,14 @@ def test_a_postgresql_restart_under_load_gives_no_5xx_once_it_is_back(
         logged_in = [served.staff_client(CENTRE_EMAIL), served.staff_client(EXAMINER_EMAIL)]
         logged_in.append(candidate)
         with ThreadPoolExecutor(LOADERS) as pool:
-            loads = [pool.submit(_load, served, logged_in, stop, n) for n in range(LOADERS)]
-            time.sleep(1.5)
+            seen: list[list[Reply]] = [[] for _ in range(LOADERS)]
+            loads = [
+                pool.submit(_load, served, logged_in, stop, n, seen[n]) for n in range(LOADERS)
+            ]
+            # Every loader is under way (a loaded machine takes a while) before the outage.
+            under_way = time.monotonic() + 60
+            while min(map(len, seen)) < 8 and time.monotonic() < under_way:
+                time.sleep(0.05)
             down = time.monotonic()
             _outage(cluster)
             back = time.monotonic()
