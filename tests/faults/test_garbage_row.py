@@ -6,9 +6,6 @@ the row was deleted)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import uuid
 from datetime import timedelta
 from uuid import UUID
@@ -20,8 +17,9 @@ from psycopg import sql
 from domain.candidate import Candidate
 from domain.proctored_session import ProctoredSession
 from tests.acceptance.journey import Journey
-from tests.concurrency.served import Served
 from tests.faults import tally
+from tests.faults.conftest import SmallDisk
+from ui.cli import main
 from ui.serve import CENTRE_EMAIL, DEMO_EMAIL, DEMO_PASSWORD
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres]
@@ -44,22 +42,18 @@ def _insert(database_url: str, stream: UUID, version: int, topic: str) -> None:
         )
 
 
-def verify_store(database_url: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIE_")}
-    env.update(PYTHONPATH=os.pathsep.join(sys.path), VIGIE_DATABASE_URL=database_url)
-    return subprocess.run(
-        [sys.executable, "-m", "ui.cli", "audit", "verify-store"],
-        env=env,
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+def verify_store(database_url: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    """`vigie audit verify-store` on that store: (exit code, what it printed)."""
+    capsys.readouterr()
+    code = main(["--database-url", database_url, "audit", "verify-store"])
+    printed = capsys.readouterr()
+    return code, printed.out + printed.err
 
 
 def test_a_garbage_row_is_named_by_verify_store_and_the_platform_still_serves(
-    served: Served,
+    small_disk_server: SmallDisk, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    served = small_disk_server.served
     platform = served.platform(served.now() - timedelta(minutes=5))
     try:
         victim = Journey(platform, email="victime@example.org")
@@ -69,17 +63,17 @@ def test_a_garbage_row_is_named_by_verify_store_and_the_platform_still_serves(
         session_version = platform.ctx.store.get(victim.session_id, ProctoredSession).version
     finally:
         platform.close()
-    clean = verify_store(served.database_url)
-    assert clean.returncode == 0, clean.stdout + clean.stderr
+    clean, report = verify_store(served.database_url, capsys)
+    assert clean == 0, report
 
     new_stream = uuid.uuid4()
     _insert(served.database_url, new_stream, 1, REGISTERED_TOPIC)
     bad_topic = f"{ProctoredSession.__module__}:{ProctoredSession.__qualname__}.TermsAccepted"
     _insert(served.database_url, victim.session_id, session_version + 1, bad_topic)
 
-    checked = verify_store(served.database_url)
-    report = checked.stdout + checked.stderr
-    print(f"\nverify-store after two garbage rows: exit {checked.returncode}\n{report}")
+    exit_code, report = verify_store(served.database_url, capsys)
+    with capsys.disabled():
+        print(f"\nverify-store after two garbage rows: exit {exit_code}\n{report}")
     tally.count("garbage rows written", 2)
     tally.count(
         "garbage rows named by verify-store",
@@ -125,6 +119,6 @@ def test_a_garbage_row_is_named_by_verify_store_and_the_platform_still_serves(
     }, served.output()[-4000:]
     assert "apres.la.panne@example.org" in operator_page.text
     # verify-store names both streams and fails.
-    assert checked.returncode != 0, report
+    assert exit_code != 0, report
     assert str(new_stream) in report, report
     assert str(victim.session_id) in report, report
