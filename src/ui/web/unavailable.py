@@ -6,6 +6,7 @@ the outage; the pools reconnect by themselves once PostgreSQL is back."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from litestar import Request, Response
@@ -44,6 +45,8 @@ def database_unreachable(request: Request[Any, Any, Any], error: Exception) -> R
     )
 
 
-HANDLERS: dict[type[Exception], Any] = {
+Handler = Callable[[Request[Any, Any, Any], Any], Response[Any]]
+
+HANDLERS: dict[int | type[Exception], Handler] = {
     error: database_unreachable for error in DATABASE_UNREACHABLE
 }
