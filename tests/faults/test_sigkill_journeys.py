@@ -445,7 +445,7 @@ def test_sigkills_during_many_journeys_lose_no_acknowledged_answer_no_mail_and_n
     prepared_in = 0.0
     for number in range(KILLS + 1):
         last = number == KILLS
-        folder = tmp_path / f"life-{number}"
+        folder = tmp_path / "served"  # one working folder: a restart in place
         with life_of(
             postgres_url, smtp_counter, folder, offset + (LATER_S if last else 0.0), cookies
         ) as life:
