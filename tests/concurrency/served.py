@@ -245,10 +245,16 @@ def _drain(process: subprocess.Popen[str], lines: list[str]) -> None:
 
 @contextmanager
 def start_served(
-    postgres_url: str, capture: SmtpCapture, folder: Path, *, process_group: bool = False
+    postgres_url: str,
+    capture: SmtpCapture,
+    folder: Path,
+    *,
+    process_group: bool = False,
+    clock_offset_s: float | None = None,
 ) -> Iterator[Served]:
     """`vigie serve --workers 2` on that store and SMTP server, run in `folder`, at 9:00 in
-    Paris (VIGIE_CLOCK_OFFSET). With `process_group`, the server has its own process group, so
+    Paris (VIGIE_CLOCK_OFFSET), or at the offset given (a test that restarts the server keeps
+    its clock going forward). With `process_group`, the server has its own process group, so
     a test's SIGKILL (os.killpg) reaches every worker process."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIE_")}
@@ -258,7 +264,9 @@ def start_served(
         VIGIE_SMTP_URL=f"smtp://{capture.host}:{capture.port}",
         VIGIE_SECRET_KEY=SECRET_KEY,
         VIGIE_MEDIA_ROOT=str(folder / "media"),
-        VIGIE_CLOCK_OFFSET=str(offset := morning_clock_offset()),
+        VIGIE_CLOCK_OFFSET=str(
+            offset := morning_clock_offset() if clock_offset_s is None else clock_offset_s
+        ),
     )
     folder.mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(

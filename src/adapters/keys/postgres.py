@@ -28,6 +28,9 @@ class PostgresKeyStore:
             max_size=max_size,
             kwargs={"autocommit": True},
             check=ConnectionPool.check_connection,
+            # While PostgreSQL is down, a request waits this long for a connection, then the
+            # page says to try again (503) rather than hang for psycopg_pool's 30 s.
+            timeout=5.0,
             reconnect_timeout=60.0,
             open=True,
         )

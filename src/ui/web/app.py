@@ -48,6 +48,7 @@ from ui.web import (
     portal,
     public_key,
     site,
+    unavailable,
 )
 from ui.web.edge import context as page_context
 from ui.web.edge import language_of, wants_fragment
@@ -241,6 +242,7 @@ def create_app(
             MediaNotKept: faults.media_not_kept,
             UnicodeDecodeError: _unreadable_body,
             RecursionError: _unreadable_body,
+            **unavailable.HANDLERS,  # a database that does not answer: 503, try again
             Exception: _fault,
         },
         request_max_body_size=MAX_UPLOAD_BYTES,

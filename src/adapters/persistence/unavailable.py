@@ -1,0 +1,19 @@
+"""The errors that mean "the database did not answer" (a PostgreSQL restart, a dropped
+connection, a pool with no connection to give), as opposed to a fault in Vigie. The pools
+reconnect by themselves (issue 14), so the request that met one can simply be tried again."""
+
+from __future__ import annotations
+
+import psycopg
+import psycopg_pool
+from eventsourcing.persistence import InterfaceError, OperationalError
+
+DATABASE_UNREACHABLE: tuple[type[Exception], ...] = (
+    # The event store's recorder (eventsourcing wraps psycopg's and sqlite3's errors).
+    OperationalError,
+    InterfaceError,
+    # The key store and any direct use of psycopg (PoolTimeout is an OperationalError).
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+    psycopg_pool.PoolTimeout,
+)

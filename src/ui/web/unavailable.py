@@ -1,0 +1,52 @@
+"""A database that does not answer (issue 14, recovery): 503 with Retry-After and a page in
+the reader's language that says to try again in a moment, problem details on the API; never
+a 500 that reads like a fault. It is logged (a warning with the traceback): an operator sees
+the outage; the pools reconnect by themselves once PostgreSQL is back."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from litestar import Request, Response
+from litestar.response import Template
+
+from adapters.persistence.unavailable import DATABASE_UNREACHABLE
+from ui.web import api
+from ui.web.edge import context, language_of, wants_fragment
+from ui.web.i18n import gettext_for
+
+_log = logging.getLogger("vigie.web")
+RETRY_AFTER_S = 5
+
+
+def database_unreachable(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    _log.warning(
+        "%s %s: the database did not answer (503)",
+        request.method,
+        request.url.path,
+        exc_info=error,
+    )
+    _ = gettext_for(language_of(request))
+    message = _("The service is briefly unavailable. Please try again in a moment.")
+    headers = {"Retry-After": str(RETRY_AFTER_S)}
+    if request.url.path.startswith("/api/"):
+        body = api.Problem(
+            type="https://vigie.example/problems/unavailable",
+            title="Service Unavailable",
+            status=503,
+            detail=message,
+        )
+        return Response(body, status_code=503, media_type=api.PROBLEM, headers=headers)
+    name = "_refusal.html" if wants_fragment(request) else "error.html"
+    return Template(
+        name, context=context(request, message=message), status_code=503, headers=headers
+    )
+
+
+Handler = Callable[[Request[Any, Any, Any], Any], Response[Any]]
+
+HANDLERS: dict[int | type[Exception], Handler] = {
+    error: database_unreachable for error in DATABASE_UNREACHABLE
+}
