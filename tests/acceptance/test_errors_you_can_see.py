@@ -299,3 +299,27 @@ def test_a_5xx_the_framework_raises_is_logged_once_with_its_cause(
     assert reference in line.getMessage() and line.exc_info is not None
     assert isinstance(line.exc_info[1], OSError)
     assert f"<code>{reference}</code>" in page.text
+
+
+def test_a_database_that_does_not_answer_is_a_503_to_try_again_with_the_reference(
+    at_photo: tuple[Journey, TestClient[Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A PostgreSQL restart is not a fault in Vigie: 503, Retry-After, « réessayez », and the
+    reference like every 5xx (the pools reconnect by themselves: tests/faults)."""
+    import psycopg_pool
+
+    _, client = at_photo
+
+    def down(*_: Any, **__: Any) -> None:
+        raise psycopg_pool.PoolTimeout("couldn't get a connection after 5.00 sec")
+
+    monkeypatch.setattr(web_app.site, "context", down)
+    page = client.get("/support")
+    assert page.status_code == 503 and page.headers["retry-after"] == "5"
+    assert "Réessayez dans un instant" in html.unescape(page.text)
+    assert f"<code>{page.headers['x-request-id']}</code>" in page.text
+    monkeypatch.setattr(web_app.api, "own_session", down)
+    journey = at_photo[0]
+    reply = client.post(f"/api/sessions/{journey.session_id}/enter", json={}, headers=csrf(client))
+    assert reply.status_code == 503 and reply.headers["retry-after"] == "5"
+    assert reply.json()["request_id"] == reply.headers["x-request-id"]

@@ -10,11 +10,10 @@ from collections.abc import Callable
 from typing import Any
 
 from litestar import Request, Response
-from litestar.response import Template
 
 from adapters.persistence.unavailable import DATABASE_UNREACHABLE
-from ui.web import api
-from ui.web.edge import context, language_of, wants_fragment
+from ui.web import faults
+from ui.web.edge import language_of
 from ui.web.i18n import gettext_for
 
 _log = logging.getLogger("vigie.web")
@@ -22,27 +21,24 @@ RETRY_AFTER_S = 5
 
 
 def database_unreachable(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    """The page (or problem details) carries the request id to quote, like every 5xx."""
     _log.warning(
-        "%s %s: the database did not answer (503)",
+        "%s %s [%s]: the database did not answer (503)",
         request.method,
         request.url.path,
+        faults.request_id_of(request.scope),
         exc_info=error,
     )
     _ = gettext_for(language_of(request))
     message = _("The service is briefly unavailable. Please try again in a moment.")
-    headers = {"Retry-After": str(RETRY_AFTER_S)}
-    if request.url.path.startswith("/api/"):
-        body = api.Problem(
-            type="https://vigie.example/problems/unavailable",
-            title="Service Unavailable",
-            status=503,
-            detail=message,
+    if faults.is_api(request):
+        response = faults.problem(
+            request, kind="unavailable", title="Service Unavailable", status=503, detail=message
         )
-        return Response(body, status_code=503, media_type=api.PROBLEM, headers=headers)
-    name = "_refusal.html" if wants_fragment(request) else "error.html"
-    return Template(
-        name, context=context(request, message=message), status_code=503, headers=headers
-    )
+    else:
+        response = faults.error_page(request, message, 503)
+    response.headers["Retry-After"] = str(RETRY_AFTER_S)
+    return response
 
 
 Handler = Callable[[Request[Any, Any, Any], Any], Response[Any]]
