@@ -46,15 +46,14 @@ from ui.web import (
     portal,
     site,
 )
+from ui.web.edge import MAX_BODY_BYTES, language_of, refusal_status, wants_fragment
 from ui.web.edge import context as page_context
-from ui.web.edge import language_of, wants_fragment
 from ui.web.headers import security_headers
 from ui.web.i18n import N_, gettext_for
 from ui.web.refusals import refusal_message
 
 HERE = Path(__file__).parent
 _log = logging.getLogger("vigie.web")
-MAX_UPLOAD_BYTES = 32 * 1024 * 1024
 
 
 def _domain_error(request: Request[Any, Any, Any], error: DomainError) -> Response[Any]:
@@ -65,7 +64,8 @@ def _domain_error(request: Request[Any, Any, Any], error: DomainError) -> Respon
         return api.problem_response(error)
     message = refusal_message(page_context(request)["lang"], error)
     name = "_refusal.html" if wants_fragment(request) else "error.html"
-    return Template(name, context=page_context(request, message=message), status_code=409)
+    status = refusal_status(error, 409)
+    return Template(name, context=page_context(request, message=message), status_code=status)
 
 
 def _conflict(request: Request[Any, Any, Any], error: ConcurrencyConflict) -> Response[Any]:
@@ -226,7 +226,7 @@ def create_app(
             RecursionError: _unreadable_body,
             Exception: _fault,
         },
-        request_max_body_size=MAX_UPLOAD_BYTES,
+        request_max_body_size=MAX_BODY_BYTES,
         stores=stores,
         on_startup=[media.start_recorder] if live_media_root else [],
         on_shutdown=[media.stop_recorder] if live_media_root else [],

@@ -27,6 +27,7 @@ from litestar.types import ControllerRouterHandler
 
 from adapters.bootstrap import Platform
 from adapters.media.duration import recording_seconds
+from app.media_content import UPLOADS, accept_upload, recording_kind
 from app.passwords import MIN_LENGTH
 from app.use_cases import accounts, enrolment, proctoring
 from domain.candidate import Account, Candidate
@@ -35,6 +36,7 @@ from domain.proctored_session import EnvironmentPart, ProctoredSession
 from ui.web import check_steps
 from ui.web.edge import (
     LANGUAGE_COOKIE,
+    UPLOAD_BODY_BYTES,
     Multipart,
     candidate_guard,
     candidate_id,
@@ -50,6 +52,8 @@ from ui.web.i18n import LANGUAGES, N_, Gettext, gettext_for
 # What a connection must reach to pass (R8): a usable video stream and answers in time.
 MAX_ROUND_TRIP_MS = 1000.0
 MIN_UPLOAD_KBPS = 500.0
+# The connection test sends 256 KiB (checks.js); its target reads no more than this.
+UPLOAD_TEST_BYTES = 1024 * 1024
 
 
 # --- language, login, password (R11, R24, R25) ----------------------------------------------
@@ -356,7 +360,7 @@ def perform_step(platform: Platform, session_id: UUID, action: str, data: dict[s
             ctx, session_id, round_trip_ms=rtt, upload_kbps=upload, passed=passed
         )
     elif action in ("face-photo", "id-photo"):
-        image = _upload(data, "photo", ("image/",))
+        image = _upload(data, action)
         take = proctoring.take_face_photo if action == "face-photo" else proctoring.take_id_photo
         take(ctx, session_id, image)
     elif action.startswith("env-start-") or action.startswith("env-stop-"):
@@ -364,19 +368,13 @@ def perform_step(platform: Platform, session_id: UUID, action: str, data: dict[s
         if action.startswith("env-start-"):
             proctoring.start_environment_recording(ctx, session_id, part)
         else:
-            recording = _upload(data, "recording", ("video/", "application/octet-stream"))
+            recording = _upload(data, recording_kind(part))
             # R10: the length is measured here, from the file, never taken from the browser.
             proctoring.stop_environment_recording(
                 ctx, session_id, part, recording, duration_s=recording_seconds(recording)
             )
     else:
         raise InvalidArgument("action", f"unknown step {action!r}")
-
-
-@post("/exams/{session_id:uuid}/upload-test", sync_to_thread=False)
-def upload_test(request: Request[Any, Any, Any], session_id: FromPath[UUID]) -> dict[str, str]:
-    """The connection test's upload target: the browser times it, the server only answers."""
-    return {"ok": "yes"}
 
 
 def _number(data: dict[str, Any], field: str) -> float:
@@ -393,15 +391,18 @@ def _part(name: str) -> EnvironmentPart:
         raise InvalidArgument("part", f"ears, room or desk, not {name!r}") from None
 
 
-def _upload(data: dict[str, Any], field: str, types: tuple[str, ...]) -> bytes:
-    upload = data.get(field)
+def _upload(data: dict[str, Any], kind: str) -> bytes:
+    """The uploaded file of this kind, if its bytes are what the kind takes (issue 14): read
+    no further than its largest size, then its format from the bytes (the declared type is
+    the browser's word), before anything is measured or stored."""
+    rule = UPLOADS[kind]
+    upload = data.get(rule.field)
     if not isinstance(upload, UploadFile):
-        raise InvalidArgument(field, "a file is required")
-    if not upload.content_type.startswith(types):
-        raise InvalidArgument(field, f"unexpected file type {upload.content_type!r}")
-    content = upload.file.read()
+        raise InvalidArgument(rule.field, "a file is required")
+    content = upload.file.read(rule.max_bytes + 1)
     if not content:
-        raise InvalidArgument(field, "the file is empty")
+        raise InvalidArgument(rule.field, "the file is empty")
+    accept_upload(kind, content)
     return content
 
 
@@ -476,7 +477,11 @@ class CandidateArea(Controller):
             ),
         )
 
-    @post("/exams/{session_id:uuid}/do/{action:str}", sync_to_thread=True)
+    @post(
+        "/exams/{session_id:uuid}/do/{action:str}",
+        sync_to_thread=True,
+        request_max_body_size=UPLOAD_BODY_BYTES,
+    )
     def do_step(
         self,
         request: Request[Any, Any, Any],
@@ -488,6 +493,17 @@ class CandidateArea(Controller):
         own_session(request, session_id)
         perform_step(platform_of(request), session_id, action, data)
         return Redirect(f"/exams/{session_id}")
+
+    @post("/exams/{session_id:uuid}/upload-test", request_max_body_size=UPLOAD_TEST_BYTES)
+    async def upload_test(
+        self, request: Request[Any, Any, Any], session_id: FromPath[UUID]
+    ) -> dict[str, str]:
+        """The connection test's upload target (R8): the browser times it, the server reads
+        it and answers. Only for the candidate's own session (issue 14: it was an anonymous
+        upload sink), and no larger than the test sends."""
+        await sync_to_thread(own_session, request, session_id)
+        await request.body()  # read to the end: what the browser times is the upload
+        return {"ok": "yes"}
 
     @get("/equipment", sync_to_thread=False)
     def equipment(self, request: Request[Any, Any, Any]) -> Template:
@@ -506,6 +522,5 @@ ROUTES: list[ControllerRouterHandler] = [
     forgot,
     create_session_page,
     create_session,
-    upload_test,
     CandidateArea,
 ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from babel.numbers import format_decimal
 from markupsafe import Markup, escape
 
-from app.media_content import UnacceptedMedia
+from app.media_content import MIB, MediaTooLarge, UnacceptedMedia
 from domain.errors import (
     DomainError,
     InvalidArgument,
@@ -106,6 +106,14 @@ def refusal_message(language: str, error: DomainError) -> Markup:
     elif isinstance(error, UnacceptedMedia):  # a photo or recording that is none (issue 12)
         field = _(_FIELDS.get(error.field, error.field))
         sentence = f"{field} : {error.in_language(language)}"
+    elif isinstance(error, MediaTooLarge):  # issue 14: a 50 MiB "photo"
+        sentence = _(
+            "« %(field)s » is too large: send a file of at most %(limit)s MiB "
+            "(%(given)s MiB sent).",
+            field=_(_FIELDS.get(error.field, error.field)),
+            limit=format_decimal(round(error.limit / MIB, 1), locale=language),
+            given=format_decimal(round(error.given / MIB, 1), locale=language),
+        )
     elif isinstance(error, TooLong):
         sentence = _(
             "« %(field)s » is too long: keep it under %(limit)s characters (%(given)s given).",
