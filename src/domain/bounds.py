@@ -19,6 +19,8 @@ LIMITS: dict[str, int] = {
     "appeal_reason": 4_000,
     "reassign_reason": 1_000,
     "note": 1_000,
+    # Hashed, never stored: bounded at the edge so a megabyte of password costs no hash time.
+    "password": 1_024,
 }
 
 

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
@@ -23,6 +23,7 @@ from ui.web.edge import (
     Multipart,
     candidate_guard,
     candidate_id,
+    edge_bound,
     own_session,
     platform_of,
     refusal_status,
@@ -80,7 +81,7 @@ class SessionOut(msgspec.Struct):
 
 
 class EnterIn(msgspec.Struct):
-    resume_reason: str | None = None
+    resume_reason: Annotated[str, edge_bound("resume_reason")] | None = None
 
 
 class EnterOut(msgspec.Struct):
@@ -89,7 +90,7 @@ class EnterOut(msgspec.Struct):
 
 class AnswerIn(msgspec.Struct):
     question_id: str
-    answer: str = ""
+    answer: Annotated[str, edge_bound("answer")] = ""
     choices: list[str] = []
 
 
@@ -112,7 +113,7 @@ class ReviewDueOut(msgspec.Struct):
 class CitedIn(msgspec.Struct):
     reason: str
     evidence_ids: list[str]
-    justification: str = ""
+    justification: Annotated[str, edge_bound("justification")] = ""
 
 
 class OverrideIn(msgspec.Struct):
@@ -122,7 +123,7 @@ class OverrideIn(msgspec.Struct):
     rule: str
     reason: str
     evidence_ids: list[str]
-    justification: str
+    justification: Annotated[str, edge_bound("justification")]
 
 
 class DecisionIn(msgspec.Struct):

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from litestar import Litestar, Request, Response
 from litestar.config.csrf import CSRFConfig
-from litestar.exceptions import HTTPException, NotAuthorizedException
+from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -50,7 +51,7 @@ from ui.web.edge import MAX_BODY_BYTES, language_of, refusal_status, wants_fragm
 from ui.web.edge import context as page_context
 from ui.web.headers import security_headers
 from ui.web.i18n import N_, gettext_for
-from ui.web.refusals import refusal_message
+from ui.web.refusals import edge_sentence, refusal_message
 
 HERE = Path(__file__).parent
 _log = logging.getLogger("vigie.web")
@@ -98,7 +99,41 @@ _HTTP_SENTENCES: dict[int, str] = {
 _HTTP_FALLBACK = N_("Something went wrong on our side. Try again in a moment.")
 
 
+_LENGTH_BOUND = re.compile(r"of length <= (\d+)")
+
+
+def _refused_field(error: HTTPException) -> tuple[str, int | None] | None:
+    """The body field Litestar's validation refused, and its length bound if it was too long
+    (issue 14: the edge bounds, `edge_bound`); None when no field is named."""
+    if not isinstance(error, ValidationException) or not isinstance(error.extra, list):
+        return None
+    for item in error.extra:
+        if isinstance(item, dict) and item.get("key") and item.get("source") == "body":
+            bound = _LENGTH_BOUND.search(str(item.get("message", "")))
+            return str(item["key"]), int(bound.group(1)) if bound else None
+    return None
+
+
+def _field_error(request: Request[Any, Any, Any], key: str, limit: int | None) -> Response[Any]:
+    """400 naming the field, in the reader's language (page, fragment or problem details)."""
+    sentence = edge_sentence(language_of(request), key, limit)
+    if request.url.path.startswith("/api/"):
+        body = api.Problem(
+            type="https://vigie.example/problems/invalid-field",
+            title=f"Invalid field {key}",
+            status=400,
+            detail=sentence,
+            field=key,
+        )
+        return Response(body, status_code=400, media_type=api.PROBLEM)
+    name = "_refusal.html" if wants_fragment(request) else "error.html"
+    return Template(name, context=page_context(request, message=sentence), status_code=400)
+
+
 def _http_error(request: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:
+    refused = _refused_field(error)
+    if refused is not None:
+        return _field_error(request, *refused)
     if request.url.path.startswith("/api/"):
         sentence = _HTTP_SENTENCES.get(error.status_code, _HTTP_FALLBACK)
         body = api.Problem(

@@ -41,6 +41,7 @@ from ui.web.edge import (
     candidate_guard,
     candidate_id,
     context,
+    edge_bound,
     language_of,
     live_session,
     own_session,
@@ -65,17 +66,17 @@ Typed = Annotated[T, Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
 class LogInForm(msgspec.Struct):
-    email: str = ""
-    password: str = ""
+    email: Annotated[str, edge_bound("email")] = ""
+    password: Annotated[str, edge_bound("password")] = ""
 
 
 class PasswordForm(msgspec.Struct):
     token: str = ""
-    password: str = ""
+    password: Annotated[str, edge_bound("password")] = ""
 
 
 class ForgotForm(msgspec.Struct):
-    email: str = ""
+    email: Annotated[str, edge_bound("email")] = ""
     account: str = "proctoring"  # or "portal"
 
 
@@ -85,7 +86,9 @@ class CreateSessionForm(msgspec.Struct):
 
 
 class EnterForm(msgspec.Struct):
-    reason: str = ""  # 'Reprendre l'examen' only (R6); 'Examen' sends none
+    reason: Annotated[str, edge_bound("resume_reason")] = (
+        ""  # 'Reprendre l'examen' only (R6); 'Examen' sends none
+    )
 
 
 @get("/lang/{code:str}", sync_to_thread=True)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 from uuid import UUID
 
+import msgspec
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.enums import RequestEncodingType
@@ -21,6 +22,7 @@ from litestar.utils.scope.state import ScopeState
 from adapters.bootstrap import Platform
 from app.mail_rendering import SupportContact
 from app.media_content import LARGEST_UPLOAD, MIB, MediaTooLarge, UnacceptedMedia
+from domain.bounds import LIMITS
 from domain.errors import DomainError
 from domain.proctored_session import ProctoredSession
 from domain.staff import Role
@@ -40,6 +42,13 @@ _UPLOAD_STATUS: tuple[tuple[type[DomainError], int], ...] = (
     (MediaTooLarge, 413),
     (UnacceptedMedia, 415),
 )
+
+
+def edge_bound(field: str) -> msgspec.Meta:
+    """A form or API field's maximum length at the edge, from the domain's table (issue 14):
+    `reason: Annotated[str, edge_bound("appeal_reason")]`. A longer value is refused with a
+    400 naming the field (`app._http_error`) before the body reaches a use case."""
+    return msgspec.Meta(max_length=LIMITS[field])
 
 
 def refusal_status(error: DomainError, otherwise: int) -> int:

@@ -7,7 +7,7 @@ beside the form it answers, with what was typed kept."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -25,7 +25,7 @@ from domain.guide import Step
 from domain.hotline import REASON_LIMIT, MailToResend
 from domain.rules import CURRENT_RULES
 from domain.staff import Role
-from ui.web.edge import Form, context, platform_of, staff_guard, staff_id
+from ui.web.edge import Form, context, edge_bound, platform_of, staff_guard, staff_id
 from ui.web.i18n import N_, gettext_for
 
 # The hotline's pages are for the support role: others get the log-in page or a 403.
@@ -39,22 +39,22 @@ def _me(request: Request[Any, Any, Any]) -> UUID:
 class Reason(msgspec.Struct):
     """A form with a reason (renew, resend, unblock)."""
 
-    reason: str = ""
+    reason: Annotated[str, edge_bound("note")] = ""
     mail: str = ""
 
 
 class Waiver(msgspec.Struct):
     step: str = ""
-    reason: str = ""
+    reason: Annotated[str, edge_bound("note")] = ""
 
 
 class Problem(msgspec.Struct):
-    description: str = ""
+    description: Annotated[str, edge_bound("note")] = ""
 
 
 class Slot(msgspec.Struct):
     slot: str = ""  # an <input type="datetime-local">: the centre's local time
-    note: str = ""
+    note: Annotated[str, edge_bound("note")] = ""
 
 
 class Link(msgspec.Struct):

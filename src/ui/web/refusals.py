@@ -11,6 +11,7 @@ from babel.numbers import format_decimal
 from markupsafe import Markup, escape
 
 from app.media_content import MIB, MediaTooLarge, UnacceptedMedia
+from domain.bounds import LIMITS
 from domain.errors import (
     DomainError,
     InvalidArgument,
@@ -89,6 +90,26 @@ def refusal_sentence(language: str, rule: str | None, field: str | None, detail:
     if rule is None:
         return _(_REFUSED)
     return _(_REFUSALS.get(rule, _REFUSED))
+
+
+def edge_sentence(language: str, key: str, limit: int | None) -> str:
+    """A form or API field the edge refused (issue 14), named as the person sees it: too long
+    for its bound (`limit`, from the domain's table), or not of its kind."""
+    _ = gettext_for(language)
+    # The table's name of the field: the form's own (`surname`), or one it ends with (a
+    # form's `reason` of 4,000 characters is the appeal's).
+    named = next(
+        (f for f, n in LIMITS.items() if n == limit and (f == key or f.endswith(f"_{key}"))),
+        key,
+    )
+    field = _(_FIELDS.get(named, named))
+    if limit is None:
+        return _("Check the field « %(field)s ».", field=field)
+    return _(
+        "« %(field)s » is too long: keep it under %(limit)s characters.",
+        field=field,
+        limit=format_decimal(limit, locale=language),
+    )
 
 
 def refusal_message(language: str, error: DomainError) -> Markup:
