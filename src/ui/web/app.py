@@ -99,6 +99,9 @@ _HTTP_SENTENCES: dict[int, str] = {
 _HTTP_FALLBACK = N_("Something went wrong on our side. Try again in a moment.")
 
 
+# Litestar's words when the body ends before its announced length (a client that lied about
+# it, or left): a 500 for Litestar, bad input for us (issue 14).
+_CLIENT_LEFT = "client disconnected prematurely"
 _LENGTH_BOUND = re.compile(r"of length <= (\d+)")
 
 
@@ -131,6 +134,8 @@ def _field_error(request: Request[Any, Any, Any], key: str, limit: int | None) -
 
 
 def _http_error(request: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:
+    if error.status_code == 500 and error.detail == _CLIENT_LEFT:
+        error = HTTPException(status_code=400)  # the client's doing, not a fault of ours
     refused = _refused_field(error)
     if refused is not None:
         return _field_error(request, *refused)
