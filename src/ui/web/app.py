@@ -16,7 +16,12 @@ from typing import Any
 
 from litestar import Litestar, Request, Response
 from litestar.config.csrf import CSRFConfig
-from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    NotFoundException,
+    ValidationException,
+)
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -28,7 +33,7 @@ from litestar.template.config import TemplateConfig
 
 from adapters.bootstrap import Platform
 from app.mail_rendering import SupportContact
-from app.ports.event_store import ConcurrencyConflict
+from app.ports.event_store import AggregateNotFound, ConcurrencyConflict
 from app.time_format import jinja_filter
 from domain.errors import DomainError, InvalidArgument
 from ui.web import (
@@ -166,6 +171,13 @@ def _unreadable_body(request: Request[Any, Any, Any], error: Exception) -> Respo
     return _http_error(request, HTTPException(status_code=400))
 
 
+def _unknown_id(request: Request[Any, Any, Any], error: AggregateNotFound) -> Response[Any]:
+    """An id in the address that names nothing in the store (issue 14: an unknown review id
+    gave 500): the page does not exist, 404, for every route at once."""
+    _log.info("unknown id on %s %s: %s", request.method, request.url.path, error)
+    return _http_error(request, NotFoundException())
+
+
 def _fault(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
     """Anything unexpected: logged with its traceback (a 500 used to reach no log), then a
     page in the reader's language or problem details; never the framework's own text."""
@@ -262,6 +274,7 @@ def create_app(
             DomainError: _domain_error,
             HTTPException: _http_error,
             ConcurrencyConflict: _conflict,
+            AggregateNotFound: _unknown_id,
             UnicodeDecodeError: _unreadable_body,
             RecursionError: _unreadable_body,
             Exception: _fault,
