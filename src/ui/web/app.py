@@ -16,12 +16,14 @@ from typing import Any
 
 from litestar import Litestar, Request, Response
 from litestar.config.csrf import CSRFConfig
+from litestar.connection import ASGIConnection
 from litestar.exceptions import (
     HTTPException,
     NotAuthorizedException,
     NotFoundException,
     ValidationException,
 )
+from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -194,6 +196,14 @@ def _throttled(request: Request[Any, Any, Any]) -> bool:
     return request.method == "POST" and request.url.path in _THROTTLED
 
 
+def _plain_file_name(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """A static file's name the file system can be asked about: no NUL byte and no segment
+    longer than a file name may be (issue 14: `/static/%00` gave 500); anything else is 404."""
+    name = str(connection.path_params.get("file_path", ""))
+    if "\0" in name or any(len(part) > 255 for part in name.split("/")):
+        raise NotFoundException()
+
+
 def _page_filters(platform: Platform) -> Callable[[JinjaTemplateEngine], None]:
     """What every page shares: times through the one formatter (`{{ at | local_time }}`,
     issue 12), the catalogues (issue 13), and a certification named by its title, never its
@@ -247,7 +257,9 @@ def create_app(
             *parked.ROUTES,
             *hotline.ROUTES,
             *media.ROUTES,
-            create_static_files_router(path="/static", directories=[HERE / "static"]),
+            create_static_files_router(
+                path="/static", directories=[HERE / "static"], guards=[_plain_file_name]
+            ),
         ],
         template_config=TemplateConfig(
             directory=HERE / "templates",
