@@ -38,6 +38,13 @@ SECRET = b"f" * 32
 PASSWORD = "fuzz-pass-123"
 ROLES = ("anonymous", "candidate", *(role.value for role in Role))
 PARAMETER = re.compile(r"\{(\w+):(\w+)\}")
+# Words the routes' `{action}` and `{code}` parts take, so bodies reach the handlers' depths.
+ACTIONS = (
+    "face-photo", "id-photo", "env-start-ears", "env-stop-ears", "env-stop-desk", "connection",
+    "camera", "designer", "conditions", "instructions", "mic-stop", "decide", "release",
+    "take", "assign", "profile", "practice", "tile", "start", "begin", "finish", "validate",
+    "quit", "defer", "reopen", "fr", "en", "decision", "answer",
+)  # fmt: skip
 NOT_IDS = ("not-a-uuid", "0", "-1", "%00", "..%2F..%2Fetc", "x" * 300)
 
 
@@ -209,7 +216,9 @@ def test_no_malformed_input_makes_any_route_fail_with_a_server_error(world: Worl
             who=st.sampled_from(roles),
             values=st.fixed_dictionaries(
                 {
-                    name: ids if kind == "uuid" else st.text(max_size=20) | st.sampled_from(NOT_IDS)
+                    name: ids
+                    if kind == "uuid"
+                    else st.sampled_from(ACTIONS) | st.text(max_size=20) | st.sampled_from(NOT_IDS)
                     for name, kind in names
                 }
             ),
