@@ -130,9 +130,8 @@ def test_an_answer_one_character_too_long_is_refused_at_the_edge_naming_the_fiel
     )
     assert reply.status_code == 400, reply.text[:300]
     assert reply.json()["field"] == "answer"
-    assert (
-        reply.json()["detail"] == "« Votre réponse » est trop long : pas plus de 10\u202f000 caractères."
-    )
+    said = "« Votre réponse » est trop long : pas plus de 10\u202f000 caractères."
+    assert reply.json()["detail"] == said
     assert len(journey.ctx.store.history(journey.attempt_id)) == before
     kept = client.post(
         f"/api/attempts/{journey.attempt_id}/answers",

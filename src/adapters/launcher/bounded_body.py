@@ -12,10 +12,18 @@ from __future__ import annotations
 
 from email.message import Message
 from http import HTTPStatus
-from typing import BinaryIO
+from typing import Protocol
 
 # A chunk-size line ("1a2b;ext=…\r\n") longer than this is no chunk size.
 _CHUNK_LINE = 1024
+
+
+class Stream(Protocol):
+    """What the body is read from (a request handler's `rfile`)."""
+
+    def read(self, size: int, /) -> bytes: ...
+
+    def readline(self, size: int, /) -> bytes: ...
 
 
 class BodyRefused(Exception):
@@ -26,7 +34,7 @@ class BodyRefused(Exception):
         self.status = status
 
 
-def read_body(headers: Message, stream: BinaryIO, limit: int) -> bytes:
+def read_body(headers: Message, stream: Stream, limit: int) -> bytes:
     """The body: at most `limit` bytes, or BodyRefused (400 or 413)."""
     encodings = headers.get_all("Transfer-Encoding") or []
     if any("chunked" in e.lower() for e in encodings):
@@ -45,7 +53,7 @@ def read_body(headers: Message, stream: BinaryIO, limit: int) -> bytes:
     return _exactly(stream, length)
 
 
-def _exactly(stream: BinaryIO, length: int) -> bytes:
+def _exactly(stream: Stream, length: int) -> bytes:
     try:
         data = stream.read(length)
     except TimeoutError:  # the client announced more than it sends
@@ -55,7 +63,7 @@ def _exactly(stream: BinaryIO, length: int) -> bytes:
     return data
 
 
-def _chunked(stream: BinaryIO, limit: int) -> bytes:
+def _chunked(stream: Stream, limit: int) -> bytes:
     body = bytearray()
     while True:
         try:
@@ -76,7 +84,7 @@ def _chunked(stream: BinaryIO, limit: int) -> bytes:
             raise BodyRefused(HTTPStatus.BAD_REQUEST, "a chunk without its line end")
 
 
-def _trailers(stream: BinaryIO) -> None:
+def _trailers(stream: Stream) -> None:
     """Skip trailer lines up to the blank line that ends the body (a few at most)."""
     for _ in range(32):
         line = stream.readline(_CHUNK_LINE + 1)
