@@ -12,6 +12,7 @@ load. Without the script the same forms work with full pages.
 from __future__ import annotations
 
 import contextlib
+import os
 from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
@@ -27,7 +28,7 @@ from litestar.types import ControllerRouterHandler
 
 from adapters.bootstrap import Platform
 from adapters.media.duration import recording_seconds
-from app.media_content import UPLOADS, accept_upload, recording_kind
+from app.media_content import UPLOADS, MediaTooLarge, accept_upload, recording_kind
 from app.passwords import MIN_LENGTH
 from app.use_cases import accounts, enrolment, proctoring
 from domain.candidate import Account, Candidate
@@ -402,6 +403,10 @@ def _upload(data: dict[str, Any], kind: str) -> bytes:
     upload = data.get(rule.field)
     if not isinstance(upload, UploadFile):
         raise InvalidArgument(rule.field, "a file is required")
+    size = upload.file.seek(0, os.SEEK_END)  # parsed already: its size, without reading it
+    if size > rule.max_bytes:
+        raise MediaTooLarge(rule.field, rule.max_bytes, size)
+    upload.file.seek(0)
     content = upload.file.read(rule.max_bytes + 1)
     if not content:
         raise InvalidArgument(rule.field, "the file is empty")
