@@ -39,22 +39,22 @@ def _me(request: Request[Any, Any, Any]) -> UUID:
 class Reason(msgspec.Struct):
     """A form with a reason (renew, resend, unblock)."""
 
-    reason: Annotated[str, edge_bound("note")] = ""
+    reason: Annotated[str, edge_bound("hotline_reason")] = ""
     mail: str = ""
 
 
 class Waiver(msgspec.Struct):
     step: str = ""
-    reason: Annotated[str, edge_bound("note")] = ""
+    reason: Annotated[str, edge_bound("hotline_reason")] = ""
 
 
 class Problem(msgspec.Struct):
-    description: Annotated[str, edge_bound("note")] = ""
+    description: Annotated[str, edge_bound("hotline_reason")] = ""
 
 
 class Slot(msgspec.Struct):
     slot: str = ""  # an <input type="datetime-local">: the centre's local time
-    note: Annotated[str, edge_bound("note")] = ""
+    note: Annotated[str, edge_bound("hotline_reason")] = ""
 
 
 class Link(msgspec.Struct):

@@ -71,6 +71,8 @@ _FIELDS: dict[str, str] = {
     "appeal_reason": N_("Your reasons"),
     "reassign_reason": N_("Reason"),
     "note": N_("Note"),
+    "hotline_reason": N_("Reason"),
+    "description": N_("Description"),
 }
 
 # R10: the recorded part, as the sentence names it ("the recording of the room").
