@@ -137,6 +137,10 @@ VALUES = st.one_of(
     st.sampled_from(["x" * 20_000, "é" * 11_000, "<script>" * 2000]),
     st.uuids().map(str),
 )
+# A form field sent twice or more arrives as a list.
+FORM_VALUES = VALUES | st.lists(VALUES, min_size=2, max_size=3)
+EVERY_FIELD_TOO_LONG = {name: "x" * 20_000 for name in FIELDS.elements}  # type: ignore[attr-defined]
+EVERY_FIELD_TWICE = {name: ["yes", "-1"] for name in FIELDS.elements}  # type: ignore[attr-defined]
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | VALUES,
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(FIELDS, inner, max_size=3),
@@ -149,13 +153,13 @@ def bodies(draw: st.DrawFn) -> dict[str, Any]:
     """The keyword arguments of one request's body (httpx's)."""
     kind = draw(st.sampled_from(["none", "form", "json", "multipart", "raw"]))
     if kind == "form":
-        return {"data": draw(st.dictionaries(FIELDS, VALUES, max_size=6))}
+        return {"data": draw(st.dictionaries(FIELDS, FORM_VALUES, max_size=6))}
     if kind == "json":
         return {"content": json.dumps(draw(JSON_VALUES)), "headers": {"content-type": "json"}}
     if kind == "multipart":
         files = draw(st.dictionaries(FIELDS, st.binary(max_size=300), min_size=1, max_size=2))
         return {
-            "data": draw(st.dictionaries(FIELDS, VALUES, max_size=4)),
+            "data": draw(st.dictionaries(FIELDS, FORM_VALUES, max_size=4)),
             "files": {name: ("f.bin", content, "image/jpeg") for name, content in files.items()},
         }
     if kind == "raw":
@@ -237,6 +241,13 @@ def test_no_malformed_input_makes_any_route_fail_with_a_server_error(world: Worl
                 failures.append(f"{status} {method} {concrete[:120]} as {who}: {str(body)[:120]}")  # noqa: B023
 
         no_server_error()
+        # And, for each admitted role, every field at once too long, then every one twice.
+        concrete = PARAMETER.sub(lambda m: str(world.ids[0]) if m.group(2) == "uuid" else "x", path)
+        for who in roles:
+            for body in (EVERY_FIELD_TOO_LONG, EVERY_FIELD_TWICE):
+                status = call(world, who, method, concrete, {"data": dict(body)})
+                if status >= 500:
+                    failures.append(f"{status} {method} {concrete} as {who}: every field")
     assert not failures, "\n".join(sorted(set(failures))[:40])
 
 
