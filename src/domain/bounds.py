@@ -19,6 +19,9 @@ LIMITS: dict[str, int] = {
     "appeal_reason": 4_000,
     "reassign_reason": 1_000,
     "note": 1_000,
+    "hotline_reason": 500,  # why the hotline renewed, resent, unblocked, waived (domain.hotline)
+    # Hashed, never stored: bounded at the edge so a megabyte of password costs no hash time.
+    "password": 1_024,
 }
 
 

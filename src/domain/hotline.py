@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from domain.bounds import LIMITS
 from domain.errors import InvalidArgument
 
 # Long enough for a ticket number and two sentences; short enough to stay a note, not a file.
-REASON_LIMIT = 500
+REASON_LIMIT = LIMITS["hotline_reason"]
 # A screen-sharing link (R2) is a URL the candidate opens: https, and no longer than a mail line
 # can carry comfortably.
 LINK_LIMIT = 500

@@ -3,7 +3,9 @@ nested values), and how to compare them: what the event store contract saves and
 
 from __future__ import annotations
 
+import struct
 import typing
+import zlib
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -255,13 +257,20 @@ def raise_flags(session: ProctoredSession, count: int, *, first: int = 0) -> Non
 
 
 def jpeg_sample(tag: bytes = b"") -> bytes:
-    """A JPEG's first bytes (SOI, a JFIF APP0) then `tag`: a photo as far as checks go."""
-    return b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + tag
+    """A JPEG's first bytes (SOI, a JFIF APP0, a frame header of 1 × 1 pixel) then `tag`: a
+    photo as far as checks go (they read the headers, never decode the picture)."""
+    return (
+        b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+        + b"\xff\xc0\x00\x0b\x08\x00\x01\x00\x01\x01\x01\x11\x00"  # SOF0: 8 bits, 1 × 1, grey
+        + tag
+    )
 
 
 def png_sample(tag: bytes = b"") -> bytes:
-    """A PNG's signature and an IHDR chunk's start, then `tag`."""
-    return b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + tag
+    """A PNG's signature and its IHDR chunk (1 × 1 pixel, with its checksum), then `tag`."""
+    header = b"IHDR" + struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0)
+    checksum = struct.pack(">I", zlib.crc32(header))
+    return b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0d" + header + checksum + tag
 
 
 def ebml_sample(doc_type: bytes = b"webm", tag: bytes = b"") -> bytes:

@@ -96,11 +96,11 @@ def in_exam(signed_in: tuple[Journey, TestClient[Any]]) -> tuple[Journey, TestCl
     return journey, client
 
 
-def test_a_10_mib_answer_is_refused_naming_the_field_and_nothing_is_recorded(
+def test_a_10_mib_answer_is_refused_unread_and_nothing_is_recorded(
     in_exam: tuple[Journey, TestClient[Any]],
 ) -> None:
-    """Issue 14: a 10 MiB answer was accepted into the log. The domain's bound (the same
-    table the forms use) refuses it with a 422 naming `answer`; the attempt is unchanged."""
+    """Issue 14: a 10 MiB answer was accepted into the log. The body is larger than the
+    platform reads (413, before any parsing); the attempt is unchanged."""
     journey, client = in_exam
     assert journey.attempt_id is not None
     before = len(journey.ctx.store.history(journey.attempt_id))
@@ -110,9 +110,35 @@ def test_a_10_mib_answer_is_refused_naming_the_field_and_nothing_is_recorded(
         json={"question_id": first_question, "answer": "a" * (10 * 1024 * 1024)},
         headers=csrf(client),
     )
-    assert reply.status_code == 422, reply.text[:300]
-    assert reply.json()["field"] == "answer"
+    assert reply.status_code == 413, reply.text[:300]
     assert len(journey.ctx.store.history(journey.attempt_id)) == before
+
+
+def test_an_answer_one_character_too_long_is_refused_at_the_edge_naming_the_field(
+    in_exam: tuple[Journey, TestClient[Any]],
+) -> None:
+    """Point 5: the edge holds the field to the domain's own bound (`LIMITS`): 400 naming
+    `answer` with the limit in words, before the use case runs; nothing is recorded."""
+    journey, client = in_exam
+    assert journey.attempt_id is not None
+    before = len(journey.ctx.store.history(journey.attempt_id))
+    first_question = journey.ctx.store.get(journey.attempt_id, ExamAttempt).question_ids[0]
+    reply = client.post(
+        f"/api/attempts/{journey.attempt_id}/answers",
+        json={"question_id": first_question, "answer": "a" * (LIMITS["answer"] + 1)},
+        headers=csrf(client),
+    )
+    assert reply.status_code == 400, reply.text[:300]
+    assert reply.json()["field"] == "answer"
+    said = "« Votre réponse » est trop long : pas plus de 10\u202f000 caractères."
+    assert reply.json()["detail"] == said
+    assert len(journey.ctx.store.history(journey.attempt_id)) == before
+    kept = client.post(
+        f"/api/attempts/{journey.attempt_id}/answers",
+        json={"question_id": first_question, "answer": "a" * LIMITS["answer"]},
+        headers=csrf(client),
+    )
+    assert kept.status_code == 201, kept.text[:300]
 
 
 @pytest.mark.parametrize("field", sorted(LIMITS))

@@ -175,8 +175,8 @@ def test_an_svg_html_or_gif_sent_as_a_photo_is_refused_naming_the_photo_in_frenc
     with pytest.raises(UnacceptedMedia) as refused:
         proctoring.take_face_photo(platform.ctx, _sid(journey), content)
     assert refused.value.field == "photo"
-    assert refused.value.in_language("fr") == "la photo doit être une image JPEG ou PNG"
-    assert refused.value.in_language("en") == "the photo must be a JPEG or PNG image"
+    assert refused.value.in_language("fr") == "la photo doit être une image JPEG, PNG ou WebP"
+    assert refused.value.in_language("en") == "the photo must be a JPEG, PNG or WebP image"
     assert kept(platform.ctx.media, root) == frozenset()
 
 
@@ -322,7 +322,7 @@ def test_an_svg_uploaded_as_a_jpeg_photo_is_refused_on_the_page_and_the_api(
     on_disk: tuple[Platform, Path],
 ) -> None:
     """R9 through the web, as a browser or a script would send it: the page says why in
-    French, naming the field; the API answers 422 naming the field; nothing is written. The
+    French, naming the field; the API answers 415 naming the field; nothing is written. The
     camera's real JPEG is then taken."""
     platform, root = on_disk
     journey = Journey(platform)
@@ -339,14 +339,14 @@ def test_an_svg_uploaded_as_a_jpeg_photo_is_refused_on_the_page_and_the_api(
             headers=csrf(client),
             follow_redirects=False,
         )
-        assert page.status_code == 409
-        assert "Photo : la photo doit être une image JPEG ou PNG" in page.text
+        assert page.status_code == 415
+        assert "Photo : la photo doit être une image JPEG, PNG ou WebP" in page.text
         api = client.post(
             f"/api/sessions/{session}/steps/face-photo",
             files={"photo": ("visage.html", HTML, "image/png")},
             headers=csrf(client),
         )
-        assert api.status_code == 422 and api.json()["field"] == "photo"
+        assert api.status_code == 415 and api.json()["field"] == "photo"
         assert kept(platform.ctx.media, root) == frozenset()
         taken = client.post(
             f"/api/sessions/{session}/steps/face-photo",

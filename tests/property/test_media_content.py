@@ -4,6 +4,8 @@ Real encoders' output is accepted; SVG, HTML and anything else are refused, what
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 
 import av
 import cv2
@@ -19,7 +21,7 @@ from app.media_content import (
     require_photo,
     require_recording,
 )
-from vigie_contracts.samples import ebml_sample
+from vigie_contracts.samples import ebml_sample, png_sample
 
 MAGICS = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"\x1a\x45\xdf\xa3")
 
@@ -83,3 +85,37 @@ def test_an_ebml_file_of_another_doc_type_is_refused(tag: bytes, doc_type: bytes
     doc_type_ends = 16 + len(doc_type)  # magic, size, two versions, DocType id and size
     for cut in range(doc_type_ends):
         assert media_format(sample[:cut]) is None
+
+
+def test_webp_photos_and_mp4_recordings_are_taken_too() -> None:
+    """Issue 14: a canvas may give WebP (lossy or lossless); Safari records MP4."""
+    assert require_photo("photo", encoded_image(".webp")) is MediaFormat.WEBP
+    lossless = cv2.imencode(
+        ".webp", np.zeros((24, 32, 3), np.uint8), [cv2.IMWRITE_WEBP_QUALITY, 101]
+    )
+    assert media_format(bytes(lossless[1].tobytes())) is MediaFormat.WEBP
+    assert require_recording("recording", encoded_video("mp4", "libx264")) is MediaFormat.MP4
+
+
+@pytest.mark.parametrize("extension", [".jpg", ".png", ".webp"])
+def test_a_photo_cut_before_its_size_is_no_photo(extension: str) -> None:
+    """The header that gives the picture's size must be whole: a signature alone (or a
+    signature then HTML) is not a photo."""
+    data = encoded_image(extension)
+    for cut in range(0, 30):
+        assert media_format(data[:cut]) is None, cut
+
+
+@given(st.integers(min_value=16, max_value=28), st.integers(min_value=1, max_value=255))
+def test_a_png_whose_header_was_altered_is_refused_by_its_checksum(at: int, flip: int) -> None:
+    data = bytearray(encoded_image(".png"))
+    data[at] ^= flip
+    assert media_format(bytes(data)) is None
+
+
+def test_a_picture_larger_than_a_camera_takes_is_refused_before_anyone_decodes_it() -> None:
+    """A PNG header claiming 60,000 × 60,000 pixels: a few bytes, gigabytes once decoded."""
+    header = b"IHDR" + struct.pack(">IIBBBBB", 60_000, 60_000, 8, 2, 0, 0, 0)
+    bomb = b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0d" + header + struct.pack(">I", zlib.crc32(header))
+    assert media_format(bomb) is None
+    assert media_format(png_sample()) is MediaFormat.PNG

@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import parse_qs, quote, urlparse
 from uuid import UUID
 
+from adapters.launcher.bounded_body import BodyRefused, read_body
 from adapters.launcher.page import ExamTab, refusal_for, static_file
 from app.exam_desk import DeskView
 from app.links import LinkSigner
@@ -35,6 +36,8 @@ ViewFunction = Callable[[UUID], DeskView]
 AnswerFunction = Callable[[UUID, str, str, tuple[str, ...]], None]
 FinishFunction = Callable[[UUID], object]
 MAX_FORM_BYTES = 64 * 1024
+MAX_FORM_FIELDS = 1000  # an exam has tens of questions; parse_qs allocates per field
+BODY_TIMEOUT_S = 10.0
 FETCHED = "X-Vigie-Fetch"  # the page's script asks for a JSON answer instead of a page
 
 
@@ -242,6 +245,8 @@ class BuiltinWorkspaces:
 def _handler_for(workspaces: BuiltinWorkspaces) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "VigieWorkspace/1"
+        # A client that announces a body and stops sending holds a thread this long at most.
+        timeout = BODY_TIMEOUT_S
 
         def log_message(self, format: str, *args: Any) -> None:
             """Quiet: requests are not personal-data logs."""
@@ -302,11 +307,20 @@ def _handler_for(workspaces: BuiltinWorkspaces) -> type[BaseHTTPRequestHandler]:
             self._send(HTTPStatus.OK, page, "text/html")
 
         def _form(self) -> dict[str, list[str]] | None:
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_FORM_BYTES:
-                self._send(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "")
+            """The posted form, read within MAX_FORM_BYTES whatever the headers say (issue
+            14); None once a 400 or 413 was answered (the connection then closes)."""
+            try:
+                body = read_body(self.headers, self.rfile, MAX_FORM_BYTES)
+            except BodyRefused as refused:
+                self.close_connection = True
+                self._send(refused.status, "")
                 return None
-            return parse_qs(self.rfile.read(length).decode("utf-8"), keep_blank_values=True)
+            try:  # not UTF-8, or more fields than any exam has: unreadable
+                text = body.decode("utf-8")
+                return parse_qs(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+            except ValueError:
+                self._send(HTTPStatus.BAD_REQUEST, "")
+                return None
 
         def do_POST(self) -> None:
             route = self._route()

@@ -11,7 +11,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from app.context import RETRIES, Context, update
-from app.media_content import require_photo, require_recording
+from app.media_content import accept_upload, recording_kind
 from app.ports.event_store import ConcurrencyConflict
 from app.ports.media_capture import MediaNotKept
 from domain.candidate import Candidate
@@ -118,7 +118,7 @@ def record_connection_test(
 def take_face_photo(ctx: Context, session_id: UUID, image: bytes) -> str:
     """R9: 'Prendre une photo' of the face; the bytes go to media, the reference and the hash
     to the log. Returns the media store's reference."""
-    require_photo("photo", image)
+    accept_upload("face-photo", image)  # issue 14: its format and size, before anything
     return _keep_media(
         ctx,
         session_id,
@@ -137,7 +137,7 @@ def confirm_face_photo(ctx: Context, session_id: UUID) -> None:
 
 def take_id_photo(ctx: Context, session_id: UUID, image: bytes) -> str:
     """R9: 'Prendre une photo' of the ID document."""
-    require_photo("photo", image)
+    accept_upload("id-photo", image)
     return _keep_media(
         ctx,
         session_id,
@@ -182,7 +182,7 @@ def stop_environment_recording(
 ) -> UUID | None:
     """R10: 'Arrêter l'enregistrement'; after the desk the exam attempt opens at once.
     `duration_s` is the recording's length as the caller measured it from the file."""
-    require_recording("recording", recording)
+    accept_upload(recording_kind(part), recording)
     attempt_id = ctx.ids.new_id() if part is EnvironmentPart.DESK else None
 
     def stop(
@@ -217,7 +217,7 @@ def stop_environment_recording(
         )
         return [attempt]
 
-    _keep_media(ctx, session_id, f"environment-{part.value}", recording, stop)
+    _keep_media(ctx, session_id, recording_kind(part), recording, stop)
     return attempt_id
 
 

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
@@ -18,10 +18,23 @@ from domain.evidence import ReasonCode, Verdict
 from domain.review import CitedReason, Override
 from domain.staff import Role
 from ui.web.candidate import perform_step
-from ui.web.edge import Multipart, candidate_id, own_session, platform_of, staff_member
+from ui.web.edge import (
+    UPLOAD_BODY_BYTES,
+    Multipart,
+    candidate_guard,
+    candidate_id,
+    edge_bound,
+    own_session,
+    platform_of,
+    refusal_status,
+    staff_guard,
+    staff_member,
+)
 from ui.web.portal import own_attempt, perform_portal_action
 
 PROBLEM = "application/problem+json"
+# Guards run before a body is read (issue 14): an anonymous post is refused unread.
+EXAMINERS = staff_guard(Role.EXAMINER)
 
 
 class Problem(msgspec.Struct, omit_defaults=True):
@@ -50,7 +63,7 @@ def problem_response(error: DomainError) -> Response[Problem]:
         body = Problem(
             type="https://vigie.example/problems/invalid-field",
             title=f"Invalid field {error.field}",
-            status=422,
+            status=refusal_status(error, 422),
             detail=error.message,
             field=error.field,
         )
@@ -69,7 +82,7 @@ class SessionOut(msgspec.Struct):
 
 
 class EnterIn(msgspec.Struct):
-    resume_reason: str | None = None
+    resume_reason: Annotated[str, edge_bound("resume_reason")] | None = None
 
 
 class EnterOut(msgspec.Struct):
@@ -78,7 +91,7 @@ class EnterOut(msgspec.Struct):
 
 class AnswerIn(msgspec.Struct):
     question_id: str
-    answer: str = ""
+    answer: Annotated[str, edge_bound("answer")] = ""
     choices: list[str] = []
 
 
@@ -101,7 +114,7 @@ class ReviewDueOut(msgspec.Struct):
 class CitedIn(msgspec.Struct):
     reason: str
     evidence_ids: list[str]
-    justification: str = ""
+    justification: Annotated[str, edge_bound("justification")] = ""
 
 
 class OverrideIn(msgspec.Struct):
@@ -111,7 +124,7 @@ class OverrideIn(msgspec.Struct):
     rule: str
     reason: str
     evidence_ids: list[str]
-    justification: str
+    justification: Annotated[str, edge_bound("justification")]
 
 
 class DecisionIn(msgspec.Struct):
@@ -122,7 +135,7 @@ class DecisionIn(msgspec.Struct):
     seen: str | None = None
 
 
-@get("/api/me/sessions", sync_to_thread=True)
+@get("/api/me/sessions", sync_to_thread=True, guards=[candidate_guard])
 def my_sessions(request: Request[Any, Any, Any]) -> list[SessionOut]:
     """The candidate's exam sessions ('Examen' or 'Reprendre l'examen', R6)."""
     platform = platform_of(request)
@@ -140,7 +153,7 @@ def my_sessions(request: Request[Any, Any, Any]) -> list[SessionOut]:
     ]
 
 
-@post("/api/sessions/{session_id:uuid}/enter")
+@post("/api/sessions/{session_id:uuid}/enter", guards=[candidate_guard])
 async def enter_session(
     request: Request[Any, Any, Any], session_id: FromPath[UUID], data: JSONBody[EnterIn]
 ) -> EnterOut:
@@ -155,7 +168,7 @@ async def enter_session(
     return EnterOut(label)
 
 
-@get("/api/attempts/{attempt_id:uuid}", sync_to_thread=True)
+@get("/api/attempts/{attempt_id:uuid}", sync_to_thread=True, guards=[candidate_guard])
 def attempt(request: Request[Any, Any, Any], attempt_id: FromPath[UUID]) -> AttemptOut:
     """The attempt on the server's clock: status, time left, the questions' order."""
     return attempt_out(request, attempt_id)
@@ -175,7 +188,7 @@ def attempt_out(request: Request[Any, Any, Any], attempt_id: UUID) -> AttemptOut
     )
 
 
-@post("/api/attempts/{attempt_id:uuid}/answers", status_code=201)
+@post("/api/attempts/{attempt_id:uuid}/answers", status_code=201, guards=[candidate_guard])
 async def answer(
     request: Request[Any, Any, Any], attempt_id: FromPath[UUID], data: JSONBody[AnswerIn]
 ) -> AnswerIn:
@@ -195,7 +208,7 @@ async def answer(
     return data
 
 
-@get("/api/reviews/due", sync_to_thread=True)
+@get("/api/reviews/due", sync_to_thread=True, guards=[EXAMINERS])
 def reviews_due(request: Request[Any, Any, Any]) -> list[ReviewDueOut]:
     """R19: undecided reviews, overdue first."""
     staff_member(request, Role.EXAMINER)
@@ -214,7 +227,7 @@ def reviews_due(request: Request[Any, Any, Any]) -> list[ReviewDueOut]:
     ]
 
 
-@post("/api/reviews/{review_id:uuid}/decision", status_code=201)
+@post("/api/reviews/{review_id:uuid}/decision", status_code=201, guards=[EXAMINERS])
 async def decide(
     request: Request[Any, Any, Any], review_id: FromPath[UUID], data: JSONBody[DecisionIn]
 ) -> DecisionIn:
@@ -254,7 +267,12 @@ class SessionStateOut(msgspec.Struct):
     attempt_id: UUID | None
 
 
-@post("/api/sessions/{session_id:uuid}/steps/{action:str}", status_code=200)
+@post(
+    "/api/sessions/{session_id:uuid}/steps/{action:str}",
+    status_code=200,
+    request_max_body_size=UPLOAD_BODY_BYTES,
+    guards=[candidate_guard],
+)
 async def session_step(
     request: Request[Any, Any, Any],
     session_id: FromPath[UUID],
@@ -277,7 +295,11 @@ async def session_step(
     )
 
 
-@post("/api/attempts/{attempt_id:uuid}/actions/{action:str}", status_code=200)
+@post(
+    "/api/attempts/{attempt_id:uuid}/actions/{action:str}",
+    status_code=200,
+    guards=[candidate_guard],
+)
 async def attempt_action(
     request: Request[Any, Any, Any],
     attempt_id: FromPath[UUID],

@@ -9,13 +9,21 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from litestar import Litestar, Request, Response
 from litestar.config.csrf import CSRFConfig
-from litestar.exceptions import HTTPException, NotAuthorizedException
+from litestar.connection import ASGIConnection
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    NotFoundException,
+    ValidationException,
+)
+from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -27,7 +35,7 @@ from litestar.template.config import TemplateConfig
 
 from adapters.bootstrap import Platform
 from app.mail_rendering import SupportContact
-from app.ports.event_store import ConcurrencyConflict, StreamQuarantined
+from app.ports.event_store import AggregateNotFound, ConcurrencyConflict, StreamQuarantined
 from app.ports.media_capture import MediaNotKept
 from app.time_format import jinja_filter
 from domain.errors import DomainError, InvalidArgument
@@ -50,15 +58,14 @@ from ui.web import (
     site,
     unavailable,
 )
+from ui.web.edge import MAX_BODY_BYTES, language_of, refusal_status, wants_fragment
 from ui.web.edge import context as page_context
-from ui.web.edge import language_of, wants_fragment
 from ui.web.headers import security_headers
 from ui.web.i18n import N_, gettext_for
-from ui.web.refusals import refusal_message
+from ui.web.refusals import edge_sentence, refusal_message
 
 HERE = Path(__file__).parent
 _log = logging.getLogger("vigie.web")
-MAX_UPLOAD_BYTES = 32 * 1024 * 1024
 
 
 def _domain_error(request: Request[Any, Any, Any], error: DomainError) -> Response[Any]:
@@ -69,7 +76,8 @@ def _domain_error(request: Request[Any, Any, Any], error: DomainError) -> Respon
         return api.problem_response(error)
     message = refusal_message(page_context(request)["lang"], error)
     name = "_refusal.html" if wants_fragment(request) else "error.html"
-    return Template(name, context=page_context(request, message=message), status_code=409)
+    status = refusal_status(error, 409)
+    return Template(name, context=page_context(request, message=message), status_code=status)
 
 
 def _conflict(request: Request[Any, Any, Any], error: ConcurrencyConflict) -> Response[Any]:
@@ -102,9 +110,48 @@ _HTTP_SENTENCES: dict[int, str] = {
 _HTTP_FALLBACK = N_("Something went wrong on our side. Try again in a moment.")
 
 
+# Litestar's words when the body ends before its announced length (a client that lied about
+# it, or left): a 500 for Litestar, bad input for us (issue 14).
+_CLIENT_LEFT = "client disconnected prematurely"
+_LENGTH_BOUND = re.compile(r"of length <= (\d+)")
+
+
+def _refused_field(error: HTTPException) -> tuple[str, int | None] | None:
+    """The body field Litestar's validation refused, and its length bound if it was too long
+    (issue 14: the edge bounds, `edge_bound`); None when no field is named."""
+    if not isinstance(error, ValidationException) or not isinstance(error.extra, list):
+        return None
+    for item in error.extra:
+        if isinstance(item, dict) and item.get("key") and item.get("source") == "body":
+            bound = _LENGTH_BOUND.search(str(item.get("message", "")))
+            return str(item["key"]), int(bound.group(1)) if bound else None
+    return None
+
+
+def _field_error(request: Request[Any, Any, Any], key: str, limit: int | None) -> Response[Any]:
+    """400 naming the field, in the reader's language (page, fragment or problem details)."""
+    sentence = edge_sentence(language_of(request), key, limit)
+    if request.url.path.startswith("/api/"):
+        body = api.Problem(
+            type="https://vigie.example/problems/invalid-field",
+            title=f"Invalid field {key}",
+            status=400,
+            detail=sentence,
+            field=key,
+        )
+        return Response(body, status_code=400, media_type=api.PROBLEM)
+    name = "_refusal.html" if wants_fragment(request) else "error.html"
+    return Template(name, context=page_context(request, message=sentence), status_code=400)
+
+
 def _http_error(request: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:
     """An HTTP error in words; a 5xx carries the request id to quote to support (and was
     logged with it: by `_fault` for a fault, here for one raised on purpose)."""
+    if error.status_code == 500 and error.detail == _CLIENT_LEFT:
+        error = HTTPException(status_code=400)  # the client's doing, not a fault of ours
+    refused = _refused_field(error)
+    if refused is not None:
+        return _field_error(request, *refused)
     status = error.status_code
     if status >= 500 and not isinstance(error, _LoggedFault):
         # Raised on purpose, or by the framework for a fault of its own (its cause kept).
@@ -135,6 +182,13 @@ def _unreadable_body(request: Request[Any, Any, Any], error: Exception) -> Respo
     return _http_error(request, HTTPException(status_code=400))
 
 
+def _unknown_id(request: Request[Any, Any, Any], error: AggregateNotFound) -> Response[Any]:
+    """An id in the address that names nothing in the store (issue 14: an unknown review id
+    gave 500): the page does not exist, 404, for every route at once."""
+    _log.info("unknown id on %s %s: %s", request.method, request.url.path, error)
+    return _http_error(request, NotFoundException())
+
+
 def _fault(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
     """Anything unexpected: logged with its request id and traceback (a 500 used to reach no
     log), then a page in the reader's language with that id, or problem details; never the
@@ -154,6 +208,14 @@ _THROTTLED = frozenset({"/login", "/staff/login", "/password/forgot", "/password
 def _throttled(request: Request[Any, Any, Any]) -> bool:
     """Log-in and reset forms are rate-limited per client address; the rest is not."""
     return request.method == "POST" and request.url.path in _THROTTLED
+
+
+def _plain_file_name(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """A static file's name the file system can be asked about: no NUL byte and no segment
+    longer than a file name may be (issue 14: `/static/%00` gave 500); anything else is 404."""
+    name = str(connection.path_params.get("file_path", ""))
+    if "\0" in name or any(len(part) > 255 for part in name.split("/")):
+        raise NotFoundException()
 
 
 def _page_filters(platform: Platform) -> Callable[[JinjaTemplateEngine], None]:
@@ -210,7 +272,9 @@ def create_app(
             *hotline.ROUTES,
             *media.ROUTES,
             *public_key.ROUTES,
-            create_static_files_router(path="/static", directories=[HERE / "static"]),
+            create_static_files_router(
+                path="/static", directories=[HERE / "static"], guards=[_plain_file_name]
+            ),
         ],
         template_config=TemplateConfig(
             directory=HERE / "templates",
@@ -240,12 +304,13 @@ def create_app(
             ConcurrencyConflict: _conflict,
             StreamQuarantined: faults.quarantined,
             MediaNotKept: faults.media_not_kept,
+            AggregateNotFound: _unknown_id,
             UnicodeDecodeError: _unreadable_body,
             RecursionError: _unreadable_body,
             **unavailable.HANDLERS,  # a database that does not answer: 503, try again
             Exception: _fault,
         },
-        request_max_body_size=MAX_UPLOAD_BYTES,
+        request_max_body_size=MAX_BODY_BYTES,
         stores=stores,
         on_startup=[media.start_recorder] if live_media_root else [],
         on_shutdown=[media.stop_recorder] if live_media_root else [],

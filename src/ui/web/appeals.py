@@ -29,6 +29,7 @@ from ui.web.edge import (
     candidate_guard,
     candidate_id,
     context,
+    edge_bound,
     language_of,
     own_session,
     platform_of,
@@ -71,7 +72,7 @@ def _score(request: Request[Any, Any, Any], session: ProctoredSession) -> dict[s
 class AppealForm(msgspec.Struct):
     """The 'Contester' form (a missing reason reads as empty)."""
 
-    reason: str = ""
+    reason: Annotated[str, edge_bound("appeal_reason")] = ""
 
 
 class Results(Controller):

@@ -17,7 +17,7 @@ from app.use_cases import reviewing
 from domain.candidate import check_email
 from domain.errors import InvalidArgument, RuleBroken
 from domain.staff import Role
-from ui.web.edge import context, language_of, platform_of, staff_guard, staff_id
+from ui.web.edge import context, edge_bound, language_of, platform_of, staff_guard, staff_id
 from ui.web.i18n import gettext_for
 
 LEADS = (Role.SUPPORT, Role.CENTRE)
@@ -27,7 +27,7 @@ class Reassignment(msgspec.Struct):
     """The 'Réattribuer' form (a missing field reads as empty)."""
 
     examiner: str = ""
-    reason: str = ""
+    reason: Annotated[str, edge_bound("reassign_reason")] = ""
 
 
 def _assignments_page(

@@ -12,6 +12,7 @@ load. Without the script the same forms work with full pages.
 from __future__ import annotations
 
 import contextlib
+import os
 from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
@@ -27,6 +28,7 @@ from litestar.types import ControllerRouterHandler
 
 from adapters.bootstrap import Platform
 from adapters.media.duration import recording_seconds
+from app.media_content import UPLOADS, MediaTooLarge, accept_upload, recording_kind
 from app.passwords import MIN_LENGTH
 from app.use_cases import accounts, enrolment, proctoring
 from domain.candidate import Account, Candidate
@@ -35,10 +37,12 @@ from domain.proctored_session import EnvironmentPart, ProctoredSession
 from ui.web import check_steps
 from ui.web.edge import (
     LANGUAGE_COOKIE,
+    UPLOAD_BODY_BYTES,
     Multipart,
     candidate_guard,
     candidate_id,
     context,
+    edge_bound,
     language_of,
     live_session,
     own_session,
@@ -50,6 +54,8 @@ from ui.web.i18n import LANGUAGES, N_, Gettext, gettext_for
 # What a connection must reach to pass (R8): a usable video stream and answers in time.
 MAX_ROUND_TRIP_MS = 1000.0
 MIN_UPLOAD_KBPS = 500.0
+# The connection test sends 256 KiB (checks.js); its target reads no more than this.
+UPLOAD_TEST_BYTES = 1024 * 1024
 
 
 # --- language, login, password (R11, R24, R25) ----------------------------------------------
@@ -61,17 +67,17 @@ Typed = Annotated[T, Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
 class LogInForm(msgspec.Struct):
-    email: str = ""
-    password: str = ""
+    email: Annotated[str, edge_bound("email")] = ""
+    password: Annotated[str, edge_bound("password")] = ""
 
 
 class PasswordForm(msgspec.Struct):
     token: str = ""
-    password: str = ""
+    password: Annotated[str, edge_bound("password")] = ""
 
 
 class ForgotForm(msgspec.Struct):
-    email: str = ""
+    email: Annotated[str, edge_bound("email")] = ""
     account: str = "proctoring"  # or "portal"
 
 
@@ -81,7 +87,9 @@ class CreateSessionForm(msgspec.Struct):
 
 
 class EnterForm(msgspec.Struct):
-    reason: str = ""  # 'Reprendre l'examen' only (R6); 'Examen' sends none
+    reason: Annotated[str, edge_bound("resume_reason")] = (
+        ""  # 'Reprendre l'examen' only (R6); 'Examen' sends none
+    )
 
 
 @get("/lang/{code:str}", sync_to_thread=True)
@@ -356,7 +364,7 @@ def perform_step(platform: Platform, session_id: UUID, action: str, data: dict[s
             ctx, session_id, round_trip_ms=rtt, upload_kbps=upload, passed=passed
         )
     elif action in ("face-photo", "id-photo"):
-        image = _upload(data, "photo", ("image/",))
+        image = _upload(data, action)
         take = proctoring.take_face_photo if action == "face-photo" else proctoring.take_id_photo
         take(ctx, session_id, image)
     elif action.startswith("env-start-") or action.startswith("env-stop-"):
@@ -364,19 +372,13 @@ def perform_step(platform: Platform, session_id: UUID, action: str, data: dict[s
         if action.startswith("env-start-"):
             proctoring.start_environment_recording(ctx, session_id, part)
         else:
-            recording = _upload(data, "recording", ("video/", "application/octet-stream"))
+            recording = _upload(data, recording_kind(part))
             # R10: the length is measured here, from the file, never taken from the browser.
             proctoring.stop_environment_recording(
                 ctx, session_id, part, recording, duration_s=recording_seconds(recording)
             )
     else:
         raise InvalidArgument("action", f"unknown step {action!r}")
-
-
-@post("/exams/{session_id:uuid}/upload-test", sync_to_thread=False)
-def upload_test(request: Request[Any, Any, Any], session_id: FromPath[UUID]) -> dict[str, str]:
-    """The connection test's upload target: the browser times it, the server only answers."""
-    return {"ok": "yes"}
 
 
 def _number(data: dict[str, Any], field: str) -> float:
@@ -393,15 +395,22 @@ def _part(name: str) -> EnvironmentPart:
         raise InvalidArgument("part", f"ears, room or desk, not {name!r}") from None
 
 
-def _upload(data: dict[str, Any], field: str, types: tuple[str, ...]) -> bytes:
-    upload = data.get(field)
+def _upload(data: dict[str, Any], kind: str) -> bytes:
+    """The uploaded file of this kind, if its bytes are what the kind takes (issue 14): read
+    no further than its largest size, then its format from the bytes (the declared type is
+    the browser's word), before anything is measured or stored."""
+    rule = UPLOADS[kind]
+    upload = data.get(rule.field)
     if not isinstance(upload, UploadFile):
-        raise InvalidArgument(field, "a file is required")
-    if not upload.content_type.startswith(types):
-        raise InvalidArgument(field, f"unexpected file type {upload.content_type!r}")
-    content = upload.file.read()
+        raise InvalidArgument(rule.field, "a file is required")
+    size = upload.file.seek(0, os.SEEK_END)  # parsed already: its size, without reading it
+    if size > rule.max_bytes:
+        raise MediaTooLarge(rule.field, rule.max_bytes, size)
+    upload.file.seek(0)
+    content = upload.file.read(rule.max_bytes + 1)
     if not content:
-        raise InvalidArgument(field, "the file is empty")
+        raise InvalidArgument(rule.field, "the file is empty")
+    accept_upload(kind, content)
     return content
 
 
@@ -476,7 +485,11 @@ class CandidateArea(Controller):
             ),
         )
 
-    @post("/exams/{session_id:uuid}/do/{action:str}", sync_to_thread=True)
+    @post(
+        "/exams/{session_id:uuid}/do/{action:str}",
+        sync_to_thread=True,
+        request_max_body_size=UPLOAD_BODY_BYTES,
+    )
     def do_step(
         self,
         request: Request[Any, Any, Any],
@@ -488,6 +501,17 @@ class CandidateArea(Controller):
         own_session(request, session_id)
         perform_step(platform_of(request), session_id, action, data)
         return Redirect(f"/exams/{session_id}")
+
+    @post("/exams/{session_id:uuid}/upload-test", request_max_body_size=UPLOAD_TEST_BYTES)
+    async def upload_test(
+        self, request: Request[Any, Any, Any], session_id: FromPath[UUID]
+    ) -> dict[str, str]:
+        """The connection test's upload target (R8): the browser times it, the server reads
+        it and answers. Only for the candidate's own session (issue 14: it was an anonymous
+        upload sink), and no larger than the test sends."""
+        await sync_to_thread(own_session, request, session_id)
+        await request.body()  # read to the end: what the browser times is the upload
+        return {"ok": "yes"}
 
     @get("/equipment", sync_to_thread=False)
     def equipment(self, request: Request[Any, Any, Any]) -> Template:
@@ -506,6 +530,5 @@ ROUTES: list[ControllerRouterHandler] = [
     forgot,
     create_session_page,
     create_session,
-    upload_test,
     CandidateArea,
 ]

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 from uuid import UUID
 
+import msgspec
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.enums import RequestEncodingType
@@ -20,12 +21,40 @@ from litestar.utils.scope.state import ScopeState
 
 from adapters.bootstrap import Platform
 from app.mail_rendering import SupportContact
+from app.media_content import LARGEST_UPLOAD, MIB, MediaTooLarge, UnacceptedMedia
+from domain.bounds import LIMITS
+from domain.errors import DomainError
 from domain.proctored_session import ProctoredSession
 from domain.staff import Role
 from ui.web.i18n import DEFAULT_LANGUAGE, LANGUAGES
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 Multipart = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
+
+# The largest body the platform reads (issue 14): forms, answers, an enrolment file. A route
+# that takes a photo or a recording allows the largest upload of the table, and the form
+# around it (`request_max_body_size=UPLOAD_BODY_BYTES`); each kind is then held to its own.
+MAX_BODY_BYTES = 4 * MIB
+UPLOAD_BODY_BYTES = LARGEST_UPLOAD + MIB
+
+# A refused upload's status (issue 14), by what was wrong with it; other refusals keep theirs.
+_UPLOAD_STATUS: tuple[tuple[type[DomainError], int], ...] = (
+    (MediaTooLarge, 413),
+    (UnacceptedMedia, 415),
+)
+
+
+def edge_bound(field: str) -> msgspec.Meta:
+    """A form or API field's maximum length at the edge, from the domain's table (issue 14):
+    `reason: Annotated[str, edge_bound("appeal_reason")]`. A longer value is refused with a
+    400 naming the field (`app._http_error`) before the body reaches a use case."""
+    return msgspec.Meta(max_length=LIMITS[field])
+
+
+def refusal_status(error: DomainError, otherwise: int) -> int:
+    """413 for an upload larger than its kind allows, 415 for one of another format."""
+    return next((s for kind, s in _UPLOAD_STATUS if isinstance(error, kind)), otherwise)
+
 
 FRAGMENT_HEADER = "x-vigie-fragment"
 

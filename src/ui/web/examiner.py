@@ -35,7 +35,15 @@ from domain.review import (
 )
 from domain.staff import Role
 from ui.web import review_moments, review_words
-from ui.web.edge import Form, context, language_of, platform_of, staff_guard, staff_id
+from ui.web.edge import (
+    Form,
+    context,
+    edge_bound,
+    language_of,
+    platform_of,
+    staff_guard,
+    staff_id,
+)
 from ui.web.i18n import gettext_for
 
 # The reasons of the closed list (R20), in English: translated where they are shown.
@@ -50,8 +58,8 @@ def staff_login_page(request: Request[Any, Any, Any]) -> Template:
 class StaffLogin(msgspec.Struct):
     """The staff log-in form (the CSRF token is checked before and ignored here)."""
 
-    email: str = ""
-    password: str = ""
+    email: Annotated[str, edge_bound("email")] = ""
+    password: Annotated[str, edge_bound("password")] = ""
 
 
 @post("/staff/login")

@@ -117,6 +117,8 @@ def _segment_path(
     controller's guard)."""
     platform = platform_of(request)
     media_id = f"{session_id}/{name}"
+    if request.app.state.live_media_root is None:  # this server records nothing live
+        raise NotFoundException()
     try:
         session = platform.ctx.store.get(session_id, ProctoredSession)
     except LookupError:
@@ -172,9 +174,11 @@ class LiveMedia(Controller):
             raise InvalidArgument("sdp", str(error)) from None
         return Sdp(answer)
 
-    @get("/staff/live/{session_id:uuid}", sync_to_thread=False)
+    @get("/staff/live/{session_id:uuid}", sync_to_thread=True)
     def live_page(self, request: Request[Any, Any, Any], session_id: FromPath[UUID]) -> Template:
-        """R2: the live view of a session (camera and microphone), for the hotline and examiners."""
+        """R2: the live view of a session (camera and microphone), for the hotline and examiners.
+        A session the store does not know is a 404 (issue 14), not an empty live page."""
+        platform_of(request).ctx.store.get(session_id, ProctoredSession)
         return Template("live.html", context=context(request, session_id=session_id))
 
 

@@ -32,7 +32,7 @@ from domain.imports import CsvImport, import_id
 from domain.outbound_mail import MailKind, MailStatus, OutboundMail
 from domain.staff import Role
 from ui.web.centres import centre_of
-from ui.web.edge import Multipart, context, platform_of, staff_guard, staff_id
+from ui.web.edge import Multipart, context, edge_bound, platform_of, staff_guard, staff_id
 from ui.web.enrolment_file import (
     YES,
     FileRefused,
@@ -146,9 +146,9 @@ class RosterRow:
 class EnrolForm(msgspec.Struct):
     """The one-candidate form (every field may be missing: the page says which)."""
 
-    email: str = ""
-    surname: str = ""
-    first_name: str = ""
+    email: Annotated[str, edge_bound("email")] = ""
+    surname: Annotated[str, edge_bound("surname")] = ""
+    first_name: Annotated[str, edge_bound("first_name")] = ""
     certification_code: str = ""
     language: str = "fr"
     re_enrol: str = ""

@@ -10,7 +10,8 @@ from __future__ import annotations
 from babel.numbers import format_decimal
 from markupsafe import Markup, escape
 
-from app.media_content import UnacceptedMedia
+from app.media_content import MIB, MediaTooLarge, UnacceptedMedia
+from domain.bounds import LIMITS
 from domain.errors import (
     DomainError,
     InvalidArgument,
@@ -70,6 +71,8 @@ _FIELDS: dict[str, str] = {
     "appeal_reason": N_("Your reasons"),
     "reassign_reason": N_("Reason"),
     "note": N_("Note"),
+    "hotline_reason": N_("Reason"),
+    "description": N_("Description"),
 }
 
 # R10: the recorded part, as the sentence names it ("the recording of the room").
@@ -91,6 +94,26 @@ def refusal_sentence(language: str, rule: str | None, field: str | None, detail:
     return _(_REFUSALS.get(rule, _REFUSED))
 
 
+def edge_sentence(language: str, key: str, limit: int | None) -> str:
+    """A form or API field the edge refused (issue 14), named as the person sees it: too long
+    for its bound (`limit`, from the domain's table), or not of its kind."""
+    _ = gettext_for(language)
+    # The table's name of the field: the form's own (`surname`), or one it ends with (a
+    # form's `reason` of 4,000 characters is the appeal's).
+    named = next(
+        (f for f, n in LIMITS.items() if n == limit and (f == key or f.endswith(f"_{key}"))),
+        key,
+    )
+    field = _(_FIELDS.get(named, named))
+    if limit is None:
+        return _("Check the field « %(field)s ».", field=field)
+    return _(
+        "« %(field)s » is too long: keep it under %(limit)s characters.",
+        field=field,
+        limit=format_decimal(limit, locale=language),
+    )
+
+
 def refusal_message(language: str, error: DomainError) -> Markup:
     """What the page shows for a refusal: the sentence, then the rule as a reference."""
     _ = gettext_for(language)
@@ -106,6 +129,14 @@ def refusal_message(language: str, error: DomainError) -> Markup:
     elif isinstance(error, UnacceptedMedia):  # a photo or recording that is none (issue 12)
         field = _(_FIELDS.get(error.field, error.field))
         sentence = f"{field} : {error.in_language(language)}"
+    elif isinstance(error, MediaTooLarge):  # issue 14: a 50 MiB "photo"
+        sentence = _(
+            "« %(field)s » is too large: send a file of at most %(limit)s MiB "
+            "(%(given)s MiB sent).",
+            field=_(_FIELDS.get(error.field, error.field)),
+            limit=format_decimal(round(error.limit / MIB, 1), locale=language),
+            given=format_decimal(round(error.given / MIB, 1), locale=language),
+        )
     elif isinstance(error, TooLong):
         sentence = _(
             "« %(field)s » is too long: keep it under %(limit)s characters (%(given)s given).",
