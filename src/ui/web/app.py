@@ -15,7 +15,7 @@ from typing import Any
 
 from litestar import Litestar, Request, Response
 from litestar.config.csrf import CSRFConfig
-from litestar.exceptions import HTTPException, NotAuthorizedException
+from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -29,6 +29,7 @@ from adapters.bootstrap import Platform
 from app.mail_rendering import SupportContact
 from app.ports.event_store import ConcurrencyConflict
 from app.time_format import jinja_filter
+from domain.access import OutOfReach
 from domain.errors import DomainError, InvalidArgument
 from ui.web import (
     accommodations,
@@ -66,6 +67,12 @@ def _domain_error(request: Request[Any, Any, Any], error: DomainError) -> Respon
     message = refusal_message(page_context(request)["lang"], error)
     name = "_refusal.html" if wants_fragment(request) else "error.html"
     return Template(name, context=page_context(request, message=message), status_code=409)
+
+
+def _out_of_reach(request: Request[Any, Any, Any], error: OutOfReach) -> Response[Any]:
+    """Another centre's record, another examiner's review (issue 14): « not found », the
+    same page and status as for an id that does not exist, so nothing is learnt from it."""
+    return _http_error(request, NotFoundException())
 
 
 def _conflict(request: Request[Any, Any, Any], error: ConcurrencyConflict) -> Response[Any]:
@@ -219,6 +226,7 @@ def create_app(
             secret=csrf_key, cookie_name="vigie_csrf", cookie_samesite="lax", cookie_secure=secure
         ),
         exception_handlers={
+            OutOfReach: _out_of_reach,
             DomainError: _domain_error,
             HTTPException: _http_error,
             ConcurrencyConflict: _conflict,
