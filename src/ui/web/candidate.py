@@ -373,9 +373,11 @@ def perform_step(platform: Platform, session_id: UUID, action: str, data: dict[s
         raise InvalidArgument("action", f"unknown step {action!r}")
 
 
-@post("/exams/{session_id:uuid}/upload-test", sync_to_thread=False)
+@post("/exams/{session_id:uuid}/upload-test", sync_to_thread=True)
 def upload_test(request: Request[Any, Any, Any], session_id: FromPath[UUID]) -> dict[str, str]:
-    """The connection test's upload target: the browser times it, the server only answers."""
+    """The connection test's upload target: the browser times it, the server only answers
+    (the candidate's own session only: issue 14)."""
+    own_session(request, session_id)
     return {"ok": "yes"}
 
 

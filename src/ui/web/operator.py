@@ -26,7 +26,7 @@ from litestar.response import Redirect, Template
 from adapters.bootstrap import Platform
 from adapters.mail.capture import read_maildir
 from app.read_models import EnrollmentSummary, Projections, SessionSummary
-from app import reach
+from app import reach, tenancy
 from app.use_cases import enrolment
 from domain.errors import InvalidArgument, RuleBroken
 from domain.imports import CsvImport, import_id
@@ -483,6 +483,9 @@ class OperatorDesk(Controller):
         """R2: the hotline books the live-supervision slot agreed with the candidate."""
         support = staff_id(request)
         platform = platform_of(request)
+        # Another centre's enrolment is « not found » before anything typed is read (issue 14);
+        # the use case checks it again.
+        tenancy.enrolment_for(platform.ctx, support, enrollment_id)
         try:
             local = datetime.fromisoformat(data.slot)
         except ValueError:
