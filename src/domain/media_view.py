@@ -4,9 +4,10 @@ saw their images (`vigie privacy export`) and an auditor can read it beside the 
 
 One small stream per viewer, media (and how it was seen) and minute, its id derived from
 them: a page that loads a photo twice, a player that asks for a video by ranges, or thirty
-thumbnails of one segment record one view in that minute — the store refuses the second stream with that id
-(no read before writing, no contention between views of different media). The record holds
-ids only (the candidate's personal data stays in the candidate's stream)."""
+thumbnails of one segment record one view in that minute — the store refuses the second
+stream with that id (no read before writing, no contention between views of different
+media). The record holds ids only (the candidate's personal data stays in the candidate's
+stream)."""
 
 from __future__ import annotations
 
@@ -33,9 +34,7 @@ class ViewedMedia(StrEnum):
     LIVE = "live"
 
 
-def view_id(
-    session_id: UUID, viewer_id: UUID, what: ViewedMedia, media: str, at: datetime
-) -> UUID:
+def view_id(session_id: UUID, viewer_id: UUID, what: ViewedMedia, media: str, at: datetime) -> UUID:
     """The one record of this viewer's look at this media (as a photo, a playback, stills…)
     during this (UTC) minute."""
     require_aware("at", at)

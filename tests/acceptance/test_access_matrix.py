@@ -18,7 +18,7 @@ from datetime import datetime
 from enum import Enum
 from pathlib import Path
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import pytest
 from litestar import Litestar
@@ -194,9 +194,7 @@ MATRIX: dict[str, Line] = {
     "GET /portal/{attempt_id:uuid}": Line(own_candidate),
     "POST /portal/{attempt_id:uuid}/{action:str}": Line(own_candidate, form={}),
     "POST /api/sessions/{session_id:uuid}/enter": Line(own_candidate, json={}),
-    "POST /api/sessions/{session_id:uuid}/steps/{action:str}": Line(
-        own_candidate, multipart=True
-    ),
+    "POST /api/sessions/{session_id:uuid}/steps/{action:str}": Line(own_candidate, multipart=True),
     "GET /api/attempts/{attempt_id:uuid}": Line(own_candidate),
     "POST /api/attempts/{attempt_id:uuid}/answers": Line(
         own_candidate, json={"question_id": "none"}
@@ -247,9 +245,7 @@ MATRIX: dict[str, Line] = {
         centre_record(Role.CENTRE, Role.SUPPORT),
         form={"examiner": "assigned@example.org", "reason": ""},
     ),
-    "GET /operator/enrolments/{enrollment_id:uuid}/accommodation": Line(
-        centre_record(Role.CENTRE)
-    ),
+    "GET /operator/enrolments/{enrollment_id:uuid}/accommodation": Line(centre_record(Role.CENTRE)),
     "POST /operator/enrolments/{enrollment_id:uuid}/accommodation/grant": Line(
         centre_record(Role.CENTRE), form={"extra_time_percent": "many"}
     ),
@@ -328,7 +324,11 @@ class World:
 
 def _staff(platform: Platform, email: str, role: Role) -> UUID:
     return accounts.register_staff(
-        platform.ctx, email=email, name=email.split("@")[0], role=role, password=PASSWORD
+        platform.ctx,
+        email=email,
+        name=email.split("@", maxsplit=1)[0],
+        role=role,
+        password=PASSWORD,
     )
 
 
@@ -363,7 +363,10 @@ def _side(platform: Platform, letter: str, centre: UUID, ids: dict[str, UUID], l
     journey.decided(ids["assigned"], Verdict.INVALIDATED, reasons)
     reviewing.release_results(platform.ctx, review.id, released_by=ids["assigned"])
     appeals.lodge_appeal(
-        platform.ctx, review.id, candidate_id=journey.candidate_id, reason="mes bouchons"  # type: ignore[arg-type]
+        platform.ctx,
+        review.id,
+        candidate_id=journey.candidate_id,
+        reason="mes bouchons",  # type: ignore[arg-type]
     )
     appeals.take_appeal(platform.ctx, review.id, ids["second"])
     journey.set_password(PASSWORD)

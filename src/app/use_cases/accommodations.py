@@ -23,8 +23,8 @@ def grant_accommodation(
 ) -> Accommodation:
     """Recorded on the enrolment with who granted it; refused once the candidate entered
     the exam session (ACCOMMODATION-BEFORE-START); only by the enrolment's centre (or the
-    hotline: issue 14, another centre's enrolment is out of reach). Enrolment and session are saved together,
-    so the budget never disagrees with the enrolment."""
+    hotline: issue 14, another centre's enrolment is out of reach). Enrolment and session are
+    saved together, so the budget never disagrees with the enrolment."""
 
     def once() -> Accommodation:
         at = ctx.now()

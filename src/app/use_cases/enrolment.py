@@ -8,8 +8,8 @@ from datetime import date, datetime
 from typing import Protocol
 from uuid import UUID
 
-from app.claiming import Unit, in_one_transaction
 from app import tenancy
+from app.claiming import Unit, in_one_transaction
 from app.context import Context, retrying, update
 from app.ports.event_store import AggregateNotFound
 from domain.access import OutOfReach

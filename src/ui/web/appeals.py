@@ -137,7 +137,9 @@ class AppealDesk(Controller):
             context=context(
                 request,
                 # Theirs and those waiting for a second examiner they could be (issue 14).
-                appeals=reach.appeals_due_for(platform.ctx, platform.projections, staff_id(request)),
+                appeals=reach.appeals_due_for(
+                    platform.ctx, platform.projections, staff_id(request)
+                ),
                 agreement=platform.projections.appeal_agreement(),
                 today=platform.ctx.now().date(),
             ),

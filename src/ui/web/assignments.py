@@ -1,6 +1,7 @@
 """Review assignments for leads (support, centre): reviews and appeals waiting (a centre's
-own candidates', every centre's for the hotline: app.reach), overdue first, with a 'Réattribuer' form each (R19: who, when and why are recorded; the due date
-stays), and the agreement between first and second examiners."""
+own candidates', every centre's for the hotline: app.reach), overdue first, with a
+'Réattribuer' form each (R19: who, when and why are recorded; the due date stays), and the
+agreement between first and second examiners."""
 
 from __future__ import annotations
 

@@ -23,7 +23,6 @@ from ui.web import review_words
 from ui.web.edge import context, platform_of, staff_guard
 from ui.web.i18n import N_
 
-
 # What was looked at, and by whom, in words (the auditor's page of a decision).
 VIEW_WORDS = {
     ViewedMedia.PHOTO: N_("a photo"),

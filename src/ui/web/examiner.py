@@ -24,8 +24,8 @@ from app.recording import recording_of, session_media
 from app.replay import replay_review
 from app.use_cases import accommodations, accounts, reviewing
 from domain.errors import DomainError, InvalidArgument, RuleBroken
-from domain.media_view import ViewedMedia
 from domain.evidence import ReasonCode, Verdict
+from domain.media_view import ViewedMedia
 from domain.review import (
     OVERRIDE_JUSTIFICATION_MIN_WORDS,
     CitedReason,

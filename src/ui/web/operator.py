@@ -25,8 +25,8 @@ from litestar.response import Redirect, Template
 
 from adapters.bootstrap import Platform
 from adapters.mail.capture import read_maildir
-from app.read_models import EnrollmentSummary, Projections, SessionSummary
 from app import reach, tenancy
+from app.read_models import EnrollmentSummary, Projections, SessionSummary
 from app.use_cases import enrolment
 from domain.errors import InvalidArgument, RuleBroken
 from domain.imports import CsvImport, import_id
