@@ -35,6 +35,7 @@ from app.recording import session_media
 from app.tenancy import centre_of_operator
 from app.use_cases import accounts, appeals, reviewing
 from domain.evidence import ReasonCode, Verdict
+from domain.media_view import ViewedMedia
 from domain.parked_reaction import ParkedReaction
 from domain.review import CitedReason, Review
 from domain.staff import Role
@@ -316,6 +317,7 @@ class World:
     sides: dict[str, Side]
     clients: dict[str, TestClient[Any]]
     shared: dict[str, str]  # ids that name no centre's record (a mail, a parked reaction)
+    staff: dict[str, UUID]
 
     def path(self, template: str, owner: str) -> str:
         values = {**self.sides[owner].values, **self.shared}
@@ -445,7 +447,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         return create_app(platform, secret=SECRET, support=SupportContact(), live_media_root=live)
 
     clients = _clients(new_app)
-    yield World(platform, clients["anonymous"].app, sides, clients, shared)
+    yield World(platform, clients["anonymous"].app, sides, clients, shared, ids)
     for client in clients.values():
         client.__exit__(None, None, None)
     platform.close()
@@ -521,6 +523,23 @@ def test_every_route_answers_every_role_for_both_centres_as_the_matrix_says(
                 elif got is ALLOWED:
                     wrong += _leaks(world, role, owner, key, reply.text)
     assert wrong == [], "\n".join(wrong)
+    # Every look at a candidate's images that was let through is on record (issue 14): the
+    # photo, the played segment and its stills, by whom; none by those refused.
+    platform = world.platform
+    platform.projections.catch_up(platform.ctx.store)
+    for side in world.sides.values():
+        seen = {
+            (v.viewer_id, v.what)
+            for v in platform.projections.media_views[side.journey.session_id]  # type: ignore[index]
+        }
+        assert seen == {
+            (world.staff["assigned"], ViewedMedia.PHOTO),
+            *(
+                (world.staff[who], what)
+                for who in ("assigned", "support", "auditor")
+                for what in (ViewedMedia.SEGMENT, ViewedMedia.STILL)
+            ),
+        }
 
 
 def _leaks(world: World, role: str, owner: str, key: str, text: str) -> list[str]:

@@ -195,13 +195,13 @@ class LiveMedia(Controller):
         self, request: Request[Any, Any, Any], session_id: FromPath[UUID], data: JSONBody[Sdp]
     ) -> Sdp:
         """R2: an examiner or support user watches the session live; the recording goes on.
-        The look is recorded (issue 14) once the viewer is known to be allowed."""
+        The look is recorded (issue 14) once the stream is handed to the viewer."""
         who = await sync_to_thread(_viewer, request, session_id, live=True)
-        await sync_to_thread(_record, request, who, session_id, LIVE, ViewedMedia.LIVE)
         try:
             answer = await recorder_of(request).watch(session_id, data.sdp)
         except BadOffer as error:
             raise InvalidArgument("sdp", str(error)) from None
+        await sync_to_thread(_record, request, who, session_id, LIVE, ViewedMedia.LIVE)
         return Sdp(answer)
 
     @get("/staff/live/{session_id:uuid}", sync_to_thread=True)
