@@ -287,3 +287,34 @@ def test_the_examiners_look_at_a_photo_is_kept_and_read_by_the_person_and_the_au
         audit = client.get(f"/auditor/reviews/{rid}").text
         assert "Qui a regardé les images du candidat (1)" in audit
         assert "Eve (examinateur)" in audit and "une photo" in audit
+
+
+def test_a_repeated_view_is_refused_by_postgresql_too_and_the_store_goes_on(
+    postgres_url: str,
+) -> None:
+    """The dedupe is the store's own refusal of a second stream with the same id: on
+    PostgreSQL as on SQLite, and the connection keeps working after it."""
+    platform = make_platform(postgres_url)
+    try:
+        centre = staff(platform, "centre", Role.CENTRE)
+        eve = staff(platform, "eve", Role.EXAMINER)
+        journey = sent(platform, centre, "a@example.org")
+        sid = journey.session_id
+        assert sid is not None
+
+        def view() -> bool:
+            return record_view(
+                platform.ctx,
+                viewer_id=eve,
+                viewer_role="examiner",
+                session_id=sid,
+                media="face",
+                what=ViewedMedia.PHOTO,
+            )
+
+        assert [view(), view()] == [True, False]
+        journey.clock.advance(minutes=1)
+        assert view()
+        assert len(views_of_session(platform.ctx, platform.projections, sid)) == 2
+    finally:
+        platform.close()
