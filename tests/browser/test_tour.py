@@ -496,7 +496,7 @@ def test_the_tour_of_every_screen_in_both_languages_at_desktop_and_phone_width(
             Screen(
                 "assignments", "Centre: review assignments", Role.CENTRE, visit("/operator/reviews")
             ),
-            Screen("mailbox", "Centre: mailbox", Role.CENTRE, visit("/operator/mailbox")),
+            Screen("mailbox", "Hotline: mailbox", Role.SUPPORT, visit("/operator/mailbox")),
             Screen(
                 "operator-support", "Hotline: the operator page", Role.SUPPORT, visit("/operator")
             ),
