@@ -18,6 +18,7 @@ from uuid import UUID
 from eventsourcing.domain import AggregateEvent
 
 from app.context import Context, update
+from app.media_views import views_of_session
 from app.ports.key_store import KeyStore
 from app.read_models import Projections, describe
 from app.recording import stored_media_ids
@@ -99,6 +100,7 @@ def export_candidate(ctx: Context, projections: Projections, candidate_id: UUID)
     streams: list[tuple[str, UUID]] = [("candidate", candidate_id)]
     streams += [("enrollment", e) for e in enrollments]
     media: list[dict[str, Any]] = []
+    viewed: list[dict[str, Any]] = []
     for session_id in sessions:
         streams.append(("session", session_id))
         session = ctx.store.get(session_id, ProctoredSession)
@@ -110,6 +112,18 @@ def export_candidate(ctx: Context, projections: Projections, candidate_id: UUID)
                     "deleted": media_id in session.deleted_media,
                 }
             )
+        # Who looked at the person's images, and when (issue 14).
+        viewed += [
+            {
+                "session_id": str(session_id),
+                "at": view.at.isoformat(),
+                "viewer": view.viewer_name,
+                "viewer_role": view.viewer_role,
+                "what": view.what.value,
+                "media": view.media,
+            }
+            for view in views_of_session(ctx, projections, session_id)
+        ]
         if session.attempt_id is not None:
             streams.append(("attempt", session.attempt_id))
             streams.append(("review", review_id_for(session.attempt_id)))
@@ -139,6 +153,7 @@ def export_candidate(ctx: Context, projections: Projections, candidate_id: UUID)
             for event in _history(ctx, stream_id)
         ],
         "media": media,
+        "media_views": viewed,
         "streams": {
             "enrollments": [str(e) for e in enrollments],
             "sessions": [str(s) for s in sessions],

@@ -20,6 +20,7 @@ from domain.candidate import ERASED, Candidate
 from domain.enrollment import Enrollment
 from domain.evidence import MediaSpan, Verdict
 from domain.exam_attempt import ExamAttempt
+from domain.media_view import MediaView, ViewedMedia
 from domain.outbound_mail import MailStatus, OutboundMail
 from domain.proctored_session import RETENTION, ProctoredSession
 from domain.review import Review
@@ -112,6 +113,17 @@ class EnrollmentSummary:
     centre_id: UUID | None = None
     certification_code: str = ""
     enrolled_on: date | None = None
+
+
+@dataclass(frozen=True)
+class MediaViewSummary:
+    """A recorded view of a session's media (issue 14): ids only, no personal data."""
+
+    at: datetime
+    viewer_id: UUID
+    viewer_role: str
+    what: ViewedMedia
+    media: str
 
 
 @dataclass(frozen=True)
@@ -210,6 +222,8 @@ class Projections:
         self.mails: dict[UUID, MailSummary] = {}
         self.appeals: dict[UUID, AppealSummary] = {}
         self.retention: dict[UUID, RetentionSummary] = {}
+        # Who looked at each session's media, oldest first (issue 14).
+        self.media_views: dict[UUID, list[MediaViewSummary]] = {}
 
     # --- feeding ---------------------------------------------------------------------------
 
@@ -253,6 +267,12 @@ class Projections:
             self._apply_attempt(event)
         elif isinstance(event, Review.Event):
             self._apply_review(event)
+        elif isinstance(event, MediaView.MediaViewed):
+            self.media_views.setdefault(event.session_id, []).append(
+                MediaViewSummary(
+                    event.timestamp, event.viewer_id, event.viewer_role, event.what, event.media
+                )
+            )
 
     def _apply_enrollment(self, event: AggregateEvent) -> None:
         eid = event.originator_id

@@ -164,6 +164,8 @@ class Review(Aggregate):
 
     class ResultsReleased(Aggregate.Event):
         verdict: Verdict
+        # Issue 14 (a default keeps older releases readable): the examiner who released them.
+        released_by: UUID | None = None
 
     class ReviewDueSoon(Aggregate.Event):
         due_on: date
@@ -385,13 +387,20 @@ class Review(Aggregate):
             timestamp=at,
         )
 
-    def release_results(self, *, at: datetime) -> None:
-        """R19: results are sent after the review."""
+    def release_results(self, *, at: datetime, released_by: UUID) -> None:
+        """R19: results are sent after the review, by the examiner who decided it (issue 14:
+        not another examiner, a centre or an auditor). An appeal's verdict needs no release:
+        the candidate is told it when the second examiner decides."""
         require_aware("at", at)
         require(self.verdict is not None, "R19", "results are released after the decision")
+        require(
+            released_by == self.examiner_id,
+            "R19",
+            "only the examiner who decided the review may release its results",
+        )
         require(not self.released, "R19", "the results were already released")
         assert self.verdict is not None
-        self._released(verdict=self.verdict, timestamp=at)
+        self._released(verdict=self.verdict, released_by=released_by, timestamp=at)
 
     # --- appeals -------------------------------------------------------------------------
 
@@ -661,7 +670,9 @@ class Review(Aggregate):
         self.overrides = overrides
 
     @event(ResultsReleased)
-    def _released(self, verdict: Verdict, timestamp: datetime) -> None:
+    def _released(
+        self, verdict: Verdict, timestamp: datetime, released_by: UUID | None = None
+    ) -> None:
         self.released = True
         self.released_at = timestamp
 

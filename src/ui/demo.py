@@ -303,7 +303,10 @@ def _journey(platform: Platform, clock: ManualClock, n: Narrator, capture: SmtpC
             ctx, review_id, examiner_id=examiner, verdict=Verdict.VALIDATED
         ),
     )
-    n.step("results released", lambda: reviewing.release_results(ctx, review_id))
+    n.step(
+        "results released",
+        lambda: reviewing.release_results(ctx, review_id, released_by=examiner),
+    )
     platform.settle()
     for subject in _subjects_to(capture, email)[-2:]:
         n.say(f"  mail to {email}: «{subject}»")

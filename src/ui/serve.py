@@ -21,6 +21,7 @@ from adapters.bootstrap import Platform, Settings, _secret, bootstrap
 from adapters.mail.capture import SmtpCapture
 from adapters.media.memory import FileMedia
 from app.policies import PolicyRunner, split_by_claims
+from app.tenancy import centre_of_operator
 from app.use_cases import accounts, enrolment
 from domain.candidate import Account, Candidate
 from domain.staff import Role
@@ -32,6 +33,8 @@ DEMO_EMAIL = "camille.martin@example.org"
 DEMO_PASSWORD = "vigie-demo-2025"
 EXAMINER_EMAIL = "examinateur@example.org"
 CENTRE_EMAIL = "centre@example.org"
+OTHER_CENTRE_EMAIL = "centre-lyon@example.org"
+OTHER_CANDIDATE_EMAIL = "jules.bernard@example.org"
 SUPPORT_EMAIL = "support@example.org"
 AUDITOR_EMAIL = "auditeur@example.org"
 # A pass every half second: a page waiting for a workspace or a mail waits about that long.
@@ -48,13 +51,34 @@ def seed_demo(platform: Platform) -> str:
     platform.projections.catch_up(ctx.store)
     candidate_id = platform.projections.find_by_email(DEMO_EMAIL)
     if candidate_id is None:
+        centre = accounts.register_staff(
+            ctx, email=CENTRE_EMAIL, name="Centre ENI", role=Role.CENTRE, password=DEMO_PASSWORD
+        )
         enrolled = enrolment.enrol_candidate(
             ctx,
             platform.projections,
-            centre_id=uuid4(),
+            centre_id=centre_of_operator(centre),
             email=DEMO_EMAIL,
             surname="Martin",
             first_name="Camille",
+            certification_code="ENI-ACCESS",
+        )
+        # A second training centre with a candidate of its own: each centre's pages show
+        # only its own (issue 14).
+        other_centre = accounts.register_staff(
+            ctx,
+            email=OTHER_CENTRE_EMAIL,
+            name="Centre Lyon",
+            role=Role.CENTRE,
+            password=DEMO_PASSWORD,
+        )
+        enrolment.enrol_candidate(
+            ctx,
+            platform.projections,
+            centre_id=centre_of_operator(other_centre),
+            email=OTHER_CANDIDATE_EMAIL,
+            surname="Bernard",
+            first_name="Jules",
             certification_code="ENI-ACCESS",
         )
         accounts.register_staff(
@@ -63,9 +87,6 @@ def seed_demo(platform: Platform) -> str:
             name="Eve Examinatrice",
             role=Role.EXAMINER,
             password=DEMO_PASSWORD,
-        )
-        accounts.register_staff(
-            ctx, email=CENTRE_EMAIL, name="Centre ENI", role=Role.CENTRE, password=DEMO_PASSWORD
         )
         accounts.register_staff(
             ctx, email=SUPPORT_EMAIL, name="Hotline", role=Role.SUPPORT, password=DEMO_PASSWORD
@@ -276,7 +297,11 @@ def _announce(out: TextIO, host: str, port: int, invitation: str, workers: int) 
     print(f"  candidate log-in : {DEMO_EMAIL} / {DEMO_PASSWORD}", file=out)
     staff_page = f"http://{host}:{port}/staff/login"
     print(f"  examiner log-in  : {staff_page}  {EXAMINER_EMAIL} / {DEMO_PASSWORD}", file=out)
-    print(f"  centre log-in    : same page, {CENTRE_EMAIL} / {DEMO_PASSWORD}", file=out)
+    print(
+        f"  centre log-ins   : same page, {CENTRE_EMAIL} or {OTHER_CENTRE_EMAIL} (another "
+        f"centre) / {DEMO_PASSWORD}",
+        file=out,
+    )
     print(
         f"  support, auditor : same page, {SUPPORT_EMAIL} or {AUDITOR_EMAIL} / {DEMO_PASSWORD}",
         file=out,

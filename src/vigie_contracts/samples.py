@@ -207,7 +207,7 @@ def a_decided_review() -> Review:
         verdict=Verdict.INVALIDATED,
         reasons=(CitedReason(ReasonCode.IDENTITY_NOT_VERIFIABLE, (f"{stream}/1",)),),
     )
-    review.release_results(at=minutes(5))
+    review.release_results(at=minutes(5), released_by=examiner)
     return review
 
 

@@ -23,7 +23,7 @@ from domain.errors import RuleBroken
 from domain.evidence import ReasonCode, Verdict
 from domain.review import AppealOutcome, CitedReason, Review
 from domain.staff import Role
-from tests.acceptance.journey import Journey
+from tests.acceptance.journey import Journey, hotline_account
 from tests.acceptance.web import form_token, log_in
 from ui.web.app import create_app
 
@@ -56,7 +56,7 @@ def invalidated_and_sent(journey: Journey, first: UUID, *, forced: bool) -> Revi
     reviewing.decide_review(
         journey.ctx, review.id, examiner_id=first, verdict=Verdict.INVALIDATED, reasons=reasons
     )
-    reviewing.release_results(journey.ctx, review.id)
+    reviewing.release_results(journey.ctx, review.id, released_by=first)
     journey.platform.settle()
     return journey.ctx.store.get(review.id, Review)
 
@@ -153,7 +153,7 @@ def test_an_invalidation_forced_by_the_evidence_cannot_be_overturned(journey: Jo
 
 def test_the_second_examiner_must_differ_from_the_first(journey: Journey) -> None:
     first, second = examiner(journey.platform, "first"), examiner(journey.platform, "second")
-    lead = journey.ctx.ids.new_id()
+    lead = hotline_account(journey.ctx)
     review = invalidated_and_sent(journey, first, forced=True)
     contest(journey)
     head = journey.ctx.store.head()
@@ -236,7 +236,7 @@ def test_a_validated_exam_cannot_be_contested(journey: Journey) -> None:
     first = examiner(journey.platform, "first")
     review_id = journey.sent_for_review()
     journey.decided(first, Verdict.VALIDATED)
-    reviewing.release_results(journey.ctx, review_id)
+    reviewing.release_results(journey.ctx, review_id, released_by=first)
     assert refused(contest, journey) == "APPEAL-INVALIDATION"
 
 
@@ -244,7 +244,7 @@ def test_reassigning_a_review_records_who_and_why_and_keeps_the_due_date(
     journey: Journey,
 ) -> None:
     first, other = examiner(journey.platform, "first"), examiner(journey.platform, "other")
-    lead = journey.ctx.ids.new_id()
+    lead = hotline_account(journey.ctx)
     journey.enrol()
     journey.create_session()
     journey.through_checks()

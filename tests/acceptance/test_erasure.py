@@ -57,8 +57,9 @@ def platform_on(database_url: str, media: Path) -> Platform:
 def decided_journey(platform: Platform) -> Journey:
     journey = Journey(platform, email=EMAIL)
     review_id = journey.sent_for_review()
-    journey.decided(eve(platform))
-    reviewing.release_results(platform.ctx, review_id)
+    examiner = eve(platform)
+    journey.decided(examiner)
+    reviewing.release_results(platform.ctx, review_id, released_by=examiner)
     platform.settle()
     return journey
 
@@ -230,13 +231,15 @@ def test_nothing_is_mailed_to_an_erased_person(tmp_path: Path) -> None:
     platform = platform_on("memory:", tmp_path / "media")
     journey = Journey(platform, email=EMAIL)
     journey.sent_for_review()
-    journey.decided(eve(platform))
+    examiner = eve(platform)
+    journey.decided(examiner)
     assert journey.candidate_id is not None and journey.review_id is not None
     erase_candidate(
         platform.ctx, platform.keys, platform.projections, journey.candidate_id, reason="request"
     )
     sent_before = len(platform.mailer.sent)  # type: ignore[attr-defined]
-    reviewing.release_results(platform.ctx, journey.review_id)  # a result mail is decided
+    # a result mail is decided
+    reviewing.release_results(platform.ctx, journey.review_id, released_by=examiner)
     platform.settle()
     assert len(platform.mailer.sent) == sent_before  # type: ignore[attr-defined]
     [given_up] = platform.projections.failed_mails()

@@ -22,7 +22,7 @@ from domain.exam_attempt import AttemptStatus, ExamAttempt, ExamWindow
 from domain.proctored_session import ProctoredSession
 from domain.rules import CURRENT_RULES
 from domain.scoring import Results
-from tests.acceptance.journey import Journey
+from tests.acceptance.journey import Journey, hotline_account
 from tests.acceptance.web import csrf, log_in
 from ui.web.app import create_app
 
@@ -261,7 +261,7 @@ def test_extra_time_lengthens_the_budget_that_ends_the_exam_r4(journey: Journey)
     accommodations.grant_accommodation(
         journey.ctx,
         journey.enrollment_id,
-        granted_by=uuid4(),
+        granted_by=hotline_account(journey.ctx),
         extra_time_percent=33,
         arrangements="",
     )

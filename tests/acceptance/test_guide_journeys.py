@@ -16,7 +16,15 @@ from domain.exam_attempt import AttemptStatus, ExamAttempt
 from domain.proctored_session import ProctoredSession
 from domain.review import CitedReason, Review
 from domain.rules import CURRENT_RULES
-from tests.acceptance.journey import NINE_WORDS, PARIS, PROFILE, TEN_WORDS, Journey, make_platform
+from tests.acceptance.journey import (
+    NINE_WORDS,
+    PARIS,
+    PROFILE,
+    TEN_WORDS,
+    Journey,
+    hotline_account,
+    make_platform,
+)
 
 
 def history_length(platform: Platform) -> int:
@@ -58,7 +66,7 @@ def test_the_happy_path_goes_from_enrolment_to_released_results(journey: Journey
     examiner = journey.ctx.ids.new_id()
     reviewing.assign_examiner(journey.ctx, review.id, examiner)
     reviewing.decide_review(journey.ctx, review.id, examiner_id=examiner, verdict=Verdict.VALIDATED)
-    reviewing.release_results(journey.ctx, review.id)
+    reviewing.release_results(journey.ctx, review.id, released_by=examiner)
     journey.platform.settle()
     assert [m.subject for m in journey.platform.mailer.to(journey.email)][-1].startswith("Résultat")
     [summary] = journey.platform.projections.my_sessions(journey.candidate_id)  # type: ignore[arg-type]
@@ -85,7 +93,7 @@ def test_live_supervision_is_created_and_a_slot_is_booked_in_office_hours(
     journey.enrol()
     created = journey.create_session(live_supervision=True)
     assert created.outcome is SessionCreationOutcome.CREATED_WITH_LIVE_SUPERVISION
-    hotline = journey.ctx.ids.new_id()
+    hotline = hotline_account(journey.ctx)
     saturday = datetime(2025, 2, 1, 10, 0, tzinfo=PARIS)
     with pytest.raises(RuleBroken) as refused:
         enrolment.book_live_supervision_slot(

@@ -268,7 +268,7 @@ class Tour:
             reasons=(CitedReason(ReasonCode.HEADPHONES, (launched,)),),
         )
         self.read("examiner", f"/examiner/reviews/{review_id}")
-        reviewing.release_results(ctx, review_id)
+        reviewing.release_results(ctx, review_id, released_by=staff[Role.EXAMINER])
         platform.settle()
         self.read("candidate", f"/results/{sid}")
         appeals.lodge_appeal(
@@ -287,7 +287,6 @@ class Tour:
         self.read(
             "centre",
             "/operator",
-            "/operator/mailbox",
             "/operator/reviews",
             f"/operator/enrolments/{enrolment}/accommodation",
         )
@@ -301,7 +300,7 @@ class Tour:
         self.seen[f"#{len(self.seen) + 1} centre CSV report ({report.status_code})"] = Words.of(
             report.text
         )
-        self.read("support", "/operator", f"/staff/live/{sid}")
+        self.read("support", "/operator", "/operator/mailbox", f"/staff/live/{sid}")
         if self.client("support").get("/hotline").status_code != 404:
             self.read("support", "/hotline")
         self.read("auditor", "/auditor", f"/auditor/reviews/{review_id}")

@@ -557,6 +557,13 @@ def test_an_erased_candidate_is_no_longer_named_on_the_list(
 def test_the_local_mailbox_shows_the_captured_mails_newest_first(
     client: TestClient[Any], platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The hotline's: it holds every centre's mails, so a centre is refused it (issue 14)."""
+    assert client.get("/operator/mailbox").status_code == 403  # the centre's session
+    accounts.register_staff(
+        platform.ctx, email="hl@example.org", name="Hl", role=Role.SUPPORT, password="hl-pass-12"
+    )
+    platform.projections.catch_up(platform.ctx.store)
+    log_in(client, "/staff/login", "hl@example.org", "hl-pass-12")
     monkeypatch.setattr(operator, "MAILBOX", tmp_path / "absent")
     assert "Aucun mail." in Page(client.get("/operator/mailbox")).text
     box = mailbox.Maildir(tmp_path / "box", create=True)

@@ -168,14 +168,15 @@ def test_vigie_policies_lists_parked_reactions_and_asks_for_a_retry(
 def test_the_operator_page_lists_a_parked_reaction_and_its_retry_button_asks_a_worker(
     platform: Platform,
 ) -> None:
-    """The centre sees the parked reaction (policy, event, error) and « Relancer » records the
-    retry; the worker's pass carries it out (here: parked again, the cause is still there)."""
+    """The hotline sees the parked reaction (policy, event, error) and « Relancer » records the
+    retry; the worker's pass carries it out (here: parked again, the cause is still there).
+    A reaction may concern any centre's candidate: a centre does not see them (issue 14)."""
     secret = b"s" * 32
     accounts.register_staff(
         platform.ctx,
         email="centre@example.org",
         name="Centre",
-        role=Role.CENTRE,
+        role=Role.SUPPORT,
         password="centre-pass-1",
     )
     journey = Journey(platform)

@@ -35,8 +35,9 @@ def decided_and_sent(journey: Journey, verdict: Verdict) -> Review:
     if verdict is Verdict.INVALIDATED:
         launched = next(e for e in review.evidence if e.kind == "ExamLaunched")
         reasons = (CitedReason(ReasonCode.HEADPHONES, (launched.id,)),)
-    journey.decided(examiner(journey, "eve"), verdict, reasons)
-    reviewing.release_results(journey.ctx, review.id)
+    eve = examiner(journey, "eve")
+    journey.decided(eve, verdict, reasons)
+    reviewing.release_results(journey.ctx, review.id, released_by=eve)
     journey.platform.settle()
     return journey.ctx.store.get(review.id, Review)
 

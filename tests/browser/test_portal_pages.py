@@ -383,7 +383,7 @@ def test_the_pages_around_the_portal_in_both_languages_and_sizes(
     )
     assert journey.review_id is not None
     journey.decided(examiner, Verdict.VALIDATED)
-    reviewing.release_results(platform.ctx, journey.review_id)
+    reviewing.release_results(platform.ctx, journey.review_id, released_by=examiner)
     journey.set_password(PASSWORD)
     invited = enrolled_journey(server, f"invite.{tag}@example.org")
     link = platform.links.url("/sessions/new", "create-session", str(invited.enrollment_id))

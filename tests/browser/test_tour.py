@@ -471,7 +471,7 @@ def test_the_tour_of_every_screen_in_both_languages_at_desktop_and_phone_width(
             verdict=Verdict.INVALIDATED,
             reasons=(CitedReason(ReasonCode.HEADPHONES, (launched_evidence,)),),
         )
-        reviewing.release_results(ctx, review_id)
+        reviewing.release_results(ctx, review_id, released_by=staff[Role.EXAMINER])
         platform.settle()
         tour(Screen("result", "Candidate: the result", "candidate", visit(f"/results/{sid}")))
         appeals.lodge_appeal(ctx, review_id, candidate_id=camille.candidate_id, reason=TEN_WORDS)  # type: ignore[arg-type]
@@ -496,7 +496,7 @@ def test_the_tour_of_every_screen_in_both_languages_at_desktop_and_phone_width(
             Screen(
                 "assignments", "Centre: review assignments", Role.CENTRE, visit("/operator/reviews")
             ),
-            Screen("mailbox", "Centre: mailbox", Role.CENTRE, visit("/operator/mailbox")),
+            Screen("mailbox", "Hotline: mailbox", Role.SUPPORT, visit("/operator/mailbox")),
             Screen(
                 "operator-support", "Hotline: the operator page", Role.SUPPORT, visit("/operator")
             ),

@@ -29,7 +29,7 @@ from ui.serve import CENTRE_EMAIL
 from ui.web.enrolment_file import MAX_CSV_LINES
 
 PARALLEL = 8
-SEEDED = 1  # `vigie serve` seeds one demo candidate with one enrolment
+SEEDED = 2  # `vigie serve` seeds two demo candidates (two centres), an enrolment each
 
 
 def counts(served: Served) -> Counter[str]:
@@ -104,7 +104,7 @@ def test_eight_identical_enrolments_at_once_make_one_account_and_one_enrolment(
     with ThreadPoolExecutor(PARALLEL) as pool:
         statuses = list(pool.map(enrol, range(PARALLEL)))
     accounts, enrolments, _ = registered(served)
-    served.wait_until_sent(expected=2)  # the demo's mails are settled before; then ours
+    served.wait_until_sent(expected=3)  # the demo's two mails are settled before; then ours
     invitations = [
         m for m in served.capture.messages() if "jeanne.dupuis@example.org" in str(m["To"])
     ]

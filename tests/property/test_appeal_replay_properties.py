@@ -92,7 +92,7 @@ def appealed_journey(platform: Platform, plan: AppealPlan, first: UUID, second: 
     reviewing.decide_review(
         ctx, review_id, examiner_id=first, verdict=Verdict.INVALIDATED, reasons=reasons
     )
-    reviewing.release_results(ctx, review_id)
+    reviewing.release_results(ctx, review_id, released_by=first)
     assert journey.candidate_id is not None
     appeals.lodge_appeal(
         ctx, review_id, candidate_id=journey.candidate_id, reason="je portais des bouchons"

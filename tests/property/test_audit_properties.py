@@ -335,7 +335,9 @@ def test_events_stored_before_the_chain_still_decode_and_are_reported_unchained(
         assert replay_review(store, review_id).matches
         # A new event on an old stream seals the unchained history before it.
         review = store.get(review_id, Review)
-        review.release_results(at=review.decided_at or review.modified_on)
+        review.release_results(
+            at=review.decided_at or review.modified_on, released_by=review.examiner_id
+        )
         store.save(review)
         after = store.verify_chain()
         assert after.intact and after.chained == 1

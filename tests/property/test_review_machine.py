@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
 from hypothesis import settings
@@ -464,7 +464,7 @@ class ReviewMachine(RuleBasedStateMachine):
         assert review is not None
 
         def command() -> None:
-            review.release_results(at=at)
+            review.release_results(at=at, released_by=review.examiner_id or uuid4())
 
         if model.verdict is None or model.released:
             expect_refusal(review, command, "R19")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from app import tenancy
 from app.context import Context, retrying
 from domain.accommodation import Accommodation
 from domain.enrollment import Enrollment
@@ -21,12 +22,13 @@ def grant_accommodation(
     arrangements: str,
 ) -> Accommodation:
     """Recorded on the enrolment with who granted it; refused once the candidate entered
-    the exam session (ACCOMMODATION-BEFORE-START). Enrolment and session are saved together,
-    so the budget never disagrees with the enrolment."""
+    the exam session (ACCOMMODATION-BEFORE-START); only by the enrolment's centre (or the
+    hotline: issue 14, another centre's enrolment is out of reach). Enrolment and session are
+    saved together, so the budget never disagrees with the enrolment."""
 
     def once() -> Accommodation:
         at = ctx.now()
-        enrollment = ctx.store.get(enrollment_id, Enrollment)
+        enrollment = tenancy.enrolment_for(ctx, granted_by, enrollment_id)
         session = (
             ctx.store.get(enrollment.exam_session_id, ProctoredSession)
             if enrollment.exam_session_id is not None

@@ -8,9 +8,11 @@ from datetime import date, datetime
 from typing import Protocol
 from uuid import UUID
 
+from app import tenancy
 from app.claiming import Unit, in_one_transaction
 from app.context import Context, retrying, update
 from app.ports.event_store import AggregateNotFound
+from domain.access import OutOfReach
 from domain.candidate import Candidate, check_email
 from domain.claims import Claim, ClaimKind, Handover, email_claim_id, enrolment_claim_id
 from domain.enrollment import Enrollment, SessionCreationOutcome
@@ -339,14 +341,18 @@ def renew_exam_session(
 def book_live_supervision_slot(
     ctx: Context, enrollment_id: UUID, *, slot: datetime, booked_by: UUID, note: str = ""
 ) -> None:
-    """R2: the hotline books the agreed live-supervision slot."""
+    """R2: the hotline, or the enrolment's own centre, books the agreed live-supervision
+    slot (issue 14: another centre's enrolment is out of reach, as if it did not exist)."""
     at = ctx.now()
-    update(
-        ctx,
-        enrollment_id,
-        Enrollment,
-        lambda e: e.book_live_supervision_slot(slot=slot, booked_by=booked_by, at=at, note=note),
-    )
+
+    def book(enrollment: Enrollment) -> None:
+        tenancy.check_enrolment(ctx.store, booked_by, enrollment)
+        enrollment.book_live_supervision_slot(slot=slot, booked_by=booked_by, at=at, note=note)
+
+    try:
+        update(ctx, enrollment_id, Enrollment, book)
+    except AggregateNotFound:
+        raise OutOfReach("enrolment") from None
 
 
 def expire_enrollment(ctx: Context, enrollment_id: UUID) -> None:

@@ -6,9 +6,11 @@ import hashlib
 from datetime import datetime
 from uuid import UUID, uuid5
 
+from app import tenancy
 from app.context import Context, update
 from app.evidence_gathering import gather
 from app.ports.event_store import AggregateNotFound, EventStore
+from domain.access import OutOfReach, check_centre
 from domain.errors import InvalidArgument, RuleBroken
 from domain.evidence import Verdict
 from domain.exam_attempt import ExamAttempt
@@ -117,10 +119,11 @@ def decide_review(
     update(ctx, review_id, Review, decide)
 
 
-def release_results(ctx: Context, review_id: UUID) -> None:
-    """R19: the results are sent after the review."""
+def release_results(ctx: Context, review_id: UUID, *, released_by: UUID) -> None:
+    """R19: the results are sent after the review, by the examiner who decided it (issue 14:
+    anyone else is refused, R19)."""
     at = ctx.now()
-    update(ctx, review_id, Review, lambda r: r.release_results(at=at))
+    update(ctx, review_id, Review, lambda r: r.release_results(at=at, released_by=released_by))
 
 
 def check_examiner(ctx: Context, staff_id: UUID) -> None:
@@ -136,8 +139,15 @@ def check_examiner(ctx: Context, staff_id: UUID) -> None:
 def reassign_review(
     ctx: Context, review_id: UUID, *, examiner_id: UUID, reassigned_by: UUID, reason: str
 ) -> bool:
-    """R19: a lead (support or centre) hands the review, or its open appeal, to another
-    examiner, saying why; the due date stays. False when that examiner already has it."""
+    """R19: a lead (the hotline, or the centre of the reviewed enrolment) hands the review,
+    or its open appeal, to another examiner, saying why; the due date stays. False when that
+    examiner already has it. Another centre's review is out of reach (issue 14)."""
+    try:
+        review = ctx.store.get(review_id, Review)
+    except AggregateNotFound:
+        raise OutOfReach("review") from None
+    lead = tenancy.actor(ctx.store, reassigned_by)
+    check_centre(lead, tenancy.centre_of_session(ctx.store, review.session_id), "review")
     check_examiner(ctx, examiner_id)
     at = ctx.now()
     return update(

@@ -9,16 +9,15 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import PermissionDeniedException
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
+from app import tenancy
 from app.use_cases import accommodations
 from domain.accommodation import MAX_ARRANGEMENTS_CHARS
 from domain.enrollment import Enrollment
 from domain.errors import DomainError, InvalidArgument, RuleBroken
 from domain.staff import Role
-from ui.web.centres import centre_of
 from ui.web.edge import context, platform_of, staff_guard, staff_id
 from ui.web.i18n import N_
 
@@ -47,14 +46,9 @@ class GrantForm(msgspec.Struct):
 
 
 def own_enrollment(request: Request[Any, Any, Any], enrollment_id: UUID) -> Enrollment:
-    """The enrolment, if the logged-in centre made it (403 otherwise, even if absent)."""
-    try:
-        enrollment = platform_of(request).ctx.store.get(enrollment_id, Enrollment)
-    except LookupError:
-        raise PermissionDeniedException() from None
-    if enrollment.centre_id != centre_of(request):
-        raise PermissionDeniedException()
-    return enrollment
+    """The enrolment, if the logged-in centre made it (OutOfReach, a 404, otherwise, even if
+    absent: app.tenancy)."""
+    return tenancy.enrolment_for(platform_of(request).ctx, staff_id(request), enrollment_id)
 
 
 def _page(request: Request[Any, Any, Any], enrollment: Enrollment, **values: Any) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from litestar import Request, Response, get, post
 from litestar.concurrency import sync_to_thread
 from litestar.params import FromPath, JSONBody
 
+from app import reach, tenancy
 from app.use_cases import portal, proctoring, reviewing
 from domain.errors import DomainError, InvalidArgument, RuleBroken
 from domain.evidence import ReasonCode, Verdict
@@ -211,10 +212,12 @@ async def answer(
 @get("/api/reviews/due", sync_to_thread=True, guards=[EXAMINERS])
 def reviews_due(request: Request[Any, Any, Any]) -> list[ReviewDueOut]:
     """R19: undecided reviews, overdue first."""
-    staff_member(request, Role.EXAMINER)
+    examiner = staff_member(request, Role.EXAMINER)
     platform = platform_of(request)
     platform.projections.catch_up(platform.ctx.store)
     today = platform.ctx.now().date()
+    # Their own reviews and the queue, never another examiner's (issue 14).
+    mine = reach.reviews_due_for(platform.ctx, platform.projections, examiner, today)
     return [
         ReviewDueOut(
             r.review_id,
@@ -223,7 +226,7 @@ def reviews_due(request: Request[Any, Any, Any]) -> list[ReviewDueOut]:
             r.overdue(today),
             bool(r.examiner_id),
         )
-        for r in platform.projections.reviews_due(today)
+        for r in mine
     ]
 
 
@@ -233,6 +236,7 @@ async def decide(
 ) -> DecisionIn:
     """R19/R20: the assigned examiner's decision, each reason citing evidence."""
     examiner = staff_member(request, Role.EXAMINER)
+    await sync_to_thread(tenancy.review_for, platform_of(request).ctx, examiner, review_id)
     try:
         verdict = Verdict(data.verdict)
         reasons = tuple(

@@ -38,6 +38,7 @@ from app.mail_rendering import SupportContact
 from app.ports.event_store import AggregateNotFound, ConcurrencyConflict, StreamQuarantined
 from app.ports.media_capture import MediaNotKept
 from app.time_format import jinja_filter
+from domain.access import OutOfReach
 from domain.errors import DomainError, InvalidArgument
 from ui.web import (
     accommodations,
@@ -78,6 +79,12 @@ def _domain_error(request: Request[Any, Any, Any], error: DomainError) -> Respon
     name = "_refusal.html" if wants_fragment(request) else "error.html"
     status = refusal_status(error, 409)
     return Template(name, context=page_context(request, message=message), status_code=status)
+
+
+def _out_of_reach(request: Request[Any, Any, Any], error: OutOfReach) -> Response[Any]:
+    """Another centre's record, another examiner's review (issue 14): « not found », the
+    same page and status as for an id that does not exist, so nothing is learnt from it."""
+    return _http_error(request, NotFoundException())
 
 
 def _conflict(request: Request[Any, Any, Any], error: ConcurrencyConflict) -> Response[Any]:
@@ -299,6 +306,7 @@ def create_app(
             secret=csrf_key, cookie_name="vigie_csrf", cookie_samesite="lax", cookie_secure=secure
         ),
         exception_handlers={
+            OutOfReach: _out_of_reach,
             DomainError: _domain_error,
             HTTPException: _http_error,
             ConcurrencyConflict: _conflict,

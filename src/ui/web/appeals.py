@@ -14,6 +14,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 
+from app import reach, tenancy
 from app.recording import recording_of
 from app.use_cases import accommodations, appeals
 from app.use_cases.reviewing import review_id_for
@@ -136,7 +137,10 @@ class AppealDesk(Controller):
             "appeals.html",
             context=context(
                 request,
-                appeals=platform.projections.appeals_due(),
+                # Theirs and those waiting for a second examiner they could be (issue 14).
+                appeals=reach.appeals_due_for(
+                    platform.ctx, platform.projections, staff_id(request)
+                ),
                 agreement=platform.projections.appeal_agreement(),
                 today=platform.ctx.now().date(),
             ),
@@ -147,10 +151,7 @@ class AppealDesk(Controller):
         """The first decision, the candidate's reason, the evidence, and the second decision."""
         examiner = staff_id(request)
         platform = platform_of(request)
-        try:
-            review = platform.ctx.store.get(review_id, Review)
-        except LookupError:
-            raise NotFoundException() from None
+        review = tenancy.review_for(platform.ctx, examiner, review_id)  # else 404 (issue 14)
         if review.appeal is None:
             raise NotFoundException()
         language = language_of(request)
@@ -188,6 +189,7 @@ class AppealDesk(Controller):
         """'take' the appeal, or 'decide' it (upheld or overturned, with a written answer)."""
         examiner = staff_id(request)
         ctx = platform_of(request).ctx
+        tenancy.review_for(ctx, examiner, review_id)  # another examiner's appeal: 404
         if action == "take":
             appeals.take_appeal(ctx, review_id, examiner)
         elif action == "decide":

@@ -1,6 +1,7 @@
-"""Review assignments for leads (support, centre): reviews and appeals waiting, overdue
-first, with a 'Réattribuer' form each (R19: who, when and why are recorded; the due date
-stays), and the agreement between first and second examiners."""
+"""Review assignments for leads (support, centre): reviews and appeals waiting (a centre's
+own candidates', every centre's for the hotline: app.reach), overdue first, with a
+'Réattribuer' form each (R19: who, when and why are recorded; the due date stays), and the
+agreement between first and second examiners."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 
+from app import reach
 from app.use_cases import reviewing
 from domain.candidate import check_email
 from domain.errors import InvalidArgument, RuleBroken
@@ -42,8 +44,8 @@ def _assignments_page(
         "assignments.html",
         context=context(
             request,
-            reviews=projections.reviews_due(today),
-            appeals=projections.appeals_due(),
+            reviews=reach.reviews_due_for(platform.ctx, projections, staff_id(request), today),
+            appeals=reach.appeals_due_for(platform.ctx, projections, staff_id(request)),
             agreement=projections.appeal_agreement(),
             emails=emails,
             today=today,

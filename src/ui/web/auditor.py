@@ -13,12 +13,31 @@ from litestar.response import Template
 
 from app.evidence_bundle import build_bundle
 from app.evidence_signature import sign_bundle
+from app.media_views import views_of_session
 from app.ports.event_store import AggregateNotFound
 from app.replay import replay_reviews
+from domain.media_view import ViewedMedia
+from domain.review import Review
 from domain.staff import Role
 from ui.bundle_io import bundle_zip
 from ui.web import review_words
 from ui.web.edge import context, platform_of, staff_guard
+from ui.web.i18n import N_
+
+# What was looked at, and by whom, in words (the auditor's page of a decision).
+VIEW_WORDS = {
+    ViewedMedia.PHOTO: N_("a photo"),
+    ViewedMedia.RECORDING: N_("an environment recording"),
+    ViewedMedia.SEGMENT: N_("the exam's recording (played)"),
+    ViewedMedia.STILL: N_("stills of the exam's recording"),
+    ViewedMedia.LIVE: N_("the live camera and microphone"),
+}
+ROLE_WORDS = {
+    Role.EXAMINER.value: N_("examiner"),
+    Role.SUPPORT.value: N_("hotline"),
+    Role.AUDITOR.value: N_("auditor"),
+    Role.CENTRE.value: N_("training centre"),
+}
 
 
 class AuditorDesk(Controller):
@@ -55,12 +74,23 @@ class AuditorDesk(Controller):
     def replay_page(self, request: Request[Any, Any, Any], review_id: FromPath[UUID]) -> Template:
         """The decision replayed: evidence, recommendation, the first decision, the appeal and
         the final verdict with both examiners' reasons, match or the differences."""
+        platform = platform_of(request)
         try:
-            (report,) = replay_reviews(platform_of(request).store, [review_id])
+            (report,) = replay_reviews(platform.store, [review_id])
+            session_id = platform.ctx.store.get(review_id, Review).session_id
         except AggregateNotFound:
             raise NotFoundException() from None
         return Template(
-            "auditor_replay.html", context=context(request, report=report, words=review_words)
+            "auditor_replay.html",
+            context=context(
+                request,
+                report=report,
+                words=review_words,
+                # Who looked at the candidate's images, and when (issue 14).
+                views=views_of_session(platform.ctx, platform.projections, session_id),
+                view_words=VIEW_WORDS,
+                view_roles=ROLE_WORDS,
+            ),
         )
 
     @get("/reviews/{review_id:uuid}/bundle", sync_to_thread=True)

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID, uuid5
+from uuid import UUID
 
 from litestar import Request
 
-from app.outbox import MAIL_NAMESPACE
+from app.tenancy import centre_of_operator
 from domain.staff import Role
 from ui.web.edge import staff_member
 
 
 def centre_of(request: Request[Any, Any, Any]) -> UUID:
-    """The operator's centre: derived from the staff member (one centre each for now)."""
-    return uuid5(MAIL_NAMESPACE, f"centre:{staff_member(request, Role.CENTRE, Role.SUPPORT)}")
+    """The centre the operator enrols for: derived from the staff member (one centre each for
+    now, app.tenancy). What a centre may see and change is checked in the use cases."""
+    return centre_of_operator(staff_member(request, Role.CENTRE, Role.SUPPORT))

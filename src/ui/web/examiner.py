@@ -11,21 +11,21 @@ from babel.numbers import format_decimal
 from litestar import Controller, Request, Response, get, post
 from litestar.concurrency import sync_to_thread
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import (
-    NotFoundException,
-    PermissionDeniedException,
-)
+from litestar.exceptions import NotFoundException
 from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 from litestar.types import ControllerRouterHandler
 
+from app import reach, tenancy
 from app.media_content import media_format
+from app.media_views import record_view, starts_playback
 from app.read_models import timeline
 from app.recording import recording_of, session_media
 from app.replay import replay_review
 from app.use_cases import accommodations, accounts, reviewing
 from domain.errors import DomainError, InvalidArgument, RuleBroken
 from domain.evidence import ReasonCode, Verdict
+from domain.media_view import ViewedMedia
 from domain.review import (
     OVERRIDE_JUSTIFICATION_MIN_WORDS,
     CitedReason,
@@ -212,7 +212,10 @@ class ExaminerDesk(Controller):
         platform = platform_of(request)
         platform.projections.catch_up(platform.ctx.store)
         today = platform.ctx.now().date()
-        reviews = platform.projections.reviews_due(today)
+        # Their own reviews and the queue (nobody's yet), never another examiner's (issue 14).
+        reviews = reach.reviews_due_for(
+            platform.ctx, platform.projections, staff_id(request), today
+        )
         # The name beside each line, read through the sealed Candidate stream (never projected).
         names = {
             r.review_id: review_words.registered_name(
@@ -235,10 +238,7 @@ class ExaminerDesk(Controller):
     def review_page(self, request: Request[Any, Any, Any], review_id: FromPath[UUID]) -> Template:
         """The timeline, the evidence, the recommendation and the decision form."""
         ctx = platform_of(request).ctx
-        try:
-            review = ctx.store.get(review_id, Review)
-        except LookupError:
-            raise PermissionDeniedException() from None
+        review = tenancy.review_for(ctx, staff_id(request), review_id)  # else 404 (issue 14)
         if review.verdict is None and review.evidence:
             # Facts recorded since the review opened are shown before anyone decides (R19).
             reviewing.refresh_evidence(ctx, review_id)
@@ -254,6 +254,7 @@ class ExaminerDesk(Controller):
     ) -> Response[Any]:
         examiner = staff_id(request)
         ctx = platform_of(request).ctx
+        tenancy.review_for(ctx, examiner, review_id)  # another examiner's: 404 (issue 14)
         if action == "assign":
             reviewing.assign_examiner(ctx, review_id, examiner)
         elif action == "decide":
@@ -278,19 +279,43 @@ class ExaminerDesk(Controller):
                 return _review_page(request, review_id, error=message, status=409, typed=typed)
             return Redirect(f"/examiner/reviews/{review_id}?done=decided")
         elif action == "release":
-            reviewing.release_results(ctx, review_id)
+            reviewing.release_results(ctx, review_id, released_by=examiner)
             return Redirect(f"/examiner/reviews/{review_id}?done=released")
         else:
             raise InvalidArgument("action", f"unknown action {action!r}")
         return Redirect(f"/examiner/reviews/{review_id}")
 
-    @get("/media/{media_id:path}", sync_to_thread=True)
-    def media(self, request: Request[Any, Any, Any], media_id: FromPath[str]) -> Response[bytes]:
-        """A photo or a recording of a session, for examiners only."""
+    @get("/reviews/{review_id:uuid}/media/{media_id:path}", sync_to_thread=True)
+    def media(
+        self, request: Request[Any, Any, Any], review_id: FromPath[UUID], media_id: FromPath[str]
+    ) -> Response[bytes]:
+        """A photo or an environment recording of the review's session, for an examiner who
+        may see the review; the view is recorded (who, what, when: issue 14)."""
+        examiner = staff_id(request)
+        platform = platform_of(request)
+        ctx = platform.ctx
+        review = tenancy.review_for(ctx, examiner, review_id)
+        reference = media_id.lstrip("/")
+        kinds = {
+            m.media_id: m.kind
+            for m in session_media(ctx.store.history(review.session_id))
+            if m.kind != "segment"
+        }
+        if reference not in kinds:
+            raise NotFoundException()
         try:
-            content = platform_of(request).ctx.media.load(media_id.lstrip("/"))
+            content = ctx.media.load(reference)
         except KeyError:
             raise NotFoundException() from None
+        if starts_playback(request.headers.get("range")):
+            record_view(
+                ctx,
+                viewer_id=examiner,
+                viewer_role=Role.EXAMINER.value,
+                session_id=review.session_id,
+                media=reference,
+                what=ViewedMedia.PHOTO if kinds[reference] == "image" else ViewedMedia.RECORDING,
+            )
         # The type is read from the bytes (never from the reference, the adapter's own name);
         # media kept before issue 12 that open as nothing known are only downloaded.
         kind = media_format(content) or "application/octet-stream"

@@ -25,11 +25,22 @@ from litestar.response import File, Template
 from adapters.bootstrap import Platform
 from adapters.media.still import still_jpeg
 from app.live_recording import media_origin, record_live_event
+from app.media_views import record_view, starts_playback
 from app.ports.live_media import BadOffer, LiveEvent, LiveRecorder
+from app.tenancy import media_viewer
+from domain.access import Actor
 from domain.errors import InvalidArgument, RuleBroken
+from domain.media_view import LIVE, ViewedMedia
 from domain.proctored_session import ProctoredSession
 from domain.staff import Role
-from ui.web.edge import candidate_guard, context, own_session, platform_of, staff_guard
+from ui.web.edge import (
+    candidate_guard,
+    context,
+    own_session,
+    platform_of,
+    staff_guard,
+    staff_id,
+)
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +145,24 @@ def _segment_path(
     return path
 
 
+def _viewer(request: Request[Any, Any, Any], session_id: UUID, *, live: bool) -> Actor:
+    """The staff member, if they may look at this session's media (app.tenancy): else 404."""
+    return media_viewer(platform_of(request).ctx.store, staff_id(request), session_id, live=live)
+
+
+def _record(
+    request: Request[Any, Any, Any], who: Actor, session_id: UUID, media: str, what: ViewedMedia
+) -> None:
+    record_view(
+        platform_of(request).ctx,
+        viewer_id=who.staff_id,
+        viewer_role=who.role.value,
+        session_id=session_id,
+        media=media,
+        what=what,
+    )
+
+
 class CandidateMedia(Controller):
     """The candidate's proctoring tab sends its media (their own session only)."""
 
@@ -167,18 +196,24 @@ class LiveMedia(Controller):
     async def watch(
         self, request: Request[Any, Any, Any], session_id: FromPath[UUID], data: JSONBody[Sdp]
     ) -> Sdp:
-        """R2: an examiner or support user watches the session live; the recording goes on."""
+        """R2: an examiner or support user watches the session live; the recording goes on.
+        The look is recorded (issue 14) once the stream is handed to the viewer."""
+        who = await sync_to_thread(_viewer, request, session_id, live=True)
         try:
             answer = await recorder_of(request).watch(session_id, data.sdp)
         except BadOffer as error:
             raise InvalidArgument("sdp", str(error)) from None
+        await sync_to_thread(_record, request, who, session_id, LIVE, ViewedMedia.LIVE)
         return Sdp(answer)
 
     @get("/staff/live/{session_id:uuid}", sync_to_thread=True)
     def live_page(self, request: Request[Any, Any, Any], session_id: FromPath[UUID]) -> Template:
-        """R2: the live view of a session (camera and microphone), for the hotline and examiners.
-        A session the store does not know is a 404 (issue 14), not an empty live page."""
+        """R2: the live view of a session (camera and microphone), for the hotline and examiners
+        (not another examiner's reviewed session: issue 14). A session the store does not know
+        is a 404, not an empty live page. The page alone shows no image: the view is recorded
+        when its script asks for the stream (`watch`)."""
         platform_of(request).ctx.store.get(session_id, ProctoredSession)
+        _viewer(request, session_id, live=True)
         return Template("live.html", context=context(request, session_id=session_id))
 
 
@@ -192,8 +227,12 @@ class Recordings(Controller):
     def segment(
         self, request: Request[Any, Any, Any], session_id: FromPath[UUID], name: FromPath[str]
     ) -> File:
-        """A recorded segment, for the examiner's player (only segments the log references)."""
+        """A recorded segment, for the examiner's player (only segments the log references);
+        a playback is recorded once, not each range the player asks for (issue 14)."""
+        who = _viewer(request, session_id, live=False)
         path = _segment_path(request, session_id, name)
+        if starts_playback(request.headers.get("range")):
+            _record(request, who, session_id, f"{session_id}/{name}", ViewedMedia.SEGMENT)
         return File(path, media_type="video/x-matroska", content_disposition_type="inline")
 
     @get("/{session_id:uuid}/{name:str}/still/{offset_ms:int}", sync_to_thread=True)
@@ -206,7 +245,10 @@ class Recordings(Controller):
     ) -> Response[bytes]:
         """A thumbnail of a recorded segment at that millisecond, beside a flag in the
         examiner's list (the segment is checked as for playing it)."""
+        who = _viewer(request, session_id, live=False)
         path = _segment_path(request, session_id, name, on_disk=False)
+        # The stills of one segment are one view a minute (a list shows dozens at once).
+        _record(request, who, session_id, f"{session_id}/{name}", ViewedMedia.STILL)
         jpeg = still_jpeg(path, offset_ms / 1000) if path.is_file() else None
         headers = {"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"}
         if jpeg is None:  # a segment lost from disk, or no frame at that second

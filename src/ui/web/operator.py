@@ -25,6 +25,7 @@ from litestar.response import Redirect, Template
 
 from adapters.bootstrap import Platform
 from adapters.mail.capture import read_maildir
+from app import reach, tenancy
 from app.read_models import EnrollmentSummary, Projections, SessionSummary
 from app.use_cases import enrolment
 from domain.errors import InvalidArgument, RuleBroken
@@ -167,6 +168,10 @@ class ConfirmForm(msgspec.Struct):
     digest: str = ""
 
 
+# The platform's own mails (every centre's candidates): the hotline's, not a centre's.
+hotline_only = staff_guard(Role.SUPPORT)
+
+
 def _is_support(request: Request[Any, Any, Any]) -> bool:
     return request.session.get("role") == Role.SUPPORT.value
 
@@ -184,14 +189,13 @@ def state_of(summary: EnrollmentSummary, session: SessionSummary | None) -> str:
 
 
 def roster(
-    projections: Projections, titles: dict[str, str], centre: UUID | None
+    projections: Projections, titles: dict[str, str], summaries: list[EnrollmentSummary]
 ) -> list[RosterRow]:
-    """The enrolments of one centre (every centre's for the hotline), by surname."""
+    """These enrolments (one centre's, every centre's for the hotline: app.reach), by
+    surname."""
     emails = {cid: email for email, cid in projections.candidates_by_email.items()}
     rows = []
-    for summary in projections.enrollments.values():
-        if centre is not None and summary.centre_id != centre:
-            continue
+    for summary in summaries:
         sessions = projections.sessions_of_enrollment(summary.enrollment_id)
         session = sessions[-1] if sessions else None
         surname, first_name = projections.candidate_names.get(summary.candidate_id, ("", ""))
@@ -312,11 +316,12 @@ class OperatorDesk(Controller):
     ) -> Template:
         """The centre's page: enrol (a form, a file), then its candidates, and the hotline's
         tools when the reader is the hotline."""
-        centre = centre_of(request)
         platform = platform_of(request)
         platform.projections.catch_up(platform.ctx.store)
         titles = {c.code: c.title for c in platform.ctx.catalogue}
-        everyone = roster(platform.projections, titles, None if _is_support(request) else centre)
+        mine = reach.enrolment_summaries_for(platform.ctx, platform.projections, staff_id(request))
+        everyone = roster(platform.projections, titles, mine)
+        hotline = _is_support(request)
         state = wanted_state if wanted_state in STATE_WORDS else ""
         found = [row for row in everyone if matches(row, q, state)]
         return Template(
@@ -329,12 +334,14 @@ class OperatorDesk(Controller):
                 search=q,
                 state=state,
                 states=STATE_WORDS,
-                failed=platform.projections.failed_mails(),
-                parked=platform.parked.catch_up(platform.ctx.store),  # issue 12
+                # The platform's mails and reactions name every centre's candidates: the
+                # hotline's to follow (issue 14), not a centre's.
+                failed=platform.projections.failed_mails() if hotline else [],
+                parked=platform.parked.catch_up(platform.ctx.store) if hotline else [],
                 certifications=list(platform.ctx.catalogue),
                 notice=request.session.pop("notice", None),
                 typed=request.session.pop("typed", None) or {},
-                can_watch=_is_support(request),
+                can_watch=hotline,
                 column_words=COLUMN_WORDS,
                 problem_words=PROBLEM_WORDS,
                 mail_words={kind.value: words for kind, words in MAIL_WORDS.items()},
@@ -476,6 +483,9 @@ class OperatorDesk(Controller):
         """R2: the hotline books the live-supervision slot agreed with the candidate."""
         support = staff_id(request)
         platform = platform_of(request)
+        # Another centre's enrolment is « not found » before anything typed is read (issue 14);
+        # the use case checks it again.
+        tenancy.enrolment_for(platform.ctx, support, enrollment_id)
         try:
             local = datetime.fromisoformat(data.slot)
         except ValueError:
@@ -492,7 +502,7 @@ class OperatorDesk(Controller):
         request.session["notice"] = {"kind": "slot_booked", "at": slot.isoformat()}
         return Redirect("/operator")
 
-    @post("/mail/{mail_id:uuid}/resend", sync_to_thread=True)
+    @post("/mail/{mail_id:uuid}/resend", sync_to_thread=True, guards=[hotline_only])
     def resend(self, request: Request[Any, Any, Any], mail_id: FromPath[UUID]) -> Redirect:
         """Send a given-up mail again (after the address was fixed, say): a new attempt."""
         platform = platform_of(request)
@@ -512,7 +522,7 @@ class OperatorDesk(Controller):
         request.session["notice"] = {"kind": "resent"}
         return Redirect("/operator")
 
-    @get("/mailbox", sync_to_thread=True)
+    @get("/mailbox", sync_to_thread=True, guards=[hotline_only])
     def mailbox(self, request: Request[Any, Any, Any]) -> Template:
         """The embedded SMTP capture's mails (local defaults only)."""
         try:

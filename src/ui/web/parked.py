@@ -15,10 +15,11 @@ from ui.web.edge import platform_of, staff_guard, staff_id
 
 
 class ParkedReactions(Controller):
-    """Retrying a parked reaction: the leads' (support, centre)."""
+    """Retrying a parked reaction: the hotline's (support). A reaction may concern any
+    centre's candidate, so a centre neither sees nor retries them (issue 14)."""
 
     path = "/operator/parked"
-    guards = [staff_guard(Role.SUPPORT, Role.CENTRE)]
+    guards = [staff_guard(Role.SUPPORT)]
 
     @post("/{parked_id:uuid}/retry", sync_to_thread=True)
     def retry_parked(self, request: Request[Any, Any, Any], parked_id: FromPath[UUID]) -> Redirect:

@@ -1,0 +1,68 @@
+"""The lists each staff member reads, cut to what is theirs (issue 14): a centre's enrolments
+and the reviews of its candidates; an examiner's own reviews and the queue; everything for the
+hotline. Read from the read models (a list answers a question); every command on one record
+checks it again from the store (app.tenancy)."""
+
+from __future__ import annotations
+
+from datetime import date
+from uuid import UUID
+
+from app.context import Context
+from app.read_models import AppealSummary, EnrollmentSummary, Projections, ReviewSummary
+from app.tenancy import actor
+from domain.access import Actor, may_act_for_centre
+from domain.staff import Role
+
+
+def _centre_of(projections: Projections, session_id: UUID) -> UUID | None:
+    session = projections.sessions.get(session_id)
+    enrolment = projections.enrollments.get(session.enrollment_id) if session else None
+    return enrolment.centre_id if enrolment else None
+
+
+def _for_lead(who: Actor, projections: Projections, session_id: UUID) -> bool:
+    centre = _centre_of(projections, session_id)
+    return centre is not None and may_act_for_centre(who, centre)
+
+
+def enrolments_for(ctx: Context, projections: Projections, staff_id: UUID) -> list[UUID]:
+    """The enrolments the staff member's list shows: their centre's (every centre's for the
+    hotline)."""
+    who = actor(ctx.store, staff_id)
+    return [
+        e.enrollment_id
+        for e in projections.enrollments.values()
+        if e.centre_id is not None and may_act_for_centre(who, e.centre_id)
+    ]
+
+
+def enrolment_summaries_for(
+    ctx: Context, projections: Projections, staff_id: UUID
+) -> list[EnrollmentSummary]:
+    """The same enrolments, as the read model summarises them."""
+    return [projections.enrollments[e] for e in enrolments_for(ctx, projections, staff_id)]
+
+
+def reviews_due_for(
+    ctx: Context, projections: Projections, staff_id: UUID, today: date
+) -> list[ReviewSummary]:
+    """Undecided reviews, overdue first (R19): an examiner's own and the queue (nobody's yet);
+    a centre's candidates' for the centre; all for the hotline."""
+    who = actor(ctx.store, staff_id)
+    due = projections.reviews_due(today)
+    if who.role is Role.EXAMINER:
+        return [r for r in due if r.examiner_id in (None, who.staff_id)]
+    return [r for r in due if _for_lead(who, projections, r.session_id)]
+
+
+def appeals_due_for(ctx: Context, projections: Projections, staff_id: UUID) -> list[AppealSummary]:
+    """Appeals to decide: for an examiner, those they were given, those waiting for a second
+    examiner, and those against their own decision (to read, never to take); for a lead, as
+    reviews. Not an appeal another second examiner has."""
+    who = actor(ctx.store, staff_id)
+    due = projections.appeals_due()
+    if who.role is Role.EXAMINER:
+        me = who.staff_id
+        return [a for a in due if me in (a.examiner_id, a.first_examiner_id) or not a.examiner_id]
+    return [a for a in due if _for_lead(who, projections, a.session_id)]
