@@ -167,6 +167,9 @@ MATRIX: dict[str, Line] = {
     "GET /staff/login": _quiet(public),
     "POST /staff/login": _quiet(public, form={"email": "nobody@example.org", "password": "x"}),
     "GET /static/{file_path:path}": _quiet(public),
+    # The public key evidence bundles are signed with: for any verifier (docs/audit.md).
+    "GET /.well-known/vigie-evidence-key": _quiet(public),
+    "GET /.well-known/vigie-evidence-key.pem": _quiet(public),
     **{
         f"GET /schema{tail}": _quiet(public)
         for tail in (
