@@ -1,8 +1,9 @@
 """The Litestar application: `create_app()` wires pages, sessions, CSRF and error pages.
 
 Handlers are synchronous (the event store has no asyncio API) and run in Litestar's thread
-pool. Sessions live in a signed, encrypted cookie: no state in the process, so several
-workers can serve the same candidate.
+pool. Sessions live on the server, in the event store's database (`ui.web.sessions`): no
+state in the process, so several workers serve the same candidate, and a logout or a new
+password ends a session on every worker.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from typing import Any
 from litestar import Litestar, Request, Response
 from litestar.config.csrf import CSRFConfig
 from litestar.exceptions import HTTPException, NotAuthorizedException
+from litestar.middleware.base import DefineMiddleware
 from litestar.middleware.rate_limit import RateLimitConfig
-from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
@@ -26,8 +27,11 @@ from litestar.stores.file import FileStore
 from litestar.template.config import TemplateConfig
 
 from adapters.bootstrap import Platform
+from app.login_throttle import LoginThrottle
 from app.mail_rendering import SupportContact
 from app.ports.event_store import ConcurrencyConflict
+from app.second_factor import SecondFactors, seal_key
+from app.sessions import SessionPolicy
 from app.time_format import jinja_filter
 from domain.errors import DomainError, InvalidArgument
 from ui.web import (
@@ -45,12 +49,14 @@ from ui.web import (
     parked,
     portal,
     site,
+    staff_security,
 )
 from ui.web.edge import context as page_context
 from ui.web.edge import language_of, wants_fragment
 from ui.web.headers import security_headers
 from ui.web.i18n import N_, gettext_for
 from ui.web.refusals import refusal_message
+from ui.web.sessions import ServerSessions, csrf_cookie
 
 HERE = Path(__file__).parent
 _log = logging.getLogger("vigie.web")
@@ -169,16 +175,20 @@ def create_app(
     secure: bool = False,
     rate_limit_dir: Path | None = None,
     live_media_root: Path | None = None,
+    session_policy: SessionPolicy | None = None,
+    attempts_per_minute: int = LOGIN_ATTEMPTS_PER_MINUTE,
 ) -> Litestar:
     """The web platform over a wired Platform; `secure` marks cookies HTTPS-only (set it
     whenever the platform is served over HTTPS). With `rate_limit_dir`, the log-in and reset
     counters live in files there, shared by every worker process of the machine (otherwise in
     this process's memory: N workers would allow N times the attempts). With
-    `live_media_root`, the proctoring tab's WebRTC stream is recorded there (issue 7)."""
+    `live_media_root`, the proctoring tab's WebRTC stream is recorded there (issue 7).
+    Sessions last as `session_policy` says (by default, the VIGIE_*_SESSION_HOURS and
+    VIGIE_*_IDLE_MINUTES settings); `attempts_per_minute` bounds the log-in and reset forms
+    per client address (a benchmark raises it)."""
     stores: dict[str, Store] = {}
     if rate_limit_dir is not None:
         stores["rate_limit"] = FileStore(rate_limit_dir, create_directories=True)
-    session_key = hashlib.sha256(secret + b"/session").digest()
     csrf_key = hashlib.sha256(secret + b"/csrf").hexdigest()
     app = Litestar(
         route_handlers=[
@@ -195,6 +205,7 @@ def create_app(
             *parked.ROUTES,
             *hotline.ROUTES,
             *media.ROUTES,
+            *staff_security.ROUTES,
             create_static_files_router(path="/static", directories=[HERE / "static"]),
         ],
         template_config=TemplateConfig(
@@ -204,16 +215,17 @@ def create_app(
         ),
         middleware=[
             RateLimitConfig(
-                rate_limit=("minute", LOGIN_ATTEMPTS_PER_MINUTE),
+                rate_limit=("minute", attempts_per_minute),
                 check_throttle_handler=_throttled,
             ).middleware,
-            CookieBackendConfig(
-                secret=session_key,
-                key="vigie_session",
-                httponly=True,
-                samesite="lax",
+            DefineMiddleware(
+                ServerSessions,
+                store=platform.sessions,
+                clock=platform.ctx.clock,
+                policy=session_policy or SessionPolicy.from_env(),
                 secure=secure,
-            ).middleware,
+                renew_csrf=csrf_cookie("vigie_csrf", csrf_key, secure=secure),
+            ),
         ],
         csrf_config=CSRFConfig(
             secret=csrf_key, cookie_name="vigie_csrf", cookie_samesite="lax", cookie_secure=secure
@@ -236,4 +248,8 @@ def create_app(
     app.state.platform = platform
     app.state.live_media_root = live_media_root
     app.state.support = support
+    app.state.throttle = LoginThrottle(platform.sessions, platform.ctx.clock)
+    app.state.second_factors = SecondFactors(
+        platform.sessions, platform.ctx.clock, seal_key(secret)
+    )
     return app
