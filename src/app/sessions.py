@@ -90,13 +90,20 @@ def session_key(session_id: str) -> str:
 
 
 def account_of(data: dict[str, Any]) -> str | None:
-    """Whose session this is, from what the pages keep in it: a member of staff or a
+    """Whose session this is, from what the pages keep in it: a member of staff (also while
+    their second factor is awaited, so a new password ends that half-done log-in too) or a
     candidate; None before log-in."""
-    if data.get("staff"):
-        return f"staff:{data['staff']}"
+    if data.get("staff") or data.get("pending_staff"):
+        return f"staff:{data.get('staff') or data['pending_staff']}"
     if data.get("candidate"):
         return f"candidate:{data['candidate']}"
     return None
+
+
+def identity_of(data: dict[str, Any]) -> tuple[str | None, bool]:
+    """Whose session it is and whether they are logged in: when it changes (a log-in, the
+    second factor typed, a log-out) the session gets a new id."""
+    return account_of(data), bool(data.get("staff") or data.get("candidate"))
 
 
 def candidate_account(candidate_id: object) -> str:

@@ -331,3 +331,24 @@ def test_wrong_second_factor_codes_are_throttled(platform: Platform, examiner: s
             for _ in range(11)
         ]
         assert statuses == [401] * 10 + [429]
+
+
+@pytest.mark.parametrize("platform", ["sqlite"], indirect=True)
+def test_support_resets_a_lost_second_factor_from_the_command_line(
+    platform: Platform, examiner: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ui.cli import main
+
+    staff_id = platform.projections.staff_by_email[examiner]
+    factors = _app(platform).state.second_factors
+    assert factors.confirm(
+        staff_id, pyotp.TOTP(factors.begin(staff_id)).at(platform.ctx.clock.now())
+    )
+    with _browser(_app(platform)) as desk:
+        log_in(desk, "/staff/login", examiner, PASSWORD)
+        url = str(platform.store.database_url)
+        assert main(["--database-url", url, "staff", "reset-second-factor", examiner]) == 0
+        assert "second factor removed; 1 session(s) ended" in capsys.readouterr().out
+        assert not factors.enabled(staff_id)
+        assert _is_logged_out(desk, "/staff/login/code")  # the half-done log-in ended too
+    assert main(["--database-url", url, "staff", "reset-second-factor", "no@example.org"]) == 2

@@ -9,9 +9,9 @@ unchanged: they read and write `request.session` as before.
 
 - The cookie holds an opaque random id (HttpOnly, SameSite=Lax, Secure over HTTPS); the store
   knows its hash.
-- Whenever the session's account changes (a log-in, a log-out, another account), the old
-  session is deleted and the data moves to a new id: an id set before log-in is never kept
-  (no fixation). At a log-in the CSRF token is renewed too.
+- Whenever the session's account changes (a log-in, the second factor typed, a log-out,
+  another account), the old session is deleted and the data moves to a new id: an id set
+  before log-in is never kept (no fixation). At a log-in the CSRF token is renewed too.
 - A session past its absolute or idle end, or ended elsewhere (a logout, a password change on
   another worker), is not found: the request is anonymous and the cookie is cleared.
 """
@@ -27,7 +27,14 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.ports.clock import Clock
 from app.ports.sessions import SessionStore, StoredSession
-from app.sessions import TOUCH_EVERY, SessionPolicy, account_of, new_session_id, session_key
+from app.sessions import (
+    TOUCH_EVERY,
+    SessionPolicy,
+    account_of,
+    identity_of,
+    new_session_id,
+    session_key,
+)
 
 COOKIE = "vigie_session"
 # Files and the icon need no session: no read of the store for them.
@@ -81,7 +88,8 @@ class ServerSessions:
         now = self.clock.now()
         account = account_of(data)
         cookies: list[str] = []
-        if loaded is not None and sent_id and account == loaded.account and data:
+        identity = identity_of(data)
+        if loaded is not None and sent_id and identity == identity_of(loaded.data) and data:
             # The same person (or visitor): data and idle end, written only when they move.
             lifetime = self.policy.lifetime(account)
             idle_until = now + lifetime.idle
@@ -105,7 +113,7 @@ class ServerSessions:
             ),
         )
         cookies.append(self._cookie(fresh, max_age=int(lifetime.absolute.total_seconds())))
-        if account is not None and (loaded is None or loaded.account != account):
+        if identity[1] and (loaded is None or identity != identity_of(loaded.data)):
             cookies.append(self.renew_csrf())  # a log-in: a new CSRF token as well
         return cookies
 
