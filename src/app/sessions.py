@@ -74,7 +74,7 @@ def _duration(name: str, default: timedelta, *, hours: bool) -> timedelta:
         value = float(text)
     except ValueError:
         raise ValueError(f"{name}: a number of {'hours' if hours else 'minutes'}") from None
-    if not 0 < value < 10_000:
+    if not 0 < value <= 10_000_000:
         raise ValueError(f"{name}: a positive number, not {text!r}")
     return timedelta(hours=value) if hours else timedelta(minutes=value)
 

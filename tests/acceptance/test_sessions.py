@@ -15,7 +15,7 @@ import pytest
 from litestar.testing import TestClient
 
 from adapters.bootstrap import Platform
-from app.sessions import session_key
+from app.sessions import SessionPolicy, session_key
 from app.use_cases import accounts
 from domain.staff import Role
 from tests.acceptance.journey import Journey, make_platform
@@ -60,7 +60,13 @@ def examiner(platform: Platform) -> str:
 def _app(platform: Platform) -> Any:
     # Many log-ins from one test client: as if from many addresses (the per-address limit
     # is Litestar's own and tested elsewhere); the per-account limit is ours.
-    return create_app(platform, secret=SECRET, support=_support(), attempts_per_minute=10_000)
+    return create_app(
+        platform,
+        secret=SECRET,
+        support=_support(),
+        attempts_per_minute=10_000,
+        session_policy=SessionPolicy(),  # the defaults, whatever the environment says
+    )
 
 
 def _support() -> Any:

@@ -140,11 +140,24 @@ def _fault(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
 
 
 LOGIN_ATTEMPTS_PER_MINUTE = 10
-_THROTTLED = frozenset({"/login", "/staff/login", "/password/forgot", "/password/reset"})
+_THROTTLED = frozenset(
+    {
+        "/login",
+        "/staff/login",
+        "/staff/login/code",
+        "/password/forgot",
+        "/password/reset",
+        # What asks for a password or a code again (issue 14): never tried at full speed.
+        "/staff/security/password",
+        "/staff/security/second-factor/confirm",
+        "/staff/security/second-factor/disable",
+    }
+)
 
 
 def _throttled(request: Request[Any, Any, Any]) -> bool:
-    """Log-in and reset forms are rate-limited per client address; the rest is not."""
+    """Log-in, reset and what asks for a password or code are rate-limited per client
+    address; the rest is not."""
     return request.method == "POST" and request.url.path in _THROTTLED
 
 
