@@ -70,7 +70,8 @@ class ServerSessions:
         scope["session"] = copy.deepcopy(loaded.data) if loaded else {}
 
         async def send_with_session(message: Message) -> None:
-            if message["type"] == "http.response.start":
+            # A visitor with no session who was given none costs no thread and no query.
+            if message["type"] == "http.response.start" and (sent_id or scope.get("session")):
                 headers = MutableScopeHeaders.from_message(message)
                 for cookie in await to_thread.run_sync(self._save, scope, sent_id, loaded):
                     headers.add("set-cookie", cookie)
