@@ -230,3 +230,15 @@ def morning_clock_offset() -> float:
 
     now = datetime.now(ZoneInfo("Europe/Paris"))
     return (now.replace(hour=9, minute=0, second=0, microsecond=0) - now).total_seconds()
+
+
+@pytest.fixture(autouse=True)
+def sessions_outlive_time_travel(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The journeys move a manual clock hours and days ahead in a few calls, with a browser
+    logged in since the start: its session must not end on the idle clock meanwhile (no one
+    waits idle here). Session lifetimes have their own tests (test_sessions.py), which give
+    the app the real defaults."""
+    for name in ("VIGIE_STAFF_SESSION_HOURS", "VIGIE_CANDIDATE_SESSION_HOURS"):
+        monkeypatch.setenv(name, "100000")
+    for name in ("VIGIE_STAFF_IDLE_MINUTES", "VIGIE_CANDIDATE_IDLE_MINUTES"):
+        monkeypatch.setenv(name, "1000000")

@@ -25,6 +25,9 @@ from adapters.mail.memory import MemoryMailer
 from adapters.media.memory import FileMedia, MemoryMedia
 from adapters.persistence.settings import DEFAULT_DATABASE_URL, eventsourcing_env
 from adapters.persistence.store import EventsourcingStore
+from adapters.sessions.memory import MemorySessionStore
+from adapters.sessions.postgres import PostgresSessionStore
+from adapters.sessions.sqlite import SqliteSessionStore
 from app.catalogue import Catalogue, default_catalogue, load_folder
 from app.context import Context
 from app.deadlines import DeadlineReport, run_deadlines
@@ -41,6 +44,7 @@ from app.ports.ids import Ids
 from app.ports.key_store import KeyStore
 from app.ports.mailer import Mailer
 from app.ports.media_capture import MediaCapture
+from app.ports.sessions import SessionStore
 from app.read_models import Projections
 from app.time_format import TimeFormatter
 from app.use_cases import portal
@@ -134,6 +138,8 @@ class Platform:
     parked: ParkedReactions = field(default_factory=ParkedReactions)
     # Signs evidence bundles (issue 14); its public half is published for verifiers.
     signer: EvidenceSigner = field(default_factory=EphemeralEvidenceKey)
+    # Web sessions, failed log-ins and second factors, beside the events (issue 14).
+    sessions: SessionStore = field(default_factory=MemorySessionStore)
 
     @property
     def mailer(self) -> Mailer:
@@ -154,6 +160,7 @@ class Platform:
         """The deadline process at the clock's now, then a worker pass."""
         (runner or self.runner).run_until_quiet()
         report = run_deadlines(self.ctx, self.projections)
+        self.sessions.purge(self.ctx.clock.now())  # ended sessions never linger (issue 14)
         self.settle(runner)
         return report
 
@@ -165,6 +172,8 @@ class Platform:
         self.store.close()
         if isinstance(self.keys, PostgresKeyStore):
             self.keys.close()
+        if isinstance(self.sessions, PostgresSessionStore):
+            self.sessions.close()
 
 
 def _seconds(name: str, value: str | None) -> float:
@@ -190,18 +199,33 @@ def key_store(settings: Settings) -> KeyStore:
     if choice == "postgres" or (choice is None and module == "eventsourcing.postgres"):
         if module != "eventsourcing.postgres":
             raise ValueError("VIGIE_KEY_STORE=postgres needs a PostgreSQL database URL")
-        conninfo = (
-            f"host={env['POSTGRES_HOST']} port={env['POSTGRES_PORT']} "
-            f"dbname={env['POSTGRES_DBNAME']} user={env['POSTGRES_USER']}"
-            + (f" password={env['POSTGRES_PASSWORD']}" if env["POSTGRES_PASSWORD"] else "")
-        )
-        return PostgresKeyStore(conninfo, schema=env["POSTGRES_SCHEMA"])
+        return PostgresKeyStore(_conninfo(env), schema=env["POSTGRES_SCHEMA"])
     if choice not in (None, "memory"):
         raise ValueError(f"VIGIE_KEY_STORE: files:<folder>, postgres or memory, not {choice!r}")
     if module == "eventsourcing.sqlite" and choice is None:
         database = Path(env["SQLITE_DBNAME"])
         return FileKeyStore(database.parent / "keys")
     return MemoryKeyStore()
+
+
+def _conninfo(env: dict[str, str]) -> str:
+    return (
+        f"host={env['POSTGRES_HOST']} port={env['POSTGRES_PORT']} "
+        f"dbname={env['POSTGRES_DBNAME']} user={env['POSTGRES_USER']}"
+        + (f" password={env['POSTGRES_PASSWORD']}" if env["POSTGRES_PASSWORD"] else "")
+    )
+
+
+def session_store(settings: Settings) -> SessionStore:
+    """Sessions in the event store's database: its SQLite file or its PostgreSQL schema
+    (every worker process shares them); in memory for a `memory:` store."""
+    env = eventsourcing_env(settings.database_url)
+    module = env["PERSISTENCE_MODULE"]
+    if module == "eventsourcing.postgres":
+        return PostgresSessionStore(_conninfo(env), schema=env["POSTGRES_SCHEMA"])
+    if module == "eventsourcing.sqlite" and env["SQLITE_DBNAME"] != ":memory:":
+        return SqliteSessionStore(Path(env["SQLITE_DBNAME"]))
+    return MemorySessionStore()
 
 
 def _secret(settings: Settings) -> bytes:
@@ -292,6 +316,7 @@ def bootstrap(
     keys = key_store(settings)
     store = EventsourcingStore(settings.database_url, keys=keys)
     links = LinkSigner(_secret(settings), settings.base_url)
+    sessions = session_store(settings)
     launcher = _launcher(settings, links)
     if media is None:
         media = FileMedia(Path(settings.media_root)) if settings.media_root else MemoryMedia()
@@ -306,6 +331,7 @@ def bootstrap(
         launcher=launcher,
         media=media,
         time_zone=settings.time_zone,
+        sessions=sessions,
     )
     if isinstance(launcher, BuiltinWorkspaces):
         launcher.bind(
@@ -328,6 +354,7 @@ def bootstrap(
         links=links,
         keys=keys,
         signer=evidence_signer(settings),
+        sessions=sessions,
     )
 
 

@@ -21,6 +21,7 @@ from app.ports.exam_launcher import ExamLauncher
 from app.ports.ids import Ids
 from app.ports.mailer import Mailer
 from app.ports.media_capture import MediaCapture
+from app.ports.sessions import SessionStore
 from app.time_format import TimeFormatter
 
 A = TypeVar("A", bound=Aggregate)
@@ -52,6 +53,9 @@ class Context:
     launcher: ExamLauncher
     media: MediaCapture
     time_zone: str = "Europe/Paris"
+    # Where the web sessions are kept (issue 14), so a password change ends them; None where
+    # no web session exists (a benchmark, a command-line tool without the web platform).
+    sessions: SessionStore | None = None
 
     def now(self) -> datetime:
         """Now, in the centre's and candidate's time zone: deadlines read the local day."""

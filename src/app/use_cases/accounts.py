@@ -9,6 +9,7 @@ from app.claiming import Unit, in_one_transaction
 from app.context import Context, update
 from app.links import LinkSigner
 from app.passwords import hash_password, verify_password
+from app.sessions import candidate_account, staff_account
 from app.use_cases.enrolment import CandidateDirectory, find_candidate
 from domain.candidate import Account, Candidate
 from domain.claims import Claim, ClaimKind, email_claim_id
@@ -83,7 +84,27 @@ def reset_password(
         )
 
     update(ctx, candidate_id, Candidate, reset)
+    end_sessions(ctx, candidate_account(candidate_id))
     return candidate_id
+
+
+def end_sessions(ctx: Context, account: str) -> int:
+    """Issue 14: a new password ends every session of the account, on every worker (a
+    stolen cookie dies with the old password)."""
+    return ctx.sessions.end_account(account) if ctx.sessions is not None else 0
+
+
+def change_staff_password(ctx: Context, staff_id: UUID, *, current: str, new: str) -> bool:
+    """A member of staff replaces their password, giving the current one; every session of
+    theirs ends (they log in again). False, and nothing recorded, when `current` is wrong."""
+    staff = ctx.store.get(staff_id, StaffMember)
+    if not verify_password(current, staff.password_hash):
+        return False
+    password_hash = hash_password(new)
+    at = ctx.now()
+    update(ctx, staff_id, StaffMember, lambda s: s.set_password(at=at, password_hash=password_hash))
+    end_sessions(ctx, staff_account(staff_id))
+    return True
 
 
 def authenticate(

@@ -1,8 +1,9 @@
 """The Litestar application: `create_app()` wires pages, sessions, CSRF and error pages.
 
 Handlers are synchronous (the event store has no asyncio API) and run in Litestar's thread
-pool. Sessions live in a signed, encrypted cookie: no state in the process, so several
-workers can serve the same candidate.
+pool. Sessions live on the server, in the event store's database (`ui.web.sessions`): no
+state in the process, so several workers serve the same candidate, and a logout or a new
+password ends a session on every worker.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from litestar.exceptions import (
     ValidationException,
 )
 from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware.base import DefineMiddleware
 from litestar.middleware.rate_limit import RateLimitConfig
-from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
@@ -34,9 +35,12 @@ from litestar.stores.file import FileStore
 from litestar.template.config import TemplateConfig
 
 from adapters.bootstrap import Platform
+from app.login_throttle import LoginThrottle
 from app.mail_rendering import SupportContact
 from app.ports.event_store import AggregateNotFound, ConcurrencyConflict, StreamQuarantined
 from app.ports.media_capture import MediaNotKept
+from app.second_factor import SecondFactors, seal_key
+from app.sessions import SessionPolicy
 from app.time_format import jinja_filter
 from domain.access import OutOfReach
 from domain.errors import DomainError, InvalidArgument
@@ -57,6 +61,7 @@ from ui.web import (
     portal,
     public_key,
     site,
+    staff_security,
     unavailable,
 )
 from ui.web.edge import MAX_BODY_BYTES, language_of, refusal_status, wants_fragment
@@ -64,6 +69,7 @@ from ui.web.edge import context as page_context
 from ui.web.headers import security_headers
 from ui.web.i18n import N_, gettext_for
 from ui.web.refusals import edge_sentence, refusal_message
+from ui.web.sessions import ServerSessions, csrf_cookie
 
 HERE = Path(__file__).parent
 _log = logging.getLogger("vigie.web")
@@ -209,11 +215,24 @@ class _LoggedFault(HTTPException):
 
 
 LOGIN_ATTEMPTS_PER_MINUTE = 10
-_THROTTLED = frozenset({"/login", "/staff/login", "/password/forgot", "/password/reset"})
+_THROTTLED = frozenset(
+    {
+        "/login",
+        "/staff/login",
+        "/staff/login/code",
+        "/password/forgot",
+        "/password/reset",
+        # What asks for a password or a code again (issue 14): never tried at full speed.
+        "/staff/security/password",
+        "/staff/security/second-factor/confirm",
+        "/staff/security/second-factor/disable",
+    }
+)
 
 
 def _throttled(request: Request[Any, Any, Any]) -> bool:
-    """Log-in and reset forms are rate-limited per client address; the rest is not."""
+    """Log-in, reset and what asks for a password or code are rate-limited per client
+    address; the rest is not."""
     return request.method == "POST" and request.url.path in _THROTTLED
 
 
@@ -252,16 +271,20 @@ def create_app(
     secure: bool = False,
     rate_limit_dir: Path | None = None,
     live_media_root: Path | None = None,
+    session_policy: SessionPolicy | None = None,
+    attempts_per_minute: int = LOGIN_ATTEMPTS_PER_MINUTE,
 ) -> Litestar:
     """The web platform over a wired Platform; `secure` marks cookies HTTPS-only (set it
     whenever the platform is served over HTTPS). With `rate_limit_dir`, the log-in and reset
     counters live in files there, shared by every worker process of the machine (otherwise in
     this process's memory: N workers would allow N times the attempts). With
-    `live_media_root`, the proctoring tab's WebRTC stream is recorded there (issue 7)."""
+    `live_media_root`, the proctoring tab's WebRTC stream is recorded there (issue 7).
+    Sessions last as `session_policy` says (by default, the VIGIE_*_SESSION_HOURS and
+    VIGIE_*_IDLE_MINUTES settings); `attempts_per_minute` bounds the log-in and reset forms
+    per client address (a benchmark raises it)."""
     stores: dict[str, Store] = {}
     if rate_limit_dir is not None:
         stores["rate_limit"] = FileStore(rate_limit_dir, create_directories=True)
-    session_key = hashlib.sha256(secret + b"/session").digest()
     csrf_key = hashlib.sha256(secret + b"/csrf").hexdigest()
     app = Litestar(
         route_handlers=[
@@ -279,6 +302,7 @@ def create_app(
             *hotline.ROUTES,
             *media.ROUTES,
             *public_key.ROUTES,
+            *staff_security.ROUTES,
             create_static_files_router(
                 path="/static", directories=[HERE / "static"], guards=[_plain_file_name]
             ),
@@ -291,16 +315,17 @@ def create_app(
         middleware=[
             faults.request_id_middleware,
             RateLimitConfig(
-                rate_limit=("minute", LOGIN_ATTEMPTS_PER_MINUTE),
+                rate_limit=("minute", attempts_per_minute),
                 check_throttle_handler=_throttled,
             ).middleware,
-            CookieBackendConfig(
-                secret=session_key,
-                key="vigie_session",
-                httponly=True,
-                samesite="lax",
+            DefineMiddleware(
+                ServerSessions,
+                store=platform.sessions,
+                clock=platform.ctx.clock,
+                policy=session_policy or SessionPolicy.from_env(),
                 secure=secure,
-            ).middleware,
+                renew_csrf=csrf_cookie("vigie_csrf", csrf_key, secure=secure),
+            ),
         ],
         csrf_config=CSRFConfig(
             secret=csrf_key, cookie_name="vigie_csrf", cookie_samesite="lax", cookie_secure=secure
@@ -328,4 +353,8 @@ def create_app(
     app.state.platform = platform
     app.state.live_media_root = live_media_root
     app.state.support = support
+    app.state.throttle = LoginThrottle(platform.sessions, platform.ctx.clock)
+    app.state.second_factors = SecondFactors(
+        platform.sessions, platform.ctx.clock, seal_key(secret)
+    )
     return app

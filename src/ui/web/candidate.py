@@ -12,10 +12,13 @@ load. Without the script the same forms work with full pages.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
+import time
 from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
+import anyio
 import msgspec
 from babel.numbers import format_decimal
 from litestar import Controller, Request, Response, get, post
@@ -47,6 +50,8 @@ from ui.web.edge import (
     live_session,
     own_session,
     platform_of,
+    throttle_of,
+    too_many_failures,
     wants_fragment,
 )
 from ui.web.i18n import LANGUAGES, N_, Gettext, gettext_for
@@ -118,6 +123,13 @@ def login_page(request: Request[Any, Any, Any]) -> Template:
 @post("/login")
 async def login(request: Request[Any, Any, Any], data: Typed[LogInForm]) -> Response[Any]:
     platform = platform_of(request)
+    throttle = throttle_of(request)
+    if not await sync_to_thread(throttle.allows, data.email, "candidate"):
+        return Template(
+            "login.html",
+            context=context(request, error=too_many_failures(language_of(request))),
+            status_code=429,
+        )
     # Hashing is slow on purpose: it runs in a thread, off the event loop.
     found = await sync_to_thread(
         accounts.authenticate,
@@ -127,6 +139,7 @@ async def login(request: Request[Any, Any, Any], data: Typed[LogInForm]) -> Resp
         password=data.password,
     )
     if found is None:
+        await sync_to_thread(throttle.failed, data.email, "candidate")
         _ = gettext_for(language_of(request))
         error = _("This e-mail address and password do not match. Check them and try again.")
         return Template("login.html", context=context(request, error=error), status_code=401)
@@ -211,21 +224,33 @@ def forgot_page(request: Request[Any, Any, Any]) -> Template:
     return Template("forgot.html", context=context(request, sent=False))
 
 
-@post("/password/forgot", sync_to_thread=True)
-def forgot(request: Request[Any, Any, Any], data: Typed[ForgotForm]) -> Template:
-    """R24: the same answer whether the address is known or not; the mail comes in the
-    language of the page it was asked from (R25)."""
+# Issue 14: the reset form answered in 7 ms for an unknown address and 66 ms for a known one
+# (the known one records a fact and queues a mail). Both answers now leave at the same moment
+# after the form arrived: the work is done, then the answer waits out this floor, which is
+# well above the known path's cost (so the wait, not the work, sets the time).
+FORGOT_ANSWER_S = 0.25
+
+
+@post("/password/forgot")
+async def forgot(request: Request[Any, Any, Any], data: Typed[ForgotForm]) -> Template:
+    """R24: the same answer, in the same time, whether the address is known or not; the
+    mail comes in the language of the page it was asked from (R25)."""
+    started = time.monotonic()
     platform = platform_of(request)
     account = Account.PORTAL if data.account == "portal" else Account.PROCTORING
     # A malformed address gets the same answer as an unknown one.
     with contextlib.suppress(InvalidArgument):
-        accounts.request_password_reset(
-            platform.ctx,
-            platform.projections,
-            email=data.email,
-            account=account,
-            language=language_of(request),
+        await sync_to_thread(
+            functools.partial(
+                accounts.request_password_reset,
+                platform.ctx,
+                platform.projections,
+                email=data.email,
+                account=account,
+                language=language_of(request),
+            )
         )
+    await anyio.sleep(max(0.0, FORGOT_ANSWER_S - (time.monotonic() - started)))
     return Template("forgot.html", context=context(request, sent=True, account=account.value))
 
 

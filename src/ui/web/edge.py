@@ -20,13 +20,15 @@ from litestar.params import Body
 from litestar.utils.scope.state import ScopeState
 
 from adapters.bootstrap import Platform
+from app.login_throttle import LoginThrottle
 from app.mail_rendering import SupportContact
 from app.media_content import LARGEST_UPLOAD, MIB, MediaTooLarge, UnacceptedMedia
+from app.second_factor import SecondFactors
 from domain.bounds import LIMITS
 from domain.errors import DomainError
 from domain.proctored_session import ProctoredSession
 from domain.staff import Role
-from ui.web.i18n import DEFAULT_LANGUAGE, LANGUAGES
+from ui.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, gettext_for
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 Multipart = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
@@ -65,6 +67,37 @@ Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]
 def platform_of(request: Request[Any, Any, Any]) -> Platform:
     platform: Platform = request.app.state.platform
     return platform
+
+
+# Where « Vigie » (the header's home link) takes each member of staff: their own desk, not
+# the candidate's log-in. The staff log-in sends them to the same places.
+STAFF_HOME = {
+    Role.EXAMINER.value: "/examiner/reviews",
+    Role.SUPPORT.value: "/hotline",
+    Role.CENTRE.value: "/operator",
+    Role.AUDITOR.value: "/auditor",
+}
+
+
+def throttle_of(request: Request[Any, Any, Any]) -> LoginThrottle:
+    """Failed log-ins per account, shared by every worker (issue 14)."""
+    throttle: LoginThrottle = request.app.state.throttle
+    return throttle
+
+
+def too_many_failures(language: str) -> str:
+    """What a throttled log-in says (HTTP 429), in the reader's language."""
+    _ = gettext_for(language)
+    return _(
+        "Too many failed log-ins for this account. Wait 15 minutes, then try again, or ask "
+        "for a new password."
+    )
+
+
+def second_factors_of(request: Request[Any, Any, Any]) -> SecondFactors:
+    """Staff's TOTP second factors (issue 14)."""
+    factors: SecondFactors = request.app.state.second_factors
+    return factors
 
 
 LANGUAGE_COOKIE = "vigie_lang"

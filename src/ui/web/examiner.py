@@ -3,6 +3,7 @@ recommended verdict, and the decision citing evidence (R19, R20)."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -36,13 +37,17 @@ from domain.review import (
 from domain.staff import Role
 from ui.web import review_moments, review_words
 from ui.web.edge import (
+    STAFF_HOME,
     Form,
     context,
     edge_bound,
     language_of,
     platform_of,
+    second_factors_of,
     staff_guard,
     staff_id,
+    throttle_of,
+    too_many_failures,
 )
 from ui.web.i18n import gettext_for
 
@@ -68,6 +73,13 @@ async def staff_login(
     data: Annotated[StaffLogin, Body(media_type=RequestEncodingType.URL_ENCODED)],
 ) -> Response[Any]:
     platform = platform_of(request)
+    throttle = throttle_of(request)
+    if not await sync_to_thread(throttle.allows, data.email, "staff"):
+        return Template(
+            "staff_login.html",
+            context=context(request, error=too_many_failures(language_of(request))),
+            status_code=429,
+        )
     platform.projections.catch_up(platform.ctx.store)
     staff = await sync_to_thread(
         accounts.authenticate_staff,
@@ -77,16 +89,84 @@ async def staff_login(
         password=data.password,
     )
     if staff is None:
+        await sync_to_thread(throttle.failed, data.email, "staff")
         _ = gettext_for(language_of(request))
         return Template(
             "staff_login.html",
             context=context(request, error=_("Wrong e-mail or password.")),
             status_code=401,
         )
-    request.session["staff"] = str(staff.id)
-    request.session["role"] = staff.role.value
-    home = {Role.EXAMINER: "/examiner/reviews", Role.AUDITOR: "/auditor", Role.SUPPORT: "/hotline"}
-    return Redirect(home.get(staff.role, "/operator"))
+    if await sync_to_thread(second_factors_of(request).enabled, staff.id):
+        # The password was right; the session is not a staff one until the code is typed.
+        request.session.update(
+            pending_staff=str(staff.id),
+            pending_role=staff.role.value,
+            pending_since=platform.ctx.clock.now().isoformat(),
+        )
+        return Redirect("/staff/login/code")
+    return _staff_logged_in(request, str(staff.id), staff.role.value)
+
+
+def _staff_logged_in(request: Request[Any, Any, Any], staff: str, role: str) -> Redirect:
+    """The session becomes the member's (the edge gives it a new id and CSRF token)."""
+    for key in ("pending_staff", "pending_role", "pending_since"):
+        request.session.pop(key, None)
+    request.session["staff"] = staff
+    request.session["role"] = role
+    return Redirect(STAFF_HOME.get(role, "/operator"))
+
+
+# How long the code may wait once the password was right: then the password is asked again.
+CODE_WAIT = timedelta(minutes=5)
+
+
+def _pending_staff(request: Request[Any, Any, Any]) -> tuple[UUID, str] | None:
+    """The member whose password was right and whose code is awaited, if still in time."""
+    pending, since = request.session.get("pending_staff"), request.session.get("pending_since")
+    if not pending or not since:
+        return None
+    try:
+        started = datetime.fromisoformat(since)
+    except ValueError:
+        return None
+    if platform_of(request).ctx.clock.now() - started > CODE_WAIT:
+        return None
+    return UUID(pending), str(request.session.get("pending_role", ""))
+
+
+@get("/staff/login/code", sync_to_thread=False)
+def staff_code_page(request: Request[Any, Any, Any]) -> Response[Any]:
+    if _pending_staff(request) is None:
+        return Redirect("/staff/login")
+    return Template("staff_code.html", context=context(request, error=""))
+
+
+class CodeForm(msgspec.Struct):
+    code: str = ""
+
+
+@post("/staff/login/code")
+async def staff_code(
+    request: Request[Any, Any, Any],
+    data: Annotated[CodeForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> Response[Any]:
+    """The second step: the code of the member's authenticator app (RFC 6238), once."""
+    pending = _pending_staff(request)
+    if pending is None:
+        return Redirect("/staff/login")
+    staff, role = pending
+    _ = gettext_for(language_of(request))
+    throttle = throttle_of(request)
+    if not await sync_to_thread(throttle.allows, str(staff), "second-factor"):
+        error = too_many_failures(language_of(request))
+        return Template("staff_code.html", context=context(request, error=error), status_code=429)
+    if not await sync_to_thread(second_factors_of(request).check, staff, data.code):
+        await sync_to_thread(throttle.failed, str(staff), "second-factor")
+        error = _(
+            "This code is not right, or was already used. Type the 6 digits your app shows now."
+        )
+        return Template("staff_code.html", context=context(request, error=error), status_code=401)
+    return _staff_logged_in(request, str(staff), role)
 
 
 def _review_page(
@@ -323,4 +403,10 @@ class ExaminerDesk(Controller):
         return Response(content, media_type=kind, headers=headers)
 
 
-ROUTES: list[ControllerRouterHandler] = [staff_login_page, staff_login, ExaminerDesk]
+ROUTES: list[ControllerRouterHandler] = [
+    staff_login_page,
+    staff_login,
+    staff_code_page,
+    staff_code,
+    ExaminerDesk,
+]

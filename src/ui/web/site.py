@@ -10,19 +10,9 @@ from litestar import Request, get
 from litestar.datastructures import CacheControlHeader
 from litestar.response import File, Redirect, Template
 
-from domain.staff import Role
-from ui.web.edge import context
+from ui.web.edge import STAFF_HOME, context
 
 ICON = Path(__file__).parent / "static" / "favicon.ico"
-
-# Where « Vigie » (the header's home link) takes each member of staff: their own desk, not
-# the candidate's log-in. The staff log-in sends them to the same places.
-STAFF_HOME = {
-    Role.EXAMINER.value: "/examiner/reviews",
-    Role.SUPPORT.value: "/hotline",
-    Role.CENTRE.value: "/operator",
-    Role.AUDITOR.value: "/auditor",
-}
 
 
 @get("/", sync_to_thread=False)

@@ -1,0 +1,1 @@
+"""Server-side sessions, failed log-ins and second factors (app.ports.sessions)."""

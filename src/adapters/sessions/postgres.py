@@ -1,0 +1,179 @@
+"""Sessions in the PostgreSQL database of the event store (in its schema), through a small
+psycopg pool that checks its connections, so a PostgreSQL restart costs only the requests in
+flight at that moment. Every worker process shares the rows."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from psycopg import sql
+from psycopg_pool import ConnectionPool
+
+from app.ports.sessions import SecondFactor, StoredSession
+
+FAILURES_KEPT = timedelta(days=1)
+
+
+def _json(data: dict[str, Any]) -> str:
+    """The session's data as JSON (ids and instants as text, as the pages read them back)."""
+    return msgspec.json.encode(data).decode()
+
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS {sessions} (key text PRIMARY KEY, account text, "
+    "data jsonb NOT NULL, expires_at timestamptz NOT NULL, idle_until timestamptz NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS vigie_sessions_account ON {sessions} (account)",
+    "CREATE TABLE IF NOT EXISTS {failures} (subject text NOT NULL, at timestamptz NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS vigie_login_failures_subject ON {failures} (subject, at)",
+    "CREATE TABLE IF NOT EXISTS {factors} (staff_id uuid PRIMARY KEY, secret bytea NOT NULL, "
+    "confirmed boolean NOT NULL, last_step bigint NOT NULL)",
+)
+
+
+class PostgresSessionStore:
+    """SessionStore on PostgreSQL."""
+
+    def __init__(self, conninfo: str, schema: str = "public", *, max_size: int = 4) -> None:
+        self._pool = ConnectionPool(
+            conninfo,
+            min_size=1,
+            max_size=max_size,
+            kwargs={"autocommit": True},
+            check=ConnectionPool.check_connection,
+            reconnect_timeout=60.0,
+            open=True,
+        )
+        self._names = {
+            "sessions": sql.Identifier(schema, "vigie_sessions"),
+            "failures": sql.Identifier(schema, "vigie_login_failures"),
+            "factors": sql.Identifier(schema, "vigie_second_factors"),
+        }
+        with self._pool.connection() as connection:
+            connection.execute(
+                sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema))
+            )
+            for statement in _SCHEMA:
+                connection.execute(sql.SQL(statement).format(**self._names))
+
+    def _sql(self, text: str) -> sql.Composed:
+        return sql.SQL(text).format(**self._names)
+
+    def put(self, key: str, session: StoredSession) -> None:
+        with self._pool.connection() as connection:
+            connection.execute(
+                self._sql(
+                    "INSERT INTO {sessions} VALUES (%s, %s, %s, %s, LEAST(%s, %s)) "
+                    "ON CONFLICT (key) DO UPDATE SET account = excluded.account, "
+                    "data = excluded.data, expires_at = excluded.expires_at, "
+                    "idle_until = excluded.idle_until"
+                ),
+                (
+                    key,
+                    session.account,
+                    _json(session.data),
+                    session.expires_at,
+                    session.idle_until,
+                    session.expires_at,
+                ),
+            )
+
+    def get(self, key: str, now: datetime) -> StoredSession | None:
+        with self._pool.connection() as connection:
+            row = connection.execute(
+                self._sql(
+                    "SELECT account, data, expires_at, idle_until FROM {sessions} "
+                    "WHERE key = %s AND expires_at > %s AND idle_until > %s"
+                ),
+                (key, now, now),
+            ).fetchone()
+        if row is None:
+            return None
+        return StoredSession(data=row[1], account=row[0], expires_at=row[2], idle_until=row[3])
+
+    def refresh(self, key: str, idle_until: datetime, data: dict[str, Any] | None) -> None:
+        with self._pool.connection() as connection:
+            connection.execute(
+                self._sql(
+                    "UPDATE {sessions} SET idle_until = LEAST(%s, expires_at), "
+                    "data = COALESCE(%s::jsonb, data) WHERE key = %s"
+                ),
+                (idle_until, None if data is None else _json(data), key),
+            )
+
+    def delete(self, key: str) -> None:
+        with self._pool.connection() as connection:
+            connection.execute(self._sql("DELETE FROM {sessions} WHERE key = %s"), (key,))
+
+    def end_account(self, account: str) -> int:
+        with self._pool.connection() as connection:
+            return connection.execute(
+                self._sql("DELETE FROM {sessions} WHERE account = %s"), (account,)
+            ).rowcount
+
+    def purge(self, now: datetime) -> int:
+        with self._pool.connection() as connection:
+            ended = connection.execute(
+                self._sql("DELETE FROM {sessions} WHERE expires_at <= %s OR idle_until <= %s"),
+                (now, now),
+            ).rowcount
+            connection.execute(
+                self._sql("DELETE FROM {failures} WHERE at <= %s"), (now - FAILURES_KEPT,)
+            )
+            return ended
+
+    def record_failure(self, subject: str, at: datetime) -> None:
+        with self._pool.connection() as connection:
+            connection.execute(self._sql("INSERT INTO {failures} VALUES (%s, %s)"), (subject, at))
+
+    def failures_since(self, subject: str, since: datetime) -> int:
+        with self._pool.connection() as connection:
+            row = connection.execute(
+                self._sql("SELECT count(*) FROM {failures} WHERE subject = %s AND at > %s"),
+                (subject, since),
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    def second_factor(self, staff_id: UUID) -> SecondFactor | None:
+        with self._pool.connection() as connection:
+            row = connection.execute(
+                self._sql("SELECT secret, confirmed, last_step FROM {factors} WHERE staff_id = %s"),
+                (staff_id,),
+            ).fetchone()
+        if row is None:
+            return None
+        return SecondFactor(sealed_secret=bytes(row[0]), confirmed=row[1], last_step=row[2])
+
+    def set_second_factor(self, staff_id: UUID, factor: SecondFactor) -> None:
+        with self._pool.connection() as connection:
+            connection.execute(
+                self._sql(
+                    "INSERT INTO {factors} VALUES (%s, %s, %s, %s) ON CONFLICT (staff_id) "
+                    "DO UPDATE SET secret = excluded.secret, confirmed = excluded.confirmed, "
+                    "last_step = excluded.last_step"
+                ),
+                (staff_id, factor.sealed_secret, factor.confirmed, factor.last_step),
+            )
+
+    def use_step(self, staff_id: UUID, step: int) -> bool:
+        # One statement: two workers accepting the same code cannot both succeed.
+        with self._pool.connection() as connection:
+            updated = connection.execute(
+                self._sql(
+                    "UPDATE {factors} SET last_step = %s WHERE staff_id = %s AND last_step < %s"
+                ),
+                (step, staff_id, step),
+            ).rowcount
+        return updated == 1
+
+    def remove_second_factor(self, staff_id: UUID) -> bool:
+        with self._pool.connection() as connection:
+            removed = connection.execute(
+                self._sql("DELETE FROM {factors} WHERE staff_id = %s"), (staff_id,)
+            ).rowcount
+        return removed == 1
+
+    def close(self) -> None:
+        self._pool.close()

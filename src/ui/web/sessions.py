@@ -1,0 +1,160 @@
+"""Server-side sessions at the web edge (issue 14): an ASGI middleware that gives every
+handler `request.session` (a dict, as Litestar's own backends do) kept in the SessionStore.
+
+Why our own middleware and not Litestar's `ServerSideSessionConfig`: its Store keeps opaque
+bytes under the cookie's id, so it can neither end every session of one account (a password
+change), nor keep the id hashed, nor give staff and candidates different lifetimes, nor renew
+the id when someone logs in. Here the rules of `app.sessions` decide, and the handlers are
+unchanged: they read and write `request.session` as before.
+
+- The cookie holds an opaque random id (HttpOnly, SameSite=Lax, Secure over HTTPS); the store
+  knows its hash.
+- Whenever the session's account changes (a log-in, the second factor typed, a log-out,
+  another account), the old session is deleted and the data moves to a new id: an id set
+  before log-in is never kept (no fixation). At a log-in the CSRF token is renewed too.
+- A session past its absolute or idle end, or ended elsewhere (a logout, a password change on
+  another worker), is not found: the request is anonymous and the cookie is cleared.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+
+from anyio import to_thread
+from litestar.datastructures import Cookie, MutableScopeHeaders
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.ports.clock import Clock
+from app.ports.sessions import SessionStore, StoredSession
+from app.sessions import (
+    TOUCH_EVERY,
+    SessionPolicy,
+    account_of,
+    identity_of,
+    new_session_id,
+    session_key,
+)
+
+COOKIE = "vigie_session"
+# Files and the icon need no session: no read of the store for them.
+_WITHOUT_SESSION = ("/static/", "/favicon.ico")
+
+
+class ServerSessions:
+    """The ASGI middleware (one per app; it holds no session state of its own)."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        store: SessionStore,
+        clock: Clock,
+        policy: SessionPolicy,
+        secure: bool,
+        renew_csrf: Callable[[], str],
+    ) -> None:
+        self.app = app
+        self.store = store
+        self.clock = clock
+        self.policy = policy
+        self.secure = secure
+        self.renew_csrf = renew_csrf
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket") or scope["path"].startswith(_WITHOUT_SESSION):
+            await self.app(scope, receive, send)
+            return
+        sent_id = _cookie(scope, COOKIE)
+        loaded = await to_thread.run_sync(self._load, sent_id) if sent_id else None
+        scope["session"] = copy.deepcopy(loaded.data) if loaded else {}
+
+        async def send_with_session(message: Message) -> None:
+            # A visitor with no session who was given none costs no thread and no query.
+            if message["type"] == "http.response.start" and (sent_id or scope.get("session")):
+                headers = MutableScopeHeaders.from_message(message)
+                for cookie in await to_thread.run_sync(self._save, scope, sent_id, loaded):
+                    headers.add("set-cookie", cookie)
+            await send(message)
+
+        await self.app(scope, receive, send_with_session)
+
+    def _load(self, session_id: str) -> StoredSession | None:
+        return self.store.get(session_key(session_id), self.clock.now())
+
+    def _save(self, scope: Scope, sent_id: str | None, loaded: StoredSession | None) -> list[str]:
+        """Write the session back as the handler left it; the cookies to set."""
+        data = scope.get("session")
+        data = dict(data) if isinstance(data, dict) else {}  # cleared: Litestar's Empty
+        now = self.clock.now()
+        account = account_of(data)
+        cookies: list[str] = []
+        identity = identity_of(data)
+        if loaded is not None and sent_id and identity == identity_of(loaded.data) and data:
+            # The same person (or visitor): data and idle end, written only when they move.
+            lifetime = self.policy.lifetime(account)
+            idle_until = now + lifetime.idle
+            if data != loaded.data or idle_until - loaded.idle_until >= TOUCH_EVERY:
+                changed = data if data != loaded.data else None
+                self.store.refresh(session_key(sent_id), idle_until, changed)
+            return cookies
+        if loaded is not None and sent_id:
+            self.store.delete(session_key(sent_id))  # logged in, out, or someone else
+        if not data:
+            return [self._cookie("", max_age=0)] if sent_id else cookies
+        lifetime = self.policy.lifetime(account)
+        fresh = new_session_id()
+        self.store.put(
+            session_key(fresh),
+            StoredSession(
+                data=data,
+                account=account,
+                expires_at=now + lifetime.absolute,
+                idle_until=now + lifetime.idle,
+            ),
+        )
+        cookies.append(self._cookie(fresh, max_age=int(lifetime.absolute.total_seconds())))
+        if identity[1] and (loaded is None or identity != identity_of(loaded.data)):
+            cookies.append(self.renew_csrf())  # a log-in: a new CSRF token as well
+        return cookies
+
+    def _cookie(self, value: str, *, max_age: int) -> str:
+        return Cookie(
+            key=COOKIE,
+            value=value,
+            path="/",
+            max_age=max_age,
+            httponly=True,
+            samesite="lax",
+            secure=self.secure,
+        ).to_header(header="")
+
+
+def _cookie(scope: Scope, name: str) -> str | None:
+    """One cookie's value from the request's headers (the last one wins, as browsers send
+    the most specific first and we set only one)."""
+    found: str | None = None
+    for key, value in scope.get("headers", []):
+        if key != b"cookie":
+            continue
+        for part in value.decode("latin-1").split(";"):
+            cookie_name, _, cookie_value = part.strip().partition("=")
+            if cookie_name == name and cookie_value:
+                found = cookie_value
+    return found
+
+
+def csrf_cookie(name: str, secret: str, *, secure: bool) -> Callable[[], str]:
+    """A Set-Cookie header carrying a fresh CSRF token, as Litestar's CSRF middleware makes
+    them (same signature, same attributes)."""
+    from litestar.middleware.csrf import generate_csrf_token
+
+    def renew() -> str:
+        return Cookie(
+            key=name, value=generate_csrf_token(secret), path="/", samesite="lax", secure=secure
+        ).to_header(header="")
+
+    return renew
+
+
+__all__ = ["COOKIE", "ServerSessions", "csrf_cookie"]

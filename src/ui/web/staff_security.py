@@ -1,0 +1,142 @@
+"""A member of staff's own security page (issue 14): their password, and the optional second
+factor (TOTP, RFC 6238) — shown as a secret and an otpauth:// QR code, enabled by a first
+code, disabled only with a current one. Changing the password ends every session of theirs
+(this one too: they log in again with the new password)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+import segno
+from litestar import Controller, Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import Template
+
+from app.passwords import MIN_LENGTH
+from app.second_factor import provisioning_uri
+from app.use_cases import accounts
+from domain.staff import Role, StaffMember
+from ui.web.edge import (
+    context,
+    language_of,
+    platform_of,
+    second_factors_of,
+    staff_guard,
+    staff_id,
+)
+from ui.web.i18n import gettext_for
+
+
+class CodeForm(msgspec.Struct):
+    code: str = ""
+
+
+class PasswordChange(msgspec.Struct):
+    current: str = ""
+    password: str = ""
+
+
+FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
+
+
+def _page(
+    request: Request[Any, Any, Any],
+    *,
+    secret: str = "",
+    error: str = "",
+    done: str = "",
+    status: int = 200,
+) -> Template:
+    member = staff_id(request)
+    enabled = second_factors_of(request).enabled(member)
+    qr = ""
+    if secret:
+        email = platform_of(request).ctx.store.get(member, StaffMember).email
+        qr = segno.make(provisioning_uri(secret, email), micro=False).svg_data_uri(scale=4)
+    return Template(
+        "staff_security.html",
+        context=context(
+            request,
+            enabled=enabled,
+            secret=secret,
+            qr=qr,
+            error=error,
+            done=done,
+            min_length=MIN_LENGTH,
+        ),
+        status_code=status,
+    )
+
+
+class StaffSecurity(Controller):
+    """/staff/security, for every member of staff."""
+
+    path = "/staff/security"
+    guards = [staff_guard(*Role)]
+
+    @get("", sync_to_thread=True)
+    def page(self, request: Request[Any, Any, Any]) -> Template:
+        return _page(request)
+
+    @post("/second-factor", sync_to_thread=True)
+    def begin(self, request: Request[Any, Any, Any]) -> Template:
+        """A secret to scan, kept unconfirmed until the first code."""
+        member = staff_id(request)
+        factors = second_factors_of(request)
+        if factors.enabled(member):
+            return _page(request)
+        return _page(request, secret=factors.begin(member))
+
+    @post("/second-factor/confirm", sync_to_thread=True)
+    def confirm(self, request: Request[Any, Any, Any], data: Annotated[CodeForm, FORM]) -> Template:
+        member = staff_id(request)
+        factors = second_factors_of(request)
+        _ = gettext_for(language_of(request))
+        if factors.confirm(member, data.code):
+            return _page(request, done=_("The second factor is on: log-in now asks for a code."))
+        return _page(
+            request,
+            secret=factors.begin(member) if not factors.enabled(member) else "",
+            error=_("This code is not right. Type the 6 digits your app shows now."),
+            status=400,
+        )
+
+    @post("/second-factor/disable", sync_to_thread=True)
+    def disable(self, request: Request[Any, Any, Any], data: Annotated[CodeForm, FORM]) -> Template:
+        member: UUID = staff_id(request)
+        _ = gettext_for(language_of(request))
+        if second_factors_of(request).disable(member, data.code):
+            return _page(
+                request, done=_("The second factor is off: log-in asks for the password only.")
+            )
+        return _page(
+            request,
+            error=_(
+                "This code is not right, or was already used. Type the 6 digits your app shows now."
+            ),
+            status=400,
+        )
+
+    @post("/password", sync_to_thread=True)
+    def change_password(
+        self, request: Request[Any, Any, Any], data: Annotated[PasswordChange, FORM]
+    ) -> Template:
+        """Every session of the member ends, this one included: log in again."""
+        member = staff_id(request)
+        _ = gettext_for(language_of(request))
+        if len(data.password) < MIN_LENGTH:
+            error = _("Choose a password of at least %(n)s characters.", n=MIN_LENGTH)
+            return _page(request, error=error, status=400)
+        ctx = platform_of(request).ctx
+        if not accounts.change_staff_password(ctx, member, current=data.current, new=data.password):
+            return _page(request, error=_("Your current password is not this one."), status=400)
+        language = language_of(request)
+        request.set_session({"lang": language})
+        notice = _("Your password was changed and every session of yours ended. Log in again.")
+        return Template("staff_login.html", context=context(request, error="", notice=notice))
+
+
+ROUTES = [StaffSecurity]

@@ -1,0 +1,124 @@
+"""The session store contract (issue 14), one body run against every adapter the composition
+root picks: memory, the SQLite file of the event store, and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from adapters.bootstrap import Settings, session_store
+from adapters.sessions.postgres import PostgresSessionStore
+from app.ports.sessions import SecondFactor, SessionStore, StoredSession
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def adapter(store_url: str) -> Iterator[SessionStore]:
+    sessions = session_store(Settings(database_url=store_url))
+    yield sessions
+    if isinstance(sessions, PostgresSessionStore):
+        sessions.close()
+
+
+def _session(account: str | None, *, hours: float = 8, idle_minutes: float = 30) -> StoredSession:
+    return StoredSession(
+        data={"staff": account, "lang": "en"} if account else {"lang": "fr"},
+        account=account,
+        expires_at=T0 + timedelta(hours=hours),
+        idle_until=T0 + timedelta(minutes=idle_minutes),
+    )
+
+
+def test_a_session_is_found_by_its_key_with_its_data_and_owner(adapter: SessionStore) -> None:
+    adapter.put("k1", _session("staff:1"))
+    found = adapter.get("k1", T0)
+    assert found is not None
+    assert found.data == {"staff": "staff:1", "lang": "en"} and found.account == "staff:1"
+    assert found.expires_at == T0 + timedelta(hours=8)
+    assert adapter.get("k2", T0) is None
+
+
+def test_a_session_ends_at_its_idle_end_and_at_its_absolute_end(adapter: SessionStore) -> None:
+    adapter.put("k", _session("candidate:1", hours=1, idle_minutes=30))
+    assert adapter.get("k", T0 + timedelta(minutes=29)) is not None
+    assert adapter.get("k", T0 + timedelta(minutes=30)) is None  # idle
+    adapter.refresh("k", T0 + timedelta(minutes=59), None)
+    assert adapter.get("k", T0 + timedelta(minutes=58)) is not None
+    adapter.refresh("k", T0 + timedelta(hours=5), {"candidate": "1", "notice": "x"})
+    found = adapter.get("k", T0 + timedelta(minutes=59))
+    assert found is not None and found.data == {"candidate": "1", "notice": "x"}
+    assert found.idle_until == T0 + timedelta(hours=1)  # never past the absolute end
+    assert adapter.get("k", T0 + timedelta(hours=1)) is None  # absolute
+
+
+def test_an_ended_session_is_never_brought_back_by_a_late_refresh(adapter: SessionStore) -> None:
+    adapter.put("k", _session("staff:1"))
+    adapter.delete("k")
+    adapter.refresh("k", T0 + timedelta(minutes=20), {"staff": "1"})
+    assert adapter.get("k", T0) is None
+    adapter.delete("k")  # twice: nothing to do, no error
+
+
+def test_ending_an_account_ends_all_its_sessions_and_no_other(adapter: SessionStore) -> None:
+    for key in ("a1", "a2", "a3"):
+        adapter.put(key, _session("candidate:alice"))
+    adapter.put("b1", _session("candidate:bob"))
+    adapter.put("v1", _session(None))
+    assert adapter.end_account("candidate:alice") == 3
+    assert all(adapter.get(key, T0) is None for key in ("a1", "a2", "a3"))
+    assert adapter.get("b1", T0) is not None and adapter.get("v1", T0) is not None
+    assert adapter.end_account("candidate:alice") == 0
+
+
+def test_purging_deletes_what_is_over_and_keeps_the_rest(adapter: SessionStore) -> None:
+    adapter.put("idle", _session("staff:1", idle_minutes=10))
+    adapter.put("old", _session("staff:2", hours=0.1, idle_minutes=60))
+    adapter.put("alive", _session("staff:3", idle_minutes=60))
+    assert adapter.purge(T0 + timedelta(minutes=30)) == 2
+    assert adapter.get("alive", T0 + timedelta(minutes=30)) is not None
+    adapter.refresh("idle", T0 + timedelta(hours=2), None)  # purged: stays gone
+    assert adapter.get("idle", T0) is None
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(ages=st.lists(st.integers(min_value=0, max_value=3000), max_size=12))
+def test_failures_are_counted_per_subject_within_the_window(
+    adapter: SessionStore, ages: list[int]
+) -> None:
+    subject = uuid4().hex  # one per example: the adapter is shared by the examples
+    now = T0 + timedelta(hours=2)
+    for age in ages:
+        adapter.record_failure(subject, now - timedelta(seconds=age))
+    adapter.record_failure(uuid4().hex, now)  # someone else's
+    since = now - timedelta(minutes=15)
+    assert adapter.failures_since(subject, since) == sum(1 for a in ages if a < 900)
+
+
+def test_old_failures_are_purged(adapter: SessionStore) -> None:
+    adapter.record_failure("s", T0)
+    adapter.purge(T0 + timedelta(days=2))
+    assert adapter.failures_since("s", T0 - timedelta(days=1)) == 0
+
+
+def test_a_second_factor_step_is_used_once_and_never_an_older_one(adapter: SessionStore) -> None:
+    staff = uuid4()
+    assert adapter.second_factor(staff) is None
+    assert adapter.use_step(staff, 5) is False  # no factor
+    adapter.set_second_factor(staff, SecondFactor(b"\x00sealed", confirmed=False, last_step=0))
+    adapter.set_second_factor(staff, SecondFactor(b"\x01sealed", confirmed=True, last_step=10))
+    assert adapter.second_factor(staff) == SecondFactor(b"\x01sealed", True, 10)
+    assert adapter.use_step(staff, 11) is True
+    assert adapter.use_step(staff, 11) is False  # the same code again
+    assert adapter.use_step(staff, 10) is False  # an older one
+    assert adapter.second_factor(staff) == SecondFactor(b"\x01sealed", True, 11)
+    assert adapter.remove_second_factor(staff) is True
+    assert adapter.remove_second_factor(staff) is False
+    assert adapter.second_factor(staff) is None
