@@ -98,6 +98,12 @@ def own_candidate(role: str, owner: str) -> Outcome:
     return FORBIDDEN if role.startswith("candidate") else LOG_IN
 
 
+def after_password(role: str, owner: str) -> Outcome:
+    """The second step of a staff log-in: nobody reaches it without the first (the matrix's
+    sessions are past it or never began it): back to the log-in page."""
+    return LOG_IN
+
+
 def staff(*roles: Role) -> Rule:
     """Staff pages of these roles, with no record of a centre in them."""
 
@@ -167,6 +173,17 @@ MATRIX: dict[str, Line] = {
     "GET /staff/login": _quiet(public),
     "POST /staff/login": _quiet(public, form={"email": "nobody@example.org", "password": "x"}),
     "GET /static/{file_path:path}": _quiet(public),
+    # The second step of a staff log-in: only after the password (else back to the log-in).
+    "GET /staff/login/code": _quiet(after_password),
+    "POST /staff/login/code": _quiet(after_password, form={"code": "000000"}),
+    # A member of staff's own security: password and second factor (any staff role).
+    "GET /staff/security": _quiet(staff(*Role)),
+    "POST /staff/security/second-factor": _quiet(staff(*Role)),
+    "POST /staff/security/second-factor/confirm": _quiet(staff(*Role), form={"code": "0"}),
+    "POST /staff/security/second-factor/disable": _quiet(staff(*Role), form={"code": "0"}),
+    "POST /staff/security/password": _quiet(
+        staff(*Role), form={"current": "wrong", "new": "x", "again": "y"}
+    ),
     # The public key evidence bundles are signed with: for any verifier (docs/audit.md).
     "GET /.well-known/vigie-evidence-key": _quiet(public),
     "GET /.well-known/vigie-evidence-key.pem": _quiet(public),
