@@ -6,6 +6,7 @@ against a real server (uvicorn), since a test client never sends such headers.""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -36,9 +37,12 @@ from ui.web.edge import MAX_BODY_BYTES
 def exchange(host: str, port: int, head: str, body: bytes = b"", *, half_close: bool = True) -> int:
     """Send a raw request (head lines, then the body as given) and read the reply's status."""
     with socket.create_connection((host, port), timeout=15) as connection:
-        connection.sendall(head.replace("\n", "\r\n").encode() + b"\r\n" + body)
-        if half_close:
-            connection.shutdown(socket.SHUT_WR)
+        # The server may answer and stop reading before the whole body is sent (a refusal):
+        # sending the rest then fails, and the answer is what counts.
+        with contextlib.suppress(OSError):
+            connection.sendall(head.replace("\n", "\r\n").encode() + b"\r\n" + body)
+            if half_close:
+                connection.shutdown(socket.SHUT_WR)
         reply = b""
         while b"\r\n" not in reply:
             chunk = connection.recv(4096)

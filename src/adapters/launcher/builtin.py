@@ -13,7 +13,9 @@ exam desk and the answer use case through the callbacks given to `bind`.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -37,6 +39,9 @@ AnswerFunction = Callable[[UUID, str, str, tuple[str, ...]], None]
 FinishFunction = Callable[[UUID], object]
 MAX_FORM_BYTES = 64 * 1024
 MAX_FORM_FIELDS = 1000  # an exam has tens of questions; parse_qs allocates per field
+# A refused body is drained this far after the answer, so the answer is not reset away.
+LINGER_BYTES = 1024 * 1024
+LINGER_S = 1.0
 BODY_TIMEOUT_S = 10.0
 FETCHED = "X-Vigie-Fetch"  # the page's script asks for a JSON answer instead of a page
 
@@ -314,6 +319,7 @@ def _handler_for(workspaces: BuiltinWorkspaces) -> type[BaseHTTPRequestHandler]:
             except BodyRefused as refused:
                 self.close_connection = True
                 self._send(refused.status, "")
+                self._linger()
                 return None
             try:  # not UTF-8, or more fields than any exam has: unreadable
                 text = body.decode("utf-8")
@@ -321,6 +327,21 @@ def _handler_for(workspaces: BuiltinWorkspaces) -> type[BaseHTTPRequestHandler]:
             except ValueError:
                 self._send(HTTPStatus.BAD_REQUEST, "")
                 return None
+
+        def _linger(self) -> None:
+            """After refusing a body it did not read, the answer must reach the client:
+            closing with unread bytes would reset the connection and could destroy the reply
+            in flight. So: flush, stop writing, and drain (bounded in bytes and time)."""
+            with contextlib.suppress(OSError):
+                self.wfile.flush()
+                self.connection.shutdown(socket.SHUT_WR)
+                self.connection.settimeout(LINGER_S)
+                drained = 0
+                while drained < LINGER_BYTES:
+                    chunk = self.connection.recv(65536)
+                    if not chunk:
+                        break
+                    drained += len(chunk)
 
         def do_POST(self) -> None:
             route = self._route()
