@@ -283,6 +283,7 @@ def prepare(count: int, url: str) -> tuple[list[Prepared], float, int]:
     from domain.candidate import Account, Candidate, PortalProfile
     from domain.exam_attempt import AttemptStatus, ExamAttempt
     from domain.proctored_session import EnvironmentPart
+    from vigie_contracts.samples import ebml_sample, jpeg_sample
 
     started = time.perf_counter()
     profile = PortalProfile("Madame", "Martin", "Camille", date(1990, 5, 17), "Nantes")
@@ -323,15 +324,15 @@ def prepare(count: int, url: str) -> tuple[list[Prepared], float, int]:
         proctoring.record_connection_test(
             ctx, sid, round_trip_ms=35.0, upload_kbps=8000.0, passed=True
         )
-        proctoring.take_face_photo(ctx, sid, b"face-jpeg")
+        proctoring.take_face_photo(ctx, sid, jpeg_sample(b"face"))
         proctoring.confirm_face_photo(ctx, sid)
-        proctoring.take_id_photo(ctx, sid, b"id-jpeg")
+        proctoring.take_id_photo(ctx, sid, jpeg_sample(b"identity card"))
         proctoring.confirm_id_photo(ctx, sid)
         attempt_id = None
         for part in EnvironmentPart:
             proctoring.start_environment_recording(ctx, sid, part)
             attempt_id = proctoring.stop_environment_recording(
-                ctx, sid, part, b"video", duration_s=30.0
+                ctx, sid, part, ebml_sample(tag=part.value.encode()), duration_s=30.0
             )
         assert attempt_id is not None
         # The portal profile and the proctoring password, hashed once (see the docstring).
