@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.exceptions import PermissionDeniedException
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from app.context import Context
@@ -199,7 +199,7 @@ class HotlineDesk(Controller):
     guards = [support_only]
 
     @get("/", sync_to_thread=True)
-    def search(self, request: Request[Any, Any, Any], q: str = "") -> Template:
+    def search(self, request: Request[Any, Any, Any], q: FromQuery[str] = "") -> Template:
         """Find a candidate by e-mail or name (every word must match)."""
         platform = platform_of(request)
         query = q.strip()[:200]
@@ -214,8 +214,8 @@ class HotlineDesk(Controller):
         self,
         request: Request[Any, Any, Any],
         candidate_id: FromPath[UUID],
-        done: str = "",
-        e: str = "",
+        done: FromQuery[str] = "",
+        e: FromQuery[str] = "",
     ) -> Template:
         return self._page(request, candidate_id, done=done, done_for=e)
 
