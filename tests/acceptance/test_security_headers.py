@@ -86,3 +86,21 @@ def test_an_unknown_address_answers_in_the_language_the_browser_chose(journey: J
     assert reply.status_code == 404
     assert "This page does not exist" in reply.text
     assert "Cette page" not in reply.text and "Not Found" not in reply.text
+
+
+def test_a_staff_page_without_a_log_in_leads_to_the_staff_log_in() -> None:
+    """The auditor's and the examiners' pages send a visitor to the staff log-in page, the
+    candidates' pages to theirs."""
+    platform = bootstrap(Settings(database_url="memory:", media_root=None, secret_key="s" * 32))
+    app = create_app(platform, secret=b"s" * 32, support=SupportContact())
+    with TestClient(app) as client:
+        for path, login in (
+            ("/auditor", "/staff/login"),
+            ("/examiner/reviews", "/staff/login"),
+            ("/operator", "/staff/login"),
+            ("/hotline", "/staff/login"),
+            ("/exams", "/login"),
+        ):
+            reply = client.get(path, follow_redirects=False)
+            assert reply.headers["location"] == login, path
+    platform.close()

@@ -157,6 +157,10 @@ def _field_error(request: Request[Any, Any, Any], key: str, limit: int | None) -
     return Template(name, context=page_context(request, message=sentence), status_code=400)
 
 
+# Pages only staff open: without a log-in they lead to the staff log-in, not the candidates'.
+STAFF_AREAS = ("/examiner", "/operator", "/staff", "/hotline", "/auditor", "/media/")
+
+
 def _http_error(request: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:
     """An HTTP error in words; a 5xx carries the request id to quote to support (and was
     logged with it: by `_fault` for a fault, here for one raised on purpose)."""
@@ -180,8 +184,7 @@ def _http_error(request: Request[Any, Any, Any], error: HTTPException) -> Respon
         )
         return Response(body, status_code=status, media_type=api.PROBLEM)
     if isinstance(error, NotAuthorizedException):
-        staff_area = request.url.path.startswith(("/examiner", "/operator", "/staff", "/hotline"))
-        return Redirect("/staff/login" if staff_area else "/login")
+        return Redirect("/staff/login" if request.url.path.startswith(STAFF_AREAS) else "/login")
     sentence = _HTTP_SENTENCES.get(status, _HTTP_FALLBACK if status >= 500 else "")
     _ = gettext_for(language_of(request))
     message = _(sentence) if sentence else _(_HTTP_SENTENCES[400])
