@@ -70,6 +70,12 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument(
         "--interval", type=float, default=0.5, help="seconds between passes (default 0.5)"
     )
+    worker.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        help="serve Prometheus metrics on 127.0.0.1:PORT/metrics (docs/operations.md)",
+    )
     return parser
 
 
@@ -107,7 +113,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "policies":
             return _policies(settings, args)
         if args.command == "worker":
-            return _worker(settings, once=args.once, interval=args.interval)
+            return _worker(
+                settings, once=args.once, interval=args.interval, metrics_port=args.metrics_port
+            )
     except (DomainError, ValueError) as error:
         print(f"vigie: {error}", file=sys.stderr)
         return 2
@@ -204,18 +212,22 @@ def _policies(settings: Settings, args: argparse.Namespace) -> int:
         platform.close()
 
 
-def _worker(settings: Settings, *, once: bool, interval: float) -> int:
+def _worker(
+    settings: Settings, *, once: bool, interval: float, metrics_port: int | None = None
+) -> int:
     with contextlib.ExitStack() as stack:
         if not settings.smtp_url:
             # Embedded default: mails go to a local capture, kept in vigie-data/mailbox.
             capture = stack.enter_context(SmtpCapture(mailbox_dir=Path("vigie-data/mailbox")))
             settings = replace(settings, smtp_url=f"smtp://{capture.host}:{capture.port}")
             print(f"mails are captured in vigie-data/mailbox (SMTP on port {capture.port})")
-        return _work(settings, once=once, interval=interval)
+        return _work(settings, once=once, interval=interval, metrics_port=metrics_port)
 
 
-def _work(settings: Settings, *, once: bool, interval: float) -> int:
-    from ui import logs
+def _work(
+    settings: Settings, *, once: bool, interval: float, metrics_port: int | None = None
+) -> int:
+    from ui import logs, metrics
     from ui.serve import work
     from ui.worker_health import HEALTH
 
@@ -223,6 +235,12 @@ def _work(settings: Settings, *, once: bool, interval: float) -> int:
     # parked reactions, quarantined streams) on the worker's output.
     logs.configure(sys.stdout, os.environ.get("VIGIE_LOG_LEVEL", "INFO"))
     platform = bootstrap(settings)
+    metrics.watch_store(platform.store)
+    if metrics_port is not None:
+        server, _ = metrics.serve_worker_metrics(metrics_port, platform)
+        stack_close = server.shutdown
+    else:
+        stack_close = None
     try:
         # Deadlines at the first pass, then every 10 passes at least every 5 seconds.
         work(
@@ -237,6 +255,8 @@ def _work(settings: Settings, *, once: bool, interval: float) -> int:
         return 0
     finally:
         print(f"worker: {HEALTH.summary()}", flush=True)
+        if stack_close is not None:
+            stack_close()
         platform.close()
 
 

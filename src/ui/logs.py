@@ -1,32 +1,74 @@
 """Logging for the server and the worker (issue 14): the `vigie.*` loggers write to stderr,
 each line with its time, level, logger and request id, whatever uvicorn configures for its
 own loggers. `VIGIE_LOG_LEVEL` (default WARNING: faults, quarantines, given-up mails) sets
-how much is said."""
+how much is said.
+
+`VIGIE_LOG_FORMAT` (issue 15): `text` (the default, for a person at a terminal) or `json`,
+one JSON object per line for a log collector: time, level, logger, request id, message and,
+for a failure, the exception's text and traceback. A small `logging.Formatter` subclass
+rather than python-json-logger: the fields are few and fixed, the standard library's
+`json` writes them, and one dependency less is one less to keep pinned and patched."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
-from typing import TextIO
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+from uvicorn.config import LOGGING_CONFIG
 
 from ui.web.faults import RequestIdFilter
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+FORMATS = ("text", "json")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record, on one line (a traceback's newlines are escaped)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "request_id": getattr(record, "request_id", "-"),
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        elif record.exc_text:
+            line["exception"] = record.exc_text
+        if record.stack_info:
+            line["stack"] = self.formatStack(record.stack_info)
+        return json.dumps(line, ensure_ascii=False, default=str)
+
+
+def formatter(chosen: str | None = None) -> logging.Formatter:
+    """The formatter `VIGIE_LOG_FORMAT` names (text unless it says json); a clear error for
+    anything else."""
+    name = (chosen or os.environ.get("VIGIE_LOG_FORMAT") or "text").strip().lower()
+    if name not in FORMATS:
+        raise ValueError(f"VIGIE_LOG_FORMAT: text or json, not {name!r}")
+    return JsonFormatter() if name == "json" else logging.Formatter(FORMAT)
 
 
 class _VigieHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """Marks the handler this module installed, so configuring twice adds nothing."""
 
 
-def configure(stream: TextIO | None = None, level: str | None = None) -> logging.Logger:
-    """The `vigie` logger tree to `stream` (stderr), once per process."""
+def configure(
+    stream: TextIO | None = None, level: str | None = None, log_format: str | None = None
+) -> logging.Logger:
+    """The `vigie` logger tree to `stream` (stderr), once per process, as text or JSON."""
     logger = logging.getLogger("vigie")
     chosen = (level or os.environ.get("VIGIE_LOG_LEVEL") or "WARNING").upper()
     logger.setLevel(chosen if chosen in logging.getLevelNamesMapping() else "WARNING")
     if not any(isinstance(h, _VigieHandler) for h in logger.handlers):
         handler = _VigieHandler(stream or sys.stderr)
-        handler.setFormatter(logging.Formatter(FORMAT))
+        handler.setFormatter(formatter(log_format))
         handler.addFilter(RequestIdFilter())
         logger.addHandler(handler)
     # Said once, here: Litestar's start-up gives the root logger a handler of its own.
@@ -34,3 +76,28 @@ def configure(stream: TextIO | None = None, level: str | None = None) -> logging
     # The embedded SMTP capture says five lines per mail at INFO: its warnings are enough.
     logging.getLogger("mail.log").setLevel(logging.WARNING)
     return logger
+
+
+def uvicorn_log_config(log_format: str | None = None) -> dict[str, Any]:
+    """uvicorn's own loggers (start-up, its errors) in the same format as ours: its default
+    configuration for text, the JSON formatter (with the request id filter) for json."""
+    if formatter(log_format).__class__ is not JsonFormatter:
+        return LOGGING_CONFIG
+    handler = {
+        "class": "logging.StreamHandler",
+        "formatter": "json",
+        "filters": ["request_id"],
+        "stream": "ext://sys.stderr",
+    }
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": JsonFormatter}},
+        "filters": {"request_id": {"()": RequestIdFilter}},
+        "handlers": {"json": handler},
+        "loggers": {
+            "uvicorn": {"handlers": ["json"], "level": "INFO", "propagate": False},
+            "uvicorn.error": {"level": "INFO"},
+            "uvicorn.access": {"handlers": ["json"], "level": "INFO", "propagate": False},
+        },
+    }

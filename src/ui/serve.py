@@ -25,7 +25,7 @@ from app.tenancy import centre_of_operator
 from app.use_cases import accounts, enrolment
 from domain.candidate import Account, Candidate
 from domain.staff import Role
-from ui import logs
+from ui import logs, metrics, readiness
 from ui.web.app import create_app
 from ui.worker_health import DEADLINES, HEALTH, PASS, PROVISIONING
 
@@ -171,6 +171,7 @@ def _pass(platform: Platform, runner: PolicyRunner, *, deadlines: bool) -> bool:
         _failed(PASS, error)
         return False
     HEALTH.ran(PASS)
+    metrics.count_mails(sent)
     if sent.sent or sent.retried or sent.given_up:
         LOG.info("mails sent %d, retried %d, given up %d", sent.sent, sent.retried, sent.given_up)
     if sent.errors:
@@ -215,6 +216,7 @@ def serve(settings: Settings, host: str, port: int, out: TextIO, workers: int = 
         if settings.base_url == Settings.base_url:  # not configured: links point here
             settings = replace(settings, base_url=f"http://{host}:{port}")
         platform = bootstrap(settings)
+        readiness.ensure_media_folder(platform)  # /ready checks it is there from now on
         invitation = seed_demo(platform)
         secret = _secret(settings)
         _announce(out, host, port, invitation, workers)
@@ -228,6 +230,8 @@ def serve(settings: Settings, host: str, port: int, out: TextIO, workers: int = 
                 VIGIE_SECRET_KEY=secret.decode(),
                 VIGIE_TIME_ZONE=settings.time_zone,
             )
+            metrics_dir = shared_metrics_dir()
+            print(f"  metrics: every worker's counts add up in {metrics_dir}", file=out)
             run_workers("ui.serve:worker_app", host, port, workers)
             return 0
         stack.callback(platform.close)
@@ -240,7 +244,9 @@ def serve(settings: Settings, host: str, port: int, out: TextIO, workers: int = 
             rate_limit_dir=RATE_LIMIT_DIR,
             live_media_root=_live_root(settings),
         )
-        uvicorn.run(app, host=host, port=port, log_level="warning")
+        uvicorn.run(
+            app, host=host, port=port, log_level="warning", log_config=logs.uvicorn_log_config()
+        )
     return 0
 
 
@@ -255,11 +261,29 @@ def run_workers(app_factory: str, host: str, port: int, workers: int) -> None:
         port=port,
         workers=workers,
         log_level="warning",
+        log_config=logs.uvicorn_log_config(),
     )
     sock = config.bind_socket()
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     with contextlib.suppress(KeyboardInterrupt):
         Multiprocess(config, sockets=[sock]).run()
+
+
+METRICS_DIR = Path("vigie-data/metrics")
+
+
+def shared_metrics_dir() -> Path:
+    """The folder where the web processes' metrics add up (prometheus_client's multiprocess
+    mode, issue 15): PROMETHEUS_MULTIPROC_DIR when the operator set it, else
+    vigie-data/metrics; emptied at each start (the counts of a previous run are not this
+    one's), and set in the environment the worker processes inherit. They import
+    prometheus_client afresh (uvicorn spawns them), so they all write there."""
+    folder = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or METRICS_DIR)
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):
+        stale.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder.resolve())
+    return folder
 
 
 def worker_app() -> Any:

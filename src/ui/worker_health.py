@@ -1,12 +1,15 @@
 """What the worker loop has done and how often it failed, per kind of work (issue 14): each
 failure is logged with its traceback and its running count, and the counts stay readable
-(`vigie worker` prints them when it stops; a metrics endpoint can read `HEALTH.snapshot()`)."""
+(`vigie worker` prints them when it stops), and counted in the Prometheus metrics as
+well (`ui.metrics`: every process's passes add up at a scrape)."""
 
 from __future__ import annotations
 
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
+
+from ui.metrics import WORKER_FAILURES, WORKER_PASSES
 
 # The kinds of work the loop does (`ui.serve.work`).
 PASS = "pass"  # policies, the outbox, read models (and the deadlines when due)
@@ -24,11 +27,14 @@ class WorkerHealth:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def ran(self, kind: str) -> None:
+        WORKER_PASSES.labels(kind=kind).inc()
         with self._lock:
             self.runs[kind] += 1
 
     def failed(self, kind: str, error: BaseException) -> int:
         """Count one failure; returns how many of this kind so far (for the log line)."""
+        WORKER_PASSES.labels(kind=kind).inc()
+        WORKER_FAILURES.labels(kind=kind).inc()
         with self._lock:
             self.runs[kind] += 1
             self.failures[kind] += 1

@@ -85,6 +85,12 @@ def public(role: str, owner: str) -> Outcome:
     return ALLOWED
 
 
+def scraper_only(role: str, owner: str) -> Outcome:
+    """The metrics (issue 15): for a scraper with the token, or a direct request from this
+    machine; no role's session opens them, and they answer « not found » to the rest."""
+    return ABSENT
+
+
 def any_candidate(role: str, owner: str) -> Outcome:
     """A logged-in candidate's own list (nothing of another's to name)."""
     return ALLOWED if role.startswith("candidate") else LOG_IN
@@ -187,6 +193,10 @@ MATRIX: dict[str, Line] = {
     # The public key evidence bundles are signed with: for any verifier (docs/audit.md).
     "GET /.well-known/vigie-evidence-key": _quiet(public),
     "GET /.well-known/vigie-evidence-key.pem": _quiet(public),
+    # Probes for a load balancer and a restart policy (issue 15, docs/operations.md).
+    "GET /health": _quiet(public),
+    "GET /ready": _quiet(public),
+    "GET /metrics": _quiet(scraper_only),
     **{
         f"GET /schema{tail}": _quiet(public)
         for tail in (

@@ -145,6 +145,11 @@ class SmtpMailer:
         )
         self._thread.start()
 
+    @property
+    def use_tls(self) -> bool:
+        """Implicit TLS (smtps): a readiness probe greets the server the same way."""
+        return self._use_tls
+
     # --- the synchronous side --------------------------------------------------------------
 
     def send(self, mail: Mail) -> None:

@@ -11,6 +11,7 @@ transaction committed. The audit reads (`AuditLog`) fetch many streams in one qu
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -130,6 +131,9 @@ class EventsourcingStore:
         # Streams whose unchained rows were found to be history from before the chain (up to
         # that version): an old store's streams are checked once per process.
         self._pre_chain: dict[UUID, int] = {}
+        # Told after each committed save how many events of each aggregate type it appended
+        # (issue 15: the metrics count them here, whichever use case or policy saved).
+        self.on_saved: list[Callable[[Mapping[str, int]], None]] = []
 
     def _read_for_chain(self, originator_id: UUID, lte: int | None) -> Sequence[StoredEvent]:
         if lte is None:
@@ -172,6 +176,9 @@ class EventsourcingStore:
         processing = ProcessingEvent[UUID](
             tracking=Tracking(tracking[0], tracking[1]) if tracking else None
         )
+        appended: Counter[str] = Counter()
+        for aggregate in aggregates:
+            appended[type(aggregate).__name__] += len(aggregate.pending_events)
         processing.collect_events(*aggregates)
         if not processing.events and tracking is None:
             return 0
@@ -186,6 +193,8 @@ class EventsourcingStore:
             raise
         self._chain.commit()
         self.app._take_snapshots(processing)
+        for observer in self.on_saved:
+            observer(appended)
         return max((r.notification.id for r in recordings), default=0)
 
     def history(self, aggregate_id: UUID) -> Sequence[AggregateEvent]:

@@ -44,6 +44,7 @@ from app.sessions import SessionPolicy
 from app.time_format import jinja_filter
 from domain.access import OutOfReach
 from domain.errors import DomainError, InvalidArgument
+from ui import metrics
 from ui.web import (
     accommodations,
     api,
@@ -59,6 +60,7 @@ from ui.web import (
     operator,
     parked,
     portal,
+    probes,
     public_key,
     site,
     staff_security,
@@ -306,6 +308,7 @@ def create_app(
             *media.ROUTES,
             *public_key.ROUTES,
             *staff_security.ROUTES,
+            *probes.ROUTES,
             create_static_files_router(
                 path="/static", directories=[HERE / "static"], guards=[_plain_file_name]
             ),
@@ -331,7 +334,12 @@ def create_app(
             ),
         ],
         csrf_config=CSRFConfig(
-            secret=csrf_key, cookie_name="vigie_csrf", cookie_samesite="lax", cookie_secure=secure
+            secret=csrf_key,
+            cookie_name="vigie_csrf",
+            cookie_samesite="lax",
+            cookie_secure=secure,
+            # The probes set no cookie at all (issue 15): machines poll them.
+            exclude=[f"^{path}$" for path in probes.PROBE_PATHS],
         ),
         exception_handlers={
             OutOfReach: _out_of_reach,
@@ -353,6 +361,10 @@ def create_app(
         before_send=[security_headers(secure=secure), faults.request_id_header()],
         debug=False,
     )
+    # Every answer timed by route template (issue 15), a 404 for an unknown path included:
+    # around the router, which sets the template, and outside the route middleware.
+    app.asgi_handler = metrics.timed(app.asgi_handler)
+    metrics.watch_store(platform.store)
     app.state.platform = platform
     app.state.live_media_root = live_media_root
     app.state.support = support

@@ -39,6 +39,9 @@ from app.sessions import (
 COOKIE = "vigie_session"
 # Files and the icon need no session: no read of the store for them.
 _WITHOUT_SESSION = ("/static/", "/favicon.ico")
+# Nor do the probes and the metrics (issue 15): polled every few seconds by machines, they
+# never read, touch nor create a session, whatever cookie they carry.
+_PROBES = frozenset({"/health", "/ready", "/metrics"})
 
 
 class ServerSessions:
@@ -62,7 +65,11 @@ class ServerSessions:
         self.renew_csrf = renew_csrf
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket") or scope["path"].startswith(_WITHOUT_SESSION):
+        if (
+            scope["type"] not in ("http", "websocket")
+            or scope["path"].startswith(_WITHOUT_SESSION)
+            or scope["path"] in _PROBES
+        ):
             await self.app(scope, receive, send)
             return
         sent_id = _cookie(scope, COOKIE)

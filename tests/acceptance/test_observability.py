@@ -1,0 +1,223 @@
+"""Issue 15, observability: `/health` says the process answers, `/ready` checks the store, the
+media folder and the SMTP server (503 naming what failed), `/metrics` gives Prometheus text
+(latency by route template, events appended, the outbox, the lags) to a scraper only, and
+`VIGIE_LOG_FORMAT=json` writes one JSON object per line carrying the request id."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import shutil
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from litestar.testing import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+
+from adapters.bootstrap import Platform, Settings, bootstrap
+from adapters.clock import ManualClock
+from adapters.ids import SeededIds
+from adapters.mail.capture import SmtpCapture
+from app.mail_rendering import SupportContact
+from app.use_cases import enrolment
+from tests.acceptance.journey import PARIS, Journey
+from ui import logs
+from ui.web import app as web_app
+from ui.web.faults import RequestIdFilter
+
+SECRET = b"o" * 32
+TOKEN = "scrape-token-for-tests"
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpCapture]:
+    with SmtpCapture() as capture:
+        yield capture
+
+
+@pytest.fixture
+def platform(tmp_path: Path, smtp: SmtpCapture) -> Iterator[Platform]:
+    media = tmp_path / "media"
+    media.mkdir()
+    wired = bootstrap(
+        Settings(
+            database_url="memory:",
+            media_root=str(media),
+            secret_key=SECRET.decode(),
+            smtp_url=f"smtp://{smtp.host}:{smtp.port}",
+            launcher="memory",
+        ),
+        clock=ManualClock(datetime(2025, 3, 4, 9, 0, tzinfo=PARIS)),
+        ids=SeededIds(15),
+    )
+    yield wired
+    wired.close()
+
+
+@pytest.fixture
+def client(platform: Platform) -> Iterator[TestClient[Any]]:
+    app = web_app.create_app(platform, secret=SECRET, support=SupportContact())
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def scrape(client: TestClient[Any], monkeypatch: pytest.MonkeyPatch) -> dict[str, float]:
+    """Every sample of a scrape, keyed `name{label="value",…}` (labels sorted)."""
+    monkeypatch.setenv("VIGIE_METRICS_TOKEN", TOKEN)
+    reply = client.get("/metrics", headers={"authorization": f"Bearer {TOKEN}"})
+    assert reply.status_code == 200, reply.text[:200]
+    samples: dict[str, float] = {}
+    for family in text_string_to_metric_families(reply.text):
+        for sample in family.samples:
+            labels = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
+            samples[f"{sample.name}{{{labels}}}"] = sample.value
+    return samples
+
+
+def test_health_answers_without_a_cookie_or_a_session(
+    client: TestClient[Any], platform: Platform
+) -> None:
+    client.cookies.set("vigie_session", "an-old-session-id-nobody-knows")
+    reply = client.get("/health")
+    assert reply.status_code == 200 and reply.json() == {"status": "alive"}
+    assert "set-cookie" not in reply.headers  # neither a session nor a CSRF cookie
+    assert reply.headers["x-request-id"]
+    ready = client.get("/ready")
+    assert "set-cookie" not in ready.headers
+    # The unknown session was not even looked up (a page would clear its cookie).
+    page = client.get("/support")
+    assert "vigie_session=" in page.headers.get("set-cookie", "")
+
+
+def test_ready_lists_each_check_when_all_answer(client: TestClient[Any]) -> None:
+    reply = client.get("/ready")
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    assert body["status"] == "ready" and body["failed"] == []
+    assert set(body["checks"]) == {"store", "media", "smtp"}
+    assert all(check["ok"] for check in body["checks"].values())
+    assert "greets" in body["checks"]["smtp"]["detail"]
+
+
+def test_ready_is_503_naming_a_stopped_smtp_server(
+    client: TestClient[Any], smtp: SmtpCapture
+) -> None:
+    smtp.stop()
+    reply = client.get("/ready")
+    assert reply.status_code == 503
+    body = reply.json()
+    assert body["failed"] == ["smtp"]
+    assert body["checks"]["store"]["ok"] and body["checks"]["media"]["ok"]
+    assert body["checks"]["smtp"]["detail"]  # the reason, for the operator
+    smtp.start()  # it comes back: ready again, nothing restarted
+    assert client.get("/ready").status_code == 200
+
+
+def test_ready_is_503_naming_a_missing_media_folder(
+    client: TestClient[Any], platform: Platform, tmp_path: Path
+) -> None:
+    shutil.rmtree(tmp_path / "media")  # an unmounted volume: not created behind its back
+    reply = client.get("/ready")
+    assert reply.status_code == 503
+    assert reply.json()["failed"] == ["media"]
+    assert "does not exist" in reply.json()["checks"]["media"]["detail"]
+    assert not (tmp_path / "media").exists()
+
+
+def test_metrics_are_for_a_scraper_only(
+    client: TestClient[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("VIGIE_METRICS_TOKEN", raising=False)
+    assert client.get("/metrics").status_code == 404  # the test client is not 127.0.0.1
+    monkeypatch.setenv("VIGIE_METRICS_TOKEN", TOKEN)
+    assert client.get("/metrics").status_code == 404
+    wrong = client.get("/metrics", headers={"authorization": "Bearer not-the-token"})
+    assert wrong.status_code == 404
+    right = client.get("/metrics", headers={"authorization": f"Bearer {TOKEN}"})
+    assert right.status_code == 200
+    assert right.headers["content-type"].startswith("text/plain")
+
+
+def test_request_latency_is_by_route_template_and_status_class(
+    client: TestClient[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = scrape(client, monkeypatch)
+    for code in ("en", "fr", "de"):
+        client.get(f"/lang/{code}", follow_redirects=False)
+    client.get("/no-such-page-1")
+    client.get("/no-such-page-2")
+    after = scrape(client, monkeypatch)
+    name = "vigie_http_request_duration_seconds_count"
+    lang = f'{name}{{method="GET",route="/lang/{{code}}",status="3xx"}}'
+    assert after[lang] - before.get(lang, 0) == 3
+    unknown = f'{name}{{method="GET",route="<unmatched>",status="4xx"}}'
+    assert after[unknown] - before.get(unknown, 0) == 2
+    assert not [key for key in after if "/lang/en" in key or "no-such-page" in key]
+
+
+def test_events_appended_and_the_outbox_depth_follow_an_enrolment(
+    client: TestClient[Any], platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = scrape(client, monkeypatch)
+    journey = Journey(platform, email="observed@example.org")
+    enrolment.enrol_candidate(  # as the operator's page does: no worker pass yet
+        platform.ctx,
+        platform.projections,
+        centre_id=journey.centre_id,
+        email=journey.email,
+        surname="Martin",
+        first_name="Camille",
+        certification_code="ENI-ACCESS",
+    )
+    platform.runner.run_until_quiet()  # the mail policy decides the welcome mail
+    platform.projections.catch_up(platform.ctx.store)
+    after = scrape(client, monkeypatch)
+    enrolments = 'vigie_events_appended_total{aggregate="Enrollment"}'
+    assert after[enrolments] - before.get(enrolments, 0) >= 1
+    candidates = 'vigie_events_appended_total{aggregate="Candidate"}'
+    assert after[candidates] - before.get(candidates, 0) >= 1
+    pending = 'vigie_outbox_mails{status="pending"}'
+    assert after[pending] >= 1
+    assert after["vigie_log_head{}"] > before["vigie_log_head{}"]
+    assert after["vigie_projection_lag_events{}"] == 0
+    platform.settle()  # the worker's pass: the mails go out, the read models catch up
+    settled = scrape(client, monkeypatch)
+    assert settled[pending] == 0
+    assert settled['vigie_outbox_mails{status="failed"}'] == 0
+
+
+def test_a_json_log_line_carries_the_request_id(
+    client: TestClient[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logs.formatter("json"))
+    handler.addFilter(RequestIdFilter())
+    logger = logging.getLogger("vigie")
+    logger.addHandler(handler)
+
+    def broken(*_: Any, **__: Any) -> None:
+        raise RuntimeError("a fault for the log")
+
+    monkeypatch.setattr(web_app.site, "context", broken)
+    try:
+        reply = client.get("/support", headers={"x-request-id": "probe-req-0001"})
+    finally:
+        logger.removeHandler(handler)
+    assert reply.status_code == 500
+    (line,) = [json.loads(text) for text in stream.getvalue().splitlines()]
+    assert line["request_id"] == "probe-req-0001"
+    assert line["level"] == "ERROR" and line["logger"] == "vigie.web"
+    assert "GET /support failed" in line["message"]
+    assert "RuntimeError: a fault for the log" in line["exception"]
+    assert line["time"].endswith("+00:00")
+
+
+def test_an_unknown_log_format_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match="VIGIE_LOG_FORMAT"):
+        logs.formatter("yaml")
+    assert isinstance(logs.formatter("text"), logging.Formatter)
