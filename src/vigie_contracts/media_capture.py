@@ -123,9 +123,9 @@ def test_ranges_of_a_media_are_its_bytes_in_that_span(media: MediaCapture) -> No
     def ranges(data: bytes, start: int, length: int) -> None:
         stored = media.store(session, "environment", data)
         assert media.size(stored.media_id) == len(data)
-        assert media.load_range(stored.media_id, start, start + length) == data[
-            start : start + length
-        ]
+        assert (
+            media.load_range(stored.media_id, start, start + length) == data[start : start + length]
+        )
         assert media.delete(stored.media_id) is True
 
     ranges()

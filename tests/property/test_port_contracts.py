@@ -14,9 +14,9 @@ import pytest
 from adapters.clock import ManualClock, SystemClock
 from adapters.ids import RandomIds, SeededIds
 from adapters.media.memory import FileMedia, MemoryMedia
+from tests.s3_server import new_bucket, s3_media
 from vigie_contracts.clock import *  # noqa: F403 (the packaged contract bodies, collected here)
 from vigie_contracts.ids import *  # noqa: F403
-from tests.s3_server import new_bucket, s3_media
 from vigie_contracts.media_capture import *  # noqa: F403
 from vigie_contracts.media_capture import Harness
 from vigie_contracts.plugin import open_adapter
