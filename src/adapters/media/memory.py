@@ -91,7 +91,9 @@ class FileMedia:
         try:
             return self._store(session_id, kind, data)
         except OSError as error:  # a full disk, a lost mount: nothing was written
-            raise MediaNotKept(f"{kind} for session {session_id}: {error}") from error
+            raise MediaNotKept(
+                f"{kind} for session {session_id}: {error.strerror or error}"
+            ) from error
 
     def _store(self, session_id: UUID, kind: str, data: bytes) -> StoredMedia:
         # A folder per session; a fresh name per call, so deleting a media that a refused
