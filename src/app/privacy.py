@@ -10,6 +10,7 @@ still replays and verifies afterwards.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -96,6 +97,18 @@ def delete_session_media(
             done.left.append(media_id)
             continue
         (done.deleted if gone_now else done.not_found).append(media_id)
+    # What the store holds for the session beyond the log's references (a media written just
+    # before its process died, before its event was saved) is the person's too: deleted.
+    try:
+        orphans = [m for m in ctx.media.session_media(session_id) if m not in session.deleted_media]
+    except MediaUnavailable:
+        orphans = []
+    for media_id in orphans:
+        if media_id in pending:
+            continue
+        with contextlib.suppress(MediaUnavailable):
+            if ctx.media.delete(media_id):
+                done.deleted.append(media_id)
     update(
         ctx,
         session_id,
