@@ -74,6 +74,6 @@ def ranged_media(
     else:
         kind = media_type
     if span is None:
-        return Response(content, media_type=kind, headers=headers)
+        return Response(content, status_code=200, media_type=kind, headers=headers)
     headers["Content-Range"] = f"bytes {start}-{start + len(content) - 1}/{size}"
     return Response(content, status_code=206, media_type=kind, headers=headers)
