@@ -76,6 +76,13 @@ class Settings:
     # The evidence signing key's PEM file (VIGIE_EVIDENCE_KEY, issue 14); None: beside the
     # SQLite file, else vigie-data/ (generated once), or one per process for `memory:`.
     evidence_key: str | None = None
+    # Media on S3-compatible object storage (issue 15): `s3://bucket/prefix`; None keeps them
+    # in `media_root`, which then holds only the live recorder's unfinished segments.
+    media_url: str | None = None
+    s3_endpoint_url: str | None = None  # MinIO, Ceph, Garage...; None: AWS itself
+    s3_region: str | None = None
+    s3_access_key_id: str | None = None  # None: boto3's own chain (AWS_*, instance roles)
+    s3_secret_access_key: str | None = None
 
     @classmethod
     def from_env(cls, **overrides: str | None) -> Settings:
@@ -95,6 +102,11 @@ class Settings:
             "key_store": os.environ.get("VIGIE_KEY_STORE"),
             "clock_offset_s": os.environ.get("VIGIE_CLOCK_OFFSET"),
             "evidence_key": os.environ.get("VIGIE_EVIDENCE_KEY"),
+            "media_url": os.environ.get("VIGIE_MEDIA_URL"),
+            "s3_endpoint_url": os.environ.get("VIGIE_S3_ENDPOINT_URL"),
+            "s3_region": os.environ.get("VIGIE_S3_REGION"),
+            "s3_access_key_id": os.environ.get("VIGIE_S3_ACCESS_KEY_ID"),
+            "s3_secret_access_key": os.environ.get("VIGIE_S3_SECRET_ACCESS_KEY"),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(
@@ -112,6 +124,11 @@ class Settings:
             key_store=values["key_store"],
             clock_offset_s=_seconds("VIGIE_CLOCK_OFFSET", values["clock_offset_s"]),
             evidence_key=values["evidence_key"],
+            media_url=_media_url(values["media_url"]),
+            s3_endpoint_url=values["s3_endpoint_url"] or None,
+            s3_region=values["s3_region"] or None,
+            s3_access_key_id=values["s3_access_key_id"] or None,
+            s3_secret_access_key=values["s3_secret_access_key"] or None,
             support=SupportContact(
                 email=os.environ.get("VIGIE_SUPPORT_EMAIL", SupportContact.email),
                 phone=os.environ.get("VIGIE_SUPPORT_PHONE", SupportContact.phone),
@@ -174,6 +191,16 @@ class Platform:
             self.keys.close()
         if isinstance(self.sessions, PostgresSessionStore):
             self.sessions.close()
+
+
+def _media_url(value: str | None) -> str | None:
+    """VIGIE_MEDIA_URL checked at start (a clear error naming it, not a failed first photo)."""
+    if not value:
+        return None
+    from adapters.media.s3 import parse_media_url
+
+    parse_media_url(value)
+    return value
 
 
 def _seconds(name: str, value: str | None) -> float:
@@ -301,6 +328,22 @@ def _mailer(settings: Settings) -> Mailer:
     )
 
 
+def media_store(settings: Settings) -> MediaCapture:
+    """Photos, recordings and live segments: S3 when VIGIE_MEDIA_URL names a bucket, else the
+    media folder, else memory."""
+    if settings.media_url:
+        from adapters.media.s3 import S3Media  # boto3 is imported only when it is used
+
+        return S3Media(
+            settings.media_url,
+            endpoint_url=settings.s3_endpoint_url,
+            region=settings.s3_region,
+            access_key_id=settings.s3_access_key_id,
+            secret_access_key=settings.s3_secret_access_key,
+        )
+    return FileMedia(Path(settings.media_root)) if settings.media_root else MemoryMedia()
+
+
 def bootstrap(
     settings: Settings | None = None,
     *,
@@ -319,7 +362,7 @@ def bootstrap(
     sessions = session_store(settings)
     launcher = _launcher(settings, links)
     if media is None:
-        media = FileMedia(Path(settings.media_root)) if settings.media_root else MemoryMedia()
+        media = media_store(settings)
     ctx = Context(
         store=store,
         clock=clock or SystemClock(timedelta(seconds=settings.clock_offset_s)),

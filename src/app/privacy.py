@@ -10,6 +10,7 @@ still replays and verifies afterwards.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -20,6 +21,7 @@ from eventsourcing.domain import AggregateEvent
 from app.context import Context, update
 from app.media_views import views_of_session
 from app.ports.key_store import KeyStore
+from app.ports.media_capture import MediaUnavailable
 from app.read_models import Projections, describe
 from app.recording import stored_media_ids
 from app.use_cases.reviewing import review_id_for
@@ -39,6 +41,8 @@ class ErasureReport:
     sessions: list[UUID] = field(default_factory=list)
     media_deleted: list[str] = field(default_factory=list)
     media_missing: list[str] = field(default_factory=list)
+    # The media store could not be reached for these: still held; erasing again retries them.
+    media_left: list[str] = field(default_factory=list)
 
 
 def erase_candidate(
@@ -53,40 +57,71 @@ def erase_candidate(
     projections.catch_up(ctx.store)
     for session_id in projections.sessions_by_candidate.get(candidate_id, []):
         report.sessions.append(session_id)
-        deleted, missing = delete_session_media(ctx, session_id, at=at, reason=ERASURE)
-        report.media_deleted += deleted
-        report.media_missing += missing
+        done = delete_session_media(ctx, session_id, at=at, reason=ERASURE)
+        report.media_deleted += done.deleted
+        report.media_missing += done.not_found
+        report.media_left += done.left
     projections.catch_up(ctx.store)
     return report
 
 
+@dataclass
+class MediaDeletion:
+    """What one deletion pass did to a session's media, as its `MediaDeleted` fact records."""
+
+    deleted: list[str] = field(default_factory=list)  # the store deleted them now
+    not_found: list[str] = field(default_factory=list)  # the store did not hold them
+    left: list[str] = field(default_factory=list)  # the store could not be asked: still held
+
+
 def delete_session_media(
     ctx: Context, session_id: UUID, *, at: datetime, reason: str
-) -> tuple[list[str], list[str]]:
-    """Delete the session's media not deleted yet and record it (erasure, retention); the
-    hashes stay in the log, so every decision still verifies, with the media shown as deleted.
-    Returns the media deleted now and those already gone from the media store."""
+) -> MediaDeletion:
+    """Delete the session's media not deleted yet and record truthfully what happened
+    (erasure, retention): deleted, not found in the store, or left for the next pass when the
+    store cannot be reached. The hashes stay in the log, so every decision still verifies,
+    with the media shown as deleted."""
     session = ctx.store.get(session_id, ProctoredSession)
     pending = [
         m
         for m in stored_media_ids(ctx.store.history(session_id), ctx.media)
         if m not in session.deleted_media
     ]
-    deleted: list[str] = []
-    missing: list[str] = []
+    done = MediaDeletion()
     for media_id in pending:
         try:
             gone_now = ctx.media.delete(media_id)
         except KeyError:  # not a name the media store accepts: nothing of it kept
             gone_now = False
-        (deleted if gone_now else missing).append(media_id)
+        except MediaUnavailable:
+            done.left.append(media_id)
+            continue
+        (done.deleted if gone_now else done.not_found).append(media_id)
+    # What the store holds for the session beyond the log's references (a media written just
+    # before its process died, before its event was saved) is the person's too: deleted.
+    try:
+        orphans = [m for m in ctx.media.session_media(session_id) if m not in session.deleted_media]
+    except MediaUnavailable:
+        orphans = []
+    for media_id in orphans:
+        if media_id in pending:
+            continue
+        with contextlib.suppress(MediaUnavailable):
+            if ctx.media.delete(media_id):
+                done.deleted.append(media_id)
     update(
         ctx,
         session_id,
         ProctoredSession,
-        lambda s: s.record_media_deleted(at=at, media_ids=tuple(pending), reason=reason),
+        lambda s: s.record_media_deleted(
+            at=at,
+            media_ids=tuple(done.deleted),
+            reason=reason,
+            not_found=tuple(done.not_found),
+            left=tuple(done.left),
+        ),
     )
-    return deleted, missing
+    return done
 
 
 def export_candidate(ctx: Context, projections: Projections, candidate_id: UUID) -> dict[str, Any]:

@@ -367,8 +367,10 @@ class Projections:
         day = event.timestamp.date()
         if isinstance(event, ProctoredSession.SessionClosed):
             summary = replace(summary, closed_on=day)
-        elif isinstance(event, ProctoredSession.MediaDeleted) and event.reason.startswith(
-            RETENTION
+        elif (
+            isinstance(event, ProctoredSession.MediaDeleted)
+            and event.reason.startswith(RETENTION)
+            and not event.left
         ):
             summary = replace(summary, done=True)
         elif isinstance(event, Review.ReviewOpened):

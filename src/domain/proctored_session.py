@@ -198,8 +198,12 @@ class ProctoredSession(Aggregate):
         span: MediaSpan
 
     class MediaDeleted(Aggregate.Event):
-        media_ids: tuple[str, ...]
+        media_ids: tuple[str, ...]  # deleted by this pass
         reason: str
+        # Issue 15: what the media store did not hold (already gone, or kept on another
+        # node's disk), and what it could not be asked about (still held: tried again).
+        not_found: tuple[str, ...] = ()
+        left: tuple[str, ...] = ()
 
     class TechnicalProblemRecorded(Aggregate.Event):
         description: str
@@ -585,18 +589,39 @@ class ProctoredSession(Aggregate):
         return True
 
     def record_media_deleted(
-        self, *, at: datetime, media_ids: tuple[str, ...], reason: str
+        self,
+        *,
+        at: datetime,
+        media_ids: tuple[str, ...],
+        reason: str,
+        not_found: tuple[str, ...] = (),
+        left: tuple[str, ...] = (),
     ) -> None:
         """Issue 8: photos and recordings deleted (retention, erasure); their hashes stay in
-        the log, so every decision still verifies, with the media shown as deleted."""
+        the log, so every decision still verifies, with the media shown as deleted. Issue 15:
+        the fact says truthfully what was deleted, what the store did not hold (`not_found`)
+        and what it could not delete now (`left`: still pending, the next pass tries again;
+        a retention pass is done only when nothing is left)."""
         require_aware("at", at)
         if not reason.strip():
             raise InvalidArgument("reason", "say why the media was deleted")
         fresh = tuple(m for m in dict.fromkeys(media_ids) if m not in self.deleted_media)
+        missing = tuple(
+            m for m in dict.fromkeys(not_found) if m not in self.deleted_media and m not in fresh
+        )
+        pending = tuple(
+            m for m in dict.fromkeys(left) if m not in self.deleted_media + fresh + missing
+        )
         retention = reason.strip().startswith(RETENTION)
-        if fresh or (retention and not self.retention_done):
+        if fresh or missing or (retention and not self.retention_done and not pending):
             # The retention pass is recorded even with nothing left to delete: it ran once.
-            self._media_deleted(media_ids=fresh, reason=reason.strip(), timestamp=at)
+            self._media_deleted(
+                media_ids=fresh,
+                reason=reason.strip(),
+                timestamp=at,
+                not_found=missing,
+                left=pending,
+            )
 
     def record_technical_problem(
         self, *, at: datetime, description: str, recorded_by: UUID
@@ -744,9 +769,17 @@ class ProctoredSession(Aggregate):
         pass
 
     @event(MediaDeleted)
-    def _media_deleted(self, media_ids: tuple[str, ...], reason: str, timestamp: datetime) -> None:
-        self.deleted_media = (*self.deleted_media, *media_ids)
-        if reason.startswith(RETENTION):
+    def _media_deleted(
+        self,
+        media_ids: tuple[str, ...],
+        reason: str,
+        timestamp: datetime,
+        not_found: tuple[str, ...] = (),
+        left: tuple[str, ...] = (),
+    ) -> None:
+        # What the store no longer holds, deleted now or not found: never tried again.
+        self.deleted_media = (*self.deleted_media, *media_ids, *not_found)
+        if reason.startswith(RETENTION) and not left:
             self.retention_done = True
 
     @event(TechnicalProblemRecorded)

@@ -58,9 +58,19 @@ def run(settings: Settings, args: argparse.Namespace, out: TextIO | None = None)
         print(
             f"{args.candidate_id}: {state}; key destroyed: {report.key_destroyed}; "
             f"{len(report.media_deleted)} media deleted in {len(report.sessions)} session(s)"
-            + (f"; {len(report.media_missing)} already gone" if report.media_missing else ""),
+            + (
+                f"; {len(report.media_missing)} not found in the media store"
+                if report.media_missing
+                else ""
+            )
+            + (
+                f"; {len(report.media_left)} left (the media store could not be reached: "
+                "run the erasure again)"
+                if report.media_left
+                else ""
+            ),
             file=out,
         )
-        return 0
+        return 1 if report.media_left else 0
     finally:
         platform.close()

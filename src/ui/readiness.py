@@ -26,6 +26,7 @@ from pathlib import Path
 from adapters.bootstrap import Platform
 from adapters.mail.smtp import SmtpMailer
 from adapters.media.memory import FileMedia
+from adapters.media.s3 import S3Media
 
 TIMEOUT_S = 2.0
 
@@ -47,6 +48,10 @@ def store_answers(platform: Platform, timeout: float) -> str:
 
 def media_writable(platform: Platform, timeout: float) -> str:
     media = platform.ctx.media
+    if isinstance(media, S3Media):
+        if not media.reachable():
+            raise ConnectionError(f"the bucket {media.bucket} does not answer")
+        return f"bucket {media.bucket} answers"
     if not isinstance(media, FileMedia):
         return f"{type(media).__name__}: nothing to check"
     root = media.root

@@ -304,8 +304,9 @@ def worker_app() -> Any:
 
 
 def _live_root(settings: Settings) -> Path | None:
-    """Where the proctoring tabs' recordings go: beside the photos (none without a media
-    folder, as in memory-only runs)."""
+    """Where the proctoring tabs' recordings are written: beside the photos (none without a
+    media folder, as in memory-only runs). With VIGIE_MEDIA_URL it is only a spool: each
+    finished segment is uploaded to the object store and removed (keep_live_segment)."""
     return FileMedia(Path(settings.media_root)).live_root if settings.media_root else None
 
 

@@ -376,6 +376,10 @@ def _side(platform: Platform, letter: str, centre: UUID, ids: dict[str, UUID], l
     assert session is not None
     (live / str(session)).mkdir(parents=True)
     (live / str(session) / "segment-1.mkv").write_bytes(ebml_sample(b"matroska", b"a minute"))
+    # As the recorder does once a segment is finished: handed to the media store.
+    platform.ctx.media.keep_live_segment(
+        f"{session}/segment-1.mkv", live / str(session) / "segment-1.mkv"
+    )
     started = platform.ctx.now()
     journey.clock.advance(seconds=60)
     segment = Segment(

@@ -10,7 +10,7 @@ from app.recording import stored_media_ids
 from app.replay import replay_review
 from app.use_cases import accounts, appeals, reviewing
 from domain.evidence import ReasonCode, Verdict
-from domain.proctored_session import ProctoredSession
+from domain.proctored_session import RETENTION, ProctoredSession
 from domain.review import AppealOutcome, CitedReason, Review
 from domain.staff import Role
 from tests.acceptance.journey import Journey, make_platform
@@ -120,3 +120,34 @@ def test_nothing_is_deleted_while_the_candidate_may_still_appeal() -> None:
     journey.clock.advance(days=APPEAL_DAYS)
     assert journey.platform.tick().media_purged == []
     assert still_stored(journey, media) == list(media)
+
+
+def test_a_retention_pass_that_left_media_in_an_unreachable_store_is_done_only_once_they_go() -> (
+    None
+):
+    """Issue 15: the fact says what the store deleted, did not hold, or could not be asked
+    about; media left stay pending (the next pass tries them), and the retention pass is not
+    done until none is left. A pass that only meets the same unreachable store records
+    nothing new."""
+    from vigie_contracts.samples import a_closed_session, minutes
+
+    session = a_closed_session()
+    session.collect_events()
+    reason = f"{RETENTION}: 30 days after the final decision"
+    session.record_media_deleted(
+        at=minutes(60),
+        media_ids=("s/photo",),
+        reason=reason,
+        not_found=("s/gone",),
+        left=("s/rec",),
+    )
+    (first,) = session.collect_events()
+    assert isinstance(first, ProctoredSession.MediaDeleted)
+    assert (first.media_ids, first.not_found, first.left) == (("s/photo",), ("s/gone",), ("s/rec",))
+    assert session.deleted_media == ("s/photo", "s/gone") and not session.retention_done
+    session.record_media_deleted(at=minutes(61), media_ids=(), reason=reason, left=("s/rec",))
+    assert session.collect_events() == []  # the store still down: nothing new to say
+    session.record_media_deleted(at=minutes(62), media_ids=("s/rec",), reason=reason)
+    (second,) = session.collect_events()
+    assert isinstance(second, ProctoredSession.MediaDeleted) and second.media_ids == ("s/rec",)
+    assert session.retention_done

@@ -14,9 +14,11 @@ import pytest
 from adapters.clock import ManualClock, SystemClock
 from adapters.ids import RandomIds, SeededIds
 from adapters.media.memory import FileMedia, MemoryMedia
+from tests.s3_server import new_bucket, s3_media
 from vigie_contracts.clock import *  # noqa: F403 (the packaged contract bodies, collected here)
 from vigie_contracts.ids import *  # noqa: F403
 from vigie_contracts.media_capture import *  # noqa: F403
+from vigie_contracts.media_capture import Harness
 from vigie_contracts.plugin import open_adapter
 
 # Our adapters of each port, by the contract module whose tests they run.
@@ -26,11 +28,24 @@ ADAPTERS: dict[str, dict[str, Callable[..., Any]]] = {
         "manual": lambda: ManualClock(datetime(2025, 1, 27, 9, tzinfo=UTC)),
     },
     "vigie_contracts.ids": {"random": RandomIds, "seeded": lambda: SeededIds(3)},
+    # Each with a store whose writes fail: a full memory store, a media folder under a
+    # plain file (mkdir fails as on a lost mount), a bucket that does not exist.
     "vigie_contracts.media_capture": {
-        "memory": MemoryMedia,
-        "files": lambda folder: FileMedia(folder / "media"),
+        "memory": lambda: Harness(MemoryMedia(), failing=lambda: MemoryMedia(capacity=16)),
+        "files": lambda folder: Harness(
+            FileMedia(folder / "media"), failing=lambda: FileMedia(_a_file(folder) / "media")
+        ),
+        "s3": lambda: Harness(
+            s3_media(new_bucket()), failing=lambda: s3_media(f"missing-{uuid4().hex[:12]}")
+        ),
     },
 }
+
+
+def _a_file(folder: Path) -> Path:
+    plain = folder / "not-a-folder"
+    plain.write_bytes(b"")
+    return plain
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

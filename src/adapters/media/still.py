@@ -4,20 +4,22 @@ encoder makes the JPEG, so no imaging library is needed."""
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
+from typing import BinaryIO
 
 import av
 
 THUMBNAIL_WIDTH = 160
 
 
-@lru_cache(maxsize=512)
-def still_jpeg(path: Path, offset_s: float, width: int = THUMBNAIL_WIDTH) -> bytes | None:
+def still_jpeg(
+    source: Path | BinaryIO, offset_s: float, width: int = THUMBNAIL_WIDTH
+) -> bytes | None:
     """The first frame at or after `offset_s` seconds into the segment (the last one if the
-    segment ends before), scaled to `width`; None when the file holds no video."""
+    segment ends before), scaled to `width`; None when the file holds no video. The source is
+    a file or the segment's bytes read from the media store (the caller caches)."""
     try:
-        with av.open(str(path)) as container:
+        with av.open(str(source) if isinstance(source, Path) else source, "r") as container:
             if not container.streams.video:
                 return None
             stream = container.streams.video[0]

@@ -142,8 +142,12 @@ class WebRtcRecorder:
         fps: int = 5,
         detector_workers: int = 2,
         max_detector_backlog: int = 4,
+        keep: Callable[[str, Path], None] | None = None,
     ) -> None:
         self.root = root
+        # Hands a finished segment to the media store (MediaCapture.keep_live_segment: an
+        # object store uploads it); None: the segment stays where it was written.
+        self.keep = keep
         self.clock = clock
         self.sink = sink
         self.detectors = tuple(detectors)
@@ -415,6 +419,14 @@ class WebRtcRecorder:
         size, content_hash = await loop.run_in_executor(
             None, publish_file, recording.partial, recording.final
         )
+        media_id = f"{recording.final.parent.name}/{recording.final.name}"
+        if self.keep is not None:
+            try:
+                await loop.run_in_executor(None, self.keep, media_id, recording.final)
+            except Exception:
+                # The segment stays on this node's disk (nothing is lost); it is recorded all
+                # the same, as the recording's truth, and the log names it for an operator.
+                log.exception("live segment %s not handed to the media store", media_id)
         if not recording.expected_end:
             session.lost_at = ended_at
         recording.finished.set()
@@ -424,7 +436,7 @@ class WebRtcRecorder:
                 recording.session_id,
                 recording.started_at,
                 ended_at,
-                f"{recording.final.parent.name}/{recording.final.name}",
+                media_id,
                 size,
                 content_hash,
                 stats.video_frames,

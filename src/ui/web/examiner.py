@@ -50,6 +50,7 @@ from ui.web.edge import (
     too_many_failures,
 )
 from ui.web.i18n import gettext_for
+from ui.web.ranges import ranged_media
 
 # The reasons of the closed list (R20), in English: translated where they are shown.
 REASON_LABELS = review_words.REASON_WORDS
@@ -384,7 +385,7 @@ class ExaminerDesk(Controller):
         if reference not in kinds:
             raise NotFoundException()
         try:
-            content = ctx.media.load(reference)
+            ctx.media.size(reference)
         except KeyError:
             raise NotFoundException() from None
         if starts_playback(request.headers.get("range")):
@@ -397,10 +398,19 @@ class ExaminerDesk(Controller):
                 what=ViewedMedia.PHOTO if kinds[reference] == "image" else ViewedMedia.RECORDING,
             )
         # The type is read from the bytes (never from the reference, the adapter's own name);
-        # media kept before issue 12 that open as nothing known are only downloaded.
-        kind = media_format(content) or "application/octet-stream"
+        # media kept before issue 12 that open as nothing known are only downloaded. Served by
+        # ranges: the player seeks in a recording (issue 15, ui/web/ranges.py).
         headers = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"}
-        return Response(content, media_type=kind, headers=headers)
+        try:
+            return ranged_media(
+                request.headers.get("range"),
+                ctx.media,
+                reference,
+                lambda head: media_format(head) or "application/octet-stream",
+                headers,
+            )
+        except KeyError:  # deleted between the two reads (erasure, retention)
+            raise NotFoundException() from None
 
 
 ROUTES: list[ControllerRouterHandler] = [

@@ -10,7 +10,10 @@ reached; live supervision must reach the same worker (a limit written in docs/me
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
+from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -20,13 +23,14 @@ from litestar import Controller, Litestar, Request, Response, get, post
 from litestar.concurrency import sync_to_thread
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, JSONBody
-from litestar.response import File, Template
+from litestar.response import Template
 
 from adapters.bootstrap import Platform
 from adapters.media.still import still_jpeg
 from app.live_recording import media_origin, record_live_event
 from app.media_views import record_view, starts_playback
 from app.ports.live_media import BadOffer, LiveEvent, LiveRecorder
+from app.ports.media_capture import MediaUnavailable
 from app.tenancy import media_viewer
 from domain.access import Actor
 from domain.errors import InvalidArgument, RuleBroken
@@ -41,6 +45,7 @@ from ui.web.edge import (
     staff_guard,
     staff_id,
 )
+from ui.web.ranges import ranged_media
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +111,14 @@ async def start_recorder(app: Litestar) -> None:
             hang_up.add_done_callback(hanging_up.discard)
 
     detectors = [SpeechWhileFaceAbsent(FaceCounter())]
-    recorder = WebRtcRecorder(live_root(app), platform.ctx.clock, sink, detectors)
+    # Finished segments go to the media store (an object store uploads them: issue 15).
+    recorder = WebRtcRecorder(
+        live_root(app),
+        platform.ctx.clock,
+        sink,
+        detectors,
+        keep=platform.ctx.media.keep_live_segment,
+    )
     app.state.recorder = recorder
     app.state.recorder_pending = pending
 
@@ -121,15 +133,11 @@ async def stop_recorder(app: Litestar) -> None:
             await asyncio.gather(*pending, return_exceptions=True)
 
 
-def _segment_path(
-    request: Request[Any, Any, Any], session_id: UUID, name: str, *, on_disk: bool = True
-) -> Path:
-    """The file of a segment the session's log references (staff who play recordings: the
-    controller's guard)."""
+def _segment_reference(request: Request[Any, Any, Any], session_id: UUID, name: str) -> str:
+    """The media store's reference of a segment the session's log references (staff who play
+    recordings: the controller's guard)."""
     platform = platform_of(request)
     media_id = f"{session_id}/{name}"
-    if request.app.state.live_media_root is None:  # this server records nothing live
-        raise NotFoundException()
     try:
         session = platform.ctx.store.get(session_id, ProctoredSession)
     except LookupError:
@@ -139,10 +147,19 @@ def _segment_path(
         for event in platform.ctx.store.history(session_id)
         if isinstance(event, ProctoredSession.SegmentRecorded)
     }
-    path = live_root(request) / media_id
-    if media_id not in known or session.id != session_id or (on_disk and not path.is_file()):
+    if media_id not in known or session.id != session_id:
         raise NotFoundException()
-    return path
+    return platform.ctx.media.live_segment(media_id)
+
+
+@lru_cache(maxsize=512)
+def _still(load: Callable[[str], bytes], reference: str, offset_ms: int) -> bytes | None:
+    """A segment's thumbnail, read from the media store (a file or an object alike)."""
+    try:
+        segment = load(reference)
+    except (KeyError, MediaUnavailable):
+        return None
+    return still_jpeg(io.BytesIO(segment), offset_ms / 1000)
 
 
 def _viewer(request: Request[Any, Any, Any], session_id: UUID, *, live: bool) -> Actor:
@@ -226,14 +243,25 @@ class Recordings(Controller):
     @get("/{session_id:uuid}/{name:str}", sync_to_thread=True)
     def segment(
         self, request: Request[Any, Any, Any], session_id: FromPath[UUID], name: FromPath[str]
-    ) -> File:
+    ) -> Response[bytes]:
         """A recorded segment, for the examiner's player (only segments the log references);
         a playback is recorded once, not each range the player asks for (issue 14)."""
         who = _viewer(request, session_id, live=False)
-        path = _segment_path(request, session_id, name)
+        reference = _segment_reference(request, session_id, name)
+        media = platform_of(request).ctx.media
+        try:
+            media.size(reference)
+        except KeyError:  # lost from the store, or deleted (retention, erasure)
+            raise NotFoundException() from None
         if starts_playback(request.headers.get("range")):
             _record(request, who, session_id, f"{session_id}/{name}", ViewedMedia.SEGMENT)
-        return File(path, media_type="video/x-matroska", content_disposition_type="inline")
+        headers = {"Content-Disposition": "inline", "X-Content-Type-Options": "nosniff"}
+        try:
+            return ranged_media(
+                request.headers.get("range"), media, reference, "video/x-matroska", headers
+            )
+        except KeyError:
+            raise NotFoundException() from None
 
     @get("/{session_id:uuid}/{name:str}/still/{offset_ms:int}", sync_to_thread=True)
     def still(
@@ -246,10 +274,10 @@ class Recordings(Controller):
         """A thumbnail of a recorded segment at that millisecond, beside a flag in the
         examiner's list (the segment is checked as for playing it)."""
         who = _viewer(request, session_id, live=False)
-        path = _segment_path(request, session_id, name, on_disk=False)
+        reference = _segment_reference(request, session_id, name)
         # The stills of one segment are one view a minute (a list shows dozens at once).
         _record(request, who, session_id, f"{session_id}/{name}", ViewedMedia.STILL)
-        jpeg = still_jpeg(path, offset_ms / 1000) if path.is_file() else None
+        jpeg = _still(platform_of(request).ctx.media.load, reference, offset_ms)
         headers = {"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"}
         if jpeg is None:  # a segment lost from disk, or no frame at that second
             headers["X-Vigie-Still"] = "unavailable"
