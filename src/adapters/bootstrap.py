@@ -15,10 +15,12 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 from adapters.clock import ManualClock, SystemClock
 from adapters.evidence_key import EphemeralEvidenceKey, FileEvidenceKey
+from adapters.evidence_key_postgres import PostgresEvidenceKey
 from adapters.ids import RandomIds, SeededIds
 from adapters.keys.files import FileKeyStore
 from adapters.keys.memory import MemoryKeyStore
 from adapters.keys.postgres import PostgresKeyStore
+from adapters.keys_schema import default_keys_schema
 from adapters.launcher.builtin import BuiltinWorkspaces
 from adapters.launcher.memory import MemoryLauncher
 from adapters.mail.memory import MemoryMailer
@@ -76,6 +78,9 @@ class Settings:
     # The evidence signing key's PEM file (VIGIE_EVIDENCE_KEY, issue 14); None: beside the
     # SQLite file, else vigie-data/ (generated once), or one per process for `memory:`.
     evidence_key: str | None = None
+    # The PostgreSQL schema of the secrets (VIGIE_KEYS_SCHEMA, issue 15): the candidates'
+    # keys, second-factor secrets, the evidence key; None: adapters.keys_schema's default.
+    keys_schema: str | None = None
 
     @classmethod
     def from_env(cls, **overrides: str | None) -> Settings:
@@ -95,6 +100,7 @@ class Settings:
             "key_store": os.environ.get("VIGIE_KEY_STORE"),
             "clock_offset_s": os.environ.get("VIGIE_CLOCK_OFFSET"),
             "evidence_key": os.environ.get("VIGIE_EVIDENCE_KEY"),
+            "keys_schema": os.environ.get("VIGIE_KEYS_SCHEMA"),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(
@@ -112,6 +118,7 @@ class Settings:
             key_store=values["key_store"],
             clock_offset_s=_seconds("VIGIE_CLOCK_OFFSET", values["clock_offset_s"]),
             evidence_key=values["evidence_key"],
+            keys_schema=values["keys_schema"] or None,
             support=SupportContact(
                 email=os.environ.get("VIGIE_SUPPORT_EMAIL", SupportContact.email),
                 phone=os.environ.get("VIGIE_SUPPORT_PHONE", SupportContact.phone),
@@ -199,13 +206,22 @@ def key_store(settings: Settings) -> KeyStore:
     if choice == "postgres" or (choice is None and module == "eventsourcing.postgres"):
         if module != "eventsourcing.postgres":
             raise ValueError("VIGIE_KEY_STORE=postgres needs a PostgreSQL database URL")
-        return PostgresKeyStore(_conninfo(env), schema=env["POSTGRES_SCHEMA"])
+        return PostgresKeyStore(
+            _conninfo(env), keys_schema(settings), store_schema=env["POSTGRES_SCHEMA"]
+        )
     if choice not in (None, "memory"):
         raise ValueError(f"VIGIE_KEY_STORE: files:<folder>, postgres or memory, not {choice!r}")
     if module == "eventsourcing.sqlite" and choice is None:
         database = Path(env["SQLITE_DBNAME"])
         return FileKeyStore(database.parent / "keys")
     return MemoryKeyStore()
+
+
+def keys_schema(settings: Settings) -> str:
+    """The PostgreSQL schema that keeps the secrets, out of the event log's (issue 15)."""
+    if settings.keys_schema:
+        return settings.keys_schema
+    return default_keys_schema(eventsourcing_env(settings.database_url)["POSTGRES_SCHEMA"])
 
 
 def _conninfo(env: dict[str, str]) -> str:
@@ -222,7 +238,9 @@ def session_store(settings: Settings) -> SessionStore:
     env = eventsourcing_env(settings.database_url)
     module = env["PERSISTENCE_MODULE"]
     if module == "eventsourcing.postgres":
-        return PostgresSessionStore(_conninfo(env), schema=env["POSTGRES_SCHEMA"])
+        return PostgresSessionStore(
+            _conninfo(env), schema=env["POSTGRES_SCHEMA"], keys_schema=keys_schema(settings)
+        )
     if module == "eventsourcing.sqlite" and env["SQLITE_DBNAME"] != ":memory:":
         return SqliteSessionStore(Path(env["SQLITE_DBNAME"]))
     return MemorySessionStore()
@@ -257,7 +275,37 @@ def evidence_signer(settings: Settings) -> EvidenceSigner:
     env = eventsourcing_env(settings.database_url)
     if env["PERSISTENCE_MODULE"] == "eventsourcing.sqlite":
         return FileEvidenceKey(Path(env["SQLITE_DBNAME"]).parent / EVIDENCE_KEY_FILE)
-    return FileEvidenceKey(Path("vigie-data") / EVIDENCE_KEY_FILE)
+    # PostgreSQL (issue 15): in the keys' schema, so every node signs with the same key.
+    return PostgresEvidenceKey(
+        _conninfo(env), keys_schema(settings), legacy=Path("vigie-data") / EVIDENCE_KEY_FILE
+    )
+
+
+class SettingMissing(ValueError):
+    """A setting a shared deployment cannot do without (names it and how to make one)."""
+
+
+def require_shared_settings(settings: Settings) -> None:
+    """Refuse to start a node of a shared store without an explicit secret key (issue 15).
+
+    On PostgreSQL several machines may serve the same platform; a key made up on each
+    machine would sign links and seal second factors that the other nodes reject. SQLite and
+    `memory:` are one machine's: their embedded default (vigie-data/secret.key) stays. The
+    evidence key needs no setting there: it is kept in the database's keys schema."""
+    if eventsourcing_env(settings.database_url)["PERSISTENCE_MODULE"] != "eventsourcing.postgres":
+        return
+    if not settings.secret_key:
+        raise SettingMissing(
+            "VIGIE_SECRET_KEY is not set. On PostgreSQL, several machines may share the "
+            "store, and each would make up its own key: every node must be given the same "
+            "one. Make one with `python3 -c 'import secrets; print(secrets.token_hex(32))'`, "
+            "keep it with your other secrets, and set VIGIE_SECRET_KEY to it on every node."
+        )
+    if len(settings.secret_key) < 32:
+        raise SettingMissing(
+            "VIGIE_SECRET_KEY is too short: at least 32 characters (make one with "
+            "`python3 -c 'import secrets; print(secrets.token_hex(32))'`)."
+        )
 
 
 def _launcher(settings: Settings, links: LinkSigner) -> ExamLauncher:
@@ -369,8 +417,11 @@ __all__ = [
     "ManualClock",
     "Platform",
     "SeededIds",
+    "SettingMissing",
     "Settings",
     "bootstrap",
     "evidence_signer",
+    "keys_schema",
     "open_store",
+    "require_shared_settings",
 ]

@@ -17,7 +17,7 @@ from uuid import uuid4
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 
-from adapters.bootstrap import Platform, Settings, _secret, bootstrap
+from adapters.bootstrap import Platform, Settings, _secret, bootstrap, require_shared_settings
 from adapters.mail.capture import SmtpCapture
 from adapters.media.memory import FileMedia
 from app.policies import PolicyRunner, split_by_claims
@@ -208,6 +208,7 @@ def serve(settings: Settings, host: str, port: int, out: TextIO, workers: int = 
     """Run the platform until interrupted; with workers > 1, that many processes share the
     address (the OS spreads connections) and the store: no state lives in one process."""
     logs.configure()  # before the platform: its start-up findings reach the log too
+    require_shared_settings(settings)  # a shared store: one secret key for every node
     with contextlib.ExitStack() as stack:
         if not settings.smtp_url:
             capture = stack.enter_context(SmtpCapture(mailbox_dir=Path("vigie-data/mailbox")))
