@@ -13,6 +13,9 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
+from litestar.stores.base import Store
+from litestar.stores.file import FileStore
+
 from adapters.clock import ManualClock, SystemClock
 from adapters.evidence_key import EphemeralEvidenceKey, FileEvidenceKey
 from adapters.evidence_key_postgres import PostgresEvidenceKey
@@ -27,6 +30,7 @@ from adapters.mail.memory import MemoryMailer
 from adapters.media.memory import FileMedia, MemoryMedia
 from adapters.persistence.settings import DEFAULT_DATABASE_URL, eventsourcing_env
 from adapters.persistence.store import EventsourcingStore
+from adapters.rate_limit_store import PostgresStore
 from adapters.sessions.memory import MemorySessionStore
 from adapters.sessions.postgres import PostgresSessionStore
 from adapters.sessions.sqlite import SqliteSessionStore
@@ -81,6 +85,9 @@ class Settings:
     # The PostgreSQL schema of the secrets (VIGIE_KEYS_SCHEMA, issue 15): the candidates'
     # keys, second-factor secrets, the evidence key; None: adapters.keys_schema's default.
     keys_schema: str | None = None
+    # Redis for the rate-limit buckets (VIGIE_REDIS_URL, issue 15); None: a table in a
+    # PostgreSQL store, a vigie-data/rate-limit folder on one machine.
+    redis_url: str | None = None
 
     @classmethod
     def from_env(cls, **overrides: str | None) -> Settings:
@@ -101,6 +108,7 @@ class Settings:
             "clock_offset_s": os.environ.get("VIGIE_CLOCK_OFFSET"),
             "evidence_key": os.environ.get("VIGIE_EVIDENCE_KEY"),
             "keys_schema": os.environ.get("VIGIE_KEYS_SCHEMA"),
+            "redis_url": os.environ.get("VIGIE_REDIS_URL"),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(
@@ -119,6 +127,7 @@ class Settings:
             clock_offset_s=_seconds("VIGIE_CLOCK_OFFSET", values["clock_offset_s"]),
             evidence_key=values["evidence_key"],
             keys_schema=values["keys_schema"] or None,
+            redis_url=values["redis_url"] or None,
             support=SupportContact(
                 email=os.environ.get("VIGIE_SUPPORT_EMAIL", SupportContact.email),
                 phone=os.environ.get("VIGIE_SUPPORT_PHONE", SupportContact.phone),
@@ -244,6 +253,27 @@ def session_store(settings: Settings) -> SessionStore:
     if module == "eventsourcing.sqlite" and env["SQLITE_DBNAME"] != ":memory:":
         return SqliteSessionStore(Path(env["SQLITE_DBNAME"]))
     return MemorySessionStore()
+
+
+RATE_LIMIT_DIR = Path("vigie-data/rate-limit")  # one machine: shared by its processes
+
+
+def rate_limit_store(settings: Settings) -> Store:
+    """Where the log-in and reset forms' buckets live (issue 15): Redis when VIGIE_REDIS_URL
+    names one; else a table in a PostgreSQL store (every node shares it); else a folder every
+    process of this machine shares."""
+    if settings.redis_url:
+        if not settings.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError(
+                f"VIGIE_REDIS_URL: expected redis://host:port[/db], not {settings.redis_url!r}"
+            )
+        from litestar.stores.redis import RedisStore
+
+        return RedisStore.with_client(url=settings.redis_url, namespace="vigie-rate-limit")
+    env = eventsourcing_env(settings.database_url)
+    if env["PERSISTENCE_MODULE"] == "eventsourcing.postgres":
+        return PostgresStore(_conninfo(env), env["POSTGRES_SCHEMA"])
+    return FileStore(RATE_LIMIT_DIR, create_directories=True)
 
 
 def _secret(settings: Settings) -> bytes:
@@ -423,5 +453,6 @@ __all__ = [
     "evidence_signer",
     "keys_schema",
     "open_store",
+    "rate_limit_store",
     "require_shared_settings",
 ]
