@@ -4,6 +4,7 @@ the secrets kept in a schema of their own, out of the event log's backups."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,8 +16,8 @@ import pytest
 from litestar.testing import TestClient
 
 from adapters.bootstrap import (
-    Settings,
     SettingMissing,
+    Settings,
     bootstrap,
     rate_limit_store,
     require_shared_settings,
@@ -37,7 +38,7 @@ def _schema(url: str) -> str:
 
 
 def _tables(url: str, schema: str) -> set[str]:
-    with psycopg.connect(url.split("?")[0], autocommit=True) as connection:
+    with psycopg.connect(url.split("?", maxsplit=1)[0], autocommit=True) as connection:
         rows = connection.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
             (schema,),
@@ -49,7 +50,7 @@ def _tables(url: str, schema: str) -> set[str]:
 def bare_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh folder and no VIGIE_* setting at all, as a user's first try."""
     monkeypatch.chdir(tmp_path)
-    for name in [n for n in __import__("os").environ if n.startswith("VIGIE_")]:
+    for name in [n for n in os.environ if n.startswith("VIGIE_")]:
         monkeypatch.delenv(name)
     return tmp_path
 
@@ -88,6 +89,8 @@ def test_one_machine_needs_no_setting_at_all(bare_folder: Path) -> None:
     """`make run`: SQLite (or memory) on the embedded defaults, the key kept in vigie-data/."""
     require_shared_settings(Settings())
     require_shared_settings(Settings(database_url="memory:"))
+    with pytest.raises(SettingMissing, match="VIGIE_SECRET_KEY"):  # no server asked
+        require_shared_settings(Settings(database_url="postgresql://db.example/vigie"))
 
 
 @pytest.fixture
@@ -127,7 +130,7 @@ def test_the_keys_schema_is_a_setting_and_an_older_table_moves_into_it(
     postgres_url: str, node_settings: Settings
 ) -> None:
     schema, chosen = _schema(postgres_url), f"{_schema(postgres_url)}_vault"
-    base = postgres_url.split("?")[0]
+    base = postgres_url.split("?", maxsplit=1)[0]
     owner = uuid4()
     # A platform from before issue 15: its keys beside the events.
     with psycopg.connect(base, autocommit=True) as connection:
