@@ -16,6 +16,12 @@ from urllib.parse import parse_qs, unquote, urlparse
 from litestar.stores.base import Store
 from litestar.stores.file import FileStore
 
+from adapters.checkpoints import (
+    Checkpoints,
+    MemoryCheckpoints,
+    PostgresCheckpoints,
+    SqliteCheckpoints,
+)
 from adapters.clock import ManualClock, SystemClock
 from adapters.evidence_key import EphemeralEvidenceKey, FileEvidenceKey
 from adapters.evidence_key_postgres import PostgresEvidenceKey
@@ -255,6 +261,17 @@ def session_store(settings: Settings) -> SessionStore:
     return MemorySessionStore()
 
 
+def checkpoints(settings: Settings) -> Checkpoints:
+    """Long jobs' checkpoints in the store's database (issue 15): any node resumes them."""
+    env = eventsourcing_env(settings.database_url)
+    module = env["PERSISTENCE_MODULE"]
+    if module == "eventsourcing.postgres":
+        return PostgresCheckpoints(_conninfo(env), env["POSTGRES_SCHEMA"])
+    if module == "eventsourcing.sqlite" and env["SQLITE_DBNAME"] != ":memory:":
+        return SqliteCheckpoints(Path(env["SQLITE_DBNAME"]))
+    return MemoryCheckpoints()
+
+
 RATE_LIMIT_DIR = Path("vigie-data/rate-limit")  # one machine: shared by its processes
 
 
@@ -450,6 +467,7 @@ __all__ = [
     "SettingMissing",
     "Settings",
     "bootstrap",
+    "checkpoints",
     "evidence_signer",
     "keys_schema",
     "open_store",
