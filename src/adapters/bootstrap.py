@@ -5,6 +5,7 @@ Nothing else constructs an adapter.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import secrets
@@ -13,8 +14,10 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
+import psycopg
 from litestar.stores.base import Store
 from litestar.stores.file import FileStore
+from psycopg import sql
 
 from adapters.checkpoints import (
     Checkpoints,
@@ -239,6 +242,23 @@ def keys_schema(settings: Settings) -> str:
     return default_keys_schema(eventsourcing_env(settings.database_url)["POSTGRES_SCHEMA"])
 
 
+def _ensure_store_schema(settings: Settings) -> None:
+    """A PostgreSQL store's `?schema=` created on first use (issue 15: a fresh schema named
+    in VIGIE_DATABASE_URL stopped the first start with a traceback); the library creates its
+    tables, not the schema."""
+    env = eventsourcing_env(settings.database_url)
+    if env["PERSISTENCE_MODULE"] != "eventsourcing.postgres" or env["POSTGRES_SCHEMA"] == "public":
+        return
+    with (
+        psycopg.connect(_conninfo(env), autocommit=True, connect_timeout=5) as connection,
+        # Two nodes starting at once: IF NOT EXISTS alone can still race into this.
+        contextlib.suppress(psycopg.errors.UniqueViolation),
+    ):
+        connection.execute(
+            sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(env["POSTGRES_SCHEMA"]))
+        )
+
+
 def _conninfo(env: dict[str, str]) -> str:
     return (
         f"host={env['POSTGRES_HOST']} port={env['POSTGRES_PORT']} "
@@ -408,6 +428,7 @@ def bootstrap(
     """Wire the platform from settings; tests pass a manual clock, seeded ids, a mailer, a
     media store (one whose disk fills up, issue 14)."""
     settings = settings or Settings.from_env()
+    _ensure_store_schema(settings)
     keys = key_store(settings)
     store = EventsourcingStore(settings.database_url, keys=keys)
     links = LinkSigner(_secret(settings), settings.base_url)
