@@ -66,7 +66,8 @@ class FileCheckpoints:
 
     def load(self, name: str) -> str | None:
         try:
-            return self.path(name).read_text()
+            # Bytes, not read_text(): universal newlines would turn a "\r" into "\n".
+            return self.path(name).read_bytes().decode()
         except FileNotFoundError:
             return None
 
@@ -74,7 +75,7 @@ class FileCheckpoints:
         path = self.path(name)
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(path.suffix + ".tmp")  # written aside, then renamed
-        partial.write_text(text)
+        partial.write_bytes(text.encode())
         partial.replace(path)
 
     def close(self) -> None:
