@@ -207,6 +207,9 @@ def throwaway_schema(server: str, name: str | None = None) -> Iterator[str]:
     finally:
         with psycopg.connect(server, autocommit=True, connect_timeout=5) as connection:
             connection.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+            connection.execute(  # the keys' schema beside it (issue 15)
+                sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(f"{schema}_keys"))
+            )
 
 
 @contextlib.contextmanager

@@ -183,6 +183,10 @@ def postgres_url(postgres_base_url: str) -> Iterator[str]:
         # A store left open by a failing test must not hang the whole run.
         connection.execute("SET lock_timeout = '10s'")
         connection.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+        # The secrets' schema beside it (issue 15: adapters.keys_schema's default).
+        connection.execute(
+            sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(f"{schema}_keys"))
+        )
 
 
 @pytest.fixture(

@@ -5,6 +5,7 @@ Nothing else constructs an adapter.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import secrets
@@ -13,18 +14,32 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
+import psycopg
+from litestar.stores.base import Store
+from litestar.stores.file import FileStore
+from psycopg import sql
+
+from adapters.checkpoints import (
+    Checkpoints,
+    MemoryCheckpoints,
+    PostgresCheckpoints,
+    SqliteCheckpoints,
+)
 from adapters.clock import ManualClock, SystemClock
 from adapters.evidence_key import EphemeralEvidenceKey, FileEvidenceKey
+from adapters.evidence_key_postgres import PostgresEvidenceKey
 from adapters.ids import RandomIds, SeededIds
 from adapters.keys.files import FileKeyStore
 from adapters.keys.memory import MemoryKeyStore
 from adapters.keys.postgres import PostgresKeyStore
+from adapters.keys_schema import default_keys_schema
 from adapters.launcher.builtin import BuiltinWorkspaces
 from adapters.launcher.memory import MemoryLauncher
 from adapters.mail.memory import MemoryMailer
 from adapters.media.memory import FileMedia, MemoryMedia
 from adapters.persistence.settings import DEFAULT_DATABASE_URL, eventsourcing_env
 from adapters.persistence.store import EventsourcingStore
+from adapters.rate_limit_store import PostgresStore
 from adapters.sessions.memory import MemorySessionStore
 from adapters.sessions.postgres import PostgresSessionStore
 from adapters.sessions.sqlite import SqliteSessionStore
@@ -83,6 +98,12 @@ class Settings:
     s3_region: str | None = None
     s3_access_key_id: str | None = None  # None: boto3's own chain (AWS_*, instance roles)
     s3_secret_access_key: str | None = None
+    # The PostgreSQL schema of the secrets (VIGIE_KEYS_SCHEMA, issue 15): the candidates'
+    # keys, second-factor secrets, the evidence key; None: adapters.keys_schema's default.
+    keys_schema: str | None = None
+    # Redis for the rate-limit buckets (VIGIE_REDIS_URL, issue 15); None: a table in a
+    # PostgreSQL store, a vigie-data/rate-limit folder on one machine.
+    redis_url: str | None = None
 
     @classmethod
     def from_env(cls, **overrides: str | None) -> Settings:
@@ -107,6 +128,8 @@ class Settings:
             "s3_region": os.environ.get("VIGIE_S3_REGION"),
             "s3_access_key_id": os.environ.get("VIGIE_S3_ACCESS_KEY_ID"),
             "s3_secret_access_key": os.environ.get("VIGIE_S3_SECRET_ACCESS_KEY"),
+            "keys_schema": os.environ.get("VIGIE_KEYS_SCHEMA"),
+            "redis_url": os.environ.get("VIGIE_REDIS_URL"),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(
@@ -129,6 +152,8 @@ class Settings:
             s3_region=values["s3_region"] or None,
             s3_access_key_id=values["s3_access_key_id"] or None,
             s3_secret_access_key=values["s3_secret_access_key"] or None,
+            keys_schema=values["keys_schema"] or None,
+            redis_url=values["redis_url"] or None,
             support=SupportContact(
                 email=os.environ.get("VIGIE_SUPPORT_EMAIL", SupportContact.email),
                 phone=os.environ.get("VIGIE_SUPPORT_PHONE", SupportContact.phone),
@@ -226,13 +251,39 @@ def key_store(settings: Settings) -> KeyStore:
     if choice == "postgres" or (choice is None and module == "eventsourcing.postgres"):
         if module != "eventsourcing.postgres":
             raise ValueError("VIGIE_KEY_STORE=postgres needs a PostgreSQL database URL")
-        return PostgresKeyStore(_conninfo(env), schema=env["POSTGRES_SCHEMA"])
+        return PostgresKeyStore(
+            _conninfo(env), keys_schema(settings), store_schema=env["POSTGRES_SCHEMA"]
+        )
     if choice not in (None, "memory"):
         raise ValueError(f"VIGIE_KEY_STORE: files:<folder>, postgres or memory, not {choice!r}")
     if module == "eventsourcing.sqlite" and choice is None:
         database = Path(env["SQLITE_DBNAME"])
         return FileKeyStore(database.parent / "keys")
     return MemoryKeyStore()
+
+
+def keys_schema(settings: Settings) -> str:
+    """The PostgreSQL schema that keeps the secrets, out of the event log's (issue 15)."""
+    if settings.keys_schema:
+        return settings.keys_schema
+    return default_keys_schema(eventsourcing_env(settings.database_url)["POSTGRES_SCHEMA"])
+
+
+def _ensure_store_schema(settings: Settings) -> None:
+    """A PostgreSQL store's `?schema=` created on first use (issue 15: a fresh schema named
+    in VIGIE_DATABASE_URL stopped the first start with a traceback); the library creates its
+    tables, not the schema."""
+    env = eventsourcing_env(settings.database_url)
+    if env["PERSISTENCE_MODULE"] != "eventsourcing.postgres" or env["POSTGRES_SCHEMA"] == "public":
+        return
+    with (
+        psycopg.connect(_conninfo(env), autocommit=True, connect_timeout=5) as connection,
+        # Two nodes starting at once: IF NOT EXISTS alone can still race into this.
+        contextlib.suppress(psycopg.errors.UniqueViolation),
+    ):
+        connection.execute(
+            sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(env["POSTGRES_SCHEMA"]))
+        )
 
 
 def _conninfo(env: dict[str, str]) -> str:
@@ -249,10 +300,44 @@ def session_store(settings: Settings) -> SessionStore:
     env = eventsourcing_env(settings.database_url)
     module = env["PERSISTENCE_MODULE"]
     if module == "eventsourcing.postgres":
-        return PostgresSessionStore(_conninfo(env), schema=env["POSTGRES_SCHEMA"])
+        return PostgresSessionStore(
+            _conninfo(env), schema=env["POSTGRES_SCHEMA"], keys_schema=keys_schema(settings)
+        )
     if module == "eventsourcing.sqlite" and env["SQLITE_DBNAME"] != ":memory:":
         return SqliteSessionStore(Path(env["SQLITE_DBNAME"]))
     return MemorySessionStore()
+
+
+def checkpoints(settings: Settings) -> Checkpoints:
+    """Long jobs' checkpoints in the store's database (issue 15): any node resumes them."""
+    env = eventsourcing_env(settings.database_url)
+    module = env["PERSISTENCE_MODULE"]
+    if module == "eventsourcing.postgres":
+        return PostgresCheckpoints(_conninfo(env), env["POSTGRES_SCHEMA"])
+    if module == "eventsourcing.sqlite" and env["SQLITE_DBNAME"] != ":memory:":
+        return SqliteCheckpoints(Path(env["SQLITE_DBNAME"]))
+    return MemoryCheckpoints()
+
+
+RATE_LIMIT_DIR = Path("vigie-data/rate-limit")  # one machine: shared by its processes
+
+
+def rate_limit_store(settings: Settings) -> Store:
+    """Where the log-in and reset forms' buckets live (issue 15): Redis when VIGIE_REDIS_URL
+    names one; else a table in a PostgreSQL store (every node shares it); else a folder every
+    process of this machine shares."""
+    if settings.redis_url:
+        if not settings.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError(
+                f"VIGIE_REDIS_URL: expected redis://host:port[/db], not {settings.redis_url!r}"
+            )
+        from litestar.stores.redis import RedisStore
+
+        return RedisStore.with_client(url=settings.redis_url, namespace="vigie-rate-limit")
+    env = eventsourcing_env(settings.database_url)
+    if env["PERSISTENCE_MODULE"] == "eventsourcing.postgres":
+        return PostgresStore(_conninfo(env), env["POSTGRES_SCHEMA"])
+    return FileStore(RATE_LIMIT_DIR, create_directories=True)
 
 
 def _secret(settings: Settings) -> bytes:
@@ -284,7 +369,37 @@ def evidence_signer(settings: Settings) -> EvidenceSigner:
     env = eventsourcing_env(settings.database_url)
     if env["PERSISTENCE_MODULE"] == "eventsourcing.sqlite":
         return FileEvidenceKey(Path(env["SQLITE_DBNAME"]).parent / EVIDENCE_KEY_FILE)
-    return FileEvidenceKey(Path("vigie-data") / EVIDENCE_KEY_FILE)
+    # PostgreSQL (issue 15): in the keys' schema, so every node signs with the same key.
+    return PostgresEvidenceKey(
+        _conninfo(env), keys_schema(settings), legacy=Path("vigie-data") / EVIDENCE_KEY_FILE
+    )
+
+
+class SettingMissing(ValueError):
+    """A setting a shared deployment cannot do without (names it and how to make one)."""
+
+
+def require_shared_settings(settings: Settings) -> None:
+    """Refuse to start a node of a shared store without an explicit secret key (issue 15).
+
+    On PostgreSQL several machines may serve the same platform; a key made up on each
+    machine would sign links and seal second factors that the other nodes reject. SQLite and
+    `memory:` are one machine's: their embedded default (vigie-data/secret.key) stays. The
+    evidence key needs no setting there: it is kept in the database's keys schema."""
+    if eventsourcing_env(settings.database_url)["PERSISTENCE_MODULE"] != "eventsourcing.postgres":
+        return
+    if not settings.secret_key:
+        raise SettingMissing(
+            "VIGIE_SECRET_KEY is not set. On PostgreSQL, several machines may share the "
+            "store, and each would make up its own key: every node must be given the same "
+            "one. Make one with `python3 -c 'import secrets; print(secrets.token_hex(32))'`, "
+            "keep it with your other secrets, and set VIGIE_SECRET_KEY to it on every node."
+        )
+    if len(settings.secret_key) < 32:
+        raise SettingMissing(
+            "VIGIE_SECRET_KEY is too short: at least 32 characters (make one with "
+            "`python3 -c 'import secrets; print(secrets.token_hex(32))'`)."
+        )
 
 
 def _launcher(settings: Settings, links: LinkSigner) -> ExamLauncher:
@@ -356,6 +471,7 @@ def bootstrap(
     """Wire the platform from settings; tests pass a manual clock, seeded ids, a mailer, a
     media store (one whose disk fills up, issue 14)."""
     settings = settings or Settings.from_env()
+    _ensure_store_schema(settings)
     keys = key_store(settings)
     store = EventsourcingStore(settings.database_url, keys=keys)
     links = LinkSigner(_secret(settings), settings.base_url)
@@ -412,8 +528,13 @@ __all__ = [
     "ManualClock",
     "Platform",
     "SeededIds",
+    "SettingMissing",
     "Settings",
     "bootstrap",
+    "checkpoints",
     "evidence_signer",
+    "keys_schema",
     "open_store",
+    "rate_limit_store",
+    "require_shared_settings",
 ]

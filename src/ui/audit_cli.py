@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any, TextIO
 from uuid import UUID
 
-from adapters.bootstrap import Settings, evidence_signer, open_store
+from adapters.bootstrap import Settings, checkpoints, evidence_signer, open_store
+from adapters.checkpoints import Checkpoints, FileCheckpoint, FileCheckpoints
 from adapters.persistence.store import EventsourcingStore
 from app.audit import BATCH, WhatIfReport, replay_all, what_if
 from app.evidence_bundle import build_bundle, verify_bundle
@@ -34,7 +35,7 @@ from domain.verdict import Recommendation
 from ui.arguments import uuid_argument
 from ui.bundle_io import read_bundle, write_bundle
 
-DEFAULT_CHECKPOINT = Path("vigie-data/audit-replay.checkpoint.json")
+CHECKPOINT_NAME = "audit-replay"  # its name among the store's checkpoints
 
 
 def _date(text: str) -> date:
@@ -54,8 +55,8 @@ def add_parser(commands: Any) -> None:
     replay.add_argument(
         "--checkpoint",
         type=Path,
-        default=DEFAULT_CHECKPOINT,
-        help=f"where --all records its progress to resume (default {DEFAULT_CHECKPOINT})",
+        help="a file where --all records its progress to resume (default: in the store's "
+        "database, so any machine resumes it)",
     )
     replay.add_argument("--restart", action="store_true", help="ignore a checkpoint, start over")
     replay.add_argument("--batch", type=int, default=BATCH, help="reviews read per batch")
@@ -94,14 +95,18 @@ def run(settings: Settings, args: argparse.Namespace, out: TextIO | None = None)
     try:
         if command == "replay":
             if args.all:
-                return replay_everything(
-                    store,
-                    checkpoint=args.checkpoint,
-                    restart=args.restart,
-                    batch=args.batch,
-                    stop_after=args.stop_after,
-                    out=out,
-                )
+                kept = FileCheckpoint(args.checkpoint) if args.checkpoint else checkpoints(settings)
+                try:
+                    return replay_everything(
+                        store,
+                        checkpoint=kept,
+                        restart=args.restart,
+                        batch=args.batch,
+                        stop_after=args.stop_after,
+                        out=out,
+                    )
+                finally:
+                    kept.close()
             if args.review_id is None:
                 print("vigie: audit replay needs a review id or --all", file=sys.stderr)
                 return 2
@@ -229,14 +234,20 @@ def _store_key(store: EventsourcingStore) -> str:
 def replay_everything(
     store: EventsourcingStore,
     *,
-    checkpoint: Path,
+    checkpoint: Checkpoints | Path,
     restart: bool = False,
     batch: int = BATCH,
     stop_after: int | None = None,
     out: TextIO,
 ) -> int:
-    """Every decided review, resumable from the checkpoint file after any interruption."""
-    state = _load_checkpoint(checkpoint, _store_key(store), restart)
+    """Every decided review, resumable from the checkpoint (in the store's database, or a
+    file) after any interruption."""
+    if isinstance(checkpoint, Path):
+        checkpoint = FileCheckpoint(checkpoint)
+    # A file may be carried to another store; a checkpoint kept in the store cannot, and
+    # every node names the store by its own URL (another host name, the same database).
+    owner = _store_key(store) if isinstance(checkpoint, FileCheckpoints) else "this store"
+    state = _load_checkpoint(checkpoint, owner, restart)
     if state["position"]:
         print(
             f"resuming after log position {state['position']:,} "
@@ -275,7 +286,7 @@ def replay_everything(
     except KeyboardInterrupt:
         print(
             f"\ninterrupted after log position {state['position']:,}; run the same command "
-            f"to continue (checkpoint {checkpoint})",
+            f"to continue (checkpoint in {checkpoint.where})",
             file=sys.stderr,
         )
         return 130
@@ -313,7 +324,7 @@ def _progress(state: dict[str, Any], head: int, run_reviews: int, seconds: float
     )
 
 
-def _load_checkpoint(path: Path, store_key: str, restart: bool) -> dict[str, Any]:
+def _load_checkpoint(kept: Checkpoints, store_key: str, restart: bool) -> dict[str, Any]:
     fresh: dict[str, Any] = {
         "store": store_key,
         "position": 0,
@@ -323,11 +334,12 @@ def _load_checkpoint(path: Path, store_key: str, restart: bool) -> dict[str, Any
         "mismatches": [],
         "complete": False,
     }
-    if restart or not path.exists():
+    text = None if restart else kept.load(CHECKPOINT_NAME)
+    if text is None:
         return fresh
     try:
-        state = json.loads(path.read_text())
-    except (OSError, ValueError):
+        state = json.loads(text)
+    except ValueError:
         return fresh
     if state.get("store") != store_key or state.get("complete"):
         return fresh
@@ -335,13 +347,11 @@ def _load_checkpoint(path: Path, store_key: str, restart: bool) -> dict[str, Any
     return {**fresh, **state}
 
 
-def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    """Written aside then renamed: a crash never leaves half a checkpoint."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(path.suffix + ".tmp")
+def _save_checkpoint(kept: Checkpoints, state: dict[str, Any]) -> None:
+    """Replaced whole (a row, or a file written aside then renamed): a crash never leaves
+    half a checkpoint."""
     saved = {k: v for k, v in state.items() if not k.startswith("_")}
-    partial.write_text(json.dumps(saved, indent=1))
-    partial.replace(path)
+    kept.save(CHECKPOINT_NAME, json.dumps(saved, indent=1))
 
 
 # --- what-if --------------------------------------------------------------------------------

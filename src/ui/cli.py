@@ -12,7 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 from uuid import UUID
 
-from adapters.bootstrap import Settings, bootstrap, open_store
+from adapters.bootstrap import Settings, bootstrap, open_store, require_shared_settings
 from adapters.mail.capture import SmtpCapture, read_maildir
 from app.parked import request_retry
 from app.ports.event_store import StreamQuarantined
@@ -215,6 +215,7 @@ def _policies(settings: Settings, args: argparse.Namespace) -> int:
 def _worker(
     settings: Settings, *, once: bool, interval: float, metrics_port: int | None = None
 ) -> int:
+    require_shared_settings(settings)  # a shared store: one secret key for every node
     with contextlib.ExitStack() as stack:
         if not settings.smtp_url:
             # Embedded default: mails go to a local capture, kept in vigie-data/mailbox.

@@ -17,7 +17,14 @@ from uuid import uuid4
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 
-from adapters.bootstrap import Platform, Settings, _secret, bootstrap
+from adapters.bootstrap import (
+    Platform,
+    Settings,
+    _secret,
+    bootstrap,
+    rate_limit_store,
+    require_shared_settings,
+)
 from adapters.mail.capture import SmtpCapture
 from adapters.media.memory import FileMedia
 from app.policies import PolicyRunner, split_by_claims
@@ -42,7 +49,6 @@ AUDITOR_EMAIL = "auditeur@example.org"
 WORKER_INTERVAL_S = 0.5
 DEADLINES_EVERY_S = 5.0
 LOG = logging.getLogger("vigie.worker")
-RATE_LIMIT_DIR = Path("vigie-data/rate-limit")  # shared by the worker processes
 
 
 def seed_demo(platform: Platform) -> str:
@@ -209,6 +215,7 @@ def serve(settings: Settings, host: str, port: int, out: TextIO, workers: int = 
     """Run the platform until interrupted; with workers > 1, that many processes share the
     address (the OS spreads connections) and the store: no state lives in one process."""
     logs.configure()  # before the platform: its start-up findings reach the log too
+    require_shared_settings(settings)  # a shared store: one secret key for every node
     with contextlib.ExitStack() as stack:
         if not settings.smtp_url:
             capture = stack.enter_context(SmtpCapture(mailbox_dir=Path("vigie-data/mailbox")))
@@ -241,7 +248,7 @@ def serve(settings: Settings, host: str, port: int, out: TextIO, workers: int = 
             secret=secret,
             support=settings.support,
             secure=settings.base_url.startswith("https://"),
-            rate_limit_dir=RATE_LIMIT_DIR,
+            rate_limits=rate_limit_store(settings),
             live_media_root=_live_root(settings),
         )
         uvicorn.run(
@@ -298,7 +305,7 @@ def worker_app() -> Any:
         secret=_secret(settings),
         support=settings.support,
         secure=settings.base_url.startswith("https://"),
-        rate_limit_dir=RATE_LIMIT_DIR,
+        rate_limits=rate_limit_store(settings),
         live_media_root=_live_root(settings),
     )
 

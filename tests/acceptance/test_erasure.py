@@ -183,8 +183,9 @@ def test_erasure_on_postgresql_leaves_no_trace_in_the_tables_files(
             r[0]
             for r in connection.execute(
                 "SELECT c.oid::regclass::text FROM pg_class c JOIN pg_namespace n "
-                "ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relkind IN ('r', 't')",
-                (schema,),
+                "ON n.oid = c.relnamespace WHERE n.nspname IN (%s, %s) "
+                "AND c.relkind IN ('r', 't')",
+                (schema, f"{schema}_keys"),  # the log's schema, and the keys' (issue 15)
             )
         ]
         assert tables, "the store's tables are in the test's schema"

@@ -82,3 +82,6 @@ def small_disk_server(
         with psycopg.connect(postgres_base_url, autocommit=True, connect_timeout=5) as connection:
             connection.execute("SET lock_timeout = '10s'")
             connection.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+            connection.execute(  # the keys' schema beside it (issue 15)
+                sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(f"{schema}_keys"))
+            )

@@ -1,7 +1,8 @@
-"""Keys in a PostgreSQL table (`vigie_keys`, in the store's schema), for servers whose only
-disk state is the database. Erasing deletes the row, leaves a tombstone row without a key,
-and vacuums the table so the key's bytes do not linger in dead tuples. Keep the table out of
-the event log's backups (or erase again after restoring one)."""
+"""Keys in a PostgreSQL table (`vigie_keys`, in the keys' own schema, out of the store's:
+adapters.keys_schema), for servers whose only disk state is the database. Erasing deletes the
+row, leaves a tombstone row without a key, and vacuums the table so the key's bytes do not
+linger in dead tuples. Keep the schema out of the event log's backups (or erase again after
+restoring one)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import psycopg
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
+from adapters.keys_schema import ensure_keys_table
 from app.ports.key_store import KEY_BYTES
 
 
@@ -21,7 +23,14 @@ class PostgresKeyStore:
     pool has checked, so a PostgreSQL restart costs the requests in flight at that moment,
     never every request until Vigie restarts (issue 14: one connection, never reopened)."""
 
-    def __init__(self, conninfo: str, schema: str = "public", *, max_size: int = 4) -> None:
+    def __init__(
+        self,
+        conninfo: str,
+        schema: str = "vigie_keys",
+        *,
+        store_schema: str | None = None,
+        max_size: int = 4,
+    ) -> None:
         self._pool = ConnectionPool(
             conninfo,
             min_size=1,
@@ -34,13 +43,15 @@ class PostgresKeyStore:
             reconnect_timeout=60.0,
             open=True,
         )
-        self._table = sql.Identifier(schema, "vigie_keys")
         with self._pool.connection() as connection:
-            connection.execute(
-                sql.SQL(
-                    "CREATE TABLE IF NOT EXISTS {} (owner uuid PRIMARY KEY, key bytea, "
-                    "erased_at timestamptz)"
-                ).format(self._table)
+            # `store_schema`: where a version before issue 15 kept the table (moved once).
+            self._table = ensure_keys_table(
+                connection,
+                schema,
+                "vigie_keys",
+                "CREATE TABLE IF NOT EXISTS {} (owner uuid PRIMARY KEY, key bytea, "
+                "erased_at timestamptz)",
+                moved_from=store_schema,
             )
 
     def key_for(self, owner: UUID) -> bytes | None:

@@ -12,6 +12,7 @@ import msgspec
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
+from adapters.keys_schema import default_keys_schema, ensure_keys_table
 from app.ports.sessions import SecondFactor, StoredSession
 
 FAILURES_KEPT = timedelta(days=1)
@@ -28,15 +29,27 @@ _SCHEMA = (
     "CREATE INDEX IF NOT EXISTS vigie_sessions_account ON {sessions} (account)",
     "CREATE TABLE IF NOT EXISTS {failures} (subject text NOT NULL, at timestamptz NOT NULL)",
     "CREATE INDEX IF NOT EXISTS vigie_login_failures_subject ON {failures} (subject, at)",
-    "CREATE TABLE IF NOT EXISTS {factors} (staff_id uuid PRIMARY KEY, secret bytea NOT NULL, "
-    "confirmed boolean NOT NULL, last_step bigint NOT NULL)",
+)
+# Staff's second-factor secrets sit with the other keys, out of the store's schema (issue 15).
+_FACTORS = (
+    "CREATE TABLE IF NOT EXISTS {} (staff_id uuid PRIMARY KEY, secret bytea NOT NULL, "
+    "confirmed boolean NOT NULL, last_step bigint NOT NULL)"
 )
 
 
 class PostgresSessionStore:
-    """SessionStore on PostgreSQL."""
+    """SessionStore on PostgreSQL: sessions and failed log-ins in the store's schema, the
+    second-factor secrets in the keys' schema (`keys_schema`, by default as
+    adapters.keys_schema names it)."""
 
-    def __init__(self, conninfo: str, schema: str = "public", *, max_size: int = 4) -> None:
+    def __init__(
+        self,
+        conninfo: str,
+        schema: str = "public",
+        *,
+        keys_schema: str | None = None,
+        max_size: int = 4,
+    ) -> None:
         self._pool = ConnectionPool(
             conninfo,
             min_size=1,
@@ -49,7 +62,6 @@ class PostgresSessionStore:
         self._names = {
             "sessions": sql.Identifier(schema, "vigie_sessions"),
             "failures": sql.Identifier(schema, "vigie_login_failures"),
-            "factors": sql.Identifier(schema, "vigie_second_factors"),
         }
         with self._pool.connection() as connection:
             connection.execute(
@@ -57,6 +69,13 @@ class PostgresSessionStore:
             )
             for statement in _SCHEMA:
                 connection.execute(sql.SQL(statement).format(**self._names))
+            self._names["factors"] = ensure_keys_table(
+                connection,
+                keys_schema or default_keys_schema(schema),
+                "vigie_second_factors",
+                _FACTORS,
+                moved_from=schema,
+            )
 
     def _sql(self, text: str) -> sql.Composed:
         return sql.SQL(text).format(**self._names)

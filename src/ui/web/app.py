@@ -35,6 +35,7 @@ from litestar.stores.file import FileStore
 from litestar.template.config import TemplateConfig
 
 from adapters.bootstrap import Platform
+from adapters.rate_limit_store import PostgresStore
 from app.login_throttle import LoginThrottle
 from app.mail_rendering import SupportContact
 from app.ports.event_store import AggregateNotFound, ConcurrencyConflict, StreamQuarantined
@@ -275,13 +276,15 @@ def create_app(
     support: SupportContact,
     secure: bool = False,
     rate_limit_dir: Path | None = None,
+    rate_limits: Store | None = None,
     live_media_root: Path | None = None,
     session_policy: SessionPolicy | None = None,
     attempts_per_minute: int = LOGIN_ATTEMPTS_PER_MINUTE,
 ) -> Litestar:
     """The web platform over a wired Platform; `secure` marks cookies HTTPS-only (set it
-    whenever the platform is served over HTTPS). With `rate_limit_dir`, the log-in and reset
-    counters live in files there, shared by every worker process of the machine (otherwise in
+    whenever the platform is served over HTTPS). With `rate_limits` (a store every node shares,
+    adapters.bootstrap.rate_limit_store, issue 15) or `rate_limit_dir` (files every worker
+    process of the machine shares), the log-in and reset counters live there (otherwise in
     this process's memory: N workers would allow N times the attempts). With
     `live_media_root`, the proctoring tab's WebRTC stream is recorded there (issue 7).
     Sessions last as `session_policy` says (by default, the VIGIE_*_SESSION_HOURS and
@@ -290,6 +293,8 @@ def create_app(
     stores: dict[str, Store] = {}
     if rate_limit_dir is not None:
         stores["rate_limit"] = FileStore(rate_limit_dir, create_directories=True)
+    if rate_limits is not None:
+        stores["rate_limit"] = rate_limits
     csrf_key = hashlib.sha256(secret + b"/csrf").hexdigest()
     app = Litestar(
         route_handlers=[
@@ -357,7 +362,10 @@ def create_app(
         request_max_body_size=MAX_BODY_BYTES,
         stores=stores,
         on_startup=[media.start_recorder] if live_media_root else [],
-        on_shutdown=[media.stop_recorder] if live_media_root else [],
+        on_shutdown=[
+            *([media.stop_recorder] if live_media_root else []),
+            *([rate_limits.close] if isinstance(rate_limits, PostgresStore) else []),
+        ],
         before_send=[security_headers(secure=secure), faults.request_id_header()],
         debug=False,
     )
