@@ -1,6 +1,7 @@
 """The live recorder on aiortc: the proctoring tab's WebRTC connection, recorded on disk.
 
-One server-side `RTCPeerConnection` per connection of the page (no STUN: the default server is
+One server-side `RTCPeerConnection` per connection of the page, with the platform's ICE
+servers (`adapters.media.ice`: none by default, never aiortc's default STUN server, which is
 unreachable here and costs a 5 s gather timeout). Each connection becomes one Matroska segment
 (H.264 320x240 at 5 fps, Opus mono) written under `<root>/<session>/.partial-*` by a worker
 thread and renamed into place once complete, with its size and sha256; nothing half-written is
@@ -33,6 +34,7 @@ import aioice.ice
 from aiortc import (
     RTCConfiguration,
     RTCDataChannel,
+    RTCIceServer,
     RTCPeerConnection,
     RTCSessionDescription,
 )
@@ -41,6 +43,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from av.audio.frame import AudioFrame
 from av.video.frame import VideoFrame
 
+from adapters.media.ice import IceServers
 from adapters.media.live_common import (
     HeartbeatWatch,
     Sampler,
@@ -143,8 +146,14 @@ class WebRtcRecorder:
         detector_workers: int = 2,
         max_detector_backlog: int = 4,
         keep: Callable[[str, Path], None] | None = None,
+        ice: IceServers | None = None,
+        node: str = "vigie",
     ) -> None:
         self.root = root
+        # STUN/TURN servers of every connection; TURN credentials are signed per connection
+        # for `node` (coturn's REST scheme), fresh each time.
+        self.ice = ice or IceServers()
+        self.node = node
         # Hands a finished segment to the media store (MediaCapture.keep_live_segment: an
         # object store uploads it); None: the segment stays where it was written.
         self.keep = keep
@@ -174,7 +183,7 @@ class WebRtcRecorder:
             await self._finish(previous, expected=False)
         now = self.clock.now()
         session.watch.beat(now)  # offering is a sign of life
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        pc = RTCPeerConnection(self._configuration())
         number = next(session.numbers)
         folder = self.root / str(session_id)
         folder.mkdir(parents=True, exist_ok=True)
@@ -208,7 +217,7 @@ class WebRtcRecorder:
         session = self.sessions.get(session_id)
         if session is None or not session.sources:
             raise BadOffer("this session is not live")
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        pc = RTCPeerConnection(self._configuration())
         session.watchers.append(pc)
         await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
         for track in session.sources.values():
@@ -259,6 +268,10 @@ class WebRtcRecorder:
         return sum(r.submitted - r.done for s in self.sessions.values() for r in s.recordings)
 
     # --- inside ----------------------------------------------------------------------------
+
+    def _configuration(self) -> RTCConfiguration:
+        servers = self.ice.for_peer(f"node-{self.node}", self.clock.now())
+        return RTCConfiguration(iceServers=[RTCIceServer(**server) for server in servers])
 
     def _session(self, session_id: UUID, now: datetime, origin: datetime | None = None) -> _Session:
         session = self.sessions.get(session_id)
