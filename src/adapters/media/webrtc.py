@@ -218,11 +218,15 @@ class WebRtcRecorder:
         if session is None or not session.sources:
             raise BadOffer("this session is not live")
         pc = RTCPeerConnection(self._configuration())
+        try:
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+            for track in session.sources.values():
+                pc.addTrack(self.relay.subscribe(track, buffered=False))
+            await pc.setLocalDescription(await pc.createAnswer())
+        except Exception as error:
+            await pc.close()
+            raise BadOffer(str(error)) from error
         session.watchers.append(pc)
-        await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
-        for track in session.sources.values():
-            pc.addTrack(self.relay.subscribe(track, buffered=False))
-        await pc.setLocalDescription(await pc.createAnswer())
 
         @pc.on("connectionstatechange")
         async def _state() -> None:
@@ -425,7 +429,9 @@ class WebRtcRecorder:
         if self.detectors:
             end_t = (ended_at - session.origin).total_seconds()
             self._detect(recording, run_finish, end_t)
-        if not publish:
+        if not publish or not recording.partial.exists():
+            # Refused, or answered and never reached (no frame written: ICE never connected,
+            # as for a peer that cannot reach this node): there is no recording to keep.
             recording.partial.unlink(missing_ok=True)
             recording.finished.set()
             return

@@ -26,7 +26,7 @@ from litestar import Controller, Litestar, Request, Response, get, post
 from litestar.concurrency import sync_to_thread
 from litestar.datastructures import MutableScopeHeaders
 from litestar.exceptions import NotFoundException, ServiceUnavailableException
-from litestar.params import FromPath, JSONBody, Parameter
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import Redirect, Template
 from litestar.types import Message, Scope
 
@@ -272,7 +272,7 @@ class LiveMedia(Controller):
         request: Request[Any, Any, Any],
         session_id: FromPath[UUID],
         data: JSONBody[Sdp],
-        node: str | None = Parameter(query="node", default=None, max_length=63),
+        node: FromQuery[str] = "",
     ) -> Sdp | Redirect:
         """R2: an examiner or support user watches the session live; the recording goes on.
         The look is recorded (issue 14) once the stream is handed to the viewer. Only the
