@@ -123,6 +123,9 @@ class _Session:
     watch: HeartbeatWatch
     numbers: Iterator[int]
     recordings: list[_Recording] = field(default_factory=list)
+    # Recordings whose connection ended and whose segment is still being written: closing
+    # the session (a shutdown) waits for them, or their segment would never be reported.
+    finishing: list[_Recording] = field(default_factory=list)
     sources: dict[str, MediaStreamTrack] = field(default_factory=dict)
     watchers: list[RTCPeerConnection] = field(default_factory=list)
     lost_at: datetime | None = None
@@ -240,7 +243,7 @@ class WebRtcRecorder:
         session = self.sessions.get(session_id)
         if session is None:
             return
-        for recording in list(session.recordings):
+        for recording in [*session.recordings, *session.finishing]:
             await self._finish(recording, expected=True)
         for pc in list(session.watchers):
             await pc.close()
@@ -426,6 +429,7 @@ class WebRtcRecorder:
         recording.worker.shutdown(wait=False)
         if recording in session.recordings:
             session.recordings.remove(recording)
+            session.finishing.append(recording)
         if self.detectors:
             end_t = (ended_at - session.origin).total_seconds()
             self._detect(recording, run_finish, end_t)
@@ -433,7 +437,7 @@ class WebRtcRecorder:
             # Refused, or answered and never reached (no frame written: ICE never connected,
             # as for a peer that cannot reach this node): there is no recording to keep.
             recording.partial.unlink(missing_ok=True)
-            recording.finished.set()
+            _done(session, recording)
             return
         size, content_hash = await loop.run_in_executor(
             None, publish_file, recording.partial, recording.final
@@ -448,7 +452,7 @@ class WebRtcRecorder:
                 log.exception("live segment %s not handed to the media store", media_id)
         if not recording.expected_end:
             session.lost_at = ended_at
-        recording.finished.set()
+        _done(session, recording)  # its waiters resume after the report below
         self.sink(
             Segment(
                 recording.segment_id,
@@ -462,3 +466,9 @@ class WebRtcRecorder:
                 stats.audio_seconds,
             )
         )
+
+
+def _done(session: _Session, recording: _Recording) -> None:
+    if recording in session.finishing:
+        session.finishing.remove(recording)
+    recording.finished.set()
