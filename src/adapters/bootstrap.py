@@ -31,7 +31,6 @@ from adapters.clock import ManualClock, SystemClock
 from adapters.evidence_key import EphemeralEvidenceKey, FileEvidenceKey
 from adapters.evidence_key_postgres import PostgresEvidenceKey
 from adapters.ids import RandomIds, SeededIds
-from adapters.media.ice import IceServers, parse_ice_servers
 from adapters.keys.files import FileKeyStore
 from adapters.keys.memory import MemoryKeyStore
 from adapters.keys.postgres import PostgresKeyStore
@@ -39,6 +38,7 @@ from adapters.keys_schema import default_keys_schema
 from adapters.launcher.builtin import BuiltinWorkspaces
 from adapters.launcher.memory import MemoryLauncher
 from adapters.mail.memory import MemoryMailer
+from adapters.media.ice import IceServers, parse_ice_servers
 from adapters.media.memory import FileMedia, MemoryMedia
 from adapters.persistence.settings import DEFAULT_DATABASE_URL, eventsourcing_env
 from adapters.persistence.store import EventsourcingStore
@@ -66,6 +66,14 @@ from app.ports.sessions import SessionStore
 from app.read_models import Projections
 from app.time_format import TimeFormatter
 from app.use_cases import portal
+
+NODE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
+
+
+def _host_node_id() -> str:
+    """The host's name, made fit for a URL and an HAProxy server name."""
+    name = re.sub(r"[^A-Za-z0-9_.-]", "-", socket.gethostname()).strip("-.") or "node"
+    return name[:63]
 
 
 @dataclass
@@ -109,7 +117,7 @@ class Settings:
     redis_url: str | None = None
     # This node's name (VIGIE_NODE_ID, issue 15): recorded as the owner of the live connections
     # it holds, so a live view is sent to it (deploy/haproxy.cfg); default the host's name.
-    node_id: str = field(default_factory=lambda: default_node_id())
+    node_id: str = field(default_factory=_host_node_id)
     # STUN/TURN servers of the live connections (VIGIE_ICE_SERVERS, VIGIE_TURN_SECRET,
     # VIGIE_TURN_TTL); none by default: every peer reaches the server directly.
     ice: IceServers = field(default_factory=IceServers)
@@ -168,9 +176,7 @@ class Settings:
             keys_schema=values["keys_schema"] or None,
             redis_url=values["redis_url"] or None,
             node_id=_node_id(values["node_id"]),
-            ice=parse_ice_servers(
-                values["ice_servers"], values["turn_secret"], values["turn_ttl"]
-            ),
+            ice=parse_ice_servers(values["ice_servers"], values["turn_secret"], values["turn_ttl"]),
             support=SupportContact(
                 email=os.environ.get("VIGIE_SUPPORT_EMAIL", SupportContact.email),
                 phone=os.environ.get("VIGIE_SUPPORT_PHONE", SupportContact.phone),
@@ -235,20 +241,11 @@ class Platform:
             self.sessions.close()
 
 
-NODE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
-
-
-def default_node_id() -> str:
-    """The host's name, made fit for a URL and an HAProxy server name."""
-    name = re.sub(r"[^A-Za-z0-9_.-]", "-", socket.gethostname()).strip("-.") or "node"
-    return name[:63]
-
-
 def _node_id(value: str | None) -> str:
     """VIGIE_NODE_ID checked at start: it travels in URLs (`?node=`) and names HAProxy's
     server for this node, so letters, digits, `-`, `_` and `.` only."""
     if not value:
-        return default_node_id()
+        return _host_node_id()
     if not NODE_ID.fullmatch(value):
         raise ValueError(
             f"VIGIE_NODE_ID: letters, digits, '-', '_' or '.' (at most 63), not {value!r}"

@@ -152,9 +152,7 @@ def test_a_live_view_through_the_proxy_reaches_the_node_holding_the_connection(
 
         # The candidate's proctoring tab offers through the proxy: balanced to some node.
         candidate = stack.enter_context(proxy.client())
-        login = proxy.post_form(
-            candidate, "/login", {"email": journey.email, "password": PASSWORD}
-        )
+        login = proxy.post_form(candidate, "/login", {"email": journey.email, "password": PASSWORD})
         assert login.status_code in (302, 303), login.text
         loop, peer, sdp = _candidate_offer()
         stack.callback(loop.close)
@@ -207,4 +205,3 @@ def test_a_live_view_through_the_proxy_reaches_the_node_holding_the_connection(
         # A hint naming the holder that reaches another node: the holder is down, say so.
         down = direct.post(f"{watch}?node={holder}", json={"sdp": "v=0"}, headers=_csrf(direct))
         assert down.status_code == 503
-

@@ -39,7 +39,8 @@ from tests.property.live_media_harness import AiortcClient
 
 pytestmark = pytest.mark.serial
 
-CANDIDATE_IP, RELAY_NEAR, RELAY_FAR, SERVER_IP = "198.18.1.2", "198.18.1.1", "198.18.2.1", "198.18.2.2"
+CANDIDATE_IP, RELAY_NEAR = "198.18.1.2", "198.18.1.1"
+RELAY_FAR, SERVER_IP = "198.18.2.1", "198.18.2.2"
 TURN_SECRET = "turn-secret-for-the-test-0123456789"
 CLONE_NEWNET = 0x40000000
 T = TypeVar("T")
@@ -68,10 +69,9 @@ def three_namespaces() -> Iterator[tuple[str, str, str]]:
         for name in (candidate, relay, server):
             _run("ip", "netns", "add", name)
             _run("ip", "-n", name, "link", "set", "lo", "up")
-        _run("ip", "-n", relay, "link", "add", "r0", "type", "veth", "peer", "name", "c0",
-             "netns", candidate)  # fmt: skip
-        _run("ip", "-n", relay, "link", "add", "r1", "type", "veth", "peer", "name", "s0",
-             "netns", server)  # fmt: skip
+        for near, far, namespace in (("r0", "c0", candidate), ("r1", "s0", server)):
+            _run("ip", "-n", relay, "link", "add", near, "type", "veth", "peer", "name", far)
+            _run("ip", "-n", relay, "link", "set", far, "netns", namespace)
         for name, link, address in (
             (candidate, "c0", CANDIDATE_IP),
             (relay, "r0", RELAY_NEAR),
@@ -92,17 +92,17 @@ def coturn(relay: str, folder: Path) -> Iterator[Path]:
     """Debian's turnserver in the relay namespace, with the shared-secret scheme the platform
     signs credentials for (the lines docs/deploy.md gives); yields its log file."""
     log = folder / "turn.log"
+    options = [
+        *("-n", f"--listening-ip={RELAY_NEAR}", f"--relay-ip={RELAY_FAR}"),
+        *("--listening-port=3478", "--min-port=49152", "--max-port=49200"),
+        *("--use-auth-secret", f"--static-auth-secret={TURN_SECRET}", "--realm=vigie.test"),
+        *("--fingerprint", "--no-tls", "--no-dtls", "--no-cli", "--no-multicast-peers"),
+        f"--allowed-peer-ip={SERVER_IP}",
+        *(f"--db={folder / 'turndb'}", f"--pidfile={folder / 'turn.pid'}"),
+        *(f"--log-file={log}", "--simple-log", "--verbose"),
+    ]
     process = subprocess.Popen(
-        [
-            "ip", "netns", "exec", relay, "turnserver", "-n",
-            f"--listening-ip={RELAY_NEAR}", f"--relay-ip={RELAY_FAR}",
-            "--listening-port=3478", "--min-port=49152", "--max-port=49200",
-            "--use-auth-secret", f"--static-auth-secret={TURN_SECRET}", "--realm=vigie.test",
-            "--fingerprint", "--no-tls", "--no-dtls", "--no-cli", "--no-multicast-peers",
-            f"--allowed-peer-ip={SERVER_IP}",
-            f"--db={folder / 'turndb'}", f"--pidfile={folder / 'turn.pid'}",
-            f"--log-file={log}", "--simple-log", "--verbose",
-        ],  # fmt: skip
+        ["ip", "netns", "exec", relay, "turnserver", *options],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.STDOUT,
     )
@@ -110,7 +110,10 @@ def coturn(relay: str, folder: Path) -> Iterator[Path]:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             probe = subprocess.run(
-                ["ip", "netns", "exec", relay, "ss", "-uln"], capture_output=True, text=True
+                ["ip", "netns", "exec", relay, "ss", "-uln"],
+                capture_output=True,
+                text=True,
+                check=False,
             )
             if f"{RELAY_NEAR}:3478" in probe.stdout:
                 break
@@ -212,31 +215,30 @@ def _connect(
     (connected, candidate type, what the recorder reported, seconds to connect)."""
     events: list[LiveEvent] = []
     session_id = uuid.uuid4()
-    with three_namespaces() as (candidate_ns, relay_ns, server_ns):
-        with coturn(relay_ns, tmp_path):
-            server, page = LoopIn(server_ns), LoopIn(candidate_ns)
-            try:
+    with three_namespaces() as (candidate_ns, relay_ns, server_ns), coturn(relay_ns, tmp_path):
+        server, page = LoopIn(server_ns), LoopIn(candidate_ns)
+        try:
 
-                async def recorder_up() -> WebRtcRecorder:
-                    return WebRtcRecorder(tmp_path / "live", SystemClock(), events.append)
+            async def recorder_up() -> WebRtcRecorder:
+                return WebRtcRecorder(tmp_path / "live", SystemClock(), events.append)
 
-                async def page_up() -> AiortcClient:
-                    return AiortcClient(configuration=page_configuration(ice, session_id))
+            async def page_up() -> AiortcClient:
+                return AiortcClient(configuration=page_configuration(ice, session_id))
 
-                recorder = server.run(recorder_up())
-                client = page.run(page_up())
-                started = time.monotonic()
-                answer = server.run(recorder.open(session_id, page.run(_offer(client))))
-                connected = page.run(_accept(client, answer, within_s), timeout=within_s + 5)
-                took = time.monotonic() - started
-                kind = _local_type(client) if connected else None
-                if connected:
-                    time.sleep(3)
-                page.run(client.hang_up())
-                server.run(recorder.aclose(), timeout=30)
-            finally:
-                page.stop()
-                server.stop()
+            recorder = server.run(recorder_up())
+            client = page.run(page_up())
+            started = time.monotonic()
+            answer = server.run(recorder.open(session_id, page.run(_offer(client))))
+            connected = page.run(_accept(client, answer, within_s), timeout=within_s + 5)
+            took = time.monotonic() - started
+            kind = _local_type(client) if connected else None
+            if connected:
+                time.sleep(3)
+            page.run(client.hang_up())
+            server.run(recorder.aclose(), timeout=30)
+        finally:
+            page.stop()
+            server.stop()
     return connected, kind, events, took
 
 

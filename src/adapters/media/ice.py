@@ -91,7 +91,9 @@ def parse_ice_servers(
         try:
             ttl = int(turn_ttl)
         except ValueError:
-            raise ValueError(f"VIGIE_TURN_TTL: a whole number of seconds, not {turn_ttl!r}") from None
+            raise ValueError(
+                f"VIGIE_TURN_TTL: a whole number of seconds, not {turn_ttl!r}"
+            ) from None
         if not 60 <= ttl <= 7 * 24 * 3600:
             raise ValueError(f"VIGIE_TURN_TTL: between 60 s and 7 days, not {ttl}")
     return IceServers(listed, secret, ttl)

@@ -32,8 +32,8 @@ from litestar.types import Message, Scope
 
 from adapters.bootstrap import Platform
 from adapters.media.ice import IceServers
-from app.live_connections import holder_of, record_holder
 from adapters.media.still import still_jpeg
+from app.live_connections import holder_of, record_holder
 from app.live_recording import media_origin, record_live_event
 from app.media_views import record_view, starts_playback
 from app.ports.live_media import BadOffer, LiveEvent, LiveRecorder
@@ -316,9 +316,7 @@ class LiveMedia(Controller):
         platform_of(request).ctx.store.get(session_id, ProctoredSession)
         _viewer(request, session_id, live=True)
         holder = holder_of(platform_of(request).ctx, session_id) or ""
-        return Template(
-            "live.html", context=context(request, session_id=session_id, holder=holder)
-        )
+        return Template("live.html", context=context(request, session_id=session_id, holder=holder))
 
 
 class Recordings(Controller):
