@@ -266,6 +266,6 @@ def test_a_candidate_without_a_route_to_the_server_is_recorded_through_the_turn_
 
 
 def test_without_turn_the_same_candidate_never_connects(can_run: None, tmp_path: Path) -> None:
-    connected, _, events, _ = _connect(tmp_path, IceServers(), within_s=8)
+    connected, _, events, _ = _connect(tmp_path, IceServers(), within_s=6)
     assert not connected
     assert not [e for e in events if isinstance(e, Segment)]
