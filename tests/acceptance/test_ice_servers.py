@@ -61,6 +61,11 @@ def test_a_wrong_setting_stops_vigie_with_a_sentence_naming_it(
 ) -> None:
     for key, value in env.items():
         monkeypatch.setenv(key, value)
+
+    def started(*args: Any, **kwargs: Any) -> int:
+        raise AssertionError("vigie started with a wrong setting")
+
+    monkeypatch.setattr("ui.serve.serve", started)  # a regression fails, never hangs
     assert main(["serve", "--port", "8599"]) == 2
     said = capsys.readouterr().err
     assert said.startswith(f"vigie: {named.replace('TTL', 'VIGIE_TURN_TTL')}"), said
