@@ -8,7 +8,9 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import re
 import secrets
+import socket
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -36,6 +38,7 @@ from adapters.keys_schema import default_keys_schema
 from adapters.launcher.builtin import BuiltinWorkspaces
 from adapters.launcher.memory import MemoryLauncher
 from adapters.mail.memory import MemoryMailer
+from adapters.media.ice import IceServers, parse_ice_servers
 from adapters.media.memory import FileMedia, MemoryMedia
 from adapters.persistence.settings import DEFAULT_DATABASE_URL, eventsourcing_env
 from adapters.persistence.store import EventsourcingStore
@@ -63,6 +66,14 @@ from app.ports.sessions import SessionStore
 from app.read_models import Projections
 from app.time_format import TimeFormatter
 from app.use_cases import portal
+
+NODE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
+
+
+def _host_node_id() -> str:
+    """The host's name, made fit for a URL and an HAProxy server name."""
+    name = re.sub(r"[^A-Za-z0-9_.-]", "-", socket.gethostname()).strip("-.") or "node"
+    return name[:63]
 
 
 @dataclass
@@ -104,6 +115,12 @@ class Settings:
     # Redis for the rate-limit buckets (VIGIE_REDIS_URL, issue 15); None: a table in a
     # PostgreSQL store, a vigie-data/rate-limit folder on one machine.
     redis_url: str | None = None
+    # This node's name (VIGIE_NODE_ID, issue 15): recorded as the owner of the live connections
+    # it holds, so a live view is sent to it (deploy/haproxy.cfg); default the host's name.
+    node_id: str = field(default_factory=_host_node_id)
+    # STUN/TURN servers of the live connections (VIGIE_ICE_SERVERS, VIGIE_TURN_SECRET,
+    # VIGIE_TURN_TTL); none by default: every peer reaches the server directly.
+    ice: IceServers = field(default_factory=IceServers)
 
     @classmethod
     def from_env(cls, **overrides: str | None) -> Settings:
@@ -130,6 +147,10 @@ class Settings:
             "s3_secret_access_key": os.environ.get("VIGIE_S3_SECRET_ACCESS_KEY"),
             "keys_schema": os.environ.get("VIGIE_KEYS_SCHEMA"),
             "redis_url": os.environ.get("VIGIE_REDIS_URL"),
+            "node_id": os.environ.get("VIGIE_NODE_ID"),
+            "ice_servers": os.environ.get("VIGIE_ICE_SERVERS"),
+            "turn_secret": os.environ.get("VIGIE_TURN_SECRET"),
+            "turn_ttl": os.environ.get("VIGIE_TURN_TTL"),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(
@@ -154,6 +175,8 @@ class Settings:
             s3_secret_access_key=values["s3_secret_access_key"] or None,
             keys_schema=values["keys_schema"] or None,
             redis_url=values["redis_url"] or None,
+            node_id=_node_id(values["node_id"]),
+            ice=parse_ice_servers(values["ice_servers"], values["turn_secret"], values["turn_ttl"]),
             support=SupportContact(
                 email=os.environ.get("VIGIE_SUPPORT_EMAIL", SupportContact.email),
                 phone=os.environ.get("VIGIE_SUPPORT_PHONE", SupportContact.phone),
@@ -216,6 +239,18 @@ class Platform:
             self.keys.close()
         if isinstance(self.sessions, PostgresSessionStore):
             self.sessions.close()
+
+
+def _node_id(value: str | None) -> str:
+    """VIGIE_NODE_ID checked at start: it travels in URLs (`?node=`) and names HAProxy's
+    server for this node, so letters, digits, `-`, `_` and `.` only."""
+    if not value:
+        return _host_node_id()
+    if not NODE_ID.fullmatch(value):
+        raise ValueError(
+            f"VIGIE_NODE_ID: letters, digits, '-', '_' or '.' (at most 63), not {value!r}"
+        )
+    return value
 
 
 def _media_url(value: str | None) -> str | None:

@@ -33,7 +33,9 @@ class LinkSigner:
     def verify(self, purpose: str, signed: str, rule: str = "R24") -> str:
         """The value, if the signature holds; otherwise the link is refused under `rule`."""
         value, _, signature = signed.rpartition(".")
-        if not value or not hmac.compare_digest(signature, self._signature(purpose, value)):
+        # Bytes: compare_digest refuses str with non-ASCII characters (a garbled link).
+        expected = self._signature(purpose, value).encode()
+        if not value or not hmac.compare_digest(signature.encode(), expected):
             raise RuleBroken(rule, "this link is not valid")
         return value
 

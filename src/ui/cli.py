@@ -82,8 +82,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `vigie` console script."""
     args = _parser().parse_args(argv)
-    settings = Settings.from_env(database_url=args.database_url)
     try:
+        settings = Settings.from_env(database_url=args.database_url)
         if args.command == "demo":
             from ui.demo import run_demo
 

@@ -250,6 +250,8 @@ def serve(settings: Settings, host: str, port: int, out: TextIO, workers: int = 
             secure=settings.base_url.startswith("https://"),
             rate_limits=rate_limit_store(settings),
             live_media_root=_live_root(settings),
+            node_id=settings.node_id,
+            ice=settings.ice,
         )
         uvicorn.run(
             app, host=host, port=port, log_level="warning", log_config=logs.uvicorn_log_config()
@@ -307,6 +309,8 @@ def worker_app() -> Any:
         secure=settings.base_url.startswith("https://"),
         rate_limits=rate_limit_store(settings),
         live_media_root=_live_root(settings),
+        node_id=settings.node_id,
+        ice=settings.ice,
     )
 
 

@@ -234,6 +234,7 @@ MATRIX: dict[str, Line] = {
     "GET /results/{session_id:uuid}": Line(own_candidate),
     "POST /results/{session_id:uuid}/appeal": Line(own_candidate, form={"reason": ""}),
     "POST /api/sessions/{session_id:uuid}/media/offer": Line(own_candidate, json={"sdp": "v=0"}),
+    "GET /api/sessions/{session_id:uuid}/media/ice": Line(own_candidate),
     # --- examiners ---
     "GET /examiner/reviews": _quiet(staff(Role.EXAMINER)),
     "GET /api/reviews/due": _quiet(staff(Role.EXAMINER)),
@@ -262,6 +263,9 @@ MATRIX: dict[str, Line] = {
     "GET /staff/live/{session_id:uuid}": Line(examiner_record(Role.EXAMINER, Role.SUPPORT)),
     "POST /api/sessions/{session_id:uuid}/media/watch": Line(
         examiner_record(Role.EXAMINER, Role.SUPPORT), json={"sdp": "v=0"}
+    ),
+    "GET /api/sessions/{session_id:uuid}/media/watch/ice": Line(
+        examiner_record(Role.EXAMINER, Role.SUPPORT)
     ),
     # --- training centres (and the hotline, for every centre) ---
     "GET /operator": _quiet(staff(Role.CENTRE, Role.SUPPORT)),

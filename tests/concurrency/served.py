@@ -251,11 +251,14 @@ def start_served(
     *,
     process_group: bool = False,
     clock_offset_s: float | None = None,
+    workers: int = 2,
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[Served]:
     """`vigie serve --workers 2` on that store and SMTP server, run in `folder`, at 9:00 in
     Paris (VIGIE_CLOCK_OFFSET), or at the offset given (a test that restarts the server keeps
     its clock going forward). With `process_group`, the server has its own process group, so
-    a test's SIGKILL (os.killpg) reaches every worker process."""
+    a test's SIGKILL (os.killpg) reaches every worker process. `workers` and `extra_env`
+    (VIGIE_NODE_ID...) make it one node of several."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIE_")}
     env.update(
@@ -267,10 +270,11 @@ def start_served(
         VIGIE_CLOCK_OFFSET=str(
             offset := morning_clock_offset() if clock_offset_s is None else clock_offset_s
         ),
+        **(extra_env or {}),
     )
     folder.mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(
-        [sys.executable, "-m", "ui.cli", "serve", "--port", str(port), "--workers", "2"],
+        [sys.executable, "-m", "ui.cli", "serve", "--port", str(port), "--workers", str(workers)],
         cwd=folder,
         env=env,
         stdout=subprocess.PIPE,

@@ -97,8 +97,12 @@ def memory_harness(grace_s: float, detectors: tuple[Detector, ...] = ()) -> Harn
 class AiortcClient:
     """The proctoring page as an aiortc peer: camera and microphone from lavfi, a data channel."""
 
-    def __init__(self, video: str = "testsrc=size=320x240:rate=15") -> None:
-        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    def __init__(
+        self,
+        video: str = "testsrc=size=320x240:rate=15",
+        configuration: RTCConfiguration | None = None,
+    ) -> None:
+        self.pc = RTCPeerConnection(configuration or RTCConfiguration(iceServers=[]))
         self.players = [
             MediaPlayer(video, format="lavfi"),
             MediaPlayer("sine=frequency=440", format="lavfi"),

@@ -1,6 +1,7 @@
 """The live recorder on aiortc: the proctoring tab's WebRTC connection, recorded on disk.
 
-One server-side `RTCPeerConnection` per connection of the page (no STUN: the default server is
+One server-side `RTCPeerConnection` per connection of the page, with the platform's ICE
+servers (`adapters.media.ice`: none by default, never aiortc's default STUN server, which is
 unreachable here and costs a 5 s gather timeout). Each connection becomes one Matroska segment
 (H.264 320x240 at 5 fps, Opus mono) written under `<root>/<session>/.partial-*` by a worker
 thread and renamed into place once complete, with its size and sha256; nothing half-written is
@@ -33,6 +34,7 @@ import aioice.ice
 from aiortc import (
     RTCConfiguration,
     RTCDataChannel,
+    RTCIceServer,
     RTCPeerConnection,
     RTCSessionDescription,
 )
@@ -41,6 +43,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from av.audio.frame import AudioFrame
 from av.video.frame import VideoFrame
 
+from adapters.media.ice import IceServers
 from adapters.media.live_common import (
     HeartbeatWatch,
     Sampler,
@@ -120,6 +123,9 @@ class _Session:
     watch: HeartbeatWatch
     numbers: Iterator[int]
     recordings: list[_Recording] = field(default_factory=list)
+    # Recordings whose connection ended and whose segment is still being written: closing
+    # the session (a shutdown) waits for them, or their segment would never be reported.
+    finishing: list[_Recording] = field(default_factory=list)
     sources: dict[str, MediaStreamTrack] = field(default_factory=dict)
     watchers: list[RTCPeerConnection] = field(default_factory=list)
     lost_at: datetime | None = None
@@ -143,8 +149,14 @@ class WebRtcRecorder:
         detector_workers: int = 2,
         max_detector_backlog: int = 4,
         keep: Callable[[str, Path], None] | None = None,
+        ice: IceServers | None = None,
+        node: str = "vigie",
     ) -> None:
         self.root = root
+        # STUN/TURN servers of every connection; TURN credentials are signed per connection
+        # for `node` (coturn's REST scheme), fresh each time.
+        self.ice = ice or IceServers()
+        self.node = node
         # Hands a finished segment to the media store (MediaCapture.keep_live_segment: an
         # object store uploads it); None: the segment stays where it was written.
         self.keep = keep
@@ -174,7 +186,7 @@ class WebRtcRecorder:
             await self._finish(previous, expected=False)
         now = self.clock.now()
         session.watch.beat(now)  # offering is a sign of life
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        pc = RTCPeerConnection(self._configuration())
         number = next(session.numbers)
         folder = self.root / str(session_id)
         folder.mkdir(parents=True, exist_ok=True)
@@ -208,12 +220,16 @@ class WebRtcRecorder:
         session = self.sessions.get(session_id)
         if session is None or not session.sources:
             raise BadOffer("this session is not live")
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        pc = RTCPeerConnection(self._configuration())
+        try:
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+            for track in session.sources.values():
+                pc.addTrack(self.relay.subscribe(track, buffered=False))
+            await pc.setLocalDescription(await pc.createAnswer())
+        except Exception as error:
+            await pc.close()
+            raise BadOffer(str(error)) from error
         session.watchers.append(pc)
-        await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
-        for track in session.sources.values():
-            pc.addTrack(self.relay.subscribe(track, buffered=False))
-        await pc.setLocalDescription(await pc.createAnswer())
 
         @pc.on("connectionstatechange")
         async def _state() -> None:
@@ -227,7 +243,7 @@ class WebRtcRecorder:
         session = self.sessions.get(session_id)
         if session is None:
             return
-        for recording in list(session.recordings):
+        for recording in [*session.recordings, *session.finishing]:
             await self._finish(recording, expected=True)
         for pc in list(session.watchers):
             await pc.close()
@@ -259,6 +275,10 @@ class WebRtcRecorder:
         return sum(r.submitted - r.done for s in self.sessions.values() for r in s.recordings)
 
     # --- inside ----------------------------------------------------------------------------
+
+    def _configuration(self) -> RTCConfiguration:
+        servers = self.ice.for_peer(f"node-{self.node}", self.clock.now())
+        return RTCConfiguration(iceServers=[RTCIceServer(**server) for server in servers])
 
     def _session(self, session_id: UUID, now: datetime, origin: datetime | None = None) -> _Session:
         session = self.sessions.get(session_id)
@@ -409,12 +429,15 @@ class WebRtcRecorder:
         recording.worker.shutdown(wait=False)
         if recording in session.recordings:
             session.recordings.remove(recording)
+            session.finishing.append(recording)
         if self.detectors:
             end_t = (ended_at - session.origin).total_seconds()
             self._detect(recording, run_finish, end_t)
-        if not publish:
+        if not publish or not recording.partial.exists():
+            # Refused, or answered and never reached (no frame written: ICE never connected,
+            # as for a peer that cannot reach this node): there is no recording to keep.
             recording.partial.unlink(missing_ok=True)
-            recording.finished.set()
+            _done(session, recording)
             return
         size, content_hash = await loop.run_in_executor(
             None, publish_file, recording.partial, recording.final
@@ -429,7 +452,7 @@ class WebRtcRecorder:
                 log.exception("live segment %s not handed to the media store", media_id)
         if not recording.expected_end:
             session.lost_at = ended_at
-        recording.finished.set()
+        _done(session, recording)  # its waiters resume after the report below
         self.sink(
             Segment(
                 recording.segment_id,
@@ -443,3 +466,9 @@ class WebRtcRecorder:
                 stats.audio_seconds,
             )
         )
+
+
+def _done(session: _Session, recording: _Recording) -> None:
+    if recording in session.finishing:
+        session.finishing.remove(recording)
+    recording.finished.set()

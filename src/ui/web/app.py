@@ -35,6 +35,7 @@ from litestar.stores.file import FileStore
 from litestar.template.config import TemplateConfig
 
 from adapters.bootstrap import Platform
+from adapters.media.ice import IceServers
 from adapters.rate_limit_store import PostgresStore
 from app.login_throttle import LoginThrottle
 from app.mail_rendering import SupportContact
@@ -278,6 +279,8 @@ def create_app(
     rate_limit_dir: Path | None = None,
     rate_limits: Store | None = None,
     live_media_root: Path | None = None,
+    node_id: str = "vigie",
+    ice: IceServers | None = None,
     session_policy: SessionPolicy | None = None,
     attempts_per_minute: int = LOGIN_ATTEMPTS_PER_MINUTE,
 ) -> Litestar:
@@ -286,7 +289,9 @@ def create_app(
     adapters.bootstrap.rate_limit_store, issue 15) or `rate_limit_dir` (files every worker
     process of the machine shares), the log-in and reset counters live there (otherwise in
     this process's memory: N workers would allow N times the attempts). With
-    `live_media_root`, the proctoring tab's WebRTC stream is recorded there (issue 7).
+    `live_media_root`, the proctoring tab's WebRTC stream is recorded there (issue 7), by this
+    node (`node_id`, recorded as the connection's holder and named in every answer's
+    X-Vigie-Node header), with the ICE servers `ice` (issue 15).
     Sessions last as `session_policy` says (by default, the VIGIE_*_SESSION_HOURS and
     VIGIE_*_IDLE_MINUTES settings); `attempts_per_minute` bounds the log-in and reset forms
     per client address (a benchmark raises it)."""
@@ -366,7 +371,11 @@ def create_app(
             *([media.stop_recorder] if live_media_root else []),
             *([rate_limits.close] if isinstance(rate_limits, PostgresStore) else []),
         ],
-        before_send=[security_headers(secure=secure), faults.request_id_header()],
+        before_send=[
+            security_headers(secure=secure),
+            faults.request_id_header(),
+            media.node_header(node_id),
+        ],
         debug=False,
     )
     # Every answer timed by route template (issue 15), a 404 for an unknown path included:
@@ -375,6 +384,8 @@ def create_app(
     metrics.watch_store(platform.store)
     app.state.platform = platform
     app.state.live_media_root = live_media_root
+    app.state.node_id = node_id
+    app.state.ice = ice or IceServers()
     app.state.support = support
     app.state.throttle = LoginThrottle(platform.sessions, platform.ctx.clock)
     app.state.second_factors = SecondFactors(

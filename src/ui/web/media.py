@@ -3,8 +3,11 @@ supervision for examiners and support (R2), and the recorded segments for playba
 
 The recorder lives in the web process's event loop (aiortc has no other way); what it reports
 is recorded on the session through `app.live_recording`, in a worker thread (the store has no
-asyncio API). With several web workers, a connection is recorded by the worker its offer
-reached; live supervision must reach the same worker (a limit written in docs/media.md).
+asyncio API). A connection is recorded by the node its offer reached, which records itself as
+the connection's holder (`app.live_connections`); a live view that reaches another node is sent
+to the holder (a 307 with `?node=<holder>`, which deploy/haproxy.cfg routes: docs/deploy.md).
+Both peers use the platform's ICE servers; the pages ask for them, with fresh TURN
+credentials, before each connection.
 """
 
 from __future__ import annotations
@@ -21,12 +24,16 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, Litestar, Request, Response, get, post
 from litestar.concurrency import sync_to_thread
-from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, JSONBody
-from litestar.response import Template
+from litestar.datastructures import MutableScopeHeaders
+from litestar.exceptions import NotFoundException, ServiceUnavailableException
+from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.response import Redirect, Template
+from litestar.types import Message, Scope
 
 from adapters.bootstrap import Platform
+from adapters.media.ice import IceServers
 from adapters.media.still import still_jpeg
+from app.live_connections import holder_of, record_holder
 from app.live_recording import media_origin, record_live_event
 from app.media_views import record_view, starts_playback
 from app.ports.live_media import BadOffer, LiveEvent, LiveRecorder
@@ -63,10 +70,50 @@ WATCHERS = (Role.EXAMINER, Role.SUPPORT)  # R2: the hotline supervises live
 PLAYERS = (Role.EXAMINER, Role.SUPPORT, Role.AUDITOR)
 
 
+NODE_HEADER = "x-vigie-node"
+
+
 class Sdp(msgspec.Struct):
     """A WebRTC session description (the whole SDP: no trickle ICE)."""
 
     sdp: str
+
+
+class IceServer(msgspec.Struct, omit_defaults=True):
+    """One STUN or TURN server, as `RTCPeerConnection` takes it."""
+
+    urls: list[str]
+    username: str | None = None
+    credential: str | None = None
+
+
+class IceConfiguration(msgspec.Struct, rename="camel"):
+    """The ICE servers a page's peer connection uses; TURN credentials expire (coturn's REST
+    scheme), so a page asks again before each connection."""
+
+    ice_servers: list[IceServer]
+
+
+def node_header(node_id: str) -> Callable[[Message, Scope], Any]:
+    """A `before_send` hook: every answer names the node that gave it (X-Vigie-Node), so an
+    operator, HAProxy's log and the tests see where a request went."""
+
+    async def before_send(message: Message, scope: Scope) -> None:
+        if message["type"] == "http.response.start":
+            MutableScopeHeaders.from_message(message)[NODE_HEADER] = node_id
+
+    return before_send
+
+
+def node_of(request: Request[Any, Any, Any]) -> str:
+    node: str = request.app.state.node_id
+    return node
+
+
+def ice_for(request: Request[Any, Any, Any], who: str) -> IceConfiguration:
+    ice: IceServers = request.app.state.ice
+    now = platform_of(request).ctx.clock.now()
+    return IceConfiguration([IceServer(**server) for server in ice.for_peer(who, now)])
 
 
 def recorder_of(request: Request[Any, Any, Any]) -> LiveRecorder:
@@ -118,6 +165,8 @@ async def start_recorder(app: Litestar) -> None:
         sink,
         detectors,
         keep=platform.ctx.media.keep_live_segment,
+        ice=app.state.ice,
+        node=app.state.node_id,
     )
     app.state.recorder = recorder
     app.state.recorder_pending = pending
@@ -201,7 +250,15 @@ class CandidateMedia(Controller):
             answer = await recorder_of(request).open(session_id, data.sdp, origin)
         except BadOffer as error:
             raise InvalidArgument("sdp", str(error)) from None
+        # This node holds the connection now: live views are sent here (issue 15).
+        await sync_to_thread(record_holder, platform_of(request).ctx, session_id, node_of(request))
         return Sdp(answer)
+
+    @get("/api/sessions/{session_id:uuid}/media/ice", sync_to_thread=True)
+    def ice(self, request: Request[Any, Any, Any], session_id: FromPath[UUID]) -> IceConfiguration:
+        """The ICE servers of the proctoring tab's next connection (fresh TURN credentials)."""
+        own_session(request, session_id)
+        return ice_for(request, f"session-{session_id}")
 
 
 class LiveMedia(Controller):
@@ -211,17 +268,44 @@ class LiveMedia(Controller):
 
     @post("/api/sessions/{session_id:uuid}/media/watch", status_code=200)
     async def watch(
-        self, request: Request[Any, Any, Any], session_id: FromPath[UUID], data: JSONBody[Sdp]
-    ) -> Sdp:
+        self,
+        request: Request[Any, Any, Any],
+        session_id: FromPath[UUID],
+        data: JSONBody[Sdp],
+        node: FromQuery[str] = "",
+    ) -> Sdp | Redirect:
         """R2: an examiner or support user watches the session live; the recording goes on.
-        The look is recorded (issue 14) once the stream is handed to the viewer."""
+        The look is recorded (issue 14) once the stream is handed to the viewer. Only the
+        node holding the candidate's connection can relay it: another node sends the viewer
+        there (307, the same request with `?node=<holder>`, which the proxy routes)."""
         who = await sync_to_thread(_viewer, request, session_id, live=True)
+        holder = await sync_to_thread(holder_of, platform_of(request).ctx, session_id)
+        if holder is not None and holder != node_of(request):
+            if node != holder:
+                return Redirect(
+                    path=f"/api/sessions/{session_id}/media/watch",
+                    query_params={"node": holder},
+                    status_code=307,
+                )
+            # The proxy was asked for the holder and sent the request elsewhere: the holder
+            # is down (its connection is lost with it; the page will reconnect elsewhere).
+            raise ServiceUnavailableException(
+                f"the node recording this session ({holder}) does not answer; try again"
+            )
         try:
             answer = await recorder_of(request).watch(session_id, data.sdp)
         except BadOffer as error:
             raise InvalidArgument("sdp", str(error)) from None
         await sync_to_thread(_record, request, who, session_id, LIVE, ViewedMedia.LIVE)
         return Sdp(answer)
+
+    @get("/api/sessions/{session_id:uuid}/media/watch/ice", sync_to_thread=True)
+    def watch_ice(
+        self, request: Request[Any, Any, Any], session_id: FromPath[UUID]
+    ) -> IceConfiguration:
+        """The ICE servers of a live view's connection (fresh TURN credentials)."""
+        who = _viewer(request, session_id, live=True)
+        return ice_for(request, f"staff-{who.staff_id}")
 
     @get("/staff/live/{session_id:uuid}", sync_to_thread=True)
     def live_page(self, request: Request[Any, Any, Any], session_id: FromPath[UUID]) -> Template:
@@ -231,7 +315,8 @@ class LiveMedia(Controller):
         when its script asks for the stream (`watch`)."""
         platform_of(request).ctx.store.get(session_id, ProctoredSession)
         _viewer(request, session_id, live=True)
-        return Template("live.html", context=context(request, session_id=session_id))
+        holder = holder_of(platform_of(request).ctx, session_id) or ""
+        return Template("live.html", context=context(request, session_id=session_id, holder=holder))
 
 
 class Recordings(Controller):

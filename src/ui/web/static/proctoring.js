@@ -66,7 +66,14 @@
       audio: { channelCount: 1 }
     })).then(function (s) {
       stream = s;
-      peer = new RTCPeerConnection({ iceServers: [] });
+      // The platform's ICE servers, with fresh TURN credentials for this connection.
+      return fetch("/api/sessions/" + sessionId + "/media/ice", { credentials: "same-origin" });
+    }).then(function (reply) {
+      if (!reply.ok) throw new Error("no ICE servers: " + reply.status);
+      return reply.json();
+    }).then(function (config) {
+      var s = stream;
+      peer = new RTCPeerConnection({ iceServers: config.iceServers });
       pc = peer;
       s.getTracks().forEach(function (track) { peer.addTrack(track, s); });
       channel = peer.createDataChannel("vigie");

@@ -1,5 +1,7 @@
 // Live supervision (R2): a receive-only WebRTC connection to the server, which relays the
-// candidate's tracks without touching the recording.
+// candidate's tracks without touching the recording. The platform's ICE servers (STUN, TURN
+// with short-lived credentials) are asked for first; the offer goes to the node holding the
+// candidate's connection (`?node=`, which the proxy routes; another node answers 307 there).
 (function () {
   "use strict";
   var video = document.getElementById("live");
@@ -13,13 +15,21 @@
     var m = document.cookie.match(/(?:^|; )vigie_csrf=([^;]*)/);
     return m ? decodeURIComponent(m[1]) : "";
   }
-  var pc = new RTCPeerConnection({ iceServers: [] });
+  var base = "/api/sessions/" + video.getAttribute("data-session") + "/media/watch";
+  var node = video.getAttribute("data-node");
+  var pc = null;
   var stream = new MediaStream();
   video.srcObject = stream;
-  pc.addTransceiver("video", { direction: "recvonly" });
-  pc.addTransceiver("audio", { direction: "recvonly" });
-  pc.ontrack = function (e) { stream.addTrack(e.track); show("live"); };
-  pc.createOffer().then(function (offer) {
+  fetch(base + "/ice", { credentials: "same-origin" }).then(function (reply) {
+    if (!reply.ok) throw new Error("no ICE servers: " + reply.status);
+    return reply.json();
+  }).then(function (config) {
+    pc = new RTCPeerConnection({ iceServers: config.iceServers });
+    pc.addTransceiver("video", { direction: "recvonly" });
+    pc.addTransceiver("audio", { direction: "recvonly" });
+    pc.ontrack = function (e) { stream.addTrack(e.track); show("live"); };
+    return pc.createOffer();
+  }).then(function (offer) {
     return pc.setLocalDescription(offer);
   }).then(function () {
     return new Promise(function (resolve) {
@@ -30,7 +40,7 @@
       setTimeout(resolve, 3000);
     });
   }).then(function () {
-    return fetch("/api/sessions/" + video.getAttribute("data-session") + "/media/watch", {
+    return fetch(base + (node ? "?node=" + encodeURIComponent(node) : ""), {
       method: "POST", credentials: "same-origin",
       headers: { "content-type": "application/json", "x-csrftoken": csrf() },
       body: JSON.stringify({ sdp: pc.localDescription.sdp })
