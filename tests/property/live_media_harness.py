@@ -97,7 +97,10 @@ def memory_harness(grace_s: float, detectors: tuple[Detector, ...] = ()) -> Harn
 class AiortcClient:
     """The proctoring page as an aiortc peer: camera and microphone from lavfi, a data channel."""
 
-    def __init__(self, video: str = "testsrc=size=320x240:rate=15") -> None:
+    # 320x240 at 5 fps, what the page asks its camera for: the aiortc recorder keeps the
+    # frames the page sends, at the page's rate (the in-memory page sends 15 fps, which its
+    # recorder re-encodes at 5).
+    def __init__(self, video: str = "testsrc=size=320x240:rate=5") -> None:
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self.players = [
             MediaPlayer(video, format="lavfi"),

@@ -86,7 +86,7 @@ def check_file(harness: Harness, segment: Segment) -> None:
     with av.open(harness.recorder.open_segment(segment.media_id)) as container:
         [video] = container.streams.video
         [audio] = container.streams.audio
-        assert (video.codec_context.name, video.width, video.height) == ("h264", 320, 240)
+        assert (video.codec_context.name, video.width, video.height) == ("vp8", 320, 240)
         assert (audio.codec_context.name, audio.channels) == ("opus", 1)
         assert container.duration is not None
         duration = container.duration / av.time_base
