@@ -79,7 +79,7 @@ log = logging.getLogger(__name__)
 
 SEGMENT_NAME = re.compile(r"segment-(\d+)\.mkv")
 RECORDED_CODECS = {"video": "video/vp8", "audio": "audio/opus"}  # what the segment holds
-FLUSH_S = 0.5  # media the event loop gathers before handing it to the segment's worker
+FLUSH_S = 1.0  # media the event loop gathers before handing it to the segment's worker
 KEYFRAME_ASK_S = 1.0  # how often to ask again while waiting for a keyframe
 
 
