@@ -9,6 +9,7 @@ decode=False)`), so the bytes the recorder was sent are known.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import uuid
 from fractions import Fraction
 from pathlib import Path
@@ -136,7 +137,7 @@ def test_a_segment_holds_the_pages_own_frames_and_plays(tmp_path: Path) -> None:
     assert SECONDS - 1 <= len(spy.frames) <= SECONDS + 1, [t for t, _ in spy.frames]
     assert all(len(s.bgr) == 320 * 240 * 3 for _, s in spy.frames)
     times = [t for t, _ in spy.frames]
-    assert times == sorted(times) and all(b - a > 0.75 for a, b in zip(times, times[1:]))
+    assert times == sorted(times) and all(b - a > 0.75 for a, b in itertools.pairwise(times))
     assert len(spy.windows) >= SECONDS - 1
     for _, window in spy.windows:
         assert window.sample_rate == 48_000 and window.seconds == pytest.approx(1, abs=0.05)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import av
 import numpy as np
@@ -110,10 +110,10 @@ class EncodedSegmentWriter:
         self.video_decoder: av.VideoCodecContext | None = None
         self.audio_decoder: av.AudioCodecContext | None = None
         if decode:
-            self.video_decoder = av.CodecContext.create("vp8", "r")  # type: ignore[assignment]
+            self.video_decoder = av.CodecContext.create("vp8", "r")
             audio = av.CodecContext.create("libopus", "r")
-            audio.format, audio.layout, audio.sample_rate = "s16", "mono", AUDIO_RATE  # type: ignore[attr-defined]
-            self.audio_decoder = audio  # type: ignore[assignment]
+            audio.format, audio.layout, audio.sample_rate = "s16", "mono", AUDIO_RATE
+            self.audio_decoder = audio
         self.next_sample_s = 0.0
         self.window: list[np.ndarray] = []
         self.window_start_s: float | None = None
@@ -131,7 +131,7 @@ class EncodedSegmentWriter:
                 self._audio(frame, samples)
         return samples
 
-    def _mux(self, stream: av.stream.Stream, kind: str, frame: EncodedFrame) -> av.Packet:
+    def _mux(self, stream: av.stream.Stream, kind: str, frame: EncodedFrame) -> av.Packet[Any]:
         if not self.started:
             self.started = True
             size = vp8_size(frame.data) if kind == "video" else None
@@ -197,4 +197,3 @@ class EncodedSegmentWriter:
             self.closed = True
             self.container.close()
         return SegmentStats(self.video_frames, self.audio_samples / AUDIO_RATE)
-
