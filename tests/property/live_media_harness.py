@@ -47,6 +47,7 @@ class Harness:
     play: Callable[[float], Any]  # async: let media flow for that many seconds
     watch: Callable[[UUID], Any]  # async: a supervisor; returns a frame counter
     tolerance_s: float  # how far a file's duration may be from its recorded span
+    on_the_wall: bool = True  # False: media time is the harness's own clock, not the wall's
     cleanup: list[Callable[[], Any]] = field(default_factory=list)
 
 
@@ -88,7 +89,7 @@ def memory_harness(grace_s: float, detectors: tuple[Detector, ...] = ()) -> Harn
         watcher.watching(await recorder.watch(session_id, "vigie-memory-watch"))
         return lambda: watcher.frames_seen
 
-    return Harness(recorder, events, connect, play, watch, tolerance_s=0.25)
+    return Harness(recorder, events, connect, play, watch, tolerance_s=0.25, on_the_wall=False)
 
 
 # --- aiortc ------------------------------------------------------------------------------------

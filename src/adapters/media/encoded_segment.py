@@ -103,6 +103,9 @@ class EncodedSegmentWriter:
         self.video.time_base = self.audio.time_base = MS
         self.started = False
         self.keyed = False  # video waits for its first keyframe: nothing before it decodes
+        # A video frame shows until the next one: each is muxed once the next gives its length.
+        self.held: av.Packet[Any] | None = None
+        self.frame_ms = round(1000 / VIDEO_FPS)
         self.last_ms = {"video": -1, "audio": -1}
         self.video_frames = 0
         self.audio_samples = 0
@@ -152,7 +155,7 @@ class EncodedSegmentWriter:
         self.keyed = True
         packet = self._mux(self.video, "video", frame)
         packet.is_keyframe = key
-        self.container.mux(packet)
+        self._hold(packet)
         self.video_frames += 1
         if self.video_decoder is None:
             return
@@ -168,6 +171,15 @@ class EncodedSegmentWriter:
             self.next_sample_s = max(self.next_sample_s + DETECT_EVERY_S, frame.t_s)
             bgr = decoded[-1].to_ndarray(width=WIDTH, height=HEIGHT, format="bgr24")
             samples.append((frame.t_s, VideoSample(WIDTH, HEIGHT, bgr.tobytes())))
+
+    def _hold(self, packet: av.Packet[Any] | None) -> None:
+        held, self.held = self.held, packet
+        if held is None or held.pts is None:
+            return
+        if packet is not None and packet.pts is not None:
+            self.frame_ms = packet.pts - held.pts
+        held.duration = self.frame_ms
+        self.container.mux(held)
 
     def _audio(self, frame: EncodedFrame, samples: list[Sample]) -> None:
         packet = self._mux(self.audio, "audio", frame)
@@ -195,5 +207,6 @@ class EncodedSegmentWriter:
     def close(self) -> SegmentStats:
         if not self.closed:
             self.closed = True
+            self._hold(None)
             self.container.close()
         return SegmentStats(self.video_frames, self.audio_samples / AUDIO_RATE)
