@@ -208,5 +208,8 @@ class EncodedSegmentWriter:
         if not self.closed:
             self.closed = True
             self._hold(None)
+            # Nothing received still makes a file (a header, no frames): PyAV creates it only
+            # when the header is written.
+            self.container.start_encoding()
             self.container.close()
         return SegmentStats(self.video_frames, self.audio_samples / AUDIO_RATE)

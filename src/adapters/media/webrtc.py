@@ -203,7 +203,7 @@ class WebRtcRecorder:
             worker=ThreadPoolExecutor(1, thread_name_prefix="vigie-segment"),
         )
         session.recordings.append(recording)
-        self._wire(session, recording)
+        self._wire(session, recording, offer_sdp)
         try:
             await pc.setRemoteDescription(offer)
             await pc.setLocalDescription(await pc.createAnswer())
@@ -290,11 +290,14 @@ class WebRtcRecorder:
             session.watchdog = asyncio.ensure_future(self._watchdog(session_id, session))
         return session
 
-    def _wire(self, session: _Session, recording: _Recording) -> None:
+    def _wire(self, session: _Session, recording: _Recording, offer_sdp: str) -> None:
         pc = recording.pc
         for kind, mime in RECORDED_CODECS.items():
             # Made before the offer is applied, so the answer offers only what the segment
-            # holds (and retransmissions): the offer's m-lines take these transceivers.
+            # holds (and retransmissions): the offer's m-lines take these transceivers. Only
+            # for kinds the offer has: aiortc cannot answer with a transceiver left unused.
+            if f"m={kind} " not in offer_sdp:
+                continue
             capabilities = RTCRtpReceiver.getCapabilities(kind)
             assert capabilities is not None
             transceiver = pc.addTransceiver(kind, direction="recvonly")
