@@ -344,11 +344,12 @@ class WebRtcRecorder:
             if last is not None:
                 self.sink(TabClosed(session_id, last, now))
 
-    def _segment_time(self, recording: _Recording, kind: str, pts_s: float) -> float:
+    def _segment_time(self, recording: _Recording, kind: str, pts_s: float, now: datetime) -> float:
         """Seconds from the segment's start: arrival of the first frame, then the sender's
         own timestamps (RTP), so network jitter does not bend the recording's timeline."""
-        arrival = (self.clock.now() - recording.started_at).total_seconds()
-        first = recording.first.setdefault(kind, (pts_s, arrival))
+        first = recording.first.get(kind)
+        if first is None:
+            first = recording.first[kind] = (pts_s, (now - recording.started_at).total_seconds())
         return first[1] + pts_s - first[0]
 
     def _on_frame(
@@ -363,9 +364,10 @@ class WebRtcRecorder:
         if recording.finishing:
             return False
         if codec.mimeType.lower() != RECORDED_CODECS.get(kind):
-            return True  # not negotiated (see `_wire`); never recorded undecoded
-        t = self._segment_time(recording, kind, frame.timestamp / codec.clockRate)
-        recording.last_media_at = self.clock.now()
+            # Not negotiated for the segment (see `_wire`): not recorded, shown to supervisors.
+            return bool(session.watchers)
+        now = recording.last_media_at = self.clock.now()
+        t = self._segment_time(recording, kind, frame.timestamp / codec.clockRate, now)
         recording.batch.append(EncodedFrame(kind, frame.data, t))
         if t - recording.batch[0].t_s >= FLUSH_S:
             self._flush(recording)
