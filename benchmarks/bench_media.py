@@ -1,14 +1,16 @@
 """Live media benchmark: N proctoring streams recorded at once by one server process.
 
 Run: .venv/bin/python benchmarks/bench_media.py [--streams 2,4,8] [--seconds 12] [--client-fps 5]
+     [--quick]  (4 and 8 streams for 6 s)
 
 Clients: N aiortc peers in a separate process (a browser is not in the server's process), each
 sending lavfi `testsrc` 320x240 at --client-fps (VP8) and a 440 Hz `sine` (Opus), plus a data
 channel with a heartbeat every second. ICE on 127.0.0.1 only (`loopback_ice`), in both processes.
 
 Server, two modes per N, same run:
-  record     `WebRtcRecorder`: Matroska segments (H.264 320x240 at 5 fps, Opus mono), detectors on
-             (faces and voice, 1 fps / 1 s windows, in a 2-thread pool);
+  record     `WebRtcRecorder`: WebM segments of the received VP8 and Opus frames (no
+             re-encoding), detectors on (faces and voice, 1 fps / 1 s windows decoded from
+             the received frames, in a 2-thread pool);
   reference  the same peers whose tracks are only received and decoded, then dropped.
 Figures, over the steady part (after every connection is up): the server process's CPU
 (psutil, user+system) as a share of one core, CPU per stream, RSS growth per stream, the
@@ -211,7 +213,10 @@ async def main() -> None:
     parser.add_argument("--streams", default="2,4,8")
     parser.add_argument("--seconds", type=float, default=12.0)
     parser.add_argument("--client-fps", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="4 and 8 streams for 6 s")
     args = parser.parse_args()
+    if args.quick:
+        args.streams, args.seconds = "4,8", 6.0
     rows: list[dict[str, Any]] = []
     with loopback_ice(), tempfile.TemporaryDirectory(prefix="vigie-bench-media-") as tmp:
         for n in [int(x) for x in args.streams.split(",")]:

@@ -47,6 +47,7 @@ class Harness:
     play: Callable[[float], Any]  # async: let media flow for that many seconds
     watch: Callable[[UUID], Any]  # async: a supervisor; returns a frame counter
     tolerance_s: float  # how far a file's duration may be from its recorded span
+    on_the_wall: bool = True  # False: media time is the harness's own clock, not the wall's
     cleanup: list[Callable[[], Any]] = field(default_factory=list)
 
 
@@ -88,7 +89,7 @@ def memory_harness(grace_s: float, detectors: tuple[Detector, ...] = ()) -> Harn
         watcher.watching(await recorder.watch(session_id, "vigie-memory-watch"))
         return lambda: watcher.frames_seen
 
-    return Harness(recorder, events, connect, play, watch, tolerance_s=0.25)
+    return Harness(recorder, events, connect, play, watch, tolerance_s=0.25, on_the_wall=False)
 
 
 # --- aiortc ------------------------------------------------------------------------------------
@@ -97,9 +98,12 @@ def memory_harness(grace_s: float, detectors: tuple[Detector, ...] = ()) -> Harn
 class AiortcClient:
     """The proctoring page as an aiortc peer: camera and microphone from lavfi, a data channel."""
 
+    # 320x240 at 5 fps, what the page asks its camera for: the aiortc recorder keeps the
+    # frames the page sends, at the page's rate (the in-memory page sends 15 fps, which its
+    # recorder re-encodes at 5).
     def __init__(
         self,
-        video: str = "testsrc=size=320x240:rate=15",
+        video: str = "testsrc=size=320x240:rate=5",
         configuration: RTCConfiguration | None = None,
     ) -> None:
         self.pc = RTCPeerConnection(configuration or RTCConfiguration(iceServers=[]))

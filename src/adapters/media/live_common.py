@@ -99,7 +99,8 @@ class SegmentStats:
 
 
 class SegmentWriter:
-    """Encodes one connection into Matroska: H.264 320x240 at `fps`, Opus mono.
+    """Encodes decoded frames into one segment as the aiortc recorder keeps them (WebM: VP8
+    320x240 at `fps`, Opus mono); the in-memory recorder's writer, whose page hands over frames.
 
     Not thread-safe: one writer is fed by one thread (the segment's worker). Times are seconds
     from the segment's start; frames arriving faster than `fps` are dropped by `wants_video`.
@@ -107,12 +108,11 @@ class SegmentWriter:
 
     def __init__(self, sink: str | Path | IO[bytes], fps: int = VIDEO_FPS) -> None:
         self.fps = fps
-        self.container = av.open(sink, mode="w", format="matroska")
+        self.container = av.open(sink, mode="w", format="webm")
         self.video = self.container.add_stream(
-            "libx264",
-            rate=fps,
-            options={"preset": "ultrafast", "tune": "zerolatency", "crf": "30"},
+            "libvpx", rate=fps, options={"deadline": "realtime", "cpu-used": "8"}
         )
+        self.video.bit_rate = 300_000
         self.video.width, self.video.height, self.video.pix_fmt = WIDTH, HEIGHT, "yuv420p"
         self.video.codec_context.time_base = MS
         self.audio = self.container.add_stream("libopus", rate=AUDIO_RATE)
@@ -229,6 +229,15 @@ def run_audio(
 ) -> list[Detection]:
     window = mono_pcm(frames)
     return [hit for detector in detectors for hit in detector.audio(session_id, t_s, window)]
+
+
+def run_sample(
+    detectors: Sequence[Detector], session_id: UUID, t_s: float, sample: VideoSample | AudioWindow
+) -> list[Detection]:
+    """Detectors over a sample already decoded (the aiortc recorder's segment writer)."""
+    if isinstance(sample, VideoSample):
+        return [hit for detector in detectors for hit in detector.frame(session_id, t_s, sample)]
+    return [hit for detector in detectors for hit in detector.audio(session_id, t_s, sample)]
 
 
 def run_finish(detectors: Sequence[Detector], session_id: UUID, t_s: float) -> list[Detection]:

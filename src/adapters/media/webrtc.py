@@ -2,14 +2,16 @@
 
 One server-side `RTCPeerConnection` per connection of the page, with the platform's ICE
 servers (`adapters.media.ice`: none by default, never aiortc's default STUN server, which is
-unreachable here and costs a 5 s gather timeout). Each connection becomes one Matroska segment
-(H.264 320x240 at 5 fps, Opus mono) written under `<root>/<session>/.partial-*` by a worker
-thread and renamed into place once complete, with its size and sha256; nothing half-written is
-ever referenced. aiortc decodes the incoming RTP in its own threads; resizing, encoding and the
-detectors run in worker threads too, so the event loop only moves frames around.
+unreachable here and costs a 5 s gather timeout). Each connection becomes one WebM segment
+holding the page's own VP8 and Opus frames, not re-encoded (issue 15: re-encoding was most of
+a stream's cost), written under `<root>/<session>/.partial-*` by a worker thread and renamed
+into place once complete, with its size and sha256; nothing half-written is ever referenced.
+The answer accepts only VP8 and Opus (every WebRTC browser must send both, RFC 7742/7874).
 
-Tracks are consumed through one `MediaRelay`: the recording subscribes buffered (no frame
-lost), supervisors (`watch`) unbuffered (they see the latest frame, never slow the recording).
+The encoded frames are taken from aiortc's receivers before their decoders (`rtp_tap`); the
+event loop batches them and the segment's worker muxes them, decoding only the detectors'
+samples (`encoded_segment`). aiortc decodes a track only while a supervisor watches it:
+supervisors (`watch`) receive the decoded tracks through one `MediaRelay`, unbuffered.
 
 Times come from the injected `Clock`; media times (detections) are seconds from the session's
 first entry into this recorder.
@@ -23,7 +25,7 @@ import itertools
 import logging
 import re
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -36,25 +38,30 @@ from aiortc import (
     RTCDataChannel,
     RTCIceServer,
     RTCPeerConnection,
+    RTCRtpReceiver,
     RTCSessionDescription,
 )
 from aiortc.contrib.media import MediaRelay
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
-from av.audio.frame import AudioFrame
-from av.video.frame import VideoFrame
+from aiortc.jitterbuffer import JitterFrame
+from aiortc.mediastreams import MediaStreamTrack
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 
+from adapters.media.encoded_segment import (
+    EncodedFrame,
+    EncodedSegmentWriter,
+    Sample,
+    vp8_keyframe,
+)
 from adapters.media.ice import IceServers
 from adapters.media.live_common import (
     HeartbeatWatch,
-    Sampler,
     SegmentStats,
-    SegmentWriter,
     parse_message,
     publish_file,
-    run_audio,
     run_finish,
-    run_frame,
+    run_sample,
 )
+from adapters.media.rtp_tap import request_keyframe, tap
 from app.ports.clock import Clock
 from app.ports.live_media import (
     BadOffer,
@@ -74,6 +81,9 @@ from app.ports.live_media import (
 log = logging.getLogger(__name__)
 
 SEGMENT_NAME = re.compile(r"segment-(\d+)\.mkv")
+RECORDED_CODECS = {"video": "video/vp8", "audio": "audio/opus"}  # what the segment holds
+FLUSH_S = 1.0  # media the event loop gathers before handing it to the segment's worker
+KEYFRAME_ASK_S = 1.0  # how often to ask again while waiting for a keyframe
 
 
 @contextlib.contextmanager
@@ -104,10 +114,12 @@ class _Recording:
     offset_s: float  # media time of the segment's start
     partial: Path
     final: Path
-    writer: SegmentWriter
+    writer: EncodedSegmentWriter
     worker: ThreadPoolExecutor
-    sampler: Sampler = field(default_factory=Sampler)
-    pumps: list[asyncio.Task[None]] = field(default_factory=list)
+    batch: list[EncodedFrame] = field(default_factory=list)  # received, not yet handed over
+    receivers: dict[str, RTCRtpReceiver] = field(default_factory=dict)
+    decoding: set[str] = field(default_factory=set)  # kinds aiortc decodes (for supervisors)
+    keyframe_asked_s: float = -KEYFRAME_ASK_S
     first: dict[str, tuple[float, float]] = field(default_factory=dict)  # kind -> (pts s, t)
     submitted: int = 0
     done: int = 0
@@ -199,11 +211,11 @@ class WebRtcRecorder:
             offset_s=(now - session.origin).total_seconds(),
             partial=partial,
             final=folder / f"segment-{number:04d}.mkv",
-            writer=SegmentWriter(partial, fps=self.fps),
+            writer=EncodedSegmentWriter(partial, decode=bool(self.detectors)),
             worker=ThreadPoolExecutor(1, thread_name_prefix="vigie-segment"),
         )
         session.recordings.append(recording)
-        self._wire(session, recording)
+        self._wire(session, recording, offer_sdp)
         try:
             await pc.setRemoteDescription(offer)
             await pc.setLocalDescription(await pc.createAnswer())
@@ -298,14 +310,31 @@ class WebRtcRecorder:
             session.watchdog = asyncio.ensure_future(self._watchdog(session_id, session))
         return session
 
-    def _wire(self, session: _Session, recording: _Recording) -> None:
+    def _wire(self, session: _Session, recording: _Recording, offer_sdp: str) -> None:
         pc = recording.pc
+        for kind, mime in RECORDED_CODECS.items():
+            # Made before the offer is applied, so the answer offers only what the segment
+            # holds (and retransmissions): the offer's m-lines take these transceivers. Only
+            # for kinds the offer has: aiortc cannot answer with a transceiver left unused.
+            if f"m={kind} " not in offer_sdp:
+                continue
+            capabilities = RTCRtpReceiver.getCapabilities(kind)
+            assert capabilities is not None
+            transceiver = pc.addTransceiver(kind, direction="recvonly")
+            transceiver.setCodecPreferences(
+                [c for c in capabilities.codecs if c.mimeType.lower() in (mime, f"{kind}/rtx")]
+            )
 
         @pc.on("track")
         def _track(track: MediaStreamTrack) -> None:
             session.sources[track.kind] = track
-            subscribed = self.relay.subscribe(track, buffered=True)
-            recording.pumps.append(asyncio.ensure_future(self._pump(recording, subscribed)))
+            receiver = next(t.receiver for t in pc.getTransceivers() if t.receiver.track is track)
+            recording.receivers[track.kind] = receiver
+
+            def on_frame(codec: RTCRtpCodecParameters, frame: JitterFrame) -> bool:
+                return self._on_frame(session, recording, track.kind, codec, frame)
+
+            tap(receiver, on_frame)
 
         @pc.on("datachannel")
         def _channel(channel: RTCDataChannel) -> None:
@@ -335,49 +364,82 @@ class WebRtcRecorder:
             if last is not None:
                 self.sink(TabClosed(session_id, last, now))
 
-    def _segment_time(self, recording: _Recording, kind: str, frame: Any) -> float:
+    def _segment_time(self, recording: _Recording, kind: str, pts_s: float, now: datetime) -> float:
         """Seconds from the segment's start: arrival of the first frame, then the sender's
         own timestamps (RTP), so network jitter does not bend the recording's timeline."""
-        arrival = (self.clock.now() - recording.started_at).total_seconds()
-        if frame.pts is None or frame.time_base is None:
-            return arrival
-        pts_s = float(frame.pts * frame.time_base)
-        first = recording.first.setdefault(kind, (pts_s, arrival))
+        first = recording.first.get(kind)
+        if first is None:
+            first = recording.first[kind] = (pts_s, (now - recording.started_at).total_seconds())
         return first[1] + pts_s - first[0]
 
-    def _submit(self, recording: _Recording, job: Callable[..., None], *args: Any) -> None:
-        def run() -> None:
-            try:
-                job(*args)
-            except Exception:
-                log.exception("segment %s: a frame could not be encoded", recording.segment_id)
-            finally:
-                recording.done += 1  # one worker thread: the only writer
+    def _on_frame(
+        self,
+        session: _Session,
+        recording: _Recording,
+        kind: str,
+        codec: RTCRtpCodecParameters,
+        frame: JitterFrame,
+    ) -> bool:
+        """A frame aiortc reassembled (on the event loop); whether aiortc should decode it."""
+        if recording.finishing:
+            return False
+        if codec.mimeType.lower() != RECORDED_CODECS.get(kind):
+            # Not negotiated for the segment (see `_wire`): not recorded, shown to supervisors.
+            return bool(session.watchers)
+        now = recording.last_media_at = self.clock.now()
+        t = self._segment_time(recording, kind, frame.timestamp / codec.clockRate, now)
+        recording.batch.append(EncodedFrame(kind, frame.data, t))
+        if t - recording.batch[0].t_s >= FLUSH_S:
+            self._flush(recording)
+        if not session.watchers:
+            recording.decoding.discard(kind)
+            return False
+        if kind == "video" and kind not in recording.decoding and not vp8_keyframe(frame.data):
+            # A supervisor joined: aiortc's decoder needs a keyframe to start from.
+            self._ask_keyframe(recording, t)
+            return False
+        recording.decoding.add(kind)
+        return True
 
-        recording.submitted += 1
+    def _ask_keyframe(self, recording: _Recording, t: float) -> None:
+        receiver = recording.receivers.get("video")
+        if receiver is not None and t - recording.keyframe_asked_s >= KEYFRAME_ASK_S:
+            recording.keyframe_asked_s = t
+            request_keyframe(receiver)
+
+    def _flush(self, recording: _Recording) -> None:
+        """Hand the gathered frames to the segment's worker; their samples go to detectors."""
+        batch, recording.batch = recording.batch, []
+        if not batch:
+            return
+        recording.submitted += len(batch)
         self.max_encode_backlog = max(self.max_encode_backlog, recording.submitted - recording.done)
-        recording.worker.submit(run)
+        future = recording.worker.submit(self._write, recording, batch)
+        if self.detectors:
+            loop = asyncio.get_running_loop()
+            future.add_done_callback(
+                lambda done: loop.call_soon_threadsafe(self._samples, recording, done)
+            )
 
-    async def _pump(self, recording: _Recording, track: MediaStreamTrack) -> None:
-        writer, sampler = recording.writer, recording.sampler
-        while True:
-            try:
-                frame = await track.recv()
-            except MediaStreamError:
-                return
-            t = self._segment_time(recording, track.kind, frame)
-            recording.last_media_at = self.clock.now()
-            if isinstance(frame, VideoFrame):
-                if writer.wants_video(t):
-                    self._submit(recording, writer.add_video, frame, t)
-                if self.detectors and sampler.frame_due(t):
-                    self._detect(recording, run_frame, recording.offset_s + t, frame)
-            elif isinstance(frame, AudioFrame):
-                self._submit(recording, writer.add_audio, frame, t)
-                window = sampler.add_audio(frame, t) if self.detectors else None
-                if window is not None:
-                    start, frames = window
-                    self._detect(recording, run_audio, recording.offset_s + start, frames)
+    def _write(self, recording: _Recording, batch: list[EncodedFrame]) -> list[Sample]:
+        """In the segment's worker thread (the writer's only user)."""
+        try:
+            samples = recording.writer.write(batch)
+            receiver = recording.receivers.get("video")
+            if recording.writer.broken and receiver is not None:
+                request_keyframe(receiver)  # a thread-safe flag: aiortc sends the PLI
+            return samples
+        except Exception:
+            log.exception("segment %s: frames could not be written", recording.segment_id)
+            return []
+        finally:
+            recording.done += len(batch)  # one worker thread: the only writer
+
+    def _samples(self, recording: _Recording, done: Future[list[Sample]]) -> None:
+        if done.cancelled() or done.exception() is not None:
+            return
+        for t, sample in done.result():
+            self._detect(recording, run_sample, recording.offset_s + t, sample)
 
     def _detect(
         self, recording: _Recording, job: Callable[..., list[Detection]], *args: Any
@@ -420,9 +482,7 @@ class WebRtcRecorder:
         # A cut connection is noticed seconds after its last frame: the segment ends there.
         ended_at = self.clock.now() if expected else (recording.last_media_at or self.clock.now())
         session = self.sessions[recording.session_id]
-        for task in recording.pumps:
-            task.cancel()
-        await asyncio.gather(*recording.pumps, return_exceptions=True)
+        self._flush(recording)  # `finishing` lets no frame in any more
         await recording.pc.close()
         loop = asyncio.get_running_loop()
         stats: SegmentStats = await loop.run_in_executor(recording.worker, recording.writer.close)
@@ -433,7 +493,8 @@ class WebRtcRecorder:
         if self.detectors:
             end_t = (ended_at - session.origin).total_seconds()
             self._detect(recording, run_finish, end_t)
-        if not publish or not recording.partial.exists():
+        never_reached = stats.video_frames == 0 and stats.audio_seconds == 0
+        if not publish or never_reached or not recording.partial.exists():
             # Refused, or answered and never reached (no frame written: ICE never connected,
             # as for a peer that cannot reach this node): there is no recording to keep.
             recording.partial.unlink(missing_ok=True)
