@@ -92,8 +92,9 @@ def run_deadlines(ctx: Context, projections: Projections) -> DeadlineReport:
             _decide(ctx, review.review_id, Review, lambda r: _review_facts(r, now))
     for attempt in sorted(projections.attempts_in_progress.values(), key=lambda a: a.attempt_id):
         # Loading every exam in progress at each pass costs more than the whole web load at
-        # a thousand candidates: only those whose time may be up, or whose workspace (served
-        # here) stopped answering, are loaded to decide.
+        # a thousand candidates: only those whose time may be up, or whose workspace stopped
+        # answering (the built-in's heartbeat is read from the store, so whichever process
+        # runs this pass judges every built-in workspace, issue 15), are loaded to decide.
         ref = attempt.workspace_ref
         workspace_silent = (
             ref is not None and ctx.launcher.owns(ref) and not ctx.launcher.heartbeat(ref)
