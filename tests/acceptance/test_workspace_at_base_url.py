@@ -138,7 +138,7 @@ def test_a_worker_that_never_served_a_workspace_records_it_lost_when_its_beats_s
     worker = node(database, base, clock, 6)  # `vigie worker`: no web app, nothing served
     try:
         with served(web, port):
-            journey, attempt = in_exam(web)
+            _, attempt = in_exam(web)
             assert attempt.workspace_url is not None
             page(attempt.workspace_url)  # the tab is open: it beats (through the web node)
             clock.advance(seconds=20)

@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, quote
-from uuid import UUID
 
 from anyio import to_thread
 from litestar import Controller, Request, Response, get, post
@@ -22,7 +21,7 @@ from litestar.exceptions import HTTPException, NotFoundException, ValidationExce
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 
-from adapters.launcher.builtin import MAX_FORM_BYTES, BuiltinWorkspaces, Form
+from adapters.launcher.builtin import MAX_FORM_BYTES, BuiltinWorkspaces
 from adapters.launcher.page import refusal_for
 from domain.errors import DomainError
 from ui.web.edge import platform_of
