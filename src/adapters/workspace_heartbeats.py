@@ -76,9 +76,9 @@ class MemoryWorkspaceHeartbeats:
             self._open.pop(ref, None)
             self._marks.pop(ref, None)
 
-    def open_refs(self) -> frozenset[str]:
+    def last_beats(self) -> dict[str, datetime]:
         with self._lock:
-            return frozenset(self._open)
+            return {ref: found.last_beat for ref, found in self._open.items()}
 
     def close(self) -> None:
         pass
@@ -97,12 +97,18 @@ def _epoch(at: datetime) -> float:
 
 
 class SqliteWorkspaceHeartbeats:
-    """In the SQLite store's file: every process of the machine shares the rows (a
-    connection per operation, as the sessions do)."""
+    """In the SQLite store's file: every process of the machine shares the rows. A beat
+    comes every 5 s from each candidate's tab, so each thread keeps its own connection (a
+    connection opened and closed per beat costs milliseconds: the WAL is checkpointed when
+    the last one closes), and commits do not wait for the disk (see `_open`)."""
 
     def __init__(self, path: Path | str) -> None:
         self.path = str(path)
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
         with self._connection() as db:
+            db.execute("PRAGMA journal_mode=WAL")  # as the event store sets its file
             for statement in _TABLES:
                 db.execute(
                     statement.format(
@@ -110,13 +116,21 @@ class SqliteWorkspaceHeartbeats:
                     )
                 )
 
+    def _open(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=False)
+        # In WAL mode (the event store's file is in it), NORMAL loses at most the last beats
+        # on a power cut, never the file's consistency; a crash of the process loses nothing.
+        db.execute("PRAGMA synchronous=NORMAL")
+        with self._lock:
+            self._all.append(db)
+        return db
+
     @contextlib.contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-        try:
-            yield db
-        finally:
-            db.close()
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = self._open()
+        yield db
 
     def open(self, ref: str, attempt_id: UUID, at: datetime) -> None:
         with self._connection() as db:
@@ -192,12 +206,17 @@ class SqliteWorkspaceHeartbeats:
             db.execute("DELETE FROM vigie_workspaces WHERE ref = ?", (ref,))
             db.execute("DELETE FROM vigie_workspace_marks WHERE ref = ?", (ref,))
 
-    def open_refs(self) -> frozenset[str]:
+    def last_beats(self) -> dict[str, datetime]:
         with self._connection() as db:
-            return frozenset(r[0] for r in db.execute("SELECT ref FROM vigie_workspaces"))
+            rows = db.execute("SELECT ref, last_beat_at FROM vigie_workspaces").fetchall()
+        return {ref: datetime.fromtimestamp(at, UTC) for ref, at in rows}
 
     def close(self) -> None:
-        pass
+        with self._lock:
+            connections, self._all = self._all, []
+        for db in connections:
+            db.close()
+        self._local = threading.local()
 
 
 class PostgresWorkspaceHeartbeats:
@@ -295,8 +314,9 @@ class PostgresWorkspaceHeartbeats:
             connection.execute(self._sql("DELETE FROM {workspaces} WHERE ref = %s"), (ref,))
             connection.execute(self._sql("DELETE FROM {marks} WHERE ref = %s"), (ref,))
 
-    def open_refs(self) -> frozenset[str]:
-        return frozenset(str(row[0]) for row in self._run("SELECT ref FROM {workspaces}", ()))
+    def last_beats(self) -> dict[str, datetime]:
+        rows = self._run("SELECT ref, last_beat_at FROM {workspaces}", ())
+        return {str(ref): at for ref, at in rows if isinstance(at, datetime)}
 
     def close(self) -> None:
         self._pool.close()

@@ -22,7 +22,7 @@ def test_a_workspace_is_open_beats_and_is_forgotten(adapter: WorkspaceHeartbeats
     attempt, other = uuid4(), uuid4()
     assert adapter.attempt_of("ws-a") is None and adapter.last_beat("ws-a") is None
     adapter.beat("ws-a", T0)  # not open: nothing
-    assert adapter.last_beat("ws-a") is None and adapter.open_refs() == frozenset()
+    assert adapter.last_beat("ws-a") is None and adapter.last_beats() == {}
 
     adapter.open("ws-a", attempt, T0)
     adapter.open("ws-b", other, T0)
@@ -43,13 +43,14 @@ def test_a_workspace_is_open_beats_and_is_forgotten(adapter: WorkspaceHeartbeats
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(lambda at: adapter.beat("ws-a", at), beats))
     assert adapter.last_beat("ws-a") in beats
-    assert adapter.open_refs() == frozenset({"ws-a", "ws-b"})
+    assert set(adapter.last_beats()) == {"ws-a", "ws-b"}
+    assert adapter.last_beats()["ws-b"] == T0 + timedelta(minutes=2)
 
     adapter.forget("ws-a")
     adapter.forget("ws-a")  # idempotent
     adapter.forget("never-opened")
     assert adapter.attempt_of("ws-a") is None and adapter.last_beat("ws-a") is None
-    assert adapter.open_refs() == frozenset({"ws-b"})
+    assert set(adapter.last_beats()) == {"ws-b"}
 
 
 def test_marks_are_kept_across_a_reopening_and_go_with_the_workspace(

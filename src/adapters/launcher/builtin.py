@@ -17,7 +17,8 @@ process runs the deadlines judges every workspace's silence, even after a restar
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 from uuid import UUID
@@ -80,11 +81,16 @@ class BuiltinWorkspaces:
         return Workspace(ref, self.url(ref))
 
     def heartbeat(self, ref: str) -> bool:
-        last = self.heartbeats.last_beat(ref)
-        if last is None:
-            return False
+        return self._alive(self.heartbeats.last_beat(ref), self.clock.now())
+
+    def _alive(self, last: datetime | None, now: datetime) -> bool:
         # Not opened yet counts from provisioning: a tab never opened is lost too.
-        return (self.clock.now() - last).total_seconds() <= self.heartbeat_grace_s
+        return last is not None and (now - last).total_seconds() <= self.heartbeat_grace_s
+
+    def silent(self, refs: Collection[str]) -> frozenset[str]:
+        """One read of every open workspace's last beat, whatever the number of exams."""
+        beats, now = self.heartbeats.last_beats(), self.clock.now()
+        return frozenset(r for r in refs if self.owns(r) and not self._alive(beats.get(r), now))
 
     def owns(self, ref: str) -> bool:
         """Every built-in workspace, whichever node provisioned it: their state is in the

@@ -57,8 +57,8 @@ class WorkspaceHeartbeats(Protocol):
         """The workspace is torn down: its row and its marks go (idempotent)."""
         ...
 
-    def open_refs(self) -> frozenset[str]:
-        """Every open workspace's reference."""
+    def last_beats(self) -> dict[str, datetime]:
+        """Every open workspace's last beat, in one read (the deadline pass over them all)."""
         ...
 
     def close(self) -> None:
