@@ -43,10 +43,13 @@ class MemoryWorkspaceHeartbeats:
             found = self._open.get(ref)
             return None if found is None else found.attempt_id
 
-    def beat(self, ref: str, at: datetime) -> None:
+    def beat(self, ref: str, at: datetime) -> UUID | None:
         with self._lock:
-            if ref in self._open:
-                self._open[ref].last_beat = at
+            found = self._open.get(ref)
+            if found is None:
+                return None
+            found.last_beat = at
+            return found.attempt_id
 
     def fall_silent(self, ref: str) -> None:
         self.beat(ref, SILENT)
@@ -147,11 +150,13 @@ class SqliteWorkspaceHeartbeats:
             ).fetchone()
         return None if row is None else UUID(row[0])
 
-    def beat(self, ref: str, at: datetime) -> None:
+    def beat(self, ref: str, at: datetime) -> UUID | None:
         with self._connection() as db:
-            db.execute(
-                "UPDATE vigie_workspaces SET last_beat_at = ? WHERE ref = ?", (_epoch(at), ref)
-            )
+            row = db.execute(
+                "UPDATE vigie_workspaces SET last_beat_at = ? WHERE ref = ? RETURNING attempt_id",
+                (_epoch(at), ref),
+            ).fetchone()
+        return None if row is None else UUID(row[0])
 
     def fall_silent(self, ref: str) -> None:
         self.beat(ref, SILENT)
@@ -221,14 +226,19 @@ class SqliteWorkspaceHeartbeats:
 
 class PostgresWorkspaceHeartbeats:
     """In the PostgreSQL store's schema, through a small pool that checks its connections
-    (a PostgreSQL restart costs only the requests in flight): every node shares the rows."""
+    (a PostgreSQL restart costs only the requests in flight): every node shares the rows.
+
+    A beat comes every 5 s from each candidate's tab: its commit does not wait for the WAL
+    to reach the disk (`synchronous_commit=off` on these connections only). A crash of the
+    server may lose the last fraction of a second of beats and marks, never the tables'
+    consistency; the events are written by the event store's own connections, unchanged."""
 
     def __init__(self, conninfo: str, schema: str = "public", *, max_size: int = 4) -> None:
         self._pool = ConnectionPool(
             conninfo,
             min_size=1,
             max_size=max_size,
-            kwargs={"autocommit": True},
+            kwargs={"autocommit": True, "options": "-c synchronous_commit=off"},
             check=ConnectionPool.check_connection,
             reconnect_timeout=60.0,
             open=True,
@@ -264,8 +274,12 @@ class PostgresWorkspaceHeartbeats:
         rows = self._run("SELECT attempt_id FROM {workspaces} WHERE ref = %s", (ref,))
         return UUID(str(rows[0][0])) if rows else None
 
-    def beat(self, ref: str, at: datetime) -> None:
-        self._run("UPDATE {workspaces} SET last_beat_at = %s WHERE ref = %s", (at, ref))
+    def beat(self, ref: str, at: datetime) -> UUID | None:
+        rows = self._run(
+            "UPDATE {workspaces} SET last_beat_at = %s WHERE ref = %s RETURNING attempt_id",
+            (at, ref),
+        )
+        return UUID(str(rows[0][0])) if rows else None
 
     def fall_silent(self, ref: str) -> None:
         self.beat(ref, SILENT)

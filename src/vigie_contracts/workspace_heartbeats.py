@@ -21,14 +21,14 @@ T0 = datetime(2025, 1, 27, 8, 0, tzinfo=UTC)
 def test_a_workspace_is_open_beats_and_is_forgotten(adapter: WorkspaceHeartbeats) -> None:
     attempt, other = uuid4(), uuid4()
     assert adapter.attempt_of("ws-a") is None and adapter.last_beat("ws-a") is None
-    adapter.beat("ws-a", T0)  # not open: nothing
+    assert adapter.beat("ws-a", T0) is None  # not open: nothing
     assert adapter.last_beat("ws-a") is None and adapter.last_beats() == {}
 
     adapter.open("ws-a", attempt, T0)
     adapter.open("ws-b", other, T0)
     assert adapter.attempt_of("ws-a") == attempt and adapter.attempt_of("ws-b") == other
     assert adapter.last_beat("ws-a") == T0  # silence counts from the opening
-    adapter.beat("ws-a", T0 + timedelta(seconds=12.5))
+    assert adapter.beat("ws-a", T0 + timedelta(seconds=12.5)) == attempt
     assert adapter.last_beat("ws-a") == T0 + timedelta(seconds=12.5)
     assert adapter.last_beat("ws-b") == T0  # only its own row
 

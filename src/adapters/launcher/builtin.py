@@ -115,16 +115,22 @@ class BuiltinWorkspaces:
 
     def attempt_for(self, ref: str, token: str) -> UUID | None:
         """The attempt whose open workspace `token` signs, or None (a 410)."""
-        try:
-            if self.links.verify("workspace", token, rule="R15") != ref:
-                return None
-        except DomainError:
+        if not self._signed(ref, token):
             return None
         return self.heartbeats.attempt_of(ref)
 
-    def beat(self, ref: str) -> None:
-        """The exam tab gave a sign of life."""
-        self.heartbeats.beat(ref, self.clock.now())
+    def _signed(self, ref: str, token: str) -> bool:
+        try:
+            return self.links.verify("workspace", token, rule="R15") == ref
+        except DomainError:
+            return False
+
+    def beat(self, ref: str, token: str) -> UUID | None:
+        """The exam tab gave a sign of life: the attempt whose open workspace `token` signs
+        (as `attempt_for`, in one round trip to the store), or None (a 410)."""
+        if not self._signed(ref, token):
+            return None
+        return self.heartbeats.beat(ref, self.clock.now())
 
     def fall_silent(self, ref: str) -> None:
         """The exam tab said it is closing (R23's « Quitter »): silent from now on, so the

@@ -29,8 +29,9 @@ class WorkspaceHeartbeats(Protocol):
         """The attempt an open workspace serves; None once torn down (or never opened)."""
         ...
 
-    def beat(self, ref: str, at: datetime) -> None:
-        """A sign of life at `at` (nothing for a workspace that is not open)."""
+    def beat(self, ref: str, at: datetime) -> UUID | None:
+        """A sign of life at `at`; the attempt the workspace serves, or None (and nothing
+        recorded) when it is not open. One round trip: the tab beats every 5 s."""
         ...
 
     def fall_silent(self, ref: str) -> None:

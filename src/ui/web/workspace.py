@@ -95,10 +95,9 @@ class ExamTabPages(Controller):
         """The exam (or its instructions, or its end), the time left from the server's clock;
         opening it is a sign of life."""
         workspaces = _workspaces(request)
-        attempt_id = workspaces.attempt_for(ref, t)
+        attempt_id = workspaces.beat(ref, t)
         if attempt_id is None:
             return _gone(workspaces)
-        workspaces.beat(ref)
         return _page(workspaces.render(attempt_id, ref, t, saved=saved == "1"))
 
     @post("/{ref:str}/beat", sync_to_thread=True, status_code=200)
@@ -107,9 +106,8 @@ class ExamTabPages(Controller):
     ) -> Response[Any]:
         """The page's heartbeat (R23)."""
         workspaces = _workspaces(request)
-        if workspaces.attempt_for(ref, t) is None:
+        if workspaces.beat(ref, t) is None:
             return _gone(workspaces)
-        workspaces.beat(ref)
         return Response(None, status_code=204, headers=NO_STORE)
 
     @post("/{ref:str}/closed", sync_to_thread=True, status_code=200)
@@ -134,11 +132,10 @@ class ExamTabPages(Controller):
         question_id = (form.get("question_id") or [""])[0]
 
         def mark() -> Response[Any]:
-            if workspaces.attempt_for(ref, t) is None:
+            if workspaces.beat(ref, t) is None:
                 return _gone(workspaces)
             if not question_id:
                 raise _field_missing("question_id")
-            workspaces.beat(ref)
             workspaces.mark(ref, question_id, form.get("marked") == ["1"])
             if request.headers.get(FETCHED) == "1":
                 return _json({"marked": question_id in workspaces.marked(ref)})
@@ -176,12 +173,12 @@ async def _save(
     fetched = request.headers.get(FETCHED) == "1"
 
     def save() -> Response[Any]:
-        attempt_id = workspaces.attempt_for(ref, token)
+        closing = form.get("closing") == ["1"]
+        # The last answers of a closing tab are no sign of life; any other post is one.
+        find = workspaces.attempt_for if closing else workspaces.beat
+        attempt_id = find(ref, token)
         if attempt_id is None:
             return _gone(workspaces)
-        closing = form.get("closing") == ["1"]
-        if not closing:  # the last answers of a closing tab are no sign of life
-            workspaces.beat(ref)
         try:
             workspaces.save_form(attempt_id, ref, form)
             if action == "finish" and form.get("confirm") == ["yes"]:
