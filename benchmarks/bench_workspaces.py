@@ -6,8 +6,9 @@ Run: .venv/bin/python benchmarks/bench_workspaces.py [--attempts N] [--quick] [-
 One platform from the real composition root (`bootstrap`, built-in workspaces, a ManualClock
 standing still on a Monday at 09:00, SeededIds), on a temp SQLite file unless --database-url
 names a store. From phase 2 on, a worker thread runs `platform.runner.run_until_quiet()` in a
-loop, as `vigie worker` does (10 ms pause after an idle pass instead of its 5 s); the built-in
-workspaces' HTTP server lives in that same process, as it does in the worker.
+loop, as `vigie worker` does (10 ms pause after an idle pass instead of its 5 s). Since issue
+15 the exam tab is served by the platform's web app at its base URL: uvicorn (h11) serves
+`create_app(platform)` on a thread of this process, as `vigie serve` serves it.
   1. prepare 3×N attempts up to the tile through the use cases (enrol, session, the proctoring
      checks, profile, tile), untimed: N for phase 2-3, N for the direct reference, N for the
      diagnostic.
@@ -25,9 +26,9 @@ workspaces' HTTP server lives in that same process, as it does in the worker.
   4. references, same run, same thread count, answers and think times: `portal.answer_question`
      called directly from N threads (other attempts, no HTTP); the same POSTs to a stdlib
      ThreadingHTTPServer, set up as the workspaces' server is, whose handler answers 204.
-  5. diagnostic: phase 3 (other attempts) and the raw reference again with a listen backlog of
-     128 instead of socketserver's 5 (the server class swapped while it restarts, in this run
-     only), to tell queueing in the kernel from time spent in Vigie.
+  5. diagnostic: phase 3 again (other attempts; the app unchanged, uvicorn's listen backlog
+     is 2048) and the raw reference with a listen backlog of 128 instead of socketserver's 5,
+     to tell queueing in the kernel from time spent in Vigie.
 The figures are printed as a table and written to benchmarks/results/workspaces-<timestamp>.json.
 Nothing is asserted on times; errors or a wrong answer count make the exit status 1.
 """
@@ -42,6 +43,7 @@ import io
 import json
 import pstats
 import random
+import socket
 import subprocess
 import sys
 import threading
@@ -55,15 +57,16 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from unittest import mock
 from urllib.parse import urlencode, urlparse
 from zoneinfo import ZoneInfo
+
+import uvicorn
 
 from adapters.bootstrap import Platform, Settings, bootstrap
 from adapters.clock import ManualClock
 from adapters.ids import SeededIds
-from adapters.launcher import builtin as builtin_launcher
 from adapters.launcher.builtin import BuiltinWorkspaces
+from app.mail_rendering import SupportContact
 from app.use_cases import enrolment, portal, proctoring
 from common import (
     Latency,
@@ -86,6 +89,8 @@ from domain.candidate import PortalProfile
 from domain.exam_attempt import ExamAttempt
 from domain.exam_paper import QuestionKind
 from domain.proctored_session import EnvironmentPart
+from ui.web.app import create_app
+from vigie_contracts.samples import ebml_sample, jpeg_sample
 
 HOST = "127.0.0.1"
 TIME_ZONE = ZoneInfo("Europe/Paris")
@@ -213,6 +218,9 @@ def run_threads(
 
 
 def make_platform(url: str) -> Platform:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        port = int(probe.getsockname()[1])
     return bootstrap(
         Settings(
             database_url=url,
@@ -220,10 +228,38 @@ def make_platform(url: str) -> Platform:
             time_zone="Europe/Paris",
             secret_key="bench-workspaces-" + "k" * 32,
             launcher="builtin",
+            base_url=f"http://{HOST}:{port}",
         ),
         clock=ManualClock(START),
         ids=SeededIds(7),
     )
+
+
+def app_port(platform: Platform) -> int:
+    return urlparse(platform.links.base_url).port or 80
+
+
+class AppServer:
+    """The platform's web app (the exam tab included) served by uvicorn on its base URL."""
+
+    def __init__(self, platform: Platform) -> None:
+        app = create_app(platform, secret=b"bench-app-" + b"k" * 32, support=SupportContact())
+        config = uvicorn.Config(app, host=HOST, port=app_port(platform), log_level="error")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, name="uvicorn", daemon=True)
+
+    def start(self) -> AppServer:
+        self._thread.start()
+        deadline = time.monotonic() + 30
+        while not self._server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the web app did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=30)
 
 
 class Worker:
@@ -375,15 +411,15 @@ def prepare_one(platform: Platform, number: int) -> Prepared:
     proctoring.stop_microphone_recording(ctx, sid)
     proctoring.check_camera(ctx, sid, working=True)
     proctoring.record_connection_test(ctx, sid, round_trip_ms=35.0, upload_kbps=8000.0, passed=True)
-    proctoring.take_face_photo(ctx, sid, b"face-jpeg")
+    proctoring.take_face_photo(ctx, sid, jpeg_sample(b"face-jpeg"))
     proctoring.confirm_face_photo(ctx, sid)
-    proctoring.take_id_photo(ctx, sid, b"id-jpeg")
+    proctoring.take_id_photo(ctx, sid, jpeg_sample(b"id-jpeg"))
     proctoring.confirm_id_photo(ctx, sid)
     attempt_id = None
     for part in EnvironmentPart:
         proctoring.start_environment_recording(ctx, sid, part)
         attempt_id = proctoring.stop_environment_recording(
-            ctx, sid, part, f"{part}".encode(), duration_s=30.0
+            ctx, sid, part, ebml_sample(tag=f"{part}".encode()), duration_s=30.0
         )
     assert attempt_id is not None
     portal.save_portal_profile(
@@ -714,7 +750,7 @@ def answer_over_http(
     meters: list[CpuMeter] = []
     try:
         trips, seconds, client_cpu_s = drive(
-            launcher.port,
+            app_port(platform),
             scripts_for(begun, plans, pages=True),
             label,
             clients,
@@ -731,21 +767,6 @@ def answer_over_http(
         answers_recorded=count_answers(platform, [a.id for a in begun]),
         answers_expected=sum(len(p) for p in plans),
     )
-
-
-def restart_with_deep_backlog(platform: Platform) -> None:
-    """The diagnostic: the workspaces' server restarted on its port with a listen backlog of
-    DEEP_BACKLOG, the adapter's server class swapped only while it starts (its code and its
-    workspaces unchanged; the signed URLs stay valid)."""
-    launcher = platform.launcher
-    assert isinstance(launcher, BuiltinWorkspaces)
-    port = launcher.port
-    launcher.close()
-    with mock.patch.object(builtin_launcher, "ThreadingHTTPServer", _DeepBacklog):
-        launcher.start()
-    server = launcher._server
-    if launcher.port != port or server is None or server.request_queue_size != DEEP_BACKLOG:
-        raise RuntimeError("the workspaces' server did not restart as expected")
 
 
 def count_answers(platform: Platform, attempts: Sequence[uuid.UUID]) -> int:
@@ -868,26 +889,25 @@ def raw_http(
 
 def profile_http_answers(platform: Platform, begun: Sequence[ExamAttempt]) -> list[str]:
     """One client, no think time: PROFILE_ANSWERS more answers over HTTP, round robin over
-    the attempts, each request's server thread under its own cProfile, merged."""
+    the attempts, the handler's work (`save_form`, in Litestar's thread pool) under its own
+    cProfile per request, merged. The event loop's share (uvicorn, routing, middleware) is
+    not in it: benchmarks/bench_web.py profiles that."""
     launcher = platform.launcher
     assert isinstance(launcher, BuiltinWorkspaces)
-    server = launcher._server
-    assert server is not None
-    handler = server.RequestHandlerClass
     profiles: list[cProfile.Profile] = []
+    save_form = launcher.save_form
 
-    class Profiled(handler):  # type: ignore[misc,valid-type]
-        def handle(self) -> None:
-            profiler = cProfile.Profile()
-            profiler.enable()
-            try:
-                super().handle()
-            finally:
-                profiler.disable()
-                profiles.append(profiler)
+    def profiled(*args: Any, **kwargs: Any) -> None:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        try:
+            save_form(*args, **kwargs)
+        finally:
+            profiler.disable()
+            profiles.append(profiler)
 
-    server.RequestHandlerClass = Profiled
-    note(f"  [profile] {PROFILE_ANSWERS} answers over HTTP, server threads under cProfile…")
+    launcher.save_form = profiled  # type: ignore[method-assign]
+    note(f"  [profile] {PROFILE_ANSWERS} answers over HTTP, handler work under cProfile…")
     try:
         for n in range(PROFILE_ANSWERS):
             attempt = begun[n % len(begun)]
@@ -898,7 +918,7 @@ def profile_http_answers(platform: Platform, begun: Sequence[ExamAttempt]) -> li
             if not ok(trip.status):
                 raise RuntimeError(f"profiled answer refused: {trip.status}")
     finally:
-        server.RequestHandlerClass = handler
+        del launcher.save_form  # type: ignore[method-assign]
     stats = pstats.Stats(profiles[0], stream=io.StringIO())
     for profile in profiles[1:]:
         stats.add(profile)
@@ -954,6 +974,7 @@ def bench(config: Config, url: str) -> Results:
     n = config.attempts
     note(f"== {store_name(config.database_url)}: {url}")
     platform = make_platform(url)
+    app = AppServer(platform).start()
     watch: ConnectedWatch | None = None
     worker: Worker | None = None
     try:
@@ -985,13 +1006,12 @@ def bench(config: Config, url: str) -> Results:
         called = answer_directly(platform, begun_direct, plans_direct, worker)
         worker.check()
         worker.wait_quiet()
-        restart_with_deep_backlog(platform)
         over_deep = answer_over_http(
             platform,
             begun_deep,
             plans_deep,
             config.clients,
-            f"answers over HTTP, backlog {DEEP_BACKLOG}",
+            "answers over HTTP, other attempts",
             worker,
         )
         worker.check()
@@ -1029,6 +1049,7 @@ def bench(config: Config, url: str) -> Results:
             worker.stop()
         if watch is not None:
             watch.close()
+        app.stop()
         platform.close()
 
 
@@ -1133,8 +1154,8 @@ def print_report(facts: dict[str, Any], command: str, config: Config, r: Results
         store += f"; {postgres_text(facts['postgresql'])}"
     print(f"store   : {store}")
     print(
-        f"servers : the built-in workspaces and the 204 reference: stdlib ThreadingHTTPServer on "
-        f"{HOST},\n          HTTP/1.0 (a connection per request), listen backlog "
+        f"servers : the exam tab: the platform's web app, uvicorn (h11) on {HOST}, a connection "
+        f"per request;\n          the 204 reference: stdlib ThreadingHTTPServer, listen backlog "
         f"{facts['listen_backlog']} (somaxconn {facts['somaxconn']})"
     )
     where = (
@@ -1209,10 +1230,10 @@ def print_report(facts: dict[str, Any], command: str, config: Config, r: Results
     print(cpu_row(raw))
     print(connect_row(raw.slow_connects, raw.tcp))
     print(
-        f"5. diagnostic: listen backlog {DEEP_BACKLOG} instead of "
-        f"{facts['listen_backlog']} (server class swapped in this run only; {n} other attempts)"
+        f"5. diagnostic: the reference's listen backlog {DEEP_BACKLOG} instead of "
+        f"{facts['listen_backlog']} ({n} other attempts)"
     )
-    print("  3. again, on the workspaces' server restarted with it:")
+    print("  3. again (the app unchanged: uvicorn's backlog is 2048):")
     http_rows(r.http_deep, indent="  ")
     print(
         latency_row(

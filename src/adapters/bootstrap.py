@@ -46,6 +46,11 @@ from adapters.rate_limit_store import PostgresStore
 from adapters.sessions.memory import MemorySessionStore
 from adapters.sessions.postgres import PostgresSessionStore
 from adapters.sessions.sqlite import SqliteSessionStore
+from adapters.workspace_heartbeats import (
+    MemoryWorkspaceHeartbeats,
+    PostgresWorkspaceHeartbeats,
+    SqliteWorkspaceHeartbeats,
+)
 from app.catalogue import Catalogue, default_catalogue, load_folder
 from app.context import Context
 from app.deadlines import DeadlineReport, run_deadlines
@@ -63,6 +68,7 @@ from app.ports.key_store import KeyStore
 from app.ports.mailer import Mailer
 from app.ports.media_capture import MediaCapture
 from app.ports.sessions import SessionStore
+from app.ports.workspace_heartbeats import WorkspaceHeartbeats
 from app.read_models import Projections
 from app.time_format import TimeFormatter
 from app.use_cases import portal
@@ -87,7 +93,6 @@ class Settings:
     base_url: str = "http://127.0.0.1:8000"
     secret_key: str | None = None  # None: read or create vigie-data/secret.key
     launcher: str = "builtin"  # builtin | memory | libvirt
-    workspace_port: int = 0  # the built-in workspace's port on 127.0.0.1 (0: any free one)
     libvirt_uri: str = "qemu:///system"
     libvirt_template: str | None = None
     catalogue_dir: str | None = None  # None: the shipped Access certification
@@ -133,7 +138,6 @@ class Settings:
             "base_url": os.environ.get("VIGIE_BASE_URL", "http://127.0.0.1:8000"),
             "secret_key": os.environ.get("VIGIE_SECRET_KEY"),
             "launcher": os.environ.get("VIGIE_LAUNCHER", "builtin"),
-            "workspace_port": os.environ.get("VIGIE_WORKSPACE_PORT", "0"),
             "libvirt_uri": os.environ.get("VIGIE_LIBVIRT_URI", "qemu:///system"),
             "libvirt_template": os.environ.get("VIGIE_LIBVIRT_TEMPLATE"),
             "catalogue_dir": os.environ.get("VIGIE_CATALOGUE_DIR"),
@@ -161,7 +165,6 @@ class Settings:
             base_url=values["base_url"] or "http://127.0.0.1:8000",
             secret_key=values["secret_key"],
             launcher=values["launcher"] or "builtin",
-            workspace_port=int(values["workspace_port"] or 0),
             libvirt_uri=values["libvirt_uri"] or "qemu:///system",
             libvirt_template=values["libvirt_template"],
             catalogue_dir=values["catalogue_dir"],
@@ -205,6 +208,8 @@ class Platform:
     signer: EvidenceSigner = field(default_factory=EphemeralEvidenceKey)
     # Web sessions, failed log-ins and second factors, beside the events (issue 14).
     sessions: SessionStore = field(default_factory=MemorySessionStore)
+    # The built-in workspaces' heartbeats and marks, beside the events (issue 15).
+    heartbeats: WorkspaceHeartbeats = field(default_factory=MemoryWorkspaceHeartbeats)
 
     @property
     def mailer(self) -> Mailer:
@@ -230,10 +235,9 @@ class Platform:
         return report
 
     def close(self) -> None:
-        """Release the store's and the mailer's connections, stop the workspaces' server."""
+        """Release the store's and the mailer's connections."""
         self.ctx.mailer.close()
-        if isinstance(self.launcher, BuiltinWorkspaces):
-            self.launcher.close()
+        self.heartbeats.close()
         self.store.close()
         if isinstance(self.keys, PostgresKeyStore):
             self.keys.close()
@@ -343,6 +347,19 @@ def session_store(settings: Settings) -> SessionStore:
     return MemorySessionStore()
 
 
+def workspace_heartbeats(settings: Settings) -> WorkspaceHeartbeats:
+    """The built-in workspaces' state in the event store's database (issue 15): its SQLite
+    file or its PostgreSQL schema, so every node serves and judges every workspace; in
+    memory for a `memory:` store."""
+    env = eventsourcing_env(settings.database_url)
+    module = env["PERSISTENCE_MODULE"]
+    if module == "eventsourcing.postgres":
+        return PostgresWorkspaceHeartbeats(_conninfo(env), env["POSTGRES_SCHEMA"])
+    if module == "eventsourcing.sqlite" and env["SQLITE_DBNAME"] != ":memory:":
+        return SqliteWorkspaceHeartbeats(Path(env["SQLITE_DBNAME"]))
+    return MemoryWorkspaceHeartbeats()
+
+
 def checkpoints(settings: Settings) -> Checkpoints:
     """Long jobs' checkpoints in the store's database (issue 15): any node resumes them."""
     env = eventsourcing_env(settings.database_url)
@@ -437,14 +454,17 @@ def require_shared_settings(settings: Settings) -> None:
         )
 
 
-def _launcher(settings: Settings, links: LinkSigner) -> ExamLauncher:
+def _launcher(
+    settings: Settings, links: LinkSigner, heartbeats: WorkspaceHeartbeats, clock: Clock
+) -> ExamLauncher:
     if settings.launcher == "memory":
         return MemoryLauncher()
     if settings.launcher == "builtin":
         # The exam tab shows the support contact (R26) and times in the centre's zone.
         return BuiltinWorkspaces(
             links,
-            port=settings.workspace_port,
+            heartbeats,
+            clock,
             support=settings.support,
             time_zone=settings.time_zone,
         )
@@ -511,12 +531,14 @@ def bootstrap(
     store = EventsourcingStore(settings.database_url, keys=keys)
     links = LinkSigner(_secret(settings), settings.base_url)
     sessions = session_store(settings)
-    launcher = _launcher(settings, links)
+    heartbeats = workspace_heartbeats(settings)
+    clock = clock or SystemClock(timedelta(seconds=settings.clock_offset_s))
+    launcher = _launcher(settings, links, heartbeats, clock)
     if media is None:
         media = media_store(settings)
     ctx = Context(
         store=store,
-        clock=clock or SystemClock(timedelta(seconds=settings.clock_offset_s)),
+        clock=clock,
         ids=ids or RandomIds(),
         catalogue=catalogue
         or (load_folder(Path(settings.catalogue_dir)) if settings.catalogue_dir else None)
@@ -549,6 +571,7 @@ def bootstrap(
         keys=keys,
         signer=evidence_signer(settings),
         sessions=sessions,
+        heartbeats=heartbeats,
     )
 
 
@@ -572,4 +595,5 @@ __all__ = [
     "open_store",
     "rate_limit_store",
     "require_shared_settings",
+    "workspace_heartbeats",
 ]

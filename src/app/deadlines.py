@@ -90,15 +90,14 @@ def run_deadlines(ctx: Context, projections: Projections) -> DeadlineReport:
             not review.marked_overdue and today > review.due_on
         ):
             _decide(ctx, review.review_id, Review, lambda r: _review_facts(r, now))
-    for attempt in sorted(projections.attempts_in_progress.values(), key=lambda a: a.attempt_id):
+    in_progress = sorted(projections.attempts_in_progress.values(), key=lambda a: a.attempt_id)
+    silent = ctx.launcher.silent([a.workspace_ref for a in in_progress if a.workspace_ref])
+    for attempt in in_progress:
         # Loading every exam in progress at each pass costs more than the whole web load at
-        # a thousand candidates: only those whose time may be up, or whose workspace (served
-        # here) stopped answering, are loaded to decide.
-        ref = attempt.workspace_ref
-        workspace_silent = (
-            ref is not None and ctx.launcher.owns(ref) and not ctx.launcher.heartbeat(ref)
-        )
-        if attempt.time_may_be_up(now) or workspace_silent:
+        # a thousand candidates: only those whose time may be up, or whose workspace stopped
+        # answering (the built-in's heartbeat is read from the store, so whichever process
+        # runs this pass judges every built-in workspace, issue 15), are loaded to decide.
+        if attempt.time_may_be_up(now) or attempt.workspace_ref in silent:
             _decide(ctx, attempt.attempt_id, ExamAttempt, lambda a: watch(ctx, a))
     retention_days = {c.code: c.media_retention_days for c in ctx.catalogue}
     for session_id in projections.retention_due(today, retention_days):

@@ -76,7 +76,8 @@ def watch(ctx: Context, attempt: ExamAttempt) -> bool:
     ref = attempt.workspace_ref
     if attempt.status is not AttemptStatus.IN_PROGRESS or ref is None:
         return False
-    # With several processes, each judges only the workspaces it serves.
+    # A launcher judges the workspaces it can answer for: the built-in one every built-in
+    # workspace (their heartbeats are in the store), a hypervisor's its machines.
     if ctx.launcher.owns(ref) and not ctx.launcher.heartbeat(ref):
         attempt.workspace_lost(at=at, reason="the workspace stopped answering")
         return True

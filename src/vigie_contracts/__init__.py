@@ -59,5 +59,11 @@ PORTS: dict[str, PortContract] = {
             "() -> ExamLauncher | vigie_contracts.exam_launcher.Harness (a Harness also reads what "
             "runs around the launcher and gives a launcher whose next start fails)",
         ),
+        PortContract(
+            "workspace-heartbeats",
+            "vigie_contracts.workspace_heartbeats",
+            "app.ports.workspace_heartbeats.WorkspaceHeartbeats",
+            "(folder: Path) -> WorkspaceHeartbeats, or () -> WorkspaceHeartbeats: empty each call",
+        ),
     )
 }

@@ -82,6 +82,7 @@ def test_an_exam_launcher_keeps_one_workspace_per_attempt_until_torn_down(
     assert launcher.owns(workspace.ref)  # it answers for what it started
     other = launcher.provision(second, timeout_s=FAST)
     assert other.ref != workspace.ref
+    assert launcher.silent([workspace.ref, other.ref, "no-such-workspace"]) == frozenset()
     _running(harness, {workspace.ref, other.ref})
 
     # Teardown ends it, and only it; twice is harmless, as are refs never provisioned.
@@ -93,6 +94,11 @@ def test_an_exam_launcher_keeps_one_workspace_per_attempt_until_torn_down(
         assert not launcher.heartbeat(unknown)
         launcher.teardown(unknown)
     assert not launcher.owns("no-such-workspace")
+    # Silent, in one call: what it answers for and is not alive, as asked one by one.
+    asked = [workspace.ref, other.ref, "no-such-workspace"]
+    one_by_one = {r for r in asked if launcher.owns(r) and not launcher.heartbeat(r)}
+    assert launcher.silent(asked) == one_by_one and other.ref not in one_by_one
+    assert launcher.silent([]) == frozenset()
     _existing(harness, {other.ref})
 
     # A failed start is WorkspaceFailed with a reason, and leaves nothing behind.

@@ -55,9 +55,10 @@ class Outcome(Enum):
     LOG_IN = "log in"  # 401, or a redirect to a log-in page
     FORBIDDEN = "403"  # the wrong role
     ABSENT = "404"  # the right role, another centre's (or examiner's) record: « not found »
+    GONE = "410"  # a page opened by a signed link only (the exam tab): no session opens it
 
 
-ALLOWED, LOG_IN, FORBIDDEN, ABSENT = Outcome
+ALLOWED, LOG_IN, FORBIDDEN, ABSENT, GONE = Outcome
 ROLES = (
     "anonymous",
     "candidate A",
@@ -102,6 +103,12 @@ def own_candidate(role: str, owner: str) -> Outcome:
     if role == f"candidate {owner}":
         return ALLOWED
     return FORBIDDEN if role.startswith("candidate") else LOG_IN
+
+
+def signed_link(role: str, owner: str) -> Outcome:
+    """The exam tab (issue 15): its signed address is the credential. Without it, whoever
+    asks, logged in or not, the workspace is « not (or no longer) open »."""
+    return GONE
 
 
 def after_password(role: str, owner: str) -> Outcome:
@@ -309,6 +316,12 @@ MATRIX: dict[str, Line] = {
     "GET /auditor": _quiet(staff(Role.AUDITOR)),
     "GET /auditor/reviews/{review_id:uuid}": Line(staff(Role.AUDITOR)),
     "GET /auditor/reviews/{review_id:uuid}/bundle": Line(staff(Role.AUDITOR)),
+    # --- the exam tab of the built-in workspace, at the base URL (issue 15) ---
+    "GET /w/{ref:str}": Line(signed_link),
+    **{
+        f"POST /w/{{ref:str}}/{action}": Line(signed_link, form={"question_id": "nothing"})
+        for action in ("beat", "closed", "answer", "mark", "finish", "leave")
+    },
 }
 
 
@@ -328,6 +341,7 @@ class Side:
         return {
             "session_id": str(j.session_id),
             "attempt_id": str(j.attempt_id),
+            "ref": f"ws-{j.attempt_id}",  # its exam tab's workspace
             "review_id": str(j.review_id),
             "enrollment_id": str(j.enrollment_id),
             "candidate_id": str(j.candidate_id),
@@ -511,7 +525,7 @@ def outcome_of(reply: Any) -> Outcome | None:
     if reply.status_code in (301, 302, 303, 307, 308):
         where = reply.headers.get("location", "")
         return LOG_IN if where.split("?")[0] in ("/login", "/staff/login") else ALLOWED
-    return {403: FORBIDDEN, 404: ABSENT}.get(reply.status_code, ALLOWED)
+    return {403: FORBIDDEN, 404: ABSENT, 410: GONE}.get(reply.status_code, ALLOWED)
 
 
 def send(world: World, role: str, key: str, owner: str) -> Any:

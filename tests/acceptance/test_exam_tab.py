@@ -22,9 +22,7 @@ from domain.exam_attempt import AttemptStatus, ExamAttempt
 from domain.exam_paper import QuestionKind
 from tests.acceptance.journey import Journey
 from tests.acceptance.test_exam_delivery import (  # noqa: F401 (fixtures)
-    FakeMonotonic,
     attempt_of,
-    beats,
     clock,
     in_exam,
     platform,
@@ -216,7 +214,9 @@ def test_the_tab_has_the_platforms_look_and_its_own_script(platform: Platform) -
     journey = in_exam(platform)
     base, token = addresses(journey)
     page = http(f"{base}?t={token}")[1]
-    assert 'href="http://127.0.0.1:8000/static/vigie.css"' in page  # the platform's base URL
+    # Served by the platform itself (issue 15): its own files, from the same origin.
+    assert 'href="/static/vigie.css"' in page
+    assert base.startswith(platform.links.base_url + "/w/")
     assert '<script src="/static/workspace.js" defer></script>' in page
     assert "<script>" not in page and "style=" not in page and "onclick" not in page
     origin = base.split("/w/")[0]
@@ -229,15 +229,12 @@ def test_the_tab_has_the_platforms_look_and_its_own_script(platform: Platform) -
     assert "This exam space is not (or no longer) open." in gone
 
 
-def test_marks_survive_the_workspace_being_reopened(
-    platform: Platform,
-    beats: FakeMonotonic,
-) -> None:
+def test_marks_survive_the_workspace_being_reopened(platform: Platform) -> None:
     journey = in_exam(platform)
     base, token = addresses(journey)
     http(f"{base}/mark?t={token}", {"question_id": "etats-regroupement", "marked": "1"})
-    beats.now += 45
-    platform.tick()
+    clock(platform).advance(seconds=45)  # silent past the 30 s grace
+    assert platform.tick().workspaces_lost == [journey.attempt_id]
     assert journey.attempt_id is not None
     portal.reopen_workspace(platform.ctx, journey.attempt_id)
     platform.settle()
@@ -246,12 +243,12 @@ def test_marks_survive_the_workspace_being_reopened(
 
 
 def test_the_last_answer_of_a_closing_tab_is_saved_but_is_no_heartbeat(
-    platform: Platform, beats: FakeMonotonic
+    platform: Platform,
 ) -> None:
     journey = in_exam(platform)
     base, token = addresses(journey)
     ref = f"ws-{journey.attempt_id}"
-    beats.now += 45  # silent past the grace period
+    clock(platform).advance(seconds=45)  # silent past the grace period
     form = {"question_id": "tables-taille", "answer": "Octets", "closing": "1"}
     http(f"{base}/answer?t={token}", form)
     assert attempt_of(journey).answers["tables-taille"] == "Octets"

@@ -1,11 +1,22 @@
-"""Helpers for driving the web app in Litestar's test client: log in, send the CSRF token."""
+"""Helpers for driving the web app in Litestar's test client (log in, send the CSRF token),
+or served for real by uvicorn."""
 
 from __future__ import annotations
 
+import contextlib
 import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
 from typing import Any
 
+import uvicorn
 from litestar.testing import TestClient
+
+from adapters.bootstrap import Platform
+from app.mail_rendering import SupportContact
+from ui.web.app import create_app
 
 _TOKEN = re.compile(r'name="_csrf_token" value="([^"]+)"')
 
@@ -30,3 +41,29 @@ def log_in(client: TestClient[Any], path: str, email: str, password: str) -> Non
 def csrf(client: TestClient[Any]) -> dict[str, str]:
     """The header a script sends for the CSRF check."""
     return {"x-csrftoken": client.cookies.get("vigie_csrf") or ""}
+
+
+@contextlib.contextmanager
+def served(platform: Platform, port: int, secret: bytes = b"s" * 32) -> Iterator[str]:
+    """The web app over `platform`, served for real by uvicorn on 127.0.0.1:`port` (no
+    worker loop: the test settles when it means to); yields its address."""
+    app = create_app(platform, secret=secret, support=SupportContact())
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert server.started, "the app did not start"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port

@@ -136,9 +136,8 @@ def run_live(tmp_path: Path, drive: Callable[[Any, LiveRun], None]) -> LiveRun:
         ),
         clock=MorningClock(),  # the recording and its grace periods run in real time
     )
-    launcher = platform.launcher
-    assert isinstance(launcher, BuiltinWorkspaces)
-    launcher.host = SERVER_IP  # the exam tab is served where the browser can reach it
+    # The exam tab is served by the platform at its base URL (issue 15): nothing else to start.
+    assert isinstance(platform.launcher, BuiltinWorkspaces)
     journey = Journey(platform, email=EMAIL)
     journey.enrol()
     journey.create_session()
@@ -149,7 +148,6 @@ def run_live(tmp_path: Path, drive: Callable[[Any, LiveRun], None]) -> LiveRun:
     server = LiveServer(platform, port, tmp_path / "media" / "live")
     with two_namespaces() as (server_ns, browser_ns):
         server.start(server_ns)
-        run_in_namespace(server_ns, launcher.start)  # the exam tab's server, in the namespace
         try:
 
             def drive_the_browser() -> None:

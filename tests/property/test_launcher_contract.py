@@ -19,14 +19,15 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 import pytest
 
+from adapters.clock import SystemClock
 from adapters.launcher.builtin import BuiltinWorkspaces
 from adapters.launcher.libvirt import DEFAULT_TEMPLATE, LibvirtLauncher
 from adapters.launcher.memory import MemoryLauncher
-from app.exam_desk import DeskView
+from adapters.workspace_heartbeats import SqliteWorkspaceHeartbeats
 from app.links import LinkSigner
 from app.ports.exam_launcher import ExamLauncher, WorkspaceFailed, WorkspaceTimeout
 from vigie_contracts.exam_launcher import *  # noqa: F403 (the packaged contract bodies, collected here)
@@ -47,7 +48,7 @@ def _libvirt_or_skip() -> Any:
     return libvirt
 
 
-def _memory_harness() -> Iterator[Harness]:
+def _memory_harness(tmp_path: Path) -> Iterator[Harness]:
     launcher = MemoryLauncher()
 
     def failing() -> ExamLauncher:
@@ -57,7 +58,7 @@ def _memory_harness() -> Iterator[Harness]:
     yield Harness(launcher, failing, lambda: set(launcher.running), lambda: set(launcher.running))
 
 
-def _libvirt_harness() -> Iterator[Harness]:
+def _libvirt_harness(tmp_path: Path) -> Iterator[Harness]:
     libvirt = _libvirt_or_skip()
     prefix = f"vigie-test-{uuid4().hex[:8]}-"
     observer = libvirt.open(TEST_URI)  # also keeps the test driver's domains alive
@@ -83,28 +84,22 @@ def _libvirt_harness() -> Iterator[Harness]:
         observer.close()
 
 
-def _builtin_harness() -> Iterator[Harness]:
+def _builtin_harness(tmp_path: Path) -> Iterator[Harness]:
+    """The built-in launcher on its SQLite table (issue 15): what exists is read from the
+    rows, through a second adapter on the same file, as another node would."""
     links = LinkSigner(b"c" * 32, "http://127.0.0.1")
-
-    def view(attempt_id: UUID) -> DeskView:
-        raise AssertionError("the contract never opens a page")
-
-    launcher = BuiltinWorkspaces(links)
-    launcher.bind(view, lambda *_: None, lambda *_: None)
-    unbound = BuiltinWorkspaces(links)  # provisioning without an exam desk must fail
+    heartbeats = SqliteWorkspaceHeartbeats(tmp_path / "vigie.sqlite")
+    observer = SqliteWorkspaceHeartbeats(tmp_path / "vigie.sqlite")
+    launcher = BuiltinWorkspaces(links, heartbeats, SystemClock())
 
     def refs(only_alive: bool) -> set[str]:
-        known = set(launcher._workspaces)
+        known = set(observer.last_beats())
         return {r for r in known if launcher.heartbeat(r)} if only_alive else known
 
-    try:
-        yield Harness(launcher, lambda: unbound, lambda: refs(True), lambda: refs(False))
-    finally:
-        launcher.close()
-        unbound.close()
+    yield Harness(launcher, None, lambda: refs(True), lambda: refs(False))
 
 
-HARNESSES: dict[str, Callable[[], Iterator[Harness]]] = {
+HARNESSES: dict[str, Callable[[Path], Iterator[Harness]]] = {
     "memory": _memory_harness,
     "builtin": _builtin_harness,
     "libvirt": _libvirt_harness,
@@ -112,8 +107,8 @@ HARNESSES: dict[str, Callable[[], Iterator[Harness]]] = {
 
 
 @pytest.fixture(params=HARNESSES.values(), ids=HARNESSES.keys())
-def adapter(request: pytest.FixtureRequest) -> Iterator[Harness]:
-    yield from request.param()
+def adapter(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
+    yield from request.param(tmp_path)
 
 
 # --- What only the libvirt launcher does -------------------------------------------------

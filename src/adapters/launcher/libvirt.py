@@ -40,6 +40,7 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -142,6 +143,9 @@ class LibvirtLauncher:
     def owns(self, ref: str) -> bool:
         """Every machine of this prefix on the hypervisor, whichever process started it."""
         return self._ours(ref)
+
+    def silent(self, refs: Collection[str]) -> frozenset[str]:
+        return frozenset(r for r in refs if self._ours(r) and not self.heartbeat(r))
 
     def teardown(self, ref: str) -> None:
         if not self._ours(ref):

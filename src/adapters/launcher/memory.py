@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Collection
 from uuid import UUID
 
 from app.ports.exam_launcher import Workspace, WorkspaceFailed
@@ -38,6 +39,9 @@ class MemoryLauncher:
     def teardown(self, ref: str) -> None:
         with self._lock:
             self.running.pop(ref, None)
+
+    def silent(self, refs: Collection[str]) -> frozenset[str]:
+        return frozenset(r for r in refs if self.owns(r) and not self.heartbeat(r))
 
     def lose(self, ref: str) -> None:
         """The workspace stops answering, as a crashed machine would."""

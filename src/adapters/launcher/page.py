@@ -1,12 +1,10 @@
 """The exam tab's page: the questions, the navigator, the timer and the support, in the
 candidate's language (issue 13, point 4).
 
-The page has the platform's look without depending on the web edge's code: it links Pico and
-`vigie.css` from the platform's own address (the `base_url` its links are signed for). That
-keeps one owner for the design system (the web edge serves it, the browser caches the one
-file both tabs use) and adds no import of `ui` nor any reading of its files by path; the
-built-in workspace serves only what is its own: the exam tab's script and its few styles
-(`static/`). A strict CSP on this server will have to allow `style-src` from that address.
+The page has the platform's look: served by the platform itself under its base URL (issue
+15), it links Pico and `vigie.css` from the platform's /static, where the exam tab's own
+script and styles (`static/` here, added to the web edge's static folders) are served too,
+all from the same origin, within the platform's CSP (no inline code).
 
 Words come from this package's catalogue (`locale/fr/LC_MESSAGES/exam.po`), English being
 the source language; dates and times are formatted by Babel in the centre's time zone.
@@ -41,11 +39,8 @@ _PAGE = _ENV.from_string(
     (resources.files("adapters.launcher") / "workspace_page.jinja").read_text(encoding="utf-8")
 )
 
-# What the server serves beside the page, by name: (file in static/, content type).
-STATIC = {
-    "workspace.js": "text/javascript",
-    "workspace.css": "text/css",
-}
+# The tab's own script and styles, served under /static by the web edge.
+STATIC_DIR = Path(str(resources.files("adapters.launcher") / "static"))
 
 
 def N_(message: str) -> str:  # noqa: N802 (the gettext convention)
@@ -112,14 +107,6 @@ def refusal_for(refused: DomainError, language: str) -> tuple[str, str]:
     return _(UNKNOWN), ""
 
 
-def static_file(name: str) -> tuple[bytes, str] | None:
-    """One of the tab's own files, or None."""
-    if name not in STATIC:
-        return None
-    data = (resources.files("adapters.launcher") / "static" / name).read_bytes()
-    return data, STATIC[name]
-
-
 def answered(question: DeskQuestion) -> bool:
     """A question counts as answered once a text or a ticked choice is saved."""
     return bool(question.given.text.strip() or question.given.choices)
@@ -129,7 +116,6 @@ def answered(question: DeskQuestion) -> bool:
 class ExamTab:
     """Where the page links to, and what it says about the centre."""
 
-    platform_url: str  # the platform's base URL: its stylesheets and favicon
     support: SupportContact
     time_zone: str
 
@@ -158,7 +144,6 @@ class ExamTab:
             view=view,
             base=base,
             token=token,
-            platform=self.platform_url.rstrip("/"),
             support=self.support,
             marked=marked,
             message=message,
@@ -180,7 +165,6 @@ class ExamTab:
             _=gettext_for("fr"),
             en=gettext_for("en"),
             lang="fr",
-            platform=self.platform_url.rstrip("/"),
             support=self.support,
             state="gone",
         )

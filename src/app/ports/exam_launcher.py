@@ -7,6 +7,7 @@ its outcome (ready, failed, timed out) becomes an event of the attempt.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Protocol
 from uuid import UUID
@@ -47,4 +48,9 @@ class ExamLauncher(Protocol):
 
     def teardown(self, ref: str) -> None:
         """Destroy the workspace and what it held (idempotent)."""
+        ...
+
+    def silent(self, refs: Collection[str]) -> frozenset[str]:
+        """Those of `refs` this launcher answers for (`owns`) that are not alive
+        (`heartbeat`): the deadline pass asks once for every exam in progress."""
         ...

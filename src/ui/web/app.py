@@ -35,6 +35,7 @@ from litestar.stores.file import FileStore
 from litestar.template.config import TemplateConfig
 
 from adapters.bootstrap import Platform
+from adapters.launcher.page import STATIC_DIR as EXAM_TAB_STATIC
 from adapters.media.ice import IceServers
 from adapters.rate_limit_store import PostgresStore
 from app.login_throttle import LoginThrottle
@@ -67,6 +68,7 @@ from ui.web import (
     site,
     staff_security,
     unavailable,
+    workspace,
 )
 from ui.web.edge import MAX_BODY_BYTES, language_of, refusal_status, wants_fragment
 from ui.web.edge import context as page_context
@@ -319,8 +321,12 @@ def create_app(
             *public_key.ROUTES,
             *staff_security.ROUTES,
             *probes.ROUTES,
+            *workspace.ROUTES,
+            # The exam tab's own script and styles beside the platform's (issue 15).
             create_static_files_router(
-                path="/static", directories=[HERE / "static"], guards=[_plain_file_name]
+                path="/static",
+                directories=[HERE / "static", EXAM_TAB_STATIC],
+                guards=[_plain_file_name],
             ),
         ],
         template_config=TemplateConfig(
@@ -349,7 +355,11 @@ def create_app(
             cookie_samesite="lax",
             cookie_secure=secure,
             # The probes set no cookie at all (issue 15): machines poll them.
-            exclude=[f"^{path}$" for path in probes.PROBE_PATHS],
+            # The exam tab's link is its credential (issue 15): no cookie, no token.
+            exclude=[
+                *(f"^{path}$" for path in probes.PROBE_PATHS),
+                f"^{workspace.PATH}/",
+            ],
         ),
         exception_handlers={
             OutOfReach: _out_of_reach,

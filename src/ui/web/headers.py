@@ -42,8 +42,8 @@ COMMON = {
     "x-content-type-options": "nosniff",
     "referrer-policy": "same-origin",
 }
-# The design system's files are also read by the exam tab, which the workspace serves from
-# its own origin: they may be loaded cross-origin; nothing else may.
+# The design system's files may be loaded cross-origin (a libvirt workspace's console page,
+# the exam tab before issue 15 served it from this origin); nothing else may.
 SHARED_ASSETS = ("/static/", "/favicon.ico")
 HSTS = "max-age=31536000; includeSubDomains"
 

@@ -37,8 +37,9 @@ from app.sessions import (
 )
 
 COOKIE = "vigie_session"
-# Files and the icon need no session: no read of the store for them.
-_WITHOUT_SESSION = ("/static/", "/favicon.ico")
+# Files and the icon need no session: no read of the store for them. Nor does the exam tab
+# (issue 15): its signed link is its credential, and it beats every few seconds.
+_WITHOUT_SESSION = ("/static/", "/favicon.ico", "/w/")
 # Nor do the probes and the metrics (issue 15): polled every few seconds by machines, they
 # never read, touch nor create a session, whatever cookie they carry.
 _PROBES = frozenset({"/health", "/ready", "/metrics"})
