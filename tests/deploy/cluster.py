@@ -151,7 +151,9 @@ class Cluster:
         s3 = boto3.client("s3", endpoint_url=self.s3_endpoint, region_name="us-east-1", **KEYS)
         pages = s3.get_paginator("list_objects_v2")
         return sorted(
-            o["Key"] for page in pages.paginate(Bucket=self.bucket) for o in page.get("Contents", [])
+            o["Key"]
+            for page in pages.paginate(Bucket=self.bucket)
+            for o in page.get("Contents", [])
         )
 
     def output(self) -> str:
@@ -219,10 +221,19 @@ def start_node(node: Node, env: dict[str, str]) -> None:
     node.lines.clear()
     node.process = subprocess.Popen(
         [
-            "ip", "netns", "exec", node.namespace,
-            sys.executable, "-m", "ui.cli", "serve",
-            "--host", node.address, "--port", str(NODE_PORT),
-        ],  # fmt: skip
+            "ip",
+            "netns",
+            "exec",
+            node.namespace,
+            sys.executable,
+            "-m",
+            "ui.cli",
+            "serve",
+            "--host",
+            node.address,
+            "--port",
+            str(NODE_PORT),
+        ],
         cwd=node.folder,
         env=env,
         stdout=subprocess.PIPE,
@@ -266,7 +277,7 @@ def cluster(
         moto = ThreadedMotoServer(ip_address=host, port=_free_port(), verbose=False)
         moto.start()
         stack.callback(moto.stop)
-        s3_endpoint = f"http://{host}:{moto._port}"  # noqa: SLF001
+        s3_endpoint = f"http://{host}:{moto._port}"
         bucket = f"vigie-{uuid4().hex[:16]}"
         boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1", **KEYS).create_bucket(
             Bucket=bucket
@@ -291,7 +302,9 @@ def cluster(
             "VIGIE_S3_SECRET_ACCESS_KEY": KEYS["aws_secret_access_key"],
             **(extra_env or {}),
         }
-        assert env["VIGIE_DATABASE_URL"] != postgres_url, f"not a 127.0.0.1:5432 URL: {postgres_url}"
+        assert env["VIGIE_DATABASE_URL"] != postgres_url, (
+            f"not a 127.0.0.1:5432 URL: {postgres_url}"
+        )
         for number, namespace in enumerate(network.namespaces):
             node = Node(
                 chr(ord("a") + number),
