@@ -317,7 +317,7 @@ def cluster(
         for node in members:  # one after the other: the first seeds the demo accounts
             start_node(node, env)
         proxy = _haproxy(folder, proxy_port, members)
-        processes.append(proxy)  # type: ignore[arg-type]
+        processes.append(proxy)
         for process in processes:
             stack.callback(_stop, process)
         _wait_healthy(f"http://127.0.0.1:{proxy_port}/health")

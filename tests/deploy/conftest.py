@@ -10,8 +10,9 @@ import pytest
 from tests.deploy.cluster import available
 
 
-@pytest.fixture(autouse=True)
-def _needs_namespaces() -> None:
+@pytest.fixture
+def namespaces() -> None:
+    """Root, iproute2, socat and HAProxy are there (the two-node test needs them)."""
     reason = available()
     if reason is None:
         return

@@ -46,7 +46,7 @@ _TOKEN = re.compile(r'name="_csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture
-def two_nodes(postgres_url: str) -> Iterator[Cluster]:
+def two_nodes(namespaces: None, postgres_url: str) -> Iterator[Cluster]:
     offset = morning_clock_offset()  # an exam must end the day it starts (R16)
     with cluster(postgres_url, extra_env={"VIGIE_CLOCK_OFFSET": str(offset)}) as running:
         running.env["_OFFSET"] = str(offset)
