@@ -1,0 +1,355 @@
+"""Two `vigie serve` nodes on one machine as on two (issue 15, point 8).
+
+Each node runs in a network namespace of its own, with its own data folder, so nothing can
+pass between them through loopback or a shared file: what they share is what a real
+deployment shares. The namespaces hang on a bridge the test creates in the machine's own
+namespace; on the bridge's address live
+
+- PostgreSQL and Redis — the machine's servers on 127.0.0.1, reached through `socat` relays
+  bound to the bridge (the test never touches their configuration);
+- an S3 server (moto's) and an SMTP capture, bound to the bridge address;
+- HAProxy, in front of both nodes, on 127.0.0.1 — the address users and the test speak to.
+
+Every name carries a random suffix, so two runs side by side do not meet, and everything is
+removed when the context ends, even after a failure. Root is needed (`ip netns`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from uuid import uuid4
+
+import boto3
+import httpx
+
+from adapters.mail.capture import SmtpCapture
+from tests.s3_server import KEYS
+
+SECRET_KEY = "n" * 64
+NODE_PORT = 8000
+START_TIMEOUT_S = 90.0
+
+
+def _run(*command: str) -> None:
+    subprocess.run(command, check=True, capture_output=True, timeout=30)
+
+
+def _free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def available() -> str | None:
+    """Why this machine cannot run the cluster, or None when it can."""
+    if os.geteuid() != 0:
+        return "network namespaces need root"
+    for tool in ("ip", "socat", "haproxy"):
+        if shutil.which(tool) is None:
+            return f"`{tool}` is not installed (apt-get install iproute2 socat haproxy)"
+    return None
+
+
+@dataclass
+class Network:
+    """A bridge in this namespace and one namespace per node, each on a veth pair."""
+
+    tag: str
+    subnet: str  # "10.a.b" of a /24
+    namespaces: list[str] = field(default_factory=list)
+
+    @property
+    def bridge(self) -> str:
+        return f"{self.tag}-br"
+
+    @property
+    def host_address(self) -> str:
+        return f"{self.subnet}.1"
+
+    def address_of(self, number: int) -> str:
+        return f"{self.subnet}.{number + 2}"
+
+    def create(self, nodes: int) -> None:
+        _run("ip", "link", "add", self.bridge, "type", "bridge")
+        _run("ip", "addr", "add", f"{self.host_address}/24", "dev", self.bridge)
+        _run("ip", "link", "set", self.bridge, "up")
+        for number in range(nodes):
+            namespace = f"{self.tag}-{number}"
+            outside, inside = f"{self.tag}-{number}h", f"{self.tag}-{number}c"
+            _run("ip", "netns", "add", namespace)
+            self.namespaces.append(namespace)
+            _run("ip", "link", "add", outside, "type", "veth", "peer", "name", inside)
+            _run("ip", "link", "set", inside, "netns", namespace)
+            _run("ip", "link", "set", outside, "master", self.bridge, "up")
+            inner = ("ip", "netns", "exec", namespace)
+            _run(*inner, "ip", "addr", "add", f"{self.address_of(number)}/24", "dev", inside)
+            _run(*inner, "ip", "link", "set", inside, "up")
+            _run(*inner, "ip", "link", "set", "lo", "up")
+
+    def remove(self) -> None:
+        for namespace in self.namespaces:
+            subprocess.run(["ip", "netns", "del", namespace], capture_output=True, check=False)
+        subprocess.run(["ip", "link", "del", self.bridge], capture_output=True, check=False)
+
+
+@dataclass
+class Node:
+    """One `vigie serve` in its namespace."""
+
+    name: str
+    namespace: str
+    address: str
+    folder: Path
+    process: subprocess.Popen[str] | None = None
+    lines: list[str] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.address}:{NODE_PORT}"
+
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def kill(self) -> None:
+        """SIGKILL the node's whole process group, as a machine that loses power."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+
+@dataclass
+class Cluster:
+    """What a test talks to: the proxy's URL, the nodes, the shared services."""
+
+    url: str  # HAProxy, the address users have
+    nodes: list[Node]
+    env: dict[str, str]  # the settings every node runs with (the test process may use them)
+    database_url: str  # as the test process reaches it (127.0.0.1)
+    bucket: str
+    capture: SmtpCapture
+    s3_endpoint: str
+    haproxy_log: Path
+
+    def client(self, url: str | None = None) -> httpx.Client:
+        return httpx.Client(base_url=url or self.url, follow_redirects=False, timeout=60.0)
+
+    def keys_in_bucket(self) -> list[str]:
+        s3 = boto3.client("s3", endpoint_url=self.s3_endpoint, region_name="us-east-1", **KEYS)
+        pages = s3.get_paginator("list_objects_v2")
+        return sorted(
+            o["Key"]
+            for page in pages.paginate(Bucket=self.bucket)
+            for o in page.get("Contents", [])
+        )
+
+    def output(self) -> str:
+        return "\n".join(f"--- node {n.name}\n{n.output()[-3000:]}" for n in self.nodes)
+
+
+def _relay(listen_host: str, listen_port: int, target_port: int) -> subprocess.Popen[bytes]:
+    """A TCP relay from the bridge to a server that listens on 127.0.0.1 only."""
+    return subprocess.Popen(
+        [
+            "socat",
+            f"TCP-LISTEN:{listen_port},bind={listen_host},fork,reuseaddr",
+            f"TCP:127.0.0.1:{target_port}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+HAPROXY_CONFIG = """\
+global
+    maxconn 512
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 60s
+    timeout server 60s
+    retries 2
+    option redispatch
+frontend vigie
+    bind 127.0.0.1:{port}
+    default_backend nodes
+backend nodes
+    balance roundrobin
+    option httpchk GET /health
+    http-check expect status 200
+    default-server inter 300ms fall 2 rise 1
+{servers}
+"""
+
+
+def _haproxy(folder: Path, port: int, nodes: list[Node]) -> subprocess.Popen[bytes]:
+    servers = "\n".join(f"    server {n.name} {n.address}:{NODE_PORT} check" for n in nodes)
+    config = folder / "haproxy.cfg"
+    config.write_text(HAPROXY_CONFIG.format(port=port, servers=servers))
+    _run("haproxy", "-c", "-f", str(config))
+    log = folder / "haproxy.log"
+    return subprocess.Popen(
+        ["haproxy", "-db", "-f", str(config)],
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+def _drain(process: subprocess.Popen[str], lines: list[str]) -> None:
+    assert process.stdout is not None
+    for line in process.stdout:
+        lines.append(line)
+
+
+def start_node(node: Node, env: dict[str, str]) -> None:
+    """`vigie serve` inside the node's namespace, in its own process group; returns once it
+    answers /health on its own address."""
+    node.folder.mkdir(parents=True, exist_ok=True)
+    node.lines.clear()
+    node.process = subprocess.Popen(
+        [
+            "ip",
+            "netns",
+            "exec",
+            node.namespace,
+            sys.executable,
+            "-m",
+            "ui.cli",
+            "serve",
+            "--host",
+            node.address,
+            "--port",
+            str(NODE_PORT),
+        ],
+        cwd=node.folder,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    threading.Thread(target=_drain, args=(node.process, node.lines), daemon=True).start()
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if node.process.poll() is not None:
+            raise AssertionError(f"node {node.name} stopped:\n{node.output()}")
+        with contextlib.suppress(httpx.TransportError):
+            if httpx.get(f"{node.url}/health", timeout=2).status_code == 200:
+                return
+        time.sleep(0.2)
+    raise AssertionError(f"node {node.name} never answered:\n{node.output()}")
+
+
+@contextlib.contextmanager
+def cluster(
+    postgres_url: str, *, nodes: int = 2, extra_env: dict[str, str] | None = None
+) -> Iterator[Cluster]:
+    """Two nodes (or `nodes`) behind HAProxy on one fresh PostgreSQL schema, Redis, a fresh
+    bucket and an SMTP capture. `postgres_url` is the test's fresh schema on 127.0.0.1."""
+    from moto.server import ThreadedMotoServer
+
+    tag = f"nd{uuid4().hex[:5]}"
+    network = Network(tag, f"10.{random.randint(200, 250)}.{random.randint(1, 250)}")
+    folder = Path(tempfile.mkdtemp(prefix=f"vigie-{tag}-"))
+    processes: list[subprocess.Popen[bytes]] = []
+    members: list[Node] = []
+    with contextlib.ExitStack() as stack:
+        stack.callback(shutil.rmtree, folder, True)
+        stack.callback(network.remove)
+        network.create(nodes)
+        host = network.host_address
+        pg_relay, redis_relay = _free_port(), _free_port()
+        processes.append(_relay(host, pg_relay, 5432))
+        processes.append(_relay(host, redis_relay, 6379))
+        moto = ThreadedMotoServer(ip_address=host, port=_free_port(), verbose=False)
+        moto.start()
+        stack.callback(moto.stop)
+        s3_endpoint = f"http://{host}:{moto._port}"
+        bucket = f"vigie-{uuid4().hex[:16]}"
+        boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1", **KEYS).create_bucket(
+            Bucket=bucket
+        )
+        capture = stack.enter_context(SmtpCapture(host=host))
+        proxy_port = _free_port()
+        base = {k: v for k, v in os.environ.items() if not k.startswith("VIGIE_")}
+        env = {
+            **base,
+            "PYTHONPATH": os.pathsep.join(sys.path),
+            "VIGIE_DATABASE_URL": postgres_url.replace(
+                "@127.0.0.1:5432/", f"@{host}:{pg_relay}/"
+            ).replace("@localhost:5432/", f"@{host}:{pg_relay}/"),
+            "VIGIE_SECRET_KEY": SECRET_KEY,
+            "VIGIE_BASE_URL": f"http://127.0.0.1:{proxy_port}",
+            "VIGIE_SMTP_URL": f"smtp://{capture.host}:{capture.port}",
+            "VIGIE_REDIS_URL": f"redis://{host}:{redis_relay}/0",
+            "VIGIE_MEDIA_URL": f"s3://{bucket}/media",
+            "VIGIE_S3_ENDPOINT_URL": s3_endpoint,
+            "VIGIE_S3_REGION": "us-east-1",
+            "VIGIE_S3_ACCESS_KEY_ID": KEYS["aws_access_key_id"],
+            "VIGIE_S3_SECRET_ACCESS_KEY": KEYS["aws_secret_access_key"],
+            **(extra_env or {}),
+        }
+        assert env["VIGIE_DATABASE_URL"] != postgres_url, (
+            f"not a 127.0.0.1:5432 URL: {postgres_url}"
+        )
+        for number, namespace in enumerate(network.namespaces):
+            node = Node(
+                chr(ord("a") + number),
+                namespace,
+                network.address_of(number),
+                folder / f"node-{number}",
+            )
+            members.append(node)
+            stack.callback(node.kill)
+        for node in members:  # one after the other: the first seeds the demo accounts
+            start_node(node, env)
+        proxy = _haproxy(folder, proxy_port, members)
+        processes.append(proxy)
+        for process in processes:
+            stack.callback(_stop, process)
+        _wait_healthy(f"http://127.0.0.1:{proxy_port}/health")
+        yield Cluster(
+            url=f"http://127.0.0.1:{proxy_port}",
+            nodes=members,
+            env=env,
+            database_url=postgres_url,
+            bucket=bucket,
+            capture=capture,
+            s3_endpoint=s3_endpoint,
+            haproxy_log=folder / "haproxy.log",
+        )
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def _wait_healthy(url: str) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.TransportError):
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        time.sleep(0.1)
+    raise AssertionError(f"HAProxy never answered at {url}")
+
+
+__all__ = ["Cluster", "Node", "available", "cluster", "start_node"]
