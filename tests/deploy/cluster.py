@@ -173,36 +173,29 @@ def _relay(listen_host: str, listen_port: int, target_port: int) -> subprocess.P
     )
 
 
-HAPROXY_CONFIG = """\
-global
-    maxconn 512
-defaults
-    mode http
-    timeout connect 2s
-    timeout client 60s
-    timeout server 60s
-    retries 2
-    option redispatch
-frontend vigie
-    bind 127.0.0.1:{port}
-    default_backend nodes
-backend nodes
-    balance roundrobin
-    option httpchk GET /health
-    http-check expect status 200
-    default-server inter 300ms fall 2 rise 1
-{servers}
-"""
+SHIPPED_CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "haproxy.cfg"
 
 
 def _haproxy(folder: Path, port: int, nodes: list[Node]) -> subprocess.Popen[bytes]:
-    servers = "\n".join(f"    server {n.name} {n.address}:{NODE_PORT} check" for n in nodes)
+    """The shipped configuration as it is (deploy/haproxy.cfg), its addresses from the
+    environment as an operator gives them; only its health checks are made faster, so the
+    test does not wait seconds for HAProxy to see a killed node."""
+    assert [n.name for n in nodes] == ["node-a", "node-b"], "the shipped file names two nodes"
+    shipped = SHIPPED_CONFIG.read_text()
+    assert "inter 2s fall 2 rise 1" in shipped, "the shipped health checks changed: update here"
     config = folder / "haproxy.cfg"
-    config.write_text(HAPROXY_CONFIG.format(port=port, servers=servers))
-    _run("haproxy", "-c", "-f", str(config))
+    config.write_text(shipped.replace("inter 2s fall 2 rise 1", "inter 300ms fall 2 rise 1"))
+    env = {
+        **os.environ,
+        "VIGIE_PROXY_BIND": f"127.0.0.1:{port}",
+        "VIGIE_NODE_A": f"{nodes[0].address}:{NODE_PORT}",
+        "VIGIE_NODE_B": f"{nodes[1].address}:{NODE_PORT}",
+    }
+    subprocess.run(["haproxy", "-c", "-f", str(config)], env=env, check=True, capture_output=True)
     log = folder / "haproxy.log"
     return subprocess.Popen(
         ["haproxy", "-db", "-f", str(config)],
+        env=env,
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
     )
@@ -219,6 +212,7 @@ def start_node(node: Node, env: dict[str, str]) -> None:
     answers /health on its own address."""
     node.folder.mkdir(parents=True, exist_ok=True)
     node.lines.clear()
+    node_env = {**env, "VIGIE_NODE_ID": node.name}
     node.process = subprocess.Popen(
         [
             "ip",
@@ -235,7 +229,7 @@ def start_node(node: Node, env: dict[str, str]) -> None:
             str(NODE_PORT),
         ],
         cwd=node.folder,
-        env=env,
+        env=node_env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -307,7 +301,7 @@ def cluster(
         )
         for number, namespace in enumerate(network.namespaces):
             node = Node(
-                chr(ord("a") + number),
+                f"node-{chr(ord('a') + number)}",
                 namespace,
                 network.address_of(number),
                 folder / f"node-{number}",

@@ -139,6 +139,7 @@ def test_a_journey_across_two_nodes_survives_a_killed_node_and_erasure_empties_t
             files={"photo": ("visage.jpg", FACE_PHOTO, "image/jpeg")},
         )
         assert photo.status_code == 200, photo.text
+        assert photo.headers["x-vigie-node"] == "node-a"
         proctoring.confirm_face_photo(platform.ctx, sid)
         assert len(running.keys_in_bucket()) == 1
 
@@ -151,6 +152,7 @@ def test_a_journey_across_two_nodes_survives_a_killed_node_and_erasure_empties_t
             through, f"{step}/id-photo", files={"photo": ("id.jpg", ID_PHOTO, "image/jpeg")}
         )
         assert reply.status_code == 200, reply.text
+        assert reply.headers["x-vigie-node"] == "node-b"
         proctoring.confirm_id_photo(platform.ctx, sid)
         for part in EnvironmentPart:
             assert _api(through, f"{step}/env-start-{part.value}").status_code == 200
@@ -174,7 +176,21 @@ def test_a_journey_across_two_nodes_survives_a_killed_node_and_erasure_empties_t
         )
         journey.clock.set(_now(running))
         portal.begin_exam(platform.ctx, attempt_id)
-        for question in store.get(attempt_id, ExamAttempt).question_order:
+        # Her exam tab is at the platform's address, served by whichever node HAProxy picks.
+        attempt = store.get(attempt_id, ExamAttempt)
+        tab = attempt.workspace_url
+        assert tab.startswith(running.url + "/w/"), tab
+        assert httpx.get(tab, timeout=30).status_code == 200
+        first, *others = attempt.question_order
+        page, token = tab.split("?", 1)
+        saved = httpx.post(
+            f"{page}/answer?{token}",
+            data={"question_id": first, "answer": "Taille du champ"},
+            timeout=30,
+        )
+        assert saved.status_code in (200, 303), saved.text[-500:]
+        assert store.get(attempt_id, ExamAttempt).answers[first] == "Taille du champ"
+        for question in others:
             body = {"question_id": question, "answer": "Taille du champ"}
             reply = _api(through, f"/api/attempts/{attempt_id}/answers", json=body)
             assert reply.status_code == 201, reply.text
