@@ -30,7 +30,7 @@ from litestar.testing import TestClient
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
-from tests.acceptance.journey import Journey  # noqa: E402
+from ui.journey import Journey  # noqa: E402
 
 from adapters.bootstrap import Platform, Settings, bootstrap  # noqa: E402
 from app.login_throttle import LoginThrottle  # noqa: E402

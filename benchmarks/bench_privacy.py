@@ -27,7 +27,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo: tests' journey helpers
 
-from tests.acceptance.journey import PARIS, Journey
+from ui.journey import PARIS, Journey
 
 from adapters.bootstrap import Platform, Settings, bootstrap
 from adapters.clock import ManualClock

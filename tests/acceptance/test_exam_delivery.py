@@ -19,7 +19,7 @@ from app.use_cases import portal
 from domain.errors import RuleBroken
 from domain.exam_attempt import AttemptStatus, ExamAttempt
 from domain.scoring import GivenAnswer
-from tests.acceptance.journey import PARIS, Journey
+from ui.journey import PARIS, Journey
 
 
 class FakeMonotonic:

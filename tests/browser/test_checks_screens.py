@@ -17,7 +17,7 @@ import pytest
 
 from app.use_cases import proctoring
 from domain.proctored_session import EnvironmentPart
-from tests.acceptance.journey import FACE_PHOTO, Journey
+from ui.journey import FACE_PHOTO, Journey
 from tests.browser.conftest import ARTIFACTS, Server, serious_violations, wait_until
 from vigie_contracts.samples import ebml_sample
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.acceptance.journey import Journey
+from ui.journey import Journey
 from tests.browser.conftest import Server, wait_until
 
 PASSWORD = "equipment-pass-1"

@@ -15,7 +15,7 @@ from typing import Any
 from app.context import update
 from domain.candidate import Candidate
 from domain.exam_attempt import AttemptStatus, ExamAttempt
-from tests.acceptance.journey import Journey
+from ui.journey import Journey
 from tests.browser.conftest import ARTIFACTS, Server, serious_violations
 
 SHOTS = Path(os.environ.get("VIGIE_EXAM_SHOTS", str(ARTIFACTS)))

@@ -10,7 +10,7 @@ from typing import Any
 
 from app.use_cases import accounts, enrolment
 from domain.staff import Role
-from tests.acceptance.journey import Journey
+from ui.journey import Journey
 from tests.browser.conftest import ARTIFACTS, Server, serious_violations
 
 AGENT = ("agent@hotline.example.org", "staff-pass-1")

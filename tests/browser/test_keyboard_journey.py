@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tests.acceptance.journey import Journey
+from ui.journey import Journey
 from tests.browser.conftest import Server, focus_problem
 
 PASSWORD = "au-clavier-seulement-1"

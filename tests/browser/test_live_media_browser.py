@@ -31,7 +31,7 @@ from adapters.bootstrap import Platform, Settings, bootstrap
 from adapters.clock import SystemClock
 from app.mail_rendering import SupportContact
 from domain.proctored_session import ProctoredSession
-from tests.acceptance.journey import Journey
+from ui.journey import Journey
 from tests.browser.conftest import ARTIFACTS, CHROMIUM, watch
 from ui.web.app import create_app
 

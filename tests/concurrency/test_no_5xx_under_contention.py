@@ -11,7 +11,7 @@ from datetime import timedelta
 from adapters.clock import ManualClock
 from app.use_cases import portal
 from domain.exam_attempt import ExamAttempt
-from tests.acceptance.journey import Journey
+from ui.journey import Journey
 from tests.concurrency.served import Served
 
 WRITERS = 4

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from tests.acceptance.journey import PARIS, Journey
+from ui.journey import PARIS, Journey
 from tests.concurrency.served import Served
 from ui.serve import DEMO_EMAIL, EXAMINER_EMAIL
 

@@ -16,7 +16,7 @@ from psycopg import sql
 
 from domain.candidate import Candidate
 from domain.proctored_session import ProctoredSession
-from tests.acceptance.journey import Journey
+from ui.journey import Journey
 from tests.faults import tally
 from tests.faults.conftest import SmallDisk
 from ui.cli import main
