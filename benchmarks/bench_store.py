@@ -1,6 +1,6 @@
 """Event store benchmark: Vigie's store on SQLite and PostgreSQL against raw drivers, one run.
 
-Run: .venv/bin/python benchmarks/bench_store.py [--events N] [--quick] [--profile]
+Run: .venv/bin/python -m benchmarks.bench_store [--events N] [--quick] [--profile]
 
 Phases, on each backend (a temp SQLite file, then a throwaway PostgreSQL schema):
   1. write a log of --events events through `EventsourcingStore.save`, ~10 events per save;
@@ -15,7 +15,6 @@ Nothing is asserted: the replay target is reported as PASS or BELOW.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import cProfile
@@ -47,9 +46,10 @@ from adapters.media.memory import MemoryMedia
 from adapters.persistence.store import EventsourcingStore
 from app.catalogue import default_catalogue
 from app.context import Context, update
-from common import (
+from benchmarks.harness import (
     POSTGRES_SERVER,
     Progress,
+    arguments,
     command_line,
     finish_facts,
     machine_facts,
@@ -524,6 +524,7 @@ class Config:
     # and the rest is bulk-loaded so the raw reads cover as many rows as the store's log.
     raw_insert_rows: int
     profile: bool
+    only: str | None = None
 
 
 def bench_store(
@@ -709,26 +710,27 @@ def write_json(
 
 
 def parse_args(argv: list[str] | None = None) -> Config:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = arguments(__doc__)
     parser.add_argument(
-        "--events", type=int, help="events in the replayed log (100,000; quick 20,000)"
+        "--events", type=int, help="events in the replayed log (100,000; quick 500)"
     )
-    parser.add_argument("--sessions", type=int, help="sessions the commands go to (100; quick 30)")
+    parser.add_argument("--sessions", type=int, help="sessions the commands go to (100; quick 5)")
     parser.add_argument(
-        "--commands", type=int, help="timed load-decide-save commands (2,500; quick 600)"
+        "--commands", type=int, help="timed load-decide-save commands (2,500; quick 50)"
     )
-    parser.add_argument("--quick", action="store_true", help="a smaller run, under a minute")
+    parser.add_argument("--only", choices=["sqlite", "postgres"], help="one backend only")
     parser.add_argument(
         "--profile", action="store_true", help="cProfile one extra replay per store"
     )
     args = parser.parse_args(argv)
     quick = args.quick
     return Config(
-        events=args.events or (20_000 if quick else 100_000),
-        sessions=args.sessions or (30 if quick else 100),
-        commands=args.commands or (600 if quick else 2_500),
-        raw_insert_rows=5_000 if quick else 20_000,
+        events=args.events or (500 if quick else 100_000),
+        sessions=args.sessions or (5 if quick else 100),
+        commands=args.commands or (50 if quick else 2_500),
+        raw_insert_rows=200 if quick else 20_000,
         profile=args.profile,
+        only=args.only,
     )
 
 
@@ -737,7 +739,11 @@ def main(argv: list[str] | None = None) -> int:
     command = command_line()
     facts = store_machine_facts()
     started = time.perf_counter()
-    results = [bench_sqlite(config), bench_postgres(config)]
+    results = []
+    if config.only in (None, "sqlite"):
+        results.append(bench_sqlite(config))
+    if config.only in (None, "postgres"):
+        results.append(bench_postgres(config))
     # Other work on the machine moves every figure here, fsync latency above all.
     finish_facts(facts, started)
     print_report(facts, command, results)

@@ -1,7 +1,7 @@
 """Web benchmark: simulated candidates over HTTP against `vigie serve --workers 2` on
 PostgreSQL, beside a bare Litestar app measured in the same run; everything on 127.0.0.1.
 
-Run: .venv/bin/python benchmarks/bench_web.py [--quick] [--levels 100,500,1000] [--window S]
+Run: .venv/bin/python -m benchmarks.bench_web [--quick] [--levels 100,500,1000] [--window S]
      [--reference-window S] [--database-url URL] [--profile]
 
 Each simulated candidate is a browser tab on an exam in progress: it saves an answer every
@@ -39,7 +39,6 @@ is asserted on times; errors or a wrong answer count make the exit status 1.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import http.client
@@ -64,14 +63,16 @@ from typing import IO, Any
 from urllib.parse import urlencode, urlparse
 from zoneinfo import ZoneInfo
 
-from common import (
+from benchmarks.harness import (
     LOOPBACK,
     POSTGRES_SERVER,
     Latency,
     Progress,
+    arguments,
     command_line,
     finish_facts,
     machine_facts,
+    module_command,
     note,
     packages_text,
     percentile,
@@ -79,6 +80,7 @@ from common import (
     postgres_settings,
     postgres_text,
     print_machine,
+    repo_env,
     server_of,
     settle_disk,
     write_summary,
@@ -96,15 +98,15 @@ SAVE_EVERY_S = 10.0
 HEARTBEAT_EVERY_S = 5.0
 PAGE_EVERY_S = 30.0
 LEVELS = (100, 500, 1000)
-QUICK_LEVELS = (50, 100)
+QUICK_LEVELS = (5,)
 WINDOW_S = 60.0
 REFERENCE_WINDOW_S = 30.0
-QUICK_WINDOW_S = 15.0
-QUICK_REFERENCE_WINDOW_S = 10.0
+QUICK_WINDOW_S = 2.0
+QUICK_REFERENCE_WINDOW_S = 1.0
 WARMUP_S = 5.0
-QUICK_WARMUP_S = 3.0
+QUICK_WARMUP_S = 0.5
 PROFILE_WINDOW_S = 20.0
-QUICK_PROFILE_WINDOW_S = 8.0
+QUICK_PROFILE_WINDOW_S = 2.0
 PROFILE_RATE_HZ = 97
 PROFILE_LINES = 18
 TARGET_CANDIDATES = 1000
@@ -416,6 +418,7 @@ def copy_log(platform: Any, url: str, batch: int = 5000) -> int:
         recorder = target._recorder  # the process recorder: events and tracking
         progress = Progress("copy the log into PostgreSQL", head)
         position = 0
+        owners: set[uuid.UUID] = set()
         while True:
             page = source.select_notifications(
                 start=position, limit=batch, inclusive_of_start=False
@@ -425,10 +428,12 @@ def copy_log(platform: Any, url: str, batch: int = 5000) -> int:
             recorder.insert_events(
                 [StoredEvent(n.originator_id, n.originator_version, n.topic, n.state) for n in page]
             )
+            owners.update(n.originator_id for n in page)
             position = page[-1].id
             progress.update(position)
         if target.head() != head:
             raise RuntimeError(f"copied log ends at {target.head()}, not {head}")
+        copy_keys(platform, url, owners)
         for policy in platform.runner.policies:
             reached = platform.store.position_of(policy.name)
             if reached:
@@ -436,6 +441,24 @@ def copy_log(platform: Any, url: str, batch: int = 5000) -> int:
         return head
     finally:
         target.close()
+
+
+def copy_keys(platform: Any, url: str, owners: set[uuid.UUID]) -> int:
+    """The sealing keys of the log's owners, from the in-memory key store into the table the
+    server's key store reads (PostgreSQL, in the keys' own schema): without them the copied
+    log's personal data, password hashes included, cannot be unsealed (log-in answers 401)."""
+    from adapters.bootstrap import Settings, key_store
+    from adapters.keys.postgres import PostgresKeyStore
+
+    keys = {owner: key for owner in owners if (key := platform.keys.existing_key(owner))}
+    target = key_store(Settings(database_url=url, secret_key=SECRET_KEY))
+    if not isinstance(target, PostgresKeyStore):
+        raise RuntimeError(f"the server's keys are not in PostgreSQL: {target!r}")
+    try:
+        target.adopt(keys)
+    finally:
+        target.close()
+    return len(keys)
 
 
 def answers_recorded(url: str, after: int) -> int:
@@ -585,8 +608,8 @@ def start_reference(cwd: Path) -> Server:
     port = free_port()
     # Served the way `vigie serve --workers N` serves (ui.serve.run_workers: uvicorn's
     # multi-process mode on a socket with TCP_NODELAY), so that only the app differs.
-    command = [sys.executable, str(Path(__file__).resolve()), REFERENCE_FLAG, str(port)]
-    return Server("reference", command, port, cwd, dict(os.environ))
+    command = module_command(__spec__.name, REFERENCE_FLAG, str(port))
+    return Server("reference", command, port, cwd, repo_env())
 
 
 def start_vigie(url: str, smtp_url: str, cwd: Path) -> Server:
@@ -1021,10 +1044,11 @@ def run_client(
         "candidates": [asdict(p) for p in prepared[: max(config.levels)]],
     }
     child = subprocess.Popen(
-        [sys.executable, str(Path(__file__).resolve()), CLIENT_FLAG],
+        module_command(__spec__.name, CLIENT_FLAG),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
+        env=repo_env(),
     )
     cpu: dict[str, dict[str, float]] = defaultdict(dict)
     spies: list[subprocess.Popen[bytes]] = []
@@ -1585,17 +1609,18 @@ def write_json(facts: dict[str, Any], command: str, config: Config, r: Results) 
 
 
 def parse_args(argv: list[str] | None = None) -> Config:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = arguments(__doc__)
     parser.add_argument(
         "--levels",
-        help="candidates per level, comma-separated (100,500,1000; quick 50,100)",
+        help="candidates per level, comma-separated (100,500,1000; quick 5)",
     )
-    parser.add_argument("--quick", action="store_true", help="a smaller run, under 2 minutes")
-    parser.add_argument("--window", type=float, help="measured seconds per level (60; quick 15)")
+    parser.add_argument("--window", type=float, help="measured seconds per level (60; quick 2)")
     parser.add_argument(
-        "--reference-window", type=float, help="the reference's measured seconds (30; quick 10)"
+        "--reference-window", type=float, help="the reference's measured seconds (30; quick 1)"
     )
-    parser.add_argument("--warmup", type=float, help="unmeasured seconds before each window (5)")
+    parser.add_argument(
+        "--warmup", type=float, help="unmeasured seconds before each window (5; quick 0.5)"
+    )
     parser.add_argument(
         "--database-url",
         default=POSTGRES_SERVER,
@@ -1639,13 +1664,13 @@ def parse_args(argv: list[str] | None = None) -> Config:
 
 
 def main(argv: list[str] | None = None) -> int:
-    arguments = sys.argv[1:] if argv is None else argv
-    if arguments == [CLIENT_FLAG]:
+    given = sys.argv[1:] if argv is None else argv
+    if given == [CLIENT_FLAG]:
         return client_process()
-    if len(arguments) == 2 and arguments[0] == REFERENCE_FLAG:
+    if len(given) == 2 and given[0] == REFERENCE_FLAG:
         from ui.serve import run_workers
 
-        run_workers("bench_web:reference_app", HOST, int(arguments[1]), WORKERS)
+        run_workers("benchmarks.bench_web:reference_app", HOST, int(given[1]), WORKERS)
         return 0
     config = parse_args(argv)
     check_time_of_day(config)

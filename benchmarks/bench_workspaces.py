@@ -1,6 +1,6 @@
 """Exam workspace benchmark: provisioning and the HTTP exam tab under load, one run, on 127.0.0.1.
 
-Run: .venv/bin/python benchmarks/bench_workspaces.py [--attempts N] [--quick] [--database-url URL]
+Run: .venv/bin/python -m benchmarks.bench_workspaces [--attempts N] [--quick] [--database-url URL]
      [--clients process|threads] [--profile]
 
 One platform from the real composition root (`bootstrap`, built-in workspaces, a ManualClock
@@ -34,7 +34,6 @@ Nothing is asserted on times; errors or a wrong answer count make the exit statu
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import cProfile
 import http.client
@@ -65,17 +64,20 @@ from adapters.ids import SeededIds
 from adapters.launcher import builtin as builtin_launcher
 from adapters.launcher.builtin import BuiltinWorkspaces
 from app.use_cases import enrolment, portal, proctoring
-from common import (
+from benchmarks.harness import (
     Latency,
     Progress,
+    arguments,
     command_line,
     finish_facts,
     machine_facts,
+    module_command,
     note,
     packages_text,
     postgres_settings,
     postgres_text,
     print_machine,
+    repo_env,
     server_of,
     settle_disk,
     sqlite_text,
@@ -86,6 +88,7 @@ from domain.candidate import PortalProfile
 from domain.exam_attempt import ExamAttempt
 from domain.exam_paper import QuestionKind
 from domain.proctored_session import EnvironmentPart
+from vigie_contracts.samples import ebml_sample, jpeg_sample
 
 HOST = "127.0.0.1"
 TIME_ZONE = ZoneInfo("Europe/Paris")
@@ -375,15 +378,15 @@ def prepare_one(platform: Platform, number: int) -> Prepared:
     proctoring.stop_microphone_recording(ctx, sid)
     proctoring.check_camera(ctx, sid, working=True)
     proctoring.record_connection_test(ctx, sid, round_trip_ms=35.0, upload_kbps=8000.0, passed=True)
-    proctoring.take_face_photo(ctx, sid, b"face-jpeg")
+    proctoring.take_face_photo(ctx, sid, jpeg_sample(b"face"))
     proctoring.confirm_face_photo(ctx, sid)
-    proctoring.take_id_photo(ctx, sid, b"id-jpeg")
+    proctoring.take_id_photo(ctx, sid, jpeg_sample(b"identity card"))
     proctoring.confirm_id_photo(ctx, sid)
     attempt_id = None
     for part in EnvironmentPart:
         proctoring.start_environment_recording(ctx, sid, part)
         attempt_id = proctoring.stop_environment_recording(
-            ctx, sid, part, f"{part}".encode(), duration_s=30.0
+            ctx, sid, part, ebml_sample(tag=part.value.encode()), duration_s=30.0
         )
     assert attempt_id is not None
     portal.save_portal_profile(
@@ -579,10 +582,11 @@ def drive(
         return (*run_scripts(port, scripts, label, on_release), None)
     job = {"port": port, "label": label, "scripts": [asdict(script) for script in scripts]}
     child = subprocess.Popen(
-        [sys.executable, str(Path(__file__).resolve()), CLIENT_FLAG],
+        module_command(__spec__.name, CLIENT_FLAG),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
+        env=repo_env(),
     )
     try:
         assert child.stdin is not None and child.stdout is not None
@@ -1318,11 +1322,10 @@ def write_json(facts: dict[str, Any], command: str, config: Config, r: Results) 
 
 
 def parse_args(argv: list[str] | None = None) -> Config:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = arguments(__doc__)
     parser.add_argument(
-        "--attempts", type=int, help="concurrent candidates, and client threads (50; quick 10)"
+        "--attempts", type=int, help="concurrent candidates, and client threads (50; quick 3)"
     )
-    parser.add_argument("--quick", action="store_true", help="a smaller run, under a minute")
     parser.add_argument(
         "--database-url",
         help="the store instead of a temp SQLite file: sqlite:///new-file, memory:, or "
@@ -1342,7 +1345,7 @@ def parse_args(argv: list[str] | None = None) -> Config:
         help=f"cProfile {PROFILE_ANSWERS} more sequential HTTP answer saves (server side)",
     )
     args = parser.parse_args(argv)
-    attempts = args.attempts or (10 if args.quick else 50)
+    attempts = args.attempts or (3 if args.quick else 50)
     if attempts < 1:
         parser.error("--attempts must be positive")
     return Config(
