@@ -1324,7 +1324,7 @@ def write_json(facts: dict[str, Any], command: str, config: Config, r: Results) 
 def parse_args(argv: list[str] | None = None) -> Config:
     parser = arguments(__doc__)
     parser.add_argument(
-        "--attempts", type=int, help="concurrent candidates, and client threads (50; quick 3)"
+        "--attempts", type=int, help="concurrent candidates, and client threads (50; quick 2)"
     )
     parser.add_argument(
         "--database-url",
@@ -1345,7 +1345,7 @@ def parse_args(argv: list[str] | None = None) -> Config:
         help=f"cProfile {PROFILE_ANSWERS} more sequential HTTP answer saves (server side)",
     )
     args = parser.parse_args(argv)
-    attempts = args.attempts or (3 if args.quick else 50)
+    attempts = args.attempts or (2 if args.quick else 50)
     if attempts < 1:
         parser.error("--attempts must be positive")
     return Config(
