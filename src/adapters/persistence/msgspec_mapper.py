@@ -284,9 +284,15 @@ class UnstorableValueError(ValueError):
     """A value JSON cannot keep exactly: refused before it reaches the log."""
 
 
+# Exact types JSON keeps as they are: a save skips them at once (most of an event's values).
+_KEPT_AS_IS = frozenset({str, int, bool, type(None), UUID, bytes})
+
+
 def _check_storable(value: object, path: str) -> None:
     """Refuse what would be stored changed: NaN and infinities become null in JSON, and ISO
     offsets keep whole minutes only."""
+    if type(value) in _KEPT_AS_IS:
+        return
     if isinstance(value, float):
         if not math.isfinite(value):
             raise UnstorableValueError(f"{path}: {value} cannot be stored")
@@ -296,10 +302,12 @@ def _check_storable(value: object, path: str) -> None:
             raise UnstorableValueError(f"{path}: UTC offset {offset} has seconds")
     elif isinstance(value, dict):
         for key, item in value.items():
-            _check_storable(item, f"{path}.{key}")
+            if type(item) not in _KEPT_AS_IS:  # the path is worth building only then
+                _check_storable(item, f"{path}.{key}")
     elif isinstance(value, list | tuple):
         for index, item in enumerate(value):
-            _check_storable(item, f"{path}[{index}]")
+            if type(item) not in _KEPT_AS_IS:
+                _check_storable(item, f"{path}[{index}]")
     elif dataclasses.is_dataclass(value) and not isinstance(value, type):
         for field in dataclasses.fields(value):
             _check_storable(getattr(value, field.name), f"{path}.{field.name}")

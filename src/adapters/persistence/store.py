@@ -60,6 +60,8 @@ from domain.proctored_session import ProctoredSession
 from domain.review import Review
 
 A = TypeVar("A", bound=Aggregate)
+# PostgreSQL's recorder (a topic: the module is imported only when PostgreSQL is used).
+LEAN_RECORDER_TOPIC = "adapters.persistence.postgres_recorder:LeanPostgresProcessRecorder"
 Row = tuple[int, UUID | str, int, str, bytes]  # a row of the log: position, stream, version…
 AGGREGATE_CACHE_SIZE = 20_000
 STREAMS_PER_QUERY = 500  # SQLite binds at most 32,766 parameters; keep queries small anyway
@@ -111,6 +113,8 @@ class EventsourcingStore:
         # in memory and are fast-forwarded from the store on each read: one small query
         # instead of a replay, and still correct with several processes writing.
         env.setdefault("AGGREGATE_CACHE_MAXSIZE", str(AGGREGATE_CACHE_SIZE))
+        if env.get("PERSISTENCE_MODULE") == "eventsourcing.postgres":
+            env.setdefault("PROCESS_RECORDER_TOPIC", LEAN_RECORDER_TOPIC)
         env.update(extra_env or {})
         self.database_url = database_url
         self.app = VigieApplication(env=env)
