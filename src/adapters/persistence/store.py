@@ -149,7 +149,7 @@ class EventsourcingStore:
     def _page_query(self) -> Any:
         """The log's page query on PostgreSQL (None elsewhere: the library's page)."""
         recorder: Any = self._recorder
-        if type(recorder).__module__ != "eventsourcing.postgres":
+        if _backend(recorder) != "eventsourcing.postgres":
             return None
         from psycopg.sql import SQL, Identifier
 
@@ -342,7 +342,7 @@ class EventsourcingStore:
         recorder: Any = self._recorder
         datastore = getattr(recorder, "datastore", None)
         table = getattr(recorder, "events_table_name", "stored_events")
-        module = type(recorder).__module__
+        module = _backend(recorder)
         if module == "eventsourcing.postgres" and datastore is not None:
             from psycopg.sql import SQL, Identifier
 
@@ -434,7 +434,7 @@ class EventsourcingStore:
         recorder: Any = self._recorder
         datastore = getattr(recorder, "datastore", None)
         table = getattr(recorder, "events_table_name", "stored_events")
-        module = type(recorder).__module__
+        module = _backend(recorder)
         if module == "eventsourcing.postgres" and datastore is not None:
             from psycopg.sql import SQL, Identifier
 
@@ -466,6 +466,15 @@ class EventsourcingStore:
                     StoredEvent(by_hex[row[0]], row[1], row[2], row[3]) for row in cursor.fetchall()
                 ]
         return [stored for i in ids for stored in self._recorder.select_events(i)]
+
+
+def _backend(recorder: Any) -> str:
+    """The library module whose recorder this is (`eventsourcing.postgres`, `.sqlite`…),
+    whether the store uses it as it is or a subclass of it (postgres_recorder.py)."""
+    for cls in type(recorder).__mro__:
+        if cls.__module__.startswith("eventsourcing."):
+            return cls.__module__
+    return type(recorder).__module__
 
 
 @contextlib.contextmanager
