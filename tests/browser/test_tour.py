@@ -39,8 +39,6 @@ from domain.exam_attempt import ExamAttempt
 from domain.proctored_session import EnvironmentPart
 from domain.review import CitedReason, Review
 from domain.staff import Role
-from ui import journey as journey_module
-from ui.journey import PARIS, TEN_WORDS, Journey
 from tests.browser.conftest import (
     BROKEN,
     SECRET,
@@ -52,6 +50,8 @@ from tests.browser.conftest import (
 )
 from tests.browser.gallery import Gallery, Shot
 from tests.browser.test_playback import record_with_a_cut
+from ui import journey as journey_module
+from ui.journey import PARIS, TEN_WORDS, Journey
 from vigie_contracts.samples import ebml_sample
 
 LANGUAGES = ("fr", "en")
