@@ -31,8 +31,9 @@ previous one came back or not. A level runs a warm-up, then a measured window.
      AnswerGiven per answer the server acknowledged. With --profile and py-spy on the PATH
      (or in the venv), py-spy samples the GIL's holder in both web workers for one more
      window at the largest level, after the measured one.
-The load generator is a separate process: asyncio, HTTP/1.1 written on streams (see
-`Browser`), per candidate a cookie jar and at most 6 keep-alive connections. The figures are
+The load generator is a separate process (benchmarks/web_load.py): asyncio, HTTP/1.1 written
+on streams (see `Browser`), per candidate a cookie jar and at most 6 keep-alive connections;
+the preparation is benchmarks/web_prepare.py. The figures are
 printed as a table per level and written to benchmarks/results/web-<timestamp>.json. Nothing
 is asserted on times; errors or a wrong answer count make the exit status 1.
 """
