@@ -42,7 +42,10 @@ POSTGRES_SERVER = os.environ.get(
     "VIGIE_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"
 )
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
+# VIGIE_BENCH_RESULTS: another folder (the quick-mode test keeps its runs out of the repo's).
+RESULTS_DIR = Path(
+    os.environ.get("VIGIE_BENCH_RESULTS") or Path(__file__).resolve().parent / "results"
+)
 REPO = Path(__file__).resolve().parents[1]
 
 

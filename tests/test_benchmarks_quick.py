@@ -26,7 +26,12 @@ def test_every_benchmark_module_is_found() -> None:
 def test_the_quick_mode_of_each_benchmark_runs_to_its_end(
     name: str, postgres_base_url: str, tmp_path: Path
 ) -> None:
-    env = dict(os.environ, VIGIE_BENCH_POSTGRES=postgres_base_url, TMPDIR=str(tmp_path))
+    env = dict(
+        os.environ,
+        VIGIE_BENCH_POSTGRES=postgres_base_url,
+        VIGIE_BENCH_RESULTS=str(tmp_path / "results"),
+        TMPDIR=str(tmp_path),
+    )
     done = subprocess.run(
         [sys.executable, "-m", f"benchmarks.{name}", "--quick"],
         cwd=REPO,
@@ -41,3 +46,4 @@ def test_the_quick_mode_of_each_benchmark_runs_to_its_end(
         f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     )
     assert "JSON summary:" in done.stdout  # it reached its report
+    assert list((tmp_path / "results").glob("*.json"))
