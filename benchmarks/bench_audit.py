@@ -42,6 +42,7 @@ from benchmarks.harness import (
     print_machine,
     store_url,
     thousands,
+    verdict,
     write_summary,
 )
 from domain.evidence import FlagKind
@@ -266,11 +267,11 @@ def main(argv: list[str] | None = None) -> int:
         f"{'audit rev/s':>12} {'ratio':>6}  verdict"
     )
     for f in results:
-        verdict = "PASS" if f.ratio >= TARGET_RATIO and not f.mismatches else "BELOW"
+        judged = verdict(f.ratio, TARGET_RATIO) if not f.mismatches else "BELOW"
         print(
             f"{f.backend:<11} {f.audit_reviews:>9,} {f.events:>11,} "
             f"{thousands(f.plain_events_per_s):>11} {thousands(f.plain_reviews_per_s):>12} "
-            f"{thousands(f.audit_reviews_per_s):>12} {f.ratio:>6.2f}  {verdict} "
+            f"{thousands(f.audit_reviews_per_s):>12} {f.ratio:>6.2f}  {judged} "
             f"(target ≥ {TARGET_RATIO:.0%}; {f.mismatches} mismatches; "
             f"audit {f.audit_seconds:.1f}s, plain {f.plain_seconds:.1f}s, "
             f"generated in {f.generate_seconds:.1f}s)"
