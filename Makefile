@@ -33,9 +33,11 @@ unit: $(STAMP)
 
 test: lint unit
 
+# Every benchmark in full (long: minutes each); one alone: `.venv/bin/python -m benchmarks.<name>`.
+# Their quick modes run in `make test` (tests/test_benchmarks_quick.py).
+BENCHMARKS = $(sort $(basename $(notdir $(wildcard benchmarks/bench_*.py))))
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_store.py
-	$(BIN)/python benchmarks/bench_outbox.py
+	set -e; for name in $(BENCHMARKS); do $(BIN)/python -m benchmarks.$$name; done
 
 # Translators: every message of the UI, extracted as Babel finds it (babel.cfg).
 messages: $(STAMP)

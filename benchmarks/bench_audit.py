@@ -1,7 +1,7 @@
 """Audit benchmark: `vigie audit replay --all` over N generated decided reviews, on SQLite and
 PostgreSQL, against the plain event replay of the same streams (issue 8).
 
-Run: .venv/bin/python benchmarks/bench_audit.py [--reviews N] [--only sqlite|postgres]
+Run: .venv/bin/python -m benchmarks.bench_audit [--reviews N] [--only sqlite|postgres]
 
 1. A few real journeys (enrolment → decided review, through the use cases on a memory store)
    give templates: each review's stream and the session and attempt streams its evidence cites.
@@ -17,7 +17,6 @@ Figures are printed and written to benchmarks/results/audit-<timestamp>.json.
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 import sys
@@ -28,20 +27,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo: tests' journey helpers
-
 from eventsourcing.persistence import StoredEvent
-from tests.property.test_audit_properties import (
-    Plan,
-    decided_journey,
-    platform_with_examiner,
-)
 
 from adapters.persistence.chain import GENESIS, own_hash_of, seal
 from adapters.persistence.store import EventsourcingStore
-from common import (
+from benchmarks.harness import (
     POSTGRES_SERVER,
     Progress,
+    arguments,
     command_line,
     finish_facts,
     machine_facts,
@@ -49,12 +42,16 @@ from common import (
     print_machine,
     store_url,
     thousands,
+    verdict,
     write_summary,
 )
 from domain.evidence import FlagKind
 from ui.audit_cli import replay_everything
+from ui.journey import Plan, decided_journey, platform_with_examiner
 
 TARGET_RATIO = 0.5
+REVIEWS = 100_000
+QUICK_REVIEWS = 40
 REVIEWS_PER_TRANSACTION = 500
 PLANS = (
     Plan(False, [], False, False, False),
@@ -246,19 +243,22 @@ def bench(backend: str, url: str | None, reviews: int, made: list[Template]) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reviews", type=int, default=100_000, help="decided reviews (100,000)")
+    parser = arguments(__doc__)
+    parser.add_argument(
+        "--reviews", type=int, help=f"decided reviews ({REVIEWS:,}; quick {QUICK_REVIEWS})"
+    )
     parser.add_argument("--only", choices=["sqlite", "postgres"], help="one backend only")
     args = parser.parse_args(argv)
+    reviews = args.reviews or (QUICK_REVIEWS if args.quick else REVIEWS)
     command = command_line()
     facts = machine_facts(["eventsourcing", "msgspec", "psycopg"])
     started = time.perf_counter()
     made = templates()
     results = []
     if args.only in (None, "sqlite"):
-        results.append(bench("SQLite", None, args.reviews, made))
+        results.append(bench("SQLite", None, reviews, made))
     if args.only in (None, "postgres"):
-        results.append(bench("PostgreSQL", POSTGRES_SERVER, args.reviews, made))
+        results.append(bench("PostgreSQL", POSTGRES_SERVER, reviews, made))
     finish_facts(facts, started)
     print_machine(facts, command)
     print()
@@ -267,11 +267,11 @@ def main(argv: list[str] | None = None) -> int:
         f"{'audit rev/s':>12} {'ratio':>6}  verdict"
     )
     for f in results:
-        verdict = "PASS" if f.ratio >= TARGET_RATIO and not f.mismatches else "BELOW"
+        judged = verdict(f.ratio, TARGET_RATIO) if not f.mismatches else "BELOW"
         print(
             f"{f.backend:<11} {f.audit_reviews:>9,} {f.events:>11,} "
             f"{thousands(f.plain_events_per_s):>11} {thousands(f.plain_reviews_per_s):>12} "
-            f"{thousands(f.audit_reviews_per_s):>12} {f.ratio:>6.2f}  {verdict} "
+            f"{thousands(f.audit_reviews_per_s):>12} {f.ratio:>6.2f}  {judged} "
             f"(target ≥ {TARGET_RATIO:.0%}; {f.mismatches} mismatches; "
             f"audit {f.audit_seconds:.1f}s, plain {f.plain_seconds:.1f}s, "
             f"generated in {f.generate_seconds:.1f}s)"
@@ -303,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
         },
     }
     print(f"JSON summary: {write_summary('audit', summary)}")
-    return 0
+    return 1 if any(f.mismatches for f in results) else 0  # a wrong replay, not a slow one
 
 
 if __name__ == "__main__":

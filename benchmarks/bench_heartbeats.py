@@ -24,6 +24,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import unquote
 
+from common import POSTGRES_SERVER, load_average, note, server_of, throwaway_schema
+
 from adapters.clock import SystemClock
 from adapters.launcher.builtin import BuiltinWorkspaces
 from adapters.workspace_heartbeats import (
@@ -33,7 +35,6 @@ from adapters.workspace_heartbeats import (
 )
 from app.links import LinkSigner
 from app.ports.workspace_heartbeats import WorkspaceHeartbeats
-from common import POSTGRES_SERVER, load_average, note, server_of, throwaway_schema
 
 
 @contextmanager

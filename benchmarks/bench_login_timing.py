@@ -1,6 +1,6 @@
 """Log-in and « forgot password » timing, known against unknown accounts (issue 14).
 
-Run: .venv/bin/python benchmarks/bench_login_timing.py [--rounds N] [--database-url URL]
+Run: .venv/bin/python -m benchmarks.bench_login_timing [--rounds N] [--database-url URL]
 
 Against the real web app (Litestar's TestClient over the real composition root, a SQLite
 file by default): a registered candidate and an address nobody registered, asked in turns
@@ -14,7 +14,6 @@ issue's: the medians within 10 % of each other (before: log-in 4 ms against 284 
 
 from __future__ import annotations
 
-import argparse
 import logging
 import re
 import statistics
@@ -22,25 +21,32 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from litestar.testing import TestClient
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
-
-from tests.acceptance.journey import Journey  # noqa: E402
-
-from adapters.bootstrap import Platform, Settings, bootstrap  # noqa: E402
-from app.login_throttle import LoginThrottle  # noqa: E402
-from app.mail_rendering import SupportContact  # noqa: E402
-from ui.web.app import create_app  # noqa: E402
+from adapters.bootstrap import Platform, Settings, bootstrap
+from app.login_throttle import LoginThrottle
+from app.mail_rendering import SupportContact
+from benchmarks.harness import (
+    arguments,
+    command_line,
+    finish_facts,
+    machine_facts,
+    print_machine,
+    write_summary,
+)
+from ui.journey import Journey
+from ui.web.app import create_app
 
 KNOWN = "camille.bench@example.org"
 UNKNOWN = "nobody.bench@example.org"
 PASSWORD = "bench-password-1"
 TARGET = 0.10
+ROUNDS = 30
+QUICK_ROUNDS = 1
+WARMUPS = 3
+QUICK_WARMUPS = 1
 _TOKEN = re.compile(r'name="_csrf_token" value="([^"]+)"')
 
 
@@ -76,14 +82,15 @@ def measure(
     form: Callable[[str], dict[str, str]],
     expected: int,
     rounds: int,
+    warmups: int = 3,
 ) -> dict[str, list[float]]:
     token = _token(client, path)
     times: dict[str, list[float]] = {KNOWN: [], UNKNOWN: []}
-    for round_ in range(rounds + 3):
+    for round_ in range(rounds + warmups):
         for email in (KNOWN, UNKNOWN) if round_ % 2 == 0 else (UNKNOWN, KNOWN):
             data = {**form(email), "_csrf_token": token}
             elapsed = _timed(lambda d=data: client.post(path, data=d), expected)
-            if round_ >= 3:  # three warm-up rounds
+            if round_ >= warmups:
                 times[email].append(elapsed)
     return times
 
@@ -99,11 +106,16 @@ def report(name: str, times: dict[str, list[float]]) -> bool:
     return verdict == "PASS"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=30)
+def main(argv: list[str] | None = None) -> int:
+    parser = arguments(__doc__)
+    parser.add_argument("--rounds", type=int, help=f"per account ({ROUNDS}; quick {QUICK_ROUNDS})")
     parser.add_argument("--database-url", default="")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    rounds = args.rounds or (QUICK_ROUNDS if args.quick else ROUNDS)
+    warmups = QUICK_WARMUPS if args.quick else WARMUPS
+    command = command_line()
+    facts = machine_facts(["litestar", "argon2-cffi"])
+    started = time.perf_counter()
     logging.getLogger("httpx").setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory() as folder:
         url = args.database_url or f"sqlite:///{folder}/bench.sqlite"
@@ -114,26 +126,38 @@ def main() -> None:
         app.state.throttle = LoginThrottle(
             platform.sessions, platform.ctx.clock, max_failures=1_000_000
         )
-        print(f"store: {url.split('?')[0]}   rounds: {args.rounds} per account")
         with TestClient(app) as client:
             login = measure(
                 client,
                 "/login",
                 lambda e: {"email": e, "password": "a-wrong-password"},
                 401,
-                args.rounds,
+                rounds,
+                warmups,
             )
             forgot = measure(
                 client,
                 "/password/forgot",
                 lambda e: {"email": e, "account": "proctoring"},
                 200,
-                args.rounds,
+                rounds,
+                warmups,
             )
-        report("log-in", login)
-        report("forgot password", forgot)
         platform.close()
+    finish_facts(facts, started)
+    print_machine(facts, command)
+    print(f"store   : {url.split('?')[0]}   rounds: {rounds} per account")
+    report("log-in", login)
+    report("forgot password", forgot)
+    summary = {
+        "command": command,
+        "machine": facts,
+        "target_ratio_at_most": 1 + TARGET,
+        "seconds": {"log-in": login, "forgot password": forgot},
+    }
+    print(f"JSON summary: {write_summary('login-timing', summary)}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,16 +1,14 @@
 """Live media benchmark: N proctoring streams recorded at once by one server process.
 
-Run: .venv/bin/python benchmarks/bench_media.py [--streams 2,4,8] [--seconds 12] [--client-fps 5]
-     [--quick]  (4 and 8 streams for 6 s)
+Run: .venv/bin/python -m benchmarks.bench_media [--streams 2,4,8] [--seconds 12] [--client-fps 5]
 
 Clients: N aiortc peers in a separate process (a browser is not in the server's process), each
 sending lavfi `testsrc` 320x240 at --client-fps (VP8) and a 440 Hz `sine` (Opus), plus a data
 channel with a heartbeat every second. ICE on 127.0.0.1 only (`loopback_ice`), in both processes.
 
 Server, two modes per N, same run:
-  record     `WebRtcRecorder`: WebM segments of the received VP8 and Opus frames (no
-             re-encoding), detectors on (faces and voice, 1 fps / 1 s windows decoded from
-             the received frames, in a 2-thread pool);
+  record     `WebRtcRecorder`: Matroska segments (H.264 320x240 at 5 fps, Opus mono), detectors on
+             (faces and voice, 1 fps / 1 s windows, in a 2-thread pool);
   reference  the same peers whose tracks are only received and decoded, then dropped.
 Figures, over the steady part (after every connection is up): the server process's CPU
 (psutil, user+system) as a share of one core, CPU per stream, RSS growth per stream, the
@@ -22,9 +20,7 @@ holds. Not asserted anywhere; results go to benchmarks/results/bench_media-*.jso
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
 import multiprocessing
 import os
 import sys
@@ -44,8 +40,19 @@ from adapters.clock import SystemClock
 from adapters.detectors.voice import SpeechWhileFaceAbsent
 from adapters.media.webrtc import WebRtcRecorder, loopback_ice
 from app.ports.live_media import Detection, LiveEvent, Segment
+from benchmarks.harness import (
+    arguments,
+    command_line,
+    finish_facts,
+    machine_facts,
+    print_machine,
+    write_summary,
+)
 
-RESULTS = Path(__file__).resolve().parent / "results"
+STREAMS = "2,4,8"
+QUICK_STREAMS = "1"
+SECONDS = 12.0
+QUICK_SECONDS = 3.0
 
 
 # --- the client process ------------------------------------------------------------------------
@@ -208,23 +215,25 @@ async def run_mode(mode: str, n: int, seconds: float, fps: int, root: Path) -> d
     return result
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--streams", default="2,4,8")
-    parser.add_argument("--seconds", type=float, default=12.0)
+async def bench(argv: list[str] | None) -> int:
+    parser = arguments(__doc__)
+    parser.add_argument("--streams", help=f"stream counts ({STREAMS}; quick {QUICK_STREAMS})")
+    parser.add_argument("--seconds", type=float, help=f"per run ({SECONDS}; quick {QUICK_SECONDS})")
     parser.add_argument("--client-fps", type=int, default=5)
-    parser.add_argument("--quick", action="store_true", help="4 and 8 streams for 6 s")
-    args = parser.parse_args()
-    if args.quick:
-        args.streams, args.seconds = "4,8", 6.0
+    args = parser.parse_args(argv)
+    streams = args.streams or (QUICK_STREAMS if args.quick else STREAMS)
+    seconds = args.seconds or (QUICK_SECONDS if args.quick else SECONDS)
+    command = command_line()
+    facts = machine_facts(["aiortc", "av"])
+    started = time.perf_counter()
     rows: list[dict[str, Any]] = []
     with loopback_ice(), tempfile.TemporaryDirectory(prefix="vigie-bench-media-") as tmp:
-        for n in [int(x) for x in args.streams.split(",")]:
+        for n in [int(x) for x in streams.split(",")]:
             for mode in ("reference", "record"):
-                print(f"  [{mode}] {n} streams, {args.seconds:.0f} s...", file=sys.stderr)
-                rows.append(
-                    await run_mode(mode, n, args.seconds, args.client_fps, Path(tmp) / str(n))
-                )
+                print(f"  [{mode}] {n} streams, {seconds:.0f} s...", file=sys.stderr)
+                rows.append(await run_mode(mode, n, seconds, args.client_fps, Path(tmp) / str(n)))
+    finish_facts(facts, started)
+    print_machine(facts, command)
     header = (
         f"{'N':>3} {'mode':>9} {'cpu/core':>8} {'cpu/str':>8} {'MB/str':>7} "
         f"{'lag ms':>7} {'rt':>3} {'fps':>5} {'backlog':>7} {'str/core':>8}"
@@ -240,17 +249,20 @@ async def main() -> None:
             f"{row.get('worst_encode_backlog_frames', '-')!s:>7} "
             f"{row.get('streams_per_core', '-')!s:>8}"
         )
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"bench_media-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    facts = {
-        "cpus": os.cpu_count(),
-        "seconds": args.seconds,
+    facts |= {
+        "seconds": seconds,
         "client_fps": args.client_fps,
         "note": "clients run in a second process on the same machine and compete for CPU",
     }
-    out.write_text(json.dumps({"facts": facts, "rows": rows}, indent=2))
-    print(f"\nwritten {out}")
+    out = write_summary("media", {"command": command, "facts": facts, "rows": rows})
+    print(f"\nJSON summary: {out}")
+    recorded = [row for row in rows if row["mode"] == "record"]
+    return 0 if all(row["segments"] == row["streams"] for row in recorded) else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    return asyncio.run(bench(argv))
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    sys.exit(main())

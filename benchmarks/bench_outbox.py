@@ -1,6 +1,6 @@
 """Outbox benchmark: deciding and sending mails against raw aiosmtplib, one run, all on 127.0.0.1.
 
-Run: .venv/bin/python benchmarks/bench_outbox.py [--mails N] [--quick] [--database-url URL]
+Run: .venv/bin/python -m benchmarks.bench_outbox [--mails N] [--quick] [--database-url URL]
      [--profile]
 
 One SMTP capture (aiosmtpd, `SmtpCapture`, in this process on its own thread) receives every
@@ -26,7 +26,6 @@ with a note, when its server does not answer.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import cProfile
@@ -56,9 +55,10 @@ from adapters.mail.capture import SmtpCapture
 from adapters.mail.smtp import SmtpMailer, build_message, message_id
 from app.ports.mailer import Mail
 from app.use_cases.enrolment import enrol_candidate
-from common import (
+from benchmarks.harness import (
     POSTGRES_SERVER,
     Progress,
+    arguments,
     command_line,
     finish_facts,
     machine_facts,
@@ -744,9 +744,8 @@ class Config:
 
 
 def parse_args(argv: list[str] | None = None) -> Config:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mails", type=int, help="mails per phase (2,000; quick 300)")
-    parser.add_argument("--quick", action="store_true", help="a smaller run, under a minute")
+    parser = arguments(__doc__)
+    parser.add_argument("--mails", type=int, help="mails per phase (2,000; quick 20)")
     parser.add_argument(
         "--database-url",
         help="one store instead of the default SQLite temp file + PostgreSQL schema: "
@@ -759,7 +758,7 @@ def parse_args(argv: list[str] | None = None) -> Config:
         help=f"cProfile an extra round of {PROFILE_MAILS} mails per store (decide and send)",
     )
     args = parser.parse_args(argv)
-    mails = args.mails or (300 if args.quick else 2_000)
+    mails = args.mails or (20 if args.quick else 2_000)
     if mails < 1:
         parser.error("--mails must be positive")
     return Config(mails=mails, database_url=args.database_url, profile=args.profile)

@@ -1,7 +1,7 @@
 """Erasure benchmark: one candidate erased in a store of N decided reviews (issue 8), on SQLite
 and PostgreSQL.
 
-Run: .venv/bin/python benchmarks/bench_privacy.py [--reviews N] [--only sqlite|postgres]
+Run: .venv/bin/python -m benchmarks.bench_privacy [--reviews N] [--only sqlite|postgres]
 
 1. N decided reviews are generated in bulk as `bench_audit.py` does (cloned from real
    journeys, hash-chained): not measured.
@@ -17,17 +17,12 @@ Figures are printed and written to benchmarks/results/privacy-<timestamp>.json.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo: tests' journey helpers
-
-from tests.acceptance.journey import PARIS, Journey
 
 from adapters.bootstrap import Platform, Settings, bootstrap
 from adapters.clock import ManualClock
@@ -38,9 +33,10 @@ from app.privacy import erase_candidate
 from app.read_models import Projections
 from app.replay import replay_review
 from app.use_cases import accounts
-from bench_audit import generate, templates
-from common import (
+from benchmarks.bench_audit import generate, templates
+from benchmarks.harness import (
     POSTGRES_SERVER,
+    arguments,
     command_line,
     finish_facts,
     machine_facts,
@@ -50,8 +46,11 @@ from common import (
     write_summary,
 )
 from domain.staff import Role
+from ui.journey import PARIS, Journey
 
 EMAIL = "erase.me@example.org"
+REVIEWS = 100_000
+QUICK_REVIEWS = 40
 
 
 def platform_on(url: str, folder: Path) -> Platform:
@@ -150,19 +149,22 @@ def bench(backend: str, url: str | None, reviews: int, made: list[Any]) -> dict[
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reviews", type=int, default=100_000, help="decided reviews (100,000)")
+    parser = arguments(__doc__)
+    parser.add_argument(
+        "--reviews", type=int, help=f"decided reviews ({REVIEWS:,}; quick {QUICK_REVIEWS})"
+    )
     parser.add_argument("--only", choices=["sqlite", "postgres"], help="one backend only")
     args = parser.parse_args(argv)
+    reviews = args.reviews or (QUICK_REVIEWS if args.quick else REVIEWS)
     command = command_line()
     facts = machine_facts(["eventsourcing", "msgspec", "psycopg"])
     started = time.perf_counter()
     made = templates()
     results = []
     if args.only in (None, "sqlite"):
-        results.append(bench("SQLite", None, args.reviews, made))
+        results.append(bench("SQLite", None, reviews, made))
     if args.only in (None, "postgres"):
-        results.append(bench("PostgreSQL", POSTGRES_SERVER, args.reviews, made))
+        results.append(bench("PostgreSQL", POSTGRES_SERVER, reviews, made))
     finish_facts(facts, started)
     print_machine(facts, command)
     for r in results:

@@ -1,7 +1,7 @@
 """Web benchmark: simulated candidates over HTTP against `vigie serve --workers 2` on
 PostgreSQL, beside a bare Litestar app measured in the same run; everything on 127.0.0.1.
 
-Run: .venv/bin/python benchmarks/bench_web.py [--quick] [--levels 100,500,1000] [--window S]
+Run: .venv/bin/python -m benchmarks.bench_web [--quick] [--levels 100,500,1000] [--window S]
      [--reference-window S] [--database-url URL] [--profile]
 
 Each simulated candidate is a browser tab on an exam in progress: it saves an answer every
@@ -31,22 +31,19 @@ previous one came back or not. A level runs a warm-up, then a measured window.
      AnswerGiven per answer the server acknowledged. With --profile and py-spy on the PATH
      (or in the venv), py-spy samples the GIL's holder in both web workers for one more
      window at the largest level, after the measured one.
-The load generator is a separate process: asyncio, HTTP/1.1 written on streams (see
-`Browser`), per candidate a cookie jar and at most 6 keep-alive connections. The figures are
+The load generator is a separate process (benchmarks/web_load.py): asyncio, HTTP/1.1 written
+on streams (see `Browser`), per candidate a cookie jar and at most 6 keep-alive connections;
+the preparation is benchmarks/web_prepare.py. The figures are
 printed as a table per level and written to benchmarks/results/web-<timestamp>.json. Nothing
 is asserted on times; errors or a wrong answer count make the exit status 1.
 """
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import contextlib
 import http.client
 import json
 import os
-import random
-import re
 import shutil
 import signal
 import socket
@@ -58,20 +55,21 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import urlencode, urlparse
+from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
-from common import (
+from benchmarks.harness import (
     LOOPBACK,
     POSTGRES_SERVER,
     Latency,
-    Progress,
+    arguments,
     command_line,
     finish_facts,
     machine_facts,
+    module_command,
     note,
     packages_text,
     percentile,
@@ -79,49 +77,43 @@ from common import (
     postgres_settings,
     postgres_text,
     print_machine,
+    repo_env,
     server_of,
     settle_disk,
     write_summary,
 )
+from benchmarks.web_load import (
+    CONNECTIONS_PER_HOST,
+    HEARTBEAT_EVERY_S,
+    HOST,
+    KEEPALIVE_S,
+    PAGE_EVERY_S,
+    SAVE_EVERY_S,
+    STYLESHEET,
+)
+from benchmarks.web_prepare import SECRET_KEY, Beginner, Prepared, answers_recorded, prepare
 
-HOST = "127.0.0.1"
 HERE = Path(__file__).resolve().parent
 TIME_ZONE = ZoneInfo("Europe/Paris")
-CERTIFICATION = "ENI-ACCESS"
 EXAM_MINUTES = 90  # the shipped Access certification's duration (R4)
-PASSWORD = "bench-web-pass-1"
-SECRET_KEY = "bench-web-" + "k" * 32
 WORKERS = 2
-SAVE_EVERY_S = 10.0
-HEARTBEAT_EVERY_S = 5.0
-PAGE_EVERY_S = 30.0
 LEVELS = (100, 500, 1000)
-QUICK_LEVELS = (50, 100)
+QUICK_LEVELS = (5,)
 WINDOW_S = 60.0
 REFERENCE_WINDOW_S = 30.0
-QUICK_WINDOW_S = 15.0
-QUICK_REFERENCE_WINDOW_S = 10.0
+QUICK_WINDOW_S = 2.0
+QUICK_REFERENCE_WINDOW_S = 1.0
 WARMUP_S = 5.0
-QUICK_WARMUP_S = 3.0
+QUICK_WARMUP_S = 0.5
 PROFILE_WINDOW_S = 20.0
-QUICK_PROFILE_WINDOW_S = 8.0
+QUICK_PROFILE_WINDOW_S = 2.0
 PROFILE_RATE_HZ = 97
 PROFILE_LINES = 18
 TARGET_CANDIDATES = 1000
 TARGET_P99_MS = 100.0
-LOGIN_CONCURRENCY = 8
-HTTP_TIMEOUT_S = 30.0
-CONNECTIONS_PER_HOST = 6  # as browsers allow; further requests wait for one
-KEEPALIVE_S = 4.0  # under uvicorn's 5 s: the client never reuses a connection being closed
 START_TIMEOUT_S = 180.0
 STOP_TIMEOUT_S = 20.0
-ERROR_SAMPLES = 8
-CLIENT_FLAG = "--client-process"  # how `run_client` starts this file as the load generator
 REFERENCE_FLAG = "--reference-server"  # how `start_reference` starts the reference app
-SEED = 20250317
-KINDS = ("save", "heartbeat", "page")
-STYLESHEET = "/static/vigie.css"
-_TOKEN = re.compile(r'name="_csrf_token" value="([^"]+)"')
 
 
 # --- small helpers -----------------------------------------------------------------------
@@ -171,11 +163,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind((HOST, 0))
         return int(probe.getsockname()[1])
-
-
-def client_address(number: int) -> str:
-    """Candidate `number`'s own loopback address: 127.1.0.1, 127.1.0.2, … (250 per /24)."""
-    return f"127.1.{number // 250}.{number % 250 + 1}"
 
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -231,233 +218,6 @@ def postgres_pids() -> list[int]:
 
 def paris_now() -> datetime:
     return datetime.now(UTC).astimezone(TIME_ZONE)
-
-
-# --- 1. preparation ----------------------------------------------------------------------
-
-
-@dataclass
-class Prepared:
-    email: str
-    candidate_id: str
-    attempt_id: str
-    answers: list[dict[str, Any]]  # the JSON bodies, in the attempt's question order
-
-
-def light_hash(password: str) -> str:
-    """A valid argon2id hash with cheap parameters (the product verifies any argon2 hash
-    with the parameters it carries)."""
-    from argon2 import PasswordHasher
-
-    return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(password)
-
-
-def answer_bodies(catalogue: Any, paper: Sequence[str], number: int) -> list[dict[str, Any]]:
-    """One answer per question of the paper, in a shuffled order: a short text, one choice,
-    or two."""
-    from domain.exam_paper import QuestionKind
-
-    rng = random.Random(SEED + number)
-    questions = {q.question_id: q for q in catalogue.get(CERTIFICATION).paper.questions}
-    bodies = []
-    for question_id in rng.sample(list(paper), len(paper)):
-        question = questions[question_id]
-        ids = [c.choice_id for c in question.choices]
-        if question.kind is QuestionKind.SHORT:
-            body = {"question_id": question_id, "answer": rng.choice([*question.expected, "?"])}
-        elif question.kind is QuestionKind.SINGLE:
-            body = {"question_id": question_id, "choices": [rng.choice(ids)]}
-        else:
-            body = {"question_id": question_id, "choices": rng.sample(ids, 2)}
-        bodies.append(body)
-    return bodies
-
-
-def prepare(count: int, url: str) -> tuple[list[Prepared], float, int]:
-    """`count` candidates with an exam in progress, through the use cases on an in-memory
-    platform, the log then copied into the store at `url`; returns them, the seconds it
-    took and the number of events copied."""
-    from adapters.bootstrap import Settings, bootstrap
-    from adapters.clock import ManualClock
-    from app.use_cases import enrolment, portal, proctoring
-    from domain.candidate import Account, Candidate, PortalProfile
-    from domain.exam_attempt import AttemptStatus, ExamAttempt
-    from domain.proctored_session import EnvironmentPart
-    from vigie_contracts.samples import ebml_sample, jpeg_sample
-
-    started = time.perf_counter()
-    profile = PortalProfile("Madame", "Martin", "Camille", date(1990, 5, 17), "Nantes")
-    password_hash = light_hash(PASSWORD)
-    clock = ManualClock(datetime.now(UTC) - timedelta(minutes=30))
-    platform = bootstrap(
-        Settings(database_url="memory:", media_root=None, secret_key=SECRET_KEY, launcher="memory"),
-        clock=clock,
-    )
-    ctx = platform.ctx
-    progress = Progress("prepare candidates (use cases, in memory)", count)
-    made: list[tuple[str, uuid.UUID, uuid.UUID]] = []
-    for number in range(count):
-        email = f"candidate{number:05d}@example.org"
-        enrolled = enrolment.enrol_candidate(
-            ctx,
-            platform.projections,
-            centre_id=uuid.UUID(int=1),
-            email=email,
-            surname="Martin",
-            first_name="Camille",
-            certification_code=CERTIFICATION,
-        )
-        sid = enrolment.create_exam_session(ctx, enrolled.enrollment_id).session_id
-        proctoring.accept_terms(ctx, enrolled.candidate_id)
-        proctoring.enter_session(ctx, sid)
-        for step in (
-            proctoring.read_instructions,
-            proctoring.attest_designer_rules,
-            proctoring.acknowledge_secure_mode,
-            proctoring.attest_general_conditions,
-            proctoring.confirm_sound_heard,
-            proctoring.start_microphone_recording,
-            proctoring.stop_microphone_recording,
-        ):
-            step(ctx, sid)
-        proctoring.check_camera(ctx, sid, working=True)
-        proctoring.record_connection_test(
-            ctx, sid, round_trip_ms=35.0, upload_kbps=8000.0, passed=True
-        )
-        proctoring.take_face_photo(ctx, sid, jpeg_sample(b"face"))
-        proctoring.confirm_face_photo(ctx, sid)
-        proctoring.take_id_photo(ctx, sid, jpeg_sample(b"identity card"))
-        proctoring.confirm_id_photo(ctx, sid)
-        attempt_id = None
-        for part in EnvironmentPart:
-            proctoring.start_environment_recording(ctx, sid, part)
-            attempt_id = proctoring.stop_environment_recording(
-                ctx, sid, part, ebml_sample(tag=part.value.encode()), duration_s=30.0
-            )
-        assert attempt_id is not None
-        # The portal profile and the proctoring password, hashed once (see the docstring).
-        at = ctx.now()
-        candidate = ctx.store.get(enrolled.candidate_id, Candidate)
-        candidate.save_portal_profile(
-            at=at, email=email, profile=profile, password_hash=password_hash
-        )
-        candidate.request_password_reset(
-            at=at,
-            account=Account.PROCTORING,
-            token_id=f"bench-{number}",
-            expires_at=at + timedelta(hours=1),
-            purpose="reset",
-        )
-        candidate.reset_password(
-            at=at,
-            account=Account.PROCTORING,
-            token_id=f"bench-{number}",
-            password_hash=password_hash,
-        )
-        ctx.store.save(candidate)
-        portal.select_tile(ctx, attempt_id, certification_code=CERTIFICATION)
-        portal.start_now(ctx, attempt_id)
-        made.append((email, enrolled.candidate_id, attempt_id))
-        progress.update(number + 1)
-    platform.settle()  # mails decided and sent, workspaces provisioned (memory launcher)
-    prepared = []
-    for number, (email, candidate_id, attempt_id) in enumerate(made):
-        attempt = ctx.store.get(attempt_id, ExamAttempt)
-        if attempt.status is not AttemptStatus.WORKSPACE_READY:
-            raise RuntimeError(f"attempt {attempt_id} is {attempt.status}, not ready to begin")
-        bodies = answer_bodies(ctx.catalogue, attempt.question_ids, number)
-        prepared.append(Prepared(email, str(candidate_id), str(attempt_id), bodies))
-    platform.runner.run_until_quiet()
-    copied = copy_log(platform, url)
-    platform.close()
-    return prepared, time.perf_counter() - started, copied
-
-
-class Beginner:
-    """'Commencer' for the candidates of the next level, through the use case on the
-    server's store and the system clock, just before that level: at each level exactly its
-    candidates have an exam in progress (the server's worker watches every exam in progress
-    for its time limit)."""
-
-    def __init__(self, url: str, prepared: Sequence[Prepared]) -> None:
-        from adapters.bootstrap import Settings, bootstrap
-
-        self.prepared = prepared
-        self.begun = 0
-        self.seconds = 0.0
-        self.platform = bootstrap(
-            Settings(database_url=url, media_root=None, secret_key=SECRET_KEY, launcher="memory")
-        )
-
-    def __call__(self, candidates: int) -> None:
-        from app.use_cases import portal
-
-        started = time.perf_counter()
-        for spec in self.prepared[self.begun : candidates]:
-            portal.begin_exam(self.platform.ctx, uuid.UUID(spec.attempt_id))
-        self.begun = max(self.begun, candidates)
-        self.seconds += time.perf_counter() - started
-
-    def close(self) -> None:
-        self.platform.close()
-
-
-def copy_log(platform: Any, url: str, batch: int = 5000) -> int:
-    """Every stored event of the in-memory platform into the store at `url`, in order, then
-    each policy's position: the server finds nothing left to react to."""
-    from eventsourcing.persistence import StoredEvent, Tracking
-
-    from adapters.persistence.store import EventsourcingStore
-
-    source = platform.store.app.recorder
-    head = int(platform.store.head())
-    target = EventsourcingStore(url)
-    try:
-        recorder = target._recorder  # the process recorder: events and tracking
-        progress = Progress("copy the log into PostgreSQL", head)
-        position = 0
-        while True:
-            page = source.select_notifications(
-                start=position, limit=batch, inclusive_of_start=False
-            )
-            if not page:
-                break
-            recorder.insert_events(
-                [StoredEvent(n.originator_id, n.originator_version, n.topic, n.state) for n in page]
-            )
-            position = page[-1].id
-            progress.update(position)
-        if target.head() != head:
-            raise RuntimeError(f"copied log ends at {target.head()}, not {head}")
-        for policy in platform.runner.policies:
-            reached = platform.store.position_of(policy.name)
-            if reached:
-                recorder.insert_tracking(Tracking(policy.name, reached))
-        return head
-    finally:
-        target.close()
-
-
-def answers_recorded(url: str, after: int) -> int:
-    """AnswerGiven events in the store after position `after`."""
-    from adapters.persistence.store import EventsourcingStore
-    from domain.exam_attempt import ExamAttempt
-
-    topic = f"{ExamAttempt.AnswerGiven.__module__}:{ExamAttempt.AnswerGiven.__qualname__}"
-    store = EventsourcingStore(url)
-    try:
-        recorder = store.app.recorder
-        count, position = 0, after
-        while True:
-            page = recorder.select_notifications(
-                start=position, limit=10_000, inclusive_of_start=False, topics=[topic]
-            )
-            if not page:
-                return count
-            count += len(page)
-            position = page[-1].id
-    finally:
-        store.close()
 
 
 # --- 2. the reference app ----------------------------------------------------------------
@@ -585,8 +345,8 @@ def start_reference(cwd: Path) -> Server:
     port = free_port()
     # Served the way `vigie serve --workers N` serves (ui.serve.run_workers: uvicorn's
     # multi-process mode on a socket with TCP_NODELAY), so that only the app differs.
-    command = [sys.executable, str(Path(__file__).resolve()), REFERENCE_FLAG, str(port)]
-    return Server("reference", command, port, cwd, dict(os.environ))
+    command = module_command(__spec__.name, REFERENCE_FLAG, str(port))
+    return Server("reference", command, port, cwd, repo_env())
 
 
 def start_vigie(url: str, smtp_url: str, cwd: Path) -> Server:
@@ -612,344 +372,6 @@ def start_vigie(url: str, smtp_url: str, cwd: Path) -> Server:
         str(port),
     ]
     return Server("vigie", command, port, cwd, env)
-
-
-# --- the load generator (its own process) ------------------------------------------------
-
-
-@dataclass
-class LevelTraffic:
-    """What the client saw in one level's measured window."""
-
-    candidates: int
-    window_s: float
-    latencies: dict[str, list[float]]  # per kind, successes only, seconds
-    errors: dict[str, int]
-    error_samples: list[str]
-    lateness: list[float]  # how late each request started against its schedule, seconds
-    client_cpu_s: float
-    saves_ok_total: int  # every acknowledged save, warm-up and drain included
-    saves_failed_total: int  # every failed one (a timed-out save may still be recorded)
-    completed_in_window: int  # requests that came back (or failed) within the window
-
-
-@dataclass
-class Reply:
-    status: int
-    headers: dict[str, str]  # lower-case names; the last value of a repeated header
-    body: bytes
-
-
-class Connection:
-    """One keep-alive HTTP/1.1 connection: a request at a time."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader = reader
-        self.writer = writer
-        self.idle_since = 0.0
-
-    def close(self) -> None:
-        self.writer.close()
-
-    async def exchange(self, request: bytes) -> tuple[Reply, list[str], bool]:
-        """The reply, its Set-Cookie values, and whether the connection may be reused."""
-        self.writer.write(request)
-        head = await self.reader.readuntil(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")
-        status = int(lines[0].split(" ", 2)[1])
-        headers: dict[str, str] = {}
-        cookies: list[str] = []
-        for line in lines[1:]:
-            if not line:
-                continue
-            name, _, value = line.partition(":")
-            name, value = name.strip().lower(), value.strip()
-            if name == "set-cookie":
-                cookies.append(value)
-            headers[name] = value
-        if "content-length" in headers:
-            body = await self.reader.readexactly(int(headers["content-length"]))
-        elif headers.get("transfer-encoding", "").lower() == "chunked":
-            parts = []
-            while True:
-                size = int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16)
-                parts.append(await self.reader.readexactly(size + 2))
-                if size == 0:
-                    break
-            body = b"".join(part[:-2] for part in parts)
-        elif status in (204, 304) or 100 <= status < 200:
-            body = b""
-        else:
-            body = await self.reader.read()
-            return Reply(status, headers, body), cookies, False
-        reusable = headers.get("connection", "").lower() != "close"
-        return Reply(status, headers, body), cookies, reusable
-
-
-class Browser:
-    """A candidate's browser, lean enough for a thousand in one process on this machine:
-    HTTP/1.1 written by hand on asyncio streams (httpx spent 2-3 ms of CPU a request, a
-    whole core at 1,000 candidates, and started its own requests seconds late), its own
-    loopback address, a cookie jar, and keep-alive connections closed after KEEPALIVE_S
-    idle, before the server's timeout, as a browser would not race it."""
-
-    def __init__(self, address: str, port: int) -> None:
-        self.address = address
-        self.port = port
-        self.cookies: dict[str, str] = {}
-        self._idle: list[Connection] = []
-        self._slots = asyncio.Semaphore(CONNECTIONS_PER_HOST)
-
-    async def request(
-        self,
-        method: str,
-        path: str,
-        body: bytes | None = None,
-        content_type: str = "application/json",
-        headers: dict[str, str] | None = None,
-    ) -> Reply:
-        lines = [f"{method} {path} HTTP/1.1", f"Host: {HOST}:{self.port}", "Accept: */*"]
-        if self.cookies:
-            lines.append("Cookie: " + "; ".join(f"{k}={v}" for k, v in self.cookies.items()))
-        for name, value in (headers or {}).items():
-            lines.append(f"{name}: {value}")
-        if body is not None:
-            lines.append(f"Content-Type: {content_type}")
-            lines.append(f"Content-Length: {len(body)}")
-        request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (body or b"")
-        async with self._slots:
-            return await self._exchange(request)
-
-    async def _exchange(self, request: bytes) -> Reply:
-        connection = await self._connection()
-        try:
-            async with asyncio.timeout(HTTP_TIMEOUT_S):
-                reply, cookies, reusable = await connection.exchange(request)
-        except BaseException:
-            connection.close()
-            raise
-        self._remember(cookies)
-        if reusable:
-            connection.idle_since = asyncio.get_running_loop().time()
-            self._idle.append(connection)
-        else:
-            connection.close()
-        return reply
-
-    async def _connection(self) -> Connection:
-        now = asyncio.get_running_loop().time()
-        while self._idle:
-            connection = self._idle.pop()
-            fresh = now - connection.idle_since < KEEPALIVE_S
-            if fresh and not connection.writer.is_closing() and not connection.reader.at_eof():
-                return connection
-            connection.close()
-        async with asyncio.timeout(HTTP_TIMEOUT_S):
-            reader, writer = await asyncio.open_connection(
-                HOST, self.port, local_addr=(self.address, 0)
-            )
-        return Connection(reader, writer)
-
-    def _remember(self, set_cookies: list[str]) -> None:
-        for header in set_cookies:
-            pair, *attributes = header.split(";")
-            name, _, value = pair.strip().partition("=")
-            gone = any(a.strip().lower() in ("max-age=0", "max-age=-1") for a in attributes)
-            if gone or not value:
-                self.cookies.pop(name, None)
-            else:
-                self.cookies[name] = value
-
-    def close(self) -> None:
-        for connection in self._idle:
-            connection.close()
-        self._idle.clear()
-
-
-class Candidate:
-    """One simulated candidate on an exam in progress, in their own browser."""
-
-    def __init__(self, number: int, spec: dict[str, Any], port: int) -> None:
-        self.number = number
-        self.email: str = spec["email"]
-        self.attempt_id: str = spec["attempt_id"]
-        self.answers = [json.dumps(body).encode() for body in spec["answers"]]
-        self.answered = 0
-        self.stylesheet_etag = ""
-        self.browser = Browser(client_address(number), port)
-
-    async def log_in(self) -> None:
-        page = await self.browser.request("GET", "/login")
-        found = _TOKEN.search(page.body.decode())
-        if page.status != 200 or found is None:
-            raise RuntimeError(f"{self.email}: GET /login answered {page.status}")
-        form = urlencode({"email": self.email, "password": PASSWORD, "_csrf_token": found[1]})
-        reply = await self.browser.request(
-            "POST", "/login", form.encode(), "application/x-www-form-urlencoded"
-        )
-        if reply.status not in (302, 303):
-            raise RuntimeError(f"{self.email}: log-in answered {reply.status}")
-
-    async def save(self) -> int:
-        body = self.answers[self.answered % len(self.answers)]
-        self.answered += 1
-        csrf = {"x-csrftoken": self.browser.cookies.get("vigie_csrf", "")}
-        path = f"/api/attempts/{self.attempt_id}/answers"
-        return (await self.browser.request("POST", path, body, headers=csrf)).status
-
-    async def heartbeat(self) -> int:
-        return (await self.browser.request("GET", f"/api/attempts/{self.attempt_id}")).status
-
-    async def page(self) -> int:
-        """The portal page, then its stylesheet revalidated as a browser does."""
-        reply = await self.browser.request("GET", f"/portal/{self.attempt_id}")
-        if not 200 <= reply.status < 300:
-            return reply.status
-        headers = {"If-None-Match": self.stylesheet_etag} if self.stylesheet_etag else {}
-        sheet = await self.browser.request("GET", STYLESHEET, headers=headers)
-        if sheet.status == 200:
-            self.stylesheet_etag = sheet.headers.get("etag", "")
-        return 200 if sheet.status == 304 else sheet.status
-
-
-def emit(line: str) -> None:
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
-
-
-async def drive_level(
-    candidates: Sequence[Candidate], warmup_s: float, window_s: float, seed: int, tag: str
-) -> LevelTraffic:
-    """Every candidate's three schedules, each on a random phase; requests scheduled in the
-    window are measured (a warm-up before it, the requests in flight after it drained)."""
-    loop = asyncio.get_running_loop()
-    begin = loop.time() + 0.2
-    measure_from = begin + warmup_s
-    end = measure_from + window_s
-    latencies: dict[str, list[float]] = {kind: [] for kind in KINDS}
-    errors: Counter[str] = Counter()
-    samples: list[str] = []
-    lateness: list[float] = []
-    acknowledged, failed = [0], [0]
-    completed = [0]
-    rng = random.Random(seed)
-
-    async def one(call: Any, kind: str, due: float) -> None:
-        late = loop.time() - due
-        started = time.perf_counter()
-        try:
-            status = await call()
-            failure = "" if 200 <= status < 300 else f"HTTP {status}"
-        except Exception as error:  # every transport failure counts as an error
-            failure = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-        seconds = time.perf_counter() - started
-        if measure_from <= loop.time() < end:
-            completed[0] += 2 if kind == "page" else 1  # a page load: two requests
-        if kind == "save":
-            (failed if failure else acknowledged)[0] += 1
-        if due >= measure_from:
-            lateness.append(late)
-            if failure:
-                errors[kind] += 1
-                if len(samples) < ERROR_SAMPLES:
-                    samples.append(f"{kind}: {failure}")
-            else:
-                latencies[kind].append(seconds)
-
-    async def periodic(candidate: Candidate, kind: str, period: float) -> None:
-        """Open loop, as a page's timers: each request leaves on time, whether the previous
-        one came back or not (the browser still queues beyond its connections)."""
-        call = getattr(candidate, kind)
-        due = begin + rng.uniform(0, period)
-        flying: set[asyncio.Task[None]] = set()
-        while due < end:
-            await asyncio.sleep(max(0.0, due - loop.time()))
-            task = asyncio.create_task(one(call, kind, due))
-            flying.add(task)
-            task.add_done_callback(flying.discard)
-            due += period
-        if flying:
-            await asyncio.gather(*flying)
-
-    async def markers() -> float:
-        await asyncio.sleep(max(0.0, measure_from - loop.time()))
-        emit(f"start {tag}")
-        cpu = time.process_time()
-        await asyncio.sleep(max(0.0, end - loop.time()))
-        emit(f"end {tag}")
-        return time.process_time() - cpu
-
-    periods = {"save": SAVE_EVERY_S, "heartbeat": HEARTBEAT_EVERY_S, "page": PAGE_EVERY_S}
-    tasks = [periodic(candidate, kind, periods[kind]) for candidate in candidates for kind in KINDS]
-    client_cpu = (await asyncio.gather(markers(), *tasks))[0]
-    assert client_cpu is not None
-    return LevelTraffic(
-        candidates=len(candidates),
-        window_s=window_s,
-        latencies=latencies,
-        errors=dict(errors),
-        error_samples=samples,
-        lateness=lateness,
-        client_cpu_s=client_cpu,
-        saves_ok_total=acknowledged[0],
-        saves_failed_total=failed[0],
-        completed_in_window=completed[0],
-    )
-
-
-async def client_main(job: dict[str, Any]) -> dict[str, Any]:
-    candidates = [Candidate(i, spec, job["port"]) for i, spec in enumerate(job["candidates"])]
-    login_s = 0.0
-    try:
-        if job["log_in"]:
-            started = time.perf_counter()
-            gate = asyncio.Semaphore(LOGIN_CONCURRENCY)
-            progress = Progress("log in (untimed)", len(candidates))
-
-            async def one(candidate: Candidate) -> None:
-                async with gate:
-                    await candidate.log_in()
-                    progress.step()
-
-            await asyncio.gather(*(one(c) for c in candidates))
-            login_s = time.perf_counter() - started
-        levels = []
-        for n in job["levels"]:
-            emit(f"level {n}")  # the driver begins these candidates' exams, then says go
-            reply = await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
-            if reply.strip() != "go":
-                raise RuntimeError(f"the driver did not say go before level {n}")
-            note(
-                f"  [{job['label']}] {n} candidates: {job['warmup_s']:.0f}s warm-up, "
-                f"{job['window_s']:.0f}s measured…"
-            )
-            traffic = await drive_level(
-                candidates[:n], job["warmup_s"], job["window_s"], SEED + n, str(n)
-            )
-            levels.append(asdict(traffic))
-        if job.get("profile_window_s"):
-            n = max(job["levels"])
-            note(
-                f"  [{job['label']}] {n} candidates again, {job['profile_window_s']:.0f}s under "
-                "py-spy…"
-            )
-            traffic = await drive_level(
-                candidates[:n], 1.0, job["profile_window_s"], SEED + n + 1, "profile"
-            )
-            levels.append(asdict(traffic) | {"profile": True})
-        return {"login_s": login_s, "levels": levels}
-    finally:
-        for candidate in candidates:
-            candidate.browser.close()
-
-
-def client_process() -> int:
-    """The load generator: the job then a 'go' per level on stdin; markers, then the result,
-    on stdout."""
-    job = json.loads(sys.stdin.readline())
-    result = asyncio.run(client_main(job))
-    emit("result " + json.dumps(result))
-    return 0
 
 
 # --- driving the load generator ----------------------------------------------------------
@@ -1021,10 +443,11 @@ def run_client(
         "candidates": [asdict(p) for p in prepared[: max(config.levels)]],
     }
     child = subprocess.Popen(
-        [sys.executable, str(Path(__file__).resolve()), CLIENT_FLAG],
+        module_command("benchmarks.web_load"),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
+        env=repo_env(),
     )
     cpu: dict[str, dict[str, float]] = defaultdict(dict)
     spies: list[subprocess.Popen[bytes]] = []
@@ -1585,17 +1008,18 @@ def write_json(facts: dict[str, Any], command: str, config: Config, r: Results) 
 
 
 def parse_args(argv: list[str] | None = None) -> Config:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = arguments(__doc__)
     parser.add_argument(
         "--levels",
-        help="candidates per level, comma-separated (100,500,1000; quick 50,100)",
+        help="candidates per level, comma-separated (100,500,1000; quick 5)",
     )
-    parser.add_argument("--quick", action="store_true", help="a smaller run, under 2 minutes")
-    parser.add_argument("--window", type=float, help="measured seconds per level (60; quick 15)")
+    parser.add_argument("--window", type=float, help="measured seconds per level (60; quick 2)")
     parser.add_argument(
-        "--reference-window", type=float, help="the reference's measured seconds (30; quick 10)"
+        "--reference-window", type=float, help="the reference's measured seconds (30; quick 1)"
     )
-    parser.add_argument("--warmup", type=float, help="unmeasured seconds before each window (5)")
+    parser.add_argument(
+        "--warmup", type=float, help="unmeasured seconds before each window (5; quick 0.5)"
+    )
     parser.add_argument(
         "--database-url",
         default=POSTGRES_SERVER,
@@ -1639,13 +1063,11 @@ def parse_args(argv: list[str] | None = None) -> Config:
 
 
 def main(argv: list[str] | None = None) -> int:
-    arguments = sys.argv[1:] if argv is None else argv
-    if arguments == [CLIENT_FLAG]:
-        return client_process()
-    if len(arguments) == 2 and arguments[0] == REFERENCE_FLAG:
+    given = sys.argv[1:] if argv is None else argv
+    if len(given) == 2 and given[0] == REFERENCE_FLAG:
         from ui.serve import run_workers
 
-        run_workers("bench_web:reference_app", HOST, int(arguments[1]), WORKERS)
+        run_workers("benchmarks.bench_web:reference_app", HOST, int(given[1]), WORKERS)
         return 0
     config = parse_args(argv)
     check_time_of_day(config)

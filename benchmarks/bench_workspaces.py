@@ -1,6 +1,6 @@
 """Exam workspace benchmark: provisioning and the HTTP exam tab under load, one run, on 127.0.0.1.
 
-Run: .venv/bin/python benchmarks/bench_workspaces.py [--attempts N] [--quick] [--database-url URL]
+Run: .venv/bin/python -m benchmarks.bench_workspaces [--attempts N] [--quick] [--database-url URL]
      [--clients process|threads] [--profile]
 
 One platform from the real composition root (`bootstrap`, built-in workspaces, a ManualClock
@@ -35,7 +35,6 @@ Nothing is asserted on times; errors or a wrong answer count make the exit statu
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import cProfile
 import http.client
@@ -68,17 +67,20 @@ from adapters.ids import SeededIds
 from adapters.launcher.builtin import BuiltinWorkspaces
 from app.mail_rendering import SupportContact
 from app.use_cases import enrolment, portal, proctoring
-from common import (
+from benchmarks.harness import (
     Latency,
     Progress,
+    arguments,
     command_line,
     finish_facts,
     machine_facts,
+    module_command,
     note,
     packages_text,
     postgres_settings,
     postgres_text,
     print_machine,
+    repo_env,
     server_of,
     settle_disk,
     sqlite_text,
@@ -615,10 +617,11 @@ def drive(
         return (*run_scripts(port, scripts, label, on_release), None)
     job = {"port": port, "label": label, "scripts": [asdict(script) for script in scripts]}
     child = subprocess.Popen(
-        [sys.executable, str(Path(__file__).resolve()), CLIENT_FLAG],
+        module_command(__spec__.name, CLIENT_FLAG),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
+        env=repo_env(),
     )
     try:
         assert child.stdin is not None and child.stdout is not None
@@ -1339,11 +1342,10 @@ def write_json(facts: dict[str, Any], command: str, config: Config, r: Results) 
 
 
 def parse_args(argv: list[str] | None = None) -> Config:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = arguments(__doc__)
     parser.add_argument(
-        "--attempts", type=int, help="concurrent candidates, and client threads (50; quick 10)"
+        "--attempts", type=int, help="concurrent candidates, and client threads (50; quick 2)"
     )
-    parser.add_argument("--quick", action="store_true", help="a smaller run, under a minute")
     parser.add_argument(
         "--database-url",
         help="the store instead of a temp SQLite file: sqlite:///new-file, memory:, or "
@@ -1363,7 +1365,7 @@ def parse_args(argv: list[str] | None = None) -> Config:
         help=f"cProfile {PROFILE_ANSWERS} more sequential HTTP answer saves (server side)",
     )
     args = parser.parse_args(argv)
-    attempts = args.attempts or (10 if args.quick else 50)
+    attempts = args.attempts or (2 if args.quick else 50)
     if attempts < 1:
         parser.error("--attempts must be positive")
     return Config(

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from adapters.bootstrap import Platform
-from tests.acceptance.journey import Journey, make_platform
+from ui.journey import Journey, make_platform
 
 
 @pytest.fixture

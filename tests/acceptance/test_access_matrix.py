@@ -39,8 +39,8 @@ from domain.media_view import ViewedMedia
 from domain.parked_reaction import ParkedReaction
 from domain.review import CitedReason, Review
 from domain.staff import Role
-from tests.acceptance.journey import PARIS, Journey
 from tests.acceptance.web import csrf, log_in
+from ui.journey import PARIS, Journey
 from ui.web.app import create_app
 from vigie_contracts.samples import ebml_sample
 

@@ -21,8 +21,8 @@ from domain.errors import RuleBroken
 from domain.exam_attempt import ExamAttempt
 from domain.proctored_session import ProctoredSession
 from domain.staff import Role
-from tests.acceptance.journey import Journey, hotline_account
 from tests.acceptance.web import form_token, log_in
+from ui.journey import Journey, hotline_account
 from ui.web.app import create_app
 
 PASSWORD = "staff-pass-123"

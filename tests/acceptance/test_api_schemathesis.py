@@ -22,9 +22,9 @@ from adapters.ids import SeededIds
 from app.mail_rendering import SupportContact
 from app.use_cases import accounts
 from domain.staff import Role
-from tests.acceptance.journey import PARIS
 from tests.acceptance.test_web_access_and_api import PASSWORD, _in_exam
 from tests.browser.conftest import _free_port
+from ui.journey import PARIS
 from ui.web.app import create_app
 
 SECRET = "s" * 32

@@ -23,8 +23,8 @@ from domain.errors import RuleBroken
 from domain.evidence import ReasonCode, Verdict
 from domain.review import AppealOutcome, CitedReason, Review
 from domain.staff import Role
-from tests.acceptance.journey import Journey, hotline_account
 from tests.acceptance.web import form_token, log_in
+from ui.journey import Journey, hotline_account
 from ui.web.app import create_app
 
 PASSWORD = "staff-pass-123"

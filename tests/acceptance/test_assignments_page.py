@@ -13,13 +13,13 @@ from app.mail_rendering import SupportContact
 from app.use_cases import accounts
 from domain.review import Review
 from domain.staff import Role
-from tests.acceptance.journey import Journey
 from tests.acceptance.test_review_page import (
     PASSWORD,
     SECRET,
     platform,  # noqa: F401 (the fixture, shared)
 )
 from tests.acceptance.web import form_token, log_in
+from ui.journey import Journey
 from ui.web.app import create_app
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.property.test_audit_properties import Plan, decided_journey, platform_with_examiner
 from ui.cli import main
+from ui.journey import Plan, decided_journey, platform_with_examiner
 
 CLEAN = Plan(False, [], False, False, False)
 

@@ -17,10 +17,9 @@ from adapters.persistence.settings import eventsourcing_env
 from app.use_cases import reviewing
 from domain.evidence import FlagKind, Verdict
 from domain.review import AppealOutcome, Review, override_of
-from tests.acceptance.journey import Journey
 from tests.property.test_appeal_replay_properties import AppealPlan, appealed_journey, two_examiners
-from tests.property.test_audit_properties import Plan, decided_journey, platform_with_examiner
 from ui.cli import main
+from ui.journey import Journey, Plan, decided_journey, platform_with_examiner
 
 CLEAN = Plan(False, [], False, False, False)
 FACES = Plan(False, [(FlagKind.SEVERAL_FACES, 0.92)], False, False, False)

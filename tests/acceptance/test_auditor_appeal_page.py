@@ -16,10 +16,10 @@ from app.use_cases import accounts, reviewing
 from domain.evidence import Verdict
 from domain.review import AppealOutcome, Review, override_of
 from domain.staff import Role
-from tests.acceptance.journey import Journey
 from tests.acceptance.test_audit_cli import JUSTIFICATION, OVERTURNED
 from tests.acceptance.web import log_in
 from tests.property.test_appeal_replay_properties import appealed_journey, two_examiners
+from ui.journey import Journey
 from ui.web.app import create_app
 
 SECRET = b"a" * 32

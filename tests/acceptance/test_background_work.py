@@ -24,8 +24,8 @@ from app.ports.exam_launcher import Workspace
 from app.use_cases import accounts, portal
 from domain.candidate import Account
 from domain.exam_attempt import ExamAttempt
-from tests.acceptance.journey import Journey, make_platform
 from tests.acceptance.web import form_token
+from ui.journey import Journey, make_platform
 from ui.serve import work
 from ui.web.app import create_app
 from ui.worker_health import DEADLINES, HEALTH

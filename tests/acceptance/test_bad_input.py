@@ -20,8 +20,8 @@ from domain.bounds import LIMITS, bounded
 from domain.candidate import Candidate
 from domain.errors import InvalidArgument
 from domain.exam_attempt import ExamAttempt
-from tests.acceptance.journey import PARIS, Journey
 from tests.acceptance.web import csrf, log_in
+from ui.journey import PARIS, Journey
 from ui.web import app as web_app
 from ui.web.app import create_app
 

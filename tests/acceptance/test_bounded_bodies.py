@@ -23,13 +23,13 @@ from adapters.clock import ManualClock
 from adapters.ids import SeededIds
 from adapters.launcher.builtin import MAX_FORM_BYTES
 from app.mail_rendering import SupportContact
-from tests.acceptance.journey import PARIS, Journey
 from tests.acceptance.test_exam_delivery import (  # noqa: F401 (fixtures)
     attempt_of,
     in_exam,
     platform,
 )
 from tests.browser.conftest import _free_port
+from ui.journey import PARIS, Journey
 from ui.web.app import create_app
 from ui.web.edge import MAX_BODY_BYTES
 

@@ -19,8 +19,8 @@ from adapters.mail.memory import MemoryMailer
 from app.mail_rendering import SupportContact
 from app.use_cases import accounts
 from domain.staff import Role
-from tests.acceptance.journey import PARIS, Journey
 from tests.acceptance.web import form_token, log_in
+from ui.journey import PARIS, Journey
 from ui.serve import DEMO_EMAIL, seed_demo
 from ui.web.app import create_app
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from domain.proctored_session import ProctoredSession
-from tests.acceptance.journey import Journey, make_platform
+from ui.journey import Journey, make_platform
 from ui.web.check_steps import where
 
 # (how far the journey goes, English lines, French lines, the stages' states)

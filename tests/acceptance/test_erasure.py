@@ -24,11 +24,11 @@ from app.use_cases import accounts, reviewing
 from domain.candidate import ERASED, Candidate
 from domain.errors import RuleBroken
 from domain.staff import Role
-from tests.acceptance.journey import PARIS, Journey
+from ui.journey import PARIS, Journey
 
 EMAIL = "zephyrine.quatremare@example.org"
 # What must vanish: the e-mail, the names given at enrolment and in the portal profile, the
-# birth date and place (tests/acceptance/journey.py's PROFILE), and a photo's bytes.
+# birth date and place (src/ui/journey.py's PROFILE), and a photo's bytes.
 TRACES = {
     "e-mail": EMAIL.encode(),
     "surname": b"Martin",

@@ -28,9 +28,9 @@ from app.mail_rendering import SupportContact
 from app.ports.media_capture import StoredMedia
 from domain.guide import Step
 from domain.proctored_session import ProctoredSession
-from tests.acceptance.journey import FACE_PHOTO, PARIS, Journey
 from tests.acceptance.web import csrf, log_in
 from ui import logs
+from ui.journey import FACE_PHOTO, PARIS, Journey
 from ui.web import app as web_app
 from ui.web.faults import RequestIdFilter
 

@@ -30,8 +30,8 @@ from adapters.ids import SeededIds
 from app.mail_rendering import SupportContact
 from app.use_cases import accounts
 from domain.staff import Role
-from tests.acceptance.journey import PARIS, Journey
 from tests.acceptance.web import csrf, log_in
+from ui.journey import PARIS, Journey
 from ui.web.app import create_app
 
 SECRET = b"f" * 32

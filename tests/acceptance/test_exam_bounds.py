@@ -22,8 +22,8 @@ from domain.exam_attempt import AttemptStatus, ExamAttempt, ExamWindow
 from domain.proctored_session import ProctoredSession
 from domain.rules import CURRENT_RULES
 from domain.scoring import Results
-from tests.acceptance.journey import Journey, hotline_account
 from tests.acceptance.web import csrf, log_in
+from ui.journey import Journey, hotline_account
 from ui.web.app import create_app
 
 PARIS = ZoneInfo("Europe/Paris")

@@ -19,8 +19,8 @@ from app.use_cases import portal
 from domain.errors import RuleBroken
 from domain.exam_attempt import AttemptStatus, ExamAttempt
 from domain.scoring import GivenAnswer
-from tests.acceptance.journey import PARIS, Journey
 from tests.acceptance.web import free_port, served
+from ui.journey import PARIS, Journey
 
 
 @pytest.fixture

@@ -20,7 +20,6 @@ from app.use_cases import portal
 from domain.candidate import Candidate
 from domain.exam_attempt import AttemptStatus, ExamAttempt
 from domain.exam_paper import QuestionKind
-from tests.acceptance.journey import Journey
 from tests.acceptance.test_exam_delivery import (  # noqa: F401 (fixtures)
     attempt_of,
     clock,
@@ -28,6 +27,7 @@ from tests.acceptance.test_exam_delivery import (  # noqa: F401 (fixtures)
     platform,
 )
 from tests.acceptance.test_exam_delivery import http as raw_http
+from ui.journey import Journey
 
 
 def http(url: str, form: dict[str, str | list[str]] | None = None) -> tuple[int, str]:

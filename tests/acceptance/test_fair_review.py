@@ -16,7 +16,7 @@ from domain.exam_attempt import ExamAttempt
 from domain.review import Review, override_of
 from domain.rules import CURRENT_RULES
 from domain.verdict import InterruptionKind, recommend_with
-from tests.acceptance.journey import TEN_WORDS, Journey
+from ui.journey import TEN_WORDS, Journey
 
 JUSTIFICATION = (
     "the candidate's connection dropped, the recording shows them alone and still at work"

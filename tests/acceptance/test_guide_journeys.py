@@ -16,7 +16,7 @@ from domain.exam_attempt import AttemptStatus, ExamAttempt
 from domain.proctored_session import ProctoredSession
 from domain.review import CitedReason, Review
 from domain.rules import CURRENT_RULES
-from tests.acceptance.journey import (
+from ui.journey import (
     NINE_WORDS,
     PARIS,
     PROFILE,

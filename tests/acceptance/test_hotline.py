@@ -20,10 +20,10 @@ from app.use_cases import accounts
 from domain.enrollment import Enrollment
 from domain.proctored_session import ProctoredSession
 from domain.staff import Role
-from tests.acceptance.journey import Journey, make_platform
 from tests.acceptance.web import form_token, log_in
 from ui import hotline_cli
 from ui.cli import _parser
+from ui.journey import Journey, make_platform
 from ui.web.app import create_app
 
 SECRET = b"h" * 32

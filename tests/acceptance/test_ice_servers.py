@@ -25,9 +25,9 @@ from app.live_connections import holder_of, record_holder
 from app.mail_rendering import SupportContact
 from domain.errors import InvalidArgument
 from domain.live_connection import LiveConnection, live_connection_id
-from tests.acceptance.journey import Journey, make_platform
 from tests.acceptance.web import log_in
 from ui.cli import main
+from ui.journey import Journey, make_platform
 from ui.web.app import create_app
 
 SECRET = "a-turn-secret-of-some-length"

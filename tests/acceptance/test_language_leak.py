@@ -34,8 +34,8 @@ from domain.evidence import ReasonCode, Verdict
 from domain.exam_attempt import ExamAttempt
 from domain.review import CitedReason, Review
 from domain.staff import Role
-from tests.acceptance.journey import PARIS, TEN_WORDS, Journey
 from tests.acceptance.web import csrf, form_token, log_in
+from ui.journey import PARIS, TEN_WORDS, Journey
 from ui.web.app import create_app
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -29,9 +29,9 @@ import pytest
 from adapters.mail.capture import SmtpCapture
 from adapters.media.webrtc import loopback_ice
 from app.live_connections import holder_of
-from tests.acceptance.journey import Journey
 from tests.concurrency.served import Served, free_port, smtp_counter, start_served
 from tests.property.live_media_harness import AiortcClient
+from ui.journey import Journey
 from ui.serve import SUPPORT_EMAIL
 
 __all__ = ["smtp_counter"]

@@ -17,7 +17,7 @@ from app.recording import recording_of
 from domain.evidence import FlagKind, ReasonCode, Verdict
 from domain.proctored_session import ProctoredSession
 from domain.review import Review
-from tests.acceptance.journey import Journey, make_platform
+from ui.journey import Journey, make_platform
 
 HEARTBEAT = json.dumps({"type": "heartbeat"})
 

@@ -19,7 +19,7 @@ from domain.candidate import Account, Candidate
 from domain.errors import RuleBroken
 from domain.outbound_mail import MailStatus, OutboundMail
 from domain.staff import Role
-from tests.acceptance.journey import PARIS, Journey
+from ui.journey import PARIS, Journey
 
 
 class SwitchableMailer(MemoryMailer):

@@ -14,8 +14,8 @@ from adapters.mail.memory import MemoryMailer
 from app.mail_rendering import SupportContact
 from app.use_cases import enrolment
 from domain.candidate import Candidate
-from tests.acceptance.journey import Journey, make_platform
 from tests.acceptance.web import form_token, log_in
+from ui.journey import Journey, make_platform
 from ui.web.app import create_app
 from ui.web.i18n import catalogue
 

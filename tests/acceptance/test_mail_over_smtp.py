@@ -17,7 +17,7 @@ from app.use_cases import accounts
 from domain.candidate import Account
 from domain.errors import RuleBroken
 from domain.outbound_mail import MailStatus
-from tests.acceptance.journey import PARIS, Journey
+from ui.journey import PARIS, Journey
 
 
 @pytest.fixture

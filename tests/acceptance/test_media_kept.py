@@ -29,8 +29,8 @@ from app.recording import stored_media_ids
 from app.use_cases import proctoring
 from domain.errors import DomainError
 from domain.proctored_session import EnvironmentPart, ProctoredSession
-from tests.acceptance.journey import FACE_PHOTO, PARIS, Journey, make_platform
 from tests.acceptance.web import csrf, log_in
+from ui.journey import FACE_PHOTO, PARIS, Journey, make_platform
 from ui.web.app import create_app
 from vigie_contracts.samples import ebml_sample, jpeg_sample, png_sample
 

@@ -28,13 +28,13 @@ from app.recording import stored_media_ids
 from app.use_cases import proctoring, reviewing
 from domain.proctored_session import EnvironmentPart, ProctoredSession
 from domain.staff import Role
-from tests.acceptance.journey import FACE_PHOTO, ID_PHOTO, Journey
 from tests.acceptance.test_recording_length import webm
 from tests.acceptance.test_tenancy import PASSWORD as STAFF_PASSWORD
 from tests.acceptance.test_tenancy import enrolled_by, staff
 from tests.acceptance.web import csrf, log_in
 from tests.s3_server import KEYS, client, endpoint, keys_in, new_bucket
 from ui.cli import main
+from ui.journey import FACE_PHOTO, ID_PHOTO, Journey
 from ui.web.app import create_app
 from vigie_contracts.samples import ebml_sample
 

@@ -24,8 +24,8 @@ from adapters.ids import SeededIds
 from adapters.mail.capture import SmtpCapture
 from app.mail_rendering import SupportContact
 from app.use_cases import enrolment
-from tests.acceptance.journey import PARIS, Journey
 from ui import logs
+from ui.journey import PARIS, Journey
 from ui.web import app as web_app
 from ui.web.faults import RequestIdFilter
 

@@ -24,9 +24,9 @@ from app.ports.live_media import LiveEvent
 from app.use_cases import accounts, proctoring
 from domain.proctored_session import ProctoredSession
 from domain.staff import Role
-from tests.acceptance.journey import PARIS, Journey, make_platform
 from tests.acceptance.web import log_in
 from ui.cli import main
+from ui.journey import PARIS, Journey, make_platform
 from ui.web.app import create_app
 
 SECRET = b"t" * 32

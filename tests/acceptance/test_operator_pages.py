@@ -25,8 +25,8 @@ from app.mail_rendering import SupportContact
 from app.privacy import erase_candidate
 from app.use_cases import accounts
 from domain.staff import Role
-from tests.acceptance.journey import PARIS
 from tests.acceptance.web import csrf, form_token, log_in
+from ui.journey import PARIS
 from ui.web import operator
 from ui.web.app import create_app
 from ui.web.enrolment_file import MAX_CSV_LINES, check_csv

@@ -28,9 +28,9 @@ from domain.enrollment import Enrollment
 from domain.outbound_mail import MailKind, OutboundMail, RecipientKind
 from domain.parked_reaction import ParkedStatus
 from domain.staff import Role
-from tests.acceptance.journey import Journey, make_platform
 from tests.acceptance.web import csrf, log_in
 from ui.cli import main
+from ui.journey import Journey, make_platform
 from ui.web.app import create_app
 
 

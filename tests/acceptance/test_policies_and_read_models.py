@@ -10,7 +10,7 @@ from app.read_models import Projections, timeline
 from app.use_cases import portal
 from domain.exam_attempt import ExamAttempt
 from domain.review import Review
-from tests.acceptance.journey import Journey
+from ui.journey import Journey
 
 
 def submitted(journey: Journey) -> Journey:

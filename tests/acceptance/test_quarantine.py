@@ -19,7 +19,6 @@ from app.ports.event_store import StreamQuarantined, UnreadableEvent
 from domain.candidate import Candidate
 from domain.enrollment import Enrollment
 from domain.proctored_session import ProctoredSession
-from tests.acceptance.journey import Journey, make_platform
 from tests.acceptance.quarantine_rows import (
     GARBAGE,
     append_copy_without_header,
@@ -28,6 +27,7 @@ from tests.acceptance.quarantine_rows import (
     insert_row,
 )
 from ui.cli import main
+from ui.journey import Journey, make_platform
 
 Forgery = Callable[[str, EventsourcingStore, UUID], int]
 FORGERIES: dict[str, Forgery] = {

@@ -21,9 +21,9 @@ from adapters.ids import SeededIds
 from app.mail_rendering import SupportContact
 from app.use_cases import accounts
 from domain.staff import Role
-from tests.acceptance.journey import PARIS, Journey
 from tests.acceptance.quarantine_rows import append_garbage
 from tests.acceptance.web import csrf, form_token, log_in
+from ui.journey import PARIS, Journey
 from ui.web.app import create_app
 
 SECRET = b"q" * 32

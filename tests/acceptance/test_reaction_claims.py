@@ -12,7 +12,7 @@ from app.ports.event_store import Recorded
 from app.use_cases import portal
 from domain.exam_attempt import ExamAttempt
 from domain.reaction_claim import ReactionClaim, claim_id
-from tests.acceptance.journey import Journey
+from ui.journey import Journey
 
 
 def _requested(journey: Journey) -> Recorded:

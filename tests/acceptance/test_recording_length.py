@@ -18,8 +18,8 @@ from app.mail_rendering import SupportContact
 from app.use_cases import proctoring
 from domain.errors import RecordingTooShort
 from domain.proctored_session import MIN_RECORDING_S, EnvironmentPart, ProctoredSession
-from tests.acceptance.journey import Journey, make_platform
 from tests.acceptance.web import csrf, log_in
+from ui.journey import Journey, make_platform
 from ui.web.app import create_app
 from vigie_contracts.samples import ebml_sample
 

@@ -13,7 +13,7 @@ from domain.evidence import ReasonCode, Verdict
 from domain.proctored_session import RETENTION, ProctoredSession
 from domain.review import AppealOutcome, CitedReason, Review
 from domain.staff import Role
-from tests.acceptance.journey import Journey, make_platform
+from ui.journey import Journey, make_platform
 
 RETENTION_DAYS = 365  # the shipped certification's (catalogue default)
 APPEAL_DAYS = 14

@@ -18,7 +18,6 @@ from app.mail_rendering import SupportContact
 from app.privacy import erase_candidate
 from domain.evidence import EvidenceKind, FlagKind, ReasonCode, Verdict
 from domain.review import Review
-from tests.acceptance.journey import PARIS, Journey
 from tests.acceptance.test_review_page import (
     PASSWORD,
     SECRET,
@@ -27,6 +26,7 @@ from tests.acceptance.test_review_page import (
     sent_with_a_closed_proctoring_tab,
 )
 from tests.acceptance.web import form_token, log_in
+from ui.journey import PARIS, Journey
 from ui.web import review_words
 from ui.web.app import create_app
 from ui.web.i18n import gettext_for

@@ -19,13 +19,13 @@ from app.use_cases import accounts, portal, proctoring
 from app.use_cases.reviewing import recommendation_seal
 from domain.review import Review
 from domain.staff import Role
-from tests.acceptance.journey import PARIS, TEN_WORDS, Journey
 from tests.acceptance.test_fair_review import (
     JUSTIFICATION,
     close_the_exam_tab,
     close_the_proctoring_tab,
 )
 from tests.acceptance.web import csrf, form_token, log_in
+from ui.journey import PARIS, TEN_WORDS, Journey
 from ui.web.app import create_app
 
 SECRET = b"r" * 32

@@ -15,8 +15,8 @@ from adapters.bootstrap import Platform, Settings, bootstrap
 from adapters.clock import ManualClock
 from adapters.ids import SeededIds
 from app.mail_rendering import SupportContact
-from tests.acceptance.journey import PARIS, Journey
 from tests.acceptance.web import log_in
+from ui.journey import PARIS, Journey
 from ui.web.app import create_app
 
 SECRET = b"h" * 32

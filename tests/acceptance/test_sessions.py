@@ -18,8 +18,8 @@ from adapters.bootstrap import Platform
 from app.sessions import SessionPolicy, session_key
 from app.use_cases import accounts
 from domain.staff import Role
-from tests.acceptance.journey import Journey, make_platform
 from tests.acceptance.web import form_token, log_in
+from ui.journey import Journey, make_platform
 from ui.web.app import create_app
 
 SECRET = b"s" * 32

@@ -29,11 +29,10 @@ from app.evidence_signature import SIGNATURE, PublicKey, Signed, check_signature
 from app.mail_rendering import SupportContact
 from app.use_cases import accounts
 from domain.staff import Role
-from tests.acceptance.journey import PARIS
 from tests.acceptance.web import log_in
-from tests.property.test_audit_properties import Plan, decided_journey, platform_with_examiner
 from ui.bundle_io import read_bundle, write_bundle
 from ui.cli import main
+from ui.journey import PARIS, Plan, decided_journey, platform_with_examiner
 from ui.web.app import create_app
 
 CLEAN = Plan(False, [], False, False, False)

@@ -28,8 +28,8 @@ from domain.evidence import Verdict
 from domain.media_view import MediaView, ViewedMedia
 from domain.review import Review
 from domain.staff import Role
-from tests.acceptance.journey import PARIS, Journey, make_platform
 from tests.acceptance.web import log_in
+from ui.journey import PARIS, Journey, make_platform
 from ui.web.app import create_app
 
 PASSWORD = "tenancy-pass-12"

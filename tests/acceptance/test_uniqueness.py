@@ -33,7 +33,7 @@ from domain.enrollment import Enrollment
 from domain.imports import CsvImport, lines_digest
 from domain.rules import CURRENT_RULES
 from domain.staff import Role, StaffMember
-from tests.acceptance.journey import PARIS
+from ui.journey import PARIS
 
 EMAIL = "Ines.Lemaire@Example.org"
 CENTRE = UUID("00000000-0000-4000-8000-00000000c0de")

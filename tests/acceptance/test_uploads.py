@@ -21,9 +21,9 @@ from adapters.bootstrap import Platform
 from app.mail_rendering import SupportContact
 from app.media_content import UPLOADS, MediaFormat, media_format, recording_kind
 from domain.proctored_session import EnvironmentPart, ProctoredSession
-from tests.acceptance.journey import Journey
 from tests.acceptance.test_media_kept import HTML, SVG, kept, media_platform
 from tests.acceptance.web import csrf, log_in
+from ui.journey import Journey
 from ui.web.app import create_app
 from ui.web.edge import FRAGMENT_HEADER
 from vigie_contracts.samples import ebml_sample, jpeg_sample

@@ -21,8 +21,8 @@ from app.use_cases import accounts
 from domain.evidence import Verdict
 from domain.exam_attempt import ExamAttempt
 from domain.staff import Role
-from tests.acceptance.journey import NINE_WORDS, PARIS, Journey
 from tests.acceptance.web import csrf, form_token, log_in
+from ui.journey import NINE_WORDS, PARIS, Journey
 from ui.web.app import create_app
 
 SECRET = b"t" * 32

@@ -18,10 +18,10 @@ from adapters.bootstrap import Platform, Settings, bootstrap
 from adapters.clock import ManualClock
 from adapters.ids import SeededIds
 from domain.exam_attempt import AttemptStatus, ExamAttempt
-from tests.acceptance.journey import PARIS, Journey
 from tests.acceptance.test_exam_delivery import http
 from tests.acceptance.test_exam_tab import navigator
 from tests.acceptance.web import free_port, served
+from ui.journey import PARIS, Journey
 
 SECRET = "n" * 32
 

@@ -26,7 +26,7 @@ from adapters.bootstrap import Platform, Settings, bootstrap
 from adapters.clock import ManualClock
 from adapters.ids import SeededIds
 from app.mail_rendering import SupportContact
-from tests.acceptance.journey import PARIS
+from ui.journey import PARIS
 from ui.serve import work
 from ui.web.app import create_app
 

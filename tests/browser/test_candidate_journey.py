@@ -14,8 +14,8 @@ from domain.exam_attempt import AttemptStatus, ExamAttempt
 from domain.proctored_session import ProctoredSession
 from domain.review import Review
 from domain.staff import Role
-from tests.acceptance.journey import FACE_PHOTO, NINE_WORDS, TEN_WORDS, Journey
 from tests.browser.conftest import ARTIFACTS, Server, serious_violations, wait_until
+from ui.journey import FACE_PHOTO, NINE_WORDS, TEN_WORDS, Journey
 
 EMAIL = "camille.martin@example.org"
 PASSWORD = "mot-de-passe-42"

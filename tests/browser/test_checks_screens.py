@@ -17,8 +17,8 @@ import pytest
 
 from app.use_cases import proctoring
 from domain.proctored_session import EnvironmentPart
-from tests.acceptance.journey import FACE_PHOTO, Journey
 from tests.browser.conftest import ARTIFACTS, Server, serious_violations, wait_until
+from ui.journey import FACE_PHOTO, Journey
 from vigie_contracts.samples import ebml_sample
 
 PASSWORD = "checks-pass-42"

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.acceptance.journey import Journey
 from tests.browser.conftest import Server, wait_until
+from ui.journey import Journey
 
 PASSWORD = "equipment-pass-1"
 

@@ -15,8 +15,8 @@ from typing import Any
 from app.context import update
 from domain.candidate import Candidate
 from domain.exam_attempt import AttemptStatus, ExamAttempt
-from tests.acceptance.journey import Journey
 from tests.browser.conftest import ARTIFACTS, Server, serious_violations
+from ui.journey import Journey
 
 SHOTS = Path(os.environ.get("VIGIE_EXAM_SHOTS", str(ARTIFACTS)))
 DESKTOP, PHONE = {"width": 1440, "height": 900}, {"width": 360, "height": 740}

@@ -12,9 +12,9 @@ from adapters.bootstrap import Platform
 from app.use_cases import accounts, appeals
 from domain.review import Review
 from domain.staff import Role
-from tests.acceptance.journey import PARIS, Journey
 from tests.browser.conftest import serious_violations
 from tests.browser.test_playback import reviewed  # noqa: F401 (the fixture, shared)
+from ui.journey import PARIS, Journey
 
 SHOTS = Path("/tmp/shots-examiner")
 WIDTHS = {"desktop": 1440, "phone": 360}

@@ -42,7 +42,6 @@ from domain.exam_attempt import AttemptStatus, ExamAttempt
 from domain.proctored_session import ProctoredSession
 from domain.review import Review
 from domain.verdict import InterruptionKind
-from tests.acceptance.journey import PARIS, TEN_WORDS, Journey
 from tests.browser.conftest import ARTIFACTS, wait_until
 from tests.browser.test_candidate_journey import (
     attest_and_test_sound_and_microphone,
@@ -58,6 +57,7 @@ from tests.browser.test_live_media_browser import (
     run_in_namespace,
     two_namespaces,
 )
+from ui.journey import PARIS, TEN_WORDS, Journey
 
 EMAIL = "dominique.honnete@example.org"
 PASSWORD = "honnete-et-patient-1"

@@ -10,8 +10,8 @@ from typing import Any
 
 from app.use_cases import accounts, enrolment
 from domain.staff import Role
-from tests.acceptance.journey import Journey
 from tests.browser.conftest import ARTIFACTS, Server, serious_violations
+from ui.journey import Journey
 
 AGENT = ("agent@hotline.example.org", "staff-pass-1")
 SIZES = {"desktop": (1440, 900), "phone": (360, 780)}

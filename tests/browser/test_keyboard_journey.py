@@ -8,8 +8,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tests.acceptance.journey import Journey
 from tests.browser.conftest import Server, focus_problem
+from ui.journey import Journey
 
 PASSWORD = "au-clavier-seulement-1"
 MOST_TABS = 60  # more stops than that before a control is a page no one can use by keyboard

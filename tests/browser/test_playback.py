@@ -27,8 +27,8 @@ from app.live_recording import media_origin, record_live_event
 from app.mail_rendering import SupportContact
 from app.use_cases import accounts
 from domain.staff import Role
-from tests.acceptance.journey import PARIS, Journey
 from tests.browser.conftest import ARTIFACTS, _free_port, serious_violations, wait_until
+from ui.journey import PARIS, Journey
 from ui.web.app import create_app
 
 SECRET = b"p" * 32

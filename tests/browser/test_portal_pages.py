@@ -18,8 +18,8 @@ from app.use_cases import accounts, enrolment, portal, reviewing
 from domain.evidence import Verdict
 from domain.exam_attempt import AttemptStatus, ExamAttempt
 from domain.staff import Role
-from tests.acceptance.journey import Journey
 from tests.browser.conftest import ARTIFACTS, Server, serious_violations
+from ui.journey import Journey
 
 PASSWORD = "mot-de-passe-42"
 SHOTS = [ARTIFACTS / "portal", Path("/tmp/shots-portal")]

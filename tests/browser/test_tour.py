@@ -39,8 +39,6 @@ from domain.exam_attempt import ExamAttempt
 from domain.proctored_session import EnvironmentPart
 from domain.review import CitedReason, Review
 from domain.staff import Role
-from tests.acceptance import journey as journey_module
-from tests.acceptance.journey import PARIS, TEN_WORDS, Journey
 from tests.browser.conftest import (
     BROKEN,
     SECRET,
@@ -52,6 +50,8 @@ from tests.browser.conftest import (
 )
 from tests.browser.gallery import Gallery, Shot
 from tests.browser.test_playback import record_with_a_cut
+from ui import journey as journey_module
+from ui.journey import PARIS, TEN_WORDS, Journey
 from vigie_contracts.samples import ebml_sample
 
 LANGUAGES = ("fr", "en")
@@ -111,7 +111,7 @@ def photo(browser: Any, label: str) -> bytes:
 @pytest.fixture
 def tour_server(tmp_path: Path, browser: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
     Cast.face, Cast.id_card = photo(browser, "Face"), photo(browser, "ID card")
-    # Léa's journey takes its photos from these (tests/acceptance/journey.py).
+    # Léa's journey takes its photos from these (src/ui/journey.py).
     monkeypatch.setattr(journey_module, "FACE_PHOTO", Cast.face)
     monkeypatch.setattr(journey_module, "ID_PHOTO", Cast.id_card)
     port = _free_port()

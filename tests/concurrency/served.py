@@ -24,7 +24,7 @@ Fixtures (import them in a conftest, as tests/concurrency/conftest.py does):
 - `store()` — an EventsourcingStore on the same schema, to read the log (close it);
 - `platform(start)` — a Platform in the test process on the same schema (secret shared with
   the server, a ManualClock at `start`), to prepare state with the use cases
-  (tests.acceptance.journey.Journey) faster than through pages; it only records: its
+  (ui.journey.Journey) faster than through pages; it only records: its
   `settle()` does nothing, the served workers react (wait for them); close it;
 - `mails_decided()` — how many `OutboundMail.MailDecided` events the log holds;
 - `wait_for(condition, what)` — until the served workers made `condition()` true;

@@ -11,8 +11,8 @@ from datetime import timedelta
 from adapters.clock import ManualClock
 from app.use_cases import portal
 from domain.exam_attempt import ExamAttempt
-from tests.acceptance.journey import Journey
 from tests.concurrency.served import Served
+from ui.journey import Journey
 
 WRITERS = 4
 ROUNDS = 6

@@ -9,8 +9,8 @@ from datetime import timedelta
 from app.privacy import erase_candidate
 from app.use_cases import enrolment
 from domain.parked_reaction import ParkedReaction
-from tests.acceptance.journey import Journey
 from tests.concurrency.served import Served
+from ui.journey import Journey
 from ui.serve import CENTRE_EMAIL, SUPPORT_EMAIL
 
 LATER = ("lou.durand@example.org", "sam.petit@example.org")

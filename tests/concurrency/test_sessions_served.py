@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from tests.acceptance.journey import PARIS, Journey
 from tests.concurrency.served import Served
+from ui.journey import PARIS, Journey
 from ui.serve import DEMO_EMAIL, EXAMINER_EMAIL
 
 TRIES = 12  # enough for both workers to answer several times each

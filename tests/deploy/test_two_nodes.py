@@ -32,10 +32,10 @@ from app.use_cases.reviewing import review_id_for
 from domain.exam_attempt import ExamAttempt
 from domain.proctored_session import EnvironmentPart, ProctoredSession
 from domain.review import Review
-from tests.acceptance.journey import FACE_PHOTO, ID_PHOTO, PARIS, Journey
 from tests.acceptance.test_recording_length import webm
 from tests.conftest import morning_clock_offset
 from tests.deploy.cluster import SECRET_KEY, Cluster, cluster, start_node
+from ui.journey import FACE_PHOTO, ID_PHOTO, PARIS, Journey
 from ui.serve import DEMO_PASSWORD, EXAMINER_EMAIL
 
 pytestmark = [pytest.mark.postgres]

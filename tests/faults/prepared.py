@@ -12,8 +12,8 @@ from adapters.bootstrap import Platform
 from adapters.clock import ManualClock
 from app.use_cases import portal
 from domain.exam_attempt import ExamAttempt
-from tests.acceptance.journey import Journey
 from tests.concurrency.served import Served
+from ui.journey import Journey
 
 PASSWORD = "fault-pass-2025"
 

@@ -14,9 +14,9 @@ import pytest
 
 from domain.exam_attempt import ExamAttempt
 from domain.proctored_session import ProctoredSession
-from tests.acceptance.journey import FACE_PHOTO
 from tests.faults import prepared, tally
 from tests.faults.conftest import SmallDisk
+from ui.journey import FACE_PHOTO
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres]
 

@@ -16,10 +16,10 @@ from psycopg import sql
 
 from domain.candidate import Candidate
 from domain.proctored_session import ProctoredSession
-from tests.acceptance.journey import Journey
 from tests.faults import tally
 from tests.faults.conftest import SmallDisk
 from ui.cli import main
+from ui.journey import Journey
 from ui.serve import CENTRE_EMAIL, DEMO_EMAIL, DEMO_PASSWORD
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres]

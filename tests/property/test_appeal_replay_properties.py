@@ -25,7 +25,7 @@ from domain.evidence import FlagKind, ReasonCode, Verdict
 from domain.review import AppealOutcome, CitedReason, Review
 from domain.rules import CURRENT_RULES
 from domain.staff import Role
-from tests.acceptance.journey import Journey, make_platform
+from ui.journey import Journey, make_platform
 
 APPEALS = settings(
     max_examples=12,

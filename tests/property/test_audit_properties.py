@@ -17,7 +17,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters.bootstrap import Platform
 from adapters.persistence.chain import HEADER_BYTES, is_chained
 from adapters.persistence.settings import eventsourcing_env
 from adapters.persistence.store import EventsourcingStore
@@ -27,14 +26,12 @@ from app.ports.event_store import UnreadableEvent
 from app.privacy import erase_candidate
 from app.read_models import Projections
 from app.replay import replay_review, replay_reviews
-from app.use_cases import accounts, proctoring, reviewing
-from domain.evidence import FlagKind, MediaSpan, Verdict
+from domain.evidence import FlagKind
 from domain.proctored_session import ProctoredSession
-from domain.review import CitedReason, Review
+from domain.review import Review
 from domain.rules import CURRENT_RULES
-from domain.staff import Role
 from domain.verdict import _FLAG_REASON
-from tests.acceptance.journey import Journey, make_platform
+from ui.journey import Plan, decided_journey, platform_with_examiner
 
 JOURNEYS = settings(
     max_examples=25,
@@ -56,17 +53,6 @@ flags = st.lists(
 )
 
 
-@dataclasses.dataclass(frozen=True)
-class Plan:
-    """What happens in one generated journey."""
-
-    waive_id_photo: bool
-    flags: list[tuple[FlagKind, float]]
-    tab_closed: bool
-    technical_problem: bool
-    invalidate_on_hint: bool
-
-
 plans = st.builds(
     Plan,
     waive_id_photo=st.booleans(),
@@ -75,64 +61,6 @@ plans = st.builds(
     technical_problem=st.booleans(),
     invalidate_on_hint=st.booleans(),
 )
-
-
-def decided_journey(platform: Platform, plan: Plan, examiner: UUID) -> UUID:
-    """One candidate from enrolment to a decided review, as the plan says."""
-    journey = Journey(platform, email=f"c{uuid4().hex[:10]}@example.org")
-    journey.enrol()
-    journey.create_session()
-    journey.through_checks(waive_id_photo=plan.waive_id_photo)
-    journey.start_exam()
-    sid = journey.session_id
-    assert sid is not None
-    for n, (kind, confidence) in enumerate(plan.flags):
-        journey.clock.advance(seconds=30)
-        proctoring.raise_flag(
-            platform.ctx,
-            sid,
-            flag_id=f"f{n}",
-            kind=kind,
-            span=MediaSpan(100.0 + n, 104.5 + n),
-            confidence=confidence,
-        )
-    if plan.technical_problem:
-        proctoring.record_technical_problem(
-            platform.ctx, sid, description="the webcam froze twice", recorded_by=uuid4()
-        )
-    if plan.tab_closed:
-        proctoring.record_proctoring_tab_closed(platform.ctx, sid, span=MediaSpan(300.0, 310.0))
-    journey.answer_and_send()
-    review_id = journey.review_id
-    assert review_id is not None
-    reviewing.assign_examiner(platform.ctx, review_id, examiner)
-    review = platform.ctx.store.get(review_id, Review)
-    assert review.recommendation is not None
-    findings = review.recommendation.grounds or (
-        review.recommendation.hints[:1] if plan.invalidate_on_hint else ()
-    )
-    reasons = tuple(CitedReason(f.reason, f.evidence_ids) for f in findings)
-    reasons = tuple({r.reason: r for r in reasons}.values())  # each reason once
-    reviewing.decide_review(
-        platform.ctx,
-        review_id,
-        examiner_id=examiner,
-        verdict=Verdict.INVALIDATED if reasons else Verdict.VALIDATED,
-        reasons=reasons,
-    )
-    return review_id
-
-
-@contextlib.contextmanager
-def platform_with_examiner(url: str = "memory:") -> Iterator[tuple[Platform, UUID]]:
-    platform = make_platform(url)
-    examiner = accounts.register_staff(
-        platform.ctx, email="eve@example.org", name="Eve", role=Role.EXAMINER
-    )
-    try:
-        yield platform, examiner
-    finally:
-        platform.close()
 
 
 # --- replay ---------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from app.ports.event_store import ConcurrencyConflict
 from app.ports.mailer import Mail
 from domain.candidate import Candidate
 from domain.outbound_mail import MailKind, MailStatus, OutboundMail, RecipientKind
-from tests.acceptance.journey import make_platform
+from ui.journey import make_platform
 
 MAILS = 3
 LEASE_S = 120

@@ -7,6 +7,7 @@ restoring one)."""
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
@@ -89,6 +90,17 @@ class PostgresKeyStore:
                 )
             connection.execute(sql.SQL("VACUUM {}").format(self._table))  # outside: VACUUM
             return destroyed
+
+    def adopt(self, keys: Mapping[UUID, bytes]) -> None:
+        """Keys made elsewhere, kept as they are (a log copied in from another store brings
+        its owners' keys); an owner this table already knows keeps its own."""
+        with self._pool.connection() as connection, connection.cursor() as cursor:
+            cursor.executemany(
+                sql.SQL(
+                    "INSERT INTO {} (owner, key) VALUES (%s, %s) ON CONFLICT DO NOTHING"
+                ).format(self._table),
+                list(keys.items()),
+            )
 
     def erased(self, owner: UUID) -> bool:
         with self._pool.connection() as connection:

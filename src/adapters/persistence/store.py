@@ -11,6 +11,8 @@ transaction committed. The audit reads (`AuditLog`) fetch many streams in one qu
 
 from __future__ import annotations
 
+import contextlib
+import gc
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
@@ -22,11 +24,14 @@ from eventsourcing.domain import Aggregate, AggregateEvent
 from eventsourcing.persistence import (
     ApplicationRecorder,
     IntegrityError,
+    InterfaceError,
     Mapper,
+    OperationalError,
     ProcessRecorder,
     StoredEvent,
     Tracking,
 )
+from eventsourcing.utils import retry
 
 from adapters.persistence.chain import (
     HeadCache,
@@ -55,6 +60,9 @@ from domain.proctored_session import ProctoredSession
 from domain.review import Review
 
 A = TypeVar("A", bound=Aggregate)
+# PostgreSQL's recorder (a topic: the module is imported only when PostgreSQL is used).
+LEAN_RECORDER_TOPIC = "adapters.persistence.postgres_recorder:LeanPostgresProcessRecorder"
+Row = tuple[int, UUID | str, int, str, bytes]  # a row of the log: position, stream, version…
 AGGREGATE_CACHE_SIZE = 20_000
 STREAMS_PER_QUERY = 500  # SQLite binds at most 32,766 parameters; keep queries small anyway
 DECIDED_TOPIC = f"{Review.__module__}:{Review.ReviewDecided.__qualname__}"
@@ -105,6 +113,8 @@ class EventsourcingStore:
         # in memory and are fast-forwarded from the store on each read: one small query
         # instead of a replay, and still correct with several processes writing.
         env.setdefault("AGGREGATE_CACHE_MAXSIZE", str(AGGREGATE_CACHE_SIZE))
+        if env.get("PERSISTENCE_MODULE") == "eventsourcing.postgres":
+            env.setdefault("PROCESS_RECORDER_TOPIC", LEAN_RECORDER_TOPIC)
         env.update(extra_env or {})
         self.database_url = database_url
         self.app = VigieApplication(env=env)
@@ -131,9 +141,25 @@ class EventsourcingStore:
         # Streams whose unchained rows were found to be history from before the chain (up to
         # that version): an old store's streams are checked once per process.
         self._pre_chain: dict[UUID, int] = {}
+        self._page_statement = self._page_query()
         # Told after each committed save how many events of each aggregate type it appended
         # (issue 15: the metrics count them here, whichever use case or policy saved).
         self.on_saved: list[Callable[[Mapping[str, int]], None]] = []
+
+    def _page_query(self) -> Any:
+        """The log's page query on PostgreSQL (None elsewhere: the library's page)."""
+        recorder: Any = self._recorder
+        if _backend(recorder) != "eventsourcing.postgres":
+            return None
+        from psycopg.sql import SQL, Identifier
+
+        return SQL(
+            "SELECT notification_id, originator_id, originator_version, topic, state "
+            "FROM {schema}.{table} WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
+        ).format(
+            schema=Identifier(recorder.datastore.schema),
+            table=Identifier(recorder.events_table_name),
+        )
 
     def _read_for_chain(self, originator_id: UUID, lte: int | None) -> Sequence[StoredEvent]:
         if lte is None:
@@ -210,27 +236,56 @@ class EventsourcingStore:
         return [e for e in events if isinstance(e, AggregateEvent)]
 
     def read(self, after: int, limit: int) -> Sequence[Recorded]:
-        notifications = self._recorder.select_notifications(
-            start=after, limit=limit, inclusive_of_start=False
-        )
-        mapper = self._reader
+        with _collector_paused():
+            return self._read(after, limit)
+
+    def _read(self, after: int, limit: int) -> Sequence[Recorded]:
+        decode = self._reader.decode
+        written_after = self._chain_start.written_after
         recorded = []
-        for notification in notifications:
+        for position, originator_id, version, topic, state in self._page(after, limit):
             try:
-                event = mapper.to_domain_event(notification)
+                event = decode(originator_id, version, topic, state)
             except UndecodableRow as error:
-                event = self._unreadable(notification, error.problem)
+                event = self._unreadable(originator_id, version, error.problem)
             except Exception as error:
-                problem = f"{type(error).__name__} decoding {notification.topic!r}"
-                event = self._unreadable(notification, problem)
+                problem = f"{type(error).__name__} decoding {topic!r}"
+                event = self._unreadable(originator_id, version, problem)
             else:
-                unchained = not is_chained(notification.state)
-                if unchained and self._chain_start.written_after(notification.id):
+                unchained = not is_chained(state)
+                if unchained and written_after(position):
                     # Not history from before the chain: never handed over as a fact.
-                    event = self._unreadable(notification, UNCHAINED_AFTER_CHAIN)
+                    event = self._unreadable(originator_id, version, UNCHAINED_AFTER_CHAIN)
             assert isinstance(event, AggregateEvent)
-            recorded.append(Recorded(notification.id, event))
+            recorded.append(Recorded(position, event))
         return recorded
+
+    def _page(self, after: int, limit: int) -> Sequence[Row]:
+        """The log after `after`, as (position, stream, version, topic, state) rows. On
+        PostgreSQL one prepared query read as binary tuples: the library's page builds a
+        dict, then a frozen dataclass per row, which cost more than decoding it (issue 15)."""
+        if self._page_statement is not None:
+            rows: Sequence[Row] = self._select_page(after, limit)
+            return rows
+        return [
+            (n.id, n.originator_id, n.originator_version, n.topic, n.state)
+            for n in self._recorder.select_notifications(
+                start=after, limit=limit, inclusive_of_start=False
+            )
+        ]
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)  # as the library's
+    def _select_page(self, after: int, limit: int) -> Sequence[Row]:
+        from psycopg.rows import tuple_row
+
+        datastore: Any = getattr(self._recorder, "datastore")  # noqa: B009
+        with (
+            datastore.get_connection() as conn,
+            conn.cursor(row_factory=tuple_row, binary=True) as curs,
+        ):
+            curs.execute(self._page_statement, (after, limit), prepare=True)
+            rows: list[Row] = curs.fetchall()
+            return rows
 
     def quarantined(self) -> Sequence[Quarantine]:
         return self._quarantine.all()
@@ -269,15 +324,15 @@ class EventsourcingStore:
                 raise self._quarantined(stream, version, UNCHAINED_AFTER_CHAIN)
             self._pre_chain[stream] = max(version, self._pre_chain.get(stream, 0))
 
-    def _unreadable(self, stored: Any, problem: str) -> UnreadableEvent:
+    def _unreadable(self, originator_id: UUID | str, version: int, problem: str) -> UnreadableEvent:
         """Stands in for a row that is not a fact (it does not decode, or was written
         unchained after the chain began): its stream is quarantined, logged once (the row's
         bytes stay out of the log: they may hold personal data)."""
-        stream = _uuid(stored.originator_id)
-        self._quarantine.add(Quarantine(stream, stored.originator_version, problem))
+        stream = _uuid(originator_id)
+        self._quarantine.add(Quarantine(stream, version, problem))
         return UnreadableEvent(
             originator_id=stream,
-            originator_version=stored.originator_version,
+            originator_version=version,
             timestamp=datetime.fromtimestamp(0, UTC),
             problem=problem,
         )
@@ -287,7 +342,7 @@ class EventsourcingStore:
         recorder: Any = self._recorder
         datastore = getattr(recorder, "datastore", None)
         table = getattr(recorder, "events_table_name", "stored_events")
-        module = type(recorder).__module__
+        module = _backend(recorder)
         if module == "eventsourcing.postgres" and datastore is not None:
             from psycopg.sql import SQL, Identifier
 
@@ -379,7 +434,7 @@ class EventsourcingStore:
         recorder: Any = self._recorder
         datastore = getattr(recorder, "datastore", None)
         table = getattr(recorder, "events_table_name", "stored_events")
-        module = type(recorder).__module__
+        module = _backend(recorder)
         if module == "eventsourcing.postgres" and datastore is not None:
             from psycopg.sql import SQL, Identifier
 
@@ -411,6 +466,32 @@ class EventsourcingStore:
                     StoredEvent(by_hex[row[0]], row[1], row[2], row[3]) for row in cursor.fetchall()
                 ]
         return [stored for i in ids for stored in self._recorder.select_events(i)]
+
+
+def _backend(recorder: Any) -> str:
+    """The library module whose recorder this is (`eventsourcing.postgres`, `.sqlite`…),
+    whether the store uses it as it is or a subclass of it (postgres_recorder.py)."""
+    for cls in type(recorder).__mro__:
+        if cls.__module__.startswith("eventsourcing."):
+            return cls.__module__
+    return type(recorder).__module__
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off while a page is decoded, as msgspec's
+    performance notes advise for large decodes: a page makes thousands of objects, none
+    in a cycle, and each few hundred of them set off a collection that walks the young
+    ones again (40 % of a replay's time, issue 15). Reference counting still frees them;
+    the collector is turned back on after, if it was on."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _uuid(value: UUID | str) -> UUID:

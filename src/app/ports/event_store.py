@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import NamedTuple, Protocol, TypeVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, AggregateEvent
@@ -56,9 +56,10 @@ class UnreadableEvent(AggregateEvent):
     problem: str = ""
 
 
-@dataclass(frozen=True)
-class Recorded:
-    """An event at its place in the application's notification log."""
+class Recorded(NamedTuple):
+    """An event at its place in the application's notification log (a named tuple: a
+    replay makes one per event, and a frozen dataclass costs as much as decoding the row's
+    columns, issue 15)."""
 
     position: int
     event: AggregateEvent

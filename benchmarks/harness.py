@@ -1,12 +1,18 @@
-"""What the benchmarks share: progress on stderr, percentiles, the machine's facts, throwaway
-stores (a temp SQLite file, a PostgreSQL schema dropped whatever happens) and the JSON summary.
+"""The one harness every benchmark uses: its command line (`--quick`), progress on stderr,
+percentiles, the machine's facts, throwaway stores (a temp SQLite file, a PostgreSQL schema
+dropped whatever happens), a figure against its reference (PASS or BELOW) and the JSON summary
+in benchmarks/results/.
 
-Not a benchmark: the scripts beside it import it as `common` (run as
-`python benchmarks/bench_x.py`, their own folder is the first entry of `sys.path`).
+A benchmark is a module of this package, run from the repository's root as
+`python -m benchmarks.<name> [--quick]`: `--quick` is a tiny run that only proves the
+benchmark still works end to end (tests/test_benchmarks_quick.py runs each once); its
+figures mean nothing. Adopting the harness: build the parser with `arguments()`, print
+`figure_line()` for each figure with its reference, end with `write_summary()`.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import math
@@ -31,9 +37,63 @@ from psycopg import sql
 
 from adapters.persistence.settings import eventsourcing_env
 
-POSTGRES_SERVER = "postgresql://postgres@127.0.0.1:5432/test"
+# VIGIE_BENCH_POSTGRES: another server (the quick-mode test passes the test suite's own).
+POSTGRES_SERVER = os.environ.get(
+    "VIGIE_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"
+)
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
+# VIGIE_BENCH_RESULTS: another folder (the quick-mode test keeps its runs out of the repo's).
+RESULTS_DIR = Path(
+    os.environ.get("VIGIE_BENCH_RESULTS") or Path(__file__).resolve().parent / "results"
+)
+REPO = Path(__file__).resolve().parents[1]
+
+
+# --- the command line --------------------------------------------------------------------
+
+
+def arguments(
+    doc: str | None, *, quick: str = "a tiny run that proves it works"
+) -> argparse.ArgumentParser:
+    """A benchmark's parser: its docstring's first line as the description, and `--quick`
+    (the run CI makes once: seconds, figures meaningless)."""
+    parser = argparse.ArgumentParser(
+        description=(doc or "").strip().splitlines()[0] if doc else None,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--quick", action="store_true", help=quick)
+    return parser
+
+
+def module_command(module: str, *args: str) -> list[str]:
+    """How one benchmark starts a helper process of its own (`python -m benchmarks.x …`),
+    from the repository's root whatever the current folder."""
+    return [sys.executable, "-m", module, *args]
+
+
+def repo_env() -> dict[str, str]:
+    """The environment for such a process: the repository's root importable (the package
+    `benchmarks` is not installed)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    return env
+
+
+# --- a figure against its reference ------------------------------------------------------
+
+
+def verdict(ratio: float, floor: float) -> str:
+    """PASS when the figure is at least `floor` times its reference, else BELOW."""
+    return "PASS" if ratio >= floor else "BELOW"
+
+
+def figure_line(name: str, figure: float, reference: float, floor: float, unit: str) -> str:
+    """'name: figure unit against reference unit = ratio (target ≥ floor): PASS|BELOW'."""
+    ratio = figure / reference if reference else math.nan
+    return (
+        f"{name}: {thousands(figure)} {unit} against {thousands(reference)} {unit} "
+        f"= {ratio:.2f} (target ≥ {floor:.2f}): {verdict(ratio, floor)}"
+    )
 
 
 # --- progress and figures ----------------------------------------------------------------
@@ -95,8 +155,13 @@ def thousands(value: float) -> str:
 
 
 def command_line() -> str:
-    """How to run this benchmark again, as it was run."""
-    return f"(cd {shlex.quote(os.getcwd())} && {shlex.join([sys.executable, *sys.argv])})"
+    """How to run this benchmark again, as it was run (`python -m benchmarks.<name> …`)."""
+    argv = list(sys.argv)
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    if spec is not None and spec.name:  # run with -m: argv[0] is the file's path
+        argv = ["-m", spec.name, *argv[1:]]
+    return f"(cd {shlex.quote(os.getcwd())} && {shlex.join([sys.executable, *argv])})"
 
 
 def load_average() -> list[float]:

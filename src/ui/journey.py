@@ -1,7 +1,10 @@
-"""A candidate's journey through the use cases, step by step, for acceptance tests."""
+"""A candidate's journey through the use cases, step by step: the acceptance and property
+tests drive the platform with it, and so do the benchmarks (which never import a test module)."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from uuid import UUID, uuid4
@@ -16,9 +19,11 @@ from domain.candidate import Account, Candidate, PortalProfile
 from domain.errors import RuleBroken
 from domain.evidence import FlagKind, MediaSpan, Verdict
 from domain.exam_attempt import ExamAttempt
-from domain.proctored_session import EnvironmentPart, Step
+from domain.guide import Step
+from domain.proctored_session import EnvironmentPart
 from domain.review import CitedReason, Review
 from domain.scoring import GivenAnswer
+from domain.staff import Role
 from vigie_contracts.samples import ebml_sample, jpeg_sample
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -279,8 +284,76 @@ class Journey:
 def hotline_account(ctx: Context) -> UUID:
     """A support (hotline) account: it may act on every centre's enrolments and reviews
     (issue 14), as the use cases check from the store."""
-    from domain.staff import Role  # a helper few tests need
 
     return accounts.register_staff(
         ctx, email="hotline@example.org", name="Hotline", role=Role.SUPPORT
     )
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What happens in one generated journey."""
+
+    waive_id_photo: bool
+    flags: list[tuple[FlagKind, float]]
+    tab_closed: bool
+    technical_problem: bool
+    invalidate_on_hint: bool
+
+
+def decided_journey(platform: Platform, plan: Plan, examiner: UUID) -> UUID:
+    """One candidate from enrolment to a decided review, as the plan says."""
+    journey = Journey(platform, email=f"c{uuid4().hex[:10]}@example.org")
+    journey.enrol()
+    journey.create_session()
+    journey.through_checks(waive_id_photo=plan.waive_id_photo)
+    journey.start_exam()
+    sid = journey.session_id
+    assert sid is not None
+    for n, (kind, confidence) in enumerate(plan.flags):
+        journey.clock.advance(seconds=30)
+        proctoring.raise_flag(
+            platform.ctx,
+            sid,
+            flag_id=f"f{n}",
+            kind=kind,
+            span=MediaSpan(100.0 + n, 104.5 + n),
+            confidence=confidence,
+        )
+    if plan.technical_problem:
+        proctoring.record_technical_problem(
+            platform.ctx, sid, description="the webcam froze twice", recorded_by=uuid4()
+        )
+    if plan.tab_closed:
+        proctoring.record_proctoring_tab_closed(platform.ctx, sid, span=MediaSpan(300.0, 310.0))
+    journey.answer_and_send()
+    review_id = journey.review_id
+    assert review_id is not None
+    reviewing.assign_examiner(platform.ctx, review_id, examiner)
+    review = platform.ctx.store.get(review_id, Review)
+    assert review.recommendation is not None
+    findings = review.recommendation.grounds or (
+        review.recommendation.hints[:1] if plan.invalidate_on_hint else ()
+    )
+    reasons = tuple(CitedReason(f.reason, f.evidence_ids) for f in findings)
+    reasons = tuple({r.reason: r for r in reasons}.values())  # each reason once
+    reviewing.decide_review(
+        platform.ctx,
+        review_id,
+        examiner_id=examiner,
+        verdict=Verdict.INVALIDATED if reasons else Verdict.VALIDATED,
+        reasons=reasons,
+    )
+    return review_id
+
+
+@contextlib.contextmanager
+def platform_with_examiner(url: str = "memory:") -> Iterator[tuple[Platform, UUID]]:
+    platform = make_platform(url)
+    examiner = accounts.register_staff(
+        platform.ctx, email="eve@example.org", name="Eve", role=Role.EXAMINER
+    )
+    try:
+        yield platform, examiner
+    finally:
+        platform.close()
