@@ -2,7 +2,7 @@
 pass's judgement cost on each adapter, against the in-memory adapter (what the process kept
 before issue 15) measured in the same run.
 
-Run: .venv/bin/python benchmarks/bench_heartbeats.py [--workspaces N] [--postgres URL]
+Run: .venv/bin/python -m benchmarks.bench_heartbeats [--workspaces N] [--postgres URL] [--quick]
 
 For each adapter (memory; SQLite on a temp file that the event store also holds open, as it
 does in a deployment; PostgreSQL on a throwaway schema): N workspaces are provisioned, then
@@ -14,7 +14,6 @@ candidate's tab beats every 5 s: 1,000 candidates make 200 beats/s. Nothing is a
 
 from __future__ import annotations
 
-import argparse
 import sqlite3
 import tempfile
 import time
@@ -23,8 +22,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import unquote
-
-from common import POSTGRES_SERVER, load_average, note, server_of, throwaway_schema
 
 from adapters.clock import SystemClock
 from adapters.launcher.builtin import BuiltinWorkspaces
@@ -35,6 +32,15 @@ from adapters.workspace_heartbeats import (
 )
 from app.links import LinkSigner
 from app.ports.workspace_heartbeats import WorkspaceHeartbeats
+from benchmarks.harness import (
+    POSTGRES_SERVER,
+    arguments,
+    load_average,
+    note,
+    server_of,
+    throwaway_schema,
+    write_summary,
+)
 
 
 @contextmanager
@@ -96,12 +102,12 @@ def measure(name: str, adapter: WorkspaceHeartbeats, n: int) -> dict[str, float]
     }
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--workspaces", type=int, default=1000)
+def main(argv: list[str] | None = None) -> int:
+    parser = arguments(__doc__)
+    parser.add_argument("--workspaces", type=int, help="per adapter (1,000; quick 20)")
     parser.add_argument("--postgres", default=POSTGRES_SERVER, help="a local PostgreSQL URL")
-    args = parser.parse_args()
-    n = args.workspaces
+    args = parser.parse_args(argv)
+    n = args.workspaces or (20 if args.quick else 1000)
     before = load_average()
     results: dict[str, dict[str, float]] = {}
     for name, make in (
@@ -129,6 +135,8 @@ def main() -> int:
         "beats/s one writer can take: "
         + ", ".join(f"{name} {1e6 / row['beat_us']:,.0f}" for name, row in results.items())
     )
+    path = write_summary("heartbeats", {"workspaces": n, "quick": args.quick, "results": results})
+    print(f"JSON summary: {path}")
     return 0
 
 
