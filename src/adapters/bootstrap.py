@@ -35,6 +35,7 @@ from adapters.keys.postgres import PostgresKeyStore
 from adapters.keys_schema import default_keys_schema
 from adapters.launcher.builtin import BuiltinWorkspaces
 from adapters.launcher.memory import MemoryLauncher
+from adapters.leases import MemoryLeases, PostgresLeases, SqliteLeases
 from adapters.mail.memory import MemoryMailer
 from adapters.media.memory import FileMedia, MemoryMedia
 from adapters.persistence.settings import DEFAULT_DATABASE_URL, eventsourcing_env
@@ -57,6 +58,7 @@ from app.ports.clock import Clock
 from app.ports.exam_launcher import ExamLauncher
 from app.ports.ids import Ids
 from app.ports.key_store import KeyStore
+from app.ports.leases import LeaseStore
 from app.ports.mailer import Mailer
 from app.ports.media_capture import MediaCapture
 from app.ports.sessions import SessionStore
@@ -163,6 +165,37 @@ class Settings:
             ),
         )
 
+    def to_env(self) -> dict[str, str]:
+        """The VIGIE_* variables that give another process these same settings (the worker
+        `vigie serve` starts, its web processes): `from_env` reads them back."""
+        values: dict[str, str | float | int | None] = {
+            "VIGIE_DATABASE_URL": self.database_url,
+            "VIGIE_MEDIA_ROOT": self.media_root or "",
+            "VIGIE_TIME_ZONE": self.time_zone,
+            "VIGIE_SMTP_URL": self.smtp_url,
+            "VIGIE_BASE_URL": self.base_url,
+            "VIGIE_SECRET_KEY": self.secret_key,
+            "VIGIE_LAUNCHER": self.launcher,
+            "VIGIE_WORKSPACE_PORT": self.workspace_port,
+            "VIGIE_LIBVIRT_URI": self.libvirt_uri,
+            "VIGIE_LIBVIRT_TEMPLATE": self.libvirt_template,
+            "VIGIE_CATALOGUE_DIR": self.catalogue_dir,
+            "VIGIE_KEY_STORE": self.key_store,
+            "VIGIE_CLOCK_OFFSET": repr(self.clock_offset_s),
+            "VIGIE_EVIDENCE_KEY": self.evidence_key,
+            "VIGIE_MEDIA_URL": self.media_url,
+            "VIGIE_S3_ENDPOINT_URL": self.s3_endpoint_url,
+            "VIGIE_S3_REGION": self.s3_region,
+            "VIGIE_S3_ACCESS_KEY_ID": self.s3_access_key_id,
+            "VIGIE_S3_SECRET_ACCESS_KEY": self.s3_secret_access_key,
+            "VIGIE_KEYS_SCHEMA": self.keys_schema,
+            "VIGIE_REDIS_URL": self.redis_url,
+            "VIGIE_SUPPORT_EMAIL": self.support.email,
+            "VIGIE_SUPPORT_PHONE": self.support.phone,
+            "VIGIE_SUPPORT_CHAT_URL": self.support.chat_url,
+        }
+        return {name: str(value) for name, value in values.items() if value is not None}
+
 
 @dataclass
 class Platform:
@@ -182,6 +215,8 @@ class Platform:
     signer: EvidenceSigner = field(default_factory=EphemeralEvidenceKey)
     # Web sessions, failed log-ins and second factors, beside the events (issue 14).
     sessions: SessionStore = field(default_factory=MemorySessionStore)
+    # Which worker does which kind of background work (issue 15), beside the events.
+    leases: LeaseStore = field(default_factory=MemoryLeases)
 
     @property
     def mailer(self) -> Mailer:
@@ -190,8 +225,8 @@ class Platform:
 
     def settle(self, runner: PolicyRunner | None = None) -> SendReport:
         """One worker pass: policies react (those of `runner`, else all), due mails go out,
-        read models catch up. The workers' job (`vigie worker`, the loop `vigie serve`
-        starts), never a web request's."""
+        read models catch up. The workers' job (`vigie worker`; tests and the demo call it
+        in-process), never a web request's."""
         (runner or self.runner).run_until_quiet()
         self.projections.catch_up(self.ctx.store)
         report = self.sender.send_due(self.projections.mails_due(self.ctx.now()))
@@ -216,6 +251,7 @@ class Platform:
             self.keys.close()
         if isinstance(self.sessions, PostgresSessionStore):
             self.sessions.close()
+        self.leases.close()
 
 
 def _media_url(value: str | None) -> str | None:
@@ -317,6 +353,18 @@ def checkpoints(settings: Settings) -> Checkpoints:
     if module == "eventsourcing.sqlite" and env["SQLITE_DBNAME"] != ":memory:":
         return SqliteCheckpoints(Path(env["SQLITE_DBNAME"]))
     return MemoryCheckpoints()
+
+
+def lease_store(settings: Settings) -> LeaseStore:
+    """The workers' leases in the store's database (issue 15): every worker sharing the store
+    reads them; in memory for a `memory:` store (one process: its worker is a thread)."""
+    env = eventsourcing_env(settings.database_url)
+    module = env["PERSISTENCE_MODULE"]
+    if module == "eventsourcing.postgres":
+        return PostgresLeases(_conninfo(env), env["POSTGRES_SCHEMA"])
+    if module == "eventsourcing.sqlite" and env["SQLITE_DBNAME"] != ":memory:":
+        return SqliteLeases(Path(env["SQLITE_DBNAME"]))
+    return MemoryLeases()
 
 
 RATE_LIMIT_DIR = Path("vigie-data/rate-limit")  # one machine: shared by its processes
@@ -514,6 +562,7 @@ def bootstrap(
         keys=keys,
         signer=evidence_signer(settings),
         sessions=sessions,
+        leases=lease_store(settings),
     )
 
 
@@ -534,6 +583,7 @@ __all__ = [
     "checkpoints",
     "evidence_signer",
     "keys_schema",
+    "lease_store",
     "open_store",
     "rate_limit_store",
     "require_shared_settings",

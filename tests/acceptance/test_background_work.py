@@ -26,7 +26,7 @@ from domain.candidate import Account
 from domain.exam_attempt import ExamAttempt
 from tests.acceptance.journey import Journey, make_platform
 from tests.acceptance.web import form_token
-from ui.serve import work
+from ui.worker import work
 from ui.web.app import create_app
 from ui.worker_health import DEADLINES, HEALTH
 
@@ -67,14 +67,19 @@ def test_a_failed_worker_pass_is_logged_with_its_traceback_and_the_loop_goes_on(
     failure is logged with its traceback, and the loop keeps running until stopped."""
     platform = make_platform(f"sqlite:///{tmp_path}/vigie.sqlite")
     Journey(platform).enrol()
-    platform.store.close()
-    (tmp_path / "vigie.sqlite").unlink()
     stop = threading.Event()
     failed_before = sum(HEALTH.failures.values())
-    worker = threading.Thread(target=work, args=(platform, stop), kwargs={"interval": 0.05})
+    ran_before = HEALTH.runs[DEADLINES]
+    worker = threading.Thread(
+        target=work, args=(platform, stop), kwargs={"interval": 0.05, "deadlines_every": 0.05}
+    )
     with caplog.at_level(logging.ERROR, logger="vigie.worker"):
         worker.start()
         try:
+            # The worker took its leases and ran: then the store goes away under it.
+            assert _wait(lambda: HEALTH.runs[DEADLINES] > ran_before)
+            platform.store.close()
+            (tmp_path / "vigie.sqlite").unlink()
             for _ in range(100):
                 failures = [r for r in caplog.records if "worker pass failed" in r.message]
                 if len(failures) >= 2:

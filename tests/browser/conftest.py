@@ -27,7 +27,7 @@ from adapters.clock import ManualClock
 from adapters.ids import SeededIds
 from app.mail_rendering import SupportContact
 from tests.acceptance.journey import PARIS
-from ui.serve import work
+from ui.worker import work
 from ui.web.app import create_app
 
 CHROMIUM = "/usr/bin/chromium"
