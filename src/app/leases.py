@@ -20,7 +20,7 @@ from uuid import uuid4
 
 from app.ports.clock import Clock
 from app.ports.leases import LeaseStore
-from domain.lease import Lease, plan, presence_kind
+from domain.lease import NOBODY, Lease, plan, presence_kind
 
 LEASE_TERM_S = 10.0
 LOG = logging.getLogger("vigie.worker")
@@ -37,7 +37,7 @@ class LeaseNews:
     """What changed in one round (for the log)."""
 
     took: tuple[str, ...] = ()
-    took_over: tuple[str, ...] = ()  # taken after another worker's lease expired
+    took_over: tuple[str, ...] = ()  # taken after another worker's lease expired unrenewed
     lost: tuple[str, ...] = ()
     released: tuple[str, ...] = ()
 
@@ -74,7 +74,7 @@ class LeaseKeeper:
         for kind in decided.take:
             current = leases.get(kind)
             if self._write(current, kind, now):
-                fresh = current is None or current.holder == self.holder
+                fresh = current is None or current.holder in (self.holder, NOBODY)
                 (took if fresh else took_over).append(kind)
         for kind in decided.release:
             if self.store.put(leases[kind].released(now), leases[kind]):

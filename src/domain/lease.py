@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 PRESENCE = "worker:"  # the kind of a worker's presence lease: "worker:<holder>"
+NOBODY = ""  # the holder of a lease given up
 
 
 @dataclass(frozen=True)
@@ -56,8 +57,8 @@ class Lease:
         return Lease(self.kind, holder, now + term, self.version + 1)
 
     def released(self, now: datetime) -> Lease:
-        """Given up at `now`: free for the others at once."""
-        return replace(self, expires_at=min(now, self.expires_at), version=self.version + 1)
+        """Given up at `now`: nobody's, free for the others at once."""
+        return Lease(self.kind, NOBODY, min(now, self.expires_at), self.version + 1)
 
 
 class LeaseHeld(Exception):
