@@ -159,3 +159,30 @@ def test_a_workspace_slow_to_start_does_not_hold_back_the_mails(
         stop.set()
         worker.join(timeout=10)
     assert platform.ctx.store.get(attempt_id, ExamAttempt).workspace_ref is not None
+
+
+def test_the_web_app_starts_no_background_thread_and_its_requests_move_no_policy(
+    journey: Journey, platform: Platform
+) -> None:
+    """Issue 15: a web process only records; its requests leave every reaction to a worker."""
+    journey.enrol()
+    before_threads = {t.ident for t in threading.enumerate()}
+    positions = {p.name: platform.store.position_of(p.name) for p in platform.runner.policies}
+    head = platform.store.head()
+    with TestClient(create_app(platform, secret=b"k" * 32, support=SupportContact())) as client:
+        for _ in range(3):
+            reply = client.post(
+                "/password/forgot",
+                data={
+                    "email": journey.email,
+                    "account": "proctoring",
+                    "_csrf_token": form_token(client, "/password/forgot"),
+                },
+            )
+            assert reply.status_code == 200, reply.text
+        started = [t for t in threading.enumerate() if t.ident not in before_threads]
+        assert not [t.name for t in started if t.name.startswith("vigie-")]
+    assert platform.store.head() > head  # the requests were recorded...
+    assert {p.name: platform.store.position_of(p.name) for p in platform.runner.policies} == (
+        positions
+    )  # ...and no policy reacted to them

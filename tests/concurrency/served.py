@@ -255,18 +255,21 @@ def start_served(
     process_group: bool = False,
     clock_offset_s: float | None = None,
     worker: bool = True,
+    web_processes: int = 2,
 ) -> Iterator[Served]:
     """`vigie serve --workers 2` on that store and SMTP server, run in `folder`, at 9:00 in
     Paris (VIGIE_CLOCK_OFFSET), or at the offset given (a test that restarts the server keeps
     its clock going forward). With `process_group`, the server has its own process group, so
     a test's SIGKILL (os.killpg) reaches every process, its `vigie worker` too. Without
-    `worker`, no `vigie worker` is started (`--no-worker`): nothing happens in the background."""
+    `worker`, no `vigie worker` is started (`--no-worker`): nothing happens in the background.
+    `web_processes`: 1 starts faster (no processes spawned by uvicorn)."""
     port = free_port()
     offset = morning_clock_offset() if clock_offset_s is None else clock_offset_s
     env = served_env(postgres_url, capture, folder, offset)
     folder.mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(
-        [sys.executable, "-m", "ui.cli", "serve", "--port", str(port), "--workers", "2"]
+        [sys.executable, "-m", "ui.cli", "serve", "--port", str(port)]
+        + ["--workers", str(web_processes)]
         + ([] if worker else ["--no-worker"]),
         cwd=folder,
         env=env,
