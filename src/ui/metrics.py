@@ -140,7 +140,11 @@ class StoreCollector(Collector):
     def collect(self) -> Iterable[Metric]:
         platform = self.platform
         head = platform.store.head()
-        mails = list(platform.projections.mails.values())  # the worker thread adds to it
+        behind = max(0, head - platform.projections.position)  # before the catch-up below
+        # A web process's read models move only when a page reads them (no worker thread
+        # in it): caught up here, the outbox's depth is the store's, whichever process answers.
+        platform.projections.catch_up(platform.ctx.store)
+        mails = list(platform.projections.mails.values())
         depth = GaugeMetricFamily(
             "vigie_outbox_mails", "Mails in the outbox, by status.", labels=["status"]
         )
@@ -151,7 +155,7 @@ class StoreCollector(Collector):
         yield GaugeMetricFamily(
             "vigie_projection_lag_events",
             "Events in the log the answering process's read models have not applied yet.",
-            value=max(0, head - platform.projections.position),
+            value=behind,
         )
         lag = GaugeMetricFamily(
             "vigie_policy_lag_events",
