@@ -26,8 +26,8 @@ from domain.candidate import Account
 from domain.exam_attempt import ExamAttempt
 from tests.acceptance.journey import Journey, make_platform
 from tests.acceptance.web import form_token
-from ui.worker import work
 from ui.web.app import create_app
+from ui.worker import work
 from ui.worker_health import DEADLINES, HEALTH
 
 

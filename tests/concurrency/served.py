@@ -357,9 +357,9 @@ def start_worker(
     folder.mkdir(parents=True, exist_ok=True)
     env = served_env(postgres_url, capture, folder, clock_offset_s)
     env["VIGIE_LAUNCHER"] = launcher
+    command = [sys.executable, "-m", "ui.cli", "worker", "--lease-seconds", str(lease_seconds)]
     process = subprocess.Popen(
-        [sys.executable, "-m", "ui.cli", "worker", "--lease-seconds", str(lease_seconds)]
-        + ["--interval", str(interval)],
+        [*command, "--interval", str(interval)],
         cwd=folder,
         env=env,
         stdout=subprocess.PIPE,

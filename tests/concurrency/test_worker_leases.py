@@ -137,15 +137,19 @@ def test_two_workers_share_a_burst_each_effect_once_and_one_takes_over_a_killed_
             def settled() -> bool:
                 reviews = len(_events(postgres_url, Review.ReviewOpened))
                 decided = len(_events(postgres_url, OutboundMail.MailDecided))
-                return reviews >= EXAMS and decided >= EXAMS + ENROLMENTS and not _pending(
-                    postgres_url
+                return (
+                    reviews >= EXAMS
+                    and decided >= EXAMS + ENROLMENTS
+                    and not _pending(postgres_url)
                 )
 
             print(f"settled in {_wait(settled, 'the burst handled', 60, *workers):.1f}s")
             # Both took a share: two kinds each, once the second was seen.
             _wait(
-                lambda: {_pid(h) for k, h in _holders(postgres_url).items() if k in KINDS}
-                == {first.pid, second.pid},
+                lambda: (
+                    {_pid(h) for k, h in _holders(postgres_url).items() if k in KINDS}
+                    == {first.pid, second.pid}
+                ),
                 "the kinds split between the two workers",
                 10,
                 *workers,
@@ -177,9 +181,11 @@ def test_two_workers_share_a_burst_each_effect_once_and_one_takes_over_a_killed_
             print(f"mail out {taken_over:.2f}s after the outbox's holder was killed")
             assert taken_over <= LEASE_S + 3.0  # the term, a renewal round, a pass
             _wait(
-                lambda: set(_holders(postgres_url)) >= set(KINDS)
-                and {_pid(h) for k, h in _holders(postgres_url).items() if k in KINDS}
-                == {survivor.pid},
+                lambda: (
+                    set(_holders(postgres_url)) >= set(KINDS)
+                    and {_pid(h) for k, h in _holders(postgres_url).items() if k in KINDS}
+                    == {survivor.pid}
+                ),
                 "every kind held by the survivor",
                 LEASE_S + 3,
                 survivor,
