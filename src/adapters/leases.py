@@ -48,6 +48,14 @@ class MemoryLeases:
             self._rows[lease.kind] = lease
             return True
 
+    def remove(self, lease: Lease) -> bool:
+        with self._lock:
+            current = self._rows.get(lease.kind)
+            if current is None or current.version != lease.version:
+                return False
+            del self._rows[lease.kind]
+            return True
+
     def close(self) -> None:
         pass
 
@@ -88,6 +96,13 @@ class SqliteLeases:
                     " WHERE kind = ? AND version = ?",
                     (lease.holder, expires, lease.version, lease.kind, replacing.version),
                 )
+            return cursor.rowcount == 1
+
+    def remove(self, lease: Lease) -> bool:
+        with self._connect() as db:
+            cursor = db.execute(
+                f"DELETE FROM {TABLE} WHERE kind = ? AND version = ?", (lease.kind, lease.version)
+            )
             return cursor.rowcount == 1
 
     def close(self) -> None:
@@ -155,6 +170,13 @@ class PostgresLeases:
                 ).format(self._table),
                 (lease.holder, lease.expires_at, lease.version, lease.kind, replacing.version),
             )
+        return cursor.rowcount == 1
+
+    def remove(self, lease: Lease) -> bool:
+        cursor = self._connect().execute(
+            sql.SQL("DELETE FROM {} WHERE kind = %s AND version = %s").format(self._table),
+            (lease.kind, lease.version),
+        )
         return cursor.rowcount == 1
 
     def close(self) -> None:

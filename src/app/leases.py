@@ -20,7 +20,7 @@ from uuid import uuid4
 
 from app.ports.clock import Clock
 from app.ports.leases import LeaseStore
-from domain.lease import NOBODY, Lease, plan, presence_kind
+from domain.lease import NOBODY, Lease, forgotten, plan, presence_kind
 
 LEASE_TERM_S = 10.0
 LOG = logging.getLogger("vigie.worker")
@@ -80,6 +80,9 @@ class LeaseKeeper:
             if self.store.put(leases[kind].released(now), leases[kind]):
                 released.append(kind)
             self._forget(kind)
+        for lease in leases.values():
+            if forgotten(lease, now, self.term):
+                self.store.remove(lease)
         with self._lock:  # a lease held and not in the plan was lost meanwhile
             for kind in [k for k in self._held if k not in decided.renew + decided.take]:
                 if kind != presence and kind not in released:

@@ -69,6 +69,13 @@ def presence_kind(holder: str) -> str:
     return f"{PRESENCE}{holder}"
 
 
+def forgotten(lease: Lease, now: datetime, term: timedelta) -> bool:
+    """A presence lease over a term past its expiry: its worker is gone (every restart is a
+    new holder), and whoever reads it removes it, so the table keeps one row per kind and
+    per live worker."""
+    return lease.kind.startswith(PRESENCE) and not lease.held_at(now - term)
+
+
 def fair_share(kinds: int, workers: int) -> int:
     """How many kinds one worker takes when `workers` are alive: all of them split fairly
     (rounding up: no kind is left without a taker)."""

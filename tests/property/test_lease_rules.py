@@ -86,6 +86,19 @@ def test_a_renewal_refused_by_the_store_is_a_lost_lease() -> None:
     assert "outbox" in news.lost and not a.holds("outbox")
 
 
+def test_a_dead_workers_presence_is_removed_a_term_after_it_expired() -> None:
+    store, clock = MemoryLeases(), ManualClock(T0)
+    a, b = keeper(store, clock, "a"), keeper(store, clock, "b")
+    a.keep()
+    b.keep()
+    clock.advance(seconds=15)  # b is gone; its presence expired 5 s ago
+    a.keep()
+    assert presence_kind("b") in {lease.kind for lease in store.leases()}
+    clock.advance(seconds=6)
+    a.keep()
+    assert {lease.kind for lease in store.leases()} == {*KINDS, presence_kind("a")}
+
+
 def test_a_clean_stop_gives_the_leases_back_at_once() -> None:
     store, clock = MemoryLeases(), ManualClock(T0)
     a, b = keeper(store, clock, "a"), keeper(store, clock, "b")

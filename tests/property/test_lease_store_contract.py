@@ -65,3 +65,13 @@ def test_of_many_writers_over_the_same_version_exactly_one_wins(adapter: LeaseSt
     assert won.count(True) == 1
     (kept,) = adapter.leases()
     assert kept.holder == f"w{won.index(True)}" and kept.version == 2
+
+
+def test_a_lease_is_removed_only_at_the_version_read(adapter: LeaseStore) -> None:
+    gone = Lease("worker:a", "a", T0)
+    assert adapter.put(gone, None)
+    renewed = gone.renewed(T0, TERM)
+    assert adapter.put(renewed, gone)
+    assert not adapter.remove(gone)  # renewed meanwhile: it stays
+    assert adapter.remove(renewed)
+    assert list(adapter.leases()) == []

@@ -26,6 +26,10 @@ class LeaseStore(Protocol):
         when `replacing` is None; False when another worker wrote first (nothing changes)."""
         ...
 
+    def remove(self, lease: Lease) -> bool:
+        """Remove `lease`'s row if it is still that version; False otherwise."""
+        ...
+
     def close(self) -> None:
         """Release the store's connection."""
         ...
