@@ -224,6 +224,10 @@ def run_workers(app_factory: str, host: str, port: int, workers: int) -> None:
         host=host,
         port=port,
         workers=workers,
+        # uvicorn kills a process that does not answer its ping within 5 s and starts another:
+        # on a busy machine a process still importing the app never gets to answer, and the
+        # web processes are restarted for ever (seen at a load of 25 on 2 cores).
+        timeout_worker_healthcheck=30,
         log_level="warning",
         log_config=logs.uvicorn_log_config(),
     )
