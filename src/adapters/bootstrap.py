@@ -9,6 +9,8 @@ import contextlib
 import math
 import os
 import secrets
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -322,6 +324,25 @@ def _ensure_store_schema(settings: Settings) -> None:
         )
 
 
+@contextlib.contextmanager
+def _tables_lock(settings: Settings) -> Iterator[None]:
+    """On PostgreSQL, one process at a time creates the store's tables and functions: two
+    workers (or web processes) starting at once otherwise race in the catalogue, and the
+    library's `CREATE OR REPLACE FUNCTION` fails with "tuple concurrently updated". A
+    session-level advisory lock, keyed by the schema, on a connection of its own."""
+    env = eventsourcing_env(settings.database_url)
+    if env["PERSISTENCE_MODULE"] != "eventsourcing.postgres":
+        yield
+        return
+    key = zlib.crc32(f"vigie-tables:{env['POSTGRES_SCHEMA']}".encode())
+    with psycopg.connect(_conninfo(env), autocommit=True, connect_timeout=5) as connection:
+        connection.execute("SELECT pg_advisory_lock(%s)", (key,))
+        try:
+            yield
+        finally:
+            connection.execute("SELECT pg_advisory_unlock(%s)", (key,))
+
+
 def _conninfo(env: dict[str, str]) -> str:
     return (
         f"host={env['POSTGRES_HOST']} port={env['POSTGRES_PORT']} "
@@ -519,11 +540,13 @@ def bootstrap(
     """Wire the platform from settings; tests pass a manual clock, seeded ids, a mailer, a
     media store (one whose disk fills up, issue 14)."""
     settings = settings or Settings.from_env()
-    _ensure_store_schema(settings)
-    keys = key_store(settings)
-    store = EventsourcingStore(settings.database_url, keys=keys)
+    with _tables_lock(settings):
+        _ensure_store_schema(settings)
+        keys = key_store(settings)
+        store = EventsourcingStore(settings.database_url, keys=keys)
+        sessions = session_store(settings)
+        signer = evidence_signer(settings)
     links = LinkSigner(_secret(settings), settings.base_url)
-    sessions = session_store(settings)
     launcher = _launcher(settings, links)
     if media is None:
         media = media_store(settings)
@@ -560,7 +583,7 @@ def bootstrap(
         store=store,
         links=links,
         keys=keys,
-        signer=evidence_signer(settings),
+        signer=signer,
         sessions=sessions,
         leases=lease_store(settings),
     )
