@@ -585,7 +585,7 @@ def _function(frame: str) -> str:
 
 THREAD_KINDS = (
     ("MainThread", "event loop: uvicorn (h11), Litestar routing and middleware"),
-    ("(_worker)", "Vigie's worker thread: deadlines, policies, outbox (ui/serve.py)"),
+    ("vigie-", "Vigie's worker loops, when run in-process (ui/worker.py; vigie serve runs none)"),
     ("asyncio_", "request handlers in threads (sync_to_thread): store, templates"),
     ("AnyIO worker", "request handlers in threads (sync_to_thread): store, templates"),
 )

@@ -11,6 +11,8 @@ import os
 import re
 import secrets
 import socket
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -37,6 +39,7 @@ from adapters.keys.postgres import PostgresKeyStore
 from adapters.keys_schema import default_keys_schema
 from adapters.launcher.builtin import BuiltinWorkspaces
 from adapters.launcher.memory import MemoryLauncher
+from adapters.leases import MemoryLeases, PostgresLeases, SqliteLeases
 from adapters.mail.memory import MemoryMailer
 from adapters.media.ice import IceServers, parse_ice_servers
 from adapters.media.memory import FileMedia, MemoryMedia
@@ -65,6 +68,7 @@ from app.ports.clock import Clock
 from app.ports.exam_launcher import ExamLauncher
 from app.ports.ids import Ids
 from app.ports.key_store import KeyStore
+from app.ports.leases import LeaseStore
 from app.ports.mailer import Mailer
 from app.ports.media_capture import MediaCapture
 from app.ports.sessions import SessionStore
@@ -189,6 +193,40 @@ class Settings:
             ),
         )
 
+    def to_env(self) -> dict[str, str]:
+        """The VIGIE_* variables that give another process these same settings (the worker
+        `vigie serve` starts, its web processes): `from_env` reads them back."""
+        values: dict[str, str | float | int | None] = {
+            "VIGIE_DATABASE_URL": self.database_url,
+            "VIGIE_MEDIA_ROOT": self.media_root or "",
+            "VIGIE_TIME_ZONE": self.time_zone,
+            "VIGIE_SMTP_URL": self.smtp_url,
+            "VIGIE_BASE_URL": self.base_url,
+            "VIGIE_SECRET_KEY": self.secret_key,
+            "VIGIE_LAUNCHER": self.launcher,
+            "VIGIE_LIBVIRT_URI": self.libvirt_uri,
+            "VIGIE_LIBVIRT_TEMPLATE": self.libvirt_template,
+            "VIGIE_CATALOGUE_DIR": self.catalogue_dir,
+            "VIGIE_KEY_STORE": self.key_store,
+            "VIGIE_CLOCK_OFFSET": repr(self.clock_offset_s),
+            "VIGIE_EVIDENCE_KEY": self.evidence_key,
+            "VIGIE_MEDIA_URL": self.media_url,
+            "VIGIE_S3_ENDPOINT_URL": self.s3_endpoint_url,
+            "VIGIE_S3_REGION": self.s3_region,
+            "VIGIE_S3_ACCESS_KEY_ID": self.s3_access_key_id,
+            "VIGIE_S3_SECRET_ACCESS_KEY": self.s3_secret_access_key,
+            "VIGIE_KEYS_SCHEMA": self.keys_schema,
+            "VIGIE_REDIS_URL": self.redis_url,
+            "VIGIE_NODE_ID": self.node_id,
+            "VIGIE_ICE_SERVERS": ",".join(self.ice.urls) or None,
+            "VIGIE_TURN_SECRET": self.ice.turn_secret,
+            "VIGIE_TURN_TTL": self.ice.turn_ttl_s,
+            "VIGIE_SUPPORT_EMAIL": self.support.email,
+            "VIGIE_SUPPORT_PHONE": self.support.phone,
+            "VIGIE_SUPPORT_CHAT_URL": self.support.chat_url,
+        }
+        return {name: str(value) for name, value in values.items() if value is not None}
+
 
 @dataclass
 class Platform:
@@ -210,6 +248,8 @@ class Platform:
     sessions: SessionStore = field(default_factory=MemorySessionStore)
     # The built-in workspaces' heartbeats and marks, beside the events (issue 15).
     heartbeats: WorkspaceHeartbeats = field(default_factory=MemoryWorkspaceHeartbeats)
+    # Which worker does which kind of background work (issue 15), beside the events.
+    leases: LeaseStore = field(default_factory=MemoryLeases)
 
     @property
     def mailer(self) -> Mailer:
@@ -218,8 +258,8 @@ class Platform:
 
     def settle(self, runner: PolicyRunner | None = None) -> SendReport:
         """One worker pass: policies react (those of `runner`, else all), due mails go out,
-        read models catch up. The workers' job (`vigie worker`, the loop `vigie serve`
-        starts), never a web request's."""
+        read models catch up. The workers' job (`vigie worker`; tests and the demo call it
+        in-process), never a web request's."""
         (runner or self.runner).run_until_quiet()
         self.projections.catch_up(self.ctx.store)
         report = self.sender.send_due(self.projections.mails_due(self.ctx.now()))
@@ -243,6 +283,7 @@ class Platform:
             self.keys.close()
         if isinstance(self.sessions, PostgresSessionStore):
             self.sessions.close()
+        self.leases.close()
 
 
 def _node_id(value: str | None) -> str:
@@ -325,6 +366,25 @@ def _ensure_store_schema(settings: Settings) -> None:
         )
 
 
+@contextlib.contextmanager
+def _tables_lock(settings: Settings) -> Iterator[None]:
+    """On PostgreSQL, one process at a time creates the store's tables and functions: two
+    workers (or web processes) starting at once otherwise race in the catalogue, and the
+    library's `CREATE OR REPLACE FUNCTION` fails with "tuple concurrently updated". A
+    session-level advisory lock, keyed by the schema, on a connection of its own."""
+    env = eventsourcing_env(settings.database_url)
+    if env["PERSISTENCE_MODULE"] != "eventsourcing.postgres":
+        yield
+        return
+    key = zlib.crc32(f"vigie-tables:{env['POSTGRES_SCHEMA']}".encode())
+    with psycopg.connect(_conninfo(env), autocommit=True, connect_timeout=5) as connection:
+        connection.execute("SELECT pg_advisory_lock(%s)", (key,))
+        try:
+            yield
+        finally:
+            connection.execute("SELECT pg_advisory_unlock(%s)", (key,))
+
+
 def _conninfo(env: dict[str, str]) -> str:
     return (
         f"host={env['POSTGRES_HOST']} port={env['POSTGRES_PORT']} "
@@ -369,6 +429,18 @@ def checkpoints(settings: Settings) -> Checkpoints:
     if module == "eventsourcing.sqlite" and env["SQLITE_DBNAME"] != ":memory:":
         return SqliteCheckpoints(Path(env["SQLITE_DBNAME"]))
     return MemoryCheckpoints()
+
+
+def lease_store(settings: Settings) -> LeaseStore:
+    """The workers' leases in the store's database (issue 15): every worker sharing the store
+    reads them; in memory for a `memory:` store (one process: its worker is a thread)."""
+    env = eventsourcing_env(settings.database_url)
+    module = env["PERSISTENCE_MODULE"]
+    if module == "eventsourcing.postgres":
+        return PostgresLeases(_conninfo(env), env["POSTGRES_SCHEMA"])
+    if module == "eventsourcing.sqlite" and env["SQLITE_DBNAME"] != ":memory:":
+        return SqliteLeases(Path(env["SQLITE_DBNAME"]))
+    return MemoryLeases()
 
 
 RATE_LIMIT_DIR = Path("vigie-data/rate-limit")  # one machine: shared by its processes
@@ -526,12 +598,15 @@ def bootstrap(
     """Wire the platform from settings; tests pass a manual clock, seeded ids, a mailer, a
     media store (one whose disk fills up, issue 14)."""
     settings = settings or Settings.from_env()
-    _ensure_store_schema(settings)
-    keys = key_store(settings)
-    store = EventsourcingStore(settings.database_url, keys=keys)
+    with _tables_lock(settings):
+        _ensure_store_schema(settings)
+        keys = key_store(settings)
+        store = EventsourcingStore(settings.database_url, keys=keys)
+        sessions = session_store(settings)
+        signer = evidence_signer(settings)
+        heartbeats = workspace_heartbeats(settings)
+        leases = lease_store(settings)
     links = LinkSigner(_secret(settings), settings.base_url)
-    sessions = session_store(settings)
-    heartbeats = workspace_heartbeats(settings)
     clock = clock or SystemClock(timedelta(seconds=settings.clock_offset_s))
     launcher = _launcher(settings, links, heartbeats, clock)
     if media is None:
@@ -569,9 +644,10 @@ def bootstrap(
         store=store,
         links=links,
         keys=keys,
-        signer=evidence_signer(settings),
+        signer=signer,
         sessions=sessions,
         heartbeats=heartbeats,
+        leases=leases,
     )
 
 
@@ -592,6 +668,7 @@ __all__ = [
     "checkpoints",
     "evidence_signer",
     "keys_schema",
+    "lease_store",
     "open_store",
     "rate_limit_store",
     "require_shared_settings",

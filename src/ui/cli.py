@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import sys
 import threading
 from collections.abc import Sequence
@@ -14,6 +15,7 @@ from uuid import UUID
 
 from adapters.bootstrap import Settings, bootstrap, open_store, require_shared_settings
 from adapters.mail.capture import SmtpCapture, read_maildir
+from app.leases import LEASE_TERM_S
 from app.parked import request_retry
 from app.ports.event_store import StreamQuarantined
 from app.read_models import describe
@@ -40,6 +42,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--workers", type=int, default=1, help="web processes sharing the address and store"
     )
+    serve.add_argument(
+        "--no-worker",
+        dest="worker",
+        action="store_false",
+        help="start no `vigie worker` beside the web processes (run your own: docs/operations.md)",
+    )
     history = commands.add_parser("history", help="print every event of one aggregate")
     history.add_argument("aggregate_id", type=uuid_argument)
     replay = commands.add_parser(
@@ -64,11 +72,20 @@ def _parser() -> argparse.ArgumentParser:
     retry.add_argument("parked_id", type=uuid_argument)
     retry.add_argument("--by", default="cli", help="who asks (kept in the log)")
     worker = commands.add_parser(
-        "worker", help="run policies, deadlines and the outbox (Ctrl-C to stop)"
+        "worker",
+        help="run the background work: policies, provisioning, the outbox, deadlines and "
+        "retention, shared with the other workers through leases (Ctrl-C to stop)",
     )
     worker.add_argument("--once", action="store_true", help="one pass, then exit")
     worker.add_argument(
         "--interval", type=float, default=0.5, help="seconds between passes (default 0.5)"
+    )
+    worker.add_argument(
+        "--lease-seconds",
+        type=float,
+        default=LEASE_TERM_S,
+        help="how long a dead worker's work waits before another takes it over "
+        f"(default {LEASE_TERM_S:g}; docs/operations.md)",
     )
     worker.add_argument(
         "--metrics-port",
@@ -91,7 +108,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":
             from ui.serve import serve
 
-            return serve(settings, args.host, args.port, sys.stdout, workers=args.workers)
+            return serve(
+                settings,
+                args.host,
+                args.port,
+                sys.stdout,
+                workers=args.workers,
+                worker=args.worker,
+            )
         if args.command == "history":
             return _history(settings, args.aggregate_id)
         if args.command == "replay":
@@ -114,7 +138,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _policies(settings, args)
         if args.command == "worker":
             return _worker(
-                settings, once=args.once, interval=args.interval, metrics_port=args.metrics_port
+                settings,
+                once=args.once,
+                interval=args.interval,
+                metrics_port=args.metrics_port,
+                lease_seconds=args.lease_seconds,
             )
     except (DomainError, ValueError) as error:
         print(f"vigie: {error}", file=sys.stderr)
@@ -213,27 +241,45 @@ def _policies(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _worker(
-    settings: Settings, *, once: bool, interval: float, metrics_port: int | None = None
+    settings: Settings,
+    *,
+    once: bool,
+    interval: float,
+    metrics_port: int | None = None,
+    lease_seconds: float = LEASE_TERM_S,
 ) -> int:
     require_shared_settings(settings)  # a shared store: one secret key for every node
+    if lease_seconds <= 0 or interval <= 0:
+        raise ValueError("--lease-seconds and --interval: a number of seconds above 0")
     with contextlib.ExitStack() as stack:
         if not settings.smtp_url:
             # Embedded default: mails go to a local capture, kept in vigie-data/mailbox.
             capture = stack.enter_context(SmtpCapture(mailbox_dir=Path("vigie-data/mailbox")))
             settings = replace(settings, smtp_url=f"smtp://{capture.host}:{capture.port}")
             print(f"mails are captured in vigie-data/mailbox (SMTP on port {capture.port})")
-        return _work(settings, once=once, interval=interval, metrics_port=metrics_port)
+        return _work(
+            settings,
+            once=once,
+            interval=interval,
+            metrics_port=metrics_port,
+            lease_seconds=lease_seconds,
+        )
 
 
 def _work(
-    settings: Settings, *, once: bool, interval: float, metrics_port: int | None = None
+    settings: Settings,
+    *,
+    once: bool,
+    interval: float,
+    metrics_port: int | None = None,
+    lease_seconds: float = LEASE_TERM_S,
 ) -> int:
     from ui import logs, metrics
-    from ui.serve import work
+    from ui.worker import keeper_for, work
     from ui.worker_health import HEALTH
 
-    # Every `vigie.*` line (the worker's news, failed passes with their traceback and count,
-    # parked reactions, quarantined streams) on the worker's output.
+    # Every `vigie.*` line (the worker's news, its leases, failed passes with their traceback
+    # and count, parked reactions, quarantined streams) on the worker's output.
     logs.configure(sys.stdout, os.environ.get("VIGIE_LOG_LEVEL", "INFO"))
     platform = bootstrap(settings)
     metrics.watch_store(platform.store)
@@ -242,15 +288,24 @@ def _work(
         stack_close = server.shutdown
     else:
         stack_close = None
+    stop = threading.Event()
+    if not once and threading.current_thread() is threading.main_thread():
+        # SIGTERM (`vigie serve` stopping, systemd, Kubernetes) as Ctrl-C: the passes end and
+        # the leases are given back, so another worker takes over at once.
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+    parent = os.environ.get("VIGIE_WORKER_PARENT")
     failed_before = HEALTH.failures.total()  # the counts are the process's (tests run many)
     try:
         # Deadlines at the first pass, then every 10 passes at least every 5 seconds.
         work(
             platform,
-            threading.Event(),
+            stop,
             interval=interval,
             deadlines_every=min(5.0, 10 * interval),
             once=once,
+            keeper=keeper_for(platform, lease_seconds),
+            parent=int(parent) if parent else None,
         )
         failed = HEALTH.failures.total() > failed_before
         return 1 if once and failed else 0  # one pass: did it hold?

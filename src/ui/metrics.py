@@ -6,6 +6,7 @@ What is counted where:
 - events appended per aggregate type, told by the store after each committed save
   (`watch_store`), whichever use case, policy or worker saved them;
 - worker passes and their failures per kind of work (`ui.worker_health` counts them here too),
+  the leases a worker holds (`vigie_worker_leases_held`, per kind),
   mails sent, retried and given up by the outbox;
 - read at scrape time from the store and this process's read models (`StoreCollector`):
   outbox depth (pending and failed mails), projection lag and each policy's lag (events in
@@ -32,6 +33,7 @@ from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     disable_created_metrics,
     generate_latest,
@@ -69,6 +71,12 @@ WORKER_PASSES = Counter(
 )
 WORKER_FAILURES = Counter(
     "vigie_worker_pass_failures_total", "Worker passes that failed, by kind of work.", ["kind"]
+)
+WORKER_LEASES = Gauge(
+    "vigie_worker_leases_held",
+    "Kinds of background work whose lease this worker holds (1) or not (0).",
+    ["kind"],
+    multiprocess_mode="livesum",
 )
 OUTBOX_MAILS = Counter(
     "vigie_outbox_mails_total",
@@ -132,7 +140,11 @@ class StoreCollector(Collector):
     def collect(self) -> Iterable[Metric]:
         platform = self.platform
         head = platform.store.head()
-        mails = list(platform.projections.mails.values())  # the worker thread adds to it
+        behind = max(0, head - platform.projections.position)  # before the catch-up below
+        # A web process's read models move only when a page reads them (no worker thread
+        # in it): caught up here, the outbox's depth is the store's, whichever process answers.
+        platform.projections.catch_up(platform.ctx.store)
+        mails = list(platform.projections.mails.values())
         depth = GaugeMetricFamily(
             "vigie_outbox_mails", "Mails in the outbox, by status.", labels=["status"]
         )
@@ -143,7 +155,7 @@ class StoreCollector(Collector):
         yield GaugeMetricFamily(
             "vigie_projection_lag_events",
             "Events in the log the answering process's read models have not applied yet.",
-            value=max(0, head - platform.projections.position),
+            value=behind,
         )
         lag = GaugeMetricFamily(
             "vigie_policy_lag_events",
@@ -201,3 +213,10 @@ def count_mails(report: SendReport) -> None:
     ):
         if count:
             OUTBOX_MAILS.labels(outcome=outcome).inc(count)
+
+
+def count_leases(kinds: Iterable[str], held: Iterable[str]) -> None:
+    """Which kinds of work this worker holds the lease of, after a lease round."""
+    holding = set(held)
+    for kind in kinds:
+        WORKER_LEASES.labels(kind=kind).set(1 if kind in holding else 0)

@@ -1,13 +1,19 @@
-"""`vigie serve`: the web platform on embedded defaults, with demo data and a worker."""
+"""`vigie serve`: the web platform on embedded defaults, with demo data and a worker.
+
+The web processes do no background work (issue 15): `vigie serve` starts one `vigie worker`
+process beside them by default (`--no-worker`: the operator runs their own), with the same
+settings, and stops it when it stops. Only a `memory:` store, which lives in one process,
+keeps its worker as a thread of the web process."""
 
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
-import time
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -27,14 +33,13 @@ from adapters.bootstrap import (
 )
 from adapters.mail.capture import SmtpCapture
 from adapters.media.memory import FileMedia
-from app.policies import PolicyRunner, split_by_claims
 from app.tenancy import centre_of_operator
 from app.use_cases import accounts, enrolment
 from domain.candidate import Account, Candidate
 from domain.staff import Role
-from ui import logs, metrics, readiness
+from ui import logs, readiness
 from ui.web.app import create_app
-from ui.worker_health import DEADLINES, HEALTH, PASS, PROVISIONING
+from ui.worker import KINDS, work
 
 DEMO_EMAIL = "camille.martin@example.org"
 DEMO_PASSWORD = "vigie-demo-2025"
@@ -44,11 +49,7 @@ OTHER_CENTRE_EMAIL = "centre-lyon@example.org"
 OTHER_CANDIDATE_EMAIL = "jules.bernard@example.org"
 SUPPORT_EMAIL = "support@example.org"
 AUDITOR_EMAIL = "auditeur@example.org"
-# A pass every half second: a page waiting for a workspace or a mail waits about that long.
-# The deadline process (reminders, expiry, reviews due, retention) needs no such hurry.
-WORKER_INTERVAL_S = 0.5
-DEADLINES_EVERY_S = 5.0
-LOG = logging.getLogger("vigie.worker")
+WORKER_STOP_S = 15.0  # a worker given SIGTERM finishes its pass and gives its leases back
 
 
 def seed_demo(platform: Platform) -> str:
@@ -121,128 +122,55 @@ def seed_demo(platform: Platform) -> str:
             signed_token=platform.links.sign("password-reset", f"{candidate_id}:{token}"),
             password=DEMO_PASSWORD,
         )
-        platform.settle()
+        platform.projections.catch_up(ctx.store)  # the worker sends the mails, not this process
     enrollment = next(
         e for e in platform.projections.enrollments.values() if e.candidate_id == candidate_id
     )
     return platform.links.url("/sessions/new", "create-session", str(enrollment.enrollment_id))
 
 
-def work(
-    platform: Platform,
-    stop: threading.Event,
-    *,
-    interval: float = WORKER_INTERVAL_S,
-    deadlines_every: float = DEADLINES_EVERY_S,
-    once: bool = False,
-) -> None:
-    """The worker loop: policies and the outbox at every pass, the deadline process every
-    `deadlines_every` seconds, and the reactions that call a launcher (provisioning, up to
-    120 s) in a thread of their own so they never hold the mails back. Background work runs
-    here, never in a web request (issue 12). A failed pass is logged with its traceback and
-    the loop goes on: the next pass retries what it left (everything is recorded once)."""
-    if once:
-        _pass(platform, platform.runner, deadlines=True)
-        return
-    runner, calling_out = split_by_claims(platform.runner)
-    launcher_loop = threading.Thread(
-        target=_launcher_loop, args=(calling_out, stop, interval), daemon=True
-    )
-    launcher_loop.start()
-    next_deadlines = 0.0
-    while True:
-        started = time.monotonic()
-        if _pass(platform, runner, deadlines=started >= next_deadlines):
-            next_deadlines = started + deadlines_every
-        if stop.wait(max(0.0, interval - (time.monotonic() - started))):
-            launcher_loop.join(timeout=interval * 4)
-            return
-
-
-def _pass(platform: Platform, runner: PolicyRunner, *, deadlines: bool) -> bool:
-    """One pass; True when the deadline process ran to its end. A failure is logged with its
-    traceback and counted per kind (`ui.worker_health`); the next pass retries."""
-    if deadlines:
-        try:
-            report = platform.tick(runner)
-        except Exception as error:
-            _failed(DEADLINES, error)
-            return False
-        HEALTH.ran(DEADLINES)
-        if report.count:
-            LOG.info("deadline facts recorded: %d", report.count)
-    try:
-        sent = platform.settle(runner)
-    except Exception as error:
-        _failed(PASS, error)
-        return False
-    HEALTH.ran(PASS)
-    metrics.count_mails(sent)
-    if sent.sent or sent.retried or sent.given_up:
-        LOG.info("mails sent %d, retried %d, given up %d", sent.sent, sent.retried, sent.given_up)
-    if sent.errors:
-        LOG.warning("mails given up: %s", "; ".join(sent.errors))
-    return deadlines
-
-
-def _failed(kind: str, error: Exception) -> None:
-    count = HEALTH.failed(kind, error)
-    LOG.error(
-        "a worker pass failed (%s: %d failure(s) so far in this process); the next retries",
-        kind,
-        count,
-        exc_info=error,
-    )
-
-
-def _launcher_loop(runner: PolicyRunner, stop: threading.Event, interval: float) -> None:
-    while True:
-        try:
-            runner.run_until_quiet()
-        except Exception as error:
-            _failed(PROVISIONING, error)
-        else:
-            HEALTH.ran(PROVISIONING)
-        if stop.wait(interval):
-            return
-
-
-def _worker(platform: Platform, stop: threading.Event) -> None:
-    work(platform, stop)
-
-
-def serve(settings: Settings, host: str, port: int, out: TextIO, workers: int = 1) -> int:
+def serve(
+    settings: Settings, host: str, port: int, out: TextIO, workers: int = 1, *, worker: bool = True
+) -> int:
     """Run the platform until interrupted; with workers > 1, that many processes share the
-    address (the OS spreads connections) and the store: no state lives in one process."""
+    address (the OS spreads connections) and the store: no state lives in one process. With
+    `worker`, a `vigie worker` process does the background work beside them."""
     logs.configure()  # before the platform: its start-up findings reach the log too
     require_shared_settings(settings)  # a shared store: one secret key for every node
+    in_memory = settings.database_url.startswith("memory:")
+    if in_memory and workers > 1:
+        raise ValueError("--workers: a memory: store lives in one process; use a SQLite file")
     with contextlib.ExitStack() as stack:
         if not settings.smtp_url:
             capture = stack.enter_context(SmtpCapture(mailbox_dir=Path("vigie-data/mailbox")))
             settings = replace(settings, smtp_url=f"smtp://{capture.host}:{capture.port}")
         if settings.base_url == Settings.base_url:  # not configured: links point here
             settings = replace(settings, base_url=f"http://{host}:{port}")
+        secret = _secret(settings)
+        if not in_memory:  # the worker process and the web processes sign with this key
+            settings = replace(settings, secret_key=secret.decode())
         platform = bootstrap(settings)
         readiness.ensure_media_folder(platform)  # /ready checks it is there from now on
         invitation = seed_demo(platform)
-        secret = _secret(settings)
-        _announce(out, host, port, invitation, workers)
+        if not worker:
+            background = "none here (--no-worker): run `vigie worker` with the same settings"
+        elif in_memory:
+            _worker_thread(platform, stack)
+            background = "a thread of this process (a memory: store lives in one process)"
+        else:
+            child = start_worker(settings)
+            stack.callback(stop_worker, child)
+            background = f"`vigie worker` process {child.pid} ({', '.join(KINDS)})"
+        _announce(out, host, port, invitation, workers, background)
         if workers > 1:
             platform.close()
-            # The worker processes rebuild the platform from these settings.
-            os.environ.update(
-                VIGIE_DATABASE_URL=settings.database_url,
-                VIGIE_SMTP_URL=settings.smtp_url or "",
-                VIGIE_BASE_URL=settings.base_url,
-                VIGIE_SECRET_KEY=secret.decode(),
-                VIGIE_TIME_ZONE=settings.time_zone,
-            )
+            # The web processes rebuild the platform from these settings.
+            os.environ.update(settings.to_env())
             metrics_dir = shared_metrics_dir()
-            print(f"  metrics: every worker's counts add up in {metrics_dir}", file=out)
+            print(f"  metrics: every web process's counts add up in {metrics_dir}", file=out)
             run_workers("ui.serve:worker_app", host, port, workers)
             return 0
         stack.callback(platform.close)
-        _start_worker(platform, stack)
         app = create_app(
             platform,
             secret=secret,
@@ -259,6 +187,35 @@ def serve(settings: Settings, host: str, port: int, out: TextIO, workers: int = 
     return 0
 
 
+def start_worker(settings: Settings) -> subprocess.Popen[bytes]:
+    """A `vigie worker` process with these settings (the embedded SMTP capture's URL, the
+    base URL, the secret key...); it stops by itself if this process dies without stopping
+    it (VIGIE_WORKER_PARENT). Its output is this process's."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIE_")}
+    env.update(settings.to_env(), VIGIE_WORKER_PARENT=str(os.getpid()))
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # its metrics are its own (--metrics-port)
+    return subprocess.Popen([sys.executable, "-m", "ui.cli", "worker"], env=env)
+
+
+def stop_worker(child: subprocess.Popen[bytes]) -> None:
+    """SIGTERM: the worker ends its passes and gives its leases back; SIGKILL if it hangs."""
+    if child.poll() is not None:
+        return
+    child.send_signal(signal.SIGTERM)
+    try:
+        child.wait(timeout=WORKER_STOP_S)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait(timeout=5)
+
+
+def _worker_thread(platform: Platform, stack: contextlib.ExitStack) -> None:
+    stop = threading.Event()
+    thread = threading.Thread(target=work, args=(platform, stop), daemon=True)
+    thread.start()
+    stack.callback(stop.set)
+
+
 def run_workers(app_factory: str, host: str, port: int, workers: int) -> None:
     """uvicorn's multi-process mode, on a socket with TCP_NODELAY: uvicorn binds its own
     without it (uvicorn#3149) and every kept-alive connection then waits ~40 ms for the
@@ -269,6 +226,10 @@ def run_workers(app_factory: str, host: str, port: int, workers: int) -> None:
         host=host,
         port=port,
         workers=workers,
+        # uvicorn kills a process that does not answer its ping within 5 s and starts another:
+        # on a busy machine a process still importing the app never gets to answer, and the
+        # web processes are restarted for ever (seen at a load of 25 on 2 cores).
+        timeout_worker_healthcheck=30,
         log_level="warning",
         log_config=logs.uvicorn_log_config(),
     )
@@ -296,12 +257,11 @@ def shared_metrics_dir() -> Path:
 
 
 def worker_app() -> Any:
-    """One web worker process: its own platform on the shared store, its own worker thread."""
+    """One web process of `--workers N`: its own platform on the shared store, no background
+    work (the `vigie worker` processes do it)."""
     logs.configure()
     settings = Settings.from_env()
     platform = bootstrap(settings)
-    stop = threading.Event()
-    threading.Thread(target=_worker, args=(platform, stop), daemon=True).start()
     return create_app(
         platform,
         secret=_secret(settings),
@@ -321,15 +281,11 @@ def _live_root(settings: Settings) -> Path | None:
     return FileMedia(Path(settings.media_root)).live_root if settings.media_root else None
 
 
-def _start_worker(platform: Platform, stack: contextlib.ExitStack) -> None:
-    stop = threading.Event()
-    worker = threading.Thread(target=_worker, args=(platform, stop), daemon=True)
-    worker.start()
-    stack.callback(stop.set)
-
-
-def _announce(out: TextIO, host: str, port: int, invitation: str, workers: int) -> None:
-    print(f"Vigie is running at http://{host}:{port}/ ({workers} worker(s))", file=out)
+def _announce(
+    out: TextIO, host: str, port: int, invitation: str, workers: int, background: str
+) -> None:
+    print(f"Vigie is running at http://{host}:{port}/ ({workers} web process(es))", file=out)
+    print(f"  background work  : {background}", file=out)
     print(f"  candidate log-in : {DEMO_EMAIL} / {DEMO_PASSWORD}", file=out)
     staff_page = f"http://{host}:{port}/staff/login"
     print(f"  examiner log-in  : {staff_page}  {EXAMINER_EMAIL} / {DEMO_PASSWORD}", file=out)

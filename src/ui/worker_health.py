@@ -11,10 +11,12 @@ from dataclasses import dataclass, field
 
 from ui.metrics import WORKER_FAILURES, WORKER_PASSES
 
-# The kinds of work the loop does (`ui.serve.work`).
-PASS = "pass"  # policies, the outbox, read models (and the deadlines when due)
-DEADLINES = "deadlines"
+# The kinds of work the loop does (`ui.worker.work`), each under a lease of its own.
+POLICIES = "policies"  # the reactions that stay in the database
+OUTBOX = "outbox"  # the due mails
+DEADLINES = "deadlines"  # reminders, expiry, reviews due, retention, ended sessions purged
 PROVISIONING = "provisioning"  # reactions that call the exam launcher, in their own thread
+LEASES = "leases"  # the lease rounds themselves (the store out of reach: they fail)
 
 
 @dataclass

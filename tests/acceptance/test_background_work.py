@@ -26,8 +26,8 @@ from domain.candidate import Account
 from domain.exam_attempt import ExamAttempt
 from tests.acceptance.web import form_token
 from ui.journey import Journey, make_platform
-from ui.serve import work
 from ui.web.app import create_app
+from ui.worker import work
 from ui.worker_health import DEADLINES, HEALTH
 
 
@@ -67,14 +67,19 @@ def test_a_failed_worker_pass_is_logged_with_its_traceback_and_the_loop_goes_on(
     failure is logged with its traceback, and the loop keeps running until stopped."""
     platform = make_platform(f"sqlite:///{tmp_path}/vigie.sqlite")
     Journey(platform).enrol()
-    platform.store.close()
-    (tmp_path / "vigie.sqlite").unlink()
     stop = threading.Event()
     failed_before = sum(HEALTH.failures.values())
-    worker = threading.Thread(target=work, args=(platform, stop), kwargs={"interval": 0.05})
+    ran_before = HEALTH.runs[DEADLINES]
+    worker = threading.Thread(
+        target=work, args=(platform, stop), kwargs={"interval": 0.05, "deadlines_every": 0.05}
+    )
     with caplog.at_level(logging.ERROR, logger="vigie.worker"):
         worker.start()
         try:
+            # The worker took its leases and ran: then the store goes away under it.
+            assert _wait(lambda: HEALTH.runs[DEADLINES] > ran_before)
+            platform.store.close()
+            (tmp_path / "vigie.sqlite").unlink()
             for _ in range(100):
                 failures = [r for r in caplog.records if "worker pass failed" in r.message]
                 if len(failures) >= 2:
@@ -154,3 +159,30 @@ def test_a_workspace_slow_to_start_does_not_hold_back_the_mails(
         stop.set()
         worker.join(timeout=10)
     assert platform.ctx.store.get(attempt_id, ExamAttempt).workspace_ref is not None
+
+
+def test_the_web_app_starts_no_background_thread_and_its_requests_move_no_policy(
+    journey: Journey, platform: Platform
+) -> None:
+    """Issue 15: a web process only records; its requests leave every reaction to a worker."""
+    journey.enrol()
+    before_threads = {t.ident for t in threading.enumerate()}
+    positions = {p.name: platform.store.position_of(p.name) for p in platform.runner.policies}
+    head = platform.store.head()
+    with TestClient(create_app(platform, secret=b"k" * 32, support=SupportContact())) as client:
+        for _ in range(3):
+            reply = client.post(
+                "/password/forgot",
+                data={
+                    "email": journey.email,
+                    "account": "proctoring",
+                    "_csrf_token": form_token(client, "/password/forgot"),
+                },
+            )
+            assert reply.status_code == 200, reply.text
+        started = [t for t in threading.enumerate() if t.ident not in before_threads]
+        assert not [t.name for t in started if t.name.startswith("vigie-")]
+    assert platform.store.head() > head  # the requests were recorded...
+    assert {p.name: platform.store.position_of(p.name) for p in platform.runner.policies} == (
+        positions
+    )  # ...and no policy reacted to them

@@ -118,7 +118,7 @@ def test_a_live_view_through_the_proxy_reaches_the_node_holding_the_connection(
                 postgres_url,
                 smtp_counter,
                 tmp_path / "a",
-                workers=1,
+                web_processes=1,
                 extra_env={"VIGIE_NODE_ID": "node-a"},
             )
         )
@@ -127,7 +127,8 @@ def test_a_live_view_through_the_proxy_reaches_the_node_holding_the_connection(
                 postgres_url,
                 smtp_counter,
                 tmp_path / "b",
-                workers=1,
+                web_processes=1,
+                worker=False,  # node-a's worker does the background work of both
                 extra_env={"VIGIE_NODE_ID": "node-b"},
                 clock_offset_s=node_a.clock_offset.total_seconds(),
             )

@@ -27,8 +27,8 @@ from adapters.clock import ManualClock
 from adapters.ids import SeededIds
 from app.mail_rendering import SupportContact
 from ui.journey import PARIS
-from ui.serve import work
 from ui.web.app import create_app
+from ui.worker import work
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"

@@ -7,10 +7,13 @@ Fixtures (import them in a conftest, as tests/concurrency/conftest.py does):
   keeps every delivery. `count_deliveries(capture)` gives (deliveries, distinct Message-IDs).
 - `served` — a `Served`: `vigie serve --workers 2` started as a subprocess (cwd in tmp_path,
   a free port) on the `postgres_url` fixture's fresh schema (VIGIE_DATABASE_URL), sending
-  through `smtp_counter` (VIGIE_SMTP_URL), with the built-in workspaces. Each of its two
-  processes runs its own worker loop, so two senders compete for every mail. It yields
-  once the demo data is seeded and the port answers; it is stopped (SIGTERM, then SIGKILL)
-  afterwards, and its output is in `served.output()` for failure messages.
+  through `smtp_counter` (VIGIE_SMTP_URL), with the built-in workspaces. Its two web
+  processes do no background work: the `vigie worker` process it starts beside them does
+  (issue 15), in the same process group. It yields once the demo data is seeded and the port
+  answers; it is stopped (SIGTERM, then SIGKILL) afterwards, and its output (the worker's
+  too) is in `served.output()` for failure messages.
+- `start_worker(postgres_url, capture, folder)` — one more `vigie worker` process on that
+  store (a `Worker`: its pid, its output, `kill()`), for tests of several workers.
 
 `Served` helpers:
 - `client()` — an httpx.Client on the server (cookies kept, redirects not followed);
@@ -251,30 +254,26 @@ def start_served(
     *,
     process_group: bool = False,
     clock_offset_s: float | None = None,
-    workers: int = 2,
+    worker: bool = True,
+    web_processes: int = 2,
     extra_env: dict[str, str] | None = None,
 ) -> Iterator[Served]:
     """`vigie serve --workers 2` on that store and SMTP server, run in `folder`, at 9:00 in
     Paris (VIGIE_CLOCK_OFFSET), or at the offset given (a test that restarts the server keeps
     its clock going forward). With `process_group`, the server has its own process group, so
-    a test's SIGKILL (os.killpg) reaches every worker process. `workers` and `extra_env`
-    (VIGIE_NODE_ID...) make it one node of several."""
+    a test's SIGKILL (os.killpg) reaches every process, its `vigie worker` too. Without
+    `worker`, no `vigie worker` is started (`--no-worker`): nothing happens in the background.
+    `web_processes`: 1 starts faster (no processes spawned by uvicorn); `extra_env`
+    (VIGIE_NODE_ID...) makes it one node of several."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIE_")}
-    env.update(
-        PYTHONPATH=os.pathsep.join(sys.path),
-        VIGIE_DATABASE_URL=postgres_url,
-        VIGIE_SMTP_URL=f"smtp://{capture.host}:{capture.port}",
-        VIGIE_SECRET_KEY=SECRET_KEY,
-        VIGIE_MEDIA_ROOT=str(folder / "media"),
-        VIGIE_CLOCK_OFFSET=str(
-            offset := morning_clock_offset() if clock_offset_s is None else clock_offset_s
-        ),
-        **(extra_env or {}),
-    )
+    offset = morning_clock_offset() if clock_offset_s is None else clock_offset_s
+    env = served_env(postgres_url, capture, folder, offset)
+    env.update(extra_env or {})
     folder.mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(
-        [sys.executable, "-m", "ui.cli", "serve", "--port", str(port), "--workers", str(workers)],
+        [sys.executable, "-m", "ui.cli", "serve", "--port", str(port)]
+        + ["--workers", str(web_processes)]
+        + ([] if worker else ["--no-worker"]),
         cwd=folder,
         env=env,
         stdout=subprocess.PIPE,
@@ -306,6 +305,77 @@ def start_served(
         )
     finally:
         _stop(process, process_group)
+        reader.join(timeout=5)
+
+
+def served_env(
+    postgres_url: str, capture: SmtpCapture, folder: Path, clock_offset_s: float
+) -> dict[str, str]:
+    """The settings every process of a served platform gets (web and workers alike)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIE_")}
+    env.update(
+        PYTHONPATH=os.pathsep.join(sys.path),
+        PYTHONUNBUFFERED="1",  # each log line read as it is written
+        VIGIE_DATABASE_URL=postgres_url,
+        VIGIE_SMTP_URL=f"smtp://{capture.host}:{capture.port}",
+        VIGIE_SECRET_KEY=SECRET_KEY,
+        VIGIE_MEDIA_ROOT=str(folder / "media"),
+        VIGIE_CLOCK_OFFSET=str(clock_offset_s),
+    )
+    return env
+
+
+@dataclass
+class Worker:
+    """A running `vigie worker` process and what it printed."""
+
+    process: subprocess.Popen[str]
+    lines: list[str]
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def kill(self) -> None:
+        """SIGKILL: no clean stop, no lease given back."""
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+
+@contextmanager
+def start_worker(
+    postgres_url: str,
+    capture: SmtpCapture,
+    folder: Path,
+    *,
+    lease_seconds: float = 2.0,
+    interval: float = 0.1,
+    clock_offset_s: float = 0.0,
+    launcher: str = "builtin",
+) -> Iterator[Worker]:
+    """`vigie worker` on that store and SMTP server, stopped (SIGTERM) afterwards."""
+    folder.mkdir(parents=True, exist_ok=True)
+    env = served_env(postgres_url, capture, folder, clock_offset_s)
+    env["VIGIE_LAUNCHER"] = launcher
+    command = [sys.executable, "-m", "ui.cli", "worker", "--lease-seconds", str(lease_seconds)]
+    process = subprocess.Popen(
+        [*command, "--interval", str(interval)],
+        cwd=folder,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    reader = threading.Thread(target=_drain, args=(process, lines), daemon=True)
+    reader.start()
+    try:
+        yield Worker(process, lines)
+    finally:
+        _stop(process, False)
         reader.join(timeout=5)
 
 

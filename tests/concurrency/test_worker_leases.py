@@ -1,0 +1,200 @@
+"""Issue 15, a worker role: two `vigie worker` processes on one PostgreSQL store share a burst of
+work through leases (each takes some kinds), every effect happens once (one mail per
+Message-ID, one review per exam sent), and when the holder of the outbox is SIGKILLed the
+other takes its kinds over within the lease's term."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from adapters.bootstrap import Platform, Settings, bootstrap
+from adapters.clock import ManualClock
+from adapters.leases import PostgresLeases
+from adapters.mail.capture import SmtpCapture
+from adapters.persistence.store import EventsourcingStore
+from app.outbox import SendReport
+from app.policies import split_by_claims
+from domain.outbound_mail import OutboundMail
+from domain.review import Review
+from tests.acceptance.journey import Journey
+from tests.concurrency.served import PARIS, SECRET_KEY, Worker, count_deliveries, start_worker
+from tests.conftest import morning_clock_offset
+from ui.worker import KINDS
+
+pytestmark = pytest.mark.postgres
+
+LEASE_S = 2.0
+EXAMS = 1
+ENROLMENTS = 6
+
+
+STORES: dict[str, EventsourcingStore] = {}
+
+
+def _events(url: str, kind: type) -> list[object]:
+    """The events of that type in the log (read with one store, opened once: opening one
+    creates its tables, which the workers are doing too at their start)."""
+    store = STORES.get(url) or STORES.setdefault(url, EventsourcingStore(url))
+    found, position = [], 0
+    while batch := store.read(position, 1000):
+        found += [r.event for r in batch if isinstance(r.event, kind)]
+        position = batch[-1].position
+    return found
+
+
+def _pending(url: str) -> int:
+    status: dict[object, bool] = {}
+    for event in _events(url, OutboundMail.Event):
+        if isinstance(event, OutboundMail.MailDecided):
+            status.setdefault(event.originator_id, True)
+        elif isinstance(event, OutboundMail.MailSent | OutboundMail.MailGivenUp):
+            status[event.originator_id] = False
+    return sum(status.values())
+
+
+def _wait(condition: Callable[[], bool], what: str, timeout: float, *workers: Worker) -> float:
+    started = time.monotonic()
+    while not condition():
+        if time.monotonic() - started > timeout:
+            logs = "\n".join(w.output()[-2500:] for w in workers)
+            raise AssertionError(f"not within {timeout}s: {what}\n{logs}")
+        time.sleep(0.2)
+    return time.monotonic() - started
+
+
+@contextlib.contextmanager
+def recording_platform(url: str, start: datetime) -> Iterator[Platform]:
+    """This process records the burst; only the provisioning reactions run here (the memory
+    launcher), so every mail, review and deadline is left to the workers."""
+    platform = bootstrap(
+        Settings(database_url=url, media_root=None, secret_key=SECRET_KEY, launcher="memory"),
+        clock=ManualClock(start),
+    )
+    _, calling_out = split_by_claims(platform.runner)
+
+    def provisioning_only(runner: object = None) -> SendReport:
+        calling_out.run_until_quiet()
+        return SendReport()
+
+    platform.settle = provisioning_only  # type: ignore[method-assign]
+    try:
+        yield platform
+    finally:
+        platform.close()
+        if url in STORES:
+            STORES.pop(url).close()
+
+
+def _holders(url: str) -> dict[str, str]:
+    schema = parse_qs(urlparse(url).query)["schema"][0]
+    leases = PostgresLeases(url.split("?", maxsplit=1)[0], schema)
+    try:
+        now = datetime.now(PARIS)
+        return {lease.kind: lease.holder for lease in leases.leases() if lease.held_at(now)}
+    finally:
+        leases.close()
+
+
+def _pid(holder: str) -> int:
+    return int(holder.split(":")[1])  # app.leases.worker_name: host:pid:random
+
+
+def test_two_workers_share_a_burst_each_effect_once_and_one_takes_over_a_killed_one(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    offset = morning_clock_offset()
+    start = datetime.now(PARIS) + timedelta(seconds=offset) - timedelta(hours=2)
+    began = time.monotonic()
+    with recording_platform(postgres_url, start) as platform:
+        _events(postgres_url, OutboundMail.MailDecided)
+        for number in range(EXAMS):
+            Journey(platform, email=f"exam{number}@example.org").sent_for_review()
+        for number in range(ENROLMENTS):
+            Journey(platform, email=f"candidate{number}@example.org").enrol()
+        assert _events(postgres_url, OutboundMail.MailDecided) == []  # nothing done yet
+        print(f"burst recorded in {time.monotonic() - began:.1f}s")
+
+        with (
+            SmtpCapture() as capture,
+            start_worker(
+                postgres_url, capture, tmp_path / "a", clock_offset_s=offset, launcher="memory"
+            ) as first,
+            start_worker(
+                postgres_url, capture, tmp_path / "b", clock_offset_s=offset, launcher="memory"
+            ) as second,
+        ):
+            workers = (first, second)
+
+            def settled() -> bool:
+                reviews = len(_events(postgres_url, Review.ReviewOpened))
+                decided = len(_events(postgres_url, OutboundMail.MailDecided))
+                return (
+                    reviews >= EXAMS
+                    and decided >= EXAMS + ENROLMENTS
+                    and not _pending(postgres_url)
+                )
+
+            print(f"settled in {_wait(settled, 'the burst handled', 60, *workers):.1f}s")
+            # Both took a share: two kinds each, once the second was seen.
+            _wait(
+                lambda: (
+                    {_pid(h) for k, h in _holders(postgres_url).items() if k in KINDS}
+                    == {first.pid, second.pid}
+                ),
+                "the kinds split between the two workers",
+                10,
+                *workers,
+            )
+            assert all("took the lease(s)" in w.output() for w in workers), [
+                w.output()[-2000:] for w in workers
+            ]
+            time.sleep(0.5)  # a duplicate, the bug looked for, would arrive meanwhile
+            decided = len(_events(postgres_url, OutboundMail.MailDecided))
+            deliveries, message_ids = count_deliveries(capture)
+            assert deliveries == message_ids == decided
+            reviews = _events(postgres_url, Review.ReviewOpened)
+            assert len(reviews) == len({r.originator_id for r in reviews}) == EXAMS
+
+            # SIGKILL the outbox's holder, then ask for one more mail.
+            holders = _holders(postgres_url)
+            killed = first if _pid(holders["outbox"]) == first.pid else second
+            survivor = second if killed is first else first
+            killed.kill()
+            killed_at = time.monotonic()
+            Journey(platform, email="late@example.org").enrol()
+            _wait(
+                lambda: len(capture.deliveries()) > deliveries,
+                "the mail sent by the survivor",
+                LEASE_S + 5,
+                survivor,
+            )
+            taken_over = time.monotonic() - killed_at
+            print(f"mail out {taken_over:.2f}s after the outbox's holder was killed")
+            assert taken_over <= LEASE_S + 3.0  # the term, a renewal round, a pass
+            _wait(
+                lambda: (
+                    set(_holders(postgres_url)) >= set(KINDS)
+                    and {_pid(h) for k, h in _holders(postgres_url).items() if k in KINDS}
+                    == {survivor.pid}
+                ),
+                "every kind held by the survivor",
+                LEASE_S + 3,
+                survivor,
+            )
+            assert "took over the lease(s)" in survivor.output()
+            time.sleep(0.5)
+            deliveries, message_ids = count_deliveries(capture)
+            assert deliveries == message_ids == len(_events(postgres_url, OutboundMail.MailDecided))
+            os.kill(survivor.pid, signal.SIGTERM)  # a clean stop gives its leases back
+            survivor.process.wait(timeout=20)
+            assert "gave back its lease(s)" in survivor.output()
+            assert _holders(postgres_url).keys() <= set()  # nobody's: the next takes at once
