@@ -25,9 +25,9 @@ from app.outbox import SendReport
 from app.policies import split_by_claims
 from domain.outbound_mail import OutboundMail
 from domain.review import Review
-from tests.acceptance.journey import Journey
 from tests.concurrency.served import PARIS, SECRET_KEY, Worker, count_deliveries, start_worker
 from tests.conftest import morning_clock_offset
+from ui.journey import Journey
 from ui.worker import KINDS
 
 pytestmark = pytest.mark.postgres
