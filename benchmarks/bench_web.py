@@ -364,6 +364,7 @@ def start_vigie(url: str, smtp_url: str, cwd: Path) -> Server:
         "-m",
         "ui.cli",
         "serve",
+        "--demo",
         "--workers",
         str(WORKERS),
         "--host",

@@ -43,6 +43,13 @@ def _parser() -> argparse.ArgumentParser:
         "--workers", type=int, default=1, help="web processes sharing the address and store"
     )
     serve.add_argument(
+        "--demo",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="seed the demo accounts (default: yes on a SQLite file or memory:, no on "
+        "PostgreSQL, a shared platform: create its first accounts with `vigie staff add`)",
+    )
+    serve.add_argument(
         "--no-worker",
         dest="worker",
         action="store_false",
@@ -115,6 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 sys.stdout,
                 workers=args.workers,
                 worker=args.worker,
+                demo=args.demo,
             )
         if args.command == "history":
             return _history(settings, args.aggregate_id)

@@ -130,11 +130,20 @@ def seed_demo(platform: Platform) -> str:
 
 
 def serve(
-    settings: Settings, host: str, port: int, out: TextIO, workers: int = 1, *, worker: bool = True
+    settings: Settings,
+    host: str,
+    port: int,
+    out: TextIO,
+    workers: int = 1,
+    *,
+    worker: bool = True,
+    demo: bool | None = None,
 ) -> int:
     """Run the platform until interrupted; with workers > 1, that many processes share the
     address (the OS spreads connections) and the store: no state lives in one process. With
-    `worker`, a `vigie worker` process does the background work beside them."""
+    `worker`, a `vigie worker` process does the background work beside them. `demo` seeds the
+    demo accounts, whose passwords are public: by default on one machine's store only, never
+    on a PostgreSQL platform unless asked (issue 15: a production start has no known log-in)."""
     logs.configure()  # before the platform: its start-up findings reach the log too
     require_shared_settings(settings)  # a shared store: one secret key for every node
     in_memory = settings.database_url.startswith("memory:")
@@ -151,7 +160,9 @@ def serve(
             settings = replace(settings, secret_key=secret.decode())
         platform = bootstrap(settings)
         readiness.ensure_media_folder(platform)  # /ready checks it is there from now on
-        invitation = seed_demo(platform)
+        if demo is None:
+            demo = not settings.database_url.startswith(("postgresql:", "postgres:"))
+        invitation = seed_demo(platform) if demo else None
         if not worker:
             background = "none here (--no-worker): run `vigie worker` with the same settings"
         elif in_memory:
@@ -282,10 +293,18 @@ def _live_root(settings: Settings) -> Path | None:
 
 
 def _announce(
-    out: TextIO, host: str, port: int, invitation: str, workers: int, background: str
+    out: TextIO, host: str, port: int, invitation: str | None, workers: int, background: str
 ) -> None:
     print(f"Vigie is running at http://{host}:{port}/ ({workers} web process(es))", file=out)
     print(f"  background work  : {background}", file=out)
+    if invitation is None:
+        print(
+            "  no demo accounts (a PostgreSQL platform; --demo to seed them): create the first "
+            "staff account with `vigie staff add EMAIL --name NAME --role centre`",
+            file=out,
+            flush=True,
+        )
+        return
     print(f"  candidate log-in : {DEMO_EMAIL} / {DEMO_PASSWORD}", file=out)
     staff_page = f"http://{host}:{port}/staff/login"
     print(f"  examiner log-in  : {staff_page}  {EXAMINER_EMAIL} / {DEMO_PASSWORD}", file=out)

@@ -271,7 +271,7 @@ def start_served(
     env.update(extra_env or {})
     folder.mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(
-        [sys.executable, "-m", "ui.cli", "serve", "--port", str(port)]
+        [sys.executable, "-m", "ui.cli", "serve", "--port", str(port), "--demo"]
         + ["--workers", str(web_processes)]
         + ([] if worker else ["--no-worker"]),
         cwd=folder,

@@ -223,6 +223,7 @@ def start_node(node: Node, env: dict[str, str]) -> None:
             "-m",
             "ui.cli",
             "serve",
+            "--demo",
             "--host",
             node.address,
             "--port",

@@ -79,6 +79,8 @@ def test_every_command_of_the_compose_file_is_one_vigie_accepts() -> None:
             continue
         args = _parser().parse_args(service["command"])  # SystemExit on an unknown option
         roles[name] = args.command
+        # Demo accounts have public passwords: a deployment never seeds them.
+        assert getattr(args, "demo", None) is not True, f"{name} seeds the demo accounts"
     assert sorted(roles.values()) == ["serve", "serve", "worker"], roles
 
 
