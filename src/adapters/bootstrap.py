@@ -34,12 +34,18 @@ from adapters.keys.memory import MemoryKeyStore
 from adapters.keys.postgres import PostgresKeyStore
 from adapters.keys_schema import default_keys_schema
 from adapters.launcher.builtin import BuiltinWorkspaces
+from adapters.log_listener import PostgresLogHead, install_announcement
 from adapters.launcher.memory import MemoryLauncher
 from adapters.mail.memory import MemoryMailer
 from adapters.media.memory import FileMedia, MemoryMedia
 from adapters.persistence.settings import DEFAULT_DATABASE_URL, eventsourcing_env
 from adapters.persistence.store import EventsourcingStore
 from adapters.rate_limit_store import PostgresStore
+from adapters.read_model_store import (
+    MemoryReadModelStore,
+    PostgresReadModelStore,
+    SqliteReadModelStore,
+)
 from adapters.sessions.memory import MemorySessionStore
 from adapters.sessions.postgres import PostgresSessionStore
 from adapters.sessions.sqlite import SqliteSessionStore
@@ -59,7 +65,9 @@ from app.ports.ids import Ids
 from app.ports.key_store import KeyStore
 from app.ports.mailer import Mailer
 from app.ports.media_capture import MediaCapture
+from app.ports.read_model_store import LogHead, ReadModelStore
 from app.ports.sessions import SessionStore
+from app.read_model_checkpoint import ReadModelKeeper, StartReport
 from app.read_models import Projections
 from app.time_format import TimeFormatter
 from app.use_cases import portal
@@ -182,6 +190,9 @@ class Platform:
     signer: EvidenceSigner = field(default_factory=EphemeralEvidenceKey)
     # Web sessions, failed log-ins and second factors, beside the events (issue 14).
     sessions: SessionStore = field(default_factory=MemorySessionStore)
+    # The read models' saved state (issue 15): loaded at start, saved by the worker passes.
+    keeper: ReadModelKeeper | None = None
+    started: StartReport | None = None  # how this process's read models got current
 
     @property
     def mailer(self) -> Mailer:
@@ -196,6 +207,8 @@ class Platform:
         self.projections.catch_up(self.ctx.store)
         report = self.sender.send_due(self.projections.mails_due(self.ctx.now()))
         self.projections.catch_up(self.ctx.store)
+        if self.keeper is not None:
+            self.keeper.save_if_due()  # the next start replays only what follows
         return report
 
     def tick(self, runner: PolicyRunner | None = None) -> DeadlineReport:
@@ -209,6 +222,10 @@ class Platform:
     def close(self) -> None:
         """Release the store's and the mailer's connections, stop the workspaces' server."""
         self.ctx.mailer.close()
+        if self.projections.head is not None:
+            self.projections.head.close()
+        if self.keeper is not None:
+            self.keeper.saved.close()
         if isinstance(self.launcher, BuiltinWorkspaces):
             self.launcher.close()
         self.store.close()
@@ -317,6 +334,41 @@ def checkpoints(settings: Settings) -> Checkpoints:
     if module == "eventsourcing.sqlite" and env["SQLITE_DBNAME"] != ":memory:":
         return SqliteCheckpoints(Path(env["SQLITE_DBNAME"]))
     return MemoryCheckpoints()
+
+
+def read_model_store(settings: Settings) -> ReadModelStore:
+    """The read models' saved state in the store's database (issue 15): every process and
+    every node starts from the newest."""
+    env = eventsourcing_env(settings.database_url)
+    module = env["PERSISTENCE_MODULE"]
+    if module == "eventsourcing.postgres":
+        return PostgresReadModelStore(_conninfo(env), env["POSTGRES_SCHEMA"])
+    if module == "eventsourcing.sqlite" and env["SQLITE_DBNAME"] != ":memory:":
+        return SqliteReadModelStore(Path(env["SQLITE_DBNAME"]))
+    return MemoryReadModelStore()
+
+
+def log_head(settings: Settings, store: EventsourcingStore) -> LogHead | None:
+    """The log's head heard through LISTEN/NOTIFY on PostgreSQL (web processes); None
+    elsewhere: catch-ups read the store (a SQLite file is polled, cheaply)."""
+    env = eventsourcing_env(settings.database_url)
+    if env["PERSISTENCE_MODULE"] != "eventsourcing.postgres":
+        return None
+    connect = {
+        "host": env["POSTGRES_HOST"],
+        "port": int(env["POSTGRES_PORT"]),
+        "user": env["POSTGRES_USER"],
+        "password": env["POSTGRES_PASSWORD"] or None,
+        "database": env["POSTGRES_DBNAME"],
+    }
+    return PostgresLogHead(connect, env["POSTGRES_SCHEMA"], lambda: store.last_saved)
+
+
+def _announce_appends(settings: Settings) -> None:
+    """On PostgreSQL, every commit that appends events announces its last position."""
+    env = eventsourcing_env(settings.database_url)
+    if env["PERSISTENCE_MODULE"] == "eventsourcing.postgres":
+        install_announcement(_conninfo(env), env["POSTGRES_SCHEMA"])
 
 
 RATE_LIMIT_DIR = Path("vigie-data/rate-limit")  # one machine: shared by its processes
@@ -467,13 +519,16 @@ def bootstrap(
     catalogue: Catalogue | None = None,
     mailer: Mailer | None = None,
     media: MediaCapture | None = None,
+    listen: bool = False,
 ) -> Platform:
     """Wire the platform from settings; tests pass a manual clock, seeded ids, a mailer, a
-    media store (one whose disk fills up, issue 14)."""
+    media store (one whose disk fills up, issue 14). The read models start from their saved
+    state; with `listen` (web processes), they hear the log's head on PostgreSQL."""
     settings = settings or Settings.from_env()
     _ensure_store_schema(settings)
     keys = key_store(settings)
     store = EventsourcingStore(settings.database_url, keys=keys)
+    _announce_appends(settings)
     links = LinkSigner(_secret(settings), settings.base_url)
     sessions = session_store(settings)
     launcher = _launcher(settings, links)
@@ -501,8 +556,12 @@ def bootstrap(
             lambda attempt_id: portal.finish_exam(ctx, attempt_id),
         )
     renderer = MailRenderer(links, settings.support, TimeFormatter(settings.time_zone))
-    projections = Projections()
-    projections.catch_up(store)
+    projections = Projections(log_head(settings, store) if listen else None)
+    parked = ParkedReactions()
+    keeper = ReadModelKeeper(
+        store, read_model_store(settings), projections, parked, store.remember_quarantine
+    )
+    started = keeper.start()
     return Platform(
         ctx=ctx,
         runner=PolicyRunner(ctx, default_policies()),
@@ -514,6 +573,9 @@ def bootstrap(
         keys=keys,
         signer=evidence_signer(settings),
         sessions=sessions,
+        parked=parked,
+        keeper=keeper,
+        started=started,
     )
 
 
@@ -536,5 +598,6 @@ __all__ = [
     "keys_schema",
     "open_store",
     "rate_limit_store",
+    "read_model_store",
     "require_shared_settings",
 ]

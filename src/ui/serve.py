@@ -222,7 +222,7 @@ def serve(settings: Settings, host: str, port: int, out: TextIO, workers: int = 
             settings = replace(settings, smtp_url=f"smtp://{capture.host}:{capture.port}")
         if settings.base_url == Settings.base_url:  # not configured: links point here
             settings = replace(settings, base_url=f"http://{host}:{port}")
-        platform = bootstrap(settings)
+        platform = bootstrap(settings, listen=True)
         readiness.ensure_media_folder(platform)  # /ready checks it is there from now on
         invitation = seed_demo(platform)
         secret = _secret(settings)
@@ -297,7 +297,7 @@ def worker_app() -> Any:
     """One web worker process: its own platform on the shared store, its own worker thread."""
     logs.configure()
     settings = Settings.from_env()
-    platform = bootstrap(settings)
+    platform = bootstrap(settings, listen=True)
     stop = threading.Event()
     threading.Thread(target=_worker, args=(platform, stop), daemon=True).start()
     return create_app(
