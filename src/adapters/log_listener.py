@@ -85,6 +85,7 @@ class PostgresLogHead:
         self._ready = threading.Event()
         self._lock = threading.Lock()
         self.announcements = 0  # heard for this schema (tests and metrics read it)
+        self.backend_pid: int | None = None  # the listening connection's server process
         self._thread = threading.Thread(target=self._run, name="vigie-log-listener", daemon=True)
         self._thread.start()
         self._ready.wait(wait_s)  # a start that cannot listen goes on: known() stays None
@@ -108,7 +109,12 @@ class PostgresLogHead:
         while not self._stopping.is_set():
             connection: Any = None
             try:
-                connection = await asyncpg.connect(**self._connect, timeout=5)
+                connection = await asyncpg.connect(
+                    **self._connect,
+                    timeout=5,
+                    server_settings={"application_name": "vigie-log-listener"},
+                )
+                self.backend_pid = connection.get_server_pid()
                 await connection.add_listener(CHANNEL, self._announced)
                 # Listening before reading the head: nothing committed in between is missed.
                 head = await connection.fetchval(
