@@ -153,7 +153,9 @@ def bench(reviews: int, tail_reviews: int, runs: int) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--reviews", type=int, default=100_000, help="reviews (100,000 ≈ 4.1M events)")
+    parser.add_argument(
+        "--reviews", type=int, default=100_000, help="reviews (100,000 ≈ 4.1M events)"
+    )
     parser.add_argument("--tail-reviews", type=int, default=25, help="reviews after the save (25)")
     parser.add_argument("--runs", type=int, default=3, help="measured starts (3)")
     parser.add_argument("--quick", action="store_true", help="a small log: under 30 s")

@@ -34,8 +34,8 @@ from adapters.keys.memory import MemoryKeyStore
 from adapters.keys.postgres import PostgresKeyStore
 from adapters.keys_schema import default_keys_schema
 from adapters.launcher.builtin import BuiltinWorkspaces
-from adapters.log_listener import PostgresLogHead, install_announcement
 from adapters.launcher.memory import MemoryLauncher
+from adapters.log_listener import PostgresLogHead, install_announcement
 from adapters.mail.memory import MemoryMailer
 from adapters.media.memory import FileMedia, MemoryMedia
 from adapters.persistence.settings import DEFAULT_DATABASE_URL, eventsourcing_env
@@ -44,6 +44,7 @@ from adapters.rate_limit_store import PostgresStore
 from adapters.read_model_store import (
     MemoryReadModelStore,
     PostgresReadModelStore,
+    SealedReadModelStore,
     SqliteReadModelStore,
 )
 from adapters.sessions.memory import MemorySessionStore
@@ -336,16 +337,19 @@ def checkpoints(settings: Settings) -> Checkpoints:
     return MemoryCheckpoints()
 
 
-def read_model_store(settings: Settings) -> ReadModelStore:
+def read_model_store(settings: Settings, keys: KeyStore | None = None) -> ReadModelStore:
     """The read models' saved state in the store's database (issue 15): every process and
-    every node starts from the newest."""
+    every node starts from the newest; sealed with keys of the key store (erasure)."""
     env = eventsourcing_env(settings.database_url)
     module = env["PERSISTENCE_MODULE"]
+    inner: ReadModelStore
     if module == "eventsourcing.postgres":
-        return PostgresReadModelStore(_conninfo(env), env["POSTGRES_SCHEMA"])
-    if module == "eventsourcing.sqlite" and env["SQLITE_DBNAME"] != ":memory:":
-        return SqliteReadModelStore(Path(env["SQLITE_DBNAME"]))
-    return MemoryReadModelStore()
+        inner = PostgresReadModelStore(_conninfo(env), env["POSTGRES_SCHEMA"])
+    elif module == "eventsourcing.sqlite" and env["SQLITE_DBNAME"] != ":memory:":
+        inner = SqliteReadModelStore(Path(env["SQLITE_DBNAME"]))
+    else:
+        inner = MemoryReadModelStore()
+    return SealedReadModelStore(inner, keys or key_store(settings))
 
 
 def log_head(settings: Settings, store: EventsourcingStore) -> LogHead | None:
@@ -559,7 +563,7 @@ def bootstrap(
     projections = Projections(log_head(settings, store) if listen else None)
     parked = ParkedReactions()
     keeper = ReadModelKeeper(
-        store, read_model_store(settings), projections, parked, store.remember_quarantine
+        store, read_model_store(settings, keys), projections, parked, store.remember_quarantine
     )
     started = keeper.start()
     return Platform(

@@ -15,15 +15,20 @@ start fast on SQLite. The guarantee is the same (state and position committed to
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import threading
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from psycopg import sql
 
-from app.ports.read_model_store import SavedReadModels
+from app.ports.key_store import KeyStore
+from app.ports.read_model_store import ReadModelStore, SavedReadModels
 
 TABLE = "vigie_read_models"
 
@@ -63,7 +68,8 @@ class MemoryReadModelStore:
 
 _SQLITE_CREATE = (
     f"CREATE TABLE IF NOT EXISTS {TABLE} (name TEXT NOT NULL, fingerprint TEXT NOT NULL, "
-    "position INTEGER NOT NULL, state BLOB NOT NULL, PRIMARY KEY (name, fingerprint))"
+    "position INTEGER NOT NULL, state BLOB NOT NULL, generation INTEGER NOT NULL, "
+    "PRIMARY KEY (name, fingerprint))"
 )
 
 
@@ -84,18 +90,22 @@ class SqliteReadModelStore:
     def load(self, name: str, fingerprint: str) -> SavedReadModels | None:
         with self._connect() as db:
             row = db.execute(
-                f"SELECT position, state FROM {TABLE} WHERE name = ? AND fingerprint = ?",
+                f"SELECT position, state, generation FROM {TABLE} "
+                "WHERE name = ? AND fingerprint = ?",
                 (name, fingerprint),
             ).fetchone()
-        return SavedReadModels(name, fingerprint, int(row[0]), bytes(row[1])) if row else None
+        if row is None:
+            return None
+        return SavedReadModels(name, fingerprint, int(row[0]), bytes(row[1]), int(row[2]))
 
     def save(self, saved: SavedReadModels) -> bool:
         with self._connect() as db:
             kept = db.execute(
-                f"INSERT INTO {TABLE} VALUES (?, ?, ?, ?) ON CONFLICT (name, fingerprint) "
-                "DO UPDATE SET position = excluded.position, state = excluded.state "
-                f"WHERE excluded.position > {TABLE}.position",
-                (saved.name, saved.fingerprint, saved.position, saved.state),
+                f"INSERT INTO {TABLE} (name, fingerprint, position, state, generation) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (name, fingerprint) DO UPDATE SET "
+                "position = excluded.position, state = excluded.state, "
+                f"generation = excluded.generation WHERE excluded.position > {TABLE}.position",
+                (saved.name, saved.fingerprint, saved.position, saved.state, saved.generation),
             ).rowcount
             if kept:
                 db.execute(
@@ -124,7 +134,8 @@ class PostgresReadModelStore:
             connection.execute(
                 sql.SQL(
                     "CREATE TABLE IF NOT EXISTS {} (name text NOT NULL, fingerprint text NOT "
-                    "NULL, position bigint NOT NULL, state bytea NOT NULL, "
+                    "NULL, position bigint NOT NULL, state bytea NOT NULL, generation bigint NOT "
+                    "NULL, "
                     "saved_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (name, fingerprint))"
                 ).format(self._table)
             )
@@ -135,26 +146,30 @@ class PostgresReadModelStore:
     def load(self, name: str, fingerprint: str) -> SavedReadModels | None:
         with self._connect() as connection:
             row = connection.execute(
-                sql.SQL("SELECT position, state FROM {} WHERE name = %s AND fingerprint = %s")
-                .format(self._table),
+                sql.SQL(
+                    "SELECT position, state, generation FROM {} "
+                    "WHERE name = %s AND fingerprint = %s"
+                ).format(self._table),
                 (name, fingerprint),
             ).fetchone()
         if row is None:
             return None
-        position, state = row
+        position, state, generation = row
         assert isinstance(position, int) and isinstance(state, bytes)
-        return SavedReadModels(name, fingerprint, position, state)
+        assert isinstance(generation, int)
+        return SavedReadModels(name, fingerprint, position, state, generation)
 
     def save(self, saved: SavedReadModels) -> bool:
         with self._connect() as connection, connection.transaction():
             kept = connection.execute(
                 sql.SQL(
-                    "INSERT INTO {0} AS t (name, fingerprint, position, state) "
-                    "VALUES (%s, %s, %s, %s) ON CONFLICT (name, fingerprint) DO UPDATE SET "
-                    "position = excluded.position, state = excluded.state, saved_at = now() "
+                    "INSERT INTO {0} AS t (name, fingerprint, position, state, generation) "
+                    "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (name, fingerprint) DO UPDATE SET "
+                    "position = excluded.position, state = excluded.state, "
+                    "generation = excluded.generation, saved_at = now() "
                     "WHERE t.position < excluded.position"
                 ).format(self._table),
-                (saved.name, saved.fingerprint, saved.position, saved.state),
+                (saved.name, saved.fingerprint, saved.position, saved.state, saved.generation),
             ).rowcount
             if kept:
                 connection.execute(
@@ -173,3 +188,74 @@ class PostgresReadModelStore:
 
     def close(self) -> None:
         pass
+
+
+# Owners of the read models' keys in the KeyStore: one per generation (erasures applied).
+_KEY_NAMESPACE = uuid.UUID("7f1d7a52-3c1e-4d59-9a53-2b0c8d0e5a11")
+_NONCE = 12
+
+
+def generation_owner(generation: int) -> uuid.UUID:
+    """The KeyStore owner whose key seals the states of that generation."""
+    return uuid.uuid5(_KEY_NAMESPACE, f"read-models/{generation}")
+
+
+class SealedStateUnreadable(ValueError):
+    """A saved state whose key was destroyed (an erasure since) or that does not open."""
+
+
+class SealedReadModelStore:
+    """The saved states encrypted (AES-256-GCM) with a key of the KeyStore, one key per
+    generation, i.e. per number of erasures the state reflects (issue 8 and 15). The states
+    hold the candidates' e-mails and names in clear once opened; when a state of a later
+    generation is saved, the keys of the earlier ones are destroyed, so the copies an
+    erasure leaves behind (PostgreSQL's dead rows, SQLite's free pages, backups) no longer
+    open, as the sealed fields of the log do not."""
+
+    def __init__(self, inner: ReadModelStore, keys: KeyStore) -> None:
+        self._inner = inner
+        self._keys = keys
+        self.where = inner.where
+
+    def load(self, name: str, fingerprint: str) -> SavedReadModels | None:
+        kept = self._inner.load(name, fingerprint)
+        if kept is None:
+            return None
+        key = self._keys.existing_key(generation_owner(kept.generation))
+        if key is None:
+            raise SealedStateUnreadable(f"generation {kept.generation}: its key was destroyed")
+        try:
+            state = AESGCM(key).decrypt(kept.state[:_NONCE], kept.state[_NONCE:], _aad(kept))
+        except (InvalidTag, ValueError) as error:
+            raise SealedStateUnreadable(f"does not open ({type(error).__name__})") from None
+        return SavedReadModels(name, fingerprint, kept.position, state, kept.generation)
+
+    def save(self, saved: SavedReadModels) -> bool:
+        key = self._keys.key_for(generation_owner(saved.generation))
+        if key is None:
+            return False  # a later generation was saved already (its key destroyed this one)
+        nonce = os.urandom(_NONCE)
+        sealed = nonce + AESGCM(key).encrypt(nonce, saved.state, _aad(saved))
+        kept = self._inner.save(
+            SavedReadModels(saved.name, saved.fingerprint, saved.position, sealed, saved.generation)
+        )
+        if kept:
+            # Every earlier generation's key goes (they were destroyed in order: stop at the
+            # first already gone).
+            for older in range(saved.generation - 1, -1, -1):
+                owner = generation_owner(older)
+                if self._keys.erased(owner):
+                    break
+                self._keys.erase(owner)
+        return kept
+
+    def clear(self, name: str) -> int:
+        return self._inner.clear(name)
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+def _aad(saved: SavedReadModels) -> bytes:
+    # Bound to its row: a state copied under another position or generation does not open.
+    return f"{saved.name}/{saved.fingerprint}/{saved.position}/{saved.generation}".encode()

@@ -51,6 +51,7 @@ class ReadModelState:
     the parked reactions' list at its own position."""
 
     position: int
+    erasures: int
     candidates_by_email: dict[str, UUID]
     candidate_names: dict[UUID, tuple[str, str]]
     staff_by_email: dict[str, UUID]
@@ -93,8 +94,9 @@ def fingerprint() -> str:
 
 def encode(
     projections: Projections, parked: ParkedReactions, quarantined: Sequence[Quarantine] = ()
-) -> tuple[int, bytes]:
-    """The state and its position (read under the projections' lock: a consistent cut)."""
+) -> tuple[int, int, bytes]:
+    """The position, the erasures and the state (read under the projections' lock: a
+    consistent cut)."""
     with projections.lock:
         state = ReadModelState(
             **{name: getattr(projections, name) for name in PROJECTED},
@@ -102,7 +104,7 @@ def encode(
             parked=parked.by_id,
             quarantined=list(quarantined),
         )
-        return projections.position, _ENCODER.encode(state)
+        return projections.position, projections.erasures, _ENCODER.encode(state)
 
 
 def decode(data: bytes) -> ReadModelState:
@@ -143,6 +145,7 @@ class ReadModelKeeper:
     monotonic: Callable[[], float] = time.monotonic
     code: str = field(default_factory=fingerprint)
     saved_position: int = 0
+    saved_erasures: int = 0
     _saved_at: float = 0.0
 
     def start(self) -> StartReport:
@@ -172,6 +175,7 @@ class ReadModelKeeper:
                     if self.remember_quarantine is not None:
                         self.remember_quarantine(finding)
                 loaded = self.saved_position = kept.position
+                self.saved_erasures = state.erasures
         self._saved_at = self.monotonic()
         applied = self.projections.catch_up(self.store)
         LOG.info(
@@ -187,6 +191,8 @@ class ReadModelKeeper:
         behind = self.projections.position - self.saved_position
         if behind <= 0:
             return False
+        if self.projections.erasures > self.saved_erasures:
+            return self.save()  # the saved state still holds an erased person: replace it now
         waited = self.monotonic() - self._saved_at
         if behind < self.every_events and waited < self.every_seconds:
             return False
@@ -197,14 +203,15 @@ class ReadModelKeeper:
         at the same or a later position is already saved. A failure is logged, never
         raised: the next pass tries again."""
         self.parked.catch_up(self.store)
-        position, data = encode(self.projections, self.parked, self.store.quarantined())
+        position, erasures, data = encode(self.projections, self.parked, self.store.quarantined())
         self._saved_at = self.monotonic()
         try:
-            kept = self.saved.save(SavedReadModels(NAME, self.code, position, data))
+            kept = self.saved.save(SavedReadModels(NAME, self.code, position, data, erasures))
         except Exception:
             LOG.warning("read models: state not saved; the next pass tries again", exc_info=True)
             return False
         self.saved_position = max(self.saved_position, position)
+        self.saved_erasures = max(self.saved_erasures, erasures)
         if kept:
             LOG.info("read models saved at position %d (%d bytes)", position, len(data))
         return kept
@@ -212,7 +219,7 @@ class ReadModelKeeper:
     def rebuild(self) -> StartReport:
         """Forget every saved state, replay the whole log, save the result."""
         self.saved.clear(NAME)
-        self.saved_position = 0
+        self.saved_position = self.saved_erasures = 0
         with self.projections.lock:
             self.projections.clear()
             self.parked.position, self.parked.by_id = 0, {}

@@ -216,6 +216,7 @@ class Projections:
     def clear(self) -> None:
         """Empty every read model (a rebuild from the log follows)."""
         self.position = 0
+        self.erasures = 0
         self.candidates_by_email: dict[str, UUID] = {}
         # (surname, first name) of each candidate, for the centre's list; dropped on erasure.
         self.candidate_names: dict[UUID, tuple[str, str]] = {}
@@ -262,6 +263,7 @@ class Projections:
                 self.candidates_by_email[event.email] = event.originator_id
                 self.candidate_names[event.originator_id] = (event.surname, event.first_name)
         elif isinstance(event, Candidate.PersonalDataErased):
+            self.erasures += 1  # the saved state's key changes: the old one is destroyed
             erased = event.originator_id
             self.candidate_names.pop(erased, None)
             self.candidates_by_email = {

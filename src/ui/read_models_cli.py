@@ -17,9 +17,7 @@ def add_parser(commands: Any) -> None:
     )
     what = parser.add_subparsers(dest="what", required=True)
     what.add_parser("status", help="the saved state's position against the log's head")
-    what.add_parser(
-        "rebuild", help="forget the saved state, replay the whole log, save the result"
-    )
+    what.add_parser("rebuild", help="forget the saved state, replay the whole log, save the result")
 
 
 def run(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
@@ -42,12 +40,16 @@ def run(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _status(settings: Settings, out: TextIO) -> int:
-    kept_in = read_model_store(settings)
     store = open_store(settings)
+    kept_in = read_model_store(settings)
     try:
         code = fingerprint()
-        saved = kept_in.load(NAME, code)
         head = store.head()
+        try:
+            saved = kept_in.load(NAME, code)
+        except ValueError as error:  # its key destroyed by a later erasure, or damaged
+            print(f"saved state  : unreadable ({error}); the next start replays the log", file=out)
+            return 0
         print(f"kept in      : {kept_in.where}", file=out)
         print(f"code         : {code}", file=out)
         print(f"log head     : {head:,}", file=out)

@@ -10,14 +10,13 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapters.bootstrap import Platform, read_model_store
-from adapters.persistence.store import EventsourcingStore
 from app.parked import ParkedReactions
 from app.ports.event_store import EventStore, Recorded
 from app.ports.read_model_store import SavedReadModels
@@ -25,7 +24,6 @@ from app.privacy import erase_candidate
 from app.read_model_checkpoint import (
     NAME,
     PROJECTED,
-    ReadModelKeeper,
     ReadModelState,
     decode,
     encode,
@@ -70,7 +68,9 @@ def a_busy_log(platform: Platform) -> None:
     gone = Journey(platform, email="gone@example.org")
     gone.enrol()
     assert gone.candidate_id is not None
-    erase_candidate(platform.ctx, platform.keys, platform.projections, gone.candidate_id, reason="test")
+    erase_candidate(
+        platform.ctx, platform.keys, platform.projections, gone.candidate_id, reason="test"
+    )
     platform.settle()
 
 
@@ -83,16 +83,20 @@ def busy() -> Iterator[Platform]:
 
 
 def state_of(projections: Projections, parked: ParkedReactions | None = None) -> ReadModelState:
-    return decode(encode(projections, parked or ParkedReactions())[1])
+    return decode(encode(projections, parked or ParkedReactions())[2])
 
 
 def test_the_saved_state_holds_every_read_model() -> None:
     assert set(PROJECTED) == set(vars(Projections())) - {"lock", "head"}
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=st.data())
-def test_a_saved_state_and_the_tail_equal_a_full_replay(busy: Platform, data: st.DataObject) -> None:
+def test_a_saved_state_and_the_tail_equal_a_full_replay(
+    busy: Platform, data: st.DataObject
+) -> None:
     store = busy.ctx.store
     head = store.head()
     split = data.draw(st.integers(0, head), label="saved at")
@@ -102,7 +106,7 @@ def test_a_saved_state_and_the_tail_equal_a_full_replay(busy: Platform, data: st
     for recorded in store.read(0, split) if split else ():
         before.apply(recorded)
     assert before.position == split
-    _, saved = encode(before, ParkedReactions())
+    _, _, saved = encode(before, ParkedReactions())
     started = Projections()
     restore(decode(saved), started, ParkedReactions())
     applied = started.catch_up(store)
@@ -268,7 +272,9 @@ def test_a_stale_read_model_never_lets_a_duplicate_through(tmp_path: Path) -> No
         assert again.candidate_id == first.candidate_id and not again.new_candidate
         assert stale.find_by_email("twice@example.org") is None  # it really lagged
         registered = [
-            r for r in ctx.store.read(0, ctx.store.head()) if isinstance(r.event, Candidate.CandidateRegistered)
+            r
+            for r in ctx.store.read(0, ctx.store.head())
+            if isinstance(r.event, Candidate.CandidateRegistered)
         ]
         assert len(registered) == 1
     finally:
@@ -302,3 +308,64 @@ def test_the_listener_gives_up_vouching_while_its_connection_is_down(postgres_ur
         assert saw_down and head.known() is not None
     finally:
         listening.close()
+
+
+def test_an_operator_rebuilds_the_saved_state_and_reads_its_status(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ui.cli import main
+
+    url = f"sqlite:///{tmp_path / 'vigie.sqlite'}"
+    platform = make_platform(url)
+    Journey(platform).enrol()
+    head = platform.store.head()
+    platform.close()
+    assert main(["--database-url", url, "read-models", "status"]) == 0
+    assert "none for this code" in capsys.readouterr().out
+    assert main(["--database-url", url, "read-models", "rebuild"]) == 0
+    assert f"{head:,} events" in capsys.readouterr().out
+    assert main(["--database-url", url, "read-models", "status"]) == 0
+    assert f"position {head:,}" in capsys.readouterr().out
+
+
+def test_an_erasure_destroys_the_key_of_every_state_saved_before_it(tmp_path: Path) -> None:
+    """The saved states hold e-mails and names once opened: they are sealed with a key per
+    generation (erasures applied), and the worker pass after an erasure saves a new
+    generation and destroys the old key, so a copy of the old state (a dead row, a free page,
+    a backup) no longer opens."""
+    from adapters.read_model_store import (
+        MemoryReadModelStore,
+        SealedReadModelStore,
+        SealedStateUnreadable,
+        SqliteReadModelStore,
+        generation_owner,
+    )
+
+    database = tmp_path / "vigie.sqlite"
+    platform = make_platform(f"sqlite:///{database}")
+    try:
+        journey = Journey(platform, email="forget.me@example.org")
+        journey.enrol()
+        keeper = platform.keeper
+        assert keeper is not None and keeper.save()
+        copy = SqliteReadModelStore(database).load(NAME, keeper.code)  # a backup, say
+        assert copy is not None and b"forget.me" not in copy.state  # sealed at rest
+        assert journey.candidate_id is not None
+        erase_candidate(
+            platform.ctx, platform.keys, platform.projections, journey.candidate_id, reason="t"
+        )
+        platform.settle()  # the worker pass saves at once after an erasure
+        assert keeper.saved_erasures == 1
+        assert platform.keys.erased(generation_owner(0))
+        backup = MemoryReadModelStore()
+        backup.save(copy)
+        with pytest.raises(SealedStateUnreadable):
+            SealedReadModelStore(backup, platform.keys).load(NAME, keeper.code)
+    finally:
+        platform.close()
+    again = make_platform(f"sqlite:///{database}")
+    try:
+        assert again.started is not None and again.started.loaded_position > 0
+        assert again.projections.find_by_email("forget.me@example.org") is None
+    finally:
+        again.close()

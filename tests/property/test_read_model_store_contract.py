@@ -12,21 +12,27 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from adapters.keys.memory import MemoryKeyStore
 from adapters.read_model_store import (
     MemoryReadModelStore,
     PostgresReadModelStore,
+    SealedReadModelStore,
     SqliteReadModelStore,
 )
 from app.ports.read_model_store import ReadModelStore, SavedReadModels
 
 
-@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(
+    params=["memory", "sqlite", "sealed", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
 def adapter(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ReadModelStore]:
     kept: ReadModelStore
     if request.param == "memory":
         kept = MemoryReadModelStore()
     elif request.param == "sqlite":
         kept = SqliteReadModelStore(tmp_path / "vigie.sqlite")
+    elif request.param == "sealed":  # what bootstrap wires: encrypted over the SQLite table
+        kept = SealedReadModelStore(SqliteReadModelStore(tmp_path / "v.sqlite"), MemoryKeyStore())
     else:
         url: str = request.getfixturevalue("postgres_url")
         schema = parse_qs(urlparse(url).query)["schema"][0]
@@ -39,9 +45,9 @@ def test_a_state_is_absent_until_saved_then_loaded_with_its_position(
     adapter: ReadModelStore,
 ) -> None:
     assert adapter.load("projections", "code-1") is None
-    assert adapter.save(SavedReadModels("projections", "code-1", 10, b"\x00state"))
+    assert adapter.save(SavedReadModels("projections", "code-1", 10, b"\x00state", 3))
     assert adapter.load("projections", "code-1") == SavedReadModels(
-        "projections", "code-1", 10, b"\x00state"
+        "projections", "code-1", 10, b"\x00state", 3
     )
     assert adapter.load("projections", "code-2") is None  # another code never loads it
     assert adapter.where
@@ -68,7 +74,9 @@ def test_a_newer_code_drops_the_states_of_the_others_and_clear_forgets_all(
     assert adapter.load("projections", "new-code") is None
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(positions=st.lists(st.integers(1, 10**12), min_size=1, max_size=6), state=st.binary())
 def test_the_kept_state_is_the_one_of_the_highest_position(
     adapter: ReadModelStore, positions: list[int], state: bytes

@@ -16,6 +16,9 @@ class SavedReadModels:
     fingerprint: str
     position: int
     state: bytes
+    # How many erasures the state reflects: its personal data is sealed with that
+    # generation's key, destroyed once a later generation is saved (issue 8's erasure).
+    generation: int = 0
 
 
 class ReadModelStore(Protocol):
