@@ -177,7 +177,7 @@ class ReadModelKeeper:
                 loaded = self.saved_position = kept.position
                 self.saved_erasures = state.erasures
         self._saved_at = self.monotonic()
-        applied = self.projections.catch_up(self.store)
+        applied = self._catch_up()
         LOG.info(
             "read models ready at position %d: saved state at %d, %d events of the tail",
             self.projections.position,
@@ -202,7 +202,7 @@ class ReadModelKeeper:
         """Save the current state (after catching the parked list up too); False if a state
         at the same or a later position is already saved. A failure is logged, never
         raised: the next pass tries again."""
-        self.parked.catch_up(self.store)
+        self._catch_up()
         position, erasures, data = encode(self.projections, self.parked, self.store.quarantined())
         self._saved_at = self.monotonic()
         try:
@@ -216,6 +216,17 @@ class ReadModelKeeper:
             LOG.info("read models saved at position %d (%d bytes)", position, len(data))
         return kept
 
+    def _catch_up(self, batch: int = 1000) -> int:
+        """The read models and the parked list, from one reading of the log (the parked list
+        is otherwise read only when an operator asks: a first save would read it all again)."""
+        after = min(self.projections.position, self.parked.position)
+        applied = 0
+        while page := self.store.read(after, batch):
+            applied += self.projections.apply_page(page)
+            self.parked.apply_page(page)
+            after = page[-1].position
+        return applied
+
     def rebuild(self) -> StartReport:
         """Forget every saved state, replay the whole log, save the result."""
         self.saved.clear(NAME)
@@ -223,6 +234,6 @@ class ReadModelKeeper:
         with self.projections.lock:
             self.projections.clear()
             self.parked.position, self.parked.by_id = 0, {}
-        applied = self.projections.catch_up(self.store)
+        applied = self._catch_up()
         self.save()
         return StartReport(0, applied)

@@ -10,6 +10,7 @@ log's head through LISTEN/NOTIFY (`LogHead`) and skips the read when it is alrea
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, fields, is_dataclass, replace
 from datetime import date, datetime, timedelta
 from uuid import UUID
@@ -253,6 +254,17 @@ class Projections:
                     if recorded.position > self.position:
                         self.apply(recorded)
                         applied += 1
+
+    def apply_page(self, page: Sequence[Recorded]) -> int:
+        """Fold a page of the log read by someone else (those already applied are skipped);
+        how many were applied."""
+        applied = 0
+        with self.lock:
+            for recorded in page:
+                if recorded.position > self.position:
+                    self.apply(recorded)
+                    applied += 1
+        return applied
 
     def apply(self, recorded: Recorded) -> None:
         """Fold one event into the read models."""

@@ -7,7 +7,7 @@ import argparse
 import time
 from typing import Any, TextIO
 
-from adapters.bootstrap import Settings, bootstrap, open_store, read_model_store
+from adapters.bootstrap import Settings, bootstrap, key_store, open_store, read_model_store
 from app.read_model_checkpoint import NAME, fingerprint
 
 
@@ -41,7 +41,8 @@ def run(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
 
 def _status(settings: Settings, out: TextIO) -> int:
     store = open_store(settings)
-    kept_in = read_model_store(settings)
+    keys = key_store(settings)
+    kept_in = read_model_store(settings, keys)
     try:
         code = fingerprint()
         head = store.head()
@@ -69,3 +70,6 @@ def _status(settings: Settings, out: TextIO) -> int:
     finally:
         store.close()
         kept_in.close()
+        close = getattr(keys, "close", None)
+        if callable(close):
+            close()
