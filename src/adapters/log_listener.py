@@ -74,7 +74,7 @@ class PostgresLogHead:
         schema: str,
         saved_here: Callable[[], int] = lambda: 0,
         *,
-        wait_s: float = 5.0,
+        wait_s: float = 0.0,
     ) -> None:
         self._connect = connect
         self._schema = schema
@@ -88,7 +88,10 @@ class PostgresLogHead:
         self.backend_pid: int | None = None  # the listening connection's server process
         self._thread = threading.Thread(target=self._run, name="vigie-log-listener", daemon=True)
         self._thread.start()
-        self._ready.wait(wait_s)  # a start that cannot listen goes on: known() stays None
+        # Never held up by the listener (uvicorn kills a worker that is slow to start): until
+        # it listens, known() is None and catch-ups ask the store.
+        if wait_s:
+            self._ready.wait(wait_s)
 
     def known(self) -> int | None:
         with self._lock:
