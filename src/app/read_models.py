@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, fields, is_dataclass, replace
 from datetime import date, datetime, timedelta
 from uuid import UUID
@@ -30,6 +31,11 @@ from domain.proctored_session import RETENTION, ProctoredSession
 from domain.review import Review
 from domain.rules import utc
 from domain.staff import StaffMember
+
+# A position the reader has seen written (the web edge sets it from the browser's cookie after
+# a command, whichever process saved it): a catch-up reads at least that far, even before
+# the store's announcement of it reached this process (read-your-writes across processes).
+SEEN: ContextVar[int] = ContextVar("seen_position", default=0)
 
 
 @dataclass(frozen=True)
@@ -242,7 +248,7 @@ class Projections:
         """Apply everything recorded after this projection's position (one reader at a
         time: web requests and the worker share these read models)."""
         heard = self.head.known() if self.head is not None else None
-        if heard is not None and self.position >= heard:
+        if heard is not None and self.position >= max(heard, SEEN.get()):
             return 0  # already at the head the store announced: no round trip
         applied = 0
         with self.lock:

@@ -369,3 +369,58 @@ def test_an_erasure_destroys_the_key_of_every_state_saved_before_it(tmp_path: Pa
         assert again.projections.find_by_email("forget.me@example.org") is None
     finally:
         again.close()
+
+
+class HeardNothingSince:
+    """A LogHead whose announcements stopped arriving at `position` (a slow listener)."""
+
+    def __init__(self, position: int) -> None:
+        self.position = position
+
+    def known(self) -> int | None:
+        return self.position
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_page_after_a_command_reads_at_least_what_the_command_wrote_in_another_process(
+    tmp_path: Path,
+) -> None:
+    """The cookie of the command's answer (read_your_writes) names the position written; the
+    next page, served by a process that did not hear of it yet, still reads that far."""
+    from litestar import Litestar, get, post
+    from litestar.testing import TestClient
+
+    from app.read_models import SEEN
+    from ui.web.read_your_writes import COOKIE, read_your_writes
+
+    url = f"sqlite:///{tmp_path / 'vigie.sqlite'}"
+    writer, reader = make_platform(url), make_platform(url)
+    try:
+        reader.projections.head = HeardNothingSince(reader.store.head())
+
+        @post("/enrol", sync_to_thread=True)
+        def enrol() -> str:
+            Journey(writer, email="seen@example.org").enrol()
+            return "ok"
+
+        @get("/found", sync_to_thread=True)
+        def found() -> str:
+            reader.projections.catch_up(reader.store)
+            return str(reader.projections.find_by_email("seen@example.org") is not None)
+
+        with TestClient(
+            Litestar([enrol], middleware=[read_your_writes(writer, secure=False)])
+        ) as a:
+            answer = a.post("/enrol")
+            assert int(answer.cookies[COOKIE]) == writer.store.last_saved > 0
+        pages = Litestar([found], middleware=[read_your_writes(reader, secure=False)])
+        with TestClient(pages) as b:
+            assert b.get("/found").text == "False"  # no cookie: the slow listener's head
+            b.cookies.set(COOKIE, answer.cookies[COOKIE])
+            assert b.get("/found").text == "True"
+        assert SEEN.get() == 0  # the request's value does not leak
+    finally:
+        writer.close()
+        reader.close()
