@@ -180,6 +180,9 @@ class ReadModelKeeper:
                 )
             else:
                 restore(state, self.projections, self.parked)
+                # Long-lived from now on: out of the collector's sight (it would walk them
+                # at each full collection; they are still freed when no longer referenced).
+                gc.freeze()
                 for finding in state.quarantined:
                     if self.remember_quarantine is not None:
                         self.remember_quarantine(finding)
