@@ -40,12 +40,19 @@ from adapters.keys_schema import default_keys_schema
 from adapters.launcher.builtin import BuiltinWorkspaces
 from adapters.launcher.memory import MemoryLauncher
 from adapters.leases import MemoryLeases, PostgresLeases, SqliteLeases
+from adapters.log_listener import PostgresLogHead, install_announcement
 from adapters.mail.memory import MemoryMailer
 from adapters.media.ice import IceServers, parse_ice_servers
 from adapters.media.memory import FileMedia, MemoryMedia
 from adapters.persistence.settings import DEFAULT_DATABASE_URL, eventsourcing_env
 from adapters.persistence.store import EventsourcingStore
 from adapters.rate_limit_store import PostgresStore
+from adapters.read_model_store import (
+    MemoryReadModelStore,
+    PostgresReadModelStore,
+    SealedReadModelStore,
+    SqliteReadModelStore,
+)
 from adapters.sessions.memory import MemorySessionStore
 from adapters.sessions.postgres import PostgresSessionStore
 from adapters.sessions.sqlite import SqliteSessionStore
@@ -71,8 +78,10 @@ from app.ports.key_store import KeyStore
 from app.ports.leases import LeaseStore
 from app.ports.mailer import Mailer
 from app.ports.media_capture import MediaCapture
+from app.ports.read_model_store import LogHead, ReadModelStore
 from app.ports.sessions import SessionStore
 from app.ports.workspace_heartbeats import WorkspaceHeartbeats
+from app.read_model_checkpoint import ReadModelKeeper, StartReport
 from app.read_models import Projections
 from app.time_format import TimeFormatter
 from app.use_cases import portal
@@ -250,6 +259,9 @@ class Platform:
     heartbeats: WorkspaceHeartbeats = field(default_factory=MemoryWorkspaceHeartbeats)
     # Which worker does which kind of background work (issue 15), beside the events.
     leases: LeaseStore = field(default_factory=MemoryLeases)
+    # The read models' saved state (issue 15): loaded at start, saved by the worker passes.
+    keeper: ReadModelKeeper | None = None
+    started: StartReport | None = None  # how this process's read models got current
 
     @property
     def mailer(self) -> Mailer:
@@ -264,6 +276,8 @@ class Platform:
         self.projections.catch_up(self.ctx.store)
         report = self.sender.send_due(self.projections.mails_due(self.ctx.now()))
         self.projections.catch_up(self.ctx.store)
+        if self.keeper is not None:
+            self.keeper.save_if_due()  # the next start replays only what follows
         return report
 
     def tick(self, runner: PolicyRunner | None = None) -> DeadlineReport:
@@ -278,6 +292,10 @@ class Platform:
         """Release the store's and the mailer's connections."""
         self.ctx.mailer.close()
         self.heartbeats.close()
+        if self.projections.head is not None:
+            self.projections.head.close()
+        if self.keeper is not None:
+            self.keeper.saved.close()
         self.store.close()
         if isinstance(self.keys, PostgresKeyStore):
             self.keys.close()
@@ -443,6 +461,44 @@ def lease_store(settings: Settings) -> LeaseStore:
     return MemoryLeases()
 
 
+def read_model_store(settings: Settings, keys: KeyStore | None = None) -> ReadModelStore:
+    """The read models' saved state in the store's database (issue 15): every process and
+    every node starts from the newest; sealed with keys of the key store (erasure)."""
+    env = eventsourcing_env(settings.database_url)
+    module = env["PERSISTENCE_MODULE"]
+    inner: ReadModelStore
+    if module == "eventsourcing.postgres":
+        inner = PostgresReadModelStore(_conninfo(env), env["POSTGRES_SCHEMA"])
+    elif module == "eventsourcing.sqlite" and env["SQLITE_DBNAME"] != ":memory:":
+        inner = SqliteReadModelStore(Path(env["SQLITE_DBNAME"]))
+    else:
+        inner = MemoryReadModelStore()
+    return SealedReadModelStore(inner, keys or key_store(settings))
+
+
+def log_head(settings: Settings, store: EventsourcingStore) -> LogHead | None:
+    """The log's head heard through LISTEN/NOTIFY on PostgreSQL (web processes); None
+    elsewhere: catch-ups read the store (a SQLite file is polled, cheaply)."""
+    env = eventsourcing_env(settings.database_url)
+    if env["PERSISTENCE_MODULE"] != "eventsourcing.postgres":
+        return None
+    connect = {
+        "host": env["POSTGRES_HOST"],
+        "port": int(env["POSTGRES_PORT"]),
+        "user": env["POSTGRES_USER"],
+        "password": env["POSTGRES_PASSWORD"] or None,
+        "database": env["POSTGRES_DBNAME"],
+    }
+    return PostgresLogHead(connect, env["POSTGRES_SCHEMA"], lambda: store.last_saved)
+
+
+def _announce_appends(settings: Settings) -> None:
+    """On PostgreSQL, every commit that appends events announces its last position."""
+    env = eventsourcing_env(settings.database_url)
+    if env["PERSISTENCE_MODULE"] == "eventsourcing.postgres":
+        install_announcement(_conninfo(env), env["POSTGRES_SCHEMA"])
+
+
 RATE_LIMIT_DIR = Path("vigie-data/rate-limit")  # one machine: shared by its processes
 
 
@@ -594,9 +650,11 @@ def bootstrap(
     catalogue: Catalogue | None = None,
     mailer: Mailer | None = None,
     media: MediaCapture | None = None,
+    listen: bool = False,
 ) -> Platform:
     """Wire the platform from settings; tests pass a manual clock, seeded ids, a mailer, a
-    media store (one whose disk fills up, issue 14)."""
+    media store (one whose disk fills up, issue 14). The read models start from their saved
+    state; with `listen` (web processes), they hear the log's head on PostgreSQL."""
     settings = settings or Settings.from_env()
     with _tables_lock(settings):
         _ensure_store_schema(settings)
@@ -606,6 +664,8 @@ def bootstrap(
         signer = evidence_signer(settings)
         heartbeats = workspace_heartbeats(settings)
         leases = lease_store(settings)
+        saved = read_model_store(settings, keys)
+        _announce_appends(settings)
     links = LinkSigner(_secret(settings), settings.base_url)
     clock = clock or SystemClock(timedelta(seconds=settings.clock_offset_s))
     launcher = _launcher(settings, links, heartbeats, clock)
@@ -633,8 +693,10 @@ def bootstrap(
             lambda attempt_id: portal.finish_exam(ctx, attempt_id),
         )
     renderer = MailRenderer(links, settings.support, TimeFormatter(settings.time_zone))
-    projections = Projections()
-    projections.catch_up(store)
+    projections = Projections(log_head(settings, store) if listen else None)
+    parked = ParkedReactions()
+    keeper = ReadModelKeeper(store, saved, projections, parked, store.remember_quarantine)
+    started = keeper.start()
     return Platform(
         ctx=ctx,
         runner=PolicyRunner(ctx, default_policies()),
@@ -648,6 +710,9 @@ def bootstrap(
         sessions=sessions,
         heartbeats=heartbeats,
         leases=leases,
+        parked=parked,
+        keeper=keeper,
+        started=started,
     )
 
 
@@ -671,6 +736,7 @@ __all__ = [
     "lease_store",
     "open_store",
     "rate_limit_store",
+    "read_model_store",
     "require_shared_settings",
     "workspace_heartbeats",
 ]

@@ -99,6 +99,15 @@ class ParkedReactions:
             waiting = [p for p in self.by_id.values() if p.status is not ParkedStatus.RESOLVED]
         return sorted(waiting, key=lambda p: p.position)
 
+    def apply_page(self, page: Sequence[Recorded]) -> None:
+        """Fold a page of the log read by someone else (the read models' keeper reads it
+        once for both): those already applied are skipped."""
+        with self._lock:
+            for recorded in page:
+                if recorded.position > self.position:
+                    self._apply(recorded)
+                    self.position = recorded.position
+
     def _apply(self, recorded: Recorded) -> None:
         event = recorded.event
         if not isinstance(event, ParkedReaction.Event):

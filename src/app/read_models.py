@@ -1,13 +1,17 @@
-"""Read models: projections of the log, rebuilt from scratch by replaying it.
+"""Read models: projections of the log, rebuildable from scratch by replaying it.
 
 "My sessions" for a candidate, "reviews due" for examiners, candidates by e-mail for the
-centre, and a session's timeline. They live in memory here and catch up from their position;
-the web platform moves them to a database with the same projection code.
+centre, and a session's timeline. They live in each process's memory and catch up from their
+position; their state is saved in the store with that position (`app.read_model_checkpoint`),
+so a process starts from it and replays only the tail. On PostgreSQL a process hears the
+log's head through LISTEN/NOTIFY (`LogHead`) and skips the read when it is already there.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, fields, is_dataclass, replace
 from datetime import date, datetime, timedelta
 from uuid import UUID
@@ -15,6 +19,7 @@ from uuid import UUID
 from eventsourcing.domain import AggregateEvent
 
 from app.ports.event_store import EventStore, Recorded
+from app.ports.read_model_store import LogHead
 from app.use_cases.reviewing import review_id_for
 from domain.candidate import ERASED, Candidate
 from domain.enrollment import Enrollment
@@ -26,6 +31,11 @@ from domain.proctored_session import RETENTION, ProctoredSession
 from domain.review import Review
 from domain.rules import utc
 from domain.staff import StaffMember
+
+# A position the reader has seen written (the web edge sets it from the browser's cookie after
+# a command, whichever process saved it): a catch-up reads at least that far, even before
+# the store's announcement of it reached this process (read-your-writes across processes).
+SEEN: ContextVar[int] = ContextVar("seen_position", default=0)
 
 
 @dataclass(frozen=True)
@@ -204,9 +214,16 @@ class TimelineEntry:
 class Projections:
     """Every in-memory read model, fed by the notification log."""
 
-    def __init__(self) -> None:
-        self._lock = threading.RLock()
+    def __init__(self, head: LogHead | None = None) -> None:
+        self.lock = threading.RLock()
+        # The log's head as this process heard it (None: ask the store at every catch-up).
+        self.head = head
+        self.clear()
+
+    def clear(self) -> None:
+        """Empty every read model (a rebuild from the log follows)."""
         self.position = 0
+        self.erasures = 0
         self.candidates_by_email: dict[str, UUID] = {}
         # (surname, first name) of each candidate, for the centre's list; dropped on erasure.
         self.candidate_names: dict[UUID, tuple[str, str]] = {}
@@ -230,8 +247,11 @@ class Projections:
     def catch_up(self, store: EventStore, batch: int = 1000) -> int:
         """Apply everything recorded after this projection's position (one reader at a
         time: web requests and the worker share these read models)."""
+        heard = self.head.known() if self.head is not None else None
+        if heard is not None and self.position >= max(heard, SEEN.get()):
+            return 0  # already at the head the store announced: no round trip
         applied = 0
-        with self._lock:
+        with self.lock:
             while True:
                 page = store.read(self.position, batch)
                 if not page:
@@ -240,6 +260,17 @@ class Projections:
                     if recorded.position > self.position:
                         self.apply(recorded)
                         applied += 1
+
+    def apply_page(self, page: Sequence[Recorded]) -> int:
+        """Fold a page of the log read by someone else (those already applied are skipped);
+        how many were applied."""
+        applied = 0
+        with self.lock:
+            for recorded in page:
+                if recorded.position > self.position:
+                    self.apply(recorded)
+                    applied += 1
+        return applied
 
     def apply(self, recorded: Recorded) -> None:
         """Fold one event into the read models."""
@@ -250,6 +281,7 @@ class Projections:
                 self.candidates_by_email[event.email] = event.originator_id
                 self.candidate_names[event.originator_id] = (event.surname, event.first_name)
         elif isinstance(event, Candidate.PersonalDataErased):
+            self.erasures += 1  # the saved state's key changes: the old one is destroyed
             erased = event.originator_id
             self.candidate_names.pop(erased, None)
             self.candidates_by_email = {

@@ -21,7 +21,7 @@ from app.ports.event_store import StreamQuarantined
 from app.read_models import describe
 from app.time_format import Style, TimeFormatter
 from domain.errors import DomainError
-from ui import audit_cli, contracts_cli, hotline_cli, privacy_cli, staff_cli
+from ui import audit_cli, contracts_cli, hotline_cli, privacy_cli, read_models_cli, staff_cli
 from ui.arguments import uuid_argument
 
 
@@ -66,6 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     hotline_cli.add_parser(commands)
     staff_cli.add_parser(commands)
     contracts_cli.add_parser(commands)
+    read_models_cli.add_parser(commands)
     mailbox = commands.add_parser("mailbox", help="read the mails the embedded capture kept")
     mailbox.add_argument("--dir", default="vigie-data/mailbox", help="the Maildir to read")
     mailbox.add_argument("--last", type=int, default=20, help="how many of the newest mails")
@@ -136,6 +137,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return hotline_cli.run(settings, args)
         if args.command == "staff":
             return staff_cli.run(settings, args, sys.stdout)
+        if args.command == "read-models":
+            return read_models_cli.run(settings, args, sys.stdout)
         if args.command == "contract-tests":
             return contracts_cli.run(args)
         if args.command == "mailbox":

@@ -54,6 +54,10 @@ def run(settings: Settings, args: argparse.Namespace, out: TextIO | None = None)
             args.candidate_id,
             reason=args.reason,
         )
+        if report.recorded and platform.keeper is not None:
+            # The saved read models still name the person: replaced now, their key destroyed.
+            platform.projections.catch_up(platform.ctx.store)
+            platform.keeper.save()
         state = "erased now" if report.recorded else "already erased"
         print(
             f"{args.candidate_id}: {state}; key destroyed: {report.key_destroyed}; "

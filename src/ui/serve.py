@@ -158,7 +158,7 @@ def serve(
         secret = _secret(settings)
         if not in_memory:  # the worker process and the web processes sign with this key
             settings = replace(settings, secret_key=secret.decode())
-        platform = bootstrap(settings)
+        platform = bootstrap(settings, listen=True)
         readiness.ensure_media_folder(platform)  # /ready checks it is there from now on
         if demo is None:
             demo = not settings.database_url.startswith(("postgresql:", "postgres:"))
@@ -272,7 +272,7 @@ def worker_app() -> Any:
     work (the `vigie worker` processes do it)."""
     logs.configure()
     settings = Settings.from_env()
-    platform = bootstrap(settings)
+    platform = bootstrap(settings, listen=True)
     return create_app(
         platform,
         secret=_secret(settings),

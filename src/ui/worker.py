@@ -99,6 +99,12 @@ class Passes:
             platform.projections.catch_up(platform.ctx.store)
             report = run_deadlines(platform.ctx, platform.projections)
         platform.sessions.purge(platform.ctx.clock.now())  # ended sessions never linger
+        if platform.keeper is not None:
+            # The read models' saved state (every N events or T seconds): under the deadlines'
+            # lease, one worker saves at a time; the next start of any process reads only the
+            # tail after it.
+            with self._read_models:
+                platform.keeper.save_if_due()
         if report.count:
             LOG.info("deadline facts recorded: %d", report.count)
 

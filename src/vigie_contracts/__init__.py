@@ -50,6 +50,12 @@ PORTS: dict[str, PortContract] = {
             "app.ports.key_store.KeyStore",
             "(folder: Path) -> KeyStore, or () -> KeyStore: an empty store each call",
         ),
+        PortContract(
+            "read-model-store",
+            "vigie_contracts.read_model_store",
+            "app.ports.read_model_store.ReadModelStore",
+            "(folder: Path) -> ReadModelStore, or () -> ReadModelStore: an empty store each call",
+        ),
         PortContract("clock", "vigie_contracts.clock", "app.ports.clock.Clock", "() -> Clock"),
         PortContract("ids", "vigie_contracts.ids", "app.ports.ids.Ids", "() -> Ids"),
         PortContract(

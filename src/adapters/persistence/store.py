@@ -145,6 +145,9 @@ class EventsourcingStore:
         # Told after each committed save how many events of each aggregate type it appended
         # (issue 15: the metrics count them here, whichever use case or policy saved).
         self.on_saved: list[Callable[[Mapping[str, int]], None]] = []
+        # The last position this process wrote: its own pages read it back at once (issue 15:
+        # read-your-writes even before the store's announcement reaches the listener).
+        self.last_saved = 0
 
     def _page_query(self) -> Any:
         """The log's page query on PostgreSQL (None elsewhere: the library's page)."""
@@ -218,10 +221,12 @@ class EventsourcingStore:
             self._chain.abort()
             raise
         self._chain.commit()
+        last = max((r.notification.id for r in recordings), default=0)
+        self.last_saved = max(self.last_saved, last)
         self.app._take_snapshots(processing)
         for observer in self.on_saved:
             observer(appended)
-        return max((r.notification.id for r in recordings), default=0)
+        return last
 
     def history(self, aggregate_id: UUID) -> Sequence[AggregateEvent]:
         self._refuse_quarantined(aggregate_id)
@@ -289,6 +294,11 @@ class EventsourcingStore:
 
     def quarantined(self) -> Sequence[Quarantine]:
         return self._quarantine.all()
+
+    def remember_quarantine(self, finding: Quarantine) -> None:
+        """A finding read back from the saved read models (issue 15): a process that starts
+        from them never reads those rows, yet withholds those streams all the same."""
+        self._quarantine.add(finding)
 
     # --- quarantine (issue 14) -------------------------------------------------------------
 

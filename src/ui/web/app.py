@@ -74,6 +74,7 @@ from ui.web.edge import MAX_BODY_BYTES, language_of, refusal_status, wants_fragm
 from ui.web.edge import context as page_context
 from ui.web.headers import security_headers
 from ui.web.i18n import N_, gettext_for
+from ui.web.read_your_writes import read_your_writes
 from ui.web.refusals import edge_sentence, refusal_message
 from ui.web.sessions import ServerSessions, csrf_cookie
 
@@ -336,6 +337,7 @@ def create_app(
         ),
         middleware=[
             faults.request_id_middleware,
+            read_your_writes(platform, secure=secure),
             RateLimitConfig(
                 rate_limit=("minute", attempts_per_minute),
                 check_throttle_handler=_throttled,

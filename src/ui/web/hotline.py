@@ -203,6 +203,8 @@ class HotlineDesk(Controller):
         """Find a candidate by e-mail or name (every word must match)."""
         platform = platform_of(request)
         query = q.strip()[:200]
+        if query:  # a candidate enrolled a moment ago, through any process, is found
+            platform.projections.catch_up(platform.ctx.store)
         found = hotline.find_candidates(platform.ctx, platform.projections, query) if query else []
         return Template(
             "hotline.html",

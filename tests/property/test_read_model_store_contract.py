@@ -1,0 +1,39 @@
+"""The read model store contract (vigie_contracts.read_model_store), run on memory, the SQLite
+file, the sealed store bootstrap wires, and the PostgreSQL schema."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from adapters.keys.memory import MemoryKeyStore
+from adapters.read_model_store import (
+    MemoryReadModelStore,
+    PostgresReadModelStore,
+    SealedReadModelStore,
+    SqliteReadModelStore,
+)
+from app.ports.read_model_store import ReadModelStore
+from vigie_contracts.read_model_store import *  # noqa: F403 (the packaged contract bodies)
+
+
+@pytest.fixture(
+    params=["memory", "sqlite", "sealed", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def adapter(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ReadModelStore]:
+    kept: ReadModelStore
+    if request.param == "memory":
+        kept = MemoryReadModelStore()
+    elif request.param == "sqlite":
+        kept = SqliteReadModelStore(tmp_path / "vigie.sqlite")
+    elif request.param == "sealed":  # what bootstrap wires: encrypted over the SQLite table
+        kept = SealedReadModelStore(SqliteReadModelStore(tmp_path / "v.sqlite"), MemoryKeyStore())
+    else:
+        url: str = request.getfixturevalue("postgres_url")
+        schema = parse_qs(urlparse(url).query)["schema"][0]
+        kept = PostgresReadModelStore(url.split("?", maxsplit=1)[0], schema)
+    yield kept
+    kept.close()
