@@ -35,7 +35,7 @@ from domain.candidate import Candidate
 from domain.evidence import ReasonCode, Verdict
 from domain.review import CitedReason, Review
 from domain.staff import Role
-from tests.acceptance.journey import Journey, make_platform
+from ui.journey import Journey, make_platform
 
 CENTRE = UUID("00000000-0000-4000-8000-00000000ce17")
 
