@@ -94,7 +94,7 @@ def test_no_input_makes_the_api_fail_with_a_server_error(
 
         @given(case=operation.as_strategy())
         @settings(
-            max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None
+            max_examples=15, deadline=None, suppress_health_check=list(HealthCheck), database=None
         )
         def no_server_error(case: Any) -> None:
             for who in ("candidate", "examiner", "anonymous"):

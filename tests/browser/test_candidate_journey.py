@@ -40,7 +40,12 @@ def invitation(server: Server) -> str:
         certification_code="ENI-ACCESS",
     )
     platform.settle()
-    [mail] = mailer(server).to(EMAIL)
+    # The server's worker thread may hold the mail's claim while this settle() runs: then it
+    # is the one that sends it, a moment later.
+    deadline = time.monotonic() + 30
+    while not (mails := mailer(server).to(EMAIL)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    [mail] = mails
     return re.search(r"http://\S+/sessions/new\?t=\S+", mail.text).group(0)  # type: ignore[union-attr]
 
 
