@@ -28,7 +28,7 @@ lint: $(STAMP)
 # Two test processes (pytest-xdist) by default; TEST_WORKERS=0 runs them in this one.
 TEST_WORKERS ?= 2
 unit: $(STAMP)
-	$(BIN)/pytest -q -n $(TEST_WORKERS) -m "not serial" --durations=25
+	$(BIN)/pytest -q -n $(TEST_WORKERS) -m "not serial" --dist worksteal --durations=25
 	$(BIN)/pytest -q -m serial
 
 test: lint unit

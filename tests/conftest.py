@@ -246,3 +246,32 @@ def sessions_outlive_time_travel(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv(name, "100000")
     for name in ("VIGIE_STAFF_IDLE_MINUTES", "VIGIE_CANDIDATE_IDLE_MINUTES"):
         monkeypatch.setenv(name, "1000000")
+
+
+# The tests that take tens of seconds each (a browser, served processes, network namespaces):
+# run first, so the two test processes share them from the start instead of one of them
+# finishing a long test alone at the end (`make test` distributes with --dist worksteal).
+_LONG_FIRST = (
+    "tests/browser/test_honest_journey.py",
+    "tests/browser/test_tour.py",
+    "tests/browser/test_examiner_pages.py",
+    "tests/browser/",
+    "tests/faults/",
+    "tests/concurrency/",
+    "tests/deploy/test_two_nodes.py",
+    "tests/acceptance/test_api_schemathesis.py",
+    "tests/acceptance/test_every_route.py",
+    "tests/test_benchmarks_quick.py",
+)
+
+
+def _rank(item: pytest.Item) -> int:
+    path = item.nodeid.split("::", 1)[0]
+    for rank, prefix in enumerate(_LONG_FIRST):
+        if path.startswith(prefix):
+            return rank
+    return len(_LONG_FIRST)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=_rank)  # stable: within a rank, the files' own order
