@@ -251,6 +251,7 @@ def test_the_server_log_says_each_fault_once_with_its_id_and_traceback(
     start-up: a 500 reaches the server's stream once, with its request id and traceback."""
     vigie = logging.getLogger("vigie")
     saved = (vigie.level, vigie.propagate, list(vigie.handlers))
+    vigie.handlers[:] = []  # as in a fresh process: another test here may have configured it
     stream = io.StringIO()
     platform = bootstrap(
         Settings(database_url="memory:", media_root=None, secret_key=SECRET.decode())
