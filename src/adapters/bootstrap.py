@@ -6,6 +6,8 @@ Nothing else constructs an adapter.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import math
 import os
 import re
@@ -56,6 +58,7 @@ from adapters.read_model_store import (
 from adapters.sessions.memory import MemorySessionStore
 from adapters.sessions.postgres import PostgresSessionStore
 from adapters.sessions.sqlite import SqliteSessionStore
+from adapters.webhooks.http import HttpPoster
 from adapters.workspace_heartbeats import (
     MemoryWorkspaceHeartbeats,
     PostgresWorkspaceHeartbeats,
@@ -80,11 +83,13 @@ from app.ports.mailer import Mailer
 from app.ports.media_capture import MediaCapture
 from app.ports.read_model_store import LogHead, ReadModelStore
 from app.ports.sessions import SessionStore
+from app.ports.webhooks import WebhookPoster
 from app.ports.workspace_heartbeats import WorkspaceHeartbeats
 from app.read_model_checkpoint import ReadModelKeeper, StartReport
 from app.read_models import Projections
 from app.time_format import TimeFormatter
 from app.use_cases import portal
+from app.webhooks import DeliveryReport, WebhookSender
 
 NODE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
 
@@ -262,6 +267,22 @@ class Platform:
     # The read models' saved state (issue 15): loaded at start, saved by the worker passes.
     keeper: ReadModelKeeper | None = None
     started: StartReport | None = None  # how this process's read models got current
+    # Webhook deliveries (issue 16), posted by the worker's `webhooks` pass only.
+    webhooks: WebhookSender | None = None
+
+    @property
+    def webhook_key(self) -> bytes:
+        """What webhook secrets are derived from (app.integrations.webhook_secret)."""
+        assert self.webhooks is not None, "bootstrap() wires the webhook sender"
+        return self.webhooks.platform_key
+
+    def deliver_webhooks(self) -> DeliveryReport:
+        """One pass of the webhook sender over the due deliveries (the worker's job)."""
+        assert self.webhooks is not None, "bootstrap() wires the webhook sender"
+        self.projections.catch_up(self.ctx.store)
+        report = self.webhooks.send_due(self.projections.webhooks_due(self.ctx.now()))
+        self.projections.catch_up(self.ctx.store)
+        return report
 
     @property
     def mailer(self) -> Mailer:
@@ -302,6 +323,8 @@ class Platform:
         if isinstance(self.sessions, PostgresSessionStore):
             self.sessions.close()
         self.leases.close()
+        if self.webhooks is not None:
+            self.webhooks.poster.close()
 
 
 def _node_id(value: str | None) -> str:
@@ -535,6 +558,12 @@ def _secret(settings: Settings) -> bytes:
     return path.read_text().strip().encode()
 
 
+def webhook_key(settings: Settings) -> bytes:
+    """What webhook signing secrets are derived from: the platform's key, through its own
+    HMAC label (a webhook secret reveals nothing of the key that signs links)."""
+    return hmac.new(_secret(settings), b"vigie-webhook-secrets", hashlib.sha256).digest()
+
+
 EVIDENCE_KEY_FILE = "evidence-signing-key.pem"
 
 
@@ -651,6 +680,7 @@ def bootstrap(
     mailer: Mailer | None = None,
     media: MediaCapture | None = None,
     listen: bool = False,
+    poster: WebhookPoster | None = None,
 ) -> Platform:
     """Wire the platform from settings; tests pass a manual clock, seeded ids, a mailer, a
     media store (one whose disk fills up, issue 14). The read models start from their saved
@@ -713,6 +743,7 @@ def bootstrap(
         parked=parked,
         keeper=keeper,
         started=started,
+        webhooks=WebhookSender(ctx, poster or HttpPoster(), webhook_key(settings)),
     )
 
 

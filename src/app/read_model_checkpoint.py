@@ -31,6 +31,7 @@ from app.ports.read_model_store import ReadModelStore, SavedReadModels
 from app.read_models import (
     AppealSummary,
     AttemptWatch,
+    DeliverySummary,
     EnrollmentSummary,
     MailSummary,
     MediaViewSummary,
@@ -68,6 +69,7 @@ class ReadModelState:
     appeals: dict[UUID, AppealSummary]
     retention: dict[UUID, RetentionSummary]
     media_views: dict[UUID, list[MediaViewSummary]]
+    webhook_deliveries: dict[UUID, DeliverySummary] = field(default_factory=dict)
     parked_position: int = 0
     parked: dict[UUID, ParkedSummary] = field(default_factory=dict)
     # Streams found quarantined while reading the log up to `position`: a process starting

@@ -29,6 +29,7 @@ from domain.media_view import MediaView, ViewedMedia
 from domain.outbound_mail import MailStatus, OutboundMail
 from domain.proctored_session import RETENTION, ProctoredSession
 from domain.review import Review
+from domain.webhook_delivery import DeliveryStatus, WebhookDelivery
 from domain.rules import utc
 from domain.staff import StaffMember
 
@@ -201,6 +202,31 @@ class MailSummary:
 
 
 @dataclass(frozen=True)
+class DeliveryAttempt:
+    """One line of a centre's webhook delivery log: an attempt and what came of it."""
+
+    at: datetime
+    attempt: int
+    status_code: int | None
+    outcome: str  # "delivered", "failed" or "given up"
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class DeliverySummary:
+    """A webhook delivery, for the sender (due ones) and the centre's page (its log)."""
+
+    delivery_id: UUID
+    centre_id: UUID
+    event_type: str
+    url: str
+    decided_at: datetime
+    status: DeliveryStatus = DeliveryStatus.PENDING
+    next_attempt_at: datetime | None = None
+    attempts: tuple[DeliveryAttempt, ...] = ()
+
+
+@dataclass(frozen=True)
 class TimelineEntry:
     """One fact of a session, as the examiner and the auditor read it."""
 
@@ -241,6 +267,8 @@ class Projections:
         self.retention: dict[UUID, RetentionSummary] = {}
         # Who looked at each session's media, oldest first (issue 14).
         self.media_views: dict[UUID, list[MediaViewSummary]] = {}
+        # Webhook deliveries (issue 16): the sender's due list, each centre's delivery log.
+        self.webhook_deliveries: dict[UUID, DeliverySummary] = {}
 
     # --- feeding ---------------------------------------------------------------------------
 
@@ -293,6 +321,8 @@ class Projections:
             self._apply_enrollment(event)
         elif isinstance(event, OutboundMail.Event):
             self._apply_mail(event)
+        elif isinstance(event, WebhookDelivery.Event):
+            self._apply_delivery(event)
         elif isinstance(event, ProctoredSession.Event):
             self._apply_session(event)
         elif isinstance(event, ExamAttempt.Event):
@@ -359,6 +389,39 @@ class Projections:
         elif isinstance(event, OutboundMail.MailGivenUp):
             summary = replace(summary, status=MailStatus.FAILED)
         self.mails[mid] = summary
+
+    def _apply_delivery(self, event: AggregateEvent) -> None:
+        did = event.originator_id
+        if isinstance(event, WebhookDelivery.DeliveryDecided):
+            self.webhook_deliveries[did] = DeliverySummary(
+                did,
+                event.centre_id,
+                event.event_type.value,
+                event.url,
+                event.timestamp,
+                next_attempt_at=event.timestamp,
+            )
+            return
+        summary = self.webhook_deliveries.get(did)
+        if summary is None:
+            return
+        if isinstance(event, WebhookDelivery.AttemptFailed):
+            line = DeliveryAttempt(
+                event.timestamp, event.attempt, event.status_code, "failed", event.error
+            )
+            summary = replace(
+                summary,
+                attempts=(*summary.attempts, line),
+                next_attempt_at=event.retry_at or summary.next_attempt_at,
+            )
+        elif isinstance(event, WebhookDelivery.Delivered):
+            line = DeliveryAttempt(event.timestamp, event.attempt, event.status_code, "delivered")
+            summary = replace(
+                summary, attempts=(*summary.attempts, line), status=DeliveryStatus.DELIVERED
+            )
+        elif isinstance(event, WebhookDelivery.DeliveryGivenUp):
+            summary = replace(summary, status=DeliveryStatus.FAILED)
+        self.webhook_deliveries[did] = summary
 
     def _apply_session(self, event: AggregateEvent) -> None:
         sid = event.originator_id
@@ -531,6 +594,21 @@ class Projections:
             and (m.next_attempt_at is None or utc(m.next_attempt_at) <= utc(now))
         ]
         return [m.mail_id for m in sorted(due, key=lambda m: utc(m.decided_at))]
+
+    def webhooks_due(self, now: datetime) -> list[UUID]:
+        """Pending webhook deliveries whose next attempt has come, oldest first."""
+        due = [
+            d
+            for d in self.webhook_deliveries.values()
+            if d.status is DeliveryStatus.PENDING
+            and (d.next_attempt_at is None or utc(d.next_attempt_at) <= utc(now))
+        ]
+        return [d.delivery_id for d in sorted(due, key=lambda d: utc(d.decided_at))]
+
+    def deliveries_of_centre(self, centre_id: UUID, limit: int = 100) -> list[DeliverySummary]:
+        """A centre's webhook deliveries, newest first (its delivery log)."""
+        mine = [d for d in self.webhook_deliveries.values() if d.centre_id == centre_id]
+        return sorted(mine, key=lambda d: utc(d.decided_at), reverse=True)[:limit]
 
     def failed_mails(self) -> list[MailSummary]:
         """Mails given up on: what an operator must look at."""
