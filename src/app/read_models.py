@@ -420,7 +420,11 @@ class Projections:
                 summary, attempts=(*summary.attempts, line), status=DeliveryStatus.DELIVERED
             )
         elif isinstance(event, WebhookDelivery.DeliveryGivenUp):
-            summary = replace(summary, status=DeliveryStatus.FAILED)
+            *before, last = summary.attempts or (None,)
+            lines = summary.attempts
+            if last is not None:  # the last failure was the last attempt: no retry follows
+                lines = (*before, replace(last, outcome="given up"))  # type: ignore[arg-type]
+            summary = replace(summary, status=DeliveryStatus.FAILED, attempts=lines)
         self.webhook_deliveries[did] = summary
 
     def _apply_session(self, event: AggregateEvent) -> None:

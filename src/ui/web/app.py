@@ -27,6 +27,8 @@ from litestar.exceptions import (
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware.base import DefineMiddleware
 from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
@@ -47,6 +49,7 @@ from app.sessions import SessionPolicy
 from app.time_format import jinja_filter
 from domain.access import OutOfReach
 from domain.errors import DomainError, InvalidArgument
+from domain.integrations import TokenRefused
 from ui import metrics
 from ui.web import (
     accommodations,
@@ -59,6 +62,8 @@ from ui.web import (
     faults,
     hotline,
     i18n,
+    integrations,
+    machine_api,
     media,
     operator,
     parked,
@@ -311,6 +316,8 @@ def create_app(
             *portal.ROUTES,
             *examiner.ROUTES,
             *api.ROUTES,
+            *machine_api.ROUTES,
+            *integrations.ROUTES,
             *operator.ROUTES,
             *auditor.ROUTES,
             *appeals.ROUTES,
@@ -361,10 +368,13 @@ def create_app(
             exclude=[
                 *(f"^{path}$" for path in probes.PROBE_PATHS),
                 f"^{workspace.PATH}/",
+                # The machine API takes a bearer token and never a cookie (issue 16).
+                f"^{machine_api.PREFIX}/",
             ],
         ),
         exception_handlers={
             OutOfReach: _out_of_reach,
+            TokenRefused: machine_api.token_refused,
             DomainError: _domain_error,
             HTTPException: _http_error,
             ConcurrencyConflict: _conflict,
@@ -377,6 +387,21 @@ def create_app(
             Exception: _fault,
         },
         request_max_body_size=MAX_BODY_BYTES,
+        openapi_config=OpenAPIConfig(
+            title="Vigie",
+            version="1.0.0",
+            components=Components(
+                security_schemes={
+                    "BearerToken": SecurityScheme(
+                        type="http",
+                        scheme="bearer",
+                        description="A centre's API token (issued on the centre's page): "
+                        "`Authorization: Bearer vigie_…`. Scopes: enrolments:write, "
+                        "results:read.",
+                    )
+                }
+            ),
+        ),
         stores=stores,
         on_startup=[media.start_recorder] if live_media_root else [],
         on_shutdown=[
