@@ -743,7 +743,7 @@ def bootstrap(
         parked=parked,
         keeper=keeper,
         started=started,
-        webhooks=WebhookSender(ctx, poster or HttpPoster(), webhook_key(settings)),
+        webhooks=WebhookSender(ctx, poster or HttpPoster(), webhook_key(settings), SystemClock()),
     )
 
 

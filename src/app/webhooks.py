@@ -28,6 +28,7 @@ from standardwebhooks.webhooks import Webhook
 
 from app.context import Context
 from app.integrations import integrations_of, webhook_secret
+from app.ports.clock import Clock
 from app.ports.event_store import ConcurrencyConflict, Recorded
 from app.ports.webhooks import WebhookPoster, WebhookUnreachable
 from app.tenancy import centre_of_session
@@ -179,11 +180,16 @@ def _sender_name() -> str:
 
 @dataclass
 class WebhookSender:
-    """Posts due deliveries; `lease` outlasts one post (the poster's timeouts are 10 s)."""
+    """Posts due deliveries; `lease` outlasts one post (the poster's timeouts are 10 s).
+
+    Signatures carry the time of the machine's own clock (`wall_clock`, the system's), not
+    the platform's: receivers check it against theirs to refuse replays, and a platform run
+    on an offset or manual clock (a demo, a test) must still sign with the real time."""
 
     ctx: Context
     poster: WebhookPoster
     platform_key: bytes
+    wall_clock: Clock
     max_attempts: int = 10
     first_delay: timedelta = timedelta(seconds=30)
     longest_delay: timedelta = timedelta(hours=1)
@@ -216,7 +222,7 @@ class WebhookSender:
             return  # another sender's claim was stored first
         body = delivery.body.encode()
         secret = webhook_secret(self.platform_key, delivery.subscription_id)
-        sent_at = self.ctx.clock.now()
+        sent_at = self.wall_clock.now()
         status: int | None = None
         try:
             status = self.poster.post(
