@@ -21,6 +21,7 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.access import OutOfReach
 from domain.errors import DomainError, InvalidArgument, require_aware
 from domain.rules import utc
 
@@ -216,8 +217,8 @@ class CentreIntegrations(Aggregate):
         revoked."""
         require_aware("at", at)
         token = self.tokens.get(token_id)
-        if token is None:
-            raise InvalidArgument("token_id", "no such token for this centre")
+        if token is None:  # another centre's is « not found » too (domain.access)
+            raise OutOfReach("API token")
         if token.revoked_at is not None:
             return False
         self._token_revoked(token_id=token_id, revoked_by=revoked_by, timestamp=at)
@@ -302,7 +303,7 @@ class CentreIntegrations(Aggregate):
         require_aware("at", at)
         found = self.subscriptions.get(subscription_id)
         if found is None:
-            raise InvalidArgument("subscription_id", "no such webhook for this centre")
+            raise OutOfReach("webhook")
         if not found.active:
             return False
         self._removed(subscription_id=subscription_id, removed_by=removed_by, timestamp=at)
