@@ -70,9 +70,7 @@ def integrations_of(ctx: Context, centre_id: UUID) -> CentreIntegrations | None:
         return None
 
 
-def _change(
-    ctx: Context, centre_id: UUID, command: Callable[[CentreIntegrations], object]
-) -> None:
+def _change(ctx: Context, centre_id: UUID, command: Callable[[CentreIntegrations], object]) -> None:
     def once() -> None:
         found = integrations_of(ctx, centre_id) or CentreIntegrations.open(
             centre_id=centre_id, at=ctx.now()

@@ -29,9 +29,9 @@ from domain.media_view import MediaView, ViewedMedia
 from domain.outbound_mail import MailStatus, OutboundMail
 from domain.proctored_session import RETENTION, ProctoredSession
 from domain.review import Review
-from domain.webhook_delivery import DeliveryStatus, WebhookDelivery
 from domain.rules import utc
 from domain.staff import StaffMember
+from domain.webhook_delivery import DeliveryStatus, WebhookDelivery
 
 # A position the reader has seen written (the web edge sets it from the browser's cookie after
 # a command, whichever process saved it): a catch-up reads at least that far, even before
@@ -420,10 +420,9 @@ class Projections:
                 summary, attempts=(*summary.attempts, line), status=DeliveryStatus.DELIVERED
             )
         elif isinstance(event, WebhookDelivery.DeliveryGivenUp):
-            *before, last = summary.attempts or (None,)
             lines = summary.attempts
-            if last is not None:  # the last failure was the last attempt: no retry follows
-                lines = (*before, replace(last, outcome="given up"))  # type: ignore[arg-type]
+            if lines:  # the last failure was the last attempt: no retry follows
+                lines = (*lines[:-1], replace(lines[-1], outcome="given up"))
             summary = replace(summary, status=DeliveryStatus.FAILED, attempts=lines)
         self.webhook_deliveries[did] = summary
 

@@ -302,9 +302,7 @@ MATRIX: dict[str, Line] = {
     "GET /operator/integrations": _quiet(staff(Role.CENTRE)),
     "POST /operator/integrations/tokens": _quiet(staff(Role.CENTRE), form={"name": ""}),
     "POST /operator/integrations/webhooks": _quiet(staff(Role.CENTRE), form={"url": "x"}),
-    "POST /operator/integrations/tokens/{token_id:uuid}/revoke": Line(
-        centre_record(Role.CENTRE)
-    ),
+    "POST /operator/integrations/tokens/{token_id:uuid}/revoke": Line(centre_record(Role.CENTRE)),
     "POST /operator/integrations/webhooks/{subscription_id:uuid}/remove": Line(
         centre_record(Role.CENTRE)
     ),

@@ -80,7 +80,7 @@ def receiver() -> Iterator[tuple[Receiver, str]]:
     state = Receiver()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length", "0")))
             status = state.answer(body, {k.lower(): v for k, v in self.headers.items()})
             self.send_response(status)
@@ -216,9 +216,7 @@ def test_every_event_reaches_the_receiver_once_signed_after_retries_through_the_
         assert "ada@example.org" not in json.dumps(state.accepted), "no personal data is sent"
 
         # Each delivery recorded once as delivered, in the store.
-        deliveries = [
-            platform.ctx.store.get(UUID(i), WebhookDelivery) for i in state.accepted_ids
-        ]
+        deliveries = [platform.ctx.store.get(UUID(i), WebhookDelivery) for i in state.accepted_ids]
         assert all(d.status is DeliveryStatus.DELIVERED for d in deliveries)
         attempts = Counter(d.event_type.value for d in deliveries)
         assert attempts == Counter(EVERY_EVENT)

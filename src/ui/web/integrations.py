@@ -68,9 +68,7 @@ class IntegrationsDesk(Controller):
         platform.projections.catch_up(platform.ctx.store)
         now = platform.ctx.now()
         tokens = sorted(found.tokens.values(), key=lambda t: t.issued_at) if found else []
-        hooks = (
-            sorted(found.subscriptions.values(), key=lambda s: s.subscribed_at) if found else []
-        )
+        hooks = sorted(found.subscriptions.values(), key=lambda s: s.subscribed_at) if found else []
         return Template(
             "integrations.html",
             context=context(
@@ -128,7 +126,11 @@ class IntegrationsDesk(Controller):
             raise InvalidArgument("events", "unknown event") from None
         platform = platform_of(request)
         made = integrations.subscribe_webhook(
-            platform.ctx, staff_id(request), platform.webhook_key, url=_one(data, "url"), events=events
+            platform.ctx,
+            staff_id(request),
+            platform.webhook_key,
+            url=_one(data, "url"),
+            events=events,
         )
         return self._page(request, new_webhook=made)
 

@@ -34,7 +34,7 @@ from ui.web.i18n import N_, gettext_for
 
 PREFIX = "/api/centre"
 SCOPE_KEY = "token_scope"
-BEARER = [{"BearerToken": []}]  # the OpenAPI security requirement (app.py names the scheme)
+BEARER: list[dict[str, list[str]]] = [{"BearerToken": []}]  # the OpenAPI security requirement (app.py names the scheme)
 
 # Why a token was refused, in words (the `reason` field names it for machines).
 REFUSAL_WORDS = {
@@ -46,7 +46,9 @@ REFUSAL_WORDS = {
 }
 
 
-async def token_guard(connection: ASGIConnection[Any, Any, Any, Any], route: BaseRouteHandler) -> None:
+async def token_guard(
+    connection: ASGIConnection[Any, Any, Any, Any], route: BaseRouteHandler
+) -> None:
     """Lets in a token holding the route's scope (`opt["token_scope"]`), and notes its
     centre; TokenRefused otherwise."""
     scope = Scope(route.opt[SCOPE_KEY])
