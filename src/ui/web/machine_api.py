@@ -34,7 +34,8 @@ from ui.web.i18n import N_, gettext_for
 
 PREFIX = "/api/centre"
 SCOPE_KEY = "token_scope"
-BEARER: list[dict[str, list[str]]] = [{"BearerToken": []}]  # the OpenAPI security requirement (app.py names the scheme)
+# The OpenAPI security requirement (app.py names the scheme).
+BEARER: list[dict[str, list[str]]] = [{"BearerToken": []}]
 
 # Why a token was refused, in words (the `reason` field names it for machines).
 REFUSAL_WORDS = {
