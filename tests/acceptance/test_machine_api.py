@@ -27,6 +27,7 @@ from domain.integrations import CentreIntegrations, Scope, integrations_id
 from domain.staff import Role
 from tests.acceptance.web import form_token, log_in
 from ui.journey import PARIS, Journey
+from ui.cli import main
 from ui.web.app import create_app
 
 SECRET = b"t" * 32
@@ -230,3 +231,32 @@ def test_the_openapi_document_names_the_machine_routes_and_their_bearer_token(
     assert "BearerToken" in schema["components"]["securitySchemes"]
     assert schema["paths"]["/api/centre/enrolments"]["post"]["security"] == [{"BearerToken": []}]
     assert "/api/centre/enrolments/{enrollment_id}" in schema["paths"]
+
+
+def test_the_cli_issues_lists_and_revokes_a_token_as_the_centre_page_does(
+    platform: Platform,
+    client: TestClient[Any],
+    postgres_url: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("VIGIE_SECRET_KEY", SECRET.decode())
+    cli = ["--database-url", postgres_url, "api-token"]
+    manager = "centre@example.org"
+    assert main([*cli, "issue", manager, "--name", "CRM", "--scope", "enrolments:write"]) == 0
+    printed = capsys.readouterr().out
+    token = next(line for line in printed.splitlines() if line.startswith("vigie_"))
+    with TestClient(client.app) as machine:
+        assert machine.post(ENROL, json=NEW_ONE, headers=bearer(token)).status_code == 201
+        assert main([*cli, "list", manager]) == 0
+        listed = capsys.readouterr().out
+        assert "1 token(s)" in listed and "'CRM' enrolments:write" in listed
+        assert token.split("_", 3)[3] not in listed
+        token_id = UUID(hex=token.split("_")[2])
+        assert main([*cli, "revoke", manager, str(token_id)]) == 0
+        refused = machine.post(ENROL, json=NEW_ONE, headers=bearer(token))
+        assert refused.status_code == 401 and refused.json()["reason"] == "revoked"
+    assert (
+        main([*cli, "issue", "nobody@example.org", "--name", "x", "--scope", "results:read"]) == 2
+    )
+    assert "no staff account" in capsys.readouterr().err
