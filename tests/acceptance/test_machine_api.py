@@ -26,8 +26,8 @@ from domain.access import OutOfReach
 from domain.integrations import CentreIntegrations, Scope, integrations_id
 from domain.staff import Role
 from tests.acceptance.web import form_token, log_in
-from ui.journey import PARIS, Journey
 from ui.cli import main
+from ui.journey import PARIS, Journey
 from ui.web.app import create_app
 
 SECRET = b"t" * 32
