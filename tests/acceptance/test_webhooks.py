@@ -14,8 +14,9 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -30,6 +31,7 @@ from app import integrations
 from app.mail_rendering import SupportContact
 from app.tenancy import centre_of_operator
 from app.use_cases import accounts, appeals, reviewing
+from app.webhooks import signed_headers
 from domain.evidence import ReasonCode, Verdict
 from domain.integrations import WebhookEvent
 from domain.review import AppealOutcome, CitedReason, Review
@@ -262,3 +264,33 @@ def test_a_receiver_that_never_answers_is_given_up_after_its_attempts(
     assert len(summary.attempts) == sender.max_attempts
     assert summary.attempts[-1].outcome == "given up"
     assert summary.attempts[0].status_code is None and summary.attempts[0].error
+
+
+def test_the_readme_verification_snippets_accept_our_signature_and_nothing_else() -> None:
+    """The README's two ways of checking a webhook (Standard Webhooks' library, and the
+    standard library alone) are run as written, on headers the sender makes."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.S)
+    [plain] = [b for b in blocks if "def verified(" in b]
+    [library] = [b for b in blocks if "def handle(" in b]
+    secret = integrations.webhook_secret(b"k" * 32, UUID(int=1))
+    body = b'{"type":"session.created","data":{}}'
+    headers = signed_headers(secret, "delivery-1", datetime.now(UTC), body)
+    scope: dict[str, Any] = {}
+    exec(plain, scope)
+    assert scope["verified"](secret, body, headers)
+    assert not scope["verified"](secret, body + b" ", headers)
+    another = integrations.webhook_secret(b"k" * 32, UUID(int=2))  # another webhook's
+    assert not scope["verified"](another, body, headers)
+    old = signed_headers(secret, "delivery-1", datetime.now(UTC) - timedelta(minutes=6), body)
+    assert not scope["verified"](secret, body, old)
+    processed: set[str] = set()
+    scope = {
+        "WHSEC": secret,
+        "already_processed": lambda i: i in processed or processed.add(i),
+    }
+    exec(library, scope)
+    assert scope["handle"](body, headers) == 204
+    assert scope["handle"](body, headers) == 204  # a repeat: dropped
+    assert scope["handle"](body + b" ", headers) == 400
+    assert scope["handle"](body, old) == 400
