@@ -13,7 +13,7 @@ import re
 import threading
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -31,7 +31,7 @@ from app import integrations
 from app.mail_rendering import SupportContact
 from app.tenancy import centre_of_operator
 from app.use_cases import accounts, appeals, reviewing
-from app.webhooks import signed_headers
+from app.webhooks import WebhookSender, signed_headers
 from domain.evidence import ReasonCode, Verdict
 from domain.integrations import WebhookEvent
 from domain.review import AppealOutcome, CitedReason, Review
@@ -294,3 +294,53 @@ def test_the_readme_verification_snippets_accept_our_signature_and_nothing_else(
     assert scope["handle"](body, headers) == 204  # a repeat: dropped
     assert scope["handle"](body + b" ", headers) == 400
     assert scope["handle"](body, old) == 400
+
+
+def test_two_workers_post_each_delivery_once_the_claim_in_the_store_decides(
+    platform: Platform, receiver: tuple[Receiver, str]
+) -> None:
+    """Senders of two workers take the same due deliveries at the same moment: each one is
+    claimed in the store before its POST, so the receiver gets it once, recorded once."""
+    state, url = receiver
+    state.failing_first = 0
+    staff_id = accounts.register_staff(
+        platform.ctx, email="centre@example.org", name="C", role=Role.CENTRE, password=PASSWORD
+    )
+    made = integrations.subscribe_webhook(
+        platform.ctx,
+        staff_id,
+        platform.webhook_key,
+        url=url,
+        events=(WebhookEvent.SESSION_CREATED,),
+    )
+    state.secret = made.secret
+    for n in range(6):
+        journey = Journey(
+            platform, email=f"c{n}@example.org", centre_id=centre_of_operator(staff_id)
+        )
+        journey.enrol()
+        journey.create_session()
+    platform.projections.catch_up(platform.ctx.store)
+    due = platform.projections.webhooks_due(platform.ctx.now())
+    assert len(due) == 6
+    first = platform.webhooks
+    assert first is not None
+    second = replace(first, name="webhooks-other-worker")
+    start = threading.Barrier(2)
+
+    def run(sender: WebhookSender) -> None:
+        start.wait()
+        sender.send_due(due)
+
+    threads = [threading.Thread(target=run, args=(s,)) for s in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert state.requests == 6 and len(set(state.accepted_ids)) == 6
+    delivered = [
+        r.event
+        for r in platform.ctx.store.read(0, 10_000)
+        if isinstance(r.event, WebhookDelivery.Delivered)
+    ]
+    assert sorted(str(e.originator_id) for e in delivered) == sorted(map(str, due))
