@@ -260,3 +260,17 @@ def test_the_cli_issues_lists_and_revokes_a_token_as_the_centre_page_does(
         main([*cli, "issue", "nobody@example.org", "--name", "x", "--scope", "results:read"]) == 2
     )
     assert "no staff account" in capsys.readouterr().err
+
+
+def test_a_missing_or_mistyped_field_is_named(client: TestClient[Any]) -> None:
+    token = issue_on_the_page(client, "LMS", Scope.ENROLMENTS_WRITE)
+    with TestClient(client.app) as machine:
+        for body, field in (
+            ({k: v for k, v in NEW_ONE.items() if k != "surname"}, "surname"),
+            ({**NEW_ONE, "re_enrol": "maybe"}, "re_enrol"),
+            ({**NEW_ONE, "language": "de"}, "language"),
+            ({**NEW_ONE, "surname": "x" * 101}, "surname"),
+        ):
+            refused = machine.post(ENROL, json=body, headers=bearer(token))
+            assert refused.status_code == 400, refused.text
+            assert refused.json()["field"] == field, refused.text

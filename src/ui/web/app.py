@@ -139,6 +139,8 @@ _HTTP_FALLBACK = N_("Something went wrong on our side. Try again in a moment.")
 # it, or left): a 500 for Litestar, bad input for us (issue 14).
 _CLIENT_LEFT = "client disconnected prematurely"
 _LENGTH_BOUND = re.compile(r"of length <= (\d+)")
+# msgspec names a missing field in its message only (Litestar's key is then the body's name).
+_MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
 
 
 def _refused_field(error: HTTPException) -> tuple[str, int | None] | None:
@@ -148,8 +150,11 @@ def _refused_field(error: HTTPException) -> tuple[str, int | None] | None:
         return None
     for item in error.extra:
         if isinstance(item, dict) and item.get("key") and item.get("source") == "body":
-            bound = _LENGTH_BOUND.search(str(item.get("message", "")))
-            return str(item["key"]), int(bound.group(1)) if bound else None
+            message = str(item.get("message", ""))
+            bound = _LENGTH_BOUND.search(message)
+            missing = _MISSING_FIELD.search(message)
+            key = missing.group(1) if missing else str(item["key"])
+            return key, int(bound.group(1)) if bound else None
     return None
 
 
