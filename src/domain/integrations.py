@@ -207,7 +207,7 @@ class CentreIntegrations(Aggregate):
         self._token_issued(
             token_id=token_id,
             name=check_name(name),
-            scopes=tuple(sorted(set(scopes))),
+            scopes=tuple(s for s in Scope if s in scopes),  # in the order they are declared
             secret_digest=secret_digest,
             expires_at=expires_at,
             issued_by=issued_by,
@@ -294,7 +294,7 @@ class CentreIntegrations(Aggregate):
         self._subscribed(
             subscription_id=subscription_id,
             url=check_url(url),
-            events=tuple(sorted(set(events))),
+            events=tuple(e for e in WebhookEvent if e in events),
             subscribed_by=subscribed_by,
             timestamp=at,
         )
