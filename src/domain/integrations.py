@@ -258,7 +258,9 @@ class CentreIntegrations(Aggregate):
 
     @event(ApiTokenRevoked)
     def _token_revoked(self, token_id: UUID, revoked_by: UUID, timestamp: datetime) -> None:
-        token = self.tokens[token_id]
+        token = self.tokens.get(token_id)
+        if token is None:  # appliers never refuse: the command checked
+            return
         self.tokens = {
             **self.tokens,
             token_id: ApiToken(
@@ -333,7 +335,9 @@ class CentreIntegrations(Aggregate):
 
     @event(WebhookRemoved)
     def _removed(self, subscription_id: UUID, removed_by: UUID, timestamp: datetime) -> None:
-        found = self.subscriptions[subscription_id]
+        found = self.subscriptions.get(subscription_id)
+        if found is None:
+            return
         self.subscriptions = {
             **self.subscriptions,
             subscription_id: WebhookSubscription(
