@@ -82,6 +82,7 @@ def issue_on_the_page(client: TestClient[Any], name: str, *scopes: Scope) -> str
         },
     )
     assert reply.status_code == 200, reply.text
+    assert reply.headers["cache-control"] == "no-store"
     found = TOKEN.search(reply.text)
     assert found is not None, "the new token is shown"
     return html.unescape(found.group(1))

@@ -71,6 +71,8 @@ class IntegrationsDesk(Controller):
         hooks = sorted(found.subscriptions.values(), key=lambda s: s.subscribed_at) if found else []
         return Template(
             "integrations.html",
+            # A page showing a new token or secret is kept by no cache, the browser's included.
+            headers={"cache-control": "no-store"},
             context=context(
                 request,
                 tokens=[(t, t.state(now)) for t in reversed(tokens)],

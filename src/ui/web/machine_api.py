@@ -19,6 +19,7 @@ from litestar import Request, Response, get, post
 from litestar.concurrency import sync_to_thread
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody
 
 from app.integrations import authenticate
@@ -36,6 +37,23 @@ PREFIX = "/api/centre"
 SCOPE_KEY = "token_scope"
 # The OpenAPI security requirement (app.py names the scheme).
 BEARER: list[dict[str, list[str]]] = [{"BearerToken": []}]
+
+# What a refused token, a missing scope or a bad field answers (problem details).
+REFUSALS = {
+    400: ResponseSpec(
+        Problem, media_type=PROBLEM, description="A field is missing or malformed: `field` names it"
+    ),
+    401: ResponseSpec(
+        Problem,
+        media_type=PROBLEM,
+        description="No token, or an unknown, revoked or expired one: `reason` says which",
+    ),
+    403: ResponseSpec(
+        Problem,
+        media_type=PROBLEM,
+        description="The token lacks the route's scope (`out_of_scope`)",
+    ),
+}
 
 # Why a token was refused, in words (the `reason` field names it for machines).
 REFUSAL_WORDS = {
@@ -136,6 +154,12 @@ class EnrolmentStatusOut(msgspec.Struct):
     guards=[token_guard],
     opt={SCOPE_KEY: Scope.ENROLMENTS_WRITE.value},
     security=BEARER,
+    responses={
+        **REFUSALS,
+        422: ResponseSpec(
+            Problem, media_type=PROBLEM, description="A value refused: `field` names it"
+        ),
+    },
     sync_to_thread=True,
 )
 def enrol(request: Request[Any, Any, Any], data: JSONBody[EnrolmentIn]) -> EnrolmentOut:
@@ -168,6 +192,14 @@ def enrol(request: Request[Any, Any, Any], data: JSONBody[EnrolmentIn]) -> Enrol
     guards=[token_guard],
     opt={SCOPE_KEY: Scope.RESULTS_READ.value},
     security=BEARER,
+    responses={
+        **REFUSALS,
+        404: ResponseSpec(
+            Problem,
+            media_type=PROBLEM,
+            description="No enrolment of the token's centre has this id",
+        ),
+    },
     sync_to_thread=True,
 )
 def enrolment_status(
