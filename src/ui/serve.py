@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -169,9 +170,9 @@ def serve(
             _worker_thread(platform, stack)
             background = "a thread of this process (a memory: store lives in one process)"
         else:
-            child = start_worker(settings)
-            stack.callback(stop_worker, child)
-            background = f"`vigie worker` process {child.pid} ({', '.join(KINDS)})"
+            keeper = WorkerKeeper(settings, out)
+            stack.callback(keeper.stop)
+            background = f"`vigie worker` process {keeper.start()} ({', '.join(KINDS)})"
         _announce(out, host, port, invitation, workers, background)
         if workers > 1:
             platform.close()
@@ -218,6 +219,69 @@ def stop_worker(child: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         child.kill()
         child.wait(timeout=5)
+
+
+class WorkerKeeper:
+    """The `vigie worker` child of `vigie serve`, started again when it dies while the server
+    runs (a crash, the OOM killer, a SIGKILL): without it, mails, deadlines and provisioning
+    would silently stop while the pages still answer. The wait doubles after each quick death
+    (a worker that cannot start must not spin) and starts over once one ran a minute."""
+
+    FIRST_WAIT_S = 1.0
+    LONGEST_WAIT_S = 30.0
+    HEALTHY_AFTER_S = 60.0
+
+    def __init__(self, settings: Settings, out: TextIO) -> None:
+        self.settings = settings
+        self.out = out
+        self.child: subprocess.Popen[bytes] | None = None
+        self.stopping = threading.Event()
+        self.lock = threading.Lock()
+        self.watcher = threading.Thread(target=self._watch, name="worker-keeper", daemon=True)
+
+    def start(self) -> int:
+        self.child = start_worker(self.settings)
+        self.watcher.start()
+        return self.child.pid
+
+    def _watch(self) -> None:
+        wait = self.FIRST_WAIT_S
+        while not self.stopping.is_set():
+            child = self.child
+            assert child is not None
+            started = time.monotonic()
+            code = child.wait()
+            if self.stopping.is_set():
+                return
+            if time.monotonic() - started >= self.HEALTHY_AFTER_S:
+                wait = self.FIRST_WAIT_S
+            print(
+                f"vigie worker process {child.pid} ended ({_ended(code)}): "
+                f"starting another in {wait:.0f} s",
+                file=self.out,
+                flush=True,
+            )
+            if self.stopping.wait(wait):
+                return
+            with self.lock:
+                if self.stopping.is_set():
+                    return
+                self.child = start_worker(self.settings)
+            print(f"vigie worker process {self.child.pid} started", file=self.out, flush=True)
+            wait = min(wait * 2, self.LONGEST_WAIT_S)
+
+    def stop(self) -> None:
+        with self.lock:
+            self.stopping.set()
+            child = self.child
+        if child is not None:
+            stop_worker(child)
+
+
+def _ended(code: int) -> str:
+    if code < 0:
+        return f"signal {signal.Signals(-code).name}"
+    return f"exit code {code}"
 
 
 def _worker_thread(platform: Platform, stack: contextlib.ExitStack) -> None:
