@@ -146,6 +146,7 @@ def serve(
     demo accounts, whose passwords are public: by default on one machine's store only, never
     on a PostgreSQL platform unless asked (issue 15: a production start has no known log-in)."""
     logs.configure()  # before the platform: its start-up findings reach the log too
+    _stop_cleanly_on_sigterm()
     require_shared_settings(settings)  # a shared store: one secret key for every node
     in_memory = settings.database_url.startswith("memory:")
     if in_memory and workers > 1:
@@ -197,6 +198,15 @@ def serve(
             app, host=host, port=port, log_level="warning", log_config=logs.uvicorn_log_config()
         )
     return 0
+
+
+def _stop_cleanly_on_sigterm() -> None:
+    """SIGTERM (systemd, Kubernetes, `kill`) ends `vigie serve` as Ctrl-C does: the worker
+    child is stopped and gives its leases back. Without this, uvicorn re-raises the SIGTERM it
+    caught once it has shut down, Python's default action kills the process on the spot, and
+    the worker is left to notice on its own that its parent is gone."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 
 
 def start_worker(settings: Settings) -> subprocess.Popen[bytes]:

@@ -1,5 +1,6 @@
 """`vigie serve` starts its `vigie worker` again when it dies (issue 15): a worker SIGKILLed
-while the server runs is replaced, and the background work (here, a reset mail) goes on."""
+while the server runs is replaced, and the background work (here, a reset mail) goes on. And
+a SIGTERM to the server stops its worker cleanly."""
 
 from __future__ import annotations
 
@@ -51,5 +52,14 @@ def test_a_killed_worker_is_started_again_and_the_mails_go_on(
             "the new worker sent the reset mail",
             timeout=45,
         )
-        time.sleep(0.2)
         assert _alive(second), served.output()
+
+        # SIGTERM to the server alone (systemd, `kill`): it stops its worker, which gives its
+        # leases back, rather than dying on the spot and leaving the worker behind.
+        served.process.send_signal(signal.SIGTERM)
+        assert served.process.wait(timeout=30) == 0, served.output()
+        deadline = time.monotonic() + 5
+        while "gave back its lease" not in served.output() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert "gave back its lease" in served.output(), served.output()
+        assert not _alive(second), served.output()
