@@ -63,7 +63,7 @@ def ensure_installed() -> None:
 
 
 @dataclass(frozen=True)
-class TestProvider:
+class RunningProvider:
     """The running provider: its issuer, and this platform's client there."""
 
     issuer: str
@@ -74,7 +74,7 @@ class TestProvider:
 @contextlib.contextmanager
 def running_provider(
     *, redirect_uris: list[str], accounts: dict[str, dict[str, Any]], log: Path
-) -> Iterator[TestProvider]:
+) -> Iterator[RunningProvider]:
     """The provider until the block ends. `accounts` maps a login typed on its form to
     {"email", "name", "groups", "email_verified"}; any other login is an account in no group."""
     node = _need("node")
@@ -99,7 +99,7 @@ def running_provider(
             line = child.stdout.readline() if ready else b""
             if not line:
                 raise AssertionError(f"the test provider did not start: {log.read_text()}")
-            yield TestProvider(issuer=json.loads(line)["issuer"])
+            yield RunningProvider(issuer=json.loads(line)["issuer"])
         finally:
             assert child.stdin is not None
             child.stdin.close()  # the provider's signal to stop

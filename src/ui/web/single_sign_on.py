@@ -150,15 +150,20 @@ def _bounded(name: str) -> Any:
 async def sso_callback(
     request: Request[Any, Any, Any],
     code: Annotated[str, _bounded("code")] = "",
-    state: Annotated[str, _bounded("state")] = "",
+    answer_state: Annotated[str, _bounded("state")] = "",
     error: Annotated[str, _bounded("error")] = "",
+    iss: Annotated[str, _bounded("iss")] = "",
 ) -> Response[Any]:
     """The provider's answer: state, then the code exchanged and the ID token verified, then
     the account (created, linked, its role updated, or refused)."""
     provider = _provider(request)
-    pending = _taken_pending(request, state)
+    pending = _taken_pending(request, answer_state)
     if pending is None:
         return _refused(request, EXPIRED, 400)
+    if iss and iss != provider.settings.issuer:
+        # RFC 9207: the answer names another issuer (a mix-up between providers).
+        _log.warning("single sign-on: an answer from issuer %r", iss)
+        return _refused(request, NOT_VERIFIED, 401)
     if error or not code:
         _log.info("single sign-on: the provider answered %r", error or "no code")
         return _refused(request, CANCELLED, 401)
