@@ -42,9 +42,9 @@ from adapters.launcher.memory import MemoryLauncher
 from adapters.leases import MemoryLeases, PostgresLeases, SqliteLeases
 from adapters.log_listener import PostgresLogHead, install_announcement
 from adapters.mail.memory import MemoryMailer
-from adapters.oidc import OidcSettings, OpenIdProvider
 from adapters.media.ice import IceServers, parse_ice_servers
 from adapters.media.memory import FileMedia, MemoryMedia
+from adapters.oidc import OidcSettings, OpenIdProvider
 from adapters.persistence.settings import DEFAULT_DATABASE_URL, eventsourcing_env
 from adapters.persistence.store import EventsourcingStore
 from adapters.rate_limit_store import PostgresStore

@@ -87,6 +87,12 @@ def _back(vigie: TestClient[Any], callback_url: str) -> httpx.Response:
     return vigie.get(f"{parts.path}?{parts.query}", follow_redirects=False)
 
 
+def _nothing_recorded(platform: Platform, provider: RunningProvider) -> bool:
+    """No account answers to the provider's identity of eve."""
+    claim = provider_identity_claim_id(provider.issuer, "eve")
+    return list(platform.ctx.store.history(claim)) == []
+
+
 def _words(reply: httpx.Response) -> str:
     return html.unescape(reply.text)
 
@@ -123,7 +129,7 @@ def test_an_answer_with_another_state_is_refused_and_records_nothing(
     assert vigie.get("/examiner/reviews", follow_redirects=False).status_code in (302, 303)
     # The genuine answer after a forged one finds nothing either: the state was used up.
     assert _back(vigie, back).status_code == 400
-    assert list(platform.ctx.store.history(provider_identity_claim_id(provider.issuer, "eve"))) == []
+    assert _nothing_recorded(platform, provider)
 
 
 def test_an_id_token_whose_nonce_is_not_this_sign_ins_is_refused(
@@ -143,7 +149,7 @@ def test_an_id_token_whose_nonce_is_not_this_sign_ins_is_refused(
     assert reply.status_code == 401 and "n'a pas pu être vérifiée" in _words(reply)
     assert "id_token" in caplog.text and "nonce" in caplog.text  # refused for its nonce
     assert vigie.get("/examiner/reviews", follow_redirects=False).status_code in (302, 303)
-    assert list(platform.ctx.store.history(provider_identity_claim_id(provider.issuer, "eve"))) == []
+    assert _nothing_recorded(platform, provider)
 
 
 def test_a_code_without_this_browsers_verifier_is_refused(

@@ -44,8 +44,8 @@ from ui.web.edge import (
     platform_of,
     second_factors_of,
     staff_guard,
-    staff_logged_in,
     staff_id,
+    staff_logged_in,
     throttle_of,
     too_many_failures,
 )
