@@ -6,10 +6,14 @@ nonce, PKCE, the JWKS) is tested against a real provider in test_single_sign_on_
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from adapters.bootstrap import Platform, oidc_env, oidc_settings
 from app import tenancy
+from app.ports.sessions import StoredSession
+from app.sessions import staff_account
 from app.use_cases import accounts
 from app.use_cases.single_sign_on import ProviderIdentity, Refusal, SignInRefused, sign_in
 from domain.claims import Claim, ClaimKind, email_claim_id, provider_identity_claim_id
@@ -86,6 +90,24 @@ def test_a_later_sign_in_with_another_group_changes_the_role_and_records_which_g
         Role.SUPPORT,
         Role.EXAMINER,
     )
+
+
+def test_a_role_change_ends_the_members_other_sessions_which_carry_the_old_role(
+    platform: Platform,
+) -> None:
+    first = sign_in(platform.ctx, _identity("u-1", "vigie-examiners"), GROUPS)
+    now = platform.ctx.now()
+    session = StoredSession(
+        {"staff": str(first.staff_id), "role": "examiner"},
+        staff_account(first.staff_id),
+        now + timedelta(hours=8),
+        now + timedelta(minutes=30),
+    )
+    platform.sessions.put("open-tab", session)
+    sign_in(platform.ctx, _identity("u-1", "vigie-examiners"), GROUPS)
+    assert platform.sessions.get("open-tab", now) is not None  # the same role: kept
+    sign_in(platform.ctx, _identity("u-1", "vigie-support"), GROUPS)
+    assert platform.sessions.get("open-tab", now) is None
 
 
 def test_the_first_listed_group_decides_for_a_member_of_several(platform: Platform) -> None:

@@ -98,6 +98,11 @@ def test_staff_sign_in_through_the_provider_and_land_on_their_roles_desk(
     assert isinstance(linked, StaffMember.StaffLinkedToProvider)
     assert linked.group == "vigie-examiners"
 
+    # Their security page says the provider's MFA protects them; no Vigie password to change.
+    page.get_by_role("link", name="Sécurité").click()
+    assert "Vous vous connectez avec Test IdP" in page.get_by_role("main").inner_text()
+    assert page.get_by_label("Mot de passe actuel").count() == 0
+
 
 def test_a_member_in_no_listed_group_is_refused_in_english(
     page: Any, sso_server: tuple[Server, str]

@@ -6,7 +6,8 @@ token's signature, issuer, audience, expiry and nonce); this use case receives t
 identity and decides, in one transaction:
 
 - an identity seen before signs in to its account; a group that now maps to another role (or
-  centre) changes it, recorded (`StaffRoleChangedByProvider`, naming the group);
+  centre) changes it, recorded (`StaffRoleChangedByProvider`, naming the group), and ends
+  every other session of the member (they carry the old role);
 - a new identity whose e-mail already has a local account is linked to it, if the provider
   vouches for the address (`email_verified`): otherwise anyone able to set an address at the
   provider would take over the local account;
@@ -27,6 +28,7 @@ from uuid import UUID
 from app import tenancy
 from app.claiming import Unit, in_one_transaction
 from app.context import Context
+from app.sessions import staff_account
 from domain.claims import Claim, ClaimKind, email_claim_id, provider_identity_claim_id
 from domain.errors import DomainError, InvalidArgument
 from domain.staff import Role, StaffMember
@@ -148,7 +150,10 @@ def sign_in(
         )
         return SignedIn(staff.id, staff.role, created=created, linked=not created)
 
-    return in_one_transaction(ctx, decide)
+    signed_in = in_one_transaction(ctx, decide)
+    if signed_in.role_changed and ctx.sessions is not None:
+        ctx.sessions.end_account(staff_account(signed_in.staff_id))
+    return signed_in
 
 
 def _centre(ctx: Context, grant: GroupGrant) -> UUID | None:
