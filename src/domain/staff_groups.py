@@ -8,6 +8,7 @@ is the operator's precedence. A member in none of them is refused."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -16,6 +17,9 @@ from domain.errors import InvalidArgument
 from domain.staff import Role
 
 SETTING = "VIGIE_OIDC_GROUPS"
+# group=role[:centre]: the group is everything before the last `=` that a role word follows
+# (a greedy match), so a group or a centre's address may hold `=` and `:` themselves.
+_ENTRY = re.compile(r"(?P<group>.*)=\s*(?P<role>[A-Za-z]+)\s*(?:(?P<colon>:)(?P<centre>.*))?")
 
 
 @dataclass(frozen=True)
@@ -37,18 +41,21 @@ class GroupRoles:
     @classmethod
     def parse(cls, text: str) -> GroupRoles:
         """`group=role` entries separated by `;` or new lines; a centre's entry may end with
-        `:centre-account@example.org`. The role is after the *last* `=`, so an LDAP group
-        name (`cn=examiners,ou=groups,dc=example,dc=org=examiner`) works as it is."""
+        `:centre-account@example.org`. The role is after the last `=` a role word follows,
+        so an LDAP group name (`cn=examiners,ou=groups,dc=example,dc=org=examiner`) works as
+        it is."""
         grants: list[GroupGrant] = []
         for raw in text.replace("\n", ";").split(";"):
             entry = raw.strip()
             if not entry:
                 continue
-            group, equals, target = entry.rpartition("=")
-            group = group.strip()
-            if not equals or not group:
+            found = _ENTRY.fullmatch(entry)
+            if found is None:
                 raise InvalidArgument(SETTING, f"{entry!r} is not group=role")
-            role_text, colon, centre = target.strip().partition(":")
+            group, role_text = found["group"].strip(), found["role"]
+            colon, centre = found["colon"] or "", found["centre"] or ""
+            if not group:
+                raise InvalidArgument(SETTING, f"{entry!r} is not group=role")
             try:
                 role = Role(role_text.strip())
             except ValueError:

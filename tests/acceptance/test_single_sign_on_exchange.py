@@ -14,6 +14,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from litestar.testing import TestClient
 
 from adapters.bootstrap import Platform, Settings, bootstrap
@@ -180,3 +182,25 @@ def test_a_member_in_no_mapped_group_is_refused_in_their_language(
 def _leave_for_provider_en(vigie: TestClient[Any]) -> str:
     assert "Sign in with Test IdP" in vigie.get("/staff/login").text
     return str(vigie.get("/staff/sso", follow_redirects=False).headers["location"])
+
+
+ANSWER_TEXT = st.text(
+    st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=300
+) | st.sampled_from(["", "x" * 5000, "%00", "../../etc/passwd", "<script>"])
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(code=ANSWER_TEXT, error=ANSWER_TEXT, iss=ANSWER_TEXT, own_state=st.booleans())
+def test_no_answer_from_the_provider_makes_a_server_error(
+    vigie: TestClient[Any], code: str, error: str, iss: str, own_state: bool
+) -> None:
+    """Garbage in every parameter of the callback, with this browser's state or not: a page
+    refusing it (400, 401), never a 500, and never a signed-in session."""
+    url = _leave_for_provider(vigie)
+    state = parse_qs(urlsplit(url).query)["state"][0] if own_state else "not-ours"
+    query = urlencode({"code": code, "state": state, "error": error, "iss": iss})
+    reply = vigie.get(f"/staff/sso/callback?{query}", follow_redirects=False)
+    assert reply.status_code in (400, 401), reply.status_code
+    assert vigie.get("/examiner/reviews", follow_redirects=False).status_code in (302, 303)
