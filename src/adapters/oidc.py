@@ -170,24 +170,29 @@ class OpenIdProvider:
                 raise SignInFailed(f"token endpoint: {error}") from error
             if "id_token" not in token:
                 raise SignInFailed("the token response has no id_token")
-            claims = self._verified_claims(token, pending.nonce, metadata)
+            claims = self.id_token_claims(token, pending.nonce)
             userinfo = self._userinfo(session, metadata, claims["sub"])
         merged = {**claims, **userinfo}
-        groups = merged.get(self.settings.groups_claim) or []
+        groups = _claim_at(merged, self.settings.groups_claim) or []
         if isinstance(groups, str):
             groups = [groups]
+        if not isinstance(groups, list):
+            groups = []
         return ProviderIdentity(
             issuer=str(claims["iss"]),
             subject=str(claims["sub"]),
             email=str(merged["email"]) if merged.get("email") else None,
-            email_verified=merged.get("email_verified") is True,
+            # A few providers send the boolean as a string.
+            email_verified=merged.get("email_verified") in (True, "true"),
             name=str(merged.get("name") or ""),
             groups=tuple(str(g) for g in groups if isinstance(g, str | int)),
         )
 
-    def _verified_claims(
-        self, token: dict[str, Any], nonce: str, metadata: dict[str, Any]
-    ) -> dict[str, Any]:
+    def id_token_claims(self, token: dict[str, Any], nonce: str) -> dict[str, Any]:
+        """The claims of the token response's ID token, once its signature holds against the
+        provider's JWKS and its issuer, audience, expiry and nonce are this sign-in's
+        (SignInFailed otherwise)."""
+        metadata = self.metadata()
         registry = JWSRegistry(
             algorithms=metadata.get("id_token_signing_alg_values_supported") or ["RS256"],
             strict_check_header=False,
@@ -233,3 +238,16 @@ class OpenIdProvider:
         if not isinstance(found, dict) or found.get("sub") != subject:
             raise SignInFailed("userinfo speaks of another subject (OpenID Connect 5.3.2)")
         return found
+
+
+def _claim_at(claims: dict[str, Any], path: str) -> Any:
+    """A claim by name, or by a dotted path into nested claims (Keycloak's client roles:
+    `resource_access.vigie.roles`, its realm roles: `realm_access.roles`)."""
+    if path in claims:
+        return claims[path]
+    found: Any = claims
+    for part in path.split("."):
+        if not isinstance(found, dict) or part not in found:
+            return None
+        found = found[part]
+    return found

@@ -7,6 +7,7 @@ recorded for them."""
 from __future__ import annotations
 
 import html
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -16,11 +17,13 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from joserfc import jwt
+from joserfc.jwk import RSAKey
 from litestar.testing import TestClient
 
 from adapters.bootstrap import Platform, Settings, bootstrap
 from adapters.clock import ManualClock
-from adapters.oidc import OidcSettings
+from adapters.oidc import OidcSettings, OpenIdProvider, SignInFailed
 from app.mail_rendering import SupportContact
 from domain.claims import provider_identity_claim_id
 from domain.staff_groups import GroupRoles
@@ -204,3 +207,38 @@ def test_no_answer_from_the_provider_makes_a_server_error(
     reply = vigie.get(f"/staff/sso/callback?{query}", follow_redirects=False)
     assert reply.status_code in (400, 401), reply.status_code
     assert vigie.get("/examiner/reviews", follow_redirects=False).status_code in (302, 303)
+
+
+def _forged(provider: RunningProvider, key: RSAKey, nonce: str) -> str:
+    """An ID token that says all the right things (issuer, audience, subject, nonce, times),
+    signed by `key`."""
+    now = int(time.time())
+    claims = {
+        "iss": provider.issuer,
+        "aud": provider.client_id,
+        "sub": "eve",
+        "nonce": nonce,
+        "iat": now,
+        "exp": now + 300,
+    }
+    return jwt.encode({"alg": "RS256", "kid": key.kid}, claims, key)
+
+
+def test_an_id_token_not_signed_with_the_providers_published_keys_is_refused(
+    provider: RunningProvider,
+) -> None:
+    adapter = OpenIdProvider(
+        OidcSettings(
+            issuer=provider.issuer,
+            client_id=provider.client_id,
+            client_secret=provider.client_secret,
+            groups=GroupRoles.parse("vigie-examiners=examiner"),
+        )
+    )
+    published = httpx.get(adapter.metadata()["jwks_uri"]).json()["keys"]
+    # A key of its own under the provider's key id, and one under an id it never published
+    # (its JWKS is read again before giving up).
+    for kid in (published[0]["kid"], "never-published"):
+        forger = RSAKey.generate_key(2048, parameters={"kid": kid})
+        with pytest.raises(SignInFailed, match="id_token"):
+            adapter.id_token_claims({"id_token": _forged(provider, forger, "n-1")}, "n-1")
