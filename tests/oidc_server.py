@@ -64,11 +64,19 @@ def ensure_installed() -> None:
 
 @dataclass(frozen=True)
 class RunningProvider:
-    """The running provider: its issuer, and this platform's client there."""
+    """The running provider: its issuer, this platform's client there, and its accounts
+    (a file it reads at every sign-in)."""
 
     issuer: str
+    accounts_file: Path
     client_id: str = CLIENT_ID
     client_secret: str = CLIENT_SECRET
+
+    def set_account(self, login: str, **claims: Any) -> None:
+        """Change what the provider says of `login` from its next sign-in (its groups...)."""
+        accounts = json.loads(self.accounts_file.read_text())
+        accounts[login] = {**accounts.get(login, {}), **claims}
+        self.accounts_file.write_text(json.dumps(accounts))
 
 
 @contextlib.contextmanager
@@ -79,11 +87,13 @@ def running_provider(
     {"email", "name", "groups", "email_verified"}; any other login is an account in no group."""
     node = _need("node")
     ensure_installed()
+    accounts_file = log.with_name(log.stem + "-accounts.json")
+    accounts_file.write_text(json.dumps(accounts))
     setup = {
         "client_id": CLIENT_ID,
         "client_secret": CLIENT_SECRET,
         "redirect_uris": redirect_uris,
-        "accounts": accounts,
+        "accounts_file": str(accounts_file),
     }
     with open(log, "wb") as errors:
         child = subprocess.Popen(
@@ -99,7 +109,7 @@ def running_provider(
             line = child.stdout.readline() if ready else b""
             if not line:
                 raise AssertionError(f"the test provider did not start: {log.read_text()}")
-            yield RunningProvider(issuer=json.loads(line)["issuer"])
+            yield RunningProvider(json.loads(line)["issuer"], accounts_file)
         finally:
             assert child.stdin is not None
             child.stdin.close()  # the provider's signal to stop

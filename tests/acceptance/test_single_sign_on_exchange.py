@@ -25,8 +25,10 @@ from adapters.bootstrap import Platform, Settings, bootstrap
 from adapters.clock import ManualClock
 from adapters.oidc import OidcSettings, OpenIdProvider, SignInFailed
 from app.mail_rendering import SupportContact
-from domain.claims import provider_identity_claim_id
+from domain.claims import Claim, provider_identity_claim_id
+from domain.staff import Role, StaffMember
 from domain.staff_groups import GroupRoles
+from tests.acceptance.web import csrf
 from tests.oidc_server import RunningProvider, running_provider, sign_in_at_provider
 from ui.journey import PARIS
 from ui.web.app import create_app
@@ -36,6 +38,7 @@ CALLBACK = f"{BASE}/staff/sso/callback"
 ACCOUNTS = {
     "eve": {"email": "eve@example.org", "name": "Eve Examinatrice", "groups": ["vigie-examiners"]},
     "sam": {"email": "sam@example.org", "name": "Sam", "groups": ["interns"]},
+    "max": {"email": "max@example.org", "name": "Max", "groups": ["vigie-examiners"]},
 }
 
 
@@ -52,7 +55,7 @@ def platform(provider: RunningProvider) -> Iterator[Platform]:
         issuer=provider.issuer,
         client_id=provider.client_id,
         client_secret=provider.client_secret,
-        groups=GroupRoles.parse("vigie-examiners=examiner"),
+        groups=GroupRoles.parse("vigie-examiners=examiner; vigie-support=support"),
         name="Test IdP",
     )
     made = bootstrap(
@@ -121,6 +124,28 @@ def test_a_member_signs_in_through_the_provider_with_pkce_and_lands_on_their_des
     vigie.cookies.clear()
     replayed = _back(vigie, back)
     assert replayed.status_code == 400 and "n'est plus valable" in _words(replayed)
+
+
+def test_a_member_moved_to_another_group_gets_its_role_at_the_next_sign_in_recorded(
+    vigie: TestClient[Any], provider: RunningProvider, platform: Platform
+) -> None:
+    def sign_in() -> httpx.Response:
+        url = _leave_for_provider(vigie)
+        with httpx.Client(timeout=10) as browser:
+            return _back(vigie, sign_in_at_provider(browser, url, login="max", back_to=CALLBACK))
+
+    assert sign_in().headers["location"] == "/examiner/reviews"
+    provider.set_account("max", groups=["vigie-support"])
+    vigie.post("/logout", headers=csrf(vigie))
+    assert sign_in().headers["location"] == "/hotline"
+    claim = platform.ctx.store.get(provider_identity_claim_id(provider.issuer, "max"), Claim)
+    changed = list(platform.ctx.store.history(claim.holder_id))[-1]
+    assert isinstance(changed, StaffMember.StaffRoleChangedByProvider)
+    assert (changed.group, changed.role, changed.previous_role) == (
+        "vigie-support",
+        Role.SUPPORT,
+        Role.EXAMINER,
+    )
 
 
 def test_an_answer_with_another_state_is_refused_and_records_nothing(

@@ -1,13 +1,15 @@
 // The OpenID provider Vigie's single sign-on tests run on 127.0.0.1 (node-oidc-provider with
 // its development interactions: a login form that takes any name and password, then a consent
-// page). The test gives its client and accounts as JSON in VIGIE_TEST_OIDC; the provider
+// page). The test gives its client as JSON in VIGIE_TEST_OIDC, and its accounts in a JSON
+// file read at every sign-in (so a test can move someone to another group); the provider
 // listens on a free port, prints {"issuer": ...} on one line, and stops when its standard
 // input closes (the test ended, or died).
+import fs from 'node:fs';
 import http from 'node:http';
 import Provider from 'oidc-provider';
 
 const setup = JSON.parse(process.env.VIGIE_TEST_OIDC || '{}');
-const accounts = setup.accounts || {};
+const accounts = () => JSON.parse(fs.readFileSync(setup.accounts_file, 'utf8'));
 
 const server = http.createServer();
 server.listen(0, '127.0.0.1', () => {
@@ -34,7 +36,7 @@ server.listen(0, '127.0.0.1', () => {
     cookies: { keys: ['vigie-test-provider-cookie-key'] },
     async findAccount(_ctx, id) {
       // The login typed on the provider's form names the account; an unknown one has no group.
-      const known = accounts[id] || { email: `${id}@example.org`, name: id, groups: [] };
+      const known = accounts()[id] || { email: `${id}@example.org`, name: id, groups: [] };
       return {
         accountId: id,
         async claims() {
