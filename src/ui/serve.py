@@ -175,6 +175,13 @@ def serve(
             stack.callback(keeper.stop)
             background = f"`vigie worker` process {keeper.start()} ({', '.join(KINDS)})"
         _announce(out, host, port, invitation, workers, background)
+        if settings.oidc is not None:
+            print(
+                f"  staff single sign-on: {settings.oidc.display_name} ({settings.oidc.issuer}); "
+                f"register {settings.base_url.rstrip('/')}/staff/sso/callback there",
+                file=out,
+                flush=True,
+            )
         if workers > 1:
             platform.close()
             # The web processes rebuild the platform from these settings.

@@ -111,6 +111,13 @@ def signed_link(role: str, owner: str) -> Outcome:
     return GONE
 
 
+def no_provider_here(role: str, owner: str) -> Outcome:
+    """Staff single sign-on (issue 16): open to everyone where a provider is configured
+    (tests/acceptance/test_single_sign_on_exchange.py); this platform has none, so the routes
+    answer « not found » to whoever asks."""
+    return ABSENT
+
+
 def after_password(role: str, owner: str) -> Outcome:
     """The second step of a staff log-in: nobody reaches it without the first (the matrix's
     sessions are past it or never began it): back to the log-in page."""
@@ -189,6 +196,9 @@ MATRIX: dict[str, Line] = {
     # The second step of a staff log-in: only after the password (else back to the log-in).
     "GET /staff/login/code": _quiet(after_password),
     "POST /staff/login/code": _quiet(after_password, form={"code": "000000"}),
+    # Staff single sign-on (issue 16): to the provider and back; not configured here.
+    "GET /staff/sso": _quiet(no_provider_here),
+    "GET /staff/sso/callback": _quiet(no_provider_here),
     # A member of staff's own security: password and second factor (any staff role).
     "GET /staff/security": _quiet(staff(*Role)),
     "POST /staff/security/second-factor": _quiet(staff(*Role)),
