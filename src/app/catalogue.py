@@ -44,6 +44,9 @@ class Certification:
     # Issue 16: the exam tab opens only in Safe Exam Browser with this certification's
     # configuration (None: any browser). docs/seb.md.
     safe_exam_browser: SafeExamBrowser | None = None
+    # Issue 16: the proctoring page records the candidate's screen too, and a stopped share
+    # is flagged (ScreenMustStayShared).
+    screen_capture: bool = False
 
     @property
     def practice_offered(self) -> bool:
@@ -110,6 +113,13 @@ def parse_safe_exam_browser(raw: object, name: str) -> SafeExamBrowser | None:
     )
 
 
+def _flag(header: dict[str, Any], field: str, name: str) -> bool:
+    value = header.get(field, False)
+    if not isinstance(value, bool):
+        raise BankError(f"{name}: [certification] {field} is true or false")
+    return value
+
+
 def parse_paper(content: bytes, name: str) -> tuple[dict[str, Any], ExamPaper]:
     """A bank file's header table and its paper; BankError names what is wrong."""
     try:
@@ -147,6 +157,7 @@ def parse_certification(
             practice=parse_paper(practice_content, practice_name)[1] if practice_content else None,
             media_retention_days=int(header.get("media_retention_days", 365)),
             safe_exam_browser=parse_safe_exam_browser(header.get("safe_exam_browser"), name),
+            screen_capture=_flag(header, "screen_capture", name),
         )
     except KeyError as missing:
         raise BankError(f"{name}: [certification] misses {missing}") from None

@@ -34,6 +34,7 @@ from adapters.media.live_common import (
 )
 from app.ports.clock import Clock
 from app.ports.live_media import (
+    CAMERA,
     BadOffer,
     Detector,
     Gap,
@@ -143,9 +144,17 @@ class MemoryLiveRecorder:
             session.origin = now
         return max(now - session.origin, 0.0)
 
-    async def open(self, session_id: UUID, offer_sdp: str, origin: datetime | None = None) -> str:
+    async def open(
+        self,
+        session_id: UUID,
+        offer_sdp: str,
+        origin: datetime | None = None,
+        source: str = CAMERA,
+    ) -> str:
         if not offer_sdp.startswith(OFFER):
             raise BadOffer("not a memory offer")
+        if source != CAMERA:  # issue 16's screen is recorded by the aiortc recorder only
+            raise BadOffer("the in-memory recorder records the camera only")
         now = self.clock.now()
         session = self.sessions.setdefault(
             session_id,
