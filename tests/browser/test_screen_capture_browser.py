@@ -146,7 +146,7 @@ def test_a_screen_capture_session_records_two_tracks_and_a_stopped_share_is_flag
     assert (camera_width, camera_frames > 0) == (320, True)
     assert (width, height) == (1280, 720) and frames >= 5
     shared = screen[0].span
-    assert 3.0 <= shared.end_s - shared.start_s
+    assert shared.end_s - shared.start_s >= 3.0
     assert shared.start_s <= stopped[0].span.start_s <= shared.end_s + 3.0
     print(f"camera {camera[0].span}; screen {shared} ({frames} frames); flag {stopped[0].span}")
 
