@@ -45,14 +45,14 @@ def test_a_shared_screen_is_recorded_beside_the_camera_and_a_stopped_share_is_fl
     journey.enter()
     recorder, _ = wire(journey, grace_s=30)
     camera = connect(journey, recorder)
-    play_with_heartbeats(camera, 3)
+    play_with_heartbeats(camera, 2)
     screen = share_screen(journey, recorder)
-    screen.play(4)  # the screen shared for four seconds (the camera's frames wait)
+    screen.play(2)  # the screen shared for two seconds (the camera's frames wait)
     screen.hang_up()  # the candidate stops sharing: the page says so on its channel
     camera.send(STOPPED)
     journey.clock.advance(seconds=10)  # the screen not shared for ten seconds
     screen = share_screen(journey, recorder)  # shared again
-    screen.play(2)
+    screen.play(1)
     assert journey.session_id is not None
     asyncio.run(recorder.close(journey.session_id))
 
