@@ -152,6 +152,9 @@ def exam_settings(
         "showTaskBar": True,
         "URLFilterEnable": False,
     }
+    # SEB mixes this salt into the Browser Exam Key: a fixed one (from the start URL, the same
+    # on every node) keeps the key of a SEB build the same for every download of the file.
+    settings["examKeySalt"] = hashlib.sha256(f"vigie-seb:{start_url}".encode()).digest()
     if requirement.quit_password_hash:
         settings["hashedQuitPassword"] = requirement.quit_password_hash
     return settings

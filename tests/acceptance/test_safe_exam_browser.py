@@ -6,6 +6,7 @@ any other with a page in the candidate's language. The platform is served for re
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import html
 import plistlib
@@ -51,6 +52,8 @@ def seb_json_by_hand(value: Any) -> str:
         return str(value)
     if isinstance(value, str):
         return '"' + value + '"'
+    if isinstance(value, bytes):  # <data>
+        return '"' + base64.b64encode(value).decode() + '"'
     if isinstance(value, list):
         return "[" + ",".join(seb_json_by_hand(v) for v in value) + "]"
     assert isinstance(value, dict), type(value)
@@ -170,6 +173,7 @@ def test_the_seb_file_opens_the_platform_and_announces_its_config_key(
     assert settings["startURL"] == f"http://127.0.0.1:{port}/"
     assert settings["sendBrowserExamKey"] is True
     assert settings["browserMediaCaptureCamera"] is True
+    assert len(settings["examKeySalt"]) == 32  # fixed: a build's Browser Exam Key stays put
     assert config_key_of(content) == announced
 
 
