@@ -293,6 +293,10 @@ MATRIX: dict[str, Line] = {
         centre_record(Role.CENTRE, Role.SUPPORT), form={"slot": ""}
     ),
     "GET /operator/reviews": _quiet(staff(Role.CENTRE, Role.SUPPORT)),
+    # A certification's Safe Exam Browser configuration (issue 16): for the staff who hand it.
+    "GET /operator/certifications/{certification:str}/seb": _quiet(
+        staff(Role.CENTRE, Role.SUPPORT)
+    ),
     "POST /operator/reviews/{review_id:uuid}/reassign": Line(
         centre_record(Role.CENTRE, Role.SUPPORT),
         form={"examiner": "assigned@example.org", "reason": ""},
@@ -501,6 +505,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         "mail_id": str(next(iter(platform.projections.mails))),
         "parked_id": str(parked.id),
         "code": "fr",
+        "certification": "ENI-ACCESS",
         "file_path": "vigie.css",
         "path": "openapi.json",
     }

@@ -223,6 +223,14 @@ def wants_fragment(request: Request[Any, Any, Any]) -> bool:
     return request.headers.get(FRAGMENT_HEADER) == "1"
 
 
+def screen_capture_of(request: Request[Any, Any, Any], certification_code: str) -> bool:
+    """Whether the proctoring page records the candidate's screen too (issue 16)."""
+    certification = next(
+        (c for c in platform_of(request).ctx.catalogue if c.code == certification_code), None
+    )
+    return certification is not None and certification.screen_capture
+
+
 def live_session(request: Request[Any, Any, Any], session: ProctoredSession) -> str:
     """The session the page records live (issue 7): entered and not closed, on a server that
     records; '' otherwise."""
