@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 import psycopg
 import pytest
@@ -187,6 +188,11 @@ def postgres_url(postgres_base_url: str) -> Iterator[str]:
         connection.execute(
             sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(f"{schema}_keys"))
         )
+
+
+def server_and_schema(url: str) -> tuple[str, str]:
+    """`postgres_url`'s two halves: the server's URL, and the test's own schema."""
+    return url.split("?", maxsplit=1)[0], parse_qs(urlparse(url).query)["schema"][0]
 
 
 @pytest.fixture(

@@ -14,7 +14,7 @@ import re
 import secrets
 import socket
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -46,6 +46,7 @@ from adapters.log_listener import PostgresLogHead, install_announcement
 from adapters.mail.memory import MemoryMailer
 from adapters.media.ice import IceServers, parse_ice_servers
 from adapters.media.memory import FileMedia, MemoryMedia
+from adapters.oidc import OidcSettings, OpenIdProvider
 from adapters.persistence.settings import DEFAULT_DATABASE_URL, eventsourcing_env
 from adapters.persistence.store import EventsourcingStore
 from adapters.rate_limit_store import PostgresStore
@@ -90,6 +91,8 @@ from app.read_models import Projections
 from app.time_format import TimeFormatter
 from app.use_cases import portal
 from app.webhooks import DeliveryReport, WebhookSender
+from domain.errors import InvalidArgument
+from domain.staff_groups import GroupRoles
 
 NODE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
 
@@ -144,6 +147,9 @@ class Settings:
     # STUN/TURN servers of the live connections (VIGIE_ICE_SERVERS, VIGIE_TURN_SECRET,
     # VIGIE_TURN_TTL); none by default: every peer reaches the server directly.
     ice: IceServers = field(default_factory=IceServers)
+    # Staff single sign-on through an OpenID provider (VIGIE_OIDC_*, issue 16); None: local
+    # accounts only.
+    oidc: OidcSettings | None = None
 
     @classmethod
     def from_env(cls, **overrides: str | None) -> Settings:
@@ -198,6 +204,7 @@ class Settings:
             redis_url=values["redis_url"] or None,
             node_id=_node_id(values["node_id"]),
             ice=parse_ice_servers(values["ice_servers"], values["turn_secret"], values["turn_ttl"]),
+            oidc=oidc_settings(os.environ),
             support=SupportContact(
                 email=os.environ.get("VIGIE_SUPPORT_EMAIL", SupportContact.email),
                 phone=os.environ.get("VIGIE_SUPPORT_PHONE", SupportContact.phone),
@@ -235,11 +242,48 @@ class Settings:
             "VIGIE_ICE_SERVERS": ",".join(self.ice.urls) or None,
             "VIGIE_TURN_SECRET": self.ice.turn_secret,
             "VIGIE_TURN_TTL": self.ice.turn_ttl_s,
+            **(oidc_env(self.oidc) if self.oidc else {}),
             "VIGIE_SUPPORT_EMAIL": self.support.email,
             "VIGIE_SUPPORT_PHONE": self.support.phone,
             "VIGIE_SUPPORT_CHAT_URL": self.support.chat_url,
         }
         return {name: str(value) for name, value in values.items() if value is not None}
+
+
+def oidc_settings(env: Mapping[str, str]) -> OidcSettings | None:
+    """VIGIE_OIDC_ISSUER, _CLIENT_ID, _CLIENT_SECRET, _GROUPS (group=role; ...), and the
+    optional _NAME, _SCOPES, _GROUPS_CLAIM; None when no issuer is set. A half-given
+    configuration is an error naming the setting, never a sign-in that fails later."""
+    issuer = env.get("VIGIE_OIDC_ISSUER", "").strip()
+    if not issuer:
+        return None
+    groups = env.get("VIGIE_OIDC_GROUPS", "")
+    try:
+        mapping = GroupRoles.parse(groups)
+    except InvalidArgument as error:
+        raise ValueError(str(error)) from None
+    return OidcSettings(
+        issuer=issuer,
+        client_id=env.get("VIGIE_OIDC_CLIENT_ID", "").strip(),
+        client_secret=env.get("VIGIE_OIDC_CLIENT_SECRET", ""),
+        groups=mapping,
+        name=env.get("VIGIE_OIDC_NAME", "").strip(),
+        scopes=env.get("VIGIE_OIDC_SCOPES", "").strip() or OidcSettings.scopes,
+        groups_claim=env.get("VIGIE_OIDC_GROUPS_CLAIM", "").strip() or OidcSettings.groups_claim,
+    )
+
+
+def oidc_env(oidc: OidcSettings) -> dict[str, str]:
+    """The VIGIE_OIDC_* variables `oidc_settings` reads back."""
+    return {
+        "VIGIE_OIDC_ISSUER": oidc.issuer,
+        "VIGIE_OIDC_CLIENT_ID": oidc.client_id,
+        "VIGIE_OIDC_CLIENT_SECRET": oidc.client_secret,
+        "VIGIE_OIDC_GROUPS": oidc.groups.text(),
+        "VIGIE_OIDC_NAME": oidc.name,
+        "VIGIE_OIDC_SCOPES": oidc.scopes,
+        "VIGIE_OIDC_GROUPS_CLAIM": oidc.groups_claim,
+    }
 
 
 @dataclass
@@ -267,6 +311,8 @@ class Platform:
     # The read models' saved state (issue 15): loaded at start, saved by the worker passes.
     keeper: ReadModelKeeper | None = None
     started: StartReport | None = None  # how this process's read models got current
+    # Staff single sign-on (issue 16), when VIGIE_OIDC_ISSUER names a provider.
+    single_sign_on: OpenIdProvider | None = None
     # Webhook deliveries (issue 16), posted by the worker's `webhooks` pass only.
     webhooks: WebhookSender | None = None
 
@@ -744,6 +790,7 @@ def bootstrap(
         keeper=keeper,
         started=started,
         webhooks=WebhookSender(ctx, poster or HttpPoster(), webhook_key(settings), SystemClock()),
+        single_sign_on=OpenIdProvider(settings.oidc) if settings.oidc else None,
     )
 
 

@@ -9,6 +9,7 @@ each attempt, so an attempt is always scored and replayed against the bank it wa
 from __future__ import annotations
 
 import hashlib
+import re
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from app.safe_exam_browser import SafeExamBrowser
 from domain.errors import InvalidArgument
 from domain.exam_paper import Choice, ExamPaper, Matching, Question, QuestionKind
 
@@ -39,6 +41,12 @@ class Certification:
     # (after the appeal period, and after an appeal's decision). Not a decision rule: the
     # rule set frozen in a session does not hold it.
     media_retention_days: int = 365
+    # Issue 16: the exam tab opens only in Safe Exam Browser with this certification's
+    # configuration (None: any browser). docs/seb.md.
+    safe_exam_browser: SafeExamBrowser | None = None
+    # Issue 16: the proctoring page records the candidate's screen too, and a stopped share
+    # is flagged (ScreenMustStayShared).
+    screen_capture: bool = False
 
     @property
     def practice_offered(self) -> bool:
@@ -70,6 +78,46 @@ def _question(raw: dict[str, Any], where: str) -> Question:
         raise BankError(f"{where}: missing field {missing}") from None
     except (ValueError, InvalidArgument) as error:
         raise BankError(f"{where}: {error}") from None
+
+
+HEX_KEY = re.compile(r"[0-9a-f]{64}")
+SEB_FIELDS = {"browser_exam_keys", "config_keys", "quit_password_sha256"}
+
+
+def _keys(raw: dict[str, Any], field: str, where: str) -> tuple[str, ...]:
+    values = raw.get(field, [])
+    if not isinstance(values, list) or not all(
+        isinstance(v, str) and HEX_KEY.fullmatch(v.lower()) for v in values
+    ):
+        raise BankError(f"{where}.{field}: a list of keys of 64 hexadecimal digits")
+    return tuple(v.lower() for v in values)
+
+
+def parse_safe_exam_browser(raw: object, name: str) -> SafeExamBrowser | None:
+    """A `[certification.safe_exam_browser]` table (its presence requires SEB)."""
+    where = f"{name}: [certification.safe_exam_browser]"
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise BankError(f"{where} is a table")
+    unknown = sorted(set(raw) - SEB_FIELDS)
+    if unknown:
+        raise BankError(f"{where}: unknown field {unknown[0]!r} (known: {sorted(SEB_FIELDS)})")
+    quit_hash = raw.get("quit_password_sha256", "")
+    if quit_hash and not (isinstance(quit_hash, str) and HEX_KEY.fullmatch(quit_hash.lower())):
+        raise BankError(f"{where}.quit_password_sha256: 64 hexadecimal digits")
+    return SafeExamBrowser(
+        browser_exam_keys=_keys(raw, "browser_exam_keys", where),
+        config_keys=_keys(raw, "config_keys", where),
+        quit_password_hash=str(quit_hash).lower(),
+    )
+
+
+def _flag(header: dict[str, Any], field: str, name: str) -> bool:
+    value = header.get(field, False)
+    if not isinstance(value, bool):
+        raise BankError(f"{name}: [certification] {field} is true or false")
+    return value
 
 
 def parse_paper(content: bytes, name: str) -> tuple[dict[str, Any], ExamPaper]:
@@ -108,6 +156,8 @@ def parse_certification(
             paper=paper,
             practice=parse_paper(practice_content, practice_name)[1] if practice_content else None,
             media_retention_days=int(header.get("media_retention_days", 365)),
+            safe_exam_browser=parse_safe_exam_browser(header.get("safe_exam_browser"), name),
+            screen_capture=_flag(header, "screen_capture", name),
         )
     except KeyError as missing:
         raise BankError(f"{name}: [certification] misses {missing}") from None

@@ -11,6 +11,7 @@ from datetime import datetime
 from uuid import UUID
 
 from app.context import Context
+from app.safe_exam_browser import SafeExamBrowser
 from domain.candidate import Candidate
 from domain.exam_attempt import AttemptStatus, ExamAttempt
 from domain.exam_paper import Choice, QuestionKind, choice_order
@@ -79,3 +80,13 @@ def desk_view(ctx: Context, attempt_id: UUID, attempt: ExamAttempt | None = None
         questions=questions,
         language=ctx.store.get(attempt.candidate_id, Candidate).language,
     )
+
+
+def lockdown_of(ctx: Context, attempt_id: UUID) -> SafeExamBrowser | None:
+    """The Safe Exam Browser requirement of an attempt's certification (issue 16), or None.
+    The attempt is read only when some certification of the catalogue requires SEB: the
+    exam tab's heartbeats of every other platform cost nothing more."""
+    if not any(c.safe_exam_browser for c in ctx.catalogue):
+        return None
+    code = ctx.store.get(attempt_id, ExamAttempt).certification_code
+    return ctx.catalogue.get(code).safe_exam_browser

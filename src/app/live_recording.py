@@ -23,6 +23,7 @@ from uuid import UUID
 
 from app.context import Context, update
 from app.ports.live_media import (
+    SCREEN,
     Detection,
     Gap,
     LiveEvent,
@@ -50,6 +51,9 @@ SIGNAL_FLAGS: dict[SignalKind, FlagKind] = {
     SignalKind.FOCUS_LOST: FlagKind.TAB_FOCUS_LOST,
     SignalKind.SECOND_SCREEN: FlagKind.SECOND_SCREEN,
     SignalKind.COPY_PASTE: FlagKind.COPY_PASTE,
+    # Issue 16, rule ScreenMustStayShared: the candidate ended the screen share their
+    # certification requires (the browser's « Stop sharing », or the shared window closed).
+    SignalKind.SCREEN_SHARE_STOPPED: FlagKind.SCREEN_SHARE_STOPPED,
 }
 
 
@@ -82,7 +86,16 @@ def _decide(
     now: datetime,
     local: Callable[[datetime], datetime],
 ) -> None:
-    if isinstance(event, Segment):
+    if isinstance(event, Segment) and event.source == SCREEN:
+        session.record_screen_segment(
+            at=local(event.ended_at),
+            segment_id=str(event.segment_id),
+            media_id=event.media_id,
+            span=_span(session, event.started_at, event.ended_at),
+            size=event.size,
+            content_hash=event.content_hash,
+        )
+    elif isinstance(event, Segment):
         session.record_segment(
             at=local(event.ended_at),
             segment_id=str(event.segment_id),

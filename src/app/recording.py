@@ -40,6 +40,8 @@ class RecordingView:
     """Everything the player needs, in media-time order."""
 
     marks: tuple[TimelineMark, ...]
+    # Issue 16: the shared screen's segments, played beside the camera on the same timeline.
+    screens: tuple[TimelineMark, ...] = ()
 
     @property
     def segments(self) -> tuple[TimelineMark, ...]:
@@ -57,9 +59,16 @@ class RecordingView:
 def recording_of(history: Iterable[AggregateEvent]) -> RecordingView:
     """The recording of a session from its events."""
     marks: list[TimelineMark] = []
+    screens: list[TimelineMark] = []
     for event in history:
         evidence_id = f"{event.originator_id}/{event.originator_version}"
-        if isinstance(event, ProctoredSession.SegmentRecorded):
+        if isinstance(event, ProctoredSession.ScreenSegmentRecorded):
+            screens.append(
+                TimelineMark(
+                    MarkKind.SEGMENT, event.span, event.segment_id, evidence_id, event.media_id
+                )
+            )
+        elif isinstance(event, ProctoredSession.SegmentRecorded):
             marks.append(
                 TimelineMark(
                     MarkKind.SEGMENT, event.span, event.segment_id, evidence_id, event.media_id
@@ -84,7 +93,8 @@ def recording_of(history: Iterable[AggregateEvent]) -> RecordingView:
             marks.append(TimelineMark(MarkKind.TAB_CLOSED, event.span, label, evidence_id))
     order = {MarkKind.SEGMENT: 0, MarkKind.FLAG: 1, MarkKind.TAB_CLOSED: 2, MarkKind.GAP: 3}
     marks.sort(key=lambda m: (m.span.start_s, order[m.kind]))
-    return RecordingView(tuple(marks))
+    screens.sort(key=lambda m: m.span.start_s)
+    return RecordingView(tuple(marks), tuple(screens))
 
 
 @dataclass(frozen=True)
@@ -107,7 +117,9 @@ def session_media(history: Iterable[AggregateEvent]) -> tuple[StoredMediaRef, ..
         elif isinstance(event, ProctoredSession.EnvironmentRecordingStopped):
             media_id = event.media_id or _reference_before_issue_12(event)
             ref = StoredMediaRef(media_id, event.part.value, "video")
-        elif isinstance(event, ProctoredSession.SegmentRecorded):
+        elif isinstance(
+            event, ProctoredSession.SegmentRecorded | ProctoredSession.ScreenSegmentRecorded
+        ):
             ref = StoredMediaRef(event.media_id, event.segment_id, "segment")
         else:
             continue

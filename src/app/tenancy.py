@@ -27,13 +27,19 @@ def centre_of_operator(staff_id: UUID) -> UUID:
     return uuid5(MAIL_NAMESPACE, f"centre:{staff_id}")
 
 
+def centre_of(staff: StaffMember) -> UUID:
+    """The centre a centre operator works for: the one their provider's group names (issue
+    16), else the one derived from their own account."""
+    return staff.centre_id or centre_of_operator(staff.id)
+
+
 def actor(store: EventStore, staff_id: UUID) -> Actor:
     """The staff member as the rules of access see them (OutOfReach if there is none)."""
     try:
         staff = store.get(staff_id, StaffMember)
     except LookupError:
         raise OutOfReach("staff account") from None
-    centre = centre_of_operator(staff.id) if staff.role is Role.CENTRE else None
+    centre = centre_of(staff) if staff.role is Role.CENTRE else None
     return Actor(staff.id, staff.role, centre)
 
 

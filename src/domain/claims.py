@@ -35,6 +35,8 @@ class ClaimKind(StrEnum):
     CANDIDATE_EMAIL = "candidate-email"
     STAFF_EMAIL = "staff-email"
     ENROLMENT = "enrolment"
+    # Issue 16: one staff account per identity at an OpenID provider (issuer + subject).
+    PROVIDER_IDENTITY = "provider-identity"
 
 
 class Handover(StrEnum):
@@ -54,6 +56,14 @@ def claim_id(kind: ClaimKind, key: str) -> UUID:
 def email_claim_id(kind: ClaimKind, email: str) -> UUID:
     """The claim on an e-mail address (trimmed and lower-cased, as accounts store it)."""
     return claim_id(kind, check_email(email))
+
+
+def provider_identity_claim_id(issuer: str, subject: str) -> UUID:
+    """The claim on an identity at an OpenID provider: its issuer and subject, as given (the
+    subject is case-sensitive and never reassigned by the provider, OpenID Connect 2)."""
+    if not issuer or not subject:
+        raise InvalidArgument("subject", "the provider's issuer and subject are required")
+    return claim_id(ClaimKind.PROVIDER_IDENTITY, f"{issuer}\x00{subject}")
 
 
 def enrolment_claim_id(centre_id: UUID, candidate_id: UUID, certification_code: str) -> UUID:

@@ -43,6 +43,9 @@ class FlagKind(StrEnum):
     VISIBILITY_LOST = "visibility_lost"
     FULLSCREEN_LEFT = "fullscreen_left"
     COPY_PASTE = "copy_paste"
+    # Issue 16: the candidate stopped sharing their screen, which their certification
+    # requires (the rule ScreenMustStayShared).
+    SCREEN_SHARE_STOPPED = "screen_share_stopped"
 
 
 class ReasonCode(StrEnum):

@@ -197,6 +197,15 @@ class ProctoredSession(Aggregate):
     class RecordingGap(Aggregate.Event):
         span: MediaSpan
 
+    class ScreenSegmentRecorded(Aggregate.Event):
+        """Issue 16: a recording of the candidate's shared screen, beside the camera's."""
+
+        segment_id: str
+        media_id: str
+        span: MediaSpan
+        size: int
+        content_hash: str
+
     class MediaDeleted(Aggregate.Event):
         media_ids: tuple[str, ...]  # deleted by this pass
         reason: str
@@ -588,6 +597,38 @@ class ProctoredSession(Aggregate):
         )
         return True
 
+    def record_screen_segment(
+        self,
+        *,
+        at: datetime,
+        segment_id: str,
+        media_id: str,
+        span: MediaSpan,
+        size: int,
+        content_hash: str,
+    ) -> bool:
+        """Issue 16: a finished recording of the candidate's shared screen. It runs beside
+        the camera's segments and leaves no gap of its own: a stopped share is a flag
+        (ScreenMustStayShared), raised by the page. False if already known."""
+        require_aware("at", at)
+        if not segment_id.strip():
+            raise InvalidArgument("segment_id", "a segment needs an id")
+        if segment_id in self.segment_ids:
+            return False
+        _check_media(media_id, content_hash)
+        if size < 0:
+            raise InvalidArgument("size", "a segment's size cannot be negative")
+        require(self.entries > 0, "R17", "nothing is recorded before the session is entered")
+        self._screen_segment_recorded(
+            segment_id=segment_id,
+            media_id=media_id,
+            span=span,
+            size=size,
+            content_hash=content_hash,
+            timestamp=at,
+        )
+        return True
+
     def record_media_deleted(
         self,
         *,
@@ -763,6 +804,18 @@ class ProctoredSession(Aggregate):
         self.segment_ids = (*self.segment_ids, segment_id)
         until = self.recorded_until_s
         self.recorded_until_s = span.end_s if until is None else max(until, span.end_s)
+
+    @event(ScreenSegmentRecorded)
+    def _screen_segment_recorded(
+        self,
+        segment_id: str,
+        media_id: str,
+        span: MediaSpan,
+        size: int,
+        content_hash: str,
+        timestamp: datetime,
+    ) -> None:
+        self.segment_ids = (*self.segment_ids, segment_id)
 
     @event(RecordingGap)
     def _recording_gap(self, span: MediaSpan, timestamp: datetime) -> None:

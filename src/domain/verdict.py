@@ -72,6 +72,8 @@ _FLAG_REASON: dict[FlagKind, ReasonCode] = {
     FlagKind.VISIBILITY_LOST: ReasonCode.INFORMATION_SOURCES,
     FlagKind.FULLSCREEN_LEFT: ReasonCode.INFORMATION_SOURCES,
     FlagKind.COPY_PASTE: ReasonCode.INFORMATION_SOURCES,
+    # Issue 16: a screen no longer shared may hide other sources. No earlier decision met it.
+    FlagKind.SCREEN_SHARE_STOPPED: ReasonCode.INFORMATION_SOURCES,
 }
 
 

@@ -296,13 +296,32 @@ def _work(
     metrics_port: int | None = None,
     lease_seconds: float = LEASE_TERM_S,
 ) -> int:
-    from ui import logs, metrics
-    from ui.worker import keeper_for, work
-    from ui.worker_health import HEALTH
+    from ui import logs
 
     # Every `vigie.*` line (the worker's news, its leases, failed passes with their traceback
     # and count, parked reactions, quarantined streams) on the worker's output.
-    logs.configure(sys.stdout, os.environ.get("VIGIE_LOG_LEVEL", "INFO"))
+    with logs.configured(sys.stdout, os.environ.get("VIGIE_LOG_LEVEL", "INFO")):
+        return _pass_work(
+            settings,
+            once=once,
+            interval=interval,
+            metrics_port=metrics_port,
+            lease_seconds=lease_seconds,
+        )
+
+
+def _pass_work(
+    settings: Settings,
+    *,
+    once: bool,
+    interval: float,
+    metrics_port: int | None,
+    lease_seconds: float,
+) -> int:
+    from ui import metrics
+    from ui.worker import keeper_for, work
+    from ui.worker_health import HEALTH
+
     platform = bootstrap(settings)
     metrics.watch_store(platform.store)
     if metrics_port is not None:

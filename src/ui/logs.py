@@ -11,10 +11,12 @@ rather than python-json-logger: the fields are few and fixed, the standard libra
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
@@ -76,6 +78,23 @@ def configure(
     # The embedded SMTP capture says five lines per mail at INFO: its warnings are enough.
     logging.getLogger("mail.log").setLevel(logging.WARNING)
     return logger
+
+
+@contextlib.contextmanager
+def configured(stream: TextIO, level: str | None = None) -> Iterator[logging.Logger]:
+    """`configure` for the length of a command run in-process (tests call `main([...])`):
+    afterwards the `vigie` logger is as it was, so no handler outlives the stream it writes to
+    (pytest closes its captured stdout after each test)."""
+    logger = logging.getLogger("vigie")
+    before = (list(logger.handlers), logger.level, logger.propagate)
+    try:
+        yield configure(stream, level)
+    finally:
+        for handler in logger.handlers[:]:
+            if handler not in before[0]:
+                logger.removeHandler(handler)
+        logger.setLevel(before[1])
+        logger.propagate = before[2]
 
 
 def uvicorn_log_config(log_format: str | None = None) -> dict[str, Any]:

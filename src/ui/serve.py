@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -145,6 +146,7 @@ def serve(
     demo accounts, whose passwords are public: by default on one machine's store only, never
     on a PostgreSQL platform unless asked (issue 15: a production start has no known log-in)."""
     logs.configure()  # before the platform: its start-up findings reach the log too
+    _stop_cleanly_on_sigterm()
     require_shared_settings(settings)  # a shared store: one secret key for every node
     in_memory = settings.database_url.startswith("memory:")
     if in_memory and workers > 1:
@@ -169,10 +171,17 @@ def serve(
             _worker_thread(platform, stack)
             background = "a thread of this process (a memory: store lives in one process)"
         else:
-            child = start_worker(settings)
-            stack.callback(stop_worker, child)
-            background = f"`vigie worker` process {child.pid} ({', '.join(KINDS)})"
+            keeper = WorkerKeeper(settings, out)
+            stack.callback(keeper.stop)
+            background = f"`vigie worker` process {keeper.start()} ({', '.join(KINDS)})"
         _announce(out, host, port, invitation, workers, background)
+        if settings.oidc is not None:
+            print(
+                f"  staff single sign-on: {settings.oidc.display_name} ({settings.oidc.issuer}); "
+                f"register {settings.base_url.rstrip('/')}/staff/sso/callback there",
+                file=out,
+                flush=True,
+            )
         if workers > 1:
             platform.close()
             # The web processes rebuild the platform from these settings.
@@ -198,6 +207,15 @@ def serve(
     return 0
 
 
+def _stop_cleanly_on_sigterm() -> None:
+    """SIGTERM (systemd, Kubernetes, `kill`) ends `vigie serve` as Ctrl-C does: the worker
+    child is stopped and gives its leases back. Without this, uvicorn re-raises the SIGTERM it
+    caught once it has shut down, Python's default action kills the process on the spot, and
+    the worker is left to notice on its own that its parent is gone."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+
+
 def start_worker(settings: Settings) -> subprocess.Popen[bytes]:
     """A `vigie worker` process with these settings (the embedded SMTP capture's URL, the
     base URL, the secret key...); it stops by itself if this process dies without stopping
@@ -218,6 +236,69 @@ def stop_worker(child: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         child.kill()
         child.wait(timeout=5)
+
+
+class WorkerKeeper:
+    """The `vigie worker` child of `vigie serve`, started again when it dies while the server
+    runs (a crash, the OOM killer, a SIGKILL): without it, mails, deadlines and provisioning
+    would silently stop while the pages still answer. The wait doubles after each quick death
+    (a worker that cannot start must not spin) and starts over once one ran a minute."""
+
+    FIRST_WAIT_S = 1.0
+    LONGEST_WAIT_S = 30.0
+    HEALTHY_AFTER_S = 60.0
+
+    def __init__(self, settings: Settings, out: TextIO) -> None:
+        self.settings = settings
+        self.out = out
+        self.child: subprocess.Popen[bytes] | None = None
+        self.stopping = threading.Event()
+        self.lock = threading.Lock()
+        self.watcher = threading.Thread(target=self._watch, name="worker-keeper", daemon=True)
+
+    def start(self) -> int:
+        self.child = start_worker(self.settings)
+        self.watcher.start()
+        return self.child.pid
+
+    def _watch(self) -> None:
+        wait = self.FIRST_WAIT_S
+        while not self.stopping.is_set():
+            child = self.child
+            assert child is not None
+            started = time.monotonic()
+            code = child.wait()
+            if self.stopping.is_set():
+                return
+            if time.monotonic() - started >= self.HEALTHY_AFTER_S:
+                wait = self.FIRST_WAIT_S
+            print(
+                f"vigie worker process {child.pid} ended ({_ended(code)}): "
+                f"starting another in {wait:.0f} s",
+                file=self.out,
+                flush=True,
+            )
+            if self.stopping.wait(wait):
+                return
+            with self.lock:
+                if self.stopping.is_set():
+                    return
+                self.child = start_worker(self.settings)
+            print(f"vigie worker process {self.child.pid} started", file=self.out, flush=True)
+            wait = min(wait * 2, self.LONGEST_WAIT_S)
+
+    def stop(self) -> None:
+        with self.lock:
+            self.stopping.set()
+            child = self.child
+        if child is not None:
+            stop_worker(child)
+
+
+def _ended(code: int) -> str:
+    if code < 0:
+        return f"signal {signal.Signals(-code).name}"
+    return f"exit code {code}"
 
 
 def _worker_thread(platform: Platform, stack: contextlib.ExitStack) -> None:

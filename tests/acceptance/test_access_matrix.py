@@ -113,6 +113,13 @@ def signed_link(role: str, owner: str) -> Outcome:
     return GONE
 
 
+def no_provider_here(role: str, owner: str) -> Outcome:
+    """Staff single sign-on (issue 16): open to everyone where a provider is configured
+    (tests/acceptance/test_single_sign_on_exchange.py); this platform has none, so the routes
+    answer « not found » to whoever asks."""
+    return ABSENT
+
+
 def after_password(role: str, owner: str) -> Outcome:
     """The second step of a staff log-in: nobody reaches it without the first (the matrix's
     sessions are past it or never began it): back to the log-in page."""
@@ -196,6 +203,9 @@ MATRIX: dict[str, Line] = {
     # The second step of a staff log-in: only after the password (else back to the log-in).
     "GET /staff/login/code": _quiet(after_password),
     "POST /staff/login/code": _quiet(after_password, form={"code": "000000"}),
+    # Staff single sign-on (issue 16): to the provider and back; not configured here.
+    "GET /staff/sso": _quiet(no_provider_here),
+    "GET /staff/sso/callback": _quiet(no_provider_here),
     # A member of staff's own security: password and second factor (any staff role).
     "GET /staff/security": _quiet(staff(*Role)),
     "POST /staff/security/second-factor": _quiet(staff(*Role)),
@@ -290,6 +300,10 @@ MATRIX: dict[str, Line] = {
         centre_record(Role.CENTRE, Role.SUPPORT), form={"slot": ""}
     ),
     "GET /operator/reviews": _quiet(staff(Role.CENTRE, Role.SUPPORT)),
+    # A certification's Safe Exam Browser configuration (issue 16): for the staff who hand it.
+    "GET /operator/certifications/{certification:str}/seb": _quiet(
+        staff(Role.CENTRE, Role.SUPPORT)
+    ),
     "POST /operator/reviews/{review_id:uuid}/reassign": Line(
         centre_record(Role.CENTRE, Role.SUPPORT),
         form={"examiner": "assigned@example.org", "reason": ""},
@@ -529,6 +543,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         "mail_id": str(next(iter(platform.projections.mails))),
         "parked_id": str(parked.id),
         "code": "fr",
+        "certification": "ENI-ACCESS",
         "file_path": "vigie.css",
         "path": "openapi.json",
     }

@@ -8,7 +8,6 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlparse
 from uuid import uuid4
 
 import psycopg
@@ -26,6 +25,7 @@ from adapters.keys.postgres import PostgresKeyStore
 from app.mail_rendering import SupportContact
 from app.ports.sessions import SecondFactor
 from tests.acceptance.web import form_token
+from tests.conftest import server_and_schema
 from ui.cli import main
 from ui.web.app import create_app
 
@@ -34,11 +34,11 @@ ATTEMPTS = 3
 
 
 def _schema(url: str) -> str:
-    return parse_qs(urlparse(url).query)["schema"][0]
+    return server_and_schema(url)[1]
 
 
 def _tables(url: str, schema: str) -> set[str]:
-    with psycopg.connect(url.split("?", maxsplit=1)[0], autocommit=True) as connection:
+    with psycopg.connect(server_and_schema(url)[0], autocommit=True) as connection:
         rows = connection.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
             (schema,),
@@ -130,7 +130,7 @@ def test_the_keys_schema_is_a_setting_and_an_older_table_moves_into_it(
     postgres_url: str, node_settings: Settings
 ) -> None:
     schema, chosen = _schema(postgres_url), f"{_schema(postgres_url)}_vault"
-    base = postgres_url.split("?", maxsplit=1)[0]
+    base = server_and_schema(postgres_url)[0]
     owner = uuid4()
     # A platform from before issue 15: its keys beside the events.
     with psycopg.connect(base, autocommit=True) as connection:

@@ -340,6 +340,9 @@ def test_the_live_media_routes_check_the_session_and_the_role(
         offer = f"/api/sessions/{owner.session_id}/media/offer"
         reply = client.post(offer, json={"sdp": "not an sdp"}, headers=csrf(client))
         assert reply.status_code == 422 and reply.json()["field"] == "sdp"
+        for source in ("screen", "microwave"):  # issue 16: no screen capture for this one
+            reply = client.post(offer, json={"sdp": "v=0", "source": source}, headers=csrf(client))
+            assert reply.status_code == 422 and reply.json()["field"] == "source", reply.text
         other = client.post(
             f"/api/sessions/{world['other'].session_id}/media/offer",
             json={"sdp": "v=0"},

@@ -87,10 +87,10 @@ def live_chromium(url: str, locale: str = "fr-FR") -> Iterator[Any]:
 
 
 @contextlib.contextmanager
-def two_namespaces() -> Iterator[tuple[str, str]]:
+def two_namespaces(prefix: str = "vigie") -> Iterator[tuple[str, str]]:
     """A server namespace and a browser namespace, joined by a veth pair (va ↔ vb)."""
     tag = uuid.uuid4().hex[:6]
-    server, browser = f"vigie-srv-{tag}", f"vigie-web-{tag}"
+    server, browser = f"{prefix}-srv-{tag}", f"{prefix}-web-{tag}"
     _ip("netns", "add", server)
     _ip("netns", "add", browser)
     try:

@@ -12,7 +12,6 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
-from urllib.parse import parse_qs, urlparse
 
 import pytest
 
@@ -26,7 +25,7 @@ from app.policies import split_by_claims
 from domain.outbound_mail import OutboundMail
 from domain.review import Review
 from tests.concurrency.served import PARIS, SECRET_KEY, Worker, count_deliveries, start_worker
-from tests.conftest import morning_clock_offset
+from tests.conftest import morning_clock_offset, server_and_schema
 from ui.journey import Journey
 from ui.worker import KINDS
 
@@ -95,8 +94,8 @@ def recording_platform(url: str, start: datetime) -> Iterator[Platform]:
 
 
 def _holders(url: str) -> dict[str, str]:
-    schema = parse_qs(urlparse(url).query)["schema"][0]
-    leases = PostgresLeases(url.split("?", maxsplit=1)[0], schema)
+    server, schema = server_and_schema(url)
+    leases = PostgresLeases(server, schema)
     try:
         now = datetime.now(PARIS)
         return {lease.kind: lease.holder for lease in leases.leases() if lease.held_at(now)}

@@ -28,7 +28,7 @@ from aiortc.mediastreams import MediaStreamError
 from adapters.clock import ManualClock, SystemClock
 from adapters.media.live_memory import MemoryLiveRecorder, MemoryPeer
 from adapters.media.webrtc import WebRtcRecorder
-from app.ports.live_media import Detector, LiveEvent, LiveRecorder
+from app.ports.live_media import SCREEN, Detector, LiveEvent, LiveRecorder
 
 CLONE_NEWNET = 0x40000000
 
@@ -49,6 +49,8 @@ class Harness:
     tolerance_s: float  # how far a file's duration may be from its recorded span
     on_the_wall: bool = True  # False: media time is the harness's own clock, not the wall's
     cleanup: list[Callable[[], Any]] = field(default_factory=list)
+    # Issue 16: async, the page's shared screen connected beside its camera
+    connect_screen: Callable[[UUID], Any] | None = None
 
 
 # --- in memory -------------------------------------------------------------------------------
@@ -70,6 +72,7 @@ def memory_harness(grace_s: float, detectors: tuple[Detector, ...] = ()) -> Harn
     events: list[LiveEvent] = []
     recorder = MemoryLiveRecorder(clock, events.append, detectors, grace_s=grace_s)
     peers: list[MemoryPeer] = []
+    screens: list[MemoryPeer] = []
 
     async def connect(session_id: UUID) -> _MemoryClient:
         peer = MemoryPeer(recorder, clock)
@@ -77,9 +80,25 @@ def memory_harness(grace_s: float, detectors: tuple[Detector, ...] = ()) -> Harn
         peers[:] = [peer]
         return _MemoryClient(peer)
 
+    async def connect_screen(session_id: UUID) -> _MemoryClient:
+        peer = MemoryPeer(recorder, clock)
+        peer.accept(await recorder.open(session_id, peer.offer(), source=SCREEN))
+        screens[:] = [peer]
+        return _MemoryClient(peer)
+
+    def live(peer_list: list[MemoryPeer]) -> MemoryPeer | None:
+        peer = peer_list[0] if peer_list else None
+        return peer if peer is not None and peer.wire is not None and peer.wire.open else None
+
     async def play(seconds: float) -> None:
-        if peers and peers[0].wire is not None and peers[0].wire.open:
-            peers[0].play(seconds)
+        camera, screen = live(peers), live(screens)
+        if camera is not None and screen is not None:
+            # Each peer's play moves the one clock: both take turns, a tenth of a second each.
+            for _ in range(round(seconds / 0.2)):
+                camera.play(0.1)
+                screen.play(0.1)
+        elif camera is not None or screen is not None:
+            (camera or screen).play(seconds)  # type: ignore[union-attr]
         else:
             clock.advance(seconds=seconds)
             recorder.poll()
@@ -89,7 +108,16 @@ def memory_harness(grace_s: float, detectors: tuple[Detector, ...] = ()) -> Harn
         watcher.watching(await recorder.watch(session_id, "vigie-memory-watch"))
         return lambda: watcher.frames_seen
 
-    return Harness(recorder, events, connect, play, watch, tolerance_s=0.25, on_the_wall=False)
+    return Harness(
+        recorder,
+        events,
+        connect,
+        play,
+        watch,
+        tolerance_s=0.25,
+        on_the_wall=False,
+        connect_screen=connect_screen,
+    )
 
 
 # --- aiortc ------------------------------------------------------------------------------------
@@ -134,6 +162,32 @@ class AiortcClient:
                     track.stop()
 
 
+class ScreenClient:
+    """The page's shared screen as an aiortc peer (issue 16): video only, no data channel."""
+
+    def __init__(self, video: str = "testsrc=size=640x360:rate=5") -> None:
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self.player = MediaPlayer(video, format="lavfi")
+        self.pc.addTrack(self.player.video)
+        self.connected = asyncio.Event()
+
+        @self.pc.on("connectionstatechange")
+        def _state() -> None:
+            if self.pc.connectionState == "connected":
+                self.connected.set()
+
+    async def connect(self, recorder: LiveRecorder, session_id: UUID) -> None:
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        answer = await recorder.open(session_id, self.pc.localDescription.sdp, source=SCREEN)
+        await self.pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))
+        await asyncio.wait_for(self.connected.wait(), 10)
+
+    async def hang_up(self) -> None:
+        await self.pc.close()
+        if self.player.video is not None:
+            self.player.video.stop()
+
+
 async def aiortc_watcher(recorder: LiveRecorder, session_id: UUID) -> Callable[[], int]:
     """A supervisor's peer receiving the relayed tracks; counts decoded video frames."""
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
@@ -168,8 +222,25 @@ def aiortc_harness(root: Path, grace_s: float, detectors: tuple[Detector, ...] =
     async def watch(session_id: UUID) -> Callable[[], int]:
         return await aiortc_watcher(recorder, session_id)
 
-    harness = Harness(recorder, events, connect, asyncio.sleep, watch, tolerance_s=0.6)
+    screens: list[ScreenClient] = []
+
+    async def connect_screen(session_id: UUID) -> ScreenClient:
+        client = ScreenClient()
+        screens.append(client)
+        await client.connect(recorder, session_id)
+        return client
+
+    harness = Harness(
+        recorder,
+        events,
+        connect,
+        asyncio.sleep,
+        watch,
+        tolerance_s=0.6,
+        connect_screen=connect_screen,
+    )
     harness.cleanup.append(lambda: asyncio.gather(*(c.hang_up() for c in clients)))
+    harness.cleanup.append(lambda: asyncio.gather(*(c.hang_up() for c in screens)))
     return harness
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import parse_qs, urlparse
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -19,6 +18,7 @@ from adapters.checkpoints import (
     PostgresCheckpoints,
     SqliteCheckpoints,
 )
+from tests.conftest import server_and_schema
 
 
 @pytest.fixture(
@@ -34,8 +34,8 @@ def adapter(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Checkpoi
         kept = SqliteCheckpoints(tmp_path / "vigie.sqlite")
     else:
         url: str = request.getfixturevalue("postgres_url")
-        schema = parse_qs(urlparse(url).query)["schema"][0]
-        kept = PostgresCheckpoints(url.split("?", maxsplit=1)[0], schema)
+        server, schema = server_and_schema(url)
+        kept = PostgresCheckpoints(server, schema)
     yield kept
     kept.close()
 

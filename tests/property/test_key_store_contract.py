@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import parse_qs, urlparse
 from uuid import uuid4
 
 import psycopg
@@ -16,7 +15,7 @@ from adapters.keys.files import FileKeyStore
 from adapters.keys.memory import MemoryKeyStore
 from adapters.keys.postgres import PostgresKeyStore
 from app.ports.key_store import KeyStore
-from tests.conftest import throwaway_cluster
+from tests.conftest import server_and_schema, throwaway_cluster
 from vigie_contracts.key_store import *  # noqa: F403 (the packaged contract bodies, collected here)
 
 
@@ -28,8 +27,8 @@ def adapter(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[KeyStore
         yield FileKeyStore(tmp_path / "keys")
     else:
         url: str = request.getfixturevalue("postgres_url")
-        schema = parse_qs(urlparse(url).query)["schema"][0]
-        store = PostgresKeyStore(url.split("?", maxsplit=1)[0], schema=schema)
+        server, schema = server_and_schema(url)
+        store = PostgresKeyStore(server, schema=schema)
         yield store
         store.close()
 

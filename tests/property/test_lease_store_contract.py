@@ -8,13 +8,13 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import parse_qs, urlparse
 
 import pytest
 
 from adapters.leases import MemoryLeases, PostgresLeases, SqliteLeases
 from app.ports.leases import LeaseStore
 from domain.lease import Lease
+from tests.conftest import server_and_schema
 
 T0 = datetime(2026, 12, 5, 9, 0, 0, 250000, tzinfo=UTC)
 TERM = timedelta(seconds=10)
@@ -29,8 +29,8 @@ def adapter(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LeaseSto
         kept = SqliteLeases(tmp_path / "vigie.sqlite")
     else:
         url: str = request.getfixturevalue("postgres_url")
-        schema = parse_qs(urlparse(url).query)["schema"][0]
-        kept = PostgresLeases(url.split("?", maxsplit=1)[0], schema)
+        server, schema = server_and_schema(url)
+        kept = PostgresLeases(server, schema)
     yield kept
     kept.close()
 

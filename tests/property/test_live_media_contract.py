@@ -23,6 +23,8 @@ import pytest
 
 from adapters.media.webrtc import loopback_ice
 from app.ports.live_media import (
+    CAMERA,
+    SCREEN,
     Gap,
     LiveEvent,
     PageSignal,
@@ -184,5 +186,52 @@ def test_segment_files_are_complete_or_absent(tmp_path: Path) -> None:
             await harness.recorder.aclose()
         names = sorted(p.name for p in (tmp_path / str(session)).iterdir())
         assert names == ["segment-0001.mkv"]
+
+    asyncio.run(run())
+
+
+async def screen_body(harness: Harness) -> None:
+    """Issue 16: the shared screen's connection is recorded in segments of its own, beside
+    the camera's; its end (a stopped share) ends neither the camera's nor opens a gap."""
+    events, session = harness.events, uuid.uuid4()
+    assert harness.connect_screen is not None
+    camera = await harness.connect(session)
+    screen = await harness.connect_screen(session)
+    for _ in range(6):
+        camera.send(HEARTBEAT)
+        await harness.play(0.5)
+    await screen.hang_up()  # the candidate stopped sharing
+    for _ in range(2):
+        camera.send(HEARTBEAT)
+        await harness.play(0.5)
+    await harness.recorder.close(session)
+    await until(events, lambda: len(of(Segment, events)) == 2, 10)
+    assert of(Gap, events) == [] and of(TabClosed, events) == []
+    [shared] = [s for s in of(Segment, events) if s.source == SCREEN]
+    [recorded] = [s for s in of(Segment, events) if s.source == CAMERA]
+    assert shared.media_id == f"{session}/screen-0001.mkv"
+    assert recorded.media_id == f"{session}/segment-0001.mkv"
+    assert shared.video_frames > 0 and shared.ended_at <= recorded.ended_at
+    # Each file whole, its frames those reported (the camera's timing is the body above's:
+    # the memory harness's two pages take turns on its one clock here).
+    for segment in (recorded, shared):
+        data = harness.recorder.open_segment(segment.media_id).read()
+        assert len(data) == segment.size
+        assert f"sha256:{hashlib.sha256(data).hexdigest()}" == segment.content_hash
+        with av.open(harness.recorder.open_segment(segment.media_id)) as container:
+            frames = sum(1 for _ in container.decode(video=0))
+        assert frames == segment.video_frames > 0
+
+
+def test_a_shared_screen_is_recorded_in_segments_of_its_own_beside_the_camera(
+    harness: Harness,
+) -> None:
+    async def run() -> None:
+        try:
+            await screen_body(harness)
+        finally:
+            for cleanup in harness.cleanup:
+                await cleanup()
+            await harness.recorder.aclose()
 
     asyncio.run(run())

@@ -504,6 +504,45 @@ class ProctoredSessionMachine(RuleBasedStateMachine):
             model.segments.add(segment_id)
             model.recorded_until_s = span.end_s if until is None else max(until, span.end_s)
 
+    @rule(
+        segment_id=st.sampled_from(["screen-1", "screen-2", " "]),
+        span=spans,
+        size=st.sampled_from([0, 48_000, -1]),
+    )
+    def a_segment_of_the_shared_screen_is_finished(
+        self, segment_id: str, span: MediaSpan, size: int
+    ) -> None:
+        """Issue 16: the shared screen's segments are recorded once each, beside the
+        camera's, and never open a gap nor move where the camera's recording ends."""
+        session = self.session
+        assert session is not None
+        at = self.now
+
+        def command() -> bool:
+            return session.record_screen_segment(
+                at=at,
+                segment_id=segment_id,
+                media_id=f"{segment_id}.mkv",
+                span=span,
+                size=size,
+                content_hash="sha256:00",
+            )
+
+        model = self.model
+        if not segment_id.strip():
+            expect_refusal(session, command, "invalid:segment_id")
+        elif segment_id in model.segments:
+            assert expect_success(session, command, self.log, events=0) is False
+        elif size < 0:
+            expect_refusal(session, command, "invalid:size")
+        elif model.entries == 0:
+            expect_refusal(session, command, "R17")
+        else:
+            assert expect_success(session, command, self.log, events=1) is True
+            assert isinstance(self.log[-1], ProctoredSession.ScreenSegmentRecorded)
+            model.segments.add(segment_id)
+        assert session.recorded_until_s == model.recorded_until_s
+
     @rule(description=st.sampled_from(["micro coupé par le pilote", " "]), by=st.uuids())
     def support_records_a_technical_problem(self, description: str, by: UUID) -> None:
         session = self.session

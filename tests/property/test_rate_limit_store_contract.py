@@ -8,7 +8,6 @@ import asyncio
 import socket
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from urllib.parse import parse_qs, urlparse
 from uuid import uuid4
 
 import pytest
@@ -19,6 +18,7 @@ from litestar.stores.redis import RedisStore
 
 from adapters.bootstrap import Settings, rate_limit_store
 from adapters.rate_limit_store import PostgresStore
+from tests.conftest import server_and_schema
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -54,8 +54,8 @@ def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Facto
         yield lambda: FileStore(tmp_path / "rate-limit", create_directories=True)
     elif request.param == "postgres":
         url: str = request.getfixturevalue("postgres_url")
-        schema = parse_qs(urlparse(url).query)["schema"][0]
-        yield lambda: PostgresStore(url.split("?", maxsplit=1)[0], schema)
+        server, schema = server_and_schema(url)
+        yield lambda: PostgresStore(server, schema)
     else:
         namespace = f"vigie-test-{uuid4().hex[:12]}"  # the shared server: our keys only
         yield lambda: RedisStore.with_client(url=REDIS_URL, namespace=namespace)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import parse_qs, urlparse
 
 import pytest
 
@@ -17,6 +16,7 @@ from adapters.read_model_store import (
     SqliteReadModelStore,
 )
 from app.ports.read_model_store import ReadModelStore
+from tests.conftest import server_and_schema
 from vigie_contracts.read_model_store import *  # noqa: F403 (the packaged contract bodies)
 
 
@@ -33,7 +33,7 @@ def adapter(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ReadMode
         kept = SealedReadModelStore(SqliteReadModelStore(tmp_path / "v.sqlite"), MemoryKeyStore())
     else:
         url: str = request.getfixturevalue("postgres_url")
-        schema = parse_qs(urlparse(url).query)["schema"][0]
-        kept = PostgresReadModelStore(url.split("?", maxsplit=1)[0], schema)
+        server, schema = server_and_schema(url)
+        kept = PostgresReadModelStore(server, schema)
     yield kept
     kept.close()

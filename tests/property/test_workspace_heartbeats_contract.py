@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import parse_qs, urlparse
 from uuid import uuid4
 
 import pytest
@@ -18,6 +17,7 @@ from adapters.workspace_heartbeats import (
     SqliteWorkspaceHeartbeats,
 )
 from app.ports.workspace_heartbeats import WorkspaceHeartbeats
+from tests.conftest import server_and_schema
 from vigie_contracts.workspace_heartbeats import *  # noqa: F403 (the packaged contract bodies, collected here)
 
 STORED = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -29,8 +29,8 @@ def _make(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Workspac
     if kind == "sqlite":
         return SqliteWorkspaceHeartbeats(tmp_path / "vigie.sqlite")
     url: str = request.getfixturevalue("postgres_url")
-    schema = parse_qs(urlparse(url).query)["schema"][0]
-    return PostgresWorkspaceHeartbeats(url.split("?", maxsplit=1)[0], schema)
+    server, schema = server_and_schema(url)
+    return PostgresWorkspaceHeartbeats(server, schema)
 
 
 @pytest.fixture(params=["memory", *STORED])

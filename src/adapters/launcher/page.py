@@ -71,6 +71,23 @@ REFUSALS: dict[str, str] = {
         "the bottom of this page."
     ),
 }
+# Issue 16: why the exam tab refused a request, by app.safe_exam_browser.SebRefusal's value.
+SEB_REFUSALS: dict[str, str] = {
+    "not-seb": N_(
+        "This page was not opened in Safe Exam Browser. Open your exam from Safe Exam "
+        "Browser, started with the configuration file your training centre gave you."
+    ),
+    "config-key": N_(
+        "Safe Exam Browser is not running with this exam's configuration. Quit it, then "
+        "start it again by opening the configuration file your training centre gave you for "
+        "this exam."
+    ),
+    "browser-exam-key": N_(
+        "This version of Safe Exam Browser is not one your training centre accepts for this "
+        "exam. Install the version it asks for, or call the support: their details are at "
+        "the bottom of this page."
+    ),
+}
 UNREADABLE = N_(
     "This answer could not be saved as sent. Reload the page (your other answers are kept) "
     "and give it again."
@@ -156,6 +173,23 @@ class ExamTab:
             ends_at=self._time(view.ends_at, language),
             minutes=int(view.remaining_seconds // 60),
             kinds=QuestionKind,
+        )
+
+    def seb_refusal(self, reason: str, language: str) -> str:
+        """The sentence for a request refused for want of Safe Exam Browser (issue 16)."""
+        return gettext_for(language)(SEB_REFUSALS[reason])
+
+    def seb_refused(self, reason: str, language: str, rule: str) -> str:
+        """The page of an exam tab opened outside Safe Exam Browser, or in it with other
+        settings, in the candidate's language (issue 16)."""
+        language = language if language in LANGUAGES else "fr"
+        return _PAGE.render(
+            _=gettext_for(language),
+            lang=language,
+            support=self.support,
+            state="seb-refused",
+            message=self.seb_refusal(reason, language),
+            rule=rule,
         )
 
     def gone(self) -> str:

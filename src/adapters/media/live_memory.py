@@ -34,6 +34,9 @@ from adapters.media.live_common import (
 )
 from app.ports.clock import Clock
 from app.ports.live_media import (
+    CAMERA,
+    SCREEN,
+    SOURCES,
     BadOffer,
     Detector,
     Gap,
@@ -65,9 +68,14 @@ class MemoryLink:
     """One recorded connection: what a peer's frames and messages go through."""
 
     def __init__(
-        self, recorder: MemoryLiveRecorder, session_id: UUID, segment_id: SegmentId
+        self,
+        recorder: MemoryLiveRecorder,
+        session_id: UUID,
+        segment_id: SegmentId,
+        source: str = CAMERA,
     ) -> None:
         self.recorder = recorder
+        self.source = source  # issue 16: the camera's connection, or the shared screen's
         self.session_id = session_id
         self.segment_id = segment_id
         self.started_at = recorder.clock.now()
@@ -89,7 +97,7 @@ class MemoryLink:
             watcher.frames_seen += 1
         if self.writer.wants_video(t):
             self.writer.add_video(frame, t)
-        if self.recorder.detectors and self.sampler.frame_due(t):
+        if self.recorder.detectors and self.source == CAMERA and self.sampler.frame_due(t):
             media_t = self.recorder.media_time(self.session_id)
             for hit in run_frame(self.recorder.detectors, self.session_id, media_t, frame):
                 self.recorder.sink(hit)
@@ -100,7 +108,8 @@ class MemoryLink:
         t = self._t()
         self.last_media_at = self.recorder.clock.now()
         self.writer.add_audio(frame, t)
-        window = self.sampler.add_audio(frame, t) if self.recorder.detectors else None
+        detecting = self.recorder.detectors and self.source == CAMERA
+        window = self.sampler.add_audio(frame, t) if detecting else None
         if window is not None:
             start = self.recorder.media_time(self.session_id) - (t - window[0])
             for hit in run_audio(self.recorder.detectors, self.session_id, start, window[1]):
@@ -135,6 +144,7 @@ class MemoryLiveRecorder:
         self.blobs: dict[str, bytes] = {}
         self.links: dict[str, MemoryLink] = {}
         self._numbers = itertools.count(1)
+        self._screen_numbers = itertools.count(1)
 
     def media_time(self, session_id: UUID) -> float:
         session = self.sessions[session_id]
@@ -143,23 +153,34 @@ class MemoryLiveRecorder:
             session.origin = now
         return max(now - session.origin, 0.0)
 
-    async def open(self, session_id: UUID, offer_sdp: str, origin: datetime | None = None) -> str:
+    async def open(
+        self,
+        session_id: UUID,
+        offer_sdp: str,
+        origin: datetime | None = None,
+        source: str = CAMERA,
+    ) -> str:
         if not offer_sdp.startswith(OFFER):
             raise BadOffer("not a memory offer")
+        if source not in SOURCES:
+            raise BadOffer(f"unknown source {source!r}")
         now = self.clock.now()
         session = self.sessions.setdefault(
             session_id,
             _Session(origin.timestamp() if origin else None, HeartbeatWatch(now, self.grace_s)),
         )
-        for previous in [link for link in session.links if link.open]:
+        for previous in [link for link in session.links if link.open and link.source == source]:
             self.finish(previous, expected=False)  # the page offers again after a loss
         self.media_time(session_id)  # the first entry fixes the origin
         session.watch.beat(now)
-        segment_id = SegmentId(f"{session_id}/segment-{next(self._numbers):04d}")
-        link = MemoryLink(self, session_id, segment_id)
+        if source == SCREEN:  # issue 16: the shared screen's segments, numbered on their own
+            segment_id = SegmentId(f"{session_id}/screen-{next(self._screen_numbers):04d}")
+        else:
+            segment_id = SegmentId(f"{session_id}/segment-{next(self._numbers):04d}")
+        link = MemoryLink(self, session_id, segment_id, source)
         session.links.append(link)
         self.links[segment_id] = link
-        if session.lost_at is not None:
+        if session.lost_at is not None and source == CAMERA:
             self.sink(Gap(session_id, session.lost_at, link.started_at))
             session.lost_at = None
         self.sink(SegmentStarted(segment_id, session_id, link.started_at))
@@ -203,11 +224,11 @@ class MemoryLiveRecorder:
         self.blobs[media_id] = data
         session = self.sessions[link.session_id]
         session.links.remove(link)
-        if self.detectors:
+        if self.detectors and link.source == CAMERA:
             media_t = self.media_time(link.session_id)
             for hit in run_finish(self.detectors, link.session_id, media_t):
                 self.sink(hit)
-        if not expected:
+        if not expected and link.source == CAMERA:
             session.lost_at = ended_at
         self.sink(
             Segment(
@@ -220,6 +241,7 @@ class MemoryLiveRecorder:
                 f"sha256:{hashlib.sha256(data).hexdigest()}",
                 stats.video_frames,
                 stats.audio_seconds,
+                link.source,
             )
         )
 

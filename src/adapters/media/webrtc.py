@@ -64,6 +64,8 @@ from adapters.media.live_common import (
 from adapters.media.rtp_tap import request_keyframe, tap
 from app.ports.clock import Clock
 from app.ports.live_media import (
+    CAMERA,
+    SCREEN,
     BadOffer,
     Detection,
     Detector,
@@ -81,6 +83,9 @@ from app.ports.live_media import (
 log = logging.getLogger(__name__)
 
 SEGMENT_NAME = re.compile(r"segment-(\d+)\.mkv")
+# Issue 16: the shared screen's segments, beside the camera's (numbered on their own).
+SCREEN_NAME = re.compile(r"screen-(\d+)\.mkv")
+NAMES = {CAMERA: ("segment", SEGMENT_NAME), SCREEN: ("screen", SCREEN_NAME)}
 RECORDED_CODECS = {"video": "video/vp8", "audio": "audio/opus"}  # what the segment holds
 FLUSH_S = 1.0  # media the event loop gathers before handing it to the segment's worker
 KEYFRAME_ASK_S = 1.0  # how often to ask again while waiting for a keyframe
@@ -127,6 +132,7 @@ class _Recording:
     finished: asyncio.Event = field(default_factory=asyncio.Event)
     finishing: bool = False
     last_media_at: datetime | None = None  # arrival of the last frame: the segment's true end
+    source: str = CAMERA  # issue 16: or the shared screen (no detectors, no live view)
 
 
 @dataclass
@@ -144,6 +150,7 @@ class _Session:
     watchdog: asyncio.Task[None] | None = None
     lane: asyncio.Future[None] | None = None
     lane_depth: int = 0
+    screen_numbers: Iterator[int] | None = None  # issue 16: the screen's segments
 
 
 class WebRtcRecorder:
@@ -186,33 +193,45 @@ class WebRtcRecorder:
 
     # --- the port ------------------------------------------------------------------------
 
-    async def open(self, session_id: UUID, offer_sdp: str, origin: datetime | None = None) -> str:
+    async def open(
+        self,
+        session_id: UUID,
+        offer_sdp: str,
+        origin: datetime | None = None,
+        source: str = CAMERA,
+    ) -> str:
         offer = RTCSessionDescription(sdp=offer_sdp, type="offer")
+        if source not in NAMES:
+            raise BadOffer(f"unknown source {source!r}")
         if "m=audio" not in offer_sdp and "m=video" not in offer_sdp:
             raise BadOffer("the offer carries neither audio nor video")
         now = self.clock.now()
         session = self._session(session_id, now, origin)
-        for previous in list(session.recordings):
+        for previous in [r for r in session.recordings if r.source == source]:
             # The page offers again only when it lost its connection: ICE would notice much
             # later (consent checks), and the segment would overlap the next one.
             await self._finish(previous, expected=False)
         now = self.clock.now()
         session.watch.beat(now)  # offering is a sign of life
         pc = RTCPeerConnection(self._configuration())
-        number = next(session.numbers)
         folder = self.root / str(session_id)
+        number = next(
+            session.numbers if source == CAMERA else self._screen_numbers(session, folder)
+        )
+        name = f"{NAMES[source][0]}-{number:04d}"
         folder.mkdir(parents=True, exist_ok=True)
-        partial = folder / f".partial-segment-{number:04d}.mkv"
+        partial = folder / f".partial-{name}.mkv"
         recording = _Recording(
             pc=pc,
             session_id=session_id,
-            segment_id=SegmentId(f"{session_id}/segment-{number:04d}"),
+            segment_id=SegmentId(f"{session_id}/{name}"),
             started_at=now,
             offset_s=(now - session.origin).total_seconds(),
             partial=partial,
-            final=folder / f"segment-{number:04d}.mkv",
-            writer=EncodedSegmentWriter(partial, decode=bool(self.detectors)),
+            final=folder / f"{name}.mkv",
+            writer=EncodedSegmentWriter(partial, decode=bool(self.detectors) and source == CAMERA),
             worker=ThreadPoolExecutor(1, thread_name_prefix="vigie-segment"),
+            source=source,
         )
         session.recordings.append(recording)
         self._wire(session, recording, offer_sdp)
@@ -222,7 +241,7 @@ class WebRtcRecorder:
         except Exception as error:
             await self._finish(recording, expected=True, publish=False)
             raise BadOffer(str(error)) from error
-        if session.lost_at is not None:
+        if session.lost_at is not None and source == CAMERA:
             self.sink(Gap(session_id, session.lost_at, now))
             session.lost_at = None
         self.sink(SegmentStarted(recording.segment_id, session_id, now))
@@ -273,7 +292,8 @@ class WebRtcRecorder:
 
     def open_segment(self, media_id: str) -> BinaryIO:
         path = (self.root / media_id).resolve()
-        if self.root.resolve() not in path.parents or not SEGMENT_NAME.fullmatch(path.name):
+        named = SEGMENT_NAME.fullmatch(path.name) or SCREEN_NAME.fullmatch(path.name)
+        if self.root.resolve() not in path.parents or not named:
             raise UnknownSegment(media_id)
         try:
             return path.open("rb")
@@ -310,6 +330,18 @@ class WebRtcRecorder:
             session.watchdog = asyncio.ensure_future(self._watchdog(session_id, session))
         return session
 
+    @staticmethod
+    def _screen_numbers(session: _Session, folder: Path) -> Iterator[int]:
+        """The screen's segment numbers, after those already on disk (issue 16)."""
+        if session.screen_numbers is None:
+            existing = [
+                int(m.group(1))
+                for p in (folder.iterdir() if folder.exists() else ())
+                if (m := SCREEN_NAME.fullmatch(p.name))
+            ]
+            session.screen_numbers = itertools.count(max(existing, default=0) + 1)
+        return session.screen_numbers
+
     def _wire(self, session: _Session, recording: _Recording, offer_sdp: str) -> None:
         pc = recording.pc
         for kind, mime in RECORDED_CODECS.items():
@@ -327,7 +359,8 @@ class WebRtcRecorder:
 
         @pc.on("track")
         def _track(track: MediaStreamTrack) -> None:
-            session.sources[track.kind] = track
+            if recording.source == CAMERA:  # what supervisors watch live: the camera only
+                session.sources[track.kind] = track
             receiver = next(t.receiver for t in pc.getTransceivers() if t.receiver.track is track)
             recording.receivers[track.kind] = receiver
 
@@ -391,7 +424,7 @@ class WebRtcRecorder:
         recording.batch.append(EncodedFrame(kind, frame.data, t))
         if t - recording.batch[0].t_s >= FLUSH_S:
             self._flush(recording)
-        if not session.watchers:
+        if not session.watchers or recording.source != CAMERA:
             recording.decoding.discard(kind)
             return False
         if kind == "video" and kind not in recording.decoding and not vp8_keyframe(frame.data):
@@ -490,7 +523,7 @@ class WebRtcRecorder:
         if recording in session.recordings:
             session.recordings.remove(recording)
             session.finishing.append(recording)
-        if self.detectors:
+        if self.detectors and recording.source == CAMERA:
             end_t = (ended_at - session.origin).total_seconds()
             self._detect(recording, run_finish, end_t)
         never_reached = stats.video_frames == 0 and stats.audio_seconds == 0
@@ -511,7 +544,7 @@ class WebRtcRecorder:
                 # The segment stays on this node's disk (nothing is lost); it is recorded all
                 # the same, as the recording's truth, and the log names it for an operator.
                 log.exception("live segment %s not handed to the media store", media_id)
-        if not recording.expected_end:
+        if not recording.expected_end and recording.source == CAMERA:
             session.lost_at = ended_at
         _done(session, recording)  # its waiters resume after the report below
         self.sink(
@@ -525,6 +558,7 @@ class WebRtcRecorder:
                 content_hash,
                 stats.video_frames,
                 stats.audio_seconds,
+                recording.source,
             )
         )
 

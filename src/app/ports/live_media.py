@@ -35,6 +35,13 @@ class BadOffer(LiveMediaError, ValueError):
     """The offer cannot be answered (not an SDP offer, or no audio/video to record)."""
 
 
+# Issue 16: what a connection of the proctoring page carries. The camera's (with the
+# microphone, the heartbeat and the signals) is the recording; a certification that requires
+# screen capture adds the screen's, recorded in segments of its own beside it.
+CAMERA, SCREEN = "camera", "screen"
+SOURCES = (CAMERA, SCREEN)
+
+
 class SignalKind(StrEnum):
     """What the proctoring page reports through its data channel (R17 and the flags)."""
 
@@ -43,6 +50,7 @@ class SignalKind(StrEnum):
     FOCUS_LOST = "focus_lost"
     SECOND_SCREEN = "second_screen"
     COPY_PASTE = "copy_paste"
+    SCREEN_SHARE_STOPPED = "screen_share_stopped"  # issue 16: the shared screen's track ended
 
 
 @dataclass(frozen=True)
@@ -67,6 +75,7 @@ class Segment:
     content_hash: str  # "sha256:<hex>", as StoredMedia
     video_frames: int = 0
     audio_seconds: float = 0.0
+    source: str = "camera"  # issue 16: "camera" (and microphone) or "screen" (SOURCES)
 
 
 @dataclass(frozen=True)
@@ -160,11 +169,18 @@ class Detector(Protocol):
 class LiveRecorder(Protocol):
     """Records the proctoring tab's connections, one segment per connection."""
 
-    async def open(self, session_id: UUID, offer_sdp: str, origin: datetime | None = None) -> str:
+    async def open(
+        self,
+        session_id: UUID,
+        offer_sdp: str,
+        origin: datetime | None = None,
+        source: str = CAMERA,
+    ) -> str:
         """Answer the page's offer and record the connection; returns the answer SDP.
         `origin` is the session's media origin (its first entry: media spans count seconds
         from it); without it, the session's first connection here. A new connection of a
-        session ends the one before (a page has one proctoring connection at a time)."""
+        session ends the one before of the same `source` (a page has one proctoring
+        connection at a time, and one screen connection: issue 16)."""
         ...
 
     async def watch(self, session_id: UUID, offer_sdp: str) -> str:

@@ -70,6 +70,7 @@ from ui.web import (
     portal,
     probes,
     public_key,
+    single_sign_on,
     site,
     staff_security,
     unavailable,
@@ -333,6 +334,7 @@ def create_app(
             *media.ROUTES,
             *public_key.ROUTES,
             *staff_security.ROUTES,
+            *single_sign_on.ROUTES,
             *probes.ROUTES,
             *workspace.ROUTES,
             # The exam tab's own script and styles beside the platform's (issue 15).
@@ -429,6 +431,8 @@ def create_app(
     app.state.node_id = node_id
     app.state.ice = ice or IceServers()
     app.state.support = support
+    sso = platform.single_sign_on
+    app.state.single_sign_on_name = sso.name if sso is not None else ""
     app.state.throttle = LoginThrottle(platform.sessions, platform.ctx.clock)
     app.state.second_factors = SecondFactors(
         platform.sessions, platform.ctx.clock, seal_key(secret)

@@ -50,6 +50,7 @@ from ui.web.edge import (
     live_session,
     own_session,
     platform_of,
+    screen_capture_of,
     throttle_of,
     too_many_failures,
     wants_fragment,
@@ -506,6 +507,7 @@ class CandidateArea(Controller):
                 request,
                 session=session,
                 proctoring_session=live_session(request, session),
+                proctoring_screen=screen_capture_of(request, session.certification_code),
                 **_step_values(session, language_of(request)),
             ),
         )

@@ -7,12 +7,14 @@ from uuid import UUID
 
 from litestar import Request
 
-from app.tenancy import centre_of_operator
-from domain.staff import Role
-from ui.web.edge import staff_member
+from app import tenancy
+from domain.staff import Role, StaffMember
+from ui.web.edge import platform_of, staff_member
 
 
 def centre_of(request: Request[Any, Any, Any]) -> UUID:
-    """The centre the operator enrols for: derived from the staff member (one centre each for
-    now, app.tenancy). What a centre may see and change is checked in the use cases."""
-    return centre_of_operator(staff_member(request, Role.CENTRE, Role.SUPPORT))
+    """The centre the operator enrols for: the one their provider's group names (issue 16),
+    else derived from the staff member (app.tenancy). What a centre may see and change is
+    checked in the use cases."""
+    member = staff_member(request, Role.CENTRE, Role.SUPPORT)
+    return tenancy.centre_of(platform_of(request).ctx.store.get(member, StaffMember))

@@ -17,6 +17,7 @@ from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.params import Body
+from litestar.response import Redirect
 from litestar.utils.scope.state import ScopeState
 
 from adapters.bootstrap import Platform
@@ -79,6 +80,16 @@ STAFF_HOME = {
 }
 
 
+def staff_logged_in(request: Request[Any, Any, Any], staff: str, role: str) -> Redirect:
+    """The session becomes the member's (the edge gives it a new id and CSRF token), after
+    their password (and code), or their provider's word (issue 16)."""
+    for key in ("pending_staff", "pending_role", "pending_since"):
+        request.session.pop(key, None)
+    request.session["staff"] = staff
+    request.session["role"] = role
+    return Redirect(STAFF_HOME.get(role, "/operator"))
+
+
 def throttle_of(request: Request[Any, Any, Any]) -> LoginThrottle:
     """Failed log-ins per account, shared by every worker (issue 14)."""
     throttle: LoginThrottle = request.app.state.throttle
@@ -129,6 +140,8 @@ def context(request: Request[Any, Any, Any], **values: Any) -> dict[str, Any]:
         ),
         "staff_role": str(request.session.get("role", "")) if request.scope.get("session") else "",
         "typed_email": _typed_email(request),
+        # « Sign in with <provider> » on the staff log-in page (issue 16), when configured.
+        "single_sign_on": getattr(request.app.state, "single_sign_on_name", ""),
         **values,
     }
 
@@ -208,6 +221,14 @@ def candidate_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRoute
 def wants_fragment(request: Request[Any, Any, Any]) -> bool:
     """The page's script asked for the step alone, to swap it in place (issue 12)."""
     return request.headers.get(FRAGMENT_HEADER) == "1"
+
+
+def screen_capture_of(request: Request[Any, Any, Any], certification_code: str) -> bool:
+    """Whether the proctoring page records the candidate's screen too (issue 16)."""
+    certification = next(
+        (c for c in platform_of(request).ctx.catalogue if c.code == certification_code), None
+    )
+    return certification is not None and certification.screen_capture
 
 
 def live_session(request: Request[Any, Any, Any], session: ProctoredSession) -> str:

@@ -37,7 +37,6 @@ from domain.review import (
 from domain.staff import Role
 from ui.web import review_moments, review_words
 from ui.web.edge import (
-    STAFF_HOME,
     Form,
     context,
     edge_bound,
@@ -46,6 +45,7 @@ from ui.web.edge import (
     second_factors_of,
     staff_guard,
     staff_id,
+    staff_logged_in,
     throttle_of,
     too_many_failures,
 )
@@ -105,16 +105,7 @@ async def staff_login(
             pending_since=platform.ctx.clock.now().isoformat(),
         )
         return Redirect("/staff/login/code")
-    return _staff_logged_in(request, str(staff.id), staff.role.value)
-
-
-def _staff_logged_in(request: Request[Any, Any, Any], staff: str, role: str) -> Redirect:
-    """The session becomes the member's (the edge gives it a new id and CSRF token)."""
-    for key in ("pending_staff", "pending_role", "pending_since"):
-        request.session.pop(key, None)
-    request.session["staff"] = staff
-    request.session["role"] = role
-    return Redirect(STAFF_HOME.get(role, "/operator"))
+    return staff_logged_in(request, str(staff.id), staff.role.value)
 
 
 # How long the code may wait once the password was right: then the password is asked again.
@@ -167,7 +158,7 @@ async def staff_code(
             "This code is not right, or was already used. Type the 6 digits your app shows now."
         )
         return Template("staff_code.html", context=context(request, error=error), status_code=401)
-    return _staff_logged_in(request, str(staff), role)
+    return staff_logged_in(request, str(staff), role)
 
 
 def _review_page(

@@ -36,7 +36,7 @@ from adapters.media.still import still_jpeg
 from app.live_connections import holder_of, record_holder
 from app.live_recording import media_origin, record_live_event
 from app.media_views import record_view, starts_playback
-from app.ports.live_media import BadOffer, LiveEvent, LiveRecorder
+from app.ports.live_media import CAMERA, SCREEN, SOURCES, BadOffer, LiveEvent, LiveRecorder
 from app.ports.media_capture import MediaUnavailable
 from app.tenancy import media_viewer
 from domain.access import Actor
@@ -77,6 +77,14 @@ class Sdp(msgspec.Struct):
     """A WebRTC session description (the whole SDP: no trickle ICE)."""
 
     sdp: str
+
+
+class MediaOffer(msgspec.Struct):
+    """The proctoring page's offer: its camera's connection, or (issue 16) its shared
+    screen's, when the session's certification requires screen capture."""
+
+    sdp: str
+    source: str = CAMERA
 
 
 class IceServer(msgspec.Struct, omit_defaults=True):
@@ -194,7 +202,9 @@ def _segment_reference(request: Request[Any, Any, Any], session_id: UUID, name: 
     known = {
         event.media_id
         for event in platform.ctx.store.history(session_id)
-        if isinstance(event, ProctoredSession.SegmentRecorded)
+        if isinstance(
+            event, ProctoredSession.SegmentRecorded | ProctoredSession.ScreenSegmentRecorded
+        )
     }
     if media_id not in known or session.id != session_id:
         raise NotFoundException()
@@ -229,6 +239,15 @@ def _record(
     )
 
 
+def _captures_screen(request: Request[Any, Any, Any], session: ProctoredSession) -> bool:
+    """Whether the session's certification requires the screen too (issue 16)."""
+    catalogue = platform_of(request).ctx.catalogue
+    try:
+        return catalogue.get(session.certification_code).screen_capture
+    except InvalidArgument:  # a certification the catalogue no longer has
+        return False
+
+
 class CandidateMedia(Controller):
     """The candidate's proctoring tab sends its media (their own session only)."""
 
@@ -236,18 +255,26 @@ class CandidateMedia(Controller):
 
     @post("/api/sessions/{session_id:uuid}/media/offer", status_code=200)
     async def offer(
-        self, request: Request[Any, Any, Any], session_id: FromPath[UUID], data: JSONBody[Sdp]
+        self,
+        request: Request[Any, Any, Any],
+        session_id: FromPath[UUID],
+        data: JSONBody[MediaOffer],
     ) -> Sdp:
         """The proctoring tab connects its camera, microphone and data channel; recorded from
-        the first entry until the session closes (R17: the tab must stay open)."""
+        the first entry until the session closes (R17: the tab must stay open). Issue 16:
+        `source` "screen" connects the shared screen, for a certification that requires it."""
+        if data.source not in SOURCES:
+            raise InvalidArgument("source", f"one of {', '.join(SOURCES)}")
         session = await sync_to_thread(own_session, request, session_id)
+        if data.source == SCREEN and not _captures_screen(request, session):
+            raise InvalidArgument("source", "this certification does not record the screen")
         if session.entries == 0:
             raise RuleBroken("R6", "enter the session ('Examen') before the recording starts")
         if session.closed_at is not None:
             raise RuleBroken("R18", "the session is closed: nothing more is recorded")
         origin = await sync_to_thread(media_origin, platform_of(request).ctx, session_id)
         try:
-            answer = await recorder_of(request).open(session_id, data.sdp, origin)
+            answer = await recorder_of(request).open(session_id, data.sdp, origin, data.source)
         except BadOffer as error:
             raise InvalidArgument("sdp", str(error)) from None
         # This node holds the connection now: live views are sent here (issue 15).

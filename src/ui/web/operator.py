@@ -17,15 +17,17 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import msgspec
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException
 from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
 from adapters.bootstrap import Platform
 from adapters.mail.capture import read_maildir
 from app import reach, tenancy
+from app import safe_exam_browser as seb
 from app.read_models import EnrollmentSummary, Projections, SessionSummary
 from app.use_cases import enrolment
 from domain.errors import InvalidArgument, RuleBroken
@@ -170,6 +172,16 @@ class ConfirmForm(msgspec.Struct):
 
 # The platform's own mails (every centre's candidates): the hotline's, not a centre's.
 hotline_only = staff_guard(Role.SUPPORT)
+
+
+def _seb_config_keys(platform: Platform) -> dict[str, str]:
+    """Each certification requiring Safe Exam Browser → its configuration's Config Key."""
+    start_url = platform.links.base_url + "/"
+    return {
+        c.code: seb.config_key(seb.exam_settings(start_url, c.safe_exam_browser))
+        for c in platform.ctx.catalogue
+        if c.safe_exam_browser is not None
+    }
 
 
 def _is_support(request: Request[Any, Any, Any]) -> bool:
@@ -339,6 +351,7 @@ class OperatorDesk(Controller):
                 failed=platform.projections.failed_mails() if hotline else [],
                 parked=platform.parked.catch_up(platform.ctx.store) if hotline else [],
                 certifications=list(platform.ctx.catalogue),
+                seb_keys=_seb_config_keys(platform),
                 notice=request.session.pop("notice", None),
                 typed=request.session.pop("typed", None) or {},
                 can_watch=hotline,
@@ -346,6 +359,30 @@ class OperatorDesk(Controller):
                 problem_words=PROBLEM_WORDS,
                 mail_words={kind.value: words for kind, words in MAIL_WORDS.items()},
             ),
+        )
+
+    @get("/certifications/{certification:str}/seb", sync_to_thread=True)
+    def seb_configuration(
+        self, request: Request[Any, Any, Any], certification: FromPath[str]
+    ) -> Response[bytes]:
+        """A certification's Safe Exam Browser configuration (issue 16): the `.seb` file
+        staff hand to candidates, SEB opening the platform with it; its Config Key in the
+        `X-SEB-Config-Key` header. 404 for a certification the catalogue does not have."""
+        platform = platform_of(request)
+        found = [c for c in platform.ctx.catalogue if c.code == certification]
+        if not found:
+            raise NotFoundException()
+        requirement = found[0].safe_exam_browser or seb.SafeExamBrowser()
+        settings = seb.exam_settings(platform.links.base_url + "/", requirement)
+        filename = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in certification)
+        return Response(
+            seb.seb_file(settings),
+            media_type="application/seb",
+            headers={
+                "content-disposition": f'attachment; filename="{filename}.seb"',
+                "x-seb-config-key": seb.config_key(settings),
+                "cache-control": "no-store",
+            },
         )
 
     # --- one candidate ---

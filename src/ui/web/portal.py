@@ -182,6 +182,7 @@ class Portal(Controller):
                 ),
                 **score_facts(attempt, certification.pass_mark_percent, language),
                 proctoring_session=_live(request, attempt),
+                proctoring_screen=certification.screen_capture,
             ),
         )
 

@@ -101,6 +101,7 @@ FLAG_WORDS: dict[FlagKind, str] = {
     FlagKind.VISIBILITY_LOST: N_("page hidden"),
     FlagKind.FULLSCREEN_LEFT: N_("full screen left"),
     FlagKind.COPY_PASTE: N_("copy-paste"),
+    FlagKind.SCREEN_SHARE_STOPPED: N_("screen share stopped"),
 }
 
 # The photos and environment recordings, by the label `app.recording.session_media` gives.

@@ -52,10 +52,10 @@ def _page(
 ) -> Template:
     member = staff_id(request)
     enabled = second_factors_of(request).enabled(member)
+    staff = platform_of(request).ctx.store.get(member, StaffMember)
     qr = ""
     if secret:
-        email = platform_of(request).ctx.store.get(member, StaffMember).email
-        qr = segno.make(provisioning_uri(secret, email), micro=False).svg_data_uri(scale=4)
+        qr = segno.make(provisioning_uri(secret, staff.email), micro=False).svg_data_uri(scale=4)
     return Template(
         "staff_security.html",
         context=context(
@@ -66,6 +66,10 @@ def _page(
             error=error,
             done=done,
             min_length=MIN_LENGTH,
+            # Issue 16: a member linked to the organisation's provider signs in there (its
+            # MFA applies); with no Vigie password, the password and code forms are not theirs.
+            through_provider=bool(staff.identities),
+            has_password=bool(staff.password_hash),
         ),
         status_code=status,
     )

@@ -7,6 +7,11 @@ CSRF token (the signature in the address is the credential, and a cross-site for
 know it). A torn-down workspace, or another attempt's signature, answers 410 Gone. Bodies
 are at most 64 KiB (an exam's answers are a few kilobytes), read strictly: not UTF-8, or
 more fields than any exam has, is a 400.
+
+Issue 16: when the attempt's certification requires Safe Exam Browser, every request of the
+tab must carry SEB's two hashes over its URL (app.safe_exam_browser, docs/seb.md); a request
+without them is refused (403) with a page in the candidate's language, and is no sign of
+life.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, quote
+from uuid import UUID
 
 from anyio import to_thread
 from litestar import Controller, Request, Response, get, post
@@ -23,6 +29,8 @@ from litestar.response import Redirect
 
 from adapters.launcher.builtin import MAX_FORM_BYTES, BuiltinWorkspaces
 from adapters.launcher.page import refusal_for
+from app import safe_exam_browser as seb
+from app.exam_desk import lockdown_of
 from domain.errors import DomainError
 from ui.web.edge import platform_of
 
@@ -46,6 +54,64 @@ def _page(body: str, status: int = 200) -> Response[str]:
 
 def _gone(workspaces: BuiltinWorkspaces) -> Response[str]:
     return _page(workspaces.tab.gone(), 410)
+
+
+def _request_urls(request: Request[Any, Any, Any]) -> tuple[str, ...]:
+    """The absolute URL SEB hashed: as the platform publishes it (VIGIE_BASE_URL, which a
+    proxy in front may serve under https) and as this server received it."""
+    path = request.scope.get("raw_path") or request.scope["path"].encode()
+    query = request.scope.get("query_string", b"")
+    tail = path.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
+    public = platform_of(request).links.base_url + tail
+    return (public, str(request.url).split("#", 1)[0])
+
+
+def _admit(
+    request: Request[Any, Any, Any],
+    workspaces: BuiltinWorkspaces,
+    ref: str,
+    token: str,
+    *,
+    beat: bool = True,
+) -> UUID | Response[Any]:
+    """The attempt the signed link opens, after the Safe Exam Browser check when its
+    certification requires it (then a refused request is no heartbeat); `beat`: the request
+    is a sign of life. Otherwise the response to send: gone (410) or refused (403)."""
+    find = workspaces.beat if beat else workspaces.attempt_for
+    ctx = platform_of(request).ctx
+    if not any(c.safe_exam_browser for c in ctx.catalogue):
+        attempt_id = find(ref, token)
+        return _gone(workspaces) if attempt_id is None else attempt_id
+    attempt_id = workspaces.attempt_for(ref, token)
+    if attempt_id is None:
+        return _gone(workspaces)
+    requirement = lockdown_of(ctx, attempt_id)
+    if requirement is not None:
+        own_key = seb.config_key(seb.exam_settings(_start_url(request), requirement))
+        reason = seb.refusal(requirement, own_key, _request_urls(request), request.headers)
+        if reason is not None:
+            return _seb_refused(request, workspaces, attempt_id, reason)
+    if beat:
+        workspaces.beat(ref, token)
+    return attempt_id
+
+
+def _start_url(request: Request[Any, Any, Any]) -> str:
+    """Where the certification's SEB configuration opens: the platform's home page."""
+    return platform_of(request).links.base_url + "/"
+
+
+def _seb_refused(
+    request: Request[Any, Any, Any],
+    workspaces: BuiltinWorkspaces,
+    attempt_id: UUID,
+    reason: seb.SebRefusal,
+) -> Response[Any]:
+    language = workspaces.view(attempt_id).language
+    if request.headers.get(FETCHED) == "1":
+        message = workspaces.tab.seb_refusal(reason.value, language)
+        return _json({"error": message, "rule": seb.RULE, "reason": reason.value}, 403)
+    return _page(workspaces.tab.seb_refused(reason.value, language, seb.RULE), 403)
 
 
 def _back(ref: str, token: str, anchor: str) -> Redirect:
@@ -95,9 +161,9 @@ class ExamTabPages(Controller):
         """The exam (or its instructions, or its end), the time left from the server's clock;
         opening it is a sign of life."""
         workspaces = _workspaces(request)
-        attempt_id = workspaces.beat(ref, t)
-        if attempt_id is None:
-            return _gone(workspaces)
+        attempt_id = _admit(request, workspaces, ref, t)
+        if isinstance(attempt_id, Response):
+            return attempt_id
         return _page(workspaces.render(attempt_id, ref, t, saved=saved == "1"))
 
     @post("/{ref:str}/beat", sync_to_thread=True, status_code=200)
@@ -106,8 +172,9 @@ class ExamTabPages(Controller):
     ) -> Response[Any]:
         """The page's heartbeat (R23)."""
         workspaces = _workspaces(request)
-        if workspaces.beat(ref, t) is None:
-            return _gone(workspaces)
+        admitted = _admit(request, workspaces, ref, t)
+        if isinstance(admitted, Response):
+            return admitted
         return Response(None, status_code=204, headers=NO_STORE)
 
     @post("/{ref:str}/closed", sync_to_thread=True, status_code=200)
@@ -117,8 +184,9 @@ class ExamTabPages(Controller):
         """The tab is closing: silent from now on, so the workspace is recorded lost at the
         next watch, not after the grace period."""
         workspaces = _workspaces(request)
-        if workspaces.attempt_for(ref, t) is None:
-            return _gone(workspaces)
+        admitted = _admit(request, workspaces, ref, t, beat=False)
+        if isinstance(admitted, Response):
+            return admitted
         workspaces.fall_silent(ref)
         return Response(None, status_code=204, headers=NO_STORE)
 
@@ -132,8 +200,9 @@ class ExamTabPages(Controller):
         question_id = (form.get("question_id") or [""])[0]
 
         def mark() -> Response[Any]:
-            if workspaces.beat(ref, t) is None:
-                return _gone(workspaces)
+            admitted = _admit(request, workspaces, ref, t)
+            if isinstance(admitted, Response):
+                return admitted
             if not question_id:
                 raise _field_missing("question_id")
             workspaces.mark(ref, question_id, form.get("marked") == ["1"])
@@ -175,10 +244,9 @@ async def _save(
     def save() -> Response[Any]:
         closing = form.get("closing") == ["1"]
         # The last answers of a closing tab are no sign of life; any other post is one.
-        find = workspaces.attempt_for if closing else workspaces.beat
-        attempt_id = find(ref, token)
-        if attempt_id is None:
-            return _gone(workspaces)
+        attempt_id = _admit(request, workspaces, ref, token, beat=not closing)
+        if isinstance(attempt_id, Response):
+            return attempt_id
         try:
             workspaces.save_form(attempt_id, ref, form)
             if action == "finish" and form.get("confirm") == ["yes"]:

@@ -41,6 +41,50 @@
     }
   }
 
+  // Issue 16: the shared screen plays beside the camera, at the camera's second.
+  var screenPlayer = document.getElementById("screen-player");
+  var screens = Array.prototype.map.call(
+    document.querySelectorAll("#screen-segments li"),
+    function (li) {
+      return {
+        mediaId: li.getAttribute("data-segment"),
+        start: parseFloat(li.getAttribute("data-start")),
+        end: parseFloat(li.getAttribute("data-end"))
+      };
+    });
+
+  function cameraTime() {
+    return parseFloat(player.getAttribute("data-segment-start") || "0") + player.currentTime;
+  }
+
+  function syncScreen() {
+    if (!screenPlayer || !screens.length || !player) return;
+    var t = cameraTime();
+    var screen = null;
+    for (var i = 0; i < screens.length; i++) {
+      if (t >= screens[i].start && t <= screens[i].end) { screen = screens[i]; break; }
+    }
+    if (!screen) { screenPlayer.pause(); return; } // the screen was not shared then
+    var offset = Math.max(0, t - screen.start);
+    var go = function () {
+      if (Math.abs(screenPlayer.currentTime - offset) > 1) screenPlayer.currentTime = offset;
+      if (player.paused) screenPlayer.pause(); else screenPlayer.play().catch(function () {});
+    };
+    if (screenPlayer.getAttribute("data-segment") !== screen.mediaId) {
+      screenPlayer.setAttribute("data-segment", screen.mediaId);
+      screenPlayer.src = "/media/sessions/" + screen.mediaId;
+      screenPlayer.addEventListener("loadedmetadata", go, { once: true });
+      screenPlayer.load();
+    } else {
+      go();
+    }
+  }
+  if (player && screenPlayer) {
+    ["play", "pause", "seeked", "timeupdate"].forEach(function (name) {
+      player.addEventListener(name, syncScreen);
+    });
+  }
+
   section.addEventListener("click", function (e) {
     var button = e.target.closest("button.seek");
     if (!button) return;

@@ -161,4 +161,97 @@
   if (window.screen && window.screen.addEventListener) window.screen.addEventListener("change", screens);
   show("connecting");
   connect().then(function () { setTimeout(screens, 1000); });
+
+  // Issue 16: a certification that records the screen too. Sharing needs the candidate's
+  // click (getDisplayMedia); the screen goes over a connection of its own, recorded beside
+  // the camera's in segments of its own. The shared track ending (the browser's « Stop
+  // sharing », the shared window closed) raises the flag ScreenMustStayShared.
+  var share = document.getElementById("screen-share");
+  if (!share || !navigator.mediaDevices.getDisplayMedia) return;
+  var shareStatus = document.getElementById("screen-share-status");
+  var shareButton = document.getElementById("screen-share-start");
+  var preview = document.getElementById("screen-preview");
+  var screenStream = null;
+  var screenPc = null;
+  var pendingSignals = [];
+
+  function showShare(state) {
+    share.setAttribute("data-state", state);
+    if (shareStatus) shareStatus.textContent = share.getAttribute("data-label-" + state) || state;
+    if (shareButton) shareButton.hidden = state === "live";
+  }
+
+  function flagged(kind) { // said as soon as the camera's channel can carry it
+    if (channel && channel.readyState === "open") signal(kind); else pendingSignals.push(kind);
+  }
+  setInterval(function () {
+    while (pendingSignals.length && channel && channel.readyState === "open") signal(pendingSignals.shift());
+  }, 1000);
+
+  function offerScreen(s) {
+    var peer;
+    return fetch("/api/sessions/" + sessionId + "/media/ice", { credentials: "same-origin" }).then(function (reply) {
+      if (!reply.ok) throw new Error("no ICE servers: " + reply.status);
+      return reply.json();
+    }).then(function (config) {
+      if (s !== screenStream) return null; // stopped meanwhile
+      peer = new RTCPeerConnection({ iceServers: config.iceServers });
+      screenPc = peer;
+      s.getVideoTracks().forEach(function (track) { peer.addTrack(track, s); });
+      peer.onconnectionstatechange = function () {
+        var state = peer.connectionState;
+        if (peer !== screenPc || (state !== "failed" && state !== "disconnected")) return;
+        try { peer.close(); } catch (e) { /* already closed */ }
+        screenPc = null;
+        setTimeout(function () { if (s === screenStream) offerScreen(s); }, 2000);
+      };
+      return peer.createOffer().then(function (offer) {
+        return peer.setLocalDescription(offer);
+      }).then(function () {
+        return gathered(peer);
+      }).then(function () {
+        return fetch("/api/sessions/" + sessionId + "/media/offer", {
+          method: "POST",
+          credentials: "same-origin",
+          headers: { "content-type": "application/json", "x-csrftoken": csrf() },
+          body: JSON.stringify({ sdp: peer.localDescription.sdp, source: "screen" })
+        });
+      }).then(function (reply) {
+        if (!reply.ok) throw new Error("screen offer refused: " + reply.status);
+        return reply.json();
+      }).then(function (answer) {
+        if (peer === screenPc) return peer.setRemoteDescription({ type: "answer", sdp: answer.sdp });
+        return null;
+      });
+    }).catch(function () {
+      setTimeout(function () { if (s === screenStream && !screenPc) offerScreen(s); }, 4000);
+    });
+  }
+
+  function shareEnded(s) {
+    if (s !== screenStream) return;
+    screenStream = null;
+    if (screenPc) { try { screenPc.close(); } catch (e) { /* already closed */ } }
+    screenPc = null;
+    if (preview) preview.srcObject = null;
+    flagged("screen_share_stopped");
+    showShare("off");
+  }
+
+  function startShare() {
+    navigator.mediaDevices.getDisplayMedia({
+      video: { frameRate: 5, width: { max: 1280 }, height: { max: 720 } },
+      audio: false
+    }).then(function (s) {
+      screenStream = s;
+      s.getVideoTracks().forEach(function (track) {
+        track.addEventListener("ended", function () { shareEnded(s); });
+      });
+      if (preview) preview.srcObject = s;
+      showShare("live");
+      return offerScreen(s);
+    }).catch(function () { showShare("refused"); });
+  }
+
+  if (shareButton) shareButton.addEventListener("click", startShare);
 })();

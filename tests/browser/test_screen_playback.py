@@ -1,0 +1,133 @@
+"""Issue 16, point 4: the examiner's player shows the shared screen beside the camera, at the
+camera's second. The camera's segments are the in-memory recorder's (test_playback.py); the
+screen's segment is a real WebM file reported as the aiortc recorder reports one (the screen
+recorded from a real Chromium is test_screen_capture_browser.py's)."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from adapters.bootstrap import Platform, Settings, bootstrap
+from adapters.clock import ManualClock
+from adapters.ids import SeededIds
+from app.live_recording import record_live_event
+from app.mail_rendering import SupportContact
+from app.ports.live_media import SCREEN, Segment, SegmentId
+from app.use_cases import accounts
+from domain.proctored_session import ProctoredSession
+from domain.staff import Role
+from tests.browser.conftest import ARTIFACTS, _free_port, serious_violations, wait_until
+from tests.browser.test_playback import record_with_a_cut
+from ui.journey import PARIS, Journey
+from ui.web.app import create_app
+
+SECRET = b"q" * 32
+
+
+def screen_beside(journey: Journey, live_root: Path) -> str:
+    """A screen segment over the second camera segment's span (a real WebM: the camera's
+    file, standing for a screen), reported as the recorder reports one."""
+    session_id = journey.session_id
+    assert session_id is not None
+    origin = journey.ctx.store.get(session_id, ProctoredSession).started_at
+    assert origin is not None
+    last = [
+        e
+        for e in journey.ctx.store.history(session_id)
+        if isinstance(e, ProctoredSession.SegmentRecorded)
+    ][-1]
+    data = (live_root / last.media_id).read_bytes()
+    media_id = f"{session_id}/screen-0001.mkv"
+    (live_root / media_id).write_bytes(data)
+    segment = Segment(
+        SegmentId(f"{session_id}/screen-0001"),
+        session_id,
+        origin + timedelta(seconds=last.span.start_s),
+        origin + timedelta(seconds=last.span.end_s),
+        media_id,
+        len(data),
+        "sha256:" + hashlib.sha256(data).hexdigest(),
+        source=SCREEN,
+    )
+    assert record_live_event(journey.ctx, segment)
+    return media_id
+
+
+@pytest.fixture
+def reviewed(tmp_path: Path) -> Iterator[tuple[str, Platform, Journey, str]]:
+    port = _free_port()
+    live_root = tmp_path / "media" / "live"
+    platform = bootstrap(
+        Settings(
+            database_url=f"sqlite:///{tmp_path}/vigie.sqlite",
+            media_root=str(tmp_path / "media"),
+            secret_key=SECRET.decode(),
+            base_url=f"http://127.0.0.1:{port}",
+            launcher="memory",
+        ),
+        clock=ManualClock(datetime(2025, 3, 4, 9, 0, tzinfo=PARIS)),
+        ids=SeededIds(18),
+    )
+    journey = Journey(platform, email="sam.screen@example.org")
+    journey.enrol()
+    journey.create_session()
+    journey.through_checks()
+    journey.start_exam()
+    record_with_a_cut(journey, live_root)
+    media_id = screen_beside(journey, live_root)
+    journey.answer_and_send()
+    app = create_app(platform, secret=SECRET, support=SupportContact(), live_media_root=live_root)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started
+    yield f"http://127.0.0.1:{port}", platform, journey, media_id
+    server.should_exit = True
+    thread.join(timeout=10)
+    platform.close()
+
+
+def test_the_examiners_player_shows_the_shared_screen_beside_the_camera(
+    reviewed: tuple[str, Platform, Journey, str], page: Any
+) -> None:
+    url, platform, journey, media_id = reviewed
+    accounts.register_staff(
+        platform.ctx, email="eve@example.org", name="Eve", role=Role.EXAMINER, password="eve-pass-1"
+    )
+    page.goto(f"{url}/staff/login")
+    page.get_by_label("Adresse e-mail").fill("eve@example.org")
+    page.get_by_label("Mot de passe").fill("eve-pass-1")
+    page.get_by_role("button", name="Se connecter").click()
+    page.goto(f"{url}/examiner/reviews/{journey.review_id}")
+    screen = page.locator("#screen-player")
+    assert screen.get_attribute("data-segment") == media_id
+    assert screen.get_attribute("aria-label") == "Enregistrement de l'écran partagé"
+    camera_box = page.locator("#player").bounding_box()
+    screen_box = screen.bounding_box()
+    assert camera_box is not None and screen_box is not None
+    assert screen_box["x"] > camera_box["x"] + camera_box["width"] / 2  # beside, not below
+    wait_until(page, "document.getElementById('screen-player').readyState >= 1")
+    # The flag lies 2 s into the second camera segment, which the screen's segment spans.
+    page.locator("#recording-timeline li.flag button").click()
+    wait_until(
+        page,
+        """() => {
+            const s = document.getElementById('screen-player');
+            return s.readyState >= 1 && Math.abs(s.currentTime - 2) < 1.1;
+        }""",
+    )
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "16-review-screen-beside-camera.png"), full_page=True)
+    assert serious_violations(page) == []
