@@ -36,6 +36,7 @@ from adapters.ids import RandomIds, SeededIds
 from adapters.keys.files import FileKeyStore
 from adapters.keys.memory import MemoryKeyStore
 from adapters.keys.postgres import PostgresKeyStore
+from adapters.lti_client import HttpLtiClient
 from adapters.keys_schema import default_keys_schema
 from adapters.launcher.builtin import BuiltinWorkspaces
 from adapters.launcher.memory import MemoryLauncher
@@ -67,6 +68,8 @@ from app.deadlines import DeadlineReport, run_deadlines
 from app.evidence_signature import EvidenceSigner
 from app.exam_desk import desk_view
 from app.links import LinkSigner
+from app.lti_keys import ToolKeys
+from app.lti_scores import PostReport, ScorePoster
 from app.mail_rendering import MailRenderer, SupportContact
 from app.outbox import OutboxSender, SendReport
 from app.parked import ParkedReactions
@@ -75,6 +78,7 @@ from app.ports.clock import Clock
 from app.ports.exam_launcher import ExamLauncher
 from app.ports.ids import Ids
 from app.ports.key_store import KeyStore
+from app.ports.lti_platform import LtiPlatformClient
 from app.ports.leases import LeaseStore
 from app.ports.mailer import Mailer
 from app.ports.media_capture import MediaCapture
@@ -262,6 +266,26 @@ class Platform:
     # The read models' saved state (issue 15): loaded at start, saved by the worker passes.
     keeper: ReadModelKeeper | None = None
     started: StartReport | None = None  # how this process's read models got current
+    # LTI 1.3 (issue 16): the HTTP client to learning platforms (a test swaps it for one
+    # pointed at its own platform: the same class).
+    lti_client: LtiPlatformClient = field(default_factory=HttpLtiClient)
+
+    @property
+    def lti_keys(self) -> ToolKeys:
+        """The tool's key ring (its private keys sealed with the key store's ring key)."""
+        return ToolKeys(self.ctx, self.keys)
+
+    @property
+    def score_poster(self) -> ScorePoster:
+        """Posts the due score reports to the learning platforms (the worker's outbox pass)."""
+        return ScorePoster(self.ctx, self.lti_client, self.lti_keys)
+
+    def post_scores(self) -> PostReport:
+        """Due score reports posted (issue 16), the read models caught up after."""
+        self.projections.catch_up(self.ctx.store)
+        report = self.score_poster.post_due(self.projections.scores_due(self.ctx.now()))
+        self.projections.catch_up(self.ctx.store)
+        return report
 
     @property
     def mailer(self) -> Mailer:
@@ -276,6 +300,7 @@ class Platform:
         self.projections.catch_up(self.ctx.store)
         report = self.sender.send_due(self.projections.mails_due(self.ctx.now()))
         self.projections.catch_up(self.ctx.store)
+        self.post_scores()
         if self.keeper is not None:
             self.keeper.save_if_due()  # the next start replays only what follows
         return report

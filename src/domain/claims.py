@@ -35,6 +35,7 @@ class ClaimKind(StrEnum):
     CANDIDATE_EMAIL = "candidate-email"
     STAFF_EMAIL = "staff-email"
     ENROLMENT = "enrolment"
+    LTI_NONCE = "lti-nonce"  # issue 16: a launch's nonce is used once, across processes
 
 
 class Handover(StrEnum):
