@@ -36,12 +36,12 @@ from adapters.ids import RandomIds, SeededIds
 from adapters.keys.files import FileKeyStore
 from adapters.keys.memory import MemoryKeyStore
 from adapters.keys.postgres import PostgresKeyStore
-from adapters.lti_client import HttpLtiClient
 from adapters.keys_schema import default_keys_schema
 from adapters.launcher.builtin import BuiltinWorkspaces
 from adapters.launcher.memory import MemoryLauncher
 from adapters.leases import MemoryLeases, PostgresLeases, SqliteLeases
 from adapters.log_listener import PostgresLogHead, install_announcement
+from adapters.lti_client import HttpLtiClient
 from adapters.mail.memory import MemoryMailer
 from adapters.media.ice import IceServers, parse_ice_servers
 from adapters.media.memory import FileMedia, MemoryMedia
@@ -78,8 +78,8 @@ from app.ports.clock import Clock
 from app.ports.exam_launcher import ExamLauncher
 from app.ports.ids import Ids
 from app.ports.key_store import KeyStore
-from app.ports.lti_platform import LtiPlatformClient
 from app.ports.leases import LeaseStore
+from app.ports.lti_platform import LtiPlatformClient
 from app.ports.mailer import Mailer
 from app.ports.media_capture import MediaCapture
 from app.ports.read_model_store import LogHead, ReadModelStore

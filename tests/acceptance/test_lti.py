@@ -29,7 +29,7 @@ from adapters.ids import SeededIds
 from app import lti
 from app.mail_rendering import SupportContact
 from app.use_cases import appeals, reviewing
-from domain.claims import Claim, ClaimKind, enrolment_claim_id
+from domain.claims import Claim, enrolment_claim_id
 from domain.enrollment import Enrollment
 from domain.evidence import Verdict
 from domain.exam_attempt import ExamAttempt
@@ -170,7 +170,7 @@ def launch(tool: Tool, lms: LmsPlatform, user: str, link: str = "rl-1") -> Launc
     return Launched(answer, browser, id_token[1], state[1])
 
 
-def test_a_learner_launched_from_the_lms_is_enrolled_by_the_deployments_centre_and_lands_in_their_session_in_their_language(
+def test_a_launched_learner_is_enrolled_by_the_deployments_centre_and_lands_in_their_language(
     tool: Tool, lms: LmsPlatform
 ) -> None:
     launched = launch(tool, lms, "alice")
@@ -440,7 +440,7 @@ def test_the_tools_keys_rotate_and_the_previous_key_stays_published(
     [first] = httpx.get(f"{tool.url}/lti/jwks").json()["keys"]
     said = vigie(tool, "lti", "rotate-key")
     keys = httpx.get(f"{tool.url}/lti/jwks").json()["keys"]
-    assert [k["kid"] for k in keys][0] == first["kid"] and len(keys) == 2
+    assert keys[0]["kid"] == first["kid"] and len(keys) == 2
     assert "published: 2" in said
     assert all("d" not in k for k in keys)  # never a private half
     vigie(tool, "lti", "rotate-key")
