@@ -207,7 +207,9 @@ def _handler(platform: LmsPlatform) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             parts = urlsplit(self.path)
             query = {k: v[0] for k, v in parse_qs(parts.query).items()}
-            if parts.path == "/jwks":
+            if parts.path == "/favicon.ico":
+                self._send(204, b"", "image/x-icon")
+            elif parts.path == "/jwks":
                 self._json(200, platform.key_set())
             elif parts.path == "/course":
                 user, link = query.get("user", "alice"), query.get("link", "rl-1")
