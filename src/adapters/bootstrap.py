@@ -6,6 +6,7 @@ Nothing else constructs an adapter.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 import re
@@ -270,12 +271,13 @@ class Platform:
     # pointed at its own platform: the same class).
     lti_client: LtiPlatformClient = field(default_factory=HttpLtiClient)
 
-    @property
+    @functools.cached_property
     def lti_keys(self) -> ToolKeys:
-        """The tool's key ring (its private keys sealed with the key store's ring key)."""
+        """The tool's key ring (its private keys sealed with the key store's ring key; the
+        opened ones kept for this process)."""
         return ToolKeys(self.ctx, self.keys)
 
-    @property
+    @functools.cached_property
     def score_poster(self) -> ScorePoster:
         """Posts the due score reports to the learning platforms (the worker's outbox pass)."""
         return ScorePoster(self.ctx, self.lti_client, self.lti_keys)
