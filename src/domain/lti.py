@@ -65,6 +65,7 @@ class LaunchFault(StrEnum):
     NO_CERTIFICATION = "no-certification"
     NO_EMAIL = "no-email"
     NOT_A_LEARNER = "not-a-learner"
+    NOT_A_TEACHER = "not-a-teacher"
     PLATFORM_UNREACHABLE = "platform-unreachable"
 
 
@@ -528,6 +529,10 @@ class Launch:
     @property
     def is_learner(self) -> bool:
         return any(r == LEARNER or r.endswith("#Learner") for r in self.roles)
+
+    @property
+    def is_teacher(self) -> bool:
+        return any(r == INSTRUCTOR or r.endswith("#Instructor") for r in self.roles)
 
 
 def language_of(locale: object) -> str:

@@ -431,7 +431,28 @@ def test_a_teacher_picks_a_certification_and_the_lms_receives_a_signed_deep_link
 
 def test_a_learner_cannot_add_an_activity(tool: Tool, lms: LmsPlatform) -> None:
     launched = launch(tool, lms, "alice", link="deep-link")
-    assert launched.answer.status_code == 400
+    assert launched.answer.status_code == 403
+    assert "Only teachers add a Vigie certification" in html.unescape(launched.answer.text)
+
+
+def test_a_platform_whose_keys_cannot_be_fetched_gets_a_try_again_page(
+    tool: Tool, lms: LmsPlatform
+) -> None:
+    lti.register_platform(
+        tool.platform.ctx,
+        lti.Registration(
+            issuer=lms.issuer,
+            client_id=CLIENT_ID,
+            auth_url=f"{lms.url}/auth",
+            token_url=f"{lms.url}/token",
+            jwks_url="http://127.0.0.1:9/jwks",  # nothing listens there
+            name="Moodle de test",
+            deployments={},
+        ),
+    )
+    launched = launch(tool, lms, "bruno")
+    assert launched.answer.status_code == 503
+    assert "n'a pas pu être jointe" in html.unescape(launched.answer.text)
 
 
 def test_the_tools_keys_rotate_and_the_previous_key_stays_published(

@@ -17,7 +17,7 @@ from litestar.params import Body
 from litestar.response import Redirect, Template
 
 from app import lti
-from domain.lti import CLAIM, DEEP_LINKING, INSTRUCTOR, LaunchFault, LaunchRefused, language_of
+from domain.lti import CLAIM, DEEP_LINKING, LaunchFault, LaunchRefused, language_of
 from ui.web.edge import context, platform_of
 from ui.web.i18n import N_, gettext_for
 
@@ -107,6 +107,13 @@ REFUSALS: dict[LaunchFault, tuple[str, int]] = {
         N_(
             "This activity enrols learners for a certification. Teachers choose the "
             "certification when they add the activity."
+        ),
+        403,
+    ),
+    LaunchFault.NOT_A_TEACHER: (
+        N_(
+            "Only teachers add a Vigie certification to a course. Open the activity your "
+            "teacher added."
         ),
         403,
     ),
@@ -208,8 +215,8 @@ async def launch(
             cookie_state=request.cookies.get(STATE_COOKIE),
         )
         if verified.launch.message_type == DEEP_LINKING:
-            if not any(r == INSTRUCTOR or r.endswith("#Instructor") for r in verified.launch.roles):
-                raise LaunchRefused(LaunchFault.NOT_LTI, "only teachers add activities")
+            if not verified.launch.is_teacher:
+                raise LaunchRefused(LaunchFault.NOT_A_TEACHER, "only teachers add activities")
             picked = lti.DeepLinkRequest.of(verified)
             request.session[DEEP_LINK_KEY] = msgspec.to_builtins(picked.__dict__)
             request.session["lang"] = verified.launch.language
