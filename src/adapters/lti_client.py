@@ -5,6 +5,7 @@ NRPS specifications say. A platform that does not answer, or answers 5xx or 429,
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Sequence
@@ -14,6 +15,10 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from app.ports.lti_platform import PlatformRefused, PlatformUnreachable
+
+# httpx logs every request at INFO, in its own format, beside `vigie.*` lines: the platform
+# calls are counted in our own words (the worker's "scores posted" lines) instead.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 KEY_SET_SECONDS = 300.0
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)

@@ -20,6 +20,7 @@ from app.claiming import Unit
 from app.ports.lti_platform import PlatformRefused, PlatformUnreachable
 from app.tenancy import centre_of_operator
 from domain.claims import Claim, ClaimKind, email_claim_id
+from domain.errors import InvalidArgument
 from domain.lti import LaunchRefused
 
 
@@ -53,7 +54,13 @@ def _centre(platform: Platform, value: str) -> UUID:
         return UUID(value)
     except ValueError:
         pass
-    claim = Unit(platform.ctx.store).find(email_claim_id(ClaimKind.STAFF_EMAIL, value), Claim)
+    try:
+        claim_id = email_claim_id(ClaimKind.STAFF_EMAIL, value)
+    except InvalidArgument:
+        raise ValueError(
+            f"deployment: {value!r} is neither a centre operator's e-mail nor a centre id"
+        ) from None
+    claim = Unit(platform.ctx.store).find(claim_id, Claim)
     if claim is None:
         raise ValueError(f"deployment: no centre operator {value!r} (an e-mail or a centre id)")
     return centre_of_operator(claim.holder_id)

@@ -143,13 +143,14 @@ def _language_hint(id_token: str) -> str | None:
 def _refused(
     request: Request[Any, Any, Any], refused: LaunchRefused, language: str | None
 ) -> Template:
-    if language and request.scope.get("session") is not None:
-        request.session["lang"] = language
-    _ = gettext_for(language or context(request)["lang"])
+    """The refusal's page in the learner's language (their platform's, when the token said
+    it), without opening a session for a launch that was refused."""
+    language = language or context(request)["lang"]
+    _ = gettext_for(language)
     words, status = REFUSALS[refused.fault]
     return Template(
         "lti_refusal.html",
-        context=context(request, message=_(words), fault=refused.fault.value),
+        context=context(request, lang=language, message=_(words), fault=refused.fault.value),
         status_code=status,
     )
 
