@@ -84,6 +84,8 @@ class LmsPlatform:
     lock: threading.Lock = field(default_factory=threading.Lock)
     # The platform's clock: the tool's own in the tests (its clock is a test's to move).
     clock: Callable[[], float] = time.time
+    # The tool's public keys, when no tool serves them (the client's contract signs its own).
+    tool_key_set: Callable[[], KeySet] | None = None
 
     @property
     def issuer(self) -> str:
@@ -155,6 +157,8 @@ class LmsPlatform:
         return jwt.encode(header, claims, key or self.key)
 
     def tool_keys(self) -> KeySet:
+        if self.tool_key_set is not None:
+            return self.tool_key_set()
         answer = httpx.get(f"{self.tool_url}/lti/jwks", timeout=10)
         answer.raise_for_status()
         return KeySet.import_key_set(answer.json())
