@@ -36,6 +36,7 @@ from domain.exam_attempt import ExamAttempt
 from domain.lti import GradeLink, LaunchFault, LaunchRefused, grade_link_id
 from domain.review import AppealOutcome, CitedReason, ReasonCode, Review
 from domain.staff import Role
+from tests.acceptance.web import log_in
 from tests.lti_platform import CLIENT_ID, COURSE, LmsPlatform, serve_platform
 from ui import cli
 from ui.journey import PARIS, Journey
@@ -150,10 +151,16 @@ class Launched:
     state: str
 
 
-def launch(tool: Tool, lms: LmsPlatform, user: str, link: str = "rl-1") -> Launched:
+def launch(
+    tool: Tool,
+    lms: LmsPlatform,
+    user: str,
+    link: str = "rl-1",
+    browser: httpx.Client | None = None,
+) -> Launched:
     """A browser's way: the course's link, the tool's login initiation, the platform's
     authorisation endpoint, its form posted to the tool's launch."""
-    browser = httpx.Client(timeout=20)
+    browser = browser or httpx.Client(timeout=20)
     start = browser.get(f"{lms.url}/course", params={"user": user, "link": link})
     assert start.status_code == 302
     initiation = browser.get(start.headers["location"])
@@ -189,6 +196,26 @@ def test_a_launched_learner_is_enrolled_by_the_deployments_centre_and_lands_in_t
     assert link.lineitem == lms.lineitem("rl-1") and link.user_id == "u-alice"
     sessions = launched.browser.get(f"{tool.url}/exams")
     assert sessions.status_code == 200
+
+
+def test_a_launch_on_a_browser_where_staff_were_logged_in_leaves_only_the_learner_logged_in(
+    tool: Tool, lms: LmsPlatform
+) -> None:
+    from app.use_cases import accounts
+
+    accounts.register_staff(
+        tool.platform.ctx,
+        email="eve@example.org",
+        name="Eve",
+        role=Role.EXAMINER,
+        password="eve-pass-123",
+    )
+    browser = httpx.Client(base_url=tool.url, timeout=20)
+    log_in(browser, "/staff/login", "eve@example.org", "eve-pass-123")  # type: ignore[arg-type]
+    assert browser.get("/examiner/reviews").status_code == 200
+    launch(tool, lms, "alice", browser=browser)
+    assert browser.get("/exams").status_code == 200
+    assert browser.get("/examiner/reviews", follow_redirects=False).status_code != 200
 
 
 def test_a_second_launch_of_the_same_learner_changes_nothing_and_a_french_learner_reads_french(

@@ -226,10 +226,12 @@ async def launch(
             launched = await sync_to_thread(
                 lti.launch_learner, platform.ctx, platform.projections, verified
             )
-            # The candidate is logged in by their platform's word (the session middleware
-            # gives a new id: no fixation), in the platform's language (R25).
-            request.session["candidate"] = str(launched.candidate_id)
-            request.session["lang"] = launched.language
+            # The candidate is logged in by their platform's word, in its language (R25):
+            # a session of its own (whoever was logged in on this browser is logged out; the
+            # middleware gives a new id, no fixation).
+            request.set_session(
+                {"candidate": str(launched.candidate_id), "lang": launched.language}
+            )
             answer = Redirect("/terms")
     except LaunchRefused as refused:
         return _refused(request, refused, hint)
