@@ -5,6 +5,7 @@
   values to change them. Recorded in the log (domain.lti.LtiPlatform).
 - `platforms`: what is registered, and the addresses to give the platform.
 - `rotate-key`: a new signing key; the previous one stays published until the next rotation.
+- `scores`: the results sent back (pending, posted, or given up and why).
 - `roster`: the members of the courses Vigie was launched from (NRPS), read from the platform.
 """
 
@@ -43,6 +44,10 @@ def add_parser(commands: Any) -> None:
     )
     actions.add_parser("platforms", help="the registered platforms and Vigie's addresses")
     actions.add_parser("rotate-key", help="a new signing key (the previous stays published)")
+    scores = actions.add_parser("scores", help="results sent back to platforms (AGS)")
+    scores.add_argument(
+        "which", choices=["pending", "posted", "failed"], nargs="?", default="failed"
+    )
     roster = actions.add_parser("roster", help="the members of a course (NRPS)")
     roster.add_argument("--issuer", required=True)
     roster.add_argument("--client-id", required=True)
@@ -71,6 +76,20 @@ def _addresses(platform: Platform, out: TextIO) -> None:
     print(f"  tool's login initiation URL: {base}/lti/login", file=out)
     print(f"  tool's redirection (launch) URL: {base}/lti/launch", file=out)
     print(f"  tool's public key set URL: {base}/lti/jwks", file=out)
+
+
+def _scores(platform: Platform, which: str, out: TextIO) -> int:
+    """The score reports in one state (given-up ones by default: what an operator must see)."""
+    reports = [s for s in platform.projections.scores.values() if s.status.value == which]
+    print(f"{len(reports)} {which} score report(s)", file=out)
+    for report in sorted(reports, key=lambda r: r.decided_at):
+        decided = platform.ctx.times.format(report.decided_at)
+        print(
+            f"- {report.report_id} decided {decided}, {report.attempts} attempt(s); "
+            f"cause {report.cause}; {report.last_error or 'no error'}",
+            file=out,
+        )
+    return 0
 
 
 def run(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
@@ -115,6 +134,8 @@ def run(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
                 file=out,
             )
             return 0
+        if args.lti_command == "scores":
+            return _scores(platform, args.which, out)
         found = lti.find_platform(platform.ctx, args.issuer, args.client_id)
         contexts = {
             c: u for c, u in found.contexts.items() if not args.context or c == args.context

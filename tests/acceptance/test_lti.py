@@ -21,7 +21,7 @@ from uuid import UUID, uuid4
 import httpx
 import pytest
 import uvicorn
-from joserfc.jwk import RSAKey
+from joserfc.jwk import KeySet, RSAKey
 
 from adapters.bootstrap import Platform, Settings, bootstrap
 from adapters.clock import ManualClock
@@ -428,6 +428,27 @@ def test_a_platform_that_fails_is_retried_with_back_off_and_gets_the_grade_once(
     assert lms.refused_posts == 2
     [posted] = lms.scores["rl-1"]
     assert posted["scoreGiven"] == percent_of(tool, journey) > 0
+    said = vigie(tool, "lti", "scores", "posted")
+    assert "1 posted score report(s)" in said and "3 attempt(s)" in said
+
+
+def test_a_score_the_platform_refuses_is_given_up_and_shown_to_operators(
+    tool: Tool, lms: LmsPlatform
+) -> None:
+    launch(tool, lms, "alice")
+    journey = _journey_of(tool, "alice.durand@example.org")
+    journey.through_checks()
+    journey.start_exam()
+    journey.answer_and_send()
+    examiner = _examiner(tool, "eve")
+    journey.decided(examiner, Verdict.VALIDATED)
+    lms.tool_key_set = lambda: KeySet([])  # the platform no longer knows Vigie's keys
+    reviewing.release_results(tool.platform.ctx, journey.review_id, released_by=examiner)  # type: ignore[arg-type]
+    tool.worker_pass()
+    tool.worker_pass()
+    assert lms.scores == {}
+    said = vigie(tool, "lti", "scores")
+    assert "1 failed score report(s)" in said and "invalid_client" in said
 
 
 def test_a_teacher_picks_a_certification_and_the_lms_receives_a_signed_deep_link(
