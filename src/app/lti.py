@@ -16,6 +16,7 @@ import contextlib
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID, uuid4
@@ -24,6 +25,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
+from app.claiming import Unit, in_one_transaction
 from app.context import Context
 from app.links import LinkSigner
 from app.lti_keys import ALGORITHM, ToolKeys
@@ -46,9 +48,11 @@ from domain.lti import (
     LtiPlatform,
     check_launch,
     grade_link_id,
+    lti_user_id,
     nonce_key,
     platform_id,
 )
+from domain.rules import CURRENT_RULES
 
 STATE_PURPOSE = "lti-state"
 STATE_SECONDS = 600
@@ -250,20 +254,52 @@ def launch_learner(
         ) from None
     if not launch.email:
         raise LaunchRefused(LaunchFault.NO_EMAIL, "the platform did not share the e-mail")
-    enrolled = enrolment.enrol_candidate(
-        ctx,
-        directory,
-        centre_id=verified.centre_id,
+    wanted = enrolment.Enrolment(
         email=launch.email,
         surname=launch.family_name or launch.email.split("@")[0],
         first_name=launch.given_name or "-",
         certification_code=launch.certification_code,
         language=launch.language,
     )
+    at = ctx.now()
+
+    def decide(unit: Unit) -> enrolment.Enrolled:
+        enrolled = enrolment.enrol_in(
+            unit, ctx, directory, wanted, verified.centre_id, CURRENT_RULES, at
+        )
+        _bind(unit, verified, enrolled.candidate_id, at)
+        return enrolled
+
+    enrolled = in_one_transaction(ctx, decide)
     enrolment.create_exam_session(ctx, enrolled.enrollment_id)
     if launch.lineitem and launch.score_scope:
         _link_grades(ctx, verified, enrolled.enrollment_id)
     return LearnerLaunched(enrolled.candidate_id, enrolled.enrollment_id, launch.language)
+
+
+def _bind(unit: Unit, verified: VerifiedLaunch, candidate_id: UUID, at: datetime) -> None:
+    """The platform's user and the Vigie account are bound to each other at the first launch
+    (two claims, saved with the enrolment); a later launch that would pair either with
+    another is refused, and nothing of it is saved."""
+    issuer = verified.platform.issuer
+    user = lti_user_id(issuer, verified.launch.user_id)
+    pairs = (
+        (claim_id(ClaimKind.LTI_USER, str(user)), ClaimKind.LTI_USER, candidate_id),
+        (
+            claim_id(ClaimKind.LTI_ACCOUNT, f"{issuer}\x00{candidate_id}"),
+            ClaimKind.LTI_ACCOUNT,
+            user,
+        ),
+    )
+    for key, kind, holder in pairs:
+        held = unit.find(key, Claim)
+        if held is None:
+            unit.add(Claim.stake(claim_id=key, kind=kind, holder_id=holder, at=at))
+        elif held.holder_id != holder:
+            raise LaunchRefused(
+                LaunchFault.OTHER_ACCOUNT,
+                "this platform's user and this e-mail belong to different Vigie accounts",
+            )
 
 
 def _link_grades(ctx: Context, verified: VerifiedLaunch, enrollment_id: UUID) -> None:

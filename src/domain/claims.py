@@ -36,6 +36,10 @@ class ClaimKind(StrEnum):
     STAFF_EMAIL = "staff-email"
     ENROLMENT = "enrolment"
     LTI_NONCE = "lti-nonce"  # issue 16: a launch's nonce is used once, across processes
+    # Issue 16: a platform's user is one Vigie account, and a Vigie account one user of a
+    # platform (a learner who changes their e-mail on the platform gets no one else's account).
+    LTI_USER = "lti-user"
+    LTI_ACCOUNT = "lti-account"
 
 
 class Handover(StrEnum):

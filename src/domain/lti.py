@@ -66,6 +66,7 @@ class LaunchFault(StrEnum):
     NO_EMAIL = "no-email"
     NOT_A_LEARNER = "not-a-learner"
     NOT_A_TEACHER = "not-a-teacher"
+    OTHER_ACCOUNT = "other-account"
     PLATFORM_UNREACHABLE = "platform-unreachable"
 
 
@@ -86,6 +87,11 @@ def platform_id(issuer: str, client_id: str) -> UUID:
 def nonce_key(issuer: str, nonce: str) -> str:
     """What a nonce's single-use claim is keyed on (issuer and nonce, digested)."""
     return hashlib.sha256(f"{issuer}\x00{nonce}".encode()).hexdigest()
+
+
+def lti_user_id(issuer: str, user_id: str) -> UUID:
+    """A platform's user (issuer and `sub`) as an id: what a Vigie account is bound to."""
+    return uuid5(LTI_NAMESPACE, f"user\x00{issuer}\x00{user_id}")
 
 
 def grade_link_id(enrollment_id: UUID) -> UUID:

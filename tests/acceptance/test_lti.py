@@ -309,6 +309,28 @@ def test_a_forged_or_stale_launch_is_refused_with_a_clear_page_in_the_learners_l
     assert tool.platform.projections.find_by_email("alice.durand@example.org") is None
 
 
+def test_a_platform_user_who_takes_another_learners_email_does_not_get_their_account(
+    tool: Tool, lms: LmsPlatform
+) -> None:
+    launch(tool, lms, "alice")
+    launch(tool, lms, "bruno")
+    tool.platform.projections.catch_up(tool.platform.ctx.store)
+    head = tool.platform.ctx.store.head()
+    for user, sub in (("bruno", "u-bruno"), ("alice", "u-mallory")):
+        browser, state, nonce = _login_state(tool, lms, user)
+        # Bruno changed his e-mail on the platform to Alice's; then a new user of the
+        # platform (another sub) gives Alice's address.
+        token = lms.id_token(user, nonce, email="alice.durand@example.org", sub=sub)
+        answer = browser.post(f"{tool.url}/lti/launch", data={"id_token": token, "state": state})
+        assert answer.status_code == 403 and 'data-fault="other-account"' in answer.text
+        words = "linked to two different" if user == "alice" else "deux comptes Vigie différents"
+        assert words in html.unescape(answer.text)
+        assert "vigie_session" not in answer.cookies
+    # Nothing was recorded but the nonces used.
+    kinds = {type(r.event).__qualname__ for r in tool.platform.ctx.store.read(head, 100)}
+    assert kinds == {"Claim.Staked"}
+
+
 def test_a_launch_without_this_browsers_state_cookie_is_refused_in_french_for_a_french_lms(
     tool: Tool, lms: LmsPlatform
 ) -> None:

@@ -117,6 +117,13 @@ REFUSALS: dict[LaunchFault, tuple[str, int]] = {
         ),
         403,
     ),
+    LaunchFault.OTHER_ACCOUNT: (
+        N_(
+            "Your account on the learning platform and your e-mail address are linked to two "
+            "different Vigie accounts. Contact the hotline, who will check them with you."
+        ),
+        403,
+    ),
     LaunchFault.PLATFORM_UNREACHABLE: (
         N_(
             "Your learning platform could not be reached to check this launch. Try again in "
