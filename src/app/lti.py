@@ -33,7 +33,8 @@ from app.ports.event_store import AggregateNotFound, ConcurrencyConflict
 from app.ports.lti_platform import LtiPlatformClient, PlatformRefused, PlatformUnreachable
 from app.use_cases import enrolment
 from app.use_cases.enrolment import CandidateDirectory
-from domain.claims import Claim, ClaimKind, claim_id
+from domain.candidate import Candidate
+from domain.claims import Claim, ClaimKind, Handover, claim_id
 from domain.errors import RuleBroken
 from domain.lti import (
     CLAIM,
@@ -295,11 +296,23 @@ def _bind(unit: Unit, verified: VerifiedLaunch, candidate_id: UUID, at: datetime
         held = unit.find(key, Claim)
         if held is None:
             unit.add(Claim.stake(claim_id=key, kind=kind, holder_id=holder, at=at))
+        elif held.holder_id != holder and _erased(unit, held):
+            # Issue 8: the person who held it was forgotten; the platform's user may start
+            # afresh (the e-mail's claim passed to the new account the same way).
+            held.hand_over(holder_id=holder, handover=Handover.HOLDER_ERASED, at=at)
+            unit.add(held)
         elif held.holder_id != holder:
             raise LaunchRefused(
                 LaunchFault.OTHER_ACCOUNT,
                 "this platform's user and this e-mail belong to different Vigie accounts",
             )
+
+
+def _erased(unit: Unit, held: Claim) -> bool:
+    if held.kind is not ClaimKind.LTI_USER:
+        return False
+    candidate = unit.find(held.holder_id, Candidate)
+    return candidate is None or candidate.erased_at is not None
 
 
 def _link_grades(ctx: Context, verified: VerifiedLaunch, enrollment_id: UUID) -> None:

@@ -331,6 +331,25 @@ def test_a_platform_user_who_takes_another_learners_email_does_not_get_their_acc
     assert kinds == {"Claim.Staked"}
 
 
+def test_a_learner_forgotten_at_their_request_may_be_launched_afresh(
+    tool: Tool, lms: LmsPlatform
+) -> None:
+    from app import privacy
+
+    launch(tool, lms, "alice")
+    tool.platform.projections.catch_up(tool.platform.ctx.store)
+    first = tool.platform.projections.find_by_email("alice.durand@example.org")
+    assert first is not None
+    platform = tool.platform
+    privacy.erase_candidate(
+        platform.ctx, platform.keys, platform.projections, first, reason="asked by her"
+    )
+    again = launch(tool, lms, "alice")
+    assert again.answer.status_code in (302, 303), again.answer.text
+    tool.platform.projections.catch_up(tool.platform.ctx.store)
+    assert tool.platform.projections.find_by_email("alice.durand@example.org") not in (None, first)
+
+
 def test_a_launch_without_this_browsers_state_cookie_is_refused_in_french_for_a_french_lms(
     tool: Tool, lms: LmsPlatform
 ) -> None:
