@@ -53,10 +53,13 @@ class ToolKeys:
         except AggregateNotFound:
             return None
 
-    def rotate(self) -> ToolKey:
-        """A new signing key; the previous one stays published until the next rotation."""
+    def rotate(self, *, first: bool = False) -> ToolKey:
+        """A new signing key; the previous one stays published until the next rotation. With
+        `first`, only if the ring has none yet (two processes starting at once make one)."""
         for _ in range(5):
             ring = self.ring() or ToolKeyRing.start(at=self.ctx.now())
+            if first and ring.current is not None:
+                return ring.current
             private = RSAKey.generate_key(RSA_BITS)
             kid = private.thumbprint()
             public = {**private.as_dict(private=False), "kid": kid, "alg": ALGORITHM, "use": "sig"}
@@ -83,7 +86,7 @@ class ToolKeys:
         ring = self.ring()
         key = ring.current if ring is not None else None
         if key is None:
-            key = self.rotate()
+            key = self.rotate(first=True)
         opened = self._opened.get(key.kid)
         if opened is None:
             raw = base64.b64decode(key.sealed_private)
@@ -97,7 +100,7 @@ class ToolKeys:
         """The published key set (the current key and the previous one)."""
         ring = self.ring()
         if ring is None or ring.current is None:
-            self.rotate()
+            self.rotate(first=True)
             ring = self.ring()
         published = ring.published if ring is not None else ()
         return {"keys": [json.loads(k.public_jwk) for k in published]}
