@@ -1,5 +1,7 @@
 """LTI 1.3 in the browser (issue 16): a learner launched from the test LMS lands in their
-session in their LMS's language; after the examiner's decision the LMS has the grade; a
+session in their LMS's language; after the examiner's decision, taken and sent in her own
+browser, the worker loop posts the grade and the LMS's grade book shows it (the exam between
+is taken through the use cases, as other browser tests set it up); a
 teacher's Deep Linking picks a certification; a launch from an unknown deployment is refused
 with a page in the learner's language. The LMS is tests/lti_platform.py on 127.0.0.1, its
 own pages (the course link, the auto-posted id_token form) in the same Chromium."""
@@ -14,10 +16,9 @@ from uuid import UUID
 import pytest
 
 from app import lti
-from app.use_cases import accounts, reviewing
+from app.use_cases import accounts
 from domain.claims import Claim, enrolment_claim_id
 from domain.enrollment import Enrollment
-from domain.evidence import Verdict
 from domain.staff import Role
 from tests.browser.conftest import ARTIFACTS, Server
 from tests.lti_platform import CLIENT_ID, LmsPlatform, serve_platform
@@ -45,7 +46,7 @@ def lms(server: Server) -> Iterator[LmsPlatform]:
 
 
 def test_a_learner_launched_from_the_lms_lands_in_their_session_and_the_lms_gets_the_grade(
-    server: Server, lms: LmsPlatform, page: Any
+    server: Server, lms: LmsPlatform, page: Any, browser: Any
 ) -> None:
     page.goto(f"{lms.url}/course?user=alice")
     page.wait_for_url(f"{server.url}/terms")
@@ -65,11 +66,28 @@ def test_a_learner_launched_from_the_lms_lands_in_their_session_and_the_lms_gets
     journey.through_checks()
     journey.start_exam()
     journey.answer_and_send()
-    examiner = accounts.register_staff(
-        platform.ctx, email="eve@example.org", name="Eve", role=Role.EXAMINER
+    accounts.register_staff(
+        platform.ctx,
+        email="eve@example.org",
+        name="Eve",
+        role=Role.EXAMINER,
+        password="examinatrice-1",
     )
-    journey.decided(examiner, Verdict.VALIDATED)
-    reviewing.release_results(platform.ctx, journey.review_id, released_by=examiner)  # type: ignore[arg-type]
+    # The examiner decides and sends the result in her own browser, as she would.
+    staff = browser.new_context(locale="fr-FR")
+    examiner = staff.new_page()
+    examiner.goto(f"{server.url}/examiner/reviews/{journey.review_id}")
+    examiner.get_by_label("Adresse e-mail").fill("eve@example.org")
+    examiner.get_by_label("Mot de passe").fill("examinatrice-1")
+    examiner.get_by_role("button", name="Se connecter").click()
+    examiner.goto(f"{server.url}/examiner/reviews/{journey.review_id}")
+    examiner.get_by_role("button", name="Prendre ce contrôle").click()
+    examiner.get_by_label("Validée", exact=True).check()
+    examiner.get_by_role("button", name="Enregistrer la décision").click()
+    assert examiner.locator("#decision").get_attribute("data-verdict") == "validated"
+    assert lms.scores == {}  # decided, not yet sent: nothing goes back
+    examiner.get_by_role("button", name="Envoyer le résultat").click()
+    staff.close()
 
     deadline = time.monotonic() + 20  # the worker loop beside the app posts it
     while not lms.scores and time.monotonic() < deadline:
