@@ -269,6 +269,11 @@ def launch_learner(
             unit, ctx, directory, wanted, verified.centre_id, CURRENT_RULES, at
         )
         _bind(unit, verified, enrolled.candidate_id, at)
+        person = unit.find(enrolled.candidate_id, Candidate)
+        if person is not None and person.link_lti_user(
+            issuer=verified.platform.issuer, user_id=launch.user_id, at=at
+        ):
+            unit.add(person)
         return enrolled
 
     enrolled = in_one_transaction(ctx, decide)
@@ -326,7 +331,6 @@ def _link_grades(ctx: Context, verified: VerifiedLaunch, enrollment_id: UUID) ->
                 enrollment_id=enrollment_id,
                 platform_id=verified.platform.id,
                 lineitem=verified.launch.lineitem,
-                user_id=verified.launch.user_id,
                 at=ctx.now(),
             )
         try:

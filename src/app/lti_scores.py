@@ -162,13 +162,16 @@ class ScorePoster:
         if candidate.erased_at is not None:
             raise GoneCandidate("the candidate asked to be forgotten: nothing is sent")
         platform = self.ctx.store.get(score.platform_id, LtiPlatform)
+        user_id = candidate.lti_user(platform.issuer)
+        if user_id is None:
+            raise GoneCandidate("the learner's id on this platform is not known")
         assertion = self.keys.client_assertion(platform.client_id, platform.token_url)
         token = self.client.access_token(platform.token_url, assertion, [SCORE_SCOPE])
         self.client.post_score(
             score.lineitem,
             token,
             {
-                "userId": score.user_id,
+                "userId": user_id,
                 "scoreGiven": score.score_given,
                 "scoreMaximum": score.score_maximum,
                 "comment": score.comment,

@@ -9,7 +9,8 @@ What the domain keeps, as facts in the log:
   the last two public halves are published, so a platform that cached the previous key
   still verifies while the new one spreads (rotation).
 - `GradeLink`: where an enrolment's result goes back (the line item of the LMS's course),
-  recorded at each launch.
+  recorded at each launch. The person's id on the platform is personal: it is kept sealed in
+  their `Candidate` stream (erased with them), never here.
 - `ScoreReport`: one result to post to a line item, decided once per decision (a release, an
   appeal decided), then claimed, posted and retried like a mail.
 
@@ -301,19 +302,17 @@ class GradeLink(Aggregate):
 
     platform_id: UUID
     lineitem: str
-    user_id: str
 
     class Linked(Aggregate.Created):
         platform_id: UUID
         lineitem: str
-        user_id: str
 
     class Relinked(Aggregate.Event):
         lineitem: str
 
     @classmethod
     def link(
-        cls, *, enrollment_id: UUID, platform_id: UUID, lineitem: str, user_id: str, at: datetime
+        cls, *, enrollment_id: UUID, platform_id: UUID, lineitem: str, at: datetime
     ) -> GradeLink:
         require_aware("at", at)
         return cls._create(
@@ -322,14 +321,12 @@ class GradeLink(Aggregate):
             timestamp=at,
             platform_id=platform_id,
             lineitem=_url("lineitem", lineitem),
-            user_id=_required("sub", user_id),
         )
 
     @event(Linked)
-    def __init__(self, platform_id: UUID, lineitem: str, user_id: str) -> None:
+    def __init__(self, platform_id: UUID, lineitem: str) -> None:
         self.platform_id = platform_id
         self.lineitem = lineitem
-        self.user_id = user_id
 
     def relink(self, *, lineitem: str) -> bool:
         """A later launch names another line item; False when it is the same."""
@@ -355,8 +352,7 @@ class ScoreReport(Aggregate):
 
     platform_id: UUID
     lineitem: str
-    user_id: str
-    candidate_id: UUID
+    candidate_id: UUID  # whose id on the platform is read, sealed, from their stream
     score_given: float
     score_maximum: float
     comment: str
@@ -371,7 +367,6 @@ class ScoreReport(Aggregate):
     class Decided(Aggregate.Created):
         platform_id: UUID
         lineitem: str
-        user_id: str
         candidate_id: UUID
         score_given: float
         score_maximum: float
@@ -415,7 +410,6 @@ class ScoreReport(Aggregate):
             timestamp=at,
             platform_id=link.platform_id,
             lineitem=link.lineitem,
-            user_id=link.user_id,
             candidate_id=candidate_id,
             score_given=float(score_given),
             score_maximum=float(score_maximum),
@@ -428,7 +422,6 @@ class ScoreReport(Aggregate):
         self,
         platform_id: UUID,
         lineitem: str,
-        user_id: str,
         candidate_id: UUID,
         score_given: float,
         score_maximum: float,
@@ -438,7 +431,6 @@ class ScoreReport(Aggregate):
     ) -> None:
         self.platform_id = platform_id
         self.lineitem = lineitem
-        self.user_id = user_id
         self.candidate_id = candidate_id
         self.score_given = score_given
         self.score_maximum = score_maximum

@@ -29,6 +29,7 @@ from adapters.ids import SeededIds
 from app import lti
 from app.mail_rendering import SupportContact
 from app.use_cases import appeals, reviewing
+from domain.candidate import Candidate
 from domain.claims import Claim, enrolment_claim_id
 from domain.enrollment import Enrollment
 from domain.evidence import Verdict
@@ -193,7 +194,17 @@ def test_a_launched_learner_is_enrolled_by_the_deployments_centre_and_lands_in_t
     enrollment = tool.platform.ctx.store.get(claim.holder_id, Enrollment)
     assert enrollment.centre_id == CENTRE and enrollment.exam_session_id is not None
     link = tool.platform.ctx.store.get(grade_link_id(enrollment.id), GradeLink)
-    assert link.lineitem == lms.lineitem("rl-1") and link.user_id == "u-alice"
+    assert link.lineitem == lms.lineitem("rl-1")
+    # Her id on the platform is hers: sealed in her own stream, never in the link.
+    person = tool.platform.ctx.store.get(candidate, Candidate)
+    assert person.lti_user(lms.issuer) == "u-alice"
+    assert all("u-alice" not in repr(e) for e in tool.platform.ctx.store.history(link.id))
+    from app import privacy
+
+    exported = privacy.export_candidate(tool.platform.ctx, tool.platform.projections, candidate)
+    assert exported["personal_data"]["learning_platform_ids"] == [
+        {"issuer": lms.issuer, "user_id": "u-alice"}
+    ]
     sessions = launched.browser.get(f"{tool.url}/exams")
     assert sessions.status_code == 200
 
@@ -348,6 +359,7 @@ def test_a_learner_forgotten_at_their_request_may_be_launched_afresh(
     assert again.answer.status_code in (302, 303), again.answer.text
     tool.platform.projections.catch_up(tool.platform.ctx.store)
     assert tool.platform.projections.find_by_email("alice.durand@example.org") not in (None, first)
+    assert platform.ctx.store.get(first, Candidate).lti_user(lms.issuer) is None  # forgotten
 
 
 def test_a_launch_without_this_browsers_state_cookie_is_refused_in_french_for_a_french_lms(

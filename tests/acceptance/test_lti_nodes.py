@@ -23,6 +23,7 @@ from adapters.clock import ManualClock
 from app import lti
 from app.mail_rendering import SupportContact
 from app.use_cases import enrolment
+from domain.candidate import Candidate
 from domain.lti import (
     KEY_RING_ID,
     GradeLink,
@@ -156,9 +157,10 @@ def test_two_workers_on_two_nodes_post_a_score_once(
         enrollment_id=enrolled.enrollment_id,
         platform_id=lti.find_platform(a.ctx, lms.issuer, CLIENT_ID).id,
         lineitem=lms.lineitem("rl-1"),
-        user_id="u-alice",
         at=a.ctx.now(),
     )
+    alice = a.ctx.store.get(enrolled.candidate_id, Candidate)
+    alice.link_lti_user(issuer=lms.issuer, user_id="u-alice", at=a.ctx.now())
     reports = [
         ScoreReport.decide(
             link=link,
@@ -171,12 +173,13 @@ def test_two_workers_on_two_nodes_post_a_score_once(
         )
         for n in range(1, 6)
     ]
-    a.ctx.store.save(link, *reports)
+    a.ctx.store.save(alice, link, *reports)
     ids = [r.id for r in reports]
     with ThreadPoolExecutor(2) as pool:
         done = list(pool.map(lambda node: node.score_poster.post_due(ids), (a, b)))
     assert sum(d.posted for d in done) == 5
     assert sorted(s["scoreGiven"] for s in lms.scores["rl-1"]) == [1.0, 2.0, 3.0, 4.0, 5.0]
+    assert {s["userId"] for s in lms.scores["rl-1"]} == {"u-alice"}
     for node in (a, b):  # nothing is due any more, on either node
         assert node.score_poster.post_due(ids).posted == 0
     assert len(lms.scores["rl-1"]) == 5

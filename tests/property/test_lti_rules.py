@@ -165,7 +165,6 @@ def _report() -> ScoreReport:
         enrollment_id=uuid4(),
         platform_id=uuid4(),
         lineitem="https://lms.example.org/li/1",
-        user_id="u-1",
         at=NOW,
     )
     return ScoreReport.decide(
@@ -202,7 +201,7 @@ def test_a_score_failing_is_retried_then_given_up_after_its_last_attempt() -> No
 
 def test_a_score_outside_its_range_is_refused() -> None:
     link = GradeLink.link(
-        enrollment_id=uuid4(), platform_id=uuid4(), lineitem="https://x/li", user_id="u", at=NOW
+        enrollment_id=uuid4(), platform_id=uuid4(), lineitem="https://x/li", at=NOW
     )
     with pytest.raises(InvalidArgument):
         ScoreReport.decide(
