@@ -6,6 +6,7 @@ Nothing else constructs an adapter.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 import re
@@ -41,6 +42,7 @@ from adapters.launcher.builtin import BuiltinWorkspaces
 from adapters.launcher.memory import MemoryLauncher
 from adapters.leases import MemoryLeases, PostgresLeases, SqliteLeases
 from adapters.log_listener import PostgresLogHead, install_announcement
+from adapters.lti_client import HttpLtiClient
 from adapters.mail.memory import MemoryMailer
 from adapters.media.ice import IceServers, parse_ice_servers
 from adapters.media.memory import FileMedia, MemoryMedia
@@ -68,6 +70,8 @@ from app.deadlines import DeadlineReport, run_deadlines
 from app.evidence_signature import EvidenceSigner
 from app.exam_desk import desk_view
 from app.links import LinkSigner
+from app.lti_keys import ToolKeys
+from app.lti_scores import PostReport, ScorePoster
 from app.mail_rendering import MailRenderer, SupportContact
 from app.outbox import OutboxSender, SendReport
 from app.parked import ParkedReactions
@@ -77,6 +81,7 @@ from app.ports.exam_launcher import ExamLauncher
 from app.ports.ids import Ids
 from app.ports.key_store import KeyStore
 from app.ports.leases import LeaseStore
+from app.ports.lti_platform import LtiPlatformClient
 from app.ports.mailer import Mailer
 from app.ports.media_capture import MediaCapture
 from app.ports.read_model_store import LogHead, ReadModelStore
@@ -308,6 +313,27 @@ class Platform:
     started: StartReport | None = None  # how this process's read models got current
     # Staff single sign-on (issue 16), when VIGIE_OIDC_ISSUER names a provider.
     single_sign_on: OpenIdProvider | None = None
+    # LTI 1.3 (issue 16): the HTTP client to learning platforms (a test swaps it for one
+    # pointed at its own platform: the same class).
+    lti_client: LtiPlatformClient = field(default_factory=HttpLtiClient)
+
+    @functools.cached_property
+    def lti_keys(self) -> ToolKeys:
+        """The tool's key ring (its private keys sealed with the key store's ring key; the
+        opened ones kept for this process)."""
+        return ToolKeys(self.ctx, self.keys)
+
+    @functools.cached_property
+    def score_poster(self) -> ScorePoster:
+        """Posts the due score reports to the learning platforms (the worker's outbox pass)."""
+        return ScorePoster(self.ctx, self.lti_client, self.lti_keys)
+
+    def post_scores(self) -> PostReport:
+        """Due score reports posted (issue 16), the read models caught up after."""
+        self.projections.catch_up(self.ctx.store)
+        report = self.score_poster.post_due(self.projections.scores_due(self.ctx.now()))
+        self.projections.catch_up(self.ctx.store)
+        return report
 
     @property
     def mailer(self) -> Mailer:
@@ -322,6 +348,7 @@ class Platform:
         self.projections.catch_up(self.ctx.store)
         report = self.sender.send_due(self.projections.mails_due(self.ctx.now()))
         self.projections.catch_up(self.ctx.store)
+        self.post_scores()
         if self.keeper is not None:
             self.keeper.save_if_due()  # the next start replays only what follows
         return report

@@ -21,7 +21,15 @@ from app.ports.event_store import StreamQuarantined
 from app.read_models import describe
 from app.time_format import Style, TimeFormatter
 from domain.errors import DomainError
-from ui import audit_cli, contracts_cli, hotline_cli, privacy_cli, read_models_cli, staff_cli
+from ui import (
+    audit_cli,
+    contracts_cli,
+    hotline_cli,
+    lti_cli,
+    privacy_cli,
+    read_models_cli,
+    staff_cli,
+)
 from ui.arguments import uuid_argument
 
 
@@ -65,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     privacy_cli.add_parser(commands)
     hotline_cli.add_parser(commands)
     staff_cli.add_parser(commands)
+    lti_cli.add_parser(commands)
     contracts_cli.add_parser(commands)
     read_models_cli.add_parser(commands)
     mailbox = commands.add_parser("mailbox", help="read the mails the embedded capture kept")
@@ -137,6 +146,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return hotline_cli.run(settings, args)
         if args.command == "staff":
             return staff_cli.run(settings, args, sys.stdout)
+        if args.command == "lti":
+            return lti_cli.run(settings, args, sys.stdout)
         if args.command == "read-models":
             return read_models_cli.run(settings, args, sys.stdout)
         if args.command == "contract-tests":

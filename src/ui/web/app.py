@@ -59,6 +59,7 @@ from ui.web import (
     faults,
     hotline,
     i18n,
+    lti,
     media,
     operator,
     parked,
@@ -325,6 +326,7 @@ def create_app(
             *single_sign_on.ROUTES,
             *probes.ROUTES,
             *workspace.ROUTES,
+            *lti.ROUTES,
             # The exam tab's own script and styles beside the platform's (issue 15).
             create_static_files_router(
                 path="/static",
@@ -363,6 +365,9 @@ def create_app(
             exclude=[
                 *(f"^{path}$" for path in probes.PROBE_PATHS),
                 f"^{workspace.PATH}/",
+                # A learning platform posts the login and the launch (issue 16): the signed
+                # id_token, its nonce and the state cookie are their proof, not our token.
+                *(f"^{path}$" for path in lti.LTI_PATHS),
             ],
         ),
         exception_handlers={
