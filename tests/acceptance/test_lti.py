@@ -94,7 +94,7 @@ def tool(tmp_path: Path) -> Iterator[Tool]:
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60  # a loaded CI machine starts uvicorn slowly
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.02)
     assert server.started

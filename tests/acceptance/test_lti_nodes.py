@@ -70,9 +70,10 @@ def nodes(postgres_url: str) -> Iterator[tuple[Platform, Platform, LmsPlatform]]
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60  # a loaded CI machine starts uvicorn slowly
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.02)
+    assert server.started, "node A's server did not start"
     for lms in serve_platform(settings.base_url, lambda: clock.now().timestamp()):
         lti.register_platform(
             a.ctx,
