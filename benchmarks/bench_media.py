@@ -5,10 +5,15 @@ Run: .venv/bin/python -m benchmarks.bench_media [--streams 2,4,8] [--seconds 12]
 Clients: N aiortc peers in a separate process (a browser is not in the server's process), each
 sending lavfi `testsrc` 320x240 at --client-fps (VP8) and a 440 Hz `sine` (Opus), plus a data
 channel with a heartbeat every second. ICE on 127.0.0.1 only (`loopback_ice`), in both processes.
+Like a browser, a peer's encoder sends inter frames and a keyframe when asked (`AsCamera`: lavfi
+marks every raw frame as a picture to encode whole, which aiortc's VP8 encoder obeys).
 
 Server, two modes per N, same run:
-  record     `WebRtcRecorder`: Matroska segments (H.264 320x240 at 5 fps, Opus mono), detectors on
-             (faces and voice, 1 fps / 1 s windows, in a 2-thread pool);
+  record     `WebRtcRecorder`: WebM segments holding the peers' own VP8 and Opus frames (not
+             re-encoded), detectors on (faces and voice, 1 fps / 1 s windows, in a 2-thread
+             pool); the peers are asked for a keyframe about once a second, and only the
+             frames the detectors need are decoded (reported: decoded video frames and
+             keyframes per stream-second, and the segments' bitrate);
   reference  the same peers whose tracks are only received and decoded, then dropped.
 Figures, over the steady part (after every connection is up): the server process's CPU
 (psutil, user+system) as a share of one core, CPU per stream, RSS growth per stream, the
@@ -34,7 +39,8 @@ from typing import Any
 import psutil
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaPlayer
-from aiortc.mediastreams import MediaStreamError
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from av.video.frame import PictureType
 
 from adapters.clock import SystemClock
 from adapters.detectors.voice import SpeechWhileFaceAbsent
@@ -58,6 +64,23 @@ QUICK_SECONDS = 3.0
 # --- the client process ------------------------------------------------------------------------
 
 
+class AsCamera(MediaStreamTrack):
+    """A player's video with its frames' picture type cleared, as a camera's come: lavfi's
+    raw frames are all marked I, and FFmpeg's libvpx wrapper then encodes every frame as a
+    keyframe; cleared, the encoder makes keyframes only when the receiver asks (PLI)."""
+
+    kind = "video"
+
+    def __init__(self, source: MediaStreamTrack) -> None:
+        super().__init__()
+        self.source = source
+
+    async def recv(self) -> Any:
+        frame = await self.source.recv()
+        frame.pict_type = PictureType.NONE
+        return frame
+
+
 def client_process(conn: Connection, n: int, seconds: float, fps: int) -> None:
     asyncio.run(_clients(conn, n, seconds, fps))
 
@@ -72,7 +95,8 @@ async def _clients(conn: Connection, n: int, seconds: float, fps: int) -> None:
                 MediaPlayer(f"testsrc=size=320x240:rate={fps}", format="lavfi"),
                 MediaPlayer("sine=frequency=440", format="lavfi"),
             ]
-            pc.addTrack(players[0].video)
+            assert players[0].video is not None
+            pc.addTrack(AsCamera(players[0].video))
             pc.addTrack(players[1].audio)
             channel = pc.createDataChannel("vigie")
             await pc.setLocalDescription(await pc.createOffer())
@@ -185,6 +209,7 @@ async def run_mode(mode: str, n: int, seconds: float, fps: int, root: Path) -> d
             audio_ok = segment.audio_seconds >= 0.9 * span
             ok += video_ok and audio_ok
         spans = [max((s.ended_at - s.started_at).total_seconds(), 1e-9) for s in segments]
+        stream_s = max(sum(spans), 1e-9)
         result |= {
             "worst_video_ratio": round(
                 min(s.video_frames / (5 * span) for s, span in zip(segments, spans, strict=True)), 3
@@ -197,6 +222,9 @@ async def run_mode(mode: str, n: int, seconds: float, fps: int, root: Path) -> d
             "worst_encode_backlog_frames": backlog,
             "detections": sum(isinstance(e, Detection) for e in events),
             "skipped_detector_samples": server.skipped_detections,
+            "decoded_video_frames_per_s": round(server.video_frames_decoded / stream_s, 2),
+            "keyframes_per_s": round(server.keyframes_received / stream_s, 2),
+            "segment_kbit_per_s": round(sum(s.size for s in segments) * 8 / 1000 / stream_s, 1),
             "real_time": ok == n and len(segments) == n,
             "mean_video_fps": round(
                 sum(
@@ -236,7 +264,8 @@ async def bench(argv: list[str] | None) -> int:
     print_machine(facts, command)
     header = (
         f"{'N':>3} {'mode':>9} {'cpu/core':>8} {'cpu/str':>8} {'MB/str':>7} "
-        f"{'lag ms':>7} {'rt':>3} {'fps':>5} {'backlog':>7} {'str/core':>8}"
+        f"{'lag ms':>7} {'rt':>3} {'fps':>5} {'backlog':>7} {'str/core':>8} "
+        f"{'dec/s':>5} {'key/s':>5} {'kbit/s':>6}"
     )
     print(f"\nlive media, {os.cpu_count()} CPUs, client {args.client_fps} fps, detectors on")
     print(header)
@@ -247,7 +276,9 @@ async def bench(argv: list[str] | None) -> int:
             f"{row['worst_loop_lag_ms']:>7.1f} {str(row.get('real_time', '-'))[:3]:>3} "
             f"{row.get('mean_video_fps', '-')!s:>5} "
             f"{row.get('worst_encode_backlog_frames', '-')!s:>7} "
-            f"{row.get('streams_per_core', '-')!s:>8}"
+            f"{row.get('streams_per_core', '-')!s:>8} "
+            f"{row.get('decoded_video_frames_per_s', '-')!s:>5} "
+            f"{row.get('keyframes_per_s', '-')!s:>5} {row.get('segment_kbit_per_s', '-')!s:>6}"
         )
     facts |= {
         "seconds": seconds,
