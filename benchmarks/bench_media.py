@@ -13,8 +13,9 @@ Server, two modes per N, same run:
              re-encoded), detectors on (faces and voice, 1 fps / 1 s windows, in a 2-thread
              pool); the peers are asked for a keyframe about once a second, and only the
              frames the detectors need are decoded (reported: decoded video frames and
-             keyframes per stream-second, and the segments' bitrate);
-  reference  the same peers whose tracks are only received and decoded, then dropped.
+             keyframes per stream-second, and the video's bitrate as the segments keep it);
+  reference  the same peers whose tracks are only received and decoded, then dropped; no
+             keyframe is asked for (its keyframes and video bitrate: what the asks cost).
 Figures, over the steady part (after every connection is up): the server process's CPU
 (psutil, user+system) as a share of one core, CPU per stream, RSS growth per stream, the
 event loop's worst lag (a 100 ms timer), and for `record` whether every stream kept real time:
@@ -36,6 +37,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+import av
 import psutil
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaPlayer
@@ -44,6 +46,7 @@ from av.video.frame import PictureType
 
 from adapters.clock import SystemClock
 from adapters.detectors.voice import SpeechWhileFaceAbsent
+from adapters.media.rtp_tap import tap
 from adapters.media.webrtc import WebRtcRecorder, loopback_ice
 from app.ports.live_media import Detection, LiveEvent, Segment
 from benchmarks.harness import (
@@ -120,11 +123,14 @@ async def _clients(conn: Connection, n: int, seconds: float, fps: int) -> None:
 
 
 class Reference:
-    """Peers whose tracks are received and decoded, nothing else."""
+    """Peers whose tracks are received and decoded, nothing else (no keyframe asked for);
+    the video they were sent is counted (`rtp_tap`, every frame passed on to the decoder)."""
 
     def __init__(self) -> None:
         self.pcs: list[RTCPeerConnection] = []
         self.frames = 0
+        self.video: dict[int, list[float]] = {}  # per peer: first, last arrival, bytes, keys
+        self.drains: list[asyncio.Future[None]] = []
 
     async def open(self, session_id: uuid.UUID, offer: str) -> str:
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
@@ -138,10 +144,35 @@ class Reference:
             except MediaStreamError:
                 return
 
-        pc.on("track", lambda track: asyncio.ensure_future(drain(track)))
+        def count(codec: Any, frame: Any) -> bool:
+            now = time.monotonic()
+            seen = self.video.setdefault(id(pc), [now, now, 0, 0])
+            seen[1], seen[2], seen[3] = (
+                now,
+                seen[2] + len(frame.data),
+                seen[3] + (not frame.data[0] & 1),
+            )
+            return True
+
+        def on_track(track: Any) -> None:
+            if track.kind == "video":
+                receiver = next(
+                    t.receiver for t in pc.getTransceivers() if t.receiver.track is track
+                )
+                tap(receiver, count)
+            self.drains.append(asyncio.ensure_future(drain(track)))
+
+        pc.on("track", on_track)
         await pc.setRemoteDescription(RTCSessionDescription(offer, "offer"))
         await pc.setLocalDescription(await pc.createAnswer())
         return pc.localDescription.sdp
+
+    def sent_video(self) -> tuple[float, float]:
+        """Video kbit/s and keyframes/s, per stream, over each stream's span."""
+        span = sum(max(last - first, 1e-9) for first, last, _, _ in self.video.values())
+        size = sum(b for _, _, b, _ in self.video.values())
+        keys = sum(k for _, _, _, k in self.video.values())
+        return size * 8 / 1000 / max(span, 1e-9), keys / max(span, 1e-9)
 
     async def aclose(self) -> None:
         for pc in self.pcs:
@@ -224,7 +255,9 @@ async def run_mode(mode: str, n: int, seconds: float, fps: int, root: Path) -> d
             "skipped_detector_samples": server.skipped_detections,
             "decoded_video_frames_per_s": round(server.video_frames_decoded / stream_s, 2),
             "keyframes_per_s": round(server.keyframes_received / stream_s, 2),
-            "segment_kbit_per_s": round(sum(s.size for s in segments) * 8 / 1000 / stream_s, 1),
+            "video_kbit_per_s": round(
+                recorded_video_bytes(server, segments) * 8 / 1000 / stream_s, 1
+            ),
             "real_time": ok == n and len(segments) == n,
             "mean_video_fps": round(
                 sum(
@@ -240,7 +273,18 @@ async def run_mode(mode: str, n: int, seconds: float, fps: int, root: Path) -> d
     else:
         await server.aclose()
         result["streams_per_core"] = round(n / max(cpu, 1e-9), 1)
+        kbit, keys = server.sent_video()
+        result |= {"keyframes_per_s": round(keys, 2), "video_kbit_per_s": round(kbit, 1)}
     return result
+
+
+def recorded_video_bytes(server: WebRtcRecorder, segments: list[Segment]) -> int:
+    """The video the peers sent, as kept in the segments (their own VP8 frames)."""
+    total = 0
+    for segment in segments:
+        with server.open_segment(segment.media_id) as raw, av.open(raw) as container:
+            total += sum(p.size for p in container.demux(video=0))
+    return total
 
 
 async def bench(argv: list[str] | None) -> int:
@@ -265,7 +309,7 @@ async def bench(argv: list[str] | None) -> int:
     header = (
         f"{'N':>3} {'mode':>9} {'cpu/core':>8} {'cpu/str':>8} {'MB/str':>7} "
         f"{'lag ms':>7} {'rt':>3} {'fps':>5} {'backlog':>7} {'str/core':>8} "
-        f"{'dec/s':>5} {'key/s':>5} {'kbit/s':>6}"
+        f"{'dec/s':>5} {'key/s':>5} {'v kb/s':>6}"
     )
     print(f"\nlive media, {os.cpu_count()} CPUs, client {args.client_fps} fps, detectors on")
     print(header)
@@ -278,7 +322,7 @@ async def bench(argv: list[str] | None) -> int:
             f"{row.get('worst_encode_backlog_frames', '-')!s:>7} "
             f"{row.get('streams_per_core', '-')!s:>8} "
             f"{row.get('decoded_video_frames_per_s', '-')!s:>5} "
-            f"{row.get('keyframes_per_s', '-')!s:>5} {row.get('segment_kbit_per_s', '-')!s:>6}"
+            f"{row.get('keyframes_per_s', '-')!s:>5} {row.get('video_kbit_per_s', '-')!s:>6}"
         )
     facts |= {
         "seconds": seconds,
