@@ -106,20 +106,25 @@ class KeyframeAsks:
     """When to ask the sender for a keyframe so that one arrives about every `every_s`.
 
     Fed every received video frame (seconds, whether a keyframe), on the event loop. It asks
-    when the last keyframe is `every_s` old minus the time an answer takes to arrive: aiortc
-    sends the PLI with the next packet, and the sender's next frame is the keyframe, so two
-    frame intervals. A keyframe the sender sent of its own accord (Chromium after a loss, a
-    supervisor's ask) counts; asks are at least `min_gap_s` apart, so a sender that ignores
-    them gets about one a second.
+    when the last keyframe is `every_s` old minus the time an answer takes to arrive: at first
+    two and a half frame intervals (aiortc sends the PLI with the next packet, and the
+    sender's next frame is the keyframe), then the last answer's delay as measured (a loaded
+    or distant sender answers later), at most `max_lead_s`. A keyframe the sender sent of its
+    own accord (Chromium after a loss, a supervisor's ask) counts; asks are at least
+    `min_gap_s` apart, so a sender that ignores them gets about one a second.
     """
 
-    def __init__(self, every_s: float = DETECT_EVERY_S, min_gap_s: float = 0.75) -> None:
+    def __init__(
+        self, every_s: float = DETECT_EVERY_S, min_gap_s: float = 0.75, max_lead_s: float = 0.6
+    ) -> None:
         self.every_s = every_s
         self.min_gap_s = min_gap_s
+        self.max_lead_s = max_lead_s
         self.last_key_s: float | None = None
         self.last_frame_s: float | None = None
         self.interval_s = 0.0
         self.asked_s = float("-inf")
+        self.answer_s: float | None = None  # from the last ask to its keyframe
 
     def frame(self, t_s: float, key: bool) -> bool:
         """Whether to ask for a keyframe now."""
@@ -127,11 +132,17 @@ class KeyframeAsks:
             self.interval_s = t_s - self.last_frame_s
         self.last_frame_s = t_s
         if key:
+            if self.last_key_s is not None and self.asked_s > self.last_key_s:
+                self.answer_s = t_s - self.asked_s
             self.last_key_s = t_s
             return False
         if self.last_key_s is None:
             return False  # the stream's first keyframe is still to come: the writer waits
-        lead = 2.5 * self.interval_s
+        if self.answer_s is None:
+            lead = 2.5 * self.interval_s
+        else:
+            lead = self.answer_s + self.interval_s / 2  # half a frame: asks fall on frames
+        lead = min(lead, self.max_lead_s)
         if t_s - self.last_key_s < self.every_s - lead or t_s - self.asked_s < self.min_gap_s:
             return False
         self.asked_s = t_s
@@ -168,7 +179,6 @@ class EncodedSegmentWriter:
             audio.format, audio.layout, audio.sample_rate = "s16", "mono", AUDIO_RATE
             self.audio_decoder = audio
         self.next_sample_s = 0.0
-        self.keys_answer = True  # the last sample came from a keyframe: wait for the next one
         self.chain: list[bytes] = []  # video frames since the decoder's last, not decoded
         self.video_decodes = 0  # frames handed to the video decoder (tests count them)
         self.window: list[np.ndarray] = []
@@ -220,16 +230,15 @@ class EncodedSegmentWriter:
             self.chain = []  # a keyframe needs nothing before it
         self.chain.append(frame.data)
         if key and frame.t_s >= self.next_sample_s - SAMPLE_EARLY_S:
-            # On the asks' grid, give or take the keyframe's own timing.
-            self.keys_answer = True
-            self.next_sample_s = max(
-                self.next_sample_s + DETECT_EVERY_S, frame.t_s + DETECT_EVERY_S - SAMPLE_EARLY_S
-            )
-        elif frame.t_s >= self.next_sample_s + (KEYFRAME_WAIT_S if self.keys_answer else 0.0):
-            self.keys_answer = False  # no keyframe in time: the chain, and no waiting next time
-            self.next_sample_s = frame.t_s + DETECT_EVERY_S
+            # The keyframe asked for this sample (give or take its own timing): it alone.
+            late = frame.t_s + DETECT_EVERY_S - SAMPLE_EARLY_S
+        elif frame.t_s >= self.next_sample_s + KEYFRAME_WAIT_S:
+            # No keyframe in time (a sender that ignores the asks): the chain up to here.
+            late = frame.t_s + DETECT_EVERY_S - KEYFRAME_WAIT_S
         else:
             return
+        # A second apart, on the asks' rhythm; a gap in the stream restarts it.
+        self.next_sample_s = max(self.next_sample_s + DETECT_EVERY_S, late)
         chain, self.chain = self.chain, []
         decoded: list[av.VideoFrame] = []
         try:
