@@ -20,6 +20,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaPlayer
 from av.video.frame import PictureType
@@ -139,12 +140,18 @@ def test_a_sender_that_never_answers_is_asked_about_once_a_second() -> None:
     assert 10 <= len(asked) <= 14 and all(b - a >= 0.75 for a, b in itertools.pairwise(asked))
 
 
-def test_an_aiortc_page_is_asked_for_keyframes_and_only_they_are_decoded(tmp_path: Path) -> None:
-    """The asks reach a real sender (aiortc's encoder, which honours PLIs like a browser)."""
+@pytest.mark.parametrize("ask", [True, False], ids=["asking", "not-asking"])
+def test_an_aiortc_page_is_asked_for_keyframes_and_only_they_are_decoded(
+    tmp_path: Path, ask: bool
+) -> None:
+    """The asks reach a real sender (aiortc's encoder, which honours PLIs like a browser);
+    without them (`ask_keyframes=False`), every frame from the first keyframe is decoded."""
 
-    async def run() -> WebRtcRecorder:
+    async def run() -> tuple[WebRtcRecorder, Segment]:
         events: list[LiveEvent] = []
-        recorder = WebRtcRecorder(tmp_path, SystemClock(), events.append, [_Nothing()])
+        recorder = WebRtcRecorder(
+            tmp_path, SystemClock(), events.append, [_Nothing()], ask_keyframes=ask
+        )
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         player = MediaPlayer(f"testsrc=size=320x240:rate={FPS}", format="lavfi")
         assert player.video is not None
@@ -158,14 +165,18 @@ def test_an_aiortc_page_is_asked_for_keyframes_and_only_they_are_decoded(tmp_pat
         await pc.close()
         player.video.stop()
         await recorder.aclose()
-        assert [e for e in events if isinstance(e, Segment)]
-        return recorder
+        [segment] = [e for e in events if isinstance(e, Segment)]
+        return recorder, segment
 
     with loopback_ice():
-        recorder = asyncio.run(run())
-    # About 4 s at 5 fps: the first keyframe, then about one a second, each decoded once.
-    assert recorder.keyframes_received >= 3
-    assert recorder.video_frames_decoded <= recorder.keyframes_received + 1
+        recorder, segment = asyncio.run(run())
+    if ask:
+        # About 4 s at 5 fps: the first keyframe, then about one a second, each decoded once.
+        assert recorder.keyframes_received >= 3
+        assert recorder.video_frames_decoded <= recorder.keyframes_received + 1
+    else:
+        assert recorder.keyframes_received <= 2
+        assert recorder.video_frames_decoded >= segment.video_frames - FPS
 
 
 class _Nothing:

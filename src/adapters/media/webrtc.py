@@ -167,8 +167,13 @@ class WebRtcRecorder:
         keep: Callable[[str, Path], None] | None = None,
         ice: IceServers | None = None,
         node: str = "vigie",
+        ask_keyframes: bool = True,
     ) -> None:
         self.root = root
+        # With detectors, ask the page for a keyframe about once a second, so that a sample
+        # is one keyframe decoded (the page pays for the keyframes: more bits, or lower
+        # quality at its bitrate); False: decode every frame from the page's own keyframes.
+        self.ask_keyframes = ask_keyframes
         # STUN/TURN servers of every connection; TURN credentials are signed per connection
         # for `node` (coturn's REST scheme), fresh each time.
         self.ice = ice or IceServers()
@@ -219,7 +224,7 @@ class WebRtcRecorder:
             final=folder / f"segment-{number:04d}.mkv",
             writer=EncodedSegmentWriter(partial, decode=bool(self.detectors)),
             worker=ThreadPoolExecutor(1, thread_name_prefix="vigie-segment"),
-            asks=KeyframeAsks() if self.detectors else None,
+            asks=KeyframeAsks() if self.detectors and self.ask_keyframes else None,
         )
         session.recordings.append(recording)
         self._wire(session, recording, offer_sdp)
