@@ -6,6 +6,7 @@ Nothing else constructs an adapter.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import hmac
 import math
@@ -43,6 +44,7 @@ from adapters.launcher.builtin import BuiltinWorkspaces
 from adapters.launcher.memory import MemoryLauncher
 from adapters.leases import MemoryLeases, PostgresLeases, SqliteLeases
 from adapters.log_listener import PostgresLogHead, install_announcement
+from adapters.lti_client import HttpLtiClient
 from adapters.mail.memory import MemoryMailer
 from adapters.media.ice import IceServers, parse_ice_servers
 from adapters.media.memory import FileMedia, MemoryMedia
@@ -71,6 +73,8 @@ from app.deadlines import DeadlineReport, run_deadlines
 from app.evidence_signature import EvidenceSigner
 from app.exam_desk import desk_view
 from app.links import LinkSigner
+from app.lti_keys import ToolKeys
+from app.lti_scores import PostReport, ScorePoster
 from app.mail_rendering import MailRenderer, SupportContact
 from app.outbox import OutboxSender, SendReport
 from app.parked import ParkedReactions
@@ -80,6 +84,7 @@ from app.ports.exam_launcher import ExamLauncher
 from app.ports.ids import Ids
 from app.ports.key_store import KeyStore
 from app.ports.leases import LeaseStore
+from app.ports.lti_platform import LtiPlatformClient
 from app.ports.mailer import Mailer
 from app.ports.media_capture import MediaCapture
 from app.ports.read_model_store import LogHead, ReadModelStore
@@ -330,6 +335,28 @@ class Platform:
         self.projections.catch_up(self.ctx.store)
         return report
 
+    # LTI 1.3 (issue 16): the HTTP client to learning platforms (a test swaps it for one
+    # pointed at its own platform: the same class).
+    lti_client: LtiPlatformClient = field(default_factory=HttpLtiClient)
+
+    @functools.cached_property
+    def lti_keys(self) -> ToolKeys:
+        """The tool's key ring (its private keys sealed with the key store's ring key; the
+        opened ones kept for this process)."""
+        return ToolKeys(self.ctx, self.keys)
+
+    @functools.cached_property
+    def score_poster(self) -> ScorePoster:
+        """Posts the due score reports to the learning platforms (the worker's outbox pass)."""
+        return ScorePoster(self.ctx, self.lti_client, self.lti_keys)
+
+    def post_scores(self) -> PostReport:
+        """Due score reports posted (issue 16), the read models caught up after."""
+        self.projections.catch_up(self.ctx.store)
+        report = self.score_poster.post_due(self.projections.scores_due(self.ctx.now()))
+        self.projections.catch_up(self.ctx.store)
+        return report
+
     @property
     def mailer(self) -> Mailer:
         """The mailer the outbox sends through."""
@@ -343,6 +370,7 @@ class Platform:
         self.projections.catch_up(self.ctx.store)
         report = self.sender.send_due(self.projections.mails_due(self.ctx.now()))
         self.projections.catch_up(self.ctx.store)
+        self.post_scores()
         if self.keeper is not None:
             self.keeper.save_if_due()  # the next start replays only what follows
         return report

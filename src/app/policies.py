@@ -24,6 +24,7 @@ from uuid import uuid4
 from eventsourcing.domain import Aggregate
 
 from app.context import Context
+from app.lti_scores import ScoreDecisions
 from app.outbox import MailDecisions
 from app.parked import RetryParkedReactions
 from app.ports.event_store import AggregateNotFound, ConcurrencyConflict, Recorded
@@ -239,6 +240,7 @@ def default_policies() -> list[Policy]:
         OpenReviewOnSubmission(),
         MailDecisions(),
         WebhookDecisions(),
+        ScoreDecisions(),
         ProvisionWorkspaces(),
         TearDownWorkspaces(),
     ]

@@ -181,6 +181,10 @@ def export_candidate(ctx: Context, projections: Projections, candidate_id: UUID)
                 "birth_date": profile.birth_date.isoformat(),
                 "birth_place": profile.birth_place,
             },
+            # Issue 16: their id on each learning platform that launched Vigie.
+            "learning_platform_ids": [
+                {"issuer": issuer, "user_id": user} for issuer, user in candidate.lti_users
+            ],
         },
         "history": [
             _fact(ctx, kind, event)

@@ -38,6 +38,7 @@ from app.read_models import (
     Projections,
     RetentionSummary,
     ReviewSummary,
+    ScoreSummary,
     SessionSummary,
 )
 
@@ -70,6 +71,8 @@ class ReadModelState:
     retention: dict[UUID, RetentionSummary]
     media_views: dict[UUID, list[MediaViewSummary]]
     webhook_deliveries: dict[UUID, DeliverySummary] = field(default_factory=dict)
+    # Issue 16: score reports to learning platforms (a default: the schema grew).
+    scores: dict[UUID, ScoreSummary] = field(default_factory=dict)
     parked_position: int = 0
     parked: dict[UUID, ParkedSummary] = field(default_factory=dict)
     # Streams found quarantined while reading the log up to `position`: a process starting

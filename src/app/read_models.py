@@ -25,6 +25,7 @@ from domain.candidate import ERASED, Candidate
 from domain.enrollment import Enrollment
 from domain.evidence import MediaSpan, Verdict
 from domain.exam_attempt import ExamAttempt
+from domain.lti import ScoreReport, ScoreStatus
 from domain.media_view import MediaView, ViewedMedia
 from domain.outbound_mail import MailStatus, OutboundMail
 from domain.proctored_session import RETENTION, ProctoredSession
@@ -227,6 +228,19 @@ class DeliverySummary:
 
 
 @dataclass(frozen=True)
+class ScoreSummary:
+    """A score report to an LMS (issue 16), for the worker and for operators."""
+
+    report_id: UUID
+    cause: str
+    decided_at: datetime
+    status: ScoreStatus = ScoreStatus.PENDING
+    next_attempt_at: datetime | None = None
+    attempts: int = 0
+    last_error: str = ""
+
+
+@dataclass(frozen=True)
 class TimelineEntry:
     """One fact of a session, as the examiner and the auditor read it."""
 
@@ -263,6 +277,7 @@ class Projections:
         self.attempts_in_progress: dict[UUID, AttemptWatch] = {}
         self.workspace_of_attempt: dict[UUID, str] = {}
         self.mails: dict[UUID, MailSummary] = {}
+        self.scores: dict[UUID, ScoreSummary] = {}
         self.appeals: dict[UUID, AppealSummary] = {}
         self.retention: dict[UUID, RetentionSummary] = {}
         # Who looked at each session's media, oldest first (issue 14).
@@ -323,6 +338,8 @@ class Projections:
             self._apply_mail(event)
         elif isinstance(event, WebhookDelivery.Event):
             self._apply_delivery(event)
+        elif isinstance(event, ScoreReport.Event):
+            self._apply_score(event)
         elif isinstance(event, ProctoredSession.Event):
             self._apply_session(event)
         elif isinstance(event, ExamAttempt.Event):
@@ -425,6 +442,29 @@ class Projections:
                 lines = (*lines[:-1], replace(lines[-1], outcome="given up"))
             summary = replace(summary, status=DeliveryStatus.FAILED, attempts=lines)
         self.webhook_deliveries[did] = summary
+
+    def _apply_score(self, event: AggregateEvent) -> None:
+        rid = event.originator_id
+        if isinstance(event, ScoreReport.Decided):
+            self.scores[rid] = ScoreSummary(
+                rid, event.cause, event.timestamp, next_attempt_at=event.timestamp
+            )
+            return
+        summary = self.scores.get(rid)
+        if summary is None:
+            return
+        if isinstance(event, ScoreReport.PostFailed):
+            summary = replace(
+                summary,
+                attempts=event.attempt,
+                last_error=event.error,
+                next_attempt_at=event.retry_at or summary.next_attempt_at,
+            )
+        elif isinstance(event, ScoreReport.Posted):
+            summary = replace(summary, attempts=event.attempt, status=ScoreStatus.POSTED)
+        elif isinstance(event, ScoreReport.GivenUp):
+            summary = replace(summary, status=ScoreStatus.FAILED)
+        self.scores[rid] = summary
 
     def _apply_session(self, event: AggregateEvent) -> None:
         sid = event.originator_id
@@ -612,6 +652,16 @@ class Projections:
         """A centre's webhook deliveries, newest first (its delivery log)."""
         mine = [d for d in self.webhook_deliveries.values() if d.centre_id == centre_id]
         return sorted(mine, key=lambda d: utc(d.decided_at), reverse=True)[:limit]
+
+    def scores_due(self, now: datetime) -> list[UUID]:
+        """Pending score reports whose next attempt has come, oldest first (issue 16)."""
+        due = [
+            s
+            for s in self.scores.values()
+            if s.status is ScoreStatus.PENDING
+            and (s.next_attempt_at is None or utc(s.next_attempt_at) <= utc(now))
+        ]
+        return [s.report_id for s in sorted(due, key=lambda s: utc(s.decided_at))]
 
     def failed_mails(self) -> list[MailSummary]:
         """Mails given up on: what an operator must look at."""

@@ -78,6 +78,8 @@ PERSONAL_FIELDS: dict[str, dict[str, object]] = {
     "PortalProfileCreated": {"profile": ERASED_PROFILE, "password_hash": ""},
     "PortalProfileSaved": {"profile": ERASED_PROFILE},
     "PasswordReset": {"password_hash": ""},
+    # Issue 16: the person's id on a learning platform (LTI `sub`), where their grade goes.
+    "LtiUserLinked": {"user_id": ERASED},
 }
 
 
@@ -107,6 +109,8 @@ class Candidate(Aggregate):
     proctoring_password_hash: str | None
     reset_tokens: dict[str, ResetToken]
     erased_at: datetime | None = None  # a class default: older snapshots stay readable
+    # Issue 16: (platform issuer, the person's id there), a class default as above.
+    lti_users: tuple[tuple[str, str], ...] = ()
 
     class CandidateRegistered(Aggregate.Created):
         email: str
@@ -140,6 +144,10 @@ class Candidate(Aggregate):
 
     class PersonalDataErased(Aggregate.Event):
         reason: str
+
+    class LtiUserLinked(Aggregate.Event):
+        issuer: str
+        user_id: str
 
     @classmethod
     def register(
@@ -181,6 +189,7 @@ class Candidate(Aggregate):
         self.proctoring_password_hash = None
         self.reset_tokens = {}
         self.erased_at = None
+        self.lti_users = ()
 
     @property
     def terms_accepted(self) -> bool:
@@ -314,6 +323,28 @@ class Candidate(Aggregate):
     def _profile_saved(self, profile: PortalProfile, timestamp: datetime) -> None:
         self.profile = profile
 
+    # --- a learning platform's user (issue 16) ----------------------------------------------
+
+    def link_lti_user(self, *, issuer: str, user_id: str, at: datetime) -> bool:
+        """The person's id on a learning platform that launched Vigie (sealed: personal);
+        False when already known."""
+        require_aware("at", at)
+        _erasable(self)
+        if not issuer.strip() or not user_id.strip():
+            raise InvalidArgument("user_id", "a platform and the person's id there are required")
+        if self.lti_user(issuer) == user_id:
+            return False
+        self._lti_user_linked(issuer=issuer, user_id=user_id, timestamp=at)
+        return True
+
+    def lti_user(self, issuer: str) -> str | None:
+        """The person's id on that platform, if a launch made it known."""
+        return next((user for known, user in reversed(self.lti_users) if known == issuer), None)
+
+    @event(LtiUserLinked)
+    def _lti_user_linked(self, issuer: str, user_id: str, timestamp: datetime) -> None:
+        self.lti_users = (*self.lti_users, (issuer, user_id))
+
     # --- erasure (issue 8) -----------------------------------------------------------------
 
     def erase_personal_data(self, *, at: datetime, reason: str) -> bool:
@@ -338,6 +369,7 @@ class Candidate(Aggregate):
         self.password_hash = None
         self.proctoring_password_hash = None
         self.reset_tokens = {}
+        self.lti_users = ()
 
 
 def _erasable(candidate: Candidate) -> None:

@@ -37,6 +37,11 @@ class ClaimKind(StrEnum):
     ENROLMENT = "enrolment"
     # Issue 16: one staff account per identity at an OpenID provider (issuer + subject).
     PROVIDER_IDENTITY = "provider-identity"
+    LTI_NONCE = "lti-nonce"  # issue 16: a launch's nonce is used once, across processes
+    # Issue 16: a platform's user is one Vigie account, and a Vigie account one user of a
+    # platform (a learner who changes their e-mail on the platform gets no one else's account).
+    LTI_USER = "lti-user"
+    LTI_ACCOUNT = "lti-account"
 
 
 class Handover(StrEnum):

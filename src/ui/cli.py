@@ -26,6 +26,7 @@ from ui import (
     audit_cli,
     contracts_cli,
     hotline_cli,
+    lti_cli,
     privacy_cli,
     read_models_cli,
     staff_cli,
@@ -74,6 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     hotline_cli.add_parser(commands)
     staff_cli.add_parser(commands)
     api_tokens_cli.add_parser(commands)
+    lti_cli.add_parser(commands)
     contracts_cli.add_parser(commands)
     read_models_cli.add_parser(commands)
     mailbox = commands.add_parser("mailbox", help="read the mails the embedded capture kept")
@@ -148,6 +150,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return staff_cli.run(settings, args, sys.stdout)
         if args.command == "api-token":
             return api_tokens_cli.run(settings, args, sys.stdout)
+        if args.command == "lti":
+            return lti_cli.run(settings, args, sys.stdout)
         if args.command == "read-models":
             return read_models_cli.run(settings, args, sys.stdout)
         if args.command == "contract-tests":

@@ -96,6 +96,17 @@ class Passes:
             platform.projections.catch_up(platform.ctx.store)
             sent = platform.sender.send_due(platform.projections.mails_due(platform.ctx.now()))
             platform.projections.catch_up(platform.ctx.store)
+            # Results back to learning platforms (issue 16), claimed in the store like mails.
+            scores = platform.post_scores()
+        if scores.posted or scores.retried or scores.given_up:
+            LOG.info(
+                "scores posted %d, retried %d, given up %d",
+                scores.posted,
+                scores.retried,
+                scores.given_up,
+            )
+        if scores.errors:
+            LOG.warning("scores given up: %s", "; ".join(scores.errors))
         metrics.count_mails(sent)
         if sent.sent or sent.retried or sent.given_up:
             LOG.info(

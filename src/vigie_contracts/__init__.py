@@ -66,6 +66,13 @@ PORTS: dict[str, PortContract] = {
             "runs around the launcher and gives a launcher whose next start fails)",
         ),
         PortContract(
+            "lti-platform",
+            "vigie_contracts.lti_platform",
+            "app.ports.lti_platform.LtiPlatformClient",
+            "() -> vigie_contracts.lti_platform.Harness (the client and an LTI 1.3 platform it "
+            "talks to)",
+        ),
+        PortContract(
             "workspace-heartbeats",
             "vigie_contracts.workspace_heartbeats",
             "app.ports.workspace_heartbeats.WorkspaceHeartbeats",

@@ -214,6 +214,15 @@ MATRIX: dict[str, Line] = {
     "POST /staff/security/password": _quiet(
         staff(*Role), form={"current": "wrong", "new": "x", "again": "y"}
     ),
+    # LTI 1.3 (issue 16): a learning platform's login initiation and launch (the signed
+    # id_token, the state and its cookie are the credential: refused without them), the
+    # tool's public key set, and a teacher's pick (only after a Deep Linking launch).
+    "GET /lti/login": _quiet(public),
+    "POST /lti/login": _quiet(public, form={"iss": "https://lms.example.org"}),
+    "POST /lti/launch": _quiet(public, form={"id_token": "x.y.z", "state": "nothing"}),
+    "GET /lti/jwks": _quiet(public),
+    "GET /lti/deep-link": _quiet(public),
+    "POST /lti/deep-link": _quiet(public, form={"certification": "ENI-ACCESS"}),
     # The public key evidence bundles are signed with: for any verifier (docs/audit.md).
     "GET /.well-known/vigie-evidence-key": _quiet(public),
     "GET /.well-known/vigie-evidence-key.pem": _quiet(public),

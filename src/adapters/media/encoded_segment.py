@@ -4,8 +4,15 @@ Re-encoding every stream cost most of a recording's CPU (issue 15); the page alr
 what the examiner's Chromium plays natively (VP8 and Opus, both mandatory in WebRTC), so the
 segment keeps the sender's frames as they came. The file is Matroska with the `webm` DocType
 (still named `segment-NNNN.mkv`). Only the detectors need pictures and sound: when asked, the
-writer decodes the video (every frame, to keep VP8's reference chain; one frame a second goes
-to the detectors) and the audio (one-second mono windows), in its own thread.
+writer decodes the audio (one-second mono windows) and one video frame a second, in its own
+thread.
+
+Decoding only the frames the detectors need (issue 15): a VP8 inter frame needs every frame
+since the last keyframe, so the recorder asks the sender for a keyframe about once a second
+(`KeyframeAsks`, a PLI), and the writer decodes a due sample from that keyframe alone. The
+other frames are only muxed. A sender that ignores the asks costs what it did before: when no
+keyframe comes in time, the writer decodes the frames since its last decoded one (the chain)
+and samples the newest.
 
 Not thread-safe: one writer is fed by one thread (the segment's worker).
 """
@@ -88,6 +95,59 @@ def opus_samples(data: bytes) -> int:
 
 Sample = tuple[float, VideoSample | AudioWindow]  # seconds from the segment's start, sample
 
+# A keyframe this much before a sample is due is taken for it (the asks' keyframes land about
+# a second apart, give or take a frame); a due sample waits this long for a keyframe before
+# decoding the chain instead (the sender takes a frame or two and a round trip to answer).
+SAMPLE_EARLY_S = 0.5
+KEYFRAME_WAIT_S = 0.6
+
+
+class KeyframeAsks:
+    """When to ask the sender for a keyframe so that one arrives about every `every_s`.
+
+    Fed every received video frame (seconds, whether a keyframe), on the event loop. It asks
+    when the last keyframe is `every_s` old minus the time an answer takes to arrive: at first
+    two and a half frame intervals (aiortc sends the PLI with the next packet, and the
+    sender's next frame is the keyframe), then the last answer's delay as measured (a loaded
+    or distant sender answers later), at most `max_lead_s`. A keyframe the sender sent of its
+    own accord (Chromium after a loss, a supervisor's ask) counts; asks are at least
+    `min_gap_s` apart, so a sender that ignores them gets about one a second.
+    """
+
+    def __init__(
+        self, every_s: float = DETECT_EVERY_S, min_gap_s: float = 0.75, max_lead_s: float = 0.6
+    ) -> None:
+        self.every_s = every_s
+        self.min_gap_s = min_gap_s
+        self.max_lead_s = max_lead_s
+        self.last_key_s: float | None = None
+        self.last_frame_s: float | None = None
+        self.interval_s = 0.0
+        self.asked_s = float("-inf")
+        self.answer_s: float | None = None  # from the last ask to its keyframe
+
+    def frame(self, t_s: float, key: bool) -> bool:
+        """Whether to ask for a keyframe now."""
+        if self.last_frame_s is not None and t_s > self.last_frame_s:
+            self.interval_s = t_s - self.last_frame_s
+        self.last_frame_s = t_s
+        if key:
+            if self.last_key_s is not None and self.asked_s > self.last_key_s:
+                self.answer_s = t_s - self.asked_s
+            self.last_key_s = t_s
+            return False
+        if self.last_key_s is None:
+            return False  # the stream's first keyframe is still to come: the writer waits
+        if self.answer_s is None:
+            lead = 2.5 * self.interval_s
+        else:
+            lead = self.answer_s + self.interval_s / 2  # half a frame: asks fall on frames
+        lead = min(lead, self.max_lead_s)
+        if t_s - self.last_key_s < self.every_s - lead or t_s - self.asked_s < self.min_gap_s:
+            return False
+        self.asked_s = t_s
+        return True
+
 
 class EncodedSegmentWriter:
     """Muxes VP8 and Opus frames into one WebM segment; decodes samples for the detectors."""
@@ -108,6 +168,7 @@ class EncodedSegmentWriter:
         self.frame_ms = round(1000 / VIDEO_FPS)
         self.last_ms = {"video": -1, "audio": -1}
         self.video_frames = 0
+        self.keyframes = 0
         self.audio_samples = 0
         self.decode = decode
         self.video_decoder: av.VideoCodecContext | None = None
@@ -118,6 +179,8 @@ class EncodedSegmentWriter:
             audio.format, audio.layout, audio.sample_rate = "s16", "mono", AUDIO_RATE
             self.audio_decoder = audio
         self.next_sample_s = 0.0
+        self.chain: list[bytes] = []  # video frames since the decoder's last, not decoded
+        self.video_decodes = 0  # frames handed to the video decoder (tests count them)
         self.window: list[np.ndarray] = []
         self.window_start_s: float | None = None
         self.window_samples = 0
@@ -157,18 +220,35 @@ class EncodedSegmentWriter:
         packet.is_keyframe = key
         self._hold(packet)
         self.video_frames += 1
+        self.keyframes += key
         if self.video_decoder is None:
             return
         if self.broken and not key:
             return  # inter frames lean on the picture that failed: wait for a keyframe
+        self.broken = False
+        if key:
+            self.chain = []  # a keyframe needs nothing before it
+        self.chain.append(frame.data)
+        if key and frame.t_s >= self.next_sample_s - SAMPLE_EARLY_S:
+            # The keyframe asked for this sample (give or take its own timing): it alone.
+            late = frame.t_s + DETECT_EVERY_S - SAMPLE_EARLY_S
+        elif frame.t_s >= self.next_sample_s + KEYFRAME_WAIT_S:
+            # No keyframe in time (a sender that ignores the asks): the chain up to here.
+            late = frame.t_s + DETECT_EVERY_S - KEYFRAME_WAIT_S
+        else:
+            return
+        # A second apart, on the asks' rhythm; a gap in the stream restarts it.
+        self.next_sample_s = max(self.next_sample_s + DETECT_EVERY_S, late)
+        chain, self.chain = self.chain, []
+        decoded: list[av.VideoFrame] = []
         try:
-            decoded = self.video_decoder.decode(av.Packet(frame.data))
+            for data in chain:
+                self.video_decodes += 1
+                decoded = self.video_decoder.decode(av.Packet(data))
         except av.FFmpegError:
             self.broken = True
             return
-        self.broken = False
-        if decoded and frame.t_s >= self.next_sample_s:
-            self.next_sample_s = max(self.next_sample_s + DETECT_EVERY_S, frame.t_s)
+        if decoded:
             bgr = decoded[-1].to_ndarray(width=WIDTH, height=HEIGHT, format="bgr24")
             samples.append((frame.t_s, VideoSample(WIDTH, HEIGHT, bgr.tobytes())))
 

@@ -10,8 +10,10 @@ The answer accepts only VP8 and Opus (every WebRTC browser must send both, RFC 7
 
 The encoded frames are taken from aiortc's receivers before their decoders (`rtp_tap`); the
 event loop batches them and the segment's worker muxes them, decoding only the detectors'
-samples (`encoded_segment`). aiortc decodes a track only while a supervisor watches it:
-supervisors (`watch`) receive the decoded tracks through one `MediaRelay`, unbuffered.
+samples (`encoded_segment`): with detectors, the sender is asked for a keyframe about once a
+second (`KeyframeAsks`), so a sample is one keyframe decoded, not the frames before it. aiortc
+decodes a track only while a supervisor watches it: supervisors (`watch`) receive the decoded
+tracks through one `MediaRelay`, unbuffered.
 
 Times come from the injected `Clock`; media times (detections) are seconds from the session's
 first entry into this recorder.
@@ -49,6 +51,7 @@ from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from adapters.media.encoded_segment import (
     EncodedFrame,
     EncodedSegmentWriter,
+    KeyframeAsks,
     Sample,
     vp8_keyframe,
 )
@@ -125,6 +128,7 @@ class _Recording:
     receivers: dict[str, RTCRtpReceiver] = field(default_factory=dict)
     decoding: set[str] = field(default_factory=set)  # kinds aiortc decodes (for supervisors)
     keyframe_asked_s: float = -KEYFRAME_ASK_S
+    asks: KeyframeAsks | None = None  # keyframes for the detectors' samples (None: no detector)
     first: dict[str, tuple[float, float]] = field(default_factory=dict)  # kind -> (pts s, t)
     submitted: int = 0
     done: int = 0
@@ -170,8 +174,13 @@ class WebRtcRecorder:
         keep: Callable[[str, Path], None] | None = None,
         ice: IceServers | None = None,
         node: str = "vigie",
+        ask_keyframes: bool = True,
     ) -> None:
         self.root = root
+        # With detectors, ask the page for a keyframe about once a second, so that a sample
+        # is one keyframe decoded (the page pays for the keyframes: more bits, or lower
+        # quality at its bitrate); False: decode every frame from the page's own keyframes.
+        self.ask_keyframes = ask_keyframes
         # STUN/TURN servers of every connection; TURN credentials are signed per connection
         # for `node` (coturn's REST scheme), fresh each time.
         self.ice = ice or IceServers()
@@ -190,6 +199,8 @@ class WebRtcRecorder:
         self.sessions: dict[UUID, _Session] = {}
         self.skipped_detections = 0  # samples dropped because the detectors lagged
         self.max_encode_backlog = 0  # frames waiting for a segment's worker, at worst
+        self.video_frames_decoded = 0  # over finished segments: the detectors' cost
+        self.keyframes_received = 0  # over finished segments: what the asks cost the sender
 
     # --- the port ------------------------------------------------------------------------
 
@@ -232,6 +243,12 @@ class WebRtcRecorder:
             writer=EncodedSegmentWriter(partial, decode=bool(self.detectors) and source == CAMERA),
             worker=ThreadPoolExecutor(1, thread_name_prefix="vigie-segment"),
             source=source,
+            # Key frames asked of the camera only: the screen runs no detector.
+            asks=(
+                KeyframeAsks()
+                if self.detectors and self.ask_keyframes and source == CAMERA
+                else None
+            ),
         )
         session.recordings.append(recording)
         self._wire(session, recording, offer_sdp)
@@ -424,6 +441,10 @@ class WebRtcRecorder:
         recording.batch.append(EncodedFrame(kind, frame.data, t))
         if t - recording.batch[0].t_s >= FLUSH_S:
             self._flush(recording)
+        if kind == "video" and recording.asks is not None:
+            receiver = recording.receivers.get("video")
+            if recording.asks.frame(t, vp8_keyframe(frame.data)) and receiver is not None:
+                request_keyframe(receiver)  # the next sample is decoded from that keyframe
         if not session.watchers or recording.source != CAMERA:
             recording.decoding.discard(kind)
             return False
@@ -520,6 +541,8 @@ class WebRtcRecorder:
         loop = asyncio.get_running_loop()
         stats: SegmentStats = await loop.run_in_executor(recording.worker, recording.writer.close)
         recording.worker.shutdown(wait=False)
+        self.video_frames_decoded += recording.writer.video_decodes
+        self.keyframes_received += recording.writer.keyframes
         if recording in session.recordings:
             session.recordings.remove(recording)
             session.finishing.append(recording)

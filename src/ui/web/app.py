@@ -63,6 +63,7 @@ from ui.web import (
     hotline,
     i18n,
     integrations,
+    lti,
     machine_api,
     media,
     operator,
@@ -337,6 +338,7 @@ def create_app(
             *single_sign_on.ROUTES,
             *probes.ROUTES,
             *workspace.ROUTES,
+            *lti.ROUTES,
             # The exam tab's own script and styles beside the platform's (issue 15).
             create_static_files_router(
                 path="/static",
@@ -377,6 +379,9 @@ def create_app(
                 f"^{workspace.PATH}/",
                 # The machine API takes a bearer token and never a cookie (issue 16).
                 f"^{machine_api.PREFIX}/",
+                # A learning platform posts the login and the launch (issue 16): the signed
+                # id_token, its nonce and the state cookie are their proof, not our token.
+                *(f"^{path}$" for path in lti.LTI_PATHS),
             ],
         ),
         exception_handlers={
