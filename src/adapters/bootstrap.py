@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
+import hmac
 import math
 import os
 import re
@@ -59,6 +61,7 @@ from adapters.read_model_store import (
 from adapters.sessions.memory import MemorySessionStore
 from adapters.sessions.postgres import PostgresSessionStore
 from adapters.sessions.sqlite import SqliteSessionStore
+from adapters.webhooks.http import HttpPoster
 from adapters.workspace_heartbeats import (
     MemoryWorkspaceHeartbeats,
     PostgresWorkspaceHeartbeats,
@@ -86,11 +89,13 @@ from app.ports.mailer import Mailer
 from app.ports.media_capture import MediaCapture
 from app.ports.read_model_store import LogHead, ReadModelStore
 from app.ports.sessions import SessionStore
+from app.ports.webhooks import WebhookPoster
 from app.ports.workspace_heartbeats import WorkspaceHeartbeats
 from app.read_model_checkpoint import ReadModelKeeper, StartReport
 from app.read_models import Projections
 from app.time_format import TimeFormatter
 from app.use_cases import portal
+from app.webhooks import DeliveryReport, WebhookSender
 from domain.errors import InvalidArgument
 from domain.staff_groups import GroupRoles
 
@@ -313,6 +318,23 @@ class Platform:
     started: StartReport | None = None  # how this process's read models got current
     # Staff single sign-on (issue 16), when VIGIE_OIDC_ISSUER names a provider.
     single_sign_on: OpenIdProvider | None = None
+    # Webhook deliveries (issue 16), posted by the worker's `webhooks` pass only.
+    webhooks: WebhookSender | None = None
+
+    @property
+    def webhook_key(self) -> bytes:
+        """What webhook secrets are derived from (app.integrations.webhook_secret)."""
+        assert self.webhooks is not None, "bootstrap() wires the webhook sender"
+        return self.webhooks.platform_key
+
+    def deliver_webhooks(self) -> DeliveryReport:
+        """One pass of the webhook sender over the due deliveries (the worker's job)."""
+        assert self.webhooks is not None, "bootstrap() wires the webhook sender"
+        self.projections.catch_up(self.ctx.store)
+        report = self.webhooks.send_due(self.projections.webhooks_due(self.ctx.now()))
+        self.projections.catch_up(self.ctx.store)
+        return report
+
     # LTI 1.3 (issue 16): the HTTP client to learning platforms (a test swaps it for one
     # pointed at its own platform: the same class).
     lti_client: LtiPlatformClient = field(default_factory=HttpLtiClient)
@@ -375,6 +397,8 @@ class Platform:
         if isinstance(self.sessions, PostgresSessionStore):
             self.sessions.close()
         self.leases.close()
+        if self.webhooks is not None:
+            self.webhooks.poster.close()
 
 
 def _node_id(value: str | None) -> str:
@@ -608,6 +632,12 @@ def _secret(settings: Settings) -> bytes:
     return path.read_text().strip().encode()
 
 
+def webhook_key(settings: Settings) -> bytes:
+    """What webhook signing secrets are derived from: the platform's key, through its own
+    HMAC label (a webhook secret reveals nothing of the key that signs links)."""
+    return hmac.new(_secret(settings), b"vigie-webhook-secrets", hashlib.sha256).digest()
+
+
 EVIDENCE_KEY_FILE = "evidence-signing-key.pem"
 
 
@@ -724,6 +754,7 @@ def bootstrap(
     mailer: Mailer | None = None,
     media: MediaCapture | None = None,
     listen: bool = False,
+    poster: WebhookPoster | None = None,
 ) -> Platform:
     """Wire the platform from settings; tests pass a manual clock, seeded ids, a mailer, a
     media store (one whose disk fills up, issue 14). The read models start from their saved
@@ -786,6 +817,7 @@ def bootstrap(
         parked=parked,
         keeper=keeper,
         started=started,
+        webhooks=WebhookSender(ctx, poster or HttpPoster(), webhook_key(settings), SystemClock()),
         single_sign_on=OpenIdProvider(settings.oidc) if settings.oidc else None,
     )
 

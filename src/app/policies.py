@@ -29,6 +29,7 @@ from app.outbox import MailDecisions
 from app.parked import RetryParkedReactions
 from app.ports.event_store import AggregateNotFound, ConcurrencyConflict, Recorded
 from app.use_cases.reviewing import open_review
+from app.webhooks import WebhookDecisions
 from app.workspaces import ProvisionWorkspaces, TearDownWorkspaces
 from domain.exam_attempt import ExamAttempt
 from domain.parked_reaction import ParkedReaction
@@ -238,6 +239,7 @@ def default_policies() -> list[Policy]:
     policies: list[Policy] = [
         OpenReviewOnSubmission(),
         MailDecisions(),
+        WebhookDecisions(),
         ScoreDecisions(),
         ProvisionWorkspaces(),
         TearDownWorkspaces(),

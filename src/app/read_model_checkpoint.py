@@ -31,6 +31,7 @@ from app.ports.read_model_store import ReadModelStore, SavedReadModels
 from app.read_models import (
     AppealSummary,
     AttemptWatch,
+    DeliverySummary,
     EnrollmentSummary,
     MailSummary,
     MediaViewSummary,
@@ -69,6 +70,7 @@ class ReadModelState:
     appeals: dict[UUID, AppealSummary]
     retention: dict[UUID, RetentionSummary]
     media_views: dict[UUID, list[MediaViewSummary]]
+    webhook_deliveries: dict[UUID, DeliverySummary] = field(default_factory=dict)
     # Issue 16: score reports to learning platforms (a default: the schema grew).
     scores: dict[UUID, ScoreSummary] = field(default_factory=dict)
     parked_position: int = 0

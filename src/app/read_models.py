@@ -32,6 +32,7 @@ from domain.proctored_session import RETENTION, ProctoredSession
 from domain.review import Review
 from domain.rules import utc
 from domain.staff import StaffMember
+from domain.webhook_delivery import DeliveryStatus, WebhookDelivery
 
 # A position the reader has seen written (the web edge sets it from the browser's cookie after
 # a command, whichever process saved it): a catch-up reads at least that far, even before
@@ -202,6 +203,31 @@ class MailSummary:
 
 
 @dataclass(frozen=True)
+class DeliveryAttempt:
+    """One line of a centre's webhook delivery log: an attempt and what came of it."""
+
+    at: datetime
+    attempt: int
+    status_code: int | None
+    outcome: str  # "delivered", "failed" or "given up"
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class DeliverySummary:
+    """A webhook delivery, for the sender (due ones) and the centre's page (its log)."""
+
+    delivery_id: UUID
+    centre_id: UUID
+    event_type: str
+    url: str
+    decided_at: datetime
+    status: DeliveryStatus = DeliveryStatus.PENDING
+    next_attempt_at: datetime | None = None
+    attempts: tuple[DeliveryAttempt, ...] = ()
+
+
+@dataclass(frozen=True)
 class ScoreSummary:
     """A score report to an LMS (issue 16), for the worker and for operators."""
 
@@ -256,6 +282,8 @@ class Projections:
         self.retention: dict[UUID, RetentionSummary] = {}
         # Who looked at each session's media, oldest first (issue 14).
         self.media_views: dict[UUID, list[MediaViewSummary]] = {}
+        # Webhook deliveries (issue 16): the sender's due list, each centre's delivery log.
+        self.webhook_deliveries: dict[UUID, DeliverySummary] = {}
 
     # --- feeding ---------------------------------------------------------------------------
 
@@ -308,6 +336,8 @@ class Projections:
             self._apply_enrollment(event)
         elif isinstance(event, OutboundMail.Event):
             self._apply_mail(event)
+        elif isinstance(event, WebhookDelivery.Event):
+            self._apply_delivery(event)
         elif isinstance(event, ScoreReport.Event):
             self._apply_score(event)
         elif isinstance(event, ProctoredSession.Event):
@@ -376,6 +406,42 @@ class Projections:
         elif isinstance(event, OutboundMail.MailGivenUp):
             summary = replace(summary, status=MailStatus.FAILED)
         self.mails[mid] = summary
+
+    def _apply_delivery(self, event: AggregateEvent) -> None:
+        did = event.originator_id
+        if isinstance(event, WebhookDelivery.DeliveryDecided):
+            self.webhook_deliveries[did] = DeliverySummary(
+                did,
+                event.centre_id,
+                event.event_type.value,
+                event.url,
+                event.timestamp,
+                next_attempt_at=event.timestamp,
+            )
+            return
+        summary = self.webhook_deliveries.get(did)
+        if summary is None:
+            return
+        if isinstance(event, WebhookDelivery.AttemptFailed):
+            line = DeliveryAttempt(
+                event.timestamp, event.attempt, event.status_code, "failed", event.error
+            )
+            summary = replace(
+                summary,
+                attempts=(*summary.attempts, line),
+                next_attempt_at=event.retry_at or summary.next_attempt_at,
+            )
+        elif isinstance(event, WebhookDelivery.Delivered):
+            line = DeliveryAttempt(event.timestamp, event.attempt, event.status_code, "delivered")
+            summary = replace(
+                summary, attempts=(*summary.attempts, line), status=DeliveryStatus.DELIVERED
+            )
+        elif isinstance(event, WebhookDelivery.DeliveryGivenUp):
+            lines = summary.attempts
+            if lines:  # the last failure was the last attempt: no retry follows
+                lines = (*lines[:-1], replace(lines[-1], outcome="given up"))
+            summary = replace(summary, status=DeliveryStatus.FAILED, attempts=lines)
+        self.webhook_deliveries[did] = summary
 
     def _apply_score(self, event: AggregateEvent) -> None:
         rid = event.originator_id
@@ -571,6 +637,21 @@ class Projections:
             and (m.next_attempt_at is None or utc(m.next_attempt_at) <= utc(now))
         ]
         return [m.mail_id for m in sorted(due, key=lambda m: utc(m.decided_at))]
+
+    def webhooks_due(self, now: datetime) -> list[UUID]:
+        """Pending webhook deliveries whose next attempt has come, oldest first."""
+        due = [
+            d
+            for d in self.webhook_deliveries.values()
+            if d.status is DeliveryStatus.PENDING
+            and (d.next_attempt_at is None or utc(d.next_attempt_at) <= utc(now))
+        ]
+        return [d.delivery_id for d in sorted(due, key=lambda d: utc(d.decided_at))]
+
+    def deliveries_of_centre(self, centre_id: UUID, limit: int = 100) -> list[DeliverySummary]:
+        """A centre's webhook deliveries, newest first (its delivery log)."""
+        mine = [d for d in self.webhook_deliveries.values() if d.centre_id == centre_id]
+        return sorted(mine, key=lambda d: utc(d.decided_at), reverse=True)[:limit]
 
     def scores_due(self, now: datetime) -> list[UUID]:
         """Pending score reports whose next attempt has come, oldest first (issue 16)."""

@@ -22,6 +22,7 @@ from app.read_models import describe
 from app.time_format import Style, TimeFormatter
 from domain.errors import DomainError
 from ui import (
+    api_tokens_cli,
     audit_cli,
     contracts_cli,
     hotline_cli,
@@ -73,6 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     privacy_cli.add_parser(commands)
     hotline_cli.add_parser(commands)
     staff_cli.add_parser(commands)
+    api_tokens_cli.add_parser(commands)
     lti_cli.add_parser(commands)
     contracts_cli.add_parser(commands)
     read_models_cli.add_parser(commands)
@@ -146,6 +148,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return hotline_cli.run(settings, args)
         if args.command == "staff":
             return staff_cli.run(settings, args, sys.stdout)
+        if args.command == "api-token":
+            return api_tokens_cli.run(settings, args, sys.stdout)
         if args.command == "lti":
             return lti_cli.run(settings, args, sys.stdout)
         if args.command == "read-models":

@@ -1,10 +1,12 @@
 """The worker loop (`vigie worker`): all the background work, never in a web process.
 
-Four kinds of work, each under a lease of its own (domain.lease, kept in the store):
+Five kinds of work, each under a lease of its own (domain.lease, kept in the store):
 - `policies`: the reactions that stay in the database (reviews opened, mails decided...);
 - `provisioning`: the reactions that call the exam launcher first (a workspace takes up to
   120 s to start: apart, they never hold the mails back);
 - `outbox`: the due mails, each claimed in the store before SMTP;
+- `webhooks`: the due webhook deliveries, each claimed in the store before its POST (a slow
+  receiver holds back neither the mails nor the other centres' deadlines);
 - `deadlines`: reminders, expiries, reviews due, media retention, ended web sessions purged.
 
 A worker runs a loop per kind, each doing its pass only while this worker holds that kind's
@@ -29,9 +31,17 @@ from app.deadlines import run_deadlines
 from app.leases import LEASE_TERM_S, LeaseKeeper, LeaseNews
 from app.policies import PolicyRunner, split_by_claims
 from ui import metrics
-from ui.worker_health import DEADLINES, HEALTH, LEASES, OUTBOX, POLICIES, PROVISIONING
+from ui.worker_health import (
+    DEADLINES,
+    HEALTH,
+    LEASES,
+    OUTBOX,
+    POLICIES,
+    PROVISIONING,
+    WEBHOOKS,
+)
 
-KINDS = (POLICIES, OUTBOX, DEADLINES, PROVISIONING)
+KINDS = (POLICIES, OUTBOX, DEADLINES, PROVISIONING, WEBHOOKS)
 # A pass every half second: a page waiting for a workspace or a mail waits about that long.
 # The deadline process (reminders, expiry, reviews due, retention) needs no such hurry.
 WORKER_INTERVAL_S = 0.5
@@ -71,6 +81,7 @@ class Passes:
             PROVISIONING: self.provisioning,
             OUTBOX: self.outbox,
             DEADLINES: self.deadlines,
+            WEBHOOKS: self.webhooks,
         }
 
     def policies(self) -> None:
@@ -103,6 +114,25 @@ class Passes:
             )
         if sent.errors:
             LOG.warning("mails given up: %s", "; ".join(sent.errors))
+
+    def webhooks(self) -> None:
+        platform = self.platform
+        assert platform.webhooks is not None
+        with self._read_models:
+            platform.projections.catch_up(platform.ctx.store)
+            due = platform.projections.webhooks_due(platform.ctx.now())
+        # Posted outside the read models' lock: a receiver taking its 10 s holds back
+        # neither the mails nor the deadlines.
+        report = platform.webhooks.send_due(due)
+        with self._read_models:
+            platform.projections.catch_up(platform.ctx.store)
+        if report.delivered or report.retried or report.given_up:
+            LOG.info(
+                "webhooks delivered %d, retried %d, given up %d",
+                report.delivered,
+                report.retried,
+                report.given_up,
+            )
 
     def deadlines(self) -> None:
         platform = self.platform
@@ -193,7 +223,7 @@ def work(
         keeper.term.total_seconds(),
     )
     if once:
-        for kind in (POLICIES, PROVISIONING, DEADLINES, POLICIES, OUTBOX):
+        for kind in (POLICIES, PROVISIONING, DEADLINES, POLICIES, OUTBOX, WEBHOOKS):
             if keeper.holds(kind):
                 passes.run(kind)
         _give_back(keeper)

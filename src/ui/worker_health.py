@@ -16,6 +16,7 @@ POLICIES = "policies"  # the reactions that stay in the database
 OUTBOX = "outbox"  # the due mails
 DEADLINES = "deadlines"  # reminders, expiry, reviews due, retention, ended sessions purged
 PROVISIONING = "provisioning"  # reactions that call the exam launcher, in their own thread
+WEBHOOKS = "webhooks"  # the due webhook deliveries (issue 16), apart from the mails
 LEASES = "leases"  # the lease rounds themselves (the store out of reach: they fail)
 
 

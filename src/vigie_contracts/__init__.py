@@ -78,5 +78,12 @@ PORTS: dict[str, PortContract] = {
             "app.ports.workspace_heartbeats.WorkspaceHeartbeats",
             "(folder: Path) -> WorkspaceHeartbeats, or () -> WorkspaceHeartbeats: empty each call",
         ),
+        PortContract(
+            "webhook-poster",
+            "vigie_contracts.webhook_poster",
+            "app.ports.webhooks.WebhookPoster",
+            "() -> vigie_contracts.webhook_poster.Harness (for an HTTP poster: "
+            "http_harness(poster), which adds a receiver on 127.0.0.1)",
+        ),
     )
 }

@@ -28,6 +28,7 @@ from litestar.testing import TestClient
 from adapters.bootstrap import Platform, Settings, bootstrap
 from adapters.clock import ManualClock
 from adapters.ids import SeededIds
+from app import integrations
 from app.live_recording import record_live_event
 from app.mail_rendering import SupportContact
 from app.ports.live_media import Segment, SegmentId
@@ -35,6 +36,7 @@ from app.recording import session_media
 from app.tenancy import centre_of_operator
 from app.use_cases import accounts, appeals, reviewing
 from domain.evidence import ReasonCode, Verdict
+from domain.integrations import Scope, WebhookEvent
 from domain.media_view import ViewedMedia
 from domain.parked_reaction import ParkedReaction
 from domain.review import CitedReason, Review
@@ -147,6 +149,11 @@ def centre_record(*roles: Role) -> Rule:
         return outcome
 
     return rule
+
+
+def token_only(role: str, owner: str) -> Outcome:
+    """The machine API (issue 16): an API token opens it, never a session (401 for all)."""
+    return LOG_IN
 
 
 def examiner_record(*roles: Role) -> Rule:
@@ -314,6 +321,17 @@ MATRIX: dict[str, Line] = {
     "POST /operator/enrolments/{enrollment_id:uuid}/accommodation/grant": Line(
         centre_record(Role.CENTRE), form={"extra_time_percent": "many"}
     ),
+    # A centre's API tokens and webhooks (issue 16): its manager's alone.
+    "GET /operator/integrations": _quiet(staff(Role.CENTRE)),
+    "POST /operator/integrations/tokens": _quiet(staff(Role.CENTRE), form={"name": ""}),
+    "POST /operator/integrations/webhooks": _quiet(staff(Role.CENTRE), form={"url": "x"}),
+    "POST /operator/integrations/tokens/{token_id:uuid}/revoke": Line(centre_record(Role.CENTRE)),
+    "POST /operator/integrations/webhooks/{subscription_id:uuid}/remove": Line(
+        centre_record(Role.CENTRE)
+    ),
+    # The machine API: a centre's token, no session.
+    "POST /api/centre/enrolments": _quiet(token_only, json={}),
+    "GET /api/centre/enrolments/{enrollment_id:uuid}": Line(token_only),
     # The platform's mails and reactions name every centre's candidates: the hotline's.
     "GET /operator/mailbox": _quiet(staff(Role.SUPPORT)),
     "POST /operator/mail/{mail_id:uuid}/resend": _quiet(staff(Role.SUPPORT)),
@@ -357,6 +375,8 @@ class Side:
 
     journey: Journey
     photo: str  # a photo's media reference
+    token_id: str = ""  # the centre's API token (issue 16)
+    subscription_id: str = ""  # and its webhook
 
     @property
     def values(self) -> dict[str, str]:
@@ -372,6 +392,8 @@ class Side:
             "name": "segment-1.mkv",
             "offset_ms": "1000",
             "action": "nothing",
+            "token_id": self.token_id,
+            "subscription_id": self.subscription_id,
         }
 
     @property
@@ -499,6 +521,22 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         letter: _side(platform, letter, centre_of_operator(ids[f"centre {letter}"]), ids, live)
         for letter in ("A", "B")
     }
+    for letter, side in sides.items():
+        manager = ids[f"centre {letter}"]
+        side.token_id = str(
+            integrations.issue_token(
+                platform.ctx, manager, name="matrix", scopes=(Scope.RESULTS_READ,)
+            ).token_id
+        )
+        side.subscription_id = str(
+            integrations.subscribe_webhook(
+                platform.ctx,
+                manager,
+                platform.webhook_key,
+                url="http://127.0.0.1:9/matrix",
+                events=(WebhookEvent.SESSION_CREATED,),
+            ).subscription_id
+        )
     parked = ParkedReaction.park(
         policy="matrix",
         position=1,

@@ -289,6 +289,7 @@ class Tour:
             "/operator",
             "/operator/reviews",
             f"/operator/enrolments/{enrolment}/accommodation",
+            "/operator/integrations",
         )
         centre = self.client("centre")
         report = centre.post(

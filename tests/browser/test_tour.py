@@ -32,10 +32,12 @@ from adapters.bootstrap import Platform, Settings, bootstrap
 from adapters.clock import ManualClock
 from adapters.ids import SeededIds
 from adapters.mail.memory import MemoryMailer
+from app import integrations
 from app.outbox import MAIL_NAMESPACE
 from app.use_cases import accounts, appeals, portal, proctoring, reviewing
 from domain.evidence import FlagKind, MediaSpan, ReasonCode, Verdict
 from domain.exam_attempt import ExamAttempt
+from domain.integrations import Scope, WebhookEvent
 from domain.proctored_session import EnvironmentPart
 from domain.review import CitedReason, Review
 from domain.staff import Role
@@ -269,6 +271,15 @@ def test_the_tour_of_every_screen_in_both_languages_at_desktop_and_phone_width(
         centre_id=uuid5(MAIL_NAMESPACE, f"centre:{staff[Role.CENTRE]}"),
     )
     camille.enrol()
+    # The centre's machine access (issue 16): a token, and a webhook its events go to.
+    integrations.issue_token(ctx, staff[Role.CENTRE], name="Moodle", scopes=tuple(Scope))
+    integrations.subscribe_webhook(
+        ctx,
+        staff[Role.CENTRE],
+        platform.webhook_key,
+        url="http://127.0.0.1:9/vigie/webhooks",  # nothing listens: the log shows retries
+        events=tuple(WebhookEvent),
+    )
     platform.settle()
     invitation = invitation_link(platform, camille.email)
     pages: dict[str, Any] = {}
@@ -495,6 +506,12 @@ def test_the_tour_of_every_screen_in_both_languages_at_desktop_and_phone_width(
             ),
             Screen(
                 "assignments", "Centre: review assignments", Role.CENTRE, visit("/operator/reviews")
+            ),
+            Screen(
+                "integrations",
+                "Centre: API tokens, webhooks and their delivery log",
+                Role.CENTRE,
+                visit("/operator/integrations"),
             ),
             Screen("mailbox", "Hotline: mailbox", Role.SUPPORT, visit("/operator/mailbox")),
             Screen(

@@ -48,6 +48,7 @@ class Problem(msgspec.Struct, omit_defaults=True):
     rule: str | None = None
     field: str | None = None
     request_id: str | None = None  # on a 5xx: the reference to quote to support (issue 14)
+    reason: str | None = None  # a refused API token: why (issue 16, ui.web.machine_api)
 
 
 def problem_response(error: DomainError) -> Response[Problem]:

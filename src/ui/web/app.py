@@ -27,6 +27,8 @@ from litestar.exceptions import (
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware.base import DefineMiddleware
 from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
@@ -47,6 +49,7 @@ from app.sessions import SessionPolicy
 from app.time_format import jinja_filter
 from domain.access import OutOfReach
 from domain.errors import DomainError, InvalidArgument
+from domain.integrations import TokenRefused
 from ui import metrics
 from ui.web import (
     accommodations,
@@ -59,7 +62,9 @@ from ui.web import (
     faults,
     hotline,
     i18n,
+    integrations,
     lti,
+    machine_api,
     media,
     operator,
     parked,
@@ -136,6 +141,8 @@ _HTTP_FALLBACK = N_("Something went wrong on our side. Try again in a moment.")
 # it, or left): a 500 for Litestar, bad input for us (issue 14).
 _CLIENT_LEFT = "client disconnected prematurely"
 _LENGTH_BOUND = re.compile(r"of length <= (\d+)")
+# msgspec names a missing field in its message only (Litestar's key is then the body's name).
+_MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
 
 
 def _refused_field(error: HTTPException) -> tuple[str, int | None] | None:
@@ -145,8 +152,11 @@ def _refused_field(error: HTTPException) -> tuple[str, int | None] | None:
         return None
     for item in error.extra:
         if isinstance(item, dict) and item.get("key") and item.get("source") == "body":
-            bound = _LENGTH_BOUND.search(str(item.get("message", "")))
-            return str(item["key"]), int(bound.group(1)) if bound else None
+            message = str(item.get("message", ""))
+            bound = _LENGTH_BOUND.search(message)
+            missing = _MISSING_FIELD.search(message)
+            key = missing.group(1) if missing else str(item["key"])
+            return key, int(bound.group(1)) if bound else None
     return None
 
 
@@ -313,6 +323,8 @@ def create_app(
             *portal.ROUTES,
             *examiner.ROUTES,
             *api.ROUTES,
+            *machine_api.ROUTES,
+            *integrations.ROUTES,
             *operator.ROUTES,
             *auditor.ROUTES,
             *appeals.ROUTES,
@@ -365,6 +377,8 @@ def create_app(
             exclude=[
                 *(f"^{path}$" for path in probes.PROBE_PATHS),
                 f"^{workspace.PATH}/",
+                # The machine API takes a bearer token and never a cookie (issue 16).
+                f"^{machine_api.PREFIX}/",
                 # A learning platform posts the login and the launch (issue 16): the signed
                 # id_token, its nonce and the state cookie are their proof, not our token.
                 *(f"^{path}$" for path in lti.LTI_PATHS),
@@ -372,6 +386,7 @@ def create_app(
         ),
         exception_handlers={
             OutOfReach: _out_of_reach,
+            TokenRefused: machine_api.token_refused,
             DomainError: _domain_error,
             HTTPException: _http_error,
             ConcurrencyConflict: _conflict,
@@ -384,6 +399,21 @@ def create_app(
             Exception: _fault,
         },
         request_max_body_size=MAX_BODY_BYTES,
+        openapi_config=OpenAPIConfig(
+            title="Vigie",
+            version="1.0.0",
+            components=Components(
+                security_schemes={
+                    "BearerToken": SecurityScheme(
+                        type="http",
+                        scheme="bearer",
+                        description="A centre's API token (issued on the centre's page): "
+                        "`Authorization: Bearer vigie_…`. Scopes: enrolments:write, "
+                        "results:read.",
+                    )
+                }
+            ),
+        ),
         stores=stores,
         on_startup=[media.start_recorder] if live_media_root else [],
         on_shutdown=[

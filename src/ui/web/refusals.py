@@ -73,6 +73,14 @@ _FIELDS: dict[str, str] = {
     "note": N_("Note"),
     "hotline_reason": N_("Reason"),
     "description": N_("Description"),
+    # The centre's integrations page (issue 16).
+    "name": N_("Token name"),
+    "scopes": N_("What the token may do"),
+    "days": N_("Valid for (days)"),
+    "url": N_("Receiver's address (URL)"),
+    "events": N_("Events to send"),
+    "token_id": N_("API token"),
+    "subscription_id": N_("Webhook"),
 }
 
 # R10: the recorded part, as the sentence names it ("the recording of the room").

@@ -1,0 +1,1 @@
+"""Webhook posters: over HTTP (httpx), and in memory for the fast tests."""

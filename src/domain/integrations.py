@@ -1,0 +1,347 @@
+"""A training centre's machine access (issue 16): API tokens and webhook subscriptions.
+
+One stream per centre (`integrations_id`), so listing a centre's tokens or subscribers needs no
+read model and every issue, revocation and subscription is a fact in its log: the audit trail
+says who let which machine in, with which rights, and when it was shut out.
+
+A token is `vigie_<token id>_<secret>`: the id finds it, the secret proves it. Only a digest
+of the secret is recorded (the application hashes it; a high-entropy secret needs no slow
+hash), so neither the log nor a backup lets anyone call the API. A webhook's signing secret is
+never recorded either: the application derives it from the platform's key and the
+subscription's id (app.integrations)."""
+
+from __future__ import annotations
+
+import hmac
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from uuid import UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.access import OutOfReach
+from domain.errors import DomainError, InvalidArgument, require_aware
+from domain.rules import utc
+
+# Fixed for ever: changing it would lose every centre's tokens and subscriptions.
+INTEGRATIONS_NAMESPACE = UUID("3f7c2d1e-8b4a-4e6f-9c2d-5a1b7e3f9d20")
+LONGEST_TOKEN_DAYS = 366  # a token always expires: at most a year, then a new one
+NAME_LENGTH = 80
+URL_LENGTH = 500
+# http(s), a host (a name, IPv4 or [IPv6]), an optional port, then no space: no user or
+# password before the host (they would be shown on the centre's page and kept in the log).
+_URL = re.compile(r"^https?://(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?(?:[/?#]\S*)?$")
+
+
+class Scope(StrEnum):
+    """What a token lets a machine do, for its centre only."""
+
+    ENROLMENTS_WRITE = "enrolments:write"  # enrol candidates
+    RESULTS_READ = "results:read"  # read an enrolment's session, status and result
+
+
+class WebhookEvent(StrEnum):
+    """What a centre's machines may be told about, as the webhook's `type` names it."""
+
+    SESSION_CREATED = "session.created"
+    EXAM_SUBMITTED = "exam.submitted"
+    DECISION_RELEASED = "decision.released"
+    APPEAL_DECIDED = "appeal.decided"
+
+
+class TokenRefusal(StrEnum):
+    """Why a token was refused (the API names it in its 401 or 403)."""
+
+    MISSING = "missing"  # no `Authorization: Bearer` header
+    UNKNOWN = "unknown"  # no such token, or the secret does not match
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+    OUT_OF_SCOPE = "out_of_scope"
+
+
+class TokenRefused(DomainError):
+    """TOKEN-VALID / TOKEN-SCOPE: the token may not do this (the reason says why)."""
+
+    def __init__(self, reason: TokenRefusal, scope: Scope | None = None) -> None:
+        super().__init__(f"token refused: {reason.value}")
+        self.reason = reason
+        self.scope = scope
+
+
+def integrations_id(centre_id: UUID) -> UUID:
+    """The stream of a centre's tokens and webhooks."""
+    return uuid5(INTEGRATIONS_NAMESPACE, f"centre-integrations:{centre_id}")
+
+
+@dataclass(frozen=True)
+class ApiToken:
+    """A token as the centre's page lists it (its secret is never kept)."""
+
+    token_id: UUID
+    name: str
+    scopes: tuple[Scope, ...]
+    secret_digest: str
+    issued_at: datetime
+    expires_at: datetime
+    issued_by: UUID
+    revoked_at: datetime | None = None
+    revoked_by: UUID | None = None
+
+    def state(self, at: datetime) -> TokenRefusal | None:
+        """None while it works; why not otherwise."""
+        if self.revoked_at is not None:
+            return TokenRefusal.REVOKED
+        if utc(at) >= utc(self.expires_at):
+            return TokenRefusal.EXPIRED
+        return None
+
+
+@dataclass(frozen=True)
+class WebhookSubscription:
+    """Where a centre's machines are told about its events."""
+
+    subscription_id: UUID
+    url: str
+    events: tuple[WebhookEvent, ...]
+    subscribed_at: datetime
+    subscribed_by: UUID
+    removed_at: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.removed_at is None
+
+
+def check_url(url: str) -> str:
+    """A webhook's address: http(s), a host, no credentials in it (they would be shown on the
+    centre's page and in the log)."""
+    url = url.strip()
+    if len(url) > URL_LENGTH:
+        raise InvalidArgument("url", f"at most {URL_LENGTH} characters")
+    if not _URL.match(url):
+        raise InvalidArgument(
+            "url", "an http:// or https:// address with a host (and no user or password)"
+        )
+    return url
+
+
+def check_name(name: str) -> str:
+    name = name.strip()
+    if not name or len(name) > NAME_LENGTH:
+        raise InvalidArgument("name", f"a name of 1 to {NAME_LENGTH} characters is required")
+    return name
+
+
+class CentreIntegrations(Aggregate):
+    """A centre's API tokens and webhook subscriptions."""
+
+    centre_id: UUID
+    tokens: dict[UUID, ApiToken]
+    subscriptions: dict[UUID, WebhookSubscription]
+
+    class IntegrationsOpened(Aggregate.Created):
+        centre_id: UUID
+
+    class ApiTokenIssued(Aggregate.Event):
+        token_id: UUID
+        name: str
+        scopes: tuple[Scope, ...]
+        secret_digest: str
+        expires_at: datetime
+        issued_by: UUID
+
+    class ApiTokenRevoked(Aggregate.Event):
+        token_id: UUID
+        revoked_by: UUID
+
+    class WebhookSubscribed(Aggregate.Event):
+        subscription_id: UUID
+        url: str
+        events: tuple[WebhookEvent, ...]
+        subscribed_by: UUID
+
+    class WebhookRemoved(Aggregate.Event):
+        subscription_id: UUID
+        removed_by: UUID
+
+    @classmethod
+    def open(cls, *, centre_id: UUID, at: datetime) -> CentreIntegrations:
+        """A centre's integrations, before its first token or subscription."""
+        require_aware("at", at)
+        return cls._create(
+            cls.IntegrationsOpened, id=integrations_id(centre_id), timestamp=at, centre_id=centre_id
+        )
+
+    @event(IntegrationsOpened)
+    def __init__(self, centre_id: UUID) -> None:
+        self.centre_id = centre_id
+        self.tokens = {}
+        self.subscriptions = {}
+
+    # --- tokens ---
+
+    def issue_token(
+        self,
+        *,
+        token_id: UUID,
+        name: str,
+        scopes: tuple[Scope, ...],
+        secret_digest: str,
+        expires_at: datetime,
+        issued_by: UUID,
+        at: datetime,
+    ) -> None:
+        """A centre's manager lets a machine in, with these scopes, until `expires_at`."""
+        require_aware("at", at)
+        require_aware("expires_at", expires_at)
+        if not scopes:
+            raise InvalidArgument("scopes", "choose at least one scope")
+        if utc(expires_at) <= utc(at):
+            raise InvalidArgument("expires_at", "a token expires after it is issued")
+        if (utc(expires_at) - utc(at)).days > LONGEST_TOKEN_DAYS:
+            raise InvalidArgument("expires_at", f"at most {LONGEST_TOKEN_DAYS} days")
+        if token_id in self.tokens:
+            raise InvalidArgument("token_id", "this token was issued already")
+        self._token_issued(
+            token_id=token_id,
+            name=check_name(name),
+            scopes=tuple(s for s in Scope if s in scopes),  # in the order they are declared
+            secret_digest=secret_digest,
+            expires_at=expires_at,
+            issued_by=issued_by,
+            timestamp=at,
+        )
+
+    def revoke_token(self, *, token_id: UUID, revoked_by: UUID, at: datetime) -> bool:
+        """The token stops working at once; False (nothing recorded) if it was already
+        revoked."""
+        require_aware("at", at)
+        token = self.tokens.get(token_id)
+        if token is None:  # another centre's is « not found » too (domain.access)
+            raise OutOfReach("API token")
+        if token.revoked_at is not None:
+            return False
+        self._token_revoked(token_id=token_id, revoked_by=revoked_by, timestamp=at)
+        return True
+
+    def check_token(self, token_id: UUID, secret_digest: str, scope: Scope, at: datetime) -> None:
+        """TOKEN-VALID then TOKEN-SCOPE: a known, matching, unrevoked and unexpired token
+        that holds `scope`; `TokenRefused` naming the reason otherwise."""
+        token = self.tokens.get(token_id)
+        if token is None or not hmac.compare_digest(token.secret_digest, secret_digest):
+            raise TokenRefused(TokenRefusal.UNKNOWN)
+        refusal = token.state(at)
+        if refusal is not None:
+            raise TokenRefused(refusal)
+        if scope not in token.scopes:
+            raise TokenRefused(TokenRefusal.OUT_OF_SCOPE, scope)
+
+    @event(ApiTokenIssued)
+    def _token_issued(
+        self,
+        token_id: UUID,
+        name: str,
+        scopes: tuple[Scope, ...],
+        secret_digest: str,
+        expires_at: datetime,
+        issued_by: UUID,
+        timestamp: datetime,
+    ) -> None:
+        self.tokens = {
+            **self.tokens,
+            token_id: ApiToken(
+                token_id, name, scopes, secret_digest, timestamp, expires_at, issued_by
+            ),
+        }
+
+    @event(ApiTokenRevoked)
+    def _token_revoked(self, token_id: UUID, revoked_by: UUID, timestamp: datetime) -> None:
+        token = self.tokens.get(token_id)
+        if token is None:  # appliers never refuse: the command checked
+            return
+        self.tokens = {
+            **self.tokens,
+            token_id: ApiToken(
+                token.token_id,
+                token.name,
+                token.scopes,
+                token.secret_digest,
+                token.issued_at,
+                token.expires_at,
+                token.issued_by,
+                timestamp,
+                revoked_by,
+            ),
+        }
+
+    # --- webhooks ---
+
+    def subscribe(
+        self,
+        *,
+        subscription_id: UUID,
+        url: str,
+        events: tuple[WebhookEvent, ...],
+        subscribed_by: UUID,
+        at: datetime,
+    ) -> None:
+        """The centre's machines at `url` are told about these events from now on."""
+        require_aware("at", at)
+        if not events:
+            raise InvalidArgument("events", "choose at least one event")
+        if subscription_id in self.subscriptions:
+            raise InvalidArgument("subscription_id", "this subscription exists already")
+        self._subscribed(
+            subscription_id=subscription_id,
+            url=check_url(url),
+            events=tuple(e for e in WebhookEvent if e in events),
+            subscribed_by=subscribed_by,
+            timestamp=at,
+        )
+
+    def remove_subscription(self, *, subscription_id: UUID, removed_by: UUID, at: datetime) -> bool:
+        """No new deliveries to it (those already decided still run); False if removed
+        before."""
+        require_aware("at", at)
+        found = self.subscriptions.get(subscription_id)
+        if found is None:
+            raise OutOfReach("webhook")
+        if not found.active:
+            return False
+        self._removed(subscription_id=subscription_id, removed_by=removed_by, timestamp=at)
+        return True
+
+    def subscribers(self, what: WebhookEvent) -> list[WebhookSubscription]:
+        """The active subscriptions told about `what`."""
+        return [s for s in self.subscriptions.values() if s.active and what in s.events]
+
+    @event(WebhookSubscribed)
+    def _subscribed(
+        self,
+        subscription_id: UUID,
+        url: str,
+        events: tuple[WebhookEvent, ...],
+        subscribed_by: UUID,
+        timestamp: datetime,
+    ) -> None:
+        self.subscriptions = {
+            **self.subscriptions,
+            subscription_id: WebhookSubscription(
+                subscription_id, url, events, timestamp, subscribed_by
+            ),
+        }
+
+    @event(WebhookRemoved)
+    def _removed(self, subscription_id: UUID, removed_by: UUID, timestamp: datetime) -> None:
+        found = self.subscriptions.get(subscription_id)
+        if found is None:
+            return
+        self.subscriptions = {
+            **self.subscriptions,
+            subscription_id: WebhookSubscription(
+                found.subscription_id, found.url, found.events, found.subscribed_at,
+                found.subscribed_by, timestamp,
+            ),
+        }  # fmt: skip

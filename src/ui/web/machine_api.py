@@ -1,0 +1,245 @@
+"""The machine API (issue 16): a centre's own systems enrol candidates and read results with
+an API token (`Authorization: Bearer vigie_…`, issued on the centre's page), never with a
+browser's session.
+
+The token is checked by a guard, before the body is read, against the centre's record in the
+store (a revocation holds from the next request, on every node). A missing, unknown, revoked
+or expired token is a 401, a token without the route's scope a 403, each as problem details
+whose `reason` names why. These routes take no cookie at all, so they need no CSRF token
+(app.py leaves them out of the CSRF check)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.concurrency import sync_to_thread
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import FromPath, JSONBody
+
+from app.integrations import authenticate
+from app.tenancy import review_of_session
+from app.use_cases import enrolment
+from domain.access import OutOfReach
+from domain.enrollment import Enrollment
+from domain.integrations import Scope, TokenRefusal, TokenRefused
+from domain.proctored_session import ProctoredSession
+from ui.web.api import PROBLEM, Problem
+from ui.web.edge import edge_bound, language_of, platform_of
+from ui.web.i18n import N_, gettext_for
+
+PREFIX = "/api/centre"
+SCOPE_KEY = "token_scope"
+# The OpenAPI security requirement (app.py names the scheme).
+BEARER: list[dict[str, list[str]]] = [{"BearerToken": []}]
+
+# What a refused token, a missing scope or a bad field answers (problem details).
+REFUSALS = {
+    400: ResponseSpec(
+        Problem, media_type=PROBLEM, description="A field is missing or malformed: `field` names it"
+    ),
+    401: ResponseSpec(
+        Problem,
+        media_type=PROBLEM,
+        description="No token, or an unknown, revoked or expired one: `reason` says which",
+    ),
+    403: ResponseSpec(
+        Problem,
+        media_type=PROBLEM,
+        description="The token lacks the route's scope (`out_of_scope`)",
+    ),
+}
+
+# Why a token was refused, in words (the `reason` field names it for machines).
+REFUSAL_WORDS = {
+    TokenRefusal.MISSING: N_("Send the centre's API token as “Authorization: Bearer <token>”."),
+    TokenRefusal.UNKNOWN: N_("This API token is not known: check it, or issue a new one."),
+    TokenRefusal.REVOKED: N_("This API token was revoked: issue a new one on the centre's page."),
+    TokenRefusal.EXPIRED: N_("This API token has expired: issue a new one on the centre's page."),
+    TokenRefusal.OUT_OF_SCOPE: N_("This API token does not hold the scope “%(scope)s”."),
+}
+
+
+async def token_guard(
+    connection: ASGIConnection[Any, Any, Any, Any], route: BaseRouteHandler
+) -> None:
+    """Lets in a token holding the route's scope (`opt["token_scope"]`), and notes its
+    centre; TokenRefused otherwise."""
+    scope = Scope(route.opt[SCOPE_KEY])
+    platform = connection.app.state.platform
+    centre = await sync_to_thread(
+        authenticate, platform.ctx, connection.headers.get("authorization"), scope
+    )
+    connection.state.machine_centre = centre
+
+
+def token_refused(request: Request[Any, Any, Any], error: TokenRefused) -> Response[Problem]:
+    """401 (RFC 6750 `invalid_token`) or 403 (`insufficient_scope`), naming the reason."""
+    out_of_scope = error.reason is TokenRefusal.OUT_OF_SCOPE
+    status = 403 if out_of_scope else 401
+    scope = error.scope.value if error.scope else ""
+    words = gettext_for(language_of(request))(REFUSAL_WORDS[error.reason]) % {"scope": scope}
+    body = Problem(
+        type=f"https://vigie.example/problems/token/{error.reason.value}",
+        title=f"API token refused: {error.reason.value.replace('_', ' ')}",
+        status=status,
+        detail=words,
+        reason=error.reason.value,
+    )
+    challenge = 'Bearer realm="vigie"'
+    if error.reason is not TokenRefusal.MISSING:
+        kind = "insufficient_scope" if out_of_scope else "invalid_token"
+        challenge += f', error="{kind}"' + (f', scope="{scope}"' if out_of_scope else "")
+    return Response(
+        body, status_code=status, media_type=PROBLEM, headers={"www-authenticate": challenge}
+    )
+
+
+def centre_of_token(request: Request[Any, Any, Any]) -> UUID:
+    centre: UUID = request.state.machine_centre
+    return centre
+
+
+class EnrolmentIn(msgspec.Struct):
+    """One candidate to enrol for one certification (as a line of the centre's CSV file)."""
+
+    email: Annotated[str, edge_bound("email")]
+    surname: Annotated[str, edge_bound("surname")]
+    first_name: Annotated[str, edge_bound("first_name")]
+    certification_code: Annotated[str, msgspec.Meta(max_length=64)]
+    language: Annotated[str, msgspec.Meta(pattern="^(fr|en)$")] = "fr"
+    re_enrol: bool = False
+
+
+class EnrolmentOut(msgspec.Struct):
+    """The enrolment made, or the one under way (`already_enrolled`: nothing changed)."""
+
+    enrollment_id: UUID
+    candidate_id: UUID
+    last_day: date
+    new_candidate: bool
+    already_enrolled: bool
+    re_enrolled: bool
+
+
+class SessionResultOut(msgspec.Struct):
+    """An exam session's state and, once released to the candidate, its result."""
+
+    session_id: UUID
+    status: str
+    valid_until: date | None
+    attempt_id: UUID | None
+    review_id: UUID | None
+    verdict: str | None  # "validated" or "invalidated", once released (after an appeal: its)
+    appealed: bool
+
+
+class EnrolmentStatusOut(msgspec.Struct):
+    enrollment_id: UUID
+    candidate_id: UUID
+    certification_code: str
+    last_day: date
+    expired: bool
+    session: SessionResultOut | None
+
+
+@post(
+    f"{PREFIX}/enrolments",
+    status_code=201,
+    guards=[token_guard],
+    opt={SCOPE_KEY: Scope.ENROLMENTS_WRITE.value},
+    security=BEARER,
+    responses={
+        **REFUSALS,
+        422: ResponseSpec(
+            Problem, media_type=PROBLEM, description="A value refused: `field` names it"
+        ),
+    },
+    sync_to_thread=True,
+)
+def enrol(request: Request[Any, Any, Any], data: JSONBody[EnrolmentIn]) -> EnrolmentOut:
+    """Enrol a candidate for the token's centre (scope `enrolments:write`); the invitation
+    mail follows. A repeat changes nothing and answers the enrolment under way."""
+    platform = platform_of(request)
+    done = enrolment.enrol_candidate(
+        platform.ctx,
+        platform.projections,
+        centre_id=centre_of_token(request),
+        email=data.email.strip().lower(),
+        surname=data.surname.strip(),
+        first_name=data.first_name.strip(),
+        certification_code=data.certification_code.strip(),
+        language=data.language,
+        re_enrol=data.re_enrol,
+    )
+    return EnrolmentOut(
+        done.enrollment_id,
+        done.candidate_id,
+        done.last_day,
+        done.new_candidate,
+        done.already_enrolled,
+        done.re_enrolled,
+    )
+
+
+@get(
+    f"{PREFIX}/enrolments/{{enrollment_id:uuid}}",
+    guards=[token_guard],
+    opt={SCOPE_KEY: Scope.RESULTS_READ.value},
+    security=BEARER,
+    responses={
+        **REFUSALS,
+        404: ResponseSpec(
+            Problem,
+            media_type=PROBLEM,
+            description="No enrolment of the token's centre has this id",
+        ),
+    },
+    sync_to_thread=True,
+)
+def enrolment_status(
+    request: Request[Any, Any, Any], enrollment_id: FromPath[UUID]
+) -> EnrolmentStatusOut:
+    """An enrolment of the token's centre, its exam session and result (scope
+    `results:read`); another centre's is « not found », as an id that does not exist."""
+    platform = platform_of(request)
+    store = platform.ctx.store
+    try:
+        found = store.get(enrollment_id, Enrollment)
+    except LookupError:
+        raise OutOfReach("enrolment") from None
+    if found.centre_id != centre_of_token(request):
+        raise OutOfReach("enrolment")
+    platform.projections.catch_up(store)
+    sessions = platform.projections.sessions_of_enrollment(enrollment_id)
+    session = None
+    if sessions:
+        summary = sessions[-1]
+        review = review_of_session(store, summary.session_id)
+        released = review is not None and review.released
+        proctored = store.get(summary.session_id, ProctoredSession)
+        session = SessionResultOut(
+            summary.session_id,
+            summary.status,
+            summary.valid_until,
+            proctored.attempt_id,
+            review.id if review is not None else None,
+            review.final_verdict.value if review and released and review.final_verdict else None,
+            review is not None and review.appeal is not None,
+        )
+    return EnrolmentStatusOut(
+        found.id,
+        found.candidate_id,
+        found.certification_code,
+        found.last_day,
+        found.expired,
+        session,
+    )
+
+
+ROUTES = [enrol, enrolment_status]

@@ -1,0 +1,277 @@
+"""The machine API (issue 16): a centre's manager issues a token on the centre's page, shown
+once; a machine enrols and reads results with it, within its scopes, for its centre only;
+a revoked or expired token is refused with its reason; the log keeps the token's issue and
+revocation, never its secret. On PostgreSQL, through the web app."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import pytest
+from litestar.testing import TestClient
+
+from adapters.bootstrap import Platform, Settings, bootstrap
+from adapters.clock import ManualClock
+from adapters.ids import SeededIds
+from app import integrations
+from app.mail_rendering import SupportContact
+from app.tenancy import centre_of_operator
+from app.use_cases import accounts
+from domain.access import OutOfReach
+from domain.integrations import CentreIntegrations, Scope, integrations_id
+from domain.staff import Role
+from tests.acceptance.web import form_token, log_in
+from ui.cli import main
+from ui.journey import PARIS, Journey
+from ui.web.app import create_app
+
+SECRET = b"t" * 32
+PASSWORD = "centre-pass-1"
+ENROL = "/api/centre/enrolments"
+NEW_ONE = {
+    "email": "ada@example.org",
+    "surname": "Lovelace",
+    "first_name": "Ada",
+    "certification_code": "ENI-ACCESS",
+}
+TOKEN = re.compile(r'<code id="token-value">([^<]+)</code>')
+
+
+@pytest.fixture
+def platform(postgres_url: str) -> Iterator[Platform]:
+    platform = bootstrap(
+        Settings(database_url=postgres_url, media_root=None, secret_key=SECRET.decode()),
+        clock=ManualClock(datetime(2025, 3, 4, 9, 0, tzinfo=PARIS)),
+        ids=SeededIds(16),
+    )
+    for email in ("centre@example.org", "other@example.org"):
+        accounts.register_staff(
+            platform.ctx, email=email, name="Centre", role=Role.CENTRE, password=PASSWORD
+        )
+    yield platform
+    platform.close()
+
+
+@pytest.fixture
+def client(platform: Platform) -> Iterator[TestClient[Any]]:
+    with TestClient(create_app(platform, secret=SECRET, support=SupportContact())) as client:
+        log_in(client, "/staff/login", "centre@example.org", PASSWORD)
+        yield client
+
+
+def staff(platform: Platform, email: str) -> UUID:
+    platform.projections.catch_up(platform.ctx.store)
+    return platform.projections.staff_by_email[email]
+
+
+def issue_on_the_page(client: TestClient[Any], name: str, *scopes: Scope) -> str:
+    """The centre's manager fills in the form; the token is read from the reply."""
+    path = "/operator/integrations"
+    reply = client.post(
+        f"{path}/tokens",
+        data={
+            "name": name,
+            "days": "30",
+            "scopes": [s.value for s in scopes],
+            "_csrf_token": form_token(client, path),
+        },
+    )
+    assert reply.status_code == 200, reply.text
+    assert reply.headers["cache-control"] == "no-store"
+    found = TOKEN.search(reply.text)
+    assert found is not None, "the new token is shown"
+    return html.unescape(found.group(1))
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {token}"}
+
+
+def test_a_token_made_on_the_centre_page_enrols_a_candidate_and_reads_the_result(
+    platform: Platform, client: TestClient[Any]
+) -> None:
+    token = issue_on_the_page(client, "LMS", Scope.ENROLMENTS_WRITE, Scope.RESULTS_READ)
+    # Shown once: the page does not show it again.
+    assert token not in client.get("/operator/integrations").text
+    machine = TestClient(client.app)  # no cookie: a machine
+    with machine:
+        made = machine.post(ENROL, json=NEW_ONE, headers=bearer(token))
+        assert made.status_code == 201, made.text
+        enrollment_id = made.json()["enrollment_id"]
+        assert made.json()["new_candidate"] is True
+        again = machine.post(ENROL, json=NEW_ONE, headers=bearer(token))
+        assert again.json()["already_enrolled"] is True
+        assert again.json()["enrollment_id"] == enrollment_id
+        status = machine.get(f"{ENROL}/{enrollment_id}", headers=bearer(token))
+        assert status.status_code == 200, status.text
+        assert status.json()["session"] is None
+        assert status.json()["certification_code"] == "ENI-ACCESS"
+        refused = machine.post(ENROL, json={**NEW_ONE, "email": "nope"}, headers=bearer(token))
+        assert refused.status_code == 422 and refused.json()["field"] == "email", refused.text
+
+
+def test_a_token_does_only_what_its_scopes_allow(client: TestClient[Any]) -> None:
+    reader = issue_on_the_page(client, "reader", Scope.RESULTS_READ)
+    writer = issue_on_the_page(client, "writer", Scope.ENROLMENTS_WRITE)
+    with TestClient(client.app) as machine:
+        refused = machine.post(ENROL, json=NEW_ONE, headers=bearer(reader))
+        assert refused.status_code == 403
+        assert refused.json()["reason"] == "out_of_scope"
+        assert "enrolments:write" in refused.json()["detail"]
+        assert 'error="insufficient_scope"' in refused.headers["www-authenticate"]
+        enrollment_id = machine.post(ENROL, json=NEW_ONE, headers=bearer(writer)).json()[
+            "enrollment_id"
+        ]
+        assert machine.get(f"{ENROL}/{enrollment_id}", headers=bearer(writer)).status_code == 403
+        assert machine.get(f"{ENROL}/{enrollment_id}", headers=bearer(reader)).status_code == 200
+
+
+def test_a_revoked_token_is_refused_at_the_next_request_and_the_log_says_who_revoked_it(
+    platform: Platform, client: TestClient[Any]
+) -> None:
+    token = issue_on_the_page(client, "LMS", Scope.ENROLMENTS_WRITE)
+    centre = centre_of_operator(staff(platform, "centre@example.org"))
+    [token_id] = platform.ctx.store.get(integrations_id(centre), CentreIntegrations).tokens
+    with TestClient(client.app) as machine:
+        assert machine.post(ENROL, json=NEW_ONE, headers=bearer(token)).status_code == 201
+        path = "/operator/integrations"
+        reply = client.post(
+            f"{path}/tokens/{token_id}/revoke",
+            data={"_csrf_token": form_token(client, path)},
+            follow_redirects=True,
+        )
+        assert reply.status_code == 200 and 'data-state="revoked"' in reply.text
+        refused = machine.post(ENROL, json=NEW_ONE, headers=bearer(token))
+        assert refused.status_code == 401
+        assert refused.json()["reason"] == "revoked"
+        assert 'error="invalid_token"' in refused.headers["www-authenticate"]
+    events = [r.event for r in platform.ctx.store.read(0, 10_000)]
+    issued = [e for e in events if isinstance(e, CentreIntegrations.ApiTokenIssued)]
+    revoked = [e for e in events if isinstance(e, CentreIntegrations.ApiTokenRevoked)]
+    assert [e.token_id for e in issued] == [token_id]
+    assert [e.revoked_by for e in revoked] == [staff(platform, "centre@example.org")]
+    secret = token.split("_", 3)[3]
+    assert issued[0].secret_digest == integrations.digest(secret)
+    assert not any(secret in repr(e) for e in events), "the secret itself is never recorded"
+
+
+def test_an_expired_token_is_refused_with_its_reason(
+    platform: Platform, client: TestClient[Any]
+) -> None:
+    token = issue_on_the_page(client, "LMS", Scope.ENROLMENTS_WRITE)  # 30 days
+    clock = platform.ctx.clock
+    assert isinstance(clock, ManualClock)
+    with TestClient(client.app) as machine:
+        clock.advance(seconds=timedelta(days=29).total_seconds())
+        assert machine.post(ENROL, json=NEW_ONE, headers=bearer(token)).status_code == 201
+        clock.advance(seconds=timedelta(days=1).total_seconds())
+        refused = machine.post(ENROL, json=NEW_ONE, headers=bearer(token))
+        assert refused.status_code == 401 and refused.json()["reason"] == "expired"
+    assert 'data-state="expired"' in client.get("/operator/integrations").text
+
+
+@pytest.mark.parametrize(
+    ("header", "reason"),
+    [
+        (None, "missing"),
+        ("Bearer nonsense", "unknown"),
+        ("Basic dXNlcjpwYXNz", "unknown"),
+        (f"Bearer vigie_{'0' * 32}_{'1' * 32}_secret", "unknown"),
+    ],
+)
+def test_no_token_or_a_made_up_one_is_refused_naming_why(
+    client: TestClient[Any], header: str | None, reason: str
+) -> None:
+    with TestClient(client.app) as machine:
+        headers = {"authorization": header} if header else {}
+        refused = machine.post(ENROL, json=NEW_ONE, headers=headers)
+        assert refused.status_code == 401 and refused.json()["reason"] == reason
+        assert refused.headers["content-type"].startswith("application/problem+json")
+
+
+def test_a_token_with_a_wrong_secret_is_unknown(client: TestClient[Any]) -> None:
+    token = issue_on_the_page(client, "LMS", Scope.ENROLMENTS_WRITE)
+    forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    with TestClient(client.app) as machine:
+        refused = machine.post(ENROL, json=NEW_ONE, headers=bearer(forged))
+        assert refused.status_code == 401 and refused.json()["reason"] == "unknown"
+
+
+def test_another_centres_enrolment_is_not_found_with_a_token(
+    platform: Platform, client: TestClient[Any]
+) -> None:
+    token = issue_on_the_page(client, "LMS", Scope.RESULTS_READ)
+    other = centre_of_operator(staff(platform, "other@example.org"))
+    journey = Journey(platform, email="bob@example.org", centre_id=other)
+    journey.enrol()
+    with TestClient(client.app) as machine:
+        reply = machine.get(f"{ENROL}/{journey.enrollment_id}", headers=bearer(token))
+        assert reply.status_code == 404
+        assert machine.get(f"{ENROL}/{UUID(int=7)}", headers=bearer(token)).status_code == 404
+
+
+def test_only_a_centre_manager_issues_tokens(platform: Platform) -> None:
+    examiner = accounts.register_staff(
+        platform.ctx, email="ex@example.org", name="Ex", role=Role.EXAMINER, password=PASSWORD
+    )
+    with pytest.raises(OutOfReach):  # « not found », as for an id that does not exist
+        integrations.issue_token(
+            platform.ctx, examiner, name="x", scopes=(Scope.RESULTS_READ,), valid_days=1
+        )
+
+
+def test_the_openapi_document_names_the_machine_routes_and_their_bearer_token(
+    client: TestClient[Any],
+) -> None:
+    schema = client.get("/schema/openapi.json").json()
+    assert "BearerToken" in schema["components"]["securitySchemes"]
+    assert schema["paths"]["/api/centre/enrolments"]["post"]["security"] == [{"BearerToken": []}]
+    assert "/api/centre/enrolments/{enrollment_id}" in schema["paths"]
+
+
+def test_the_cli_issues_lists_and_revokes_a_token_as_the_centre_page_does(
+    platform: Platform,
+    client: TestClient[Any],
+    postgres_url: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("VIGIE_SECRET_KEY", SECRET.decode())
+    cli = ["--database-url", postgres_url, "api-token"]
+    manager = "centre@example.org"
+    assert main([*cli, "issue", manager, "--name", "CRM", "--scope", "enrolments:write"]) == 0
+    printed = capsys.readouterr().out
+    token = next(line for line in printed.splitlines() if line.startswith("vigie_"))
+    with TestClient(client.app) as machine:
+        assert machine.post(ENROL, json=NEW_ONE, headers=bearer(token)).status_code == 201
+        assert main([*cli, "list", manager]) == 0
+        listed = capsys.readouterr().out
+        assert "1 token(s)" in listed and "'CRM' enrolments:write" in listed
+        assert token.split("_", 3)[3] not in listed
+        token_id = UUID(hex=token.split("_")[2])
+        assert main([*cli, "revoke", manager, str(token_id)]) == 0
+        refused = machine.post(ENROL, json=NEW_ONE, headers=bearer(token))
+        assert refused.status_code == 401 and refused.json()["reason"] == "revoked"
+    assert (
+        main([*cli, "issue", "nobody@example.org", "--name", "x", "--scope", "results:read"]) == 2
+    )
+    assert "no staff account" in capsys.readouterr().err
+
+
+def test_a_missing_or_mistyped_field_is_named(client: TestClient[Any]) -> None:
+    token = issue_on_the_page(client, "LMS", Scope.ENROLMENTS_WRITE)
+    with TestClient(client.app) as machine:
+        for body, field in (
+            ({k: v for k, v in NEW_ONE.items() if k != "surname"}, "surname"),
+            ({**NEW_ONE, "re_enrol": "maybe"}, "re_enrol"),
+            ({**NEW_ONE, "language": "de"}, "language"),
+            ({**NEW_ONE, "surname": "x" * 101}, "surname"),
+        ):
+            refused = machine.post(ENROL, json=body, headers=bearer(token))
+            assert refused.status_code == 400, refused.text
+            assert refused.json()["field"] == field, refused.text
