@@ -1,4 +1,6 @@
-"""Two `vigie serve` nodes on one machine as on two (issue 15, point 8).
+"""Two `vigie serve` nodes on one machine as on two (issue 15, point 8): the deployment test
+(tests/deploy/test_two_nodes.py) and the web benchmark's two-node run (`bench_web --nodes 2`)
+both start them from here (tests may import benchmarks, never the reverse).
 
 Each node runs in a network namespace of its own, with its own data folder, so nothing can
 pass between them through loopback or a shared file: what they share is what a real
@@ -10,8 +12,11 @@ namespace; on the bridge's address live
 - an S3 server (moto's) and an SMTP capture, bound to the bridge address;
 - HAProxy, in front of both nodes, on 127.0.0.1 — the address users and the test speak to.
 
-Every name carries a random suffix, so two runs side by side do not meet, and everything is
-removed when the context ends, even after a failure. Root is needed (`ip netns`).
+Every name carries a random suffix after a prefix (`VIGIE_NETNS_PREFIX`, default `nd`), so two
+runs side by side do not meet, and everything is removed when the context ends, even after a
+failure. Root is needed (`ip netns`). The nodes trust HAProxy's X-Forwarded-For
+(FORWARDED_ALLOW_IPS: the bridge address it connects from), as docs/deploy.md asks of an
+operator: the log-in limits count per candidate's address, not per proxy.
 """
 
 from __future__ import annotations
@@ -36,11 +41,13 @@ import boto3
 import httpx
 
 from adapters.mail.capture import SmtpCapture
-from tests.s3_server import KEYS
 
 SECRET_KEY = "n" * 64
 NODE_PORT = 8000
 START_TIMEOUT_S = 90.0
+# moto accepts any keys; they are set so boto3 never looks for a real account's.
+KEYS = {"aws_access_key_id": "vigie-test", "aws_secret_access_key": "vigie-test-secret"}
+PREFIX = os.environ.get("VIGIE_NETNS_PREFIX", "nd")  # of every namespace, link and bridge
 
 
 def _run(*command: str) -> None:
@@ -116,6 +123,8 @@ class Node:
     folder: Path
     process: subprocess.Popen[str] | None = None
     lines: list[str] = field(default_factory=list)
+    workers: int = 1  # `vigie serve --workers`: one per node, as docs/deploy.md says
+    demo: bool = True  # `--demo`: the demo accounts (the first node seeds them)
 
     @property
     def url(self) -> str:
@@ -143,6 +152,8 @@ class Cluster:
     capture: SmtpCapture
     s3_endpoint: str
     haproxy_log: Path
+    folder: Path  # the nodes' data folders and HAProxy's files are under it
+    services: list[subprocess.Popen[bytes]] = field(default_factory=list)  # HAProxy, relays
 
     def client(self, url: str | None = None) -> httpx.Client:
         return httpx.Client(base_url=url or self.url, follow_redirects=False, timeout=60.0)
@@ -173,7 +184,7 @@ def _relay(listen_host: str, listen_port: int, target_port: int) -> subprocess.P
     )
 
 
-SHIPPED_CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "haproxy.cfg"
+SHIPPED_CONFIG = Path(__file__).resolve().parents[1] / "deploy" / "haproxy.cfg"
 
 
 def _haproxy(folder: Path, port: int, nodes: list[Node]) -> subprocess.Popen[bytes]:
@@ -223,7 +234,9 @@ def start_node(node: Node, env: dict[str, str]) -> None:
             "-m",
             "ui.cli",
             "serve",
-            "--demo",
+            "--demo" if node.demo else "--no-demo",
+            "--workers",
+            str(node.workers),
             "--host",
             node.address,
             "--port",
@@ -250,13 +263,20 @@ def start_node(node: Node, env: dict[str, str]) -> None:
 
 @contextlib.contextmanager
 def cluster(
-    postgres_url: str, *, nodes: int = 2, extra_env: dict[str, str] | None = None
+    postgres_url: str,
+    *,
+    nodes: int = 2,
+    extra_env: dict[str, str] | None = None,
+    workers: int = 1,
+    demo: bool = True,
+    prefix: str = PREFIX,
 ) -> Iterator[Cluster]:
     """Two nodes (or `nodes`) behind HAProxy on one fresh PostgreSQL schema, Redis, a fresh
-    bucket and an SMTP capture. `postgres_url` is the test's fresh schema on 127.0.0.1."""
+    bucket and an SMTP capture. `postgres_url` is the test's fresh schema on 127.0.0.1; each
+    node runs `vigie serve --workers <workers>`, with the demo accounts when `demo`."""
     from moto.server import ThreadedMotoServer
 
-    tag = f"nd{uuid4().hex[:5]}"
+    tag = f"{prefix}{uuid4().hex[:5]}"
     network = Network(tag, f"10.{random.randint(200, 250)}.{random.randint(1, 250)}")
     folder = Path(tempfile.mkdtemp(prefix=f"vigie-{tag}-"))
     processes: list[subprocess.Popen[bytes]] = []
@@ -295,6 +315,8 @@ def cluster(
             "VIGIE_S3_REGION": "us-east-1",
             "VIGIE_S3_ACCESS_KEY_ID": KEYS["aws_access_key_id"],
             "VIGIE_S3_SECRET_ACCESS_KEY": KEYS["aws_secret_access_key"],
+            # HAProxy connects from the bridge address: its X-Forwarded-For is believed.
+            "FORWARDED_ALLOW_IPS": host,
             **(extra_env or {}),
         }
         assert env["VIGIE_DATABASE_URL"] != postgres_url, (
@@ -306,6 +328,8 @@ def cluster(
                 namespace,
                 network.address_of(number),
                 folder / f"node-{number}",
+                workers=workers,
+                demo=demo,
             )
             members.append(node)
             stack.callback(node.kill)
@@ -325,6 +349,8 @@ def cluster(
             capture=capture,
             s3_endpoint=s3_endpoint,
             haproxy_log=folder / "haproxy.log",
+            folder=folder,
+            services=processes,
         )
 
 
@@ -347,4 +373,4 @@ def _wait_healthy(url: str) -> None:
     raise AssertionError(f"HAProxy never answered at {url}")
 
 
-__all__ = ["Cluster", "Node", "available", "cluster", "start_node"]
+__all__ = ["KEYS", "SECRET_KEY", "Cluster", "Node", "available", "cluster", "start_node"]
