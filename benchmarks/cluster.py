@@ -22,6 +22,7 @@ operator: the log-in limits count per candidate's address, not per proxy.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import random
 import shutil
@@ -187,15 +188,21 @@ def _relay(listen_host: str, listen_port: int, target_port: int) -> subprocess.P
 SHIPPED_CONFIG = Path(__file__).resolve().parents[1] / "deploy" / "haproxy.cfg"
 
 
-def _haproxy(folder: Path, port: int, nodes: list[Node]) -> subprocess.Popen[bytes]:
+def _haproxy(
+    folder: Path, port: int, nodes: list[Node], fast_checks: bool
+) -> subprocess.Popen[bytes]:
     """The shipped configuration as it is (deploy/haproxy.cfg), its addresses from the
-    environment as an operator gives them; only its health checks are made faster, so the
-    test does not wait seconds for HAProxy to see a killed node."""
+    environment as an operator gives them; with `fast_checks` its health checks are made
+    faster, so the test does not wait seconds for HAProxy to see a killed node (a load
+    benchmark keeps them as shipped: a check times out after its interval, and 300 ms is
+    short for a node answering hundreds of requests a second)."""
     assert [n.name for n in nodes] == ["node-a", "node-b"], "the shipped file names two nodes"
     shipped = SHIPPED_CONFIG.read_text()
     assert "inter 2s fall 2 rise 1" in shipped, "the shipped health checks changed: update here"
     config = folder / "haproxy.cfg"
-    config.write_text(shipped.replace("inter 2s fall 2 rise 1", "inter 300ms fall 2 rise 1"))
+    if fast_checks:
+        shipped = shipped.replace("inter 2s fall 2 rise 1", "inter 300ms fall 2 rise 1")
+    config.write_text(shipped)
     env = {
         **os.environ,
         "VIGIE_PROXY_BIND": f"127.0.0.1:{port}",
@@ -270,10 +277,12 @@ def cluster(
     workers: int = 1,
     demo: bool = True,
     prefix: str = PREFIX,
+    fast_checks: bool = True,
 ) -> Iterator[Cluster]:
     """Two nodes (or `nodes`) behind HAProxy on one fresh PostgreSQL schema, Redis, a fresh
     bucket and an SMTP capture. `postgres_url` is the test's fresh schema on 127.0.0.1; each
-    node runs `vigie serve --workers <workers>`, with the demo accounts when `demo`."""
+    node runs `vigie serve --workers <workers>`, with the demo accounts when `demo`; HAProxy's
+    health checks every 300 ms when `fast_checks`, else as shipped (2 s)."""
     from moto.server import ThreadedMotoServer
 
     tag = f"{prefix}{uuid4().hex[:5]}"
@@ -289,6 +298,8 @@ def cluster(
         pg_relay, redis_relay = _free_port(), _free_port()
         processes.append(_relay(host, pg_relay, 5432))
         processes.append(_relay(host, redis_relay, 6379))
+        # Its server logs every request on stderr; a load benchmark's uploads are not news.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
         moto = ThreadedMotoServer(ip_address=host, port=_free_port(), verbose=False)
         moto.start()
         stack.callback(moto.stop)
@@ -335,7 +346,7 @@ def cluster(
             stack.callback(node.kill)
         for node in members:  # one after the other: the first seeds the demo accounts
             start_node(node, env)
-        proxy = _haproxy(folder, proxy_port, members)
+        proxy = _haproxy(folder, proxy_port, members, fast_checks)
         processes.append(proxy)
         for process in processes:
             stack.callback(_stop, process)
