@@ -44,6 +44,7 @@ from adapters.persistence.chain import (
 from adapters.persistence.msgspec_mapper import MsgspecMapper, MsgspecTranscoder, UndecodableRow
 from adapters.persistence.quarantine import UNCHAINED_AFTER_CHAIN, ChainStart, QuarantineRegistry
 from adapters.persistence.settings import eventsourcing_env
+from adapters.persistence.unavailable import DATABASE_UNREACHABLE
 from adapters.pool_check import check_rested_only
 from app.ports.audit_log import ChainReport, StoredRecord
 from app.ports.event_store import (
@@ -258,6 +259,10 @@ class EventsourcingStore:
                 event = decode(originator_id, version, topic, state)
             except UndecodableRow as error:
                 event = self._unreadable(originator_id, version, error.problem)
+            except DATABASE_UNREACHABLE:
+                # The key store did not answer (a restart): the row is fine, the reader tries
+                # again later; a quarantine would withhold a sound stream from this process.
+                raise
             except Exception as error:
                 problem = f"{type(error).__name__} decoding {topic!r}"
                 event = self._unreadable(originator_id, version, problem)
