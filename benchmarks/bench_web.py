@@ -1,8 +1,9 @@
 """Web benchmark: simulated candidates over HTTP against `vigie serve --workers 2` on
 PostgreSQL, beside a bare Litestar app measured in the same run; everything on 127.0.0.1.
+With --nodes 2, the same load also goes through HAProxy to two nodes in the same run.
 
-Run: .venv/bin/python -m benchmarks.bench_web [--quick] [--levels 100,500,1000] [--window S]
-     [--reference-window S] [--database-url URL] [--profile]
+Run: .venv/bin/python -m benchmarks.bench_web [--quick] [--nodes 1|2] [--levels 100,500,1000]
+     [--window S] [--reference-window S] [--database-url URL] [--profile]
 
 Each simulated candidate is a browser tab on an exam in progress: it saves an answer every
 10 s (POST /api/attempts/{id}/answers), beats a heartbeat every 5 s (GET /api/attempts/{id},
@@ -30,7 +31,17 @@ previous one came back or not. A level runs a warm-up, then a measured window.
      progress, which the server's worker watches. Afterwards the store must hold one
      AnswerGiven per answer the server acknowledged. With --profile and py-spy on the PATH
      (or in the venv), py-spy samples the GIL's holder in both web workers for one more
-     window at the largest level, after the measured one.
+     window at the largest level, after the measured one (benchmarks/web_profile.py).
+  6. with --nodes 2 (root: network namespaces), steps 3 to 5 again on a schema of their own
+     (the same prepared log copied there), against the deployment test's set-up
+     (benchmarks/cluster.py): two `vigie serve --workers 1` nodes, each in a network
+     namespace, behind the shipped deploy/haproxy.cfg on 127.0.0.1 (its health checks as
+     shipped), sharing PostgreSQL and Redis through relays on a bridge, an S3 server (moto)
+     and an SMTP capture; the nodes believe HAProxy's X-Forwarded-For, so each candidate
+     still logs in from an address of their own. The one node, measured in the same run,
+     is the two nodes' reference. `--quick` runs both when the machine can, and with CI set
+     a machine that cannot is an error (as tests/deploy does).
+Each level's figures carry the machine's 1-minute load average at the window's start and end.
 The load generator is a separate process (benchmarks/web_load.py): asyncio, HTTP/1.1 written
 on streams (see `Browser`), per candidate a cookie jar and at most 6 keep-alive connections;
 the preparation is benchmarks/web_prepare.py. The figures are
