@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from psycopg import AsyncConnection, Connection
+from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 REST_S = 1.0  # below any PostgreSQL restart (a stop and a start take seconds)
@@ -28,12 +30,12 @@ REST_S = 1.0  # below any PostgreSQL restart (a stop and a start take seconds)
 
 def check_when_rested(
     rest_s: float = REST_S, clock: Callable[[], float] = time.monotonic
-) -> Callable[[Any], None]:
+) -> Callable[[Connection[TupleRow]], None]:
     """A pool's `check`: psycopg_pool's own check (an empty query), made only when the
     connection was last handed out `rest_s` or more ago."""
-    handed_out: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
+    handed_out: weakref.WeakKeyDictionary[Connection[TupleRow], float] = weakref.WeakKeyDictionary()
 
-    def check(connection: Any) -> None:
+    def check(connection: Connection[TupleRow]) -> None:
         now = clock()
         last = handed_out.get(connection)
         if last is None or now - last >= rest_s:
@@ -45,11 +47,13 @@ def check_when_rested(
 
 def async_check_when_rested(
     rest_s: float = REST_S, clock: Callable[[], float] = time.monotonic
-) -> Callable[[Any], Any]:
+) -> Callable[[AsyncConnection[TupleRow]], Awaitable[None]]:
     """The same for an AsyncConnectionPool."""
-    handed_out: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
+    handed_out: weakref.WeakKeyDictionary[AsyncConnection[TupleRow], float] = (
+        weakref.WeakKeyDictionary()
+    )
 
-    async def check(connection: Any) -> None:
+    async def check(connection: AsyncConnection[TupleRow]) -> None:
         now = clock()
         last = handed_out.get(connection)
         if last is None or now - last >= rest_s:
