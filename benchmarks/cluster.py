@@ -36,6 +36,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlparse
 from uuid import uuid4
 
 import boto3
@@ -296,7 +297,8 @@ def cluster(
         network.create(nodes)
         host = network.host_address
         pg_relay, redis_relay = _free_port(), _free_port()
-        processes.append(_relay(host, pg_relay, 5432))
+        pg_port = urlparse(postgres_url).port or 5432  # the test suite's may be a throwaway one
+        processes.append(_relay(host, pg_relay, pg_port))
         processes.append(_relay(host, redis_relay, 6379))
         # Its server logs every request on stderr; a load benchmark's uploads are not news.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
@@ -315,8 +317,8 @@ def cluster(
             **base,
             "PYTHONPATH": os.pathsep.join(sys.path),
             "VIGIE_DATABASE_URL": postgres_url.replace(
-                "@127.0.0.1:5432/", f"@{host}:{pg_relay}/"
-            ).replace("@localhost:5432/", f"@{host}:{pg_relay}/"),
+                f"@127.0.0.1:{pg_port}/", f"@{host}:{pg_relay}/"
+            ).replace(f"@localhost:{pg_port}/", f"@{host}:{pg_relay}/"),
             "VIGIE_SECRET_KEY": SECRET_KEY,
             "VIGIE_BASE_URL": f"http://127.0.0.1:{proxy_port}",
             "VIGIE_SMTP_URL": f"smtp://{capture.host}:{capture.port}",
@@ -331,7 +333,7 @@ def cluster(
             **(extra_env or {}),
         }
         assert env["VIGIE_DATABASE_URL"] != postgres_url, (
-            f"not a 127.0.0.1:5432 URL: {postgres_url}"
+            f"not a 127.0.0.1:{pg_port} URL: {postgres_url}"
         )
         for number, namespace in enumerate(network.namespaces):
             node = Node(
