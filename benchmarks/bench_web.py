@@ -1,8 +1,9 @@
 """Web benchmark: simulated candidates over HTTP against `vigie serve --workers 2` on
 PostgreSQL, beside a bare Litestar app measured in the same run; everything on 127.0.0.1.
+With --nodes 2, the same load also goes through HAProxy to two nodes in the same run.
 
-Run: .venv/bin/python -m benchmarks.bench_web [--quick] [--levels 100,500,1000] [--window S]
-     [--reference-window S] [--database-url URL] [--profile]
+Run: .venv/bin/python -m benchmarks.bench_web [--quick] [--nodes 1|2] [--levels 100,500,1000]
+     [--window S] [--reference-window S] [--database-url URL] [--profile]
 
 Each simulated candidate is a browser tab on an exam in progress: it saves an answer every
 10 s (POST /api/attempts/{id}/answers), beats a heartbeat every 5 s (GET /api/attempts/{id},
@@ -30,7 +31,17 @@ previous one came back or not. A level runs a warm-up, then a measured window.
      progress, which the server's worker watches. Afterwards the store must hold one
      AnswerGiven per answer the server acknowledged. With --profile and py-spy on the PATH
      (or in the venv), py-spy samples the GIL's holder in both web workers for one more
-     window at the largest level, after the measured one.
+     window at the largest level, after the measured one (benchmarks/web_profile.py).
+  6. with --nodes 2 (root: network namespaces), steps 3 to 5 again on a schema of their own
+     (the same prepared log copied there), against the deployment test's set-up
+     (benchmarks/cluster.py): two `vigie serve --workers 1` nodes, each in a network
+     namespace, behind the shipped deploy/haproxy.cfg on 127.0.0.1 (its health checks as
+     shipped), sharing PostgreSQL and Redis through relays on a bridge, an S3 server (moto)
+     and an SMTP capture; the nodes believe HAProxy's X-Forwarded-For, so each candidate
+     still logs in from an address of their own. The one node, measured in the same run,
+     is the two nodes' reference. `--quick` runs both when the machine can, and with CI set
+     a machine that cannot is an error (as tests/deploy does).
+Each level's figures carry the machine's 1-minute load average at the window's start and end.
 The load generator is a separate process (benchmarks/web_load.py): asyncio, HTTP/1.1 written
 on streams (see `Browser`), per candidate a cookie jar and at most 6 keep-alive connections;
 the preparation is benchmarks/web_prepare.py. The figures are
@@ -44,7 +55,6 @@ import contextlib
 import http.client
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -52,13 +62,13 @@ import sys
 import tempfile
 import time
 import uuid
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO, Any
-from urllib.parse import urlparse
+from typing import IO, TYPE_CHECKING, Any, Protocol
+from urllib.parse import parse_qs, urlparse
 from zoneinfo import ZoneInfo
 
 from benchmarks.harness import (
@@ -92,6 +102,10 @@ from benchmarks.web_load import (
     STYLESHEET,
 )
 from benchmarks.web_prepare import SECRET_KEY, Beginner, Prepared, answers_recorded, prepare
+from benchmarks.web_profile import PROFILE_RATE_HZ, py_spy, start_spies, summarise_profile
+
+if TYPE_CHECKING:
+    from benchmarks.cluster import Cluster
 
 HERE = Path(__file__).resolve().parent
 TIME_ZONE = ZoneInfo("Europe/Paris")
@@ -107,8 +121,6 @@ WARMUP_S = 5.0
 QUICK_WARMUP_S = 0.5
 PROFILE_WINDOW_S = 20.0
 QUICK_PROFILE_WINDOW_S = 2.0
-PROFILE_RATE_HZ = 97
-PROFILE_LINES = 18
 TARGET_CANDIDATES = 1000
 TARGET_P99_MS = 100.0
 START_TIMEOUT_S = 180.0
@@ -295,6 +307,11 @@ class Server:
                     found.append(pid)
         return found
 
+    @property
+    def proxy_pids(self) -> list[int]:
+        """Nothing stands between the clients and one node."""
+        return []
+
     def output(self, lines: int = 30) -> str:
         with contextlib.suppress(OSError):
             return "\n".join(self.out_path.read_text(errors="replace").splitlines()[-lines:])
@@ -375,6 +392,58 @@ def start_vigie(url: str, smtp_url: str, cwd: Path) -> Server:
     return Server("vigie", command, port, cwd, env)
 
 
+class TwoNodes:
+    """The two-node deployment (benchmarks/cluster.py) as the load generator and the CPU
+    sampling see it: HAProxy's port on 127.0.0.1, the nodes' processes, the proxy's."""
+
+    def __init__(self, deployment: Cluster) -> None:
+        self.deployment = deployment
+        self.port = int(urlparse(deployment.url).port or 80)
+        self.cwd = deployment.folder
+
+    @property
+    def pids(self) -> list[int]:
+        """Each node's `vigie serve` (its web process) and the `vigie worker` it started."""
+        found = []
+        for node in self.deployment.nodes:
+            if node.process is not None:
+                found += [node.process.pid, *children_of(node.process.pid)]
+        return found
+
+    @property
+    def workers(self) -> list[int]:
+        """The web processes: one per node (`--workers 1`, as docs/deploy.md asks)."""
+        found = []
+        for pid in self.pids:
+            with contextlib.suppress(OSError):
+                if b"serve" in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0"):
+                    found.append(pid)
+        return found
+
+    @property
+    def proxy_pids(self) -> list[int]:
+        """HAProxy, and the socat relays that bring PostgreSQL and Redis to the bridge (a
+        child per connection)."""
+        found = []
+        for service in self.deployment.services:
+            found += [service.pid, *children_of(service.pid)]
+        return found
+
+
+@contextlib.contextmanager
+def two_nodes(url: str, prefix: str) -> Iterator[TwoNodes]:
+    """Two `vigie serve --workers 1` nodes in network namespaces, on the store at `url`
+    (through a relay), behind the shipped HAProxy configuration, with Redis, an S3 server
+    and an SMTP capture: the deployment test's set-up (benchmarks/cluster.py)."""
+    from benchmarks.cluster import cluster
+
+    settings = {"VIGIE_SECRET_KEY": SECRET_KEY, "VIGIE_TIME_ZONE": "Europe/Paris"}
+    with cluster(
+        url, workers=1, demo=False, extra_env=settings, prefix=prefix, fast_checks=False
+    ) as deployment:
+        yield TwoNodes(deployment)
+
+
 # --- driving the load generator ----------------------------------------------------------
 
 
@@ -391,10 +460,13 @@ class LevelResult:
     errors: dict[str, int]
     error_samples: list[str]
     lateness: Latency
-    # server, postgres, client, and other: the rest of the machine
+    # server, proxy (HAProxy and relays), postgres, client, and other: the rest of the machine
     cpu_ms_per_request: dict[str, float]
     cpu_cores: dict[str, float]  # the same, as cores kept busy over the window
     saves_ok_total: int
+    # The machine's 1-minute load average at the window's start and end: other helpers' work
+    # on a shared machine moves every figure.
+    load_average: tuple[float, float] = (0.0, 0.0)
 
     @property
     def error_count(self) -> int:
@@ -419,9 +491,25 @@ class ClientRun:
     profile: list[str] = field(default_factory=list)
 
 
+class Deployment(Protocol):
+    """What the load generator is pointed at, and whose CPU is counted."""
+
+    port: int
+    cwd: Path
+
+    @property
+    def pids(self) -> list[int]: ...  # the servers: web processes and their `vigie worker`
+
+    @property
+    def workers(self) -> list[int]: ...  # the web processes alone (py-spy samples them)
+
+    @property
+    def proxy_pids(self) -> list[int]: ...  # what stands between the clients and the servers
+
+
 def run_client(
     label: str,
-    server: Server,
+    server: Deployment,
     prepared: Sequence[Prepared],
     config: Config,
     *,
@@ -467,12 +555,16 @@ def run_client(
                 child.stdin.flush()
             elif word in ("start", "end"):
                 pg = postgres_pids()
+                cpu[rest][f"{word}_load"] = os.getloadavg()[0]
                 cpu[rest][f"{word}_server"] = cpu_seconds(server.pids)
+                cpu[rest][f"{word}_proxy"] = cpu_seconds(server.proxy_pids)
                 cpu[rest][f"{word}_postgres"] = cpu_seconds(pg)
                 cpu[rest][f"{word}_client"] = cpu_seconds([child.pid])
                 cpu[rest][f"{word}_machine"] = machine_busy_seconds()
                 if word == "start" and rest == "profile":
-                    spies, spy_files = start_spies(server, config.profile_window_s)
+                    spies, spy_files = start_spies(
+                        server.workers, server.cwd, config.profile_window_s
+                    )
             elif word == "result":
                 result = json.loads(rest)
         child.stdin.close()
@@ -506,11 +598,11 @@ def level_result(label: str, raw: dict[str, Any], cpu: dict[str, float]) -> Leve
     requests = raw["completed_in_window"]  # the work done while the CPU was counted
     spent = {
         part: cpu.get(f"end_{part}", 0.0) - cpu.get(f"start_{part}", 0.0)
-        for part in ("server", "postgres", "client", "machine")
+        for part in ("server", "proxy", "postgres", "client", "machine")
     }
     # The rest of the machine: the kernel's own work and any other process (a busy
     # neighbour shows here).
-    ours = spent["server"] + spent["postgres"] + spent["client"]
+    ours = spent["server"] + spent["proxy"] + spent["postgres"] + spent["client"]
     spent["other"] = max(0.0, spent.pop("machine") - ours)
     return LevelResult(
         label=label,
@@ -527,124 +619,8 @@ def level_result(label: str, raw: dict[str, Any], cpu: dict[str, float]) -> Leve
         cpu_ms_per_request={k: v * 1000 / max(requests, 1) for k, v in spent.items()},
         cpu_cores={k: v / raw["window_s"] for k, v in spent.items()},
         saves_ok_total=raw["saves_ok_total"],
+        load_average=(cpu.get("start_load", 0.0), cpu.get("end_load", 0.0)),
     )
-
-
-# --- profiling (optional: py-spy) --------------------------------------------------------
-
-
-def py_spy() -> str | None:
-    beside = Path(sys.executable).parent / "py-spy"
-    return str(beside) if beside.exists() else shutil.which("py-spy")
-
-
-def start_spies(server: Server, seconds: float) -> tuple[list[subprocess.Popen[bytes]], list[Path]]:
-    """py-spy on each web worker for `seconds`, sampling the thread that holds the GIL (the
-    Python work a worker can do is bounded by its GIL), collapsed stacks to files."""
-    binary = py_spy()
-    assert binary is not None
-    spies, files = [], []
-    for pid in server.workers:
-        out = server.cwd / f"py-spy-{pid}.txt"
-        spies.append(
-            subprocess.Popen(
-                [
-                    binary,
-                    "record",
-                    "--pid",
-                    str(pid),
-                    "--duration",
-                    str(int(seconds)),
-                    "--rate",
-                    str(PROFILE_RATE_HZ),
-                    "--format",
-                    "raw",
-                    "--nonblocking",
-                    "--gil",
-                    "--threads",
-                    "--output",
-                    str(out),
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-        )
-        files.append(out)
-    return spies, files
-
-
-def _function(frame: str) -> str:
-    """'answer (ui/web/api.py:201)' → 'answer (ui/web/api.py)': functions, not lines."""
-    name, _, where = frame.partition(" (")
-    path = where.rstrip(")").rsplit(":", 1)[0]
-    for marker in ("site-packages/", "/src/", "lib/python3"):
-        if marker in path:
-            path = path.split(marker, 1)[1]
-            break
-    return f"{name} ({path})" if path else name
-
-
-THREAD_KINDS = (
-    ("MainThread", "event loop: uvicorn (h11), Litestar routing and middleware"),
-    ("vigie-", "Vigie's worker loops, when run in-process (ui/worker.py; vigie serve runs none)"),
-    ("asyncio_", "request handlers in threads (sync_to_thread): store, templates"),
-    ("AnyIO worker", "request handlers in threads (sync_to_thread): store, templates"),
-)
-BOILERPLATE = (
-    "threading.py",
-    "multiprocessing/",
-    "uvicorn/_subprocess.py",
-    "uvicorn/supervisors/",
-    "uvicorn/server.py",
-    "uvicorn/_compat.py",
-    "asyncio/runners.py",
-    "asyncio/base_events.py",
-    "asyncio/events.py",
-    "concurrent/futures/thread.py",
-    "<module>",
-)
-
-
-def summarise_profile(files: Sequence[Path], seconds: float) -> list[str]:
-    """Both workers' samples merged: how much of the time a thread held each worker's GIL,
-    by thread, then the functions most often on the GIL holder's stack (inclusive; the
-    interpreter's and the servers' frames that are on every stack left out) and at its
-    top (self)."""
-    total = 0
-    inclusive: Counter[str] = Counter()
-    own: Counter[str] = Counter()
-    threads: Counter[str] = Counter()
-    for path in files:
-        if not path.exists():
-            continue
-        for line in path.read_text(errors="replace").splitlines():
-            stack, _, count_text = line.rpartition(" ")
-            if not stack or not count_text.isdigit():
-                continue
-            count = int(count_text)
-            frames = stack.split(";")
-            total += count
-            kind = next((k for key, k in THREAD_KINDS if key in frames[0]), "other threads")
-            threads[kind] += count
-            body = [_function(f) for f in frames[1:]] or [frames[0]]
-            for name in set(body):
-                if not any(marker in name for marker in BOILERPLATE):
-                    inclusive[name] += count
-            own[body[-1]] += count
-    if not total:
-        return ["py-spy recorded no samples"]
-    possible = PROFILE_RATE_HZ * seconds * len(files)
-    lines = [
-        f"{total:,} samples of the GIL's holder in {len(files)} workers over {seconds:.0f} s: "
-        f"a thread held a worker's GIL {total / possible:.0%} of the time",
-        "-- share of the time each worker's GIL was held, by thread --",
-    ]
-    lines += [f"{n / possible:6.1%}  {name}" for name, n in threads.most_common()]
-    lines.append("-- share of the GIL's samples: on the holder's stack (inclusive) --")
-    lines += [f"{n / total:6.1%}  {name}" for name, n in inclusive.most_common(PROFILE_LINES)]
-    lines.append("-- share of the GIL's samples: at the top of the stack (self) --")
-    lines += [f"{n / total:6.1%}  {name}" for name, n in own.most_common(PROFILE_LINES)]
-    return lines
 
 
 # --- the run -----------------------------------------------------------------------------
@@ -659,23 +635,26 @@ class Config:
     profile_window_s: float
     database_url: str
     profile: bool
+    nodes: int = 1  # 2: the two-node deployment too, the one node as its reference
+    netns_prefix: str = "bw"  # of the two-node run's namespaces, links and bridge
+    # Why the two-node run was left out of a quick run (this machine cannot run it).
+    two_nodes_skipped: str = ""
 
 
 @dataclass
-class Results:
-    prepared: int
-    prepare_seconds: float
-    events_copied: int
-    reference_start_s: float
-    vigie_start_s: float
+class DeploymentRun:
+    """One deployment of Vigie driven through the levels, on a store of its own."""
+
+    label: str  # "one node" or "two nodes"
+    title: str  # what was served, for the report
+    start_s: float
     login_s: float
     begin_s: float
-    reference: list[LevelResult]
-    vigie: list[LevelResult]
+    levels: list[LevelResult]
     answers_acknowledged: int
     answers_failed: int
     answers_recorded: int
-    nagle: dict[str, float]
+    profile: list[str]
 
     @property
     def answers_consistent(self) -> bool:
@@ -684,14 +663,33 @@ class Results:
         extra = self.answers_recorded - self.answers_acknowledged
         return 0 <= extra <= self.answers_failed
 
-    profile: list[str]
+    @property
+    def errors(self) -> int:
+        return sum(level.error_count for level in self.levels)
+
+
+@dataclass
+class Results:
+    prepared: int
+    prepare_seconds: float
+    events_copied: int
+    reference_start_s: float
+    reference: list[LevelResult]
+    nagle: dict[str, float]
+    runs: list[DeploymentRun]  # the one node, then the two nodes when asked
+
+    def run(self, label: str) -> DeploymentRun | None:
+        return next((r for r in self.runs if r.label == label), None)
+
+
+ONE_NODE = "one node"
+TWO_NODES = "two nodes"
 
 
 def check_time_of_day(config: Config) -> None:
     """The exams begin now on the system clock and must end before midnight (R16)."""
-    budget = timedelta(minutes=EXAM_MINUTES) + timedelta(
-        seconds=len(config.levels) * (config.window_s + config.reference_window_s) + 300
-    )
+    windows = config.window_s * (2 if config.nodes == 2 else 1) + config.reference_window_s
+    budget = timedelta(minutes=EXAM_MINUTES) + timedelta(seconds=len(config.levels) * windows + 600)
     now = paris_now()
     if (now + budget).date() != now.date():
         raise SystemExit(
@@ -700,20 +698,60 @@ def check_time_of_day(config: Config) -> None:
         )
 
 
-def bench(config: Config, url: str) -> Results:
+def drive(
+    label: str,
+    title: str,
+    deployment: Deployment,
+    start_s: float,
+    url: str,
+    prepared: Sequence[Prepared],
+    config: Config,
+    copied: int,
+) -> DeploymentRun:
+    """Log every candidate in, then the levels, each level's exams begun just before it;
+    then the answers the store recorded."""
+    with contextlib.closing(Beginner(url, prepared)) as begin:
+        run = run_client(
+            label,
+            deployment,
+            prepared,
+            config,
+            log_in=True,
+            window_s=config.window_s,
+            profile=config.profile,
+            before_level=begin,
+        )
+    note(f"  [{label}] counting the answers recorded…")
+    return DeploymentRun(
+        label=label,
+        title=title,
+        start_s=start_s,
+        login_s=run.login_s,
+        begin_s=begin.seconds,
+        levels=run.levels,
+        answers_acknowledged=run.saves_ok_total,
+        answers_failed=run.saves_failed_total,
+        answers_recorded=answers_recorded(url, copied),
+        profile=run.profile,
+    )
+
+
+def bench(config: Config, urls: Sequence[str]) -> Results:
+    """`urls`: a fresh schema for the one node, and one for the two nodes when asked."""
     from adapters.mail.capture import SmtpCapture
 
     largest = max(config.levels)
     settle_disk()
-    prepared, prepare_seconds, copied = prepare(largest, url)
+    prepared, prepare_seconds, copied = prepare(largest, urls)
     note(
-        f"  [prepare] {largest:,} candidates ready to begin, {copied:,} events, "
-        f"{prepare_seconds:.1f}s"
+        f"  [prepare] {largest:,} candidates ready to begin, {copied:,} events "
+        f"(into {len(urls)} schema(s)), {prepare_seconds:.1f}s"
     )
+    runs = []
     with tempfile.TemporaryDirectory(prefix="vigie-bench-web-") as directory:
         cwd = Path(directory)
         settle_disk()
-        note("  [reference] bare Litestar app, uvicorn --workers 2…")
+        note(f"  [reference] bare Litestar app, uvicorn --workers {WORKERS}…")
         with running(start_reference(cwd)) as reference:
             reference_start_s = reference.wait_ready(STYLESHEET)
             nagle = keepalive_probe(reference.port, f"/api/attempts/{prepared[0].attempt_id}")
@@ -726,39 +764,30 @@ def bench(config: Config, url: str) -> Results:
                 window_s=config.reference_window_s,
             )
         settle_disk()
-        note("  [vigie] vigie serve --workers 2…")
+        note(f"  [{ONE_NODE}] vigie serve --workers {WORKERS}…")
         with (
             SmtpCapture() as capture,
-            running(start_vigie(url, f"smtp://{capture.host}:{capture.port}", cwd)) as vigie,
-            contextlib.closing(Beginner(url, prepared)) as begin,
+            running(start_vigie(urls[0], f"smtp://{capture.host}:{capture.port}", cwd)) as vigie,
         ):
-            vigie_start_s = vigie.wait_ready("/login")
-            vigie_run = run_client(
-                "vigie",
-                vigie,
-                prepared,
-                config,
-                log_in=True,
-                window_s=config.window_s,
-                profile=config.profile,
-                before_level=begin,
-            )
-    note("  [check] counting the answers recorded…")
+            start_s = vigie.wait_ready("/login")
+            title = f"Vigie, one node: vigie serve --workers {WORKERS}"
+            runs.append(drive(ONE_NODE, title, vigie, start_s, urls[0], prepared, config, copied))
+    if config.nodes == 2:
+        settle_disk()
+        note(f"  [{TWO_NODES}] two vigie serve --workers 1 in namespaces, behind HAProxy…")
+        started = time.perf_counter()
+        with two_nodes(urls[1], config.netns_prefix) as nodes:
+            start_s = time.perf_counter() - started
+            title = "Vigie, two nodes: 2 × vigie serve --workers 1 behind HAProxy"
+            runs.append(drive(TWO_NODES, title, nodes, start_s, urls[1], prepared, config, copied))
     return Results(
         prepared=largest,
         prepare_seconds=prepare_seconds,
         events_copied=copied,
         reference_start_s=reference_start_s,
-        vigie_start_s=vigie_start_s,
-        login_s=vigie_run.login_s,
-        begin_s=begin.seconds,
         reference=ref_run.levels,
-        vigie=vigie_run.levels,
-        answers_acknowledged=vigie_run.saves_ok_total,
-        answers_failed=vigie_run.saves_failed_total,
-        answers_recorded=answers_recorded(url, copied),
         nagle=nagle,
-        profile=vigie_run.profile,
+        runs=runs,
     )
 
 
@@ -837,40 +866,67 @@ def level_rows(level: LevelResult, title: str) -> None:
             f"errors {level.error_count}",
         )
     )
+    proxy = cores.get("proxy", 0.0)
     print(
         text_row(
-            "    CPU: server / PostgreSQL / client",
-            f"{cores['server']:.2f} / {cores['postgres']:.2f} / {cores['client']:.2f} cores "
-            f"(+{cores['other']:.2f} other); {cpu['server']:.1f} / {cpu['postgres']:.1f} / "
-            f"{cpu['client']:.1f} ms per request",
+            "    CPU: server / PostgreSQL / client" + (" / proxy" if proxy else ""),
+            f"{cores['server']:.2f} / {cores['postgres']:.2f} / {cores['client']:.2f}"
+            + (f" / {proxy:.2f}" if proxy else "")
+            + f" cores (+{cores['other']:.2f} other); {cpu['server']:.1f} / "
+            f"{cpu['postgres']:.1f} / {cpu['client']:.1f}"
+            + (f" / {cpu['proxy']:.1f}" if proxy else "")
+            + " ms per request",
         )
     )
     print(latency_row("    client lag: request start after its schedule", level.lateness))
+    start, end = level.load_average
+    print(
+        text_row(
+            "    machine's 1-min load average", f"{start:.2f} at the start, {end:.2f} at the end"
+        )
+    )
 
 
 def verdict(level: LevelResult | None) -> str:
     if level is None:
         return f"not measured (no level of {TARGET_CANDIDATES:,} candidates in this run)"
     word = "PASS" if level.meets_target else "BELOW"
+    start, end = level.load_average
     return (
-        f"{word} (answer-save p99 {level.save.p99_ms:.1f} ms, {level.error_count} errors, "
-        f"at {level.candidates:,} candidates)"
+        f"{word} (answer-save p50 / p99 {level.save.p50_ms:.1f} / {level.save.p99_ms:.1f} ms, "
+        f"{level.error_count} errors, at {level.candidates:,} candidates; load average "
+        f"{start:.2f}–{end:.2f})"
     )
+
+
+def at_target(run: DeploymentRun | None) -> LevelResult | None:
+    if run is None:
+        return None
+    return next((v for v in run.levels if v.candidates == TARGET_CANDIDATES), None)
 
 
 def print_report(facts: dict[str, Any], command: str, config: Config, r: Results) -> None:
     print_machine(facts, command)
     print(f"packages: {packages_text(facts)}")
-    print(f"store   : {postgres_text(facts['postgresql'])}, a schema made for the run")
+    print(f"store   : {postgres_text(facts['postgresql'])}, a schema made for each deployment")
     print(
-        f"servers : `vigie serve --workers {WORKERS}` and the reference (bare Litestar, async "
-        f"handlers, constant JSON)\n          by uvicorn's {WORKERS} worker processes on a "
-        "socket with TCP_NODELAY, HTTP "
-        f"{facts['uvicorn_http']}, loop {facts['uvicorn_loop']}, on {HOST}; GETs to the "
+        f"servers : one node, `vigie serve --workers {WORKERS}` (live recording wired in, as "
+        "served), and the reference\n          (bare Litestar, async handlers, constant JSON), "
+        f"both by uvicorn's {WORKERS} worker processes on a socket\n          with TCP_NODELAY, "
+        f"HTTP {facts['uvicorn_http']}, loop {facts['uvicorn_loop']}, on {HOST}; GETs to the "
         f"reference, back to back:\n          {r.nagle['new_connection_p50_ms']:.1f} ms p50 "
         f"each on a new connection, {r.nagle['keepalive_p50_ms']:.1f} ms on one keep-alive "
         "connection"
     )
+    if config.nodes == 2:
+        print(
+            "          two nodes: `vigie serve --workers 1` each in a network namespace of its "
+            "own, behind the shipped\n          deploy/haproxy.cfg on 127.0.0.1, sharing "
+            "PostgreSQL and Redis (socat relays on a bridge), an S3\n          server (moto) "
+            "and an SMTP capture (benchmarks/cluster.py, the deployment test's set-up)"
+        )
+    elif config.two_nodes_skipped:
+        print(f"          two nodes: not run ({config.two_nodes_skipped})")
     print(
         "clients : one load-generator process (asyncio, HTTP/1.1 on streams); per candidate its "
         f"own loopback\n          address, a cookie jar and at most {CONNECTIONS_PER_HOST} "
@@ -882,86 +938,133 @@ def print_report(facts: dict[str, Any], command: str, config: Config, r: Results
     )
     print(
         f"setup   : {r.prepared:,} candidates up to 'Commencer' ({r.events_copied:,} events) in "
-        f"{r.prepare_seconds:.1f}s; {r.prepared:,} log-ins in {r.login_s:.1f}s;\n          "
-        f"each level's new exams begun just before it ({r.begin_s:.1f}s in all), so that at "
-        "each level\n          exactly its candidates have an exam in progress; servers up in "
-        f"{r.vigie_start_s:.1f}s (Vigie) /\n          {r.reference_start_s:.1f}s (reference); "
-        "all untimed"
+        f"{r.prepare_seconds:.1f}s; the reference up in {r.reference_start_s:.1f}s"
     )
+    for run in r.runs:
+        print(
+            f"          {run.label}: up in {run.start_s:.1f}s, {r.prepared:,} log-ins in "
+            f"{run.login_s:.1f}s, each level's new exams begun just before it "
+            f"({run.begin_s:.1f}s in all); untimed"
+        )
     print()
     header = ROW.format("measure", "p50 ms", "p99 ms", "max ms", "count", "note")
     print(header)
     print("-" * (len(header) + 40))
     references = {level.candidates: level for level in r.reference}
-    for level in r.vigie:
-        ref = references[level.candidates]
+    for n in config.levels:
         print(
-            f"{level.candidates:,} candidates: "
-            f"{level.candidates / SAVE_EVERY_S:,.1f} saves/s, "
-            f"{level.candidates / HEARTBEAT_EVERY_S:,.1f} heartbeats/s, "
-            f"{level.candidates / PAGE_EVERY_S:,.1f} page loads/s"
+            f"{n:,} candidates: {n / SAVE_EVERY_S:,.1f} saves/s, "
+            f"{n / HEARTBEAT_EVERY_S:,.1f} heartbeats/s, {n / PAGE_EVERY_S:,.1f} page loads/s"
         )
-        level_rows(level, f"Vigie: vigie serve --workers {WORKERS}, PostgreSQL")
+        ref = references[n]
+        measured = [(run, next(v for v in run.levels if v.candidates == n)) for run in r.runs]
+        for run, level in reversed(measured):  # the two nodes first, when measured
+            level_rows(level, f"{run.title}, PostgreSQL")
         level_rows(ref, "reference: bare Litestar JSON, same schedule")
-        meets = "yes" if level.meets_target else "no"
-        print(
-            text_row(
-                "  answer save, Vigie ÷ reference (p50 / p99)",
-                f"{ratio(level.save.p50_ms, ref.save.p50_ms)} / "
-                f"{ratio(level.save.p99_ms, ref.save.p99_ms)}; "
-                f"p99 < {TARGET_P99_MS:.0f} ms and no errors: {meets}",
+        for run, level in reversed(measured):
+            meets = "yes" if level.meets_target else "no"
+            print(
+                text_row(
+                    f"  answer save, {run.label} ÷ reference (p50 / p99)",
+                    f"{ratio(level.save.p50_ms, ref.save.p50_ms)} / "
+                    f"{ratio(level.save.p99_ms, ref.save.p99_ms)}; "
+                    f"p99 < {TARGET_P99_MS:.0f} ms and no errors: {meets}",
+                )
             )
-        )
+        if len(measured) == 2:
+            (_, one), (_, two) = measured
+            print(
+                text_row(
+                    "  answer save, two nodes ÷ one node (p50 / p99)",
+                    f"{ratio(two.save.p50_ms, one.save.p50_ms)} / "
+                    f"{ratio(two.save.p99_ms, one.save.p99_ms)}",
+                )
+            )
     print()
-    target = next((v for v in r.vigie if v.candidates == TARGET_CANDIDATES), None)
-    print(
-        f"target  : {TARGET_CANDIDATES:,} candidates, answer-save p99 < {TARGET_P99_MS:.0f} ms "
-        f"and no errors: {verdict(target)}"
-    )
-    extra = r.answers_recorded - r.answers_acknowledged
-    agreed = "OK" if r.answers_consistent else "MISMATCH"
-    if r.answers_consistent and extra:
-        agreed += f" ({extra:,} of the {r.answers_failed:,} failed saves recorded all the same)"
-    print(
-        f"answers : {r.answers_acknowledged:,} acknowledged by the server (warm-ups included), "
-        f"{r.answers_failed:,} failed, {r.answers_recorded:,} AnswerGiven recorded: {agreed}"
-    )
+    for run in reversed(r.runs):
+        print(
+            f"target  : {run.label}, {TARGET_CANDIDATES:,} candidates, answer-save p99 < "
+            f"{TARGET_P99_MS:.0f} ms and no errors: {verdict(at_target(run))}"
+        )
+    for run in r.runs:
+        extra = run.answers_recorded - run.answers_acknowledged
+        agreed = "OK" if run.answers_consistent else "MISMATCH"
+        if run.answers_consistent and extra:
+            agreed += (
+                f" ({extra:,} of the {run.answers_failed:,} failed saves recorded all the same)"
+            )
+        print(
+            f"answers : {run.label}: {run.answers_acknowledged:,} acknowledged by the server "
+            f"(warm-ups included), {run.answers_failed:,} failed, {run.answers_recorded:,} "
+            f"AnswerGiven recorded: {agreed}"
+        )
     print()
     print(
         "Latencies: per request, from sending it to its response read whole, nearest-rank "
         "percentiles, successes\nonly; a page load is the page then its stylesheet. Errors: "
         "a status outside 2xx (or 304 for the stylesheet)\nor a transport failure. CPU: "
-        "/proc of the server processes, of every PostgreSQL process and of the client\n"
-        "over the measured window, as cores kept busy and divided by the requests completed "
-        "in it;\n'other': the rest of the machine's busy time (/proc/stat: the kernel, any "
-        "other process).\nClient lag: a busy load generator starts requests late (latencies are "
-        "counted from the actual start).\nBoth servers bind their socket with TCP_NODELAY "
-        "(uvicorn --workers N leaves it off, uvicorn issue\n#3149: a response in two segments "
-        "on a kept-alive connection then waits ~40 ms for the delayed ACK)."
+        "/proc of the server processes (each web process and the `vigie worker` beside it),\n"
+        "of every PostgreSQL process, of the client and, for two nodes, of HAProxy and the "
+        "relays, over the measured\nwindow, as cores kept busy and divided by the requests "
+        "completed in it; 'other': the rest of the\nmachine's busy time (/proc/stat: the kernel, "
+        "any other process). Client lag: a busy load generator starts\nrequests late (latencies "
+        "are counted from the actual start). The one-node servers bind their socket with\n"
+        "TCP_NODELAY (uvicorn --workers N leaves it off, uvicorn issue #3149: a response in two "
+        "segments on a\nkept-alive connection then waits ~40 ms for the delayed ACK)."
     )
-    for label, levels in (("Vigie", r.vigie), ("reference", r.reference)):
+    for label, levels in (
+        *((run.label, run.levels) for run in r.runs),
+        ("reference", r.reference),
+    ):
         for level in levels:
             if level.error_samples:
                 print(
                     f"errors, {label} at {level.candidates:,} (first {len(level.error_samples)}): "
                     + "; ".join(level.error_samples)
                 )
-    if r.profile:
-        print()
-        print(
-            f"py-spy, both Vigie web workers, {config.profile_window_s:.0f} s more at "
-            f"{max(config.levels):,} candidates ({PROFILE_RATE_HZ} Hz):"
-        )
-        print("\n".join(r.profile))
+    for run in r.runs:
+        if run.profile:
+            print()
+            print(
+                f"py-spy, {run.label}, every Vigie web process, {config.profile_window_s:.0f} s "
+                f"more at {max(config.levels):,} candidates ({PROFILE_RATE_HZ} Hz):"
+            )
+            print("\n".join(run.profile))
 
 
 def level_json(level: LevelResult) -> dict[str, Any]:
     return asdict(level) | {"error_count": level.error_count, "meets_target": level.meets_target}
 
 
+def run_json(run: DeploymentRun, references: dict[int, LevelResult]) -> dict[str, Any]:
+    return {
+        "title": run.title,
+        "start_s": run.start_s,
+        "login_s": run.login_s,
+        "begin_s": run.begin_s,
+        "levels": [level_json(level) for level in run.levels],
+        "ratios": {
+            str(level.candidates): {
+                "save_p50": level.save.p50_ms / references[level.candidates].save.p50_ms,
+                "save_p99": level.save.p99_ms / references[level.candidates].save.p99_ms,
+            }
+            for level in run.levels
+        },
+        "target_verdict": verdict(at_target(run)),
+        "answers": {
+            "acknowledged": run.answers_acknowledged,
+            "failed": run.answers_failed,
+            "recorded": run.answers_recorded,
+            "consistent": run.answers_consistent,
+        },
+        "profile": run.profile,
+    }
+
+
 def write_json(facts: dict[str, Any], command: str, config: Config, r: Results) -> Path:
     references = {level.candidates: level for level in r.reference}
-    target = next((v for v in r.vigie if v.candidates == TARGET_CANDIDATES), None)
+    runs = {run.label: run_json(run, references) for run in r.runs}
+    one = runs[ONE_NODE]
     summary = {
         "command": command,
         "machine": facts,
@@ -978,29 +1081,17 @@ def write_json(facts: dict[str, Any], command: str, config: Config, r: Results) 
             "candidates": r.prepared,
             "prepare_seconds": r.prepare_seconds,
             "events_copied": r.events_copied,
-            "vigie_start_s": r.vigie_start_s,
             "reference_start_s": r.reference_start_s,
-            "login_s": r.login_s,
-            "begin_s": r.begin_s,
         },
-        "vigie": [level_json(level) for level in r.vigie],
+        # The one node under the keys earlier runs used, so their summaries compare.
+        "vigie": one["levels"],
         "reference": [level_json(level) for level in r.reference],
-        "ratios": {
-            str(level.candidates): {
-                "save_p50": level.save.p50_ms / references[level.candidates].save.p50_ms,
-                "save_p99": level.save.p99_ms / references[level.candidates].save.p99_ms,
-            }
-            for level in r.vigie
-        },
-        "target_verdict": verdict(target),
-        "answers": {
-            "acknowledged": r.answers_acknowledged,
-            "failed": r.answers_failed,
-            "recorded": r.answers_recorded,
-            "consistent": r.answers_consistent,
-        },
+        "ratios": one["ratios"],
+        "target_verdict": one["target_verdict"],
+        "answers": one["answers"],
+        "deployments": runs,
+        "two_nodes_skipped": config.two_nodes_skipped or None,
         "keepalive_probe_ms": r.nagle,
-        "profile": r.profile,
     }
     return write_summary("web", summary, default=str)
 
@@ -1008,8 +1099,19 @@ def write_json(facts: dict[str, Any], command: str, config: Config, r: Results) 
 # --- main --------------------------------------------------------------------------------
 
 
+def two_nodes_possible() -> str | None:
+    """Why this machine cannot run the two nodes (root, iproute2, socat, HAProxy), or None."""
+    from benchmarks.cluster import available
+
+    return available()
+
+
 def parse_args(argv: list[str] | None = None) -> Config:
-    parser = arguments(__doc__)
+    parser = arguments(
+        __doc__,
+        quick="a tiny run that proves it works (both deployments when this machine can run "
+        "two nodes; with CI set, a machine that cannot is an error)",
+    )
     parser.add_argument(
         "--levels",
         help="candidates per level, comma-separated (100,500,1000; quick 5)",
@@ -1022,6 +1124,19 @@ def parse_args(argv: list[str] | None = None) -> Config:
         "--warmup", type=float, help="unmeasured seconds before each window (5; quick 0.5)"
     )
     parser.add_argument(
+        "--nodes",
+        type=int,
+        choices=(1, 2),
+        help="2: also two nodes behind HAProxy in network namespaces (root), the one node as "
+        "their reference in the same run (default 1; quick 2 when the machine can)",
+    )
+    parser.add_argument(
+        "--netns-prefix",
+        default=os.environ.get("VIGIE_NETNS_PREFIX", "bw"),
+        help="prefix of the two-node run's namespaces, links and bridge (at most 5 letters; "
+        "default $VIGIE_NETNS_PREFIX or bw)",
+    )
+    parser.add_argument(
         "--database-url",
         default=POSTGRES_SERVER,
         help="postgresql://user@127.0.0.1:port/db[?schema=new_name] (the schema is created, "
@@ -1030,7 +1145,7 @@ def parse_args(argv: list[str] | None = None) -> Config:
     parser.add_argument(
         "--profile",
         action="store_true",
-        help="py-spy both web workers for one more window at the largest level (needs py-spy)",
+        help="py-spy every web process for one more window at the largest level (needs py-spy)",
     )
     args = parser.parse_args(argv)
     if args.levels:
@@ -1047,8 +1162,19 @@ def parse_args(argv: list[str] | None = None) -> Config:
         parser.error("--database-url: a PostgreSQL URL")
     if (parsed.hostname or HOST) not in LOOPBACK:
         parser.error("--database-url: the benchmark talks only to 127.0.0.1")
+    if not (args.netns_prefix.isalnum() and len(args.netns_prefix) <= 5):
+        parser.error("--netns-prefix: at most 5 letters or digits (Linux names links in 15)")
     if args.profile and py_spy() is None:
         parser.error("--profile needs py-spy on the PATH or in the venv (pip install py-spy)")
+    nodes, skipped = args.nodes, ""
+    cannot = two_nodes_possible() if nodes != 1 and (nodes == 2 or args.quick) else None
+    if nodes == 2 and cannot:
+        parser.error(f"--nodes 2: {cannot}")
+    if nodes is None and args.quick:
+        # As the deployment test does (tests/deploy/conftest.py): CI must run the two nodes.
+        if cannot and os.environ.get("CI"):
+            parser.error(f"the quick run's two nodes cannot run here (CI is set): {cannot}")
+        nodes, skipped = (1, cannot) if cannot else (2, "")
     return Config(
         levels=levels,
         window_s=args.window or (QUICK_WINDOW_S if args.quick else WINDOW_S),
@@ -1060,7 +1186,17 @@ def parse_args(argv: list[str] | None = None) -> Config:
         profile_window_s=QUICK_PROFILE_WINDOW_S if args.quick else PROFILE_WINDOW_S,
         database_url=args.database_url,
         profile=args.profile,
+        nodes=nodes or 1,
+        netns_prefix=args.netns_prefix,
+        two_nodes_skipped=skipped,
     )
+
+
+def second_url(url: str) -> str:
+    """The two nodes' store: a schema beside the one node's (`<name>_nodes` when the URL
+    names one)."""
+    named = parse_qs(urlparse(url).query).get("schema", [None])[0]
+    return f"{server_of(url)}?schema={named}_nodes" if named else server_of(url)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1075,13 +1211,16 @@ def main(argv: list[str] | None = None) -> int:
     command = command_line()
     facts = web_machine_facts(config)
     started = time.perf_counter()
-    with postgres_schema(config.database_url) as url:
-        results = bench(config, url)
+    with contextlib.ExitStack() as stack:
+        urls = [stack.enter_context(postgres_schema(config.database_url))]
+        if config.nodes == 2:
+            urls.append(stack.enter_context(postgres_schema(second_url(config.database_url))))
+        results = bench(config, urls)
     finish_facts(facts, started)
     print_report(facts, command, config, results)
     path = write_json(facts, command, config, results)
     print(f"JSON summary: {path}")
-    clean = results.answers_consistent and not any(level.error_count for level in results.vigie)
+    clean = all(run.answers_consistent and not run.errors for run in results.runs)
     return 0 if clean else 1
 
 

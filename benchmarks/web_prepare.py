@@ -59,10 +59,11 @@ def answer_bodies(catalogue: Any, paper: Sequence[str], number: int) -> list[dic
     return bodies
 
 
-def prepare(count: int, url: str) -> tuple[list[Prepared], float, int]:
+def prepare(count: int, urls: Sequence[str]) -> tuple[list[Prepared], float, int]:
     """`count` candidates with an exam in progress, through the use cases on an in-memory
-    platform, the log then copied into the store at `url`; returns them, the seconds it
-    took and the number of events copied."""
+    platform, the log then copied into the store at each of `urls` (one per deployment
+    measured: each begins its own exams); returns them, the seconds it took and the number
+    of events copied into each."""
     from adapters.bootstrap import Settings, bootstrap
     from adapters.clock import ManualClock
     from app.use_cases import enrolment, portal, proctoring
@@ -154,7 +155,9 @@ def prepare(count: int, url: str) -> tuple[list[Prepared], float, int]:
         bodies = answer_bodies(ctx.catalogue, attempt.question_ids, number)
         prepared.append(Prepared(email, str(candidate_id), str(attempt_id), bodies))
     platform.runner.run_until_quiet()
-    copied = copy_log(platform, url)
+    copied = 0
+    for url in urls:
+        copied = copy_log(platform, url)
     platform.close()
     return prepared, time.perf_counter() - started, copied
 

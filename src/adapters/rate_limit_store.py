@@ -18,6 +18,8 @@ from litestar.stores.base import Store
 from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
 
+from adapters.pool_check import async_check_when_rested
+
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS {table} (key text PRIMARY KEY, value bytea NOT NULL, "
     "expires_at timestamptz)",
@@ -55,7 +57,7 @@ class PostgresStore(Store):
                 min_size=1,
                 max_size=4,
                 kwargs={"autocommit": True},
-                check=AsyncConnectionPool.check_connection,
+                check=async_check_when_rested(),  # adapters/pool_check.py
                 timeout=5.0,
                 reconnect_timeout=60.0,
                 open=False,

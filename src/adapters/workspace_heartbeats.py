@@ -17,6 +17,7 @@ from uuid import UUID
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
+from adapters.pool_check import check_when_rested
 from app.ports.workspace_heartbeats import SILENT
 
 
@@ -239,7 +240,7 @@ class PostgresWorkspaceHeartbeats:
             min_size=1,
             max_size=max_size,
             kwargs={"autocommit": True, "options": "-c synchronous_commit=off"},
-            check=ConnectionPool.check_connection,
+            check=check_when_rested(),  # adapters/pool_check.py
             reconnect_timeout=60.0,
             open=True,
         )

@@ -6,8 +6,7 @@ from __future__ import annotations
 import os
 
 import pytest
-
-from tests.deploy.cluster import available
+from benchmarks.cluster import available
 
 
 @pytest.fixture

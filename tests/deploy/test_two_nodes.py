@@ -1,5 +1,6 @@
 """Issue 15, point 8: two `vigie serve` nodes in two network namespaces, with separate data
-folders, sharing PostgreSQL, Redis and an S3 server behind HAProxy (tests/deploy/cluster.py).
+folders, sharing PostgreSQL, Redis and an S3 server behind HAProxy (benchmarks/cluster.py,
+shared with the web benchmark).
 
 A candidate's journey starts on node A — her log-in and face photo — and node A is killed
 with SIGKILL in the middle of her checks: she goes on through HAProxy, which now sends her
@@ -23,6 +24,7 @@ from uuid import UUID
 
 import httpx
 import pytest
+from benchmarks.cluster import SECRET_KEY, Cluster, cluster, start_node
 
 from adapters.bootstrap import Platform, Settings, bootstrap
 from adapters.clock import ManualClock
@@ -34,7 +36,6 @@ from domain.proctored_session import EnvironmentPart, ProctoredSession
 from domain.review import Review
 from tests.acceptance.test_recording_length import webm
 from tests.conftest import morning_clock_offset
-from tests.deploy.cluster import SECRET_KEY, Cluster, cluster, start_node
 from ui.journey import FACE_PHOTO, ID_PHOTO, PARIS, Journey
 from ui.serve import DEMO_PASSWORD, EXAMINER_EMAIL
 

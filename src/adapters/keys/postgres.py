@@ -16,6 +16,7 @@ from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from adapters.keys_schema import ensure_keys_table
+from adapters.pool_check import check_when_rested
 from app.ports.key_store import KEY_BYTES
 
 
@@ -37,7 +38,7 @@ class PostgresKeyStore:
             min_size=1,
             max_size=max_size,
             kwargs={"autocommit": True},
-            check=ConnectionPool.check_connection,
+            check=check_when_rested(),  # adapters/pool_check.py
             # While PostgreSQL is down, a request waits this long for a connection, then the
             # page says to try again (503) rather than hang for psycopg_pool's 30 s.
             timeout=5.0,

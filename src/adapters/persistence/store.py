@@ -16,7 +16,7 @@ import gc
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
@@ -44,6 +44,8 @@ from adapters.persistence.chain import (
 from adapters.persistence.msgspec_mapper import MsgspecMapper, MsgspecTranscoder, UndecodableRow
 from adapters.persistence.quarantine import UNCHAINED_AFTER_CHAIN, ChainStart, QuarantineRegistry
 from adapters.persistence.settings import eventsourcing_env
+from adapters.persistence.unavailable import DATABASE_UNREACHABLE
+from adapters.pool_check import check_rested_only
 from app.ports.audit_log import ChainReport, StoredRecord
 from app.ports.event_store import (
     AggregateNotFound,
@@ -121,6 +123,10 @@ class EventsourcingStore:
         recorder = self.app.recorder
         assert isinstance(recorder, ProcessRecorder)
         self._recorder: ProcessRecorder = recorder
+        if _backend(recorder) == "eventsourcing.postgres":
+            # Its pool pings each connection it hands out (POSTGRES_PRE_PING): only a rested
+            # one, as every other pool of the platform (adapters/pool_check.py).
+            check_rested_only(cast(Any, recorder).datastore.pool)
         mapper = self.app.mapper
         assert isinstance(mapper, MsgspecMapper)
         self._mapper = mapper
@@ -253,6 +259,10 @@ class EventsourcingStore:
                 event = decode(originator_id, version, topic, state)
             except UndecodableRow as error:
                 event = self._unreadable(originator_id, version, error.problem)
+            except DATABASE_UNREACHABLE:
+                # The key store did not answer (a restart): the row is fine, the reader tries
+                # again later; a quarantine would withhold a sound stream from this process.
+                raise
             except Exception as error:
                 problem = f"{type(error).__name__} decoding {topic!r}"
                 event = self._unreadable(originator_id, version, problem)

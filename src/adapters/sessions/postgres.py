@@ -13,6 +13,7 @@ from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from adapters.keys_schema import default_keys_schema, ensure_keys_table
+from adapters.pool_check import check_when_rested
 from app.ports.sessions import SecondFactor, StoredSession
 
 FAILURES_KEPT = timedelta(days=1)
@@ -55,7 +56,7 @@ class PostgresSessionStore:
             min_size=1,
             max_size=max_size,
             kwargs={"autocommit": True},
-            check=ConnectionPool.check_connection,
+            check=check_when_rested(),  # adapters/pool_check.py
             reconnect_timeout=60.0,
             open=True,
         )

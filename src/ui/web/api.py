@@ -10,9 +10,11 @@ from uuid import UUID
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.concurrency import sync_to_thread
+from litestar.exceptions import PermissionDeniedException
 from litestar.params import FromPath, JSONBody
 
 from app import reach, tenancy
+from app.ports.event_store import AggregateNotFound
 from app.use_cases import portal, proctoring, reviewing
 from domain.errors import DomainError, InvalidArgument, RuleBroken
 from domain.evidence import ReasonCode, Verdict
@@ -196,15 +198,18 @@ async def answer(
 ) -> AnswerIn:
     """An answer, saved before the reply (R4/R16: refused after the time or the day)."""
 
-    def save() -> None:  # one trip to the thread pool: the check and the save
-        own_attempt(request, attempt_id)
-        portal.answer_question(
-            platform_of(request).ctx,
-            attempt_id,
-            question_id=data.question_id,
-            answer=data.answer,
-            choices=tuple(data.choices),
-        )
+    def save() -> None:  # one trip to the thread pool, one load: the check and the save
+        try:
+            portal.answer_question(
+                platform_of(request).ctx,
+                attempt_id,
+                question_id=data.question_id,
+                answer=data.answer,
+                choices=tuple(data.choices),
+                candidate_id=candidate_id(request),
+            )
+        except (AggregateNotFound, portal.NotTheCandidatesAttempt):
+            raise PermissionDeniedException() from None  # 403, even if absent (own_attempt)
 
     await sync_to_thread(save)
     return data

@@ -1,4 +1,6 @@
-"""Two `vigie serve` nodes on one machine as on two (issue 15, point 8).
+"""Two `vigie serve` nodes on one machine as on two (issue 15, point 8): the deployment test
+(tests/deploy/test_two_nodes.py) and the web benchmark's two-node run (`bench_web --nodes 2`)
+both start them from here (tests may import benchmarks, never the reverse).
 
 Each node runs in a network namespace of its own, with its own data folder, so nothing can
 pass between them through loopback or a shared file: what they share is what a real
@@ -10,13 +12,17 @@ namespace; on the bridge's address live
 - an S3 server (moto's) and an SMTP capture, bound to the bridge address;
 - HAProxy, in front of both nodes, on 127.0.0.1 — the address users and the test speak to.
 
-Every name carries a random suffix, so two runs side by side do not meet, and everything is
-removed when the context ends, even after a failure. Root is needed (`ip netns`).
+Every name carries a random suffix after a prefix (`VIGIE_NETNS_PREFIX`, default `nd`), so two
+runs side by side do not meet, and everything is removed when the context ends, even after a
+failure. Root is needed (`ip netns`). The nodes trust HAProxy's X-Forwarded-For
+(FORWARDED_ALLOW_IPS: the bridge address it connects from), as docs/deploy.md asks of an
+operator: the log-in limits count per candidate's address, not per proxy.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import random
 import shutil
@@ -30,17 +36,20 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlparse
 from uuid import uuid4
 
 import boto3
 import httpx
 
 from adapters.mail.capture import SmtpCapture
-from tests.s3_server import KEYS
 
 SECRET_KEY = "n" * 64
 NODE_PORT = 8000
 START_TIMEOUT_S = 90.0
+# moto accepts any keys; they are set so boto3 never looks for a real account's.
+KEYS = {"aws_access_key_id": "vigie-test", "aws_secret_access_key": "vigie-test-secret"}
+PREFIX = os.environ.get("VIGIE_NETNS_PREFIX", "nd")  # of every namespace, link and bridge
 
 
 def _run(*command: str) -> None:
@@ -116,6 +125,8 @@ class Node:
     folder: Path
     process: subprocess.Popen[str] | None = None
     lines: list[str] = field(default_factory=list)
+    workers: int = 1  # `vigie serve --workers`: one per node, as docs/deploy.md says
+    demo: bool = True  # `--demo`: the demo accounts (the first node seeds them)
 
     @property
     def url(self) -> str:
@@ -143,6 +154,8 @@ class Cluster:
     capture: SmtpCapture
     s3_endpoint: str
     haproxy_log: Path
+    folder: Path  # the nodes' data folders and HAProxy's files are under it
+    services: list[subprocess.Popen[bytes]] = field(default_factory=list)  # HAProxy, relays
 
     def client(self, url: str | None = None) -> httpx.Client:
         return httpx.Client(base_url=url or self.url, follow_redirects=False, timeout=60.0)
@@ -173,18 +186,24 @@ def _relay(listen_host: str, listen_port: int, target_port: int) -> subprocess.P
     )
 
 
-SHIPPED_CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "haproxy.cfg"
+SHIPPED_CONFIG = Path(__file__).resolve().parents[1] / "deploy" / "haproxy.cfg"
 
 
-def _haproxy(folder: Path, port: int, nodes: list[Node]) -> subprocess.Popen[bytes]:
+def _haproxy(
+    folder: Path, port: int, nodes: list[Node], fast_checks: bool
+) -> subprocess.Popen[bytes]:
     """The shipped configuration as it is (deploy/haproxy.cfg), its addresses from the
-    environment as an operator gives them; only its health checks are made faster, so the
-    test does not wait seconds for HAProxy to see a killed node."""
+    environment as an operator gives them; with `fast_checks` its health checks are made
+    faster, so the test does not wait seconds for HAProxy to see a killed node (a load
+    benchmark keeps them as shipped: a check times out after its interval, and 300 ms is
+    short for a node answering hundreds of requests a second)."""
     assert [n.name for n in nodes] == ["node-a", "node-b"], "the shipped file names two nodes"
     shipped = SHIPPED_CONFIG.read_text()
     assert "inter 2s fall 2 rise 1" in shipped, "the shipped health checks changed: update here"
     config = folder / "haproxy.cfg"
-    config.write_text(shipped.replace("inter 2s fall 2 rise 1", "inter 300ms fall 2 rise 1"))
+    if fast_checks:
+        shipped = shipped.replace("inter 2s fall 2 rise 1", "inter 300ms fall 2 rise 1")
+    config.write_text(shipped)
     env = {
         **os.environ,
         "VIGIE_PROXY_BIND": f"127.0.0.1:{port}",
@@ -223,7 +242,9 @@ def start_node(node: Node, env: dict[str, str]) -> None:
             "-m",
             "ui.cli",
             "serve",
-            "--demo",
+            "--demo" if node.demo else "--no-demo",
+            "--workers",
+            str(node.workers),
             "--host",
             node.address,
             "--port",
@@ -250,13 +271,22 @@ def start_node(node: Node, env: dict[str, str]) -> None:
 
 @contextlib.contextmanager
 def cluster(
-    postgres_url: str, *, nodes: int = 2, extra_env: dict[str, str] | None = None
+    postgres_url: str,
+    *,
+    nodes: int = 2,
+    extra_env: dict[str, str] | None = None,
+    workers: int = 1,
+    demo: bool = True,
+    prefix: str = PREFIX,
+    fast_checks: bool = True,
 ) -> Iterator[Cluster]:
     """Two nodes (or `nodes`) behind HAProxy on one fresh PostgreSQL schema, Redis, a fresh
-    bucket and an SMTP capture. `postgres_url` is the test's fresh schema on 127.0.0.1."""
+    bucket and an SMTP capture. `postgres_url` is the test's fresh schema on 127.0.0.1; each
+    node runs `vigie serve --workers <workers>`, with the demo accounts when `demo`; HAProxy's
+    health checks every 300 ms when `fast_checks`, else as shipped (2 s)."""
     from moto.server import ThreadedMotoServer
 
-    tag = f"nd{uuid4().hex[:5]}"
+    tag = f"{prefix}{uuid4().hex[:5]}"
     network = Network(tag, f"10.{random.randint(200, 250)}.{random.randint(1, 250)}")
     folder = Path(tempfile.mkdtemp(prefix=f"vigie-{tag}-"))
     processes: list[subprocess.Popen[bytes]] = []
@@ -267,8 +297,11 @@ def cluster(
         network.create(nodes)
         host = network.host_address
         pg_relay, redis_relay = _free_port(), _free_port()
-        processes.append(_relay(host, pg_relay, 5432))
+        pg_port = urlparse(postgres_url).port or 5432  # the test suite's may be a throwaway one
+        processes.append(_relay(host, pg_relay, pg_port))
         processes.append(_relay(host, redis_relay, 6379))
+        # Its server logs every request on stderr; a load benchmark's uploads are not news.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
         moto = ThreadedMotoServer(ip_address=host, port=_free_port(), verbose=False)
         moto.start()
         stack.callback(moto.stop)
@@ -284,8 +317,8 @@ def cluster(
             **base,
             "PYTHONPATH": os.pathsep.join(sys.path),
             "VIGIE_DATABASE_URL": postgres_url.replace(
-                "@127.0.0.1:5432/", f"@{host}:{pg_relay}/"
-            ).replace("@localhost:5432/", f"@{host}:{pg_relay}/"),
+                f"@127.0.0.1:{pg_port}/", f"@{host}:{pg_relay}/"
+            ).replace(f"@localhost:{pg_port}/", f"@{host}:{pg_relay}/"),
             "VIGIE_SECRET_KEY": SECRET_KEY,
             "VIGIE_BASE_URL": f"http://127.0.0.1:{proxy_port}",
             "VIGIE_SMTP_URL": f"smtp://{capture.host}:{capture.port}",
@@ -295,10 +328,12 @@ def cluster(
             "VIGIE_S3_REGION": "us-east-1",
             "VIGIE_S3_ACCESS_KEY_ID": KEYS["aws_access_key_id"],
             "VIGIE_S3_SECRET_ACCESS_KEY": KEYS["aws_secret_access_key"],
+            # HAProxy connects from the bridge address: its X-Forwarded-For is believed.
+            "FORWARDED_ALLOW_IPS": host,
             **(extra_env or {}),
         }
         assert env["VIGIE_DATABASE_URL"] != postgres_url, (
-            f"not a 127.0.0.1:5432 URL: {postgres_url}"
+            f"not a 127.0.0.1:{pg_port} URL: {postgres_url}"
         )
         for number, namespace in enumerate(network.namespaces):
             node = Node(
@@ -306,12 +341,14 @@ def cluster(
                 namespace,
                 network.address_of(number),
                 folder / f"node-{number}",
+                workers=workers,
+                demo=demo,
             )
             members.append(node)
             stack.callback(node.kill)
         for node in members:  # one after the other: the first seeds the demo accounts
             start_node(node, env)
-        proxy = _haproxy(folder, proxy_port, members)
+        proxy = _haproxy(folder, proxy_port, members, fast_checks)
         processes.append(proxy)
         for process in processes:
             stack.callback(_stop, process)
@@ -325,6 +362,8 @@ def cluster(
             capture=capture,
             s3_endpoint=s3_endpoint,
             haproxy_log=folder / "haproxy.log",
+            folder=folder,
+            services=processes,
         )
 
 
@@ -347,4 +386,4 @@ def _wait_healthy(url: str) -> None:
     raise AssertionError(f"HAProxy never answered at {url}")
 
 
-__all__ = ["Cluster", "Node", "available", "cluster", "start_node"]
+__all__ = ["KEYS", "SECRET_KEY", "Cluster", "Node", "available", "cluster", "start_node"]
