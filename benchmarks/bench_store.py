@@ -8,7 +8,9 @@ Phases, on each backend (a temp SQLite file, then a throwaway PostgreSQL schema)
      in the same batches (asyncpg / stdlib sqlite3), right after the store's writes;
   3. the whole log read back in pages of 1000 and 5000, three times each, in turns: the raw
      table's rows (asyncpg / sqlite3), then `store.read(after, limit)` decoding every event
-     into its domain event; the best of each (a busy machine only ever adds time);
+     into its domain event; the best of each (a busy machine only ever adds time), by the
+     clock (the figures) and by this process's CPU time (how much of a busy machine each
+     asks for: both read in this one thread);
   4. load–decide–save commands through `app.context.update` on --sessions sessions.
 The figures are printed as a table and written to benchmarks/results/store-<timestamp>.json.
 Nothing is asserted: the replay target is reported as PASS or BELOW.
@@ -213,10 +215,15 @@ class ReplayResult:
     events: int
     seconds: float  # the best of the runs: other load on the machine only ever adds time
     runs: list[float]
+    cpu_seconds: float  # this process's CPU time, best of the runs (steadier under load)
 
     @property
     def events_per_s(self) -> float:
         return self.events / self.seconds
+
+    @property
+    def cpu_us_per_event(self) -> float:
+        return self.cpu_seconds / self.events * 1e6
 
 
 @dataclass
@@ -275,20 +282,21 @@ def _timed_save(store: EventsourcingStore, session: ProctoredSession) -> float:
     return time.perf_counter() - started
 
 
-def replay_once(store: EventsourcingStore, page_size: int, label: str) -> tuple[int, float]:
-    """The whole log, page by page, each event decoded (what a projection rebuild costs)."""
+def replay_once(store: EventsourcingStore, page_size: int, label: str) -> tuple[int, float, float]:
+    """The whole log, page by page, each event decoded (what a projection rebuild costs):
+    (events, seconds, CPU seconds of this process)."""
     total = store.head()
     progress = Progress(label, total)
     after = count = 0
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     while page := store.read(after, page_size):
         count += len(page)
         after = page[-1].position
         progress.update(count)
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     if count != total:
         raise RuntimeError(f"replay read {count} events, the log holds {total}")
-    return count, seconds
+    return count, seconds, cpu
 
 
 def run_commands(
@@ -350,6 +358,7 @@ class RawResult:
     timed_insert_rows: int
     insert_seconds: float
     read_seconds: dict[int, float]  # best of REPEATS per page size
+    read_cpu_seconds: dict[int, float]  # this process's CPU time, best of REPEATS
 
     @property
     def insert_rows_per_s(self) -> float:
@@ -357,6 +366,9 @@ class RawResult:
 
     def read_rows_per_s(self, page_size: int) -> float:
         return self.rows / self.read_seconds[page_size]
+
+    def read_cpu_us_per_row(self, page_size: int) -> float:
+        return self.read_cpu_seconds[page_size] / self.rows * 1e6
 
 
 RAW_TOPIC = "domain.proctored_session:ProctoredSession.FlagRaised"
@@ -419,17 +431,19 @@ async def raw_postgres(
             return count
 
         read_seconds: dict[int, float] = {}
+        read_cpu: dict[int, float] = {}
         for page_size in PAGE_SIZES:
-            runs = []
+            runs, cpu_runs = [], []
             for _ in range(REPEATS):
-                started = time.perf_counter()
+                started, cpu_started = time.perf_counter(), time.process_time()
                 count = await read_all(page_size)
                 runs.append(time.perf_counter() - started)
+                cpu_runs.append(time.process_time() - cpu_started)
                 between(page_size)
                 if count != rows:
                     raise RuntimeError(f"raw PostgreSQL read {count} rows of {rows}")
-            read_seconds[page_size] = min(runs)
-        return RawResult(rows, row_bytes, timed, insert_seconds, read_seconds)
+            read_seconds[page_size], read_cpu[page_size] = min(runs), min(cpu_runs)
+        return RawResult(rows, row_bytes, timed, insert_seconds, read_seconds, read_cpu)
     finally:
         await connection.close()
 
@@ -473,17 +487,19 @@ def raw_sqlite(path: Path, rows: int, timed: int, row_bytes: int, between: Betwe
             return count
 
         read_seconds: dict[int, float] = {}
+        read_cpu: dict[int, float] = {}
         for page_size in PAGE_SIZES:
-            runs = []
+            runs, cpu_runs = [], []
             for _ in range(REPEATS):
-                started = time.perf_counter()
+                started, cpu_started = time.perf_counter(), time.process_time()
                 count = read_all(page_size)
                 runs.append(time.perf_counter() - started)
+                cpu_runs.append(time.process_time() - cpu_started)
                 between(page_size)
                 if count != rows:
                     raise RuntimeError(f"raw SQLite read {count} rows of {rows}")
-            read_seconds[page_size] = min(runs)
-        return RawResult(rows, row_bytes, timed, insert_seconds, read_seconds)
+            read_seconds[page_size], read_cpu[page_size] = min(runs), min(cpu_runs)
+        return RawResult(rows, row_bytes, timed, insert_seconds, read_seconds, read_cpu)
     finally:
         connection.close()
 
@@ -547,17 +563,20 @@ def bench_store(
         event_bytes = event_size(recorder.events_table_name)
         # The raw reference just after the log, its reads and the store's replays in turns.
         runs: dict[int, list[float]] = {size: [] for size in PAGE_SIZES}
+        cpu_runs: dict[int, list[float]] = {size: [] for size in PAGE_SIZES}
         counts: dict[int, int] = {}
 
         def replay_between(page_size: int) -> None:
             run = len(runs[page_size]) + 1
             label = f"{name} replay page {page_size} #{run}"
-            counts[page_size], seconds = replay_once(store, page_size, label)
+            counts[page_size], seconds, cpu = replay_once(store, page_size, label)
             runs[page_size].append(seconds)
+            cpu_runs[page_size].append(cpu)
 
         raw_result = raw(event_bytes, replay_between)
         replays = [
-            ReplayResult(size, counts[size], min(runs[size]), runs[size]) for size in PAGE_SIZES
+            ReplayResult(size, counts[size], min(runs[size]), runs[size], min(cpu_runs[size]))
+            for size in PAGE_SIZES
         ]
         profile_top = profile_replay(store, name) if config.profile else []
         commands = run_commands(store, config.sessions, config.commands, name)
@@ -658,6 +677,7 @@ def print_report(facts: dict[str, Any], command: str, results: list[BackendResul
         )
         for rep in r.replays:
             raw = r.raw.read_rows_per_s(rep.page_size)
+            raw_cpu = r.raw.read_cpu_us_per_row(rep.page_size)
             rows.append(
                 (
                     f"replay+decode, events/s (page {rep.page_size})",
@@ -666,6 +686,15 @@ def print_report(facts: dict[str, Any], command: str, results: list[BackendResul
                     f"{rep.events_per_s / raw:.2f}",
                     f"{verdict(rep.events_per_s / raw, RATIO_TARGET)} (≥ {RATIO_TARGET}); "
                     f"≥ {REPLAY_TARGET:,}/s: {verdict(rep.events_per_s, REPLAY_TARGET)}",
+                )
+            )
+            rows.append(
+                (
+                    "  client CPU per event, µs",
+                    f"{rep.cpu_us_per_event:.2f}",
+                    f"{raw_cpu:.2f}",
+                    f"{raw_cpu / rep.cpu_us_per_event:.2f}",
+                    "this process's CPU time (best run): what a busy machine shares out",
                 )
             )
         for i, (measure, vigie, raw_figure, ratio, note) in enumerate(rows):
@@ -700,7 +729,9 @@ def print_report(facts: dict[str, Any], command: str, results: list[BackendResul
         "raw = the same rows (size = the store's average event) in a plain table, through\n"
         "      asyncpg (PostgreSQL) or stdlib sqlite3 (SQLite); raw inserts commit every "
         f"{BATCH} rows,\n      rate from the first {results[0].raw.timed_insert_rows:,} rows. "
-        f"Replays and raw reads: best of {REPEATS} runs, in turns."
+        f"Replays and raw reads: best of {REPEATS} runs, in turns.\n"
+        "      Ratios are of wall-clock rates; under other load the client CPU per event "
+        "(this\n      process's, best run) says how much of the machine each one asks for."
     )
     print()
     for r in results:
@@ -729,6 +760,8 @@ def write_json(
                         "events_per_s": rep.events_per_s,
                         "raw_rows_per_s": r.raw.read_rows_per_s(rep.page_size),
                         "ratio": rep.events_per_s / r.raw.read_rows_per_s(rep.page_size),
+                        "cpu_us_per_event": rep.cpu_us_per_event,
+                        "raw_cpu_us_per_row": r.raw.read_cpu_us_per_row(rep.page_size),
                         "meets_target": rep.events_per_s >= REPLAY_TARGET,
                     }
                     for rep in r.replays

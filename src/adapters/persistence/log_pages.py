@@ -6,10 +6,12 @@ its rows (half of a raw read's time) and only then was decoded. Here a page come
 asyncpg, which makes its rows in C, and when it comes back full the query for the page after
 it is sent at once: PostgreSQL finds and sends those rows while this page is decoded.
 
-No thread is involved: each reader is one asyncpg connection on an event loop of its own,
-run by whichever thread asks for a page (one thread at a time), so a busy machine adds no
-hand-over between threads. A thread that already runs an event loop, or that finds every
-reader in use, reads its page the library's way (`fallback`).
+No thread is involved: a reader is one asyncpg connection on an event loop of its own, run
+by whichever thread asks for a page (one thread at a time), so a busy machine adds no
+hand-over between threads. The first page of a read, and any page asked for by a thread that
+already runs an event loop or while the reader is in use, is read the library's way
+(`fallback`); the reader's connection is opened at a full page and closed at the first short
+one, so only a process that is replaying holds it.
 
 A page read ahead is handed over only if it was full: the store commits positions in order
 (the library's table lock), so nothing can join a full page after it was read. A short one
@@ -29,7 +31,7 @@ import asyncpg
 from eventsourcing.persistence import OperationalError
 
 Row = Sequence[Any]  # position, stream, version, topic, state (an asyncpg Record)
-READERS = 2  # connections per store for pages; more threads at once read the library's way
+READERS = 1  # one connection per store for pages: a second thread at once reads the library's way
 CONNECT_TIMEOUT_S = 2.0  # as the recorder's (settings.py): a stopped server fails fast
 CLOSE_TIMEOUT_S = 2.0
 
@@ -81,11 +83,18 @@ class _Reader:
         if rows is None:
             rows = self.loop.run_until_complete(self._fetch(after, limit))
         if limit > 0 and len(rows) == limit:
-            self.ahead = (rows[-1][0], limit)
-            self.task = self.loop.create_task(self._fetch(*self.ahead))
-            # One turn of the loop: the task sends its query, then waits on the socket.
-            self.loop.run_until_complete(asyncio.sleep(0))
+            self.send_ahead(rows[-1][0], limit)
         return rows
+
+    def send_ahead(self, after: int, limit: int) -> None:
+        """Send the query for that page now; its rows are taken by `page`."""
+        if self.task is not None:  # an earlier read ahead nobody asked for: let it come
+            with contextlib.suppress(Exception):
+                self.loop.run_until_complete(self.task)
+        self.ahead = (after, limit)
+        self.task = self.loop.create_task(self._fetch(after, limit))
+        # One turn of the loop: the task sends its query, then waits on the socket.
+        self.loop.run_until_complete(asyncio.sleep(0))
 
     async def _fetch(self, after: int, limit: int) -> list[Row]:
         rows: list[Row] = await self.connection.fetch(self.query, after, limit)
@@ -106,7 +115,14 @@ class _Reader:
 
 
 class LogPages:
-    """The log after a position, page by page, from one schema's events table."""
+    """The log after a position, page by page, from one schema's events table.
+
+    A page that nothing read ahead is read the library's way (`fallback`, its pooled
+    psycopg connection). Only when it comes back full, a replay being under way, is the
+    next page asked for ahead, on this store's asyncpg reader (READERS connections at
+    most); the reader carries on while pages come back full, and its connection is closed
+    at the first short page: a process that is not replaying holds no connection for it.
+    """
 
     def __init__(
         self,
@@ -131,9 +147,12 @@ class LogPages:
         """Up to `limit` rows after position `after`, oldest first."""
         if _loop_running():
             return self._fallback(after, limit)
-        reader = self._take(after, limit)
+        reader = self._take((after, limit))
         if reader is None:
-            return self._fallback(after, limit)
+            rows = self._fallback(after, limit)
+            if limit > 0 and len(rows) == limit:
+                self._read_ahead(rows[-1][0], limit)
+            return rows
         try:
             rows = reader.page(after, limit)
         except UNREACHABLE as error:
@@ -142,7 +161,10 @@ class LogPages:
         except BaseException:
             self._discard(reader)
             raise
-        self._give_back(reader)
+        if reader.ahead is None:
+            self._discard(reader)  # a short page: the replay is over
+        else:
+            self._give_back(reader)
         return rows
 
     def close(self) -> None:
@@ -154,30 +176,37 @@ class LogPages:
 
     # --- internals -----------------------------------------------------------------------
 
-    def _take(self, after: int, limit: int) -> _Reader | None:
-        """An idle reader (the one that read this page ahead, if any), a new one while
-        there are fewer than READERS, or None."""
+    def _read_ahead(self, after: int, limit: int) -> None:
+        """Send the query for the page after a full one on a reader (an idle one, or a new
+        one while there are fewer than READERS); nothing if none is to be had."""
+        reader = self._take(None)
+        if reader is None:
+            return
+        try:
+            reader.send_ahead(after, limit)
+        except Exception:  # the fallback answered: the next page will too, the library's way
+            self._discard(reader)
+            return
+        self._give_back(reader)
+
+    def _take(self, ahead: tuple[int, int] | None) -> _Reader | None:
+        """The idle reader that read `ahead` ahead; with None, any idle reader or a new one
+        while there are fewer than READERS. None when there is no such reader."""
         with self._lock:
             if self._closed:
                 raise OperationalError("the store is closed")
             for i, reader in enumerate(self._idle):
-                if reader.ahead == (after, limit):
+                if ahead is None or reader.ahead == ahead:
                     return self._idle.pop(i)
-            if self._idle:
-                return self._idle.pop()
-            if self._made >= READERS:
+            if ahead is not None or self._made >= READERS:
                 return None
             self._made += 1
         try:
             return _Reader(self._connect, self._query)
-        except UNREACHABLE as error:
-            with self._lock:
-                self._made -= 1
-            raise OperationalError(f"the log's page could not be read: {error}") from error
         except BaseException:
             with self._lock:
                 self._made -= 1
-            raise
+            return None
 
     def _give_back(self, reader: _Reader) -> None:
         with self._lock:
