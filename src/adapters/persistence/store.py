@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from itertools import repeat
 from operator import getitem, itemgetter
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 import msgspec
@@ -259,18 +259,23 @@ class EventsourcingStore:
         if not rows:
             return []
         positions, originator_ids, versions, topics, states = zip(*rows, strict=True)
-        streams = list(map(self._streams.get, originator_ids))
-        if not all(streams):  # (not `None in`: it would run UUID.__eq__, in Python, per row)
-            streams = [
+        known = list(map(self._streams.get, originator_ids))
+        # (`all`, not `None in`: that would run UUID.__eq__, in Python, for each row)
+        streams = (
+            cast(list[UUID], known)
+            if all(known)
+            else [
                 stream if stream is not None else self._stream_of(originator_id)
-                for stream, originator_id in zip(streams, originator_ids, strict=True)
+                for stream, originator_id in zip(known, originator_ids, strict=True)
             ]
+        )
         one_step = self._reader.one_step if self._reader.reads_in_one_step() else _no_step
         steps = list(map(one_step, topics))
         if all(steps):
             try:
                 if all(map(bytes.startswith, states, repeat(MAGIC))):
-                    return _decoded_at_once(positions, streams, versions, steps, states)
+                    one_steps = cast(list[OneStep], steps)
+                    return _decoded_at_once(positions, streams, versions, one_steps, states)
             except Exception:  # a row that does not decode: row by row, the general way
                 pass  # names it and quarantines its stream
         return self._decoded_row_by_row(positions, streams, versions, topics, states, steps)
@@ -341,7 +346,8 @@ class EventsourcingStore:
         PostgreSQL through asyncpg, the next page read ahead (log_pages.py); elsewhere the
         library's page, its values taken out of its frozen dataclasses."""
         if self._pages is not None:
-            return self._read_page(after, limit)
+            rows: Sequence[Row] = self._read_page(after, limit)
+            return rows
         return [
             (n.id, n.originator_id, n.originator_version, n.topic, n.state)
             for n in self._recorder.select_notifications(
@@ -352,7 +358,7 @@ class EventsourcingStore:
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)  # as the library's
     def _read_page(self, after: int, limit: int) -> Sequence[Row]:
         assert self._pages is not None
-        return self._pages.page(after, limit)
+        return cast(Sequence[Row], self._pages.page(after, limit))
 
     def _select_page(self, after: int, limit: int) -> Sequence[Row]:
         """A page through the library's psycopg pool, as binary tuples (a thread that runs
@@ -617,7 +623,7 @@ def _decoded_at_once(
 
 OneStep = tuple[type[Any], msgspec.json.Decoder[Any]]  # MsgspecMapper.one_step's answer
 _as_dict = msgspec.structs.asdict
-_DECODE = msgspec.json.Decoder.decode
+_DECODE: Callable[[Any, Any], Any] = msgspec.json.Decoder.decode
 _PAYLOAD = slice(HEADER_BYTES, None)
 _first, _second = itemgetter(0), itemgetter(1)
 _recorded = tuple.__new__  # a named tuple made without its Python __new__ (one call less)
