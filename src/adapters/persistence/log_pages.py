@@ -142,6 +142,7 @@ class LogPages:
         self._idle: list[_Reader] = []
         self._made = 0  # readers in existence (idle or in use)
         self._closed = False
+        self.pages_read_ahead = 0  # pages a reader served (tests read it)
 
     def page(self, after: int, limit: int) -> Sequence[Row]:
         """Up to `limit` rows after position `after`, oldest first."""
@@ -161,6 +162,7 @@ class LogPages:
         except BaseException:
             self._discard(reader)
             raise
+        self.pages_read_ahead += 1
         if reader.ahead is None:
             self._discard(reader)  # a short page: the replay is over
         else:
