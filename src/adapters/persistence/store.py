@@ -343,11 +343,21 @@ class EventsourcingStore:
 
     def _page(self, after: int, limit: int) -> Sequence[Row]:
         """The log after `after`, as (position, stream, version, topic, state) rows. On
-        PostgreSQL through asyncpg, the next page read ahead (log_pages.py); elsewhere the
-        library's page, its values taken out of its frozen dataclasses."""
+        PostgreSQL the next page read ahead through asyncpg (log_pages.py); on SQLite the
+        library's query; in memory the library's page, taken out of its dataclasses."""
         if self._pages is not None:
             rows: Sequence[Row] = self._read_page(after, limit)
             return rows
+        recorder: Any = self._recorder
+        if _backend(recorder) == "eventsourcing.sqlite":
+            # The library's query, its rows kept as they come (no Notification dataclass).
+            query = (
+                "SELECT rowid, originator_id, originator_version, topic, state FROM "
+                f"{recorder.events_table_name} WHERE rowid > ? ORDER BY rowid LIMIT ?"
+            )
+            with recorder.datastore.transaction(commit=False) as cursor:
+                cursor.execute(query, (after, limit))
+                return cast(Sequence[Row], cursor.fetchall())
         return [
             (n.id, n.originator_id, n.originator_version, n.topic, n.state)
             for n in self._recorder.select_notifications(
