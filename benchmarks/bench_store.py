@@ -3,9 +3,12 @@
 Run: .venv/bin/python -m benchmarks.bench_store [--events N] [--quick] [--profile]
 
 Phases, on each backend (a temp SQLite file, then a throwaway PostgreSQL schema):
-  1. write a log of --events events through `EventsourcingStore.save`, ~10 events per save;
-  2. the raw reference: a plain table with rows of the store's average event size, inserted
-     in the same batches (asyncpg / stdlib sqlite3), right after the store's writes;
+  1. write a log of --events events through `EventsourcingStore.save`, ~10 events per save
+     (only the saves are timed), and in turns with those saves
+  2. the raw reference: a plain table with rows of the store's average event size (that of
+     the log's first tenth, written alone first), inserted in the same batches of 10 rows
+     per transaction (asyncpg / stdlib sqlite3), one batch every few saves until
+     20,000 rows are in (the rest of the table is then bulk-loaded for the reads);
   3. the whole log read back in pages of 1000 and 5000, three times each, in turns: the raw
      table's rows (asyncpg / sqlite3), then `store.read(after, limit)` decoding every event
      into its domain event; the best of each (a busy machine only ever adds time), by the
@@ -243,9 +246,15 @@ class CommandResult:
 EVENTS_PER_SESSION = 50  # the journey's 22 events, then flags
 
 
-def write_log(store: EventsourcingStore, total: int, label: str) -> WriteResult:
+def write_log(
+    store: EventsourcingStore,
+    total: int,
+    label: str,
+    after_save: Callable[[int], None] = lambda _written: None,
+) -> WriteResult:
     """Sessions of 50 events kept in memory and saved every ~10 new events (one transaction
-    each), so the timing is the store's write path rather than loading."""
+    each), so the timing is the store's write path rather than loading. `after_save(written)`
+    runs after each save, untimed here (the raw reference's inserts, in turns)."""
     ids = SeededIds(7)
     settle_disk()
     progress = Progress(f"{label} write log", total)
@@ -268,11 +277,13 @@ def write_log(store: EventsourcingStore, total: int, label: str) -> WriteResult:
                 saved_version = session.version
                 saves += 1
                 progress.update(written)
+                after_save(written)
         if session.version > saved_version:
             elapsed += _timed_save(store, session)
             written += session.version - saved_version
             saves += 1
             progress.update(written)
+            after_save(written)
     return WriteResult(written, saves, elapsed)
 
 
@@ -388,31 +399,90 @@ def raw_batches(first: int, stop: int, row_bytes: int) -> Iterator[list[RawRow]]
         yield [(originator, v + 1, RAW_TOPIC, payload) for v in range(min(BATCH, stop - start))]
 
 
-async def raw_postgres(
-    schema: str, rows: int, timed: int, row_bytes: int, between: Between
-) -> RawResult:
+@dataclass
+class RawInserts:
+    """The raw reference's timed inserts, BATCH rows per transaction, made in turns with
+    the store's saves (`turn`), so both meet the same load on the machine."""
+
+    insert: Callable[[list[RawRow]], None]  # one committed batch
+    row_bytes: int
+    rows: int = 0
+    seconds: float = 0.0
+    _batches: Iterator[list[RawRow]] | None = None
+
+    def turn(self) -> None:
+        if self._batches is None:
+            self._batches = raw_batches(0, 1 << 40, self.row_bytes)
+        batch = next(self._batches)
+        started = time.perf_counter()
+        self.insert(batch)
+        self.seconds += time.perf_counter() - started
+        self.rows += len(batch)
+
+
+RAW_COLUMNS = ("originator", "version", "topic", "state")
+
+
+@contextlib.contextmanager
+def postgres_raw_inserts(schema: str, row_bytes: int) -> Iterator[RawInserts]:
+    """The raw table, and its inserts through asyncpg on an event loop of their own."""
+    loop = asyncio.new_event_loop()
+    connection = loop.run_until_complete(asyncpg.connect(POSTGRES_SERVER))
+    table = f'"{schema}".{RAW_TABLE}'
+    try:
+        loop.run_until_complete(
+            connection.execute(
+                f"CREATE TABLE {table} (id bigserial PRIMARY KEY, originator uuid NOT NULL, "
+                "version int NOT NULL, topic text NOT NULL, state bytea NOT NULL)"
+            )
+        )
+        statement = loop.run_until_complete(
+            connection.prepare(
+                f"INSERT INTO {table} ({', '.join(RAW_COLUMNS)}) VALUES ($1, $2, $3, $4)"
+            )
+        )
+
+        async def insert(batch: list[RawRow]) -> None:
+            async with connection.transaction():
+                await statement.executemany(batch)
+
+        yield RawInserts(lambda batch: loop.run_until_complete(insert(batch)), row_bytes)
+    finally:
+        loop.run_until_complete(connection.close())
+        loop.close()
+
+
+@contextlib.contextmanager
+def sqlite_raw_inserts(path: Path, row_bytes: int) -> Iterator[RawInserts]:
+    # Autocommit plus explicit BEGIN/COMMIT and WAL: the store's SQLite datastore settings.
+    connection = sqlite3.connect(path, isolation_level=None)
+    try:
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute(
+            f"CREATE TABLE {RAW_TABLE} (id INTEGER PRIMARY KEY, originator TEXT NOT NULL, "
+            "version INTEGER NOT NULL, topic TEXT NOT NULL, state BLOB NOT NULL)"
+        )
+        statement = (
+            f"INSERT INTO {RAW_TABLE} (originator, version, topic, state) VALUES (?, ?, ?, ?)"
+        )
+
+        def insert(batch: list[RawRow]) -> None:
+            connection.execute("BEGIN")
+            connection.executemany(statement, [(o.hex, v, t, s) for o, v, t, s in batch])
+            connection.execute("COMMIT")
+
+        yield RawInserts(insert, row_bytes)
+    finally:
+        connection.close()
+
+
+async def raw_postgres(schema: str, rows: int, inserted: RawInserts, between: Between) -> RawResult:
+    """The rest of the raw table bulk-loaded, then its reads in turns with the store's."""
     connection = await asyncpg.connect(POSTGRES_SERVER)
     table = f'"{schema}".{RAW_TABLE}'
-    columns = ("originator", "version", "topic", "state")
-    timed = min(rows, timed)
+    columns = RAW_COLUMNS
+    row_bytes, timed = inserted.row_bytes, inserted.rows
     try:
-        await connection.execute(
-            f"CREATE TABLE {table} (id bigserial PRIMARY KEY, originator uuid NOT NULL, "
-            "version int NOT NULL, topic text NOT NULL, state bytea NOT NULL)"
-        )
-        insert = await connection.prepare(
-            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ($1, $2, $3, $4)"
-        )
-        settle_disk()
-        progress = Progress("PostgreSQL raw insert", timed)
-        done = 0
-        started = time.perf_counter()
-        for batch in raw_batches(0, timed, row_bytes):
-            async with connection.transaction():
-                await insert.executemany(batch)
-            done += len(batch)
-            progress.update(done)
-        insert_seconds = time.perf_counter() - started
         rest = [row for batch in raw_batches(timed, rows, row_bytes) for row in batch]
         await connection.copy_records_to_table(
             RAW_TABLE, records=rest, columns=columns, schema_name=schema
@@ -443,33 +513,17 @@ async def raw_postgres(
                 if count != rows:
                     raise RuntimeError(f"raw PostgreSQL read {count} rows of {rows}")
             read_seconds[page_size], read_cpu[page_size] = min(runs), min(cpu_runs)
-        return RawResult(rows, row_bytes, timed, insert_seconds, read_seconds, read_cpu)
+        return RawResult(rows, row_bytes, timed, inserted.seconds, read_seconds, read_cpu)
     finally:
         await connection.close()
 
 
-def raw_sqlite(path: Path, rows: int, timed: int, row_bytes: int, between: Between) -> RawResult:
-    # Autocommit plus explicit BEGIN/COMMIT and WAL: the store's SQLite datastore settings.
+def raw_sqlite(path: Path, rows: int, inserted: RawInserts, between: Between) -> RawResult:
+    """The rest of the raw table bulk-loaded, then its reads in turns with the store's."""
     connection = sqlite3.connect(path, isolation_level=None)
-    timed = min(rows, timed)
+    row_bytes, timed = inserted.row_bytes, inserted.rows
+    insert = f"INSERT INTO {RAW_TABLE} (originator, version, topic, state) VALUES (?, ?, ?, ?)"
     try:
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute(
-            f"CREATE TABLE {RAW_TABLE} (id INTEGER PRIMARY KEY, originator TEXT NOT NULL, "
-            "version INTEGER NOT NULL, topic TEXT NOT NULL, state BLOB NOT NULL)"
-        )
-        insert = f"INSERT INTO {RAW_TABLE} (originator, version, topic, state) VALUES (?, ?, ?, ?)"
-        settle_disk()
-        progress = Progress("SQLite raw insert", timed)
-        done = 0
-        started = time.perf_counter()
-        for batch in raw_batches(0, timed, row_bytes):
-            connection.execute("BEGIN")
-            connection.executemany(insert, [(o.hex, v, t, s) for o, v, t, s in batch])
-            connection.execute("COMMIT")
-            done += len(batch)
-            progress.update(done)
-        insert_seconds = time.perf_counter() - started
         connection.execute("BEGIN")
         for batch in raw_batches(timed, rows, row_bytes):
             connection.executemany(insert, [(o.hex, v, t, s) for o, v, t, s in batch])
@@ -499,7 +553,7 @@ def raw_sqlite(path: Path, rows: int, timed: int, row_bytes: int, between: Betwe
                 if count != rows:
                     raise RuntimeError(f"raw SQLite read {count} rows of {rows}")
             read_seconds[page_size], read_cpu[page_size] = min(runs), min(cpu_runs)
-        return RawResult(rows, row_bytes, timed, insert_seconds, read_seconds, read_cpu)
+        return RawResult(rows, row_bytes, timed, inserted.seconds, read_seconds, read_cpu)
     finally:
         connection.close()
 
@@ -552,16 +606,22 @@ def bench_store(
     url: str,
     config: Config,
     event_size: Callable[[str], int],
-    raw: Callable[[int, Between], RawResult],
+    raw_inserts: Callable[[int], contextlib.AbstractContextManager[RawInserts]],
+    raw_reads: Callable[[RawInserts, Between], RawResult],
 ) -> BackendResult:
     print(f"== {name}: {url}", file=sys.stderr, flush=True)
     store = EventsourcingStore(url)
     try:
-        write = write_log(store, config.events, name)
         # The table's name depends on the backend (vigie_events, stored_events): ask it.
         recorder: Any = store.app.recorder
-        event_bytes = event_size(recorder.events_table_name)
-        # The raw reference just after the log, its reads and the store's replays in turns.
+        table = recorder.events_table_name
+        with contextlib.ExitStack() as stack:
+            inserted = write_in_turns(
+                store, config, name, lambda: stack.enter_context(raw_inserts(event_size(table)))
+            )
+            event_bytes = event_size(table)
+            write = inserted.write
+        # The raw reads and the store's replays in turns.
         runs: dict[int, list[float]] = {size: [] for size in PAGE_SIZES}
         cpu_runs: dict[int, list[float]] = {size: [] for size in PAGE_SIZES}
         counts: dict[int, int] = {}
@@ -573,7 +633,7 @@ def bench_store(
             runs[page_size].append(seconds)
             cpu_runs[page_size].append(cpu)
 
-        raw_result = raw(event_bytes, replay_between)
+        raw_result = raw_reads(inserted.raw, replay_between)
         replays = [
             ReplayResult(size, counts[size], min(runs[size]), runs[size], min(cpu_runs[size]))
             for size in PAGE_SIZES
@@ -583,6 +643,46 @@ def bench_store(
     finally:
         store.close()
     return BackendResult(name, write, event_bytes, replays, commands, raw_result, profile_top)
+
+
+@dataclass
+class WriteTurns:
+    write: WriteResult
+    raw: RawInserts
+
+
+def write_in_turns(
+    store: EventsourcingStore,
+    config: Config,
+    label: str,
+    start_raw: Callable[[], RawInserts],
+) -> WriteTurns:
+    """The store's log written, with the raw reference's timed inserts in turns: the first
+    tenth of the log alone (its average event is the raw rows' size), then one raw batch
+    every so many events, so that both meet the same load (writes are fsync-bound, and a
+    busy neighbour comes and goes over the minutes a run takes)."""
+    first = max(1, config.events // 10)
+    batches = max(1, config.raw_insert_rows // BATCH)
+    step = max(1.0, (config.events - first) / batches)
+    raw: list[RawInserts] = []
+    next_turn = float(first)
+
+    def after_save(written: int) -> None:
+        nonlocal next_turn
+        if written < first:
+            return
+        if not raw:
+            raw.append(start_raw())
+        while written >= next_turn and raw[0].rows < batches * BATCH:
+            raw[0].turn()
+            next_turn += step
+
+    write = write_log(store, config.events, label, after_save)
+    if not raw:
+        raw.append(start_raw())
+    if raw[0].rows == 0:
+        raw[0].turn()
+    return WriteTurns(write, raw[0])
 
 
 def profile_replay(store: EventsourcingStore, label: str) -> list[str]:
@@ -604,8 +704,9 @@ def bench_sqlite(config: Config) -> BackendResult:
             f"sqlite:///{path}",  # path is absolute, so this is the sqlite:////abs form
             config,
             lambda table: sqlite_event_size(path, table),
-            lambda size, between: raw_sqlite(
-                Path(directory) / "raw.sqlite", config.events, config.raw_insert_rows, size, between
+            lambda size: sqlite_raw_inserts(Path(directory) / "raw.sqlite", size),
+            lambda inserted, between: raw_sqlite(
+                Path(directory) / "raw.sqlite", config.events, inserted, between
             ),
         )
 
@@ -617,8 +718,9 @@ def bench_postgres(config: Config) -> BackendResult:
             f"{POSTGRES_SERVER}?schema={schema}",
             config,
             lambda table: postgres_event_size(schema, table),
-            lambda size, between: asyncio.run(
-                raw_postgres(schema, config.events, config.raw_insert_rows, size, between)
+            lambda size: postgres_raw_inserts(schema, size),
+            lambda inserted, between: asyncio.run(
+                raw_postgres(schema, config.events, inserted, between)
             ),
         )
 
@@ -672,7 +774,7 @@ def print_report(facts: dict[str, Any], command: str, results: list[BackendResul
                 f"{r.write.events_per_s / r.raw.insert_rows_per_s:.2f}",
                 f"{verdict(r.write.events_per_s / r.raw.insert_rows_per_s, RATIO_TARGET)} "
                 f"(≥ {RATIO_TARGET}); {r.write.events:,} events in {r.write.saves:,} saves, "
-                f"{r.event_bytes} B avg",
+                f"{r.event_bytes} B avg (raw rows {r.raw.row_bytes} B)",
             )
         )
         for rep in r.replays:
@@ -728,7 +830,8 @@ def print_report(facts: dict[str, Any], command: str, results: list[BackendResul
     print(
         "raw = the same rows (size = the store's average event) in a plain table, through\n"
         "      asyncpg (PostgreSQL) or stdlib sqlite3 (SQLite); raw inserts commit every "
-        f"{BATCH} rows,\n      rate from the first {results[0].raw.timed_insert_rows:,} rows. "
+        f"{BATCH} rows,\n      rate from {results[0].raw.timed_insert_rows:,} rows "
+        "inserted in turns with the store's saves. "
         f"Replays and raw reads: best of {REPEATS} runs, in turns.\n"
         "      Ratios are of wall-clock rates; under other load the client CPU per event "
         "(this\n      process's, best run) says how much of the machine each one asks for."
