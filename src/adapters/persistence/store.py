@@ -371,8 +371,8 @@ class EventsourcingStore:
         return cast(Sequence[Row], self._pages.page(after, limit))
 
     def _select_page(self, after: int, limit: int) -> Sequence[Row]:
-        """A page through the library's psycopg pool, as binary tuples (a thread that runs
-        an event loop, or finds every asyncpg reader in use)."""
+        """A page through the library's psycopg pool, as binary tuples: the first page of
+        every read, and any page log_pages.py did not read ahead."""
         from psycopg.rows import tuple_row
         from psycopg.sql import SQL, Identifier
 
