@@ -3,12 +3,17 @@
 Run: .venv/bin/python -m benchmarks.bench_store [--events N] [--quick] [--profile]
 
 Phases, on each backend (a temp SQLite file, then a throwaway PostgreSQL schema):
-  1. write a log of --events events through `EventsourcingStore.save`, ~10 events per save;
-  2. the raw reference: a plain table with rows of the store's average event size, inserted
-     in the same batches (asyncpg / stdlib sqlite3), right after the store's writes;
+  1. write a log of --events events through `EventsourcingStore.save`, ~10 events per save
+     (only the saves are timed), and in turns with those saves
+  2. the raw reference: a plain table with rows of the store's average event size (that of
+     the log's first tenth, written alone first), inserted in the same batches of 10 rows
+     per transaction (asyncpg / stdlib sqlite3), one batch every few saves until
+     20,000 rows are in (the rest of the table is then bulk-loaded for the reads);
   3. the whole log read back in pages of 1000 and 5000, three times each, in turns: the raw
      table's rows (asyncpg / sqlite3), then `store.read(after, limit)` decoding every event
-     into its domain event; the best of each (a busy machine only ever adds time);
+     into its domain event; the best of each (a busy machine only ever adds time), by the
+     clock (the figures) and by this process's CPU time (how much of a busy machine each
+     asks for: both read in this one thread);
   4. load–decide–save commands through `app.context.update` on --sessions sessions.
 The figures are printed as a table and written to benchmarks/results/store-<timestamp>.json.
 Nothing is asserted: the replay target is reported as PASS or BELOW.
@@ -213,10 +218,15 @@ class ReplayResult:
     events: int
     seconds: float  # the best of the runs: other load on the machine only ever adds time
     runs: list[float]
+    cpu_seconds: float  # this process's CPU time, best of the runs (steadier under load)
 
     @property
     def events_per_s(self) -> float:
         return self.events / self.seconds
+
+    @property
+    def cpu_us_per_event(self) -> float:
+        return self.cpu_seconds / self.events * 1e6
 
 
 @dataclass
@@ -236,9 +246,15 @@ class CommandResult:
 EVENTS_PER_SESSION = 50  # the journey's 22 events, then flags
 
 
-def write_log(store: EventsourcingStore, total: int, label: str) -> WriteResult:
+def write_log(
+    store: EventsourcingStore,
+    total: int,
+    label: str,
+    after_save: Callable[[int], None] = lambda _written: None,
+) -> WriteResult:
     """Sessions of 50 events kept in memory and saved every ~10 new events (one transaction
-    each), so the timing is the store's write path rather than loading."""
+    each), so the timing is the store's write path rather than loading. `after_save(written)`
+    runs after each save, untimed here (the raw reference's inserts, in turns)."""
     ids = SeededIds(7)
     settle_disk()
     progress = Progress(f"{label} write log", total)
@@ -261,11 +277,13 @@ def write_log(store: EventsourcingStore, total: int, label: str) -> WriteResult:
                 saved_version = session.version
                 saves += 1
                 progress.update(written)
+                after_save(written)
         if session.version > saved_version:
             elapsed += _timed_save(store, session)
             written += session.version - saved_version
             saves += 1
             progress.update(written)
+            after_save(written)
     return WriteResult(written, saves, elapsed)
 
 
@@ -275,20 +293,21 @@ def _timed_save(store: EventsourcingStore, session: ProctoredSession) -> float:
     return time.perf_counter() - started
 
 
-def replay_once(store: EventsourcingStore, page_size: int, label: str) -> tuple[int, float]:
-    """The whole log, page by page, each event decoded (what a projection rebuild costs)."""
+def replay_once(store: EventsourcingStore, page_size: int, label: str) -> tuple[int, float, float]:
+    """The whole log, page by page, each event decoded (what a projection rebuild costs):
+    (events, seconds, CPU seconds of this process)."""
     total = store.head()
     progress = Progress(label, total)
     after = count = 0
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     while page := store.read(after, page_size):
         count += len(page)
         after = page[-1].position
         progress.update(count)
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     if count != total:
         raise RuntimeError(f"replay read {count} events, the log holds {total}")
-    return count, seconds
+    return count, seconds, cpu
 
 
 def run_commands(
@@ -350,6 +369,7 @@ class RawResult:
     timed_insert_rows: int
     insert_seconds: float
     read_seconds: dict[int, float]  # best of REPEATS per page size
+    read_cpu_seconds: dict[int, float]  # this process's CPU time, best of REPEATS
 
     @property
     def insert_rows_per_s(self) -> float:
@@ -357,6 +377,9 @@ class RawResult:
 
     def read_rows_per_s(self, page_size: int) -> float:
         return self.rows / self.read_seconds[page_size]
+
+    def read_cpu_us_per_row(self, page_size: int) -> float:
+        return self.read_cpu_seconds[page_size] / self.rows * 1e6
 
 
 RAW_TOPIC = "domain.proctored_session:ProctoredSession.FlagRaised"
@@ -376,31 +399,90 @@ def raw_batches(first: int, stop: int, row_bytes: int) -> Iterator[list[RawRow]]
         yield [(originator, v + 1, RAW_TOPIC, payload) for v in range(min(BATCH, stop - start))]
 
 
-async def raw_postgres(
-    schema: str, rows: int, timed: int, row_bytes: int, between: Between
-) -> RawResult:
+@dataclass
+class RawInserts:
+    """The raw reference's timed inserts, BATCH rows per transaction, made in turns with
+    the store's saves (`turn`), so both meet the same load on the machine."""
+
+    insert: Callable[[list[RawRow]], None]  # one committed batch
+    row_bytes: int
+    rows: int = 0
+    seconds: float = 0.0
+    _batches: Iterator[list[RawRow]] | None = None
+
+    def turn(self) -> None:
+        if self._batches is None:
+            self._batches = raw_batches(0, 1 << 40, self.row_bytes)
+        batch = next(self._batches)
+        started = time.perf_counter()
+        self.insert(batch)
+        self.seconds += time.perf_counter() - started
+        self.rows += len(batch)
+
+
+RAW_COLUMNS = ("originator", "version", "topic", "state")
+
+
+@contextlib.contextmanager
+def postgres_raw_inserts(schema: str, row_bytes: int) -> Iterator[RawInserts]:
+    """The raw table, and its inserts through asyncpg on an event loop of their own."""
+    loop = asyncio.new_event_loop()
+    connection = loop.run_until_complete(asyncpg.connect(POSTGRES_SERVER))
+    table = f'"{schema}".{RAW_TABLE}'
+    try:
+        loop.run_until_complete(
+            connection.execute(
+                f"CREATE TABLE {table} (id bigserial PRIMARY KEY, originator uuid NOT NULL, "
+                "version int NOT NULL, topic text NOT NULL, state bytea NOT NULL)"
+            )
+        )
+        statement = loop.run_until_complete(
+            connection.prepare(
+                f"INSERT INTO {table} ({', '.join(RAW_COLUMNS)}) VALUES ($1, $2, $3, $4)"
+            )
+        )
+
+        async def insert(batch: list[RawRow]) -> None:
+            async with connection.transaction():
+                await statement.executemany(batch)
+
+        yield RawInserts(lambda batch: loop.run_until_complete(insert(batch)), row_bytes)
+    finally:
+        loop.run_until_complete(connection.close())
+        loop.close()
+
+
+@contextlib.contextmanager
+def sqlite_raw_inserts(path: Path, row_bytes: int) -> Iterator[RawInserts]:
+    # Autocommit plus explicit BEGIN/COMMIT and WAL: the store's SQLite datastore settings.
+    connection = sqlite3.connect(path, isolation_level=None)
+    try:
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute(
+            f"CREATE TABLE {RAW_TABLE} (id INTEGER PRIMARY KEY, originator TEXT NOT NULL, "
+            "version INTEGER NOT NULL, topic TEXT NOT NULL, state BLOB NOT NULL)"
+        )
+        statement = (
+            f"INSERT INTO {RAW_TABLE} (originator, version, topic, state) VALUES (?, ?, ?, ?)"
+        )
+
+        def insert(batch: list[RawRow]) -> None:
+            connection.execute("BEGIN")
+            connection.executemany(statement, [(o.hex, v, t, s) for o, v, t, s in batch])
+            connection.execute("COMMIT")
+
+        yield RawInserts(insert, row_bytes)
+    finally:
+        connection.close()
+
+
+async def raw_postgres(schema: str, rows: int, inserted: RawInserts, between: Between) -> RawResult:
+    """The rest of the raw table bulk-loaded, then its reads in turns with the store's."""
     connection = await asyncpg.connect(POSTGRES_SERVER)
     table = f'"{schema}".{RAW_TABLE}'
-    columns = ("originator", "version", "topic", "state")
-    timed = min(rows, timed)
+    columns = RAW_COLUMNS
+    row_bytes, timed = inserted.row_bytes, inserted.rows
     try:
-        await connection.execute(
-            f"CREATE TABLE {table} (id bigserial PRIMARY KEY, originator uuid NOT NULL, "
-            "version int NOT NULL, topic text NOT NULL, state bytea NOT NULL)"
-        )
-        insert = await connection.prepare(
-            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ($1, $2, $3, $4)"
-        )
-        settle_disk()
-        progress = Progress("PostgreSQL raw insert", timed)
-        done = 0
-        started = time.perf_counter()
-        for batch in raw_batches(0, timed, row_bytes):
-            async with connection.transaction():
-                await insert.executemany(batch)
-            done += len(batch)
-            progress.update(done)
-        insert_seconds = time.perf_counter() - started
         rest = [row for batch in raw_batches(timed, rows, row_bytes) for row in batch]
         await connection.copy_records_to_table(
             RAW_TABLE, records=rest, columns=columns, schema_name=schema
@@ -419,43 +501,29 @@ async def raw_postgres(
             return count
 
         read_seconds: dict[int, float] = {}
+        read_cpu: dict[int, float] = {}
         for page_size in PAGE_SIZES:
-            runs = []
+            runs, cpu_runs = [], []
             for _ in range(REPEATS):
-                started = time.perf_counter()
+                started, cpu_started = time.perf_counter(), time.process_time()
                 count = await read_all(page_size)
                 runs.append(time.perf_counter() - started)
+                cpu_runs.append(time.process_time() - cpu_started)
                 between(page_size)
                 if count != rows:
                     raise RuntimeError(f"raw PostgreSQL read {count} rows of {rows}")
-            read_seconds[page_size] = min(runs)
-        return RawResult(rows, row_bytes, timed, insert_seconds, read_seconds)
+            read_seconds[page_size], read_cpu[page_size] = min(runs), min(cpu_runs)
+        return RawResult(rows, row_bytes, timed, inserted.seconds, read_seconds, read_cpu)
     finally:
         await connection.close()
 
 
-def raw_sqlite(path: Path, rows: int, timed: int, row_bytes: int, between: Between) -> RawResult:
-    # Autocommit plus explicit BEGIN/COMMIT and WAL: the store's SQLite datastore settings.
+def raw_sqlite(path: Path, rows: int, inserted: RawInserts, between: Between) -> RawResult:
+    """The rest of the raw table bulk-loaded, then its reads in turns with the store's."""
     connection = sqlite3.connect(path, isolation_level=None)
-    timed = min(rows, timed)
+    row_bytes, timed = inserted.row_bytes, inserted.rows
+    insert = f"INSERT INTO {RAW_TABLE} (originator, version, topic, state) VALUES (?, ?, ?, ?)"
     try:
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute(
-            f"CREATE TABLE {RAW_TABLE} (id INTEGER PRIMARY KEY, originator TEXT NOT NULL, "
-            "version INTEGER NOT NULL, topic TEXT NOT NULL, state BLOB NOT NULL)"
-        )
-        insert = f"INSERT INTO {RAW_TABLE} (originator, version, topic, state) VALUES (?, ?, ?, ?)"
-        settle_disk()
-        progress = Progress("SQLite raw insert", timed)
-        done = 0
-        started = time.perf_counter()
-        for batch in raw_batches(0, timed, row_bytes):
-            connection.execute("BEGIN")
-            connection.executemany(insert, [(o.hex, v, t, s) for o, v, t, s in batch])
-            connection.execute("COMMIT")
-            done += len(batch)
-            progress.update(done)
-        insert_seconds = time.perf_counter() - started
         connection.execute("BEGIN")
         for batch in raw_batches(timed, rows, row_bytes):
             connection.executemany(insert, [(o.hex, v, t, s) for o, v, t, s in batch])
@@ -473,17 +541,19 @@ def raw_sqlite(path: Path, rows: int, timed: int, row_bytes: int, between: Betwe
             return count
 
         read_seconds: dict[int, float] = {}
+        read_cpu: dict[int, float] = {}
         for page_size in PAGE_SIZES:
-            runs = []
+            runs, cpu_runs = [], []
             for _ in range(REPEATS):
-                started = time.perf_counter()
+                started, cpu_started = time.perf_counter(), time.process_time()
                 count = read_all(page_size)
                 runs.append(time.perf_counter() - started)
+                cpu_runs.append(time.process_time() - cpu_started)
                 between(page_size)
                 if count != rows:
                     raise RuntimeError(f"raw SQLite read {count} rows of {rows}")
-            read_seconds[page_size] = min(runs)
-        return RawResult(rows, row_bytes, timed, insert_seconds, read_seconds)
+            read_seconds[page_size], read_cpu[page_size] = min(runs), min(cpu_runs)
+        return RawResult(rows, row_bytes, timed, inserted.seconds, read_seconds, read_cpu)
     finally:
         connection.close()
 
@@ -536,34 +606,83 @@ def bench_store(
     url: str,
     config: Config,
     event_size: Callable[[str], int],
-    raw: Callable[[int, Between], RawResult],
+    raw_inserts: Callable[[int], contextlib.AbstractContextManager[RawInserts]],
+    raw_reads: Callable[[RawInserts, Between], RawResult],
 ) -> BackendResult:
     print(f"== {name}: {url}", file=sys.stderr, flush=True)
     store = EventsourcingStore(url)
     try:
-        write = write_log(store, config.events, name)
         # The table's name depends on the backend (vigie_events, stored_events): ask it.
         recorder: Any = store.app.recorder
-        event_bytes = event_size(recorder.events_table_name)
-        # The raw reference just after the log, its reads and the store's replays in turns.
+        table = recorder.events_table_name
+        with contextlib.ExitStack() as stack:
+            inserted = write_in_turns(
+                store, config, name, lambda: stack.enter_context(raw_inserts(event_size(table)))
+            )
+            event_bytes = event_size(table)
+            write = inserted.write
+        # The raw reads and the store's replays in turns.
         runs: dict[int, list[float]] = {size: [] for size in PAGE_SIZES}
+        cpu_runs: dict[int, list[float]] = {size: [] for size in PAGE_SIZES}
         counts: dict[int, int] = {}
 
         def replay_between(page_size: int) -> None:
             run = len(runs[page_size]) + 1
             label = f"{name} replay page {page_size} #{run}"
-            counts[page_size], seconds = replay_once(store, page_size, label)
+            counts[page_size], seconds, cpu = replay_once(store, page_size, label)
             runs[page_size].append(seconds)
+            cpu_runs[page_size].append(cpu)
 
-        raw_result = raw(event_bytes, replay_between)
+        raw_result = raw_reads(inserted.raw, replay_between)
         replays = [
-            ReplayResult(size, counts[size], min(runs[size]), runs[size]) for size in PAGE_SIZES
+            ReplayResult(size, counts[size], min(runs[size]), runs[size], min(cpu_runs[size]))
+            for size in PAGE_SIZES
         ]
         profile_top = profile_replay(store, name) if config.profile else []
         commands = run_commands(store, config.sessions, config.commands, name)
     finally:
         store.close()
     return BackendResult(name, write, event_bytes, replays, commands, raw_result, profile_top)
+
+
+@dataclass
+class WriteTurns:
+    write: WriteResult
+    raw: RawInserts
+
+
+def write_in_turns(
+    store: EventsourcingStore,
+    config: Config,
+    label: str,
+    start_raw: Callable[[], RawInserts],
+) -> WriteTurns:
+    """The store's log written, with the raw reference's timed inserts in turns: the first
+    tenth of the log alone (its average event is the raw rows' size), then one raw batch
+    every so many events, so that both meet the same load (writes are fsync-bound, and a
+    busy neighbour comes and goes over the minutes a run takes)."""
+    first = max(1, config.events // 10)
+    batches = max(1, config.raw_insert_rows // BATCH)
+    step = max(1.0, (config.events - first) / batches)
+    raw: list[RawInserts] = []
+    next_turn = float(first)
+
+    def after_save(written: int) -> None:
+        nonlocal next_turn
+        if written < first:
+            return
+        if not raw:
+            raw.append(start_raw())
+        while written >= next_turn and raw[0].rows < batches * BATCH:
+            raw[0].turn()
+            next_turn += step
+
+    write = write_log(store, config.events, label, after_save)
+    if not raw:
+        raw.append(start_raw())
+    if raw[0].rows == 0:
+        raw[0].turn()
+    return WriteTurns(write, raw[0])
 
 
 def profile_replay(store: EventsourcingStore, label: str) -> list[str]:
@@ -585,8 +704,9 @@ def bench_sqlite(config: Config) -> BackendResult:
             f"sqlite:///{path}",  # path is absolute, so this is the sqlite:////abs form
             config,
             lambda table: sqlite_event_size(path, table),
-            lambda size, between: raw_sqlite(
-                Path(directory) / "raw.sqlite", config.events, config.raw_insert_rows, size, between
+            lambda size: sqlite_raw_inserts(Path(directory) / "raw.sqlite", size),
+            lambda inserted, between: raw_sqlite(
+                Path(directory) / "raw.sqlite", config.events, inserted, between
             ),
         )
 
@@ -598,8 +718,9 @@ def bench_postgres(config: Config) -> BackendResult:
             f"{POSTGRES_SERVER}?schema={schema}",
             config,
             lambda table: postgres_event_size(schema, table),
-            lambda size, between: asyncio.run(
-                raw_postgres(schema, config.events, config.raw_insert_rows, size, between)
+            lambda size: postgres_raw_inserts(schema, size),
+            lambda inserted, between: asyncio.run(
+                raw_postgres(schema, config.events, inserted, between)
             ),
         )
 
@@ -653,11 +774,12 @@ def print_report(facts: dict[str, Any], command: str, results: list[BackendResul
                 f"{r.write.events_per_s / r.raw.insert_rows_per_s:.2f}",
                 f"{verdict(r.write.events_per_s / r.raw.insert_rows_per_s, RATIO_TARGET)} "
                 f"(≥ {RATIO_TARGET}); {r.write.events:,} events in {r.write.saves:,} saves, "
-                f"{r.event_bytes} B avg",
+                f"{r.event_bytes} B avg (raw rows {r.raw.row_bytes} B)",
             )
         )
         for rep in r.replays:
             raw = r.raw.read_rows_per_s(rep.page_size)
+            raw_cpu = r.raw.read_cpu_us_per_row(rep.page_size)
             rows.append(
                 (
                     f"replay+decode, events/s (page {rep.page_size})",
@@ -666,6 +788,15 @@ def print_report(facts: dict[str, Any], command: str, results: list[BackendResul
                     f"{rep.events_per_s / raw:.2f}",
                     f"{verdict(rep.events_per_s / raw, RATIO_TARGET)} (≥ {RATIO_TARGET}); "
                     f"≥ {REPLAY_TARGET:,}/s: {verdict(rep.events_per_s, REPLAY_TARGET)}",
+                )
+            )
+            rows.append(
+                (
+                    "  client CPU per event, µs",
+                    f"{rep.cpu_us_per_event:.2f}",
+                    f"{raw_cpu:.2f}",
+                    f"{raw_cpu / rep.cpu_us_per_event:.2f}",
+                    "this process's CPU time (best run): what a busy machine shares out",
                 )
             )
         for i, (measure, vigie, raw_figure, ratio, note) in enumerate(rows):
@@ -699,8 +830,11 @@ def print_report(facts: dict[str, Any], command: str, results: list[BackendResul
     print(
         "raw = the same rows (size = the store's average event) in a plain table, through\n"
         "      asyncpg (PostgreSQL) or stdlib sqlite3 (SQLite); raw inserts commit every "
-        f"{BATCH} rows,\n      rate from the first {results[0].raw.timed_insert_rows:,} rows. "
-        f"Replays and raw reads: best of {REPEATS} runs, in turns."
+        f"{BATCH} rows,\n      rate from {results[0].raw.timed_insert_rows:,} rows "
+        "inserted in turns with the store's saves. "
+        f"Replays and raw reads: best of {REPEATS} runs, in turns.\n"
+        "      Ratios are of wall-clock rates; under other load the client CPU per event "
+        "(this\n      process's, best run) says how much of the machine each one asks for."
     )
     print()
     for r in results:
@@ -729,6 +863,8 @@ def write_json(
                         "events_per_s": rep.events_per_s,
                         "raw_rows_per_s": r.raw.read_rows_per_s(rep.page_size),
                         "ratio": rep.events_per_s / r.raw.read_rows_per_s(rep.page_size),
+                        "cpu_us_per_event": rep.cpu_us_per_event,
+                        "raw_cpu_us_per_row": r.raw.read_cpu_us_per_row(rep.page_size),
                         "meets_target": rep.events_per_s >= REPLAY_TARGET,
                     }
                     for rep in r.replays

@@ -49,7 +49,11 @@ from adapters.mail.memory import MemoryMailer
 from adapters.media.ice import IceServers, parse_ice_servers
 from adapters.media.memory import FileMedia, MemoryMedia
 from adapters.oidc import OidcSettings, OpenIdProvider
-from adapters.persistence.settings import DEFAULT_DATABASE_URL, eventsourcing_env
+from adapters.persistence.settings import (
+    DEFAULT_DATABASE_URL,
+    asyncpg_connect,
+    eventsourcing_env,
+)
 from adapters.persistence.store import EventsourcingStore
 from adapters.rate_limit_store import PostgresStore
 from adapters.read_model_store import (
@@ -579,14 +583,7 @@ def log_head(settings: Settings, store: EventsourcingStore) -> LogHead | None:
     env = eventsourcing_env(settings.database_url)
     if env["PERSISTENCE_MODULE"] != "eventsourcing.postgres":
         return None
-    connect = {
-        "host": env["POSTGRES_HOST"],
-        "port": int(env["POSTGRES_PORT"]),
-        "user": env["POSTGRES_USER"],
-        "password": env["POSTGRES_PASSWORD"] or None,
-        "database": env["POSTGRES_DBNAME"],
-    }
-    return PostgresLogHead(connect, env["POSTGRES_SCHEMA"], lambda: store.last_saved)
+    return PostgresLogHead(asyncpg_connect(env), env["POSTGRES_SCHEMA"], lambda: store.last_saved)
 
 
 def _announce_appends(settings: Settings) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import typing
+from collections.abc import Callable
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -142,6 +143,19 @@ class MsgspecMapper(Mapper[UUID]):
             state=stored_state,
         )
 
+    def reads_in_one_step(self) -> bool:
+        """Whether a chained row's payload is its event's JSON as it is: no hash check to
+        make for a load (`chain`), nothing to decrypt or decompress."""
+        return self.chain is None and not self.cipher and not self.compressor
+
+    @property
+    def one_step(self) -> Callable[[str], tuple[type[Any], msgspec.json.Decoder[Any]] | None]:
+        """topic -> the event class and the typed decoder of its payload when an event of
+        that topic decodes in one step (a current class version, no sealed fields); None
+        otherwise, or if the topic names no event class (the general way then says why).
+        A cached function: a replay asks it for every row."""
+        return _one_step
+
     def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
         return self.decode(
             stored_event.originator_id,
@@ -272,6 +286,17 @@ def _plan(topic: str) -> _Plan:
     fast = not is_snapshot and getattr(cls, "class_version", 1) == 1
     decoder = msgspec.json.Decoder(mirror) if fast else None
     return _Plan(cls, mirror, fields, decoder, is_snapshot, bool(personal_fields(cls)))
+
+
+@cache
+def _one_step(topic: str) -> tuple[type[Any], msgspec.json.Decoder[Any]] | None:
+    try:
+        plan = _plan(topic)
+    except Exception:  # an unknown or broken topic: rows of it go the general way
+        return None
+    if plan.decoder is None or plan.personal:
+        return None
+    return plan.cls, plan.decoder
 
 
 def _matches_own_hash(originator_id: UUID, version: int, topic: str, state: bytes) -> bool:

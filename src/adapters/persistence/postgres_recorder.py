@@ -3,9 +3,10 @@
 eventsourcing 9.5.6 sends a save's rows as one array of a composite type, which psycopg writes
 as text: each state's bytes in hex, escaped again by a regular expression for the composite,
 then parsed back by the server. That cost more than the commit itself. Here the same
-statement takes one array per column, sent in binary. Everything else is the library's: the
-table lock that keeps insert order equal to commit order, the notification, the tracking row
-in the same transaction, the ids returned in the rows' order.
+statement takes one array per column, sent in binary, and the whole save (its COMMIT too)
+travels in one round trip instead of two. Everything else is the library's: the table lock
+that keeps insert order equal to commit order, the notification, the tracking row in the
+same transaction, the ids returned in the rows' order.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresProcessRecorder
+from eventsourcing.utils import retry
 from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
@@ -34,6 +36,26 @@ class LeanPostgresProcessRecorder(PostgresProcessRecorder):
             table=Identifier(self.events_table_name),
             id_type=SQL(self.datastore.originator_id_type),
         )
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)  # as the library's
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """As the library's, in one round trip instead of two: the library syncs its
+        pipeline after the insert, then sends COMMIT and syncs again. Here BEGIN, the tracking
+        row, the lock, the notification, the insert and COMMIT go together; a version taken
+        meanwhile still fails the commit with the unique violation, which the datastore
+        raises as the library's IntegrityError (a ConcurrencyConflict for the store)."""
+        with self.datastore.get_connection() as conn:
+            inserted = conn.cursor()
+            with conn.pipeline(), conn.transaction():
+                with conn.cursor() as curs:
+                    self._insert_events(curs, stored_events, **kwargs)
+                if stored_events:
+                    self._insert_stored_events(inserted, stored_events, **kwargs)
+            if not stored_events:
+                return []
+            return [row["notification_id"] for row in inserted.fetchall()]
 
     def _insert_stored_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **_: Any

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
 DEFAULT_DATABASE_URL = "sqlite:///vigie-data/vigie.sqlite"
@@ -57,3 +59,14 @@ def eventsourcing_env(database_url: str) -> dict[str, str]:
         f"VIGIE_DATABASE_URL: unsupported database URL {database_url!r} "
         "(use memory:, sqlite:///path or postgresql://user@host:port/dbname)"
     )
+
+
+def asyncpg_connect(env: Mapping[str, str]) -> dict[str, Any]:
+    """asyncpg's connection arguments for the server these PostgreSQL settings name."""
+    return {
+        "host": env["POSTGRES_HOST"],
+        "port": int(env["POSTGRES_PORT"]),
+        "user": env["POSTGRES_USER"],
+        "password": env["POSTGRES_PASSWORD"] or None,
+        "database": env["POSTGRES_DBNAME"],
+    }

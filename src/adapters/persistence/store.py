@@ -16,9 +16,12 @@ import gc
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
+from itertools import repeat
+from operator import getitem, itemgetter
 from typing import Any, TypeVar, cast
 from uuid import UUID
 
+import msgspec
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate, AggregateEvent
 from eventsourcing.persistence import (
@@ -34,6 +37,8 @@ from eventsourcing.persistence import (
 from eventsourcing.utils import retry
 
 from adapters.persistence.chain import (
+    HEADER_BYTES,
+    MAGIC,
     HeadCache,
     check_streams,
     is_chained,
@@ -41,9 +46,10 @@ from adapters.persistence.chain import (
     payload_of,
     prev_hash_of,
 )
+from adapters.persistence.log_pages import LogPages
 from adapters.persistence.msgspec_mapper import MsgspecMapper, MsgspecTranscoder, UndecodableRow
 from adapters.persistence.quarantine import UNCHAINED_AFTER_CHAIN, ChainStart, QuarantineRegistry
-from adapters.persistence.settings import eventsourcing_env
+from adapters.persistence.settings import asyncpg_connect, eventsourcing_env
 from adapters.persistence.unavailable import DATABASE_UNREACHABLE
 from adapters.pool_check import check_rested_only
 from app.ports.audit_log import ChainReport, StoredRecord
@@ -66,6 +72,7 @@ A = TypeVar("A", bound=Aggregate)
 LEAN_RECORDER_TOPIC = "adapters.persistence.postgres_recorder:LeanPostgresProcessRecorder"
 Row = tuple[int, UUID | str, int, str, bytes]  # a row of the log: position, stream, version…
 AGGREGATE_CACHE_SIZE = 20_000
+STREAM_IDS_KEPT = 50_000  # stream ids remembered by the log's reads (then forgotten at once)
 STREAMS_PER_QUERY = 500  # SQLite binds at most 32,766 parameters; keep queries small anyway
 DECIDED_TOPIC = f"{Review.__module__}:{Review.ReviewDecided.__qualname__}"
 # An appeal's decision changes the final verdict: a resumed audit replays the review again.
@@ -147,7 +154,8 @@ class EventsourcingStore:
         # Streams whose unchained rows were found to be history from before the chain (up to
         # that version): an old store's streams are checked once per process.
         self._pre_chain: dict[UUID, int] = {}
-        self._page_statement = self._page_query()
+        self._pages = self._log_pages(env)
+        self._streams: dict[object, UUID] = {}  # a page's stream ids as plain UUIDs
         # Told after each committed save how many events of each aggregate type it appended
         # (issue 15: the metrics count them here, whichever use case or policy saved).
         self.on_saved: list[Callable[[Mapping[str, int]], None]] = []
@@ -155,19 +163,16 @@ class EventsourcingStore:
         # read-your-writes even before the store's announcement reaches the listener).
         self.last_saved = 0
 
-    def _page_query(self) -> Any:
-        """The log's page query on PostgreSQL (None elsewhere: the library's page)."""
+    def _log_pages(self, env: Mapping[str, str]) -> LogPages | None:
+        """The log's pages through asyncpg on PostgreSQL (None elsewhere: the library's)."""
         recorder: Any = self._recorder
         if _backend(recorder) != "eventsourcing.postgres":
             return None
-        from psycopg.sql import SQL, Identifier
-
-        return SQL(
-            "SELECT notification_id, originator_id, originator_version, topic, state "
-            "FROM {schema}.{table} WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
-        ).format(
-            schema=Identifier(recorder.datastore.schema),
-            table=Identifier(recorder.events_table_name),
+        return LogPages(
+            asyncpg_connect(env),
+            recorder.datastore.schema,
+            recorder.events_table_name,
+            fallback=self._select_page,
         )
 
     def _read_for_chain(self, originator_id: UUID, lte: int | None) -> Sequence[StoredEvent]:
@@ -251,37 +256,118 @@ class EventsourcingStore:
             return self._read(after, limit)
 
     def _read(self, after: int, limit: int) -> Sequence[Recorded]:
-        decode = self._reader.decode
-        written_after = self._chain_start.written_after
-        recorded = []
-        for position, originator_id, version, topic, state in self._page(after, limit):
+        """A page of the log, each row decoded into its event (issue 15: a replay decodes
+        millions). A page whose rows are all chained and of event types that decode in one
+        typed step (`MsgspecMapper.one_step`: a current class version, nothing sealed) is
+        decoded column by column, in C (`_decoded_at_once`); any other page row by row,
+        each row that is not such the general way (`_row_event`)."""
+        rows = self._page(after, limit)
+        if not rows:
+            return []
+        positions, originator_ids, versions, topics, states = zip(*rows, strict=True)
+        known = list(map(self._streams.get, originator_ids))
+        # (`all`, not `None in`: that would run UUID.__eq__, in Python, for each row)
+        streams = (
+            cast(list[UUID], known)
+            if all(known)
+            else [
+                stream if stream is not None else self._stream_of(originator_id)
+                for stream, originator_id in zip(known, originator_ids, strict=True)
+            ]
+        )
+        one_step = self._reader.one_step if self._reader.reads_in_one_step() else _no_step
+        steps = list(map(one_step, topics))
+        if all(steps):
             try:
-                event = decode(originator_id, version, topic, state)
-            except UndecodableRow as error:
-                event = self._unreadable(originator_id, version, error.problem)
-            except DATABASE_UNREACHABLE:
-                # The key store did not answer (a restart): the row is fine, the reader tries
-                # again later; a quarantine would withhold a sound stream from this process.
-                raise
-            except Exception as error:
-                problem = f"{type(error).__name__} decoding {topic!r}"
-                event = self._unreadable(originator_id, version, problem)
-            else:
-                unchained = not is_chained(state)
-                if unchained and written_after(position):
-                    # Not history from before the chain: never handed over as a fact.
-                    event = self._unreadable(originator_id, version, UNCHAINED_AFTER_CHAIN)
-            assert isinstance(event, AggregateEvent)
-            recorded.append(Recorded(position, event))
+                if all(map(bytes.startswith, states, repeat(MAGIC))):
+                    one_steps = cast(list[OneStep], steps)
+                    return _decoded_at_once(positions, streams, versions, one_steps, states)
+            except Exception:  # a row that does not decode: row by row, the general way
+                pass  # names it and quarantines its stream
+        return self._decoded_row_by_row(positions, streams, versions, topics, states, steps)
+
+    def _decoded_row_by_row(
+        self,
+        positions: Sequence[int],
+        streams: Sequence[UUID],
+        versions: Sequence[int],
+        topics: Sequence[str],
+        states: Sequence[bytes],
+        steps: Sequence[OneStep | None],
+    ) -> list[Recorded]:
+        recorded: list[Recorded] = []
+        for position, stream, version, topic, state, step in zip(
+            positions, streams, versions, topics, states, steps, strict=True
+        ):
+            if step is not None and state[:MAGIC_BYTES] == MAGIC:
+                try:
+                    values = _as_dict(step[1].decode(state[HEADER_BYTES:]))
+                except Exception:  # the general way names the problem and quarantines
+                    pass
+                else:
+                    values["originator_id"] = stream
+                    values["originator_version"] = version
+                    event = object.__new__(step[0])
+                    object.__setattr__(event, "__dict__", values)
+                    recorded.append(Recorded(position, event))
+                    continue
+            recorded.append(
+                Recorded(position, self._row_event(position, stream, version, topic, state))
+            )
         return recorded
+
+    def _stream_of(self, originator_id: object) -> UUID:
+        """A row's stream id as a plain `uuid.UUID` (asyncpg gives its own UUID type, SQLite
+        text), remembered: a stream's events come in runs, and a UUID is slow to make."""
+        if len(self._streams) >= STREAM_IDS_KEPT:
+            self._streams.clear()
+        if isinstance(originator_id, UUID):
+            stream = originator_id if type(originator_id) is UUID else UUID(int=originator_id.int)
+        else:
+            stream = UUID(str(originator_id))
+        self._streams[originator_id] = stream
+        return stream
+
+    def _row_event(
+        self, position: int, originator_id: UUID | str, version: int, topic: str, state: bytes
+    ) -> AggregateEvent:
+        """One row of the log the general way: upcast, unsealed, or unreadable if it does
+        not decode or was written unchained after the chain began (never handed over as a
+        fact)."""
+        try:
+            event = self._reader.decode(originator_id, version, topic, state)
+        except UndecodableRow as error:
+            event = self._unreadable(originator_id, version, error.problem)
+        except DATABASE_UNREACHABLE:
+            # The key store did not answer (a restart): the row is fine, the reader tries
+            # again later; a quarantine would withhold a sound stream from this process.
+            raise
+        except Exception as error:
+            problem = f"{type(error).__name__} decoding {topic!r}"
+            event = self._unreadable(originator_id, version, problem)
+        else:
+            if not is_chained(state) and self._chain_start.written_after(position):
+                event = self._unreadable(originator_id, version, UNCHAINED_AFTER_CHAIN)
+        assert isinstance(event, AggregateEvent)
+        return event
 
     def _page(self, after: int, limit: int) -> Sequence[Row]:
         """The log after `after`, as (position, stream, version, topic, state) rows. On
-        PostgreSQL one prepared query read as binary tuples: the library's page builds a
-        dict, then a frozen dataclass per row, which cost more than decoding it (issue 15)."""
-        if self._page_statement is not None:
-            rows: Sequence[Row] = self._select_page(after, limit)
+        PostgreSQL the next page read ahead through asyncpg (log_pages.py); on SQLite the
+        library's query; in memory the library's page, taken out of its dataclasses."""
+        if self._pages is not None:
+            rows: Sequence[Row] = self._read_page(after, limit)
             return rows
+        recorder: Any = self._recorder
+        if _backend(recorder) == "eventsourcing.sqlite":
+            # The library's query, its rows kept as they come (no Notification dataclass).
+            query = (
+                "SELECT rowid, originator_id, originator_version, topic, state FROM "
+                f"{recorder.events_table_name} WHERE rowid > ? ORDER BY rowid LIMIT ?"
+            )
+            with recorder.datastore.transaction(commit=False) as cursor:
+                cursor.execute(query, (after, limit))
+                return cast(Sequence[Row], cursor.fetchall())
         return [
             (n.id, n.originator_id, n.originator_version, n.topic, n.state)
             for n in self._recorder.select_notifications(
@@ -290,15 +376,29 @@ class EventsourcingStore:
         ]
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)  # as the library's
-    def _select_page(self, after: int, limit: int) -> Sequence[Row]:
-        from psycopg.rows import tuple_row
+    def _read_page(self, after: int, limit: int) -> Sequence[Row]:
+        assert self._pages is not None
+        return cast(Sequence[Row], self._pages.page(after, limit))
 
-        datastore: Any = getattr(self._recorder, "datastore")  # noqa: B009
+    def _select_page(self, after: int, limit: int) -> Sequence[Row]:
+        """A page through the library's psycopg pool, as binary tuples: the first page of
+        every read, and any page log_pages.py did not read ahead."""
+        from psycopg.rows import tuple_row
+        from psycopg.sql import SQL, Identifier
+
+        recorder: Any = self._recorder
+        statement = SQL(
+            "SELECT notification_id, originator_id, originator_version, topic, state "
+            "FROM {schema}.{table} WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
+        ).format(
+            schema=Identifier(recorder.datastore.schema),
+            table=Identifier(recorder.events_table_name),
+        )
         with (
-            datastore.get_connection() as conn,
+            recorder.datastore.get_connection() as conn,
             conn.cursor(row_factory=tuple_row, binary=True) as curs,
         ):
-            curs.execute(self._page_statement, (after, limit), prepare=True)
+            curs.execute(statement, (after, limit), prepare=True)
             rows: list[Row] = curs.fetchall()
             return rows
 
@@ -391,6 +491,8 @@ class EventsourcingStore:
         return self._recorder.max_tracking_id(reader) or 0
 
     def close(self) -> None:
+        if self._pages is not None:
+            self._pages.close()
         self.app.close()
 
     # --- AuditLog --------------------------------------------------------------------------
@@ -512,6 +614,40 @@ def _collector_paused() -> Iterator[None]:
         yield
     finally:
         gc.enable()
+
+
+def _no_step(_topic: str) -> None:
+    return None
+
+
+def _decoded_at_once(
+    positions: Sequence[int],
+    streams: Sequence[UUID],
+    versions: Sequence[int],
+    steps: Sequence[OneStep],
+    states: Sequence[bytes],
+) -> list[Recorded]:
+    """Chained rows of one-step event types, decoded column by column with `map`, so no
+    Python code runs per row (issue 15); each event as `MsgspecMapper.decode` makes it: its
+    typed mirror's values as its `__dict__`, then its stream and version. Raises if any
+    row does not decode (the caller then goes row by row)."""
+    payloads = map(getitem, states, repeat(_PAYLOAD))
+    values = list(map(_as_dict, map(_DECODE, map(_second, steps), payloads)))
+    # dict.__setitem__ answers None: any() runs the map to its end.
+    any(map(dict.__setitem__, values, repeat("originator_id"), streams))
+    any(map(dict.__setitem__, values, repeat("originator_version"), versions))
+    events = list(map(object.__new__, map(_first, steps)))
+    any(map(object.__setattr__, events, repeat("__dict__"), values))
+    return list(map(_recorded, repeat(Recorded), zip(positions, events, strict=True)))
+
+
+OneStep = tuple[type[Any], msgspec.json.Decoder[Any]]  # MsgspecMapper.one_step's answer
+_as_dict = msgspec.structs.asdict
+_DECODE: Callable[[Any, Any], Any] = msgspec.json.Decoder.decode
+_PAYLOAD = slice(HEADER_BYTES, None)
+_first, _second = itemgetter(0), itemgetter(1)
+_recorded = tuple.__new__  # a named tuple made without its Python __new__ (one call less)
+MAGIC_BYTES = len(MAGIC)
 
 
 def _uuid(value: UUID | str) -> UUID:

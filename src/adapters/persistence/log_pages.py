@@ -1,0 +1,232 @@
+"""The log's pages on PostgreSQL, read with asyncpg, the next one read ahead (issue 15).
+
+A replay (a read model rebuilt, a worker catching up) reads the log page after page. Read
+through the library's psycopg connection, each page waited on PostgreSQL finding and sending
+its rows (half of a raw read's time) and only then was decoded. Here a page comes from
+asyncpg, which makes its rows in C, and when it comes back full the query for the page after
+it is sent at once: PostgreSQL finds and sends those rows while this page is decoded.
+
+No thread is involved: a reader is one asyncpg connection on an event loop of its own, run
+by whichever thread asks for a page (one thread at a time), so a busy machine adds no
+hand-over between threads. The first page of a read, and any page asked for by a thread that
+already runs an event loop or while the reader is in use, is read the library's way
+(`fallback`); the reader's connection is opened at a full page and closed at the first short
+one, so only a process that is replaying holds it.
+
+A page read ahead is handed over only if it was full: the store commits positions in order
+(the library's table lock), so nothing can join a full page after it was read. A short one
+may have missed a later commit (read-your-writes): it is read again. Decoding, unsealing and
+every check happen when the page is asked for, never ahead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import asyncpg
+from eventsourcing.persistence import OperationalError
+
+Row = Sequence[Any]  # position, stream, version, topic, state (an asyncpg Record)
+READERS = 1  # one connection per store for pages: a second thread at once reads the library's way
+CONNECT_TIMEOUT_S = 2.0  # as the recorder's (settings.py): a stopped server fails fast
+CLOSE_TIMEOUT_S = 2.0
+
+# What "the database did not answer" looks like from asyncpg (refused, dropped, shutting
+# down, starting up, full): raised as the library's OperationalError, which the store retries
+# and the web answers with « try again » (unavailable.py).
+UNREACHABLE: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncio.TimeoutError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.TooManyConnectionsError,
+)
+
+
+class _Reader:
+    """One asyncpg connection on its own event loop; used by one thread at a time."""
+
+    def __init__(self, connect: dict[str, Any], query: str) -> None:
+        self.query = query
+        self.loop = asyncio.new_event_loop()
+        try:
+            self.connection: Any = self.loop.run_until_complete(
+                asyncpg.connect(
+                    **connect,
+                    timeout=CONNECT_TIMEOUT_S,
+                    server_settings={"application_name": "vigie-log-pages"},
+                )
+            )
+        except BaseException:
+            self.loop.close()
+            raise
+        self.ahead: tuple[int, int] | None = None  # the page whose query was sent ahead
+        self.task: asyncio.Task[list[Row]] | None = None
+
+    def page(self, after: int, limit: int) -> list[Row]:
+        rows: list[Row] | None = None
+        task, ahead = self.task, self.ahead
+        self.task = self.ahead = None
+        if task is not None:
+            # Another page read ahead is waited for too: the connection is free once it came.
+            # A read ahead that failed is simply read again (a dead connection says so then).
+            with contextlib.suppress(Exception):
+                rows = self.loop.run_until_complete(task)
+            if ahead != (after, limit) or (rows is not None and len(rows) < limit):
+                rows = None  # not this page, or a short one that may have missed a commit
+        if rows is None:
+            rows = self.loop.run_until_complete(self._fetch(after, limit))
+        if limit > 0 and len(rows) == limit:
+            self.send_ahead(rows[-1][0], limit)
+        return rows
+
+    def send_ahead(self, after: int, limit: int) -> None:
+        """Send the query for that page now; its rows are taken by `page`."""
+        if self.task is not None:  # an earlier read ahead nobody asked for: let it come
+            with contextlib.suppress(Exception):
+                self.loop.run_until_complete(self.task)
+        self.ahead = (after, limit)
+        self.task = self.loop.create_task(self._fetch(after, limit))
+        # One turn of the loop: the task sends its query, then waits on the socket.
+        self.loop.run_until_complete(asyncio.sleep(0))
+
+    async def _fetch(self, after: int, limit: int) -> list[Row]:
+        rows: list[Row] = await self.connection.fetch(self.query, after, limit)
+        return rows
+
+    def close(self) -> None:
+        """Closed politely when this thread may run the loop, cut otherwise."""
+        try:
+            if self.task is not None:
+                self.task.cancel()
+                with contextlib.suppress(BaseException):
+                    self.loop.run_until_complete(self.task)
+            self.loop.run_until_complete(self.connection.close(timeout=CLOSE_TIMEOUT_S))
+        except BaseException:
+            self.connection.terminate()
+        finally:
+            self.loop.close()
+
+
+class LogPages:
+    """The log after a position, page by page, from one schema's events table.
+
+    A page that nothing read ahead is read the library's way (`fallback`, its pooled
+    psycopg connection). Only when it comes back full, a replay being under way, is the
+    next page asked for ahead, on this store's asyncpg reader (READERS connections at
+    most); the reader carries on while pages come back full, and its connection is closed
+    at the first short page: a process that is not replaying holds no connection for it.
+    """
+
+    def __init__(
+        self,
+        connect: dict[str, Any],
+        schema: str,
+        table: str,
+        fallback: Callable[[int, int], Sequence[Row]],
+    ) -> None:
+        self._connect = connect
+        self._query = (
+            "SELECT notification_id, originator_id, originator_version, topic, state "
+            f'FROM "{schema}"."{table}" WHERE notification_id > $1 '
+            "ORDER BY notification_id LIMIT $2"
+        )
+        self._fallback = fallback
+        self._lock = threading.Lock()
+        self._idle: list[_Reader] = []
+        self._made = 0  # readers in existence (idle or in use)
+        self._closed = False
+        self.pages_read_ahead = 0  # pages a reader served (tests read it)
+
+    def page(self, after: int, limit: int) -> Sequence[Row]:
+        """Up to `limit` rows after position `after`, oldest first."""
+        if _loop_running():
+            return self._fallback(after, limit)
+        reader = self._take((after, limit))
+        if reader is None:
+            rows = self._fallback(after, limit)
+            if limit > 0 and len(rows) == limit:
+                self._read_ahead(rows[-1][0], limit)
+            return rows
+        try:
+            rows = reader.page(after, limit)
+        except UNREACHABLE as error:
+            self._discard(reader)
+            raise OperationalError(f"the log's page could not be read: {error}") from error
+        except BaseException:
+            self._discard(reader)
+            raise
+        self.pages_read_ahead += 1
+        if reader.ahead is None:
+            self._discard(reader)  # a short page: the replay is over
+        else:
+            self._give_back(reader)
+        return rows
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for reader in idle:
+            reader.close()
+
+    # --- internals -----------------------------------------------------------------------
+
+    def _read_ahead(self, after: int, limit: int) -> None:
+        """Send the query for the page after a full one on a reader (an idle one, or a new
+        one while there are fewer than READERS); nothing if none is to be had."""
+        reader = self._take(None)
+        if reader is None:
+            return
+        try:
+            reader.send_ahead(after, limit)
+        except Exception:  # the fallback answered: the next page will too, the library's way
+            self._discard(reader)
+            return
+        self._give_back(reader)
+
+    def _take(self, ahead: tuple[int, int] | None) -> _Reader | None:
+        """The idle reader that read `ahead` ahead; with None, any idle reader or a new one
+        while there are fewer than READERS. None when there is no such reader."""
+        with self._lock:
+            if self._closed:
+                raise OperationalError("the store is closed")
+            for i, reader in enumerate(self._idle):
+                if ahead is None or reader.ahead == ahead:
+                    return self._idle.pop(i)
+            if ahead is not None or self._made >= READERS:
+                return None
+            self._made += 1
+        try:
+            return _Reader(self._connect, self._query)
+        except BaseException:
+            with self._lock:
+                self._made -= 1
+            return None
+
+    def _give_back(self, reader: _Reader) -> None:
+        with self._lock:
+            if not self._closed:
+                self._idle.append(reader)
+                return
+            self._made -= 1
+        reader.close()
+
+    def _discard(self, reader: _Reader) -> None:
+        with self._lock:
+            self._made -= 1
+        reader.close()
+
+
+def _loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
