@@ -10,12 +10,17 @@ for three processes to be scheduled.
 A connection handed out again less than `rest_s` after its previous hand-out was working a
 moment ago: a connection that fails while in use is closed by the pool when it comes back
 (psycopg_pool discards a connection in a bad state), so what is handed out unchecked is one
-that answered at most `rest_s` ago. A restart of the server takes longer than that: every
-connection that lived through it has rested, and is checked.
+that answered at most `rest_s` ago — unless the server spoke since, unasked. A server that
+stops or restarts (even in less than `rest_s`: a throwaway cluster restarts in half a
+second), or ends a backend, tells each client before closing its socket: a socket with
+something to read while no query is running is checked too. That costs one `select` system
+call, no round trip. What still goes out unchecked is a connection whose server vanished
+without a word (a network cut) within `rest_s`: its query fails, the pool drops it.
 """
 
 from __future__ import annotations
 
+import select
 import time
 import weakref
 from collections.abc import Awaitable, Callable
@@ -38,7 +43,7 @@ def check_when_rested(
     def check(connection: Connection[TupleRow]) -> None:
         now = clock()
         last = handed_out.get(connection)
-        if last is None or now - last >= rest_s:
+        if last is None or now - last >= rest_s or _server_spoke(connection):
             ConnectionPool.check_connection(connection)
         handed_out[connection] = now
 
@@ -56,11 +61,22 @@ def async_check_when_rested(
     async def check(connection: AsyncConnection[TupleRow]) -> None:
         now = clock()
         last = handed_out.get(connection)
-        if last is None or now - last >= rest_s:
+        if last is None or now - last >= rest_s or _server_spoke(connection):
             await AsyncConnectionPool.check_connection(connection)
         handed_out[connection] = now
 
     return check
+
+
+def _server_spoke(connection: Connection[TupleRow] | AsyncConnection[TupleRow]) -> bool:
+    """Something to read on an idle connection's socket: the server's goodbye (a shutdown or
+    a terminated backend) or its closed end. Pool connections LISTEN to nothing, so a
+    healthy idle one has nothing to say."""
+    try:
+        readable, _, _ = select.select([connection.fileno()], [], [], 0)
+    except (OSError, ValueError):  # a closed socket: let the real check say so
+        return True
+    return bool(readable)
 
 
 def check_rested_only(pool: ConnectionPool[Any]) -> None:
