@@ -362,6 +362,26 @@ def test_a_learner_forgotten_at_their_request_may_be_launched_afresh(
     assert platform.ctx.store.get(first, Candidate).lti_user(lms.issuer) is None  # forgotten
 
 
+def test_a_refused_launch_gives_a_reference_and_the_log_says_what_was_wrong_under_it(
+    tool: Tool, lms: LmsPlatform, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The learner's sentence names no deployment: the hotline finds it in the log, by the
+    reference the page gives."""
+    browser, state, nonce = _login_state(tool, lms, "alice")
+    deployment = {"https://purl.imsglobal.org/spec/lti/claim/deployment_id": "deployment-9"}
+    token = lms.id_token("alice", nonce, **deployment)
+    with caplog.at_level("WARNING", logger="vigie.web.lti"):
+        answer = browser.post(f"{tool.url}/lti/launch", data={"id_token": token, "state": state})
+    assert answer.status_code == 403
+    reference = answer.headers["x-request-id"]
+    text = html.unescape(answer.text)
+    assert f"Quote this reference to support: <code>{reference}</code>" in text
+    said = [r for r in caplog.records if r.name == "vigie.web.lti"]
+    assert [r.getMessage() for r in said] == [
+        "lti: launch refused (unknown-deployment): deployment 'deployment-9' is not registered"
+    ]
+
+
 def test_a_launch_without_this_browsers_state_cookie_is_refused_in_french_for_a_french_lms(
     tool: Tool, lms: LmsPlatform
 ) -> None:
