@@ -245,3 +245,15 @@ def test_a_malformed_safe_exam_browser_table_is_refused_naming_its_field(tmp_pat
     seb_catalogue(tmp_path, "quit_password = 'x'\n")
     with pytest.raises(BankError, match="quit_password"):
         load_folder(tmp_path)
+
+
+def test_a_certification_that_requires_both_seb_and_the_screen_is_refused_naming_both(
+    tmp_path: Path,
+) -> None:
+    """SEB forbids screen sharing: such a certification could never record the screen."""
+    seb_catalogue(tmp_path, "")
+    bank = tmp_path / "eni-access.toml"
+    text = bank.read_text(encoding="utf-8")
+    bank.write_text(text.replace("[certification]\n", "[certification]\nscreen_capture = true\n"))
+    with pytest.raises(BankError, match=r"screen_capture and \[certification.safe_exam_browser\]"):
+        load_folder(tmp_path)
