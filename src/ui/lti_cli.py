@@ -140,8 +140,14 @@ def run(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
         contexts = {
             c: u for c, u in found.contexts.items() if not args.context or c == args.context
         }
-        if not contexts:
+        if not found.contexts:
             raise ValueError("context: no course of this platform has launched Vigie yet")
+        if not contexts:
+            known = ", ".join(sorted(found.contexts))
+            raise ValueError(
+                f"context: no course {args.context!r} has launched Vigie from this platform "
+                f"(courses: {known})"
+            )
         for context_id, url in sorted(contexts.items()):
             members = lti.read_roster(
                 platform.ctx, platform.lti_client, platform.lti_keys, found, url

@@ -604,6 +604,19 @@ def test_the_roster_of_a_course_is_read_from_the_lms(tool: Tool, lms: LmsPlatfor
     assert "Alice Durand\talice.durand@example.org\tLearner" in said
 
 
+def test_a_roster_of_a_course_that_never_launched_vigie_names_the_courses_that_did(
+    tool: Tool, lms: LmsPlatform, capsys: pytest.CaptureFixture[str]
+) -> None:
+    launch(tool, lms, "alice")
+    capsys.readouterr()
+    args = ["lti", "roster", "--issuer", lms.issuer, "--client-id", CLIENT_ID, "--context", "x"]
+    assert cli.main(["--database-url", tool.settings.database_url, *args]) == 2
+    said = capsys.readouterr().err
+    assert (
+        f"context: no course 'x' has launched Vigie from this platform (courses: {COURSE})" in said
+    )
+
+
 def test_a_registration_with_a_malformed_address_names_the_field(tool: Tool) -> None:
     with pytest.raises(ValueError, match="jwks_url"):
         lti.register_platform(
