@@ -34,7 +34,9 @@ def add_parser(commands: Any) -> None:
     register.add_argument("--auth-url", required=True, help="its OIDC authorisation endpoint")
     register.add_argument("--token-url", required=True, help="its OAuth 2 token endpoint")
     register.add_argument("--jwks-url", required=True, help="its public key set")
-    register.add_argument("--name", default="", help="how operators call it")
+    register.add_argument(
+        "--name", default="", help="how operators call it (default: the issuer; kept when changing)"
+    )
     register.add_argument(
         "--deployment",
         action="append",
@@ -110,7 +112,7 @@ def run(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
                     auth_url=args.auth_url,
                     token_url=args.token_url,
                     jwks_url=args.jwks_url,
-                    name=args.name or args.issuer,
+                    name=args.name,
                     deployments=deployments,
                 ),
             )

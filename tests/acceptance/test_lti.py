@@ -617,6 +617,18 @@ def test_a_roster_of_a_course_that_never_launched_vigie_names_the_courses_that_d
     )
 
 
+def test_registering_a_platform_again_changes_its_name_and_keeps_it_when_none_is_given(
+    tool: Tool, lms: LmsPlatform
+) -> None:
+    urls = ["--auth-url", f"{lms.url}/auth", "--token-url", f"{lms.url}/token"]
+    again = ["lti", "register", "--issuer", lms.issuer, "--client-id", CLIENT_ID, *urls]
+    again += ["--jwks-url", f"{lms.url}/jwks"]
+    assert vigie(tool, *again, "--name", "Moodle du campus").startswith("updated: Moodle du campus")
+    assert vigie(tool, *again).startswith("updated: Moodle du campus")
+    found = lti.find_platform(tool.platform.ctx, lms.issuer, CLIENT_ID)
+    assert found.name == "Moodle du campus"
+
+
 def test_a_registration_with_a_malformed_address_names_the_field(tool: Tool) -> None:
     with pytest.raises(ValueError, match="jwks_url"):
         lti.register_platform(
