@@ -3,7 +3,8 @@
 - `register`: a platform's issuer, client id, endpoints and key set, and which deployment
   enrols for which centre (a centre operator's e-mail, or the centre's id); again with new
   values to change them. Recorded in the log (domain.lti.LtiPlatform).
-- `platforms`: what is registered, and the addresses to give the platform.
+- `platforms`: what is registered (from the read models: each platform, its deployments), and
+  the addresses to give the platform.
 - `rotate-key`: a new signing key; the previous one stays published until the next rotation.
 - `scores`: the results sent back (pending, posted, or given up and why).
 - `roster`: the members of the courses Vigie was launched from (NRPS), read from the platform.
@@ -22,7 +23,7 @@ from app.ports.lti_platform import PlatformRefused, PlatformUnreachable
 from app.tenancy import centre_of_operator
 from domain.claims import Claim, ClaimKind, email_claim_id
 from domain.errors import InvalidArgument
-from domain.lti import LaunchRefused
+from domain.lti import LaunchRefused, LtiPlatform
 
 
 def add_parser(commands: Any) -> None:
@@ -80,6 +81,20 @@ def _addresses(platform: Platform, out: TextIO) -> None:
     print(f"  tool's public key set URL: {base}/lti/jwks", file=out)
 
 
+def _platforms(platform: Platform, out: TextIO) -> None:
+    """Each registered platform: its name, issuer, client id and deployments' centres."""
+    ids = sorted(platform.projections.lti_platforms, key=platform.projections.lti_platforms.get)
+    found = platform.ctx.store.get_many(ids, LtiPlatform)
+    print(f"{len(found)} platform(s) registered", file=out)
+    for registered in (found[i] for i in ids if i in found):
+        print(
+            f"- {registered.name}: issuer {registered.issuer}, client id {registered.client_id}",
+            file=out,
+        )
+        for deployment, centre in sorted(registered.deployments.items()):
+            print(f"  deployment {deployment} enrols for centre {centre}", file=out)
+
+
 def _scores(platform: Platform, which: str, out: TextIO) -> int:
     """The score reports in one state (given-up ones by default: what an operator must see)."""
     reports = [s for s in platform.projections.scores.values() if s.status.value == which]
@@ -125,6 +140,7 @@ def run(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
             _addresses(platform, out)
             return 0
         if args.lti_command == "platforms":
+            _platforms(platform, out)
             keys = platform.lti_keys.jwks()["keys"]
             print(f"published keys: {', '.join(k['kid'] for k in keys)}", file=out)
             _addresses(platform, out)

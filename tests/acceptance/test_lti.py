@@ -629,6 +629,16 @@ def test_registering_a_platform_again_changes_its_name_and_keeps_it_when_none_is
     assert found.name == "Moodle du campus"
 
 
+def test_the_registered_platforms_are_listed_with_their_deployments(
+    tool: Tool, lms: LmsPlatform
+) -> None:
+    said = vigie(tool, "lti", "platforms")
+    assert said.startswith("1 platform(s) registered\n")
+    assert f"- Moodle de test: issuer {lms.issuer}, client id {CLIENT_ID}\n" in said
+    assert f"  deployment {lms.deployment} enrols for centre {CENTRE}\n" in said
+    assert f"tool's public key set URL: {tool.url}/lti/jwks" in said
+
+
 def test_a_registration_with_a_malformed_address_names_the_field(tool: Tool) -> None:
     with pytest.raises(ValueError, match="jwks_url"):
         lti.register_platform(
