@@ -83,7 +83,8 @@ def _addresses(platform: Platform, out: TextIO) -> None:
 
 def _platforms(platform: Platform, out: TextIO) -> None:
     """Each registered platform: its name, issuer, client id and deployments' centres."""
-    ids = sorted(platform.projections.lti_platforms, key=platform.projections.lti_platforms.get)
+    issuers = platform.projections.lti_platforms
+    ids = sorted(issuers, key=lambda i: issuers[i])
     found = platform.ctx.store.get_many(ids, LtiPlatform)
     print(f"{len(found)} platform(s) registered", file=out)
     for registered in (found[i] for i in ids if i in found):

@@ -23,7 +23,6 @@ from typing import Any, TextIO
 from uuid import uuid4
 
 import uvicorn
-from uvicorn.main import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 
 from adapters.bootstrap import (
@@ -43,6 +42,8 @@ from domain.staff import Role
 from ui import logs, readiness
 from ui.web.app import create_app
 from ui.worker import KINDS, work
+
+STARTUP_FAILURE = 3  # uvicorn's exit code when it cannot start (the address is taken...)
 
 DEMO_EMAIL = "camille.martin@example.org"
 DEMO_PASSWORD = "vigie-demo-2025"
@@ -217,7 +218,7 @@ def serve(
             keeper.server_stopping = lambda: server.should_exit
         with contextlib.suppress(KeyboardInterrupt):
             server.run()
-        if not server.started:  # the address is taken...: uvicorn said why
+        if not server.started:  # uvicorn said why
             return STARTUP_FAILURE
     return 0
 
