@@ -28,7 +28,7 @@ from adapters.clock import ManualClock
 from adapters.ids import SeededIds
 from app import lti
 from app.mail_rendering import SupportContact
-from app.use_cases import appeals, reviewing
+from app.use_cases import accounts, appeals, reviewing
 from domain.candidate import Candidate
 from domain.claims import Claim, enrolment_claim_id
 from domain.enrollment import Enrollment
@@ -637,6 +637,25 @@ def test_the_registered_platforms_are_listed_with_their_deployments(
     assert f"- Moodle de test: issuer {lms.issuer}, client id {CLIENT_ID}\n" in said
     assert f"  deployment {lms.deployment} enrols for centre {CENTRE}\n" in said
     assert f"tool's public key set URL: {tool.url}/lti/jwks" in said
+
+
+def test_a_deployment_for_a_centre_id_no_operator_works_for_is_warned_of(
+    tool: Tool, lms: LmsPlatform
+) -> None:
+    """A mistyped centre id would enrol learners that no centre's page ever shows."""
+    accounts.register_staff(
+        tool.platform.ctx,
+        email="centre-b@example.org",
+        name="Centre B",
+        role=Role.CENTRE,
+        password="centre-b-pass-12",
+    )
+    urls = ["--auth-url", f"{lms.url}/auth", "--token-url", f"{lms.url}/token"]
+    again = ["lti", "register", "--issuer", lms.issuer, "--client-id", CLIENT_ID, *urls]
+    again += ["--jwks-url", f"{lms.url}/jwks", "--deployment", "deployment-2=centre-b@example.org"]
+    said = vigie(tool, *again)
+    assert said.count("warning: no centre operator's account works for centre") == 1
+    assert f"works for centre {CENTRE}:" in said  # the fixture's made-up centre id, not B's
 
 
 def test_a_registration_with_a_malformed_address_names_the_field(tool: Tool) -> None:
