@@ -136,10 +136,10 @@ def run(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
                 f"{'registered' if new else 'updated'}: {registered.name} ({registered.id})",
                 file=out,
             )
-            known = {centre_of_operator(s) for s in platform.projections.staff_by_email.values()}
+            operated = {centre_of_operator(s) for s in platform.projections.staff_by_email.values()}
             for deployment, centre in registered.deployments.items():
                 print(f"  deployment {deployment} enrols for centre {centre}", file=out)
-                if centre not in known:
+                if centre not in operated:
                     print(
                         f"  warning: no centre operator's account works for centre {centre}: "
                         "no centre will see these enrolments (give an operator's e-mail)",
