@@ -167,6 +167,12 @@ def parse_certification(
         raise BankError(f"{name}: pass_mark_percent lies between 1 and 100")
     if certification.media_retention_days < 1:
         raise BankError(f"{name}: media_retention_days is at least 1 day")
+    if certification.screen_capture and certification.safe_exam_browser is not None:
+        # SEB allows no screen sharing: the screen would never be recorded (docs/media.md).
+        raise BankError(
+            f"{name}: [certification] screen_capture and [certification.safe_exam_browser]: "
+            "Safe Exam Browser allows no screen sharing; require one or the other"
+        )
     return certification
 
 

@@ -62,7 +62,8 @@ LAUNCH_PATH = "/lti/launch"
 
 @dataclass(frozen=True)
 class Registration:
-    """What an administrator types to register a platform (or change it)."""
+    """What an administrator types to register a platform (or change it). An empty name
+    keeps the registered one (the issuer for a new platform)."""
 
     issuer: str
     client_id: str
@@ -83,6 +84,8 @@ def register_platform(ctx: Context, wanted: Registration) -> tuple[LtiPlatform, 
             found.change_endpoints(
                 auth_url=wanted.auth_url, token_url=wanted.token_url, jwks_url=wanted.jwks_url
             )
+            if wanted.name:
+                found.rename(wanted.name)
         except AggregateNotFound:
             found = LtiPlatform.register(
                 issuer=wanted.issuer,
@@ -90,7 +93,7 @@ def register_platform(ctx: Context, wanted: Registration) -> tuple[LtiPlatform, 
                 auth_url=wanted.auth_url,
                 token_url=wanted.token_url,
                 jwks_url=wanted.jwks_url,
-                name=wanted.name,
+                name=wanted.name or wanted.issuer,
                 at=ctx.now(),
             )
             new = True

@@ -73,6 +73,7 @@ class ReadModelState:
     webhook_deliveries: dict[UUID, DeliverySummary] = field(default_factory=dict)
     # Issue 16: score reports to learning platforms (a default: the schema grew).
     scores: dict[UUID, ScoreSummary] = field(default_factory=dict)
+    lti_platforms: dict[UUID, str] = field(default_factory=dict)
     parked_position: int = 0
     parked: dict[UUID, ParkedSummary] = field(default_factory=dict)
     # Streams found quarantined while reading the log up to `position`: a process starting

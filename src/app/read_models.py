@@ -25,7 +25,7 @@ from domain.candidate import ERASED, Candidate
 from domain.enrollment import Enrollment
 from domain.evidence import MediaSpan, Verdict
 from domain.exam_attempt import ExamAttempt
-from domain.lti import ScoreReport, ScoreStatus
+from domain.lti import LtiPlatform, ScoreReport, ScoreStatus
 from domain.media_view import MediaView, ViewedMedia
 from domain.outbound_mail import MailStatus, OutboundMail
 from domain.proctored_session import RETENTION, ProctoredSession
@@ -278,6 +278,8 @@ class Projections:
         self.workspace_of_attempt: dict[UUID, str] = {}
         self.mails: dict[UUID, MailSummary] = {}
         self.scores: dict[UUID, ScoreSummary] = {}
+        # The learning platforms registered (issue 16), by id: their issuer.
+        self.lti_platforms: dict[UUID, str] = {}
         self.appeals: dict[UUID, AppealSummary] = {}
         self.retention: dict[UUID, RetentionSummary] = {}
         # Who looked at each session's media, oldest first (issue 14).
@@ -340,6 +342,8 @@ class Projections:
             self._apply_delivery(event)
         elif isinstance(event, ScoreReport.Event):
             self._apply_score(event)
+        elif isinstance(event, LtiPlatform.Registered):
+            self.lti_platforms[event.originator_id] = event.issuer
         elif isinstance(event, ProctoredSession.Event):
             self._apply_session(event)
         elif isinstance(event, ExamAttempt.Event):

@@ -147,6 +147,9 @@ class LtiPlatform(Aggregate):
         token_url: str
         jwks_url: str
 
+    class Renamed(Aggregate.Event):
+        name: str
+
     class DeploymentMapped(Aggregate.Event):
         deployment_id: str
         centre_id: UUID
@@ -207,6 +210,18 @@ class LtiPlatform(Aggregate):
     @event(EndpointsChanged)
     def _endpoints_changed(self, auth_url: str, token_url: str, jwks_url: str) -> None:
         self.auth_url, self.token_url, self.jwks_url = auth_url, token_url, jwks_url
+
+    def rename(self, name: str) -> bool:
+        """How operators call it from now on; False when it already was."""
+        name = _required("name", name)
+        if name == self.name:
+            return False
+        self._renamed(name=name)
+        return True
+
+    @event(Renamed)
+    def _renamed(self, name: str) -> None:
+        self.name = name
 
     def map_deployment(self, *, deployment_id: str, centre_id: UUID) -> bool:
         """A deployment enrols for this centre; False when it already did."""

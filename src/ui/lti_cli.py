@@ -3,7 +3,8 @@
 - `register`: a platform's issuer, client id, endpoints and key set, and which deployment
   enrols for which centre (a centre operator's e-mail, or the centre's id); again with new
   values to change them. Recorded in the log (domain.lti.LtiPlatform).
-- `platforms`: what is registered, and the addresses to give the platform.
+- `platforms`: what is registered (from the read models: each platform, its deployments), and
+  the addresses to give the platform.
 - `rotate-key`: a new signing key; the previous one stays published until the next rotation.
 - `scores`: the results sent back (pending, posted, or given up and why).
 - `roster`: the members of the courses Vigie was launched from (NRPS), read from the platform.
@@ -22,7 +23,7 @@ from app.ports.lti_platform import PlatformRefused, PlatformUnreachable
 from app.tenancy import centre_of_operator
 from domain.claims import Claim, ClaimKind, email_claim_id
 from domain.errors import InvalidArgument
-from domain.lti import LaunchRefused
+from domain.lti import LaunchRefused, LtiPlatform
 
 
 def add_parser(commands: Any) -> None:
@@ -34,7 +35,9 @@ def add_parser(commands: Any) -> None:
     register.add_argument("--auth-url", required=True, help="its OIDC authorisation endpoint")
     register.add_argument("--token-url", required=True, help="its OAuth 2 token endpoint")
     register.add_argument("--jwks-url", required=True, help="its public key set")
-    register.add_argument("--name", default="", help="how operators call it")
+    register.add_argument(
+        "--name", default="", help="how operators call it (default: the issuer; kept when changing)"
+    )
     register.add_argument(
         "--deployment",
         action="append",
@@ -78,6 +81,21 @@ def _addresses(platform: Platform, out: TextIO) -> None:
     print(f"  tool's public key set URL: {base}/lti/jwks", file=out)
 
 
+def _platforms(platform: Platform, out: TextIO) -> None:
+    """Each registered platform: its name, issuer, client id and deployments' centres."""
+    issuers = platform.projections.lti_platforms
+    ids = sorted(issuers, key=lambda i: issuers[i])
+    found = platform.ctx.store.get_many(ids, LtiPlatform)
+    print(f"{len(found)} platform(s) registered", file=out)
+    for registered in (found[i] for i in ids if i in found):
+        print(
+            f"- {registered.name}: issuer {registered.issuer}, client id {registered.client_id}",
+            file=out,
+        )
+        for deployment, centre in sorted(registered.deployments.items()):
+            print(f"  deployment {deployment} enrols for centre {centre}", file=out)
+
+
 def _scores(platform: Platform, which: str, out: TextIO) -> int:
     """The score reports in one state (given-up ones by default: what an operator must see)."""
     reports = [s for s in platform.projections.scores.values() if s.status.value == which]
@@ -110,7 +128,7 @@ def run(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
                     auth_url=args.auth_url,
                     token_url=args.token_url,
                     jwks_url=args.jwks_url,
-                    name=args.name or args.issuer,
+                    name=args.name,
                     deployments=deployments,
                 ),
             )
@@ -118,11 +136,19 @@ def run(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
                 f"{'registered' if new else 'updated'}: {registered.name} ({registered.id})",
                 file=out,
             )
+            operated = {centre_of_operator(s) for s in platform.projections.staff_by_email.values()}
             for deployment, centre in registered.deployments.items():
                 print(f"  deployment {deployment} enrols for centre {centre}", file=out)
+                if centre not in operated:
+                    print(
+                        f"  warning: no centre operator's account works for centre {centre}: "
+                        "no centre will see these enrolments (give an operator's e-mail)",
+                        file=out,
+                    )
             _addresses(platform, out)
             return 0
         if args.lti_command == "platforms":
+            _platforms(platform, out)
             keys = platform.lti_keys.jwks()["keys"]
             print(f"published keys: {', '.join(k['kid'] for k in keys)}", file=out)
             _addresses(platform, out)
@@ -140,8 +166,14 @@ def run(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
         contexts = {
             c: u for c, u in found.contexts.items() if not args.context or c == args.context
         }
-        if not contexts:
+        if not found.contexts:
             raise ValueError("context: no course of this platform has launched Vigie yet")
+        if not contexts:
+            known = ", ".join(sorted(found.contexts))
+            raise ValueError(
+                f"context: no course {args.context!r} has launched Vigie from this platform "
+                f"(courses: {known})"
+            )
         for context_id, url in sorted(contexts.items()):
             members = lti.read_roster(
                 platform.ctx, platform.lti_client, platform.lti_keys, found, url

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -41,6 +42,8 @@ from domain.staff import Role
 from ui import logs, readiness
 from ui.web.app import create_app
 from ui.worker import KINDS, work
+
+STARTUP_FAILURE = 3  # uvicorn's exit code when it cannot start (the address is taken...)
 
 DEMO_EMAIL = "camille.martin@example.org"
 DEMO_PASSWORD = "vigie-demo-2025"
@@ -165,6 +168,7 @@ def serve(
         if demo is None:
             demo = not settings.database_url.startswith(("postgresql:", "postgres:"))
         invitation = seed_demo(platform) if demo else None
+        keeper: WorkerKeeper | None = None
         if not worker:
             background = "none here (--no-worker): run `vigie worker` with the same settings"
         elif in_memory:
@@ -188,7 +192,7 @@ def serve(
             os.environ.update(settings.to_env())
             metrics_dir = shared_metrics_dir()
             print(f"  metrics: every web process's counts add up in {metrics_dir}", file=out)
-            run_workers("ui.serve:worker_app", host, port, workers)
+            run_workers("ui.serve:worker_app", host, port, workers, keeper)
             return 0
         stack.callback(platform.close)
         app = create_app(
@@ -201,9 +205,21 @@ def serve(
             node_id=settings.node_id,
             ice=settings.ice,
         )
-        uvicorn.run(
-            app, host=host, port=port, log_level="warning", log_config=logs.uvicorn_log_config()
+        server = uvicorn.Server(
+            uvicorn.Config(
+                app,
+                host=host,
+                port=port,
+                log_level="warning",
+                log_config=logs.uvicorn_log_config(),
+            )
         )
+        if keeper is not None:
+            keeper.server_stopping = lambda: server.should_exit
+        with contextlib.suppress(KeyboardInterrupt):
+            server.run()
+        if not server.started:  # uvicorn said why
+            return STARTUP_FAILURE
     return 0
 
 
@@ -245,6 +261,11 @@ class WorkerKeeper:
     (a worker that cannot start must not spin) and starts over once one ran a minute."""
 
     FIRST_WAIT_S = 1.0
+    # A signal to the whole process group (Ctrl-C, systemd's default KillMode, `timeout`)
+    # reaches the worker and the server at once, and the worker may be gone before the server
+    # has begun to stop: a worker's end is only a death once the server still runs this long
+    # after it (uvicorn's supervisor of several web processes reads its signals every 0.5 s).
+    GRACE_S = 1.0
     LONGEST_WAIT_S = 30.0
     HEALTHY_AFTER_S = 60.0
 
@@ -254,6 +275,8 @@ class WorkerKeeper:
         self.child: subprocess.Popen[bytes] | None = None
         self.stopping = threading.Event()
         self.lock = threading.Lock()
+        # Set by `serve` to the web server's own flag once it exists.
+        self.server_stopping: Callable[[], bool] = lambda: False
         self.watcher = threading.Thread(target=self._watch, name="worker-keeper", daemon=True)
 
     def start(self) -> int:
@@ -268,7 +291,7 @@ class WorkerKeeper:
             assert child is not None
             started = time.monotonic()
             code = child.wait()
-            if self.stopping.is_set():
+            if self.stopping.wait(self.GRACE_S) or self.server_stopping():
                 return
             if time.monotonic() - started >= self.HEALTHY_AFTER_S:
                 wait = self.FIRST_WAIT_S
@@ -308,7 +331,9 @@ def _worker_thread(platform: Platform, stack: contextlib.ExitStack) -> None:
     stack.callback(stop.set)
 
 
-def run_workers(app_factory: str, host: str, port: int, workers: int) -> None:
+def run_workers(
+    app_factory: str, host: str, port: int, workers: int, keeper: WorkerKeeper | None = None
+) -> None:
     """uvicorn's multi-process mode, on a socket with TCP_NODELAY: uvicorn binds its own
     without it (uvicorn#3149) and every kept-alive connection then waits ~40 ms for the
     client's delayed ACK now and then. Accepted connections inherit the option."""
@@ -327,8 +352,11 @@ def run_workers(app_factory: str, host: str, port: int, workers: int) -> None:
     )
     sock = config.bind_socket()
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    supervisor = Multiprocess(config, sockets=[sock])
+    if keeper is not None:
+        keeper.server_stopping = supervisor.should_exit.is_set
     with contextlib.suppress(KeyboardInterrupt):
-        Multiprocess(config, sockets=[sock]).run()
+        supervisor.run()
 
 
 METRICS_DIR = Path("vigie-data/metrics")

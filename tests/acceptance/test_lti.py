@@ -28,7 +28,7 @@ from adapters.clock import ManualClock
 from adapters.ids import SeededIds
 from app import lti
 from app.mail_rendering import SupportContact
-from app.use_cases import appeals, reviewing
+from app.use_cases import accounts, appeals, reviewing
 from domain.candidate import Candidate
 from domain.claims import Claim, enrolment_claim_id
 from domain.enrollment import Enrollment
@@ -362,6 +362,26 @@ def test_a_learner_forgotten_at_their_request_may_be_launched_afresh(
     assert platform.ctx.store.get(first, Candidate).lti_user(lms.issuer) is None  # forgotten
 
 
+def test_a_refused_launch_gives_a_reference_and_the_log_says_what_was_wrong_under_it(
+    tool: Tool, lms: LmsPlatform, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The learner's sentence names no deployment: the hotline finds it in the log, by the
+    reference the page gives."""
+    browser, state, nonce = _login_state(tool, lms, "alice")
+    deployment = {"https://purl.imsglobal.org/spec/lti/claim/deployment_id": "deployment-9"}
+    token = lms.id_token("alice", nonce, **deployment)
+    with caplog.at_level("WARNING", logger="vigie.web.lti"):
+        answer = browser.post(f"{tool.url}/lti/launch", data={"id_token": token, "state": state})
+    assert answer.status_code == 403
+    reference = answer.headers["x-request-id"]
+    text = html.unescape(answer.text)
+    assert f"Quote this reference to support: <code>{reference}</code>" in text
+    said = [r for r in caplog.records if r.name == "vigie.web.lti"]
+    assert [r.getMessage() for r in said] == [
+        "lti: launch refused (unknown-deployment): deployment 'deployment-9' is not registered"
+    ]
+
+
 def test_a_launch_without_this_browsers_state_cookie_is_refused_in_french_for_a_french_lms(
     tool: Tool, lms: LmsPlatform
 ) -> None:
@@ -582,6 +602,60 @@ def test_the_roster_of_a_course_is_read_from_the_lms(tool: Tool, lms: LmsPlatfor
     assert f"course {COURSE}: 4 member(s)" in said  # both pages of the roster
     assert "Paul Prof\tprof@example.org\tInstructor" in said
     assert "Alice Durand\talice.durand@example.org\tLearner" in said
+
+
+def test_a_roster_of_a_course_that_never_launched_vigie_names_the_courses_that_did(
+    tool: Tool, lms: LmsPlatform, capsys: pytest.CaptureFixture[str]
+) -> None:
+    launch(tool, lms, "alice")
+    capsys.readouterr()
+    args = ["lti", "roster", "--issuer", lms.issuer, "--client-id", CLIENT_ID, "--context", "x"]
+    assert cli.main(["--database-url", tool.settings.database_url, *args]) == 2
+    said = capsys.readouterr().err
+    assert (
+        f"context: no course 'x' has launched Vigie from this platform (courses: {COURSE})" in said
+    )
+
+
+def test_registering_a_platform_again_changes_its_name_and_keeps_it_when_none_is_given(
+    tool: Tool, lms: LmsPlatform
+) -> None:
+    urls = ["--auth-url", f"{lms.url}/auth", "--token-url", f"{lms.url}/token"]
+    again = ["lti", "register", "--issuer", lms.issuer, "--client-id", CLIENT_ID, *urls]
+    again += ["--jwks-url", f"{lms.url}/jwks"]
+    assert vigie(tool, *again, "--name", "Moodle du campus").startswith("updated: Moodle du campus")
+    assert vigie(tool, *again).startswith("updated: Moodle du campus")
+    found = lti.find_platform(tool.platform.ctx, lms.issuer, CLIENT_ID)
+    assert found.name == "Moodle du campus"
+
+
+def test_the_registered_platforms_are_listed_with_their_deployments(
+    tool: Tool, lms: LmsPlatform
+) -> None:
+    said = vigie(tool, "lti", "platforms")
+    assert said.startswith("1 platform(s) registered\n")
+    assert f"- Moodle de test: issuer {lms.issuer}, client id {CLIENT_ID}\n" in said
+    assert f"  deployment {lms.deployment} enrols for centre {CENTRE}\n" in said
+    assert f"tool's public key set URL: {tool.url}/lti/jwks" in said
+
+
+def test_a_deployment_for_a_centre_id_no_operator_works_for_is_warned_of(
+    tool: Tool, lms: LmsPlatform
+) -> None:
+    """A mistyped centre id would enrol learners that no centre's page ever shows."""
+    accounts.register_staff(
+        tool.platform.ctx,
+        email="centre-b@example.org",
+        name="Centre B",
+        role=Role.CENTRE,
+        password="centre-b-pass-12",
+    )
+    urls = ["--auth-url", f"{lms.url}/auth", "--token-url", f"{lms.url}/token"]
+    again = ["lti", "register", "--issuer", lms.issuer, "--client-id", CLIENT_ID, *urls]
+    again += ["--jwks-url", f"{lms.url}/jwks", "--deployment", "deployment-2=centre-b@example.org"]
+    said = vigie(tool, *again)
+    assert said.count("warning: no centre operator's account works for centre") == 1
+    assert f"works for centre {CENTRE}:" in said  # the fixture's made-up centre id, not B's
 
 
 def test_a_registration_with_a_malformed_address_names_the_field(tool: Tool) -> None:

@@ -245,3 +245,44 @@ def test_a_malformed_safe_exam_browser_table_is_refused_naming_its_field(tmp_pat
     seb_catalogue(tmp_path, "quit_password = 'x'\n")
     with pytest.raises(BankError, match="quit_password"):
         load_folder(tmp_path)
+
+
+def test_a_certification_that_requires_both_seb_and_the_screen_is_refused_naming_both(
+    tmp_path: Path,
+) -> None:
+    """SEB forbids screen sharing: such a certification could never record the screen."""
+    seb_catalogue(tmp_path, "")
+    bank = tmp_path / "eni-access.toml"
+    text = bank.read_text(encoding="utf-8")
+    bank.write_text(text.replace("[certification]\n", "[certification]\nscreen_capture = true\n"))
+    with pytest.raises(BankError, match=r"screen_capture and \[certification.safe_exam_browser\]"):
+        load_folder(tmp_path)
+
+
+def test_no_seb_file_is_served_for_a_certification_that_records_the_screen(
+    tmp_path: Path,
+) -> None:
+    """SEB allows no screen sharing: such an exam taken in SEB would go unrecorded."""
+    seb_catalogue(tmp_path, "")
+    bank = tmp_path / "eni-access.toml"
+    text = bank.read_text(encoding="utf-8").replace("\n[certification.safe_exam_browser]\n", "")
+    bank.write_text(text.replace("[certification]\n", "[certification]\nscreen_capture = true\n"))
+    platform = bootstrap(
+        Settings(database_url="memory:", media_root=None, catalogue_dir=str(tmp_path)),
+        clock=ManualClock(datetime(2025, 1, 27, 9, 0, tzinfo=PARIS)),
+    )
+    try:
+        accounts.register_staff(
+            platform.ctx,
+            email="centre@example.org",
+            name="Centre",
+            role=Role.CENTRE,
+            password=PASSWORD,
+        )
+        app = create_app(platform, secret=b"s" * 32, support=SupportContact())
+        with TestClient(app) as client:
+            log_in(client, "/staff/login", "centre@example.org", PASSWORD)
+            assert "/seb" not in client.get("/operator").text
+            assert client.get("/operator/certifications/ENI-ACCESS/seb").status_code == 404
+    finally:
+        platform.close()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 from typing import Annotated, Any
 
 import msgspec
@@ -19,11 +20,14 @@ from litestar.response import Redirect, Template
 from app import lti
 from domain.lti import CLAIM, DEEP_LINKING, LaunchFault, LaunchRefused, language_of
 from ui.web.edge import context, platform_of
+from ui.web.faults import request_id_of
 from ui.web.i18n import N_, gettext_for
 
 STATE_COOKIE = "vigie_lti_state"
 DEEP_LINK_KEY = "lti_deep_link"
 LTI_PATHS = ("/lti/login", "/lti/launch", "/lti/jwks")  # posted by platforms: no CSRF token
+
+_log = logging.getLogger("vigie.web.lti")
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
@@ -151,13 +155,23 @@ def _refused(
     request: Request[Any, Any, Any], refused: LaunchRefused, language: str | None
 ) -> Template:
     """The refusal's page in the learner's language (their platform's, when the token said
-    it), without opening a session for a launch that was refused."""
+    it), without opening a session for a launch that was refused. The page gives the
+    request's reference and the log says what was wrong under it (the issuer, deployment or
+    check that failed): what the platform's administrator and the hotline need, which the
+    learner's sentence leaves out."""
     language = language or context(request)["lang"]
     _ = gettext_for(language)
     words, status = REFUSALS[refused.fault]
+    _log.warning("lti: launch refused (%s): %s", refused.fault.value, refused.detail)
     return Template(
         "lti_refusal.html",
-        context=context(request, lang=language, message=_(words), fault=refused.fault.value),
+        context=context(
+            request,
+            lang=language,
+            message=_(words),
+            fault=refused.fault.value,
+            reference=request_id_of(request.scope),
+        ),
         status_code=status,
     )
 

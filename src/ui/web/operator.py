@@ -367,10 +367,12 @@ class OperatorDesk(Controller):
     ) -> Response[bytes]:
         """A certification's Safe Exam Browser configuration (issue 16): the `.seb` file
         staff hand to candidates, SEB opening the platform with it; its Config Key in the
-        `X-SEB-Config-Key` header. 404 for a certification the catalogue does not have."""
+        `X-SEB-Config-Key` header. 404 for a certification the catalogue does not have, and
+        for one that records the screen: SEB allows no screen sharing, so an exam taken in
+        SEB with this file would go unrecorded (docs/media.md)."""
         platform = platform_of(request)
         found = [c for c in platform.ctx.catalogue if c.code == certification]
-        if not found:
+        if not found or found[0].screen_capture:
             raise NotFoundException()
         requirement = found[0].safe_exam_browser or seb.SafeExamBrowser()
         settings = seb.exam_settings(platform.links.base_url + "/", requirement)
