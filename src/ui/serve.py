@@ -148,6 +148,7 @@ def serve(
     `worker`, a `vigie worker` process does the background work beside them. `demo` seeds the
     demo accounts, whose passwords are public: by default on one machine's store only, never
     on a PostgreSQL platform unless asked (issue 15: a production start has no known log-in)."""
+    _refuse_a_taken_port(host, port)  # before « Vigie is running », the worker and the demo
     logs.configure()  # before the platform: its start-up findings reach the log too
     _stop_cleanly_on_sigterm()
     require_shared_settings(settings)  # a shared store: one secret key for every node
@@ -221,6 +222,25 @@ def serve(
         if not server.started:  # uvicorn said why
             return STARTUP_FAILURE
     return 0
+
+
+def _refuse_a_taken_port(host: str, port: int) -> None:
+    """A port another server holds, said in one sentence before anything starts (uvicorn
+    would only fail after the announcement, the demo data and the worker). A probe, not a
+    reservation: uvicorn binds the port itself a moment later."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    except socket.gaierror as error:
+        raise ValueError(f"--host {host}: not an address of this machine ({error})") from None
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise ValueError(
+                f"--port {port}: {host}:{port} cannot be used ({error.strerror}); "
+                "stop the server that holds it or choose another --port"
+            ) from None
 
 
 def _stop_cleanly_on_sigterm() -> None:
