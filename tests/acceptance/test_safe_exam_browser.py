@@ -137,6 +137,8 @@ def download_seb(platform: Platform) -> tuple[bytes, str]:
         log_in(client, "/staff/login", "centre@example.org", PASSWORD)
         home = client.get("/operator")
         assert "/operator/certifications/ENI-ACCESS/seb" in home.text
+        # The enrolment form's list says what the certification asks of the candidate.
+        assert "Certification Bureautique Access — dans Safe Exam Browser" in home.text
         reply = client.get("/operator/certifications/ENI-ACCESS/seb")
         assert reply.status_code == 200
         assert reply.headers["content-type"].startswith("application/seb")
@@ -282,7 +284,9 @@ def test_no_seb_file_is_served_for_a_certification_that_records_the_screen(
         app = create_app(platform, secret=b"s" * 32, support=SupportContact())
         with TestClient(app) as client:
             log_in(client, "/staff/login", "centre@example.org", PASSWORD)
-            assert "/seb" not in client.get("/operator").text
+            home = client.get("/operator").text
+            assert "/seb" not in home
+            assert "Certification Bureautique Access — écran enregistré aussi" in home
             assert client.get("/operator/certifications/ENI-ACCESS/seb").status_code == 404
     finally:
         platform.close()
