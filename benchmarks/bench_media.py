@@ -116,8 +116,14 @@ async def _clients(conn: Connection, n: int, seconds: float, fps: int) -> None:
                 if channel.readyState == "open":
                     channel.send('{"type":"heartbeat"}')
             await asyncio.sleep(1.0)
-        for pc, _, _ in peers:
+        for pc, players, _ in peers:
             await pc.close()
+            # The players' decoding threads end with their tracks, before this loop closes
+            # (they would queue frames on a closed loop: "Event loop is closed" tracebacks).
+            for player in players:
+                for track in (player.audio, player.video):
+                    if track is not None:
+                        track.stop()
         conn.send("done")
 
 
