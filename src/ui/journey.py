@@ -14,6 +14,7 @@ from adapters.bootstrap import Platform, Settings, bootstrap
 from adapters.clock import ManualClock
 from adapters.ids import SeededIds
 from app.context import Context
+from app.ports.event_store import ConcurrencyConflict
 from app.use_cases import accounts, enrolment, portal, proctoring, reviewing
 from domain.candidate import Account, Candidate, PortalProfile
 from domain.errors import RuleBroken
@@ -252,7 +253,8 @@ class Journey:
     def set_password(self, password: str) -> None:
         """The proctoring password, set through a reset link as the welcome mail's (R24). A
         worker may issue the welcome link in between, which voids this one (issue 14): then
-        ask again, as a candidate would."""
+        ask again, as a candidate would. The worker writes that link to the candidate's stream:
+        a request made from the version before it is refused by the store, and asked again."""
         assert self.candidate_id is not None
         ctx = self.ctx
         for attempt in range(5):
@@ -265,7 +267,12 @@ class Journey:
                 expires_at=ctx.now() + timedelta(days=1),
                 purpose="test",
             )
-            ctx.store.save(candidate)
+            try:
+                ctx.store.save(candidate)
+            except ConcurrencyConflict:
+                if attempt == 4:
+                    raise
+                continue
             try:
                 accounts.reset_password(
                     ctx,
