@@ -15,7 +15,7 @@ from adapters.read_model_store import (
     SealedReadModelStore,
     SqliteReadModelStore,
 )
-from app.ports.read_model_store import ReadModelStore
+from app.ports.read_model_store import ReadModelStore, SavedReadModels
 from tests.conftest import server_and_schema
 from vigie_contracts.read_model_store import *  # noqa: F403 (the packaged contract bodies)
 
@@ -37,3 +37,20 @@ def adapter(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ReadMode
         kept = PostgresReadModelStore(server, schema)
     yield kept
     kept.close()
+
+
+def test_the_sealed_store_leaves_no_personal_data_readable_in_the_file(tmp_path: Path) -> None:
+    """What only the sealed adapter promises (the contract above holds for all four): the
+    state's bytes, e-mails and names, never reach the SQLite file in clear."""
+    state = b"camille.martin@example.org Camille Martin"
+    sealed = SealedReadModelStore(SqliteReadModelStore(tmp_path / "v.sqlite"), MemoryKeyStore())
+    try:
+        assert sealed.save(SavedReadModels("projections", "code-1", 7, state, 0))
+        assert sealed.load("projections", "code-1") == SavedReadModels(
+            "projections", "code-1", 7, state, 0
+        )
+    finally:
+        sealed.close()
+    on_disk = b"".join(p.read_bytes() for p in tmp_path.glob("v.sqlite*"))
+    assert b"camille.martin@example.org" not in on_disk
+    assert b"Camille Martin" not in on_disk
