@@ -324,3 +324,24 @@ def test_a_database_that_does_not_answer_is_a_503_to_try_again_with_the_referenc
     reply = client.post(f"/api/sessions/{journey.session_id}/enter", json={}, headers=csrf(client))
     assert reply.status_code == 503 and reply.headers["retry-after"] == "5"
     assert reply.json()["request_id"] == reply.headers["x-request-id"]
+
+
+@pytest.mark.parametrize("step", ["_load", "_save"])
+def test_a_session_store_that_does_not_answer_is_a_503_too(
+    at_photo: tuple[Journey, TestClient[Any]], monkeypatch: pytest.MonkeyPatch, step: str
+) -> None:
+    """The session is read before the route and written after it (ui/web/sessions.py): a
+    PostgreSQL that closes the connection there is the same « try again », never a 500."""
+    import psycopg
+
+    from ui.web.sessions import ServerSessions
+
+    _, client = at_photo
+
+    def closed(*_: Any, **__: Any) -> None:
+        raise psycopg.OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(ServerSessions, step, closed)
+    page = client.get("/support")
+    assert page.status_code == 503 and page.headers["retry-after"] == "5"
+    assert "Réessayez dans un instant" in html.unescape(page.text)

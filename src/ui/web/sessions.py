@@ -20,11 +20,14 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from typing import Any
 
 from anyio import to_thread
+from litestar import Request
 from litestar.datastructures import Cookie, MutableScopeHeaders
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from adapters.persistence.unavailable import DATABASE_UNREACHABLE
 from app.ports.clock import Clock
 from app.ports.sessions import SessionStore, StoredSession
 from app.sessions import (
@@ -35,6 +38,7 @@ from app.sessions import (
     new_session_id,
     session_key,
 )
+from ui.web import unavailable
 
 COOKIE = "vigie_session"
 # Files and the icon need no session: no read of the store for them. Nor does the exam tab
@@ -77,11 +81,24 @@ class ServerSessions:
         loaded = await to_thread.run_sync(self._load, sent_id) if sent_id else None
         scope["session"] = copy.deepcopy(loaded.data) if loaded else {}
 
+        unanswered = False  # the session could not be written: the 503 went instead
+
         async def send_with_session(message: Message) -> None:
+            nonlocal unanswered
+            if unanswered:
+                return  # the route's own body, replaced by the « try again » page
             # A visitor with no session who was given none costs no thread and no query.
             if message["type"] == "http.response.start" and (sent_id or scope.get("session")):
+                try:
+                    cookies = await to_thread.run_sync(self._save, scope, sent_id, loaded)
+                except DATABASE_UNREACHABLE as error:
+                    # Litestar's handlers cannot answer any more (the route's answer is on
+                    # its way, issue 14): the clear 503 is sent from here instead of a 500.
+                    unanswered = True
+                    await _try_again(scope, receive, send, error)
+                    return
                 headers = MutableScopeHeaders.from_message(message)
-                for cookie in await to_thread.run_sync(self._save, scope, sent_id, loaded):
+                for cookie in cookies:
                     headers.add("set-cookie", cookie)
             await send(message)
 
@@ -136,6 +153,13 @@ class ServerSessions:
             samesite="lax",
             secure=self.secure,
         ).to_header(header="")
+
+
+async def _try_again(scope: Scope, receive: Receive, send: Send, error: Exception) -> None:
+    """The page (or problem details) a route answers when the database does not answer."""
+    request: Request[Any, Any, Any] = Request(scope, receive)
+    response = unavailable.database_unreachable(request, error)
+    await response.to_asgi_response(None, request)(scope, receive, send)
 
 
 def _cookie(scope: Scope, name: str) -> str | None:
