@@ -55,6 +55,7 @@ import contextlib
 import http.client
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -74,6 +75,7 @@ from zoneinfo import ZoneInfo
 from benchmarks.harness import (
     LOOPBACK,
     POSTGRES_SERVER,
+    RESULTS_DIR,
     Latency,
     arguments,
     command_line,
@@ -587,6 +589,10 @@ def run_client(
         tag = str(raw["candidates"])
         levels.append(level_result(label, raw, cpu[tag]))
     lines = summarise_profile(spy_files, config.profile_window_s) if spy_files else []
+    for spy_file in spy_files:  # the collapsed stacks too, for a flame graph or a grep
+        if spy_file.exists():
+            RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+            shutil.copy(spy_file, RESULTS_DIR / f"web-{label.replace(' ', '-')}-{spy_file.name}")
     acknowledged = sum(raw["saves_ok_total"] for raw in result["levels"])
     failed = sum(raw["saves_failed_total"] for raw in result["levels"])
     return ClientRun(result["login_s"], levels, acknowledged, failed, lines)

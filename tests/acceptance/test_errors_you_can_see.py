@@ -342,6 +342,8 @@ def test_a_session_store_that_does_not_answer_is_a_503_too(
         raise psycopg.OperationalError("server closed the connection unexpectedly")
 
     monkeypatch.setattr(ServerSessions, step, closed)
+    # A session to write back (most requests write nothing: `_unchanged`).
+    monkeypatch.setattr(ServerSessions, "_unchanged", lambda *_: False)
     page = client.get("/support")
     assert page.status_code == 503 and page.headers["retry-after"] == "5"
     assert "Réessayez dans un instant" in html.unescape(page.text)
