@@ -519,7 +519,10 @@ def session_store(settings: Settings) -> SessionStore:
     module = env["PERSISTENCE_MODULE"]
     if module == "eventsourcing.postgres":
         return PostgresSessionStore(
-            _conninfo(env), schema=env["POSTGRES_SCHEMA"], keys_schema=keys_schema(settings)
+            _conninfo(env),
+            schema=env["POSTGRES_SCHEMA"],
+            keys_schema=keys_schema(settings),
+            connect=asyncpg_connect(env),
         )
     if module == "eventsourcing.sqlite" and env["SQLITE_DBNAME"] != ":memory:":
         return SqliteSessionStore(Path(env["SQLITE_DBNAME"]))

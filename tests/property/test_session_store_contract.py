@@ -3,6 +3,7 @@ root picks: memory, the SQLite file of the event store, and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
@@ -55,6 +56,34 @@ def test_a_session_ends_at_its_idle_end_and_at_its_absolute_end(adapter: Session
     assert found is not None and found.data == {"candidate": "1", "notice": "x"}
     assert found.idle_until == T0 + timedelta(hours=1)  # never past the absolute end
     assert adapter.get("k", T0 + timedelta(hours=1)) is None  # absolute
+
+
+def test_the_event_loops_read_finds_what_the_read_finds(adapter: SessionStore) -> None:
+    """`get_async` (the web's read, before nearly every request) answers as `get` does, on
+    two event loops one after the other (a pool per loop on PostgreSQL)."""
+    adapter.put("k", _session("staff:1", hours=1, idle_minutes=30))
+    adapter.put("v", _session(None))
+
+    async def reads() -> list[StoredSession | None]:
+        return [
+            await adapter.get_async("k", T0),
+            await adapter.get_async("v", T0),
+            await adapter.get_async("absent", T0),
+            await adapter.get_async("k", T0 + timedelta(minutes=30)),  # idle
+            await adapter.get_async("k", T0 + timedelta(hours=1)),  # absolute
+        ]
+
+    expected = [
+        adapter.get("k", T0),
+        adapter.get("v", T0),
+        None,
+        None,
+        None,
+    ]
+    for _ in range(2):
+        assert asyncio.run(reads()) == expected
+    found = expected[0]
+    assert found is not None and found.data == {"staff": "staff:1", "lang": "en"}
 
 
 def test_an_ended_session_is_never_brought_back_by_a_late_refresh(adapter: SessionStore) -> None:

@@ -30,23 +30,14 @@ from typing import Any
 import asyncpg
 from eventsourcing.persistence import OperationalError
 
+from adapters.persistence.unavailable import ASYNCPG_UNREACHABLE
+
 Row = Sequence[Any]  # position, stream, version, topic, state (an asyncpg Record)
 READERS = 1  # one connection per store for pages: a second thread at once reads the library's way
 CONNECT_TIMEOUT_S = 2.0  # as the recorder's (settings.py): a stopped server fails fast
 CLOSE_TIMEOUT_S = 2.0
 
-# What "the database did not answer" looks like from asyncpg (refused, dropped, shutting
-# down, starting up, full): raised as the library's OperationalError, which the store retries
-# and the web answers with « try again » (unavailable.py).
-UNREACHABLE: tuple[type[BaseException], ...] = (
-    OSError,
-    TimeoutError,
-    asyncio.TimeoutError,
-    asyncpg.InterfaceError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.exceptions.OperatorInterventionError,
-    asyncpg.exceptions.TooManyConnectionsError,
-)
+UNREACHABLE = ASYNCPG_UNREACHABLE  # raised as the library's OperationalError
 
 
 class _Reader:

@@ -4,6 +4,9 @@ reconnect by themselves (issue 14), so the request that met one can simply be tr
 
 from __future__ import annotations
 
+import asyncio
+
+import asyncpg
 import psycopg
 import psycopg_pool
 from eventsourcing.persistence import InterfaceError, OperationalError
@@ -16,4 +19,17 @@ DATABASE_UNREACHABLE: tuple[type[Exception], ...] = (
     psycopg.OperationalError,
     psycopg.InterfaceError,
     psycopg_pool.PoolTimeout,
+)
+
+# What "the database did not answer" looks like from asyncpg (refused, dropped, shutting
+# down, starting up, full). Its users (the log's pages, the sessions' reads) raise it as the
+# library's OperationalError above: the store retries it, the web answers « try again ».
+ASYNCPG_UNREACHABLE: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncio.TimeoutError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.TooManyConnectionsError,
 )

@@ -42,6 +42,9 @@ class MemorySessionStore:
             return None
         return found
 
+    async def get_async(self, key: str, now: datetime) -> StoredSession | None:
+        return self.get(key, now)  # in memory: nothing to wait for
+
     def refresh(self, key: str, idle_until: datetime, data: dict[str, Any] | None) -> None:
         with self._lock:
             found = self._sessions.get(key)

@@ -1,22 +1,39 @@
 """Sessions in the PostgreSQL database of the event store (in its schema), through a small
 psycopg pool that checks its connections, so a PostgreSQL restart costs only the requests in
-flight at that moment. Every worker process shares the rows."""
+flight at that moment. Every worker process shares the rows.
+
+The web's read of a session, made for nearly every request before its route, is made on the
+request's own event loop through asyncpg (`get_async`, issue 15): in a thread it cost each
+request a hand-over each way, a tenth of a web process's time at a thousand candidates."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+import asyncpg
 import msgspec
+from anyio import to_thread
+from eventsourcing.persistence import OperationalError
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from adapters.keys_schema import default_keys_schema, ensure_keys_table
+from adapters.persistence.unavailable import ASYNCPG_UNREACHABLE
 from adapters.pool_check import check_when_rested
 from app.ports.sessions import SecondFactor, StoredSession
 
 FAILURES_KEPT = timedelta(days=1)
+ASYNC_POOL_SIZE = 3  # per web process: a session read takes a fraction of a millisecond
+CONNECT_TIMEOUT_S = 2.0  # as the store's: a stopped server fails fast, « try again »
+# A connection that was open and is no more (not a server that refuses new ones).
+_LOST = (asyncpg.ConnectionDoesNotExistError, asyncpg.InterfaceError, ConnectionError)
+
+
+_DECODE = msgspec.json.Decoder(dict[str, Any]).decode  # jsonb comes from asyncpg as text
 
 
 def _json(data: dict[str, Any]) -> str:
@@ -50,7 +67,10 @@ class PostgresSessionStore:
         *,
         keys_schema: str | None = None,
         max_size: int = 4,
+        connect: dict[str, Any] | None = None,
     ) -> None:
+        """`connect`: asyncpg's arguments for the same server (`get_async` through it; in a
+        thread through the psycopg pool without)."""
         self._pool = ConnectionPool(
             conninfo,
             min_size=1,
@@ -64,6 +84,16 @@ class PostgresSessionStore:
             "sessions": sql.Identifier(schema, "vigie_sessions"),
             "failures": sql.Identifier(schema, "vigie_login_failures"),
         }
+        # The hot read, composed once (psycopg composes a query's names at each execute).
+        select = (
+            "SELECT account, data, expires_at, idle_until FROM {sessions} "
+            "WHERE key = {key} AND expires_at > {now} AND idle_until > {now}"
+        )
+        self._get = self._sql(select.format(sessions="{sessions}", key="%s", now="%s"))
+        quoted = '"' + schema.replace('"', '""') + '".vigie_sessions'
+        self._get_async = select.format(sessions=quoted, key="$1", now="$2")
+        self._connect = connect
+        self._async_pools: dict[asyncio.AbstractEventLoop, asyncio.Task[asyncpg.Pool]] = {}
         with self._pool.connection() as connection:
             connection.execute(
                 sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema))
@@ -102,16 +132,57 @@ class PostgresSessionStore:
 
     def get(self, key: str, now: datetime) -> StoredSession | None:
         with self._pool.connection() as connection:
-            row = connection.execute(
-                self._sql(
-                    "SELECT account, data, expires_at, idle_until FROM {sessions} "
-                    "WHERE key = %s AND expires_at > %s AND idle_until > %s"
-                ),
-                (key, now, now),
-            ).fetchone()
+            row = connection.execute(self._get, (key, now, now)).fetchone()
         if row is None:
             return None
         return StoredSession(data=row[1], account=row[0], expires_at=row[2], idle_until=row[3])
+
+    async def get_async(self, key: str, now: datetime) -> StoredSession | None:
+        if self._connect is None:
+            return await to_thread.run_sync(self.get, key, now)
+        # A pooled connection that PostgreSQL ended (a restart) fails once and is replaced:
+        # the read is asked again, as the psycopg pool's check would have spared it.
+        for tries_left in range(ASYNC_POOL_SIZE, -1, -1):
+            try:
+                pool = await self._async_pool()
+                row = await pool.fetchrow(self._get_async, key, now)
+                break
+            except _LOST as error:
+                if tries_left == 0:
+                    raise OperationalError(f"the session could not be read: {error}") from error
+            except ASYNCPG_UNREACHABLE as error:
+                raise OperationalError(f"the session could not be read: {error}") from error
+        if row is None:
+            return None
+        return StoredSession(
+            data=_DECODE(row[1]), account=row[0], expires_at=row[2], idle_until=row[3]
+        )
+
+    async def _made_pool(self) -> asyncpg.Pool:
+        assert self._connect is not None
+        pool: asyncpg.Pool = await asyncpg.create_pool(
+            **self._connect,
+            min_size=1,
+            max_size=ASYNC_POOL_SIZE,
+            timeout=CONNECT_TIMEOUT_S,
+            server_settings={"application_name": "vigie-sessions"},
+        )
+        return pool
+
+    async def _async_pool(self) -> asyncpg.Pool:
+        """This event loop's asyncpg pool (a web process has one loop; a test may run
+        several), made at its first read; a pool that could not be made is tried again at
+        the next read."""
+        loop = asyncio.get_running_loop()
+        making = self._async_pools.get(loop)
+        if making is None:
+            making = self._async_pools[loop] = loop.create_task(self._made_pool())
+        try:
+            return await asyncio.shield(making)
+        except BaseException:
+            if making.done() and self._async_pools.get(loop) is making:
+                del self._async_pools[loop]
+            raise
 
     def refresh(self, key: str, idle_until: datetime, data: dict[str, Any] | None) -> None:
         with self._pool.connection() as connection:
@@ -197,3 +268,10 @@ class PostgresSessionStore:
 
     def close(self) -> None:
         self._pool.close()
+        pools, self._async_pools = self._async_pools, {}
+        for making in pools.values():
+            # Cut, not closed politely: its loop may be another thread's, or closed (then
+            # its connections cannot be told and go with their sockets).
+            if making.done() and not making.cancelled() and making.exception() is None:
+                with contextlib.suppress(RuntimeError):
+                    making.result().terminate()

@@ -13,6 +13,7 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
+from anyio import to_thread
 
 from app.ports.sessions import SecondFactor, StoredSession
 
@@ -88,6 +89,10 @@ class SqliteSessionStore:
             expires_at=_instant(row[2]),
             idle_until=_instant(row[3]),
         )
+
+    async def get_async(self, key: str, now: datetime) -> StoredSession | None:
+        # A file that another process may hold locked for a moment: never on the loop.
+        return await to_thread.run_sync(self.get, key, now)
 
     def refresh(self, key: str, idle_until: datetime, data: dict[str, Any] | None) -> None:
         with self._connection() as db:

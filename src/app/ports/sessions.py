@@ -50,6 +50,11 @@ class SessionStore(Protocol):
         or past its absolute or idle end)."""
         ...
 
+    async def get_async(self, key: str, now: datetime) -> StoredSession | None:
+        """`get` from an event loop without holding it up (the web reads a session before
+        nearly every request: issue 15)."""
+        ...
+
     def refresh(self, key: str, idle_until: datetime, data: dict[str, Any] | None) -> None:
         """Push a living session's idle end to `idle_until` (never past its absolute end)
         and replace its data when given; nothing if it was ended meanwhile (a request in

@@ -80,7 +80,7 @@ class ServerSessions:
             await self.app(scope, receive, send)
             return
         sent_id = _cookie(scope, COOKIE)
-        loaded = await to_thread.run_sync(self._load, sent_id) if sent_id else None
+        loaded = await self._load(sent_id) if sent_id else None
         # The handler's own copy (`_save` compares it with what was loaded): a JSON round
         # trip in C, the data being JSON as kept (issue 15: deepcopy cost 2 % of a request).
         scope["session"] = _COPY(_ENCODE(loaded.data)) if loaded else {}
@@ -112,8 +112,8 @@ class ServerSessions:
 
         await self.app(scope, receive, send_with_session)
 
-    def _load(self, session_id: str) -> StoredSession | None:
-        return self.store.get(session_key(session_id), self.clock.now())
+    async def _load(self, session_id: str) -> StoredSession | None:
+        return await self.store.get_async(session_key(session_id), self.clock.now())
 
     def _unchanged(self, scope: Scope, sent_id: str | None, loaded: StoredSession | None) -> bool:
         """Whether `_save` would write nothing and set no cookie: the same session, its data
