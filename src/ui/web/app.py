@@ -279,7 +279,9 @@ def _rate_limited(config: RateLimitConfig) -> Callable[[ASGIApp], ASGIApp]:
     return middleware
 
 
-def _plain_file_name(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def _plain_file_name(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
     """A static file's name the file system can be asked about: no NUL byte and no segment
     longer than a file name may be (issue 14: `/static/%00` gave 500); anything else is 404."""
     name = str(connection.path_params.get("file_path", ""))

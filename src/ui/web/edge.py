@@ -6,7 +6,7 @@ each other, so the web layer has no import cycle."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -62,7 +62,7 @@ def refusal_status(error: DomainError, otherwise: int) -> int:
 FRAGMENT_HEADER = "x-vigie-fragment"
 
 # A Litestar guard: it runs before the handler (and before its body is read) and raises.
-Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]
+Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]
 
 
 def platform_of(request: Request[Any, Any, Any]) -> Platform:
@@ -200,7 +200,9 @@ def staff_guard(*roles: Role) -> Guard:
     (401), a 403 for a staff member with none of these roles — as `staff_member` says."""
     allowed = frozenset(r.value for r in roles)
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    # Guards are coroutines: Litestar runs a plain function guard in a thread (issue 15: a
+    # hand-over each way for a dictionary lookup, at every guarded request).
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         session = _session_of(connection)
         if not session.get("staff"):
             raise NotAuthorizedException()
@@ -211,7 +213,9 @@ def staff_guard(*roles: Role) -> Guard:
     return guard
 
 
-def candidate_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def candidate_guard(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
     """A guard for a controller of candidate pages: the log-in page without a candidate in
     the session (401), as `candidate_id` says."""
     if not _session_of(connection).get("candidate"):
