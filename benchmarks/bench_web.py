@@ -350,6 +350,10 @@ class Server:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.process.pid, signal.SIGKILL)
         self._out.close()
+        # Its log kept beside the results (the temp folder goes): warnings such as a long
+        # garbage collection say what a latency tail was.
+        RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+        shutil.copy(self.out_path, RESULTS_DIR / f"web-{self.label.replace(' ', '-')}.log")
 
 
 @contextlib.contextmanager

@@ -39,7 +39,7 @@ from app.tenancy import centre_of_operator
 from app.use_cases import accounts, enrolment
 from domain.candidate import Account, Candidate
 from domain.staff import Role
-from ui import logs, readiness
+from ui import gc_pauses, logs, readiness
 from ui.web.app import create_app
 from ui.worker import KINDS, work
 
@@ -206,6 +206,7 @@ def serve(
             node_id=settings.node_id,
             ice=settings.ice,
         )
+        gc_pauses.settle()
         server = uvicorn.Server(
             uvicorn.Config(
                 app,
@@ -402,7 +403,7 @@ def worker_app() -> Any:
     logs.configure()
     settings = Settings.from_env()
     platform = bootstrap(settings, listen=True)
-    return create_app(
+    app = create_app(
         platform,
         secret=_secret(settings),
         support=settings.support,
@@ -412,6 +413,8 @@ def worker_app() -> Any:
         node_id=settings.node_id,
         ice=settings.ice,
     )
+    gc_pauses.settle()  # the read models and the app, loaded: never walked again
+    return app
 
 
 def _live_root(settings: Settings) -> Path | None:
