@@ -29,11 +29,14 @@ from app.ports.event_store import (
 from domain.candidate import Candidate
 from domain.enrollment import Enrollment
 from domain.evidence import FlagKind, MediaSpan
+from domain.exam_attempt import ExamAttempt
 from domain.proctored_session import ProctoredSession
 from vigie_contracts.checks import assert_same_value
 from vigie_contracts.samples import (
     BUILDERS,
+    WINDOW,
     a_candidate,
+    an_attempt_in_progress,
     an_entered_session,
     minutes,
     pending_events,
@@ -42,6 +45,7 @@ from vigie_contracts.samples import (
 
 __all__ = [
     "second_writer",
+    "test_a_load_to_read_sees_every_writer_and_no_command_changes_it",
     "test_a_reader_position_is_accepted_only_when_it_moves_forward",
     "test_a_reader_position_is_recorded_atomically_with_the_events_and_never_moves_back",
     "test_a_saved_aggregate_loads_back_equal_with_the_same_types",
@@ -97,6 +101,28 @@ def test_history_returns_every_event_of_one_aggregate_oldest_first(
     assert [e.originator_version for e in history] == list(range(1, len(events) + 1))
     assert_same_value(list(history), events, "history")
     assert adapter.history(uuid4()) == []
+
+
+def test_a_load_to_read_sees_every_writer_and_no_command_changes_it(
+    adapter: EventStore, second_writer: EventStore
+) -> None:
+    """`get(..., to_read=True)` (the exam tab's heartbeat) sees what another writer saved,
+    and what a command does to its own copy reaches no reader before it is saved."""
+    attempt = an_attempt_in_progress()
+    adapter.save(attempt)
+    read = adapter.get(attempt.id, ExamAttempt, to_read=True)
+    assert read.version == attempt.version
+
+    elsewhere = second_writer.get(attempt.id, ExamAttempt)
+    elsewhere.answer(at=minutes(6), window=WINDOW, question_id="q1", answer="42")
+    second_writer.save(elsewhere)
+    assert adapter.get(attempt.id, ExamAttempt, to_read=True).version == elsewhere.version
+
+    command = adapter.get(attempt.id, ExamAttempt)
+    command.answer(at=minutes(7), window=WINDOW, question_id="q2", answer="unsaved")
+    seen = adapter.get(attempt.id, ExamAttempt, to_read=True)
+    assert seen.version == elsewhere.version
+    assert "q2" not in seen.answers
 
 
 def test_loading_an_unknown_id_or_an_aggregate_of_another_type_raises_not_found(

@@ -180,11 +180,13 @@ class EventsourcingStore:
             return self._recorder.select_events(originator_id)
         return self._recorder.select_events(originator_id, lte=lte, desc=True, limit=1)
 
-    def get(self, aggregate_id: UUID, kind: type[A]) -> A:
+    def get(self, aggregate_id: UUID, kind: type[A], *, to_read: bool = False) -> A:
         self._refuse_quarantined(aggregate_id)
         noted = self._chain.watch_unchained()
         try:
-            aggregate: Aggregate = self.app.repository.get(aggregate_id)
+            aggregate: Aggregate = self.app.repository.get(
+                aggregate_id, deepcopy_from_cache=not to_read
+            )
         except AggregateNotFoundError:
             raise AggregateNotFound(aggregate_id, kind.__name__) from None
         except UndecodableRow as error:

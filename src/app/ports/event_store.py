@@ -68,9 +68,12 @@ class Recorded(NamedTuple):
 class EventStore(Protocol):
     """Where every fact is kept, in order, for ever."""
 
-    def get(self, aggregate_id: UUID, kind: type[A]) -> A:
+    def get(self, aggregate_id: UUID, kind: type[A], *, to_read: bool = False) -> A:
         """The aggregate rebuilt from its events (or snapshot); AggregateNotFound if absent,
-        StreamQuarantined if one of its rows does not decode or breaks the chain."""
+        StreamQuarantined if one of its rows does not decode or breaks the chain.
+        `to_read`: the caller only reads a few of its fields and changes nothing, so the
+        aggregate kept in memory may be handed over as it is, without a copy (the exam
+        tab's heartbeat, issue 15); a command always gets its own copy."""
         ...
 
     def save(self, *aggregates: Aggregate, tracking: tuple[str, int] | None = None) -> int:

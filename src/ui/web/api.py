@@ -180,9 +180,9 @@ def attempt(request: Request[Any, Any, Any], attempt_id: FromPath[UUID]) -> Atte
 
 def attempt_out(request: Request[Any, Any, Any], attempt_id: UUID) -> AttemptOut:
     """The attempt as the API shows it (the candidate's own only)."""
-    found = own_attempt(request, attempt_id)
     # The heartbeat's reply: the attempt alone answers it (the desk view would rebuild every
-    # question, 300 times a second at a thousand candidates).
+    # question, 300 times a second at a thousand candidates), read without a copy of it.
+    found = own_attempt(request, attempt_id, to_read=True)
     return AttemptOut(
         found.id,
         found.status.value,

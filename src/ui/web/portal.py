@@ -35,10 +35,13 @@ from ui.web.i18n import gettext_for
 from ui.web.scores import percent, score_facts
 
 
-def own_attempt(request: Request[Any, Any, Any], attempt_id: UUID) -> ExamAttempt:
-    """The attempt, if it is the logged-in candidate's own (403 otherwise, even if absent)."""
+def own_attempt(
+    request: Request[Any, Any, Any], attempt_id: UUID, *, to_read: bool = False
+) -> ExamAttempt:
+    """The attempt, if it is the logged-in candidate's own (403 otherwise, even if absent);
+    `to_read` as the store's `get` says."""
     try:
-        attempt = platform_of(request).ctx.store.get(attempt_id, ExamAttempt)
+        attempt = platform_of(request).ctx.store.get(attempt_id, ExamAttempt, to_read=to_read)
     except LookupError:
         raise PermissionDeniedException() from None
     if attempt.candidate_id != candidate_id(request):
