@@ -8,7 +8,6 @@ far (`app.read_models.SEEN`)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from http.cookies import SimpleCookie
 
 from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
@@ -16,23 +15,18 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from adapters.bootstrap import Platform
 from app.read_models import SEEN
+from ui.web.sessions import cookie_of
 
 COOKIE = "vigie_seen"
 COMMANDS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def seen_of(scope: Scope) -> int:
-    """The position the browser's cookie names (0 when none or not a number)."""
-    for name, value in scope.get("headers", ()):
-        if name == b"cookie":
-            jar: SimpleCookie = SimpleCookie()
-            try:
-                jar.load(value.decode("latin-1"))
-            except Exception:  # a malformed cookie header: nothing seen
-                return 0
-            morsel = jar.get(COOKIE)
-            if morsel is not None and morsel.value.isdigit() and len(morsel.value) < 19:
-                return int(morsel.value)
+    """The position the browser's cookie names (0 when none or not a number). The cookie
+    header is split, not parsed by `http.cookies` (issue 15: 1 % of every request)."""
+    value = cookie_of(scope, COOKIE)
+    if value is not None and value.isdigit() and len(value) < 19:
+        return int(value)
     return 0
 
 

@@ -79,7 +79,7 @@ class ServerSessions:
         ):
             await self.app(scope, receive, send)
             return
-        sent_id = _cookie(scope, COOKIE)
+        sent_id = cookie_of(scope, COOKIE)
         loaded = await self._load(sent_id) if sent_id else None
         # The handler's own copy (`_save` compares it with what was loaded): a JSON round
         # trip in C, the data being JSON as kept (issue 15: deepcopy cost 2 % of a request).
@@ -182,7 +182,7 @@ async def _try_again(scope: Scope, receive: Receive, send: Send, error: Exceptio
     await response.to_asgi_response(None, request)(scope, receive, send)
 
 
-def _cookie(scope: Scope, name: str) -> str | None:
+def cookie_of(scope: Scope, name: str) -> str | None:
     """One cookie's value from the request's headers (the last one wins, as browsers send
     the most specific first and we set only one)."""
     found: str | None = None
@@ -209,4 +209,4 @@ def csrf_cookie(name: str, secret: str, *, secure: bool) -> Callable[[], str]:
     return renew
 
 
-__all__ = ["COOKIE", "ServerSessions", "csrf_cookie"]
+__all__ = ["COOKIE", "ServerSessions", "cookie_of", "csrf_cookie"]
