@@ -318,11 +318,11 @@ def store_url(database_url: str | None, *, loopback_only: bool = False) -> Itera
 
 
 def write_summary(kind: str, summary: dict[str, Any], **dumps: Any) -> Path:
-    """benchmarks/results/<kind>-<timestamp>.json (the folder ignores its JSON files)."""
+    """benchmarks/results/<kind>-<timestamp>.json (the folder ignores everything the runs leave: summaries, profiles, server logs)."""
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     gitignore = RESULTS_DIR / ".gitignore"
     if not gitignore.exists():
-        gitignore.write_text("*.json\n")
+        gitignore.write_text("*\n!.gitignore\n")
     stamp = time.strftime("%Y%m%d-%H%M%S")
     path = RESULTS_DIR / f"{kind}-{stamp}.json"
     path.write_text(json.dumps(summary, indent=2, **dumps) + "\n")
