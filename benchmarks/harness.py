@@ -318,7 +318,8 @@ def store_url(database_url: str | None, *, loopback_only: bool = False) -> Itera
 
 
 def write_summary(kind: str, summary: dict[str, Any], **dumps: Any) -> Path:
-    """benchmarks/results/<kind>-<timestamp>.json (the folder ignores everything the runs leave: summaries, profiles, server logs)."""
+    """benchmarks/results/<kind>-<timestamp>.json (the folder ignores everything the runs
+    leave: summaries, profiles, server logs)."""
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     gitignore = RESULTS_DIR / ".gitignore"
     if not gitignore.exists():
