@@ -259,8 +259,8 @@ def _throttled_scope(scope: Scope) -> bool:
     return scope.get("method") == "POST" and scope["path"] in _THROTTLED
 
 
-def _throttled(request: Request[Any, Any, Any]) -> bool:
-    return _throttled_scope(request.scope)
+async def _throttled(request: Request[Any, Any, Any]) -> bool:
+    return _throttled_scope(request.scope)  # a coroutine: Litestar runs a function in a thread
 
 
 def _rate_limited(config: RateLimitConfig) -> Callable[[ASGIApp], ASGIApp]:
