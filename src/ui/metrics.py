@@ -106,6 +106,10 @@ def timed(app: ASGIApp) -> ASGIApp:
     """Wraps the app's ASGI handler: every HTTP answer, a 404 for an unknown path included,
     is timed under its route template (set in the scope by the router) and status class."""
 
+    # Each (method, route, status) series found once (prometheus_client validates and locks
+    # at every `labels` call); routes and statuses are few.
+    children: dict[tuple[str, str, int], Any] = {}
+
     async def handler(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
             await app(scope, receive, send)
@@ -121,11 +125,13 @@ def timed(app: ASGIApp) -> ASGIApp:
         try:
             await app(scope, receive, send_status)
         finally:
-            REQUEST_SECONDS.labels(
-                method=scope.get("method", "GET"),
-                route=scope.get("path_template") or UNMATCHED,
-                status=f"{status[0] // 100}xx",
-            ).observe(time.perf_counter() - started)
+            key = (scope.get("method", "GET"), scope.get("path_template") or UNMATCHED, status[0])
+            child = children.get(key)
+            if child is None:
+                child = children[key] = REQUEST_SECONDS.labels(
+                    method=key[0], route=key[1], status=f"{key[2] // 100}xx"
+                )
+            child.observe(time.perf_counter() - started)
 
     return handler
 
