@@ -797,7 +797,10 @@ def bootstrap(
             lambda attempt_id: portal.finish_exam(ctx, attempt_id),
         )
     renderer = MailRenderer(links, settings.support, TimeFormatter(settings.time_zone))
-    projections = Projections(log_head(settings, store) if listen else None)
+    head = log_head(settings, store) if listen else None
+    if isinstance(head, PostgresLogHead):
+        store.watch_streams(head)  # the heartbeat's attempt, known current without a query
+    projections = Projections(head)
     parked = ParkedReactions()
     keeper = ReadModelKeeper(store, saved, projections, parked, store.remember_quarantine)
     started = keeper.start()

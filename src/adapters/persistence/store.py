@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from itertools import repeat
 from operator import getitem, itemgetter
-from typing import Any, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 from uuid import UUID
 
 import msgspec
@@ -62,6 +62,7 @@ from app.ports.event_store import (
     UnreadableEvent,
 )
 from app.ports.key_store import KeyStore
+from app.read_models import SEEN
 from domain.enrollment import Enrollment
 from domain.exam_attempt import ExamAttempt
 from domain.proctored_session import ProctoredSession
@@ -87,6 +88,14 @@ SNAPSHOT_INTERVALS: dict[type[Any], int] = {
     # Not Candidate: a snapshot would hold its personal data outside the sealed fields, and its
     # stream is short (sealing.py).
 }
+
+
+class StreamsHeard(Protocol):
+    """What a listener heard of the streams' announcements (adapters/log_listener.py)."""
+
+    def mark(self) -> tuple[int, int] | None: ...
+
+    def unchanged_since(self, stream: str, mark: tuple[int, int], seen: int = 0) -> bool: ...
 
 
 class VigieApplication(Application[UUID]):
@@ -162,6 +171,10 @@ class EventsourcingStore:
         # The last position this process wrote: its own pages read it back at once (issue 15:
         # read-your-writes even before the store's announcement reaches the listener).
         self.last_saved = 0
+        # Which streams moved, heard from the store's announcements (web processes on
+        # PostgreSQL), and where they stood when each cached aggregate was last read.
+        self._streams_heard: StreamsHeard | None = None
+        self._fetched_at: dict[UUID, tuple[int, int]] = {}
 
     def _log_pages(self, env: Mapping[str, str]) -> LogPages | None:
         """The log's pages through asyncpg on PostgreSQL (None elsewhere: the library's)."""
@@ -180,8 +193,32 @@ class EventsourcingStore:
             return self._recorder.select_events(originator_id)
         return self._recorder.select_events(originator_id, lte=lte, desc=True, limit=1)
 
+    def watch_streams(self, streams: StreamsHeard) -> None:
+        """Announcements of which streams each commit appended to (PostgreSQL's NOTIFY, a web
+        process's listener): `held` can then vouch for an aggregate without a query."""
+        self._streams_heard = streams
+
+    def held(self, aggregate_id: UUID, kind: type[A]) -> A | None:
+        """The aggregate as this process holds it, if it is current as far as the streams'
+        announcements tell (nothing appended to it since it was last read here, and every
+        announcement up to what the reader wrote heard: `SEEN`); None otherwise. Never asks
+        the database: what it gives is to read only, as `get(..., to_read=True)`."""
+        streams = self._streams_heard
+        fetched = self._fetched_at.get(aggregate_id)
+        if streams is None or fetched is None or self._quarantine.get(aggregate_id) is not None:
+            return None
+        if not streams.unchanged_since(str(aggregate_id), fetched, SEEN.get()):
+            return None
+        try:
+            aggregate = self.app.repository.cache.get(aggregate_id)  # type: ignore[union-attr]
+        except (KeyError, AttributeError):
+            return None
+        return aggregate if isinstance(aggregate, kind) else None
+
     def get(self, aggregate_id: UUID, kind: type[A], *, to_read: bool = False) -> A:
         self._refuse_quarantined(aggregate_id)
+        streams = self._streams_heard
+        mark = streams.mark() if streams is not None else None  # before the store is asked
         noted = self._chain.watch_unchained()
         try:
             aggregate: Aggregate = self.app.repository.get(
@@ -196,6 +233,10 @@ class EventsourcingStore:
         self._check_unchained(noted)
         if not isinstance(aggregate, kind):
             raise AggregateNotFound(aggregate_id, kind.__name__)
+        if mark is not None:
+            if len(self._fetched_at) >= AGGREGATE_CACHE_SIZE:
+                self._fetched_at.clear()
+            self._fetched_at[aggregate_id] = mark  # the cached aggregate: current as of then
         return aggregate
 
     def get_many(self, aggregate_ids: Sequence[UUID], kind: type[A]) -> dict[UUID, A]:
@@ -221,6 +262,8 @@ class EventsourcingStore:
         appended: Counter[str] = Counter()
         for aggregate in aggregates:
             appended[type(aggregate).__name__] += len(aggregate.pending_events)
+            # Its copy in the cache misses what is saved now: read from the store next time.
+            self._fetched_at.pop(aggregate.id, None)
         processing.collect_events(*aggregates)
         if not processing.events and tracking is None:
             return 0

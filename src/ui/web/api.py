@@ -18,6 +18,7 @@ from app.ports.event_store import AggregateNotFound
 from app.use_cases import portal, proctoring, reviewing
 from domain.errors import DomainError, InvalidArgument, RuleBroken
 from domain.evidence import ReasonCode, Verdict
+from domain.exam_attempt import ExamAttempt
 from domain.review import CitedReason, Override
 from domain.staff import Role
 from ui.web.candidate import perform_step
@@ -172,17 +173,25 @@ async def enter_session(
     return EnterOut(label)
 
 
-@get("/api/attempts/{attempt_id:uuid}", sync_to_thread=True, guards=[candidate_guard])
-def attempt(request: Request[Any, Any, Any], attempt_id: FromPath[UUID]) -> AttemptOut:
-    """The attempt on the server's clock: status, time left, the questions' order."""
-    return attempt_out(request, attempt_id)
+@get("/api/attempts/{attempt_id:uuid}", guards=[candidate_guard])
+async def attempt(request: Request[Any, Any, Any], attempt_id: FromPath[UUID]) -> AttemptOut:
+    """The attempt on the server's clock: status, time left, the questions' order. The exam
+    tab's heartbeat: answered here on the event loop when this process holds the attempt
+    and knows nothing was appended to it since (`EventStore.held`), else read in a thread."""
+    held = platform_of(request).ctx.store.held(attempt_id, ExamAttempt)
+    if held is not None and held.candidate_id == candidate_id(request):
+        return _attempt_out(request, held)
+    return await sync_to_thread(attempt_out, request, attempt_id)
 
 
 def attempt_out(request: Request[Any, Any, Any], attempt_id: UUID) -> AttemptOut:
     """The attempt as the API shows it (the candidate's own only)."""
     # The heartbeat's reply: the attempt alone answers it (the desk view would rebuild every
     # question, 300 times a second at a thousand candidates), read without a copy of it.
-    found = own_attempt(request, attempt_id, to_read=True)
+    return _attempt_out(request, own_attempt(request, attempt_id, to_read=True))
+
+
+def _attempt_out(request: Request[Any, Any, Any], found: ExamAttempt) -> AttemptOut:
     return AttemptOut(
         found.id,
         found.status.value,
