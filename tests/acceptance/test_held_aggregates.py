@@ -108,7 +108,7 @@ def test_a_commit_of_many_streams_or_a_lost_connection_vouches_for_none(
     head = web.projections.head
     assert isinstance(head, PostgresLogHead) and head.backend_pid is not None
     pid = head.backend_pid
-    with psycopg.connect(postgres_url.split("?")[0], autocommit=True) as admin:
+    with psycopg.connect(postgres_url.split("?", maxsplit=1)[0], autocommit=True) as admin:
         admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
     assert until(lambda: head.backend_pid != pid and head.mark() is not None)
     assert store.held(attempt.id, ExamAttempt) is None
