@@ -94,7 +94,8 @@ def _live(request: Request[Any, Any, Any], attempt: ExamAttempt) -> str:
     if getattr(request.app.state, "live_media_root", None) is None:
         return ""
     store = platform_of(request).ctx.store
-    return live_session(request, store.get(attempt.session_id, ProctoredSession))
+    # Two of its fields read, nothing changed: no copy of a session that may hold many flags.
+    return live_session(request, store.get(attempt.session_id, ProctoredSession, to_read=True))
 
 
 def perform_portal_action(
