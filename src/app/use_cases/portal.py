@@ -26,10 +26,13 @@ def _on_attempt(
 def exam_window(ctx: Context, attempt: ExamAttempt) -> ExamWindow:
     """R1/R3: the enrolment's last day and the exam session's validity as they stand now (a
     renewal moves the validity), read when the command is given."""
+    # Read from the store (a decision never rests on what a process merely holds), two
+    # fields each: no copy (issue 15: at every answer).
     enrollment_id = attempt.enrollment_id
     if enrollment_id is None:  # attempts opened before the enrolment was recorded on them
-        enrollment_id = ctx.store.get(attempt.session_id, ProctoredSession).enrollment_id
-    enrollment = ctx.store.get(enrollment_id, Enrollment)
+        session = ctx.store.get(attempt.session_id, ProctoredSession, to_read=True)
+        enrollment_id = session.enrollment_id
+    enrollment = ctx.store.get(enrollment_id, Enrollment, to_read=True)
     return ExamWindow(last_day=enrollment.last_day, valid_until=enrollment.session_valid_until)
 
 
