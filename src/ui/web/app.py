@@ -31,7 +31,6 @@ from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
-from litestar.static_files import create_static_files_router
 from litestar.stores.base import Store
 from litestar.stores.file import FileStore
 from litestar.template.config import TemplateConfig
@@ -85,6 +84,7 @@ from ui.web.i18n import N_, gettext_for
 from ui.web.read_your_writes import read_your_writes
 from ui.web.refusals import edge_sentence, refusal_message
 from ui.web.sessions import ServerSessions, csrf_cookie
+from ui.web.static_files import static_files
 
 HERE = Path(__file__).parent
 _log = logging.getLogger("vigie.web")
@@ -363,11 +363,7 @@ def create_app(
             *workspace.ROUTES,
             *lti.ROUTES,
             # The exam tab's own script and styles beside the platform's (issue 15).
-            create_static_files_router(
-                path="/static",
-                directories=[HERE / "static", EXAM_TAB_STATIC],
-                guards=[_plain_file_name],
-            ),
+            static_files("/static", [HERE / "static", EXAM_TAB_STATIC], [_plain_file_name]),
         ],
         template_config=TemplateConfig(
             directory=HERE / "templates",
