@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from itertools import repeat
-from operator import getitem, itemgetter
+from operator import getitem, itemgetter, setitem
 from typing import Any, TypeVar, cast
 from uuid import UUID
 
@@ -319,6 +319,9 @@ class EventsourcingStore:
     def _stream_of(self, originator_id: object) -> UUID:
         """A row's stream id as a plain `uuid.UUID` (asyncpg gives its own UUID type, SQLite
         text), remembered: a stream's events come in runs, and a UUID is slow to make."""
+        known = self._streams.get(originator_id)
+        if known is not None:  # an earlier row of this page (a first replay meets many)
+            return known
         if len(self._streams) >= STREAM_IDS_KEPT:
             self._streams.clear()
         if isinstance(originator_id, UUID):
@@ -634,8 +637,9 @@ def _decoded_at_once(
     payloads = map(getitem, states, repeat(_PAYLOAD))
     values = list(map(_as_dict, map(_DECODE, map(_second, steps), payloads)))
     # dict.__setitem__ answers None: any() runs the map to its end.
-    any(map(dict.__setitem__, values, repeat("originator_id"), streams))
-    any(map(dict.__setitem__, values, repeat("originator_version"), versions))
+    # operator.setitem, not dict.__setitem__: a builtin is called without an argument tuple.
+    any(map(setitem, values, repeat("originator_id"), streams))
+    any(map(setitem, values, repeat("originator_version"), versions))
     events = list(map(object.__new__, map(_first, steps)))
     any(map(object.__setattr__, events, repeat("__dict__"), values))
     return list(map(_recorded, repeat(Recorded), zip(positions, events, strict=True)))
