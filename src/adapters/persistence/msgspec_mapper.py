@@ -246,8 +246,7 @@ class MsgspecMapper(Mapper[UUID]):
 
 @dataclasses.dataclass(frozen=True)
 class _Plan:
-    """How to decode one event class: its mirror struct, whose originator fields are
-    placeholders (a payload has none: the store's row gives them)."""
+    """How to decode one event class: its mirror struct without the originator fields."""
 
     cls: type[Any]
     mirror: type[msgspec.Struct]
@@ -257,17 +256,11 @@ class _Plan:
     personal: bool = False  # sealed fields: decoded through a dict (sealing.py)
 
     def as_dict(self, values: msgspec.Struct) -> dict[str, Any]:
-        """The mirror's values as the event's `__dict__`, in the event's field order, its
-        originator fields still to be set."""
+        """The mirror's values as the event's `__dict__`, in the event's field order."""
         return _as_dict(values)
 
 
 _ORIGINATOR_FIELDS = ("originator_id", "originator_version")
-# The mirror's first fields, set from the row once decoded: `asdict` then makes a dict with
-# room for them, and setting them replaces a value instead of growing the dict (a resize
-# per event otherwise, issue 15). Never read from a payload (`to_stored_event` leaves them
-# out): `Any` keeps a stray key as harmless as the unknown keys a struct skips.
-_PLACEHOLDERS: list[tuple[str, Any, Any]] = [(name, Any, None) for name in _ORIGINATOR_FIELDS]
 
 
 @cache
@@ -277,7 +270,7 @@ def _plan(topic: str) -> _Plan:
     own = [f for f in dataclasses.fields(cls) if f.name not in _ORIGINATOR_FIELDS]
     fields = tuple(f.name for f in own)
     is_snapshot = issubclass(cls, CanSnapshotAggregate)
-    spec: list[tuple[str, Any] | tuple[str, Any, Any]] = [*_PLACEHOLDERS]
+    spec: list[tuple[str, Any] | tuple[str, Any, Any]] = []
     for field in own:
         hint = Any if is_snapshot and field.name == "state" else hints[field.name]
         # A field added later carries a default, so events stored before it still decode.
@@ -289,7 +282,7 @@ def _plan(topic: str) -> _Plan:
             spec.append((field.name, hint))
     # gc=False: a mirror lives only while its event is built and never holds a cycle.
     mirror = msgspec.defstruct(f"{cls.__qualname__}State", spec, kw_only=True, gc=False)
-    assert mirror.__struct_fields__ == _ORIGINATOR_FIELDS + fields, f"{topic}: fields reordered"
+    assert mirror.__struct_fields__ == fields, f"{topic}: the mirror reorders its fields"
     fast = not is_snapshot and getattr(cls, "class_version", 1) == 1
     decoder = msgspec.json.Decoder(mirror) if fast else None
     return _Plan(cls, mirror, fields, decoder, is_snapshot, bool(personal_fields(cls)))
