@@ -156,6 +156,7 @@ class EventsourcingStore:
         self._pre_chain: dict[UUID, int] = {}
         self._pages = self._log_pages(env)
         self._streams: dict[object, UUID] = {}  # a page's stream ids as plain UUIDs
+        self._steps: dict[str, OneStep] = {}  # topics read in one step (`_step`)
         # Told after each committed save how many events of each aggregate type it appended
         # (issue 15: the metrics count them here, whichever use case or policy saved).
         self.on_saved: list[Callable[[Mapping[str, int]], None]] = []
@@ -275,8 +276,9 @@ class EventsourcingStore:
                 for stream, originator_id in zip(known, originator_ids, strict=True)
             ]
         )
-        one_step = self._reader.one_step if self._reader.reads_in_one_step() else _no_step
-        steps = list(map(one_step, topics))
+        steps: list[OneStep | None] = list(map(self._steps.get, topics))
+        if not all(steps):  # a topic new to this store, or one that is not read in one step
+            steps = [step or self._step(topic) for step, topic in zip(steps, topics, strict=True)]
         if all(steps):
             try:
                 # Every row chained: their first bytes joined are the mark repeated (two
@@ -317,6 +319,14 @@ class EventsourcingStore:
                 Recorded(position, self._row_event(position, stream, version, topic, state))
             )
         return recorded
+
+    def _step(self, topic: str) -> OneStep | None:
+        """How a topic's rows decode in one step (`MsgspecMapper.one_step`), remembered in
+        a plain dict: the page looks its topics up with `dict.get`, in C (issue 15)."""
+        step = self._reader.one_step(topic) if self._reader.reads_in_one_step() else None
+        if step is not None:
+            self._steps[topic] = step
+        return step
 
     def _stream_of(self, originator_id: object) -> UUID:
         """A row's stream id as a plain `uuid.UUID` (asyncpg gives its own UUID type, SQLite
@@ -619,10 +629,6 @@ def _collector_paused() -> Iterator[None]:
         yield
     finally:
         gc.enable()
-
-
-def _no_step(_topic: str) -> None:
-    return None
 
 
 def _decoded_at_once(
