@@ -402,8 +402,10 @@ class EventsourcingStore:
         from psycopg.sql import SQL, Identifier
 
         recorder: Any = self._recorder
+        # The stream id as text, as log_pages.py reads it: a string is cheaper to look up in
+        # `_streams` than a UUID, whose hash is computed in Python.
         statement = SQL(
-            "SELECT notification_id, originator_id, originator_version, topic, state "
+            "SELECT notification_id, originator_id::text, originator_version, topic, state "
             "FROM {schema}.{table} WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
         ).format(
             schema=Identifier(recorder.datastore.schema),
