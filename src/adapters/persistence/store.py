@@ -329,8 +329,9 @@ class EventsourcingStore:
         return step
 
     def _stream_of(self, originator_id: object) -> UUID:
-        """A row's stream id as a plain `uuid.UUID` (asyncpg gives its own UUID type, SQLite
-        text), remembered: a stream's events come in runs, and a UUID is slow to make."""
+        """A row's stream id as a plain `uuid.UUID` (PostgreSQL pages and SQLite give it as
+        text, the memory store as a UUID), remembered: a stream's events come in runs, and a
+        UUID is slow to make."""
         known = self._streams.get(originator_id)
         if known is not None:  # an earlier row of this page (a first replay meets many)
             return known
@@ -646,8 +647,8 @@ def _decoded_at_once(
     row does not decode (the caller then goes row by row)."""
     payloads = map(getitem, states, repeat(_PAYLOAD))
     values = list(map(_as_dict, map(_DECODE, map(_second, steps), payloads)))
-    # dict.__setitem__ answers None: any() runs the map to its end.
-    # operator.setitem, not dict.__setitem__: a builtin is called without an argument tuple.
+    # setitem answers None: any() runs the map to its end. (operator.setitem rather than
+    # dict.__setitem__: a builtin function is called without building an argument tuple.)
     any(map(setitem, values, repeat("originator_id"), streams))
     any(map(setitem, values, repeat("originator_version"), versions))
     events = list(map(object.__new__, map(_first, steps)))
