@@ -15,7 +15,9 @@ from domain.errors import InvalidArgument
 from domain.guide import Step
 
 
-@dataclass(frozen=True)
+# Slots: a replay makes one span per flag and segment (issue 15); a slotted instance is made
+# in half the time of one with a `__dict__`, by its constructor and by a decoder alike.
+@dataclass(frozen=True, slots=True)
 class MediaSpan:
     """A span of the session's recording, in seconds from the first entry."""
 
@@ -23,10 +25,13 @@ class MediaSpan:
     end_s: float
 
     def __post_init__(self) -> None:
+        # One chained comparison accepts every sound span (NaN compares false, and the
+        # bounds are ordered): the cost of a check that a replay runs for each span.
+        if 0 <= self.start_s <= self.end_s < math.inf:
+            return
         if not (math.isfinite(self.start_s) and math.isfinite(self.end_s)):
             raise InvalidArgument("span", f"a media span needs finite seconds ({self})")
-        if not 0 <= self.start_s <= self.end_s:
-            raise InvalidArgument("span", f"a media span needs 0 <= start <= end ({self})")
+        raise InvalidArgument("span", f"a media span needs 0 <= start <= end ({self})")
 
 
 class FlagKind(StrEnum):

@@ -153,7 +153,7 @@ class MsgspecMapper(Mapper[UUID]):
         """topic -> the event class and the typed decoder of its payload when an event of
         that topic decodes in one step (a current class version, no sealed fields); None
         otherwise, or if the topic names no event class (the general way then says why).
-        A cached function: a replay asks it for every row."""
+        A cached function; the store keeps its answers by topic (`EventsourcingStore._step`)."""
         return _one_step
 
     def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:

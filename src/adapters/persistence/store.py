@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from itertools import repeat
-from operator import getitem, itemgetter
+from operator import getitem, itemgetter, setitem
 from typing import Any, Protocol, TypeVar, cast
 from uuid import UUID
 
@@ -165,6 +165,7 @@ class EventsourcingStore:
         self._pre_chain: dict[UUID, int] = {}
         self._pages = self._log_pages(env)
         self._streams: dict[object, UUID] = {}  # a page's stream ids as plain UUIDs
+        self._steps: dict[str, OneStep] = {}  # topics read in one step (`_step`)
         # Told after each committed save how many events of each aggregate type it appended
         # (issue 15: the metrics count them here, whichever use case or policy saved).
         self.on_saved: list[Callable[[Mapping[str, int]], None]] = []
@@ -320,11 +321,14 @@ class EventsourcingStore:
                 for stream, originator_id in zip(known, originator_ids, strict=True)
             ]
         )
-        one_step = self._reader.one_step if self._reader.reads_in_one_step() else _no_step
-        steps = list(map(one_step, topics))
+        steps: list[OneStep | None] = list(map(self._steps.get, topics))
+        if not all(steps):  # a topic new to this store, or one that is not read in one step
+            steps = [step or self._step(topic) for step, topic in zip(steps, topics, strict=True)]
         if all(steps):
             try:
-                if all(map(bytes.startswith, states, repeat(MAGIC))):
+                # Every row chained: their first bytes joined are the mark repeated (two
+                # calls in C for the page, where `bytes.startswith` made a call per row).
+                if b"".join(map(getitem, states, repeat(_MARK))) == MAGIC * len(states):
                     one_steps = cast(list[OneStep], steps)
                     return _decoded_at_once(positions, streams, versions, one_steps, states)
             except Exception:  # a row that does not decode: row by row, the general way
@@ -361,9 +365,21 @@ class EventsourcingStore:
             )
         return recorded
 
+    def _step(self, topic: str) -> OneStep | None:
+        """How a topic's rows decode in one step (`MsgspecMapper.one_step`), remembered in
+        a plain dict: the page looks its topics up with `dict.get`, in C (issue 15)."""
+        step = self._reader.one_step(topic) if self._reader.reads_in_one_step() else None
+        if step is not None:
+            self._steps[topic] = step
+        return step
+
     def _stream_of(self, originator_id: object) -> UUID:
-        """A row's stream id as a plain `uuid.UUID` (asyncpg gives its own UUID type, SQLite
-        text), remembered: a stream's events come in runs, and a UUID is slow to make."""
+        """A row's stream id as a plain `uuid.UUID` (PostgreSQL pages and SQLite give it as
+        text, the memory store as a UUID), remembered: a stream's events come in runs, and a
+        UUID is slow to make."""
+        known = self._streams.get(originator_id)
+        if known is not None:  # an earlier row of this page (a first replay meets many)
+            return known
         if len(self._streams) >= STREAM_IDS_KEPT:
             self._streams.clear()
         if isinstance(originator_id, UUID):
@@ -432,8 +448,10 @@ class EventsourcingStore:
         from psycopg.sql import SQL, Identifier
 
         recorder: Any = self._recorder
+        # The stream id as text, as log_pages.py reads it: a string is cheaper to look up in
+        # `_streams` than a UUID, whose hash is computed in Python.
         statement = SQL(
-            "SELECT notification_id, originator_id, originator_version, topic, state "
+            "SELECT notification_id, originator_id::text, originator_version, topic, state "
             "FROM {schema}.{table} WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
         ).format(
             schema=Identifier(recorder.datastore.schema),
@@ -661,10 +679,6 @@ def _collector_paused() -> Iterator[None]:
         gc.enable()
 
 
-def _no_step(_topic: str) -> None:
-    return None
-
-
 def _decoded_at_once(
     positions: Sequence[int],
     streams: Sequence[UUID],
@@ -678,20 +692,21 @@ def _decoded_at_once(
     row does not decode (the caller then goes row by row)."""
     payloads = map(getitem, states, repeat(_PAYLOAD))
     values = list(map(_as_dict, map(_DECODE, map(_second, steps), payloads)))
-    # dict.__setitem__ answers None: any() runs the map to its end.
-    any(map(dict.__setitem__, values, repeat("originator_id"), streams))
-    any(map(dict.__setitem__, values, repeat("originator_version"), versions))
+    # setitem answers None: any() runs the map to its end. (operator.setitem rather than
+    # dict.__setitem__: a builtin function is called without building an argument tuple.)
+    any(map(setitem, values, repeat("originator_id"), streams))
+    any(map(setitem, values, repeat("originator_version"), versions))
     events = list(map(object.__new__, map(_first, steps)))
     any(map(object.__setattr__, events, repeat("__dict__"), values))
-    return list(map(_recorded, repeat(Recorded), zip(positions, events, strict=True)))
+    return list(map(Recorded, positions, events))
 
 
 OneStep = tuple[type[Any], msgspec.json.Decoder[Any]]  # MsgspecMapper.one_step's answer
 _as_dict = msgspec.structs.asdict
 _DECODE: Callable[[Any, Any], Any] = msgspec.json.Decoder.decode
 _PAYLOAD = slice(HEADER_BYTES, None)
+_MARK = slice(0, len(MAGIC))
 _first, _second = itemgetter(0), itemgetter(1)
-_recorded = tuple.__new__  # a named tuple made without its Python __new__ (one call less)
 MAGIC_BYTES = len(MAGIC)
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple, Protocol, TypeVar
+from typing import Protocol, TypeVar
 from uuid import UUID
 
+import msgspec
 from eventsourcing.domain import Aggregate, AggregateEvent
 
 A = TypeVar("A", bound=Aggregate)
@@ -56,13 +57,19 @@ class UnreadableEvent(AggregateEvent):
     problem: str = ""
 
 
-class Recorded(NamedTuple):
-    """An event at its place in the application's notification log (a named tuple: a
-    replay makes one per event, and a frozen dataclass costs as much as decoding the row's
-    columns, issue 15)."""
+class Recorded(msgspec.Struct, frozen=True, gc=False):
+    """An event at its place in the application's notification log.
+
+    A replay makes one per event (issue 15): a struct is made in C in less than half the
+    time of a named tuple, and `gc=False` keeps it out of the cyclic collector's walks (it
+    holds an event, which never refers back to it, so it is never part of a cycle). It
+    unpacks as `position, event`, as the named tuple it replaces did."""
 
     position: int
     event: AggregateEvent
+
+    def __iter__(self) -> Iterator[int | AggregateEvent]:
+        return iter((self.position, self.event))
 
 
 class EventStore(Protocol):
