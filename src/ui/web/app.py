@@ -8,10 +8,12 @@ password ends a session on every worker.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -289,6 +291,20 @@ async def _plain_file_name(
         raise NotFoundException()
 
 
+HANDLER_THREADS = 16
+
+
+async def _handler_threads(_app: Litestar) -> None:
+    """The threads that run the handlers which wait on the store (Litestar's `sync_to_thread`
+    uses the loop's default executor). asyncio's default is the cores plus four, six here: at
+    a thousand candidates on one web process, answers queued for a thread while those six
+    waited on PostgreSQL through a proxy (issue 15). A thread waiting on a socket holds no
+    lock, so more of them let more requests wait at once."""
+    asyncio.get_running_loop().set_default_executor(
+        ThreadPoolExecutor(HANDLER_THREADS, thread_name_prefix="vigie-handler")
+    )
+
+
 def _page_filters(platform: Platform) -> Callable[[JinjaTemplateEngine], None]:
     """What every page shares: times through the one formatter (`{{ at | local_time }}`,
     issue 12), the catalogues (issue 13), and a certification named by its title, never its
@@ -436,7 +452,7 @@ def create_app(
             ),
         ),
         stores=stores,
-        on_startup=[media.start_recorder] if live_media_root else [],
+        on_startup=[_handler_threads, *([media.start_recorder] if live_media_root else [])],
         on_shutdown=[
             *([media.stop_recorder] if live_media_root else []),
             *([rate_limits.close] if isinstance(rate_limits, PostgresStore) else []),
