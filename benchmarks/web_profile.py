@@ -69,9 +69,12 @@ def _function(frame: str) -> str:
 
 
 THREAD_KINDS = (
-    ("MainThread", "event loop: uvicorn (h11), Litestar routing and middleware"),
+    ("MainThread", "event loop: uvicorn (httptools), Litestar routing and middleware"),
     ("vigie-", "Vigie's worker loops, when run in-process (ui/worker.py; vigie serve runs none)"),
+    # The web app's handler threads (ui/web/app.py _handler_threads), then the loops' own.
+    ("handler_", "request handlers in threads (sync_to_thread): store, templates"),
     ("asyncio_", "request handlers in threads (sync_to_thread): store, templates"),
+    ("uvloop_", "request handlers in threads (sync_to_thread): store, templates"),
     ("AnyIO worker", "request handlers in threads (sync_to_thread): store, templates"),
 )
 BOILERPLATE = (

@@ -301,7 +301,7 @@ async def _handler_threads(_app: Litestar) -> None:
     waited on PostgreSQL through a proxy (issue 15). A thread waiting on a socket holds no
     lock, so more of them let more requests wait at once."""
     asyncio.get_running_loop().set_default_executor(
-        ThreadPoolExecutor(HANDLER_THREADS, thread_name_prefix="vigie-handler")
+        ThreadPoolExecutor(HANDLER_THREADS, thread_name_prefix="handler")
     )
 
 
