@@ -19,14 +19,12 @@ from typing import Any
 
 from litestar import Litestar, Request, Response
 from litestar.config.csrf import CSRFConfig
-from litestar.connection import ASGIConnection
 from litestar.exceptions import (
     HTTPException,
     NotAuthorizedException,
     NotFoundException,
     ValidationException,
 )
-from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware.base import DefineMiddleware
 from litestar.middleware.rate_limit import RateLimitConfig, RateLimitMiddleware
 from litestar.openapi.config import OpenAPIConfig
@@ -261,10 +259,6 @@ def _throttled_scope(scope: Scope) -> bool:
     return scope.get("method") == "POST" and scope["path"] in _THROTTLED
 
 
-async def _throttled(request: Request[Any, Any, Any]) -> bool:
-    return _throttled_scope(request.scope)  # a coroutine: Litestar runs a function in a thread
-
-
 def _rate_limited(config: RateLimitConfig) -> Callable[[ASGIApp], ASGIApp]:
     """Litestar's rate limit, asked only about the throttled forms: it makes a Request and
     its URL for every request it sees (issue 15: 5 % of a heartbeat's time), when a glance
@@ -279,16 +273,6 @@ def _rate_limited(config: RateLimitConfig) -> Callable[[ASGIApp], ASGIApp]:
         return handle
 
     return middleware
-
-
-async def _plain_file_name(
-    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
-) -> None:
-    """A static file's name the file system can be asked about: no NUL byte and no segment
-    longer than a file name may be (issue 14: `/static/%00` gave 500); anything else is 404."""
-    name = str(connection.path_params.get("file_path", ""))
-    if "\0" in name or any(len(part) > 255 for part in name.split("/")):
-        raise NotFoundException()
 
 
 HANDLER_THREADS = 16
@@ -379,7 +363,7 @@ def create_app(
             *workspace.ROUTES,
             *lti.ROUTES,
             # The exam tab's own script and styles beside the platform's (issue 15).
-            static_files("/static", [HERE / "static", EXAM_TAB_STATIC], [_plain_file_name]),
+            static_files("/static", [HERE / "static", EXAM_TAB_STATIC]),
         ],
         template_config=TemplateConfig(
             directory=HERE / "templates",
@@ -389,12 +373,7 @@ def create_app(
         middleware=[
             faults.request_id_middleware,
             read_your_writes(platform, secure=secure),
-            _rate_limited(
-                RateLimitConfig(
-                    rate_limit=("minute", attempts_per_minute),
-                    check_throttle_handler=_throttled,
-                )
-            ),
+            _rate_limited(RateLimitConfig(rate_limit=("minute", attempts_per_minute))),
             DefineMiddleware(
                 ServerSessions,
                 store=platform.sessions,

@@ -22,7 +22,6 @@ from litestar.enums import HttpMethod
 from litestar.exceptions import NotFoundException
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath
-from litestar.types import Guard
 
 TEXT_TYPES = ("text/", "application/javascript", "application/json", "image/svg+xml")
 
@@ -58,14 +57,15 @@ def _matches(if_none_match: str, etag: str) -> bool:
     return any(tag == "*" or tag.removeprefix("W/") == etag for tag in tags)
 
 
-def static_files(path: str, directories: Sequence[Path], guards: list[Guard]) -> HTTPRouteHandler:
-    """The route handler for `path`/{file_path} (GET and HEAD)."""
+def static_files(path: str, directories: Sequence[Path]) -> HTTPRouteHandler:
+    """The route handler for `path`/{file_path} (GET and HEAD). A name is only ever looked
+    up among the files read at start: no request reaches the file system, so a NUL byte, a
+    `..` or an over-long segment is simply not found (404)."""
     files = load(directories)
 
     @route(
         f"{path}/{{file_path:path}}",
         http_method=[HttpMethod.GET, HttpMethod.HEAD],
-        guards=guards,
         include_in_schema=False,
     )
     async def static_file(
