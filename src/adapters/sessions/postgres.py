@@ -27,7 +27,7 @@ from adapters.pool_check import check_when_rested
 from app.ports.sessions import SecondFactor, StoredSession
 
 FAILURES_KEPT = timedelta(days=1)
-ASYNC_POOL_SIZE = 2  # per web process: a read takes a tenth of a millisecond; PostgreSQL has 100
+ASYNC_POOL_SIZE = 1  # per web process: a read takes a tenth of a millisecond; PostgreSQL has 100
 CONNECT_TIMEOUT_S = 2.0  # as the store's: a stopped server fails fast, « try again »
 # A connection that was open and is no more (not a server that refuses new ones).
 _LOST = (asyncpg.ConnectionDoesNotExistError, asyncpg.InterfaceError, ConnectionError)
