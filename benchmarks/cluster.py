@@ -8,7 +8,8 @@ deployment shares. The namespaces hang on a bridge the test creates in the machi
 namespace; on the bridge's address live
 
 - PostgreSQL and Redis — the machine's servers on 127.0.0.1, reached through `socat` relays
-  bound to the bridge (the test never touches their configuration);
+  bound to the bridge (the test never touches their configuration), with TCP_NODELAY as the
+  clients' own sockets have it;
 - an S3 server (moto's) and an SMTP capture, bound to the bridge address;
 - HAProxy, in front of both nodes, on 127.0.0.1 — the address users and the test speak to.
 
@@ -174,12 +175,18 @@ class Cluster:
 
 
 def _relay(listen_host: str, listen_port: int, target_port: int) -> subprocess.Popen[bytes]:
-    """A TCP relay from the bridge to a server that listens on 127.0.0.1 only."""
+    """A TCP relay from the bridge to a server that listens on 127.0.0.1 only, with
+    TCP_NODELAY on both of its sockets. Without it, what one side writes in several parts
+    (psycopg's pipeline sends a save's statements as they come) leaves socat in several
+    segments, each after the first held back by Nagle's algorithm until the other side's
+    delayed ACK (~40 ms): an answer save
+    through two nodes took p50 100 ms and p99 286 ms at 1,000 candidates, 7 and 48 ms with
+    the option (libpq and asyncpg set it on their own sockets; a relay must too)."""
     return subprocess.Popen(
         [
             "socat",
-            f"TCP-LISTEN:{listen_port},bind={listen_host},fork,reuseaddr",
-            f"TCP:127.0.0.1:{target_port}",
+            f"TCP-LISTEN:{listen_port},bind={listen_host},fork,reuseaddr,nodelay",
+            f"TCP:127.0.0.1:{target_port},nodelay",
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
