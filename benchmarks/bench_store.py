@@ -13,7 +13,9 @@ Phases, on each backend (a temp SQLite file, then a throwaway PostgreSQL schema)
      table's rows (asyncpg / sqlite3), then `store.read(after, limit)` decoding every event
      into its domain event; the best of each (a busy machine only ever adds time), by the
      clock (the figures) and by this process's CPU time (how much of a busy machine each
-     asks for: both read in this one thread);
+     asks for: both read in this one thread). Both read with Python's garbage collector
+     paused, as the product replays its log (`app.collector.paused`, in
+     `Projections.catch_up` and the read models' rebuild);
   4. load–decide–save commands through `app.context.update` on --sessions sessions.
 The figures are printed as a table and written to benchmarks/results/store-<timestamp>.json.
 Nothing is asserted: the replay target is reported as PASS or BELOW.
@@ -50,6 +52,7 @@ from adapters.launcher.memory import MemoryLauncher
 from adapters.mail.memory import MemoryMailer
 from adapters.media.memory import MemoryMedia
 from adapters.persistence.store import EventsourcingStore
+from app import collector
 from app.catalogue import default_catalogue
 from app.context import Context, update
 from benchmarks.harness import (
@@ -300,10 +303,11 @@ def replay_once(store: EventsourcingStore, page_size: int, label: str) -> tuple[
     progress = Progress(label, total)
     after = count = 0
     started, cpu_started = time.perf_counter(), time.process_time()
-    while page := store.read(after, page_size):
-        count += len(page)
-        after = page[-1].position
-        progress.update(count)
+    with collector.paused():  # as Projections.catch_up replays
+        while page := store.read(after, page_size):
+            count += len(page)
+            after = page[-1].position
+            progress.update(count)
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     if count != total:
         raise RuntimeError(f"replay read {count} events, the log holds {total}")
@@ -500,9 +504,10 @@ async def raw_postgres(schema: str, rows: int, inserted: RawInserts, between: Be
 
         async def read_all(page_size: int) -> int:
             after = count = 0
-            while page := await select.fetch(after, page_size):
-                count += len(page)
-                after = page[-1]["id"]
+            with collector.paused():  # as the store's replay reads
+                while page := await select.fetch(after, page_size):
+                    count += len(page)
+                    after = page[-1]["id"]
             return count
 
         read_seconds: dict[int, float] = {}
@@ -543,9 +548,10 @@ def raw_sqlite(path: Path, rows: int, inserted: RawInserts, between: Between) ->
 
         def read_all(page_size: int) -> int:
             after = count = 0
-            while page := connection.execute(select, (after, page_size)).fetchall():
-                count += len(page)
-                after = page[-1][0]
+            with collector.paused():  # as the store's replay reads
+                while page := connection.execute(select, (after, page_size)).fetchall():
+                    count += len(page)
+                    after = page[-1][0]
             return count
 
         read_seconds: dict[int, float] = {}

@@ -23,6 +23,7 @@ from uuid import UUID
 
 import msgspec
 
+from app import collector
 from app import parked as parked_module
 from app import read_models as read_models_module
 from app.parked import ParkedReactions, ParkedSummary
@@ -118,13 +119,8 @@ def decode(data: bytes) -> ReadModelState:
     """A saved state; msgspec.DecodeError / ValidationError if it is not one. The collector
     is paused meanwhile: millions of new objects would set off full collections that walk
     them all again and again (measured: 5-10 times the decoding itself)."""
-    paused = gc.isenabled()
-    gc.disable()
-    try:
+    with collector.paused():
         return _DECODER.decode(data)
-    finally:
-        if paused:
-            gc.enable()
 
 
 def restore(state: ReadModelState, projections: Projections, parked: ParkedReactions) -> None:
@@ -239,10 +235,11 @@ class ReadModelKeeper:
         is otherwise read only when an operator asks: a first save would read it all again)."""
         after = min(self.projections.position, self.parked.position)
         applied = 0
-        while page := self.store.read(after, batch):
-            applied += self.projections.apply_page(page)
-            self.parked.apply_page(page)
-            after = page[-1].position
+        with collector.paused():  # a replay makes no cycles (app/collector.py)
+            while page := self.store.read(after, batch):
+                applied += self.projections.apply_page(page)
+                self.parked.apply_page(page)
+                after = page[-1].position
         return applied
 
     def rebuild(self) -> StartReport:

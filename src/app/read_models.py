@@ -18,6 +18,7 @@ from uuid import UUID
 
 from eventsourcing.domain import AggregateEvent
 
+from app import collector
 from app.ports.event_store import EventStore, Recorded
 from app.ports.read_model_store import LogHead
 from app.use_cases.reviewing import review_id_for
@@ -296,7 +297,7 @@ class Projections:
         if heard is not None and self.position >= max(heard, SEEN.get()):
             return 0  # already at the head the store announced: no round trip
         applied = 0
-        with self.lock:
+        with self.lock, collector.paused():  # a replay makes no cycles (app/collector.py)
             while True:
                 page = store.read(self.position, batch)
                 if not page:

@@ -32,7 +32,7 @@ from eventsourcing.persistence import OperationalError
 
 from adapters.persistence.unavailable import ASYNCPG_UNREACHABLE
 
-Row = Sequence[Any]  # position, stream (text), version, topic, state (an asyncpg Record)
+Row = Sequence[Any]  # position, stream (16 bytes), version, topic, state (an asyncpg Record)
 READERS = 1  # one connection per store for pages: a second thread at once reads the library's way
 CONNECT_TIMEOUT_S = 2.0  # as the recorder's (settings.py): a stopped server fails fast
 CLOSE_TIMEOUT_S = 2.0
@@ -123,11 +123,12 @@ class LogPages:
         fallback: Callable[[int, int], Sequence[Row]],
     ) -> None:
         self._connect = connect
-        # The stream id as text: asyncpg's own UUID hashes by building a 128-bit int from
-        # its bytes, and the store looks each row's stream up by it (`_stream_of`): 2,000
-        # instructions a row, where a string of 36 characters hashes in a tenth of that.
+        # The stream id as its 16 bytes (`uuid_send`): asyncpg's own UUID hashes by
+        # building a 128-bit int from its bytes, and the store looks each row's stream up by
+        # it (`_stream_of`): 2,000 instructions a row. Bytes hash in C, and asyncpg makes
+        # them faster than the 36 characters of its text (0.63 against 0.73 µs a row).
         self._query = (
-            "SELECT notification_id, originator_id::text, originator_version, topic, state "
+            "SELECT notification_id, uuid_send(originator_id), originator_version, topic, state "
             f'FROM "{schema}"."{table}" WHERE notification_id > $1 '
             "ORDER BY notification_id LIMIT $2"
         )
