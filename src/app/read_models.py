@@ -297,11 +297,12 @@ class Projections:
         if heard is not None and self.position >= max(heard, SEEN.get()):
             return 0  # already at the head the store announced: no round trip
         applied = 0
-        with self.lock, collector.paused():  # a replay makes no cycles (app/collector.py)
+        with self.lock, collector.Replaying() as replay:  # app/collector.py
             while True:
                 page = store.read(self.position, batch)
                 if not page:
                     return applied
+                replay.page(len(page), batch)
                 for recorded in page:
                     if recorded.position > self.position:
                         self.apply(recorded)

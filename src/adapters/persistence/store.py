@@ -70,7 +70,7 @@ from domain.review import Review
 A = TypeVar("A", bound=Aggregate)
 # PostgreSQL's recorder (a topic: the module is imported only when PostgreSQL is used).
 LEAN_RECORDER_TOPIC = "adapters.persistence.postgres_recorder:LeanPostgresProcessRecorder"
-Row = tuple[int, UUID | str, int, str, bytes]  # a row of the log: position, stream, version…
+Row = tuple[int, UUID | str | bytes, int, str, bytes]  # position, stream, version, topic…
 AGGREGATE_CACHE_SIZE = 20_000
 STREAM_IDS_KEPT = 50_000  # stream ids remembered by the log's reads (then forgotten at once)
 STREAMS_PER_QUERY = 500  # SQLite binds at most 32,766 parameters; keep queries small anyway
@@ -180,6 +180,10 @@ class EventsourcingStore:
         """The log's pages through asyncpg on PostgreSQL (None elsewhere: the library's)."""
         recorder: Any = self._recorder
         if _backend(recorder) != "eventsourcing.postgres":
+            return None
+        # The pages read stream ids with `uuid_send`, which takes a uuid column: the
+        # library can keep them as text (ORIGINATOR_ID_TYPE), which Vigie never asks for.
+        if recorder.datastore.originator_id_type != "uuid":
             return None
         return LogPages(
             asyncpg_connect(env),
@@ -297,19 +301,20 @@ class EventsourcingStore:
         return [e for e in events if isinstance(e, AggregateEvent)]
 
     def read(self, after: int, limit: int) -> Sequence[Recorded]:
-        # Off for the page at least (app/collector.py); a replay keeps it off throughout.
+        rows = self._page(after, limit)
+        if not rows:
+            return []
+        # The collector off while the page is decoded (app/collector.py), not while it is
+        # fetched: a wait on the database, or its retries, pauses no other thread's.
         with collector.paused():
-            return self._read(after, limit)
+            return self._page_decoded(rows)
 
-    def _read(self, after: int, limit: int) -> Sequence[Recorded]:
+    def _page_decoded(self, rows: Sequence[Row]) -> Sequence[Recorded]:
         """A page of the log, each row decoded into its event (issue 15: a replay decodes
         millions). A page whose rows are all chained and of event types that decode in one
         typed step (`MsgspecMapper.one_step`: a current class version, nothing sealed) is
         decoded column by column, in C (`_decoded_at_once`); any other page row by row,
         each row that is not such the general way (`_row_event`)."""
-        rows = self._page(after, limit)
-        if not rows:
-            return []
         positions, originator_ids, versions, topics, states = zip(*rows, strict=True)
         known = list(map(self._streams.get, originator_ids))
         # (`all`, not `None in`: that would run UUID.__eq__, in Python, for each row)
@@ -384,8 +389,8 @@ class EventsourcingStore:
             self._streams.clear()
         if isinstance(originator_id, bytes):
             stream = UUID(bytes=originator_id)
-        elif isinstance(originator_id, UUID):
-            stream = originator_id if type(originator_id) is UUID else UUID(int=originator_id.int)
+        elif type(originator_id) is UUID:
+            stream = originator_id
         else:
             stream = UUID(str(originator_id))
         self._streams[originator_id] = stream
@@ -696,9 +701,10 @@ _first, _second = itemgetter(0), itemgetter(1)
 
 def _dict_setter(cls: type[Any]) -> Callable[[Any, dict[str, Any]], None]:
     """What `object.__setattr__(event, "__dict__", values)` calls in the end: the `__dict__`
-    slot of the first class of the events' lineage that has one, called directly (no lookup
-    of the name along the class's lineage at each event: a fifth less time for the two).
-    An event outside that lineage makes it raise: its page is then read row by row."""
+    descriptor of the first class of the events' lineage that has one (eventsourcing's
+    `AbstractDecision`), called directly, without looking the name up along each event's
+    class lineage (a fifth less time for the object and its `__dict__`). An event that is
+    not an instance of that class makes it raise: its page is then read row by row."""
     for klass in cls.__mro__:
         slot = vars(klass).get("__dict__")
         if slot is not None:

@@ -1,0 +1,110 @@
+"""A replay decodes each page of events that decode in one typed step column by column, in C
+(issue 15, `store._decoded_at_once`): a change that sent such pages the row-by-row way would
+only show as a slower replay, so here it fails. And Python's collector is paused while a
+replay goes on (app/collector.py), and on again after, whatever happens."""
+
+from __future__ import annotations
+
+import gc
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from adapters.ids import SeededIds
+from adapters.persistence import store as store_module
+from adapters.persistence.store import EventsourcingStore
+from app import collector
+from app.read_models import Projections
+from tests.acceptance.test_log_pages import library_pages, replayed, save_sessions
+
+
+@pytest.fixture
+def decoding(store: EventsourcingStore, monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """How many pages went each way."""
+    calls: Counter[str] = Counter()
+    at_once, row_by_row = store_module._decoded_at_once, store._decoded_row_by_row
+
+    def spy_at_once(*args: Any) -> Any:
+        calls["at once"] += 1
+        return at_once(*args)
+
+    def spy_row_by_row(*args: Any) -> Any:
+        calls["row by row"] += 1
+        return row_by_row(*args)
+
+    monkeypatch.setattr(store_module, "_decoded_at_once", spy_at_once)
+    monkeypatch.setattr(store, "_decoded_row_by_row", spy_row_by_row)
+    return calls
+
+
+def test_pages_of_one_step_events_are_decoded_at_once_as_the_library_decodes_them(
+    store: EventsourcingStore, decoding: Counter[str]
+) -> None:
+    save_sessions(store, SeededIds(3), 25)  # 50 events: 8 pages of 7, the last short
+    pages = replayed(store, 7)
+    assert decoding == {"at once": 8}, "a page of one-step events went the row-by-row way"
+    assert pages == library_pages(store, 7)
+    streams = {type(event.originator_id) for page in pages for _, event in page}
+    assert streams == {UUID}  # a plain UUID, whatever the backend's row gave
+
+
+@pytest.fixture
+def collector_on() -> Iterator[None]:
+    assert gc.isenabled()
+    yield
+    gc.enable()  # a failing test must not leave the rest of the run without a collector
+
+
+def test_a_pause_turns_the_collector_back_on_even_when_its_block_raises(
+    collector_on: None,
+) -> None:
+    with pytest.raises(RuntimeError), collector.paused():
+        assert not gc.isenabled()
+        raise RuntimeError("a decoding error")
+    assert gc.isenabled()
+
+
+def test_a_pause_inside_a_pause_leaves_the_switch_to_the_outer_one(collector_on: None) -> None:
+    with collector.paused():
+        with collector.paused():
+            pass
+        assert not gc.isenabled(), "the inner pause turned the collector back on"
+    assert gc.isenabled()
+
+
+def test_a_catch_up_pauses_the_collector_only_from_its_first_full_page(
+    collector_on: None,
+) -> None:
+    with collector.Replaying() as replay:
+        replay.page(3, 1000)  # a few events, as a request catches up: nothing paused
+        assert gc.isenabled()
+        replay.page(1000, 1000)  # a replay: paused to its end
+        assert not gc.isenabled()
+        replay.page(1000, 1000)
+        replay.page(10, 1000)
+        assert not gc.isenabled()
+    assert gc.isenabled()
+
+
+def test_the_read_models_replay_with_the_collector_paused_and_turn_it_back_on(
+    store: EventsourcingStore, collector_on: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    save_sessions(store, SeededIds(4), 10)  # 20 events
+    seen: list[bool] = []
+    apply = Projections.apply
+
+    def spy(self: Projections, recorded: Any) -> None:
+        seen.append(gc.isenabled())
+        apply(self, recorded)
+
+    monkeypatch.setattr(Projections, "apply", spy)
+    assert Projections().catch_up(store, batch=5) == 20
+    assert seen == [False] * 20, "a full page came back: the whole replay is paused"
+    assert gc.isenabled()
+    seen.clear()
+    small = Projections()
+    assert small.catch_up(store, batch=50) == 20  # one short page: a request's catch-up
+    assert seen == [True] * 20
