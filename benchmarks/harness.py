@@ -20,6 +20,7 @@ import os
 import platform
 import shlex
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import threading
@@ -198,7 +199,32 @@ def machine_facts(packages: Iterable[str]) -> dict[str, Any]:
         "packages": package_versions(packages),
         "sqlite": sqlite3.sqlite_version,
         "sqlite_synchronous": sqlite_synchronous(),
+        "code": code_version(),
     }
+
+
+def code_version() -> str:
+    """The commit measured, `+changes` when the working tree differs from it: a figure is
+    tied to the code that made it (a result file outlives the change it was measured on)."""
+    repo = Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(repo), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+        changed = subprocess.run(
+            ["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown (no git)"
+    return f"{head}+changes" if changed else head
 
 
 def postgres_settings(server: str, names: Sequence[str]) -> dict[str, str]:
@@ -223,6 +249,7 @@ def finish_facts(facts: dict[str, Any], started: float) -> None:
 def print_machine(facts: dict[str, Any], command: str) -> None:
     """The report's first lines: the command, the machine, the load."""
     print(f"command : {command}")
+    print(f"code    : {facts.get('code', 'unknown')}")
     print(
         f"machine : {facts['nproc']} CPUs ({facts['usable_cpus']} usable), "
         f"{facts['implementation']} {facts['python']}, {facts['platform']}"
