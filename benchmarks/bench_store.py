@@ -405,6 +405,21 @@ class RawReads:
         self.seconds: dict[bool, dict[int, float]] = {False: {}, True: {}}
         self.cpu: dict[bool, dict[int, float]] = {False: {}, True: {}}
 
+    @staticmethod
+    def turns(repeat: int) -> tuple[bool, bool]:
+        """Whether each of a repeat's two reads is paused: first one then the other in turns,
+        since what comes right after the store's replay may find the caches in another state."""
+        return (False, True) if repeat % 2 == 0 else (True, False)
+
+    @contextlib.contextmanager
+    def timed(self, paused: bool, page_size: int) -> Iterator[None]:
+        """The block's wall and CPU time kept, the collector paused for it or not."""
+        with collector.paused() if paused else contextlib.nullcontext():
+            started, cpu_started = time.perf_counter(), time.process_time()
+            yield
+            seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+        self.keep(paused, page_size, seconds, cpu)
+
     def keep(self, paused: bool, page_size: int, seconds: float, cpu: float) -> None:
         best = self.seconds[paused].get(page_size)
         if best is None or seconds < best:
@@ -550,17 +565,9 @@ async def raw_postgres(schema: str, rows: int, inserted: RawInserts, between: Be
         reads = RawReads()
         for page_size in PAGE_SIZES:
             for repeat in range(REPEATS):
-                # In turns, first one then the other: what comes right after the store's
-                # replay may find the machine's caches in another state.
-                for paused in (False, True) if repeat % 2 == 0 else (True, False):
-                    with collector.paused() if paused else contextlib.nullcontext():
-                        started, cpu_started = time.perf_counter(), time.process_time()
+                for paused in RawReads.turns(repeat):
+                    with reads.timed(paused, page_size):
                         count = await read_all(page_size)
-                        seconds, cpu = (
-                            time.perf_counter() - started,
-                            time.process_time() - cpu_started,
-                        )
-                    reads.keep(paused, page_size, seconds, cpu)
                     if count != rows:
                         raise RuntimeError(f"raw PostgreSQL read {count} rows of {rows}")
                 # The store's replay on a thread without a running event loop, as the product
@@ -597,17 +604,9 @@ def raw_sqlite(path: Path, rows: int, inserted: RawInserts, between: Between) ->
         reads = RawReads()
         for page_size in PAGE_SIZES:
             for repeat in range(REPEATS):
-                # In turns, first one then the other: what comes right after the store's
-                # replay may find the machine's caches in another state.
-                for paused in (False, True) if repeat % 2 == 0 else (True, False):
-                    with collector.paused() if paused else contextlib.nullcontext():
-                        started, cpu_started = time.perf_counter(), time.process_time()
+                for paused in RawReads.turns(repeat):
+                    with reads.timed(paused, page_size):
                         count = read_all(page_size)
-                        seconds, cpu = (
-                            time.perf_counter() - started,
-                            time.process_time() - cpu_started,
-                        )
-                    reads.keep(paused, page_size, seconds, cpu)
                     if count != rows:
                         raise RuntimeError(f"raw SQLite read {count} rows of {rows}")
                 between(page_size)

@@ -826,14 +826,7 @@ ROW = "{:<54} {:>8} {:>8} {:>8} {:>7}  {}"
 
 
 def latency_row(measure: str, lat: Latency, note_text: str = "") -> str:
-    return ROW.format(
-        measure,
-        f"{lat.p50_ms:.1f}",
-        f"{lat.p99_ms:.1f}",
-        f"{lat.max_ms:.1f}",
-        f"{lat.count:,}",
-        note_text,
-    )
+    return ROW.format(measure, *lat.cells(), note_text)
 
 
 def text_row(measure: str, note_text: str) -> str:

@@ -206,22 +206,16 @@ def machine_facts(packages: Iterable[str]) -> dict[str, Any]:
 def code_version() -> str:
     """The commit measured, `+changes` when the working tree differs from it: a figure is
     tied to the code that made it (a result file outlives the change it was measured on)."""
-    repo = Path(__file__).resolve().parents[1]
+    repo = str(Path(__file__).resolve().parents[1])
+
+    def git(*arguments: str) -> str:
+        return subprocess.run(
+            ["git", "-C", repo, *arguments], capture_output=True, text=True, check=True, timeout=10
+        ).stdout.strip()
+
     try:
-        head = subprocess.run(
-            ["git", "-C", str(repo), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=10,
-        ).stdout.strip()
-        changed = subprocess.run(
-            ["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=10,
-        ).stdout.strip()
+        head = git("rev-parse", "--short", "HEAD")
+        changed = git("status", "--porcelain", "--untracked-files=no")
     except (OSError, subprocess.SubprocessError):
         return "unknown (no git)"
     return f"{head}+changes" if changed else head
@@ -380,3 +374,7 @@ class Latency:
             max_ms=values[-1] * 1000,
             mean_ms=sum(values) / len(values) * 1000,
         )
+
+    def cells(self) -> tuple[str, str, str, str]:
+        """p50, p99 and max in ms, and the count, as a report's table prints them."""
+        return f"{self.p50_ms:.1f}", f"{self.p99_ms:.1f}", f"{self.max_ms:.1f}", f"{self.count:,}"

@@ -9,7 +9,7 @@ turned back on at the end, if it was on, and then walks what is left once.
 
 The switch is the process's: while it is off, no thread's garbage is collected (only freed
 by reference counting), so a pause is kept to a replay — a catch-up that met a full page
-(`replaying`) — and the store's decoding of one page, never a wait on the database alone.
+(`Replaying`) — and the store's decoding of one page, never a wait on the database alone.
 A thread replaying alongside finds it off and leaves it alone; whichever thread turned it
 off turns it back on, maybe in the middle of the other's replay, which then only goes slower.
 """
