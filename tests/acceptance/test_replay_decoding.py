@@ -8,6 +8,7 @@ from __future__ import annotations
 import gc
 from collections import Counter
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -18,7 +19,8 @@ from adapters.persistence import store as store_module
 from adapters.persistence.store import EventsourcingStore
 from app import collector
 from app.read_models import Projections
-from tests.acceptance.test_log_pages import library_pages, replayed, save_sessions
+from domain.candidate import Candidate
+from tests.acceptance.test_log_pages import AT, library_pages, replayed, save_sessions
 
 
 @pytest.fixture
@@ -49,6 +51,38 @@ def test_pages_of_one_step_events_are_decoded_at_once_as_the_library_decodes_the
     assert pages == library_pages(store, 7)
     streams = {type(event.originator_id) for page in pages for _, event in page}
     assert streams == {UUID}  # a plain UUID, whatever the backend's row gave
+
+
+def test_a_page_with_a_few_rows_of_another_kind_still_decodes_its_one_step_rows_at_once(
+    store: EventsourcingStore, decoding: Counter[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real log's pages mix in an enrolment's events now and then, whose personal fields
+    are sealed and decoded the general way: the rest of such a page still goes at once, and
+    every event comes back in its place, as the library decodes it."""
+    ids = SeededIds(5)
+    for n in range(4):
+        save_sessions(store, ids, 3)  # 6 events of one step
+        registered = Candidate.register(
+            candidate_id=ids.new_id(),
+            email=f"candidate{n}@example.org",
+            surname="Martin",
+            first_name="Léa",
+            at=AT + timedelta(hours=n),
+        )
+        store.save(registered)  # 1 event with personal fields
+    general: list[str] = []
+    row_event = store._row_event
+
+    def spy_row_event(*args: Any) -> Any:
+        event = row_event(*args)
+        general.append(type(event).__name__)
+        return event
+
+    monkeypatch.setattr(store, "_row_event", spy_row_event)
+    pages = replayed(store, 10)  # 28 events: pages of 10, 10 and 8
+    assert decoding == {"at once": 3}, "a mixed page went the row-by-row way"
+    assert general == ["CandidateRegistered"] * 4
+    assert pages == library_pages(store, 10)
 
 
 @pytest.fixture
