@@ -11,11 +11,16 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
+from eventsourcing.utils import get_topic
 
 from adapters.ids import SeededIds
+from adapters.persistence.chain import MAGIC
+from adapters.persistence.log_pages import NO_ROWS, Columns, in_order
 from adapters.persistence.store import EventsourcingStore
+from app.ports.event_store import UnreadableEvent
 from domain.proctored_session import ProctoredSession
 from domain.rules import CURRENT_RULES
+from tests.acceptance.quarantine_rows import append_sealed_garbage
 
 pytestmark = pytest.mark.postgres
 
@@ -123,3 +128,86 @@ def test_a_thread_running_an_event_loop_reads_its_pages_the_library_s_way(
 
     assert asyncio.run(from_a_coroutine()) == list(range(1, 11))
     assert store._pages is not None and store._pages._made == 0
+
+
+def test_rows_read_in_one_step_come_bare_and_a_topic_this_process_reads_otherwise_comes_whole(
+    store: EventsourcingStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL sends a page's chained rows as their payloads alone (log_pages.py); a row
+    of a topic this process does not read in one step after all (here, as if its event class
+    had a newer version to upcast to) is read again whole and decoded the general way."""
+    save_sessions(store, SeededIds(6), 10)  # 20 events
+    seen: list[Columns] = []
+    pages = store._pages
+    assert pages is not None
+    page = pages.page
+
+    def spy(after: int, limit: int) -> Columns:
+        columns = page(after, limit)
+        seen.append(columns)
+        return columns
+
+    monkeypatch.setattr(pages, "page", spy)
+    assert replayed(store, 5) == library_pages(store, 5)
+    read_ahead = [columns for columns in seen if columns.bare is not None]
+    assert len(read_ahead) == 3, "all but the first page read ahead, as columns"
+    assert all(all(columns.bare) for columns in read_ahead)
+    assert all(not s.startswith(MAGIC) for columns in read_ahead for s in columns.states)
+
+    entered = get_topic(ProctoredSession.SessionEntered)
+    step = store._step
+    monkeypatch.setattr(store, "_steps", {})
+    monkeypatch.setattr(store, "_step", lambda topic: None if topic == entered else step(topic))
+    whole: list[list[int]] = []
+    whole_states = store._whole_states
+
+    def spy_whole(positions: list[int]) -> dict[int, bytes]:
+        whole.append(positions)
+        return whole_states(positions)
+
+    monkeypatch.setattr(store, "_whole_states", spy_whole)
+    assert replayed(store, 5) == library_pages(store, 5)
+    # Each session's second event, on the pages read ahead (positions 6 to 20).
+    assert sorted(p for positions in whole for p in positions) == list(range(6, 21, 2))
+
+
+def test_a_page_whose_aggregates_came_out_of_order_is_put_back_in_order() -> None:
+    arrays = (
+        [3, 1, 2],
+        [b"c", b"a", b"b"],
+        [30, 10, 20],
+        ["t3", "t1", "t2"],
+        [b"s3", b"s1", b"s2"],
+    )
+    page = in_order([*arrays, [True, False, True]])
+    assert page == Columns(
+        [1, 2, 3],
+        [b"a", b"b", b"c"],
+        [10, 20, 30],
+        ["t1", "t2", "t3"],
+        [b"s1", b"s2", b"s3"],
+        [False, True, True],
+    )
+    assert in_order(None) == in_order([None] * 6) == NO_ROWS
+
+
+def test_a_row_that_does_not_decode_on_a_page_read_ahead_is_named_with_the_rest_in_place(
+    store: EventsourcingStore, postgres_url: str
+) -> None:
+    """A page read ahead comes bare: when a row of it does not decode, the page is read
+    again whole and row by row, and that row, and it alone, handed over as unreadable."""
+    ids = SeededIds(7)
+    save_sessions(store, ids, 6)  # 12 events
+    stream = store.read(6, 1)[0].event.originator_id  # a session on the second page of 5
+    version = append_sealed_garbage(postgres_url, store, stream)
+    save_sessions(store, ids, 3)  # 6 more, after the garbage
+    pages = replayed(store, 5)
+    events = [event for page in pages for _, event in page]
+    assert [position for page in pages for position, _ in page] == list(range(1, 20))
+    unreadable = [e for e in events if isinstance(e, UnreadableEvent)]
+    assert [(e.originator_id, e.originator_version) for e in unreadable] == [(stream, version)]
+    assert [q.stream for q in store.quarantined()] == [stream]
+    readable = [(p, e) for page in pages for p, e in page if not isinstance(e, UnreadableEvent)]
+    rows = store.app.recorder.select_notifications(start=0, limit=100)
+    decode = store.app.mapper.to_domain_event
+    assert readable == [(n.id, decode(n)) for n in rows if n.id != 13]  # 13: the garbage

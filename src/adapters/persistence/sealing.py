@@ -37,6 +37,11 @@ class ErasedOwner(ValueError):
     """Personal data for a person whose key was destroyed: refused, never stored in clear."""
 
 
+def personal_classes() -> tuple[type[Any], ...]:
+    """The event classes that have personal fields (their rows are never read in one step)."""
+    return tuple(_PERSONAL_CLASSES)
+
+
 def personal_fields(cls: type[Any]) -> dict[str, object] | None:
     """The class's personal fields and their erased placeholders (None: nothing personal)."""
     return _PERSONAL_CLASSES.get(cls)

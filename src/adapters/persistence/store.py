@@ -12,7 +12,7 @@ transaction committed. The audit reads (`AuditLog`) fetch many streams in one qu
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from itertools import compress, filterfalse, repeat
 from operator import and_, eq, getitem, is_not, itemgetter, setitem
@@ -32,7 +32,7 @@ from eventsourcing.persistence import (
     StoredEvent,
     Tracking,
 )
-from eventsourcing.utils import retry
+from eventsourcing.utils import get_topic, retry
 
 from adapters.persistence.chain import (
     HEADER_BYTES,
@@ -44,9 +44,10 @@ from adapters.persistence.chain import (
     payload_of,
     prev_hash_of,
 )
-from adapters.persistence.log_pages import LogPages
+from adapters.persistence.log_pages import Columns, LogPages, columns_of
 from adapters.persistence.msgspec_mapper import MsgspecMapper, MsgspecTranscoder, UndecodableRow
 from adapters.persistence.quarantine import UNCHAINED_AFTER_CHAIN, ChainStart, QuarantineRegistry
+from adapters.persistence.sealing import personal_classes
 from adapters.persistence.settings import asyncpg_connect, eventsourcing_env
 from adapters.persistence.unavailable import DATABASE_UNREACHABLE
 from adapters.pool_check import check_rested_only
@@ -185,11 +186,15 @@ class EventsourcingStore:
         # library can keep them as text (ORIGINATOR_ID_TYPE), which Vigie never asks for.
         if recorder.datastore.originator_id_type != "uuid":
             return None
+        # Rows the replay decodes in one step come bare (their payload alone); an
+        # enrolment's, whose sealed fields go the general way, whole.
+        bare = (MAGIC, HEADER_BYTES, sorted(map(get_topic, personal_classes())))
         return LogPages(
             asyncpg_connect(env),
             recorder.datastore.schema,
             recorder.events_table_name,
             fallback=self._select_page,
+            bare=bare if self._reader.reads_in_one_step() else None,
         )
 
     def _read_for_chain(self, originator_id: UUID, lte: int | None) -> Sequence[StoredEvent]:
@@ -301,21 +306,22 @@ class EventsourcingStore:
         return [e for e in events if isinstance(e, AggregateEvent)]
 
     def read(self, after: int, limit: int) -> Sequence[Recorded]:
-        rows = self._page(after, limit)
-        if not rows:
+        page = self._page(after, limit)
+        if not page.positions:
             return []
         # The collector off while the page is decoded (app/collector.py), not while it is
         # fetched: a wait on the database, or its retries, pauses no other thread's.
         with collector.paused():
-            return self._page_decoded(rows)
+            return self._page_decoded(page)
 
-    def _page_decoded(self, rows: Sequence[Row]) -> Sequence[Recorded]:
+    def _page_decoded(self, page: Columns) -> Sequence[Recorded]:
         """A page of the log, each row decoded into its event (issue 15: a replay decodes
-        millions). A page whose rows are all chained and of event types that decode in one
-        typed step (`MsgspecMapper.one_step`: a current class version, nothing sealed) is
-        decoded column by column, in C (`_decoded_at_once`); any other page row by row,
-        each row that is not such the general way (`_row_event`)."""
-        positions, originator_ids, versions, topics, states = zip(*rows, strict=True)
+        millions). The rows that are chained and of event types that decode in one typed
+        step (`MsgspecMapper.one_step`: a current class version, nothing sealed) are decoded
+        column by column, in C (`_decoded_at_once`); the others (an enrolment's sealed
+        fields, a row from before the chain) the general way (`_row_event`), each put back
+        at its place; and the whole page row by row if a row does not decode."""
+        positions, originator_ids, versions, topics, states, bare = page
         known = list(map(self._streams.get, originator_ids))
         # (`all`, not `None in`: that would run UUID.__eq__, in Python, for each row)
         streams = (
@@ -329,52 +335,73 @@ class EventsourcingStore:
         steps: list[OneStep | None] = list(map(self._steps.get, topics))
         if not all(steps):  # a topic new to this store, or one that is not read in one step
             steps = [step or self._step(topic) for step, topic in zip(steps, topics, strict=True)]
-        try:
-            # Every row chained: their first bytes joined are the mark repeated (two calls in
-            # C for the page, where `bytes.startswith` made a call per row).
-            if all(steps) and b"".join(map(getitem, states, repeat(_MARK))) == MAGIC * len(states):
-                one_steps = cast(list[OneStep], steps)
-                return _decoded_at_once(positions, streams, versions, one_steps, states)
-        except Exception:  # a row that does not decode: row by row, the general way
-            pass  # names it and quarantines its stream
+        # Which rows decode at once, worked out in C (`fast`; None: all of them): a topic
+        # with a step, and a chained row, which PostgreSQL's pages already sent bare.
+        fast: list[bool] | None
+        if bare is None:
+            # (a page of chained rows: their first bytes joined are the mark repeated, two
+            # calls in C, where `bytes.startswith` made a call per row)
+            marks = list(map(_cut, states, repeat(_MARK)))
+            if all(steps) and b"".join(marks) == MAGIC * len(marks):
+                fast = None
+            else:
+                fast = list(map(and_, map(is_not, steps, _NONES), map(eq, marks, _MAGICS)))
+        elif all(steps) and all(bare):
+            fast = None
         else:
-            if any(steps):
-                return self._decoded_mixed(positions, streams, versions, topics, states, steps)
-        return self._decoded_row_by_row(positions, streams, versions, topics, states, steps)
-
-    def _decoded_mixed(
-        self,
-        positions: Sequence[int],
-        streams: Sequence[UUID],
-        versions: Sequence[int],
-        topics: Sequence[str],
-        states: Sequence[bytes],
-        steps: Sequence[OneStep | None],
-    ) -> list[Recorded]:
-        """A page where some rows are not of one step (an enrolment's sealed personal
-        fields, an upcast, a row from before the chain): a real log has a few in most
-        pages. The one-step chained rows are still decoded at once, the others the
-        general way, and each put back at its place."""
-        # Which rows decode in one step, worked out in C: a topic with a step, a chained row.
-        marks = map(getitem, states, repeat(_MARK))
-        fast = list(map(and_, map(is_not, steps, repeat(None)), map(eq, marks, repeat(MAGIC))))
+            fast = list(map(and_, map(is_not, steps, _NONES), bare))
+        one_steps = cast(list[OneStep], steps)
         try:
+            if fast is None:
+                payloads = _payloads(states, bare)
+                return _decoded_at_once(positions, streams, versions, one_steps, payloads)
             decoded = _decoded_at_once(
                 list(compress(positions, fast)),
                 list(compress(streams, fast)),
                 list(compress(versions, fast)),
-                cast(list[OneStep], list(compress(steps, fast))),
-                list(compress(states, fast)),
+                list(compress(one_steps, fast)),
+                _payloads(compress(states, fast), bare),
             )
-        except Exception:  # a row that does not decode: the general way names it
-            return self._decoded_row_by_row(positions, streams, versions, topics, states, steps)
-        at = compress(range(len(fast)), fast)
-        page: list[Recorded | None] = [None] * len(fast)
-        any(map(page.__setitem__, at, decoded))
-        for i in filterfalse(fast.__getitem__, range(len(fast))):
-            event = self._row_event(positions[i], streams[i], versions[i], topics[i], states[i])
-            page[i] = Recorded(positions[i], event)
-        return cast(list[Recorded], page)
+        except Exception:  # a row that does not decode: row by row, the general way
+            whole = self._whole(positions, states, bare)  # names it and quarantines its stream
+            return self._decoded_row_by_row(positions, streams, versions, topics, whole, steps)
+        recorded: list[Recorded | None] = [None] * len(fast)
+        any(map(recorded.__setitem__, compress(range(len(fast)), fast), decoded))
+        others = list(filterfalse(fast.__getitem__, range(len(fast))))
+        whole = self._whole(
+            [positions[i] for i in others],
+            [states[i] for i in others],
+            None if bare is None else [bare[i] for i in others],
+        )
+        for i, state in zip(others, whole, strict=True):
+            event = self._row_event(positions[i], streams[i], versions[i], topics[i], state)
+            recorded[i] = Recorded(positions[i], event)
+        return cast(list[Recorded], recorded)
+
+    def _whole(
+        self, positions: Sequence[int], states: Sequence[bytes], bare: Sequence[bool] | None
+    ) -> Sequence[bytes]:
+        """The rows' whole stored states: a bare row's (its payload alone, log_pages.py) is
+        read again whole, for the general way (a topic this process does not read in one
+        step, though PostgreSQL sent it bare, or a row that did not decode)."""
+        if bare is None or not any(bare):
+            return states
+        again = self._whole_states(list(compress(positions, bare)))
+        return [again[p] if b else s for p, s, b in zip(positions, states, bare, strict=True)]
+
+    def _whole_states(self, positions: list[int]) -> dict[int, bytes]:
+        from psycopg.sql import SQL, Identifier
+
+        recorder: Any = self._recorder
+        statement = SQL(
+            "SELECT notification_id, state FROM {schema}.{table} WHERE notification_id = ANY(%s)"
+        ).format(
+            schema=Identifier(recorder.datastore.schema),
+            table=Identifier(recorder.events_table_name),
+        )
+        with recorder.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement, [positions])
+            return {row["notification_id"]: bytes(row["state"]) for row in curs.fetchall()}
 
     def _decoded_row_by_row(
         self,
@@ -455,13 +482,13 @@ class EventsourcingStore:
         assert isinstance(event, AggregateEvent)
         return event
 
-    def _page(self, after: int, limit: int) -> Sequence[Row]:
-        """The log after `after`, as (position, stream, version, topic, state) rows. On
+    def _page(self, after: int, limit: int) -> Columns:
+        """The log after `after`, as columns: position, stream, version, topic, state. On
         PostgreSQL the next page read ahead through asyncpg (log_pages.py); on SQLite the
         library's query; in memory the library's page, taken out of its dataclasses."""
         if self._pages is not None:
-            rows: Sequence[Row] = self._read_page(after, limit)
-            return rows
+            page: Columns = self._read_page(after, limit)
+            return page
         recorder: Any = self._recorder
         if _backend(recorder) == "eventsourcing.sqlite":
             # The library's query, its rows kept as they come (no Notification dataclass).
@@ -471,18 +498,20 @@ class EventsourcingStore:
             )
             with recorder.datastore.transaction(commit=False) as cursor:
                 cursor.execute(query, (after, limit))
-                return cast(Sequence[Row], cursor.fetchall())
-        return [
-            (n.id, n.originator_id, n.originator_version, n.topic, n.state)
-            for n in self._recorder.select_notifications(
-                start=after, limit=limit, inclusive_of_start=False
-            )
-        ]
+                return columns_of(cursor.fetchall())
+        return columns_of(
+            [
+                (n.id, n.originator_id, n.originator_version, n.topic, n.state)
+                for n in self._recorder.select_notifications(
+                    start=after, limit=limit, inclusive_of_start=False
+                )
+            ]
+        )
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)  # as the library's
-    def _read_page(self, after: int, limit: int) -> Sequence[Row]:
+    def _read_page(self, after: int, limit: int) -> Columns:
         assert self._pages is not None
-        return cast(Sequence[Row], self._pages.page(after, limit))
+        return self._pages.page(after, limit)
 
     def _select_page(self, after: int, limit: int) -> Sequence[Row]:
         """A page through the library's psycopg pool, as binary tuples: the first page of
@@ -705,18 +734,22 @@ def _backend(recorder: Any) -> str:
     return type(recorder).__module__
 
 
+def _payloads(states: Iterable[bytes], bare: Sequence[bool] | None) -> Iterable[bytes]:
+    """Chained rows' payloads: a bare page's states already are (log_pages.py)."""
+    return states if bare is not None else map(_cut, states, repeat(_PAYLOAD))
+
+
 def _decoded_at_once(
     positions: Sequence[int],
     streams: Sequence[UUID],
     versions: Sequence[int],
     steps: Sequence[OneStep],
-    states: Sequence[bytes],
+    payloads: Iterable[bytes],
 ) -> list[Recorded]:
     """Chained rows of one-step event types, decoded column by column with `map`, so no
     Python code runs per row (issue 15); each event as `MsgspecMapper.decode` makes it: its
     typed mirror's values as its `__dict__`, then its stream and version. Raises if any
     row does not decode (the caller then goes row by row)."""
-    payloads = map(getitem, states, repeat(_PAYLOAD))
     values = list(map(_as_dict, map(_DECODE, map(_second, steps), payloads)))
     # setitem answers None: any() runs the map to its end. (operator.setitem rather than
     # dict.__setitem__: a builtin function is called without building an argument tuple.)
@@ -732,6 +765,8 @@ _as_dict = msgspec.structs.asdict
 _DECODE: Callable[[Any, Any], Any] = msgspec.json.Decoder.decode
 _PAYLOAD = slice(HEADER_BYTES, None)
 _MARK = slice(0, len(MAGIC))
+_cut = cast(Callable[[bytes, slice], bytes], getitem)
+_MAGICS, _NONES = repeat(MAGIC), repeat(None)
 _first, _second = itemgetter(0), itemgetter(1)
 
 
