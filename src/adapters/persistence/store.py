@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from itertools import compress, filterfalse, repeat
-from operator import and_, eq, getitem, is_not, itemgetter, setitem
+from operator import and_, eq, getitem, is_, is_not, itemgetter, setitem
 from typing import Any, Protocol, TypeVar, cast
 from uuid import UUID
 
@@ -165,7 +165,7 @@ class EventsourcingStore:
         self._pre_chain: dict[UUID, int] = {}
         self._pages = self._log_pages(env)
         self._streams: dict[object, UUID] = {}  # a page's stream ids as plain UUIDs
-        self._steps: dict[str, OneStep] = {}  # topics read in one step (`_step`)
+        self._steps: dict[str, OneStep | None] = {}  # how each topic is read (`_step`)
         # Told after each committed save how many events of each aggregate type it appended
         # (issue 15: the metrics count them here, whichever use case or policy saved).
         self.on_saved: list[Callable[[Mapping[str, int]], None]] = []
@@ -324,17 +324,19 @@ class EventsourcingStore:
         positions, originator_ids, versions, topics, states, bare = page
         known = list(map(self._streams.get, originator_ids))
         # (`all`, not `None in`: that would run UUID.__eq__, in Python, for each row)
-        streams = (
-            cast(list[UUID], known)
-            if all(known)
-            else [
-                stream if stream is not None else self._stream_of(originator_id)
-                for stream, originator_id in zip(known, originator_ids, strict=True)
+        if not all(known):  # streams new to this process: each made once, then looked up
+            for originator_id in set(compress(originator_ids, map(is_, known, _NONES))):
+                self._stream_of(originator_id)
+            known = list(map(self._streams.get, originator_ids))
+            if not all(known):  # more streams in the page than are kept
+                known = list(map(self._stream_of, originator_ids))
+        streams = cast(list[UUID], known)
+        steps: list[OneStep | None] = list(map(self._steps.get, topics, _UNKNOWNS))
+        if any(map(is_, steps, _UNKNOWNS)):  # a topic new to this store
+            steps = [
+                self._step(topic) if step is _UNKNOWN else step
+                for step, topic in zip(steps, topics, strict=True)
             ]
-        )
-        steps: list[OneStep | None] = list(map(self._steps.get, topics))
-        if not all(steps):  # a topic new to this store, or one that is not read in one step
-            steps = [step or self._step(topic) for step, topic in zip(steps, topics, strict=True)]
         # Which rows decode at once, worked out in C (`fast`; None: all of them): a topic
         # with a step, and a chained row, which PostgreSQL's pages already sent bare.
         fast: list[bool] | None
@@ -434,11 +436,11 @@ class EventsourcingStore:
         return recorded
 
     def _step(self, topic: str) -> OneStep | None:
-        """How a topic's rows decode in one step (`MsgspecMapper.one_step`), remembered in
-        a plain dict: the page looks its topics up with `dict.get`, in C (issue 15)."""
+        """How a topic's rows decode in one step (`MsgspecMapper.one_step`; None: not in
+        one step), remembered in a plain dict: the page looks its topics up with `dict.get`,
+        in C (issue 15)."""
         step = self._reader.one_step(topic) if self._reader.reads_in_one_step() else None
-        if step is not None:
-            self._steps[topic] = step
+        self._steps[topic] = step
         return step
 
     def _stream_of(self, originator_id: object) -> UUID:
@@ -767,6 +769,8 @@ _PAYLOAD = slice(HEADER_BYTES, None)
 _MARK = slice(0, len(MAGIC))
 _cut = cast(Callable[[bytes, slice], bytes], getitem)
 _MAGICS, _NONES = repeat(MAGIC), repeat(None)
+_UNKNOWN: Any = object()  # a topic `_steps` does not know yet
+_UNKNOWNS = repeat(_UNKNOWN)
 _first, _second = itemgetter(0), itemgetter(1)
 
 
