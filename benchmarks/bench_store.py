@@ -52,6 +52,8 @@ from psycopg import sql
 
 from adapters.clock import ManualClock
 from adapters.ids import SeededIds
+from adapters.keys.files import FileKeyStore
+from adapters.keys.postgres import PostgresKeyStore
 from adapters.launcher.memory import MemoryLauncher
 from adapters.mail.memory import MemoryMailer
 from adapters.media.memory import MemoryMedia
@@ -59,6 +61,7 @@ from adapters.persistence.store import EventsourcingStore
 from app import collector
 from app.catalogue import default_catalogue
 from app.context import Context, update
+from app.ports.key_store import KeyStore
 from benchmarks.harness import (
     POSTGRES_SERVER,
     Progress,
@@ -683,13 +686,26 @@ class Config:
 def bench_store(
     name: str,
     url: str,
+    keys: contextlib.AbstractContextManager[KeyStore],
     config: Config,
     event_size: Callable[[str], int],
     raw_inserts: Callable[[int], contextlib.AbstractContextManager[RawInserts]],
     raw_reads: Callable[[RawInserts, Between], RawResult],
 ) -> BackendResult:
     print(f"== {name}: {url}", file=sys.stderr, flush=True)
-    store = EventsourcingStore(url)
+    with keys as key_store:
+        store = EventsourcingStore(url, keys=key_store)
+        return _bench_store(name, store, config, event_size, raw_inserts, raw_reads)
+
+
+def _bench_store(
+    name: str,
+    store: EventsourcingStore,
+    config: Config,
+    event_size: Callable[[str], int],
+    raw_inserts: Callable[[int], contextlib.AbstractContextManager[RawInserts]],
+    raw_reads: Callable[[RawInserts, Between], RawResult],
+) -> BackendResult:
     try:
         # The table's name depends on the backend (vigie_events, stored_events): ask it.
         recorder: Any = store.app.recorder
@@ -781,6 +797,8 @@ def bench_sqlite(config: Config) -> BackendResult:
         return bench_store(
             "SQLite",
             f"sqlite:///{path}",  # path is absolute, so this is the sqlite:////abs form
+            # The enrolments' personal fields sealed with keys in files, as `make run` keeps them.
+            contextlib.nullcontext(FileKeyStore(Path(directory) / "keys")),
             config,
             lambda table: sqlite_event_size(path, table),
             lambda size: sqlite_raw_inserts(Path(directory) / "raw.sqlite", size),
@@ -791,10 +809,13 @@ def bench_sqlite(config: Config) -> BackendResult:
 
 
 def bench_postgres(config: Config) -> BackendResult:
-    with throwaway_schema(POSTGRES_SERVER) as schema:
+    with throwaway_schema(POSTGRES_SERVER) as schema, throwaway_schema(POSTGRES_SERVER) as keys:
         return bench_store(
             "PostgreSQL",
             f"{POSTGRES_SERVER}?schema={schema}",
+            # The enrolments' personal fields sealed with keys in PostgreSQL, as a shared
+            # platform keeps them (a schema of their own).
+            contextlib.closing(PostgresKeyStore(POSTGRES_SERVER, schema=keys)),
             config,
             lambda table: postgres_event_size(schema, table),
             lambda size: postgres_raw_inserts(schema, size),

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import gc
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Mapping
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -15,11 +15,12 @@ from uuid import UUID
 import pytest
 
 from adapters.ids import SeededIds
+from adapters.keys.memory import MemoryKeyStore
 from adapters.persistence import store as store_module
 from adapters.persistence.store import EventsourcingStore
 from app import collector
 from app.read_models import Projections
-from domain.candidate import Candidate
+from domain.candidate import ERASED, Candidate
 from tests.acceptance.test_log_pages import AT, library_pages, replayed, save_sessions
 
 
@@ -83,6 +84,64 @@ def test_a_page_with_a_few_rows_of_another_kind_still_decodes_its_one_step_rows_
     assert decoding == {"at once": 3}, "a mixed page went the row-by-row way"
     assert general == ["CandidateRegistered"] * 4
     assert pages == library_pages(store, 10)
+
+
+class CountedKeys(MemoryKeyStore):
+    """Keys in memory, each kind of look-up counted."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: Counter[str] = Counter()
+
+    def existing_key(self, owner: UUID) -> bytes | None:
+        self.calls["one"] += 1
+        return super().existing_key(owner)
+
+    def existing_keys(self, owners: Collection[UUID]) -> Mapping[UUID, bytes]:
+        self.calls["page"] += 1
+        return super().existing_keys(owners)
+
+
+def test_a_page_s_sealed_rows_open_with_their_owners_keys_looked_up_once(store_url: str) -> None:
+    """Each enrolment's personal fields are sealed with the candidate's key; a replay looks
+    the keys of a page's enrolments up in one query, not one a row (on PostgreSQL a round
+    trip each), and an erased candidate's fields read as erased all the same."""
+    keys = CountedKeys()
+    store = EventsourcingStore(store_url, keys=keys)
+    try:
+        ids = SeededIds(8)
+        candidates = []
+        for n in range(6):
+            save_sessions(store, ids, 1)  # 2 events of one step
+            candidate = Candidate.register(
+                candidate_id=ids.new_id(),
+                email=f"candidate{n}@example.org",
+                surname="Martin",
+                first_name="Léa",
+                at=AT + timedelta(hours=n),
+            )
+            store.save(candidate)
+            candidates.append(candidate.id)
+        keys.erase(candidates[1])
+        keys.calls.clear()
+        pages = replayed(store, 9)  # 18 events: two pages of 9, three enrolments in each
+        assert keys.calls == {"page": 2}, "the page's keys were looked up row by row"
+        registered = [
+            event
+            for page in pages
+            for _, event in page
+            if isinstance(event, Candidate.CandidateRegistered)
+        ]
+        assert [e.email for e in registered] == [
+            "candidate0@example.org",
+            ERASED,
+            *(f"candidate{n}@example.org" for n in range(2, 6)),
+        ]
+        keys.calls.clear()
+        assert pages == library_pages(store, 9)  # the library's decoding, a key a row
+        assert keys.calls == {"one": 6}
+    finally:
+        store.close()
 
 
 @pytest.fixture

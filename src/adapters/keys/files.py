@@ -12,6 +12,7 @@ import contextlib
 import os
 import tempfile
 import threading
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from uuid import UUID
 
@@ -68,6 +69,10 @@ class FileKeyStore:
         if len(key) != KEY_BYTES:
             raise ValueError(f"key file of {owner} is damaged ({len(key)} bytes)")
         return key
+
+    def existing_keys(self, owners: Collection[UUID]) -> Mapping[UUID, bytes]:
+        found = {owner: self.existing_key(owner) for owner in owners}
+        return {owner: key for owner, key in found.items() if key is not None}
 
     def erase(self, owner: UUID) -> bool:
         with self._lock:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Collection, Mapping
 from uuid import UUID
 
 from app.ports.key_store import KEY_BYTES
@@ -26,6 +27,10 @@ class MemoryKeyStore:
     def existing_key(self, owner: UUID) -> bytes | None:
         with self._lock:
             return self._keys.get(owner)
+
+    def existing_keys(self, owners: Collection[UUID]) -> Mapping[UUID, bytes]:
+        with self._lock:
+            return {owner: self._keys[owner] for owner in owners if owner in self._keys}
 
     def erase(self, owner: UUID) -> bool:
         with self._lock:

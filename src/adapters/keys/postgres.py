@@ -7,7 +7,7 @@ restoring one)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 from uuid import UUID
 
@@ -69,6 +69,12 @@ class PostgresKeyStore:
     def existing_key(self, owner: UUID) -> bytes | None:
         with self._pool.connection() as connection:
             return self._select(connection, owner)
+
+    def existing_keys(self, owners: Collection[UUID]) -> Mapping[UUID, bytes]:
+        with self._pool.connection() as connection:
+            query = sql.SQL("SELECT owner, key FROM {} WHERE owner = ANY(%s) AND key IS NOT NULL")
+            rows = connection.execute(query.format(self._table), (list(owners),)).fetchall()
+        return {row[0]: bytes(row[1]) for row in rows}
 
     def _select(self, connection: psycopg.Connection[Any], owner: UUID) -> bytes | None:
         row = connection.execute(

@@ -40,9 +40,10 @@ Row = Sequence[Any]  # position, stream (16 bytes), version, topic, state (a pag
 class Columns(NamedTuple):
     """A page of the log as one list per column, oldest first (issue 15): PostgreSQL sends
     each column as one array, of which asyncpg makes a list in C, where it made a record of
-    five values for each row. A row PostgreSQL marked `bare` (chained, of a topic not in the
-    reader's `whole_topics`) comes as its payload alone, the chain's hash header left on the
-    server: a replay decodes the payload and never reads those hashes."""
+    five values for each row. A row PostgreSQL marked `bare` (chained, of a topic not among
+    those `LogPages` was told to send whole) comes as its payload alone, the chain's header
+    (its mark and two hashes) left on the server: a replay decodes the payload and never
+    reads those hashes."""
 
     positions: Sequence[int]
     streams: Sequence[Any]  # each stream id as its 16 bytes (PostgreSQL), text or a UUID
@@ -134,7 +135,9 @@ class _Reader:
 
     async def _fetch(self, after: int, limit: int) -> Columns:
         arrays = await self.connection.fetchrow(self.query, after, limit, *self.arguments)
-        return in_order(arrays)
+        page = in_order(arrays)
+        # Without a mark no row is bare: say so as a page of whole rows does.
+        return page if self.arguments[0] is not None else page._replace(bare=None)
 
     def close(self) -> None:
         """Closed politely when this thread may run the loop, cut otherwise."""
@@ -176,7 +179,10 @@ class LogPages:
         # building a 128-bit int from its bytes, and the store looks each row's stream up by
         # it (`_stream_of`): 2,000 instructions a row. Bytes hash in C, and asyncpg makes
         # them faster than the 36 characters of its text (0.63 against 0.73 µs a row).
-        # Each column as one array (`Columns`): a fifth of the client's time per row.
+        # Each column as one array (`Columns`): a fifth of the client's time per row. The
+        # server takes a row for chained on its mark alone (`is_chained` also wants the
+        # header's length): a shorter row comes as empty bytes, fails to decode, and is
+        # read again whole.
         self._query = (
             "SELECT array_agg(notification_id), array_agg(uuid_send(originator_id)), "
             "array_agg(originator_version), array_agg(topic), "

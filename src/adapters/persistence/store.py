@@ -11,6 +11,7 @@ transaction committed. The audit reads (`AuditLog`) fetch many streams in one qu
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
@@ -47,7 +48,7 @@ from adapters.persistence.chain import (
 from adapters.persistence.log_pages import Columns, LogPages, columns_of
 from adapters.persistence.msgspec_mapper import MsgspecMapper, MsgspecTranscoder, UndecodableRow
 from adapters.persistence.quarantine import UNCHAINED_AFTER_CHAIN, ChainStart, QuarantineRegistry
-from adapters.persistence.sealing import personal_classes
+from adapters.persistence.sealing import PageKeys, personal_classes
 from adapters.persistence.settings import asyncpg_connect, eventsourcing_env
 from adapters.persistence.unavailable import DATABASE_UNREACHABLE
 from adapters.pool_check import check_rested_only
@@ -153,7 +154,10 @@ class EventsourcingStore:
         self._reader = MsgspecMapper(
             transcoder=mapper.transcoder, compressor=mapper.compressor, cipher=mapper.cipher
         )
-        mapper.keys = self._reader.keys = keys
+        mapper.keys = keys
+        # A page's sealed rows open with keys looked up once for the page (sealing.PageKeys).
+        self._page_keys = PageKeys(keys) if keys is not None else None
+        self._reader.keys = self._page_keys
         self._quarantine = QuarantineRegistry()
         self._chain_start = ChainStart(
             lambda after, limit: self._recorder.select_notifications(
@@ -310,7 +314,9 @@ class EventsourcingStore:
         if not page.positions:
             return []
         # The collector off while the page is decoded (app/collector.py), not while it is
-        # fetched: a wait on the database, or its retries, pauses no other thread's.
+        # fetched: a wait on the database, or its retries, pauses no other thread's. (Only a
+        # page with rows of another kind waits in it, briefly: for their keys, or for the
+        # whole state of a row PostgreSQL sent bare.)
         with collector.paused():
             return self._page_decoded(page)
 
@@ -375,10 +381,18 @@ class EventsourcingStore:
             [states[i] for i in others],
             None if bare is None else [bare[i] for i in others],
         )
-        for i, state in zip(others, whole, strict=True):
-            event = self._row_event(positions[i], streams[i], versions[i], topics[i], state)
-            recorded[i] = Recorded(positions[i], event)
+        with self._keys_of({streams[i] for i in others}):
+            for i, state in zip(others, whole, strict=True):
+                event = self._row_event(positions[i], streams[i], versions[i], topics[i], state)
+                recorded[i] = Recorded(positions[i], event)
         return cast(list[Recorded], recorded)
+
+    def _keys_of(self, owners: set[UUID]) -> contextlib.AbstractContextManager[None]:
+        """The owners' keys looked up at once for the rows about to be decoded the general
+        way (sealing.PageKeys): one query where each sealed row made its own."""
+        if self._page_keys is None or len(owners) < 2:
+            return contextlib.nullcontext()
+        return self._page_keys.prefetched(owners)
 
     def _whole(
         self, positions: Sequence[int], states: Sequence[bytes], bare: Sequence[bool] | None
@@ -388,22 +402,31 @@ class EventsourcingStore:
         step, though PostgreSQL sent it bare, or a row that did not decode)."""
         if bare is None or not any(bare):
             return states
-        again = self._whole_states(list(compress(positions, bare)))
+        wanted = list(compress(positions, bare))
+        again = self._whole_states(wanted)
+        if len(again) != len(wanted):  # rows are never deleted: the table was changed by hand
+            missing = sorted(set(wanted) - set(again))
+            raise OperationalError(f"rows at positions {missing} vanished from the log")
         return [again[p] if b else s for p, s, b in zip(positions, states, bare, strict=True)]
 
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)  # as `_read_page`
     def _whole_states(self, positions: list[int]) -> dict[int, bytes]:
-        from psycopg.sql import SQL, Identifier
+        from psycopg.sql import SQL
 
         recorder: Any = self._recorder
         statement = SQL(
-            "SELECT notification_id, state FROM {schema}.{table} WHERE notification_id = ANY(%s)"
-        ).format(
-            schema=Identifier(recorder.datastore.schema),
-            table=Identifier(recorder.events_table_name),
-        )
+            "SELECT notification_id, state FROM {} WHERE notification_id = ANY(%s)"
+        ).format(self._events_table())
         with recorder.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(statement, [positions])
+            curs.execute(statement, [positions], prepare=True)
             return {row["notification_id"]: bytes(row["state"]) for row in curs.fetchall()}
+
+    def _events_table(self) -> Any:
+        """The events table as a psycopg identifier, schema-qualified (PostgreSQL only)."""
+        from psycopg.sql import Identifier
+
+        recorder: Any = self._recorder
+        return Identifier(recorder.datastore.schema, recorder.events_table_name)
 
     def _decoded_row_by_row(
         self,
@@ -519,18 +542,15 @@ class EventsourcingStore:
         """A page through the library's psycopg pool, as binary tuples: the first page of
         every read, and any page log_pages.py did not read ahead."""
         from psycopg.rows import tuple_row
-        from psycopg.sql import SQL, Identifier
+        from psycopg.sql import SQL
 
         recorder: Any = self._recorder
         # The stream id as its 16 bytes, as log_pages.py reads it: bytes are cheaper to
         # look up in `_streams` than a UUID, whose hash is computed in Python.
         statement = SQL(
             "SELECT notification_id, uuid_send(originator_id), originator_version, topic, state "
-            "FROM {schema}.{table} WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
-        ).format(
-            schema=Identifier(recorder.datastore.schema),
-            table=Identifier(recorder.events_table_name),
-        )
+            "FROM {} WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
+        ).format(self._events_table())
         with (
             recorder.datastore.get_connection() as conn,
             conn.cursor(row_factory=tuple_row, binary=True) as curs,
@@ -601,12 +621,11 @@ class EventsourcingStore:
         table = getattr(recorder, "events_table_name", "stored_events")
         module = _backend(recorder)
         if module == "eventsourcing.postgres" and datastore is not None:
-            from psycopg.sql import SQL, Identifier
+            from psycopg.sql import SQL
 
             statement = SQL(
-                "SELECT originator_version, notification_id FROM {schema}.{table} "
-                "WHERE originator_id = %s"
-            ).format(schema=Identifier(datastore.schema), table=Identifier(table))
+                "SELECT originator_version, notification_id FROM {} WHERE originator_id = %s"
+            ).format(self._events_table())
             with datastore.get_connection() as conn, conn.cursor() as curs:
                 curs.execute(statement, [stream])
                 return {
@@ -695,12 +714,12 @@ class EventsourcingStore:
         table = getattr(recorder, "events_table_name", "stored_events")
         module = _backend(recorder)
         if module == "eventsourcing.postgres" and datastore is not None:
-            from psycopg.sql import SQL, Identifier
+            from psycopg.sql import SQL
 
             statement = SQL(
-                "SELECT originator_id, originator_version, topic, state FROM {schema}.{table} "
+                "SELECT originator_id, originator_version, topic, state FROM {} "
                 "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
-            ).format(schema=Identifier(datastore.schema), table=Identifier(table))
+            ).format(self._events_table())
             with datastore.get_connection() as conn, conn.cursor() as curs:
                 curs.execute(statement, [ids], prepare=True)
                 return [

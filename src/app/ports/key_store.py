@@ -8,6 +8,7 @@ decisions never depended on the sealed fields.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from typing import Protocol
 from uuid import UUID
 
@@ -23,6 +24,11 @@ class KeyStore(Protocol):
 
     def existing_key(self, owner: UUID) -> bytes | None:
         """The owner's key if one was ever made and not erased (never makes one)."""
+        ...
+
+    def existing_keys(self, owners: Collection[UUID]) -> Mapping[UUID, bytes]:
+        """The keys of those owners that have one (an owner never given one, or erased, is
+        left out), in one look-up: a replay opens a page's sealed rows with them."""
         ...
 
     def erase(self, owner: UUID) -> bool:
