@@ -14,7 +14,6 @@ import os
 import re
 import secrets
 import socket
-import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -52,6 +51,8 @@ from adapters.oidc import OidcSettings, OpenIdProvider
 from adapters.persistence.settings import (
     DEFAULT_DATABASE_URL,
     asyncpg_connect,
+    catalogue_lock,
+    conninfo,
     eventsourcing_env,
 )
 from adapters.persistence.store import EventsourcingStore
@@ -451,7 +452,7 @@ def key_store(settings: Settings) -> KeyStore:
         if module != "eventsourcing.postgres":
             raise ValueError("VIGIE_KEY_STORE=postgres needs a PostgreSQL database URL")
         return PostgresKeyStore(
-            _conninfo(env), keys_schema(settings), store_schema=env["POSTGRES_SCHEMA"]
+            conninfo(env), keys_schema(settings), store_schema=env["POSTGRES_SCHEMA"]
         )
     if choice not in (None, "memory"):
         raise ValueError(f"VIGIE_KEY_STORE: files:<folder>, postgres or memory, not {choice!r}")
@@ -476,7 +477,7 @@ def _ensure_store_schema(settings: Settings) -> None:
     if env["PERSISTENCE_MODULE"] != "eventsourcing.postgres" or env["POSTGRES_SCHEMA"] == "public":
         return
     with (
-        psycopg.connect(_conninfo(env), autocommit=True, connect_timeout=5) as connection,
+        psycopg.connect(conninfo(env), autocommit=True, connect_timeout=5) as connection,
         # Two nodes starting at once: IF NOT EXISTS alone can still race into this.
         contextlib.suppress(psycopg.errors.UniqueViolation),
     ):
@@ -487,29 +488,12 @@ def _ensure_store_schema(settings: Settings) -> None:
 
 @contextlib.contextmanager
 def _tables_lock(settings: Settings) -> Iterator[None]:
-    """On PostgreSQL, one process at a time creates the store's tables and functions: two
-    workers (or web processes) starting at once otherwise race in the catalogue, and the
-    library's `CREATE OR REPLACE FUNCTION` fails with "tuple concurrently updated". A
-    session-level advisory lock, keyed by the schema, on a connection of its own."""
-    env = eventsourcing_env(settings.database_url)
-    if env["PERSISTENCE_MODULE"] != "eventsourcing.postgres":
+    """On PostgreSQL, one process at a time creates the platform's tables and functions
+    (two workers or web processes starting at once race in the catalogue otherwise). The
+    store takes a lock of its own around the library's tables (`EventsourcingStore`), so a
+    store opened alone (a CLI, a test) does not race a starting process either."""
+    with catalogue_lock(eventsourcing_env(settings.database_url), "vigie-tables"):
         yield
-        return
-    key = zlib.crc32(f"vigie-tables:{env['POSTGRES_SCHEMA']}".encode())
-    with psycopg.connect(_conninfo(env), autocommit=True, connect_timeout=5) as connection:
-        connection.execute("SELECT pg_advisory_lock(%s)", (key,))
-        try:
-            yield
-        finally:
-            connection.execute("SELECT pg_advisory_unlock(%s)", (key,))
-
-
-def _conninfo(env: dict[str, str]) -> str:
-    return (
-        f"host={env['POSTGRES_HOST']} port={env['POSTGRES_PORT']} "
-        f"dbname={env['POSTGRES_DBNAME']} user={env['POSTGRES_USER']}"
-        + (f" password={env['POSTGRES_PASSWORD']}" if env["POSTGRES_PASSWORD"] else "")
-    )
 
 
 def session_store(settings: Settings) -> SessionStore:
@@ -519,7 +503,7 @@ def session_store(settings: Settings) -> SessionStore:
     module = env["PERSISTENCE_MODULE"]
     if module == "eventsourcing.postgres":
         return PostgresSessionStore(
-            _conninfo(env),
+            conninfo(env),
             schema=env["POSTGRES_SCHEMA"],
             keys_schema=keys_schema(settings),
             connect=asyncpg_connect(env),
@@ -536,7 +520,7 @@ def workspace_heartbeats(settings: Settings) -> WorkspaceHeartbeats:
     env = eventsourcing_env(settings.database_url)
     module = env["PERSISTENCE_MODULE"]
     if module == "eventsourcing.postgres":
-        return PostgresWorkspaceHeartbeats(_conninfo(env), env["POSTGRES_SCHEMA"])
+        return PostgresWorkspaceHeartbeats(conninfo(env), env["POSTGRES_SCHEMA"])
     if module == "eventsourcing.sqlite" and env["SQLITE_DBNAME"] != ":memory:":
         return SqliteWorkspaceHeartbeats(Path(env["SQLITE_DBNAME"]))
     return MemoryWorkspaceHeartbeats()
@@ -547,7 +531,7 @@ def checkpoints(settings: Settings) -> Checkpoints:
     env = eventsourcing_env(settings.database_url)
     module = env["PERSISTENCE_MODULE"]
     if module == "eventsourcing.postgres":
-        return PostgresCheckpoints(_conninfo(env), env["POSTGRES_SCHEMA"])
+        return PostgresCheckpoints(conninfo(env), env["POSTGRES_SCHEMA"])
     if module == "eventsourcing.sqlite" and env["SQLITE_DBNAME"] != ":memory:":
         return SqliteCheckpoints(Path(env["SQLITE_DBNAME"]))
     return MemoryCheckpoints()
@@ -559,7 +543,7 @@ def lease_store(settings: Settings) -> LeaseStore:
     env = eventsourcing_env(settings.database_url)
     module = env["PERSISTENCE_MODULE"]
     if module == "eventsourcing.postgres":
-        return PostgresLeases(_conninfo(env), env["POSTGRES_SCHEMA"])
+        return PostgresLeases(conninfo(env), env["POSTGRES_SCHEMA"])
     if module == "eventsourcing.sqlite" and env["SQLITE_DBNAME"] != ":memory:":
         return SqliteLeases(Path(env["SQLITE_DBNAME"]))
     return MemoryLeases()
@@ -572,7 +556,7 @@ def read_model_store(settings: Settings, keys: KeyStore | None = None) -> ReadMo
     module = env["PERSISTENCE_MODULE"]
     inner: ReadModelStore
     if module == "eventsourcing.postgres":
-        inner = PostgresReadModelStore(_conninfo(env), env["POSTGRES_SCHEMA"])
+        inner = PostgresReadModelStore(conninfo(env), env["POSTGRES_SCHEMA"])
     elif module == "eventsourcing.sqlite" and env["SQLITE_DBNAME"] != ":memory:":
         inner = SqliteReadModelStore(Path(env["SQLITE_DBNAME"]))
     else:
@@ -593,7 +577,7 @@ def _announce_appends(settings: Settings) -> None:
     """On PostgreSQL, every commit that appends events announces its last position."""
     env = eventsourcing_env(settings.database_url)
     if env["PERSISTENCE_MODULE"] == "eventsourcing.postgres":
-        install_announcement(_conninfo(env), env["POSTGRES_SCHEMA"])
+        install_announcement(conninfo(env), env["POSTGRES_SCHEMA"])
 
 
 RATE_LIMIT_DIR = Path("vigie-data/rate-limit")  # one machine: shared by its processes
@@ -613,7 +597,7 @@ def rate_limit_store(settings: Settings) -> Store:
         return RedisStore.with_client(url=settings.redis_url, namespace="vigie-rate-limit")
     env = eventsourcing_env(settings.database_url)
     if env["PERSISTENCE_MODULE"] == "eventsourcing.postgres":
-        return PostgresStore(_conninfo(env), env["POSTGRES_SCHEMA"])
+        return PostgresStore(conninfo(env), env["POSTGRES_SCHEMA"])
     return FileStore(RATE_LIMIT_DIR, create_directories=True)
 
 
@@ -654,7 +638,7 @@ def evidence_signer(settings: Settings) -> EvidenceSigner:
         return FileEvidenceKey(Path(env["SQLITE_DBNAME"]).parent / EVIDENCE_KEY_FILE)
     # PostgreSQL (issue 15): in the keys' schema, so every node signs with the same key.
     return PostgresEvidenceKey(
-        _conninfo(env), keys_schema(settings), legacy=Path("vigie-data") / EVIDENCE_KEY_FILE
+        conninfo(env), keys_schema(settings), legacy=Path("vigie-data") / EVIDENCE_KEY_FILE
     )
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+import zlib
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
@@ -70,3 +72,33 @@ def asyncpg_connect(env: Mapping[str, str]) -> dict[str, Any]:
         "password": env["POSTGRES_PASSWORD"] or None,
         "database": env["POSTGRES_DBNAME"],
     }
+
+
+def conninfo(env: Mapping[str, str]) -> str:
+    """libpq's connection string for the store's PostgreSQL server (psycopg)."""
+    return (
+        f"host={env['POSTGRES_HOST']} port={env['POSTGRES_PORT']} "
+        f"dbname={env['POSTGRES_DBNAME']} user={env['POSTGRES_USER']}"
+        + (f" password={env['POSTGRES_PASSWORD']}" if env["POSTGRES_PASSWORD"] else "")
+    )
+
+
+@contextlib.contextmanager
+def catalogue_lock(env: Mapping[str, str], purpose: str) -> Iterator[None]:
+    """On PostgreSQL, one process at a time does `purpose` in the store's schema: two that
+    create the same tables and functions at once race in the catalogue, and the library's
+    `CREATE OR REPLACE FUNCTION` fails with "tuple concurrently updated". A session-level
+    advisory lock, keyed by the purpose and the schema, on a connection of its own (gone
+    with it, if the process dies). Elsewhere, nothing to do."""
+    if env.get("PERSISTENCE_MODULE") != "eventsourcing.postgres":
+        yield
+        return
+    import psycopg
+
+    key = zlib.crc32(f"{purpose}:{env['POSTGRES_SCHEMA']}".encode())
+    with psycopg.connect(conninfo(env), autocommit=True, connect_timeout=5) as connection:
+        connection.execute("SELECT pg_advisory_lock(%s)", (key,))
+        try:
+            yield
+        finally:
+            connection.execute("SELECT pg_advisory_unlock(%s)", (key,))
