@@ -54,6 +54,19 @@ def test_pages_of_one_step_events_are_decoded_at_once_as_the_library_decodes_the
     assert streams == {UUID}  # a plain UUID, whatever the backend's row gave
 
 
+def enrol(store: EventsourcingStore, ids: SeededIds, n: int) -> UUID:
+    """The n-th candidate registered (an event whose personal fields are sealed); its id."""
+    candidate = Candidate.register(
+        candidate_id=ids.new_id(),
+        email=f"candidate{n}@example.org",
+        surname="Martin",
+        first_name="Léa",
+        at=AT + timedelta(hours=n),
+    )
+    store.save(candidate)
+    return candidate.id
+
+
 def test_a_page_with_a_few_rows_of_another_kind_still_decodes_its_one_step_rows_at_once(
     store: EventsourcingStore, decoding: Counter[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -63,14 +76,7 @@ def test_a_page_with_a_few_rows_of_another_kind_still_decodes_its_one_step_rows_
     ids = SeededIds(5)
     for n in range(4):
         save_sessions(store, ids, 3)  # 6 events of one step
-        registered = Candidate.register(
-            candidate_id=ids.new_id(),
-            email=f"candidate{n}@example.org",
-            surname="Martin",
-            first_name="Léa",
-            at=AT + timedelta(hours=n),
-        )
-        store.save(registered)  # 1 event with personal fields
+        enrol(store, ids, n)  # 1 event with personal fields
     general: list[str] = []
     row_event = store._row_event
 
@@ -113,15 +119,7 @@ def test_a_page_s_sealed_rows_open_with_their_owners_keys_looked_up_once(store_u
         candidates = []
         for n in range(6):
             save_sessions(store, ids, 1)  # 2 events of one step
-            candidate = Candidate.register(
-                candidate_id=ids.new_id(),
-                email=f"candidate{n}@example.org",
-                surname="Martin",
-                first_name="Léa",
-                at=AT + timedelta(hours=n),
-            )
-            store.save(candidate)
-            candidates.append(candidate.id)
+            candidates.append(enrol(store, ids, n))
         keys.erase(candidates[1])
         keys.calls.clear()
         pages = replayed(store, 9)  # 18 events: two pages of 9, three enrolments in each

@@ -334,36 +334,9 @@ class EventsourcingStore:
         fields, a row from before the chain) the general way (`_row_event`), each put back
         at its place; and the whole page row by row if a row does not decode."""
         positions, originator_ids, versions, topics, states, bare = page
-        known = list(map(self._streams.get, originator_ids))
-        # (`all`, not `None in`: that would run UUID.__eq__, in Python, for each row)
-        if not all(known):  # streams new to this process: each made once, then looked up
-            for originator_id in set(compress(originator_ids, map(is_, known, _NONES))):
-                self._stream_of(originator_id)
-            known = list(map(self._streams.get, originator_ids))
-            if not all(known):  # more streams in the page than are kept
-                known = list(map(self._stream_of, originator_ids))
-        streams = cast(list[UUID], known)
-        steps: list[OneStep | None] = list(map(self._steps.get, topics, _UNKNOWNS))
-        if any(map(is_, steps, _UNKNOWNS)):  # a topic new to this store
-            steps = [
-                self._step(topic) if step is _UNKNOWN else step
-                for step, topic in zip(steps, topics, strict=True)
-            ]
-        # Which rows decode at once, worked out in C (`fast`; None: all of them): a topic
-        # with a step, and a chained row, which PostgreSQL's pages already sent bare.
-        fast: list[bool] | None
-        if bare is None:
-            # (a page of chained rows: their first bytes joined are the mark repeated, two
-            # calls in C, where `bytes.startswith` made a call per row)
-            marks = list(map(_cut, states, repeat(_MARK)))
-            if all(steps) and b"".join(marks) == MAGIC * len(marks):
-                fast = None
-            else:
-                fast = list(map(and_, map(is_not, steps, _NONES), map(eq, marks, _MAGICS)))
-        elif all(steps) and all(bare):
-            fast = None
-        else:
-            fast = list(map(and_, map(is_not, steps, _NONES), bare))
+        streams = self._page_streams(originator_ids)
+        steps = self._page_steps(topics)
+        fast = _at_once(steps, states, bare)
         one_steps = cast(list[OneStep], steps)
         try:
             if fast is None:
@@ -392,6 +365,29 @@ class EventsourcingStore:
                 event = self._row_event(positions[i], streams[i], versions[i], topics[i], state)
                 recorded[i] = Recorded(positions[i], event)
         return cast(list[Recorded], recorded)
+
+    def _page_streams(self, originator_ids: Sequence[object]) -> list[UUID]:
+        """Each row's stream id as a plain UUID, looked up in C (`_stream_of` makes the
+        ones new to this process, each once)."""
+        known = list(map(self._streams.get, originator_ids))
+        # (`all`, not `None in`: that would run UUID.__eq__, in Python, for each row)
+        if not all(known):
+            for originator_id in set(compress(originator_ids, map(is_, known, _NONES))):
+                self._stream_of(originator_id)
+            known = list(map(self._streams.get, originator_ids))
+            if not all(known):  # more streams in the page than are kept
+                known = list(map(self._stream_of, originator_ids))
+        return cast(list[UUID], known)
+
+    def _page_steps(self, topics: Sequence[str]) -> list[OneStep | None]:
+        """How each row's topic decodes (`_step`), looked up in C."""
+        steps: list[OneStep | None] = list(map(self._steps.get, topics, _UNKNOWNS))
+        if any(map(is_, steps, _UNKNOWNS)):  # a topic new to this store
+            steps = [
+                self._step(topic) if step is _UNKNOWN else step
+                for step, topic in zip(steps, topics, strict=True)
+            ]
+        return steps
 
     def _keys_of(self, owners: set[UUID]) -> contextlib.AbstractContextManager[None]:
         """The owners' keys looked up at once for the rows about to be decoded the general
@@ -759,6 +755,23 @@ def _backend(recorder: Any) -> str:
         if cls.__module__.startswith("eventsourcing."):
             return cls.__module__
     return type(recorder).__module__
+
+
+def _at_once(
+    steps: Sequence[OneStep | None], states: Sequence[bytes], bare: Sequence[bool] | None
+) -> list[bool] | None:
+    """Which rows of a page decode at once, worked out in C (None: all of them): a topic
+    with a step, and a chained row, which PostgreSQL's pages already sent bare."""
+    if bare is not None:
+        if all(steps) and all(bare):
+            return None
+        return list(map(and_, map(is_not, steps, _NONES), bare))
+    # (a page of chained rows: their first bytes joined are the mark repeated, two calls in
+    # C, where `bytes.startswith` made a call per row)
+    marks = list(map(_cut, states, repeat(_MARK)))
+    if all(steps) and b"".join(marks) == MAGIC * len(marks):
+        return None
+    return list(map(and_, map(is_not, steps, _NONES), map(eq, marks, _MAGICS)))
 
 
 def _payloads(states: Iterable[bytes], bare: Sequence[bool] | None) -> Iterable[bytes]:
