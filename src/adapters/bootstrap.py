@@ -490,8 +490,9 @@ def _ensure_store_schema(settings: Settings) -> None:
 def _tables_lock(settings: Settings) -> Iterator[None]:
     """On PostgreSQL, one process at a time creates the platform's tables and functions
     (two workers or web processes starting at once race in the catalogue otherwise). The
-    store takes a lock of its own around the library's tables (`EventsourcingStore`), so a
-    store opened alone (a CLI, a test) does not race a starting process either."""
+    store's recorder takes a lock of its own around the library's tables (postgres_recorder.py,
+    on a connection of its pool), so a store opened alone (a CLI, a test) does not race a
+    starting process either."""
     with catalogue_lock(eventsourcing_env(settings.database_url), "vigie-tables"):
         yield
 

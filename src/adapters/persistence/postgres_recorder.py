@@ -11,6 +11,7 @@ same transaction, the ids returned in the rows' order.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -36,6 +37,20 @@ class LeanPostgresProcessRecorder(PostgresProcessRecorder):
             table=Identifier(self.events_table_name),
             id_type=SQL(self.datastore.originator_id_type),
         )
+
+    def create_table(self) -> None:
+        """The library's tables, types and functions, created by one process at a time:
+        the library creates them at every opening, and two opening at once (a CLI or a test
+        beside a starting worker) failed in the catalogue with "tuple concurrently updated".
+        A session-level advisory lock, keyed by the schema, on one of the pool's connections
+        (it holds two from the start: no connection more for it)."""
+        key = zlib.crc32(f"vigie-store-tables:{self.datastore.schema}".encode())
+        with self.datastore.get_connection() as conn:
+            conn.execute("SELECT pg_advisory_lock(%s)", (key,))
+            try:
+                super().create_table()
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)  # as the library's
     def insert_events(

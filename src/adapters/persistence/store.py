@@ -49,7 +49,7 @@ from adapters.persistence.log_pages import Columns, LogPages, columns_of
 from adapters.persistence.msgspec_mapper import MsgspecMapper, MsgspecTranscoder, UndecodableRow
 from adapters.persistence.quarantine import UNCHAINED_AFTER_CHAIN, ChainStart, QuarantineRegistry
 from adapters.persistence.sealing import PageKeys, personal_classes
-from adapters.persistence.settings import asyncpg_connect, catalogue_lock, eventsourcing_env
+from adapters.persistence.settings import asyncpg_connect, eventsourcing_env
 from adapters.persistence.unavailable import DATABASE_UNREACHABLE
 from adapters.pool_check import check_rested_only
 from app import collector
@@ -136,13 +136,7 @@ class EventsourcingStore:
             env.setdefault("PROCESS_RECORDER_TOPIC", LEAN_RECORDER_TOPIC)
         env.update(extra_env or {})
         self.database_url = database_url
-        # The library creates its tables and functions at each opening: one process at a
-        # time (`catalogue_lock`), or two opening at once fail in the catalogue.
-        try:
-            with catalogue_lock(env, "vigie-store-tables"):
-                self.app = VigieApplication(env=env)
-        except DATABASE_UNREACHABLE as error:  # the lock's connection: as the library says it
-            raise OperationalError(f"the store could not be opened: {error}") from error
+        self.app = VigieApplication(env=env)
         recorder = self.app.recorder
         assert isinstance(recorder, ProcessRecorder)
         self._recorder: ProcessRecorder = recorder
