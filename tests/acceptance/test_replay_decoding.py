@@ -16,6 +16,7 @@ import pytest
 
 from adapters.ids import SeededIds
 from adapters.keys.memory import MemoryKeyStore
+from adapters.keys.postgres import PostgresKeyStore
 from adapters.persistence import store as store_module
 from adapters.persistence.store import EventsourcingStore
 from app import collector
@@ -140,6 +141,70 @@ def test_a_page_s_sealed_rows_open_with_their_owners_keys_looked_up_once(store_u
         assert keys.calls == {"one": 6}
     finally:
         store.close()
+
+
+class CountedPostgresKeys(PostgresKeyStore):
+    """Keys in PostgreSQL, each look-up through the port counted; `table`: where the
+    pages are told the keys are (None: where they are)."""
+
+    def __init__(self, conninfo: str, schema: str, table: str | None = None) -> None:
+        super().__init__(conninfo, schema)
+        self.calls: Counter[str] = Counter()
+        self.table = table
+
+    def table_beside(self, conninfo: str) -> tuple[str, str] | None:
+        where = super().table_beside(conninfo)
+        return where if where is None or self.table is None else (where[0], self.table)
+
+    def existing_key(self, owner: UUID) -> bytes | None:
+        self.calls["one"] += 1
+        return super().existing_key(owner)
+
+    def existing_keys(self, owners: Collection[UUID]) -> Mapping[UUID, bytes]:
+        self.calls["page"] += 1
+        return super().existing_keys(owners)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("table", [None, "no_such_table"], ids=["keys beside", "unreadable"])
+def test_pages_read_ahead_bring_their_sealed_rows_keys_when_the_keys_are_in_the_log_s_database(
+    postgres_url: str, table: str | None
+) -> None:
+    """On PostgreSQL, with the key store's table in the log's database, a page read ahead
+    brings the keys of its enrolments' owners: the key store is asked only for the first
+    page, which is read the library's way, and an erased candidate's fields read as erased.
+    A keys' table the store cannot read (here, missing) costs nothing but the look-ups."""
+    schema = postgres_url.rsplit("schema=", 1)[1]
+    keys = CountedPostgresKeys(postgres_url.split("?", 1)[0], f"{schema}_keys", table)
+    store = EventsourcingStore(postgres_url, keys=keys)
+    try:
+        ids = SeededIds(10)
+        candidates = []
+        for n in range(8):
+            save_sessions(store, ids, 1)  # 2 events of one step
+            candidates.append(enrol(store, ids, n))
+        keys.erase(candidates[5])
+        keys.calls.clear()
+        pages = replayed(store, 6)  # 24 events: four pages of 6, two enrolments in each
+        assert store._pages is not None and store._pages.pages_read_ahead == (
+            4 if table is None else 3
+        )
+        assert keys.calls == ({"page": 1} if table is None else {"page": 4})
+        registered = [
+            event
+            for page in pages
+            for _, event in page
+            if isinstance(event, Candidate.CandidateRegistered)
+        ]
+        assert [e.email for e in registered] == [
+            *(f"candidate{n}@example.org" for n in range(5)),
+            ERASED,
+            *(f"candidate{n}@example.org" for n in range(6, 8)),
+        ]
+        assert pages == library_pages(store, 6)
+    finally:
+        store.close()
+        keys.close()
 
 
 @pytest.fixture

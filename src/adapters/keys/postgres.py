@@ -13,11 +13,14 @@ from uuid import UUID
 
 import psycopg
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool
 
 from adapters.keys_schema import ensure_keys_table
 from adapters.pool_check import check_when_rested
 from app.ports.key_store import KEY_BYTES
+
+TABLE = "vigie_keys"
 
 
 class PostgresKeyStore:
@@ -45,16 +48,27 @@ class PostgresKeyStore:
             reconnect_timeout=60.0,
             open=True,
         )
+        self._conninfo = conninfo
+        self._where = (schema, TABLE)
         with self._pool.connection() as connection:
             # `store_schema`: where a version before issue 15 kept the table (moved once).
             self._table = ensure_keys_table(
                 connection,
                 schema,
-                "vigie_keys",
+                TABLE,
                 "CREATE TABLE IF NOT EXISTS {} (owner uuid PRIMARY KEY, key bytea, "
                 "erased_at timestamptz)",
                 moved_from=store_schema,
             )
+
+    def table_beside(self, conninfo: str) -> tuple[str, str] | None:
+        """The keys' table as (schema, table) if it is in the database `conninfo` names
+        (the log's pages then bring each sealed row's key: log_pages.py); None otherwise."""
+        database = ("host", "port", "dbname")
+        mine, theirs = conninfo_to_dict(self._conninfo), conninfo_to_dict(conninfo)
+        if [mine.get(k) for k in database] != [theirs.get(k) for k in database]:
+            return None
+        return self._where
 
     def key_for(self, owner: UUID) -> bytes | None:
         with self._pool.connection() as connection:

@@ -51,6 +51,10 @@ class Columns(NamedTuple):
     topics: Sequence[str]
     states: Sequence[bytes]  # a whole stored state, or a bare row's payload alone
     bare: Sequence[bool] | None = None  # None: every state is whole
+    # Each row's owner's key where the row is of a topic read whole (an enrolment's sealed
+    # fields: `LogPages` was told where the keys are), None where it has none (erased);
+    # None for the whole page: its keys are to be looked up (sealing.PageKeys).
+    keys: Sequence[bytes | None] | None = None
 
 
 NO_ROWS = Columns((), (), (), (), ())
@@ -83,6 +87,7 @@ CONNECT_TIMEOUT_S = 2.0  # as the recorder's (settings.py): a stopped server fai
 CLOSE_TIMEOUT_S = 2.0
 
 UNREACHABLE = ASYNCPG_UNREACHABLE  # raised as the library's OperationalError
+KEYS_UNREADABLE = (asyncpg.InsufficientPrivilegeError, asyncpg.UndefinedTableError)
 
 
 class _Reader:
@@ -170,10 +175,12 @@ class LogPages:
         table: str,
         fallback: Callable[[int, int], Sequence[Row]],
         bare: tuple[bytes, int, Sequence[str]] | None = None,
+        keys: tuple[str, str] | None = None,
     ) -> None:
         """`bare`: (the chain's mark, its header's length, the topics always read whole):
         a row that starts with the mark, of any other topic, comes as its payload alone.
-        None: every row whole."""
+        None: every row whole. `keys`: (schema, table) of the key store's table, in this
+        database: a row of a topic read whole comes with its owner's key (`Columns.keys`)."""
         self._connect = connect
         # The stream id as its 16 bytes (`uuid_send`): asyncpg's own UUID hashes by
         # building a 128-bit int from its bytes, and the store looks each row's stream up by
@@ -183,18 +190,8 @@ class LogPages:
         # server takes a row for chained on its mark alone (`is_chained` also wants the
         # header's length): a shorter row comes as empty bytes, fails to decode, and is
         # read again whole.
-        self._query = (
-            "SELECT array_agg(notification_id), array_agg(uuid_send(originator_id)), "
-            "array_agg(originator_version), array_agg(topic), "
-            "array_agg(CASE WHEN bare THEN substring(state FROM $4::int) ELSE state END), "
-            "array_agg(bare) "
-            "FROM (SELECT notification_id, originator_id, originator_version, topic, state, "
-            "coalesce(substring(state FOR octet_length($3::bytea)) = $3::bytea "
-            "AND topic <> ALL($5::text[]), "
-            "false) AS bare "
-            f'FROM "{schema}"."{table}" WHERE notification_id > $1 '
-            "ORDER BY notification_id LIMIT $2) AS page"
-        )
+        self._where = (schema, table)
+        self._query = _page_query(schema, table, keys)
         # Without a mark (None) no row is bare.
         mark, header, whole = bare if bare is not None else (None, 0, ())
         self._arguments = (mark, header + 1, list(whole))
@@ -211,12 +208,15 @@ class LogPages:
             return columns_of(self._fallback(after, limit))
         reader = self._take((after, limit))
         if reader is None:
-            rows = columns_of(self._fallback(after, limit))
-            if limit > 0 and len(rows.positions) == limit:
-                self._read_ahead(rows.positions[-1], limit)
-            return rows
+            return self._library_page(after, limit)
         try:
             rows = reader.page(after, limit)
+        except KEYS_UNREADABLE:
+            # The store's role may not read the keys' table: the key store is asked, as
+            # before it was told where its table is (sealing.PageKeys).
+            self._discard(reader)
+            self._query = _page_query(*self._where, None)
+            return self._library_page(after, limit)
         except UNREACHABLE as error:
             self._discard(reader)
             raise OperationalError(f"the log's page could not be read: {error}") from error
@@ -238,6 +238,13 @@ class LogPages:
             reader.close()
 
     # --- internals -----------------------------------------------------------------------
+
+    def _library_page(self, after: int, limit: int) -> Columns:
+        """The page the library's way; the next one read ahead if it came full."""
+        rows = columns_of(self._fallback(after, limit))
+        if limit > 0 and len(rows.positions) == limit:
+            self._read_ahead(rows.positions[-1], limit)
+        return rows
 
     def _read_ahead(self, after: int, limit: int) -> None:
         """Send the query for the page after a full one on a reader (an idle one, or a new
@@ -283,6 +290,32 @@ class LogPages:
         with self._lock:
             self._made -= 1
         reader.close()
+
+
+def _page_query(schema: str, table: str, keys: tuple[str, str] | None) -> str:
+    """A page as one array per column (`Columns`); with `keys`, one more for the keys."""
+    return (
+        "SELECT array_agg(notification_id), array_agg(uuid_send(originator_id)), "
+        "array_agg(originator_version), array_agg(topic), "
+        "array_agg(CASE WHEN bare THEN substring(state FROM $4::int) ELSE state END), "
+        "array_agg(bare)"
+        + (
+            # Only for the few rows of a topic read whole (an enrolment): the page brings
+            # their owners' keys, where each page asked the key store once more (a round
+            # trip, a quarter of a page's decoding). CASE looks up only for those rows.
+            ", array_agg(CASE WHEN topic = ANY($5::text[]) THEN "
+            f'(SELECT k.key FROM "{keys[0]}"."{keys[1]}" AS k '
+            "WHERE k.owner = page.originator_id) END) "
+            if keys is not None
+            else " "
+        )
+        + "FROM (SELECT notification_id, originator_id, originator_version, topic, state, "
+        "coalesce(substring(state FOR octet_length($3::bytea)) = $3::bytea "
+        "AND topic <> ALL($5::text[]), "
+        "false) AS bare "
+        f'FROM "{schema}"."{table}" WHERE notification_id > $1 '
+        "ORDER BY notification_id LIMIT $2) AS page"
+    )
 
 
 def _loop_running() -> bool:

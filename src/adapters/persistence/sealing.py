@@ -52,9 +52,14 @@ class PageKeys:
         self._page = threading.local()
 
     @contextlib.contextmanager
-    def prefetched(self, owners: Collection[UUID]) -> Iterator[None]:
+    def prefetched(
+        self, owners: Collection[UUID], keys: Mapping[UUID, bytes] | None = None
+    ) -> Iterator[None]:
+        """`keys`: the owners' keys as the page brought them (log_pages.py reads them with
+        the page when the keys are in the log's database), an owner without one erased;
+        None: looked up here."""
         self._page.owners = frozenset(owners)
-        self._page.keys = self._keys.existing_keys(self._page.owners)
+        self._page.keys = self._keys.existing_keys(self._page.owners) if keys is None else keys
         try:
             yield
         finally:

@@ -35,6 +35,7 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import get_topic, retry
 
+from adapters.keys.postgres import PostgresKeyStore
 from adapters.persistence.chain import (
     HEADER_BYTES,
     MAGIC,
@@ -49,7 +50,7 @@ from adapters.persistence.log_pages import Columns, LogPages, columns_of
 from adapters.persistence.msgspec_mapper import MsgspecMapper, MsgspecTranscoder, UndecodableRow
 from adapters.persistence.quarantine import UNCHAINED_AFTER_CHAIN, ChainStart, QuarantineRegistry
 from adapters.persistence.sealing import PageKeys, personal_classes
-from adapters.persistence.settings import asyncpg_connect, eventsourcing_env
+from adapters.persistence.settings import asyncpg_connect, conninfo, eventsourcing_env
 from adapters.persistence.unavailable import DATABASE_UNREACHABLE
 from adapters.pool_check import check_rested_only
 from app import collector
@@ -156,6 +157,7 @@ class EventsourcingStore:
         )
         mapper.keys = keys
         # A page's sealed rows open with keys looked up once for the page (sealing.PageKeys).
+        self._keys = keys
         self._page_keys = PageKeys(keys) if keys is not None else None
         self._reader.keys = self._page_keys
         self._quarantine = QuarantineRegistry()
@@ -193,11 +195,14 @@ class EventsourcingStore:
         # Rows the replay decodes in one step come bare (their payload alone); an
         # enrolment's, whose sealed fields go the general way, whole.
         bare = (MAGIC, HEADER_BYTES, sorted(map(get_topic, personal_classes())))
+        # With the keys in this database, the enrolments' rows come with their keys.
+        keys = self._keys if isinstance(self._keys, PostgresKeyStore) else None
         return LogPages(
             asyncpg_connect(env),
             recorder.datastore.schema,
             recorder.events_table_name,
             fallback=self._select_page,
+            keys=keys.table_beside(conninfo(env)) if keys is not None else None,
             bare=bare if self._reader.reads_in_one_step() else None,
         )
 
@@ -325,40 +330,33 @@ class EventsourcingStore:
         millions). The rows that are chained and of event types that decode in one typed
         step (`MsgspecMapper.one_step`: a current class version, nothing sealed) are decoded
         column by column, in C (`_decoded_at_once`); the others (an enrolment's sealed
-        fields, a row from before the chain) the general way (`_row_event`), each put back
-        at its place; and the whole page row by row if a row does not decode."""
-        positions, originator_ids, versions, topics, states, bare = page
+        fields, a row from before the chain) the general way (`_row_event`), each at its
+        place; and the whole page row by row if a row does not decode."""
+        positions, originator_ids, versions, topics, states, bare, _ = page
         streams = self._page_streams(originator_ids)
         steps = self._page_steps(topics)
         fast = _at_once(steps, states, bare)
-        one_steps = cast(list[OneStep], steps)
+        others = [] if fast is None else list(filterfalse(fast.__getitem__, range(len(fast))))
+        keys = self._keys_of([streams[i] for i in others], page.keys, others)
         try:
-            if fast is None:
-                payloads = _payloads(states, bare)
-                return _decoded_at_once(positions, streams, versions, one_steps, payloads)
-            decoded = _decoded_at_once(
-                list(compress(positions, fast)),
-                list(compress(streams, fast)),
-                list(compress(versions, fast)),
-                list(compress(one_steps, fast)),
-                _payloads(compress(states, fast), bare),
-            )
+            # The others' places held by an empty event, each replaced below (cheaper
+            # than taking the one-step rows out of each column and putting them back).
+            one_steps, payloads = _set_aside(others, steps, _payloads(states, bare))
+            recorded = _decoded_at_once(positions, streams, versions, one_steps, payloads)
         except Exception:  # a row that does not decode: row by row, the general way
             whole = self._whole(positions, states, bare)  # names it and quarantines its stream
-            return self._decoded_row_by_row(positions, streams, versions, topics, whole, steps)
-        recorded: list[Recorded | None] = [None] * len(fast)
-        any(map(recorded.__setitem__, compress(range(len(fast)), fast), decoded))
-        others = list(filterfalse(fast.__getitem__, range(len(fast))))
+            with keys:
+                return self._decoded_row_by_row(positions, streams, versions, topics, whole, steps)
         whole = self._whole(
             [positions[i] for i in others],
             [states[i] for i in others],
             None if bare is None else [bare[i] for i in others],
         )
-        with self._keys_of({streams[i] for i in others}):
+        with keys:
             for i, state in zip(others, whole, strict=True):
                 event = self._row_event(positions[i], streams[i], versions[i], topics[i], state)
                 recorded[i] = Recorded(positions[i], event)
-        return cast(list[Recorded], recorded)
+        return recorded
 
     def _page_streams(self, originator_ids: Sequence[object]) -> list[UUID]:
         """Each row's stream id as a plain UUID, looked up in C (`_stream_of` makes the
@@ -383,12 +381,19 @@ class EventsourcingStore:
             ]
         return steps
 
-    def _keys_of(self, owners: set[UUID]) -> contextlib.AbstractContextManager[None]:
-        """The owners' keys looked up at once for the rows about to be decoded the general
-        way (sealing.PageKeys): one query where each sealed row made its own."""
-        if self._page_keys is None or len(owners) < 2:
+    def _keys_of(
+        self, owners: list[UUID], page_keys: Sequence[bytes | None] | None, rows: list[int]
+    ) -> contextlib.AbstractContextManager[None]:
+        """The keys of the owners of the rows about to be decoded the general way
+        (sealing.PageKeys): as the page brought them (`Columns.keys`), or looked up in one
+        query, where each sealed row made its own."""
+        if self._page_keys is None or not owners:
             return contextlib.nullcontext()
-        return self._page_keys.prefetched(owners)
+        if page_keys is None:
+            return self._page_keys.prefetched(set(owners))
+        brought = {owner: page_keys[i] for owner, i in zip(owners, rows, strict=True)}
+        keys = {owner: key for owner, key in brought.items() if key is not None}
+        return self._page_keys.prefetched(brought, keys)
 
     def _whole(
         self, positions: Sequence[int], states: Sequence[bytes], bare: Sequence[bool] | None
@@ -773,6 +778,20 @@ def _payloads(states: Iterable[bytes], bare: Sequence[bool] | None) -> Iterable[
     return states if bare is not None else map(_cut, states, repeat(_PAYLOAD))
 
 
+def _set_aside(
+    others: Sequence[int], steps: Sequence[OneStep | None], payloads: Iterable[bytes]
+) -> tuple[Sequence[OneStep], Iterable[bytes]]:
+    """The page's steps and payloads with the rows at `others` (not decoded in one step)
+    made empty events, which decode at once with the rest and whose places the caller fills
+    (`_page_decoded`)."""
+    if not others:
+        return cast(Sequence[OneStep], steps), payloads
+    held, kept = list(steps), list(payloads)
+    for i in others:
+        held[i], kept[i] = _SET_ASIDE, b"{}"
+    return cast(list[OneStep], held), kept
+
+
 def _decoded_at_once(
     positions: Sequence[int],
     streams: Sequence[UUID],
@@ -802,6 +821,8 @@ _MARK = slice(0, len(MAGIC))
 _cut = cast(Callable[[bytes, slice], bytes], getitem)
 _MAGICS, _NONES = repeat(MAGIC), repeat(None)
 _UNKNOWN: Any = object()  # a topic `_steps` does not know yet
+# A row set aside (`_set_aside`): an empty event, decoded from "{}", soon replaced.
+_SET_ASIDE: OneStep = (AggregateEvent, msgspec.json.Decoder(msgspec.defstruct("SetAside", [])))
 _UNKNOWNS = repeat(_UNKNOWN)
 _first, _second = itemgetter(0), itemgetter(1)
 
