@@ -29,6 +29,7 @@ from hypothesis.strategies import SearchStrategy
 
 import domain
 from adapters.persistence.msgspec_mapper import MsgspecMapper, MsgspecTranscoder
+from adapters.persistence.store import _decoded_at_once
 from domain.candidate import PortalProfile
 from domain.evidence import Evidence, EvidenceKind, FlagKind, MediaSpan
 from domain.exam_attempt import ExamAttempt
@@ -252,6 +253,38 @@ def test_every_event_decodes_equal_to_itself_with_the_same_field_types(
     assert stored.topic == get_topic(event_class)
     assert type(decoded) is event_class
     assert_same_value(decoded, event, event_class.__qualname__)
+
+
+# The event types a replay's page decodes in one step (the rest go the general way).
+ONE_STEP_CASES = [c for c in EVENT_CASES if MAPPER.one_step(get_topic(c[1])) is not None]
+
+
+def test_most_event_types_decode_in_one_step_into_a_typed_dict() -> None:
+    steps = [MAPPER.one_step(get_topic(event)) for _, event in ONE_STEP_CASES]
+    assert sum(not step.mirrored for step in steps if step) > len(steps) // 2
+
+
+@pytest.mark.parametrize("case", ONE_STEP_CASES, ids=[_case_id(c) for c in ONE_STEP_CASES])
+@CODEC
+@given(data=st.data())
+def test_a_replay_s_page_decodes_each_event_as_the_mapper_does(
+    case: tuple[type[Aggregate], type[AggregateEvent]],
+    data: st.DataObject,
+    assert_same_value: AssertSame,
+) -> None:
+    """A replay decodes a page's rows in one step (store._decoded_at_once): each type into
+    a typed dict, or into its mirror if a field has a default (MsgspecMapper.one_step).
+    Either way, the same event with the same field types as the mapper's own decoding."""
+    aggregate, event_class = case
+    event = data.draw(_event_strategy(aggregate, event_class), label="event")
+    stored = MAPPER.to_stored_event(event)
+    step = MAPPER.one_step(stored.topic)
+    assert step is not None
+    (recorded,) = _decoded_at_once(
+        [7], [stored.originator_id], [stored.originator_version], [step], [stored.state]
+    )
+    assert recorded.position == 7 and type(recorded.event) is event_class
+    assert_same_value(recorded.event, MAPPER.to_domain_event(stored), event_class.__qualname__)
 
 
 @CODEC
@@ -549,6 +582,12 @@ def test_an_attempt_opened_before_r4s_budget_was_frozen_into_it_still_decodes() 
     old = {k: v for k, v in payload.items() if k not in ("budget_ends_at", "enrollment_id")}
 
     decoded = MAPPER.to_domain_event(dataclasses.replace(stored, state=msgspec.json.encode(old)))
+    step = MAPPER.one_step(stored.topic)
+    assert step is not None and step.mirrored  # a replay's page fills the defaults in too
+    (replayed,) = _decoded_at_once(
+        [1], [stored.originator_id], [1], [step], [msgspec.json.encode(old)]
+    )
+    assert replayed.event == decoded
 
     assert isinstance(decoded, ExamAttempt.AttemptOpened)
     assert decoded.budget_ends_at is None and decoded.enrollment_id is None

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from itertools import compress, filterfalse, repeat
 from operator import and_, eq, getitem, is_, is_not, itemgetter, setitem
-from typing import Any, Protocol, TypeVar, cast
+from typing import Any, Protocol, TypedDict, TypeVar, cast
 from uuid import UUID
 
 import msgspec
@@ -47,7 +47,12 @@ from adapters.persistence.chain import (
     prev_hash_of,
 )
 from adapters.persistence.log_pages import Columns, LogPages, columns_of
-from adapters.persistence.msgspec_mapper import MsgspecMapper, MsgspecTranscoder, UndecodableRow
+from adapters.persistence.msgspec_mapper import (
+    MsgspecMapper,
+    MsgspecTranscoder,
+    OneStep,
+    UndecodableRow,
+)
 from adapters.persistence.quarantine import UNCHAINED_AFTER_CHAIN, ChainStart, QuarantineRegistry
 from adapters.persistence.sealing import PageKeys, personal_classes
 from adapters.persistence.settings import asyncpg_connect, conninfo, eventsourcing_env
@@ -444,7 +449,8 @@ class EventsourcingStore:
         ):
             if step is not None and state[:MAGIC_BYTES] == MAGIC:
                 try:
-                    values = _as_dict(step[1].decode(state[HEADER_BYTES:]))
+                    values = step.decoder.decode(state[HEADER_BYTES:])
+                    values = _as_dict(values) if step.mirrored else values
                 except Exception:  # the general way names the problem and quarantines
                     pass
                 else:
@@ -800,10 +806,13 @@ def _decoded_at_once(
     payloads: Iterable[bytes],
 ) -> list[Recorded]:
     """Chained rows of one-step event types, decoded column by column with `map`, so no
-    Python code runs per row (issue 15); each event as `MsgspecMapper.decode` makes it: its
-    typed mirror's values as its `__dict__`, then its stream and version. Raises if any
-    row does not decode (the caller then goes row by row)."""
-    values = list(map(_as_dict, map(_DECODE, map(_second, steps), payloads)))
+    Python code runs per row (issue 15) but for the rows of a type decoded into a mirror;
+    each event as `MsgspecMapper.decode` makes it: its typed values as its `__dict__`,
+    then its stream and version. Raises if any row does not decode (the caller then goes
+    row by row)."""
+    values = list(map(_DECODE, map(_second, steps), payloads))
+    for i in compress(range(len(values)), map(_third, steps)):  # mirrors: OneStep
+        values[i] = _as_dict(values[i])
     # setitem answers None: any() runs the map to its end. (operator.setitem rather than
     # dict.__setitem__: a builtin function is called without building an argument tuple.)
     any(map(setitem, values, repeat("originator_id"), streams))
@@ -813,7 +822,6 @@ def _decoded_at_once(
     return list(map(Recorded, positions, events))
 
 
-OneStep = tuple[type[Any], msgspec.json.Decoder[Any]]  # MsgspecMapper.one_step's answer
 _as_dict = msgspec.structs.asdict
 _DECODE: Callable[[Any, Any], Any] = msgspec.json.Decoder.decode
 _PAYLOAD = slice(HEADER_BYTES, None)
@@ -821,10 +829,16 @@ _MARK = slice(0, len(MAGIC))
 _cut = cast(Callable[[bytes, slice], bytes], getitem)
 _MAGICS, _NONES = repeat(MAGIC), repeat(None)
 _UNKNOWN: Any = object()  # a topic `_steps` does not know yet
+
+
 # A row set aside (`_set_aside`): an empty event, decoded from "{}", soon replaced.
-_SET_ASIDE: OneStep = (AggregateEvent, msgspec.json.Decoder(msgspec.defstruct("SetAside", [])))
+class _SetAside(TypedDict):
+    pass
+
+
+_SET_ASIDE = OneStep(AggregateEvent, msgspec.json.Decoder(_SetAside), mirrored=False)
 _UNKNOWNS = repeat(_UNKNOWN)
-_first, _second = itemgetter(0), itemgetter(1)
+_first, _second, _third = itemgetter(0), itemgetter(1), itemgetter(2)
 
 
 def _dict_setter(cls: type[Any]) -> Callable[[Any, dict[str, Any]], None]:
