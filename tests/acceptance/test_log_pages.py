@@ -5,6 +5,10 @@ that commit (read-your-writes), and nothing holds a connection once the replay i
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import socket
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -104,6 +108,31 @@ def replayed_after(
         pages.append([(r.position, r.event) for r in page])
         after = page[-1].position
     return pages
+
+
+def test_the_page_after_a_full_one_is_sent_by_postgresql_before_it_is_asked_for(
+    store: EventsourcingStore,
+) -> None:
+    """Reading ahead means PostgreSQL works the next page out while this one is decoded: its
+    rows are on their way before the replay asks for them (issue 15: sent through
+    `fetchrow(query)`, only the statement's preparation went ahead, its execution waited
+    for the next page to be asked for)."""
+    save_sessions(store, SeededIds(12), 60)  # 120 events
+    assert len(store.read(0, 50)) == 50  # full: the page after position 50 is asked for
+    pages = store._pages
+    assert pages is not None and len(pages._idle) == 1
+    reader = pages._idle[0]
+    socket_ = reader.connection._transport.get_extra_info("socket")
+    waiting = 0
+    with socket.socket(fileno=os.dup(socket_.fileno())) as peek:
+        for _ in range(100):  # the loop is not running: what came waits in the socket
+            with contextlib.suppress(BlockingIOError):
+                waiting = len(peek.recv(1 << 20, socket.MSG_PEEK | socket.MSG_DONTWAIT))
+            if waiting > 5000:  # 50 rows, where a statement's description is 300 bytes
+                break
+            time.sleep(0.02)
+    assert waiting > 5000, f"{waiting} bytes came ahead: the page was not worked out"
+    assert [r.position for r in store.read(50, 50)] == list(range(51, 101))
 
 
 def test_a_page_read_ahead_before_a_commit_still_shows_that_commit(

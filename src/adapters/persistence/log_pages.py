@@ -105,7 +105,14 @@ class _Reader:
                     server_settings={"application_name": "vigie-log-pages"},
                 )
             )
+            # Prepared once: through `fetchrow(query)` each page's Bind and Execute went out
+            # only on a second turn of the loop, once the page was asked for, so PostgreSQL
+            # worked out the page read "ahead" while the decoding waited (issue 15).
+            self.statement: Any = self.loop.run_until_complete(self.connection.prepare(query))
         except BaseException:
+            with contextlib.suppress(BaseException):
+                if hasattr(self, "connection"):
+                    self.connection.terminate()
             self.loop.close()
             raise
         self.ahead: tuple[int, int] | None = None  # the page whose query was sent ahead
@@ -139,7 +146,7 @@ class _Reader:
         self.loop.run_until_complete(asyncio.sleep(0))
 
     async def _fetch(self, after: int, limit: int) -> Columns:
-        arrays = await self.connection.fetchrow(self.query, after, limit, *self.arguments)
+        arrays = await self.statement.fetchrow(after, limit, *self.arguments)
         page = in_order(arrays)
         # Without a mark no row is bare: say so as a page of whole rows does.
         return page if self.arguments[0] is not None else page._replace(bare=None)
@@ -212,10 +219,12 @@ class LogPages:
         try:
             rows = reader.page(after, limit)
         except KEYS_UNREADABLE:
-            # The store's role may not read the keys' table: the key store is asked, as
-            # before it was told where its table is (sealing.PageKeys).
+            # The store's role may no longer read the keys' table: see `_new_reader`.
             self._discard(reader)
             self._query = _page_query(*self._where, None)
+            return self._library_page(after, limit)
+        except asyncpg.InvalidCachedStatementError:  # the table changed under the statement
+            self._discard(reader)
             return self._library_page(after, limit)
         except UNREACHABLE as error:
             self._discard(reader)
@@ -272,11 +281,20 @@ class LogPages:
                 return None
             self._made += 1
         try:
-            return _Reader(self._connect, self._query, self._arguments)
+            return self._new_reader()
         except BaseException:
             with self._lock:
                 self._made -= 1
             return None
+
+    def _new_reader(self) -> _Reader:
+        try:
+            return _Reader(self._connect, self._query, self._arguments)
+        except KEYS_UNREADABLE:
+            # The store's role may not read the keys' table: the key store is asked, as
+            # before it was told where its table is (sealing.PageKeys).
+            self._query = _page_query(*self._where, None)
+            return _Reader(self._connect, self._query, self._arguments)
 
     def _give_back(self, reader: _Reader) -> None:
         with self._lock:
