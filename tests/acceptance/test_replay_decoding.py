@@ -13,6 +13,7 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from eventsourcing.utils import get_topic
 
 from adapters.ids import SeededIds
 from adapters.keys.memory import MemoryKeyStore
@@ -201,6 +202,41 @@ def test_pages_read_ahead_bring_their_sealed_rows_keys_when_the_keys_are_in_the_
             *(f"candidate{n}@example.org" for n in range(6, 8)),
         ]
         assert pages == library_pages(store, 6)
+    finally:
+        store.close()
+        keys.close()
+
+
+@pytest.mark.postgres
+def test_an_owner_s_row_without_a_key_does_not_hide_the_key_its_sealed_row_brought(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page brings a key with each sealed row only; another row of the same candidate
+    that goes the general way too (here its topic read as if it had a newer version) brings
+    none, and must not make the candidate read as erased."""
+    schema = postgres_url.rsplit("schema=", 1)[1]
+    keys = CountedPostgresKeys(postgres_url.split("?", 1)[0], f"{schema}_keys")
+    store = EventsourcingStore(postgres_url, keys=keys)
+    try:
+        ids = SeededIds(13)
+        for n in range(6):
+            save_sessions(store, ids, 1)
+            candidate = store.get(enrol(store, ids, n), Candidate)
+            candidate.choose_language(at=AT + timedelta(hours=n, minutes=1), language="en")
+            store.save(candidate)  # after the sealed row, in the same page
+        chosen = get_topic(Candidate.LanguageChosen)
+        step = store._step
+        monkeypatch.setattr(store, "_steps", {})
+        monkeypatch.setattr(store, "_step", lambda topic: None if topic == chosen else step(topic))
+        pages = replayed(store, 8)  # 24 events: three pages of 8, two candidates in each
+        assert store._pages is not None and store._pages.pages_read_ahead >= 2
+        emails = [
+            event.email
+            for page in pages
+            for _, event in page
+            if isinstance(event, Candidate.CandidateRegistered)
+        ]
+        assert emails == [f"candidate{n}@example.org" for n in range(6)]
     finally:
         store.close()
         keys.close()

@@ -94,7 +94,6 @@ class _Reader:
     """One asyncpg connection on its own event loop; used by one thread at a time."""
 
     def __init__(self, connect: dict[str, Any], query: str, arguments: Sequence[Any]) -> None:
-        self.query = query
         self.arguments = arguments  # the query's after the page's two ($3…)
         self.loop = asyncio.new_event_loop()
         try:
@@ -105,9 +104,9 @@ class _Reader:
                     server_settings={"application_name": "vigie-log-pages"},
                 )
             )
-            # Prepared once: through `fetchrow(query)` each page's Bind and Execute went out
-            # only on a second turn of the loop, once the page was asked for, so PostgreSQL
-            # worked out the page read "ahead" while the decoding waited (issue 15).
+            # Prepared once, here: through `fetchrow(query)` a new reader's first page "read
+            # ahead" sent only the statement's preparation, its execution waiting for the
+            # page to be asked for (issue 15: a test peeks at what came ahead).
             self.statement: Any = self.loop.run_until_complete(self.connection.prepare(query))
         except BaseException:
             with contextlib.suppress(BaseException):

@@ -396,9 +396,9 @@ class EventsourcingStore:
             return contextlib.nullcontext()
         if page_keys is None:
             return self._page_keys.prefetched(set(owners))
-        brought = {owner: page_keys[i] for owner, i in zip(owners, rows, strict=True)}
-        keys = {owner: key for owner, key in brought.items() if key is not None}
-        return self._page_keys.prefetched(brought, keys)
+        # A key comes with each sealed row (none: erased); an owner's other rows bring none.
+        brought = zip(owners, map(page_keys.__getitem__, rows), strict=True)
+        return self._page_keys.prefetched(set(owners), {o: k for o, k in brought if k})
 
     def _whole(
         self, positions: Sequence[int], states: Sequence[bytes], bare: Sequence[bool] | None
