@@ -56,6 +56,16 @@ def test_pages_of_one_step_events_are_decoded_at_once_as_the_library_decodes_the
     assert streams == {UUID}  # a plain UUID, whatever the backend's row gave
 
 
+def test_a_page_with_more_streams_than_a_store_keeps_ids_of_still_decodes_each_row(
+    store: EventsourcingStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store remembers so many stream ids (`STREAM_IDS_KEPT`), then forgets them all: a
+    page with more streams than that still gives each row its own stream."""
+    monkeypatch.setattr(store_module, "STREAM_IDS_KEPT", 3)
+    save_sessions(store, SeededIds(14), 5)  # 10 events of 5 streams
+    assert replayed(store, 10) == library_pages(store, 10)
+
+
 def enrol(store: EventsourcingStore, ids: SeededIds, n: int) -> UUID:
     """The n-th candidate registered (an event whose personal fields are sealed); its id."""
     candidate = Candidate.register(

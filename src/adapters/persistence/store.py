@@ -15,8 +15,8 @@ import contextlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from itertools import compress, filterfalse, repeat
-from operator import and_, eq, getitem, is_, is_not, itemgetter, setitem
+from itertools import compress, repeat
+from operator import getitem, is_, itemgetter, ne, not_, setitem
 from typing import Any, Protocol, TypedDict, TypeVar, cast
 from uuid import UUID
 
@@ -340,8 +340,7 @@ class EventsourcingStore:
         positions, originator_ids, versions, topics, states, bare, _ = page
         streams = self._page_streams(originator_ids)
         steps = self._page_steps(topics)
-        fast = _at_once(steps, states, bare)
-        others = [] if fast is None else list(filterfalse(fast.__getitem__, range(len(fast))))
+        others = _set_apart(steps, states, bare)
         keys = self._keys_of([streams[i] for i in others], page.keys, others)
         try:
             # The others' places held by an empty event, each replaced below (cheaper
@@ -366,25 +365,22 @@ class EventsourcingStore:
     def _page_streams(self, originator_ids: Sequence[object]) -> list[UUID]:
         """Each row's stream id as a plain UUID, looked up in C (`_stream_of` makes the
         ones new to this process, each once)."""
-        known = list(map(self._streams.get, originator_ids))
-        # (`all`, not `None in`: that would run UUID.__eq__, in Python, for each row)
-        if not all(known):
-            for originator_id in set(compress(originator_ids, map(is_, known, _NONES))):
+        try:
+            return list(map(self._streams.__getitem__, originator_ids))
+        except KeyError:  # streams new to this process (a first replay meets many)
+            for originator_id in set(originator_ids).difference(self._streams):
                 self._stream_of(originator_id)
-            known = list(map(self._streams.get, originator_ids))
-            if not all(known):  # more streams in the page than are kept
-                known = list(map(self._stream_of, originator_ids))
-        return cast(list[UUID], known)
+        try:
+            return list(map(self._streams.__getitem__, originator_ids))
+        except KeyError:  # more streams in the page than are kept
+            return list(map(self._stream_of, originator_ids))
 
     def _page_steps(self, topics: Sequence[str]) -> list[OneStep | None]:
         """How each row's topic decodes (`_step`), looked up in C."""
-        steps: list[OneStep | None] = list(map(self._steps.get, topics, _UNKNOWNS))
-        if any(map(is_, steps, _UNKNOWNS)):  # a topic new to this store
-            steps = [
-                self._step(topic) if step is _UNKNOWN else step
-                for step, topic in zip(steps, topics, strict=True)
-            ]
-        return steps
+        try:
+            return list(map(self._steps.__getitem__, topics))
+        except KeyError:  # a topic new to this store
+            return [self._steps[t] if t in self._steps else self._step(t) for t in topics]
 
     def _keys_of(
         self, owners: list[UUID], page_keys: Sequence[bytes | None] | None, rows: list[int]
@@ -762,21 +758,24 @@ def _backend(recorder: Any) -> str:
     return type(recorder).__module__
 
 
-def _at_once(
+def _set_apart(
     steps: Sequence[OneStep | None], states: Sequence[bytes], bare: Sequence[bool] | None
-) -> list[bool] | None:
-    """Which rows of a page decode at once, worked out in C (None: all of them): a topic
-    with a step, and a chained row, which PostgreSQL's pages already sent bare."""
+) -> list[int]:
+    """The rows of a page not decoded at once, worked out in C: a row of a topic without a
+    step, or one not chained (PostgreSQL's pages send the chained rows bare but for the
+    topics read whole)."""
+    rows = range(len(states))
     if bare is not None:
-        if all(steps) and all(bare):
-            return None
-        return list(map(and_, map(is_not, steps, _NONES), bare))
-    # (a page of chained rows: their first bytes joined are the mark repeated, two calls in
-    # C, where `bytes.startswith` made a call per row)
-    marks = list(map(_cut, states, repeat(_MARK)))
-    if all(steps) and b"".join(marks) == MAGIC * len(marks):
-        return None
-    return list(map(and_, map(is_not, steps, _NONES), map(eq, marks, _MAGICS)))
+        unchained: Iterable[int] = compress(rows, map(not_, bare))
+    else:
+        # (a page of chained rows: their first bytes joined are the mark repeated, two
+        # calls in C, where `bytes.startswith` made a call per row)
+        marks = list(map(_cut, states, repeat(_MARK)))
+        chained = b"".join(marks) == MAGIC * len(marks)
+        unchained = () if chained else compress(rows, map(ne, marks, _MAGICS))
+    if all(steps):
+        return list(unchained)
+    return sorted({*unchained, *compress(rows, map(is_, steps, _NONES))})
 
 
 def _payloads(states: Iterable[bytes], bare: Sequence[bool] | None) -> Iterable[bytes]:
@@ -828,7 +827,6 @@ _PAYLOAD = slice(HEADER_BYTES, None)
 _MARK = slice(0, len(MAGIC))
 _cut = cast(Callable[[bytes, slice], bytes], getitem)
 _MAGICS, _NONES = repeat(MAGIC), repeat(None)
-_UNKNOWN: Any = object()  # a topic `_steps` does not know yet
 
 
 # A row set aside (`_set_aside`): an empty event, decoded from "{}", soon replaced.
@@ -837,7 +835,6 @@ class _SetAside(TypedDict):
 
 
 _SET_ASIDE = OneStep(AggregateEvent, msgspec.json.Decoder(_SetAside), mirrored=False)
-_UNKNOWNS = repeat(_UNKNOWN)
 _first, _second, _third = itemgetter(0), itemgetter(1), itemgetter(2)
 
 
