@@ -18,6 +18,7 @@ from eventsourcing.utils import get_topic
 from adapters.ids import SeededIds
 from adapters.keys.memory import MemoryKeyStore
 from adapters.keys.postgres import PostgresKeyStore
+from adapters.persistence import log_pages
 from adapters.persistence import store as store_module
 from adapters.persistence.store import EventsourcingStore
 from app import collector
@@ -211,6 +212,69 @@ def test_pages_read_ahead_bring_their_sealed_rows_keys_when_the_keys_are_in_the_
             ERASED,
             *(f"candidate{n}@example.org" for n in range(6, 8)),
         ]
+        assert pages == library_pages(store, 6)
+    finally:
+        store.close()
+        keys.close()
+
+
+@pytest.mark.postgres
+def test_an_erasure_made_after_a_page_was_read_ahead_holds_once_its_keys_are_old(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page read ahead brings keys as they were when its query went out; handed over
+    later than a replay would (`KEYS_FRESH_S`), it drops them and its rows open with keys
+    looked up then: a candidate erased in between reads as erased."""
+    schema = postgres_url.rsplit("schema=", 1)[1]
+    keys = CountedPostgresKeys(postgres_url.split("?", 1)[0], f"{schema}_keys")
+    store = EventsourcingStore(postgres_url, keys=keys)
+    try:
+        ids = SeededIds(15)
+        candidates = []
+        for n in range(4):
+            save_sessions(store, ids, 1)
+            candidates.append(enrol(store, ids, n))
+        first = store.read(0, 6)  # full: the next page, and its two keys, asked for ahead
+        assert len(first) == 6
+        keys.erase(candidates[3])  # on the page read ahead
+        monkeypatch.setattr(log_pages, "KEYS_FRESH_S", -1.0)  # as if handed over late
+        keys.calls.clear()
+        second = store.read(6, 6)
+        assert store._pages is not None and store._pages.pages_read_ahead == 1
+        assert keys.calls == {"page": 1}  # looked up when decoded
+        emails = [
+            r.event.email for r in second if isinstance(r.event, Candidate.CandidateRegistered)
+        ]
+        assert emails == ["candidate2@example.org", ERASED]
+    finally:
+        store.close()
+        keys.close()
+
+
+@pytest.mark.postgres
+def test_a_compressed_log_s_pages_open_their_sealed_rows_with_their_keys(
+    postgres_url: str,
+) -> None:
+    """A compressed (or enciphered) log sends no bare rows, so no topic is read whole
+    either: its pages bring no keys, and the key store is asked as before."""
+    schema = postgres_url.rsplit("schema=", 1)[1]
+    keys = CountedPostgresKeys(postgres_url.split("?", 1)[0], f"{schema}_keys")
+    compressed = {"COMPRESSOR_TOPIC": "eventsourcing.compressor:ZlibCompressor"}
+    store = EventsourcingStore(postgres_url, extra_env=compressed, keys=keys)
+    try:
+        ids = SeededIds(16)
+        for n in range(6):
+            save_sessions(store, ids, 1)
+            enrol(store, ids, n)
+        pages = replayed(store, 6)  # 18 events: three pages, two enrolments in each
+        assert store._pages is not None and store._pages.pages_read_ahead >= 2
+        emails = [
+            event.email
+            for page in pages
+            for _, event in page
+            if isinstance(event, Candidate.CandidateRegistered)
+        ]
+        assert emails == [f"candidate{n}@example.org" for n in range(6)]
         assert pages == library_pages(store, 6)
     finally:
         store.close()

@@ -16,7 +16,8 @@ one, so only a process that is replaying holds it.
 A page read ahead is handed over only if it was full: the store commits positions in order
 (the library's table lock), so nothing can join a full page after it was read. A short one
 may have missed a later commit (read-your-writes): it is read again. Decoding, unsealing and
-every check happen when the page is asked for, never ahead.
+every check happen when the page is asked for, never ahead; only the keys of its sealed rows
+may come with it, and are used only if it is handed over soon after (`KEYS_FRESH_S`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import threading
 from collections.abc import Callable, Sequence
 from itertools import islice
 from operator import lt
+from time import monotonic
 from typing import Any, NamedTuple, cast
 
 import asyncpg
@@ -87,6 +89,10 @@ CONNECT_TIMEOUT_S = 2.0  # as the recorder's (settings.py): a stopped server fai
 CLOSE_TIMEOUT_S = 2.0
 
 UNREACHABLE = ASYNCPG_UNREACHABLE  # raised as the library's OperationalError
+# How long the keys a page brought stay good after its query was sent ahead (seconds): a
+# replay hands a page over within milliseconds; a page that waited longer is opened with
+# keys looked up when it is decoded (sealing.PageKeys), so an erasure holds.
+KEYS_FRESH_S = 0.2
 KEYS_UNREADABLE = (asyncpg.InsufficientPrivilegeError, asyncpg.UndefinedTableError)
 
 
@@ -112,9 +118,12 @@ class _Reader:
             with contextlib.suppress(BaseException):
                 if hasattr(self, "connection"):
                     self.connection.terminate()
+                    # One turn: the transport closes its socket when told it was lost.
+                    self.loop.run_until_complete(asyncio.sleep(0))
             self.loop.close()
             raise
         self.ahead: tuple[int, int] | None = None  # the page whose query was sent ahead
+        self.sent_at = 0.0  # when (time.monotonic)
         self.task: asyncio.Task[Columns] | None = None
 
     def page(self, after: int, limit: int) -> Columns:
@@ -128,6 +137,10 @@ class _Reader:
                 rows = self.loop.run_until_complete(task)
             if ahead != (after, limit) or (rows is not None and len(rows.positions) < limit):
                 rows = None  # not this page, or a short one that may have missed a commit
+            elif rows is not None and monotonic() - self.sent_at > KEYS_FRESH_S:
+                # Keys read ahead: an erasure made since must hold, so keys read longer ago
+                # than a replay takes for a page are dropped, and looked up now.
+                rows = rows._replace(keys=None)
         if rows is None:
             rows = self.loop.run_until_complete(self._fetch(after, limit))
         if limit > 0 and len(rows.positions) == limit:
@@ -140,6 +153,7 @@ class _Reader:
             with contextlib.suppress(Exception):
                 self.loop.run_until_complete(self.task)
         self.ahead = (after, limit)
+        self.sent_at = monotonic()
         self.task = self.loop.create_task(self._fetch(after, limit))
         # One turn of the loop: the task sends its query, then waits on the socket.
         self.loop.run_until_complete(asyncio.sleep(0))
@@ -197,7 +211,8 @@ class LogPages:
         # header's length): a shorter row comes as empty bytes, fails to decode, and is
         # read again whole.
         self._where = (schema, table)
-        self._query = _page_query(schema, table, keys)
+        # The keys come for the topics read whole, which only a page with bare rows names.
+        self._query = _page_query(schema, table, keys if bare is not None else None)
         # Without a mark (None) no row is bare.
         mark, header, whole = bare if bare is not None else (None, 0, ())
         self._arguments = (mark, header + 1, list(whole))
@@ -321,7 +336,7 @@ def _page_query(schema: str, table: str, keys: tuple[str, str] | None) -> str:
             # their owners' keys, where each page asked the key store once more (a round
             # trip, a quarter of a page's decoding). CASE looks up only for those rows.
             ", array_agg(CASE WHEN topic = ANY($5::text[]) THEN "
-            f'(SELECT k.key FROM "{keys[0]}"."{keys[1]}" AS k '
+            f"(SELECT k.key FROM {_name(keys[0])}.{_name(keys[1])} AS k "
             "WHERE k.owner = page.originator_id) END) "
             if keys is not None
             else " "
@@ -330,9 +345,14 @@ def _page_query(schema: str, table: str, keys: tuple[str, str] | None) -> str:
         "coalesce(substring(state FOR octet_length($3::bytea)) = $3::bytea "
         "AND topic <> ALL($5::text[]), "
         "false) AS bare "
-        f'FROM "{schema}"."{table}" WHERE notification_id > $1 '
+        f"FROM {_name(schema)}.{_name(table)} WHERE notification_id > $1 "
         "ORDER BY notification_id LIMIT $2) AS page"
     )
+
+
+def _name(identifier: str) -> str:
+    """An SQL identifier quoted (a settings' schema name may hold any character)."""
+    return '"' + identifier.replace('"', '""') + '"'
 
 
 def _loop_running() -> bool:

@@ -292,8 +292,9 @@ def _plan(topic: str) -> _Plan:
 
 class OneStep(NamedTuple):
     """How a topic's payloads decode in one step: `decoder` makes each one's values, as the
-    event's `__dict__` save its stream and version, or as a mirror struct (`mirrored`),
-    whose values `msgspec.structs.asdict` takes out."""
+    event's `__dict__` save its stream and version (in the order stored, which is the field
+    order of the class that wrote it), or as a mirror struct (`mirrored`), whose values
+    `msgspec.structs.asdict` takes out in the class's field order."""
 
     cls: type[Any]
     decoder: msgspec.json.Decoder[Any]

@@ -45,7 +45,8 @@ class PageKeys:
     looked up in one query (`prefetched`) rather than one a row (issue 15: on PostgreSQL a
     look-up is a round trip, and a replay meets an enrolment's sealed rows in most pages).
     Only for the length of the page, in the thread decoding it: a key is never kept longer,
-    so an erasure on any node holds from the next page on."""
+    so an erasure on any node holds from the next page on (a page read ahead with its keys
+    uses them only within `log_pages.KEYS_FRESH_S` of reading them)."""
 
     def __init__(self, keys: KeyStore) -> None:
         self._keys = keys
