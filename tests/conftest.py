@@ -5,6 +5,7 @@ strings)."""
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import glob
 import os
 import pwd
@@ -12,6 +13,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -31,6 +33,47 @@ from vigie_contracts.checks import assert_same_value as same_value  # noqa: E402
 
 LOCAL_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 TEST_DATABASE = "test"
+
+
+class _PlatformSlot:
+    """One platform of several processes at a time on the shared PostgreSQL server, across
+    the run's xdist workers: each process holds about ten connections, and two platforms
+    at once beside the rest of the suite passed PostgreSQL's 100 ('sorry, too many clients
+    already', or a pool's 5 s wait for a connection, in three CI runs). Re-entrant within a
+    process (a test may start a second platform while holding the slot); a platform on a
+    server of its own (a throwaway cluster) takes none."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._depth = 0
+        self._path = Path(tempfile.gettempdir()) / f"vigie-tests-platform-{os.getuid()}.lock"
+
+    @contextlib.contextmanager
+    def held(self, database_url: str) -> Iterator[None]:
+        if not database_url.startswith(LOCAL_POSTGRES_URL):
+            yield
+            return
+        with self._lock:
+            self._depth += 1
+            first = self._depth == 1
+        try:
+            if not first:
+                yield
+                return
+            with open(self._path, "w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)  # let go with the file, even if the test dies
+                yield
+        finally:
+            with self._lock:
+                self._depth -= 1
+
+
+_PLATFORM_SLOT = _PlatformSlot()
+
+
+def platform_slot(database_url: str) -> contextlib.AbstractContextManager[None]:
+    """The shared PostgreSQL server's platform slot (`_PlatformSlot`)."""
+    return _PLATFORM_SLOT.held(database_url)
 
 
 def _answers(url: str) -> bool:

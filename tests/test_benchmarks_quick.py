@@ -5,12 +5,15 @@ never a time, a rate or a ratio — those are the benchmarks' own business."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import platform_slot
 
 REPO = Path(__file__).resolve().parents[1]
 BENCHMARKS = sorted(path.stem for path in (REPO / "benchmarks").glob("bench_*.py"))
@@ -32,15 +35,18 @@ def test_the_quick_mode_of_each_benchmark_runs_to_its_end(
         VIGIE_BENCH_RESULTS=str(tmp_path / "results"),
         TMPDIR=str(tmp_path),
     )
-    done = subprocess.run(
-        [sys.executable, "-m", f"benchmarks.{name}", "--quick"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=QUICK_TIMEOUT_S,
-        check=False,
-    )
+    # bench_web starts platforms on the shared server: in its slot (tests/conftest.py).
+    slot = platform_slot(postgres_base_url) if name == "bench_web" else contextlib.nullcontext()
+    with slot:
+        done = subprocess.run(
+            [sys.executable, "-m", f"benchmarks.{name}", "--quick"],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=QUICK_TIMEOUT_S,
+            check=False,
+        )
     assert done.returncode == 0, (
         f"python -m benchmarks.{name} --quick exited {done.returncode}:\n"
         f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}"

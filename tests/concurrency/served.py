@@ -38,6 +38,7 @@ Fixtures (import them in a conftest, as tests/concurrency/conftest.py does):
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -63,7 +64,7 @@ from adapters.mail.capture import SmtpCapture
 from adapters.persistence.store import EventsourcingStore
 from app.outbox import SendReport
 from domain.outbound_mail import OutboundMail
-from tests.conftest import morning_clock_offset
+from tests.conftest import morning_clock_offset, platform_slot
 from ui.serve import DEMO_EMAIL, DEMO_PASSWORD
 
 _TOKEN = re.compile(r'name="_csrf_token" value="([^"]+)"')
@@ -248,6 +249,19 @@ def _drain(process: subprocess.Popen[str], lines: list[str]) -> None:
 
 @contextmanager
 def start_served(
+    postgres_url: str, capture: SmtpCapture, folder: Path, *, slot: bool = True, **options: Any
+) -> Iterator[Served]:
+    """`_start_served` in the shared PostgreSQL server's platform slot (tests/conftest.py:
+    one platform of several processes at a time on it, across the run's workers); without
+    `slot` for a platform that lives as long as a package's tests (it would hold the slot
+    that long)."""
+    held = platform_slot(postgres_url) if slot else contextlib.nullcontext()
+    with held, _start_served(postgres_url, capture, folder, **options) as served:
+        yield served
+
+
+@contextmanager
+def _start_served(
     postgres_url: str,
     capture: SmtpCapture,
     folder: Path,

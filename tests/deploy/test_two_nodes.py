@@ -35,7 +35,7 @@ from domain.exam_attempt import ExamAttempt
 from domain.proctored_session import EnvironmentPart, ProctoredSession
 from domain.review import Review
 from tests.acceptance.test_recording_length import webm
-from tests.conftest import morning_clock_offset
+from tests.conftest import morning_clock_offset, platform_slot
 from ui.journey import FACE_PHOTO, ID_PHOTO, PARIS, Journey
 from ui.serve import DEMO_PASSWORD, EXAMINER_EMAIL
 
@@ -49,7 +49,10 @@ _TOKEN = re.compile(r'name="_csrf_token" value="([^"]+)"')
 @pytest.fixture
 def two_nodes(namespaces: None, postgres_url: str) -> Iterator[Cluster]:
     offset = morning_clock_offset()  # an exam must end the day it starts (R16)
-    with cluster(postgres_url, extra_env={"VIGIE_CLOCK_OFFSET": str(offset)}) as running:
+    with (
+        platform_slot(postgres_url),  # tests/conftest.py: two nodes hold a platform's connections
+        cluster(postgres_url, extra_env={"VIGIE_CLOCK_OFFSET": str(offset)}) as running,
+    ):
         running.env["_OFFSET"] = str(offset)
         yield running
 

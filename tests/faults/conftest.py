@@ -75,7 +75,10 @@ def small_disk_server(
         with (
             SmtpCapture() as capture,
             small_tmpfs(folder / "media") as media,
-            start_served(f"{postgres_base_url}?schema={schema}", capture, folder) as running,
+            # Without the platform slot: it lives as long as the package's tests.
+            start_served(
+                f"{postgres_base_url}?schema={schema}", capture, folder, slot=False
+            ) as running,
         ):
             yield SmallDisk(running, media)
     finally:
