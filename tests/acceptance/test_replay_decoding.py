@@ -5,9 +5,10 @@ replay goes on (app/collector.py), and on again after, whatever happens."""
 
 from __future__ import annotations
 
+import contextlib
 import gc
 from collections import Counter
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -105,20 +106,43 @@ def test_a_page_with_a_few_rows_of_another_kind_still_decodes_its_one_step_rows_
     assert pages == library_pages(store, 10)
 
 
-class CountedKeys(MemoryKeyStore):
+class CountsLookUps:
+    """Mixed in before a key store: each kind of look-up counted (`calls`), then made."""
+
+    calls: Counter[str]
+
+    def existing_key(self, owner: UUID) -> bytes | None:
+        self.calls["one"] += 1
+        key: bytes | None = super().existing_key(owner)  # type: ignore[misc]
+        return key
+
+    def existing_keys(self, owners: Collection[UUID]) -> Mapping[UUID, bytes]:
+        self.calls["page"] += 1
+        keys: Mapping[UUID, bytes] = super().existing_keys(owners)  # type: ignore[misc]
+        return keys
+
+
+class CountedKeys(CountsLookUps, MemoryKeyStore):
     """Keys in memory, each kind of look-up counted."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.calls: Counter[str] = Counter()
+        self.calls = Counter()
 
-    def existing_key(self, owner: UUID) -> bytes | None:
-        self.calls["one"] += 1
-        return super().existing_key(owner)
 
-    def existing_keys(self, owners: Collection[UUID]) -> Mapping[UUID, bytes]:
-        self.calls["page"] += 1
-        return super().existing_keys(owners)
+def enrolled_between_sessions(store: EventsourcingStore, ids: SeededIds, count: int) -> list[UUID]:
+    """`count` times a session (2 events of one step), then a candidate enrolled; their ids."""
+    candidates = []
+    for n in range(count):
+        save_sessions(store, ids, 1)
+        candidates.append(enrol(store, ids, n))
+    return candidates
+
+
+def registered_emails(pages: Iterable[Iterable[tuple[int, object]]]) -> list[str]:
+    """The e-mail address each enrolment on the pages reads with (ERASED once erased)."""
+    registered = Candidate.CandidateRegistered
+    return [e.email for page in pages for _, e in page if isinstance(e, registered)]
 
 
 def test_a_page_s_sealed_rows_open_with_their_owners_keys_looked_up_once(store_url: str) -> None:
@@ -128,22 +152,12 @@ def test_a_page_s_sealed_rows_open_with_their_owners_keys_looked_up_once(store_u
     keys = CountedKeys()
     store = EventsourcingStore(store_url, keys=keys)
     try:
-        ids = SeededIds(8)
-        candidates = []
-        for n in range(6):
-            save_sessions(store, ids, 1)  # 2 events of one step
-            candidates.append(enrol(store, ids, n))
+        candidates = enrolled_between_sessions(store, SeededIds(8), 6)
         keys.erase(candidates[1])
         keys.calls.clear()
         pages = replayed(store, 9)  # 18 events: two pages of 9, three enrolments in each
         assert keys.calls == {"page": 2}, "the page's keys were looked up row by row"
-        registered = [
-            event
-            for page in pages
-            for _, event in page
-            if isinstance(event, Candidate.CandidateRegistered)
-        ]
-        assert [e.email for e in registered] == [
+        assert registered_emails(pages) == [
             "candidate0@example.org",
             ERASED,
             *(f"candidate{n}@example.org" for n in range(2, 6)),
@@ -155,26 +169,33 @@ def test_a_page_s_sealed_rows_open_with_their_owners_keys_looked_up_once(store_u
         store.close()
 
 
-class CountedPostgresKeys(PostgresKeyStore):
+class CountedPostgresKeys(CountsLookUps, PostgresKeyStore):
     """Keys in PostgreSQL, each look-up through the port counted; `table`: where the
     pages are told the keys are (None: where they are)."""
 
     def __init__(self, conninfo: str, schema: str, table: str | None = None) -> None:
         super().__init__(conninfo, schema)
-        self.calls: Counter[str] = Counter()
+        self.calls = Counter()
         self.table = table
 
     def table_beside(self, conninfo: str) -> tuple[str, str] | None:
         where = super().table_beside(conninfo)
         return where if where is None or self.table is None else (where[0], self.table)
 
-    def existing_key(self, owner: UUID) -> bytes | None:
-        self.calls["one"] += 1
-        return super().existing_key(owner)
 
-    def existing_keys(self, owners: Collection[UUID]) -> Mapping[UUID, bytes]:
-        self.calls["page"] += 1
-        return super().existing_keys(owners)
+@contextlib.contextmanager
+def sealed_store(
+    postgres_url: str, table: str | None = None, env: dict[str, str] | None = None
+) -> Iterator[tuple[EventsourcingStore, CountedPostgresKeys]]:
+    """A PostgreSQL store sealing with counted keys in the schema's keys schema beside it."""
+    schema = postgres_url.rsplit("schema=", 1)[1]
+    keys = CountedPostgresKeys(postgres_url.split("?", 1)[0], f"{schema}_keys", table)
+    store = EventsourcingStore(postgres_url, extra_env=env, keys=keys)
+    try:
+        yield store, keys
+    finally:
+        store.close()
+        keys.close()
 
 
 @pytest.mark.postgres
@@ -186,36 +207,20 @@ def test_pages_read_ahead_bring_their_sealed_rows_keys_when_the_keys_are_in_the_
     brings the keys of its enrolments' owners: the key store is asked only for the first
     page, which is read the library's way, and an erased candidate's fields read as erased.
     A keys' table the store cannot read (here, missing) costs nothing but the look-ups."""
-    schema = postgres_url.rsplit("schema=", 1)[1]
-    keys = CountedPostgresKeys(postgres_url.split("?", 1)[0], f"{schema}_keys", table)
-    store = EventsourcingStore(postgres_url, keys=keys)
-    try:
-        ids = SeededIds(10)
-        candidates = []
-        for n in range(8):
-            save_sessions(store, ids, 1)  # 2 events of one step
-            candidates.append(enrol(store, ids, n))
+    with sealed_store(postgres_url, table) as (store, keys):
+        candidates = enrolled_between_sessions(store, SeededIds(10), 8)
         keys.erase(candidates[5])
         keys.calls.clear()
         pages = replayed(store, 6)  # 24 events: four pages of 6, two enrolments in each
         # The first page the library's way; the other three, and the empty fifth, ahead.
         assert store._pages is not None and store._pages.pages_read_ahead == 4
         assert keys.calls == ({"page": 1} if table is None else {"page": 4})
-        registered = [
-            event
-            for page in pages
-            for _, event in page
-            if isinstance(event, Candidate.CandidateRegistered)
-        ]
-        assert [e.email for e in registered] == [
+        assert registered_emails(pages) == [
             *(f"candidate{n}@example.org" for n in range(5)),
             ERASED,
             *(f"candidate{n}@example.org" for n in range(6, 8)),
         ]
         assert pages == library_pages(store, 6)
-    finally:
-        store.close()
-        keys.close()
 
 
 @pytest.mark.postgres
@@ -225,15 +230,8 @@ def test_an_erasure_made_after_a_page_was_read_ahead_holds_once_its_keys_are_old
     """A page read ahead brings keys as they were when its query went out; handed over
     later than a replay would (`KEYS_FRESH_S`), it drops them and its rows open with keys
     looked up then: a candidate erased in between reads as erased."""
-    schema = postgres_url.rsplit("schema=", 1)[1]
-    keys = CountedPostgresKeys(postgres_url.split("?", 1)[0], f"{schema}_keys")
-    store = EventsourcingStore(postgres_url, keys=keys)
-    try:
-        ids = SeededIds(15)
-        candidates = []
-        for n in range(4):
-            save_sessions(store, ids, 1)
-            candidates.append(enrol(store, ids, n))
+    with sealed_store(postgres_url) as (store, keys):
+        candidates = enrolled_between_sessions(store, SeededIds(15), 4)
         first = store.read(0, 6)  # full: the next page, and its two keys, asked for ahead
         assert len(first) == 6
         keys.erase(candidates[3])  # on the page read ahead
@@ -242,13 +240,10 @@ def test_an_erasure_made_after_a_page_was_read_ahead_holds_once_its_keys_are_old
         second = store.read(6, 6)
         assert store._pages is not None and store._pages.pages_read_ahead == 1
         assert keys.calls == {"page": 1}  # looked up when decoded
-        emails = [
-            r.event.email for r in second if isinstance(r.event, Candidate.CandidateRegistered)
+        assert registered_emails([[(r.position, r.event) for r in second]]) == [
+            "candidate2@example.org",
+            ERASED,
         ]
-        assert emails == ["candidate2@example.org", ERASED]
-    finally:
-        store.close()
-        keys.close()
 
 
 @pytest.mark.postgres
@@ -257,28 +252,13 @@ def test_a_compressed_log_s_pages_open_their_sealed_rows_with_their_keys(
 ) -> None:
     """A compressed (or enciphered) log sends no bare rows, so no topic is read whole
     either: its pages bring no keys, and the key store is asked as before."""
-    schema = postgres_url.rsplit("schema=", 1)[1]
-    keys = CountedPostgresKeys(postgres_url.split("?", 1)[0], f"{schema}_keys")
     compressed = {"COMPRESSOR_TOPIC": "eventsourcing.compressor:ZlibCompressor"}
-    store = EventsourcingStore(postgres_url, extra_env=compressed, keys=keys)
-    try:
-        ids = SeededIds(16)
-        for n in range(6):
-            save_sessions(store, ids, 1)
-            enrol(store, ids, n)
+    with sealed_store(postgres_url, env=compressed) as (store, _):
+        enrolled_between_sessions(store, SeededIds(16), 6)
         pages = replayed(store, 6)  # 18 events: three pages, two enrolments in each
         assert store._pages is not None and store._pages.pages_read_ahead >= 2
-        emails = [
-            event.email
-            for page in pages
-            for _, event in page
-            if isinstance(event, Candidate.CandidateRegistered)
-        ]
-        assert emails == [f"candidate{n}@example.org" for n in range(6)]
+        assert registered_emails(pages) == [f"candidate{n}@example.org" for n in range(6)]
         assert pages == library_pages(store, 6)
-    finally:
-        store.close()
-        keys.close()
 
 
 @pytest.mark.postgres
@@ -288,10 +268,7 @@ def test_an_owner_s_row_without_a_key_does_not_hide_the_key_its_sealed_row_broug
     """A page brings a key with each sealed row only; another row of the same candidate
     that goes the general way too (here its topic read as if it had a newer version) brings
     none, and must not make the candidate read as erased."""
-    schema = postgres_url.rsplit("schema=", 1)[1]
-    keys = CountedPostgresKeys(postgres_url.split("?", 1)[0], f"{schema}_keys")
-    store = EventsourcingStore(postgres_url, keys=keys)
-    try:
+    with sealed_store(postgres_url) as (store, _):
         ids = SeededIds(13)
         for n in range(6):
             save_sessions(store, ids, 1)
@@ -304,16 +281,7 @@ def test_an_owner_s_row_without_a_key_does_not_hide_the_key_its_sealed_row_broug
         monkeypatch.setattr(store, "_step", lambda topic: None if topic == chosen else step(topic))
         pages = replayed(store, 8)  # 24 events: three pages of 8, two candidates in each
         assert store._pages is not None and store._pages.pages_read_ahead >= 2
-        emails = [
-            event.email
-            for page in pages
-            for _, event in page
-            if isinstance(event, Candidate.CandidateRegistered)
-        ]
-        assert emails == [f"candidate{n}@example.org" for n in range(6)]
-    finally:
-        store.close()
-        keys.close()
+        assert registered_emails(pages) == [f"candidate{n}@example.org" for n in range(6)]
 
 
 @pytest.fixture

@@ -235,7 +235,7 @@ class LogPages:
         except KEYS_UNREADABLE:
             # The store's role may no longer read the keys' table: see `_new_reader`.
             self._discard(reader)
-            self._query = _page_query(*self._where, None)
+            self._without_keys()
             return self._library_page(after, limit)
         except asyncpg.InvalidCachedStatementError:  # the table changed under the statement
             self._discard(reader)
@@ -301,13 +301,17 @@ class LogPages:
                 self._made -= 1
             return None
 
+    def _without_keys(self) -> None:
+        """Pages from now on bring no keys: the key store is asked (sealing.PageKeys)."""
+        self._query = _page_query(*self._where, None)
+
     def _new_reader(self) -> _Reader:
         try:
             return _Reader(self._connect, self._query, self._arguments)
         except KEYS_UNREADABLE:
             # The store's role may not read the keys' table: the key store is asked, as
             # before it was told where its table is (sealing.PageKeys).
-            self._query = _page_query(*self._where, None)
+            self._without_keys()
             return _Reader(self._connect, self._query, self._arguments)
 
     def _give_back(self, reader: _Reader) -> None:

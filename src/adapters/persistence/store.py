@@ -162,7 +162,6 @@ class EventsourcingStore:
         )
         mapper.keys = keys
         # A page's sealed rows open with keys looked up once for the page (sealing.PageKeys).
-        self._keys = keys
         self._page_keys = PageKeys(keys) if keys is not None else None
         self._reader.keys = self._page_keys
         self._quarantine = QuarantineRegistry()
@@ -174,7 +173,7 @@ class EventsourcingStore:
         # Streams whose unchained rows were found to be history from before the chain (up to
         # that version): an old store's streams are checked once per process.
         self._pre_chain: dict[UUID, int] = {}
-        self._pages = self._log_pages(env)
+        self._pages = self._log_pages(env, keys)
         self._streams: dict[object, UUID] = {}  # a page's stream ids as plain UUIDs
         self._steps: dict[str, OneStep | None] = {}  # how each topic is read (`_step`)
         # Told after each committed save how many events of each aggregate type it appended
@@ -188,7 +187,7 @@ class EventsourcingStore:
         self._streams_heard: StreamsHeard | None = None
         self._fetched_at: dict[UUID, tuple[int, int]] = {}
 
-    def _log_pages(self, env: Mapping[str, str]) -> LogPages | None:
+    def _log_pages(self, env: Mapping[str, str], keys: KeyStore | None) -> LogPages | None:
         """The log's pages through asyncpg on PostgreSQL (None elsewhere: the library's)."""
         recorder: Any = self._recorder
         if _backend(recorder) != "eventsourcing.postgres":
@@ -201,13 +200,13 @@ class EventsourcingStore:
         # enrolment's, whose sealed fields go the general way, whole.
         bare = (MAGIC, HEADER_BYTES, sorted(map(get_topic, personal_classes())))
         # With the keys in this database, the enrolments' rows come with their keys.
-        keys = self._keys if isinstance(self._keys, PostgresKeyStore) else None
+        beside = keys if isinstance(keys, PostgresKeyStore) else None
         return LogPages(
             asyncpg_connect(env),
             recorder.datastore.schema,
             recorder.events_table_name,
             fallback=self._select_page,
-            keys=keys.table_beside(conninfo(env)) if keys is not None else None,
+            keys=beside.table_beside(conninfo(env)) if beside is not None else None,
             bare=bare if self._reader.reads_in_one_step() else None,
         )
 
@@ -341,7 +340,7 @@ class EventsourcingStore:
         streams = self._page_streams(originator_ids)
         steps = self._page_steps(topics)
         others = _set_apart(steps, states, bare)
-        keys = self._keys_of([streams[i] for i in others], page.keys, others)
+        keys = self._keys_of(page.keys, streams, others)
         try:
             # The others' places held by an empty event, each replaced below (cheaper
             # than taking the one-step rows out of each column and putting them back).
@@ -383,18 +382,19 @@ class EventsourcingStore:
             return [self._steps[t] if t in self._steps else self._step(t) for t in topics]
 
     def _keys_of(
-        self, owners: list[UUID], page_keys: Sequence[bytes | None] | None, rows: list[int]
+        self, page_keys: Sequence[bytes | None] | None, streams: Sequence[UUID], rows: list[int]
     ) -> contextlib.AbstractContextManager[None]:
         """The keys of the owners of the rows about to be decoded the general way
         (sealing.PageKeys): as the page brought them (`Columns.keys`), or looked up in one
         query, where each sealed row made its own."""
-        if self._page_keys is None or not owners:
+        if self._page_keys is None or not rows:
             return contextlib.nullcontext()
+        owners = {streams[i] for i in rows}
         if page_keys is None:
-            return self._page_keys.prefetched(set(owners))
+            return self._page_keys.prefetched(owners)
         # A key comes with each sealed row (none: erased); an owner's other rows bring none.
-        brought = zip(owners, map(page_keys.__getitem__, rows), strict=True)
-        return self._page_keys.prefetched(set(owners), {o: k for o, k in brought if k})
+        brought = {streams[i]: key for i in rows if (key := page_keys[i])}
+        return self._page_keys.prefetched(owners, brought)
 
     def _whole(
         self, positions: Sequence[int], states: Sequence[bytes], bare: Sequence[bool] | None
