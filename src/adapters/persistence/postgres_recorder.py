@@ -11,16 +11,34 @@ same transaction, the ids returned in the rows' order.
 
 from __future__ import annotations
 
+import contextlib
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
-from eventsourcing.postgres import PostgresProcessRecorder
+from eventsourcing.postgres import PostgresDatastore, PostgresProcessRecorder
 from eventsourcing.utils import retry
 from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
+
+
+@contextlib.contextmanager
+def one_at_a_time(datastore: PostgresDatastore) -> Iterator[None]:
+    """The library's tables, types and functions created by one process at a time: the
+    library creates them at every opening, and two opening at once (a CLI or a test beside
+    a starting worker) failed in the catalogue with "tuple concurrently updated", or with a
+    duplicate type for the snapshots' table. A session-level advisory lock, keyed by the
+    schema, on one of the pool's connections (it holds two from the start: no connection
+    more for it)."""
+    key = zlib.crc32(f"vigie-store-tables:{datastore.schema}".encode())
+    with datastore.get_connection() as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (key,))
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
 
 class LeanPostgresProcessRecorder(PostgresProcessRecorder):
@@ -39,18 +57,8 @@ class LeanPostgresProcessRecorder(PostgresProcessRecorder):
         )
 
     def create_table(self) -> None:
-        """The library's tables, types and functions, created by one process at a time:
-        the library creates them at every opening, and two opening at once (a CLI or a test
-        beside a starting worker) failed in the catalogue with "tuple concurrently updated".
-        A session-level advisory lock, keyed by the schema, on one of the pool's connections
-        (it holds two from the start: no connection more for it)."""
-        key = zlib.crc32(f"vigie-store-tables:{self.datastore.schema}".encode())
-        with self.datastore.get_connection() as conn:
-            conn.execute("SELECT pg_advisory_lock(%s)", (key,))
-            try:
-                super().create_table()
-            finally:
-                conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+        with one_at_a_time(self.datastore):
+            super().create_table()
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)  # as the library's
     def insert_events(

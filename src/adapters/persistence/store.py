@@ -25,6 +25,7 @@ from eventsourcing.application import AggregateNotFoundError, Application, Proce
 from eventsourcing.domain import Aggregate, AggregateEvent
 from eventsourcing.persistence import (
     ApplicationRecorder,
+    EventStore,
     IntegrityError,
     InterfaceError,
     Mapper,
@@ -33,6 +34,7 @@ from eventsourcing.persistence import (
     StoredEvent,
     Tracking,
 )
+from eventsourcing.postgres import PostgresFactory
 from eventsourcing.utils import get_topic, retry
 
 from adapters.keys.postgres import PostgresKeyStore
@@ -53,6 +55,7 @@ from adapters.persistence.msgspec_mapper import (
     OneStep,
     UndecodableRow,
 )
+from adapters.persistence.postgres_recorder import one_at_a_time
 from adapters.persistence.quarantine import UNCHAINED_AFTER_CHAIN, ChainStart, QuarantineRegistry
 from adapters.persistence.sealing import PageKeys, personal_classes
 from adapters.persistence.settings import asyncpg_connect, conninfo, eventsourcing_env
@@ -110,6 +113,14 @@ class VigieApplication(Application[UUID]):
 
     name = "Vigie"
     snapshotting_intervals = SNAPSHOT_INTERVALS
+
+    def construct_snapshot_store(self) -> EventStore[UUID]:
+        # The snapshots' table is created at each opening too: one process at a time.
+        factory = self.factory
+        if not isinstance(factory, PostgresFactory):
+            return super().construct_snapshot_store()
+        with one_at_a_time(factory.datastore):
+            return super().construct_snapshot_store()
 
     def construct_mapper(self) -> Mapper[UUID]:
         return MsgspecMapper(
