@@ -122,10 +122,14 @@ def test_the_page_after_a_full_one_is_sent_by_postgresql_before_it_is_asked_for(
     pages = store._pages
     assert pages is not None and len(pages._idle) == 1
     reader = pages._idle[0]
+    assert reader.ahead == (50, 50) and reader.task is not None, "the query went out"
     socket_ = reader.connection._transport.get_extra_info("socket")
     waiting = 0
+    # Up to 30 s: on a loaded CI machine PostgreSQL once took over 2 s to answer (0 bytes
+    # came); on a quiet one the rows are there at the first look.
+    deadline = time.monotonic() + 30
     with socket.socket(fileno=os.dup(socket_.fileno())) as peek:
-        for _ in range(100):  # the loop is not running: what came waits in the socket
+        while time.monotonic() < deadline:  # the loop is not running: what came waits
             with contextlib.suppress(BlockingIOError):
                 waiting = len(peek.recv(1 << 20, socket.MSG_PEEK | socket.MSG_DONTWAIT))
             if waiting > 5000:  # 50 rows, where a statement's description is 300 bytes
