@@ -82,14 +82,18 @@ def _settings(tmp_path: Path, port: int) -> Settings:
     )
 
 
+def lti_clock() -> ManualClock:
+    """A clock the test moves, set at 9:00 in Paris today (the learning platform's tokens
+    are signed and checked with it): at today's real time, a run after 22:30 could not
+    start an exam that must end the same day (R16)."""
+    return ManualClock(datetime.now(PARIS).replace(hour=9, minute=0, second=0, microsecond=0))
+
+
 @pytest.fixture
 def tool(tmp_path: Path) -> Iterator[Tool]:
     port = _free_port()
     settings = _settings(tmp_path, port)
-    # A clock the test moves, set at today's real time: the platform signs with it too.
-    platform = bootstrap(
-        settings, clock=ManualClock(datetime.now(PARIS).replace(microsecond=0)), ids=SeededIds(5)
-    )
+    platform = bootstrap(settings, clock=lti_clock(), ids=SeededIds(5))
     app = create_app(platform, secret=SECRET, support=SupportContact())
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)

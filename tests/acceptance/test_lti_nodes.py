@@ -11,7 +11,6 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
 from urllib.parse import parse_qs, urlsplit
 from uuid import UUID
 
@@ -19,7 +18,6 @@ import pytest
 import uvicorn
 
 from adapters.bootstrap import Platform, Settings, bootstrap
-from adapters.clock import ManualClock
 from app import lti
 from app.mail_rendering import SupportContact
 from app.use_cases import enrolment
@@ -32,8 +30,8 @@ from domain.lti import (
     ScoreReport,
     ToolKeyRing,
 )
+from tests.acceptance.test_lti import lti_clock
 from tests.lti_platform import CLIENT_ID, LmsPlatform, serve_platform
-from ui.journey import PARIS
 from ui.web.app import create_app
 
 pytestmark = pytest.mark.postgres
@@ -51,7 +49,7 @@ def _free_port() -> int:
 @pytest.fixture
 def nodes(postgres_url: str) -> Iterator[tuple[Platform, Platform, LmsPlatform]]:
     port = _free_port()
-    clock = ManualClock(datetime.now(PARIS).replace(microsecond=0))
+    clock = lti_clock()
     settings = Settings(
         database_url=postgres_url,
         media_root=None,
