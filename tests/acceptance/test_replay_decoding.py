@@ -9,7 +9,7 @@ import contextlib
 import gc
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Mapping
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -24,7 +24,8 @@ from adapters.persistence import store as store_module
 from adapters.persistence.store import EventsourcingStore
 from app import collector
 from app.read_models import Projections
-from domain.candidate import ERASED, Candidate
+from domain.candidate import ERASED, ERASED_PROFILE, Candidate, PortalProfile
+from domain.proctored_session import ProctoredSession
 from tests.acceptance.test_log_pages import AT, library_pages, replayed, save_sessions
 
 
@@ -165,6 +166,72 @@ def test_a_page_s_sealed_rows_open_with_their_owners_keys_looked_up_once(store_u
         keys.calls.clear()
         assert pages == library_pages(store, 9)  # the library's decoding, a key a row
         assert keys.calls == {"one": 6}
+    finally:
+        store.close()
+
+
+def with_profile(store: EventsourcingStore, ids: SeededIds, n: int) -> UUID:
+    """The n-th candidate enrolled, then their portal profile created and saved again: three
+    events with sealed fields; their id."""
+    candidate_id = enrol(store, ids, n)
+    candidate = store.get(candidate_id, Candidate)
+    at = AT + timedelta(hours=n, minutes=5)
+    for version, password in ((1, "hash"), (2, None)):
+        profile = PortalProfile("Madame", "Martin", f"Léa {version}", date(1990, 5, 17), "Lyon")
+        candidate.save_portal_profile(
+            at=at, email=f"candidate{n}@example.org", profile=profile, password_hash=password
+        )
+    store.save(candidate)
+    return candidate_id
+
+
+def test_a_load_asks_for_its_owner_s_key_once_and_a_load_of_many_once_for_all(
+    store_url: str,
+) -> None:
+    """A candidate's enrolment, profile and profile saved again are each sealed with their
+    key: loading them asks the key store once (on PostgreSQL, one round trip where it was
+    three), and loading a roster of candidates asks once for all of them; an erased
+    candidate loads with the placeholders all the same, and loading what has nothing sealed
+    asks nothing."""
+    if store_url == "memory:":
+        pytest.skip("a second store on memory: starts empty; the loads need a fresh cache")
+    keys = CountedKeys()
+    writer = EventsourcingStore(store_url, keys=keys)
+    try:
+        ids = SeededIds(21)
+        candidates = [with_profile(writer, ids, n) for n in range(4)]
+        save_sessions(writer, ids, 2)
+        sessions = [r.event.originator_id for r in writer.read(0, 100)[-4:]]
+        keys.erase(candidates[2])
+    finally:
+        writer.close()
+    store = EventsourcingStore(store_url, keys=keys)  # nothing in its cache
+    try:
+        keys.calls.clear()
+        loaded = store.get(candidates[0], Candidate)
+        assert keys.calls == {"one": 1}, "each sealed event asked for the key again"
+        assert (loaded.email, loaded.profile.first_name) == ("candidate0@example.org", "Léa 2")
+        keys.calls.clear()
+        erased = store.get(candidates[2], Candidate)
+        assert keys.calls == {"one": 1}
+        assert (erased.email, erased.profile) == (ERASED, ERASED_PROFILE)
+        keys.calls.clear()
+        many = store.get_many(candidates, Candidate)
+        assert keys.calls == {"page": 1}, "a load of many asked a key a candidate"
+        assert [many[c].email for c in candidates] == [
+            "candidate0@example.org",
+            "candidate1@example.org",
+            ERASED,
+            "candidate3@example.org",
+        ]
+        assert many[candidates[3]].profile.first_name == "Léa 2"
+        keys.calls.clear()
+        assert set(store.get_many(sessions, ProctoredSession)) == set(sessions)
+        assert keys.calls == {}
+        keys.calls.clear()
+        assert store.get(candidates[1], Candidate).email == "candidate1@example.org"
+        store.get(candidates[1], Candidate)  # from the cache: nothing new to open
+        assert keys.calls == {"one": 1}
     finally:
         store.close()
 

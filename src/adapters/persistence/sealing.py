@@ -36,6 +36,9 @@ _PERSONAL_CLASSES: dict[type[Any], dict[str, object]] = {
 }
 
 
+_PERSONAL_AGGREGATES: tuple[type[Any], ...] = (Candidate,)
+
+
 class ErasedOwner(ValueError):
     """Personal data for a person whose key was destroyed: refused, never stored in clear."""
 
@@ -66,11 +69,29 @@ class PageKeys:
         finally:
             del self._page.owners, self._page.keys
 
+    @contextlib.contextmanager
+    def remembered(self, owner: UUID) -> Iterator[None]:
+        """While one stream is loaded in this thread, its owner's key is looked up at most
+        once, when a first sealed event needs it: a candidate's enrolment, profile and
+        password events each asked the key store again (issue 15: a round trip each on
+        PostgreSQL). A stream with no sealed event asks nothing."""
+        self._page.loading = owner
+        try:
+            yield
+        finally:
+            del self._page.loading
+            self._page.__dict__.pop("loaded", None)
+
     def existing_key(self, owner: UUID) -> bytes | None:
         owners = getattr(self._page, "owners", ())
         if owner in owners:
             key: bytes | None = self._page.keys.get(owner)
             return key
+        if owner == getattr(self._page, "loading", None):
+            if not hasattr(self._page, "loaded"):
+                self._page.loaded = self._keys.existing_key(owner)
+            loaded: bytes | None = self._page.loaded
+            return loaded
         return self._keys.existing_key(owner)
 
     def existing_keys(self, owners: Collection[UUID]) -> Mapping[UUID, bytes]:
@@ -89,6 +110,12 @@ class PageKeys:
 def personal_classes() -> tuple[type[Any], ...]:
     """The event classes that have personal fields (their rows are never read in one step)."""
     return tuple(_PERSONAL_CLASSES)
+
+
+def may_hold_personal(kind: type[Any]) -> bool:
+    """Whether aggregates of `kind` may have sealed events (a load of many then asks for
+    their owners' keys at once)."""
+    return any(issubclass(aggregate, kind) for aggregate in _PERSONAL_AGGREGATES)
 
 
 def personal_fields(cls: type[Any]) -> dict[str, object] | None:

@@ -57,7 +57,7 @@ from adapters.persistence.msgspec_mapper import (
 )
 from adapters.persistence.postgres_recorder import one_at_a_time
 from adapters.persistence.quarantine import UNCHAINED_AFTER_CHAIN, ChainStart, QuarantineRegistry
-from adapters.persistence.sealing import PageKeys, personal_classes
+from adapters.persistence.sealing import PageKeys, may_hold_personal, personal_classes
 from adapters.persistence.settings import asyncpg_connect, conninfo, eventsourcing_env
 from adapters.persistence.unavailable import DATABASE_UNREACHABLE
 from adapters.pool_check import check_rested_only
@@ -171,9 +171,10 @@ class EventsourcingStore:
         self._reader = MsgspecMapper(
             transcoder=mapper.transcoder, compressor=mapper.compressor, cipher=mapper.cipher
         )
-        mapper.keys = keys
-        # A page's sealed rows open with keys looked up once for the page (sealing.PageKeys).
+        # A page's sealed rows open with keys looked up once for the page, a load's with
+        # its owner's looked up once for the load (sealing.PageKeys).
         self._page_keys = PageKeys(keys) if keys is not None else None
+        mapper.keys = self._page_keys
         self._reader.keys = self._page_keys
         self._quarantine = QuarantineRegistry()
         self._chain_start = ChainStart(
@@ -254,9 +255,10 @@ class EventsourcingStore:
         mark = streams.mark() if streams is not None else None  # before the store is asked
         noted = self._chain.watch_unchained()
         try:
-            aggregate: Aggregate = self.app.repository.get(
-                aggregate_id, deepcopy_from_cache=not to_read
-            )
+            with self._keys_remembered(aggregate_id):
+                aggregate: Aggregate = self.app.repository.get(
+                    aggregate_id, deepcopy_from_cache=not to_read
+                )
         except AggregateNotFoundError:
             raise AggregateNotFound(aggregate_id, kind.__name__) from None
         except UndecodableRow as error:
@@ -272,20 +274,33 @@ class EventsourcingStore:
             self._fetched_at[aggregate_id] = mark  # the cached aggregate: current as of then
         return aggregate
 
+    def _keys_remembered(self, owner: UUID) -> contextlib.AbstractContextManager[None]:
+        if self._page_keys is None:
+            return contextlib.nullcontext()
+        return self._page_keys.remembered(owner)
+
     def get_many(self, aggregate_ids: Sequence[UUID], kind: type[A]) -> dict[UUID, A]:
         for aggregate_id in aggregate_ids:
             self._refuse_quarantined(aggregate_id)
         found: dict[UUID, A] = {}
         current: Any = None
         to_event = self._mapper.to_domain_event  # notes the stream heads: a save may follow
-        for stored in self._stored(aggregate_ids):
-            event = self._decoded(stored, to_event)
-            assert isinstance(event, AggregateEvent)
-            if event.originator_version == 1:
-                current = None
-            current = event.mutate(current)
-            if isinstance(current, kind):
-                found[current.id] = current
+        # Candidates' sealed events open with their keys asked for in one query, where each
+        # asked again (a roster of 500 known candidates: over a thousand round trips).
+        keys = (
+            self._page_keys.prefetched(set(aggregate_ids))
+            if self._page_keys is not None and aggregate_ids and may_hold_personal(kind)
+            else contextlib.nullcontext()
+        )
+        with keys:
+            for stored in self._stored(aggregate_ids):
+                event = self._decoded(stored, to_event)
+                assert isinstance(event, AggregateEvent)
+                if event.originator_version == 1:
+                    current = None
+                current = event.mutate(current)
+                if isinstance(current, kind):
+                    found[current.id] = current
         return found
 
     def save(self, *aggregates: Aggregate, tracking: tuple[str, int] | None = None) -> int:
