@@ -4,6 +4,7 @@ server's PostgreSQL schema, then each level's exams begun just before it."""
 
 from __future__ import annotations
 
+import os
 import random
 import time
 import uuid
@@ -59,6 +60,12 @@ def answer_bodies(catalogue: Any, paper: Sequence[str], number: int) -> list[dic
     return bodies
 
 
+def run_clock_offset_s() -> float:
+    """The run's platforms' clock offset: bench_web sets VIGIE_CLOCK_OFFSET late in the day
+    (its exams must end the same day, R16)."""
+    return float(os.environ.get("VIGIE_CLOCK_OFFSET") or 0)
+
+
 def prepare(count: int, urls: Sequence[str]) -> tuple[list[Prepared], float, int]:
     """`count` candidates with an exam in progress, through the use cases on an in-memory
     platform, the log then copied into the store at each of `urls` (one per deployment
@@ -75,7 +82,8 @@ def prepare(count: int, urls: Sequence[str]) -> tuple[list[Prepared], float, int
     started = time.perf_counter()
     profile = PortalProfile("Madame", "Martin", "Camille", date(1990, 5, 17), "Nantes")
     password_hash = light_hash(PASSWORD)
-    clock = ManualClock(datetime.now(UTC) - timedelta(minutes=30))
+    offset = timedelta(seconds=run_clock_offset_s())  # the servers' time
+    clock = ManualClock(datetime.now(UTC) + offset - timedelta(minutes=30))
     platform = bootstrap(
         Settings(database_url="memory:", media_root=None, secret_key=SECRET_KEY, launcher="memory"),
         clock=clock,
@@ -175,7 +183,13 @@ class Beginner:
         self.begun = 0
         self.seconds = 0.0
         self.platform = bootstrap(
-            Settings(database_url=url, media_root=None, secret_key=SECRET_KEY, launcher="memory")
+            Settings(
+                database_url=url,
+                media_root=None,
+                secret_key=SECRET_KEY,
+                launcher="memory",
+                clock_offset_s=run_clock_offset_s(),  # the servers' time
+            )
         )
 
     def __call__(self, candidates: int) -> None:
