@@ -14,9 +14,10 @@ from uuid import UUID
 import pytest
 from litestar.testing import TestClient
 
-from adapters.bootstrap import Platform
+from adapters.bootstrap import Platform, Settings, bootstrap
+from adapters.ids import SeededIds
 from app.mail_rendering import SupportContact
-from app.use_cases import accounts
+from app.use_cases import accounts, hotline
 from domain.enrollment import Enrollment
 from domain.proctored_session import ProctoredSession
 from domain.staff import Role
@@ -257,3 +258,38 @@ def test_every_action_from_the_command_line(platform: Platform, journey: Journey
     assert "7 hotline action(s)" in shown and "by Sacha Hotline — 'ticket 7'" in shown
     with pytest.raises(ValueError, match="not a support"):
         cli(platform, "renew", eid, "--by", "centre@example.org", "--reason", "x")
+
+
+@pytest.mark.postgres
+def test_the_case_file_shows_what_another_node_did_since_this_one_last_looked(
+    postgres_url: str,
+) -> None:
+    """Issue 15, seen by an operator with two nodes: support's page for a candidate showed
+    « créée, pas encore ouverte » on one node, reload after reload, while the candidate was
+    at the checks through the other. The case file now brings this process's read models
+    up to the log's head first, as the search does."""
+    writer = make_platform(postgres_url)
+    reader = bootstrap(
+        Settings(database_url=postgres_url, media_root=None, launcher="memory"),
+        clock=writer.ctx.clock,
+        ids=SeededIds(8),
+    )
+    try:
+        journey = Journey(writer, email="helene.leclerc@example.org")
+        journey.enrol()
+        journey.create_session()
+        assert journey.candidate_id is not None and journey.session_id is not None
+        reader.projections.catch_up(reader.ctx.store)  # support's search found her
+        before = hotline.case_file(reader.ctx, reader.projections, journey.candidate_id)
+        [created] = before.enrolments
+        journey.enter()  # on the other node
+        journey.pass_attestations()
+        writer.projections.catch_up(writer.ctx.store)
+        after = hotline.case_file(reader.ctx, reader.projections, journey.candidate_id)
+        [entered] = after.enrolments
+        assert entered.summary is not None and created.summary is not None
+        assert entered.summary.status == writer.projections.sessions[journey.session_id].status
+        assert entered.summary.status != created.summary.status
+    finally:
+        reader.close()
+        writer.close()

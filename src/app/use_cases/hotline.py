@@ -111,7 +111,11 @@ class CaseFile:
 
 
 def case_file(ctx: Context, projections: Projections, candidate_id: UUID) -> CaseFile:
-    """Everything the hotline needs on the phone, read from the log (never stale)."""
+    """Everything the hotline needs on the phone, read from the log (never stale): the
+    read models it lists enrolments and sessions' states from are brought up to the log's
+    head first (with two nodes, a page on one showed the session's state of its own last
+    catch-up, reload after reload, while the candidate went on through the other)."""
+    projections.catch_up(ctx.store)
     candidate = ctx.store.get(candidate_id, Candidate)
     files: list[EnrolmentFile] = []
     history: list[HotlineAction] = []
