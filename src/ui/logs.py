@@ -73,8 +73,19 @@ def configure(
         handler.setFormatter(formatter(log_format))
         handler.addFilter(RequestIdFilter())
         logger.addHandler(handler)
-    # Said once, here: Litestar's start-up gives the root logger a handler of its own.
+    # Said once, here (the root logger has a handler of its own, below).
     logger.propagate = False
+    # Every other library's lines (aiortc's ICE, boto3, psycopg's pool…) in the same
+    # format, from WARNING up: in JSON, one object a line whoever wrote it; their INFO
+    # chatter (aioice said 48 lines a live connection) left out. Litestar is told to leave
+    # the root logger alone (ui/web/app.py).
+    root = logging.getLogger()
+    if not any(isinstance(h, _VigieHandler) for h in root.handlers):
+        others = _VigieHandler(stream or sys.stderr)
+        others.setFormatter(formatter(log_format))
+        others.addFilter(RequestIdFilter())
+        root.addHandler(others)
+    root.setLevel(logging.WARNING)
     # The embedded SMTP capture says five lines per mail at INFO: its warnings are enough.
     logging.getLogger("mail.log").setLevel(logging.WARNING)
     return logger
@@ -85,8 +96,9 @@ def configured(stream: TextIO, level: str | None = None) -> Iterator[logging.Log
     """`configure` for the length of a command run in-process (tests call `main([...])`):
     afterwards the `vigie` logger is as it was, so no handler outlives the stream it writes to
     (pytest closes its captured stdout after each test)."""
-    logger = logging.getLogger("vigie")
+    logger, root = logging.getLogger("vigie"), logging.getLogger()
     before = (list(logger.handlers), logger.level, logger.propagate)
+    root_before = (list(root.handlers), root.level)
     try:
         yield configure(stream, level)
     finally:
@@ -95,6 +107,10 @@ def configured(stream: TextIO, level: str | None = None) -> Iterator[logging.Log
                 logger.removeHandler(handler)
         logger.setLevel(before[1])
         logger.propagate = before[2]
+        for handler in root.handlers[:]:
+            if handler not in root_before[0]:
+                root.removeHandler(handler)
+        root.setLevel(root_before[1])
 
 
 def uvicorn_log_config(log_format: str | None = None) -> dict[str, Any]:

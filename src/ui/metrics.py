@@ -22,6 +22,7 @@ imported: prometheus_client picks its storage at import.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Iterable, Mapping
@@ -43,6 +44,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 from domain.outbound_mail import MailStatus
+from ui.web.faults import request_id_of
 
 if TYPE_CHECKING:
     from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -102,6 +104,9 @@ def _count_events(appended: Mapping[str, int]) -> None:
             EVENTS_APPENDED.labels(aggregate=aggregate).inc(count)
 
 
+ACCESS = logging.getLogger("vigie.access")  # each answer, at INFO
+
+
 def timed(app: ASGIApp) -> ASGIApp:
     """Wraps the app's ASGI handler: every HTTP answer, a 404 for an unknown path included,
     is timed under its route template (set in the scope by the router) and status class."""
@@ -131,7 +136,19 @@ def timed(app: ASGIApp) -> ASGIApp:
                 child = children[key] = REQUEST_SECONDS.labels(
                     method=key[0], route=key[1], status=f"{key[2] // 100}xx"
                 )
-            child.observe(time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            child.observe(seconds)
+            if ACCESS.isEnabledFor(logging.INFO):
+                # One line an answer at INFO (VIGIE_LOG_LEVEL=INFO): its path without the
+                # query (a workspace's signature rides there), status, time and request id.
+                ACCESS.info(
+                    "%s %s %d %.1f ms",
+                    key[0],
+                    scope.get("path", ""),
+                    status[0],
+                    seconds * 1000,
+                    extra={"request_id": request_id_of(scope)},
+                )
 
     return handler
 

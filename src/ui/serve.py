@@ -253,11 +253,17 @@ def _stop_cleanly_on_sigterm() -> None:
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 
 
+LOG_SETTINGS = ("VIGIE_LOG_FORMAT", "VIGIE_LOG_LEVEL")
+
+
 def start_worker(settings: Settings) -> subprocess.Popen[bytes]:
     """A `vigie worker` process with these settings (the embedded SMTP capture's URL, the
     base URL, the secret key...); it stops by itself if this process dies without stopping
     it (VIGIE_WORKER_PARENT). Its output is this process's."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIE_")}
+    # The logs' settings are not the platform's: the worker was writing text at INFO under
+    # a `vigie serve` told VIGIE_LOG_FORMAT=json (an operator's review, issue 15).
+    env.update({k: v for k, v in os.environ.items() if k in LOG_SETTINGS})
     env.update(settings.to_env(), VIGIE_WORKER_PARENT=str(os.getpid()))
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # its metrics are its own (--metrics-port)
     return subprocess.Popen([sys.executable, "-m", "ui.cli", "worker"], env=env)

@@ -221,3 +221,32 @@ def test_an_unknown_log_format_is_refused_by_name() -> None:
     with pytest.raises(ValueError, match="VIGIE_LOG_FORMAT"):
         logs.formatter("yaml")
     assert isinstance(logs.formatter("text"), logging.Formatter)
+
+
+def test_each_answer_has_a_json_line_at_info_and_other_libraries_write_json_too(
+    client: TestClient[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An operator's review (issue 15): at INFO no line carried a request id, since nothing
+    was said of an answer, and aioice's ICE lines came in Litestar's text format in the
+    middle of the JSON ones. Each answer now has its line; every other library's line goes
+    through the same formatter, from WARNING up."""
+    monkeypatch.setenv("VIGIE_LOG_FORMAT", "json")
+    # As in a fresh process: an earlier test here may have configured them (once a process).
+    for name in ("vigie", ""):
+        monkeypatch.setattr(logging.getLogger(name), "handlers", [])
+    stream = io.StringIO()
+    with logs.configured(stream, "INFO"):
+        client.get("/health", headers={"x-request-id": "probe-req-0002"})
+        client.get("/no-such-page?t=secret-signature")
+        logging.getLogger("aioice.ice").info("Connection(1) Check CandidatePair")
+        logging.getLogger("aioice.ice").warning("Connection(1) failed")
+    lines = [json.loads(text) for text in stream.getvalue().splitlines()]
+    access = [line for line in lines if line["logger"] == "vigie.access"]
+    assert [line["message"].rsplit(" ", 2)[0] for line in access] == [
+        "GET /health 200",
+        "GET /no-such-page 404",
+    ]
+    assert access[0]["request_id"] == "probe-req-0002" and access[1]["request_id"] != "-"
+    assert "secret-signature" not in stream.getvalue()
+    others = [line for line in lines if line["logger"] == "aioice.ice"]
+    assert [(o["level"], o["message"]) for o in others] == [("WARNING", "Connection(1) failed")]

@@ -442,6 +442,10 @@ def create_app(
             media.node_header(node_id),
         ],
         debug=False,
+        # The process's logging is ui/logs.py's (the root logger in its format, JSON in
+        # production): Litestar's default put the root logger at INFO behind a handler of
+        # its own, in another format.
+        logging_config=None,
     )
     # Every answer timed by route template (issue 15), a 404 for an unknown path included:
     # around the router, which sets the template, and outside the route middleware.
