@@ -15,6 +15,7 @@ from uuid import UUID
 
 from adapters.bootstrap import Settings, bootstrap, open_store, require_shared_settings
 from adapters.mail.capture import SmtpCapture, read_maildir
+from adapters.persistence.unavailable import DATABASE_UNREACHABLE
 from app.leases import LEASE_TERM_S
 from app.parked import request_retry
 from app.ports.event_store import StreamQuarantined
@@ -175,6 +176,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except StreamQuarantined as error:  # issue 14: named, never a traceback
         print(f"vigie: {error} (run `vigie audit verify-store`)", file=sys.stderr)
+        return 1
+    except DATABASE_UNREACHABLE as error:
+        # A server full ("too many clients"), down or restarting: a sentence, not a
+        # traceback (an operator's review, issue 15). Each decision is its own transaction.
+        said = str(error).strip()
+        reason = said.splitlines()[0].strip() if said else type(error).__name__
+        print(
+            f"vigie: the database did not answer ({reason}); try again once it does "
+            "(`/ready` on a node says when)",
+            file=sys.stderr,
+        )
         return 1
     return 2
 

@@ -347,3 +347,19 @@ def test_a_session_store_that_does_not_answer_is_a_503_too(
     page = client.get("/support")
     assert page.status_code == 503 and page.headers["retry-after"] == "5"
     assert "Réessayez dans un instant" in html.unescape(page.text)
+
+
+@pytest.mark.parametrize("command", [["mail", "pending"], ["read-models", "rebuild"]])
+def test_a_command_whose_database_does_not_answer_says_so_in_a_sentence(
+    command: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An operator's review (issue 15): with PostgreSQL full (« too many clients »), `vigie
+    mail pending` printed a Python traceback. Nothing listens on port 1 here."""
+    from ui.cli import main
+
+    monkeypatch.setenv("VIGIE_SECRET_KEY", "c" * 32)
+    url = "postgresql://postgres@127.0.0.1:1/test?schema=nowhere"
+    assert main(["--database-url", url, *command]) == 1
+    said = capsys.readouterr().err
+    assert said.startswith("vigie: the database did not answer (") and "port 1" in said
+    assert "Traceback" not in said
