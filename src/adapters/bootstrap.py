@@ -17,6 +17,7 @@ import socket
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from email.utils import parseaddr
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -711,7 +712,19 @@ def _mailer(settings: Settings) -> Mailer:
         start_tls=query.get("starttls", ["no"])[0] in ("1", "yes", "true"),
         username=unquote(parsed.username) if parsed.username else None,
         password=unquote(parsed.password) if parsed.password else None,
+        # `?from=`: the address the platform's mails come from (a relay refuses or flags a
+        # sender of a domain it does not serve); the default is no one's.
+        **({"sender": _sender(query["from"][0])} if "from" in query else {}),
     )
+
+
+def _sender(given: str) -> str:
+    if "@" not in parseaddr(given)[1]:
+        raise ValueError(
+            f"VIGIE_SMTP_URL: from= must be an address, as in from=Vigie%20<no-reply@example.org>,"
+            f" not {given!r}"
+        )
+    return given
 
 
 def media_store(settings: Settings) -> MediaCapture:

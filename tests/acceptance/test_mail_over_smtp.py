@@ -168,3 +168,31 @@ def test_a_refused_address_is_reported_and_never_retried(
     [failed] = platform.projections.failed_mails()
     assert failed.attempts == 1 and "550" in failed.last_error
     assert to(capture, journey.email) == []
+
+
+def test_the_sender_is_the_one_the_smtp_url_names(capture: SmtpCapture) -> None:
+    """An operator's review (issue 15): every mail came from no-reply@vigie.local, which a
+    real relay refuses or flags, and nothing said how to change it. `?from=` names it."""
+    sender = "Centre%20d%27examens%20%3Cexamens@centre.example%3E"
+    url = f"smtp://{capture.host}:{capture.port}?from={sender}"
+    platform = bootstrap(
+        Settings(database_url="memory:", media_root=None, secret_key="s" * 32, smtp_url=url),
+        clock=ManualClock(datetime(2025, 1, 27, 9, 0, tzinfo=PARIS)),
+        ids=SeededIds(6),
+    )
+    try:
+        journey = Journey(platform)
+        journey.enrol()
+        [invitation] = capture.wait_for(1)
+        assert invitation["From"] == "Centre d'examens <examens@centre.example>"
+        assert capture.deliveries()[0].mail_from == "examens@centre.example"
+    finally:
+        platform.close()
+    with pytest.raises(ValueError, match="from= must be an address"):
+        bootstrap(
+            Settings(
+                database_url="memory:",
+                media_root=None,
+                smtp_url=f"smtp://{capture.host}:{capture.port}?from=nobody",
+            )
+        )
