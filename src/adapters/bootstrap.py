@@ -697,7 +697,7 @@ def _launcher(
 def _mailer(settings: Settings) -> Mailer:
     if not settings.smtp_url:
         return MemoryMailer()
-    from adapters.mail.smtp import SmtpMailer
+    from adapters.mail.smtp import DEFAULT_SENDER, SmtpMailer
 
     parsed = urlparse(settings.smtp_url)
     if parsed.scheme not in ("smtp", "smtps") or not parsed.hostname:
@@ -714,7 +714,7 @@ def _mailer(settings: Settings) -> Mailer:
         password=unquote(parsed.password) if parsed.password else None,
         # `?from=`: the address the platform's mails come from (a relay refuses or flags a
         # sender of a domain it does not serve); the default is no one's.
-        **({"sender": _sender(query["from"][0])} if "from" in query else {}),
+        sender=_sender(query["from"][0]) if "from" in query else DEFAULT_SENDER,
     )
 
 

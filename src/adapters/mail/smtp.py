@@ -97,6 +97,9 @@ def _refusal_or_deferral(code: int, text: str) -> Exception:
     return MailUnavailable(f"{code} {text}")
 
 
+DEFAULT_SENDER = "Vigie <no-reply@vigie.local>"  # VIGIE_SMTP_URL's from= names a real one
+
+
 class SmtpMailer:
     """Sends mails through one SMTP server, on one connection reused across sends.
 
@@ -115,7 +118,7 @@ class SmtpMailer:
         start_tls: bool | None = None,
         username: str | None = None,
         password: str | None = None,
-        sender: str = "Vigie <no-reply@vigie.local>",
+        sender: str = DEFAULT_SENDER,
         timeout: float = 10.0,
         local_hostname: str | None = None,
     ) -> None:
