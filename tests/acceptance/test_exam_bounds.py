@@ -23,7 +23,7 @@ from domain.proctored_session import ProctoredSession
 from domain.rules import CURRENT_RULES
 from domain.scoring import Results
 from tests.acceptance.web import csrf, log_in
-from ui.journey import Journey, hotline_account
+from ui.journey import Journey, hotline_account, make_platform
 from ui.web.app import create_app
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -336,3 +336,32 @@ def test_the_api_refuses_an_answer_after_the_budget_with_problem_details_and_sto
     assert late.headers["content-type"].startswith("application/problem+json")
     assert late.json()["rule"] == "R4" and "ran out" in late.json()["detail"]
     assert journey.ctx.store.get(attempt_id, ExamAttempt).answers == {}
+
+
+@pytest.mark.parametrize(("hour", "too_late"), [(9, False), (23, True)])
+def test_the_portal_says_it_is_too_late_today_in_place_of_commencer_r16(
+    hour: int, too_late: bool
+) -> None:
+    """An operator's review (issue 15): at 22:35 the page offered « Commencer » with « Fin au
+    plus tard 00:05 »; the click opened a blank tab, then refused (R16). The page now says so
+    in place of the button, as the domain would decide a start now."""
+    platform = make_platform(start=datetime(2025, 1, 27, hour, 0, tzinfo=PARIS))
+    try:
+        journey = Journey(platform)
+        attempt_id = _launched(journey)
+        journey.to_tile()
+        portal.start_now(journey.ctx, attempt_id)
+        platform.settle()
+        journey.set_password(PASSWORD)
+        with TestClient(create_app(platform, secret=SECRET, support=SupportContact())) as client:
+            log_in(client, "/login", journey.email, PASSWORD)
+            page = client.get(f"/portal/{attempt_id}").text
+        assert ('id="too-late-today"' in page) is too_late
+        assert (f"/portal/{attempt_id}/begin" in page) is not too_late
+        if too_late:
+            assert "trop tard pour commencer l'examen aujourd'hui" in page
+            with pytest.raises(RuleBroken) as refusal:
+                portal.begin_exam(journey.ctx, attempt_id)
+            assert refusal.value.rule == "R16"
+    finally:
+        platform.close()

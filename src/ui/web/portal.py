@@ -17,9 +17,10 @@ from adapters.bootstrap import Platform
 from app.time_format import LOCALES, TimeFormatter
 from app.use_cases import portal, proctoring
 from domain.candidate import Candidate, PortalProfile
-from domain.errors import InvalidArgument
+from domain.errors import InvalidArgument, RuleBroken
 from domain.exam_attempt import ExamAttempt
 from domain.proctored_session import ProctoredSession
+from domain.rules import check_can_finish_today
 from domain.scoring import GivenAnswer
 from ui.web.edge import (
     Form,
@@ -60,6 +61,9 @@ class Schedule:
     time: str
     duration: str
     latest_end: datetime | None
+    # « Commencer » now would be refused (R16: it would end after midnight): the page says
+    # so in place of the button, where the click opened a blank tab and then refused.
+    too_late_today: bool = False
 
 
 def _schedule(attempt: ExamAttempt, now: datetime, language: str, times: TimeFormatter) -> Schedule:
@@ -74,7 +78,17 @@ def _schedule(attempt: ExamAttempt, now: datetime, language: str, times: TimeFor
         time=times.format(start, language, "clock"),
         duration=duration_in_words(minutes, language),
         latest_end=end,
+        too_late_today=attempt.begun_at is None and _ends_another_day(times, start, end),
     )
+
+
+def _ends_another_day(times: TimeFormatter, start: datetime, end: datetime) -> bool:
+    """The domain's own R16 check, asked of a start now (ExamAttempt.begin makes it)."""
+    try:
+        check_can_finish_today(times.local(start), times.local(end))
+    except RuleBroken:
+        return True
+    return False
 
 
 def duration_in_words(minutes: int, language: str) -> str:

@@ -40,7 +40,7 @@ _REFUSALS: dict[str, str] = {
         "after the exam."
     ),
     "R15": N_("Follow the portal's order: « To start », « I start now », then « Start »."),
-    "R16": N_("The exam starts and ends on the same day."),
+    "R16": N_("The exam must start and end on the same day: it cannot go on past midnight."),
     "R18": N_("To send your exam, type the displayed code exactly, then « Yes, send »."),
     "R22": N_("You left this certification: there is no coming back."),
     "R23": N_("The exam workspace is already being prepared: wait a few seconds."),
