@@ -293,3 +293,10 @@ def test_the_case_file_shows_what_another_node_did_since_this_one_last_looked(
     finally:
         reader.close()
         writer.close()
+
+
+def test_an_unknown_candidate_is_not_found(client: TestClient[Any]) -> None:
+    """An operator's review: support opening an id that exists nowhere got 403 « this page is
+    not for you », where every unknown id is 404 (README)."""
+    page = client.get("/hotline/candidates/00000000-0000-4000-8000-000000000000")
+    assert page.status_code == 404

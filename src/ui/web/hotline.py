@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.exceptions import PermissionDeniedException
+from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
@@ -234,7 +234,7 @@ class HotlineDesk(Controller):
         try:
             case = hotline.case_file(platform.ctx, platform.projections, candidate_id)
         except LookupError:
-            raise PermissionDeniedException() from None
+            raise NotFoundException() from None
         language = context(request)["lang"]
         _ = gettext_for(language)
         notice = ""
@@ -279,7 +279,7 @@ class HotlineDesk(Controller):
         try:
             enrollment = platform.ctx.store.get(enrollment_id, Enrollment)
         except LookupError:
-            raise PermissionDeniedException() from None
+            raise NotFoundException() from None
         try:
             outcome = command()
         except DomainError as error:
