@@ -180,6 +180,10 @@ def serve(
             stack.callback(keeper.stop)
             background = f"`vigie worker` process {keeper.start()} ({', '.join(KINDS)})"
         _announce(out, host, port, invitation, workers, background)
+        here = f"http://{host}:{port}"
+        if settings.base_url.rstrip("/") != here:
+            # Behind a proxy (an operator's review: each node named only its own port).
+            print(f"  users reach it at {settings.base_url} (VIGIE_BASE_URL)", file=out)
         if settings.oidc is not None:
             print(
                 f"  staff single sign-on: {settings.oidc.display_name} ({settings.oidc.issuer}); "
