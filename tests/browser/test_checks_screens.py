@@ -148,8 +148,10 @@ def test_the_checks_helpers_work_in_the_page(page: Any, server: Server) -> None:
     page.screenshot(path=str(SHOTS / "fr-09b-connection-passed.png"), full_page=True)
     page.get_by_role("heading", name="Photo de votre visage").wait_for()
     wait_until(page, "(document.getElementById('preview') || {}).readyState >= 2")
+    assert page.locator("#photo-reminder").is_visible()  # « Appuyez sur … avant Suivant »
     page.get_by_role("button", name="Prendre une photo").click()
     page.locator("#photo-taken:visible").wait_for()  # the photo is shown back
+    page.locator("#photo-reminder").wait_for(state="hidden")  # it stayed (an operator's review)
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "fr-10-face-taken.png"), full_page=True)
     page.get_by_role("button", name="Reprendre").click()

@@ -299,6 +299,9 @@
           photo.hidden = true; photo.disabled = false;
           retake.hidden = false; retake.focus(); // the focus stays on a visible button
           status.textContent = label(status, "taken");
+          // Taken: the reminder to take it has said its piece (it stayed on screen).
+          var reminder = byId("photo-reminder");
+          if (reminder) { reminder.hidden = true; }
         }, function () { photo.disabled = false; });
       }, "image/jpeg", 0.8);
     });
