@@ -300,3 +300,18 @@ def test_an_unknown_candidate_is_not_found(client: TestClient[Any]) -> None:
     not for you », where every unknown id is 404 (README)."""
     page = client.get("/hotline/candidates/00000000-0000-4000-8000-000000000000")
     assert page.status_code == 404
+
+
+def test_a_session_under_way_is_one_click_from_its_live_view(
+    client: TestClient[Any], journey: Journey
+) -> None:
+    """An operator's review: support may watch a session live (R2) but the candidate's page
+    had no way there; the address had to be typed."""
+    journey.create_session()
+    page = client.get(f"/hotline/candidates/{journey.candidate_id}").text
+    assert "/staff/live/" not in page  # created, not yet under way
+    journey.enter()
+    journey.pass_attestations()
+    page = client.get(f"/hotline/candidates/{journey.candidate_id}").text
+    assert f'href="/staff/live/{journey.session_id}"' in page and "Regarder en direct" in page
+    assert client.get(f"/staff/live/{journey.session_id}").status_code == 200

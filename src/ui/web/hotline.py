@@ -28,6 +28,7 @@ from domain.rules import CURRENT_RULES
 from domain.staff import Role
 from ui.web.edge import Form, context, platform_of, staff_guard, staff_id
 from ui.web.i18n import N_, gettext_for
+from ui.web.operator import LIVE_STATES
 
 # The hotline's pages are for the support role: others get the log-in page or a 403.
 support_only = staff_guard(Role.SUPPORT)
@@ -261,6 +262,7 @@ class HotlineDesk(Controller):
                 photos=PHOTO,
                 limit=REASON_LIMIT,
                 titles=_titles(platform.ctx, case),
+                live_states=LIVE_STATES,  # a session support may watch (R2): a link to it
             ),
             status_code=409 if refusal else 200,
         )
