@@ -21,6 +21,7 @@ from adapters.keys.memory import MemoryKeyStore
 from adapters.keys.postgres import PostgresKeyStore
 from adapters.persistence import log_pages
 from adapters.persistence import store as store_module
+from adapters.persistence.sealing import PageKeys
 from adapters.persistence.store import EventsourcingStore
 from app import collector
 from app.read_models import Projections
@@ -408,3 +409,22 @@ def test_the_read_models_replay_with_the_collector_paused_and_turn_it_back_on(
     small = Projections()
     assert small.catch_up(store, batch=50) == 20  # one short page: a request's catch-up
     assert seen == [True] * 20
+
+
+def test_a_load_inside_another_remembers_each_owner_s_key_apart() -> None:
+    """`PageKeys.remembered` nests (no load runs inside another today): each owner's key
+    is looked up once, and the outer load's still holds after the inner one ends."""
+    keys = CountedKeys()
+    first, second = UUID(int=1), UUID(int=2)
+    key_one, key_two = keys.key_for(first), keys.key_for(second)
+    page_keys = PageKeys(keys)
+    keys.calls.clear()
+    with page_keys.remembered(first):
+        assert page_keys.existing_key(first) == key_one
+        with page_keys.remembered(second):
+            assert page_keys.existing_key(second) == key_two
+            assert page_keys.existing_key(second) == key_two
+        assert page_keys.existing_key(first) == key_one
+    assert keys.calls == {"one": 2}
+    assert page_keys.existing_key(first) == key_one  # no load: asked each time
+    assert keys.calls == {"one": 3}

@@ -75,12 +75,15 @@ class PageKeys:
         once, when a first sealed event needs it: a candidate's enrolment, profile and
         password events each asked the key store again (issue 15: a round trip each on
         PostgreSQL). A stream with no sealed event asks nothing."""
-        self._page.loading = owner
+        state = self._page.__dict__
+        before: dict[str, Any] = {n: state.pop(n) for n in ("loading", "loaded") if n in state}
+        state["loading"] = owner  # a load inside another load (none today) restores it after
         try:
             yield
         finally:
-            del self._page.loading
-            self._page.__dict__.pop("loaded", None)
+            state.pop("loading", None)
+            state.pop("loaded", None)
+            state.update(before)
 
     def existing_key(self, owner: UUID) -> bytes | None:
         owners = getattr(self._page, "owners", ())
