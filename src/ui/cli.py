@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import os
 import signal
 import sys
@@ -182,6 +183,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         # traceback (an operator's review, issue 15). Each decision is its own transaction.
         said = str(error).strip()
         reason = said.splitlines()[0].strip() if said else type(error).__name__
+        if any(words in reason for words in SETTINGS_REFUSED):
+            # Not an outage: a database, role or password the server does not know.
+            print(
+                f"vigie: the database refused the connection ({reason}); check VIGIE_DATABASE_URL",
+                file=sys.stderr,
+            )
+            return 2
         print(
             f"vigie: the database did not answer ({reason}); try again once it does "
             "(`/ready` on a node says when)",
@@ -189,6 +197,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 1
     return 2
+
+
+# PostgreSQL's words for a connection refused on its settings rather than for an outage.
+SETTINGS_REFUSED = ("does not exist", "password authentication failed", "no pg_hba.conf entry")
 
 
 def _history(settings: Settings, aggregate_id: UUID) -> int:
@@ -369,7 +381,8 @@ def _pass_work(
     except KeyboardInterrupt:
         return 0
     finally:
-        print(f"worker: {HEALTH.summary()}", flush=True)
+        # Through the log, in its format (a plain print broke the JSON lines at the end).
+        logging.getLogger("vigie.worker").info("worker stopped: %s", HEALTH.summary())
         if stack_close is not None:
             stack_close()
         platform.close()

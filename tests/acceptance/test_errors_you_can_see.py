@@ -363,3 +363,18 @@ def test_a_command_whose_database_does_not_answer_says_so_in_a_sentence(
     said = capsys.readouterr().err
     assert said.startswith("vigie: the database did not answer (") and "port 1" in said
     assert "Traceback" not in said
+
+
+@pytest.mark.postgres
+def test_a_database_the_server_does_not_know_is_a_settings_mistake_not_an_outage(
+    postgres_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """« Try again once it answers » would send an operator waiting for a typo to heal."""
+    from ui.cli import main
+
+    monkeypatch.setenv("VIGIE_SECRET_KEY", "c" * 32)
+    server = postgres_url.split("?", 1)[0].rsplit("/", 1)[0]
+    assert main(["--database-url", f"{server}/no_such_database", "mail", "pending"]) == 2
+    said = capsys.readouterr().err
+    assert said.startswith("vigie: the database refused the connection (")
+    assert "no_such_database" in said and "VIGIE_DATABASE_URL" in said
