@@ -161,6 +161,9 @@ def serve(
             settings = replace(settings, smtp_url=f"smtp://{capture.host}:{capture.port}")
         if settings.base_url == Settings.base_url:  # not configured: links point here
             settings = replace(settings, base_url=f"http://{host}:{port}")
+            if not settings.support.has_chat:  # the support link too (mails' footers)
+                support = replace(settings.support, chat_url=f"http://{host}:{port}/support")
+                settings = replace(settings, support=support)
         secret = _secret(settings)
         if not in_memory:  # the worker process and the web processes sign with this key
             settings = replace(settings, secret_key=secret.decode())
