@@ -68,11 +68,7 @@ def configure(
     logger = logging.getLogger("vigie")
     chosen = (level or os.environ.get("VIGIE_LOG_LEVEL") or "WARNING").upper()
     logger.setLevel(chosen if chosen in logging.getLevelNamesMapping() else "WARNING")
-    if not any(isinstance(h, _VigieHandler) for h in logger.handlers):
-        handler = _VigieHandler(stream or sys.stderr)
-        handler.setFormatter(formatter(log_format))
-        handler.addFilter(RequestIdFilter())
-        logger.addHandler(handler)
+    _install(logger, stream, log_format)
     # Said once, here (the root logger has a handler of its own, below).
     logger.propagate = False
     # Every other library's lines (aiortc's ICE, boto3, psycopg's pool…) in the same
@@ -80,15 +76,20 @@ def configure(
     # chatter (aioice said 48 lines a live connection) left out. Litestar is told to leave
     # the root logger alone (ui/web/app.py).
     root = logging.getLogger()
-    if not any(isinstance(h, _VigieHandler) for h in root.handlers):
-        others = _VigieHandler(stream or sys.stderr)
-        others.setFormatter(formatter(log_format))
-        others.addFilter(RequestIdFilter())
-        root.addHandler(others)
+    _install(root, stream, log_format)
     root.setLevel(logging.WARNING)
     # The embedded SMTP capture says five lines per mail at INFO: its warnings are enough.
     logging.getLogger("mail.log").setLevel(logging.WARNING)
     return logger
+
+
+def _install(logger: logging.Logger, stream: TextIO | None, log_format: str | None) -> None:
+    """Our handler on `logger` (stderr, the chosen format, the request id), once."""
+    if not any(isinstance(h, _VigieHandler) for h in logger.handlers):
+        handler = _VigieHandler(stream or sys.stderr)
+        handler.setFormatter(formatter(log_format))
+        handler.addFilter(RequestIdFilter())
+        logger.addHandler(handler)
 
 
 @contextlib.contextmanager
