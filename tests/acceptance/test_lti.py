@@ -6,7 +6,9 @@ uvicorn, its background work done by `vigie worker`'s own passes (`work(once=Tru
 
 from __future__ import annotations
 
+import contextlib
 import html
+import os
 import re
 import socket
 import threading
@@ -109,14 +111,30 @@ def tool(tmp_path: Path) -> Iterator[Tool]:
 
 
 def vigie(tool: Tool, *args: str) -> str:
-    """The `vigie` command on the tool's store; its output (exit code 0 asserted)."""
+    """The `vigie` command on the tool's store, at the tool's time; its output (exit code 0
+    asserted)."""
     out = StringIO()
-    import contextlib
-
-    with contextlib.redirect_stdout(out):
+    with contextlib.redirect_stdout(out), at_tool_time(tool):
         code = cli.main(["--database-url", tool.settings.database_url, *args])
     assert code == 0, out.getvalue()
     return out.getvalue()
+
+
+@contextlib.contextmanager
+def at_tool_time(tool: Tool) -> Iterator[None]:
+    """`VIGIE_CLOCK_OFFSET` set so a CLI command's clock reads the tool's (9:00 in Paris):
+    the learning platform checks the command's signed assertions against the tool's clock,
+    and at the real time they expired hours before or were not yet valid."""
+    offset = tool.clock.now().timestamp() - time.time()
+    saved = os.environ.get("VIGIE_CLOCK_OFFSET")
+    os.environ["VIGIE_CLOCK_OFFSET"] = repr(offset)
+    try:
+        yield
+    finally:
+        if saved is None:
+            del os.environ["VIGIE_CLOCK_OFFSET"]
+        else:
+            os.environ["VIGIE_CLOCK_OFFSET"] = saved
 
 
 @pytest.fixture
@@ -614,7 +632,8 @@ def test_a_roster_of_a_course_that_never_launched_vigie_names_the_courses_that_d
     launch(tool, lms, "alice")
     capsys.readouterr()
     args = ["lti", "roster", "--issuer", lms.issuer, "--client-id", CLIENT_ID, "--context", "x"]
-    assert cli.main(["--database-url", tool.settings.database_url, *args]) == 2
+    with at_tool_time(tool):
+        assert cli.main(["--database-url", tool.settings.database_url, *args]) == 2
     said = capsys.readouterr().err
     assert (
         f"context: no course 'x' has launched Vigie from this platform (courses: {COURSE})" in said
