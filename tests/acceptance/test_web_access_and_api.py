@@ -368,7 +368,14 @@ def test_the_live_media_routes_check_the_session_and_the_role(
             json={"sdp": "v=0"},
             headers=csrf(client),
         )
-        assert watch.status_code == 422 and "not live" in watch.json()["detail"]
+        # The candidate's camera is not connected: the live page waits for it (issue 15).
+        assert watch.status_code == 409 and watch.json() == {"state": "waiting"}
+        ended = client.post(
+            f"/api/sessions/{decided.session_id}/media/watch",
+            json={"sdp": "v=0"},
+            headers=csrf(client),
+        )
+        assert ended.status_code == 409 and ended.json() == {"state": "ended"}  # closed (R18)
         segment = client.get(f"/media/sessions/{owner.session_id}/segment-0001.mkv")
         assert segment.status_code == 404  # the log references no such segment
         assert client.get(f"/staff/live/{owner.session_id}").status_code == 200

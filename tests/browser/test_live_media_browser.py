@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import dataclasses
 import itertools
 import os
 import shutil
@@ -31,7 +32,9 @@ import uvicorn
 from adapters.bootstrap import Platform, Settings, bootstrap
 from adapters.clock import SystemClock
 from app.mail_rendering import SupportContact
+from app.use_cases import accounts
 from domain.proctored_session import ProctoredSession
+from domain.staff import Role
 from tests.browser.conftest import ARTIFACTS, CHROMIUM, watch
 from ui.journey import Journey
 from ui.web.app import create_app
@@ -59,10 +62,11 @@ def _ip(*args: str) -> None:
 
 
 @contextlib.contextmanager
-def live_chromium(url: str, locale: str = "fr-FR") -> Iterator[Any]:
+def live_chromium(url: str, locale: str = "fr-FR", contexts: int = 1) -> Iterator[Any]:
     """Debian's Chromium with a fake camera and microphone, camera and microphone granted to
     `url`, which counts as a secure origin (getUserMedia needs one; the test's namespace
-    address is plain HTTP): yields a browser context, closed afterwards."""
+    address is plain HTTP): yields a browser context (or a list of `contexts` of them, one
+    per person), closed afterwards."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -78,12 +82,16 @@ def live_chromium(url: str, locale: str = "fr-FR") -> Iterator[Any]:
                 f"--unsafely-treat-insecure-origin-as-secure={url}",
             ],
         )
-        context = watch(browser.new_context(locale=locale))  # conftest: broken assets fail
-        context.grant_permissions(["camera", "microphone"], origin=url)
+        made = []
+        for _ in range(contexts):
+            context = watch(browser.new_context(locale=locale))  # conftest: broken assets fail
+            context.grant_permissions(["camera", "microphone"], origin=url)
+            made.append(context)
         try:
-            yield context
+            yield made[0] if contexts == 1 else made
         finally:
-            context.close()
+            for context in made:
+                context.close()
             browser.close()
 
 
@@ -199,9 +207,22 @@ def keyframe_times(path: Path) -> tuple[list[float], int]:
         return keys, sum(p.size for p in packets)
 
 
-def test_a_proctored_session_is_recorded_from_chromium_and_a_cut_leaves_one_gap(
-    tmp_path: Path,
-) -> None:
+@dataclasses.dataclass
+class Stage:
+    """The app served in the server namespace, for a browser in the browser namespace."""
+
+    platform: Platform
+    url: str
+    server_ns: str
+    browser_ns: str
+    live_root: Path
+    server: LiveServer
+
+
+@contextlib.contextmanager
+def staged(tmp_path: Path) -> Iterator[Stage]:
+    """The real app on SQLite in real time, served until the block ends (the segments
+    recorded by then); the platform stays open for the test to read, then is closed."""
     reason = _why_not()
     if reason is not None:
         if os.environ.get("CI"):
@@ -222,47 +243,68 @@ def test_a_proctored_session_is_recorded_from_chromium_and_a_cut_leaves_one_gap(
         clock=SystemClock(),  # the recording runs in real time
     )
     live_root = tmp_path / "media" / "live"
-    journey = candidate_in_checks(platform)
-    session_id = journey.session_id
-    assert session_id is not None
     server = LiveServer(platform, port, live_root)
+    try:
+        with two_namespaces() as (server_ns, browser_ns):
+            server.start(server_ns)
+            try:
+                yield Stage(platform, url, server_ns, browser_ns, live_root, server)
+            finally:
+                server.stop()
+    finally:
+        platform.close()
+
+
+def candidate_page(context: Any, url: str, session_id: uuid.UUID) -> Any:
+    """The candidate logged in, on her session's page, its camera recorded (« live »)."""
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    page.goto(f"{url}/login")
+    page.get_by_label("Adresse e-mail").fill(EMAIL)
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url("**/exams")  # terms accepted when entering (R5)
+    page.goto(f"{url}/exams/{session_id}")
+    page.locator("#proctoring-status[data-state='live']").wait_for()
+    return page
+
+
+def test_a_proctored_session_is_recorded_from_chromium_and_a_cut_leaves_one_gap(
+    tmp_path: Path,
+) -> None:
     marks: dict[str, float] = {}
-    with two_namespaces() as (server_ns, browser_ns):
-        server.start(server_ns)
-        try:
+    with staged(tmp_path) as stage:
+        platform, url, server_ns, live_root = (
+            stage.platform,
+            stage.url,
+            stage.server_ns,
+            stage.live_root,
+        )
+        journey = candidate_in_checks(platform)
+        session_id = journey.session_id
+        assert session_id is not None
 
-            def drive_the_browser() -> None:
-                with live_chromium(url) as context:
-                    page = context.new_page()
-                    page.set_default_timeout(20_000)
-                    live = page.locator("#proctoring-status[data-state='live']")
-                    page.goto(f"{url}/login")
-                    page.get_by_label("Adresse e-mail").fill(EMAIL)
-                    page.get_by_label("Mot de passe").fill(PASSWORD)
-                    page.get_by_role("button", name="Se connecter").click()
-                    page.wait_for_url("**/exams")  # terms accepted when entering (R5)
-                    page.goto(f"{url}/exams/{session_id}")
-                    live.wait_for()
-                    marks["live"] = time.monotonic()
-                    page.wait_for_timeout(5_000)
-                    _ip("-n", server_ns, "link", "set", "va", "down")  # the network drops
-                    marks["cut"] = time.monotonic()
-                    page.locator("#proctoring-status[data-state='reconnecting']").wait_for()
-                    page.wait_for_timeout(4_000)
-                    _ip("-n", server_ns, "link", "set", "va", "up")
-                    marks["restored"] = time.monotonic()
-                    live.wait_for(timeout=30_000)  # the page came back on its own
-                    marks["back"] = time.monotonic()
-                    page.wait_for_timeout(4_000)
-                    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-                    page.screenshot(path=str(ARTIFACTS / "live-media-recording.png"))
+        def drive_the_browser() -> None:
+            with live_chromium(url) as context:
+                page = candidate_page(context, url, session_id)
+                live = page.locator("#proctoring-status[data-state='live']")
+                marks["live"] = time.monotonic()
+                page.wait_for_timeout(5_000)
+                _ip("-n", server_ns, "link", "set", "va", "down")  # the network drops
+                marks["cut"] = time.monotonic()
+                page.locator("#proctoring-status[data-state='reconnecting']").wait_for()
+                page.wait_for_timeout(4_000)
+                _ip("-n", server_ns, "link", "set", "va", "up")
+                marks["restored"] = time.monotonic()
+                live.wait_for(timeout=30_000)  # the page came back on its own
+                marks["back"] = time.monotonic()
+                page.wait_for_timeout(4_000)
+                ARTIFACTS.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(ARTIFACTS / "live-media-recording.png"))
 
-            run_in_namespace(browser_ns, drive_the_browser)
-        finally:
-            server.stop()
-
-    history = list(platform.ctx.store.history(session_id))
-    platform.close()
+        run_in_namespace(stage.browser_ns, drive_the_browser)
+        stage.server.stop()  # which finishes and records the open segment
+        history = list(platform.ctx.store.history(session_id))
     segments = [e for e in history if isinstance(e, ProctoredSession.SegmentRecorded)]
     gaps = [e for e in history if isinstance(e, ProctoredSession.RecordingGap)]
     assert len(segments) == 2, [type(e).__name__ for e in history]
@@ -295,3 +337,65 @@ def test_a_proctored_session_is_recorded_from_chromium_and_a_cut_leaves_one_gap(
         kbit = size * 8 / 1000 / length
         print(f"{segment.media_id}: {len(keys)} keyframes in {length:.1f} s, {kbit:.0f} kbit/s")
         assert keys and max(b - a for a, b in itertools.pairwise([*keys, length])) <= 2.0, keys
+
+
+def test_a_live_view_says_when_the_candidate_leaves_and_shows_her_again_when_she_is_back(
+    tmp_path: Path,
+) -> None:
+    """Support watches live (R2); the candidate closes her tab. The view said « En direct »
+    over a frozen picture and a spinner for as long as it stayed open (issue 15, an
+    operator's review): it now says her camera is not connected, and shows her again, on its
+    own, when she comes back."""
+    agent = ("sacha.live@example.org", "sacha-live-1")
+    with staged(tmp_path) as stage:
+        platform, url = stage.platform, stage.url
+        accounts.register_staff(
+            platform.ctx, email=agent[0], name="Sacha Hotline", role=Role.SUPPORT, password=agent[1]
+        )
+        journey = candidate_in_checks(platform)
+        session_id = journey.session_id
+        assert session_id is not None
+        seen: dict[str, float] = {}
+
+        def drive_the_browsers() -> None:
+            with live_chromium(url, contexts=2) as (candidate, support):
+                tab = candidate_page(candidate, url, session_id)
+                view = support.new_page()
+                view.set_default_timeout(30_000)
+                view.goto(f"{url}/staff/login")
+                view.fill("#email", agent[0])
+                view.fill("#password", agent[1])
+                view.locator("form button[type=submit]").last.click()
+                view.wait_for_url("**/hotline**")
+                view.goto(f"{url}/staff/live/{session_id}")
+                status = view.locator("#live-status")
+                view.locator("#live-status[data-state='live']").wait_for()
+                assert status.inner_text() == "En direct."
+                assert view.evaluate("document.getElementById('live').videoWidth") > 0
+                shot(view, "live-view-live")
+
+                tab.close()  # the candidate closes her proctoring tab
+                left = time.monotonic()
+                view.locator("#live-status[data-state='waiting']").wait_for()
+                seen["noticed"] = time.monotonic() - left
+                assert "pas connectée" in status.inner_text()
+                assert view.evaluate("document.getElementById('live').srcObject") is None
+                shot(view, "live-view-waiting")
+
+                back = time.monotonic()
+                candidate_page(candidate, url, session_id)  # she comes back
+                view.locator("#live-status[data-state='live']").wait_for(timeout=60_000)
+                seen["back"] = time.monotonic() - back
+                assert view.evaluate("document.getElementById('live').videoWidth") > 0
+                shot(view, "live-view-back")
+
+        run_in_namespace(stage.browser_ns, drive_the_browsers)
+        print(  # the figures, for the record (pytest -s)
+            f"closed tab noticed by the view in {seen['noticed']:.1f} s; "
+            f"live again {seen['back']:.1f} s after she reopened the page"
+        )
+
+
+def shot(page: Any, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))

@@ -40,12 +40,20 @@ class Client(Protocol):
 
 
 @dataclass
+class Watching:
+    """A supervisor's live view: the video frames it received, and whether it was hung up."""
+
+    frames: Callable[[], int]
+    ended: Callable[[], bool]
+
+
+@dataclass
 class Harness:
     recorder: LiveRecorder
     events: list[LiveEvent]
     connect: Callable[[UUID], Any]  # async: the page's peer, connected
     play: Callable[[float], Any]  # async: let media flow for that many seconds
-    watch: Callable[[UUID], Any]  # async: a supervisor; returns a frame counter
+    watch: Callable[[UUID], Any]  # async: a supervisor's live view (`Watching`)
     tolerance_s: float  # how far a file's duration may be from its recorded span
     on_the_wall: bool = True  # False: media time is the harness's own clock, not the wall's
     cleanup: list[Callable[[], Any]] = field(default_factory=list)
@@ -103,10 +111,10 @@ def memory_harness(grace_s: float, detectors: tuple[Detector, ...] = ()) -> Harn
             clock.advance(seconds=seconds)
             recorder.poll()
 
-    async def watch(session_id: UUID) -> Callable[[], int]:
+    async def watch(session_id: UUID) -> Watching:
         watcher = MemoryPeer(recorder, clock)
         watcher.watching(await recorder.watch(session_id, "vigie-memory-watch"))
-        return lambda: watcher.frames_seen
+        return Watching(lambda: watcher.frames_seen, lambda: watcher.watch_ended)
 
     return Harness(
         recorder,
@@ -188,7 +196,7 @@ class ScreenClient:
             self.player.video.stop()
 
 
-async def aiortc_watcher(recorder: LiveRecorder, session_id: UUID) -> Callable[[], int]:
+async def aiortc_watcher(recorder: LiveRecorder, session_id: UUID) -> Watching:
     """A supervisor's peer receiving the relayed tracks; counts decoded video frames."""
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     pc.addTransceiver("video", direction="recvonly")
@@ -205,7 +213,7 @@ async def aiortc_watcher(recorder: LiveRecorder, session_id: UUID) -> Callable[[
     await pc.setLocalDescription(await pc.createOffer())
     answer = await recorder.watch(session_id, pc.localDescription.sdp)
     await pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))
-    return lambda: seen[0]
+    return Watching(lambda: seen[0], lambda: pc.connectionState in ("closed", "failed"))
 
 
 def aiortc_harness(root: Path, grace_s: float, detectors: tuple[Detector, ...] = ()) -> Harness:
@@ -219,7 +227,7 @@ def aiortc_harness(root: Path, grace_s: float, detectors: tuple[Detector, ...] =
         await client.connect(recorder, session_id)
         return client
 
-    async def watch(session_id: UUID) -> Callable[[], int]:
+    async def watch(session_id: UUID) -> Watching:
         return await aiortc_watcher(recorder, session_id)
 
     screens: list[ScreenClient] = []

@@ -27,6 +27,7 @@ from app.ports.live_media import (
     SCREEN,
     Gap,
     LiveEvent,
+    NotLive,
     PageSignal,
     Segment,
     SegmentStarted,
@@ -106,7 +107,7 @@ async def contract_body(harness: Harness) -> None:
     for _ in range(2):
         first.send(HEARTBEAT)
         await harness.play(0.5)
-    frames_seen = await harness.watch(session)
+    watching = await harness.watch(session)
     for _ in range(4):
         first.send(HEARTBEAT)
         await harness.play(0.5)
@@ -119,13 +120,20 @@ async def contract_body(harness: Harness) -> None:
     # the wall's (and then a little more on a loaded machine).
     lived = max(3.2, time.monotonic() - connected) if harness.on_the_wall else 3.2
     await until(events, lambda: len(of(Segment, events)) == 1, 10)
-    assert frames_seen() > 0, "the supervisor saw nothing"
+    assert watching.frames() > 0, "the supervisor saw nothing"
+    # The camera's connection ended: so did its live view, and a new one waits for the next
+    # (a supervisor's page was left on a frozen picture « live », issue 15).
+    await until(events, watching.ended, 10)
+    with pytest.raises(NotLive):
+        await harness.watch(session)
 
     second = await harness.connect(session)
     second.send(HEARTBEAT)
     await harness.play(0.3)
     last_beat_floor = of(SegmentStarted, events)[-1].started_at
+    watching_again = await harness.watch(session)  # the candidate is back: live again
     await harness.play(GRACE_S + 0.6)  # no heartbeat past the grace period: tab closed
+    assert watching_again.frames() > 0, "the supervisor saw nothing after the reconnection"
     await harness.recorder.close(session)
     await until(events, lambda: len(of(Segment, events)) == 2, 10)
 

@@ -41,6 +41,7 @@ from app.ports.live_media import (
     Detector,
     Gap,
     LiveEventSink,
+    NotLive,
     PageSignal,
     Segment,
     SegmentId,
@@ -187,8 +188,11 @@ class MemoryLiveRecorder:
         return f"{ANSWER} {segment_id}"
 
     async def watch(self, session_id: UUID, offer_sdp: str) -> str:
-        if not offer_sdp.startswith(WATCH) or session_id not in self.sessions:
-            raise BadOffer("no live session to watch")
+        if not offer_sdp.startswith(WATCH):
+            raise BadOffer("not a memory watch offer")
+        session = self.sessions.get(session_id)
+        if session is None or not any(link.source == CAMERA for link in session.links):
+            raise NotLive(f"no camera connection of {session_id} here")
         return f"{WATCH} {session_id}"
 
     def link(self, answer_sdp: str) -> MemoryLink:
@@ -224,6 +228,10 @@ class MemoryLiveRecorder:
         self.blobs[media_id] = data
         session = self.sessions[link.session_id]
         session.links.remove(link)
+        if link.source == CAMERA:  # its live views end with it (their pages reconnect)
+            for watcher in session.watchers:
+                watcher.watch_ended = True
+            session.watchers.clear()
         if self.detectors and link.source == CAMERA:
             media_t = self.media_time(link.session_id)
             for hit in run_finish(self.detectors, link.session_id, media_t):
@@ -290,6 +298,7 @@ class MemoryPeer:
         self.clock = clock
         self.wire: MemoryLink | None = None
         self.frames_seen = 0
+        self.watch_ended = False  # as a live view: hung up when the camera's connection ended
         self._video_n = 0
         self._audio_n = 0
 

@@ -74,6 +74,7 @@ from app.ports.live_media import (
     Detector,
     Gap,
     LiveEventSink,
+    NotLive,
     PageSignal,
     Segment,
     SegmentId,
@@ -267,7 +268,7 @@ class WebRtcRecorder:
     async def watch(self, session_id: UUID, offer_sdp: str) -> str:
         session = self.sessions.get(session_id)
         if session is None or not session.sources:
-            raise BadOffer("this session is not live")
+            raise NotLive(f"no camera connection of {session_id} on this node")
         pc = RTCPeerConnection(self._configuration())
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
@@ -455,6 +456,20 @@ class WebRtcRecorder:
         recording.decoding.add(kind)
         return True
 
+    async def _end_live_views(self, session: _Session, recording: _Recording) -> None:
+        """The camera's connection ended: its tracks are no longer live, and its live views
+        are hung up, so that a supervisor's page says so and reconnects to the next one (it
+        showed a frozen picture « live »). A newer connection's tracks stay."""
+        ended = {receiver.track for receiver in recording.receivers.values()}
+        for kind, track in list(session.sources.items()):
+            if track in ended:
+                del session.sources[kind]
+        if session.sources:
+            return
+        watchers, session.watchers = session.watchers, []
+        for pc in watchers:
+            await pc.close()
+
     def _ask_keyframe(self, recording: _Recording, t: float) -> None:
         receiver = recording.receivers.get("video")
         if receiver is not None and t - recording.keyframe_asked_s >= KEYFRAME_ASK_S:
@@ -546,6 +561,8 @@ class WebRtcRecorder:
         if recording in session.recordings:
             session.recordings.remove(recording)
             session.finishing.append(recording)
+        if recording.source == CAMERA:
+            await self._end_live_views(session, recording)
         if self.detectors and recording.source == CAMERA:
             end_t = (ended_at - session.origin).total_seconds()
             self._detect(recording, run_finish, end_t)

@@ -35,6 +35,11 @@ class BadOffer(LiveMediaError, ValueError):
     """The offer cannot be answered (not an SDP offer, or no audio/video to record)."""
 
 
+class NotLive(LiveMediaError):
+    """No camera connection of the session's candidate here at the moment (not open yet, the
+    tab closed or the connection lost): a live view waits for the next one."""
+
+
 # Issue 16: what a connection of the proctoring page carries. The camera's (with the
 # microphone, the heartbeat and the signals) is the recording; a certification that requires
 # screen capture adds the screen's, recorded in segments of its own beside it.
@@ -184,7 +189,9 @@ class LiveRecorder(Protocol):
         ...
 
     async def watch(self, session_id: UUID, offer_sdp: str) -> str:
-        """Answer a supervisor's offer with the session's live tracks, leaving recording be."""
+        """Answer a supervisor's offer with the session's live tracks, leaving recording be
+        (NotLive while the candidate's camera is not connected here). When the camera's
+        connection ends, so do its live views: their pages reconnect to the next one."""
         ...
 
     async def close(self, session_id: UUID) -> None:

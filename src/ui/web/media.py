@@ -36,7 +36,15 @@ from adapters.media.still import still_jpeg
 from app.live_connections import holder_of, record_holder
 from app.live_recording import media_origin, record_live_event
 from app.media_views import record_view, starts_playback
-from app.ports.live_media import CAMERA, SCREEN, SOURCES, BadOffer, LiveEvent, LiveRecorder
+from app.ports.live_media import (
+    CAMERA,
+    SCREEN,
+    SOURCES,
+    BadOffer,
+    LiveEvent,
+    LiveRecorder,
+    NotLive,
+)
 from app.ports.media_capture import MediaUnavailable
 from app.tenancy import media_viewer
 from domain.access import Actor
@@ -77,6 +85,16 @@ class Sdp(msgspec.Struct):
     """A WebRTC session description (the whole SDP: no trickle ICE)."""
 
     sdp: str
+
+
+class NotLiveNow(msgspec.Struct):
+    """Why a live view has no picture to show (409): `waiting`, the candidate's camera is not
+    connected at the moment (the page tries again); `ended`, the session is closed."""
+
+    state: str
+
+
+WAITING, ENDED = NotLiveNow("waiting"), NotLiveNow("ended")
 
 
 class MediaOffer(msgspec.Struct):
@@ -239,6 +257,12 @@ def _record(
     )
 
 
+def _closed(request: Request[Any, Any, Any], session_id: UUID) -> bool:
+    """Whether the session is closed: nothing of it is live any more (R18)."""
+    session = platform_of(request).ctx.store.get(session_id, ProctoredSession)
+    return session.closed_at is not None
+
+
 def _captures_screen(request: Request[Any, Any, Any], session: ProctoredSession) -> bool:
     """Whether the session's certification requires the screen too (issue 16)."""
     catalogue = platform_of(request).ctx.catalogue
@@ -300,12 +324,15 @@ class LiveMedia(Controller):
         session_id: FromPath[UUID],
         data: JSONBody[Sdp],
         node: FromQuery[str] = "",
-    ) -> Sdp | Redirect:
+    ) -> Sdp | Redirect | Response[NotLiveNow]:
         """R2: an examiner or support user watches the session live; the recording goes on.
         The look is recorded (issue 14) once the stream is handed to the viewer. Only the
         node holding the candidate's connection can relay it: another node sends the viewer
-        there (307, the same request with `?node=<holder>`, which the proxy routes)."""
+        there (307, the same request with `?node=<holder>`, which the proxy routes). 409
+        while there is nothing live to show (`NotLiveNow`)."""
         who = await sync_to_thread(_viewer, request, session_id, live=True)
+        if await sync_to_thread(_closed, request, session_id):
+            return Response(ENDED, status_code=409)
         holder = await sync_to_thread(holder_of, platform_of(request).ctx, session_id)
         if holder is not None and holder != node_of(request):
             if node != holder:
@@ -321,6 +348,8 @@ class LiveMedia(Controller):
             )
         try:
             answer = await recorder_of(request).watch(session_id, data.sdp)
+        except NotLive:
+            return Response(WAITING, status_code=409)
         except BadOffer as error:
             raise InvalidArgument("sdp", str(error)) from None
         await sync_to_thread(_record, request, who, session_id, LIVE, ViewedMedia.LIVE)
