@@ -220,13 +220,14 @@ class Stage:
 
 
 @contextlib.contextmanager
-def staged(tmp_path: Path) -> Iterator[Stage]:
-    """The real app on SQLite in real time, served until the block ends (the segments
-    recorded by then); the platform stays open for the test to read, then is closed."""
+def staged(tmp_path: Path, what: str = "live media", **settings: Any) -> Iterator[Stage]:
+    """The real app on SQLite in real time (`settings` added to its own), served until the
+    block ends or `server.stop()`, which records the open segments; the platform stays open
+    for the test to read, then is closed. Skipped without root, except in CI."""
     reason = _why_not()
     if reason is not None:
         if os.environ.get("CI"):
-            pytest.fail(f"CI must run the live media browser test: {reason}", pytrace=False)
+            pytest.fail(f"CI must run the {what} browser test: {reason}", pytrace=False)
         pytest.skip(reason)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -239,6 +240,7 @@ def staged(tmp_path: Path) -> Iterator[Stage]:
             secret_key=SECRET.decode(),
             base_url=url,
             launcher="memory",
+            **settings,
         ),
         clock=SystemClock(),  # the recording runs in real time
     )

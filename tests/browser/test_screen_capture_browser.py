@@ -13,31 +13,21 @@ Chromium can press.
 
 from __future__ import annotations
 
-import os
-import socket
 import time
 from pathlib import Path
 
 import av
-import pytest
 
-from adapters.bootstrap import Settings, bootstrap
-from adapters.clock import SystemClock
 from domain.evidence import FlagKind
 from domain.proctored_session import ProctoredSession
 from tests.acceptance.test_safe_exam_browser import seb_catalogue
 from tests.browser.conftest import ARTIFACTS
 from tests.browser.test_live_media_browser import (
-    EMAIL,
-    PASSWORD,
-    SECRET,
-    SERVER_IP,
-    LiveServer,
-    _why_not,
     candidate_in_checks,
+    candidate_page,
     live_chromium,
     run_in_namespace,
-    two_namespaces,
+    staged,
 )
 
 STOP_SHARING = (
@@ -67,69 +57,36 @@ def video_size(path: Path) -> tuple[int, int, int]:
 def test_a_screen_capture_session_records_two_tracks_and_a_stopped_share_is_flagged(
     tmp_path: Path,
 ) -> None:
-    reason = _why_not()
-    if reason is not None:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must run the screen capture browser test: {reason}", pytrace=False)
-        pytest.skip(reason)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    url = f"http://{SERVER_IP}:{port}"
-    platform = bootstrap(
-        Settings(
-            database_url=f"sqlite:///{tmp_path}/vigie.sqlite",
-            media_root=str(tmp_path / "media"),
-            secret_key=SECRET.decode(),
-            base_url=url,
-            launcher="memory",
-            catalogue_dir=str(screen_catalogue(tmp_path / "banks")),
-        ),
-        clock=SystemClock(),  # the recording runs in real time
-    )
-    live_root = tmp_path / "media" / "live"
-    journey = candidate_in_checks(platform)
-    session_id = journey.session_id
-    assert session_id is not None
-    server = LiveServer(platform, port, live_root)
     seen: dict[str, str] = {}
-    with two_namespaces("vgsb") as (server_ns, browser_ns):
-        server.start(server_ns)
-        try:
+    catalogue = str(screen_catalogue(tmp_path / "banks"))
+    with staged(tmp_path, "screen capture", catalogue_dir=catalogue) as stage:
+        platform, url, live_root = stage.platform, stage.url, stage.live_root
+        journey = candidate_in_checks(platform)
+        session_id = journey.session_id
+        assert session_id is not None
 
-            def drive_the_browser() -> None:
-                with live_chromium(url) as context:
-                    page = context.new_page()
-                    page.set_default_timeout(20_000)
-                    page.goto(f"{url}/login")
-                    page.get_by_label("Adresse e-mail").fill(EMAIL)
-                    page.get_by_label("Mot de passe").fill(PASSWORD)
-                    page.get_by_role("button", name="Se connecter").click()
-                    page.wait_for_url("**/exams")
-                    page.goto(f"{url}/exams/{session_id}")
-                    page.locator("#proctoring-status[data-state='live']").wait_for()
-                    share = page.locator("#screen-share")
-                    seen["before"] = share.inner_text()
-                    page.get_by_role("button", name="Partager mon écran").click()
-                    page.locator("#screen-share[data-state='live']").wait_for()
-                    seen["live"] = share.inner_text()
-                    page.wait_for_timeout(5_000)  # five seconds of screen
-                    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-                    page.screenshot(path=str(ARTIFACTS / "screen-capture-shared.png"))
-                    page.evaluate(STOP_SHARING)
-                    page.locator("#screen-share[data-state='off']").wait_for()
-                    seen["stopped"] = share.inner_text()
-                    deadline = time.monotonic() + 10
-                    while time.monotonic() < deadline and not _flagged(platform, session_id):
-                        page.wait_for_timeout(200)
-                    page.wait_for_timeout(1_000)
+        def drive_the_browser() -> None:
+            with live_chromium(url) as context:
+                page = candidate_page(context, url, session_id)
+                share = page.locator("#screen-share")
+                seen["before"] = share.inner_text()
+                page.get_by_role("button", name="Partager mon écran").click()
+                page.locator("#screen-share[data-state='live']").wait_for()
+                seen["live"] = share.inner_text()
+                page.wait_for_timeout(5_000)  # five seconds of screen
+                ARTIFACTS.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(ARTIFACTS / "screen-capture-shared.png"))
+                page.evaluate(STOP_SHARING)
+                page.locator("#screen-share[data-state='off']").wait_for()
+                seen["stopped"] = share.inner_text()
+                deadline = time.monotonic() + 10
+                while time.monotonic() < deadline and not _flagged(platform, session_id):
+                    page.wait_for_timeout(200)
+                page.wait_for_timeout(1_000)
 
-            run_in_namespace(browser_ns, drive_the_browser)
-        finally:
-            server.stop()  # finishes and records every open segment
-
-    history = list(platform.ctx.store.history(session_id))
-    platform.close()
+        run_in_namespace(stage.browser_ns, drive_the_browser)
+        stage.server.stop()  # finishes and records every open segment
+        history = list(platform.ctx.store.history(session_id))
     assert "Votre écran n'est pas partagé" in seen["before"]
     assert "Votre écran est partagé et enregistré" in seen["live"]
     assert "Votre écran n'est pas partagé" in seen["stopped"]
