@@ -62,6 +62,16 @@ def media_origin(ctx: Context, session_id: UUID) -> datetime | None:
     return ctx.store.get(session_id, ProctoredSession).started_at
 
 
+def closed_among(ctx: Context, session_ids: tuple[UUID, ...]) -> list[UUID]:
+    """Those of these sessions that are closed (R18: nothing more of them is recorded or
+    shown live); their connections are to be hung up."""
+    return [
+        session_id
+        for session_id in session_ids
+        if ctx.store.get(session_id, ProctoredSession).closed_at is not None
+    ]
+
+
 def record_live_event(ctx: Context, event: LiveEvent) -> bool:
     """Record what the recorder reported; False when the session no longer takes facts
     (closed, or never entered): the recorder should then hang up."""

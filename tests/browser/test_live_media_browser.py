@@ -385,17 +385,42 @@ def test_a_live_view_says_when_the_candidate_leaves_and_shows_her_again_when_she
                 shot(view, "live-view-waiting")
 
                 back = time.monotonic()
-                candidate_page(candidate, url, session_id)  # she comes back
+                tab = candidate_page(candidate, url, session_id)  # she comes back
                 view.locator("#live-status[data-state='live']").wait_for(timeout=60_000)
                 seen["back"] = time.monotonic() - back
                 assert view.evaluate("document.getElementById('live').videoWidth") > 0
                 shot(view, "live-view-back")
 
+                # Her exam is sent with her tab left open (the portal's validate closes the
+                # session: R18). She was still recorded and shown « live » after it.
+                session = platform.ctx.store.get(session_id, ProctoredSession)
+                session.close(at=platform.ctx.now())
+                platform.ctx.store.save(session)
+                closed = time.monotonic()
+                view.locator("#live-status[data-state='ended']").wait_for()
+                seen["ended"] = time.monotonic() - closed
+                assert "session est close" in status.inner_text()
+                tab.locator("[data-proctoring-session][data-state='off']").wait_for()
+                seen["off"] = time.monotonic() - closed
+                assert tab.locator("#proctoring-status").inner_text() == "Surveillance terminée."
+                shot(view, "live-view-ended")
+                shot(tab, "live-view-candidate-after-close")
+
         run_in_namespace(stage.browser_ns, drive_the_browsers)
         print(  # the figures, for the record (pytest -s)
             f"closed tab noticed by the view in {seen['noticed']:.1f} s; "
-            f"live again {seen['back']:.1f} s after she reopened the page"
+            f"live again {seen['back']:.1f} s after she reopened the page; "
+            f"closed session: view ended in {seen['ended']:.1f} s, her page off in "
+            f"{seen['off']:.1f} s"
         )
+        # Nothing recorded past the closure but the few seconds its node takes to notice.
+        history = list(platform.ctx.store.history(session_id))
+        [closing] = [e for e in history if isinstance(e, ProctoredSession.SessionClosed)]
+        segments = [e for e in history if isinstance(e, ProctoredSession.SegmentRecorded)]
+        closed_s = platform.ctx.store.get(session_id, ProctoredSession).media_offset(
+            closing.timestamp
+        )
+        assert segments and max(s.span.end_s for s in segments) <= closed_s + 4.0
 
 
 def shot(page: Any, name: str) -> None:

@@ -104,6 +104,7 @@ async def contract_body(harness: Harness) -> None:
     events, session = harness.events, uuid.uuid4()
     first = await harness.connect(session)
     connected = time.monotonic()
+    assert harness.recorder.held() == (session,)
     for _ in range(2):
         first.send(HEARTBEAT)
         await harness.play(0.5)
@@ -135,6 +136,7 @@ async def contract_body(harness: Harness) -> None:
     await harness.play(GRACE_S + 0.6)  # no heartbeat past the grace period: tab closed
     assert watching_again.frames() > 0, "the supervisor saw nothing after the reconnection"
     await harness.recorder.close(session)
+    assert session not in harness.recorder.held()  # nothing of it is held after the close
     await until(events, lambda: len(of(Segment, events)) == 2, 10)
 
     kinds = [type(event).__name__ for event in events]

@@ -49,6 +49,7 @@ from app.ports.live_media import (
     SignalKind,
     TabClosed,
     UnknownSegment,
+    fresh_enough,
 )
 
 OFFER = "vigie-memory-offer"
@@ -191,7 +192,11 @@ class MemoryLiveRecorder:
         if not offer_sdp.startswith(WATCH):
             raise BadOffer("not a memory watch offer")
         session = self.sessions.get(session_id)
-        if session is None or not any(link.source == CAMERA for link in session.links):
+        now = self.clock.now()
+        if session is None or not any(
+            link.source == CAMERA and fresh_enough(link.last_media_at or link.started_at, now)
+            for link in session.links
+        ):
             raise NotLive(f"no camera connection of {session_id} here")
         return f"{WATCH} {session_id}"
 
@@ -252,6 +257,9 @@ class MemoryLiveRecorder:
                 link.source,
             )
         )
+
+    def held(self) -> tuple[UUID, ...]:
+        return tuple(self.sessions)
 
     async def close(self, session_id: UUID) -> None:
         session = self.sessions.pop(session_id, None)

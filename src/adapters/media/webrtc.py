@@ -82,6 +82,7 @@ from app.ports.live_media import (
     SignalKind,
     TabClosed,
     UnknownSegment,
+    fresh_enough,
 )
 
 log = logging.getLogger(__name__)
@@ -267,7 +268,15 @@ class WebRtcRecorder:
 
     async def watch(self, session_id: UUID, offer_sdp: str) -> str:
         session = self.sessions.get(session_id)
-        if session is None or not session.sources:
+        now = self.clock.now()
+        if (
+            session is None
+            or not session.sources
+            or not any(
+                r.source == CAMERA and fresh_enough(r.last_media_at or r.started_at, now)
+                for r in session.recordings
+            )
+        ):
             raise NotLive(f"no camera connection of {session_id} on this node")
         pc = RTCPeerConnection(self._configuration())
         try:
@@ -287,6 +296,9 @@ class WebRtcRecorder:
                 await pc.close()
 
         return pc.localDescription.sdp
+
+    def held(self) -> tuple[UUID, ...]:
+        return tuple(self.sessions)
 
     async def close(self, session_id: UUID) -> None:
         session = self.sessions.get(session_id)

@@ -35,6 +35,17 @@ class BadOffer(LiveMediaError, ValueError):
     """The offer cannot be answered (not an SDP offer, or no audio/video to record)."""
 
 
+# A camera connection whose last frame is older than this is not shown live: a closed tab is
+# noticed by the server tens of seconds later (ICE consent checks), its frames stop at once.
+LIVE_FRESH_S = 3.0
+
+
+def fresh_enough(last_media_at: datetime, now: datetime) -> bool:
+    """Whether a camera connection whose last frame came at `last_media_at` (or which opened
+    then, before any frame) is shown live now (`LIVE_FRESH_S`)."""
+    return (now - last_media_at).total_seconds() <= LIVE_FRESH_S
+
+
 class NotLive(LiveMediaError):
     """No camera connection of the session's candidate here at the moment (not open yet, the
     tab closed or the connection lost): a live view waits for the next one."""
@@ -196,6 +207,11 @@ class LiveRecorder(Protocol):
 
     async def close(self, session_id: UUID) -> None:
         """The session ended: hang up its connections and finish its segments."""
+        ...
+
+    def held(self) -> tuple[UUID, ...]:
+        """The sessions this recorder holds a connection of (what a closed session's
+        check goes over: their connections are hung up once the session closes)."""
         ...
 
     async def aclose(self) -> None:

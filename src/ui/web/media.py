@@ -25,7 +25,7 @@ import msgspec
 from litestar import Controller, Litestar, Request, Response, get, post
 from litestar.concurrency import sync_to_thread
 from litestar.datastructures import MutableScopeHeaders
-from litestar.exceptions import NotFoundException, ServiceUnavailableException
+from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import Redirect, Template
 from litestar.types import Message, Scope
@@ -34,7 +34,7 @@ from adapters.bootstrap import Platform
 from adapters.media.ice import IceServers
 from adapters.media.still import still_jpeg
 from app.live_connections import holder_of, record_holder
-from app.live_recording import media_origin, record_live_event
+from app.live_recording import closed_among, media_origin, record_live_event
 from app.media_views import record_view, starts_playback
 from app.ports.live_media import (
     CAMERA,
@@ -48,6 +48,7 @@ from app.ports.live_media import (
 from app.ports.media_capture import MediaUnavailable
 from app.tenancy import media_viewer
 from domain.access import Actor
+from domain.candidate import Candidate
 from domain.errors import InvalidArgument, RuleBroken
 from domain.media_view import LIVE, ViewedMedia
 from domain.proctored_session import ProctoredSession
@@ -88,8 +89,9 @@ class Sdp(msgspec.Struct):
 
 
 class NotLiveNow(msgspec.Struct):
-    """Why a live view has no picture to show (409): `waiting`, the candidate's camera is not
-    connected at the moment (the page tries again); `ended`, the session is closed."""
+    """Why a live view has no picture to show: `waiting` (409), the candidate's camera is not
+    connected at the moment, or (503) the node that held it is down; the page tries again.
+    `ended` (409), the session is closed."""
 
     state: str
 
@@ -196,11 +198,39 @@ async def start_recorder(app: Litestar) -> None:
     )
     app.state.recorder = recorder
     app.state.recorder_pending = pending
+    app.state.closed_check = asyncio.ensure_future(_hang_up_closed(platform, recorder))
+
+
+# How often a node looks whether the sessions it holds a connection of have closed.
+CLOSED_CHECK_S = 2.0
+
+
+async def _hang_up_closed(platform: Platform, recorder: LiveRecorder) -> None:
+    """The connections of a session that closed (the exam validated, on whichever node) are
+    hung up within `CLOSED_CHECK_S`: its segment ends, its live views say it is over and the
+    candidate's page stops the camera. They went on recording and showing her « live » for
+    as long as her tab stayed open (issue 15, a support agent's review)."""
+    loop = asyncio.get_running_loop()
+    while True:
+        await asyncio.sleep(CLOSED_CHECK_S)
+        held = recorder.held()
+        if not held:
+            continue
+        try:
+            closed = await loop.run_in_executor(None, closed_among, platform.ctx, held)
+        except Exception:  # the store unreachable for a moment: looked at again next time
+            log.warning("could not look whether held sessions closed", exc_info=True)
+            continue
+        for session_id in closed:
+            await recorder.close(session_id)
 
 
 async def stop_recorder(app: Litestar) -> None:
     """on_shutdown: every open segment is finished and recorded before the process ends."""
     recorder: LiveRecorder | None = getattr(app.state, "recorder", None)
+    closed_check: asyncio.Future[None] | None = getattr(app.state, "closed_check", None)
+    if closed_check is not None:
+        closed_check.cancel()
     if recorder is not None:
         await recorder.aclose()
         pending = list(getattr(app.state, "recorder_pending", ()))
@@ -259,8 +289,7 @@ def _record(
 
 def _closed(request: Request[Any, Any, Any], session_id: UUID) -> bool:
     """Whether the session is closed: nothing of it is live any more (R18)."""
-    session = platform_of(request).ctx.store.get(session_id, ProctoredSession)
-    return session.closed_at is not None
+    return bool(closed_among(platform_of(request).ctx, (session_id,)))
 
 
 def _captures_screen(request: Request[Any, Any, Any], session: ProctoredSession) -> bool:
@@ -342,16 +371,18 @@ class LiveMedia(Controller):
                     status_code=307,
                 )
             # The proxy was asked for the holder and sent the request elsewhere: the holder
-            # is down (its connection is lost with it; the page will reconnect elsewhere).
-            raise ServiceUnavailableException(
-                f"the node recording this session ({holder}) does not answer; try again"
-            )
+            # is down (its connection is lost with it; the candidate's page reconnects to
+            # another node, and the live view's offers follow). An answer, not a fault: no
+            # traceback in the log every 5 s for each open view.
+            return Response(WAITING, status_code=503)
         try:
             answer = await recorder_of(request).watch(session_id, data.sdp)
         except NotLive:
             return Response(WAITING, status_code=409)
-        except BadOffer as error:
-            raise InvalidArgument("sdp", str(error)) from None
+        except BadOffer:
+            raise InvalidArgument(
+                "sdp", "a WebRTC offer to receive the candidate's audio and video was expected"
+            ) from None
         await sync_to_thread(_record, request, who, session_id, LIVE, ViewedMedia.LIVE)
         return Sdp(answer)
 
@@ -369,10 +400,31 @@ class LiveMedia(Controller):
         (not another examiner's reviewed session: issue 14). A session the store does not know
         is a 404, not an empty live page. The page alone shows no image: the view is recorded
         when its script asks for the stream (`watch`)."""
-        platform_of(request).ctx.store.get(session_id, ProctoredSession)
-        _viewer(request, session_id, live=True)
-        holder = holder_of(platform_of(request).ctx, session_id) or ""
-        return Template("live.html", context=context(request, session_id=session_id, holder=holder))
+        ctx = platform_of(request).ctx
+        session = ctx.store.get(session_id, ProctoredSession)
+        who = _viewer(request, session_id, live=True)
+        holder = holder_of(ctx, session_id) or ""
+        candidate = ctx.store.get(session.candidate_id, Candidate)
+        try:
+            certification = ctx.catalogue.get(session.certification_code).title
+        except ValueError:  # a certification the catalogue no longer has
+            certification = session.certification_code
+        return Template(
+            "live.html",
+            context=context(
+                request,
+                session_id=session_id,
+                holder=holder,
+                # Whom the agent is watching, and (support) the way back to her file.
+                candidate_name=f"{candidate.first_name} {candidate.surname}",
+                certification=certification,
+                case_file=(
+                    f"/hotline/candidates/{session.candidate_id}"
+                    if who.role is Role.SUPPORT
+                    else None
+                ),
+            ),
+        )
 
 
 class Recordings(Controller):

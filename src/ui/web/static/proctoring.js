@@ -99,13 +99,26 @@
       if (reply.status === 409 || reply.status === 404) { // closed session, or no recorder
         stopped = true;
         show("off");
+        // Nothing more is recorded: the camera and microphone are let go (its light goes
+        // off), and so is a shared screen.
+        if (stream) stream.getTracks().forEach(function (track) { track.stop(); });
+        document.dispatchEvent(new Event("vigie:proctoring-ended"));
         return null;
       }
       if (!reply.ok) throw new Error("offer refused: " + reply.status);
       return reply.json();
     }).then(function (answer) {
-      if (answer && peer === pc) return peer.setRemoteDescription({ type: "answer", sdp: answer.sdp });
-      return null;
+      if (!answer || peer !== pc) return null;
+      return peer.setRemoteDescription({ type: "answer", sdp: answer.sdp }).then(function () {
+        // The server hangs up (the session closed, the node stopping): seen at once on the
+        // DTLS transport, where the connection stays « connected » for seconds.
+        var sender = peer.getSenders()[0];
+        var transport = sender && sender.transport;
+        if (!transport) return;
+        transport.addEventListener("statechange", function () {
+          if (peer === pc && (transport.state === "closed" || transport.state === "failed")) retry();
+        });
+      });
     }).catch(function () {
       if (!stream) { show("no-camera"); return; }
       retry();
@@ -254,4 +267,14 @@
   }
 
   if (shareButton) shareButton.addEventListener("click", startShare);
+  // The session closed: the screen is let go too, without a flag (not a stopped share).
+  document.addEventListener("vigie:proctoring-ended", function () {
+    var s = screenStream;
+    screenStream = null;
+    if (screenPc) { try { screenPc.close(); } catch (e) { /* already closed */ } }
+    screenPc = null;
+    if (s) s.getTracks().forEach(function (track) { track.stop(); });
+    if (preview) preview.srcObject = null;
+    share.hidden = true;
+  });
 })();

@@ -13,18 +13,22 @@
   var status = document.getElementById("live-status");
   if (!video || !window.RTCPeerConnection) return;
   var RETRY_MS = 5000;  // between offers while the candidate's camera is not connected
-  var POLL_MS = 2000;   // how often the decoded frames are counted
-  var STALL_MS = 6000;  // no new frame for this long: the picture is not coming any more
+  var SOON_MS = 1000;   // the first offer after a live picture ended
+  var POLL_MS = 1000;   // how often the decoded frames are counted (5 a second when live)
+  var STALL_MS = 3000;  // no new frame for this long: the picture is not coming any more
   var base = "/api/sessions/" + video.getAttribute("data-session") + "/media/watch";
   var node = video.getAttribute("data-node");
   var pc = null;
   var poll = null;
   var retry = null;
 
+  var hint = document.getElementById("live-hint");
   function show(state) {
+    if (status.getAttribute("data-state") === state) return;  // not announced again
     status.setAttribute("data-state", state);
     video.setAttribute("data-state", state);
     status.textContent = status.getAttribute("data-label-" + state) || state;
+    if (hint) hint.hidden = state !== "live";
   }
   function csrf() {
     var m = document.cookie.match(/(?:^|; )vigie_csrf=([^;]*)/);
@@ -42,10 +46,16 @@
     video.srcObject = null;  // no frozen last picture under a « live » label
   }
   function stop(state) { hangUp(); show(state); }
-  function again() {
-    stop("waiting");
+  function again(state) {
+    // Just after a live picture ends, asked again at once: the server then says whether the
+    // session closed, or the candidate's page is already back.
+    var soon = status.getAttribute("data-state") === "live";
+    stop(state || "waiting");
     clearTimeout(retry);
-    retry = setTimeout(connect, RETRY_MS);
+    retry = setTimeout(connect, soon ? SOON_MS : RETRY_MS);
+  }
+  function answered(reply) {  // why there is nothing to show, from the server's own answer
+    return reply.json().then(function (body) { return body && body.state; }, function () { return null; });
   }
   function countFrames(own) {
     var last = -1;
@@ -77,7 +87,7 @@
     fetch(base + "/ice", { credentials: "same-origin" }).then(function (reply) {
       if (!reply.ok) {
         var refused = new Error("no ICE servers: " + reply.status);
-        refused.final = reply.status < 500;  // not allowed to watch: no use trying again
+        refused.status = reply.status;
         throw refused;
       }
       return reply.json();
@@ -109,24 +119,37 @@
       });
     }).then(function (reply) {
       if (own !== pc) return null;
-      if (reply.status === 409) {
-        // Nothing live: the candidate's camera is not connected (wait), or the session
-        // is closed (stop).
-        return reply.json().then(function (body) {
-          if (body && body.state === "ended") stop("ended"); else again();
+      if (reply.status === 409 || reply.status >= 500) {
+        // Nothing live: the candidate's camera is not connected, or the node that held it
+        // is down (wait); the session is closed (stop); no answer of ours: the platform
+        // itself does not answer (wait).
+        return answered(reply).then(function (state) {
+          if (state === "ended") stop("ended"); else again(state ? "waiting" : "unreachable");
           return null;
         });
       }
-      if (reply.status === 503) { again(); return null; }  // the holding node is down
+      if (reply.status === 401 || reply.status === 403) { stop("signed-out"); return null; }
       if (!reply.ok) { stop("offline"); return null; }
       return reply.json();
     }).then(function (answer) {
       if (!answer || own !== pc) return null;
       countFrames(own);
-      return own.setRemoteDescription({ type: "answer", sdp: answer.sdp });
+      return own.setRemoteDescription({ type: "answer", sdp: answer.sdp }).then(function () {
+        // The server hanging up shows first on the DTLS transport (Chromium keeps the
+        // connection « connected » for seconds after): the view ends at once. The
+        // transport exists once the answer is set.
+        var receiver = own.getReceivers()[0];
+        var transport = receiver && receiver.transport;
+        if (!transport) return;
+        transport.addEventListener("statechange", function () {
+          if (own === pc && (transport.state === "closed" || transport.state === "failed")) again();
+        });
+      });
     }).catch(function (error) {
-      if (error && error.final) stop("offline");
-      else if (own === pc || own === null) again();  // the network, or this node restarting
+      var code = error && error.status;
+      if (code === 401 || code === 403) stop("signed-out");
+      else if (code && code < 500) stop("offline");
+      else if (own === pc || own === null) again("unreachable");  // the network, a restart
     });
   }
 
