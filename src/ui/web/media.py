@@ -222,7 +222,10 @@ async def _hang_up_closed(platform: Platform, recorder: LiveRecorder) -> None:
             log.warning("could not look whether held sessions closed", exc_info=True)
             continue
         for session_id in closed:
-            await recorder.close(session_id)
+            try:
+                await recorder.close(session_id)
+            except Exception:  # one session's hang-up failing leaves the check running
+                log.exception("could not hang up closed session %s", session_id)
 
 
 async def stop_recorder(app: Litestar) -> None:
