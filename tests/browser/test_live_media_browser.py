@@ -384,6 +384,8 @@ def test_a_live_view_says_when_the_candidate_leaves_and_shows_her_again_when_she
                 assert view.evaluate("document.getElementById('live').srcObject") is None
                 shot(view, "live-view-waiting")
 
+                # Every camera and microphone stream her page opens, to see them let go.
+                candidate.add_init_script(KEEP_STREAMS)
                 back = time.monotonic()
                 tab = candidate_page(candidate, url, session_id)  # she comes back
                 view.locator("#live-status[data-state='live']").wait_for(timeout=60_000)
@@ -403,6 +405,7 @@ def test_a_live_view_says_when_the_candidate_leaves_and_shows_her_again_when_she
                 tab.locator("[data-proctoring-session][data-state='off']").wait_for()
                 seen["off"] = time.monotonic() - closed
                 assert tab.locator("#proctoring-status").inner_text() == "Surveillance terminée."
+                assert tab.evaluate(STREAMS_ENDED), "her camera or microphone is still open"
                 shot(view, "live-view-ended")
                 shot(tab, "live-view-candidate-after-close")
 
@@ -421,6 +424,20 @@ def test_a_live_view_says_when_the_candidate_leaves_and_shows_her_again_when_she
             closing.timestamp
         )
         assert segments and max(s.span.end_s for s in segments) <= closed_s + 4.0
+
+
+KEEP_STREAMS = """
+window.vigieStreams = [];
+if (navigator.mediaDevices) {
+  const open = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+  navigator.mediaDevices.getUserMedia = (c) =>
+    open(c).then((s) => { window.vigieStreams.push(s); return s; });
+}
+"""
+STREAMS_ENDED = (
+    "window.vigieStreams.length > 0 && window.vigieStreams.every("
+    "(s) => s.getTracks().every((t) => t.readyState === 'ended'))"
+)
 
 
 def shot(page: Any, name: str) -> None:

@@ -33,6 +33,12 @@
     return navigator.mediaDevices.getUserMedia({ video: { width: 320, height: 240 }, audio: true })
       .then(function (s) { stream = s; return s; });
   }
+  // The session closed (proctoring.js): the checks' camera and microphone are let go too, or
+  // the camera's light stayed on after « Oui, envoyer » (a reviewer's check).
+  document.addEventListener("vigie:proctoring-ended", function () {
+    if (stream) { stream.getTracks().forEach(function (t) { t.stop(); }); }
+    stream = null;
+  });
   // A short recording of the microphone alone, handed back as a playable URL.
   function recordVoice(onRecording) {
     return navigator.mediaDevices.getUserMedia({ audio: true }).then(function (s) {
