@@ -379,3 +379,5 @@ def test_the_live_media_routes_check_the_session_and_the_role(
         segment = client.get(f"/media/sessions/{owner.session_id}/segment-0001.mkv")
         assert segment.status_code == 404  # the log references no such segment
         assert client.get(f"/staff/live/{owner.session_id}").status_code == 200
+        out = client.post("/logout", headers=csrf(client), follow_redirects=False)
+        assert out.headers["location"] == "/staff/login"  # staff to their own log-in page

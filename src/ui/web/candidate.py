@@ -166,8 +166,10 @@ def logout(request: Request[Any, Any, Any]) -> Redirect:
     kept: dict[str, Any] = {"lang": language_of(request)}
     if request.session.get("lang_chosen"):
         kept["lang_chosen"] = True
+    # Staff go back to their own log-in page (they landed on the candidates': a review).
+    back = "/staff/login" if request.session.get("staff") else "/login"
     request.set_session(kept)
-    return Redirect("/login")
+    return Redirect(back)
 
 
 @get("/password/reset", sync_to_thread=False)

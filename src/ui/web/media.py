@@ -419,7 +419,7 @@ class LiveMedia(Controller):
                 session_id=session_id,
                 holder=holder,
                 # Whom the agent is watching, and (support) the way back to her file.
-                candidate_name=f"{candidate.first_name} {candidate.surname}",
+                candidate_name=f"{candidate.first_name} {candidate.surname.upper()}",  # as her file
                 certification=certification,
                 case_file=(
                     f"/hotline/candidates/{session.candidate_id}"
