@@ -5,6 +5,7 @@ the secrets kept in a schema of their own, out of the event log's backups."""
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,10 @@ def test_a_node_of_a_postgresql_store_refuses_to_start_without_a_secret_key(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("VIGIE_DATABASE_URL", postgres_url)
+    if command[0] == "serve":  # a free port: a server on 8000 would be refused first
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            command = [*command, "--port", str(probe.getsockname()[1])]
     assert main(command) == 2
     said = capsys.readouterr().err
     assert "VIGIE_SECRET_KEY is not set" in said and "secrets.token_hex(32)" in said
