@@ -193,6 +193,13 @@ def candidate_in_checks(platform: Platform) -> Journey:
     return journey
 
 
+def entered_session(platform: Platform) -> uuid.UUID:
+    """The session of a candidate in her checks (`candidate_in_checks`)."""
+    session_id = candidate_in_checks(platform).session_id
+    assert session_id is not None
+    return session_id
+
+
 def segment_seconds(path: Path) -> float:
     with av.open(str(path)) as container:
         assert container.duration is not None
@@ -282,9 +289,7 @@ def test_a_proctored_session_is_recorded_from_chromium_and_a_cut_leaves_one_gap(
             stage.server_ns,
             stage.live_root,
         )
-        journey = candidate_in_checks(platform)
-        session_id = journey.session_id
-        assert session_id is not None
+        session_id = entered_session(platform)
 
         def drive_the_browser() -> None:
             with live_chromium(url) as context:
@@ -354,9 +359,7 @@ def test_a_live_view_says_when_the_candidate_leaves_and_shows_her_again_when_she
         accounts.register_staff(
             platform.ctx, email=agent[0], name="Sacha Hotline", role=Role.SUPPORT, password=agent[1]
         )
-        journey = candidate_in_checks(platform)
-        session_id = journey.session_id
-        assert session_id is not None
+        session_id = entered_session(platform)
         seen: dict[str, float] = {}
 
         def drive_the_browsers() -> None:

@@ -23,8 +23,8 @@ from domain.proctored_session import ProctoredSession
 from tests.acceptance.test_safe_exam_browser import seb_catalogue
 from tests.browser.conftest import ARTIFACTS
 from tests.browser.test_live_media_browser import (
-    candidate_in_checks,
     candidate_page,
+    entered_session,
     live_chromium,
     run_in_namespace,
     staged,
@@ -61,9 +61,7 @@ def test_a_screen_capture_session_records_two_tracks_and_a_stopped_share_is_flag
     catalogue = str(screen_catalogue(tmp_path / "banks"))
     with staged(tmp_path, "screen capture", catalogue_dir=catalogue) as stage:
         platform, url, live_root = stage.platform, stage.url, stage.live_root
-        journey = candidate_in_checks(platform)
-        session_id = journey.session_id
-        assert session_id is not None
+        session_id = entered_session(platform)
 
         def drive_the_browser() -> None:
             with live_chromium(url) as context:

@@ -408,10 +408,6 @@ class LiveMedia(Controller):
         who = _viewer(request, session_id, live=True)
         holder = holder_of(ctx, session_id) or ""
         candidate = ctx.store.get(session.candidate_id, Candidate)
-        try:
-            certification = ctx.catalogue.get(session.certification_code).title
-        except ValueError:  # a certification the catalogue no longer has
-            certification = session.certification_code
         return Template(
             "live.html",
             context=context(
@@ -420,7 +416,7 @@ class LiveMedia(Controller):
                 holder=holder,
                 # Whom the agent is watching, and (support) the way back to her file.
                 candidate_name=f"{candidate.first_name} {candidate.surname.upper()}",  # as her file
-                certification=certification,
+                certification_code=session.certification_code,
                 case_file=(
                     f"/hotline/candidates/{session.candidate_id}"
                     if who.role is Role.SUPPORT
