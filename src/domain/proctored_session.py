@@ -40,6 +40,11 @@ from domain.rules import (
 
 # A page load between two checks reconnects within a second or two: not a gap.
 GAP_TOLERANCE_S = 2.0
+# Her first connection opens some seconds after the entry: the next check's page loads and
+# the browser asks her for the camera, a question she may take a while to answer. A first
+# recorded second later than this is a gap from the entry on, which the examiner sees: a
+# first connection lost with the node that held it (issue 15) leaves no segment at all.
+FIRST_GAP_TOLERANCE_S = 30.0
 RETENTION = "retention"  # the reason of the retention process's deletions (issue 8)
 
 
@@ -573,7 +578,8 @@ class ProctoredSession(Aggregate):
     ) -> bool:
         """A finished recording of one connection of the proctoring tab (complete on storage,
         with its hash). A hole of more than GAP_TOLERANCE_S since the last recorded second
-        is recorded first as a gap, which the examiner sees. Segments still arrive after the
+        (FIRST_GAP_TOLERANCE_S since the entry, for the first one) is recorded first as a
+        gap, which the examiner sees. Segments still arrive after the
         session closed (the last one ends when the tab is closed). False if already known."""
         require_aware("at", at)
         if not segment_id.strip():
@@ -584,9 +590,9 @@ class ProctoredSession(Aggregate):
         if size < 0:
             raise InvalidArgument("size", "a segment's size cannot be negative")
         require(self.entries > 0, "R17", "nothing is recorded before the session is entered")
-        until = self.recorded_until_s
-        if until is not None and span.start_s - until > GAP_TOLERANCE_S:
-            self._recording_gap(span=MediaSpan(until, span.start_s), timestamp=at)
+        gap = _gap_before(span, self.recorded_until_s)
+        if gap is not None:
+            self._recording_gap(span=gap, timestamp=at)
         self._segment_recorded(
             segment_id=segment_id,
             media_id=media_id,
@@ -849,3 +855,14 @@ def _check_media(media_id: str, content_hash: str) -> None:
         raise InvalidArgument("media_id", "the stored media's id is required")
     if not content_hash.strip():
         raise InvalidArgument("content_hash", "the stored media's content hash is required")
+
+
+def _gap_before(span: MediaSpan, recorded_until_s: float | None) -> MediaSpan | None:
+    """The hole a segment starting at `span` leaves in the recording, if it is long enough to
+    be one: since the last recorded second, or since the entry (second 0) for the first."""
+    since, tolerance = (
+        (0.0, FIRST_GAP_TOLERANCE_S)
+        if recorded_until_s is None
+        else (recorded_until_s, GAP_TOLERANCE_S)
+    )
+    return MediaSpan(since, span.start_s) if span.start_s - since > tolerance else None

@@ -90,6 +90,51 @@ def test_a_cut_connection_leaves_two_segments_and_one_gap_of_its_span() -> None:
     assert view.recorded_seconds == pytest.approx(10, abs=0.1)
 
 
+def test_a_first_connection_lost_with_its_node_leaves_a_gap_from_the_entry() -> None:
+    """Issue 15: the node holding her first connection is killed before its segment is kept;
+    her page goes on through another node. The examiner sees that the recording starts late:
+    a gap from the entry to the first kept second, where the log said nothing of it."""
+    journey = Journey(make_platform())
+    journey.enrol()
+    journey.create_session()
+    journey.enter()
+    killed = MemoryLiveRecorder(journey.clock, lambda event: None, grace_s=30)  # reports nothing
+    journey.clock.advance(seconds=3)
+    play_with_heartbeats(connect(journey, killed), 60)
+    journey.clock.advance(seconds=4)  # her page offers again, to the node still up
+    recorder, _ = wire(journey, grace_s=30)
+    play_with_heartbeats(connect(journey, recorder), 10)
+    assert journey.session_id is not None
+    asyncio.run(recorder.close(journey.session_id))
+
+    events = session_events(journey)
+    [gap] = [e for e in events if isinstance(e, ProctoredSession.RecordingGap)]
+    [segment] = [e for e in events if isinstance(e, ProctoredSession.SegmentRecorded)]
+    assert gap.span.start_s == 0
+    assert gap.span.end_s == pytest.approx(67, abs=0.05) == segment.span.start_s
+    view = recording_of(events)
+    assert [m.kind for m in view.marks] == ["gap", "segment"]
+    assert view.gap_seconds == pytest.approx(67, abs=0.1)
+
+
+def test_a_first_connection_opened_while_she_answers_the_browser_leaves_no_gap() -> None:
+    """The camera's first connection waits for her answer to the browser's question: some
+    seconds after the entry, which is not a gap (FIRST_GAP_TOLERANCE_S)."""
+    journey = Journey(make_platform())
+    journey.enrol()
+    journey.create_session()
+    journey.enter()
+    recorder, _ = wire(journey, grace_s=30)
+    journey.clock.advance(seconds=25)
+    play_with_heartbeats(connect(journey, recorder), 5)
+    assert journey.session_id is not None
+    asyncio.run(recorder.close(journey.session_id))
+
+    events = session_events(journey)
+    assert not [e for e in events if isinstance(e, ProctoredSession.RecordingGap)]
+    assert [m.kind for m in recording_of(events).marks] == ["segment"]
+
+
 def test_reports_repeated_by_the_recorder_are_recorded_once() -> None:
     journey = Journey(make_platform())
     journey.enrol()

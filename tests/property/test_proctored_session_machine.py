@@ -26,6 +26,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from domain.errors import RuleBroken
 from domain.evidence import FlagKind, MediaSpan
 from domain.proctored_session import (
+    FIRST_GAP_TOLERANCE_S,
     GAP_TOLERANCE_S,
     MIN_RECORDING_S,
     EnvironmentPart,
@@ -468,7 +469,8 @@ class ProctoredSessionMachine(RuleBasedStateMachine):
         self, segment_id: str, span: MediaSpan, size: int
     ) -> None:
         """Issue 7: one segment per connection; a hole of more than GAP_TOLERANCE_S since
-        the last recorded second becomes a gap, recorded just before the segment."""
+        the last recorded second (FIRST_GAP_TOLERANCE_S since the entry, before the first
+        segment) becomes a gap, recorded just before the segment."""
         session = self.session
         assert session is not None
         at = self.now
@@ -494,13 +496,16 @@ class ProctoredSessionMachine(RuleBasedStateMachine):
             expect_refusal(session, command, "R17")
         else:
             until = model.recorded_until_s
-            gap = until is not None and span.start_s - until > GAP_TOLERANCE_S
+            # Issue 15: before the first segment, the hole runs from the entry (second 0).
+            since, tolerance = (
+                (0.0, FIRST_GAP_TOLERANCE_S) if until is None else (until, GAP_TOLERANCE_S)
+            )
+            gap = span.start_s - since > tolerance
             assert expect_success(session, command, self.log, events=2 if gap else 1) is True
             if gap:
-                assert until is not None
                 gap_event = self.log[-2]
                 assert isinstance(gap_event, ProctoredSession.RecordingGap)
-                assert gap_event.span == MediaSpan(until, span.start_s)
+                assert gap_event.span == MediaSpan(since, span.start_s)
             model.segments.add(segment_id)
             model.recorded_until_s = span.end_s if until is None else max(until, span.end_s)
 
