@@ -10,7 +10,6 @@ relay is tests/acceptance/test_turn_relay.py's.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import os
 import re
@@ -27,10 +26,9 @@ import httpx
 import pytest
 
 from adapters.mail.capture import SmtpCapture
-from adapters.media.webrtc import loopback_ice
 from app.live_connections import holder_of
 from tests.concurrency.served import Served, free_port, smtp_counter, start_served
-from tests.property.live_media_harness import AiortcClient
+from tests.property.live_media_harness import candidate_offer, watcher_offer
 from ui.journey import Journey
 from ui.serve import SUPPORT_EMAIL
 
@@ -71,35 +69,6 @@ def haproxy(bind: str, node_a: str, node_b: str) -> Iterator[subprocess.Popen[st
 
 def _csrf(client: httpx.Client) -> dict[str, str]:
     return {"x-csrftoken": client.cookies.get("vigie_csrf") or ""}
-
-
-def _candidate_offer() -> tuple[asyncio.AbstractEventLoop, AiortcClient, str]:
-    loop = asyncio.new_event_loop()
-
-    async def offer() -> tuple[AiortcClient, str]:
-        client = AiortcClient()
-        await client.pc.setLocalDescription(await client.pc.createOffer())
-        return client, client.pc.localDescription.sdp
-
-    with loopback_ice():
-        client, sdp = loop.run_until_complete(offer())
-    return loop, client, sdp
-
-
-def _watcher_offer(loop: asyncio.AbstractEventLoop) -> str:
-    from aiortc import RTCConfiguration, RTCPeerConnection
-
-    async def offer() -> str:
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        pc.addTransceiver("video", direction="recvonly")
-        pc.addTransceiver("audio", direction="recvonly")
-        await pc.setLocalDescription(await pc.createOffer())
-        sdp: str = pc.localDescription.sdp
-        await pc.close()
-        return sdp
-
-    with loopback_ice():
-        return loop.run_until_complete(offer())
 
 
 def test_a_live_view_through_the_proxy_reaches_the_node_holding_the_connection(
@@ -155,7 +124,7 @@ def test_a_live_view_through_the_proxy_reaches_the_node_holding_the_connection(
         candidate = stack.enter_context(proxy.client())
         login = proxy.post_form(candidate, "/login", {"email": journey.email, "password": PASSWORD})
         assert login.status_code in (302, 303), login.text
-        loop, peer, sdp = _candidate_offer()
+        loop, peer, sdp = candidate_offer()
         stack.callback(loop.close)
         stack.callback(lambda: loop.run_until_complete(peer.hang_up()))
         ice = candidate.get(f"/api/sessions/{session_id}/media/ice")
@@ -179,7 +148,7 @@ def test_a_live_view_through_the_proxy_reaches_the_node_holding_the_connection(
         # As the page does: the hint in the URL, routed by HAProxy to the holder.
         answer = support.post(
             f"{watch}?node={holder}",
-            json={"sdp": _watcher_offer(loop)},
+            json={"sdp": watcher_offer(loop)},
             headers=_csrf(support),
         )
         assert answer.status_code == 200, answer.text
@@ -190,7 +159,7 @@ def test_a_live_view_through_the_proxy_reaches_the_node_holding_the_connection(
         # the view to the holder (307 ?node=holder, back through the proxy).
         went_through: list[str] = []
         for _ in range(2):  # round robin: one of two lands on the other node
-            reply = support.post(watch, json={"sdp": _watcher_offer(loop)}, headers=_csrf(support))
+            reply = support.post(watch, json={"sdp": watcher_offer(loop)}, headers=_csrf(support))
             assert reply.status_code == 200, reply.text
             assert reply.headers["x-vigie-node"] == holder
             went_through += [r.headers["x-vigie-node"] for r in reply.history]

@@ -3,6 +3,7 @@ problem details, through the real app in Litestar's test client."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +23,7 @@ from domain.evidence import Verdict
 from domain.exam_attempt import ExamAttempt
 from domain.staff import Role
 from tests.acceptance.web import csrf, form_token, log_in
+from tests.property.live_media_harness import candidate_offer, watcher_offer
 from ui.journey import NINE_WORDS, PARIS, Journey
 from ui.web.app import create_app
 
@@ -381,3 +383,64 @@ def test_the_live_media_routes_check_the_session_and_the_role(
         assert client.get(f"/staff/live/{owner.session_id}").status_code == 200
         out = client.post("/logout", headers=csrf(client), follow_redirects=False)
         assert out.headers["location"] == "/staff/login"  # staff to their own log-in page
+
+
+def test_a_live_view_ends_when_its_agent_logs_out_and_another_agent_s_goes_on(
+    world: dict[str, Any], tmp_path: Path
+) -> None:
+    """Issue 15: a view went on showing her camera to an agent who had logged out in another
+    tab, for as long as her connection lasted. The node holding it now hangs up the views
+    of a web session that ended (a log-out, a revocation) within a few seconds; the page
+    then says « Vous n'êtes plus connecté ». Another agent's view of her goes on."""
+    platform = world["platform"]
+    owner: Journey = world["owner"]
+    accounts.register_staff(
+        platform.ctx, email="sam@example.org", name="Sam", role=Role.SUPPORT, password=PASSWORD
+    )
+    app = create_app(
+        platform, secret=SECRET, support=SupportContact(), live_media_root=tmp_path / "live"
+    )
+    loop, candidate_peer, sdp = candidate_offer()
+    # One app, one lifespan (one recorder): each person is a jar of cookies on one client.
+    with TestClient(app) as client:
+        jars: dict[str, dict[str, str]] = {}
+        for who, path, email in (
+            ("owner", "/login", "owner@example.org"),
+            ("sam", "/staff/login", "sam@example.org"),
+            ("eve", "/staff/login", "eve@example.org"),
+        ):
+            client.cookies.clear()
+            log_in(client, path, email, PASSWORD)
+            jars[who] = dict(client.cookies)
+
+        def as_(who: str) -> None:
+            client.cookies.clear()
+            client.cookies.update(jars[who])
+
+        as_("owner")
+        offered = client.post(
+            f"/api/sessions/{owner.session_id}/media/offer", json={"sdp": sdp}, headers=csrf(client)
+        )
+        assert offered.status_code == 200, offered.text
+        watch = f"/api/sessions/{owner.session_id}/media/watch"
+        for who in ("sam", "eve"):
+            as_(who)
+            view = client.post(watch, json={"sdp": watcher_offer(loop)}, headers=csrf(client))
+            assert view.status_code == 200, view.text
+        recorder = app.state.recorder
+        assert len(recorder.viewers()) == 2
+
+        as_("sam")
+        assert client.post("/logout", headers=csrf(client), follow_redirects=False).is_redirect
+        deadline = time.monotonic() + 10  # the node looks every CLOSED_CHECK_S (2 s)
+        while len(recorder.viewers()) != 1 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(recorder.viewers()) == 1, "the logged-out agent's view was not hung up"
+        as_("sam")  # her page offers again: no longer logged in
+        again = client.post(watch, json={"sdp": watcher_offer(loop)}, headers=csrf(client))
+        assert again.status_code in (401, 403)
+        as_("eve")  # the other agent still watches, and may offer again
+        time.sleep(2.5)  # one more check: it leaves her view be
+        assert len(recorder.viewers()) == 1
+    loop.run_until_complete(candidate_peer.hang_up())
+    loop.close()

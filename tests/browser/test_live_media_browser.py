@@ -346,6 +346,47 @@ def test_a_proctored_session_is_recorded_from_chromium_and_a_cut_leaves_one_gap(
         assert keys and max(b - a for a, b in itertools.pairwise([*keys, length])) <= 2.0, keys
 
 
+def test_a_live_view_stops_when_its_agent_logs_out_in_another_tab(tmp_path: Path) -> None:
+    """Issue 15: support watches her live, then logs out in another tab. The view went on
+    showing her camera for as long as her connection lasted; it now stops within seconds and
+    says the agent is no longer logged in."""
+    agent = ("sacha.out@example.org", "sacha-out-1")
+    with staged(tmp_path) as stage:
+        platform, url = stage.platform, stage.url
+        accounts.register_staff(
+            platform.ctx, email=agent[0], name="Sacha Hotline", role=Role.SUPPORT, password=agent[1]
+        )
+        session_id = entered_session(platform)
+        seen: dict[str, float] = {}
+
+        def drive_the_browsers() -> None:
+            with live_chromium(url, contexts=2) as (candidate, support):
+                candidate_page(candidate, url, session_id)
+                view = support.new_page()
+                view.set_default_timeout(30_000)
+                view.goto(f"{url}/staff/login")
+                view.fill("#email", agent[0])
+                view.fill("#password", agent[1])
+                view.locator("form button[type=submit]").last.click()
+                view.wait_for_url("**/hotline**")
+                view.goto(f"{url}/staff/live/{session_id}")
+                view.locator("#live-status[data-state='live']").wait_for()
+
+                other = support.new_page()  # her file, in another tab: « Se déconnecter »
+                other.goto(f"{url}/hotline")
+                other.locator("form[action='/logout'] button").click()
+                other.wait_for_url("**/staff/login**")
+                out = time.monotonic()
+                view.locator("#live-status[data-state='signed-out']").wait_for()
+                seen["stopped"] = time.monotonic() - out
+                assert "plus connecté" in view.locator("#live-status").inner_text()
+                assert view.evaluate("document.getElementById('live').srcObject") is None
+                shot(view, "live-view-signed-out")
+
+        run_in_namespace(stage.browser_ns, drive_the_browsers)
+        print(f"the view stopped {seen['stopped']:.1f} s after the log-out")  # pytest -s
+
+
 def test_a_live_view_says_when_the_candidate_leaves_and_shows_her_again_when_she_is_back(
     tmp_path: Path,
 ) -> None:

@@ -27,7 +27,7 @@ from aiortc.mediastreams import MediaStreamError
 
 from adapters.clock import ManualClock, SystemClock
 from adapters.media.live_memory import MemoryLiveRecorder, MemoryPeer
-from adapters.media.webrtc import WebRtcRecorder
+from adapters.media.webrtc import WebRtcRecorder, loopback_ice
 from app.ports.live_media import SCREEN, Detector, LiveEvent, LiveRecorder
 
 CLONE_NEWNET = 0x40000000
@@ -53,7 +53,7 @@ class Harness:
     events: list[LiveEvent]
     connect: Callable[[UUID], Any]  # async: the page's peer, connected
     play: Callable[[float], Any]  # async: let media flow for that many seconds
-    watch: Callable[[UUID], Any]  # async: a supervisor's live view (`Watching`)
+    watch: Callable[..., Any]  # async: a supervisor's live view (`Watching`)
     tolerance_s: float  # how far a file's duration may be from its recorded span
     on_the_wall: bool = True  # False: media time is the harness's own clock, not the wall's
     cleanup: list[Callable[[], Any]] = field(default_factory=list)
@@ -111,9 +111,9 @@ def memory_harness(grace_s: float, detectors: tuple[Detector, ...] = ()) -> Harn
             clock.advance(seconds=seconds)
             recorder.poll()
 
-    async def watch(session_id: UUID) -> Watching:
+    async def watch(session_id: UUID, viewer: str = "") -> Watching:
         watcher = MemoryPeer(recorder, clock)
-        watcher.watching(await recorder.watch(session_id, "vigie-memory-watch"))
+        watcher.watching(await recorder.watch(session_id, "vigie-memory-watch", viewer))
         return Watching(lambda: watcher.frames_seen, lambda: watcher.watch_ended)
 
     return Harness(
@@ -196,7 +196,7 @@ class ScreenClient:
             self.player.video.stop()
 
 
-async def aiortc_watcher(recorder: LiveRecorder, session_id: UUID) -> Watching:
+async def aiortc_watcher(recorder: LiveRecorder, session_id: UUID, viewer: str = "") -> Watching:
     """A supervisor's peer receiving the relayed tracks; counts decoded video frames."""
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     pc.addTransceiver("video", direction="recvonly")
@@ -211,9 +211,40 @@ async def aiortc_watcher(recorder: LiveRecorder, session_id: UUID) -> Watching:
 
     pc.on("track", lambda track: track.kind == "video" and asyncio.ensure_future(count(track)))
     await pc.setLocalDescription(await pc.createOffer())
-    answer = await recorder.watch(session_id, pc.localDescription.sdp)
+    answer = await recorder.watch(session_id, pc.localDescription.sdp, viewer)
     await pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))
     return Watching(lambda: seen[0], lambda: pc.connectionState in ("closed", "failed"))
+
+
+def candidate_offer() -> tuple[asyncio.AbstractEventLoop, AiortcClient, str]:
+    """The proctoring page's offer, made on a loop of its own (loopback ICE): an offer to
+    answer through the web, its connection never completed."""
+    loop = asyncio.new_event_loop()
+
+    async def offer() -> tuple[AiortcClient, str]:
+        client = AiortcClient()
+        await client.pc.setLocalDescription(await client.pc.createOffer())
+        return client, client.pc.localDescription.sdp
+
+    with loopback_ice():
+        client, sdp = loop.run_until_complete(offer())
+    return loop, client, sdp
+
+
+def watcher_offer(loop: asyncio.AbstractEventLoop) -> str:
+    """A live view's offer (receive only), made on `loop`."""
+
+    async def offer() -> str:
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        pc.addTransceiver("video", direction="recvonly")
+        pc.addTransceiver("audio", direction="recvonly")
+        await pc.setLocalDescription(await pc.createOffer())
+        sdp: str = pc.localDescription.sdp
+        await pc.close()
+        return sdp
+
+    with loopback_ice():
+        return loop.run_until_complete(offer())
 
 
 def aiortc_harness(root: Path, grace_s: float, detectors: tuple[Detector, ...] = ()) -> Harness:
@@ -227,8 +258,8 @@ def aiortc_harness(root: Path, grace_s: float, detectors: tuple[Detector, ...] =
         await client.connect(recorder, session_id)
         return client
 
-    async def watch(session_id: UUID) -> Watching:
-        return await aiortc_watcher(recorder, session_id)
+    async def watch(session_id: UUID, viewer: str = "") -> Watching:
+        return await aiortc_watcher(recorder, session_id, viewer)
 
     screens: list[ScreenClient] = []
 

@@ -182,6 +182,45 @@ def test_a_proctoring_connection_is_recorded_in_segments_with_gaps_and_signals(
     asyncio.run(run())
 
 
+async def views_body(harness: Harness) -> None:
+    """Issue 15: a live view ends when its viewer's web session does (`end_views`, told by
+    the node's check); another viewer's view of the same camera goes on."""
+    events, session = harness.events, uuid.uuid4()
+    camera = await harness.connect(session)
+    camera.send(HEARTBEAT)
+    await harness.play(0.5)
+    support = await harness.watch(session, "support-session")
+    examiner = await harness.watch(session, "examiner-session")
+    assert sorted(harness.recorder.viewers()) == ["examiner-session", "support-session"]
+    await harness.play(1.0)
+    await harness.recorder.end_views("support-session")
+    await until(events, support.ended, 10)
+    seen = examiner.frames()
+    camera.send(HEARTBEAT)
+    await harness.play(1.0)
+    assert not examiner.ended() and examiner.frames() > seen, "the other view stopped too"
+    assert harness.recorder.viewers() == ("examiner-session",)
+    await harness.recorder.end_views("nobody")  # nothing of that viewer: nothing happens
+    assert harness.recorder.viewers() == ("examiner-session",)
+    await harness.recorder.close(session)
+    await until(events, examiner.ended, 10)
+    assert harness.recorder.viewers() == ()
+
+
+def test_a_viewer_s_live_views_end_when_told_and_another_viewer_s_go_on(
+    harness: Harness,
+) -> None:
+    async def run() -> None:
+        try:
+            await views_body(harness)
+        finally:
+            for cleanup in harness.cleanup:
+                await cleanup()
+            await harness.recorder.aclose()
+
+    asyncio.run(run())
+
+
 def test_segment_files_are_complete_or_absent(tmp_path: Path) -> None:
     """Nothing half-written is left behind once a session closes."""
 

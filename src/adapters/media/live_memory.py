@@ -145,6 +145,7 @@ class MemoryLiveRecorder:
         self.sessions: dict[UUID, _Session] = {}
         self.blobs: dict[str, bytes] = {}
         self.links: dict[str, MemoryLink] = {}
+        self.view_viewers: dict[str, str] = {}  # each live view's answer: who asked for it
         self._numbers = itertools.count(1)
         self._screen_numbers = itertools.count(1)
 
@@ -188,7 +189,7 @@ class MemoryLiveRecorder:
         self.sink(SegmentStarted(segment_id, session_id, link.started_at))
         return f"{ANSWER} {segment_id}"
 
-    async def watch(self, session_id: UUID, offer_sdp: str) -> str:
+    async def watch(self, session_id: UUID, offer_sdp: str, viewer: str = "") -> str:
         if not offer_sdp.startswith(WATCH):
             raise BadOffer("not a memory watch offer")
         session = self.sessions.get(session_id)
@@ -198,7 +199,9 @@ class MemoryLiveRecorder:
             for link in session.links
         ):
             raise NotLive(f"no camera connection of {session_id} here")
-        return f"{WATCH} {session_id}"
+        answer = f"{WATCH} {session_id} {len(self.view_viewers)}"
+        self.view_viewers[answer] = viewer
+        return answer
 
     def link(self, answer_sdp: str) -> MemoryLink:
         return self.links[answer_sdp.removeprefix(ANSWER).strip()]
@@ -261,6 +264,15 @@ class MemoryLiveRecorder:
     def held(self) -> tuple[UUID, ...]:
         return tuple(self.sessions)
 
+    def viewers(self) -> tuple[str, ...]:
+        return tuple({w.viewer for s in self.sessions.values() for w in s.watchers})
+
+    async def end_views(self, viewer: str) -> None:
+        for session in self.sessions.values():
+            for watcher in [w for w in session.watchers if w.viewer == viewer]:
+                watcher.watch_ended = True
+                session.watchers.remove(watcher)
+
     async def close(self, session_id: UUID) -> None:
         session = self.sessions.pop(session_id, None)
         if session is None:
@@ -307,6 +319,7 @@ class MemoryPeer:
         self.wire: MemoryLink | None = None
         self.frames_seen = 0
         self.watch_ended = False  # as a live view: hung up when the camera's connection ended
+        self.viewer = ""  # as a live view: who asked for it (`watch`)
         self._video_n = 0
         self._audio_n = 0
 
@@ -347,7 +360,8 @@ class MemoryPeer:
 
     def watching(self, answer_sdp: str) -> None:
         """Receive a session's live frames (after `recorder.watch`); counts them."""
-        session_id = UUID(answer_sdp.removeprefix(WATCH).strip())
+        session_id = UUID(answer_sdp.removeprefix(WATCH).split()[0])
+        self.viewer = self.recorder.view_viewers[answer_sdp]
         self.recorder.sessions[session_id].watchers.append(self)
 
     def send(self, text: str) -> None:

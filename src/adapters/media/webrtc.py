@@ -26,6 +26,7 @@ import contextlib
 import itertools
 import logging
 import re
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -198,6 +199,10 @@ class WebRtcRecorder:
         self.max_detector_backlog = max_detector_backlog
         self.pool = ThreadPoolExecutor(detector_workers, thread_name_prefix="vigie-detect")
         self.relay = MediaRelay()
+        # Who asked for each live view (`watch`'s viewer); forgotten with the connection.
+        self._viewer_of: weakref.WeakKeyDictionary[RTCPeerConnection, str] = (
+            weakref.WeakKeyDictionary()
+        )
         self.sessions: dict[UUID, _Session] = {}
         self.skipped_detections = 0  # samples dropped because the detectors lagged
         self.max_encode_backlog = 0  # frames waiting for a segment's worker, at worst
@@ -266,7 +271,7 @@ class WebRtcRecorder:
         self.sink(SegmentStarted(recording.segment_id, session_id, now))
         return pc.localDescription.sdp
 
-    async def watch(self, session_id: UUID, offer_sdp: str) -> str:
+    async def watch(self, session_id: UUID, offer_sdp: str, viewer: str = "") -> str:
         session = self.sessions.get(session_id)
         now = self.clock.now()
         if (
@@ -288,6 +293,7 @@ class WebRtcRecorder:
             await pc.close()
             raise BadOffer(str(error)) from error
         session.watchers.append(pc)
+        self._viewer_of[pc] = viewer
 
         @pc.on("connectionstatechange")
         async def _state() -> None:
@@ -299,6 +305,17 @@ class WebRtcRecorder:
 
     def held(self) -> tuple[UUID, ...]:
         return tuple(self.sessions)
+
+    def viewers(self) -> tuple[str, ...]:
+        return tuple(
+            {self._viewer_of.get(pc, "") for s in self.sessions.values() for pc in s.watchers}
+        )
+
+    async def end_views(self, viewer: str) -> None:
+        for session in self.sessions.values():
+            for pc in [pc for pc in session.watchers if self._viewer_of.get(pc, "") == viewer]:
+                session.watchers.remove(pc)
+                await pc.close()
 
     async def close(self, session_id: UUID) -> None:
         session = self.sessions.get(session_id)

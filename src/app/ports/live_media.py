@@ -199,10 +199,20 @@ class LiveRecorder(Protocol):
         connection at a time, and one screen connection: issue 16)."""
         ...
 
-    async def watch(self, session_id: UUID, offer_sdp: str) -> str:
+    async def watch(self, session_id: UUID, offer_sdp: str, viewer: str = "") -> str:
         """Answer a supervisor's offer with the session's live tracks, leaving recording be
         (NotLive while the candidate's camera is not connected here). When the camera's
-        connection ends, so do its live views: their pages reconnect to the next one."""
+        connection ends, so do its live views: their pages reconnect to the next one.
+        `viewer` names who asked (their web session): `end_views` hangs up their views."""
+        ...
+
+    def viewers(self) -> tuple[str, ...]:
+        """Who watches a live view held here, as each `watch` was told (no repeats)."""
+        ...
+
+    async def end_views(self, viewer: str) -> None:
+        """Hang up that viewer's live views (logged out, or their session ended elsewhere:
+        a view went on showing her camera to an agent who had logged out, issue 15)."""
         ...
 
     async def close(self, session_id: UUID) -> None:

@@ -46,6 +46,7 @@ from app.ports.live_media import (
     NotLive,
 )
 from app.ports.media_capture import MediaUnavailable
+from app.sessions import session_key
 from app.tenancy import media_viewer
 from domain.access import Actor
 from domain.candidate import Candidate
@@ -62,6 +63,7 @@ from ui.web.edge import (
     staff_id,
 )
 from ui.web.ranges import ranged_media
+from ui.web.sessions import COOKIE, cookie_of
 
 log = logging.getLogger(__name__)
 
@@ -201,7 +203,8 @@ async def start_recorder(app: Litestar) -> None:
     app.state.closed_check = asyncio.ensure_future(_hang_up_closed(platform, recorder))
 
 
-# How often a node looks whether the sessions it holds a connection of have closed.
+# How often a node looks whether the sessions it holds a connection of have closed, and
+# whether the agents watching them live are still logged in.
 CLOSED_CHECK_S = 2.0
 
 
@@ -209,10 +212,12 @@ async def _hang_up_closed(platform: Platform, recorder: LiveRecorder) -> None:
     """The connections of a session that closed (the exam validated, on whichever node) are
     hung up within `CLOSED_CHECK_S`: its segment ends, its live views say it is over and the
     candidate's page stops the camera. They went on recording and showing her « live » for
-    as long as her tab stayed open (issue 15, a support agent's review)."""
+    as long as her tab stayed open (issue 15, a support agent's review). So are the live
+    views of an agent whose web session ended (`_hang_up_ended_viewers`)."""
     loop = asyncio.get_running_loop()
     while True:
         await asyncio.sleep(CLOSED_CHECK_S)
+        await _hang_up_ended_viewers(platform, recorder)
         held = recorder.held()
         if not held:
             continue
@@ -226,6 +231,30 @@ async def _hang_up_closed(platform: Platform, recorder: LiveRecorder) -> None:
                 await recorder.close(session_id)
             except Exception:  # one session's hang-up failing leaves the check running
                 log.exception("could not hang up closed session %s", session_id)
+
+
+async def _hang_up_ended_viewers(platform: Platform, recorder: LiveRecorder) -> None:
+    """The live views of an agent logged out (on whichever node), revoked or past their
+    session's end are hung up: a view went on showing her camera to an agent who had
+    logged out elsewhere, for as long as her connection lasted (issue 15). The page then
+    says « Vous n'êtes plus connecté ». A view's viewer is the key of the web session
+    that asked for it (`watch`)."""
+    viewers = [v for v in recorder.viewers() if v]
+    sessions = platform.sessions
+    if not viewers or sessions is None:
+        return
+    now = platform.ctx.clock.now()
+    for viewer in viewers:
+        try:
+            ended = await sessions.get_async(viewer, now) is None
+        except Exception:  # the store unreachable for a moment: looked at again next time
+            log.warning("could not look whether a live viewer is logged in", exc_info=True)
+            return
+        if ended:
+            try:
+                await recorder.end_views(viewer)
+            except Exception:  # one viewer's hang-up failing leaves the check running
+                log.exception("could not hang up the live views of an ended session")
 
 
 async def stop_recorder(app: Litestar) -> None:
@@ -379,7 +408,7 @@ class LiveMedia(Controller):
             # traceback in the log every 5 s for each open view.
             return Response(WAITING, status_code=503)
         try:
-            answer = await recorder_of(request).watch(session_id, data.sdp)
+            answer = await recorder_of(request).watch(session_id, data.sdp, _viewer_key(request))
         except NotLive:
             return Response(WAITING, status_code=409)
         except BadOffer:
@@ -424,6 +453,13 @@ class LiveMedia(Controller):
                 ),
             ),
         )
+
+
+def _viewer_key(request: Request[Any, Any, Any]) -> str:
+    """The web session a live view is asked from, as the session store knows it (its id's
+    hash): the view is hung up once that session ends (`_hang_up_ended_viewers`)."""
+    sent = cookie_of(request.scope, COOKIE)
+    return session_key(sent) if sent else ""
 
 
 class Recordings(Controller):

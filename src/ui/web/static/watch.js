@@ -153,6 +153,17 @@
     });
   }
 
+  // Watching is the agent's activity: while she is shown live, the agent's session is kept
+  // alive as a page load would keep it (a staff session ends after 30 min without a request,
+  // and the node hangs up the views of an ended session). The offer's own first request.
+  var KEEP_MS = 5 * 60 * 1000;
+  setInterval(function () {
+    if (status.getAttribute("data-state") !== "live") return;
+    fetch(base + "/ice", { credentials: "same-origin" }).then(function (reply) {
+      if (reply.status === 401 || reply.status === 403) stop("signed-out");
+    }, function () {});  // the network: the view's own connection says so
+  }, KEEP_MS);
+
   video.addEventListener("playing", function () { show("live"); });
   connect();
 })();
