@@ -346,6 +346,15 @@ def test_a_proctored_session_is_recorded_from_chromium_and_a_cut_leaves_one_gap(
         assert keys and max(b - a for a, b in itertools.pairwise([*keys, length])) <= 2.0, keys
 
 
+# Records each state the live view's status line takes (its data-state attribute).
+STATES_SEEN = """() => {
+  window.statesSeen = [];
+  const status = document.getElementById("live-status");
+  new MutationObserver(() => window.statesSeen.push(status.dataset.state))
+    .observe(status, { attributes: true, attributeFilter: ["data-state"] });
+}"""
+
+
 def test_a_live_view_stops_when_its_agent_logs_out_in_another_tab(tmp_path: Path) -> None:
     """Issue 15: support watches her live, then logs out in another tab. The view went on
     showing her camera for as long as her connection lasted; it now stops within seconds and
@@ -439,6 +448,7 @@ def test_a_live_view_says_when_the_candidate_leaves_and_shows_her_again_when_she
 
                 # Her exam is sent with her tab left open (the portal's validate closes the
                 # session: R18). She was still recorded and shown « live » after it.
+                view.evaluate(STATES_SEEN)  # from here on, every state the view says
                 session = platform.ctx.store.get(session_id, ProctoredSession)
                 session.close(at=platform.ctx.now())
                 platform.ctx.store.save(session)
@@ -446,6 +456,10 @@ def test_a_live_view_says_when_the_candidate_leaves_and_shows_her_again_when_she
                 view.locator("#live-status[data-state='ended']").wait_for()
                 seen["ended"] = time.monotonic() - closed
                 assert "session est close" in status.inner_text()
+                # Never « not connected » on the way: it came first for a second (a review).
+                assert "waiting" not in view.evaluate("window.statesSeen"), view.evaluate(
+                    "window.statesSeen"
+                )
                 tab.locator("[data-proctoring-session][data-state='off']").wait_for()
                 seen["off"] = time.monotonic() - closed
                 assert tab.locator("#proctoring-status").inner_text() == "Surveillance terminée."

@@ -48,9 +48,10 @@
   function stop(state) { hangUp(); show(state); }
   function again(state) {
     // Just after a live picture ends, asked again at once: the server then says whether the
-    // session closed, or the candidate's page is already back.
+    // session closed, or the candidate's page is already back. Till it answers the page
+    // says it is connecting: « not connected » came first for a second before « closed ».
     var soon = status.getAttribute("data-state") === "live";
-    stop(state || "waiting");
+    stop(state || (soon ? "connecting" : "waiting"));
     clearTimeout(retry);
     retry = setTimeout(connect, soon ? SOON_MS : RETRY_MS);
   }
