@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid5
@@ -18,6 +18,7 @@ from adapters.clock import ManualClock
 from adapters.ids import SeededIds
 from app.mail_rendering import SupportContact
 from app.outbox import MAIL_NAMESPACE
+from app.sessions import TOUCH_EVERY
 from app.use_cases import accounts
 from domain.evidence import Verdict
 from domain.exam_attempt import ExamAttempt
@@ -26,6 +27,7 @@ from tests.acceptance.web import csrf, form_token, log_in
 from tests.property.live_media_harness import candidate_offer, watcher_offer
 from ui.journey import NINE_WORDS, PARIS, Journey
 from ui.web.app import create_app
+from ui.web.media import keep_alive_ms
 
 SECRET = b"t" * 32
 PASSWORD = "candidat-pass-1"
@@ -439,8 +441,26 @@ def test_a_live_view_ends_when_its_agent_logs_out_and_another_agent_s_goes_on(
         as_("sam")  # her page offers again: no longer logged in
         again = client.post(watch, json={"sdp": watcher_offer(loop)}, headers=csrf(client))
         assert again.status_code in (401, 403)
+        # « Se déconnecter » on that stale page leads to the staff log-in, not the candidates'.
+        stale = client.post(
+            "/logout",
+            headers={**csrf(client), "referer": f"http://testserver/staff/live/{owner.session_id}"},
+            follow_redirects=False,
+        )
+        assert stale.headers["location"] == "/staff/login"
         as_("eve")  # the other agent still watches, and may offer again
         time.sleep(2.5)  # one more check: it leaves her view be
         assert len(recorder.viewers()) == 1
     loop.run_until_complete(candidate_peer.hang_up())
     loop.close()
+
+
+def test_a_live_view_asks_often_enough_to_keep_its_agent_logged_in() -> None:
+    """Twice within the staff's idle time, more than TOUCH_EVERY apart (a session's idle end
+    is written only when it moves by that much), at most every 5 min (a review: a 2-minute
+    idle time logged a watching agent out)."""
+    for idle_minutes in (2, 6, 30, 600):
+        idle = timedelta(minutes=idle_minutes)
+        every = timedelta(milliseconds=keep_alive_ms(idle))
+        assert TOUCH_EVERY < every < idle / 1.5 or idle_minutes < 2
+        assert every <= timedelta(minutes=5)

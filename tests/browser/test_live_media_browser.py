@@ -358,7 +358,8 @@ STATES_SEEN = """() => {
 def test_a_live_view_stops_when_its_agent_logs_out_in_another_tab(tmp_path: Path) -> None:
     """Issue 15: support watches her live, then logs out in another tab. The view went on
     showing her camera for as long as her connection lasted; it now stops within seconds and
-    says the agent is no longer logged in."""
+    says the agent is no longer logged in, with the way to log in again; once she has, in
+    another tab, the picture comes back by itself."""
     agent = ("sacha.out@example.org", "sacha-out-1")
     with staged(tmp_path) as stage:
         platform, url = stage.platform, stage.url
@@ -390,10 +391,24 @@ def test_a_live_view_stops_when_its_agent_logs_out_in_another_tab(tmp_path: Path
                 seen["stopped"] = time.monotonic() - out
                 assert "plus connecté" in view.locator("#live-status").inner_text()
                 assert view.evaluate("document.getElementById('live').srcObject") is None
+                assert view.locator("#live-log-in a").is_visible()  # not a dead end
                 shot(view, "live-view-signed-out")
 
+                # She logs in again in the other tab: the view comes back by itself.
+                other.fill("#email", agent[0])
+                other.fill("#password", agent[1])
+                other.locator("form button[type=submit]").last.click()
+                other.wait_for_url("**/hotline**")
+                back = time.monotonic()
+                view.locator("#live-status[data-state='live']").wait_for()
+                seen["back"] = time.monotonic() - back
+                assert not view.locator("#live-log-in").is_visible()
+
         run_in_namespace(stage.browser_ns, drive_the_browsers)
-        print(f"the view stopped {seen['stopped']:.1f} s after the log-out")  # pytest -s
+        print(  # pytest -s
+            f"the view stopped {seen['stopped']:.1f} s after the log-out, and was live again "
+            f"{seen['back']:.1f} s after the agent logged in again in another tab"
+        )
 
 
 def test_a_live_view_says_when_the_candidate_leaves_and_shows_her_again_when_she_is_back(

@@ -77,7 +77,13 @@ from ui.web import (
     unavailable,
     workspace,
 )
-from ui.web.edge import MAX_BODY_BYTES, language_of, refusal_status, wants_fragment
+from ui.web.edge import (
+    MAX_BODY_BYTES,
+    STAFF_AREAS,
+    language_of,
+    refusal_status,
+    wants_fragment,
+)
 from ui.web.edge import context as page_context
 from ui.web.headers import security_headers
 from ui.web.i18n import N_, gettext_for
@@ -175,10 +181,6 @@ def _field_error(request: Request[Any, Any, Any], key: str, limit: int | None) -
         return Response(body, status_code=400, media_type=api.PROBLEM)
     name = "_refusal.html" if wants_fragment(request) else "error.html"
     return Template(name, context=page_context(request, message=sentence), status_code=400)
-
-
-# Pages only staff open: without a log-in they lead to the staff log-in, not the candidates'.
-STAFF_AREAS = ("/examiner", "/operator", "/staff", "/hotline", "/auditor", "/media/")
 
 
 def _http_error(request: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:
@@ -339,6 +341,7 @@ def create_app(
     if rate_limits is not None:
         stores["rate_limit"] = rate_limits
     csrf_key = hashlib.sha256(secret + b"/csrf").hexdigest()
+    policy = session_policy or SessionPolicy.from_env()
     app = Litestar(
         route_handlers=[
             *site.ROUTES,
@@ -378,7 +381,7 @@ def create_app(
                 ServerSessions,
                 store=platform.sessions,
                 clock=platform.ctx.clock,
-                policy=session_policy or SessionPolicy.from_env(),
+                policy=policy,
                 secure=secure,
                 renew_csrf=csrf_cookie("vigie_csrf", csrf_key, secure=secure),
             ),
@@ -458,6 +461,8 @@ def create_app(
     app.state.support = support
     sso = platform.single_sign_on
     app.state.single_sign_on_name = sso.name if sso is not None else ""
+    # The live view keeps its agent's session alive while it shows her (static/watch.js).
+    app.state.session_policy = policy
     app.state.throttle = LoginThrottle(platform.sessions, platform.ctx.clock)
     app.state.second_factors = SecondFactors(
         platform.sessions, platform.ctx.clock, seal_key(secret)

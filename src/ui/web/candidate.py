@@ -16,6 +16,7 @@ import functools
 import os
 import time
 from typing import Annotated, Any, TypeVar
+from urllib.parse import urlsplit
 from uuid import UUID
 
 import anyio
@@ -40,6 +41,7 @@ from domain.proctored_session import EnvironmentPart, ProctoredSession
 from ui.web import check_steps
 from ui.web.edge import (
     LANGUAGE_COOKIE,
+    STAFF_AREAS,
     UPLOAD_BODY_BYTES,
     Multipart,
     candidate_guard,
@@ -166,8 +168,11 @@ def logout(request: Request[Any, Any, Any]) -> Redirect:
     kept: dict[str, Any] = {"lang": language_of(request)}
     if request.session.get("lang_chosen"):
         kept["lang_chosen"] = True
-    # Staff go back to their own log-in page (they landed on the candidates': a review).
-    back = "/staff/login" if request.session.get("staff") else "/login"
+    # Staff go back to their own log-in page (they landed on the candidates': a review),
+    # also from a staff page whose session had already ended (a live view, issue 15).
+    came_from = urlsplit(request.headers.get("referer", "")).path
+    staff = request.session.get("staff") or came_from.startswith(STAFF_AREAS)
+    back = "/staff/login" if staff else "/login"
     request.set_session(kept)
     return Redirect(back)
 

@@ -114,6 +114,10 @@ def second_factors_of(request: Request[Any, Any, Any]) -> SecondFactors:
 LANGUAGE_COOKIE = "vigie_lang"
 
 
+# Pages only staff open: without a log-in they lead to the staff log-in, not the candidates'.
+STAFF_AREAS = ("/examiner", "/operator", "/staff", "/hotline", "/auditor", "/media/")
+
+
 def language_of(request: Request[Any, Any, Any]) -> str:
     """The reader's language (R25): chosen on a page or the account's (the session), else the
     last one chosen on this browser (a plain cookie, read even where no session is loaded,

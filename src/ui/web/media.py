@@ -16,6 +16,7 @@ import asyncio
 import io
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,7 @@ from app.ports.live_media import (
     NotLive,
 )
 from app.ports.media_capture import MediaUnavailable
-from app.sessions import session_key
+from app.sessions import TOUCH_EVERY, session_key
 from app.tenancy import media_viewer
 from domain.access import Actor
 from domain.candidate import Candidate
@@ -444,6 +445,7 @@ class LiveMedia(Controller):
                 session_id=session_id,
                 holder=holder,
                 # Whom the agent is watching, and (support) the way back to her file.
+                keep_alive_ms=keep_alive_ms(request.app.state.session_policy.staff.idle),
                 candidate_name=f"{candidate.first_name} {candidate.surname.upper()}",  # as her file
                 certification_code=session.certification_code,
                 case_file=(
@@ -453,6 +455,19 @@ class LiveMedia(Controller):
                 ),
             ),
         )
+
+
+# At most this long between two keep-alive requests of a live view (static/watch.js).
+KEEP_ALIVE_AT_MOST = timedelta(minutes=5)
+
+
+def keep_alive_ms(idle: timedelta) -> int:
+    """How often a live view asks for something while it shows her, so that watching keeps
+    its agent logged in: twice within the staff's idle time, but more than TOUCH_EVERY apart
+    (a session's idle end is written only when it moves by that much). With an idle time
+    under about two minutes watching cannot keep the agent in (docs/media.md)."""
+    every = min(KEEP_ALIVE_AT_MOST, max(idle / 2, TOUCH_EVERY + timedelta(seconds=5)))
+    return int(every.total_seconds() * 1000)
 
 
 def _viewer_key(request: Request[Any, Any, Any]) -> str:

@@ -23,12 +23,14 @@
   var retry = null;
 
   var hint = document.getElementById("live-hint");
+  var logIn = document.getElementById("live-log-in");
   function show(state) {
     if (status.getAttribute("data-state") === state) return;  // not announced again
     status.setAttribute("data-state", state);
     video.setAttribute("data-state", state);
     status.textContent = status.getAttribute("data-label-" + state) || state;
     if (hint) hint.hidden = state !== "live";
+    if (logIn) logIn.hidden = state !== "signed-out";
   }
   function csrf() {
     var m = document.cookie.match(/(?:^|; )vigie_csrf=([^;]*)/);
@@ -46,6 +48,13 @@
     video.srcObject = null;  // no frozen last picture under a « live » label
   }
   function stop(state) { hangUp(); show(state); }
+  function signedOut() {
+    // Logged out (here, in another tab, on another node): asked again every few seconds,
+    // so the picture comes back by itself once the agent logged in again in another tab.
+    stop("signed-out");
+    clearTimeout(retry);
+    retry = setTimeout(connect, RETRY_MS);
+  }
   function again(state) {
     // Just after a live picture ends, asked again at once: the server then says whether the
     // session closed, or the candidate's page is already back. Till it answers the page
@@ -129,7 +138,7 @@
           return null;
         });
       }
-      if (reply.status === 401 || reply.status === 403) { stop("signed-out"); return null; }
+      if (reply.status === 401 || reply.status === 403) { signedOut(); return null; }
       if (!reply.ok) { stop("offline"); return null; }
       return reply.json();
     }).then(function (answer) {
@@ -148,20 +157,21 @@
       });
     }).catch(function (error) {
       var code = error && error.status;
-      if (code === 401 || code === 403) stop("signed-out");
+      if (code === 401 || code === 403) signedOut();
       else if (code && code < 500) stop("offline");
       else if (own === pc || own === null) again("unreachable");  // the network, a restart
     });
   }
 
   // Watching is the agent's activity: while she is shown live, the agent's session is kept
-  // alive as a page load would keep it (a staff session ends after 30 min without a request,
-  // and the node hangs up the views of an ended session). The offer's own first request.
-  var KEEP_MS = 5 * 60 * 1000;
+  // alive as a page load would keep it (a staff session ends after its idle time without a
+  // request, and the node hangs up the views of an ended session): the offer's own first
+  // request, twice within the idle time (the server says how often: media.keep_alive_ms).
+  var KEEP_MS = Number(video.getAttribute("data-keep-alive-ms")) || 5 * 60 * 1000;
   setInterval(function () {
     if (status.getAttribute("data-state") !== "live") return;
     fetch(base + "/ice", { credentials: "same-origin" }).then(function (reply) {
-      if (reply.status === 401 || reply.status === 403) stop("signed-out");
+      if (reply.status === 401 || reply.status === 403) signedOut();
     }, function () {});  // the network: the view's own connection says so
   }, KEEP_MS);
 
