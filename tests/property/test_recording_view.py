@@ -7,6 +7,7 @@ overlap a segment, and gaps and segments together still cover every second the l
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -17,6 +18,7 @@ from app.recording import MarkKind, recording_of
 from domain.evidence import MediaSpan
 from domain.proctored_session import ProctoredSession
 from domain.rules import CURRENT_RULES
+from ui.web.review_moments import moments
 
 AT = datetime(2025, 3, 17, 9, 0, tzinfo=ZoneInfo("Europe/Paris"))
 
@@ -88,3 +90,26 @@ def test_the_view_s_gaps_are_what_no_segment_covers_whatever_the_order_of_arriva
     assert union(shown_gaps + segments) == union(recorded_gaps + spans)
     if arrival == sorted(spans, key=lambda s: s.start_s):  # in order: the view is the log
         assert shown_gaps == recorded_gaps
+
+
+def test_a_gap_split_by_a_late_segment_is_two_rows_of_the_review_with_keys_of_their_own() -> None:
+    """The review page's rows are anchors (`id="m-<key>"`) and citations (the key): the
+    gap's first piece is the recorded fact, the second a row of its own."""
+    session = entered()
+    for n, span in enumerate((MediaSpan(62, 65), MediaSpan(3, 60))):  # the later one first
+        session.record_segment(
+            at=AT + timedelta(minutes=10 + n),
+            segment_id=f"s{n}",
+            media_id=f"s{n}.mkv",
+            span=span,
+            size=1,
+            content_hash="sha256:00",
+        )
+    history = session.collect_events()
+    view = recording_of(history)
+    gaps = [m.span for m in view.marks if m.kind is MarkKind.GAP]
+    assert gaps == [MediaSpan(0, 3), MediaSpan(60, 62)]
+    review = SimpleNamespace(evidence=(), recommendation=None)
+    rows = moments(review, view, history, "fr")  # type: ignore[arg-type]
+    keys = [row.key for row in rows]
+    assert len(keys) == len(set(keys)) == 4

@@ -79,11 +79,15 @@ def moments(
     mentioned = _mentioned(review)
     origin = _origin(recording, when)
     rows: list[Moment] = []
+    pieces: dict[str, int] = {}
     for mark in recording.marks:
-        found = evidence.get(mark.evidence_id)
+        # A gap a late segment split shows as two rows of one fact (app.recording): the
+        # first is the fact's (cited by its id), the next ones keys of their own.
+        piece = pieces[mark.evidence_id] = pieces.get(mark.evidence_id, -1) + 1
+        found = evidence.get(mark.evidence_id) if piece == 0 else None
         rows.append(
             Moment(
-                key=mark.evidence_id,
+                key=mark.evidence_id if piece == 0 else f"{mark.evidence_id}~{piece}",
                 kind=mark.kind.value,
                 at=_at(origin, mark.span.start_s) or when.get(mark.evidence_id),
                 what=_mark_words(mark, found, lang),
