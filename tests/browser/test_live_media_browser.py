@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
+from uuid import UUID
 
 import av
 import pytest
@@ -346,6 +347,25 @@ def test_a_proctored_session_is_recorded_from_chromium_and_a_cut_leaves_one_gap(
         assert keys and max(b - a for a, b in itertools.pairwise([*keys, length])) <= 2.0, keys
 
 
+def support_agent(platform: Platform, agent: tuple[str, str]) -> None:
+    accounts.register_staff(
+        platform.ctx, email=agent[0], name="Sacha Hotline", role=Role.SUPPORT, password=agent[1]
+    )
+
+
+def watching(support: Any, url: str, agent: tuple[str, str], session_id: UUID) -> Any:
+    """A support agent's page, logged in, on the live view of that session."""
+    view = support.new_page()
+    view.set_default_timeout(30_000)
+    view.goto(f"{url}/staff/login")
+    view.fill("#email", agent[0])
+    view.fill("#password", agent[1])
+    view.locator("form button[type=submit]").last.click()
+    view.wait_for_url("**/hotline**")
+    view.goto(f"{url}/staff/live/{session_id}")
+    return view
+
+
 # Records each state the live view's status line takes (its data-state attribute).
 STATES_SEEN = """() => {
   window.statesSeen = [];
@@ -363,23 +383,14 @@ def test_a_live_view_stops_when_its_agent_logs_out_in_another_tab(tmp_path: Path
     agent = ("sacha.out@example.org", "sacha-out-1")
     with staged(tmp_path) as stage:
         platform, url = stage.platform, stage.url
-        accounts.register_staff(
-            platform.ctx, email=agent[0], name="Sacha Hotline", role=Role.SUPPORT, password=agent[1]
-        )
+        support_agent(platform, agent)
         session_id = entered_session(platform)
         seen: dict[str, float] = {}
 
         def drive_the_browsers() -> None:
             with live_chromium(url, contexts=2) as (candidate, support):
                 candidate_page(candidate, url, session_id)
-                view = support.new_page()
-                view.set_default_timeout(30_000)
-                view.goto(f"{url}/staff/login")
-                view.fill("#email", agent[0])
-                view.fill("#password", agent[1])
-                view.locator("form button[type=submit]").last.click()
-                view.wait_for_url("**/hotline**")
-                view.goto(f"{url}/staff/live/{session_id}")
+                view = watching(support, url, agent, session_id)
                 view.locator("#live-status[data-state='live']").wait_for()
 
                 other = support.new_page()  # her file, in another tab: « Se déconnecter »
@@ -421,23 +432,14 @@ def test_a_live_view_says_when_the_candidate_leaves_and_shows_her_again_when_she
     agent = ("sacha.live@example.org", "sacha-live-1")
     with staged(tmp_path) as stage:
         platform, url = stage.platform, stage.url
-        accounts.register_staff(
-            platform.ctx, email=agent[0], name="Sacha Hotline", role=Role.SUPPORT, password=agent[1]
-        )
+        support_agent(platform, agent)
         session_id = entered_session(platform)
         seen: dict[str, float] = {}
 
         def drive_the_browsers() -> None:
             with live_chromium(url, contexts=2) as (candidate, support):
                 tab = candidate_page(candidate, url, session_id)
-                view = support.new_page()
-                view.set_default_timeout(30_000)
-                view.goto(f"{url}/staff/login")
-                view.fill("#email", agent[0])
-                view.fill("#password", agent[1])
-                view.locator("form button[type=submit]").last.click()
-                view.wait_for_url("**/hotline**")
-                view.goto(f"{url}/staff/live/{session_id}")
+                view = watching(support, url, agent, session_id)
                 status = view.locator("#live-status")
                 view.locator("#live-status[data-state='live']").wait_for()
                 assert status.inner_text() == "En direct."

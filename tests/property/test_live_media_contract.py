@@ -14,7 +14,7 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +100,20 @@ def check_file(harness: Harness, segment: Segment) -> None:
     assert segment.audio_seconds == pytest.approx(span, abs=harness.tolerance_s)
 
 
+def run_against(harness: Harness, body: Callable[[Harness], Awaitable[None]]) -> None:
+    """A contract's body on the harness's recorder, everything hung up after."""
+
+    async def run() -> None:
+        try:
+            await body(harness)
+        finally:
+            for cleanup in harness.cleanup:
+                await cleanup()
+            await harness.recorder.aclose()
+
+    asyncio.run(run())
+
+
 async def contract_body(harness: Harness) -> None:
     events, session = harness.events, uuid.uuid4()
     first = await harness.connect(session)
@@ -171,15 +185,7 @@ async def contract_body(harness: Harness) -> None:
 def test_a_proctoring_connection_is_recorded_in_segments_with_gaps_and_signals(
     harness: Harness,
 ) -> None:
-    async def run() -> None:
-        try:
-            await contract_body(harness)
-        finally:
-            for cleanup in harness.cleanup:
-                await cleanup()
-            await harness.recorder.aclose()
-
-    asyncio.run(run())
+    run_against(harness, contract_body)
 
 
 async def views_body(harness: Harness) -> None:
@@ -210,15 +216,7 @@ async def views_body(harness: Harness) -> None:
 def test_a_viewer_s_live_views_end_when_told_and_another_viewer_s_go_on(
     harness: Harness,
 ) -> None:
-    async def run() -> None:
-        try:
-            await views_body(harness)
-        finally:
-            for cleanup in harness.cleanup:
-                await cleanup()
-            await harness.recorder.aclose()
-
-    asyncio.run(run())
+    run_against(harness, views_body)
 
 
 def test_segment_files_are_complete_or_absent(tmp_path: Path) -> None:
@@ -275,12 +273,4 @@ async def screen_body(harness: Harness) -> None:
 def test_a_shared_screen_is_recorded_in_segments_of_its_own_beside_the_camera(
     harness: Harness,
 ) -> None:
-    async def run() -> None:
-        try:
-            await screen_body(harness)
-        finally:
-            for cleanup in harness.cleanup:
-                await cleanup()
-            await harness.recorder.aclose()
-
-    asyncio.run(run())
+    run_against(harness, screen_body)

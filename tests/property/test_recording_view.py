@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from types import SimpleNamespace
+from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -36,6 +37,21 @@ def entered() -> ProctoredSession:
     )
     session.enter(at=AT + timedelta(seconds=1), terms_accepted=True)
     return session
+
+
+def recorded_in_order_of_arrival(spans: list[MediaSpan]) -> list[Any]:
+    """An entered session's events once the segments of these spans arrived in this order."""
+    session = entered()
+    for n, span in enumerate(spans):
+        session.record_segment(
+            at=AT + timedelta(minutes=10 + n),
+            segment_id=f"s{n}",
+            media_id=f"s{n}.mkv",
+            span=span,
+            size=1,
+            content_hash="sha256:00",
+        )
+    return list(session.collect_events())
 
 
 def union(spans: list[MediaSpan]) -> list[tuple[float, float]]:
@@ -71,17 +87,7 @@ def test_the_view_s_gaps_are_what_no_segment_covers_whatever_the_order_of_arriva
     spans: list[MediaSpan], data: st.DataObject
 ) -> None:
     arrival = data.draw(st.permutations(spans))
-    session = entered()
-    for n, span in enumerate(arrival):
-        session.record_segment(
-            at=AT + timedelta(minutes=10 + n),
-            segment_id=f"s{n}",
-            media_id=f"s{n}.mkv",
-            span=span,
-            size=1,
-            content_hash="sha256:00",
-        )
-    history = session.collect_events()
+    history = recorded_in_order_of_arrival(arrival)
     recorded_gaps = [e.span for e in history if isinstance(e, ProctoredSession.RecordingGap)]
     view = recording_of(history)
     shown_gaps = [m.span for m in view.marks if m.kind is MarkKind.GAP]
@@ -95,17 +101,7 @@ def test_the_view_s_gaps_are_what_no_segment_covers_whatever_the_order_of_arriva
 def test_a_gap_split_by_a_late_segment_is_two_rows_of_the_review_with_keys_of_their_own() -> None:
     """The review page's rows are anchors (`id="m-<key>"`) and citations (the key): the
     gap's first piece is the recorded fact, the second a row of its own."""
-    session = entered()
-    for n, span in enumerate((MediaSpan(62, 65), MediaSpan(3, 60))):  # the later one first
-        session.record_segment(
-            at=AT + timedelta(minutes=10 + n),
-            segment_id=f"s{n}",
-            media_id=f"s{n}.mkv",
-            span=span,
-            size=1,
-            content_hash="sha256:00",
-        )
-    history = session.collect_events()
+    history = recorded_in_order_of_arrival([MediaSpan(62, 65), MediaSpan(3, 60)])  # later first
     view = recording_of(history)
     gaps = [m.span for m in view.marks if m.kind is MarkKind.GAP]
     assert gaps == [MediaSpan(0, 3), MediaSpan(60, 62)]
