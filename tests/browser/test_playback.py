@@ -160,6 +160,11 @@ def test_the_examiner_plays_the_recording_and_a_flag_seeks_to_its_second(
         }""",
         arg=first,
     )
+    # Under the player, the session's second it shows (its own clock counts from 0:00).
+    flag_s = float(timeline.locator("li.flag").get_attribute("data-start"))
+    clock = page.locator("#player-clock").inner_text()
+    assert clock.startswith("Seconde ") and clock.endswith(" de la session"), clock
+    assert abs(int(clock.split()[1]) - flag_s) <= 1.5, (clock, flag_s)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "11-review-playback.png"), full_page=True)
     assert serious_violations(page) == []

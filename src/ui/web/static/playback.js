@@ -85,6 +85,20 @@
     });
   }
 
+  // The player's own clock counts from its segment (0:00); the moments count seconds from
+  // the first entry. Under the player, the session's second it shows (a review: a recording
+  // that starts at 107 s played from « 0:00 »).
+  var clock = document.getElementById("player-clock");
+  function showClock() {
+    clock.textContent = clock.getAttribute("data-label").replace("{s}", String(Math.floor(cameraTime())));
+  }
+  if (player && clock) {
+    ["loadedmetadata", "seeked", "timeupdate"].forEach(function (name) {
+      player.addEventListener(name, showClock);
+    });
+    showClock();
+  }
+
   section.addEventListener("click", function (e) {
     var button = e.target.closest("button.seek");
     if (!button) return;
