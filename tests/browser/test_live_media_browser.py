@@ -347,10 +347,20 @@ def test_a_proctored_session_is_recorded_from_chromium_and_a_cut_leaves_one_gap(
         assert keys and max(b - a for a, b in itertools.pairwise([*keys, length])) <= 2.0, keys
 
 
-def support_agent(platform: Platform, agent: tuple[str, str]) -> None:
-    accounts.register_staff(
-        platform.ctx, email=agent[0], name="Sacha Hotline", role=Role.SUPPORT, password=agent[1]
-    )
+@contextlib.contextmanager
+def support_and_candidate(
+    tmp_path: Path, agent: tuple[str, str]
+) -> Iterator[tuple[Stage, uuid.UUID]]:
+    """The staged app with a support agent (e-mail, password) and a candidate in her checks."""
+    with staged(tmp_path) as stage:
+        accounts.register_staff(
+            stage.platform.ctx,
+            email=agent[0],
+            name="Sacha Hotline",
+            role=Role.SUPPORT,
+            password=agent[1],
+        )
+        yield stage, entered_session(stage.platform)
 
 
 def watching(support: Any, url: str, agent: tuple[str, str], session_id: UUID) -> Any:
@@ -381,10 +391,8 @@ def test_a_live_view_stops_when_its_agent_logs_out_in_another_tab(tmp_path: Path
     says the agent is no longer logged in, with the way to log in again; once she has, in
     another tab, the picture comes back by itself."""
     agent = ("sacha.out@example.org", "sacha-out-1")
-    with staged(tmp_path) as stage:
-        platform, url = stage.platform, stage.url
-        support_agent(platform, agent)
-        session_id = entered_session(platform)
+    with support_and_candidate(tmp_path, agent) as (stage, session_id):
+        url = stage.url
         seen: dict[str, float] = {}
 
         def drive_the_browsers() -> None:
@@ -430,10 +438,8 @@ def test_a_live_view_says_when_the_candidate_leaves_and_shows_her_again_when_she
     operator's review): it now says her camera is not connected, and shows her again, on its
     own, when she comes back."""
     agent = ("sacha.live@example.org", "sacha-live-1")
-    with staged(tmp_path) as stage:
+    with support_and_candidate(tmp_path, agent) as (stage, session_id):
         platform, url = stage.platform, stage.url
-        support_agent(platform, agent)
-        session_id = entered_session(platform)
         seen: dict[str, float] = {}
 
         def drive_the_browsers() -> None:
