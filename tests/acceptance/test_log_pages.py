@@ -1,6 +1,6 @@
 """The log's pages on PostgreSQL read ahead through asyncpg (issue 15, log_pages.py): a replay
 gets exactly the pages the library would give, a page read ahead before a commit still shows
-that commit (read-your-writes), and nothing holds a connection once the replay is over."""
+that commit (read-your-writes), and nothing holds a connection long once the replay is over."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ import pytest
 from eventsourcing.utils import get_topic
 
 from adapters.ids import SeededIds
+from adapters.persistence import log_pages
 from adapters.persistence.chain import MAGIC
 from adapters.persistence.log_pages import NO_ROWS, Columns, in_order
 from adapters.persistence.store import EventsourcingStore
@@ -76,14 +77,46 @@ def replayed(store: EventsourcingStore, page_size: int) -> list[list[tuple[int, 
 
 
 def test_a_replay_read_ahead_gives_the_library_s_pages_and_then_lets_its_connection_go(
-    store: EventsourcingStore,
+    store: EventsourcingStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     save_sessions(store, SeededIds(1), 25)  # 50 events: pages of 7 are full but the last
     pages = store._pages
     assert pages is not None
     assert replayed(store, 7) == library_pages(store, 7)
-    assert pages.pages_read_ahead == 7  # all but the first of the 8 pages
-    assert pages._made == 0, "the reader's connection outlived the replay"
+    # All but the first of the 9 reads (8 pages, then an empty one): the reader served them.
+    assert pages.pages_read_ahead == 8
+    assert pages._made == 1 and len(pages._idle) == 1, "the reader waits for the next replay"
+    reader = pages._idle[0]
+    assert (
+        reader.loop.run_until_complete(reader.connection.fetchval("SHOW idle_session_timeout"))
+        == f"{log_pages.IDLE_SESSION_S}s"
+    ), "PostgreSQL ends it if nothing else does"
+    backend = reader.connection.get_server_pid()
+    # The next replay reads every page on it, its first one included: no new connection.
+    assert replayed(store, 7) == library_pages(store, 7)
+    assert pages.pages_read_ahead == 8 + 9
+    assert [r.connection.get_server_pid() for r in pages._idle] == [backend]
+    # Idle for longer than READER_IDLE_S: the next read closes it, and reads the library's way.
+    monkeypatch.setattr(log_pages, "READER_IDLE_S", 0.0)
+    assert [r.position for r in store.read(49, 7)] == [50]
+    assert pages._made == 0, "the reader's connection outlived its idle time"
+    assert pages.pages_read_ahead == 8 + 9
+
+
+def test_a_replay_after_postgresql_ended_the_idle_reader_goes_on_the_library_s_way(
+    store: EventsourcingStore, postgres_url: str
+) -> None:
+    """The reader waiting for the next replay may be gone by then (`idle_session_timeout`,
+    a restart): that replay reads its pages all the same."""
+    save_sessions(store, SeededIds(5), 10)  # 20 events
+    assert len(replayed(store, 5)) == 4
+    pages = store._pages
+    assert pages is not None and len(pages._idle) == 1
+    backend = pages._idle[0].connection.get_server_pid()
+    with psycopg.connect(postgres_url.split("?", maxsplit=1)[0], autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (backend,))
+    assert replayed(store, 5) == library_pages(store, 5)
+    assert backend not in [r.connection.get_server_pid() for r in pages._idle]
 
 
 def test_a_replay_whose_reader_s_connection_dies_goes_on_the_library_s_way(
@@ -205,8 +238,9 @@ def test_rows_read_in_one_step_come_bare_and_a_topic_this_process_reads_otherwis
 
     monkeypatch.setattr(store, "_whole_states", spy_whole)
     assert replayed(store, 5) == library_pages(store, 5)
-    # Each session's second event, on the pages read ahead (positions 6 to 20).
-    assert sorted(p for positions in whole for p in positions) == list(range(6, 21, 2))
+    # Each session's second event: this replay read every page on the reader the first one
+    # left waiting, its first page included (positions 2 to 20).
+    assert sorted(p for positions in whole for p in positions) == list(range(2, 21, 2))
 
 
 def test_a_page_whose_aggregates_came_out_of_order_is_put_back_in_order() -> None:

@@ -8,10 +8,15 @@ it is sent at once: PostgreSQL finds and sends those rows while this page is dec
 
 No thread is involved: a reader is one asyncpg connection on an event loop of its own, run
 by whichever thread asks for a page (one thread at a time), so a busy machine adds no
-hand-over between threads. The first page of a read, and any page asked for by a thread that
-already runs an event loop or while the reader is in use, is read the library's way
-(`fallback`); the reader's connection is opened at a full page and closed at the first short
-one, so only a process that is replaying holds it.
+hand-over between threads. The reader's connection is opened at the first full page and
+kept for a while after the replay's last (`READER_IDLE_S`): the next replay (a worker
+catching up after a burst of writes, a read model rebuilt) reads all its pages on it, the
+first one included, where opening and closing a connection each time took 14 ms, a tenth
+of a replay of 100,000 events. Past that time it is closed when the log is next read, and
+PostgreSQL ends it by itself soon after (`idle_session_timeout`), so a process that stopped
+replaying holds nothing for long. Any page asked for by a thread that already runs an event
+loop, or while the reader is in use, or with no reader, is read the library's way
+(`fallback`).
 
 A page read ahead is handed over only if it was full: the store commits positions in order
 (the library's table lock), so nothing can join a full page after it was read. A short one
@@ -87,6 +92,10 @@ def columns_of(rows: Sequence[Row]) -> Columns:
 READERS = 1  # one connection per store for pages: a second thread at once reads the library's way
 CONNECT_TIMEOUT_S = 2.0  # as the recorder's (settings.py): a stopped server fails fast
 CLOSE_TIMEOUT_S = 2.0
+# How long a reader waits, idle, for the next replay (seconds); PostgreSQL ends its session
+# a little later (IDLE_SESSION_S) if nothing read the log again to close it first.
+READER_IDLE_S = 20.0
+IDLE_SESSION_S = 30
 
 UNREACHABLE = ASYNCPG_UNREACHABLE  # raised as the library's OperationalError
 # How long the keys a page brought stay good after its query was sent ahead (seconds): a
@@ -114,6 +123,12 @@ class _Reader:
             # ahead" sent only the statement's preparation, its execution waiting for the
             # page to be asked for (issue 15: a test peeks at what came ahead).
             self.statement: Any = self.loop.run_until_complete(self.connection.prepare(query))
+            # PostgreSQL 14 and later end the session once idle that long (an older server
+            # refuses the setting: the reader is then closed only when the log is next read).
+            with contextlib.suppress(asyncpg.PostgresError):
+                self.loop.run_until_complete(
+                    self.connection.execute(f"SET idle_session_timeout = '{IDLE_SESSION_S}s'")
+                )
         except BaseException:
             with contextlib.suppress(BaseException):
                 if hasattr(self, "connection"):
@@ -125,6 +140,10 @@ class _Reader:
         self.ahead: tuple[int, int] | None = None  # the page whose query was sent ahead
         self.sent_at = 0.0  # when (time.monotonic)
         self.task: asyncio.Task[Columns] | None = None
+        self.idle_since = monotonic()  # when it was last given back
+
+    def stale(self, now: float) -> bool:
+        return now - self.idle_since > READER_IDLE_S
 
     def page(self, after: int, limit: int) -> Columns:
         rows: Columns | None = None
@@ -181,11 +200,11 @@ class _Reader:
 class LogPages:
     """The log after a position, page by page, from one schema's events table.
 
-    A page that nothing read ahead is read the library's way (`fallback`, its pooled
-    psycopg connection). Only when it comes back full, a replay being under way, is the
-    next page asked for ahead, on this store's asyncpg reader (READERS connections at
-    most); the reader carries on while pages come back full, and its connection is closed
-    at the first short page: a process that is not replaying holds no connection for it.
+    A page is read on this store's asyncpg reader (READERS connections at most) when one is
+    idle, the library's way otherwise (`fallback`, its pooled psycopg connection). When a
+    page comes back full, a replay being under way, the next one is asked for ahead, on the
+    reader (opened then if there is none). After the replay's last page the reader waits
+    for the next replay, READER_IDLE_S at most (see the module's note).
     """
 
     def __init__(
@@ -227,7 +246,7 @@ class LogPages:
         """Up to `limit` rows after position `after`, oldest first."""
         if _loop_running():
             return columns_of(self._fallback(after, limit))
-        reader = self._take((after, limit))
+        reader = self._take((after, limit)) or self._take_idle()
         if reader is None:
             return self._library_page(after, limit)
         try:
@@ -240,17 +259,16 @@ class LogPages:
         except asyncpg.InvalidCachedStatementError:  # the table changed under the statement
             self._discard(reader)
             return self._library_page(after, limit)
-        except UNREACHABLE as error:
+        except UNREACHABLE:
+            # Its connection died (a restart, or PostgreSQL ended it idle): the library's way
+            # reads the page, and says so if the server is down.
             self._discard(reader)
-            raise OperationalError(f"the log's page could not be read: {error}") from error
+            return self._library_page(after, limit)
         except BaseException:
             self._discard(reader)
             raise
         self.pages_read_ahead += 1
-        if reader.ahead is None:
-            self._discard(reader)  # a short page: the replay is over
-        else:
-            self._give_back(reader)
+        self._give_back(reader)  # a short page ends the replay: it waits for the next one
         return rows
 
     def close(self) -> None:
@@ -282,18 +300,35 @@ class LogPages:
             return
         self._give_back(reader)
 
-    def _take(self, ahead: tuple[int, int] | None) -> _Reader | None:
-        """The idle reader that read `ahead` ahead; with None, any idle reader or a new one
-        while there are fewer than READERS. None when there is no such reader."""
+    def _take_idle(self) -> _Reader | None:
+        """An idle reader, whatever it read ahead (its page then waits to be dropped), or
+        None; those idle too long are closed."""
+        return self._take(None, new=False)
+
+    def _take(self, ahead: tuple[int, int] | None, new: bool = True) -> _Reader | None:
+        """The idle reader that read `ahead` ahead; with None, any idle reader, or a new
+        one while there are fewer than READERS and `new`. None when there is no such reader.
+        Readers idle for longer than READER_IDLE_S are closed first."""
+        now = monotonic()
         with self._lock:
             if self._closed:
                 raise OperationalError("the store is closed")
+            stale = [reader for reader in self._idle if reader.stale(now)]
+            if stale:
+                self._idle = [reader for reader in self._idle if not reader.stale(now)]
+                self._made -= len(stale)
+            taken: _Reader | None = None
             for i, reader in enumerate(self._idle):
                 if ahead is None or reader.ahead == ahead:
-                    return self._idle.pop(i)
-            if ahead is not None or self._made >= READERS:
-                return None
-            self._made += 1
+                    taken = self._idle.pop(i)
+                    break
+            wanted = taken is None and ahead is None and new and self._made < READERS
+            if wanted:
+                self._made += 1
+        for reader in stale:
+            reader.close()
+        if not wanted:
+            return taken
         try:
             return self._new_reader()
         except BaseException:
@@ -315,6 +350,7 @@ class LogPages:
             return _Reader(self._connect, self._query, self._arguments)
 
     def _give_back(self, reader: _Reader) -> None:
+        reader.idle_since = monotonic()
         with self._lock:
             if not self._closed:
                 self._idle.append(reader)
