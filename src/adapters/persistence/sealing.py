@@ -19,6 +19,7 @@ import base64
 import contextlib
 import os
 import threading
+from binascii import a2b_base64
 from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 from uuid import UUID
@@ -62,12 +63,14 @@ class PageKeys:
         """`keys`: the owners' keys as the page brought them (log_pages.py reads them with
         the page when the keys are in the log's database), an owner without one erased;
         None: looked up here."""
-        self._page.owners = frozenset(owners)
-        self._page.keys = self._keys.existing_keys(self._page.owners) if keys is None else keys
+        owners = frozenset(owners)
+        found = self._keys.existing_keys(owners) if keys is None else keys
+        # Each owner of the page with its key, None for one erased: one look-up a row.
+        self._page.keys = {owner: found.get(owner) for owner in owners}
         try:
             yield
         finally:
-            del self._page.owners, self._page.keys
+            del self._page.keys
 
     @contextlib.contextmanager
     def remembered(self, owner: UUID) -> Iterator[None]:
@@ -86,9 +89,8 @@ class PageKeys:
             state.update(before)
 
     def existing_key(self, owner: UUID) -> bytes | None:
-        owners = getattr(self._page, "owners", ())
-        if owner in owners:
-            key: bytes | None = self._page.keys.get(owner)
+        key: bytes | None = getattr(self._page, "keys", _NO_PAGE).get(owner, _NOT_ON_PAGE)
+        if key is not _NOT_ON_PAGE:
             return key
         if owner == getattr(self._page, "loading", None):
             if not hasattr(self._page, "loaded"):
@@ -153,14 +155,24 @@ def unseal(
 ) -> dict[str, Any]:
     """The state with its personal fields back, or their placeholders once erased."""
     blob = state.pop(SEALED, None)
-    fields = personal_fields(cls)
-    if blob is None or not fields:
+    if blob is None or cls not in _PERSONAL_CLASSES:
         return state
     key = keys.existing_key(owner) if keys is not None else None
     if key is None:
-        state.update({name: msgspec.to_builtins(value) for name, value in fields.items()})
+        state.update(_ERASED[cls])
         return state
-    raw = base64.b64decode(blob)
+    # (`binascii` directly: what `base64.b64decode` calls, without its checks of the type.)
+    raw = a2b_base64(blob)
     opened = AESGCM(key).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], _aad(owner, version))
-    state.update(msgspec.json.decode(opened))
+    state.update(_decode_json(opened))
     return state
+
+
+# The placeholders of an erased owner's fields, as they are stored.
+_ERASED: dict[type[Any], dict[str, Any]] = {
+    cls: {name: msgspec.to_builtins(value) for name, value in fields.items()}
+    for cls, fields in _PERSONAL_CLASSES.items()
+}
+_decode_json = msgspec.json.Decoder().decode
+_NO_PAGE: dict[UUID, bytes | None] = {}
+_NOT_ON_PAGE: Any = object()
