@@ -63,10 +63,13 @@ class PageKeys:
         """`keys`: the owners' keys as the page brought them (log_pages.py reads them with
         the page when the keys are in the log's database), an owner without one erased;
         None: looked up here."""
-        owners = frozenset(owners)
+        # Each owner of the page with its key, None for one erased: one look-up a row. (A
+        # UUID hashes in Python: `fromkeys` and `update` reuse the hashes the set and dict
+        # hold.)
         found = self._keys.existing_keys(owners) if keys is None else keys
-        # Each owner of the page with its key, None for one erased: one look-up a row.
-        self._page.keys = {owner: found.get(owner) for owner in owners}
+        on_page: dict[UUID, bytes | None] = dict.fromkeys(owners)
+        on_page.update(found)
+        self._page.keys = on_page
         try:
             yield
         finally:
