@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from datetime import datetime
 from enum import StrEnum
 
 from eventsourcing.domain import AggregateEvent
@@ -12,6 +13,7 @@ from eventsourcing.domain import AggregateEvent
 from app.ports.media_capture import MediaCapture
 from domain.evidence import MediaSpan
 from domain.proctored_session import ProctoredSession
+from domain.rules import elapsed_seconds
 
 
 class MarkKind(StrEnum):
@@ -56,13 +58,24 @@ class RecordingView:
         return sum(m.span.end_s - m.span.start_s for m in self.marks if m.kind is MarkKind.GAP)
 
 
+# Her page closes its connection as the exam is sent, and the last segment ends then: a
+# second or two after the closure, or before it by as much as the nodes' clocks differ.
+TAIL_TOLERANCE_S = 10.0
+
+
 def recording_of(history: Iterable[AggregateEvent]) -> RecordingView:
     """The recording of a session from its events."""
     marks: list[TimelineMark] = []
     screens: list[TimelineMark] = []
+    started_at: datetime | None = None
+    closed: ProctoredSession.SessionClosed | None = None
     for event in history:
         evidence_id = f"{event.originator_id}/{event.originator_version}"
-        if isinstance(event, ProctoredSession.ScreenSegmentRecorded):
+        if isinstance(event, ProctoredSession.SessionEntered):
+            started_at = started_at or event.timestamp
+        elif isinstance(event, ProctoredSession.SessionClosed):
+            closed = event
+        elif isinstance(event, ProctoredSession.ScreenSegmentRecorded):
             screens.append(
                 TimelineMark(
                     MarkKind.SEGMENT, event.span, event.segment_id, evidence_id, event.media_id
@@ -92,6 +105,8 @@ def recording_of(history: Iterable[AggregateEvent]) -> RecordingView:
             label = "proctoring tab closed"
             marks.append(TimelineMark(MarkKind.TAB_CLOSED, event.span, label, evidence_id))
     marks = _gaps_without_segments(marks)
+    if started_at is not None and closed is not None:
+        marks.extend(_unrecorded_end(marks, elapsed_seconds(started_at, closed.timestamp), closed))
     order = {MarkKind.SEGMENT: 0, MarkKind.FLAG: 1, MarkKind.TAB_CLOSED: 2, MarkKind.GAP: 3}
     marks.sort(key=lambda m: (m.span.start_s, order[m.kind]))
     screens.sort(key=lambda m: m.span.start_s)
@@ -112,6 +127,21 @@ def _gaps_without_segments(marks: list[TimelineMark]) -> list[TimelineMark]:
             continue
         kept.extend(replace(mark, span=piece) for piece in _uncovered(mark.span, covered))
     return kept
+
+
+def _unrecorded_end(
+    marks: list[TimelineMark], closed_s: float, closed: ProctoredSession.SessionClosed
+) -> list[TimelineMark]:
+    """The end of a recorded session that no segment reached, as a gap: the node holding her
+    last connection died, and she sent the exam before her page reconnected through another
+    (issue 15). Nothing in the log says so (a gap is recorded when a later segment starts,
+    and there is none), so the examiner saw a recording that stopped early, unexplained. Not
+    a recorded fact, and so not citable: what the log's segments and its closure show."""
+    recorded = [m.span.end_s for m in marks if m.kind is MarkKind.SEGMENT]
+    if not recorded or closed_s - max(recorded) <= TAIL_TOLERANCE_S:
+        return []
+    evidence_id = f"{closed.originator_id}/{closed.originator_version}~end"
+    return [TimelineMark(MarkKind.GAP, MediaSpan(max(recorded), closed_s), "gap", evidence_id)]
 
 
 def _start(span: MediaSpan) -> float:

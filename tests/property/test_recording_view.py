@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.recording import MarkKind, recording_of
+from app.recording import TAIL_TOLERANCE_S, MarkKind, recording_of
 from domain.evidence import MediaSpan
 from domain.proctored_session import ProctoredSession
 from domain.rules import CURRENT_RULES
@@ -39,10 +39,15 @@ def entered() -> ProctoredSession:
     return session
 
 
-def recorded_in_order_of_arrival(spans: list[MediaSpan]) -> list[Any]:
-    """An entered session's events once the segments of these spans arrived in this order."""
+def recorded_in_order_of_arrival(
+    spans: list[MediaSpan], closed_s: float | None = None, closed_after: int | None = None
+) -> list[Any]:
+    """An entered session's events once the segments of these spans arrived in this order;
+    closed at second `closed_s` of its recording once `closed_after` of them had (all)."""
     session = entered()
     for n, span in enumerate(spans):
+        if closed_s is not None and n == closed_after:
+            session.close(at=AT + timedelta(seconds=1 + closed_s))
         session.record_segment(
             at=AT + timedelta(minutes=10 + n),
             segment_id=f"s{n}",
@@ -51,6 +56,8 @@ def recorded_in_order_of_arrival(spans: list[MediaSpan]) -> list[Any]:
             size=1,
             content_hash="sha256:00",
         )
+    if closed_s is not None and (closed_after is None or closed_after >= len(spans)):
+        session.close(at=AT + timedelta(seconds=1 + closed_s))
     return list(session.collect_events())
 
 
@@ -109,3 +116,52 @@ def test_a_gap_split_by_a_late_segment_is_two_rows_of_the_review_with_keys_of_th
     rows = moments(review, view, history, "fr")  # type: ignore[arg-type]
     keys = [row.key for row in rows]
     assert len(keys) == len(set(keys)) == 4
+
+
+# Off the tolerance by a millisecond at least: the closure's time is kept to the microsecond.
+afters = st.floats(0, 600).filter(lambda after: abs(after - TAIL_TOLERANCE_S) > 1e-3)
+
+
+@given(spans=connections, after=afters, data=st.data())
+def test_segments_and_gaps_reach_the_closure_whatever_the_order_of_arrival(
+    spans: list[MediaSpan], after: float, data: st.DataObject
+) -> None:
+    """A recording whose end no segment reached (the node holding her last connection died,
+    and she sent the exam before her page came back through another) ends with a gap up to
+    the closure, where nothing in the log said the end was missing; within
+    TAIL_TOLERANCE_S of it, nothing: her page closes its connection as she sends."""
+    arrival = data.draw(st.permutations(spans))
+    last = max(s.end_s for s in spans)
+    closed_after = data.draw(st.integers(0, len(spans)), label="segments before the closure")
+    view = recording_of(recorded_in_order_of_arrival(arrival, last + after, closed_after))
+    shown = [m.span for m in view.marks if m.kind in (MarkKind.GAP, MarkKind.SEGMENT)]
+    tails = [m.span for m in view.marks if m.kind is MarkKind.GAP and m.span.start_s == last]
+    if after > TAIL_TOLERANCE_S:
+        assert len(tails) == 1 and abs(tails[0].end_s - (last + after)) < 1e-5
+        assert max(s.end_s for s in shown) == tails[0].end_s
+    else:
+        assert not tails and max(s.end_s for s in shown) == last
+    assert all(overlap(g, s.span) < 1e-9 for g in tails for s in view.segments)
+
+
+def test_a_recording_that_stopped_long_before_the_exam_was_sent_ends_with_a_gap_row() -> None:
+    """The examiner's rows: the end without recording is a row of its own, not citable (no
+    recorded fact says it), counted in the session's seconds without recording."""
+    history = recorded_in_order_of_arrival([MediaSpan(3, 60), MediaSpan(65, 1500)], 1820.0)
+    view = recording_of(history)
+    assert [m.span for m in view.marks if m.kind is MarkKind.GAP] == [
+        MediaSpan(60, 65),
+        MediaSpan(1500, 1820),
+    ]
+    assert view.gap_seconds == 325
+    review = SimpleNamespace(evidence=(), recommendation=None)
+    rows = moments(review, view, history, "fr")  # type: ignore[arg-type]
+    end = [row for row in rows if row.start_s == 1500 and row.kind == "gap"]
+    assert len(end) == 1 and not end[0].citable
+    assert len({row.key for row in rows}) == len(rows)
+
+
+def test_a_session_without_segments_or_not_closed_has_no_end_gap() -> None:
+    assert recording_of(recorded_in_order_of_arrival([], 1820.0)).marks == ()
+    view = recording_of(recorded_in_order_of_arrival([MediaSpan(3, 60)]))
+    assert [m.kind for m in view.marks] == [MarkKind.SEGMENT]
