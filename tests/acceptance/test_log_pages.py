@@ -32,6 +32,13 @@ pytestmark = pytest.mark.postgres
 AT = datetime(2025, 3, 17, 9, 0, tzinfo=ZoneInfo("Europe/Paris"))
 
 
+@pytest.fixture(autouse=True)
+def small_pages_replay(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These logs are of a few dozen events: their full pages of 5 or 7 open a reader, as a
+    replay's of 1000 do (`READ_AHEAD_MIN_ROWS`)."""
+    monkeypatch.setattr(log_pages, "READ_AHEAD_MIN_ROWS", 1)
+
+
 @pytest.fixture
 def store(postgres_url: str) -> Iterator[EventsourcingStore]:
     opened = EventsourcingStore(postgres_url)
@@ -302,3 +309,16 @@ def test_a_row_written_without_the_chain_s_header_on_a_page_read_ahead_is_never_
     assert [(p, e.originator_id, e.originator_version) for p, e in unreadable] == [
         (13, stream, version)
     ]
+
+
+def test_a_full_page_of_a_few_rows_opens_no_reader(
+    store: EventsourcingStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A deadline's scan of the few events since the last one, one event looked up: full
+    pages, but no replay; opening a reader for them (10 ms) bought nothing."""
+    monkeypatch.setattr(log_pages, "READ_AHEAD_MIN_ROWS", 100)
+    save_sessions(store, SeededIds(7), 10)  # 20 events
+    assert len(store.read(0, 20)) == 20 and len(store.read(3, 1)) == 1
+    assert store._pages is not None and store._pages._made == 0
+    assert replayed(store, 99) == library_pages(store, 99)
+    assert store._pages._made == 0

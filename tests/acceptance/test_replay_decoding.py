@@ -30,6 +30,13 @@ from domain.proctored_session import ProctoredSession
 from tests.acceptance.test_log_pages import AT, library_pages, replayed, save_sessions
 
 
+@pytest.fixture(autouse=True)
+def small_pages_replay(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These logs are of a few dozen events: their full pages open a reader, as a replay's
+    of 1000 do (`READ_AHEAD_MIN_ROWS`)."""
+    monkeypatch.setattr(log_pages, "READ_AHEAD_MIN_ROWS", 1)
+
+
 @pytest.fixture
 def decoding(store: EventsourcingStore, monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     """How many pages went each way."""

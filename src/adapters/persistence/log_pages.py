@@ -8,15 +8,15 @@ it is sent at once: PostgreSQL finds and sends those rows while this page is dec
 
 No thread is involved: a reader is one asyncpg connection on an event loop of its own, run
 by whichever thread asks for a page (one thread at a time), so a busy machine adds no
-hand-over between threads. The reader's connection is opened at the first full page and
-kept for a while after the replay's last (`READER_IDLE_S`): the next replay (a worker
-catching up after a burst of writes, a read model rebuilt) reads all its pages on it, the
-first one included, where opening and closing a connection each time took 14 ms, a tenth
-of a replay of 100,000 events. Past that time it is closed when the log is next read, and
-PostgreSQL ends it by itself soon after (`idle_session_timeout`), so a process that stopped
-replaying holds nothing for long. Any page asked for by a thread that already runs an event
-loop, or while the reader is in use, or with no reader, is read the library's way
-(`fallback`).
+hand-over between threads. The reader's connection is opened at a replay's first full page
+(of READ_AHEAD_MIN_ROWS at least) and kept for a few seconds after its last
+(`READER_IDLE_S`): the next replay (a worker catching up after a burst of writes, a read
+model rebuilt) reads all its pages on it, the first one included, where opening and
+closing a connection each time took 14 ms, a tenth of a replay of 100,000 events. Past that
+time it is closed when the log is next read, and PostgreSQL ends it by itself soon after
+(`idle_session_timeout`), so a process that stopped replaying holds nothing for long. Any
+page asked for by a thread that already runs an event loop, or while the reader is in use,
+or with no reader, is read the library's way (`fallback`).
 
 A page read ahead is handed over only if it was full: the store commits positions in order
 (the library's table lock), so nothing can join a full page after it was read. A short one
@@ -94,8 +94,11 @@ CONNECT_TIMEOUT_S = 2.0  # as the recorder's (settings.py): a stopped server fai
 CLOSE_TIMEOUT_S = 2.0
 # How long a reader waits, idle, for the next replay (seconds); PostgreSQL ends its session
 # a little later (IDLE_SESSION_S) if nothing read the log again to close it first.
-READER_IDLE_S = 20.0
-IDLE_SESSION_S = 30
+READER_IDLE_S = 5.0
+IDLE_SESSION_S = 10
+# A full page smaller than this is not a replay's (a deadline's scan of a few events, one
+# event looked up): no reader is opened for it, where connecting one took 10 ms.
+READ_AHEAD_MIN_ROWS = 100
 
 UNREACHABLE = ASYNCPG_UNREACHABLE  # raised as the library's OperationalError
 # How long the keys a page brought stay good after its query was sent ahead (seconds): a
@@ -283,7 +286,7 @@ class LogPages:
     def _library_page(self, after: int, limit: int) -> Columns:
         """The page the library's way; the next one read ahead if it came full."""
         rows = columns_of(self._fallback(after, limit))
-        if limit > 0 and len(rows.positions) == limit:
+        if limit >= READ_AHEAD_MIN_ROWS and len(rows.positions) == limit:
             self._read_ahead(rows.positions[-1], limit)
         return rows
 
