@@ -90,8 +90,7 @@ def test_a_replay_read_ahead_gives_the_library_s_pages_and_then_lets_its_connect
     pages = store._pages
     assert pages is not None
     assert replayed(store, 7) == library_pages(store, 7)
-    # All but the first of the 9 reads (8 pages, then an empty one): the reader served them.
-    assert pages.pages_read_ahead == 8
+    assert pages.pages_read_ahead == 7  # all but the first of the 8 pages
     assert pages._made == 1 and len(pages._idle) == 1, "the reader waits for the next replay"
     reader = pages._idle[0]
     assert (
@@ -99,15 +98,53 @@ def test_a_replay_read_ahead_gives_the_library_s_pages_and_then_lets_its_connect
         == f"{log_pages.IDLE_SESSION_S}s"
     ), "PostgreSQL ends it if nothing else does"
     backend = reader.connection.get_server_pid()
-    # The next replay reads every page on it, its first one included: no new connection.
+    # The next replay reads its pages after the first on it: no new connection.
     assert replayed(store, 7) == library_pages(store, 7)
-    assert pages.pages_read_ahead == 8 + 9
+    assert pages.pages_read_ahead == 7 + 7
     assert [r.connection.get_server_pid() for r in pages._idle] == [backend]
     # Idle for longer than READER_IDLE_S: the next read closes it, and reads the library's way.
     monkeypatch.setattr(log_pages, "READER_IDLE_S", 0.0)
     assert [r.position for r in store.read(49, 7)] == [50]
     assert pages._made == 0, "the reader's connection outlived its idle time"
-    assert pages.pages_read_ahead == 8 + 9
+    assert pages.pages_read_ahead == 7 + 7
+
+
+def test_a_catch_up_s_short_reads_do_not_keep_the_reader(
+    store: EventsourcingStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker reads the log every half second, a few events at a time: those pages are
+    read the library's way, so the reader a replay left goes once idle for READER_IDLE_S
+    (a review: served on the reader, they kept it in use for as long as the worker ran)."""
+    save_sessions(store, SeededIds(8), 10)  # 20 events
+    assert len(replayed(store, 5)) == 4
+    pages = store._pages
+    assert pages is not None and pages._made == 1
+    read_ahead = pages.pages_read_ahead
+    monkeypatch.setattr(log_pages, "READER_IDLE_S", 0.3)
+    deadline = time.monotonic() + 10
+    while pages._made and time.monotonic() < deadline:
+        assert store.read(20, 500) == []  # a catch-up finding nothing new
+        time.sleep(0.05)
+    assert pages._made == 0, "the catch-up's reads kept the reader"
+    assert pages.pages_read_ahead == read_ahead
+
+
+def test_a_reader_gone_stale_is_let_go_by_a_read_from_a_web_request(
+    store: EventsourcingStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A web request reads in a thread that runs an event loop (the library's way): its
+    read still closes a reader idle too long, cutting it (its loop cannot run there)."""
+    save_sessions(store, SeededIds(9), 10)
+    assert len(replayed(store, 5)) == 4
+    pages = store._pages
+    assert pages is not None and pages._made == 1
+    monkeypatch.setattr(log_pages, "READER_IDLE_S", 0.0)
+
+    async def in_a_request() -> int:
+        return len(store.read(0, 5))
+
+    assert asyncio.run(in_a_request()) == 5
+    assert pages._made == 0 and pages._idle == []
 
 
 def test_a_replay_after_postgresql_ended_the_idle_reader_goes_on_the_library_s_way(
@@ -245,9 +282,8 @@ def test_rows_read_in_one_step_come_bare_and_a_topic_this_process_reads_otherwis
 
     monkeypatch.setattr(store, "_whole_states", spy_whole)
     assert replayed(store, 5) == library_pages(store, 5)
-    # Each session's second event: this replay read every page on the reader the first one
-    # left waiting, its first page included (positions 2 to 20).
-    assert sorted(p for positions in whole for p in positions) == list(range(2, 21, 2))
+    # Each session's second event, on the pages read ahead (positions 6 to 20).
+    assert sorted(p for positions in whole for p in positions) == list(range(6, 21, 2))
 
 
 def test_a_page_whose_aggregates_came_out_of_order_is_put_back_in_order() -> None:

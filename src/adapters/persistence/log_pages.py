@@ -11,12 +11,12 @@ by whichever thread asks for a page (one thread at a time), so a busy machine ad
 hand-over between threads. The reader's connection is opened at a replay's first full page
 (of READ_AHEAD_MIN_ROWS at least) and kept for a few seconds after its last
 (`READER_IDLE_S`): the next replay (a worker catching up after a burst of writes, a read
-model rebuilt) reads all its pages on it, the first one included, where opening and
-closing a connection each time took 14 ms, a tenth of a replay of 100,000 events. Past that
-time it is closed when the log is next read, and PostgreSQL ends it by itself soon after
-(`idle_session_timeout`), so a process that stopped replaying holds nothing for long. Any
-page asked for by a thread that already runs an event loop, or while the reader is in use,
-or with no reader, is read the library's way (`fallback`).
+model rebuilt) reads its pages after the first on it, where opening and closing a
+connection each time took 14 ms, a tenth of a replay of 100,000 events. Past that time it
+is closed when the log is next read, and PostgreSQL ends it by itself soon after
+(`idle_session_timeout`), so a process that stopped replaying holds nothing for long. A
+page that nothing read ahead (a replay's first, a catch-up's few events), or asked for by a
+thread that already runs an event loop, is read the library's way (`fallback`).
 
 A page read ahead is handed over only if it was full: the store commits positions in order
 (the library's table lock), so nothing can join a full page after it was read. A short one
@@ -188,6 +188,10 @@ class _Reader:
 
     def close(self) -> None:
         """Closed politely when this thread may run the loop, cut otherwise."""
+        if _loop_running():  # (a web request's thread: this loop cannot run in it)
+            self.connection.terminate()
+            self.loop.close()
+            return
         try:
             if self.task is not None:
                 self.task.cancel()
@@ -247,9 +251,12 @@ class LogPages:
 
     def page(self, after: int, limit: int) -> Columns:
         """Up to `limit` rows after position `after`, oldest first."""
+        self._close_stale()
         if _loop_running():
             return columns_of(self._fallback(after, limit))
-        reader = self._take((after, limit)) or self._take_idle()
+        # Only the page a reader read ahead: a catch-up's short pages, read every half second
+        # by the worker, would otherwise keep the reader from ever being idle.
+        reader = self._take((after, limit))
         if reader is None:
             return self._library_page(after, limit)
         try:
@@ -303,41 +310,37 @@ class LogPages:
             return
         self._give_back(reader)
 
-    def _take_idle(self) -> _Reader | None:
-        """An idle reader, whatever it read ahead (its page then waits to be dropped), or
-        None; those idle too long are closed."""
-        return self._take(None, new=False)
-
-    def _take(self, ahead: tuple[int, int] | None, new: bool = True) -> _Reader | None:
-        """The idle reader that read `ahead` ahead; with None, any idle reader, or a new
-        one while there are fewer than READERS and `new`. None when there is no such reader.
-        Readers idle for longer than READER_IDLE_S are closed first."""
-        now = monotonic()
+    def _take(self, ahead: tuple[int, int] | None) -> _Reader | None:
+        """The idle reader that read `ahead` ahead; with None, any idle reader or a new one
+        while there are fewer than READERS. None when there is no such reader."""
         with self._lock:
             if self._closed:
                 raise OperationalError("the store is closed")
-            stale = [reader for reader in self._idle if reader.stale(now)]
-            if stale:
-                self._idle = [reader for reader in self._idle if not reader.stale(now)]
-                self._made -= len(stale)
-            taken: _Reader | None = None
             for i, reader in enumerate(self._idle):
                 if ahead is None or reader.ahead == ahead:
-                    taken = self._idle.pop(i)
-                    break
-            wanted = taken is None and ahead is None and new and self._made < READERS
-            if wanted:
-                self._made += 1
-        for reader in stale:
-            reader.close()
-        if not wanted:
-            return taken
+                    return self._idle.pop(i)
+            if ahead is not None or self._made >= READERS:
+                return None
+            self._made += 1
         try:
             return self._new_reader()
         except BaseException:
             with self._lock:
                 self._made -= 1
             return None
+
+    def _close_stale(self) -> None:
+        """Close the readers idle for longer than READER_IDLE_S (PostgreSQL may have ended
+        them already: their sockets are let go here)."""
+        now = monotonic()
+        with self._lock:
+            stale = [reader for reader in self._idle if reader.stale(now)]
+            if not stale:
+                return
+            self._idle = [reader for reader in self._idle if not reader.stale(now)]
+            self._made -= len(stale)
+        for reader in stale:
+            reader.close()
 
     def _without_keys(self) -> None:
         """Pages from now on bring no keys: the key store is asked (sealing.PageKeys)."""
