@@ -207,11 +207,12 @@ class _Reader:
 class LogPages:
     """The log after a position, page by page, from one schema's events table.
 
-    A page is read on this store's asyncpg reader (READERS connections at most) when one is
-    idle, the library's way otherwise (`fallback`, its pooled psycopg connection). When a
-    page comes back full, a replay being under way, the next one is asked for ahead, on the
-    reader (opened then if there is none). After the replay's last page the reader waits
-    for the next replay, READER_IDLE_S at most (see the module's note).
+    A page that nothing read ahead is read the library's way (`fallback`, its pooled
+    psycopg connection). Only when it comes back full (READ_AHEAD_MIN_ROWS at least), a
+    replay being under way, is the next page asked for ahead, on this store's asyncpg reader
+    (READERS connections at most; the idle one, or a new one); the reader carries on while
+    pages come back full, and after the replay's last page waits for the next replay,
+    READER_IDLE_S at most (see the module's note).
     """
 
     def __init__(
