@@ -91,18 +91,24 @@
   // « Retour en plein écran »; the browser only allows going back on a click.
   var banner = byId("fullscreen-banner");
   if (banner && document.documentElement.requestFullscreen) {
-    var wasFull = false;
+    // Full screen as soon as it is granted, or already on arrival (the browser may keep it
+    // through the step's post and reload): its change event may come after she left it again,
+    // and a page that loads in full screen sees none (a CI run: no banner after leaving).
+    var wasFull = Boolean(document.fullscreenElement);
+    var goFull = function () {
+      document.documentElement.requestFullscreen().then(function () { wasFull = true; }, function () {});
+    };
     document.addEventListener("fullscreenchange", function () {
       if (document.fullscreenElement) { wasFull = true; if (banner.open) { banner.close(); } }
       else if (wasFull && !banner.open) { banner.showModal(); }
     });
     byId("fullscreen-back").addEventListener("click", function () {
-      document.documentElement.requestFullscreen().catch(function () {});
+      goFull();
       banner.close();
     });
     document.addEventListener("submit", function (event) {
       if (event.target.hasAttribute && event.target.hasAttribute("data-fullscreen") && !document.fullscreenElement) {
-        document.documentElement.requestFullscreen().catch(function () {});
+        goFull();
       }
     }, true);
   }
