@@ -94,8 +94,11 @@ CONNECT_TIMEOUT_S = 2.0  # as the recorder's (settings.py): a stopped server fai
 CLOSE_TIMEOUT_S = 2.0
 # How long a reader waits, idle, for the next replay (seconds); PostgreSQL ends its session
 # a little later (IDLE_SESSION_S) if nothing read the log again to close it first.
-READER_IDLE_S = 5.0
-IDLE_SESSION_S = 10
+# (A second: a burst's replays follow each other closer than that, and the test suite's
+# served processes peak near PostgreSQL's 100 connections, where readers kept 5 s or 20 s
+# made a CI run fail with « too many clients already ».)
+READER_IDLE_S = 1.0
+IDLE_SESSION_S = 3
 # A full page smaller than this is not a replay's (a deadline's scan of a few events, one
 # event looked up): no reader is opened for it, where connecting one took 10 ms.
 READ_AHEAD_MIN_ROWS = 100
