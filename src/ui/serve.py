@@ -54,6 +54,19 @@ OTHER_CANDIDATE_EMAIL = "jules.bernard@example.org"
 SUPPORT_EMAIL = "support@example.org"
 AUDITOR_EMAIL = "auditeur@example.org"
 WORKER_STOP_S = 15.0  # a worker given SIGTERM finishes its pass and gives its leases back
+# Addresses that mean « every interface of this machine » (a container's `--host 0.0.0.0`):
+# a browser cannot open them, and a mail's link to http://0.0.0.0:8000/ leads nowhere.
+WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", "[::]", ""})
+
+
+def local_address(host: str, port: int) -> str:
+    """The address a person on this machine opens for a server listening on `host`: the
+    host itself, or this machine's loopback for a wildcard address."""
+    if host in WILDCARD_HOSTS:
+        host = "127.0.0.1"
+    elif ":" in host and not host.startswith("["):  # an IPv6 address
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
 
 
 def seed_demo(platform: Platform) -> str:
@@ -159,10 +172,12 @@ def serve(
         if not settings.smtp_url:
             capture = stack.enter_context(SmtpCapture(mailbox_dir=Path("vigie-data/mailbox")))
             settings = replace(settings, smtp_url=f"smtp://{capture.host}:{capture.port}")
-        if settings.base_url == Settings.base_url:  # not configured: links point here
-            settings = replace(settings, base_url=f"http://{host}:{port}")
+        here = local_address(host, port)
+        guessed = settings.base_url == Settings.base_url
+        if guessed:  # not configured: links point here
+            settings = replace(settings, base_url=here)
             if not settings.support.has_chat:  # the support link too (mails' footers)
-                support = replace(settings.support, chat_url=f"http://{host}:{port}/support")
+                support = replace(settings.support, chat_url=f"{here}/support")
                 settings = replace(settings, support=support)
         secret = _secret(settings)
         if not in_memory:  # the worker process and the web processes sign with this key
@@ -182,8 +197,15 @@ def serve(
             keeper = WorkerKeeper(settings, out)
             stack.callback(keeper.stop)
             background = f"`vigie worker` process {keeper.start()} ({', '.join(KINDS)})"
-        _announce(out, host, port, invitation, workers, background)
-        here = f"http://{host}:{port}"
+        # Listening on every address (a container): only this machine's people can open the
+        # links it sends; anyone else needs the address they use (a mapped port, a name).
+        wildcard = (
+            f"listening on every address ({host or '*'}:{port}); mails and pages link to "
+            f"{here}: set VIGIE_BASE_URL to the address your users open"
+            if guessed and host in WILDCARD_HOSTS
+            else None
+        )
+        _announce(out, here, settings.base_url, invitation, workers, background, wildcard)
         if settings.base_url.rstrip("/") != here:
             # Behind a proxy (an operator's review: each node named only its own port).
             print(f"  users reach it at {settings.base_url} (VIGIE_BASE_URL)", file=out)
@@ -438,9 +460,17 @@ def _live_root(settings: Settings) -> Path | None:
 
 
 def _announce(
-    out: TextIO, host: str, port: int, invitation: str | None, workers: int, background: str
+    out: TextIO,
+    here: str,
+    base_url: str,
+    invitation: str | None,
+    workers: int,
+    background: str,
+    wildcard: str | None = None,
 ) -> None:
-    print(f"Vigie is running at http://{host}:{port}/ ({workers} web process(es))", file=out)
+    print(f"Vigie is running at {here}/ ({workers} web process(es))", file=out)
+    if wildcard:
+        print(f"  {wildcard}", file=out)
     print(f"  background work  : {background}", file=out)
     if invitation is None:
         print(
@@ -451,7 +481,7 @@ def _announce(
         )
         return
     print(f"  candidate log-in : {DEMO_EMAIL} / {DEMO_PASSWORD}", file=out)
-    staff_page = f"http://{host}:{port}/staff/login"
+    staff_page = f"{base_url.rstrip('/')}/staff/login"  # where users open it, as mails say
     print(f"  examiner log-in  : {staff_page}  {EXAMINER_EMAIL} / {DEMO_PASSWORD}", file=out)
     print(
         f"  centre log-ins   : same page, {CENTRE_EMAIL} or {OTHER_CENTRE_EMAIL} (another "
@@ -463,4 +493,16 @@ def _announce(
         file=out,
     )
     print(f"  create the exam session (the invitation link): {invitation}", file=out)
-    print("  mails: .venv/bin/vigie mailbox   ·   stop: Ctrl-C", file=out, flush=True)
+    print(f"  mails: {_this_command()} mailbox   ·   stop: Ctrl-C", file=out, flush=True)
+
+
+def _this_command() -> str:
+    """How this `vigie` was called, for the commands the announcement suggests: the
+    project's `.venv/bin/vigie` after `make run`, plain `vigie` where it is on the PATH (an
+    image, an installed package)."""
+    called = Path(sys.argv[0])
+    if called.name != "vigie":  # python -m ui.cli, a test
+        return "vigie"
+    with contextlib.suppress(ValueError):
+        return str(called.resolve().relative_to(Path.cwd().resolve()))
+    return "vigie"

@@ -11,6 +11,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,7 @@ from adapters.mail.capture import read_maildir
 from adapters.media.ice import IceServers
 from app.mail_rendering import SupportContact
 from tests.concurrency.served import free_port
+from ui.serve import local_address
 
 
 def test_the_settings_a_worker_process_is_given_read_back_the_same(
@@ -55,15 +58,15 @@ def test_the_settings_a_worker_process_is_given_read_back_the_same(
     assert Settings.from_env() == settings
 
 
-def test_vigie_serve_starts_a_worker_process_that_sends_the_mails_and_stops_with_it(
-    tmp_path: Path,
-) -> None:
+@contextlib.contextmanager
+def _serving(folder: Path, *options: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """`vigie serve` on the embedded defaults in `folder`, with its banner up to the demo's
+    invitation link; stopped with Ctrl-C at the end."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIE_")}
     env.update(PYTHONPATH=os.pathsep.join(sys.path), PYTHONUNBUFFERED="1")
-    port = free_port()
     serve = subprocess.Popen(
-        [sys.executable, "-m", "ui.cli", "serve", "--port", str(port)],
-        cwd=tmp_path,
+        [sys.executable, "-m", "ui.cli", "serve", *options],
+        cwd=folder,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -75,22 +78,69 @@ def test_vigie_serve_starts_a_worker_process_that_sends_the_mails_and_stops_with
             line = serve.stdout.readline() if serve.stdout else ""
             assert line or serve.poll() is None, banner
             banner += line
+        yield serve, banner
+    finally:
+        serve.send_signal(signal.SIGINT)  # Ctrl-C
+        serve.wait(timeout=30)
+
+
+def _mails(folder: Path, at_least: int) -> list[EmailMessage]:
+    """The demo's mails, sent by the worker into serve's SMTP capture."""
+    mailbox = folder / "vigie-data" / "mailbox"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with contextlib.suppress(FileNotFoundError):
+            if len(read_maildir(mailbox)) >= at_least:
+                break
+        time.sleep(0.2)
+    mails = read_maildir(mailbox)
+    assert len(mails) >= at_least
+    return mails
+
+
+def _text(mail: EmailMessage) -> str:
+    body = mail.get_body(preferencelist=("plain",))
+    assert body is not None
+    return str(body.get_content())
+
+
+def test_vigie_serve_starts_a_worker_process_that_sends_the_mails_and_stops_with_it(
+    tmp_path: Path,
+) -> None:
+    with _serving(tmp_path, "--port", str(free_port())) as (serve, banner):
         found = re.search(r"`vigie worker` process (\d+)", banner)
         assert found is not None, banner
         worker = int(found[1])
         assert Path(f"/proc/{worker}/stat").read_text().split()[3] == str(serve.pid)  # its child
-        # The demo's two invitations, sent by the worker into serve's SMTP capture.
-        mailbox = tmp_path / "vigie-data" / "mailbox"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with contextlib.suppress(FileNotFoundError):
-                if len(read_maildir(mailbox)) >= 2:
-                    break
-            time.sleep(0.2)
-        assert len(read_maildir(mailbox)) >= 2
-    finally:
-        serve.send_signal(signal.SIGINT)  # Ctrl-C
-        serve.wait(timeout=30)
+        _mails(tmp_path, 2)  # the demo's two invitations
     output = serve.stdout.read() if serve.stdout else ""
     assert "gave back its lease(s)" in output, output
     assert not Path(f"/proc/{worker}").exists()
+
+
+def test_served_on_every_address_its_links_lead_to_this_machine_and_it_says_to_set_the_base_url(
+    tmp_path: Path,
+) -> None:
+    """A container runs `vigie serve --host 0.0.0.0`: its mails linked to http://0.0.0.0:8000/,
+    which no browser opens. Without VIGIE_BASE_URL they lead to this machine's loopback, and
+    the announcement says what to set for anyone else."""
+    port = free_port()
+    here = f"http://127.0.0.1:{port}"
+    with _serving(tmp_path, "--host", "0.0.0.0", "--port", str(port)) as (_, banner):
+        assert f"Vigie is running at {here}/" in banner, banner
+        assert f"invitation link): {here}/sessions/new?t=" in banner, banner
+        assert f"{here}/staff/login" in banner, banner
+        assert "set VIGIE_BASE_URL" in banner, banner
+        assert "0.0.0.0:" in banner  # where it listens, said once
+        mails = _mails(tmp_path, 2)
+    texts = [_text(mail) for mail in mails]
+    assert all(f"{here}/sessions/new?t=" in text for text in texts), texts
+    assert not any("0.0.0.0" in text for text in texts), texts
+
+
+def test_a_local_address_is_one_a_browser_opens() -> None:
+    assert local_address("0.0.0.0", 8000) == "http://127.0.0.1:8000"
+    assert local_address("::", 8000) == "http://127.0.0.1:8000"
+    assert local_address("127.0.0.1", 8001) == "http://127.0.0.1:8001"
+    assert local_address("vigie.example.org", 80) == "http://vigie.example.org:80"
+    assert local_address("::1", 8000) == "http://[::1]:8000"
