@@ -57,8 +57,9 @@ def _parser() -> argparse.ArgumentParser:
         "--demo",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="seed the demo accounts (default: yes on a SQLite file or memory:, no on "
-        "PostgreSQL, a shared platform: create its first accounts with `vigie staff add`)",
+        help="seed the demo accounts, whose passwords are public (default: yes on a SQLite "
+        "file or memory: served on this machine's loopback; no on PostgreSQL, a shared "
+        "platform, nor on any other address: create its first accounts with `vigie staff add`)",
     )
     serve.add_argument(
         "--no-worker",

@@ -8,7 +8,9 @@ keeps its worker as a thread of the web process."""
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -54,19 +56,52 @@ OTHER_CANDIDATE_EMAIL = "jules.bernard@example.org"
 SUPPORT_EMAIL = "support@example.org"
 AUDITOR_EMAIL = "auditeur@example.org"
 WORKER_STOP_S = 15.0  # a worker given SIGTERM finishes its pass and gives its leases back
-# Addresses that mean « every interface of this machine » (a container's `--host 0.0.0.0`):
-# a browser cannot open them, and a mail's link to http://0.0.0.0:8000/ leads nowhere.
-WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", "[::]", ""})
+
+
+def _no_demo_by_default(database_url: str, host: str) -> str | None:
+    """Why the demo accounts are not seeded unless asked (None: they are). Their passwords
+    are printed and published, so only a one-machine store that only this machine can reach
+    gets them: an image run as it is (`--host 0.0.0.0`) would open a centre's, an examiner's
+    and an auditor's accounts to anyone who knows the README."""
+    if database_url.startswith(("postgresql:", "postgres:")):
+        return "a PostgreSQL platform"
+    if not _loopback(host):
+        return (
+            f"served beyond this machine, on {host}, where their public passwords would let "
+            "anyone in"
+        )
+    return None
+
+
+def _loopback(host: str) -> bool:
+    address = _address(host)
+    return address.is_loopback if address is not None else host == "localhost"
+
+
+def _address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    with contextlib.suppress(ValueError):
+        return ipaddress.ip_address(host.strip("[]"))
+    return None  # a name
+
+
+def every_address(host: str) -> bool:
+    """Whether `host` means « every interface of this machine » (0.0.0.0, ::, a container's
+    `--host 0.0.0.0`): a browser cannot open it, and a mail's link to
+    http://0.0.0.0:8000/ leads nowhere."""
+    address = _address(host)
+    return address is not None and address.is_unspecified
 
 
 def local_address(host: str, port: int) -> str:
     """The address a person on this machine opens for a server listening on `host`: the
-    host itself, or this machine's loopback for a wildcard address."""
-    if host in WILDCARD_HOSTS:
-        host = "127.0.0.1"
-    elif ":" in host and not host.startswith("["):  # an IPv6 address
-        host = f"[{host}]"
-    return f"http://{host}:{port}"
+    host itself, or this machine's loopback for every address (IPv6's for `::`, which one
+    process listens on alone, where 127.0.0.1 would not answer)."""
+    address = _address(host)
+    if address is not None and address.is_unspecified:
+        address = ipaddress.ip_address("127.0.0.1" if address.version == 4 else "::1")
+    if address is None:
+        return f"http://{host}:{port}"
+    return f"http://{address}:{port}" if address.version == 4 else f"http://[{address}]:{port}"
 
 
 def seed_demo(platform: Platform) -> str:
@@ -185,7 +220,10 @@ def serve(
         platform = bootstrap(settings, listen=True)
         readiness.ensure_media_folder(platform)  # /ready checks it is there from now on
         if demo is None:
-            demo = not settings.database_url.startswith(("postgresql:", "postgres:"))
+            no_demo = _no_demo_by_default(settings.database_url, host)
+            demo = no_demo is None
+        else:
+            no_demo = "--no-demo"
         invitation = seed_demo(platform) if demo else None
         keeper: WorkerKeeper | None = None
         if not worker:
@@ -199,16 +237,16 @@ def serve(
             background = f"`vigie worker` process {keeper.start()} ({', '.join(KINDS)})"
         # Listening on every address (a container): only this machine's people can open the
         # links it sends; anyone else needs the address they use (a mapped port, a name).
-        wildcard = (
-            f"listening on every address ({host or '*'}:{port}); mails and pages link to "
+        where = (
+            f"listening on every address ({host}, port {port}); mails and pages link to "
             f"{here}: set VIGIE_BASE_URL to the address your users open"
-            if guessed and host in WILDCARD_HOSTS
+            if guessed and every_address(host)
             else None
         )
-        _announce(out, here, settings.base_url, invitation, workers, background, wildcard)
         if settings.base_url.rstrip("/") != here:
             # Behind a proxy (an operator's review: each node named only its own port).
-            print(f"  users reach it at {settings.base_url} (VIGIE_BASE_URL)", file=out)
+            where = f"users reach it at {settings.base_url} (VIGIE_BASE_URL)"
+        _announce(out, here, settings.base_url, invitation, workers, background, where, no_demo)
         if settings.oidc is not None:
             print(
                 f"  staff single sign-on: {settings.oidc.display_name} ({settings.oidc.issuer}); "
@@ -466,15 +504,16 @@ def _announce(
     invitation: str | None,
     workers: int,
     background: str,
-    wildcard: str | None = None,
+    where: str | None = None,
+    no_demo: str | None = None,
 ) -> None:
     print(f"Vigie is running at {here}/ ({workers} web process(es))", file=out)
-    if wildcard:
-        print(f"  {wildcard}", file=out)
+    if where:  # where users open it, or why its links lead to this machine only
+        print(f"  {where}", file=out)
     print(f"  background work  : {background}", file=out)
     if invitation is None:
         print(
-            "  no demo accounts (a PostgreSQL platform; --demo to seed them): create the first "
+            f"  no demo accounts ({no_demo}; --demo to seed them): create the first "
             "staff account with `vigie staff add EMAIL --name NAME --role centre`",
             file=out,
             flush=True,
@@ -497,12 +536,19 @@ def _announce(
 
 
 def _this_command() -> str:
-    """How this `vigie` was called, for the commands the announcement suggests: the
-    project's `.venv/bin/vigie` after `make run`, plain `vigie` where it is on the PATH (an
-    image, an installed package)."""
+    """How to call this `vigie` again, for the commands the announcement suggests: plain
+    `vigie` where that is the one on the PATH (an image, an installed package), else the
+    path it was called by, from this folder if it is under it (`.venv/bin/vigie` after
+    `make run`)."""
     called = Path(sys.argv[0])
     if called.name != "vigie":  # python -m ui.cli, a test
         return "vigie"
+    on_path = shutil.which("vigie")
+    if on_path and Path(on_path).resolve() == called.resolve():
+        return "vigie"
+    with contextlib.suppress(ValueError):
+        return str(called.resolve().relative_to(Path.cwd().resolve()))
+    return str(called.resolve())
     with contextlib.suppress(ValueError):
         return str(called.resolve().relative_to(Path.cwd().resolve()))
     return "vigie"

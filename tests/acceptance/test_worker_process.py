@@ -8,6 +8,7 @@ import contextlib
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -16,13 +17,15 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from eventsourcing.utils import get_topic
 
 from adapters.bootstrap import Settings
 from adapters.mail.capture import read_maildir
 from adapters.media.ice import IceServers
 from app.mail_rendering import SupportContact
+from domain.staff import StaffMember
 from tests.concurrency.served import free_port
-from ui.serve import local_address
+from ui.serve import every_address, local_address
 
 
 def test_the_settings_a_worker_process_is_given_read_back_the_same(
@@ -60,8 +63,9 @@ def test_the_settings_a_worker_process_is_given_read_back_the_same(
 
 @contextlib.contextmanager
 def _serving(folder: Path, *options: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    """`vigie serve` on the embedded defaults in `folder`, with its banner up to the demo's
-    invitation link; stopped with Ctrl-C at the end."""
+    """`vigie serve` on the embedded defaults in `folder`, with its announcement up to the
+    demo's invitation link, or to the line that says there is no demo; stopped with Ctrl-C
+    at the end."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIE_")}
     env.update(PYTHONPATH=os.pathsep.join(sys.path), PYTHONUNBUFFERED="1")
     serve = subprocess.Popen(
@@ -74,7 +78,7 @@ def _serving(folder: Path, *options: str) -> Iterator[tuple[subprocess.Popen[str
     )
     try:
         banner = ""
-        while "invitation link" not in banner:
+        while "invitation link" not in banner and "no demo accounts" not in banner:
             line = serve.stdout.readline() if serve.stdout else ""
             assert line or serve.poll() is None, banner
             banner += line
@@ -126,21 +130,51 @@ def test_served_on_every_address_its_links_lead_to_this_machine_and_it_says_to_s
     the announcement says what to set for anyone else."""
     port = free_port()
     here = f"http://127.0.0.1:{port}"
-    with _serving(tmp_path, "--host", "0.0.0.0", "--port", str(port)) as (_, banner):
+    with _serving(tmp_path, "--host", "0.0.0.0", "--port", str(port), "--demo") as (_, banner):
         assert f"Vigie is running at {here}/" in banner, banner
         assert f"invitation link): {here}/sessions/new?t=" in banner, banner
         assert f"{here}/staff/login" in banner, banner
         assert "set VIGIE_BASE_URL" in banner, banner
-        assert "0.0.0.0:" in banner  # where it listens, said once
+        assert "listening on every address (0.0.0.0, port" in banner  # where it listens
         mails = _mails(tmp_path, 2)
+    assert _staff_registered(tmp_path) == 5  # asked for: the demo's staff, as on the loopback
     texts = [_text(mail) for mail in mails]
     assert all(f"{here}/sessions/new?t=" in text for text in texts), texts
     assert not any("0.0.0.0" in text for text in texts), texts
 
 
+def test_served_beyond_this_machine_it_seeds_no_demo_account_unless_asked(
+    tmp_path: Path,
+) -> None:
+    """The demo's passwords are in the README: the image, run as it is (`--host 0.0.0.0`),
+    opened a centre's, an examiner's and an auditor's accounts to anyone who could reach it.
+    Beyond the loopback, the demo is seeded only with --demo; the start says why not."""
+    port = free_port()
+    with _serving(tmp_path, "--host", "0.0.0.0", "--port", str(port)) as (_, banner):
+        assert "served beyond this machine" in banner and "--demo to seed them" in banner
+        assert "vigie-demo-2025" not in banner
+    assert _staff_registered(tmp_path) == 0
+
+
+def _staff_registered(folder: Path) -> int:
+    """Staff accounts in the SQLite store `vigie serve` left in `folder`."""
+    with contextlib.closing(sqlite3.connect(folder / "vigie-data" / "vigie.sqlite")) as store:
+        query = "SELECT count(*) FROM stored_events WHERE topic = ?"
+        (count,) = store.execute(query, (get_topic(StaffMember.StaffRegistered),)).fetchone()
+    return int(count)
+
+
 def test_a_local_address_is_one_a_browser_opens() -> None:
     assert local_address("0.0.0.0", 8000) == "http://127.0.0.1:8000"
-    assert local_address("::", 8000) == "http://127.0.0.1:8000"
+    assert local_address("::", 8000) == "http://[::1]:8000"  # one process listens on IPv6 alone
+    assert local_address("::0", 8000) == "http://[::1]:8000"
     assert local_address("127.0.0.1", 8001) == "http://127.0.0.1:8001"
     assert local_address("vigie.example.org", 80) == "http://vigie.example.org:80"
     assert local_address("::1", 8000) == "http://[::1]:8000"
+    assert [every_address(h) for h in ("0.0.0.0", "::", "127.0.0.1", "localhost", "10.0.0.2")] == [
+        True,
+        True,
+        False,
+        False,
+        False,
+    ]
