@@ -549,6 +549,3 @@ def _this_command() -> str:
     with contextlib.suppress(ValueError):
         return str(called.resolve().relative_to(Path.cwd().resolve()))
     return str(called.resolve())
-    with contextlib.suppress(ValueError):
-        return str(called.resolve().relative_to(Path.cwd().resolve()))
-    return "vigie"
