@@ -12,6 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
@@ -62,14 +63,15 @@ def test_the_settings_a_worker_process_is_given_read_back_the_same(
 
 
 @contextlib.contextmanager
-def _serving(folder: Path, *options: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    """`vigie serve` on the embedded defaults in `folder`, with its announcement up to the
-    demo's invitation link, or to the line that says there is no demo; stopped with Ctrl-C
-    at the end."""
+def _serving(folder: Path, port: int, *options: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """`vigie serve --port PORT` on the embedded defaults in `folder`, with its announcement
+    up to the demo's invitation link, or to the line that says there is no demo, once it
+    answers; stopped with Ctrl-C at the end. (A Ctrl-C while uvicorn starts is lost: a CI
+    run's server, stopped right after its announcement, ran on.)"""
     env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIE_")}
     env.update(PYTHONPATH=os.pathsep.join(sys.path), PYTHONUNBUFFERED="1")
     serve = subprocess.Popen(
-        [sys.executable, "-m", "ui.cli", "serve", *options],
+        [sys.executable, "-m", "ui.cli", "serve", "--port", str(port), *options],
         cwd=folder,
         env=env,
         stdout=subprocess.PIPE,
@@ -82,10 +84,21 @@ def _serving(folder: Path, *options: str) -> Iterator[tuple[subprocess.Popen[str
             line = serve.stdout.readline() if serve.stdout else ""
             assert line or serve.poll() is None, banner
             banner += line
+        _answering(f"http://127.0.0.1:{port}/health")
         yield serve, banner
     finally:
         serve.send_signal(signal.SIGINT)  # Ctrl-C
         serve.wait(timeout=30)
+
+
+def _answering(url: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=5) as reply:
+            if reply.status == 200:
+                return
+        time.sleep(0.1)
+    raise AssertionError(f"nothing answers at {url}")
 
 
 def _mails(folder: Path, at_least: int) -> list[EmailMessage]:
@@ -111,7 +124,7 @@ def _text(mail: EmailMessage) -> str:
 def test_vigie_serve_starts_a_worker_process_that_sends_the_mails_and_stops_with_it(
     tmp_path: Path,
 ) -> None:
-    with _serving(tmp_path, "--port", str(free_port())) as (serve, banner):
+    with _serving(tmp_path, free_port()) as (serve, banner):
         found = re.search(r"`vigie worker` process (\d+)", banner)
         assert found is not None, banner
         worker = int(found[1])
@@ -130,7 +143,7 @@ def test_served_on_every_address_its_links_lead_to_this_machine_and_it_says_to_s
     the announcement says what to set for anyone else."""
     port = free_port()
     here = f"http://127.0.0.1:{port}"
-    with _serving(tmp_path, "--host", "0.0.0.0", "--port", str(port), "--demo") as (_, banner):
+    with _serving(tmp_path, port, "--host", "0.0.0.0", "--demo") as (_, banner):
         assert f"Vigie is running at {here}/" in banner, banner
         assert f"invitation link): {here}/sessions/new?t=" in banner, banner
         assert f"{here}/staff/login" in banner, banner
@@ -150,7 +163,7 @@ def test_served_beyond_this_machine_it_seeds_no_demo_account_unless_asked(
     opened a centre's, an examiner's and an auditor's accounts to anyone who could reach it.
     Beyond the loopback, the demo is seeded only with --demo; the start says why not."""
     port = free_port()
-    with _serving(tmp_path, "--host", "0.0.0.0", "--port", str(port)) as (_, banner):
+    with _serving(tmp_path, port, "--host", "0.0.0.0") as (_, banner):
         assert "served beyond this machine" in banner and "--demo to seed them" in banner
         assert "vigie-demo-2025" not in banner
     assert _staff_registered(tmp_path) == 0
