@@ -235,17 +235,17 @@ def serve(
             keeper = WorkerKeeper(settings, out)
             stack.callback(keeper.stop)
             background = f"`vigie worker` process {keeper.start()} ({', '.join(KINDS)})"
-        # Listening on every address (a container): only this machine's people can open the
-        # links it sends; anyone else needs the address they use (a mapped port, a name).
-        where = (
-            f"listening on every address ({host}, port {port}); mails and pages link to "
-            f"{here}: set VIGIE_BASE_URL to the address your users open"
-            if guessed and every_address(host)
-            else None
-        )
+        where = None
         if settings.base_url.rstrip("/") != here:
             # Behind a proxy (an operator's review: each node named only its own port).
             where = f"users reach it at {settings.base_url} (VIGIE_BASE_URL)"
+        elif guessed and every_address(host):
+            # Listening on every address (a container): only this machine's people can open
+            # the links it sends; anyone else needs the address they use (a mapped port).
+            where = (
+                f"listening on every address ({host}, port {port}); mails and pages link to "
+                f"{here}: set VIGIE_BASE_URL to the address your users open"
+            )
         _announce(out, here, settings.base_url, invitation, workers, background, where, no_demo)
         if settings.oidc is not None:
             print(

@@ -12,7 +12,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
@@ -25,7 +24,7 @@ from adapters.mail.capture import read_maildir
 from adapters.media.ice import IceServers
 from app.mail_rendering import SupportContact
 from domain.staff import StaffMember
-from tests.concurrency.served import free_port
+from tests.concurrency.served import free_port, wait_for_http
 from ui.serve import every_address, local_address
 
 
@@ -84,21 +83,11 @@ def _serving(folder: Path, port: int, *options: str) -> Iterator[tuple[subproces
             line = serve.stdout.readline() if serve.stdout else ""
             assert line or serve.poll() is None, banner
             banner += line
-        _answering(f"http://127.0.0.1:{port}/health")
+        wait_for_http(f"http://127.0.0.1:{port}/health", time.monotonic() + 60)
         yield serve, banner
     finally:
         serve.send_signal(signal.SIGINT)  # Ctrl-C
         serve.wait(timeout=30)
-
-
-def _answering(url: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=5) as reply:
-            if reply.status == 200:
-                return
-        time.sleep(0.1)
-    raise AssertionError(f"nothing answers at {url}")
 
 
 def _mails(folder: Path, at_least: int) -> list[EmailMessage]:

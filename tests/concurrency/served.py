@@ -307,7 +307,7 @@ def _start_served(
     reader.start()
     try:
         assert "invitation link" in banner, banner
-        _wait_for_http(f"http://127.0.0.1:{port}/login", deadline)
+        wait_for_http(f"http://127.0.0.1:{port}/login", deadline)
         yield Served(
             f"http://127.0.0.1:{port}",
             postgres_url,
@@ -417,7 +417,7 @@ def served(postgres_url: str, smtp_counter: SmtpCapture, tmp_path: Path) -> Iter
         yield running
 
 
-def _wait_for_http(url: str, deadline: float) -> None:
+def wait_for_http(url: str, deadline: float) -> None:
     """Until both worker processes could answer: the page answers a few times in a row."""
     answered = 0
     while time.monotonic() < deadline and answered < 4:
