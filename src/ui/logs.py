@@ -61,6 +61,23 @@ class _VigieHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """Marks the handler this module installed, so configuring twice adds nothing."""
 
 
+class _StderrHandler(_VigieHandler):
+    """Writes to `sys.stderr` as it is when a line is written, as logging's own last resort
+    does: a process (or a test, which pytest gives a stderr of its own) that swaps it after
+    `configure` still gets its lines, never « I/O operation on closed file »."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _: TextIO) -> None:  # StreamHandler's constructor sets it
+        pass
+
+
 def configure(
     stream: TextIO | None = None, level: str | None = None, log_format: str | None = None
 ) -> logging.Logger:
@@ -86,7 +103,7 @@ def configure(
 def _install(logger: logging.Logger, stream: TextIO | None, log_format: str | None) -> None:
     """Our handler on `logger` (stderr, the chosen format, the request id), once."""
     if not any(isinstance(h, _VigieHandler) for h in logger.handlers):
-        handler = _VigieHandler(stream or sys.stderr)
+        handler = _VigieHandler(stream) if stream is not None else _StderrHandler()
         handler.setFormatter(formatter(log_format))
         handler.addFilter(RequestIdFilter())
         logger.addHandler(handler)
