@@ -34,6 +34,7 @@ from ui import (
     staff_cli,
 )
 from ui.arguments import uuid_argument
+from ui.entry import STOPPED
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -176,6 +177,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (DomainError, ValueError) as error:
         print(f"vigie: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        # A Ctrl-C before a command handles its own (`vigie serve` still starting, before
+        # uvicorn listens): a line, not a traceback. What was recorded stays recorded (each
+        # decision is its own transaction) and a serve's worker child was stopped on the way
+        # out; the same command starts again from there.
+        print(STOPPED, file=sys.stderr)
+        return 130
     except StreamQuarantined as error:  # issue 14: named, never a traceback
         print(f"vigie: {error} (run `vigie audit verify-store`)", file=sys.stderr)
         return 1

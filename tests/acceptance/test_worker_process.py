@@ -65,8 +65,8 @@ def test_the_settings_a_worker_process_is_given_read_back_the_same(
 def _serving(folder: Path, port: int, *options: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
     """`vigie serve --port PORT` on the embedded defaults in `folder`, with its announcement
     up to the demo's invitation link, or to the line that says there is no demo, once it
-    answers; stopped with Ctrl-C at the end. (A Ctrl-C while uvicorn starts is lost: a CI
-    run's server, stopped right after its announcement, ran on.)"""
+    answers; stopped with Ctrl-C at the end, as a person stops a running server (a Ctrl-C
+    while it starts is the test below's)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIE_")}
     env.update(PYTHONPATH=os.pathsep.join(sys.path), PYTHONUNBUFFERED="1")
     serve = subprocess.Popen(
@@ -156,6 +156,49 @@ def test_served_beyond_this_machine_it_seeds_no_demo_account_unless_asked(
         assert "served beyond this machine" in banner and "--demo to seed them" in banner
         assert "vigie-demo-2025" not in banner
     assert _staff_registered(tmp_path) == 0
+
+
+@pytest.mark.parametrize("moment", ["while Python imports it", "right after its announcement"])
+def test_a_ctrl_c_while_it_starts_stops_it_with_a_line_and_the_next_start_has_everything(
+    tmp_path: Path, moment: str
+) -> None:
+    """Ctrl-C pressed before the server answers printed a KeyboardInterrupt traceback (from
+    an import, the demo's seeding, the announcement). Now one line, the worker child stopped,
+    and the next start finds the demo whole and seeds nothing twice."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIE_")}
+    env.update(PYTHONPATH=os.pathsep.join(sys.path), PYTHONUNBUFFERED="1")
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "ui.entry", "serve", "--port", str(free_port())],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        # Ctrl-C as from a terminal: a suite started in the background (`bash .ci/run &`)
+        # ignores SIGINT, and a child inherits that until uvicorn sets its own handler.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509
+    )
+    try:
+        if moment == "while Python imports it":
+            time.sleep(0.1)
+        else:
+            first = serve.stdout.readline() if serve.stdout else ""
+            assert first.startswith("Vigie is running"), first
+        serve.send_signal(signal.SIGINT)
+        said = serve.communicate(timeout=30)[0]
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+    assert "Traceback" not in said, said
+    assert serve.returncode in (0, 130), said
+    if serve.returncode == 130:
+        assert said.rstrip().endswith("vigie: stopped (Ctrl-C)"), said
+    found = re.search(r"`vigie worker` process (\d+)", said)
+    if found:  # started before the Ctrl-C: stopped with serve
+        assert not Path(f"/proc/{found[1]}").exists()
+    with _serving(tmp_path, free_port()) as (_, banner):
+        assert "invitation link" in banner, banner
+    assert _staff_registered(tmp_path) == 5
 
 
 def _staff_registered(folder: Path) -> int:
