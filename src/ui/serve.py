@@ -22,7 +22,7 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, TextIO
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import uvicorn
 from uvicorn.supervisors import Multiprocess
@@ -105,80 +105,72 @@ def local_address(host: str, port: int) -> str:
 
 
 def seed_demo(platform: Platform) -> str:
-    """A candidate with a fresh enrolment and a password, once; returns the invitation link."""
+    """The demo's accounts, each once; returns the invitation link. Step by step, each step
+    skipped once done: a start stopped half-way (a Ctrl-C while it seeds) is completed by the
+    next, where it left the examiner and the candidate's password missing for good."""
     ctx = platform.ctx
-    platform.projections.catch_up(ctx.store)
-    candidate_id = platform.projections.find_by_email(DEMO_EMAIL)
-    if candidate_id is None:
-        centre = accounts.register_staff(
-            ctx, email=CENTRE_EMAIL, name="Centre ENI", role=Role.CENTRE, password=DEMO_PASSWORD
+    projections = platform.projections
+    projections.catch_up(ctx.store)
+
+    def staff(email: str, name: str, role: Role) -> UUID:
+        # register_staff is idempotent on its own (a claim); asking the read model first
+        # spares each start hashing five passwords.
+        known = projections.staff_by_email.get(email)
+        if known is not None:
+            return known
+        return accounts.register_staff(
+            ctx, email=email, name=name, role=role, password=DEMO_PASSWORD
         )
-        enrolled = enrolment.enrol_candidate(
+
+    def candidate(centre: UUID, email: str, surname: str, first_name: str) -> UUID:
+        known = projections.find_by_email(email)
+        if known is not None:  # enrolled once: never re-enrolled when that enrolment ends
+            return known
+        return enrolment.enrol_candidate(
             ctx,
-            platform.projections,
+            projections,
             centre_id=centre_of_operator(centre),
-            email=DEMO_EMAIL,
-            surname="Martin",
-            first_name="Camille",
+            email=email,
+            surname=surname,
+            first_name=first_name,
             certification_code="ENI-ACCESS",
-        )
-        # A second training centre with a candidate of its own: each centre's pages show
-        # only its own (issue 14).
-        other_centre = accounts.register_staff(
-            ctx,
-            email=OTHER_CENTRE_EMAIL,
-            name="Centre Lyon",
-            role=Role.CENTRE,
-            password=DEMO_PASSWORD,
-        )
-        enrolment.enrol_candidate(
-            ctx,
-            platform.projections,
-            centre_id=centre_of_operator(other_centre),
-            email=OTHER_CANDIDATE_EMAIL,
-            surname="Bernard",
-            first_name="Jules",
-            certification_code="ENI-ACCESS",
-        )
-        accounts.register_staff(
-            ctx,
-            email=EXAMINER_EMAIL,
-            name="Eve Examinatrice",
-            role=Role.EXAMINER,
-            password=DEMO_PASSWORD,
-        )
-        accounts.register_staff(
-            ctx, email=SUPPORT_EMAIL, name="Hotline", role=Role.SUPPORT, password=DEMO_PASSWORD
-        )
-        accounts.register_staff(
-            ctx,
-            email=AUDITOR_EMAIL,
-            name="Ada Auditrice",
-            role=Role.AUDITOR,
-            password=DEMO_PASSWORD,
-        )
-        candidate_id = enrolled.candidate_id
-        token = uuid4().hex
-        candidate = ctx.store.get(candidate_id, Candidate)
-        candidate.request_password_reset(
-            at=ctx.now(),
-            account=Account.PROCTORING,
-            token_id=token,
-            expires_at=ctx.now() + timedelta(minutes=5),
-            purpose="demo",
-        )
-        ctx.store.save(candidate)
-        accounts.reset_password(
-            ctx,
-            platform.links,
-            signed_token=platform.links.sign("password-reset", f"{candidate_id}:{token}"),
-            password=DEMO_PASSWORD,
-        )
-        platform.projections.catch_up(ctx.store)  # the worker sends the mails, not this process
-    enrollment = next(
-        e for e in platform.projections.enrollments.values() if e.candidate_id == candidate_id
-    )
+        ).candidate_id
+
+    centre = staff(CENTRE_EMAIL, "Centre ENI", Role.CENTRE)
+    candidate_id = candidate(centre, DEMO_EMAIL, "Martin", "Camille")
+    # A second training centre with a candidate of its own: each centre's pages show only
+    # its own (issue 14).
+    other_centre = staff(OTHER_CENTRE_EMAIL, "Centre Lyon", Role.CENTRE)
+    candidate(other_centre, OTHER_CANDIDATE_EMAIL, "Bernard", "Jules")
+    staff(EXAMINER_EMAIL, "Eve Examinatrice", Role.EXAMINER)
+    staff(SUPPORT_EMAIL, "Hotline", Role.SUPPORT)
+    staff(AUDITOR_EMAIL, "Ada Auditrice", Role.AUDITOR)
+    if ctx.store.get(candidate_id, Candidate).proctoring_password_hash is None:
+        _demo_password(platform, candidate_id)
+    projections.catch_up(ctx.store)  # the worker sends the mails, not this process
+    enrollment = next(e for e in projections.enrollments.values() if e.candidate_id == candidate_id)
     return platform.links.url("/sessions/new", "create-session", str(enrollment.enrollment_id))
+
+
+def _demo_password(platform: Platform, candidate_id: UUID) -> None:
+    """The demo candidate's published password, set as she would set it (a reset link)."""
+    ctx = platform.ctx
+    token = uuid4().hex
+    candidate = ctx.store.get(candidate_id, Candidate)
+    candidate.request_password_reset(
+        at=ctx.now(),
+        account=Account.PROCTORING,
+        token_id=token,
+        expires_at=ctx.now() + timedelta(minutes=5),
+        purpose="demo",
+    )
+    ctx.store.save(candidate)
+    accounts.reset_password(
+        ctx,
+        platform.links,
+        signed_token=platform.links.sign("password-reset", f"{candidate_id}:{token}"),
+        password=DEMO_PASSWORD,
+    )
 
 
 def serve(

@@ -17,11 +17,18 @@ from adapters.clock import ManualClock
 from adapters.ids import SeededIds
 from adapters.mail.memory import MemoryMailer
 from app.mail_rendering import SupportContact
-from app.use_cases import accounts
+from app.use_cases import accounts, enrolment
 from domain.staff import Role
 from tests.acceptance.web import form_token, log_in
 from ui.journey import PARIS, Journey
-from ui.serve import DEMO_EMAIL, seed_demo
+from ui.serve import (
+    AUDITOR_EMAIL,
+    DEMO_EMAIL,
+    DEMO_PASSWORD,
+    EXAMINER_EMAIL,
+    OTHER_CANDIDATE_EMAIL,
+    seed_demo,
+)
 from ui.web.app import create_app
 
 SECRET = b"b" * 32
@@ -189,3 +196,34 @@ def test_the_demo_seed_mails_the_demo_candidate_no_reset_they_never_asked_for(
     subjects = [m.subject for m in mailer.to(DEMO_EMAIL)]
     assert subjects  # the invitation is still sent
     assert not [s for s in subjects if "initialisation" in s or "reset" in s.lower()]
+
+
+def test_a_demo_seed_stopped_half_way_is_completed_by_the_next_start(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Ctrl-C while `vigie serve` seeds the demo: the next start skipped the whole seed as
+    soon as the demo candidate existed, and the examiner, the auditor and her password were
+    missing for good, while the start printed their log-ins. Each step is now done once."""
+    real = enrolment.enrol_candidate
+    enrolled: list[Any] = []
+
+    def stopped_at_the_second(*args: Any, **kwargs: Any) -> Any:
+        if enrolled:
+            raise KeyboardInterrupt  # after the demo candidate, before the rest
+        enrolled.append(real(*args, **kwargs))
+        return enrolled[-1]
+
+    monkeypatch.setattr(enrolment, "enrol_candidate", stopped_at_the_second)
+    with pytest.raises(KeyboardInterrupt):
+        seed_demo(platform)
+    monkeypatch.setattr(enrolment, "enrol_candidate", real)
+    link = seed_demo(platform)  # the next start
+    head = platform.ctx.store.head()
+    assert seed_demo(platform) == link  # and the one after: nothing more to record
+    assert platform.ctx.store.head() == head
+    assert platform.projections.find_by_email(OTHER_CANDIDATE_EMAIL) is not None
+    with client_of(platform) as client:
+        log_in(client, "/login", DEMO_EMAIL, DEMO_PASSWORD)
+    for email in (EXAMINER_EMAIL, AUDITOR_EMAIL):
+        with client_of(platform) as client:
+            log_in(client, "/staff/login", email, DEMO_PASSWORD)
