@@ -250,7 +250,7 @@ class Journey:
         )
         return self.ctx.store.get(self.review_id, Review)
 
-    def set_password(self, password: str) -> None:
+    def set_password(self, password: str, purpose: str = "test") -> None:
         """The proctoring password, set through a reset link as the welcome mail's (R24). A
         worker may issue the welcome link in between, which voids this one (issue 14): then
         ask again, as a candidate would. The worker writes that link to the candidate's stream:
@@ -265,7 +265,7 @@ class Journey:
                 account=Account.PROCTORING,
                 token_id=token,
                 expires_at=ctx.now() + timedelta(days=1),
-                purpose="test",
+                purpose=purpose,
             )
             try:
                 ctx.store.save(candidate)

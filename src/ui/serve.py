@@ -19,10 +19,9 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import timedelta
 from pathlib import Path
 from typing import Any, TextIO
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import uvicorn
 from uvicorn.supervisors import Multiprocess
@@ -39,9 +38,10 @@ from adapters.mail.capture import SmtpCapture
 from adapters.media.memory import FileMedia
 from app.tenancy import centre_of_operator
 from app.use_cases import accounts, enrolment
-from domain.candidate import Account, Candidate
+from domain.candidate import Candidate
 from domain.staff import Role
 from ui import gc_pauses, logs, readiness
+from ui.journey import Journey
 from ui.web.app import create_app
 from ui.worker import KINDS, work
 
@@ -146,31 +146,13 @@ def seed_demo(platform: Platform) -> str:
     staff(SUPPORT_EMAIL, "Hotline", Role.SUPPORT)
     staff(AUDITOR_EMAIL, "Ada Auditrice", Role.AUDITOR)
     if ctx.store.get(candidate_id, Candidate).proctoring_password_hash is None:
-        _demo_password(platform, candidate_id)
+        # Set as she would set it, through a reset link (R24), which mails her nothing.
+        Journey(platform, email=DEMO_EMAIL, candidate_id=candidate_id).set_password(
+            DEMO_PASSWORD, purpose="demo"
+        )
     projections.catch_up(ctx.store)  # the worker sends the mails, not this process
     enrollment = next(e for e in projections.enrollments.values() if e.candidate_id == candidate_id)
     return platform.links.url("/sessions/new", "create-session", str(enrollment.enrollment_id))
-
-
-def _demo_password(platform: Platform, candidate_id: UUID) -> None:
-    """The demo candidate's published password, set as she would set it (a reset link)."""
-    ctx = platform.ctx
-    token = uuid4().hex
-    candidate = ctx.store.get(candidate_id, Candidate)
-    candidate.request_password_reset(
-        at=ctx.now(),
-        account=Account.PROCTORING,
-        token_id=token,
-        expires_at=ctx.now() + timedelta(minutes=5),
-        purpose="demo",
-    )
-    ctx.store.save(candidate)
-    accounts.reset_password(
-        ctx,
-        platform.links,
-        signed_token=platform.links.sign("password-reset", f"{candidate_id}:{token}"),
-        password=DEMO_PASSWORD,
-    )
 
 
 def serve(
