@@ -144,6 +144,21 @@ def test_a_flag_is_a_hint_in_words_and_the_timeline_shows_its_span_in_seconds_no
     assert "Signalement (téléphone)" in shown and "(400 s – 420 s)" in shown
 
 
+@pytest.mark.parametrize(
+    ("language", "span", "length"),
+    [("fr", "11,9 s – 17,2 s", "5,3"), ("en", "11.9 s – 17.2 s", "5.3")],
+)
+def test_a_spans_bounds_and_its_length_are_shown_to_the_same_tenth(
+    language: str, span: str, length: str
+) -> None:
+    """A gap from 11.94 s to 17.24 s read « 11 s – 17 s » beside « not recorded: 5,3 s »:
+    its bounds cut to the second, its length rounded to the tenth. Both to the tenth now,
+    in the reader's language; a whole second stays whole."""
+    assert review_words.span_words(11.94, 17.24, language) == span
+    assert review_words.seconds_words(17.24 - 11.94, language) == length
+    assert review_words.span_words(400.0, 420.0, language) == "400 s – 420 s"
+
+
 @pytest.mark.parametrize("language", ["fr", "en"])
 def test_deciding_and_releasing_each_end_on_a_confirmation_in_the_examiners_language_r19(
     platform: Platform,  # noqa: F811

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
-from babel.numbers import format_decimal
 from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
@@ -174,7 +173,7 @@ class AppealDesk(Controller):
                 # The second examiner sees the recording and cites its moments as the first did.
                 recording=recording,
                 moments=review_moments.moments(review, recording, history, language),
-                format_number=lambda x: format_decimal(round(x, 1), locale=language),
+                format_number=lambda x: review_words.seconds_words(x, language),
             ),
         )
 

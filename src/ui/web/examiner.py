@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
-from babel.numbers import format_decimal
 from litestar import Controller, Request, Response, get, post
 from litestar.concurrency import sync_to_thread
 from litestar.enums import RequestEncodingType
@@ -195,7 +194,7 @@ def _review_page(
             media=media,
             recording=recording,
             moments=review_moments.moments(review, recording, history, language),
-            format_number=lambda x: format_decimal(round(x, 1), locale=language),
+            format_number=lambda x: review_words.seconds_words(x, language),
             words=review_words,
             candidate=review_words.registered_name(platform.ctx, review.candidate_id),
             evidence_by_id={e.id: e for e in review.evidence},

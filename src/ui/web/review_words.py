@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
+from babel.numbers import format_decimal
+
 from app.context import Context
 from domain.candidate import Candidate
 from domain.evidence import Evidence, EvidenceKind, FlagKind, ReasonCode, Verdict
@@ -172,9 +174,16 @@ def evidence_words(evidence: Evidence, lang: str) -> str:
     return text
 
 
-def span_words(start_s: float, end_s: float) -> str:
-    """« 12 s – 18 s »: a span of the recording in seconds."""
-    return f"{int(start_s)} s – {int(end_s)} s"
+def span_words(start_s: float, end_s: float, lang: str = "fr") -> str:
+    """« 11,9 s – 17,2 s »: a span of the recording in seconds, to the tenth as a gap's
+    length is shown beside it (« not recorded: 5,3 s »): whole seconds cut off, its bounds
+    said 11 s – 17 s for 5,3 s, which an examiner checking the figures could not reconcile."""
+    return f"{seconds_words(start_s, lang)} s – {seconds_words(end_s, lang)} s"
+
+
+def seconds_words(seconds: float, lang: str) -> str:
+    """A number of seconds to the tenth, in the reader's language (« 5,3 », « 12 »)."""
+    return str(format_decimal(round(seconds, 1), locale=lang))
 
 
 @dataclass(frozen=True)
