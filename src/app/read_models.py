@@ -745,8 +745,9 @@ def _short(value: object) -> str:
 
 def _plain(value: object) -> str:
     if isinstance(value, MediaSpan):
-        # A span of the recording reads as seconds, never as the Python object.
-        return f"{int(value.start_s)} s – {int(value.end_s)} s"
+        # A span of the recording reads as seconds (to the tenth, as the review page shows
+        # it), never as the Python object.
+        return f"{_tenths(value.start_s)} s – {_tenths(value.end_s)} s"
     if hasattr(value, "value") and isinstance(value.value, str):
         return str(value.value)
     if isinstance(value, tuple | list) and value and _is_record(value[0]):
@@ -755,6 +756,11 @@ def _plain(value: object) -> str:
     if _is_record(value):
         return ", ".join(f"{name}={_plain(getattr(value, name))}" for name in _fields(value))
     return str(value)
+
+
+def _tenths(seconds: float) -> str:
+    """« 11.9 », « 400 »: seconds to the tenth, a whole second without its « .0 »."""
+    return f"{seconds:.1f}".removesuffix(".0")
 
 
 def _is_record(value: object) -> bool:
