@@ -27,7 +27,7 @@ from tests.acceptance.test_review_page import (
 )
 from tests.acceptance.web import form_token, log_in
 from ui.journey import PARIS, Journey
-from ui.web import review_words
+from ui.web import review_moments, review_words
 from ui.web.app import create_app
 from ui.web.i18n import gettext_for
 
@@ -157,6 +157,14 @@ def test_a_spans_bounds_and_its_length_are_shown_to_the_same_tenth(
     assert review_words.span_words(11.94, 17.24, language) == span
     assert review_words.seconds_words(17.24 - 11.94, language) == length
     assert review_words.span_words(400.0, 420.0, language) == "400 s – 420 s"
+    # The gap's row (playback.html) says its length from Moment.seconds, then rounded to
+    # the whole second: « 11,9 s – 17,2 s » beside « not recorded: 5 s ».
+    gap = review_moments.Moment(
+        key="g", kind="gap", at=None, what="", confidence=None, start_s=11.94, end_s=17.24,
+        segment="", still="", citable=False, recommended=frozenset(), routine=False,
+    )  # fmt: skip
+    assert gap.seconds is not None
+    assert review_words.seconds_words(gap.seconds, language) == length
 
 
 @pytest.mark.parametrize("language", ["fr", "en"])
