@@ -171,3 +171,64 @@ def test_the_examiner_plays_the_recording_and_a_flag_seeks_to_its_second(
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "11-review-playback.png"), full_page=True)
     assert serious_violations(page) == []
+
+
+def sign_in_as_examiner(url: str, platform: Platform, page: Any) -> None:
+    accounts.register_staff(
+        platform.ctx, email="eve@example.org", name="Eve", role=Role.EXAMINER, password="eve-pass-1"
+    )
+    page.goto(f"{url}/staff/login")
+    page.get_by_label("Adresse e-mail").fill("eve@example.org")
+    page.get_by_label("Mot de passe").fill("eve-pass-1")
+    page.get_by_role("button", name="Se connecter").click()
+
+
+def test_the_recording_plays_on_through_the_cut_into_the_next_segment_and_stops_at_the_last(
+    reviewed: tuple[str, Platform, Journey], page: Any
+) -> None:
+    url, platform, journey = reviewed
+    sign_in_as_examiner(url, platform, page)
+    page.goto(f"{url}/examiner/reviews/{journey.review_id}")
+    rows = page.locator("#recording-timeline li.mark.segment")
+    assert rows.count() == 2  # 6 s, a 5 s cut, then 6 s more
+    first, second = (rows.nth(i).locator("button").get_attribute("data-segment") for i in (0, 1))
+    second_start = float(rows.nth(1).get_attribute("data-start"))
+    wait_until(page, "document.getElementById('player').readyState >= 1")
+    # The examiner presses play near the end of the first segment (its last half second).
+    page.locator("#player").evaluate("p => { p.currentTime = p.duration - 0.5; p.play(); }")
+    # The first segment ends: the second is loaded and plays from its start, past the cut.
+    wait_until(
+        page,
+        """second => {
+            const p = document.getElementById('player');
+            return p.getAttribute('data-segment') === second && !p.paused
+                && p.currentTime > 0.2 && p.currentTime < 3;
+        }""",
+        arg=second,
+    )
+    # The row of the segment playing is marked, and the clock shows the session's second.
+    assert rows.nth(1).evaluate("li => li.classList.contains('is-playing')")
+    assert not rows.nth(0).evaluate("li => li.classList.contains('is-playing')")
+    clock = page.locator("#player-clock").inner_text()
+    assert second_start <= int(clock.split()[1]) <= second_start + 4, (clock, second_start)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "11-review-playback-next-segment.png"), full_page=True)
+    # At the last segment's end it stops there: nothing after it to play.
+    page.locator("#player").evaluate("p => { p.currentTime = p.duration - 0.5; }")
+    wait_until(page, "document.getElementById('player').ended")
+    page.wait_for_timeout(500)
+    state = page.locator("#player").evaluate(
+        "p => ({segment: p.getAttribute('data-segment'), paused: p.paused, ended: p.ended})"
+    )
+    assert state == {"segment": second, "paused": True, "ended": True}
+    # A click on a moment still seeks back into the first segment.
+    rows.nth(0).locator("button").click()
+    wait_until(
+        page,
+        """first => {
+            const p = document.getElementById('player');
+            return p.getAttribute('data-segment') === first && p.readyState >= 1 && !p.paused;
+        }""",
+        arg=first,
+    )
+    assert serious_violations(page) == []

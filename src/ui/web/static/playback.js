@@ -13,7 +13,8 @@
       return {
         mediaId: button.getAttribute("data-segment"),
         start: parseFloat(li.getAttribute("data-start")),
-        end: parseFloat(li.getAttribute("data-end"))
+        end: parseFloat(li.getAttribute("data-end")),
+        row: li
       };
     });
 
@@ -24,12 +25,13 @@
     return segments[segments.length - 1];
   }
 
-  function seek(t) {
-    if (!player || !segments.length) return;
-    var segment = segmentAt(t);
-    var offset = Math.max(0, t - segment.start);
-    var go = function () { player.currentTime = offset; player.play().catch(function () {}); };
-    player.setAttribute("data-seek-to", String(t));
+  // Play `segment` from `offset` seconds into it (paused there when `play` is false),
+  // loading its file first if the player holds another one.
+  function playSegment(segment, offset, play) {
+    var go = function () {
+      player.currentTime = offset;
+      if (play) player.play().catch(function () {});
+    };
     if (player.getAttribute("data-segment") !== segment.mediaId) {
       player.setAttribute("data-segment", segment.mediaId);
       player.setAttribute("data-segment-start", String(segment.start));
@@ -39,6 +41,43 @@
     } else {
       go();
     }
+  }
+
+  function seek(t) {
+    if (!player || !segments.length) return;
+    var segment = segmentAt(t);
+    player.setAttribute("data-seek-to", String(t));
+    playSegment(segment, Math.max(0, t - segment.start), true);
+  }
+
+  // The row marked as the one playing (a click on a moment marks its row).
+  function markPlaying(row) {
+    var current = section.querySelector(".mark.is-playing");
+    if (current) current.classList.remove("is-playing");
+    if (row) row.classList.add("is-playing");
+  }
+
+  // A session's recording is one segment per connection: when one ends, the next plays from
+  // its start (the gap between them is not recorded; its row on the timeline says so). The
+  // last one's end is the recording's: the player stops there. A segment that ends while
+  // playing is paused by the browser just before "ended"; one the examiner dragged to its
+  // end while paused is not, and the next is then loaded paused at its start.
+  var playedToTheEnd = false;
+  if (player) {
+    player.addEventListener("pause", function () { playedToTheEnd = player.ended; });
+    player.addEventListener("ended", function () {
+      var play = playedToTheEnd;
+      playedToTheEnd = false;
+      var id = player.getAttribute("data-segment");
+      for (var i = 0; i < segments.length - 1; i++) {
+        if (segments[i].mediaId !== id) continue;
+        var next = segments[i + 1];
+        markPlaying(next.row);
+        player.setAttribute("data-seek-to", String(next.start));
+        playSegment(next, 0, play);
+        return;
+      }
+    });
   }
 
   // Issue 16: the shared screen plays beside the camera, at the camera's second.
@@ -102,9 +141,7 @@
   section.addEventListener("click", function (e) {
     var button = e.target.closest("button.seek");
     if (!button) return;
-    var current = section.querySelector(".mark.is-playing");
-    if (current) current.classList.remove("is-playing");
-    button.closest(".mark").classList.add("is-playing");
+    markPlaying(button.closest(".mark"));
     seek(parseFloat(button.getAttribute("data-seek")));
   });
 
