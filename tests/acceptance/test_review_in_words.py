@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from html import unescape
 from typing import Any
 
@@ -16,8 +17,10 @@ from litestar.testing import TestClient
 from adapters.bootstrap import Platform
 from app.mail_rendering import SupportContact
 from app.privacy import erase_candidate
-from domain.evidence import EvidenceKind, FlagKind, ReasonCode, Verdict
+from domain.evidence import Evidence, EvidenceKind, FlagKind, ReasonCode, Verdict
+from domain.proctored_session import ProctoredSession
 from domain.review import Review
+from tests.acceptance.test_live_recording import connect, play_with_heartbeats, wire
 from tests.acceptance.test_review_page import (
     PASSWORD,
     SECRET,
@@ -37,6 +40,19 @@ def examiner(platform: Platform) -> Iterator[TestClient[Any]]:  # noqa: F811
     with TestClient(create_app(platform, secret=SECRET, support=SupportContact())) as client:
         log_in(client, "/staff/login", "eve@example.org", PASSWORD)
         yield client
+
+
+def began(platform: Platform, review: Review, evidence: Evidence) -> str:  # noqa: F811
+    """When a fact with a span began, as the page reads it (Paris time): its span's start
+    from the session's first entry, where the recorder counts its seconds."""
+    entered = next(
+        e
+        for e in platform.ctx.store.history(review.session_id)
+        if isinstance(e, ProctoredSession.SessionEntered)
+    )
+    assert evidence.span is not None
+    at = entered.timestamp + timedelta(seconds=evidence.span.start_s)
+    return f"{at.astimezone(PARIS):%H:%M:%S}"
 
 
 def said(message: str, language: str = "fr") -> str:
@@ -106,8 +122,7 @@ def test_the_recommendation_reads_in_french_with_each_ground_explained_and_its_e
     sentence = said(review_words.GROUND_SENTENCES[ReasonCode.PROCTORING_TAB_CLOSED])
     assert "Onglet e-surveillance fermé" in shown and sentence in shown
     closed = next(e for e in review.evidence if e.id in ground.evidence_ids)
-    at = closed.at.astimezone(PARIS).strftime("%H:%M:%S")
-    assert f"Onglet de surveillance fermé {at}" in shown
+    assert f"Onglet de surveillance fermé {began(platform, review, closed)}" in shown
     for evidence_id in ground.evidence_ids:
         assert evidence_id not in visible(html)  # kept in a title, never read as text
         assert f'title="{evidence_id}"' in html
@@ -254,11 +269,51 @@ def test_the_moments_beside_the_player_read_as_local_time_kind_and_confidence_an
     flag = visible(moments.split('class="mark flag"', 1)[1].split("</li>", 1)[0])
     review = platform.ctx.store.get(review_id, Review)
     raised = next(e for e in review.evidence if e.flag is FlagKind.PHONE)
-    at = raised.at.astimezone(PARIS).strftime("%H:%M:%S")
-    assert f"{at} Signalement (téléphone)" in flag
+    assert f"{began(platform, review, raised)} Signalement (téléphone)" in flag
     assert "400 s – 420 s" in flag and "confiance 90 %" in flag
     assert f'name="evidence-phone_used" value="{raised.id}" form="decision-form"' in moments
     assert "<select" not in html  # no multi-select of raw labels any more
     steps = html.split('class="routine"', 1)[1]
     assert "Les étapes avant l'examen" in steps and "Caméra vérifiée" in visible(steps)
     assert "Caméra vérifiée" not in visible(moments)
+
+
+def test_a_cited_fact_reads_at_the_time_its_row_beside_the_player_shows_it(
+    platform: Platform,  # noqa: F811
+    examiner: TestClient[Any],
+) -> None:
+    """The proctoring tab closed during the exam (R17): the recommendation's evidence said it
+    at the time it was recorded (after the recorder's grace), the row beside the player at
+    the time it began, 11 s apart for a reviewer: one fact, two times. Now one."""
+    journey = Journey(platform)
+    journey.enrol()
+    journey.create_session()
+    journey.through_checks()
+    journey.start_exam()
+    recorder, _ = wire(journey, grace_s=5)
+    peer = connect(journey, recorder)
+    play_with_heartbeats(peer, 3)
+    peer.play(8)  # the tab is closed: media and heartbeats stop arriving
+    journey.answer_and_send()
+    assert journey.session_id is not None
+    closed = next(
+        e
+        for e in journey.ctx.store.history(journey.session_id)
+        if isinstance(e, ProctoredSession.ProctoringTabClosed)
+    )
+    anchor = f"m-{closed.originator_id}-{closed.originator_version}"
+    html = examiner.get(f"/examiner/reviews/{journey.review_id}").text
+    cited = re.search(rf'<a class="evidence" href="#{anchor}"[^>]*>([^<]*)</a>', html)
+    row = re.search(rf'<li [^>]*id="{anchor}"[^>]*>.*?<time>([^<]+)</time>', html, re.S)
+    assert cited is not None and row is not None, html
+    # Both at the time the tab closed, read on the recording: its span's start from the
+    # first entry, where the recorder counts its seconds; recorded after the grace.
+    entered = next(
+        e
+        for e in journey.ctx.store.history(journey.session_id)
+        if isinstance(e, ProctoredSession.SessionEntered)
+    )
+    began = entered.timestamp + timedelta(seconds=closed.span.start_s)
+    assert f"{closed.timestamp.astimezone(PARIS):%H:%M:%S}" != f"{began.astimezone(PARIS):%H:%M:%S}"
+    assert row[1] == f"{began.astimezone(PARIS):%H:%M:%S}", html
+    assert row[1] in cited[1], (row[1], cited[1])

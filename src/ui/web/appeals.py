@@ -156,6 +156,7 @@ class AppealDesk(Controller):
         language = language_of(request)
         history = list(platform.ctx.store.history(review.session_id))
         recording = recording_of(history)
+        shown = review_moments.moments(review, recording, history, language)
         return Template(
             "appeal.html",
             context=context(
@@ -172,7 +173,8 @@ class AppealDesk(Controller):
                 evidence_by_id={e.id: e for e in review.evidence},
                 # The second examiner sees the recording and cites its moments as the first did.
                 recording=recording,
-                moments=review_moments.moments(review, recording, history, language),
+                moments=shown,
+                moment_at=review_moments.moment_times(shown),
                 format_number=lambda x: review_words.seconds_words(x, language),
             ),
         )

@@ -177,6 +177,7 @@ def _review_page(
     media = [(m.label, m.media_id, m.kind) for m in session_media(history) if m.kind != "segment"]
     recording = recording_of(history)
     language = language_of(request)
+    shown = review_moments.moments(review, recording, history, language)
     return Template(
         "review.html",
         context=context(
@@ -193,7 +194,8 @@ def _review_page(
             report=report,
             media=media,
             recording=recording,
-            moments=review_moments.moments(review, recording, history, language),
+            moments=shown,
+            moment_at=review_moments.moment_times(shown),
             format_number=lambda x: review_words.seconds_words(x, language),
             words=review_words,
             candidate=review_words.registered_name(platform.ctx, review.candidate_id),

@@ -6,7 +6,7 @@ the server receives stays the domain's own: evidence ids per reason (R20)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -14,6 +14,7 @@ from eventsourcing.domain import AggregateEvent
 
 from app.recording import MarkKind, RecordingView, TimelineMark
 from domain.evidence import Evidence, EvidenceKind, ReasonCode
+from domain.proctored_session import ProctoredSession
 from domain.review import Review
 from ui.web import review_words
 from ui.web.i18n import N_, gettext_for
@@ -67,7 +68,7 @@ class Moment:
 
 
 def moments(
-    review: Review, recording: RecordingView, history: Iterable[AggregateEvent], lang: str
+    review: Review, recording: RecordingView, history: Sequence[AggregateEvent], lang: str
 ) -> list[Moment]:
     """The rows, in time order (a fact outside the recording where its time puts it)."""
     when = {f"{e.originator_id}/{e.originator_version}": e.timestamp for e in history}
@@ -78,7 +79,7 @@ def moments(
             for evidence_id in ground.evidence_ids:
                 cited.setdefault(evidence_id, set()).add(ground.reason)
     mentioned = _mentioned(review)
-    origin = _origin(recording, when)
+    origin = _origin(history)
     rows: list[Moment] = []
     pieces: dict[str, int] = {}
     for mark in recording.marks:
@@ -127,12 +128,22 @@ def moments(
     return rows
 
 
-def _origin(recording: RecordingView, when: dict[str, datetime]) -> datetime | None:
-    """The wall time of the recording's second 0: a segment is recorded as it ends, so its
-    event's time less its end second (the marks then read at the moment they show)."""
-    for segment in recording.segments:
-        if segment.evidence_id in when:
-            return when[segment.evidence_id] - timedelta(seconds=segment.span.end_s)
+def moment_times(rows: Iterable[Moment]) -> dict[str, datetime]:
+    """Each fact's time as its row beside the player shows it (the moment it began, read on
+    the recording), for the lists that cite it: the evidence's own time is when it was
+    recorded, seconds later for a gap (its grace) or a detector's flag (its sampling), and
+    the same fact read at two times could not be matched up."""
+    return {m.key: m.at for m in rows if m.at is not None}
+
+
+def _origin(history: Sequence[AggregateEvent]) -> datetime | None:
+    """The wall time of the recording's second 0: the session's first entry, from which the
+    recorder counts every span (app.live_recording.media_origin). (It was read off a
+    segment's event, recorded as the segment ends, less its end second: none without a
+    segment, and a fact then read at the time it was recorded, not the time it began.)"""
+    for event in history:
+        if isinstance(event, ProctoredSession.SessionEntered):
+            return event.timestamp
     return None
 
 
