@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from babel.numbers import format_percent
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from app.links import LinkSigner
-from app.time_format import Style, TimeFormatter, jinja_filter
+from app.time_format import LOCALES, Style, TimeFormatter, jinja_filter
 from domain.outbound_mail import MailKind
 
 
@@ -149,6 +150,11 @@ class MailRenderer:
         if link is not None:
             path, purpose, param = link
             values["link"] = self.links.url(path, purpose, params[param])
+        if "pass_mark_percent" in params:
+            # « 70 % » in French, « 70% » in English, as the portal writes the pass mark.
+            values["pass_mark"] = format_percent(
+                int(params["pass_mark_percent"]) / 100, locale=LOCALES[language]
+            )
         if "reasons" in params:
             values["reasons"] = _reasons_in_words(params["reasons"], language)
         if "account" in params:

@@ -29,6 +29,7 @@ from domain.exam_attempt import ExamAttempt
 from domain.hotline import MailToResend
 from domain.outbound_mail import MailKind, MailStatus, OutboundMail, RecipientKind
 from domain.review import Review
+from domain.scoring import Results, points_needed
 from domain.staff import StaffMember
 
 WELCOME_LINK_HOURS = 72
@@ -195,9 +196,8 @@ class MailDecisions:
         elif isinstance(event, Review.ResultsReleased):
             review = ctx.store.get(event.originator_id, Review)
             attempt = ctx.store.get(review.attempt_id, ExamAttempt)
-            score = (
-                f"{attempt.results.score}/{attempt.results.max_score}" if attempt.results else "-"
-            )
+            results = attempt.results
+            score = f"{results.score}/{results.max_score}" if results else "-"
             mail(
                 MailKind.RESULTS,
                 candidate_kind,
@@ -206,6 +206,7 @@ class MailDecisions:
                 verdict=event.verdict.value,
                 score=score,
                 reasons=", ".join(r.reason.value for r in review.reasons) or "-",
+                **self._outcome(ctx, review.certification_code, results),
             )
         elif isinstance(event, Review.AppealDecided):
             review = ctx.store.get(event.originator_id, Review)
@@ -229,6 +230,23 @@ class MailDecisions:
                 hours=str(review.rules.review_warning_hours),
             )
         return decided
+
+    @staticmethod
+    def _outcome(ctx: Context, code: str, results: Results | None) -> dict[str, str]:
+        """Passed or not, and the pass mark in points and percent, for the result mail: a
+        validated session's score alone reads as a success (the portal's « Non réussi » was
+        missing from it)."""
+        if results is None or not results.max_score:
+            return {}
+        try:
+            mark = ctx.catalogue.get(code).pass_mark_percent
+        except ValueError:
+            return {}
+        return {
+            "outcome": "passed" if results.passed else "not_passed",
+            "pass_score": f"{points_needed(results.max_score, mark)}/{results.max_score}",
+            "pass_mark_percent": str(mark),
+        }
 
     @staticmethod
     def _title(ctx: Context, code: str) -> str:

@@ -32,6 +32,7 @@ from domain.outbound_mail import MailStatus, OutboundMail
 from domain.proctored_session import RETENTION, ProctoredSession
 from domain.review import Review
 from domain.rules import utc
+from domain.scoring import Results
 from domain.staff import StaffMember
 from domain.webhook_delivery import DeliveryStatus, WebhookDelivery
 
@@ -54,6 +55,9 @@ class SessionSummary:
     attempt_id: UUID | None = None
     review_id: UUID | None = None
     verdict: Verdict | None = None
+    # The exam's results as scored at its end (R18); the centre's list shows them only once
+    # released (R19: results are sent after the review).
+    results: Results | None = None
 
     @property
     def entry_label(self) -> str:
@@ -545,7 +549,9 @@ class Projections:
         sid = self.session_of_attempt.get(event.originator_id)
         if sid is None or sid not in self.sessions:
             return
-        if isinstance(event, ExamAttempt.ExamQuit):
+        if isinstance(event, ExamAttempt.ResultsShown):
+            self.sessions[sid] = replace(self.sessions[sid], results=event.results)
+        elif isinstance(event, ExamAttempt.ExamQuit):
             self.sessions[sid] = replace(self.sessions[sid], status="quit")
         elif isinstance(event, ExamAttempt.ExamValidated):
             self.sessions[sid] = replace(self.sessions[sid], status="under review")

@@ -58,6 +58,12 @@ def is_correct(question: Question, given: GivenAnswer) -> bool:
     return bool(given.choices) and set(given.choices) == set(question.expected)
 
 
+def points_needed(max_score: int, pass_mark_percent: int) -> int:
+    """The fewest points that pass: the pass mark's share of the maximum, rounded up, as
+    `score` decides (7 of 10 at 70 %)."""
+    return -(-pass_mark_percent * max_score // 100)
+
+
 def score(
     answers: Mapping[str, GivenAnswer | str],
     questions: Sequence[Question],

@@ -28,14 +28,24 @@ from adapters.bootstrap import Platform
 from adapters.mail.capture import read_maildir
 from app import reach, tenancy
 from app import safe_exam_browser as seb
+from app.catalogue import Certification
 from app.read_models import EnrollmentSummary, Projections, SessionSummary
 from app.use_cases import enrolment
 from domain.errors import InvalidArgument, RuleBroken
 from domain.imports import CsvImport, import_id
 from domain.outbound_mail import MailKind, MailStatus, OutboundMail
+from domain.scoring import Results
 from domain.staff import Role
 from ui.web.centres import centre_of
-from ui.web.edge import Multipart, context, edge_bound, platform_of, staff_guard, staff_id
+from ui.web.edge import (
+    Multipart,
+    context,
+    edge_bound,
+    language_of,
+    platform_of,
+    staff_guard,
+    staff_id,
+)
 from ui.web.enrolment_file import (
     YES,
     FileRefused,
@@ -46,6 +56,7 @@ from ui.web.enrolment_file import (
     form_problem,
 )
 from ui.web.i18n import N_
+from ui.web.scores import percent
 
 MAILBOX = Path("vigie-data/mailbox")
 # A long list is cut here; the search narrows it (the page says how many are not shown).
@@ -108,7 +119,9 @@ STATE_WORDS = {
     "closed": (N_("Exam finished"), "info"),
     "quit": (N_("Left the exam"), "warning"),
     "under review": (N_("Under review"), "info"),
-    "validated": (N_("Validated"), "success"),
+    # The session followed the rules: whether the certification is obtained is the outcome
+    # shown beside it (« Validé » alone read as a success when the score was below the mark).
+    "validated": (N_("Session validated"), "info"),
     "invalidated": (N_("Invalidated"), "error"),
     "under appeal": (N_("Under appeal"), "warning"),
     "expired": (N_("Expired"), "error"),
@@ -140,10 +153,20 @@ class RosterRow:
     last_day: date
     state: str
     session: SessionSummary | None
+    certification_code: str = ""
 
     @property
     def can_be_watched(self) -> bool:
         return self.session is not None and self.state in LIVE_STATES
+
+    @property
+    def released_results(self) -> Results | None:
+        """The exam's results once a validated session's result was released (R19: the
+        results reach the candidate after the review, and the centre with them); before,
+        none, whatever the exam's end showed the candidate."""
+        if self.state != "validated" or self.session is None:
+            return None
+        return self.session.results
 
 
 class EnrolForm(msgspec.Struct):
@@ -222,6 +245,7 @@ def roster(
                 last_day=summary.last_day,
                 state=state_of(summary, session),
                 session=session,
+                certification_code=code,
             )
         )
     return sorted(rows, key=lambda r: (r.surname.casefold(), r.first_name.casefold(), r.email))
@@ -231,6 +255,26 @@ def matches(row: RosterRow, search: str, state: str) -> bool:
     """The search looks in the name, the e-mail and the certification; the state filters."""
     words = f"{row.surname} {row.first_name} {row.email} {row.certification}".casefold()
     return all(w in words for w in search.casefold().split()) and state in ("", row.state)
+
+
+def result_words(
+    rows: list[RosterRow], certifications: dict[str, Certification], language: str
+) -> dict[UUID, dict[str, str]]:
+    """Each released result's percentage and its certification's pass mark, as the reader
+    writes numbers (the template words the outcome beside them)."""
+    words = {}
+    for row in rows:
+        results = row.released_results
+        if results is None or not results.max_score:
+            continue
+        certification = certifications.get(row.certification_code)
+        words[row.enrollment_id] = {
+            "score_percent": percent(round(100 * results.score / results.max_score), language),
+            "pass_mark": percent(certification.pass_mark_percent, language)
+            if certification is not None
+            else "",
+        }
+    return words
 
 
 # --- one candidate -------------------------------------------------------------------------
@@ -336,11 +380,14 @@ class OperatorDesk(Controller):
         hotline = _is_support(request)
         state = wanted_state if wanted_state in STATE_WORDS else ""
         found = [row for row in everyone if matches(row, q, state)]
+        shown = found[:ROSTER_LIMIT]
+        certifications = {c.code: c for c in platform.ctx.catalogue}
         return Template(
             "operator.html",
             context=context(
                 request,
-                rows=found[:ROSTER_LIMIT],
+                rows=shown,
+                results=result_words(shown, certifications, language_of(request)),
                 total=len(everyone),
                 shown_of=len(found),
                 search=q,

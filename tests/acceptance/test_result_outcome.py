@@ -1,0 +1,252 @@
+"""The result says whether the certification is obtained (R18, R19): a validated session is a
+session that followed the rules, not a pass. The candidate's result mail and the centre's list
+give the outcome, the score and the pass mark; the centre sees them once the result is
+released, as the candidate does, never before."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from litestar.testing import TestClient
+
+from adapters.bootstrap import Platform
+from adapters.mail.memory import MemoryMailer
+from app import tenancy
+from app.links import LinkSigner
+from app.mail_rendering import MailRenderer, SupportContact
+from app.use_cases import accounts, enrolment, reviewing
+from domain.exam_paper import Question, QuestionKind
+from domain.outbound_mail import MailKind
+from domain.scoring import GivenAnswer, points_needed, score
+from domain.staff import Role
+from tests.acceptance.web import log_in
+from ui.journey import Journey, make_platform
+from ui.web.app import create_app
+
+SECRET = b"r" * 32
+CENTRE_PASSWORD = "centre-pass-1"
+
+
+@pytest.fixture
+def platform() -> Iterator[Platform]:
+    platform = make_platform()
+    yield platform
+    platform.close()
+
+
+def centre_account(platform: Platform) -> Any:
+    return accounts.register_staff(
+        platform.ctx,
+        email="centre@example.org",
+        name="Centre",
+        role=Role.CENTRE,
+        password=CENTRE_PASSWORD,
+    )
+
+
+def sent_for_review(platform: Platform, language: str = "fr", centre: Any = None) -> Journey:
+    """Enrolled in this language, the exam taken and sent: the journey's answers score 2/10
+    on the Access certification, whose pass mark is 70 %."""
+    journey = Journey(platform)
+    if centre is not None:
+        journey.centre_id = tenancy.centre_of_operator(centre)
+    found = enrolment.enrol_candidate(
+        platform.ctx,
+        platform.projections,
+        centre_id=journey.centre_id,
+        email=journey.email,
+        surname="Martin",
+        first_name="Camille",
+        certification_code="ENI-ACCESS",
+        language=language,
+    )
+    platform.settle()
+    journey.candidate_id, journey.enrollment_id = found.candidate_id, found.enrollment_id
+    journey.create_session()
+    journey.through_checks()
+    journey.start_exam()
+    journey.answer_and_send()
+    return journey
+
+
+def validated_and_released(journey: Journey) -> None:
+    examiner = journey.ctx.ids.new_id()
+    journey.decided(examiner)
+    assert journey.review_id is not None
+    reviewing.release_results(journey.ctx, journey.review_id, released_by=examiner)
+    journey.platform.settle()
+
+
+def last_mail(platform: Platform, email: str) -> Any:
+    mailer = platform.mailer
+    assert isinstance(mailer, MemoryMailer)
+    return mailer.to(email)[-1]
+
+
+def words(text: str) -> str:
+    """The text as read, tags dropped; a number's non-breaking space is kept."""
+    return re.sub(r"[ \t\r\n]+", " ", html.unescape(re.sub(r"<[^>]+>", "", text))).strip()
+
+
+# --- the candidate's mail --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("language", "subject", "outcome", "score_line"),
+    [
+        (
+            "fr",
+            "Résultat de votre certification : non réussie",
+            "Certification Bureautique Access : non réussie.",
+            "Votre score : 2/10 ; il fallait 7/10 (70\xa0%) pour l'obtenir.",
+        ),
+        (
+            "en",
+            "Your certification result: not passed",
+            "Certification Bureautique Access: not passed.",
+            "Your score: 2/10; 7/10 (70%) was needed to pass.",
+        ),
+    ],
+)
+def test_a_validated_session_below_the_pass_mark_is_mailed_as_not_passed_with_the_mark(
+    platform: Platform, language: str, subject: str, outcome: str, score_line: str
+) -> None:
+    """The reviewer's case: 2/10 against 70 %, the session validated; « validée » beside a
+    bare score read as a pass."""
+    journey = sent_for_review(platform, language)
+    validated_and_released(journey)
+    mail = last_mail(platform, journey.email)
+    assert mail.subject == subject
+    assert outcome in mail.text and score_line in mail.text
+    assert outcome in words(mail.html) and score_line in words(mail.html)
+    assert ("validée" if language == "fr" else "validated") in mail.text  # why it is final
+    assert ("réussie." if language == "fr" else ": passed") not in mail.text.replace(
+        "non réussie.", ""
+    )
+
+
+RENDERER = MailRenderer(LinkSigner(SECRET, "http://vigie.test"), SupportContact())
+PASSED = {
+    "certification": "Certification Bureautique Access",
+    "verdict": "validated",
+    "score": "8/10",
+    "reasons": "-",
+    "outcome": "passed",
+    "pass_score": "7/10",
+    "pass_mark_percent": "70",
+}
+
+
+@pytest.mark.parametrize(
+    ("language", "subject", "lines"),
+    [
+        (
+            "fr",
+            "Résultat de votre certification : réussie",
+            (
+                "Certification Bureautique Access : réussie. Félicitations !",
+                "Votre score : 8/10 ; il fallait 7/10 (70\xa0%) pour l'obtenir.",
+            ),
+        ),
+        (
+            "en",
+            "Your certification result: passed",
+            (
+                "Certification Bureautique Access: passed. Congratulations!",
+                "Your score: 8/10; 7/10 (70%) was needed to pass.",
+            ),
+        ),
+    ],
+)
+def test_a_passed_certification_is_mailed_as_passed_in_the_reader_language(
+    language: str, subject: str, lines: tuple[str, ...]
+) -> None:
+    mail = RENDERER.render(MailKind.RESULTS, language, PASSED, "Camille", "c@example.org")
+    assert mail.subject == subject
+    for line in lines:
+        assert line in mail.text
+    assert "non réussie" not in mail.text and "not passed" not in mail.text
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_an_invalidated_session_s_mail_keeps_its_words(language: str) -> None:
+    """An invalidation gives its reasons, no score and no outcome, as before."""
+    params = {**PASSED, "verdict": "invalidated", "score": "-", "reasons": "phone_used"}
+    params = {k: v for k, v in params.items() if k not in ("outcome", "pass_score")}
+    params.pop("pass_mark_percent")
+    mail = RENDERER.render(MailKind.RESULTS, language, params, "Camille", "c@example.org")
+    if language == "fr":
+        assert mail.subject == "Résultat de votre certification"
+        assert (
+            "votre session d'examen pour la Certification Bureautique Access a été invalidée.\n"
+            "Motif(s) : utilisation d'un téléphone." in mail.text
+        )
+    else:
+        assert mail.subject == "Your certification result"
+        assert (
+            "your exam session for the Certification Bureautique Access was invalidated.\n"
+            "Reason(s): use of a phone." in mail.text
+        )
+
+
+def test_a_result_mail_decided_before_the_outcome_was_passed_to_it_still_goes_out() -> None:
+    """A mail in the log from before (no outcome among its parameters), resent by the
+    hotline, renders with its score rather than failing on a missing parameter."""
+    older = {k: v for k, v in PASSED.items() if k not in ("outcome", "pass_score")}
+    older.pop("pass_mark_percent")
+    mail = RENDERER.render(MailKind.RESULTS, "fr", older, "Camille", "c@example.org")
+    assert "Votre score : 8/10." in mail.text
+
+
+@given(st.integers(0, 40), st.integers(1, 40), st.integers(1, 100))
+def test_the_points_needed_are_those_the_scoring_counts_as_a_pass(
+    won: int, most: int, mark: int
+) -> None:
+    """The mail's « il fallait 7/10 » agrees with the rule that decided the pass."""
+    won = min(won, most)
+    questions = [
+        Question(f"q{n}", "s", expected=("x",), kind=QuestionKind.SHORT) for n in range(most)
+    ]
+    answers = {f"q{n}": GivenAnswer(text="x") for n in range(won)}
+    assert score(answers, questions, mark).passed == (won >= points_needed(most, mark))
+
+
+# --- the centre's list -----------------------------------------------------------------------
+
+
+def centre_line(client: TestClient[Any]) -> str:
+    page = client.get("/operator").text
+    [row] = re.findall(r"<tr data-enrollment[^>]*>(.*?)</tr>", page, re.S)
+    state = re.search(r'<td data-label="[^"]*">(?:(?!<td).)*?data-state=.*?</td>', row, re.S)
+    assert state is not None
+    return words(state.group(0))
+
+
+def test_the_centre_sees_the_outcome_and_the_score_once_the_result_is_released(
+    platform: Platform,
+) -> None:
+    """« Validé » alone read as a pass; before the release the centre sees « En contrôle »
+    and no score (R19: the results are sent after the review, the candidate first told)."""
+    centre = centre_account(platform)
+    journey = sent_for_review(platform, centre=centre)
+    with TestClient(create_app(platform, secret=SECRET, support=SupportContact())) as client:
+        log_in(client, "/staff/login", "centre@example.org", CENTRE_PASSWORD)
+        assert centre_line(client) == "En contrôle"
+        examiner = journey.ctx.ids.new_id()
+        journey.decided(examiner)
+        platform.settle()
+        assert centre_line(client) == "En contrôle"  # decided, not yet released
+        assert journey.review_id is not None
+        reviewing.release_results(journey.ctx, journey.review_id, released_by=examiner)
+        platform.settle()
+        assert centre_line(client) == (
+            "Session validée Non réussi 2 / 10 (20\xa0%), seuil de réussite 70\xa0%"
+        )
+        client.get("/lang/en")
+        assert centre_line(client) == "Session validated Not passed 2 / 10 (20%), pass mark 70%"
