@@ -8,6 +8,7 @@ test_live_media_browser.py's."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import threading
 import time
@@ -25,7 +26,8 @@ from adapters.ids import SeededIds
 from adapters.media.live_memory import MemoryLiveRecorder, MemoryPeer
 from app.live_recording import media_origin, record_live_event
 from app.mail_rendering import SupportContact
-from app.use_cases import accounts
+from app.use_cases import accounts, proctoring
+from domain.proctored_session import EnvironmentPart
 from domain.staff import Role
 from tests.browser.conftest import ARTIFACTS, _free_port, serious_violations, wait_until
 from ui.journey import PARIS, Journey
@@ -38,6 +40,14 @@ T = TypeVar("T")
 
 @pytest.fixture
 def reviewed(tmp_path: Path) -> Iterator[tuple[str, Platform, Journey]]:
+    yield from serve_a_review(tmp_path)
+
+
+def serve_a_review(
+    tmp_path: Path, environment: bytes | None = None
+) -> Iterator[tuple[str, Platform, Journey]]:
+    """The session recorded with a cut, reviewed and served; its three environment
+    recordings are `environment` when given (the journey's header-only samples otherwise)."""
     port = _free_port()
     live_root = tmp_path / "media" / "live"
     platform = bootstrap(
@@ -61,7 +71,10 @@ def reviewed(tmp_path: Path) -> Iterator[tuple[str, Platform, Journey]]:
     journey.pass_attestations()
     journey.pass_equipment()
     journey.take_photos()
-    journey.record_environment()
+    if environment is None:
+        journey.record_environment()
+    else:
+        record_the_environment_with(journey, environment)
     journey.start_exam()
     journey.answer_and_send()
     app = create_app(platform, secret=SECRET, support=SupportContact(), live_media_root=live_root)
@@ -76,6 +89,76 @@ def reviewed(tmp_path: Path) -> Iterator[tuple[str, Platform, Journey]]:
     server.should_exit = True
     thread.join(timeout=10)
     platform.close()
+
+
+def record_the_environment_with(journey: Journey, recording: bytes) -> None:
+    """The journey's `record_environment`, each part's file being `recording`."""
+    session_id = journey.session_id
+    assert session_id is not None
+    for part in EnvironmentPart:
+        proctoring.start_environment_recording(journey.ctx, session_id, part)
+        journey.clock.advance(seconds=20)
+        attempt_id = proctoring.stop_environment_recording(
+            journey.ctx, session_id, part, recording, duration_s=10.5
+        )
+    assert attempt_id is not None
+    journey.attempt_id = attempt_id
+    journey.platform.settle()
+
+
+# What the candidate's page uploads (journey.js): Chromium's MediaRecorder writes WebM as it
+# goes, with no duration in its header. A drawn canvas stands in for her camera.
+MEDIA_RECORDER = """async () => {
+    const canvas = document.createElement('canvas');
+    canvas.width = 320;
+    canvas.height = 240;
+    document.body.appendChild(canvas);
+    const g = canvas.getContext('2d');
+    let n = 0;
+    const draw = () => {
+        n += 1;
+        g.fillStyle = 'hsl(' + (n * 12) % 360 + ', 70%, 45%)';
+        g.fillRect(0, 0, 320, 240);
+        g.fillStyle = '#fff';
+        g.font = '64px sans-serif';
+        g.fillText(String(n), 40, 140);
+    };
+    draw();
+    const ticking = setInterval(draw, 40);
+    const recorder = new MediaRecorder(canvas.captureStream(25), {mimeType: 'video/webm'});
+    const chunks = [];
+    recorder.ondataavailable = e => chunks.push(e.data);
+    const stopped = new Promise(resolve => { recorder.onstop = resolve; });
+    recorder.start(500);
+    await new Promise(resolve => setTimeout(resolve, 10500));
+    recorder.stop();
+    await stopped;
+    clearInterval(ticking);
+    const bytes = new Uint8Array(await new Blob(chunks).arrayBuffer());
+    let text = '';
+    for (const b of bytes) text += String.fromCharCode(b);
+    return btoa(text);
+}"""
+
+
+@pytest.fixture
+def media_recorder_webm(browser: Any) -> bytes:
+    """A 10.5 s WebM (the room takes 10 s at least, R10) made by Chromium's MediaRecorder,
+    as the candidate's page records it."""
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        recorded: bytes = base64.b64decode(page.evaluate(MEDIA_RECORDER))
+    finally:
+        context.close()
+    return recorded
+
+
+@pytest.fixture
+def reviewed_with_a_real_environment(
+    tmp_path: Path, media_recorder_webm: bytes
+) -> Iterator[tuple[str, Platform, Journey]]:
+    yield from serve_a_review(tmp_path, media_recorder_webm)
 
 
 def off_the_loop(coroutine: Coroutine[Any, Any, T]) -> T:
@@ -231,4 +314,48 @@ def test_the_recording_plays_on_through_the_cut_into_the_next_segment_and_stops_
         }""",
         arg=first,
     )
+    assert serious_violations(page) == []
+
+
+def test_the_environment_recordings_show_their_duration_and_a_first_frame(
+    reviewed_with_a_real_environment: tuple[str, Platform, Journey], page: Any
+) -> None:
+    url, platform, journey = reviewed_with_a_real_environment
+    sign_in_as_examiner(url, platform, page)
+    page.goto(f"{url}/examiner/reviews/{journey.review_id}")
+    videos = page.locator(".cards.media video")
+    assert videos.count() == 3  # ears, room, desk
+    # Each one knows its length (its seek bar works), sits near its start and shows a frame.
+    for i in range(3):
+        wait_until(
+            page,
+            """v => Number.isFinite(v.duration) && v.duration > 10 && v.duration < 11
+                && v.currentTime < 0.5 && v.readyState >= 2 && !v.seeking && v.paused""",
+            arg=videos.nth(i).element_handle(),
+        )
+    # The frame is a picture, not an empty box: drawn, it is the canvas's colours, not black.
+    lit = videos.first.evaluate(
+        """v => {
+            const c = document.createElement('canvas');
+            c.width = 32;
+            c.height = 24;
+            const g = c.getContext('2d');
+            g.drawImage(v, 0, 0, 32, 24);
+            const d = g.getImageData(0, 0, 32, 24).data;
+            let sum = 0;
+            for (let i = 0; i < d.length; i += 4) sum += d[i] + d[i + 1] + d[i + 2];
+            return sum / (d.length / 4);
+        }"""
+    )
+    assert lit > 60, lit
+    # The examiner can seek in it as in any recording.
+    videos.first.evaluate("v => { v.currentTime = 6; }")
+    wait_until(
+        page,
+        "v => !v.seeking && Math.abs(v.currentTime - 6) < 0.3",
+        arg=videos.first.element_handle(),
+    )
+    page.locator("#media-title").scroll_into_view_if_needed()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "11-review-environment.png"), full_page=True)
     assert serious_violations(page) == []

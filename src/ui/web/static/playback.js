@@ -180,3 +180,28 @@
   });
   refresh();
 })();
+
+// The environment recordings beside the photos (R10) are the files the candidate's
+// MediaRecorder wrote as it went: their WebM carries no duration, which Chromium reports as
+// Infinity (a seek bar that cannot be used, and no frame shown). A seek past the end makes
+// the browser read the file to its end and learn its duration; back at the start, it shows
+// the first frame.
+(function () {
+  "use strict";
+  function learnDuration(video) {
+    if (video.duration !== Infinity) return;
+    var back = function (e) {
+      if (e.type === "durationchange" && video.duration === Infinity) return;
+      video.removeEventListener("durationchange", back);
+      video.removeEventListener("seeked", back);
+      video.currentTime = 0;
+    };
+    video.addEventListener("durationchange", back);
+    video.addEventListener("seeked", back); // its end reached, known or not
+    video.currentTime = 1e101;
+  }
+  Array.prototype.forEach.call(document.querySelectorAll(".media video"), function (video) {
+    video.addEventListener("loadedmetadata", function () { learnDuration(video); });
+    if (video.readyState >= 1) learnDuration(video); // known before this script ran
+  });
+})();
