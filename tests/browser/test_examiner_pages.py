@@ -12,7 +12,7 @@ from adapters.bootstrap import Platform
 from app.use_cases import accounts, appeals
 from domain.review import Review
 from domain.staff import Role
-from tests.browser.conftest import serious_violations
+from tests.browser.conftest import serious_violations, wait_until
 from tests.browser.test_playback import reviewed  # noqa: F401 (the fixture, shared)
 from ui.journey import PARIS, Journey
 
@@ -82,8 +82,22 @@ def test_an_examiner_with_30_reviews_reads_and_decides_them_in_both_languages_an
                 assert overflow(page) == [], f"{shot.name} scrolls sideways"
     assert serious_violations(page) == []
 
-    # Citing by ticking a moment for a reason ticks the reason and counts the moment.
+    # A refused decision (invalidated with no reason, R20) says why where the examiner is:
+    # the page came back at its top, the sentence 5,000 px below, out of sight.
     page.set_viewport_size({"width": 1440, "height": 900})
+    page.goto(review)
+    page.get_by_label("Invalidated").check()
+    page.get_by_role("button", name="Record the decision").click()
+    error = page.locator("#decision-error")
+    error.wait_for()
+    in_sight = (
+        "(() => { const r = document.getElementById('decision-error').getBoundingClientRect();"
+        " return r.top >= 0 && r.bottom <= innerHeight; })()"
+    )
+    wait_until(page, in_sight, timeout=3_000)
+    page.screenshot(path=str(SHOTS / "review-refused-en-desktop.png"))
+
+    # Citing by ticking a moment for a reason ticks the reason and counts the moment.
     page.goto(review)
     flag = page.locator("#recording-timeline li.flag").first
     flag.locator("details.cite summary").click()
