@@ -246,7 +246,15 @@ def _mailbox(folder: Path, last: int, full: bool, times: TimeFormatter) -> int:
     try:
         messages = read_maildir(folder)
     except FileNotFoundError:
-        print(f"vigie: no mailbox at {folder} (run `vigie demo` first)", file=sys.stderr)
+        # `vigie serve` (and `vigie demo`) keep the embedded capture's mails in
+        # vigie-data/mailbox under the folder they were started in: said so, where this
+        # said only « run `vigie demo` first » to someone one folder away from make run's.
+        print(
+            f"vigie: no mailbox at {folder.resolve()}: the mails `vigie serve` or `vigie demo` "
+            "capture land in vigie-data/mailbox under the folder it was started in; run this "
+            "there, or give --dir",
+            file=sys.stderr,
+        )
         return 1
     print(f"{len(messages)} mails in {folder}; the newest {min(last, len(messages))}:")
     for message in messages[-last:]:

@@ -481,7 +481,8 @@ def _announce(
     where: str | None = None,
     no_demo: str | None = None,
 ) -> None:
-    print(f"Vigie is running at {here}/ ({workers} web process(es))", file=out)
+    processes = "1 web process" if workers == 1 else f"{workers} web processes"
+    print(f"Vigie is running at {here}/ ({processes})", file=out)
     if where:  # where users open it, or why its links lead to this machine only
         print(f"  {where}", file=out)
     print(f"  background work  : {background}", file=out)

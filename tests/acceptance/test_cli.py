@@ -57,6 +57,10 @@ def test_unknown_ids_and_bad_urls_get_clear_errors(
     with pytest.raises(SystemExit):
         main(["history", "not-an-id"])
     assert main(["mailbox"]) == 1
+    said = capsys.readouterr().err
+    # Where the mails are, from whichever folder it was run (a reviewer ran it one folder
+    # away from `make run`'s and read « run `vigie demo` first »).
+    assert str(Path("vigie-data/mailbox").resolve()) in said and "vigie serve" in said
 
 
 def test_privacy_export_then_erase_and_the_decision_still_replays(
