@@ -76,6 +76,10 @@ def test_r26_the_footer_chat_link_opens_a_support_page_with_mail_phone_in_the_pa
         label = "Assistance" if language == "fr" else "Support"
         assert f'<a href="/support">{label}</a>' in login
         assert "chat" not in login.split("<footer")[1]
+        # The address once, as the sentence's own link (it was said, then linked beside it).
+        footer = login.split("<footer")[1]
+        assert footer.count("hotline@centre.example") == 2  # the link's target and text
+        assert '<a href="mailto:hotline@centre.example">hotline@centre.example</a>' in footer
         page = client.get("/support")
         assert page.status_code == 200
         text = html.unescape(page.text)
