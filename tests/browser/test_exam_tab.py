@@ -9,8 +9,10 @@ import os
 import re
 import time
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from app.context import update
 from domain.candidate import Candidate
@@ -237,3 +239,31 @@ def test_without_scripts_one_button_saves_the_whole_exam_and_comes_back_to_its_q
         assert not problems, problems
     finally:
         context.close()
+
+
+def test_a_saved_answers_time_reads_in_the_platforms_zone_whatever_the_browsers(
+    server: Server, browser: Any
+) -> None:
+    """The exam tab said « Question 8 enregistrée à 12:25:46 » from the browser's clock in
+    its own zone, beside « fin à 14:55 » in the platform's (a reviewer's browser in UTC):
+    both now read in the platform's zone."""
+    journey, url = in_exam(server)
+    order = attempt(server, journey).question_order
+    context = browser.new_context(locale="fr-FR", timezone_id="America/New_York")
+    try:
+        page = context.new_page()
+        page.goto(url)
+        article = page.locator(f"#q-{order[0]}")
+        if article.get_attribute("data-kind") == "short":
+            article.get_by_label("Votre réponse").fill("Réponse libre")
+        else:
+            article.locator("input[name^=choice-]").first.check()
+        status = page.locator("#save-status").filter(has_text=re.compile("enregistrée à"))
+        status.wait_for()
+        said = re.search(r"enregistrée à (\d\d):(\d\d)", status.inner_text())
+    finally:
+        context.close()
+    assert said is not None
+    zone = ZoneInfo(server.platform.ctx.time_zone)
+    hours = {(datetime.now(zone) + timedelta(minutes=m)).hour for m in (-1, 0, 1)}
+    assert int(said[1]) in hours, (said[0], hours)  # Paris's hour, not New York's

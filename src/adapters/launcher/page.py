@@ -171,6 +171,9 @@ class ExamTab:
             done=done,
             marked_count=sum(1 for q in questions if q.question_id in marked),
             ends_at=self._time(view.ends_at, language),
+            # The page's own clock readings (« saved at 14:25:46 ») in the same zone as
+            # « ends at 14:55 »: a browser set to another zone read both at once.
+            time_zone=self.time_zone,
             minutes=int(view.remaining_seconds // 60),
             kinds=QuestionKind,
         )

@@ -20,6 +20,16 @@
     return text;
   }
 
+  // A clock reading in the platform's zone, as the page's « ends at » is written: the
+  // browser's own zone put « saved at 12:25:46 » beside « ends at 14:55 ».
+  function clock(date) {
+    try {
+      return date.toLocaleTimeString(root.dataset.lang, { timeZone: root.dataset.timeZone });
+    } catch (unknownZone) {  // a zone this browser does not know: its own, as before
+      return date.toLocaleTimeString(root.dataset.lang);
+    }
+  }
+
   // Issue 12: the proctoring tab (the opener) hears when this tab has the focus, so moving
   // between the two Vigie tabs is never a flag; only leaving both is.
   function tell(message) {
@@ -164,7 +174,7 @@
     dirty[id] = false;
     say(words("saving", { n: number }));
     inFlight[id] = post("answer", payload(article)).then(function () {
-      var time = new Date().toLocaleTimeString(root.dataset.lang);
+      var time = clock(new Date());
       say(words("saved", { n: number, time: time }));
       failure.hidden = true;
     }, function (problem) {
