@@ -25,6 +25,7 @@ from app.ports.event_store import ConcurrencyConflict, Recorded
 from app.ports.mailer import Mail, MailRefused, MailUnavailable
 from domain.candidate import Account, Candidate
 from domain.enrollment import Enrollment
+from domain.evidence import Verdict
 from domain.exam_attempt import ExamAttempt
 from domain.hotline import MailToResend
 from domain.outbound_mail import MailKind, MailStatus, OutboundMail, RecipientKind
@@ -210,6 +211,13 @@ class MailDecisions:
             )
         elif isinstance(event, Review.AppealDecided):
             review = ctx.store.get(event.originator_id, Review)
+            # A session validated on appeal is not a pass either: its mail says the outcome,
+            # the score and the pass mark, as the result mail does.
+            results = (
+                ctx.store.get(review.attempt_id, ExamAttempt).results
+                if event.verdict is Verdict.VALIDATED
+                else None
+            )
             mail(
                 MailKind.APPEAL_DECIDED,
                 candidate_kind,
@@ -217,6 +225,8 @@ class MailDecisions:
                 certification=self._title(ctx, review.certification_code),
                 verdict=event.verdict.value,
                 answer=event.answer,
+                **self._outcome(ctx, review.certification_code, results),
+                **({"score": f"{results.score}/{results.max_score}"} if results else {}),
             )
         elif isinstance(event, Review.ReviewDueSoon) and event.examiner_id is not None:
             review = ctx.store.get(event.originator_id, Review)

@@ -133,6 +133,10 @@ def test_an_overturned_appeal_validates_the_exam_and_the_candidate_is_told_so(
     assert isinstance(mailer, MemoryMailer)
     [told] = [m for m in mailer.to(journey.email) if "contestation" in m.subject]
     assert "session d'examen est validée" in told.text and ANSWER in told.text
+    # Validated is not passed: the outcome, the score and the pass mark, as in the result
+    # mail (the journey's answers score 2/10 against 70 %).
+    assert "Certification Bureautique Access : non réussie." in told.text
+    assert "Votre score : 2/10 ; il fallait 7/10 (70\xa0%) pour l'obtenir." in told.text
 
 
 def test_an_invalidation_forced_by_the_evidence_cannot_be_overturned(journey: Journey) -> None:
