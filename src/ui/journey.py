@@ -61,6 +61,7 @@ class Journey:
     platform: Platform
     email: str = "camille.martin@example.org"
     centre_id: UUID = field(default_factory=uuid4)
+    language: str = "fr"  # hers, chosen at her enrolment: her mails and pages
     candidate_id: UUID | None = None
     enrollment_id: UUID | None = None
     session_id: UUID | None = None
@@ -86,6 +87,7 @@ class Journey:
             surname="Martin",
             first_name="Camille",
             certification_code="ENI-ACCESS",
+            language=self.language,
         )
         self.platform.settle()
         self.candidate_id, self.enrollment_id = enrolled.candidate_id, enrolled.enrollment_id

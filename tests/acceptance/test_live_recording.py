@@ -151,8 +151,11 @@ def test_reports_repeated_by_the_recorder_are_recorded_once() -> None:
     assert len(session_events(journey)) == before
 
 
-def test_closing_the_proctoring_tab_during_the_exam_leads_to_an_invalidation_r17() -> None:
-    journey = Journey(make_platform())
+def sent_after_closing_the_proctoring_tab(
+    journey: Journey,
+) -> list[ProctoredSession.ProctoringTabClosed]:
+    """The journey to its sent exam, the proctoring tab closed 3 s into the exam (the
+    recorder's grace 5 s): the session's ProctoringTabClosed facts."""
     journey.enrol()
     journey.create_session()
     journey.through_checks()
@@ -162,10 +165,14 @@ def test_closing_the_proctoring_tab_during_the_exam_leads_to_an_invalidation_r17
     play_with_heartbeats(peer, 3)
     peer.play(8)  # the tab is closed: media and heartbeats stop arriving
     journey.answer_and_send()
-
-    closed = [
+    return [
         e for e in session_events(journey) if isinstance(e, ProctoredSession.ProctoringTabClosed)
     ]
+
+
+def test_closing_the_proctoring_tab_during_the_exam_leads_to_an_invalidation_r17() -> None:
+    journey = Journey(make_platform())
+    closed = sent_after_closing_the_proctoring_tab(journey)
     assert len(closed) == 1 and closed[0].during_exam
     assert closed[0].span.end_s - closed[0].span.start_s == pytest.approx(5, abs=1.1)
     assert journey.review_id is not None

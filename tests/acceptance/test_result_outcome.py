@@ -20,7 +20,7 @@ from adapters.mail.memory import MemoryMailer
 from app import tenancy
 from app.links import LinkSigner
 from app.mail_rendering import MailRenderer, SupportContact
-from app.use_cases import accounts, enrolment, reviewing
+from app.use_cases import accounts, reviewing
 from domain.exam_paper import Question, QuestionKind
 from domain.outbound_mail import MailKind
 from domain.scoring import GivenAnswer, points_needed, score
@@ -53,21 +53,10 @@ def centre_account(platform: Platform) -> Any:
 def sent_for_review(platform: Platform, language: str = "fr", centre: Any = None) -> Journey:
     """Enrolled in this language, the exam taken and sent: the journey's answers score 2/10
     on the Access certification, whose pass mark is 70 %."""
-    journey = Journey(platform)
+    journey = Journey(platform, language=language)
     if centre is not None:
         journey.centre_id = tenancy.centre_of_operator(centre)
-    found = enrolment.enrol_candidate(
-        platform.ctx,
-        platform.projections,
-        centre_id=journey.centre_id,
-        email=journey.email,
-        surname="Martin",
-        first_name="Camille",
-        certification_code="ENI-ACCESS",
-        language=language,
-    )
-    platform.settle()
-    journey.candidate_id, journey.enrollment_id = found.candidate_id, found.enrollment_id
+    journey.enrol()
     journey.create_session()
     journey.through_checks()
     journey.start_exam()

@@ -20,7 +20,7 @@ from app.privacy import erase_candidate
 from domain.evidence import Evidence, EvidenceKind, FlagKind, ReasonCode, Verdict
 from domain.proctored_session import ProctoredSession
 from domain.review import Review
-from tests.acceptance.test_live_recording import connect, play_with_heartbeats, wire
+from tests.acceptance.test_live_recording import sent_after_closing_the_proctoring_tab
 from tests.acceptance.test_review_page import (
     PASSWORD,
     SECRET,
@@ -288,21 +288,8 @@ def test_a_cited_fact_reads_at_the_time_its_row_beside_the_player_shows_it(
     at the time it was recorded (after the recorder's grace), the row beside the player at
     the time it began, 11 s apart for a reviewer: one fact, two times. Now one."""
     journey = Journey(platform)
-    journey.enrol()
-    journey.create_session()
-    journey.through_checks()
-    journey.start_exam()
-    recorder, _ = wire(journey, grace_s=5)
-    peer = connect(journey, recorder)
-    play_with_heartbeats(peer, 3)
-    peer.play(8)  # the tab is closed: media and heartbeats stop arriving
-    journey.answer_and_send()
+    (closed,) = sent_after_closing_the_proctoring_tab(journey)
     assert journey.session_id is not None
-    closed = next(
-        e
-        for e in journey.ctx.store.history(journey.session_id)
-        if isinstance(e, ProctoredSession.ProctoringTabClosed)
-    )
     anchor = f"m-{closed.originator_id}-{closed.originator_version}"
     html = examiner.get(f"/examiner/reviews/{journey.review_id}").text
     cited = re.search(rf'<a class="evidence" href="#{anchor}"[^>]*>([^<]*)</a>', html)

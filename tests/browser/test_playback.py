@@ -210,13 +210,7 @@ def test_the_examiner_plays_the_recording_and_a_flag_seeks_to_its_second(
     reviewed: tuple[str, Platform, Journey], page: Any
 ) -> None:
     url, platform, journey = reviewed
-    accounts.register_staff(
-        platform.ctx, email="eve@example.org", name="Eve", role=Role.EXAMINER, password="eve-pass-1"
-    )
-    page.goto(f"{url}/staff/login")
-    page.get_by_label("Adresse e-mail").fill("eve@example.org")
-    page.get_by_label("Mot de passe").fill("eve-pass-1")
-    page.get_by_role("button", name="Se connecter").click()
+    sign_in_as_examiner(url, platform, page)
     page.goto(f"{url}/examiner/reviews/{journey.review_id}")
     timeline = page.locator("#recording-timeline")
     kinds = timeline.locator("li.mark").evaluate_all("els => els.map(e => e.dataset.kind)")

@@ -22,11 +22,9 @@ from adapters.ids import SeededIds
 from app.live_recording import record_live_event
 from app.mail_rendering import SupportContact
 from app.ports.live_media import SCREEN, Segment, SegmentId
-from app.use_cases import accounts
 from domain.proctored_session import ProctoredSession
-from domain.staff import Role
 from tests.browser.conftest import ARTIFACTS, _free_port, serious_violations, wait_until
-from tests.browser.test_playback import record_with_a_cut
+from tests.browser.test_playback import record_with_a_cut, sign_in_as_examiner
 from ui.journey import PARIS, Journey
 from ui.web.app import create_app
 
@@ -103,13 +101,7 @@ def test_the_examiners_player_shows_the_shared_screen_beside_the_camera(
     reviewed: tuple[str, Platform, Journey, str], page: Any
 ) -> None:
     url, platform, journey, media_id = reviewed
-    accounts.register_staff(
-        platform.ctx, email="eve@example.org", name="Eve", role=Role.EXAMINER, password="eve-pass-1"
-    )
-    page.goto(f"{url}/staff/login")
-    page.get_by_label("Adresse e-mail").fill("eve@example.org")
-    page.get_by_label("Mot de passe").fill("eve-pass-1")
-    page.get_by_role("button", name="Se connecter").click()
+    sign_in_as_examiner(url, platform, page)
     page.goto(f"{url}/examiner/reviews/{journey.review_id}")
     screen = page.locator("#screen-player")
     assert screen.get_attribute("data-segment") == media_id
