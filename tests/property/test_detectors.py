@@ -5,15 +5,19 @@ through the in-memory live recorder, where their hints come out in media time.""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import uuid
 from datetime import UTC, datetime
 
 import cv2
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from adapters.clock import ManualClock
 from adapters.detectors.faces import FaceCounter
+from adapters.detectors.spans import SpanMerger
 from adapters.detectors.voice import SPEECH_WHILE_FACE_ABSENT, SpeechWhileFaceAbsent, VoiceActivity
 from adapters.media.live_memory import MemoryLiveRecorder, MemoryPeer, moving_pattern
 from app.ports.live_media import AudioWindow, Detection, LiveEvent, VideoSample
@@ -182,3 +186,33 @@ def test_the_live_recorder_reports_detector_hints_in_media_time() -> None:
     assert [(f.kind, f.span, f.session_id) for f in flags] == [
         (FlagKind.SEVERAL_FACES, MediaSpan(2.0, 5.0), SESSION)
     ]
+
+
+def test_a_face_absent_until_the_exam_is_sent_is_flagged_while_it_lasts() -> None:
+    """A run was reported only when it ended: absent until the exam was sent, it ended after
+    the session closed, where a flag is refused (R18), and a face absent for the whole exam
+    was never flagged (a user's review). Reported every 30 s while it lasts."""
+    detector = FaceCounter()
+    hits = [h for t in range(35) for h in detector.frame(SESSION, t, sample(NOBODY))]
+    assert [(h.kind, h.span) for h in hits] == [(FlagKind.FACE_ABSENT, MediaSpan(0.0, 30.0))]
+    assert detector.absent_since(SESSION) is not None  # still absent: speech is still « while »
+
+
+@given(
+    seconds=st.integers(min_value=1, max_value=200),
+    every=st.sampled_from([5.0, 30.0]),
+)
+def test_a_long_run_is_reported_in_parts_that_tile_it_the_last_at_its_end(
+    seconds: int, every: float
+) -> None:
+    merger = SpanMerger(FlagKind.FACE_ABSENT, 3.0, report_every_s=every)
+    while_going = [d for t in range(seconds) for d in merger.observe(SESSION, t, 1.0, 0.8)]
+    at_end = merger.finish(SESSION)
+    spans = [d.span for d in while_going + at_end]
+    assert all(s.end_s - s.start_s <= every for s in spans)
+    assert all(a.end_s == b.start_s for a, b in itertools.pairwise(spans))  # no hole, no overlap
+    assert len(while_going) == int(seconds // every)  # each full part while it lasts
+    covered = spans[-1].end_s if spans else 0.0
+    left = seconds - int(seconds // every) * every
+    assert covered == (seconds if left >= 3.0 or not left else seconds - left)
+    assert all(d.confidence == 0.8 for d in while_going + at_end)

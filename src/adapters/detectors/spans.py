@@ -17,19 +17,35 @@ class _Run:
     confidence_sum: float
 
 
+# A run still going is reported every this many seconds, each part a flag of its own. A run
+# was reported only when it ended: one lasting until the exam was sent ended after the
+# session closed, where a flag is refused (R18, docs/verdict.md), and a face absent for the
+# whole exam was never flagged (a user's review). Now at most its last part is lost.
+REPORT_EVERY_S = 30.0
+
+
 class SpanMerger:
     """Per session and kind, joins consecutive positive samples into one span.
 
     A sample covers `[t, t + period_s)`. A run is reported when it ends (a negative sample, a
-    hole longer than `max_hole_s`, or `finish`) and only if it lasted `min_s`; its confidence is
-    the mean of its samples' confidences.
+    hole longer than `max_hole_s`, or `finish`) and only if it lasted `min_s`; one still going
+    is reported every `report_every_s` and goes on from there. A span's confidence is the
+    mean of its samples' confidences.
     """
 
-    def __init__(self, kind: FlagKind, min_s: float, max_hole_s: float = 1.5, note: str = ""):
+    def __init__(
+        self,
+        kind: FlagKind,
+        min_s: float,
+        max_hole_s: float = 1.5,
+        note: str = "",
+        report_every_s: float = REPORT_EVERY_S,
+    ):
         self.kind = kind
         self.min_s = min_s
         self.max_hole_s = max_hole_s
         self.note = note
+        self.report_every_s = report_every_s
         self.runs: dict[UUID, _Run] = {}
 
     def current_start(self, session_id: UUID) -> float | None:
@@ -48,11 +64,15 @@ class SpanMerger:
             run = None
         if confidence is not None:
             if run is None:
-                self.runs[session_id] = _Run(t_s, t_s + period_s, 1, confidence)
-            else:
-                run.end_s = max(run.end_s, t_s + period_s)
-                run.samples += 1
-                run.confidence_sum += confidence
+                run = self.runs[session_id] = _Run(t_s, t_s + period_s, 0, 0.0)
+            run.end_s = max(run.end_s, t_s + period_s)
+            run.samples += 1
+            run.confidence_sum += confidence
+            if run.end_s - run.start_s >= self.report_every_s:
+                # Reported so far; the run goes on from its end (still "ongoing" for
+                # `current_start`), its next part a flag of its own (its own start, its id).
+                closed += self._reported(session_id, run)
+                run.start_s, run.samples, run.confidence_sum = run.end_s, 0, 0.0
         return closed
 
     def finish(self, session_id: UUID) -> list[Detection]:
@@ -60,7 +80,10 @@ class SpanMerger:
 
     def _close(self, session_id: UUID) -> list[Detection]:
         run = self.runs.pop(session_id, None)
-        if run is None or run.end_s - run.start_s < self.min_s:
+        return [] if run is None else self._reported(session_id, run)
+
+    def _reported(self, session_id: UUID, run: _Run) -> list[Detection]:
+        if run.samples == 0 or run.end_s - run.start_s < self.min_s:
             return []
         confidence = round(run.confidence_sum / run.samples, 3)
         span = MediaSpan(max(run.start_s, 0.0), max(run.end_s, run.start_s, 0.0))
