@@ -306,3 +306,44 @@ def test_a_cited_fact_reads_at_the_time_its_row_beside_the_player_shows_it(
     assert f"{closed.timestamp.astimezone(PARIS):%H:%M:%S}" != f"{began.astimezone(PARIS):%H:%M:%S}"
     assert row[1] == f"{began.astimezone(PARIS):%H:%M:%S}", html
     assert row[1] in cited[1], (row[1], cited[1])
+
+
+@pytest.mark.parametrize(
+    ("fields", "french", "english"),
+    [
+        (
+            {"verdict": "invalidated"},
+            "Pour invalider, cochez au moins un motif",
+            "To invalidate, tick at least one reason",
+        ),
+        (
+            {"verdict": "invalidated", "reason": "other_rule_breach"},
+            "Le motif « Autre manquement (justification écrite) » ne cite aucun moment",
+            "The reason “Other breach (written justification)” cites no moment",
+        ),
+    ],
+    ids=["no-reason", "no-moment"],
+)
+def test_a_refused_decision_says_what_to_do_in_the_examiners_language_r20(
+    platform: Platform,  # noqa: F811
+    examiner: TestClient[Any],
+    fields: dict[str, str],
+    french: str,
+    english: str,
+) -> None:
+    """A user's review read « Décision refusée : the reason other_rule_breach must cite at
+    least one piece of evidence »: the domain's English and its code. One sentence in the
+    examiner's language, the reason in words; nothing recorded."""
+    journey = sent_with_a_closed_proctoring_tab(platform)
+    page = f"/examiner/reviews/{journey.review_id}"
+    post(examiner, page, "assign")
+    for language, sentence in (("fr", french), ("en", english)):
+        if language == "en":
+            in_english(examiner)
+        refused = post(examiner, page, "decide", seen=seal_on(examiner, page), **fields)
+        assert refused.status_code == 409
+        shown = visible(inside(refused.text, 'id="decision-error"', "</div>"))
+        assert sentence in shown, shown
+        assert "other_rule_breach" not in shown and "must cite" not in shown
+        assert "an invalidation needs" not in shown
+    assert platform.ctx.store.get(journey.review_id, Review).verdict is None

@@ -27,6 +27,7 @@ from domain.errors import DomainError, InvalidArgument, RuleBroken
 from domain.evidence import ReasonCode, Verdict
 from domain.media_view import ViewedMedia
 from domain.review import (
+    OTHER_JUSTIFICATION_MIN_WORDS,
     OVERRIDE_JUSTIFICATION_MIN_WORDS,
     CitedReason,
     Override,
@@ -217,8 +218,17 @@ def _overrides(data: dict[str, Any], review: Review) -> tuple[Override, ...]:
     )
 
 
-def _decision_refusal(refusal: DomainError, review: Review, language: str) -> str:
-    """A refused decision in the examiner's language; the field or rule is named in words."""
+def _decision_refusal(
+    refusal: DomainError,
+    review: Review,
+    language: str,
+    verdict: Verdict,
+    cited: tuple[CitedReason, ...],
+) -> str:
+    """A refused decision in the examiner's language: what to do next, the reason or field
+    named in words, read from what the form sent. (The domain's own message is English, for
+    logs and the API: it read « Décision refusée : the reason other_rule_breach must cite at
+    least one piece of evidence » in a user's review.)"""
     _ = gettext_for(language)
     n = OVERRIDE_JUSTIFICATION_MIN_WORDS
     grounds = review.recommendation.grounds if review.recommendation else ()
@@ -242,8 +252,50 @@ def _decision_refusal(refusal: DomainError, review: Review, language: str) -> st
             ground=_(REASON_LABELS[ground.reason]),
             n=n,
         )
-    detail = refusal.message if isinstance(refusal, RuleBroken | InvalidArgument) else ""
-    return _("Decision refused: %(detail)s", detail=detail or str(refusal))
+    rule = refusal.rule if isinstance(refusal, RuleBroken) else ""
+    if rule == "R20" and verdict is Verdict.INVALIDATED:
+        if not cited:
+            return _(
+                "To invalidate, tick at least one reason, then the moments that show it in "
+                "the list beside the player (“Cite”). Nothing was recorded."
+            )
+        bare = next((c for c in cited if not c.evidence_ids), None)
+        if bare is not None:
+            return _(
+                "The reason “%(reason)s” cites no moment: tick at least one in the list beside "
+                "the player (“Cite”). Nothing was recorded.",
+                reason=_(REASON_LABELS[bare.reason]),
+            )
+        if any(c.reason is ReasonCode.OTHER_RULE_BREACH for c in cited):
+            return _(
+                "The reason “%(reason)s” needs a written justification of at least %(n)s "
+                "words. Nothing was recorded.",
+                reason=_(REASON_LABELS[ReasonCode.OTHER_RULE_BREACH]),
+                n=OTHER_JUSTIFICATION_MIN_WORDS,
+            )
+    if rule == "R20":  # the phone exception (the only excuse)
+        return _(
+            "Only the use of a phone can be excused, for a technical problem recorded in this "
+            "session: cite its record. Nothing was recorded."
+        )
+    if isinstance(refusal, InvalidArgument) and refusal.field == "reasons":
+        return _(
+            "To validate, untick the reasons to invalidate: they are for an invalidation. "
+            "Nothing was recorded."
+        )
+    if isinstance(refusal, InvalidArgument) and refusal.field == "overrides":
+        return _(
+            "The justifications against a ground are for a validation: to invalidate, leave "
+            "them empty. Nothing was recorded."
+        )
+    if rule == "R19" and review.verdict is not None:
+        return _("This review is already decided. Nothing was recorded.")
+    if rule == "R19" and review.examiner_id is None:
+        return _("Take this review first (“Take this review”), then decide.")
+    if rule == "R19":
+        return _("Another examiner has taken this review: only they can decide it.")
+    # Anything else: a sentence, never the domain's English, with the rule as a reference.
+    return _("The decision was not recorded (rule %(rule)s).", rule=rule or "R19")
 
 
 def _cited(data: dict[str, Any]) -> tuple[CitedReason, ...]:
@@ -346,7 +398,11 @@ class ExaminerDesk(Controller):
                 )
             except DomainError as refusal:
                 # Shown on the review itself, with the fresh evidence, in the examiner's words.
-                message = _decision_refusal(refusal, review, language_of(request))
+                try:
+                    sent = _cited(data)
+                except DomainError:
+                    sent = ()
+                message = _decision_refusal(refusal, review, language_of(request), verdict, sent)
                 # What the examiner wrote stays in the form (a refusal loses nothing typed).
                 typed = {k: str(v) for k, v in data.items() if k.startswith("override-")}
                 return _review_page(request, review_id, error=message, status=409, typed=typed)
