@@ -346,4 +346,42 @@ def test_a_refused_decision_says_what_to_do_in_the_examiners_language_r20(
         assert sentence in shown, shown
         assert "other_rule_breach" not in shown and "must cite" not in shown
         assert "an invalidation needs" not in shown
+        # What was ticked stays ticked (a refusal cleared the verdict and the reasons).
+        assert re.search(r'value="invalidated"[^>]* checked', refused.text)
+        for code in [fields["reason"]] if "reason" in fields else []:
+            assert re.search(rf'name="reason" value="{code}"[^>]* checked', refused.text)
     assert platform.ctx.store.get(journey.review_id, Review).verdict is None
+
+
+def test_a_refused_decision_keeps_the_moments_cited_and_the_words_written_r20(
+    platform: Platform,  # noqa: F811
+    examiner: TestClient[Any],
+) -> None:
+    """Another breach cited with a moment, its justification too short: refused, and the
+    moment, the reason and the words are all there to complete, not to redo."""
+    journey = sent_with_a_closed_proctoring_tab(platform)
+    page = f"/examiner/reviews/{journey.review_id}"
+    post(examiner, page, "assign")
+    review = platform.ctx.store.get(journey.review_id, Review)
+    closed = next(e.id for e in review.evidence if e.kind is EvidenceKind.PROCTORING_TAB_CLOSED)
+    fields = {
+        "verdict": "invalidated",
+        "reason": "other_rule_breach",
+        "evidence-other_rule_breach": closed,
+        "justification-other_rule_breach": "trop court",
+    }
+    refused = post(examiner, page, "decide", seen=seal_on(examiner, page), **fields)
+    assert refused.status_code == 409
+    shown = visible(inside(refused.text, 'id="decision-error"', "</div>"))
+    assert "demande une justification écrite d'au moins 5 mots" in shown, shown
+    cite = re.search(
+        rf'<input type="checkbox" name="evidence-other_rule_breach" value="{re.escape(closed)}"'
+        r"[^>]*>",
+        refused.text,
+    )
+    assert cite is not None and " checked" in cite[0]
+    assert 'name="justification-other_rule_breach" value="trop court"' in refused.text
+    # The moments the recommendation suggested and the examiner did not send stay unticked.
+    assert not re.search(
+        r'name="evidence-proctoring_tab_closed" value="[^"]+"[^>]* checked', refused.text
+    )

@@ -168,6 +168,7 @@ def _review_page(
     error: str = "",
     status: int = 200,
     typed: dict[str, str] | None = None,
+    sent: dict[str, list[str]] | None = None,
 ) -> Template:
     examiner = staff_id(request)
     platform = platform_of(request)
@@ -191,6 +192,9 @@ def _review_page(
             min_words=OVERRIDE_JUSTIFICATION_MIN_WORDS,
             error=error,
             typed=typed or {},
+            # A refused form's choices, ticked again as they were sent (None: as the
+            # recommendation suggests).
+            sent=sent,
             accommodation=accommodations.accommodation_of_session(platform.ctx, review.session_id),
             report=report,
             media=media,
@@ -403,9 +407,16 @@ class ExaminerDesk(Controller):
                 except DomainError:
                     sent = ()
                 message = _decision_refusal(refusal, review, language_of(request), verdict, sent)
-                # What the examiner wrote stays in the form (a refusal loses nothing typed).
+                # What the examiner wrote and ticked stays in the form (a refusal loses
+                # nothing: the verdict, the reasons and their moments were all cleared).
                 typed = {k: str(v) for k, v in data.items() if k.startswith("override-")}
-                return _review_page(request, review_id, error=message, status=409, typed=typed)
+                sent_back = {
+                    k: [str(x) for x in v] if isinstance(v, list) else [str(v)]
+                    for k, v in data.items()
+                }
+                return _review_page(
+                    request, review_id, error=message, status=409, typed=typed, sent=sent_back
+                )
             return Redirect(f"/examiner/reviews/{review_id}?done=decided")
         elif action == "release":
             reviewing.release_results(ctx, review_id, released_by=examiner)
