@@ -49,7 +49,7 @@ from ui.web.edge import (
     throttle_of,
     too_many_failures,
 )
-from ui.web.i18n import gettext_for
+from ui.web.i18n import N_, gettext_for
 from ui.web.ranges import ranged_media
 
 # The reasons of the closed list (R20), in English: translated where they are shown.
@@ -277,29 +277,37 @@ def _decision_refusal(
                 reason=_(REASON_LABELS[ReasonCode.OTHER_RULE_BREACH]),
                 n=OTHER_JUSTIFICATION_MIN_WORDS,
             )
-    if rule == "R20":  # the phone exception (the only excuse)
-        return _(
-            "Only the use of a phone can be excused, for a technical problem recorded in this "
-            "session: cite its record. Nothing was recorded."
-        )
-    if isinstance(refusal, InvalidArgument) and refusal.field == "reasons":
-        return _(
-            "To validate, untick the reasons to invalidate: they are for an invalidation. "
-            "Nothing was recorded."
-        )
-    if isinstance(refusal, InvalidArgument) and refusal.field == "overrides":
-        return _(
-            "The justifications against a ground are for a validation: to invalidate, leave "
-            "them empty. Nothing was recorded."
-        )
-    if rule == "R19" and review.verdict is not None:
-        return _("This review is already decided. Nothing was recorded.")
-    if rule == "R19" and review.examiner_id is None:
-        return _("Take this review first (“Take this review”), then decide.")
-    if rule == "R19":
-        return _("Another examiner has taken this review: only they can decide it.")
+    field = refusal.field if isinstance(refusal, InvalidArgument) else ""
+    if rule == "R19":  # whose review it is, or it was decided meanwhile
+        held = "decided" if review.verdict else "untaken" if review.examiner_id is None else ""
+        key = f"R19-{held or 'taken'}"
+    else:
+        key = rule or field  # R20 here is the phone exception, the only excuse
+    sentence = DECISION_REFUSALS.get(key)
+    if sentence:
+        return _(sentence)
     # Anything else: a sentence, never the domain's English, with the rule as a reference.
     return _("The decision was not recorded (rule %(rule)s).", rule=rule or "R19")
+
+
+# The other refusals of a decision, by rule or refused field: what to do next.
+DECISION_REFUSALS = {
+    "R20": N_(
+        "Only the use of a phone can be excused, for a technical problem recorded in this "
+        "session: cite its record. Nothing was recorded."
+    ),
+    "reasons": N_(
+        "To validate, untick the reasons to invalidate: they are for an invalidation. "
+        "Nothing was recorded."
+    ),
+    "overrides": N_(
+        "The justifications against a ground are for a validation: to invalidate, leave "
+        "them empty. Nothing was recorded."
+    ),
+    "R19-decided": N_("This review is already decided. Nothing was recorded."),
+    "R19-untaken": N_("Take this review first (“Take this review”), then decide."),
+    "R19-taken": N_("Another examiner has taken this review: only they can decide it."),
+}
 
 
 def _cited(data: dict[str, Any]) -> tuple[CitedReason, ...]:
