@@ -234,8 +234,11 @@ def test_the_centre_sees_the_outcome_and_the_score_once_the_result_is_released(
         assert journey.review_id is not None
         reviewing.release_results(journey.ctx, journey.review_id, released_by=examiner)
         platform.settle()
+        # The score never broken at « / » on a phone (non-breaking spaces).
         assert centre_line(client) == (
-            "Session validée Non réussi 2 / 10 (20\xa0%), seuil de réussite 70\xa0%"
+            "Session validée Non réussi 2\xa0/\xa010 (20\xa0%), seuil de réussite 70\xa0%"
         )
         client.get("/lang/en")
-        assert centre_line(client) == "Session validated Not passed 2 / 10 (20%), pass mark 70%"
+        assert (
+            centre_line(client) == "Session validated Not passed 2\xa0/\xa010 (20%), pass mark 70%"
+        )
