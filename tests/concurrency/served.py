@@ -56,7 +56,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+import psycopg
 import pytest
+from eventsourcing.persistence import OperationalError
 
 from adapters.bootstrap import Platform, Settings, bootstrap
 from adapters.clock import ManualClock
@@ -66,6 +68,8 @@ from app.outbox import SendReport
 from domain.outbound_mail import OutboundMail
 from tests.conftest import morning_clock_offset, platform_slot
 from ui.serve import DEMO_EMAIL, DEMO_PASSWORD
+
+TOO_MANY_CLIENTS_TRIES = 15  # two seconds apart
 
 _TOKEN = re.compile(r'name="_csrf_token" value="([^"]+)"')
 _INVITATION = re.compile(r"http://\S+/sessions/new\?t=\S+")
@@ -151,16 +155,24 @@ class Served:
         assert reply.status_code in (302, 303), reply.text
 
     def platform(self, start: datetime) -> Platform:
-        platform = bootstrap(
-            Settings(
-                database_url=self.database_url,
-                media_root=None,
-                secret_key=SECRET_KEY,
-                base_url=self.url,
-                launcher="memory",
-            ),
-            clock=ManualClock(start),
+        settings = Settings(
+            database_url=self.database_url,
+            media_root=None,
+            secret_key=SECRET_KEY,
+            base_url=self.url,
+            launcher="memory",
         )
+        # The suite's processes share PostgreSQL's 100 connections, and a served platform
+        # beside the other worker's peak can find none free for a moment (« sorry, too many
+        # clients already », a CI run): wait for one, as a person would try again.
+        for attempt in range(TOO_MANY_CLIENTS_TRIES):
+            try:
+                platform = bootstrap(settings, clock=ManualClock(start))
+                break
+            except (psycopg.OperationalError, OperationalError) as full:
+                if "too many clients" not in str(full) or attempt == TOO_MANY_CLIENTS_TRIES - 1:
+                    raise
+                time.sleep(2.0)
         # This process only records: the served workers react (policies, provisioning, the
         # outbox) on the system clock. Workers here, on a test clock, would hold claims whose
         # leases the served ones read as long over.
