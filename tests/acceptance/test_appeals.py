@@ -132,6 +132,8 @@ def test_an_overturned_appeal_validates_the_exam_and_the_candidate_is_told_so(
     mailer = journey.platform.mailer
     assert isinstance(mailer, MemoryMailer)
     [told] = [m for m in mailer.to(journey.email) if "contestation" in m.subject]
+    # The subject gives the outcome too, as the result mail's does.
+    assert told.subject.endswith("Décision sur votre contestation : certification non réussie")
     assert "session d'examen est validée" in told.text and ANSWER in told.text
     # Validated is not passed: the outcome, the score and the pass mark, as in the result
     # mail (the journey's answers score 2/10 against 70 %).
