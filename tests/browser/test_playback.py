@@ -337,6 +337,15 @@ def test_the_environment_recordings_show_their_duration_and_a_first_frame(
                 && v.currentTime < 0.5 && v.readyState >= 2 && !v.seeking && v.paused""",
             arg=videos.nth(i).element_handle(),
         )
+    # Its length is written under it: at a card's width the controls show « 0:00 » alone.
+    lengths = page.locator(".cards.media .media-length")
+    for i in range(3):
+        wait_until(
+            page,
+            "el => /^Durée : 1[01](,\\d)? s$/.test(el.textContent)",
+            arg=lengths.nth(i).element_handle(),
+            timeout=5_000,
+        )
     # The frame is a picture, not an empty box: drawn, it is the canvas's colours, not black.
     lit = videos.first.evaluate(
         """v => {

@@ -188,13 +188,24 @@
 // the first frame.
 (function () {
   "use strict";
+  // Its length written under it: at a card's width the browser's controls show only the
+  // current time (« 0:00 », a reviewer at 1280 px), never the length.
+  function sayLength(video) {
+    var said = video.parentNode.querySelector(".media-length");
+    var label = video.getAttribute("data-length-label");
+    if (!said || !label || !Number.isFinite(video.duration)) return;
+    var lang = document.documentElement.lang || undefined;
+    var seconds = video.duration.toLocaleString(lang, { maximumFractionDigits: 1 });
+    said.textContent = label.replace("{s}", seconds);
+  }
   function learnDuration(video) {
-    if (video.duration !== Infinity) return;
+    if (video.duration !== Infinity) { sayLength(video); return; }
     var back = function (e) {
       if (e.type === "durationchange" && video.duration === Infinity) return;
       video.removeEventListener("durationchange", back);
       video.removeEventListener("seeked", back);
       video.currentTime = 0;
+      sayLength(video);
     };
     video.addEventListener("durationchange", back);
     video.addEventListener("seeked", back); // its end reached, known or not
