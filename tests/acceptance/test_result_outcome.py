@@ -56,11 +56,7 @@ def sent_for_review(platform: Platform, language: str = "fr", centre: Any = None
     journey = Journey(platform, language=language)
     if centre is not None:
         journey.centre_id = tenancy.centre_of_operator(centre)
-    journey.enrol()
-    journey.create_session()
-    journey.through_checks()
-    journey.start_exam()
-    journey.answer_and_send()
+    journey.sent_for_review()
     return journey
 
 
