@@ -30,6 +30,9 @@ Fixtures (import them in a conftest, as tests/concurrency/conftest.py does):
   (ui.journey.Journey) faster than through pages; it only records: its
   `settle()` does nothing, the served workers react (wait for them); close it;
 - `mails_decided()` — how many `OutboundMail.MailDecided` events the log holds;
+- `workers_hold_every_lease()` — this server's worker holds every kind's lease (after a
+  SIGKILL the dead one's run out first); `policies_caught_up()` — every policy reacted to
+  the log as it is;
 - `wait_for(condition, what)` — until the served workers made `condition()` true;
 - `wait_until_decided(expected, timeout)` — until the workers decided that many mails;
 - `wait_until_sent(expected, timeout)` — until the SMTP counter has `expected` deliveries
@@ -50,7 +53,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -62,12 +65,15 @@ from eventsourcing.persistence import OperationalError
 
 from adapters.bootstrap import Platform, Settings, bootstrap
 from adapters.clock import ManualClock
+from adapters.leases import PostgresLeases
 from adapters.mail.capture import SmtpCapture
 from adapters.persistence.store import EventsourcingStore
 from app.outbox import SendReport
+from app.policies import default_policies
 from domain.outbound_mail import OutboundMail
-from tests.conftest import morning_clock_offset, platform_slot
+from tests.conftest import morning_clock_offset, platform_slot, server_and_schema
 from ui.serve import DEMO_EMAIL, DEMO_PASSWORD
+from ui.worker import KINDS as WORKER_KINDS
 
 TOO_MANY_CLIENTS_TRIES = 45  # two seconds apart: a peak lasted over 30 s in a CI run
 # What PostgreSQL, or a pool that could not open a connection, says when its 100 are taken.
@@ -93,6 +99,8 @@ def when_a_connection_is_free(make: Callable[[], T]) -> T:
     raise AssertionError("unreachable")
 
 
+# The worker's first line names it: « worker vm:6709:32a2ee holds … ».
+_HOLDER = re.compile(r"worker (\S+) holds ")
 _TOKEN = re.compile(r'name="_csrf_token" value="([^"]+)"')
 _INVITATION = re.compile(r"http://\S+/sessions/new\?t=\S+")
 START_TIMEOUT_S = 90.0
@@ -202,6 +210,29 @@ class Served:
                 decided += sum(isinstance(r.event, OutboundMail.MailDecided) for r in batch)
                 position = batch[-1].position
             return decided
+        finally:
+            store.close()
+
+    def workers_hold_every_lease(self) -> bool:
+        """Whether this server's own `vigie worker` (named in its output) holds every kind of
+        work's lease: after a SIGKILL the dead worker's leases stay its own until they run
+        out (LEASE_TERM_S), and meanwhile nothing decides or sends a mail."""
+        holders = set(_HOLDER.findall(self.output()))
+        leases = PostgresLeases(*server_and_schema(self.database_url))
+        try:
+            now = datetime.now(UTC)
+            held = {x.kind for x in leases.leases() if x.holder in holders and x.expires_at > now}
+        finally:
+            leases.close()
+        return held >= set(WORKER_KINDS)
+
+    def policies_caught_up(self) -> bool:
+        """Whether every policy's position reached the log's head as it is now: the facts
+        recorded so far have had their reactions (a mail decided, a review opened)."""
+        store = self.store()
+        try:
+            head = store.head()
+            return all(store.position_of(p.name) >= head for p in default_policies())
         finally:
             store.close()
 

@@ -47,6 +47,7 @@ from tests.concurrency.test_uniqueness_served import csv_file
 from tests.conftest import morning_clock_offset
 from tests.faults import prepared, tally
 from ui.serve import CENTRE_EMAIL, DEMO_PASSWORD, EXAMINER_EMAIL
+from ui.worker import DEADLINES_EVERY_S
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres]
 
@@ -407,12 +408,22 @@ def senders_of_copies(capture: SmtpCapture, database_url: str) -> dict[str, list
 
 def settled_mails(served: Served) -> int:
     """Until the workers decided every mail the journeys call for (the last steps' mails are
-    decided after their reply) and sent them all; returns how many were decided."""
+    decided after their reply) and sent them all; returns how many were decided.
+
+    After a SIGKILL the dead worker's leases run out first (LEASE_TERM_S), and until then
+    no mail is decided: a CI run counted 97 decided while the restarted worker waited, then
+    saw 154 delivered. So: this server's worker holds every lease, every policy reacted to
+    the log as it is, and the count holds across a deadlines pass (the later clock's facts)."""
+    served.wait_for(served.workers_hold_every_lease, "the restarted worker holds every lease", 60)
+    decided = -1
     while True:
-        decided = served.mails_decided()
-        served.wait_until_sent(decided, timeout=90)
-        if served.mails_decided() == decided:
+        served.wait_for(served.policies_caught_up, "the policies reacted to the log", 60)
+        now = served.mails_decided()
+        served.wait_until_sent(now, timeout=90)
+        if now == decided and served.policies_caught_up():
             return decided
+        decided = now
+        time.sleep(DEADLINES_EVERY_S)
 
 
 def kill(life: Life) -> None:
