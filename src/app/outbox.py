@@ -249,8 +249,11 @@ class MailDecisions:
         if results is None or not results.max_score:
             return {}
         try:
-            mark = ctx.catalogue.get(code).pass_mark_percent
+            today: int | None = ctx.catalogue.get(code).pass_mark_percent
         except ValueError:
+            today = None
+        mark = results.pass_mark(today)  # the one they were scored against
+        if mark is None:
             return {}
         return {
             "outcome": "passed" if results.passed else "not_passed",

@@ -31,12 +31,21 @@ class SectionResult:
 
 @dataclass(frozen=True)
 class Results:
-    """Detailed results shown full screen at the end of the exam (R18)."""
+    """Detailed results shown full screen at the end of the exam (R18), with the pass mark
+    they were scored against: a later catalogue may change it, and a result mail or a page
+    read years later must give the mark that decided `passed` (None: scored before the mark
+    was recorded with them, where only the catalogue can tell)."""
 
     score: int
     max_score: int
     passed: bool
     sections: tuple[SectionResult, ...]
+    pass_mark_percent: int | None = None
+
+    def pass_mark(self, today: int | None) -> int | None:
+        """The mark these results were scored against; `today`'s (the catalogue's now) for
+        results recorded without it."""
+        return self.pass_mark_percent if self.pass_mark_percent is not None else today
 
 
 def normalise(text: str) -> str:
@@ -82,4 +91,10 @@ def score(
     total = sum(r.score for r in results)
     most = sum(r.max_score for r in results)
     passed = most > 0 and total * 100 >= pass_mark_percent * most
-    return Results(score=total, max_score=most, passed=passed, sections=results)
+    return Results(
+        score=total,
+        max_score=most,
+        passed=passed,
+        sections=results,
+        pass_mark_percent=pass_mark_percent,
+    )

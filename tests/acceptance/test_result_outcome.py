@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -18,12 +19,13 @@ from litestar.testing import TestClient
 from adapters.bootstrap import Platform
 from adapters.mail.memory import MemoryMailer
 from app import tenancy
+from app.catalogue import Catalogue
 from app.links import LinkSigner
 from app.mail_rendering import MailRenderer, SupportContact
 from app.use_cases import accounts, reviewing
 from domain.exam_paper import Question, QuestionKind
 from domain.outbound_mail import MailKind
-from domain.scoring import GivenAnswer, points_needed, score
+from domain.scoring import GivenAnswer, Results, points_needed, score
 from domain.staff import Role
 from tests.acceptance.web import log_in
 from ui.journey import Journey, make_platform
@@ -238,3 +240,41 @@ def test_the_centre_sees_the_outcome_and_the_score_once_the_result_is_released(
         assert (
             centre_line(client) == "Session validated Not passed 2\xa0/\xa010 (20%), pass mark 70%"
         )
+
+
+# --- the mark the results were scored against --------------------------------------------
+
+
+def with_pass_mark(platform: Platform, code: str, percent: int) -> None:
+    """The catalogue as after a centre lowered the certification's pass mark."""
+    platform.ctx.catalogue = Catalogue(
+        *(
+            replace(c, pass_mark_percent=percent) if c.code == code else c
+            for c in platform.ctx.catalogue
+        )
+    )
+
+
+def test_a_pass_mark_changed_after_the_exam_changes_neither_the_mail_nor_the_centre_s_line(
+    platform: Platform,
+) -> None:
+    """The results were scored against 70 %: a mail or a page read later gives that mark,
+    the one that decided « non réussi », not the catalogue's new 10 % (beside which 2/10
+    would read as a pass refused for no reason)."""
+    centre = centre_account(platform)
+    journey = sent_for_review(platform, centre=centre)
+    with_pass_mark(platform, "ENI-ACCESS", 10)
+    validated_and_released(journey)
+    mail = last_mail(platform, journey.email)
+    assert "Votre score : 2/10 ; il fallait 7/10 (70\xa0%) pour l'obtenir." in mail.text
+    with TestClient(create_app(platform, secret=SECRET, support=SupportContact())) as client:
+        log_in(client, "/staff/login", "centre@example.org", CENTRE_PASSWORD)
+        assert centre_line(client).endswith("seuil de réussite 70\xa0%")
+
+
+def test_results_recorded_before_they_kept_their_mark_fall_back_on_the_catalogue() -> None:
+    """A log from before the mark was recorded with the results: its events decode with no
+    mark, and only the catalogue can tell it."""
+    older = Results(score=2, max_score=10, passed=False, sections=())
+    assert older.pass_mark_percent is None and older.pass_mark(70) == 70
+    assert replace(older, pass_mark_percent=60).pass_mark(70) == 60

@@ -260,7 +260,7 @@ def matches(row: RosterRow, search: str, state: str) -> bool:
 def result_words(
     rows: list[RosterRow], certifications: dict[str, Certification], language: str
 ) -> dict[UUID, dict[str, str]]:
-    """Each released result's percentage and its certification's pass mark, as the reader
+    """Each released result's percentage and the pass mark it was scored against, as the reader
     writes numbers (the template words the outcome beside them)."""
     words = {}
     for row in rows:
@@ -268,11 +268,10 @@ def result_words(
         if results is None or not results.max_score:
             continue
         certification = certifications.get(row.certification_code)
+        today = certification.pass_mark_percent if certification is not None else None
         words[row.enrollment_id] = {
             "score_percent": percent(round(100 * results.score / results.max_score), language),
-            "pass_mark": percent(certification.pass_mark_percent, language)
-            if certification is not None
-            else "",
+            "pass_mark": percent(results.pass_mark(today), language),  # as scored
         }
     return words
 

@@ -23,7 +23,8 @@ def score_facts(
     attempt: ExamAttempt | None, pass_mark_percent: int, language: str
 ) -> dict[str, Any]:
     """What `_outcome_summary.html` shows beside the attempt's results: the score's percentage
-    and the pass mark."""
+    and the pass mark (`pass_mark_percent`: the catalogue's today, for an attempt not scored
+    yet or scored before its results recorded their own)."""
     results = attempt.results if attempt is not None else None
     if results is None or not results.max_score:
         return {
@@ -32,5 +33,6 @@ def score_facts(
         }
     return {
         "score_percent": percent(round(100 * results.score / results.max_score), language),
-        "pass_mark": percent(pass_mark_percent, language),
+        # The mark the results were scored against, not today's catalogue's.
+        "pass_mark": percent(results.pass_mark(pass_mark_percent), language),
     }
