@@ -50,6 +50,9 @@ STARTUP_FAILURE = 3  # uvicorn's exit code when it cannot start (the address is 
 DEMO_EMAIL = "camille.martin@example.org"
 DEMO_PASSWORD = "vigie-demo-2025"
 EXAMINER_EMAIL = "examinateur@example.org"
+# An appeal is decided by a second examiner, never the first (R19, APPEAL-SECOND-EXAMINER):
+# with one examiner the demo could lodge an appeal that nobody could decide.
+SECOND_EXAMINER_EMAIL = "examinateur2@example.org"
 CENTRE_EMAIL = "centre@example.org"
 OTHER_CENTRE_EMAIL = "centre-lyon@example.org"
 OTHER_CANDIDATE_EMAIL = "jules.bernard@example.org"
@@ -143,6 +146,7 @@ def seed_demo(platform: Platform) -> str:
     other_centre = staff(OTHER_CENTRE_EMAIL, "Centre Lyon", Role.CENTRE)
     candidate(other_centre, OTHER_CANDIDATE_EMAIL, "Bernard", "Jules")
     staff(EXAMINER_EMAIL, "Eve Examinatrice", Role.EXAMINER)
+    staff(SECOND_EXAMINER_EMAIL, "Paul Second", Role.EXAMINER)
     staff(SUPPORT_EMAIL, "Hotline", Role.SUPPORT)
     staff(AUDITOR_EMAIL, "Ada Auditrice", Role.AUDITOR)
     if ctx.store.get(candidate_id, Candidate).proctoring_password_hash is None:
@@ -497,6 +501,11 @@ def _announce(
     print(f"  candidate log-in : {DEMO_EMAIL} / {DEMO_PASSWORD}", file=out)
     staff_page = f"{base_url.rstrip('/')}/staff/login"  # where users open it, as mails say
     print(f"  examiner log-in  : {staff_page}  {EXAMINER_EMAIL} / {DEMO_PASSWORD}", file=out)
+    print(
+        f"  appeals          : same page, a second examiner, {SECOND_EXAMINER_EMAIL} / "
+        f"{DEMO_PASSWORD}",
+        file=out,
+    )
     print(
         f"  centre log-ins   : same page, {CENTRE_EMAIL} or {OTHER_CENTRE_EMAIL} (another "
         f"centre) / {DEMO_PASSWORD}",

@@ -17,8 +17,9 @@ from adapters.clock import ManualClock
 from adapters.ids import SeededIds
 from adapters.mail.memory import MemoryMailer
 from app.mail_rendering import SupportContact
-from app.use_cases import accounts, enrolment
+from app.use_cases import accounts, appeals, enrolment
 from domain.staff import Role
+from tests.acceptance.test_appeals import contest, invalidated_and_sent
 from tests.acceptance.web import form_token, log_in
 from ui.journey import PARIS, Journey
 from ui.serve import (
@@ -27,6 +28,7 @@ from ui.serve import (
     DEMO_PASSWORD,
     EXAMINER_EMAIL,
     OTHER_CANDIDATE_EMAIL,
+    SECOND_EXAMINER_EMAIL,
     seed_demo,
 )
 from ui.web.app import create_app
@@ -231,3 +233,19 @@ def test_a_demo_seed_stopped_half_way_is_completed_by_the_next_start(
     for email in (EXAMINER_EMAIL, AUDITOR_EMAIL):
         with client_of(platform) as client:
             log_in(client, "/staff/login", email, DEMO_PASSWORD)
+
+
+def test_the_demo_has_a_second_examiner_to_decide_an_appeal(platform: Platform) -> None:
+    """An appeal is decided by a second examiner, never the first (R19): a demo with one
+    examiner let a candidate lodge an appeal nobody could decide."""
+    seed_demo(platform)
+    platform.projections.catch_up(platform.ctx.store)
+    first = platform.projections.staff_by_email[EXAMINER_EMAIL]
+    second = platform.projections.staff_by_email[SECOND_EXAMINER_EMAIL]
+    journey = Journey(platform)
+    invalidated_and_sent(journey, first, forced=True)
+    contest(journey)
+    assert journey.review_id is not None
+    assert appeals.take_appeal(journey.ctx, journey.review_id, second)
+    with client_of(platform) as client:
+        log_in(client, "/staff/login", SECOND_EXAMINER_EMAIL, DEMO_PASSWORD)
