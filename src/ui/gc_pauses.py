@@ -9,13 +9,21 @@ generations (reference counting still frees it), so the next full collection wal
 what came since. Something frozen that later becomes garbage inside a reference cycle would
 stay; once an hour (`UNFREEZE_EVERY_S`) everything is given back to the collector and the
 next full collection reclaims such cycles. Every collection is timed (a Prometheus
-histogram by generation) and one that holds the process long is logged."""
+histogram by generation) and one that holds the process long is logged.
+
+The collector calls back in whatever thread allocated, at any point of its code: inside
+prometheus_client too, holding the lock every metric of the process shares in multiprocess
+mode (not reentrant). A callback that observed the histogram there waited for itself, and
+the web process froze, every request and even SIGTERM with it (seen in a test run). So the
+callback only notes the pause; `flush()` (after each request, and at each scrape) observes
+and logs the notes, outside any lock."""
 
 from __future__ import annotations
 
 import gc
 import logging
 import time
+from collections import deque
 from typing import Any
 
 from prometheus_client import Histogram
@@ -33,6 +41,9 @@ GC_PAUSE_SECONDS = Histogram(
 
 _started: list[float] = []
 _unfrozen_at: list[float] = []  # when everything was last given back to the collector
+# (generation, seconds, objects freed) of each collection not yet observed: appended and
+# popped without a lock (a deque's ends are atomic), since the callback may run anywhere.
+_noted: deque[tuple[str, float, int]] = deque(maxlen=10_000)
 
 
 def _timed(phase: str, info: dict[str, Any]) -> None:
@@ -50,14 +61,25 @@ def _timed(phase: str, info: dict[str, Any]) -> None:
             gc.unfreeze()  # the next full collection walks it all once
         else:
             gc.freeze()  # the survivors: alive now, not walked again
-    GC_PAUSE_SECONDS.labels(generation=generation).observe(seconds)
-    if seconds >= LONG_PAUSE_S:
-        LOG.warning(
-            "a garbage collection (generation %s, %d objects freed) held this process %.0f ms",
-            generation,
-            info.get("collected", 0),
-            seconds * 1000,
-        )
+    _noted.append((generation, seconds, int(info.get("collected", 0))))
+
+
+def flush() -> None:
+    """The collections noted since the last flush, observed and (the long ones) logged:
+    called where this thread holds no metric's lock (see the module's note)."""
+    while _noted:
+        try:
+            generation, seconds, freed = _noted.popleft()
+        except IndexError:  # another thread took the last one
+            return
+        GC_PAUSE_SECONDS.labels(generation=generation).observe(seconds)
+        if seconds >= LONG_PAUSE_S:
+            LOG.warning(
+                "a garbage collection (generation %s, %d objects freed) held this process %.0f ms",
+                generation,
+                freed,
+                seconds * 1000,
+            )
 
 
 def settle() -> None:

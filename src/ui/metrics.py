@@ -44,6 +44,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 from domain.outbound_mail import MailStatus
+from ui import gc_pauses
 from ui.web.faults import request_id_of
 
 if TYPE_CHECKING:
@@ -138,6 +139,7 @@ def timed(app: ASGIApp) -> ASGIApp:
                 )
             seconds = time.perf_counter() - started
             child.observe(seconds)
+            gc_pauses.flush()  # the collections the collector's callback noted meanwhile
             if ACCESS.isEnabledFor(logging.INFO):
                 # One line an answer at INFO (VIGIE_LOG_LEVEL=INFO): its path without the
                 # query (a workspace's signature rides there), status, time and request id.
@@ -216,6 +218,7 @@ def _registry(platform: Platform, live_streams: int | None = None) -> CollectorR
 
 def exposition(platform: Platform, live_streams: int | None = None) -> bytes:
     """The text a scrape gets."""
+    gc_pauses.flush()
     return generate_latest(_registry(platform, live_streams))
 
 
