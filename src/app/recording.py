@@ -12,7 +12,7 @@ from eventsourcing.domain import AggregateEvent
 
 from app.ports.media_capture import MediaCapture
 from domain.evidence import MediaSpan
-from domain.proctored_session import ProctoredSession
+from domain.proctored_session import GAP_TOLERANCE_S, ProctoredSession
 from domain.rules import elapsed_seconds
 
 
@@ -56,6 +56,13 @@ class RecordingView:
     @property
     def gap_seconds(self) -> float:
         return sum(m.span.end_s - m.span.start_s for m in self.marks if m.kind is MarkKind.GAP)
+
+    @property
+    def gap_tolerance_s(self) -> float:
+        """The shortest hole recorded as a gap: a page load between two checks reconnects
+        within it. The summary says so, where « coupures : 0 s » beside visible holes of a
+        second between segments read as a sum that did not add up (a reviewer's remark)."""
+        return GAP_TOLERANCE_S
 
 
 # Her page closes its connection as the exam is sent, and the last segment ends then: a

@@ -223,6 +223,9 @@ def test_the_examiner_plays_the_recording_and_a_flag_seeks_to_its_second(
     )
     end = timeline.locator("li.gap").last
     assert float(end.get_attribute("data-start")) == pytest.approx(17, abs=0.2)
+    # The summary says which holes count as gaps: « coupures : 0 s » beside a hole of a
+    # second between two segments read as a sum that did not add up (a reviewer's remark).
+    assert "coupures de plus de 2 s : " in page.locator("#player-summary").inner_text()
     player = page.locator("#player")
     wait_until(page, "document.getElementById('player').readyState >= 1")  # it plays
     first = player.get_attribute("data-segment")
