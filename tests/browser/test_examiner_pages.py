@@ -108,6 +108,15 @@ def test_an_examiner_with_30_reviews_reads_and_decides_them_in_both_languages_an
     page.screenshot(path=str(SHOTS / "review-citing-en-desktop.png"), full_page=True)
     page.get_by_role("button", name="Record the decision").click()
     page.wait_for_selector("#confirmation")
+    # Taken to the decision: its confirmation and « Release the result » in view (they were
+    # 5,000 px below the page's top), and no stale #decision-error in the address.
+    assert page.url.endswith("?done=decided#decision-title")
+    release = page.get_by_role("button", name="Release the result")
+    assert release.evaluate(
+        "b => { const r = b.getBoundingClientRect();"
+        " return r.top >= 0 && r.bottom <= innerHeight; }"
+    )
+    assert page.locator("#confirmation").evaluate("c => c.getBoundingClientRect().top >= 0")
     decided = platform.ctx.store.get(journey.review_id, Review)
     (reason,) = decided.reasons
     assert reason.reason.value == "information_sources"

@@ -425,10 +425,13 @@ class ExaminerDesk(Controller):
                 return _review_page(
                     request, review_id, error=message, status=409, typed=typed, sent=sent_back
                 )
-            return Redirect(f"/examiner/reviews/{review_id}?done=decided")
+            # To the decision: its confirmation and « Release the result » (the form's
+            # #decision-error would otherwise stay in the address, the browser keeping a
+            # fragment across a redirect that gives none).
+            return Redirect(f"/examiner/reviews/{review_id}?done=decided#decision-title")
         elif action == "release":
             reviewing.release_results(ctx, review_id, released_by=examiner)
-            return Redirect(f"/examiner/reviews/{review_id}?done=released")
+            return Redirect(f"/examiner/reviews/{review_id}?done=released#decision-title")
         else:
             raise InvalidArgument("action", f"unknown action {action!r}")
         return Redirect(f"/examiner/reviews/{review_id}")
