@@ -22,11 +22,13 @@ from app import tenancy
 from app.catalogue import Catalogue
 from app.links import LinkSigner
 from app.mail_rendering import MailRenderer, SupportContact
-from app.use_cases import accounts, reviewing
+from app.use_cases import accounts, appeals, reviewing
 from domain.exam_paper import Question, QuestionKind
 from domain.outbound_mail import MailKind
+from domain.review import AppealOutcome
 from domain.scoring import GivenAnswer, Results, points_needed, score
 from domain.staff import Role
+from tests.acceptance.test_appeals import contest, examiner, invalidated_and_sent
 from tests.acceptance.web import log_in
 from ui.journey import Journey, make_platform
 from ui.web.app import create_app
@@ -278,3 +280,29 @@ def test_results_recorded_before_they_kept_their_mark_fall_back_on_the_catalogue
     older = Results(score=2, max_score=10, passed=False, sections=())
     assert older.pass_mark_percent is None and older.pass_mark(70) == 70
     assert replace(older, pass_mark_percent=60).pass_mark(70) == 60
+
+
+def test_the_centre_reads_that_a_state_was_decided_on_appeal(platform: Platform) -> None:
+    """An invalidation overturned by a second examiner (R19): the centre read « Session
+    validée » where it had read « Invalidé », with nothing to say why it changed."""
+    centre = centre_account(platform)
+    journey = Journey(platform)
+    journey.centre_id = tenancy.centre_of_operator(centre)
+    first, second = examiner(platform, "first"), examiner(platform, "second")
+    review = invalidated_and_sent(journey, first, forced=False)
+    with TestClient(create_app(platform, secret=SECRET, support=SupportContact())) as client:
+        log_in(client, "/staff/login", "centre@example.org", CENTRE_PASSWORD)
+        assert centre_line(client) == "Invalidé"
+        contest(journey)
+        platform.settle()
+        assert centre_line(client) == "En contestation"
+        appeals.take_appeal(journey.ctx, review.id, second)
+        appeals.decide_appeal(
+            journey.ctx,
+            review.id,
+            examiner_id=second,
+            outcome=AppealOutcome.OVERTURNED,
+            answer="les bouchons d'oreille étaient prescrits",
+        )
+        platform.settle()
+        assert centre_line(client).startswith("Session validée après contestation Non réussi")

@@ -154,6 +154,9 @@ class RosterRow:
     state: str
     session: SessionSummary | None
     certification_code: str = ""
+    # The state was decided by a second examiner on the candidate's appeal (R19): a centre
+    # reading « Session validée » after « Invalidée » should know why it changed.
+    after_appeal: bool = False
 
     @property
     def can_be_watched(self) -> bool:
@@ -246,9 +249,17 @@ def roster(
                 state=state_of(summary, session),
                 session=session,
                 certification_code=code,
+                after_appeal=_appeal_decided(projections, session),
             )
         )
     return sorted(rows, key=lambda r: (r.surname.casefold(), r.first_name.casefold(), r.email))
+
+
+def _appeal_decided(projections: Projections, session: SessionSummary | None) -> bool:
+    if session is None or session.review_id is None:
+        return False
+    appeal = projections.appeals.get(session.review_id)
+    return appeal is not None and appeal.verdict is not None
 
 
 def matches(row: RosterRow, search: str, state: str) -> bool:
