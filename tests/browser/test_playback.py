@@ -286,6 +286,8 @@ def test_the_recording_plays_on_through_the_cut_into_the_next_segment_and_stops_
     wait_until(page, "document.getElementById('player').readyState >= 1")
     # The examiner presses play near the end of the first segment (its last half second).
     page.locator("#player").evaluate("p => { p.currentTime = p.duration - 0.5; p.play(); }")
+    # Played with the player's own ▶, no moment clicked: its segment's row says so.
+    wait_until(page, "li => li.classList.contains('is-playing')", arg=rows.nth(0).element_handle())
     # The first segment ends: the second is loaded and plays from its start, past the cut.
     wait_until(
         page,

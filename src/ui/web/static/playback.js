@@ -64,6 +64,15 @@
   // end while paused is not, and the next is then loaded paused at its start.
   var playedToTheEnd = false;
   if (player) {
+    // Played with the player's own ▶ (no moment clicked yet): the row of the segment it
+    // holds is marked, as a click on it would (a review: no row said what was playing).
+    player.addEventListener("play", function () {
+      if (section.querySelector(".mark.is-playing")) return; // a clicked moment's row stays
+      var id = player.getAttribute("data-segment");
+      for (var i = 0; i < segments.length; i++) {
+        if (segments[i].mediaId === id) { markPlaying(segments[i].row); return; }
+      }
+    });
     player.addEventListener("pause", function () { playedToTheEnd = player.ended; });
     player.addEventListener("ended", function () {
       var play = playedToTheEnd;
