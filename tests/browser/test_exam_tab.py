@@ -267,3 +267,23 @@ def test_a_saved_answers_time_reads_in_the_platforms_zone_whatever_the_browsers(
     zone = ZoneInfo(server.platform.ctx.time_zone)
     hours = {(datetime.now(zone) + timedelta(minutes=m)).hour for m in (-1, 0, 1)}
     assert int(said[1]) in hours, (said[0], hours)  # Paris's hour, not New York's
+
+
+def test_save_the_answer_leaves_the_saved_time_in_view(server: Server, page: Any) -> None:
+    """« Enregistrer la réponse » after typing: « Question n enregistrée à … » was replaced
+    within 0.3 s by « Vos réponses sont enregistrées. », too fast to read the time."""
+    journey, url = in_exam(server)
+    order = attempt(server, journey).question_order
+    page.goto(url)
+    short = next(q for q in order if page.locator(f"#q-{q}").get_attribute("data-kind") == "short")
+    article = page.locator(f"#q-{short}")
+    article.get_by_label("Votre réponse").fill("Un à plusieurs")
+    article.get_by_role("button", name="Enregistrer la réponse").click()
+    status = page.locator("#save-status").filter(has_text=re.compile("enregistrée à"))
+    status.wait_for()
+    wait_for("the answer is saved", lambda: short in attempt(server, journey).given_answers())
+    page.wait_for_timeout(1500)  # what the general sentence replaced it within
+    assert re.search(r"enregistrée à \d\d:\d\d", page.locator("#save-status").inner_text())
+    # With nothing left to save, the button says so.
+    article.get_by_role("button", name="Enregistrer la réponse").click()
+    page.locator("#save-status").filter(has_text="Vos réponses sont enregistrées.").wait_for()

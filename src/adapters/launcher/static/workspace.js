@@ -245,8 +245,13 @@
     var by = event.submitter;
     if (by && by.id === "finish-open") { open("finish-dialog", by); return; }
     if (by && by.id === "leave-open") { open("leave-dialog", by); return; }
-    // Only what changed is sent (an untouched question stays unanswered), then it is said.
+    // Only what changed is sent (an untouched question stays unanswered), then it is said:
+    // an answer being saved says « Question 8 enregistrée à … » itself, which the general
+    // « Vos réponses sont enregistrées. » replaced within 0.3 s (a reviewer could not read
+    // the time); that one is for a click with nothing left to save.
+    var pending = Object.keys(byId).some(function (id) { return dirty[id] || inFlight[id]; });
     flush().then(function () {
+      if (pending) return;
       if (!Object.keys(byId).some(function (id) { return dirty[id]; })) say(words("allSaved"));
     });
   });
