@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
@@ -232,7 +233,37 @@ def test_segment_files_are_complete_or_absent(tmp_path: Path) -> None:
             await harness.recorder.close(session)
             await harness.recorder.aclose()
         names = sorted(p.name for p in (tmp_path / str(session)).iterdir())
-        assert names == ["segment-0001.mkv"]
+        assert len(names) == 1 and re.fullmatch(r"segment-0001-[0-9a-f]{12}\.mkv", names[0])
+
+    asyncio.run(run())
+
+
+def test_a_session_recorded_again_on_another_node_never_reuses_a_segment_s_name(
+    tmp_path: Path,
+) -> None:
+    """A node numbered a session's segments from its own folder, which an object store
+    empties as it uploads: the session moved to another node (the first one died), or
+    reconnected once its files had left, began again at 0001 and overwrote the bucket's
+    recorded segments (an operator's review: two segments' digests no longer matched the
+    log). Two nodes, each with an empty folder, record the same session in turn."""
+
+    async def recorded_on(node: Path, session: uuid.UUID) -> list[str]:
+        harness = aiortc_harness(node, GRACE_S)
+        client = await harness.connect(session)
+        await harness.play(0.5)
+        await client.hang_up()
+        await harness.recorder.close(session)
+        await harness.recorder.aclose()
+        return [s.media_id for s in of(Segment, harness.events)]
+
+    async def run() -> None:
+        session = uuid.uuid4()
+        with loopback_ice():
+            first = await recorded_on(tmp_path / "a", session)
+            again = await recorded_on(tmp_path / "a-emptied", session)
+            other = await recorded_on(tmp_path / "b", session)
+        assert len(first) == len(again) == len(other) == 1
+        assert len({*first, *again, *other}) == 3
 
     asyncio.run(run())
 
@@ -256,8 +287,9 @@ async def screen_body(harness: Harness) -> None:
     assert of(Gap, events) == [] and of(TabClosed, events) == []
     [shared] = [s for s in of(Segment, events) if s.source == SCREEN]
     [recorded] = [s for s in of(Segment, events) if s.source == CAMERA]
-    assert shared.media_id == f"{session}/screen-0001.mkv"
-    assert recorded.media_id == f"{session}/segment-0001.mkv"
+    # Numbered on their own; the aiortc recorder adds each connection's id (below).
+    assert re.fullmatch(rf"{session}/screen-0001(-[0-9a-f]{{12}})?\.mkv", shared.media_id)
+    assert re.fullmatch(rf"{session}/segment-0001(-[0-9a-f]{{12}})?\.mkv", recorded.media_id)
     assert shared.video_frames > 0 and shared.ended_at <= recorded.ended_at
     # Each file whole, its frames those reported (the camera's timing is the body above's:
     # the memory harness's two pages take turns on its one clock here).

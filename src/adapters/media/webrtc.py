@@ -26,6 +26,7 @@ import contextlib
 import itertools
 import logging
 import re
+import uuid
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -88,9 +89,14 @@ from app.ports.live_media import (
 
 log = logging.getLogger(__name__)
 
-SEGMENT_NAME = re.compile(r"segment-(\d+)\.mkv")
+# A segment's name: its number on this node, then its connection's own id. The number
+# alone came from this node's folder, which an object store empties as it uploads: a session
+# that moved to another node (its first died), or reconnected here, began again at 0001 and
+# overwrote the bucket's recorded segments, the log's digests no longer matching (issue 15,
+# an operator's review). Names from before the id still open.
+SEGMENT_NAME = re.compile(r"segment-(\d+)(?:-[0-9a-f]{12})?\.mkv")
 # Issue 16: the shared screen's segments, beside the camera's (numbered on their own).
-SCREEN_NAME = re.compile(r"screen-(\d+)\.mkv")
+SCREEN_NAME = re.compile(r"screen-(\d+)(?:-[0-9a-f]{12})?\.mkv")
 NAMES = {CAMERA: ("segment", SEGMENT_NAME), SCREEN: ("screen", SCREEN_NAME)}
 RECORDED_CODECS = {"video": "video/vp8", "audio": "audio/opus"}  # what the segment holds
 FLUSH_S = 1.0  # media the event loop gathers before handing it to the segment's worker
@@ -236,7 +242,7 @@ class WebRtcRecorder:
         number = next(
             session.numbers if source == CAMERA else self._screen_numbers(session, folder)
         )
-        name = f"{NAMES[source][0]}-{number:04d}"
+        name = f"{NAMES[source][0]}-{number:04d}-{uuid.uuid4().hex[:12]}"
         folder.mkdir(parents=True, exist_ok=True)
         partial = folder / f".partial-{name}.mkv"
         recording = _Recording(
