@@ -217,8 +217,9 @@ class Settings:
             ice=parse_ice_servers(values["ice_servers"], values["turn_secret"], values["turn_ttl"]),
             oidc=oidc_settings(os.environ),
             support=SupportContact(
-                email=os.environ.get("VIGIE_SUPPORT_EMAIL", SupportContact.email),
-                phone=os.environ.get("VIGIE_SUPPORT_PHONE", SupportContact.phone),
+                # Set but empty (a compose file's `${VIGIE_SUPPORT_PHONE:-}`) is unset.
+                email=os.environ.get("VIGIE_SUPPORT_EMAIL") or SupportContact.email,
+                phone=os.environ.get("VIGIE_SUPPORT_PHONE") or SupportContact.phone,
                 # Without a chat of its own, the link (footer and mails) opens /support.
                 chat_url=os.environ.get("VIGIE_SUPPORT_CHAT_URL")
                 or (values["base_url"] or "http://127.0.0.1:8000").rstrip("/") + "/support",

@@ -175,3 +175,13 @@ def test_a_live_view_through_the_proxy_reaches_the_node_holding_the_connection(
         # A hint naming the holder that reaches another node: the holder is down, say so.
         down = direct.post(f"{watch}?node={holder}", json={"sdp": "v=0"}, headers=_csrf(direct))
         assert down.status_code == 503
+
+        # A client's own X-Forwarded-For is replaced by the address HAProxy saw: appended to,
+        # a forged one per try escaped the log-in limits (10 a minute per address).
+        stranger = stack.enter_context(proxy.client())
+        answers = []
+        for n in range(12):
+            stranger.headers["X-Forwarded-For"] = f"198.51.100.{n + 1}"
+            form = {"email": f"guess{n}@example.org", "password": "wrong-password-1"}
+            answers.append(proxy.post_form(stranger, "/login", form).status_code)
+        assert 429 in answers, answers
