@@ -7,6 +7,7 @@ history; the candidate is told the appeal's verdict; agreement is reported.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -362,6 +363,22 @@ def test_the_whole_appeal_through_the_pages(journey: Journey) -> None:
     with logged_in(platform, "/staff/login", "second@example.org") as second:
         page = second.get(appeal_page)
         assert 'name="outcome"' in page.text
+        # Refused on the appeal itself, in words, the form as it was sent: a short answer led
+        # to an error page naming APPEAL-DECISION, the answer and the choice lost.
+        short = post_form(
+            second, appeal_page, f"{appeal_page}/decide", outcome="overturned", answer="Pas de tel."
+        )
+        shown = html.unescape(short.text)
+        assert short.status_code == 409 and 'id="decision-error"' in short.text
+        assert "Votre réponse compte 3 mot(s) : écrivez-en au moins 5" in shown
+        assert "APPEAL-DECISION" not in shown
+        assert "Pas de tel.</textarea>" in shown and 'value="overturned" checked' in short.text
+        # The evidence itself invalidates (the missing ID photo, R9): not lifted on appeal.
+        forced = post_form(
+            second, appeal_page, f"{appeal_page}/decide", outcome="overturned", answer=ANSWER
+        )
+        assert forced.status_code == 409
+        assert "ne peut pas être levée en appel" in html.unescape(forced.text)
         decided = post_form(
             second, appeal_page, f"{appeal_page}/decide", outcome="upheld", answer=ANSWER
         )

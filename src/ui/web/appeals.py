@@ -17,11 +17,12 @@ from app import reach, tenancy
 from app.recording import recording_of
 from app.use_cases import accommodations, appeals
 from app.use_cases.reviewing import review_id_for
-from domain.errors import InvalidArgument
+from domain.errors import DomainError, InvalidArgument
 from domain.evidence import ReasonCode
 from domain.exam_attempt import ExamAttempt
 from domain.proctored_session import ProctoredSession
-from domain.review import AppealOutcome, Review
+from domain.review import APPEAL_ANSWER_MIN_WORDS, AppealOutcome, Review
+from domain.rules import count_words
 from domain.staff import Role
 from ui.web import review_moments, review_words
 from ui.web.edge import (
@@ -37,7 +38,7 @@ from ui.web.edge import (
     staff_id,
 )
 from ui.web.examiner import REASON_LABELS, _cited
-from ui.web.i18n import gettext_for
+from ui.web.i18n import N_, gettext_for
 from ui.web.scores import score_facts
 
 
@@ -148,36 +149,7 @@ class AppealDesk(Controller):
     @get("/{review_id:uuid}", sync_to_thread=True)
     def appeal_page(self, request: Request[Any, Any, Any], review_id: FromPath[UUID]) -> Template:
         """The first decision, the candidate's reason, the evidence, and the second decision."""
-        examiner = staff_id(request)
-        platform = platform_of(request)
-        review = tenancy.review_for(platform.ctx, examiner, review_id)  # else 404 (issue 14)
-        if review.appeal is None:
-            raise NotFoundException()
-        language = language_of(request)
-        history = list(platform.ctx.store.history(review.session_id))
-        recording = recording_of(history)
-        shown = review_moments.moments(review, recording, history, language)
-        return Template(
-            "appeal.html",
-            context=context(
-                request,
-                review=review,
-                appeal=review.appeal,
-                examiner=examiner,
-                accommodation=accommodations.accommodation_of_session(
-                    platform.ctx, review.session_id
-                ),
-                reasons=REASON_LABELS,
-                words=review_words,
-                candidate=review_words.registered_name(platform.ctx, review.candidate_id),
-                evidence_by_id={e.id: e for e in review.evidence},
-                # The second examiner sees the recording and cites its moments as the first did.
-                recording=recording,
-                moments=shown,
-                moment_at=review_moments.moment_times(shown),
-                format_number=lambda x: review_words.seconds_words(x, language),
-            ),
-        )
+        return _appeal_page(request, review_id)
 
     @post("/{review_id:uuid}/{action:str}", sync_to_thread=True)
     def appeal_action(
@@ -186,7 +158,7 @@ class AppealDesk(Controller):
         review_id: FromPath[UUID],
         action: FromPath[str],
         data: Form,
-    ) -> Redirect:
+    ) -> Redirect | Template:
         """'take' the appeal, or 'decide' it (upheld or overturned, with a written answer)."""
         examiner = staff_id(request)
         ctx = platform_of(request).ctx
@@ -198,17 +170,115 @@ class AppealDesk(Controller):
                 outcome = AppealOutcome(str(data.get("outcome", "")))
             except ValueError:
                 raise InvalidArgument("outcome", "upheld or overturned") from None
-            appeals.decide_appeal(
-                ctx,
-                review_id,
-                examiner_id=examiner,
-                outcome=outcome,
-                answer=str(data.get("answer", "")),
-                reasons=_cited(data) if outcome is AppealOutcome.UPHELD else (),
-            )
+            answer = str(data.get("answer", ""))
+            try:
+                appeals.decide_appeal(
+                    ctx,
+                    review_id,
+                    examiner_id=examiner,
+                    outcome=outcome,
+                    answer=answer,
+                    reasons=_cited(data) if outcome is AppealOutcome.UPHELD else (),
+                )
+            except DomainError as refusal:
+                # On the appeal itself, in the examiner's words, the form as it was sent: a
+                # short answer led to an error page naming APPEAL-DECISION, the form lost.
+                sent = {
+                    k: [str(x) for x in v] if isinstance(v, list) else [str(v)]
+                    for k, v in data.items()
+                }
+                message = _appeal_refusal(refusal, outcome, answer, language_of(request))
+                return _appeal_page(request, review_id, error=message, status=409, sent=sent)
         else:
             raise InvalidArgument("action", f"unknown action {action!r}")
         return Redirect(f"/examiner/appeals/{review_id}")
+
+
+def _appeal_page(
+    request: Request[Any, Any, Any],
+    review_id: UUID,
+    *,
+    error: str = "",
+    status: int = 200,
+    sent: dict[str, list[str]] | None = None,
+) -> Template:
+    """The appeal's page; after a refused decision, with the refusal in words and the form
+    as it was sent (`sent`)."""
+    examiner = staff_id(request)
+    platform = platform_of(request)
+    review = tenancy.review_for(platform.ctx, examiner, review_id)  # else 404 (issue 14)
+    if review.appeal is None:
+        raise NotFoundException()
+    language = language_of(request)
+    history = list(platform.ctx.store.history(review.session_id))
+    recording = recording_of(history)
+    shown = review_moments.moments(review, recording, history, language)
+    return Template(
+        "appeal.html",
+        context=context(
+            request,
+            review=review,
+            appeal=review.appeal,
+            examiner=examiner,
+            accommodation=accommodations.accommodation_of_session(platform.ctx, review.session_id),
+            reasons=REASON_LABELS,
+            words=review_words,
+            candidate=review_words.registered_name(platform.ctx, review.candidate_id),
+            evidence_by_id={e.id: e for e in review.evidence},
+            # The second examiner sees the recording and cites its moments as the first did.
+            recording=recording,
+            moments=shown,
+            moment_at=review_moments.moment_times(shown),
+            format_number=lambda x: review_words.seconds_words(x, language),
+            error=error,
+            sent=sent,
+        ),
+        status_code=status,
+    )
+
+
+def _appeal_refusal(refusal: DomainError, outcome: AppealOutcome, answer: str, lang: str) -> str:
+    """What to do next, in the examiner's language (APPEAL-DECISION and the reasons' rules):
+    never the domain's English, never a bare rule."""
+    _ = gettext_for(lang)
+    rule = getattr(refusal, "rule", "")
+    field = refusal.field if isinstance(refusal, InvalidArgument) else ""
+    if rule == "APPEAL-DECISION" and count_words(answer.strip()) < APPEAL_ANSWER_MIN_WORDS:
+        return _(
+            "Your answer has %(got)s word(s): write at least %(n)s, it goes to the "
+            "candidate with the decision. Nothing was recorded.",
+            got=count_words(answer.strip()),
+            n=APPEAL_ANSWER_MIN_WORDS,
+        )
+    # Overturning against one of the recommendation's grounds raises the ground's own rule
+    # (R9, R17: domain/review.py, APPEAL-DECISION).
+    if outcome is AppealOutcome.OVERTURNED and rule and not rule.startswith("APPEAL-"):
+        return _(
+            "The evidence itself holds a ground for the invalidation (a missing photo, the "
+            "proctoring tab closed during the exam): it cannot be lifted on appeal. Uphold "
+            "it, with your written answer. Nothing was recorded."
+        )
+    sentence = APPEAL_REFUSALS.get(rule or field)
+    if sentence:
+        return _(sentence)
+    return _("The decision was not recorded (rule %(rule)s).", rule=rule or "R19")
+
+
+# The other refusals of an appeal's decision, by rule or refused field: what to do next.
+APPEAL_REFUSALS = {
+    "reasons": N_(
+        "To validate the exam, untick the reasons: they are for upholding the invalidation. "
+        "Nothing was recorded."
+    ),
+    "R20": N_(
+        "Each reason cites at least one moment: tick them in the list beside the player "
+        "(“Cite”). Nothing was recorded."
+    ),
+    "APPEAL-OPEN": N_("This appeal is already decided. Nothing was recorded."),
+    "APPEAL-SECOND-EXAMINER": N_(
+        "Only the second examiner who took this appeal can decide it. Nothing was recorded."
+    ),
+}
 
 
 ROUTES = [Results, AppealDesk]
