@@ -108,6 +108,7 @@ _TIME_PARAMS: dict[str, Style] = {
     "last_day": Style.DAY,
     "valid_until": Style.DAY,
     "due_on": Style.DAY,
+    "appeal_last_day": Style.DAY,
 }
 
 
@@ -155,6 +156,8 @@ class MailRenderer:
             values["pass_mark"] = format_percent(
                 int(params["pass_mark_percent"]) / 100, locale=LOCALES[language]
             )
+        if "session_id" in params:  # the candidate's result page (log-in first)
+            values["results_url"] = f"{self.links.base_url}/results/{params['session_id']}"
         if "reasons" in params:
             values["reasons"] = _reasons_in_words(params["reasons"], language)
         if "account" in params:

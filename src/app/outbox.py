@@ -208,6 +208,7 @@ class MailDecisions:
                 score=score,
                 reasons=", ".join(r.reason.value for r in review.reasons) or "-",
                 **self._outcome(ctx, review.certification_code, results),
+                **self._appeal(review),
             )
         elif isinstance(event, Review.AppealDecided):
             review = ctx.store.get(event.originator_id, Review)
@@ -260,6 +261,16 @@ class MailDecisions:
             "pass_score": f"{points_needed(results.max_score, mark)}/{results.max_score}",
             "pass_mark_percent": str(mark),
         }
+
+    @staticmethod
+    def _appeal(review: Review) -> dict[str, str]:
+        """An invalidation's mail says how to contest it and until when (R19: once, within
+        the rule set's days): the mail gave the reasons alone, and a candidate found the
+        appeal only by chance, behind « Voir le résultat » (a reviewer's finding)."""
+        last_day = review.appeal_last_day()
+        if review.verdict is not Verdict.INVALIDATED or last_day is None:
+            return {}
+        return {"appeal_last_day": _day(last_day), "session_id": str(review.session_id)}
 
     @staticmethod
     def _title(ctx: Context, code: str) -> str:

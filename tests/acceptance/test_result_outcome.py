@@ -306,3 +306,19 @@ def test_the_centre_reads_that_a_state_was_decided_on_appeal(platform: Platform)
         )
         platform.settle()
         assert centre_line(client).startswith("Session validée après contestation Non réussi")
+
+
+def test_an_invalidation_s_mail_says_how_to_contest_it_and_until_when(platform: Platform) -> None:
+    """The mail gave the reasons alone: a candidate found the appeal only by chance, behind
+    « Voir le résultat » (a reviewer's finding). It says the certification is not obtained,
+    the last day to contest (R19: 14 days after the result) and where."""
+    journey = Journey(platform)
+    first = examiner(platform, "first")
+    review = invalidated_and_sent(journey, first, forced=False)
+    last_day = review.appeal_last_day()
+    assert last_day is not None
+    mail = last_mail(platform, journey.email)
+    assert "La certification n'est pas obtenue avec cette session." in mail.text
+    assert f"jusqu'au {last_day:%d/%m/%Y} inclus" in mail.text
+    assert f"/results/{journey.session_id}" in mail.text
+    assert f'href="http://127.0.0.1:8000/results/{journey.session_id}"' in mail.html
