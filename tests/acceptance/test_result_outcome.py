@@ -322,3 +322,31 @@ def test_an_invalidation_s_mail_says_how_to_contest_it_and_until_when(platform: 
     assert f"jusqu'au {last_day:%d/%m/%Y} inclus" in mail.text
     assert f"/results/{journey.session_id}" in mail.text
     assert f'href="http://127.0.0.1:8000/results/{journey.session_id}"' in mail.html
+
+
+# --- the candidate's pages -------------------------------------------------------------------
+
+
+def test_the_candidate_s_pages_say_the_certification_is_not_obtained_once_the_result_is_out(
+    platform: Platform,
+) -> None:
+    """A 2/10 below the 70 % mark: the exam list showed a green « Examen validé », the
+    result page led with it, and the portal kept saying an examiner would check the
+    recording (a reviewer's finding). Each says the outcome once the result is out."""
+    journey = sent_for_review(platform)
+    journey.set_password("camille-pass-1")
+    with TestClient(create_app(platform, secret=SECRET, support=SupportContact())) as client:
+        log_in(client, "/login", journey.email, "camille-pass-1")
+        portal_page = f"/portal/{journey.attempt_id}"
+        assert "sous 8 jours" in words(client.get(portal_page).text)  # not decided yet
+        validated_and_released(journey)
+        exams = words(client.get("/exams").text)
+        assert "Session validée, certification non obtenue" in exams
+        assert "Examen validé" not in exams
+        result = client.get(f"/results/{journey.session_id}").text
+        assert 'data-outcome="not_passed"' in result
+        assert "Certification non obtenue" in words(result)
+        assert "sous le seuil de réussite" in words(result)
+        portal = words(client.get(portal_page).text)
+        assert "Votre résultat est disponible : voir le résultat" in portal
+        assert "sous 8 jours" not in portal

@@ -34,6 +34,7 @@ from adapters.bootstrap import Platform
 from adapters.media.duration import recording_seconds
 from app.media_content import UPLOADS, MediaTooLarge, accept_upload, recording_kind
 from app.passwords import MIN_LENGTH
+from app.read_models import SessionSummary
 from app.use_cases import accounts, enrolment, proctoring
 from domain.candidate import Account, Candidate
 from domain.errors import InvalidArgument, RuleBroken
@@ -330,9 +331,22 @@ SESSION_STATES: dict[str, tuple[str, str]] = {
 }
 
 
-def _state(status: str, _: Gettext) -> tuple[str, str]:
+# A validated session is one that followed the rules, not a pass: once its result is out
+# (R19), the card says whether the certification is obtained (a candidate with 0/10 read a
+# green « Examen validé », a reviewer's finding).
+VALIDATED_OUTCOMES: dict[bool, tuple[str, str]] = {
+    True: (N_("Certification obtained"), "success"),
+    False: (N_("Session validated, certification not obtained"), "warning"),
+}
+
+
+def _state(session: SessionSummary, _: Gettext) -> tuple[str, str]:
     """The words and badge colour of a session's state (a new code reads 'In progress')."""
-    words, tone = SESSION_STATES.get(status, (N_("In progress"), "info"))
+    results = session.results
+    if session.status == "validated" and results is not None and results.max_score:
+        words, tone = VALIDATED_OUTCOMES[results.passed]
+    else:
+        words, tone = SESSION_STATES.get(session.status, (N_("In progress"), "info"))
     return _(words), tone
 
 
@@ -485,7 +499,7 @@ class CandidateArea(Controller):
                 titles={
                     s.certification_code: _title(platform, s.certification_code) for s in sessions
                 },
-                states={s.session_id: _state(s.status, _) for s in sessions},
+                states={s.session_id: _state(s, _) for s in sessions},
             ),
         )
 

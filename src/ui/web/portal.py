@@ -16,10 +16,12 @@ from litestar.response import Redirect, Template
 from adapters.bootstrap import Platform
 from app.time_format import LOCALES, TimeFormatter
 from app.use_cases import portal, proctoring
+from app.use_cases.reviewing import review_id_for
 from domain.candidate import Candidate, PortalProfile
 from domain.errors import InvalidArgument, RuleBroken
 from domain.exam_attempt import ExamAttempt
 from domain.proctored_session import ProctoredSession
+from domain.review import Review
 from domain.rules import check_can_finish_today
 from domain.scoring import GivenAnswer
 from ui.web.edge import (
@@ -201,6 +203,7 @@ class Portal(Controller):
                 **score_facts(attempt, certification.pass_mark_percent, language),
                 proctoring_session=_live(request, attempt),
                 proctoring_screen=certification.screen_capture,
+                result_out=_result_out(platform, attempt),
             ),
         )
 
@@ -219,3 +222,13 @@ class Portal(Controller):
 
 
 ROUTES = [Portal]
+
+
+def _result_out(platform: Platform, attempt: ExamAttempt) -> bool:
+    """Whether the exam's result was sent (R19): the portal then points to it, where it kept
+    saying an examiner would check the recording, beside the decided outcome."""
+    try:
+        review = platform.ctx.store.get(review_id_for(attempt.id), Review)
+    except LookupError:
+        return False
+    return review.released or review.appeal is not None
