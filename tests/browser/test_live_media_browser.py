@@ -376,6 +376,13 @@ def watching(support: Any, url: str, agent: tuple[str, str], session_id: UUID) -
     return view
 
 
+# Every sentence the candidate's proctoring status says from then on.
+TEXTS_SAID = """() => {
+    window.textsSaid = [];
+    const box = document.getElementById('proctoring-status');
+    new MutationObserver(() => window.textsSaid.push(box.textContent))
+        .observe(box, {childList: true, characterData: true, subtree: true});
+}"""
 # Records each state the live view's status line takes (its data-state attribute).
 STATES_SEEN = """() => {
   window.statesSeen = [];
@@ -472,6 +479,7 @@ def test_a_live_view_says_when_the_candidate_leaves_and_shows_her_again_when_she
                 # Her exam is sent with her tab left open (the portal's validate closes the
                 # session: R18). She was still recorded and shown « live » after it.
                 view.evaluate(STATES_SEEN)  # from here on, every state the view says
+                tab.evaluate(TEXTS_SAID)  # and every sentence her tab says
                 session = platform.ctx.store.get(session_id, ProctoredSession)
                 session.close(at=platform.ctx.now())
                 platform.ctx.store.save(session)
@@ -485,7 +493,13 @@ def test_a_live_view_says_when_the_candidate_leaves_and_shows_her_again_when_she
                 )
                 tab.locator("[data-proctoring-session][data-state='off']").wait_for()
                 seen["off"] = time.monotonic() - closed
-                assert tab.locator("#proctoring-status").inner_text() == "Surveillance terminée."
+                assert tab.locator("#proctoring-status").inner_text() == (
+                    "Surveillance terminée : la caméra et le micro sont coupés."
+                )
+                # Never « connexion perdue » on the way: the hang-up as the exam is sent
+                # flashed it for a second (a reviewer's finding).
+                said = tab.evaluate("window.textsSaid")
+                assert not [t for t in said if "connexion perdue" in t], said
                 assert tab.evaluate(STREAMS_ENDED), "her camera or microphone is still open"
                 shot(view, "live-view-ended")
                 shot(tab, "live-view-candidate-after-close")

@@ -21,9 +21,24 @@
     return m ? decodeURIComponent(m[1]) : "";
   }
 
+  // A lost connection's words wait a moment: the server hangs up as the exam is sent, and
+  // the page reconnects only to learn that the session is over. « Connexion perdue,
+  // reconnexion… » flashed for a second before « Surveillance terminée » (a reviewer's
+  // finding), which alarms a candidate who just sent her exam. The state itself is set at once.
+  var SAY_RECONNECTING_AFTER_MS = 3000;
+  var saying = null;
   function show(state) {
     host.setAttribute("data-state", state);
-    if (statusBox) statusBox.textContent = host.getAttribute("data-label-" + state) || state;
+    clearTimeout(saying);
+    var words = host.getAttribute("data-label-" + state) || state;
+    if (!statusBox) return;
+    if (state === "reconnecting") {
+      saying = setTimeout(function () {
+        if (host.getAttribute("data-state") === "reconnecting") statusBox.textContent = words;
+      }, SAY_RECONNECTING_AFTER_MS);
+      return;
+    }
+    statusBox.textContent = words;
   }
 
   function send(message) {
