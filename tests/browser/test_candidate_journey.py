@@ -216,7 +216,11 @@ def test_a_resume_reason_of_nine_words_is_refused_and_ten_are_accepted(
     reason.fill(NINE_WORDS)
     assert page.locator(".word-count").inner_text().startswith("9 ")
     page.get_by_role("button", name="Reprendre l'examen").click()
-    assert "R6" in page.locator("[role=alert]").inner_text()
+    alert = page.locator("[role=alert]")
+    assert alert.inner_text() == "Pour reprendre l'examen, donnez un motif d'au moins 10 mots."
+    # The guide's rule stays in the page for the hotline, never shown to her as a code.
+    assert alert.locator(".rule-ref").text_content() == "règle R6"
+    assert not alert.locator(".rule-ref").is_visible()
     shot(page, "resume-refused")
     page.goto(f"{server.url}/exams")
     page.get_by_label(re.compile("motif de reprise")).fill(TEN_WORDS)
