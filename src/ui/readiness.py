@@ -1,10 +1,11 @@
-"""Is this process ready to serve (issue 15, `GET /ready`)? Three checks, each with a short
+"""Is this process ready to serve (issue 15, `GET /ready`)? Four checks, each with a short
 timeout, run side by side so the probe answers within one timeout whatever hangs:
 
 - `store`: the event store answers a trivial read (the log's last notification id);
 - `media`: the media store can keep a file (a local folder: it exists and a file can be
   written in it and removed; in memory: nothing to check);
-- `smtp`: the mail server accepts a connection and greets (220); in memory: nothing to check.
+- `smtp`: the mail server accepts a connection and greets (220); in memory: nothing to check;
+- `rate_limits`: the log-in limits' Redis answers, when VIGIE_REDIS_URL names one.
 
 A check that hangs is given up after its timeout and reported failed; its thread is a daemon
 and ends when the call it waits on does (a socket or a database timeout), so a probe never
@@ -81,10 +82,30 @@ def smtp_accepts(platform: Platform, timeout: float) -> str:
     return f"{mailer.host}:{mailer.port} greets"
 
 
+def rate_limits_answer(platform: Platform, timeout: float) -> str:
+    """The log-in limits' Redis (VIGIE_REDIS_URL) answers a PING: down, nobody could log in
+    while every probe said the node was fine (an operator's review)."""
+    url = os.environ.get("VIGIE_REDIS_URL")
+    if not url:
+        return "in the store: nothing more to check"
+    import redis
+
+    client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+    where = url.rsplit("@", 1)[-1]  # never its password
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        raise ConnectionError(f"VIGIE_REDIS_URL ({where}) does not answer: {error}") from None
+    finally:
+        client.close()
+    return f"Redis {where} answers"
+
+
 CHECKS: dict[str, Callable[[Platform, float], str]] = {
     "store": store_answers,
     "media": media_writable,
     "smtp": smtp_accepts,
+    "rate_limits": rate_limits_answer,
 }
 
 

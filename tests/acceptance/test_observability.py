@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from litestar.stores.redis import RedisStore
 from litestar.testing import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -24,6 +25,7 @@ from adapters.ids import SeededIds
 from adapters.mail.capture import SmtpCapture
 from app.mail_rendering import SupportContact
 from app.use_cases import enrolment
+from tests.concurrency.served import free_port
 from ui import logs
 from ui.journey import PARIS, Journey
 from ui.web import app as web_app
@@ -98,7 +100,7 @@ def test_ready_lists_each_check_when_all_answer(client: TestClient[Any]) -> None
     assert reply.status_code == 200, reply.text
     body = reply.json()
     assert body["status"] == "ready" and body["failed"] == []
-    assert set(body["checks"]) == {"store", "media", "smtp"}
+    assert set(body["checks"]) == {"store", "media", "smtp", "rate_limits"}
     assert all(check["ok"] for check in body["checks"].values())
     assert "greets" in body["checks"]["smtp"]["detail"]
 
@@ -115,6 +117,36 @@ def test_ready_is_503_naming_a_stopped_smtp_server(
     assert body["checks"]["smtp"]["detail"]  # the reason, for the operator
     smtp.start()  # it comes back: ready again, nothing restarted
     assert client.get("/ready").status_code == 200
+
+
+def test_ready_is_503_naming_a_rate_limits_redis_that_does_not_answer(
+    client: TestClient[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis down, nobody could log in while /ready said the node was fine (an operator's
+    review); the detail names the setting and never its password."""
+    monkeypatch.setenv("VIGIE_REDIS_URL", f"redis://:secret-pw@127.0.0.1:{free_port()}/9")
+    reply = client.get("/ready")
+    assert reply.status_code == 503
+    assert reply.json()["failed"] == ["rate_limits"]
+    detail = reply.json()["checks"]["rate_limits"]["detail"]
+    assert "VIGIE_REDIS_URL" in detail and "secret-pw" not in detail
+
+
+def test_a_log_in_while_the_rate_limits_redis_is_down_says_try_again_not_a_fault(
+    platform: Platform, caplog: pytest.LogCaptureFixture
+) -> None:
+    """It answered 500 « a problem on our side », the log naming no setting."""
+    down = RedisStore.with_client(url=f"redis://127.0.0.1:{free_port()}/9", namespace="t")
+    app = web_app.create_app(platform, secret=SECRET, support=SupportContact(), rate_limits=down)
+    with TestClient(app) as client, caplog.at_level(logging.WARNING, "vigie.web"):
+        page = client.get("/staff/login")
+        token = page.cookies.get("vigie_csrf") or client.cookies.get("vigie_csrf") or ""
+        reply = client.post(
+            "/staff/login",
+            data={"email": "eve@example.org", "password": "x" * 12, "_csrf_token": token},
+        )
+    assert reply.status_code == 503 and reply.headers["Retry-After"]
+    assert "VIGIE_REDIS_URL" in caplog.text
 
 
 def test_ready_is_503_naming_a_missing_media_folder(

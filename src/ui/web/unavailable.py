@@ -9,6 +9,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+import redis.exceptions
 from litestar import Request, Response
 
 from adapters.persistence.unavailable import DATABASE_UNREACHABLE
@@ -20,13 +21,27 @@ _log = logging.getLogger("vigie.web")
 RETRY_AFTER_S = 5
 
 
+# The rate limits' Redis (VIGIE_REDIS_URL, issue 15): down, every log-in answered 500 « a
+# problem on our side » and the log never named the setting (an operator's review).
+REDIS_UNREACHABLE: tuple[type[Exception], ...] = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+)
+
+
 def database_unreachable(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
     """The page (or problem details) carries the request id to quote, like every 5xx."""
+    what = (
+        "the rate limits' Redis (VIGIE_REDIS_URL) did not answer"
+        if isinstance(error, REDIS_UNREACHABLE)
+        else "the database did not answer"
+    )
     _log.warning(
-        "%s %s [%s]: the database did not answer (503)",
+        "%s %s [%s]: %s (503)",
         request.method,
         request.url.path,
         faults.request_id_of(request.scope),
+        what,
         exc_info=error,
     )
     _ = gettext_for(language_of(request))
@@ -44,5 +59,5 @@ def database_unreachable(request: Request[Any, Any, Any], error: Exception) -> R
 Handler = Callable[[Request[Any, Any, Any], Any], Response[Any]]
 
 HANDLERS: dict[int | type[Exception], Handler] = {
-    error: database_unreachable for error in DATABASE_UNREACHABLE
+    error: database_unreachable for error in (*DATABASE_UNREACHABLE, *REDIS_UNREACHABLE)
 }
