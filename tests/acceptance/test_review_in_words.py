@@ -385,3 +385,20 @@ def test_a_refused_decision_keeps_the_moments_cited_and_the_words_written_r20(
     assert not re.search(
         r'name="evidence-proctoring_tab_closed" value="[^"]+"[^>]* checked', refused.text
     )
+
+
+def test_the_full_journal_names_every_fact_in_the_examiners_language(
+    platform: Platform,  # noqa: F811
+    examiner: TestClient[Any],
+) -> None:
+    """The journal read « InstructionsRead », « AnswerGiven », « ReviewDecided » on a French
+    page (a reviewer's finding): every fact of the log has words (its class name stays in
+    the cell's title, for the curious)."""
+    journey = Journey(platform)
+    journey.sent_for_review()
+    html = examiner.get(f"/examiner/reviews/{journey.review_id}").text
+    journal = visible(html.split('id="ev-', 1)[1])
+    for said in ("Instructions lues", "Réponse donnée", "Contrôle ouvert", "Son entendu"):
+        assert said in journal, said
+    names = set(review_words.FACT_WORDS) | {k.value for k in review_words.EVIDENCE_WORDS}
+    assert not [n for n in names if re.search(rf"\b{n}\b", journal)]

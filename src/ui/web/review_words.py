@@ -149,14 +149,54 @@ STREAM_WORDS: dict[str, str] = {
 }
 
 
+# The full log's other facts (not evidence a review cites), by their event's class name:
+# the journal showed « InstructionsRead », « AnswerGiven » on French pages (a reviewer's finding).
+FACT_WORDS: dict[str, str] = {
+    "AccommodationApplied": N_("Accommodation applied"),
+    "InstructionsRead": N_("Instructions read"),
+    "DesignerRulesAttested": N_("Exam designer's rules attested"),
+    "SecureModeAcknowledged": N_("Secure mode acknowledged"),
+    "GeneralConditionsAttested": N_("General conditions attested"),
+    "SoundHeard": N_("Sound heard"),
+    "MicrophoneRecordingStarted": N_("Microphone recording started"),
+    "MicrophoneRecordingStopped": N_("Microphone recording stopped"),
+    "EnvironmentRecordingStarted": N_("Environment recording started"),
+    "SegmentRecorded": N_("Recording segment"),
+    "RecordingGap": N_("Recording gap"),
+    "ScreenSegmentRecorded": N_("Screen recording segment"),
+    "MediaDeleted": N_("Media deleted"),
+    "AttemptOpened": N_("Exam opened"),
+    "PracticeQuestionnaireTaken": N_("Practice questionnaire taken"),
+    "TileSelected": N_("Certification chosen"),
+    "WorkspaceRequested": N_("Exam tab requested"),
+    "WorkspaceFailed": N_("Exam tab failed"),
+    "WorkspaceTornDown": N_("Exam tab closed"),
+    "AnswerGiven": N_("Answer given"),
+    "ResultsShown": N_("Results shown"),
+    "ReviewOpened": N_("Review opened"),
+    "ExaminerAssigned": N_("Examiner assigned"),
+    "EvidenceGathered": N_("Evidence gathered"),
+    "VerdictRecommended": N_("Verdict recommended"),
+    "ReviewDecided": N_("Review decided"),
+    "ResultsReleased": N_("Result released"),
+    "ReviewDueSoon": N_("Review due soon"),
+    "ReviewOverdue": N_("Review overdue"),
+    "ExaminerReassigned": N_("Examiner reassigned"),
+    "AppealLodged": N_("Appeal lodged"),
+    "AppealExaminerAssigned": N_("Appeal's examiner assigned"),
+    "AppealDecided": N_("Appeal decided"),
+}
+
+
 def fact_words(what: str, lang: str) -> str:
-    """A fact of the full log in words when it is evidence (its kind is the event's class
-    name); the few others (segments, the review's own events) keep their name."""
+    """A fact of the full log in words: evidence by its kind (the event's class name), the
+    others by FACT_WORDS; a name neither knows (a fact added later) stays as it is."""
+    _ = gettext_for(lang)
     try:
         kind = EvidenceKind(what)
     except ValueError:
-        return what
-    return gettext_for(lang)(EVIDENCE_WORDS[kind])
+        return _(FACT_WORDS[what]) if what in FACT_WORDS else what
+    return _(EVIDENCE_WORDS[kind])
 
 
 def reason_words(reason: ReasonCode, lang: str) -> str:
