@@ -366,6 +366,12 @@ def test_in_english_the_checks_the_hardware_test_and_a_refusal_stay_in_one_page(
     shot(page, "en-refused-in-place")
     assert page.evaluate("window.vigieSameDocument") is True
     assert session_of(server).entries == 1  # one entry: nothing asked for a resume reason
+    # The photo taken, the red sentence asking for it is gone: it stayed under « ✓ Photo
+    # taken » (a reviewer's finding).
+    page.locator("#take-photo").click()
+    page.locator("#retake-photo").wait_for()
+    assert not page.locator("#refusal").is_visible()
+    assert page.locator("#refusal").inner_text() == ""
 
 
 def test_without_javascript_the_same_forms_load_full_pages(browser: Any, server: Server) -> None:

@@ -314,6 +314,7 @@
           // Taken: the reminder to take it has said its piece (it stayed on screen).
           var reminder = byId("photo-reminder");
           if (reminder) { reminder.hidden = true; }
+          if (journey) { journey.settled(); }
         }, function () { photo.disabled = false; });
       }, "image/jpeg", 0.8);
     });

@@ -64,6 +64,9 @@
     post: function (url, body) { return request(url, { method: "POST", body: body }); },
     refresh: function () { return request(window.location.pathname, { method: "GET" }); },
     refuse: refuse,
+    // What the refusal asked for is done (a photo taken after « Prenez d'abord la photo »):
+    // the red sentence went on saying it under « ✓ Photo prise » (a reviewer's finding).
+    settled: function () { refusal.textContent = ""; refusal.hidden = true; },
     retryable: false  // whether the last refused request may be sent again as it was
   };
 
