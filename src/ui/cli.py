@@ -201,15 +201,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         print(
             f"vigie: the database did not answer ({reason}); try again once it does "
-            "(`/ready` on a node says when)",
+            "(`/ready` on a node says when), or check the host and port in VIGIE_DATABASE_URL",
             file=sys.stderr,
         )
         return 1
     return 2
 
 
-# PostgreSQL's words for a connection refused on its settings rather than for an outage.
-SETTINGS_REFUSED = ("does not exist", "password authentication failed", "no pg_hba.conf entry")
+# PostgreSQL's words for a connection refused on its settings rather than for an outage; and
+# libpq's for a host that has no address (a typo: `127.0.0.l`), never an outage either.
+SETTINGS_REFUSED = (
+    "does not exist",
+    "password authentication failed",
+    "no pg_hba.conf entry",
+    "failed to resolve host",
+    "could not translate host name",
+)
 
 
 def _history(settings: Settings, aggregate_id: UUID) -> int:

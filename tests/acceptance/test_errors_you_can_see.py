@@ -378,3 +378,25 @@ def test_a_database_the_server_does_not_know_is_a_settings_mistake_not_an_outage
     said = capsys.readouterr().err
     assert said.startswith("vigie: the database refused the connection (")
     assert "no_such_database" in said and "VIGIE_DATABASE_URL" in said
+
+
+@pytest.mark.parametrize(
+    ("url", "named"),
+    [
+        # A host with a typo: a settings mistake, never « try again once it answers ».
+        ("postgresql://postgres@127.0.0.l:5432/test?schema=typo", "127.0.0.l"),
+        # A schema PostgreSQL would need quoted: refused before anything is created (it made
+        # the schemas `Bad-Name` and `Bad-Name_keys`, then printed a 68-line traceback).
+        ("postgresql://postgres@127.0.0.1:5432/test?schema=Bad-Name", "Bad-Name"),
+    ],
+)
+def test_a_database_url_typo_is_a_sentence_naming_the_setting(
+    url: str, named: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ui.cli import main
+
+    monkeypatch.setenv("VIGIE_SECRET_KEY", "c" * 32)
+    assert main(["--database-url", url, "mail", "pending"]) == 2
+    said = capsys.readouterr().err
+    assert said.startswith("vigie: ") and "VIGIE_DATABASE_URL" in said and named in said
+    assert "Traceback" not in said

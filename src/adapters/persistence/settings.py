@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import zlib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -55,12 +56,27 @@ def eventsourcing_env(database_url: str) -> dict[str, str]:
             # 22 s instead of 52 s with the library's 5 s; under load, 10 waits of 2 s each.
             "POSTGRES_CONNECT_TIMEOUT": "2",
             # ?schema=name keeps several stores (or test runs) apart in one database.
-            "POSTGRES_SCHEMA": parse_qs(parsed.query).get("schema", ["public"])[0],
+            "POSTGRES_SCHEMA": _schema(parse_qs(parsed.query).get("schema", ["public"])[0]),
         }
     raise DatabaseUrlError(
         f"VIGIE_DATABASE_URL: unsupported database URL {database_url!r} "
         "(use memory:, sqlite:///path or postgresql://user@host:port/dbname)"
     )
+
+
+# A schema name as PostgreSQL takes it unquoted (lower case: the tables' names are quoted by
+# some drivers and not by others). `?schema=Bad-Name` went as far as creating the schemas
+# `Bad-Name` and `Bad-Name_keys`, then ended in a 68-line traceback (an operator's review).
+_SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,50}")
+
+
+def _schema(name: str) -> str:
+    if not _SCHEMA_NAME.fullmatch(name):
+        raise DatabaseUrlError(
+            f"VIGIE_DATABASE_URL: ?schema={name!r} is not a schema name Vigie can use: "
+            "lower-case letters, digits and _ , starting with a letter or _ (at most 51)"
+        )
+    return name
 
 
 def asyncpg_connect(env: Mapping[str, str]) -> dict[str, Any]:
