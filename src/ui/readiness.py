@@ -50,8 +50,9 @@ def store_answers(platform: Platform, timeout: float) -> str:
 def media_writable(platform: Platform, timeout: float) -> str:
     media = platform.ctx.media
     if isinstance(media, S3Media):
-        if not media.reachable():
-            raise ConnectionError(f"the bucket {media.bucket} does not answer")
+        problem = media.problem()
+        if problem is not None:
+            raise ConnectionError(problem)
         return f"bucket {media.bucket} answers"
     if not isinstance(media, FileMedia):
         return f"{type(media).__name__}: nothing to check"
@@ -153,3 +154,11 @@ def ensure_media_folder(platform: Platform) -> None:
     media = platform.ctx.media
     if isinstance(media, FileMedia):
         Path(media.root).mkdir(parents=True, exist_ok=True)
+
+
+def media_problem_at_start(platform: Platform) -> str | None:
+    """At start-up: an object store that cannot keep a photo, said in the announcement, not
+    only by /ready (the shipped HAProxy checks /health, and a node with a mistyped bucket
+    went on taking candidates whose photos it could not keep: an operator's review)."""
+    media = platform.ctx.media
+    return media.problem() if isinstance(media, S3Media) else None

@@ -197,6 +197,13 @@ def serve(
             settings = replace(settings, secret_key=secret.decode())
         platform = bootstrap(settings, listen=True)
         readiness.ensure_media_folder(platform)  # /ready checks it is there from now on
+        media_problem = readiness.media_problem_at_start(platform)
+        if media_problem is not None:
+            print(
+                f"vigie: warning: photos and recordings cannot be kept: {media_problem}",
+                file=sys.stderr,
+                flush=True,
+            )
         if demo is None:
             no_demo = _no_demo_by_default(settings.database_url, host)
             demo = no_demo is None

@@ -32,6 +32,7 @@ from tests.acceptance.test_recording_length import webm
 from tests.acceptance.test_tenancy import PASSWORD as STAFF_PASSWORD
 from tests.acceptance.test_tenancy import enrolled_by, staff
 from tests.acceptance.web import csrf, log_in
+from tests.concurrency.served import free_port
 from tests.s3_server import KEYS, client, endpoint, keys_in, new_bucket
 from ui.cli import main
 from ui.journey import FACE_PHOTO, ID_PHOTO, Journey
@@ -249,7 +250,7 @@ def test_an_object_store_that_cannot_delete_leaves_the_media_pending_and_says_so
 
 def test_ready_says_whether_the_bucket_answers(on_s3: tuple[Settings, str]) -> None:
     """/ready's media check on object storage: the bucket answers, or it is named failed."""
-    from ui.readiness import run_checks
+    from ui.readiness import media_problem_at_start, run_checks
 
     settings, bucket = on_s3
     platform = _platform(settings)
@@ -259,5 +260,22 @@ def test_ready_says_whether_the_bucket_answers(on_s3: tuple[Settings, str]) -> N
         client().delete_bucket(Bucket=bucket)  # type: ignore[attr-defined]
         [media] = [check for check in run_checks(platform) if check.name == "media"]
         assert not media.ok and bucket in media.detail
+        # Which setting to check, for an operator: a missing bucket is not a network fault.
+        assert "VIGIE_MEDIA_URL" in media.detail and "does not answer" not in media.detail
+        assert media_problem_at_start(platform) == media.detail.split(": ", 1)[1]
+    finally:
+        platform.close()
+
+
+def test_an_s3_server_that_does_not_answer_names_its_setting(
+    on_s3: tuple[Settings, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ui.readiness import media_problem_at_start
+
+    monkeypatch.setenv("VIGIE_S3_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")
+    platform = _platform(Settings.from_env())
+    try:
+        problem = media_problem_at_start(platform)
+        assert problem is not None and "VIGIE_S3_ENDPOINT_URL" in problem
     finally:
         platform.close()

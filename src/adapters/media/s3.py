@@ -172,8 +172,24 @@ class S3Media:
 
     def reachable(self) -> bool:
         """Whether the bucket answers (for a readiness check)."""
+        return self.problem() is None
+
+    def problem(self) -> str | None:
+        """What is wrong with the bucket, in a sentence naming the setting to check (None:
+        it answers). « the bucket revb-medai does not answer » for a bucket that does not
+        exist sent an operator looking at the network (an operator's review)."""
         try:
             self.client.head_bucket(Bucket=self.bucket)
-        except (BotoCoreError, ClientError):
-            return False
-        return True
+        except ClientError as error:
+            code = str(error.response.get("Error", {}).get("Code", ""))
+            if code in ("404", "NoSuchBucket", "NotFound"):
+                return f"no bucket {self.bucket} there: check the bucket in VIGIE_MEDIA_URL"
+            if code in ("403", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
+                return (
+                    f"the bucket {self.bucket} refuses these keys ({code}): check "
+                    "VIGIE_S3_ACCESS_KEY_ID and VIGIE_S3_SECRET_ACCESS_KEY"
+                )
+            return f"the bucket {self.bucket} answered {code or error}"
+        except BotoCoreError as error:
+            return f"the S3 server does not answer ({error}): check VIGIE_S3_ENDPOINT_URL"
+        return None
