@@ -284,7 +284,7 @@ def test_results_recorded_before_they_kept_their_mark_fall_back_on_the_catalogue
 
 def test_the_centre_reads_that_a_state_was_decided_on_appeal(platform: Platform) -> None:
     """An invalidation overturned by a second examiner (R19): the centre read « Session
-    validée » where it had read « Invalidé », with nothing to say why it changed."""
+    validée » where it had read « Session invalidée », with nothing to say why it changed."""
     centre = centre_account(platform)
     journey = Journey(platform)
     journey.centre_id = tenancy.centre_of_operator(centre)
@@ -292,7 +292,7 @@ def test_the_centre_reads_that_a_state_was_decided_on_appeal(platform: Platform)
     review = invalidated_and_sent(journey, first, forced=False)
     with TestClient(create_app(platform, secret=SECRET, support=SupportContact())) as client:
         log_in(client, "/staff/login", "centre@example.org", CENTRE_PASSWORD)
-        assert centre_line(client) == "Invalidé"
+        assert centre_line(client) == "Session invalidée"
         contest(journey)
         platform.settle()
         assert centre_line(client) == "En contestation"

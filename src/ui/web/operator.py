@@ -122,7 +122,7 @@ STATE_WORDS = {
     # The session followed the rules: whether the certification is obtained is the outcome
     # shown beside it (« Validé » alone read as a success when the score was below the mark).
     "validated": (N_("Session validated"), "info"),
-    "invalidated": (N_("Invalidated"), "error"),
+    "invalidated": (N_("Session invalidated"), "error"),  # as « Session validée » beside it
     "under appeal": (N_("Under appeal"), "warning"),
     "expired": (N_("Expired"), "error"),
 }
