@@ -68,6 +68,7 @@ class MailDecisions:
             | ExamAttempt.ExamValidated
             | Review.ResultsReleased
             | Review.ReviewDueSoon
+            | Review.AppealLodged
             | Review.AppealDecided,
         )
 
@@ -209,6 +210,16 @@ class MailDecisions:
                 reasons=", ".join(r.reason.value for r in review.reasons) or "-",
                 **self._outcome(ctx, review.certification_code, results),
                 **self._appeal(review),
+            )
+        elif isinstance(event, Review.AppealLodged):
+            review = ctx.store.get(event.originator_id, Review)
+            mail(
+                MailKind.APPEAL_RECEIVED,
+                candidate_kind,
+                review.candidate_id,
+                certification=self._title(ctx, review.certification_code),
+                due_on=_day(event.due_on),
+                session_id=str(review.session_id),
             )
         elif isinstance(event, Review.AppealDecided):
             review = ctx.store.get(event.originator_id, Review)

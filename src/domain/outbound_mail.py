@@ -32,6 +32,9 @@ class MailKind(StrEnum):
     DEADLINE_REMINDER = "deadline_reminder"
     REVIEW_DUE_SOON = "review_due_soon"
     APPEAL_DECIDED = "appeal_decided"
+    # The candidate's appeal received, with the day a second examiner answers by: lodged
+    # with no word back, a candidate could not tell it had gone through (a reviewer's finding).
+    APPEAL_RECEIVED = "appeal_received"
 
 
 class RecipientKind(StrEnum):

@@ -408,3 +408,22 @@ def test_a_candidate_cannot_contest_another_candidates_result(platform: Platform
         )
         assert sent.status_code == 403
     assert platform.ctx.store.head() == head
+
+
+def test_a_lodged_appeal_is_acknowledged_by_mail_with_the_day_it_is_answered_by(
+    journey: Journey,
+) -> None:
+    """Lodged with no word back, a candidate could not tell it had gone through (a
+    reviewer's finding): a mail says it is received, who decides it and by when."""
+    first = examiner(journey.platform, "first")
+    invalidated_and_sent(journey, first, forced=False)
+    contest(journey)
+    journey.platform.settle()
+    mailer = journey.platform.mailer
+    assert isinstance(mailer, MemoryMailer)
+    mail = mailer.to(journey.email)[-1]
+    review = journey.ctx.store.get(journey.review_id, Review)
+    assert review.appeal is not None
+    assert mail.subject == "Contestation reçue"
+    assert f"au plus tard le {review.appeal.due_on:%d/%m/%Y}" in mail.text
+    assert f"/results/{journey.session_id}" in mail.text

@@ -138,6 +138,7 @@ MAIL_WORDS = {
     MailKind.DEADLINE_REMINDER: N_("Deadline reminder"),
     MailKind.REVIEW_DUE_SOON: N_("Review due soon (examiner)"),
     MailKind.APPEAL_DECIDED: N_("Appeal decided"),
+    MailKind.APPEAL_RECEIVED: N_("Appeal received"),
 }
 
 
