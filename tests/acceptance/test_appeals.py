@@ -8,6 +8,7 @@ history; the candidate is told the appeal's verdict; agreement is reported.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -26,6 +27,7 @@ from domain.review import AppealOutcome, CitedReason, Review
 from domain.staff import Role
 from tests.acceptance.web import form_token, log_in
 from ui.journey import Journey, hotline_account
+from ui.web import review_words
 from ui.web.app import create_app
 
 PASSWORD = "staff-pass-123"
@@ -347,6 +349,8 @@ def test_the_whole_appeal_through_the_pages(journey: Journey) -> None:
         assert took.status_code == 409 and "APPEAL-SECOND-EXAMINER" in took.text
         listing = first_client.get("/examiner/appeals")
         assert str(review.id) in listing.text
+        # Each line names the candidate, as the reviews list does.
+        assert inside_names(listing.text) == [registered(journey)]
 
     with logged_in(platform, "/staff/login", "lead@example.org") as lead:
         page = lead.get("/operator/reviews")
@@ -427,3 +431,15 @@ def test_a_lodged_appeal_is_acknowledged_by_mail_with_the_day_it_is_answered_by(
     assert mail.subject == "Contestation reçue"
     assert f"au plus tard le {review.appeal.due_on:%d/%m/%Y}" in mail.text
     assert f"/results/{journey.session_id}" in mail.text
+
+
+def inside_names(page: str) -> list[str]:
+    """The names in the list's candidate column, as read."""
+    cells = re.findall(r'class="candidate-name">(.*?)</td>', page, re.S)
+    return [html.unescape(re.sub(r"<[^>]+>", "", cell)).strip() for cell in cells]
+
+
+def registered(journey: Journey) -> str:
+    assert journey.candidate_id is not None
+    name = review_words.registered_name(journey.ctx, journey.candidate_id)
+    return name.words("fr")

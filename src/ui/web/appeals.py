@@ -133,14 +133,22 @@ class AppealDesk(Controller):
         """Appeals not decided yet, the soonest due first, and the examiners' agreement."""
         platform = platform_of(request)
         platform.projections.catch_up(platform.ctx.store)
+        # Theirs and those waiting for a second examiner they could be (issue 14).
+        due = reach.appeals_due_for(platform.ctx, platform.projections, staff_id(request))
+        # The name beside each line, as the reviews list gives it (read through the sealed
+        # Candidate stream, never projected): the list named no one (a reviewer's remark).
+        names = {
+            a.review_id: review_words.registered_name(
+                platform.ctx, platform.ctx.store.get(a.review_id, Review).candidate_id
+            )
+            for a in due
+        }
         return Template(
             "appeals.html",
             context=context(
                 request,
-                # Theirs and those waiting for a second examiner they could be (issue 14).
-                appeals=reach.appeals_due_for(
-                    platform.ctx, platform.projections, staff_id(request)
-                ),
+                appeals=due,
+                names=names,
                 agreement=platform.projections.appeal_agreement(),
                 today=platform.ctx.now().date(),
             ),
