@@ -37,7 +37,7 @@ from ui.web.edge import (
     staff_guard,
     staff_id,
 )
-from ui.web.examiner import REASON_LABELS, _cited
+from ui.web.examiner import REASON_LABELS, _cited, refusal_from
 from ui.web.i18n import N_, gettext_for
 from ui.web.scores import score_facts
 
@@ -266,10 +266,7 @@ def _appeal_refusal(refusal: DomainError, outcome: AppealOutcome, answer: str, l
             "proctoring tab closed during the exam): it cannot be lifted on appeal. Uphold "
             "it, with your written answer. Nothing was recorded."
         )
-    sentence = APPEAL_REFUSALS.get(rule or field)
-    if sentence:
-        return _(sentence)
-    return _("The decision was not recorded (rule %(rule)s).", rule=rule or "R19")
+    return refusal_from(APPEAL_REFUSALS, rule or field, rule, _)
 
 
 # The other refusals of an appeal's decision, by rule or refused field: what to do next.

@@ -49,7 +49,7 @@ from ui.web.edge import (
     throttle_of,
     too_many_failures,
 )
-from ui.web.i18n import N_, gettext_for
+from ui.web.i18n import N_, Gettext, gettext_for
 from ui.web.ranges import ranged_media
 
 # The reasons of the closed list (R20), in English: translated where they are shown.
@@ -283,10 +283,15 @@ def _decision_refusal(
         key = f"R19-{held or 'taken'}"
     else:
         key = rule or field  # R20 here is the phone exception, the only excuse
-    sentence = DECISION_REFUSALS.get(key)
+    return refusal_from(DECISION_REFUSALS, key, rule, _)
+
+
+def refusal_from(table: dict[str, str], key: str, rule: str, _: Gettext) -> str:
+    """A decision's refusal from its table of sentences (a review's, an appeal's); anything
+    else a sentence too, never the domain's English, with the rule as a reference."""
+    sentence = table.get(key)
     if sentence:
         return _(sentence)
-    # Anything else: a sentence, never the domain's English, with the rule as a reference.
     return _("The decision was not recorded (rule %(rule)s).", rule=rule or "R19")
 
 
