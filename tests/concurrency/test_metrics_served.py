@@ -38,7 +38,7 @@ def test_every_scrape_adds_up_every_process_counts(served: Served) -> None:
     with served.client() as client:
         ready = client.get("/ready")
         assert ready.status_code == 200, ready.text
-        assert set(ready.json()["checks"]) == {"store", "media", "smtp"}
+        assert set(ready.json()["checks"]) == {"store", "media", "smtp", "rate_limits"}
 
     def health(_: int) -> int:
         with served.client() as one:  # a new connection each: either process may take it
