@@ -387,6 +387,7 @@ def test_the_whole_appeal_through_the_pages(journey: Journey) -> None:
             second, appeal_page, f"{appeal_page}/decide", outcome="upheld", answer=ANSWER
         )
         assert decided.status_code in (302, 303), decided.text
+        assert decided.headers["location"].endswith("#appeal-decision")  # shown, in view
         assert 'data-outcome="upheld"' in second.get(appeal_page).text
         assert "1 sur 1 (100 %)" in second.get("/examiner/appeals").text
 

@@ -197,6 +197,9 @@ class AppealDesk(Controller):
                 }
                 message = _appeal_refusal(refusal, outcome, answer, language_of(request))
                 return _appeal_page(request, review_id, error=message, status=409, sent=sent)
+            # To the decision shown (the form's #decision-error would otherwise stay in the
+            # address, a redirect without a fragment keeping the request's).
+            return Redirect(f"/examiner/appeals/{review_id}#appeal-decision")
         else:
             raise InvalidArgument("action", f"unknown action {action!r}")
         return Redirect(f"/examiner/appeals/{review_id}")
