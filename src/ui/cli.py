@@ -253,6 +253,17 @@ def _mailbox(folder: Path, last: int, full: bool, times: TimeFormatter) -> int:
     try:
         messages = read_maildir(folder)
     except FileNotFoundError:
+        relay = os.environ.get("VIGIE_SMTP_URL")
+        if relay:
+            # Mail goes to a relay: nothing lands here, and « no mailbox » sent an operator
+            # looking for a folder (an operator's review). Where it goes, its password left out.
+            where = relay.split("?", 1)[0].rsplit("@", 1)[-1]
+            print(
+                f"vigie: mail goes to the SMTP server VIGIE_SMTP_URL names ({where}), not to a "
+                "mailbox here: read it there (`vigie mail pending` lists what is not sent yet)",
+                file=sys.stderr,
+            )
+            return 1
         # `vigie serve` (and `vigie demo`) keep the embedded capture's mails in
         # vigie-data/mailbox under the folder they were started in: said so, where this
         # said only « run `vigie demo` first » to someone one folder away from make run's.

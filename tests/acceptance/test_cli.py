@@ -63,6 +63,18 @@ def test_unknown_ids_and_bad_urls_get_clear_errors(
     assert str(Path("vigie-data/mailbox").resolve()) in said and "vigie serve" in said
 
 
+def test_the_mailbox_of_a_platform_sending_through_a_relay_says_where_mail_goes(
+    fresh_folder: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """« no mailbox at … » sent an operator looking for a folder, where the mail had gone to
+    the relay VIGIE_SMTP_URL names (an operator's review); its password is not repeated."""
+    monkeypatch.setenv("VIGIE_SMTP_URL", "smtp://user:s3cret@relay.example.org:587?starttls=yes")
+    assert main(["mailbox"]) == 1
+    said = capsys.readouterr().err
+    assert "VIGIE_SMTP_URL" in said and "relay.example.org:587" in said
+    assert "s3cret" not in said and "no mailbox" not in said
+
+
 def test_privacy_export_then_erase_and_the_decision_still_replays(
     fresh_folder: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
