@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, TextIO
 from uuid import UUID
 
-from adapters.bootstrap import Settings, checkpoints, evidence_signer, open_store
+from adapters.bootstrap import Settings, checkpoints, evidence_signer, media_store, open_store
 from adapters.checkpoints import Checkpoints, FileCheckpoint, FileCheckpoints
 from adapters.persistence.store import EventsourcingStore
 from app.audit import BATCH, WhatIfReport, replay_all, what_if
@@ -28,7 +28,9 @@ from app.evidence_signature import (
     sign_bundle,
 )
 from app.ports.event_store import AggregateNotFound
+from app.ports.media_capture import MediaCapture
 from app.replay import ReplayReport, replay_reviews
+from domain.proctored_session import ProctoredSession
 from domain.review import CitedReason
 from domain.rules import rule_set
 from domain.verdict import Recommendation
@@ -79,6 +81,10 @@ def add_parser(commands: Any) -> None:
         "/.well-known/vigie-evidence-key): the bundle must be signed by it",
     )
     sub.add_parser("verify-store", help="check the hash chain of every stored event")
+    sub.add_parser(
+        "verify-media",
+        help="check every photo, recording and segment the log names against its digest",
+    )
     key = sub.add_parser("public-key", help="the key that signs evidence bundles, for verifiers")
     key.add_argument("--format", choices=["pem", "json"], default="pem")
 
@@ -117,6 +123,8 @@ def run(settings: Settings, args: argparse.Namespace, out: TextIO | None = None)
             return export(store, args.review_id, args.output, out, evidence_signer(settings))
         if command == "verify-store":
             return verify_store(store, out)
+        if command == "verify-media":
+            return verify_media(store, media_store(settings), out)
     finally:
         store.close()
     return 2
@@ -532,3 +540,68 @@ def verify_store(store: EventsourcingStore, out: TextIO) -> int:
     for chain_break in report.breaks:
         out.write(f"QUARANTINED: {chain_break}\n")
     return 1
+
+
+# --- the media the log names ----------------------------------------------------------------
+
+# Each fact that names a kept file, with its digest (sha256 of its bytes, as the media store
+# made it when the file was kept).
+# (An environment recording from before issue 12 names no file: app.recording finds it by
+# its digest, and this check leaves it out.)
+_KEPT_MEDIA = (
+    ProctoredSession.FacePhotoTaken,
+    ProctoredSession.IdPhotoTaken,
+    ProctoredSession.EnvironmentRecordingStopped,
+)
+_SEGMENTS = (ProctoredSession.SegmentRecorded, ProctoredSession.ScreenSegmentRecorded)
+
+
+def verify_media(store: EventsourcingStore, media: MediaCapture, out: TextIO) -> int:
+    """Every photo, recording and live segment the log names, read back from the media
+    store and hashed: the chain (`verify-store`) proves the log unchanged, not the files it
+    points to. An operator's review found two live segments overwritten in the bucket after
+    a node died (fixed since), which the chain check called INTACT."""
+    named: dict[str, str] = {}
+    deleted: set[str] = set()
+    after = 0
+    while page := store.read(after, 1000):
+        for recorded in page:
+            event = recorded.event
+            if isinstance(event, _SEGMENTS):  # kept under the store's own reference
+                named[media.live_segment(event.media_id)] = event.content_hash
+            elif isinstance(event, _KEPT_MEDIA) and event.media_id:
+                named[event.media_id] = event.content_hash
+            elif isinstance(event, ProctoredSession.MediaDeleted):
+                deleted.update(event.media_ids)
+        after = page[-1].position
+    missing: list[str] = []
+    altered: list[str] = []
+    for number, (media_id, digest) in enumerate(sorted(named.items()), start=1):
+        if media_id in deleted:
+            continue  # erased or past retention, as recorded
+        try:
+            data = media.load(media_id)
+        except KeyError:
+            missing.append(media_id)
+            continue
+        if f"sha256:{hashlib.sha256(data).hexdigest()}" != digest:
+            altered.append(media_id)
+        if number % 1000 == 0:
+            print(f"verify-media: {number:,} files checked", file=sys.stderr, flush=True)
+    kept = len(named) - len(named.keys() & deleted)
+    out.write(
+        f"{len(named):,} files named by the log: {kept:,} kept, "
+        f"{len(named) - kept:,} deleted as recorded\n"
+    )
+    for media_id in missing:
+        out.write(f"MISSING: {media_id} (the log names it; the media store has no such file)\n")
+    for media_id in altered:
+        out.write(f"ALTERED: {media_id} (its bytes no longer match the digest the log holds)\n")
+    if missing or altered:
+        out.write(
+            f"NOT INTACT: {len(missing):,} missing, {len(altered):,} altered; restore them "
+            "from a backup of the media store\n"
+        )
+        return 1
+    out.write("INTACT: every file the log names is there, byte for byte\n")
+    return 0

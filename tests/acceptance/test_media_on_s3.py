@@ -6,6 +6,7 @@ environment recordings sent through the web app land in the bucket (moto's S3 se
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -279,3 +280,50 @@ def test_an_s3_server_that_does_not_answer_names_its_setting(
         assert problem is not None and "VIGIE_S3_ENDPOINT_URL" in problem
     finally:
         platform.close()
+
+
+def test_verify_media_reads_back_every_file_the_log_names_and_names_the_altered_and_missing(
+    on_s3: tuple[Settings, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The chain check (`verify-store`) proves the log unchanged, not the files it points
+    to: two live segments overwritten in the bucket after a node died read INTACT (an
+    operator's review). `vigie audit verify-media` hashes each file again."""
+    settings, bucket = on_s3
+    platform = _platform(settings)
+    try:
+        journey = Journey(platform, email="camille.verify@example.org")
+        journey.enrol()
+        journey.create_session()
+        journey.through_checks()
+        journey.start_exam()
+        # A live segment, as a node hands it to the store, with its digest in the log.
+        sid = journey.session_id
+        assert sid is not None
+        data = ebml_sample(b"matroska", b"one minute of the exam" * 50)
+        node_file = Path(settings.media_root or "") / "live" / str(sid) / "segment-1.mkv"
+        node_file.parent.mkdir(parents=True)
+        node_file.write_bytes(data)
+        platform.ctx.media.keep_live_segment(f"{sid}/segment-1.mkv", node_file)
+        started = platform.ctx.now()
+        journey.clock.advance(seconds=60)
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        segment = Segment(
+            SegmentId("segment-1"), sid, started, platform.ctx.now(), f"{sid}/segment-1.mkv",
+            len(data), digest,
+        )  # fmt: skip
+        assert record_live_event(platform.ctx, segment)
+        kept = stored_media_ids(platform.ctx.store.history(sid), platform.ctx.media)
+    finally:
+        platform.close()
+    assert len(kept) == 6  # two photos, three environment recordings, one segment
+    assert main(["audit", "verify-media"]) == 0
+    said = capsys.readouterr().out
+    assert "6 files named by the log: 6 kept" in said and "INTACT" in said
+    s3 = client()
+    # The segment overwritten, as a second node's segment-0001 did; a photo gone.
+    s3.put_object(Bucket=bucket, Key=f"media/{kept[-1]}", Body=b"another node's")  # type: ignore[attr-defined]
+    s3.delete_object(Bucket=bucket, Key=f"media/{kept[0]}")  # type: ignore[attr-defined]
+    assert main(["audit", "verify-media"]) == 1
+    said = capsys.readouterr().out
+    assert f"ALTERED: {kept[-1]}" in said and f"MISSING: {kept[0]}" in said
+    assert "NOT INTACT: 1 missing, 1 altered" in said
