@@ -16,26 +16,35 @@ from ui.web.check_steps import where
 PLACES: list[tuple[Callable[[Journey], object], tuple[str, str], tuple[str, str], str]] = [
     (
         lambda j: j.enter(),
-        ("Step 1 of 4 — General conditions", "Exam instructions (1 of 4)"),
-        ("Étape 1 sur 4 — Conditions générales", "Instructions de l'examen (1 sur 4)"),
+        ("Step 1 of 4 — General conditions", "Exam instructions — screen 1 of 4 of this step"),
+        (
+            "Étape 1 sur 4 — Conditions générales",
+            "Instructions de l'examen — écran 1 sur 4 de cette étape",
+        ),
         "current next next next",
     ),
     (
         Journey.pass_attestations,
-        ("Step 2 of 4 — Equipment checks", "Sound test (1 of 4)"),
-        ("Étape 2 sur 4 — Vérifications de l'équipement", "Test du son (1 sur 4)"),
+        ("Step 2 of 4 — Equipment checks", "Sound test — screen 1 of 4 of this step"),
+        (
+            "Étape 2 sur 4 — Vérifications de l'équipement",
+            "Test du son — écran 1 sur 4 de cette étape",
+        ),
         "done current next next",
     ),
     (
         Journey.pass_equipment,
-        ("Step 3 of 4 — Identification", "Photo of your face (1 of 2)"),
-        ("Étape 3 sur 4 — Identification", "Photo de votre visage (1 sur 2)"),
+        ("Step 3 of 4 — Identification", "Photo of your face — screen 1 of 2 of this step"),
+        ("Étape 3 sur 4 — Identification", "Photo de votre visage — écran 1 sur 2 de cette étape"),
         "done done current next",
     ),
     (
         Journey.take_photos,
-        ("Step 4 of 4 — Surroundings", "Recording of your ears (1 of 3)"),
-        ("Étape 4 sur 4 — Environnement", "Enregistrement des oreilles (1 sur 3)"),
+        ("Step 4 of 4 — Surroundings", "Recording of your ears — screen 1 of 3 of this step"),
+        (
+            "Étape 4 sur 4 — Environnement",
+            "Enregistrement des oreilles — écran 1 sur 3 de cette étape",
+        ),
         "done done done current",
     ),
 ]

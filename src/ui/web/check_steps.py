@@ -75,8 +75,10 @@ def where(session: ProctoredSession, language: str) -> Where | None:
             count=len(STAGES),
             stage=_(STAGE_LABEL[current]),
         ),
+        # « Instructions de l'examen (1 sur 4) » under « Étape 1 sur 4 » read as a second
+        # count of the same thing (a reviewer's finding): this one says it is within the step.
         check_line=_(
-            "%(check)s (%(n)s of %(count)s)",
+            "%(check)s — screen %(n)s of %(count)s of this step",
             check=_(CHECK_LABEL[step]),
             n=in_stage.index(step) + 1,
             count=len(in_stage),
