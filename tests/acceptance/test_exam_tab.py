@@ -287,3 +287,15 @@ def test_leaving_the_tab_is_said_and_the_workspace_falls_silent_at_once(
     assert status == 200 and "Vous avez quitté l'onglet de l'examen." in page
     assert "rouvrez l'examen depuis l'onglet de surveillance" in page
     assert not platform.launcher.heartbeat(ref)  # R23: recorded lost at the next watch
+
+
+def test_the_exam_tab_footer_gives_the_hotline_address_once_as_a_link() -> None:
+    """It said the address, then linked it again beside it (a reviewer's screenshot)."""
+    from adapters.launcher.page import ExamTab
+    from app.mail_rendering import SupportContact
+
+    support = SupportContact()
+    html = ExamTab(support, "Europe/Paris").gone()
+    footer = html[html.index("site-footer") :]
+    assert footer.count(support.email) == 2  # the link's target and its words, once
+    assert f'Écrivez à <a href="mailto:{support.email}">{support.email}</a> ou' in footer
