@@ -273,6 +273,8 @@ MATRIX: dict[str, Line] = {
     "GET /api/reviews/due": _quiet(staff(Role.EXAMINER)),
     "GET /examiner/appeals": _quiet(staff(Role.EXAMINER)),
     "GET /examiner/reviews/{review_id:uuid}": Line(examiner_record(Role.EXAMINER)),
+    # An action's address opened as a page: back to the review (it answered 405).
+    "GET /examiner/reviews/{review_id:uuid}/{action:str}": Line(examiner_record(Role.EXAMINER)),
     "POST /examiner/reviews/{review_id:uuid}/{action:str}": Line(
         examiner_record(Role.EXAMINER), form={}
     ),
@@ -283,6 +285,7 @@ MATRIX: dict[str, Line] = {
         examiner_record(Role.EXAMINER), json={"verdict": "neither"}
     ),
     "GET /examiner/appeals/{review_id:uuid}": Line(examiner_record(Role.EXAMINER)),
+    "GET /examiner/appeals/{review_id:uuid}/{action:str}": Line(examiner_record(Role.EXAMINER)),
     "POST /examiner/appeals/{review_id:uuid}/{action:str}": Line(
         examiner_record(Role.EXAMINER), form={}
     ),

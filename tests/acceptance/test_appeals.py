@@ -377,6 +377,11 @@ def test_the_whole_appeal_through_the_pages(journey: Journey) -> None:
         assert "Votre réponse compte 3 mot(s) : écrivez-en au moins 5" in shown
         assert "APPEAL-DECISION" not in shown
         assert "Pas de tel.</textarea>" in shown and 'value="overturned" checked' in short.text
+        # The action's address, left in the address bar, opened again: back to the appeal.
+        again = second.get(f"{appeal_page}/decide", follow_redirects=False)
+        assert again.status_code in (302, 303) and again.headers["location"] == appeal_page
+        # The reviews page counts the appeals beside its link (a link alone was missed).
+        assert "Contestations à trancher : 1" in html.unescape(second.get("/examiner/reviews").text)
         # The evidence itself invalidates (the missing ID photo, R9): not lifted on appeal.
         forced = post_form(
             second, appeal_page, f"{appeal_page}/decide", outcome="overturned", answer=ANSWER

@@ -192,7 +192,9 @@ def test_deciding_and_releasing_each_end_on_a_confirmation_in_the_examiners_lang
     if language == "en":
         in_english(examiner)
     page = f"/examiner/reviews/{journey.review_id}"
-    post(examiner, page, "assign")
+    taken = post(examiner, page, "assign")
+    # The page from its top, not the form's #decision-error kept across the redirect.
+    assert taken.headers["location"] == f"{page}#main"
     assert 'id="confirmation"' not in examiner.get(page).text
     review = platform.ctx.store.get(journey.review_id, Review)
     closed = next(e.id for e in review.evidence if e.kind is EvidenceKind.PROCTORING_TAB_CLOSED)

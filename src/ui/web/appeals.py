@@ -159,6 +159,15 @@ class AppealDesk(Controller):
         """The first decision, the candidate's reason, the evidence, and the second decision."""
         return _appeal_page(request, review_id)
 
+    @get("/{review_id:uuid}/{action:str}", sync_to_thread=True)
+    def action_page(
+        self, request: Request[Any, Any, Any], review_id: FromPath[UUID], action: FromPath[str]
+    ) -> Redirect:
+        """An action's address opened as a page (a refused decision leaves it in the address
+        bar; a reload asks it): the appeal, where it answered 405 (a reviewer's remark)."""
+        tenancy.review_for(platform_of(request).ctx, staff_id(request), review_id)  # else 404
+        return Redirect(f"/examiner/appeals/{review_id}")
+
     @post("/{review_id:uuid}/{action:str}", sync_to_thread=True)
     def appeal_action(
         self,

@@ -373,6 +373,10 @@ class ExaminerDesk(Controller):
                 today=today,
                 names=names,
                 examiner=staff_id(request),
+                # A number beside the link, as beside the reviews: a link alone was missed.
+                appeals_due=len(
+                    reach.appeals_due_for(platform.ctx, platform.projections, staff_id(request))
+                ),
             ),
         )
 
@@ -439,6 +443,17 @@ class ExaminerDesk(Controller):
             return Redirect(f"/examiner/reviews/{review_id}?done=released#decision-title")
         else:
             raise InvalidArgument("action", f"unknown action {action!r}")
+        # Taken: the page from its top (#main), not the form's #decision-error, which the
+        # browser kept in the address across this redirect (a reviewer's remark).
+        return Redirect(f"/examiner/reviews/{review_id}#main")
+
+    @get("/reviews/{review_id:uuid}/{action:str}", sync_to_thread=True)
+    def action_page(
+        self, request: Request[Any, Any, Any], review_id: FromPath[UUID], action: FromPath[str]
+    ) -> Redirect:
+        """An action's address opened as a page (a refused decision leaves it in the address
+        bar; a reload or a bookmark asks it): the review, where it answered 405."""
+        tenancy.review_for(platform_of(request).ctx, staff_id(request), review_id)  # else 404
         return Redirect(f"/examiner/reviews/{review_id}")
 
     @get("/reviews/{review_id:uuid}/media/{media_id:path}", sync_to_thread=True)
