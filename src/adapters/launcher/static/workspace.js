@@ -98,6 +98,8 @@
   var failure = document.getElementById("fetch-error");
   var questions = Array.prototype.slice.call(form.querySelectorAll("article.question"));
   var dirty = {};      // question id -> true while its last change is not saved
+  var savedAt = 0;     // when an answer was last said saved (Date.now())
+  var SAVED_STAYS_MS = 30000;
   var inFlight = {};   // question id -> a promise while it is being sent
   var byId = {};
   questions.forEach(function (article) { byId[article.dataset.question] = article; });
@@ -175,6 +177,7 @@
     say(words("saving", { n: number }));
     inFlight[id] = post("answer", payload(article)).then(function () {
       var time = clock(new Date());
+      savedAt = Date.now();
       say(words("saved", { n: number, time: time }));
       failure.hidden = true;
     }, function (problem) {
@@ -250,8 +253,12 @@
     // « Vos réponses sont enregistrées. » replaced within 0.3 s (a reviewer could not read
     // the time); that one is for a click with nothing left to save.
     var pending = Object.keys(byId).some(function (id) { return dirty[id] || inFlight[id]; });
+    // A choice is saved as it is ticked: the click that follows it finds nothing to send, and
+    // its general sentence replaced the time just said (a reviewer's check). Said recently,
+    // the time stays.
+    var justSaid = Date.now() - savedAt < SAVED_STAYS_MS;
     flush().then(function () {
-      if (pending) return;
+      if (pending || justSaid) return;
       if (!Object.keys(byId).some(function (id) { return dirty[id]; })) say(words("allSaved"));
     });
   });
