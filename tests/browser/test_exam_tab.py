@@ -292,3 +292,14 @@ def test_save_the_answer_leaves_the_saved_time_in_view(server: Server, page: Any
     picked.get_by_role("button", name="Enregistrer la réponse").click()
     page.wait_for_timeout(1500)
     assert re.search(r"enregistrée à \d\d:\d\d", page.locator("#save-status").inner_text())
+
+
+def test_an_exam_tab_left_open_says_so_once_the_exam_is_sent(server: Server, page: Any) -> None:
+    """The exam sent from the portal, the exam tab still showed its questions and a running
+    « Temps restant » until reloaded (a reviewer's check): its next heartbeat learns the
+    workspace is over, and the page says so."""
+    journey, url = in_exam(server)
+    page.goto(url)
+    page.locator("#save-status").wait_for(state="attached")
+    journey.answer_and_send()  # from the portal: the workspace is torn down
+    page.get_by_text("Cet espace d'examen n'est pas (ou plus) ouvert.").wait_for(timeout=15_000)

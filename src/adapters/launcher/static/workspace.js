@@ -62,7 +62,12 @@
   if (!root || state === "left" || state === "finished") return;
 
   setInterval(function () {
-    fetch(url("beat"), { method: "POST" }).catch(function () { /* the next beat retries */ });
+    fetch(url("beat"), { method: "POST" }).then(function (reply) {
+      // The workspace is over (the exam sent from the portal, or ended elsewhere): the page
+      // says so, where its questions and a running « Temps restant » stayed until a reload
+      // (a reviewer's check). Answers are saved as they are given: nothing is lost.
+      if (reply.status === 410) window.location.reload();
+    }).catch(function () { /* the next beat retries */ });
     resend();
   }, 5000);
   if (!exam) return;
