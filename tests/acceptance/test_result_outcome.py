@@ -306,6 +306,14 @@ def test_the_centre_reads_that_a_state_was_decided_on_appeal(platform: Platform)
         )
         platform.settle()
         assert centre_line(client).startswith("Session validée après contestation Non réussi")
+    # The candidate's result page says who found the session regular: not « the examiner »,
+    # who had invalidated it.
+    journey.set_password("camille-pass-1")
+    with TestClient(create_app(platform, secret=SECRET, support=SupportContact())) as candidate:
+        log_in(candidate, "/login", journey.email, "camille-pass-1")
+        result = words(candidate.get(f"/results/{journey.session_id}").text)
+    assert "Après contestation, un second examinateur a constaté que votre session" in result
+    assert "L'examinateur a constaté" not in result
 
 
 def test_an_invalidation_s_mail_says_how_to_contest_it_and_until_when(platform: Platform) -> None:
