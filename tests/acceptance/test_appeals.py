@@ -71,6 +71,14 @@ def contest(journey: Journey, reason: str = "je portais des bouchons d'oreille p
     )
 
 
+def overturned(journey: Journey, review_id: UUID, second: UUID) -> None:
+    """The second examiner takes the appeal and validates the exam, answering in writing."""
+    appeals.take_appeal(journey.ctx, review_id, second)
+    appeals.decide_appeal(
+        journey.ctx, review_id, examiner_id=second, outcome=AppealOutcome.OVERTURNED, answer=ANSWER
+    )
+
+
 def refused(call: Any, *args: Any, **kwargs: Any) -> str:
     with pytest.raises(RuleBroken) as refusal:
         call(*args, **kwargs)
@@ -107,14 +115,7 @@ def test_an_overturned_appeal_validates_the_exam_and_the_candidate_is_told_so(
     first, second = examiner(journey.platform, "first"), examiner(journey.platform, "second")
     review = invalidated_and_sent(journey, first, forced=False)
     contest(journey)
-    appeals.take_appeal(journey.ctx, review.id, second)
-    appeals.decide_appeal(
-        journey.ctx,
-        review.id,
-        examiner_id=second,
-        outcome=AppealOutcome.OVERTURNED,
-        answer=ANSWER,
-    )
+    overturned(journey, review.id, second)
 
     after = journey.ctx.store.get(review.id, Review)
     assert after.verdict is Verdict.INVALIDATED  # history keeps the first decision

@@ -22,13 +22,12 @@ from app import tenancy
 from app.catalogue import Catalogue
 from app.links import LinkSigner
 from app.mail_rendering import MailRenderer, SupportContact
-from app.use_cases import accounts, appeals, reviewing
+from app.use_cases import accounts, reviewing
 from domain.exam_paper import Question, QuestionKind
 from domain.outbound_mail import MailKind
-from domain.review import AppealOutcome
 from domain.scoring import GivenAnswer, Results, points_needed, score
 from domain.staff import Role
-from tests.acceptance.test_appeals import contest, examiner, invalidated_and_sent
+from tests.acceptance.test_appeals import contest, examiner, invalidated_and_sent, overturned
 from tests.acceptance.web import log_in
 from ui.journey import Journey, make_platform
 from ui.web.app import create_app
@@ -296,14 +295,7 @@ def test_the_centre_reads_that_a_state_was_decided_on_appeal(platform: Platform)
         contest(journey)
         platform.settle()
         assert centre_line(client) == "En contestation"
-        appeals.take_appeal(journey.ctx, review.id, second)
-        appeals.decide_appeal(
-            journey.ctx,
-            review.id,
-            examiner_id=second,
-            outcome=AppealOutcome.OVERTURNED,
-            answer="les bouchons d'oreille étaient prescrits",
-        )
+        overturned(journey, review.id, second)
         platform.settle()
         assert centre_line(client).startswith("Session validée après contestation Non réussi")
     # The candidate's result page says who found the session regular: not « the examiner »,

@@ -19,7 +19,7 @@ from app.use_cases import portal, proctoring
 from app.use_cases.reviewing import review_id_for
 from domain.candidate import Candidate, PortalProfile
 from domain.errors import InvalidArgument, RuleBroken
-from domain.exam_attempt import ExamAttempt
+from domain.exam_attempt import AttemptStatus, ExamAttempt
 from domain.proctored_session import ProctoredSession
 from domain.review import Review
 from domain.rules import check_can_finish_today
@@ -227,6 +227,8 @@ ROUTES = [Portal]
 def _result_out(platform: Platform, attempt: ExamAttempt) -> bool:
     """Whether the exam's result was sent (R19): the portal then points to it, where it kept
     saying an examiner would check the recording, beside the decided outcome."""
+    if attempt.status is not AttemptStatus.VALIDATED:  # only the sent screen says it; the
+        return False  # portal is polled during the exam, one read of the store less each time
     try:
         review = platform.ctx.store.get(review_id_for(attempt.id), Review)
     except LookupError:
