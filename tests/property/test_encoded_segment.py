@@ -30,7 +30,7 @@ SECONDS = 3
 FPS = 5
 
 
-def page_file(path: Path) -> Path:
+def page_file(path: Path, seconds: int = SECONDS) -> Path:
     """What a page sends: VP8 320x240 at 5 fps (one keyframe, then inter frames) and Opus
     mono in 20 ms packets, as a WebM file."""
     with av.open(str(path), "w", format="webm") as out:
@@ -40,14 +40,14 @@ def page_file(path: Path) -> Path:
         video.width, video.height, video.pix_fmt = 320, 240, "yuv420p"
         audio = out.add_stream("libopus", rate=48_000)
         audio.layout = "mono"
-        for i in range(SECONDS * FPS):
+        for i in range(seconds * FPS):
             picture = np.full((240, 320, 3), (i * 16) % 256, np.uint8)
             picture[40:200, 20 + i * 10 : 80 + i * 10] = 255  # something that moves
             frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
             frame.pts, frame.time_base = i, Fraction(1, FPS)
             out.mux(video.encode(frame))
         out.mux(video.encode(None))
-        tone = (np.sin(np.arange(48_000 * SECONDS) * 2 * np.pi * 440 / 48_000) * 8000).astype(
+        tone = (np.sin(np.arange(48_000 * seconds) * 2 * np.pi * 440 / 48_000) * 8000).astype(
             np.int16
         )
         for i in range(0, len(tone), 960):

@@ -149,11 +149,19 @@ class KeyframeAsks:
         return True
 
 
+LIVE_MUXER_OPTIONS = {"cluster_time_limit": "1000", "flush_packets": "1"}
+
+
 class EncodedSegmentWriter:
     """Muxes VP8 and Opus frames into one WebM segment; decodes samples for the detectors."""
 
     def __init__(self, sink: str | Path | IO[bytes], *, decode: bool) -> None:
-        self.container = av.open(sink, mode="w", format="webm")
+        # Each second's frames reach the disk as a cluster of their own, written out at once:
+        # the muxer held five seconds in memory, and the file's buffer tens of kilobytes
+        # more, which a process killed mid-segment lost (salvage.py publishes the rest).
+        self.container = av.open(
+            sink, mode="w", format="webm", container_options=LIVE_MUXER_OPTIONS
+        )
         # The streams' encoders are never fed: PyAV opens them when the header is written,
         # which fills the codec parameters (size, OpusHead) the muxer needs.
         self.video = self.container.add_stream("libvpx", rate=VIDEO_FPS)

@@ -31,7 +31,7 @@ import weakref
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 from uuid import UUID
@@ -65,8 +65,10 @@ from adapters.media.live_common import (
     publish_file,
     run_finish,
     run_sample,
+    sha256_file,
 )
 from adapters.media.rtp_tap import request_keyframe, tap
+from adapters.media.salvage import Claim, ClaimFacts, Leftover, copy_frames, leftovers, partial_of
 from app.ports.clock import Clock
 from app.ports.live_media import (
     CAMERA,
@@ -99,6 +101,10 @@ SEGMENT_NAME = re.compile(r"segment-(\d+)(?:-[0-9a-f]{12})?\.mkv")
 SCREEN_NAME = re.compile(r"screen-(\d+)(?:-[0-9a-f]{12})?\.mkv")
 NAMES = {CAMERA: ("segment", SEGMENT_NAME), SCREEN: ("screen", SCREEN_NAME)}
 RECORDED_CODECS = {"video": "video/vp8", "audio": "audio/opus"}  # what the segment holds
+# A segment a dead process left is published only within the review's period (R19, eight
+# days): found later (a node's disk started again after weeks), it can serve no review, and a
+# candidate's recording kept past it is what retention is there to prevent.
+SALVAGE_WITHIN = timedelta(days=8)
 FLUSH_S = 1.0  # media the event loop gathers before handing it to the segment's worker
 KEYFRAME_ASK_S = 1.0  # how often to ask again while waiting for a keyframe
 
@@ -146,6 +152,9 @@ class _Recording:
     finishing: bool = False
     last_media_at: datetime | None = None  # arrival of the last frame: the segment's true end
     source: str = CAMERA  # issue 16: or the shared screen (no detectors, no live view)
+    # Held while the segment is written, so that a process killed mid-segment leaves what
+    # the node's next start publishes (salvage.py).
+    claim: Claim | None = None
 
 
 @dataclass
@@ -245,10 +254,12 @@ class WebRtcRecorder:
         name = f"{NAMES[source][0]}-{number:04d}-{uuid.uuid4().hex[:12]}"
         folder.mkdir(parents=True, exist_ok=True)
         partial = folder / f".partial-{name}.mkv"
+        segment_id = SegmentId(f"{session_id}/{name}")
         recording = _Recording(
             pc=pc,
             session_id=session_id,
-            segment_id=SegmentId(f"{session_id}/{name}"),
+            segment_id=segment_id,
+            claim=Claim(partial, ClaimFacts(segment_id, session_id, now, source)),
             started_at=now,
             offset_s=(now - session.origin).total_seconds(),
             partial=partial,
@@ -606,6 +617,7 @@ class WebRtcRecorder:
             # Refused, or answered and never reached (no frame written: ICE never connected,
             # as for a peer that cannot reach this node): there is no recording to keep.
             recording.partial.unlink(missing_ok=True)
+            _release(recording)
             _done(session, recording)
             return
         size, content_hash = await loop.run_in_executor(
@@ -636,6 +648,80 @@ class WebRtcRecorder:
                 recording.source,
             )
         )
+        _release(recording)
+
+    # --- segments a dead process left (salvage.py) ---------------------------------------
+
+    async def salvage(self) -> int:
+        """Publishes and reports the segments that processes killed mid-segment left under
+        this recorder's folder (none of a living recorder's); how many."""
+        loop = asyncio.get_running_loop()
+        found: list[Leftover] = await loop.run_in_executor(None, lambda: list(leftovers(self.root)))
+        published = 0
+        for leftover in found:
+            try:
+                segment = await loop.run_in_executor(None, self._salvaged, leftover)
+            except Exception:  # the disk or the media store: left for the next look
+                log.exception("could not publish the leftover segment %s", leftover.claim)
+                leftover.let_go()
+                continue
+            if segment is None:
+                continue
+            self.sink(segment)
+            leftover.release()
+            published += 1
+        return published
+
+    def _salvaged(self, leftover: Leftover) -> Segment | None:
+        """The leftover's segment published as `_finish` would have (None: nothing to
+        report, its files dealt with)."""
+        facts = leftover.facts
+        if facts is None:
+            leftover.let_go()
+            return None
+        if self.clock.now() - facts.started_at > SALVAGE_WITHIN:
+            log.warning("dropped %s, left half-written too long ago to be reviewed", leftover.claim)
+            leftover.release()
+            return None
+        partial = partial_of(leftover.claim)
+        final = partial.parent / partial.name.removeprefix(".partial-")
+        if partial.exists():
+            scratch = partial.parent / f".partial-salvage-{final.name}"  # never listed
+            copied = copy_frames(partial, scratch)
+            if copied is None:  # cut before any frame reached the disk
+                leftover.release()
+                return None
+            size, content_hash = publish_file(scratch, final)
+        else:  # killed after publishing, before reporting: reported again (recorded once)
+            copied = copy_frames(final, None) if final.exists() else None
+            if copied is None:
+                leftover.release()
+                return None
+            size, content_hash = sha256_file(final)
+        media_id = f"{final.parent.name}/{final.name}"
+        if self.keep is not None:
+            self.keep(media_id, final)
+        log.warning(
+            "published %s, left half-written by a process that stopped mid-segment", media_id
+        )
+        return Segment(
+            SegmentId(facts.segment_id),
+            facts.session_id,
+            facts.started_at,
+            facts.started_at + timedelta(seconds=copied.end_s),
+            media_id,
+            size,
+            content_hash,
+            copied.video_frames,
+            copied.audio_seconds,
+            facts.source,
+        )
+
+
+def _release(recording: _Recording) -> None:
+    if recording.claim is not None:
+        recording.claim.release()
+        recording.claim = None
 
 
 def _done(session: _Session, recording: _Recording) -> None:

@@ -202,6 +202,22 @@ async def start_recorder(app: Litestar) -> None:
     app.state.recorder = recorder
     app.state.recorder_pending = pending
     app.state.closed_check = asyncio.ensure_future(_hang_up_closed(platform, recorder))
+    app.state.salvage = asyncio.ensure_future(_salvage(recorder))
+
+
+# How often a node looks for segments a dead process of its own left half-written (at start,
+# then now and then: one of its web workers may die and be replaced while the others run).
+SALVAGE_EVERY_S = 300.0
+
+
+async def _salvage(recorder: Any) -> None:
+    """The recorder's `salvage` (webrtc.py), at start and every SALVAGE_EVERY_S."""
+    while True:
+        try:
+            await recorder.salvage()
+        except Exception:  # the folder unreadable for a moment: looked at again next time
+            log.exception("could not look for leftover live segments")
+        await asyncio.sleep(SALVAGE_EVERY_S)
 
 
 # How often a node looks whether the sessions it holds a connection of have closed, and
@@ -261,9 +277,10 @@ async def _hang_up_ended_viewers(platform: Platform, recorder: LiveRecorder) -> 
 async def stop_recorder(app: Litestar) -> None:
     """on_shutdown: every open segment is finished and recorded before the process ends."""
     recorder: LiveRecorder | None = getattr(app.state, "recorder", None)
-    closed_check: asyncio.Future[None] | None = getattr(app.state, "closed_check", None)
-    if closed_check is not None:
-        closed_check.cancel()
+    for name in ("closed_check", "salvage"):
+        task: asyncio.Future[None] | None = getattr(app.state, name, None)
+        if task is not None:
+            task.cancel()
     if recorder is not None:
         await recorder.aclose()
         pending = list(getattr(app.state, "recorder_pending", ()))
