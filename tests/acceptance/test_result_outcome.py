@@ -350,3 +350,5 @@ def test_the_candidate_s_pages_say_the_certification_is_not_obtained_once_the_re
         portal = words(client.get(portal_page).text)
         assert "Votre résultat est disponible : voir le résultat" in portal
         assert "sous 8 jours" not in portal
+        # The guide's congratulations greet the exam just sent, not a result below the mark.
+        assert "Votre copie a été envoyée." in portal and "Félicitations" not in portal
