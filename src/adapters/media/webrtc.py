@@ -652,22 +652,29 @@ class WebRtcRecorder:
 
     # --- segments a dead process left (salvage.py) ---------------------------------------
 
-    async def salvage(self) -> int:
+    async def salvage(self, record: Callable[[Segment], object] | None = None) -> int:
         """Publishes and reports the segments that processes killed mid-segment left under
-        this recorder's folder (none of a living recorder's); how many."""
+        this recorder's folder (none of a living recorder's); how many. With `record` (which
+        writes the segment to the log and raises if it cannot), a leftover's files go only
+        once it returned: the sink's write happens later, and a failure there (the store not
+        back yet after a crash) left a published file no event named, and no claim to try
+        again from (a reviewer's reading). Without it, the sink's report is trusted."""
         loop = asyncio.get_running_loop()
         found: list[Leftover] = await loop.run_in_executor(None, lambda: list(leftovers(self.root)))
         published = 0
         for leftover in found:
             try:
                 segment = await loop.run_in_executor(None, self._salvaged, leftover)
-            except Exception:  # the disk or the media store: left for the next look
+                if segment is not None and record is not None:
+                    await loop.run_in_executor(None, record, segment)
+            except Exception:  # the disk, the media store or the log: left for the next look
                 log.exception("could not publish the leftover segment %s", leftover.claim)
                 leftover.let_go()
                 continue
             if segment is None:
                 continue
-            self.sink(segment)
+            if record is None:
+                self.sink(segment)
             leftover.release()
             published += 1
         return published
@@ -702,7 +709,11 @@ class WebRtcRecorder:
         if self.keep is not None:
             self.keep(media_id, final)
         log.warning(
-            "published %s, left half-written by a process that stopped mid-segment", media_id
+            "recovered %s: %.1f s of camera from %s, left half-written by a process that "
+            "stopped mid-segment (its last second or two were lost with it)",
+            media_id,
+            copied.end_s,
+            facts.started_at.isoformat(timespec="seconds"),
         )
         return Segment(
             SegmentId(facts.segment_id),

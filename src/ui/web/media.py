@@ -13,6 +13,7 @@ credentials, before each connection.
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import logging
 from collections.abc import Callable
@@ -34,6 +35,7 @@ from litestar.types import Message, Scope
 from adapters.bootstrap import Platform
 from adapters.media.ice import IceServers
 from adapters.media.still import still_jpeg
+from app.context import Context
 from app.live_connections import holder_of, record_holder
 from app.live_recording import closed_among, media_origin, record_live_event
 from app.media_views import record_view, starts_playback
@@ -45,6 +47,7 @@ from app.ports.live_media import (
     LiveEvent,
     LiveRecorder,
     NotLive,
+    Segment,
 )
 from app.ports.media_capture import MediaUnavailable
 from app.sessions import TOUCH_EVERY, session_key
@@ -202,7 +205,9 @@ async def start_recorder(app: Litestar) -> None:
     app.state.recorder = recorder
     app.state.recorder_pending = pending
     app.state.closed_check = asyncio.ensure_future(_hang_up_closed(platform, recorder))
-    app.state.salvage = asyncio.ensure_future(_salvage(recorder))
+    app.state.salvage = asyncio.ensure_future(
+        _salvage(recorder, functools.partial(_record_salvaged, platform.ctx))
+    )
 
 
 # How often a node looks for segments a dead process of its own left half-written (at start,
@@ -210,11 +215,17 @@ async def start_recorder(app: Litestar) -> None:
 SALVAGE_EVERY_S = 300.0
 
 
-async def _salvage(recorder: Any) -> None:
+def _record_salvaged(ctx: Context, segment: Segment) -> None:
+    """A recovered segment into the log, before its leftover files go (raises if the store
+    cannot take it: the next look tries again). A session gone (unknown) is said once."""
+    record_live_event(ctx, segment)
+
+
+async def _salvage(recorder: Any, record: Callable[[Segment], None]) -> None:
     """The recorder's `salvage` (webrtc.py), at start and every SALVAGE_EVERY_S."""
     while True:
         try:
-            await recorder.salvage()
+            await recorder.salvage(record)
         except Exception:  # the folder unreadable for a moment: looked at again next time
             log.exception("could not look for leftover live segments")
         await asyncio.sleep(SALVAGE_EVERY_S)
