@@ -428,8 +428,8 @@ class TwoNodes:
 
     @property
     def proxy_pids(self) -> list[int]:
-        """HAProxy, and the socat relays that bring PostgreSQL and Redis to the bridge (a
-        child per connection)."""
+        """HAProxy, and the socat relays that bring PostgreSQL and Redis to the bridge where
+        nftables is missing (a child per connection; the kernel's forwarding is no process)."""
         found = []
         for service in self.deployment.services:
             found += [service.pid, *children_of(service.pid)]
@@ -936,7 +936,7 @@ def print_report(facts: dict[str, Any], command: str, config: Config, r: Results
         print(
             "          two nodes: `vigie serve --workers 1` each in a network namespace of its "
             "own, behind the shipped\n          deploy/haproxy.cfg on 127.0.0.1, sharing "
-            "PostgreSQL and Redis (socat relays on a bridge), an S3\n          server (moto) "
+            "PostgreSQL and Redis (forwarded by the kernel to a bridge), an S3\n          server (moto) "
             "and an SMTP capture (benchmarks/cluster.py, the deployment test's set-up)"
         )
     elif config.two_nodes_skipped:
