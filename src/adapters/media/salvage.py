@@ -137,9 +137,11 @@ def copy_frames(partial: Path, copy: Path | None) -> Copied | None:
     except (av.error.FFmpegError, OSError):  # not even its header was written
         return None
     with source, contextlib.ExitStack() as stack:
-        if not source.streams.video or not source.streams.audio:
+        # The first video and audio streams, as the recorder writes them (a screen's
+        # segment may hold no sound: its video alone is kept).
+        kept = tuple(s[0] for s in (source.streams.video, source.streams.audio) if s)
+        if not kept:
             return None
-        kept = (source.streams.video[0], source.streams.audio[0])
         out = None if copy is None else stack.enter_context(av.open(str(copy), "w", format="webm"))
         streams = {s.index: out.add_stream_from_template(s) for s in kept} if out else {}
         count = _Count()
