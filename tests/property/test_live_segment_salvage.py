@@ -18,13 +18,15 @@ import textwrap
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
+from fractions import Fraction
 from pathlib import Path
 
 import av
+import numpy as np
 import pytest
 
 from adapters.clock import ManualClock, SystemClock
-from adapters.media.salvage import leftovers
+from adapters.media.salvage import Copied, copy_frames, leftovers
 from adapters.media.webrtc import WebRtcRecorder
 from app.ports.clock import Clock
 from app.ports.live_media import LiveEvent, Segment
@@ -188,3 +190,20 @@ def test_a_living_recorders_segment_is_not_taken(tmp_path: Path) -> None:
     # Its process gone, and no frame on the disk: nothing is reported, and both files go.
     assert salvaged(tmp_path / "media")[:2] == (0, [])
     assert list(folder.iterdir()) == []
+
+
+def test_a_leftover_without_sound_keeps_its_video(tmp_path: Path) -> None:
+    """A shared screen's segment may hold no sound stream: its frames are kept all the same,
+    where it was dropped as holding nothing."""
+    cut = tmp_path / "screen.webm"
+    with av.open(str(cut), "w", format="webm") as out:
+        video = out.add_stream("libvpx", rate=5)
+        video.width, video.height, video.pix_fmt = 320, 240, "yuv420p"
+        for i in range(10):
+            picture = av.VideoFrame.from_ndarray(np.full((240, 320, 3), i * 20, np.uint8))
+            picture.pts, picture.time_base = i, Fraction(1, 5)
+            out.mux(video.encode(picture))
+        out.mux(video.encode(None))
+    copied = copy_frames(cut, tmp_path / "whole.webm")
+    assert copied == Copied(video_frames=10, audio_seconds=0.0, end_s=2.0)
+    assert page.packets(tmp_path / "whole.webm", "video") == page.packets(cut, "video")
