@@ -117,6 +117,24 @@ def test_validating_against_a_ground_asks_for_a_justification_in_the_examiners_w
     assert "identique" in html  # the replay agrees, justification included
 
 
+def test_a_decision_without_a_verdict_is_said_on_the_page_never_a_500(
+    platform: Platform, examiner: TestClient[Any]
+) -> None:
+    """The form's `required` bypassed (an old page, a hand-made request): « '' is not a valid
+    Verdict » answered 500 (a reviewer's check). Now the field is named, nothing decided."""
+    journey = Journey(platform)
+    journey.sent_with_a_phone_flag()
+    page = f"/examiner/reviews/{journey.review_id}"
+    examiner.post(
+        f"{page}/assign", data={"_csrf_token": form_token(examiner, page)}, follow_redirects=False
+    )
+    for sent in ("", "maybe"):
+        refused = decide(examiner, page, verdict=sent, seen=seal_on(examiner, page))
+        assert refused.status_code == 409, refused.text[-300:]
+        assert "Champ « Verdict » : choisissez validé ou invalidé" in refused.text
+    assert 'id="decision"' not in examiner.get(page).text  # nothing was decided
+
+
 def test_a_decision_on_a_recommendation_changed_since_the_page_was_loaded_is_refused_r19(
     platform: Platform, examiner: TestClient[Any]
 ) -> None:

@@ -226,7 +226,7 @@ def _decision_refusal(
     refusal: DomainError,
     review: Review,
     language: str,
-    verdict: Verdict,
+    verdict: Verdict | None,
     cited: tuple[CitedReason, ...],
 ) -> str:
     """A refused decision in the examiner's language: what to do next, the reason or field
@@ -309,10 +309,20 @@ DECISION_REFUSALS = {
         "The justifications against a ground are for a validation: to invalidate, leave "
         "them empty. Nothing was recorded."
     ),
+    "verdict": N_("Field “Verdict”: choose validated or invalidated. Nothing was recorded."),
     "R19-decided": N_("This review is already decided. Nothing was recorded."),
     "R19-untaken": N_("Take this review first (“Take this review”), then decide."),
     "R19-taken": N_("Another examiner has taken this review: only they can decide it."),
 }
+
+
+def _verdict(data: dict[str, Any]) -> Verdict | None:
+    """The verdict the form sent; None if none or not one of the two (a page whose `required`
+    was bypassed, a hand-made request): it answered a 500 (a reviewer's check)."""
+    try:
+        return Verdict(str(data.get("verdict", "")))
+    except ValueError:
+        return None
 
 
 def _cited(data: dict[str, Any]) -> tuple[CitedReason, ...]:
@@ -404,9 +414,11 @@ class ExaminerDesk(Controller):
         if action == "assign":
             reviewing.assign_examiner(ctx, review_id, examiner)
         elif action == "decide":
-            verdict = Verdict(str(data.get("verdict", "")))
             review = ctx.store.get(review_id, Review)
+            verdict = _verdict(data)
             try:
+                if verdict is None:  # the form's `required` bypassed: said, not a 500
+                    raise InvalidArgument("verdict", "choose validated or invalidated")
                 reviewing.decide_review(
                     ctx,
                     review_id,
