@@ -56,6 +56,18 @@ def reviews_due_for(
     return [r for r in due if _for_lead(who, projections, r.session_id)]
 
 
+def results_to_send_for(
+    ctx: Context, projections: Projections, staff_id: UUID
+) -> list[ReviewSummary]:
+    """Decided reviews whose result is still to send: an examiner's own; a centre's
+    candidates' for the centre; all for the hotline."""
+    who = actor(ctx.store, staff_id)
+    waiting = projections.results_to_send()
+    if who.role is Role.EXAMINER:
+        return [r for r in waiting if r.examiner_id == who.staff_id]
+    return [r for r in waiting if _for_lead(who, projections, r.session_id)]
+
+
 def appeals_due_for(ctx: Context, projections: Projections, staff_id: UUID) -> list[AppealSummary]:
     """Appeals to decide: for an examiner, those they were given, those waiting for a second
     examiner, and those against their own decision (to read, never to take); for a lead, as

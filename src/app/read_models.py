@@ -79,6 +79,7 @@ class ReviewSummary:
     warning_hours: int = 48
     warned: bool = False
     marked_overdue: bool = False
+    released: bool = False  # the result sent to the candidate (R19)
 
     def overdue(self, today: date) -> bool:
         """R19: the 8 days have passed without a decision."""
@@ -598,6 +599,7 @@ class Projections:
             ):
                 self._apply_appeal(summary, event)
             elif isinstance(event, Review.ResultsReleased):
+                self.reviews[rid] = replace(summary, released=True)
                 sid = summary.session_id
                 if sid in self.sessions:
                     self.sessions[sid] = replace(
@@ -683,6 +685,13 @@ class Projections:
         """Undecided reviews, overdue first, then by due date (R19)."""
         pending = [r for r in self.reviews.values() if r.verdict is None]
         return sorted(pending, key=lambda r: (not r.overdue(today), r.due_on, r.opened_at))
+
+    def results_to_send(self) -> list[ReviewSummary]:
+        """Decided reviews whose result was not sent yet, the oldest due first: a decided
+        review left the list of reviews due, and a result nobody sent was seen nowhere (a
+        reviewer's finding)."""
+        waiting = [r for r in self.reviews.values() if r.verdict is not None and not r.released]
+        return sorted(waiting, key=lambda r: (r.due_on, r.opened_at))
 
     def retention_due(self, today: date, retention_days: dict[str, int]) -> list[UUID]:
         """Sessions whose media the retention pass should delete today (days by

@@ -3,6 +3,7 @@ validate against it, refusals in the examiner's words, through the real app."""
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 from datetime import datetime
@@ -115,6 +116,33 @@ def test_validating_against_a_ground_asks_for_a_justification_in_the_examiners_w
     assert 'data-verdict="validated"' in html
     assert 'id="overrides"' in html and JUSTIFICATION.replace("'", "&#39;") in html
     assert "identique" in html  # the replay agrees, justification included
+
+
+def test_a_decided_review_waits_under_results_to_send_until_it_is_released_r19(
+    platform: Platform, examiner: TestClient[Any]
+) -> None:
+    """A decided review left « Contrôles en attente », and its result, never sent, was seen
+    nowhere: the candidate never heard (a reviewer's finding)."""
+    journey = Journey(platform)
+    journey.sent_with_a_phone_flag()
+    page = f"/examiner/reviews/{journey.review_id}"
+    examiner.post(
+        f"{page}/assign", data={"_csrf_token": form_token(examiner, page)}, follow_redirects=False
+    )
+    assert "Résultats à envoyer" not in examiner.get("/examiner/reviews").text
+    decided = decide(examiner, page, seen=seal_on(examiner, page))
+    assert decided.status_code in (302, 303), decided.text[-300:]
+    listed = html.unescape(examiner.get("/examiner/reviews").text)
+    assert "Contrôles en attente : 0" in listed
+    assert "Résultats à envoyer : 1" in listed
+    to_send = listed.split('id="to-send"', 1)[1]
+    assert f'href="{page}#decision-title"' in to_send and "MARTIN, Camille" in to_send
+    assert "badge--success\">validée" in to_send
+    released = examiner.post(
+        f"{page}/release", data={"_csrf_token": form_token(examiner, page)}, follow_redirects=False
+    )
+    assert released.status_code in (302, 303)
+    assert "Résultats à envoyer" not in examiner.get("/examiner/reviews").text
 
 
 def test_a_decision_without_a_verdict_is_said_on_the_page_never_a_500(

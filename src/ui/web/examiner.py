@@ -368,18 +368,21 @@ class ExaminerDesk(Controller):
         reviews = reach.reviews_due_for(
             platform.ctx, platform.projections, staff_id(request), today
         )
+        to_send = reach.results_to_send_for(platform.ctx, platform.projections, staff_id(request))
         # The name beside each line, read through the sealed Candidate stream (never projected).
         names = {
             r.review_id: review_words.registered_name(
                 platform.ctx, platform.ctx.store.get(r.review_id, Review).candidate_id
             )
-            for r in reviews
+            for r in (*reviews, *to_send)
         }
         return Template(
             "reviews.html",
             context=context(
                 request,
                 reviews=reviews,
+                to_send=to_send,
+                words=review_words,
                 today=today,
                 names=names,
                 examiner=staff_id(request),
