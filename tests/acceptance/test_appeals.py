@@ -337,8 +337,24 @@ def test_the_whole_appeal_through_the_pages(journey: Journey) -> None:
         page = candidate.get(result)
         assert page.status_code == 200 and 'id="contest"' in page.text
         assert 'data-verdict="invalidated"' in page.text
+        # An empty reason (the form's `required` bypassed) is said beside the field, in her
+        # words, never « not possible now » nor a rule's code; nothing is lodged.
+        empty = post_form(candidate, result, f"{result}/appeal", reason="   ")
+        assert empty.status_code == 409
+        said = html.unescape(empty.text)
+        assert "Champ « Pourquoi contestez-vous la décision ? » : écrivez votre motif" in said
+        assert "APPEAL-" not in said and 'id="contest"' in said
         sent = post_form(candidate, result, f"{result}/appeal", reason="mon ID était lisible")
         assert sent.status_code in (302, 303), sent.text
+        # The same form sent again (a double click): the appeal lodged, recorded once.
+        head = platform.ctx.store.head()
+        again = candidate.post(
+            f"{result}/appeal",
+            data={"reason": "mon ID était lisible", "_csrf_token": form_token(candidate, result)},
+            follow_redirects=False,
+        )
+        assert again.status_code in (302, 303), again.text[-300:]
+        assert platform.ctx.store.head() == head
         page = candidate.get(result)
         assert 'data-state="lodged"' in page.text and 'id="contest"' not in page.text
 

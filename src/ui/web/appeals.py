@@ -17,7 +17,7 @@ from app import reach, tenancy
 from app.recording import recording_of
 from app.use_cases import accommodations, appeals
 from app.use_cases.reviewing import review_id_for
-from domain.errors import DomainError, InvalidArgument
+from domain.errors import DomainError, InvalidArgument, RuleBroken
 from domain.evidence import ReasonCode
 from domain.exam_attempt import ExamAttempt
 from domain.proctored_session import ProctoredSession
@@ -85,21 +85,7 @@ class Results(Controller):
     @get("/{session_id:uuid}", sync_to_thread=True)
     def result_page(self, request: Request[Any, Any, Any], session_id: FromPath[UUID]) -> Template:
         """R19: the result once sent; the appeal's verdict when there was one."""
-        session = own_session(request, session_id)
-        review = _review_of(request, session)
-        released = review is not None and review.released
-        today = platform_of(request).ctx.now().date()
-        return Template(
-            "result.html",
-            context=context(
-                request,
-                session=session,
-                review=review if released else None,
-                appealable=bool(review and released and review.may_be_appealed(today)),
-                reasons=_reason_words(request),
-                **_score(request, session),
-            ),
-        )
+        return _result_page(request, own_session(request, session_id))
 
     @post("/{session_id:uuid}/appeal", sync_to_thread=True)
     def lodge_appeal(
@@ -107,19 +93,73 @@ class Results(Controller):
         request: Request[Any, Any, Any],
         session_id: FromPath[UUID],
         data: Annotated[AppealForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
-    ) -> Redirect:
-        """'Contester': once, within the period, with a written reason."""
+    ) -> Redirect | Template:
+        """'Contester': once, within the period, with a written reason. A refusal is said on
+        the result page, the reason kept; the same reason sent twice (a double click) lands
+        on the appeal lodged, where the second click's refusal said « not possible now »
+        over an appeal that was recorded (a reviewer's check)."""
         session = own_session(request, session_id)
         review = _review_of(request, session)
         if review is None:
             raise InvalidArgument("session", "this exam has no result to contest yet")
-        appeals.lodge_appeal(
-            platform_of(request).ctx,
-            review.id,
-            candidate_id=candidate_id(request),
-            reason=data.reason,
-        )
-        return Redirect(f"/results/{session_id}")
+        ctx = platform_of(request).ctx
+        try:
+            appeals.lodge_appeal(
+                ctx, review.id, candidate_id=candidate_id(request), reason=data.reason
+            )
+        except DomainError as refusal:
+            lodged = ctx.store.get(review.id, Review).appeal
+            if lodged is not None and lodged.reason == data.reason.strip():
+                return Redirect(f"/results/{session_id}#appeal")
+            _ = gettext_for(language_of(request))
+            message = _(CONTEST_REFUSALS.get(_rule_of(refusal), GENERAL_CONTEST_REFUSAL))
+            return _result_page(request, session, error=message, typed=data.reason, status=409)
+        return Redirect(f"/results/{session_id}#appeal")
+
+
+def _result_page(
+    request: Request[Any, Any, Any],
+    session: ProctoredSession,
+    *,
+    error: str = "",
+    typed: str = "",
+    status: int = 200,
+) -> Template:
+    review = _review_of(request, session)
+    released = review is not None and review.released
+    today = platform_of(request).ctx.now().date()
+    return Template(
+        "result.html",
+        context=context(
+            request,
+            session=session,
+            review=review if released else None,
+            appealable=bool(review and released and review.may_be_appealed(today)),
+            reasons=_reason_words(request),
+            error=error,
+            typed=typed,
+            **_score(request, session),
+        ),
+        status_code=status,
+    )
+
+
+def _rule_of(refusal: DomainError) -> str:
+    return refusal.rule if isinstance(refusal, RuleBroken) else ""
+
+
+# A candidate's refused appeal, by rule: what to do, in her words (never a rule's code).
+CONTEST_REFUSALS = {
+    "APPEAL-REASON": N_(
+        "Field “Why do you contest the decision?”: write your reason (2,000 characters at "
+        "most). Nothing was sent."
+    ),
+    "APPEAL-PERIOD": N_("The period to contest this decision has passed. Nothing was sent."),
+    "APPEAL-ONCE": N_("This decision was already contested: an exam is contested once."),
+}
+GENERAL_CONTEST_REFUSAL = N_(
+    "Your appeal could not be sent. Nothing was recorded: try again, or contact the hotline."
+)
 
 
 class AppealDesk(Controller):
