@@ -295,12 +295,41 @@
     });
   }
 
+  // A camera the browser refused, or that sends no picture: said under the preview, and the
+  // buttons that would record it working (« Je me vois », « Prendre une photo ») are off.
+  // They stayed on, and a black face photo was taken and sent (a reviewer's check): R9 then
+  // invalidates an honest candidate's exam over a photo she could not see was black.
+  function cameraBlocked(video) {
+    if (!video || !document.body.contains(video)) { return; }
+    var said = byId("camera-blocked");
+    if (!said) {
+      said = document.createElement("div");
+      said.id = "camera-blocked"; said.className = "alert alert--error"; said.setAttribute("role", "alert");
+      var p = document.createElement("p"); p.textContent = video.dataset.labelBlocked || ""; said.appendChild(p);
+      var box = video.closest(".checks-camera, .checks-photo") || video;
+      box.parentNode.insertBefore(said, box.nextSibling);
+    }
+    document.querySelectorAll("#take-photo, button[name=working][value=yes]").forEach(function (b) {
+      b.disabled = true;
+    });
+  }
+  function showsAPicture(video) { return !!(video && video.srcObject && video.videoWidth > 0); }
+  // A slow camera whose first picture comes after the sentence: the sentence goes again.
+  function cameraBack() {
+    var said = byId("camera-blocked");
+    if (said) { said.remove(); }
+    document.querySelectorAll("#take-photo, button[name=working][value=yes]").forEach(function (b) {
+      b.disabled = false;
+    });
+  }
+
   // R9: take the photo, show it back, « Reprendre » or « Suivant ».
   function bindPhoto(video) {
     var photo = byId("take-photo");
     if (!fresh(photo)) { return; }
     var retake = byId("retake-photo"), taken = byId("photo-taken"), status = byId("photo-status");
     photo.addEventListener("click", function () {
+      if (!showsAPicture(video)) { cameraBlocked(video); return; }  // nothing to photograph
       var canvas = document.createElement("canvas");
       canvas.width = 320; canvas.height = 240;
       canvas.getContext("2d").drawImage(video, 0, 0, 320, 240);
@@ -393,7 +422,15 @@
     var step = byId("step");
     if (!step) { return; }
     var video = byId("preview");
-    if (video) { camera().then(function (s) { video.srcObject = s; }).catch(function () {}); }
+    if (video) {
+      camera().then(function (s) {
+        video.addEventListener("loadeddata", cameraBack, { once: true });
+        video.srcObject = s;
+        // A stream that never shows a frame (a camera held by another application) is as
+        // blocked as a refused one, for the photo and for « Je me vois ».
+        setTimeout(function () { if (!showsAPicture(video)) { cameraBlocked(video); } }, 4000);
+      }).catch(function () { cameraBlocked(video); });
+    }
     bindSound();
     bindMicrophone();
     bindCameraHelp();
