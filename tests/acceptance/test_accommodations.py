@@ -4,6 +4,7 @@ the examiner."""
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -22,7 +23,7 @@ from domain.exam_attempt import ExamAttempt
 from domain.proctored_session import ProctoredSession
 from domain.staff import Role
 from tests.acceptance.web import form_token, log_in
-from ui.journey import Journey, hotline_account
+from ui.journey import PARIS, Journey, hotline_account
 from ui.web.app import create_app
 
 PASSWORD = "staff-pass-123"
@@ -213,3 +214,27 @@ def test_a_refused_grant_through_the_page_names_its_rule(platform: Platform) -> 
         assert "Le candidat est déjà entré dans sa session d'examen" in sent.text
         assert '<span class="rule-ref">règle ACCOMMODATION-BEFORE-START</span>' in sent.text
         assert 'value="33" selected' in sent.text  # the choice kept, in place
+
+
+def test_the_candidate_s_checks_say_her_extra_time_and_when_the_session_ends(
+    journey: Journey,
+) -> None:
+    """« L'examen dure 90 minutes » and « La session surveillée (3 h) » stood beside an end
+    3 h 30 later, and no page told her of her extra time (a reviewer's finding)."""
+    journey.enrol()
+    grant(journey, 33)
+    journey.create_session()
+    journey.set_password("camille-extra-1")
+    journey.enter()
+    with TestClient(
+        create_app(journey.platform, secret=b"a" * 32, support=SupportContact())
+    ) as client:
+        log_in(client, "/login", journey.email, "camille-extra-1")
+        page = html.unescape(client.get(f"/exams/{journey.session_id}").text)
+    extra = round(EXAM_MINUTES * 0.33)
+    assert f"L'examen dure {EXAM_MINUTES + extra} minutes, dont {extra} minutes de temps" in page
+    assert f"La session surveillée (3 h, plus {extra} minutes de temps supplémentaire)" in page
+    ends = session_of(journey).budget_ends_at()
+    assert ends is not None
+    assert ends - journey.clock.now() == timedelta(hours=3, minutes=extra)
+    assert f"{ends.astimezone(PARIS):%H:%M}" in page
