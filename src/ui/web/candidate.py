@@ -29,6 +29,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 from litestar.types import ControllerRouterHandler
+from markupsafe import Markup
 
 from adapters.bootstrap import Platform
 from adapters.media.duration import recording_seconds
@@ -37,7 +38,7 @@ from app.passwords import MIN_LENGTH
 from app.read_models import SessionSummary
 from app.use_cases import accounts, enrolment, proctoring
 from domain.candidate import Account, Candidate
-from domain.errors import InvalidArgument, RuleBroken
+from domain.errors import DomainError, InvalidArgument, RuleBroken
 from domain.proctored_session import EnvironmentPart, ProctoredSession
 from ui.web import check_steps
 from ui.web.edge import (
@@ -59,6 +60,7 @@ from ui.web.edge import (
     wants_fragment,
 )
 from ui.web.i18n import LANGUAGES, N_, Gettext, gettext_for
+from ui.web.refusals import refusal_message
 
 # What a connection must reach to pass (R8): a usable video stream and answers in time.
 MAX_ROUND_TRIP_MS = 1000.0
@@ -487,30 +489,22 @@ class CandidateArea(Controller):
 
     @get("/exams", sync_to_thread=True)
     def exams(self, request: Request[Any, Any, Any]) -> Template:
-        platform = platform_of(request)
-        platform.projections.catch_up(platform.ctx.store)
-        sessions = platform.projections.my_sessions(candidate_id(request))
-        _ = gettext_for(language_of(request))
-        return Template(
-            "exams.html",
-            context=context(
-                request,
-                sessions=sessions,
-                titles={
-                    s.certification_code: _title(platform, s.certification_code) for s in sessions
-                },
-                states={s.session_id: _state(s, _) for s in sessions},
-            ),
-        )
+        return _exams_page(request)
 
     @post("/exams/{session_id:uuid}/enter", sync_to_thread=True)
     def enter(
         self, request: Request[Any, Any, Any], session_id: FromPath[UUID], data: Typed[EnterForm]
-    ) -> Redirect:
-        """R6: 'Examen', or 'Reprendre l'examen' with a reason of at least 10 words."""
+    ) -> Redirect | Template:
+        """R6: 'Examen', or 'Reprendre l'examen' with a reason of at least 10 words. A
+        refusal is said beside the form, the reason kept: a short reason led to an error
+        page with only « Retour à mon accueil », the reason lost (a reviewer's check)."""
         own_session(request, session_id)
         reason = data.reason.strip() or None
-        proctoring.enter_session(platform_of(request).ctx, session_id, resume_reason=reason)
+        try:
+            proctoring.enter_session(platform_of(request).ctx, session_id, resume_reason=reason)
+        except DomainError as refusal:
+            said = refusal_message(language_of(request), refusal)
+            return _exams_page(request, refused=(session_id, said, data.reason), status=409)
         return Redirect(f"/exams/{session_id}")
 
     # --- the checks (R7–R10) ---
@@ -580,3 +574,28 @@ ROUTES: list[ControllerRouterHandler] = [
     create_session,
     CandidateArea,
 ]
+
+
+def _exams_page(
+    request: Request[Any, Any, Any],
+    *,
+    refused: tuple[UUID, Markup, str] | None = None,
+    status: int = 200,
+) -> Template:
+    """« Mes examens »; `refused`: a session's refused entry, its sentence and the reason
+    typed, shown beside that session's form."""
+    platform = platform_of(request)
+    platform.projections.catch_up(platform.ctx.store)
+    sessions = platform.projections.my_sessions(candidate_id(request))
+    _ = gettext_for(language_of(request))
+    return Template(
+        "exams.html",
+        context=context(
+            request,
+            sessions=sessions,
+            titles={s.certification_code: _title(platform, s.certification_code) for s in sessions},
+            states={s.session_id: _state(s, _) for s in sessions},
+            refused=refused,
+        ),
+        status_code=status,
+    )

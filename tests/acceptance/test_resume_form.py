@@ -1,0 +1,48 @@
+"""« Reprendre l'examen » (R6): a reason under 10 words is said beside the form on « Mes
+examens », the reason kept, where it led to an error page with only « Retour à mon accueil »
+and the reason lost (a reviewer's check); ten words resume the exam."""
+
+from __future__ import annotations
+
+import html
+
+from litestar.testing import TestClient
+
+from app.mail_rendering import SupportContact
+from domain.proctored_session import ProctoredSession
+from tests.acceptance.web import form_token, log_in
+from ui.journey import Journey
+from ui.web.app import create_app
+
+PASSWORD = "camille-resume-1"
+SHORT = "ma connexion a coupé"
+TEN_WORDS = "ma connexion internet a coupé pendant la vérification de la caméra"
+
+
+def test_a_short_resume_reason_is_said_beside_the_form_and_kept(journey: Journey) -> None:
+    journey.enrol()
+    journey.create_session()
+    journey.set_password(PASSWORD)
+    journey.enter()
+    assert journey.session_id is not None
+    ctx, sid = journey.ctx, journey.session_id
+    with TestClient(create_app(journey.platform, secret=b"r" * 32, support=SupportContact())) as c:
+        log_in(c, "/login", journey.email, PASSWORD)
+        head = ctx.store.head()
+        short = c.post(
+            f"/exams/{sid}/enter",
+            data={"reason": SHORT, "_csrf_token": form_token(c, "/exams")},
+            follow_redirects=False,
+        )
+        assert short.status_code == 409
+        page = html.unescape(short.text)
+        assert "Pour reprendre l'examen, donnez un motif d'au moins 10 mots." in page
+        assert f">{SHORT}</textarea>" in page and 'aria-invalid="true"' in page
+        assert ctx.store.head() == head  # nothing recorded
+        resumed = c.post(
+            f"/exams/{sid}/enter",
+            data={"reason": TEN_WORDS, "_csrf_token": form_token(c, "/exams")},
+            follow_redirects=False,
+        )
+        assert resumed.status_code in (302, 303), resumed.text[-300:]
+    assert ctx.store.get(sid, ProctoredSession).entries == 2
