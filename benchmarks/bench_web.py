@@ -936,8 +936,9 @@ def print_report(facts: dict[str, Any], command: str, config: Config, r: Results
         print(
             "          two nodes: `vigie serve --workers 1` each in a network namespace of its "
             "own, behind the shipped\n          deploy/haproxy.cfg on 127.0.0.1, sharing "
-            "PostgreSQL and Redis (forwarded by the kernel to a bridge), an S3\n          server (moto) "
-            "and an SMTP capture (benchmarks/cluster.py, the deployment test's set-up)"
+            "PostgreSQL and Redis (forwarded by the kernel to a bridge), an S3\n"
+            "          server (moto) and an SMTP capture (benchmarks/cluster.py, the deployment "
+            "test's set-up)"
         )
     elif config.two_nodes_skipped:
         print(f"          two nodes: not run ({config.two_nodes_skipped})")
