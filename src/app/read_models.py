@@ -58,6 +58,7 @@ class SessionSummary:
     # The exam's results as scored at its end (R18); the centre's list shows them only once
     # released (R19: results are sent after the review).
     results: Results | None = None
+    live_supervision: bool = False  # created for a booked live-supervision slot (R2)
 
     @property
     def entry_label(self) -> str:
@@ -487,6 +488,7 @@ class Projections:
                 valid_until=self.enrollment_valid_until.get(event.enrollment_id),
                 entries=0,
                 status="created",
+                live_supervision=event.live_supervision,
             )
             self.sessions_by_candidate.setdefault(event.candidate_id, []).append(sid)
             self.retention[sid] = RetentionSummary(

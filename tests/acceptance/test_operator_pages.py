@@ -23,7 +23,7 @@ from adapters.ids import SeededIds
 from adapters.mail.memory import MemoryMailer
 from app.mail_rendering import SupportContact
 from app.privacy import erase_candidate
-from app.use_cases import accounts
+from app.use_cases import accounts, enrolment
 from domain.staff import Role
 from tests.acceptance.web import csrf, form_token, log_in
 from ui.journey import PARIS
@@ -538,6 +538,21 @@ def test_a_slot_refused_says_why_on_the_page_with_its_rule(
     assert "créée avec surveillance en direct" in notice(refused)
     assert '<span class="rule-ref">règle R2</span>' in refused.text
     assert platform.ctx.store.head() == head
+
+
+def test_a_slot_is_offered_only_on_a_session_created_for_live_supervision(
+    client: TestClient[Any], platform: Platform
+) -> None:
+    """R2: « Réserver un créneau » was on every row (invited, finished, invalidated), and
+    answered a refusal there (a reviewer's check)."""
+    enrol_from_form(client)
+    platform.projections.catch_up(platform.ctx.store)
+    (enrollment_id,) = platform.projections.enrollments
+    offer = f'action="/operator/slot/{enrollment_id}"'
+    assert offer not in client.get("/operator").text  # invited: no session yet
+    enrolment.create_exam_session(platform.ctx, enrollment_id, live_supervision=True)
+    platform.projections.catch_up(platform.ctx.store)
+    assert offer in client.get("/operator").text
 
 
 def test_an_erased_candidate_is_no_longer_named_on_the_list(

@@ -160,6 +160,15 @@ class RosterRow:
     after_appeal: bool = False
 
     @property
+    def can_book_a_slot(self) -> bool:
+        """R2: a slot is booked for a session created with live supervision, before it
+        starts. « Réserver un créneau » was offered on every row, finished and invalidated
+        ones too, and answered a refusal there (a reviewer's check)."""
+        return (
+            self.session is not None and self.session.live_supervision and self.state == "created"
+        )
+
+    @property
     def can_be_watched(self) -> bool:
         return self.session is not None and self.state in LIVE_STATES
 
