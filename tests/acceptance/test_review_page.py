@@ -187,6 +187,31 @@ def test_a_decision_on_a_recommendation_changed_since_the_page_was_loaded_is_ref
     assert decide(examiner, page, seen=seal_on(examiner, page)).status_code in (302, 303)
 
 
+def test_the_moments_say_what_the_hotline_and_the_candidate_wrote(
+    platform: Platform, examiner: TestClient[Any]
+) -> None:
+    """A technical problem's row read « Problème technique » alone, its text only in the raw
+    journal beside a staff id (a reviewer's check); a phone's use is excused on it (R20)."""
+    journey = Journey(platform)
+    journey.enrol()
+    journey.create_session()
+    journey.through_checks()
+    journey.start_exam()
+    assert journey.session_id is not None
+    proctoring.record_technical_problem(
+        journey.ctx,
+        journey.session_id,
+        description="la webcam a décroché <b>pendant</b> l'examen",
+        recorded_by=journey.ctx.ids.new_id(),
+    )
+    journey.answer_and_send()
+    page = f"/examiner/reviews/{journey.review_id}"
+    text = examiner.get(page).text
+    moments = text.split('class="moments-box"', 1)[1].split("</ol>", 1)[0]
+    written = "la webcam a décroché &lt;b&gt;pendant&lt;/b&gt; l&#39;examen"  # escaped
+    assert f"Problème technique — « {written} »" in moments
+
+
 def test_the_review_page_shows_the_guides_interruptions_r14_r23(
     platform: Platform, examiner: TestClient[Any]
 ) -> None:

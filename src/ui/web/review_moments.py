@@ -113,7 +113,7 @@ def moments(
                 key=item.id,
                 kind="flag" if item.flag is not None else "fact",
                 at=item.at,
-                what=review_words.evidence_words(item, lang),
+                what=review_words.evidence_words(item, lang) + _written(item),
                 confidence=_percent(item.confidence),
                 start_s=start,
                 end_s=item.span.end_s if item.span else None,
@@ -181,3 +181,29 @@ def _still(recording: RecordingView, second: float) -> str:
             offset = max(0.0, second - segment.span.start_s)
             return f"/media/sessions/{segment.media_id}/still/{round(offset * 1000)}"
     return ""
+
+
+# Facts whose words someone wrote for the examiner: the hotline's account of a technical
+# problem, the candidate's reason to resume, the reason a photo was waived. The row read
+# « Problème technique » alone, the text only in the raw journal beside a staff id (a
+# reviewer's check), though a phone's use is excused on it (R20).
+_WRITTEN = frozenset(
+    {
+        EvidenceKind.TECHNICAL_PROBLEM_RECORDED,
+        EvidenceKind.SESSION_ENTERED,
+        EvidenceKind.PHOTO_WAIVED,
+    }
+)
+WRITTEN_CHARS = 300  # the row's share; the whole text stays in the log and the journal
+
+
+def _written(item: Evidence) -> str:
+    if item.kind not in _WRITTEN or not item.note.strip():
+        return ""
+    text = item.note
+    if item.kind is EvidenceKind.PHOTO_WAIVED and item.waived_step is not None:
+        text = text.removeprefix(f"{item.waived_step.value}: ")
+    text = " ".join(text.split())
+    if len(text) > WRITTEN_CHARS:
+        text = text[: WRITTEN_CHARS - 1].rstrip() + "…"
+    return f" — « {text} »"
