@@ -77,7 +77,7 @@ def views_of_session(ctx: Context, projections: Projections, session_id: UUID) -
         ViewLine(
             ctx.local(v.at),
             v.viewer_id,
-            _name(ctx.store, v.viewer_id),
+            staff_name(ctx.store, v.viewer_id),
             v.viewer_role,
             v.what,
             v.media,
@@ -86,7 +86,8 @@ def views_of_session(ctx: Context, projections: Projections, session_id: UUID) -
     ]
 
 
-def _name(store: EventStore, staff_id: UUID) -> str:
+def staff_name(store: EventStore, staff_id: UUID) -> str:
+    """A staff member's name as their account gives it; the id if there is no account."""
     try:
         return store.get(staff_id, StaffMember).name
     except LookupError:

@@ -50,7 +50,9 @@ def test_the_auditor_sees_an_overturned_invalidation_with_both_examiners_reasons
     assert "Première décision : invalidée" in shown and str(first) in text
     assert "headphones" in text  # the first examiner's reason
     assert "« je portais des bouchons »" in text  # the candidate's reason
-    assert f"Second examinateur <code>{second}</code>" in text
+    # Each examiner named beside the id (the id alone was shown; a reviewer's check).
+    assert f"Second examinateur second <code>{second}</code>" in text
+    assert f"Examinateur first <code>{first}</code>" in text
     assert f'data-outcome="{AppealOutcome.OVERTURNED.value}"' in text
     assert "Examen validé après contestation → validée" in shown
     assert "en désaccord avec le premier examinateur" in text

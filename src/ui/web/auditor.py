@@ -13,7 +13,7 @@ from litestar.response import Template
 
 from app.evidence_bundle import build_bundle
 from app.evidence_signature import sign_bundle
-from app.media_views import views_of_session
+from app.media_views import staff_name, views_of_session
 from app.ports.event_store import AggregateNotFound
 from app.replay import replay_reviews
 from domain.media_view import ViewedMedia
@@ -80,12 +80,18 @@ class AuditorDesk(Controller):
             session_id = platform.ctx.store.get(review_id, Review).session_id
         except AggregateNotFound:
             raise NotFoundException() from None
+        deciders = [report.decision.examiner_id] if report.decision else []
+        if report.appeal is not None and report.appeal.examiner_id is not None:
+            deciders.append(report.appeal.examiner_id)
         return Template(
             "auditor_replay.html",
             context=context(
                 request,
                 report=report,
                 words=review_words,
+                # The examiners by name beside their ids: only the id was shown, while the
+                # access log below named them (a reviewer's check).
+                staff_names={d: staff_name(platform.ctx.store, d) for d in deciders},
                 # Who looked at the candidate's images, and when (issue 14).
                 views=views_of_session(platform.ctx, platform.projections, session_id),
                 view_words=VIEW_WORDS,
