@@ -260,19 +260,26 @@ class Candidate(Aggregate):
         self, *, at: datetime, account: Account, token_id: str, password_hash: str
     ) -> None:
         """R24: the link works once, before it expires, for its own account."""
-        require_aware("at", at)
-        _erasable(self)
-        token = self.reset_tokens.get(token_id)
-        if token is None or token.account is not account:
-            raise RuleBroken("R24", "this reset link is not valid")
-        require(not token.used, "R24", "this reset link was already used")
-        require(not token.superseded, "R24", "a newer reset link replaced this one")
-        require(utc(at) <= utc(token.expires_at), "R24", "this reset link has expired")
+        self.check_reset_link(at=at, token_id=token_id, account=account)
         if not password_hash:
             raise InvalidArgument("password", "required")
         self._password_reset(
             account=account, token_id=token_id, password_hash=password_hash, timestamp=at
         )
+
+    def check_reset_link(
+        self, *, at: datetime, token_id: str, account: Account | None = None
+    ) -> None:
+        """R24: raises why the link would be refused now (the page says it before a password
+        is typed); `account` None: the link's own."""
+        require_aware("at", at)
+        _erasable(self)
+        token = self.reset_tokens.get(token_id)
+        if token is None or (account is not None and token.account is not account):
+            raise RuleBroken("R24", "this reset link is not valid")
+        require(not token.used, "R24", "this reset link was already used")
+        require(not token.superseded, "R24", "a newer reset link replaced this one")
+        require(utc(at) <= utc(token.expires_at), "R24", "this reset link has expired")
 
     @event(PasswordResetRequested)
     def _reset_requested(

@@ -171,14 +171,11 @@ def test_a_used_reset_link_is_refused_in_place_with_what_to_do(platform: Platfor
     token = welcome.text.split("/password/reset?t=")[1].split()[0].replace("%3A", ":")
     client = client_of(platform)
     try:
+        csrf_token = form_token(client, f"/password/reset?t={token}")
         replies = [
             client.post(
                 "/password/reset",
-                data={
-                    "token": token,
-                    "password": "un-mot-de-passe",
-                    "_csrf_token": form_token(client, f"/password/reset?t={token}"),
-                },
+                data={"token": token, "password": "un-mot-de-passe", "_csrf_token": csrf_token},
             )
             for _ in range(2)
         ]
@@ -187,6 +184,11 @@ def test_a_used_reset_link_is_refused_in_place_with_what_to_do(platform: Platfor
         assert reply.status_code == 409
         assert "déjà servi" in reply.text and "règle R24" in reply.text
         assert 'href="/password/forgot"' in reply.text
+        # Opened again, the link says so at once, with no form to type a password into (it
+        # showed the form, and said so only after a new password was typed).
+        page = client.get(f"/password/reset?t={token}")
+        assert page.status_code == 200 and "déjà servi" in page.text
+        assert 'name="password"' not in page.text and 'href="/password/forgot"' in page.text
     finally:
         client.__exit__(None, None, None)
 

@@ -88,6 +88,22 @@ def reset_password(
     return candidate_id
 
 
+def reset_link_refusal(ctx: Context, links: LinkSigner, signed_token: str) -> RuleBroken | None:
+    """R24: why this link would be refused now, None if it would work. A query: the page
+    shows the form only for a link that works (a used one showed it, and said so only
+    after a new password was typed; a reviewer's check)."""
+    try:
+        value = links.verify("password-reset", signed_token)
+        candidate_text, _, token_id = value.partition(":")
+        candidate = ctx.store.get(UUID(candidate_text), Candidate)
+        candidate.check_reset_link(at=ctx.now(), token_id=token_id)
+    except RuleBroken as refused:
+        return refused
+    except (ValueError, LookupError):
+        return RuleBroken("R24", "this reset link is not valid")
+    return None
+
+
 def end_sessions(ctx: Context, account: str) -> int:
     """Issue 14: a new password ends every session of the account, on every worker (a
     stolen cookie dies with the old password)."""

@@ -180,8 +180,22 @@ def logout(request: Request[Any, Any, Any]) -> Redirect:
     return Redirect(back)
 
 
-@get("/password/reset", sync_to_thread=False)
-def password_page(request: Request[Any, Any, Any], t: FromQuery[str] = "") -> Template:
+@get("/password/reset")
+async def password_page(request: Request[Any, Any, Any], t: FromQuery[str] = "") -> Template:
+    """The e-mailed link's form; a link that no longer works says so at once, without the
+    form (R24)."""
+    platform = platform_of(request)
+    refused = (
+        await sync_to_thread(accounts.reset_link_refusal, platform.ctx, platform.links, t)
+        if t
+        else None
+    )
+    if refused is not None:
+        _ = gettext_for(language_of(request))
+        error = _(_LINK_REFUSALS[_link_fault(refused)])
+        return Template(
+            "password.html", context=context(request, token="", done=False, error=error)
+        )
     return Template("password.html", context=context(request, token=t, done=False))
 
 
