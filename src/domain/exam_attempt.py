@@ -106,6 +106,7 @@ class ExamAttempt(Aggregate):
     results: Results | None
     validation_code: str | None
     deferrals: int
+    deferred_at: datetime | None  # `last_deferral`: a snapshot taken before it has none
     question_ids: tuple[str, ...]
     bank_hash: str
     seed: str
@@ -262,6 +263,7 @@ class ExamAttempt(Aggregate):
         self.results = None
         self.validation_code = None
         self.deferrals = 0
+        self.deferred_at = None
         self.question_ids = question_ids
         self.bank_hash = bank_hash
         self.seed = ""
@@ -423,6 +425,13 @@ class ExamAttempt(Aggregate):
             return 0.0
         return max(0.0, (utc(self.ends_at) - utc(at)).total_seconds())
 
+    def last_deferral(self) -> datetime | None:
+        """When the candidate last deferred (R14): the portal's « Exam deferred » is for one
+        who has not come back since. (Kept out of the class's fields: they are the created
+        event's; a snapshot taken before it was kept has none.)"""
+        value: datetime | None = self.__dict__.get("deferred_at")
+        return value
+
     def defer(self, *, at: datetime) -> None:
         """R14: before 'Commencer' the candidate may leave and come back to the tile."""
         self._check(at, *_DEFERRABLE, rule="R14", doing="defer (only before 'Commencer')")
@@ -566,6 +575,7 @@ class ExamAttempt(Aggregate):
     def _deferred(self, timestamp: datetime) -> None:
         self.status = AttemptStatus.TO_START
         self.deferrals += 1
+        self.deferred_at = timestamp
         self.workspace_pending = False
 
     @event(AnswerGiven)

@@ -81,6 +81,7 @@ class ProctoredSession(Aggregate):
     rules: RuleSet
     live_supervision: bool
     entries: int
+    entered_at: datetime | None  # `last_entry`: a snapshot taken before it has none
     started_at: datetime | None
     completed: tuple[Step, ...]
     microphone_recording: bool
@@ -272,6 +273,7 @@ class ProctoredSession(Aggregate):
         self.rules = rules
         self.live_supervision = live_supervision
         self.entries = 0
+        self.entered_at = None
         self.started_at = None
         self.completed = ()
         self.microphone_recording = False
@@ -298,6 +300,13 @@ class ProctoredSession(Aggregate):
     def entry_label(self) -> str:
         """R6: the button the candidate sees."""
         return "Examen" if self.entries == 0 else "Reprendre l'examen"
+
+    def last_entry(self) -> datetime | None:
+        """The last entry (R6: the first, or a return with « Reprendre l'examen »). (Kept out
+        of the class's fields: they are the created event's; a snapshot taken before it was
+        kept has none.)"""
+        value: datetime | None = self.__dict__.get("entered_at")
+        return value
 
     @property
     def exam_in_progress(self) -> bool:
@@ -697,6 +706,7 @@ class ProctoredSession(Aggregate):
         self, entry_number: int, label: str, resume_reason: str, timestamp: datetime
     ) -> None:
         self.entries = entry_number
+        self.entered_at = timestamp
         if self.started_at is None:
             self.started_at = timestamp
 

@@ -9,7 +9,9 @@ import html
 from litestar.testing import TestClient
 
 from app.mail_rendering import SupportContact
+from app.use_cases import portal
 from domain.proctored_session import ProctoredSession
+from tests.acceptance.test_fair_review import close_the_proctoring_tab
 from tests.acceptance.web import form_token, log_in
 from ui.journey import Journey
 from ui.web.app import create_app
@@ -46,3 +48,24 @@ def test_a_short_resume_reason_is_said_beside_the_form_and_kept(journey: Journey
         )
         assert resumed.status_code in (302, 303), resumed.text[-300:]
     assert ctx.store.get(sid, ProctoredSession).entries == 2
+
+
+def test_the_portal_says_the_exam_is_deferred_only_until_she_comes_back(journey: Journey) -> None:
+    """R14: « Examen reporté — vous pouvez fermer les deux fenêtres » stayed on the portal
+    after she had come back with « Reprendre l'examen » (a reviewer's check)."""
+    journey.enrol()
+    journey.create_session()
+    journey.set_password(PASSWORD)
+    journey.through_checks()
+    aid = journey.to_tile()
+    portal.start_now(journey.ctx, aid)
+    journey.platform.settle()
+    portal.defer_exam(journey.ctx, aid)
+    with TestClient(create_app(journey.platform, secret=b"r" * 32, support=SupportContact())) as c:
+        log_in(c, "/login", journey.email, PASSWORD)
+        assert 'id="deferred"' in c.get(f"/portal/{aid}").text
+        close_the_proctoring_tab(journey)
+        journey.clock.advance(hours=1)
+        journey.enter(resume_reason=TEN_WORDS)
+        back = c.get(f"/portal/{aid}").text
+        assert 'id="deferred"' not in back and "fermer les deux fenêtres" not in back

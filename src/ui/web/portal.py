@@ -204,6 +204,7 @@ class Portal(Controller):
                 proctoring_session=_live(request, attempt),
                 proctoring_screen=certification.screen_capture,
                 result_out=_result_out(platform, attempt),
+                deferred_away=_deferred_away(platform, attempt),
             ),
         )
 
@@ -222,6 +223,18 @@ class Portal(Controller):
 
 
 ROUTES = [Portal]
+
+
+def _deferred_away(platform: Platform, attempt: ExamAttempt) -> bool:
+    """Whether she deferred (R14) and has not come back since: « Exam deferred, you may close
+    both windows » stayed on the portal after she had resumed (a reviewer's check)."""
+    if attempt.status is not AttemptStatus.TO_START or not attempt.deferrals:
+        return False
+    deferred = attempt.last_deferral()
+    if deferred is None:  # deferred before this was kept: said, as it was
+        return True
+    entered = platform.ctx.store.get(attempt.session_id, ProctoredSession).last_entry()
+    return entered is None or entered <= deferred
 
 
 def _result_out(platform: Platform, attempt: ExamAttempt) -> bool:
