@@ -343,6 +343,7 @@ def test_the_candidate_s_pages_say_the_certification_is_not_obtained_once_the_re
         exams = words(client.get("/exams").text)
         assert "Session validée, certification non obtenue" in exams
         assert "Examen validé" not in exams
+        assert "Valable jusqu" not in exams  # the last day to take it, said under a result
         result = client.get(f"/results/{journey.session_id}").text
         assert 'data-outcome="not_passed"' in result
         assert "Certification non obtenue" in words(result)

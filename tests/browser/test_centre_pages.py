@@ -75,7 +75,7 @@ WORDS = {
     "fr": {
         "enrol": "Inscrire",
         "import": "Importer",
-        "enrolled": "est inscrit(e) à Certification Bureautique Access",
+        "enrolled": "est inscrit(e) à l'examen Certification Bureautique Access",
         "already": "Déjà inscrit(e) : rien n'a changé",
         "errors": "2 lignes en erreur : rien ne peut être importé",
         "preview": "3 lignes seront inscrites",
