@@ -440,6 +440,20 @@ def test_a_refused_form_says_which_field_and_keeps_what_was_typed(
     assert platform.ctx.store.head() == head
 
 
+def test_a_form_with_several_mistakes_names_each_at_once(
+    client: TestClient[Any], platform: Platform
+) -> None:
+    """An empty form named only the e-mail, and each next mistake came at the next try (a
+    reviewer's check)."""
+    head = platform.ctx.store.head()
+    reply = enrol_from_form(client, email="pas-un-email", surname="", first_name="")
+    said = notice(reply)
+    assert "Adresse e-mail" in said and "Nom" in said and "Prénom" in said, said
+    for field in ("email", "surname", "first_name"):
+        assert re.search(rf'id="{field}"[^>]*aria-invalid="true"', reply.text), field
+    assert platform.ctx.store.head() == head
+
+
 def roster_lines(page: Page) -> list[str]:
     table = re.search(r'<table id="roster".*?</table>', page.text, re.S)
     assert table is not None, "no list of candidates"

@@ -56,18 +56,27 @@ class LineReport:
 
 def form_problem(row: dict[str, str], known_codes: set[str]) -> Problem | None:
     """The first value refused on a form or a line (the e-mail already checked)."""
-    for column in ("surname", "first_name"):
-        if not row[column]:
-            return Problem(column, "required")
+    return next(iter(form_problems(row, known_codes)), None)
+
+
+def form_problems(row: dict[str, str], known_codes: set[str]) -> list[Problem]:
+    """Every value refused on a form or a line, in the form's order (the e-mail already
+    checked): a form named only its first, and the next came at the next try (a reviewer's
+    check)."""
+    problems = [
+        Problem(column, "required") for column in ("surname", "first_name") if not row[column]
+    ]
     if not row["certification_code"]:
-        return Problem("certification_code", "required")
-    if row["certification_code"] not in known_codes:
-        return Problem("certification_code", "unknown_certification", row["certification_code"])
+        problems.append(Problem("certification_code", "required"))
+    elif row["certification_code"] not in known_codes:
+        problems.append(
+            Problem("certification_code", "unknown_certification", row["certification_code"])
+        )
     if row["language"] not in ("", "fr", "en"):
-        return Problem("language", "bad_language", row["language"])
+        problems.append(Problem("language", "bad_language", row["language"]))
     if row["re_enrol"].lower() not in YES | NO:
-        return Problem("re_enrol", "bad_re_enrol", row["re_enrol"])
-    return None
+        problems.append(Problem("re_enrol", "bad_re_enrol", row["re_enrol"]))
+    return problems
 
 
 def email_problem(value: str) -> Problem | None:

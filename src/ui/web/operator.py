@@ -53,7 +53,7 @@ from ui.web.enrolment_file import (
     check_csv,
     digest_of,
     email_problem,
-    form_problem,
+    form_problems,
 )
 from ui.web.i18n import N_
 from ui.web.scores import percent
@@ -469,12 +469,18 @@ class OperatorDesk(Controller):
         platform = platform_of(request)
         typed = {f: str(getattr(data, f)).strip() for f in EnrolForm.__struct_fields__}
         typed["email"] = typed["email"].lower()
-        problem = email_problem(typed["email"]) or form_problem(
-            typed, {c.code for c in platform.ctx.catalogue}
-        )
-        if problem is not None:
+        emailed = email_problem(typed["email"])
+        problems = [
+            *([emailed] if emailed is not None else []),
+            *form_problems(typed, {c.code for c in platform.ctx.catalogue}),
+        ]
+        if problems:
             request.session["typed"] = typed
-            request.session["notice"] = {"kind": "refused", **problem.__dict__}
+            request.session["notice"] = {
+                "kind": "refused",
+                **problems[0].__dict__,
+                "others": [p.__dict__ for p in problems[1:]],
+            }
             return Redirect("/operator")
         done = enrolment.enrol_candidate(
             platform.ctx,
