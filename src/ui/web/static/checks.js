@@ -114,12 +114,17 @@
   }
 
   // R6: count the words of a resume reason as the server does.
+  // The counter is the first id the field names (a refusal adds its sentence's), and it
+  // counts at once a reason sent back after a refusal: it read « 0 mots » under 3 words.
   document.querySelectorAll("textarea[data-min-words]").forEach(function (area) {
-    var out = byId(area.getAttribute("aria-describedby"));
-    area.addEventListener("input", function () {
+    var out = byId((area.getAttribute("aria-describedby") || "").split(" ")[0]);
+    if (!out) { return; }
+    function count() {
       var words = area.value.split(/\s+/).filter(function (w) { return /[\p{L}\p{N}_]/u.test(w); }).length;
       out.textContent = out.textContent.replace(/^\d+/, String(words));
-    });
+    }
+    area.addEventListener("input", count);
+    count();
   });
 
   // « Test du matériel » as its own page: « Tester mon micro » records 3 s and plays it back.
