@@ -50,10 +50,7 @@ def reviews_due_for(
     """Undecided reviews, overdue first (R19): an examiner's own and the queue (nobody's yet);
     a centre's candidates' for the centre; all for the hotline."""
     who = actor(ctx.store, staff_id)
-    due = projections.reviews_due(today)
-    if who.role is Role.EXAMINER:
-        return [r for r in due if r.examiner_id in (None, who.staff_id)]
-    return [r for r in due if _for_lead(who, projections, r.session_id)]
+    return _reviews_in_reach(who, projections, projections.reviews_due(today), queue=True)
 
 
 def results_to_send_for(
@@ -62,10 +59,18 @@ def results_to_send_for(
     """Decided reviews whose result is still to send: an examiner's own; a centre's
     candidates' for the centre; all for the hotline."""
     who = actor(ctx.store, staff_id)
-    waiting = projections.results_to_send()
+    return _reviews_in_reach(who, projections, projections.results_to_send(), queue=False)
+
+
+def _reviews_in_reach(
+    who: Actor, projections: Projections, reviews: list[ReviewSummary], *, queue: bool
+) -> list[ReviewSummary]:
+    """An examiner's own reviews (and, with `queue`, those nobody has yet); a lead's
+    candidates' (a centre's own, every centre's for the hotline)."""
     if who.role is Role.EXAMINER:
-        return [r for r in waiting if r.examiner_id == who.staff_id]
-    return [r for r in waiting if _for_lead(who, projections, r.session_id)]
+        mine = (None, who.staff_id) if queue else (who.staff_id,)
+        return [r for r in reviews if r.examiner_id in mine]
+    return [r for r in reviews if _for_lead(who, projections, r.session_id)]
 
 
 def appeals_due_for(ctx: Context, projections: Projections, staff_id: UUID) -> list[AppealSummary]:

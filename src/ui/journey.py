@@ -208,12 +208,18 @@ class Journey:
         self.platform.settle()
         self.review_id = reviewing.review_id_for(aid)
 
-    def sent_for_review(self, *, waive_id_photo: bool = False) -> UUID:
-        """The whole journey, from the enrolment to the exam sent for review."""
+    def in_exam(self, *, waive_id_photo: bool = False) -> UUID:
+        """From the enrolment to the exam begun (« Commencer »): the attempt's id."""
         self.enrol()
         self.create_session()
         self.through_checks(waive_id_photo=waive_id_photo)
         self.start_exam()
+        assert self.attempt_id is not None
+        return self.attempt_id
+
+    def sent_for_review(self, *, waive_id_photo: bool = False) -> UUID:
+        """The whole journey, from the enrolment to the exam sent for review."""
+        self.in_exam(waive_id_photo=waive_id_photo)
         self.answer_and_send()
         assert self.review_id is not None
         return self.review_id
@@ -221,10 +227,7 @@ class Journey:
     def sent_with_a_phone_flag(self) -> UUID:
         """The journey sent for review with a detector's phone flag during the exam (a hint,
         R20): the review has something to show beyond the steps."""
-        self.enrol()
-        self.create_session()
-        self.through_checks()
-        self.start_exam()
+        self.in_exam()
         assert self.session_id is not None
         proctoring.raise_flag(
             self.ctx,

@@ -434,10 +434,7 @@ def _side(platform: Platform, letter: str, centre: UUID, ids: dict[str, UUID], l
     """A candidate of that centre whose exam was recorded live, invalidated by the assigned
     examiner, sent, contested, and taken by a second examiner (the appeal waits)."""
     journey = Journey(platform, email=f"cand-{letter.lower()}@example.org", centre_id=centre)
-    journey.enrol()
-    journey.create_session()
-    journey.through_checks()
-    journey.start_exam()
+    journey.in_exam()
     session = journey.session_id
     assert session is not None
     (live / str(session)).mkdir(parents=True)

@@ -255,10 +255,7 @@ def test_reassigning_a_review_records_who_and_why_and_keeps_the_due_date(
 ) -> None:
     first, other = examiner(journey.platform, "first"), examiner(journey.platform, "other")
     lead = hotline_account(journey.ctx)
-    journey.enrol()
-    journey.create_session()
-    journey.through_checks()
-    journey.start_exam()
+    journey.in_exam()
     journey.answer_and_send()
     assert journey.review_id is not None
     reviewing.assign_examiner(journey.ctx, journey.review_id, first)
@@ -293,10 +290,7 @@ def test_a_review_is_never_handed_to_someone_who_is_not_an_examiner(journey: Jou
     support = accounts.register_staff(
         journey.ctx, email="s@example.org", name="Sam", role=Role.SUPPORT
     )
-    journey.enrol()
-    journey.create_session()
-    journey.through_checks()
-    journey.start_exam()
+    journey.in_exam()
     journey.answer_and_send()
     assert journey.review_id is not None
     with pytest.raises(ValueError, match="not an examiner"):

@@ -45,10 +45,7 @@ def platform() -> Iterator[Platform]:
 
 def in_exam(platform: Platform) -> Journey:
     journey = Journey(platform)
-    journey.enrol()
-    journey.create_session()
-    journey.through_checks()
-    journey.start_exam()
+    journey.in_exam()
     return journey
 
 
@@ -95,10 +92,7 @@ def test_the_exam_tab_shows_the_attempts_questions_and_saves_answers_given_there
 def test_a_workspace_opens_only_with_its_own_signed_link(platform: Platform) -> None:
     first = in_exam(platform)
     other = Journey(platform, email="other@example.org")
-    other.enrol()
-    other.create_session()
-    other.through_checks()
-    other.start_exam()
+    other.in_exam()
     mine, theirs = attempt_of(first).workspace_url, attempt_of(other).workspace_url
     swapped = mine.split("?t=")[0] + "?t=" + theirs.split("?t=")[1]
     assert http(swapped)[0] == 410

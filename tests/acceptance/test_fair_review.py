@@ -99,10 +99,7 @@ def test_an_examiner_validates_against_an_r17_ground_with_a_written_justificatio
 ) -> None:
     """R19: the recommendation advises, the examiner decides; a ground decided against needs
     at least 10 words, is recorded in the decision and replays with it."""
-    journey.enrol()
-    journey.create_session()
-    journey.through_checks()
-    journey.start_exam()
+    journey.in_exam()
     journey.clock.advance(minutes=5)
     close_the_proctoring_tab(journey)  # the exam tab stays open: the R17 ground
     journey.answer_and_send()

@@ -183,10 +183,7 @@ def test_deferring_before_commencer_returns_to_the_tile(journey: Journey) -> Non
 
 
 def test_quitting_the_certification_is_final(journey: Journey) -> None:
-    journey.enrol()
-    journey.create_session()
-    journey.through_checks()
-    journey.start_exam()
+    journey.in_exam()
     portal.quit_certification(journey.ctx, journey.attempt_id)  # type: ignore[arg-type]
     before = history_length(journey.platform)
     with pytest.raises(RuleBroken) as refused:
@@ -222,10 +219,7 @@ def test_a_missing_id_photo_leads_to_a_recommended_invalidation(journey: Journey
 def test_the_examiners_decision_replays_to_the_same_verdict_under_the_frozen_rule_set(
     journey: Journey,
 ) -> None:
-    journey.enrol()
-    journey.create_session()
-    journey.through_checks()
-    journey.start_exam()
+    journey.in_exam()
     proctoring.raise_flag(
         journey.ctx,
         journey.session_id,  # type: ignore[arg-type]
@@ -265,10 +259,7 @@ def test_the_examiners_decision_replays_to_the_same_verdict_under_the_frozen_rul
 def test_a_decision_citing_unknown_evidence_is_refused_and_records_nothing(
     journey: Journey,
 ) -> None:
-    journey.enrol()
-    journey.create_session()
-    journey.through_checks()
-    journey.start_exam()
+    journey.in_exam()
     journey.answer_and_send()
     examiner = journey.ctx.ids.new_id()
     reviewing.assign_examiner(journey.ctx, journey.review_id, examiner)  # type: ignore[arg-type]
@@ -289,10 +280,7 @@ def test_the_whole_journey_persists_and_replays_on_every_store(store_url: str) -
     platform = make_platform(store_url)
     try:
         journey = Journey(platform)
-        journey.enrol()
-        journey.create_session()
-        journey.through_checks()
-        journey.start_exam()
+        journey.in_exam()
         journey.answer_and_send()
         assert journey.review_id is not None
         examiner = platform.ctx.ids.new_id()

@@ -156,10 +156,7 @@ def sent_after_closing_the_proctoring_tab(
 ) -> list[ProctoredSession.ProctoringTabClosed]:
     """The journey to its sent exam, the proctoring tab closed 3 s into the exam (the
     recorder's grace 5 s): the session's ProctoringTabClosed facts."""
-    journey.enrol()
-    journey.create_session()
-    journey.through_checks()
-    journey.start_exam()
+    journey.in_exam()
     recorder, _ = wire(journey, grace_s=5)
     peer = connect(journey, recorder)
     play_with_heartbeats(peer, 3)
@@ -188,10 +185,7 @@ def test_closing_the_proctoring_tab_during_the_exam_leads_to_an_invalidation_r17
 
 def test_nothing_is_recorded_for_a_session_that_is_over() -> None:
     journey = Journey(make_platform())
-    journey.enrol()
-    journey.create_session()
-    journey.through_checks()
-    journey.start_exam()
+    journey.in_exam()
     journey.answer_and_send()
     recorder, _ = wire(journey, grace_s=2)
     before = len(session_events(journey))

@@ -184,10 +184,7 @@ def test_the_examiner_is_told_48_hours_before_a_review_is_due_and_overdue_is_rec
     platform: Platform,
 ) -> None:
     journey = Journey(platform)
-    journey.enrol()
-    journey.create_session()
-    journey.through_checks()
-    journey.start_exam()
+    journey.in_exam()
     journey.answer_and_send()  # sent on 27/01: due on 04/02 inclusive
     assert journey.review_id is not None
     examiner = accounts.register_staff(

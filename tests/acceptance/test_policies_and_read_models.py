@@ -14,10 +14,7 @@ from ui.journey import Journey
 
 
 def submitted(journey: Journey) -> Journey:
-    journey.enrol()
-    journey.create_session()
-    journey.through_checks()
-    journey.start_exam()
+    journey.in_exam()
     journey.answer_and_send()
     return journey
 
@@ -40,10 +37,7 @@ def test_a_submission_opens_exactly_one_review_even_when_runners_restart(
 
 def test_two_runners_racing_over_the_same_log_open_one_review(platform: Platform) -> None:
     journey = Journey(platform)
-    journey.enrol()
-    journey.create_session()
-    journey.through_checks()
-    journey.start_exam()
+    journey.in_exam()
     # Send without letting the platform's own runner react, then race two fresh runners.
     first = PolicyRunner(platform.ctx, default_policies())
     second = PolicyRunner(platform.ctx, default_policies())

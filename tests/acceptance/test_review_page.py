@@ -64,10 +64,7 @@ def examiner(platform: Platform) -> Iterator[TestClient[Any]]:
 def sent_with_a_closed_proctoring_tab(platform: Platform) -> Journey:
     """The exam tab stayed open while the proctoring tab was closed: an R17 ground."""
     journey = Journey(platform)
-    journey.enrol()
-    journey.create_session()
-    journey.through_checks()
-    journey.start_exam()
+    journey.in_exam()
     journey.clock.advance(minutes=5)
     close_the_proctoring_tab(journey)
     journey.answer_and_send()
@@ -193,10 +190,7 @@ def test_the_moments_say_what_the_hotline_and_the_candidate_wrote(
     """A technical problem's row read « Problème technique » alone, its text only in the raw
     journal beside a staff id (a reviewer's check); a phone's use is excused on it (R20)."""
     journey = Journey(platform)
-    journey.enrol()
-    journey.create_session()
-    journey.through_checks()
-    journey.start_exam()
+    journey.in_exam()
     assert journey.session_id is not None
     proctoring.record_technical_problem(
         journey.ctx,
@@ -216,10 +210,7 @@ def test_the_review_page_shows_the_guides_interruptions_r14_r23(
     platform: Platform, examiner: TestClient[Any]
 ) -> None:
     journey = Journey(platform)
-    journey.enrol()
-    journey.create_session()
-    journey.through_checks()
-    journey.start_exam()
+    journey.in_exam()
     journey.clock.advance(minutes=10)
     close_the_exam_tab(journey)
     close_the_proctoring_tab(journey)

@@ -186,10 +186,7 @@ def test_a_workspace_request_without_the_right_seb_hashes_is_refused_and_one_wit
     content, _ = download_seb(platform)
     key = config_key_of(content)
     journey = Journey(platform)
-    journey.enrol()
-    journey.create_session()
-    journey.through_checks()
-    journey.start_exam()
+    journey.in_exam()
     attempt = platform.ctx.store.get(journey.attempt_id, ExamAttempt)  # type: ignore[arg-type]
     url = attempt.workspace_url
     assert url is not None

@@ -67,10 +67,7 @@ def world() -> Iterator[dict[str, Any]]:
 
 def _in_exam(platform: Platform, email: str) -> Journey:
     journey = Journey(platform, email=email)
-    journey.enrol()
-    journey.create_session()
-    journey.through_checks()
-    journey.start_exam()
+    journey.in_exam()
     journey.set_password(PASSWORD)
     return journey
 

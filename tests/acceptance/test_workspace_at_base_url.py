@@ -36,10 +36,7 @@ def node(database_url: str, base_url: str, clock: ManualClock, seed: int) -> Pla
 
 def in_exam(platform: Platform) -> tuple[Journey, ExamAttempt]:
     journey = Journey(platform)
-    journey.enrol()
-    journey.create_session()
-    journey.through_checks()
-    journey.start_exam()
+    journey.in_exam()
     assert journey.attempt_id is not None
     return journey, platform.ctx.store.get(journey.attempt_id, ExamAttempt)
 

@@ -252,10 +252,7 @@ def test_the_examiner_invalidates_citing_evidence_and_the_candidate_reads_the_re
 ) -> None:
     platform = server.platform
     journey = Journey(platform, email=EMAIL)
-    journey.enrol()
-    journey.create_session()
-    journey.through_checks()
-    journey.start_exam()
+    journey.in_exam()
     assert journey.session_id is not None
     proctoring.record_proctoring_tab_closed(
         platform.ctx, journey.session_id, span=MediaSpan(300.0, 420.0)

@@ -40,10 +40,7 @@ def wait_for(what: str, done: Callable[[], bool], seconds: float = 15) -> None:
 
 def in_exam(server: Server) -> tuple[Journey, str]:
     journey = Journey(server.platform)
-    journey.enrol()
-    journey.create_session()
-    journey.through_checks()
-    journey.start_exam()
+    journey.in_exam()
     assert journey.attempt_id is not None
     url = attempt(server, journey).workspace_url
     assert url

@@ -51,10 +51,7 @@ def test_the_exam_tab_refuses_a_browser_without_seb_and_serves_seb(
     content, _ = download_seb(platform)
     key = config_key_of(content)
     journey = Journey(platform)
-    journey.enrol()
-    journey.create_session()
-    journey.through_checks()
-    journey.start_exam()
+    journey.in_exam()
     attempt = platform.ctx.store.get(journey.attempt_id, ExamAttempt)  # type: ignore[arg-type]
     url = attempt.workspace_url
     assert url is not None

@@ -76,10 +76,7 @@ def reviewed(tmp_path: Path) -> Iterator[tuple[str, Platform, Journey, str]]:
         ids=SeededIds(18),
     )
     journey = Journey(platform, email="sam.screen@example.org")
-    journey.enrol()
-    journey.create_session()
-    journey.through_checks()
-    journey.start_exam()
+    journey.in_exam()
     record_with_a_cut(journey, live_root)
     media_id = screen_beside(journey, live_root)
     journey.answer_and_send()

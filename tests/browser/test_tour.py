@@ -145,10 +145,7 @@ def sent_with_a_recording(platform: Platform, live_root: Path) -> Journey:
     """Léa: sent for review with 12 s of recording cut in two and a phone flag (the review
     page's player, gap and flag list)."""
     lea = Journey(platform, email="lea.revue@example.org")
-    lea.enrol()
-    lea.create_session()
-    lea.through_checks()
-    lea.start_exam()
+    lea.in_exam()
     record_with_a_cut(lea, live_root)
     assert lea.session_id is not None
     proctoring.raise_flag(
