@@ -50,6 +50,12 @@ def _moment(value: datetime) -> str:
     return value.isoformat()
 
 
+def mail_id_of(cause: str, kind: MailKind) -> UUID:
+    """A decided mail's id, derived from the event that called for it (`<stream>/<version>`):
+    a second decision of the same mail is refused by the store, and a page can find it."""
+    return uuid5(MAIL_NAMESPACE, f"{cause}:{kind.value}")
+
+
 class MailDecisions:
     """Decides every mail the guide's journey needs, from the events that call for it."""
 
@@ -60,6 +66,7 @@ class MailDecisions:
             recorded.event,
             Enrollment.Enrolled
             | Enrollment.ExamSessionCreated
+            | Enrollment.ExamSessionRenewed
             | Enrollment.DeadlineReminderDue
             | Enrollment.LiveSupervisionLinkSent
             | Enrollment.MailResent
@@ -80,7 +87,7 @@ class MailDecisions:
         def mail(kind: MailKind, to: RecipientKind, who: UUID, **params: str) -> None:
             decided.append(
                 OutboundMail.decide(
-                    mail_id=uuid5(MAIL_NAMESPACE, f"{cause}:{kind.value}"),
+                    mail_id=mail_id_of(cause, kind),
                     kind=kind,
                     recipient_kind=to,
                     recipient_id=who,
@@ -140,6 +147,18 @@ class MailDecisions:
                     valid_until=_day(event.valid_until),
                 )
             welcome(candidate, event.valid_until)
+        elif isinstance(event, Enrollment.ExamSessionRenewed):
+            # R3: the new last day (the event's: each renewal its own mail) and how to go
+            # on; the hotline's reason is a note for staff, never sent to the candidate.
+            enrollment = ctx.store.get(event.originator_id, Enrollment)
+            mail(
+                MailKind.EXAM_SESSION_RENEWED,
+                candidate_kind,
+                enrollment.candidate_id,
+                certification=self._title(ctx, enrollment.certification_code),
+                valid_until=_day(event.valid_until),
+                **({"live_supervision": "yes"} if enrollment.live_supervision else {}),
+            )
         elif isinstance(event, Enrollment.MailResent | Enrollment.CandidateUnblocked):
             # The hotline's resend (issue 13): the invitation again, or the welcome mail with
             # a new single-use link (the first one works once), as after a blocked screen.

@@ -35,6 +35,9 @@ class MailKind(StrEnum):
     # The candidate's appeal received, with the day a second examiner answers by: lodged
     # with no word back, a candidate could not tell it had gone through (a reviewer's finding).
     APPEAL_RECEIVED = "appeal_received"
+    # R3: the hotline renewed the exam session; its new last day and how to go on. The
+    # validity moved in silence, and a candidate who had called did not learn she could go on.
+    EXAM_SESSION_RENEWED = "exam_session_renewed"
 
 
 class RecipientKind(StrEnum):

@@ -34,6 +34,12 @@ ACTION_WORDS = {
     "waived_id_photo": "ID photo waived",
     "technical_problem": "technical problem recorded",
 }
+# Where the mail an action called for stands, after its line.
+MAILED_WORDS = {
+    "pending": "mail to the candidate on its way",
+    "sent": "mail sent to the candidate",
+    "failed": "mail to the candidate given up (vigie mail failed)",
+}
 
 
 def add_parser(commands: Any) -> None:
@@ -106,7 +112,11 @@ def _run(platform: Platform, args: argparse.Namespace, out: TextIO) -> int:
     times = ctx.times
     if command == "renew":
         day = hotline.renew(ctx, eid, by=by, reason=args.reason)
-        print(f"renewed: the exam session is valid until {times.format(day, 'en')}", file=out)
+        print(
+            f"renewed: the exam session is valid until {times.format(day, 'en')}; "
+            "a worker mails the candidate",
+            file=out,
+        )
     elif command == "waive-photo":
         step = PHOTOS[args.photo]
         hotline.waive_photo(ctx, eid, step=step, by=by, reason=args.reason)
@@ -153,4 +163,5 @@ def _show(platform: Platform, candidate_id: UUID, out: TextIO) -> None:
             day=times.format(a.day, "en"), moment=times.format(a.moment, "en")
         )
         why = f" — {a.why!r}" if a.why else ""
-        print(f"  {times.format(a.at, 'en')}  {what} by {a.by}{why}", file=out)
+        mailed = f"; {MAILED_WORDS[a.mail]}" if a.mail in MAILED_WORDS else ""
+        print(f"  {times.format(a.at, 'en')}  {what} by {a.by}{why}{mailed}", file=out)

@@ -124,6 +124,25 @@ def test_renewing_keeps_who_and_why_and_shows_the_new_validity(
     assert "par Sacha Hotline" in page and "ticket 4411: hospital stay" in page
 
 
+def test_the_case_file_says_the_renewal_is_mailed_then_that_the_mail_went(
+    client: TestClient[Any], platform: Platform, journey: Journey
+) -> None:
+    """R3: the renewal's mail is the worker's. The page says a mail tells the candidate, as
+    it says of the hotline's other mails; the renewal's line in the history then says where
+    that mail stands: decided and still to send, then sent."""
+    journey.create_session()
+    page = text(act(client, journey, "renew", reason="ticket 4411: hospital stay"))
+    assert "Un e-mail part vers le candidat, dans sa langue." in page
+    platform.runner.run_until_quiet()  # the worker decided the mail, not yet sent
+    page = text(client.get(f"/hotline/candidates/{journey.candidate_id}"))
+    assert "e-mail au candidat en route" in page
+    platform.settle()
+    page = text(client.get(f"/hotline/candidates/{journey.candidate_id}"))
+    assert "e-mail envoyé au candidat" in page and "en route" not in page
+    [mail] = [m for m in platform.mailer.sent if "renouvelée" in m.subject]  # type: ignore[attr-defined]
+    assert mail.to == "helene.leclerc@example.org" and "26/02/2025 inclus" in mail.text
+
+
 def test_a_renewal_past_day_90_is_refused_with_a_sentence_and_the_reason_kept(
     client: TestClient[Any], platform: Platform, journey: Journey
 ) -> None:
@@ -242,9 +261,9 @@ def test_every_action_from_the_command_line(platform: Platform, journey: Journey
     eid = str(journey.enrollment_id)
     code, found = cli(platform, "find", "Helene")
     assert code == 0 and str(journey.candidate_id) in found
-    assert cli(platform, "renew", eid, "--by", AGENT, "--reason", "ticket 7")[1].startswith(
-        "renewed: the exam session is valid until 26/02/2025"
-    )
+    renewed = cli(platform, "renew", eid, "--by", AGENT, "--reason", "ticket 7")[1]
+    assert renewed.startswith("renewed: the exam session is valid until 26/02/2025")
+    assert "a worker mails the candidate" in renewed
     cli(platform, "book-live", eid, "--by", AGENT, "--slot", "2025-01-29T10:00")
     cli(platform, "send-live-link", eid, "--by", AGENT, "--link", "https://share.example.org/x")
     cli(platform, "resend", eid, "--by", AGENT, "--mail", "invitation")
@@ -256,6 +275,9 @@ def test_every_action_from_the_command_line(platform: Platform, journey: Journey
     cli(platform, "unblock", eid, "--by", AGENT, "--reason", "frozen")
     code, shown = cli(platform, "show", str(journey.candidate_id))
     assert "7 hotline action(s)" in shown and "by Sacha Hotline — 'ticket 7'" in shown
+    platform.settle()
+    shown = cli(platform, "show", str(journey.candidate_id))[1]
+    assert "by Sacha Hotline — 'ticket 7'; mail sent to the candidate" in shown
     with pytest.raises(ValueError, match="not a support"):
         cli(platform, "renew", eid, "--by", "centre@example.org", "--reason", "x")
 

@@ -13,11 +13,11 @@ from adapters.clock import ManualClock
 from adapters.ids import SeededIds
 from adapters.mail.capture import SmtpCapture
 from adapters.mail.smtp import SmtpMailer
-from app.use_cases import accounts
+from app.use_cases import accounts, hotline
 from domain.candidate import Account
 from domain.errors import RuleBroken
 from domain.outbound_mail import MailStatus
-from ui.journey import PARIS, Journey
+from ui.journey import PARIS, Journey, hotline_account
 
 
 @pytest.fixture
@@ -117,6 +117,32 @@ def test_a_reset_link_read_from_the_mail_works_once_then_expires(
             account=Account.PROCTORING,
             password="p4ssword!",
         )
+
+
+def test_a_renewal_arrives_once_with_its_new_last_day_in_both_parts(
+    platform: Platform, capture: SmtpCapture
+) -> None:
+    """R3: the hotline's renewal reaches the candidate's mailbox, once, however many worker
+    passes follow; the hotline's reason stays with staff."""
+    journey = Journey(platform)
+    journey.enrol()
+    journey.create_session()
+    assert journey.enrollment_id is not None
+    agent = hotline_account(platform.ctx)
+    hotline.renew(platform.ctx, journey.enrollment_id, by=agent, reason="ticket 88: flu")
+    for _ in range(3):
+        platform.settle()
+    [renewal] = [
+        m
+        for m in to(capture, journey.email)
+        if m["Subject"] == "Votre session d'examen est renouvelée"
+    ]
+    text = text_of(renewal)
+    assert "jusqu'au 26/02/2025 inclus" in text and "/login" in text
+    assert "hotline-certifications@vigie.example" in text  # R26
+    assert "ticket 88" not in text
+    html = renewal.get_body(preferencelist=("html",))
+    assert html is not None and "26/02/2025 inclus" in str(html.get_content())
 
 
 def test_reminders_arrive_once_on_their_day(platform: Platform, capture: SmtpCapture) -> None:

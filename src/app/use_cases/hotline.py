@@ -12,6 +12,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from app.context import Context, retrying, update
+from app.outbox import mail_id_of
 from app.read_models import Projections, SessionSummary
 from app.use_cases import enrolment, proctoring
 from domain.candidate import Candidate
@@ -19,6 +20,7 @@ from domain.enrollment import Enrollment
 from domain.errors import InvalidArgument, RuleBroken
 from domain.guide import Step
 from domain.hotline import MailToResend, check_reason
+from domain.outbound_mail import MailKind
 from domain.proctored_session import ProctoredSession
 from domain.staff import StaffMember
 
@@ -101,6 +103,10 @@ class HotlineAction:
     detail: str = ""
     day: date | None = None
     moment: datetime | None = None
+    # Where the mail this action called for stands (a MailStatus value: pending, sent,
+    # failed), so the hotline can tell a caller whether it went; "" when none was decided
+    # (a renewal recorded before renewals were mailed).
+    mail: str = ""
 
 
 @dataclass(frozen=True)
@@ -142,20 +148,29 @@ def case_file(ctx: Context, projections: Projections, candidate_id: UUID) -> Cas
             history.extend(_session_actions(ctx, session.id, who))
         summary = projections.sessions.get(session.id) if session else None
         files.append(EnrolmentFile(enrollment, session, summary))
-        history.extend(_enrolment_actions(ctx, enrollment_id, who))
+        history.extend(_enrolment_actions(ctx, projections, enrollment_id, who))
     files.sort(key=lambda f: f.enrollment.enrolled_on, reverse=True)
     history.sort(key=lambda a: a.at, reverse=True)
     return CaseFile(candidate, tuple(files), tuple(history))
 
 
-def _enrolment_actions(ctx: Context, enrollment_id: UUID, who: _Who) -> list[HotlineAction]:
+def _enrolment_actions(
+    ctx: Context, projections: Projections, enrollment_id: UUID, who: _Who
+) -> list[HotlineAction]:
     actions = []
     for event in ctx.store.history(enrollment_id):
         at = event.timestamp
         if isinstance(event, Enrollment.ExamSessionRenewed):
+            cause = f"{event.originator_id}/{event.originator_version}"
+            mailed = projections.mails.get(mail_id_of(cause, MailKind.EXAM_SESSION_RENEWED))
             actions.append(
                 HotlineAction(
-                    at, "renewed", who(event.renewed_by), event.reason, day=event.valid_until
+                    at,
+                    "renewed",
+                    who(event.renewed_by),
+                    event.reason,
+                    day=event.valid_until,
+                    mail=mailed.status.value if mailed else "",
                 )
             )
         elif isinstance(event, Enrollment.LiveSupervisionSlotBooked):
@@ -205,7 +220,8 @@ def _session_actions(ctx: Context, session_id: UUID, who: _Who) -> list[HotlineA
 
 
 def renew(ctx: Context, enrollment_id: UUID, *, by: UUID, reason: str) -> date:
-    """R3: a new validity, never past day 90; returns the new last valid day."""
+    """R3: a new validity, never past day 90; returns the new last valid day. The worker
+    mails the candidate that day (app.outbox)."""
     return enrolment.renew_exam_session(ctx, enrollment_id, renewed_by=by, reason=reason)
 
 

@@ -79,7 +79,10 @@ class Link(msgspec.Struct):
 
 # What a success says, shown at the top of the case file after the redirect.
 DONE = {
-    "renewed": N_("Session renewed: it is now valid until %(day)s."),
+    "renewed": N_(
+        "Session renewed: it is now valid until %(day)s. A mail tells the candidate, in "
+        "their language."
+    ),
     "waived": N_("Photo waived: the candidate can go on; the examiner will see why."),
     "problem": N_("Technical problem recorded: the examiner will read it beside any phone seen."),
     "booked": N_("Live-supervision slot booked for %(moment)s."),
@@ -162,6 +165,12 @@ ACTION = {
     "technical_problem": N_("Technical problem recorded"),
 }
 PHOTO = {Step.FACE_PHOTO: N_("face photo"), Step.ID_PHOTO: N_("ID card photo")}
+# Where the mail an action called for stands (a MailStatus value), beside its history line.
+MAILED = {
+    "pending": N_("mail to the candidate on its way"),
+    "sent": N_("mail sent to the candidate"),
+    "failed": N_("mail to the candidate given up"),
+}
 
 
 @dataclass(frozen=True)
@@ -260,6 +269,7 @@ class HotlineDesk(Controller):
                 badges=STATE_BADGE,
                 actions=ACTION,
                 photos=PHOTO,
+                mailed=MAILED,
                 limit=REASON_LIMIT,
                 titles=_titles(platform.ctx, case),
                 live_states=LIVE_STATES,  # a session support may watch (R2): a link to it

@@ -139,6 +139,7 @@ MAIL_WORDS = {
     MailKind.REVIEW_DUE_SOON: N_("Review due soon (examiner)"),
     MailKind.APPEAL_DECIDED: N_("Appeal decided"),
     MailKind.APPEAL_RECEIVED: N_("Appeal received"),
+    MailKind.EXAM_SESSION_RENEWED: N_("Exam session renewed"),
 }
 
 
