@@ -263,14 +263,27 @@ class Enrollment(Aggregate):
         )
 
     def renew_exam_session(
-        self, *, at: datetime, renewed_by: UUID | None = None, reason: str = ""
+        self,
+        *,
+        at: datetime,
+        renewed_by: UUID | None = None,
+        reason: str = "",
+        session_closed: bool = False,
     ) -> date:
         """R3: renew the exam session's validity, never past day 90. The hotline says who
-        renews and why (`renewed_by` None: a script of old, kept for its callers)."""
+        renews and why (`renewed_by` None: a script of old, kept for its callers).
+        `session_closed`: the session was closed (its exam sent, or left for good; the use
+        case reads it from the session): a renewal would give nothing to take, and mail the
+        candidate that she may now take her exam."""
         require_aware("at", at)
         why = check_reason("reason", reason, required=renewed_by is not None)
         if self.exam_session_id is None or self.session_valid_until is None:
             raise RuleBroken("R3", "there is no exam session to renew yet")
+        require(
+            not session_closed,
+            "R18",
+            "the exam was sent, or left for good: this session is over, nothing to renew",
+        )
         require(not self.expired, "R3", "the enrolment has expired")
         valid_until = renewed_validity_end(
             self.session_valid_until, at.date(), self.last_day, self.rules

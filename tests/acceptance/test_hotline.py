@@ -158,6 +158,27 @@ def test_a_renewal_past_day_90_is_refused_with_a_sentence_and_the_reason_kept(
     assert "R3:" not in page
 
 
+def test_a_session_whose_exam_was_sent_is_not_renewed_and_the_page_says_why_r18(
+    client: TestClient[Any], platform: Platform, journey: Journey
+) -> None:
+    """A renewal of a session already over (its exam sent) was recorded, and mailed the
+    candidate that she could now take her exam (a reviewer's check): it is refused, nothing
+    recorded, and the case file offers no renewal but says why."""
+    journey.create_session()
+    journey.through_checks()
+    journey.start_exam()
+    journey.answer_and_send()
+    before = history(platform, journey.enrollment_id)
+    page = text(client.get(f"/hotline/candidates/{journey.candidate_id}"))
+    assert "cette session est terminée et ne peut pas être renouvelée" in page
+    assert f'action="/hotline/enrolments/{journey.enrollment_id}/renew"' not in page
+    refused = act(client, journey, "renew", reason="she asks for more time")
+    assert refused.status_code == 409
+    assert "cette session est terminée et ne peut pas être renouvelée" in text(refused)
+    assert "R18:" not in text(refused)
+    assert history(platform, journey.enrollment_id) == before  # nothing recorded
+
+
 def test_waiving_the_photo_the_candidate_is_stuck_at(
     client: TestClient[Any], platform: Platform, journey: Journey
 ) -> None:

@@ -330,12 +330,18 @@ def renew_exam_session(
     """R3: the hotline renews the exam session's validity, never past day 90 (who and why
     are kept; a reason is required when a staff member is named)."""
     at = ctx.now()
-    return update(
-        ctx,
-        enrollment_id,
-        Enrollment,
-        lambda e: e.renew_exam_session(at=at, renewed_by=renewed_by, reason=reason),
-    )
+
+    def renew(enrollment: Enrollment) -> date:
+        session_id = enrollment.exam_session_id
+        closed = (
+            session_id is not None
+            and ctx.store.get(session_id, ProctoredSession).closed_at is not None
+        )
+        return enrollment.renew_exam_session(
+            at=at, renewed_by=renewed_by, reason=reason, session_closed=closed
+        )
+
+    return update(ctx, enrollment_id, Enrollment, renew)
 
 
 def book_live_supervision_slot(

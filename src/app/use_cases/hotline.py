@@ -74,13 +74,19 @@ class EnrolmentFile:
 
     @property
     def renewal_possible(self) -> bool:
-        """R3: a session exists and its validity does not reach day 90 yet."""
+        """R3: a session exists, still open, and its validity does not reach day 90 yet."""
         e = self.enrollment
         return (
             not e.expired
+            and not self.session_over
             and e.session_valid_until is not None
             and e.session_valid_until < e.last_day
         )
+
+    @property
+    def session_over(self) -> bool:
+        """R18, R22: the session closed, its exam sent or left for good."""
+        return self.session is not None and self.session.closed_at is not None
 
     @property
     def photo_to_waive(self) -> Step | None:

@@ -99,6 +99,10 @@ REFUSED: dict[tuple[str, str], str] = {
         "or that day has passed. The centre can enrol the candidate again."
     ),
     ("renew", "R1"): N_("The enrolment has expired: the centre can enrol the candidate again."),
+    ("renew", "R18"): N_(
+        "The candidate's exam was sent, or they left it for good: this session is over and "
+        "cannot be renewed."
+    ),
     ("waive", "R4"): N_("The candidate's time for this session is up."),
     ("waive", "*"): N_(
         "The candidate is not at that photo now: ask where they are, then reload this page."
