@@ -107,6 +107,51 @@ def test_the_pages_after_log_in_speak_the_account_language(platform: Platform) -
         client.__exit__(None, None, None)
 
 
+def invitation_path(platform: Platform, email: str) -> str:
+    [invitation] = [m for m in mails_to(platform, email) if "/sessions/new?t=" in m.text]
+    return "/sessions/new?t=" + invitation.text.split("/sessions/new?t=", 1)[1].split()[0]
+
+
+def test_the_invitation_opens_in_the_enrolment_language_unless_one_was_chosen(
+    platform: Platform,
+) -> None:
+    """An English candidate's invitation opened in French, and so did what « Create my
+    session » answered and the welcome mail's password link (a reviewer's check): each page
+    follows her enrolment's language, as its mail does, until one is chosen on the browser."""
+    enrolled(platform, "en@example.org", "en")
+    path = invitation_path(platform, "en@example.org")
+    client = client_of(platform)
+    try:
+        page = client.get(path).text
+        assert '<html lang="en"' in page and "Create my session" in page
+        token = path.split("t=", 1)[1]
+        created = client.post(
+            "/sessions/new", data={"token": token, "_csrf_token": form_token(client, path)}
+        )
+        assert '<html lang="en"' in created.text and "Your exam session was created" in created.text
+    finally:
+        client.__exit__(None, None, None)
+    platform.settle()  # the welcome mail: its link to choose a password opens in English too
+    welcome = mails_to(platform, "en@example.org")[-1].text
+    password_link = "/password/reset?t=" + welcome.split("/password/reset?t=", 1)[1].split()[0]
+    elsewhere = client_of(platform)  # opened on another device
+    try:
+        assert '<html lang="en"' in elsewhere.get(password_link).text
+    finally:
+        elsewhere.__exit__(None, None, None)
+    chosen = client_of(platform)  # a browser where French was chosen: the choice holds
+    try:
+        chosen.get("/lang/fr")
+        assert "Créer ma session" in chosen.get(path).text
+    finally:
+        chosen.__exit__(None, None, None)
+    broken = client_of(platform)  # a broken link still opens, in the default language
+    try:
+        assert '<html lang="fr"' in broken.get("/sessions/new?t=nothing").text
+    finally:
+        broken.__exit__(None, None, None)
+
+
 def test_a_language_chosen_on_the_page_wins_and_becomes_the_account_language(
     platform: Platform,
 ) -> None:

@@ -38,6 +38,7 @@ from app.passwords import MIN_LENGTH
 from app.read_models import SessionSummary
 from app.use_cases import accounts, enrolment, proctoring
 from domain.candidate import Account, Candidate
+from domain.enrollment import Enrollment
 from domain.errors import DomainError, InvalidArgument, RuleBroken
 from domain.proctored_session import EnvironmentPart, ProctoredSession
 from ui.web import check_steps
@@ -184,6 +185,7 @@ def logout(request: Request[Any, Any, Any]) -> Redirect:
 async def password_page(request: Request[Any, Any, Any], t: FromQuery[str] = "") -> Template:
     """The e-mailed link's form; a link that no longer works says so at once, without the
     form (R24)."""
+    await _follow_link_language(request, "password-reset", t)  # R25
     platform = platform_of(request)
     refused = (
         await sync_to_thread(accounts.reset_link_refusal, platform.ctx, platform.links, t)
@@ -282,9 +284,37 @@ async def forgot(request: Request[Any, Any, Any], data: Typed[ForgotForm]) -> Te
 # --- creating the exam session (R1–R3) --------------------------------------------------------
 
 
-@get("/sessions/new", sync_to_thread=False)
-def create_session_page(request: Request[Any, Any, Any], t: FromQuery[str] = "") -> Template:
+@get("/sessions/new")
+async def create_session_page(request: Request[Any, Any, Any], t: FromQuery[str] = "") -> Template:
+    await _follow_link_language(request, "create-session", t)  # R25
     return Template("create_session.html", context=context(request, token=t))
+
+
+def _link_language(platform: Platform, purpose: str, token: str) -> str | None:
+    """The language of the candidate an e-mailed link names (an invitation names her
+    enrolment, a password link her account); None for a broken link, which its page
+    refuses in the default language."""
+    ctx = platform.ctx
+    try:
+        value = platform.links.verify(purpose, token)
+        if purpose == "create-session":
+            candidate_id = ctx.store.get(UUID(value), Enrollment).candidate_id
+        else:  # "password-reset": "<candidate>:<token id>"
+            candidate_id = UUID(value.partition(":")[0])
+        return ctx.store.get(candidate_id, Candidate).language
+    except (DomainError, ValueError, LookupError):
+        return None
+
+
+async def _follow_link_language(request: Request[Any, Any, Any], purpose: str, token: str) -> None:
+    """R25: a page opened from one of her mails speaks the mail's language, hers, unless a
+    language was chosen on this browser: an English candidate's invitation and password
+    link opened in French (a reviewer's check). What the page answers follows it."""
+    if not token or request.session.get("lang_chosen") or request.cookies.get(LANGUAGE_COOKIE):
+        return
+    language = await sync_to_thread(_link_language, platform_of(request), purpose, token)
+    if language is not None:
+        request.session["lang"] = language
 
 
 @post("/sessions/new", sync_to_thread=True)
