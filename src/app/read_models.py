@@ -81,6 +81,7 @@ class ReviewSummary:
     warned: bool = False
     marked_overdue: bool = False
     released: bool = False  # the result sent to the candidate (R19)
+    released_at: datetime | None = None  # when it was sent (the hotline tells the candidate)
 
     def overdue(self, today: date) -> bool:
         """R19: the 8 days have passed without a decision."""
@@ -100,6 +101,7 @@ class AppealSummary:
     examiner_id: UUID | None = None
     verdict: Verdict | None = None
     agrees: bool | None = None
+    decided_at: datetime | None = None  # when the appeal's decision was sent to the candidate
 
 
 @dataclass(frozen=True)
@@ -601,7 +603,7 @@ class Projections:
             ):
                 self._apply_appeal(summary, event)
             elif isinstance(event, Review.ResultsReleased):
-                self.reviews[rid] = replace(summary, released=True)
+                self.reviews[rid] = replace(summary, released=True, released_at=event.timestamp)
                 sid = summary.session_id
                 if sid in self.sessions:
                     self.sessions[sid] = replace(
@@ -624,7 +626,9 @@ class Projections:
         if isinstance(event, Review.AppealExaminerAssigned):
             self.appeals[rid] = replace(appeal, examiner_id=event.examiner_id)
         elif isinstance(event, Review.AppealDecided):
-            self.appeals[rid] = replace(appeal, verdict=event.verdict, agrees=event.agrees)
+            self.appeals[rid] = replace(
+                appeal, verdict=event.verdict, agrees=event.agrees, decided_at=event.timestamp
+            )
             if sid in self.sessions:
                 self.sessions[sid] = replace(
                     self.sessions[sid], status=event.verdict.value, verdict=event.verdict

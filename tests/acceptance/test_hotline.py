@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import io
+import re
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
@@ -17,9 +18,11 @@ from litestar.testing import TestClient
 from adapters.bootstrap import Platform, Settings, bootstrap
 from adapters.ids import SeededIds
 from app.mail_rendering import SupportContact
-from app.use_cases import accounts, hotline
+from app.use_cases import accounts, appeals, hotline, reviewing
 from domain.enrollment import Enrollment
+from domain.evidence import ReasonCode, Verdict
 from domain.proctored_session import ProctoredSession
+from domain.review import AppealOutcome, CitedReason, Review
 from domain.staff import Role
 from tests.acceptance.web import form_token, log_in
 from ui import hotline_cli
@@ -358,3 +361,106 @@ def test_a_session_under_way_is_one_click_from_its_live_view(
     page = client.get(f"/hotline/candidates/{journey.candidate_id}").text
     assert f'href="/staff/live/{journey.session_id}"' in page and "Regarder en direct" in page
     assert client.get(f"/staff/live/{journey.session_id}").status_code == 200
+
+
+def fact(client: TestClient[Any], journey: Journey, name: str) -> str:
+    """One line of the enrolment's facts on the case file (`step` or `outcome`), as read:
+    tags dropped, spaces joined; "" when the page has no such line."""
+    page = client.get(f"/hotline/candidates/{journey.candidate_id}").text
+    found = re.search(rf'<dd id="{name}-{journey.enrollment_id}">(.*?)</dd>', page, re.S)
+    if found is None:
+        return ""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", found.group(1))).split())
+
+
+def test_the_case_file_says_where_the_candidate_is_and_what_came_of_her_exam(
+    client: TestClient[Any], platform: Platform, journey: Journey
+) -> None:
+    """A candidate calls the hotline: the agent reads her step in the words of her own
+    screen (R7–R10), then the exam under way and sent, and once decided the verdict and the
+    day its result was sent to her (R19). The page said only « aux vérifications »."""
+    examiner = accounts.register_staff(
+        platform.ctx, email="eve@example.org", name="Eve", role=Role.EXAMINER
+    )
+    journey.create_session()
+    assert fact(client, journey, "step") == "Session d'examen créée, pas encore ouverte"
+    journey.enter()
+    journey.pass_attestations()
+    assert fact(client, journey, "step") == (
+        "Étape 2 sur 4 — Vérifications de l'équipement Test du son — écran 1 sur 4 de cette étape"
+    )
+    journey.pass_equipment()
+    assert fact(client, journey, "step").startswith("Étape 3 sur 4 — Identification")
+    journey.take_photos()
+    journey.record_environment()
+    journey.start_exam()
+    assert fact(client, journey, "step") == "Examen en cours"
+    assert fact(client, journey, "outcome") == ""  # nothing to tell yet
+
+    journey.answer_and_send()
+    assert fact(client, journey, "step") == "Examen envoyé au contrôle"
+    assert fact(client, journey, "outcome") == (
+        "En cours de contrôle par un examinateur, qui décide au plus tard le 04/02/2025"
+    )
+    journey.decided(examiner, Verdict.VALIDATED)
+    assert fact(client, journey, "outcome") == (
+        "Session validée — le résultat n'est pas encore envoyé au candidat"
+    )
+    journey.clock.advance(days=1)
+    assert journey.review_id is not None
+    reviewing.release_results(platform.ctx, journey.review_id, released_by=examiner)
+    assert fact(client, journey, "outcome") == "Session validée — résultat envoyé le 28/01/2025"
+    client.get("/lang/en")
+    assert fact(client, journey, "step") == "Exam submitted for review"
+    assert fact(client, journey, "outcome") == "Session validated — result sent on 28/01/2025"
+
+
+def test_an_invalidated_then_contested_exam_reads_so_on_the_case_file(
+    client: TestClient[Any], platform: Platform, journey: Journey
+) -> None:
+    """An invalidation read « envoyée » in a green badge; a contested one gave no sign of
+    the appeal the candidate calls about (R19)."""
+    first, second = (
+        accounts.register_staff(platform.ctx, email=f"{n}@example.org", name=n, role=Role.EXAMINER)
+        for n in ("first", "second")
+    )
+    journey.create_session()
+    journey.through_checks()
+    journey.start_exam()
+    journey.answer_and_send()
+    assert journey.review_id is not None and journey.candidate_id is not None
+    review = platform.ctx.store.get(journey.review_id, Review)
+    launched = next(e for e in review.evidence if e.kind == "ExamLaunched")
+    reviewing.assign_examiner(platform.ctx, review.id, first)
+    reviewing.decide_review(
+        platform.ctx,
+        review.id,
+        examiner_id=first,
+        verdict=Verdict.INVALIDATED,
+        reasons=(CitedReason(ReasonCode.HEADPHONES, (launched.id,)),),
+    )
+    reviewing.release_results(platform.ctx, review.id, released_by=first)
+    page = text(client.get(f"/hotline/candidates/{journey.candidate_id}"))
+    assert '<span class="badge badge--error">invalidée</span>' in page
+    assert fact(client, journey, "outcome") == "Session invalidée — résultat envoyé le 27/01/2025"
+    appeals.lodge_appeal(
+        platform.ctx,
+        review.id,
+        candidate_id=journey.candidate_id,
+        reason="je portais des bouchons d'oreille prescrits par mon médecin",
+    )
+    assert fact(client, journey, "outcome") == (
+        "Session invalidée — résultat envoyé le 27/01/2025 Contestation en cours d'examen"
+    )
+    journey.clock.advance(days=2)
+    appeals.take_appeal(platform.ctx, review.id, second)
+    appeals.decide_appeal(
+        platform.ctx,
+        review.id,
+        examiner_id=second,
+        outcome=AppealOutcome.OVERTURNED,
+        answer="the recording shows the candidate alone and silent throughout",
+    )
+    assert fact(client, journey, "outcome") == (
+        "Session validée après contestation — décision envoyée le 29/01/2025"
+    )

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from app.context import Context, retrying, update
 from app.outbox import mail_id_of
-from app.read_models import Projections, SessionSummary
+from app.read_models import AppealSummary, Projections, ReviewSummary, SessionSummary
 from app.use_cases import enrolment, proctoring
 from domain.candidate import Candidate
 from domain.enrollment import Enrollment
@@ -66,11 +66,14 @@ def find_candidates(ctx: Context, projections: Projections, query: str) -> list[
 
 @dataclass(frozen=True)
 class EnrolmentFile:
-    """One enrolment as the hotline sees it, with its exam session if there is one."""
+    """One enrolment as the hotline sees it, with its exam session if there is one, and its
+    review and appeal once the exam was sent (what the candidate calls about afterwards)."""
 
     enrollment: Enrollment
     session: ProctoredSession | None
     summary: SessionSummary | None
+    review: ReviewSummary | None = None
+    appeal: AppealSummary | None = None
 
     @property
     def renewal_possible(self) -> bool:
@@ -153,7 +156,10 @@ def case_file(ctx: Context, projections: Projections, candidate_id: UUID) -> Cas
             session = ctx.store.get(enrollment.exam_session_id, ProctoredSession)
             history.extend(_session_actions(ctx, session.id, who))
         summary = projections.sessions.get(session.id) if session else None
-        files.append(EnrolmentFile(enrollment, session, summary))
+        review_id = summary.review_id if summary else None
+        review = projections.reviews.get(review_id) if review_id else None
+        appeal = projections.appeals.get(review_id) if review_id else None
+        files.append(EnrolmentFile(enrollment, session, summary, review, appeal))
         history.extend(_enrolment_actions(ctx, projections, enrollment_id, who))
     files.sort(key=lambda f: f.enrollment.enrolled_on, reverse=True)
     history.sort(key=lambda a: a.at, reverse=True)

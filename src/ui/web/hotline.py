@@ -27,6 +27,7 @@ from domain.hotline import REASON_LIMIT, MailToResend
 from domain.rules import CURRENT_RULES
 from domain.staff import Role
 from ui.web.edge import Form, context, platform_of, staff_guard, staff_id
+from ui.web.hotline_progress import progress
 from ui.web.i18n import N_, gettext_for
 from ui.web.operator import LIVE_STATES
 
@@ -145,6 +146,9 @@ STATE = {
     "closed": N_("sent"),
     "quit": N_("quit"),
     "under review": N_("under review"),
+    # A decided session read « envoyée », green even when invalidated.
+    "validated": N_("validated"),
+    "invalidated": N_("invalidated"),
     "under appeal": N_("under appeal"),
 }
 STATE_BADGE = {
@@ -152,6 +156,8 @@ STATE_BADGE = {
     "checks": "info",
     "exam": "warning",
     "quit": "error",
+    "under review": "info",
+    "invalidated": "error",
     "under appeal": "warning",
 }
 
@@ -260,6 +266,11 @@ class HotlineDesk(Controller):
                 day=_day(request, enrollment.session_valid_until if enrollment else None),
                 moment=_moment(request, enrollment.supervision_slot if enrollment else None),
             )
+        times = platform.ctx.times
+        where = {  # where she is and what came of it, per enrolment (R7–R10, R19)
+            f.enrollment.id: progress(f, language, lambda v: times.format(v, language, "day"))
+            for f in case.enrolments
+        }
         return Template(
             "hotline_candidate.html",
             context=context(
@@ -276,6 +287,7 @@ class HotlineDesk(Controller):
                 mailed=MAILED,
                 limit=REASON_LIMIT,
                 titles=_titles(platform.ctx, case),
+                progress=where,
                 live_states=LIVE_STATES,  # a session support may watch (R2): a link to it
             ),
             status_code=409 if refusal else 200,
