@@ -37,7 +37,7 @@ from app.media_content import UPLOADS, MediaTooLarge, accept_upload, recording_k
 from app.passwords import MIN_LENGTH
 from app.read_models import SessionSummary
 from app.use_cases import accounts, enrolment, proctoring
-from domain.candidate import Account, Candidate
+from domain.candidate import Account, Candidate, check_email
 from domain.enrollment import Enrollment
 from domain.errors import DomainError, InvalidArgument, RuleBroken
 from domain.proctored_session import EnvironmentPart, ProctoredSession
@@ -246,6 +246,21 @@ def _link_fault(refused: RuleBroken) -> str:
     return next((fault for fault in ("used", "expired") if fault in refused.message), "invalid")
 
 
+def _email_refusal(email: str, language: str) -> str:
+    """Why the forgot-password form's address is refused, in `language`, or ""."""
+    _ = gettext_for(language)
+    if not email.strip():
+        return _("E-mail address missing: type the address you were enrolled with.")
+    try:
+        check_email(email)
+    except InvalidArgument:
+        return _(
+            "Invalid e-mail address: type it whole, as in the mail you received "
+            "(for example camille.martin@example.org)."
+        )
+    return ""
+
+
 @get("/password/forgot", sync_to_thread=False)
 def forgot_page(request: Request[Any, Any, Any]) -> Template:
     return Template("forgot.html", context=context(request, sent=False))
@@ -262,10 +277,21 @@ FORGOT_ANSWER_S = 0.25
 async def forgot(request: Request[Any, Any, Any], data: Typed[ForgotForm]) -> Template:
     """R24: the same answer, in the same time, whether the address is known or not; the
     mail comes in the language of the page it was asked from (R25)."""
+    account = Account.PORTAL if data.account == "portal" else Account.PROCTORING
+    # A malformed address is said beside the field, what was typed kept: no account has one,
+    # so refusing it tells nothing about who is registered. A well-formed one, known or not,
+    # gets the answer below.
+    refused = _email_refusal(data.email, language_of(request))
+    if refused:
+        return Template(
+            "forgot.html",
+            context=context(request, sent=False, account=account.value, error=refused),
+            status_code=400,
+        )
     started = time.monotonic()
     platform = platform_of(request)
-    account = Account.PORTAL if data.account == "portal" else Account.PROCTORING
-    # A malformed address gets the same answer as an unknown one.
+    # The address was checked above; nothing else is expected to refuse it, and were it to,
+    # the answer must still be the unknown one's.
     with contextlib.suppress(InvalidArgument):
         await sync_to_thread(
             functools.partial(
