@@ -279,3 +279,40 @@ def test_a_result_mail_names_its_reasons_in_words_in_the_reader_language() -> No
     assert "proctoring tab closed, use of a phone" in english.text
     assert "onglet e-surveillance fermé, utilisation d'un téléphone" in french.text
     assert "proctoring_tab_closed" not in english.html + french.html
+
+
+def test_the_portal_profile_asks_for_a_civility_and_pre_selects_none_r11(
+    platform: Platform,
+) -> None:
+    """« Madame » stood pre-selected: a candidate who did not look had it printed on her
+    certificate (a reviewer's check). Nothing is chosen for her; sent without one, the form
+    is refused naming the field, and nothing is recorded."""
+    journey = enrolled(platform, "fr@example.org", "fr")
+    journey.create_session()
+    journey.set_password(PASSWORD)
+    attempt_id = journey.through_checks()
+    client = client_of(platform)
+    try:
+        log_in(client, "/login", "fr@example.org", PASSWORD)
+        page = f"/portal/{attempt_id}"
+        profile = client.get(page).text
+        assert '<option value="" disabled selected>Choisir…</option>' in profile
+        assert '<select id="civility" name="civility" required>' in profile
+        refused = client.post(
+            f"{page}/profile",
+            data={
+                "_csrf_token": form_token(client, page),
+                "email": "fr@example.org",
+                "password": "portail-pass-1",
+                "surname": "Martin",
+                "first_name": "Camille",
+                "birth_date": "1990-05-17",
+                "birth_place": "Nantes",
+            },
+        )
+        assert refused.status_code == 409  # as every refusal of the domain's
+        assert "Vérifiez le champ" in refused.text and "Civilité" in refused.text
+        assert journey.candidate_id is not None
+        assert not platform.ctx.store.get(journey.candidate_id, Candidate).profile_complete
+    finally:
+        client.__exit__(None, None, None)

@@ -175,6 +175,7 @@ def test_the_happy_path_from_the_invitation_to_the_sent_exam(page: Any, server: 
     page.get_by_label("Mot de passe").fill("portail-pass-1")
     page.get_by_label("Date de naissance").fill("1990-05-17")
     page.get_by_label("Lieu de naissance").fill("Nantes")
+    page.locator("#civility").select_option("Madame")  # nothing is pre-selected
     page.get_by_role("button", name="Créer").click()
     shot(page, "05-portal-tile")
     page.get_by_role("button", name=re.compile("À démarrer")).click()
@@ -311,6 +312,7 @@ def test_the_environment_out_of_order_is_refused_and_quitting_is_final(
     page.get_by_label("Mot de passe").fill("portail-pass-1")
     page.get_by_label("Date de naissance").fill("1990-05-17")
     page.get_by_label("Lieu de naissance").fill("Nantes")
+    page.locator("#civility").select_option("Madame")  # nothing is pre-selected
     page.get_by_role("button", name="Créer").click()
     page.get_by_role("button", name=re.compile("À démarrer")).click()
     page.get_by_role("button", name="Je démarre maintenant").click()

@@ -298,6 +298,7 @@ def candidate_journey(context: Any, run: LiveRun) -> None:
     page.get_by_label("Mot de passe").fill("portail-honnete-1")
     page.get_by_label("Date de naissance").fill("1988-02-29")
     page.get_by_label("Lieu de naissance").fill("Brest")
+    page.locator("#civility").select_option("Madame")  # nothing is pre-selected
     page.get_by_role("button", name="Créer").click()
     page.get_by_role("button", name=re.compile("À démarrer")).click()
     page.get_by_role("button", name="Je démarre maintenant").click()

@@ -161,6 +161,7 @@ def test_the_portal_from_the_log_in_to_the_sent_exam(
         page.get_by_label(words["password"]).fill("portail-pass-1")
         page.get_by_label(words["birth_date"]).fill("1990-05-17")
         page.get_by_label(words["birth_place"]).fill("Nantes")
+        page.locator("#civility").select_option("Madame")  # nothing is pre-selected
         page.get_by_role("button", name=words["create"], exact=True).click()
 
         # R12: the practice score stays on the page after « Soumettre ».

@@ -87,6 +87,7 @@ def test_two_workers_behind_one_address_pass_the_happy_path(page: Any, two_worke
     page.get_by_label("Mot de passe").fill("portail-pass-1")
     page.get_by_label("Date de naissance").fill("1990-05-17")
     page.get_by_label("Lieu de naissance").fill("Nantes")
+    page.locator("#civility").select_option("Madame")  # nothing is pre-selected
     page.get_by_role("button", name="Créer").click()
     page.get_by_role("button", name=re.compile("À démarrer")).click()
     page.get_by_role("button", name="Je démarre maintenant").click()

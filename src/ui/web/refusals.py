@@ -63,6 +63,8 @@ _FIELDS: dict[str, str] = {
     "round_trip_ms": N_("Connection test"),
     "upload_kbps": N_("Connection test"),
     "surname": N_("Surname"),
+    "civility": N_("Civility"),
+    "birth_place": N_("Birth place"),
     "first_name": N_("First name"),
     "email": N_("E-mail address"),
     "resume_reason": N_("Resume reason"),
