@@ -24,12 +24,14 @@ from adapters.mail.memory import MemoryMailer
 from app.mail_rendering import SupportContact
 from app.privacy import erase_candidate
 from app.use_cases import accounts, enrolment
+from domain.outbound_mail import MailKind
 from domain.staff import Role
 from tests.acceptance.web import csrf, form_token, log_in
 from ui.journey import PARIS
 from ui.web import operator
 from ui.web.app import create_app
 from ui.web.enrolment_file import MAX_CSV_LINES, check_csv
+from ui.web.i18n import catalogue
 
 SECRET = b"o" * 32
 
@@ -610,3 +612,13 @@ def test_the_local_mailbox_shows_the_captured_mails_newest_first(
     assert "Corps Premier" in page.text and "Corps Second" in page.text
     assert page.text.index("Corps Second") < page.text.index("Corps Premier")  # newest first
     assert "04/03/2025 09:00" in page.text  # in the centre's zone
+
+
+def test_every_kind_of_mail_has_a_name_in_both_languages() -> None:
+    """A given-up mail is named by what it was for: the live-supervision link's showed its
+    code, « live_supervision_link » (a reviewer's check)."""
+    french = catalogue("fr")
+    for kind in MailKind:
+        words = operator.MAIL_WORDS.get(kind)
+        assert words, f"{kind.value} has no name"
+        assert french.gettext(words) != words, f"{words!r} has no French"

@@ -132,6 +132,7 @@ MAIL_WORDS = {
     MailKind.INVITATION: N_("Invitation to create the exam session"),
     MailKind.WELCOME: N_("Welcome and log-in link"),
     MailKind.LIVE_SUPERVISION: N_("Live-supervision appointment"),
+    MailKind.LIVE_SUPERVISION_LINK: N_("Live-supervision slot and screen-sharing link"),
     MailKind.PASSWORD_RESET: N_("Password reset"),
     MailKind.SUBMISSION_RECEIPT: N_("Receipt of the exam"),
     MailKind.RESULTS: N_("Results"),
