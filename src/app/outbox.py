@@ -213,6 +213,13 @@ class MailDecisions:
                 certification=self._title(ctx, attempt.certification_code),
                 sent_on=_moment(event.timestamp),
                 review_days=str(attempt.rules.review_days),
+                # The guide's « Félicitations ! » greets the sending, but not beside a score
+                # below the pass mark, which the candidate has just read (a reviewer's check).
+                **(
+                    {"congratulate": "yes"}
+                    if attempt.results is None or attempt.results.passed
+                    else {}
+                ),
             )
         elif isinstance(event, Review.ResultsReleased):
             review = ctx.store.get(event.originator_id, Review)

@@ -353,3 +353,40 @@ def test_the_candidate_s_pages_say_the_certification_is_not_obtained_once_the_re
         assert "sous 8 jours" not in portal
         # The guide's congratulations greet the exam just sent, not a result below the mark.
         assert "Votre copie a été envoyée." in portal and "Félicitations" not in portal
+
+
+def test_no_congratulations_beside_a_score_below_the_mark_as_the_exam_is_sent(
+    platform: Platform,
+) -> None:
+    """« Félicitations ! Votre copie a bien été envoyée. » stood beside « Non réussi 2/10 »
+    on the screen after « Oui, envoyer », and opened the receipt mail (a reviewer's check):
+    the sending is said plainly, the score speaks for itself."""
+    journey = sent_for_review(platform)
+    journey.set_password("camille-pass-1")
+    with TestClient(create_app(platform, secret=SECRET, support=SupportContact())) as client:
+        log_in(client, "/login", journey.email, "camille-pass-1")
+        portal = words(client.get(f"/portal/{journey.attempt_id}").text)
+    assert "Votre copie a été envoyée." in portal and "Félicitations" not in portal
+    assert "Non réussi" in portal
+    mailer = platform.mailer
+    assert isinstance(mailer, MemoryMailer)
+    [receipt] = [m for m in mailer.to(journey.email) if "bien été envoyée" in m.subject]
+    assert "\n\nVotre copie pour la Certification Bureautique Access" in receipt.text
+    assert "Félicitations" not in receipt.text and "Félicitations" not in receipt.html
+
+
+@pytest.mark.parametrize(
+    ("language", "greeting"), [("fr", "Félicitations !"), ("en", "Congratulations!")]
+)
+def test_a_score_that_passes_or_none_shown_keeps_the_guide_s_congratulations(
+    language: str, greeting: str
+) -> None:
+    renderer = RENDERER
+    params = {"certification": "Certification Bureautique Access", "review_days": "8"}
+    params["sent_on"] = "2025-01-27T10:30:00+01:00"
+    greeted = renderer.render(
+        MailKind.SUBMISSION_RECEIPT, language, {**params, "congratulate": "yes"}, "C M", "c@x.org"
+    )
+    plain = renderer.render(MailKind.SUBMISSION_RECEIPT, language, params, "C M", "c@x.org")
+    assert greeting in greeted.text and greeting in greeted.html
+    assert greeting not in plain.text and greeting not in plain.html
