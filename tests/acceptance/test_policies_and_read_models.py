@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date
 
 from adapters.bootstrap import Platform
-from app.policies import PolicyRunner, default_policies
+from app.policies import OpenReviewOnSubmission, PolicyRunner, default_policies
 from app.read_models import Projections, timeline
 from app.use_cases import portal
+from app.use_cases.reviewing import open_review
 from domain.exam_attempt import ExamAttempt
 from domain.review import Review
 from ui.journey import Journey
@@ -50,6 +51,30 @@ def test_two_runners_racing_over_the_same_log_open_one_review(platform: Platform
     assert reviews_opened(platform) == 1
     subjects = [m.subject for m in platform.mailer.to(journey.email)]
     assert sum(s.startswith("Bienvenue") for s in subjects) == 1  # the welcome, once
+
+
+def test_r19_an_exam_whose_review_is_open_already_is_not_opened_again_by_the_policy(
+    platform: Platform,
+) -> None:
+    """The demo's seed opens its candidate's review itself, without moving the policy's
+    position (ui.demo_review): the worker's pass then met a review it could not open again,
+    tried for ever and held every reaction behind it."""
+    journey = Journey(platform)
+    journey.enrol()
+    journey.create_session()
+    journey.through_checks()
+    journey.start_exam()
+    runner = PolicyRunner(platform.ctx, default_policies())
+    assert journey.attempt_id is not None
+    portal.finish_exam(platform.ctx, journey.attempt_id)
+    code = platform.ctx.store.get(journey.attempt_id, ExamAttempt).validation_code
+    portal.validate_exam(platform.ctx, journey.attempt_id, typed_code=code or "")
+    attempt = platform.ctx.store.get(journey.attempt_id, ExamAttempt)
+    platform.ctx.store.save(open_review(platform.ctx.store, attempt, platform.ctx.now()))
+    runner.run_until_quiet()
+    assert reviews_opened(platform) == 1
+    assert platform.parked.catch_up(platform.ctx.store) == []
+    assert platform.ctx.store.position_of(OpenReviewOnSubmission.name) == platform.ctx.store.head()
 
 
 def test_read_models_rebuilt_from_scratch_equal_the_live_ones(journey: Journey) -> None:
