@@ -40,7 +40,7 @@ from app.tenancy import centre_of_operator
 from app.use_cases import accounts, enrolment
 from domain.candidate import Candidate
 from domain.staff import Role
-from ui import gc_pauses, logs, readiness
+from ui import demo_review, gc_pauses, logs, readiness
 from ui.journey import Journey
 from ui.web.app import create_app
 from ui.worker import KINDS, work
@@ -154,6 +154,8 @@ def seed_demo(platform: Platform) -> str:
         Journey(platform, email=DEMO_EMAIL, candidate_id=candidate_id).set_password(
             DEMO_PASSWORD, purpose="demo"
         )
+    # An exam already sent for review, so the examiner has one to open from the first start.
+    demo_review.seed_sent_exam(platform, centre)
     projections.catch_up(ctx.store)  # the worker sends the mails, not this process
     enrollment = next(e for e in projections.enrollments.values() if e.candidate_id == candidate_id)
     return platform.links.url("/sessions/new", "create-session", str(enrollment.enrollment_id))
@@ -210,6 +212,7 @@ def serve(
         else:
             no_demo = "--no-demo"
         invitation = seed_demo(platform) if demo else None
+        waiting = invitation is not None and demo_review.review_waiting(platform)
         keeper: WorkerKeeper | None = None
         if not worker:
             background = "none here (--no-worker): run `vigie worker` with the same settings"
@@ -231,7 +234,17 @@ def serve(
                 f"listening on every address ({host}, port {port}); mails and pages link to "
                 f"{here}: set VIGIE_BASE_URL to the address your users open"
             )
-        _announce(out, here, settings.base_url, invitation, workers, background, where, no_demo)
+        _announce(
+            out,
+            here,
+            settings.base_url,
+            invitation,
+            workers,
+            background,
+            where,
+            no_demo,
+            review_waiting=waiting,
+        )
         if settings.oidc is not None:
             print(
                 f"  staff single sign-on: {settings.oidc.display_name} ({settings.oidc.issuer}); "
@@ -491,6 +504,8 @@ def _announce(
     background: str,
     where: str | None = None,
     no_demo: str | None = None,
+    *,
+    review_waiting: bool = False,
 ) -> None:
     processes = "1 web process" if workers == 1 else f"{workers} web processes"
     print(f"Vigie is running at {here}/ ({processes})", file=out)
@@ -508,6 +523,12 @@ def _announce(
     print(f"  candidate log-in : {DEMO_EMAIL} / {DEMO_PASSWORD}", file=out)
     staff_page = f"{base_url.rstrip('/')}/staff/login"  # where users open it, as mails say
     print(f"  examiner log-in  : {staff_page}  {EXAMINER_EMAIL} / {DEMO_PASSWORD}", file=out)
+    if review_waiting:  # until an examiner decides it
+        print(
+            f"  review waiting   : {demo_review.FIRST_NAME} {demo_review.SURNAME}'s exam, sent "
+            "for review with a phone flagged during it",
+            file=out,
+        )
     print(
         f"  appeals          : same page, a second examiner, {SECOND_EXAMINER_EMAIL} / "
         f"{DEMO_PASSWORD}",

@@ -228,6 +228,9 @@ def test_a_demo_seed_stopped_half_way_is_completed_by_the_next_start(
     assert seed_demo(platform) == link  # and the one after: nothing more to record
     assert platform.ctx.store.head() == head
     assert platform.projections.find_by_email(OTHER_CANDIDATE_EMAIL) is not None
+    # The exam sent for review, seeded after them (tests/acceptance/test_demo_review.py).
+    platform.projections.catch_up(platform.ctx.store)
+    assert len(platform.projections.reviews_due(platform.ctx.now().date())) == 1
     with client_of(platform) as client:
         log_in(client, "/login", DEMO_EMAIL, DEMO_PASSWORD)
     for email in (EXAMINER_EMAIL, AUDITOR_EMAIL):

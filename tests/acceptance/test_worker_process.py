@@ -138,10 +138,12 @@ def test_served_on_every_address_its_links_lead_to_this_machine_and_it_says_to_s
         assert f"{here}/staff/login" in banner, banner
         assert "set VIGIE_BASE_URL" in banner, banner
         assert "listening on every address (0.0.0.0, port" in banner  # where it listens
-        mails = _mails(tmp_path, 2)
+        mails = _mails(tmp_path, DEMO_MAILS)
     assert _staff_registered(tmp_path) == DEMO_STAFF  # asked for: as on the loopback
     texts = [_text(mail) for mail in mails]
-    assert all(f"{here}/sessions/new?t=" in text for text in texts), texts
+    assert sum(f"{here}/sessions/new?t=" in text for text in texts) == 3, texts  # invitations
+    links = [link for text in texts for link in re.findall(r"https?://\S+", text)]
+    assert links and all(link.startswith(f"{here}/") for link in links), links
     assert not any("0.0.0.0" in text for text in texts), texts
 
 
@@ -206,6 +208,9 @@ def test_a_ctrl_c_while_it_starts_stops_it_with_a_line_and_the_next_start_has_ev
 
 # The demo's staff: two centres, two examiners (the second decides appeals), support, auditor.
 DEMO_STAFF = 6
+# The demo's mails: three invitations, and the welcome and the receipt of the candidate whose
+# exam was sent for review (ui.demo_review).
+DEMO_MAILS = 5
 
 
 def _staff_registered(folder: Path) -> int:

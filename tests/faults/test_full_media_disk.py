@@ -90,7 +90,9 @@ def test_a_full_media_disk_gives_the_candidate_a_clear_page_and_loses_nothing_el
         stored_answer = store.get(answering.attempt_id, ExamAttempt).answers.get(question)
     finally:
         store.close()
-    kept = [p.read_bytes() for p in media.rglob("*") if p.is_file()]
+    # Her session's folder: the demo's sent exam keeps its photos and recordings beside it.
+    folder = media / str(photographed.session_id)
+    kept = [p.read_bytes() for p in folder.rglob("*") if p.is_file()]
     print(
         f"\nfull media disk: the photo got {refused.status_code} "
         f"({refused.headers.get('content-type')}), another candidate's answer "
