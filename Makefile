@@ -16,8 +16,9 @@ $(STAMP): pyproject.toml
 		$(BIN)/python -m pip install --quiet -e '.[dev,libvirt]'; fi
 	touch $(STAMP)
 
+# `make run PORT=8001` where 8000 is taken.
 run: $(STAMP)
-	$(BIN)/vigie serve
+	$(BIN)/vigie serve $(if $(PORT),--port $(PORT))
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

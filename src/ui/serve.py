@@ -305,7 +305,8 @@ def _refuse_a_taken_port(host: str, port: int) -> None:
         except OSError as error:
             raise ValueError(
                 f"--port {port}: {host}:{port} cannot be used ({error.strerror}); "
-                "stop the server that holds it or choose another --port"
+                "stop the server that holds it or choose another --port (with make: "
+                f"`make run PORT={port + 1}`)"
             ) from None
 
 
@@ -520,8 +521,9 @@ def _announce(
             flush=True,
         )
         return
-    print(f"  candidate log-in : {DEMO_EMAIL} / {DEMO_PASSWORD}", file=out)
-    staff_page = f"{base_url.rstrip('/')}/staff/login"  # where users open it, as mails say
+    # Where users open them, as the mails say.
+    login_page, staff_page = (f"{base_url.rstrip('/')}/{page}" for page in ("login", "staff/login"))
+    print(f"  candidate log-in : {login_page}  {DEMO_EMAIL} / {DEMO_PASSWORD}", file=out)
     print(f"  examiner log-in  : {staff_page}  {EXAMINER_EMAIL} / {DEMO_PASSWORD}", file=out)
     if review_waiting:  # until an examiner decides it
         print(

@@ -25,5 +25,6 @@ def test_a_taken_port_is_refused_before_anything_starts(
     said = capsys.readouterr()
     assert code == 2
     assert f"--port {port}" in said.err and "choose another --port" in said.err
+    assert f"make run PORT={port + 1}" in said.err  # `make run` takes one too
     assert "Vigie is running" not in said.out
     assert not (tmp_path / "vigie-data").exists()  # no mailbox, no store: nothing started

@@ -136,6 +136,7 @@ def test_served_on_every_address_its_links_lead_to_this_machine_and_it_says_to_s
         assert f"Vigie is running at {here}/" in banner, banner
         assert f"invitation link): {here}/sessions/new?t=" in banner, banner
         assert f"{here}/staff/login" in banner, banner
+        assert f"candidate log-in : {here}/login " in banner, banner  # where she logs in
         assert "set VIGIE_BASE_URL" in banner, banner
         assert "listening on every address (0.0.0.0, port" in banner  # where it listens
         mails = _mails(tmp_path, DEMO_MAILS)
