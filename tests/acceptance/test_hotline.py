@@ -161,7 +161,7 @@ def test_a_renewal_past_day_90_is_refused_with_a_sentence_and_the_reason_kept(
     assert "R3:" not in page
 
 
-def test_a_session_whose_exam_was_sent_is_not_renewed_and_the_page_says_why_r18(
+def test_a_session_whose_exam_was_sent_offers_no_renewal_waiver_or_unblocking_r18(
     client: TestClient[Any], platform: Platform, journey: Journey
 ) -> None:
     """A renewal of a session already over (its exam sent) was recorded, and mailed the
@@ -175,6 +175,10 @@ def test_a_session_whose_exam_was_sent_is_not_renewed_and_the_page_says_why_r18(
     page = text(client.get(f"/hotline/candidates/{journey.candidate_id}"))
     assert "cette session est terminée et ne peut pas être renouvelée" in page
     assert f'action="/hotline/enrolments/{journey.enrollment_id}/renew"' not in page
+    # Nothing left to waive or unblock either; a technical problem may still be told.
+    for action in ("waive-photo", "unblock"):
+        assert f'action="/hotline/enrolments/{journey.enrollment_id}/{action}"' not in page
+    assert f'action="/hotline/enrolments/{journey.enrollment_id}/technical-problem"' in page
     refused = act(client, journey, "renew", reason="she asks for more time")
     assert refused.status_code == 409
     assert "cette session est terminée et ne peut pas être renouvelée" in text(refused)
