@@ -3,6 +3,7 @@ what the welcome mail promises, and the portal's states in words."""
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterator
 from typing import Any
 
@@ -250,6 +251,11 @@ def test_the_exams_list_shows_states_in_words_never_codes(platform: Platform) ->
         assert "Examen à passer" in page and "badge" in page
         assert ">created<" not in page and "· created" not in page
         assert "Certification Bureautique Access" in page  # the title, not the code
+        # « Examen » started the proctored session and its recording, nothing said of it.
+        words = html.unescape(page)
+        assert "« Examen » démarre votre session surveillée" in words
+        assert "au plus 3 heures" in words and "pas un téléphone" in words
+        assert '<a href="/equipment">Test du matériel</a>, qui ne démarre rien' in words
     finally:
         client.__exit__(None, None, None)
 
