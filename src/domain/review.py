@@ -349,12 +349,18 @@ class Review(Aggregate):
             "compute the recommended verdict over the evidence first",
         )
         assert self.recommendation is not None
+        # R20: the reasons are an invalidation's. Checked before their citations: a
+        # validation's reason is refused as such, not for a moment it fails to cite (which
+        # would send the examiner to cite one).
+        require(
+            verdict is Verdict.INVALIDATED or not reasons,
+            "R20",
+            "a validation cites no invalidation reason: the reasons are an invalidation's",
+        )
         known = {item.id: item for item in self.evidence}
         for cited in (*reasons, *excused):
             self._check_citation(cited, known)
         if verdict is Verdict.VALIDATED:
-            if reasons:
-                raise InvalidArgument("reasons", "a validated review has no invalidation reason")
             self._check_overrides(self.recommendation.grounds, overrides)
         else:
             require(bool(reasons), "R20", "an invalidation needs at least one reason")

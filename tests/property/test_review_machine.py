@@ -3,11 +3,12 @@
 R19: one examiner (a second one is refused), no verdict without evidence and a recommendation
 computed over it, only the assigned examiner decides, once, and results are released after
 the decision. R20: an invalidation gives reasons from the closed list, each citing known
-evidence; other_rule_breach needs a written justification of at least 5 words; phone use is
-excused only by citing a recorded technical problem. The recommendation advises and the
-examiner decides (R19, issue 12): a validation against grounds (R9 missing photo, R17
-proctoring tab closed during the exam) is refused with the ground's rule unless every ground
-is overridden in writing, at least 10 words each (shorter: refused on the justification).
+evidence, and a validation gives none; other_rule_breach needs a written justification of at
+least 5 words; phone use is excused only by citing a recorded technical problem. The
+recommendation advises and the examiner decides (R19, issue 12): a validation against grounds
+(R9 missing photo, R17 proctoring tab closed during the exam) is refused with the ground's
+rule unless every ground is overridden in writing, at least 10 words each (shorter: refused
+on the justification).
 
 Reassignment (R19): a lead hands an undecided review to another examiner, saying why; the due
 date stays. Appeals: the candidate contests a sent invalidation once (APPEAL-ONCE), within 14
@@ -149,6 +150,8 @@ class ReviewModel:
             return "R19"
         if not self.evidence or not self.recommended:
             return "R19"
+        if verdict is Verdict.VALIDATED and reasons:
+            return "R20"  # the reasons are an invalidation's, whatever they cite
         known = {item.id: item for item in self.evidence}
         for cited in (*reasons, *excused):
             if not cited.evidence_ids or any(e not in known for e in cited.evidence_ids):
@@ -158,8 +161,6 @@ class ReviewModel:
                 return "R20"
         grounds = self.grounds()
         if verdict is Verdict.VALIDATED:
-            if reasons:
-                return "invalid:reasons"
             if grounds and justify == "every ground, too short":
                 return "invalid:justification"
             distinct = grounds if distinct is None else distinct
