@@ -270,3 +270,196 @@ def test_the_api_decides_against_a_ground_with_its_override_and_refuses_a_stale_
     assert done.status_code == 201, done.text
     decided = platform.ctx.store.get(journey.review_id, Review)
     assert [o.justification for o in decided.overrides] == [JUSTIFICATION]
+
+
+# --- the decision form: nothing typed is lost (R19, R20) ------------------------------------
+
+WRITTEN = "rien à signaler, la candidate est restée seule et concentrée"
+
+
+def taken(examiner: TestClient[Any], journey: Journey) -> str:
+    """The review's page, taken by the examiner (the decision form shows)."""
+    page = f"/examiner/reviews/{journey.review_id}"
+    examiner.post(
+        f"{page}/assign", data={"_csrf_token": form_token(examiner, page)}, follow_redirects=False
+    )
+    return page
+
+
+def refusal_of(reply: Any) -> str:
+    found = re.search(r'id="decision-error"><p>(.*?)</p>', reply.text, re.S)
+    assert found is not None, reply.text[-400:]
+    return html.unescape(found.group(1))
+
+
+def undecided(platform: Platform, journey: Journey) -> bool:
+    assert journey.review_id is not None
+    return platform.ctx.store.get(journey.review_id, Review).verdict is None
+
+
+def test_a_validation_with_the_justification_typed_is_refused_what_was_typed_kept_r20(
+    platform: Platform, examiner: TestClient[Any]
+) -> None:
+    """« Validée » with a comment typed in « Justification », the other breach's field, was
+    recorded « Session validée », `reasons=()`: the text was lost without a word (a
+    reviewer's finding). Now it is refused beside the form, the field named, nothing kept
+    out, nothing recorded."""
+    journey = Journey(platform)
+    journey.sent_with_a_phone_flag()
+    page = taken(examiner, journey)
+    refused = decide(
+        examiner,
+        page,
+        seen=seal_on(examiner, page),
+        **{"justification-other_rule_breach": WRITTEN},
+    )
+    assert refused.status_code == 409
+    assert refusal_of(refused) == (
+        "Une validation ne cite aucun motif d'invalidation : videz le champ « Justification "
+        "(Autre manquement) », ou choisissez « Invalidée ». Rien n'a été enregistré."
+    )
+    kept = html.unescape(refused.text)
+    assert f'name="justification-other_rule_breach" value="{WRITTEN}"' in kept
+    assert 'value="validated" required checked' in kept  # the verdict chosen, kept
+    assert undecided(platform, journey)
+
+
+def test_a_validation_with_a_reason_ticked_is_refused_naming_it_in_french_and_english_r20(
+    platform: Platform, examiner: TestClient[Any]
+) -> None:
+    """A reason ticked and a moment cited for it, then « Validée »: the reason was dropped
+    and the session recorded as validated."""
+    journey = Journey(platform)
+    journey.sent_with_a_phone_flag()
+    page = taken(examiner, journey)
+    assert journey.review_id is not None
+    moment = platform.ctx.store.get(journey.review_id, Review).evidence[-1].id
+    sent = {
+        "reason": ["headphones", "other_rule_breach"],
+        "evidence-headphones": moment,
+        "evidence-other_rule_breach": moment,
+        "justification-other_rule_breach": WRITTEN,
+    }
+    refused = decide(examiner, page, seen=seal_on(examiner, page), **sent)
+    assert refused.status_code == 409
+    assert refusal_of(refused) == (
+        "Une validation ne cite aucun motif d'invalidation : décochez « Écouteurs ou casque » "
+        "et « Autre manquement (justification écrite) » et videz le champ « Justification "
+        "(Autre manquement) », ou choisissez « Invalidée ». Rien n'a été enregistré."
+    )
+    kept = html.unescape(refused.text)
+    assert 'name="reason" value="headphones" checked' in kept
+    assert f'value="{WRITTEN}"' in kept
+    assert undecided(platform, journey)
+
+    examiner.get("/lang/en")
+    refused = decide(examiner, page, seen=seal_on(examiner, page), reason="headphones")
+    assert refused.status_code == 409
+    assert refusal_of(refused) == (
+        "A validation cites no reason to invalidate: untick “Earphones or headset”, or "
+        "choose “Invalidated”. Nothing was recorded."
+    )
+    assert undecided(platform, journey)
+    # Unticked and emptied, the same validation is recorded.
+    assert decide(examiner, page, seen=seal_on(examiner, page)).status_code in (302, 303)
+    assert not undecided(platform, journey)
+
+
+def test_an_invalidation_keeps_what_was_typed_for_a_reason_not_ticked_or_a_ground_r20(
+    platform: Platform, examiner: TestClient[Any]
+) -> None:
+    """The same loss the other way: an invalidation dropped the other breach's
+    justification when that reason was not ticked, and the justification typed against a
+    ground (a validation's) without a word."""
+    journey = sent_with_a_closed_proctoring_tab(platform)
+    page = taken(examiner, journey)
+    assert journey.review_id is not None
+    review = platform.ctx.store.get(journey.review_id, Review)
+    assert review.recommendation is not None
+    (ground,) = review.recommendation.grounds
+    cited = {
+        "verdict": "invalidated",
+        "reason": ground.reason.value,
+        f"evidence-{ground.reason.value}": ground.evidence_ids[0],
+    }
+    stray = decide(
+        examiner,
+        page,
+        seen=seal_on(examiner, page),
+        **cited,
+        **{"justification-other_rule_breach": WRITTEN},
+    )
+    assert stray.status_code == 409
+    assert refusal_of(stray) == (
+        "Le champ « Justification (Autre manquement) » est rempli mais son motif n'est pas "
+        "coché : cochez « Autre manquement (justification écrite) » et citez ses moments, ou "
+        "videz le champ. Rien n'a été enregistré."
+    )
+    assert f'value="{WRITTEN}"' in html.unescape(stray.text)
+    against = decide(
+        examiner, page, seen=seal_on(examiner, page), **cited, **{"override-0": JUSTIFICATION}
+    )
+    assert against.status_code == 409
+    assert refusal_of(against).startswith("Les justifications contre un motif servent à valider")
+    assert f">{JUSTIFICATION}</textarea>" in html.unescape(against.text)
+    assert undecided(platform, journey)
+    done = decide(examiner, page, seen=seal_on(examiner, page), **cited)
+    assert done.status_code in (302, 303)
+    decided = platform.ctx.store.get(journey.review_id, Review)
+    assert [c.reason for c in decided.reasons] == [ground.reason]
+
+
+def test_the_reasons_and_their_justification_say_they_are_an_invalidations_r20(
+    platform: Platform, examiner: TestClient[Any]
+) -> None:
+    """The only text box under « Validée » read « Justification », below every reason: it
+    looked like a general comment. It names its reason, and the reasons say they are for
+    « Invalidée » (the page's script greys them while « Validée » is chosen)."""
+    journey = Journey(platform)
+    journey.sent_with_a_phone_flag()
+    page = taken(examiner, journey)
+    text = html.unescape(examiner.get(page).text)
+    assert '<fieldset id="reasons" data-verdict-only="invalidated"' in text
+    assert "Pour une invalidation seulement : une validation n'en cite aucun." in text
+    assert '<label for="justification-other">Justification (Autre manquement)</label>' in text
+    assert '<script src="/static/decision.js" defer></script>' in text
+
+
+def test_a_phone_both_cited_and_excused_is_refused_in_words_that_say_so_r20(
+    platform: Platform, examiner: TestClient[Any]
+) -> None:
+    """The domain refuses a reason given twice; from the form that is « Utilisation d'un
+    téléphone » ticked and excused at once, which was answered « Pour valider, décochez les
+    motifs d'invalidation » on an invalidation."""
+    journey = Journey(platform)
+    journey.in_exam()
+    assert journey.session_id is not None
+    proctoring.record_technical_problem(
+        journey.ctx,
+        journey.session_id,
+        description="la webcam a décroché, elle a appelé la hotline",
+        recorded_by=journey.ctx.ids.new_id(),
+    )
+    journey.answer_and_send()
+    page = taken(examiner, journey)
+    assert journey.review_id is not None
+    (problem,) = [
+        e.id
+        for e in platform.ctx.store.get(journey.review_id, Review).evidence
+        if e.kind == "TechnicalProblemRecorded"
+    ]
+    refused = decide(
+        examiner,
+        page,
+        seen=seal_on(examiner, page),
+        verdict="invalidated",
+        reason="phone_used",
+        phone_excused="yes",
+        **{"evidence-phone_used": problem, "evidence-phone-excused": problem},
+    )
+    assert refused.status_code == 409
+    assert refusal_of(refused).startswith(
+        "Chaque motif est donné une fois : l'usage d'un téléphone est soit un motif "
+        "d'invalidation, soit excusé (« Exception téléphone »), pas les deux."
+    )
+    assert undecided(platform, journey)

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
+from babel.lists import format_list
 from litestar import Controller, Request, Response, get, post
 from litestar.concurrency import sync_to_thread
 from litestar.enums import RequestEncodingType
@@ -54,6 +55,8 @@ from ui.web.ranges import ranged_media
 
 # The reasons of the closed list (R20), in English: translated where they are shown.
 REASON_LABELS = review_words.REASON_WORDS
+# The reasons with a written justification of their own (R20), and its field's name.
+JUSTIFICATION_FIELDS = review_words.JUSTIFICATION_FIELDS
 
 
 @get("/staff/login", sync_to_thread=False)
@@ -190,6 +193,7 @@ def _review_page(
             reasons=REASON_LABELS,
             seal=reviewing.recommendation_seal(review.recommendation),
             min_words=OVERRIDE_JUSTIFICATION_MIN_WORDS,
+            other_min_words=OTHER_JUSTIFICATION_MIN_WORDS,
             error=error,
             typed=typed or {},
             # A refused form's choices, ticked again as they were sent (None: as the
@@ -228,11 +232,13 @@ def _decision_refusal(
     language: str,
     verdict: Verdict | None,
     cited: tuple[CitedReason, ...],
+    justified: tuple[ReasonCode, ...] = (),
 ) -> str:
     """A refused decision in the examiner's language: what to do next, the reason or field
-    named in words, read from what the form sent. (The domain's own message is English, for
-    logs and the API: it read « Décision refusée : the reason other_rule_breach must cite at
-    least one piece of evidence » in a user's review.)"""
+    named in words, read from what the form sent (`cited`: the reasons ticked; `justified`:
+    the reasons whose justification field holds words, ticked or not). (The domain's own
+    message is English, for logs and the API: it read « Décision refusée : the reason
+    other_rule_breach must cite at least one piece of evidence » in a user's review.)"""
     _ = gettext_for(language)
     n = OVERRIDE_JUSTIFICATION_MIN_WORDS
     grounds = review.recommendation.grounds if review.recommendation else ()
@@ -240,6 +246,19 @@ def _decision_refusal(
         return _(
             "New evidence arrived and changed the recommendation since you opened this review: "
             "look at it before deciding. Nothing was recorded."
+        )
+    field = refusal.field if isinstance(refusal, InvalidArgument) else ""
+    stray = field.startswith("justification-")
+    given = isinstance(refusal, RuleBroken) and refusal.rule == "R20" and bool(cited)
+    if verdict is Verdict.VALIDATED and (stray or given):
+        return _validation_refusal(cited, justified, language)
+    if stray:  # an invalidation: a reason's justification typed, the reason not ticked
+        code = ReasonCode(field.removeprefix("justification-"))
+        return _(
+            "The field “%(field)s” is filled but its reason is not ticked: tick “%(reason)s” "
+            "and cite its moments, or empty the field. Nothing was recorded.",
+            field=_(JUSTIFICATION_FIELDS[code]),
+            reason=_(REASON_LABELS[code]),
         )
     if isinstance(refusal, InvalidArgument) and refusal.field == "justification":
         return _(
@@ -277,13 +296,45 @@ def _decision_refusal(
                 reason=_(REASON_LABELS[ReasonCode.OTHER_RULE_BREACH]),
                 n=OTHER_JUSTIFICATION_MIN_WORDS,
             )
-    field = refusal.field if isinstance(refusal, InvalidArgument) else ""
     if rule == "R19":  # whose review it is, or it was decided meanwhile
         held = "decided" if review.verdict else "untaken" if review.examiner_id is None else ""
         key = f"R19-{held or 'taken'}"
     else:
         key = rule or field  # R20 here is the phone exception, the only excuse
     return refusal_from(DECISION_REFUSALS, key, rule, _)
+
+
+def _validation_refusal(
+    cited: tuple[CitedReason, ...], justified: tuple[ReasonCode, ...], language: str
+) -> str:
+    """R20: a validation cites no reason to invalidate. What to untick and which field to
+    empty, by name, from what the form sent."""
+    _ = gettext_for(language)
+    ticked = format_list(
+        [_("“%(reason)s”", reason=_(REASON_LABELS[c.reason])) for c in cited], locale=language
+    )
+    fields = format_list(
+        [_("“%(field)s”", field=_(JUSTIFICATION_FIELDS[code])) for code in justified],
+        locale=language,
+    )
+    if cited and justified:
+        return _(
+            "A validation cites no reason to invalidate: untick %(reasons)s and empty the "
+            "field %(fields)s, or choose “Invalidated”. Nothing was recorded.",
+            reasons=ticked,
+            fields=fields,
+        )
+    if cited:
+        return _(
+            "A validation cites no reason to invalidate: untick %(reasons)s, or choose "
+            "“Invalidated”. Nothing was recorded.",
+            reasons=ticked,
+        )
+    return _(
+        "A validation cites no reason to invalidate: empty the field %(fields)s, or choose "
+        "“Invalidated”. Nothing was recorded.",
+        fields=fields,
+    )
 
 
 def refusal_from(table: dict[str, str], key: str, rule: str, _: Gettext) -> str:
@@ -301,9 +352,11 @@ DECISION_REFUSALS = {
         "Only the use of a phone can be excused, for a technical problem recorded in this "
         "session: cite its record. Nothing was recorded."
     ),
+    # A validation's reasons are R20's (`_validation_refusal`); what is left here is a
+    # reason given twice: from the form, a phone ticked both as a reason and as excused.
     "reasons": N_(
-        "To validate, untick the reasons to invalidate: they are for an invalidation. "
-        "Nothing was recorded."
+        "Each reason is given once: the use of a phone is either a reason to invalidate or "
+        "excused (“Phone exception”), not both. Nothing was recorded."
     ),
     "overrides": N_(
         "The justifications against a ground are for a validation: to invalidate, leave "
@@ -341,6 +394,26 @@ def _cited(data: dict[str, Any]) -> tuple[CitedReason, ...]:
             CitedReason(reason, tuple(evidence), str(data.get(f"justification-{code}", "")))
         )
     return tuple(cited)
+
+
+def _justified(data: dict[str, Any]) -> tuple[ReasonCode, ...]:
+    """The reasons whose justification field holds words, ticked or not."""
+    return tuple(
+        code for code in JUSTIFICATION_FIELDS if str(data.get(f"justification-{code}", "")).strip()
+    )
+
+
+def _check_no_stray_justification(data: dict[str, Any]) -> None:
+    """A justification typed for a reason that is not ticked would be lost: the domain only
+    hears of the reasons cited (R20). Refused, naming its field."""
+    chosen = data.get("reason", [])
+    chosen = {chosen} if isinstance(chosen, str) else set(chosen)
+    for code in _justified(data):
+        if code.value not in chosen:
+            raise InvalidArgument(
+                f"justification-{code.value}",
+                f"a justification for {code.value}, which is not ticked",
+            )
 
 
 def _excused(data: dict[str, Any]) -> tuple[CitedReason, ...]:
@@ -422,14 +495,20 @@ class ExaminerDesk(Controller):
             try:
                 if verdict is None:  # the form's `required` bypassed: said, not a 500
                     raise InvalidArgument("verdict", "choose validated or invalidated")
+                _check_no_stray_justification(data)
+                # Everything the form sent goes to the domain, whatever the verdict: the
+                # reasons of a validation (and the justifications against a ground of an
+                # invalidation) were dropped here, and a comment typed in the other breach's
+                # « Justification » was lost under « Session validée » (a reviewer's finding).
+                # The domain refuses them (R20; `overrides`), and the page says so.
                 reviewing.decide_review(
                     ctx,
                     review_id,
                     examiner_id=examiner,
                     verdict=verdict,
-                    reasons=_cited(data) if verdict is Verdict.INVALIDATED else (),
+                    reasons=_cited(data),
                     excused=_excused(data),
-                    overrides=_overrides(data, review) if verdict is Verdict.VALIDATED else (),
+                    overrides=_overrides(data, review),
                     seen=str(data.get("seen", "")) or None,
                 )
             except DomainError as refusal:
@@ -438,7 +517,9 @@ class ExaminerDesk(Controller):
                     sent = _cited(data)
                 except DomainError:
                     sent = ()
-                message = _decision_refusal(refusal, review, language_of(request), verdict, sent)
+                message = _decision_refusal(
+                    refusal, review, language_of(request), verdict, sent, _justified(data)
+                )
                 # What the examiner wrote and ticked stays in the form (a refusal loses
                 # nothing: the verdict, the reasons and their moments were all cleared).
                 typed = {k: str(v) for k, v in data.items() if k.startswith("override-")}

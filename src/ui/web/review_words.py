@@ -36,6 +36,14 @@ REASON_WORDS: dict[ReasonCode, str] = {
     ReasonCode.OTHER_RULE_BREACH: N_("Other breach (written justification)"),
 }
 
+# The reasons whose written justification has a field of its own on the decision form (R20:
+# the list is « non exhaustive », the other breach says what it was), by that field's name: a
+# « Justification » alone, under the last reason, read as a general comment (a reviewer's
+# finding).
+JUSTIFICATION_FIELDS: dict[ReasonCode, str] = {
+    ReasonCode.OTHER_RULE_BREACH: N_("Justification (Other breach)"),
+}
+
 # Why a ground counts against a validation, in a sentence (the domain's own explanation, in
 # English, stays in the title).
 GROUND_SENTENCES: dict[ReasonCode, str] = {

@@ -184,7 +184,11 @@
     var box = e.target;
     if (box.getAttribute("form") !== "decision-form" || !box.checked) { refresh(); return; }
     var reason = form.querySelector('input[name="reason"][value="' + box.getAttribute("data-reason") + '"]');
-    if (reason) reason.checked = true;
+    if (reason && !reason.checked) {
+      reason.checked = true;
+      // decision.js opens the reasons again if « Validée » had greyed them.
+      reason.dispatchEvent(new Event("change", { bubbles: true }));
+    }
     refresh();
   });
   refresh();

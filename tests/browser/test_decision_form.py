@@ -1,0 +1,83 @@
+"""The review's decision form in Chromium (R19, R20): the reasons to invalidate and their
+justification belong to « Invalidée ». An examiner typed a comment in the other breach's
+« Justification » under « Validée », the only text box left, and it was lost as the session
+was recorded validated (a reviewer's finding). While « Validée » is chosen the reasons are
+greyed and nothing can be typed there; what was typed before stays, open to be cleared, and
+a validation that sends it is refused beside the form, the text kept, nothing recorded.
+Screenshots go to /tmp/shots-examiner/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from adapters.bootstrap import Platform
+from app.use_cases import accounts
+from domain.review import Review
+from domain.staff import Role
+from tests.browser.test_playback import reviewed  # noqa: F401 (the fixture, shared)
+from ui.journey import Journey
+
+SHOTS = Path("/tmp/shots-examiner")
+WRITTEN = "rien à signaler, la candidate est restée seule"
+
+
+def test_the_reasons_are_greyed_under_validated_and_what_was_typed_is_never_lost_r20(
+    reviewed: tuple[str, Platform, Journey],  # noqa: F811
+    page: Any,
+) -> None:
+    url, platform, journey = reviewed
+    accounts.register_staff(
+        platform.ctx, email="eve@example.org", name="Eve", role=Role.EXAMINER, password="eve-pass-1"
+    )
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.goto(f"{url}/staff/login")
+    page.get_by_label("Adresse e-mail").fill("eve@example.org")
+    page.get_by_label("Mot de passe").fill("eve-pass-1")
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url("**/examiner/reviews")
+    review = f"{url}/examiner/reviews/{journey.review_id}"
+    page.goto(review)
+    page.get_by_role("button", name="Prendre ce contrôle").click()
+    page.wait_for_selector("#decision-form")
+
+    reasons = page.locator("#reasons")
+    justification = page.get_by_label("Justification (Autre manquement)")
+    page.get_by_label("Validée", exact=True).check()
+    assert reasons.evaluate("f => f.disabled")
+    assert justification.is_disabled()
+    page.locator("#reasons").screenshot(path=str(SHOTS / "decision-validated-greyed-fr.png"))
+    page.get_by_label("Invalidée", exact=True).check()
+    assert not reasons.evaluate("f => f.disabled")
+
+    # Typed first, then « Validée »: kept open (to be cleared), with a note.
+    justification.fill(WRITTEN)
+    page.get_by_label("Validée", exact=True).check()
+    assert justification.is_enabled()
+    assert reasons.locator(".other-verdict-note").is_visible()
+    page.get_by_role("button", name="Enregistrer la décision").click()
+    error = page.locator("#decision-error")
+    error.wait_for()
+    assert "videz le champ « Justification (Autre manquement) »" in error.inner_text()
+    assert page.get_by_label("Justification (Autre manquement)").input_value() == WRITTEN
+    assert page.get_by_label("Validée", exact=True).is_checked()
+    page.screenshot(path=str(SHOTS / "decision-validation-refused-fr.png"))
+    assert journey.review_id is not None
+    assert platform.ctx.store.get(journey.review_id, Review).verdict is None
+
+    # Emptied, the reasons grey again; a moment cited for a reason opens them, ticked.
+    field = page.get_by_label("Justification (Autre manquement)")
+    field.fill("")
+    field.blur()
+    assert reasons.evaluate("f => f.disabled")
+    flag = page.locator("#recording-timeline li.flag").first
+    flag.locator("details.cite summary").click()
+    flag.get_by_label("Utilisation de sources d'informations").check()
+    assert not reasons.evaluate("f => f.disabled")
+    assert page.locator('input[name="reason"][value="information_sources"]').is_checked()
+    page.get_by_label("Invalidée", exact=True).check()
+    page.get_by_role("button", name="Enregistrer la décision").click()
+    page.wait_for_selector("#confirmation")
+    decided = platform.ctx.store.get(journey.review_id, Review)
+    assert [c.reason.value for c in decided.reasons] == ["information_sources"]
