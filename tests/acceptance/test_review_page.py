@@ -463,3 +463,74 @@ def test_a_phone_both_cited_and_excused_is_refused_in_words_that_say_so_r20(
         "d'invalidation, soit excusé (« Exception téléphone »), pas les deux."
     )
     assert undecided(platform, journey)
+
+
+# --- the moments' words (R10, R15) ------------------------------------------------------------
+
+
+def moments_of(text: str) -> list[str]:
+    """The rows beside the player, in order, as the examiner reads them."""
+    box = text.split('class="moments-box"', 1)[1].split("</section>", 1)[0]
+    rows = re.findall(r"<time>[^<]*</time>\s*(.*?)\s*</(?:button|span)>", box, re.S)
+    return [re.sub(r"[ \t\n]+", " ", html.unescape(r)).strip() for r in rows]  # no-break kept
+
+
+def test_each_environment_recording_names_its_part_and_the_launch_is_not_the_start_r10(
+    platform: Platform, examiner: TestClient[Any]
+) -> None:
+    """Under « Les étapes avant l'examen » the three recordings all read « Enregistrement de
+    l'environnement »: to cite the ears' for « Écouteurs ou casque » the examiner guessed by
+    their order. And « Examen commencé » stood at the end of the checks (the exam launched,
+    R10), while « Commencer » was pressed a minute later (« Premier écran de l'examen »)."""
+    journey = Journey(platform)
+    journey.in_exam()
+    journey.answer_and_send()
+    page = f"/examiner/reviews/{journey.review_id}"
+    rows = moments_of(examiner.get(page).text)
+    recordings = [r for r in rows if r.startswith("Enregistrement")]
+    assert recordings == [
+        "Enregistrement des oreilles",
+        "Enregistrement de la pièce",
+        "Enregistrement du bureau",
+    ]
+    launched = rows.index("Vérifications terminées — examen lancé")
+    begun = rows.index("Examen commencé («\u00a0Commencer\u00a0»)")
+    assert launched < begun  # (the steps before the exam are listed apart, folded)
+    log = html.unescape(examiner.get(page).text).split('id="timeline"', 1)[1]
+    assert "Enregistrement des oreilles commencé" in log
+    assert "Enregistrement de l'environnement" not in log
+
+    examiner.get("/lang/en")
+    rows = moments_of(examiner.get(page).text)
+    assert [r for r in rows if r.startswith("Recording of")] == [
+        "Recording of the ears",
+        "Recording of the room",
+        "Recording of the desk",
+    ]
+    assert "Checks done — exam launched" in rows
+    assert "Exam started («\u00a0Commencer\u00a0»)" in rows
+
+
+def test_the_auditors_replay_names_the_recordings_and_the_launch_as_the_examiner_reads_them(
+    platform: Platform,
+) -> None:
+    """The auditor's evidence table reads the same words (R10): it said « Enregistrement de
+    l'environnement » three times and « Examen commencé » for the launch too."""
+    journey = Journey(platform)
+    journey.in_exam()
+    journey.answer_and_send()
+    journey.decided(journey.ctx.ids.new_id())
+    accounts.register_staff(
+        platform.ctx, email="ada@example.org", name="Ada", role=Role.AUDITOR, password=PASSWORD
+    )
+    with TestClient(create_app(platform, secret=SECRET, support=SupportContact())) as client:
+        log_in(client, "/staff/login", "ada@example.org", PASSWORD)
+        text = html.unescape(client.get(f"/auditor/reviews/{journey.review_id}").text)
+    facts = re.findall(r"<td>((?:Enregistrement|Vérifications|Examen commencé)[^<]*)</td>", text)
+    assert facts == [
+        "Enregistrement des oreilles",
+        "Enregistrement de la pièce",
+        "Enregistrement du bureau",
+        "Vérifications terminées — examen lancé",
+        "Examen commencé («\u00a0Commencer\u00a0»)",
+    ]

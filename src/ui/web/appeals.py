@@ -285,6 +285,8 @@ def _appeal_page(
             words=review_words,
             candidate=review_words.registered_name(platform.ctx, review.candidate_id),
             evidence_by_id={e.id: e for e in review.evidence},
+            # Each environment recording named by its part, wherever it is cited (R10).
+            parts=review_words.environment_parts(history),
             # The second examiner sees the recording and cites its moments as the first did.
             recording=recording,
             moments=shown,

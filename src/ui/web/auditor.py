@@ -89,6 +89,8 @@ class AuditorDesk(Controller):
                 request,
                 report=report,
                 words=review_words,
+                # Each environment recording named by its part, as on the examiner's page (R10).
+                parts=review_words.environment_parts(platform.ctx.store.history(session_id)),
                 # The examiners by name beside their ids: only the id was shown, while the
                 # access log below named them (a reviewer's check).
                 staff_names={d: staff_name(platform.ctx.store, d) for d in deciders},

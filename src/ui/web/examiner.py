@@ -209,6 +209,8 @@ def _review_page(
             words=review_words,
             candidate=review_words.registered_name(platform.ctx, review.candidate_id),
             evidence_by_id={e.id: e for e in review.evidence},
+            # Each environment recording named by its part, wherever it is cited (R10).
+            parts=review_words.environment_parts(history),
             done=review_words.CONFIRMATIONS.get(str(request.query_params.get("done", ""))),
         ),
         status_code=status,

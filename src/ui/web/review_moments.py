@@ -80,6 +80,7 @@ def moments(
                 cited.setdefault(evidence_id, set()).add(ground.reason)
     mentioned = _mentioned(review)
     origin = _origin(history)
+    parts = review_words.environment_parts(history)
     rows: list[Moment] = []
     pieces: dict[str, int] = {}
     for mark in recording.marks:
@@ -113,7 +114,7 @@ def moments(
                 key=item.id,
                 kind="flag" if item.flag is not None else "fact",
                 at=item.at,
-                what=review_words.evidence_words(item, lang) + _written(item),
+                what=review_words.evidence_words(item, lang, parts.get(item.id)) + _written(item),
                 confidence=_percent(item.confidence),
                 start_s=start,
                 end_s=item.span.end_s if item.span else None,

@@ -5,14 +5,17 @@ in `locale/fr/LC_MESSAGES/examiner.po` and each message is translated where it i
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from uuid import UUID
 
 from babel.numbers import format_decimal
+from eventsourcing.domain import AggregateEvent
 
 from app.context import Context
 from domain.candidate import Candidate
 from domain.evidence import Evidence, EvidenceKind, FlagKind, ReasonCode, Verdict
+from domain.proctored_session import EnvironmentPart, ProctoredSession
 from domain.verdict import InterruptionKind
 from ui.web.i18n import N_, gettext_for
 
@@ -85,19 +88,39 @@ EVIDENCE_WORDS: dict[EvidenceKind, str] = {
     EvidenceKind.ID_PHOTO_TAKEN: N_("ID photo"),
     EvidenceKind.ID_PHOTO_CONFIRMED: N_("ID photo confirmed"),
     EvidenceKind.PHOTO_WAIVED: N_("Photo waived"),
+    # Its part when known (ENVIRONMENT_WORDS): this only for a fact read without its event.
     EvidenceKind.ENVIRONMENT_RECORDING_STOPPED: N_("Environment recording"),
-    EvidenceKind.EXAM_LAUNCHED: N_("Exam started"),
+    # R10: the exam is launched as the third recording stops; it starts with « Commencer »
+    # (R15, EXAM_BEGUN), often minutes later. « Examen commencé » stood here, at the end of
+    # the checks, above « Premier écran de l'examen » where « Commencer » was pressed.
+    EvidenceKind.EXAM_LAUNCHED: N_("Checks done — exam launched"),
     EvidenceKind.PROCTORING_TAB_CLOSED: N_("Proctoring tab closed"),
     EvidenceKind.FLAG_RAISED: N_("Flag"),
     EvidenceKind.TECHNICAL_PROBLEM_RECORDED: N_("Technical problem"),
     EvidenceKind.SESSION_CLOSED: N_("Session closed"),
-    EvidenceKind.EXAM_BEGUN: N_("Exam's first screen"),
+    # (No-break spaces inside the quotes: « Commencer » is never split from them.)
+    EvidenceKind.EXAM_BEGUN: N_("Exam started («\u00a0Commencer\u00a0»)"),
     EvidenceKind.EXAM_FINISHED: N_("Exam finished"),
     EvidenceKind.EXAM_VALIDATED: N_("Answers sent"),
     EvidenceKind.EXAM_QUIT: N_("Exam quit"),
     EvidenceKind.EXAM_DEFERRED: N_("Exam deferred"),
     EvidenceKind.WORKSPACE_CONNECTED: N_("Exam tab connected"),
     EvidenceKind.WORKSPACE_LOST: N_("Exam tab lost"),
+}
+
+# R10: the three environment recordings by their part, as the candidate's checks name them:
+# all three read « Enregistrement de l'environnement », and an examiner citing the ears'
+# for « Écouteurs ou casque » guessed which by their order (a reviewer's finding).
+ENVIRONMENT_WORDS: dict[EnvironmentPart, str] = {
+    EnvironmentPart.EARS: N_("Recording of the ears"),
+    EnvironmentPart.ROOM: N_("Recording of the room"),
+    EnvironmentPart.DESK: N_("Recording of the desk"),
+}
+# The full log's other fact of each recording, its start.
+ENVIRONMENT_STARTED_WORDS: dict[EnvironmentPart, str] = {
+    EnvironmentPart.EARS: N_("Recording of the ears started"),
+    EnvironmentPart.ROOM: N_("Recording of the room started"),
+    EnvironmentPart.DESK: N_("Recording of the desk started"),
 }
 
 FLAG_WORDS: dict[FlagKind, str] = {
@@ -196,14 +219,34 @@ FACT_WORDS: dict[str, str] = {
 }
 
 
-def fact_words(what: str, lang: str) -> str:
+def environment_parts(history: Iterable[AggregateEvent]) -> dict[str, EnvironmentPart]:
+    """The part of each environment recording's facts (started, stopped) in a session's
+    history, by their place in the log (an evidence id, a full log's row): the evidence
+    itself holds only the fact's kind (R10)."""
+    return {
+        f"{event.originator_id}/{event.originator_version}": event.part
+        for event in history
+        if isinstance(
+            event,
+            ProctoredSession.EnvironmentRecordingStarted
+            | ProctoredSession.EnvironmentRecordingStopped,
+        )
+    }
+
+
+def fact_words(what: str, lang: str, part: EnvironmentPart | None = None) -> str:
     """A fact of the full log in words: evidence by its kind (the event's class name), the
-    others by FACT_WORDS; a name neither knows (a fact added later) stays as it is."""
+    others by FACT_WORDS; a name neither knows (a fact added later) stays as it is. An
+    environment recording's facts name their `part` when it is given."""
     _ = gettext_for(lang)
+    if part is not None and what == "EnvironmentRecordingStarted":
+        return _(ENVIRONMENT_STARTED_WORDS[part])
     try:
         kind = EvidenceKind(what)
     except ValueError:
         return _(FACT_WORDS[what]) if what in FACT_WORDS else what
+    if part is not None and kind is EvidenceKind.ENVIRONMENT_RECORDING_STOPPED:
+        return _(ENVIRONMENT_WORDS[part])
     return _(EVIDENCE_WORDS[kind])
 
 
@@ -212,10 +255,13 @@ def reason_words(reason: ReasonCode, lang: str) -> str:
     return gettext_for(lang)(REASON_WORDS[reason])
 
 
-def evidence_words(evidence: Evidence, lang: str) -> str:
-    """The kind in words, with the flag's kind when there is one; the caller adds the local
-    time (`local_time` filter)."""
+def evidence_words(evidence: Evidence, lang: str, part: EnvironmentPart | None = None) -> str:
+    """The kind in words, with the flag's kind when there is one, an environment recording's
+    `part` (`environment_parts`) when given; the caller adds the local time (`local_time`
+    filter)."""
     _ = gettext_for(lang)
+    if part is not None and evidence.kind is EvidenceKind.ENVIRONMENT_RECORDING_STOPPED:
+        return _(ENVIRONMENT_WORDS[part])
     text = _(EVIDENCE_WORDS[evidence.kind])
     if evidence.flag is not None:
         text += f" ({_(FLAG_WORDS[evidence.flag])})"
