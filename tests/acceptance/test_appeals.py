@@ -460,3 +460,31 @@ def registered(journey: Journey) -> str:
     assert journey.candidate_id is not None
     name = review_words.registered_name(journey.ctx, journey.candidate_id)
     return name.words("fr")
+
+
+def test_reasons_ticked_with_an_overturn_are_refused_in_place_never_dropped(
+    journey: Journey,
+) -> None:
+    """« Annuler l'invalidation » with a reason still ticked recorded the overturn and
+    dropped the reason in silence (a reviewer's reading): refused, the form kept."""
+    platform = journey.platform
+    first, second = examiner(platform, "first"), examiner(platform, "second")
+    review = invalidated_and_sent(journey, first, forced=False)
+    contest(journey)
+    appeals.take_appeal(journey.ctx, review.id, second)
+    appeal_page = f"/examiner/appeals/{review.id}"
+    with logged_in(platform, "/staff/login", "second@example.org") as client:
+        head = platform.ctx.store.head()
+        sent = post_form(
+            client,
+            appeal_page,
+            f"{appeal_page}/decide",
+            outcome="overturned",
+            answer=ANSWER,
+            reason="headphones",
+        )
+        shown = html.unescape(sent.text)
+        assert sent.status_code == 409 and 'id="decision-error"' in sent.text
+        assert "décochez les motifs" in shown and "Rien n'a été enregistré" in shown
+        assert f"{ANSWER}</textarea>" in shown  # the answer kept
+        assert platform.ctx.store.head() == head

@@ -235,7 +235,9 @@ class AppealDesk(Controller):
                     examiner_id=examiner,
                     outcome=outcome,
                     answer=answer,
-                    reasons=_cited(data) if outcome is AppealOutcome.UPHELD else (),
+                    # Whatever the outcome: reasons ticked with « Annuler l'invalidation »
+                    # were dropped in silence; the domain refuses them, said in place.
+                    reasons=_cited(data),
                 )
             except DomainError as refusal:
                 # On the appeal itself, in the examiner's words, the form as it was sent: a
