@@ -177,6 +177,8 @@ class StoredMediaRef:
     media_id: str
     label: str
     kind: str  # image | video | segment
+    # An environment recording's length as the log says it (0: not said, an older event).
+    seconds: float = 0.0
 
 
 def session_media(history: Iterable[AggregateEvent]) -> tuple[StoredMediaRef, ...]:
@@ -189,7 +191,7 @@ def session_media(history: Iterable[AggregateEvent]) -> tuple[StoredMediaRef, ..
             ref = StoredMediaRef(event.media_id, label, "image")
         elif isinstance(event, ProctoredSession.EnvironmentRecordingStopped):
             media_id = event.media_id or _reference_before_issue_12(event)
-            ref = StoredMediaRef(media_id, event.part.value, "video")
+            ref = StoredMediaRef(media_id, event.part.value, "video", event.duration_s)
         elif isinstance(
             event, ProctoredSession.SegmentRecorded | ProctoredSession.ScreenSegmentRecorded
         ):

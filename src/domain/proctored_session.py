@@ -179,6 +179,9 @@ class ProctoredSession(Aggregate):
         part: EnvironmentPart
         content_hash: str
         media_id: str = ""  # the media store's reference; "" in events before issue 12
+        # How long the file lasts, measured from it (0: not recorded, events before it was
+        # kept): the examiner's page says it without loading the file, a load being a view.
+        duration_s: float = 0.0
 
     class ExamLaunched(Aggregate.Event):
         attempt_id: UUID
@@ -532,7 +535,11 @@ class ProctoredSession(Aggregate):
         if part is EnvironmentPart.DESK and attempt_id is None:
             raise InvalidArgument("attempt_id", "stopping the desk recording launches the exam")
         self._environment_stopped(
-            part=part, content_hash=content_hash, media_id=media_id, timestamp=at
+            part=part,
+            content_hash=content_hash,
+            media_id=media_id,
+            duration_s=duration_s,
+            timestamp=at,
         )
         if part is EnvironmentPart.DESK:
             assert attempt_id is not None
@@ -787,7 +794,12 @@ class ProctoredSession(Aggregate):
 
     @event(EnvironmentRecordingStopped)
     def _environment_stopped(
-        self, part: EnvironmentPart, content_hash: str, timestamp: datetime, media_id: str = ""
+        self,
+        part: EnvironmentPart,
+        content_hash: str,
+        timestamp: datetime,
+        media_id: str = "",
+        duration_s: float = 0.0,
     ) -> None:
         self.recording_part = None
         self._complete(PART_STEP[part])

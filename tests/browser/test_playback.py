@@ -26,7 +26,9 @@ from adapters.ids import SeededIds
 from adapters.media.live_memory import MemoryLiveRecorder, MemoryPeer
 from app.live_recording import media_origin, record_live_event
 from app.mail_rendering import SupportContact
+from app.media_views import views_of_session
 from app.use_cases import accounts, proctoring
+from domain.media_view import ViewedMedia
 from domain.proctored_session import EnvironmentPart
 from domain.staff import Role
 from tests.browser.conftest import ARTIFACTS, _free_port, serious_violations, wait_until
@@ -227,12 +229,20 @@ def test_the_examiner_plays_the_recording_and_a_flag_seeks_to_its_second(
     # second between two segments read as a sum that did not add up (a reviewer's remark).
     assert "coupures de plus de 2 s : " in page.locator("#player-summary").inner_text()
     player = page.locator("#player")
-    wait_until(page, "document.getElementById('player').readyState >= 1")  # it plays
     first = player.get_attribute("data-segment")
     flag = timeline.locator("li.flag button")
     assert "Signalement (onglet quitté)" in flag.inner_text()  # words, never a raw code
     still = timeline.locator("li.flag img.still")
     wait_until(page, "img => img.complete && img.naturalWidth > 0", arg=still.element_handle())
+    # The page is open, its stills and the player's first frame (its poster) shown, and
+    # nothing played: no byte of a recording was asked, and none is recorded as played (an
+    # auditor read « l'enregistrement de l'examen (lu) » for an examiner who only opened it).
+    page.wait_for_load_state("networkidle")
+    assert player.evaluate("p => p.readyState") == 0
+    assert player.evaluate("p => p.poster.endsWith('/still/0')")
+    assert looked_at(platform, journey) == {ViewedMedia.PHOTO, ViewedMedia.STILL}
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "11-review-before-play.png"))
     flag.click()
     wait_until(
         page,
@@ -258,9 +268,17 @@ def test_the_examiner_plays_the_recording_and_a_flag_seeks_to_its_second(
         timeout=10_000,
     )
     assert clock.startswith("Seconde ") and clock.endswith(" de la session"), clock
+    assert ViewedMedia.SEGMENT in looked_at(platform, journey)  # played, and recorded so
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "11-review-playback.png"), full_page=True)
     assert serious_violations(page) == []
+
+
+def looked_at(platform: Platform, journey: Journey) -> set[ViewedMedia]:
+    """What the auditor's page says was looked at in the session, by kind."""
+    session_id = journey.session_id
+    assert session_id is not None
+    return {v.what for v in views_of_session(platform.ctx, platform.projections, session_id)}
 
 
 def sign_in_as_examiner(url: str, platform: Platform, page: Any) -> None:
@@ -283,9 +301,11 @@ def test_the_recording_plays_on_through_the_cut_into_the_next_segment_and_stops_
     assert rows.count() == 2  # 6 s, a 5 s cut, then 6 s more
     first, second = (rows.nth(i).locator("button").get_attribute("data-segment") for i in (0, 1))
     second_start = float(rows.nth(1).get_attribute("data-start"))
+    # The examiner presses play (nothing is loaded before), then goes to the first
+    # segment's last half second.
+    page.locator("#player").evaluate("p => { p.play(); }")
     wait_until(page, "document.getElementById('player').readyState >= 1")
-    # The examiner presses play near the end of the first segment (its last half second).
-    page.locator("#player").evaluate("p => { p.currentTime = p.duration - 0.5; p.play(); }")
+    page.locator("#player").evaluate("p => { p.currentTime = p.duration - 0.5; }")
     # Played with the player's own ▶, no moment clicked: its segment's row says so.
     wait_until(page, "li => li.classList.contains('is-playing')", arg=rows.nth(0).element_handle())
     # The first segment ends: the second is loaded and plays from its start, past the cut.
@@ -326,7 +346,7 @@ def test_the_recording_plays_on_through_the_cut_into_the_next_segment_and_stops_
     assert serious_violations(page) == []
 
 
-def test_the_environment_recordings_show_their_duration_and_a_first_frame(
+def test_the_environment_recordings_say_their_length_and_once_played_show_a_frame(
     reviewed_with_a_real_environment: tuple[str, Platform, Journey], page: Any
 ) -> None:
     url, platform, journey = reviewed_with_a_real_environment
@@ -334,16 +354,27 @@ def test_the_environment_recordings_show_their_duration_and_a_first_frame(
     page.goto(f"{url}/examiner/reviews/{journey.review_id}")
     videos = page.locator(".cards.media video")
     assert videos.count() == 3  # ears, room, desk
-    # Each one knows its length (its seek bar works), sits near its start and shows a frame.
+    # Before play, nothing of their files is asked (a request is recorded as a look): their
+    # length is the log's, under each.
+    page.wait_for_load_state("networkidle")
+    lengths = page.locator(".cards.media .media-length")
+    assert [lengths.nth(i).inner_text() for i in range(3)] == ["Durée : 10,5 s"] * 3
+    assert videos.evaluate_all("vs => vs.map(v => v.readyState)") == [0, 0, 0]
+    assert ViewedMedia.RECORDING not in looked_at(platform, journey)
+    # Played, each one learns its length from its file (its seek bar works) and plays on
+    # from its start; paused, it shows its frame.
+    for i in range(3):
+        videos.nth(i).evaluate("v => { v.play(); }")
     for i in range(3):
         wait_until(
             page,
             """v => Number.isFinite(v.duration) && v.duration > 10 && v.duration < 11
-                && v.currentTime < 0.5 && v.readyState >= 2 && !v.seeking && v.paused""",
+                && v.currentTime > 0.5 && v.readyState >= 2 && !v.seeking && !v.paused""",
             arg=videos.nth(i).element_handle(),
         )
+        videos.nth(i).evaluate("v => { v.pause(); }")
+    assert ViewedMedia.RECORDING in looked_at(platform, journey)
     # Its length is written under it: at a card's width the controls show « 0:00 » alone.
-    lengths = page.locator(".cards.media .media-length")
     for i in range(3):
         wait_until(
             page,

@@ -179,7 +179,7 @@ def _review_page(
     report = replay_review(platform.ctx.store, review_id) if review.verdict else None
     history = list(platform.ctx.store.history(review.session_id))
     # The photos and environment recordings (the live segments have their own player).
-    media = [(m.label, m.media_id, m.kind) for m in session_media(history) if m.kind != "segment"]
+    media = [m for m in session_media(history) if m.kind != "segment"]
     recording = recording_of(history)
     language = language_of(request)
     shown = review_moments.moments(review, recording, history, language)

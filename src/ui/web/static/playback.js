@@ -25,22 +25,26 @@
     return segments[segments.length - 1];
   }
 
-  // Play `segment` from `offset` seconds into it (paused there when `play` is false),
-  // loading its file first if the player holds another one.
+  // Set `video`'s time once it knows its length: at once if it does, else when its file's
+  // head arrives. The players load nothing by themselves (preload="none": a request for a
+  // recording is recorded as its playing), so a seek may come before the file is asked.
+  function seekWhenLoaded(video, offset) {
+    if (video.readyState >= 1) { video.currentTime = offset; return; }
+    video.addEventListener("loadedmetadata", function () { video.currentTime = offset; }, { once: true });
+  }
+
+  // Play `segment` from `offset` seconds into it (at its place, not loaded, when `play` is
+  // false), switching the player's file first if it holds another one. Only `play` asks
+  // the file: a segment that ends while paused does not load the next one.
   function playSegment(segment, offset, play) {
-    var go = function () {
-      player.currentTime = offset;
-      if (play) player.play().catch(function () {});
-    };
     if (player.getAttribute("data-segment") !== segment.mediaId) {
       player.setAttribute("data-segment", segment.mediaId);
       player.setAttribute("data-segment-start", String(segment.start));
       player.src = "/media/sessions/" + segment.mediaId;
-      player.addEventListener("loadedmetadata", go, { once: true });
-      player.load();
-    } else {
-      go();
+      player.poster = "/media/sessions/" + segment.mediaId + "/still/0";
     }
+    seekWhenLoaded(player, offset);
+    if (play) player.play().catch(function () {});
   }
 
   function seek(t) {
@@ -114,18 +118,18 @@
     }
     if (!screen) { screenPlayer.pause(); return; } // the screen was not shared then
     var offset = Math.max(0, t - screen.start);
-    var go = function () {
-      if (Math.abs(screenPlayer.currentTime - offset) > 1) screenPlayer.currentTime = offset;
-      if (player.paused) screenPlayer.pause(); else screenPlayer.play().catch(function () {});
-    };
     if (screenPlayer.getAttribute("data-segment") !== screen.mediaId) {
       screenPlayer.setAttribute("data-segment", screen.mediaId);
       screenPlayer.src = "/media/sessions/" + screen.mediaId;
-      screenPlayer.addEventListener("loadedmetadata", go, { once: true });
-      screenPlayer.load();
-    } else {
-      go();
     }
+    // Asked only while the camera plays: the screen's file is loaded with it, not before
+    // (preload="none", as the camera's).
+    if (screenPlayer.readyState < 1) {
+      if (!player.paused) { seekWhenLoaded(screenPlayer, offset); screenPlayer.play().catch(function () {}); }
+      return;
+    }
+    if (Math.abs(screenPlayer.currentTime - offset) > 1) screenPlayer.currentTime = offset;
+    if (player.paused) screenPlayer.pause(); else screenPlayer.play().catch(function () {});
   }
   if (player && screenPlayer) {
     ["play", "pause", "seeked", "timeupdate"].forEach(function (name) {
