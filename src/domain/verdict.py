@@ -224,7 +224,9 @@ def exam_window(evidence: Sequence[Evidence]) -> ExamWindow:
     return ExamWindow(start, min(ends, key=utc) if ends else None)
 
 
-def _media_origin(evidence: Sequence[Evidence]) -> datetime | None:
+def media_origin(evidence: Sequence[Evidence]) -> datetime | None:
+    """The wall time of the recording's second 0 (the session's first entry), from which
+    every media span counts."""
     entered = [i.at for i in evidence if i.kind == EvidenceKind.SESSION_ENTERED]
     return min(entered, key=utc) if entered else None
 
@@ -318,7 +320,7 @@ def _hints_2026_12(
 
 def _verdict_2026_12(evidence: Sequence[Evidence], rules: RuleSet) -> Recommendation:
     window = exam_window(evidence)
-    origin = _media_origin(evidence)
+    origin = media_origin(evidence)
     grounds = _photo_grounds_2026_12(evidence)
     interruptions: list[Interruption] = []
     deferrals = tuple(i.id for i in evidence if i.kind == EvidenceKind.EXAM_DEFERRED)
@@ -382,7 +384,7 @@ def _verdict_2026_12_strict_faces(evidence: Sequence[Evidence], rules: RuleSet) 
     (R21); before « Commencer » they stay hints, as help at connection time is allowed."""
     base = _verdict_2026_12(evidence, rules)
     window = exam_window(evidence)
-    origin = _media_origin(evidence)
+    origin = media_origin(evidence)
     faces = tuple(
         i.id
         for i in evidence

@@ -48,7 +48,8 @@ def test_the_auditor_sees_an_overturned_invalidation_with_both_examiners_reasons
     assert 'id="final-verdict" data-verdict="validated"' in text
     assert "Verdict final : validée (après contestation)" in shown
     assert "Première décision : invalidée" in shown and str(first) in text
-    assert "headphones" in text  # the first examiner's reason
+    # The first examiner's reason in words, never its code (« headphones (Écouteurs… »).
+    assert "Écouteurs ou casque" in shown and "headphones" not in shown
     assert "« je portais des bouchons »" in text  # the candidate's reason
     # Each examiner named beside the id (the id alone was shown; a reviewer's check).
     assert f"Second examinateur second <code>{second}</code>" in text
@@ -57,7 +58,8 @@ def test_the_auditor_sees_an_overturned_invalidation_with_both_examiners_reasons
     assert "Examen validé après contestation → validée" in shown
     assert "en désaccord avec le premier examinateur" in text
     assert "« on voit le candidat seul »" in text  # the second examiner's answer
-    assert "MATCHES" in text
+    assert "Identique — même recommandation" in shown and "MATCHES" not in shown
+    assert "Identical</strong> — same recommendation" in english
     assert "(on appeal)" in english and "disagrees with the first examiner" in english
     assert "Answer to the candidate: « on voit le candidat seul »" in english
 
@@ -83,5 +85,8 @@ def test_the_auditor_sees_the_justification_of_a_validation_against_a_ground_r19
             log_in(client, "/staff/login", "ada@example.org", PASSWORD)
             text = html.unescape(client.get(f"/auditor/reviews/{review_id}").text)
 
-    assert "Décidé contre le motif R9 identity_not_verifiable" in text
-    assert f"« {JUSTIFICATION} »" in text and "MATCHES" in text
+    shown = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", text))
+    # The ground in words, its rule a discreet reference (not « R9 identity_not_verifiable »).
+    assert "Décidé contre le motif : Vérification de l'identité impossible règle R9" in shown
+    assert "identity_not_verifiable" not in shown
+    assert f"« {JUSTIFICATION} »" in text and "Identique" in shown

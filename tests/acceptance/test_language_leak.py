@@ -17,7 +17,7 @@ from datetime import datetime
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
-from uuid import uuid5
+from uuid import UUID, uuid5
 
 import pytest
 from litestar.testing import TestClient
@@ -30,7 +30,7 @@ from app.catalogues import merged_catalogue
 from app.mail_rendering import SupportContact
 from app.outbox import MAIL_NAMESPACE
 from app.use_cases import accounts, appeals, portal, proctoring, reviewing
-from domain.evidence import ReasonCode, Verdict
+from domain.evidence import FlagKind, MediaSpan, ReasonCode, Verdict
 from domain.exam_attempt import ExamAttempt
 from domain.review import CitedReason, Review
 from domain.staff import Role
@@ -153,6 +153,7 @@ class Tour:
         self.seen: dict[str, str] = {}
         self.staff_emails: dict[Role, str] = {}
         self.clients: dict[str, TestClient[Any]] = {}
+        self.explanations: set[str] = set()
 
     def client(self, who: str) -> TestClient[Any]:
         if who not in self.clients:
@@ -177,6 +178,16 @@ class Tour:
     def close(self) -> None:
         for client in self.clients.values():
             client.__exit__(None, None, None)
+
+    def flag(self, session_id: UUID, flag_id: str, second: float) -> None:
+        proctoring.raise_flag(
+            self.ctx,
+            session_id,
+            flag_id=flag_id,
+            kind=FlagKind.FACE_ABSENT,
+            span=MediaSpan(second, second + 5),
+            confidence=0.7,
+        )
 
     def walk(self, tag: str) -> dict[str, str]:
         platform, ctx = self.platform, self.ctx
@@ -239,6 +250,9 @@ class Tour:
         candidate.take_photos()
         self.read("candidate", f"/exams/{sid}")  # environment
         attempt_id = candidate.record_environment()
+        # A detector's flags, one before « Commencer » and one after: the review has a hint
+        # (R20, R21), which the auditor's page read in English with its raw code.
+        self.flag(sid, "before", 30.0)  # type: ignore[arg-type]
         self.read("candidate", f"/portal/{attempt_id}")  # profile
         candidate.to_tile()
         self.read("candidate", f"/portal/{attempt_id}")
@@ -246,6 +260,7 @@ class Tour:
         platform.settle()
         self.read("candidate", f"/portal/{attempt_id}")
         portal.begin_exam(ctx, attempt_id)
+        self.flag(sid, "after", 90.0)  # type: ignore[arg-type]
         self.read("candidate", f"/portal/{attempt_id}", "/exams")
         portal.finish_exam(ctx, attempt_id)
         self.read("candidate", f"/portal/{attempt_id}")
@@ -305,6 +320,11 @@ class Tour:
         if self.client("support").get("/hotline").status_code != 404:
             self.read("support", "/hotline")
         self.read("auditor", "/auditor", f"/auditor/reviews/{review_id}")
+        recommendation = ctx.store.get(review_id, Review).recommendation
+        assert recommendation is not None and recommendation.hints
+        self.explanations = {
+            f.explanation for f in (*recommendation.grounds, *recommendation.hints)
+        }
         return self.seen
 
 
@@ -327,3 +347,39 @@ def test_a_page_in_one_language_holds_no_sentence_of_the_other(
     ]
     assert len(seen) > 30, sorted(seen)
     assert leaks == [], f"{len(leaks)} leaks into {language} pages:\n" + "\n".join(leaks)
+    if language == "fr":
+        # The auditor's pages, the whole of them (the examiner's full log below its page
+        # shows each event's raw fields, « kind=face_absent », as the log holds them).
+        audited = {page: words for page, words in seen.items() if " /auditor" in page}
+        assert len(audited) == 2, sorted(seen)
+        codes = [f"{page}: {code}" for page, words in audited.items() for code in codes_in(words)]
+        assert codes == [], "\n".join(codes)
+        english = [
+            f"{page}: « {text} »"
+            for page, words in audited.items()
+            for text in tour.explanations
+            if text in words
+        ]
+        assert english == [], "\n".join(english)
+
+
+# Words no page shows: the domain's codes (a reason, a flag's kind, how an exam ended) and
+# the replay's verdict in capitals, which the auditor's French page read (« MATCHES — même
+# recommandation… », « headphones (Écouteurs ou casque) », « indice R20 webcam_unusable: … »,
+# « Examen terminé candidate »).
+ENDED_BY = ("candidate", "time_limit", "budget", "midnight")
+CODES = re.compile(
+    r"(?<![\w-])("
+    + "|".join(
+        re.escape(code)
+        for code in sorted(
+            {*ReasonCode, *FlagKind, *ENDED_BY, "MATCHES", "DIFFERS"}, key=len, reverse=True
+        )
+    )
+    + r")(?![\w-])"
+)
+
+
+def codes_in(words: str) -> list[str]:
+    """The codes a page's words hold."""
+    return CODES.findall(words)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -21,8 +21,10 @@ from adapters.media.live_memory import MemoryLiveRecorder, MemoryPeer
 from app.live_recording import media_origin, record_live_event
 from app.mail_rendering import SupportContact
 from app.ports.live_media import LiveEvent
-from app.use_cases import accounts, proctoring
+from app.use_cases import accounts, proctoring, reviewing
+from domain.evidence import FlagKind, MediaSpan, Verdict
 from domain.proctored_session import ProctoredSession
+from domain.review import Review
 from domain.staff import Role
 from tests.acceptance.web import log_in
 from ui.cli import main
@@ -30,6 +32,7 @@ from ui.journey import PARIS, Journey, make_platform
 from ui.web.app import create_app
 
 SECRET = b"t" * 32
+WORD = "pass-word-1"
 
 
 def signal(kind: str) -> str:
@@ -151,3 +154,60 @@ def test_vigie_history_shows_the_facts_in_the_centres_zone(
     monkeypatch.setenv("VIGIE_TIME_ZONE", "Europe/Paris")
     assert main(["--database-url", url, "history", str(journey.candidate_id)]) == 0
     assert "27/01/2025 09:00:00" in capsys.readouterr().out
+
+
+def test_a_flag_shows_the_second_it_happened_on_the_examiners_and_the_auditors_pages() -> None:
+    """A detector records a flag seconds after what it saw (its span, in seconds from the
+    first entry, says when): the examiner's moments read 22:08:41 where the auditor's table
+    read 22:09:11 for one flag (a reviewer's finding). Both say when it happened; the
+    auditor's table adds when it was recorded."""
+    platform = make_platform()
+    try:
+        eve = accounts.register_staff(
+            platform.ctx, email="eve@example.org", name="Eve", role=Role.EXAMINER, password=WORD
+        )
+        accounts.register_staff(
+            platform.ctx, email="ada@example.org", name="Ada", role=Role.AUDITOR, password=WORD
+        )
+        journey = Journey(platform, email="lea@example.org")
+        journey.in_exam()
+        session_id = journey.session_id
+        assert session_id is not None
+        entered = next(
+            e.timestamp
+            for e in platform.ctx.store.history(session_id)
+            if isinstance(e, ProctoredSession.SessionEntered)
+        )
+        seen = entered + timedelta(minutes=30)
+        journey.clock.set(seen + timedelta(seconds=30))  # reported 30 s after what it saw
+        proctoring.raise_flag(
+            platform.ctx,
+            session_id,
+            flag_id="late",
+            kind=FlagKind.FACE_ABSENT,
+            span=MediaSpan((seen - entered).total_seconds(), (seen - entered).total_seconds() + 4),
+            confidence=0.9,
+        )
+        journey.answer_and_send()
+        assert journey.review_id is not None
+        reviewing.assign_examiner(platform.ctx, journey.review_id, eve)
+        flag = next(e for e in platform.ctx.store.get(journey.review_id, Review).evidence if e.flag)
+        journey.decided(eve, Verdict.VALIDATED)
+        happened, recorded = (f"{t.astimezone(PARIS):%H:%M:%S}" for t in (seen, flag.at))
+        assert happened != recorded
+        app = create_app(platform, secret=SECRET, support=SupportContact())
+        with TestClient(app) as client:
+            log_in(client, "/staff/login", "eve@example.org", WORD)
+            page = client.get(f"/examiner/reviews/{journey.review_id}").text
+            row = re.search(rf'id="m-{flag.id.replace("/", "-")}".*?</li>', page, re.S)
+            assert row is not None and f"<time>{happened}</time>" in row.group(0)
+        with TestClient(app) as client:
+            log_in(client, "/staff/login", "ada@example.org", WORD)
+            page = client.get(f"/auditor/reviews/{journey.review_id}").text
+            row = re.search(rf"<code>{flag.id}</code>.*?</tr>", page, re.S)
+            assert row is not None, page
+            assert f"{seen.astimezone(PARIS):%d/%m/%Y} {happened}" in row.group(0)
+            assert f"enregistré à {recorded}" in row.group(0)
+            assert "Quand c'est arrivé" in page
+    finally:
+        platform.close()

@@ -20,7 +20,7 @@ from domain.media_view import ViewedMedia
 from domain.review import Review
 from domain.staff import Role
 from ui.bundle_io import bundle_zip
-from ui.web import review_words
+from ui.web import review_moments, review_words
 from ui.web.edge import context, platform_of, staff_guard
 from ui.web.i18n import N_
 
@@ -91,6 +91,9 @@ class AuditorDesk(Controller):
                 words=review_words,
                 # Each environment recording named by its part, as on the examiner's page (R10).
                 parts=review_words.environment_parts(platform.ctx.store.history(session_id)),
+                # A fact's note only where someone wrote it, quoted as on the examiner's
+                # page (the others are codes or the system's English).
+                written=review_moments.written_words,
                 # The examiners by name beside their ids: only the id was shown, while the
                 # access log below named them (a reviewer's check).
                 staff_names={d: staff_name(platform.ctx.store, d) for d in deciders},

@@ -114,7 +114,8 @@ def moments(
                 key=item.id,
                 kind="flag" if item.flag is not None else "fact",
                 at=item.at,
-                what=review_words.evidence_words(item, lang, parts.get(item.id)) + _written(item),
+                what=review_words.evidence_words(item, lang, parts.get(item.id))
+                + written_words(item),
                 confidence=_percent(item.confidence),
                 start_s=start,
                 end_s=item.span.end_s if item.span else None,
@@ -198,7 +199,9 @@ _WRITTEN = frozenset(
 WRITTEN_CHARS = 300  # the row's share; the whole text stays in the log and the journal
 
 
-def _written(item: Evidence) -> str:
+def written_words(item: Evidence) -> str:
+    """What someone wrote about the fact, quoted (« — « … » »), or "" for a fact whose note
+    is a code or the system's own English (the auditor's table showed « candidate »)."""
     if item.kind not in _WRITTEN or not item.note.strip():
         return ""
     text = item.note

@@ -5,8 +5,9 @@ in `locale/fr/LC_MESSAGES/examiner.po` and each message is translated where it i
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 
 from babel.numbers import format_decimal
@@ -16,7 +17,8 @@ from app.context import Context
 from domain.candidate import Candidate
 from domain.evidence import Evidence, EvidenceKind, FlagKind, ReasonCode, Verdict
 from domain.proctored_session import EnvironmentPart, ProctoredSession
-from domain.verdict import InterruptionKind
+from domain.rules import utc
+from domain.verdict import Finding, InterruptionKind, exam_window, media_origin, moment_of
 from ui.web.i18n import N_, gettext_for
 
 # A session's verdict (« la session est validée »).
@@ -146,6 +148,15 @@ MEDIA_WORDS: dict[str, str] = {
     "desk": N_("Environment: the desk"),
 }
 
+# How an exam ended, by `ExamFinished.ended_by` (the evidence's note): the auditor's table
+# showed the code, « candidate ».
+ENDED_BY_WORDS: dict[str, str] = {
+    "candidate": N_("ended by the candidate"),
+    "time_limit": N_("the exam's time ran out"),
+    "budget": N_("the session's time ran out"),
+    "midnight": N_("ended at midnight: an exam starts and ends on the same day"),
+}
+
 ERASED_PERSON: str = N_("erased person")
 
 CONFIRMATIONS: dict[str, str] = {
@@ -250,6 +261,13 @@ def fact_words(what: str, lang: str, part: EnvironmentPart | None = None) -> str
     return _(EVIDENCE_WORDS[kind])
 
 
+def ended_by_words(evidence: Evidence, lang: str) -> str:
+    """How the exam ended, for an « Exam finished » fact; "" for any other fact."""
+    if evidence.kind is not EvidenceKind.EXAM_FINISHED or evidence.note not in ENDED_BY_WORDS:
+        return ""
+    return gettext_for(lang)(ENDED_BY_WORDS[evidence.note])
+
+
 def reason_words(reason: ReasonCode, lang: str) -> str:
     """The reason's label in the page's language."""
     return gettext_for(lang)(REASON_WORDS[reason])
@@ -266,6 +284,28 @@ def evidence_words(evidence: Evidence, lang: str, part: EnvironmentPart | None =
     if evidence.flag is not None:
         text += f" ({_(FLAG_WORDS[evidence.flag])})"
     return text
+
+
+def fact_moments(evidence: Sequence[Evidence]) -> dict[str, datetime]:
+    """When each fact happened, as the examiner's moments show it and the verdict function
+    reads it: a fact with a media span at its span's start on the session's clock (its first
+    entry + start_s), the others when they were recorded. A detector's flag is recorded
+    seconds after what it saw: the auditor's table read 22:09:11 where the examiner's
+    moments read 22:08:41 for the same flag (a reviewer's finding)."""
+    origin = media_origin(evidence)
+    return {item.id: moment_of(item, origin) for item in evidence}
+
+
+def flags_before_start(finding: Finding, evidence: Sequence[Evidence]) -> int:
+    """How many of a hint's flags came before « Commencer », where someone may help (R21):
+    counted as the verdict function counts them (an exam never begun: all of them)."""
+    start = exam_window(evidence).start
+    moments = fact_moments(evidence)
+    return sum(
+        1
+        for evidence_id in finding.evidence_ids
+        if evidence_id in moments and (start is None or utc(moments[evidence_id]) < utc(start))
+    )
 
 
 def span_words(start_s: float, end_s: float, lang: str = "fr") -> str:
