@@ -13,12 +13,14 @@ from litestar.testing import TestClient
 from adapters.bootstrap import Platform
 from adapters.mail.memory import MemoryMailer
 from app.mail_rendering import SupportContact
-from app.use_cases import enrolment
+from app.use_cases import enrolment, proctoring
 from domain.candidate import Candidate
+from domain.proctored_session import EnvironmentPart
 from tests.acceptance.web import form_token, log_in
 from ui.journey import Journey, make_platform
 from ui.web.app import create_app
 from ui.web.i18n import catalogue
+from vigie_contracts.samples import ebml_sample
 
 SECRET = b"p" * 32
 PASSWORD = "candidat-pass-1"
@@ -320,5 +322,33 @@ def test_the_portal_profile_asks_for_a_civility_and_pre_selects_none_r11(
         assert "Vérifiez le champ" in refused.text and "Civilité" in refused.text
         assert journey.candidate_id is not None
         assert not platform.ctx.store.get(journey.candidate_id, Candidate).profile_complete
+    finally:
+        client.__exit__(None, None, None)
+
+
+def test_the_desk_recording_says_what_comes_after_it_r10_r11(platform: Platform) -> None:
+    """« Votre examen démarre dès que vous arrêtez cet enregistrement », and then came a
+    profile to fill in and a tile to click (a reviewer's first run): the step says so."""
+    journey = enrolled(platform, "fr@example.org", "fr")
+    journey.create_session()
+    journey.set_password(PASSWORD)
+    journey.enter()
+    journey.pass_attestations()
+    journey.pass_equipment()
+    journey.take_photos()
+    sid = journey.session_id
+    assert sid is not None
+    for part in (EnvironmentPart.EARS, EnvironmentPart.ROOM):
+        proctoring.start_environment_recording(platform.ctx, sid, part)
+        journey.clock.advance(seconds=20)
+        proctoring.stop_environment_recording(
+            platform.ctx, sid, part, ebml_sample(), duration_s=20.0
+        )
+    client = client_of(platform)
+    try:
+        log_in(client, "/login", "fr@example.org", PASSWORD)
+        page = html.unescape(client.get(f"/exams/{sid}").text)
+        assert "Votre examen démarre dès que vous arrêtez cet enregistrement : le portail" in page
+        assert "remplissez votre profil la première fois, puis lancez l'examen" in page
     finally:
         client.__exit__(None, None, None)
