@@ -83,8 +83,14 @@
     var examTab = form.hasAttribute("data-opens-exam") ? window.open("", "vigie-exam") : null;
     if (examTab) document.dispatchEvent(new CustomEvent("vigie:exam-tab-opened"));
     busy = true;
+    // The button turns to a spinner while the server answers (Pico's aria-busy): on a slow
+    // server « Continuer » and the exam's tile took up to 10 s with nothing to say the click
+    // was taken, which invites a second one (a reviewer's first run).
+    var pressed = event.submitter;
+    if (pressed) pressed.setAttribute("aria-busy", "true");
     request(form.action, { method: "POST", body: body }).then(function (ok) {
       busy = false;
+      if (pressed) pressed.removeAttribute("aria-busy");
       var link = document.getElementById("exam-tab");
       if (examTab && ok && link) examTab.location.href = link.href;
       else if (examTab) examTab.close();
