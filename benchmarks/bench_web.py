@@ -103,7 +103,14 @@ from benchmarks.web_load import (
     SAVE_EVERY_S,
     STYLESHEET,
 )
-from benchmarks.web_prepare import SECRET_KEY, Beginner, Prepared, answers_recorded, prepare
+from benchmarks.web_prepare import (
+    SECRET_KEY,
+    Beginner,
+    Prepared,
+    answers_recorded,
+    prepare,
+    store_head,
+)
 from benchmarks.web_profile import PROFILE_RATE_HZ, py_spy, start_spies, summarise_profile
 
 if TYPE_CHECKING:
@@ -730,7 +737,9 @@ def drive(
     copied: int,
 ) -> DeploymentRun:
     """Log every candidate in, then the levels, each level's exams begun just before it;
-    then the answers the store recorded."""
+    then the answers the store recorded (after the demo's seeding: its sample exam, sent
+    for review before the nodes were ready, has answers of its own)."""
+    seeded = store_head(url)
     with contextlib.closing(Beginner(url, prepared)) as begin:
         run = run_client(
             label,
@@ -752,7 +761,7 @@ def drive(
         levels=run.levels,
         answers_acknowledged=run.saves_ok_total,
         answers_failed=run.saves_failed_total,
-        answers_recorded=answers_recorded(url, copied),
+        answers_recorded=answers_recorded(url, max(copied, seeded)),
         profile=run.profile,
     )
 

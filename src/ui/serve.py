@@ -107,7 +107,7 @@ def local_address(host: str, port: int) -> str:
     return f"http://{address}:{port}" if address.version == 4 else f"http://[{address}]:{port}"
 
 
-def seed_demo(platform: Platform) -> str:
+def seed_demo(platform: Platform, *, sample_exam: bool = True) -> str:
     """The demo's accounts, each once; returns the invitation link. Step by step, each step
     skipped once done: a start stopped half-way (a Ctrl-C while it seeds) is completed by the
     next, where it left the examiner and the candidate's password missing for good."""
@@ -155,7 +155,8 @@ def seed_demo(platform: Platform) -> str:
             DEMO_PASSWORD, purpose="demo"
         )
     # An exam already sent for review, so the examiner has one to open from the first start.
-    demo_review.seed_sent_exam(platform, centre)
+    if sample_exam:
+        demo_review.seed_sent_exam(platform, centre)
     projections.catch_up(ctx.store)  # the worker sends the mails, not this process
     enrollment = next(e for e in projections.enrollments.values() if e.candidate_id == candidate_id)
     return platform.links.url("/sessions/new", "create-session", str(enrollment.enrollment_id))
@@ -211,7 +212,11 @@ def serve(
             demo = no_demo is None
         else:
             no_demo = "--no-demo"
-        invitation = seed_demo(platform) if demo else None
+        # The sample exam only in a one-machine store: on PostgreSQL (a shared platform, its
+        # bucket) `--demo` asks for the accounts of a trial, not an invented candidate's exam,
+        # photos and recordings among real ones.
+        shared = settings.database_url.startswith(("postgresql:", "postgres:"))
+        invitation = seed_demo(platform, sample_exam=not shared) if demo else None
         waiting = invitation is not None and demo_review.review_waiting(platform)
         keeper: WorkerKeeper | None = None
         if not worker:

@@ -91,6 +91,14 @@ def test_after_the_demo_seed_the_examiner_has_one_review_to_do_and_a_second_seed
     assert reviews_to_do(platform) == []
 
 
+def test_the_accounts_alone_where_the_sample_exam_is_not_wanted(platform: Platform) -> None:
+    """`--demo` on PostgreSQL (a shared platform and its bucket): the trial's accounts, no
+    invented candidate's exam, photos and recordings among real ones."""
+    seed_demo(platform, sample_exam=False)
+    assert reviews_to_do(platform) == []
+    assert not demo_review.review_waiting(platform)
+
+
 def test_r16_r19_the_demo_exam_reads_as_yesterday_afternoon_and_its_review_is_due_not_overdue(
     platform: Platform,
 ) -> None:
