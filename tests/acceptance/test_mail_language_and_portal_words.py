@@ -352,3 +352,29 @@ def test_the_desk_recording_says_what_comes_after_it_r10_r11(platform: Platform)
         assert "remplissez votre profil la première fois, puis lancez l'examen" in page
     finally:
         client.__exit__(None, None, None)
+
+
+def test_mes_examens_says_when_today_is_too_late_for_the_exam_r16(platform: Platform) -> None:
+    """At 23:04 she went through every check and the three recordings, then read « Il est
+    trop tard pour commencer l'examen aujourd'hui » (a reviewer's check): « Mes examens »
+    says it before anything starts, and warns within the hour before the last start."""
+    journey = enrolled(platform, "fr@example.org", "fr")
+    journey.create_session()
+    journey.set_password(PASSWORD)
+    client = client_of(platform)
+    try:
+        log_in(client, "/login", "fr@example.org", PASSWORD)
+        client.post("/terms", data={"_csrf_token": form_token(client, "/terms")})
+        morning = html.unescape(client.get("/exams").text)
+        assert "avant minuit" not in morning and 'action="/exams/' in morning
+        journey.clock.advance(hours=13)  # 22:00 in Paris: the 1 h 30 exam must begin by 22:30
+        evening = html.unescape(client.get("/exams").text)
+        assert "commencez les vérifications à 22:10 au plus tard" in evening
+        assert 'action="/exams/' in evening  # still possible
+        journey.clock.advance(hours=1, minutes=4)  # 23:04
+        night = html.unescape(client.get("/exams").text)
+        assert "Il est trop tard aujourd'hui pour cet examen : il dure 1 h 30" in night
+        assert "Revenez demain : votre session est valable jusqu'au" in night
+        assert f'action="/exams/{journey.session_id}/enter"' not in night  # nothing to start
+    finally:
+        client.__exit__(None, None, None)

@@ -15,6 +15,8 @@ import contextlib
 import functools
 import os
 import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Annotated, Any, TypeVar
 from urllib.parse import urlsplit
 from uuid import UUID
@@ -36,7 +38,8 @@ from adapters.media.duration import recording_seconds
 from app.media_content import UPLOADS, MediaTooLarge, accept_upload, recording_kind
 from app.passwords import MIN_LENGTH
 from app.read_models import SessionSummary
-from app.use_cases import accounts, enrolment, proctoring
+from app.use_cases import accommodations, accounts, enrolment, proctoring
+from domain.accommodation import extra_minutes
 from domain.candidate import Account, Candidate, check_email
 from domain.enrollment import Enrollment
 from domain.errors import DomainError, InvalidArgument, RuleBroken
@@ -61,6 +64,7 @@ from ui.web.edge import (
     wants_fragment,
 )
 from ui.web.i18n import LANGUAGES, N_, Gettext, gettext_for
+from ui.web.portal import duration_in_words
 from ui.web.refusals import refusal_message
 
 # What a connection must reach to pass (R8): a usable video stream and answers in time.
@@ -646,6 +650,51 @@ ROUTES: list[ControllerRouterHandler] = [
 ]
 
 
+# R4: the guide tells candidates to plan 20 minutes more than the exam, for the checks.
+CHECKS_MINUTES = 20
+
+
+@dataclass(frozen=True)
+class ExamDay:
+    """Whether today still holds the exam (R16: it ends before midnight, in her zone):
+    `too_late` once even the exam alone would end tomorrow; otherwise `last_start`, the
+    latest time to begin the checks so that they and the exam fit (None: no hurry)."""
+
+    too_late: bool = False
+    last_start: datetime | None = None
+    duration: str = ""
+    valid_tomorrow: bool = True
+
+
+def _exam_day(platform: Platform, summary: SessionSummary, language: str) -> ExamDay:
+    """Said on « Mes examens » before « Examen »: at 23:04 she went through every check and
+    the three recordings, then read « Il est trop tard pour commencer l'examen aujourd'hui »
+    (a reviewer's check). The domain refuses the start itself (ExamAttempt.begin, R16)."""
+    if summary.status not in ("created", "checks"):
+        return ExamDay()
+    ctx = platform.ctx
+    try:
+        certification = ctx.catalogue.get(summary.certification_code)
+    except LookupError:
+        return ExamDay()
+    granted = accommodations.accommodation_of_session(ctx, summary.session_id)
+    percent = granted.extra_time_percent if granted is not None else 0
+    minutes = certification.duration_minutes + extra_minutes(
+        certification.duration_minutes, percent
+    )
+    now = ctx.times.local(ctx.now())
+    midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), now.tzinfo)
+    latest_exam_start = midnight - timedelta(minutes=minutes)
+    words = duration_in_words(minutes, language)
+    tomorrow = summary.valid_until is None or summary.valid_until > now.date()
+    if now > latest_exam_start:
+        return ExamDay(too_late=True, duration=words, valid_tomorrow=tomorrow)
+    last_start = latest_exam_start - timedelta(minutes=CHECKS_MINUTES)
+    if now > last_start - timedelta(hours=1):  # said within the hour before it
+        return ExamDay(last_start=last_start, duration=words, valid_tomorrow=tomorrow)
+    return ExamDay()
+
+
 def _exams_page(
     request: Request[Any, Any, Any],
     *,
@@ -665,6 +714,7 @@ def _exams_page(
             sessions=sessions,
             titles={s.certification_code: _title(platform, s.certification_code) for s in sessions},
             states={s.session_id: _state(s, _) for s in sessions},
+            today={s.session_id: _exam_day(platform, s, language_of(request)) for s in sessions},
             refused=refused,
         ),
         status_code=status,
