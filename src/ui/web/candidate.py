@@ -37,6 +37,7 @@ from adapters.bootstrap import Platform
 from adapters.media.duration import recording_seconds
 from app.media_content import UPLOADS, MediaTooLarge, accept_upload, recording_kind
 from app.passwords import MIN_LENGTH
+from app.ports.event_store import StreamQuarantined
 from app.read_models import SessionSummary
 from app.use_cases import accommodations, accounts, enrolment, proctoring
 from domain.accommodation import extra_minutes
@@ -677,7 +678,12 @@ def _exam_day(platform: Platform, summary: SessionSummary, language: str) -> Exa
         certification = ctx.catalogue.get(summary.certification_code)
     except LookupError:
         return ExamDay()
-    granted = accommodations.accommodation_of_session(ctx, summary.session_id)
+    # The enrolment's grant, never the session's stream: a quarantined session's list of
+    # exams stayed readable (its projections only), and read the session here it answered 503.
+    try:
+        granted = accommodations.accommodation_of_enrollment(ctx, summary.enrollment_id)
+    except (LookupError, StreamQuarantined):
+        granted = None
     percent = granted.extra_time_percent if granted is not None else 0
     minutes = certification.duration_minutes + extra_minutes(
         certification.duration_minutes, percent
