@@ -184,21 +184,30 @@ def test_a_decision_on_a_recommendation_changed_since_the_page_was_loaded_is_ref
     assert decide(examiner, page, seen=seal_on(examiner, page)).status_code in (302, 303)
 
 
-def test_the_moments_say_what_the_hotline_and_the_candidate_wrote(
-    platform: Platform, examiner: TestClient[Any]
-) -> None:
-    """A technical problem's row read « Problème technique » alone, its text only in the raw
-    journal beside a staff id (a reviewer's check); a phone's use is excused on it (R20)."""
+def sent_with_a_technical_problem(platform: Platform, description: str) -> Journey:
+    """An exam sent for review after the hotline recorded a technical problem in it (R20:
+    the problem a phone's use may be excused on)."""
     journey = Journey(platform)
     journey.in_exam()
     assert journey.session_id is not None
     proctoring.record_technical_problem(
         journey.ctx,
         journey.session_id,
-        description="la webcam a décroché <b>pendant</b> l'examen",
+        description=description,
         recorded_by=journey.ctx.ids.new_id(),
     )
     journey.answer_and_send()
+    return journey
+
+
+def test_the_moments_say_what_the_hotline_and_the_candidate_wrote(
+    platform: Platform, examiner: TestClient[Any]
+) -> None:
+    """A technical problem's row read « Problème technique » alone, its text only in the raw
+    journal beside a staff id (a reviewer's check); a phone's use is excused on it (R20)."""
+    journey = sent_with_a_technical_problem(
+        platform, "la webcam a décroché <b>pendant</b> l'examen"
+    )
     page = f"/examiner/reviews/{journey.review_id}"
     text = examiner.get(page).text
     moments = text.split('class="moments-box"', 1)[1].split("</ol>", 1)[0]
@@ -431,16 +440,9 @@ def test_a_phone_both_cited_and_excused_is_refused_in_words_that_say_so_r20(
     """The domain refuses a reason given twice; from the form that is « Utilisation d'un
     téléphone » ticked and excused at once, which was answered « Pour valider, décochez les
     motifs d'invalidation » on an invalidation."""
-    journey = Journey(platform)
-    journey.in_exam()
-    assert journey.session_id is not None
-    proctoring.record_technical_problem(
-        journey.ctx,
-        journey.session_id,
-        description="la webcam a décroché, elle a appelé la hotline",
-        recorded_by=journey.ctx.ids.new_id(),
+    journey = sent_with_a_technical_problem(
+        platform, "la webcam a décroché, elle a appelé la hotline"
     )
-    journey.answer_and_send()
     page = taken(examiner, journey)
     assert journey.review_id is not None
     (problem,) = [
