@@ -6,14 +6,19 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test lint unit bench clean messages
 
+# pip's own output goes to .venv/install.log, shown only if it fails: a machine whose pip
+# configuration names missing package folders made it print 150 warnings before the
+# platform's announcement (a reviewer's `make run`). The libvirt launcher builds against
+# the system's libvirt when it is there (.ci/run installs it; elsewhere its contract test
+# skips with a message).
+INSTALL_LOG := $(VENV)/install.log
+PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	# The libvirt launcher builds against the system's libvirt when it is there
-	# (.ci/run installs it; elsewhere its contract test skips with a message).
-	if pkg-config --exists libvirt 2>/dev/null; then \
-		$(BIN)/python -m pip install --quiet -e '.[dev,libvirt]'; fi
+	@echo "Installing Vigie and its libraries into $(VENV) (a minute or more the first time; details in $(INSTALL_LOG))..."
+	@{ $(PIP) --upgrade pip && $(PIP) -e '.[dev]' && \
+	  if pkg-config --exists libvirt 2>/dev/null; then $(PIP) -e '.[dev,libvirt]'; fi; \
+	} > $(INSTALL_LOG) 2>&1 || { tail -n 40 $(INSTALL_LOG); echo "The installation failed: $(INSTALL_LOG) says why."; exit 1; }
 	touch $(STAMP)
 
 # `make run PORT=8001` where 8000 is taken.

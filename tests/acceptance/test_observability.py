@@ -10,7 +10,7 @@ import json
 import logging
 import shutil
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -247,6 +247,20 @@ def test_a_json_log_line_carries_the_request_id(
     assert "GET /support failed" in line["message"]
     assert "RuntimeError: a fault for the log" in line["exception"]
     assert line["time"].endswith("+00:00")
+
+
+def test_a_text_log_line_gives_its_time_in_the_platforms_zone_with_the_offset(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Pages and mails give Paris time: a log line read beside them says which time it is."""
+    monkeypatch.setenv("VIGIE_TIME_ZONE", "Europe/Paris")
+    record = logging.LogRecord("vigie.web", logging.WARNING, __file__, 1, "probe", None, None)
+    record.created = datetime(2026, 7, 1, 12, 0, 5, 250000, tzinfo=UTC).timestamp()
+    record.request_id = "-"
+    line = logs.formatter("text").format(record)
+    assert line.startswith("2026-07-01 14:00:05.250+02:00 WARNING vigie.web [-] probe")
+    monkeypatch.setenv("VIGIE_TIME_ZONE", "Nowhere/Atlantis")  # refused at start, not here
+    assert logs.formatter("text").format(record).startswith("2026-07-01 12:00:05.250+00:00")
 
 
 def test_an_unknown_log_format_is_refused_by_name() -> None:
