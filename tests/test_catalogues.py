@@ -102,3 +102,20 @@ def test_translations_keep_every_placeholder(
         )
     ]
     assert not wrong, wrong
+
+
+# French typography in an English sentence: guillemets, or a space before « : ; ? ! »
+# (« The examiner's answer : », a reviewer's reading of the English pages).
+FRENCH_TYPOGRAPHY = re.compile(r"[«»]|[ \u00a0\u202f][:;?!](?:\s|$)")
+
+
+@pytest.mark.parametrize(("source", "methods", "locale"), AREAS, ids=["ui", "exam"])
+def test_english_messages_use_english_quotation_marks_and_spacing(
+    source: Path, methods: list[tuple[str, str]], locale: Path
+) -> None:
+    french_style = sorted(
+        f"{where}: {message!r}"
+        for (message, _context), where in _extracted(source, methods).items()
+        if FRENCH_TYPOGRAPHY.search(message)
+    )
+    assert not french_style, "French typography in English:\n" + "\n".join(french_style)

@@ -61,7 +61,7 @@ def test_the_auditor_sees_an_overturned_invalidation_with_both_examiners_reasons
     assert "Identique — même recommandation" in shown and "MATCHES" not in shown
     assert "Identical</strong> — same recommendation" in english
     assert "(on appeal)" in english and "disagrees with the first examiner" in english
-    assert "Answer to the candidate: « on voit le candidat seul »" in english
+    assert "Answer to the candidate: “on voit le candidat seul”" in english
 
 
 def test_the_auditor_sees_the_justification_of_a_validation_against_a_ground_r19() -> None:

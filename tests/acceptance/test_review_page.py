@@ -510,7 +510,7 @@ def test_each_environment_recording_names_its_part_and_the_launch_is_not_the_sta
         "Recording of the desk",
     ]
     assert "Checks done — exam launched" in rows
-    assert "Exam started («\u00a0Commencer\u00a0»)" in rows
+    assert "Exam started (“Start”)" in rows
 
 
 def test_the_auditors_replay_names_the_recordings_and_the_launch_as_the_examiner_reads_them(

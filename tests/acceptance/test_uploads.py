@@ -129,9 +129,9 @@ def test_an_8_mib_photo_is_taken_and_a_byte_more_is_refused_in_english(
     too_large = jpeg_sample() + b"\0" * (limit + 1 - len(jpeg_sample()))
     refused = post(client, journey, "face-photo", too_large, api=False)
     assert refused.status_code == 413
-    assert "« Photo » is too large: send a file of at most 8 MiB (8 MiB sent)." in refused.text
+    assert "“Photo” is too large: send a file of at most 8 MiB (8 MiB sent)." in refused.text
     fifty = post(client, journey, "face-photo", too_large + b"\0" * (42 * 1024 * 1024), api=False)
-    assert "« Photo » is too large: send a file of at most 8 MiB (50 MiB sent)." in fifty.text
+    assert "“Photo” is too large: send a file of at most 8 MiB (50 MiB sent)." in fifty.text
     taken = post(client, journey, "face-photo", too_large[:limit], api=True)
     assert taken.status_code == 200, taken.text[:200]
     assert len(kept(journey.platform.ctx.media, root)) == 1

@@ -33,20 +33,19 @@ _REFUSALS: dict[str, str] = {
         "Finish the equipment checks first: sound, microphone (start then stop the "
         "recording), camera and connection."
     ),
-    "R9": N_("Take the photo with « Take a photo » first, then click « Next »."),
+    "R9": N_("Take the photo with “Take a photo” first, then click “Next”."),
     "R10": N_("Record your surroundings in order: ears, room, then desk."),
     "R14": N_(
-        "Deferring is possible only before « Start », and « Validate the exam » only "
-        "after the exam."
+        "Deferring is possible only before “Start”, and “Validate the exam” only after the exam."
     ),
-    "R15": N_("Follow the portal's order: « To start », « I start now », then « Start »."),
+    "R15": N_("Follow the portal's order: “To start”, “I start now”, then “Start”."),
     "R16": N_("The exam must start and end on the same day: it cannot go on past midnight."),
-    "R18": N_("To send your exam, type the displayed code exactly, then « Yes, send »."),
+    "R18": N_("To send your exam, type the displayed code exactly, then “Yes, send”."),
     "R22": N_("You left this certification: there is no coming back."),
     "R23": N_("The exam workspace is already being prepared: wait a few seconds."),
     "R24": N_(
         "This link no longer works: it was used, replaced by a newer one, or it expired. "
-        "Ask for a new one with « Forgot your password? »."
+        "Ask for a new one with “Forgot your password?”."
     ),
 }
 _REFUSED = N_("This action is not possible now.")
@@ -98,7 +97,7 @@ def refusal_sentence(language: str, rule: str | None, field: str | None, detail:
     English message, kept for the logs and not repeated to the person."""
     _ = gettext_for(language)
     if field is not None:
-        return _("Check the field « %(field)s ».", field=_(_FIELDS.get(field, field)))
+        return _("Check the field “%(field)s”.", field=_(_FIELDS.get(field, field)))
     if rule is None:
         return _(_REFUSED)
     return _(_REFUSALS.get(rule, _REFUSED))
@@ -116,9 +115,9 @@ def edge_sentence(language: str, key: str, limit: int | None) -> str:
     )
     field = _(_FIELDS.get(named, named))
     if limit is None:
-        return _("Check the field « %(field)s ».", field=field)
+        return _("Check the field “%(field)s”.", field=field)
     return _(
-        "« %(field)s » is too long: keep it under %(limit)s characters.",
+        "“%(field)s” is too long: keep it under %(limit)s characters.",
         field=field,
         limit=format_decimal(limit, locale=language),
     )
@@ -141,15 +140,14 @@ def refusal_message(language: str, error: DomainError) -> Markup:
         sentence = f"{field} : {error.in_language(language)}"
     elif isinstance(error, MediaTooLarge):  # issue 14: a 50 MiB "photo"
         sentence = _(
-            "« %(field)s » is too large: send a file of at most %(limit)s MiB "
-            "(%(given)s MiB sent).",
+            "“%(field)s” is too large: send a file of at most %(limit)s MiB (%(given)s MiB sent).",
             field=_(_FIELDS.get(error.field, error.field)),
             limit=format_decimal(round(error.limit / MIB, 1), locale=language),
             given=format_decimal(round(error.given / MIB, 1), locale=language),
         )
     elif isinstance(error, TooLong):
         sentence = _(
-            "« %(field)s » is too long: keep it under %(limit)s characters (%(given)s given).",
+            "“%(field)s” is too long: keep it under %(limit)s characters (%(given)s given).",
             field=_(_FIELDS.get(error.field, error.field)),
             limit=format_decimal(error.limit, locale=language),
             given=format_decimal(error.given, locale=language),

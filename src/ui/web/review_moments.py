@@ -115,7 +115,7 @@ def moments(
                 kind="flag" if item.flag is not None else "fact",
                 at=item.at,
                 what=review_words.evidence_words(item, lang, parts.get(item.id))
-                + written_words(item),
+                + written_words(item, lang),
                 confidence=_percent(item.confidence),
                 start_s=start,
                 end_s=item.span.end_s if item.span else None,
@@ -199,9 +199,10 @@ _WRITTEN = frozenset(
 WRITTEN_CHARS = 300  # the row's share; the whole text stays in the log and the journal
 
 
-def written_words(item: Evidence) -> str:
-    """What someone wrote about the fact, quoted (« — « … » »), or "" for a fact whose note
-    is a code or the system's own English (the auditor's table showed « candidate »)."""
+def written_words(item: Evidence, lang: str) -> str:
+    """What someone wrote about the fact, quoted in the page's language (« — « … » » in
+    French, “ — “…” ” in English), or "" for a fact whose note is a code or the system's
+    own English (the auditor's table showed « candidate »)."""
     if item.kind not in _WRITTEN or not item.note.strip():
         return ""
     text = item.note
@@ -210,4 +211,4 @@ def written_words(item: Evidence) -> str:
     text = " ".join(text.split())
     if len(text) > WRITTEN_CHARS:
         text = text[: WRITTEN_CHARS - 1].rstrip() + "…"
-    return f" — « {text} »"
+    return " — " + gettext_for(lang)("“%(text)s”", text=text)

@@ -101,7 +101,7 @@ EVIDENCE_WORDS: dict[EvidenceKind, str] = {
     EvidenceKind.TECHNICAL_PROBLEM_RECORDED: N_("Technical problem"),
     EvidenceKind.SESSION_CLOSED: N_("Session closed"),
     # (No-break spaces inside the quotes: « Commencer » is never split from them.)
-    EvidenceKind.EXAM_BEGUN: N_("Exam started («\u00a0Commencer\u00a0»)"),
+    EvidenceKind.EXAM_BEGUN: N_("Exam started (“Start”)"),
     EvidenceKind.EXAM_FINISHED: N_("Exam finished"),
     EvidenceKind.EXAM_VALIDATED: N_("Answers sent"),
     EvidenceKind.EXAM_QUIT: N_("Exam quit"),
@@ -170,14 +170,14 @@ CONFIRMATIONS: dict[str, str] = {
 # What each interruption means (the domain's explanation, in English, stays in the title).
 INTERRUPTION_WORDS: dict[InterruptionKind, str] = {
     InterruptionKind.DEFERRAL: N_(
-        "Deferral before « Commencer » (R14): the candidate left and came back as the guide allows."
+        "Deferral before “Start” (R14): the candidate left and came back as the guide allows."
     ),
     InterruptionKind.BLOCKED_SCREEN: N_(
         "Blocked screen: the guide's procedure followed (R23) — exam tab closed first, then "
         "the proctoring window, then resumed with a reason (R6)."
     ),
     InterruptionKind.OUTSIDE_EXAM: N_(
-        "Proctoring tab closed outside the exam (before « Commencer » or after its end): not "
+        "Proctoring tab closed outside the exam (before “Start” or after its end): not "
         "a ground (R17)."
     ),
 }
