@@ -145,6 +145,9 @@ def test_the_checks_helpers_work_in_the_page(page: Any, server: Server) -> None:
     result.wait_for()
     assert "Votre connexion a réussi le test." in result.inner_text()
     assert "Réponse du serveur\N{NO-BREAK SPACE}:" in result.inner_text()
+    # It says it goes on, and offers to go at once (it moved on with nothing said).
+    assert "L'étape suivante s'ouvre dans quelques secondes" in result.inner_text()
+    assert page.locator("#run-connection").inner_text() == "Continuer"
     page.screenshot(path=str(SHOTS / "fr-09b-connection-passed.png"), full_page=True)
     page.get_by_role("heading", name="Photo de votre visage").wait_for()
     wait_until(page, "(document.getElementById('preview') || {}).readyState >= 2")
