@@ -320,6 +320,23 @@ def test_the_portal_profile_asks_for_a_civility_and_pre_selects_none_r11(
         )
         assert refused.status_code == 409  # as every refusal of the domain's
         assert "Vérifiez le champ" in refused.text and "Civilité" in refused.text
+        # The page's script asks for the refusal alone: it names the field, to be shown
+        # beside it (journey.js), where it stood under « Créer ».
+        fragment = client.post(
+            f"{page}/profile",
+            data={
+                "_csrf_token": form_token(client, page),
+                "email": "fr@example.org",
+                "password": "portail-pass-1",
+                "surname": "Martin",
+                "first_name": "Camille",
+                "birth_date": "1990-05-17",
+                "birth_place": "Nantes",
+            },
+            headers={"x-vigie-fragment": "1"},
+        )
+        assert fragment.status_code == 409
+        assert 'data-field="civility"' in fragment.text
         assert journey.candidate_id is not None
         assert not platform.ctx.store.get(journey.candidate_id, Candidate).profile_complete
     finally:

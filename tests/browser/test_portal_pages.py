@@ -35,6 +35,7 @@ WORDS = {
         "exam_state": "Examen en cours",
         "birth_date": "Date de naissance",
         "birth_place": "Lieu de naissance",
+        "civility": "Civilité",
         "create": "Créer",
         "submit": "Soumettre",
         "practice_score": "Votre score d'entraînement",
@@ -61,6 +62,7 @@ WORDS = {
         "exam_state": "Exam under way",
         "birth_date": "Birth date",
         "birth_place": "Birth place",
+        "civility": "Title",
         "create": "Create",
         "submit": "Submit",
         "practice_score": "Your practice score",
@@ -161,7 +163,20 @@ def test_the_portal_from_the_log_in_to_the_sent_exam(
         page.get_by_label(words["password"]).fill("portail-pass-1")
         page.get_by_label(words["birth_date"]).fill("1990-05-17")
         page.get_by_label(words["birth_place"]).fill("Nantes")
+        # A refusal that got past the browser's own check is said beside its field, which
+        # is marked and focused (it was said under the button, far from the field).
+        page.locator("#civility").evaluate("select => select.removeAttribute('required')")
+        page.get_by_role("button", name=words["create"], exact=True).click()
+        beside = page.locator("#civility + small.field-error")
+        beside.wait_for()
+        assert words["civility"] in beside.inner_text()
+        assert page.locator("#civility").get_attribute("aria-invalid") == "true"
+        assert page.evaluate("document.activeElement.id") == "civility"
+        assert page.locator("#refusal").is_hidden()
+        shot(page, f"{tag}-03b-profile-refused")
+        errors.clear()  # the refusal answered 409, as it should
         page.locator("#civility").select_option("Madame")  # nothing is pre-selected
+        assert page.locator("small.field-error").count() == 0  # gone once changed
         page.get_by_role("button", name=words["create"], exact=True).click()
 
         # R12: the practice score stays on the page after « Soumettre ».

@@ -105,7 +105,11 @@ def _domain_error(request: Request[Any, Any, Any], error: DomainError) -> Respon
     message = refusal_message(page_context(request)["lang"], error)
     name = "_refusal.html" if wants_fragment(request) else "error.html"
     status = refusal_status(error, 409)
-    return Template(name, context=page_context(request, message=message), status_code=status)
+    # The form field it names, for the page to show it beside that field (journey.js): a
+    # « Civilité » refused under « Créer » left the candidate looking for what to change.
+    field = getattr(error, "field", "")
+    values = page_context(request, message=message, field=field if isinstance(field, str) else "")
+    return Template(name, context=values, status_code=status)
 
 
 def _out_of_reach(request: Request[Any, Any, Any], error: OutOfReach) -> Response[Any]:

@@ -62,7 +62,7 @@ _FIELDS: dict[str, str] = {
     "round_trip_ms": N_("Connection test"),
     "upload_kbps": N_("Connection test"),
     "surname": N_("Surname"),
-    "civility": N_("Civility"),
+    "civility": N_("Title"),  # a person's (Ms, Mr, Mx), as the form's label says
     "birth_place": N_("Birth place"),
     "first_name": N_("First name"),
     "email": N_("E-mail address"),
@@ -137,7 +137,7 @@ def refusal_message(language: str, error: DomainError) -> Markup:
         )
     elif isinstance(error, UnacceptedMedia):  # a photo or recording that is none (issue 12)
         field = _(_FIELDS.get(error.field, error.field))
-        sentence = f"{field} : {error.in_language(language)}"
+        sentence = _("%(field)s: %(problem)s", field=field, problem=error.in_language(language))
     elif isinstance(error, MediaTooLarge):  # issue 14: a 50 MiB "photo"
         sentence = _(
             "“%(field)s” is too large: send a file of at most %(limit)s MiB (%(given)s MiB sent).",

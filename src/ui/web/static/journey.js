@@ -18,8 +18,49 @@
   }
 
   function refuse(html) {
+    clearFieldErrors();
     refusal.innerHTML = html;
     refusal.hidden = false;
+    besideItsField();
+  }
+
+  // A refusal that names a form field of the step (data-field) is shown beside that field,
+  // which is marked invalid and focused: a « Civilité » refused under « Créer » left the
+  // candidate looking for what to change (a reviewer's check). Pico styles the pair.
+  function besideItsField() {
+    var alert = refusal.querySelector("[data-field]");
+    if (!alert) return;
+    var name = alert.getAttribute("data-field");
+    var field = null;
+    journey.querySelectorAll("[name]").forEach(function (el) {
+      // Only a field the candidate sees: the message would be lost beside a hidden one.
+      if (!field && el.name === name && el.type !== "hidden" && el.getClientRects().length) field = el;
+    });
+    if (!field) return;
+    var note = document.createElement("small");
+    note.className = "field-error";
+    note.id = "field-error-" + name;
+    note.setAttribute("role", "alert");
+    note.innerHTML = alert.innerHTML; // the server's own sentence (and the rule's reference)
+    field.setAttribute("aria-invalid", "true");
+    var described = field.getAttribute("aria-describedby");
+    field.setAttribute("data-described", described || "");
+    field.setAttribute("aria-describedby", ((described || "") + " " + note.id).trim());
+    field.insertAdjacentElement("afterend", note);
+    field.addEventListener("change", clearFieldErrors, { once: true });
+    refusal.textContent = "";
+    refusal.hidden = true;
+    field.focus();
+  }
+
+  function clearFieldErrors() {
+    journey.querySelectorAll(".field-error").forEach(function (note) { note.remove(); });
+    journey.querySelectorAll("[aria-invalid='true'][data-described]").forEach(function (field) {
+      var before = field.getAttribute("data-described");
+      if (before) { field.setAttribute("aria-describedby", before); } else { field.removeAttribute("aria-describedby"); }
+      field.removeAttribute("aria-invalid");
+      field.removeAttribute("data-described");
+    });
   }
 
   // Swap the step in place, keep the address bar on the step's address (a reload, or coming
@@ -66,7 +107,7 @@
     refuse: refuse,
     // What the refusal asked for is done (a photo taken after « Prenez d'abord la photo »):
     // the red sentence went on saying it under « ✓ Photo prise » (a reviewer's finding).
-    settled: function () { refusal.textContent = ""; refusal.hidden = true; },
+    settled: function () { clearFieldErrors(); refusal.textContent = ""; refusal.hidden = true; },
     retryable: false  // whether the last refused request may be sent again as it was
   };
 
