@@ -10,8 +10,11 @@ few tenths of a second to encode, once, at the first start."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+import math
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from fractions import Fraction
+from functools import cache
 
 import av
 import numpy as np
@@ -282,6 +285,28 @@ def webm(frames: Iterator[Image], fps: int = FPS) -> bytes:
     return output.getvalue()
 
 
+def timed_webm(frames: Iterable[tuple[float, Image]]) -> bytes:
+    """A VP8 WebM of pictures each shown from its second on (a variable frame rate, as a
+    browser's recorder writes when little moves), its Duration and cues written."""
+    output = io.BytesIO()
+    millisecond = Fraction(1, 1000)
+    with av.open(output, mode="w", format="webm") as container:
+        stream = container.add_stream("libvpx", rate=MOVING_FPS)
+        stream.width, stream.height = VIDEO_SIZE
+        stream.pix_fmt = "yuv420p"
+        stream.bit_rate = 200_000
+        stream.time_base = millisecond
+        stream.codec_context.time_base = millisecond
+        stream.codec_context.options = {"deadline": "realtime", "cpu-used": "8", "threads": "1"}
+        for second, image in frames:
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
+            frame.pts = round(second * 1000)
+            frame.time_base = millisecond
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return output.getvalue()
+
+
 def _pan(image: Image, path: list[tuple[float, float]], count: int) -> Iterator[Image]:
     """`count` windows of the video's size over the image, their top-left corners moving
     along `path` (fractions of the room left to move in, each leg as long)."""
@@ -301,7 +326,11 @@ def _pan(image: Image, path: list[tuple[float, float]], count: int) -> Iterator[
 def environment_recording(part: EnvironmentPart, card: IdentityCard) -> bytes:
     """R10's recording of one part: the camera turned round her ears, round the room, then
     over the desk (her computer and her identity card)."""
-    count = SECONDS[part] * FPS
+    return webm(_filming(part, card, SECONDS[part] * FPS))
+
+
+def _filming(part: EnvironmentPart, card: IdentityCard, count: int) -> Iterator[Image]:
+    """`count` pictures of the camera filming that part (R10), from its start to its end."""
     if part is EnvironmentPart.EARS:
         # Close up, from one ear to the other and back.
         width, height = PHOTO_SIZE
@@ -312,4 +341,78 @@ def environment_recording(part: EnvironmentPart, card: IdentityCard) -> bytes:
         frames = _pan(room_panorama(), [(0.0, 0.0), (1.0, 0.0)], count)
     else:
         frames = _pan(desk_top(card), [(0.3, 0.0), (0.5, 0.4), (0.75, 1.0)], count)
-    return webm(frames)
+    return frames
+
+
+# --- the surveillance recording ------------------------------------------------------------
+
+# A picture every few seconds while nothing moves, twice a second while something does (her
+# filming, a phone in view): a webcam's view of a person at her desk changes little, and the
+# hour's recording is drawn and encoded in under a second, once, at the first start.
+STILL_EVERY_S = 4.0
+MOVING_FPS = 2
+
+
+@dataclass(frozen=True)
+class Surveillance:
+    """What the proctoring tab's camera saw, in seconds from her entry: the session's length,
+    when she began filming each part of R10, and when a phone was in view."""
+
+    seconds: float
+    filming: dict[EnvironmentPart, float]
+    phone: tuple[float, float]
+
+
+@cache
+def at_her_desk(sway: int, phone: bool) -> Image:
+    """The webcam's picture of her at her desk (her head moved `sway` pixels), holding a
+    phone to her ear when `phone` (a few pictures, each drawn once)."""
+    width, height = VIDEO_SIZE
+    image = _canvas(width, height, WALL, (196, 186, 170))
+    _box(image, 0, height - 28, width, 28, (150, 112, 80))  # the desk's edge
+    _portrait(image, width / 2 + sway, height * 0.42, height * 0.42)
+    if phone:
+        x, y = int(width / 2 + sway + 38), int(height * 0.36)
+        _ellipse(image, x + 8, y + 70, 16, 22, SKIN)  # her hand, holding it up
+        _box(image, x, y, 22, 44, (28, 28, 32))  # the phone
+        _box(image, x + 3, y + 4, 16, 34, (70, 110, 160))  # its lit screen
+    image.flags.writeable = False  # kept (cached) and shared by every frame that shows it
+    return image
+
+
+def surveillance_frames(seen: Surveillance, card: IdentityCard) -> Iterator[tuple[float, Image]]:
+    """(second, picture) from her entry to the end: at her desk, filming each part in turn,
+    a phone in view for a while."""
+    moving: list[tuple[float, float, Iterator[Image]]] = [
+        (start, start + SECONDS[part], _filming(part, card, SECONDS[part] * MOVING_FPS))
+        for part, start in seen.filming.items()
+    ]
+    phone_start, phone_end = seen.phone
+    moving.append((phone_start, phone_end, _holding_phone(phone_end - phone_start)))
+    moving.sort(key=lambda window: window[0])
+    t = 0.0
+    for start, end, pictures in moving:
+        while t < start:
+            yield t, at_her_desk(_sway(t), phone=False)
+            t = min(t + STILL_EVERY_S, start)
+        for n, picture in enumerate(pictures):
+            yield start + n / MOVING_FPS, picture
+        t = end
+    while t < seen.seconds:
+        yield t, at_her_desk(_sway(t), phone=False)
+        t += STILL_EVERY_S
+    yield seen.seconds, at_her_desk(_sway(seen.seconds), phone=False)
+
+
+def _holding_phone(seconds: float) -> Iterator[Image]:
+    for n in range(int(seconds * MOVING_FPS)):
+        yield at_her_desk(_sway(n / MOVING_FPS), phone=True)
+
+
+def _sway(t: float) -> int:
+    return round(3.0 * math.sin(t / 9.0))
+
+
+def surveillance(seen: Surveillance, card: IdentityCard) -> bytes:
+    """The proctoring tab's camera, from her entry to the end, as one WebM segment."""
+    return timed_webm(surveillance_frames(seen, card))

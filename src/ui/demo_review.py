@@ -11,8 +11,9 @@ log; each carries her time. What a worker did for her (her workspace, the review
 here by the platform's own policies, on her clock; her mails are left to the worker, which
 decides them at her events' times and sends them.
 
-Her photos and environment recordings are real pictures and videos (ui.demo_media), which
-the examiner's page shows and plays.
+Her photos, environment recordings and the proctoring camera's recording of her session are
+real pictures and videos (ui.demo_media), which the examiner's page shows and plays: the
+phone the detector flagged is in view at its moment.
 
 Seeded once: what she did is read back from the store and skipped, so a start stopped
 half-way (a Ctrl-C while it seeds) is completed by the next, on her same day, and a start
@@ -20,10 +21,13 @@ after the last action records nothing."""
 
 from __future__ import annotations
 
+import hashlib
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from functools import partial
+from pathlib import Path
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -32,9 +36,11 @@ from eventsourcing.domain import AggregateEvent
 from adapters.bootstrap import Platform
 from adapters.clock import ManualClock
 from adapters.media.duration import recording_seconds
+from app import live_recording
 from app.context import retrying, update
 from app.policies import OpenReviewOnSubmission, Policy
 from app.ports.event_store import AggregateNotFound, Recorded
+from app.ports.live_media import Segment, SegmentId
 from app.tenancy import centre_of_operator
 from app.use_cases import enrolment, portal, proctoring, reviewing
 from app.workspaces import ProvisionWorkspaces, TearDownWorkspaces
@@ -67,6 +73,7 @@ PHONE_AFTER = timedelta(minutes=7)  # into the exam: a phone in view for a few s
 PHONE_SECONDS = 16.0
 PHONE_FLAG = "phone-1"
 FIRST_ANSWER, LAST_ANSWER = time(14, 11, 50), time(15, 3, 30)
+CAMERA_OFF = time(15, 7, 10)  # sent: her proctoring tab's connection closes
 WRONG = frozenset({3, 7})  # the answers she gets wrong, by her order: she still passes
 
 
@@ -197,6 +204,39 @@ class Seeding:
         )
         if launched is not None:  # the desk's: the exam attempt opens (R10)
             self.attempt_id = launched
+
+    def record_surveillance(self) -> None:
+        """Her proctoring tab's camera, from her entry to the sending of her exam, as the live
+        recorder hands over a finished segment: kept in the media store's live space, then
+        reported (its span, size and hash), so the examiner plays it and sees the phone."""
+        zone = ZoneInfo(self.ctx.time_zone)
+        day = self.ctx.now().date()
+        entered = datetime.combine(day, ENTRY, tzinfo=zone)
+        ended = datetime.combine(day, CAMERA_OFF, tzinfo=zone)
+        phone = _seconds(ENTRY, EXAM_BEGINS) + PHONE_AFTER.total_seconds()
+        seen = demo_media.Surveillance(
+            seconds=(ended - entered).total_seconds(),
+            filming={part: _seconds(ENTRY, starts) for part, starts in RECORDINGS.items()},
+            phone=(phone, phone + PHONE_SECONDS),
+        )
+        video = demo_media.surveillance(seen, CARD)
+        media_id = f"{self.session}/segment-1.mkv"
+        with tempfile.TemporaryDirectory(prefix="vigie-demo-") as folder:
+            path = Path(folder) / "segment-1.mkv"
+            path.write_bytes(video)
+            self.ctx.media.keep_live_segment(media_id, path)
+        live_recording.record_live_event(
+            self.ctx,
+            Segment(
+                segment_id=SegmentId(media_id),
+                session_id=self.session,
+                started_at=entered,
+                ended_at=ended,
+                media_id=media_id,
+                size=len(video),
+                content_hash=f"sha256:{hashlib.sha256(video).hexdigest()}",
+            ),
+        )
 
     def save_profile(self) -> None:
         """« Créer » her portal profile (R11), as portal.save_portal_profile, its password
@@ -409,6 +449,11 @@ def _journey(platform: Platform) -> list[Action]:
             _worker(TearDownWorkspaces(), ExamAttempt.ExamFinished),
         ),
         Action(time(15, 7, 10), _beyond(AttemptStatus.RESULTS_SHOWN), Seeding.send),
+        Action(
+            _later(CAMERA_OFF, seconds=1),  # the recorder's report, once its file is kept
+            lambda p: p.session is not None and bool(p.session.segment_ids),
+            Seeding.record_surveillance,
+        ),
         Action(
             time(15, 7, 13),
             lambda p: p.review_opened,

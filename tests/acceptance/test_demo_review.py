@@ -23,7 +23,7 @@ from app import reach
 from app.mail_rendering import SupportContact
 from app.media_content import MediaFormat, media_format
 from app.policies import PolicyRunner, default_policies
-from app.recording import session_media
+from app.recording import recording_of, session_media
 from app.use_cases import portal, reviewing
 from domain.evidence import FlagKind, Verdict
 from domain.exam_attempt import ExamAttempt
@@ -170,6 +170,8 @@ def test_the_examiner_opens_the_demo_review_and_its_photos_and_recordings_are_se
         assert "Signalement (téléphone)" in page
         served = {}
         for media in session_media(platform.ctx.store.history(review.session_id)):
+            if media.kind == "segment":  # the player's (the next test)
+                continue
             path = f"/examiner/reviews/{review.id}/media/{media.media_id}"
             assert f'src="{path}"' in page
             reply = client.get(path)
@@ -238,3 +240,43 @@ def test_a_demo_review_seed_stopped_half_way_is_completed_by_the_next_start(
         times = [e.timestamp for e in platform.ctx.store.history(stream)]
         assert times == sorted(times)
         assert {t.astimezone(PARIS).date() for t in times} == {TODAY.date() - timedelta(days=1)}
+
+
+def _dark_pixels(segment: bytes, at_s: float) -> int:
+    """How many pixels are nearly black in the segment's picture at that second."""
+    with av.open(io.BytesIO(segment)) as container:
+        for frame in container.decode(video=0):
+            if frame.time is not None and frame.time >= at_s:
+                picture = frame.to_ndarray(format="rgb24")
+                return int((picture.max(axis=2) < 60).sum())
+    raise AssertionError(f"no picture at {at_s} s")
+
+
+def test_the_demo_review_has_her_surveillance_recording_with_the_phone_in_view(
+    platform: Platform,
+) -> None:
+    """The examiner's player said « Aucun enregistrement de la surveillance » and the phone's
+    moment had no still (a reviewer's tour): her camera is recorded from her entry to the
+    sending, in one segment without a gap, and the phone is in view when it was flagged."""
+    seed_demo(platform)
+    session, _, review = sent(platform)
+    recording = recording_of(platform.ctx.store.history(session.id))
+    [segment] = recording.segments
+    assert segment.span.start_s == 0 and recording.gap_seconds == 0
+    assert segment.span.end_s == (session.closed_at - session.started_at).total_seconds()
+    [phone] = [f for f in review.evidence if f.flag is FlagKind.PHONE]
+    assert phone.span is not None
+    data = platform.ctx.media.load(platform.ctx.media.live_segment(segment.media_id))
+    assert recording_seconds(data) >= segment.span.end_s
+    assert _dark_pixels(data, phone.span.start_s + 1) > 200  # the phone, held up
+    assert _dark_pixels(data, phone.span.start_s - 30) < 50  # before it: her at her desk
+    with TestClient(create_app(platform, secret=SECRET, support=SupportContact())) as client:
+        log_in(client, "/staff/login", EXAMINER_EMAIL, DEMO_PASSWORD)
+        page = html.unescape(client.get(f"/examiner/reviews/{review.id}").text)
+        assert "Aucun enregistrement de la surveillance" not in page
+        path = f"/media/sessions/{segment.media_id}"
+        assert path in page
+        played = client.get(path, headers={"range": "bytes=0-1023"})
+        assert played.status_code == 206
+        still = client.get(f"{path}/still/{int((phone.span.start_s + 1) * 1000)}")
+        assert still.status_code == 200 and still.headers["content-type"] == "image/jpeg"
