@@ -136,7 +136,7 @@ def _decision(report: ReplayReport) -> dict[str, Any]:
         "recorded_recommendation": recommendation(report.recorded),
         "replayed_recommendation": recommendation(report.replayed),
         "matches": report.matches,
-        "differences": report.differences,
+        "differences": [str(d) for d in report.differences],  # the English sentences
     }
 
 

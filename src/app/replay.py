@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from enum import StrEnum
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, AggregateEvent
@@ -26,6 +27,40 @@ from domain.errors import InvalidArgument
 from domain.evidence import Evidence, Verdict
 from domain.review import AppealOutcome, CitedReason, Override, Review
 from domain.verdict import Recommendation, recommend_with
+
+
+class Mismatch(StrEnum):
+    """What a replay found different from what the log recorded."""
+
+    VERDICT_FUNCTION_FAILED = "verdict_function_failed"
+    RECOMMENDATION = "recommendation"
+    VERSION_NOT_FROZEN = "version_not_frozen"
+    DECISION_VERSION = "decision_version"
+    UNJUSTIFIED_VALIDATION = "unjustified_validation"
+    EVIDENCE_MISSING = "evidence_missing"
+    EVIDENCE_CHANGED = "evidence_changed"
+    CITATION_NOT_GATHERED = "citation_not_gathered"
+    APPEAL_VERDICT = "appeal_verdict"
+    FINAL_VERDICT = "final_verdict"
+    APPEAL_FIRST_EXAMINER = "appeal_first_examiner"
+    APPEAL_SAME_EXAMINER = "appeal_same_examiner"
+    APPEAL_AGREEMENT = "appeal_agreement"
+    OVERTURNED_WITH_GROUNDS = "overturned_with_grounds"
+    UPHELD_WITHOUT_REASON = "upheld_without_reason"
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One difference: its kind and the facts it names, typed (a page says them in its
+    reader's language), and the English sentence the command line and the evidence bundle
+    print (`str()`)."""
+
+    kind: Mismatch
+    text: str
+    facts: Mapping[str, object] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return self.text
 
 
 @dataclass(frozen=True)
@@ -74,7 +109,7 @@ class ReplayReport:
     verdict: Verdict | None
     reasons: tuple[CitedReason, ...]
     excused: tuple[CitedReason, ...]
-    differences: list[str] = field(default_factory=list)
+    differences: list[Difference] = field(default_factory=list)
     certification_code: str = ""
     decision: DecisionFacts | None = None
     events_read: int = 0
@@ -209,13 +244,19 @@ def _report(
     rec = recorded.recommendation
     # The recorded version, not today's default: an old decision replays with its function.
     version = rec.version if rec is not None else rules.verdict_version
-    differences: list[str] = []
+    differences: list[Difference] = []
     replayed: Recommendation | None = None
     if review.evidence:
         try:
             replayed = recommend_with(version, review.evidence, rules)
         except InvalidArgument as error:
-            differences.append(str(error))
+            differences.append(
+                Difference(
+                    Mismatch.VERDICT_FUNCTION_FAILED,
+                    str(error),
+                    {"version": version, "detail": error.message},
+                )
+            )
     report = ReplayReport(
         review_id=review_id,
         rules_version=rules.version,
@@ -237,18 +278,30 @@ def _report(
     )
     if rec != replayed:
         differences.append(
-            f"recommendation differs: recorded {_summary(rec)}, replayed {_summary(replayed)}"
+            Difference(
+                Mismatch.RECOMMENDATION,
+                f"recommendation differs: recorded {_summary(rec)}, replayed {_summary(replayed)}",
+                {"recorded": rec, "replayed": replayed},
+            )
         )
     if rec is not None and rec.version != rules.verdict_version:
         differences.append(
-            f"recorded by {rec.version} but the frozen rule set {rules.version} names "
-            f"{rules.verdict_version}"
+            Difference(
+                Mismatch.VERSION_NOT_FROZEN,
+                f"recorded by {rec.version} but the frozen rule set {rules.version} names "
+                f"{rules.verdict_version}",
+                {"recorded": rec.version, "rules": rules.version, "named": rules.verdict_version},
+            )
         )
     decision = recorded.decision
     if decision is not None and rec is not None and decision.recommendation_version != rec.version:
         differences.append(
-            f"the decision names recommendation {decision.recommendation_version}, "
-            f"the log recorded {rec.version}"
+            Difference(
+                Mismatch.DECISION_VERSION,
+                f"the decision names recommendation {decision.recommendation_version}, "
+                f"the log recorded {rec.version}",
+                {"named": decision.recommendation_version, "recorded": rec.version},
+            )
         )
     if review.verdict is Verdict.VALIDATED and rec is not None:
         overrides = decision.overrides if decision is not None else ()
@@ -256,8 +309,12 @@ def _report(
             answer = next((o for o in overrides if o.overrides(ground)), None)
             if answer is None or not answer.justification.strip():
                 differences.append(
-                    f"validated although the recommendation has a ground to invalidate "
-                    f"({ground.rule} {ground.reason.value}) and no written justification"
+                    Difference(
+                        Mismatch.UNJUSTIFIED_VALIDATION,
+                        f"validated although the recommendation has a ground to invalidate "
+                        f"({ground.rule} {ground.reason.value}) and no written justification",
+                        {"rule": ground.rule, "reason": ground.reason},
+                    )
                 )
     differences.extend(_check_evidence(review.evidence, index))
     known = {item.id for item in review.evidence}
@@ -266,7 +323,12 @@ def _report(
         missing = [e for e in cited.evidence_ids if e not in known]
         if missing:
             differences.append(
-                f"reason {cited.reason.value} cites evidence not gathered: {', '.join(missing)}"
+                Difference(
+                    Mismatch.CITATION_NOT_GATHERED,
+                    f"reason {cited.reason.value} cites evidence not gathered: "
+                    f"{', '.join(missing)}",
+                    {"reason": cited.reason, "evidence_ids": tuple(missing)},
+                )
             )
     differences.extend(_check_appeal(review, recorded.appeal, replayed))
     return report
@@ -281,52 +343,94 @@ _OUTCOME_VERDICT: dict[AppealOutcome, Verdict] = {
 
 def _check_appeal(
     review: Review, appeal: AppealFacts | None, replayed: Recommendation | None
-) -> list[str]:
+) -> list[Difference]:
     """The final verdict must follow from the decisions the log records: the appeal's
     outcome gives it, the second examiner is not the first, and an overturn stands only if
     the replayed recommendation has no ground."""
     if appeal is None or not appeal.decided:
         return []
     assert appeal.outcome is not None
-    differences: list[str] = []
+    differences: list[Difference] = []
     expected = _OUTCOME_VERDICT[appeal.outcome]
     if appeal.verdict is not expected:
         differences.append(
-            f"the appeal was {appeal.outcome.value} but recorded the verdict "
-            f"{appeal.verdict.value if appeal.verdict else 'none'}"
+            Difference(
+                Mismatch.APPEAL_VERDICT,
+                f"the appeal was {appeal.outcome.value} but recorded the verdict "
+                f"{appeal.verdict.value if appeal.verdict else 'none'}",
+                {"outcome": appeal.outcome, "verdict": appeal.verdict},
+            )
         )
     if review.final_verdict is not expected:
         differences.append(
-            f"final verdict differs: the appeal gives {expected.value}, the review folds to "
-            f"{review.final_verdict.value if review.final_verdict else 'none'}"
+            Difference(
+                Mismatch.FINAL_VERDICT,
+                f"final verdict differs: the appeal gives {expected.value}, the review folds "
+                f"to {review.final_verdict.value if review.final_verdict else 'none'}",
+                {"expected": expected, "folded": review.final_verdict},
+            )
         )
     if appeal.first_examiner_id != review.examiner_id:
         differences.append(
-            f"the appeal names first examiner {appeal.first_examiner_id}, the review "
-            f"was decided by {review.examiner_id}"
+            Difference(
+                Mismatch.APPEAL_FIRST_EXAMINER,
+                f"the appeal names first examiner {appeal.first_examiner_id}, the review "
+                f"was decided by {review.examiner_id}",
+                {"named": appeal.first_examiner_id, "decider": review.examiner_id},
+            )
         )
-    if appeal.examiner_id is None or appeal.examiner_id == review.examiner_id:
-        differences.append("the appeal was not decided by a second examiner")
-    if appeal.agrees is not (appeal.verdict is review.verdict):
-        differences.append("the appeal's record of agreeing with the first decision is wrong")
-    if appeal.outcome is AppealOutcome.OVERTURNED and replayed is not None and replayed.grounds:
-        differences.append("overturned although the replayed recommendation has grounds")
-    if appeal.outcome is AppealOutcome.UPHELD and not appeal.reasons:
-        differences.append("the invalidation was upheld without a reason")
+    # The checks below name no fact: their sentence is all there is.
+    checks = (
+        (
+            appeal.examiner_id is None or appeal.examiner_id == review.examiner_id,
+            Mismatch.APPEAL_SAME_EXAMINER,
+            "the appeal was not decided by a second examiner",
+        ),
+        (
+            appeal.agrees is not (appeal.verdict is review.verdict),
+            Mismatch.APPEAL_AGREEMENT,
+            "the appeal's record of agreeing with the first decision is wrong",
+        ),
+        (
+            appeal.outcome is AppealOutcome.OVERTURNED
+            and replayed is not None
+            and bool(replayed.grounds),
+            Mismatch.OVERTURNED_WITH_GROUNDS,
+            "overturned although the replayed recommendation has grounds",
+        ),
+        (
+            appeal.outcome is AppealOutcome.UPHELD and not appeal.reasons,
+            Mismatch.UPHELD_WITHOUT_REASON,
+            "the invalidation was upheld without a reason",
+        ),
+    )
+    differences += [Difference(kind, text) for failed, kind, text in checks if failed]
     return differences
 
 
-def _check_evidence(evidence: tuple[Evidence, ...], index: _Index) -> list[str]:
+def _check_evidence(evidence: tuple[Evidence, ...], index: _Index) -> list[Difference]:
     """Every evidence item must still be exactly the event it names."""
-    differences: list[str] = []
+    differences: list[Difference] = []
     for item in evidence:
         stream_text, _, version_text = item.id.partition("/")
         events = index.get(stream_text, {})
         event = events.get(int(version_text)) if version_text.isdigit() else None
         if event is None:
-            differences.append(f"evidence {item.id} names no stored event")
+            differences.append(
+                Difference(
+                    Mismatch.EVIDENCE_MISSING,
+                    f"evidence {item.id} names no stored event",
+                    {"evidence": item},
+                )
+            )
         elif not same_fact(item, event):
-            differences.append(f"evidence {item.id} differs from the stored event")
+            differences.append(
+                Difference(
+                    Mismatch.EVIDENCE_CHANGED,
+                    f"evidence {item.id} differs from the stored event",
+                    {"evidence": item},
+                )
+            )
     return differences
 
 

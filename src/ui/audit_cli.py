@@ -269,8 +269,9 @@ def replay_everything(
         for done in replay_all(store, after=state["position"], batch=batch):
             for report in done.reports:
                 if not report.matches:
+                    differences = [str(d) for d in report.differences]
                     state["mismatches"].append(
-                        {"review": str(report.review_id), "differences": report.differences}
+                        {"review": str(report.review_id), "differences": differences}
                     )
             run_reviews += len(done.reports)
             run_events += done.events_read
