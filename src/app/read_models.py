@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass, fields, is_dataclass, replace
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from datetime import date, datetime, timedelta
 from uuid import UUID
 
@@ -258,6 +258,8 @@ class TimelineEntry:
     stream: str
     what: str
     details: str
+    # The fact itself, for a page that says its fields in words (`details` is the raw line).
+    event: AggregateEvent | None = field(default=None, compare=False, repr=False)
 
 
 class Projections:
@@ -733,6 +735,7 @@ def timeline(store: EventStore, session_id: UUID) -> list[TimelineEntry]:
             stream=name,
             what=type(event).__name__,
             details=describe(event),
+            event=event,
         )
         for name, stream_id in streams
         for event in store.history(stream_id)

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from html import unescape
 from typing import Any
+from uuid import uuid4
 
 import pytest
 from litestar.testing import TestClient
@@ -17,6 +18,7 @@ from litestar.testing import TestClient
 from adapters.bootstrap import Platform
 from app.mail_rendering import SupportContact
 from app.privacy import erase_candidate
+from app.time_format import TimeFormatter
 from domain.evidence import Evidence, EvidenceKind, FlagKind, ReasonCode, Verdict
 from domain.proctored_session import ProctoredSession
 from domain.review import Review
@@ -30,7 +32,7 @@ from tests.acceptance.test_review_page import (
 )
 from tests.acceptance.web import form_token, log_in
 from ui.journey import PARIS, Journey
-from ui.web import review_moments, review_words
+from ui.web import log_words, review_moments, review_words
 from ui.web.app import create_app
 from ui.web.i18n import gettext_for
 
@@ -152,7 +154,7 @@ def test_a_flag_is_a_hint_in_words_and_the_timeline_shows_its_span_in_seconds_no
     html = examiner.get(f"/examiner/reviews/{journey.review_id}").text
     assert "MediaSpan(" not in html
     timeline = html.split('id="timeline"', 1)[1]
-    assert "400 s – 420 s" in timeline
+    assert "de 6:40 à 7:00 de l'enregistrement" in visible(timeline)
     # No cell reads as a Python object: evidence, grounds, results are counted or spelled out.
     assert re.findall(r"\b[A-Z][A-Za-z]+\(", visible(timeline)) == []
     shown = visible(html)
@@ -404,3 +406,85 @@ def test_the_full_journal_names_every_fact_in_the_examiners_language(
         assert said in journal, said
     names = set(review_words.FACT_WORDS) | {k.value for k in review_words.EVIDENCE_WORDS}
     assert not [n for n in names if re.search(rf"\b{n}\b", journal)]
+
+
+@pytest.mark.parametrize(
+    ("language", "flag", "span", "confidence", "ended"),
+    [
+        (
+            "fr",
+            "téléphone",
+            "de 6:40 à 7:00 de l'enregistrement",
+            "confiance 90 %",
+            "terminé par le candidat",
+        ),
+        (
+            "en",
+            "phone",
+            "from 6:40 to 7:00 of the recording",
+            "confidence 90 %",
+            "ended by the candidate",
+        ),
+    ],
+)
+def test_the_full_journal_says_each_facts_details_in_words_never_its_raw_fields(
+    platform: Platform,  # noqa: F811
+    examiner: TestClient[Any],
+    language: str,
+    flag: str,
+    span: str,
+    confidence: str,
+    ended: str,
+) -> None:
+    """The journal's details read « kind=phone, span=400 s – 420 s », « ended_by=candidate »
+    in both languages (a reviewer's finding): each field now in words (the flag's kind as the
+    page labels it elsewhere, the span as the recording's times, who ended the exam), the
+    machine's own (ids, hashes, references) only in the cell's title."""
+    journey = Journey(platform)
+    journey.sent_with_a_phone_flag()
+    if language == "en":
+        in_english(examiner)
+    html = examiner.get(f"/examiner/reviews/{journey.review_id}").text
+    rows = html.split('id="timeline"', 1)[1].split("</tbody>", 1)[0].split("<tr")[2:]
+    cells = [
+        (row.split("</td>")[2], row.split('class="details"')[1].split(">", 1)[1]) for row in rows
+    ]
+    details = {visible(fact).strip(): visible(words).strip() for fact, words in cells}
+    flagged = details[said(review_words.EVIDENCE_WORDS[EvidenceKind.FLAG_RAISED], language)]
+    assert flagged == f"{flag}, {span}, {confidence}"
+    finished = details[said(review_words.EVIDENCE_WORDS[EvidenceKind.EXAM_FINISHED], language)]
+    assert finished.startswith(ended + ", ")
+    # No cell says a field of the log by its name, its code or an id.
+    raw = re.compile(r"\w=|\b(kind|span|ended_by|flag_id|media_id|sha256)\b")
+    assert not [d for d in details.values() if raw.search(d)], details
+    review = platform.ctx.store.get(journey.review_id, Review)
+    assert not [d for d in details.values() if str(review.session_id) in d]
+    # The machine's own fields stay for the curious, in the cell's title.
+    assert 'class="details" title="flag_id=phone-1">' in html
+
+
+def test_a_field_with_no_words_yet_still_reads_as_words_and_loses_nothing() -> None:
+    """A field added to an event later, before anyone gives it words: its name as words and
+    its value as a person reads it (a yes, a local time), not « field_name=True »."""
+
+    class DeskInspected(ProctoredSession.Event):
+        desk_colour: str
+        items_seen: int
+        cleared: bool
+
+    event = DeskInspected(
+        originator_id=uuid4(),
+        originator_version=2,
+        timestamp=datetime(2025, 1, 27, 9, 0, tzinfo=UTC),
+        desk_colour="brun",
+        items_seen=2,
+        cleared=True,
+    )
+    reader = log_words.Reader("fr", TimeFormatter())
+    assert log_words.details_words(event, reader) == (
+        "desk colour : brun, items seen : 2, cleared : oui"
+    )
+    english = log_words.Reader("en", TimeFormatter())
+    assert log_words.details_words(event, english) == (
+        "desk colour: brun, items seen: 2, cleared: yes"
+    )

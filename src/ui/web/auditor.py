@@ -16,12 +16,12 @@ from app.evidence_signature import sign_bundle
 from app.media_views import staff_name, views_of_session
 from app.ports.event_store import AggregateNotFound
 from app.replay import replay_reviews
-from domain.media_view import ViewedMedia
+from domain.media_view import LIVE, ViewedMedia
 from domain.review import Review
 from domain.staff import Role
 from ui.bundle_io import bundle_zip
-from ui.web import review_moments, review_words
-from ui.web.edge import context, platform_of, staff_guard
+from ui.web import log_words, review_moments, review_words
+from ui.web.edge import context, language_of, platform_of, staff_guard
 from ui.web.i18n import N_
 
 # What was looked at, and by whom, in words (the auditor's page of a decision).
@@ -80,6 +80,10 @@ class AuditorDesk(Controller):
             session_id = platform.ctx.store.get(review_id, Review).session_id
         except AggregateNotFound:
             raise NotFoundException() from None
+        language = language_of(request)
+        history = platform.ctx.store.history(session_id)
+        media_names = log_words.media_names(history, language)
+        reader = log_words.reader_of(platform.ctx, language)
         deciders = [report.decision.examiner_id] if report.decision else []
         if report.appeal is not None and report.appeal.examiner_id is not None:
             deciders.append(report.appeal.examiner_id)
@@ -90,7 +94,12 @@ class AuditorDesk(Controller):
                 report=report,
                 words=review_words,
                 # Each environment recording named by its part, as on the examiner's page (R10).
-                parts=review_words.environment_parts(platform.ctx.store.history(session_id)),
+                parts=review_words.environment_parts(history),
+                # The differences in the page's language (the CLI's English in a title).
+                differences=[
+                    log_words.difference_words(d, reader, report.evidence)
+                    for d in report.differences
+                ],
                 # A fact's note only where someone wrote it, quoted as on the examiner's
                 # page (the others are codes or the system's English).
                 written=review_moments.written_words,
@@ -100,6 +109,11 @@ class AuditorDesk(Controller):
                 # Who looked at the candidate's images, and when (issue 14).
                 views=views_of_session(platform.ctx, platform.projections, session_id),
                 view_words=VIEW_WORDS,
+                # Each media by its name: the photo, the recording's part (R10), the segment's
+                # span, where the table showed its reference.
+                media_words=lambda ref: log_words.viewed_media_words(
+                    ref, media_names, LIVE, language
+                ),
                 view_roles=ROLE_WORDS,
             ),
         )

@@ -36,7 +36,7 @@ from domain.review import (
     override_of,
 )
 from domain.staff import Role
-from ui.web import review_moments, review_words
+from ui.web import log_words, review_moments, review_words
 from ui.web.edge import (
     Form,
     context,
@@ -183,13 +183,19 @@ def _review_page(
     recording = recording_of(history)
     language = language_of(request)
     shown = review_moments.moments(review, recording, history, language)
+    entries = timeline(platform.ctx.store, review.session_id)
     return Template(
         "review.html",
         context=context(
             request,
             review=review,
             examiner=examiner,
-            entries=timeline(platform.ctx.store, review.session_id),
+            entries=entries,
+            # Each fact's details in words (the machine's own fields in the cell's title).
+            words_of_log=log_words,
+            reader=log_words.reader_of(
+                platform.ctx, language, (e.event for e in entries if e.event is not None)
+            ),
             reasons=REASON_LABELS,
             seal=reviewing.recommendation_seal(review.recommendation),
             min_words=OVERRIDE_JUSTIFICATION_MIN_WORDS,
