@@ -150,8 +150,8 @@ def differing() -> Iterator[tuple[Platform, UUID]]:
         (
             "en",
             [
-                "The appeal's outcome is « Exam validated on appeal » but it recorded the "
-                "verdict « invalidated ».",
+                "The appeal's outcome is “Exam validated on appeal” but it recorded the "
+                "verdict “invalidated”.",
                 "The invalidation was overturned although the replayed recommendation has "
                 "grounds to invalidate.",
             ],

@@ -186,7 +186,7 @@ def _number(message: str) -> FieldWords:
 def _question(value: str, r: Reader) -> str:
     if value in r.questions:
         return r._("question %(num)s", num=r.questions[value])
-    return r._("question « %(text)s »", text=value)
+    return r._("question “%(text)s”", text=value)
 
 
 def _choices(value: Sequence[str], r: Reader) -> str:
@@ -277,11 +277,11 @@ FIELD_WORDS: dict[str, FieldWords] = {
     "upload_kbps": _number(N_("upload %(num)s kbit/s")),
     "passed": _PASSED,
     "entry_number": _said(N_("entry %(value)s")),
-    "label": _said(N_("button « %(value)s »")),
-    "resume_reason": _quoted(N_("reason: « %(text)s »")),
-    "cause": _quoted(N_("cause: « %(text)s »")),
-    "reason": _quoted(N_("reason: « %(text)s »")),
-    "description": _quoted(N_("« %(text)s »")),
+    "label": _said(N_("button “%(value)s”")),
+    "resume_reason": _quoted(N_("reason: “%(text)s”")),
+    "cause": _quoted(N_("cause: “%(text)s”")),
+    "reason": _quoted(N_("reason: “%(text)s”")),
+    "description": _quoted(N_("“%(text)s”")),
     "extra_time_percent": _said(N_("extra time %(value)s %%")),
     "extra_minutes": lambda value, r: r._("extra minutes: %(value)s", value=value) if value else "",
     "certification_code": lambda value, r: r.certification(value),
@@ -306,8 +306,8 @@ FIELD_WORDS: dict[str, FieldWords] = {
     ),
     "score_percent": _said(N_("score %(value)s %%")),
     "question_id": _question,
-    "answer": _quoted(N_("answer « %(text)s »")),
-    "AppealDecided.answer": _quoted(N_("answer to the candidate: « %(text)s »")),
+    "answer": _quoted(N_("answer “%(text)s”")),
+    "AppealDecided.answer": _quoted(N_("answer to the candidate: “%(text)s”")),
     "choices": _choices,
     "results": _results,
     "validation_code": _said(N_("validation code %(value)s")),
@@ -414,15 +414,14 @@ DIFFERENCE_WORDS: dict[Mismatch, str] = {
         "The fact cited as evidence, %(evidence)s, differs from the one stored in the log."
     ),
     Mismatch.CITATION_NOT_GATHERED: N_(
-        "The reason « %(reason)s » cites facts that were not gathered as evidence: "
-        "%(evidence_ids)s."
+        "The reason “%(reason)s” cites facts that were not gathered as evidence: %(evidence_ids)s."
     ),
     Mismatch.APPEAL_VERDICT: N_(
-        "The appeal's outcome is « %(outcome)s » but it recorded the verdict « %(verdict)s »."
+        "The appeal's outcome is “%(outcome)s” but it recorded the verdict “%(verdict)s”."
     ),
     Mismatch.FINAL_VERDICT: N_(
-        "The final verdict differs: the appeal gives « %(expected)s », the review's log "
-        "gives « %(folded)s »."
+        "The final verdict differs: the appeal gives “%(expected)s”, the review's log "
+        "gives “%(folded)s”."
     ),
     Mismatch.APPEAL_FIRST_EXAMINER: N_(
         "The appeal names %(named)s as the first examiner, but the review was decided by "
@@ -461,7 +460,7 @@ def difference_words(
             return reason_words(value, reader.lang)
         if isinstance(value, Evidence):
             at = reader.time(moments.get(value.id, value.at))
-            return f"« {evidence_words(value, reader.lang)} » ({at})"
+            return reader._("“%(text)s”", text=evidence_words(value, reader.lang)) + f" ({at})"
         return _plain(value, reader)
 
     values = {name: word(value) for name, value in difference.facts.items()}
