@@ -502,7 +502,10 @@ class Projections:
             self._retain(sid, event)
             summary = self.sessions[sid]
             if isinstance(event, ProctoredSession.SessionEntered):
-                summary = replace(summary, entries=event.entry_number, status="checks")
+                # A return after the launch (R6, R23) goes back to the exam, not the checks:
+                # the hotline's badge read « aux vérifications » during a resumed exam.
+                back = "exam" if summary.attempt_id is not None else "checks"
+                summary = replace(summary, entries=event.entry_number, status=back)
             elif isinstance(event, ProctoredSession.ExamLaunched):
                 summary = replace(summary, status="exam", attempt_id=event.attempt_id)
                 self.session_of_attempt[event.attempt_id] = sid

@@ -18,6 +18,7 @@ from domain.guide import Step
 from domain.hotline import MailToResend
 from domain.staff import Role, StaffMember
 from ui.arguments import uuid_argument
+from ui.web.hotline_progress import progress
 
 PHOTOS = {"face": Step.FACE_PHOTO, "id": Step.ID_PHOTO}
 MAILS = {"invitation": MailToResend.INVITATION, "log-in": MailToResend.LOG_IN}
@@ -148,7 +149,9 @@ def _show(platform: Platform, candidate_id: UUID, out: TextIO) -> None:
     print(f"{c.first_name} {c.surname.upper()} <{c.email}> (mails in {c.language})", file=out)
     for f in case.enrolments:
         e = f.enrollment
-        state = f.summary.status if f.summary else ("expired" if e.expired else "invited")
+        # The page's lines, in the same words (hotline_progress is their one source).
+        shown = progress(f, "en", lambda v: times.format(v, "en", "day"))
+        state = "expired" if e.expired else shown.state if shown else "invited"
         slot = times.format(e.supervision_slot, "en") if e.live_supervision else ""
         print(
             f"- enrolment {e.id} {e.certification_code}: {state}; last day "
@@ -157,6 +160,12 @@ def _show(platform: Platform, candidate_id: UUID, out: TextIO) -> None:
             + (f"; live slot {slot}" if slot else ""),
             file=out,
         )
+        if shown is not None:
+            screen = f" ({shown.screen})" if shown.screen else ""
+            print(f"  step: {shown.step}{screen}", file=out)
+            if shown.outcome:
+                note = f" ({shown.note})" if shown.note else ""
+                print(f"  outcome: {shown.outcome}{note}", file=out)
     print(f"{len(case.history)} hotline action(s)", file=out)
     for a in case.history:
         what = ACTION_WORDS[a.kind].format(

@@ -18,7 +18,7 @@ from litestar.testing import TestClient
 from adapters.bootstrap import Platform, Settings, bootstrap
 from adapters.ids import SeededIds
 from app.mail_rendering import SupportContact
-from app.use_cases import accounts, appeals, hotline, reviewing
+from app.use_cases import accounts, appeals, hotline, portal, reviewing
 from domain.enrollment import Enrollment
 from domain.evidence import ReasonCode, Verdict
 from domain.proctored_session import ProctoredSession
@@ -415,7 +415,7 @@ def test_the_case_file_says_where_the_candidate_is_and_what_came_of_her_exam(
     reviewing.release_results(platform.ctx, journey.review_id, released_by=examiner)
     assert fact(client, journey, "outcome") == "Session validée — résultat envoyé le 28/01/2025"
     client.get("/lang/en")
-    assert fact(client, journey, "step") == "Exam submitted for review"
+    assert fact(client, journey, "step") == "Result sent to the candidate: session validated"
     assert fact(client, journey, "outcome") == "Session validated — result sent on 28/01/2025"
 
 
@@ -444,8 +444,7 @@ def test_an_invalidated_then_contested_exam_reads_so_on_the_case_file(
         reasons=(CitedReason(ReasonCode.HEADPHONES, (launched.id,)),),
     )
     reviewing.release_results(platform.ctx, review.id, released_by=first)
-    page = text(client.get(f"/hotline/candidates/{journey.candidate_id}"))
-    assert '<span class="badge badge--error">invalidée</span>' in page
+    assert badge(client, journey) == "error: invalidée"
     assert fact(client, journey, "outcome") == "Session invalidée — résultat envoyé le 27/01/2025"
     appeals.lodge_appeal(
         platform.ctx,
@@ -468,3 +467,185 @@ def test_an_invalidated_then_contested_exam_reads_so_on_the_case_file(
     assert fact(client, journey, "outcome") == (
         "Session validée après contestation — décision envoyée le 29/01/2025"
     )
+
+
+def badge(client: TestClient[Any], journey: Journey) -> str:
+    """The first badge beside the enrolment's title on the case file (its state), as read:
+    its colour and words, `"error: invalidée"`."""
+    page = client.get(f"/hotline/candidates/{journey.candidate_id}").text
+    card = page.split(f'id="e-{journey.enrollment_id}"', 1)[1].split("</header>", 1)[0]
+    found = re.search(r'<span class="badge badge--(\w+)"[^>]*>(.*?)</span>', card, re.S)
+    assert found is not None
+    return f"{found.group(1)}: {html.unescape(found.group(2))}"
+
+
+def test_before_commencer_the_case_file_says_the_checks_are_done_not_the_exam_under_way(
+    client: TestClient[Any], platform: Platform, journey: Journey
+) -> None:
+    """A reviewer's check: the case file read « Examen en cours » (and its badge « examen en
+    cours ») from the launch of the exam (R10), while the candidate still stood at her tile
+    and had not pressed « Commencer » (R14, R15). It says the checks are done, the exam not
+    started, and the portal's screen she is at; then the exam under way; then finished and
+    not sent yet (R18)."""
+    journey.create_session()
+    aid = journey.through_checks()
+    not_started = "Vérifications terminées, examen pas encore commencé"
+    assert fact(client, journey, "step") == (
+        f"{not_started} Portail d'examen : l'examen « À démarrer » pas encore ouvert (le profil "
+        "d'abord, la première fois)"
+    )
+    assert badge(client, journey) == "info: vérifications terminées, examen pas commencé"
+    journey.to_tile()
+    assert fact(client, journey, "step") == (
+        f"{not_started} Examen ouvert : « Je démarre maintenant » pas encore cliqué"
+    )
+    portal.start_now(platform.ctx, aid)
+    platform.settle()  # a worker provisions the workspace
+    assert fact(client, journey, "step") == (
+        f"{not_started} Consignes de l'examen affichées : « Commencer » pas encore cliqué"
+    )
+    portal.defer_exam(platform.ctx, aid)  # R14: she may leave and come back
+    assert fact(client, journey, "step") == (
+        f"{not_started} Examen reporté : le candidat peut revenir avant « Commencer »"
+    )
+    journey.clock.advance(minutes=30)
+    journey.enter("je reviens passer mon examen après avoir différé le démarrage ce matin")
+    assert "Portail d'examen" in fact(client, journey, "step")  # back: no longer away
+    journey.start_exam()  # « Commencer »
+    assert fact(client, journey, "step") == "Examen en cours"
+    assert badge(client, journey) == "warning: examen en cours"
+    portal.finish_exam(platform.ctx, aid)
+    assert fact(client, journey, "step") == (
+        "Examen terminé, pas encore envoyé au contrôle Résultats détaillés affichés : le code "
+        "à recopier, puis « Oui, envoyer »"
+    )
+    assert badge(client, journey) == "warning: examen terminé, pas encore envoyé"
+
+
+def test_back_in_a_launched_exam_the_badge_says_the_exam_not_the_checks(
+    client: TestClient[Any], journey: Journey
+) -> None:
+    """A blocked screen during the exam (R23): the hotline unblocks, the candidate comes
+    back (R6). The badge read « aux vérifications » beside « Examen en cours »: her return
+    put the session back in the checks, done long before."""
+    journey.create_session()
+    journey.through_checks()
+    journey.start_exam()
+    act(client, journey, "unblock", reason="her screen froze during the exam")
+    journey.clock.advance(minutes=5)
+    journey.enter("mon écran s'est figé pendant l'examen et la hotline m'a débloquée")
+    assert fact(client, journey, "step") == "Examen en cours"
+    assert badge(client, journey) == "warning: examen en cours"
+
+
+def test_once_the_result_is_sent_the_step_says_so_and_which_result(
+    client: TestClient[Any], platform: Platform, journey: Journey
+) -> None:
+    """A reviewer's check: with the result sent to the candidate (R19), the step still read
+    « Examen envoyé au contrôle » beside « Session invalidée — résultat envoyé le … »."""
+    examiner = accounts.register_staff(
+        platform.ctx, email="eve@example.org", name="Eve", role=Role.EXAMINER
+    )
+    journey.create_session()
+    journey.through_checks()
+    journey.start_exam()
+    journey.answer_and_send()
+    assert fact(client, journey, "step") == "Examen envoyé au contrôle"
+    assert journey.review_id is not None
+    review = platform.ctx.store.get(journey.review_id, Review)
+    launched = next(e for e in review.evidence if e.kind == "ExamLaunched")
+    headphones = CitedReason(ReasonCode.HEADPHONES, (launched.id,))
+    journey.decided(examiner, Verdict.INVALIDATED, (headphones,))
+    assert fact(client, journey, "step") == "Examen envoyé au contrôle"  # she still waits
+    assert journey.review_id is not None
+    reviewing.release_results(platform.ctx, journey.review_id, released_by=examiner)
+    assert fact(client, journey, "step") == "Résultat envoyé au candidat : session invalidée"
+    assert fact(client, journey, "outcome") == "Session invalidée — résultat envoyé le 27/01/2025"
+
+
+def test_no_photo_waiver_is_offered_before_or_after_the_photos(
+    client: TestClient[Any], journey: Journey
+) -> None:
+    """A reviewer's check: the case file offered « Dispenser d'une photo » with both photos
+    taken, where the domain refuses any waiver but of the photo the candidate is at (R9).
+    It is offered at that photo only, for that photo."""
+    waiver = f'action="/hotline/enrolments/{journey.enrollment_id}/waive-photo"'
+    journey.create_session()
+    journey.enter()
+    journey.pass_attestations()
+    assert waiver not in text(client.get(f"/hotline/candidates/{journey.candidate_id}"))
+    journey.pass_equipment()
+    page = text(client.get(f"/hotline/candidates/{journey.candidate_id}"))
+    assert waiver in page
+    assert "Photo à laquelle le candidat est arrivé : photo du visage" in page
+    assert 'value="id_photo"' not in page  # the ID photo's waiver would be refused here
+    journey.take_photos()
+    page = text(client.get(f"/hotline/candidates/{journey.candidate_id}"))
+    assert waiver not in page and "Dispenser d'une photo" not in page
+    # A waiver posted all the same is refused, the refusal shown in place.
+    refused = act(client, journey, "waive-photo", step="id_photo", reason="camera broke")
+    assert refused.status_code == 409 and "pas à cette photo" in text(refused)
+
+
+def test_the_badge_says_a_decided_result_is_not_sent_yet_as_the_outcome_does(
+    client: TestClient[Any], platform: Platform, journey: Journey
+) -> None:
+    """A reviewer's check: the badge read « en cours de contrôle » beside « Session validée —
+    le résultat n'est pas encore envoyé au candidat » (R19)."""
+    examiner = accounts.register_staff(
+        platform.ctx, email="eve@example.org", name="Eve", role=Role.EXAMINER
+    )
+    journey.create_session()
+    journey.through_checks()
+    journey.start_exam()
+    journey.answer_and_send()
+    assert badge(client, journey) == "info: en cours de contrôle"
+    journey.decided(examiner, Verdict.VALIDATED)
+    assert badge(client, journey) == "success: validée, résultat pas encore envoyé"
+    assert fact(client, journey, "outcome") == (
+        "Session validée — le résultat n'est pas encore envoyé au candidat"
+    )
+    assert journey.review_id is not None
+    reviewing.release_results(platform.ctx, journey.review_id, released_by=examiner)
+    assert badge(client, journey) == "success: validée"
+
+
+def test_the_command_line_shows_the_step_and_outcome_the_page_shows(
+    client: TestClient[Any], platform: Platform, journey: Journey
+) -> None:
+    """`vigie hotline show` listed the enrolment's raw state without the step and the
+    outcome the case file shows: it prints the page's lines, in English."""
+    examiner = accounts.register_staff(
+        platform.ctx, email="eve@example.org", name="Eve", role=Role.EXAMINER
+    )
+    client.get("/lang/en")
+
+    def shown() -> str:
+        return cli(platform, "show", str(journey.candidate_id))[1]
+
+    journey.create_session()
+    journey.enter()
+    journey.pass_attestations()
+    step = fact(client, journey, "step")
+    assert step.startswith("Step 2 of 4 — Equipment checks")
+    assert (
+        "  step: Step 2 of 4 — Equipment checks (Sound test — screen 1 of 4 of this step)\n"
+        in shown()
+    )
+    assert ": in the checks; last day" in shown()
+    journey.pass_equipment()
+    journey.take_photos()
+    journey.record_environment()
+    assert "  step: Checks done, exam not started yet (Exam portal:" in shown()
+    journey.start_exam()
+    journey.answer_and_send()
+    journey.decided(examiner, Verdict.VALIDATED)
+    assert "  step: Exam submitted for review\n" in shown()
+    assert ": validated, result not sent yet; last day" in shown()
+    assert "  outcome: Session validated — the result is not sent to the candidate yet\n" in shown()
+    assert journey.review_id is not None
+    reviewing.release_results(platform.ctx, journey.review_id, released_by=examiner)
+    lines = shown()
+    assert f"  step: {fact(client, journey, 'step')}\n" in lines
+    assert f"  outcome: {fact(client, journey, 'outcome')}\n" in lines
+    assert "  step: Result sent to the candidate: session validated\n" in lines

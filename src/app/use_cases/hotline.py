@@ -18,6 +18,7 @@ from app.use_cases import enrolment, proctoring
 from domain.candidate import Candidate
 from domain.enrollment import Enrollment
 from domain.errors import InvalidArgument, RuleBroken
+from domain.exam_attempt import ExamAttempt
 from domain.guide import Step
 from domain.hotline import MailToResend, check_reason
 from domain.outbound_mail import MailKind
@@ -66,14 +67,17 @@ def find_candidates(ctx: Context, projections: Projections, query: str) -> list[
 
 @dataclass(frozen=True)
 class EnrolmentFile:
-    """One enrolment as the hotline sees it, with its exam session if there is one, and its
-    review and appeal once the exam was sent (what the candidate calls about afterwards)."""
+    """One enrolment as the hotline sees it, with its exam session if there is one, its exam
+    attempt once the checks launched it (R10: where she is in the portal, before or after
+    « Commencer »), and its review and appeal once the exam was sent (what the candidate
+    calls about afterwards)."""
 
     enrollment: Enrollment
     session: ProctoredSession | None
     summary: SessionSummary | None
     review: ReviewSummary | None = None
     appeal: AppealSummary | None = None
+    attempt: ExamAttempt | None = None
 
     @property
     def renewal_possible(self) -> bool:
@@ -93,7 +97,8 @@ class EnrolmentFile:
 
     @property
     def photo_to_waive(self) -> Step | None:
-        """R9: the photo step the candidate is stuck on, if they are at one."""
+        """R9: the photo step the candidate is stuck on, if they are at one: the only photo
+        a waiver is accepted for (the session's next step), so the only one offered."""
         session = self.session
         if session is None or session.closed_at is not None or session.entries == 0:
             return None
@@ -151,15 +156,17 @@ def case_file(ctx: Context, projections: Projections, candidate_id: UUID) -> Cas
     ]
     for enrollment_id in ids:
         enrollment = ctx.store.get(enrollment_id, Enrollment)
-        session = None
+        session = attempt = None
         if enrollment.exam_session_id is not None:
             session = ctx.store.get(enrollment.exam_session_id, ProctoredSession)
             history.extend(_session_actions(ctx, session.id, who))
+            if session.attempt_id is not None:
+                attempt = ctx.store.get(session.attempt_id, ExamAttempt)
         summary = projections.sessions.get(session.id) if session else None
         review_id = summary.review_id if summary else None
         review = projections.reviews.get(review_id) if review_id else None
         appeal = projections.appeals.get(review_id) if review_id else None
-        files.append(EnrolmentFile(enrollment, session, summary, review, appeal))
+        files.append(EnrolmentFile(enrollment, session, summary, review, appeal, attempt))
         history.extend(_enrolment_actions(ctx, projections, enrollment_id, who))
     files.sort(key=lambda f: f.enrollment.enrolled_on, reverse=True)
     history.sort(key=lambda a: a.at, reverse=True)

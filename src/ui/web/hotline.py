@@ -138,29 +138,6 @@ REFUSED: dict[tuple[str, str], str] = {
     ("*", "*"): N_("This could not be done. Reload the page and try again."),
 }
 
-# The session's state in words (the read model's codes are never shown).
-STATE = {
-    "created": N_("created, not entered yet"),
-    "checks": N_("in the checks"),
-    "exam": N_("exam in progress"),
-    "closed": N_("sent"),
-    "quit": N_("quit"),
-    "under review": N_("under review"),
-    # A decided session read « envoyée », green even when invalidated.
-    "validated": N_("validated"),
-    "invalidated": N_("invalidated"),
-    "under appeal": N_("under appeal"),
-}
-STATE_BADGE = {
-    "created": "info",
-    "checks": "info",
-    "exam": "warning",
-    "quit": "error",
-    "under review": "info",
-    "invalidated": "error",
-    "under appeal": "warning",
-}
-
 # A line of the history, per kind of hotline action.
 ACTION = {
     "renewed": N_("Session renewed until %(day)s"),
@@ -280,8 +257,6 @@ class HotlineDesk(Controller):
                 done=done,
                 done_for=done_for,
                 refusal=refusal,
-                states=STATE,
-                badges=STATE_BADGE,
                 actions=ACTION,
                 photos=PHOTO,
                 mailed=MAILED,
