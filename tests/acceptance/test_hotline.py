@@ -538,11 +538,8 @@ def test_back_in_a_launched_exam_the_badge_says_the_exam_not_the_checks(
     assert badge(client, journey) == "warning: examen en cours"
 
 
-def test_once_the_result_is_sent_the_step_says_so_and_which_result(
-    client: TestClient[Any], platform: Platform, journey: Journey
-) -> None:
-    """A reviewer's check: with the result sent to the candidate (R19), the step still read
-    « Examen envoyé au contrôle » beside « Session invalidée — résultat envoyé le … »."""
+def sent_for_review(platform: Platform, journey: Journey) -> UUID:
+    """Her exam taken and sent; the examiner (Eve) who will decide it."""
     examiner = accounts.register_staff(
         platform.ctx, email="eve@example.org", name="Eve", role=Role.EXAMINER
     )
@@ -550,6 +547,15 @@ def test_once_the_result_is_sent_the_step_says_so_and_which_result(
     journey.through_checks()
     journey.start_exam()
     journey.answer_and_send()
+    return examiner
+
+
+def test_once_the_result_is_sent_the_step_says_so_and_which_result(
+    client: TestClient[Any], platform: Platform, journey: Journey
+) -> None:
+    """A reviewer's check: with the result sent to the candidate (R19), the step still read
+    « Examen envoyé au contrôle » beside « Session invalidée — résultat envoyé le … »."""
+    examiner = sent_for_review(platform, journey)
     assert fact(client, journey, "step") == "Examen envoyé au contrôle"
     assert journey.review_id is not None
     review = platform.ctx.store.get(journey.review_id, Review)
@@ -592,13 +598,7 @@ def test_the_badge_says_a_decided_result_is_not_sent_yet_as_the_outcome_does(
 ) -> None:
     """A reviewer's check: the badge read « en cours de contrôle » beside « Session validée —
     le résultat n'est pas encore envoyé au candidat » (R19)."""
-    examiner = accounts.register_staff(
-        platform.ctx, email="eve@example.org", name="Eve", role=Role.EXAMINER
-    )
-    journey.create_session()
-    journey.through_checks()
-    journey.start_exam()
-    journey.answer_and_send()
+    examiner = sent_for_review(platform, journey)
     assert badge(client, journey) == "info: en cours de contrôle"
     journey.decided(examiner, Verdict.VALIDATED)
     assert badge(client, journey) == "success: validée, résultat pas encore envoyé"

@@ -289,6 +289,17 @@ def test_a_result_mail_names_its_reasons_in_words_in_the_reader_language() -> No
     assert "proctoring_tab_closed" not in english.html + french.html
 
 
+# The portal's profile form filled in but for the civility.
+WITHOUT_CIVILITY = {
+    "email": "fr@example.org",
+    "password": "portail-pass-1",
+    "surname": "Martin",
+    "first_name": "Camille",
+    "birth_date": "1990-05-17",
+    "birth_place": "Nantes",
+}
+
+
 def test_the_portal_profile_asks_for_a_civility_and_pre_selects_none_r11(
     platform: Platform,
 ) -> None:
@@ -308,15 +319,7 @@ def test_the_portal_profile_asks_for_a_civility_and_pre_selects_none_r11(
         assert '<select id="civility" name="civility" required>' in profile
         refused = client.post(
             f"{page}/profile",
-            data={
-                "_csrf_token": form_token(client, page),
-                "email": "fr@example.org",
-                "password": "portail-pass-1",
-                "surname": "Martin",
-                "first_name": "Camille",
-                "birth_date": "1990-05-17",
-                "birth_place": "Nantes",
-            },
+            data={"_csrf_token": form_token(client, page), **WITHOUT_CIVILITY},
         )
         assert refused.status_code == 409  # as every refusal of the domain's
         assert "Vérifiez le champ" in refused.text and "Civilité" in refused.text
@@ -324,15 +327,7 @@ def test_the_portal_profile_asks_for_a_civility_and_pre_selects_none_r11(
         # beside it (journey.js), where it stood under « Créer ».
         fragment = client.post(
             f"{page}/profile",
-            data={
-                "_csrf_token": form_token(client, page),
-                "email": "fr@example.org",
-                "password": "portail-pass-1",
-                "surname": "Martin",
-                "first_name": "Camille",
-                "birth_date": "1990-05-17",
-                "birth_place": "Nantes",
-            },
+            data={"_csrf_token": form_token(client, page), **WITHOUT_CIVILITY},
             headers={"x-vigie-fragment": "1"},
         )
         assert fragment.status_code == 409
