@@ -37,19 +37,21 @@ FPS = 5
 SECONDS = 10
 
 
-def page_video(keyframe_every: int | None) -> list[bytes]:
-    """VP8 320x240 at 5 fps, something moving; a keyframe every `keyframe_every` frames (a
-    page answering the asks) or only the first (a page ignoring them)."""
+def page_video(keyframe_every: int | None, size: tuple[int, int] = (320, 240)) -> list[bytes]:
+    """VP8 320x240 (or `size`) at 5 fps, something moving; a keyframe every `keyframe_every`
+    frames (a page answering the asks) or only the first (a page ignoring them)."""
+    width, height = size
     encoder = av.CodecContext.create("libvpx", "w")
-    encoder.width, encoder.height, encoder.pix_fmt = 320, 240, "yuv420p"  # type: ignore[attr-defined]
+    encoder.width, encoder.height, encoder.pix_fmt = width, height, "yuv420p"  # type: ignore[attr-defined]
     encoder.time_base = Fraction(1, FPS)
     encoder.options = {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0"}
     encoder.gop_size = 100_000  # type: ignore[attr-defined]
     encoder.thread_count = 1  # type: ignore[attr-defined]  # threads only slow 50 small frames
     frames: list[bytes] = []
     for i in range(SECONDS * FPS):
-        picture = np.full((240, 320, 3), (i * 7) % 256, np.uint8)
+        picture = np.full((height, width, 3), (i * 7) % 256, np.uint8)
         picture[40:200, (i * 6) % 260 : (i * 6) % 260 + 60] = 255
+        picture[:, ::7, 2] = 40  # fine detail, which scaling has to filter
         frame = av.VideoFrame.from_ndarray(picture, format="rgb24").reformat(format="yuv420p")
         frame.pts = i
         key = keyframe_every is not None and i % keyframe_every == 0
@@ -101,6 +103,21 @@ def test_a_page_ignoring_the_asks_is_decoded_from_its_keyframe_and_sampled_each_
     assert writer.video_decodes == last + 1
     truth = everything_decoded(video)
     for t, sample in samples:
+        picture = np.frombuffer(sample.bgr, np.uint8).reshape(240, 320, 3)
+        assert np.array_equal(picture, truth[round(t * FPS)])
+
+
+def test_a_larger_page_is_sampled_at_proctoring_size_as_its_frames_convert_alone() -> None:
+    # The writer converts its samples with one converter of its own, in its thread (issue 15:
+    # each frame's own set up swscale and a pool of threads anew); the detectors' pictures are
+    # the same as each frame converted alone, scaled down from a larger camera too.
+    video = page_video(keyframe_every=FPS, size=(640, 480))
+    writer, samples = write(video, decode=True)
+    assert len(samples) == SECONDS and writer.video_decodes == SECONDS
+    truth = everything_decoded(video)
+    assert truth[0].shape == (240, 320, 3)
+    for t, sample in samples:
+        assert (sample.width, sample.height) == (320, 240)
         picture = np.frombuffer(sample.bgr, np.uint8).reshape(240, 320, 3)
         assert np.array_equal(picture, truth[round(t * FPS)])
 

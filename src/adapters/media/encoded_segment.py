@@ -26,6 +26,7 @@ from typing import IO, Any
 
 import av
 import numpy as np
+from av.video.reformatter import VideoReformatter
 
 from adapters.media.live_common import (
     AUDIO_RATE,
@@ -181,8 +182,14 @@ class EncodedSegmentWriter:
         self.decode = decode
         self.video_decoder: av.VideoCodecContext | None = None
         self.audio_decoder: av.AudioCodecContext | None = None
+        # Samples are decoded and converted in this writer's thread alone (issue 15): a frame's
+        # own `to_ndarray(format=...)` set swscale up anew for each sample, with a pool of
+        # threads of its own, and the decoder kept two threads per segment for one keyframe a
+        # second. The same pixels (tests/property/test_decoding_for_detectors.py).
+        self.reformatter = VideoReformatter()
         if decode:
             self.video_decoder = av.CodecContext.create("vp8", "r")
+            self.video_decoder.thread_count = 1
             audio = av.CodecContext.create("libopus", "r")
             audio.format, audio.layout, audio.sample_rate = "s16", "mono", AUDIO_RATE
             self.audio_decoder = audio
@@ -257,7 +264,9 @@ class EncodedSegmentWriter:
             self.broken = True
             return
         if decoded:
-            bgr = decoded[-1].to_ndarray(width=WIDTH, height=HEIGHT, format="bgr24")
+            bgr = self.reformatter.reformat(
+                decoded[-1], width=WIDTH, height=HEIGHT, format="bgr24", threads=1
+            ).to_ndarray()
             samples.append((frame.t_s, VideoSample(WIDTH, HEIGHT, bgr.tobytes())))
 
     def _hold(self, packet: av.Packet[Any] | None) -> None:
