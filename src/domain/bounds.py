@@ -12,6 +12,7 @@ from domain.errors import TooLong
 LIMITS: dict[str, int] = {
     "surname": 100,
     "first_name": 100,
+    "birth_place": 100,  # the portal profile's, printed on the certificate with the names
     "email": 320,  # RFC 5321's path limit
     "resume_reason": 2_000,
     "answer": 10_000,  # a free-text answer to one question

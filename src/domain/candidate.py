@@ -391,3 +391,5 @@ def _check_profile(profile: PortalProfile) -> None:
     for field in ("surname", "first_name", "birth_place"):
         if not str(getattr(profile, field)).strip():
             raise InvalidArgument(field, "required")
+        # The same bounds as at enrolment: a 5,000-character birth place was accepted here.
+        bounded(field, str(getattr(profile, field)).strip())

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import uuid4
 
@@ -17,7 +17,7 @@ from adapters.clock import ManualClock
 from adapters.ids import SeededIds
 from app.mail_rendering import SupportContact
 from domain.bounds import LIMITS, bounded
-from domain.candidate import Candidate
+from domain.candidate import Candidate, PortalProfile
 from domain.errors import InvalidArgument
 from domain.exam_attempt import ExamAttempt
 from tests.acceptance.web import csrf, log_in
@@ -160,3 +160,38 @@ def test_an_8_mib_surname_is_refused_before_any_mail_is_written() -> None:
             at=datetime(2025, 3, 4, 9, 0, tzinfo=PARIS),
         )
     assert refused.value.field == "surname"
+
+
+@pytest.mark.parametrize("field", ["surname", "first_name", "birth_place"])
+def test_a_portal_profile_field_one_character_too_long_is_refused(field: str) -> None:
+    """A reviewer's tour: the portal profile (R11) took a 5,000-character birth place, printed
+    on the certificate; its names and birth place are bounded as at enrolment."""
+    at = datetime(2025, 3, 4, 9, 0, tzinfo=PARIS)
+    candidate = Candidate.register(
+        candidate_id=uuid4(),
+        email="camille@example.org",
+        surname="Martin",
+        first_name="Camille",
+        at=at,
+    )
+    fields = {"surname": "Martin", "first_name": "Camille", "birth_place": "Nantes"}
+
+    def profile(**given: str) -> PortalProfile:
+        return PortalProfile("Madame", birth_date=date(1995, 4, 12), **{**fields, **given})
+
+    with pytest.raises(InvalidArgument) as refused:
+        candidate.save_portal_profile(
+            at=at,
+            email="camille@example.org",
+            profile=profile(**{field: "x" * (LIMITS[field] + 1)}),
+            password_hash="hash",
+        )
+    assert refused.value.field == field
+    assert candidate.profile is None
+    kept = candidate.save_portal_profile(
+        at=at,
+        email="camille@example.org",
+        profile=profile(**{field: "x" * LIMITS[field]}),
+        password_hash="hash",
+    )
+    assert kept == "Créer"
