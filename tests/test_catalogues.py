@@ -104,9 +104,10 @@ def test_translations_keep_every_placeholder(
     assert not wrong, wrong
 
 
-# French typography in an English sentence: guillemets, or a space before « : ; ? ! »
-# (« The examiner's answer : », a reviewer's reading of the English pages).
-FRENCH_TYPOGRAPHY = re.compile(r"[«»]|[ \u00a0\u202f][:;?!](?:\s|$)")
+# French typography in an English sentence: guillemets, or a space before « : ; ? ! », or
+# before a percent sign (« The examiner's answer : », « confidence 87 % »: reviewers'
+# readings of the English pages).
+FRENCH_TYPOGRAPHY = re.compile(r"[«»]|[ \u00a0\u202f][:;?!](?:\s|$)|\)s[ \u00a0]%%")
 
 
 @pytest.mark.parametrize(("source", "methods", "locale"), AREAS, ids=["ui", "exam"])

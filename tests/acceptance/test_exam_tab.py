@@ -208,6 +208,10 @@ def test_the_exam_tab_speaks_the_candidates_language(platform: Platform) -> None
     assert "Time left" in page and "Save the answer" in page and "Need help?" in page
     assert "Temps restant" not in page and "Enregistrer" not in page
     assert "hotline-certifications@vigie.example" in page  # R26: the support, on this tab too
+    # Its end on the 24-hour clock, as the proctoring tab beside it gives it (it read
+    # « 3:20 PM » there, « 15:20 » here: a reviewer's tour).
+    assert re.search(r"\(ends at [0-2]\d:[0-5]\d\)", page)
+    assert " AM)" not in page and " PM)" not in page
 
 
 def test_the_tab_has_the_platforms_look_and_its_own_script(platform: Platform) -> None:

@@ -422,7 +422,7 @@ def test_the_full_journal_names_every_fact_in_the_examiners_language(
             "en",
             "phone",
             "from 6:40 to 7:00 of the recording",
-            "confidence 90 %",
+            "confidence 90%",
             "ended by the candidate",
         ),
     ],

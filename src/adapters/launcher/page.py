@@ -20,14 +20,13 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from babel.dates import format_time
 from jinja2 import Environment, StrictUndefined
 
 from app.catalogues import translations
 from app.exam_desk import DeskQuestion, DeskView
 from app.mail_rendering import SupportContact
+from app.time_format import Style, TimeFormatter
 from domain.errors import DomainError, InvalidArgument, RuleBroken
 from domain.exam_paper import QuestionKind
 
@@ -207,6 +206,8 @@ class ExamTab:
         )
 
     def _time(self, at: datetime | None, language: str) -> str:
+        """« 15:20 » in both languages, as the proctoring tab beside it shows the same end
+        (the English exam tab said « 3:20 PM » where the proctoring tab said « 15:20 »)."""
         if at is None:
             return ""
-        return format_time(at, "short", tzinfo=ZoneInfo(self.time_zone), locale=language)
+        return TimeFormatter(self.time_zone).format(at, language, Style.CLOCK)

@@ -21,7 +21,7 @@ STAGES: tuple[GuideSection, ...] = tuple(GuideSection)
 
 CHECK_LABEL: dict[Step, str] = {
     Step.INSTRUCTIONS_READ: N_("Exam instructions"),
-    Step.DESIGNER_RULES_ATTESTED: N_("Your examiner's rules"),
+    Step.DESIGNER_RULES_ATTESTED: N_("Your teacher's instructions"),
     Step.SECURE_MODE_ACKNOWLEDGED: N_("Secure mode"),
     Step.GENERAL_CONDITIONS_ATTESTED: N_("General conditions"),
     Step.SOUND_HEARD: N_("Sound test"),

@@ -172,7 +172,7 @@ def _span(value: MediaSpan, r: Reader) -> str:
 
 
 def _confidence(value: float, r: Reader) -> str:
-    return r._("confidence %(percent)s %%", percent=round(value * 100))
+    return r._("confidence %(percent)s%%", percent=round(value * 100))
 
 
 def _seconds(message: str) -> FieldWords:
@@ -196,7 +196,7 @@ def _choices(value: Sequence[str], r: Reader) -> str:
 def _results(value: Results, r: Reader) -> str:
     score = r._("score %(score)s / %(max)s", score=value.score, max=value.max_score)
     mark = (
-        r._("pass mark %(percent)s %%", percent=value.pass_mark_percent)
+        r._("pass mark %(percent)s%%", percent=value.pass_mark_percent)
         if value.pass_mark_percent is not None
         else ""
     )
@@ -282,7 +282,7 @@ FIELD_WORDS: dict[str, FieldWords] = {
     "cause": _quoted(N_("cause: “%(text)s”")),
     "reason": _quoted(N_("reason: “%(text)s”")),
     "description": _quoted(N_("“%(text)s”")),
-    "extra_time_percent": _said(N_("extra time %(value)s %%")),
+    "extra_time_percent": _said(N_("extra time %(value)s%%")),
     "extra_minutes": lambda value, r: r._("extra minutes: %(value)s", value=value) if value else "",
     "certification_code": lambda value, r: r.certification(value),
     "exam_duration_minutes": _said(N_("exam of %(value)s min")),
@@ -304,7 +304,7 @@ FIELD_WORDS: dict[str, FieldWords] = {
     "practice_offered": _either(
         N_("practice questionnaire offered"), N_("no practice questionnaire")
     ),
-    "score_percent": _said(N_("score %(value)s %%")),
+    "score_percent": _said(N_("score %(value)s%%")),
     "question_id": _question,
     "answer": _quoted(N_("answer “%(text)s”")),
     "AppealDecided.answer": _quoted(N_("answer to the candidate: “%(text)s”")),
