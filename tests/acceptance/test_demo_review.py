@@ -280,3 +280,9 @@ def test_the_demo_review_has_her_surveillance_recording_with_the_phone_in_view(
         assert played.status_code == 206
         still = client.get(f"{path}/still/{int((phone.span.start_s + 1) * 1000)}")
         assert still.status_code == 200 and still.headers["content-type"] == "image/jpeg"
+        # A fact at a recorded second has that second's still (its box stood empty): her
+        # face photo, taken at 14:02:30, 260 s after her entry.
+        face = next(e for e in review.evidence if e.kind == "FacePhotoTaken")
+        row = page[page.index(f'id="m-{face.id.replace("/", "-")}"') :]
+        row = row[: row.index("</li>")]
+        assert f'src="{path}/still/260000"' in row

@@ -120,7 +120,11 @@ def moments(
                 start_s=start,
                 end_s=item.span.end_s if item.span else None,
                 segment="",
-                still=_still(recording, start) if start is not None else "",
+                still=(
+                    _still(recording, start)
+                    if start is not None
+                    else _still_at(recording, origin, item.at)
+                ),
                 citable=True,
                 recommended=frozenset(cited.get(item.id, ())),
                 routine=item.kind in ROUTINE and item.id not in mentioned,
@@ -182,6 +186,20 @@ def _still(recording: RecordingView, second: float) -> str:
         if second <= segment.span.end_s:
             offset = max(0.0, second - segment.span.start_s)
             return f"/media/sessions/{segment.media_id}/still/{round(offset * 1000)}"
+    return ""
+
+
+def _still_at(recording: RecordingView, origin: datetime | None, at: datetime | None) -> str:
+    """A fact's still, at its time, only where the camera was recording then: a photo
+    taken, a step passed, the exam begun showed an empty frame beside the recording of that
+    very second (a reviewer's tour). Never the next segment's picture after a gap: that
+    would show another moment as this one."""
+    if origin is None or at is None:
+        return ""
+    second = (at - origin).total_seconds()
+    for segment in recording.segments:
+        if segment.span.start_s <= second <= segment.span.end_s:
+            return _still(recording, second)
     return ""
 
 
