@@ -277,7 +277,9 @@ def test_the_demo_review_has_her_surveillance_recording_with_the_phone_in_view(
         # The phone is a hint: never cited for her, and the page says so where it said
         # « les moments que la recommandation cite pour un motif sont déjà cochés » (a
         # reviewer ticked « téléphone » and looked for the phone's moment ticked).
-        assert "un indice à vérifier ne l'est jamais" in page
+        reviewing.assign_examiner(platform.ctx, review.id, examiner_of(platform))
+        taken = html.unescape(client.get(f"/examiner/reviews/{review.id}").text)
+        assert "un indice à vérifier ne l'est jamais" in taken
         path = f"/media/sessions/{segment.media_id}"
         assert path in page
         played = client.get(path, headers={"range": "bytes=0-1023"})
