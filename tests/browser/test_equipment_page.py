@@ -29,3 +29,13 @@ def test_r8_the_equipment_page_loads_without_a_script_error_and_plays_the_microp
     page.click("#equipment-mic")
     wait_until(page, "document.getElementById('playback').src !== ''", timeout=10_000)
     assert errors == []
+    # The player keeps inside the microphone's card (it stood 28 px out of it on a desktop).
+    page.set_viewport_size({"width": 1280, "height": 800})
+    inside = page.evaluate(
+        """() => {
+          const player = document.getElementById('playback').getBoundingClientRect();
+          const card = document.getElementById('playback').closest('article').getBoundingClientRect();
+          return player.right <= card.right + 0.5 && player.left >= card.left - 0.5;
+        }"""
+    )
+    assert inside
