@@ -17,6 +17,7 @@ from adapters.bootstrap import Platform
 from adapters.launcher.builtin import BuiltinWorkspaces as Workspaces
 from app.context import update
 from app.use_cases import portal
+from domain.bounds import LIMITS
 from domain.candidate import Candidate
 from domain.exam_attempt import AttemptStatus, ExamAttempt
 from domain.exam_paper import QuestionKind
@@ -191,6 +192,42 @@ def test_a_refused_answer_is_said_in_words_with_the_rule_as_a_reference(
         assert refused.code == 409
         body = json.loads(refused.read())
         assert body["rule"] == "R4" and "écoulé" in body["error"]
+
+
+def test_an_answer_too_long_is_refused_naming_the_field_its_bound_and_the_length_given(
+    platform: Platform,
+) -> None:
+    """A reviewer pasted 10,500 characters into a free-text answer: the field had no
+    maxlength, and the refusal said « could not be saved as sent », not why. The field now
+    carries the domain's bound, and the refusal names the field, the bound and the length."""
+    journey = in_exam(platform)
+    base, token = addresses(journey)
+    limit = LIMITS["answer"]
+    _, page = http(f"{base}?t={token}")
+    assert f'name="answer-tables-taille" value="" autocomplete="off" maxlength="{limit}"' in page
+    request = urllib.request.Request(
+        f"{base}/answer?t={token}",
+        data=urllib.parse.urlencode(
+            {"question_id": "tables-taille", "answer": "é" * (limit + 500)}
+        ).encode(),
+        headers={"X-Vigie-Fetch": "1"},
+    )
+    try:
+        urllib.request.urlopen(request, timeout=5)
+        raise AssertionError("refused")
+    except urllib.error.HTTPError as refused:
+        assert refused.code == 409
+        body = json.loads(refused.read())
+    assert (body["field"], body["limit"], body["given"]) == ("answer", limit, limit + 500)
+    said = body["error"].replace("\u202f", " ").replace("\xa0", " ")
+    assert "trop longue" in said and "10 500 caractères" in said and "10 000 au plus" in said
+    assert "Rechargez" not in said  # a reload would lose the text the field still holds
+    assert "tables-taille" not in attempt_of(journey).answers  # nothing recorded
+    # At the bound exactly, it is saved.
+    status, _ = http(
+        f"{base}/answer?t={token}", {"question_id": "tables-taille", "answer": "é" * limit}
+    )
+    assert status == 200 and len(attempt_of(journey).answers["tables-taille"]) == limit
 
 
 def test_the_exam_tab_speaks_the_candidates_language(platform: Platform) -> None:

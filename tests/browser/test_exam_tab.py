@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from app.context import update
+from domain.bounds import LIMITS
 from domain.candidate import Candidate
 from domain.exam_attempt import AttemptStatus, ExamAttempt
 from tests.browser.conftest import ARTIFACTS, Server, serious_violations
@@ -300,3 +301,93 @@ def test_an_exam_tab_left_open_says_so_once_the_exam_is_sent(server: Server, pag
     page.locator("#save-status").wait_for(state="attached")
     journey.answer_and_send()  # from the portal: the workspace is torn down
     page.get_by_text("Cet espace d'examen n'est pas (ou plus) ouvert.").wait_for(timeout=15_000)
+
+
+def test_an_answer_too_long_is_said_beside_its_question_and_its_text_is_kept(
+    server: Server, page: Any
+) -> None:
+    """A reviewer pasted 10,500 characters into a free-text answer: the save was refused, the
+    bar said « Enregistrement de la question 6… » for ever, the only error was 1,300 px up
+    the page without its cause, and the text was lost at the next reload. The field now holds
+    the server's bound (a paste cut by it is said); a refusal (here from a field whose bound
+    was taken off, as a browser that ignores it) is said beside the question with the cause,
+    the bar says the answer is not saved, its tile stays white and the text stays in place;
+    a connection lost is said there too, and the answer is sent again once it is back."""
+    journey, url = in_exam(server)
+    order = attempt(server, journey).question_order
+    limit = LIMITS["answer"]
+    page.set_viewport_size(DESKTOP)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.goto(url)
+    # The sixth question, or the first free-text one after it: the reviewer's was the sixth.
+    short = next(
+        q
+        for q in order[5:] + order
+        if page.locator(f"#q-{q}").get_attribute("data-kind") == "short"
+    )
+    article = page.locator(f"#q-{short}")
+    n = article.get_attribute("data-number")
+    field = article.get_by_label("Votre réponse")
+    problem = page.locator(f"#q-{short}-problem")
+    tile = page.locator(f"#nav-{short}")
+    counted = article.locator(".question__count")
+    status = page.locator("#save-status")
+    assert field.get_attribute("maxlength") == str(limit)
+
+    # A real paste of 10,500 characters: the field keeps 10,000 and says what was left out.
+    page.evaluate("text => navigator.clipboard.writeText(text)", "a" * (limit + 500))
+    field.focus()
+    page.keyboard.press("Control+V")
+    wait_for("the paste is saved", lambda: short in attempt(server, journey).given_answers())
+    assert len(field.input_value()) == limit
+    assert len(attempt(server, journey).given_answers()[short].text) == limit
+    assert re.search(r"les 500 derniers caractères du texte collé", problem.inner_text())
+    assert re.search(r"10\s000 caractères sur 10\s000", counted.inner_text())
+    shot(page, "fr-desktop-paste-cut")
+
+    # A field without its bound: 10,500 characters reach the server, which refuses them.
+    field.evaluate("field => field.removeAttribute('maxlength')")
+    too_long = "b" * (limit + 500)
+    field.fill(too_long)
+    status.filter(has_text=f"Question {n} non enregistrée").wait_for()
+    said = problem.inner_text()
+    assert problem.is_visible() and "trop longue" in said
+    assert re.search(r"10\s500 caractères, 10\s000 au plus", said), said
+    box, question_box = problem.bounding_box(), article.bounding_box()
+    assert box is not None and question_box is not None
+    assert question_box["y"] <= box["y"] <= question_box["y"] + question_box["height"]
+    assert "is-answered" not in (tile.get_attribute("class") or "")
+    assert "is-unsaved" in (tile.get_attribute("class") or "")
+    assert "0 sur 10 répondues" in page.locator("#progress").inner_text()
+    assert re.search(r"10\s500 caractères sur 10\s000", counted.inner_text())
+    assert field.input_value() == too_long  # never cleared: the candidate shortens it
+    assert attempt(server, journey).given_answers()[short].text == "a" * limit  # the last saved
+    shot(page, "fr-desktop-answer-too-long")
+    page.set_viewport_size(PHONE)
+    article.scroll_into_view_if_needed()
+    shot(page, "fr-phone-answer-too-long")
+    page.set_viewport_size(DESKTOP)
+    page.wait_for_timeout(6_000)  # a beat: the refused text is not sent again by itself
+    assert "Enregistrement" not in status.inner_text()
+    assert field.input_value() == too_long
+
+    # Shortened, it is saved: the message goes, the tile turns green.
+    field.fill("Une réponse raisonnable")
+    status.filter(has_text=re.compile(f"Question {n} enregistrée à")).wait_for()
+    assert problem.is_hidden()
+    assert "is-answered" in (tile.get_attribute("class") or "")
+    assert "1 sur 10 répondues" in page.locator("#progress").inner_text()
+    assert attempt(server, journey).given_answers()[short].text == "Une réponse raisonnable"
+
+    # The connection lost: said beside the question, the text kept, sent again once back.
+    page.route("**/answer?*", lambda route: route.abort())
+    field.fill("Une réponse hors ligne")
+    problem.filter(has_text="vérifiez votre connexion").wait_for()
+    assert f"Question {n} non enregistrée" in status.inner_text()
+    assert "is-answered" not in (tile.get_attribute("class") or "")
+    assert field.input_value() == "Une réponse hors ligne"
+    shot(page, "fr-desktop-answer-offline")
+    page.unroute("**/answer?*")
+    status.filter(has_text=re.compile(f"Question {n} enregistrée à")).wait_for(timeout=12_000)
+    assert problem.is_hidden()
+    assert attempt(server, journey).given_answers()[short].text == "Une réponse hors ligne"

@@ -21,13 +21,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from babel.numbers import format_decimal
 from jinja2 import Environment, StrictUndefined
 
 from app.catalogues import translations
 from app.exam_desk import DeskQuestion, DeskView
 from app.mail_rendering import SupportContact
 from app.time_format import Style, TimeFormatter
-from domain.errors import DomainError, InvalidArgument, RuleBroken
+from domain.bounds import LIMITS
+from domain.errors import DomainError, InvalidArgument, RuleBroken, TooLong
 from domain.exam_paper import QuestionKind
 
 LOCALE = Path(str(resources.files("adapters.launcher") / "locale"))
@@ -88,9 +90,19 @@ SEB_REFUSALS: dict[str, str] = {
     ),
 }
 UNREADABLE = N_(
-    "This answer could not be saved as sent. Reload the page (your other answers are kept) "
-    "and give it again."
+    "This answer could not be saved as sent. It stays in the field: copy it, reload the page "
+    "(your other answers are kept), then give it again."
 )
+# A reviewer pasted 10,500 characters into a free-text answer: the save was refused with
+# UNREADABLE at the top of the page, the bar kept saying « Saving… », and the text was gone
+# after a reload. The refusal now names the cause and the numbers, beside the question.
+TOO_LONG = N_(
+    "This answer is too long to be saved: %(given)s characters, at most %(limit)s. Shorten "
+    "it: your text stays in the field until it is saved."
+)
+# The free-text answer's bound, the one the domain checks (domain.bounds): the field's
+# maxlength and its count of characters say the same number.
+ANSWER_LIMIT = LIMITS["answer"]
 UNKNOWN = N_("This answer could not be saved. Try again; if it happens again, call the support.")
 
 
@@ -118,9 +130,25 @@ def refusal_for(refused: DomainError, language: str) -> tuple[str, str]:
     _ = gettext_for(language)
     if isinstance(refused, RuleBroken):
         return _(REFUSALS.get(refused.rule, UNKNOWN)), refused.rule
+    if isinstance(refused, TooLong):
+        return _(
+            TOO_LONG,
+            given=format_decimal(refused.given, locale=language),
+            limit=format_decimal(refused.limit, locale=language),
+        ), ""
     if isinstance(refused, InvalidArgument):
         return _(UNREADABLE), ""
     return _(UNKNOWN), ""
+
+
+def refusal_fields(refused: DomainError) -> dict[str, object]:
+    """What a script may read of a refusal besides its sentence: the refused field, and for a
+    text too long its bound and the length given."""
+    if isinstance(refused, TooLong):
+        return {"field": refused.field, "limit": refused.limit, "given": refused.given}
+    if isinstance(refused, InvalidArgument):
+        return {"field": refused.field}
+    return {}
 
 
 def answered(question: DeskQuestion) -> bool:
@@ -175,6 +203,8 @@ class ExamTab:
             time_zone=self.time_zone,
             minutes=int(view.remaining_seconds // 60),
             kinds=QuestionKind,
+            answer_limit=ANSWER_LIMIT,
+            answer_limit_words=format_decimal(ANSWER_LIMIT, locale=language),
         )
 
     def seb_refusal(self, reason: str, language: str) -> str:

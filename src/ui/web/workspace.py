@@ -28,7 +28,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 
 from adapters.launcher.builtin import MAX_FORM_BYTES, BuiltinWorkspaces
-from adapters.launcher.page import refusal_for
+from adapters.launcher.page import refusal_fields, refusal_for
 from app import safe_exam_browser as seb
 from app.exam_desk import lockdown_of
 from domain.errors import DomainError
@@ -255,7 +255,7 @@ async def _save(
         except DomainError as refused:
             message, rule = refusal_for(refused, workspaces.view(attempt_id).language)
             if fetched:
-                return _json({"error": message, "rule": rule}, 409)
+                return _json({"error": message, "rule": rule, **refusal_fields(refused)}, 409)
             page = workspaces.render(attempt_id, ref, token, message=message, rule=rule)
             return _page(page, 409)
         if action == "finish":  # asked without the confirmation: ask for it

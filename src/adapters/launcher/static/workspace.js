@@ -100,12 +100,16 @@
 
   // --- saving each answer as it is given ----------------------------------------------------
   var form = document.getElementById("answers");
-  var failure = document.getElementById("fetch-error");
   var questions = Array.prototype.slice.call(form.querySelectorAll("article.question"));
   var dirty = {};      // question id -> true while its last change is not saved
   var savedAt = 0;     // when an answer was last said saved (Date.now())
   var SAVED_STAYS_MS = 30000;
   var inFlight = {};   // question id -> a promise while it is being sent
+  // question id -> what the server refused (the body sent): the same text is not sent again
+  // by itself every 5 s, only once changed or when the candidate asks (« Save the answer »).
+  var refused = {};
+  var failed = {};     // question id -> true while its last save failed (refused or unsent)
+  var cutNote = {};    // question id -> what a paste cut by the field's bound left out, said
   var byId = {};
   questions.forEach(function (article) { byId[article.dataset.question] = article; });
 
@@ -145,9 +149,25 @@
     status.classList.remove("is-warning");
     status.textContent = text;
   }
-  function refuse(text) {
-    failure.textContent = text;
-    failure.hidden = false;
+  // Why an answer is not saved, said beside its question (the page's top may be far away).
+  // A paste cut by the field's bound is a warning (what was kept is saved), not an error.
+  function problem(article, text, warning) {
+    var here = document.getElementById("q-" + article.dataset.question + "-problem");
+    here.textContent = text;
+    here.hidden = !text;
+    here.classList.toggle("alert--warning", !!warning);
+    here.classList.toggle("alert--error", !warning);
+  }
+  function number(n) { return n.toLocaleString(root.dataset.lang); }
+  // The characters typed, against the server's bound (the field's maxlength), once near it.
+  var limit = parseInt(root.dataset.limit, 10);
+  function count(field) {
+    var shown = document.getElementById(field.id + "-count");
+    if (!shown || !(limit > 0)) return;
+    var near = field.value.length >= limit * 0.9;
+    shown.hidden = !near;
+    shown.classList.toggle("is-full", field.value.length >= limit);
+    if (near) shown.textContent = words("count", { count: number(field.value.length) });
   }
 
   function refresh() {
@@ -155,14 +175,18 @@
     questions.forEach(function (article) {
       var id = article.dataset.question;
       var link = document.getElementById("nav-" + id);
-      var answered = isAnswered(article) && !dirty[id];
+      // An answer the server refused, or that did not reach it, is not counted as given: the
+      // count said « 4 of 10 answered » beside a tile left white (a reviewer's tour).
+      var given = isAnswered(article) && !failed[id];
+      var answered = given && !dirty[id];
       var mark = isMarked(article);
-      if (isAnswered(article)) done += 1;
+      if (given) done += 1;
       if (mark) marked += 1;
       link.classList.toggle("is-answered", answered);
+      link.classList.toggle("is-unsaved", !!failed[id]);
       link.classList.toggle("is-marked", mark);
       link.querySelector(".navigator__state").textContent =
-        words(isAnswered(article) ? "answered" : "notAnswered") + (mark ? ", " + words("marked") : "");
+        words(given ? "answered" : "notAnswered") + (mark ? ", " + words("marked") : "");
     });
     document.getElementById("progress").textContent =
       words("progress", { done: done, total: questions.length });
@@ -180,15 +204,29 @@
     }
     dirty[id] = false;
     say(words("saving", { n: number }));
-    inFlight[id] = post("answer", payload(article)).then(function () {
+    var body = payload(article);
+    var sent = body.toString();
+    inFlight[id] = post("answer", body).then(function () {
       var time = clock(new Date());
       savedAt = Date.now();
+      delete refused[id];
+      failed[id] = false;
+      problem(article, cutNote[id] || "", true);  // a paste that was cut stays said until the next edit
       say(words("saved", { n: number, time: time }));
-      failure.hidden = true;
-    }, function (problem) {
+    }, function (reason) {
+      // Never « Saving… » for ever, never the typed text dropped: the field keeps it, the
+      // question says why, the bar says it is not saved.
       dirty[id] = true;
-      if (problem && problem.refused) refuse(problem.refused);
-      else say(words("unsaved", { n: number }));
+      failed[id] = true;
+      if (reason && reason.refused) {
+        refused[id] = sent;
+        problem(article, reason.refused);
+        say(words("refused", { n: number }));
+      } else {  // the connection: sent again by the next beat (5 s), as before
+        problem(article, words("unsavedHere"));
+        say(words("refused", { n: number }));  // the long sentence is the question's
+      }
+      status.classList.add("is-warning");
     }).then(function () {
       inFlight[id] = null;
       refresh();
@@ -197,7 +235,9 @@
   }
   function resend() {
     Object.keys(dirty).forEach(function (id) {
-      if (dirty[id] && !inFlight[id]) save(byId[id]);
+      if (!dirty[id] || inFlight[id]) return;
+      if (refused[id] !== undefined && refused[id] === payload(byId[id]).toString()) return;
+      save(byId[id]);
     });
   }
   // The tab is closing: what was typed but not sent yet (the pause after typing) goes now,
@@ -224,6 +264,8 @@
     if (!article || event.target.name === "mark") return;
     var id = article.dataset.question;
     dirty[id] = true;
+    if (event.target.id === "answer-" + id) count(event.target);
+    if (event.inputType !== "insertFromPaste") delete cutNote[id];
     if (event.target.type === "text" || event.target.tagName === "TEXTAREA" || !event.target.type) {
       clearTimeout(typing[id]);
       typing[id] = setTimeout(function () { if (dirty[id]) save(article); }, 700);
@@ -305,6 +347,23 @@
       article.focus({ preventScroll: true });
       history.replaceState(null, "", "#q-" + link.dataset.question + "");
     });
+  });
+  // A paste longer than the field holds is cut by the browser (maxlength) without a word:
+  // the question says how many characters were left out, so the candidate can look.
+  form.addEventListener("paste", function (event) {
+    var field = event.target;
+    var article = field.closest ? field.closest("article.question") : null;
+    if (!article || !(field.maxLength > 0) || !event.clipboardData) return;
+    var pasted = event.clipboardData.getData("text/plain").replace(/[\r\n]+/g, " ");
+    var kept = field.value.length - (field.selectionEnd - field.selectionStart);
+    var cut = kept + pasted.length - field.maxLength;
+    if (cut <= 0) return;
+    cutNote[article.dataset.question] = words("cut", { cut: number(cut) });
+    problem(article, cutNote[article.dataset.question], true);
+  });
+  questions.forEach(function (article) {
+    var field = document.getElementById("answer-" + article.dataset.question);
+    if (field) count(field);
   });
   refresh();
 })();
