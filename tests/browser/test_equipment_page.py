@@ -33,8 +33,9 @@ def test_r8_the_equipment_page_loads_without_a_script_error_and_plays_the_microp
     page.set_viewport_size({"width": 1280, "height": 800})
     inside = page.evaluate(
         """() => {
-          const player = document.getElementById('playback').getBoundingClientRect();
-          const card = document.getElementById('playback').closest('article').getBoundingClientRect();
+          const audio = document.getElementById('playback');
+          const player = audio.getBoundingClientRect();
+          const card = audio.closest('article').getBoundingClientRect();
           return player.right <= card.right + 0.5 && player.left >= card.left - 0.5;
         }"""
     )
