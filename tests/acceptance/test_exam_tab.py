@@ -12,6 +12,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from html.parser import HTMLParser
+from typing import Any
 
 from adapters.bootstrap import Platform
 from adapters.launcher.builtin import BuiltinWorkspaces as Workspaces
@@ -54,6 +55,23 @@ def navigator(page: str) -> dict[str, set[str]]:
     parser = _Navigator()
     parser.feed(page)
     return parser.items
+
+
+def refused_answer(base: str, token: str, answer: str) -> dict[str, Any]:
+    """The JSON refusal (409) of an answer to « tables-taille » sent as the tab's script
+    sends it."""
+    request = urllib.request.Request(
+        f"{base}/answer?t={token}",
+        data=urllib.parse.urlencode({"question_id": "tables-taille", "answer": answer}).encode(),
+        headers={"X-Vigie-Fetch": "1"},
+    )
+    try:
+        urllib.request.urlopen(request, timeout=5)
+    except urllib.error.HTTPError as refused:
+        assert refused.code == 409
+        body: dict[str, Any] = json.loads(refused.read())
+        return body
+    raise AssertionError("the answer was not refused")
 
 
 def addresses(journey: Journey) -> tuple[str, str]:
@@ -180,18 +198,8 @@ def test_a_refused_answer_is_said_in_words_with_the_rule_as_a_reference(
     assert "Le temps de l'examen est écoulé" in page
     assert '<span class="rule-ref">règle R4</span>' in page
     assert "R4:" not in page  # never the developer's prefix
-    request = urllib.request.Request(
-        f"{base}/answer?t={token}",
-        data=b"question_id=tables-taille&answer=x",
-        headers={"X-Vigie-Fetch": "1"},
-    )
-    try:
-        urllib.request.urlopen(request, timeout=5)
-        raise AssertionError("refused")
-    except urllib.error.HTTPError as refused:
-        assert refused.code == 409
-        body = json.loads(refused.read())
-        assert body["rule"] == "R4" and "écoulé" in body["error"]
+    body = refused_answer(base, token, "x")
+    assert body["rule"] == "R4" and "écoulé" in body["error"]
 
 
 def test_an_answer_too_long_is_refused_naming_the_field_its_bound_and_the_length_given(
@@ -205,19 +213,7 @@ def test_an_answer_too_long_is_refused_naming_the_field_its_bound_and_the_length
     limit = LIMITS["answer"]
     _, page = http(f"{base}?t={token}")
     assert f'name="answer-tables-taille" value="" autocomplete="off" maxlength="{limit}"' in page
-    request = urllib.request.Request(
-        f"{base}/answer?t={token}",
-        data=urllib.parse.urlencode(
-            {"question_id": "tables-taille", "answer": "é" * (limit + 500)}
-        ).encode(),
-        headers={"X-Vigie-Fetch": "1"},
-    )
-    try:
-        urllib.request.urlopen(request, timeout=5)
-        raise AssertionError("refused")
-    except urllib.error.HTTPError as refused:
-        assert refused.code == 409
-        body = json.loads(refused.read())
+    body = refused_answer(base, token, "é" * (limit + 500))
     assert (body["field"], body["limit"], body["given"]) == ("answer", limit, limit + 500)
     said = body["error"].replace("\u202f", " ").replace("\xa0", " ")
     assert "trop longue" in said and "10 500 caractères" in said and "10 000 au plus" in said
