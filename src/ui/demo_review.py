@@ -227,7 +227,7 @@ class Seeding:
             self.ctx.media.keep_live_segment(media_id, path)
         live_recording.record_live_event(
             self.ctx,
-            Segment(
+            segment := Segment(
                 segment_id=SegmentId(media_id),
                 session_id=self.session,
                 started_at=entered,
@@ -237,6 +237,10 @@ class Seeding:
                 content_hash=f"sha256:{hashlib.sha256(video).hexdigest()}",
             ),
         )
+        # A refused segment is only logged by the recorder's path: here it would be drawn
+        # again at every start without a word.
+        if segment.segment_id not in self.ctx.store.get(self.session, ProctoredSession).segment_ids:
+            raise RuntimeError(f"the demo's recording {media_id} was not recorded: see the log")
 
     def save_profile(self) -> None:
         """« Créer » her portal profile (R11), as portal.save_portal_profile, its password
@@ -451,7 +455,10 @@ def _journey(platform: Platform) -> list[Action]:
         Action(time(15, 7, 10), _beyond(AttemptStatus.RESULTS_SHOWN), Seeding.send),
         Action(
             _later(CAMERA_OFF, seconds=1),  # the recorder's report, once its file is kept
-            lambda p: p.session is not None and bool(p.session.segment_ids),
+            # Done once reported, or once her review is open: a data folder seeded before
+            # the demo had a recording keeps its review as it was decided upon, never a
+            # recording added afterwards behind it.
+            lambda p: p.review_opened or (p.session is not None and bool(p.session.segment_ids)),
             Seeding.record_surveillance,
         ),
         Action(

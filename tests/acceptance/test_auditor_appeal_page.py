@@ -50,14 +50,14 @@ def test_the_auditor_sees_an_overturned_invalidation_with_both_examiners_reasons
     assert "Première décision : invalidée" in shown and str(first) in text
     # The first examiner's reason in words, never its code (« headphones (Écouteurs… »).
     assert "Écouteurs ou casque" in shown and "headphones" not in shown
-    assert "« je portais des bouchons »" in text  # the candidate's reason
+    assert "«\u00a0je portais des bouchons\u00a0»" in text  # the candidate's reason
     # Each examiner named beside the id (the id alone was shown; a reviewer's check).
     assert f"Second examinateur second <code>{second}</code>" in text
     assert f"Examinateur first <code>{first}</code>" in text
     assert f'data-outcome="{AppealOutcome.OVERTURNED.value}"' in text
     assert "Examen validé après contestation → validée" in shown
     assert "en désaccord avec le premier examinateur" in text
-    assert "« on voit le candidat seul »" in text  # the second examiner's answer
+    assert "«\u00a0on voit le candidat seul\u00a0»" in text  # the second examiner's answer
     assert "Identique — même recommandation" in shown and "MATCHES" not in shown
     assert "Identical</strong> — same recommendation" in english
     assert "(on appeal)" in english and "disagrees with the first examiner" in english
@@ -89,4 +89,4 @@ def test_the_auditor_sees_the_justification_of_a_validation_against_a_ground_r19
     # The ground in words, its rule a discreet reference (not « R9 identity_not_verifiable »).
     assert "Décidé contre le motif : Vérification de l'identité impossible règle R9" in shown
     assert "identity_not_verifiable" not in shown
-    assert f"« {JUSTIFICATION} »" in text and "Identique" in shown
+    assert f"«\u00a0{JUSTIFICATION}\u00a0»" in text and "Identique" in shown

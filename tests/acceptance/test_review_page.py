@@ -212,7 +212,7 @@ def test_the_moments_say_what_the_hotline_and_the_candidate_wrote(
     text = examiner.get(page).text
     moments = text.split('class="moments-box"', 1)[1].split("</ol>", 1)[0]
     written = "la webcam a décroché &lt;b&gt;pendant&lt;/b&gt; l&#39;examen"  # escaped
-    assert f"Problème technique — « {written} »" in moments
+    assert f"Problème technique — «\u00a0{written}\u00a0»" in moments
 
 
 def test_the_review_page_shows_the_guides_interruptions_r14_r23(

@@ -269,7 +269,7 @@ FIELD_WORDS: dict[str, FieldWords] = {
     "duration_s": _seconds(N_("length %(seconds)s s")),
     "ended_by": _table(ENDED_BY_WORDS),
     "finished_at": _moment(N_("at %(time)s"), "time"),
-    "ends_at": _moment(N_("to end by %(time)s"), "time"),
+    "ends_at": _moment(N_("to end by %(time)s at the latest"), "time"),
     "budget_ends_at": _moment(N_("the session's time ends at %(time)s"), "time"),
     "over_budget": _either(N_("past the session's time"), N_("within the session's time")),
     "working": _either(N_("working"), N_("not working")),
@@ -296,7 +296,7 @@ FIELD_WORDS: dict[str, FieldWords] = {
     "assigned_by": _person(N_("by %(name)s")),
     "released_by": _person(N_("by %(name)s")),
     "examiner_id": _person(N_("examiner: %(name)s")),
-    "previous_examiner_id": _person(N_("before: %(name)s")),
+    "previous_examiner_id": _person(N_("previous examiner: %(name)s")),
     "first_examiner_id": _person(N_("first examiner: %(name)s")),
     "media_ids": _count(N_("media deleted: %(num)s")),
     "not_found": _count(N_("already gone: %(num)s")),
@@ -319,7 +319,7 @@ FIELD_WORDS: dict[str, FieldWords] = {
     "excused": _reasons(N_("excused: %(reasons)s")),
     "overrides": _reasons(N_("decided against: %(reasons)s")),
     "recommendation_version": _said(N_("on recommendation %(value)s")),
-    "overdue": _either(N_("after its due date"), N_("within its due date")),
+    "overdue": _either(N_("after its due date"), N_("on time")),
     "outcome": _table(OUTCOME_WORDS),
     "agrees": _either(
         N_("agrees with the first examiner"), N_("disagrees with the first examiner")
@@ -470,8 +470,8 @@ def difference_words(
 # --- the media someone looked at ------------------------------------------------------------
 
 SEGMENT_WORDS: dict[type[AggregateEvent], str] = {
-    ProctoredSession.SegmentRecorded: N_("Camera during the exam, %(span)s"),
-    ProctoredSession.ScreenSegmentRecorded: N_("Shared screen during the exam, %(span)s"),
+    ProctoredSession.SegmentRecorded: N_("Proctoring camera, %(span)s"),
+    ProctoredSession.ScreenSegmentRecorded: N_("Shared screen, %(span)s"),
 }
 LIVE_WORDS = N_("Live, nothing recorded")
 UNKNOWN_MEDIA = N_("A media the session's log does not name")

@@ -19,7 +19,7 @@ from domain.errors import (
     RuleBroken,
     TooLong,
 )
-from ui.web.i18n import N_, gettext_for
+from ui.web.i18n import N_, gettext_for, pgettext_for
 
 # One sentence per rule: what the person does next.
 _REFUSALS: dict[str, str] = {
@@ -62,7 +62,9 @@ _FIELDS: dict[str, str] = {
     "round_trip_ms": N_("Connection test"),
     "upload_kbps": N_("Connection test"),
     "surname": N_("Surname"),
-    "civility": N_("Title"),  # a person's (Ms, Mr, Mx), as the form's label says
+    # A person's (Ms, Mr, Mx), looked up as the form's label is, with its context
+    # (_FIELD_CONTEXTS): a plain « Title » would read « Civilité » on any page's title.
+    "civility": "Title",
     "birth_place": N_("Birth place"),
     "first_name": N_("First name"),
     "email": N_("E-mail address"),
@@ -92,12 +94,23 @@ _PARTS: dict[str, str] = {
 }
 
 
+_FIELD_CONTEXTS = {"civility": "person"}
+
+
+def field_name(language: str, field: str) -> str:
+    """A form field's name as the person reads it on the form."""
+    context = _FIELD_CONTEXTS.get(field)
+    if context is not None:
+        return pgettext_for(language)(context, _FIELDS[field])
+    return gettext_for(language)(_FIELDS.get(field, field))
+
+
 def refusal_sentence(language: str, rule: str | None, field: str | None, detail: str) -> str:
     """The sentence alone (plain text), for a rule or a field; `detail` is the domain's
     English message, kept for the logs and not repeated to the person."""
     _ = gettext_for(language)
     if field is not None:
-        return _("Check the field “%(field)s”.", field=_(_FIELDS.get(field, field)))
+        return _("Check the field “%(field)s”.", field=field_name(language, field))
     if rule is None:
         return _(_REFUSED)
     return _(_REFUSALS.get(rule, _REFUSED))
@@ -113,7 +126,7 @@ def edge_sentence(language: str, key: str, limit: int | None) -> str:
         (f for f, n in LIMITS.items() if n == limit and (f == key or f.endswith(f"_{key}"))),
         key,
     )
-    field = _(_FIELDS.get(named, named))
+    field = field_name(language, named)
     if limit is None:
         return _("Check the field “%(field)s”.", field=field)
     return _(
@@ -136,19 +149,19 @@ def refusal_message(language: str, error: DomainError) -> Markup:
             minimum=format_decimal(error.minimum, locale=language),
         )
     elif isinstance(error, UnacceptedMedia):  # a photo or recording that is none (issue 12)
-        field = _(_FIELDS.get(error.field, error.field))
+        field = field_name(language, error.field)
         sentence = _("%(field)s: %(problem)s", field=field, problem=error.in_language(language))
     elif isinstance(error, MediaTooLarge):  # issue 14: a 50 MiB "photo"
         sentence = _(
             "“%(field)s” is too large: send a file of at most %(limit)s MiB (%(given)s MiB sent).",
-            field=_(_FIELDS.get(error.field, error.field)),
+            field=field_name(language, error.field),
             limit=format_decimal(round(error.limit / MIB, 1), locale=language),
             given=format_decimal(round(error.given / MIB, 1), locale=language),
         )
     elif isinstance(error, TooLong):
         sentence = _(
             "“%(field)s” is too long: keep it under %(limit)s characters (%(given)s given).",
-            field=_(_FIELDS.get(error.field, error.field)),
+            field=field_name(language, error.field),
             limit=format_decimal(error.limit, locale=language),
             given=format_decimal(error.given, locale=language),
         )

@@ -47,7 +47,7 @@
     field.setAttribute("data-described", described || "");
     field.setAttribute("aria-describedby", ((described || "") + " " + note.id).trim());
     field.insertAdjacentElement("afterend", note);
-    field.addEventListener("change", clearFieldErrors, { once: true });
+    field.addEventListener("change", clearFieldErrors);
     refusal.textContent = "";
     refusal.hidden = true;
     field.focus();
@@ -56,6 +56,8 @@
   function clearFieldErrors() {
     journey.querySelectorAll(".field-error").forEach(function (note) { note.remove(); });
     journey.querySelectorAll("[aria-invalid='true'][data-described]").forEach(function (field) {
+      // (Its listener goes with its note: a field refused earlier cleared a later one's.)
+      field.removeEventListener("change", clearFieldErrors);
       var before = field.getAttribute("data-described");
       if (before) { field.setAttribute("aria-describedby", before); } else { field.removeAttribute("aria-describedby"); }
       field.removeAttribute("aria-invalid");
