@@ -96,7 +96,10 @@ def test_the_support_role_lands_on_the_desk_and_finds_a_candidate_by_name_or_ema
 def test_other_roles_and_strangers_are_kept_out(platform: Platform, journey: Journey) -> None:
     with TestClient(create_app(platform, secret=SECRET, support=SupportContact())) as other:
         first = other.get("/hotline/", follow_redirects=False)
-        assert first.status_code in (302, 303) and first.headers["location"] == "/staff/login"
+        assert (
+            first.status_code in (302, 303)
+            and first.headers["location"] == "/staff/login?next=/hotline/"
+        )
         log_in(other, "/staff/login", "centre@example.org", "staff-pass-1")
         assert other.get(f"/hotline/candidates/{journey.candidate_id}").status_code == 403
 

@@ -95,11 +95,11 @@ def test_a_staff_page_without_a_log_in_leads_to_the_staff_log_in() -> None:
     app = create_app(platform, secret=b"s" * 32, support=SupportContact())
     with TestClient(app) as client:
         for path, login in (
-            ("/auditor", "/staff/login"),
-            ("/examiner/reviews", "/staff/login"),
-            ("/operator", "/staff/login"),
-            ("/hotline", "/staff/login"),
-            ("/exams", "/login"),
+            ("/auditor", "/staff/login?next=/auditor"),
+            ("/examiner/reviews", "/staff/login?next=/examiner/reviews"),
+            ("/operator", "/staff/login?next=/operator"),
+            ("/hotline", "/staff/login?next=/hotline"),
+            ("/exams", "/login?next=/exams"),
         ):
             reply = client.get(path, follow_redirects=False)
             assert reply.headers["location"] == login, path

@@ -21,7 +21,7 @@ def _answers(served: Served, cookies: dict[str, str], path: str) -> set[str]:
 
 
 def _refused(served: Served, cookies: dict[str, str], path: str) -> bool:
-    return all(where.endswith("login") for where in _answers(served, cookies, path))
+    return all(where.split("?")[0].endswith("login") for where in _answers(served, cookies, path))
 
 
 def _accepted(served: Served, cookies: dict[str, str], path: str) -> bool:

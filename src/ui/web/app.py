@@ -79,8 +79,8 @@ from ui.web import (
 )
 from ui.web.edge import (
     MAX_BODY_BYTES,
-    STAFF_AREAS,
     language_of,
+    log_in_address,
     refusal_status,
     wants_fragment,
 )
@@ -210,7 +210,8 @@ def _http_error(request: Request[Any, Any, Any], error: HTTPException) -> Respon
         )
         return Response(body, status_code=status, media_type=api.PROBLEM)
     if isinstance(error, NotAuthorizedException):
-        return Redirect("/staff/login" if request.url.path.startswith(STAFF_AREAS) else "/login")
+        # Back to this page once logged in (a result mail's link, a review's).
+        return Redirect(log_in_address(request))
     sentence = _HTTP_SENTENCES.get(status, _HTTP_FALLBACK if status >= 500 else "")
     _ = gettext_for(language_of(request))
     message = _(sentence) if sentence else _(_HTTP_SENTENCES[400])

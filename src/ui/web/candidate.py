@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 from uuid import UUID
 
 import anyio
@@ -48,6 +48,7 @@ from domain.proctored_session import EnvironmentPart, ProctoredSession
 from ui.web import check_steps
 from ui.web.edge import (
     LANGUAGE_COOKIE,
+    NEXT,
     STAFF_AREAS,
     UPLOAD_BODY_BYTES,
     Multipart,
@@ -59,6 +60,7 @@ from ui.web.edge import (
     live_session,
     own_session,
     platform_of,
+    return_path,
     screen_capture_of,
     throttle_of,
     too_many_failures,
@@ -86,6 +88,12 @@ Typed = Annotated[T, Body(media_type=RequestEncodingType.URL_ENCODED)]
 class LogInForm(msgspec.Struct):
     email: Annotated[str, edge_bound("email")] = ""
     password: Annotated[str, edge_bound("password")] = ""
+    # The page that asked for the log-in (edge.return_path checks it before any use).
+    back_to: str = msgspec.field(default="", name=NEXT)
+
+
+class TermsForm(msgspec.Struct):
+    back_to: str = msgspec.field(default="", name=NEXT)
 
 
 class PasswordForm(msgspec.Struct):
@@ -127,19 +135,33 @@ def choose_language(request: Request[Any, Any, Any], code: FromPath[str]) -> Red
     return back
 
 
+def _back_to(value: str) -> str:
+    """The candidate's page a log-in returns to, if it may (edge.return_path), else ""."""
+    return return_path(value, staff=False)
+
+
+def _after_terms(back_to: str) -> str:
+    """Where the terms (R5) lead: the page that asked for the log-in, else « Mes examens »."""
+    return _back_to(back_to) or "/exams"
+
+
 @get("/login", sync_to_thread=False)
 def login_page(request: Request[Any, Any, Any]) -> Template:
-    return Template("login.html", context=context(request, error=""))
+    back_to = _back_to(request.query_params.get(NEXT, ""))
+    return Template("login.html", context=context(request, error="", back_to=back_to))
 
 
 @post("/login")
 async def login(request: Request[Any, Any, Any], data: Typed[LogInForm]) -> Response[Any]:
     platform = platform_of(request)
     throttle = throttle_of(request)
+    back_to = _back_to(data.back_to)  # kept by a refused attempt's form
     if not await sync_to_thread(throttle.allows, data.email, "candidate"):
         return Template(
             "login.html",
-            context=context(request, error=too_many_failures(language_of(request))),
+            context=context(
+                request, error=too_many_failures(language_of(request)), back_to=back_to
+            ),
             status_code=429,
         )
     # Hashing is slow on purpose: it runs in a thread, off the event loop.
@@ -154,10 +176,13 @@ async def login(request: Request[Any, Any, Any], data: Typed[LogInForm]) -> Resp
         await sync_to_thread(throttle.failed, data.email, "candidate")
         _ = gettext_for(language_of(request))
         error = _("This e-mail address and password do not match. Check them and try again.")
-        return Template("login.html", context=context(request, error=error), status_code=401)
+        return Template(
+            "login.html", context=context(request, error=error, back_to=back_to), status_code=401
+        )
     request.session["candidate"] = str(found)
     await sync_to_thread(_follow_language, request, found)
-    return Redirect("/terms")
+    # The terms first (R5: accepted at the first connection), then the page that asked.
+    return Redirect(f"/terms?{NEXT}={quote(back_to, safe='/')}" if back_to else "/terms")
 
 
 def _follow_language(request: Request[Any, Any, Any], candidate: UUID) -> None:
@@ -551,16 +576,17 @@ class CandidateArea(Controller):
     async def terms_page(self, request: Request[Any, Any, Any]) -> Response[Any]:
         store = platform_of(request).ctx.store
         candidate = await sync_to_thread(store.get, candidate_id(request), Candidate)
+        back_to = request.query_params.get(NEXT, "")
         if candidate.terms_accepted:
-            return Redirect("/exams")
-        return Template("terms.html", context=context(request))
+            return Redirect(_after_terms(back_to))
+        return Template("terms.html", context=context(request, back_to=_back_to(back_to)))
 
     @post("/terms", sync_to_thread=True)
-    def accept_terms(self, request: Request[Any, Any, Any]) -> Redirect:
-        """R5: once, at the first connection."""
+    def accept_terms(self, request: Request[Any, Any, Any], data: Typed[TermsForm]) -> Redirect:
+        """R5: once, at the first connection; then the page that asked for the log-in."""
         platform = platform_of(request)
         proctoring.accept_terms(platform.ctx, candidate_id(request))
-        return Redirect("/exams")
+        return Redirect(_after_terms(data.back_to))
 
     @get("/exams", sync_to_thread=True)
     def exams(self, request: Request[Any, Any, Any]) -> Template:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
+from urllib.parse import quote, unquote, urlsplit
 from uuid import UUID
 
 import msgspec
@@ -80,14 +81,17 @@ STAFF_HOME = {
 }
 
 
-def staff_logged_in(request: Request[Any, Any, Any], staff: str, role: str) -> Redirect:
+def staff_logged_in(
+    request: Request[Any, Any, Any], staff: str, role: str, back_to: str = ""
+) -> Redirect:
     """The session becomes the member's (the edge gives it a new id and CSRF token), after
-    their password (and code), or their provider's word (issue 16)."""
-    for key in ("pending_staff", "pending_role", "pending_since"):
+    their password (and code), or their provider's word (issue 16); then to the page that
+    asked for the log-in (`back_to`, checked by `return_path`), else their desk."""
+    for key in ("pending_staff", "pending_role", "pending_since", "pending_next"):
         request.session.pop(key, None)
     request.session["staff"] = staff
     request.session["role"] = role
-    return Redirect(STAFF_HOME.get(role, "/operator"))
+    return Redirect(return_path(back_to, staff=True) or STAFF_HOME.get(role, "/operator"))
 
 
 def throttle_of(request: Request[Any, Any, Any]) -> LoginThrottle:
@@ -116,6 +120,57 @@ LANGUAGE_COOKIE = "vigie_lang"
 
 # Pages only staff open: without a log-in they lead to the staff log-in, not the candidates'.
 STAFF_AREAS = ("/examiner", "/operator", "/staff", "/hotline", "/auditor", "/media/")
+
+
+# The page a log-in returns to (`?next=` on the log-in page, a hidden field of its form): a
+# reviewer opened « Résultat de votre certification »'s link logged out, logged in, and
+# landed on « Mes examens », the result and its « Contester » lost.
+NEXT = "next"
+_NEXT_BOUND = 1000
+# Never back to a log-in step itself (a loop) nor to a language switch.
+_NOT_BACK_TO = ("/login", "/logout", "/staff/login", "/staff/sso", "/lang/")
+
+
+def return_path(value: str, *, staff: bool) -> str:
+    """`value` if a log-in may send the browser there, else "": a path of this site only
+    (`/results/…`, with its query), never another site's address (an open redirect).
+    Refused: an absolute or scheme-relative address (`https://…`, `//evil`), a backslash
+    (`/\\evil`, which browsers read as `//evil`), white space and control characters (a tab
+    browsers drop), anything that decodes (once or more) to one of those (`/%2F%2Fevil`),
+    non-ASCII, the log-in pages themselves, and the other kind's pages (a candidate's log-in
+    leads to no staff page, a staff log-in to no candidate page)."""
+    if not value or len(value) > _NEXT_BOUND or not value.startswith("/"):
+        return ""
+    decoded, seen = value, ""
+    while decoded != seen:  # every level of encoding: `%252F` is `%2F` is `/`
+        if (
+            decoded.startswith("//")
+            or "\\" in decoded
+            or any(not 0x20 < ord(c) < 0x7F for c in decoded)
+        ):
+            return ""
+        seen, decoded = decoded, unquote(decoded)
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc or parts.path.startswith(_NOT_BACK_TO):
+        return ""
+    if parts.path.startswith(STAFF_AREAS) != staff:
+        return ""
+    return value
+
+
+def log_in_address(request: Request[Any, Any, Any]) -> str:
+    """The log-in page for a request that needs one, naming the page to come back to (for a
+    page one opens: a GET; a form posted after the session ended is not replayed)."""
+    path = request.url.path
+    staff = path.startswith(STAFF_AREAS)
+    page = "/staff/login" if staff else "/login"
+    if request.method != "GET":
+        return page
+    raw = request.scope.get("raw_path") or path.encode()
+    query = request.scope.get("query_string") or b""
+    asked = raw.decode("latin-1") + (f"?{query.decode('latin-1')}" if query else "")
+    back = return_path(asked, staff=staff)
+    return f"{page}?{NEXT}={quote(back, safe='/')}" if back else page
 
 
 def language_of(request: Request[Any, Any, Any]) -> str:

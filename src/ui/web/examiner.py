@@ -38,11 +38,13 @@ from domain.review import (
 from domain.staff import Role
 from ui.web import log_words, review_moments, review_words
 from ui.web.edge import (
+    NEXT,
     Form,
     context,
     edge_bound,
     language_of,
     platform_of,
+    return_path,
     second_factors_of,
     staff_guard,
     staff_id,
@@ -61,7 +63,8 @@ JUSTIFICATION_FIELDS = review_words.JUSTIFICATION_FIELDS
 
 @get("/staff/login", sync_to_thread=False)
 def staff_login_page(request: Request[Any, Any, Any]) -> Template:
-    return Template("staff_login.html", context=context(request, error=""))
+    back_to = return_path(request.query_params.get(NEXT, ""), staff=True)
+    return Template("staff_login.html", context=context(request, error="", back_to=back_to))
 
 
 class StaffLogin(msgspec.Struct):
@@ -69,6 +72,8 @@ class StaffLogin(msgspec.Struct):
 
     email: Annotated[str, edge_bound("email")] = ""
     password: Annotated[str, edge_bound("password")] = ""
+    # The page that asked for the log-in (edge.return_path checks it before any use).
+    back_to: str = msgspec.field(default="", name=NEXT)
 
 
 @post("/staff/login")
@@ -78,10 +83,13 @@ async def staff_login(
 ) -> Response[Any]:
     platform = platform_of(request)
     throttle = throttle_of(request)
+    back_to = return_path(data.back_to, staff=True)  # kept by a refused attempt's form
     if not await sync_to_thread(throttle.allows, data.email, "staff"):
         return Template(
             "staff_login.html",
-            context=context(request, error=too_many_failures(language_of(request))),
+            context=context(
+                request, error=too_many_failures(language_of(request)), back_to=back_to
+            ),
             status_code=429,
         )
     platform.projections.catch_up(platform.ctx.store)
@@ -97,7 +105,7 @@ async def staff_login(
         _ = gettext_for(language_of(request))
         return Template(
             "staff_login.html",
-            context=context(request, error=_("Wrong e-mail or password.")),
+            context=context(request, error=_("Wrong e-mail or password."), back_to=back_to),
             status_code=401,
         )
     if await sync_to_thread(second_factors_of(request).enabled, staff.id):
@@ -106,9 +114,10 @@ async def staff_login(
             pending_staff=str(staff.id),
             pending_role=staff.role.value,
             pending_since=platform.ctx.clock.now().isoformat(),
+            pending_next=back_to,
         )
         return Redirect("/staff/login/code")
-    return staff_logged_in(request, str(staff.id), staff.role.value)
+    return staff_logged_in(request, str(staff.id), staff.role.value, back_to)
 
 
 # How long the code may wait once the password was right: then the password is asked again.
@@ -161,7 +170,8 @@ async def staff_code(
             "This code is not right, or was already used. Type the 6 digits your app shows now."
         )
         return Template("staff_code.html", context=context(request, error=error), status_code=401)
-    return staff_logged_in(request, str(staff), role)
+    back_to = str(request.session.get("pending_next", ""))
+    return staff_logged_in(request, str(staff), role, back_to)
 
 
 def _review_page(

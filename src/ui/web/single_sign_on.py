@@ -27,7 +27,7 @@ from adapters.oidc import OpenIdProvider, Pending, SignInFailed
 from app.use_cases import single_sign_on
 from app.use_cases.single_sign_on import Refusal, SignInRefused
 from ui.web import faults
-from ui.web.edge import language_of, platform_of, staff_logged_in
+from ui.web.edge import NEXT, language_of, platform_of, staff_logged_in
 from ui.web.i18n import N_, gettext_for
 
 _log = logging.getLogger("vigie.web.sso")
@@ -120,6 +120,8 @@ def sso_start(request: Request[Any, Any, Any]) -> Response[Any]:
         "nonce": pending.nonce,
         "verifier": pending.verifier,
         "since": platform_of(request).ctx.clock.now().isoformat(),
+        # The page that asked for the log-in, checked again at the return (edge.return_path).
+        "next": request.query_params.get(NEXT, "")[:1000],
     }
     return Redirect(url, status_code=303)
 
@@ -157,6 +159,8 @@ async def sso_callback(
     """The provider's answer: state, then the code exchanged and the ID token verified, then
     the account (created, linked, its role updated, or refused)."""
     provider = _provider(request)
+    kept = request.session.get(SESSION_KEY)
+    back_to = str(kept.get("next", "")) if isinstance(kept, dict) else ""
     pending = _taken_pending(request, answer_state)
     if pending is None:
         return _refused(request, EXPIRED, 400)
@@ -186,7 +190,7 @@ async def sso_callback(
     except SignInRefused as refusal:
         _log.info("single sign-on refused (%s) for %s", refusal, identity.subject)
         return _refused(request, REFUSALS[refusal.refusal], 403)
-    return staff_logged_in(request, str(signed_in.staff_id), signed_in.role.value)
+    return staff_logged_in(request, str(signed_in.staff_id), signed_in.role.value, back_to)
 
 
 ROUTES = [sso_start, sso_callback]
