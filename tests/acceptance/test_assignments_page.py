@@ -10,6 +10,8 @@ from litestar.testing import TestClient
 
 from adapters.bootstrap import Platform
 from app.mail_rendering import SupportContact
+from app.privacy import erase_candidate
+from app.tenancy import centre_of_operator
 from app.use_cases import accounts
 from domain.review import Review
 from domain.staff import Role
@@ -60,3 +62,30 @@ def test_a_refused_reassignment_names_its_field_and_changes_nothing_r19(
     assert 'id="reassign-error"' in reply.text
     assert said in reply.text.replace("&#39;", "'").replace("&#34;", '"')
     assert platform.ctx.store.get(review_id, Review).examiner_id is None
+
+
+def test_each_review_to_reassign_names_its_candidate_her_centre_s_own_and_erased_as_erased(
+    platform: Platform,  # noqa: F811
+) -> None:
+    """A reviewer's tour: the centre's lines read « 15/12/2026 · Access · — », and the centre
+    could not tell whose review it reassigned. The registered name is on each line, as on
+    the examiner's list; another centre's candidate is not; an erased person reads as such."""
+    centre = accounts.register_staff(
+        platform.ctx, email="cat@example.org", name="Cat", role=Role.CENTRE, password=PASSWORD
+    )
+    hers = Journey(platform, email="lea@example.org", centre_id=centre_of_operator(centre))
+    hers.sent_with_a_phone_flag()
+    elsewhere = Journey(platform, email="zoe@example.org")  # another centre's candidate
+    elsewhere.sent_with_a_phone_flag()
+    with TestClient(create_app(platform, secret=SECRET, support=SupportContact())) as client:
+        log_in(client, "/staff/login", "cat@example.org", PASSWORD)
+        page = client.get("/operator/reviews").text
+        assert page.count('<td class="candidate-name">MARTIN, Camille</td>') == 1
+        assert '<th scope="col">Candidat</th>' in page
+        assert hers.candidate_id is not None
+        erase_candidate(
+            platform.ctx, platform.keys, platform.projections, hers.candidate_id, reason="RGPD"
+        )
+        erased = client.get("/operator/reviews").text
+    assert '<td class="candidate-name">personne effacée</td>' in erased
+    assert "MARTIN" not in erased

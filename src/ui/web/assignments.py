@@ -18,7 +18,9 @@ from app import reach
 from app.use_cases import reviewing
 from domain.candidate import check_email
 from domain.errors import InvalidArgument, RuleBroken
+from domain.review import Review
 from domain.staff import Role
+from ui.web import review_words
 from ui.web.edge import context, edge_bound, language_of, platform_of, staff_guard, staff_id
 from ui.web.i18n import gettext_for
 
@@ -40,12 +42,26 @@ def _assignments_page(
     projections.catch_up(platform.ctx.store)
     emails = {staff_id: email for email, staff_id in projections.staff_by_email.items()}
     today = platform.ctx.now().date()
+    lead = staff_id(request)
+    # A centre's own candidates' only, every centre's for the hotline (app.reach).
+    reviews = reach.reviews_due_for(platform.ctx, projections, lead, today)
+    appeals = reach.appeals_due_for(platform.ctx, projections, lead)
+    # The name on each line, as on the examiner's list (« PETIT, Léa »; an erased person's is
+    # gone): a line read « 15/12/2026 · Access · — », and the lead could not tell which
+    # candidate's review they reassigned (a reviewer's tour).
+    names = {
+        line.review_id: review_words.registered_name(
+            platform.ctx, platform.ctx.store.get(line.review_id, Review).candidate_id
+        )
+        for line in (*reviews, *appeals)
+    }
     return Template(
         "assignments.html",
         context=context(
             request,
-            reviews=reach.reviews_due_for(platform.ctx, projections, staff_id(request), today),
-            appeals=reach.appeals_due_for(platform.ctx, projections, staff_id(request)),
+            reviews=reviews,
+            appeals=appeals,
+            names=names,
             agreement=projections.appeal_agreement(),
             emails=emails,
             today=today,
