@@ -13,11 +13,11 @@ from litestar.testing import TestClient
 from adapters.bootstrap import Platform
 from adapters.mail.memory import MemoryMailer
 from app.mail_rendering import SupportContact
-from app.use_cases import enrolment, proctoring
+from app.use_cases import accommodations, enrolment, proctoring
 from domain.candidate import Candidate
 from domain.proctored_session import EnvironmentPart
 from tests.acceptance.web import form_token, log_in
-from ui.journey import Journey, make_platform
+from ui.journey import Journey, hotline_account, make_platform
 from ui.web.app import create_app
 from ui.web.i18n import catalogue
 from vigie_contracts.samples import ebml_sample
@@ -388,5 +388,53 @@ def test_mes_examens_says_when_today_is_too_late_for_the_exam_r16(platform: Plat
         assert "Il est trop tard aujourd'hui pour cet examen : il dure 1 h 30" in night
         assert "Revenez demain : votre session est valable jusqu'au" in night
         assert f'action="/exams/{journey.session_id}/enter"' not in night  # nothing to start
+    finally:
+        client.__exit__(None, None, None)
+
+
+@pytest.mark.parametrize(
+    ("language", "extra_percent", "said"),
+    [
+        ("fr", 0, "Prévoyez 20 minutes de plus que la durée de l'examen (1 h 30), seul(e)"),
+        (
+            "fr",
+            33,
+            "Prévoyez 20 minutes de plus que la durée de l'examen (2 h, dont 30 min de temps "
+            "supplémentaire accordé par votre centre de formation), seul(e)",
+        ),
+        ("en", 0, "Plan 20 minutes more than the exam's duration (1 h 30 min), alone"),
+        (
+            "en",
+            33,
+            "Plan 20 minutes more than the exam's duration (2 h, of which 30 min of extra time "
+            "granted by your training centre), alone",
+        ),
+    ],
+)
+def test_mes_examens_gives_the_exam_s_duration_it_tells_her_to_plan_beyond_r4(
+    platform: Platform, language: str, extra_percent: int, said: str
+) -> None:
+    """A reviewer's tour: « Prévoyez 20 minutes de plus que la durée de l'examen » gave no
+    duration, which first appeared after « Examen » had started the 3-hour session. It is
+    the certification's, with the extra time her enrolment grants (+33 %: 90 → 120 min)."""
+    journey = enrolled(platform, f"{language}@example.org", language)
+    journey.create_session()
+    journey.set_password(PASSWORD)
+    if extra_percent:
+        assert journey.enrollment_id is not None
+        accommodations.grant_accommodation(
+            platform.ctx,
+            journey.enrollment_id,
+            granted_by=hotline_account(platform.ctx),
+            extra_time_percent=extra_percent,
+            arrangements="",
+        )
+    client = client_of(platform)
+    try:
+        log_in(client, "/login", journey.email, PASSWORD)
+        client.post("/terms", data={"_csrf_token": form_token(client, "/terms")})
+        page = html.unescape(client.get("/exams").text)
+        assert said in page
+        assert 'action="/exams/' in page  # said before « Examen », which starts the 3 hours
     finally:
         client.__exit__(None, None, None)

@@ -689,8 +689,9 @@ class ExamDay:
 
     too_late: bool = False
     last_start: datetime | None = None
-    duration: str = ""
+    duration: str = ""  # the exam's, extra time included (« 2 h »)
     valid_tomorrow: bool = True
+    extra: str = ""  # the extra time granted (« 30 min »), if any
 
 
 def _exam_day(platform: Platform, summary: SessionSummary, language: str) -> ExamDay:
@@ -711,20 +712,24 @@ def _exam_day(platform: Platform, summary: SessionSummary, language: str) -> Exa
     except (LookupError, StreamQuarantined):
         granted = None
     percent = granted.extra_time_percent if granted is not None else 0
-    minutes = certification.duration_minutes + extra_minutes(
-        certification.duration_minutes, percent
-    )
+    extra = extra_minutes(certification.duration_minutes, percent)
+    minutes = certification.duration_minutes + extra
     now = ctx.times.local(ctx.now())
     midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), now.tzinfo)
     latest_exam_start = midnight - timedelta(minutes=minutes)
+    # The duration is said beside « Prévoyez 20 minutes de plus que la durée de l'examen »,
+    # which gave none: it first appeared after « Examen » had started the 3 hours.
     words = duration_in_words(minutes, language)
+    extra_words = duration_in_words(extra, language) if extra else ""
     tomorrow = summary.valid_until is None or summary.valid_until > now.date()
     if now > latest_exam_start:
-        return ExamDay(too_late=True, duration=words, valid_tomorrow=tomorrow)
+        return ExamDay(too_late=True, duration=words, valid_tomorrow=tomorrow, extra=extra_words)
     last_start = latest_exam_start - timedelta(minutes=CHECKS_MINUTES)
     if now > last_start - timedelta(hours=1):  # said within the hour before it
-        return ExamDay(last_start=last_start, duration=words, valid_tomorrow=tomorrow)
-    return ExamDay()
+        return ExamDay(
+            last_start=last_start, duration=words, valid_tomorrow=tomorrow, extra=extra_words
+        )
+    return ExamDay(duration=words, extra=extra_words)
 
 
 def _exams_page(
