@@ -267,3 +267,22 @@ def test_an_id_token_not_signed_with_the_providers_published_keys_is_refused(
         forger = RSAKey.generate_key(2048, parameters={"kid": kid})
         with pytest.raises(SignInFailed, match="id_token"):
             adapter.id_token_claims({"id_token": _forged(provider, forger, "n-1")}, "n-1")
+
+
+def test_a_sign_in_through_the_provider_returns_to_the_page_that_asked_never_elsewhere(
+    vigie: TestClient[Any], provider: RunningProvider
+) -> None:
+    """A review's link opened logged out leads to the staff log-in; « Se connecter avec … »
+    carries the page, and the provider's answer lands there (a same-site path only)."""
+    review = "/examiner/reviews?page=2"
+    assert f'href="/staff/sso?next={review.replace("?", "%3F").replace("=", "%3D")}"' in (
+        vigie.get(f"/staff/login?next={review.replace('?', '%3F').replace('=', '%3D')}").text
+    )
+    for asked, lands in ((review, review), ("//evil.example/x", "/examiner/reviews")):
+        left = vigie.get("/staff/sso", params={"next": asked}, follow_redirects=False)
+        with httpx.Client(timeout=10) as browser:
+            back = sign_in_at_provider(
+                browser, str(left.headers["location"]), login="eve", back_to=CALLBACK
+            )
+        reply = _back(vigie, back)
+        assert reply.headers["location"] == lands, asked

@@ -49,11 +49,12 @@ def _assignments_page(
     # The name on each line, as on the examiner's list (« PETIT, Léa »; an erased person's is
     # gone): a line read « 15/12/2026 · Access · — », and the lead could not tell which
     # candidate's review they reassigned (a reviewer's tour).
+    ids = [r.review_id for r in reviews] + [a.review_id for a in appeals]
     names = {
-        line.review_id: review_words.registered_name(
-            platform.ctx, platform.ctx.store.get(line.review_id, Review).candidate_id
+        review_id: review_words.registered_name(
+            platform.ctx, platform.ctx.store.get(review_id, Review).candidate_id
         )
-        for line in (*reviews, *appeals)
+        for review_id in ids
     }
     return Template(
         "assignments.html",
