@@ -405,6 +405,11 @@ def test_a_preview_records_nothing_and_its_import_enrols_exactly_the_previewed_f
     assert tampered.status_code == 409
     assert "Le fichier n'est pas celui de l'aperçu, rien n'a donc été inscrit" in notice(tampered)
     assert platform.ctx.store.head() == head
+    # Not base64 at all, with letters outside ASCII (the every-route test found a 500).
+    garbled = confirm(client, preview, content="éé" * 4)
+    assert garbled.status_code == 409
+    assert "Le fichier n'est pas celui de l'aperçu, rien n'a donc été inscrit" in notice(garbled)
+    assert platform.ctx.store.head() == head
     done = confirm(client, preview)
     assert 'data-imported="yes"' in done.text
     platform.projections.catch_up(platform.ctx.store)
