@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from app.use_cases import accounts
+from domain.bounds import LIMITS
 from domain.staff import Role
 from tests.browser.conftest import ARTIFACTS, Server, serious_violations
 
@@ -158,3 +159,39 @@ def test_the_centre_enrols_previews_imports_and_reads_its_list(
     assert words["granted"] in page.locator("#notice").inner_text()
     assert "Baker" in page.locator("#accommodation-for").inner_text()
     watched.look(f"{language}-08-accommodation")
+
+
+def test_a_surname_too_long_comes_back_in_the_form_as_typed(server: Server, page: Any) -> None:
+    """« Nom » had no maxlength: a 300-character surname was refused on a page of its own,
+    « « Nom » est trop long », and the form was lost (a reviewer's tour). The field now stops
+    at the server's limit; past it (the limit bypassed), the form comes back as typed with the
+    sentence, the field marked."""
+    accounts.register_staff(
+        server.platform.ctx,
+        email="centre@example.org",
+        name="Centre",
+        role=Role.CENTRE,
+        password=PASSWORD,
+    )
+    watched = Watched(page)
+    page.goto(f"{server.url}/staff/login")
+    page.fill("#email", "centre@example.org")
+    page.fill("#password", PASSWORD)
+    page.locator("form button[type=submit]").last.click()
+    page.wait_for_url(f"{server.url}/operator")
+    limit = LIMITS["surname"]
+    page.fill("#surname", "M" * 300)  # the browser keeps what the field allows
+    assert page.input_value("#surname") == "M" * limit
+    page.locator("#surname").evaluate("field => field.removeAttribute('maxlength')")
+    page.fill("#email", "long.name@example.org")
+    page.fill("#surname", "M" * 300)
+    page.fill("#first_name", "Camille")
+    page.get_by_role("button", name="Inscrire", exact=True).click()
+    page.wait_for_url(f"{server.url}/operator")
+    said = page.locator("#notice").inner_text()
+    assert f"Nom : {limit} caractères au plus" in said.replace("\xa0", " "), said
+    assert page.input_value("#surname") == "M" * 300
+    assert page.input_value("#email") == "long.name@example.org"
+    assert page.input_value("#first_name") == "Camille"
+    assert page.locator("#surname").get_attribute("aria-invalid") == "true"
+    watched.look("fr-09-surname-too-long")

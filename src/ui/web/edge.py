@@ -201,6 +201,9 @@ def context(request: Request[Any, Any, Any], **values: Any) -> dict[str, Any]:
         "typed_email": _typed_email(request),
         # « Sign in with <provider> » on the staff log-in page (issue 16), when configured.
         "single_sign_on": getattr(request.app.state, "single_sign_on_name", ""),
+        # Each text field's `maxlength`, from the table the server bounds it with: « Nom » had
+        # none and a 300-character surname was refused on a page of its own (a reviewer's tour).
+        "limits": LIMITS,
         **values,
     }
 

@@ -9,6 +9,7 @@ import io
 from dataclasses import dataclass
 
 from app.use_cases import enrolment
+from domain.bounds import LIMITS
 from domain.candidate import check_email
 from domain.errors import DomainError
 from domain.imports import lines_digest
@@ -63,9 +64,12 @@ def form_problems(row: dict[str, str], known_codes: set[str]) -> list[Problem]:
     """Every value refused on a form or a line, in the form's order (the e-mail already
     checked): a form named only its first, and the next came at the next try (a reviewer's
     check)."""
-    problems = [
-        Problem(column, "required") for column in ("surname", "first_name") if not row[column]
-    ]
+    problems: list[Problem] = []
+    for column in ("surname", "first_name"):
+        if not row[column]:
+            problems.append(Problem(column, "required"))
+        elif len(row[column]) > LIMITS[column]:  # the domain's bound, said on the form
+            problems.append(Problem(column, "too_long", str(LIMITS[column])))
     if not row["certification_code"]:
         problems.append(Problem("certification_code", "required"))
     elif row["certification_code"] not in known_codes:
@@ -82,6 +86,8 @@ def form_problems(row: dict[str, str], known_codes: set[str]) -> list[Problem]:
 def email_problem(value: str) -> Problem | None:
     if not value:
         return Problem("email", "required")
+    if len(value) > LIMITS["email"]:
+        return Problem("email", "too_long", str(LIMITS["email"]))
     try:
         check_email(value)
     except DomainError:

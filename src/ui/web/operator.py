@@ -39,7 +39,6 @@ from ui.web.centres import centre_of
 from ui.web.edge import (
     Multipart,
     context,
-    edge_bound,
     language_of,
     platform_of,
     staff_guard,
@@ -75,6 +74,7 @@ PROBLEM_WORDS = {
     "bad_email": N_("“%(value)s” is not an e-mail address"),
     "twice": N_("this address is already on line %(value)s of the file"),
     "required": N_("this field is required"),
+    "too_long": N_("%(value)s characters at most"),
     "unknown_certification": N_("unknown certification “%(value)s”"),
     "bad_language": N_("write fr or en, not “%(value)s”"),
     "bad_re_enrol": N_("write yes or no, not “%(value)s”"),
@@ -184,11 +184,14 @@ class RosterRow:
 
 
 class EnrolForm(msgspec.Struct):
-    """The one-candidate form (every field may be missing: the page says which)."""
+    """The one-candidate form (every field may be missing: the page says which). Its lengths
+    are checked by the handler (`form_problems`), not at the edge: a 300-character surname
+    gave a page of its own, « Nom » is too long, and lost the form (a reviewer's tour); it
+    now comes back in place, as typed. The body's own bound (MAX_BODY_BYTES) still holds."""
 
-    email: Annotated[str, edge_bound("email")] = ""
-    surname: Annotated[str, edge_bound("surname")] = ""
-    first_name: Annotated[str, edge_bound("first_name")] = ""
+    email: str = ""
+    surname: str = ""
+    first_name: str = ""
     certification_code: str = ""
     language: str = "fr"
     re_enrol: str = ""
