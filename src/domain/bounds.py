@@ -17,7 +17,9 @@ LIMITS: dict[str, int] = {
     "resume_reason": 2_000,
     "answer": 10_000,  # a free-text answer to one question
     "justification": 4_000,
-    "appeal_reason": 4_000,
+    # The candidate's reason to contest (APPEAL-REASON, domain.review): the form said 2,000
+    # and the edge allowed 4,000, refused on a page of its own (a reviewer's tour). One number.
+    "appeal_reason": 2_000,
     "reassign_reason": 1_000,
     "note": 1_000,
     "hotline_reason": 500,  # why the hotline renewed, resent, unblocked, waived (domain.hotline)

@@ -37,7 +37,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.bounds import bounded
+from domain.bounds import LIMITS, bounded
 from domain.errors import InvalidArgument, RuleBroken, require, require_aware
 from domain.evidence import Evidence, ReasonCode, Verdict
 from domain.rules import RuleSet, count_words, utc
@@ -45,7 +45,7 @@ from domain.verdict import Finding, Recommendation, recommend
 
 OTHER_JUSTIFICATION_MIN_WORDS = 5
 OVERRIDE_JUSTIFICATION_MIN_WORDS = 10  # R19: a sentence, not a word, per ground overridden
-APPEAL_REASON_MAX_CHARS = 2000
+APPEAL_REASON_MAX_CHARS = LIMITS["appeal_reason"]
 APPEAL_ANSWER_MIN_WORDS = 5
 
 
@@ -449,7 +449,6 @@ class Review(Aggregate):
             "only an invalidation whose results were sent can be contested",
         )
         require(self.appeal is None, "APPEAL-ONCE", "an invalidation is contested once")
-        bounded("appeal_reason", reason)
         last_day = self.appeal_last_day()
         assert last_day is not None
         require(

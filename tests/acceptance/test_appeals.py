@@ -21,6 +21,7 @@ from adapters.bootstrap import Platform
 from adapters.mail.memory import MemoryMailer
 from app.mail_rendering import SupportContact
 from app.use_cases import accounts, appeals, reviewing
+from domain.bounds import LIMITS
 from domain.errors import RuleBroken
 from domain.evidence import ReasonCode, Verdict
 from domain.review import AppealOutcome, CitedReason, Review
@@ -488,3 +489,33 @@ def test_reasons_ticked_with_an_overturn_are_refused_in_place_never_dropped(
         assert "décochez les motifs" in shown and "Rien n'a été enregistré" in shown
         assert f"{ANSWER}</textarea>" in shown  # the answer kept
         assert platform.ctx.store.head() == head
+
+
+@pytest.mark.parametrize("length", [LIMITS["appeal_reason"] + 1, 4_001])
+def test_a_reason_too_long_comes_back_in_place_with_the_limit_and_its_length(
+    journey: Journey, length: int
+) -> None:
+    """The form said « 2 000 caractères au plus » and the edge allowed 4,000: over 4,000, a
+    page of its own naming « Vos motifs », and the text was lost (a reviewer's tour). One
+    limit, the domain's: the form's maxlength, and a longer reason comes back in the form,
+    as typed, with the sentence saying how long it may be and is; nothing is lodged."""
+    platform = journey.platform
+    review = invalidated_and_sent(journey, examiner(platform, "first"), forced=True)
+    journey.set_password(PASSWORD)
+    result = f"/results/{journey.session_id}"
+    typed = ("je portais des bouchons prescrits " * 200)[:length]
+    with logged_in(platform, "/login", journey.email) as candidate:
+        page = candidate.get(result).text
+        limit = LIMITS["appeal_reason"]
+        assert re.search(rf'<textarea id="reason" name="reason"[^>]*maxlength="{limit}"', page)
+        refused = post_form(candidate, result, f"{result}/appeal", reason=typed)
+        assert refused.status_code == 409
+        said = html.unescape(refused.text)
+        assert 'id="contest"' in said and f">{typed}</textarea>" in said
+        given = f"{length:,}".replace(",", "\u202f")
+        assert (
+            "Champ « Pourquoi contestez-vous la décision ? » : 2\u202f000 caractères au plus, "
+            f"et votre motif en compte {given}. Raccourcissez-le" in said
+        ), said[said.find("contest-error") :][:400]
+        assert re.search(r'<textarea id="reason"[^>]*aria-invalid="true"', said)
+    assert journey.ctx.store.get(review.id, Review).appeal is None

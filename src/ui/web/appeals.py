@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
+from babel.numbers import format_decimal
 from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
@@ -21,7 +22,12 @@ from domain.errors import DomainError, InvalidArgument, RuleBroken
 from domain.evidence import ReasonCode
 from domain.exam_attempt import ExamAttempt
 from domain.proctored_session import ProctoredSession
-from domain.review import APPEAL_ANSWER_MIN_WORDS, AppealOutcome, Review
+from domain.review import (
+    APPEAL_ANSWER_MIN_WORDS,
+    APPEAL_REASON_MAX_CHARS,
+    AppealOutcome,
+    Review,
+)
 from domain.rules import count_words
 from domain.staff import Role
 from ui.web import review_moments, review_words
@@ -30,7 +36,6 @@ from ui.web.edge import (
     candidate_guard,
     candidate_id,
     context,
-    edge_bound,
     language_of,
     own_session,
     platform_of,
@@ -71,9 +76,12 @@ def _score(request: Request[Any, Any, Any], session: ProctoredSession) -> dict[s
 
 
 class AppealForm(msgspec.Struct):
-    """The 'Contester' form (a missing reason reads as empty)."""
+    """The 'Contester' form (a missing reason reads as empty). Its length is the domain's
+    rule (APPEAL-REASON), refused on the result page with the reason kept: bounded at the
+    edge, a longer one gave a page of its own and lost it (a reviewer's tour). The body's
+    own bound (MAX_BODY_BYTES) still holds."""
 
-    reason: Annotated[str, edge_bound("appeal_reason")] = ""
+    reason: str = ""
 
 
 class Results(Controller):
@@ -111,8 +119,7 @@ class Results(Controller):
             lodged = ctx.store.get(review.id, Review).appeal
             if lodged is not None and lodged.reason == data.reason.strip():
                 return Redirect(f"/results/{session_id}#appeal")
-            _ = gettext_for(language_of(request))
-            message = _(CONTEST_REFUSALS.get(_rule_of(refusal), GENERAL_CONTEST_REFUSAL))
+            message = _contest_refusal(language_of(request), refusal, data.reason.strip())
             return _result_page(request, session, error=message, typed=data.reason, status=409)
         return Redirect(f"/results/{session_id}#appeal")
 
@@ -148,11 +155,28 @@ def _rule_of(refusal: DomainError) -> str:
     return refusal.rule if isinstance(refusal, RuleBroken) else ""
 
 
+def _contest_refusal(language: str, refusal: DomainError, reason: str) -> str:
+    """What a refused « Contester » says: a reason too long says how long it is and may be
+    (the limit from the domain's table), the others their rule's sentence."""
+    _ = gettext_for(language)
+    limit = format_decimal(APPEAL_REASON_MAX_CHARS, locale=language)
+    if _rule_of(refusal) == "APPEAL-REASON" and len(reason) > APPEAL_REASON_MAX_CHARS:
+        return _(
+            "Field “Why do you contest the decision?”: %(limit)s characters at most, and "
+            "your reason has %(given)s. Shorten it, then press “Contest” again. Nothing was "
+            "sent.",
+            limit=limit,
+            given=format_decimal(len(reason), locale=language),
+        )
+    return _(CONTEST_REFUSALS.get(_rule_of(refusal), GENERAL_CONTEST_REFUSAL), limit=limit)
+
+
 # A candidate's refused appeal, by rule: what to do, in her words (never a rule's code).
+# %(limit)s is the reason's length at most (APPEAL_REASON_MAX_CHARS).
 CONTEST_REFUSALS = {
     "APPEAL-REASON": N_(
-        "Field “Why do you contest the decision?”: write your reason (2,000 characters at "
-        "most). Nothing was sent."
+        "Field “Why do you contest the decision?”: write your reason (%(limit)s characters "
+        "at most). Nothing was sent."
     ),
     "APPEAL-PERIOD": N_("The period to contest this decision has passed. Nothing was sent."),
     "APPEAL-ONCE": N_("This decision was already contested: an exam is contested once."),
