@@ -12,7 +12,7 @@ from functools import cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from domain.errors import InvalidArgument
+from domain.errors import TooShort
 
 _ARGON2 = PasswordHasher()
 MIN_LENGTH = 8
@@ -21,7 +21,7 @@ MIN_LENGTH = 8
 def hash_password(password: str) -> str:
     """An argon2id hash (salted, self-describing)."""
     if len(password) < MIN_LENGTH:
-        raise InvalidArgument("password", f"at least {MIN_LENGTH} characters")
+        raise TooShort("password", MIN_LENGTH, len(password))
     return _ARGON2.hash(password)
 
 

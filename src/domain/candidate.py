@@ -15,8 +15,16 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.bounds import bounded
-from domain.errors import InvalidArgument, RuleBroken, require, require_aware
+from domain.bounds import LIMITS, bounded
+from domain.errors import (
+    InvalidArgument,
+    Required,
+    RuleBroken,
+    TooLong,
+    refuse_all,
+    require,
+    require_aware,
+)
 from domain.rules import utc
 
 LANGUAGES = ("fr", "en")  # R25
@@ -386,10 +394,20 @@ def _erasable(candidate: Candidate) -> None:
 
 
 def _check_profile(profile: PortalProfile) -> None:
+    refuse_all(profile_problems(profile))
+
+
+def profile_problems(profile: PortalProfile) -> list[InvalidArgument]:
+    """Every field of the profile refused, in the form's order: the page said one per
+    « Créer » (a reviewer's tour)."""
+    problems: list[InvalidArgument] = []
     if profile.civility not in CIVILITIES:
-        raise InvalidArgument("civility", f"one of {', '.join(CIVILITIES)}")
+        problems.append(InvalidArgument("civility", f"one of {', '.join(CIVILITIES)}"))
     for field in ("surname", "first_name", "birth_place"):
-        if not str(getattr(profile, field)).strip():
-            raise InvalidArgument(field, "required")
+        text = str(getattr(profile, field)).strip()
+        if not text:
+            problems.append(Required(field))
         # The same bounds as at enrolment: a 5,000-character birth place was accepted here.
-        bounded(field, str(getattr(profile, field)).strip())
+        elif len(text) > LIMITS[field]:
+            problems.append(TooLong(field, LIMITS[field], len(text)))
+    return problems

@@ -68,3 +68,38 @@ class TooLong(InvalidArgument):
         super().__init__(field, f"keep it under {limit:,} characters ({given:,} given)")
         self.limit = limit
         self.given = given
+
+
+class TooShort(InvalidArgument):
+    """A text shorter than its field needs (a password of fewer than 8 characters): carries
+    the number, so a page says it (« Mot de passe » was only « to check », a reviewer's tour)."""
+
+    def __init__(self, field: str, minimum: int, given: int) -> None:
+        super().__init__(field, f"at least {minimum} characters ({given} given)")
+        self.minimum = minimum
+        self.given = given
+
+
+class Required(InvalidArgument):
+    """A field left empty that must be filled."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(field, "required")
+
+
+class InvalidArguments(InvalidArgument):
+    """Several fields of one form refused at once, each with its own refusal, so the person
+    corrects them all in one go (the portal profile said one field per « Créer », a reviewer's
+    tour). Named by the first, as a single refusal is."""
+
+    def __init__(self, problems: list[InvalidArgument]) -> None:
+        super().__init__(problems[0].field, "; ".join(str(p) for p in problems))
+        self.problems = tuple(problems)
+
+
+def refuse_all(problems: list[InvalidArgument]) -> None:
+    """Raise the one refusal, or all of them together; nothing when there is none."""
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        raise InvalidArguments(problems)

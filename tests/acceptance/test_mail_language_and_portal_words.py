@@ -4,6 +4,7 @@ what the welcome mail promises, and the portal's states in words."""
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,6 +15,7 @@ from adapters.bootstrap import Platform
 from adapters.mail.memory import MemoryMailer
 from app.mail_rendering import SupportContact
 from app.use_cases import accommodations, enrolment, proctoring
+from domain.bounds import LIMITS
 from domain.candidate import Candidate
 from domain.proctored_session import EnvironmentPart
 from tests.acceptance.web import form_token, log_in
@@ -322,7 +324,7 @@ def test_the_portal_profile_asks_for_a_civility_and_pre_selects_none_r11(
             data={"_csrf_token": form_token(client, page), **WITHOUT_CIVILITY},
         )
         assert refused.status_code == 409  # as every refusal of the domain's
-        assert "Vérifiez le champ" in refused.text and "Civilité" in refused.text
+        assert "« Civilité » : choisissez dans la liste." in html.unescape(refused.text)
         # The page's script asks for the refusal alone: it names the field, to be shown
         # beside it (journey.js), where it stood under « Créer ».
         fragment = client.post(
@@ -436,5 +438,57 @@ def test_mes_examens_gives_the_exam_s_duration_it_tells_her_to_plan_beyond_r4(
         page = html.unescape(client.get("/exams").text)
         assert said in page
         assert 'action="/exams/' in page  # said before « Examen », which starts the 3 hours
+    finally:
+        client.__exit__(None, None, None)
+
+
+def test_the_portal_profile_names_every_wrong_field_at_once_with_its_rule_r11(
+    platform: Platform,
+) -> None:
+    """With the browser's checks bypassed, « Créer » said one field per try, in vague words:
+    « Vérifiez le champ « Date de naissance » », then « Mot de passe » without its 8
+    characters, then « Nom » (a reviewer's tour). Every wrong field is now named at once,
+    each with what it must be, and beside it (data-field); the form carries each bound."""
+    journey = enrolled(platform, "fr@example.org", "fr")
+    journey.create_session()
+    journey.set_password(PASSWORD)
+    attempt_id = journey.through_checks()
+    client = client_of(platform)
+    try:
+        log_in(client, "/login", "fr@example.org", PASSWORD)
+        page = f"/portal/{attempt_id}"
+        form = client.get(page).text
+        for field in ("password", "surname", "first_name", "birth_place"):
+            assert re.search(rf'id="{field}"[^>]*maxlength="{LIMITS[field]}"', form), field
+        wrong = {
+            "email": "fr@example.org",
+            "password": "court",
+            "surname": "  ",
+            "first_name": "Camille",
+            "birth_date": "17/05/1990",
+            "birth_place": "N" * (LIMITS["birth_place"] + 1),
+        }
+        refused = client.post(
+            f"{page}/profile", data={"_csrf_token": form_token(client, page), **wrong}
+        )
+        assert refused.status_code == 409
+        said = html.unescape(refused.text)
+        for sentence in (
+            "« Mot de passe » : 8 caractères au moins.",
+            "« Civilité » : choisissez dans la liste.",
+            "« Nom » est à remplir.",
+            "« Date de naissance » : indiquez le jour, le mois et l'année.",
+            "« Lieu de naissance » est trop long : pas plus de 100 caractères (101 saisis).",
+        ):
+            assert sentence in said, sentence
+        fragment = client.post(
+            f"{page}/profile",
+            data={"_csrf_token": form_token(client, page), **wrong},
+            headers={"x-vigie-fragment": "1"},
+        )
+        fields = re.findall(r'data-field="(\w+)"', fragment.text)
+        assert fields == ["password", "civility", "surname", "birth_date", "birth_place"]
+        assert journey.candidate_id is not None
+        assert not platform.ctx.store.get(journey.candidate_id, Candidate).profile_complete
     finally:
         client.__exit__(None, None, None)

@@ -48,7 +48,7 @@ from app.second_factor import SecondFactors, seal_key
 from app.sessions import SessionPolicy
 from app.time_format import jinja_filter
 from domain.access import OutOfReach
-from domain.errors import DomainError, InvalidArgument
+from domain.errors import DomainError, InvalidArgument, InvalidArguments
 from domain.integrations import TokenRefused
 from ui import metrics
 from ui.web import (
@@ -88,7 +88,7 @@ from ui.web.edge import context as page_context
 from ui.web.headers import security_headers
 from ui.web.i18n import N_, gettext_for
 from ui.web.read_your_writes import read_your_writes
-from ui.web.refusals import edge_sentence, refusal_message
+from ui.web.refusals import edge_sentence, field_refusals, refusal_message
 from ui.web.sessions import ServerSessions, csrf_cookie
 from ui.web.static_files import static_files
 
@@ -108,7 +108,15 @@ def _domain_error(request: Request[Any, Any, Any], error: DomainError) -> Respon
     # The form field it names, for the page to show it beside that field (journey.js): a
     # « Civilité » refused under « Créer » left the candidate looking for what to change.
     field = getattr(error, "field", "")
-    values = page_context(request, message=message, field=field if isinstance(field, str) else "")
+    values = page_context(
+        request,
+        message=message,
+        field=field if isinstance(field, str) else "",
+        # Several fields refused at once (the portal profile), each beside its own.
+        fields=field_refusals(page_context(request)["lang"], error)
+        if isinstance(error, InvalidArguments)
+        else [],
+    )
     return Template(name, context=values, status_code=status)
 
 

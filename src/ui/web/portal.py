@@ -14,11 +14,12 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from adapters.bootstrap import Platform
+from app.passwords import MIN_LENGTH
 from app.time_format import LOCALES, TimeFormatter
 from app.use_cases import portal, proctoring
 from app.use_cases.reviewing import review_id_for
-from domain.candidate import Candidate, PortalProfile
-from domain.errors import InvalidArgument, RuleBroken
+from domain.candidate import Candidate, PortalProfile, profile_problems
+from domain.errors import InvalidArgument, RuleBroken, TooShort, refuse_all
 from domain.exam_attempt import AttemptStatus, ExamAttempt
 from domain.proctored_session import ProctoredSession
 from domain.review import Review
@@ -125,7 +126,9 @@ def perform_portal_action(
             ctx,
             attempt.candidate_id,
             email=str(data.get("email", "")),
-            profile=_profile(data),
+            profile=_profile(
+                data, first=ctx.store.get(attempt.candidate_id, Candidate).profile is None
+            ),
             password=str(data.get("password", "")) or None,
         )
     elif action == "practice":
@@ -160,18 +163,31 @@ def perform_portal_action(
         raise InvalidArgument("action", f"unknown action {action!r}")
 
 
-def _profile(data: dict[str, Any]) -> PortalProfile:
+def _profile(data: dict[str, Any], *, first: bool) -> PortalProfile:
+    """The profile as sent, every wrong field refused at once (the password too: needed the
+    `first` time, « Créer », and any one given): the page said one field per « Créer », and
+    « Mot de passe » without its 8 characters (a reviewer's tour). The domain checks the same
+    again."""
+    problems: list[InvalidArgument] = []
+    password = str(data.get("password", ""))
+    if (first or password) and len(password) < MIN_LENGTH:
+        problems.append(TooShort("password", MIN_LENGTH, len(password)))
     try:
-        birth_date = date.fromisoformat(str(data.get("birth_date", "")))
+        birth_date: date | None = date.fromisoformat(str(data.get("birth_date", "")))
     except ValueError:
-        raise InvalidArgument("birth_date", "a date such as 1990-05-17") from None
-    return PortalProfile(
+        problems.append(InvalidArgument("birth_date", "a date such as 1990-05-17"))
+        birth_date = None
+    profile = PortalProfile(
         civility=str(data.get("civility", "")),
         surname=str(data.get("surname", "")),
         first_name=str(data.get("first_name", "")),
-        birth_date=birth_date,
+        birth_date=birth_date or date.min,  # refused above when it is not a date
         birth_place=str(data.get("birth_place", "")),
     )
+    problems += profile_problems(profile)
+    order = ("password", "civility", "surname", "first_name", "birth_date", "birth_place")
+    refuse_all(sorted(problems, key=lambda p: order.index(p.field)))
+    return profile
 
 
 class Portal(Controller):

@@ -11,13 +11,17 @@ from babel.numbers import format_decimal
 from markupsafe import Markup, escape
 
 from app.media_content import MIB, MediaTooLarge, UnacceptedMedia
+from app.passwords import MIN_LENGTH
 from domain.bounds import LIMITS
 from domain.errors import (
     DomainError,
     InvalidArgument,
+    InvalidArguments,
     RecordingTooShort,
+    Required,
     RuleBroken,
     TooLong,
+    TooShort,
 )
 from ui.web.i18n import N_, gettext_for, pgettext_for
 
@@ -84,6 +88,13 @@ _FIELDS: dict[str, str] = {
     "events": N_("Events to send"),
     "token_id": N_("API token"),
     "subscription_id": N_("Webhook"),
+}
+
+# What a refused field must be, where « Check the field » left the person guessing (the
+# portal profile, a reviewer's tour): %(field)s is its label.
+_FIELD_RULES: dict[str, str] = {
+    "birth_date": N_("“%(field)s”: give the day, the month and the year."),
+    "civility": N_("“%(field)s”: choose one in the list."),
 }
 
 # R10: the recorded part, as the sentence names it ("the recording of the room").
@@ -165,6 +176,22 @@ def refusal_message(language: str, error: DomainError) -> Markup:
             limit=format_decimal(error.limit, locale=language),
             given=format_decimal(error.given, locale=language),
         )
+    elif isinstance(error, InvalidArguments):  # every field at once, each its sentence
+        return Markup(" ").join(message for _field, message in field_refusals(language, error))
+    elif isinstance(error, TooShort) or (
+        isinstance(error, InvalidArgument) and error.field == "password"
+    ):
+        sentence = _(
+            "“%(field)s”: at least %(minimum)s characters.",
+            field=_(_FIELDS.get(error.field, error.field)),
+            minimum=format_decimal(
+                error.minimum if isinstance(error, TooShort) else MIN_LENGTH, locale=language
+            ),
+        )
+    elif isinstance(error, Required):
+        sentence = _("“%(field)s” is required.", field=_(_FIELDS.get(error.field, error.field)))
+    elif isinstance(error, InvalidArgument) and error.field in _FIELD_RULES:
+        sentence = _(_FIELD_RULES[error.field], field=_(_FIELDS.get(error.field, error.field)))
     elif isinstance(error, InvalidArgument):
         sentence = refusal_sentence(language, None, error.field, error.message)
     else:
@@ -173,3 +200,13 @@ def refusal_message(language: str, error: DomainError) -> Markup:
         return escape(sentence)
     reference = _("rule %(rule)s", rule=rule)
     return escape(sentence) + Markup(' <span class="rule-ref">%s</span>') % reference
+
+
+def field_refusals(language: str, error: DomainError) -> list[tuple[str, Markup]]:
+    """Each refused form field with its sentence, for the page to show beside it: all of a
+    form's at once, or the one a refusal names; none for a refusal that names no field."""
+    if isinstance(error, InvalidArguments):
+        return [(p.field, refusal_message(language, p)) for p in error.problems]
+    if isinstance(error, InvalidArgument):
+        return [(error.field, refusal_message(language, error))]
+    return []

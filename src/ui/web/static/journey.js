@@ -26,31 +26,56 @@
 
   // A refusal that names a form field of the step (data-field) is shown beside that field,
   // which is marked invalid and focused: a « Civilité » refused under « Créer » left the
-  // candidate looking for what to change (a reviewer's check). Pico styles the pair.
+  // candidate looking for what to change (a reviewer's check). Pico styles the pair. Several
+  // fields refused at once (the profile) each get their own sentence; one the page does not
+  // show stays in the refusal above.
   function besideItsField() {
-    var alert = refusal.querySelector("[data-field]");
-    if (!alert) return;
-    var name = alert.getAttribute("data-field");
+    var first = null;
+    refusal.querySelectorAll("[data-field]").forEach(function (said) {
+      var field = besideOne(said);
+      if (!field) return;
+      first = first || field;
+      said.remove(); // said beside its field now; what no field took stays above
+    });
+    if (!first) return;
+    if (!refusal.textContent.trim()) {
+      refusal.textContent = "";
+      refusal.hidden = true;
+    }
+    first.focus();
+  }
+
+  function besideOne(said) {
+    var name = said.getAttribute("data-field");
     var field = null;
     journey.querySelectorAll("[name]").forEach(function (el) {
       // Only a field the candidate sees: the message would be lost beside a hidden one.
       if (!field && el.name === name && el.type !== "hidden" && el.getClientRects().length) field = el;
     });
-    if (!field) return;
+    if (!field) return null;
     var note = document.createElement("small");
     note.className = "field-error";
     note.id = "field-error-" + name;
     note.setAttribute("role", "alert");
-    note.innerHTML = alert.innerHTML; // the server's own sentence (and the rule's reference)
+    note.innerHTML = said.innerHTML; // the server's own sentence (and the rule's reference)
     field.setAttribute("aria-invalid", "true");
     var described = field.getAttribute("aria-describedby");
     field.setAttribute("data-described", described || "");
     field.setAttribute("aria-describedby", ((described || "") + " " + note.id).trim());
     field.insertAdjacentElement("afterend", note);
-    field.addEventListener("change", clearFieldErrors);
-    refusal.textContent = "";
-    refusal.hidden = true;
-    field.focus();
+    // Cleared as the person types (input), not on leaving the field (change): the note under
+    // the last field vanished as « Créer » was pressed, the button moved up, and the click
+    // landed beside it.
+    field.addEventListener("input", function () { clearOne(field, note); }, { once: true });
+    return field;
+  }
+
+  function clearOne(field, note) {
+    note.remove();
+    var before = field.getAttribute("data-described");
+    if (before) { field.setAttribute("aria-describedby", before); } else { field.removeAttribute("aria-describedby"); }
+    field.removeAttribute("aria-invalid");
+    field.removeAttribute("data-described");
   }
 
   function clearFieldErrors() {
