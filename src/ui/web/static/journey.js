@@ -71,6 +71,8 @@
   }
 
   function clearOne(field, note) {
+    // A note cleared already (a later refusal replaced it): its listener leaves the new one.
+    if (!note.isConnected) return;
     note.remove();
     var before = field.getAttribute("data-described");
     if (before) { field.setAttribute("aria-describedby", before); } else { field.removeAttribute("aria-describedby"); }
@@ -81,8 +83,6 @@
   function clearFieldErrors() {
     journey.querySelectorAll(".field-error").forEach(function (note) { note.remove(); });
     journey.querySelectorAll("[aria-invalid='true'][data-described]").forEach(function (field) {
-      // (Its listener goes with its note: a field refused earlier cleared a later one's.)
-      field.removeEventListener("change", clearFieldErrors);
       var before = field.getAttribute("data-described");
       if (before) { field.setAttribute("aria-describedby", before); } else { field.removeAttribute("aria-describedby"); }
       field.removeAttribute("aria-invalid");
