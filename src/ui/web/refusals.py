@@ -183,15 +183,15 @@ def refusal_message(language: str, error: DomainError) -> Markup:
     ):
         sentence = _(
             "“%(field)s”: at least %(minimum)s characters.",
-            field=_(_FIELDS.get(error.field, error.field)),
+            field=field_name(language, error.field),
             minimum=format_decimal(
                 error.minimum if isinstance(error, TooShort) else MIN_LENGTH, locale=language
             ),
         )
     elif isinstance(error, Required):
-        sentence = _("“%(field)s” is required.", field=_(_FIELDS.get(error.field, error.field)))
+        sentence = _("“%(field)s” is required.", field=field_name(language, error.field))
     elif isinstance(error, InvalidArgument) and error.field in _FIELD_RULES:
-        sentence = _(_FIELD_RULES[error.field], field=_(_FIELDS.get(error.field, error.field)))
+        sentence = _(_FIELD_RULES[error.field], field=field_name(language, error.field))
     elif isinstance(error, InvalidArgument):
         sentence = refusal_sentence(language, None, error.field, error.message)
     else:
