@@ -519,3 +519,20 @@ def test_a_reason_too_long_comes_back_in_place_with_the_limit_and_its_length(
         ), said[said.find("contest-error") :][:400]
         assert re.search(r'<textarea id="reason"[^>]*aria-invalid="true"', said)
     assert journey.ctx.store.get(review.id, Review).appeal is None
+
+
+def test_a_reason_far_past_any_typing_is_refused_at_the_edge_never_echoed_back(
+    journey: Journey,
+) -> None:
+    """Coming back in the form is for a person who pasted too much: a script's 100,000
+    characters (KEPT_TIMES the rule and more) are refused before the handler, naming the
+    field, and never echoed in the page."""
+    platform = journey.platform
+    review = invalidated_and_sent(journey, examiner(platform, "first"), forced=True)
+    journey.set_password(PASSWORD)
+    result = f"/results/{journey.session_id}"
+    with logged_in(platform, "/login", journey.email) as candidate:
+        refused = post_form(candidate, result, f"{result}/appeal", reason="x" * 100_000)
+        assert refused.status_code == 400
+        assert "x" * 1_000 not in refused.text
+    assert journey.ctx.store.get(review.id, Review).appeal is None

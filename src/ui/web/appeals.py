@@ -36,6 +36,7 @@ from ui.web.edge import (
     candidate_guard,
     candidate_id,
     context,
+    kept_bound,
     language_of,
     own_session,
     platform_of,
@@ -78,10 +79,10 @@ def _score(request: Request[Any, Any, Any], session: ProctoredSession) -> dict[s
 class AppealForm(msgspec.Struct):
     """The 'Contester' form (a missing reason reads as empty). Its length is the domain's
     rule (APPEAL-REASON), refused on the result page with the reason kept: bounded at the
-    edge, a longer one gave a page of its own and lost it (a reviewer's tour). The body's
-    own bound (MAX_BODY_BYTES) still holds."""
+    edge, a longer one gave a page of its own and lost it (a reviewer's tour). Only past
+    KEPT_TIMES the rule is it refused at the edge (`kept_bound`)."""
 
-    reason: str = ""
+    reason: Annotated[str, kept_bound("appeal_reason")] = ""
 
 
 class Results(Controller):

@@ -55,6 +55,18 @@ def edge_bound(field: str) -> msgspec.Meta:
     return msgspec.Meta(max_length=LIMITS[field])
 
 
+# How far past its bound a form's value still comes back in its form, refused, to be
+# shortened: a person who pasted too much. Beyond, it is no typing (a script's megabytes),
+# refused at the edge as `edge_bound` does, never echoed in a page nor kept in a session.
+KEPT_TIMES = 4
+
+
+def kept_bound(field: str) -> msgspec.Meta:
+    """A form field checked by its handler (its value kept in the form when refused), bounded
+    at the edge at KEPT_TIMES its length: `surname: Annotated[str, kept_bound("surname")]`."""
+    return msgspec.Meta(max_length=LIMITS[field] * KEPT_TIMES)
+
+
 def refusal_status(error: DomainError, otherwise: int) -> int:
     """413 for an upload larger than its kind allows, 415 for one of another format."""
     return next((s for kind, s in _UPLOAD_STATUS if isinstance(error, kind)), otherwise)

@@ -39,6 +39,7 @@ from ui.web.centres import centre_of
 from ui.web.edge import (
     Multipart,
     context,
+    kept_bound,
     language_of,
     platform_of,
     staff_guard,
@@ -187,11 +188,11 @@ class EnrolForm(msgspec.Struct):
     """The one-candidate form (every field may be missing: the page says which). Its lengths
     are checked by the handler (`form_problems`), not at the edge: a 300-character surname
     gave a page of its own, « Nom » is too long, and lost the form (a reviewer's tour); it
-    now comes back in place, as typed. The body's own bound (MAX_BODY_BYTES) still holds."""
+    now comes back in place, as typed, up to KEPT_TIMES its bound (`kept_bound`)."""
 
-    email: str = ""
-    surname: str = ""
-    first_name: str = ""
+    email: Annotated[str, kept_bound("email")] = ""
+    surname: Annotated[str, kept_bound("surname")] = ""
+    first_name: Annotated[str, kept_bound("first_name")] = ""
     certification_code: str = ""
     language: str = "fr"
     re_enrol: str = ""
