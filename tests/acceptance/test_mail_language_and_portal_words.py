@@ -302,20 +302,26 @@ WITHOUT_CIVILITY = {
 }
 
 
+def at_the_portal_profile(platform: Platform) -> tuple[Journey, TestClient[Any], str]:
+    """A French candidate logged in, through the checks: her journey, the client and her
+    portal's page (its profile still to « Créer »)."""
+    journey = enrolled(platform, "fr@example.org", "fr")
+    journey.create_session()
+    journey.set_password(PASSWORD)
+    attempt_id = journey.through_checks()
+    client = client_of(platform)
+    log_in(client, "/login", "fr@example.org", PASSWORD)
+    return journey, client, f"/portal/{attempt_id}"
+
+
 def test_the_portal_profile_asks_for_a_civility_and_pre_selects_none_r11(
     platform: Platform,
 ) -> None:
     """« Madame » stood pre-selected: a candidate who did not look had it printed on her
     certificate (a reviewer's check). Nothing is chosen for her; sent without one, the form
     is refused naming the field, and nothing is recorded."""
-    journey = enrolled(platform, "fr@example.org", "fr")
-    journey.create_session()
-    journey.set_password(PASSWORD)
-    attempt_id = journey.through_checks()
-    client = client_of(platform)
+    journey, client, page = at_the_portal_profile(platform)
     try:
-        log_in(client, "/login", "fr@example.org", PASSWORD)
-        page = f"/portal/{attempt_id}"
         profile = client.get(page).text
         assert '<option value="" disabled selected>Choisir…</option>' in profile
         assert '<select id="civility" name="civility" required>' in profile
@@ -449,14 +455,8 @@ def test_the_portal_profile_names_every_wrong_field_at_once_with_its_rule_r11(
     « Vérifiez le champ « Date de naissance » », then « Mot de passe » without its 8
     characters, then « Nom » (a reviewer's tour). Every wrong field is now named at once,
     each with what it must be, and beside it (data-field); the form carries each bound."""
-    journey = enrolled(platform, "fr@example.org", "fr")
-    journey.create_session()
-    journey.set_password(PASSWORD)
-    attempt_id = journey.through_checks()
-    client = client_of(platform)
+    journey, client, page = at_the_portal_profile(platform)
     try:
-        log_in(client, "/login", "fr@example.org", PASSWORD)
-        page = f"/portal/{attempt_id}"
         form = client.get(page).text
         for field in ("password", "surname", "first_name", "birth_place"):
             assert re.search(rf'id="{field}"[^>]*maxlength="{LIMITS[field]}"', form), field

@@ -100,10 +100,8 @@ WORDS = {
 }
 
 
-@pytest.mark.parametrize("language", ["fr", "en"])
-def test_the_centre_enrols_previews_imports_and_reads_its_list(
-    server: Server, page: Any, language: str
-) -> None:
+def a_centre_operator(server: Server) -> None:
+    """centre@example.org, who logs in with PASSWORD."""
     accounts.register_staff(
         server.platform.ctx,
         email="centre@example.org",
@@ -111,6 +109,13 @@ def test_the_centre_enrols_previews_imports_and_reads_its_list(
         role=Role.CENTRE,
         password=PASSWORD,
     )
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_the_centre_enrols_previews_imports_and_reads_its_list(
+    server: Server, page: Any, language: str
+) -> None:
+    a_centre_operator(server)
     words = WORDS[language]
     watched = Watched(page)
     page.goto(f"{server.url}/lang/{language}")
@@ -166,13 +171,7 @@ def test_a_surname_too_long_comes_back_in_the_form_as_typed(server: Server, page
     « « Nom » est trop long », and the form was lost (a reviewer's tour). The field now stops
     at the server's limit; past it (the limit bypassed), the form comes back as typed with the
     sentence, the field marked."""
-    accounts.register_staff(
-        server.platform.ctx,
-        email="centre@example.org",
-        name="Centre",
-        role=Role.CENTRE,
-        password=PASSWORD,
-    )
+    a_centre_operator(server)
     watched = Watched(page)
     page.goto(f"{server.url}/staff/login")
     page.fill("#email", "centre@example.org")
