@@ -1,7 +1,8 @@
 """The examiner's review reads for people (issue 13, item 5; R19, R20): the registered name
 beside the photos, the recommendation and its grounds in the page's language, evidence as a
-kind and a local time (never a wall of ids), spans in seconds, a confirmation after deciding
-and releasing, and a reviews list with name, certification, due date and state."""
+kind and a local time (never a wall of ids), spans as minutes:seconds of the recording, a
+confirmation after deciding and releasing, and a reviews list with name, certification, due
+date and state."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from adapters.bootstrap import Platform
 from app.mail_rendering import SupportContact
 from app.privacy import erase_candidate
 from app.time_format import TimeFormatter
-from domain.evidence import Evidence, EvidenceKind, FlagKind, ReasonCode, Verdict
+from domain.evidence import Evidence, EvidenceKind, FlagKind, MediaSpan, ReasonCode, Verdict
 from domain.proctored_session import ProctoredSession
 from domain.review import Review
 from tests.acceptance.test_live_recording import sent_after_closing_the_proctoring_tab
@@ -154,16 +155,19 @@ def test_a_flag_is_a_hint_in_words_and_the_timeline_shows_its_span_in_seconds_no
     html = examiner.get(f"/examiner/reviews/{journey.review_id}").text
     assert "MediaSpan(" not in html
     timeline = html.split('id="timeline"', 1)[1]
-    assert "de 6:40 à 7:00 de l'enregistrement" in visible(timeline)
+    assert "6:40 – 7:00 de l'enregistrement" in visible(timeline)
     # No cell reads as a Python object: evidence, grounds, results are counted or spelled out.
     assert re.findall(r"\b[A-Z][A-Za-z]+\(", visible(timeline)) == []
     shown = visible(html)
-    assert "Signalement (téléphone)" in shown and "(400 s – 420 s)" in shown
+    assert "Signalement (téléphone)" in shown and "(6:40 – 7:00 de l'enregistrement)" in shown
 
 
 @pytest.mark.parametrize(
     ("language", "span", "length"),
-    [("fr", "11,9 s – 17,2 s", "5,3"), ("en", "11.9 s – 17.2 s", "5.3")],
+    [
+        ("fr", "0:11,9 – 0:17,2 de l'enregistrement", "5,3"),
+        ("en", "0:11.9 – 0:17.2 into the recording", "5.3"),
+    ],
 )
 def test_a_spans_bounds_and_its_length_are_shown_to_the_same_tenth(
     language: str, span: str, length: str
@@ -173,7 +177,7 @@ def test_a_spans_bounds_and_its_length_are_shown_to_the_same_tenth(
     in the reader's language; a whole second stays whole."""
     assert review_words.span_words(11.94, 17.24, language) == span
     assert review_words.seconds_words(17.24 - 11.94, language) == length
-    assert review_words.span_words(400.0, 420.0, language) == "400 s – 420 s"
+    assert review_words.span_words(400.0, 420.0, language).startswith("6:40 – 7:00 ")
     # The gap's row (playback.html) says its length from Moment.seconds, then rounded to
     # the whole second: « 11,9 s – 17,2 s » beside « not recorded: 5 s ».
     gap = review_moments.Moment(
@@ -182,6 +186,54 @@ def test_a_spans_bounds_and_its_length_are_shown_to_the_same_tenth(
     )  # fmt: skip
     assert gap.seconds is not None
     assert review_words.seconds_words(gap.seconds, language) == length
+
+
+@pytest.mark.parametrize(
+    ("seconds", "fr", "en"),
+    [
+        (0.0, "0:00", "0:00"),
+        (0.04, "0:00", "0:00"),  # under half a tenth: nothing to show
+        (0.05, "0:00,1", "0:00.1"),  # half a tenth: up
+        (9.0, "0:09", "0:09"),
+        (59.94, "0:59,9", "0:59.9"),
+        (59.96, "1:00", "1:00"),  # rounded up into the next minute
+        (1010.0, "16:50", "16:50"),
+        (1010.25, "16:50,3", "16:50.3"),  # half up, as the player's script (not to even)
+        (1010.35, "16:50,4", "16:50.4"),
+        (3599.0, "59:59", "59:59"),
+        (3599.9, "59:59,9", "59:59.9"),
+        (3599.96, "1:00:00", "1:00:00"),  # rounded up into the first hour
+        (3600.0, "1:00:00", "1:00:00"),
+        (3600.5, "1:00:00,5", "1:00:00.5"),
+        (4140.0, "1:09:00", "1:09:00"),
+        (4152.0, "1:09:12", "1:09:12"),
+        (36_000.0, "10:00:00", "10:00:00"),
+    ],
+)
+def test_a_position_in_the_recording_reads_as_minutes_and_seconds_hours_past_the_first(
+    seconds: float, fr: str, en: str
+) -> None:
+    """One way to say where in the recording, on every staff page and under the player
+    (playback.js mirrors it): the moments read « 1 010 s – 1 026 s », the player « Seconde
+    1011 » and the log « de 16:50 à 17:06 » for the same flag (a reviewer's finding)."""
+    assert review_words.recording_time(seconds, "fr") == fr
+    assert review_words.recording_time(seconds, "en") == en
+    assert review_words.position_words(seconds, "fr") == f"{fr} de l'enregistrement"
+    assert review_words.position_words(seconds, "en") == f"{en} into the recording"
+
+
+def test_a_span_of_the_recording_reads_the_same_in_the_moments_and_in_the_log() -> None:
+    span = MediaSpan(1010.0, 1026.0)
+    for language, said_so in (
+        ("fr", "16:50 – 17:06 de l'enregistrement"),
+        ("en", "16:50 – 17:06 into the recording"),
+    ):
+        assert review_words.span_words(span.start_s, span.end_s, language) == said_so
+        assert log_words.span_clock_words(span, language) == said_so
+    # An instant (a detector's signal) is one position, as the player's caption says it.
+    assert review_words.span_words(13.0, 13.0, "fr") == "0:13 de l'enregistrement"
+    assert review_words.span_words(13.0, 13.04, "en") == "0:13 into the recording"
+    assert review_words.span_words(13.0, 13.1, "en") == "0:13 – 0:13.1 into the recording"
 
 
 @pytest.mark.parametrize("language", ["fr", "en"])
@@ -276,7 +328,7 @@ def test_the_moments_beside_the_player_read_as_local_time_kind_and_confidence_an
     review = platform.ctx.store.get(review_id, Review)
     raised = next(e for e in review.evidence if e.flag is FlagKind.PHONE)
     assert f"{began(platform, review, raised)} Signalement (téléphone)" in flag
-    assert "400 s – 420 s" in flag and "confiance 90 %" in flag
+    assert "6:40 – 7:00 de l'enregistrement" in flag and "confiance 90 %" in flag
     assert f'name="evidence-phone_used" value="{raised.id}" form="decision-form"' in moments
     assert "<select" not in html  # no multi-select of raw labels any more
     steps = html.split('class="routine"', 1)[1]
@@ -414,14 +466,14 @@ def test_the_full_journal_names_every_fact_in_the_examiners_language(
         (
             "fr",
             "téléphone",
-            "de 6:40 à 7:00 de l'enregistrement",
+            "6:40 – 7:00 de l'enregistrement",
             "confiance 90 %",
             "terminé par le candidat",
         ),
         (
             "en",
             "phone",
-            "from 6:40 to 7:00 of the recording",
+            "6:40 – 7:00 into the recording",
             "confidence 90%",
             "ended by the candidate",
         ),

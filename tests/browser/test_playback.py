@@ -33,6 +33,7 @@ from domain.proctored_session import EnvironmentPart
 from domain.staff import Role
 from tests.browser.conftest import ARTIFACTS, _free_port, serious_violations, wait_until
 from ui.journey import PARIS, Journey
+from ui.web import review_words
 from ui.web.app import create_app
 
 SECRET = b"p" * 32
@@ -253,7 +254,7 @@ def test_the_examiner_plays_the_recording_and_a_flag_seeks_to_its_second(
         }""",
         arg=first,
     )
-    # Under the player, the session's second it shows (its own clock counts from 0:00). It
+    # Under the player, where it is in the recording (its own clock counts from 0:00). It
     # follows the seek once the player says « seeked »: waited for (a CI run read it before,
     # at the segment's first second, 11 for 13).
     flag_s = float(timeline.locator("li.flag").get_attribute("data-start"))
@@ -261,17 +262,97 @@ def test_the_examiner_plays_the_recording_and_a_flag_seeks_to_its_second(
         page,
         """at => {
             const text = document.getElementById('player-clock').textContent;
-            const second = parseInt(text.split(' ')[1], 10);
-            return Math.abs(second - at) <= 1.5 ? text : false;
-        }""",
+            return Math.abs(clock_seconds(text) - at) <= 1.5 ? text : false;
+        }""".replace("clock_seconds(text)", CLOCK_SECONDS),
         arg=flag_s,
         timeout=10_000,
     )
-    assert clock.startswith("Seconde ") and clock.endswith(" de la session"), clock
+    assert clock.endswith(" de l'enregistrement"), clock
     assert ViewedMedia.SEGMENT in looked_at(platform, journey)  # played, and recorded so
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "11-review-playback.png"), full_page=True)
     assert serious_violations(page) == []
+
+
+def test_a_moment_reads_the_same_beside_the_player_under_it_and_in_the_log(
+    reviewed: tuple[str, Platform, Journey], page: Any
+) -> None:
+    """One flag read « 1 010 s – 1 026 s » in the moments, « Seconde 1011 » under the player
+    at its start and « de 16:50 à 17:06 de l'enregistrement » in the log (a reviewer's
+    finding): an examiner could not tell they were one moment. Now one text, in both
+    languages: its row and its line of the log say the same span, and the player held at
+    its start says that start as they do."""
+    url, platform, journey = reviewed
+    sign_in_as_examiner(url, platform, page)
+    for language in ("fr", "en"):
+        if language == "en":
+            page.goto(f"{url}/lang/en")
+        page.goto(f"{url}/examiner/reviews/{journey.review_id}")
+        row = page.locator("#recording-timeline li.flag")
+        start = float(row.get_attribute("data-start"))
+        span = review_words.span_words(start, float(row.get_attribute("data-end")), language)
+        assert row.locator(".span").inner_text() == span
+        # Its line of the full log (folded: its text, shown or not), by the fact's id.
+        key = row.get_attribute("id").removeprefix("m-")
+        assert span in page.locator(f"#ev-{key} td.details").text_content()
+        # The player at the flag's start, held there: the caption says where it stands.
+        row.locator("button.seek").click()
+        wait_until(
+            page,
+            """at => {
+                const p = document.getElementById('player');
+                return parseFloat(p.getAttribute('data-seek-to')) === at && p.readyState >= 1;
+            }""",
+            arg=start,
+        )
+        page.locator("#player").evaluate(
+            """(p, at) => {
+                p.pause();
+                p.currentTime = at - parseFloat(p.getAttribute('data-segment-start'));
+            }""",
+            start,
+        )
+        at = review_words.position_words(start, language)
+        begins = review_words.recording_time(start, language) + " "
+        assert span.startswith(begins) and at.startswith(begins), (span, at)
+        wait_until(page, "at => document.getElementById('player-clock').textContent === at", arg=at)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.locator("#recording").screenshot(
+            path=str(ARTIFACTS / f"11-review-moment-said-once-{language}.png")
+        )
+
+
+def test_the_caption_under_the_player_says_a_position_as_the_server_does(
+    reviewed: tuple[str, Platform, Journey], page: Any
+) -> None:
+    """The caption is written in the page (playback.js `recordingTime`), the moments and the
+    log on the server (review_words.recording_time): the two say every position alike, to
+    each half tenth of the first minutes and across the hour."""
+    url, platform, journey = reviewed
+    sign_in_as_examiner(url, platform, page)
+    page.goto(f"{url}/examiner/reviews/{journey.review_id}")
+    seconds = [n * 0.05 for n in range(2400)] + [n * 0.05 for n in range(71_900, 72_100)]
+    seconds += [3599.96, 4152.0, 4152.25, 36_000.0, 86_399.9]
+    for language in ("fr", "en"):
+        said = page.evaluate(
+            "([values, mark]) => values.map(v => recordingTime(v, mark))",
+            [seconds, review_words.decimal_mark(language)],
+        )
+        expected = [review_words.recording_time(s, language) for s in seconds]
+        assert [(s, a) for s, a, b in zip(seconds, said, expected, strict=True) if a != b] == []
+
+
+# The seconds a caption under the player says (« 0:13 de l'enregistrement », « 1:02:05,5 … »),
+# read in the page and in Python.
+CLOCK_SECONDS = """(text.split(' ')[0].replace(',', '.').split(':')
+    .reduce((total, part) => total * 60 + parseFloat(part), 0))"""
+
+
+def seconds_of(caption: str) -> float:
+    total = 0.0
+    for part in caption.split(" ", maxsplit=1)[0].replace(",", ".").split(":"):
+        total = total * 60 + float(part)
+    return total
 
 
 def looked_at(platform: Platform, journey: Journey) -> set[ViewedMedia]:
@@ -322,7 +403,7 @@ def test_the_recording_plays_on_through_the_cut_into_the_next_segment_and_stops_
     assert rows.nth(1).evaluate("li => li.classList.contains('is-playing')")
     assert not rows.nth(0).evaluate("li => li.classList.contains('is-playing')")
     clock = page.locator("#player-clock").inner_text()
-    assert second_start <= int(clock.split()[1]) <= second_start + 4, (clock, second_start)
+    assert second_start <= seconds_of(clock) <= second_start + 4, (clock, second_start)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "11-review-playback-next-segment.png"), full_page=True)
     # At the last segment's end it stops there: nothing after it to play.

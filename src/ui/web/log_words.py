@@ -42,6 +42,7 @@ from ui.web.review_words import (
     evidence_words,
     fact_moments,
     reason_words,
+    span_words,
 )
 
 
@@ -95,29 +96,10 @@ def question_numbers(events: Iterable[AggregateEvent]) -> dict[str, int]:
     return {question: n for n, question in enumerate(order, start=1)}
 
 
-# --- seconds of the recording -----------------------------------------------------------------
-
-
-def clock_words(seconds: float, lang: str) -> str:
-    """« 16:50 », « 1:02:05 », « 0:11,9 »: a second of the recording as a player counts it
-    (its tenth only when it has one)."""
-    whole, tenth = divmod(round(seconds * 10), 10)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    text = f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-    if tenth:
-        text += str(format_decimal(tenth / 10, locale=lang))[1:]  # « ,9 » or « .9 »
-    return text
-
-
 def span_clock_words(span: MediaSpan, lang: str) -> str:
-    """« de 16:50 à 17:06 de l'enregistrement »."""
-    _ = gettext_for(lang)
-    return _(
-        "from %(start)s to %(end)s of the recording",
-        start=clock_words(span.start_s, lang),
-        end=clock_words(span.end_s, lang),
-    )
+    """« 16:50 – 17:06 de l'enregistrement »: as the moments beside the player say it
+    (review_words.span_words, the one way staff pages say a span of the recording)."""
+    return span_words(span.start_s, span.end_s, lang)
 
 
 # --- the full log: each field of a fact in words --------------------------------------------

@@ -61,7 +61,7 @@ class Moment:
     @property
     def seconds(self) -> float | None:
         """How long the span lasts, to the tenth of a second as its bounds are shown
-        (review_words.span_words): « 11,9 s – 17,2 s » beside « 5,3 s », not « 5 s »."""
+        (review_words.span_words): « 0:11,9 – 0:17,2 » beside « 5,3 s », not « 5 s »."""
         if self.start_s is None or self.end_s is None:
             return None
         return round(self.end_s - self.start_s, 1)

@@ -5,12 +5,13 @@ in `locale/fr/LC_MESSAGES/examiner.po` and each message is translated where it i
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, get_decimal_symbol
 from eventsourcing.domain import AggregateEvent
 
 from app.context import Context
@@ -308,11 +309,51 @@ def flags_before_start(finding: Finding, evidence: Sequence[Evidence]) -> int:
     )
 
 
+# --- a position in the recording -------------------------------------------------------------
+# One way to say where in the recording, on every staff page (the moments beside the player,
+# the evidence cited, the full log, the auditor's replay, an appeal) and under the player
+# (playback.js `recordingTime`, its mirror): « 16:50 – 17:06 de l'enregistrement ». The
+# moments read « 1 010 s – 1 026 s », the player « Seconde 1011 » and the log « de 16:50 à
+# 17:06 » for one flag (a reviewer's finding): an examiner could not tell they were the same.
+# The words say « of the recording » because a bare « 16:50 » beside the fact's local time
+# (« 14:15:00 ») reads as an hour of the day.
+RECORDING_SPAN = N_("%(start)s – %(end)s into the recording")
+RECORDING_AT = N_("%(time)s into the recording")
+
+
+def recording_time(seconds: float, lang: str = "fr") -> str:
+    """« 16:50 », « 1:09:12 », « 0:11,9 »: a position in the recording as a player counts
+    it, minutes:seconds from its start (hours past the first hour), rounded to the tenth of
+    a second and its tenth shown only when it has one, in the reader's decimal mark: a gap's
+    bounds then agree with its length shown to the tenth (« not recorded: 5,3 s »)."""
+    tenths = math.floor(seconds * 10 + 0.5)  # half up, as playback.js's Math.round
+    whole, tenth = divmod(tenths, 10)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+    if tenth:
+        text += f"{decimal_mark(lang)}{tenth}"
+    return text
+
+
+def decimal_mark(lang: str) -> str:
+    """The reader's decimal mark (« , », « . »), for playback.js's `recordingTime`."""
+    return str(get_decimal_symbol(lang))
+
+
 def span_words(start_s: float, end_s: float, lang: str = "fr") -> str:
-    """« 11,9 s – 17,2 s »: a span of the recording in seconds, to the tenth as a gap's
-    length is shown beside it (« not recorded: 5,3 s »): whole seconds cut off, its bounds
-    said 11 s – 17 s for 5,3 s, which an examiner checking the figures could not reconcile."""
-    return f"{seconds_words(start_s, lang)} s – {seconds_words(end_s, lang)} s"
+    """« 16:50 – 17:06 de l'enregistrement »: a span of the recording, its bounds by
+    `recording_time`; an instant (a detector's signal) as one position, « 0:13 de
+    l'enregistrement », not « 0:13 – 0:13 »."""
+    start, end = recording_time(start_s, lang), recording_time(end_s, lang)
+    if start == end:
+        return gettext_for(lang)(RECORDING_AT, time=start)
+    return gettext_for(lang)(RECORDING_SPAN, start=start, end=end)
+
+
+def position_words(seconds: float, lang: str = "fr") -> str:
+    """« 16:50 de l'enregistrement »: one position (the player's caption says it so)."""
+    return gettext_for(lang)(RECORDING_AT, time=recording_time(seconds, lang))
 
 
 def seconds_words(seconds: float, lang: str) -> str:

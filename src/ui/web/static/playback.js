@@ -1,6 +1,23 @@
 // The examiner's player (issue 7, issue 13): a click on a moment plays the recording from that
 // second (media time counts from the first entry; each segment knows where it starts). "Cite"
 // ticks a moment for a reason: the reason is ticked with it and each reason counts its moments.
+
+// « 16:50 », « 1:09:12 », « 0:11,9 »: a position in the recording, exactly as the server's
+// review_words.recording_time says it (minutes:seconds, hours past the first hour, rounded
+// half up to the tenth, the tenth only when there is one); tests/browser/test_playback.py
+// holds the two to the same text.
+function recordingTime(seconds, decimal) {
+  var tenths = Math.floor(seconds * 10 + 0.5);
+  var tenth = tenths % 10;
+  var whole = (tenths - tenth) / 10;
+  var hours = Math.floor(whole / 3600);
+  var minutes = Math.floor((whole % 3600) / 60);
+  var secs = whole % 60;
+  function two(n) { return (n < 10 ? "0" : "") + n; }
+  var text = hours ? hours + ":" + two(minutes) + ":" + two(secs) : minutes + ":" + two(secs);
+  return tenth ? text + decimal + tenth : text;
+}
+
 (function () {
   "use strict";
   var section = document.getElementById("recording");
@@ -137,15 +154,19 @@
     });
   }
 
-  // The player's own clock counts from its segment (0:00); the moments count seconds from
-  // the first entry. Under the player, the session's second it shows (a review: a recording
-  // that starts at 107 s played from « 0:00 »).
+  // The player's own clock counts from its segment (0:00); the moments count from the first
+  // entry. Under the player, where it is in the recording, said as the moments and the log
+  // say a span (review_words.recording_time): « 16:50 de l'enregistrement », not « Seconde
+  // 1011 » beside « 1 010 s – 1 026 s » (a review). Whole seconds while it plays, as a player
+  // counts; paused, to the tenth as the moments are (a gap's bounds, a frame held as evidence).
   var clock = document.getElementById("player-clock");
   function showClock() {
-    clock.textContent = clock.getAttribute("data-label").replace("{s}", String(Math.floor(cameraTime())));
+    var t = cameraTime();
+    var text = recordingTime(player.paused ? t : Math.floor(t), clock.getAttribute("data-decimal") || ".");
+    clock.textContent = clock.getAttribute("data-label").replace("{t}", text);
   }
   if (player && clock) {
-    ["loadedmetadata", "seeked", "timeupdate"].forEach(function (name) {
+    ["loadedmetadata", "seeked", "timeupdate", "pause", "play"].forEach(function (name) {
       player.addEventListener(name, showClock);
     });
     showClock();
