@@ -15,14 +15,20 @@ LIMITS: dict[str, int] = {
     "birth_place": 100,  # the portal profile's, printed on the certificate with the names
     "email": 320,  # RFC 5321's path limit
     "resume_reason": 2_000,
-    "answer": 10_000,  # a free-text answer to one question
+    "answer": 10_000,  # a free-text answer to one question (the exam's, the practice's: R12)
     "justification": 4_000,
     # The candidate's reason to contest (APPEAL-REASON, domain.review): the form said 2,000
     # and the edge allowed 4,000, refused on a page of its own (a reviewer's tour). One number.
     "appeal_reason": 2_000,
+    # The second examiner's written answer to it (APPEAL-DECISION, domain.review), sent to
+    # the candidate with the decision: it had no bound at all (a user's tour).
+    "appeal_answer": 4_000,
     "reassign_reason": 1_000,
     "note": 1_000,
     "hotline_reason": 500,  # why the hotline renewed, resent, unblocked, waived (domain.hotline)
+    # An API token's name on the centre's integrations page (domain.integrations), whose
+    # form said 80 in a number of its own.
+    "token_name": 80,
     # Hashed, never stored: bounded at the edge so a megabyte of password costs no hash time.
     "password": 1_024,
 }

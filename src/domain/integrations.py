@@ -22,13 +22,14 @@ from uuid import UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from domain.access import OutOfReach
-from domain.errors import DomainError, InvalidArgument, require_aware
+from domain.bounds import LIMITS
+from domain.errors import DomainError, InvalidArgument, Required, TooLong, require_aware
 from domain.rules import utc
 
 # Fixed for ever: changing it would lose every centre's tokens and subscriptions.
 INTEGRATIONS_NAMESPACE = UUID("3f7c2d1e-8b4a-4e6f-9c2d-5a1b7e3f9d20")
 LONGEST_TOKEN_DAYS = 366  # a token always expires: at most a year, then a new one
-NAME_LENGTH = 80
+NAME_LENGTH = LIMITS["token_name"]  # the page's maxlength and its refusal say the same
 URL_LENGTH = 500
 # http(s), a host (a name, IPv4 or [IPv6]), an optional port, then no space: no user or
 # password before the host (they would be shown on the centre's page and kept in the log).
@@ -128,9 +129,13 @@ def check_url(url: str) -> str:
 
 
 def check_name(name: str) -> str:
+    """A token's name, 1 to NAME_LENGTH characters once trimmed: empty, or too long with
+    the numbers for the page to say them (TooLong)."""
     name = name.strip()
-    if not name or len(name) > NAME_LENGTH:
-        raise InvalidArgument("name", f"a name of 1 to {NAME_LENGTH} characters is required")
+    if not name:
+        raise Required("name")
+    if len(name) > NAME_LENGTH:
+        raise TooLong("name", NAME_LENGTH, len(name))
     return name
 
 

@@ -20,7 +20,8 @@ Rules named in refusals, besides the guide's R1–R26:
 - ``APPEAL-SECOND-EXAMINER``: the appeal is decided by a second examiner, never the first,
   and only by the one assigned to it.
 - ``APPEAL-DECISION``: the second examiner answers the candidate in writing (5 words or
-  more); overturning is refused while the evidence holds a ground (its own rule, R9 or R17).
+  more, at most 4,000 characters); overturning is refused while the evidence holds a
+  ground (its own rule, R9 or R17).
 
 The recommendation advises, the examiner decides (R19): validating against a ground of the
 recommendation is allowed with a written justification of that ground (an `Override`, at
@@ -47,6 +48,7 @@ OTHER_JUSTIFICATION_MIN_WORDS = 5
 OVERRIDE_JUSTIFICATION_MIN_WORDS = 10  # R19: a sentence, not a word, per ground overridden
 APPEAL_REASON_MAX_CHARS = LIMITS["appeal_reason"]
 APPEAL_ANSWER_MIN_WORDS = 5
+APPEAL_ANSWER_MAX_CHARS = LIMITS["appeal_answer"]
 
 
 @dataclass(frozen=True)
@@ -529,6 +531,11 @@ class Review(Aggregate):
             "only the second examiner assigned to the appeal may decide it",
         )
         text = answer.strip()
+        require(
+            len(text) <= APPEAL_ANSWER_MAX_CHARS,
+            "APPEAL-DECISION",
+            f"an answer has at most {APPEAL_ANSWER_MAX_CHARS} characters ({len(text)} given)",
+        )
         require(
             count_words(text) >= APPEAL_ANSWER_MIN_WORDS,
             "APPEAL-DECISION",

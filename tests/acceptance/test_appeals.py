@@ -536,3 +536,96 @@ def test_a_reason_far_past_any_typing_is_refused_at_the_edge_never_echoed_back(
         assert refused.status_code == 400
         assert "x" * 1_000 not in refused.text
     assert journey.ctx.store.get(review.id, Review).appeal is None
+
+
+def long_answer(length: int) -> str:
+    """A written answer of exactly `length` characters, words and all."""
+    return ("la vidéo montre le candidat seul " * (length // 30 + 1))[: length - 1] + "."
+
+
+ANSWER_TOO_LONG = {
+    "fr": "Champ « Réponse écrite au candidat » : 4\u202f000 caractères au plus, et votre "
+    "réponse en compte 4\u202f001. Raccourcissez-la, puis appuyez à nouveau sur « Enregistrer "
+    "la décision ». Rien n'a été enregistré.",
+    "en": "Field “Written answer to the candidate”: 4,000 characters at most, and your answer "
+    "has 4,001. Shorten it, then press “Record the decision” again. Nothing was recorded.",
+}
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_the_second_examiners_answer_too_long_comes_back_beside_it_as_typed(
+    journey: Journey, language: str
+) -> None:
+    """The written answer to the candidate had no bound and no maxlength (a user's tour).
+    APPEAL-DECISION holds it to LIMITS["appeal_answer"]: the field's maxlength says it, a
+    longer one is refused beside the field, in the examiner's language, the form as sent,
+    and nothing is recorded; the use case refuses it as well."""
+    platform = journey.platform
+    first, second = examiner(platform, "first"), examiner(platform, "second")
+    review = invalidated_and_sent(journey, first, forced=False)
+    contest(journey)
+    appeals.take_appeal(journey.ctx, review.id, second)
+    limit = LIMITS["appeal_answer"]
+    typed = long_answer(limit + 1)
+    assert (
+        refused(
+            appeals.decide_appeal,
+            journey.ctx,
+            review.id,
+            examiner_id=second,
+            outcome=AppealOutcome.OVERTURNED,
+            answer=typed,
+        )
+        == "APPEAL-DECISION"
+    )
+    appeal_page = f"/examiner/appeals/{review.id}"
+    with logged_in(platform, "/staff/login", "second@example.org") as client:
+        client.get(f"/lang/{language}")
+        page = client.get(appeal_page).text
+        assert re.search(rf'<textarea id="answer" name="answer"[^>]*maxlength="{limit}"', page)
+        head = platform.ctx.store.head()
+        sent = post_form(
+            client, appeal_page, f"{appeal_page}/decide", outcome="overturned", answer=typed
+        )
+        assert sent.status_code == 409
+        said = html.unescape(sent.text)
+        assert ANSWER_TOO_LONG[language] in said
+        assert re.search(r'<textarea id="answer"[^>]*aria-invalid="true"', said)
+        assert f"{typed}</textarea>" in said and 'value="overturned" checked' in said
+        # Beside the field: after its label, not above the whole form.
+        label = said.index('<label for="answer">')
+        assert label < said.index('id="decision-error"') < said.index('<textarea id="answer"')
+        assert platform.ctx.store.head() == head
+
+
+def test_the_second_examiners_answer_at_its_limit_is_recorded_and_far_past_it_refused_at_the_edge(
+    journey: Journey,
+) -> None:
+    """At the bound the answer is recorded and sent as written; past KEPT_TIMES it, it is
+    no typing: refused before the handler naming the field, never echoed in the page."""
+    platform = journey.platform
+    first, second = examiner(platform, "first"), examiner(platform, "second")
+    review = invalidated_and_sent(journey, first, forced=False)
+    contest(journey)
+    appeals.take_appeal(journey.ctx, review.id, second)
+    limit = LIMITS["appeal_answer"]
+    appeal_page = f"/examiner/appeals/{review.id}"
+    with logged_in(platform, "/staff/login", "second@example.org") as client:
+        head = platform.ctx.store.head()
+        far = post_form(
+            client, appeal_page, f"{appeal_page}/decide", outcome="overturned", answer="x" * 16_001
+        )
+        assert far.status_code == 400
+        assert "x" * 1_000 not in far.text
+        assert (
+            "« Réponse écrite au candidat » est trop long : pas plus de 4\u202f000 caractères."
+            in html.unescape(far.text)
+        )
+        assert platform.ctx.store.head() == head
+        typed = long_answer(limit)
+        sent = post_form(
+            client, appeal_page, f"{appeal_page}/decide", outcome="overturned", answer=typed
+        )
+        assert sent.status_code in (302, 303), sent.text[-400:]
+    decided = platform.ctx.store.get(review.id, Review).appeal
+    assert decided is not None and decided.answer == typed

@@ -23,6 +23,8 @@ from app.mail_rendering import SupportContact
 from app.tenancy import centre_of_operator
 from app.use_cases import accounts
 from domain.access import OutOfReach
+from domain.bounds import LIMITS
+from domain.errors import TooLong
 from domain.integrations import CentreIntegrations, Scope, integrations_id
 from domain.staff import Role
 from tests.acceptance.web import form_token, log_in
@@ -275,3 +277,86 @@ def test_a_missing_or_mistyped_field_is_named(client: TestClient[Any]) -> None:
             refused = machine.post(ENROL, json=body, headers=bearer(token))
             assert refused.status_code == 400, refused.text
             assert refused.json()["field"] == field, refused.text
+
+
+def tokens_of(platform: Platform, centre_manager: str) -> dict[UUID, Any]:
+    centre = centre_of_operator(staff(platform, centre_manager))
+    try:
+        return dict(platform.ctx.store.get(integrations_id(centre), CentreIntegrations).tokens)
+    except LookupError:
+        return {}
+
+
+NAME_TOO_LONG = {
+    "fr": "Champ « Nom du jeton » : 80 caractères au plus, et ce nom en compte 81. "
+    "Raccourcissez-le, puis appuyez à nouveau sur « Créer le jeton ». Rien n'a été créé.",
+    "en": "Field “Token name”: 80 characters at most, and this name has 81. Shorten it, then "
+    "press “Create the token” again. Nothing was created.",
+}
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_a_token_name_too_long_comes_back_beside_its_field_as_typed(
+    platform: Platform, client: TestClient[Any], language: str
+) -> None:
+    """The name's bound was the domain's own 80 and the form's maxlength a number of its own;
+    a longer name gave a page of its own, « Check the field », the form lost (a user's tour).
+    One bound (LIMITS["token_name"]): the maxlength says it, a longer name comes back beside
+    its field, as typed with the scopes ticked, and no token is made."""
+    limit = LIMITS["token_name"]
+    path = "/operator/integrations"
+    client.get(f"/lang/{language}")
+    assert re.search(
+        rf'<input id="name" name="name"[^>]*maxlength="{limit}"', client.get(path).text
+    )
+    typed = "CRM du centre " + "x" * (limit + 1 - 14)
+    refused = client.post(
+        f"{path}/tokens",
+        data={
+            "name": typed,
+            "days": "30",
+            "scopes": [Scope.RESULTS_READ.value],
+            "_csrf_token": form_token(client, path),
+        },
+    )
+    assert refused.status_code == 409
+    said = html.unescape(refused.text)
+    field = re.search(r'<input id="name" name="name"[^>]*>', said)
+    assert field is not None and f'value="{typed}"' in field.group(0)
+    assert 'aria-invalid="true"' in field.group(0)
+    assert f'{field.group(0)}<small class="field-error" id="name-error" role="alert">' in said
+    assert NAME_TOO_LONG[language] in said
+    assert 'value="30"' in said and 'value="results:read" checked' in said
+    assert 'id="token-value"' not in said
+    assert tokens_of(platform, "centre@example.org") == {}
+    with pytest.raises(TooLong):
+        integrations.issue_token(
+            platform.ctx,
+            staff(platform, "centre@example.org"),
+            name=typed,
+            scopes=(Scope.RESULTS_READ,),
+        )
+
+
+def test_a_token_name_at_its_limit_is_kept_and_far_past_it_refused_at_the_edge(
+    platform: Platform, client: TestClient[Any]
+) -> None:
+    """At the bound the name is the token's; past KEPT_TIMES it, it is no typing: refused
+    before the handler naming the field, never echoed in the page."""
+    limit = LIMITS["token_name"]
+    path = "/operator/integrations"
+    far = client.post(
+        f"{path}/tokens",
+        data={
+            "name": "n" * (4 * limit + 1),
+            "scopes": [Scope.RESULTS_READ.value],
+            "_csrf_token": form_token(client, path),
+        },
+    )
+    assert far.status_code == 400 and "n" * (limit + 1) not in far.text
+    said = html.unescape(far.text)
+    assert "« Nom du jeton » est trop long : pas plus de 80 caractères." in said
+    assert tokens_of(platform, "centre@example.org") == {}
+    issue_on_the_page(client, "n" * limit, Scope.RESULTS_READ)
+    [token] = tokens_of(platform, "centre@example.org").values()
+    assert token.name == "n" * limit

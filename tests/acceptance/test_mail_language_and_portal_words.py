@@ -14,12 +14,13 @@ from litestar.testing import TestClient
 from adapters.bootstrap import Platform
 from adapters.mail.memory import MemoryMailer
 from app.mail_rendering import SupportContact
-from app.use_cases import accommodations, enrolment, proctoring
+from app.use_cases import accommodations, enrolment, portal, proctoring
 from domain.bounds import LIMITS
 from domain.candidate import Candidate
+from domain.exam_attempt import ExamAttempt
 from domain.proctored_session import EnvironmentPart
 from tests.acceptance.web import form_token, log_in
-from ui.journey import Journey, hotline_account, make_platform
+from ui.journey import PROFILE, Journey, hotline_account, make_platform
 from ui.web.app import create_app
 from ui.web.i18n import catalogue
 from vigie_contracts.samples import ebml_sample
@@ -492,3 +493,107 @@ def test_the_portal_profile_names_every_wrong_field_at_once_with_its_rule_r11(
         assert not platform.ctx.store.get(journey.candidate_id, Candidate).profile_complete
     finally:
         client.__exit__(None, None, None)
+
+
+def at_the_practice(platform: Platform, language: str) -> tuple[Journey, TestClient[Any], str]:
+    """A candidate logged in at her portal, her profile made and the practice questionnaire
+    offered (ENI-ACCESS, R12), the pages in `language`: her journey, the client, the page."""
+    journey = enrolled(platform, "fr@example.org", "fr")
+    journey.create_session()
+    attempt_id = journey.through_checks()
+    assert journey.candidate_id is not None
+    portal.save_portal_profile(
+        platform.ctx, journey.candidate_id, email=journey.email, profile=PROFILE, password=PASSWORD
+    )
+    journey.set_password(PASSWORD)
+    client = client_of(platform)
+    log_in(client, "/login", "fr@example.org", PASSWORD)
+    client.get(f"/lang/{language}")
+    return journey, client, f"/portal/{attempt_id}"
+
+
+PRACTICE_TOO_LONG = {
+    "fr": "Champ « Quel mot désigne l'affichage d'une partie seulement des enregistrements "
+    "d'une feuille de données ? » : 10\u202f000 caractères au plus, et votre réponse en compte "
+    "10\u202f001. Raccourcissez-la, puis appuyez à nouveau sur « Soumettre ». Rien n'a été "
+    "enregistré.",
+    "en": "Field “Quel mot désigne l'affichage d'une partie seulement des enregistrements "
+    "d'une feuille de données ?”: 10,000 characters at most, and your answer has 10,001. "
+    "Shorten it, then press “Submit” again. Nothing was recorded.",
+}
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_a_practice_answer_too_long_comes_back_beside_its_question_r12(
+    platform: Platform, language: str
+) -> None:
+    """The practice questionnaire's answers had no bound and no maxlength (a user's tour):
+    any length was read, normalised and scored. They are held to the exam's answer bound
+    (LIMITS["answer"]): the fields' maxlength says it; one longer is refused beside its
+    question, in the candidate's language, the answers as typed, nothing recorded."""
+    journey, client, page = at_the_practice(platform, language)
+    limit = LIMITS["answer"]
+    short, filtre = "q-entrainement-objet", "q-entrainement-filtre"
+    try:
+        shown = client.get(page).text
+        assert len(re.findall(rf'name="q-[\w-]+" maxlength="{limit}"', shown)) == 3
+        sent = {short: "La table", filtre: "f" * (limit + 1)}
+        refused = client.post(
+            page + "/practice", data={"_csrf_token": form_token(client, page), **sent}
+        )
+        assert refused.status_code == 409
+        said = html.unescape(refused.text)
+        assert PRACTICE_TOO_LONG[language] in said
+        # Beside its question, marked, and every answer as typed.
+        field = re.search(rf'<input id="practice-2" name="{filtre}"[^>]*>', said)
+        assert field is not None and 'aria-invalid="true"' in field.group(0)
+        assert f'value="{"f" * (limit + 1)}"' in field.group(0)
+        assert said.index(PRACTICE_TOO_LONG[language]) > said.index(field.group(0))
+        assert 'value="La table"' in said
+        # The page's script asks for the refusal alone, named for the field (journey.js).
+        fragment = client.post(
+            page + "/practice",
+            data={"_csrf_token": form_token(client, page), **sent},
+            headers={"x-vigie-fragment": "1"},
+        )
+        assert fragment.status_code == 409
+        assert re.findall(r'data-field="([\w-]+)"', fragment.text) == [filtre]
+        assert portal_attempt(journey).practice_scores == ()
+    finally:
+        client.__exit__(None, None, None)
+
+
+def test_a_practice_answer_at_its_limit_is_scored_and_far_past_it_refused_at_the_edge_r12(
+    platform: Platform,
+) -> None:
+    """At the bound an answer is scored as any other; past KEPT_TIMES it, it is no typing:
+    refused before the handler with the field named, never echoed, nothing recorded."""
+    journey, client, page = at_the_practice(platform, "fr")
+    limit = LIMITS["answer"]
+    try:
+        far = client.post(
+            page + "/practice",
+            data={
+                "_csrf_token": form_token(client, page),
+                "q-entrainement-filtre": "f" * (4 * limit + 1),
+            },
+        )
+        assert far.status_code == 400
+        assert "f" * 1_000 not in far.text
+        said = html.unescape(far.text)
+        assert "« Votre réponse » est trop long : pas plus de 10\u202f000 caractères." in said
+        assert portal_attempt(journey).practice_scores == ()
+        kept = client.post(
+            page + "/practice",
+            data={"_csrf_token": form_token(client, page), "q-entrainement-filtre": "f" * limit},
+            follow_redirects=False,
+        )
+        assert kept.status_code in (302, 303), kept.text[-400:]
+        assert portal_attempt(journey).practice_scores == (0.0,)
+    finally:
+        client.__exit__(None, None, None)
+
+
+def portal_attempt(journey: Journey) -> ExamAttempt:
+    assert journey.attempt_id is not None
+    return journey.platform.ctx.store.get(journey.attempt_id, ExamAttempt)

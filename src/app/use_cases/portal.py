@@ -8,9 +8,10 @@ from uuid import UUID
 
 from app.context import Context, retrying, update
 from app.passwords import hash_password
+from domain.bounds import LIMITS
 from domain.candidate import Candidate, PortalProfile
 from domain.enrollment import Enrollment
-from domain.errors import RuleBroken
+from domain.errors import RuleBroken, TooLong, refuse_all
 from domain.exam_attempt import AttemptStatus, ExamAttempt, ExamWindow
 from domain.proctored_session import ProctoredSession
 from domain.scoring import GivenAnswer, Results, score
@@ -57,11 +58,25 @@ def save_portal_profile(
     )
 
 
+# A practice answer is an answer to one of the exam's kinds of question: the exam's own bound
+# (domain.bounds). It had none: any length was read, normalised and scored (a user's tour).
+PRACTICE_ANSWER_MAX_CHARS = LIMITS["answer"]
+
+
 def take_practice_questionnaire(
     ctx: Context, attempt_id: UUID, *, answers: Mapping[str, GivenAnswer | str]
 ) -> Results:
     """R12: the practice questionnaire, where offered; scored for the candidate, it never
-    counts in the exam's results."""
+    counts in the exam's results. Every answer longer than PRACTICE_ANSWER_MAX_CHARS is
+    refused at once (TooLong, named by its question's id), nothing scored nor recorded."""
+    refuse_all(
+        [
+            TooLong(question_id, PRACTICE_ANSWER_MAX_CHARS, len(text))
+            for question_id, given in answers.items()
+            if len(text := given if isinstance(given, str) else given.text)
+            > PRACTICE_ANSWER_MAX_CHARS
+        ]
+    )
     at = ctx.now()
 
     def practise(attempt: ExamAttempt) -> Results:

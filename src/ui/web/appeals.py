@@ -23,6 +23,7 @@ from domain.evidence import ReasonCode
 from domain.exam_attempt import ExamAttempt
 from domain.proctored_session import ProctoredSession
 from domain.review import (
+    APPEAL_ANSWER_MAX_CHARS,
     APPEAL_ANSWER_MIN_WORDS,
     APPEAL_REASON_MAX_CHARS,
     AppealOutcome,
@@ -42,6 +43,7 @@ from ui.web.edge import (
     platform_of,
     staff_guard,
     staff_id,
+    within_kept_bound,
 )
 from ui.web.examiner import REASON_LABELS, _cited, refusal_from
 from ui.web.i18n import N_, gettext_for
@@ -248,6 +250,9 @@ class AppealDesk(Controller):
         if action == "take":
             appeals.take_appeal(ctx, review_id, examiner)
         elif action == "decide":
+            # The answer comes back in the form when too long (APPEAL-DECISION), up to
+            # KEPT_TIMES its bound; past that it is no typing, refused here, never echoed.
+            within_kept_bound(data, "answer", "appeal_answer")
             try:
                 outcome = AppealOutcome(str(data.get("outcome", "")))
             except ValueError:
@@ -272,7 +277,15 @@ class AppealDesk(Controller):
                     for k, v in data.items()
                 }
                 message = _appeal_refusal(refusal, outcome, answer, language_of(request))
-                return _appeal_page(request, review_id, error=message, status=409, sent=sent)
+                return _appeal_page(
+                    request,
+                    review_id,
+                    error=message,
+                    # Said beside the answer when it is the answer that was refused.
+                    error_field="answer" if _answer_refused(refusal, answer) else "",
+                    status=409,
+                    sent=sent,
+                )
             # To the decision shown (the form's #decision-error would otherwise stay in the
             # address, a redirect without a fragment keeping the request's).
             return Redirect(f"/examiner/appeals/{review_id}#appeal-decision")
@@ -286,11 +299,12 @@ def _appeal_page(
     review_id: UUID,
     *,
     error: str = "",
+    error_field: str = "",
     status: int = 200,
     sent: dict[str, list[str]] | None = None,
 ) -> Template:
-    """The appeal's page; after a refused decision, with the refusal in words and the form
-    as it was sent (`sent`)."""
+    """The appeal's page; after a refused decision, with the refusal in words (beside the
+    field it names, `error_field`) and the form as it was sent (`sent`)."""
     examiner = staff_id(request)
     platform = platform_of(request)
     review = tenancy.review_for(platform.ctx, examiner, review_id)  # else 404 (issue 14)
@@ -320,9 +334,18 @@ def _appeal_page(
             moment_at=review_moments.moment_times(shown),
             format_number=lambda x: review_words.seconds_words(x, language),
             error=error,
+            error_field=error_field,
             sent=sent,
         ),
         status_code=status,
+    )
+
+
+def _answer_refused(refusal: DomainError, answer: str) -> bool:
+    """Whether APPEAL-DECISION refused the written answer itself: too long or too short."""
+    text = answer.strip()
+    return getattr(refusal, "rule", "") == "APPEAL-DECISION" and (
+        len(text) > APPEAL_ANSWER_MAX_CHARS or count_words(text) < APPEAL_ANSWER_MIN_WORDS
     )
 
 
@@ -332,6 +355,14 @@ def _appeal_refusal(refusal: DomainError, outcome: AppealOutcome, answer: str, l
     _ = gettext_for(lang)
     rule = getattr(refusal, "rule", "")
     field = refusal.field if isinstance(refusal, InvalidArgument) else ""
+    if rule == "APPEAL-DECISION" and len(answer.strip()) > APPEAL_ANSWER_MAX_CHARS:
+        return _(
+            "Field “Written answer to the candidate”: %(limit)s characters at most, and your "
+            "answer has %(given)s. Shorten it, then press “Record the decision” again. Nothing "
+            "was recorded.",
+            limit=format_decimal(APPEAL_ANSWER_MAX_CHARS, locale=lang),
+            given=format_decimal(len(answer.strip()), locale=lang),
+        )
     if rule == "APPEAL-DECISION" and count_words(answer.strip()) < APPEAL_ANSWER_MIN_WORDS:
         return _(
             "Your answer has %(got)s word(s): write at least %(n)s, it goes to the "

@@ -15,7 +15,11 @@ import msgspec
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.exceptions import (
+    NotAuthorizedException,
+    PermissionDeniedException,
+    ValidationException,
+)
 from litestar.handlers.base import BaseRouteHandler
 from litestar.params import Body
 from litestar.response import Redirect
@@ -65,6 +69,23 @@ def kept_bound(field: str) -> msgspec.Meta:
     """A form field checked by its handler (its value kept in the form when refused), bounded
     at the edge at KEPT_TIMES its length: `surname: Annotated[str, kept_bound("surname")]`."""
     return msgspec.Meta(max_length=LIMITS[field] * KEPT_TIMES)
+
+
+def within_kept_bound(data: dict[str, Any], name: str, field: str) -> None:
+    """`kept_bound` for a form read as a dict (one whose fields vary: the appeal's decision,
+    the practice questionnaire's answers): its value `name` (each one, if sent twice) past
+    KEPT_TIMES the bound of `field` is refused as the edge refuses a typed form's, with a 400
+    naming the field (`app._http_error`), before the handler reads anything else from it."""
+    value = data.get(name, "")
+    limit = LIMITS[field] * KEPT_TIMES
+    values = value if isinstance(value, list) else [value]
+    if any(isinstance(v, str) and len(v) > limit for v in values):
+        raise ValidationException(
+            extra=[
+                # As msgspec says it for a typed form (`kept_bound`): the same 400 follows.
+                {"key": field, "source": "body", "message": f"Expected `str` of length <= {limit}"}
+            ]
+        )
 
 
 def refusal_status(error: DomainError, otherwise: int) -> int:

@@ -10,16 +10,27 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from babel.numbers import format_decimal
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
+from markupsafe import Markup
 
 from app import integrations
-from domain.errors import InvalidArgument
+from domain.errors import InvalidArgument, TooLong
 from domain.integrations import LONGEST_TOKEN_DAYS, Scope, WebhookEvent
 from domain.staff import Role
-from ui.web.edge import Form, context, platform_of, staff_guard, staff_id
-from ui.web.i18n import N_
+from ui.web.edge import (
+    Form,
+    context,
+    language_of,
+    platform_of,
+    staff_guard,
+    staff_id,
+    within_kept_bound,
+)
+from ui.web.i18n import N_, gettext_for
+from ui.web.refusals import refusal_message
 
 PATH = "/operator/integrations"
 SCOPE_WORDS = {
@@ -51,8 +62,34 @@ def _chosen(data: dict[str, Any], name: str) -> list[str]:
 
 
 def _one(data: dict[str, Any], name: str) -> str:
+    return _typed(data, name).strip()
+
+
+def _typed(data: dict[str, Any], name: str) -> str:
+    """One field as typed (the first, if sent twice)."""
     value = data.get(name, "")
-    return str(value[0] if isinstance(value, list) and value else value).strip()
+    return str(value[0] if isinstance(value, list) and value else value)
+
+
+# The new token form's own fields: a refusal of one is said beside it, the form as typed.
+TOKEN_FIELDS = ("name", "days", "scopes")
+
+
+def _token_refusal(language: str, refusal: InvalidArgument) -> Markup:
+    """What a refused token says beside its field: a name too long says how long it may be
+    and is (the domain's NAME_LENGTH), the others their field's sentence."""
+    if isinstance(refusal, TooLong) and refusal.field == "name":
+        _ = gettext_for(language)
+        return Markup.escape(
+            _(
+                "Field “Token name”: %(limit)s characters at most, and this name has "
+                "%(given)s. Shorten it, then press “Create the token” again. Nothing was "
+                "created.",
+                limit=format_decimal(refusal.limit, locale=language),
+                given=format_decimal(refusal.given, locale=language),
+            )
+        )
+    return refusal_message(language, refusal)
 
 
 class IntegrationsDesk(Controller):
@@ -61,7 +98,7 @@ class IntegrationsDesk(Controller):
     path = PATH
     guards = [staff_guard(Role.CENTRE)]
 
-    def _page(self, request: Request[Any, Any, Any], **shown: Any) -> Template:
+    def _page(self, request: Request[Any, Any, Any], status: int = 200, **shown: Any) -> Template:
         platform = platform_of(request)
         centre = integrations.centre_manager(platform.ctx, staff_id(request))
         found = integrations.integrations_of(platform.ctx, centre)
@@ -86,6 +123,7 @@ class IntegrationsDesk(Controller):
                 notice=request.session.pop("notice", None),
                 **shown,
             ),
+            status_code=status,
         )
 
     @get("/", sync_to_thread=True)
@@ -95,21 +133,38 @@ class IntegrationsDesk(Controller):
 
     @post("/tokens", sync_to_thread=True, status_code=200)
     def issue_token(self, request: Request[Any, Any, Any], data: Form) -> Template:
-        """A new token, shown once in this reply."""
+        """A new token, shown once in this reply. A refused field is said beside it, the form
+        as typed: a name too long gave a page of its own and lost it (a user's tour). Past
+        KEPT_TIMES its bound, a name is no typing: refused here, never echoed."""
+        within_kept_bound(data, "name", "token_name")
         try:
-            scopes = tuple(Scope(s) for s in _chosen(data, "scopes"))
-        except ValueError:
-            raise InvalidArgument("scopes", "unknown scope") from None
-        days_text = _one(data, "days") or str(integrations.DEFAULT_TOKEN_DAYS)
-        if not days_text.isdigit() or not 1 <= int(days_text) <= LONGEST_TOKEN_DAYS:
-            raise InvalidArgument("days", f"a number of days from 1 to {LONGEST_TOKEN_DAYS}")
-        issued = integrations.issue_token(
-            platform_of(request).ctx,
-            staff_id(request),
-            name=_one(data, "name"),
-            scopes=scopes,
-            valid_days=int(days_text),
-        )
+            try:
+                scopes = tuple(Scope(s) for s in _chosen(data, "scopes"))
+            except ValueError:
+                raise InvalidArgument("scopes", "unknown scope") from None
+            days_text = _one(data, "days") or str(integrations.DEFAULT_TOKEN_DAYS)
+            if not days_text.isdigit() or not 1 <= int(days_text) <= LONGEST_TOKEN_DAYS:
+                raise InvalidArgument("days", f"a number of days from 1 to {LONGEST_TOKEN_DAYS}")
+            issued = integrations.issue_token(
+                platform_of(request).ctx,
+                staff_id(request),
+                name=_one(data, "name"),
+                scopes=scopes,
+                valid_days=int(days_text),
+            )
+        except InvalidArgument as refusal:
+            if refusal.field not in TOKEN_FIELDS:
+                raise
+            return self._page(
+                request,
+                status=409,
+                token_refused=(refusal.field, _token_refusal(language_of(request), refusal)),
+                token_typed={
+                    "name": _typed(data, "name"),
+                    "days": _typed(data, "days"),
+                    "scopes": _chosen(data, "scopes"),
+                },
+            )
         return self._page(request, new_token=issued)
 
     @post("/tokens/{token_id:uuid}/revoke", sync_to_thread=True)

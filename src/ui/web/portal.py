@@ -8,10 +8,12 @@ from typing import Any
 from uuid import UUID
 
 from babel.dates import format_date
+from babel.numbers import format_decimal
 from litestar import Controller, Request, get, post
 from litestar.exceptions import PermissionDeniedException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
+from markupsafe import Markup, escape
 
 from adapters.bootstrap import Platform
 from app.passwords import MIN_LENGTH
@@ -19,7 +21,14 @@ from app.time_format import LOCALES, TimeFormatter
 from app.use_cases import portal, proctoring
 from app.use_cases.reviewing import review_id_for
 from domain.candidate import Candidate, PortalProfile, profile_problems
-from domain.errors import InvalidArgument, RuleBroken, TooShort, refuse_all
+from domain.errors import (
+    InvalidArgument,
+    InvalidArguments,
+    RuleBroken,
+    TooLong,
+    TooShort,
+    refuse_all,
+)
 from domain.exam_attempt import AttemptStatus, ExamAttempt
 from domain.proctored_session import ProctoredSession
 from domain.review import Review
@@ -34,8 +43,10 @@ from ui.web.edge import (
     live_session,
     platform_of,
     wants_fragment,
+    within_kept_bound,
 )
 from ui.web.i18n import gettext_for
+from ui.web.refusals import field_name, refusal_message
 from ui.web.scores import percent, score_facts
 
 
@@ -198,31 +209,7 @@ class Portal(Controller):
 
     @get("/{attempt_id:uuid}", sync_to_thread=True)
     def portal_page(self, request: Request[Any, Any, Any], attempt_id: FromPath[UUID]) -> Template:
-        attempt = own_attempt(request, attempt_id)
-        platform = platform_of(request)
-        candidate = platform.ctx.store.get(attempt.candidate_id, Candidate)
-        certification = platform.ctx.catalogue.get(attempt.certification_code)
-        now = platform.ctx.now()
-        language = language_of(request)
-        return Template(
-            "_portal.html" if wants_fragment(request) else "portal.html",
-            context=context(
-                request,
-                attempt=attempt,
-                candidate=candidate,
-                certification=certification,
-                remaining=int(attempt.remaining_seconds(now)),
-                schedule=_schedule(attempt, now, language, platform.ctx.times),
-                practice_score=percent(
-                    attempt.practice_scores[-1] if attempt.practice_scores else None, language
-                ),
-                **score_facts(attempt, certification.pass_mark_percent, language),
-                proctoring_session=_live(request, attempt),
-                proctoring_screen=certification.screen_capture,
-                result_out=_result_out(platform, attempt),
-                deferred_away=_deferred_away(platform, attempt),
-            ),
-        )
+        return _portal_page(request, own_attempt(request, attempt_id))
 
     @post("/{attempt_id:uuid}/{action:str}", sync_to_thread=True)
     def portal_action(
@@ -231,11 +218,97 @@ class Portal(Controller):
         attempt_id: FromPath[UUID],
         action: FromPath[str],
         data: Form,
-    ) -> Redirect:
+    ) -> Redirect | Template:
         """One button of the portal; the domain refuses what the guide does not allow."""
         attempt = own_attempt(request, attempt_id)
-        perform_portal_action(platform_of(request), attempt, action, data)
+        if action == "practice":
+            # An answer comes back in the form when too long, up to KEPT_TIMES its bound;
+            # past that it is no typing, refused here and never echoed.
+            for name in [key for key in data if key.startswith("q-")]:
+                within_kept_bound(data, name, "answer")
+            try:
+                perform_portal_action(platform_of(request), attempt, action, data)
+            except InvalidArgument as refusal:
+                return _practice_refused(request, attempt, refusal, data)
+        else:
+            perform_portal_action(platform_of(request), attempt, action, data)
         return Redirect(f"/portal/{attempt_id}")
+
+
+def _portal_page(
+    request: Request[Any, Any, Any], attempt: ExamAttempt, *, status: int = 200, **shown: Any
+) -> Template:
+    """The portal as the attempt stands (the fragment alone for journey.js)."""
+    platform = platform_of(request)
+    candidate = platform.ctx.store.get(attempt.candidate_id, Candidate)
+    certification = platform.ctx.catalogue.get(attempt.certification_code)
+    now = platform.ctx.now()
+    language = language_of(request)
+    return Template(
+        "_portal.html" if wants_fragment(request) else "portal.html",
+        context=context(
+            request,
+            attempt=attempt,
+            candidate=candidate,
+            certification=certification,
+            remaining=int(attempt.remaining_seconds(now)),
+            schedule=_schedule(attempt, now, language, platform.ctx.times),
+            practice_score=percent(
+                attempt.practice_scores[-1] if attempt.practice_scores else None, language
+            ),
+            **score_facts(attempt, certification.pass_mark_percent, language),
+            proctoring_session=_live(request, attempt),
+            proctoring_screen=certification.screen_capture,
+            result_out=_result_out(platform, attempt),
+            deferred_away=_deferred_away(platform, attempt),
+            **shown,
+        ),
+        status_code=status,
+    )
+
+
+def _practice_refused(
+    request: Request[Any, Any, Any],
+    attempt: ExamAttempt,
+    refusal: InvalidArgument,
+    data: dict[str, Any],
+) -> Template:
+    """A practice answer refused (too long: R12's use case names its question), said beside
+    its question with the answers as typed: in the fragment journey.js places beside each
+    field (the form stays as typed), or on the whole portal page without the script. An
+    answer of any length was read and scored (a user's tour)."""
+    language = language_of(request)
+    _ = gettext_for(language)
+    practice = platform_of(request).ctx.catalogue.get(attempt.certification_code).practice
+    prompts = {q.question_id: q.prompt for q in practice.questions} if practice else {}
+    said: list[tuple[str, Markup]] = []
+    for problem in refusal.problems if isinstance(refusal, InvalidArguments) else (refusal,):
+        if isinstance(problem, TooLong):
+            sentence = escape(
+                _(
+                    "Field “%(field)s”: %(limit)s characters at most, and your answer has "
+                    "%(given)s. Shorten it, then press “Submit” again. Nothing was recorded.",
+                    field=prompts.get(problem.field) or field_name(language, "answer"),
+                    limit=format_decimal(problem.limit, locale=language),
+                    given=format_decimal(problem.given, locale=language),
+                )
+            )
+        else:
+            sentence = refusal_message(language, problem)
+        said.append((f"q-{problem.field}", sentence))
+    if wants_fragment(request):
+        return Template(
+            "_refusal.html", context=context(request, message="", fields=said), status_code=409
+        )
+    typed = {key: _first(value) for key, value in data.items() if key.startswith("q-")}
+    return _portal_page(
+        request, attempt, status=409, practice_typed=typed, practice_refused=dict(said)
+    )
+
+
+def _first(value: Any) -> str:
+    """A form's value as typed (the first, if sent twice)."""
+    return str(value[0] if isinstance(value, list) and value else value)
 
 
 ROUTES = [Portal]

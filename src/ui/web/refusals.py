@@ -23,6 +23,7 @@ from domain.errors import (
     TooLong,
     TooShort,
 )
+from ui.web.edge import KEPT_TIMES
 from ui.web.i18n import N_, gettext_for, pgettext_for
 
 # One sentence per rule: what the person does next.
@@ -76,12 +77,14 @@ _FIELDS: dict[str, str] = {
     "answer": N_("Your answer"),
     "justification": N_("Justification"),
     "appeal_reason": N_("Your reasons"),
+    "appeal_answer": N_("Written answer to the candidate"),
     "reassign_reason": N_("Reason"),
     "note": N_("Note"),
     "hotline_reason": N_("Reason"),
     "description": N_("Description"),
     # The centre's integrations page (issue 16).
     "name": N_("Token name"),
+    "token_name": N_("Token name"),
     "scopes": N_("What the token may do"),
     "days": N_("Valid for (days)"),
     "url": N_("Receiver's address (URL)"),
@@ -132,18 +135,24 @@ def edge_sentence(language: str, key: str, limit: int | None) -> str:
     for its bound (`limit`, from the domain's table), or not of its kind."""
     _ = gettext_for(language)
     # The table's name of the field: the form's own (`surname`), or one it ends with (a
-    # form's `reason` of 4,000 characters is the appeal's).
-    named = next(
-        (f for f, n in LIMITS.items() if n == limit and (f == key or f.endswith(f"_{key}"))),
-        key,
+    # form's `reason`), bounded at its limit or at KEPT_TIMES it (`kept_bound`, and
+    # `within_kept_bound`, which names the table's field itself). Said with the table's
+    # limit, the rule the form keeps to: a surname past 400 read « under 400 characters ».
+    named, rule = next(
+        (
+            (f, n)
+            for f, n in LIMITS.items()
+            if limit in (n, n * KEPT_TIMES) and (f == key or f.endswith(f"_{key}"))
+        ),
+        (key, limit),
     )
     field = field_name(language, named)
-    if limit is None:
+    if rule is None:
         return _("Check the field “%(field)s”.", field=field)
     return _(
         "“%(field)s” is too long: keep it under %(limit)s characters.",
         field=field,
-        limit=format_decimal(limit, locale=language),
+        limit=format_decimal(rule, locale=language),
     )
 
 
