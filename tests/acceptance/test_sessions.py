@@ -16,6 +16,7 @@ import pytest
 from litestar.testing import TestClient
 
 from adapters.bootstrap import Platform
+from adapters.clock import ManualClock
 from app.sessions import SessionPolicy, session_key
 from app.use_cases import accounts
 from domain.staff import Role
@@ -360,3 +361,65 @@ def test_support_resets_a_lost_second_factor_from_the_command_line(
         assert not factors.enabled(staff_id)
         assert _is_logged_out(desk, "/staff/login/code")  # the half-done log-in ended too
     assert main(["--database-url", url, "staff", "reset-second-factor", "no@example.org"]) == 2
+
+
+_FORM_TOKEN = re.compile(r'name="_csrf_token" value="([^"]+)"')
+STAFF_HOMES = {
+    Role.EXAMINER: "/examiner/reviews",
+    Role.CENTRE: "/operator",
+    Role.SUPPORT: "/hotline",
+    Role.AUDITOR: "/auditor",
+}
+
+
+@pytest.mark.parametrize(
+    "platform",
+    ["memory:", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
+    indirect=True,
+)
+@pytest.mark.parametrize("role", list(STAFF_HOMES))
+def test_an_unknown_address_is_drawn_for_the_member_logged_in_with_their_log_out(
+    platform: Platform, role: Role
+) -> None:
+    """Litestar answers an address no route knows before the session's middleware: the 404
+    page was drawn as for no one, without « Sécurité » nor « Se déconnecter », to a member
+    of staff logged in (a user's tour). It reads their session now (read only), and its
+    « Se déconnecter » works: its token is the browser's."""
+    email = f"{role.value}@example.org"
+    accounts.register_staff(platform.ctx, email=email, name="Eve", role=role, password=PASSWORD)
+    with _browser(_app(platform)) as browser:
+        log_in(browser, "/staff/login", email, PASSWORD)
+        session = browser.cookies["vigie_session"]
+        for answer in (browser.get("/no/such/page"), browser.put(STAFF_HOMES[role])):
+            assert answer.status_code in (404, 405), answer.status_code
+            assert 'action="/logout"' in answer.text and 'href="/staff/security"' in answer.text
+        assert browser.cookies["vigie_session"] == session  # nothing written nor renewed
+        page = browser.get("/nowhere")
+        token = _FORM_TOKEN.search(page.text)
+        assert token is not None
+        out = browser.post("/logout", data={"_csrf_token": token.group(1)}, follow_redirects=False)
+        assert out.status_code in (302, 303), out.text[-300:]
+        assert _is_logged_out(browser, STAFF_HOMES[role])
+        assert 'action="/logout"' not in browser.get("/nowhere").text
+
+
+def test_an_unknown_address_without_a_living_session_is_drawn_for_no_one(
+    platform: Platform, examiner: str
+) -> None:
+    """No cookie, a forged one, one whose session ended: the 404 page, for no one, never a
+    500; nor does a missing file under /static/, which no session is read for."""
+    with _browser(_app(platform)) as browser:
+        for cookie in (None, "forged", "x" * 4_000, "%00%ff"):
+            if cookie is not None:
+                browser.cookies.set("vigie_session", cookie)
+            page = browser.get("/no/such/page")
+            assert page.status_code == 404 and 'action="/logout"' not in page.text, cookie
+        browser.cookies.clear()
+        log_in(browser, "/staff/login", examiner, PASSWORD)
+        assert 'action="/logout"' in browser.get("/no/such/page").text
+        clock = platform.ctx.clock
+        assert isinstance(clock, ManualClock)
+        clock.advance(minutes=31)  # past a staff session's idle end
+        page = browser.get("/no/such/page")
+        assert page.status_code == 404 and 'action="/logout"' not in page.text
+        assert browser.get("/static/nowhere.css").status_code == 404

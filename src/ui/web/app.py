@@ -89,7 +89,7 @@ from ui.web.headers import security_headers
 from ui.web.i18n import N_, gettext_for
 from ui.web.read_your_writes import read_your_writes
 from ui.web.refusals import edge_sentence, field_refusals, refusal_message
-from ui.web.sessions import ServerSessions, csrf_cookie
+from ui.web.sessions import ServerSessions, csrf_cookie, session_where_unrouted
 from ui.web.static_files import static_files
 
 HERE = Path(__file__).parent
@@ -291,6 +291,7 @@ def _rate_limited(config: RateLimitConfig) -> Callable[[ASGIApp], ASGIApp]:
 
 
 HANDLER_THREADS = 16
+CSRF_COOKIE = "vigie_csrf"  # the double-submit token's cookie (journey.js reads it too)
 
 
 async def _handler_threads(_app: Litestar) -> None:
@@ -396,12 +397,12 @@ def create_app(
                 clock=platform.ctx.clock,
                 policy=policy,
                 secure=secure,
-                renew_csrf=csrf_cookie("vigie_csrf", csrf_key, secure=secure),
+                renew_csrf=csrf_cookie(CSRF_COOKIE, csrf_key, secure=secure),
             ),
         ],
         csrf_config=CSRFConfig(
             secret=csrf_key,
-            cookie_name="vigie_csrf",
+            cookie_name=CSRF_COOKIE,
             cookie_samesite="lax",
             cookie_secure=secure,
             # The probes set no cookie at all (issue 15): machines poll them.
@@ -416,6 +417,11 @@ def create_app(
                 *(f"^{path}$" for path in lti.LTI_PATHS),
             ],
         ),
+        # An unknown address is refused before the session's middleware: its error page
+        # is still drawn for the person logged in (their header, « Se déconnecter »).
+        after_exception=[
+            session_where_unrouted(platform.sessions, platform.ctx.clock, CSRF_COOKIE)
+        ],
         exception_handlers={
             OutOfReach: _out_of_reach,
             TokenRefused: machine_api.token_refused,

@@ -18,14 +18,17 @@ unchanged: they read and write `request.session` as before.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
 from anyio import to_thread
 from litestar import Request
 from litestar.datastructures import Cookie, MutableScopeHeaders
+from litestar.enums import ScopeType
+from litestar.exceptions import MethodNotAllowedException, NotFoundException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.utils.scope.state import ScopeState
 
 from adapters.persistence.unavailable import DATABASE_UNREACHABLE
 from app.ports.clock import Clock
@@ -175,6 +178,46 @@ class ServerSessions:
         ).to_header(header="")
 
 
+def session_where_unrouted(
+    store: SessionStore, clock: Clock, csrf_cookie_name: str
+) -> Callable[[Exception, Scope], Awaitable[None]]:
+    """An `after_exception` hook: the session of a request no route answered, for its error
+    page. Litestar refuses an unknown address (404, or 405 for another method) before any
+    middleware, this one included, so the page was drawn as for no one: a logged-in member
+    of staff lost their name's header, « Sécurité » and « Se déconnecter » (a user's tour).
+
+    The hook runs before the exception's handler and reads the session as the middleware
+    does (its cookie, its store, its ends), to be read only: nothing is written, no idle end
+    moved, no cookie set. No cookie, a forged one, or one whose session ended: the page is
+    drawn for no one, as before. The CSRF token is the cookie's, as Litestar's CSRF
+    middleware gives a GET, so the page's « Se déconnecter » posts a valid form."""
+
+    async def hook(error: Exception, scope: Scope) -> None:
+        if (
+            scope["type"] != ScopeType.HTTP
+            or "session" in scope  # the middleware ran: a route's own refusal
+            or not isinstance(error, NotFoundException | MethodNotAllowedException)
+            or scope["path"].startswith(_WITHOUT_SESSION)
+            or scope["path"] in _PROBES
+        ):
+            return
+        sent_id = cookie_of(scope, COOKIE)
+        if not sent_id:
+            return
+        try:
+            loaded = await store.get_async(session_key(sent_id), clock.now())
+        except DATABASE_UNREACHABLE:
+            return  # the error page still answers, for no one
+        if loaded is None:
+            return
+        scope["session"] = _COPY(_ENCODE(loaded.data))
+        token = cookie_of(scope, csrf_cookie_name)
+        if token:
+            ScopeState.from_scope(scope).csrf_token = token
+
+    return hook
+
+
 async def _try_again(scope: Scope, receive: Receive, send: Send, error: Exception) -> None:
     """The page (or problem details) a route answers when the database does not answer."""
     request: Request[Any, Any, Any] = Request(scope, receive)
@@ -209,4 +252,4 @@ def csrf_cookie(name: str, secret: str, *, secure: bool) -> Callable[[], str]:
     return renew
 
 
-__all__ = ["COOKIE", "ServerSessions", "cookie_of", "csrf_cookie"]
+__all__ = ["COOKIE", "ServerSessions", "cookie_of", "csrf_cookie", "session_where_unrouted"]
