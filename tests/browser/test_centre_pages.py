@@ -12,10 +12,13 @@ from typing import Any
 
 import pytest
 
-from app.use_cases import accounts
+from app.tenancy import centre_of_operator
+from app.use_cases import accounts, enrolment, reviewing
 from domain.bounds import LIMITS
+from domain.evidence import Verdict
 from domain.staff import Role
 from tests.browser.conftest import ARTIFACTS, Server, serious_violations
+from ui.journey import Journey
 
 SHOTS = Path(os.environ.get("VIGIE_CENTRE_SHOTS", str(ARTIFACTS / "centre")))
 WIDTHS = {"desktop": 1440, "phone": 360}
@@ -194,3 +197,60 @@ def test_a_surname_too_long_comes_back_in_the_form_as_typed(server: Server, page
     assert page.input_value("#first_name") == "Camille"
     assert page.locator("#surname").get_attribute("aria-invalid") == "true"
     watched.look("fr-09-surname-too-long")
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_a_long_name_reads_on_one_line_beside_a_released_result(
+    server: Server, page: Any, language: str
+) -> None:
+    """A released result's words (« Session validée · Réussi · 8 / 10 (80 %), seuil de
+    réussite 70 % ») widened the state column, and the candidate's name broke over two lines
+    in a narrow first column at 1280 px (a user's tour). On a desktop a name reads on one
+    line, the other columns wrapping instead; on a phone the list is still cards, within the
+    page."""
+    platform = server.platform
+    operator = accounts.register_staff(
+        platform.ctx, email="centre@example.org", name="Centre", role=Role.CENTRE, password=PASSWORD
+    )
+    centre = centre_of_operator(operator)
+    released = Journey(platform, email=f"cm.{language}@example.org", centre_id=centre)
+    released.sent_for_review()
+    examiner = accounts.register_staff(
+        platform.ctx, email=f"eve.{language}@example.org", name="Eve", role=Role.EXAMINER
+    )
+    assert released.review_id is not None
+    released.decided(examiner, Verdict.VALIDATED)
+    reviewing.release_results(platform.ctx, released.review_id, released_by=examiner)
+    for surname, first_name, email in (
+        ("Bertrand-Lefebvre", "Anne-Sophie", "asb@example.org"),
+        ("de La Rochefoucauld", "Jean-Baptiste", "jb@example.org"),
+    ):
+        enrolment.enrol_candidate(
+            platform.ctx,
+            platform.projections,
+            centre_id=centre,
+            email=email,
+            surname=surname,
+            first_name=first_name,
+            certification_code="ENI-ACCESS",
+            language=language,
+        )
+    platform.settle()
+    watched = Watched(page)
+    page.goto(f"{server.url}/lang/{language}")
+    page.goto(f"{server.url}/staff/login")
+    page.fill("#email", "centre@example.org")
+    page.fill("#password", PASSWORD)
+    page.locator("form button[type=submit]").last.click()
+    page.wait_for_url(f"{server.url}/operator")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    assert page.locator("#roster .centre-result").count() == 1  # the released result's words
+    lines = page.evaluate(
+        "[...document.querySelectorAll('#roster .centre-name')]"
+        ".map(name => [name.textContent, name.getClientRects().length])"
+    )
+    assert len(lines) == 3 and all(count == 1 for _name, count in lines), lines
+    page.locator("#candidates").screenshot(path=str(SHOTS / f"{language}-10-long-names.png"))
+    page.set_viewport_size({"width": 390, "height": 900})
+    assert page.locator("#roster thead").bounding_box()["height"] <= 1  # cards: no heading row
+    watched.look(f"{language}-10-long-names")
