@@ -59,6 +59,11 @@ class SessionSummary:
     # released (R19: results are sent after the review).
     results: Results | None = None
     live_supervision: bool = False  # created for a booked live-supervision slot (R2)
+    # The status says « exam » from the launch (R10), before « Commencer » (R15) and until the
+    # exam is sent (R18): the candidate's list read « Examen en cours » while she was still at
+    # her profile or her tile (a user's tour). Whether the exam itself began, and ended.
+    exam_begun: bool = False
+    exam_finished: bool = False
 
     @property
     def entry_label(self) -> str:
@@ -559,7 +564,11 @@ class Projections:
         sid = self.session_of_attempt.get(event.originator_id)
         if sid is None or sid not in self.sessions:
             return
-        if isinstance(event, ExamAttempt.ResultsShown):
+        if isinstance(event, ExamAttempt.ExamBegun):
+            self.sessions[sid] = replace(self.sessions[sid], exam_begun=True)
+        elif isinstance(event, ExamAttempt.ExamFinished):
+            self.sessions[sid] = replace(self.sessions[sid], exam_finished=True)
+        elif isinstance(event, ExamAttempt.ResultsShown):
             self.sessions[sid] = replace(self.sessions[sid], results=event.results)
         elif isinstance(event, ExamAttempt.ExamQuit):
             self.sessions[sid] = replace(self.sessions[sid], status="quit")

@@ -597,3 +597,74 @@ def test_a_practice_answer_at_its_limit_is_scored_and_far_past_it_refused_at_the
 def portal_attempt(journey: Journey) -> ExamAttempt:
     assert journey.attempt_id is not None
     return journey.platform.ctx.store.get(journey.attempt_id, ExamAttempt)
+
+
+# The list's badge at each moment of the journey, in each language: « Examen en cours » only
+# between « Commencer » (R15) and the end of the exam (R18). It said so from the launch (R10),
+# while she was still at her profile, her tile or the instructions (a user's tour).
+BADGES = {
+    "fr": (
+        "Examen à passer",
+        "Vérifications en cours",
+        "Vérifications terminées, examen pas encore commencé",
+        "Examen en cours",
+        "Examen terminé, pas encore envoyé au contrôle",
+        "En cours de contrôle par un examinateur",
+    ),
+    "en": (
+        "Exam to take",
+        "Checks under way",
+        "Checks done, exam not started yet",
+        "Exam under way",
+        "Exam finished, not sent for review yet",
+        "Being checked by an examiner",
+    ),
+}
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_the_exams_list_says_exam_under_way_only_once_the_exam_began(
+    platform: Platform, language: str
+) -> None:
+    created, checks, checks_done, exam, finished, sent = BADGES[language]
+    email = f"badge-{language}@example.org"
+    journey = enrolled(platform, email, language)
+    journey.create_session()
+    journey.set_password(PASSWORD)
+    client = client_of(platform)
+
+    def badge() -> str:
+        page = client.get("/exams").text
+        [words] = re.findall(r'<span class="badge badge--\w+">([^<]*)</span>', page)
+        return html.unescape(words)
+
+    try:
+        log_in(client, "/login", email, PASSWORD)
+        client.post("/terms", data={"_csrf_token": form_token(client, "/terms")})
+        assert badge() == created
+        journey.enter()
+        journey.pass_attestations()
+        assert badge() == checks
+        journey.pass_equipment()
+        journey.take_photos()
+        assert badge() == checks
+        journey.record_environment()  # the exam launched (R10): the portal, not the exam
+        assert badge() == checks_done
+        attempt_id = journey.to_tile()
+        assert badge() == checks_done
+        portal.start_now(platform.ctx, attempt_id)  # « Je démarre maintenant »
+        platform.settle()  # the workspace provisioned: the instructions, « Commencer »
+        assert badge() == checks_done
+        portal.begin_exam(platform.ctx, attempt_id)
+        platform.settle()
+        assert badge() == exam
+        portal.finish_exam(platform.ctx, attempt_id)
+        platform.settle()
+        assert badge() == finished
+        code = platform.ctx.store.get(attempt_id, ExamAttempt).validation_code
+        assert code is not None
+        portal.validate_exam(platform.ctx, attempt_id, typed_code=code)
+        platform.settle()
+        assert badge() == sent
+    finally:
+        client.__exit__(None, None, None)

@@ -431,6 +431,12 @@ SESSION_STATES: dict[str, tuple[str, str]] = {
     "invalidated": (N_("Exam invalidated"), "error"),
     "under appeal": (N_("Appeal under review"), "info"),
 }
+# The read model says « exam » from the launch (R10) until the exam is sent (R18): the list
+# read « Examen en cours » while she was still at her profile, her tile or the instructions,
+# before « Commencer » (R15), a user's tour. What it says before and after the exam itself,
+# in the hotline's words.
+EXAM_NOT_BEGUN = (N_("Checks done, exam not started yet"), "info")
+EXAM_FINISHED = (N_("Exam finished, not sent for review yet"), "warning")
 
 
 # A validated session is one that followed the rules, not a pass: once its result is out
@@ -447,6 +453,10 @@ def _state(session: SessionSummary, _: Gettext) -> tuple[str, str]:
     results = session.results
     if session.status == "validated" and results is not None and results.max_score:
         words, tone = VALIDATED_OUTCOMES[results.passed]
+    elif session.status == "exam" and not session.exam_begun:
+        words, tone = EXAM_NOT_BEGUN
+    elif session.status == "exam" and session.exam_finished:
+        words, tone = EXAM_FINISHED
     else:
         words, tone = SESSION_STATES.get(session.status, (N_("In progress"), "info"))
     return _(words), tone
