@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from app.context import update
 from domain.bounds import LIMITS
 from domain.candidate import Candidate
@@ -391,3 +393,153 @@ def test_an_answer_too_long_is_said_beside_its_question_and_its_text_is_kept(
     status.filter(has_text=re.compile(f"Question {n} enregistrée à")).wait_for(timeout=12_000)
     assert problem.is_hidden()
     assert attempt(server, journey).given_answers()[short].text == "Une réponse hors ligne"
+
+
+# What the finish dialog says of answers not saved, in each language.
+UNSAVED_WORDS = {
+    "fr": {
+        "answer": "Votre réponse",
+        "refused": "Question {n} non enregistrée",
+        "saved": "enregistrée à",
+        "unanswered": (
+            "Question {n} : votre réponse n'est pas enregistrée (la raison est sous la "
+            "question). Si vous terminez maintenant, cette question sera comptée comme sans "
+            "réponse."
+        ),
+        "earlier": (
+            "Question {n} : votre dernière modification n'est pas enregistrée (la raison est "
+            "sous la question). Si vous terminez maintenant, c'est la réponse enregistrée "
+            "auparavant qui comptera."
+        ),
+        "back": "Revenir à la question {n}",
+        "anyway": "Terminer quand même",
+        "finish": "Terminer l'examen",
+    },
+    "en": {
+        "answer": "Your answer",
+        "refused": "Question {n} not saved",
+        "saved": "saved at",
+        "unanswered": (
+            "Question {n}: your answer is not saved (the reason is under the question). If "
+            "you finish now, this question counts as unanswered."
+        ),
+        "earlier": (
+            "Question {n}: your latest change is not saved (the reason is under the "
+            "question). If you finish now, the answer saved before it counts instead."
+        ),
+        "back": "Go back to question {n}",
+        "anyway": "Finish anyway",
+        "finish": "Finish the exam",
+    },
+}
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_finishing_with_an_answer_not_saved_names_it_and_leads_back_to_it(
+    server: Server, page: Any, language: str
+) -> None:
+    """« Terminer l'examen » with an answer the server refused (too long) beside its question:
+    the dialog counted it unanswered without a word, and finishing ended the exam all the
+    same (a user's tour). The dialog now names each answer not saved, says what finishing
+    makes of it (unanswered, or the answer saved before it), leads back to its question, and
+    an answer refused while she confirms keeps the exam open until she confirms again."""
+    words = UNSAVED_WORDS[language]
+    problems = watch_problems(page)
+    journey, url = in_exam(server)
+    assert journey.candidate_id is not None
+    update(
+        server.platform.ctx,
+        journey.candidate_id,
+        Candidate,
+        lambda c: c.choose_language(at=server.platform.ctx.now(), language=language),  # type: ignore[misc]
+    )
+    order = attempt(server, journey).question_order
+    page.set_viewport_size(DESKTOP)
+    page.goto(url)
+    first, second = [
+        q for q in order if page.locator(f"#q-{q}").get_attribute("data-kind") == "short"
+    ][:2]
+    too_long = "b" * (LIMITS["answer"] + 500)
+    dialog = page.locator("#finish-dialog")
+    unsaved = dialog.locator("#finish-unsaved")
+    confirm = dialog.locator("#finish-form [type=submit]")
+
+    def field(qid: str) -> Any:
+        answer = page.locator(f"#q-{qid}").get_by_label(words["answer"])
+        answer.evaluate("field => field.removeAttribute('maxlength')")  # as a browser ignoring it
+        return answer
+
+    def n(qid: str) -> str:
+        return page.locator(f"#q-{qid}").get_attribute("data-number") or ""
+
+    def finish_dialog() -> None:
+        page.locator("#finish-open").click()
+        page.locator("#finish-dialog[open]").wait_for()
+
+    # Never saved, then refused: finishing now leaves it unanswered, and the dialog says so.
+    field(first).fill(too_long)
+    page.locator("#save-status").filter(has_text=words["refused"].format(n=n(first))).wait_for()
+    finish_dialog()
+    assert unsaved.is_visible()
+    assert unsaved.locator("p").all_inner_texts() == [words["unanswered"].format(n=n(first))]
+    assert confirm.inner_text() == words["anyway"]
+    assert dialog.locator("[data-count=answered]").inner_text() == "0 / 10"
+    assert not problems.audit(page)
+    shot(page, f"{language}-desktop-finish-unsaved")
+    page.set_viewport_size(PHONE)
+    shot(page, f"{language}-phone-finish-unsaved")
+    page.set_viewport_size(DESKTOP)
+    # Its way back: the dialog closes, the keyboard is in the answer to shorten.
+    dialog.get_by_role("button", name=words["back"].format(n=n(first))).click()
+    wait_for(
+        "the keyboard is in the answer",
+        lambda: page.evaluate("document.activeElement.id") == f"answer-{first}",
+    )
+    assert page.locator("#finish-dialog[open]").count() == 0
+    assert attempt(server, journey).status is AttemptStatus.IN_PROGRESS
+    page.keyboard.press("Control+A")
+    page.keyboard.type("Une réponse raisonnable")
+    page.locator("#save-status").filter(has_text=words["saved"]).wait_for()
+    finish_dialog()
+    assert unsaved.is_hidden() and confirm.inner_text() == words["finish"]
+    assert dialog.locator("[data-count=answered]").inner_text() == "1 / 10"
+    page.keyboard.press("Escape")
+    wait_for("the dialog closes", lambda: page.locator("#finish-dialog[open]").count() == 0)
+
+    # Saved, then a change refused: the answer saved before it is the one that counts.
+    field(second).fill("Réponse courte")
+    wait_for("the answer is saved", lambda: second in attempt(server, journey).given_answers())
+    page.locator(f"#nav-{second}.is-answered").wait_for()
+    field(second).fill(too_long)
+    page.locator("#save-status").filter(has_text=words["refused"].format(n=n(second))).wait_for()
+    finish_dialog()
+    assert unsaved.locator("p").all_inner_texts() == [words["earlier"].format(n=n(second))]
+    assert dialog.locator("[data-count=answered]").inner_text() == "2 / 10"
+    shot(page, f"{language}-desktop-finish-unsaved-earlier")
+
+    # Refused while she confirms (typed, then « Terminer quand même » at once): the exam
+    # stays open, the dialog names that answer too, the keyboard is on a way back.
+    page.evaluate(
+        """([id, text]) => {
+            const answer = document.getElementById("answer-" + id);
+            answer.value = text;
+            answer.dispatchEvent(new Event("input", { bubbles: true }));
+            document.querySelector("#finish-form [type=submit]").click();
+        }""",
+        [first, too_long],
+    )
+    dialog.get_by_role("button", name=words["back"].format(n=n(first))).wait_for()
+    assert page.evaluate("document.activeElement.dataset.question") in (first, second)
+    assert page.locator("#finish-dialog[open]").count() == 1
+    assert attempt(server, journey).status is AttemptStatus.IN_PROGRESS
+    assert len(unsaved.locator("p").all_inner_texts()) == 2
+    assert dialog.locator("[data-count=answered]").inner_text() == "2 / 10"
+
+    # Confirmed again, knowing: the exam ends with what the server holds.
+    confirm.click()
+    page.locator("#finished").wait_for()
+    kept = attempt(server, journey).given_answers()
+    assert kept[first].text == "Une réponse raisonnable"
+    assert kept[second].text == "Réponse courte"
+    assert attempt(server, journey).status is AttemptStatus.RESULTS_SHOWN
+    assert all(" 409 " in f" {p} " for p in problems), problems  # the refusals, nothing else

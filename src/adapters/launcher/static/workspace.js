@@ -110,8 +110,14 @@
   var refused = {};
   var failed = {};     // question id -> true while its last save failed (refused or unsent)
   var cutNote = {};    // question id -> what a paste cut by the field's bound left out, said
+  // question id -> true while the server holds an answer to it (from the page, then from
+  // each save accepted): what finishing keeps of a question whose last change is not saved.
+  var held = {};
   var byId = {};
-  questions.forEach(function (article) { byId[article.dataset.question] = article; });
+  questions.forEach(function (article) {
+    byId[article.dataset.question] = article;
+    held[article.dataset.question] = article.hasAttribute("data-held");
+  });
 
   function payload(article) {
     var id = article.dataset.question;
@@ -129,6 +135,9 @@
     var text = article.querySelector("input[name='answer-" + id + "']");
     if (text) return text.value.trim() !== "";
     return article.querySelector("input[name='choice-" + id + "']:checked") !== null;
+  }
+  function bodyAnswers(body) {
+    return (body.get("answer") || "").trim() !== "" || body.getAll("choice").length > 0;
   }
   function isMarked(article) {
     return article.querySelector("input[name='mark']").checked;
@@ -171,7 +180,7 @@
   }
 
   function refresh() {
-    var done = 0, marked = 0;
+    var done = 0, marked = 0, kept = 0, unsaved = [];
     questions.forEach(function (article) {
       var id = article.dataset.question;
       var link = document.getElementById("nav-" + id);
@@ -182,6 +191,9 @@
       var mark = isMarked(article);
       if (given) done += 1;
       if (mark) marked += 1;
+      // What finishing now keeps: for an answer not saved, what the server holds.
+      if (failed[id] ? held[id] : given) kept += 1;
+      if (failed[id]) unsaved.push(article);
       link.classList.toggle("is-answered", answered);
       link.classList.toggle("is-unsaved", !!failed[id]);
       link.classList.toggle("is-marked", mark);
@@ -191,9 +203,56 @@
     document.getElementById("progress").textContent =
       words("progress", { done: done, total: questions.length });
     var dialog = document.getElementById("finish-dialog");
-    dialog.querySelector("[data-count=answered]").textContent = done + " / " + questions.length;
-    dialog.querySelector("[data-count=unanswered]").textContent = questions.length - done;
+    dialog.querySelector("[data-count=answered]").textContent = kept + " / " + questions.length;
+    dialog.querySelector("[data-count=unanswered]").textContent = questions.length - kept;
     dialog.querySelector("[data-count=marked]").textContent = marked;
+    unsavedInDialog(dialog, unsaved);
+  }
+
+  // The finish dialog names each answer not saved, what finishing now makes of it, and the
+  // way back to it; « Terminer l'examen » then reads « Terminer quand même ».
+  var finishLabel = document.querySelector("#finish-form [type=submit]").textContent;
+  var shownUnsaved = {};  // question id -> true while the dialog names it
+  var shownKey = "";
+  function unsavedInDialog(dialog, unsaved) {
+    var key = unsaved.map(function (a) { return a.dataset.question + (held[a.dataset.question] ? "+" : "-"); }).join(" ");
+    if (key === shownKey) return;  // rebuilt only when it changes: the focus may be in it
+    shownKey = key;
+    shownUnsaved = {};
+    var box = document.getElementById("finish-unsaved");
+    var list = box.querySelector("ul");
+    list.textContent = "";
+    unsaved.forEach(function (article) {
+      var id = article.dataset.question;
+      var n = article.dataset.number;
+      shownUnsaved[id] = true;
+      var item = document.createElement("li");
+      var said = document.createElement("p");
+      said.textContent = words(held[id] ? "unsavedEarlier" : "unsavedUnanswered", { n: n });
+      var back = document.createElement("button");
+      back.type = "button";
+      back.className = "secondary btn-small";
+      back.dataset.question = id;
+      back.textContent = words("goTo", { n: n });
+      back.addEventListener("click", function () { goBackTo(dialog, article); });
+      item.appendChild(said);
+      item.appendChild(back);
+      list.appendChild(item);
+    });
+    box.hidden = unsaved.length === 0;
+    if (unsaved.length) dialog.setAttribute("aria-describedby", "finish-unsaved");
+    else dialog.removeAttribute("aria-describedby");
+    document.querySelector("#finish-form [type=submit]").textContent =
+      unsaved.length ? words("finishAnyway") : finishLabel;
+  }
+  // The dialog closed, the question in view and its answer under the keyboard.
+  function goBackTo(dialog, article) {
+    var id = article.dataset.question;
+    var field = document.getElementById("answer-" + id) ||
+      article.querySelector("input[name='choice-" + id + "']") || article;
+    opener = field;  // the dialog gives the focus back there
+    dialog.close();
+    article.scrollIntoView({ block: "start" });
   }
 
   function save(article) {
@@ -211,6 +270,7 @@
       savedAt = Date.now();
       delete refused[id];
       failed[id] = false;
+      held[id] = bodyAnswers(body);
       problem(article, cutNote[id] || "", true);  // a paste that was cut stays said until the next edit
       say(words("saved", { n: number, time: time }));
     }, function (reason) {
@@ -329,7 +389,20 @@
       // Every answer reaches the server before the exam ends or the tab is left.
       if (Object.keys(byId).some(function (id) { return dirty[id] || inFlight[id]; })) {
         event.preventDefault();
-        flush().then(function () { saving = true; confirm.submit(); });
+        var seen = Object.assign({}, shownUnsaved);  // what the dialog said when confirmed
+        flush().then(function () {
+          // An answer refused on the way, which the dialog did not name when she confirmed:
+          // it names it now, and she decides again.
+          var news = Object.keys(byId).filter(function (id) { return failed[id] && !seen[id]; });
+          if (dialog.id === "finish-dialog" && news.length) {
+            refresh();
+            var first = dialog.querySelector("#finish-unsaved button");
+            if (first) first.focus();
+            return;
+          }
+          saving = true;
+          confirm.submit();
+        });
       }
     });
   });
