@@ -39,21 +39,51 @@
     if (stream) { stream.getTracks().forEach(function (t) { t.stop(); }); }
     stream = null;
   });
-  // A short recording of the microphone alone, handed back as a playable URL.
-  function recordVoice(onRecording) {
+  // A short recording of the microphone alone, handed back as a playable URL. Given `seconds`,
+  // it stops by itself once it holds that long: « Enregistrer 3 secondes » counted 3 s from
+  // the moment the recorder was asked to start, before it recorded anything, and the clip
+  // played 2.8 to 2.94 s (the player read « 0:02 », a user's tour). The recorder hands its
+  // data every SLICE_MS, each piece stamped with the recording's own time (BlobEvent's
+  // timecode); it stops on the first piece that starts `seconds` in. `onRecording` is called
+  // once it really records (its start event).
+  var SLICE_MS = 100;
+  function recordVoice(onRecording, seconds) {
     return navigator.mediaDevices.getUserMedia({ audio: true }).then(function (s) {
-      var chunks = [], recorder = new MediaRecorder(s);
-      recorder.ondataavailable = function (e) { if (e.data.size) { chunks.push(e.data); } };
+      var chunks = [], recorder = new MediaRecorder(s), first = null;
       var done = new Promise(function (resolve) {
         recorder.onstop = function () {
           s.getTracks().forEach(function (t) { t.stop(); });
           resolve(chunks.length ? URL.createObjectURL(new Blob(chunks)) : "");
         };
       });
-      recorder.start();
-      if (onRecording) { onRecording(); }
-      return { stop: function () { if (recorder.state !== "inactive") { recorder.stop(); } return done; } };
+      function stop() { if (recorder.state !== "inactive") { recorder.stop(); } return done; }
+      recorder.ondataavailable = function (e) {
+        if (!e.data.size) { return; }
+        chunks.push(e.data);
+        if (!seconds) { return; }
+        // A browser without the stamp: this page's clock from the first piece.
+        var at = typeof e.timecode === "number" && e.timecode >= 0 ? e.timecode : performance.now();
+        if (first === null) { first = at; }
+        if (at - first >= seconds * 1000) { stop(); }
+      };
+      if (onRecording) { recorder.onstart = onRecording; }
+      if (seconds) { recorder.start(SLICE_MS); } else { recorder.start(); }
+      return { stop: stop, done: done };
     });
+  }
+
+  // A recording handed in pieces has no length in its header: the player read « 0:00 » and no
+  // total. Sent once to its end, the browser learns the length; then back to the start.
+  function knowDuration(audio) {
+    audio.addEventListener("loadedmetadata", function () {
+      if (audio.duration !== Infinity) { return; }
+      audio.addEventListener("durationchange", function known() {
+        if (audio.duration === Infinity) { return; }
+        audio.removeEventListener("durationchange", known);
+        audio.currentTime = 0;
+      });
+      audio.currentTime = 1e9;
+    }, { once: true });
   }
 
   // R8: « Test du matériel » in the page: camera preview and microphone level, in a dialog.
@@ -133,14 +163,15 @@
     equipmentMic.addEventListener("click", function () {
       var status = byId("equipment-mic-status");
       equipmentMic.disabled = true;
-      recordVoice(function () { status.textContent = label(equipmentMic, "recording"); }).then(function (voice) {
-        setTimeout(function () {
-          voice.stop().then(function (url) {
-            if (url) { byId("playback").src = url; }
-            status.textContent = label(equipmentMic, "recorded");
-            equipmentMic.disabled = false;
-          });
-        }, 3000);
+      var seconds = Number(equipmentMic.getAttribute("data-seconds")) || 3;
+      recordVoice(function () { status.textContent = label(equipmentMic, "recording"); }, seconds).then(function (voice) {
+        // A microphone that gives nothing never fills the clip: stopped all the same.
+        setTimeout(voice.stop, (seconds + 5) * 1000);
+        return voice.done;
+      }).then(function (url) {
+        if (url) { knowDuration(byId("playback")); byId("playback").src = url; }
+        status.textContent = label(equipmentMic, "recorded");
+        equipmentMic.disabled = false;
       }).catch(function () { status.textContent = label(equipmentMic, "failed"); equipmentMic.disabled = false; });
     });
   }
