@@ -104,3 +104,18 @@ def test_a_staff_page_without_a_log_in_leads_to_the_staff_log_in() -> None:
             reply = client.get(path, follow_redirects=False)
             assert reply.headers["location"] == login, path
     platform.close()
+
+
+@pytest.mark.parametrize(
+    ("language", "heading"), [("fr", "Page introuvable"), ("en", "Page not found")]
+)
+def test_an_unknown_address_is_headed_page_not_found(
+    journey: Journey, language: str, heading: str
+) -> None:
+    """Its heading read « Cette action n'a pas pu être faite » over an address typed wrong
+    (a user's tour): it says what happened."""
+    with client_of(journey.platform) as client:
+        client.get(f"/lang/{language}")
+        reply = client.get("/no/such/page")
+    assert reply.status_code == 404
+    assert f"<h1>{heading}</h1>" in reply.text

@@ -154,6 +154,14 @@ _HTTP_SENTENCES: dict[int, str] = {
     429: N_("Too many attempts in a short time. Wait a minute, then try again."),
 }
 _HTTP_FALLBACK = N_("Something went wrong on our side. Try again in a moment.")
+# The page's heading, where « This could not be done » says nothing of what happened (an
+# address typed wrong read « Cette action n'a pas pu être faite »: a user's tour).
+_HTTP_TITLES: dict[int, str] = {
+    403: N_("Not your page"),
+    404: N_("Page not found"),
+    413: N_("File too large"),
+    429: N_("Too many attempts"),
+}
 
 
 # Litestar's words when the body ends before its announced length (a client that lied about
@@ -181,7 +189,7 @@ def _refused_field(error: HTTPException) -> tuple[str, int | None] | None:
 
 def _field_error(request: Request[Any, Any, Any], key: str, limit: int | None) -> Response[Any]:
     """400 naming the field, in the reader's language (page, fragment or problem details)."""
-    sentence = edge_sentence(language_of(request), key, limit)
+    sentence = edge_sentence(language_of(request), key, limit, request.url.path)
     if request.url.path.startswith("/api/"):
         body = api.Problem(
             type="https://vigie.example/problems/invalid-field",
@@ -223,7 +231,8 @@ def _http_error(request: Request[Any, Any, Any], error: HTTPException) -> Respon
     sentence = _HTTP_SENTENCES.get(status, _HTTP_FALLBACK if status >= 500 else "")
     _ = gettext_for(language_of(request))
     message = _(sentence) if sentence else _(_HTTP_SENTENCES[400])
-    return faults.error_page(request, message, status)
+    title = _(_HTTP_TITLES[status]) if status in _HTTP_TITLES else ""
+    return faults.error_page(request, message, status, title=title)
 
 
 def _unreadable_body(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
