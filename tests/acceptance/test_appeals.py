@@ -535,6 +535,9 @@ def test_a_reason_far_past_any_typing_is_refused_at_the_edge_never_echoed_back(
         refused = post_form(candidate, result, f"{result}/appeal", reason="x" * 100_000)
         assert refused.status_code == 400
         assert "x" * 1_000 not in refused.text
+        # Named as the form names it: the exam's resume reason, of the same form name and
+        # bound, was named in its place (« Motif de reprise », a helper's tour).
+        assert "« Vos motifs » est trop long" in html.unescape(refused.text)
     assert journey.ctx.store.get(review.id, Review).appeal is None
 
 

@@ -130,22 +130,28 @@ def refusal_sentence(language: str, rule: str | None, field: str | None, detail:
     return _(_REFUSALS.get(rule, _REFUSED))
 
 
-def edge_sentence(language: str, key: str, limit: int | None) -> str:
+def edge_sentence(language: str, key: str, limit: int | None, path: str = "") -> str:
     """A form or API field the edge refused (issue 14), named as the person sees it: too long
-    for its bound (`limit`, from the domain's table), or not of its kind."""
+    for its bound (`limit`, from the domain's table), or not of its kind. `path`: the address
+    the form was sent to, which tells apart two fields of one name and bound."""
     _ = gettext_for(language)
     # The table's name of the field: the form's own (`surname`), or one it ends with (a
     # form's `reason`), bounded at its limit or at KEPT_TIMES it (`kept_bound`, and
     # `within_kept_bound`, which names the table's field itself). Said with the table's
     # limit, the rule the form keeps to: a surname past 400 read « under 400 characters ».
-    named, rule = next(
-        (
-            (f, n)
-            for f, n in LIMITS.items()
-            if limit in (n, n * KEPT_TIMES) and (f == key or f.endswith(f"_{key}"))
-        ),
-        (key, limit),
-    )
+    named, rule = (key, limit)
+    matching = [
+        (f, n)
+        for f, n in LIMITS.items()
+        if limit in (n, n * KEPT_TIMES) and (f == key or f.endswith(f"_{key}"))
+    ]
+    if matching:
+        # `appeal_reason` and `resume_reason` are both a form's `reason` of 2,000: the one
+        # whose first word is in the address (…/appeal), where the table's first one named
+        # an appeal « Motif de reprise » (a helper's tour).
+        named, rule = next(
+            ((f, n) for f, n in matching if f.split("_")[0] in path.split("/")), matching[0]
+        )
     field = field_name(language, named)
     if rule is None:
         return _("Check the field “%(field)s”.", field=field)
