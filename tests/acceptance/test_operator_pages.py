@@ -7,7 +7,7 @@ import html
 import mailbox
 import re
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -644,3 +644,39 @@ def test_every_kind_of_mail_has_a_name_in_both_languages() -> None:
         words = operator.MAIL_WORDS.get(kind)
         assert words, f"{kind.value} has no name"
         assert french.gettext(words) != words, f"{words!r} has no French"
+
+
+@pytest.mark.parametrize(
+    ("begun", "finished", "state", "french"),
+    [
+        (False, False, "ready", "Vérifications terminées, examen pas encore commencé"),
+        (True, False, "exam", "En examen"),
+        (True, True, "finished", "Examen terminé, pas encore envoyé au contrôle"),
+    ],
+)
+def test_the_list_tells_the_exam_s_three_moments_apart(
+    begun: bool, finished: bool, state: str, french: str
+) -> None:
+    """The session's status is « exam » from the launch (R10) until the exam is sent (R18):
+    the list read « En examen » while she was at her profile, and after she finished (a
+    helper's tour). Each moment has its words, and a live view is offered for all three."""
+    from uuid import uuid4
+
+    from app.read_models import EnrollmentSummary, SessionSummary
+    from ui.web.i18n import gettext_for
+    from ui.web.operator import LIVE_STATES, STATE_WORDS, state_of
+
+    enrolment = EnrollmentSummary(uuid4(), uuid4(), date(2025, 6, 2), ())
+    session = SessionSummary(
+        uuid4(),
+        enrolment.enrollment_id,
+        "ENI-ACCESS",
+        None,
+        1,
+        "exam",
+        exam_begun=begun,
+        exam_finished=finished,
+    )
+    assert state_of(enrolment, session) == state
+    assert gettext_for("fr")(STATE_WORDS[state][0]) == french
+    assert state in LIVE_STATES

@@ -115,7 +115,12 @@ STATE_WORDS = {
     "invited": (N_("Invited"), "info"),
     "created": (N_("Exam session created"), "info"),
     "checks": (N_("Checks under way"), "warning"),
+    # The session's status is « exam » from the launch (R10) until the exam is sent (R18):
+    # the list read « En examen » while she was still at her profile, and after she finished
+    # (a helper's tour). The three moments, in the hotline's and the candidate's words.
+    "ready": (N_("Checks done, exam not started yet"), "info"),
     "exam": (N_("Taking the exam"), "warning"),
+    "finished": (N_("Exam finished, not sent for review yet"), "warning"),
     "closed": (N_("Exam finished"), "info"),
     "quit": (N_("Left the exam"), "warning"),
     "under review": (N_("Under review"), "info"),
@@ -126,7 +131,7 @@ STATE_WORDS = {
     "under appeal": (N_("Under appeal"), "warning"),
     "expired": (N_("Expired"), "error"),
 }
-LIVE_STATES = frozenset({"checks", "exam"})
+LIVE_STATES = frozenset({"checks", "ready", "exam", "finished"})
 # A given-up mail, named by what it was for.
 MAIL_WORDS = {
     MailKind.INVITATION: N_("Invitation to create the exam session"),
@@ -238,6 +243,10 @@ def state_of(summary: EnrollmentSummary, session: SessionSummary | None) -> str:
         return "expired"
     if session is None:
         return "invited"
+    if session.status == "exam" and not session.exam_begun:
+        return "ready"
+    if session.status == "exam" and session.exam_finished:
+        return "finished"
     return session.status if session.status in STATE_WORDS else "created"
 
 
