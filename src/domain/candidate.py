@@ -17,6 +17,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.bounds import LIMITS, bounded
 from domain.errors import (
+    ImplausibleBirthDate,
     InvalidArgument,
     Required,
     RuleBroken,
@@ -240,7 +241,7 @@ class Candidate(Aggregate):
             "R11",
             "the portal e-mail is the one used for proctoring and can never be changed",
         )
-        _check_profile(profile)
+        _check_profile(profile, today=at.date())
         if self.profile is None:
             if not password_hash:
                 raise InvalidArgument("password", "a password is required to create the profile")
@@ -393,17 +394,41 @@ def _erasable(candidate: Candidate) -> None:
         raise RuleBroken("ERASED", "this person's data was erased on request")
 
 
-def _check_profile(profile: PortalProfile) -> None:
-    refuse_all(profile_problems(profile))
+def _check_profile(profile: PortalProfile, *, today: date) -> None:
+    refuse_all(profile_problems(profile, today=today))
 
 
-def profile_problems(profile: PortalProfile) -> list[InvalidArgument]:
+# R11: the birth date printed on the certificate is a real one. The guide sets no minimum age,
+# so only what no candidate can have is refused: a day still to come, or one before 1900.
+EARLIEST_BIRTH_DATE = date(1900, 1, 1)
+
+
+def birth_date_problem(birth_date: date, *, today: date) -> ImplausibleBirthDate | None:
+    """R11: why a birth date cannot be a candidate's (after `today`, the local day the app's
+    clock reads, or before EARLIEST_BIRTH_DATE); None when it can."""
+    if not EARLIEST_BIRTH_DATE <= birth_date <= today:
+        return ImplausibleBirthDate(birth_date, earliest=EARLIEST_BIRTH_DATE, latest=today)
+    return None
+
+
+def profile_problems(profile: PortalProfile, *, today: date) -> list[InvalidArgument]:
     """Every field of the profile refused, in the form's order: the page said one per
-    « Créer » (a reviewer's tour)."""
+    « Créer » (a reviewer's tour). `today` is the local day (a birth date in 2031 was
+    accepted and printed on the certificate: a user's tour)."""
     problems: list[InvalidArgument] = []
     if profile.civility not in CIVILITIES:
         problems.append(InvalidArgument("civility", f"one of {', '.join(CIVILITIES)}"))
-    for field in ("surname", "first_name", "birth_place"):
+    problems += _text_problems(profile, ("surname", "first_name"))
+    wrong_date = birth_date_problem(profile.birth_date, today=today)
+    if wrong_date is not None:
+        problems.append(wrong_date)
+    problems += _text_problems(profile, ("birth_place",))
+    return problems
+
+
+def _text_problems(profile: PortalProfile, fields: tuple[str, ...]) -> list[InvalidArgument]:
+    problems: list[InvalidArgument] = []
+    for field in fields:
         text = str(getattr(profile, field)).strip()
         if not text:
             problems.append(Required(field))

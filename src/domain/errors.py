@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 
 class DomainError(Exception):
@@ -78,6 +78,25 @@ class TooShort(InvalidArgument):
         super().__init__(field, f"at least {minimum} characters ({given} given)")
         self.minimum = minimum
         self.given = given
+
+
+class ImplausibleBirthDate(InvalidArgument):
+    """R11: a birth date no candidate can have (still to come, or too long ago). Carries the
+    bounds, so a page says which one was crossed."""
+
+    def __init__(self, given: date, *, earliest: date, latest: date) -> None:
+        super().__init__(
+            "birth_date",
+            f"R11: {given.isoformat()} is not between {earliest.isoformat()} "
+            f"and today, {latest.isoformat()}",
+        )
+        self.given = given
+        self.earliest = earliest
+        self.latest = latest
+
+    @property
+    def in_the_future(self) -> bool:
+        return self.given > self.latest
 
 
 class Required(InvalidArgument):

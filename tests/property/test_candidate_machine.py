@@ -34,7 +34,9 @@ def _profiles(*, blanks: bool) -> st.SearchStrategy[PortalProfile]:
         civility=st.sampled_from([*CIVILITIES, *(("Dr", "") if blanks else ())]),
         surname=st.sampled_from(["Martin", "Nguyễn", *(("  ",) if blanks else ())]),
         first_name=st.sampled_from(["Camille", "Zoé", *(("",) if blanks else ())]),
-        birth_date=st.dates(date(1940, 1, 1), date(2010, 12, 31)),
+        # R11: with blanks, dates no candidate has (before 1900, or after the clock's day).
+        birth_date=st.dates(date(1940, 1, 1), date(2010, 12, 31))
+        | (st.dates(date(1850, 1, 1), date(2040, 12, 31)) if blanks else st.nothing()),
         birth_place=st.sampled_from(["Lyon", "Fort-de-France", *((" ",) if blanks else ())]),
     )
 
@@ -43,13 +45,18 @@ def _profiles(*, blanks: bool) -> st.SearchStrategy[PortalProfile]:
 profiles = st.one_of(_profiles(blanks=False), _profiles(blanks=True))
 
 
-def profile_problem(profile: PortalProfile) -> str | None:
-    """The first field the portal would refuse, in the form's order."""
+def profile_problem(profile: PortalProfile, today: date) -> str | None:
+    """The first field the portal would refuse, in the form's order (R11: a birth date from
+    1900 to `today`, the local day)."""
     if profile.civility not in CIVILITIES:
         return "civility"
-    for name in ("surname", "first_name", "birth_place"):
+    for name in ("surname", "first_name"):
         if not getattr(profile, name).strip():
             return name
+    if not date(1900, 1, 1) <= profile.birth_date <= today:
+        return "birth_date"
+    if not profile.birth_place.strip():
+        return "birth_place"
     return None
 
 
@@ -168,7 +175,7 @@ class CandidateMachine(RuleBasedStateMachine):
             expected = "invalid:email"
         elif email == "another":
             expected = "R11"  # the e-mail used for proctoring can never be changed
-        elif problem := profile_problem(profile):
+        elif problem := profile_problem(profile, at.date()):
             expected = f"invalid:{problem}"
         elif model.profile is None and not password_hash:
             expected = "invalid:password"

@@ -138,7 +138,9 @@ def perform_portal_action(
             attempt.candidate_id,
             email=str(data.get("email", "")),
             profile=_profile(
-                data, first=ctx.store.get(attempt.candidate_id, Candidate).profile is None
+                data,
+                first=ctx.store.get(attempt.candidate_id, Candidate).profile is None,
+                today=ctx.now().date(),
             ),
             password=str(data.get("password", "")) or None,
         )
@@ -174,11 +176,11 @@ def perform_portal_action(
         raise InvalidArgument("action", f"unknown action {action!r}")
 
 
-def _profile(data: dict[str, Any], *, first: bool) -> PortalProfile:
+def _profile(data: dict[str, Any], *, first: bool, today: date) -> PortalProfile:
     """The profile as sent, every wrong field refused at once (the password too: needed the
     `first` time, « Créer », and any one given): the page said one field per « Créer », and
     « Mot de passe » without its 8 characters (a reviewer's tour). The domain checks the same
-    again."""
+    again, with the same `today` (R11: no birth date to come)."""
     problems: list[InvalidArgument] = []
     password = str(data.get("password", ""))
     if (first or password) and len(password) < MIN_LENGTH:
@@ -195,7 +197,12 @@ def _profile(data: dict[str, Any], *, first: bool) -> PortalProfile:
         birth_date=birth_date or date.min,  # refused above when it is not a date
         birth_place=str(data.get("birth_place", "")),
     )
-    problems += profile_problems(profile)
+    problems += [
+        problem
+        for problem in profile_problems(profile, today=today)
+        # A date that could not be read is said once, as such, not as one from year 1.
+        if birth_date is not None or problem.field != "birth_date"
+    ]
     order = ("password", "civility", "surname", "first_name", "birth_date", "birth_place")
     refuse_all(sorted(problems, key=lambda p: order.index(p.field)))
     return profile

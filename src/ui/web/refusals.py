@@ -15,6 +15,7 @@ from app.passwords import MIN_LENGTH
 from domain.bounds import LIMITS
 from domain.errors import (
     DomainError,
+    ImplausibleBirthDate,
     InvalidArgument,
     InvalidArguments,
     RecordingTooShort,
@@ -205,6 +206,17 @@ def refusal_message(language: str, error: DomainError) -> Markup:
         )
     elif isinstance(error, Required):
         sentence = _("“%(field)s” is required.", field=field_name(language, error.field))
+    elif isinstance(error, ImplausibleBirthDate) and error.in_the_future:
+        sentence = _(
+            "“%(field)s” cannot be in the future: give the one on your ID.",
+            field=field_name(language, error.field),
+        )
+    elif isinstance(error, ImplausibleBirthDate):
+        sentence = _(
+            "“%(field)s”: a year from %(year)s on, as on your ID.",
+            field=field_name(language, error.field),
+            year=str(error.earliest.year),
+        )
     elif isinstance(error, InvalidArgument) and error.field in _FIELD_RULES:
         sentence = _(_FIELD_RULES[error.field], field=field_name(language, error.field))
     elif isinstance(error, InvalidArgument):
