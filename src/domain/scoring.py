@@ -54,6 +54,11 @@ def normalise(text: str) -> str:
     return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).split())
 
 
+def is_answered(given: GivenAnswer) -> bool:
+    """A text typed (not only spaces) or a choice ticked."""
+    return bool(given.text.strip() or given.choices)
+
+
 def is_correct(question: Question, given: GivenAnswer) -> bool:
     """Single: the one right choice; multiple: exactly the right set; short: a match."""
     if question.kind is QuestionKind.SHORT:

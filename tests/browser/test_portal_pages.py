@@ -40,6 +40,10 @@ WORDS = {
         "create": "Créer",
         "submit": "Soumettre",
         "practice_score": "Votre score d'entraînement",
+        "practice_blank": "Sans réponse",
+        "practice_anyway": "Soumettre quand même",
+        "practice_right": "Juste",
+        "practice_again": "Refaire le questionnaire d'entraînement",
         "tile": "À démarrer",
         "start_now": "Je démarre maintenant",
         "duration": "Durée",
@@ -68,6 +72,10 @@ WORDS = {
         "create": "Create",
         "submit": "Submit",
         "practice_score": "Your practice score",
+        "practice_blank": "Not answered",
+        "practice_anyway": "Submit anyway",
+        "practice_right": "Right",
+        "practice_again": "Take the practice questionnaire again",
         "tile": "To start",
         "start_now": "I start now",
         "duration": "Duration",
@@ -190,12 +198,32 @@ def test_the_portal_from_the_log_in_to_the_sent_exam(
         assert page.locator("small.field-error").count() == 0  # each gone as it was typed
         page.get_by_role("button", name=words["create"], exact=True).click()
 
-        # R12: the practice score stays on the page after « Soumettre ».
-        page.locator("#practice input[name^='q-']").first.fill("Taille du champ")
-        page.get_by_role("button", name=words["submit"]).click()
+        # R12: « Soumettre » with nothing answered sends nothing and says so; with blanks, a
+        # dialog asks first, each blank marked; then the score stays on the page, with each
+        # answer right or not, and the questionnaire can be taken again (a user's tour).
+        page.get_by_role("button", name=words["submit"], exact=True).click()
+        page.locator("#practice-empty").wait_for()
+        assert page.locator(".practice-blank:visible").count() == 3
+        assert page.locator("#practice-score").count() == 0
+        shot(page, f"{tag}-04a-practice-empty")
+        page.get_by_role("radio").first.check()  # a choice question is answered by its choices
+        assert page.locator("#practice-empty").is_hidden()
+        page.locator("#practice-2").fill("Taille du champ")
+        page.get_by_role("button", name=words["submit"], exact=True).click()
+        page.locator("#practice-dialog").wait_for()
+        assert "1" in page.locator("#practice-dialog-count").inner_text()
+        assert page.locator(".practice-blank:visible").count() == 1
+        shot(page, f"{tag}-04b-practice-blanks")
+        page.get_by_role("button", name=words["practice_anyway"]).click()
         page.locator("#practice-score").filter(has_text=words["practice_score"]).wait_for()
         assert re.search(r"\d+\s?%", page.locator("#practice-score").inner_text())
-        shot(page, f"{tag}-04-practice-score-and-tile")
+        review = page.locator("#practice-review").inner_text()
+        assert words["practice_right"] in review and words["practice_blank"] in review
+        shot(page, f"{tag}-04c-practice-review")
+        page.get_by_role("button", name=words["practice_again"]).click()
+        page.locator("#practice-form").wait_for()
+        assert page.locator("#practice-score").count() == 0
+        shot(page, f"{tag}-04-practice-again-and-tile")
 
         page.get_by_role("button", name=re.compile(words["tile"])).click()
         page.get_by_role("button", name=words["start_now"]).click()

@@ -11,10 +11,10 @@ from app.passwords import hash_password
 from domain.bounds import LIMITS
 from domain.candidate import Candidate, PortalProfile
 from domain.enrollment import Enrollment
-from domain.errors import RuleBroken, TooLong, refuse_all
+from domain.errors import InvalidArgument, RuleBroken, TooLong, refuse_all
 from domain.exam_attempt import AttemptStatus, ExamAttempt, ExamWindow
 from domain.proctored_session import ProctoredSession
-from domain.scoring import GivenAnswer, Results, score
+from domain.scoring import GivenAnswer, Results, is_answered, score
 
 
 def _on_attempt(
@@ -68,7 +68,9 @@ def take_practice_questionnaire(
 ) -> Results:
     """R12: the practice questionnaire, where offered; scored for the candidate, it never
     counts in the exam's results. Every answer longer than PRACTICE_ANSWER_MAX_CHARS is
-    refused at once (TooLong, named by its question's id), nothing scored nor recorded."""
+    refused at once (TooLong, named by its question's id), nothing scored nor recorded. Sent
+    with no question answered it is refused, nothing recorded: « Soumettre » on an empty
+    form scored 0 % (a user's tour)."""
     refuse_all(
         [
             TooLong(question_id, PRACTICE_ANSWER_MAX_CHARS, len(text))
@@ -83,12 +85,18 @@ def take_practice_questionnaire(
         practice = ctx.catalogue.get(attempt.certification_code).practice
         if practice is None:
             raise RuleBroken("R12", "no practice questionnaire is offered on this session")
+        if not any(is_answered(_given(answers.get(q.question_id, ""))) for q in practice.questions):
+            raise InvalidArgument("practice", "answer at least one question before submitting")
         results = score(answers, practice.questions, 0)
         percent = 100.0 * results.score / results.max_score if results.max_score else 0.0
         attempt.take_practice_questionnaire(at=at, score_percent=round(percent, 1))
         return results
 
     return update(ctx, attempt_id, ExamAttempt, practise)
+
+
+def _given(answer: GivenAnswer | str) -> GivenAnswer:
+    return GivenAnswer(text=answer) if isinstance(answer, str) else answer
 
 
 def select_tile(ctx: Context, attempt_id: UUID, *, certification_code: str) -> None:

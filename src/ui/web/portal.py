@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -30,10 +31,11 @@ from domain.errors import (
     refuse_all,
 )
 from domain.exam_attempt import AttemptStatus, ExamAttempt
+from domain.exam_paper import ExamPaper, Question, QuestionKind
 from domain.proctored_session import ProctoredSession
 from domain.review import Review
 from domain.rules import check_can_finish_today
-from domain.scoring import GivenAnswer
+from domain.scoring import GivenAnswer, is_answered, is_correct
 from ui.web.edge import (
     Form,
     candidate_guard,
@@ -145,11 +147,8 @@ def perform_portal_action(
             password=str(data.get("password", "")) or None,
         )
     elif action == "practice":
-        answers = {
-            key.removeprefix("q-"): GivenAnswer(text=str(value))
-            for key, value in data.items()
-            if key.startswith("q-")
-        }
+        paper = ctx.catalogue.get(attempt.certification_code).practice
+        answers = practice_answers(data, paper.questions if paper else ())
         portal.take_practice_questionnaire(ctx, attempt_id, answers=answers)
     elif action == "tile":
         portal.select_tile(ctx, attempt_id, certification_code=str(data.get("code", "")))
@@ -174,6 +173,24 @@ def perform_portal_action(
         portal.quit_certification(ctx, attempt_id)
     else:
         raise InvalidArgument("action", f"unknown action {action!r}")
+
+
+def practice_answers(
+    data: Mapping[str, Any], questions: Sequence[Question]
+) -> dict[str, GivenAnswer]:
+    """The practice form's answer to each question (`q-<id>`): the text typed, or the ids of
+    the choices ticked (a radio button's one, or each box's: the form sent them under one
+    name). The form showed a text field for every question, and a choice question could
+    never be answered right (a user's tour)."""
+    answers: dict[str, GivenAnswer] = {}
+    for question in questions:
+        value = data.get(f"q-{question.question_id}")
+        values = [str(v) for v in (value if isinstance(value, list) else [value]) if v]
+        if question.kind is QuestionKind.SHORT:
+            answers[question.question_id] = GivenAnswer(text=values[0] if values else "")
+        else:
+            answers[question.question_id] = GivenAnswer(choices=tuple(values))
+    return answers
 
 
 def _profile(data: dict[str, Any], *, first: bool, today: date) -> PortalProfile:
@@ -228,17 +245,19 @@ class Portal(Controller):
     ) -> Redirect | Template:
         """One button of the portal; the domain refuses what the guide does not allow."""
         attempt = own_attempt(request, attempt_id)
+        platform = platform_of(request)
         if action == "practice":
             # An answer comes back in the form when too long, up to KEPT_TIMES its bound;
             # past that it is no typing, refused here and never echoed.
             for name in [key for key in data if key.startswith("q-")]:
                 within_kept_bound(data, name, "answer")
             try:
-                perform_portal_action(platform_of(request), attempt, action, data)
+                perform_portal_action(platform, attempt, action, data)
             except InvalidArgument as refusal:
                 return _practice_refused(request, attempt, refusal, data)
+            _keep_practice(request, attempt, data, platform)
         else:
-            perform_portal_action(platform_of(request), attempt, action, data)
+            perform_portal_action(platform, attempt, action, data)
         return Redirect(f"/portal/{attempt_id}")
 
 
@@ -263,6 +282,8 @@ def _portal_page(
             practice_score=percent(
                 attempt.practice_scores[-1] if attempt.practice_scores else None, language
             ),
+            practice_review=_practice_review(request, attempt, certification.practice),
+            practice_again=request.query_params.get("practice") == "again",
             **score_facts(attempt, certification.pass_mark_percent, language),
             proctoring_session=_live(request, attempt),
             proctoring_screen=certification.screen_capture,
@@ -302,7 +323,10 @@ def _practice_refused(
             )
         else:
             sentence = refusal_message(language, problem)
-        said.append((f"q-{problem.field}", sentence))
+        # The empty questionnaire's refusal is said beside « Soumettre » (named `practice`).
+        said.append(
+            (problem.field if problem.field == "practice" else f"q-{problem.field}", sentence)
+        )
     if wants_fragment(request):
         return Template(
             "_refusal.html", context=context(request, message="", fields=said), status_code=409
@@ -319,6 +343,84 @@ def _first(value: Any) -> str:
 
 
 ROUTES = [Portal]
+
+
+# R12: what the candidate gave in her last practice questionnaire, kept in her web session
+# (never in the log, never for the exam) so the page after « Soumettre » says which answers
+# were right: it gave a score alone, and the questionnaire was gone (a user's tour).
+PRACTICE_KEY = "practice"
+# A typed answer is echoed in the review up to this many characters (the session is read at
+# every request: a 10,000-character answer is not carried along).
+PRACTICE_ECHO_CHARS = 200
+
+
+@dataclass(frozen=True)
+class PracticeLine:
+    """One question of the practice as the review shows it."""
+
+    prompt: str
+    given: str  # what she gave, in words ("" when left blank)
+    right: bool
+    expected: str  # the right answer, in words
+
+
+def _keep_practice(
+    request: Request[Any, Any, Any], attempt: ExamAttempt, data: dict[str, Any], platform: Platform
+) -> None:
+    paper = platform.ctx.catalogue.get(attempt.certification_code).practice
+    if paper is None:
+        return
+    answers = practice_answers(data, paper.questions)
+    request.session[PRACTICE_KEY] = {
+        "attempt": str(attempt.id),
+        "taken": len(attempt.practice_scores) + 1,  # the score this review goes with
+        "answers": {
+            question.question_id: {
+                "text": answers[question.question_id].text.strip()[:PRACTICE_ECHO_CHARS],
+                "choices": list(answers[question.question_id].choices),
+                "right": is_correct(question, answers[question.question_id]),
+            }
+            for question in paper.questions
+        },
+    }
+
+
+def _practice_review(
+    request: Request[Any, Any, Any], attempt: ExamAttempt, paper: ExamPaper | None
+) -> list[PracticeLine]:
+    """The last practice's answers, right or not, with the right ones; none when this browser
+    did not send the score shown (another device, or before this was kept)."""
+    kept = request.session.get(PRACTICE_KEY) if request.scope.get("session") else None
+    if (
+        paper is None
+        or not isinstance(kept, dict)
+        or kept.get("attempt") != str(attempt.id)
+        or kept.get("taken") != len(attempt.practice_scores)
+    ):
+        return []
+    given = kept.get("answers", {})
+    lines: list[PracticeLine] = []
+    for question in paper.questions:
+        one = given.get(question.question_id, {})
+        answer = GivenAnswer(text=str(one.get("text", "")), choices=tuple(one.get("choices", ())))
+        lines.append(
+            PracticeLine(
+                prompt=question.prompt,
+                given=_in_words(question, answer) if is_answered(answer) else "",
+                right=bool(one.get("right")),
+                expected=_in_words(question, GivenAnswer(choices=question.expected))
+                if question.kind is not QuestionKind.SHORT
+                else question.expected[0],
+            )
+        )
+    return lines
+
+
+def _in_words(question: Question, given: GivenAnswer) -> str:
+    """An answer as the candidate reads it: the text, or the ticked choices' texts."""
+    if question.kind is QuestionKind.SHORT:
+        return given.text
+    return ", ".join(c.text for c in question.choices if c.choice_id in given.choices)
 
 
 def _deferred_away(platform: Platform, attempt: ExamAttempt) -> bool:

@@ -99,6 +99,8 @@ _FIELDS: dict[str, str] = {
 _FIELD_RULES: dict[str, str] = {
     "birth_date": N_("“%(field)s”: give the day, the month and the year."),
     "civility": N_("“%(field)s”: choose one in the list."),
+    # R12: the practice questionnaire sent with no answer (said beside its « Submit »).
+    "practice": N_("No question is answered: answer at least one, then press “Submit”."),
 }
 
 # R10: the recorded part, as the sentence names it ("the recording of the room").

@@ -212,6 +212,72 @@
     dialog.showModal();
   }, true);
 
+  // R12: the practice questionnaire points out each question left blank before it is
+  // scored (« Soumettre » on an empty form scored 0 %, a user's tour): each is marked « Sans
+  // réponse »; with some answered, a dialog asks to confirm (data-practice="<dialog id>");
+  // with none, nothing is sent. Without the script the server refuses an empty one.
+  function answered(question) {
+    var found = false;
+    question.querySelectorAll("input").forEach(function (input) {
+      var choice = input.type === "radio" || input.type === "checkbox";
+      if (choice ? input.checked : input.value.trim()) found = true;
+    });
+    return found;
+  }
+
+  function markBlanks(form) {
+    var blanks = [];
+    form.querySelectorAll("[data-practice-question]").forEach(function (question) {
+      var note = question.querySelector(".practice-blank");
+      var given = answered(question);
+      if (note) note.hidden = given;
+      if (!given) blanks.push(question);
+    });
+    return blanks;
+  }
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var dialogId = form.getAttribute && form.getAttribute("data-practice");
+    if (!dialogId) return;
+    var dialog = document.getElementById(dialogId);
+    var blanks = markBlanks(form);
+    var total = form.querySelectorAll("[data-practice-question]").length;
+    var empty = document.getElementById("practice-empty");
+    if (empty) empty.hidden = blanks.length < total;
+    if (blanks.length && blanks.length === total) {
+      event.preventDefault();
+      var first = blanks[0].querySelector("input");
+      if (first) first.focus();
+      return;
+    }
+    if (!blanks.length) return;
+    if (event.submitter && event.submitter.hasAttribute("data-confirmed")) {
+      if (dialog && dialog.open) dialog.close();
+      return;
+    }
+    if (!dialog || !dialog.showModal) return;
+    event.preventDefault();
+    var count = document.getElementById(dialogId + "-count");
+    if (count) {
+      count.textContent = count.getAttribute("data-label")
+        .replace("{n}", String(blanks.length)).replace("{total}", String(total));
+    }
+    dialog.showModal();
+  }, true);
+
+  // An answer given clears its question's mark, and the « nothing answered » line.
+  function answering(event) {
+    var question = event.target.closest && event.target.closest("[data-practice-question]");
+    if (!question || !answered(question)) return;
+    var note = question.querySelector(".practice-blank");
+    if (note) note.hidden = true;
+    var empty = document.getElementById("practice-empty");
+    if (empty) empty.hidden = true;
+  }
+  document.addEventListener("input", answering);
+  document.addEventListener("change", answering);
+
   document.addEventListener("click", function (event) {
     var target = event.target;
     if (!target.closest) return;

@@ -1,0 +1,204 @@
+"""R12: the practice questionnaire as a candidate uses it. A user's tour pressed « Soumettre »
+with every field empty: « Votre score d'entraînement : 0 % », and the questionnaire was gone,
+with no retry and nothing said of the answers. Its choice questions were text fields, where
+no typed answer could ever be right. Now a choice question is answered by its choices, an
+empty questionnaire is refused with nothing recorded, the score comes with each answer right
+or not (and the right one), and the questionnaire can be taken again; it never counts."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from litestar.testing import TestClient
+
+from adapters.bootstrap import Platform
+from app.use_cases import portal
+from domain.exam_attempt import AttemptStatus, ExamAttempt
+from tests.acceptance.test_mail_language_and_portal_words import PASSWORD, client_of, enrolled
+from tests.acceptance.web import form_token, log_in
+from ui.journey import PROFILE, Journey, make_platform
+
+OBJECT, FILTER, MODES = "entrainement-objet", "entrainement-filtre", "entrainement-modes"
+
+
+@pytest.fixture
+def platform() -> Iterator[Platform]:
+    platform = make_platform()
+    yield platform
+    platform.close()
+
+
+def at_the_practice(platform: Platform, language: str) -> tuple[Journey, TestClient[Any], str]:
+    """Through the checks, the profile created: the portal shows the practice and the tile."""
+    email = f"{language}@example.org"
+    journey = enrolled(platform, email, language)
+    journey.create_session()
+    journey.set_password(PASSWORD)
+    attempt_id = journey.through_checks()
+    assert journey.candidate_id is not None
+    portal.save_portal_profile(
+        platform.ctx, journey.candidate_id, email=email, profile=PROFILE, password=PASSWORD
+    )
+    client = client_of(platform)
+    log_in(client, "/login", email, PASSWORD)
+    return journey, client, f"/portal/{attempt_id}"
+
+
+def attempt_of(platform: Platform, journey: Journey) -> ExamAttempt:
+    assert journey.attempt_id is not None
+    return platform.ctx.store.get(journey.attempt_id, ExamAttempt)
+
+
+def plain(text: str) -> str:
+    return html.unescape(text).replace("\u00a0", " ")
+
+
+def send(client: TestClient[Any], page: str, answers: list[tuple[str, str]], **options: Any) -> Any:
+    """The form as a browser sends it: one pair per field, a box's name once per ticked box."""
+    body = [("_csrf_token", form_token(client, page)), ("practice", "submit"), *answers]
+    return client.post(
+        f"{page}/practice",
+        content="&".join(f"{k}={v}" for k, v in body),
+        headers={"content-type": "application/x-www-form-urlencoded", **options.pop("headers", {})},
+        **options,
+    )
+
+
+def test_a_choice_question_is_answered_by_its_choices_r12(platform: Platform) -> None:
+    journey, client, page = at_the_practice(platform, "fr")
+    try:
+        form = client.get(page).text
+        assert re.search(rf'type="radio" name="q-{OBJECT}" value="a"', form)
+        assert len(re.findall(rf'type="checkbox" name="q-{MODES}"', form)) == 3
+        assert re.search(rf'<input id="practice-2" name="q-{FILTER}"', form)
+        assert "La table" in form and "Mode Création" in form
+        # Every answer right: 100 %, where the text fields could give no more than a third.
+        right = [(f"q-{OBJECT}", "a"), (f"q-{FILTER}", "Filtre"), (f"q-{MODES}", "a")]
+        reply = send(client, page, [*right, (f"q-{MODES}", "b")])
+        assert reply.status_code == 200
+        assert attempt_of(platform, journey).practice_scores == (100.0,)
+    finally:
+        client.__exit__(None, None, None)
+
+
+def test_an_empty_questionnaire_is_refused_and_nothing_is_recorded_r12(
+    platform: Platform,
+) -> None:
+    journey, client, page = at_the_practice(platform, "fr")
+    try:
+        form = client.get(page).text
+        # The page points out the blanks itself before sending (journey.js): its marks and
+        # its dialog are in the form, hidden until then.
+        assert 'data-practice="practice-dialog"' in form
+        assert form.count("data-practice-question") == 3
+        assert plain(form).count("Sans réponse</small>") == 3
+        said = (
+            "Aucune question n'a de réponse : répondez au moins à une, puis appuyez sur "
+            "« Soumettre »."
+        )
+        refused = send(client, page, [(f"q-{FILTER}", "   ")])
+        assert refused.status_code == 409
+        assert said in plain(refused.text)
+        fragment = send(client, page, [], headers={"x-vigie-fragment": "1"})
+        assert fragment.status_code == 409
+        # Beside « Soumettre » (the button is named `practice`: journey.js puts it there).
+        assert 'data-field="practice"' in fragment.text
+        assert said in plain(fragment.text)
+        attempt = attempt_of(platform, journey)
+        assert attempt.practice_scores == ()
+        assert "Votre score d'entraînement" not in plain(client.get(page).text)
+    finally:
+        client.__exit__(None, None, None)
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        (
+            "fr",
+            {
+                "score": "Votre score d'entraînement : 67 %.",
+                "right": "Juste",
+                "blank": "Sans réponse",
+                "wrong": "Faux",
+                "given": "Votre réponse : La table",
+                "expected": "La bonne réponse : <strong>filtre</strong>",
+                "again": "Refaire le questionnaire d'entraînement",
+            },
+        ),
+        (
+            "en",
+            {
+                "score": "Your practice score: 67%.",
+                "right": "Right",
+                "blank": "Not answered",
+                "wrong": "Wrong",
+                "given": "Your answer: La table",
+                "expected": "The right answer: <strong>filtre</strong>",
+                "again": "Take the practice questionnaire again",
+            },
+        ),
+    ],
+)
+def test_the_score_says_which_answers_were_right_and_it_can_be_taken_again_r12(
+    platform: Platform, language: str, words: dict[str, str]
+) -> None:
+    journey, client, page = at_the_practice(platform, language)
+    try:
+        given = [(f"q-{OBJECT}", "a"), (f"q-{MODES}", "a"), (f"q-{MODES}", "b")]
+        assert send(client, page, given).status_code == 200
+        shown = plain(client.get(page).text)
+        assert words["score"] in shown
+        review = shown[shown.index('id="practice-review"') : shown.index('id="practice-again"')]
+        badges = re.findall(r'class="badge badge--(\w+)">([^<]+)<', review)
+        assert badges == [
+            ("success", words["right"]),
+            ("warning", words["blank"]),
+            ("success", words["right"]),
+        ]
+        assert words["given"] in review
+        assert words["expected"] in review  # the blank one's right answer
+        assert (
+            "<form" not in shown[shown.index('id="practice"') : shown.index('id="practice-again"')]
+        )
+        # Taken again: the questionnaire, empty, then scored anew.
+        again = plain(client.get(f"{page}?practice=again").text)
+        assert words["again"] in shown
+        assert 'id="practice-form"' in again
+        wrong = [(f"q-{OBJECT}", "b"), (f"q-{FILTER}", "tri"), (f"q-{MODES}", "c")]
+        assert send(client, page, wrong).status_code == 200
+        shown = plain(client.get(page).text)
+        review = shown[shown.index('id="practice-review"') : shown.index('id="practice-again"')]
+        assert re.findall(r'class="badge badge--(\w+)">', review) == ["error"] * 3
+        # A practice: scored for her alone, the exam not started nor touched.
+        attempt = attempt_of(platform, journey)
+        assert attempt.practice_scores == (66.7, 0.0)
+        assert attempt.status is AttemptStatus.TO_START and attempt.results is None
+    finally:
+        client.__exit__(None, None, None)
+
+
+def test_the_review_is_the_browser_s_own_and_the_score_s_own_r12(platform: Platform) -> None:
+    """Another browser (the same candidate elsewhere) sees the score, and no review it did not
+    send; the review goes with the score it was sent with."""
+    journey, client, page = at_the_practice(platform, "fr")
+    other = client_of(platform)
+    try:
+        assert send(client, page, [(f"q-{OBJECT}", "a")]).status_code == 200
+        log_in(other, "/login", "fr@example.org", PASSWORD)
+        elsewhere = plain(other.get(page).text)
+        assert "Votre score d'entraînement : 33 %." in elsewhere
+        assert 'id="practice-review"' not in elsewhere
+        assert send(other, page, [(f"q-{FILTER}", "filtre")]).status_code == 200
+        # The first browser's review went with the first score: not shown beside the second.
+        here = plain(client.get(page).text)
+        assert "Votre score d'entraînement : 33 %." in here  # 1 of 3 either way
+        assert 'id="practice-review"' not in here
+        assert attempt_of(platform, journey).practice_scores == (33.3, 33.3)
+    finally:
+        other.__exit__(None, None, None)
+        client.__exit__(None, None, None)
