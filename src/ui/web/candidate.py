@@ -666,10 +666,16 @@ class CandidateArea(Controller):
         await request.body()  # read to the end: what the browser times is the upload
         return {"ok": "yes"}
 
-    @get("/equipment", sync_to_thread=False)
+    @get("/equipment", sync_to_thread=True)
     def equipment(self, request: Request[Any, Any, Any]) -> Template:
-        """R8: 'Test du matériel', camera and microphone on their own."""
-        return Template("equipment.html", context=context(request))
+        """R8: 'Test du matériel', camera and microphone on their own. Its way back says
+        « Retour à l'examen » only while an exam is still to take or under way: it said so
+        under a finished exam too (a user's tour); « Retour à mes examens » then."""
+        platform = platform_of(request)
+        platform.projections.catch_up(platform.ctx.store)
+        sessions = platform.projections.my_sessions(candidate_id(request))
+        exam_open = any(s.status in OPEN_SESSION for s in sessions)
+        return Template("equipment.html", context=context(request, exam_open=exam_open))
 
 
 ROUTES: list[ControllerRouterHandler] = [
@@ -686,6 +692,10 @@ ROUTES: list[ControllerRouterHandler] = [
     CandidateArea,
 ]
 
+
+# A session whose exam is still to take or under way (« Mes examens » offers « Examen » or
+# « Reprendre l'examen », or the portal to send it), as the read model names them.
+OPEN_SESSION = frozenset({"created", "checks", "exam"})
 
 # R4: the guide tells candidates to plan 20 minutes more than the exam, for the checks.
 CHECKS_MINUTES = 20
