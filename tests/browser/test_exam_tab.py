@@ -543,3 +543,67 @@ def test_finishing_with_an_answer_not_saved_names_it_and_leads_back_to_it(
     assert kept[second].text == "Réponse courte"
     assert attempt(server, journey).status is AttemptStatus.RESULTS_SHOWN
     assert all(" 409 " in f" {p} " for p in problems), problems  # the refusals, nothing else
+
+
+def test_enter_in_an_answer_saves_it_and_never_asks_to_finish(server: Server, browser: Any) -> None:
+    """Enter in a free-text answer opened « Terminer l'examen ? »: the form's first submit
+    button was « Terminer l'examen… » in the bar (a reviewer's tour). Enter now saves the
+    answer, as leaving the field does, in every kind of field (a choice and the mark switch
+    do nothing more); a textarea keeps its new line; without scripts Enter saves the exam
+    and comes back to it."""
+    journey, url = in_exam(server)
+    order = attempt(server, journey).question_order
+    for scripts in (True, False):
+        context = browser.new_context(locale="fr-FR", java_script_enabled=scripts)
+        try:
+            page = context.new_page()
+            problems = watch_problems(page)
+            page.set_viewport_size(DESKTOP)
+            page.goto(url)
+            kinds = {q: page.locator(f"#q-{q}").get_attribute("data-kind") for q in order}
+            short = [q for q in order if kinds[q] == "short"][0 if scripts else 1]
+            said = "Relation un à plusieurs" if scripts else "Sans script"
+            field = page.locator(f"#q-{short}").get_by_label("Votre réponse")
+            field.click()
+            page.keyboard.type(said)
+            page.keyboard.press("Enter")  # at once: before the pause that saves by itself
+            if not scripts:
+                page.wait_for_url("**saved=1**")
+            else:
+                n = page.locator(f"#q-{short}").get_attribute("data-number")
+                page.locator("#save-status").filter(
+                    has_text=re.compile(f"Question {n} enregistrée à")
+                ).wait_for()
+            assert page.locator("dialog[open]").count() == 0
+
+            def saved(question: str = short, text: str = said) -> bool:
+                given = attempt(server, journey).given_answers().get(question)
+                return given is not None and given.text == text
+
+            wait_for("the answer is saved", saved)
+            assert page.locator(f"#q-{short}").get_by_label("Votre réponse").input_value() == said
+            if scripts:
+                shot(page, "fr-desktop-enter-saves")
+                choice = next(q for q in order if kinds[q] != "short")
+                for target in (
+                    page.locator(f"#q-{choice} input[name^=choice-]").first,
+                    page.locator(f"#q-{choice} input[name=mark]"),
+                ):
+                    target.focus()
+                    page.keyboard.press("Enter")
+                    page.wait_for_timeout(300)
+                    assert page.locator("dialog[open]").count() == 0
+                # A textarea (a longer answer) keeps Enter for a new line.
+                page.locator(f"#q-{short} footer").evaluate(
+                    "f => f.insertAdjacentHTML('beforebegin', '<textarea id=long></textarea>')"
+                )
+                page.locator("#long").click()
+                page.keyboard.type("un")
+                page.keyboard.press("Enter")
+                page.keyboard.type("deux")
+                assert page.locator("#long").input_value() == "un\ndeux"
+                assert page.locator("dialog[open]").count() == 0
+            assert attempt(server, journey).status is AttemptStatus.IN_PROGRESS
+            assert not problems, problems
+        finally:
+            context.close()

@@ -434,6 +434,20 @@
     cutNote[article.dataset.question] = words("cut", { cut: number(cut) });
     problem(article, cutNote[article.dataset.question], true);
   });
+  // Enter in an answer field saves that answer, as leaving the field does, and ends nothing:
+  // the form's first submit button was « Terminer l'examen… », so Enter in a free-text answer
+  // opened the end dialog (a reviewer's tour). Choices and the mark switch: nothing to do
+  // (a tick is saved as it is given). A textarea keeps its Enter: a new line.
+  form.addEventListener("keydown", function (event) {
+    var field = event.target;
+    if (event.key !== "Enter" || event.isComposing || field.tagName !== "INPUT") return;
+    if (/^(submit|button|reset|image)$/.test(field.type)) return;
+    event.preventDefault();
+    var article = field.closest("article.question");
+    if (!article || field.name === "mark") return;
+    clearTimeout(typing[article.dataset.question]);
+    if (dirty[article.dataset.question]) save(article);
+  });
   questions.forEach(function (article) {
     var field = document.getElementById("answer-" + article.dataset.question);
     if (field) count(field);
