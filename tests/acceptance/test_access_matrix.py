@@ -256,6 +256,7 @@ MATRIX: dict[str, Line] = {
     "POST /exams/{session_id:uuid}/do/{action:str}": Line(own_candidate, form={}),
     "POST /exams/{session_id:uuid}/enter": Line(own_candidate, form={}),
     "GET /portal/{attempt_id:uuid}": Line(own_candidate),
+    "GET /portal/{attempt_id:uuid}/state": Line(own_candidate),
     "POST /portal/{attempt_id:uuid}/{action:str}": Line(own_candidate, form={}),
     "POST /api/sessions/{session_id:uuid}/enter": Line(own_candidate, json={}),
     "POST /api/sessions/{session_id:uuid}/steps/{action:str}": Line(own_candidate, multipart=True),

@@ -483,3 +483,96 @@ def enrolled_journey(server: Server, email: str) -> Journey:
     journey = Journey(server.platform, email=email)
     journey.enrol()
     return journey
+
+
+def test_the_portal_moves_on_by_itself_when_the_exam_ends_in_the_exam_tab_or_by_time(
+    browser: Any, server: Server
+) -> None:
+    """The exam finished in the exam tab, that tab said « your results are shown in the
+    proctoring tab », but the portal still showed the time left, « Rouvrir l'espace d'examen »
+    and « Terminer l'examen » until reloaded (a user tour). It now moves on by itself: at once
+    when the exam tab « Commencer » opened says so; when it comes back into view or gets the
+    focus after an exam tab opened another way; and by asking now and then when the exam
+    ended by time with nothing said."""
+    platform = server.platform
+    ready = []
+    for who in ("onglet", "ailleurs", "temps"):
+        journey = in_exam_checks_done(server, f"{who}@example.org", "fr")
+        journey.to_tile()
+        assert journey.attempt_id is not None
+        portal.start_now(platform.ctx, journey.attempt_id)
+        ready.append(journey)
+    platform.settle()  # the worker provisions the workspaces
+
+    def status(journey: Journey) -> AttemptStatus:
+        assert journey.attempt_id is not None
+        return platform.ctx.store.get(journey.attempt_id, ExamAttempt).status
+
+    def begun(journey: Journey) -> tuple[Any, Any, Any]:
+        """Logged in, at the portal, « Commencer »: the portal and the exam tab it opened."""
+        context, page = logged_in_page(browser, server, journey.email)
+        page.goto(f"{server.url}/portal/{journey.attempt_id}")
+        with context.expect_page() as opened:
+            page.get_by_role("button", name="Commencer", exact=True).click()
+        exam = opened.value
+        exam.wait_for_url("**/w/**")
+        exam.locator("#finish-open").wait_for()
+        page.locator("#portal[data-status='in_progress']").wait_for()
+        page.evaluate("window.sameDocument = true")  # no reload: the page moves on in place
+        return context, page, exam
+
+    def finish_in(exam: Any) -> None:
+        exam.get_by_label("Votre réponse").first.fill("Taille du champ")
+        exam.get_by_role("button", name="Terminer l'examen…").click()
+        exam.locator("#finish-dialog").get_by_role("button", name="Terminer l'examen").click()
+
+    # 1. The exam tab « Commencer » opened: the portal shows the results at once.
+    context, page, exam = begun(ready[0])
+    try:
+        finish_in(exam)
+        page.locator("#outcome-summary").wait_for(timeout=5_000)
+        assert page.evaluate("window.sameDocument") is True
+        assert page.locator("#validation-code").is_visible()
+        assert page.get_by_role("button", name="Rouvrir l'espace d'examen").count() == 0
+        shot(page, "fr-desktop-14-results-by-themselves")
+    finally:
+        context.close()
+
+    # 2. An exam tab that cannot tell this one (opened from its address, say): finished
+    # there, the portal moves on when the candidate comes back to it.
+    context, page, exam = begun(ready[1])
+    try:
+        exam.evaluate("window.opener = null")  # disowned, for good
+        finish_in(exam)  # the tab then closes itself (a script opened it)
+        wait = time.monotonic() + 10
+        while status(ready[1]) is AttemptStatus.IN_PROGRESS and time.monotonic() < wait:
+            time.sleep(0.2)
+        assert status(ready[1]) is AttemptStatus.RESULTS_SHOWN
+        page.wait_for_timeout(1_000)
+        assert page.locator("#portal[data-status='in_progress']").count() == 1  # nothing said
+        page.bring_to_front()
+        page.evaluate("window.dispatchEvent(new Event('focus'))")
+        page.locator("#outcome-summary").wait_for(timeout=5_000)
+        assert page.evaluate("window.sameDocument") is True
+    finally:
+        context.close()
+
+    # 3. The time is up (the worker closes the exam), nobody says anything: the portal asks
+    # now and then, and moves on.
+    context, page, exam = begun(ready[2])
+    try:
+        exam.close()
+        left = server.platform.ctx.store.get(ready[2].attempt_id, ExamAttempt).remaining_seconds(  # type: ignore[arg-type]
+            platform.ctx.now()
+        )
+        server.clock.advance(seconds=left + 1)
+        wait = time.monotonic() + 30
+        while status(ready[2]) is AttemptStatus.IN_PROGRESS and time.monotonic() < wait:
+            time.sleep(0.2)
+        assert status(ready[2]) is AttemptStatus.FINISHED
+        page.locator("#portal[data-status='finished']").wait_for(timeout=20_000)
+        assert page.evaluate("window.sameDocument") is True
+        assert page.get_by_role("button", name="Voir les résultats").is_visible()
+        shot(page, "fr-desktop-15-time-up-by-itself")
+    finally:
+        context.close()

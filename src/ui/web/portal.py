@@ -10,7 +10,7 @@ from uuid import UUID
 
 from babel.dates import format_date
 from babel.numbers import format_decimal
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import PermissionDeniedException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
@@ -64,6 +64,17 @@ def own_attempt(
     if attempt.candidate_id != candidate_id(request):
         raise PermissionDeniedException()
     return attempt
+
+
+def portal_phase(attempt: ExamAttempt) -> str:
+    """What the portal shows, in a word its page compares with the server's to know it is
+    behind: the attempt's state and, during the exam, whether its workspace is open, being
+    prepared or closed (the link to the exam tab, « being prepared… », or « Reopen »)."""
+    if attempt.status is not AttemptStatus.IN_PROGRESS:
+        return attempt.status.value
+    if attempt.workspace_url:
+        return "in_progress:open"
+    return "in_progress:preparing" if attempt.workspace_pending else "in_progress:closed"
 
 
 @dataclass(frozen=True)
@@ -235,6 +246,16 @@ class Portal(Controller):
     def portal_page(self, request: Request[Any, Any, Any], attempt_id: FromPath[UUID]) -> Template:
         return _portal_page(request, own_attempt(request, attempt_id))
 
+    @get("/{attempt_id:uuid}/state", sync_to_thread=True)
+    def portal_state(
+        self, request: Request[Any, Any, Any], attempt_id: FromPath[UUID]
+    ) -> Response[dict[str, str]]:
+        """The portal's phase alone, for its page to move on by itself when the exam ends
+        elsewhere (finished in the exam tab, its time up, its workspace lost): the page
+        asks now and then, and reloads its fragment only when the phase differs."""
+        attempt = own_attempt(request, attempt_id, to_read=True)
+        return Response({"phase": portal_phase(attempt)}, headers={"cache-control": "no-store"})
+
     @post("/{attempt_id:uuid}/{action:str}", sync_to_thread=True)
     def portal_action(
         self,
@@ -289,6 +310,7 @@ def _portal_page(
             proctoring_screen=certification.screen_capture,
             result_out=_result_out(platform, attempt),
             deferred_away=_deferred_away(platform, attempt),
+            phase=portal_phase(attempt),
             **shown,
         ),
         status_code=status,

@@ -301,7 +301,11 @@
     function show() {
       var left = Math.max(0, Math.round((ends - Date.now()) / 1000));
       if (!document.body.contains(shown)) { clearInterval(ticking); ticking = null; return; }
-      if (left === 0) { shown.textContent = shown.getAttribute("data-label-over"); return; }
+      if (left === 0) {
+        if (shown.textContent !== shown.getAttribute("data-label-over")) document.dispatchEvent(new Event("vigie:time-up"));
+        shown.textContent = shown.getAttribute("data-label-over");
+        return;
+      }
       var h = Math.floor(left / 3600), m = Math.floor((left % 3600) / 60), s = left % 60;
       shown.textContent = (h ? h + ":" + (m < 10 ? "0" : "") : "") + m + ":" + (s < 10 ? "0" : "") + s;
     }
@@ -310,6 +314,42 @@
   }
   document.addEventListener("vigie:step", tick);
   tick();
+
+  // The exam can end without this tab: finished in the exam tab, its time up (the worker
+  // closes it), its workspace lost. This tab went on showing the time left, « Rouvrir » and
+  // « Terminer l'examen » until reloaded, under an exam tab that said the results were here
+  // (a user tour). During the exam it asks the server for the portal's phase (one word) when
+  // the exam tab says it finished, when this tab comes back into view or gets the focus, when
+  // its time is up, and every 15 s besides (a tab in the background, the exam tab opened
+  // without this one as its opener); it shows the next state as soon as the phase differs.
+  // Asking decides nothing: the server's page is the truth.
+  var WATCH_MS = 15000;
+  var asking = false;
+  function watched() { return document.querySelector("#portal[data-status='in_progress'][data-state-url]"); }
+  function check() {
+    var portal = watched();
+    if (!portal || asking || !window.vigieJourney) return;
+    asking = true;
+    fetch(portal.getAttribute("data-state-url"), { credentials: "same-origin", headers: { accept: "application/json" } })
+      .then(function (reply) { return reply.ok ? reply.json() : null; })
+      .then(function (state) {
+        asking = false;
+        if (!state || !state.phase || state.phase === portal.getAttribute("data-phase")) return;
+        // A dialog open on the old state (« Terminer l'examen ? ») is not pulled from under
+        // the click: the next check moves on once it is closed.
+        if (!document.body.contains(portal) || document.querySelector("#journey dialog[open]")) return;
+        window.vigieJourney.refresh();
+      }, function () { asking = false; });  // the next check asks again
+  }
+  setInterval(check, WATCH_MS);
+  window.addEventListener("focus", check);
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "visible") check();
+  });
+  window.addEventListener("message", function (event) {
+    if (event.data && event.data.vigie === "finished") check();
+  });
+  document.addEventListener("vigie:time-up", function () { setTimeout(check, 3000); });
 
   // Closing this tab during the exam interrupts the recording: the browser asks first.
   window.addEventListener("beforeunload", function (event) {

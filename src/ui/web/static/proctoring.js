@@ -167,9 +167,8 @@
   window.addEventListener("message", function (event) {
     var data = event.data;
     if (data && data.vigie === "attention") attend("exam", data.focused === true);
-    // The exam was finished from the exam tab: show the portal's next state (the results)
-    // without waiting for a reload. A refresh only re-reads the page; it decides nothing.
-    if (data && data.vigie === "finished" && window.vigieJourney) window.vigieJourney.refresh();
+    // « finished » (the exam ended in the exam tab) is the portal's own (journey.js): it was
+    // heard here only, so not on a server that does not record in the page.
   });
   // « Commencer » opened the exam tab: the candidate is looking at it while it loads.
   document.addEventListener("vigie:exam-tab-opened", function () { attend("exam", true); });
