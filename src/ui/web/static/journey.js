@@ -306,8 +306,13 @@
         shown.textContent = shown.getAttribute("data-label-over");
         return;
       }
-      var h = Math.floor(left / 3600), m = Math.floor((left % 3600) / 60), s = left % 60;
-      shown.textContent = (h ? h + ":" + (m < 10 ? "0" : "") : "") + m + ":" + (s < 10 ? "0" : "") + s;
+      // Read as the exam tab reads it (workspace.js): « 89 min », then minutes and seconds in
+      // red for the last five. The portal said « 1:29:55 » beside the exam tab's « 89 min »
+      // for the same time left (a user tour).
+      var s = left % 60;
+      shown.textContent = left <= 300 ? Math.floor(left / 60) + ":" + (s < 10 ? "0" : "") + s
+        : Math.floor(left / 60) + " min";
+      shown.classList.toggle("is-short", left <= 300);
     }
     show();
     ticking = setInterval(show, 1000);
