@@ -159,7 +159,10 @@ def test_a_renewal_past_day_90_is_refused_with_a_sentence_and_the_reason_kept(
     refused = act(client, journey, "renew", reason="one more please")
     page = text(refused)
     assert refused.status_code == 409
-    assert "This session cannot be renewed" in page and "rule R3" in page
+    assert "This session cannot be renewed" in page
+    # The guide's rule after it in words, its code only a reference in the title.
+    assert "The guide: The first exam session is valid 15 days" in page
+    assert 'data-rule="R3" title="The guide\'s rule R3"' in page
     assert ">one more please</textarea>" in page  # the input is kept
     assert "R3:" not in page
 

@@ -233,7 +233,8 @@ def test_a_used_reset_link_is_refused_in_place_with_what_to_do(platform: Platfor
         assert replies[0].is_success and "Votre mot de passe est enregistré" in replies[0].text
         reply = replies[1]  # the same link again: refused on the page, with what to do
         assert reply.status_code == 409
-        assert "déjà servi" in reply.text and "règle R24" in reply.text
+        assert "déjà servi" in reply.text and 'data-rule="R24"' in reply.text
+        assert "règle R24" not in reply.text  # the guide's rule in words, never its code
         assert 'href="/password/forgot"' in reply.text
         # Opened again, the link says so at once, with no form to type a password into (it
         # showed the form, and said so only after a new password was typed).

@@ -75,13 +75,13 @@ def recording_the_room() -> Journey:
             "L'enregistrement de la pièce a duré 0,3 s\N{NO-BREAK SPACE}: filmez au moins "
             "10 secondes, "
             "puis arrêtez l'enregistrement.",
-            '<span class="rule-ref">règle R10</span>',
+            "L'environnement s'enregistre dans l'ordre",  # the guide's R10, in words
         ),
         (
             "en",
             "The recording of the room lasted 0.3 s: film for at least 10 seconds, "
             "then stop the recording.",
-            '<span class="rule-ref">rule R10</span>',
+            "The surroundings are recorded in order",  # the guide's R10, in words
         ),
     ],
 )
@@ -100,7 +100,8 @@ def test_a_room_filmed_for_a_third_of_a_second_is_refused_in_the_pages_language(
         )
         assert refused.status_code == 409
         assert sentence in refused.text.replace("&#39;", "'")
-        assert reference in refused.text
+        assert reference in refused.text.replace("&#39;", "'")
+        assert 'data-rule="R10"' in refused.text and "R10</" not in refused.text
         assert ("lasted" in refused.text) is (language == "en")  # no English on a French page
         session = platform.ctx.store.get(sid, ProctoredSession)
         assert session.recording_part is EnvironmentPart.ROOM  # still filming: try again

@@ -71,6 +71,7 @@ from ui.web import (
     portal,
     probes,
     public_key,
+    rule_words,
     single_sign_on,
     site,
     staff_security,
@@ -329,6 +330,8 @@ def _page_filters(platform: Platform) -> Callable[[JinjaTemplateEngine], None]:
         engine.engine.filters["local_time"] = jinja_filter(platform.ctx.times)
         engine.engine.filters["certification"] = title
         i18n.install(engine.engine)
+        # A rule named for people: its sentence, its code a secondary reference.
+        rule_words.install(engine.engine.globals)
 
     return register
 

@@ -378,7 +378,7 @@ def _appeal_refusal(refusal: DomainError, outcome: AppealOutcome, answer: str, l
             "proctoring tab closed during the exam): it cannot be lifted on appeal. Uphold "
             "it, with your written answer. Nothing was recorded."
         )
-    return refusal_from(APPEAL_REFUSALS, rule or field, rule, _)
+    return refusal_from(APPEAL_REFUSALS, rule or field, rule, lang)
 
 
 # The other refusals of an appeal's decision, by rule or refused field: what to do next.

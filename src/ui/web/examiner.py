@@ -52,8 +52,9 @@ from ui.web.edge import (
     throttle_of,
     too_many_failures,
 )
-from ui.web.i18n import N_, Gettext, gettext_for
+from ui.web.i18n import N_, gettext_for
 from ui.web.ranges import ranged_media
+from ui.web.rule_words import rule_sentence
 
 # The reasons of the closed list (R20), in English: translated where they are shown.
 REASON_LABELS = review_words.REASON_WORDS
@@ -319,7 +320,7 @@ def _decision_refusal(
         key = f"R19-{held or 'taken'}"
     else:
         key = rule or field  # R20 here is the phone exception, the only excuse
-    return refusal_from(DECISION_REFUSALS, key, rule, _)
+    return refusal_from(DECISION_REFUSALS, key, rule, language)
 
 
 def _validation_refusal(
@@ -355,13 +356,18 @@ def _validation_refusal(
     )
 
 
-def refusal_from(table: dict[str, str], key: str, rule: str, _: Gettext) -> str:
+def refusal_from(table: dict[str, str], key: str, rule: str, language: str) -> str:
     """A decision's refusal from its table of sentences (a review's, an appeal's); anything
-    else a sentence too, never the domain's English, with the rule as a reference."""
+    else a sentence too, never the domain's English, with what the guide's rule says (it
+    read « (règle R19) », a code)."""
+    _ = gettext_for(language)
     sentence = table.get(key)
     if sentence:
         return _(sentence)
-    return _("The decision was not recorded (rule %(rule)s).", rule=rule or "R19")
+    guide = rule_sentence(language, rule or "R19")
+    if not guide:
+        return _("The decision was not recorded.")
+    return _("The decision was not recorded. The guide: %(sentence)s", sentence=guide)
 
 
 # The other refusals of a decision, by rule or refused field: what to do next.

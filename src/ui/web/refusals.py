@@ -1,8 +1,9 @@
 """What a refused click says to the person, in the page's language (R25, issue 13).
 
-A refusal is a sentence saying what to do next, then the guide's rule as a discreet reference
-(`<span class="rule-ref">rule R9</span>`). The domain's own message is written in English for
-logs and the API: pages never repeat it. Tables are marked with `N_` and translated where shown.
+A refusal is a sentence saying what to do next, then the guide's rule as a discreet
+reference: its sentence, its code in a title (`rule_words.rule_reference`; a candidate's page
+hides it). The domain's own message is written in English for logs and the API: pages never
+repeat it. Tables are marked with `N_` and translated where shown.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from domain.errors import (
 )
 from ui.web.edge import KEPT_TIMES
 from ui.web.i18n import N_, gettext_for, pgettext_for
+from ui.web.rule_words import rule_reference
 
 # One sentence per rule: what the person does next.
 _REFUSALS: dict[str, str] = {
@@ -227,8 +229,7 @@ def refusal_message(language: str, error: DomainError) -> Markup:
         sentence = refusal_sentence(language, rule, None, str(error))
     if rule is None:
         return escape(sentence)
-    reference = _("rule %(rule)s", rule=rule)
-    return escape(sentence) + Markup(' <span class="rule-ref">%s</span>') % reference
+    return escape(sentence) + Markup(" ") + rule_reference(language, rule)
 
 
 def field_refusals(language: str, error: DomainError) -> list[tuple[str, Markup]]:
