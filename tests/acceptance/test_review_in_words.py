@@ -540,3 +540,73 @@ def test_a_field_with_no_words_yet_still_reads_as_words_and_loses_nothing() -> N
     assert log_words.details_words(event, english) == (
         "desk colour: brun, items seen: 2, cleared: yes"
     )
+
+
+@pytest.mark.parametrize(
+    ("language", "note", "refusal"),
+    [
+        (
+            "fr",
+            "Pour invalider sur ce motif, cochez « Onglet e-surveillance fermé » dans « Motifs "
+            "d'invalidation » : la recommandation cite ses moments, mais ne coche jamais un "
+            "motif à votre place.",
+            "Pour invalider, cochez au moins un motif : celui de la recommandation est "
+            "« Onglet e-surveillance fermé », ses moments déjà cités. Rien n'a été enregistré.",
+        ),
+        (
+            "en",
+            "To invalidate on this ground, tick “Proctoring tab closed during the exam” in "
+            "“Reasons to invalidate”: the recommendation cites its moments, but never ticks a "
+            "reason for you.",
+            "To invalidate, tick at least one reason: the recommendation's is “Proctoring tab "
+            "closed during the exam”, its moments already cited. Nothing was recorded.",
+        ),
+    ],
+)
+def test_the_recommended_ground_is_said_to_be_the_examiners_to_tick_before_and_after_a_refusal_r20(
+    platform: Platform,  # noqa: F811
+    examiner: TestClient[Any],
+    language: str,
+    note: str,
+    refusal: str,
+) -> None:
+    """The recommendation « invalidée » on « Onglet e-surveillance fermé », its moments cited,
+    its reason left unticked on purpose (the examiner decides, R19): « Invalidée » alone was
+    refused « Pour invalider, cochez au moins un motif… » above the form, the recommended
+    reason unnamed (a user's tour). The page says it beside the recommendation first, and a
+    refusal stands beside the reasons, naming the recommended one."""
+    journey = sent_with_a_closed_proctoring_tab(platform)
+    page = f"/examiner/reviews/{journey.review_id}"
+    if language == "en":
+        in_english(examiner)
+    assert 'id="tick-to-invalidate"' not in examiner.get(page).text  # not taken: no form
+    post(examiner, page, "assign")
+    html = examiner.get(page).text
+    card = html.split('id="rec-title"', 1)[1].split("</section>", 1)[0]
+    said = visible(inside(card, 'id="tick-to-invalidate"')).replace("\N{NO-BREAK SPACE}", " ")
+    assert said.strip() == note
+    assert not re.search(r'name="reason" value="proctoring_tab_closed"[^>]* checked', html)
+
+    refused = post(examiner, page, "decide", seen=seal_on(examiner, page), verdict="invalidated")
+    assert refused.status_code == 409
+    assert refused.text.count('id="decision-error"') == 1
+    reasons = refused.text.split('<fieldset id="reasons"', 1)[1].split("</fieldset>", 1)[0]
+    shown = visible(inside(reasons, 'id="decision-error"', "</div>"))
+    assert shown.replace("\N{NO-BREAK SPACE}", " ").strip() == refusal
+    assert platform.ctx.store.get(journey.review_id, Review).verdict is None
+
+    # Ticked, with the moments the page cites: recorded.
+    review = platform.ctx.store.get(journey.review_id, Review)
+    assert review.recommendation is not None
+    (ground,) = review.recommendation.grounds
+    done = post(
+        examiner,
+        page,
+        "decide",
+        seen=seal_on(examiner, page),
+        verdict="invalidated",
+        reason="proctoring_tab_closed",
+        **{"evidence-proctoring_tab_closed": ground.evidence_ids[0]},
+    )
+    assert done.status_code in (302, 303), done.text
+    assert platform.ctx.store.get(journey.review_id, Review).verdict is Verdict.INVALIDATED

@@ -52,7 +52,7 @@ from ui.web.edge import (
     throttle_of,
     too_many_failures,
 )
-from ui.web.i18n import N_, gettext_for
+from ui.web.i18n import N_, gettext_for, ngettext_for
 from ui.web.ranges import ranged_media
 from ui.web.rule_words import rule_sentence
 
@@ -180,10 +180,13 @@ def _review_page(
     review_id: UUID,
     *,
     error: str = "",
+    error_at: str = "",
     status: int = 200,
     typed: dict[str, str] | None = None,
     sent: dict[str, list[str]] | None = None,
 ) -> Template:
+    """The review; after a refused decision, its sentence (`error`) above the form, or beside
+    the reasons it is about (`error_at="reasons"`)."""
     examiner = staff_id(request)
     platform = platform_of(request)
     review = platform.ctx.store.get(review_id, Review)
@@ -212,6 +215,12 @@ def _review_page(
             min_words=OVERRIDE_JUSTIFICATION_MIN_WORDS,
             other_min_words=OTHER_JUSTIFICATION_MIN_WORDS,
             error=error,
+            error_at=error_at,
+            # Beside the recommendation, to the examiner deciding: its grounds' reasons are
+            # hers to tick to invalidate on them.
+            tick_note=_tick_note(review, language)
+            if review.verdict is None and review.examiner_id == examiner
+            else "",
             typed=typed or {},
             # A refused form's choices, ticked again as they were sent (None: as the
             # recommendation suggests).
@@ -231,6 +240,34 @@ def _review_page(
             done=review_words.CONFIRMATIONS.get(str(request.query_params.get("done", ""))),
         ),
         status_code=status,
+    )
+
+
+def _recommended_reasons(review: Review, language: str) -> tuple[int, str]:
+    """The reasons of the recommendation's grounds (R20), each once, as the form names them:
+    how many, and their names in a list (« « Onglet e-surveillance fermé » et « … » »)."""
+    _ = gettext_for(language)
+    grounds = review.recommendation.grounds if review.recommendation else ()
+    reasons = list(dict.fromkeys(g.reason for g in grounds))
+    named = [_("“%(reason)s”", reason=_(REASON_LABELS[r])) for r in reasons]
+    return len(reasons), format_list(named, locale=language) if named else ""
+
+
+def _tick_note(review: Review, language: str) -> str:
+    """Beside the recommendation, for the examiner deciding: its grounds' reasons are hers to
+    tick to invalidate on them. The form ticks none (the examiner decides, R19), and « Invalidée »
+    alone was refused below the player, « cochez au moins un motif » (a user's tour)."""
+    count, reasons = _recommended_reasons(review, language)
+    if not count:
+        return ""
+    ngettext = ngettext_for(language)
+    return ngettext(
+        "To invalidate on this ground, tick %(reasons)s in “Reasons to invalidate”: the "
+        "recommendation cites its moments, but never ticks a reason for you.",
+        "To invalidate on these grounds, tick %(reasons)s in “Reasons to invalidate”: the "
+        "recommendation cites their moments, but never ticks a reason for you.",
+        count,
+        reasons=reasons,
     )
 
 
@@ -271,14 +308,9 @@ def _decision_refusal(
     given = isinstance(refusal, RuleBroken) and refusal.rule == "R20" and bool(cited)
     if verdict is Verdict.VALIDATED and (stray or given):
         return _validation_refusal(cited, justified, language)
-    if stray:  # an invalidation: a reason's justification typed, the reason not ticked
-        code = ReasonCode(field.removeprefix("justification-"))
-        return _(
-            "The field “%(field)s” is filled but its reason is not ticked: tick “%(reason)s” "
-            "and cite its moments, or empty the field. Nothing was recorded.",
-            field=_(JUSTIFICATION_FIELDS[code]),
-            reason=_(REASON_LABELS[code]),
-        )
+    said = _reasons_refusal(refusal, review, language, verdict, cited)
+    if said:
+        return said
     if isinstance(refusal, InvalidArgument) and refusal.field == "justification":
         return _(
             "Field “Justification”: to validate despite a ground, explain for each ground, in "
@@ -295,32 +327,69 @@ def _decision_refusal(
             n=n,
         )
     rule = refusal.rule if isinstance(refusal, RuleBroken) else ""
-    if rule == "R20" and verdict is Verdict.INVALIDATED:
-        if not cited:
-            return _(
-                "To invalidate, tick at least one reason, then the moments that show it in "
-                "the list beside the player (“Cite”). Nothing was recorded."
-            )
-        bare = next((c for c in cited if not c.evidence_ids), None)
-        if bare is not None:
-            return _(
-                "The reason “%(reason)s” cites no moment: tick at least one in the list beside "
-                "the player (“Cite”). Nothing was recorded.",
-                reason=_(REASON_LABELS[bare.reason]),
-            )
-        if any(c.reason is ReasonCode.OTHER_RULE_BREACH for c in cited):
-            return _(
-                "The reason “%(reason)s” needs a written justification of at least %(n)s "
-                "words. Nothing was recorded.",
-                reason=_(REASON_LABELS[ReasonCode.OTHER_RULE_BREACH]),
-                n=OTHER_JUSTIFICATION_MIN_WORDS,
-            )
     if rule == "R19":  # whose review it is, or it was decided meanwhile
         held = "decided" if review.verdict else "untaken" if review.examiner_id is None else ""
         key = f"R19-{held or 'taken'}"
     else:
         key = rule or field  # R20 here is the phone exception, the only excuse
     return refusal_from(DECISION_REFUSALS, key, rule, language)
+
+
+def _reasons_refusal(
+    refusal: DomainError,
+    review: Review,
+    language: str,
+    verdict: Verdict | None,
+    cited: tuple[CitedReason, ...],
+) -> str:
+    """An invalidation refused for its reasons (R20), said beside them: none ticked (the
+    recommendation's named), one citing no moment, the other breach without its words, a
+    justification typed for a reason not ticked; "" for any other refusal."""
+    if verdict is not Verdict.INVALIDATED:
+        return ""
+    _ = gettext_for(language)
+    field = refusal.field if isinstance(refusal, InvalidArgument) else ""
+    if field.startswith("justification-"):  # a reason's justification typed, not ticked
+        code = ReasonCode(field.removeprefix("justification-"))
+        return _(
+            "The field “%(field)s” is filled but its reason is not ticked: tick “%(reason)s” "
+            "and cite its moments, or empty the field. Nothing was recorded.",
+            field=_(JUSTIFICATION_FIELDS[code]),
+            reason=_(REASON_LABELS[code]),
+        )
+    if not (isinstance(refusal, RuleBroken) and refusal.rule == "R20"):
+        return ""
+    count, reasons = _recommended_reasons(review, language)
+    ngettext = ngettext_for(language)
+    if not cited and count:
+        return ngettext(
+            "To invalidate, tick at least one reason: the recommendation's is "
+            "%(reasons)s, its moments already cited. Nothing was recorded.",
+            "To invalidate, tick at least one reason: the recommendation's are "
+            "%(reasons)s, their moments already cited. Nothing was recorded.",
+            count,
+            reasons=reasons,
+        )
+    if not cited:
+        return _(
+            "To invalidate, tick at least one reason, then the moments that show it in "
+            "the list beside the player (“Cite”). Nothing was recorded."
+        )
+    bare = next((c for c in cited if not c.evidence_ids), None)
+    if bare is not None:
+        return _(
+            "The reason “%(reason)s” cites no moment: tick at least one in the list beside "
+            "the player (“Cite”). Nothing was recorded.",
+            reason=_(REASON_LABELS[bare.reason]),
+        )
+    if any(c.reason is ReasonCode.OTHER_RULE_BREACH for c in cited):
+        return _(
+            "The reason “%(reason)s” needs a written justification of at least %(n)s "
+            "words. Nothing was recorded.",
+            reason=_(REASON_LABELS[ReasonCode.OTHER_RULE_BREACH]),
+            n=OTHER_JUSTIFICATION_MIN_WORDS,
+        )
+    return ""  # R20 here is the phone exception: said at the top
 
 
 def _validation_refusal(
@@ -541,9 +610,13 @@ class ExaminerDesk(Controller):
                     sent = _cited(data)
                 except DomainError:
                     sent = ()
+                language = language_of(request)
                 message = _decision_refusal(
-                    refusal, review, language_of(request), verdict, sent, _justified(data)
+                    refusal, review, language, verdict, sent, _justified(data)
                 )
+                # About the reasons: said beside them, where the examiner ticks (it stood
+                # above the form, below the player, the recommended reason unnamed).
+                beside = bool(_reasons_refusal(refusal, review, language, verdict, sent))
                 # What the examiner wrote and ticked stays in the form (a refusal loses
                 # nothing: the verdict, the reasons and their moments were all cleared).
                 typed = {k: str(v) for k, v in data.items() if k.startswith("override-")}
@@ -552,7 +625,13 @@ class ExaminerDesk(Controller):
                     for k, v in data.items()
                 }
                 return _review_page(
-                    request, review_id, error=message, status=409, typed=typed, sent=sent_back
+                    request,
+                    review_id,
+                    error=message,
+                    error_at="reasons" if beside else "",
+                    status=409,
+                    typed=typed,
+                    sent=sent_back,
                 )
             # To the decision: its confirmation and « Release the result » (the form's
             # #decision-error would otherwise stay in the address, the browser keeping a

@@ -51,6 +51,17 @@ def gettext_for(language: str) -> Gettext:
     return _
 
 
+def ngettext_for(language: str) -> Callable[..., str]:
+    """`ngettext(singular, plural, n, **values)` in one language: the form for `n`, with
+    `%(num)s` and the other values filled in."""
+    found = catalogue(language)
+
+    def ngettext(singular: str, plural: str, n: int, /, **values: Any) -> str:
+        return found.ngettext(singular, plural, n) % {"num": n, **values}
+
+    return ngettext
+
+
 def pgettext_for(language: str) -> Callable[..., str]:
     """`p_(context, message, **values)`: a message whose translation depends on where it is."""
     found = catalogue(language)
