@@ -419,6 +419,14 @@ class Review(Aggregate):
             return self.appeal.verdict
         return self.verdict
 
+    @property
+    def grounds_no_appeal_lifts(self) -> tuple[Finding, ...]:
+        """The recommendation's grounds: the evidence alone establishes them (a missing photo
+        R9, the proctoring tab closed during the exam R17), so an invalidation cannot be
+        overturned on appeal while one stands (APPEAL-DECISION, the ground's own rule). The
+        appeal's page offers « Valider l'examen » only when there is none."""
+        return self.recommendation.grounds if self.recommendation is not None else ()
+
     def appeal_last_day(self) -> date | None:
         """The last day (inclusive) to contest, once the results were sent."""
         if not self.released:
@@ -546,7 +554,7 @@ class Review(Aggregate):
         if outcome is AppealOutcome.OVERTURNED:
             if reasons:
                 raise InvalidArgument("reasons", "an overturned invalidation has no reason")
-            for ground in self.recommendation.grounds:
+            for ground in self.grounds_no_appeal_lifts:
                 raise RuleBroken(ground.rule, f"cannot overturn: {ground.explanation}")
             verdict = Verdict.VALIDATED
         else:

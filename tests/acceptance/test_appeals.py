@@ -379,27 +379,46 @@ def test_the_whole_appeal_through_the_pages(journey: Journey) -> None:
     with logged_in(platform, "/staff/login", "second@example.org") as second:
         page = second.get(appeal_page)
         assert 'name="outcome"' in page.text
+        # The evidence itself invalidates (the missing ID photo, R9): « Valider l'examen » is
+        # not offered, and the page says why beside it, naming the ground (it was offered,
+        # then refused once chosen: a user's tour).
+        assert re.search(r'value="overturned" disabled aria-describedby="no-overturn"', page.text)
+        why = html.unescape(page.text.split('id="no-overturn">', 1)[1].split("</p>", 1)[0])
+        assert why.replace("\N{NO-BREAK SPACE}", " ") == (
+            "« Valider l'examen » n'est pas proposé : les preuves établissent à elles seules le "
+            "motif « Vérification de l'identité impossible », et une contestation ne peut pas "
+            "lever une invalidation fondée sur ce motif. Confirmez l'invalidation, avec votre "
+            "réponse écrite."
+        )
         # Refused on the appeal itself, in words, the form as it was sent: a short answer led
         # to an error page naming APPEAL-DECISION, the answer and the choice lost.
         short = post_form(
-            second, appeal_page, f"{appeal_page}/decide", outcome="overturned", answer="Pas de tel."
+            second, appeal_page, f"{appeal_page}/decide", outcome="upheld", answer="Pas de tel."
         )
         shown = html.unescape(short.text)
         assert short.status_code == 409 and 'id="decision-error"' in short.text
         assert "Votre réponse compte 3 mot(s) : écrivez-en au moins 5" in shown
         assert "APPEAL-DECISION" not in shown
-        assert "Pas de tel.</textarea>" in shown and 'value="overturned" checked' in short.text
+        assert "Pas de tel.</textarea>" in shown
+        assert re.search(r'value="upheld" required checked', short.text)
         # The action's address, left in the address bar, opened again: back to the appeal.
         again = second.get(f"{appeal_page}/decide", follow_redirects=False)
         assert again.status_code in (302, 303) and again.headers["location"] == appeal_page
         # The reviews page counts the appeals beside its link (a link alone was missed).
         assert "Contestations à trancher : 1" in html.unescape(second.get("/examiner/reviews").text)
-        # The evidence itself invalidates (the missing ID photo, R9): not lifted on appeal.
+        # Sent all the same (a hand-made request): refused, naming the ground and what cannot
+        # be lifted (it read « elle ne peut pas être levée en appel », « elle » unclear).
         forced = post_form(
             second, appeal_page, f"{appeal_page}/decide", outcome="overturned", answer=ANSWER
         )
         assert forced.status_code == 409
-        assert "ne peut pas être levée en appel" in html.unescape(forced.text)
+        said = html.unescape(forced.text).replace("\N{NO-BREAK SPACE}", " ")
+        assert (
+            "Les preuves établissent à elles seules le motif « Vérification de l'identité "
+            "impossible » : une invalidation fondée sur ce motif ne peut pas être levée en "
+            "appel. Confirmez l'invalidation, avec votre réponse écrite. Rien n'a été "
+            "enregistré."
+        ) in said
         decided = post_form(
             second, appeal_page, f"{appeal_page}/decide", outcome="upheld", answer=ANSWER
         )
@@ -475,6 +494,9 @@ def test_reasons_ticked_with_an_overturn_are_refused_in_place_never_dropped(
     appeals.take_appeal(journey.ctx, review.id, second)
     appeal_page = f"/examiner/appeals/{review.id}"
     with logged_in(platform, "/staff/login", "second@example.org") as client:
+        # No ground in the evidence: « Valider l'examen » is offered, with no note against it.
+        page = client.get(appeal_page).text
+        assert re.search(r'value="overturned">', page) and 'id="no-overturn"' not in page
         head = platform.ctx.store.head()
         sent = post_form(
             client,

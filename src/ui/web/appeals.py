@@ -45,8 +45,8 @@ from ui.web.edge import (
     staff_id,
     within_kept_bound,
 )
-from ui.web.examiner import REASON_LABELS, _cited, refusal_from
-from ui.web.i18n import N_, gettext_for
+from ui.web.examiner import REASON_LABELS, _cited, ground_reasons, refusal_from
+from ui.web.i18n import N_, gettext_for, ngettext_for
 from ui.web.scores import score_facts
 
 
@@ -276,7 +276,8 @@ class AppealDesk(Controller):
                     k: [str(x) for x in v] if isinstance(v, list) else [str(v)]
                     for k, v in data.items()
                 }
-                message = _appeal_refusal(refusal, outcome, answer, language_of(request))
+                review = ctx.store.get(review_id, Review)
+                message = _appeal_refusal(refusal, outcome, answer, review, language_of(request))
                 return _appeal_page(
                     request,
                     review_id,
@@ -336,6 +337,7 @@ def _appeal_page(
             error=error,
             error_field=error_field,
             sent=sent,
+            no_overturn=_no_overturn(review, language),
         ),
         status_code=status,
     )
@@ -349,7 +351,29 @@ def _answer_refused(refusal: DomainError, answer: str) -> bool:
     )
 
 
-def _appeal_refusal(refusal: DomainError, outcome: AppealOutcome, answer: str, lang: str) -> str:
+def _no_overturn(review: Review, lang: str) -> str:
+    """Why « Valider l'examen » is not offered, when the evidence alone establishes a ground
+    an appeal cannot lift (the domain's own test, `Review.grounds_no_appeal_lifts`): it was
+    offered, then refused once chosen (a user's tour). "" when it may be chosen."""
+    count, grounds = ground_reasons(review.grounds_no_appeal_lifts, lang)
+    if not count:
+        return ""
+    ngettext = ngettext_for(lang)
+    return ngettext(
+        "“Validate the exam” is not offered: the evidence alone establishes the ground "
+        "%(grounds)s, and an appeal cannot lift an invalidation on it. Uphold the "
+        "invalidation, with your written answer.",
+        "“Validate the exam” is not offered: the evidence alone establishes the grounds "
+        "%(grounds)s, and an appeal cannot lift an invalidation on them. Uphold the "
+        "invalidation, with your written answer.",
+        count,
+        grounds=grounds,
+    )
+
+
+def _appeal_refusal(
+    refusal: DomainError, outcome: AppealOutcome, answer: str, review: Review, lang: str
+) -> str:
     """What to do next, in the examiner's language (APPEAL-DECISION and the reasons' rules):
     never the domain's English, never a bare rule."""
     _ = gettext_for(lang)
@@ -372,11 +396,20 @@ def _appeal_refusal(refusal: DomainError, outcome: AppealOutcome, answer: str, l
         )
     # Overturning against one of the recommendation's grounds raises the ground's own rule
     # (R9, R17: domain/review.py, APPEAL-DECISION).
-    if outcome is AppealOutcome.OVERTURNED and rule and not rule.startswith("APPEAL-"):
-        return _(
-            "The evidence itself holds a ground for the invalidation (a missing photo, the "
-            "proctoring tab closed during the exam): it cannot be lifted on appeal. Uphold "
-            "it, with your written answer. Nothing was recorded."
+    # It read « …: elle ne peut pas être levée en appel », « elle » with no clear antecedent
+    # (a user's tour): the ground is named, and what cannot be lifted.
+    count, grounds = ground_reasons(review.grounds_no_appeal_lifts, lang)
+    if outcome is AppealOutcome.OVERTURNED and rule and not rule.startswith("APPEAL-") and count:
+        ngettext = ngettext_for(lang)
+        return ngettext(
+            "The evidence alone establishes the ground %(grounds)s: an invalidation on it "
+            "cannot be lifted on appeal. Uphold the invalidation, with your written answer. "
+            "Nothing was recorded.",
+            "The evidence alone establishes the grounds %(grounds)s: an invalidation on them "
+            "cannot be lifted on appeal. Uphold the invalidation, with your written answer. "
+            "Nothing was recorded.",
+            count,
+            grounds=grounds,
         )
     return refusal_from(APPEAL_REFUSALS, rule or field, rule, lang)
 

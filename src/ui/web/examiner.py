@@ -3,6 +3,7 @@ recommended verdict, and the decision citing evidence (R19, R20)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
@@ -36,6 +37,7 @@ from domain.review import (
     override_of,
 )
 from domain.staff import Role
+from domain.verdict import Finding
 from ui.web import log_words, review_moments, review_words
 from ui.web.edge import (
     NEXT,
@@ -243,14 +245,18 @@ def _review_page(
     )
 
 
-def _recommended_reasons(review: Review, language: str) -> tuple[int, str]:
-    """The reasons of the recommendation's grounds (R20), each once, as the form names them:
+def ground_reasons(grounds: Sequence[Finding], language: str) -> tuple[int, str]:
+    """The reasons of a recommendation's grounds (R20), each once, as the form names them:
     how many, and their names in a list (« « Onglet e-surveillance fermé » et « … » »)."""
     _ = gettext_for(language)
-    grounds = review.recommendation.grounds if review.recommendation else ()
     reasons = list(dict.fromkeys(g.reason for g in grounds))
     named = [_("“%(reason)s”", reason=_(REASON_LABELS[r])) for r in reasons]
     return len(reasons), format_list(named, locale=language) if named else ""
+
+
+def _recommended_reasons(review: Review, language: str) -> tuple[int, str]:
+    grounds = review.recommendation.grounds if review.recommendation else ()
+    return ground_reasons(grounds, language)
 
 
 def _tick_note(review: Review, language: str) -> str:
