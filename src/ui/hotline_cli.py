@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from adapters.bootstrap import Platform, Settings, bootstrap
 from app.claiming import Unit
+from app.person_names import name_in_text
 from app.use_cases import hotline
 from domain.claims import Claim, ClaimKind, email_claim_id
 from domain.errors import InvalidArgument
@@ -146,7 +147,7 @@ def _show(platform: Platform, candidate_id: UUID, out: TextIO) -> None:
     times = platform.ctx.times
     case = hotline.case_file(platform.ctx, platform.projections, candidate_id)
     c = case.candidate
-    print(f"{c.first_name} {c.surname.upper()} <{c.email}> (mails in {c.language})", file=out)
+    print(f"{name_in_text(c.surname, c.first_name)} <{c.email}> (mails in {c.language})", file=out)
     for f in case.enrolments:
         e = f.enrollment
         # The page's lines, in the same words (hotline_progress is their one source).

@@ -184,7 +184,7 @@ def test_the_centre_grants_extra_time_and_the_examiner_sees_it(platform: Platfor
         shown = client.get(sent.headers["location"]).text
         assert 'data-percent="33"' in shown
         assert "Aménagement enregistré : l'examinateur le verra" in shown
-        assert '<dd class="centre-name">Camille Martin</dd>' in shown  # whose enrolment
+        assert '<dd class="centre-name">Camille MARTIN</dd>' in shown  # whose enrolment
 
     journey.create_session()
     journey.through_checks()

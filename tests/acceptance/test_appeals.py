@@ -479,7 +479,7 @@ def inside_names(page: str) -> list[str]:
 def registered(journey: Journey) -> str:
     assert journey.candidate_id is not None
     name = review_words.registered_name(journey.ctx, journey.candidate_id)
-    return name.words("fr")
+    return name.listed("fr")  # a list of people: « MARTIN Camille » (app.person_names)
 
 
 def test_reasons_ticked_with_an_overturn_are_refused_in_place_never_dropped(

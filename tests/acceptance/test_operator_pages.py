@@ -217,7 +217,7 @@ def test_enrolling_the_same_person_twice_changes_nothing_and_says_so(
     first = enrol_from_form(client)
     assert 'data-outcome="new"' in first.text
     assert notice(first) == (
-        "Inscrit(e) Han Solo (solo@example.org) est inscrit(e) à l'examen "
+        "Inscrit(e) Han SOLO (solo@example.org) est inscrit(e) à l'examen "
         "Certification Bureautique "
         "Access jusqu'au 02/06/2025 : l'invitation part par e-mail."
     )
@@ -225,7 +225,7 @@ def test_enrolling_the_same_person_twice_changes_nothing_and_says_so(
     again = enrol_from_form(client, first_name="Hans")
     assert notice(again) == (
         "Déjà inscrit(e) : rien n'a changé "
-        "Han Solo (solo@example.org) est déjà inscrit(e) à l'examen "
+        "Han SOLO (solo@example.org) est déjà inscrit(e) à l'examen "
         "Certification Bureautique Access "
         "par votre centre, depuis le 04/03/2025 et jusqu'au 02/06/2025. "
         "Aucune seconde invitation n'est partie. "
@@ -237,7 +237,7 @@ def test_enrolling_the_same_person_twice_changes_nothing_and_says_so(
     assert platform.ctx.store.head() == head
     client.get("/lang/en")
     assert (
-        "Han Solo (solo@example.org) is already enrolled for Certification Bureautique Access "
+        "Han SOLO (solo@example.org) is already enrolled for Certification Bureautique Access "
         "by your centre" in (notice(enrol_from_form(client)))
     )
     assert "tick “Enrol again even if an enrolment is under way” below" in (
@@ -252,7 +252,7 @@ def test_an_explicit_re_enrolment_makes_a_second_enrolment_for_the_same_account(
     again = enrol_from_form(client, re_enrol="yes")
     assert 'data-outcome="again"' in again.text
     assert (
-        "Han Solo (solo@example.org) est inscrit(e) à nouveau à l'examen "
+        "Han SOLO (solo@example.org) est inscrit(e) à nouveau à l'examen "
         "Certification Bureautique Access" in notice(again)
     )
     platform.projections.catch_up(platform.ctx.store)

@@ -133,7 +133,7 @@ def test_a_decided_review_waits_under_results_to_send_until_it_is_released_r19(
     assert "Contrôles en attente : 0" in listed
     assert "Résultats à envoyer : 1" in listed
     to_send = listed.split('id="to-send"', 1)[1]
-    assert f'href="{page}#decision-title"' in to_send and "MARTIN, Camille" in to_send
+    assert f'href="{page}#decision-title"' in to_send and "MARTIN Camille" in to_send
     assert 'badge--success">validée' in to_send
     released = examiner.post(
         f"{page}/release", data={"_csrf_token": form_token(examiner, page)}, follow_redirects=False

@@ -165,7 +165,7 @@ def test_the_centre_enrols_previews_imports_and_reads_its_list(
     page.fill("#arrangements", "Pauses autorisées")
     page.get_by_role("button", name=words["grant"], exact=True).click()
     assert words["granted"] in page.locator("#notice").inner_text()
-    assert "Baker" in page.locator("#accommodation-for").inner_text()
+    assert "Tom BAKER" in page.locator("#accommodation-for").inner_text()  # app.person_names
     watched.look(f"{language}-08-accommodation")
 
 

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from app.context import Context, retrying, update
 from app.outbox import mail_id_of
+from app.person_names import name_in_list
 from app.read_models import AppealSummary, Projections, ReviewSummary, SessionSummary
 from app.use_cases import enrolment, proctoring
 from domain.candidate import Candidate
@@ -56,7 +57,7 @@ def find_candidates(ctx: Context, projections: Projections, query: str) -> list[
         candidate = ctx.store.get(candidate_id, Candidate)
         if candidate.erased_at is not None:
             continue
-        name = f"{candidate.first_name} {candidate.surname.upper()}"
+        name = name_in_list(candidate.surname, candidate.first_name)
         haystack = _folded(f"{email} {candidate.first_name} {candidate.surname}")
         if all(word in haystack for word in words):
             found.append(Found(candidate_id, name, email))

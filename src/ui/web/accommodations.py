@@ -13,6 +13,7 @@ from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from app import tenancy
+from app.person_names import name_in_text
 from app.use_cases import accommodations
 from domain.accommodation import MAX_ARRANGEMENTS_CHARS
 from domain.enrollment import Enrollment
@@ -68,7 +69,7 @@ def _page(request: Request[Any, Any, Any], enrollment: Enrollment, **values: Any
     return context(
         request,
         enrollment=enrollment,
-        candidate_name=f"{first_name} {surname}".strip(),
+        candidate_name=name_in_text(surname, first_name),
         candidate_email=emails.get(enrollment.candidate_id, ""),
         certification=title,
         accommodation=enrollment.accommodation,

@@ -42,6 +42,7 @@ from adapters.media.ice import IceServers
 from adapters.rate_limit_store import PostgresStore
 from app.login_throttle import LoginThrottle
 from app.mail_rendering import SupportContact
+from app.person_names import name_in_list, name_in_text
 from app.ports.event_store import AggregateNotFound, ConcurrencyConflict, StreamQuarantined
 from app.ports.media_capture import MediaNotKept
 from app.second_factor import SecondFactors, seal_key
@@ -329,6 +330,9 @@ def _page_filters(platform: Platform) -> Callable[[JinjaTemplateEngine], None]:
     def register(engine: JinjaTemplateEngine) -> None:
         engine.engine.filters["local_time"] = jinja_filter(platform.ctx.times)
         engine.engine.filters["certification"] = title
+        # A candidate's name, one way in a sentence and one in a list (app.person_names).
+        engine.engine.globals["name_in_text"] = name_in_text
+        engine.engine.globals["name_in_list"] = name_in_list
         i18n.install(engine.engine)
         # A rule named for people: its sentence, its code a secondary reference.
         rule_words.install(engine.engine.globals)

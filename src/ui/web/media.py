@@ -39,6 +39,7 @@ from app.context import Context
 from app.live_connections import holder_of, record_holder
 from app.live_recording import closed_among, media_origin, record_live_event
 from app.media_views import record_view, starts_playback
+from app.person_names import name_in_text
 from app.ports.live_media import (
     CAMERA,
     SCREEN,
@@ -474,7 +475,7 @@ class LiveMedia(Controller):
                 holder=holder,
                 # Whom the agent is watching, and (support) the way back to her file.
                 keep_alive_ms=keep_alive_ms(request.app.state.session_policy.staff.idle),
-                candidate_name=f"{candidate.first_name} {candidate.surname.upper()}",  # as her file
+                candidate_name=name_in_text(candidate.surname, candidate.first_name),  # as her file
                 certification_code=session.certification_code,
                 case_file=(
                     f"/hotline/candidates/{session.candidate_id}"

@@ -28,6 +28,7 @@ from adapters.mail.capture import read_maildir
 from app import reach, tenancy
 from app import safe_exam_browser as seb
 from app.catalogue import Certification
+from app.person_names import name_in_text
 from app.read_models import EnrollmentSummary, Projections, SessionSummary
 from app.use_cases import enrolment
 from domain.errors import InvalidArgument, RuleBroken
@@ -510,7 +511,7 @@ class OperatorDesk(Controller):
         notice = {
             "kind": _outcome(done),
             "email": typed["email"],
-            "name": f"{typed['first_name']} {typed['surname']}",
+            "name": name_in_text(typed["surname"], typed["first_name"]),
             "certification": platform.ctx.catalogue.get(typed["certification_code"]).title,
             "day": done.last_day.isoformat(),
         }
@@ -518,7 +519,7 @@ class OperatorDesk(Controller):
             platform.projections.catch_up(platform.ctx.store)
             summary = platform.projections.enrollments.get(done.enrollment_id)
             surname, first = platform.projections.candidate_names.get(done.candidate_id, ("", ""))
-            notice["name"] = f"{first} {surname}".strip() or notice["name"]
+            notice["name"] = name_in_text(surname, first) or notice["name"]
             if summary is not None and summary.enrolled_on is not None:
                 notice["since"] = summary.enrolled_on.isoformat()
             request.session["typed"] = typed  # ready to tick « enrol again » and send

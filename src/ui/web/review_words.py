@@ -15,6 +15,7 @@ from babel.numbers import format_decimal, get_decimal_symbol
 from eventsourcing.domain import AggregateEvent
 
 from app.context import Context
+from app.person_names import name_in_list, name_in_text
 from domain.candidate import Candidate
 from domain.evidence import Evidence, EvidenceKind, FlagKind, ReasonCode, Verdict
 from domain.proctored_session import EnvironmentPart, ProctoredSession
@@ -370,9 +371,17 @@ class RegisteredName:
     erased: bool
 
     def words(self, lang: str) -> str:
+        """« Camille MARTIN »: the review's facts, the name beside the ID photo
+        (app.person_names)."""
         if self.erased:
             return gettext_for(lang)(ERASED_PERSON)
-        return f"{self.surname.upper()}, {self.first_name}"
+        return name_in_text(self.surname, self.first_name)
+
+    def listed(self, lang: str) -> str:
+        """« MARTIN Camille »: a list of reviews or appeals (app.person_names)."""
+        if self.erased:
+            return gettext_for(lang)(ERASED_PERSON)
+        return name_in_list(self.surname, self.first_name)
 
 
 def registered_name(ctx: Context, candidate_id: UUID) -> RegisteredName:
