@@ -43,6 +43,7 @@ from ui.web.review_words import (
     fact_moments,
     reason_words,
     span_words,
+    version_words,
 )
 
 
@@ -187,14 +188,15 @@ def _results(value: Results, r: Reader) -> str:
 
 
 def recommendation_words(value: Recommendation | None, r: Reader) -> str:
-    """« invalidée par verdict-2026-12 (motifs : Utilisation d'un téléphone) »."""
+    """« invalidée par la fonction de verdict de décembre 2026 (Utilisation d'un
+    téléphone) »."""
     if value is None:
         return r._("no recommendation")
     grounds = "; ".join(reason_words(f.reason, r.lang) for f in value.grounds)
     text = r._(
-        "%(verdict)s by %(version)s (%(grounds)s)",
+        "%(verdict)s by the %(version)s (%(grounds)s)",
         verdict=r._(VERDICT_WORDS[value.verdict]),
-        version=value.version,
+        version=version_words(value.version, r.lang),
         grounds=grounds or r._("no ground"),
     )
     if value.hints:
@@ -269,7 +271,7 @@ FIELD_WORDS: dict[str, FieldWords] = {
     "certification_code": lambda value, r: r.certification(value),
     "exam_duration_minutes": _said(N_("exam of %(value)s min")),
     "duration_minutes": _said(N_("exam of %(value)s min")),
-    "rules": lambda value, r: r._("rule set %(value)s", value=value.version),
+    "rules": lambda value, r: version_words(value.version, r.lang),
     "live_supervision": _either(N_("under live supervision"), N_("without live supervision")),
     "step": _table(CHECK_LABEL),
     "waived_by": _person(N_("by %(name)s")),
@@ -300,7 +302,9 @@ FIELD_WORDS: dict[str, FieldWords] = {
     "reasons": _reasons(N_("reasons: %(reasons)s")),
     "excused": _reasons(N_("excused: %(reasons)s")),
     "overrides": _reasons(N_("decided against: %(reasons)s")),
-    "recommendation_version": _said(N_("on recommendation %(value)s")),
+    "recommendation_version": lambda value, r: r._(
+        "on the recommendation of the %(value)s", value=version_words(value, r.lang)
+    ),
     "overdue": _either(N_("after its due date"), N_("on time")),
     "outcome": _table(OUTCOME_WORDS),
     "agrees": _either(

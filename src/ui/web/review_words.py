@@ -6,16 +6,19 @@ in `locale/fr/LC_MESSAGES/examiner.po` and each message is translated where it i
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from uuid import UUID
 
+from babel.dates import format_date
 from babel.numbers import format_decimal, get_decimal_symbol
 from eventsourcing.domain import AggregateEvent
 
 from app.context import Context
 from app.person_names import name_in_list, name_in_text
+from app.time_format import LOCALES
 from domain.candidate import Candidate
 from domain.evidence import Evidence, EvidenceKind, FlagKind, ReasonCode, Verdict
 from domain.proctored_session import EnvironmentPart, ProctoredSession
@@ -230,6 +233,62 @@ FACT_WORDS: dict[str, str] = {
     "AppealExaminerAssigned": N_("Appeal's examiner assigned"),
     "AppealDecided": N_("Appeal decided"),
 }
+
+
+# A rule set's or a verdict function's version in words (a reviewer's tour: the pages read
+# « rules-2026-12 / verdict-2026-12 »): the month it took effect, and the variant a what-if
+# study runs (domain.rules). The version itself stays beside it, in a title or the page's
+# references: `vigie audit what-if --rules` takes it.
+_VERSION = re.compile(r"^(rules|verdict)-(\d{4})-(\d{2})(?:-(.+))?$")
+VERSION_WORDS: dict[str, str] = {
+    "rules": N_("%(month)s rules"),
+    "verdict": N_("%(month)s verdict function"),
+    "": N_("%(month)s version"),  # beside a label that says which (« Règles : … »)
+}
+VARIANT_WORDS: dict[str, str] = {
+    "strict-faces": N_("several faces at high confidence are a ground"),
+}
+
+
+def _version(version: str) -> tuple[str, date, str] | None:
+    """A version's kind, month and variant; None for a version of another form."""
+    found = _VERSION.match(version)
+    if found is None or not 1 <= int(found.group(3)) <= 12:
+        return None
+    kind, year, month, variant = found.groups()
+    return kind, date(int(year), int(month), 1), variant or ""
+
+
+def version_words(version: str, lang: str, *, capital: bool = False, named: bool = True) -> str:
+    """« règles de décembre 2026 », « fonction de verdict de décembre 2026 (variante :
+    …) », or « version de décembre 2026 » when not `named` (a label says which); a version
+    of another form as it is. `capital`: the first letter in capitals, to open a line."""
+    parsed = _version(version)
+    if parsed is None:
+        return version
+    kind, month, variant = parsed
+    _ = gettext_for(lang)
+    locale = LOCALES.get(lang, LOCALES["fr"])
+    said = format_date(month, "LLLL y", locale=locale)
+    text = _(VERSION_WORDS[kind if named else ""], month=said)
+    if variant:
+        which = _(VARIANT_WORDS[variant]) if variant in VARIANT_WORDS else variant
+        text = _("%(version)s (variant: %(variant)s)", version=text, variant=which)
+    return text[:1].upper() + text[1:] if capital else text
+
+
+def versions_words(rules_version: str, verdict_version: str, lang: str) -> str:
+    """The rule set and the verdict function a review was judged by, for a label that names
+    both: « Version de décembre 2026 » when they go together (the same month and variant,
+    as every rule set names its own), else each in words."""
+    rules, verdict = _version(rules_version), _version(verdict_version)
+    if rules is not None and verdict is not None and rules[1:] == verdict[1:]:
+        return version_words(rules_version, lang, capital=True, named=False)
+    return (
+        version_words(rules_version, lang, capital=True)
+        + ", "
+        + version_words(verdict_version, lang)
+    )
 
 
 def environment_parts(history: Iterable[AggregateEvent]) -> dict[str, EnvironmentPart]:
