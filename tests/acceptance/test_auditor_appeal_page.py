@@ -51,9 +51,11 @@ def test_the_auditor_sees_an_overturned_invalidation_with_both_examiners_reasons
     # The first examiner's reason in words, never its code (« headphones (Écouteurs… »).
     assert "Écouteurs ou casque" in shown and "headphones" not in shown
     assert "«\u00a0je portais des bouchons\u00a0»" in text  # the candidate's reason
-    # Each examiner named beside the id (the id alone was shown; a reviewer's check).
-    assert f"Second examinateur second <code>{second}</code>" in text
-    assert f"Examinateur first <code>{first}</code>" in text
+    # Each examiner by name (the id alone was shown; a reviewer's check), the account's
+    # reference in a title and in the page's references.
+    assert f'Second examinateur <span class="staff" title="{second}">second</span>' in text
+    assert f'Examinateur <span class="staff" title="{first}">first</span>' in text
+    assert f"<code>{first}</code>" in text and f"<code>{second}</code>" in text
     assert f'data-outcome="{AppealOutcome.OVERTURNED.value}"' in text
     assert "Examen validé après contestation → validée" in shown
     assert "en désaccord avec le premier examinateur" in text

@@ -204,7 +204,7 @@ def test_a_flag_shows_the_second_it_happened_on_the_examiners_and_the_auditors_p
         with TestClient(app) as client:
             log_in(client, "/staff/login", "ada@example.org", WORD)
             page = client.get(f"/auditor/reviews/{journey.review_id}").text
-            row = re.search(rf"<code>{flag.id}</code>.*?</tr>", page, re.S)
+            row = re.search(rf'<tr id="e-{flag.id.replace("/", "-")}">.*?</tr>', page, re.S)
             assert row is not None, page
             assert f"{seen.astimezone(PARIS):%d/%m/%Y} {happened}" in row.group(0)
             assert f"enregistré à {recorded}" in row.group(0)

@@ -16,6 +16,7 @@ from app.evidence_signature import sign_bundle
 from app.media_views import staff_name, views_of_session
 from app.ports.event_store import AggregateNotFound
 from app.replay import replay_reviews
+from domain.evidence import EvidenceKind
 from domain.media_view import LIVE, ViewedMedia
 from domain.review import Review
 from domain.staff import Role
@@ -38,6 +39,10 @@ ROLE_WORDS = {
     Role.AUDITOR.value: N_("auditor"),
     Role.CENTRE.value: N_("training centre"),
 }
+
+# From this many facts, a reason's or a hint's citations are folded under their count
+# (« 29 preuves »): a hint listed 29 references in a row.
+FOLD_FROM = 4
 
 
 class AuditorDesk(Controller):
@@ -77,11 +82,15 @@ class AuditorDesk(Controller):
         platform = platform_of(request)
         try:
             (report,) = replay_reviews(platform.store, [review_id])
-            session_id = platform.ctx.store.get(review_id, Review).session_id
+            review = platform.ctx.store.get(review_id, Review)
         except AggregateNotFound:
             raise NotFoundException() from None
+        session_id = review.session_id
         language = language_of(request)
         history = platform.ctx.store.history(session_id)
+        # When each fact happened, as the examiner's moments say it (review_words).
+        moments = review_words.fact_moments(report.evidence)
+        begun = [moments[e.id] for e in report.evidence if e.kind is EvidenceKind.EXAM_BEGUN]
         media_names = log_words.media_names(history, language)
         reader = log_words.reader_of(platform.ctx, language)
         deciders = [report.decision.examiner_id] if report.decision else []
@@ -93,6 +102,17 @@ class AuditorDesk(Controller):
                 request,
                 report=report,
                 words=review_words,
+                # The page reads labels first (a reviewer's tour: the review was titled by its
+                # id, the examiners and each cited fact too): the review by its candidate, its
+                # certification and the exam's day; each citation by what the fact is and
+                # when, linked to its row of the evidence table, which keeps its reference.
+                # The references themselves are gathered in a folded block (traceability).
+                candidate=review_words.registered_name(platform.ctx, review.candidate_id),
+                exam_day=min(begun) if begun else review.created_on,
+                session_id=session_id,
+                evidence_by_id={e.id: e for e in report.evidence},
+                moments=moments,
+                fold_from=FOLD_FROM,
                 # Each environment recording named by its part, as on the examiner's page (R10).
                 parts=review_words.environment_parts(history),
                 # The differences in the page's language (the CLI's English in a title).
