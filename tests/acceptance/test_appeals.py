@@ -357,6 +357,11 @@ def test_the_whole_appeal_through_the_pages(journey: Journey) -> None:
         page = first_client.get(appeal_page)
         assert 'id="first-examiner"' in page.text
         assert "mon ID était lisible" in page.text
+        # The first decision's facts in words, their references never a tooltip (a
+        # reviewer's tour: hovering one showed its stream's id).
+        for evidence_id in (e for c in review.reasons for e in c.evidence_ids):
+            assert f'data-evidence="{evidence_id}"' in page.text
+            assert f'title="{evidence_id}"' not in page.text
         took = post_form(first_client, appeal_page, f"{appeal_page}/take")
         assert took.status_code == 409 and "APPEAL-SECOND-EXAMINER" in took.text
         listing = first_client.get("/examiner/appeals")

@@ -127,8 +127,11 @@ def test_the_recommendation_reads_in_french_with_each_ground_explained_and_its_e
     closed = next(e for e in review.evidence if e.id in ground.evidence_ids)
     assert f"Onglet de surveillance fermé {began(platform, review, closed)}" in shown
     for evidence_id in ground.evidence_ids:
-        assert evidence_id not in visible(html)  # kept in a title, never read as text
-        assert f'title="{evidence_id}"' in html
+        # Kept for the page's script and tests, never read as text nor as a tooltip (a
+        # reviewer's tour: hovering a cited fact showed its stream's id).
+        assert evidence_id not in visible(html)
+        assert f'data-evidence="{evidence_id}"' in html
+        assert f'title="{evidence_id}"' not in html
 
 
 def test_the_recommendation_reads_in_english_with_no_raw_code_r17(
