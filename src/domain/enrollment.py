@@ -277,19 +277,33 @@ class Enrollment(Aggregate):
         candidate that she may now take her exam."""
         require_aware("at", at)
         why = check_reason("reason", reason, required=renewed_by is not None)
-        if self.exam_session_id is None or self.session_valid_until is None:
-            raise RuleBroken("R3", "there is no exam session to renew yet")
-        require(
-            not session_closed,
-            "R18",
-            "the exam was sent, or left for good: this session is over, nothing to renew",
-        )
-        require(not self.expired, "R3", "the enrolment has expired")
+        refused = self.renewal_refusal(today=at.date(), session_closed=session_closed)
+        if refused is not None:
+            raise refused
+        assert self.session_valid_until is not None
         valid_until = renewed_validity_end(
             self.session_valid_until, at.date(), self.last_day, self.rules
         )
         self._renewed(valid_until=valid_until, renewed_by=renewed_by, reason=why, timestamp=at)
         return valid_until
+
+    def renewal_refusal(self, *, today: date, session_closed: bool) -> RuleBroken | None:
+        """What a renewal would be refused for on `today` (R3, R18), or None when it is
+        possible: `renew_exam_session` raises it, and the hotline's case file offers the
+        renewal only when there is none, saying this refusal's sentence instead."""
+        if self.exam_session_id is None or self.session_valid_until is None:
+            return RuleBroken("R3", "there is no exam session to renew yet")
+        if session_closed:
+            return RuleBroken(
+                "R18", "the exam was sent, or left for good: this session is over, nothing to renew"
+            )
+        if self.expired:
+            return RuleBroken("R3", "the enrolment has expired")
+        try:
+            renewed_validity_end(self.session_valid_until, today, self.last_day, self.rules)
+        except RuleBroken as refused:
+            return refused
+        return None
 
     def grant_accommodation(
         self,

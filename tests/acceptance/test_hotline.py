@@ -655,3 +655,87 @@ def test_the_command_line_shows_the_step_and_outcome_the_page_shows(
     assert f"  step: {fact(client, journey, 'step')}\n" in lines
     assert f"  outcome: {fact(client, journey, 'outcome')}\n" in lines
     assert "  step: Result sent to the candidate: session validated\n" in lines
+
+
+def renew_offered(client: TestClient[Any], journey: Journey) -> tuple[bool, str]:
+    """Whether the case file offers « Renouveler la session », and the line saying why not
+    (its words, "" when it is offered)."""
+    page = client.get(f"/hotline/candidates/{journey.candidate_id}").text
+    offered = f'action="/hotline/enrolments/{journey.enrollment_id}/renew"' in page
+    found = re.search(rf'id="no-renewal-{journey.enrollment_id}">(.*?)</p>', page, re.S)
+    why = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", "", found[1]))) if found else ""
+    return offered, why
+
+
+def test_renewal_is_offered_only_when_possible_and_otherwise_says_why_r3_r18(
+    client: TestClient[Any], platform: Platform, journey: Journey
+) -> None:
+    """« Renouveler la session » stood on a final, post-appeal invalidation and said no only
+    once opened (a user's tour): it is offered by the test the renewal runs (R3, R18), and
+    in its place otherwise stands the refusal's own sentence."""
+    journey.create_session()
+    assert renew_offered(client, journey) == (True, "")
+    for n in range(5):  # 15 days each: the fifth reaches the last day (day 90)
+        assert act(client, journey, "renew", reason=f"renewal {n}").status_code == 200
+    assert renew_offered(client, journey) == (
+        False,
+        "Renouveler la session — Cette session ne peut pas être renouvelée : elle court déjà "
+        "jusqu'au dernier jour de l'inscription (jour 90), ou ce jour est passé. Le centre "
+        "peut inscrire à nouveau le candidat.",
+    )
+
+    # An exam sent, invalidated, contested, the invalidation upheld: over, for good.
+    other = Journey(platform, email="noor.haddad@example.org")
+    other.sent_for_review()
+    assert other.review_id is not None and other.candidate_id is not None
+    first, second = (
+        accounts.register_staff(platform.ctx, email=f"{n}@example.org", name=n, role=Role.EXAMINER)
+        for n in ("first", "second")
+    )
+    review = platform.ctx.store.get(other.review_id, Review)
+    launched = next(e for e in review.evidence if e.kind == "ExamLaunched")
+    other.decided(first, Verdict.INVALIDATED, (CitedReason(ReasonCode.HEADPHONES, (launched.id,)),))
+    reviewing.release_results(platform.ctx, review.id, released_by=first)
+    appeals.lodge_appeal(
+        platform.ctx, review.id, candidate_id=other.candidate_id, reason="des bouchons"
+    )
+    appeals.take_appeal(platform.ctx, review.id, second)
+    appeals.decide_appeal(
+        platform.ctx,
+        review.id,
+        examiner_id=second,
+        outcome=AppealOutcome.UPHELD,
+        answer="les écouteurs se voient bien sur l'enregistrement",
+    )
+    client.get("/lang/en")
+    assert renew_offered(client, other) == (
+        False,
+        "Renew the session — The candidate's exam was sent, or they left it for good: this "
+        "session is over and cannot be renewed.",
+    )
+    page = client.get(f"/hotline/candidates/{other.candidate_id}").text
+    assert "<summary>Renew the session</summary>" not in page
+
+
+def test_the_case_file_says_what_its_entries_count_r6(
+    client: TestClient[Any], platform: Platform, journey: Journey
+) -> None:
+    """« Entrées 1 » meant nothing to a support agent (a user's tour): the entries into the
+    exam session, the first and then each resumption with its reason (R6)."""
+    journey.create_session()
+
+    def entries() -> str:
+        page = client.get(f"/hotline/candidates/{journey.candidate_id}").text
+        row = page.split("<dt>Entrées dans la session d'examen</dt>", 1)[1]
+        found = re.search(r"<dd[^>]*>(.*?)</dd>", row, re.S)
+        assert found is not None
+        return html.unescape(re.sub(r"<[^>]+>", "", found[1])).replace("\N{NO-BREAK SPACE}", " ")
+
+    assert entries() == "aucune pour l'instant"
+    journey.enter()
+    assert entries().startswith("une fois (aucune reprise)")  # then « · Regarder en direct »
+    journey.clock.advance(minutes=5)
+    journey.enter(resume_reason="suite à plantage, je dois reprendre mon examen en me reconnectant")
+    assert entries().startswith(
+        "2 fois : la première, puis 1 reprise avec un motif (« Reprendre l'examen »)"
+    )

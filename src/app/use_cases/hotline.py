@@ -79,17 +79,22 @@ class EnrolmentFile:
     review: ReviewSummary | None = None
     appeal: AppealSummary | None = None
     attempt: ExamAttempt | None = None
+    today: date | None = None  # the centre's day the file was read on (`case_file`)
+
+    @property
+    def renewal_refusal(self) -> RuleBroken | None:
+        """What « Renouveler la session » would be refused for now (R3, R18), by the test
+        the renewal itself runs; None when it is possible. A file read without its day is
+        judged as on the enrolment's last day (the day's own test then passes)."""
+        e = self.enrollment
+        today = self.today if self.today is not None else e.last_day
+        return e.renewal_refusal(today=today, session_closed=self.session_over)
 
     @property
     def renewal_possible(self) -> bool:
-        """R3: a session exists, still open, and its validity does not reach day 90 yet."""
-        e = self.enrollment
-        return (
-            not e.expired
-            and not self.session_over
-            and e.session_valid_until is not None
-            and e.session_valid_until < e.last_day
-        )
+        """R3: a session exists, still open, its validity not reaching day 90 yet (R18: not
+        a session that is over)."""
+        return self.renewal_refusal is None
 
     @property
     def session_over(self) -> bool:
@@ -138,6 +143,7 @@ def case_file(ctx: Context, projections: Projections, candidate_id: UUID) -> Cas
     catch-up, reload after reload, while the candidate went on through the other)."""
     projections.catch_up(ctx.store)
     candidate = ctx.store.get(candidate_id, Candidate)
+    today = ctx.now().date()
     files: list[EnrolmentFile] = []
     history: list[HotlineAction] = []
     names: dict[UUID, str] = {}
@@ -167,7 +173,9 @@ def case_file(ctx: Context, projections: Projections, candidate_id: UUID) -> Cas
         review_id = summary.review_id if summary else None
         review = projections.reviews.get(review_id) if review_id else None
         appeal = projections.appeals.get(review_id) if review_id else None
-        files.append(EnrolmentFile(enrollment, session, summary, review, appeal, attempt))
+        files.append(
+            EnrolmentFile(enrollment, session, summary, review, appeal, attempt, today=today)
+        )
         history.extend(_enrolment_actions(ctx, projections, enrollment_id, who))
     files.sort(key=lambda f: f.enrollment.enrolled_on, reverse=True)
     history.sort(key=lambda a: a.at, reverse=True)

@@ -248,6 +248,15 @@ class HotlineDesk(Controller):
             f.enrollment.id: progress(f, language, lambda v: times.format(v, language, "day"))
             for f in case.enrolments
         }
+        # Why « Renouveler la session » is not offered: the sentence its refusal would say
+        # (R3, R18), in its place (it was offered, and said no only once opened).
+        no_renewal = {
+            f.enrollment.id: _refusal_sentence(
+                language, "renew", refused, _day(request, f.enrollment.session_valid_until)
+            )
+            for f in case.enrolments
+            if (refused := f.renewal_refusal) is not None
+        }
         return Template(
             "hotline_candidate.html",
             context=context(
@@ -263,6 +272,7 @@ class HotlineDesk(Controller):
                 limit=REASON_LIMIT,
                 titles=_titles(platform.ctx, case),
                 progress=where,
+                no_renewal=no_renewal,
                 live_states=LIVE_STATES,  # a session support may watch (R2): a link to it
             ),
             status_code=409 if refusal else 200,
