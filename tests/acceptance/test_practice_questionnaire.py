@@ -202,3 +202,28 @@ def test_the_review_is_the_browser_s_own_and_the_score_s_own_r12(platform: Platf
     finally:
         other.__exit__(None, None, None)
         client.__exit__(None, None, None)
+
+
+def test_a_retake_refused_without_the_script_shows_the_form_its_refusal_and_the_ticks_r12(
+    platform: Platform,
+) -> None:
+    """A refusal on a retake (no `?practice=again` in the refused form's address) showed the
+    last score and its review instead of the form: the refusal and the answers were lost (a
+    reviewer's check). A choice that is not one of the question's is no answer at all."""
+    journey, client, page = at_the_practice(platform, "fr")
+    try:
+        assert send(client, page, [(f"q-{FILTER}", "Filtre")]).status_code == 200
+        assert 'id="practice-form"' in client.get(f"{page}?practice=again").text
+        made_up = send(client, page, [(f"q-{OBJECT}", "zzz"), (f"q-{MODES}", "x" * 100)])
+        assert made_up.status_code == 409
+        assert 'id="practice-form"' in made_up.text
+        assert re.search(
+            r'<p class="alert alert--warning" id="practice-empty" role="alert">', made_up.text
+        )
+        too_long = send(client, page, [(f"q-{OBJECT}", "a"), (f"q-{FILTER}", "f" * 10_001)])
+        assert too_long.status_code == 409
+        assert re.search(rf'name="q-{OBJECT}" value="a" checked', too_long.text)
+        assert 'aria-invalid="true"' in too_long.text
+        assert attempt_of(platform, journey).practice_scores == (33.3,)
+    finally:
+        client.__exit__(None, None, None)

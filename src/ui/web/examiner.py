@@ -439,7 +439,7 @@ def refusal_from(table: dict[str, str], key: str, rule: str, language: str) -> s
     sentence = table.get(key)
     if sentence:
         return _(sentence)
-    guide = rule_sentence(language, rule or "R19")
+    guide = rule_sentence(language, rule)
     if not guide:
         return _("The decision was not recorded.")
     return _("The decision was not recorded. The guide: %(sentence)s", sentence=guide)

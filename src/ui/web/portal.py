@@ -200,7 +200,11 @@ def practice_answers(
         if question.kind is QuestionKind.SHORT:
             answers[question.question_id] = GivenAnswer(text=values[0] if values else "")
         else:
-            answers[question.question_id] = GivenAnswer(choices=tuple(values))
+            # Only the question's own choices: a made-up POST's thousands of values were
+            # scored and kept in the web session (a reviewer's check).
+            offered = {c.choice_id for c in question.choices}
+            chosen = tuple(dict.fromkeys(v for v in values if v in offered))
+            answers[question.question_id] = GivenAnswer(choices=chosen)
     return answers
 
 
@@ -304,7 +308,10 @@ def _portal_page(
                 attempt.practice_scores[-1] if attempt.practice_scores else None, language
             ),
             practice_review=_practice_review(request, attempt, certification.practice),
-            practice_again=request.query_params.get("practice") == "again",
+            # The questionnaire again: asked for (« Refaire »), or its refusal shown in it.
+            practice_again=shown.pop(
+                "practice_again", request.query_params.get("practice") == "again"
+            ),
             **score_facts(attempt, certification.pass_mark_percent, language),
             proctoring_session=_live(request, attempt),
             proctoring_screen=certification.screen_capture,
@@ -354,8 +361,21 @@ def _practice_refused(
             "_refusal.html", context=context(request, message="", fields=said), status_code=409
         )
     typed = {key: _first(value) for key, value in data.items() if key.startswith("q-")}
+    ticked = {
+        key: {str(v) for v in (value if isinstance(value, list) else [value])}
+        for key, value in data.items()
+        if key.startswith("q-")
+    }
+    # The form, not the last score, even on a retake (no `?practice=again` on the refusal's
+    # address): the refusal and the answers were lost under the old score (a reviewer's).
     return _portal_page(
-        request, attempt, status=409, practice_typed=typed, practice_refused=dict(said)
+        request,
+        attempt,
+        status=409,
+        practice_typed=typed,
+        practice_ticked=ticked,
+        practice_refused=dict(said),
+        practice_again=True,
     )
 
 

@@ -102,7 +102,10 @@ RULE_SENTENCES: dict[str, str] = {
     ),
     "R24": N_("The proctoring and portal passwords are reset through a link sent by e-mail."),
     "R25": N_("The pages are in French and in English."),
-    "R26": N_("The support contact (e-mail, phone, chat) is on every page and in every mail."),
+    "R26": N_(
+        "The support contact (e-mail, phone, chat) is on every page a candidate sees and in "
+        "every mail."
+    ),
 }
 
 
