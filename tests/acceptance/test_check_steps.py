@@ -8,9 +8,11 @@ from collections.abc import Callable
 
 import pytest
 
+from app.use_cases import proctoring
+from domain.guide import Step
 from domain.proctored_session import ProctoredSession
 from ui.journey import Journey, make_platform
-from ui.web.check_steps import where
+from ui.web.check_steps import just_done, where
 
 # (how far the journey goes, English lines, French lines, the stages' states)
 PLACES: list[tuple[Callable[[Journey], object], tuple[str, str], tuple[str, str], str]] = [
@@ -73,3 +75,34 @@ def test_once_the_exam_is_launched_there_is_no_stage_left() -> None:
     journey.through_checks()
     session = journey.ctx.store.get(journey.session_id, ProctoredSession)
     assert where(session, "fr") is None
+
+
+def test_the_microphone_test_just_done_is_shown_done_only_until_the_next_check() -> None:
+    """After the microphone's « Arrêter » the page's address names it: reloaded there, the
+    page shows the microphone test done (with « Suivant »), not the camera test; once the
+    camera is checked, or for any other name, the address changes nothing."""
+    journey = Journey(make_platform())
+    journey.enrol()
+    journey.create_session()
+    journey.enter()
+    journey.pass_attestations()
+    sid = journey.session_id
+    assert sid is not None
+    ctx = journey.ctx
+
+    def session() -> ProctoredSession:
+        return ctx.store.get(sid, ProctoredSession)
+
+    proctoring.confirm_sound_heard(ctx, sid)
+    assert just_done(session(), "microphone_tested") is None  # not done yet
+    proctoring.start_microphone_recording(ctx, sid)
+    proctoring.stop_microphone_recording(ctx, sid)
+    assert just_done(session(), "microphone_tested") is Step.MICROPHONE_TESTED
+    shown = where(session(), "fr", Step.MICROPHONE_TESTED)
+    assert shown is not None and shown.check_line.startswith("Test du micro — écran 2 sur 4")
+    for other in ("sound_heard", "camera_checked", "", "nonsense"):
+        assert just_done(session(), other) is None, other
+    proctoring.check_camera(ctx, sid, working=False)  # recorded, not passed: still just done
+    assert just_done(session(), "microphone_tested") is Step.MICROPHONE_TESTED
+    proctoring.check_camera(ctx, sid, working=True)
+    assert just_done(session(), "microphone_tested") is None

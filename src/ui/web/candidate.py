@@ -473,14 +473,17 @@ def _title(platform: Platform, code: str) -> str:
 # --- the checks (R7–R10) ----------------------------------------------------------------------
 
 
-def _step_values(session: ProctoredSession, language: str) -> dict[str, Any]:
+def _step_values(session: ProctoredSession, language: str, after: str = "") -> dict[str, Any]:
     """What one check's page says beyond the session: where it is, the connection's
     thresholds (R8) and the recording's minimum length (R10), in words and as raw numbers
-    for the page's script."""
+    for the page's script; `after`: the check just done the address names, shown done
+    (check_steps.just_done)."""
     step = session.next_step
     minimum = check_steps.MIN_SECONDS.get(step, 0.0) if step else 0.0
+    shown = check_steps.just_done(session, after)
     return {
-        "where": check_steps.where(session, language),
+        "where": check_steps.where(session, language, shown),
+        "shown_done": shown.value if shown else "",
         "max_round_trip_ms": format_decimal(MAX_ROUND_TRIP_MS, locale=language),
         "max_round_trip_ms_value": f"{MAX_ROUND_TRIP_MS:g}",
         "min_upload_kbps": format_decimal(MIN_UPLOAD_KBPS, locale=language),
@@ -622,7 +625,10 @@ class CandidateArea(Controller):
 
     @get("/exams/{session_id:uuid}")
     async def step_page(
-        self, request: Request[Any, Any, Any], session_id: FromPath[UUID]
+        self,
+        request: Request[Any, Any, Any],
+        session_id: FromPath[UUID],
+        after: FromQuery[str] = "",
     ) -> Response[Any]:
         session = await sync_to_thread(own_session, request, session_id)
         if session.attempt_id is not None:
@@ -634,7 +640,7 @@ class CandidateArea(Controller):
                 session=session,
                 proctoring_session=live_session(request, session),
                 proctoring_screen=screen_capture_of(request, session.certification_code),
-                **_step_values(session, language_of(request)),
+                **_step_values(session, language_of(request), after),
             ),
         )
 

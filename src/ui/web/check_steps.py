@@ -54,9 +54,10 @@ class Where:
     check_line: str  # "Sound test (1 of 4)"
 
 
-def where(session: ProctoredSession, language: str) -> Where | None:
-    """The candidate's place in the checks, or None once they are done."""
-    step = session.next_step
+def where(session: ProctoredSession, language: str, shown: Step | None = None) -> Where | None:
+    """The candidate's place in the checks, or None once they are done; `shown`: the check
+    the page shows done (`just_done`), where the next one is not shown yet."""
+    step = shown or session.next_step
     if step is None:
         return None
     _ = gettext_for(language)
@@ -84,3 +85,22 @@ def where(session: ProctoredSession, language: str) -> Where | None:
             count=len(in_stage),
         ),
     )
+
+
+# A check whose completion does not move the page on by itself: after the microphone's
+# « Arrêter » the candidate listens to her voice, then clicks « Suivant ». The page's address
+# then names it (`?after=microphone_tested`): reloaded there, the page showed the camera test
+# without a word, the microphone test counted done behind her back (a user tour).
+SHOWN_DONE = frozenset({Step.MICROPHONE_TESTED})
+
+
+def just_done(session: ProctoredSession, after: str) -> Step | None:
+    """The check the address names, if it is one shown done and the last one done (nothing
+    after it done yet): the page shows it done, with « Suivant »; otherwise None."""
+    try:
+        step = Step(after)
+    except ValueError:
+        return None
+    if step not in SHOWN_DONE or session.next_step is None or not session.completed:
+        return None
+    return step if session.completed[-1] is step else None

@@ -214,14 +214,24 @@
 
   // R8: start then stop a real recording of the microphone, play it back; « Réessayer »
   // records again in the page (the server needs the start and stop once).
-  function bindMicrophone() {
+  // `cut`: the page was loaded (a reload, the tab reopened) with the server's recording
+  // under way, whose sound went with the old page.
+  function bindMicrophone(cut) {
     var mic = byId("mic-test");
     if (!fresh(mic)) { return; }
     var micStart = byId("mic-start"), micStop = byId("mic-stop"), retry = byId("mic-retry");
     var status = byId("mic-status"), audio = byId("mic-playback");
-    var voice = null, sentStop = false;
+    // Done already (the address says so after « Arrêter »): « Réessayer » only records again
+    // to listen, and « Suivant » is shown (the server's page).
+    var voice = null, sentStop = mic.dataset.done === "yes";
     if (mic.dataset.recording === "yes") { micStart.disabled = true; micStop.disabled = false; }
     function recording() { status.textContent = label(mic, "recording"); micStop.disabled = false; micStop.focus(); }
+    // Cut by a reload: « Arrêter » found nothing to play back and said the microphone was
+    // silent. Said, and recorded again (the server's recording is still the one started).
+    if (cut && mic.dataset.recording === "yes") {
+      recordVoice().then(function (v) { voice = v; recording(); status.textContent = label(mic, "cut"); },
+        function () { status.textContent = label(mic, "silent"); });
+    }
     micStart.addEventListener("click", function () {
       micStart.disabled = true;
       recordVoice().then(function (v) {
@@ -243,6 +253,9 @@
           sentStop = true;
           played(url);
           byId("mic-next").hidden = false;
+          // A reload now comes back to this test, done, with « Suivant »: it showed the camera
+          // test without a word (a user tour).
+          window.history.replaceState(null, "", mic.dataset.doneUrl);
         }, function () { micStop.disabled = false; });
       });
     });
@@ -400,9 +413,14 @@
 
   // R10: record while the candidate films; « Arrêter » waits for the part's minimum length
   // (the server measures the file and refuses a shorter one), with a countdown in words.
-  function bindRecording() {
+  // `cut`: the page was loaded with the part's recording under way: the film of the old page
+  // is lost (it is sent from the page, at « Arrêter »), and a new one starts here.
+  function bindRecording(cut) {
     var stop = byId("stop-recording");
     if (!fresh(stop)) { return; }
+    // The countdown went on from the full length as if nothing had happened, after some
+    // seconds of filming (a user tour): the page says the recording starts again.
+    if (cut) { byId("recording-cut").hidden = false; }
     var chunks = [];
     var recorder = null;
     var countdown = byId("recording-countdown");
@@ -459,9 +477,13 @@
     });
   }
 
-  function init() {
+  // `event`: a step swapped in (vigie:step); none at the page's load. Loaded with a recording
+  // under way, that recording began in an earlier page (journey.js starts it in place), so it
+  // was cut; without journey.js the start itself loads the page.
+  function init(event) {
     var step = byId("step");
     if (!step) { return; }
+    var cut = !event && Boolean(journey);
     var video = byId("preview");
     if (video) {
       camera().then(function (s) {
@@ -473,11 +495,11 @@
       }).catch(function () { cameraBlocked(video); });
     }
     bindSound();
-    bindMicrophone();
+    bindMicrophone(cut);
     bindCameraHelp();
     bindConnection(step);
     bindPhoto(video);
-    bindRecording();
+    bindRecording(cut);
   }
   init();
   document.addEventListener("vigie:step", init);
