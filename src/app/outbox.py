@@ -21,6 +21,7 @@ from eventsourcing.domain import Aggregate
 
 from app.context import Context
 from app.mail_rendering import MailRenderer
+from app.person_names import name_in_text
 from app.ports.event_store import ConcurrencyConflict, Recorded
 from app.ports.mailer import Mail, MailRefused, MailUnavailable
 from domain.candidate import Account, Candidate
@@ -437,8 +438,10 @@ class OutboxSender:
         if candidate.erased_at is not None:
             # Issue 8: nothing is sent to a person who asked to be forgotten.
             raise NoRecipient("the recipient's personal data was erased")
+        # Her name as every page writes it in a sentence, « Bonjour Jean DUPONT » for one
+        # enrolled as « jean » « dupont » (app.person_names); the stored name is unchanged.
         return (
-            f"{candidate.first_name} {candidate.surname.upper()}",
+            name_in_text(candidate.surname, candidate.first_name),
             candidate.email,
             candidate.language,
         )
