@@ -27,7 +27,10 @@ from tests.acceptance.test_fair_review import (
 )
 from tests.acceptance.web import csrf, form_token, log_in
 from ui.journey import PARIS, TEN_WORDS, Journey
+from ui.web import review_words
 from ui.web.app import create_app
+from ui.web.i18n import gettext_for
+from ui.web.rule_words import rule_title
 
 SECRET = b"r" * 32
 PASSWORD = "examinatrice-pass-1"
@@ -232,8 +235,71 @@ def test_the_review_page_shows_the_guides_interruptions_r14_r23(
     html = examiner.get(f"/examiner/reviews/{journey.review_id}").text
     assert 'data-verdict="validated"' in html
     assert 'data-kind="blocked_screen"' in html
-    assert "Écran bloqué : procédure du guide suivie (R23)" in html
+    assert "Écran bloqué : la procédure du guide a été suivie" in html
     assert 'class="ground"' not in html
+
+
+def sent_after_a_deferral_and_a_blocked_screen(platform: Platform) -> Journey:
+    """The guide's three ways out, none a ground: a deferral before « Commencer » (R14), its
+    proctoring tab closed outside the exam (R17), a blocked screen (R23)."""
+    journey = Journey(platform)
+    journey.enrol()
+    journey.create_session()
+    journey.through_checks()
+    attempt = journey.to_tile()
+    portal.start_now(journey.ctx, attempt)
+    journey.platform.settle()
+    portal.defer_exam(journey.ctx, attempt)
+    close_the_proctoring_tab(journey)
+    journey.clock.advance(hours=1)
+    journey.enter(resume_reason=TEN_WORDS)
+    journey.start_exam()
+    journey.clock.advance(minutes=10)
+    close_the_exam_tab(journey)
+    journey.clock.advance(seconds=5)
+    close_the_proctoring_tab(journey)
+    journey.clock.advance(minutes=3)
+    journey.enter(resume_reason=TEN_WORDS)
+    portal.reopen_workspace(journey.ctx, attempt)
+    journey.platform.settle()
+    journey.answer_and_send()
+    return journey
+
+
+_INTERRUPTION = re.compile(r'(<li class="interruption"[^>]*>)(.*?)</li>', re.S)
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_each_interruption_reads_as_a_sentence_in_the_examiners_language_its_rule_a_title(
+    platform: Platform, examiner: TestClient[Any], language: str
+) -> None:
+    """R14, R17, R23 in words: the lines read « Report avant « Commencer » (R14) : … » and
+    their tooltip was the domain's English explanation, on the French page too (a reviewer's
+    tour). Now a sentence in the page's language, the rule the line's title, as the grounds'."""
+    journey = sent_after_a_deferral_and_a_blocked_screen(platform)
+    review = platform.ctx.store.get(journey.review_id, Review)  # type: ignore[arg-type]
+    assert review.recommendation is not None
+    interruptions = {i.kind.value: i for i in review.recommendation.interruptions}
+    assert sorted(interruptions) == ["blocked_screen", "deferral", "outside_exam"]
+    examiner.get(f"/lang/{language}", follow_redirects=False)
+    page = examiner.get(f"/examiner/reviews/{journey.review_id}").text
+    _ = gettext_for(language)
+    lines = _INTERRUPTION.findall(page)
+    assert len(lines) == len(interruptions)
+    for tag, inside in lines:
+        interruption = interruptions[re.search(r'data-kind="([a-z_]+)"', tag).group(1)]  # type: ignore[union-attr]
+        text = html.unescape(re.sub(r"[ \n]+", " ", re.sub(r"<[^>]+>", " ", inside)))
+        assert _(review_words.INTERRUPTION_WORDS[interruption.kind]) in text
+        assert not re.search(r"\bR\d+\b", text), text  # no rule code in what is read
+        title = html.unescape(re.search(r'title="([^"]*)"', tag).group(1))  # type: ignore[union-attr]
+        assert title == rule_title(language, interruption.rule)
+        assert f"({interruption.rule})" in title and f'data-rule="{interruption.rule}"' in tag
+        assert interruption.explanation not in html.unescape(page)
+        assert _("Evidence:") in text  # its facts as the grounds' are cited
+        if language == "fr":
+            assert title.startswith("Le guide :") and "as the guide allows" not in text
+        else:
+            assert "Commencer" not in text + title and "Onglet" not in text
 
 
 def test_the_api_decides_against_a_ground_with_its_override_and_refuses_a_stale_one_r19(

@@ -172,18 +172,21 @@ CONFIRMATIONS: dict[str, str] = {
 }
 
 
-# What each interruption means (the domain's explanation, in English, stays in the title).
+# What each interruption means, in a sentence with no rule code: its rule is the line's title
+# (`rule_title`), its code a reference there. The lines read « Report avant « Commencer »
+# (R14) : … », under a tooltip of the domain's English explanation on the French page (a
+# reviewer's tour); that explanation stays for the logs and the evidence bundle.
 INTERRUPTION_WORDS: dict[InterruptionKind, str] = {
     InterruptionKind.DEFERRAL: N_(
-        "Deferral before “Start” (R14): the candidate left and came back as the guide allows."
+        "Deferral before “Start”: the candidate left and came back later, as the guide allows."
     ),
     InterruptionKind.BLOCKED_SCREEN: N_(
-        "Blocked screen: the guide's procedure followed (R23) — exam tab closed first, then "
-        "the proctoring window, then resumed with a reason (R6)."
+        "Blocked screen: the guide's procedure was followed, the exam tab closed first, then "
+        "the proctoring window, then back in with a reason to resume."
     ),
     InterruptionKind.OUTSIDE_EXAM: N_(
-        "Proctoring tab closed outside the exam (before “Start” or after its end): not "
-        "a ground (R17)."
+        "Proctoring tab closed outside the exam (before “Start” or after its end): the guide "
+        "allows it, it is not a ground."
     ),
 }
 
