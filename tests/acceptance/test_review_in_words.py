@@ -21,6 +21,7 @@ from app.mail_rendering import SupportContact
 from app.privacy import erase_candidate
 from app.time_format import TimeFormatter
 from domain.evidence import Evidence, EvidenceKind, FlagKind, MediaSpan, ReasonCode, Verdict
+from domain.exam_attempt import ExamAttempt
 from domain.proctored_session import ProctoredSession
 from domain.review import Review
 from tests.acceptance.test_live_recording import sent_after_closing_the_proctoring_tab
@@ -184,9 +185,19 @@ def test_a_spans_bounds_and_its_length_are_shown_to_the_same_tenth(
     # The gap's row (playback.html) says its length from Moment.seconds, then rounded to
     # the whole second: « 11,9 s – 17,2 s » beside « not recorded: 5 s ».
     gap = review_moments.Moment(
-        key="g", kind="gap", at=None, what="", confidence=None, start_s=11.94, end_s=17.24,
-        segment="", still="", citable=False, recommended=frozenset(), routine=False,
-    )  # fmt: skip
+        key="g",
+        kind="gap",
+        at=None,
+        what="",
+        confidence=None,
+        start_s=11.94,
+        end_s=17.24,
+        segment="",
+        still="",
+        citable=False,
+        recommended=frozenset(),
+        routine=False,
+    )
     assert gap.seconds is not None
     assert review_words.seconds_words(gap.seconds, language) == length
 
@@ -543,6 +554,68 @@ def test_a_field_with_no_words_yet_still_reads_as_words_and_loses_nothing() -> N
     assert log_words.details_words(event, english) == (
         "desk colour: brun, items seen: 2, cleared: yes"
     )
+
+
+@pytest.mark.parametrize(
+    ("language", "button", "lost"),
+    [
+        ("fr", "Reprendre l'examen", "l'onglet d'examen ne répondait plus"),
+        ("en", "Resume the exam", "the exam tab stopped answering"),
+    ],
+)
+def test_the_journal_says_the_entry_button_and_a_lost_exam_tab_in_the_readers_language(
+    language: str, button: str, lost: str
+) -> None:
+    """The English journal read « button “Examen” » (the session keeps the guide's French
+    label) and the French one « motif : « the workspace stopped answering » » (the platform's
+    English, quoted as if someone wrote it): both now in the reader's language; what the
+    candidate wrote stays as she wrote it."""
+    at = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+    reader = log_words.Reader(language, TimeFormatter())
+    first = ProctoredSession.SessionEntered(
+        originator_id=uuid4(),
+        originator_version=2,
+        timestamp=at,
+        entry_number=1,
+        label="Examen",
+        resume_reason="",
+    )
+    again = ProctoredSession.SessionEntered(
+        originator_id=uuid4(),
+        originator_version=9,
+        timestamp=at,
+        entry_number=2,
+        label="Reprendre l'examen",
+        resume_reason="écran bloqué, je reprends mon examen après la procédure",
+    )
+    _ = gettext_for(language)
+    assert log_words.details_words(first, reader) == (
+        f"{_('entry %(value)s', value=1)}, {_('button “%(value)s”', value=_('Exam'))}"
+    )
+    assert log_words.details_words(again, reader) == ", ".join(
+        (
+            _("entry %(value)s", value=2),
+            _("button “%(value)s”", value=button),
+            _("reason: “%(text)s”", text=again.resume_reason),
+        )
+    )
+    gone = ExamAttempt.WorkspaceLost(
+        originator_id=uuid4(),
+        originator_version=5,
+        timestamp=at,
+        workspace_ref="ws-1",
+        reason="the workspace stopped answering",
+    )
+    assert log_words.details_words(gone, reader) == lost
+    # A reason the platform does not write reads as it is, quoted.
+    other = ExamAttempt.WorkspaceLost(
+        originator_id=uuid4(),
+        originator_version=5,
+        timestamp=at,
+        workspace_ref="ws-1",
+        reason="la machine a redémarré",
+    )
+    assert "la machine a redémarré" in log_words.details_words(other, reader)
 
 
 @pytest.mark.parametrize(

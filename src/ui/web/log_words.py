@@ -215,6 +215,32 @@ def _reasons(message: str) -> FieldWords:
     return words
 
 
+# The entry's button as the candidate read it in her language: the session keeps the guide's
+# French label, and the English log read « entry 1, button “Examen” ».
+ENTRY_BUTTON_WORDS: dict[str, str] = {
+    "Examen": N_("Exam"),
+    "Reprendre l'examen": N_("Resume the exam"),
+}
+
+# Why a workspace was lost, as the platform records it (app.workspaces): the French log read
+# « motif : « the workspace stopped answering » », the domain's English quoted as if someone
+# wrote it. A reason the platform does not write reads quoted, as it is.
+LOST_WORDS: dict[str, str] = {
+    "the workspace stopped answering": N_("the exam tab stopped answering"),
+}
+
+
+def _lost(value: Any, r: Reader) -> str:
+    if value in LOST_WORDS:
+        return r._(LOST_WORDS[value])
+    return _quoted(N_("reason: “%(text)s”"))(value, r)
+
+
+def _button(value: Any, r: Reader) -> str:
+    label = r._(ENTRY_BUTTON_WORDS[value]) if value in ENTRY_BUTTON_WORDS else value
+    return r._("button “%(value)s”", value=label)
+
+
 OUTCOME_WORDS: dict[AppealOutcome, str] = {
     AppealOutcome.UPHELD: N_("Invalidation upheld"),
     AppealOutcome.OVERTURNED: N_("Exam validated on appeal"),
@@ -261,10 +287,11 @@ FIELD_WORDS: dict[str, FieldWords] = {
     "upload_kbps": _number(N_("upload %(num)s kbit/s")),
     "passed": _PASSED,
     "entry_number": _said(N_("entry %(value)s")),
-    "label": _said(N_("button “%(value)s”")),
+    "label": _button,
     "resume_reason": _quoted(N_("reason: “%(text)s”")),
     "cause": _quoted(N_("cause: “%(text)s”")),
     "reason": _quoted(N_("reason: “%(text)s”")),
+    "WorkspaceLost.reason": _lost,
     "description": _quoted(N_("“%(text)s”")),
     "extra_time_percent": _said(N_("extra time %(value)s%%")),
     "extra_minutes": lambda value, r: r._("extra minutes: %(value)s", value=value) if value else "",
