@@ -271,3 +271,28 @@ def focus_problem(page: Any) -> str:
     """Why the focused element's focus cannot be seen ('' when it can)."""
     found: str = page.evaluate(FOCUS_RING)
     return found
+
+
+def headings_out_of_order(page: Any) -> list[str]:
+    """Headings a level down drawn larger than the level above (Pico's h3 stood bigger than
+    our h2: « Interruptions prévues… » outsized « Verdict recommandé », a helper's tour)."""
+    return list(
+        page.evaluate(
+            """() => {
+                const size = e => parseFloat(getComputedStyle(e).fontSize);
+                const found = [];
+                for (let level = 1; level < 4; level++) {
+                    const upper = Array.from(document.querySelectorAll("h" + level))
+                        .filter(e => e.offsetParent !== null).map(size);
+                    const lower = Array.from(document.querySelectorAll("h" + (level + 1)))
+                        .filter(e => e.offsetParent !== null).map(size);
+                    if (upper.length && lower.length
+                            && Math.max(...lower) > Math.min(...upper)) {
+                        found.push("h" + (level + 1) + " " + Math.max(...lower)
+                            + " px > h" + level + " " + Math.min(...upper) + " px");
+                    }
+                }
+                return found;
+            }"""
+        )
+    )

@@ -12,7 +12,7 @@ from adapters.bootstrap import Platform
 from app.use_cases import accounts, appeals
 from domain.review import Review
 from domain.staff import Role
-from tests.browser.conftest import serious_violations, wait_until
+from tests.browser.conftest import headings_out_of_order, serious_violations, wait_until
 from tests.browser.test_playback import reviewed  # noqa: F401 (the fixture, shared)
 from ui.journey import PARIS, Journey
 
@@ -80,6 +80,7 @@ def test_an_examiner_with_30_reviews_reads_and_decides_them_in_both_languages_an
                 if device == "phone":  # what the first screen shows, at a readable size
                     page.screenshot(path=str(shot.with_suffix(".fold.png")))
                 assert overflow(page) == [], f"{shot.name} scrolls sideways"
+                assert headings_out_of_order(page) == [], shot.name
     assert serious_violations(page) == []
 
     # A refused decision (invalidated with no reason, R20) says why where the examiner is:

@@ -10,7 +10,7 @@ from typing import Any
 
 from app.use_cases import accounts, enrolment
 from domain.staff import Role
-from tests.browser.conftest import ARTIFACTS, Server, serious_violations
+from tests.browser.conftest import ARTIFACTS, Server, headings_out_of_order, serious_violations
 from ui.journey import Journey
 
 AGENT = ("agent@hotline.example.org", "staff-pass-1")
@@ -117,6 +117,8 @@ def test_a_support_agent_renews_refuses_and_books_in_both_languages_and_sizes(
         assert "Session renewed" in page.inner_text("#notice")
         if n == 0:
             _shot(page, "en-desktop-renewed")
+            # Each enrolment's title (h3) under « Enrolments » (h2), not larger than it.
+            assert headings_out_of_order(page) == []
     assert page.locator("summary", has_text="Renew the session").count() == 0
     assert page.locator("[id^=no-renewal]").is_visible()
     assert "cannot be renewed" in page.inner_text("[id^=no-renewal]")
