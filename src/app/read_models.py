@@ -64,6 +64,9 @@ class SessionSummary:
     # her profile or her tile (a user's tour). Whether the exam itself began, and ended.
     exam_begun: bool = False
     exam_finished: bool = False
+    # The code shown with the results, to type back with « Valider l'examen » (R18): « Mes
+    # examens » gives it beside the way to the results while the exam is not sent yet.
+    validation_code: str = ""
 
     @property
     def entry_label(self) -> str:
@@ -569,7 +572,9 @@ class Projections:
         elif isinstance(event, ExamAttempt.ExamFinished):
             self.sessions[sid] = replace(self.sessions[sid], exam_finished=True)
         elif isinstance(event, ExamAttempt.ResultsShown):
-            self.sessions[sid] = replace(self.sessions[sid], results=event.results)
+            self.sessions[sid] = replace(
+                self.sessions[sid], results=event.results, validation_code=event.validation_code
+            )
         elif isinstance(event, ExamAttempt.ExamQuit):
             self.sessions[sid] = replace(self.sessions[sid], status="quit")
         elif isinstance(event, ExamAttempt.ExamValidated):
