@@ -120,3 +120,25 @@ def test_english_messages_use_english_quotation_marks_and_spacing(
         if FRENCH_TYPOGRAPHY.search(message)
     )
     assert not french_style, "French typography in English:\n" + "\n".join(french_style)
+
+
+# Text a page template writes outside the catalogue is the same in both languages: French
+# spacing there (« <strong>The examiner's answer</strong> : », a user's tour of the English
+# result page) is wrong in English, and English spacing wrong in French. The punctuation goes
+# into the message, where each language spaces it its own way.
+SPACE_BEFORE_MARK_OUTSIDE_MESSAGES = re.compile(r"(?:>|\}\})[ \u00a0]+[:;?!](?:\s|<|$)")
+SHARED_TEMPLATES = [
+    *sorted((ROOT / "src/ui/web/templates").rglob("*.html")),
+    *sorted((ROOT / "src/adapters/launcher").rglob("*.jinja")),
+]
+
+
+def test_templates_shared_by_both_languages_put_no_space_before_a_colon_outside_messages() -> None:
+    assert SHARED_TEMPLATES
+    found = [
+        f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+        for path in SHARED_TEMPLATES
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if SPACE_BEFORE_MARK_OUTSIDE_MESSAGES.search(line)
+    ]
+    assert not found, "\n".join(found)

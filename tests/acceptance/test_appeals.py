@@ -402,7 +402,7 @@ def test_the_whole_appeal_through_the_pages(journey: Journey) -> None:
         )
         shown = html.unescape(short.text)
         assert short.status_code == 409 and 'id="decision-error"' in short.text
-        assert "Votre réponse compte 3 mot(s) : écrivez-en au moins 5" in shown
+        assert "Votre réponse compte 3 mots : écrivez-en au moins 5" in shown
         assert "APPEAL-DECISION" not in shown
         assert "Pas de tel.</textarea>" in shown
         assert re.search(r'value="upheld" required checked', short.text)

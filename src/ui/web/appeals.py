@@ -388,10 +388,14 @@ def _appeal_refusal(
             given=format_decimal(len(answer.strip()), locale=lang),
         )
     if rule == "APPEAL-DECISION" and count_words(answer.strip()) < APPEAL_ANSWER_MIN_WORDS:
-        return _(
-            "Your answer has %(got)s word(s): write at least %(n)s, it goes to the "
+        # A count said as a plural, not « 0 word(s) » (a user's tour).
+        ngettext = ngettext_for(lang)
+        return ngettext(
+            "Your answer has %(num)s word: write at least %(n)s, it goes to the "
             "candidate with the decision. Nothing was recorded.",
-            got=count_words(answer.strip()),
+            "Your answer has %(num)s words: write at least %(n)s, it goes to the "
+            "candidate with the decision. Nothing was recorded.",
+            count_words(answer.strip()),
             n=APPEAL_ANSWER_MIN_WORDS,
         )
     # Overturning against one of the recommendation's grounds raises the ground's own rule
