@@ -373,6 +373,18 @@ def test_a_session_under_way_is_one_click_from_its_live_view(
     assert client.get(f"/staff/live/{journey.session_id}").status_code == 200
 
 
+def test_the_live_page_of_a_closed_session_says_so_and_offers_nothing_to_watch(
+    client: TestClient[Any], journey: Journey
+) -> None:
+    """A user's tour: a closed session's live page said it was closed, but its script still
+    offered to watch it (409 and an error in the browser's console)."""
+    journey.sent_for_review()
+    page = client.get(f"/staff/live/{journey.session_id}")
+    assert page.status_code == 200
+    assert "Cette session est close" in page.text
+    assert "watch.js" not in page.text and "<video" not in page.text
+
+
 def fact(client: TestClient[Any], journey: Journey, name: str) -> str:
     """One line of the enrolment's facts on the case file (`step` or `outcome`), as read:
     tags dropped, spaces joined; "" when the page has no such line."""

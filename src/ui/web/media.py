@@ -477,6 +477,9 @@ class LiveMedia(Controller):
                 keep_alive_ms=keep_alive_ms(request.app.state.session_policy.staff.idle),
                 candidate_name=name_in_text(candidate.surname, candidate.first_name),  # as her file
                 certification_code=session.certification_code,
+                # A closed session (R18) is said so at once, with no player and no script:
+                # the script offered to watch it and got 409 (a user's tour).
+                ended=session.closed_at is not None,
                 case_file=(
                     f"/hotline/candidates/{session.candidate_id}"
                     if who.role is Role.SUPPORT
