@@ -31,6 +31,9 @@ from tests.acceptance.test_exam_delivery import (  # noqa: F401 (fixtures)
 from tests.acceptance.test_exam_delivery import http as raw_http
 from ui.journey import Journey
 
+# A rule's code written out as the words a person reads (tests/acceptance/test_rules_in_words).
+BARE_CODE = re.compile(r"\b(?:règle|rule) R\d+\b")
+
 
 def http(url: str, form: dict[str, str | list[str]] | None = None) -> tuple[int, str]:
     """The status and the page, its entities read (« l'examen », not « l&#39;examen »)."""
@@ -196,7 +199,11 @@ def test_a_refused_answer_is_said_in_words_with_the_rule_as_a_reference(
     status, page = http(f"{base}/answer?t={token}", {"question_id": "tables-taille", "answer": "x"})
     assert status == 409
     assert "Le temps de l'examen est écoulé" in page
-    assert '<span class="rule-ref">règle R4</span>' in page
+    # The rule is only a reference for the curious: a tooltip (and `data-rule` for the
+    # hotline), never « règle R4 » written to the candidate (a user's tour).
+    [refusal] = re.findall(r'<div [^>]*id="refusal".*?</div>', page, re.S)
+    assert 'data-rule="R4" title="Règle R4 du guide"' in refusal
+    assert not BARE_CODE.search(re.sub(r"<[^>]*>", " ", page)), refusal
     assert "R4:" not in page  # never the developer's prefix
     body = refused_answer(base, token, "x")
     assert body["rule"] == "R4" and "écoulé" in body["error"]

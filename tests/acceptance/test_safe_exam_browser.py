@@ -235,6 +235,10 @@ def test_the_refusal_page_speaks_english_to_an_english_candidate() -> None:
     assert "This exam opens only in Safe Exam Browser" in page
     assert "not running with this exam's configuration" in page
     assert 'lang="en"' in page
+    # Not one of the guide's rules: kept for the hotline in `data-rule`, never written to the
+    # candidate (« rule SafeExamBrowserRequired » was, a user's tour).
+    assert f'<p data-rule="{seb.RULE}">' in page
+    assert f"rule {seb.RULE}" not in page and "rule-ref" not in page
 
 
 def test_a_malformed_safe_exam_browser_table_is_refused_naming_its_field(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ the source language; dates and times are formatted by Babel in the centre's time
 from __future__ import annotations
 
 import gettext
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -151,6 +152,17 @@ def refusal_fields(refused: DomainError) -> dict[str, object]:
     return {}
 
 
+# The guide's rules, R1–R26 (design/product.md): a refusal naming one has it in a tooltip,
+# « The guide's rule R4 », as the platform's pages do (ui.web.rule_words, which an adapter
+# does not import). Any other name (« SafeExamBrowserRequired ») stays in `data-rule` only.
+_GUIDE_RULE = re.compile(r"R(?:[1-9]|1[0-9]|2[0-6])")
+
+
+def guide_rule(rule: str) -> bool:
+    """Whether `rule` is one of the guide's rules (then it gets a tooltip)."""
+    return _GUIDE_RULE.fullmatch(rule) is not None
+
+
 def answered(question: DeskQuestion) -> bool:
     """A question counts as answered once a text or a ticked choice is saved."""
     return bool(question.given.text.strip() or question.given.choices)
@@ -192,6 +204,7 @@ class ExamTab:
             marked=marked,
             message=message,
             rule=rule,
+            guide_rule=guide_rule,
             saved=saved,
             state=state,
             answered=answered,
@@ -222,6 +235,7 @@ class ExamTab:
             state="seb-refused",
             message=self.seb_refusal(reason, language),
             rule=rule,
+            guide_rule=guide_rule,
         )
 
     def gone(self) -> str:
