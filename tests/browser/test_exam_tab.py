@@ -360,7 +360,9 @@ def test_an_answer_too_long_is_said_beside_its_question_and_its_text_is_kept(
     assert question_box["y"] <= box["y"] <= question_box["y"] + question_box["height"]
     assert "is-answered" not in (tile.get_attribute("class") or "")
     assert "is-unsaved" in (tile.get_attribute("class") or "")
-    assert "0 sur 10 répondues" in page.locator("#progress").inner_text()
+    # The count is what the server holds, as finishing keeps it: the paste saved before the
+    # refusal (the bar said « 0 sur 10 répondues » where finishing kept it, a user's tour).
+    assert "1 sur 10 répondues" in page.locator("#progress").inner_text()
     assert re.search(r"10\s500 caractères sur 10\s000", counted.inner_text())
     assert field.input_value() == too_long  # never cleared: the candidate shortens it
     assert attempt(server, journey).given_answers()[short].text == "a" * limit  # the last saved
@@ -414,6 +416,20 @@ UNSAVED_WORDS = {
         "back": "Revenir à la question {n}",
         "anyway": "Terminer quand même",
         "finish": "Terminer l'examen",
+        "progress": "{done} sur 10 répondues",
+        "leave-unanswered": (
+            "Question {n} : votre réponse n'est pas enregistrée (la raison est sous la "
+            "question). Si vous quittez maintenant, cette question restera sans réponse."
+        ),
+        "leave-earlier": (
+            "Question {n} : votre dernière modification n'est pas enregistrée (la raison est "
+            "sous la question). Si vous quittez maintenant, c'est la réponse enregistrée "
+            "auparavant qui est conservée."
+        ),
+        "all-saved": "Vos réponses sont enregistrées.",
+        "others-saved": "Vos autres réponses sont enregistrées.",
+        "leave-anyway": "Quitter quand même",
+        "leave": "Quitter l'onglet de l'examen",
     },
     "en": {
         "answer": "Your answer",
@@ -430,6 +446,19 @@ UNSAVED_WORDS = {
         "back": "Go back to question {n}",
         "anyway": "Finish anyway",
         "finish": "Finish the exam",
+        "progress": "{done} of 10 answered",
+        "leave-unanswered": (
+            "Question {n}: your answer is not saved (the reason is under the question). If "
+            "you leave now, this question stays unanswered."
+        ),
+        "leave-earlier": (
+            "Question {n}: your latest change is not saved (the reason is under the "
+            "question). If you leave now, the answer saved before it is kept instead."
+        ),
+        "all-saved": "Your answers are saved.",
+        "others-saved": "Your other answers are saved.",
+        "leave-anyway": "Leave anyway",
+        "leave": "Leave the exam tab",
     },
 }
 
@@ -512,6 +541,8 @@ def test_finishing_with_an_answer_not_saved_names_it_and_leads_back_to_it(
     page.locator(f"#nav-{second}.is-answered").wait_for()
     field(second).fill(too_long)
     page.locator("#save-status").filter(has_text=words["refused"].format(n=n(second))).wait_for()
+    # The bar counts what finishing keeps: it said « 1 sur 10 répondues » here (a user's tour).
+    assert page.locator("#progress").inner_text() == words["progress"].format(done=2)
     finish_dialog()
     assert unsaved.locator("p").all_inner_texts() == [words["earlier"].format(n=n(second))]
     assert dialog.locator("[data-count=answered]").inner_text() == "2 / 10"
@@ -542,6 +573,124 @@ def test_finishing_with_an_answer_not_saved_names_it_and_leads_back_to_it(
     assert kept[first].text == "Une réponse raisonnable"
     assert kept[second].text == "Réponse courte"
     assert attempt(server, journey).status is AttemptStatus.RESULTS_SHOWN
+    assert all(" 409 " in f" {p} " for p in problems), problems  # the refusals, nothing else
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_leaving_with_an_answer_not_saved_names_it_instead_of_saying_all_is_saved(
+    server: Server, page: Any, language: str
+) -> None:
+    """« Quitter cet onglet… » with an answer the server refused beside its question: the
+    dialog said « Vos réponses sont enregistrées » all the same (a user's tour). It now names
+    each answer not saved and what leaving makes of it (unanswered, or the answer saved
+    before it), leads back to it, says only the others are saved, and an answer refused
+    while she confirms keeps the tab open until she confirms again."""
+    words = UNSAVED_WORDS[language]
+    problems = watch_problems(page)
+    journey, url = in_exam(server)
+    assert journey.candidate_id is not None
+    update(
+        server.platform.ctx,
+        journey.candidate_id,
+        Candidate,
+        lambda c: c.choose_language(at=server.platform.ctx.now(), language=language),  # type: ignore[misc]
+    )
+    order = attempt(server, journey).question_order
+    page.set_viewport_size(DESKTOP)
+    page.goto(url)
+    first, second = [
+        q for q in order if page.locator(f"#q-{q}").get_attribute("data-kind") == "short"
+    ][:2]
+    too_long = "b" * (LIMITS["answer"] + 500)
+    dialog = page.locator("#leave-dialog")
+    unsaved = dialog.locator("#leave-unsaved")
+    confirm = dialog.locator("#leave-form [type=submit]")
+    progress = page.locator("#progress")
+
+    def field(qid: str) -> Any:
+        answer = page.locator(f"#q-{qid}").get_by_label(words["answer"])
+        answer.evaluate("field => field.removeAttribute('maxlength')")  # as a browser ignoring it
+        return answer
+
+    def n(qid: str) -> str:
+        return page.locator(f"#q-{qid}").get_attribute("data-number") or ""
+
+    def refused(qid: str) -> None:
+        page.locator("#save-status").filter(has_text=words["refused"].format(n=n(qid))).wait_for()
+
+    def leave_dialog() -> None:
+        page.locator("#leave-open").click()
+        page.locator("#leave-dialog[open]").wait_for()
+
+    # The first saved, then a change refused; the second refused, never saved before.
+    field(first).fill("Réponse courte")
+    wait_for("the answer is saved", lambda: first in attempt(server, journey).given_answers())
+    field(first).fill(too_long)
+    refused(first)
+    field(second).fill(too_long)
+    refused(second)
+    leave_dialog()
+    assert unsaved.is_visible()
+    assert unsaved.locator("p").all_inner_texts() == [
+        words["leave-earlier"].format(n=n(first)),
+        words["leave-unanswered"].format(n=n(second)),
+    ]
+    said = dialog.inner_text()
+    assert words["all-saved"] not in said and words["others-saved"] in said
+    assert confirm.inner_text() == words["leave-anyway"]
+    assert progress.inner_text() == words["progress"].format(done=1)  # what the server holds
+    assert not problems.audit(page)
+    shot(page, f"{language}-desktop-leave-unsaved")
+    page.set_viewport_size(PHONE)
+    shot(page, f"{language}-phone-leave-unsaved")
+    page.set_viewport_size(DESKTOP)
+
+    # Its way back: the dialog closes, the keyboard is in the answer to shorten.
+    dialog.get_by_role("button", name=words["back"].format(n=n(second))).click()
+    wait_for(
+        "the keyboard is in the answer",
+        lambda: page.evaluate("document.activeElement.id") == f"answer-{second}",
+    )
+    assert page.locator("#leave-dialog[open]").count() == 0
+    page.keyboard.press("Control+A")
+    page.keyboard.type("Une réponse raisonnable")
+    page.locator("#save-status").filter(has_text=words["saved"]).wait_for()
+    assert progress.inner_text() == words["progress"].format(done=2)
+    leave_dialog()
+    assert unsaved.locator("p").all_inner_texts() == [words["leave-earlier"].format(n=n(first))]
+    page.keyboard.press("Escape")
+    wait_for("the dialog closes", lambda: page.locator("#leave-dialog[open]").count() == 0)
+    field(first).fill("Réponse plus courte")
+    page.locator("#save-status").filter(has_text=words["saved"]).wait_for()
+    leave_dialog()
+    assert unsaved.is_hidden()
+    said = dialog.inner_text()
+    assert words["all-saved"] in said and words["others-saved"] not in said
+    assert confirm.inner_text() == words["leave"]
+
+    # Refused while she confirms (typed, then « Quitter » at once): the tab stays, the
+    # dialog names that answer, the keyboard is on its way back.
+    page.evaluate(
+        """([id, text]) => {
+            const answer = document.getElementById("answer-" + id);
+            answer.value = text;
+            answer.dispatchEvent(new Event("input", { bubbles: true }));
+            document.querySelector("#leave-form [type=submit]").click();
+        }""",
+        [second, too_long],
+    )
+    dialog.get_by_role("button", name=words["back"].format(n=n(second))).wait_for()
+    assert page.evaluate("document.activeElement.dataset.question") == second
+    assert unsaved.locator("p").all_inner_texts() == [words["leave-earlier"].format(n=n(second))]
+    assert confirm.inner_text() == words["leave-anyway"]
+    assert page.locator("#left").count() == 0
+
+    # Confirmed again, knowing: the tab is left with what the server holds.
+    confirm.click()
+    page.locator("#left").wait_for()
+    kept = attempt(server, journey).given_answers()
+    assert kept[first].text == "Réponse plus courte"
+    assert kept[second].text == "Une réponse raisonnable"
     assert all(" 409 " in f" {p} " for p in problems), problems  # the refusals, nothing else
 
 

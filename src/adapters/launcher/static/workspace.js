@@ -180,19 +180,18 @@
   }
 
   function refresh() {
-    var done = 0, marked = 0, kept = 0, unsaved = [];
+    var done = 0, marked = 0, unsaved = [];
     questions.forEach(function (article) {
       var id = article.dataset.question;
       var link = document.getElementById("nav-" + id);
-      // An answer the server refused, or that did not reach it, is not counted as given: the
-      // count said « 4 of 10 answered » beside a tile left white (a reviewer's tour).
-      var given = isAnswered(article) && !failed[id];
+      // An answer the server refused, or that did not reach it, counts as what the server
+      // holds (what finishing keeps): the bar said « 0 of 10 answered » for a question whose
+      // earlier answer was saved, where the finish dialog said « 1 / 10 » (a user's tour).
+      var given = failed[id] ? held[id] : isAnswered(article);
       var answered = given && !dirty[id];
       var mark = isMarked(article);
       if (given) done += 1;
       if (mark) marked += 1;
-      // What finishing now keeps: for an answer not saved, what the server holds.
-      if (failed[id] ? held[id] : given) kept += 1;
       if (failed[id]) unsaved.push(article);
       link.classList.toggle("is-answered", answered);
       link.classList.toggle("is-unsaved", !!failed[id]);
@@ -203,47 +202,61 @@
     document.getElementById("progress").textContent =
       words("progress", { done: done, total: questions.length });
     var dialog = document.getElementById("finish-dialog");
-    dialog.querySelector("[data-count=answered]").textContent = kept + " / " + questions.length;
-    dialog.querySelector("[data-count=unanswered]").textContent = questions.length - kept;
+    dialog.querySelector("[data-count=answered]").textContent = done + " / " + questions.length;
+    dialog.querySelector("[data-count=unanswered]").textContent = questions.length - done;
     dialog.querySelector("[data-count=marked]").textContent = marked;
     unsavedInDialog(dialog, unsaved);
+    unsavedInDialog(document.getElementById("leave-dialog"), unsaved);
   }
 
-  // The finish dialog names each answer not saved, what finishing now makes of it, and the
-  // way back to it; « Terminer l'examen » then reads « Terminer quand même ».
-  var finishLabel = document.querySelector("#finish-form [type=submit]").textContent;
-  var shownUnsaved = {};  // question id -> true while the dialog names it
-  var shownKey = "";
+  // The finish and leave dialogs name each answer not saved, what finishing (leaving) now
+  // makes of it, and the way back to it; « Terminer l'examen » then reads « Terminer quand
+  // même » (« Quitter quand même »), and the leave dialog says only the others are saved.
+  var dialogWords = {
+    "finish-dialog": { unanswered: "unsavedUnanswered", earlier: "unsavedEarlier", anyway: "finishAnyway" },
+    "leave-dialog": { unanswered: "leaveUnanswered", earlier: "leaveEarlier", anyway: "leaveAnyway" }
+  };
+  var confirmLabel = {};  // dialog id -> its confirm button's own words
+  var shownUnsaved = {};  // dialog id -> { question id -> true while the dialog names it }
+  var shownKey = {};
   function unsavedInDialog(dialog, unsaved) {
+    var name = dialog.id.replace("-dialog", "");
+    var said = dialogWords[dialog.id];
+    var confirmButton = dialog.querySelector("form [type=submit]");
+    if (confirmLabel[dialog.id] === undefined) confirmLabel[dialog.id] = confirmButton.textContent;
     var key = unsaved.map(function (a) { return a.dataset.question + (held[a.dataset.question] ? "+" : "-"); }).join(" ");
-    if (key === shownKey) return;  // rebuilt only when it changes: the focus may be in it
-    shownKey = key;
-    shownUnsaved = {};
-    var box = document.getElementById("finish-unsaved");
+    if (key === shownKey[dialog.id]) return;  // rebuilt only when it changes: the focus may be in it
+    shownKey[dialog.id] = key;
+    var shown = shownUnsaved[dialog.id] = {};
+    var box = document.getElementById(name + "-unsaved");
     var list = box.querySelector("ul");
     list.textContent = "";
     unsaved.forEach(function (article) {
       var id = article.dataset.question;
       var n = article.dataset.number;
-      shownUnsaved[id] = true;
+      shown[id] = true;
       var item = document.createElement("li");
-      var said = document.createElement("p");
-      said.textContent = words(held[id] ? "unsavedEarlier" : "unsavedUnanswered", { n: n });
+      var sentence = document.createElement("p");
+      sentence.textContent = words(held[id] ? said.earlier : said.unanswered, { n: n });
       var back = document.createElement("button");
       back.type = "button";
       back.className = "secondary btn-small";
       back.dataset.question = id;
       back.textContent = words("goTo", { n: n });
       back.addEventListener("click", function () { goBackTo(dialog, article); });
-      item.appendChild(said);
+      item.appendChild(sentence);
       item.appendChild(back);
       list.appendChild(item);
     });
     box.hidden = unsaved.length === 0;
-    if (unsaved.length) dialog.setAttribute("aria-describedby", "finish-unsaved");
+    if (unsaved.length) dialog.setAttribute("aria-describedby", name + "-unsaved");
     else dialog.removeAttribute("aria-describedby");
-    document.querySelector("#finish-form [type=submit]").textContent =
-      unsaved.length ? words("finishAnyway") : finishLabel;
+    var saved = document.getElementById(name + "-saved");
+    if (saved) {  // « Vos réponses sont enregistrées » only when they all are
+      saved.hidden = unsaved.length > 0;
+      document.getElementById(name + "-others-saved").hidden = unsaved.length === 0;
+    }
+    confirmButton.textContent = unsaved.length ? words(said.anyway) : confirmLabel[dialog.id];
   }
   // The dialog closed, the question in view and its answer under the keyboard.
   function goBackTo(dialog, article) {
@@ -389,14 +402,14 @@
       // Every answer reaches the server before the exam ends or the tab is left.
       if (Object.keys(byId).some(function (id) { return dirty[id] || inFlight[id]; })) {
         event.preventDefault();
-        var seen = Object.assign({}, shownUnsaved);  // what the dialog said when confirmed
+        var seen = Object.assign({}, shownUnsaved[dialog.id]);  // what it said when confirmed
         flush().then(function () {
           // An answer refused on the way, which the dialog did not name when she confirmed:
           // it names it now, and she decides again.
           var news = Object.keys(byId).filter(function (id) { return failed[id] && !seen[id]; });
-          if (dialog.id === "finish-dialog" && news.length) {
+          if (news.length) {
             refresh();
-            var first = dialog.querySelector("#finish-unsaved button");
+            var first = dialog.querySelector(".alert button");
             if (first) first.focus();
             return;
           }
