@@ -30,6 +30,7 @@ from domain.evidence import Verdict
 from domain.exam_attempt import ExamAttempt
 from domain.hotline import MailToResend
 from domain.outbound_mail import MailKind, MailStatus, OutboundMail, RecipientKind
+from domain.proctored_session import ProctoredSession
 from domain.review import Review
 from domain.scoring import Results, points_needed
 from domain.staff import StaffMember
@@ -100,8 +101,9 @@ class MailDecisions:
 
         candidate_kind = RecipientKind.CANDIDATE
 
-        def welcome(candidate: Candidate, valid_until: date) -> None:
-            """The welcome mail carries a single-use link to choose the proctoring password."""
+        def welcome(candidate: Candidate, valid_until: date, exam_sent: bool = False) -> None:
+            """The welcome mail carries a single-use link to choose the proctoring password;
+            once the exam is sent, it says the results are there, not a last day to take it."""
             token_id = uuid5(MAIL_NAMESPACE, f"{cause}:welcome-token").hex
             expires_at = event.timestamp + timedelta(hours=WELCOME_LINK_HOURS)
             if token_id not in candidate.reset_tokens:
@@ -120,6 +122,7 @@ class MailDecisions:
                 valid_until=_day(valid_until),
                 reset=f"{candidate.id}:{token_id}",
                 expires_at=_moment(expires_at),
+                **({"exam_sent": "yes"} if exam_sent else {}),
             )
 
         def invitation(candidate_id: UUID, code: str, last_day: date, enrollment_id: UUID) -> None:
@@ -173,7 +176,14 @@ class MailDecisions:
                 )
             else:
                 candidate = ctx.store.get(enrollment.candidate_id, Candidate)
-                welcome(candidate, enrollment.session_valid_until or enrollment.last_day)
+                # After the exam was sent, « you now have until … to take your
+                # certification » was wrong (a user's tour): she logs in for her results.
+                session_id = enrollment.exam_session_id
+                exam_sent = (
+                    session_id is not None
+                    and ctx.store.get(session_id, ProctoredSession).closed_at is not None
+                )
+                welcome(candidate, enrollment.session_valid_until or enrollment.last_day, exam_sent)
         elif isinstance(event, Enrollment.LiveSupervisionLinkSent):
             enrollment = ctx.store.get(event.originator_id, Enrollment)
             mail(

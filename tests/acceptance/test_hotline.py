@@ -264,6 +264,30 @@ def test_resending_the_invitation_and_the_log_in_mail(
     assert again.text.split("/password/reset")[1] != first.text.split("/password/reset")[1]
 
 
+def test_the_log_in_mail_resent_after_the_exam_was_sent_leads_to_the_results(
+    client: TestClient[Any], platform: Platform, journey: Journey
+) -> None:
+    """A user's tour: resent after the exam was sent, the log-in mail said « Vous avez
+    désormais jusqu'au … pour passer votre certification »."""
+    journey.create_session()
+    platform.settle()
+    count = len(platform.mailer.sent)  # type: ignore[attr-defined]
+    act(client, journey, "resend", mail="log_in")
+    platform.settle()
+    [before] = platform.mailer.sent[count:]  # type: ignore[attr-defined]
+    assert "pour passer votre certification" in before.text
+    journey.sent_for_review()
+    platform.settle()
+    count = len(platform.mailer.sent)  # type: ignore[attr-defined]
+    act(client, journey, "resend", mail="log_in")
+    platform.settle()
+    [after] = platform.mailer.sent[count:]  # type: ignore[attr-defined]
+    assert "/password/reset" in after.text
+    for part in (after.text, after.html):
+        assert "pour passer votre certification" not in part
+        assert "Votre examen est envoyé : connectez-vous pour suivre son contrôle" in part
+
+
 def test_unblocking_a_blocked_screen_records_the_interruption_and_mails_a_new_link(
     client: TestClient[Any], platform: Platform, journey: Journey
 ) -> None:
