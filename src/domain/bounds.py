@@ -7,7 +7,9 @@ person typing and small for a log kept for years."""
 
 from __future__ import annotations
 
-from domain.errors import TooLong
+import unicodedata
+
+from domain.errors import NotAName, TooLong
 
 LIMITS: dict[str, int] = {
     "surname": 100,
@@ -40,3 +42,22 @@ def bounded(field: str, text: str) -> str:
     if len(text) > limit:
         raise TooLong(field, limit, len(text))
     return text
+
+
+# What a person's name holds besides letters (with their accents) and digits: « Jean-Luc »,
+# « O'Brien », « N’Diaye », « St. John », « Le Gall », « Durand, dit Alex », « Martin (née
+# Durand) ». Not markup (« < > & " »), symbols, emoji or control characters: a name goes on
+# the certificate and into every mail (a user's tour enrolled « <b>Zoé</b> 😀 »).
+_NAME_MARKS = frozenset(" -'’.,()")
+
+
+def name_problem(field: str, text: str) -> NotAName | None:
+    """Why a person's name (surname, given name) cannot be one: a character that is none of
+    a letter or its accent (Unicode letters and marks), a digit, or one of « -'’.,() » and
+    the space; None when it can."""
+    if all(c in _NAME_MARKS or unicodedata.category(c) in _NAME_CATEGORIES for c in text):
+        return None
+    return NotAName(field, text)
+
+
+_NAME_CATEGORIES = frozenset({"Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc", "Me", "Nd"})

@@ -15,7 +15,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.bounds import LIMITS, bounded
+from domain.bounds import LIMITS, bounded, name_problem
 from domain.errors import (
     ImplausibleBirthDate,
     InvalidArgument,
@@ -176,6 +176,9 @@ class Candidate(Aggregate):
             raise InvalidArgument("name", "surname and first name are required")
         bounded("surname", surname.strip())
         bounded("first_name", first_name.strip())
+        for field, name in (("surname", surname.strip()), ("first_name", first_name.strip())):
+            if (problem := name_problem(field, name)) is not None:
+                raise problem
         return cls._create(
             cls.CandidateRegistered,
             id=candidate_id,
@@ -418,7 +421,7 @@ def profile_problems(profile: PortalProfile, *, today: date) -> list[InvalidArgu
     problems: list[InvalidArgument] = []
     if profile.civility not in CIVILITIES:
         problems.append(InvalidArgument("civility", f"one of {', '.join(CIVILITIES)}"))
-    problems += _text_problems(profile, ("surname", "first_name"))
+    problems += _text_problems(profile, ("surname", "first_name"), names=True)
     wrong_date = birth_date_problem(profile.birth_date, today=today)
     if wrong_date is not None:
         problems.append(wrong_date)
@@ -426,7 +429,10 @@ def profile_problems(profile: PortalProfile, *, today: date) -> list[InvalidArgu
     return problems
 
 
-def _text_problems(profile: PortalProfile, fields: tuple[str, ...]) -> list[InvalidArgument]:
+def _text_problems(
+    profile: PortalProfile, fields: tuple[str, ...], *, names: bool = False
+) -> list[InvalidArgument]:
+    """Each field's one problem, if any: empty, too long, or (`names`) not a name."""
     problems: list[InvalidArgument] = []
     for field in fields:
         text = str(getattr(profile, field)).strip()
@@ -435,4 +441,6 @@ def _text_problems(profile: PortalProfile, fields: tuple[str, ...]) -> list[Inva
         # The same bounds as at enrolment: a 5,000-character birth place was accepted here.
         elif len(text) > LIMITS[field]:
             problems.append(TooLong(field, LIMITS[field], len(text)))
+        elif names and (problem := name_problem(field, text)) is not None:
+            problems.append(problem)
     return problems

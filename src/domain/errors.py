@@ -99,6 +99,18 @@ class ImplausibleBirthDate(InvalidArgument):
         return self.given > self.latest
 
 
+class NotAName(InvalidArgument):
+    """A person's name holding what no name holds (markup, symbols, emoji, control
+    characters): it is printed on the certificate and in every mail (a user's tour enrolled
+    « <b>Zoé</b> 😀 »)."""
+
+    def __init__(self, field: str, given: str) -> None:
+        super().__init__(
+            field, "no markup, symbols or emoji: letters, with spaces, hyphens or apostrophes"
+        )
+        self.given = given
+
+
 class Required(InvalidArgument):
     """A field left empty that must be filled."""
 

@@ -22,6 +22,7 @@ from domain.errors import (
     RecordingTooShort,
     Required,
     RuleBroken,
+    NotAName,
     TooLong,
     TooShort,
 )
@@ -220,6 +221,12 @@ def refusal_message(language: str, error: DomainError) -> Markup:
             "“%(field)s”: a year from %(year)s on, as on your ID.",
             field=field_name(language, error.field),
             year=str(error.earliest.year),
+        )
+    elif isinstance(error, NotAName):  # printed on the certificate and in every mail
+        sentence = _(
+            "“%(field)s”: letters, with spaces, hyphens or apostrophes if the name has them; "
+            "no markup, symbols or emoji.",
+            field=field_name(language, error.field),
         )
     elif isinstance(error, InvalidArgument) and error.field in _FIELD_RULES:
         sentence = _(_FIELD_RULES[error.field], field=field_name(language, error.field))
