@@ -19,11 +19,7 @@ from adapters.bootstrap import Platform
 from domain.bounds import name_problem
 from domain.candidate import Candidate
 from domain.errors import NotAName
-from tests.acceptance.test_operator_pages import (  # noqa: F401 (the fixtures, shared)
-    client,
-    enrol_from_form,
-    platform,
-)
+from tests.acceptance.test_operator_pages import client, enrol_from_form, platform  # noqa: F401
 
 AT = datetime(2025, 3, 4, 9, 0, tzinfo=UTC)
 NAMES = ["Zoé", "Jean-Luc", "O'Brien", "N’Diaye", "St. John", "Durand, dit Alex", "Nguyễn", "李"]
@@ -65,7 +61,8 @@ def test_a_refused_registration_records_nothing() -> None:
 
 
 def test_the_centre_s_form_refuses_it_beside_the_field_and_keeps_what_was_typed(
-    client: TestClient[Any], platform: Platform
+    client: TestClient[Any],  # noqa: F811 (the shared fixture)
+    platform: Platform,  # noqa: F811
 ) -> None:
     head = platform.ctx.store.head()
     page = enrol_from_form(client, surname="<b>Zoé</b> 😀")

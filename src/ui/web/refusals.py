@@ -19,10 +19,10 @@ from domain.errors import (
     ImplausibleBirthDate,
     InvalidArgument,
     InvalidArguments,
+    NotAName,
     RecordingTooShort,
     Required,
     RuleBroken,
-    NotAName,
     TooLong,
     TooShort,
 )
