@@ -360,9 +360,9 @@ def _practice_refused(
         return Template(
             "_refusal.html", context=context(request, message="", fields=said), status_code=409
         )
-    typed = {key: _first(value) for key, value in data.items() if key.startswith("q-")}
-    ticked = {
-        key: {str(v) for v in (value if isinstance(value, list) else [value])}
+    # Each question's values as sent: the text typed (the first), or the choices ticked.
+    given = {
+        key: [str(v) for v in (value if isinstance(value, list) else [value])]
         for key, value in data.items()
         if key.startswith("q-")
     }
@@ -372,16 +372,10 @@ def _practice_refused(
         request,
         attempt,
         status=409,
-        practice_typed=typed,
-        practice_ticked=ticked,
+        practice_given=given,
         practice_refused=dict(said),
         practice_again=True,
     )
-
-
-def _first(value: Any) -> str:
-    """A form's value as typed (the first, if sent twice)."""
-    return str(value[0] if isinstance(value, list) and value else value)
 
 
 ROUTES = [Portal]
