@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from adapters.bootstrap import Platform
+from tests.acceptance.web import Browsers
 from ui.journey import Journey, make_platform
 
 
@@ -20,3 +21,11 @@ def platform() -> Iterator[Platform]:
 @pytest.fixture
 def journey(platform: Platform) -> Journey:
     return Journey(platform)
+
+
+@pytest.fixture
+def browser(platform: Platform) -> Iterator[Browsers]:
+    """Browsers onto the web app over `platform`: `browser.open(journey)`, closed after."""
+    browsers = Browsers(platform)
+    yield browsers
+    browsers.close()

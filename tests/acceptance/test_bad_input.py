@@ -12,15 +12,12 @@ from uuid import uuid4
 import pytest
 from litestar.testing import TestClient
 
-from adapters.bootstrap import Settings, bootstrap
-from adapters.clock import ManualClock
-from adapters.ids import SeededIds
 from app.mail_rendering import SupportContact
 from domain.bounds import LIMITS, bounded
 from domain.candidate import Candidate, PortalProfile
 from domain.errors import InvalidArgument
 from domain.exam_attempt import ExamAttempt
-from tests.acceptance.web import csrf, log_in
+from tests.acceptance.web import csrf, log_in, platform_on
 from ui.journey import PARIS, Journey
 from ui.web import app as web_app
 from ui.web.app import create_app
@@ -36,11 +33,7 @@ BODIES = {
 
 @pytest.fixture
 def signed_in() -> Iterator[tuple[Journey, TestClient[Any]]]:
-    platform = bootstrap(
-        Settings(database_url="memory:", media_root=None, secret_key=SECRET.decode()),
-        clock=ManualClock(datetime(2025, 3, 4, 9, 0, tzinfo=PARIS)),
-        ids=SeededIds(15),
-    )
+    platform = platform_on(SECRET, 15)
     journey = Journey(platform, email="camille@example.org")
     journey.enrol()
     journey.set_password(PASSWORD)

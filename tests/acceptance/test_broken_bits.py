@@ -6,22 +6,19 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Any
 
 import pytest
 from litestar.testing import TestClient
 
-from adapters.bootstrap import Platform, Settings, bootstrap
-from adapters.clock import ManualClock
-from adapters.ids import SeededIds
+from adapters.bootstrap import Platform, Settings
 from adapters.mail.memory import MemoryMailer
 from app.mail_rendering import SupportContact
-from app.use_cases import accounts, appeals, enrolment
+from app.use_cases import appeals, enrolment
 from domain.staff import Role
 from tests.acceptance.test_appeals import contest, invalidated_and_sent
-from tests.acceptance.web import form_token, log_in
-from ui.journey import PARIS, Journey
+from tests.acceptance.web import form_token, log_in, platform_on, register_staff
+from ui.journey import Journey
 from ui.serve import (
     AUDITOR_EMAIL,
     DEMO_EMAIL,
@@ -48,16 +45,11 @@ SUPPORT = SupportContact(
 
 @pytest.fixture
 def platform() -> Iterator[Platform]:
-    platform = bootstrap(
-        Settings(database_url="memory:", media_root=None, secret_key=SECRET.decode()),
-        clock=ManualClock(datetime(2025, 3, 4, 9, 0, tzinfo=PARIS)),
-        ids=SeededIds(13),
-    )
+    platform = platform_on(SECRET, 13)
     journey = Journey(platform, email="camille@example.org")
     journey.enrol()
     journey.set_password(PASSWORD)
-    for role, (email, _) in STAFF.items():
-        accounts.register_staff(platform.ctx, email=email, name="X", role=role, password=PASSWORD)
+    register_staff(platform, PASSWORD, {email: role for role, (email, _) in STAFF.items()})
     platform.projections.catch_up(platform.ctx.store)
     yield platform
     platform.close()

@@ -6,14 +6,11 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
 
 import pytest
 
 from adapters.bootstrap import Platform
-from tests.acceptance.test_mail_language_and_portal_words import PASSWORD, client_of
-from tests.acceptance.web import log_in
-from ui.journey import Journey, make_platform
+from tests.acceptance.web import Browsers, candidate
 
 WORDS = {
     "fr": {
@@ -31,13 +28,6 @@ WORDS = {
 }
 
 
-@pytest.fixture
-def platform() -> Iterator[Platform]:
-    platform = make_platform()
-    yield platform
-    platform.close()
-
-
 def headings(page: str) -> list[str]:
     return [html.unescape(h) for h in re.findall(r"<h[12][^>]*>([^<]+)</h[12]>", page)]
 
@@ -50,40 +40,24 @@ def way_back(page: str) -> str:
 
 @pytest.mark.parametrize("language", ["fr", "en"])
 def test_each_card_is_named_by_what_it_tests_and_the_link_goes_back_to_the_exam_r8(
-    platform: Platform, language: str
+    platform: Platform, browser: Browsers, language: str
 ) -> None:
-    journey = Journey(platform, email="materiel@example.org")
-    journey.enrol()
-    journey.set_password(PASSWORD)
-    journey.create_session()
+    journey = candidate(platform, "materiel@example.org")
     words = WORDS[language]
-    client = client_of(platform)
-    try:
-        log_in(client, "/login", journey.email, PASSWORD)
-        client.get(f"/lang/{language}")
-        page = client.get("/equipment").text
-        assert headings(page) == words["headings"]
-        assert f'id="equipment-camera">{words["camera"]}</button>' in html.unescape(page)
-        assert way_back(page) == words["open"]  # the session is still to take
-        journey.enter()  # and under way
-        assert way_back(client.get("/equipment").text) == words["open"]
-    finally:
-        client.__exit__(None, None, None)
+    client = browser.open(journey, language)
+    page = client.get("/equipment").text
+    assert headings(page) == words["headings"]
+    assert f'id="equipment-camera">{words["camera"]}</button>' in html.unescape(page)
+    assert way_back(page) == words["open"]  # the session is still to take
+    journey.enter()  # and under way
+    assert way_back(client.get("/equipment").text) == words["open"]
 
 
 @pytest.mark.parametrize("language", ["fr", "en"])
 def test_after_the_exam_the_link_goes_back_to_my_exams_r8(
-    platform: Platform, language: str
+    platform: Platform, browser: Browsers, language: str
 ) -> None:
-    journey = Journey(platform, email="materiel@example.org")
-    journey.enrol()
-    journey.set_password(PASSWORD)
-    journey.create_session()
+    journey = candidate(platform, "materiel@example.org")
     journey.sent_for_review()
-    client = client_of(platform)
-    try:
-        log_in(client, "/login", journey.email, PASSWORD)
-        client.get(f"/lang/{language}")
-        assert way_back(client.get("/equipment").text) == WORDS[language]["over"]
-    finally:
-        client.__exit__(None, None, None)
+    client = browser.open(journey, language)
+    assert way_back(client.get("/equipment").text) == WORDS[language]["over"]

@@ -11,7 +11,6 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 from uuid import UUID
@@ -24,14 +23,11 @@ from litestar import Litestar
 from litestar.routes import HTTPRoute
 from litestar.testing import TestClient
 
-from adapters.bootstrap import Settings, bootstrap
-from adapters.clock import ManualClock
-from adapters.ids import SeededIds
 from app.mail_rendering import SupportContact
 from app.use_cases import accounts
 from domain.staff import Role
-from tests.acceptance.web import csrf, log_in
-from ui.journey import PARIS, Journey
+from tests.acceptance.web import csrf, log_in, platform_on
+from ui.journey import Journey
 from ui.web.app import create_app
 
 SECRET = b"f" * 32
@@ -58,11 +54,7 @@ class World:
 
 @pytest.fixture(scope="module")
 def world() -> Iterator[World]:
-    platform = bootstrap(
-        Settings(database_url="memory:", media_root=None, secret_key=SECRET.decode()),
-        clock=ManualClock(datetime(2025, 3, 4, 9, 0, tzinfo=PARIS)),
-        ids=SeededIds(47),
-    )
+    platform = platform_on(SECRET, 47)
     journey = Journey(platform, email="fuzz@example.org")
     review_id = journey.sent_for_review()
     journey.set_password(PASSWORD)

@@ -5,20 +5,15 @@ under the examiner's, the centre's, the auditor's pages and the hotline's own pa
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Any
 
 import pytest
 from litestar.testing import TestClient
 
-from adapters.bootstrap import Platform, Settings, bootstrap
-from adapters.clock import ManualClock
-from adapters.ids import SeededIds
+from adapters.bootstrap import Platform
 from app.mail_rendering import SupportContact
-from app.use_cases import accounts
 from domain.staff import Role
-from tests.acceptance.web import log_in
-from ui.journey import PARIS, Journey
+from tests.acceptance.web import candidate, log_in, platform_on, register_staff
 from ui.web.app import create_app
 
 SECRET = b"f" * 32
@@ -34,17 +29,9 @@ STAFF = {
 
 @pytest.fixture
 def platform() -> Iterator[Platform]:
-    platform = bootstrap(
-        Settings(database_url="memory:", media_root=None, secret_key=SECRET.decode()),
-        clock=ManualClock(datetime(2025, 3, 4, 9, 0, tzinfo=PARIS)),
-        ids=SeededIds(26),
-    )
-    journey = Journey(platform, email="camille@example.org")
-    journey.enrol()
-    journey.create_session()
-    journey.set_password(PASSWORD)
-    for role, (email, _) in STAFF.items():
-        accounts.register_staff(platform.ctx, email=email, name="X", role=role, password=PASSWORD)
+    platform = platform_on(SECRET, 26)
+    candidate(platform, "camille@example.org", password=PASSWORD)
+    register_staff(platform, PASSWORD, {email: role for role, (email, _) in STAFF.items()})
     platform.projections.catch_up(platform.ctx.store)
     yield platform
     platform.close()

@@ -7,7 +7,7 @@ import html
 import mailbox
 import re
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -17,9 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from litestar.testing import TestClient
 
-from adapters.bootstrap import Platform, Settings, bootstrap
-from adapters.clock import ManualClock
-from adapters.ids import SeededIds
+from adapters.bootstrap import Platform
 from adapters.mail.memory import MemoryMailer
 from app.mail_rendering import SupportContact
 from app.privacy import erase_candidate
@@ -27,8 +25,7 @@ from app.use_cases import accounts, enrolment
 from domain.bounds import LIMITS
 from domain.outbound_mail import MailKind
 from domain.staff import Role
-from tests.acceptance.web import csrf, form_token, log_in
-from ui.journey import PARIS
+from tests.acceptance.web import csrf, form_token, log_in, platform_on
 from ui.web import operator
 from ui.web.app import create_app
 from ui.web.enrolment_file import MAX_CSV_LINES, check_csv
@@ -39,11 +36,7 @@ SECRET = b"o" * 32
 
 @pytest.fixture
 def platform() -> Iterator[Platform]:
-    platform = bootstrap(
-        Settings(database_url="memory:", media_root=None, secret_key=SECRET.decode()),
-        clock=ManualClock(datetime(2025, 3, 4, 9, 0, tzinfo=PARIS)),
-        ids=SeededIds(8),
-    )
+    platform = platform_on(SECRET, 8)
     accounts.register_staff(
         platform.ctx,
         email="centre@example.org",

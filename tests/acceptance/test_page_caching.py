@@ -12,14 +12,11 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from adapters.bootstrap import Platform, Settings, bootstrap
-from adapters.clock import ManualClock
-from adapters.ids import SeededIds
+from adapters.bootstrap import Platform
 from app.mail_rendering import SupportContact
-from app.use_cases import accounts
 from domain.staff import Role
 from tests.acceptance.test_review_page import decide, seal_on
-from tests.acceptance.web import form_token, log_in
+from tests.acceptance.web import form_token, log_in, platform_on, register_staff
 from ui.journey import PARIS, Journey
 from ui.web.app import create_app
 
@@ -29,22 +26,13 @@ PASSWORD = "cache-pass-12"
 
 @pytest.fixture
 def platform() -> Iterator[Platform]:
-    platform = bootstrap(
-        Settings(
-            database_url="memory:",
-            media_root=None,
-            secret_key=SECRET.decode(),
-            launcher="memory",
-        ),
-        clock=ManualClock(datetime(2026, 12, 7, 9, 0, tzinfo=PARIS)),
-        ids=SeededIds(55),
-    )
-    for email, role in (
-        ("eve@example.org", Role.EXAMINER),
-        ("cat@example.org", Role.CENTRE),
-        ("sam@example.org", Role.SUPPORT),
-    ):
-        accounts.register_staff(platform.ctx, email=email, name="X", role=role, password=PASSWORD)
+    platform = platform_on(SECRET, 55, datetime(2026, 12, 7, 9, 0, tzinfo=PARIS), launcher="memory")
+    staff = {
+        "eve@example.org": Role.EXAMINER,
+        "cat@example.org": Role.CENTRE,
+        "sam@example.org": Role.SUPPORT,
+    }
+    register_staff(platform, PASSWORD, staff)
     yield platform
     platform.close()
 

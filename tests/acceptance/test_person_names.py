@@ -11,22 +11,18 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Any
 
 import pytest
 from litestar.testing import TestClient
 
-from adapters.bootstrap import Platform, Settings, bootstrap
-from adapters.clock import ManualClock
-from adapters.ids import SeededIds
+from adapters.bootstrap import Platform
 from app.mail_rendering import SupportContact
 from app.person_names import given_name_words, name_in_list, name_in_text
 from app.use_cases import accounts
 from domain.candidate import Candidate
 from domain.staff import Role
-from tests.acceptance.web import form_token, log_in
-from ui.journey import PARIS
+from tests.acceptance.web import form_token, log_in, platform_on
 from ui.web.app import create_app
 
 SECRET = b"n" * 32
@@ -69,11 +65,7 @@ def test_only_a_given_name_typed_all_in_lower_case_is_capitalised() -> None:
 
 @pytest.fixture
 def platform() -> Iterator[Platform]:
-    platform = bootstrap(
-        Settings(database_url="memory:", media_root=None, secret_key=SECRET.decode()),
-        clock=ManualClock(datetime(2025, 3, 4, 9, 0, tzinfo=PARIS)),
-        ids=SeededIds(11),
-    )
+    platform = platform_on(SECRET, 11)
     for email, role in (("centre@example.org", Role.CENTRE), ("agent@example.org", Role.SUPPORT)):
         accounts.register_staff(platform.ctx, email=email, name=email, role=role, password=PASSWORD)
     platform.projections.catch_up(platform.ctx.store)

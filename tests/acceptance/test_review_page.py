@@ -12,9 +12,7 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from adapters.bootstrap import Platform, Settings, bootstrap
-from adapters.clock import ManualClock
-from adapters.ids import SeededIds
+from adapters.bootstrap import Platform
 from app.mail_rendering import SupportContact
 from app.use_cases import accounts, portal, proctoring
 from app.use_cases.reviewing import recommendation_seal
@@ -25,7 +23,7 @@ from tests.acceptance.test_fair_review import (
     close_the_exam_tab,
     close_the_proctoring_tab,
 )
-from tests.acceptance.web import csrf, form_token, log_in
+from tests.acceptance.web import csrf, form_token, log_in, platform_on, register_staff
 from ui.journey import PARIS, TEN_WORDS, Journey
 from ui.web import review_words
 from ui.web.app import create_app
@@ -39,20 +37,9 @@ _SEAL = re.compile(r'name="seen" value="([0-9a-f]+)"')
 
 @pytest.fixture
 def platform() -> Iterator[Platform]:
-    platform = bootstrap(
-        Settings(
-            database_url="memory:",
-            media_root=None,
-            secret_key=SECRET.decode(),
-            launcher="memory",
-            time_zone="Europe/Paris",
-        ),
-        clock=ManualClock(datetime(2026, 12, 7, 9, 0, tzinfo=PARIS)),
-        ids=SeededIds(11),
-    )
-    accounts.register_staff(
-        platform.ctx, email="eve@example.org", name="Eve", role=Role.EXAMINER, password=PASSWORD
-    )
+    start = datetime(2026, 12, 7, 9, 0, tzinfo=PARIS)
+    platform = platform_on(SECRET, 11, start, launcher="memory", time_zone="Europe/Paris")
+    register_staff(platform, PASSWORD, {"eve@example.org": Role.EXAMINER}, name="Eve")
     yield platform
     platform.close()
 

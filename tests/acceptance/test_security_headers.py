@@ -5,18 +5,15 @@ allowed only on the candidate's proctored pages; HSTS only behind HTTPS."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Any
 
 import pytest
 from litestar.testing import TestClient
 
 from adapters.bootstrap import Platform, Settings, bootstrap
-from adapters.clock import ManualClock
-from adapters.ids import SeededIds
 from app.mail_rendering import SupportContact
-from tests.acceptance.web import log_in
-from ui.journey import PARIS, Journey
+from tests.acceptance.web import log_in, platform_on
+from ui.journey import Journey
 from ui.web.app import create_app
 
 SECRET = b"h" * 32
@@ -26,11 +23,7 @@ PAGES = ["/login", "/staff/login", "/support", "/static/vigie.css", "/favicon.ic
 
 @pytest.fixture
 def journey() -> Iterator[Journey]:
-    platform = bootstrap(
-        Settings(database_url="memory:", media_root=None, secret_key=SECRET.decode()),
-        clock=ManualClock(datetime(2025, 3, 4, 9, 0, tzinfo=PARIS)),
-        ids=SeededIds(14),
-    )
+    platform = platform_on(SECRET, 14)
     journey = Journey(platform, email="camille@example.org")
     journey.enrol()
     journey.set_password(PASSWORD)

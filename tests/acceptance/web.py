@@ -4,21 +4,31 @@ or served for real by uvicorn."""
 from __future__ import annotations
 
 import contextlib
+import html
 import re
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from datetime import datetime
 from typing import Any
 
 import uvicorn
 from litestar.testing import TestClient
 
-from adapters.bootstrap import Platform
+from adapters.bootstrap import Platform, Settings, bootstrap
+from adapters.clock import ManualClock
+from adapters.ids import SeededIds
 from app.mail_rendering import SupportContact
+from app.use_cases import accounts
+from domain.staff import Role
+from ui.journey import PARIS, Journey
 from ui.web.app import create_app
 
 _TOKEN = re.compile(r'name="_csrf_token" value="([^"]+)"')
+
+# The password a candidate made by `candidate` logs in with.
+CANDIDATE_PASSWORD = "candidat-pass-1"
 
 
 def form_token(client: TestClient[Any], path: str) -> str:
@@ -67,3 +77,71 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+def platform_on(
+    secret: bytes,
+    seed: int,
+    start: datetime = datetime(2025, 3, 4, 9, 0, tzinfo=PARIS),
+    **settings: Any,
+) -> Platform:
+    """The real composition root on the in-memory store, its secret key `secret`, its clock
+    standing at `start` for the test to move, its ids seeded with `seed`."""
+    return bootstrap(
+        Settings(database_url="memory:", media_root=None, secret_key=secret.decode(), **settings),
+        clock=ManualClock(start),
+        ids=SeededIds(seed),
+    )
+
+
+def register_staff(
+    platform: Platform, password: str, staff: Mapping[str, Role], name: str = "X"
+) -> None:
+    """Each staff member's account (e-mail: role), all with `password`."""
+    for email, role in staff.items():
+        accounts.register_staff(platform.ctx, email=email, name=name, role=role, password=password)
+
+
+def candidate(
+    platform: Platform, email: str, language: str = "fr", password: str = CANDIDATE_PASSWORD
+) -> Journey:
+    """A candidate enrolled (her pages and mails in `language`), her `password` set and her
+    exam session created."""
+    journey = Journey(platform, email=email, language=language)
+    journey.enrol()
+    journey.set_password(password)
+    journey.create_session()
+    return journey
+
+
+class Browsers:
+    """Browsers onto the web app over one platform (the `browser` fixture), each closed after
+    the test."""
+
+    def __init__(self, platform: Platform, secret: bytes = b"p" * 32) -> None:
+        self._platform = platform
+        self._secret = secret
+        self._opened: list[TestClient[Any]] = []
+
+    def open(self, journey: Journey | None = None, language: str | None = None) -> TestClient[Any]:
+        """A new browser; given a candidate's journey, she is logged in on it (with
+        CANDIDATE_PASSWORD); given a language, its pages are chosen in it."""
+        client = TestClient(
+            create_app(self._platform, secret=self._secret, support=SupportContact())
+        )
+        client.__enter__()
+        self._opened.append(client)
+        if journey is not None:
+            log_in(client, "/login", journey.email, CANDIDATE_PASSWORD)
+        if language is not None:
+            client.get(f"/lang/{language}")
+        return client
+
+    def close(self) -> None:
+        for client in reversed(self._opened):
+            client.__exit__(None, None, None)
+
+
+def plain(text: str) -> str:
+    """A page's text with its entities read and its no-break spaces read as spaces."""
+    return html.unescape(text).replace("\u00a0", " ")
