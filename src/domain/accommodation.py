@@ -45,6 +45,25 @@ def check_extra_time(extra_time_percent: int) -> None:
         )
 
 
+def closed_to_grants(
+    *, expired: bool, entered_at: datetime | None, entered: bool = False, closed: bool = False
+) -> RuleBroken | None:
+    """Why no accommodation can be granted (or changed) any more, if none can: the enrolment
+    expired (R1), or the candidate entered the exam session, or it was closed
+    (ACCOMMODATION-BEFORE-START). `entered_at` when known, else `entered`. The grant raises it;
+    a page reads it to show what was granted without offering the form."""
+    if expired:
+        return RuleBroken("R1", "the enrolment has expired")
+    if entered_at is not None or entered or closed:
+        when = f" at {entered_at:%d/%m/%Y %H:%M}" if entered_at is not None else ""
+        return RuleBroken(
+            "ACCOMMODATION-BEFORE-START",
+            "accommodations are granted before the exam starts: the candidate entered "
+            f"the exam session{when}" + (" (it is closed)" if closed else ""),
+        )
+    return None
+
+
 def check_accommodation(extra_time_percent: int, arrangements: str) -> str:
     """The arrangements' text, stripped, once the grant is well formed."""
     check_extra_time(extra_time_percent)

@@ -12,7 +12,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.accommodation import Accommodation, check_accommodation
+from domain.accommodation import Accommodation, check_accommodation, closed_to_grants
 from domain.errors import InvalidArgument, RuleBroken, require, require_aware
 from domain.hotline import MailToResend, check_link, check_reason
 from domain.rules import (
@@ -318,13 +318,9 @@ class Enrollment(Aggregate):
         (`exam_started_at`: when the candidate first entered the exam session, if they did;
         the use case reads it from the session). A new grant replaces the previous one."""
         require_aware("at", at)
-        require(not self.expired, "R1", "the enrolment has expired")
-        if exam_started_at is not None:
-            raise RuleBroken(
-                "ACCOMMODATION-BEFORE-START",
-                "accommodations are granted before the exam starts: the candidate entered "
-                f"the exam session at {exam_started_at:%d/%m/%Y %H:%M}",
-            )
+        closed = closed_to_grants(expired=self.expired, entered_at=exam_started_at)
+        if closed is not None:
+            raise closed
         text = check_accommodation(extra_time_percent, arrangements)
         self._accommodation_granted(
             extra_time_percent=extra_time_percent,

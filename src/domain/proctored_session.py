@@ -16,7 +16,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.accommodation import check_extra_time
+from domain.accommodation import check_extra_time, closed_to_grants
 from domain.accommodation import extra_minutes as accommodated_minutes
 from domain.errors import (
     InvalidArgument,
@@ -357,11 +357,11 @@ class ProctoredSession(Aggregate):
         """The enrolment's extra time lengthens the 3-hour budget by the exam's extra
         minutes (R4); refused once the candidate entered. Returns the extra minutes."""
         require_aware("at", at)
-        require(
-            self.started_at is None and self.closed_at is None,
-            "ACCOMMODATION-BEFORE-START",
-            "accommodations are granted before the exam starts: the session was entered",
+        closed = closed_to_grants(
+            expired=False, entered_at=self.started_at, closed=self.closed_at is not None
         )
+        if closed is not None:
+            raise closed
         check_extra_time(extra_time_percent)
         minutes = accommodated_minutes(self.exam_duration_minutes, extra_time_percent)
         if minutes != self.extra_minutes:

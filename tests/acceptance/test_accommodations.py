@@ -219,7 +219,35 @@ def test_a_refused_grant_through_the_page_names_its_rule(platform: Platform) -> 
         assert "règle" not in re.sub(
             r"<[^>]+>", " ", sent.text.split('id="notice"', 1)[1].split("</div>")[0]
         )
-        assert 'value="33" selected' in sent.text  # the choice kept, in place
+        assert 'name="extra_time_percent"' not in sent.text  # no form to try again
+
+
+def test_once_entered_the_page_is_read_only_and_the_list_does_not_offer_it(
+    platform: Platform,
+) -> None:
+    """The page offered the whole form once the candidate had entered her session, and
+    refused only after « Accorder » (409); the list still offered « Aménagements » (a tester's
+    tour). Now the page opens with the reason, shows what was granted, and has no form."""
+    centre = staff(platform, "centre", Role.CENTRE)
+    journey = Journey(platform, centre_id=uuid5(MAIL_NAMESPACE, f"centre:{centre}"))
+    journey.enrol()
+    grant(journey, 33, "pauses autorisées")
+    journey.create_session()
+    page = f"/operator/enrolments/{journey.enrollment_id}/accommodation"
+    with logged_in(platform, "centre@example.org") as client:
+        before = client.get(page)
+        assert 'name="extra_time_percent"' in before.text
+        assert 'data-outcome="closed"' not in before.text
+        assert page in client.get("/operator").text
+        journey.enter()
+        after = client.get(page)
+        assert after.status_code == 200
+        notice = after.text.split('id="notice"', 1)[1].split("</div>")[0]
+        assert "Le candidat est déjà entré dans sa session d'examen" in html.unescape(notice)
+        assert after.text.index('id="notice"') < after.text.index('id="accommodation-for"')
+        assert 'data-percent="33"' in after.text  # what was granted, still shown
+        assert "<form" not in after.text.split("<main", 1)[-1].split("</main>")[0]
+        assert page not in client.get("/operator").text
 
 
 def test_the_candidate_s_checks_say_her_extra_time_and_when_the_session_ends(

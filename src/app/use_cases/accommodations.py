@@ -8,8 +8,10 @@ from uuid import UUID
 
 from app import tenancy
 from app.context import Context, retrying
+from domain import accommodation
 from domain.accommodation import Accommodation
 from domain.enrollment import Enrollment
+from domain.errors import RuleBroken
 from domain.proctored_session import ProctoredSession
 
 
@@ -49,6 +51,21 @@ def grant_accommodation(
         return granted
 
     return retrying(once)
+
+
+def closed_to_grants(ctx: Context, enrollment: Enrollment) -> RuleBroken | None:
+    """Why the enrolment takes no grant any more (the rule that would refuse one), if it does
+    not: the page then shows what was granted without the form."""
+    session = (
+        ctx.store.get(enrollment.exam_session_id, ProctoredSession)
+        if enrollment.exam_session_id is not None
+        else None
+    )
+    return accommodation.closed_to_grants(
+        expired=enrollment.expired,
+        entered_at=session.started_at if session is not None else None,
+        closed=session is not None and session.closed_at is not None,
+    )
 
 
 def accommodation_of_enrollment(ctx: Context, enrollment_id: UUID) -> Accommodation | None:

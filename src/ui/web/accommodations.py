@@ -29,6 +29,7 @@ REFUSALS = {
         "The candidate has already entered the exam session: accommodations can no longer be "
         "granted or changed. Call the hotline if the candidate needs help."
     ),
+    "R1": N_("The enrolment has expired: accommodations can no longer be granted or changed."),
     "ACCOMMODATION-EXTRA-TIME": N_("Choose extra time among the values offered."),
     "extra_time_percent": N_("Choose extra time among the values offered."),
     "arrangements": N_(
@@ -66,6 +67,9 @@ def _page(request: Request[Any, Any, Any], enrollment: Enrollment, **values: Any
         title = enrollment.certification_code
     values.setdefault("typed", None)
     values.setdefault("refusal", None)
+    # Once no grant can be made (the domain's rule), the page shows what was granted, the
+    # reason first, and no form (it was offered, and refused only after « Accorder »).
+    closed = accommodations.closed_to_grants(platform.ctx, enrollment)
     return context(
         request,
         enrollment=enrollment,
@@ -75,6 +79,7 @@ def _page(request: Request[Any, Any, Any], enrollment: Enrollment, **values: Any
         accommodation=enrollment.accommodation,
         choices=EXTRA_TIME_CHOICES,
         max_chars=MAX_ARRANGEMENTS_CHARS,
+        closed=REFUSALS.get(closed.rule, NOT_GRANTED) if closed is not None else None,
         **values,
     )
 

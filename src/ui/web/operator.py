@@ -31,6 +31,7 @@ from app.catalogue import Certification
 from app.person_names import name_in_text
 from app.read_models import EnrollmentSummary, Projections, SessionSummary
 from app.use_cases import enrolment
+from domain.accommodation import closed_to_grants
 from domain.errors import InvalidArgument, RuleBroken
 from domain.imports import CsvImport, import_id
 from domain.outbound_mail import MailKind, MailStatus, OutboundMail
@@ -175,6 +176,22 @@ class RosterRow:
         ones too, and answered a refusal there (a reviewer's check)."""
         return (
             self.session is not None and self.session.live_supervision and self.state == "created"
+        )
+
+    @property
+    def takes_accommodations(self) -> bool:
+        """The domain's rule (no grant once the enrolment expired, or the session was entered
+        or closed), on what the list knows: « Aménagements » was offered on every row, and
+        refused only after « Accorder » (a tester's tour)."""
+        session = self.session
+        return (
+            closed_to_grants(
+                expired=self.state == "expired",
+                entered_at=None,
+                entered=session is not None and session.entries > 0,
+                closed=session is not None and session.status not in ("created", "checks", "exam"),
+            )
+            is None
         )
 
     @property
