@@ -380,6 +380,10 @@ def test_the_whole_appeal_through_the_pages(journey: Journey) -> None:
             reason="le premier examinateur ne peut pas trancher",
         )
         assert moved.status_code in (302, 303), moved.text
+        # Said above the lists, where the redirect leads: it came back with no word.
+        notice = html.unescape(lead.get(moved.headers["location"]).text)
+        assert f"La contestation de {registered(journey)} est désormais confiée à " in notice
+        assert "second@example.org." in notice
 
     with logged_in(platform, "/staff/login", "second@example.org") as second:
         page = second.get(appeal_page)
@@ -429,7 +433,14 @@ def test_the_whole_appeal_through_the_pages(journey: Journey) -> None:
         )
         assert decided.status_code in (302, 303), decided.text
         assert decided.headers["location"].endswith("#appeal-decision")  # shown, in view
+        # Confirmed where the redirect leads (no word was said); not on a later visit.
+        confirmed = html.unescape(second.get(decided.headers["location"]).text)
+        assert 'id="confirmation"' in confirmed
+        assert "Votre décision sur la contestation est enregistrée : le candidat en est " in (
+            confirmed
+        )
         assert 'data-outcome="upheld"' in second.get(appeal_page).text
+        assert 'id="confirmation"' not in second.get(appeal_page).text
         assert "1 sur 1 (100 %)" in second.get("/examiner/appeals").text
 
     with logged_in(platform, "/login", journey.email) as candidate:

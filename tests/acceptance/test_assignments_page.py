@@ -3,6 +3,7 @@ the reader's language, naming the field, and nothing changes."""
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import pytest
@@ -89,3 +90,37 @@ def test_each_review_to_reassign_names_its_candidate_her_centre_s_own_and_erased
         erased = client.get("/operator/reviews").text
     assert '<td class="candidate-name">personne effacée</td>' in erased
     assert "MARTIN" not in erased
+
+
+def test_a_reassignment_is_confirmed_above_the_lists_and_so_is_one_that_changes_nothing(
+    platform: Platform,  # noqa: F811
+) -> None:
+    """A tester's tour: reassigning came back to the list with no word, done or not (the same
+    examiner again). The list now says to whom the candidate's review went, or that nothing
+    changed; the address alone, for a review not on the lists, says nothing."""
+    review_id = Journey(platform).sent_with_a_phone_flag()
+    accounts.register_staff(
+        platform.ctx, email="sam@example.org", name="Sam", role=Role.SUPPORT, password=PASSWORD
+    )
+    with TestClient(create_app(platform, secret=SECRET, support=SupportContact())) as client:
+        log_in(client, "/staff/login", "sam@example.org", PASSWORD)
+        fields = {"examiner": "eve@example.org", "reason": "Eve est disponible"}
+        sent = []
+        for _ in range(2):
+            token = form_token(client, "/operator/reviews")
+            sent.append(
+                client.post(
+                    f"/operator/reviews/{review_id}/reassign",
+                    data={"_csrf_token": token, **fields},
+                )
+            )
+        plain = client.get("/operator/reviews").text
+        other = client.get(
+            "/operator/reviews?done=reassigned&review=00000000-0000-0000-0000-000000000001"
+        ).text
+    done, again = (html.unescape(reply.text) for reply in sent)
+    assert sent[0].status_code == 200 and 'role="status"' in done
+    assert "Le contrôle de MARTIN Camille est désormais confié à eve@example.org." in done
+    assert "eve@example.org avait déjà le contrôle de MARTIN Camille : rien n'a changé." in again
+    assert 'id="notice"' not in plain and 'id="notice"' not in other
+    assert platform.ctx.store.get(review_id, Review).examiner_id is not None

@@ -289,7 +289,7 @@ class AppealDesk(Controller):
                 )
             # To the decision shown (the form's #decision-error would otherwise stay in the
             # address, a redirect without a fragment keeping the request's).
-            return Redirect(f"/examiner/appeals/{review_id}#appeal-decision")
+            return Redirect(f"/examiner/appeals/{review_id}?done=decided#appeal-decision")
         else:
             raise InvalidArgument("action", f"unknown action {action!r}")
         return Redirect(f"/examiner/appeals/{review_id}")
@@ -338,6 +338,9 @@ def _appeal_page(
             error_field=error_field,
             sent=sent,
             no_overturn=_no_overturn(review, language),
+            # After « Enregistrer » (post/redirect/get), once decided: the page gave no word.
+            decided=request.query_params.get("done") == "decided"
+            and review.appeal.outcome is not None,
         ),
         status_code=status,
     )

@@ -15,6 +15,7 @@ from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 
 from app import reach
+from app.read_models import AppealSummary, ReviewSummary
 from app.use_cases import reviewing
 from domain.candidate import check_email
 from domain.errors import InvalidArgument, RuleBroken
@@ -22,9 +23,21 @@ from domain.review import Review
 from domain.staff import Role
 from ui.web import review_words
 from ui.web.edge import context, edge_bound, language_of, platform_of, staff_guard, staff_id
-from ui.web.i18n import gettext_for
+from ui.web.i18n import N_, gettext_for
 
 LEADS = (Role.SUPPORT, Role.CENTRE)
+# After a reassignment (post/redirect/get): what the lead reads above the lists, by `done`.
+# The list came back with no word, done or not (a tester's tour).
+REASSIGNED = {
+    ("reassigned", "review"): N_("The review of %(candidate)s is now assigned to %(examiner)s."),
+    ("reassigned", "appeal"): N_("The appeal of %(candidate)s is now assigned to %(examiner)s."),
+    ("unchanged", "review"): N_(
+        "%(examiner)s already had the review of %(candidate)s: nothing changed."
+    ),
+    ("unchanged", "appeal"): N_(
+        "%(examiner)s already had the appeal of %(candidate)s: nothing changed."
+    ),
+}
 
 
 class Reassignment(msgspec.Struct):
@@ -32,6 +45,36 @@ class Reassignment(msgspec.Struct):
 
     examiner: str = ""
     reason: Annotated[str, edge_bound("reassign_reason")] = ""
+
+
+def _notice(
+    request: Request[Any, Any, Any],
+    reviews: list[ReviewSummary],
+    appeals: list[AppealSummary],
+    names: dict[UUID, review_words.RegisteredName],
+    emails: dict[UUID, str],
+) -> str:
+    """The sentence after a reassignment, for a review or appeal on these lists (another
+    one's id in the address says nothing)."""
+    done = str(request.query_params.get("done", ""))
+    try:
+        review_id = UUID(str(request.query_params.get("review", "")))
+    except ValueError:
+        return ""
+    examiner_of = {a.review_id: a.examiner_id for a in appeals}
+    what = "appeal" if review_id in examiner_of else "review"
+    if what == "review":
+        examiner_of = {r.review_id: r.examiner_id for r in reviews}
+    sentence = REASSIGNED.get((done, what))
+    if sentence is None or review_id not in examiner_of:
+        return ""
+    lang = language_of(request)
+    examiner = examiner_of[review_id]
+    return gettext_for(lang)(
+        sentence,
+        candidate=names[review_id].listed(lang),
+        examiner=emails.get(examiner, "—") if examiner is not None else "—",
+    )
 
 
 def _assignments_page(
@@ -67,6 +110,7 @@ def _assignments_page(
             emails=emails,
             today=today,
             error=error,
+            notice="" if error else _notice(request, reviews, appeals, names, emails),
         ),
         status_code=status,
     )
@@ -113,7 +157,7 @@ class Assignments(Controller):
             )
             return _assignments_page(request, error=message, status=400)
         try:
-            reviewing.reassign_review(
+            changed = reviewing.reassign_review(
                 platform.ctx,
                 review_id,
                 examiner_id=examiner,
@@ -129,7 +173,8 @@ class Assignments(Controller):
         except RuleBroken as refusal:
             message = _("Reassignment refused: %(detail)s", detail=refusal.message)
             return _assignments_page(request, error=message, status=409)
-        return Redirect("/operator/reviews")
+        done = "reassigned" if changed else "unchanged"
+        return Redirect(f"/operator/reviews?done={done}&review={review_id}")
 
 
 ROUTES = [Assignments]
