@@ -68,10 +68,13 @@ class TimeFormatter:
         value: datetime | date | str | None,
         language: str = DEFAULT_LANGUAGE,
         style: Style | str = Style.MOMENT,
+        day: datetime | date | None = None,
     ) -> str:
         """`value` for a reader of `language`. ISO 8601 strings (a mail's parameters) and mail
         headers' dates are read first; any other string (mails decided before this formatter)
-        is shown as it is."""
+        is shown as it is. A time within `day` (a timeline of one session's day) is shown
+        without its date, and with it on another day: a hotline note of the next morning read
+        « 07:00:07 » after « 15:07:10 », as if before the exam (a tester's tour)."""
         style = Style(style)
         locale = LOCALES.get(language, LOCALES[DEFAULT_LANGUAGE])
         if value is None:
@@ -84,6 +87,10 @@ class TimeFormatter:
         if not isinstance(value, datetime):  # a date: a local day already
             return format_date(value, "short", locale=locale)
         local = self.local(value)
+        if style is Style.TIME and day is not None:
+            within = self.local(day).date() if isinstance(day, datetime) else day
+            if local.date() != within:
+                style = Style.EXACT
         if style is Style.DAY:
             return format_date(local.date(), "short", locale=locale)
         time_part = format_datetime(local, _TIME_PATTERNS[style], locale=locale)
@@ -112,8 +119,12 @@ def jinja_filter(formatter: TimeFormatter) -> Callable[..., str]:
 
     @pass_context
     def local_time(
-        context: JinjaContext, value: datetime | date | str | None, style: str = "moment"
+        context: JinjaContext,
+        value: datetime | date | str | None,
+        style: str = "moment",
+        day: datetime | date | None = None,
     ) -> str:
-        return formatter.format(value, str(context.get("lang") or DEFAULT_LANGUAGE), style)
+        language = str(context.get("lang") or DEFAULT_LANGUAGE)
+        return formatter.format(value, language, style, day)
 
     return local_time

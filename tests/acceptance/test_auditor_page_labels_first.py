@@ -158,3 +158,19 @@ def test_the_replay_names_the_review_the_examiners_and_each_fact_the_references_
     for item in review.evidence:
         assert f'<td class="ref"><code>{item.id}</code></td>' in page
     assert [e for e in review.evidence if e.kind is EvidenceKind.PROCTORING_TAB_CLOSED]
+
+
+def test_the_evidence_table_reads_in_the_order_its_first_column_says(
+    appealed: tuple[Platform, UUID, dict[str, UUID]],
+) -> None:
+    """Its column « Quand c'est arrivé » ran stream by stream: « 15:07:10 Session fermée »
+    before « 14:06:58 Onglet d'examen connecté » (a tester's tour). Now in time order."""
+    platform, review_id, _staff = appealed
+    with TestClient(create_app(platform, secret=SECRET, support=SupportContact())) as ada:
+        log_in(ada, "/staff/login", "ada@example.org", PASSWORD)
+        page = ada.get(f"/auditor/reviews/{review_id}").text
+    cells = re.findall(r'<tr id="e-[^"]+"><td>(\d\d)/(\d\d)/(\d{4}) (\d\d:\d\d:\d\d)', page)
+    review = platform.ctx.store.get(review_id, Review)
+    assert len(cells) == len(review.evidence)
+    happened = [f"{y}-{m}-{d} {t}" for d, m, y, t in cells]
+    assert happened == sorted(happened)

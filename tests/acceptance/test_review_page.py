@@ -591,3 +591,28 @@ def test_the_auditors_replay_names_the_recordings_and_the_launch_as_the_examiner
         "Vérifications terminées — examen lancé",
         "Examen commencé («\u00a0Commencer\u00a0»)",
     ]
+
+
+def test_a_hotline_note_of_the_next_day_shows_its_date_among_the_moments(
+    platform: Platform, examiner: TestClient[Any]
+) -> None:
+    """The hotline's note of the next morning read « 07:00:07 Problème technique » after
+    « 15:07:10 Réponses envoyées », as if before the exam (a tester's tour): a time of
+    another day than the session's shows its date; the session's day's do not."""
+    journey = Journey(platform)
+    journey.in_exam()
+    journey.answer_and_send()
+    assert journey.session_id is not None
+    journey.clock.advance(hours=22)
+    proctoring.record_technical_problem(
+        journey.ctx,
+        journey.session_id,
+        description="la webcam a décroché, dit la candidate le lendemain",
+        recorded_by=journey.ctx.ids.new_id(),
+    )
+    text = examiner.get(f"/examiner/reviews/{journey.review_id}").text
+    moments = text.split('class="moments-box"', 1)[1].split("</ol>", 1)[0]
+    times = re.findall(r"<time>([^<]*)</time>([^<]*)", moments)
+    later = [t for t, what in times if "Problème technique" in what]
+    assert len(later) == 1 and re.fullmatch(r"08/12/2026 \d\d:\d\d:\d\d", later[0])
+    assert all(re.fullmatch(r"\d\d:\d\d:\d\d", t) for t, what in times if t not in later)

@@ -90,3 +90,18 @@ def test_a_mail_headers_date_reads_in_the_centres_zone() -> None:
     """The operator's mailbox page: `Date:` headers are RFC 5322, in any offset."""
     assert PARIS.format("Mon, 27 Jan 2025 08:00:00 +0000", "fr") == "27/01/2025 09:00"
     assert PARIS.format("27/01/2025 09:00", "fr") == "27/01/2025 09:00"
+
+
+def test_a_time_within_a_day_shows_its_date_only_on_another_day() -> None:
+    """A timeline of the session's day: its times alone, another day's with their date (a
+    hotline note of the next morning read « 07:00:07 » after « 15:07:10 »). The day is the
+    centre's local one: 23:30 UTC on 7 December is already the 8th in Paris."""
+    session = datetime(2026, 12, 7, 14, 6, 58, tzinfo=UTC)
+    same = datetime(2026, 12, 7, 22, 59, 0, tzinfo=UTC)
+    next_morning = datetime(2026, 12, 8, 6, 0, 7, tzinfo=UTC)
+    late = datetime(2026, 12, 7, 23, 30, 0, tzinfo=UTC)
+    assert PARIS.format(same, "fr", Style.TIME, day=session) == "23:59:00"
+    assert PARIS.format(next_morning, "fr", Style.TIME, day=session) == "08/12/2026 07:00:07"
+    assert PARIS.format(next_morning, "en", Style.TIME, day=session) == "08/12/2026 07:00:07"
+    assert PARIS.format(late, "fr", Style.TIME, day=date(2026, 12, 7)) == "08/12/2026 00:30:00"
+    assert PARIS.format(next_morning, "fr", Style.TIME) == "07:00:07"

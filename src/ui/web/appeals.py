@@ -333,6 +333,7 @@ def _appeal_page(
             recording=recording,
             moments=shown,
             moment_at=review_moments.moment_times(shown),
+            session_day=review_moments.session_day(history),
             format_number=lambda x: review_words.seconds_words(x, language),
             error=error,
             error_field=error_field,

@@ -112,6 +112,10 @@ class AuditorDesk(Controller):
                 session_id=session_id,
                 evidence_by_id={e.id: e for e in report.evidence},
                 moments=moments,
+                # The evidence table in the order its first column says, when each fact
+                # happened (it was by stream: « 15:07:10 Session fermée » before « 14:06:58
+                # Onglet d'examen connecté », a tester's tour); a tie keeps the log's order.
+                evidence_in_time=sorted(report.evidence, key=lambda e: moments[e.id]),
                 fold_from=FOLD_FROM,
                 # Each environment recording named by its part, as on the examiner's page (R10).
                 parts=review_words.environment_parts(history),

@@ -233,6 +233,7 @@ def _review_page(
             recording=recording,
             moments=shown,
             moment_at=review_moments.moment_times(shown),
+            session_day=review_moments.session_day(history),
             format_number=lambda x: review_words.seconds_words(x, language),
             words=review_words,
             candidate=review_words.registered_name(platform.ctx, review.candidate_id),

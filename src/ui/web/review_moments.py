@@ -142,6 +142,12 @@ def moment_times(rows: Iterable[Moment]) -> dict[str, datetime]:
     return {m.key: m.at for m in rows if m.at is not None}
 
 
+def session_day(history: Sequence[AggregateEvent]) -> datetime | None:
+    """The session's day (its first entry): its timeline's times are shown without their
+    date on that day, with it on another (a hotline note of the next morning)."""
+    return _origin(history)
+
+
 def _origin(history: Sequence[AggregateEvent]) -> datetime | None:
     """The wall time of the recording's second 0: the session's first entry, from which the
     recorder counts every span (app.live_recording.media_origin). (It was read off a
