@@ -254,3 +254,36 @@ def test_a_long_name_reads_on_one_line_beside_a_released_result(
     page.set_viewport_size({"width": 390, "height": 900})
     assert page.locator("#roster thead").bounding_box()["height"] <= 1  # cards: no heading row
     watched.look(f"{language}-10-long-names")
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_an_address_in_the_csv_preview_reads_whole_on_a_desktop(
+    server: Server, page: Any, language: str
+) -> None:
+    """« lang1@example.or / g » at 1280 px (a tester's tour): the errors' sentences took the
+    width and the candidate's column shrank until its addresses broke mid-word. On a desktop
+    an address reads on one line; on a phone the preview is still cards, within the page."""
+    a_centre_operator(server)
+    watched = Watched(page)
+    page.goto(f"{server.url}/lang/{language}")
+    page.goto(f"{server.url}/staff/login")
+    page.fill("#email", "centre@example.org")
+    page.fill("#password", PASSWORD)
+    page.locator("form button[type=submit]").last.click()
+    page.wait_for_url(f"{server.url}/operator")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    # The tester's file: short names, three lines in error.
+    choose_file(
+        page,
+        "email,surname,first_name,certification_code,language,re_enrol\n"
+        "lang1@example.org,Lang,Un,ENI-ACCESS,de,peut-être\n"
+        "lang2@example.org,Lang,Deux,ENI-ACCESS,EN,YES\n"
+        "lang3@example.org,Lang,Trois,eni-access,,\n",
+    )
+    addresses = page.evaluate(
+        "[...document.querySelectorAll('#lines .centre-email')]"
+        ".map(email => [email.textContent, email.getClientRects().length])"
+    )
+    assert len(addresses) == 3 and all(count == 1 for _a, count in addresses), addresses
+    page.locator("#lines").screenshot(path=str(SHOTS / f"{language}-11-csv-addresses.png"))
+    watched.look(f"{language}-11-csv-addresses", expected_status=True)
