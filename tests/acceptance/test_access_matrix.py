@@ -306,9 +306,9 @@ MATRIX: dict[str, Line] = {
     ),
     # --- training centres (and the hotline, for every centre) ---
     "GET /operator": _quiet(staff(Role.CENTRE, Role.SUPPORT)),
-    "POST /operator/enrol": _quiet(staff(Role.CENTRE, Role.SUPPORT), form={}),
-    "POST /operator/enrol-csv": _quiet(staff(Role.CENTRE, Role.SUPPORT), multipart=True),
-    "POST /operator/enrol-csv/confirm": _quiet(staff(Role.CENTRE, Role.SUPPORT), form={}),
+    "POST /operator/enrol": _quiet(staff(Role.CENTRE), form={}),
+    "POST /operator/enrol-csv": _quiet(staff(Role.CENTRE), multipart=True),
+    "POST /operator/enrol-csv/confirm": _quiet(staff(Role.CENTRE), form={}),
     "POST /operator/slot/{enrollment_id:uuid}": Line(
         centre_record(Role.CENTRE, Role.SUPPORT), form={"slot": ""}
     ),

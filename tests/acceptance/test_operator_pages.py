@@ -537,6 +537,46 @@ def test_the_hotline_reads_every_centre_s_candidates_on_the_same_page(
     assert [r.split()[0] for r in roster_lines(page)] == ["DURAND", "PETIT"]
 
 
+def test_the_hotline_enrols_nobody_a_training_centre_does(
+    client: TestClient[Any], platform: Platform
+) -> None:
+    """product.md: a training centre enrols. The hotline's link to its mails opened the
+    centre's page with its forms, and an enrolment the hotline made there belonged to no
+    centre (a tester's tour): no form for it, and its posts are refused, nothing recorded."""
+    accounts.register_staff(
+        platform.ctx,
+        email="hotline@example.org",
+        name="Hotline",
+        role=Role.SUPPORT,
+        password="hotline-pass-1",
+    )
+    platform.projections.catch_up(platform.ctx.store)
+    with TestClient(create_app(platform, secret=SECRET, support=SupportContact())) as hotline:
+        log_in(hotline, "/staff/login", "hotline@example.org", "hotline-pass-1")
+        assert 'href="/operator#mails"' in hotline.get("/hotline").text
+        page = Page(hotline.get("/operator"))
+        assert 'action="/operator/enrol"' not in page.text
+        assert 'action="/operator/enrol-csv"' not in page.text
+        assert "Inscrire un candidat" not in page.text
+        assert 'id="mails"' in page.text
+        head = platform.ctx.store.head()
+        reply = hotline.post(
+            "/operator/enrol",
+            data={
+                "email": "bysupport@example.org",
+                "surname": "By",
+                "first_name": "Support",
+                "certification_code": "ENI-ACCESS",
+                "language": "fr",
+                "_csrf_token": form_token(hotline, "/operator"),
+            },
+            follow_redirects=False,
+        )
+        assert reply.status_code == 403
+        assert upload(hotline, GOOD).status_code == 403
+        assert platform.ctx.store.head() == head
+
+
 FRENCH_ONLY = ("Inscrire", "Candidats", "Aucun", "Rien n", "inscrit(e)", "Réserver", "Fichier")
 ENGLISH_ONLY = ("Enrol", "Candidates", "Nothing", "enrolled", "Book", "Search", "file")
 

@@ -237,6 +237,9 @@ class ConfirmForm(msgspec.Struct):
 
 # The platform's own mails (every centre's candidates): the hotline's, not a centre's.
 hotline_only = staff_guard(Role.SUPPORT)
+# A training centre enrols (product.md): the hotline's enrolments were made for a centre
+# derived from its own account, which no centre sees or manages (a tester's tour).
+centre_only = staff_guard(Role.CENTRE)
 
 
 def _seb_config_keys(platform: Platform) -> dict[str, str]:
@@ -489,7 +492,7 @@ class OperatorDesk(Controller):
 
     # --- one candidate ---
 
-    @post("/enrol", sync_to_thread=True)
+    @post("/enrol", sync_to_thread=True, guards=[centre_only])
     def enrol_one(
         self,
         request: Request[Any, Any, Any],
@@ -546,7 +549,7 @@ class OperatorDesk(Controller):
 
     # --- a file: preview, then import ---
 
-    @post("/enrol-csv", sync_to_thread=True)
+    @post("/enrol-csv", sync_to_thread=True, guards=[centre_only])
     def preview_csv(self, request: Request[Any, Any, Any], data: Multipart) -> Template:
         """The file read and checked, nothing recorded: each line with what the import would do
         with it, or what is wrong with it; then « Import » enrols exactly this file."""
@@ -574,7 +577,7 @@ class OperatorDesk(Controller):
         )
         return Template("csv_report.html", context=_report(request, page))
 
-    @post("/enrol-csv/confirm", sync_to_thread=True)
+    @post("/enrol-csv/confirm", sync_to_thread=True, guards=[centre_only])
     def import_csv(
         self,
         request: Request[Any, Any, Any],
