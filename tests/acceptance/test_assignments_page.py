@@ -31,8 +31,8 @@ from ui.web.app import create_app
     [
         (
             {"examiner": "nobody@example.org", "reason": "Eve est en congés cette semaine"},
-            "Champ « E-mail de l'examinateur » : aucun membre de l'équipe n'a l'adresse "
-            "nobody@example.org",
+            "Champ « E-mail de l'examinateur » : nobody@example.org n'est pas l'adresse d'un "
+            "examinateur.",
         ),
         (
             {"examiner": "pas-une-adresse", "reason": "Eve est en congés"},
@@ -62,6 +62,50 @@ def test_a_refused_reassignment_names_its_field_and_changes_nothing_r19(
     assert reply.status_code == 400
     assert 'id="reassign-error"' in reply.text
     assert said in reply.text.replace("&#39;", "'").replace("&#34;", '"')
+    assert platform.ctx.store.get(review_id, Review).examiner_id is None
+
+
+@pytest.mark.parametrize(
+    ("language", "said"),
+    [
+        ("fr", "Champ « E-mail de l'examinateur » : {email} n'est pas l'adresse d'un examinateur."),
+        ("en", "Field “Examiner's e-mail”: {email} is not an examiner's e-mail."),
+    ],
+)
+def test_a_reassignment_to_a_staff_account_that_is_no_examiner_names_nobody(
+    platform: Platform,  # noqa: F811
+    language: str,
+    said: str,
+) -> None:
+    """A tester's tour: « Réattribution refusée : Centre Lyon is not an examiner », English on
+    a French page, another centre's account name, and a different sentence from an unknown
+    e-mail's (which told which e-mails are staff accounts). One sentence for all, in words."""
+    review_id = Journey(platform).sent_with_a_phone_flag()
+    accounts.register_staff(
+        platform.ctx, email="sam@example.org", name="Sam", role=Role.SUPPORT, password=PASSWORD
+    )
+    accounts.register_staff(
+        platform.ctx,
+        email="lyon@example.org",
+        name="Centre Lyon",
+        role=Role.CENTRE,
+        password=PASSWORD,
+    )
+    with TestClient(create_app(platform, secret=SECRET, support=SupportContact())) as client:
+        log_in(client, "/staff/login", "sam@example.org", PASSWORD)
+        client.get(f"/lang/{language}")
+        replies = {}
+        for email in ("lyon@example.org", "sam@example.org", "nobody@example.org"):
+            token = form_token(client, "/operator/reviews")
+            reply: Any = client.post(
+                f"/operator/reviews/{review_id}/reassign",
+                data={"_csrf_token": token, "examiner": email, "reason": "Eve est en congés"},
+            )
+            assert reply.status_code == 400
+            replies[email] = html.unescape(reply.text)
+    for email, text in replies.items():
+        assert said.format(email=email) in text
+        assert "Centre Lyon" not in text and "Sam is not an examiner" not in text
     assert platform.ctx.store.get(review_id, Review).examiner_id is None
 
 

@@ -38,6 +38,15 @@ REASSIGNED = {
         "%(examiner)s already had the appeal of %(candidate)s: nothing changed."
     ),
 }
+# A refused reassignment in words, by the rule it breaks (the domain's English is for logs).
+RULE_REFUSALS = {
+    "APPEAL-SECOND-EXAMINER": N_(
+        "Reassignment refused: this examiner made the first decision, and a second examiner "
+        "decides the appeal. Choose another examiner."
+    ),
+    "R19": N_("Reassignment refused: this review is decided, there is nothing to reassign."),
+}
+REFUSED = N_("Reassignment refused: this review cannot be reassigned now.")
 
 
 class Reassignment(msgspec.Struct):
@@ -148,14 +157,17 @@ class Assignments(Controller):
                 "Field “Examiner's e-mail”: %(email)s is not an e-mail address.", email=typed
             )
             return _assignments_page(request, error=message, status=400)
+        # No account and an account that is not an examiner's read the same: the lead learns
+        # neither which e-mails are staff accounts nor another centre's account name (a
+        # tester's tour: « Réattribution refusée : Centre Lyon is not an examiner »).
+        not_an_examiner = _(
+            "Field “Examiner's e-mail”: %(email)s is not an examiner's e-mail. Check it and "
+            "reassign again.",
+            email=email,
+        )
         examiner = platform.projections.staff_by_email.get(email)
         if examiner is None:
-            message = _(
-                "Field “Examiner's e-mail”: no staff member has the e-mail %(email)s. Check it "
-                "and reassign again.",
-                email=email,
-            )
-            return _assignments_page(request, error=message, status=400)
+            return _assignments_page(request, error=not_an_examiner, status=400)
         try:
             changed = reviewing.reassign_review(
                 platform.ctx,
@@ -167,12 +179,12 @@ class Assignments(Controller):
         except InvalidArgument as refusal:
             if refusal.field == "reason":
                 message = _("Field “Why?”: say why the review is reassigned.")
-            else:
-                message = _("Reassignment refused: %(detail)s", detail=refusal.message)
+            else:  # "examiner": the domain's English names the account (for the CLI)
+                message = not_an_examiner
             return _assignments_page(request, error=message, status=400)
         except RuleBroken as refusal:
-            message = _("Reassignment refused: %(detail)s", detail=refusal.message)
-            return _assignments_page(request, error=message, status=409)
+            words = RULE_REFUSALS.get(refusal.rule, REFUSED)
+            return _assignments_page(request, error=_(words), status=409)
         done = "reassigned" if changed else "unchanged"
         return Redirect(f"/operator/reviews?done={done}&review={review_id}")
 
