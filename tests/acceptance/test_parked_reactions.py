@@ -4,6 +4,7 @@ the events after it (other candidates' mails) still happen."""
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -191,7 +192,22 @@ def test_the_operator_page_lists_a_parked_reaction_and_its_retry_button_asks_a_w
         log_in(client, "/staff/login", "centre@example.org", "centre-pass-1")
         page = client.get("/operator").text
         assert "Réactions en attente" in page
-        assert "mail-decisions — Enrollment.ExamSessionCreated" in page
+        # In words, in the reader's language (a tester's tour: the raw « mail-decisions —
+        # Enrollment.ExamSessionCreated (…) — RuleBroken: ERASED: … » on the French page).
+        said = (
+            "Un mail à un candidat ou à un examinateur n'est pas parti (3 essais) : les "
+            "données de la personne ont été effacées à sa demande, cela ne peut donc plus "
+            "être fait. Rien à faire : une relance échouerait encore."
+        )
+        assert said in html.unescape(page)
+        assert "mail-decisions —" not in page and "RuleBroken" not in page
+        assert "ExamSessionCreated" not in page and "erased on request" not in page
+        client.get("/lang/en")
+        english = html.unescape(client.get("/operator").text)
+        assert "A mail to a candidate or an examiner was not sent (3 tries): the person's" in (
+            english
+        )
+        client.get("/lang/fr")
         found = re.search(r'action="(/operator/parked/[0-9a-f-]+/retry)"', page)
         assert found is not None
         reply = client.post(found.group(1), headers=csrf(client), follow_redirects=False)

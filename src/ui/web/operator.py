@@ -151,6 +151,32 @@ MAIL_WORDS = {
     MailKind.EXAM_SESSION_RENEWED: N_("Exam session renewed"),
 }
 
+# A parked reaction in words (a tester's tour: « mail-decisions — Enrollment.ExamSessionCreated
+# (…), 3 essais — RuleBroken: ERASED: … » on the French page): what failed, by its policy…
+PARKED_WHAT = {
+    "mail-decisions": N_("A mail to a candidate or an examiner was not sent"),
+    "open-review-on-submission": N_("The review of a sent exam was not opened"),
+    "provision-workspaces": N_("An exam workspace was not prepared"),
+    "tear-down-workspaces": N_("An exam workspace was not removed"),
+    "webhook-decisions": N_("A centre's webhook was not sent"),
+    "lti-score-decisions": N_("A score was not sent back to the learning platform"),
+}
+PARKED_WHAT_ELSE = N_("An automatic reaction failed")
+# … and why, by the rule its error names (`RuleBroken: CODE: …`), with what to do.
+PARKED_WHY = {
+    "ERASED": N_(
+        "the person's data was erased on request, so it can no longer be done. Nothing to "
+        "do: a retry fails again."
+    ),
+}
+PARKED_WHY_ELSE = N_("the server's log says why. Fix the cause, then retry.")
+
+
+def parked_rule(error: str) -> str:
+    """The rule code a parked reaction's error names (`RuleBroken: ERASED: …` → `ERASED`)."""
+    kind, _, rest = error.partition(": ")
+    return rest.partition(": ")[0] if kind == "RuleBroken" else ""
+
 
 @dataclass(frozen=True)
 class RosterRow:
@@ -453,6 +479,11 @@ class OperatorDesk(Controller):
                 # hotline's to follow (issue 14), not a centre's.
                 failed=platform.projections.failed_mails() if hotline else [],
                 parked=platform.parked.catch_up(platform.ctx.store) if hotline else [],
+                parked_rule=parked_rule,
+                parked_what=PARKED_WHAT,
+                parked_what_else=PARKED_WHAT_ELSE,
+                parked_why=PARKED_WHY,
+                parked_why_else=PARKED_WHY_ELSE,
                 certifications=list(platform.ctx.catalogue),
                 seb_keys=_seb_config_keys(platform),
                 notice=request.session.pop("notice", None),
