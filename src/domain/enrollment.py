@@ -247,14 +247,30 @@ class Enrollment(Aggregate):
         why = check_reason("reason", reason, required=False)
         self._mail_resent(mail=mail, sent_by=sent_by, reason=why, timestamp=at)
 
-    def unblock(self, *, unblocked_by: UUID, reason: str, session_left: bool, at: datetime) -> None:
+    def unblock(
+        self,
+        *,
+        unblocked_by: UUID,
+        reason: str,
+        session_left: bool,
+        at: datetime,
+        session_entered: bool,
+    ) -> None:
         """R23: after a blocked screen the candidate reconnects from the welcome mail, whose
-        link works once: the hotline records why and a new log-in link is mailed."""
+        link works once: the hotline records why and a new log-in link is mailed.
+        `session_entered`: the candidate entered the exam session at least once (the use case
+        reads it from the session); before that no screen can be blocked (a tester's tour:
+        « Débloqué » and an R23 fact for a session never opened)."""
         require_aware("at", at)
         require(
             self.exam_session_id is not None,
             "R23",
             "the candidate has no exam session yet: there is nothing to reconnect to",
+        )
+        require(
+            session_entered,
+            "R23",
+            "the candidate never entered the exam session: no screen can be blocked yet",
         )
         require(not self.expired, "R1", "the enrolment has expired")
         why = check_reason("reason", reason)

@@ -308,6 +308,31 @@ def test_unblocking_a_blocked_screen_records_the_interruption_and_mails_a_new_li
     assert "session notée comme quittée" in page and "par Sacha Hotline" in page
 
 
+def test_a_screen_is_not_unblocked_in_a_session_never_entered_r23(
+    client: TestClient[Any], platform: Platform, journey: Journey
+) -> None:
+    """A tester's tour: « Débloqué : un nouveau lien de connexion part vers le candidat » and
+    an R23 fact for a session created, never opened. The domain refuses it (R23), the page
+    says why and what to do instead, and offers no unblocking until she is in."""
+    journey.create_session()
+    platform.settle()
+    unblock = f'action="/hotline/enrolments/{journey.enrollment_id}/unblock"'
+    assert unblock not in client.get(f"/hotline/candidates/{journey.candidate_id}").text
+    before = history(platform, journey.enrollment_id)
+    refused = act(client, journey, "unblock", reason="she says her screen is frozen")
+    assert refused.status_code == 409
+    page = text(refused)
+    assert (
+        "Le candidat n'est pas encore entré dans sa session d'examen : aucun écran ne peut "
+        "être bloqué. Renvoyez plutôt l'invitation ou l'e-mail de connexion." in page
+    )
+    assert 'data-rule="R23"' in page and "R23:" not in page
+    assert ">she says her screen is frozen</textarea>" in page  # the input is kept
+    assert history(platform, journey.enrollment_id) == before  # nothing recorded
+    journey.enter()
+    assert unblock in client.get(f"/hotline/candidates/{journey.candidate_id}").text
+
+
 def cli(platform: Platform, *words: str) -> tuple[int, str]:
     out = io.StringIO()
     code = hotline_cli._run(platform, _parser().parse_args(["hotline", *words]), out)

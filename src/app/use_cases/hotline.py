@@ -335,8 +335,11 @@ def unblock(ctx: Context, enrollment_id: UUID, *, by: UUID, reason: str) -> bool
         session = None
         if enrollment.exam_session_id is not None:
             session = ctx.store.get(enrollment.exam_session_id, ProctoredSession)
-        inside = session is not None and session.entries > 0 and session.closed_at is None
-        enrollment.unblock(unblocked_by=by, reason=why, session_left=inside, at=at)
+        entered = session is not None and session.entries > 0
+        inside = entered and session is not None and session.closed_at is None
+        enrollment.unblock(
+            unblocked_by=by, reason=why, session_left=inside, at=at, session_entered=entered
+        )
         if inside:
             assert session is not None
             session.leave(at=at, cause=f"{UNBLOCK_CAUSE} — {why}")

@@ -121,8 +121,8 @@ REFUSED: dict[tuple[str, str], str] = {
     ),
     ("resend", "R1"): N_("The enrolment has expired: the centre can enrol the candidate again."),
     ("unblock", "R23"): N_(
-        "The candidate has no exam session yet: there is nothing to reconnect to. Send the "
-        "invitation instead."
+        "The candidate has not entered the exam session yet: no screen can be blocked. Send "
+        "the invitation, or the log-in mail, again instead."
     ),
     ("unblock", "R1"): N_("The enrolment has expired: the centre can enrol the candidate again."),
     ("*", "reason"): N_(
