@@ -227,6 +227,26 @@ def test_a_technical_problem_is_recorded_with_its_description(
     assert problem.description == "network down: called from a phone"
 
 
+def test_a_refused_technical_problem_says_its_own_sentence_and_a_reload_posts_nothing(
+    client: TestClient[Any], platform: Platform, journey: Journey
+) -> None:
+    """A tester's tour: spaces only in « Ce qui s'est passé » showed the examiner's
+    invalidation rule (R20) above the field, and the address stayed the post's, so a reload
+    posted the form again. The refusal is the form's own sentence, on the case file's address
+    (post/redirect/get), the input kept; a reload shows the case file, nothing posted."""
+    journey.create_session()
+    case_file = f"/hotline/candidates/{journey.candidate_id}"
+    refused = act(client, journey, "technical-problem", description="   ")
+    assert refused.status_code == 409
+    assert [r.status_code for r in refused.history] == [302]
+    assert refused.url.path == case_file
+    page = text(refused)
+    assert "Décrivez le problème technique en quelques mots" in page
+    assert "Une invalidation cite des motifs" not in page
+    reloaded = client.get(case_file)
+    assert reloaded.status_code == 200 and 'id="refusal"' not in reloaded.text
+
+
 def test_booking_live_supervision_then_mailing_its_link_in_the_candidates_language(
     client: TestClient[Any], platform: Platform, journey: Journey
 ) -> None:

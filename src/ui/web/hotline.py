@@ -216,7 +216,19 @@ class HotlineDesk(Controller):
         done: FromQuery[str] = "",
         e: FromQuery[str] = "",
     ) -> Template:
-        return self._page(request, candidate_id, done=done, done_for=e)
+        # A refusal comes here after its post (post/redirect/get): a reload no longer posts
+        # the form again, and the address is the case file's (a tester's tour).
+        kept = request.session.pop("hotline_refusal", None)
+        refusal = None
+        if isinstance(kept, dict) and kept.get("candidate_id") == str(candidate_id):
+            refusal = Refusal(
+                kept["form"],
+                UUID(kept["enrollment_id"]),
+                kept["sentence"],
+                kept["rule"],
+                kept["typed"],
+            )
+        return self._page(request, candidate_id, done=done, done_for=e, refusal=refusal)
 
     def _page(
         self,
@@ -298,14 +310,15 @@ class HotlineDesk(Controller):
         except DomainError as error:
             language = context(request)["lang"]
             valid = _day(request, enrollment.session_valid_until)
-            refusal = Refusal(
-                action,
-                enrollment_id,
-                _refusal_sentence(language, action, error, valid),
-                error.rule if isinstance(error, RuleBroken) else "",
-                typed,
-            )
-            return self._page(request, enrollment.candidate_id, refusal=refusal)
+            request.session["hotline_refusal"] = {
+                "candidate_id": str(enrollment.candidate_id),
+                "form": action,
+                "enrollment_id": str(enrollment_id),
+                "sentence": _refusal_sentence(language, action, error, valid),
+                "rule": error.rule if isinstance(error, RuleBroken) else "",
+                "typed": typed,
+            }
+            return Redirect(f"/hotline/candidates/{enrollment.candidate_id}#refusal")
         # The mails these facts call for are decided and sent by the worker (app.outbox).
         if done == "resent":
             done = f"resent_{outcome}"
