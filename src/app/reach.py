@@ -74,12 +74,18 @@ def _reviews_in_reach(
 
 
 def appeals_due_for(ctx: Context, projections: Projections, staff_id: UUID) -> list[AppealSummary]:
-    """Appeals to decide: for an examiner, those they were given, those waiting for a second
-    examiner, and those against their own decision (to read, never to take); for a lead, as
-    reviews. Not an appeal another second examiner has."""
+    """Appeals to decide: for an examiner, those they were given and those waiting for a
+    second examiner; for a lead, as reviews. Not an appeal another second examiner has, nor
+    one against the examiner's own decision: a second examiner decides it (product.md), and
+    it stood in the first examiner's « Contestations à trancher », « à prendre » (a tester's
+    tour)."""
     who = actor(ctx.store, staff_id)
     due = projections.appeals_due()
     if who.role is Role.EXAMINER:
         me = who.staff_id
-        return [a for a in due if me in (a.examiner_id, a.first_examiner_id) or not a.examiner_id]
+        return [
+            a
+            for a in due
+            if a.first_examiner_id != me and (a.examiner_id == me or not a.examiner_id)
+        ]
     return [a for a in due if _for_lead(who, projections, a.session_id)]

@@ -364,10 +364,13 @@ def test_the_whole_appeal_through_the_pages(journey: Journey) -> None:
             assert f'title="{evidence_id}"' not in page.text
         took = post_form(first_client, appeal_page, f"{appeal_page}/take")
         assert took.status_code == 409 and "APPEAL-SECOND-EXAMINER" in took.text
+        # Not in his « Contestations à trancher », nor counted beside its link: a second
+        # examiner decides it (it stood there « à prendre »: a tester's tour).
         listing = first_client.get("/examiner/appeals")
-        assert str(review.id) in listing.text
-        # Each line names the candidate, as the reviews list does.
-        assert inside_names(listing.text) == [registered(journey)]
+        assert listing.status_code == 200 and str(review.id) not in listing.text
+        assert inside_names(listing.text) == []
+        reviews = html.unescape(first_client.get("/examiner/reviews").text)
+        assert "Contestations à trancher : 1" not in reviews
 
     with logged_in(platform, "/staff/login", "lead@example.org") as lead:
         page = lead.get("/operator/reviews")
@@ -386,6 +389,10 @@ def test_the_whole_appeal_through_the_pages(journey: Journey) -> None:
         assert "second@example.org." in notice
 
     with logged_in(platform, "/staff/login", "second@example.org") as second:
+        # Each line names the candidate, as the reviews list does.
+        listing = second.get("/examiner/appeals")
+        assert str(review.id) in listing.text
+        assert inside_names(listing.text) == [registered(journey)]
         page = second.get(appeal_page)
         assert 'name="outcome"' in page.text
         # The evidence itself invalidates (the missing ID photo, R9): « Valider l'examen » is
