@@ -9,7 +9,13 @@ from datetime import date
 from uuid import UUID
 
 from app.context import Context
-from app.read_models import AppealSummary, EnrollmentSummary, Projections, ReviewSummary
+from app.read_models import (
+    AppealAgreement,
+    AppealSummary,
+    EnrollmentSummary,
+    Projections,
+    ReviewSummary,
+)
 from app.tenancy import actor
 from domain.access import Actor, may_act_for_centre
 from domain.staff import Role
@@ -89,3 +95,13 @@ def appeals_due_for(ctx: Context, projections: Projections, staff_id: UUID) -> l
             if a.first_examiner_id != me and (a.examiner_id == me or not a.examiner_id)
         ]
     return [a for a in due if _for_lead(who, projections, a.session_id)]
+
+
+def appeal_agreement_for(ctx: Context, projections: Projections, staff_id: UUID) -> AppealAgreement:
+    """The agreement between first and second examiners over the appeals in a lead's reach: a
+    centre's own candidates' (centre Lyon read a figure counting another centre's appeal: a
+    tester's tour), every centre's for the hotline; every appeal for an examiner."""
+    who = actor(ctx.store, staff_id)
+    if who.role is Role.EXAMINER:
+        return projections.appeal_agreement()
+    return projections.appeal_agreement(lambda a: _for_lead(who, projections, a.session_id))

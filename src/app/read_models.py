@@ -10,7 +10,7 @@ log's head through LISTEN/NOTIFY (`LogHead`) and skips the read when it is alrea
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from datetime import date, datetime, timedelta
@@ -732,9 +732,16 @@ class Projections:
         pending = [a for a in self.appeals.values() if a.verdict is None]
         return sorted(pending, key=lambda a: (a.due_on, a.lodged_at))
 
-    def appeal_agreement(self) -> AppealAgreement:
-        """Agreement between first and second examiners over every decided appeal."""
-        decided = [a for a in self.appeals.values() if a.verdict is not None]
+    def appeal_agreement(
+        self, within: Callable[[AppealSummary], bool] | None = None
+    ) -> AppealAgreement:
+        """Agreement between first and second examiners over every decided appeal (those
+        `within` says, when given: a centre's own)."""
+        decided = [
+            a
+            for a in self.appeals.values()
+            if a.verdict is not None and (within is None or within(a))
+        ]
         return AppealAgreement(len(decided), sum(1 for a in decided if a.agrees))
 
 

@@ -20,6 +20,7 @@ from litestar.testing import TestClient
 from adapters.bootstrap import Platform
 from adapters.mail.memory import MemoryMailer
 from app.mail_rendering import SupportContact
+from app.tenancy import centre_of_operator
 from app.use_cases import accounts, appeals, reviewing
 from domain.bounds import LIMITS
 from domain.errors import RuleBroken
@@ -108,6 +109,39 @@ def test_an_upheld_appeal_keeps_the_invalidation_and_the_first_decision_in_the_h
     journey.platform.projections.catch_up(journey.ctx.store)
     agreement = journey.platform.projections.appeal_agreement()
     assert (agreement.decided, agreement.agreements, agreement.rate) == (1, 1, 1.0)
+
+
+def test_a_centre_reads_the_examiners_agreement_over_its_own_candidates_appeals_only(
+    journey: Journey,
+) -> None:
+    """A tester's tour: centre Lyon read « Accord … : 0 sur 1 (0 %) », the only appeal being
+    another centre's candidate's. A centre's figure counts its own candidates' appeals; the
+    hotline's, every centre's."""
+    platform = journey.platform
+    first, second = examiner(platform, "first"), examiner(platform, "second")
+    owner = accounts.register_staff(
+        platform.ctx, email="own@example.org", name="Own", role=Role.CENTRE, password=PASSWORD
+    )
+    journey.centre_id = centre_of_operator(owner)
+    review = invalidated_and_sent(journey, first, forced=False)
+    contest(journey)
+    overturned(journey, review.id, second)
+    accounts.register_staff(
+        platform.ctx, email="lyon@example.org", name="Lyon", role=Role.CENTRE, password=PASSWORD
+    )
+    accounts.register_staff(
+        platform.ctx, email="lead@example.org", name="Lea", role=Role.SUPPORT, password=PASSWORD
+    )
+    platform.settle()
+    said = {}
+    for email in ("lyon@example.org", "own@example.org", "lead@example.org"):
+        with logged_in(platform, "/staff/login", email) as client:
+            page = html.unescape(client.get("/operator/reviews").text)
+            said[email] = page.split('<p id="agreement">', 1)[1].split("</p>", 1)[0]
+    assert said["lyon@example.org"] == (
+        "Accord entre premier et second examinateurs : aucune contestation tranchée pour l'instant."
+    )
+    assert "0 sur 1" in said["own@example.org"] and "0 sur 1" in said["lead@example.org"]
 
 
 def test_an_overturned_appeal_validates_the_exam_and_the_candidate_is_told_so(

@@ -115,7 +115,7 @@ def _assignments_page(
             reviews=reviews,
             appeals=appeals,
             names=names,
-            agreement=projections.appeal_agreement(),
+            agreement=reach.appeal_agreement_for(platform.ctx, projections, lead),
             emails=emails,
             today=today,
             error=error,
