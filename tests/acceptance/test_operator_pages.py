@@ -543,6 +543,7 @@ def test_the_hotline_enrols_nobody_a_training_centre_does(
     """product.md: a training centre enrols. The hotline's link to its mails opened the
     centre's page with its forms, and an enrolment the hotline made there belonged to no
     centre (a tester's tour): no form for it, and its posts are refused, nothing recorded."""
+    import_file(client, GOOD)  # the centre's candidates, on the hotline's list too
     accounts.register_staff(
         platform.ctx,
         email="hotline@example.org",
@@ -559,6 +560,8 @@ def test_the_hotline_enrols_nobody_a_training_centre_does(
         assert 'action="/operator/enrol-csv"' not in page.text
         assert "Inscrire un candidat" not in page.text
         assert 'id="mails"' in page.text
+        # Nor a link to the centre's accommodations page, which answers it 403.
+        assert "/accommodation" not in page.text
         head = platform.ctx.store.head()
         reply = hotline.post(
             "/operator/enrol",
