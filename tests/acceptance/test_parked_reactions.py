@@ -166,12 +166,13 @@ def test_vigie_policies_lists_parked_reactions_and_asks_for_a_retry(
     assert "retry_requested" in capsys.readouterr().out
 
 
-def test_the_operator_page_lists_a_parked_reaction_and_its_retry_button_asks_a_worker(
+def test_the_operator_page_says_a_parked_reaction_in_words_and_offers_no_hopeless_retry(
     platform: Platform,
 ) -> None:
-    """The hotline sees the parked reaction (policy, event, error) and « Relancer » records the
-    retry; the worker's pass carries it out (here: parked again, the cause is still there).
-    A reaction may concern any centre's candidate: a centre does not see them (issue 14)."""
+    """The hotline reads the parked reaction as a sentence: what failed, why, what to do. A
+    reaction to an erased person can never succeed: no « Relancer » beside it (it was offered,
+    and only failed again: a tester's tour). A reaction may concern any centre's candidate: a
+    centre does not see them (issue 14)."""
     secret = b"s" * 32
     accounts.register_staff(
         platform.ctx,
@@ -208,8 +209,37 @@ def test_the_operator_page_lists_a_parked_reaction_and_its_retry_button_asks_a_w
             english
         )
         client.get("/lang/fr")
+        assert "/retry" not in page and "Relancer" not in page
+
+
+def test_a_parked_reaction_s_retry_button_asks_a_worker_who_carries_it_out(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cause the hotline can fix (the mail relay down, say): the sentence says to fix it
+    and retry; « Relancer » records the retry and the worker's pass carries it out."""
+    secret = b"s" * 32
+    accounts.register_staff(
+        platform.ctx, email="hl@example.org", name="Hl", role=Role.SUPPORT, password="hl-pass-123"
+    )
+    fixed = MailDecisions.react
+
+    def relay_down(self: MailDecisions, ctx: Context, recorded: Recorded) -> Sequence[Aggregate]:
+        raise OSError("the mail relay is down")
+
+    monkeypatch.setattr(MailDecisions, "react", relay_down)
+    journey = Journey(platform)
+    journey.enrol()
+    platform.settle()
+    with TestClient(create_app(platform, secret=secret, support=SupportContact())) as client:
+        log_in(client, "/staff/login", "hl@example.org", "hl-pass-123")
+        page = client.get("/operator").text
+        assert (
+            "Un mail à un candidat ou à un examinateur n'est pas parti (3 essais) : le journal "
+            "du serveur dit pourquoi. Corrigez la cause, puis relancez."
+        ) in html.unescape(page)
         found = re.search(r'action="(/operator/parked/[0-9a-f-]+/retry)"', page)
         assert found is not None
+        monkeypatch.setattr(MailDecisions, "react", fixed)  # the relay is back
         reply = client.post(found.group(1), headers=csrf(client), follow_redirects=False)
         assert reply.status_code in (302, 303), reply.text
         asked = client.get("/operator").text
@@ -217,4 +247,4 @@ def test_the_operator_page_lists_a_parked_reaction_and_its_retry_button_asks_a_w
         assert "Relance demandée : un processus de fond l'exécute dans la minute." in asked
         platform.settle()  # the worker's pass
         again = client.get("/operator").text
-        assert f"{PARK_AFTER + 1} essais" in again and "Relancer" in again
+        assert 'data-parked="' not in again and "Aucune." in again

@@ -170,6 +170,8 @@ PARKED_WHY = {
     ),
 }
 PARKED_WHY_ELSE = N_("the server's log says why. Fix the cause, then retry.")
+# The causes a retry cannot fix: no « Relancer » beside them (the CLI still may).
+PARKED_HOPELESS = frozenset({"ERASED"})
 
 
 def parked_rule(error: str) -> str:
@@ -484,6 +486,7 @@ class OperatorDesk(Controller):
                 parked_what_else=PARKED_WHAT_ELSE,
                 parked_why=PARKED_WHY,
                 parked_why_else=PARKED_WHY_ELSE,
+                parked_hopeless=PARKED_HOPELESS,
                 certifications=list(platform.ctx.catalogue),
                 seb_keys=_seb_config_keys(platform),
                 notice=request.session.pop("notice", None),
