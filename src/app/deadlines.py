@@ -70,9 +70,14 @@ def run_deadlines(ctx: Context, projections: Projections) -> DeadlineReport:
     for summary in list(projections.enrollments.values()):
         if summary.expired:
             continue
-        reminder_due = not summary.has_session and any(
-            d not in summary.reminded and today >= summary.last_day - timedelta(days=d)
-            for d in summary.reminder_days
+        # No reminder to an erased person (ERASED): it would be a mail to nobody.
+        reminder_due = (
+            not summary.has_session
+            and not summary.holder_erased
+            and any(
+                d not in summary.reminded and today >= summary.last_day - timedelta(days=d)
+                for d in summary.reminder_days
+            )
         )
         lapse_due = (
             summary.valid_until is not None

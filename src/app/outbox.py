@@ -106,7 +106,10 @@ class MailDecisions:
             once the exam is sent, it says the results are there, not a last day to take it."""
             token_id = uuid5(MAIL_NAMESPACE, f"{cause}:welcome-token").hex
             expires_at = event.timestamp + timedelta(hours=WELCOME_LINK_HOURS)
-            if token_id not in candidate.reset_tokens:
+            # An erased person gets no link (ERASED: nothing is recorded for them; asking
+            # parked the reaction with a traceback, retried in vain): the mail is decided
+            # like any other to them, and the sender settles it, unsent (NoRecipient).
+            if candidate.erased_at is None and token_id not in candidate.reset_tokens:
                 candidate.request_password_reset(
                     at=event.timestamp,
                     account=Account.PROCTORING,

@@ -24,6 +24,7 @@ from app.ports.key_store import KeyStore
 from app.ports.media_capture import MediaUnavailable
 from app.read_models import Projections, describe
 from app.recording import stored_media_ids
+from app.sessions import candidate_account
 from app.use_cases.reviewing import review_id_for
 from domain.candidate import Candidate
 from domain.proctored_session import ProctoredSession
@@ -54,6 +55,9 @@ def erase_candidate(
         ctx, candidate_id, Candidate, lambda c: c.erase_personal_data(at=at, reason=reason)
     )
     report = ErasureReport(candidate_id, recorded, keys.erase(candidate_id))
+    if ctx.sessions is not None:
+        # Logged in on some browser: that session ends now (ERASED: nothing new for them).
+        ctx.sessions.end_account(candidate_account(candidate_id))
     projections.catch_up(ctx.store)
     for session_id in projections.sessions_by_candidate.get(candidate_id, []):
         report.sessions.append(session_id)

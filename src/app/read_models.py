@@ -142,6 +142,9 @@ class EnrollmentSummary:
     centre_id: UUID | None = None
     certification_code: str = ""
     enrolled_on: date | None = None
+    # Its candidate was erased (ERASED): nothing more happens on it, no reminder is due, and
+    # the centre's list says so in words instead of a row with no name.
+    holder_erased: bool = False
 
 
 @dataclass(frozen=True)
@@ -352,6 +355,9 @@ class Projections:
             self.candidates_by_email = {
                 email: cid for email, cid in self.candidates_by_email.items() if cid != erased
             }
+            for eid, summary in self.enrollments.items():
+                if summary.candidate_id == erased:
+                    self.enrollments[eid] = replace(summary, holder_erased=True)
         elif isinstance(event, StaffMember.StaffRegistered):
             self.staff_by_email[event.email] = event.originator_id
         elif isinstance(event, Enrollment.Event):

@@ -391,10 +391,27 @@ class Candidate(Aggregate):
         self.lti_users = ()
 
 
+class PersonErased(RuleBroken):
+    """ERASED: the person's data was erased (on request, or when retention ran out). Nothing
+    new is recorded for them or on their behalf: their account, their e-mailed links and their
+    enrolments refuse every command, so no session is created, no mail promised, no webhook
+    sent for someone who is gone."""
+
+    RULE = "ERASED"
+
+    def __init__(self) -> None:
+        super().__init__(self.RULE, "this person's data was erased: nothing new is recorded")
+
+
+def refuse_if_erased(candidate: Candidate) -> None:
+    """The ERASED rule: raises PersonErased for a person who was erased."""
+    if candidate.erased_at is not None:
+        raise PersonErased()
+
+
 def _erasable(candidate: Candidate) -> None:
     """Nothing personal may be recorded for a person who was erased."""
-    if candidate.erased_at is not None:
-        raise RuleBroken("ERASED", "this person's data was erased on request")
+    refuse_if_erased(candidate)
 
 
 def _check_profile(profile: PortalProfile, *, today: date) -> None:

@@ -23,7 +23,6 @@ from app.outbox import MailDecisions
 from app.parked import RetryParkedReactions, request_retry
 from app.policies import PARK_AFTER, PolicyRunner
 from app.ports.event_store import Recorded
-from app.privacy import erase_candidate
 from app.use_cases import accounts, enrolment
 from domain.enrollment import Enrollment
 from domain.outbound_mail import MailKind, OutboundMail, RecipientKind
@@ -47,21 +46,46 @@ def _enrol(platform: Platform, email: str) -> enrolment.Enrolled:
     )
 
 
-def test_a_reaction_to_an_erased_candidate_is_parked_and_the_next_candidates_mails_go_out(
+@dataclass
+class BrokenOnSessions:
+    """A policy whose reaction to an exam session's creation always fails (a bug)."""
+
+    name: str = "welcome-broken"
+
+    def wants(self, recorded: Recorded) -> bool:
+        return isinstance(recorded.event, Enrollment.ExamSessionCreated)
+
+    def react(self, ctx: Context, recorded: Recorded) -> Sequence[Aggregate]:
+        raise RuntimeError("the welcome template is missing")
+
+
+def _runner(platform: Platform) -> PolicyRunner:
+    """The worker's runner with the broken policy beside the mails' one."""
+    policies = [BrokenOnSessions(), MailDecisions()]
+    return PolicyRunner(platform.ctx, [*policies, RetryParkedReactions(policies)])
+
+
+def _parked_session_reaction(platform: Platform, journey: Journey) -> None:
+    journey.enrol()
+    assert journey.enrollment_id is not None
+    enrolment.create_exam_session(platform.ctx, journey.enrollment_id)
+    platform.settle(_runner(platform))
+
+
+def test_a_reaction_that_keeps_failing_is_parked_and_the_next_candidates_mails_go_out(
     journey: Journey, platform: Platform, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """R24 welcome mail for a candidate erased before the worker reacted: parked after
-    PARK_AFTER tries, logged; the two enrolments after it still get their invitations (R1)."""
+    """A reaction to one session's creation keeps failing: parked after PARK_AFTER tries,
+    logged; the two enrolments after it still get their invitations (R1). (An erased
+    candidate's mail is no such case: it is settled, unsent, without parking:
+    test_erased_person_refused.py.)"""
     journey.enrol()
     assert journey.enrollment_id is not None and journey.candidate_id is not None
     enrolment.create_exam_session(platform.ctx, journey.enrollment_id)
-    erase_candidate(
-        platform.ctx, platform.keys, platform.projections, journey.candidate_id, reason="request"
-    )
     _enrol(platform, "lou.durand@example.org")
     _enrol(platform, "sam.petit@example.org")
 
-    platform.settle()
+    platform.settle(_runner(platform))
 
     mailer = platform.mailer
     assert isinstance(mailer, MemoryMailer)
@@ -69,15 +93,15 @@ def test_a_reaction_to_an_erased_candidate_is_parked_and_the_next_candidates_mai
         assert len(mailer.to(email)) == 1, email  # the invitation
     parked = platform.parked.catch_up(platform.ctx.store)
     assert [(p.policy, p.event_type, p.tries) for p in parked] == [
-        ("mail-decisions", "Enrollment.ExamSessionCreated", PARK_AFTER)
+        ("welcome-broken", "Enrollment.ExamSessionCreated", PARK_AFTER)
     ]
     assert parked[0].cause.startswith(f"{journey.enrollment_id}/")
-    assert "erased" in parked[0].error
+    assert "template is missing" in parked[0].error
     assert any("parked its reaction" in r.message for r in caplog.records)
 
     # The operator retries; the cause is still there: parked again, one more try recorded.
     request_retry(platform.ctx, parked[0].parked_id, by="test")
-    platform.settle()
+    platform.settle(_runner(platform))
     again = platform.parked.catch_up(platform.ctx.store)
     assert [(p.status, p.tries) for p in again] == [(ParkedStatus.PARKED, PARK_AFTER + 1)]
 
@@ -144,14 +168,7 @@ def test_vigie_policies_lists_parked_reactions_and_asks_for_a_retry(
     url = f"sqlite:///{tmp_path}/vigie.sqlite"
     platform = make_platform(url)
     try:
-        journey = Journey(platform)
-        journey.enrol()
-        assert journey.enrollment_id is not None and journey.candidate_id is not None
-        enrolment.create_exam_session(platform.ctx, journey.enrollment_id)
-        erase_candidate(
-            platform.ctx, platform.keys, platform.projections, journey.candidate_id, reason="x"
-        )
-        platform.settle()
+        _parked_session_reaction(platform, Journey(platform))
         parked_id = platform.parked.catch_up(platform.ctx.store)[0].parked_id
     finally:
         platform.close()
@@ -159,20 +176,19 @@ def test_vigie_policies_lists_parked_reactions_and_asks_for_a_retry(
     assert main(["--database-url", url, "policies", "parked"]) == 0
     listing = capsys.readouterr().out
     assert "1 parked reaction(s)" in listing and str(parked_id) in listing
-    assert "mail-decisions on Enrollment.ExamSessionCreated" in listing
+    assert "welcome-broken on Enrollment.ExamSessionCreated" in listing
     assert main(["--database-url", url, "policies", "retry", str(parked_id)]) == 0
     assert "requested" in capsys.readouterr().out
     assert main(["--database-url", url, "policies", "parked"]) == 0
     assert "retry_requested" in capsys.readouterr().out
 
 
-def test_the_operator_page_says_a_parked_reaction_in_words_and_offers_no_hopeless_retry(
+def test_the_operator_page_lists_a_parked_reaction_and_its_retry_button_asks_a_worker(
     platform: Platform,
 ) -> None:
-    """The hotline reads the parked reaction as a sentence: what failed, why, what to do. A
-    reaction to an erased person can never succeed: no « Relancer » beside it (it was offered,
-    and only failed again: a tester's tour). A reaction may concern any centre's candidate: a
-    centre does not see them (issue 14)."""
+    """The hotline sees the parked reaction (policy, event, error) and « Relancer » records the
+    retry; the worker's pass carries it out (here: parked again, the cause is still there).
+    A reaction may concern any centre's candidate: a centre does not see them (issue 14)."""
     secret = b"s" * 32
     accounts.register_staff(
         platform.ctx,
@@ -181,35 +197,23 @@ def test_the_operator_page_says_a_parked_reaction_in_words_and_offers_no_hopeles
         role=Role.SUPPORT,
         password="centre-pass-1",
     )
-    journey = Journey(platform)
-    journey.enrol()
-    assert journey.enrollment_id is not None and journey.candidate_id is not None
-    enrolment.create_exam_session(platform.ctx, journey.enrollment_id)
-    erase_candidate(
-        platform.ctx, platform.keys, platform.projections, journey.candidate_id, reason="x"
-    )
-    platform.settle()
+    _parked_session_reaction(platform, Journey(platform))
     with TestClient(create_app(platform, secret=secret, support=SupportContact())) as client:
         log_in(client, "/staff/login", "centre@example.org", "centre-pass-1")
         page = client.get("/operator").text
         assert "Réactions en attente" in page
-        # In words, in the reader's language (a tester's tour: the raw « mail-decisions —
-        # Enrollment.ExamSessionCreated (…) — RuleBroken: ERASED: … » on the French page).
-        said = (
-            "Un mail à un candidat ou à un examinateur n'est pas parti (3 essais) : les "
-            "données de la personne ont été effacées à sa demande, cela ne peut donc plus "
-            "être fait. Rien à faire : une relance échouerait encore."
-        )
-        assert said in html.unescape(page)
-        assert "mail-decisions —" not in page and "RuleBroken" not in page
-        assert "ExamSessionCreated" not in page and "erased on request" not in page
-        client.get("/lang/en")
-        english = html.unescape(client.get("/operator").text)
-        assert "A mail to a candidate or an examiner was not sent (3 tries): the person's" in (
-            english
-        )
-        client.get("/lang/fr")
-        assert "/retry" not in page and "Relancer" not in page
+        # In words (a tester's tour: the raw « policy — Event (…) — Error: … »).
+        assert "welcome-broken —" not in page and "RuntimeError" not in page
+        found = re.search(r'action="(/operator/parked/[0-9a-f-]+/retry)"', page)
+        assert found is not None
+        reply = client.post(found.group(1), headers=csrf(client), follow_redirects=False)
+        assert reply.status_code in (302, 303), reply.text
+        asked = client.get("/operator").text
+        assert "relance demandée" in asked
+        assert "Relance demandée : un processus de fond l'exécute dans la minute." in asked
+        platform.settle()  # the worker's pass
+        again = client.get("/operator").text
+        assert f"{PARK_AFTER + 1} essais" in again and "Relancer" in again
 
 
 def test_a_parked_reaction_s_retry_button_asks_a_worker_who_carries_it_out(

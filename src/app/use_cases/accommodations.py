@@ -8,6 +8,7 @@ from uuid import UUID
 
 from app import tenancy
 from app.context import Context, retrying
+from app.use_cases.enrolment import refuse_if_holder_erased
 from domain import accommodation
 from domain.accommodation import Accommodation
 from domain.enrollment import Enrollment
@@ -31,6 +32,7 @@ def grant_accommodation(
     def once() -> Accommodation:
         at = ctx.now()
         enrollment = tenancy.enrolment_for(ctx, granted_by, enrollment_id)
+        refuse_if_holder_erased(ctx, enrollment)
         session = (
             ctx.store.get(enrollment.exam_session_id, ProctoredSession)
             if enrollment.exam_session_id is not None

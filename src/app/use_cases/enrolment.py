@@ -13,7 +13,7 @@ from app.claiming import Unit, in_one_transaction
 from app.context import Context, retrying, update
 from app.ports.event_store import AggregateNotFound
 from domain.access import OutOfReach
-from domain.candidate import Candidate, check_email
+from domain.candidate import Candidate, check_email, refuse_if_erased
 from domain.claims import Claim, ClaimKind, Handover, email_claim_id, enrolment_claim_id
 from domain.enrollment import Enrollment, SessionCreationOutcome
 from domain.errors import InvalidArgument
@@ -294,6 +294,10 @@ def create_exam_session(
     def once() -> SessionCreation:
         at = ctx.now()
         enrollment = ctx.store.get(enrollment_id, Enrollment)
+        # An erased person's invitation link creates nothing, even a second time: it no
+        # longer says « already exists » either (a tester's tour: a session, a promised mail
+        # and a webhook for someone gone).
+        refuse_if_holder_erased(ctx, enrollment)
         session_id = ctx.ids.new_id()
         outcome = enrollment.create_exam_session(
             exam_session_id=session_id, at=at, live_supervision=live_supervision
@@ -332,6 +336,7 @@ def renew_exam_session(
     at = ctx.now()
 
     def renew(enrollment: Enrollment) -> date:
+        refuse_if_holder_erased(ctx, enrollment)
         session_id = enrollment.exam_session_id
         closed = (
             session_id is not None
@@ -353,6 +358,7 @@ def book_live_supervision_slot(
 
     def book(enrollment: Enrollment) -> None:
         tenancy.check_enrolment(ctx.store, booked_by, enrollment)
+        refuse_if_holder_erased(ctx, enrollment)
         enrollment.book_live_supervision_slot(slot=slot, booked_by=booked_by, at=at, note=note)
 
     try:
@@ -365,6 +371,12 @@ def expire_enrollment(ctx: Context, enrollment_id: UUID) -> None:
     """R1: record that an enrolment passed its last day."""
     at = ctx.now()
     update(ctx, enrollment_id, Enrollment, lambda e: e.expire(at=at))
+
+
+def refuse_if_holder_erased(ctx: Context, enrollment: Enrollment) -> None:
+    """The ERASED rule on an enrolment: once its candidate was erased, nothing new happens on
+    it (no session, renewal, slot, mail, unblocking, accommodation): PersonErased."""
+    refuse_if_erased(ctx.store.get(enrollment.candidate_id, Candidate))
 
 
 def find_enrollment(ctx: Context, enrollment_id: UUID) -> Enrollment:

@@ -254,7 +254,9 @@ def renew(ctx: Context, enrollment_id: UUID, *, by: UUID, reason: str) -> date:
 
 
 def _session_of(ctx: Context, enrollment_id: UUID) -> UUID:
-    session_id = ctx.store.get(enrollment_id, Enrollment).exam_session_id
+    enrollment = ctx.store.get(enrollment_id, Enrollment)
+    enrolment.refuse_if_holder_erased(ctx, enrollment)
+    session_id = enrollment.exam_session_id
     if session_id is None:
         raise RuleBroken("R2", "the candidate has not created the exam session yet")
     return session_id
@@ -270,7 +272,9 @@ def waive_photo(ctx: Context, enrollment_id: UUID, *, step: Step, by: UUID, reas
 def record_technical_problem(
     ctx: Context, enrollment_id: UUID, *, by: UUID, description: str
 ) -> None:
-    """R20: the proven technical problem that makes a phone acceptable."""
+    """R20: the proven technical problem that makes a phone acceptable. An empty description
+    is said first, before whether a session exists (it was answered « R2 » for spaces)."""
+    check_reason("description", description)
     proctoring.record_technical_problem(
         ctx, _session_of(ctx, enrollment_id), description=description, recorded_by=by
     )
@@ -298,12 +302,12 @@ def book_live(
 def send_live_link(ctx: Context, enrollment_id: UUID, *, link: str, by: UUID) -> None:
     """R2: the screen-sharing link for the booked slot; the outbox mails it."""
     at = ctx.now()
-    update(
-        ctx,
-        enrollment_id,
-        Enrollment,
-        lambda e: e.send_live_supervision_link(link=link, sent_by=by, at=at),
-    )
+
+    def send(enrollment: Enrollment) -> None:
+        enrolment.refuse_if_holder_erased(ctx, enrollment)
+        enrollment.send_live_supervision_link(link=link, sent_by=by, at=at)
+
+    update(ctx, enrollment_id, Enrollment, send)
 
 
 def resend(
@@ -311,12 +315,12 @@ def resend(
 ) -> None:
     """The invitation, or the log-in mail with a new single-use link; the outbox sends it."""
     at = ctx.now()
-    update(
-        ctx,
-        enrollment_id,
-        Enrollment,
-        lambda e: e.resend_mail(mail=mail, sent_by=by, reason=reason, at=at),
-    )
+
+    def send_again(enrollment: Enrollment) -> None:
+        enrolment.refuse_if_holder_erased(ctx, enrollment)
+        enrollment.resend_mail(mail=mail, sent_by=by, reason=reason, at=at)
+
+    update(ctx, enrollment_id, Enrollment, send_again)
 
 
 UNBLOCK_CAUSE = "blocked screen (R23): reconnecting with the hotline's new log-in link"
@@ -332,6 +336,7 @@ def unblock(ctx: Context, enrollment_id: UUID, *, by: UUID, reason: str) -> bool
 
     def once() -> bool:
         enrollment = ctx.store.get(enrollment_id, Enrollment)
+        enrolment.refuse_if_holder_erased(ctx, enrollment)
         session = None
         if enrollment.exam_session_id is not None:
             session = ctx.store.get(enrollment.exam_session_id, ProctoredSession)

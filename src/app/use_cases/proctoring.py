@@ -14,7 +14,7 @@ from app.context import RETRIES, Context, update
 from app.media_content import accept_upload, recording_kind
 from app.ports.event_store import ConcurrencyConflict
 from app.ports.media_capture import MediaNotKept
-from domain.candidate import Candidate
+from domain.candidate import Candidate, refuse_if_erased
 from domain.enrollment import Enrollment
 from domain.errors import require
 from domain.evidence import FlagKind, MediaSpan
@@ -44,6 +44,7 @@ def enter_session(ctx: Context, session_id: UUID, *, resume_reason: str | None =
     session = ctx.store.get(session_id, ProctoredSession)
     enrollment = ctx.store.get(session.enrollment_id, Enrollment)
     candidate = ctx.store.get(session.candidate_id, Candidate)
+    refuse_if_erased(candidate)
     valid_until = enrollment.session_valid_until
     require(
         enrollment.session_is_valid_on(at.date()),

@@ -41,7 +41,7 @@ from app.ports.event_store import StreamQuarantined
 from app.read_models import SessionSummary
 from app.use_cases import accommodations, accounts, enrolment, proctoring
 from domain.accommodation import extra_minutes
-from domain.candidate import Account, Candidate, check_email
+from domain.candidate import Account, Candidate, PersonErased, check_email
 from domain.enrollment import Enrollment
 from domain.errors import DomainError, InvalidArgument, RuleBroken
 from domain.proctored_session import EnvironmentPart, ProctoredSession
@@ -343,7 +343,42 @@ async def forgot(request: Request[Any, Any, Any], data: Typed[ForgotForm]) -> Te
 @get("/sessions/new")
 async def create_session_page(request: Request[Any, Any, Any], t: FromQuery[str] = "") -> Template:
     await _follow_link_language(request, "create-session", t)  # R25
+    # An erased person's invitation says at once that it no longer works, without the form.
+    erased: bool = bool(t) and await sync_to_thread(_holder_erased, platform_of(request), t)
+    if erased:
+        return _erased_link_page(request, status_code=200)
     return Template("create_session.html", context=context(request, token=t))
+
+
+# The invitation of a person whose data was erased (ERASED), as whoever holds the old mail
+# reads it: a tester's tour was told « Votre session d'examen a été créée avec succès ! ».
+_ERASED_LINK = N_(
+    "This link is no longer valid: the account it was sent for was erased, with its personal "
+    "data. Nothing was created."
+)
+
+
+def _holder_erased(platform: Platform, token: str) -> bool:
+    """Whether the invitation link names an enrolment whose candidate was erased."""
+    try:
+        enrollment_id = UUID(platform.links.verify("create-session", token))
+        enrolment.refuse_if_holder_erased(
+            platform.ctx, platform.ctx.store.get(enrollment_id, Enrollment)
+        )
+    except PersonErased:
+        return True
+    except (DomainError, ValueError, LookupError):
+        return False  # a broken link: « Créer ma session » says why
+    return False
+
+
+def _erased_link_page(request: Request[Any, Any, Any], *, status_code: int) -> Template:
+    _ = gettext_for(language_of(request))
+    return Template(
+        "create_session.html",
+        context=context(request, token="", error=_(_ERASED_LINK)),
+        status_code=status_code,
+    )
 
 
 def _link_language(platform: Platform, purpose: str, token: str) -> str | None:
@@ -382,9 +417,12 @@ def create_session(request: Request[Any, Any, Any], data: Typed[CreateSessionFor
         enrollment_id = UUID(value)
     except ValueError:
         raise RuleBroken("R1", "this link is not valid") from None
-    created = enrolment.create_exam_session(
-        platform.ctx, enrollment_id, live_supervision=data.live == "yes"
-    )
+    try:
+        created = enrolment.create_exam_session(
+            platform.ctx, enrollment_id, live_supervision=data.live == "yes"
+        )
+    except PersonErased:
+        return _erased_link_page(request, status_code=409)
     _ = gettext_for(language_of(request))
     return Template(
         "outcome.html",

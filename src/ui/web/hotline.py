@@ -125,6 +125,10 @@ REFUSED: dict[tuple[str, str], str] = {
         "the invitation, or the log-in mail, again instead."
     ),
     ("unblock", "R1"): N_("The enrolment has expired: the centre can enrol the candidate again."),
+    # Any action on an erased person's enrolment (domain.candidate.PersonErased).
+    ("*", "ERASED"): N_(
+        "Nothing more can be done for this person: their personal data was erased."
+    ),
     ("*", "reason"): N_(
         "Say why in a few words (at most %(limit)s characters): the examiner will read it."
     ),
@@ -178,6 +182,7 @@ def _refusal_sentence(language: str, action: str, error: DomainError, valid: str
     text = (
         REFUSED.get(("*", key))
         or REFUSED.get((action, rule))
+        or REFUSED.get(("*", rule))
         or REFUSED.get((action, "*"))
         or REFUSED[("*", "*")]
     )

@@ -133,7 +133,14 @@ STATE_WORDS = {
     "invalidated": (N_("Session invalidated"), "error"),  # as « Session validée » beside it
     "under appeal": (N_("Under appeal"), "warning"),
     "expired": (N_("Expired"), "error"),
+    # The candidate was erased (ERASED) before her exam was done: nothing more will happen.
+    # The row stays, as the centre's record of the enrolment, named in words, not left blank.
+    "erased": (N_("Personal data erased"), "info"),
 }
+# The states an erasure ends: the review's outcomes stay as they were decided.
+ENDED_BY_ERASURE = frozenset(
+    {"invited", "created", "expired", "checks", "ready", "exam", "finished"}
+)
 LIVE_STATES = frozenset({"checks", "ready", "exam", "finished"})
 # A given-up mail, named by what it was for.
 MAIL_WORDS = {
@@ -196,6 +203,8 @@ class RosterRow:
     # The state was decided by a second examiner on the candidate's appeal (R19): a centre
     # reading « Session validée » after « Invalidée » should know why it changed.
     after_appeal: bool = False
+    # Her personal data was erased: no name or address to show (the page says so in words).
+    erased: bool = False
 
     @property
     def can_book_a_slot(self) -> bool:
@@ -312,6 +321,9 @@ def roster(
         session = sessions[-1] if sessions else None
         surname, first_name = projections.candidate_names.get(summary.candidate_id, ("", ""))
         code = summary.certification_code or (session.certification_code if session else "")
+        state = state_of(summary, session)
+        if summary.holder_erased and state in ENDED_BY_ERASURE:
+            state = "erased"
         rows.append(
             RosterRow(
                 enrollment_id=summary.enrollment_id,
@@ -320,10 +332,11 @@ def roster(
                 email=emails.get(summary.candidate_id, ""),
                 certification=titles.get(code, code),
                 last_day=summary.last_day,
-                state=state_of(summary, session),
+                state=state,
                 session=session,
                 certification_code=code,
                 after_appeal=_appeal_decided(projections, session),
+                erased=summary.holder_erased,
             )
         )
     return sorted(rows, key=lambda r: (r.surname.casefold(), r.first_name.casefold(), r.email))

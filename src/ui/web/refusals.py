@@ -56,6 +56,8 @@ _REFUSALS: dict[str, str] = {
         "This link no longer works: it was used, replaced by a newer one, or it expired. "
         "Ask for a new one with “Forgot your password?”."
     ),
+    # Not one of the guide's rules: the domain's (domain.candidate.PersonErased).
+    "ERASED": N_("Nothing more can be done for this person: their personal data was erased."),
 }
 _REFUSED = N_("This action is not possible now.")
 
