@@ -34,6 +34,7 @@ from domain.proctored_session import ProctoredSession
 from domain.review import CitedReason
 from domain.rules import rule_set
 from domain.verdict import Recommendation
+from ui import cli_words
 from ui.arguments import uuid_argument
 from ui.bundle_io import read_bundle, write_bundle
 
@@ -137,8 +138,8 @@ def replay_one(store: EventsourcingStore, review_id: UUID, out: TextIO) -> int:
     try:
         (report,) = replay_reviews(store, [review_id])
     except AggregateNotFound as error:
-        print(f"vigie: {error}", file=sys.stderr)
-        return 1
+        print(cli_words.said(error), file=sys.stderr)
+        return cli_words.REFUSED
     print_report(report, out)
     return 0 if report.matches else 1
 
@@ -428,8 +429,8 @@ def export(
     try:
         files = sign_bundle(build_bundle(store, review_id), signer)
     except AggregateNotFound as error:
-        print(f"vigie: {error}", file=sys.stderr)
-        return 1
+        print(cli_words.said(error), file=sys.stderr)
+        return cli_words.REFUSED
     target = write_bundle(files, output or Path(f"evidence-{review_id}.zip"))
     manifest = json.loads(files["manifest.json"])
     out.write(

@@ -19,13 +19,14 @@ from adapters.mail.capture import SmtpCapture, read_maildir
 from adapters.persistence.unavailable import DATABASE_UNREACHABLE
 from app.leases import LEASE_TERM_S
 from app.parked import request_retry
-from app.ports.event_store import StreamQuarantined
+from app.ports.event_store import AggregateNotFound, StreamQuarantined
 from app.read_models import describe
 from app.time_format import Style, TimeFormatter
 from domain.errors import DomainError
 from ui import (
     api_tokens_cli,
     audit_cli,
+    cli_words,
     contracts_cli,
     hotline_cli,
     lti_cli,
@@ -174,9 +175,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 metrics_port=args.metrics_port,
                 lease_seconds=args.lease_seconds,
             )
-    except (DomainError, ValueError) as error:
-        print(f"vigie: {error}", file=sys.stderr)
-        return 2
+    except (DomainError, ValueError, AggregateNotFound) as error:
+        # A refusal, a value refused, an id the store does not hold: one sentence, exit 2
+        # (an unknown id gave a traceback in `hotline` and `privacy export`: a tester's tour).
+        print(cli_words.said(error), file=sys.stderr)
+        return cli_words.REFUSED
     except KeyboardInterrupt:
         # A Ctrl-C before a command handles its own (`vigie serve` still starting, before
         # uvicorn listens): a line, not a traceback. What was recorded stays recorded (each
@@ -227,13 +230,13 @@ def _history(settings: Settings, aggregate_id: UUID) -> int:
             print(
                 f"vigie: no events for {aggregate_id} in {settings.database_url}", file=sys.stderr
             )
-            return 1
+            return cli_words.REFUSED
         times = platform.ctx.times
         for event in events:
             at = times.format(event.timestamp, style=Style.EXACT)
             print(
                 f"{event.originator_version:>4}  {at}  "
-                f"{type(event).__qualname__:<40} {describe(event)}"
+                f"{type(event).__qualname__:<40} {cli_words.english(describe(event))}"
             )
         return 0
     finally:

@@ -19,6 +19,7 @@ from domain.guide import Step
 from domain.hotline import MailToResend
 from domain.staff import Role, StaffMember
 from ui.arguments import uuid_argument
+from ui.cli_words import ERASED_WORDS
 from ui.web.hotline_progress import progress
 
 PHOTOS = {"face": Step.FACE_PHOTO, "id": Step.ID_PHOTO}
@@ -147,12 +148,20 @@ def _show(platform: Platform, candidate_id: UUID, out: TextIO) -> None:
     times = platform.ctx.times
     case = hotline.case_file(platform.ctx, platform.projections, candidate_id)
     c = case.candidate
-    print(f"{name_in_text(c.surname, c.first_name)} <{c.email}> (mails in {c.language})", file=out)
+    if c.erased_at is not None:
+        # Her data was erased: said in the command's words, not the log's « [effacé] ».
+        erased_on = times.format(c.erased_at, "en", "day")
+        print(f"{ERASED_WORDS} (personal data erased on {erased_on})", file=out)
+    else:
+        name = name_in_text(c.surname, c.first_name)
+        print(f"{name} <{c.email}> (mails in {c.language})", file=out)
     for f in case.enrolments:
         e = f.enrollment
         # The page's lines, in the same words (hotline_progress is their one source).
         shown = progress(f, "en", lambda v: times.format(v, "en", "day"))
         state = "expired" if e.expired else shown.state if shown else "invited"
+        if c.erased_at is not None:
+            state = f"{state}; nothing more happens on it (personal data erased)"
         slot = times.format(e.supervision_slot, "en") if e.live_supervision else ""
         print(
             f"- enrolment {e.id} {e.certification_code}: {state}; last day "

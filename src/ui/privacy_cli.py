@@ -11,6 +11,7 @@ from typing import Any, TextIO
 from adapters.bootstrap import Settings, bootstrap
 from app.privacy import erase_candidate, export_candidate
 from ui.arguments import uuid_argument
+from ui.cli_words import ERASED_WORDS, english
 
 
 def add_parser(commands: Any) -> None:
@@ -34,7 +35,9 @@ def run(settings: Settings, args: argparse.Namespace, out: TextIO | None = None)
     platform = bootstrap(settings)
     try:
         if args.privacy_command == "export":
-            data = export_candidate(platform.ctx, platform.projections, args.candidate_id)
+            data = _in_english(
+                export_candidate(platform.ctx, platform.projections, args.candidate_id)
+            )
             text = json.dumps(data, ensure_ascii=False, indent=2)
             if args.output:
                 Path(args.output).write_text(text + "\n", encoding="utf-8")
@@ -78,3 +81,22 @@ def run(settings: Settings, args: argparse.Namespace, out: TextIO | None = None)
         return 1 if report.media_left else 0
     finally:
         platform.close()
+
+
+def _in_english(data: Any) -> Any:
+    """The export in the command's language: an erased person's data reads « [erased] »
+    (the export read « "email": "[effacé]" » on an English command), her erased birth date
+    too (the log keeps a placeholder day)."""
+    if isinstance(data, dict):
+        kept = {key: _in_english(value) for key, value in data.items()}
+        profile = (
+            kept.get("personal_data", {}).get("portal_profile") if data.get("erased") else None
+        )
+        if isinstance(profile, dict):
+            profile["birth_date"] = ERASED_WORDS
+        return kept
+    if isinstance(data, list):
+        return [_in_english(value) for value in data]
+    if isinstance(data, str):
+        return english(data)
+    return data

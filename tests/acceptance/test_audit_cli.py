@@ -59,7 +59,7 @@ def test_an_unknown_review_is_a_clear_error(
     audited: tuple[str, list[UUID]], capsys: pytest.CaptureFixture[str]
 ) -> None:
     url, _ = audited
-    assert vigie(url, "replay", "00000000-0000-0000-0000-000000000000") == 1
+    assert vigie(url, "replay", "00000000-0000-0000-0000-000000000000") == 2
     assert "no review" in capsys.readouterr().err
 
 

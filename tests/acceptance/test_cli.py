@@ -48,9 +48,9 @@ def test_the_demo_plays_the_journey_and_its_ids_work_with_history_and_replay(
 def test_unknown_ids_and_bad_urls_get_clear_errors(
     fresh_folder: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["history", "00000000-0000-0000-0000-000000000000"]) == 1
+    assert main(["history", "00000000-0000-0000-0000-000000000000"]) == 2
     assert "no events for" in capsys.readouterr().err
-    assert main(["replay", "00000000-0000-0000-0000-000000000000"]) == 1
+    assert main(["replay", "00000000-0000-0000-0000-000000000000"]) == 2
     assert "no review" in capsys.readouterr().err
     assert main(["--database-url", "mysql://x/y", "history", "0" * 32]) == 2
     assert "VIGIE_DATABASE_URL" in capsys.readouterr().err

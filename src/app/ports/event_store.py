@@ -19,6 +19,7 @@ class AggregateNotFound(LookupError):
     def __init__(self, aggregate_id: UUID, kind: str = "aggregate") -> None:
         super().__init__(f"no {kind} with id {aggregate_id}")
         self.aggregate_id = aggregate_id
+        self.kind = kind
 
 
 class ConcurrencyConflict(RuntimeError):
