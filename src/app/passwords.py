@@ -12,17 +12,30 @@ from functools import cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from domain.errors import TooShort
+from domain.bounds import LIMITS
+from domain.errors import TooLong, TooShort
 
 _ARGON2 = PasswordHasher()
 MIN_LENGTH = 8
+# The longest password a log-in form takes (its `maxlength`, the edge's bound): one set any
+# longer could never be typed again. /staff/security and `vigie staff add` took 2,000
+# characters, the log-in page cut them at 1,024, and the member was locked out for good (a
+# tester's tour). Every way of setting a password is refused past it, with this number.
+MAX_LENGTH = LIMITS["password"]
+
+
+def check_password(password: str) -> str:
+    """The password, if a log-in can take it: TooShort or TooLong (naming `password`)."""
+    if len(password) < MIN_LENGTH:
+        raise TooShort("password", MIN_LENGTH, len(password))
+    if len(password) > MAX_LENGTH:
+        raise TooLong("password", MAX_LENGTH, len(password))
+    return password
 
 
 def hash_password(password: str) -> str:
-    """An argon2id hash (salted, self-describing)."""
-    if len(password) < MIN_LENGTH:
-        raise TooShort("password", MIN_LENGTH, len(password))
-    return _ARGON2.hash(password)
+    """An argon2id hash (salted, self-describing) of a password `check_password` accepts."""
+    return _ARGON2.hash(check_password(password))
 
 
 @cache

@@ -123,6 +123,16 @@ def change_staff_password(ctx: Context, staff_id: UUID, *, current: str, new: st
     return True
 
 
+def reset_staff_password(ctx: Context, staff_id: UUID, *, new: str) -> int:
+    """An administrator gives a member of staff who lost their password a new one (`vigie
+    staff reset-password`): recorded as the member's own change is (StaffPasswordSet), and
+    every session of theirs ends. How many sessions ended."""
+    password_hash = hash_password(new)
+    at = ctx.now()
+    update(ctx, staff_id, StaffMember, lambda s: s.set_password(at=at, password_hash=password_hash))
+    return end_sessions(ctx, staff_account(staff_id))
+
+
 def authenticate(
     ctx: Context, directory: CandidateDirectory, *, email: str, password: str
 ) -> UUID | None:

@@ -36,7 +36,6 @@ from markupsafe import Markup
 from adapters.bootstrap import Platform
 from adapters.media.duration import recording_seconds
 from app.media_content import UPLOADS, MediaTooLarge, accept_upload, recording_kind
-from app.passwords import MIN_LENGTH
 from app.ports.event_store import StreamQuarantined
 from app.read_models import SessionSummary
 from app.use_cases import accommodations, accounts, enrolment, proctoring
@@ -56,6 +55,7 @@ from ui.web.edge import (
     candidate_id,
     context,
     edge_bound,
+    kept_bound,
     language_of,
     live_session,
     own_session,
@@ -68,7 +68,7 @@ from ui.web.edge import (
 )
 from ui.web.i18n import LANGUAGES, N_, Gettext, gettext_for
 from ui.web.portal import duration_in_words
-from ui.web.refusals import refusal_message
+from ui.web.refusals import password_refusal, refusal_message
 
 # What a connection must reach to pass (R8): a usable video stream and answers in time.
 MAX_ROUND_TRIP_MS = 1000.0
@@ -98,7 +98,8 @@ class TermsForm(msgspec.Struct):
 
 class PasswordForm(msgspec.Struct):
     token: str = ""
-    password: Annotated[str, edge_bound("password")] = ""
+    # Checked by the handler, said beside the field (a megabyte is refused at the edge).
+    password: Annotated[str, kept_bound("password")] = ""
 
 
 class ForgotForm(msgspec.Struct):
@@ -238,8 +239,8 @@ def password_reset(request: Request[Any, Any, Any], data: Typed[PasswordForm]) -
     platform = platform_of(request)
     token, password = data.token, data.password
     _ = gettext_for(language_of(request))
-    if len(password) < MIN_LENGTH:
-        error = _("Choose a password of at least %(n)s characters.", n=MIN_LENGTH)
+    error = password_refusal(language_of(request), password)
+    if error:
         return Template(
             "password.html",
             context=context(request, token=token, done=False, error=error),

@@ -133,12 +133,36 @@ def throttle_of(request: Request[Any, Any, Any]) -> LoginThrottle:
     return throttle
 
 
-def too_many_failures(language: str) -> str:
-    """What a throttled log-in says (HTTP 429), in the reader's language."""
+def too_many_failures(language: str, *, staff: str = "") -> str:
+    """What a throttled log-in says (HTTP 429), in the reader's language. A candidate asks
+    for a new password by mail; a member of staff has no such mail (`staff`: "password" or
+    "second-factor", the step refused), their administrator gives them a new one."""
+    _ = gettext_for(language)
+    if not staff:
+        return _(
+            "Too many failed log-ins for this account. Wait 15 minutes, then try again, or ask "
+            "for a new password."
+        )
+    wait = _("Too many failed log-ins for this account. Wait 15 minutes, then try again.")
+    help_ = lost_second_factor(language) if staff == "second-factor" else forgotten(language)
+    return f"{wait} {help_}"
+
+
+def forgotten(language: str) -> str:
+    """What a member of staff who forgot their password does (no mail resets it)."""
     _ = gettext_for(language)
     return _(
-        "Too many failed log-ins for this account. Wait 15 minutes, then try again, or ask "
-        "for a new password."
+        "Forgot your password? Ask the platform's administrator for a new one (they set it "
+        "with “vigie staff reset-password”)."
+    )
+
+
+def lost_second_factor(language: str) -> str:
+    """What a member of staff who lost their authenticator app does."""
+    _ = gettext_for(language)
+    return _(
+        "Lost your authenticator app? Ask the platform's administrator to remove the second "
+        "factor (“vigie staff reset-second-factor”)."
     )
 
 

@@ -44,6 +44,7 @@ from ui.web.edge import (
     Form,
     context,
     edge_bound,
+    forgotten,
     language_of,
     platform_of,
     return_path,
@@ -91,7 +92,9 @@ async def staff_login(
         return Template(
             "staff_login.html",
             context=context(
-                request, error=too_many_failures(language_of(request)), back_to=back_to
+                request,
+                error=too_many_failures(language_of(request), staff="password"),
+                back_to=back_to,
             ),
             status_code=429,
         )
@@ -105,10 +108,14 @@ async def staff_login(
     )
     if staff is None:
         await sync_to_thread(throttle.failed, data.email, "staff")
-        _ = gettext_for(language_of(request))
+        language = language_of(request)
+        _ = gettext_for(language)
+        # What to do next too: staff get no « forgot password » mail (a tester's tour).
+        wrong = _("Wrong e-mail or password.")
+        error = f"{wrong} {forgotten(language)}"
         return Template(
             "staff_login.html",
-            context=context(request, error=_("Wrong e-mail or password."), back_to=back_to),
+            context=context(request, error=error, back_to=back_to),
             status_code=401,
         )
     if await sync_to_thread(second_factors_of(request).enabled, staff.id):
@@ -165,7 +172,7 @@ async def staff_code(
     _ = gettext_for(language_of(request))
     throttle = throttle_of(request)
     if not await sync_to_thread(throttle.allows, str(staff), "second-factor"):
-        error = too_many_failures(language_of(request))
+        error = too_many_failures(language_of(request), staff="second-factor")
         return Template("staff_code.html", context=context(request, error=error), status_code=429)
     if not await sync_to_thread(second_factors_of(request).check, staff, data.code):
         await sync_to_thread(throttle.failed, str(staff), "second-factor")

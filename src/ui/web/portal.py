@@ -17,7 +17,7 @@ from litestar.response import Redirect, Template
 from markupsafe import Markup, escape
 
 from adapters.bootstrap import Platform
-from app.passwords import MIN_LENGTH
+from app.passwords import MAX_LENGTH, MIN_LENGTH
 from app.time_format import LOCALES, TimeFormatter
 from app.use_cases import portal, proctoring
 from app.use_cases.reviewing import review_id_for
@@ -217,6 +217,8 @@ def _profile(data: dict[str, Any], *, first: bool, today: date) -> PortalProfile
     password = str(data.get("password", ""))
     if (first or password) and len(password) < MIN_LENGTH:
         problems.append(TooShort("password", MIN_LENGTH, len(password)))
+    elif len(password) > MAX_LENGTH:  # more than the log-in page takes (a tester's tour)
+        problems.append(TooLong("password", MAX_LENGTH, len(password)))
     try:
         birth_date: date | None = date.fromisoformat(str(data.get("birth_date", "")))
     except ValueError:

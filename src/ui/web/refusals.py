@@ -12,7 +12,7 @@ from babel.numbers import format_decimal
 from markupsafe import Markup, escape
 
 from app.media_content import MIB, MediaTooLarge, UnacceptedMedia
-from app.passwords import MIN_LENGTH
+from app.passwords import MAX_LENGTH, MIN_LENGTH
 from domain.bounds import LIMITS
 from domain.errors import (
     DomainError,
@@ -168,6 +168,23 @@ def edge_sentence(language: str, key: str, limit: int | None, path: str = "") ->
         field=field,
         limit=format_decimal(rule, locale=language),
     )
+
+
+def password_refusal(language: str, password: str) -> str:
+    """Why a new password is refused (`app.passwords.check_password`), said beside its field
+    in `language`; "" when it is accepted. The log-in forms take MAX_LENGTH characters: a
+    longer one was accepted here and locked its owner out (a tester's tour)."""
+    _ = gettext_for(language)
+    if len(password) < MIN_LENGTH:
+        return _("Choose a password of at least %(n)s characters.", n=MIN_LENGTH)
+    if len(password) > MAX_LENGTH:
+        return _(
+            "Choose a password of at most %(n)s characters: this one has %(given)s, more "
+            "than the log-in page takes.",
+            n=format_decimal(MAX_LENGTH, locale=language),
+            given=format_decimal(len(password), locale=language),
+        )
+    return ""
 
 
 def refusal_message(language: str, error: DomainError) -> Markup:

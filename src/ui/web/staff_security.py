@@ -21,6 +21,7 @@ from app.use_cases import accounts
 from domain.staff import Role, StaffMember
 from ui.web.edge import (
     context,
+    kept_bound,
     language_of,
     platform_of,
     second_factors_of,
@@ -28,6 +29,7 @@ from ui.web.edge import (
     staff_id,
 )
 from ui.web.i18n import gettext_for
+from ui.web.refusals import password_refusal
 
 
 class CodeForm(msgspec.Struct):
@@ -35,8 +37,9 @@ class CodeForm(msgspec.Struct):
 
 
 class PasswordChange(msgspec.Struct):
-    current: str = ""
-    password: str = ""
+    # Checked by the handler, said beside its field (a megabyte is refused at the edge).
+    current: Annotated[str, kept_bound("password")] = ""
+    password: Annotated[str, kept_bound("password")] = ""
 
 
 FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
@@ -49,6 +52,8 @@ def _page(
     error: str = "",
     done: str = "",
     status: int = 200,
+    current_error: str = "",
+    password_error: str = "",
 ) -> Template:
     member = staff_id(request)
     enabled = second_factors_of(request).enabled(member)
@@ -66,6 +71,9 @@ def _page(
             error=error,
             done=done,
             min_length=MIN_LENGTH,
+            # The password form's refusals, each beside its field.
+            current_error=current_error,
+            password_error=password_error,
             # Issue 16: a member linked to the organisation's provider signs in there (its
             # MFA applies); with no Vigie password, the password and code forms are not theirs.
             through_provider=bool(staff.identities),
@@ -131,13 +139,14 @@ class StaffSecurity(Controller):
         """Every session of the member ends, this one included: log in again."""
         member = staff_id(request)
         _ = gettext_for(language_of(request))
-        if len(data.password) < MIN_LENGTH:
-            error = _("Choose a password of at least %(n)s characters.", n=MIN_LENGTH)
-            return _page(request, error=error, status=400)
+        language = language_of(request)
+        refused = password_refusal(language, data.password)
+        if refused:
+            return _page(request, password_error=refused, status=400)
         ctx = platform_of(request).ctx
         if not accounts.change_staff_password(ctx, member, current=data.current, new=data.password):
-            return _page(request, error=_("Your current password is not this one."), status=400)
-        language = language_of(request)
+            wrong = _("Your current password is not this one.")
+            return _page(request, current_error=wrong, status=400)
         request.set_session({"lang": language})
         notice = _("Your password was changed and every session of yours ended. Log in again.")
         return Template("staff_login.html", context=context(request, error="", notice=notice))
