@@ -20,13 +20,15 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from uuid import UUID
+from uuid import UUID, uuid5
 
 from app.context import Context, retrying
 from app.ports.event_store import AggregateNotFound
 from app.tenancy import actor
 from domain.access import OutOfReach
 from domain.integrations import (
+    INTEGRATIONS_NAMESPACE,
+    ApiToken,
     CentreIntegrations,
     Scope,
     TokenRefusal,
@@ -83,11 +85,44 @@ def _change(ctx: Context, centre_id: UUID, command: Callable[[CentreIntegrations
 
 @dataclass(frozen=True)
 class IssuedToken:
-    """A new token: `token` is shown once and never again."""
+    """A new token: `token` is shown in the reply to the form that made it, never on the
+    page again."""
 
     token_id: UUID
     token: str
     expires_at: datetime
+    name: str = ""
+    short_id: str = ""
+    revoked: bool = False  # the form was sent again after its token was revoked
+
+
+@dataclass(frozen=True)
+class FormNonce:
+    """A token form's one-time nonce (random, drawn when the page is drawn, sent back with
+    the form) and the platform's key: together they give the token's id and secret, so the
+    same form sent twice (a double click, a reload of its answer) names the same token, and
+    the store records it once. Neither is stored: the nonce lives only in that page and its
+    post, the key only in the platform's settings; a leak of either alone gives no token."""
+
+    nonce: str
+    platform_key: bytes
+
+    def derived(self, centre: UUID) -> tuple[UUID, str]:
+        raw = hmac.new(
+            self.platform_key,
+            b"vigie-api-token:" + centre.bytes + self.nonce.encode(),
+            hashlib.sha256,
+        ).digest()
+        token_id = uuid5(INTEGRATIONS_NAMESPACE, f"api-token:{centre}:{raw[:16].hex()}")
+        return token_id, base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+NONCE_LENGTH = 200  # a form's nonce is ours (43 characters); more is no form of ours
+
+
+def new_form_nonce() -> str:
+    """A token form's one-time nonce (drawn by the page, at the edge: never in the domain)."""
+    return secrets.token_urlsafe(32)
 
 
 def issue_token(
@@ -97,27 +132,44 @@ def issue_token(
     name: str,
     scopes: tuple[Scope, ...],
     valid_days: int = DEFAULT_TOKEN_DAYS,
+    form: FormNonce | None = None,
 ) -> IssuedToken:
-    """A centre's manager issues a token for the centre's machines."""
+    """A centre's manager issues a token for the centre's machines. With the page's `form`
+    nonce, sending that form again issues nothing more and answers the same token (the
+    store refuses a second token for one form: its id is the form's); without it (the
+    command line) each call is a new token."""
     centre = centre_manager(ctx, staff_id)
-    token_id = ctx.ids.new_id()
-    secret = secrets.token_urlsafe(32)
+    if form is not None:
+        token_id, secret = form.derived(centre)
+    else:
+        token_id, secret = ctx.ids.new_id(), secrets.token_urlsafe(32)
     at = ctx.now()
     expires_at = at + timedelta(days=valid_days)
+    issued: list[ApiToken] = []
 
     def command(found: CentreIntegrations) -> None:
-        found.issue_token(
-            token_id=token_id,
-            name=name,
-            scopes=scopes,
-            secret_digest=digest(secret),
-            expires_at=expires_at,
-            issued_by=staff_id,
-            at=at,
-        )
+        issued[:] = [
+            found.issue_token(
+                token_id=token_id,
+                name=name,
+                scopes=scopes,
+                secret_digest=digest(secret),
+                expires_at=expires_at,
+                issued_by=staff_id,
+                at=at,
+            )
+        ]
 
     _change(ctx, centre, command)
-    return IssuedToken(token_id, f"{TOKEN_PREFIX}_{centre.hex}_{token_id.hex}_{secret}", expires_at)
+    token = issued[0]
+    return IssuedToken(
+        token_id,
+        f"{TOKEN_PREFIX}_{centre.hex}_{token_id.hex}_{secret}",
+        token.expires_at,
+        token.name,
+        token.short_id,
+        token.revoked_at is not None,
+    )
 
 
 def revoke_token(ctx: Context, staff_id: UUID, token_id: UUID) -> None:

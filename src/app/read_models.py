@@ -9,6 +9,7 @@ log's head through LISTEN/NOTIFY (`LogHead`) and skips the read when it is alrea
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar
@@ -245,6 +246,17 @@ class DeliverySummary:
     status: DeliveryStatus = DeliveryStatus.PENDING
     next_attempt_at: datetime | None = None
     attempts: tuple[DeliveryAttempt, ...] = ()
+    # Whose delivery it is (the centre's log names the candidate): the body's enrolment.
+    enrollment_id: UUID | None = None
+
+
+def _subject_of(body: str) -> UUID | None:
+    """The enrolment a webhook's body is about (`data.enrollment_id`), if it names one."""
+    try:
+        found = json.loads(body).get("data", {}).get("enrollment_id")
+        return UUID(found) if isinstance(found, str) else None
+    except (ValueError, AttributeError):
+        return None
 
 
 @dataclass(frozen=True)
@@ -447,6 +459,7 @@ class Projections:
                 event.url,
                 event.timestamp,
                 next_attempt_at=event.timestamp,
+                enrollment_id=_subject_of(event.body),
             )
             return
         summary = self.webhook_deliveries.get(did)

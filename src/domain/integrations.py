@@ -34,6 +34,26 @@ URL_LENGTH = 500
 # http(s), a host (a name, IPv4 or [IPv6]), an optional port, then no space: no user or
 # password before the host (they would be shown on the centre's page and kept in the log).
 _URL = re.compile(r"^https?://(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?(?:[/?#]\S*)?$")
+_SCHEME = re.compile(r"^https?://", re.IGNORECASE)
+
+
+class UrlProblem(StrEnum):
+    """What is wrong with a webhook's address, for the page to say it (not only « check »)."""
+
+    REQUIRED = "required"
+    TOO_LONG = "too_long"
+    SCHEME = "scheme"  # not http:// or https://
+    CREDENTIALS = "credentials"  # a user or password before the host
+    SPACE = "space"
+    HOST = "host"  # no host, or one with characters a host name cannot hold
+
+
+class BadUrl(InvalidArgument):
+    """A webhook address refused, with what is wrong with it (`problem`)."""
+
+    def __init__(self, problem: UrlProblem, message: str) -> None:
+        super().__init__("url", message)
+        self.problem = problem
 
 
 class Scope(StrEnum):
@@ -90,6 +110,12 @@ class ApiToken:
     revoked_at: datetime | None = None
     revoked_by: UUID | None = None
 
+    @property
+    def short_id(self) -> str:
+        """What the centre's table and the new token's notice name it by: the first 8 hex
+        digits of its id, as they are in the token (`vigie_<centre>_<id>_…`)."""
+        return self.token_id.hex[:8]
+
     def state(self, at: datetime) -> TokenRefusal | None:
         """None while it works; why not otherwise."""
         if self.revoked_at is not None:
@@ -119,12 +145,19 @@ def check_url(url: str) -> str:
     """A webhook's address: http(s), a host, no credentials in it (they would be shown on the
     centre's page and in the log)."""
     url = url.strip()
+    if not url:
+        raise BadUrl(UrlProblem.REQUIRED, "an address is required")
     if len(url) > URL_LENGTH:
-        raise InvalidArgument("url", f"at most {URL_LENGTH} characters")
+        raise BadUrl(UrlProblem.TOO_LONG, f"at most {URL_LENGTH} characters")
+    if not _SCHEME.match(url):
+        raise BadUrl(UrlProblem.SCHEME, "an http:// or https:// address")
+    if any(c.isspace() for c in url):
+        raise BadUrl(UrlProblem.SPACE, "no space in an address")
+    authority = re.split(r"[/?#]", url.split("://", 1)[1], maxsplit=1)[0]
+    if "@" in authority:
+        raise BadUrl(UrlProblem.CREDENTIALS, "no user or password before the host")
     if not _URL.match(url):
-        raise InvalidArgument(
-            "url", "an http:// or https:// address with a host (and no user or password)"
-        )
+        raise BadUrl(UrlProblem.HOST, "a host name, an IPv4 address or an [IPv6] one")
     return url
 
 
@@ -197,9 +230,18 @@ class CentreIntegrations(Aggregate):
         expires_at: datetime,
         issued_by: UUID,
         at: datetime,
-    ) -> None:
-        """A centre's manager lets a machine in, with these scopes, until `expires_at`."""
+    ) -> ApiToken:
+        """A centre's manager lets a machine in, with these scopes, until `expires_at`; the
+        token issued. Idempotent: a token id issued already with this secret (the same form
+        sent twice, a double click or a reload: the application derives both from the form's
+        one-time nonce) records nothing and answers that token, so one form makes one token
+        whatever the browser sends."""
         require_aware("at", at)
+        already = self.tokens.get(token_id)
+        if already is not None:
+            if not hmac.compare_digest(already.secret_digest, secret_digest):
+                raise InvalidArgument("token_id", "this token was issued already")
+            return already
         require_aware("expires_at", expires_at)
         if not scopes:
             raise InvalidArgument("scopes", "choose at least one scope")
@@ -207,8 +249,6 @@ class CentreIntegrations(Aggregate):
             raise InvalidArgument("expires_at", "a token expires after it is issued")
         if (utc(expires_at) - utc(at)).days > LONGEST_TOKEN_DAYS:
             raise InvalidArgument("expires_at", f"at most {LONGEST_TOKEN_DAYS} days")
-        if token_id in self.tokens:
-            raise InvalidArgument("token_id", "this token was issued already")
         self._token_issued(
             token_id=token_id,
             name=check_name(name),
@@ -218,6 +258,7 @@ class CentreIntegrations(Aggregate):
             issued_by=issued_by,
             timestamp=at,
         )
+        return self.tokens[token_id]
 
     def revoke_token(self, *, token_id: UUID, revoked_by: UUID, at: datetime) -> bool:
         """The token stops working at once; False (nothing recorded) if it was already

@@ -360,3 +360,154 @@ def test_a_token_name_at_its_limit_is_kept_and_far_past_it_refused_at_the_edge(
     issue_on_the_page(client, "n" * limit, Scope.RESULTS_READ)
     [token] = tokens_of(platform, "centre@example.org").values()
     assert token.name == "n" * limit
+
+
+NONCE = re.compile(r'name="form_nonce" value="([^"]+)"')
+
+
+def plain(page: str) -> str:
+    """A page's text with its French typography's no-break spaces as plain ones."""
+    return html.unescape(page).replace("\xa0", " ").replace("\u202f", " ")
+
+
+def token_form(client: TestClient[Any], **fields: Any) -> dict[str, Any]:
+    """The token form as the page draws it (its CSRF token and one-time nonce), filled in."""
+    page = client.get("/operator/integrations").text
+    nonce = NONCE.search(page)
+    assert nonce is not None, "the token form carries a one-time nonce"
+    return {
+        "_csrf_token": form_token(client, "/operator/integrations"),
+        "form_nonce": nonce.group(1),
+        **fields,
+    }
+
+
+def test_one_form_makes_one_token_however_often_it_is_sent(
+    platform: Platform, client: TestClient[Any]
+) -> None:
+    """A double click sent the form twice and a reload of the answer a third time: three
+    active tokens, one secret seen (a tester's tour). Now the form's nonce names one token,
+    which the store records once; each answer shows that token, and its short id is in the
+    list."""
+    form = token_form(client, name="LMS", days="30", scopes=[Scope.RESULTS_READ.value])
+    answers = [client.post("/operator/integrations/tokens", data=form) for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    shown = {html.unescape(m.group(1)) for a in answers if (m := TOKEN.search(a.text))}
+    [token] = shown  # the same token each time
+    [(token_id, made)] = tokens_of(platform, "centre@example.org").items()
+    assert token_id.hex in token and made.state(made.issued_at) is None
+    short = token_id.hex[:8]
+    for answer in answers:
+        said = plain(answer.text)
+        assert f'data-token-id="{short}"' in said
+        assert f"identifiant {short} dans la liste" in said
+        assert said.count(f'<code class="token-id">{short}</code>') == 1
+    with TestClient(client.app) as machine:  # the token shown works
+        assert machine.get(f"{ENROL}/{UUID(int=1)}", headers=bearer(token)).status_code == 404
+    # A new page, a new form: a second token.
+    issue_on_the_page(client, "LMS 2", Scope.RESULTS_READ)
+    assert len(tokens_of(platform, "centre@example.org")) == 2
+    # The first form sent again once its token is revoked: nothing new, no secret shown.
+    path = "/operator/integrations"
+    client.post(f"{path}/tokens/{token_id}/revoke", data={"_csrf_token": form_token(client, path)})
+    again = client.post(f"{path}/tokens", data=form)
+    assert TOKEN.search(again.text) is None and token not in again.text
+    assert "Ce formulaire a déjà été envoyé" in plain(again.text)
+    assert len(tokens_of(platform, "centre@example.org")) == 2
+
+
+def test_every_refused_token_field_says_what_is_wrong_beside_it(
+    platform: Platform, client: TestClient[Any]
+) -> None:
+    """Empty name and no scope said only « Vérifiez le champ « Ce que le jeton permet » »
+    (the name not flagged), 0 or 367 days no range (a tester's tour)."""
+    path = "/operator/integrations/tokens"
+    refused = client.post(path, data=token_form(client, name="  ", days="367"))
+    assert refused.status_code == 409
+    said = plain(refused.text)
+    assert '<small class="field-error" id="name-error" role="alert">« Nom du jeton » est' in said
+    assert "« Ce que le jeton permet » : cochez-en au moins un." in said
+    assert "« Valable (jours) » : un nombre entier de jours, de 1 à 366." in said
+    assert 'value="367"' in said
+    client.get("/lang/en")
+    refused = client.post(
+        path, data=token_form(client, name="LMS", days="abc", scopes=[Scope.RESULTS_READ.value])
+    )
+    said = plain(refused.text)
+    assert "“Valid for (days)”: a whole number of days, from 1 to 366." in said
+    assert 'value="LMS"' in said and "Vérifiez" not in said and "Check the field" not in said
+    assert tokens_of(platform, "centre@example.org") == {}
+
+
+@pytest.mark.parametrize(
+    ("url", "french", "english"),
+    [
+        (
+            "https://user:pass@example.org/hook?x=1",
+            "pas de nom d'utilisateur ni de mot de passe dans l'adresse",
+            "no user name or password in the address",
+        ),
+        ("https://bad host/", "une adresse ne contient pas d'espace", "an address holds no space"),
+        ("ftp://example.org/", "commencez l'adresse par https://", "start the address with"),
+        ("https://exa_mple.org/", "après https:// vient un nom d'hôte", "comes a host name"),
+    ],
+)
+def test_a_refused_webhook_address_is_said_beside_it_and_kept(
+    client: TestClient[Any], url: str, french: str, english: str
+) -> None:
+    """An address with a password or a space gave a bare page and lost the form; the others
+    only « Vérifiez le champ » (a tester's tour)."""
+    path = "/operator/integrations"
+    for language, words in (("fr", french), ("en", english)):
+        client.get(f"/lang/{language}")
+        refused = client.post(
+            f"{path}/webhooks",
+            data={
+                "url": url,
+                "events": ["exam.submitted"],
+                "_csrf_token": form_token(client, path),
+            },
+        )
+        assert refused.status_code == 409, refused.text
+        said = plain(refused.text)
+        assert '<small class="field-error" id="url-error" role="alert">' in said
+        assert words in said, said
+        assert f'value="{url}"' in said
+        assert re.search(r'value="exam.submitted" checked', said)
+        assert not re.search(r'value="session.created" checked', said)
+        assert 'id="webhook-list"' not in said
+
+
+def test_machine_api_errors_name_the_field_and_the_reason_for_a_program(
+    client: TestClient[Any],
+) -> None:
+    """400 « Invalid field email » with « Vérifiez le champ « Adresse e-mail » », and the
+    pages' « Revenez en arrière » for a body that is no JSON (a tester's tour): now `field`
+    and `reason` for the program, `detail` in English (or French when asked)."""
+    token = issue_on_the_page(client, "LMS", Scope.ENROLMENTS_WRITE)
+    with TestClient(client.app) as machine:
+        missing = machine.post(ENROL, json={}, headers=bearer(token))
+        assert missing.status_code == 400
+        assert missing.json()["field"] == "email" and missing.json()["reason"] == "missing"
+        assert missing.json()["detail"] == "The field “email” is missing: it is required."
+        language = machine.post(ENROL, json={**NEW_ONE, "language": "de"}, headers=bearer(token))
+        assert (language.json()["field"], language.json()["reason"]) == ("language", "malformed")
+        assert "write “fr” or “en”" in language.json()["detail"]
+        long = machine.post(ENROL, json={**NEW_ONE, "surname": "x" * 101}, headers=bearer(token))
+        assert long.json()["reason"] == "too_long" and "at most 100" in long.json()["detail"]
+        french = machine.post(
+            ENROL, json={}, headers={**bearer(token), "accept-language": "fr-FR,fr;q=0.9,en;q=0.5"}
+        )
+        assert french.json()["detail"] == "Le champ « email » manque : il est obligatoire."
+        broken = machine.post(
+            ENROL,
+            content=b"{not json",
+            headers={**bearer(token), "content-type": "application/json"},
+        )
+        assert broken.status_code == 400 and "field" not in broken.json()
+        assert broken.json()["detail"].startswith("The body could not be read")
+        invalid = machine.post(ENROL, json={**NEW_ONE, "email": "nope"}, headers=bearer(token))
+        assert invalid.status_code == 422 and invalid.json()["reason"] == "invalid"
+        assert invalid.json()["field"] == "email"
+        unknown = machine.post(ENROL, json=NEW_ONE, headers=bearer("vigie_x_y_z"))
+        assert unknown.json()["detail"].startswith("This API token is not known")

@@ -234,6 +234,17 @@ def test_every_event_reaches_the_receiver_once_signed_after_retries_through_the_
         assert log.count('data-outcome="failed"') == 5
         assert log.count('data-outcome="delivered"') == 4
         assert "HTTP 503" in log and "HTTP 204" in log
+        # Newest first, each attempt at its own time (a retry sat under its first try, so the
+        # times went 07:18, 07:16, 07:15, 07:18: a tester's tour), each naming its candidate.
+        times = [
+            datetime.fromisoformat(t)
+            for t in re.findall(
+                r'<tr data-delivery="[^"]+" data-outcome="[^"]+" data-at="([^"]+)"', log
+            )
+        ]
+        assert len(times) == 9 and times == sorted(times, reverse=True), times
+        assert log.count(f'data-enrollment="{journey.enrollment_id}"') == 9
+        assert log.count("MARTIN Camille") == 9
 
 
 def test_a_receiver_that_never_answers_is_given_up_after_its_attempts(

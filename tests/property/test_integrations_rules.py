@@ -13,10 +13,12 @@ from hypothesis import strategies as st
 from domain.access import OutOfReach
 from domain.errors import InvalidArgument
 from domain.integrations import (
+    BadUrl,
     CentreIntegrations,
     Scope,
     TokenRefusal,
     TokenRefused,
+    UrlProblem,
     WebhookEvent,
     check_url,
 )
@@ -89,7 +91,7 @@ def test_a_wrong_secret_or_an_unknown_token_is_unknown() -> None:
         ("expires_at", {"expires_at": T0}),
         ("expires_at", {"expires_at": T0 + timedelta(days=367)}),
         ("name", {"name": "  "}),
-        ("token_id", {"token_id": TOKEN}),  # issued already
+        ("token_id", {"token_id": TOKEN, "secret_digest": "e" * 64}),  # another's id
     ],
 )
 def test_a_token_is_refused_naming_the_field(field: str, change: dict[str, object]) -> None:
@@ -108,6 +110,25 @@ def test_a_token_is_refused_naming_the_field(field: str, change: dict[str, objec
     with pytest.raises(InvalidArgument) as refused:
         found.issue_token(**command)  # type: ignore[arg-type]
     assert refused.value.field == field
+    assert recorded(found) == []
+
+
+def test_one_form_sent_twice_is_one_token() -> None:
+    """A token issued again with its id and secret (the same form sent twice: a double click,
+    a reload of its answer) records nothing and answers the token, whatever else differs."""
+    found = centre_with_a_token()
+    found.collect_events()
+    [first] = found.tokens.values()
+    again = found.issue_token(
+        token_id=TOKEN,
+        name="another name",
+        scopes=(Scope.ENROLMENTS_WRITE,),
+        secret_digest=DIGEST,
+        expires_at=T0 + timedelta(days=2),
+        issued_by=MANAGER,
+        at=T0 + timedelta(seconds=1),
+    )
+    assert again == first and len(found.tokens) == 1
     assert recorded(found) == []
 
 
@@ -138,16 +159,26 @@ def test_a_removed_webhook_is_told_nothing_more() -> None:
 
 
 @pytest.mark.parametrize(
-    "url",
+    ("url", "problem"),
     [
-        "ftp://lms.example.org/",
-        "https://user:secret@lms.example.org/",
-        "lms.example.org",
-        "https://",
-        "http://a b/",
+        ("ftp://lms.example.org/", UrlProblem.SCHEME),
+        ("https://user:secret@lms.example.org/", UrlProblem.CREDENTIALS),
+        ("https://user@lms.example.org/x?y=1", UrlProblem.CREDENTIALS),
+        ("lms.example.org", UrlProblem.SCHEME),
+        ("https://", UrlProblem.HOST),
+        ("http://a b/", UrlProblem.SPACE),
+        ("https://lms.example.org/?to=a@b", None),  # an « @ » after the host is no password
+        ("  ", UrlProblem.REQUIRED),
+        ("https://lms.example.org/" + "x" * 500, UrlProblem.TOO_LONG),
     ],
 )
-def test_a_webhook_address_must_be_http_with_a_host_and_no_credentials(url: str) -> None:
-    with pytest.raises(InvalidArgument) as refused:
+def test_a_webhook_address_must_be_http_with_a_host_and_no_credentials(
+    url: str, problem: UrlProblem | None
+) -> None:
+    """Each refusal says what is wrong (`problem`), for the page to say it."""
+    if problem is None:
+        assert check_url(url) == url
+        return
+    with pytest.raises(BadUrl) as refused:
         check_url(url)
-    assert refused.value.field == "url"
+    assert refused.value.field == "url" and refused.value.problem is problem

@@ -54,8 +54,9 @@ class Problem(msgspec.Struct, omit_defaults=True):
     reason: str | None = None  # a refused API token: why (issue 16, ui.web.machine_api)
 
 
-def problem_response(error: DomainError) -> Response[Problem]:
-    """A refusal as problem details: 409 for a rule, 422 for a malformed field."""
+def problem_response(error: DomainError, *, machine: bool = False) -> Response[Problem]:
+    """A refusal as problem details: 409 for a rule, 422 for a malformed field (for the
+    machine API, `reason` `invalid`, as its edge's 400 names `missing`, `too_long`…)."""
     if isinstance(error, RuleBroken):
         body = Problem(
             type=f"https://vigie.example/problems/rules/{error.rule}",
@@ -71,6 +72,7 @@ def problem_response(error: DomainError) -> Response[Problem]:
             status=refusal_status(error, 422),
             detail=error.message,
             field=error.field,
+            reason="invalid" if machine else None,
         )
     else:
         body = Problem(type="about:blank", title="Refused", status=409, detail=str(error))

@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from litestar import Litestar, Request, Response
 from litestar.config.csrf import CSRFConfig
 from litestar.exceptions import (
@@ -103,7 +104,7 @@ def _domain_error(request: Request[Any, Any, Any], error: DomainError) -> Respon
     details for the API); nothing was recorded. A page that asked for a fragment (the
     candidate's checks and portal, issue 12) gets the sentence alone, shown in place."""
     if request.url.path.startswith("/api/"):
-        return api.problem_response(error)
+        return api.problem_response(error, machine=machine_api.is_machine(request))
     message = refusal_message(page_context(request)["lang"], error)
     name = "_refusal.html" if wants_fragment(request) else "error.html"
     status = refusal_status(error, 409)
@@ -133,6 +134,9 @@ def _conflict(request: Request[Any, Any, Any], error: ConcurrencyConflict) -> Re
     (ids, versions) are for the log, not for the person."""
     _ = gettext_for(language_of(request))
     message = _("This was changed elsewhere at the same moment. Please try again in a moment.")
+    if machine_api.is_machine(request):
+        body = machine_api.http_problem(request, 409, "Conflict")
+        return Response(body, status_code=409, media_type=api.PROBLEM)
     if request.url.path.startswith("/api/"):
         body = api.Problem(
             type="https://vigie.example/problems/conflict",
@@ -174,9 +178,10 @@ _LENGTH_BOUND = re.compile(r"of length <= (\d+)")
 _MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
 
 
-def _refused_field(error: HTTPException) -> tuple[str, int | None] | None:
-    """The body field Litestar's validation refused, and its length bound if it was too long
-    (issue 14: the edge bounds, `edge_bound`); None when no field is named."""
+def _refused_field(error: HTTPException) -> tuple[str, int | None, bool] | None:
+    """The body field Litestar's validation refused, its length bound if it was too long
+    (issue 14: the edge bounds, `edge_bound`), and whether it was missing; None when no
+    field is named."""
     if not isinstance(error, ValidationException) or not isinstance(error.extra, list):
         return None
     for item in error.extra:
@@ -185,12 +190,19 @@ def _refused_field(error: HTTPException) -> tuple[str, int | None] | None:
             bound = _LENGTH_BOUND.search(message)
             missing = _MISSING_FIELD.search(message)
             key = missing.group(1) if missing else str(item["key"])
-            return key, int(bound.group(1)) if bound else None
+            return key, int(bound.group(1)) if bound else None, missing is not None
     return None
 
 
-def _field_error(request: Request[Any, Any, Any], key: str, limit: int | None) -> Response[Any]:
-    """400 naming the field, in the reader's language (page, fragment or problem details)."""
+def _field_error(
+    request: Request[Any, Any, Any], key: str, limit: int | None, missing: bool = False
+) -> Response[Any]:
+    """400 naming the field, in the reader's language (page, fragment or problem details);
+    for the machine API, in a program's terms: `reason` says what is wrong (a tester found
+    the pages' « Vérifiez le champ » there)."""
+    if machine_api.is_machine(request):
+        reason = "missing" if missing else "too_long" if limit is not None else "malformed"
+        return machine_api.field_problem(request, key, reason, limit)
     sentence = edge_sentence(language_of(request), key, limit, request.url.path)
     if request.url.path.startswith("/api/"):
         body = api.Problem(
@@ -217,6 +229,11 @@ def _http_error(request: Request[Any, Any, Any], error: HTTPException) -> Respon
     if status >= 500 and not isinstance(error, _LoggedFault):
         # Raised on purpose, or by the framework for a fault of its own (its cause kept).
         faults.log_5xx(request, f"{status} {error.detail}", error.__cause__ or error)
+    if machine_api.is_machine(request):
+        body = machine_api.http_problem(request, status, str(error.detail))
+        if status >= 500:
+            body = msgspec.structs.replace(body, request_id=faults.request_id_of(request.scope))
+        return Response(body, status_code=status, media_type=api.PROBLEM)
     if request.url.path.startswith("/api/"):
         sentence = _HTTP_SENTENCES.get(status, _HTTP_FALLBACK)
         body = api.Problem(

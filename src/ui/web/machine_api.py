@@ -6,7 +6,13 @@ The token is checked by a guard, before the body is read, against the centre's r
 store (a revocation holds from the next request, on every node). A missing, unknown, revoked
 or expired token is a 401, a token without the route's scope a 403, each as problem details
 whose `reason` names why. These routes take no cookie at all, so they need no CSRF token
-(app.py leaves them out of the CSRF check)."""
+(app.py leaves them out of the CSRF check).
+
+Errors are for a program and the person writing it, not for a candidate: `field` names the
+body's field as the schema does, `reason` says what is wrong in a word a program can test
+(`missing`, `too_long`, `malformed` at the edge: 400; a value the rules refuse: 422), and
+`detail` is a sentence in English, or in French for `Accept-Language: fr` (never the
+pages' « go back and check what you typed »)."""
 
 from __future__ import annotations
 
@@ -30,7 +36,7 @@ from domain.enrollment import Enrollment
 from domain.integrations import Scope, TokenRefusal, TokenRefused
 from domain.proctored_session import ProctoredSession
 from ui.web.api import PROBLEM, Problem
-from ui.web.edge import edge_bound, language_of, platform_of
+from ui.web.edge import edge_bound, platform_of
 from ui.web.i18n import N_, gettext_for
 
 PREFIX = "/api/centre"
@@ -41,7 +47,10 @@ BEARER: list[dict[str, list[str]]] = [{"BearerToken": []}]
 # What a refused token, a missing scope or a bad field answers (problem details).
 REFUSALS = {
     400: ResponseSpec(
-        Problem, media_type=PROBLEM, description="A field is missing or malformed: `field` names it"
+        Problem,
+        media_type=PROBLEM,
+        description="A field is missing, too long or malformed: `field` names it, `reason` says "
+        "which (`missing`, `too_long`, `malformed`); a body that is no JSON object names no field",
     ),
     401: ResponseSpec(
         Problem,
@@ -65,6 +74,82 @@ REFUSAL_WORDS = {
 }
 
 
+# A bad field at the edge (before any rule): `reason` → the sentence.
+FIELD_WORDS = {
+    "missing": N_("The field “%(field)s” is missing: it is required."),
+    "too_long": N_("The field “%(field)s” is too long: at most %(limit)s characters."),
+    "malformed": N_("The field “%(field)s” is malformed: %(expected)s."),
+}
+# What a malformed field must be, where the schema says more than « a string ».
+EXPECTED = {
+    "language": N_("write “fr” or “en”"),
+    "re_enrol": N_("write true or false"),
+}
+EXPECTED_OTHERWISE = N_("send it as the schema at /schema describes")
+# An HTTP error of the machine API in words for a program's author.
+HTTP_WORDS = {
+    400: N_("The body could not be read: send one JSON object, as the schema at /schema says."),
+    404: N_("Nothing of your centre has this address or id."),
+    405: N_("This address does not take this method: see the schema at /schema."),
+    409: N_("This was changed elsewhere at the same moment: send the request again."),
+    413: N_("The body is too large."),
+}
+HTTP_OTHERWISE = N_("Something went wrong on our side: try again in a moment.")
+LANGUAGES = ("en", "fr")
+
+
+def is_machine(request: Request[Any, Any, Any]) -> bool:
+    """A request to the machine API (a program, not a person's page)."""
+    return request.url.path.startswith(f"{PREFIX}/")
+
+
+def machine_language(request: Request[Any, Any, Any]) -> str:
+    """The machine API's language: English, unless `Accept-Language` prefers French (its
+    highest `q` of the two). A program has no session or language cookie to read."""
+    best, best_q = "en", -1.0
+    for part in request.headers.get("accept-language", "").split(","):
+        tag, _, params = part.strip().partition(";")
+        language = tag.strip().lower().split("-")[0]
+        if language not in LANGUAGES:
+            continue
+        try:
+            q = float(params.strip()[2:]) if params.strip().startswith("q=") else 1.0
+        except ValueError:
+            continue
+        if q > best_q:
+            best, best_q = language, q
+    return best
+
+
+def field_problem(
+    request: Request[Any, Any, Any], field: str, reason: str, limit: int | None
+) -> Response[Problem]:
+    """400 naming a body field the edge refused, and why, for a program."""
+    language = machine_language(request)
+    _ = gettext_for(language)
+    detail = _(
+        FIELD_WORDS[reason],
+        field=field,
+        limit=str(limit or ""),
+        expected=_(EXPECTED.get(field, EXPECTED_OTHERWISE)),
+    )
+    body = Problem(
+        type=f"https://vigie.example/problems/invalid-field/{reason.replace('_', '-')}",
+        title=f"Invalid field {field}: {reason.replace('_', ' ')}",
+        status=400,
+        detail=detail,
+        field=field,
+        reason=reason,
+    )
+    return Response(body, status_code=400, media_type=PROBLEM)
+
+
+def http_problem(request: Request[Any, Any, Any], status: int, title: str) -> Problem:
+    """An HTTP error of the machine API, its sentence in the program's language."""
+    words = gettext_for(machine_language(request))(HTTP_WORDS.get(status, HTTP_OTHERWISE))
+    return Problem(type="about:blank", title=title, status=status, detail=words)
+
+
 async def token_guard(
     connection: ASGIConnection[Any, Any, Any, Any], route: BaseRouteHandler
 ) -> None:
@@ -83,7 +168,7 @@ def token_refused(request: Request[Any, Any, Any], error: TokenRefused) -> Respo
     out_of_scope = error.reason is TokenRefusal.OUT_OF_SCOPE
     status = 403 if out_of_scope else 401
     scope = error.scope.value if error.scope else ""
-    words = gettext_for(language_of(request))(REFUSAL_WORDS[error.reason]) % {"scope": scope}
+    words = gettext_for(machine_language(request))(REFUSAL_WORDS[error.reason]) % {"scope": scope}
     body = Problem(
         type=f"https://vigie.example/problems/token/{error.reason.value}",
         title=f"API token refused: {error.reason.value.replace('_', ' ')}",
@@ -157,7 +242,10 @@ class EnrolmentStatusOut(msgspec.Struct):
     responses={
         **REFUSALS,
         422: ResponseSpec(
-            Problem, media_type=PROBLEM, description="A value refused: `field` names it"
+            Problem,
+            media_type=PROBLEM,
+            description="A well-formed value the rules refuse (an e-mail address that is none, "
+            "an unknown certification): `field` names it, `reason` is `invalid`",
         ),
     },
     sync_to_thread=True,
