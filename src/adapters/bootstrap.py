@@ -20,6 +20,7 @@ from datetime import timedelta
 from email.utils import parseaddr
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
+from uuid import UUID
 
 import psycopg
 from litestar.stores.base import Store
@@ -84,6 +85,7 @@ from app.lti_scores import PostReport, ScorePoster
 from app.mail_rendering import MailRenderer, SupportContact
 from app.outbox import OutboxSender, SendReport
 from app.parked import ParkedReactions
+from app.platform_key import recorded_key
 from app.policies import PolicyRunner, default_policies
 from app.ports.clock import Clock
 from app.ports.exam_launcher import ExamLauncher
@@ -669,6 +671,33 @@ def require_shared_settings(settings: Settings) -> None:
         raise SettingMissing(
             "VIGIE_SECRET_KEY is too short: at least 32 characters (make one with "
             "`python3 -c 'import secrets; print(secrets.token_hex(32))'`)."
+        )
+
+
+KEY_FINGERPRINT_LABEL = b"vigie-platform-key-fingerprint"
+
+
+def key_fingerprint(settings: Settings) -> UUID:
+    """What the store keeps of the secret key (app.platform_key): an HMAC of a fixed label,
+    cut to an id; the key cannot be found from it."""
+    digest = hmac.new(_secret(settings), KEY_FINGERPRINT_LABEL, hashlib.sha256).digest()
+    return UUID(bytes=digest[:16])
+
+
+def require_the_platform_key(platform: Platform, settings: Settings) -> None:
+    """Refuse to start a node of a shared store whose VIGIE_SECRET_KEY is not the one the
+    platform's other nodes use (an operator's review: a third node with another key started
+    silently, and one mailed link in N was « not valid » behind the load balancer). The first
+    node records its key's fingerprint; SQLite and `memory:` are one machine's."""
+    if eventsourcing_env(settings.database_url)["PERSISTENCE_MODULE"] != "eventsourcing.postgres":
+        return
+    if recorded_key(platform.ctx, key_fingerprint(settings)) != key_fingerprint(settings):
+        raise SettingMissing(
+            "VIGIE_SECRET_KEY differs from the one this platform's other nodes use (the "
+            "store holds another key's fingerprint): the links this node would sign, the "
+            "others would refuse. Give it the same VIGIE_SECRET_KEY as the other nodes; if "
+            "you changed the key on every node on purpose, record the new one with "
+            "`vigie secret-key adopt`."
         )
 
 

@@ -42,6 +42,10 @@ class ClaimKind(StrEnum):
     # platform (a learner who changes their e-mail on the platform gets no one else's account).
     LTI_USER = "lti-user"
     LTI_ACCOUNT = "lti-account"
+    # The key every node of a platform signs links with: one per platform, its holder id a
+    # fingerprint of the key (an HMAC of a fixed label, never the key), so a node given
+    # another key is told at start (an operator's review).
+    PLATFORM_KEY = "platform-key"
 
 
 class Handover(StrEnum):
@@ -50,6 +54,7 @@ class Handover(StrEnum):
     HOLDER_ERASED = "holder-erased"  # issue 8: the address is free again after erasure
     ENROLMENT_EXPIRED = "enrolment-expired"  # R1: the 90 days are over, a new enrolment
     RE_ENROLLED = "re-enrolled"  # the centre chose to enrol the candidate again
+    KEY_REPLACED = "key-replaced"  # the operator gave every node a new secret key
 
 
 def claim_id(kind: ClaimKind, key: str) -> UUID:
@@ -69,6 +74,11 @@ def provider_identity_claim_id(issuer: str, subject: str) -> UUID:
     if not issuer or not subject:
         raise InvalidArgument("subject", "the provider's issuer and subject are required")
     return claim_id(ClaimKind.PROVIDER_IDENTITY, f"{issuer}\x00{subject}")
+
+
+def platform_key_claim_id() -> UUID:
+    """The one claim on the platform's secret key."""
+    return claim_id(ClaimKind.PLATFORM_KEY, "platform")
 
 
 def enrolment_claim_id(centre_id: UUID, candidate_id: UUID, certification_code: str) -> UUID:

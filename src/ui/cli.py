@@ -11,18 +11,28 @@ import sys
 import threading
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import UUID
 
-from adapters.bootstrap import Settings, bootstrap, open_store, require_shared_settings
+from adapters.bootstrap import (
+    Settings,
+    bootstrap,
+    key_fingerprint,
+    open_store,
+    require_shared_settings,
+    require_the_platform_key,
+)
 from adapters.mail.capture import SmtpCapture, read_maildir
 from adapters.persistence.unavailable import DATABASE_UNREACHABLE
 from app.leases import LEASE_TERM_S
 from app.parked import request_retry
+from app.platform_key import adopt_key
 from app.ports.event_store import AggregateNotFound, StreamQuarantined
 from app.read_models import describe
 from app.time_format import Style, TimeFormatter
 from domain.errors import DomainError
+from domain.lease import Lease
 from ui import (
     api_tokens_cli,
     audit_cli,
@@ -87,6 +97,15 @@ def _parser() -> argparse.ArgumentParser:
     mailbox.add_argument("--dir", default="vigie-data/mailbox", help="the Maildir to read")
     mailbox.add_argument("--last", type=int, default=20, help="how many of the newest mails")
     mailbox.add_argument("--full", action="store_true", help="print each mail's text")
+    secret_key = commands.add_parser(
+        "secret-key", help="the platform's VIGIE_SECRET_KEY, as the nodes check it at start"
+    )
+    secret_key.add_argument(
+        "what",
+        choices=["adopt"],
+        help="adopt: after giving every node a new VIGIE_SECRET_KEY on purpose, record it as "
+        "the platform's (the nodes refuse to start with a key other than the recorded one)",
+    )
     mail = commands.add_parser("mail", help="the outbox, for operators")
     mail.add_argument("what", choices=["failed", "pending"], help="which mails to list")
     policies = commands.add_parser("policies", help="parked reactions, for operators")
@@ -165,6 +184,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _mailbox(Path(args.dir), args.last, args.full, TimeFormatter(settings.time_zone))
         if args.command == "mail":
             return _mail(settings, args.what)
+        if args.command == "secret-key":
+            return _adopt_key(settings)
         if args.command == "policies":
             return _policies(settings, args)
         if args.command == "worker":
@@ -303,9 +324,67 @@ def _mail(settings: Settings, what: str) -> int:
                 f"- {mail.mail_id} {mail.kind:<20} decided {decided}, "
                 f"{mail.attempts} attempt(s); cause {mail.cause}; {mail.last_error or 'no error'}"
             )
+        idle = _unworked(platform.leases.leases(), datetime.now(UTC))
+        if idle:
+            # « 0 pending mail(s) » while no worker ran: a result decided then was neither
+            # mailed nor even queued, and every signal but one said all was fine (an
+            # operator's review). Exit 1: a monitoring script can alert on it.
+            print(f"vigie: {idle}", file=sys.stderr)
+            return 1
         return 0
     finally:
         platform.close()
+
+
+def _unworked(leases: Sequence[Lease], now: datetime) -> str | None:
+    """Why the mails are not being decided or sent (no worker holds the policies' or the
+    outbox's lease), or None while a worker holds both."""
+    from ui.worker_health import OUTBOX, POLICIES
+
+    by_kind = {lease.kind: lease for lease in leases}
+    unheld = [kind for kind in (POLICIES, OUTBOX) if not _held(by_kind.get(kind), now)]
+    if not unheld:
+        return None
+    since = [by_kind[k].expires_at for k in unheld if k in by_kind]
+    when = f"for {_how_long(now - min(since))}" if since else "since the store was made"
+    kinds = " and the ".join(unheld)
+    return (
+        f"no worker has held the {kinds} lease {when}: mails are not being decided or sent "
+        "(those above and any decided since); start `vigie worker` with this platform's "
+        "settings, or see why it stopped (docs/operations.md, « Alerts »)"
+    )
+
+
+def _held(lease: Lease | None, now: datetime) -> bool:
+    return lease is not None and lease.held_at(now)
+
+
+def _how_long(elapsed: timedelta) -> str:
+    seconds = int(elapsed.total_seconds())
+    if seconds < 120:
+        return f"{max(seconds, 1)} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h"
+
+
+def _adopt_key(settings: Settings) -> int:
+    """The key in VIGIE_SECRET_KEY becomes the one every node must have."""
+    require_shared_settings(settings)
+    platform = bootstrap(settings)
+    try:
+        changed = adopt_key(platform.ctx, key_fingerprint(settings))
+    finally:
+        platform.close()
+    if changed:
+        print(
+            "this VIGIE_SECRET_KEY is now the platform's: nodes started with another one are "
+            "refused (links signed with the old key no longer open; second factors and "
+            "webhook secrets made with it must be set again)"
+        )
+    else:
+        print("this VIGIE_SECRET_KEY is already the platform's: nothing changed")
+    return 0
 
 
 def _policies(settings: Settings, args: argparse.Namespace) -> int:
@@ -389,12 +468,17 @@ def _pass_work(
     from ui.worker_health import HEALTH
 
     platform = bootstrap(settings)
-    metrics.watch_store(platform.store)
-    if metrics_port is not None:
-        server, _ = metrics.serve_worker_metrics(metrics_port, platform)
-        stack_close = server.shutdown
-    else:
-        stack_close = None
+    try:
+        require_the_platform_key(platform, settings)  # the same key as the other nodes
+        metrics.watch_store(platform.store)
+        if metrics_port is not None:
+            server, _ = metrics.serve_worker_metrics(metrics_port, platform)
+            stack_close = server.shutdown
+        else:
+            stack_close = None
+    except BaseException:
+        platform.close()
+        raise
     stop = threading.Event()
     if not once and threading.current_thread() is threading.main_thread():
         # SIGTERM (`vigie serve` stopping, systemd, Kubernetes) as Ctrl-C: the passes end and

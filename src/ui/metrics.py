@@ -227,7 +227,14 @@ def serve_worker_metrics(port: int, platform: Platform) -> Any:
     app); the same text as the web's `/metrics`."""
     from prometheus_client import start_http_server
 
-    return start_http_server(port, addr="127.0.0.1", registry=_registry(platform))
+    try:
+        return start_http_server(port, addr="127.0.0.1", registry=_registry(platform))
+    except OSError as error:  # a sentence, as `vigie serve --port` says (an operator's review)
+        raise ValueError(
+            f"--metrics-port {port}: 127.0.0.1:{port} cannot be used ({error.strerror}); "
+            "stop the process that holds it (an older worker still stopping?) or choose "
+            "another --metrics-port"
+        ) from None
 
 
 def count_mails(report: SendReport) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import os
+import random
 import shutil
 import signal
 import socket
@@ -33,13 +34,17 @@ from adapters.bootstrap import (
     bootstrap,
     rate_limit_store,
     require_shared_settings,
+    require_the_platform_key,
 )
 from adapters.mail.capture import SmtpCapture
 from adapters.media.memory import FileMedia
+from app.passwords import verify_password
+from app.ports.event_store import ConcurrencyConflict
 from app.tenancy import centre_of_operator
 from app.use_cases import accounts, enrolment
 from domain.candidate import Candidate
-from domain.staff import Role
+from domain.errors import RuleBroken
+from domain.staff import Role, StaffMember
 from ui import demo_review, gc_pauses, logs, readiness
 from ui.journey import Journey
 from ui.web.app import create_app
@@ -149,17 +154,78 @@ def seed_demo(platform: Platform, *, sample_exam: bool = True) -> str:
     staff(SECOND_EXAMINER_EMAIL, "Paul Second", Role.EXAMINER)
     staff(SUPPORT_EMAIL, "Hotline", Role.SUPPORT)
     staff(AUDITOR_EMAIL, "Ada Auditrice", Role.AUDITOR)
-    if ctx.store.get(candidate_id, Candidate).proctoring_password_hash is None:
-        # Set as she would set it, through a reset link (R24), which mails her nothing.
-        Journey(platform, email=DEMO_EMAIL, candidate_id=candidate_id).set_password(
-            DEMO_PASSWORD, purpose="demo"
-        )
+    _demo_password(platform, candidate_id)
     # An exam already sent for review, so the examiner has one to open from the first start.
     if sample_exam:
         demo_review.seed_sent_exam(platform, centre)
     projections.catch_up(ctx.store)  # the worker sends the mails, not this process
     enrollment = next(e for e in projections.enrollments.values() if e.candidate_id == candidate_id)
     return platform.links.url("/sessions/new", "create-session", str(enrollment.enrollment_id))
+
+
+DEMO_STAFF = (
+    CENTRE_EMAIL,
+    OTHER_CENTRE_EMAIL,
+    EXAMINER_EMAIL,
+    SECOND_EXAMINER_EMAIL,
+    SUPPORT_EMAIL,
+    AUDITOR_EMAIL,
+)
+
+
+def public_demo_accounts(platform: Platform) -> list[str]:
+    """The demo accounts in this store that still log in with the published password: a
+    node started without --demo said « no demo accounts » while a `--demo` start had left
+    them, open to anyone who read the README (an operator's review)."""
+    ctx, projections = platform.ctx, platform.projections
+    projections.catch_up(ctx.store)
+    found = []
+    for email in DEMO_STAFF:
+        staff_id = projections.staff_by_email.get(email)
+        if staff_id is not None and verify_password(
+            DEMO_PASSWORD, ctx.store.get(staff_id, StaffMember).password_hash
+        ):
+            found.append(email)
+    for email in (DEMO_EMAIL, OTHER_CANDIDATE_EMAIL):
+        candidate_id = projections.find_by_email(email)
+        if candidate_id is None:
+            continue
+        candidate = ctx.store.get(candidate_id, Candidate)
+        if candidate.proctoring_password_hash and verify_password(
+            DEMO_PASSWORD, candidate.proctoring_password_hash
+        ):
+            found.append(email)
+    return found
+
+
+DEMO_PASSWORD_TRIES = 20
+
+
+def _demo_password(platform: Platform, candidate_id: UUID) -> None:
+    """The demo candidate's password, set as she would set it, through a reset link (R24),
+    which mails her nothing; left alone once set. Nodes started at once (`up` of a compose
+    file) seed together: each one's new link voided the other's while it hashed the password,
+    in step, and one node gave up with « a newer reset link replaced this one » (an operator's
+    review). A seeder whose link was replaced waits a random moment and looks again: the other
+    has usually set the password by then, and the work is done."""
+    store = platform.ctx.store
+    for attempt in range(DEMO_PASSWORD_TRIES):
+        if store.get(candidate_id, Candidate).proctoring_password_hash is not None:
+            return
+        try:
+            Journey(platform, email=DEMO_EMAIL, candidate_id=candidate_id).set_password(
+                DEMO_PASSWORD, purpose="demo", tries=1
+            )
+            return
+        except (RuleBroken, ConcurrencyConflict) as raced:
+            if isinstance(raced, RuleBroken) and raced.rule != "R24":
+                raise
+            if attempt == DEMO_PASSWORD_TRIES - 1:
+                raise ValueError(
+                    "the demo candidate's password could not be set: other processes kept "
+                    "replacing its reset link; start this node again"
+                ) from raced
+            time.sleep(random.uniform(0.05, 0.5))  # out of step with the other seeder
 
 
 def serve(
@@ -199,6 +265,11 @@ def serve(
         if not in_memory:  # the worker process and the web processes sign with this key
             settings = replace(settings, secret_key=secret.decode())
         platform = bootstrap(settings, listen=True)
+        try:
+            require_the_platform_key(platform, settings)  # the same key as the other nodes
+        except ValueError:
+            platform.close()
+            raise
         readiness.ensure_media_folder(platform)  # /ready checks it is there from now on
         media_problem = readiness.media_problem_at_start(platform)
         if media_problem is not None:
@@ -217,6 +288,7 @@ def serve(
         # photos and recordings among real ones.
         shared = settings.database_url.startswith(("postgresql:", "postgres:"))
         invitation = seed_demo(platform, sample_exam=not shared) if demo else None
+        left_open = public_demo_accounts(platform) if invitation is None else []
         waiting = invitation is not None and demo_review.review_waiting(platform)
         keeper: WorkerKeeper | None = None
         if not worker:
@@ -249,6 +321,7 @@ def serve(
             where,
             no_demo,
             review_waiting=waiting,
+            left_open=left_open,
         )
         if settings.oidc is not None:
             print(
@@ -512,12 +585,25 @@ def _announce(
     no_demo: str | None = None,
     *,
     review_waiting: bool = False,
+    left_open: list[str] | None = None,
 ) -> None:
     processes = "1 web process" if workers == 1 else f"{workers} web processes"
     print(f"Vigie is running at {here}/ ({processes})", file=out)
     if where:  # where users open it, or why its links lead to this machine only
         print(f"  {where}", file=out)
     print(f"  background work  : {background}", file=out)
+    if invitation is None and left_open:
+        # Not seeded by this start, yet there from an earlier `--demo` one.
+        print(
+            f"  demo accounts with the public password {DEMO_PASSWORD} are in this store "
+            f"(seeded by an earlier --demo start): {', '.join(left_open)}; give each a "
+            "password of its own before opening the platform: `vigie staff reset-password "
+            "EMAIL` for staff, `vigie privacy erase` for the demo candidates "
+            "(docs/deploy.md, « Demo accounts »)",
+            file=out,
+            flush=True,
+        )
+        return
     if invitation is None:
         print(
             f"  no demo accounts ({no_demo}; --demo to seed them): create the first "

@@ -92,6 +92,14 @@ def _member(platform: Platform, email: str) -> UUID:
 def _password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\n")
+    if not sys.stdin.isatty():
+        # A provisioning script, ssh without -t, a container run without -it: getpass
+        # warned that the password would be echoed, then ended in an EOFError traceback
+        # (an operator's review).
+        raise ValueError(
+            "no terminal to ask the password on: give it on standard input with "
+            "--password-stdin (`printf '%s\\n' \"$PASSWORD\" | vigie staff ... --password-stdin`)"
+        )
     first = getpass.getpass("Password: ")
     if getpass.getpass("Password again: ") != first:
         raise ValueError("password: the two passwords differ")
