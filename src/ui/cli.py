@@ -119,7 +119,12 @@ def _parser() -> argparse.ArgumentParser:
         help="run the background work: policies, provisioning, the outbox, deadlines and "
         "retention, shared with the other workers through leases (Ctrl-C to stop)",
     )
-    worker.add_argument("--once", action="store_true", help="one pass, then exit")
+    worker.add_argument(
+        "--once",
+        action="store_true",
+        help="one pass, then exit (only the kinds of work whose lease it gets: with another "
+        "worker running, it may do nothing)",
+    )
     worker.add_argument(
         "--interval", type=float, default=0.5, help="seconds between passes (default 0.5)"
     )
@@ -350,8 +355,9 @@ def _unworked(leases: Sequence[Lease], now: datetime) -> str | None:
     kinds = " and the ".join(unheld)
     return (
         f"no worker has held the {kinds} lease {when}: mails are not being decided or sent "
-        "(those above and any decided since); start `vigie worker` with this platform's "
-        "settings, or see why it stopped (docs/operations.md, « Alerts »)"
+        "(a result released meanwhile is not even listed here yet); start `vigie worker` "
+        "with this platform's settings, or see why it stopped (docs/operations.md, "
+        "« Alerts: no worker alive »)"
     )
 
 

@@ -251,6 +251,7 @@ def serve(
     if in_memory and workers > 1:
         raise ValueError("--workers: a memory: store lives in one process; use a SQLite file")
     with contextlib.ExitStack() as stack:
+        relay = _relay(settings.smtp_url)  # None: the embedded capture, read by `vigie mailbox`
         if not settings.smtp_url:
             capture = stack.enter_context(SmtpCapture(mailbox_dir=Path("vigie-data/mailbox")))
             settings = replace(settings, smtp_url=f"smtp://{capture.host}:{capture.port}")
@@ -322,6 +323,7 @@ def serve(
             no_demo,
             review_waiting=waiting,
             left_open=left_open,
+            relay=relay,
         )
         if settings.oidc is not None:
             print(
@@ -586,6 +588,7 @@ def _announce(
     *,
     review_waiting: bool = False,
     left_open: list[str] | None = None,
+    relay: str | None = None,
 ) -> None:
     processes = "1 web process" if workers == 1 else f"{workers} web processes"
     print(f"Vigie is running at {here}/ ({processes})", file=out)
@@ -637,7 +640,16 @@ def _announce(
         file=out,
     )
     print(f"  create the exam session (the invitation link): {invitation}", file=out)
-    print(f"  mails: {_this_command()} mailbox   ·   stop: Ctrl-C", file=out, flush=True)
+    # With a relay, `vigie mailbox` only says the mail is not here (an operator's review).
+    mails = f"sent to {relay} (VIGIE_SMTP_URL)" if relay else f"{_this_command()} mailbox"
+    print(f"  mails: {mails}   ·   stop: Ctrl-C", file=out, flush=True)
+
+
+def _relay(smtp_url: str | None) -> str | None:
+    """The SMTP relay's host and port as VIGIE_SMTP_URL names them, its password left out."""
+    if not smtp_url:
+        return None
+    return smtp_url.split("?", 1)[0].rsplit("@", 1)[-1].split("://", 1)[-1]
 
 
 def _this_command() -> str:

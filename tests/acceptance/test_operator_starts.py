@@ -152,3 +152,23 @@ def test_mail_pending_says_when_no_worker_holds_the_mails_leases(
         platform.close()
     assert main(["mail", "pending"]) == 0  # a worker holds them
     assert "no worker" not in capsys.readouterr().err
+
+
+def test_a_demo_start_with_a_relay_says_where_mail_goes_not_vigie_mailbox() -> None:
+    def announced(relay: str | None) -> str:
+        out = io.StringIO()
+        serve._announce(
+            out,
+            "http://x",
+            "http://x",
+            "http://x/sessions/new",
+            1,
+            "none",
+            **({"relay": relay} if relay else {}),
+        )
+        return out.getvalue()
+
+    said = announced(serve._relay("smtp://user:secret@relay.example:587?starttls=yes"))
+    assert "mails: sent to relay.example:587 (VIGIE_SMTP_URL)" in said
+    assert "mailbox" not in said and "secret" not in said
+    assert "vigie mailbox" in announced(None)  # the embedded capture: read it there

@@ -244,6 +244,7 @@ def test_ten_failed_log_ins_throttle_an_account_for_a_while_known_or_not(
                 },
             )
             assert refused.status_code == 429
+            assert refused.headers["retry-after"] == "900"  # the throttle's 15 minutes
             assert "Trop de tentatives" in refused.text
         candidate.clock.advance(minutes=16)  # a window, never a lock for ever
         log_in(browser, "/login", candidate.email, PASSWORD)

@@ -213,3 +213,4 @@ def test_an_address_throttled_on_one_node_is_throttled_on_the_other(
         data={"email": "someone@example.org", "password": "wrong", "_csrf_token": other_token},
     )
     assert refused.status_code == 429
+    assert 0 < int(refused.headers["retry-after"]) <= 60  # when the minute's count resets

@@ -243,7 +243,9 @@ def _http_error(request: Request[Any, Any, Any], error: HTTPException) -> Respon
             detail=gettext_for(language_of(request))(sentence),
             request_id=faults.request_id_of(request.scope) if status >= 500 else None,
         )
-        return Response(body, status_code=status, media_type=api.PROBLEM)
+        return Response(
+            body, status_code=status, media_type=api.PROBLEM, headers=_retry_after(error)
+        )
     if isinstance(error, NotAuthorizedException):
         # Back to this page once logged in (a result mail's link, a review's).
         return Redirect(log_in_address(request))
@@ -251,7 +253,18 @@ def _http_error(request: Request[Any, Any, Any], error: HTTPException) -> Respon
     _ = gettext_for(language_of(request))
     message = _(sentence) if sentence else _(_HTTP_SENTENCES[400])
     title = _(_HTTP_TITLES[status]) if status in _HTTP_TITLES else ""
-    return faults.error_page(request, message, status, title=title)
+    page = faults.error_page(request, message, status, title=title)
+    page.headers.update(_retry_after(error))
+    return page
+
+
+def _retry_after(error: HTTPException) -> dict[str, str]:
+    """A 429 says when to try again (RFC 6585 leaves it optional; clients and proxies use
+    it): the rate limit's own reset, in seconds (an operator's review found none)."""
+    if error.status_code != 429:
+        return {}
+    reset = (error.headers or {}).get("RateLimit-Reset", "")
+    return {"Retry-After": reset if reset.isdigit() and int(reset) > 0 else "60"}
 
 
 def _unreadable_body(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:

@@ -49,6 +49,7 @@ from ui.web.edge import (
     LANGUAGE_COOKIE,
     NEXT,
     STAFF_AREAS,
+    THROTTLED_RETRY_AFTER,
     UPLOAD_BODY_BYTES,
     Multipart,
     candidate_guard,
@@ -164,6 +165,7 @@ async def login(request: Request[Any, Any, Any], data: Typed[LogInForm]) -> Resp
                 request, error=too_many_failures(language_of(request)), back_to=back_to
             ),
             status_code=429,
+            headers=THROTTLED_RETRY_AFTER,
         )
     # Hashing is slow on purpose: it runs in a thread, off the event loop.
     found = await sync_to_thread(

@@ -26,7 +26,7 @@ from litestar.response import Redirect
 from litestar.utils.scope.state import ScopeState
 
 from adapters.bootstrap import Platform
-from app.login_throttle import LoginThrottle
+from app.login_throttle import WINDOW, LoginThrottle
 from app.mail_rendering import SupportContact
 from app.media_content import LARGEST_UPLOAD, MIB, MediaTooLarge, UnacceptedMedia
 from app.second_factor import SecondFactors
@@ -131,6 +131,10 @@ def throttle_of(request: Request[Any, Any, Any]) -> LoginThrottle:
     """Failed log-ins per account, shared by every worker (issue 14)."""
     throttle: LoginThrottle = request.app.state.throttle
     return throttle
+
+
+# A throttled account opens again within the throttle's window (app.login_throttle).
+THROTTLED_RETRY_AFTER = {"Retry-After": str(int(WINDOW.total_seconds()))}
 
 
 def too_many_failures(language: str, *, staff: str = "") -> str:

@@ -41,6 +41,7 @@ from domain.verdict import Finding
 from ui.web import log_words, review_moments, review_words
 from ui.web.edge import (
     NEXT,
+    THROTTLED_RETRY_AFTER,
     Form,
     context,
     edge_bound,
@@ -97,6 +98,7 @@ async def staff_login(
                 back_to=back_to,
             ),
             status_code=429,
+            headers=THROTTLED_RETRY_AFTER,
         )
     platform.projections.catch_up(platform.ctx.store)
     staff = await sync_to_thread(
