@@ -319,6 +319,95 @@ def test_a_csv_longer_than_the_limit_is_refused_whole_before_anything_is_read_in
     assert platform.ctx.store.head() == head
 
 
+def file_help(page: Page) -> str:
+    """The help above the file's form, as read."""
+    found = re.search(r'<section id="enrol-file".*?<form', page.text, re.S)
+    assert found is not None, "no help for the file"
+    return words(found.group(0))
+
+
+@pytest.mark.parametrize(
+    ("language", "codes", "limit"),
+    [
+        ("fr", "Codes de la colonne certification_code :", "{} lignes au plus par fichier."),
+        ("en", "Codes for the certification_code column:", "At most {} lines per file."),
+    ],
+)
+def test_the_file_s_help_names_each_certification_code_and_the_line_limit_before_the_upload(
+    client: TestClient[Any], platform: Platform, language: str, codes: str, limit: str
+) -> None:
+    """The file needs `certification_code`, but the page showed only titles (ENI-ACCESS was
+    a hidden option's value), and the 2000-line limit came only after the upload (a
+    tester's tour)."""
+    client.get(f"/lang/{language}")
+    help_ = file_help(Page(client.get("/operator")))
+    listed = " ".join(f"{c.code} — {c.title}" for c in platform.ctx.catalogue)
+    assert f"{codes} {listed}" in help_, help_
+    assert limit.format(MAX_CSV_LINES) in help_, help_
+
+
+def test_codes_and_languages_are_read_whatever_their_case_and_kept_as_the_catalogue_has_them(
+    client: TestClient[Any], platform: Platform
+) -> None:
+    """`eni-access` was « certification inconnue » and `EN` « écrivez fr ou en »."""
+    text = (
+        "email,surname,first_name,certification_code,language\n"
+        "a@example.org,Durand,Alex,eni-access,EN\n"
+        "b@example.org,Petit,Bea,Eni-Access,Fr\n"
+    )
+    reply = import_file(client, text)
+    assert 'data-imported="yes"' in reply.text, notice(reply)
+    assert (
+        line(reply, 2) == "2 Alex Durand a@example.org Certification Bureautique Access inscrit(e)"
+    )
+    platform.projections.catch_up(platform.ctx.store)
+    assert {s.certification_code for s in platform.projections.enrollments.values()} == {
+        "ENI-ACCESS"
+    }
+    wanted, _ = check_csv(text, {"ENI-ACCESS"})
+    assert [(w.certification_code, w.language) for w in wanted] == [
+        ("ENI-ACCESS", "en"),
+        ("ENI-ACCESS", "fr"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        (
+            "fr",
+            "Erreur Langue language — écrivez fr ou en, pas « de » "
+            "Réinscrire re_enrol — écrivez oui ou non, pas « peut-être »",
+        ),
+        (
+            "en",
+            "Error Language language — write fr or en, not “de” "
+            "Enrol again re_enrol — write yes or no, not “peut-être”",
+        ),
+    ],
+)
+def test_a_csv_line_with_several_mistakes_names_each_at_once(
+    client: TestClient[Any], platform: Platform, language: str, expected: str
+) -> None:
+    """The preview named only a line's first mistake: the centre fixed it, uploaded again and
+    found the next (a tester's tour)."""
+    client.get(f"/lang/{language}")
+    text = (
+        "email,surname,first_name,certification_code,language,re_enrol\n"
+        "lang1@example.org,Lang,Un,ENI-ACCESS,de,peut-être\n"
+        "not-an-address,,Deux,NOPE,fr,\n"
+    )
+    reply = upload(client, text)
+    assert line(reply, 2).endswith(expected), line(reply, 2)
+    third = line(reply, 3)
+    for column in ("email", "surname", "certification_code"):
+        assert f" {column} — " in third, third
+    assert "language —" not in third and "first_name —" not in third
+    assert re.search(
+        r'data-line="3" class="refused" data-column="email surname certification_code"', reply.text
+    )
+
+
 def test_a_semicolon_csv_from_french_excel_with_a_bom_enrols_everyone(
     client: TestClient[Any], platform: Platform
 ) -> None:
@@ -380,7 +469,7 @@ def test_the_same_lines_read_alike_whatever_the_separator_and_bom(
     header = separator.join(("email", "surname", "first_name", "certification_code"))
     text = ("\ufeff" if bom else "") + "\n".join([header, *lines]) + "\n"
     wanted, reports = check_csv(text, {"ENI-ACCESS"})
-    assert [r.problem for r in reports] == [None] * len(rows)
+    assert [r.problems for r in reports] == [()] * len(rows)
     assert [(w.surname, w.first_name) for w in wanted] == rows
 
 

@@ -1,6 +1,8 @@
 """A centre's file of enrolments read and checked, before anything is recorded (issue 12,
-13): `;` or `,` as the header uses, a UTF-8 BOM ignored, every line checked and the first
-problem of each named by its column. Problems are codes; the pages word them."""
+13): `;` or `,` as the header uses, a UTF-8 BOM ignored, every line checked and every
+problem of each named by its column (the first alone made a centre fix, upload again and
+find the next: a tester's tour). Codes and languages are read whatever their case and kept
+as the catalogue spells them. Problems are codes; the pages word them."""
 
 from __future__ import annotations
 
@@ -45,19 +47,28 @@ class FileRefused(Exception):
 
 @dataclass(frozen=True)
 class LineReport:
-    """One CSV line: who it names, and the problem that refuses it or what becomes of it."""
+    """One CSV line: who it names, and every problem that refuses it or what becomes of
+    it."""
 
     line: int
     email: str
     name: str = ""
     certification: str = ""
-    problem: Problem | None = None
+    problems: tuple[Problem, ...] = ()
     outcome: str = ""
 
 
-def form_problem(row: dict[str, str], known_codes: set[str]) -> Problem | None:
-    """The first value refused on a form or a line (the e-mail already checked)."""
-    return next(iter(form_problems(row, known_codes)), None)
+def as_written(row: dict[str, str], known_codes: set[str]) -> dict[str, str]:
+    """The row with its certification code as the catalogue spells it and its language in
+    lower case, whatever case the centre typed (`eni-access` was « unknown », `EN` refused:
+    a tester's tour); an unknown code stays as typed, for its message."""
+    by_fold = {code.casefold(): code for code in known_codes}
+    code = row["certification_code"]
+    return {
+        **row,
+        "certification_code": by_fold.get(code.casefold(), code),
+        "language": row["language"].lower(),
+    }
 
 
 def form_problems(row: dict[str, str], known_codes: set[str]) -> list[Problem]:
@@ -119,22 +130,22 @@ def check_csv(
     for number, raw in enumerate(reader, start=2):
         if number > MAX_CSV_LINES + 1:
             raise FileRefused("too_long", str(MAX_CSV_LINES))
-        row = {k: (raw.get(k) or "").strip() for k in CSV_COLUMNS}
+        row = as_written({k: (raw.get(k) or "").strip() for k in CSV_COLUMNS}, known_codes)
         row["email"] = row["email"].lower()
-        problem = email_problem(row["email"])
-        if problem is None and row["email"] in seen:
-            problem = Problem("email", "twice", str(seen[row["email"]]))
-        problem = problem or form_problem(row, known_codes)
+        emailed = email_problem(row["email"])
+        if emailed is None and row["email"] in seen:
+            emailed = Problem("email", "twice", str(seen[row["email"]]))
+        problems = (*([emailed] if emailed else []), *form_problems(row, known_codes))
         seen.setdefault(row["email"], number)
         line = LineReport(
             number,
             row["email"],
             f"{row['first_name']} {row['surname']}".strip(),
             row["certification_code"],
-            problem,
+            problems,
         )
         reports.append(line)
-        if problem is None:
+        if not problems:
             wanted.append(
                 enrolment.Enrolment(
                     email=row["email"],

@@ -48,9 +48,11 @@ from ui.web.edge import (
     staff_id,
 )
 from ui.web.enrolment_file import (
+    MAX_CSV_LINES,
     YES,
     FileRefused,
     LineReport,
+    as_written,
     check_csv,
     digest_of,
     email_problem,
@@ -435,7 +437,7 @@ def _report(request: Request[Any, Any, Any], page: dict[str, Any]) -> dict[str, 
 
 def _counts(reports: list[LineReport]) -> dict[str, int]:
     return {
-        "error": sum(1 for r in reports if r.problem),
+        "error": sum(1 for r in reports if r.problems),
         **{key: sum(1 for r in reports if r.outcome == key) for key in OUTCOME_WORDS},
     }
 
@@ -507,6 +509,7 @@ class OperatorDesk(Controller):
                 can_watch=hotline,
                 column_words=COLUMN_WORDS,
                 problem_words=PROBLEM_WORDS,
+                max_csv_lines=MAX_CSV_LINES,  # the help says the limit before the upload
                 mail_words={kind.value: words for kind, words in MAIL_WORDS.items()},
             ),
         )
@@ -550,13 +553,13 @@ class OperatorDesk(Controller):
         a refused value comes back in place, the form as typed."""
         centre = centre_of(request)
         platform = platform_of(request)
-        typed = {f: str(getattr(data, f)).strip() for f in EnrolForm.__struct_fields__}
+        codes = {c.code for c in platform.ctx.catalogue}
+        typed = as_written(
+            {f: str(getattr(data, f)).strip() for f in EnrolForm.__struct_fields__}, codes
+        )
         typed["email"] = typed["email"].lower()
         emailed = email_problem(typed["email"])
-        problems = [
-            *([emailed] if emailed is not None else []),
-            *form_problems(typed, {c.code for c in platform.ctx.catalogue}),
-        ]
+        problems = [*([emailed] if emailed is not None else []), *form_problems(typed, codes)]
         if problems:
             request.session["typed"] = typed
             request.session["notice"] = {
@@ -613,7 +616,7 @@ class OperatorDesk(Controller):
         platform.projections.catch_up(platform.ctx.store)
         today = platform.ctx.now().date()
         outcomes = iter([foreseen(platform.projections, centre, w, today) for w in wanted])
-        reports = [r if r.problem else replace(r, outcome=next(outcomes)) for r in reports]
+        reports = [r if r.problems else replace(r, outcome=next(outcomes)) for r in reports]
         digest = digest_of(wanted)
         page.update(
             reports=_titled(reports, titles),
@@ -643,7 +646,7 @@ class OperatorDesk(Controller):
         # ValueError: base64 of non-ASCII letters (binascii.Error covers only ASCII garbage).
         except (ValueError, FileRefused):
             wanted, reports = [], []
-        if not wanted or any(r.problem for r in reports) or digest_of(wanted) != data.digest:
+        if not wanted or any(r.problems for r in reports) or digest_of(wanted) != data.digest:
             page["file_error"] = ("changed", "")
             return Template("csv_report.html", context=_report(request, page), status_code=409)
         done = enrolment.import_enrolments(
