@@ -30,7 +30,7 @@ from domain.candidate import Candidate
 from domain.staff import Role, StaffMember
 from tests.acceptance.test_mail_language_and_portal_words import client_of, enrolled, mails_to
 from tests.acceptance.test_profile_birth_date import at_the_profile, profile
-from tests.acceptance.web import form_token, log_in
+from tests.acceptance.web import Browsers, form_token, log_in
 from ui.cli import main
 from ui.journey import make_platform
 from ui.web.app import create_app
@@ -326,22 +326,19 @@ def test_a_candidates_reset_link_refuses_a_long_password_on_its_form(
 
 
 def test_the_portal_profile_refuses_a_long_password_beside_its_field(
-    platform: Platform,
+    platform: Platform, browser: Browsers
 ) -> None:
-    journey, client, page = at_the_profile(platform, "en")
-    try:
-        fragment = client.post(
-            f"{page}/profile",
-            data={
-                "_csrf_token": form_token(client, page),
-                **profile("en@example.org", "1990-05-17", password="v" * (LONGEST + 1)),
-            },
-            headers={"x-vigie-fragment": "1"},
-        )
-        assert fragment.status_code == 409
-        assert 'data-field="password"' in fragment.text
-        assert "“Password” is too long: keep it under 1,024 characters" in _plain(fragment.text)
-        assert journey.candidate_id is not None
-        assert not platform.ctx.store.get(journey.candidate_id, Candidate).profile_complete
-    finally:
-        client.__exit__(None, None, None)
+    journey, client, page = at_the_profile(platform, browser, "en")
+    fragment = client.post(
+        f"{page}/profile",
+        data={
+            "_csrf_token": form_token(client, page),
+            **profile("en@example.org", "1990-05-17", password="v" * (LONGEST + 1)),
+        },
+        headers={"x-vigie-fragment": "1"},
+    )
+    assert fragment.status_code == 409
+    assert 'data-field="password"' in fragment.text
+    assert "“Password” is too long: keep it under 1,024 characters" in _plain(fragment.text)
+    assert journey.candidate_id is not None
+    assert not platform.ctx.store.get(journey.candidate_id, Candidate).profile_complete
