@@ -54,7 +54,9 @@ if TYPE_CHECKING:
     from adapters.persistence.store import EventsourcingStore
     from app.outbox import SendReport
 
-CONTENT_TYPE = CONTENT_TYPE_LATEST
+# Litestar adds « ; charset=utf-8 » to every text/* type: given the library's whole type, a
+# scrape read « charset=utf-8; charset=utf-8 » (an operator's check).
+CONTENT_TYPE = CONTENT_TYPE_LATEST.removesuffix("; charset=utf-8")
 disable_created_metrics()  # type: ignore[no-untyped-call]  # `_created` series double the text and no dashboard reads them
 UNMATCHED = "<unmatched>"  # a path no route answers (scanners): one series for all of them
 

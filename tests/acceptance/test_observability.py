@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from litestar.stores.redis import RedisStore
 from litestar.testing import TestClient
+from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.parser import text_string_to_metric_families
 
 from adapters.bootstrap import Platform, Settings, bootstrap
@@ -72,6 +73,7 @@ def scrape(client: TestClient[Any], monkeypatch: pytest.MonkeyPatch) -> dict[str
     monkeypatch.setenv("VIGIE_METRICS_TOKEN", TOKEN)
     reply = client.get("/metrics", headers={"authorization": f"Bearer {TOKEN}"})
     assert reply.status_code == 200, reply.text[:200]
+    assert reply.headers["content-type"] == CONTENT_TYPE_LATEST  # its charset said once
     samples: dict[str, float] = {}
     for family in text_string_to_metric_families(reply.text):
         for sample in family.samples:
