@@ -83,6 +83,19 @@ def test_replaying_all_decisions_resumes_where_it_stopped_and_reports_no_mismatc
     assert json.loads(checkpoint.read_text())["complete"] is True
 
 
+def test_a_complete_replay_says_it_read_the_whole_log_after_the_last_review(
+    audited: tuple[str, list[UUID]], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """An operator's check: a complete run ended on « 163/175 (93%) », the events after the
+    last decided review (a later enrolment, say) left out of its share."""
+    url, _ = audited
+    with platform_with_examiner(url) as (platform, _examiner):
+        Journey(platform, email="later@example.org").enrol()
+    assert vigie(url, "replay", "--all", "--checkpoint", str(tmp_path / "cp.json")) == 0
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith("audit replay: 3 reviews") and "(100%)" in last, last
+
+
 @contextlib.contextmanager
 def _sqlite(url: str) -> Iterator[sqlite3.Connection]:
     with contextlib.closing(sqlite3.connect(eventsourcing_env(url)["SQLITE_DBNAME"])) as db:
