@@ -26,10 +26,11 @@ LEASE_TERM_S = 10.0
 LOG = logging.getLogger("vigie.worker")
 
 
-def worker_name() -> str:
-    """Who holds a lease, as an operator reads it: the machine, the process, and a random
-    part (a restarted process with the same pid is another holder)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid4().hex[:6]}"
+def worker_name(node: str | None = None) -> str:
+    """Who holds a lease, as an operator reads it: the node (VIGIE_NODE_ID, else the
+    machine's name: containers on one host look alike), the process, and a random part (a
+    restarted process with the same pid is another holder)."""
+    return f"{node or socket.gethostname()}:{os.getpid()}:{uuid4().hex[:6]}"
 
 
 @dataclass(frozen=True)

@@ -501,7 +501,7 @@ def _pass_work(
             interval=interval,
             deadlines_every=min(5.0, 10 * interval),
             once=once,
-            keeper=keeper_for(platform, lease_seconds),
+            keeper=keeper_for(platform, lease_seconds, settings.node_id),
             parent=int(parent) if parent else None,
         )
         failed = HEALTH.failures.total() > failed_before

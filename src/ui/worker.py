@@ -28,7 +28,7 @@ from datetime import timedelta
 from adapters.bootstrap import Platform
 from adapters.clock import SystemClock
 from app.deadlines import run_deadlines
-from app.leases import LEASE_TERM_S, LeaseKeeper, LeaseNews
+from app.leases import LEASE_TERM_S, LeaseKeeper, LeaseNews, worker_name
 from app.policies import PolicyRunner, split_by_claims
 from ui import metrics
 from ui.worker_health import (
@@ -160,10 +160,19 @@ def failed(kind: str, error: Exception) -> None:
     )
 
 
-def keeper_for(platform: Platform, lease_term_s: float = LEASE_TERM_S) -> LeaseKeeper:
+def keeper_for(
+    platform: Platform, lease_term_s: float = LEASE_TERM_S, node: str | None = None
+) -> LeaseKeeper:
     """This worker's lease keeper on the platform's lease store, on the system's clock (the
-    one every machine shares; a test's manual clock must not age leases)."""
-    return LeaseKeeper(platform.leases, SystemClock(), KINDS, term=timedelta(seconds=lease_term_s))
+    one every machine shares; a test's manual clock must not age leases), its leases held in
+    the name of `node` (VIGIE_NODE_ID) when given."""
+    return LeaseKeeper(
+        platform.leases,
+        SystemClock(),
+        KINDS,
+        holder=worker_name(node),
+        term=timedelta(seconds=lease_term_s),
+    )
 
 
 def keep_leases(keeper: LeaseKeeper) -> LeaseNews | None:

@@ -201,3 +201,15 @@ def test_two_workers_share_a_burst_each_effect_once_and_one_takes_over_a_killed_
             survivor.process.wait(timeout=20)
             assert "gave back its lease(s)" in survivor.output()
             assert _holders(postgres_url).keys() <= set()  # nobody's: the next takes at once
+
+
+def test_a_worker_holds_its_leases_in_its_node_s_name() -> None:
+    """An operator's check: with VIGIE_NODE_ID set (compose's `worker-1`), the holders read
+    `vm:19905:acc8ca`, the machine's name, alike for every container on one host."""
+    from ui.worker import keeper_for
+
+    platform = bootstrap(Settings(database_url="memory:", media_root=None, secret_key="k" * 32))
+    try:
+        assert keeper_for(platform, node="worker-1").holder.startswith("worker-1:")
+    finally:
+        platform.close()
