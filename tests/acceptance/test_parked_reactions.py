@@ -252,3 +252,23 @@ def test_a_parked_reaction_s_retry_button_asks_a_worker_who_carries_it_out(
         platform.settle()  # the worker's pass
         again = client.get("/operator").text
         assert 'data-parked="' not in again and "Aucune." in again
+
+
+@pytest.mark.parametrize(
+    ("error", "rule"),
+    [
+        ("RuleBroken: ERASED: the person's data was erased", "ERASED"),
+        ("PersonErased: ERASED: this person's data was erased: nothing new is recorded", "ERASED"),
+        ("RuleBroken: R23: the candidate has not entered", "R23"),
+        ("OSError: the mail relay is down", ""),
+        ("RuntimeError: the welcome template is missing", ""),
+    ],
+)
+def test_a_parked_reaction_s_rule_is_read_whatever_the_refusal_s_type(
+    error: str, rule: str
+) -> None:
+    """A reviewer's check: an erased person's refusal became its own type (PersonErased),
+    and its parked reaction read as an unknown failure with « Relancer » again."""
+    from ui.web.operator import parked_rule
+
+    assert parked_rule(error) == rule

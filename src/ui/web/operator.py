@@ -8,6 +8,7 @@ word them in the reader's language from the tables below (issue 13)."""
 from __future__ import annotations
 
 import base64
+import re
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
@@ -184,9 +185,16 @@ PARKED_HOPELESS = frozenset({"ERASED"})
 
 
 def parked_rule(error: str) -> str:
-    """The rule code a parked reaction's error names (`RuleBroken: ERASED: …` → `ERASED`)."""
-    kind, _, rest = error.partition(": ")
-    return rest.partition(": ")[0] if kind == "RuleBroken" else ""
+    """The rule code a parked reaction's error names (`RuleBroken: ERASED: …` → `ERASED`), of
+    whichever refusal type (`PersonErased: ERASED: …`, a RuleBroken of its own since the
+    erased person's refusals: a reviewer found those read as an unknown failure again)."""
+    _kind, _, rest = error.partition(": ")
+    code = rest.partition(": ")[0]
+    return code if _RULE_CODE.fullmatch(code) else ""
+
+
+# A rule's code as the domain writes it: R1…R26, ERASED, APPEAL-DECISION.
+_RULE_CODE = re.compile(r"R\d+|[A-Z][A-Z]+(?:-[A-Z]+)*")
 
 
 @dataclass(frozen=True)
