@@ -33,6 +33,7 @@ from app.ports.event_store import AggregateNotFound, ConcurrencyConflict
 from app.ports.lti_platform import LtiPlatformClient, PlatformRefused, PlatformUnreachable
 from app.use_cases import enrolment
 from app.use_cases.enrolment import CandidateDirectory
+from domain.bounds import as_a_name
 from domain.candidate import Candidate
 from domain.claims import Claim, ClaimKind, Handover, claim_id
 from domain.errors import RuleBroken
@@ -260,8 +261,10 @@ def launch_learner(
         raise LaunchRefused(LaunchFault.NO_EMAIL, "the platform did not share the e-mail")
     wanted = enrolment.Enrolment(
         email=launch.email,
-        surname=launch.family_name or launch.email.split("@")[0],
-        first_name=launch.given_name or "-",
+        # A learning platform's names are not typed here: what a name may not hold is left
+        # out, never a refusal the learner could not act on (a reviewer's: « jean_dupont »).
+        surname=as_a_name(launch.family_name or launch.email.split("@")[0]),
+        first_name=as_a_name(launch.given_name or "-"),
         certification_code=launch.certification_code,
         language=launch.language,
     )

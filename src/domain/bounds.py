@@ -46,18 +46,29 @@ def bounded(field: str, text: str) -> str:
 
 # What a person's name holds besides letters (with their accents) and digits: « Jean-Luc »,
 # « O'Brien », « N’Diaye », « St. John », « Le Gall », « Durand, dit Alex », « Martin (née
-# Durand) ». Not markup (« < > & " »), symbols, emoji or control characters: a name goes on
+# Durand) », « Gal·la », « 居里・斯克 », spaces and dashes of every kind (a no-break space
+# pasted from a document, « ‐ »), and the joiners some scripts write names with (Persian's
+# U+200C). Not markup (« < > & " »), symbols, emoji or control characters: a name goes on
 # the certificate and into every mail (a user's tour enrolled « <b>Zoé</b> 😀 »).
-_NAME_MARKS = frozenset(" -'’.,()")
+_NAME_MARKS = frozenset(" '’‘`.,()·・\u200c\u200d")
+_NAME_CATEGORIES = frozenset({"Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc", "Me", "Nd", "Zs", "Pd"})
 
 
 def name_problem(field: str, text: str) -> NotAName | None:
-    """Why a person's name (surname, given name) cannot be one: a character that is none of
-    a letter or its accent (Unicode letters and marks), a digit, or one of « -'’.,() » and
-    the space; None when it can."""
-    if all(c in _NAME_MARKS or unicodedata.category(c) in _NAME_CATEGORIES for c in text):
-        return None
-    return NotAName(field, text)
+    """Why a person's name (surname, given name) cannot be one: its first character that is
+    none of a letter or its accent, a digit, a space, a dash, or one of « '’‘`.,()·・ » and
+    the joiners; None when it can."""
+    for c in text:
+        if c not in _NAME_MARKS and unicodedata.category(c) not in _NAME_CATEGORIES:
+            return NotAName(field, c)
+    return None
 
 
-_NAME_CATEGORIES = frozenset({"Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc", "Me", "Nd"})
+def as_a_name(text: str, *, otherwise: str = "-") -> str:
+    """A name another system gave (a learning platform's launch, an e-mail's local part),
+    kept to what a name may hold: the characters `name_problem` refuses left out, and
+    `otherwise` when nothing is left. The person corrects it on the portal's profile."""
+    kept = "".join(
+        c for c in text if c in _NAME_MARKS or unicodedata.category(c) in _NAME_CATEGORIES
+    )
+    return " ".join(kept.split())[: LIMITS["surname"]].strip() or otherwise

@@ -102,13 +102,19 @@ class ImplausibleBirthDate(InvalidArgument):
 class NotAName(InvalidArgument):
     """A person's name holding what no name holds (markup, symbols, emoji, control
     characters): it is printed on the certificate and in every mail (a user's tour enrolled
-    « <b>Zoé</b> 😀 »)."""
+    « <b>Zoé</b> 😀 »). `character` is the first one refused, for the sentence to name."""
 
-    def __init__(self, field: str, given: str) -> None:
-        super().__init__(
-            field, "no markup, symbols or emoji: letters, with spaces, hyphens or apostrophes"
-        )
-        self.given = given
+    def __init__(self, field: str, character: str) -> None:
+        super().__init__(field, f"{shown_character(character)} cannot be in a name")
+        self.character = character
+
+
+def shown_character(character: str) -> str:
+    """A character as a sentence can show it: itself, or its code point when it cannot be
+    seen (a zero-width space, a control character)."""
+    if character.isprintable() and not character.isspace():
+        return character
+    return f"U+{ord(character):04X}"
 
 
 class Required(InvalidArgument):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from app.use_cases import enrolment
 from domain.bounds import LIMITS, name_problem
 from domain.candidate import check_email
-from domain.errors import DomainError
+from domain.errors import DomainError, shown_character
 from domain.imports import lines_digest
 
 CSV_COLUMNS = ("email", "surname", "first_name", "certification_code", "language", "re_enrol")
@@ -81,8 +81,8 @@ def form_problems(row: dict[str, str], known_codes: set[str]) -> list[Problem]:
             problems.append(Problem(column, "required"))
         elif len(row[column]) > LIMITS[column]:  # the domain's bound, said on the form
             problems.append(Problem(column, "too_long", str(LIMITS[column])))
-        elif name_problem(column, row[column]) is not None:  # the domain's rule, said here
-            problems.append(Problem(column, "not_a_name"))
+        elif (refused := name_problem(column, row[column])) is not None:  # the domain's rule
+            problems.append(Problem(column, "not_a_name", shown_character(refused.character)))
     if not row["certification_code"]:
         problems.append(Problem("certification_code", "required"))
     elif row["certification_code"] not in known_codes:

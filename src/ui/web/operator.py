@@ -81,7 +81,9 @@ PROBLEM_WORDS = {
     "twice": N_("this address is already on line %(value)s of the file"),
     "required": N_("this field is required"),
     "too_long": N_("%(value)s characters at most"),
-    "not_a_name": N_("letters, with spaces, hyphens or apostrophes; no markup, symbols or emoji"),
+    "not_a_name": N_(
+        "“%(value)s” cannot be in a name: letters, with spaces, hyphens or apostrophes"
+    ),
     "unknown_certification": N_("unknown certification “%(value)s”"),
     "bad_language": N_("write fr or en, not “%(value)s”"),
     "bad_re_enrol": N_("write yes or no, not “%(value)s”"),

@@ -25,6 +25,7 @@ from domain.errors import (
     RuleBroken,
     TooLong,
     TooShort,
+    shown_character,
 )
 from ui.web.edge import KEPT_TIMES
 from ui.web.i18n import N_, gettext_for, pgettext_for
@@ -243,9 +244,10 @@ def refusal_message(language: str, error: DomainError) -> Markup:
         )
     elif isinstance(error, NotAName):  # printed on the certificate and in every mail
         sentence = _(
-            "“%(field)s”: letters, with spaces, hyphens or apostrophes if the name has them; "
-            "no markup, symbols or emoji.",
+            "“%(field)s”: “%(character)s” cannot be in a name; write letters, with spaces, "
+            "hyphens or apostrophes if the name has them.",
             field=field_name(language, error.field),
+            character=shown_character(error.character),
         )
     elif isinstance(error, InvalidArgument) and error.field in _FIELD_RULES:
         sentence = _(_FIELD_RULES[error.field], field=field_name(language, error.field))
