@@ -99,21 +99,31 @@ class IssuedToken:
 @dataclass(frozen=True)
 class FormNonce:
     """A token form's one-time nonce (random, drawn when the page is drawn, sent back with
-    the form) and the platform's key: together they give the token's id and secret, so the
-    same form sent twice (a double click, a reload of its answer) names the same token, and
-    the store records it once. Neither is stored: the nonce lives only in that page and its
-    post, the key only in the platform's settings; a leak of either alone gives no token."""
+    the form) and the platform's key: the token's id comes from the key, the centre and the
+    nonce; its secret from those and the member of staff who sends the form (two HMACs under
+    separate labels, so the id, shown in the list and in the token, tells nothing of the
+    secret). The same form sent twice (a double click, a reload of its answer) names the
+    same token, which the store records once. Neither nonce nor key is stored: the nonce
+    lives only in that page and its post, the key only in the platform's settings. The key
+    alone gives no token; whoever holds it and a form's nonce can compute that token's
+    secret (knowing its centre and issuer's ids), so the key is the platform's to guard.
+    Another manager of the centre who sends someone else's nonce through the page is
+    refused (the secret differs, and so does the issuer), and sees no secret."""
 
     nonce: str
     platform_key: bytes
 
-    def derived(self, centre: UUID) -> tuple[UUID, str]:
-        raw = hmac.new(
-            self.platform_key,
-            b"vigie-api-token:" + centre.bytes + self.nonce.encode(),
-            hashlib.sha256,
+    def _mac(self, label: bytes, *parts: bytes) -> bytes:
+        return hmac.new(
+            self.platform_key, label + b"".join(parts) + self.nonce.encode(), hashlib.sha256
         ).digest()
-        token_id = uuid5(INTEGRATIONS_NAMESPACE, f"api-token:{centre}:{raw[:16].hex()}")
+
+    def derived(self, centre: UUID, staff_id: UUID) -> tuple[UUID, str]:
+        """The token's id (the form's: the same whoever sends it) and its secret (the
+        sender's too)."""
+        named = self._mac(b"vigie-api-token-id:", centre.bytes)
+        token_id = uuid5(INTEGRATIONS_NAMESPACE, f"api-token:{centre}:{named[:16].hex()}")
+        raw = self._mac(b"vigie-api-token-secret:", centre.bytes, staff_id.bytes)
         return token_id, base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
@@ -136,11 +146,12 @@ def issue_token(
 ) -> IssuedToken:
     """A centre's manager issues a token for the centre's machines. With the page's `form`
     nonce, sending that form again issues nothing more and answers the same token (the
-    store refuses a second token for one form: its id is the form's); without it (the
-    command line) each call is a new token."""
+    store refuses a second token for one form: its id is the form's); sent again with other
+    fields, or by someone else, it is `FormUsedAlready` (no secret). Without it (the command
+    line) each call is a new token."""
     centre = centre_manager(ctx, staff_id)
     if form is not None:
-        token_id, secret = form.derived(centre)
+        token_id, secret = form.derived(centre, staff_id)
     else:
         token_id, secret = ctx.ids.new_id(), secrets.token_urlsafe(32)
     at = ctx.now()

@@ -56,6 +56,17 @@ class BadUrl(InvalidArgument):
         self.problem = problem
 
 
+class FormUsedAlready(InvalidArgument):
+    """A token form sent again, but not as it was: other fields, or by another member of
+    staff, or with another secret. The form made `token` already; nothing more is made, and
+    no secret is given back (a manager who went Back and ticked a write scope must not
+    believe they hold it)."""
+
+    def __init__(self, token: ApiToken) -> None:
+        super().__init__("token_id", "this token was issued already, otherwise")
+        self.token = token
+
+
 class Scope(StrEnum):
     """What a token lets a machine do, for its centre only."""
 
@@ -232,15 +243,24 @@ class CentreIntegrations(Aggregate):
         at: datetime,
     ) -> ApiToken:
         """A centre's manager lets a machine in, with these scopes, until `expires_at`; the
-        token issued. Idempotent: a token id issued already with this secret (the same form
-        sent twice, a double click or a reload: the application derives both from the form's
-        one-time nonce) records nothing and answers that token, so one form makes one token
-        whatever the browser sends."""
+        token issued. Idempotent: a token id issued already, by this member of staff, with
+        this secret, name, scopes and validity (the same form sent twice, a double click or
+        a reload: the application derives id and secret from the form's one-time nonce)
+        records nothing and answers that token, so one form makes one token whatever the
+        browser sends. The same id sent otherwise (other fields after going Back, or by
+        someone else) is `FormUsedAlready`: never another token's secret under new words."""
         require_aware("at", at)
         already = self.tokens.get(token_id)
         if already is not None:
-            if not hmac.compare_digest(already.secret_digest, secret_digest):
-                raise InvalidArgument("token_id", "this token was issued already")
+            same = (
+                hmac.compare_digest(already.secret_digest, secret_digest)
+                and already.issued_by == issued_by
+                and already.name == name.strip()
+                and set(already.scopes) == set(scopes)
+                and utc(already.expires_at) - utc(already.issued_at) == utc(expires_at) - utc(at)
+            )
+            if not same:
+                raise FormUsedAlready(already)
             return already
         require_aware("expires_at", expires_at)
         if not scopes:

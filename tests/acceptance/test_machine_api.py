@@ -26,7 +26,7 @@ from domain.access import OutOfReach
 from domain.bounds import LIMITS
 from domain.errors import TooLong
 from domain.integrations import CentreIntegrations, Scope, integrations_id
-from domain.staff import Role
+from domain.staff import Role, StaffMember
 from tests.acceptance.web import form_token, log_in
 from ui.cli import main
 from ui.journey import PARIS, Journey
@@ -414,6 +414,89 @@ def test_one_form_makes_one_token_however_often_it_is_sent(
     assert TOKEN.search(again.text) is None and token not in again.text
     assert "Ce formulaire a déjà été envoyé" in plain(again.text)
     assert len(tokens_of(platform, "centre@example.org")) == 2
+
+
+def test_one_form_sent_again_with_other_fields_makes_nothing_and_shows_no_secret(
+    platform: Platform, client: TestClient[Any]
+) -> None:
+    """A manager made a read token, went Back, ticked « write » and sent the same form: the
+    answer was the first token, as « Votre nouveau jeton d'API », so they believed they held
+    a write token (a reviewer). Now the form is refused beside it, naming the token it made,
+    with no secret; the page's new form, as typed, makes the other token."""
+    path = "/operator/integrations/tokens"
+    form = token_form(client, name="LMS", days="30", scopes=[Scope.RESULTS_READ.value])
+    first = client.post(path, data=form)
+    assert first.status_code == 200 and TOKEN.search(first.text)
+    [(token_id, made)] = tokens_of(platform, "centre@example.org").items()
+    changed = [
+        {"scopes": [Scope.RESULTS_READ.value, Scope.ENROLMENTS_WRITE.value]},
+        {"name": "LMS écriture"},
+        {"days": "90"},
+    ]
+    for change in changed:
+        again = client.post(path, data={**form, **change})
+        said = plain(again.text)
+        assert again.status_code == 409, change
+        assert TOKEN.search(again.text) is None and "Votre nouveau jeton" not in said
+        assert (
+            '<small class="field-error" id="form-error" role="alert">Ce formulaire a déjà '
+            f"créé le jeton « LMS » ({token_id.hex[:8]} dans la liste ci-dessous)" in said
+        )
+    assert tokens_of(platform, "centre@example.org") == {token_id: made}
+    client.get("/lang/en")
+    again = client.post(path, data={**form, **changed[0]})
+    said = plain(again.text)
+    assert "This form already made the token “LMS”" in said and "Ce formulaire" not in said
+    # The refusal's page carries a new form, as typed: sending it makes the write token.
+    fresh = NONCE.search(again.text)
+    assert fresh is not None and fresh.group(1) != form["form_nonce"]
+    retried = client.post(path, data={**form, **changed[0], "form_nonce": fresh.group(1)})
+    assert retried.status_code == 200 and TOKEN.search(retried.text)
+    tokens = tokens_of(platform, "centre@example.org")
+    assert sorted(t.scopes for t in tokens.values()) == [
+        (Scope.ENROLMENTS_WRITE, Scope.RESULTS_READ),
+        (Scope.RESULTS_READ,),
+    ]
+
+
+def test_another_manager_of_the_centre_sending_a_colleagues_form_gets_no_secret(
+    platform: Platform, client: TestClient[Any]
+) -> None:
+    """The secret came from the form's nonce alone (with the centre and the platform's key):
+    a colleague of the same centre who sent someone's form (its nonce seen in a shared
+    screen, a proxy's log) got that token's secret. Now the sender is in the secret, and
+    the token is answered again to its issuer only."""
+    centre = centre_of_operator(staff(platform, "centre@example.org"))
+    colleague_id = staff(platform, "other@example.org")
+    colleague = platform.ctx.store.get(colleague_id, StaffMember)
+    colleague.link_to_provider(
+        issuer="https://idp.example.org",
+        subject="other",
+        group="centre-managers",
+        role=Role.CENTRE,
+        centre_id=centre,
+        at=platform.ctx.now(),
+    )
+    platform.ctx.store.save(colleague)
+    form = token_form(client, name="LMS", days="30", scopes=[Scope.RESULTS_READ.value])
+    first = client.post("/operator/integrations/tokens", data=form)
+    shown = TOKEN.search(first.text)
+    assert shown is not None
+    token = html.unescape(shown.group(1))
+    [token_id] = tokens_of(platform, "centre@example.org")
+    with TestClient(client.app) as other:
+        log_in(other, "/staff/login", "other@example.org", PASSWORD)
+        theirs = {**form, "_csrf_token": form_token(other, "/operator/integrations")}
+        reply = other.post("/operator/integrations/tokens", data=theirs)
+        assert reply.status_code == 409
+        assert TOKEN.search(reply.text) is None and token.rsplit("_", 1)[1] not in reply.text
+        assert f"Ce formulaire a déjà créé le jeton « LMS » ({token_id.hex[:8]}" in plain(
+            reply.text
+        )
+    assert list(tokens_of(platform, "centre@example.org")) == [token_id]
+    # Its issuer sending it again still gets it (a reload of the answer).
+    again = client.post("/operator/integrations/tokens", data=form)
+    assert again.status_code == 200 and token in html.unescape(again.text)
 
 
 def test_every_refused_token_field_says_what_is_wrong_beside_it(

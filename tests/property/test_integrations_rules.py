@@ -15,6 +15,7 @@ from domain.errors import InvalidArgument
 from domain.integrations import (
     BadUrl,
     CentreIntegrations,
+    FormUsedAlready,
     Scope,
     TokenRefusal,
     TokenRefused,
@@ -114,22 +115,62 @@ def test_a_token_is_refused_naming_the_field(field: str, change: dict[str, objec
 
 
 def test_one_form_sent_twice_is_one_token() -> None:
-    """A token issued again with its id and secret (the same form sent twice: a double click,
-    a reload of its answer) records nothing and answers the token, whatever else differs."""
-    found = centre_with_a_token()
+    """A token issued again with its id, secret, issuer, name, scopes and validity (the same
+    form sent twice: a double click, a reload of its answer) records nothing and answers the
+    token, a second later."""
+    found = centre_with_a_token(Scope.RESULTS_READ, Scope.ENROLMENTS_WRITE)
     found.collect_events()
     [first] = found.tokens.values()
+    later = T0 + timedelta(seconds=1)
     again = found.issue_token(
         token_id=TOKEN,
-        name="another name",
-        scopes=(Scope.ENROLMENTS_WRITE,),
+        name=" LMS ",
+        scopes=(Scope.ENROLMENTS_WRITE, Scope.RESULTS_READ),
         secret_digest=DIGEST,
-        expires_at=T0 + timedelta(days=2),
+        expires_at=later + timedelta(days=30),
         issued_by=MANAGER,
-        at=T0 + timedelta(seconds=1),
+        at=later,
     )
     assert again == first and len(found.tokens) == 1
     assert recorded(found) == []
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"name": "another name"},
+        {"scopes": (Scope.RESULTS_READ, Scope.ENROLMENTS_WRITE)},
+        {"scopes": (Scope.ENROLMENTS_WRITE,)},
+        {"expires_at": T0 + timedelta(days=2, seconds=1)},
+        {"issued_by": UUID(int=77)},
+        {"secret_digest": "e" * 64},
+    ],
+    ids=["name", "more scopes", "other scopes", "validity", "issuer", "secret"],
+)
+def test_one_form_sent_again_otherwise_is_refused_naming_its_token(
+    change: dict[str, object],
+) -> None:
+    """The same form sent again with other fields (a manager went Back and ticked a write
+    scope) or by someone else answered the first token as if it were theirs: now it is
+    refused, naming the token the form made, and nothing is recorded."""
+    found = centre_with_a_token()
+    found.collect_events()
+    [first] = found.tokens.values()
+    later = T0 + timedelta(seconds=1)
+    command = {
+        "token_id": TOKEN,
+        "name": "LMS",
+        "scopes": (Scope.RESULTS_READ,),
+        "secret_digest": DIGEST,
+        "expires_at": later + timedelta(days=30),
+        "issued_by": MANAGER,
+        "at": later,
+        **change,
+    }
+    with pytest.raises(FormUsedAlready) as refused:
+        found.issue_token(**command)  # type: ignore[arg-type]
+    assert refused.value.token == first
+    assert recorded(found) == [] and len(found.tokens) == 1
 
 
 def test_revoking_twice_records_once_and_another_centres_token_is_not_found() -> None:

@@ -29,6 +29,7 @@ from domain.integrations import (
     LONGEST_TOKEN_DAYS,
     URL_LENGTH,
     BadUrl,
+    FormUsedAlready,
     Scope,
     UrlProblem,
     WebhookEvent,
@@ -133,6 +134,21 @@ def _url_refusal(language: str, refusal: BadUrl, typed: str) -> Markup:
     if refusal.problem is UrlProblem.TOO_LONG:
         return refusal_message(language, TooLong("url", URL_LENGTH, len(typed.strip())))
     return refusal_message(language, Required("url"))
+
+
+def _form_used(language: str, refusal: FormUsedAlready) -> Markup:
+    """A token form sent again not as it was (other fields, after going Back): it made its
+    token already, so nothing is made and no secret shown; this page's form is a new one."""
+    _ = gettext_for(language)
+    return Markup.escape(
+        _(
+            "This form already made the token “%(name)s” (%(id)s in the list below), and "
+            "nothing more was created: no token has what you changed. To create another "
+            "token, check the fields below, then press “Create the token” again.",
+            name=refusal.token.name,
+            id=refusal.token.short_id,
+        )
+    )
 
 
 def _token_refusal(language: str, refusal: InvalidArgument) -> Markup:
@@ -263,6 +279,8 @@ class IntegrationsDesk(Controller):
                     if 0 < len(nonce) <= integrations.NONCE_LENGTH
                     else None,
                 )
+            except FormUsedAlready as refusal:
+                refused["form"] = _form_used(language, refusal)
             except InvalidArgument as refusal:
                 if refusal.field not in TOKEN_FIELDS:
                     raise
