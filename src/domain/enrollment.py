@@ -255,12 +255,15 @@ class Enrollment(Aggregate):
         session_left: bool,
         at: datetime,
         session_entered: bool,
+        session_closed: bool,
     ) -> None:
         """R23: after a blocked screen the candidate reconnects from the welcome mail, whose
         link works once: the hotline records why and a new log-in link is mailed.
         `session_entered`: the candidate entered the exam session at least once (the use case
         reads it from the session); before that no screen can be blocked (a tester's tour:
-        « Débloqué » and an R23 fact for a session never opened)."""
+        « Débloqué » and an R23 fact for a session never opened).
+        `session_closed`: the exam was sent and the session closed (R18); after that there is
+        no screen left to unblock (a reviewer's tour: « Débloqué » after the exam was sent)."""
         require_aware("at", at)
         require(
             self.exam_session_id is not None,
@@ -271,6 +274,11 @@ class Enrollment(Aggregate):
             session_entered,
             "R23",
             "the candidate never entered the exam session: no screen can be blocked yet",
+        )
+        require(
+            not session_closed,
+            "R18",
+            "the exam was sent and the session is closed: there is no screen left to unblock",
         )
         require(not self.expired, "R1", "the enrolment has expired")
         why = check_reason("reason", reason)

@@ -353,6 +353,32 @@ def test_a_screen_is_not_unblocked_in_a_session_never_entered_r23(
     assert unblock in client.get(f"/hotline/candidates/{journey.candidate_id}").text
 
 
+def test_a_screen_is_not_unblocked_once_the_exam_was_sent_r23(
+    client: TestClient[Any], platform: Platform, journey: Journey
+) -> None:
+    """A reviewer's tour: « Débloquer » was accepted after the exam was sent, mailing a new
+    log-in link for a closed session. The domain refuses it, the page says why in words
+    (French and English), and nothing is recorded."""
+    journey.sent_for_review()
+    platform.settle()
+    unblock = f'action="/hotline/enrolments/{journey.enrollment_id}/unblock"'
+    assert unblock not in client.get(f"/hotline/candidates/{journey.candidate_id}").text
+    before = history(platform, journey.enrollment_id)
+    mails = len(platform.mailer.sent)  # type: ignore[attr-defined]
+    refused = act(client, journey, "unblock", reason="she says her screen is frozen")
+    assert refused.status_code == 409
+    page = text(refused)
+    assert "L'examen est déjà envoyé : il n'y a plus d'écran à débloquer." in page
+    assert 'data-rule="R18"' in page and "R18:" not in page
+    assert ">she says her screen is frozen</textarea>" in page  # the input is kept
+    client.get("/lang/en")
+    english = text(act(client, journey, "unblock", reason="frozen"))
+    assert "The exam was already sent: there is no screen left to unblock." in english
+    assert history(platform, journey.enrollment_id) == before  # nothing recorded
+    platform.settle()
+    assert len(platform.mailer.sent) == mails  # type: ignore[attr-defined]
+
+
 def cli(platform: Platform, *words: str) -> tuple[int, str]:
     out = io.StringIO()
     code = hotline_cli._run(platform, _parser().parse_args(["hotline", *words]), out)

@@ -341,9 +341,15 @@ def unblock(ctx: Context, enrollment_id: UUID, *, by: UUID, reason: str) -> bool
         if enrollment.exam_session_id is not None:
             session = ctx.store.get(enrollment.exam_session_id, ProctoredSession)
         entered = session is not None and session.entries > 0
-        inside = entered and session is not None and session.closed_at is None
+        closed = session is not None and session.closed_at is not None
+        inside = entered and not closed
         enrollment.unblock(
-            unblocked_by=by, reason=why, session_left=inside, at=at, session_entered=entered
+            unblocked_by=by,
+            reason=why,
+            session_left=inside,
+            at=at,
+            session_entered=entered,
+            session_closed=closed,
         )
         if inside:
             assert session is not None

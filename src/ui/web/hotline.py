@@ -124,6 +124,7 @@ REFUSED: dict[tuple[str, str], str] = {
         "The candidate has not entered the exam session yet: no screen can be blocked. Send "
         "the invitation, or the log-in mail, again instead."
     ),
+    ("unblock", "R18"): N_("The exam was already sent: there is no screen left to unblock."),
     ("unblock", "R1"): N_("The enrolment has expired: the centre can enrol the candidate again."),
     # Any action on an erased person's enrolment (domain.candidate.PersonErased).
     ("*", "ERASED"): N_(
