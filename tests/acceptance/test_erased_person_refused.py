@@ -306,3 +306,36 @@ def test_the_hotline_page_refuses_an_erased_persons_enrolment_in_words(
         said = page_text(reply)
         assert "Plus rien ne peut être fait pour cette personne" in said
         assert "erased on request" not in said and "ERASED:" not in said
+
+
+def test_the_accommodation_page_of_an_erased_person_is_read_only_and_says_why(
+    platform: Platform, centre: UUID
+) -> None:
+    """A reviewer's tour: the page offered the whole form for an erased person, then refused
+    « Accorder » with « Rien n'a été accordé : vérifiez le formulaire ». Now it opens with
+    the reason, in words, and offers no form."""
+    journey = erased(platform, centre, "zoe.durand@example.org", with_session=False)
+    page = f"/operator/enrolments/{journey.enrollment_id}/accommodation"
+    with TestClient(create_app(platform, secret=SECRET, support=SupportContact())) as client:
+        log_in(client, "/staff/login", "centre@example.org", PASSWORD)
+        opened = client.get(page)
+        assert opened.status_code == 200
+        said = page_text(opened)
+        notice = said.split('id="notice"', 1)[1].split("</div>")[0]
+        assert "Les données personnelles de cette personne ont été effacées" in notice
+        assert "personne effacée" in said and "vérifiez le formulaire" not in said
+        assert 'name="extra_time_percent"' not in opened.text
+        assert "<form" not in opened.text.split("<main", 1)[-1].split("</main>")[0]
+        # A grant posted anyway (an old tab) says the same, not « check the form ».
+        sent = client.post(
+            f"{page}/grant",
+            data={"extra_time_percent": "33", "_csrf_token": form_token(client, "/operator/")},
+        )
+        assert sent.status_code == 409
+        refused = page_text(sent)
+        assert "Les données personnelles de cette personne ont été effacées" in refused
+        assert "vérifiez le formulaire" not in refused and "ERASED:" not in refused
+        client.get("/lang/en")
+        english = page_text(client.get(page))
+        assert "This person's personal data was erased" in english
+        assert "erased person" in english and "[" not in english.split("<main", 1)[-1]

@@ -11,6 +11,7 @@ from app.context import Context, retrying
 from app.use_cases.enrolment import refuse_if_holder_erased
 from domain import accommodation
 from domain.accommodation import Accommodation
+from domain.candidate import PersonErased
 from domain.enrollment import Enrollment
 from domain.errors import RuleBroken
 from domain.proctored_session import ProctoredSession
@@ -57,7 +58,12 @@ def grant_accommodation(
 
 def closed_to_grants(ctx: Context, enrollment: Enrollment) -> RuleBroken | None:
     """Why the enrolment takes no grant any more (the rule that would refuse one), if it does
-    not: the page then shows what was granted without the form."""
+    not: the page then shows what was granted without the form. An erased holder closes it
+    first (PersonErased: the grant refuses it too)."""
+    try:
+        refuse_if_holder_erased(ctx, enrollment)
+    except PersonErased as erased:
+        return erased
     session = (
         ctx.store.get(enrollment.exam_session_id, ProctoredSession)
         if enrollment.exam_session_id is not None

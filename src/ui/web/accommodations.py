@@ -16,6 +16,7 @@ from app import tenancy
 from app.person_names import name_in_text
 from app.use_cases import accommodations
 from domain.accommodation import MAX_ARRANGEMENTS_CHARS
+from domain.candidate import PersonErased
 from domain.enrollment import Enrollment
 from domain.errors import DomainError, InvalidArgument, RuleBroken
 from domain.staff import Role
@@ -30,6 +31,10 @@ REFUSALS = {
         "granted or changed. Call the hotline if the candidate needs help."
     ),
     "R1": N_("The enrolment has expired: accommodations can no longer be granted or changed."),
+    "ERASED": N_(
+        "This person's personal data was erased: accommodations can no longer be granted or "
+        "changed."
+    ),
     "ACCOMMODATION-EXTRA-TIME": N_("Choose extra time among the values offered."),
     "extra_time_percent": N_("Choose extra time among the values offered."),
     "arrangements": N_(
@@ -80,6 +85,7 @@ def _page(request: Request[Any, Any, Any], enrollment: Enrollment, **values: Any
         choices=EXTRA_TIME_CHOICES,
         max_chars=MAX_ARRANGEMENTS_CHARS,
         closed=REFUSALS.get(closed.rule, NOT_GRANTED) if closed is not None else None,
+        erased=closed is not None and closed.rule == PersonErased.RULE,
         **values,
     )
 
