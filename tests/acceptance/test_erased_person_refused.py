@@ -339,3 +339,28 @@ def test_the_accommodation_page_of_an_erased_person_is_read_only_and_says_why(
         english = page_text(client.get(page))
         assert "This person's personal data was erased" in english
         assert "erased person" in english and "[" not in english.split("<main", 1)[-1]
+
+
+def test_the_hotline_case_file_names_an_erased_person_in_words_and_offers_no_action(
+    platform: Platform, centre: UUID, support: UUID
+) -> None:
+    """A reviewer's tour: the case file read « [effacé] [EFFACÉ] », on English pages too,
+    with every action form still offered. Now « personne effacée » / "erased person", the
+    reason in words, and no form."""
+    journey = erased(platform, centre, "zoe.durand@example.org", with_session=True)
+    page = f"/hotline/candidates/{journey.candidate_id}"
+    with TestClient(create_app(platform, secret=SECRET, support=SupportContact())) as client:
+        log_in(client, "/staff/login", "hotline@example.org", "hotline-pass-1")
+        opened = client.get(page)
+        assert opened.status_code == 200
+        said = page_text(opened)
+        assert "effacé]" not in said.lower() and "[EFFACÉ]" not in said
+        assert "<title>personne effacée — " in said and ">personne effacée</h1>" in said
+        assert "Plus rien ne peut être fait pour cette personne" in said
+        main = opened.text.split("<main", 1)[-1].split("</main>")[0]
+        assert "/hotline/enrolments/" not in main and "<textarea" not in main
+        client.get("/lang/en")
+        english = page_text(client.get(page))
+        assert "effacé" not in english.lower()
+        assert "<title>erased person — " in english and ">erased person</h1>" in english
+        assert "Nothing more can be done for this person" in english
