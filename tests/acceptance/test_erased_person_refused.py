@@ -324,6 +324,7 @@ def test_the_accommodation_page_of_an_erased_person_is_read_only_and_says_why(
         notice = said.split('id="notice"', 1)[1].split("</div>")[0]
         assert "Les données personnelles de cette personne ont été effacées" in notice
         assert "personne effacée" in said and "vérifiez le formulaire" not in said
+        assert "Adresse e-mail" not in said  # an empty line, the address being gone
         assert 'name="extra_time_percent"' not in opened.text
         assert "<form" not in opened.text.split("<main", 1)[-1].split("</main>")[0]
         # A grant posted anyway (an old tab) says the same, not « check the form ».
