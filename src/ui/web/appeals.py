@@ -122,6 +122,10 @@ class Results(Controller):
             lodged = ctx.store.get(review.id, Review).appeal
             if lodged is not None and lodged.reason == data.reason.strip():
                 return Redirect(f"/results/{session_id}#appeal")
+            if lodged is not None:
+                # Sent already, from another tab or window: this text was not; the page
+                # says so, shows the appeal recorded and keeps this text to copy.
+                return _result_page(request, session, unsent=data.reason, status=409)
             message = _contest_refusal(language_of(request), refusal, data.reason.strip())
             return _result_page(request, session, error=message, typed=data.reason, status=409)
         return Redirect(f"/results/{session_id}#appeal")
@@ -133,6 +137,7 @@ def _result_page(
     *,
     error: str = "",
     typed: str = "",
+    unsent: str = "",
     status: int = 200,
 ) -> Template:
     review = _review_of(request, session)
@@ -148,6 +153,7 @@ def _result_page(
             reasons=_reason_words(request),
             error=error,
             typed=typed,
+            unsent=unsent,
             **_score(request, session),
         ),
         status_code=status,
