@@ -142,7 +142,9 @@ def test_a_log_in_never_leads_to_another_site_nor_a_page_it_should_not(
 def test_a_form_posted_logged_out_sends_to_the_log_in_without_coming_back_to_it(
     her: Journey, browser: TestClient[Any]
 ) -> None:
-    """A POST is not replayed by a GET after the log-in: the page alone is named."""
+    """A POST is not replayed by a GET after the log-in: the log-in page is named, saying the
+    form was not recorded (`ended`), and leads back only to the form's page (its `Referer`,
+    none here; test_second_tab.py), never to the address posted to."""
     form_token(browser, "/login")
     sent = browser.post(
         f"/results/{her.session_id}/appeal",
@@ -150,7 +152,7 @@ def test_a_form_posted_logged_out_sends_to_the_log_in_without_coming_back_to_it(
         headers={"x-csrftoken": browser.cookies.get("vigie_csrf") or ""},
         follow_redirects=False,
     )
-    assert sent.headers["location"] == "/login"
+    assert sent.headers["location"] == "/login?ended=1"
 
 
 def test_a_review_link_opened_logged_out_comes_back_to_the_review_after_the_staff_log_in(

@@ -63,6 +63,7 @@ from ui.web.edge import (
     platform_of,
     return_path,
     screen_capture_of,
+    session_ended_notice,
     throttle_of,
     too_many_failures,
     wants_fragment,
@@ -150,7 +151,10 @@ def _after_terms(back_to: str) -> str:
 @get("/login", sync_to_thread=False)
 def login_page(request: Request[Any, Any, Any]) -> Template:
     back_to = _back_to(request.query_params.get(NEXT, ""))
-    return Template("login.html", context=context(request, error="", back_to=back_to))
+    return Template(
+        "login.html",
+        context=context(request, error="", back_to=back_to, ended=session_ended_notice(request)),
+    )
 
 
 @post("/login")

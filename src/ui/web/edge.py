@@ -219,19 +219,40 @@ def return_path(value: str, *, staff: bool) -> str:
     return value
 
 
+# On the log-in page after a form was posted with no session left (a log-out in another tab,
+# a long pause): the page says the form was not recorded (a tester's tour: not a word).
+ENDED = "ended"
+
+
 def log_in_address(request: Request[Any, Any, Any]) -> str:
     """The log-in page for a request that needs one, naming the page to come back to (for a
-    page one opens: a GET; a form posted after the session ended is not replayed)."""
+    page one opens: a GET; a form posted after the session ended is not replayed: the log-in
+    page says so, and leads back to the form's page, the `Referer` of this site)."""
     path = request.url.path
     staff = path.startswith(STAFF_AREAS)
     page = "/staff/login" if staff else "/login"
     if request.method != "GET":
-        return page
+        came_from = urlsplit(request.headers.get("referer", ""))
+        same_site = came_from.netloc == request.url.netloc and came_from.scheme in ("http", "https")
+        form_page = came_from.path + (f"?{came_from.query}" if came_from.query else "")
+        back = return_path(form_page, staff=staff) if same_site else ""
+        return f"{page}?{ENDED}=1" + (f"&{NEXT}={quote(back, safe='/')}" if back else "")
     raw = request.scope.get("raw_path") or path.encode()
     query = request.scope.get("query_string") or b""
     asked = raw.decode("latin-1") + (f"?{query.decode('latin-1')}" if query else "")
     back = return_path(asked, staff=staff)
     return f"{page}?{NEXT}={quote(back, safe='/')}" if back else page
+
+
+def session_ended_notice(request: Request[Any, Any, Any]) -> str:
+    """The log-in page's sentence after a form was posted with no session left, else ""."""
+    if request.query_params.get(ENDED) != "1":
+        return ""
+    _ = gettext_for(language_of(request))
+    return _(
+        "Your session had ended (logged out in another tab or window, or after a long pause): "
+        "the form you sent was not recorded. Log in again, then send it again."
+    )
 
 
 def language_of(request: Request[Any, Any, Any]) -> str:

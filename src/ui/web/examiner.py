@@ -50,6 +50,7 @@ from ui.web.edge import (
     platform_of,
     return_path,
     second_factors_of,
+    session_ended_notice,
     staff_guard,
     staff_id,
     staff_logged_in,
@@ -69,7 +70,10 @@ JUSTIFICATION_FIELDS = review_words.JUSTIFICATION_FIELDS
 @get("/staff/login", sync_to_thread=False)
 def staff_login_page(request: Request[Any, Any, Any]) -> Template:
     back_to = return_path(request.query_params.get(NEXT, ""), staff=True)
-    return Template("staff_login.html", context=context(request, error="", back_to=back_to))
+    return Template(
+        "staff_login.html",
+        context=context(request, error="", back_to=back_to, ended=session_ended_notice(request)),
+    )
 
 
 class StaffLogin(msgspec.Struct):
