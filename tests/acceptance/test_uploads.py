@@ -194,4 +194,4 @@ def test_the_connection_test_takes_its_own_sessions_posts_only(
     assert big.status_code == 413
     client.post("/logout", headers=csrf(client))
     gone = client.post(mine, content=b".", headers=csrf(client), follow_redirects=False)
-    assert gone.status_code in (302, 303) and gone.headers["location"] == "/login"
+    assert gone.status_code in (302, 303) and gone.headers["location"] == "/login?ended=1"

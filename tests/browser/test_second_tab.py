@@ -142,3 +142,41 @@ def test_a_table_wider_than_a_phone_shows_a_shadow_where_more_is_hidden(
         box.evaluate("b => { b.scrollLeft = b.scrollWidth; }")
         page.screenshot(path=str(SHOTS / f"auditor-360-{language}-scrolled.png"))
     context.close()
+
+
+def test_a_check_step_sent_after_logging_out_in_the_other_tab_leads_to_the_log_in_saying_so(
+    served: tuple[str, Platform, Journey], browser: Any
+) -> None:
+    """The checks post with fetch (journey.js): a log-in page answered there is opened, with
+    its « not recorded » sentence and the way back (it matched `/login` alone: a log-in page
+    naming its way back was swapped in as a step)."""
+    url, _platform, journey = served
+    journey.enrol()
+    journey.create_session()
+    journey.enter()
+    journey.set_password(PASSWORD)
+    context = browser.new_context(viewport=PHONE, locale="fr-FR")
+    context.grant_permissions(["camera", "microphone"])
+    one = context.new_page()
+    log_in(one, url, "/login", journey.email)
+    if "/terms" in one.url:
+        one.locator("main form button[type=submit]").last.click()
+        one.wait_for_load_state()
+    step = f"{url}/exams/{journey.session_id}"
+    two = context.new_page()
+    two.goto(step)
+    button = two.locator("#journey form button[type=submit]").first
+    button.wait_for()
+    one.evaluate("document.querySelector(\"form[action='/logout']\").requestSubmit()")
+    one.wait_for_url("**/login")
+    for rule in two.locator("#journey input[name=ready]").all():
+        rule.check()
+    button.click()
+    two.wait_for_selector("#session-ended")
+    assert f"next=/exams/{journey.session_id}" in two.url
+    # The log-in page itself, not swapped into the step (a page inside the page, its header
+    # and « Se déconnecter » above it).
+    assert two.locator("#journey").count() == 0
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    two.screenshot(path=str(SHOTS / "check-step-after-logout-fr.png"), full_page=True)
+    context.close()

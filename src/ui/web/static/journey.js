@@ -109,8 +109,8 @@
     return fetch(url, options).then(function (reply) {
       return reply.text().then(function (html) {
         if (mine !== latest) return reply.ok;
-        if (reply.redirected && /\/login$/.test(reply.url)) { // logged out meanwhile
-          window.location.href = "/login";
+        if (reply.redirected && new URL(reply.url).pathname === "/login") { // logged out meanwhile
+          window.location.href = reply.url; // after a form: « not recorded »
           return false;
         }
         if (reply.ok) { swap(html, reply.url); return true; }
