@@ -419,7 +419,9 @@ def test_the_whole_appeal_through_the_pages(journey: Journey) -> None:
         assert moved.status_code in (302, 303), moved.text
         # Said above the lists, where the redirect leads: it came back with no word.
         notice = html.unescape(lead.get(moved.headers["location"]).text)
-        assert f"La contestation de {registered(journey)} est désormais confiée à " in notice
+        assert journey.candidate_id is not None
+        named = review_words.registered_name(journey.ctx, journey.candidate_id).words("fr")
+        assert f"La contestation de {named} est désormais confiée à " in notice
         assert "second@example.org." in notice
 
     with logged_in(platform, "/staff/login", "second@example.org") as second:

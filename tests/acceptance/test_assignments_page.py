@@ -38,6 +38,11 @@ from ui.web.app import create_app
             {"examiner": "pas-une-adresse", "reason": "Eve est en congés"},
             "Champ « E-mail de l'examinateur » : pas-une-adresse n'est pas une adresse e-mail.",
         ),
+        (  # a reviewer's: it read « Champ … : n'est pas une adresse e-mail », no subject
+            {"examiner": "  ", "reason": "Eve est en congés"},
+            "Champ « E-mail de l'examinateur » : indiquez l'e-mail de l'examinateur à qui "
+            "confier le contrôle.",
+        ),
         (
             {"examiner": "eve@example.org", "reason": "   "},
             "Champ « Pourquoi ? » : dites pourquoi le contrôle est réattribué.",
@@ -164,7 +169,7 @@ def test_a_reassignment_is_confirmed_above_the_lists_and_so_is_one_that_changes_
         ).text
     done, again = (html.unescape(reply.text) for reply in sent)
     assert sent[0].status_code == 200 and 'role="status"' in done
-    assert "Le contrôle de MARTIN Camille est désormais confié à eve@example.org." in done
-    assert "eve@example.org avait déjà le contrôle de MARTIN Camille : rien n'a changé." in again
+    assert "Le contrôle de Camille MARTIN est désormais confié à eve@example.org." in done
+    assert "eve@example.org avait déjà le contrôle de Camille MARTIN : rien n'a changé." in again
     assert 'id="notice"' not in plain and 'id="notice"' not in other
     assert platform.ctx.store.get(review_id, Review).examiner_id is not None

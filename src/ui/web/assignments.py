@@ -81,7 +81,7 @@ def _notice(
     examiner = examiner_of[review_id]
     return gettext_for(lang)(
         sentence,
-        candidate=names[review_id].listed(lang),
+        candidate=names[review_id].words(lang),  # in a sentence: « Léa PETIT »
         examiner=emails.get(examiner, "—") if examiner is not None else "—",
     )
 
@@ -150,6 +150,9 @@ class Assignments(Controller):
         platform.projections.catch_up(platform.ctx.store)
         _ = gettext_for(language_of(request))
         typed = data.examiner.strip()
+        if not typed:  # « : n'est pas une adresse e-mail », with no subject (a reviewer's)
+            message = _("Field “Examiner's e-mail”: give the e-mail of the examiner to assign.")
+            return _assignments_page(request, error=message, status=400)
         try:
             email = check_email(typed)
         except InvalidArgument:

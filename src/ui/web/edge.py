@@ -156,8 +156,9 @@ def forgotten(language: str) -> str:
     """What a member of staff who forgot their password does (no mail resets it)."""
     _ = gettext_for(language)
     return _(
-        "Forgot your password? Ask the platform's administrator for a new one (they set it "
-        "with “vigie staff reset-password”)."
+        # The command stays in the docs: a public page names no tool of the platform's
+        # (a reviewer's).
+        "Forgot your password? Ask the platform's administrator for a new one."
     )
 
 
@@ -165,8 +166,7 @@ def lost_second_factor(language: str) -> str:
     """What a member of staff who lost their authenticator app does."""
     _ = gettext_for(language)
     return _(
-        "Lost your authenticator app? Ask the platform's administrator to remove the second "
-        "factor (“vigie staff reset-second-factor”)."
+        "Lost your authenticator app? Ask the platform's administrator to remove the second factor."
     )
 
 
