@@ -341,3 +341,34 @@ def test_the_portal_profile_refuses_a_long_password_beside_its_field(
     assert "“Password” is too long: keep it under 1,024 characters" in _plain(fragment.text)
     assert journey.candidate_id is not None
     assert not platform.ctx.store.get(journey.candidate_id, Candidate).profile_complete
+
+
+def test_a_member_who_signs_in_through_the_provider_gets_a_password_only_by_name(
+    platform: Platform,
+    examiner: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A reviewer's: for a member linked to the organisation's provider (single sign-on), a
+    Vigie password would bypass the provider's second factor and leavers' list. Refused
+    unless asked for with --force; nothing is recorded before."""
+    staff_id = platform.projections.staff_by_email[examiner]
+    member = platform.ctx.store.get(staff_id, StaffMember)
+    member.link_to_provider(
+        issuer="https://idp.example.org",
+        subject="eve",
+        group="examiners",
+        role=member.role,
+        centre_id=None,
+        at=platform.ctx.now(),
+    )
+    platform.ctx.store.save(member)
+    before = len(list(platform.ctx.store.history(staff_id)))
+    new = "un-nouveau-mot-3"
+    assert _cli(platform, monkeypatch, new, "reset-password", examiner, "--password-stdin") == 2
+    said = capsys.readouterr().err
+    assert "signs in through the organisation's provider (https://idp.example.org)" in said
+    assert len(list(platform.ctx.store.history(staff_id))) == before
+    forced = ("reset-password", examiner, "--password-stdin", "--force")
+    assert _cli(platform, monkeypatch, new, *forced) == 0
+    assert len(list(platform.ctx.store.history(staff_id))) == before + 1
