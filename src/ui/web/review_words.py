@@ -54,8 +54,9 @@ JUSTIFICATION_FIELDS: dict[ReasonCode, str] = {
     ReasonCode.OTHER_RULE_BREACH: N_("Justification (Other breach)"),
 }
 
-# Why a ground counts against a validation, in a sentence (the domain's own explanation, in
-# English, stays in the title).
+# Why a ground counts against a validation, in a sentence; the title beside it says the
+# guide's rule in words (`rule_title`), the domain's English explanation stays for the logs
+# and the evidence bundle.
 GROUND_SENTENCES: dict[ReasonCode, str] = {
     ReasonCode.THIRD_PARTY_HELP: N_(
         "Another person seems to have helped or talked to the candidate during the exam."
