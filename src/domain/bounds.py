@@ -31,6 +31,9 @@ LIMITS: dict[str, int] = {
     # An API token's name on the centre's integrations page (domain.integrations), whose
     # form said 80 in a number of its own.
     "token_name": 80,
+    # Who an administrator is, as they name themselves (`--by`) or as the machine knows them
+    # (« root@vigie-1 »), kept in the log with what they did to a staff account.
+    "operator": 200,
     # Hashed, never stored: bounded at the edge so a megabyte of password costs no hash time.
     "password": 1_024,
 }

@@ -3,18 +3,27 @@
 A member may also sign in through their organisation's OpenID provider (issue 16): the first
 time, the account is created or linked to the provider's identity (issuer and subject) with
 the role its group maps to; on a later sign-in a changed group changes the role, and each is
-an event naming the issuer and the group it came from."""
+an event naming the issuer and the group it came from.
+
+Whose act a password is: the member's own change (`StaffPasswordSet`, `set_by` MEMBER), the
+one given with the account (ACCOUNT_CREATION), or an administrator's reset, a fact of its own
+naming the operator (`StaffPasswordResetByAdministrator`); a lost second factor removed by
+an administrator is one too (`StaffSecondFactorResetByAdministrator`). A `StaffPasswordSet`
+stored before `set_by` reads UNRECORDED: `vigie staff reset-password` recorded that same fact
+then, so the log of that time cannot tell her change from a reset, and does not pretend to."""
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.bounds import LIMITS
 from domain.candidate import check_email
-from domain.errors import InvalidArgument, require_aware
+from domain.errors import InvalidArgument, TooLong, require_aware
 
 
 class Role(StrEnum):
@@ -24,6 +33,16 @@ class Role(StrEnum):
     SUPPORT = "support"
     CENTRE = "centre"
     AUDITOR = "auditor"
+
+
+class PasswordSetBy(StrEnum):
+    """Whose act a `StaffPasswordSet` is (an administrator's reset is an event of its own)."""
+
+    MEMBER = "member"  # her own change at /staff/security, giving the current password
+    ACCOUNT_CREATION = "account-creation"  # given with the account (`vigie staff add`, demo)
+    # Stored before the field: her own change, the account's first password, or an
+    # administrator's `vigie staff reset-password` (which recorded this same fact then).
+    UNRECORDED = "unrecorded"
 
 
 class StaffMember(Aggregate):
@@ -73,7 +92,28 @@ class StaffMember(Aggregate):
         )
 
     class StaffPasswordSet(Aggregate.Event):
+        """The member's own new password, or the one given with her account."""
+
         password_hash: str
+        # A field added later: the events stored before it decode as UNRECORDED (the
+        # mapper's mirror fills the default in), never as her own act.
+        set_by: PasswordSetBy = PasswordSetBy.UNRECORDED
+
+    class StaffPasswordResetByAdministrator(Aggregate.Event):
+        """An administrator gave the member a new password (she lost hers): not her act.
+        `by` is who the operator said they are (`--by`, "" when not said), `system_account`
+        the account of the machine the command ran as (« root@vigie-1 »)."""
+
+        password_hash: str
+        by: str
+        system_account: str
+
+    class StaffSecondFactorResetByAdministrator(Aggregate.Event):
+        """An administrator removed the member's lost second factor (the secret itself is
+        kept outside the log: app/second_factor.py). Who, as for a password reset."""
+
+        by: str
+        system_account: str
 
     @event(StaffRegistered)
     def __init__(self, email: str, name: str, role: Role, language: str) -> None:
@@ -85,16 +125,52 @@ class StaffMember(Aggregate):
         self.identities = {}
         self.centre_id = None
 
-    def set_password(self, *, at: datetime, password_hash: str) -> None:
-        """The staff member's own password (hashed by the application)."""
+    def set_password(self, *, at: datetime, password_hash: str, set_by: PasswordSetBy) -> None:
+        """The staff member's own password (hashed by the application), or the one her
+        account is created with: `set_by` says which (never UNRECORDED: that is the old log's
+        word for « not said »)."""
         require_aware("at", at)
         if not password_hash:
             raise InvalidArgument("password", "required")
-        self._password_set(password_hash=password_hash, timestamp=at)
+        if set_by is PasswordSetBy.UNRECORDED:
+            raise InvalidArgument("set_by", "say whose act this password is")
+        self._password_set(password_hash=password_hash, set_by=set_by, timestamp=at)
 
     @event(StaffPasswordSet)
-    def _password_set(self, password_hash: str, timestamp: datetime) -> None:
+    def _password_set(self, password_hash: str, set_by: PasswordSetBy, timestamp: datetime) -> None:
         self.password_hash = password_hash
+
+    def reset_password_by_administrator(
+        self, *, at: datetime, password_hash: str, by: str, system_account: str
+    ) -> None:
+        """A new password from an administrator: the same state as her own change (the
+        password replaced), recorded as the administrator's act, naming them."""
+        require_aware("at", at)
+        if not password_hash:
+            raise InvalidArgument("password", "required")
+        by, system_account = check_operator(by, system_account)
+        self._password_reset(
+            password_hash=password_hash, by=by, system_account=system_account, timestamp=at
+        )
+
+    @event(StaffPasswordResetByAdministrator)
+    def _password_reset(
+        self, password_hash: str, by: str, system_account: str, timestamp: datetime
+    ) -> None:
+        self.password_hash = password_hash
+
+    def reset_second_factor_by_administrator(
+        self, *, at: datetime, by: str, system_account: str
+    ) -> None:
+        """An administrator removes her lost second factor: recorded, naming them (the
+        account's state here does not change: the factor is kept outside the log)."""
+        require_aware("at", at)
+        by, system_account = check_operator(by, system_account)
+        self._second_factor_reset(by=by, system_account=system_account, timestamp=at)
+
+    @event(StaffSecondFactorResetByAdministrator)
+    def _second_factor_reset(self, by: str, system_account: str, timestamp: datetime) -> None:
+        pass
 
     class StaffLinkedToProvider(Aggregate.Event):
         """The member signed in through an OpenID provider for the first time: the account
@@ -191,3 +267,19 @@ class StaffMember(Aggregate):
     ) -> None:
         self.role = role
         self.centre_id = centre_id
+
+
+def check_operator(by: str, system_account: str) -> tuple[str, str]:
+    """Who acts as an administrator: the name they gave (may be empty) and the machine's
+    account they act as (required: the log always says who, at the least that)."""
+    by, system_account = by.strip(), system_account.strip()
+    limit = LIMITS["operator"]
+    for field, text in (("by", by), ("system_account", system_account)):
+        if len(text) > limit:
+            raise TooLong(field, limit, len(text))
+        if any(unicodedata.category(c) == "Cc" for c in text):
+            # A line break would forge a line of `vigie history` (a name is one line).
+            raise InvalidArgument(field, "one line of text, without control characters")
+    if not system_account:
+        raise InvalidArgument("system_account", "required: the account the command ran as")
+    return by, system_account

@@ -6,17 +6,24 @@
   in the shell's history and in `ps`).
 - `reset-password`: a member who lost their password (or set one the log-in page could not
   take) gets a new one from an administrator, typed as for `add`; it is recorded as the
-  member's own change is, and every session of theirs ends. Staff have no « forgot password »
-  mail: this is the way back the log-in page points them to.
+  administrator's act, never as the member's own change (years later the log tells which),
+  and every session of theirs ends. Staff have no « forgot password » mail: this is the way
+  back the log-in page points them to.
 - `reset-second-factor` (issue 14): a lost second factor is removed (log-in asks for the
-  password alone until they enable one again) and every session of theirs ends, in case the
-  lost phone or a session went with it. A member with none enabled is said so, and nothing
-  changes (their sessions go on)."""
+  password alone until they enable one again), recorded as the administrator's act, and
+  every session of theirs ends, in case the lost phone or a session went with it. A member
+  with none enabled is said so, and nothing changes (their sessions go on).
+
+Both record who the administrator is: the name they give with `--by` (optional) and always
+the machine's account the command ran as (« root@vigie-1 », with the person behind `sudo`)."""
 
 from __future__ import annotations
 
 import argparse
 import getpass
+import os
+import pwd
+import socket
 import sys
 from typing import Any, TextIO
 from uuid import UUID
@@ -24,10 +31,9 @@ from uuid import UUID
 from adapters.bootstrap import Platform, Settings, bootstrap
 from app.claiming import Unit
 from app.passwords import check_password
-from app.sessions import staff_account
 from app.use_cases import accounts
 from domain.claims import Claim, ClaimKind, email_claim_id
-from domain.staff import Role, StaffMember
+from domain.staff import Role, StaffMember, check_operator
 
 
 def add_parser(commands: Any) -> None:
@@ -38,11 +44,13 @@ def add_parser(commands: Any) -> None:
         help="remove a lost second factor (TOTP) and end every session of that member",
     )
     reset.add_argument("email", help="the member's e-mail address")
+    _by_argument(reset)
     password = actions.add_parser(
         "reset-password",
         help="give a member who lost their password a new one and end every session of theirs",
     )
     password.add_argument("email", help="the member's e-mail address (their log-in)")
+    _by_argument(password)
     password.add_argument(
         "--password-stdin", action="store_true", help="read the new password from standard input"
     )
@@ -62,6 +70,28 @@ def add_parser(commands: Any) -> None:
     )
 
 
+def _by_argument(action: Any) -> None:
+    action.add_argument(
+        "--by",
+        default="",
+        help="who you are (your name or e-mail), kept in the log as the administrator who "
+        "did it, with the system account this command runs as (always kept)",
+    )
+
+
+def system_account() -> str:
+    """The machine's account this command runs as, and on which host (« root@vigie-1 »);
+    behind `sudo`, the person who ran it too (« root@vigie-1 (sudo: alice) »)."""
+    uid = os.geteuid()
+    try:
+        user = pwd.getpwuid(uid).pw_name
+    except KeyError:  # a container's user with no entry in /etc/passwd
+        user = f"uid {uid}"
+    account = f"{user}@{socket.gethostname()}"
+    sudo = os.environ.get("SUDO_USER", "")
+    return f"{account} (sudo: {sudo})" if sudo and sudo != user else account
+
+
 def run(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
     if args.staff_command == "add":
         return _add(settings, args, out)
@@ -70,13 +100,14 @@ def run(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
     platform = bootstrap(settings)
     try:
         staff_id = _member(platform, args.email)
-        factor = platform.sessions.second_factor(staff_id)
-        if factor is None or not factor.confirmed:
+        by, account = check_operator(args.by, system_account())
+        ended = accounts.reset_staff_second_factor(
+            platform.ctx, staff_id, by=by, system_account=account
+        )
+        if ended is None:
             # A factor being set up (not confirmed) is not asked for at log-in: left as it is.
             print(f"{args.email} had no second factor; nothing changed", file=out)
             return 1
-        platform.sessions.remove_second_factor(staff_id)
-        ended = platform.sessions.end_account(staff_account(staff_id))
         print(f"{args.email}: second factor removed; {ended} session(s) ended", file=out)
         return 0
     finally:
@@ -117,6 +148,7 @@ def _reset_password(settings: Settings, args: argparse.Namespace, out: TextIO) -
     platform = bootstrap(settings)
     try:
         staff_id = _member(platform, args.email)  # an unknown address before the prompt
+        by, account = check_operator(args.by, system_account())  # and a --by it cannot keep
         member = platform.ctx.store.get(staff_id, StaffMember)
         if member.identities and not args.force:
             # A reviewer's: a Vigie password beside the provider's would skip its second
@@ -127,7 +159,9 @@ def _reset_password(settings: Settings, args: argparse.Namespace, out: TextIO) -
                 "checks; restore the access there, or give --force to set one anyway"
             )
         password = check_password(_password(args.password_stdin))
-        ended = accounts.reset_staff_password(platform.ctx, staff_id, new=password)
+        ended = accounts.reset_staff_password(
+            platform.ctx, staff_id, new=password, by=by, system_account=account
+        )
         print(
             f"{args.email}: password replaced; {ended} session(s) ended; they log in at "
             "/staff/login with it, then may change it at /staff/security",

@@ -91,7 +91,11 @@ def test_a_start_without_demo_names_the_demo_accounts_left_with_their_public_pas
     from app.use_cases import accounts
 
     accounts.reset_staff_password(
-        demo_platform.ctx, demo_platform.projections.staff_by_email[EXAMINER_EMAIL], new="x" * 16
+        demo_platform.ctx,
+        demo_platform.projections.staff_by_email[EXAMINER_EMAIL],
+        new="x" * 16,
+        by="",
+        system_account="root@vigie-1",
     )
     assert EXAMINER_EMAIL not in public_demo_accounts(demo_platform)
 

@@ -6,8 +6,9 @@ cut at 1,024 characters: the member was locked out for good, with no « forgot p
 staff and a lock-out message telling them to « demandez un nouveau mot de passe », which they
 could not. Now every way of setting a password refuses more than the log-in page takes, beside
 the field, in the reader's language; an administrator gives a member a new password with
-`vigie staff reset-password` (recorded, every session of theirs ended), which the staff log-in
-page names; and `reset-second-factor` with no second factor changes nothing."""
+`vigie staff reset-password` (recorded as the administrator's act, every session of theirs
+ended), which the staff log-in page names; and `reset-second-factor` with no second factor
+changes nothing."""
 
 from __future__ import annotations
 
@@ -221,10 +222,10 @@ def test_an_administrator_gives_a_member_a_new_password_and_their_sessions_end(
         assert refused.status_code == 401
         log_in(desk, "/staff/login", examiner, new)
         assert _logged_in(desk)
-    # Recorded as the member's own change is: the staff fact of a password set.
+    # Recorded as the administrator's act, not as her own change (test_staff_resets_recorded).
     events = list(platform.ctx.store.history(staff_id))
     assert len(events) == before + 1
-    assert isinstance(events[-1], StaffMember.StaffPasswordSet)
+    assert isinstance(events[-1], StaffMember.StaffPasswordResetByAdministrator)
     assert new not in repr(events[-1])
     # An address with no account is said, and nothing is asked.
     assert _cli(platform, monkeypatch, new, "reset-password", "no@example.org") == 2

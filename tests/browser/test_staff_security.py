@@ -63,3 +63,37 @@ def test_a_member_of_staff_turns_on_the_second_factor_and_logs_in_with_a_code(
     page.get_by_label("Code").fill(pyotp.TOTP(secret).at(clock.now()))
     page.get_by_role("button", name="Se connecter").click()
     page.wait_for_url("**/examiner/reviews")
+
+
+def test_her_security_page_lists_an_administrators_reset_apart_from_her_own_change(
+    page: Any, server: Server
+) -> None:
+    """A reviewer's: a reset read as her own change. The page lists both, told apart, in
+    French and English, and passes axe and fits a 360 px phone."""
+    ctx, clock = server.platform.ctx, server.clock
+    staff_id = accounts.register_staff(
+        ctx, email=EMAIL, name="Eve", role=Role.EXAMINER, password=PASSWORD
+    )
+    clock.advance(hours=1)
+    assert accounts.change_staff_password(ctx, staff_id, current=PASSWORD, new="eve-pass-2")
+    clock.advance(days=2)
+    accounts.reset_staff_password(
+        ctx, staff_id, new=PASSWORD, by="Alice Martin", system_account="root@vigie-1"
+    )
+    _log_in(page, server.url)
+    page.wait_for_url("**/examiner/reviews")
+    page.get_by_role("link", name="Sécurité").click()
+    history = page.locator("#security-history li")
+    assert history.all_inner_texts() == [
+        "06/03/2025 10:00 Mot de passe réinitialisé par l'administration (Alice Martin)",
+        "04/03/2025 10:00 Vous avez changé votre mot de passe",
+        "04/03/2025 09:00 Mot de passe donné à la création de votre compte",
+    ]
+    _checked(page)
+    page.get_by_role("link", name="English").click()
+    assert history.all_inner_texts() == [
+        "06/03/2025 10:00 Password reset by the administration (Alice Martin)",
+        "04/03/2025 10:00 You changed your password",
+        "04/03/2025 09:00 Password given with your account",
+    ]
+    _checked(page)

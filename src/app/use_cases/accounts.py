@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
 from uuid import UUID
 
 from app.claiming import Unit, in_one_transaction
@@ -14,7 +16,7 @@ from app.use_cases.enrolment import CandidateDirectory, find_candidate
 from domain.candidate import Account, Candidate
 from domain.claims import Claim, ClaimKind, email_claim_id
 from domain.errors import RuleBroken
-from domain.staff import Role, StaffMember
+from domain.staff import PasswordSetBy, Role, StaffMember
 
 RESET_LINK_MINUTES = 60
 
@@ -118,19 +120,120 @@ def change_staff_password(ctx: Context, staff_id: UUID, *, current: str, new: st
         return False
     password_hash = hash_password(new)
     at = ctx.now()
-    update(ctx, staff_id, StaffMember, lambda s: s.set_password(at=at, password_hash=password_hash))
+    update(
+        ctx,
+        staff_id,
+        StaffMember,
+        lambda s: s.set_password(at=at, password_hash=password_hash, set_by=PasswordSetBy.MEMBER),
+    )
     end_sessions(ctx, staff_account(staff_id))
     return True
 
 
-def reset_staff_password(ctx: Context, staff_id: UUID, *, new: str) -> int:
+def reset_staff_password(
+    ctx: Context, staff_id: UUID, *, new: str, by: str, system_account: str
+) -> int:
     """An administrator gives a member of staff who lost their password a new one (`vigie
-    staff reset-password`): recorded as the member's own change is (StaffPasswordSet), and
-    every session of theirs ends. How many sessions ended."""
+    staff reset-password`): recorded as the administrator's act, naming them
+    (StaffPasswordResetByAdministrator: `by` as they named themselves, the machine's
+    `system_account`), never as the member's own change; every session of theirs ends. How
+    many sessions ended."""
     password_hash = hash_password(new)
     at = ctx.now()
-    update(ctx, staff_id, StaffMember, lambda s: s.set_password(at=at, password_hash=password_hash))
+    update(
+        ctx,
+        staff_id,
+        StaffMember,
+        lambda s: s.reset_password_by_administrator(
+            at=at, password_hash=password_hash, by=by, system_account=system_account
+        ),
+    )
     return end_sessions(ctx, staff_account(staff_id))
+
+
+def reset_staff_second_factor(
+    ctx: Context, staff_id: UUID, *, by: str, system_account: str
+) -> int | None:
+    """An administrator removes a member's lost second factor (`vigie staff
+    reset-second-factor`): recorded first, naming them (StaffSecondFactorResetByAdministrator),
+    then the factor removed and every session of the member ended (how many). None, and
+    nothing recorded or changed, when she has none enabled (one being set up is left)."""
+    sessions = ctx.sessions
+    if sessions is None:
+        raise RuntimeError("no session store: second factors are kept there")
+    factor = sessions.second_factor(staff_id)
+    if factor is None or not factor.confirmed:
+        return None
+    at = ctx.now()
+    # The fact before the removal: removed and then not recorded (a database gone between
+    # the two), a second run would find nothing to reset, and the log would never say it.
+    update(
+        ctx,
+        staff_id,
+        StaffMember,
+        lambda s: s.reset_second_factor_by_administrator(
+            at=at, by=by, system_account=system_account
+        ),
+    )
+    sessions.remove_second_factor(staff_id)
+    return end_sessions(ctx, staff_account(staff_id))
+
+
+class SecurityFactKind(StrEnum):
+    """What happened to a member's password or second factor, as the log tells it."""
+
+    OWN_PASSWORD = "own-password"  # she changed it herself
+    FIRST_PASSWORD = "first-password"  # given with her account
+    PASSWORD_RESET = "password-reset"  # an administrator gave her a new one
+    # Stored before the log told them apart: her change or an administrator's reset.
+    PASSWORD_UNRECORDED = "password-unrecorded"
+    SECOND_FACTOR_RESET = "second-factor-reset"  # an administrator removed it
+
+
+@dataclass(frozen=True)
+class SecurityFact:
+    """One fact of a member's account security: what, when, and which administrator (as
+    they named themselves, or the machine's account they acted as) for a reset."""
+
+    kind: SecurityFactKind
+    at: datetime
+    operator: str = ""
+
+
+def staff_security_history(ctx: Context, staff_id: UUID, *, last: int = 10) -> list[SecurityFact]:
+    """The member's password and second-factor facts, newest first (the `last` ones), read
+    from her account's log."""
+    created: datetime | None = None
+    facts: list[SecurityFact] = []
+    for fact in ctx.store.history(staff_id):
+        if isinstance(fact, StaffMember.StaffRegistered):
+            created = fact.timestamp
+        elif isinstance(fact, StaffMember.StaffPasswordSet):
+            if fact.set_by is PasswordSetBy.MEMBER:
+                kind = SecurityFactKind.OWN_PASSWORD
+            elif fact.set_by is PasswordSetBy.ACCOUNT_CREATION or fact.timestamp == created:
+                # An old fact recorded with the account, in the same instant, is its first.
+                kind = SecurityFactKind.FIRST_PASSWORD
+            else:
+                kind = SecurityFactKind.PASSWORD_UNRECORDED
+            facts.append(SecurityFact(kind, fact.timestamp))
+        elif isinstance(fact, StaffMember.StaffPasswordResetByAdministrator):
+            facts.append(
+                SecurityFact(
+                    SecurityFactKind.PASSWORD_RESET,
+                    fact.timestamp,
+                    fact.by or fact.system_account,
+                )
+            )
+        elif isinstance(fact, StaffMember.StaffSecondFactorResetByAdministrator):
+            facts.append(
+                SecurityFact(
+                    SecurityFactKind.SECOND_FACTOR_RESET,
+                    fact.timestamp,
+                    fact.by or fact.system_account,
+                )
+            )
+    return facts[::-1][:last]
 
 
 def authenticate(
@@ -180,7 +283,9 @@ def register_staff(
             at=at,
         )
         if password_hash:
-            staff.set_password(at=at, password_hash=password_hash)
+            staff.set_password(
+                at=at, password_hash=password_hash, set_by=PasswordSetBy.ACCOUNT_CREATION
+            )
         claim = Claim.stake(
             claim_id=claim_id, kind=ClaimKind.STAFF_EMAIL, holder_id=staff.id, at=at
         )

@@ -1,7 +1,11 @@
 """A member of staff's own security page (issue 14): their password, and the optional second
 factor (TOTP, RFC 6238) — shown as a secret and an otpauth:// QR code, enabled by a first
 code, disabled only with a current one. Changing the password ends every session of theirs
-(this one too: they log in again with the new password)."""
+(this one too: they log in again with the new password).
+
+Below, what the log says happened to them: her own password changes, and an administrator's
+resets, named as such (« Mot de passe réinitialisé par l'administration (alice) »): a reset
+read as her own change, and she could not tell that someone else had set her password."""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from litestar.response import Template
 from app.passwords import MIN_LENGTH
 from app.second_factor import provisioning_uri
 from app.use_cases import accounts
+from app.use_cases.accounts import SecurityFactKind
 from domain.staff import Role, StaffMember
 from ui.web.edge import (
     context,
@@ -28,7 +33,7 @@ from ui.web.edge import (
     staff_guard,
     staff_id,
 )
-from ui.web.i18n import gettext_for
+from ui.web.i18n import N_, gettext_for
 from ui.web.refusals import password_refusal
 
 
@@ -44,6 +49,21 @@ class PasswordChange(msgspec.Struct):
 
 FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
 
+# A fact of the member's account in her words; `who` is the administrator as the log names
+# them (the name they gave, or the machine's account they acted as).
+HISTORY_WORDS = {
+    SecurityFactKind.OWN_PASSWORD: N_("You changed your password"),
+    SecurityFactKind.FIRST_PASSWORD: N_("Password given with your account"),
+    SecurityFactKind.PASSWORD_RESET: N_("Password reset by the administration (%(who)s)"),
+    SecurityFactKind.PASSWORD_UNRECORDED: N_(
+        "Password changed, by you or reset by the administration (the log of that time does "
+        "not say which)"
+    ),
+    SecurityFactKind.SECOND_FACTOR_RESET: N_(
+        "Second factor removed by the administration (%(who)s)"
+    ),
+}
+
 
 def _page(
     request: Request[Any, Any, Any],
@@ -58,6 +78,11 @@ def _page(
     member = staff_id(request)
     enabled = second_factors_of(request).enabled(member)
     staff = platform_of(request).ctx.store.get(member, StaffMember)
+    _ = gettext_for(language_of(request))
+    history = [
+        (fact.at, _(HISTORY_WORDS[fact.kind], who=fact.operator))
+        for fact in accounts.staff_security_history(platform_of(request).ctx, member)
+    ]
     qr = ""
     if secret:
         qr = segno.make(provisioning_uri(secret, staff.email), micro=False).svg_data_uri(scale=4)
@@ -78,6 +103,7 @@ def _page(
             # MFA applies); with no Vigie password, the password and code forms are not theirs.
             through_provider=bool(staff.identities),
             has_password=bool(staff.password_hash),
+            history=history,
         ),
         status_code=status,
     )
