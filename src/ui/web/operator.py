@@ -38,6 +38,7 @@ from domain.imports import CsvImport, import_id
 from domain.outbound_mail import MailKind, MailStatus, OutboundMail
 from domain.scoring import Results
 from domain.staff import Role
+from ui.web import mail_view
 from ui.web.centres import centre_of
 from ui.web.edge import (
     Multipart,
@@ -733,12 +734,16 @@ class OperatorDesk(Controller):
 
     @get("/mailbox", sync_to_thread=True, guards=[hotline_only])
     def mailbox(self, request: Request[Any, Any, Any]) -> Template:
-        """The embedded SMTP capture's mails (local defaults only)."""
+        """The embedded SMTP capture's mails (local defaults only): to whom, what, when, and
+        their text with every personal link hidden (mail_view): support read the single-use
+        links there and could take any candidate's account over (security finding F2). The
+        full mails are for whoever runs `vigie mailbox --full` on the server."""
         try:
             messages = read_maildir(MAILBOX)[-100:]
         except FileNotFoundError:  # no capture on this server (a real SMTP relay, say)
             messages = []
-        return Template("mailbox.html", context=context(request, messages=list(reversed(messages))))
+        mails = [mail_view.shown(message) for message in reversed(messages)]
+        return Template("mailbox.html", context=context(request, messages=mails))
 
 
 ROUTES = [OperatorDesk]
