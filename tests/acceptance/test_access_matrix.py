@@ -667,3 +667,45 @@ def _leaks(world: World, role: str, owner: str, key: str, text: str) -> list[str
     else:
         return []
     return [f"{key} [{owner}] as {role} shows {trace}" for trace in foreign if trace in text]
+
+
+# What a browser or a shared cache may keep: the design system's files, the icon, the LTI
+# key set (public keys). Nothing else, whoever asks (security finding F4).
+CACHEABLE = ("GET /static/{file_path:path}", "GET /favicon.ico", "GET /lti/jwks")
+
+
+def test_no_answer_is_kept_by_a_cache_but_the_public_files(world: World) -> None:
+    """Only pages carried `Cache-Control: no-store`: the evidence bundle (zip), a recorded
+    segment, the JSON API's answers (TURN credentials among them) had none, and a segment's
+    still said `private, max-age=3600`, so a shared cache or the browser's disk kept them
+    after log-out (a security tester's finding). Every route, as a role it lets through."""
+    kept = []
+    for key in _routes(world.app):
+        if not key.startswith("GET "):
+            continue
+        line = MATRIX[key]
+        role = next((r for r in ROLES if line.rule(r, "A") is ALLOWED), None)
+        if role is None:
+            continue
+        reply = send(world, role, key, "A")
+        caching = reply.headers.get("cache-control", "")
+        if ("no-store" in caching) == (key in CACHEABLE):
+            kind = reply.headers.get("content-type", "").split(";")[0]
+            kept.append(f"{key} as {role}: {reply.status_code} {kind}, cache-control {caching!r}")
+    # The machine API, with a centre's token (no session opens it; the matrix revoked its own).
+    token = integrations.issue_token(
+        world.platform.ctx, world.staff["centre A"], name="cache", scopes=(Scope.RESULTS_READ,)
+    ).token
+    machine = world.clients["anonymous"].get(
+        f"/api/centre/enrolments/{world.sides['A'].journey.enrollment_id}",
+        headers={"authorization": f"Bearer {token}"},
+    )
+    assert machine.status_code == 200, machine.text
+    if "no-store" not in machine.headers.get("cache-control", ""):
+        kept.append(f"the machine API: cache-control {machine.headers.get('cache-control')!r}")
+    assert kept == [], "\n".join(kept)
+    # The files stay cached, by their own rule: revalidated, a day, five minutes.
+    anonymous = world.clients["anonymous"]
+    assert anonymous.get("/static/vigie.css").headers["cache-control"] == "no-cache"
+    assert "max-age=86400" in anonymous.get("/favicon.ico").headers["cache-control"]
+    assert anonymous.get("/lti/jwks").headers["cache-control"] == "public, max-age=300"

@@ -8,11 +8,16 @@
   the equipment test); nowhere else, not even for staff pages.
 - No MIME sniffing; the referrer only within Vigie (the language switch uses it to come back
   to the same page); HSTS when served over HTTPS.
-- Pages (HTML) are never stored (`Cache-Control: no-store`) unless their route says otherwise:
-  each shows a state that changes (a review to decide, a candidate's step, a form with its
-  CSRF token), and the browser's back button showed one from its cache: « Pris par vous, à
-  décider » with a live form, after the decision was recorded (a user's tour). Files under
-  /static keep their own caching (static_files: `no-cache` with an ETag).
+- No answer is stored (`Cache-Control: no-store`) unless its route says otherwise. Pages
+  show a state that changes (a review to decide, a candidate's step, a form with its CSRF
+  token), and the browser's back button showed one from its cache: « Pris par vous, à
+  décider » with a live form, after the decision was recorded (a user's tour). What is not a
+  page is private as well: the evidence bundle, a recorded segment and its stills, the JSON
+  API's answers (TURN credentials among them), the mailbox; only pages carried `no-store`,
+  and a shared cache or the browser's disk kept these after log-out (security finding F4).
+  So the rule is one, here, for every answer whatever its type; the public files say
+  otherwise: those under /static keep their own caching (static_files: `no-cache` with an
+  ETag), the icon a day, the LTI key set five minutes (`public`).
 """
 
 from __future__ import annotations
@@ -51,7 +56,8 @@ COMMON = {
 # the exam tab before issue 15 served it from this origin); nothing else may.
 SHARED_ASSETS = ("/static/", "/favicon.ico")
 HSTS = "max-age=31536000; includeSubDomains"
-PAGE_CACHING = "no-store"
+# Every answer not under SHARED_ASSETS whose route set no Cache-Control of its own.
+PRIVATE_CACHING = "no-store"
 
 
 def permissions_for(path: str) -> str:
@@ -75,11 +81,7 @@ def security_headers(*, secure: bool) -> Callable[[Message, Scope], Awaitable[No
             headers["access-control-allow-origin"] = "*"
         if secure:
             headers["strict-transport-security"] = HSTS
-        if (
-            not shared
-            and headers.get("content-type", "").startswith("text/html")
-            and "cache-control" not in headers
-        ):
-            headers["cache-control"] = PAGE_CACHING
+        if not shared and "cache-control" not in headers:
+            headers["cache-control"] = PRIVATE_CACHING
 
     return before_send

@@ -553,7 +553,9 @@ class Recordings(Controller):
         # The stills of one segment are one view a minute (a list shows dozens at once).
         _record(request, who, session_id, f"{session_id}/{name}", ViewedMedia.STILL)
         jpeg = _still(platform_of(request).ctx.media.load, reference, offset_ms)
-        headers = {"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"}
+        # Not kept by the browser: a still of the candidate stayed an hour in the examiner's
+        # cache, readable after log-out on a shared computer (security finding F4).
+        headers = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"}
         if jpeg is None:  # a segment lost from disk, or no frame at that second
             headers["X-Vigie-Still"] = "unavailable"
             return Response(NO_STILL, media_type="image/svg+xml", headers=headers)
