@@ -415,6 +415,9 @@ def test_the_tour_of_every_screen_in_both_languages_at_desktop_and_phone_width(
         camille.to_tile()
         tour(Screen("portal-tile", "Portal: the exam's tile", "candidate", at_portal, zoom=True))
         portal.start_now(ctx, attempt_id)
+        # Before a worker provisions it: the notice that waits (it once ran 1,131 px wide on
+        # a phone, Pico keeping a busy element on one line).
+        tour(Screen("portal-preparing", "Portal: workspace being prepared", "candidate", at_portal))
         platform.settle()
         tour(Screen("portal-instructions", "Portal: before « Commencer »", "candidate", at_portal))
         portal.begin_exam(ctx, attempt_id)
