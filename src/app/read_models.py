@@ -789,6 +789,10 @@ def timeline(store: EventStore, session_id: UUID) -> list[TimelineEntry]:
 _HIDDEN = frozenset(
     {"originator_id", "originator_version", "timestamp", "originator_topic", "rules"}
 )
+# Values an operator's screen, terminal log or ticket must never hold: a password's hash
+# lets anyone who copies it guess offline, a token's digest ties a secret to its id. The
+# timeline says such a value was recorded, never which.
+_SECRET = frozenset({"password_hash", "proctoring_password_hash", "secret_digest"})
 
 
 def describe(event: AggregateEvent) -> str:
@@ -797,7 +801,8 @@ def describe(event: AggregateEvent) -> str:
     for name, value in vars(event).items():
         if name in _HIDDEN:
             continue
-        parts.append(f"{name}={_short(value)}")
+        shown = "(hidden)" if name in _SECRET and value else _short(value)
+        parts.append(f"{name}={shown}")
     rules = getattr(event, "rules", None)
     if rules is not None:
         parts.append(f"rules={rules.version}")
