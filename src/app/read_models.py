@@ -23,8 +23,10 @@ from app import collector
 from app.ports.event_store import EventStore, Recorded
 from app.ports.read_model_store import LogHead
 from app.use_cases.reviewing import review_id_for
+from domain import accommodation
 from domain.candidate import ERASED, Candidate
 from domain.enrollment import Enrollment
+from domain.errors import RuleBroken
 from domain.evidence import MediaSpan, Verdict
 from domain.exam_attempt import ExamAttempt
 from domain.lti import LtiPlatform, ScoreReport, ScoreStatus
@@ -68,6 +70,8 @@ class SessionSummary:
     # The code shown with the results, to type back with « Valider l'examen » (R18): « Mes
     # examens » gives it beside the way to the results while the exam is not sent yet.
     validation_code: str = ""
+    # The session closed (the exam sent or quit, R18, R22), whatever its status says after.
+    closed: bool = False
 
     @property
     def entry_label(self) -> str:
@@ -146,6 +150,21 @@ class EnrollmentSummary:
     # Its candidate was erased (ERASED): nothing more happens on it, no reminder is due, and
     # the centre's list says so in words instead of a row with no name.
     holder_erased: bool = False
+
+
+def closed_to_grants(
+    enrollment: EnrollmentSummary, session: SessionSummary | None
+) -> RuleBroken | None:
+    """The domain's `closed_to_grants` on the facts the grant reads in the aggregates
+    (app.use_cases.accommodations), as the read models hold them: the enrolment expired
+    (R1), its session was entered or closed. The centre's list offers « Aménagements » where
+    it is None, so the list and the grant cannot disagree."""
+    return accommodation.closed_to_grants(
+        expired=enrollment.expired,
+        entered_at=None,
+        entered=session is not None and session.entries > 0,
+        closed=session is not None and session.closed,
+    )
 
 
 @dataclass(frozen=True)
@@ -536,12 +555,10 @@ class Projections:
             elif isinstance(event, ProctoredSession.ExamLaunched):
                 summary = replace(summary, status="exam", attempt_id=event.attempt_id)
                 self.session_of_attempt[event.attempt_id] = sid
-            elif isinstance(event, ProctoredSession.SessionClosed) and summary.status in (
-                "created",
-                "checks",
-                "exam",
-            ):
-                summary = replace(summary, status="closed")
+            elif isinstance(event, ProctoredSession.SessionClosed):
+                # A quit or sent exam keeps its status (« quit », « under review »).
+                status = "closed" if summary.status in ("created", "checks", "exam") else None
+                summary = replace(summary, closed=True, status=status or summary.status)
             self.sessions[sid] = summary
 
     def _retain(self, session_id: UUID, event: AggregateEvent) -> None:

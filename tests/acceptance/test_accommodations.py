@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
@@ -18,13 +18,18 @@ from litestar.testing import TestClient
 from adapters.bootstrap import Platform
 from app.mail_rendering import SupportContact
 from app.outbox import MAIL_NAMESPACE
-from app.use_cases import accommodations, accounts
+from app.privacy import erase_candidate
+from app.use_cases import accommodations, accounts, appeals, portal, reviewing
+from domain.enrollment import Enrollment
 from domain.errors import RuleBroken
+from domain.evidence import ReasonCode, Verdict
 from domain.exam_attempt import ExamAttempt
 from domain.proctored_session import ProctoredSession
+from domain.review import CitedReason, Review
 from domain.staff import Role
 from tests.acceptance.web import form_token, log_in
 from ui.journey import PARIS, Journey, hotline_account
+from ui.web import operator
 from ui.web.app import create_app
 
 PASSWORD = "staff-pass-123"
@@ -272,3 +277,110 @@ def test_the_candidate_s_checks_say_her_extra_time_and_when_the_session_ends(
     assert ends is not None
     assert ends - journey.clock.now() == timedelta(hours=3, minutes=extra)
     assert f"{ends.astimezone(PARIS):%H:%M}" in page
+
+
+# --- the centre's list follows the grant's rule, in every state ------------------------------
+
+
+def _examiner(journey: Journey) -> UUID:
+    return staff(journey.platform, "eve", Role.EXAMINER)
+
+
+def _released(journey: Journey, verdict: Verdict) -> None:
+    review = journey.ctx.store.get(journey.sent_for_review(), Review)
+    launched = next(e for e in review.evidence if e.kind == "ExamLaunched")
+    reasons = (CitedReason(ReasonCode.HEADPHONES, (launched.id,)),)
+    eve = _examiner(journey)
+    journey.decided(eve, verdict, reasons if verdict is Verdict.INVALIDATED else ())
+    reviewing.release_results(journey.ctx, review.id, released_by=eve)
+
+
+def _appealed(journey: Journey) -> None:
+    _released(journey, Verdict.INVALIDATED)
+    assert journey.review_id is not None and journey.candidate_id is not None
+    appeals.lodge_appeal(
+        journey.ctx, journey.review_id, candidate_id=journey.candidate_id, reason="bouchons"
+    )
+
+
+def _expired(journey: Journey) -> None:
+    journey.enrol()
+    journey.clock.advance(days=120)
+    assert journey.platform.tick().expired == [journey.enrollment_id]
+
+
+def _erased(journey: Journey) -> None:
+    journey.enrol()
+    journey.create_session()
+    assert journey.candidate_id is not None
+    platform = journey.platform
+    erase_candidate(
+        platform.ctx, platform.keys, platform.projections, journey.candidate_id, reason="RGPD"
+    )
+
+
+def _finished(journey: Journey) -> None:
+    portal.finish_exam(journey.ctx, journey.in_exam())
+
+
+def _quit(journey: Journey) -> None:
+    portal.quit_certification(journey.ctx, journey.in_exam())
+
+
+def _created(journey: Journey) -> None:
+    journey.enrol()
+    journey.create_session()
+
+
+def _entered(journey: Journey) -> None:
+    _created(journey)
+    journey.enter()
+
+
+def _ready(journey: Journey) -> None:
+    _created(journey)
+    journey.through_checks()
+
+
+# Each state of the centre's list (operator.STATE_WORDS), as a candidate reaches it.
+TO_STATE: dict[str, Callable[[Journey], object]] = {
+    "invited": Journey.enrol,
+    "created": _created,
+    "checks": _entered,
+    "ready": _ready,
+    "exam": Journey.in_exam,
+    "finished": _finished,
+    "quit": _quit,
+    "under review": Journey.sent_for_review,
+    "validated": lambda journey: _released(journey, Verdict.VALIDATED),
+    "invalidated": lambda journey: _released(journey, Verdict.INVALIDATED),
+    "under appeal": _appealed,
+    "expired": _expired,
+    "erased": _erased,
+}
+
+
+def test_every_state_of_the_list_is_reached_below() -> None:
+    """Every state but « closed »: a session closed before its exam was sent or quit, which
+    no command does (sending and quitting close it under the attempt's own status)."""
+    assert set(TO_STATE) | {"closed"} == set(operator.STATE_WORDS)
+
+
+@pytest.mark.parametrize("state", TO_STATE)
+def test_the_list_offers_accommodations_exactly_where_a_grant_is_taken(
+    platform: Platform, state: str
+) -> None:
+    """The list's « Aménagements » and the grant's refusal come from one rule
+    (domain.accommodation.closed_to_grants): the list rebuilt it from status words, and the
+    two could part ways at a status it did not foresee."""
+    journey = Journey(platform)
+    TO_STATE[state](journey)
+    platform.settle()
+    platform.projections.catch_up(platform.ctx.store)
+    [summary] = platform.projections.enrollments.values()
+    [row] = operator.roster(platform.projections, {}, [summary])
+    assert row.state == state
+    enrollment = platform.ctx.store.get(summary.enrollment_id, Enrollment)
+    closed = accommodations.closed_to_grants(platform.ctx, enrollment)
+    assert (closed is None) is (state in ("invited", "created")), closed
+    assert row.takes_accommodations is (closed is None)

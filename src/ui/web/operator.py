@@ -30,9 +30,8 @@ from app import reach, tenancy
 from app import safe_exam_browser as seb
 from app.catalogue import Certification
 from app.person_names import name_in_text
-from app.read_models import EnrollmentSummary, Projections, SessionSummary
+from app.read_models import EnrollmentSummary, Projections, SessionSummary, closed_to_grants
 from app.use_cases import enrolment
-from domain.accommodation import closed_to_grants
 from domain.errors import InvalidArgument, RuleBroken
 from domain.imports import CsvImport, import_id
 from domain.outbound_mail import MailKind, MailStatus, OutboundMail
@@ -218,6 +217,10 @@ class RosterRow:
     after_appeal: bool = False
     # Her personal data was erased: no name or address to show (the page says so in words).
     erased: bool = False
+    # « Aménagements » is offered where a grant would be taken (read_models.closed_to_grants,
+    # the domain's rule, and not for an erased holder): it was offered on every row, and
+    # refused only after « Accorder » (a tester's tour).
+    takes_accommodations: bool = False
 
     @property
     def can_book_a_slot(self) -> bool:
@@ -226,22 +229,6 @@ class RosterRow:
         ones too, and answered a refusal there (a reviewer's check)."""
         return (
             self.session is not None and self.session.live_supervision and self.state == "created"
-        )
-
-    @property
-    def takes_accommodations(self) -> bool:
-        """The domain's rule (no grant once the enrolment expired, or the session was entered
-        or closed), on what the list knows: « Aménagements » was offered on every row, and
-        refused only after « Accorder » (a tester's tour)."""
-        session = self.session
-        return (
-            closed_to_grants(
-                expired=self.state == "expired",
-                entered_at=None,
-                entered=session is not None and session.entries > 0,
-                closed=session is not None and session.status not in ("created", "checks", "exam"),
-            )
-            is None
         )
 
     @property
@@ -350,6 +337,8 @@ def roster(
                 certification_code=code,
                 after_appeal=_appeal_decided(projections, session),
                 erased=summary.holder_erased,
+                takes_accommodations=not summary.holder_erased
+                and closed_to_grants(summary, session) is None,
             )
         )
     return sorted(rows, key=lambda r: (r.surname.casefold(), r.first_name.casefold(), r.email))
