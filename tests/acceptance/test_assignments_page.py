@@ -173,3 +173,42 @@ def test_a_reassignment_is_confirmed_above_the_lists_and_so_is_one_that_changes_
     assert "eve@example.org avait déjà le contrôle de Camille MARTIN : rien n'a changé." in again
     assert 'id="notice"' not in plain and 'id="notice"' not in other
     assert platform.ctx.store.get(review_id, Review).examiner_id is not None
+
+
+@pytest.mark.parametrize(
+    ("language", "said"),
+    [
+        ("fr", "Réattribution refusée : ce contrôle est tranché, il n'y a rien à réattribuer."),
+        ("en", "Reassignment refused: this review is decided, there is nothing to reassign."),
+    ],
+)
+def test_a_reassignment_of_a_decided_review_is_refused_in_words_r19(
+    platform: Platform,  # noqa: F811
+    language: str,
+    said: str,
+) -> None:
+    """A review decided meanwhile (an old tab's form): the rule's sentence in the reader's
+    language (the page's refusals table, `action_refusal`), not the domain's English."""
+    journey = Journey(platform)
+    review_id = journey.sent_with_a_phone_flag()
+    eve = platform.projections.staff_by_email["eve@example.org"]
+    journey.decided(eve)
+    accounts.register_staff(
+        platform.ctx, email="sam@example.org", name="Sam", role=Role.SUPPORT, password=PASSWORD
+    )
+    accounts.register_staff(
+        platform.ctx, email="max@example.org", name="Max", role=Role.EXAMINER, password=PASSWORD
+    )
+    with TestClient(create_app(platform, secret=SECRET, support=SupportContact())) as client:
+        log_in(client, "/staff/login", "sam@example.org", PASSWORD)
+        client.get(f"/lang/{language}")
+        token = form_token(client, "/operator/reviews")
+        reply: Any = client.post(
+            f"/operator/reviews/{review_id}/reassign",
+            data={"_csrf_token": token, "examiner": "max@example.org", "reason": "Eve est absente"},
+        )
+    assert reply.status_code == 409
+    text = html.unescape(reply.text)
+    assert said in text
+    assert "decided: nothing to reassign" not in text  # the domain's English, for the logs
+    assert platform.ctx.store.get(review_id, Review).examiner_id == eve

@@ -24,6 +24,7 @@ from domain.staff import Role
 from ui.web import review_words
 from ui.web.edge import context, edge_bound, language_of, platform_of, staff_guard, staff_id
 from ui.web.i18n import N_, gettext_for
+from ui.web.refusals import action_refusal
 
 LEADS = (Role.SUPPORT, Role.CENTRE)
 # After a reassignment (post/redirect/get): what the lead reads above the lists, by `done`.
@@ -38,15 +39,18 @@ REASSIGNED = {
         "%(examiner)s already had the appeal of %(candidate)s: nothing changed."
     ),
 }
-# A refused reassignment in words, by the rule it breaks (the domain's English is for logs).
-RULE_REFUSALS = {
-    "APPEAL-SECOND-EXAMINER": N_(
+# A refused reassignment in words, by the rule it breaks (`action_refusal`; the domain's
+# English is for logs).
+REFUSED = {
+    ("reassign", "APPEAL-SECOND-EXAMINER"): N_(
         "Reassignment refused: this examiner made the first decision, and a second examiner "
         "decides the appeal. Choose another examiner."
     ),
-    "R19": N_("Reassignment refused: this review is decided, there is nothing to reassign."),
+    ("reassign", "R19"): N_(
+        "Reassignment refused: this review is decided, there is nothing to reassign."
+    ),
+    ("*", "*"): N_("Reassignment refused: this review cannot be reassigned now."),
 }
-REFUSED = N_("Reassignment refused: this review cannot be reassigned now.")
 
 
 class Reassignment(msgspec.Struct):
@@ -186,8 +190,8 @@ class Assignments(Controller):
                 message = not_an_examiner
             return _assignments_page(request, error=message, status=400)
         except RuleBroken as refusal:
-            words = RULE_REFUSALS.get(refusal.rule, REFUSED)
-            return _assignments_page(request, error=_(words), status=409)
+            message = action_refusal(language_of(request), REFUSED, "reassign", refusal)
+            return _assignments_page(request, error=message, status=409)
         done = "reassigned" if changed else "unchanged"
         return Redirect(f"/operator/reviews?done={done}&review={review_id}")
 

@@ -30,6 +30,7 @@ from ui.web.edge import Form, context, platform_of, staff_guard, staff_id
 from ui.web.hotline_progress import progress
 from ui.web.i18n import N_, gettext_for
 from ui.web.operator import LIVE_STATES
+from ui.web.refusals import action_refusal
 
 # The hotline's pages are for the support role: others get the log-in page or a 403.
 support_only = staff_guard(Role.SUPPORT)
@@ -93,7 +94,8 @@ DONE = {
     "unblocked": N_("Unblocked: a new log-in link is on its way to the candidate."),
 }
 
-# What a refusal says, per action and rule (or field). The rule shows as a reference.
+# What a refusal says, per action and rule (or field), "*" for any (`action_refusal`).
+# The rule shows as a reference.
 REFUSED: dict[tuple[str, str], str] = {
     ("renew", "R3"): N_(
         "This session cannot be renewed: it already runs to the enrolment's last day (day 90), "
@@ -177,19 +179,12 @@ class Refusal:
 
 
 def _refusal_sentence(language: str, action: str, error: DomainError, valid: str) -> str:
-    _ = gettext_for(language)
-    key = error.field if isinstance(error, InvalidArgument) else ""
-    rule = error.rule if isinstance(error, RuleBroken) else ""
-    text = (
-        REFUSED.get(("*", key))
-        or REFUSED.get((action, rule))
-        or REFUSED.get(("*", rule))
-        or REFUSED.get((action, "*"))
-        or REFUSED[("*", "*")]
-    )
     rules = CURRENT_RULES
-    return _(
-        text,
+    return action_refusal(
+        language,
+        REFUSED,
+        action,
+        error,
         limit=REASON_LIMIT,
         start=rules.office_hours_start,
         end=rules.office_hours_end,

@@ -8,6 +8,9 @@ repeat it. Tables are marked with `N_` and translated where shown.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from babel.numbers import format_decimal
 from markupsafe import Markup, escape
 
@@ -137,6 +140,29 @@ def refusal_sentence(language: str, rule: str | None, field: str | None, detail:
     if rule is None:
         return _(_REFUSED)
     return _(_REFUSALS.get(rule, _REFUSED))
+
+
+def action_refusal(
+    language: str,
+    table: Mapping[tuple[str, str], str],
+    action: str,
+    error: DomainError,
+    **values: Any,
+) -> str:
+    """What a page's refused `action` says (plain text), from the page's own table keyed by
+    (action, rule or refused field), "*" standing for any: the field's sentence first, then
+    the action's for the rule, any action's for the rule, the action's own, and ("*", "*").
+    `values` fill in the sentence's %(name)s."""
+    field = error.field if isinstance(error, InvalidArgument) else ""
+    rule = error.rule if isinstance(error, RuleBroken) else ""
+    text = (
+        table.get(("*", field))
+        or table.get((action, rule))
+        or table.get(("*", rule))
+        or table.get((action, "*"))
+        or table[("*", "*")]
+    )
+    return gettext_for(language)(text, **values)
 
 
 def edge_sentence(language: str, key: str, limit: int | None, path: str = "") -> str:
