@@ -14,7 +14,7 @@ from litestar.testing import TestClient
 from adapters.bootstrap import Platform
 from adapters.mail.memory import MemoryMailer
 from app.mail_rendering import SupportContact
-from app.use_cases import accommodations, enrolment, portal, proctoring
+from app.use_cases import accommodations, portal, proctoring
 from domain.bounds import LIMITS
 from domain.candidate import Candidate
 from domain.exam_attempt import ExamAttempt
@@ -43,19 +43,8 @@ def mails_to(platform: Platform, email: str) -> list[Any]:
 
 
 def enrolled(platform: Platform, email: str, language: str) -> Journey:
-    journey = Journey(platform, email=email)
-    found = enrolment.enrol_candidate(
-        platform.ctx,
-        platform.projections,
-        centre_id=journey.centre_id,
-        email=email,
-        surname="Martin",
-        first_name="Camille",
-        certification_code="ENI-ACCESS",
-        language=language,
-    )
-    platform.settle()
-    journey.candidate_id, journey.enrollment_id = found.candidate_id, found.enrollment_id
+    journey = Journey(platform, email=email, language=language)
+    journey.enrol()
     return journey
 
 

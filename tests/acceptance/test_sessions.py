@@ -20,7 +20,7 @@ from adapters.clock import ManualClock
 from app.sessions import SessionPolicy, session_key
 from app.use_cases import accounts
 from domain.staff import Role
-from tests.acceptance.web import form_token, log_in
+from tests.acceptance.web import form_token, log_in, register_staff
 from ui.journey import Journey, make_platform
 from ui.web.app import create_app
 
@@ -52,9 +52,7 @@ def candidate(platform: Platform) -> Journey:
 
 @pytest.fixture
 def examiner(platform: Platform) -> str:
-    accounts.register_staff(
-        platform.ctx, email=STAFF_EMAIL, name="Eve", role=Role.EXAMINER, password=PASSWORD
-    )
+    register_staff(platform, PASSWORD, {STAFF_EMAIL: Role.EXAMINER}, name="Eve")
     platform.projections.catch_up(platform.ctx.store)
     return STAFF_EMAIL
 

@@ -25,18 +25,15 @@ from litestar.testing import TestClient
 
 from adapters.bootstrap import Platform
 from app.sessions import SessionPolicy
-from app.use_cases import accounts
 from domain.bounds import LIMITS
 from domain.candidate import Candidate
 from domain.staff import Role, StaffMember
-from tests.acceptance.test_mail_language_and_portal_words import client_of, enrolled, mails_to
+from tests.acceptance.test_mail_language_and_portal_words import mails_to
 from tests.acceptance.test_profile_birth_date import at_the_profile, profile
-from tests.acceptance.web import Browsers, form_token, log_in
+from tests.acceptance.web import Browsers, candidate, form_token, log_in, register_staff
 from ui.cli import main
 from ui.journey import make_platform
-from ui.web.app import create_app
 
-SECRET = b"p" * 32
 PASSWORD = "examinateur-pass-1"
 EMAIL = "eve@example.org"
 LONGEST = LIMITS["password"]
@@ -52,27 +49,39 @@ def platform(tmp_path: Path) -> Iterator[Platform]:
 
 @pytest.fixture
 def examiner(platform: Platform) -> str:
-    accounts.register_staff(
-        platform.ctx, email=EMAIL, name="Eve", role=Role.EXAMINER, password=PASSWORD
-    )
+    register_staff(platform, PASSWORD, {EMAIL: Role.EXAMINER}, name="Eve")
     platform.projections.catch_up(platform.ctx.store)
     return EMAIL
 
 
-def _app(platform: Platform) -> Any:
-    from app.mail_rendering import SupportContact
-
-    return create_app(
-        platform,
-        secret=SECRET,
-        support=SupportContact(),
-        attempts_per_minute=10_000,
-        session_policy=SessionPolicy(),
-    )
+@pytest.fixture
+def browser(platform: Platform) -> Iterator[Browsers]:
+    """Browsers as test_sessions' are: many log-ins a minute from one address (the account's
+    own limit is the one tested), the sessions' defaults whatever the environment says."""
+    browsers = Browsers(platform, attempts_per_minute=10_000, session_policy=SessionPolicy())
+    yield browsers
+    browsers.close()
 
 
 def _logged_in(client: TestClient[Any]) -> bool:
     return client.get("/examiner/reviews", follow_redirects=False).status_code == 200
+
+
+def _log_in_as(desk: TestClient[Any], email: str, password: str) -> Any:
+    """The staff log-in form sent, whatever its answer."""
+    token = form_token(desk, "/staff/login")
+    return desk.post(
+        "/staff/login", data={"email": email, "password": password, "_csrf_token": token}
+    )
+
+
+def _new_password(desk: TestClient[Any], current: str, password: str) -> Any:
+    """The security page's password form sent."""
+    token = form_token(desk, "/staff/security")
+    return desk.post(
+        "/staff/security/password",
+        data={"current": current, "password": password, "_csrf_token": token},
+    )
 
 
 def _cli(platform: Platform, monkeypatch: pytest.MonkeyPatch, stdin: str, *args: str) -> int:
@@ -120,67 +129,45 @@ def test_every_password_field_takes_the_same_number_of_characters() -> None:
     ],
 )
 def test_a_new_staff_password_longer_than_the_log_in_takes_is_refused_beside_it(
-    platform: Platform, examiner: str, language: str, said: str
+    platform: Platform, examiner: str, browser: Browsers, language: str, said: str
 ) -> None:
-    with TestClient(_app(platform)) as desk:
-        log_in(desk, "/staff/login", examiner, PASSWORD)
-        desk.get(f"/lang/{language}")
-        page = desk.get("/staff/security").text
-        assert re.search(rf'id="new-password"[^>]*maxlength="{LONGEST}"', page)
-        position = platform.ctx.store.head()
-        refused = desk.post(
-            "/staff/security/password",
-            data={
-                "current": PASSWORD,
-                "password": "x" * (LONGEST + 1),
-                "_csrf_token": form_token(desk, "/staff/security"),
-            },
-        )
-        assert refused.status_code == 400
-        assert (
-            f'<small class="field-error" id="new-password-error" role="alert">{said}</small>'
-            in _plain(refused.text)
-        )
-        assert re.search(r'id="new-password"[^>]*aria-invalid="true"', refused.text)
-        assert platform.ctx.store.head() == position  # nothing recorded
-        assert _logged_in(desk)  # and the session goes on
-        # The longest the log-in takes is set, and logs in.
-        longest = "y" * LONGEST
-        changed = desk.post(
-            "/staff/security/password",
-            data={
-                "current": PASSWORD,
-                "password": longest,
-                "_csrf_token": form_token(desk, "/staff/security"),
-            },
-        )
-        assert changed.status_code == 200
-        log_in(desk, "/staff/login", examiner, longest)
-        assert _logged_in(desk)
+    desk = browser.open(language=language)
+    log_in(desk, "/staff/login", examiner, PASSWORD)
+    page = desk.get("/staff/security").text
+    assert re.search(rf'id="new-password"[^>]*maxlength="{LONGEST}"', page)
+    position = platform.ctx.store.head()
+    refused = _new_password(desk, PASSWORD, "x" * (LONGEST + 1))
+    assert refused.status_code == 400
+    assert (
+        f'<small class="field-error" id="new-password-error" role="alert">{said}</small>'
+        in _plain(refused.text)
+    )
+    assert re.search(r'id="new-password"[^>]*aria-invalid="true"', refused.text)
+    assert platform.ctx.store.head() == position  # nothing recorded
+    assert _logged_in(desk)  # and the session goes on
+    # The longest the log-in takes is set, and logs in.
+    longest = "y" * LONGEST
+    assert _new_password(desk, PASSWORD, longest).status_code == 200
+    log_in(desk, "/staff/login", examiner, longest)
+    assert _logged_in(desk)
 
 
 def test_a_wrong_current_password_is_said_beside_its_field(
-    platform: Platform, examiner: str
+    examiner: str, browser: Browsers
 ) -> None:
-    with TestClient(_app(platform)) as desk:
-        log_in(desk, "/staff/login", examiner, PASSWORD)
-        wrong = desk.post(
-            "/staff/security/password",
-            data={
-                "current": "not-the-password",
-                "password": "another-pass-3",
-                "_csrf_token": form_token(desk, "/staff/security"),
-            },
-        )
-        assert wrong.status_code == 400
-        assert 'id="current-error" role="alert">Ce n\'est pas votre mot de passe actuel.' in (
-            html.unescape(wrong.text)
-        )
+    desk = browser.open()
+    log_in(desk, "/staff/login", examiner, PASSWORD)
+    wrong = _new_password(desk, "not-the-password", "another-pass-3")
+    assert wrong.status_code == 400
+    assert 'id="current-error" role="alert">Ce n\'est pas votre mot de passe actuel.' in (
+        html.unescape(wrong.text)
+    )
 
 
 def test_the_command_line_refuses_a_password_the_log_in_cannot_take(
     platform: Platform,
     examiner: str,
+    browser: Browsers,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -190,38 +177,30 @@ def test_the_command_line_refuses_a_password_the_log_in_cannot_take(
     assert "password: keep it under 1,024 characters (1,025 given)" in capsys.readouterr().err
     assert _cli(platform, monkeypatch, too_long, "reset-password", EMAIL, "--password-stdin") == 2
     assert "password: keep it under 1,024 characters" in capsys.readouterr().err
-    with TestClient(_app(platform)) as desk:
-        log_in(desk, "/staff/login", examiner, PASSWORD)  # unchanged
+    log_in(browser.open(), "/staff/login", examiner, PASSWORD)  # unchanged
 
 
 def test_an_administrator_gives_a_member_a_new_password_and_their_sessions_end(
     platform: Platform,
     examiner: str,
+    browser: Browsers,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     staff_id = platform.projections.staff_by_email[examiner]
     before = len(list(platform.ctx.store.history(staff_id)))
-    with TestClient(_app(platform)) as desk, TestClient(_app(platform)) as laptop:
-        log_in(desk, "/staff/login", examiner, PASSWORD)
-        log_in(laptop, "/staff/login", examiner, PASSWORD)
-        new = "un-nouveau-mot-2"
-        assert _cli(platform, monkeypatch, new, "reset-password", examiner, "--password-stdin") == 0
-        said = capsys.readouterr()
-        assert f"{examiner}: password replaced; 2 session(s) ended" in said.out
-        assert new not in said.out + said.err  # nothing secret on the screen
-        assert not _logged_in(desk) and not _logged_in(laptop)
-        refused = desk.post(
-            "/staff/login",
-            data={
-                "email": examiner,
-                "password": PASSWORD,
-                "_csrf_token": form_token(desk, "/staff/login"),
-            },
-        )
-        assert refused.status_code == 401
-        log_in(desk, "/staff/login", examiner, new)
-        assert _logged_in(desk)
+    desk, laptop = browser.open(), browser.open()
+    log_in(desk, "/staff/login", examiner, PASSWORD)
+    log_in(laptop, "/staff/login", examiner, PASSWORD)
+    new = "un-nouveau-mot-2"
+    assert _cli(platform, monkeypatch, new, "reset-password", examiner, "--password-stdin") == 0
+    said = capsys.readouterr()
+    assert f"{examiner}: password replaced; 2 session(s) ended" in said.out
+    assert new not in said.out + said.err  # nothing secret on the screen
+    assert not _logged_in(desk) and not _logged_in(laptop)
+    assert _log_in_as(desk, examiner, PASSWORD).status_code == 401
+    log_in(desk, "/staff/login", examiner, new)
+    assert _logged_in(desk)
     # Recorded as the administrator's act, not as her own change (test_staff_resets_recorded).
     events = list(platform.ctx.store.history(staff_id))
     assert len(events) == before + 1
@@ -235,24 +214,25 @@ def test_an_administrator_gives_a_member_a_new_password_and_their_sessions_end(
 def test_reset_second_factor_without_one_changes_nothing(
     platform: Platform,
     examiner: str,
+    browser: Browsers,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     staff_id = platform.projections.staff_by_email[examiner]
-    factors = _app(platform).state.second_factors
+    desk = browser.open()
+    factors = desk.app.state.second_factors
     factors.begin(staff_id)  # one being set up, never confirmed: log-in does not ask for it
-    with TestClient(_app(platform)) as desk:
-        log_in(desk, "/staff/login", examiner, PASSWORD)
-        assert _cli(platform, monkeypatch, "", "reset-second-factor", examiner) == 1
-        assert f"{examiner} had no second factor; nothing changed" in capsys.readouterr().out
-        assert _logged_in(desk)  # the session goes on
-        assert platform.sessions.second_factor(staff_id) is not None  # the set-up too
-        # One enabled is removed, and the sessions end, as before.
-        secret = factors.begin(staff_id)
-        assert factors.confirm(staff_id, pyotp.TOTP(secret).at(platform.ctx.clock.now()))
-        assert _cli(platform, monkeypatch, "", "reset-second-factor", examiner) == 0
-        assert "second factor removed; 1 session(s) ended" in capsys.readouterr().out
-        assert not factors.enabled(staff_id) and not _logged_in(desk)
+    log_in(desk, "/staff/login", examiner, PASSWORD)
+    assert _cli(platform, monkeypatch, "", "reset-second-factor", examiner) == 1
+    assert f"{examiner} had no second factor; nothing changed" in capsys.readouterr().out
+    assert _logged_in(desk)  # the session goes on
+    assert platform.sessions.second_factor(staff_id) is not None  # the set-up too
+    # One enabled is removed, and the sessions end, as before.
+    secret = factors.begin(staff_id)
+    assert factors.confirm(staff_id, pyotp.TOTP(secret).at(platform.ctx.clock.now()))
+    assert _cli(platform, monkeypatch, "", "reset-second-factor", examiner) == 0
+    assert "second factor removed; 1 session(s) ended" in capsys.readouterr().out
+    assert not factors.enabled(staff_id) and not _logged_in(desk)
 
 
 @pytest.mark.parametrize(
@@ -275,54 +255,39 @@ def test_reset_second_factor_without_one_changes_nothing(
     ],
 )
 def test_the_staff_log_in_says_who_gives_a_new_password(
-    platform: Platform, examiner: str, language: str, wrong: str, throttled: str
+    examiner: str, browser: Browsers, language: str, wrong: str, throttled: str
 ) -> None:
-    with TestClient(_app(platform)) as desk:
-        desk.get(f"/lang/{language}")
-        page = _plain(desk.get("/staff/login").text)
-        assert 'id="forgotten"' in page and "reset-password" not in page  # no tool named
-        replies = [
-            desk.post(
-                "/staff/login",
-                data={
-                    "email": examiner,
-                    "password": "wrong-password",
-                    "_csrf_token": form_token(desk, "/staff/login"),
-                },
-            )
-            for _ in range(11)
-        ]
-        assert replies[0].status_code == 401 and wrong in _plain(replies[0].text)
-        assert replies[-1].status_code == 429 and throttled in _plain(replies[-1].text)
-        assert "demandez un nouveau mot de passe" not in replies[-1].text
-        assert "or ask for a new password" not in replies[-1].text
+    desk = browser.open(language=language)
+    page = _plain(desk.get("/staff/login").text)
+    assert 'id="forgotten"' in page and "reset-password" not in page  # no tool named
+    replies = [_log_in_as(desk, examiner, "wrong-password") for _ in range(11)]
+    assert replies[0].status_code == 401 and wrong in _plain(replies[0].text)
+    assert replies[-1].status_code == 429 and throttled in _plain(replies[-1].text)
+    assert "demandez un nouveau mot de passe" not in replies[-1].text
+    assert "or ask for a new password" not in replies[-1].text
 
 
 def test_a_candidates_reset_link_refuses_a_long_password_on_its_form(
-    platform: Platform,
+    platform: Platform, browser: Browsers
 ) -> None:
-    journey = enrolled(platform, "fr@example.org", "fr")
-    journey.create_session()
+    candidate(platform, "fr@example.org")
     welcome = mails_to(platform, "fr@example.org")[-1]
     token = welcome.text.split("/password/reset?t=")[1].split()[0].replace("%3A", ":")
-    client = client_of(platform)
-    try:
-        refused = client.post(
-            "/password/reset",
-            data={
-                "token": token,
-                "password": "w" * (LONGEST + 1),
-                "_csrf_token": form_token(client, f"/password/reset?t={token}"),
-            },
-        )
-        assert refused.status_code == 400
-        assert (
-            '<small class="field-error" id="password-error">Choisissez un mot de passe '
-            "d'au plus 1 024 caractères : celui-ci en a 1 025"
-        ) in _plain(refused.text)
-        assert f'name="token" value="{token}"' in html.unescape(refused.text)  # form kept
-    finally:
-        client.__exit__(None, None, None)
+    client = browser.open()
+    refused = client.post(
+        "/password/reset",
+        data={
+            "token": token,
+            "password": "w" * (LONGEST + 1),
+            "_csrf_token": form_token(client, f"/password/reset?t={token}"),
+        },
+    )
+    assert refused.status_code == 400
+    assert (
+        '<small class="field-error" id="password-error">Choisissez un mot de passe '
+        "d'au plus 1 024 caractères : celui-ci en a 1 025"
+    ) in _plain(refused.text)
+    assert f'name="token" value="{token}"' in html.unescape(refused.text)  # form kept
 
 
 def test_the_portal_profile_refuses_a_long_password_beside_its_field(

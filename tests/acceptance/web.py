@@ -118,16 +118,23 @@ class Browsers:
     """Browsers onto the web app over one platform (the `browser` fixture), each closed after
     the test."""
 
-    def __init__(self, platform: Platform, secret: bytes = b"p" * 32) -> None:
+    def __init__(self, platform: Platform, secret: bytes = b"p" * 32, **app_options: Any) -> None:
+        """`app_options`: create_app's own (a session policy, the log-ins a minute)."""
         self._platform = platform
         self._secret = secret
+        self._app_options = app_options
         self._opened: list[TestClient[Any]] = []
 
     def open(self, journey: Journey | None = None, language: str | None = None) -> TestClient[Any]:
         """A new browser; given a candidate's journey, she is logged in on it (with
         CANDIDATE_PASSWORD); given a language, its pages are chosen in it."""
         client = TestClient(
-            create_app(self._platform, secret=self._secret, support=SupportContact())
+            create_app(
+                self._platform,
+                secret=self._secret,
+                support=SupportContact(),
+                **self._app_options,
+            )
         )
         client.__enter__()
         self._opened.append(client)
