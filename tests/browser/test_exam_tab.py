@@ -9,6 +9,7 @@ import os
 import re
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -41,8 +42,9 @@ def wait_for(what: str, done: Callable[[], bool], seconds: float = 15) -> None:
         time.sleep(0.2)
 
 
-def in_exam(server: Server) -> tuple[Journey, str]:
-    journey = Journey(server.platform)
+def in_exam(server: Server, language: str = "fr") -> tuple[Journey, str]:
+    """A candidate (her pages in `language`) in her exam; its tab's address."""
+    journey = Journey(server.platform, language=language)
     journey.in_exam()
     assert journey.attempt_id is not None
     url = attempt(server, journey).workspace_url
@@ -463,6 +465,55 @@ UNSAVED_WORDS = {
 }
 
 
+TOO_LONG = "b" * (LIMITS["answer"] + 500)  # refused by the server beside its question
+
+
+@dataclass(frozen=True)
+class ShortAnswers:
+    """The exam tab open on a desktop in the candidate's language, and its first two
+    short-answer questions: where the finish and leave dialogs' tests type answers the
+    server refuses."""
+
+    server: Server
+    page: Any
+    journey: Journey
+    words: dict[str, str]
+    first: str
+    second: str
+
+    def field(self, qid: str) -> Any:
+        answer = self.page.locator(f"#q-{qid}").get_by_label(self.words["answer"])
+        answer.evaluate("field => field.removeAttribute('maxlength')")  # as a browser ignoring it
+        return answer
+
+    def n(self, qid: str) -> str:
+        return self.page.locator(f"#q-{qid}").get_attribute("data-number") or ""
+
+    def refused(self, qid: str) -> None:
+        said = self.words["refused"].format(n=self.n(qid))
+        self.page.locator("#save-status").filter(has_text=said).wait_for()
+
+    def open_dialog(self, name: str) -> None:
+        """« Terminer l'examen… » (`finish`) or « Quitter cet onglet… » (`leave`)."""
+        self.page.locator(f"#{name}-open").click()
+        self.page.locator(f"#{name}-dialog[open]").wait_for()
+
+    def attempt(self) -> ExamAttempt:
+        return attempt(self.server, self.journey)
+
+
+def short_answers(server: Server, page: Any, language: str) -> ShortAnswers:
+    journey, url = in_exam(server, language)
+    page.set_viewport_size(DESKTOP)
+    page.goto(url)
+    first, second = [
+        q
+        for q in attempt(server, journey).question_order
+        if page.locator(f"#q-{q}").get_attribute("data-kind") == "short"
+    ][:2]
+    return ShortAnswers(server, page, journey, UNSAVED_WORDS[language], first, second)
+
+
 @pytest.mark.parametrize("language", ["fr", "en"])
 def test_finishing_with_an_answer_not_saved_names_it_and_leads_back_to_it(
     server: Server, page: Any, language: str
@@ -472,43 +523,17 @@ def test_finishing_with_an_answer_not_saved_names_it_and_leads_back_to_it(
     same (a user's tour). The dialog now names each answer not saved, says what finishing
     makes of it (unanswered, or the answer saved before it), leads back to its question, and
     an answer refused while she confirms keeps the exam open until she confirms again."""
-    words = UNSAVED_WORDS[language]
     problems = watch_problems(page)
-    journey, url = in_exam(server)
-    assert journey.candidate_id is not None
-    update(
-        server.platform.ctx,
-        journey.candidate_id,
-        Candidate,
-        lambda c: c.choose_language(at=server.platform.ctx.now(), language=language),  # type: ignore[misc]
-    )
-    order = attempt(server, journey).question_order
-    page.set_viewport_size(DESKTOP)
-    page.goto(url)
-    first, second = [
-        q for q in order if page.locator(f"#q-{q}").get_attribute("data-kind") == "short"
-    ][:2]
-    too_long = "b" * (LIMITS["answer"] + 500)
+    exam = short_answers(server, page, language)
+    words, first, second, field, n = exam.words, exam.first, exam.second, exam.field, exam.n
     dialog = page.locator("#finish-dialog")
     unsaved = dialog.locator("#finish-unsaved")
     confirm = dialog.locator("#finish-form [type=submit]")
 
-    def field(qid: str) -> Any:
-        answer = page.locator(f"#q-{qid}").get_by_label(words["answer"])
-        answer.evaluate("field => field.removeAttribute('maxlength')")  # as a browser ignoring it
-        return answer
-
-    def n(qid: str) -> str:
-        return page.locator(f"#q-{qid}").get_attribute("data-number") or ""
-
-    def finish_dialog() -> None:
-        page.locator("#finish-open").click()
-        page.locator("#finish-dialog[open]").wait_for()
-
     # Never saved, then refused: finishing now leaves it unanswered, and the dialog says so.
-    field(first).fill(too_long)
-    page.locator("#save-status").filter(has_text=words["refused"].format(n=n(first))).wait_for()
-    finish_dialog()
+    field(first).fill(TOO_LONG)
+    exam.refused(first)
+    exam.open_dialog("finish")
     assert unsaved.is_visible()
     assert unsaved.locator("p").all_inner_texts() == [words["unanswered"].format(n=n(first))]
     assert confirm.inner_text() == words["anyway"]
@@ -525,11 +550,11 @@ def test_finishing_with_an_answer_not_saved_names_it_and_leads_back_to_it(
         lambda: page.evaluate("document.activeElement.id") == f"answer-{first}",
     )
     assert page.locator("#finish-dialog[open]").count() == 0
-    assert attempt(server, journey).status is AttemptStatus.IN_PROGRESS
+    assert exam.attempt().status is AttemptStatus.IN_PROGRESS
     page.keyboard.press("Control+A")
     page.keyboard.type("Une réponse raisonnable")
     page.locator("#save-status").filter(has_text=words["saved"]).wait_for()
-    finish_dialog()
+    exam.open_dialog("finish")
     assert unsaved.is_hidden() and confirm.inner_text() == words["finish"]
     assert dialog.locator("[data-count=answered]").inner_text() == "1 / 10"
     page.keyboard.press("Escape")
@@ -537,13 +562,13 @@ def test_finishing_with_an_answer_not_saved_names_it_and_leads_back_to_it(
 
     # Saved, then a change refused: the answer saved before it is the one that counts.
     field(second).fill("Réponse courte")
-    wait_for("the answer is saved", lambda: second in attempt(server, journey).given_answers())
+    wait_for("the answer is saved", lambda: second in exam.attempt().given_answers())
     page.locator(f"#nav-{second}.is-answered").wait_for()
-    field(second).fill(too_long)
-    page.locator("#save-status").filter(has_text=words["refused"].format(n=n(second))).wait_for()
+    field(second).fill(TOO_LONG)
+    exam.refused(second)
     # The bar counts what finishing keeps: it said « 1 sur 10 répondues » here (a user's tour).
     assert page.locator("#progress").inner_text() == words["progress"].format(done=2)
-    finish_dialog()
+    exam.open_dialog("finish")
     assert unsaved.locator("p").all_inner_texts() == [words["earlier"].format(n=n(second))]
     assert dialog.locator("[data-count=answered]").inner_text() == "2 / 10"
     shot(page, f"{language}-desktop-finish-unsaved-earlier")
@@ -557,22 +582,22 @@ def test_finishing_with_an_answer_not_saved_names_it_and_leads_back_to_it(
             answer.dispatchEvent(new Event("input", { bubbles: true }));
             document.querySelector("#finish-form [type=submit]").click();
         }""",
-        [first, too_long],
+        [first, TOO_LONG],
     )
     dialog.get_by_role("button", name=words["back"].format(n=n(first))).wait_for()
     assert page.evaluate("document.activeElement.dataset.question") in (first, second)
     assert page.locator("#finish-dialog[open]").count() == 1
-    assert attempt(server, journey).status is AttemptStatus.IN_PROGRESS
+    assert exam.attempt().status is AttemptStatus.IN_PROGRESS
     assert len(unsaved.locator("p").all_inner_texts()) == 2
     assert dialog.locator("[data-count=answered]").inner_text() == "2 / 10"
 
     # Confirmed again, knowing: the exam ends with what the server holds.
     confirm.click()
     page.locator("#finished").wait_for()
-    kept = attempt(server, journey).given_answers()
+    kept = exam.attempt().given_answers()
     assert kept[first].text == "Une réponse raisonnable"
     assert kept[second].text == "Réponse courte"
-    assert attempt(server, journey).status is AttemptStatus.RESULTS_SHOWN
+    assert exam.attempt().status is AttemptStatus.RESULTS_SHOWN
     assert all(" 409 " in f" {p} " for p in problems), problems  # the refusals, nothing else
 
 
@@ -585,51 +610,22 @@ def test_leaving_with_an_answer_not_saved_names_it_instead_of_saying_all_is_save
     each answer not saved and what leaving makes of it (unanswered, or the answer saved
     before it), leads back to it, says only the others are saved, and an answer refused
     while she confirms keeps the tab open until she confirms again."""
-    words = UNSAVED_WORDS[language]
     problems = watch_problems(page)
-    journey, url = in_exam(server)
-    assert journey.candidate_id is not None
-    update(
-        server.platform.ctx,
-        journey.candidate_id,
-        Candidate,
-        lambda c: c.choose_language(at=server.platform.ctx.now(), language=language),  # type: ignore[misc]
-    )
-    order = attempt(server, journey).question_order
-    page.set_viewport_size(DESKTOP)
-    page.goto(url)
-    first, second = [
-        q for q in order if page.locator(f"#q-{q}").get_attribute("data-kind") == "short"
-    ][:2]
-    too_long = "b" * (LIMITS["answer"] + 500)
+    exam = short_answers(server, page, language)
+    words, first, second, field, n = exam.words, exam.first, exam.second, exam.field, exam.n
     dialog = page.locator("#leave-dialog")
     unsaved = dialog.locator("#leave-unsaved")
     confirm = dialog.locator("#leave-form [type=submit]")
     progress = page.locator("#progress")
 
-    def field(qid: str) -> Any:
-        answer = page.locator(f"#q-{qid}").get_by_label(words["answer"])
-        answer.evaluate("field => field.removeAttribute('maxlength')")  # as a browser ignoring it
-        return answer
-
-    def n(qid: str) -> str:
-        return page.locator(f"#q-{qid}").get_attribute("data-number") or ""
-
-    def refused(qid: str) -> None:
-        page.locator("#save-status").filter(has_text=words["refused"].format(n=n(qid))).wait_for()
-
-    def leave_dialog() -> None:
-        page.locator("#leave-open").click()
-        page.locator("#leave-dialog[open]").wait_for()
-
     # The first saved, then a change refused; the second refused, never saved before.
     field(first).fill("Réponse courte")
-    wait_for("the answer is saved", lambda: first in attempt(server, journey).given_answers())
-    field(first).fill(too_long)
-    refused(first)
-    field(second).fill(too_long)
-    refused(second)
-    leave_dialog()
+    wait_for("the answer is saved", lambda: first in exam.attempt().given_answers())
+    field(first).fill(TOO_LONG)
+    exam.refused(first)
+    field(second).fill(TOO_LONG)
+    exam.refused(second)
+    exam.open_dialog("leave")
     assert unsaved.is_visible()
     assert unsaved.locator("p").all_inner_texts() == [
         words["leave-earlier"].format(n=n(first)),
@@ -656,7 +652,7 @@ def test_leaving_with_an_answer_not_saved_names_it_instead_of_saying_all_is_save
     page.keyboard.type("Une réponse raisonnable")
     page.locator("#save-status").filter(has_text=words["saved"]).wait_for()
     assert progress.inner_text() == words["progress"].format(done=2)
-    leave_dialog()
+    exam.open_dialog("leave")
     assert unsaved.locator("p").all_inner_texts() == [words["leave-earlier"].format(n=n(first))]
     page.keyboard.press("Escape")
     wait_for("the dialog closes", lambda: page.locator("#leave-dialog[open]").count() == 0)
@@ -666,11 +662,11 @@ def test_leaving_with_an_answer_not_saved_names_it_instead_of_saying_all_is_save
     # page has heard so: the dialog names nothing.
     wait_for(
         "the shorter answer is saved",
-        lambda: attempt(server, journey).given_answers()[first].text == "Réponse plus courte",
+        lambda: exam.attempt().given_answers()[first].text == "Réponse plus courte",
     )
 
     def names_nothing() -> bool:
-        leave_dialog()
+        exam.open_dialog("leave")
         if unsaved.is_hidden():
             return True
         page.keyboard.press("Escape")
@@ -691,7 +687,7 @@ def test_leaving_with_an_answer_not_saved_names_it_instead_of_saying_all_is_save
             answer.dispatchEvent(new Event("input", { bubbles: true }));
             document.querySelector("#leave-form [type=submit]").click();
         }""",
-        [second, too_long],
+        [second, TOO_LONG],
     )
     dialog.get_by_role("button", name=words["back"].format(n=n(second))).wait_for()
     assert page.evaluate("document.activeElement.dataset.question") == second
@@ -702,7 +698,7 @@ def test_leaving_with_an_answer_not_saved_names_it_instead_of_saying_all_is_save
     # Confirmed again, knowing: the tab is left with what the server holds.
     confirm.click()
     page.locator("#left").wait_for()
-    kept = attempt(server, journey).given_answers()
+    kept = exam.attempt().given_answers()
     assert kept[first].text == "Réponse plus courte"
     assert kept[second].text == "Une réponse raisonnable"
     assert all(" 409 " in f" {p} " for p in problems), problems  # the refusals, nothing else

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from app.use_cases import accounts, enrolment, portal, reviewing
+from app.use_cases import accounts, portal, reviewing
 from domain.evidence import Verdict
 from domain.exam_attempt import AttemptStatus, ExamAttempt
 from domain.staff import Role
@@ -109,20 +109,8 @@ def shot(page: Any, name: str) -> None:
 def in_exam_checks_done(server: Server, email: str, language: str) -> Journey:
     """Enrolled in `language`, the session created and the checks passed (server side): the
     candidate meets the portal next."""
-    platform = server.platform
-    journey = Journey(platform, email=email)
-    enrolled = enrolment.enrol_candidate(
-        platform.ctx,
-        platform.projections,
-        centre_id=journey.centre_id,
-        email=email,
-        surname="Martin",
-        first_name="Camille",
-        certification_code="ENI-ACCESS",
-        language=language,
-    )
-    platform.settle()
-    journey.candidate_id, journey.enrollment_id = enrolled.candidate_id, enrolled.enrollment_id
+    journey = Journey(server.platform, email=email, language=language)
+    journey.enrol()
     journey.create_session()
     journey.through_checks()
     journey.set_password(PASSWORD)
