@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import pytest
 
@@ -103,15 +104,26 @@ WORDS = {
 }
 
 
-def a_centre_operator(server: Server) -> None:
+def a_centre_operator(server: Server) -> UUID:
     """centre@example.org, who logs in with PASSWORD."""
-    accounts.register_staff(
+    return accounts.register_staff(
         server.platform.ctx,
         email="centre@example.org",
         name="Centre",
         role=Role.CENTRE,
         password=PASSWORD,
     )
+
+
+def centre_logged_in(page: Any, server: Server, language: str | None = None) -> None:
+    """The centre's operator logs in on `page` (its pages in `language`, if given): her list."""
+    if language is not None:
+        page.goto(f"{server.url}/lang/{language}")
+    page.goto(f"{server.url}/staff/login")
+    page.fill("#email", "centre@example.org")
+    page.fill("#password", PASSWORD)
+    page.locator("form button[type=submit]").last.click()
+    page.wait_for_url(f"{server.url}/operator")
 
 
 @pytest.mark.parametrize("language", ["fr", "en"])
@@ -121,12 +133,7 @@ def test_the_centre_enrols_previews_imports_and_reads_its_list(
     a_centre_operator(server)
     words = WORDS[language]
     watched = Watched(page)
-    page.goto(f"{server.url}/lang/{language}")
-    page.goto(f"{server.url}/staff/login")
-    page.fill("#email", "centre@example.org")
-    page.fill("#password", PASSWORD)
-    page.locator("form button[type=submit]").last.click()
-    page.wait_for_url(f"{server.url}/operator")
+    centre_logged_in(page, server, language)
     watched.look(f"{language}-01-empty")
 
     page.fill("#email", "solo@example.org")
@@ -176,11 +183,7 @@ def test_a_surname_too_long_comes_back_in_the_form_as_typed(server: Server, page
     sentence, the field marked."""
     a_centre_operator(server)
     watched = Watched(page)
-    page.goto(f"{server.url}/staff/login")
-    page.fill("#email", "centre@example.org")
-    page.fill("#password", PASSWORD)
-    page.locator("form button[type=submit]").last.click()
-    page.wait_for_url(f"{server.url}/operator")
+    centre_logged_in(page, server)
     limit = LIMITS["surname"]
     page.fill("#surname", "M" * 300)  # the browser keeps what the field allows
     assert page.input_value("#surname") == "M" * limit
@@ -209,9 +212,7 @@ def test_a_long_name_reads_on_one_line_beside_a_released_result(
     line, the other columns wrapping instead; on a phone the list is still cards, within the
     page."""
     platform = server.platform
-    operator = accounts.register_staff(
-        platform.ctx, email="centre@example.org", name="Centre", role=Role.CENTRE, password=PASSWORD
-    )
+    operator = a_centre_operator(server)
     centre = centre_of_operator(operator)
     released = Journey(platform, email=f"cm.{language}@example.org", centre_id=centre)
     released.sent_for_review()
@@ -237,12 +238,7 @@ def test_a_long_name_reads_on_one_line_beside_a_released_result(
         )
     platform.settle()
     watched = Watched(page)
-    page.goto(f"{server.url}/lang/{language}")
-    page.goto(f"{server.url}/staff/login")
-    page.fill("#email", "centre@example.org")
-    page.fill("#password", PASSWORD)
-    page.locator("form button[type=submit]").last.click()
-    page.wait_for_url(f"{server.url}/operator")
+    centre_logged_in(page, server, language)
     page.set_viewport_size({"width": 1280, "height": 900})
     assert page.locator("#roster .centre-result").count() == 1  # the released result's words
     lines = page.evaluate(
@@ -265,12 +261,7 @@ def test_an_address_in_the_csv_preview_reads_whole_on_a_desktop(
     an address reads on one line; on a phone the preview is still cards, within the page."""
     a_centre_operator(server)
     watched = Watched(page)
-    page.goto(f"{server.url}/lang/{language}")
-    page.goto(f"{server.url}/staff/login")
-    page.fill("#email", "centre@example.org")
-    page.fill("#password", PASSWORD)
-    page.locator("form button[type=submit]").last.click()
-    page.wait_for_url(f"{server.url}/operator")
+    centre_logged_in(page, server, language)
     page.set_viewport_size({"width": 1280, "height": 900})
     # The tester's file: short names, three lines in error.
     choose_file(

@@ -18,7 +18,7 @@ from adapters.bootstrap import Settings, bootstrap
 from adapters.clock import ManualClock
 from adapters.ids import SeededIds
 from tests.browser.conftest import ARTIFACTS, SECRET, Server, _free_port, serve
-from tests.browser.test_centre_pages import PASSWORD, a_centre_operator
+from tests.browser.test_centre_pages import a_centre_operator, centre_logged_in
 from ui.journey import PARIS
 
 SHOTS = ARTIFACTS / "centre"
@@ -47,12 +47,7 @@ def test_the_certification_list_shows_the_whole_title(
 ) -> None:
     a_centre_operator(server)
     page.set_viewport_size({"width": width, "height": 900})
-    page.goto(f"{server.url}/lang/{language}")
-    page.goto(f"{server.url}/staff/login")
-    page.fill("#email", "centre@example.org")
-    page.fill("#password", PASSWORD)
-    page.locator("form button[type=submit]").last.click()
-    page.wait_for_url(f"{server.url}/operator")
+    centre_logged_in(page, server, language)
     measured = page.evaluate(ROOM)
     assert measured["title"] == "Certification Bureautique Access"
     assert measured["text"] <= measured["room"], measured
@@ -150,12 +145,7 @@ def long_server(tmp_path: Path) -> Iterator[Server]:
 
 def log_in(page: Any, server: Server, language: str) -> None:
     a_centre_operator(server)
-    page.goto(f"{server.url}/lang/{language}")
-    page.goto(f"{server.url}/staff/login")
-    page.fill("#email", "centre@example.org")
-    page.fill("#password", PASSWORD)
-    page.locator("form button[type=submit]").last.click()
-    page.wait_for_url(f"{server.url}/operator")
+    centre_logged_in(page, server, language)
 
 
 @pytest.mark.parametrize("width", [1440, 768, 360, 320])

@@ -11,13 +11,11 @@ from typing import Any
 import pytest
 
 from app.tenancy import centre_of_operator
-from app.use_cases import accounts
 from domain.integrations import CentreIntegrations, integrations_id
-from domain.staff import Role
 from tests.browser.conftest import ARTIFACTS, Server
+from tests.browser.test_centre_pages import a_centre_operator, centre_logged_in
 
 SHOTS = ARTIFACTS / "tokens"
-PASSWORD = "centre-pass-1"
 WORDS = {
     "fr": {"create": "Créer le jeton", "add": "Ajouter le webhook"},
     "en": {"create": "Create the token", "add": "Add the webhook"},
@@ -28,19 +26,8 @@ WORDS = {
 def test_a_double_click_and_a_reload_make_one_token_named_in_the_list(
     server: Server, page: Any, language: str
 ) -> None:
-    staff = accounts.register_staff(
-        server.platform.ctx,
-        email="centre@example.org",
-        name="Centre",
-        role=Role.CENTRE,
-        password=PASSWORD,
-    )
-    page.goto(f"{server.url}/lang/{language}")
-    page.goto(f"{server.url}/staff/login")
-    page.fill("#email", "centre@example.org")
-    page.fill("#password", PASSWORD)
-    page.locator("form button[type=submit]").last.click()
-    page.wait_for_url(f"{server.url}/operator")
+    staff = a_centre_operator(server)
+    centre_logged_in(page, server, language)
     page.goto(f"{server.url}/operator/integrations")
     page.fill("#name", "LMS")
     page.locator("input[name=scopes][value='results:read']").check()
