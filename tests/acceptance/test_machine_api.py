@@ -27,7 +27,7 @@ from domain.bounds import LIMITS
 from domain.errors import TooLong
 from domain.integrations import CentreIntegrations, Scope, integrations_id
 from domain.staff import Role, StaffMember
-from tests.acceptance.web import form_token, log_in
+from tests.acceptance.web import form_token, log_in, plain
 from ui.cli import main
 from ui.journey import PARIS, Journey
 from ui.web.app import create_app
@@ -363,11 +363,6 @@ def test_a_token_name_at_its_limit_is_kept_and_far_past_it_refused_at_the_edge(
 
 
 NONCE = re.compile(r'name="form_nonce" value="([^"]+)"')
-
-
-def plain(page: str) -> str:
-    """A page's text with its French typography's no-break spaces as plain ones."""
-    return html.unescape(page).replace("\xa0", " ").replace("\u202f", " ")
 
 
 def token_form(client: TestClient[Any], **fields: Any) -> dict[str, Any]:

@@ -30,7 +30,14 @@ from domain.candidate import Candidate
 from domain.staff import Role, StaffMember
 from tests.acceptance.test_mail_language_and_portal_words import mails_to
 from tests.acceptance.test_profile_birth_date import at_the_profile, profile
-from tests.acceptance.web import Browsers, candidate, form_token, log_in, register_staff
+from tests.acceptance.web import (
+    Browsers,
+    candidate,
+    form_token,
+    log_in,
+    plain,
+    register_staff,
+)
 from ui.cli import main
 from ui.journey import make_platform
 
@@ -89,10 +96,6 @@ def _cli(platform: Platform, monkeypatch: pytest.MonkeyPatch, stdin: str, *args:
     return main(["--database-url", str(platform.store.database_url), "staff", *args])
 
 
-def _plain(text: str) -> str:
-    return html.unescape(text).replace("\u00a0", " ").replace("\u202f", " ")
-
-
 def test_every_password_field_takes_the_same_number_of_characters() -> None:
     """The log-in forms, the staff's security page, the candidate's reset link and portal
     profile: one `maxlength`, the table's (the security page had none)."""
@@ -140,7 +143,7 @@ def test_a_new_staff_password_longer_than_the_log_in_takes_is_refused_beside_it(
     assert refused.status_code == 400
     assert (
         f'<small class="field-error" id="new-password-error" role="alert">{said}</small>'
-        in _plain(refused.text)
+        in plain(refused.text)
     )
     assert re.search(r'id="new-password"[^>]*aria-invalid="true"', refused.text)
     assert platform.ctx.store.head() == position  # nothing recorded
@@ -258,11 +261,11 @@ def test_the_staff_log_in_says_who_gives_a_new_password(
     examiner: str, browser: Browsers, language: str, wrong: str, throttled: str
 ) -> None:
     desk = browser.open(language=language)
-    page = _plain(desk.get("/staff/login").text)
+    page = plain(desk.get("/staff/login").text)
     assert 'id="forgotten"' in page and "reset-password" not in page  # no tool named
     replies = [_log_in_as(desk, examiner, "wrong-password") for _ in range(11)]
-    assert replies[0].status_code == 401 and wrong in _plain(replies[0].text)
-    assert replies[-1].status_code == 429 and throttled in _plain(replies[-1].text)
+    assert replies[0].status_code == 401 and wrong in plain(replies[0].text)
+    assert replies[-1].status_code == 429 and throttled in plain(replies[-1].text)
     assert "demandez un nouveau mot de passe" not in replies[-1].text
     assert "or ask for a new password" not in replies[-1].text
 
@@ -286,7 +289,7 @@ def test_a_candidates_reset_link_refuses_a_long_password_on_its_form(
     assert (
         '<small class="field-error" id="password-error">Choisissez un mot de passe '
         "d'au plus 1 024 caractères : celui-ci en a 1 025"
-    ) in _plain(refused.text)
+    ) in plain(refused.text)
     assert f'name="token" value="{token}"' in html.unescape(refused.text)  # form kept
 
 
@@ -304,7 +307,7 @@ def test_the_portal_profile_refuses_a_long_password_beside_its_field(
     )
     assert fragment.status_code == 409
     assert 'data-field="password"' in fragment.text
-    assert "“Password” is too long: keep it under 1,024 characters" in _plain(fragment.text)
+    assert "“Password” is too long: keep it under 1,024 characters" in plain(fragment.text)
     assert journey.candidate_id is not None
     assert not platform.ctx.store.get(journey.candidate_id, Candidate).profile_complete
 

@@ -150,5 +150,6 @@ class Browsers:
 
 
 def plain(text: str) -> str:
-    """A page's text with its entities read and its no-break spaces read as spaces."""
-    return html.unescape(text).replace("\u00a0", " ")
+    """A page's text with its entities read and its no-break spaces (French typography's
+    narrow ones too) read as spaces."""
+    return html.unescape(text).replace("\u00a0", " ").replace("\u202f", " ")
