@@ -21,9 +21,12 @@ $(STAMP): pyproject.toml
 	} > $(INSTALL_LOG) 2>&1 || { tail -n 40 $(INSTALL_LOG); echo "The installation failed: $(INSTALL_LOG) says why."; exit 1; }
 	touch $(STAMP)
 
-# `make run PORT=8001` where 8000 is taken.
+# `make run PORT=8001` where 8000 is taken. A trial on one's own machine: a centre's webhook
+# may point at a receiver on it (127.0.0.1, localhost), which a platform refuses unless
+# VIGIE_WEBHOOK_ALLOWED_NETWORKS names it (docs/deploy.md); set, even empty, it wins.
 run: $(STAMP)
-	$(BIN)/vigie serve $(if $(PORT),--port $(PORT))
+	VIGIE_WEBHOOK_ALLOWED_NETWORKS="$${VIGIE_WEBHOOK_ALLOWED_NETWORKS-127.0.0.0/8,::1}" \
+	  $(BIN)/vigie serve $(if $(PORT),--port $(PORT))
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -105,6 +105,7 @@ from app.time_format import TimeFormatter
 from app.use_cases import portal
 from app.webhooks import DeliveryReport, WebhookSender
 from domain.errors import InvalidArgument
+from domain.internal_network import NONE_ALLOWED, AllowedNetworks
 from domain.staff_groups import GroupRoles
 
 NODE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
@@ -163,6 +164,10 @@ class Settings:
     # Staff single sign-on through an OpenID provider (VIGIE_OIDC_*, issue 16); None: local
     # accounts only.
     oidc: OidcSettings | None = None
+    # The internal networks and hosts a centre's webhook may reach
+    # (VIGIE_WEBHOOK_ALLOWED_NETWORKS, issue 16): none by default, so no webhook reaches the
+    # platform's own machine or network (tests and `make run` allow 127.0.0.0/8).
+    webhook_allowed_networks: AllowedNetworks = NONE_ALLOWED
 
     @classmethod
     def from_env(cls, **overrides: str | None) -> Settings:
@@ -192,6 +197,7 @@ class Settings:
             "ice_servers": os.environ.get("VIGIE_ICE_SERVERS"),
             "turn_secret": os.environ.get("VIGIE_TURN_SECRET"),
             "turn_ttl": os.environ.get("VIGIE_TURN_TTL"),
+            "webhook_allowed_networks": os.environ.get("VIGIE_WEBHOOK_ALLOWED_NETWORKS"),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(
@@ -218,6 +224,7 @@ class Settings:
             node_id=_node_id(values["node_id"]),
             ice=parse_ice_servers(values["ice_servers"], values["turn_secret"], values["turn_ttl"]),
             oidc=oidc_settings(os.environ),
+            webhook_allowed_networks=webhook_allowed_networks(values["webhook_allowed_networks"]),
             support=SupportContact(
                 # Set but empty (a compose file's `${VIGIE_SUPPORT_PHONE:-}`) is unset.
                 email=os.environ.get("VIGIE_SUPPORT_EMAIL") or SupportContact.email,
@@ -260,8 +267,20 @@ class Settings:
             "VIGIE_SUPPORT_EMAIL": self.support.email,
             "VIGIE_SUPPORT_PHONE": self.support.phone,
             "VIGIE_SUPPORT_CHAT_URL": self.support.chat_url,
+            "VIGIE_WEBHOOK_ALLOWED_NETWORKS": str(self.webhook_allowed_networks) or None,
         }
         return {name: str(value) for name, value in values.items() if value is not None}
+
+
+def webhook_allowed_networks(text: str | None) -> AllowedNetworks:
+    """VIGIE_WEBHOOK_ALLOWED_NETWORKS: networks, addresses and host names of the platform's
+    own network that a centre's webhook may reach (`127.0.0.0/8,::1`, `10.20.0.0/16`,
+    `erp.corp.example`); unset, none. A value that is none of them stops the start, naming
+    the setting, rather than refusing every webhook later."""
+    try:
+        return AllowedNetworks.parse(text)
+    except InvalidArgument as error:
+        raise ValueError(f"VIGIE_WEBHOOK_ALLOWED_NETWORKS: {error.message}") from None
 
 
 def oidc_settings(env: Mapping[str, str]) -> OidcSettings | None:
@@ -815,6 +834,7 @@ def bootstrap(
         media=media,
         time_zone=settings.time_zone,
         sessions=sessions,
+        webhook_allowed=settings.webhook_allowed_networks,
     )
     if isinstance(launcher, BuiltinWorkspaces):
         launcher.bind(
@@ -848,7 +868,12 @@ def bootstrap(
         parked=parked,
         keeper=keeper,
         started=started,
-        webhooks=WebhookSender(ctx, poster or HttpPoster(), webhook_key(settings), SystemClock()),
+        webhooks=WebhookSender(
+            ctx,
+            poster or HttpPoster(allowed=settings.webhook_allowed_networks),
+            webhook_key(settings),
+            SystemClock(),
+        ),
         single_sign_on=OpenIdProvider(settings.oidc) if settings.oidc else None,
     )
 

@@ -23,6 +23,7 @@ from app.ports.mailer import Mailer
 from app.ports.media_capture import MediaCapture
 from app.ports.sessions import SessionStore
 from app.time_format import TimeFormatter
+from domain.internal_network import NONE_ALLOWED, AllowedNetworks
 
 A = TypeVar("A", bound=Aggregate)
 R = TypeVar("R")
@@ -56,6 +57,9 @@ class Context:
     # Where the web sessions are kept (issue 14), so a password change ends them; None where
     # no web session exists (a benchmark, a command-line tool without the web platform).
     sessions: SessionStore | None = None
+    # The internal networks and hosts a centre's webhook may point at
+    # (VIGIE_WEBHOOK_ALLOWED_NETWORKS): none by default.
+    webhook_allowed: AllowedNetworks = NONE_ALLOWED
 
     def now(self) -> datetime:
         """Now, in the centre's and candidate's time zone: deadlines read the local day."""

@@ -230,7 +230,8 @@ def subscribe_webhook(
     url: str,
     events: tuple[WebhookEvent, ...],
 ) -> Subscribed:
-    """A centre's manager has its machine at `url` told about these events."""
+    """A centre's manager has its machine at `url` told about these events (never at an
+    internal address the operator has not allowed: `BadUrl`, problem INTERNAL)."""
     centre = centre_manager(ctx, staff_id)
     subscription_id = ctx.ids.new_id()
     _change(
@@ -242,6 +243,7 @@ def subscribe_webhook(
             events=events,
             subscribed_by=staff_id,
             at=ctx.now(),
+            allowed=ctx.webhook_allowed,
         ),
     )
     return Subscribed(subscription_id, webhook_secret(platform_key, subscription_id))

@@ -6,7 +6,9 @@ subscription, its id derived from both, saved with the policy's position. Delive
 worker's (`vigie worker`, its `webhooks` lease), never a web request's: a sender claims a due
 delivery in the store, posts it signed, and records the answer; an error status or no answer
 is retried with exponential back-off (30 s, 1 min, 2 min… up to an hour, 10 attempts), every
-attempt a fact of the delivery (the centre's delivery log). A crash after the receiver
+attempt a fact of the delivery (the centre's delivery log). An address leading into the
+platform's own network is not posted to (the poster refuses it before connecting): that
+attempt fails saying so and the delivery is given up, never retried. A crash after the receiver
 answered but before the answer was recorded posts it again with the same `webhook-id`, which
 a receiver uses to drop the repeat.
 
@@ -30,7 +32,7 @@ from app.context import Context
 from app.integrations import integrations_of, webhook_secret
 from app.ports.clock import Clock
 from app.ports.event_store import ConcurrencyConflict, Recorded
-from app.ports.webhooks import WebhookPoster, WebhookUnreachable
+from app.ports.webhooks import AddressRefused, WebhookPoster, WebhookUnreachable
 from app.tenancy import centre_of_session
 from domain.enrollment import Enrollment
 from domain.exam_attempt import ExamAttempt
@@ -224,6 +226,7 @@ class WebhookSender:
         secret = webhook_secret(self.platform_key, delivery.subscription_id)
         sent_at = self.wall_clock.now()
         status: int | None = None
+        refused: AddressRefused | None = None
         try:
             status = self.poster.post(
                 delivery.url, body, signed_headers(secret, str(delivery.id), sent_at, body)
@@ -231,8 +234,12 @@ class WebhookSender:
             error = "" if 200 <= status < 300 else f"HTTP {status}"
         except WebhookUnreachable as unreachable:
             error = str(unreachable) or "no answer"
+        except AddressRefused as refusal:  # nothing was sent
+            refused, error = refusal, str(refusal)
         at = self.ctx.now()
-        if status is not None and not error:
+        if refused is not None:  # given up at once, the centre's log saying why
+            delivery.record_refused(host=refused.host, address=refused.address, at=at)
+        elif status is not None and not error:
             delivery.record_delivered(status_code=status, at=at)
         else:
             delivery.record_failure(

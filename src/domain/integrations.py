@@ -24,6 +24,13 @@ from eventsourcing.domain import Aggregate, event
 from domain.access import OutOfReach
 from domain.bounds import LIMITS
 from domain.errors import DomainError, InvalidArgument, Required, TooLong, require_aware
+from domain.internal_network import (
+    NONE_ALLOWED,
+    AllowedNetworks,
+    NotAnAddress,
+    literal_address,
+    plain,
+)
 from domain.rules import utc
 
 # Fixed for ever: changing it would lose every centre's tokens and subscriptions.
@@ -46,14 +53,21 @@ class UrlProblem(StrEnum):
     CREDENTIALS = "credentials"  # a user or password before the host
     SPACE = "space"
     HOST = "host"  # no host, or one with characters a host name cannot hold
+    INTERNAL = "internal"  # the platform's own network (domain.internal_network)
 
 
 class BadUrl(InvalidArgument):
-    """A webhook address refused, with what is wrong with it (`problem`)."""
+    """A webhook address refused, with what is wrong with it (`problem`); for an internal
+    one, its host as typed and, when written as an address, that address (`0x7f.1` is
+    127.0.0.1)."""
 
-    def __init__(self, problem: UrlProblem, message: str) -> None:
+    def __init__(
+        self, problem: UrlProblem, message: str, host: str = "", address: str = ""
+    ) -> None:
         super().__init__("url", message)
         self.problem = problem
+        self.host = host
+        self.address = address
 
 
 class FormUsedAlready(InvalidArgument):
@@ -152,9 +166,13 @@ class WebhookSubscription:
         return self.removed_at is None
 
 
-def check_url(url: str) -> str:
+def check_url(url: str, allowed: AllowedNetworks = NONE_ALLOWED) -> str:
     """A webhook's address: http(s), a host, no credentials in it (they would be shown on the
-    centre's page and in the log)."""
+    centre's page and in the log), and no host of the platform's internal network unless
+    the operator `allowed` it: an address in any form a resolver reads (`127.0.0.1`,
+    `2130706433`, `[::ffff:10.0.0.1]`) or a name that never leads outside (`localhost`,
+    `metadata.google.internal`). Names are not resolved here: the delivery checks what
+    they resolve to."""
     url = url.strip()
     if not url:
         raise BadUrl(UrlProblem.REQUIRED, "an address is required")
@@ -169,7 +187,28 @@ def check_url(url: str) -> str:
         raise BadUrl(UrlProblem.CREDENTIALS, "no user or password before the host")
     if not _URL.match(url):
         raise BadUrl(UrlProblem.HOST, "a host name, an IPv4 address or an [IPv6] one")
+    host = _host(authority)
+    try:
+        address = literal_address(host)
+    except (NotAnAddress, ValueError):
+        raise BadUrl(UrlProblem.HOST, "a host name, an IPv4 address or an [IPv6] one") from None
+    if address is None and any(not label for label in host.removesuffix(".").split(".")):
+        raise BadUrl(UrlProblem.HOST, "a host name, an IPv4 address or an [IPv6] one")
+    if allowed.refuses(address) if address is not None else allowed.refuses_name(host):
+        raise BadUrl(
+            UrlProblem.INTERNAL,
+            f"{host} is in the platform's internal network",
+            host=host,
+            address="" if address is None else str(plain(address)),
+        )
     return url
+
+
+def _host(authority: str) -> str:
+    """The host of a URL's authority, without its port (an IPv6 one keeps its brackets)."""
+    if authority.startswith("["):
+        return authority[: authority.index("]") + 1]
+    return authority.rsplit(":", 1)[0] if ":" in authority else authority
 
 
 def check_name(name: str) -> str:
@@ -352,8 +391,11 @@ class CentreIntegrations(Aggregate):
         events: tuple[WebhookEvent, ...],
         subscribed_by: UUID,
         at: datetime,
+        allowed: AllowedNetworks = NONE_ALLOWED,
     ) -> None:
-        """The centre's machines at `url` are told about these events from now on."""
+        """The centre's machines at `url` are told about these events from now on; never at
+        an address of the platform's internal network the operator has not `allowed`
+        (`check_url`)."""
         require_aware("at", at)
         if not events:
             raise InvalidArgument("events", "choose at least one event")
@@ -361,7 +403,7 @@ class CentreIntegrations(Aggregate):
             raise InvalidArgument("subscription_id", "this subscription exists already")
         self._subscribed(
             subscription_id=subscription_id,
-            url=check_url(url),
+            url=check_url(url, allowed),
             events=tuple(e for e in WebhookEvent if e in events),
             subscribed_by=subscribed_by,
             timestamp=at,

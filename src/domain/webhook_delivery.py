@@ -5,10 +5,16 @@ the event and the subscription, so exactly once), claimed by one sender before t
 (saving the claim decides between senders), then delivered, retried with back-off, or given
 up. Each attempt is an event: the centre's delivery log is read from them. The body is fixed
 when the delivery is decided, so every attempt sends the same bytes under the same id and a
-receiver can drop a repeat."""
+receiver can drop a repeat.
+
+An address that leads into the platform's own network (domain.internal_network) is not
+posted to: that attempt fails with the reason (`refusal`), and the delivery is given up at
+once. The refusal is the platform's rule, not the receiver's trouble: nine more tries an
+hour apart would only ask the resolver again, and the centre's log says why."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
@@ -18,6 +24,25 @@ from eventsourcing.domain import Aggregate, event
 from domain.errors import InvalidArgument, require_aware
 from domain.integrations import WebhookEvent
 from domain.rules import utc
+
+# How a refused attempt's error reads in the log (in English, as every attempt's error); the
+# centre's page says it in the reader's language (`refused_address`).
+_REFUSED = "not sent: {host} leads to {address}, in the platform's internal network"
+_REFUSED_TEXT = re.compile(
+    r"^not sent: (?P<host>\S+) leads to (?P<address>\S+), in the platform's internal network$"
+)
+REFUSED_REASON = "the address leads into the platform's internal network"
+
+
+def refusal(host: str, address: str) -> str:
+    """A refused attempt's error: `host` (as the URL has it) led to `address`."""
+    return _REFUSED.format(host=host, address=address)
+
+
+def refused_address(error: str) -> tuple[str, str] | None:
+    """The host and address of a refused attempt's error (`refusal`); None for another."""
+    found = _REFUSED_TEXT.match(error)
+    return (found["host"], found["address"]) if found else None
 
 
 class DeliveryStatus(StrEnum):
@@ -171,6 +196,22 @@ class WebhookDelivery(Aggregate):
         )
         if give_up:
             self._given_up(reason=f"{attempt} attempts failed", timestamp=at)
+
+    def record_refused(self, *, host: str, address: str, at: datetime) -> None:
+        """Nothing was sent: `host` led to `address`, in the platform's internal network,
+        where the operator lets no webhook go. A failed attempt saying so, then given up
+        (no retry: the platform's rule, not the receiver's trouble)."""
+        require_aware("at", at)
+        if self.status is not DeliveryStatus.PENDING:
+            return
+        self._failed(
+            attempt=self.attempts + 1,
+            status_code=None,
+            error=refusal(host, address)[:500],
+            retry_at=None,
+            timestamp=at,
+        )
+        self._given_up(reason=REFUSED_REASON, timestamp=at)
 
     @event(DeliveryClaimed)
     def _claimed(self, sender: str, lease_until: datetime, timestamp: datetime) -> None:

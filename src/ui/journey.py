@@ -21,6 +21,7 @@ from domain.errors import RuleBroken
 from domain.evidence import FlagKind, MediaSpan, Verdict
 from domain.exam_attempt import ExamAttempt
 from domain.guide import Step
+from domain.internal_network import AllowedNetworks
 from domain.proctored_session import EnvironmentPart
 from domain.review import CitedReason, Review
 from domain.scoring import GivenAnswer
@@ -42,12 +43,22 @@ ANSWERS = {
 PROFILE = PortalProfile("Madame", "Martin", "Camille", date(1990, 5, 17), "Nantes")
 
 
-def make_platform(database_url: str = "memory:", start: datetime | None = None) -> Platform:
-    """The real composition root with a clock the test moves and seeded ids."""
+def make_platform(
+    database_url: str = "memory:",
+    start: datetime | None = None,
+    *,
+    webhook_allowed_networks: str = "",
+) -> Platform:
+    """The real composition root with a clock the test moves and seeded ids; webhooks reach
+    no internal network unless a test names one (VIGIE_WEBHOOK_ALLOWED_NETWORKS's syntax)."""
     clock = ManualClock(start or datetime(2025, 1, 27, 9, 0, tzinfo=PARIS))
     return bootstrap(
         Settings(
-            database_url=database_url, media_root=None, time_zone="Europe/Paris", launcher="memory"
+            database_url=database_url,
+            media_root=None,
+            time_zone="Europe/Paris",
+            launcher="memory",
+            webhook_allowed_networks=AllowedNetworks.parse(webhook_allowed_networks),
         ),
         clock=clock,
         ids=SeededIds(7),

@@ -83,7 +83,8 @@ PORTS: dict[str, PortContract] = {
             "vigie_contracts.webhook_poster",
             "app.ports.webhooks.WebhookPoster",
             "() -> vigie_contracts.webhook_poster.Harness (for an HTTP poster: "
-            "http_harness(poster), which adds a receiver on 127.0.0.1)",
+            "http_harness(poster), which adds a receiver on 127.0.0.1: allow the poster "
+            "127.0.0.0/8 and nothing else of the platform's network)",
         ),
     )
 }

@@ -1,6 +1,8 @@
 """The WebhookPoster contract (issue 16): a post reaches its receiver byte for byte with its
 headers, the receiver's status comes back whatever it is (an error status is an answer, not
-an exception), and an address where nothing answers is `WebhookUnreachable`.
+an exception; a redirect too, never followed), an address where nothing answers is
+`WebhookUnreachable`, and an address of the platform's internal network the poster was not
+allowed to reach is `AddressRefused`, before any connection.
 
 The `adapter` is a `Harness`: the poster, a way to make a receiver answering a given status,
 and what the receivers got. `LocalReceiver` is a real HTTP receiver on 127.0.0.1 for posters
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,11 +22,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.ports.webhooks import WebhookPoster, WebhookUnreachable
+from app.ports.webhooks import AddressRefused, WebhookPoster, WebhookUnreachable
 
 __all__ = [
     "harness",
     "test_a_post_reaches_its_receiver_intact_and_its_status_comes_back",
+    "test_a_redirect_is_an_answer_never_followed",
+    "test_an_address_of_the_platforms_network_is_refused_before_any_connection",
     "test_an_address_where_nothing_answers_is_unreachable",
     "test_an_error_status_is_an_answer_not_an_exception",
     "test_any_body_survives_the_trip",
@@ -47,6 +52,10 @@ class Harness:
     received: Callable[[], list[Received]]  # every post received so far, oldest first
     unreachable: str  # an address where nothing answers
     on_close: Callable[[], None] | None = None  # stops the receivers, if any
+    # An address of the platform's internal network the poster was not allowed to reach
+    # (http://169.254.169.254/…, the cloud's metadata); None for a poster that reaches no
+    # network (the in-memory one).
+    refused: str | None = None
 
     def close(self) -> None:
         self.poster.close()
@@ -83,6 +92,27 @@ def test_an_error_status_is_an_answer_not_an_exception(harness: Harness, status:
     assert harness.poster.post(harness.receiver(status), BODY, HEADERS) == status
 
 
+def test_a_redirect_is_an_answer_never_followed(harness: Harness) -> None:
+    """A signed body goes only where the centre said: a 3xx (a receiver's, or an attacker's
+    sending the worker into the platform's network) comes back as the answer."""
+    url = harness.receiver(302)
+    before = len(harness.received())
+    assert harness.poster.post(url, BODY, HEADERS) == 302
+    assert [r.url for r in harness.received()[before:]] == [url]
+
+
+def test_an_address_of_the_platforms_network_is_refused_before_any_connection(
+    harness: Harness,
+) -> None:
+    if harness.refused is None:
+        pytest.skip("this poster reaches no network")
+    started = time.monotonic()
+    with pytest.raises(AddressRefused) as refused:
+        harness.poster.post(harness.refused, BODY, HEADERS)
+    assert refused.value.address and refused.value.host
+    assert time.monotonic() - started < 1, "refused before connecting, not after a timeout"
+
+
 def test_an_address_where_nothing_answers_is_unreachable(harness: Harness) -> None:
     with pytest.raises(WebhookUnreachable):
         harness.poster.post(harness.unreachable, BODY, HEADERS)
@@ -116,7 +146,10 @@ class LocalReceiver:
                     receiver.got.append(
                         Received(url, body, {k.lower(): v for k, v in self.headers.items()})
                     )
-                self.send_response(int(self.path.rsplit("/", 1)[-1]))
+                status = int(self.path.rsplit("/", 1)[-1])
+                self.send_response(status)
+                if 300 <= status < 400:  # onwards to another receiver, were it followed
+                    self.send_header("location", receiver.url(204))
                 self.send_header("content-length", "0")
                 self.end_headers()
 
@@ -148,8 +181,16 @@ def closed_port_url() -> str:
     return f"http://127.0.0.1:{port}/nobody"
 
 
-def http_harness(poster: WebhookPoster) -> Harness:
-    """The harness of a poster that speaks HTTP, with a `LocalReceiver` (a factory for
-    `vigie contract-tests --port webhook-poster`: `lambda: http_harness(MyPoster())`)."""
+# The cloud's metadata service: a poster allowed 127.0.0.0/8 only must refuse it.
+METADATA_URL = "http://169.254.169.254/latest/meta-data/"
+
+
+def http_harness(poster: WebhookPoster, refused: str | None = METADATA_URL) -> Harness:
+    """The harness of a poster that speaks HTTP, with a `LocalReceiver` on 127.0.0.1, which
+    the poster must be allowed to reach, and nothing else of the platform's network (a
+    factory for `vigie contract-tests --port webhook-poster`:
+    `lambda: http_harness(MyPoster(allowed=127.0.0.0/8))`)."""
     receiver = LocalReceiver()
-    return Harness(poster, receiver.url, receiver.received, closed_port_url(), receiver.close)
+    return Harness(
+        poster, receiver.url, receiver.received, closed_port_url(), receiver.close, refused
+    )

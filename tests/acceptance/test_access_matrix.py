@@ -37,6 +37,7 @@ from app.tenancy import centre_of_operator
 from app.use_cases import accounts, appeals, reviewing
 from domain.evidence import ReasonCode, Verdict
 from domain.integrations import Scope, WebhookEvent
+from domain.internal_network import AllowedNetworks
 from domain.media_view import ViewedMedia
 from domain.parked_reaction import ParkedReaction
 from domain.review import CitedReason, Review
@@ -505,7 +506,12 @@ def _clients(new_app: Callable[[], Litestar]) -> dict[str, TestClient[Any]]:
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     live = tmp_path_factory.mktemp("live")
     platform = bootstrap(
-        Settings(database_url="memory:", media_root=None, secret_key=SECRET.decode()),
+        Settings(
+            database_url="memory:",
+            media_root=None,
+            secret_key=SECRET.decode(),
+            webhook_allowed_networks=AllowedNetworks.parse("127.0.0.0/8"),  # its webhook's
+        ),
         clock=ManualClock(datetime(2025, 3, 4, 9, 0, tzinfo=PARIS)),
         ids=SeededIds(14),
     )

@@ -34,6 +34,7 @@ from app.use_cases import accounts, appeals, reviewing
 from app.webhooks import WebhookSender, signed_headers
 from domain.evidence import ReasonCode, Verdict
 from domain.integrations import WebhookEvent
+from domain.internal_network import AllowedNetworks
 from domain.review import AppealOutcome, CitedReason, Review
 from domain.staff import Role
 from domain.webhook_delivery import DeliveryStatus, WebhookDelivery
@@ -103,7 +104,13 @@ def receiver() -> Iterator[tuple[Receiver, str]]:
 @pytest.fixture
 def platform(postgres_url: str) -> Iterator[Platform]:
     platform = bootstrap(
-        Settings(database_url=postgres_url, media_root=None, secret_key=SECRET.decode()),
+        Settings(
+            database_url=postgres_url,
+            media_root=None,
+            secret_key=SECRET.decode(),
+            # The receivers are on this machine: an operator's setting lets webhooks reach it.
+            webhook_allowed_networks=AllowedNetworks.parse("127.0.0.0/8"),
+        ),
         clock=ManualClock(datetime(2025, 3, 4, 9, 0, tzinfo=PARIS)),
         ids=SeededIds(21),
     )

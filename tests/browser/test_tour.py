@@ -38,6 +38,7 @@ from app.use_cases import accounts, appeals, portal, proctoring, reviewing
 from domain.evidence import FlagKind, MediaSpan, ReasonCode, Verdict
 from domain.exam_attempt import ExamAttempt
 from domain.integrations import Scope, WebhookEvent
+from domain.internal_network import AllowedNetworks
 from domain.proctored_session import EnvironmentPart
 from domain.review import CitedReason, Review
 from domain.staff import Role
@@ -123,6 +124,7 @@ def tour_server(tmp_path: Path, browser: Any, monkeypatch: pytest.MonkeyPatch) -
             media_root=str(tmp_path / "media"),
             secret_key=SECRET.decode(),
             base_url=f"http://127.0.0.1:{port}",
+            webhook_allowed_networks=AllowedNetworks.parse("127.0.0.0/8"),  # its webhook's
         ),
         clock=ManualClock(datetime(2025, 3, 4, 9, 0, tzinfo=PARIS)),
         ids=SeededIds(13),

@@ -38,6 +38,7 @@ from domain.integrations import (
 )
 from domain.rules import utc
 from domain.staff import Role
+from domain.webhook_delivery import refused_address
 from ui.web.edge import (
     Form,
     context,
@@ -111,6 +112,14 @@ _URL_WRONG = {
         "address or an [IPv6] one, then an optional :port."
     ),
 }
+# An address of the platform's own network (domain.internal_network): the worker would post
+# there for the centre (server-side request forgery). %(host)s: the host as typed, with the
+# address it is written as when that differs (« 0x7f.1 (127.0.0.1) »).
+_INTERNAL = N_(
+    "“%(field)s”: %(host)s is in the platform's internal network, where webhooks are not "
+    "sent. Give an address of your receiver that is reachable from the internet (such as "
+    "https://crm.example.org/webhooks)."
+)
 # A typed address is shown back up to this length; past it, it is no typing of an address.
 _URL_KEPT = URL_LENGTH * 4
 
@@ -129,6 +138,11 @@ def _wrong(language: str, field: str) -> Markup:
 def _url_refusal(language: str, refusal: BadUrl, typed: str) -> Markup:
     """What a refused webhook address says is wrong with it."""
     _ = gettext_for(language)
+    if refusal.problem is UrlProblem.INTERNAL:
+        shown = refusal.host
+        if refusal.address and refusal.address != refusal.host.strip("[]").lower():
+            shown = f"{refusal.host} ({refusal.address})"
+        return Markup.escape(_(_INTERNAL, field=field_name(language, "url"), host=shown))
     if refusal.problem in _URL_WRONG:
         return Markup.escape(_(_URL_WRONG[refusal.problem], field=field_name(language, "url")))
     if refusal.problem is UrlProblem.TOO_LONG:
@@ -180,6 +194,12 @@ class DeliveryLine:
     attempt: DeliveryAttempt | None
     candidate: str
     certification: str
+
+    @property
+    def refused(self) -> tuple[str, str] | None:
+        """The host and the internal address of an attempt the platform refused to send
+        (`domain.webhook_delivery.refusal`), for the page to say it in words."""
+        return refused_address(self.attempt.error) if self.attempt is not None else None
 
 
 def delivery_log(projections: Projections, centre: UUID) -> list[DeliveryLine]:
@@ -309,7 +329,9 @@ class IntegrationsDesk(Controller):
     def subscribe(self, request: Request[Any, Any, Any], data: Form) -> Template:
         """A new webhook; its signing secret shown once in this reply. A refused address or
         no event is said beside its field with what is wrong, the form as typed: an address
-        with a password, or a space, gave a page of its own and lost it (a tester's tour)."""
+        with a password, or a space, gave a page of its own and lost it (a tester's tour).
+        An address of the platform's internal network is refused unless the operator
+        allowed it (VIGIE_WEBHOOK_ALLOWED_NETWORKS)."""
         language = language_of(request)
         url = _typed(data, "url")
         refused: dict[str, Markup] = {}
@@ -319,12 +341,12 @@ class IntegrationsDesk(Controller):
             events = ()
         if not events:
             refused["events"] = _wrong(language, "events")
+        platform = platform_of(request)
         try:
-            check_url(url)
+            check_url(url, platform.ctx.webhook_allowed)
         except BadUrl as refusal:
             refused["url"] = _url_refusal(language, refusal, url)
         if not refused:
-            platform = platform_of(request)
             made = integrations.subscribe_webhook(
                 platform.ctx,
                 staff_id(request),
