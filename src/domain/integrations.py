@@ -27,7 +27,6 @@ from domain.errors import DomainError, InvalidArgument, Required, TooLong, requi
 from domain.internal_network import (
     NONE_ALLOWED,
     AllowedNetworks,
-    NotAnAddress,
     literal_address,
     plain,
 )
@@ -190,11 +189,12 @@ def check_url(url: str, allowed: AllowedNetworks = NONE_ALLOWED) -> str:
     host = _host(authority)
     try:
         address = literal_address(host)
-    except (NotAnAddress, ValueError):
+    except ValueError:  # [no IPv6 inside], or NotAnAddress: a number that is no address
         raise BadUrl(UrlProblem.HOST, "a host name, an IPv4 address or an [IPv6] one") from None
     if address is None and any(not label for label in host.removesuffix(".").split(".")):
         raise BadUrl(UrlProblem.HOST, "a host name, an IPv4 address or an [IPv6] one")
-    if allowed.refuses(address) if address is not None else allowed.refuses_name(host):
+    internal = allowed.refuses(address) if address is not None else allowed.refuses_name(host)
+    if internal:
         raise BadUrl(
             UrlProblem.INTERNAL,
             f"{host} is in the platform's internal network",
