@@ -46,8 +46,9 @@ class Harness:
     mailer: Mailer
     # Every mail delivered so far, oldest first (None: what arrives cannot be read).
     received: Callable[[], list[Arrival]] | None = None
-    # Addresses the mailer must refuse with MailRefused.
-    bad_addresses: tuple[str, ...] = ("not-an-address",)
+    # Addresses the mailer must refuse with MailRefused, leaving it usable for the next mail
+    # (a NUL in one left an SMTP transaction open, and the next mail failed: a tester's tour).
+    bad_addresses: tuple[str, ...] = ("not-an-address", "poison\x00@example.org")
     # How many copies arrive when one mail is sent twice: 1 for a receiver that drops a mail
     # id it has seen, 2 for SMTP (both copies carry the same Message-ID).
     copies_of_a_resent_mail: int = 1

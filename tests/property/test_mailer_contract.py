@@ -17,9 +17,11 @@ from concurrent.futures import ThreadPoolExecutor
 from email.message import EmailMessage
 from pathlib import Path
 
+import aiosmtplib
 import pytest
 
 from adapters.mail.capture import Delivery, SmtpCapture, read_maildir
+from adapters.mail import smtp as smtp_adapter
 from adapters.mail.memory import MemoryMailer
 from adapters.mail.smtp import SmtpMailer, message_id
 from app.ports.mailer import Mail, MailRefused, MailUnavailable
@@ -81,7 +83,7 @@ def adapter(request: pytest.FixtureRequest) -> Iterator[Harness]:
             received=lambda: [
                 Arrival(m.to, m.subject, m.text, m.html, m.mail_id) for m in memory.sent
             ],
-            bad_addresses=("not-an-address",),
+            bad_addresses=("not-an-address", "poison\x00@example.org"),
             # It is its own receiver, so it can drop a mail id it has seen.
             copies_of_a_resent_mail=1,
         )
@@ -94,7 +96,14 @@ def adapter(request: pytest.FixtureRequest) -> Iterator[Harness]:
         # send() returns after the server's 250, which the capture gives once it stored
         # the message: no waiting needed.
         received=lambda: [_arrival_of(d) for d in server.deliveries()],
-        bad_addresses=("not-an-address", f"camille@{REFUSED}"),
+        bad_addresses=(
+            "not-an-address",
+            # A NUL: aiosmtplib sent MAIL FROM, then refused it at RCPT TO, and the next mail
+            # on the connection got « 503 nested MAIL command » (a tester's tour).
+            "poison\x00@example.org",
+            f"camille@{REFUSED}",
+            "poison\x01@example.org",
+        ),
         # An SMTP server cannot deduplicate: it only sees a new message. The receiver can,
         # because both copies carry the same Message-ID.
         copies_of_a_resent_mail=2,
@@ -157,6 +166,52 @@ def test_smtp_refuses_a_mail_it_cannot_build(capture: SmtpCapture, mail: Mail) -
     with _smtp(capture) as mailer, pytest.raises(MailRefused):
         mailer.send(mail)
     assert capture.messages() == []
+
+
+def _unchecked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The adapter's own check of the address left out, as for a character it does not know
+    of: what remains is aiosmtplib's, which sends MAIL FROM before it refuses a NUL."""
+
+    def as_given(to: str) -> str:
+        return to
+
+    monkeypatch.setattr(smtp_adapter, "_recipient", as_given)
+
+
+def test_smtp_a_send_refused_mid_transaction_leaves_none_open_for_the_next_mail(
+    capture: SmtpCapture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tester's tour: an address with a NUL, refused by aiosmtplib between MAIL FROM and
+    RCPT TO, left the server's transaction open; the next mail on the platform, for someone
+    else, got « 503 nested MAIL command » and was given up. Now RSET ends it."""
+    _unchecked(monkeypatch)
+    with _smtp(capture) as mailer:
+        with pytest.raises(MailRefused, match="control character"):
+            mailer.send(Mail("m-1", "poison\x00@example.org", "Bienvenue", "Bonjour"))
+        mailer.send(Mail("m-2", "victim@example.org", "Bienvenue", "Bonjour"))
+    [delivery] = capture.deliveries()
+    assert delivery.rcpt_tos == ("victim@example.org",)
+
+
+def test_smtp_drops_the_connection_when_the_server_refuses_to_reset_it(
+    capture: SmtpCapture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where RSET itself is refused, the transaction may still be open: the next mail goes on
+    a fresh connection."""
+    _unchecked(monkeypatch)
+
+    async def refused(self: aiosmtplib.SMTP, **options: object) -> aiosmtplib.SMTPResponse:
+        raise aiosmtplib.SMTPResponseException(502, "RSET not implemented")
+
+    monkeypatch.setattr(aiosmtplib.SMTP, "rset", refused)
+    with _smtp(capture) as mailer:
+        mailer.send(Mail("m-0", "camille@example.org", "Avant", "x"))
+        with pytest.raises(MailRefused):
+            mailer.send(Mail("m-1", "poison\x00@example.org", "Bienvenue", "Bonjour"))
+        mailer.send(Mail("m-2", "victim@example.org", "Après", "x"))
+    before, after = capture.deliveries()
+    assert after.rcpt_tos == ("victim@example.org",)
+    assert before.peer != after.peer  # a new connection
 
 
 def test_smtp_survives_a_server_restart_between_two_sends(capture: SmtpCapture) -> None:

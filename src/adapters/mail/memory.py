@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import unicodedata
 
 from app.ports.mailer import Mail, MailRefused
 
@@ -16,7 +17,8 @@ class MemoryMailer:
         self._lock = threading.Lock()
 
     def send(self, mail: Mail) -> None:
-        if "@" not in mail.to:
+        # As SMTP refuses them (adapters.mail.smtp): no `@`, or a control character.
+        if "@" not in mail.to or any(unicodedata.category(c) == "Cc" for c in mail.to):
             raise MailRefused(f"not an address: {mail.to!r}")
         with self._lock:
             if mail.mail_id in self._ids:

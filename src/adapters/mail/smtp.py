@@ -13,6 +13,7 @@ import contextlib
 import email.utils
 import re
 import threading
+import unicodedata
 from collections.abc import Coroutine
 from datetime import UTC, datetime
 from email.header import Header
@@ -41,9 +42,17 @@ def message_id(mail_id: str) -> str:
 
 
 def _recipient(to: str) -> str:
-    """The bare address of a single recipient, or MailRefused: no server can fix it."""
-    if "\r" in to or "\n" in to:
-        raise MailRefused(f"not an address: {to!r}")
+    """The bare address of a single recipient, or MailRefused: no server can fix it.
+
+    Checked before the transaction opens: aiosmtplib lets a control character other than a
+    line break (a NUL) through its own check, sends MAIL FROM, then refuses the address as
+    it writes RCPT TO; that left the server's transaction open (see `_deliver`)."""
+    control = next((c for c in to if unicodedata.category(c) == "Cc"), None)
+    if control is not None:
+        raise MailRefused(
+            f"not an address: {to!r} (U+{ord(control):04X}, a control character, "
+            "cannot be in an e-mail address)"
+        )
     found = email.utils.getaddresses([to])
     if len(found) != 1:
         raise MailRefused(f"not one address: {to!r}")
@@ -233,6 +242,18 @@ class SmtpMailer:
                     # the receiver sees its Message-ID twice and can drop the copy.
                     if not reused or attempt == 2:
                         raise MailUnavailable(f"the mail server hung up: {error}") from error
+                except (MailRefused, MailUnavailable):
+                    # The next mail, whoever it is for, goes on this connection: it must find
+                    # no transaction left open by this one. aiosmtplib says RSET after a
+                    # refusal the server gave, not after one of its own between MAIL FROM and
+                    # RCPT TO (a NUL in the address: the next mail got « 503 nested MAIL
+                    # command » and was given up, a tester's tour), and not when that RSET
+                    # was itself refused.
+                    await self._reset(client)
+                    raise
+                except BaseException:
+                    self._drop()  # a cancelled send, or a fault of ours: start afresh
+                    raise
 
     async def _transmit(
         self, client: aiosmtplib.SMTP, message: EmailMessage, recipient: str
@@ -286,6 +307,16 @@ class SmtpMailer:
             ) from error
         self._client = client
         return client
+
+    async def _reset(self, client: aiosmtplib.SMTP) -> None:
+        """Ends whatever transaction a failed send left open (RSET), or, if the server does
+        not say 250 to that, the connection itself: the next send opens a fresh one."""
+        if self._client is not client or not client.is_connected:
+            return  # already dropped: nothing carries over
+        try:
+            await client.rset()
+        except (aiosmtplib.SMTPException, OSError, TimeoutError, ValueError):
+            self._drop()
 
     def _drop(self) -> None:
         client, self._client = self._client, None
