@@ -34,9 +34,9 @@ from app.ports.lti_platform import LtiPlatformClient, PlatformRefused, PlatformU
 from app.use_cases import enrolment
 from app.use_cases.enrolment import CandidateDirectory
 from domain.bounds import as_a_name
-from domain.candidate import Candidate
+from domain.candidate import Candidate, check_email
 from domain.claims import Claim, ClaimKind, Handover, claim_id
-from domain.errors import RuleBroken
+from domain.errors import NotAnEmail, RuleBroken
 from domain.lti import (
     CLAIM,
     DEEP_LINKING,
@@ -259,6 +259,10 @@ def launch_learner(
         ) from None
     if not launch.email:
         raise LaunchRefused(LaunchFault.NO_EMAIL, "the platform did not share the e-mail")
+    try:
+        check_email(launch.email)  # the rule every address entering Vigie meets
+    except NotAnEmail as refused:
+        raise LaunchRefused(LaunchFault.BAD_EMAIL, f"the platform's e-mail: {refused}") from None
     wanted = enrolment.Enrolment(
         email=launch.email,
         # A learning platform's names are not typed here: what a name may not hold is left

@@ -24,6 +24,7 @@ from app.mail_rendering import MailRenderer
 from app.person_names import name_in_text
 from app.ports.event_store import ConcurrencyConflict, Recorded
 from app.ports.mailer import Mail, MailRefused, MailUnavailable
+from domain.bounds import email_problem
 from domain.candidate import Account, Candidate
 from domain.enrollment import Enrollment
 from domain.evidence import Verdict
@@ -441,6 +442,20 @@ class OutboxSender:
             report.retried += 1
 
     def _recipient(self, outbound: OutboundMail) -> tuple[str, str, str]:
+        name, email, language = self._recorded_recipient(outbound)
+        problem = email_problem("email", email)
+        if problem is not None:
+            # An address recorded before the rule refused it (a NUL, a quote, a space): given
+            # up here, in words, never handed to the mail server, where a NUL left the SMTP
+            # transaction open for the next mail (a tester's tour). The address itself stays
+            # out of the log: this stream is not sealed like the person's own.
+            raise NoRecipient(
+                f"the recipient's recorded address is no e-mail address ({problem.message}): "
+                "no mail can reach it"
+            )
+        return name, email, language
+
+    def _recorded_recipient(self, outbound: OutboundMail) -> tuple[str, str, str]:
         try:
             if outbound.recipient_kind is RecipientKind.STAFF:
                 staff = self.ctx.store.get(outbound.recipient_id, StaffMember)

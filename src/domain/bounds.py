@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from domain.errors import NotAName, TooLong
+from domain.errors import NotAName, NotAnEmail, TooLong
 
 LIMITS: dict[str, int] = {
     "surname": 100,
@@ -61,8 +61,25 @@ def name_problem(field: str, text: str) -> NotAName | None:
     """Why a person's name (surname, given name) cannot be one: its first character that is
     none of a letter or its accent, a digit, a space, a dash, or one of « '’‘`.,()·・ » and
     the joiners; None when it can."""
+    return _first_refused(field, text, _NAME_MARKS)
+
+
+# A place's name (the birth place, printed on the certificate beside the person's): what a
+# name holds, and the slash of a bilingual one (« Biel/Bienne »). Not the controls that
+# reorder a line (U+202E « Nantes\u202e »): an examiner read the text after it backwards
+# (a tester's tour), nor markup (« <script> » was kept as a birth place).
+_PLACE_MARKS = _NAME_MARKS | {"/"}
+
+
+def place_problem(field: str, text: str) -> NotAName | None:
+    """Why a place's name (the birth place) cannot be one: as `name_problem`, a slash
+    allowed; None when it can."""
+    return _first_refused(field, text, _PLACE_MARKS)
+
+
+def _first_refused(field: str, text: str, marks: frozenset[str]) -> NotAName | None:
     for c in text:
-        if c not in _NAME_MARKS and unicodedata.category(c) not in _NAME_CATEGORIES:
+        if c not in marks and unicodedata.category(c) not in _NAME_CATEGORIES:
             return NotAName(field, c)
     return None
 
@@ -75,3 +92,37 @@ def as_a_name(text: str, *, otherwise: str = "-") -> str:
         c for c in text if c in _NAME_MARKS or unicodedata.category(c) in _NAME_CATEGORIES
     )
     return " ".join(kept.split())[: LIMITS["surname"]].strip() or otherwise
+
+
+# What an e-mail address holds: letters and digits of any script (with their accents: a
+# mailbox may be « zoé@exemple.fr », RFC 6531), and on the left of the `@` the marks RFC 5322
+# allows unquoted; on the right, a domain's hyphens and dots. Not control or invisible
+# characters, spaces, quotes, `<>`, `()`, `[]`, `,;:` or backslashes: a NUL was enrolled,
+# refused by the mail server in the middle of its transaction, and the next mail on the
+# platform failed with it (a tester's tour). Quoted local parts (« "a b"@x ») and address
+# literals (« x@[127.0.0.1] ») are valid in the RFC and held by no person's mailbox.
+_EMAIL_CATEGORIES = frozenset({"Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc", "Me", "Nd"})
+_LOCAL_MARKS = frozenset("!#$%&'*+-/=?^_`{|}~.")
+_DOMAIN_MARKS = frozenset("-.")
+
+
+def email_problem(field: str, text: str) -> NotAnEmail | None:
+    """Why `text` cannot be an e-mail address: its first character no address holds (named),
+    or its shape (one `@`, something before it, a domain of two labels or more, none empty
+    or starting or ending with a hyphen, the last not a number); None when it can be one."""
+    local, at, domain = text.partition("@")
+    for part, marks in ((local, _LOCAL_MARKS), (domain, _DOMAIN_MARKS | {"@"})):
+        for c in part:
+            if c not in marks and unicodedata.category(c) not in _EMAIL_CATEGORIES:
+                return NotAnEmail(field, c, text)
+    labels = domain.split(".")
+    if (
+        not at
+        or not local
+        or "@" in domain
+        or len(labels) < 2
+        or any(not label or label[0] == "-" or label[-1] == "-" for label in labels)
+        or labels[-1].isdigit()
+    ):
+        return NotAnEmail(field, None, text)
+    return None

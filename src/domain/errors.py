@@ -109,6 +109,22 @@ class NotAName(InvalidArgument):
         self.character = character
 
 
+class NotAnEmail(InvalidArgument):
+    """An e-mail address no mailbox has: a character none holds (a control character, a
+    space, markup, quotes), named in `character` for the sentence to show; or, with
+    `character` None, a shape that is no address (no `@`, no domain). A NUL in one was
+    accepted at enrolment, then refused by the mail server in the middle of its transaction,
+    and the next mail on the platform failed for good (a tester's tour)."""
+
+    def __init__(self, field: str, character: str | None, given: str) -> None:
+        if character is None:
+            message = f"not an e-mail address: {given!r}"
+        else:
+            message = f"{shown_character(character)} cannot be in an e-mail address"
+        super().__init__(field, message)
+        self.character = character
+
+
 def shown_character(character: str) -> str:
     """A character as a sentence can show it: itself, or its code point when it cannot be
     seen (a zero-width space, a control character)."""

@@ -65,6 +65,8 @@ class LaunchFault(StrEnum):
     NOT_LTI = "not-lti"
     NO_CERTIFICATION = "no-certification"
     NO_EMAIL = "no-email"
+    # An address no mailbox has (a NUL, a space, markup): Vigie could not write to the learner
+    BAD_EMAIL = "bad-email"
     NOT_A_LEARNER = "not-a-learner"
     NOT_A_TEACHER = "not-a-teacher"
     OTHER_ACCOUNT = "other-account"

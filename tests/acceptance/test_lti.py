@@ -342,6 +342,24 @@ def test_a_forged_or_stale_launch_is_refused_with_a_clear_page_in_the_learners_l
     assert tool.platform.projections.find_by_email("alice.durand@example.org") is None
 
 
+def test_a_launch_with_an_address_no_mail_reaches_is_refused_and_records_nothing(
+    tool: Tool, lms: LmsPlatform
+) -> None:
+    """F5 (a tester's tour): an address with a NUL was enrolled and poisoned the next mail of
+    the platform. A platform's address meets the same rule as a centre's: the learner reads
+    what to do, in their platform's language; nothing is enrolled."""
+    browser, state, nonce = _login_state(tool, lms, "alice")
+    token = lms.id_token("alice", nonce, email="alice\x00@example.org")
+    answer = browser.post(f"{tool.url}/lti/launch", data={"id_token": token, "state": state})
+    assert answer.status_code == 400
+    text = html.unescape(answer.text)
+    assert 'data-fault="bad-email"' in text and '<html lang="en"' in text
+    assert "shared an e-mail address that cannot receive mail" in text
+    tool.platform.projections.catch_up(tool.platform.ctx.store)
+    assert not tool.platform.projections.enrollments
+    assert not tool.platform.projections.candidate_names
+
+
 def test_a_platform_user_who_takes_another_learners_email_does_not_get_their_account(
     tool: Tool, lms: LmsPlatform
 ) -> None:

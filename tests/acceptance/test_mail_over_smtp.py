@@ -14,6 +14,7 @@ from adapters.ids import SeededIds
 from adapters.mail.capture import SmtpCapture
 from adapters.mail.smtp import SmtpMailer
 from app.use_cases import accounts, hotline
+from domain import candidate as candidate_module
 from domain.candidate import Account
 from domain.errors import RuleBroken
 from domain.outbound_mail import MailStatus
@@ -194,6 +195,33 @@ def test_a_refused_address_is_reported_and_never_retried(
     [failed] = platform.projections.failed_mails()
     assert failed.attempts == 1 and "550" in failed.last_error
     assert to(capture, journey.email) == []
+
+
+def test_an_address_recorded_before_the_rule_is_given_up_in_words_and_the_next_mail_arrives(
+    platform: Platform, capture: SmtpCapture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """F5 (a tester's tour): an address with a NUL, enrolled before the rule refused it, was
+    refused by aiosmtplib between MAIL FROM and RCPT TO; the transaction stayed open and the
+    next mail of the platform, another person's, got « 503 nested MAIL command » and was
+    given up. A store may still hold such an address: its mail is given up saying why, and
+    the next one arrives."""
+
+    def as_before(field: str, text: str) -> None:
+        return None  # the rule as it was: a NUL passed
+
+    with monkeypatch.context() as before:
+        before.setattr(candidate_module, "email_problem", as_before, raising=False)
+        poisoned = Journey(platform, email="poison\x00@example.org")
+        poisoned.enrol()
+    victim = Journey(platform, email="victim@example.org")
+    victim.enrol()
+    [invitation] = to(capture, "victim@example.org")
+    assert invitation["Subject"] == "Certification - Créer votre session d'examen"
+    [failed] = platform.projections.failed_mails()
+    assert failed.attempts == 1
+    assert "U+0000 cannot be in an e-mail address" in failed.last_error
+    assert "\x00" not in failed.last_error and "poison" not in failed.last_error
+    assert [d.rcpt_tos for d in capture.deliveries()] == [("victim@example.org",)]
 
 
 def test_the_sender_is_the_one_the_smtp_url_names(capture: SmtpCapture) -> None:

@@ -20,8 +20,8 @@ from pathlib import Path
 import aiosmtplib
 import pytest
 
-from adapters.mail.capture import Delivery, SmtpCapture, read_maildir
 from adapters.mail import smtp as smtp_adapter
+from adapters.mail.capture import Delivery, SmtpCapture, read_maildir
 from adapters.mail.memory import MemoryMailer
 from adapters.mail.smtp import SmtpMailer, message_id
 from app.ports.mailer import Mail, MailRefused, MailUnavailable

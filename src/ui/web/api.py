@@ -54,9 +54,13 @@ class Problem(msgspec.Struct, omit_defaults=True):
     reason: str | None = None  # a refused API token: why (issue 16, ui.web.machine_api)
 
 
-def problem_response(error: DomainError, *, machine: bool = False) -> Response[Problem]:
+def problem_response(
+    error: DomainError, *, machine: bool = False, detail: str | None = None
+) -> Response[Problem]:
     """A refusal as problem details: 409 for a rule, 422 for a malformed field (for the
-    machine API, `reason` `invalid`, as its edge's 400 names `missing`, `too_long`…)."""
+    machine API, `reason` `invalid`, as its edge's 400 names `missing`, `too_long`…).
+    `detail`: the sentence in the reader's language, where there is one (else the domain's
+    English message)."""
     if isinstance(error, RuleBroken):
         body = Problem(
             type=f"https://vigie.example/problems/rules/{error.rule}",
@@ -70,7 +74,7 @@ def problem_response(error: DomainError, *, machine: bool = False) -> Response[P
             type="https://vigie.example/problems/invalid-field",
             title=f"Invalid field {error.field}",
             status=refusal_status(error, 422),
-            detail=error.message,
+            detail=detail or error.message,
             field=error.field,
             reason="invalid" if machine else None,
         )

@@ -104,7 +104,10 @@ def _domain_error(request: Request[Any, Any, Any], error: DomainError) -> Respon
     details for the API); nothing was recorded. A page that asked for a fragment (the
     candidate's checks and portal, issue 12) gets the sentence alone, shown in place."""
     if request.url.path.startswith("/api/"):
-        return api.problem_response(error, machine=machine_api.is_machine(request))
+        machine = machine_api.is_machine(request)
+        return api.problem_response(
+            error, machine=machine, detail=machine_api.refusal_detail(request, error)
+        )
     message = refusal_message(page_context(request)["lang"], error)
     name = "_refusal.html" if wants_fragment(request) else "error.html"
     status = refusal_status(error, 409)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from app.use_cases import enrolment
 from domain.bounds import LIMITS, name_problem
 from domain.candidate import check_email
-from domain.errors import DomainError, shown_character
+from domain.errors import NotAnEmail, shown_character
 from domain.imports import lines_digest
 
 CSV_COLUMNS = ("email", "surname", "first_name", "certification_code", "language", "re_enrol")
@@ -103,7 +103,9 @@ def email_problem(value: str) -> Problem | None:
         return Problem("email", "too_long", str(LIMITS["email"]))
     try:
         check_email(value)
-    except DomainError:
+    except NotAnEmail as refused:
+        if refused.character is not None:  # named as the name rule names its character
+            return Problem("email", "not_an_email", shown_character(refused.character))
         return Problem("email", "bad_email", value)
     return None
 

@@ -107,6 +107,13 @@ REFUSALS: dict[LaunchFault, tuple[str, int]] = {
         ),
         400,
     ),
+    LaunchFault.BAD_EMAIL: (
+        N_(
+            "Your learning platform shared an e-mail address that cannot receive mail, and "
+            "Vigie needs it to write to you. Ask its administrator to correct your address."
+        ),
+        400,
+    ),
     LaunchFault.NOT_A_LEARNER: (
         N_(
             "This activity enrols learners for a certification. Teachers choose the "

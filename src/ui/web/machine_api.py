@@ -33,6 +33,7 @@ from app.tenancy import review_of_session
 from app.use_cases import enrolment
 from domain.access import OutOfReach
 from domain.enrollment import Enrollment
+from domain.errors import DomainError, NotAName, NotAnEmail, shown_character
 from domain.integrations import Scope, TokenRefusal, TokenRefused
 from domain.proctored_session import ProctoredSession
 from ui.web.api import PROBLEM, Problem
@@ -142,6 +143,38 @@ def field_problem(
         reason=reason,
     )
     return Response(body, status_code=400, media_type=PROBLEM)
+
+
+# A value the rules refuse, where a sentence says more than the domain's English: the field
+# as the schema names it, and the character no such value holds (F5: a NUL in an e-mail).
+VALUE_WORDS = {
+    "email_character": N_(
+        "The field “%(field)s” is not an e-mail address: “%(character)s” cannot be in one."
+    ),
+    "email": N_(
+        "The field “%(field)s” is not an e-mail address: write it whole, as name@example.org."
+    ),
+    "name_character": N_("The field “%(field)s”: “%(character)s” cannot be in a name."),
+}
+
+
+def refusal_detail(request: Request[Any, Any, Any], error: DomainError) -> str | None:
+    """The sentence for a value the rules refused, in the program's language; None where
+    the domain's own message stands (and off the machine API)."""
+    if not is_machine(request):
+        return None
+    if isinstance(error, NotAnEmail):
+        key = "email" if error.character is None else "email_character"
+    elif isinstance(error, NotAName):
+        key = "name_character"
+    else:
+        return None
+    character = getattr(error, "character", None)
+    return gettext_for(machine_language(request))(
+        VALUE_WORDS[key],
+        field=error.field,
+        character=shown_character(character) if character else "",
+    )
 
 
 def http_problem(request: Request[Any, Any, Any], status: int, title: str) -> Problem:

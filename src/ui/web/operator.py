@@ -78,6 +78,7 @@ COLUMN_WORDS = {
 # What is wrong with a value: %(value)s is the value, or the other line it repeats.
 PROBLEM_WORDS = {
     "bad_email": N_("“%(value)s” is not an e-mail address"),
+    "not_an_email": N_("“%(value)s” cannot be in an e-mail address"),
     "twice": N_("this address is already on line %(value)s of the file"),
     "required": N_("this field is required"),
     "too_long": N_("%(value)s characters at most"),

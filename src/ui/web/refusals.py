@@ -23,6 +23,7 @@ from domain.errors import (
     InvalidArgument,
     InvalidArguments,
     NotAName,
+    NotAnEmail,
     RecordingTooShort,
     Required,
     RuleBroken,
@@ -268,6 +269,13 @@ def refusal_message(language: str, error: DomainError) -> Markup:
             field=field_name(language, error.field),
             year=str(error.earliest.year),
         )
+    elif isinstance(error, NotAName) and error.field == "birth_place":  # a place's name
+        sentence = _(
+            "“%(field)s”: “%(character)s” cannot be in a place's name; write letters, with "
+            "spaces, hyphens, apostrophes or a slash if the name has them.",
+            field=field_name(language, error.field),
+            character=shown_character(error.character),
+        )
     elif isinstance(error, NotAName):  # printed on the certificate and in every mail
         sentence = _(
             "“%(field)s”: “%(character)s” cannot be in a name; write letters, with spaces, "
@@ -275,6 +283,8 @@ def refusal_message(language: str, error: DomainError) -> Markup:
             field=field_name(language, error.field),
             character=shown_character(error.character),
         )
+    elif isinstance(error, NotAnEmail):  # every mail goes there (F5, a tester's tour)
+        sentence = email_refusal(language, error)
     elif isinstance(error, InvalidArgument) and error.field in _FIELD_RULES:
         sentence = _(_FIELD_RULES[error.field], field=field_name(language, error.field))
     elif isinstance(error, InvalidArgument):
@@ -284,6 +294,24 @@ def refusal_message(language: str, error: DomainError) -> Markup:
     if rule is None:
         return escape(sentence)
     return escape(sentence) + Markup(" ") + rule_reference(language, rule)
+
+
+def email_refusal(language: str, error: NotAnEmail) -> str:
+    """Why an e-mail address is refused, naming its field and, when one is the reason, the
+    character no address holds (shown by its code point when it cannot be seen: a NUL)."""
+    _ = gettext_for(language)
+    if error.character is None:
+        return _(
+            "“%(field)s”: this is not an e-mail address; write it whole, as "
+            "camille.martin@example.org.",
+            field=field_name(language, error.field),
+        )
+    return _(
+        "“%(field)s”: “%(character)s” cannot be in an e-mail address; write the address "
+        "alone, as camille.martin@example.org.",
+        field=field_name(language, error.field),
+        character=shown_character(error.character),
+    )
 
 
 def field_refusals(language: str, error: DomainError) -> list[tuple[str, Markup]]:
