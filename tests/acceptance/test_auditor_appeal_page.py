@@ -44,13 +44,15 @@ def test_the_auditor_sees_an_overturned_invalidation_with_both_examiners_reasons
     assert "validée après contestation, d'abord : invalidée" in row
     assert page.status_code == 200
     text = html.unescape(page.text)
+    assert "&lt;bdi" not in page.text  # isolated as markup, never shown as text
     shown = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", text))
     assert 'id="final-verdict" data-verdict="validated"' in text
     assert "Verdict final : validée (après contestation)" in shown
     assert "Première décision : invalidée" in shown and str(first) in text
     # The first examiner's reason in words, never its code (« headphones (Écouteurs… »).
     assert "Écouteurs ou casque" in shown and "headphones" not in shown
-    assert "«\u00a0je portais des bouchons\u00a0»" in text  # the candidate's reason
+    # The candidate's reason, isolated from the page's words (F9).
+    assert "«\u00a0<bdi>je portais des bouchons</bdi>\u00a0»" in text
     # Each examiner by name (the id alone was shown; a reviewer's check), the account's
     # reference in a title and in the page's references.
     assert f'Second examinateur <span class="staff" title="{second}">second</span>' in text
@@ -59,11 +61,11 @@ def test_the_auditor_sees_an_overturned_invalidation_with_both_examiners_reasons
     assert f'data-outcome="{AppealOutcome.OVERTURNED.value}"' in text
     assert "Examen validé après contestation → validée" in shown
     assert "en désaccord avec le premier examinateur" in text
-    assert "«\u00a0on voit le candidat seul\u00a0»" in text  # the second examiner's answer
+    assert "«\u00a0<bdi>on voit le candidat seul</bdi>\u00a0»" in text  # the second's answer
     assert "Identique — même recommandation" in shown and "MATCHES" not in shown
     assert "Identical</strong> — same recommendation" in english
     assert "(on appeal)" in english and "disagrees with the first examiner" in english
-    assert "Answer to the candidate: “on voit le candidat seul”" in english
+    assert "Answer to the candidate: “<bdi>on voit le candidat seul</bdi>”" in english
 
 
 def test_the_auditor_sees_the_justification_of_a_validation_against_a_ground_r19() -> None:
@@ -91,4 +93,4 @@ def test_the_auditor_sees_the_justification_of_a_validation_against_a_ground_r19
     # The ground in words, its rule a discreet reference (not « R9 identity_not_verifiable »).
     assert "Décidé contre le motif : Vérification de l'identité impossible règle R9" in shown
     assert "identity_not_verifiable" not in shown
-    assert f"«\u00a0{JUSTIFICATION}\u00a0»" in text and "Identique" in shown
+    assert f"«\u00a0<bdi>{JUSTIFICATION}</bdi>\u00a0»" in text and "Identique" in shown

@@ -127,7 +127,9 @@ def test_renewing_keeps_who_and_why_and_shows_the_new_validity(
     assert [(e.valid_until, e.reason) for e in renewed] == [
         (date(2025, 2, 26), "ticket 4411: hospital stay")
     ]
-    assert "par Sacha Hotline" in page and "ticket 4411: hospital stay" in page
+    # Their name and words isolated from the page's (F9: a U+202E reordered the line).
+    assert "par <bdi>Sacha Hotline</bdi>" in page and "&lt;bdi" not in done.text
+    assert "<bdi>ticket 4411: hospital stay</bdi>" in page
 
 
 def test_the_case_file_says_the_renewal_is_mailed_then_that_the_mail_went(
@@ -325,7 +327,7 @@ def test_unblocking_a_blocked_screen_records_the_interruption_and_mails_a_new_li
     assert "R23" in left.cause and "frozen screen" in left.cause
     assert len(platform.mailer.sent) == count + 1  # type: ignore[attr-defined]
     page = text(client.get(f"/hotline/candidates/{journey.candidate_id}"))
-    assert "session notée comme quittée" in page and "par Sacha Hotline" in page
+    assert "session notée comme quittée" in page and "par <bdi>Sacha Hotline</bdi>" in page
 
 
 def test_a_screen_is_not_unblocked_in_a_session_never_entered_r23(

@@ -6,6 +6,7 @@ date and state."""
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -589,14 +590,15 @@ def test_the_journal_says_the_entry_button_and_a_lost_exam_tab_in_the_readers_la
         resume_reason="écran bloqué, je reprends mon examen après la procédure",
     )
     _ = gettext_for(language)
-    assert log_words.details_words(first, reader) == (
+    assert html.unescape(log_words.details_words(first, reader)) == (
         f"{_('entry %(value)s', value=1)}, {_('button “%(value)s”', value=_('Exam'))}"
     )
-    assert log_words.details_words(again, reader) == ", ".join(
+    # HTML: what the page writes, its quote isolated from the journal's words (F9).
+    assert html.unescape(log_words.details_words(again, reader)) == ", ".join(
         (
             _("entry %(value)s", value=2),
             _("button “%(value)s”", value=button),
-            _("reason: “%(text)s”", text=again.resume_reason),
+            _("reason: “%(text)s”", text=f"<bdi>{again.resume_reason}</bdi>"),
         )
     )
     gone = ExamAttempt.WorkspaceLost(
@@ -606,7 +608,7 @@ def test_the_journal_says_the_entry_button_and_a_lost_exam_tab_in_the_readers_la
         workspace_ref="ws-1",
         reason="the workspace stopped answering",
     )
-    assert log_words.details_words(gone, reader) == lost
+    assert html.unescape(log_words.details_words(gone, reader)) == lost
     # A reason the platform does not write reads as it is, quoted.
     other = ExamAttempt.WorkspaceLost(
         originator_id=uuid4(),

@@ -90,6 +90,7 @@ from ui.web.edge import (
 from ui.web.edge import context as page_context
 from ui.web.headers import security_headers
 from ui.web.i18n import N_, gettext_for
+from ui.web.own_text import isolated
 from ui.web.read_your_writes import read_your_writes
 from ui.web.refusals import edge_sentence, field_refusals, refusal_message
 from ui.web.sessions import ServerSessions, csrf_cookie, session_where_unrouted
@@ -363,6 +364,9 @@ def _page_filters(platform: Platform) -> Callable[[JinjaTemplateEngine], None]:
     def register(engine: JinjaTemplateEngine) -> None:
         engine.engine.filters["local_time"] = jinja_filter(platform.ctx.times)
         engine.engine.filters["certification"] = title
+        # Someone's own words (a justification, an appeal's reason), isolated from the page's
+        # (F9: a U+202E in one reversed the rest of the line).
+        engine.engine.filters["isolated"] = isolated
         # A candidate's name, one way in a sentence and one in a list (app.person_names).
         engine.engine.globals["name_in_text"] = name_in_text
         engine.engine.globals["name_in_list"] = name_in_list

@@ -18,6 +18,7 @@ from uuid import UUID
 
 from babel.numbers import format_decimal
 from eventsourcing.domain import AggregateEvent
+from markupsafe import Markup
 
 from app.context import Context
 from app.media_views import staff_name
@@ -33,6 +34,7 @@ from domain.scoring import Results
 from domain.verdict import Recommendation
 from ui.web.check_steps import CHECK_LABEL
 from ui.web.i18n import N_, gettext_for
+from ui.web.own_text import isolated
 from ui.web.review_words import (
     ENDED_BY_WORDS,
     ENVIRONMENT_WORDS,
@@ -114,8 +116,11 @@ def _said(message: str) -> FieldWords:
 
 
 def _quoted(message: str) -> FieldWords:
-    """Someone's text, quoted; nothing when nobody wrote any."""
-    return lambda value, r: r._(message, text=value) if str(value).strip() else ""
+    """Someone's text, quoted and isolated from the page's words (F9: a U+202E in a resume
+    reason reversed the rest of the log's line); nothing when nobody wrote any."""
+    return lambda value, r: (
+        Markup(r._(message)) % {"text": isolated(value)} if str(value).strip() else ""
+    )
 
 
 def _either(yes: str, no: str) -> FieldWords:
@@ -355,7 +360,8 @@ def details_words(event: AggregateEvent, reader: Reader) -> str:
         text = words(value, reader) if words is not None else _other(key, value, reader)
         if text:
             said.append(text)
-    return ", ".join(said)
+    # Markup: the quoted words' isolation kept, every other part escaped as it is joined.
+    return Markup(", ").join(said)
 
 
 def machine_words(event: AggregateEvent) -> str:
