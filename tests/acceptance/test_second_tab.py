@@ -56,7 +56,9 @@ def test_an_appeal_sent_from_a_second_tab_says_it_was_not_sent_and_keeps_its_tex
         assert "le texte ci-dessous n'a pas été envoyé" in said
         # Her second text, kept to copy; the one recorded, shown back to her.
         assert re.search(r'<textarea id="unsent-reason"[^>]*readonly[^>]*>' + SECOND, said)
-        assert re.search(r'<blockquote id="appeal-reason">' + FIRST + "</blockquote>", said)
+        assert re.search(
+            r'<blockquote id="appeal-reason"><bdi>' + FIRST + "</bdi></blockquote>", said
+        )  # isolated from the page's words (F9)
         # On the result page itself, she reads what she sent.
         page = html.unescape(candidate.get(result).text)
         assert FIRST in page and SECOND not in page
