@@ -105,6 +105,7 @@ from app.time_format import TimeFormatter
 from app.use_cases import portal
 from app.webhooks import DeliveryReport, WebhookSender
 from domain.errors import InvalidArgument
+from domain.exam_attempt import ExamAttempt
 from domain.internal_network import NONE_ALLOWED, AllowedNetworks
 from domain.staff_groups import GroupRoles
 
@@ -843,6 +844,7 @@ def bootstrap(
                 ctx, attempt_id, question_id=question_id, answer=text, choices=choices
             ),
             lambda attempt_id: portal.finish_exam(ctx, attempt_id),
+            lambda attempt_id: ctx.store.get(attempt_id, ExamAttempt, to_read=True).candidate_id,
         )
     renderer = MailRenderer(links, settings.support, TimeFormatter(settings.time_zone))
     head = log_head(settings, store) if listen else None

@@ -6,8 +6,12 @@ are. The web edge keeps one per browser in the SessionStore; this module decides
 - A session belongs to an account once someone logs in ("candidate:<id>", "staff:<id>"): a
   password change or reset ends every session of that account, on every worker.
 - Staff sessions are short with an idle timeout (8 h, 30 min by default): staff pages show
-  candidates' personal data. A candidate's last an exam day (12 h), with an idle timeout
-  longer than the exam itself (4 h), so reading in the exam tab never logs anyone out.
+  candidates' personal data. A candidate's last an exam day (12 h), with an idle timeout of
+  4 h. An exam may last longer than that (3 h and up to 100 % extra time), and the built-in
+  exam tab is served only to the candidate's own session (ui.web.workspace): its heartbeat
+  (every 5 s) keeps the session from going idle, and opening it pushes the absolute end to
+  the exam's end and `AFTER_EXAM` beyond (`kept_for_exam`), so a candidate who logged in
+  early in the morning is not logged out in the middle of an evening exam.
 """
 
 from __future__ import annotations
@@ -16,13 +20,16 @@ import hashlib
 import os
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 ID_BYTES = 32
 # A session is written back when its idle end would move by more than this: a page load a
 # second after another costs a read, not a write.
 TOUCH_EVERY = timedelta(seconds=60)
+# After her exam's end, a candidate still finishes and sends it from the proctoring tab and
+# reads her results: her session lasts at least this long beyond the exam's end.
+AFTER_EXAM = timedelta(minutes=30)
 
 
 @dataclass(frozen=True)
@@ -77,6 +84,15 @@ def _duration(name: str, default: timedelta, *, hours: bool) -> timedelta:
     if not 0 < value <= 10_000_000:
         raise ValueError(f"{name}: a positive number, not {text!r}")
     return timedelta(hours=value) if hours else timedelta(minutes=value)
+
+
+def kept_for_exam(expires_at: datetime, exam_ends_at: datetime | None) -> datetime | None:
+    """The absolute end a candidate's session needs while her exam runs (the exam's end and
+    `AFTER_EXAM`), when later than the one it has (`expires_at`); None otherwise."""
+    if exam_ends_at is None:
+        return None
+    needed = exam_ends_at + AFTER_EXAM
+    return needed if needed > expires_at else None
 
 
 def new_session_id() -> str:

@@ -109,8 +109,9 @@ def own_candidate(role: str, owner: str) -> Outcome:
 
 
 def signed_link(role: str, owner: str) -> Outcome:
-    """The exam tab (issue 15): its signed address is the credential. Without it, whoever
-    asks, logged in or not, the workspace is « not (or no longer) open »."""
+    """The exam tab (issue 15): its signed address and its candidate's own session are the
+    credential (F6: tests/acceptance/test_exam_tab_hers_only.py). Without the signature,
+    whoever asks, logged in or not, the workspace is « not (or no longer) open »."""
     return GONE
 
 

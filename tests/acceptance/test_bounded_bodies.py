@@ -28,6 +28,7 @@ from tests.acceptance.test_exam_delivery import (  # noqa: F401 (fixtures)
     in_exam,
     platform,
 )
+from tests.acceptance.web import her_browser
 from tests.browser.conftest import _free_port
 from ui.journey import PARIS, Journey
 from ui.web.app import create_app
@@ -92,7 +93,13 @@ def test_the_workspace_reads_a_body_within_its_limit_whatever_the_headers_say(
     url = urlparse(attempt_of(journey).workspace_url)
     before = len(platform.ctx.store.history(journey.attempt_id))
     head = "\n".join(
-        [f"POST {url.path}/answer?{url.query} HTTP/1.1", f"Host: {url.netloc}", *headers, ""]
+        [
+            f"POST {url.path}/answer?{url.query} HTTP/1.1",
+            f"Host: {url.netloc}",
+            f"Cookie: {her_browser(journey)}",  # her own browser: refused for the body alone
+            *headers,
+            "",
+        ]
     )
     # Sent whole, the connection kept open for the answer: uvicorn closes a half-closed
     # connection at once, before the app could answer (only the lying length half-closes).
@@ -109,6 +116,7 @@ def test_a_chunked_answer_within_the_limit_is_saved(platform: Platform) -> None:
         [
             f"POST {url.path}/answer?{url.query} HTTP/1.1",
             f"Host: {url.netloc}",
+            f"Cookie: {her_browser(journey)}",
             "Transfer-Encoding: chunked",
             "",
         ]

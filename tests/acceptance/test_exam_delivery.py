@@ -19,7 +19,7 @@ from app.use_cases import portal
 from domain.errors import RuleBroken
 from domain.exam_attempt import AttemptStatus, ExamAttempt
 from domain.scoring import GivenAnswer
-from tests.acceptance.web import free_port, served
+from tests.acceptance.web import free_port, her_browser, served
 from ui.journey import PARIS, Journey
 
 
@@ -54,10 +54,15 @@ def attempt_of(journey: Journey) -> ExamAttempt:
     return journey.platform.ctx.store.get(journey.attempt_id, ExamAttempt)
 
 
-def http(url: str, form: dict[str, str | list[str]] | None = None) -> tuple[int, str]:
+def http(
+    url: str, form: dict[str, str | list[str]] | None = None, *, cookie: str = ""
+) -> tuple[int, str]:
+    """GET (or POST `form`) as a browser whose cookies are `cookie` (none: a stranger's)."""
     data = urllib.parse.urlencode(form or {}, doseq=True).encode() if form is not None else None
+    headers = {"Cookie": cookie} if cookie else {}
     try:
-        with urllib.request.urlopen(urllib.request.Request(url, data=data), timeout=5) as reply:
+        request = urllib.request.Request(url, data=data, headers=headers)
+        with urllib.request.urlopen(request, timeout=5) as reply:
             return reply.status, reply.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode()
@@ -73,17 +78,22 @@ def test_the_exam_tab_shows_the_attempts_questions_and_saves_answers_given_there
 ) -> None:
     journey = in_exam(platform)
     attempt = attempt_of(journey)
-    status, page = http(attempt.workspace_url)
+    mine = her_browser(journey)
+    status, page = http(attempt.workspace_url, cookie=mine)
     assert status == 200 and "Temps restant" in page
     first = attempt.question_order[0]
     assert page.index(first) < page.index(attempt.question_order[-1])  # the attempt's order
     base = attempt.workspace_url.split("?")[0]
     token = attempt.workspace_url.split("?t=")[1]
-    status, _ = http(f"{base}/answer?t={token}", {"question_id": "tables-taille", "answer": "x"})
+    status, _ = http(
+        f"{base}/answer?t={token}", {"question_id": "tables-taille", "answer": "x"}, cookie=mine
+    )
     assert status == 200  # redirected back to the exam
     assert attempt_of(journey).answers["tables-taille"] == "x"
     status, page = http(
-        f"{base}/answer?t={token}", {"question_id": "tables-types", "choice": ["a", "d"]}
+        f"{base}/answer?t={token}",
+        {"question_id": "tables-types", "choice": ["a", "d"]},
+        cookie=mine,
     )
     assert attempt_of(journey).choices_given["tables-types"] == ("a", "d")
     assert 'value="x"' in page
@@ -95,9 +105,10 @@ def test_a_workspace_opens_only_with_its_own_signed_link(platform: Platform) -> 
     other.in_exam()
     mine, theirs = attempt_of(first).workspace_url, attempt_of(other).workspace_url
     swapped = mine.split("?t=")[0] + "?t=" + theirs.split("?t=")[1]
-    assert http(swapped)[0] == 410
-    assert http(mine[:-1] + ("0" if mine[-1] != "0" else "1"))[0] == 410
-    assert http(mine)[0] == 200
+    browser = her_browser(first)
+    assert http(swapped, cookie=browser)[0] == 410
+    assert http(mine[:-1] + ("0" if mine[-1] != "0" else "1"), cookie=browser)[0] == 410
+    assert http(mine, cookie=browser)[0] == 200
 
 
 def test_a_lost_workspace_is_recorded_and_reopened_with_the_remaining_time_intact(
@@ -109,7 +120,8 @@ def test_a_lost_workspace_is_recorded_and_reopened_with_the_remaining_time_intac
         platform.ctx, journey.attempt_id, question_id="tables-taille", answer="x"
     )
     before = attempt_of(journey)
-    assert http(before.workspace_url)[0] == 200  # the tab is open: it beats
+    mine = her_browser(journey)
+    assert http(before.workspace_url, cookie=mine)[0] == 200  # the tab is open: it beats
     clock(platform).advance(minutes=20)  # the tab closed or froze: no beat past the grace
     assert platform.tick().workspaces_lost == [journey.attempt_id]
     assert attempt_of(journey).workspace_ref is None
@@ -119,7 +131,7 @@ def test_a_lost_workspace_is_recorded_and_reopened_with_the_remaining_time_intac
     assert after.workspace_url and after.ends_at == before.ends_at
     assert after.remaining_seconds(platform.ctx.now()) == pytest.approx(70 * 60)
     assert after.answers["tables-taille"] == "x"
-    status, page = http(after.workspace_url)
+    status, page = http(after.workspace_url, cookie=mine)
     assert status == 200 and 'value="x"' in page
 
 
@@ -132,7 +144,9 @@ def test_the_exam_ends_at_its_time_limit_and_later_answers_are_refused(
     base, token = attempt.workspace_url.split("?t=")
     clock(platform).advance(minutes=91)
     status, page = http(
-        f"{base.rstrip('?')}/answer?t={token}", {"question_id": "tables-taille", "answer": "x"}
+        f"{base.rstrip('?')}/answer?t={token}",
+        {"question_id": "tables-taille", "answer": "x"},
+        cookie=her_browser(journey),
     )
     assert status == 409 and "R4" in page
     report = platform.tick()
@@ -195,11 +209,12 @@ def test_deferring_tears_the_workspace_down_and_the_tile_is_to_start_again(
     portal.start_now(platform.ctx, aid)
     platform.settle()
     url = attempt_of(journey).workspace_url
-    assert http(url)[0] == 200
+    mine = her_browser(journey)
+    assert http(url, cookie=mine)[0] == 200
     portal.defer_exam(platform.ctx, aid)  # R14
     platform.settle()
     assert attempt_of(journey).status is AttemptStatus.TO_START
-    assert http(url)[0] == 410  # torn down
+    assert http(url, cookie=mine)[0] == 410  # torn down
     portal.select_tile(platform.ctx, aid, certification_code="ENI-ACCESS")
     portal.start_now(platform.ctx, aid)
     platform.settle()

@@ -29,15 +29,19 @@ from tests.acceptance.test_exam_delivery import (  # noqa: F401 (fixtures)
     platform,
 )
 from tests.acceptance.test_exam_delivery import http as raw_http
+from tests.acceptance.web import her_browser
 from ui.journey import Journey
 
 # A rule's code written out as the words a person reads (tests/acceptance/test_rules_in_words).
 BARE_CODE = re.compile(r"\b(?:règle|rule) R\d+\b")
 
 
-def http(url: str, form: dict[str, str | list[str]] | None = None) -> tuple[int, str]:
-    """The status and the page, its entities read (« l'examen », not « l&#39;examen »)."""
-    status, page = raw_http(url, form)
+def http(
+    url: str, form: dict[str, str | list[str]] | None = None, *, cookie: str = ""
+) -> tuple[int, str]:
+    """The status and the page, its entities read (« l'examen », not « l&#39;examen »), as
+    the browser whose cookies are `cookie` (none: a stranger's) meets them."""
+    status, page = raw_http(url, form, cookie=cookie)
     return status, html.unescape(page)
 
 
@@ -60,13 +64,13 @@ def navigator(page: str) -> dict[str, set[str]]:
     return parser.items
 
 
-def refused_answer(base: str, token: str, answer: str) -> dict[str, Any]:
+def refused_answer(base: str, token: str, answer: str, *, cookie: str) -> dict[str, Any]:
     """The JSON refusal (409) of an answer to « tables-taille » sent as the tab's script
-    sends it."""
+    sends it, from the browser whose cookies are `cookie`."""
     request = urllib.request.Request(
         f"{base}/answer?t={token}",
         data=urllib.parse.urlencode({"question_id": "tables-taille", "answer": answer}).encode(),
-        headers={"X-Vigie-Fetch": "1"},
+        headers={"X-Vigie-Fetch": "1", "Cookie": cookie},
     )
     try:
         urllib.request.urlopen(request, timeout=5)
@@ -100,10 +104,13 @@ def test_the_navigator_tells_answered_unanswered_and_marked_questions(
     platform: Platform,
 ) -> None:
     journey = in_exam(platform)
+    me = her_browser(journey)
     base, token = addresses(journey)
-    http(f"{base}/answer?t={token}", {"question_id": "tables-types", "choice": ["a", "d"]})
-    http(f"{base}/mark?t={token}", {"question_id": "tables-taille", "marked": "1"})
-    status, page = http(f"{base}?t={token}")
+    http(
+        f"{base}/answer?t={token}", {"question_id": "tables-types", "choice": ["a", "d"]}, cookie=me
+    )
+    http(f"{base}/mark?t={token}", {"question_id": "tables-taille", "marked": "1"}, cookie=me)
+    status, page = http(f"{base}?t={token}", cookie=me)
     items = navigator(page)
     assert status == 200 and set(items) == set(attempt_of(journey).question_order)
     assert "is-answered" in items["tables-types"] and "is-marked" not in items["tables-types"]
@@ -113,14 +120,15 @@ def test_the_navigator_tells_answered_unanswered_and_marked_questions(
     # Every question is one jump away, and its mark is a ticked switch.
     assert 'href="#q-tables-taille"' in page and 'id="q-tables-taille"' in page
     assert re.search(r'name="mark" value="tables-taille" checked', page)
-    http(f"{base}/mark?t={token}", {"question_id": "tables-taille", "marked": ""})
-    assert "is-marked" not in navigator(http(f"{base}?t={token}")[1])["tables-taille"]
+    http(f"{base}/mark?t={token}", {"question_id": "tables-taille", "marked": ""}, cookie=me)
+    assert "is-marked" not in navigator(http(f"{base}?t={token}", cookie=me)[1])["tables-taille"]
 
 
 def test_a_tick_on_one_question_survives_saving_another(platform: Platform) -> None:
     """The issue's loss: a tick made on Q2, then « Save » pressed on Q5. The one form sends
     both, both are saved, and the page comes back at Q5 (not at the top)."""
     journey = in_exam(platform)
+    me = her_browser(journey)
     base, token = addresses(journey)
     form = whole_form(
         journey,
@@ -132,7 +140,9 @@ def test_a_tick_on_one_question_survives_saving_another(platform: Platform) -> N
         },
     )
     request = urllib.request.Request(
-        f"{base}/answer?t={token}", data=urllib.parse.urlencode(form, doseq=True).encode()
+        f"{base}/answer?t={token}",
+        data=urllib.parse.urlencode(form, doseq=True).encode(),
+        headers={"Cookie": me},
     )
 
     class Stay(urllib.request.HTTPRedirectHandler):
@@ -148,11 +158,15 @@ def test_a_tick_on_one_question_survives_saving_another(platform: Platform) -> N
     attempt = attempt_of(journey)
     assert attempt.choices_given["tables-types"] == ("b", "c")
     assert attempt.answers["relations-cardinalite"] == "Un à plusieurs"
-    _, page = http(f"{base}?t={token}&saved=1")
+    _, page = http(f"{base}?t={token}&saved=1", cookie=me)
     assert "Vos réponses sont enregistrées." in page
     assert "is-marked" in navigator(page)["requetes-selection"]
     # Saved one by one (as the page's script does), each answer keeps the others.
-    http(f"{base}/answer?t={token}", {"question_id": "requetes-parametre", "answer": "[Nom ?]"})
+    http(
+        f"{base}/answer?t={token}",
+        {"question_id": "requetes-parametre", "answer": "[Nom ?]"},
+        cookie=me,
+    )
     attempt = attempt_of(journey)
     assert attempt.choices_given["tables-types"] == ("b", "c")
     assert attempt.answers["relations-cardinalite"] == "Un à plusieurs"
@@ -161,12 +175,15 @@ def test_a_tick_on_one_question_survives_saving_another(platform: Platform) -> N
 
 def test_the_whole_form_saves_only_the_answers_that_changed(platform: Platform) -> None:
     journey = in_exam(platform)
+    me = her_browser(journey)
     base, token = addresses(journey)
-    http(f"{base}/answer?t={token}", {"question_id": "tables-taille", "answer": "x"})
+    http(f"{base}/answer?t={token}", {"question_id": "tables-taille", "answer": "x"}, cookie=me)
     version = attempt_of(journey).version
-    http(f"{base}/answer?t={token}", whole_form(journey))
+    http(f"{base}/answer?t={token}", whole_form(journey), cookie=me)
     assert attempt_of(journey).version == version  # nothing recorded again
-    http(f"{base}/answer?t={token}", whole_form(journey, **{"answer-tables-taille": "y"}))
+    http(
+        f"{base}/answer?t={token}", whole_form(journey, **{"answer-tables-taille": "y"}), cookie=me
+    )
     assert attempt_of(journey).version == version + 1
     assert attempt_of(journey).answers["tables-taille"] == "y"
 
@@ -175,9 +192,12 @@ def test_finishing_asks_first_then_ends_the_exam_and_says_where_the_results_are(
     platform: Platform,
 ) -> None:
     journey = in_exam(platform)
+    me = her_browser(journey)
     base, token = addresses(journey)
     status, page = http(
-        f"{base}/finish?t={token}", whole_form(journey, **{"answer-tables-taille": "Octets"})
+        f"{base}/finish?t={token}",
+        whole_form(journey, **{"answer-tables-taille": "Octets"}),
+        cookie=me,
     )
     assert (
         status == 200 and '<dialog id="finish-dialog" aria-labelledby="finish-title" open>' in page
@@ -185,7 +205,7 @@ def test_finishing_asks_first_then_ends_the_exam_and_says_where_the_results_are(
     assert "Terminer l'examen ?" in page
     assert attempt_of(journey).status is AttemptStatus.IN_PROGRESS  # asked, not done
     assert attempt_of(journey).answers["tables-taille"] == "Octets"  # but what was typed is kept
-    status, page = http(f"{base}/finish?t={token}", {"confirm": "yes"})
+    status, page = http(f"{base}/finish?t={token}", {"confirm": "yes"}, cookie=me)
     assert status == 200 and "Votre examen est terminé." in page
     assert attempt_of(journey).status is AttemptStatus.RESULTS_SHOWN
 
@@ -194,9 +214,12 @@ def test_a_refused_answer_is_said_in_words_with_the_rule_as_a_reference(
     platform: Platform,
 ) -> None:
     journey = in_exam(platform)
+    me = her_browser(journey)
     base, token = addresses(journey)
     clock(platform).advance(minutes=91)
-    status, page = http(f"{base}/answer?t={token}", {"question_id": "tables-taille", "answer": "x"})
+    status, page = http(
+        f"{base}/answer?t={token}", {"question_id": "tables-taille", "answer": "x"}, cookie=me
+    )
     assert status == 409
     assert "Le temps de l'examen est écoulé" in page
     # The rule is only a reference for the curious: a tooltip (and `data-rule` for the
@@ -205,7 +228,7 @@ def test_a_refused_answer_is_said_in_words_with_the_rule_as_a_reference(
     assert 'data-rule="R4" title="Règle R4 du guide"' in refusal
     assert not BARE_CODE.search(re.sub(r"<[^>]*>", " ", page)), refusal
     assert "R4:" not in page  # never the developer's prefix
-    body = refused_answer(base, token, "x")
+    body = refused_answer(base, token, "x", cookie=me)
     assert body["rule"] == "R4" and "écoulé" in body["error"]
 
 
@@ -216,11 +239,12 @@ def test_an_answer_too_long_is_refused_naming_the_field_its_bound_and_the_length
     maxlength, and the refusal said « could not be saved as sent », not why. The field now
     carries the domain's bound, and the refusal names the field, the bound and the length."""
     journey = in_exam(platform)
+    me = her_browser(journey)
     base, token = addresses(journey)
     limit = LIMITS["answer"]
-    _, page = http(f"{base}?t={token}")
+    _, page = http(f"{base}?t={token}", cookie=me)
     assert f'name="answer-tables-taille" value="" autocomplete="off" maxlength="{limit}"' in page
-    body = refused_answer(base, token, "é" * (limit + 500))
+    body = refused_answer(base, token, "é" * (limit + 500), cookie=me)
     assert (body["field"], body["limit"], body["given"]) == ("answer", limit, limit + 500)
     said = body["error"].replace("\u202f", " ").replace("\xa0", " ")
     assert "trop longue" in said and "10 500 caractères" in said and "10 000 au plus" in said
@@ -228,13 +252,16 @@ def test_an_answer_too_long_is_refused_naming_the_field_its_bound_and_the_length
     assert "tables-taille" not in attempt_of(journey).answers  # nothing recorded
     # At the bound exactly, it is saved.
     status, _ = http(
-        f"{base}/answer?t={token}", {"question_id": "tables-taille", "answer": "é" * limit}
+        f"{base}/answer?t={token}",
+        {"question_id": "tables-taille", "answer": "é" * limit},
+        cookie=me,
     )
     assert status == 200 and len(attempt_of(journey).answers["tables-taille"]) == limit
 
 
 def test_the_exam_tab_speaks_the_candidates_language(platform: Platform) -> None:
     journey = in_exam(platform)
+    me = her_browser(journey)
     assert journey.candidate_id is not None
     update(
         platform.ctx,
@@ -243,7 +270,7 @@ def test_the_exam_tab_speaks_the_candidates_language(platform: Platform) -> None
         lambda c: c.choose_language(at=platform.ctx.now(), language="en"),
     )
     base, token = addresses(journey)
-    status, page = http(f"{base}?t={token}")
+    status, page = http(f"{base}?t={token}", cookie=me)
     assert status == 200 and '<html lang="en"' in page
     assert "Time left" in page and "Save the answer" in page and "Need help?" in page
     assert "Temps restant" not in page and "Enregistrer" not in page
@@ -256,8 +283,9 @@ def test_the_exam_tab_speaks_the_candidates_language(platform: Platform) -> None
 
 def test_the_tab_has_the_platforms_look_and_its_own_script(platform: Platform) -> None:
     journey = in_exam(platform)
+    me = her_browser(journey)
     base, token = addresses(journey)
-    page = http(f"{base}?t={token}")[1]
+    page = http(f"{base}?t={token}", cookie=me)[1]
     # Served by the platform itself (issue 15): its own files, from the same origin.
     assert 'href="/static/vigie.css"' in page
     assert base.startswith(platform.links.base_url + "/w/")
@@ -268,21 +296,22 @@ def test_the_tab_has_the_platforms_look_and_its_own_script(platform: Platform) -
         with urllib.request.urlopen(f"{origin}/static/{name}", timeout=5) as reply:
             assert reply.status == 200 and reply.headers["Content-Type"].startswith(kind)
     assert http(f"{origin}/static/../builtin.py")[0] == 404
-    status, gone = http(f"{base}?t=forged")
+    status, gone = http(f"{base}?t=forged", cookie=me)
     assert status == 410 and "Cet espace d'examen n'est pas (ou plus) ouvert." in gone
     assert "This exam space is not (or no longer) open." in gone
 
 
 def test_marks_survive_the_workspace_being_reopened(platform: Platform) -> None:
     journey = in_exam(platform)
+    me = her_browser(journey)
     base, token = addresses(journey)
-    http(f"{base}/mark?t={token}", {"question_id": "etats-regroupement", "marked": "1"})
+    http(f"{base}/mark?t={token}", {"question_id": "etats-regroupement", "marked": "1"}, cookie=me)
     clock(platform).advance(seconds=45)  # silent past the 30 s grace
     assert platform.tick().workspaces_lost == [journey.attempt_id]
     assert journey.attempt_id is not None
     portal.reopen_workspace(platform.ctx, journey.attempt_id)
     platform.settle()
-    page = http(attempt_of(journey).workspace_url)[1]
+    page = http(attempt_of(journey).workspace_url, cookie=me)[1]
     assert "is-marked" in navigator(page)["etats-regroupement"]
 
 
@@ -290,14 +319,15 @@ def test_the_last_answer_of_a_closing_tab_is_saved_but_is_no_heartbeat(
     platform: Platform,
 ) -> None:
     journey = in_exam(platform)
+    me = her_browser(journey)
     base, token = addresses(journey)
     ref = f"ws-{journey.attempt_id}"
     clock(platform).advance(seconds=45)  # silent past the grace period
     form = {"question_id": "tables-taille", "answer": "Octets", "closing": "1"}
-    http(f"{base}/answer?t={token}", form)
+    http(f"{base}/answer?t={token}", form, cookie=me)
     assert attempt_of(journey).answers["tables-taille"] == "Octets"
     assert not platform.launcher.heartbeat(ref)  # still silent: the tab is gone
-    http(f"{base}/answer?t={token}", {"question_id": "tables-taille", "answer": "Bits"})
+    http(f"{base}/answer?t={token}", {"question_id": "tables-taille", "answer": "Bits"}, cookie=me)
     assert platform.launcher.heartbeat(ref)  # an answer from a living tab is a sign of life
 
 
@@ -306,17 +336,22 @@ def test_before_commencer_the_tab_gives_the_instructions_and_after_the_end_says_
 ) -> None:
     journey = Journey(platform)
     journey.enrol()
+    me = her_browser(journey)
     journey.create_session()
     journey.through_checks()
     attempt_id = journey.to_tile()
     portal.start_now(platform.ctx, attempt_id)
     platform.settle()  # the workspace is provisioned before « Commencer »
-    status, page = http(platform.ctx.store.get(attempt_id, ExamAttempt).workspace_url or "")
+    status, page = http(
+        platform.ctx.store.get(attempt_id, ExamAttempt).workspace_url or "", cookie=me
+    )
     assert status == 200 and "Consignes" in page and "L'examen dure 90 minutes" in page
     assert 'id="answers"' not in page and "workspace_ready" not in page.split("<main")[1]
     portal.begin_exam(platform.ctx, attempt_id)
     portal.finish_exam(platform.ctx, attempt_id)  # from the proctoring tab; not torn down yet
-    status, page = http(platform.ctx.store.get(attempt_id, ExamAttempt).workspace_url or "")
+    status, page = http(
+        platform.ctx.store.get(attempt_id, ExamAttempt).workspace_url or "", cookie=me
+    )
     assert status == 200 and "Cet examen est terminé." in page and 'id="answers"' not in page
 
 
@@ -324,10 +359,11 @@ def test_leaving_the_tab_is_said_and_the_workspace_falls_silent_at_once(
     platform: Platform,
 ) -> None:
     journey = in_exam(platform)
+    me = her_browser(journey)
     base, token = addresses(journey)
     ref = f"ws-{journey.attempt_id}"
     assert platform.launcher.heartbeat(ref)
-    status, page = http(f"{base}/leave?t={token}", whole_form(journey))
+    status, page = http(f"{base}/leave?t={token}", whole_form(journey), cookie=me)
     assert status == 200 and "Vous avez quitté l'onglet de l'examen." in page
     assert "rouvrez l'examen depuis l'onglet de surveillance" in page
     assert not platform.launcher.heartbeat(ref)  # R23: recorded lost at the next watch

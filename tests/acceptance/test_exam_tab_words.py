@@ -16,14 +16,16 @@ from tests.acceptance.test_exam_delivery import (  # noqa: F401 (fixtures)
     platform,
 )
 from tests.acceptance.test_exam_tab import addresses, http
+from tests.acceptance.web import her_browser
 
 ANNOUNCED = re.compile(r'<span class="visually-hidden">(Question \d+[^<]*)</span>')
 
 
 def test_each_question_is_announced_in_the_candidates_typography(platform: Platform) -> None:
     journey = in_exam(platform)
+    me = her_browser(journey)
     base, token = addresses(journey)
-    french = ANNOUNCED.findall(http(f"{base}?t={token}")[1])
+    french = ANNOUNCED.findall(http(f"{base}?t={token}", cookie=me)[1])
     assert french and french[0] == "Question 1\u00a0:"
     assert all(re.fullmatch(r"Question \d+\u00a0:", said) for said in french), french
     assert journey.candidate_id is not None
@@ -33,5 +35,5 @@ def test_each_question_is_announced_in_the_candidates_typography(platform: Platf
         Candidate,
         lambda c: c.choose_language(at=platform.ctx.now(), language="en"),
     )
-    english = ANNOUNCED.findall(http(f"{base}?t={token}")[1])
+    english = ANNOUNCED.findall(http(f"{base}?t={token}", cookie=me)[1])
     assert english[0] == "Question 1:" and len(english) == len(french)

@@ -19,6 +19,7 @@ from tests.acceptance.test_exam_delivery import (  # noqa: F401 (fixtures)
     platform,
 )
 from tests.acceptance.test_exam_tab import addresses, http
+from tests.acceptance.web import her_browser
 from ui.web.app import create_app
 
 PHONE = SupportContact().phone
@@ -45,6 +46,7 @@ def test_the_footer_and_the_support_page_keep_the_number_whole_r26(
 
 def test_the_exam_tabs_footer_keeps_it_whole_r26(platform: Platform) -> None:
     journey = in_exam(platform)
+    me = her_browser(journey)
     base, token = addresses(journey)
-    page = http(f"{base}?t={token}")[1]
+    page = http(f"{base}?t={token}", cookie=me)[1]
     assert ON_ONE_LINE in page.split('class="site-footer"')[1]

@@ -32,7 +32,7 @@ from app.mail_rendering import SupportContact
 from app.use_cases import accounts
 from domain.exam_attempt import ExamAttempt
 from domain.staff import Role
-from tests.acceptance.web import free_port, log_in, served
+from tests.acceptance.web import free_port, her_browser, log_in, served
 from ui.journey import PARIS, Journey
 from ui.web.app import create_app
 
@@ -147,11 +147,16 @@ def download_seb(platform: Platform) -> tuple[bytes, str]:
 
 
 def get(
-    url: str, headers: dict[str, str] | None = None, form: dict[str, str] | None = None
+    url: str,
+    headers: dict[str, str] | None = None,
+    form: dict[str, str] | None = None,
+    *,
+    cookie: str,
 ) -> tuple[int, str]:
-    """A GET (a POST with `form`) as a browser sends it, and the page it answers."""
+    """A GET (a POST with `form`) as a browser whose cookies are `cookie` sends it, and the
+    page it answers."""
     data = urllib.parse.urlencode(form).encode() if form is not None else None
-    request = urllib.request.Request(url, data=data, headers=headers or {})
+    request = urllib.request.Request(url, data=data, headers={**(headers or {}), "Cookie": cookie})
     try:
         with urllib.request.urlopen(request, timeout=5) as reply:
             return reply.status, html.unescape(reply.read().decode())
@@ -187,6 +192,7 @@ def test_a_workspace_request_without_the_right_seb_hashes_is_refused_and_one_wit
     key = config_key_of(content)
     journey = Journey(platform)
     journey.in_exam()
+    mine = her_browser(journey)  # she logged in inside SEB (its start page is the platform's)
     attempt = platform.ctx.store.get(journey.attempt_id, ExamAttempt)  # type: ignore[arg-type]
     url = attempt.workspace_url
     assert url is not None
@@ -196,35 +202,43 @@ def test_a_workspace_request_without_the_right_seb_hashes_is_refused_and_one_wit
         before = platform.heartbeats.last_beat(ref)
         journey.clock.advance(seconds=5)  # a beat now would be later than the last one
 
-        status, page = get(url)  # an ordinary browser
+        status, page = get(url, cookie=mine)  # an ordinary browser
         assert status == 403
         assert "Cet examen ne s'ouvre que dans Safe Exam Browser" in page
         assert "n'a pas été ouverte dans Safe Exam Browser" in page
         assert "Temps restant" not in page
-        status, _ = get(beat, form={})
+        status, _ = get(beat, form={}, cookie=mine)
         assert status == 403
         assert platform.heartbeats.last_beat(ref) == before  # refused: no sign of life
 
-        status, page = get(url, seb_headers(url, "0" * 64, ACCEPTED_BEK))  # other settings
+        other_settings = seb_headers(url, "0" * 64, ACCEPTED_BEK)
+        status, page = get(url, other_settings, cookie=mine)
         assert status == 403 and "pas avec la configuration de cet examen" in page
-        status, page = get(url, seb_headers(url, key, "1" * 64))  # a build not accepted
+        other_build = seb_headers(url, key, "1" * 64)  # a build not accepted
+        status, page = get(url, other_build, cookie=mine)
         assert status == 403 and "Cette version de Safe Exam Browser" in page
         other = url.replace("?t=", "?x=1&t=")  # hashes of another address
-        status, _ = get(url, seb_headers(other, key, ACCEPTED_BEK))
+        status, _ = get(url, seb_headers(other, key, ACCEPTED_BEK), cookie=mine)
         assert status == 403
 
-        status, page = get(url, seb_headers(url, key, ACCEPTED_BEK))  # SEB, as configured
+        in_seb = seb_headers(url, key, ACCEPTED_BEK)
+        status, page = get(url, in_seb, cookie=mine)  # SEB, as configured, where she logged in
         assert status == 200 and "Temps restant" in page
-        status, _ = get(beat, seb_headers(beat, key, ACCEPTED_BEK), form={})
+        status, page = get(url, in_seb, cookie="")  # SEB, but nobody logged in there (F6)
+        assert status == 401 and "Connectez-vous pour ouvrir votre examen" in page
+        status, _ = get(beat, seb_headers(beat, key, ACCEPTED_BEK), form={}, cookie=mine)
         assert status == 204
         assert platform.heartbeats.last_beat(ref) > before  # type: ignore[operator]
         answer = url.replace("?t=", "/answer?t=")
         form = {"question_id": "tables-taille", "answer": "Octets"}
         status, _ = get(
-            answer, seb_headers(answer, key, ACCEPTED_BEK) | {"x-vigie-fetch": "1"}, form
+            answer,
+            seb_headers(answer, key, ACCEPTED_BEK) | {"x-vigie-fetch": "1"},
+            form,
+            cookie=mine,
         )
         assert status == 200
-        status, _ = get(answer, {"x-vigie-fetch": "1"}, form)
+        status, _ = get(answer, {"x-vigie-fetch": "1"}, form, cookie=mine)
         assert status == 403
 
 

@@ -20,7 +20,7 @@ from adapters.ids import SeededIds
 from domain.exam_attempt import AttemptStatus, ExamAttempt
 from tests.acceptance.test_exam_delivery import http
 from tests.acceptance.test_exam_tab import navigator
-from tests.acceptance.web import free_port, served
+from tests.acceptance.web import free_port, her_browser, served
 from ui.journey import PARIS, Journey
 
 SECRET = "n" * 32
@@ -34,15 +34,16 @@ def node(database_url: str, base_url: str, clock: ManualClock, seed: int) -> Pla
     return bootstrap(settings, clock=clock, ids=SeededIds(seed))
 
 
-def in_exam(platform: Platform) -> tuple[Journey, ExamAttempt]:
+def in_exam(platform: Platform) -> tuple[str, ExamAttempt]:
+    """The candidate in her exam: her browser's cookie (logged in), and her attempt."""
     journey = Journey(platform)
     journey.in_exam()
     assert journey.attempt_id is not None
-    return journey, platform.ctx.store.get(journey.attempt_id, ExamAttempt)
+    return her_browser(journey), platform.ctx.store.get(journey.attempt_id, ExamAttempt)
 
 
-def page(url: str) -> str:
-    status, body = http(url)
+def page(url: str, *, cookie: str) -> str:
+    status, body = http(url, cookie=cookie)
     assert status == 200, (status, body[:300])
     return html.unescape(body)
 
@@ -65,12 +66,14 @@ def test_after_a_restart_the_same_tab_address_goes_on_with_its_answers_and_marks
     base = f"http://127.0.0.1:{port}"
     first = node(database, base, clock, 1)
     with served(first, port):
-        _, attempt = in_exam(first)
+        mine, attempt = in_exam(first)
         url = attempt.workspace_url
         assert url is not None and url.startswith(f"{base}/w/ws-")  # the base URL, no other port
-        assert "Temps restant" in page(url)
-        http(action(url, "answer"), {"question_id": "tables-taille", "answer": "Octets"})
-        http(action(url, "mark"), {"question_id": "etats-regroupement", "marked": "1"})
+        assert "Temps restant" in page(url, cookie=mine)
+        http(
+            action(url, "answer"), {"question_id": "tables-taille", "answer": "Octets"}, cookie=mine
+        )
+        http(action(url, "mark"), {"question_id": "etats-regroupement", "marked": "1"}, cookie=mine)
     first.close()  # the node stops (its memory with it)
 
     clock.advance(seconds=10)  # a quick restart: within the heartbeat's grace
@@ -78,11 +81,13 @@ def test_after_a_restart_the_same_tab_address_goes_on_with_its_answers_and_marks
     try:
         assert again.tick().workspaces_lost == []  # nothing orphaned, nothing judged lost
         with served(again, port):
-            reloaded = page(url)  # the same address, served by the new process: no 410
+            reloaded = page(url, cookie=mine)  # the same address, served by the new process: no 410
             assert 'value="Octets"' in reloaded
             assert "is-marked" in navigator(reloaded)["etats-regroupement"]
             status, _ = http(
-                action(url, "answer"), {"question_id": "requetes-parametre", "answer": "[Nom ?]"}
+                action(url, "answer"),
+                {"question_id": "requetes-parametre", "answer": "[Nom ?]"},
+                cookie=mine,
             )
             assert status == 200
         saved = again.ctx.store.get(attempt.id, ExamAttempt)
@@ -106,23 +111,25 @@ def test_two_nodes_on_one_postgresql_serve_the_same_exam_tab(
         for platform, port in zip(nodes, ports, strict=True):
             stack.callback(platform.close)
             stack.enter_context(served(platform, port))
-        _, attempt = in_exam(nodes[0])
+        mine, attempt = in_exam(nodes[0])
         assert attempt.workspace_url is not None
         path = attempt.workspace_url.removeprefix(base)
         one, two = (f"http://127.0.0.1:{port}{path}" for port in ports)
-        http(action(one, "answer"), {"question_id": "tables-taille", "answer": "Octets"})
-        http(action(one, "mark"), {"question_id": "requetes-parametre", "marked": "1"})
-        on_two = page(two)
+        http(
+            action(one, "answer"), {"question_id": "tables-taille", "answer": "Octets"}, cookie=mine
+        )
+        http(action(one, "mark"), {"question_id": "requetes-parametre", "marked": "1"}, cookie=mine)
+        on_two = page(two, cookie=mine)
         assert 'value="Octets"' in on_two
         assert "is-marked" in navigator(on_two)["requetes-parametre"]
-        http(action(two, "answer"), {"question_id": "tables-taille", "answer": "Bits"})
-        assert 'value="Bits"' in page(one)
+        http(action(two, "answer"), {"question_id": "tables-taille", "answer": "Bits"}, cookie=mine)
+        assert 'value="Bits"' in page(one, cookie=mine)
         # A beat on one node counts for the other's watch, and the other's silence too.
         clock.advance(seconds=25)
-        page(two)  # a sign of life, given to node two
+        page(two, cookie=mine)  # a sign of life, given to node two
         clock.advance(seconds=25)  # 50 s after node one last heard of it, 25 s after two did
         assert nodes[0].tick().workspaces_lost == []
-        http(action(two, "closed"), {})  # the tab says it is closing
+        http(action(two, "closed"), {}, cookie=mine)  # the tab says it is closing
         assert nodes[0].tick().workspaces_lost == [attempt.id]
 
 
@@ -135,9 +142,11 @@ def test_a_worker_that_never_served_a_workspace_records_it_lost_when_its_beats_s
     worker = node(database, base, clock, 6)  # `vigie worker`: no web app, nothing served
     try:
         with served(web, port):
-            _, attempt = in_exam(web)
+            mine, attempt = in_exam(web)
             assert attempt.workspace_url is not None
-            page(attempt.workspace_url)  # the tab is open: it beats (through the web node)
+            page(
+                attempt.workspace_url, cookie=mine
+            )  # the tab is open: it beats (through the web node)
             clock.advance(seconds=20)
             assert worker.tick().workspaces_lost == []  # within the grace
             clock.advance(seconds=15)  # 35 s of silence: past the 30 s grace
@@ -152,31 +161,33 @@ def test_a_worker_that_never_served_a_workspace_records_it_lost_when_its_beats_s
 
 
 @pytest.fixture
-def tab(clock: ManualClock) -> Iterator[tuple[Platform, str]]:
+def tab(clock: ManualClock) -> Iterator[tuple[Platform, str, str]]:
     port = free_port()
     platform = node("memory:", f"http://127.0.0.1:{port}", clock, 7)
     with served(platform, port):
-        _, attempt = in_exam(platform)
+        mine, attempt = in_exam(platform)
         assert attempt.workspace_url is not None
-        yield platform, attempt.workspace_url
+        yield platform, attempt.workspace_url, mine
     platform.close()
 
 
-def test_a_mark_without_its_question_is_a_400_naming_the_field(tab: tuple[Platform, str]) -> None:
-    _, url = tab
-    status, body = http(action(url, "mark"), {"marked": "1"})
+def test_a_mark_without_its_question_is_a_400_naming_the_field(
+    tab: tuple[Platform, str, str],
+) -> None:
+    _, url, mine = tab
+    status, body = http(action(url, "mark"), {"marked": "1"}, cookie=mine)
     assert status == 400 and "question_id" in html.unescape(body)
 
 
 def test_a_torn_down_workspace_is_gone_and_another_ref_with_this_signature_too(
-    tab: tuple[Platform, str],
+    tab: tuple[Platform, str, str],
 ) -> None:
-    platform, url = tab
+    platform, url, mine = tab
     ref = urlsplit(url).path.rsplit("/", 1)[1]
     other = url.replace(ref, f"ws-{'0' * 8}-0000-0000-0000-{'0' * 12}")
-    assert http(other)[0] == 410
-    assert http(action(other, "beat"), {})[0] == 410
+    assert http(other, cookie=mine)[0] == 410
+    assert http(action(other, "beat"), {}, cookie=mine)[0] == 410
     platform.launcher.teardown(ref)
     for address in (url, action(url, "beat"), action(url, "answer")):
-        status, body = http(address, {} if address != url else None)
+        status, body = http(address, {} if address != url else None, cookie=mine)
         assert status == 410 and "n'est pas (ou plus) ouvert" in html.unescape(body)

@@ -10,7 +10,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import uvicorn
@@ -20,10 +20,13 @@ from adapters.bootstrap import Platform, Settings, bootstrap
 from adapters.clock import ManualClock
 from adapters.ids import SeededIds
 from app.mail_rendering import SupportContact
+from app.ports.sessions import StoredSession
+from app.sessions import candidate_account, new_session_id, session_key
 from app.use_cases import accounts
 from domain.staff import Role
 from ui.journey import PARIS, Journey
 from ui.web.app import create_app
+from ui.web.sessions import COOKIE as SESSION_COOKIE
 
 _TOKEN = re.compile(r'name="_csrf_token" value="([^"]+)"')
 
@@ -46,6 +49,27 @@ def log_in(client: TestClient[Any], path: str, email: str, password: str) -> Non
         follow_redirects=False,
     )
     assert reply.status_code in (302, 303), reply.text
+
+
+def her_browser(journey: Journey) -> str:
+    """The `Cookie` header of the journey's candidate's own browser, logged in: a session put
+    in the platform's store as her log-in puts it (the exam tab is served only there, F6).
+    It outlives any clock the test moves."""
+    candidate = journey.candidate_id
+    assert candidate is not None
+    platform = journey.platform
+    session_id = new_session_id()
+    now = platform.ctx.clock.now()
+    platform.sessions.put(
+        session_key(session_id),
+        StoredSession(
+            data={"candidate": str(candidate), "lang": "fr"},
+            account=candidate_account(candidate),
+            expires_at=now + timedelta(days=3650),
+            idle_until=now + timedelta(days=3650),
+        ),
+    )
+    return f"{SESSION_COOKIE}={session_id}"
 
 
 def csrf(client: TestClient[Any]) -> dict[str, str]:

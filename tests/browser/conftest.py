@@ -26,7 +26,8 @@ from adapters.bootstrap import Platform, Settings, bootstrap
 from adapters.clock import ManualClock
 from adapters.ids import SeededIds
 from app.mail_rendering import SupportContact
-from ui.journey import PARIS
+from tests.acceptance.web import her_browser
+from ui.journey import PARIS, Journey
 from ui.web.app import create_app
 from ui.worker import work
 
@@ -99,6 +100,20 @@ def _on_response(response: Any) -> None:
 
 def _on_page_error(error: Any) -> None:
     BROKEN.add(f"uncaught script error: {error.error}")
+
+
+def log_her_in(page: Any, journey: Journey) -> None:
+    """The journey's candidate logged in in `page`'s browser (her session cookie, as her
+    log-in sets it): the exam tab is served only there (sec-findings F6)."""
+    name, _, value = her_browser(journey).partition("=")
+    cookie = {"name": name, "value": value, "url": journey.platform.links.base_url}
+    page.context.add_cookies([{**cookie, "httpOnly": True, "sameSite": "Lax"}])
+
+
+def open_exam_tab(page: Any, journey: Journey, url: str) -> Any:
+    """The exam tab at `url` in `page`, in the browser where its candidate is logged in."""
+    log_her_in(page, journey)
+    return page.goto(url)
 
 
 def wait_until(page: Any, expression: str, arg: Any = None, timeout: float = 30_000) -> Any:

@@ -21,7 +21,7 @@ from app.context import update
 from domain.bounds import LIMITS
 from domain.candidate import Candidate
 from domain.exam_attempt import AttemptStatus, ExamAttempt
-from tests.browser.conftest import ARTIFACTS, Server, serious_violations
+from tests.browser.conftest import ARTIFACTS, Server, open_exam_tab, serious_violations
 from ui.journey import Journey
 
 SHOTS = Path(os.environ.get("VIGIE_EXAM_SHOTS", str(ARTIFACTS)))
@@ -92,7 +92,7 @@ def test_answers_are_saved_as_given_and_the_exam_is_finished_with_the_keyboard(
     journey, url = in_exam(server)
     order = attempt(server, journey).question_order
     page.set_viewport_size(DESKTOP)
-    page.goto(url)
+    open_exam_tab(page, journey, url)
     shot(page, "fr-desktop-start")
     second, fifth = order[1], order[4]
     kinds = {qid: page.locator(f"#q-{qid}").get_attribute("data-kind") for qid in (second, fifth)}
@@ -176,7 +176,7 @@ def test_the_exam_tab_in_english_and_on_a_phone(server: Server, page: Any) -> No
         )
         for width, size in (("desktop", DESKTOP), ("phone", PHONE)):
             page.set_viewport_size(size)
-            page.goto(url)
+            open_exam_tab(page, journey, url)
             page.locator("#remaining").wait_for()
             assert page.evaluate("document.documentElement.lang") == language
             overflow = page.evaluate(
@@ -200,7 +200,7 @@ def test_the_exam_tab_in_english_and_on_a_phone(server: Server, page: Any) -> No
     # Five minutes before the end, the bar says so once (aria-live) and the time turns red.
     left = attempt(server, journey).remaining_seconds(server.platform.ctx.now())
     server.clock.advance(seconds=left - 302)
-    page.goto(url)
+    open_exam_tab(page, journey, url)
     page.locator("#save-status").filter(has_text="5 minutes left").wait_for(timeout=8_000)
     assert "is-short" in (page.locator("#remaining").get_attribute("class") or "")
     shot(page, "en-phone-five-minutes-left")
@@ -219,7 +219,7 @@ def test_without_scripts_one_button_saves_the_whole_exam_and_comes_back_to_its_q
         page = context.new_page()
         problems = watch_problems(page)
         page.set_viewport_size(DESKTOP)
-        page.goto(url)
+        open_exam_tab(page, journey, url)
         choice = next(
             q for q in order if page.locator(f"#q-{q}").get_attribute("data-kind") != "short"
         )
@@ -254,7 +254,7 @@ def test_a_saved_answers_time_reads_in_the_platforms_zone_whatever_the_browsers(
     context = browser.new_context(locale="fr-FR", timezone_id="America/New_York")
     try:
         page = context.new_page()
-        page.goto(url)
+        open_exam_tab(page, journey, url)
         article = page.locator(f"#q-{order[0]}")
         if article.get_attribute("data-kind") == "short":
             article.get_by_label("Votre réponse").fill("Réponse libre")
@@ -276,7 +276,7 @@ def test_save_the_answer_leaves_the_saved_time_in_view(server: Server, page: Any
     within 0.3 s by « Vos réponses sont enregistrées. », too fast to read the time."""
     journey, url = in_exam(server)
     order = attempt(server, journey).question_order
-    page.goto(url)
+    open_exam_tab(page, journey, url)
     short = next(q for q in order if page.locator(f"#q-{q}").get_attribute("data-kind") == "short")
     article = page.locator(f"#q-{short}")
     article.get_by_label("Votre réponse").fill("Un à plusieurs")
@@ -301,7 +301,7 @@ def test_an_exam_tab_left_open_says_so_once_the_exam_is_sent(server: Server, pag
     « Temps restant » until reloaded (a reviewer's check): its next heartbeat learns the
     workspace is over, and the page says so."""
     journey, url = in_exam(server)
-    page.goto(url)
+    open_exam_tab(page, journey, url)
     page.locator("#save-status").wait_for(state="attached")
     journey.answer_and_send()  # from the portal: the workspace is torn down
     page.get_by_text("Cet espace d'examen n'est pas (ou plus) ouvert.").wait_for(timeout=15_000)
@@ -322,7 +322,7 @@ def test_an_answer_too_long_is_said_beside_its_question_and_its_text_is_kept(
     limit = LIMITS["answer"]
     page.set_viewport_size(DESKTOP)
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
-    page.goto(url)
+    open_exam_tab(page, journey, url)
     # The sixth question, or the first free-text one after it: the reviewer's was the sixth.
     short = next(
         q
@@ -505,7 +505,7 @@ class ShortAnswers:
 def short_answers(server: Server, page: Any, language: str) -> ShortAnswers:
     journey, url = in_exam(server, language)
     page.set_viewport_size(DESKTOP)
-    page.goto(url)
+    open_exam_tab(page, journey, url)
     first, second = [
         q
         for q in attempt(server, journey).question_order
@@ -718,7 +718,7 @@ def test_enter_in_an_answer_saves_it_and_never_asks_to_finish(server: Server, br
             page = context.new_page()
             problems = watch_problems(page)
             page.set_viewport_size(DESKTOP)
-            page.goto(url)
+            open_exam_tab(page, journey, url)
             kinds = {q: page.locator(f"#q-{q}").get_attribute("data-kind") for q in order}
             short = [q for q in order if kinds[q] == "short"][0 if scripts else 1]
             said = "Relation un à plusieurs" if scripts else "Sans script"

@@ -20,7 +20,7 @@ from tests.acceptance.test_safe_exam_browser import (
     platform_at,  # noqa: F401 (the fixture)
 )
 from tests.acceptance.web import served
-from tests.browser.conftest import ARTIFACTS, serious_violations
+from tests.browser.conftest import ARTIFACTS, log_her_in, serious_violations
 from ui.journey import Journey
 
 
@@ -56,6 +56,7 @@ def test_the_exam_tab_refuses_a_browser_without_seb_and_serves_seb(
     url = attempt.workspace_url
     assert url is not None
     with served(platform, port):
+        log_her_in(page, journey)  # a browser where she is logged in, but not SEB
         reply = page.goto(url)
         assert reply is not None and reply.status == 403
         alert = page.locator("#refusal")

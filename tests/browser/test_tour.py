@@ -287,6 +287,11 @@ def test_the_tour_of_every_screen_in_both_languages_at_desktop_and_phone_width(
         old.unlink()
 
     def page_for(who: str) -> Any:
+        if who == "exam" and who not in pages:
+            # A new tab beside the portal's, in her browser: the exam tab is served only
+            # where she is logged in (sec-findings F6).
+            pages[who] = page_for("candidate").context.new_page()
+            pages[who].set_default_timeout(15_000)
         if who not in pages:
             context = browser.new_context(locale="fr-FR")
             context.grant_permissions(["camera", "microphone"])
@@ -295,7 +300,7 @@ def test_the_tour_of_every_screen_in_both_languages_at_desktop_and_phone_width(
             page.set_default_timeout(15_000)
             if who == "candidate":
                 log_in(page, server.url, "/login", camille.email)
-            elif who not in ("visitor", "exam"):
+            elif who != "visitor":
                 log_in(page, server.url, "/staff/login", STAFF[Role(who)])
             pages[who] = page
         return pages[who]
@@ -436,7 +441,7 @@ def test_the_tour_of_every_screen_in_both_languages_at_desktop_and_phone_width(
         workspace = ctx.store.get(attempt_id, ExamAttempt).workspace_url
         assert workspace, "the exam's workspace has no address"
         tour(Screen("exam-tab", "The exam tab", "exam", lambda page: page.goto(workspace)))
-        pages.pop("exam").context.close()  # closing the tab, as the candidate does
+        pages.pop("exam").close()  # closing the tab, as the candidate does
         portal.answer_question(ctx, attempt_id, question_id="tables-taille", answer="Taille")
         portal.finish_exam(ctx, attempt_id)
         tour(Screen("portal-results", "Portal: results and code", "candidate", at_portal))

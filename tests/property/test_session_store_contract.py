@@ -94,6 +94,30 @@ def test_an_ended_session_is_never_brought_back_by_a_late_refresh(adapter: Sessi
     adapter.delete("k")  # twice: nothing to do, no error
 
 
+def test_an_absolute_end_is_pushed_later_never_earlier_and_never_for_an_ended_session(
+    adapter: SessionStore,
+) -> None:
+    """A candidate's exam tab keeps her session until her exam's end (ui.web.workspace):
+    `extend` moves the absolute end later only, and brings back no session that ended."""
+    adapter.put("k", _session("candidate:1", hours=1, idle_minutes=50))
+    adapter.extend("k", T0 + timedelta(hours=3), T0)
+    found = adapter.get("k", T0)
+    assert found is not None and found.expires_at == T0 + timedelta(hours=3)
+    adapter.extend("k", T0 + timedelta(hours=2), T0)  # earlier: nothing moves
+    found = adapter.get("k", T0)
+    assert found is not None and found.expires_at == T0 + timedelta(hours=3)
+    adapter.refresh("k", T0 + timedelta(hours=2, minutes=30), None)  # idle, now past 1 h
+    assert adapter.get("k", T0 + timedelta(hours=2)) is not None
+    # Over at its idle end: a late extension does not bring it back.
+    adapter.put("idle", _session("candidate:1", hours=1, idle_minutes=30))
+    adapter.extend("idle", T0 + timedelta(hours=5), T0 + timedelta(minutes=31))
+    idle = adapter.get("idle", T0 + timedelta(minutes=20))
+    assert idle is not None and idle.expires_at == T0 + timedelta(hours=1)
+    adapter.delete("k")
+    adapter.extend("k", T0 + timedelta(hours=5), T0)
+    assert adapter.get("k", T0) is None
+
+
 def test_ending_an_account_ends_all_its_sessions_and_no_other(adapter: SessionStore) -> None:
     for key in ("a1", "a2", "a3"):
         adapter.put(key, _session("candidate:alice"))

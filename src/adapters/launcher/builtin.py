@@ -2,10 +2,12 @@
 
 Each attempt gets its own workspace, reachable only through a URL signed for that attempt's
 workspace (a single-attempt link: another attempt's signature does not open it, and a torn
-down workspace answers 410 Gone). The page saves every answer on the server as it is given,
-shows the time left from the server's clock, and beats a heartbeat; a workspace whose page
-stopped beating for longer than the grace period is reported dead, so the attempt records it
-lost and the candidate can reopen it (R23) with the remaining time intact.
+down workspace answers 410 Gone), and only in the browser where the attempt's candidate is
+logged in (ui.web.workspace checks her session against `candidate_of`). The page saves
+every answer on the server as it is given, shows the time left from the server's clock, and
+beats a heartbeat; a workspace whose page stopped beating for longer than the grace period is
+reported dead, so the attempt records it lost and the candidate can reopen it (R23) with the
+remaining time intact.
 
 Issue 15: the pages are served by the main web app under the platform's base URL
 (`<VIGIE_BASE_URL>/w/<ref>?t=…`, ui.web.workspace), not by a server of their own on another
@@ -33,9 +35,11 @@ from app.ports.workspace_heartbeats import WorkspaceHeartbeats
 from domain.errors import DomainError
 
 ViewFunction = Callable[[UUID], DeskView]
+OwnerFunction = Callable[[UUID], UUID]  # an attempt's candidate (LookupError: no such attempt)
 AnswerFunction = Callable[[UUID, str, str, tuple[str, ...]], None]
 FinishFunction = Callable[[UUID], object]
 MAX_FORM_BYTES = 64 * 1024
+OWNERS_KEPT = 100_000  # attempts whose candidate is remembered (a few MB at most)
 PREFIX = "ws-"  # a built-in workspace's reference: ws-<attempt id>
 
 Form = Mapping[str, Sequence[str]]
@@ -65,11 +69,20 @@ class BuiltinWorkspaces:
         self._view: ViewFunction = _unbound
         self._answer: AnswerFunction = _unbound
         self._finish: FinishFunction = _unbound
+        self._owner: OwnerFunction = _unbound
+        self._owners: dict[UUID, UUID] = {}
         self.tab = ExamTab(support or SupportContact(), time_zone)
 
-    def bind(self, view: ViewFunction, answer: AnswerFunction, finish: FinishFunction) -> None:
-        """Give the workspace what it serves: the desk view, the answer and finish use cases."""
-        self._view, self._answer, self._finish = view, answer, finish
+    def bind(
+        self,
+        view: ViewFunction,
+        answer: AnswerFunction,
+        finish: FinishFunction,
+        owner: OwnerFunction,
+    ) -> None:
+        """Give the workspace what it serves: the desk view, the answer and finish use cases,
+        and whose attempt it is (the candidate the exam tab is served to)."""
+        self._view, self._answer, self._finish, self._owner = view, answer, finish, owner
 
     # --- the port ----------------------------------------------------------------------------
 
@@ -113,6 +126,28 @@ class BuiltinWorkspaces:
         """The signed, single-attempt address of a workspace."""
         return f"{self.links.base_url}/w/{ref}?t={quote(self.links.sign('workspace', ref))}"
 
+    def signed_attempt(self, ref: str, token: str) -> UUID | None:
+        """The attempt whose workspace `token` signs, from the signature and the reference
+        alone (no read: open or torn down, `attempt_for` says), or None (a 410)."""
+        if not self.owns(ref) or not self._signed(ref, token):
+            return None
+        return UUID(ref.removeprefix(PREFIX))
+
+    def candidate_of(self, attempt_id: UUID) -> UUID | None:
+        """The candidate whose attempt it is (None for no such attempt). Never changes, so
+        it is read once per process: the heartbeat does not read the attempt for it."""
+        known = self._owners.get(attempt_id)
+        if known is not None:
+            return known
+        try:
+            owner = self._owner(attempt_id)
+        except LookupError:
+            return None
+        if len(self._owners) >= OWNERS_KEPT:
+            self._owners.clear()
+        self._owners[attempt_id] = owner
+        return owner
+
     def attempt_for(self, ref: str, token: str) -> UUID | None:
         """The attempt whose open workspace `token` signs, or None (a 410)."""
         if not self._signed(ref, token):
@@ -149,10 +184,13 @@ class BuiltinWorkspaces:
     def view(self, attempt_id: UUID) -> DeskView:
         return self._view(attempt_id)
 
-    def render(self, attempt_id: UUID, ref: str, token: str, **page: Any) -> str:
-        """The exam tab's page (see `ExamTab.render` for what `page` may say)."""
+    def render(
+        self, attempt_id: UUID, ref: str, token: str, *, view: DeskView | None = None, **page: Any
+    ) -> str:
+        """The exam tab's page (see `ExamTab.render` for what `page` may say); `view`, when
+        the caller already has the attempt's."""
         return self.tab.render(
-            self.view(attempt_id),
+            view or self.view(attempt_id),
             base=f"/w/{ref}",
             token=quote(token),
             marked=self.marked(ref),

@@ -90,6 +90,31 @@ SEB_REFUSALS: dict[str, str] = {
         "the bottom of this page."
     ),
 }
+# F6 (sec-findings): the exam tab is served only to the attempt's candidate, logged in in
+# this browser. Why a request was refused, by reason (ui.web.workspace): said on the page a
+# stranger or a logged-out browser gets, and to the tab's script, which keeps what was typed.
+LOG_IN_PAGE: dict[str, str] = {
+    "logged-out": N_(
+        "This exam tab opens only in the browser where you are logged in to Vigie. Log in, "
+        "then go back to “My exams” and reopen your exam from there."
+    ),
+    "other-account": N_(
+        "Another account is logged in to Vigie in this browser. Log in with your own "
+        "account, then go back to “My exams” and reopen your exam from there."
+    ),
+}
+LOG_IN_TAB: dict[str, str] = {
+    "logged-out": N_(
+        "Not saved: this browser is no longer logged in to Vigie. What you typed stays here. "
+        "Log in again, go back to “My exams” and open your exam: this tab then saves your "
+        "answers again."
+    ),
+    "other-account": N_(
+        "Not saved: another account is now logged in to Vigie in this browser. What you "
+        "typed stays here. Log in again with your own account, go back to “My exams” and "
+        "open your exam: this tab then saves your answers again."
+    ),
+}
 UNREADABLE = N_(
     "This answer could not be saved as sent. It stays in the field: copy it, reload the page "
     "(your other answers are kept), then give it again."
@@ -236,6 +261,26 @@ class ExamTab:
             message=self.seb_refusal(reason, language),
             rule=rule,
             guide_rule=guide_rule,
+        )
+
+    def log_in_refusal(self, reason: str, language: str) -> str:
+        """The sentence the tab's script shows when a request was refused for want of the
+        candidate's session (`reason`: "logged-out" or "other-account")."""
+        return gettext_for(language)(LOG_IN_TAB[reason])
+
+    def log_in_refused(self, reason: str, language: str, log_in: str) -> str:
+        """The page of an exam tab opened without the candidate's session (another browser,
+        or hers after log-out), in her language: log in, then reopen the exam from « Mes
+        examens ». `log_in`: the platform's log-in page, back to « Mes examens »."""
+        language = language if language in LANGUAGES else "fr"
+        _ = gettext_for(language)
+        return _PAGE.render(
+            _=_,
+            lang=language,
+            support=self.support,
+            state="log-in",
+            message=_(LOG_IN_PAGE[reason]),
+            log_in=log_in,
         )
 
     def gone(self) -> str:

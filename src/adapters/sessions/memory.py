@@ -53,6 +53,14 @@ class MemorySessionStore:
                 kept = found.data if data is None else _plain(data)
                 self._sessions[key] = replace(found, idle_until=until, data=kept)
 
+    def extend(self, key: str, expires_at: datetime, now: datetime) -> None:
+        with self._lock:
+            found = self._sessions.get(key)
+            if found is None or now >= found.idle_until or now >= found.expires_at:
+                return
+            if expires_at > found.expires_at:
+                self._sessions[key] = replace(found, expires_at=expires_at)
+
     def delete(self, key: str) -> None:
         with self._lock:
             self._sessions.pop(key, None)

@@ -200,6 +200,16 @@ class PostgresSessionStore:
                 (idle_until, None if data is None else _json(data), key),
             )
 
+    def extend(self, key: str, expires_at: datetime, now: datetime) -> None:
+        with self._pool.connection() as connection:
+            connection.execute(
+                self._sql(
+                    "UPDATE {sessions} SET expires_at = GREATEST(expires_at, %s) "
+                    "WHERE key = %s AND expires_at > %s AND idle_until > %s"
+                ),
+                (expires_at, key, now, now),
+            )
+
     def delete(self, key: str) -> None:
         with self._pool.connection() as connection:
             connection.execute(self._sql("DELETE FROM {sessions} WHERE key = %s"), (key,))

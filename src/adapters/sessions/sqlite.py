@@ -102,6 +102,14 @@ class SqliteSessionStore:
                 (_epoch(idle_until), None if data is None else _json(data), key),
             )
 
+    def extend(self, key: str, expires_at: datetime, now: datetime) -> None:
+        with self._connection() as db:
+            db.execute(
+                "UPDATE vigie_sessions SET expires_at = MAX(expires_at, ?) "
+                "WHERE key = ? AND expires_at > ? AND idle_until > ?",
+                (_epoch(expires_at), key, _epoch(now), _epoch(now)),
+            )
+
     def delete(self, key: str) -> None:
         with self._connection() as db:
             db.execute("DELETE FROM vigie_sessions WHERE key = ?", (key,))

@@ -61,6 +61,12 @@ class SessionStore(Protocol):
         flight on another worker never brings back a revoked session)."""
         ...
 
+    def extend(self, key: str, expires_at: datetime, now: datetime) -> None:
+        """Push a living session's absolute end to `expires_at` (never earlier): a candidate's
+        exam tab keeps her logged in until her exam's end (ui.web.workspace). Nothing if the
+        session is over at `now` or was ended meanwhile (never brought back)."""
+        ...
+
     def delete(self, key: str) -> None:
         """End one session (nothing if it is not there)."""
         ...

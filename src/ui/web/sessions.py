@@ -19,6 +19,7 @@ unchanged: they read and write `request.session` as before.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -44,9 +45,14 @@ from app.sessions import (
 from ui.web import unavailable
 
 COOKIE = "vigie_session"
-# Files and the icon need no session: no read of the store for them. Nor does the exam tab
-# (issue 15): its signed link is its credential, and it beats every few seconds.
-_WITHOUT_SESSION = ("/static/", "/favicon.ico", "/w/")
+# Files and the icon need no session: no read of the store for them. The exam tab (/w/) does
+# (sec-findings F6): its signed link alone opened the exam in any browser, after log-out
+# too; it is served only to the candidate's own session, whose idle end its heartbeat keeps
+# moving (one read of the session per beat, a write at most once a minute: TOUCH_EVERY).
+_WITHOUT_SESSION = ("/static/", "/favicon.ico")
+# What a handler may read and ask of the session beyond its data (`keep_session_until`).
+_ENDS = "vigie.session_expires_at"
+_KEEP_UNTIL = "vigie.session_keep_until"
 # Nor do the probes and the metrics (issue 15): polled every few seconds by machines, they
 # never read, touch nor create a session, whatever cookie they carry.
 _PROBES = frozenset({"/health", "/ready", "/metrics"})
@@ -87,6 +93,8 @@ class ServerSessions:
         # The handler's own copy (`_save` compares it with what was loaded): a JSON round
         # trip in C, the data being JSON as kept (issue 15: deepcopy cost 2 % of a request).
         scope["session"] = _COPY(_ENCODE(loaded.data)) if loaded else {}
+        if loaded is not None:
+            _state(scope)[_ENDS] = loaded.expires_at
 
         unanswered = False  # the session could not be written: the 503 went instead
 
@@ -125,6 +133,8 @@ class ServerSessions:
         data = scope.get("session")
         if loaded is None or not sent_id or not isinstance(data, dict) or not data:
             return False
+        if _KEEP_UNTIL in _state(scope):  # a handler asked for a later absolute end
+            return False
         if data != loaded.data:  # the identity is part of the data
             return False
         idle_until = self.clock.now() + self.policy.lifetime(account_of(data)).idle
@@ -142,6 +152,13 @@ class ServerSessions:
             # The same person (or visitor): data and idle end, written only when they move.
             lifetime = self.policy.lifetime(account)
             idle_until = now + lifetime.idle
+            keep_until = _state(scope).get(_KEEP_UNTIL)
+            if isinstance(keep_until, datetime) and keep_until > loaded.expires_at:
+                # Later than the log-in's end (a candidate's exam, ui.web.workspace): the
+                # store keeps it, and the browser keeps its cookie as long.
+                self.store.extend(session_key(sent_id), keep_until, now)
+                max_age = int((keep_until - now).total_seconds())
+                cookies.append(self._cookie(sent_id, max_age=max_age))
             if data != loaded.data or idle_until - loaded.idle_until >= TOUCH_EVERY:
                 changed = data if data != loaded.data else None
                 self.store.refresh(session_key(sent_id), idle_until, changed)
@@ -176,6 +193,27 @@ class ServerSessions:
             samesite="lax",
             secure=self.secure,
         ).to_header(header="")
+
+
+def keep_session_until(request: Request[Any, Any, Any], until: datetime) -> None:
+    """Ask the middleware to keep this request's session (if any) at least until `until`,
+    past the absolute end its log-in gave it: once, when the end it has is earlier."""
+    ends = session_ends(request)
+    if ends is not None and until > ends:
+        _state(request.scope)[_KEEP_UNTIL] = until
+
+
+def session_ends(request: Request[Any, Any, Any]) -> datetime | None:
+    """The absolute end of this request's session, as loaded (None without one)."""
+    ends = _state(request.scope).get(_ENDS)
+    return ends if isinstance(ends, datetime) else None
+
+
+def _state(scope: Scope) -> dict[str, Any]:
+    """The request's own state (Litestar's `request.state`), where the middleware and the
+    handlers leave each other what is not the session's data."""
+    state: dict[str, Any] = scope.setdefault("state", {})
+    return state
 
 
 def session_where_unrouted(

@@ -2,9 +2,31 @@
 URL: `/w/<ref>?t=<signature>` and the page's actions beside it. No second port: any node
 serves any workspace, its state being in the store (adapters.launcher.builtin).
 
-The tab is opened by a link signed for one attempt's workspace: no log-in, no session, no
-CSRF token (the signature in the address is the credential, and a cross-site form cannot
-know it). A torn-down workspace, or another attempt's signature, answers 410 Gone. Bodies
+The tab is opened by a link signed for one attempt's workspace, in the browser where the
+attempt's candidate is logged in: the signature and her session cookie together are the
+credential (no CSRF token: a cross-site form cannot know the signature). A torn-down
+workspace, or another attempt's signature, answers 410 Gone.
+
+Sec-findings F6: the link alone used to be the credential. Pasted to a helper on another
+computer, it showed the questions and took answers there while the candidate sat in front
+of the camera, and it kept working after she logged out. Now a request without her session
+(another browser, hers after log-out or once the session ended) is refused before anything
+is read or saved, is no sign of life, and gets a page in her language (log in, then reopen
+the exam from « Mes examens ») or, for the tab's script, that sentence as JSON (401; 403
+when another account is logged in): the script keeps what was typed and sends it again once
+she is logged in. The portal opens the tab in the same browser (a link or `window.open`
+from the proctoring tab, same site), so the session cookie (SameSite=Lax) goes with every
+request of the tab, its fetches and its closing beacon included.
+
+Her session must not end under her exam: the tab's heartbeat keeps its idle end moving (the
+session middleware touches it at most once a minute), and opening the tab during the exam
+keeps the session at least until the exam's end (app.sessions.kept_for_exam), past the
+absolute end its log-in gave it (12 h by default, when an exam with extra time may last 6).
+
+An external launcher (adapters.launcher.libvirt) is not served here: its workspace is a
+machine whose console (noVNC through websockify) is on another host or port, which never
+sees the platform's session cookie, so the token in its URL stays its only credential
+there; the machine itself can still demand its own log-in. Bodies
 are at most 64 KiB (an exam's answers are a few kilobytes), read strictly: not UTF-8, or
 more fields than any exam has, is a 400.
 
@@ -30,11 +52,15 @@ from litestar.response import Redirect
 from adapters.launcher.builtin import MAX_FORM_BYTES, BuiltinWorkspaces
 from adapters.launcher.page import refusal_fields, refusal_for
 from app import safe_exam_browser as seb
-from app.exam_desk import lockdown_of
+from app.exam_desk import DeskView, lockdown_of
+from app.sessions import kept_for_exam
 from domain.errors import DomainError
+from domain.exam_attempt import AttemptStatus
 from ui.web.edge import platform_of
+from ui.web.sessions import keep_session_until, session_ends
 
 PATH = "/w"
+LOG_IN_PAGE = "/login?next=/exams"  # then « Mes examens », where the exam is reopened
 MAX_FORM_FIELDS = 1000  # an exam has tens of questions; parse_qs allocates per field
 FETCHED = "x-vigie-fetch"  # the page's script asks for a JSON answer instead of a page
 NO_STORE = {"cache-control": "no-store"}
@@ -75,25 +101,74 @@ def _admit(
     beat: bool = True,
 ) -> UUID | Response[Any]:
     """The attempt the signed link opens, after the Safe Exam Browser check when its
-    certification requires it (then a refused request is no heartbeat); `beat`: the request
-    is a sign of life. Otherwise the response to send: gone (410) or refused (403)."""
-    find = workspaces.beat if beat else workspaces.attempt_for
+    certification requires it, to its candidate's own session only (F6); a refused request
+    is no heartbeat. `beat`: the request is a sign of life. Otherwise the response to send:
+    gone (410), refused for want of SEB (403), or not hers (401, 403 for another account)."""
+    signed = workspaces.signed_attempt(ref, token)
+    if signed is None:
+        return _gone(workspaces)
     ctx = platform_of(request).ctx
     if not any(c.safe_exam_browser for c in ctx.catalogue):
+        not_hers = _not_hers(request, workspaces, signed)
+        if not_hers is not None:
+            return not_hers
+        find = workspaces.beat if beat else workspaces.attempt_for
         attempt_id = find(ref, token)
         return _gone(workspaces) if attempt_id is None else attempt_id
     attempt_id = workspaces.attempt_for(ref, token)
     if attempt_id is None:
         return _gone(workspaces)
+    # Outside Safe Exam Browser, that is what to say first: logging in elsewhere than in
+    # SEB would not open the exam.
     requirement = lockdown_of(ctx, attempt_id)
     if requirement is not None:
         own_key = seb.config_key(seb.exam_settings(_start_url(request), requirement))
         reason = seb.refusal(requirement, own_key, _request_urls(request), request.headers)
         if reason is not None:
             return _seb_refused(request, workspaces, attempt_id, reason)
+    not_hers = _not_hers(request, workspaces, attempt_id)
+    if not_hers is not None:
+        return not_hers
     if beat:
         workspaces.beat(ref, token)
     return attempt_id
+
+
+# F6: why a request is not the attempt's candidate's own, and its status.
+LOG_IN_STATUS = {"logged-out": 401, "other-account": 403}
+
+
+def _not_hers(
+    request: Request[Any, Any, Any], workspaces: BuiltinWorkspaces, attempt_id: UUID
+) -> Response[Any] | None:
+    """None when this browser is logged in as the attempt's candidate; otherwise the
+    refusal (gone, for an attempt that does not exist)."""
+    owner = workspaces.candidate_of(attempt_id)
+    if owner is None:
+        return _gone(workspaces)
+    session = request.scope.get("session") or {}
+    candidate = session.get("candidate") if isinstance(session, dict) else None
+    if candidate == str(owner):
+        return None
+    logged_in = isinstance(session, dict) and (candidate or session.get("staff"))
+    reason = "other-account" if logged_in else "logged-out"
+    language = workspaces.view(attempt_id).language
+    status = LOG_IN_STATUS[reason]
+    if request.headers.get(FETCHED) == "1":
+        message = workspaces.tab.log_in_refusal(reason, language)
+        return _json({"error": message, "reason": reason}, status)
+    page = workspaces.tab.log_in_refused(reason, language, LOG_IN_PAGE)
+    return _page(page, status)
+
+
+def _keep_her_logged_in(request: Request[Any, Any, Any], view: DeskView) -> None:
+    """During the exam, her session lasts at least until its end (and a little after)."""
+    ends = session_ends(request)
+    if ends is None or view.status is not AttemptStatus.IN_PROGRESS:
+        return
+    until = kept_for_exam(ends, view.ends_at)
+    if until is not None:
+        keep_session_until(request, until)
 
 
 def _start_url(request: Request[Any, Any, Any]) -> str:
@@ -164,7 +239,9 @@ class ExamTabPages(Controller):
         attempt_id = _admit(request, workspaces, ref, t)
         if isinstance(attempt_id, Response):
             return attempt_id
-        return _page(workspaces.render(attempt_id, ref, t, saved=saved == "1"))
+        view = workspaces.view(attempt_id)
+        _keep_her_logged_in(request, view)
+        return _page(workspaces.render(attempt_id, ref, t, view=view, saved=saved == "1"))
 
     @post("/{ref:str}/beat", sync_to_thread=True, status_code=200)
     def exam_tab_beat(

@@ -61,13 +61,51 @@
   }
   if (!root || state === "left" || state === "finished") return;
 
-  setInterval(function () {
-    fetch(url("beat"), { method: "POST" }).then(function (reply) {
+  // F6: the tab works only in the browser where the candidate is logged in. Logged out (here
+  // or in the proctoring tab), or her session over: the server refuses (401, or 403 for
+  // another account) with a sentence, said in the bar wherever she is, what she typed kept
+  // in the page and sent again every 5 s, so it is saved once she is logged in again. No
+  // reload: the page would lose what was typed.
+  var sessionLost = null;  // the server's sentence while this browser is not hers
+  function isSessionRefusal(reply) { return reply.status === 401 || reply.status === 403; }
+  function loseSession(sentence) {
+    sessionLost = sentence || sessionLost || "";
+    var box = document.getElementById("session-lost");
+    if (box) {
+      box.querySelector("p").textContent = sessionLost;
+      box.hidden = false;
+    }
+    document.querySelectorAll("[data-session-lost]").forEach(function (here) {
+      here.textContent = sessionLost;
+      here.hidden = false;
+    });
+  }
+  function findSession() {
+    if (sessionLost === null) return;
+    sessionLost = null;
+    var box = document.getElementById("session-lost");
+    if (box) box.hidden = true;
+    document.querySelectorAll("[data-session-lost]").forEach(function (here) { here.hidden = true; });
+  }
+  // A beat says whether this browser is still hers: resolves true when it is.
+  function beat() {
+    return fetch(url("beat"), { method: "POST", headers: { "X-Vigie-Fetch": "1" } }).then(function (reply) {
       // The workspace is over (the exam sent from the portal, or ended elsewhere): the page
       // says so, where its questions and a running « Temps restant » stayed until a reload
       // (a reviewer's check). Answers are saved as they are given: nothing is lost.
       if (reply.status === 410) window.location.reload();
-    }).catch(function () { /* the next beat retries */ });
+      if (isSessionRefusal(reply)) {
+        return reply.json().catch(function () { return {}; }).then(function (data) {
+          loseSession(data.error);
+          return false;
+        });
+      }
+      if (reply.ok) findSession();
+      return reply.ok;
+    });
+  }
+  setInterval(function () {
+    beat().catch(function () { /* the next beat retries */ });
     resend();
   }, 5000);
   if (!exam) return;
@@ -149,7 +187,9 @@
       keepalive: true
     }).then(function (reply) {
       return reply.json().catch(function () { return {}; }).then(function (data) {
+        if (isSessionRefusal(reply) && data.reason) throw { session: data.error || "" };
         if (!reply.ok) throw { refused: data.error || "", rule: data.rule || "" };
+        if (sessionLost !== null) findSession();
         return data;
       });
     });
@@ -291,7 +331,12 @@
       // question says why, the bar says it is not saved.
       dirty[id] = true;
       failed[id] = true;
-      if (reason && reason.refused) {
+      if (reason && reason.session !== undefined) {
+        // Not this answer's fault: it is sent again as it stands once she is logged in.
+        loseSession(reason.session);
+        problem(article, reason.session);
+        say(words("refused", { n: number }));
+      } else if (reason && reason.refused) {
         refused[id] = sent;
         problem(article, reason.refused);
         say(words("refused", { n: number }));
@@ -352,7 +397,10 @@
       var body = new URLSearchParams();
       body.append("question_id", id);
       body.append("marked", event.target.checked ? "1" : "");
-      post("mark", body).catch(function () { say(words("unsaved", { n: article.dataset.number })); });
+      post("mark", body).catch(function (reason) {
+        if (reason && reason.session !== undefined) loseSession(reason.session);
+        say(words("unsaved", { n: article.dataset.number }));
+      });
       refresh();
       return;
     }
@@ -399,6 +447,16 @@
     dialog.addEventListener("close", function () { if (opener) opener.focus(); });
     var confirm = dialog.querySelector("form");
     confirm.addEventListener("submit", function (event) {
+      // Not logged in as her any more (F6): finishing or leaving would only be refused, on a
+      // page that replaces this one and what is typed in it. Asked again first (she may
+      // have logged in since the last beat); the dialog says it while it is so.
+      if (sessionLost !== null) {
+        event.preventDefault();
+        beat().then(function (hers) {
+          if (hers) confirm.requestSubmit();
+        }, function () { /* the connection: the dialog stays, the beat retries */ });
+        return;
+      }
       // Every answer reaches the server before the exam ends or the tab is left.
       if (Object.keys(byId).some(function (id) { return dirty[id] || inFlight[id]; })) {
         event.preventDefault();
