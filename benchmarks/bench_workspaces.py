@@ -52,7 +52,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from datetime import date
+from datetime import date, timedelta
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -66,6 +66,8 @@ from adapters.clock import ManualClock
 from adapters.ids import SeededIds
 from adapters.launcher.builtin import BuiltinWorkspaces
 from app.mail_rendering import SupportContact
+from app.ports.sessions import StoredSession
+from app.sessions import candidate_account, new_session_id, session_key
 from app.use_cases import enrolment, portal, proctoring
 from benchmarks.harness import (
     Latency,
@@ -105,6 +107,7 @@ from domain.exam_attempt import ExamAttempt
 from domain.exam_paper import QuestionKind
 from domain.proctored_session import EnvironmentPart
 from ui.web.app import create_app
+from ui.web.sessions import COOKIE as SESSION_COOKIE
 from vigie_contracts.samples import ebml_sample, jpeg_sample
 
 CERTIFICATION = "ENI-ACCESS"
@@ -138,17 +141,19 @@ class Samples:
         return wrapper
 
 
-def http_call(port: int, path: str, body: bytes | None = None) -> Trip:
+def http_call(port: int, path: str, body: bytes | None = None, *, cookie: str = "") -> Trip:
     """One request on a new connection (as to an HTTP/1.0 server), its response read whole:
-    a POST of the form `body`, or a GET without one."""
+    a POST of the form `body`, or a GET without one, from the browser whose cookies are
+    `cookie` (the exam tab is served only to its candidate's session: sec-findings F6)."""
     method, kind = ("POST", "save") if body is not None else ("GET", "page")
+    headers = {**(FORM if body is not None else {}), **({"Cookie": cookie} if cookie else {})}
     started = time.perf_counter()
     connected = started
     connection = http.client.HTTPConnection(HOST, port, timeout=HTTP_TIMEOUT_S)
     try:
         connection.connect()
         connected = time.perf_counter()
-        connection.request(method, path, body=body, headers=FORM if body is not None else {})
+        connection.request(method, path, body=body, headers=headers)
         response = connection.getresponse()
         response.read()
         status, error = response.status, ""
@@ -200,6 +205,28 @@ def run_threads(
 
 
 # --- the platform and its worker ---------------------------------------------------------
+
+
+_COOKIES: dict[uuid.UUID, str] = {}
+
+
+def her_cookie(platform: Platform, candidate_id: uuid.UUID) -> str:
+    """Her browser's session cookie, as her log-in sets it (one per candidate): the exam tab
+    answers only there (sec-findings F6), one session read more per request."""
+    if candidate_id not in _COOKIES:
+        session_id = new_session_id()
+        now = platform.ctx.clock.now()
+        platform.sessions.put(
+            session_key(session_id),
+            StoredSession(
+                data={"candidate": str(candidate_id)},
+                account=candidate_account(candidate_id),
+                expires_at=now + timedelta(days=2),
+                idle_until=now + timedelta(days=2),
+            ),
+        )
+        _COOKIES[candidate_id] = f"{SESSION_COOKIE}={session_id}"
+    return _COOKIES[candidate_id]
 
 
 def make_platform(url: str) -> Platform:
@@ -446,10 +473,12 @@ def provision(
         click.seconds.append(time.perf_counter() - clicked)
         committed = watch.wait(attempt_id, READY_TIMEOUT_S, worker)
         recorded.seconds.append(committed - clicked)
-        url = urlparse(platform.ctx.store.get(attempt_id, ExamAttempt).workspace_url)
+        attempt = platform.ctx.store.get(attempt_id, ExamAttempt)
+        url = urlparse(attempt.workspace_url)
+        cookie = her_cookie(platform, attempt.candidate_id)
         deadline = time.monotonic() + READY_TIMEOUT_S
         while True:
-            trip = http_call(url.port or 80, f"{url.path}?{url.query}")
+            trip = http_call(url.port or 80, f"{url.path}?{url.query}", cookie=cookie)
             if trip.slow_connect:
                 slow.append(trip)
             if trip.status == HTTPStatus.OK:
@@ -544,6 +573,7 @@ class Script:
     page: str | None
     post: str
     answers: list[tuple[str, float]]  # the form's body, the think time before it (s)
+    cookie: str = ""  # her browser's (her session)
 
 
 def run_scripts(
@@ -560,13 +590,13 @@ def run_scripts(
         script = scripts[i]
         barrier.wait(timeout=120)
         if script.page is not None:
-            trips.append(http_call(port, script.page))  # the tab opens
+            trips.append(http_call(port, script.page, cookie=script.cookie))  # the tab opens
         for n, (body, think_s) in enumerate(script.answers, start=1):
             time.sleep(think_s)
-            trips.append(http_call(port, script.post, body.encode()))
+            trips.append(http_call(port, script.post, body.encode(), cookie=script.cookie))
             progress.step()
             if script.page is not None and n % PAGE_EVERY == 0:
-                trips.append(http_call(port, script.page))
+                trips.append(http_call(port, script.page, cookie=script.cookie))
 
     seconds = run_threads(len(scripts), client, before_release)
     return trips, seconds
@@ -619,7 +649,12 @@ def client_process() -> int:
     scripts, then the round trips as JSON on stdout (progress goes to stderr)."""
     job = json.loads(sys.stdin.readline())
     scripts = [
-        Script(s["page"], s["post"], [(body, think_s) for body, think_s in s["answers"]])
+        Script(
+            s["page"],
+            s["post"],
+            [(body, think_s) for body, think_s in s["answers"]],
+            s["cookie"],
+        )
         for s in job["scripts"]
     ]
 
@@ -635,8 +670,12 @@ def client_process() -> int:
 
 
 def scripts_for(
-    begun: Sequence[ExamAttempt], plans: Sequence[list[Answer]], pages: bool
+    begun: Sequence[ExamAttempt],
+    plans: Sequence[list[Answer]],
+    pages: bool,
+    platform: Platform | None = None,
 ) -> list[Script]:
+    """Each candidate's script; with `platform`, from her browser (her session cookie)."""
     scripts = []
     for attempt, plan in zip(begun, plans, strict=True):
         url = urlparse(attempt.workspace_url)
@@ -645,6 +684,7 @@ def scripts_for(
                 f"{url.path}?{url.query}" if pages else None,
                 f"{url.path}/answer?{url.query}",
                 [(answer.form(), answer.think_s) for answer in plan],
+                her_cookie(platform, attempt.candidate_id) if platform else "",
             )
         )
     return scripts
@@ -672,7 +712,7 @@ def answer_over_http(
     try:
         trips, seconds, client_cpu_s = drive(
             app_port(platform),
-            scripts_for(begun, plans, pages=True),
+            scripts_for(begun, plans, pages=True, platform=platform),
             label,
             clients,
             lambda: meters.append(CpuMeter(worker)),
@@ -819,7 +859,8 @@ def profile_http_answers(platform: Platform, begun: Sequence[ExamAttempt]) -> li
             url = urlparse(attempt.workspace_url)
             question = attempt.question_order[(n // len(begun)) % len(attempt.question_order)]
             body = urlencode({"question_id": question, "answer": f"profil {n}"}).encode()
-            trip = http_call(url.port or 80, f"{url.path}/answer?{url.query}", body)
+            cookie = her_cookie(platform, attempt.candidate_id)
+            trip = http_call(url.port or 80, f"{url.path}/answer?{url.query}", body, cookie=cookie)
             if not ok(trip.status):
                 raise RuntimeError(f"profiled answer refused: {trip.status}")
     finally:

@@ -82,3 +82,5 @@ def test_the_exam_tab_refuses_a_browser_without_seb_and_serves_seb(
         with page.expect_response(lambda r: "/beat" in r.url, timeout=10_000) as beat:
             pass
         assert beat.value.status == 403  # the same page, its requests no longer SEB's
+        page.wait_for_timeout(500)  # its answer read: SEB's refusal is not a log-out (F6)
+        assert page.locator("#session-lost").is_hidden()

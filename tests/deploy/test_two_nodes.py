@@ -184,10 +184,11 @@ def test_a_journey_across_two_nodes_survives_a_killed_node_and_erasure_empties_t
         attempt = store.get(attempt_id, ExamAttempt)
         tab = attempt.workspace_url
         assert tab.startswith(running.url + "/w/"), tab
-        assert httpx.get(tab, timeout=30).status_code == 200
+        # In her browser (her session: the tab is served there only, sec-findings F6).
+        assert through.get(tab, timeout=30).status_code == 200
         first, *others = attempt.question_order
         page, token = tab.split("?", 1)
-        saved = httpx.post(
+        saved = through.post(
             f"{page}/answer?{token}",
             data={"question_id": first, "answer": "Taille du champ"},
             timeout=30,

@@ -163,7 +163,14 @@ class LibvirtLauncher:
         return f"{self.name_prefix}{attempt_id}"
 
     def console_url(self, name: str) -> str:
-        """The noVNC page showing the workspace's screen (websockify's token is its name)."""
+        """The noVNC page showing the workspace's screen (websockify's token is its name).
+
+        Unlike the built-in exam tab (ui.web.workspace, sec-findings F6), this address is not
+        tied to the candidate's Vigie session: websockify and noVNC run apart from the
+        platform (another port or host, behind the site's proxy) and never see its session
+        cookie, so whoever holds the address reaches the console. Binding it to her browser
+        is the console proxy's job (an authenticating proxy in front of websockify), or the
+        machine's own log-in; the token is also the domain's name, not a secret."""
         query = urlencode({"path": f"websockify?token={name}", "autoconnect": "true"})
         separator = "&" if "?" in self.console_base_url else "?"
         return f"{self.console_base_url}{separator}{query}"

@@ -50,12 +50,12 @@ COOKIE = "vigie_session"
 # too; it is served only to the candidate's own session, whose idle end its heartbeat keeps
 # moving (one read of the session per beat, a write at most once a minute: TOUCH_EVERY).
 _WITHOUT_SESSION = ("/static/", "/favicon.ico")
-# What a handler may read and ask of the session beyond its data (`keep_session_until`).
-_ENDS = "vigie.session_expires_at"
-_KEEP_UNTIL = "vigie.session_keep_until"
 # Nor do the probes and the metrics (issue 15): polled every few seconds by machines, they
 # never read, touch nor create a session, whatever cookie they carry.
 _PROBES = frozenset({"/health", "/ready", "/metrics"})
+# What a handler may read and ask of the session beyond its data (`keep_session_until`).
+_ENDS = "vigie.session_expires_at"
+_KEEP_UNTIL = "vigie.session_keep_until"
 _ENCODE = msgspec.json.Encoder().encode
 _COPY = msgspec.json.Decoder().decode
 

@@ -26,14 +26,15 @@ absolute end its log-in gave it (12 h by default, when an exam with extra time m
 An external launcher (adapters.launcher.libvirt) is not served here: its workspace is a
 machine whose console (noVNC through websockify) is on another host or port, which never
 sees the platform's session cookie, so the token in its URL stays its only credential
-there; the machine itself can still demand its own log-in. Bodies
-are at most 64 KiB (an exam's answers are a few kilobytes), read strictly: not UTF-8, or
-more fields than any exam has, is a 400.
+there; the machine itself can still demand its own log-in.
+
+Bodies are at most 64 KiB (an exam's answers are a few kilobytes), read strictly: not
+UTF-8, or more fields than any exam has, is a 400.
 
 Issue 16: when the attempt's certification requires Safe Exam Browser, every request of the
 tab must carry SEB's two hashes over its URL (app.safe_exam_browser, docs/seb.md); a request
 without them is refused (403) with a page in the candidate's language, and is no sign of
-life.
+life. It is checked before her session: outside SEB, « open it in SEB » is what helps.
 """
 
 from __future__ import annotations

@@ -67,18 +67,18 @@
   // in the page and sent again every 5 s, so it is saved once she is logged in again. No
   // reload: the page would lose what was typed.
   var sessionLost = null;  // the server's sentence while this browser is not hers
-  function isSessionRefusal(reply) { return reply.status === 401 || reply.status === 403; }
+  // Not hers (a 403 may also be Safe Exam Browser's refusal, which says another reason).
+  function isSessionRefusal(reply, data) {
+    return (reply.status === 401 || reply.status === 403) &&
+      (data.reason === "logged-out" || data.reason === "other-account");
+  }
   function loseSession(sentence) {
     sessionLost = sentence || sessionLost || "";
+    // The bar and the dialogs say it in their own words (short; finishing; leaving): shown,
+    // not rewritten. The server's sentence goes beside the answer it refused.
     var box = document.getElementById("session-lost");
-    if (box) {
-      box.querySelector("p").textContent = sessionLost;
-      box.hidden = false;
-    }
-    document.querySelectorAll("[data-session-lost]").forEach(function (here) {
-      here.textContent = sessionLost;
-      here.hidden = false;
-    });
+    if (box) box.hidden = false;
+    document.querySelectorAll("[data-session-lost]").forEach(function (here) { here.hidden = false; });
   }
   function findSession() {
     if (sessionLost === null) return;
@@ -94,14 +94,14 @@
       // says so, where its questions and a running « Temps restant » stayed until a reload
       // (a reviewer's check). Answers are saved as they are given: nothing is lost.
       if (reply.status === 410) window.location.reload();
-      if (isSessionRefusal(reply)) {
-        return reply.json().catch(function () { return {}; }).then(function (data) {
-          loseSession(data.error);
-          return false;
-        });
+      if (reply.ok) {
+        findSession();
+        return true;
       }
-      if (reply.ok) findSession();
-      return reply.ok;
+      return reply.json().catch(function () { return {}; }).then(function (data) {
+        if (isSessionRefusal(reply, data)) loseSession(data.error);
+        return false;
+      });
     });
   }
   setInterval(function () {
@@ -187,7 +187,7 @@
       keepalive: true
     }).then(function (reply) {
       return reply.json().catch(function () { return {}; }).then(function (data) {
-        if (isSessionRefusal(reply) && data.reason) throw { session: data.error || "" };
+        if (isSessionRefusal(reply, data)) throw { session: data.error || "" };
         if (!reply.ok) throw { refused: data.error || "", rule: data.rule || "" };
         if (sessionLost !== null) findSession();
         return data;
