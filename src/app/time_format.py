@@ -17,7 +17,7 @@ from enum import StrEnum
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_datetime, get_timezone_location
 from jinja2 import pass_context
 from jinja2.runtime import Context as JinjaContext
 
@@ -35,6 +35,9 @@ class Style(StrEnum):
     TIME = "time"  # 03:30:05 (a timeline within one day)
     CLOCK = "clock"  # 03:30 (an end of exam on the candidate's screen)
     DAY = "day"  # 30/03/2025 (a last day, a due date: a date, no zone)
+    # lundi 31 mars 2025 / Monday, 31 March 2025 (an appointment's day, a live-supervision
+    # slot agreed by phone: read with its weekday)
+    FULL_DAY = "full_day"
 
 
 # Babel patterns per style, the same in both languages apart from the date part, which
@@ -56,6 +59,12 @@ class TimeFormatter:
     @cached_property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.time_zone)
+
+    def zone_city(self, language: str = DEFAULT_LANGUAGE) -> str:
+        """The zone's city as the reader's language names it (« Paris », « Nouméa »), for
+        a time agreed by phone: « 10:00 (heure de Paris) »."""
+        locale = LOCALES.get(language, LOCALES[DEFAULT_LANGUAGE])
+        return str(get_timezone_location(self.zone, locale=locale, return_city=True))
 
     def local(self, instant: datetime) -> datetime:
         """The instant in the centre's zone. A naive value (none is stored; a caller's slip)
@@ -85,7 +94,7 @@ class TimeFormatter:
                 return value
             value = parsed
         if not isinstance(value, datetime):  # a date: a local day already
-            return format_date(value, "short", locale=locale)
+            return format_date(value, "full" if style is Style.FULL_DAY else "short", locale=locale)
         local = self.local(value)
         if style is Style.TIME and day is not None:
             within = self.local(day).date() if isinstance(day, datetime) else day
@@ -93,6 +102,8 @@ class TimeFormatter:
                 style = Style.EXACT
         if style is Style.DAY:
             return format_date(local.date(), "short", locale=locale)
+        if style is Style.FULL_DAY:
+            return format_date(local.date(), "full", locale=locale)
         time_part = format_datetime(local, _TIME_PATTERNS[style], locale=locale)
         if style in (Style.TIME, Style.CLOCK):
             return time_part

@@ -34,6 +34,12 @@ class SessionCreationOutcome(StrEnum):
     CREATED_WITH_LIVE_SUPERVISION = "created_with_live_supervision"
 
 
+class SlotCanNoLongerMatter(RuleBroken):
+    """R2: no live-supervision slot is booked now, whatever the slot: the enrolment expired
+    (R1), the session is over (R18) or already entered (R2), or its validity ended (R3).
+    A page says why in place of the booking form."""
+
+
 class Enrollment(Aggregate):
     """A candidate's enrolment for one certification, with its exam code valid 90 days."""
 
@@ -198,17 +204,27 @@ class Enrollment(Aggregate):
         return SessionCreationOutcome.CREATED
 
     def book_live_supervision_slot(
-        self, *, slot: datetime, booked_by: UUID, at: datetime, note: str = ""
+        self,
+        *,
+        slot: datetime,
+        booked_by: UUID,
+        at: datetime,
+        note: str = "",
+        session_closed: bool = False,
+        session_entered: bool = False,
     ) -> None:
-        """R2: the hotline agrees a slot in office hours within the session's validity."""
+        """R2: the hotline agrees a slot in office hours within the session's validity, while
+        it can still matter (`slot_booking_refusal`; `session_closed` and `session_entered`
+        are read from the session by the use case). A slot booked again replaces the last
+        one: after a missed slot the hotline books another."""
         require_aware("at", at)
         note = check_reason("note", note, required=False)
         require_aware("slot", slot)
-        require(
-            self.exam_session_id is not None and self.live_supervision,
-            "R2",
-            "a slot is booked only for an exam session created with live supervision",
+        refused = self.slot_booking_refusal(
+            today=at.date(), session_closed=session_closed, session_entered=session_entered
         )
+        if refused is not None:
+            raise refused
         check_office_hours(slot, self.rules)
         require(slot > at, "R2", "a live-supervision slot must be in the future")
         assert self.session_valid_until is not None
@@ -219,6 +235,39 @@ class Enrollment(Aggregate):
             f"(until {self.session_valid_until.isoformat()})",
         )
         self._slot_booked(slot=slot, booked_by=booked_by, note=note, timestamp=at)
+
+    def slot_booking_refusal(
+        self, *, today: date, session_closed: bool, session_entered: bool
+    ) -> RuleBroken | None:
+        """What booking a live-supervision slot would be refused for on `today` whatever the
+        slot (R2, R1, R18, R3), or None while a slot can still matter: the command raises
+        it, and the hotline's case file offers « Réserver le créneau » only when there is
+        none, saying this refusal's sentence instead (a user's tour: offered for an exam
+        already sent, a dead end). `session_entered`: the candidate entered the session,
+        at her slot (R2) or, under a rule set of old, at any time: a slot changes nothing
+        after it."""
+        if self.exam_session_id is None or not self.live_supervision:
+            return RuleBroken(
+                "R2", "a slot is booked only for an exam session created with live supervision"
+            )
+        if self.expired:
+            return SlotCanNoLongerMatter("R1", "the enrolment has expired")
+        if session_closed:
+            return SlotCanNoLongerMatter(
+                "R18", "the exam was sent, or left for good: this session is over, no slot to book"
+            )
+        if session_entered:
+            return SlotCanNoLongerMatter(
+                "R2", "the candidate already entered the exam session: a slot changes nothing now"
+            )
+        assert self.session_valid_until is not None
+        if today > self.session_valid_until:
+            return SlotCanNoLongerMatter(
+                "R3",
+                f"the exam session's validity ended on {self.session_valid_until.isoformat()}: "
+                f"renew it before booking a slot",
+            )
+        return None
 
     def send_live_supervision_link(self, *, link: str, sent_by: UUID, at: datetime) -> None:
         """R2: the screen-sharing link goes to the candidate once a slot is booked, before

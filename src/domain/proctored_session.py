@@ -30,11 +30,14 @@ from domain.evidence import FlagKind, MediaSpan
 from domain.guide import PHOTO_STEPS, STEP_LABEL, STEP_RULE, STEPS, Step
 from domain.hotline import check_reason
 from domain.rules import (
+    LiveEntryWindow,
     RuleSet,
     budget_end,
+    check_live_supervised_entry,
     check_resume_reason,
     check_within_budget,
     elapsed_seconds,
+    live_entry_window,
     utc,
 )
 
@@ -372,10 +375,35 @@ class ProctoredSession(Aggregate):
 
     # --- commands: entering (R5, R6) -----------------------------------------------------
 
-    def enter(self, *, at: datetime, terms_accepted: bool, resume_reason: str | None = None) -> str:
-        """'Examen' the first time, 'Reprendre l'examen' with a 10-word reason after (R6)."""
+    def live_entry(self, *, at: datetime, supervision_slot: datetime | None) -> LiveEntryWindow:
+        """R2: where the first entry stands at `at`, for the slot the hotline booked on the
+        enrolment (`supervision_slot`, None before one is booked): only a session created
+        with live supervision, under a rule set with the window, waits for it."""
+        return live_entry_window(
+            live_supervision=self.live_supervision,
+            slot=supervision_slot,
+            at=at,
+            rules=self.rules,
+        )
+
+    def enter(
+        self,
+        *,
+        at: datetime,
+        terms_accepted: bool,
+        resume_reason: str | None = None,
+        supervision_slot: datetime | None = None,
+    ) -> str:
+        """'Examen' the first time, 'Reprendre l'examen' with a 10-word reason after (R6).
+        R2: a session supervised live is first entered only around the slot booked on the
+        enrolment (`supervision_slot`, read by the use case); a resumption is bounded by the
+        3-hour budget (R4) counted from that entry, not by the slot."""
         self._check_open(at)
         require(terms_accepted, "R5", "the terms of use must be accepted at the first connection")
+        if supervision_slot is not None:
+            require_aware("supervision_slot", supervision_slot)
+        if self.entries == 0:
+            check_live_supervised_entry(self.live_entry(at=at, supervision_slot=supervision_slot))
         check_within_budget(at, self.started_at, self.rules, self.extra_minutes)
         reason = ""
         if self.entries > 0:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
 
 from domain.bounds import bounded
 from domain.errors import InvalidArgument, RuleBroken
@@ -38,6 +39,12 @@ class RuleSet:
     # Added with appeals: a candidate contests an invalidation within this many days of the
     # results being sent (last day inclusive).
     appeal_days: int = 14
+    # Added with the live-supervised entry (R2, a user's tour: a session created « avec
+    # surveillance en direct » was taken and sent at once, no slot booked): such a session is
+    # first entered only from this many minutes before its booked slot to this many after.
+    # None, in every rule set frozen before: entered at any time, as it always was.
+    live_entry_minutes_before: int | None = None
+    live_entry_minutes_after: int | None = None
 
 
 RULES_2025_03 = RuleSet(version="rules-2025-03")
@@ -56,15 +63,27 @@ RULES_2026_12_STRICT_FACES = RuleSet(
     version="rules-2026-12-strict-faces", verdict_version="verdict-2026-12-strict-faces"
 )
 
+# R2: a live-supervised session is first entered around its booked slot only, from 15 minutes
+# before it (time to log in and accept the terms) to 30 minutes after (a late start the
+# examiner can still watch); the same numbers and verdict function as rules-2026-12 besides.
+# Enrolments made from now on get it; every session frozen before keeps its own.
+RULES_2026_12_LIVE_SLOT = RuleSet(
+    version="rules-2026-12-live-slot",
+    verdict_version="verdict-2026-12",
+    live_entry_minutes_before=15,
+    live_entry_minutes_after=30,
+)
+
 # Every rule set ever frozen into a session stays here unchanged.
 RULE_SETS: dict[str, RuleSet] = {
     RULES_2025_03.version: RULES_2025_03,
     RULES_2025_03_STRICT_FACES.version: RULES_2025_03_STRICT_FACES,
     RULES_2026_12.version: RULES_2026_12,
     RULES_2026_12_STRICT_FACES.version: RULES_2026_12_STRICT_FACES,
+    RULES_2026_12_LIVE_SLOT.version: RULES_2026_12_LIVE_SLOT,
 }
 
-CURRENT_RULES = RULES_2026_12
+CURRENT_RULES = RULES_2026_12_LIVE_SLOT
 
 
 def rule_set(version: str) -> RuleSet:
@@ -221,4 +240,71 @@ def check_office_hours(slot: datetime, rules: RuleSet) -> None:
             f"live supervision is booked in office hours (weekdays "
             f"{rules.office_hours_start}:00–{rules.office_hours_end}:00), "
             f"not {slot.strftime('%A %H:%M')}",
+        )
+
+
+class LiveEntry(StrEnum):
+    """R2: where a live-supervised session stands for its first entry, at a given moment."""
+
+    NOT_REQUIRED = "not_required"  # not supervised live, or a rule set without the window
+    NO_SLOT = "no_slot"  # the hotline has not booked a slot yet
+    TOO_EARLY = "too_early"  # a slot is booked; its window is still to open
+    OPEN = "open"  # within the window around the slot
+    MISSED = "missed"  # the window closed: the hotline books another slot
+
+
+@dataclass(frozen=True)
+class LiveEntryWindow:
+    """R2: the state of a live-supervised session's first entry at one moment, with the
+    booked slot and the window around it (None where there is none)."""
+
+    state: LiveEntry
+    slot: datetime | None = None
+    opens_at: datetime | None = None
+    closes_at: datetime | None = None
+
+
+def live_entry_window(
+    *, live_supervision: bool, slot: datetime | None, at: datetime, rules: RuleSet
+) -> LiveEntryWindow:
+    """R2: whether a session may be first entered at `at`: a session created with live
+    supervision, under a rule set that has the window, only from `live_entry_minutes_before`
+    the booked slot to `live_entry_minutes_after` it, both ends included."""
+    before, after = rules.live_entry_minutes_before, rules.live_entry_minutes_after
+    if not live_supervision or before is None or after is None:
+        return LiveEntryWindow(LiveEntry.NOT_REQUIRED, slot)
+    if slot is None:
+        return LiveEntryWindow(LiveEntry.NO_SLOT)
+    opens, closes = later(slot, -before), later(slot, after)
+    if utc(at) < utc(opens):
+        state = LiveEntry.TOO_EARLY
+    elif utc(at) > utc(closes):
+        state = LiveEntry.MISSED
+    else:
+        state = LiveEntry.OPEN
+    return LiveEntryWindow(state, slot, opens, closes)
+
+
+def check_live_supervised_entry(window: LiveEntryWindow) -> None:
+    """R2: a session supervised live is entered only around the slot the hotline booked (the
+    guide: « elle sera surveillée par notre examinateur … convenir de la date et l'heure »)."""
+    if window.state is LiveEntry.NO_SLOT:
+        raise RuleBroken(
+            "R2",
+            "this session is supervised live: the hotline books a slot first, and the session "
+            "opens around it",
+        )
+    if window.state is LiveEntry.TOO_EARLY:
+        assert window.opens_at is not None
+        raise RuleBroken(
+            "R2",
+            f"this session is supervised live: it opens at {window.opens_at.isoformat()}, "
+            f"before the booked slot",
+        )
+    if window.state is LiveEntry.MISSED:
+        assert window.closes_at is not None
+        raise RuleBroken(
+            "R2",
+            f"the live-supervision slot was missed: its entry closed at "
+            f"{window.closes_at.isoformat()}; the hotline books another slot",
         )

@@ -24,6 +24,7 @@ from domain.guide import Step
 from domain.internal_network import AllowedNetworks
 from domain.proctored_session import EnvironmentPart
 from domain.review import CitedReason, Review
+from domain.rules import CURRENT_RULES, RuleSet
 from domain.scoring import GivenAnswer
 from domain.staff import Role
 from vigie_contracts.samples import ebml_sample, jpeg_sample
@@ -89,7 +90,9 @@ class Journey:
         assert isinstance(clock, ManualClock)
         return clock
 
-    def enrol(self) -> enrolment.Enrolled:
+    def enrol(self, rules: RuleSet = CURRENT_RULES) -> enrolment.Enrolled:
+        """Enrolled by her centre today, under `rules` (an older rule set: an enrolment
+        made before the current one took effect)."""
         enrolled = enrolment.enrol_candidate(
             self.ctx,
             self.platform.projections,
@@ -99,6 +102,7 @@ class Journey:
             first_name="Camille",
             certification_code="ENI-ACCESS",
             language=self.language,
+            rules=rules,
         )
         self.platform.settle()
         self.candidate_id, self.enrollment_id = enrolled.candidate_id, enrolled.enrollment_id

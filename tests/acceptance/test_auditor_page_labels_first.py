@@ -21,6 +21,7 @@ from app.mail_rendering import SupportContact
 from app.use_cases import accounts, appeals, reviewing
 from domain.evidence import EvidenceKind, FlagKind
 from domain.review import AppealOutcome, Review
+from domain.rules import CURRENT_RULES
 from domain.staff import Role
 from tests.acceptance.web import log_in
 from ui.journey import Plan, decided_journey, make_platform
@@ -148,12 +149,13 @@ def test_the_replay_names_the_review_the_examiners_and_each_fact_the_references_
     assert references is not None
     reading = re.sub(r'<td class="ref">.*?</td>', "", page.replace(references.group(0), ""))
     assert UUID_TEXT.findall(read(reading)) == []
-    assert "rules-2026-12" not in read(reading) and "verdict-2026-12" not in read(reading)
+    assert CURRENT_RULES.version not in read(reading) and "verdict-2026-12" not in read(reading)
     kept = references.group(0)
     for reference in (review_id, review.session_id, *staff.values()):
         if reference != staff["Ada Auditrice"]:
             assert f"<code>{reference}</code>" in kept
-    assert "<code>rules-2026-12</code>" in kept and "<code>verdict-2026-12</code>" in kept
+    assert f"<code>{CURRENT_RULES.version}</code>" in kept
+    assert "<code>verdict-2026-12</code>" in kept
     # Every fact of the evidence keeps its row and its reference.
     for item in review.evidence:
         assert f'<td class="ref"><code>{item.id}</code></td>' in page

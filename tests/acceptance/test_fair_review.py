@@ -74,7 +74,8 @@ def test_an_honest_journey_with_a_deferral_and_a_blocked_screen_is_recommended_v
     journey.answer_and_send()
 
     review = journey.ctx.store.get(journey.review_id, Review)  # type: ignore[arg-type]
-    assert review.rules.version == CURRENT_RULES.version == "rules-2026-12"
+    assert review.rules.version == CURRENT_RULES.version == "rules-2026-12-live-slot"
+    assert review.rules.verdict_version == "verdict-2026-12"
     recommendation = review.recommendation
     assert recommendation is not None
     assert recommendation.verdict is Verdict.VALIDATED

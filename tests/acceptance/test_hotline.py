@@ -8,7 +8,7 @@ import html
 import io
 import re
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -27,7 +27,7 @@ from domain.staff import Role
 from tests.acceptance.web import form_token, log_in
 from ui import hotline_cli
 from ui.cli import _parser
-from ui.journey import Journey, make_platform
+from ui.journey import PARIS, Journey, make_platform
 from ui.web.app import create_app
 
 SECRET = b"h" * 32
@@ -399,6 +399,7 @@ def test_every_action_from_the_command_line(platform: Platform, journey: Journey
     cli(platform, "send-live-link", eid, "--by", AGENT, "--link", "https://share.example.org/x")
     cli(platform, "resend", eid, "--by", AGENT, "--mail", "invitation")
     cli(platform, "technical-problem", eid, "--by", AGENT, "--description", "no network")
+    journey.clock.set(datetime(2025, 1, 29, 9, 55, tzinfo=PARIS))  # R2: at the booked slot
     journey.enter()
     journey.pass_attestations()
     journey.pass_equipment()

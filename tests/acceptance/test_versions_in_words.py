@@ -64,6 +64,10 @@ def test_a_version_reads_as_the_month_it_took_effect(
 def test_a_rule_set_and_its_verdict_function_of_one_month_read_as_one_version() -> None:
     assert versions_words("rules-2026-12", "verdict-2026-12", "fr") == "Version de décembre 2026"
     assert versions_words("rules-2026-12", "verdict-2026-12", "en") == "December 2026 version"
+    # A rule set of the month that kept its verdict function: one version, its variant said.
+    assert versions_words("rules-2026-12-live-slot", "verdict-2026-12", "en") == (
+        "December 2026 version (variant: a live-supervised exam opens only around its booked slot)"
+    )
     # Judged by another month's function (a what-if): each said.
     assert versions_words("rules-2026-12", "verdict-2025-03", "fr") == (
         "Règles de décembre 2026, fonction de verdict de mars 2025"
@@ -96,13 +100,15 @@ def read(fragment: str) -> str:
         (
             "fr",
             "Fonction de verdict de décembre 2026",
-            "Version de décembre 2026",
+            "Version de décembre 2026 (variante : un examen surveillé en direct ne s'ouvre "
+            "qu'autour de son créneau réservé)",
             "Règles",
         ),
         (
             "en",
             "December 2026 verdict function",
-            "December 2026 version",
+            "December 2026 version (variant: a live-supervised exam opens only around its "
+            "booked slot)",
             "Rules",
         ),
     ],
@@ -115,7 +121,8 @@ def test_the_auditors_and_the_examiners_pages_say_the_versions_in_words(
     dt: str,
 ) -> None:
     platform, journey = decided
-    assert CURRENT_RULES.version == "rules-2026-12"
+    # The current rule set: rules-2026-12's numbers and verdict, with R2's entry window.
+    assert CURRENT_RULES.version == "rules-2026-12-live-slot"
     app = create_app(platform, secret=SECRET, support=SupportContact())
     pages = {}
     for who, path in (
@@ -132,11 +139,12 @@ def test_the_auditors_and_the_examiners_pages_say_the_versions_in_words(
     facts = read(audit.split('<dl class="facts">', 1)[1].split("</dl>", 1)[0])
     assert both in facts
     assert "rules-2026-12" not in facts and "verdict-2026-12" not in facts
-    assert 'title="rules-2026-12 / verdict-2026-12"' in audit  # the versions, for the curious
+    # the versions, for the curious
+    assert 'title="rules-2026-12-live-slot / verdict-2026-12"' in audit
     headings = [read(h) for h in re.findall(r"<h2>(Recomm.*?)</h2>", audit, re.S)]
     assert len(headings) == 2 and all(h.endswith(verdict) for h in headings), headings
     assert 'title="verdict-2026-12"' in audit
 
     own = re.search(rf"<dt>{dt}</dt><dd[^>]*>([^<]*)</dd>", review)
-    assert own is not None and own.group(1) == both, own  # « Règles : Version de … »
+    assert own is not None and html.unescape(own.group(1)) == both, own  # « Règles : … »
     assert "rules-2026-12" not in read(review.split("<h1>", 1)[1].split("</dl>", 1)[0])

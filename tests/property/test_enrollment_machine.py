@@ -80,10 +80,24 @@ class EnrollmentModel:
         start = max(self.valid_until, today)
         return None, min(start + timedelta(days=RENEWAL_DAYS), self.last_day)
 
-    def booking(self, slot: datetime, now: datetime) -> str | None:
-        """R2: office hours on weekdays, in the future; R3: within the validity."""
+    def booking(
+        self, slot: datetime, now: datetime, *, closed: bool = False, entered: bool = False
+    ) -> str | None:
+        """R2: office hours on weekdays, in the future; R3: within the validity. Only while
+        a slot can matter: not on an expired enrolment (R1), a session over (R18) or already
+        entered (R2), nor once the validity ended (R3: renew first). A slot booked again
+        replaces the last one (a missed slot)."""
         if not (self.session and self.live):
             return "R2"
+        if self.expired:
+            return "R1"
+        if closed:
+            return "R18"
+        if entered:
+            return "R2"
+        assert self.valid_until is not None
+        if now.date() > self.valid_until:
+            return "R3"
         if slot.weekday() >= 5 or not 9 <= slot.hour < 18:
             return "R2"
         if slot <= now:
@@ -211,19 +225,27 @@ class EnrollmentMachine(RuleBasedStateMachine):
         hour=st.integers(6, 20),
         minute=st.sampled_from([0, 30]),
         booked_by=st.uuids(),
+        session=st.sampled_from(["not entered", "not entered", "entered", "closed"]),
     )
     def book_a_live_supervision_slot_r2(
-        self, days_ahead: int, hour: int, minute: int, booked_by: UUID
+        self, days_ahead: int, hour: int, minute: int, booked_by: UUID, session: str
     ) -> None:
         assert self.enrollment is not None
         day = self.now.date() + timedelta(days=days_ahead)
         slot = datetime(day.year, day.month, day.day, hour, minute, tzinfo=self.zone)
         now = self.now
-        refusal = self.model.booking(slot, now)
+        closed, entered = session == "closed", session != "not entered"
+        refusal = self.model.booking(slot, now, closed=closed, entered=entered)
 
         def command() -> None:
             assert self.enrollment is not None
-            self.enrollment.book_live_supervision_slot(slot=slot, booked_by=booked_by, at=now)
+            self.enrollment.book_live_supervision_slot(
+                slot=slot,
+                booked_by=booked_by,
+                at=now,
+                session_closed=closed,
+                session_entered=entered,
+            )
 
         if refusal:
             expect_refusal(self.enrollment, command, refusal)

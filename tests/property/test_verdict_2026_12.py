@@ -108,9 +108,9 @@ def kinds_of(recommendation: Recommendation) -> list[InterruptionKind]:
 # --- the current rule set -------------------------------------------------------------------
 
 
-def test_the_current_rule_set_is_rules_2026_12_with_verdict_2026_12() -> None:
-    assert CURRENT_RULES is RULES_2026_12
-    assert CURRENT_RULES.verdict_version == "verdict-2026-12"
+def test_the_current_rule_set_judges_with_verdict_2026_12() -> None:
+    # rules-2026-12-live-slot (R2's entry window) kept rules-2026-12's verdict function.
+    assert CURRENT_RULES.verdict_version == RULES_2026_12.verdict_version == "verdict-2026-12"
     assert judge(honest_journey()) == Recommendation(
         "verdict-2026-12", Verdict.VALIDATED, (), (), ()
     )

@@ -353,13 +353,23 @@ def book_live_supervision_slot(
     ctx: Context, enrollment_id: UUID, *, slot: datetime, booked_by: UUID, note: str = ""
 ) -> None:
     """R2: the hotline, or the enrolment's own centre, books the agreed live-supervision
-    slot (issue 14: another centre's enrolment is out of reach, as if it did not exist)."""
+    slot (issue 14: another centre's enrolment is out of reach, as if it did not exist),
+    while it can still matter: not once the candidate entered the session or it is over."""
     at = ctx.now()
 
     def book(enrollment: Enrollment) -> None:
         tenancy.check_enrolment(ctx.store, booked_by, enrollment)
         refuse_if_holder_erased(ctx, enrollment)
-        enrollment.book_live_supervision_slot(slot=slot, booked_by=booked_by, at=at, note=note)
+        session_id = enrollment.exam_session_id
+        session = None if session_id is None else ctx.store.get(session_id, ProctoredSession)
+        enrollment.book_live_supervision_slot(
+            slot=slot,
+            booked_by=booked_by,
+            at=at,
+            note=note,
+            session_closed=session is not None and session.closed_at is not None,
+            session_entered=session is not None and session.entries > 0,
+        )
 
     try:
         update(ctx, enrollment_id, Enrollment, book)

@@ -97,6 +97,19 @@ class EnrolmentFile:
         return self.renewal_refusal is None
 
     @property
+    def booking_refusal(self) -> RuleBroken | None:
+        """What « Réserver le créneau » would be refused for now whatever the slot (R2, R1,
+        R18, R3), by the test the booking itself runs; None while a slot can still matter
+        (a user's tour: offered for an exam already sent, a dead end)."""
+        e, session = self.enrollment, self.session
+        today = self.today if self.today is not None else (e.session_valid_until or e.last_day)
+        return e.slot_booking_refusal(
+            today=today,
+            session_closed=self.session_over,
+            session_entered=session is not None and session.entries > 0,
+        )
+
+    @property
     def session_over(self) -> bool:
         """R18, R22: the session closed, its exam sent or left for good."""
         return self.session is not None and self.session.closed_at is not None

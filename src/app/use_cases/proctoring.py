@@ -21,6 +21,7 @@ from domain.evidence import FlagKind, MediaSpan
 from domain.exam_attempt import ExamAttempt
 from domain.guide import Step
 from domain.proctored_session import EnvironmentPart, ProctoredSession
+from domain.rules import LiveEntryWindow, live_entry_window
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,8 @@ def accept_terms(ctx: Context, candidate_id: UUID) -> None:
 
 
 def enter_session(ctx: Context, session_id: UUID, *, resume_reason: str | None = None) -> str:
-    """R6: 'Examen' the first time, 'Reprendre l'examen' with a reason after; R3 validity."""
+    """R6: 'Examen' the first time, 'Reprendre l'examen' with a reason after; R3 validity;
+    R2: a live-supervised session first entered only around its booked slot."""
     at = ctx.now()
     session = ctx.store.get(session_id, ProctoredSession)
     enrollment = ctx.store.get(session.enrollment_id, Enrollment)
@@ -52,10 +54,27 @@ def enter_session(ctx: Context, session_id: UUID, *, resume_reason: str | None =
         f"the exam session's validity ended on {valid_until}: ask the hotline for a renewal",
     )
     label = session.enter(
-        at=at, terms_accepted=candidate.terms_accepted, resume_reason=resume_reason
+        at=at,
+        terms_accepted=candidate.terms_accepted,
+        resume_reason=resume_reason,
+        supervision_slot=enrollment.supervision_slot,  # R2: a live session waits for it
     )
     ctx.store.save(session)
     return label
+
+
+def live_entry_of(ctx: Context, enrollment_id: UUID) -> LiveEntryWindow:
+    """R2: where the first entry of the enrolment's session stands now (no slot yet, too
+    early, open, missed; or not waiting for any), for « Mes examens ». Read from the
+    enrolment alone, which holds the slot and the rule set its session was given: a
+    quarantined session's list of exams stays readable."""
+    enrollment = ctx.store.get(enrollment_id, Enrollment)
+    return live_entry_window(
+        live_supervision=enrollment.live_supervision,
+        slot=enrollment.supervision_slot,
+        at=ctx.now(),
+        rules=enrollment.rules,
+    )
 
 
 def leave_session(ctx: Context, session_id: UUID, *, cause: str) -> None:

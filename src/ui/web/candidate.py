@@ -44,6 +44,7 @@ from domain.candidate import Account, Candidate, PersonErased, check_email
 from domain.enrollment import Enrollment
 from domain.errors import DomainError, InvalidArgument, RuleBroken
 from domain.proctored_session import EnvironmentPart, ProctoredSession
+from domain.rules import LiveEntry
 from ui.web import check_steps
 from ui.web.edge import (
     LANGUAGE_COOKIE,
@@ -803,6 +804,56 @@ def _exam_day(platform: Platform, summary: SessionSummary, language: str) -> Exa
     return ExamDay(duration=words, extra=extra_words)
 
 
+@dataclass(frozen=True)
+class LiveSlot:
+    """R2: what « Mes examens » says of a live-supervised session before its first entry:
+    where it stands (a `LiveEntry` value: no_slot, too_early, open, missed) and the booked
+    slot and its window in the reader's words, in the centre's time zone."""
+
+    state: str
+    slot: str = ""  # « mercredi 29 janvier 2025 à 10:00 (heure de Paris) »
+    opens: str = ""  # « 09:45 »
+    closes: str = ""  # « 10:30 »
+    before: int = 0  # minutes the entry opens before the slot
+
+
+def _live_slot(platform: Platform, summary: SessionSummary, language: str) -> LiveSlot | None:
+    """R2: a session created « avec surveillance en direct » opens only around the slot the
+    hotline booked; a candidate took and sent the whole exam at once, no slot, nothing said
+    (a user's tour). None when the session waits for no slot (not live, a rule set of old,
+    already entered)."""
+    if not summary.live_supervision or summary.entries or summary.status != "created":
+        return None
+    try:
+        window = proctoring.live_entry_of(platform.ctx, summary.enrollment_id)
+    except (LookupError, StreamQuarantined):
+        return None
+    if window.state is LiveEntry.NOT_REQUIRED:
+        return None
+    if window.slot is None or window.opens_at is None or window.closes_at is None:
+        return LiveSlot(window.state.value)
+    _ = gettext_for(language)
+    times = platform.ctx.times
+    slot_day = times.local(window.slot).date()
+
+    def clock(moment: datetime) -> str:  # the day is the slot's; said if another
+        same_day = times.local(moment).date() == slot_day
+        return times.format(moment, language, "clock" if same_day else "moment")
+
+    return LiveSlot(
+        window.state.value,
+        slot=_(
+            "%(day)s at %(time)s (%(city)s time)",
+            day=times.format(window.slot, language, "full_day"),
+            time=times.format(window.slot, language, "clock"),
+            city=times.zone_city(language),
+        ),
+        opens=clock(window.opens_at),
+        closes=clock(window.closes_at),
+        before=round((window.slot - window.opens_at).total_seconds() / 60),
+    )
+
+
 def _exams_page(
     request: Request[Any, Any, Any],
     *,
@@ -823,6 +874,11 @@ def _exams_page(
             titles={s.certification_code: _title(platform, s.certification_code) for s in sessions},
             states={s.session_id: _state(s, _) for s in sessions},
             today={s.session_id: _exam_day(platform, s, language_of(request)) for s in sessions},
+            live={
+                s.session_id: slot
+                for s in sessions
+                if (slot := _live_slot(platform, s, language_of(request))) is not None
+            },
             refused=refused,
         ),
         status_code=status,

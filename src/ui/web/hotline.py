@@ -20,11 +20,11 @@ from litestar.response import Redirect, Template
 
 from app.context import Context
 from app.use_cases import hotline
-from domain.enrollment import Enrollment
+from domain.enrollment import Enrollment, SlotCanNoLongerMatter
 from domain.errors import DomainError, InvalidArgument, RuleBroken
 from domain.guide import Step
 from domain.hotline import REASON_LIMIT, MailToResend
-from domain.rules import CURRENT_RULES
+from domain.rules import CURRENT_RULES, LiveEntry
 from domain.staff import Role
 from ui.web.edge import Form, context, platform_of, staff_guard, staff_id
 from ui.web.hotline_progress import progress
@@ -145,6 +145,27 @@ REFUSED: dict[tuple[str, str], str] = {
     ("*", "*"): N_("This could not be done. Reload the page and try again."),
 }
 
+# Why « Réserver le créneau » is not offered, said in its place (`EnrolmentFile.
+# booking_refusal`): it was offered for an exam already sent, a dead end (a user's tour).
+NO_BOOKING: dict[str, str] = {
+    "R1": N_("The enrolment has expired: the centre can enrol the candidate again."),
+    "R18": N_(
+        "The candidate's exam was sent, or they left it for good: this session is over, a "
+        "slot would serve no purpose."
+    ),
+    "R2": N_("The candidate has already entered the exam session: a new slot changes nothing."),
+    "R3": N_(
+        "The session's validity ended on %(day)s: renew the session first, then book the slot."
+    ),
+}
+
+# Where a booked slot stands for the candidate now (R2: the exam opens around it).
+SLOT_STATE: dict[str, str] = {
+    "too_early": N_("the exam opens to the candidate at %(time)s"),
+    "open": N_("the exam is open to the candidate until %(time)s"),
+    "missed": N_("missed: the entry closed at %(time)s. Agree another slot with the candidate."),
+}
+
 # A line of the history, per kind of hotline action.
 ACTION = {
     "renewed": N_("Session renewed until %(day)s"),
@@ -190,6 +211,29 @@ def _refusal_sentence(language: str, action: str, error: DomainError, valid: str
         end=rules.office_hours_end,
         day=valid,
     )
+
+
+def _sentence(language: str, action: str, error: DomainError, valid: str) -> str:
+    """A refusal as the case file says it: no slot can be booked now (R1, R2, R3, R18:
+    `SlotCanNoLongerMatter`) by why not (NO_BOOKING), any other by its action's words."""
+    if isinstance(error, SlotCanNoLongerMatter) and error.rule in NO_BOOKING:
+        return gettext_for(language)(NO_BOOKING[error.rule], day=valid)
+    return _refusal_sentence(language, action, error, valid)
+
+
+def _slot_state(file: hotline.EnrolmentFile, ctx: Context, language: str) -> str:
+    """R2: where the booked slot stands for the candidate now, beside it on the case file
+    (the exam opens at, open until, missed); "" when there is nothing to say (no slot, a
+    rule set of old without the window, a session entered or over)."""
+    session, slot = file.session, file.enrollment.supervision_slot
+    if session is None or slot is None or session.entries or file.session_over:
+        return ""
+    window = session.live_entry(at=ctx.now(), supervision_slot=slot)
+    moment = window.opens_at if window.state is LiveEntry.TOO_EARLY else window.closes_at
+    if window.state.value not in SLOT_STATE or moment is None:
+        return ""
+    _ = gettext_for(language)
+    return _(SLOT_STATE[window.state.value], time=ctx.times.format(moment, language, "clock"))
 
 
 class HotlineDesk(Controller):
@@ -270,6 +314,20 @@ class HotlineDesk(Controller):
             for f in case.enrolments
             if (refused := f.renewal_refusal) is not None
         }
+        # Why « Réserver le créneau » is not offered: the sentence its refusal would say
+        # (R1, R2, R3, R18), in its place, as for the renewal.
+        no_booking = {
+            f.enrollment.id: _sentence(
+                language, "book", refused, _day(request, f.enrollment.session_valid_until)
+            )
+            for f in case.enrolments
+            if f.enrollment.live_supervision and (refused := f.booking_refusal) is not None
+        }
+        slot_state = {
+            f.enrollment.id: said
+            for f in case.enrolments
+            if (said := _slot_state(f, platform.ctx, language))
+        }
         return Template(
             "hotline_candidate.html",
             context=context(
@@ -286,6 +344,8 @@ class HotlineDesk(Controller):
                 titles=_titles(platform.ctx, case),
                 progress=where,
                 no_renewal=no_renewal,
+                no_booking=no_booking,
+                slot_state=slot_state,
                 live_states=LIVE_STATES,  # a session support may watch (R2): a link to it
             ),
             status_code=409 if refusal else 200,
@@ -315,7 +375,7 @@ class HotlineDesk(Controller):
                 "candidate_id": str(enrollment.candidate_id),
                 "form": action,
                 "enrollment_id": str(enrollment_id),
-                "sentence": _refusal_sentence(language, action, error, valid),
+                "sentence": _sentence(language, action, error, valid),
                 "rule": error.rule if isinstance(error, RuleBroken) else "",
                 "typed": typed,
             }

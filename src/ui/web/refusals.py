@@ -38,6 +38,10 @@ from ui.web.rule_words import rule_reference
 # One sentence per rule: what the person does next.
 _REFUSALS: dict[str, str] = {
     "R1": N_("This link is no longer valid: your enrolment's last day has passed."),
+    # A candidate's only R2 refusal: the entry of a session supervised live, outside its slot.
+    "R2": N_(
+        "This exam is supervised live: it opens only around the slot agreed with the hotline."
+    ),
     "R3": N_("Your exam session is no longer valid: ask the hotline to renew it."),
     "R4": N_("The time is over: the proctored session lasts at most 3 hours."),
     "R5": N_("Accept the terms of use first."),

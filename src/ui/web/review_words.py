@@ -251,6 +251,8 @@ VERSION_WORDS: dict[str, str] = {
 }
 VARIANT_WORDS: dict[str, str] = {
     "strict-faces": N_("several faces at high confidence are a ground"),
+    # Not a what-if: the rule set new enrolments get from December 2026 (R2's entry window).
+    "live-slot": N_("a live-supervised exam opens only around its booked slot"),
 }
 
 
@@ -287,6 +289,10 @@ def versions_words(rules_version: str, verdict_version: str, lang: str) -> str:
     as every rule set names its own), else each in words."""
     rules, verdict = _version(rules_version), _version(verdict_version)
     if rules is not None and verdict is not None and rules[1:] == verdict[1:]:
+        return version_words(rules_version, lang, capital=True, named=False)
+    # A rule set of the month that changed no verdict (rules-2026-12-live-slot, R2's entry
+    # window, judges with verdict-2026-12): one version, its variant said.
+    if rules is not None and verdict is not None and rules[1] == verdict[1] and not verdict[2]:
         return version_words(rules_version, lang, capital=True, named=False)
     return (
         version_words(rules_version, lang, capital=True)
