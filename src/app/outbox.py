@@ -129,8 +129,12 @@ class MailDecisions:
                 **({"exam_sent": "yes"} if exam_sent else {}),
             )
 
-        def invitation(candidate_id: UUID, code: str, last_day: date, enrollment_id: UUID) -> None:
-            """The centre's invitation, with its link to create the exam session."""
+        def invitation(
+            candidate_id: UUID, code: str, last_day: date, enrollment_id: UUID, centre: str
+        ) -> None:
+            """The centre's invitation, with its link to create the exam session; it names
+            the centre (security finding F1: a person another centre registered is invited
+            by a centre she may never have dealt with, and should know which)."""
             mail(
                 MailKind.INVITATION,
                 candidate_kind,
@@ -138,11 +142,16 @@ class MailDecisions:
                 certification=self._title(ctx, code),
                 last_day=_day(last_day),
                 enrollment_id=str(enrollment_id),
+                centre=centre,
             )
 
         if isinstance(event, Enrollment.Enrolled):
             invitation(
-                event.candidate_id, event.certification_code, event.last_day, event.originator_id
+                event.candidate_id,
+                event.certification_code,
+                event.last_day,
+                event.originator_id,
+                event.centre_name,
             )
         elif isinstance(event, Enrollment.ExamSessionCreated):
             enrollment = ctx.store.get(event.originator_id, Enrollment)
@@ -177,6 +186,7 @@ class MailDecisions:
                     enrollment.certification_code,
                     enrollment.last_day,
                     enrollment.id,
+                    enrollment.centre_name,
                 )
             else:
                 candidate = ctx.store.get(enrollment.candidate_id, Candidate)
@@ -468,8 +478,11 @@ class OutboxSender:
             raise NoRecipient("the recipient's personal data was erased")
         # Her name as every page writes it in a sentence, « Bonjour Jean DUPONT » for one
         # enrolled as « jean » « dupont » (app.person_names); the stored name is unchanged.
-        return (
-            name_in_text(candidate.surname, candidate.first_name),
-            candidate.email,
-            candidate.language,
-        )
+        # A mail about one enrolment (the invitation, a reminder) greets her by the names
+        # that enrolment was made under, the ones her ID will be compared with (R20): a
+        # centre's typing error is seen before the exam (security finding F1).
+        surname, first_name = candidate.surname, candidate.first_name
+        enrolment = outbound.params.get("enrollment_id")
+        if enrolment:
+            surname, first_name = candidate.names_for(UUID(enrolment))
+        return name_in_text(surname, first_name), candidate.email, candidate.language

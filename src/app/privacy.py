@@ -189,6 +189,17 @@ def export_candidate(ctx: Context, projections: Projections, candidate_id: UUID)
             "learning_platform_ids": [
                 {"issuer": issuer, "user_id": user} for issuer, user in candidate.lti_users
             ],
+            # Security finding F1: the names a centre typed for its enrolment, where they
+            # differ from the registered ones.
+            "names_given_at_enrolment": [
+                {
+                    "enrollment_id": str(given.enrollment_id),
+                    "centre_id": str(given.centre_id),
+                    "surname": given.surname,
+                    "first_name": given.first_name,
+                }
+                for given in candidate.enrolment_names
+            ],
         },
         "history": [
             _fact(ctx, kind, event)

@@ -75,6 +75,9 @@ class ReadModelState:
     # Issue 16: score reports to learning platforms (a default: the schema grew).
     scores: dict[UUID, ScoreSummary] = field(default_factory=dict)
     lti_platforms: dict[UUID, str] = field(default_factory=dict)
+    # Security finding F1: the names each centre typed, by enrolment; each centre's name.
+    enrolment_names: dict[UUID, tuple[str, str]] = field(default_factory=dict)
+    centre_names: dict[UUID, str] = field(default_factory=dict)
     parked_position: int = 0
     parked: dict[UUID, ParkedSummary] = field(default_factory=dict)
     # Streams found quarantined while reading the log up to `position`: a process starting

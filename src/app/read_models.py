@@ -22,6 +22,7 @@ from eventsourcing.domain import AggregateEvent
 from app import collector
 from app.ports.event_store import EventStore, Recorded
 from app.ports.read_model_store import LogHead
+from app.tenancy import centre_of_operator
 from app.use_cases.reviewing import review_id_for
 from domain import accommodation
 from domain.candidate import ERASED, Candidate
@@ -36,7 +37,7 @@ from domain.proctored_session import RETENTION, ProctoredSession
 from domain.review import Review
 from domain.rules import utc
 from domain.scoring import Results
-from domain.staff import StaffMember
+from domain.staff import Role, StaffMember
 from domain.webhook_delivery import DeliveryStatus, WebhookDelivery
 
 # A position the reader has seen written (the web edge sets it from the browser's cookie after
@@ -318,8 +319,13 @@ class Projections:
         self.position = 0
         self.erasures = 0
         self.candidates_by_email: dict[str, UUID] = {}
-        # (surname, first name) of each candidate, for the centre's list; dropped on erasure.
+        # (surname, first name) of each candidate as registered; dropped on erasure.
         self.candidate_names: dict[UUID, tuple[str, str]] = {}
+        # (surname, first name) a centre typed for its enrolment where they differ from the
+        # registered ones (security finding F1), by enrolment; dropped on erasure.
+        self.enrolment_names: dict[UUID, tuple[str, str]] = {}
+        # Each centre's name, as its account gives it (the invitation names the centre).
+        self.centre_names: dict[UUID, str] = {}
         self.staff_by_email: dict[str, UUID] = {}
         self.sessions: dict[UUID, SessionSummary] = {}
         self.sessions_by_candidate: dict[UUID, list[UUID]] = {}
@@ -379,6 +385,9 @@ class Projections:
             if event.email != ERASED:  # a replay after an erasure reads the placeholder
                 self.candidates_by_email[event.email] = event.originator_id
                 self.candidate_names[event.originator_id] = (event.surname, event.first_name)
+        elif isinstance(event, Candidate.EnrolmentNamesGiven):
+            if event.surname != ERASED:  # a replay after an erasure reads the placeholder
+                self.enrolment_names[event.enrollment_id] = (event.surname, event.first_name)
         elif isinstance(event, Candidate.PersonalDataErased):
             self.erasures += 1  # the saved state's key changes: the old one is destroyed
             erased = event.originator_id
@@ -389,8 +398,11 @@ class Projections:
             for eid, summary in self.enrollments.items():
                 if summary.candidate_id == erased:
                     self.enrollments[eid] = replace(summary, holder_erased=True)
+                    self.enrolment_names.pop(eid, None)
         elif isinstance(event, StaffMember.StaffRegistered):
             self.staff_by_email[event.email] = event.originator_id
+            if event.role is Role.CENTRE:  # a centre is named by its own account (app.tenancy)
+                self.centre_names[centre_of_operator(event.originator_id)] = event.name
         elif isinstance(event, Enrollment.Event):
             self._apply_enrollment(event)
         elif isinstance(event, OutboundMail.Event):
@@ -694,6 +706,23 @@ class Projections:
     def find_by_email(self, email: str) -> UUID | None:
         """The candidate registered with that e-mail (lower-cased), if any."""
         return self.candidates_by_email.get(email.strip().lower())
+
+    def centre_name(self, centre_id: UUID) -> str:
+        """The centre's name as its account gives it ("" when unknown)."""
+        return self.centre_names.get(centre_id, "")
+
+    def names_of_enrolment(self, enrollment_id: UUID) -> tuple[str, str]:
+        """(surname, first name) an enrolment was made under, as its centre reads them: the
+        names that centre typed, never another centre's (security finding F1), else the
+        registered ones (domain.candidate.Candidate.names_for says why); ("", "") for an
+        unknown enrolment or an erased person."""
+        typed = self.enrolment_names.get(enrollment_id)
+        if typed is not None:
+            return typed
+        summary = self.enrollments.get(enrollment_id)
+        if summary is None:
+            return ("", "")
+        return self.candidate_names.get(summary.candidate_id, ("", ""))
 
     def sessions_of_enrollment(self, enrollment_id: UUID) -> list[SessionSummary]:
         """The exam session(s) of one enrolment (one, once created)."""

@@ -88,7 +88,22 @@ PERSONAL_FIELDS: dict[str, dict[str, object]] = {
     "PasswordReset": {"password_hash": ""},
     # Issue 16: the person's id on a learning platform (LTI `sub`), where their grade goes.
     "LtiUserLinked": {"user_id": ERASED},
+    # Security finding F1: the names a centre typed when it enrolled the person.
+    "EnrolmentNamesGiven": {"surname": ERASED, "first_name": ERASED},
 }
+
+
+@dataclass(frozen=True)
+class EnrolmentNames:
+    """The names a centre typed when it enrolled the person for one certification (F1): what
+    that centre reads for its enrolment, and what the person's ID is compared with for that
+    exam (R9, R20 « ID ≠ registered name »). Kept on the person's own stream, sealed with
+    their key, so an erasure takes them with the rest."""
+
+    enrollment_id: UUID
+    centre_id: UUID
+    surname: str
+    first_name: str
 
 
 def check_email(email: str, *, field: str = "email") -> str:
@@ -102,9 +117,25 @@ def check_email(email: str, *, field: str = "email") -> str:
     return cleaned
 
 
-def _check_language(language: str) -> None:
+def check_language(language: str) -> None:
+    """R25: French or English."""
     if language not in LANGUAGES:
         raise InvalidArgument("language", f"R25: French or English ('fr'/'en'), not {language!r}")
+
+
+def check_names(surname: str, first_name: str) -> tuple[str, str]:
+    """A person's surname and first name as a centre typed them, trimmed; InvalidArgument
+    naming the field when one is empty, too long or not a name. Checked the same way whether
+    the e-mail has an account or not, so a refusal tells a centre nothing about it (F1)."""
+    surname, first_name = surname.strip(), first_name.strip()
+    if not surname or not first_name:
+        raise InvalidArgument("name", "surname and first name are required")
+    bounded("surname", surname)
+    bounded("first_name", first_name)
+    for field, name in (("surname", surname), ("first_name", first_name)):
+        if (problem := name_problem(field, name)) is not None:
+            raise problem
+    return surname, first_name
 
 
 class Candidate(Aggregate):
@@ -122,6 +153,9 @@ class Candidate(Aggregate):
     erased_at: datetime | None = None  # a class default: older snapshots stay readable
     # Issue 16: (platform issuer, the person's id there), a class default as above.
     lti_users: tuple[tuple[str, str], ...] = ()
+    # F1: the names each centre typed for its enrolments where they differ from the
+    # registered ones, a class default as above.
+    enrolment_names: tuple[EnrolmentNames, ...] = ()
 
     class CandidateRegistered(Aggregate.Created):
         email: str
@@ -160,6 +194,14 @@ class Candidate(Aggregate):
         issuer: str
         user_id: str
 
+    class EnrolmentNamesGiven(Aggregate.Event):
+        """F1: a centre enrolled the person under these names (surname, first name sealed)."""
+
+        enrollment_id: UUID
+        centre_id: UUID
+        surname: str
+        first_name: str
+
     @classmethod
     def register(
         cls,
@@ -171,23 +213,18 @@ class Candidate(Aggregate):
         language: str = "fr",
         at: datetime,
     ) -> Candidate:
-        """Registered by a training centre when it enrols the person."""
+        """Registered by a training centre when it enrols the person: the names it typed
+        are the registered ones, its enrolment's too."""
         require_aware("at", at)
-        _check_language(language)
-        if not surname.strip() or not first_name.strip():
-            raise InvalidArgument("name", "surname and first name are required")
-        bounded("surname", surname.strip())
-        bounded("first_name", first_name.strip())
-        for field, name in (("surname", surname.strip()), ("first_name", first_name.strip())):
-            if (problem := name_problem(field, name)) is not None:
-                raise problem
+        check_language(language)
+        surname, first_name = check_names(surname, first_name)
         return cls._create(
             cls.CandidateRegistered,
             id=candidate_id,
             timestamp=at,
             email=check_email(email),
-            surname=surname.strip(),
-            first_name=first_name.strip(),
+            surname=surname,
+            first_name=first_name,
             language=language,
         )
 
@@ -204,6 +241,7 @@ class Candidate(Aggregate):
         self.reset_tokens = {}
         self.erased_at = None
         self.lti_users = ()
+        self.enrolment_names = ()
 
     @property
     def terms_accepted(self) -> bool:
@@ -226,7 +264,7 @@ class Candidate(Aggregate):
         """R25: French or English."""
         require_aware("at", at)
         _erasable(self)
-        _check_language(language)
+        check_language(language)
         if language != self.language:
             self._language_chosen(language=language, timestamp=at)
 
@@ -366,6 +404,52 @@ class Candidate(Aggregate):
     def _lti_user_linked(self, issuer: str, user_id: str, timestamp: datetime) -> None:
         self.lti_users = (*self.lti_users, (issuer, user_id))
 
+    # --- the names each centre typed (security finding F1) --------------------------------
+
+    def give_enrolment_names(
+        self, *, enrollment_id: UUID, centre_id: UUID, surname: str, first_name: str, at: datetime
+    ) -> bool:
+        """A centre enrolled the person under these names. A centre reads, for its own
+        enrolments, the names it typed and never another centre's; the examiner compares the
+        ID with them for that exam (R9, R20: the name she was registered under for it).
+        Recorded only when they differ from the registered names (those are the first
+        enrolment's, and read the same): False when nothing was recorded."""
+        require_aware("at", at)
+        _erasable(self)
+        surname, first_name = check_names(surname, first_name)
+        if (surname, first_name) == (self.surname, self.first_name):
+            return False
+        self._enrolment_names_given(
+            enrollment_id=enrollment_id,
+            centre_id=centre_id,
+            surname=surname,
+            first_name=first_name,
+            timestamp=at,
+        )
+        return True
+
+    def names_for(self, enrollment_id: UUID) -> tuple[str, str]:
+        """(surname, first name) the enrolment was made under: those its centre typed, or
+        the registered ones (the first enrolment's; and an enrolment recorded before F1 was
+        fixed, whose centre was shown the registered names then: README, « Names »)."""
+        for given in self.enrolment_names:
+            if given.enrollment_id == enrollment_id:
+                return given.surname, given.first_name
+        return self.surname, self.first_name
+
+    @event(EnrolmentNamesGiven)
+    def _enrolment_names_given(
+        self,
+        enrollment_id: UUID,
+        centre_id: UUID,
+        surname: str,
+        first_name: str,
+        timestamp: datetime,
+    ) -> None:
+        given = EnrolmentNames(enrollment_id, centre_id, surname, first_name)
+        others = tuple(n for n in self.enrolment_names if n.enrollment_id != enrollment_id)
+        self.enrolment_names = (*others, given)
+
     # --- erasure (issue 8) -----------------------------------------------------------------
 
     def erase_personal_data(self, *, at: datetime, reason: str) -> bool:
@@ -391,6 +475,7 @@ class Candidate(Aggregate):
         self.proctoring_password_hash = None
         self.reset_tokens = {}
         self.lti_users = ()
+        self.enrolment_names = ()
 
 
 class PersonErased(RuleBroken):

@@ -60,6 +60,9 @@ class Enrollment(Aggregate):
     lapsed_until: date | None
     # Added with accommodations: a class default keeps older snapshots readable.
     accommodation: Accommodation | None = None
+    # The enrolling centre's name, as its account gives it (security finding F1: the
+    # invitation names the centre); "" in enrolments recorded before.
+    centre_name: str = ""
 
     class Enrolled(Aggregate.Created):
         centre_id: UUID
@@ -69,6 +72,7 @@ class Enrollment(Aggregate):
         enrolled_on: date
         last_day: date
         rules: RuleSet
+        centre_name: str = ""  # the centre's name for the invitation; "" in older events
 
     class ExamSessionCreated(Aggregate.Event):
         exam_session_id: UUID
@@ -135,8 +139,10 @@ class Enrollment(Aggregate):
         exam_duration_minutes: int,
         rules: RuleSet,
         at: datetime,
+        centre_name: str = "",
     ) -> Enrollment:
-        """A training centre enrols a candidate today; the 90-day window starts."""
+        """A training centre enrols a candidate today; the 90-day window starts
+        (`centre_name`: how the invitation names the centre, "" when unknown)."""
         require_aware("at", at)
         if not certification_code.strip():
             raise InvalidArgument("certification_code", "a certification code is required")
@@ -153,6 +159,7 @@ class Enrollment(Aggregate):
             enrolled_on=enrolled_on,
             last_day=enrollment_last_day(enrolled_on, rules),
             rules=rules,
+            centre_name=centre_name.strip(),
         )
 
     @event(Enrolled)
@@ -165,6 +172,7 @@ class Enrollment(Aggregate):
         enrolled_on: date,
         last_day: date,
         rules: RuleSet,
+        centre_name: str = "",
     ) -> None:
         self.centre_id = centre_id
         self.candidate_id = candidate_id
@@ -181,6 +189,7 @@ class Enrollment(Aggregate):
         self.expired = False
         self.reminded = ()
         self.lapsed_until = None
+        self.centre_name = centre_name
 
     # --- commands ------------------------------------------------------------------------
 

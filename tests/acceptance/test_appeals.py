@@ -420,7 +420,7 @@ def test_the_whole_appeal_through_the_pages(journey: Journey) -> None:
         # Said above the lists, where the redirect leads: it came back with no word.
         notice = html.unescape(lead.get(moved.headers["location"]).text)
         assert journey.candidate_id is not None
-        named = review_words.registered_name(journey.ctx, journey.candidate_id).words("fr")
+        named = review_words.registered_name(journey.ctx, platform.projections, review).words("fr")
         assert f"La contestation de {named} est désormais confiée à " in notice
         assert "second@example.org." in notice
 
@@ -536,8 +536,9 @@ def inside_names(page: str) -> list[str]:
 
 
 def registered(journey: Journey) -> str:
-    assert journey.candidate_id is not None
-    name = review_words.registered_name(journey.ctx, journey.candidate_id)
+    assert journey.review_id is not None
+    review = journey.ctx.store.get(journey.review_id, Review)
+    name = review_words.registered_name(journey.ctx, journey.platform.projections, review)
     return name.listed("fr")  # a list of people: « MARTIN Camille » (app.person_names)
 
 

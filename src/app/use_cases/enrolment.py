@@ -13,7 +13,13 @@ from app.claiming import Unit, in_one_transaction
 from app.context import Context, retrying, update
 from app.ports.event_store import AggregateNotFound
 from domain.access import OutOfReach
-from domain.candidate import Candidate, check_email, refuse_if_erased
+from domain.candidate import (
+    Candidate,
+    check_email,
+    check_language,
+    check_names,
+    refuse_if_erased,
+)
 from domain.claims import Claim, ClaimKind, Handover, email_claim_id, enrolment_claim_id
 from domain.enrollment import Enrollment, SessionCreationOutcome
 from domain.errors import InvalidArgument
@@ -23,23 +29,34 @@ from domain.rules import CURRENT_RULES, RuleSet
 
 
 class CandidateDirectory(Protocol):
-    """Finds a candidate's account by e-mail (a read model: it answers questions, it never
-    guards uniqueness; enrolment reads it only for accounts older than their claim)."""
+    """Finds a candidate's account by e-mail, and a centre's name (a read model: it answers
+    questions, it never guards uniqueness; enrolment reads it only for accounts older than
+    their claim)."""
 
     def find_by_email(self, email: str) -> UUID | None:
         """The candidate id registered with that e-mail, if any."""
+        ...
+
+    def centre_name(self, centre_id: UUID) -> str:
+        """The centre's name as its account gives it ("" when unknown)."""
         ...
 
 
 @dataclass(frozen=True)
 class Enrolled:
     """What the centre sees after enrolling someone (`already_enrolled`: nothing changed, the
-    enrolment shown is the one under way)."""
+    enrolment shown is the one under way).
+
+    Nothing here says whether the e-mail already had an account (security finding F1: a
+    centre enrolling another centre's candidate learnt « new_candidate: false » and so that
+    the address has an account): the answer is the same for a person new to the platform and
+    for one another centre registered. The candidate id names the person's account; it opens
+    nothing of another centre's (app.tenancy: every centre route takes an enrolment, checked
+    against the centre)."""
 
     candidate_id: UUID
     enrollment_id: UUID
     last_day: date
-    new_candidate: bool
     already_enrolled: bool = False
     re_enrolled: bool = False
 
@@ -88,8 +105,15 @@ def enrol_in(
     rules: RuleSet,
     at: datetime,
 ) -> Enrolled:
-    """Decide one enrolment inside a unit of work (a CSV import decides many in one)."""
+    """Decide one enrolment inside a unit of work (a CSV import decides many in one).
+
+    Every value is checked before the account is looked up, so a refusal is the same for an
+    address with an account and one without (F1); the names typed are recorded with the
+    enrolment on the person's own stream (Candidate.give_enrolment_names)."""
     certification = ctx.catalogue.get(wanted.certification_code.strip())
+    check_email(wanted.email)
+    surname, first_name = check_names(wanted.surname, wanted.first_name)
+    check_language(wanted.language)
     candidate_id, new_candidate = _account(unit, ctx, directory, wanted, at)
     claim_id = enrolment_claim_id(centre_id, candidate_id, certification.code)
     claim = None if new_candidate else unit.find(claim_id, Claim)
@@ -102,9 +126,7 @@ def enrol_in(
             elif current.expired or current.last_day < at.date():
                 handover = Handover.ENROLMENT_EXPIRED
             else:
-                return Enrolled(
-                    candidate_id, current.id, current.last_day, False, already_enrolled=True
-                )
+                return Enrolled(candidate_id, current.id, current.last_day, already_enrolled=True)
     enrollment = Enrollment.enrol(
         enrollment_id=ctx.ids.new_id(),
         centre_id=centre_id,
@@ -113,7 +135,18 @@ def enrol_in(
         exam_duration_minutes=certification.duration_minutes,
         rules=rules,
         at=at,
+        centre_name=directory.centre_name(centre_id),
     )
+    person = unit.find(candidate_id, Candidate)
+    assert person is not None  # _account found or registered them in this unit
+    if person.give_enrolment_names(
+        enrollment_id=enrollment.id,
+        centre_id=centre_id,
+        surname=surname,
+        first_name=first_name,
+        at=at,
+    ):
+        unit.add(person)
     if claim is None:
         claim = Claim.stake(
             claim_id=claim_id, kind=ClaimKind.ENROLMENT, holder_id=enrollment.id, at=at
@@ -122,11 +155,7 @@ def enrol_in(
         claim.hand_over(holder_id=enrollment.id, handover=handover or Handover.RE_ENROLLED, at=at)
     unit.add(enrollment, claim)
     return Enrolled(
-        candidate_id,
-        enrollment.id,
-        enrollment.last_day,
-        new_candidate,
-        re_enrolled=handover is not None,
+        candidate_id, enrollment.id, enrollment.last_day, re_enrolled=handover is not None
     )
 
 

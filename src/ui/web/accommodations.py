@@ -62,9 +62,8 @@ def _page(request: Request[Any, Any, Any], enrollment: Enrollment, **values: Any
     """The page's context: the enrolment, whose it is, and what was granted."""
     platform = platform_of(request)
     platform.projections.catch_up(platform.ctx.store)
-    surname, first_name = platform.projections.candidate_names.get(
-        enrollment.candidate_id, ("", "")
-    )
+    # The names this centre typed for this enrolment, never another centre's (F1).
+    surname, first_name = platform.projections.names_of_enrolment(enrollment.id)
     emails = {cid: e for e, cid in platform.projections.candidates_by_email.items()}
     try:
         title = platform.ctx.catalogue.get(enrollment.certification_code).title

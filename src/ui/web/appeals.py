@@ -212,7 +212,7 @@ class AppealDesk(Controller):
         # Candidate stream, never projected): the list named no one (a reviewer's remark).
         names = {
             a.review_id: review_words.registered_name(
-                platform.ctx, platform.ctx.store.get(a.review_id, Review).candidate_id
+                platform.ctx, platform.projections, platform.ctx.store.get(a.review_id, Review)
             )
             for a in due
         }
@@ -331,7 +331,7 @@ def _appeal_page(
             accommodation=accommodations.accommodation_of_session(platform.ctx, review.session_id),
             reasons=REASON_LABELS,
             words=review_words,
-            candidate=review_words.registered_name(platform.ctx, review.candidate_id),
+            candidate=review_words.registered_name(platform.ctx, platform.projections, review),
             evidence_by_id={e.id: e for e in review.evidence},
             # Each environment recording named by its part, wherever it is cited (R10).
             parts=review_words.environment_parts(history),

@@ -108,7 +108,7 @@ def _assignments_page(
     ids = [r.review_id for r in reviews] + [a.review_id for a in appeals]
     names = {
         review_id: review_words.registered_name(
-            platform.ctx, platform.ctx.store.get(review_id, Review).candidate_id
+            platform.ctx, platform.projections, platform.ctx.store.get(review_id, Review)
         )
         for review_id in ids
     }

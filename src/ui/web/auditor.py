@@ -107,7 +107,7 @@ class AuditorDesk(Controller):
                 # certification and the exam's day; each citation by what the fact is and
                 # when, linked to its row of the evidence table, which keeps its reference.
                 # The references themselves are gathered in a folded block (traceability).
-                candidate=review_words.registered_name(platform.ctx, review.candidate_id),
+                candidate=review_words.registered_name(platform.ctx, platform.projections, review),
                 exam_day=min(begun) if begun else review.created_on,
                 session_id=session_id,
                 evidence_by_id={e.id: e for e in report.evidence},

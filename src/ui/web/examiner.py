@@ -249,7 +249,7 @@ def _review_page(
             session_day=review_moments.session_day(history),
             format_number=lambda x: review_words.seconds_words(x, language),
             words=review_words,
-            candidate=review_words.registered_name(platform.ctx, review.candidate_id),
+            candidate=review_words.registered_name(platform.ctx, platform.projections, review),
             evidence_by_id={e.id: e for e in review.evidence},
             # Each environment recording named by its part, wherever it is cited (R10).
             parts=review_words.environment_parts(history),
@@ -558,7 +558,7 @@ class ExaminerDesk(Controller):
         # The name beside each line, read through the sealed Candidate stream (never projected).
         names = {
             r.review_id: review_words.registered_name(
-                platform.ctx, platform.ctx.store.get(r.review_id, Review).candidate_id
+                platform.ctx, platform.projections, platform.ctx.store.get(r.review_id, Review)
             )
             for r in (*reviews, *to_send)
         }

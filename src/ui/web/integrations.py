@@ -209,8 +209,9 @@ def delivery_log(projections: Projections, centre: UUID) -> list[DeliveryLine]:
     lines = []
     for found in projections.deliveries_of_centre(centre):
         summary = projections.enrollments.get(found.enrollment_id) if found.enrollment_id else None
+        # The names the centre typed for its enrolment, never another centre's (F1).
         surname, first_name = (
-            projections.candidate_names.get(summary.candidate_id, ("", "")) if summary else ("", "")
+            projections.names_of_enrolment(summary.enrollment_id) if summary else ("", "")
         )
         who = name_in_list(surname, first_name)
         what = summary.certification_code if summary else ""

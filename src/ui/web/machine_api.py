@@ -235,12 +235,14 @@ class EnrolmentIn(msgspec.Struct):
 
 
 class EnrolmentOut(msgspec.Struct):
-    """The enrolment made, or the one under way (`already_enrolled`: nothing changed)."""
+    """The enrolment made, or the one under way (`already_enrolled`: this centre had enrolled
+    the person for this certification already, and nothing changed). The same answer for an
+    address with an account on the platform and one without: `new_candidate` told another
+    centre's candidate from a new one (security finding F1), and is no longer sent."""
 
     enrollment_id: UUID
     candidate_id: UUID
     last_day: date
-    new_candidate: bool
     already_enrolled: bool
     re_enrolled: bool
 
@@ -302,7 +304,6 @@ def enrol(request: Request[Any, Any, Any], data: JSONBody[EnrolmentIn]) -> Enrol
         done.enrollment_id,
         done.candidate_id,
         done.last_day,
-        done.new_candidate,
         done.already_enrolled,
         done.re_enrolled,
     )

@@ -475,7 +475,9 @@ class LiveMedia(Controller):
                 holder=holder,
                 # Whom the agent is watching, and (support) the way back to her file.
                 keep_alive_ms=keep_alive_ms(request.app.state.session_policy.staff.idle),
-                candidate_name=name_in_text(candidate.surname, candidate.first_name),  # as her file
+                # The names of the enrolment being sat, the ones her ID is checked against
+                # (R9, R20; security finding F1), as on the review.
+                candidate_name=name_in_text(*candidate.names_for(session.enrollment_id)),
                 certification_code=session.certification_code,
                 # A closed session (R18) is said so at once, with no player and no script:
                 # the script offered to watch it and got 409 (a user's tour).

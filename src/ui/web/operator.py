@@ -320,7 +320,9 @@ def roster(
     for summary in summaries:
         sessions = projections.sessions_of_enrollment(summary.enrollment_id)
         session = sessions[-1] if sessions else None
-        surname, first_name = projections.candidate_names.get(summary.candidate_id, ("", ""))
+        # The names this enrolment's centre typed, never another centre's (security finding
+        # F1: a centre enrolling another's candidate read the names that centre typed).
+        surname, first_name = projections.names_of_enrolment(summary.enrollment_id)
         code = summary.certification_code or (session.certification_code if session else "")
         state = state_of(summary, session)
         if summary.holder_erased and state in ENDED_BY_ERASURE:
@@ -590,7 +592,7 @@ class OperatorDesk(Controller):
         if done.already_enrolled:
             platform.projections.catch_up(platform.ctx.store)
             summary = platform.projections.enrollments.get(done.enrollment_id)
-            surname, first = platform.projections.candidate_names.get(done.candidate_id, ("", ""))
+            surname, first = platform.projections.names_of_enrolment(done.enrollment_id)
             notice["name"] = name_in_text(surname, first) or notice["name"]
             if summary is not None and summary.enrolled_on is not None:
                 notice["since"] = summary.enrolled_on.isoformat()

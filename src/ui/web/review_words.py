@@ -18,10 +18,12 @@ from eventsourcing.domain import AggregateEvent
 
 from app.context import Context
 from app.person_names import name_in_list, name_in_text
+from app.read_models import Projections
 from app.time_format import LOCALES
 from domain.candidate import Candidate
 from domain.evidence import Evidence, EvidenceKind, FlagKind, ReasonCode, Verdict
 from domain.proctored_session import EnvironmentPart, ProctoredSession
+from domain.review import Review
 from domain.rules import utc
 from domain.verdict import Finding, InterruptionKind, exam_window, media_origin, moment_of
 from ui.web.i18n import N_, gettext_for
@@ -433,7 +435,8 @@ def seconds_words(seconds: float, lang: str) -> str:
 
 @dataclass(frozen=True)
 class RegisteredName:
-    """The candidate's name as registered (read through the sealed Candidate stream)."""
+    """The name the candidate was enrolled under for this exam (read through the sealed
+    Candidate stream)."""
 
     surname: str
     first_name: str
@@ -453,12 +456,27 @@ class RegisteredName:
         return name_in_list(self.surname, self.first_name)
 
 
-def registered_name(ctx: Context, candidate_id: UUID) -> RegisteredName:
-    """The name the ID photo is judged against; an erased person's name is gone (R-privacy)."""
+def registered_name(ctx: Context, projections: Projections, review: Review) -> RegisteredName:
+    """The name the ID photo is judged against (R9; R20 « ID ≠ registered name »): the one
+    the candidate was registered under for THIS exam, as the centre that enrolled her for it
+    typed it (Candidate.names_for). Another centre may have typed other names for its own
+    enrolment of the same person: they are that centre's, never shown for this exam (security
+    finding F1), and the guide compares the ID with the name of the enrolment being sat. An
+    erased person's name is gone (R-privacy)."""
     try:
-        candidate = ctx.store.get(candidate_id, Candidate)
+        candidate = ctx.store.get(review.candidate_id, Candidate)
     except LookupError:
         return RegisteredName("", "", erased=True)
     if candidate.erased_at is not None:
         return RegisteredName("", "", erased=True)
-    return RegisteredName(candidate.surname, candidate.first_name, erased=False)
+    surname, first_name = candidate.names_for(enrolment_of(ctx, projections, review.session_id))
+    return RegisteredName(surname, first_name, erased=False)
+
+
+def enrolment_of(ctx: Context, projections: Projections, session_id: UUID) -> UUID:
+    """The enrolment an exam session belongs to: from the read model (ids only), or the
+    session's own stream when the read model has not met it yet."""
+    summary = projections.sessions.get(session_id)
+    if summary is not None:
+        return summary.enrollment_id
+    return ctx.store.get(session_id, ProctoredSession).enrollment_id
