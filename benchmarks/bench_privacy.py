@@ -114,6 +114,8 @@ def bench(backend: str, url: str | None, reviews: int, made: list[Any]) -> dict[
                 platform.projections,
                 journey.candidate_id,
                 reason="benchmark",
+                by="a test",
+                system_account="tests@127.0.0.1",
             )
             erase_s = time.perf_counter() - started
             appended = platform.store.head() - head

@@ -47,12 +47,23 @@ class ErasureReport:
 
 
 def erase_candidate(
-    ctx: Context, keys: KeyStore, projections: Projections, candidate_id: UUID, *, reason: str
+    ctx: Context,
+    keys: KeyStore,
+    projections: Projections,
+    candidate_id: UUID,
+    *,
+    reason: str,
+    by: str,
+    system_account: str,
 ) -> ErasureReport:
-    """Forget a person: the erasure fact, then the key, then the media."""
+    """Forget a person: the erasure fact (with who erased her), then the key, then the
+    media."""
     at = ctx.now()
     recorded = update(
-        ctx, candidate_id, Candidate, lambda c: c.erase_personal_data(at=at, reason=reason)
+        ctx,
+        candidate_id,
+        Candidate,
+        lambda c: c.erase_personal_data(at=at, reason=reason, by=by, system_account=system_account),
     )
     report = ErasureReport(candidate_id, recorded, keys.erase(candidate_id))
     if ctx.sessions is not None:

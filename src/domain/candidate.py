@@ -26,6 +26,7 @@ from domain.errors import (
     require,
     require_aware,
 )
+from domain.operator import check_operator
 from domain.rules import utc
 
 LANGUAGES = ("fr", "en")  # R25
@@ -189,6 +190,11 @@ class Candidate(Aggregate):
 
     class PersonalDataErased(Aggregate.Event):
         reason: str
+        # Who erased her (`vigie privacy erase --by`): the name the operator gave ("" when
+        # not given) and the machine's account the command ran as (« root@vigie-1 »); both
+        # "" in rows from before they were recorded, which read « unrecorded », never a name.
+        by: str = ""
+        system_account: str = ""
 
     class LtiUserLinked(Aggregate.Event):
         issuer: str
@@ -452,20 +458,25 @@ class Candidate(Aggregate):
 
     # --- erasure (issue 8) -----------------------------------------------------------------
 
-    def erase_personal_data(self, *, at: datetime, reason: str) -> bool:
+    def erase_personal_data(
+        self, *, at: datetime, reason: str, by: str, system_account: str
+    ) -> bool:
         """The person asked to be forgotten (or retention ran out): from now on their data
         reads as erased, no one can log in as them, and nothing personal is recorded again.
-        The key that sealed their past data is destroyed by the caller. False if done."""
+        The key that sealed their past data is destroyed by the caller. Who did it is
+        recorded (`check_operator`): an erasure cannot be undone, and an auditor asks who.
+        False if done."""
         require_aware("at", at)
         if not reason.strip():
             raise InvalidArgument("reason", "say why the data is erased (request, retention…)")
+        by, system_account = check_operator(by, system_account)
         if self.erased_at is not None:
             return False
-        self._erased(reason=reason.strip(), timestamp=at)
+        self._erased(reason=reason.strip(), by=by, system_account=system_account, timestamp=at)
         return True
 
     @event(PersonalDataErased)
-    def _erased(self, reason: str, timestamp: datetime) -> None:
+    def _erased(self, reason: str, by: str, system_account: str, timestamp: datetime) -> None:
         self.erased_at = timestamp
         self.email = ERASED
         self.surname = ERASED

@@ -14,16 +14,15 @@ then, so the log of that time cannot tell her change from a reset, and does not 
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.bounds import LIMITS
 from domain.candidate import check_email
-from domain.errors import InvalidArgument, TooLong, require_aware
+from domain.errors import InvalidArgument, require_aware
+from domain.operator import check_operator
 
 
 class Role(StrEnum):
@@ -267,19 +266,3 @@ class StaffMember(Aggregate):
     ) -> None:
         self.role = role
         self.centre_id = centre_id
-
-
-def check_operator(by: str, system_account: str) -> tuple[str, str]:
-    """Who acts as an administrator: the name they gave (may be empty) and the machine's
-    account they act as (required: the log always says who, at the least that)."""
-    by, system_account = by.strip(), system_account.strip()
-    limit = LIMITS["operator"]
-    for field, text in (("by", by), ("system_account", system_account)):
-        if len(text) > limit:
-            raise TooLong(field, limit, len(text))
-        if any(unicodedata.category(c) == "Cc" for c in text):
-            # A line break would forge a line of `vigie history` (a name is one line).
-            raise InvalidArgument(field, "one line of text, without control characters")
-    if not system_account:
-        raise InvalidArgument("system_account", "required: the account the command ran as")
-    return by, system_account

@@ -10,8 +10,10 @@ from typing import Any, TextIO
 
 from adapters.bootstrap import Settings, bootstrap
 from app.privacy import erase_candidate, export_candidate
+from domain.operator import check_operator
 from ui.arguments import uuid_argument
 from ui.cli_words import ERASED_WORDS, english
+from ui.operator import by_argument, system_account
 
 
 def add_parser(commands: Any) -> None:
@@ -25,6 +27,7 @@ def add_parser(commands: Any) -> None:
     erase.add_argument("candidate_id", type=uuid_argument)
     erase.add_argument("--reason", required=True, help="why (the request's reference…)")
     erase.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    by_argument(erase)
     export = actions.add_parser("export", help="everything held about a candidate, as JSON")
     export.add_argument("candidate_id", type=uuid_argument)
     export.add_argument("-o", "--output", help="a file (default: standard output)")
@@ -45,6 +48,8 @@ def run(settings: Settings, args: argparse.Namespace, out: TextIO | None = None)
             else:
                 print(text, file=out)
             return 0
+        # A --by the log cannot keep is refused before the question, not after it.
+        check_operator(args.by, system_account())
         if not args.yes:
             answer = input(f"Erase {args.candidate_id} for good? Type 'erase': ")
             if answer.strip() != "erase":
@@ -56,6 +61,8 @@ def run(settings: Settings, args: argparse.Namespace, out: TextIO | None = None)
             platform.projections,
             args.candidate_id,
             reason=args.reason,
+            by=args.by,
+            system_account=system_account(),
         )
         if report.recorded and platform.keeper is not None:
             # The saved read models still name the person: replaced now, their key destroyed.

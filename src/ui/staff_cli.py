@@ -21,9 +21,6 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import os
-import pwd
-import socket
 import sys
 from typing import Any, TextIO
 from uuid import UUID
@@ -33,7 +30,9 @@ from app.claiming import Unit
 from app.passwords import check_password
 from app.use_cases import accounts
 from domain.claims import Claim, ClaimKind, email_claim_id
-from domain.staff import Role, StaffMember, check_operator
+from domain.operator import check_operator
+from domain.staff import Role, StaffMember
+from ui.operator import by_argument, system_account
 
 
 def add_parser(commands: Any) -> None:
@@ -44,13 +43,13 @@ def add_parser(commands: Any) -> None:
         help="remove a lost second factor (TOTP) and end every session of that member",
     )
     reset.add_argument("email", help="the member's e-mail address")
-    _by_argument(reset)
+    by_argument(reset)
     password = actions.add_parser(
         "reset-password",
         help="give a member who lost their password a new one and end every session of theirs",
     )
     password.add_argument("email", help="the member's e-mail address (their log-in)")
-    _by_argument(password)
+    by_argument(password)
     password.add_argument(
         "--password-stdin", action="store_true", help="read the new password from standard input"
     )
@@ -68,28 +67,6 @@ def add_parser(commands: Any) -> None:
     add.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
-
-
-def _by_argument(action: Any) -> None:
-    action.add_argument(
-        "--by",
-        default="",
-        help="who you are (your name or e-mail), kept in the log as the administrator who "
-        "did it, with the system account this command runs as (always kept)",
-    )
-
-
-def system_account() -> str:
-    """The machine's account this command runs as, and on which host (« root@vigie-1 »);
-    behind `sudo`, the person who ran it too (« root@vigie-1 (sudo: alice) »)."""
-    uid = os.geteuid()
-    try:
-        user = pwd.getpwuid(uid).pw_name
-    except KeyError:  # a container's user with no entry in /etc/passwd
-        user = f"uid {uid}"
-    account = f"{user}@{socket.gethostname()}"
-    sudo = os.environ.get("SUDO_USER", "")
-    return f"{account} (sudo: {sudo})" if sudo and sudo != user else account
 
 
 def run(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:

@@ -315,7 +315,13 @@ def _erased(journey: Journey) -> None:
     assert journey.candidate_id is not None
     platform = journey.platform
     erase_candidate(
-        platform.ctx, platform.keys, platform.projections, journey.candidate_id, reason="RGPD"
+        platform.ctx,
+        platform.keys,
+        platform.projections,
+        journey.candidate_id,
+        reason="RGPD",
+        by="a test",
+        system_account="tests@127.0.0.1",
     )
 
 

@@ -134,7 +134,13 @@ def test_each_review_to_reassign_names_its_candidate_her_centre_s_own_and_erased
         assert '<th scope="col">Candidat</th>' in page
         assert hers.candidate_id is not None
         erase_candidate(
-            platform.ctx, platform.keys, platform.projections, hers.candidate_id, reason="RGPD"
+            platform.ctx,
+            platform.keys,
+            platform.projections,
+            hers.candidate_id,
+            reason="RGPD",
+            by="a test",
+            system_account="tests@127.0.0.1",
         )
         erased = client.get("/operator/reviews").text
     assert '<td class="candidate-name">personne effacée</td>' in erased

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import pwd
+import socket
 from pathlib import Path
 
 import pytest
@@ -95,8 +98,21 @@ def test_privacy_export_then_erase_and_the_decision_still_replays(
     assert "@" in email and exported["erased"] is False
     capsys.readouterr()
 
-    assert main(["privacy", "erase", candidate_id, "--reason", "request #42", "--yes"]) == 0
+    erase = ["privacy", "erase", candidate_id, "--reason", "request #42", "--yes"]
+    # A --by the log cannot keep (a line break would forge a line of the history) is refused
+    # before anything is erased, naming the field.
+    assert main([*erase, "--by", "Alice\nforged line"]) == 2
+    assert "by" in capsys.readouterr().err
+    assert main([*erase, "--by", "Alice Martin (DPO)"]) == 0
     assert "erased now; key destroyed: True" in capsys.readouterr().out
+    # Who erased her is in the log, as for a staff reset: the name given and the machine's
+    # account the command ran as (an erasure cannot be undone; an auditor asks who).
+    assert main(["history", candidate_id]) == 0
+    erased = next(
+        line for line in capsys.readouterr().out.splitlines() if "PersonalDataErased" in line
+    )
+    assert "reason=request #42, by=Alice Martin (DPO), " in erased
+    assert f"system_account={pwd.getpwuid(os.geteuid()).pw_name}@{socket.gethostname()}" in erased
     assert main(["replay", review_id]) == 0
     assert "MATCHES" in capsys.readouterr().out
     assert main(["audit", "verify-store"]) == 0

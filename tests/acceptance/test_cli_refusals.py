@@ -48,7 +48,15 @@ def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         platform.projections.catch_up(platform.ctx.store)
         zoe = platform.projections.find_by_email("zoe.durand@example.org")
         assert zoe is not None
-        erase_candidate(platform.ctx, platform.keys, platform.projections, zoe, reason="RGPD")
+        erase_candidate(
+            platform.ctx,
+            platform.keys,
+            platform.projections,
+            zoe,
+            reason="RGPD",
+            by="a test",
+            system_account="tests@127.0.0.1",
+        )
         (tmp_path / "ids").write_text(
             json.dumps(
                 {

@@ -81,7 +81,13 @@ def erased(platform: Platform, centre: UUID, email: str, *, with_session: bool) 
         journey.create_session()
     assert journey.candidate_id is not None
     erase_candidate(
-        platform.ctx, platform.keys, platform.projections, journey.candidate_id, reason="RGPD"
+        platform.ctx,
+        platform.keys,
+        platform.projections,
+        journey.candidate_id,
+        reason="RGPD",
+        by="a test",
+        system_account="tests@127.0.0.1",
     )
     platform.settle()
     platform.deliver_webhooks()  # the earlier session's, tried once (the next try is later)
@@ -200,7 +206,15 @@ def test_an_erased_person_cannot_log_in(platform: Platform, centre: UUID) -> Non
         platform.ctx, platform.projections, email=journey.email, password="zoe-pass-1234"
     )
     assert found == journey.candidate_id
-    erase_candidate(platform.ctx, platform.keys, platform.projections, found, reason="RGPD")
+    erase_candidate(
+        platform.ctx,
+        platform.keys,
+        platform.projections,
+        found,
+        reason="RGPD",
+        by="a test",
+        system_account="tests@127.0.0.1",
+    )
     assert (
         accounts.authenticate(
             platform.ctx, platform.projections, email=journey.email, password="zoe-pass-1234"
@@ -220,7 +234,13 @@ def test_a_session_created_just_before_the_erasure_settles_its_mail_without_park
     assert journey.enrollment_id is not None and journey.candidate_id is not None
     enrolment.create_exam_session(platform.ctx, journey.enrollment_id)  # the worker not yet
     erase_candidate(
-        platform.ctx, platform.keys, platform.projections, journey.candidate_id, reason="RGPD"
+        platform.ctx,
+        platform.keys,
+        platform.projections,
+        journey.candidate_id,
+        reason="RGPD",
+        by="a test",
+        system_account="tests@127.0.0.1",
     )
     mails = len(platform.mailer.sent)  # type: ignore[attr-defined]
     platform.settle()
@@ -254,7 +274,13 @@ def test_the_old_invitation_link_says_it_no_longer_works_and_creates_nothing(
         csrf = form_token(client, f"/sessions/new?t={token}")  # the form, opened before
         assert journey.candidate_id is not None
         erase_candidate(
-            platform.ctx, platform.keys, platform.projections, journey.candidate_id, reason="x"
+            platform.ctx,
+            platform.keys,
+            platform.projections,
+            journey.candidate_id,
+            reason="x",
+            by="a test",
+            system_account="tests@127.0.0.1",
         )
         head = platform.ctx.store.head()
         sent = client.post("/sessions/new", data={"token": token, "_csrf_token": csrf})

@@ -88,6 +88,8 @@ def erase_and_check_the_audit(platform: Platform, journey: Journey) -> None:
         platform.projections,
         journey.candidate_id,
         reason="demande de la personne (RGPD art. 17)",
+        by="a test",
+        system_account="tests@127.0.0.1",
     )
     assert report.recorded and report.key_destroyed
     assert len(report.media_deleted) == 5 and report.media_missing == []
@@ -106,7 +108,13 @@ def erase_and_check_the_audit(platform: Platform, journey: Journey) -> None:
     assert chain.intact and chain.unchained == 0
     # A second erasure changes nothing.
     again = erase_candidate(
-        platform.ctx, platform.keys, platform.projections, journey.candidate_id, reason="again"
+        platform.ctx,
+        platform.keys,
+        platform.projections,
+        journey.candidate_id,
+        reason="again",
+        by="a test",
+        system_account="tests@127.0.0.1",
     )
     assert not again.recorded and not again.key_destroyed and again.media_deleted == []
 
@@ -236,7 +244,13 @@ def test_nothing_is_mailed_to_an_erased_person(tmp_path: Path) -> None:
     journey.decided(examiner)
     assert journey.candidate_id is not None and journey.review_id is not None
     erase_candidate(
-        platform.ctx, platform.keys, platform.projections, journey.candidate_id, reason="request"
+        platform.ctx,
+        platform.keys,
+        platform.projections,
+        journey.candidate_id,
+        reason="request",
+        by="a test",
+        system_account="tests@127.0.0.1",
     )
     sent_before = len(platform.mailer.sent)  # type: ignore[attr-defined]
     # a result mail is decided

@@ -393,7 +393,13 @@ def test_a_learner_forgotten_at_their_request_may_be_launched_afresh(
     assert first is not None
     platform = tool.platform
     privacy.erase_candidate(
-        platform.ctx, platform.keys, platform.projections, first, reason="asked by her"
+        platform.ctx,
+        platform.keys,
+        platform.projections,
+        first,
+        reason="asked by her",
+        by="a test",
+        system_account="tests@127.0.0.1",
     )
     again = launch(tool, lms, "alice")
     assert again.answer.status_code in (302, 303), again.answer.text

@@ -272,6 +272,8 @@ def test_erasure_deletes_every_media_the_adapter_kept_whatever_its_naming(
             platform.projections,
             journey.candidate_id,
             reason="the candidate asked",
+            by="a test",
+            system_account="tests@127.0.0.1",
         )
         assert set(report.media_deleted) == recorded and report.media_missing == []
         assert kept(media, root) == frozenset()
@@ -312,7 +314,13 @@ def test_erasure_deletes_the_live_segments_the_recorder_wrote_into_the_media_sto
     assert recorded and referred(platform, journey) == {f"live/{session}/segment-1.mkv"}
     assert journey.candidate_id is not None
     report = erase_candidate(
-        platform.ctx, platform.keys, platform.projections, journey.candidate_id, reason="asked"
+        platform.ctx,
+        platform.keys,
+        platform.projections,
+        journey.candidate_id,
+        reason="asked",
+        by="a test",
+        system_account="tests@127.0.0.1",
     )
     assert report.media_deleted == [f"live/{session}/segment-1.mkv"]
     assert not segment_file.exists()
@@ -413,7 +421,13 @@ def test_an_environment_recording_stopped_before_issue_12_is_still_found_and_era
     assert expected in referred(platform, journey)
     assert journey.candidate_id is not None
     report = erase_candidate(
-        platform.ctx, platform.keys, platform.projections, journey.candidate_id, reason="asked"
+        platform.ctx,
+        platform.keys,
+        platform.projections,
+        journey.candidate_id,
+        reason="asked",
+        by="a test",
+        system_account="tests@127.0.0.1",
     )
     assert expected in report.media_deleted and not old_file.exists()
     assert kept(platform.ctx.media, root) == frozenset()

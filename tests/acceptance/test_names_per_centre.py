@@ -395,7 +395,13 @@ def test_erasure_takes_the_names_every_centre_typed_f1(tmp_path: Path) -> None:
     stored = b"".join(p.read_bytes() for p in tmp_path.glob("vigie.sqlite*"))
     assert b"Ombrelune" not in stored and b"Isaure" not in stored  # sealed with her key
     erase_candidate(
-        platform.ctx, platform.keys, platform.projections, person.id, reason="RGPD art. 17"
+        platform.ctx,
+        platform.keys,
+        platform.projections,
+        person.id,
+        reason="RGPD art. 17",
+        by="a test",
+        system_account="tests@127.0.0.1",
     )
     gone = platform.ctx.store.get(person.id, Candidate)
     assert gone.enrolment_names == ()

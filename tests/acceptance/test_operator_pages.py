@@ -731,7 +731,15 @@ def test_an_erased_candidate_is_no_longer_named_on_the_list(
     platform.projections.catch_up(platform.ctx.store)
     candidate = platform.projections.find_by_email("solo@example.org")
     assert candidate is not None and "SOLO Han" in client.get("/operator").text
-    erase_candidate(platform.ctx, platform.keys, platform.projections, candidate, reason="asked")
+    erase_candidate(
+        platform.ctx,
+        platform.keys,
+        platform.projections,
+        candidate,
+        reason="asked",
+        by="a test",
+        system_account="tests@127.0.0.1",
+    )
     page = Page(client.get("/operator"))
     assert "Solo" not in page.text and "SOLO" not in page.text
     assert "solo@example.org" not in page.text

@@ -69,7 +69,13 @@ def a_busy_log(platform: Platform) -> None:
     gone.enrol()
     assert gone.candidate_id is not None
     erase_candidate(
-        platform.ctx, platform.keys, platform.projections, gone.candidate_id, reason="test"
+        platform.ctx,
+        platform.keys,
+        platform.projections,
+        gone.candidate_id,
+        reason="test",
+        by="a test",
+        system_account="tests@127.0.0.1",
     )
     platform.settle()
 
@@ -352,7 +358,13 @@ def test_an_erasure_destroys_the_key_of_every_state_saved_before_it(tmp_path: Pa
         assert copy is not None and b"forget.me" not in copy.state  # sealed at rest
         assert journey.candidate_id is not None
         erase_candidate(
-            platform.ctx, platform.keys, platform.projections, journey.candidate_id, reason="t"
+            platform.ctx,
+            platform.keys,
+            platform.projections,
+            journey.candidate_id,
+            reason="t",
+            by="a test",
+            system_account="tests@127.0.0.1",
         )
         platform.settle()  # the worker pass saves at once after an erasure
         assert keeper.saved_erasures == 1

@@ -105,7 +105,13 @@ def test_the_registered_name_is_shown_beside_the_photos_and_an_erased_person_rea
 
     assert journey.candidate_id is not None
     erase_candidate(
-        platform.ctx, platform.keys, platform.projections, journey.candidate_id, reason="RGPD"
+        platform.ctx,
+        platform.keys,
+        platform.projections,
+        journey.candidate_id,
+        reason="RGPD",
+        by="a test",
+        system_account="tests@127.0.0.1",
     )
     html = examiner.get(page).text
     assert "Camille" not in html and "MARTIN" not in html

@@ -138,7 +138,13 @@ def test_an_erased_person_can_be_enrolled_again_and_the_address_then_has_one_acc
     first = enrol(platforms[0])
     platform = platforms[0]
     erase_candidate(
-        platform.ctx, platform.keys, platform.projections, first.candidate_id, reason="RGPD"
+        platform.ctx,
+        platform.keys,
+        platform.projections,
+        first.candidate_id,
+        reason="RGPD",
+        by="a test",
+        system_account="tests@127.0.0.1",
     )
     again = at_once(platforms, enrol)
     newcomers = {r.candidate_id for r in again}
@@ -323,5 +329,13 @@ def test_a_person_logs_in_through_the_claim_even_where_the_read_models_lag_and_n
     assert enrolment.find_candidate(other.ctx, other.projections, EMAIL) == enrolled.candidate_id
     eve = accounts.authenticate_staff(other.ctx, {}, email="EVE@example.org ", password="p4ss-eve")
     assert eve is not None and eve.name == "Eve"
-    erase_candidate(first.ctx, first.keys, first.projections, enrolled.candidate_id, reason="RGPD")
+    erase_candidate(
+        first.ctx,
+        first.keys,
+        first.projections,
+        enrolled.candidate_id,
+        reason="RGPD",
+        by="a test",
+        system_account="tests@127.0.0.1",
+    )
     assert enrolment.find_candidate(other.ctx, other.projections, EMAIL) is None

@@ -89,7 +89,13 @@ def test_any_decided_journey_replays_to_its_recorded_recommendation(plan: Plan) 
             platform.ctx.store.get(review_id, Review).session_id, ProctoredSession
         ).candidate_id
         erase_candidate(
-            platform.ctx, platform.keys, platform.projections, candidate, reason="request"
+            platform.ctx,
+            platform.keys,
+            platform.projections,
+            candidate,
+            reason="request",
+            by="a test",
+            system_account="tests@127.0.0.1",
         )
         erased = replay_review(store, review_id)
         assert erased.matches, erased.differences

@@ -197,7 +197,9 @@ class CandidateMachine(RuleBasedStateMachine):
         assert candidate is not None
 
         def command() -> bool:
-            return candidate.erase_personal_data(at=at, reason=reason)
+            return candidate.erase_personal_data(
+                at=at, reason=reason, by="", system_account="tests@127.0.0.1"
+            )
 
         if not reason.strip():
             expect_refusal(candidate, command, "invalid:reason")
