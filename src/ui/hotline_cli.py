@@ -105,7 +105,8 @@ def _run(platform: Platform, args: argparse.Namespace, out: TextIO) -> int:
         found = hotline.find_candidates(ctx, platform.projections, args.query)
         print(f"{len(found)} candidate(s)", file=out)
         for f in found:
-            print(f"- {f.candidate_id}  {f.name}  <{f.email}>", file=out)
+            also = f"  (also enrolled as: {', '.join(f.enrolled_as)})" if f.enrolled_as else ""
+            print(f"- {f.candidate_id}  {f.name}  <{f.email}>{also}", file=out)
         return 0 if found else 1
     if command == "show":
         _show(platform, args.candidate_id, out)

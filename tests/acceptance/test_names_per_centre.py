@@ -363,6 +363,57 @@ def test_the_review_of_a_centres_enrolment_compares_the_id_with_the_names_that_c
     assert name.words("fr") == "Camille MARTIN"
 
 
+# --- the hotline -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("language", "found", "enrolled_as", "nobody"),
+    [
+        ("fr", "Candidats trouvés : 1", "inscrit(e) aussi sous : AUTRE Nom", "Personne ne"),
+        ("en", "Candidates found: 1", "also enrolled as: AUTRE Nom", "Nobody matches"),
+    ],
+)
+def test_support_finds_her_by_the_names_any_centre_enrolled_her_under_f1(
+    platform: Platform, language: str, found: str, enrolled_as: str, nobody: str
+) -> None:
+    """A caller gives the names her centre knows her by: centre A enrolled centre B's
+    candidate as « Nom AUTRE », and the hotline's search for « autre » found nobody (a user's
+    tour), though it is her file support must open."""
+    theirs = enrolled_by_b(platform)
+    enrolment.enrol_candidate(
+        platform.ctx,
+        platform.projections,
+        centre_id=centre(platform, "centre-a@example.org"),
+        email=THEIRS,
+        surname=A_TYPED[0],
+        first_name=A_TYPED[1],
+        certification_code="ENI-ACCESS",
+    )
+    platform.settle()
+    accounts.register_staff(
+        platform.ctx, email="desk@example.org", name="Desk", role=Role.SUPPORT, password=PASSWORD
+    )
+    with TestClient(create_app(platform, secret=SECRET, support=SupportContact())) as desk:
+        log_in(desk, "/staff/login", "desk@example.org", PASSWORD)
+        desk.get(f"/lang/{language}")
+
+        def searched(query: str) -> str:
+            page = desk.get("/hotline/", params={"q": query})
+            assert page.status_code == 200
+            return " ".join(plain(re.sub(r"<[^>]+>", " ", page.text)).split())
+
+        for query in ("autre", "NOM autre", "lyonnais bernard"):
+            shown = searched(query)
+            assert found in shown, query
+            assert (
+                f"/hotline/candidates/{theirs}" in desk.get("/hotline/", params={"q": query}).text
+            )
+            assert "LYONNAIS Bernard" in shown  # her account's names lead
+            assert enrolled_as in shown
+        # Every word in one set of names: two centres' names mixed are nobody's.
+        assert nobody in searched("lyonnais autre")
+
+
 # --- erasure --------------------------------------------------------------------------------
 
 

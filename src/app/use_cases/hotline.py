@@ -37,6 +37,9 @@ class Found:
     candidate_id: UUID
     name: str
     email: str
+    # The other names centres enrolled her under (F1: each centre keeps the names it
+    # typed), which the search also looked in: shown, so support sees why she was found.
+    enrolled_as: tuple[str, ...] = ()
 
 
 def _folded(text: str) -> str:
@@ -46,9 +49,11 @@ def _folded(text: str) -> str:
 
 
 def find_candidates(ctx: Context, projections: Projections, query: str) -> list[Found]:
-    """Candidates whose e-mail, surname or first name contains every word of the query.
-    Names are read from each account (they are personal data, sealed in the log, and the
-    read models keep only addresses): fine for a centre's few thousand candidates."""
+    """Candidates whose e-mail, surname or first name contains every word of the query:
+    the account's names or those any centre enrolled her under (a caller gives the names
+    her centre knows her by; a user's tour found nobody for them). Names are read from each
+    account (they are personal data, sealed in the log, and the read models keep only
+    addresses): fine for a centre's few thousand candidates."""
     words = _folded(query).split()
     if not words:
         return []
@@ -58,9 +63,21 @@ def find_candidates(ctx: Context, projections: Projections, query: str) -> list[
         if candidate.erased_at is not None:
             continue
         name = name_in_list(candidate.surname, candidate.first_name)
-        haystack = _folded(f"{email} {candidate.first_name} {candidate.surname}")
-        if all(word in haystack for word in words):
-            found.append(Found(candidate_id, name, email))
+        enrolled_as = tuple(
+            dict.fromkeys(  # each other name once, in the order the centres gave them
+                other
+                for given in candidate.enrolment_names
+                if (other := name_in_list(given.surname, given.first_name)) != name
+            )
+        )
+        haystack = _folded(" ".join((email, candidate.first_name, candidate.surname)))
+        others = [_folded(other) for other in enrolled_as]
+        # Every word in the account's names and address, or every word in one centre's
+        # names: « Martin Autre » mixes two people's sets, and finds nobody.
+        if all(word in haystack for word in words) or any(
+            all(word in f"{_folded(email)} {other}" for word in words) for other in others
+        ):
+            found.append(Found(candidate_id, name, email, enrolled_as))
             if len(found) == MOST_FOUND:
                 break
     return found
