@@ -75,6 +75,13 @@ class SecondFactors:
         )
         return secret
 
+    def pending(self, staff_id: UUID) -> str | None:
+        """The secret being set up (not confirmed yet), if any; never a new one."""
+        factor = self.store.second_factor(staff_id)
+        if factor is None or factor.confirmed:
+            return None
+        return self._open(staff_id, factor.sealed_secret)
+
     def _matching_step(self, secret: str, code: str) -> int | None:
         """The time step the code belongs to (within the drift), or None."""
         code = code.strip().replace(" ", "")

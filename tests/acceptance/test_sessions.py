@@ -263,7 +263,7 @@ def test_a_member_of_staff_enables_totp_then_logs_in_with_a_code_used_once(
         log_in(desk, "/staff/login", examiner, PASSWORD)
         setup = desk.post(
             "/staff/security/second-factor",
-            data={"_csrf_token": form_token(desk, "/staff/security")},
+            data={"current": PASSWORD, "_csrf_token": form_token(desk, "/staff/security")},
         )
         assert 'src="data:image/svg+xml' in setup.text
         secret = _totp_secret(setup.text)

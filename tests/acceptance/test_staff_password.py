@@ -245,15 +245,15 @@ def test_reset_second_factor_without_one_changes_nothing(
             "fr",
             "E-mail ou mot de passe incorrect. Mot de passe oublié ? Demandez-en un nouveau à "
             "l'administrateur de la plateforme.",
-            "Trop de tentatives de connexion échouées pour ce compte. Attendez 15 minutes puis "
-            "réessayez. Mot de passe oublié ? Demandez-en un nouveau",
+            "Trop de tentatives de connexion échouées pour ce compte depuis ce navigateur ou ce "
+            "réseau. Réessayez dans 15 minutes. Mot de passe oublié ? Demandez-en un nouveau",
         ),
         (
             "en",
             "Wrong e-mail or password. Forgot your password? Ask the platform's administrator "
             "for a new one.",
-            "Too many failed log-ins for this account. Wait 15 minutes, then try again. Forgot "
-            "your password? Ask the platform's administrator",
+            "Too many failed log-ins for this account from this browser or network. Try again in "
+            "15 minutes. Forgot your password? Ask the platform's administrator",
         ),
     ],
 )

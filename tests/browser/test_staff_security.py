@@ -41,6 +41,7 @@ def test_a_member_of_staff_turns_on_the_second_factor_and_logs_in_with_a_code(
     _log_in(page, url)
     page.wait_for_url("**/examiner/reviews")
     page.get_by_role("link", name="Sécurité").click()
+    page.get_by_label("Votre mot de passe actuel, pour le configurer").fill(PASSWORD)  # F8
     page.get_by_role("button", name="Configurer un second facteur").click()
     qr = page.get_by_role("img", name=re.compile("QR code"))
     assert qr.is_visible() and qr.get_attribute("src").startswith("data:image/svg+xml")

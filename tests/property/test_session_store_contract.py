@@ -153,6 +153,11 @@ def test_failures_are_counted_per_subject_within_the_window(
     adapter.record_failure(uuid4().hex, now)  # someone else's
     since = now - timedelta(minutes=15)
     assert adapter.failures_since(subject, since) == sum(1 for a in ages if a < 900)
+    # Their instants, oldest first: the throttle says when the oldest that counts ages out.
+    expected = sorted(now - timedelta(seconds=a) for a in ages if a < 900)
+    assert [at.timestamp() for at in adapter.failure_times(subject, since)] == pytest.approx(
+        [at.timestamp() for at in expected]
+    )
 
 
 def test_old_failures_are_purged(adapter: SessionStore) -> None:

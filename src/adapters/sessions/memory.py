@@ -90,6 +90,10 @@ class MemorySessionStore:
         with self._lock:
             return sum(1 for s, at in self._failures if s == subject and at > since)
 
+    def failure_times(self, subject: str, since: datetime) -> list[datetime]:
+        with self._lock:
+            return sorted(at for s, at in self._failures if s == subject and at > since)
+
     def second_factor(self, staff_id: UUID) -> SecondFactor | None:
         with self._lock:
             return self._factors.get(staff_id)

@@ -243,6 +243,14 @@ class PostgresSessionStore:
             ).fetchone()
         return int(row[0]) if row else 0
 
+    def failure_times(self, subject: str, since: datetime) -> list[datetime]:
+        with self._pool.connection() as connection:
+            rows = connection.execute(
+                self._sql("SELECT at FROM {failures} WHERE subject = %s AND at > %s ORDER BY at"),
+                (subject, since),
+            ).fetchall()
+        return [row[0] for row in rows]
+
     def second_factor(self, staff_id: UUID) -> SecondFactor | None:
         with self._pool.connection() as connection:
             row = connection.execute(

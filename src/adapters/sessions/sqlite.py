@@ -141,6 +141,14 @@ class SqliteSessionStore:
             ).fetchone()
         return int(row[0])
 
+    def failure_times(self, subject: str, since: datetime) -> list[datetime]:
+        with self._connection() as db:
+            rows = db.execute(
+                "SELECT at FROM vigie_login_failures WHERE subject = ? AND at > ? ORDER BY at",
+                (subject, _epoch(since)),
+            ).fetchall()
+        return [_instant(row[0]) for row in rows]
+
     def second_factor(self, staff_id: UUID) -> SecondFactor | None:
         with self._connection() as db:
             row = db.execute(

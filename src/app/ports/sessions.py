@@ -87,6 +87,11 @@ class SessionStore(Protocol):
         """How many failed log-ins `subject` had after `since`."""
         ...
 
+    def failure_times(self, subject: str, since: datetime) -> list[datetime]:
+        """When `subject`'s failed log-ins after `since` happened, oldest first (the throttle
+        says when the oldest that counts ages out)."""
+        ...
+
     def second_factor(self, staff_id: UUID) -> SecondFactor | None:
         """The staff member's second factor, confirmed or not (None without one)."""
         ...

@@ -112,6 +112,12 @@ def end_sessions(ctx: Context, account: str) -> int:
     return ctx.sessions.end_account(account) if ctx.sessions is not None else 0
 
 
+def staff_password_matches(ctx: Context, staff_id: UUID, password: str) -> bool:
+    """Whether `password` is the member's current one (security finding F8: setting up a
+    second factor asks for it, so a session left open is not enough to bind an app)."""
+    return verify_password(password, ctx.store.get(staff_id, StaffMember).password_hash)
+
+
 def change_staff_password(ctx: Context, staff_id: UUID, *, current: str, new: str) -> bool:
     """A member of staff replaces their password, giving the current one; every session of
     theirs ends (they log in again). False, and nothing recorded, when `current` is wrong."""

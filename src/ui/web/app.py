@@ -41,6 +41,7 @@ from adapters.bootstrap import Platform
 from adapters.launcher.page import STATIC_DIR as EXAM_TAB_STATIC
 from adapters.media.ice import IceServers
 from adapters.rate_limit_store import PostgresStore
+from app.known_devices import KnownDevices, device_key
 from app.login_throttle import LoginThrottle
 from app.mail_rendering import SupportContact
 from app.person_names import name_in_list, name_in_text
@@ -307,6 +308,7 @@ _THROTTLED = frozenset(
         "/password/reset",
         # What asks for a password or a code again (issue 14): never tried at full speed.
         "/staff/security/password",
+        "/staff/security/second-factor",  # F8: setting one up asks for the password
         "/staff/security/second-factor/confirm",
         "/staff/security/second-factor/disable",
     }
@@ -536,6 +538,8 @@ def create_app(
     # The live view keeps its agent's session alive while it shows her (static/watch.js).
     app.state.session_policy = policy
     app.state.throttle = LoginThrottle(platform.sessions, platform.ctx.clock)
+    app.state.known_devices = KnownDevices(device_key(secret), platform.ctx.clock)
+    app.state.secure = secure  # the known-device cookie is Secure behind https, as the others
     app.state.second_factors = SecondFactors(
         platform.sessions, platform.ctx.clock, seal_key(secret)
     )

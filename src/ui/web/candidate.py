@@ -50,7 +50,6 @@ from ui.web.edge import (
     LANGUAGE_COOKIE,
     NEXT,
     STAFF_AREAS,
-    THROTTLED_RETRY_AFTER,
     UPLOAD_BODY_BYTES,
     Multipart,
     candidate_guard,
@@ -61,12 +60,14 @@ from ui.web.edge import (
     language_of,
     live_session,
     own_session,
+    place_of,
     platform_of,
+    remember_device,
     return_path,
     screen_capture_of,
     session_ended_notice,
     throttle_of,
-    too_many_failures,
+    throttled,
     wants_fragment,
 )
 from ui.web.i18n import LANGUAGES, N_, Gettext, gettext_for
@@ -149,6 +150,10 @@ def _after_terms(back_to: str) -> str:
     return _back_to(back_to) or "/exams"
 
 
+# The candidates' log-in form, in the log-in counts (app.login_throttle) and known devices.
+AREA = "candidate"
+
+
 @get("/login", sync_to_thread=False)
 def login_page(request: Request[Any, Any, Any]) -> Template:
     back_to = _back_to(request.query_params.get(NEXT, ""))
@@ -163,14 +168,17 @@ async def login(request: Request[Any, Any, Any], data: Typed[LogInForm]) -> Resp
     platform = platform_of(request)
     throttle = throttle_of(request)
     back_to = _back_to(data.back_to)  # kept by a refused attempt's form
-    if not await sync_to_thread(throttle.allows, data.email, "candidate"):
+    # F7: counted per account and place (this address, or this browser if the account logged
+    # in here before), and per account from everywhere, a ceiling this browser then passes.
+    place = place_of(request, data.email, AREA)
+    refusal = await sync_to_thread(throttle.refusal, data.email, AREA, place)
+    if refusal is not None:
+        error, retry_after = throttled(request, refusal)
         return Template(
             "login.html",
-            context=context(
-                request, error=too_many_failures(language_of(request)), back_to=back_to
-            ),
+            context=context(request, error=error, back_to=back_to),
             status_code=429,
-            headers=THROTTLED_RETRY_AFTER,
+            headers=retry_after,
         )
     # Hashing is slow on purpose: it runs in a thread, off the event loop.
     found = await sync_to_thread(
@@ -181,7 +189,7 @@ async def login(request: Request[Any, Any, Any], data: Typed[LogInForm]) -> Resp
         password=data.password,
     )
     if found is None:
-        await sync_to_thread(throttle.failed, data.email, "candidate")
+        await sync_to_thread(throttle.log_in_failed, data.email, AREA, place)
         _ = gettext_for(language_of(request))
         error = _("This e-mail address and password do not match. Check them and try again.")
         return Template(
@@ -190,7 +198,9 @@ async def login(request: Request[Any, Any, Any], data: Typed[LogInForm]) -> Resp
     request.session["candidate"] = str(found)
     await sync_to_thread(_follow_language, request, found)
     # The terms first (R5: accepted at the first connection), then the page that asked.
-    return Redirect(f"/terms?{NEXT}={quote(back_to, safe='/')}" if back_to else "/terms")
+    after = Redirect(f"/terms?{NEXT}={quote(back_to, safe='/')}" if back_to else "/terms")
+    remember_device(request, after, data.email, AREA)
+    return after
 
 
 def _follow_language(request: Request[Any, Any, Any], candidate: UUID) -> None:
@@ -254,7 +264,9 @@ def password_reset(request: Request[Any, Any, Any], data: Typed[PasswordForm]) -
             status_code=400,
         )
     try:
-        accounts.reset_password(platform.ctx, platform.links, signed_token=token, password=password)
+        reset = accounts.reset_password(
+            platform.ctx, platform.links, signed_token=token, password=password
+        )
     except RuleBroken as refused:
         return Template(
             "password.html",
@@ -263,7 +275,10 @@ def password_reset(request: Request[Any, Any, Any], data: Typed[PasswordForm]) -
             ),
             status_code=409,
         )
-    return Template("password.html", context=context(request, token="", done=True))
+    done = Template("password.html", context=context(request, token="", done=True))
+    # F7: she read the account's mail; this browser now logs in past the account's ceiling.
+    remember_device(request, done, platform.ctx.store.get(reset, Candidate).email, AREA)
+    return done
 
 
 # Why a reset link was refused (R24), as the candidate reads it: what happened, what to do.

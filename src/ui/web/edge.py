@@ -22,11 +22,12 @@ from litestar.exceptions import (
 )
 from litestar.handlers.base import BaseRouteHandler
 from litestar.params import Body
-from litestar.response import Redirect
+from litestar.response import Redirect, Response
 from litestar.utils.scope.state import ScopeState
 
 from adapters.bootstrap import Platform
-from app.login_throttle import WINDOW, LoginThrottle
+from app.known_devices import LIFETIME, KnownDevices
+from app.login_throttle import WINDOW, LoginThrottle, Place, Refusal
 from app.mail_rendering import SupportContact
 from app.media_content import LARGEST_UPLOAD, MIB, MediaTooLarge, UnacceptedMedia
 from app.second_factor import SecondFactors
@@ -34,7 +35,7 @@ from domain.bounds import LIMITS
 from domain.errors import DomainError
 from domain.proctored_session import ProctoredSession
 from domain.staff import Role
-from ui.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, gettext_for
+from ui.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, gettext_for, ngettext_for
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 Multipart = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
@@ -133,23 +134,82 @@ def throttle_of(request: Request[Any, Any, Any]) -> LoginThrottle:
     return throttle
 
 
-# A throttled account opens again within the throttle's window (app.login_throttle).
+# The second factor's throttle opens again within the throttle's window (app.login_throttle).
 THROTTLED_RETRY_AFTER = {"Retry-After": str(int(WINDOW.total_seconds()))}
 
+# The browser's known-device cookie (app.known_devices, security finding F7).
+DEVICE_COOKIE = "vigie_device"
 
-def too_many_failures(language: str, *, staff: str = "") -> str:
-    """What a throttled log-in says (HTTP 429), in the reader's language. A candidate asks
-    for a new password by mail; a member of staff has no such mail (`staff`: "password" or
-    "second-factor", the step refused), their administrator gives them a new one."""
+
+def client_address(request: Request[Any, Any, Any]) -> str:
+    """The address the request came from (the proxy's word for it when uvicorn trusts the
+    proxy): one guesser's place in the log-in counts."""
+    return request.client.host if request.client else ""
+
+
+def known_devices_of(request: Request[Any, Any, Any]) -> KnownDevices:
+    devices: KnownDevices = request.app.state.known_devices
+    return devices
+
+
+def place_of(request: Request[Any, Any, Any], email: str, area: str) -> Place:
+    """Where this log-in comes from: the client address, and this browser's id if the
+    account typed logged in from it before."""
+    token = request.cookies.get(DEVICE_COOKIE, "")
+    return Place(client_address(request), known_devices_of(request).device_for(token, email, area))
+
+
+def remember_device(
+    request: Request[Any, Any, Any], response: Response[Any], email: str, area: str
+) -> None:
+    """After a successful log-in (or a reset link used, R24): this browser is known for the
+    account for 180 days, and keeps logging in when the account's ceiling is reached."""
+    token = request.cookies.get(DEVICE_COOKIE, "")
+    response.set_cookie(
+        DEVICE_COOKIE,
+        known_devices_of(request).remember(token, email, area),
+        max_age=int(LIFETIME.total_seconds()),
+        httponly=True,
+        samesite="lax",
+        secure=bool(getattr(request.app.state, "secure", False)),
+    )
+
+
+def throttled(
+    request: Request[Any, Any, Any], refusal: Refusal, *, staff: bool = False
+) -> tuple[str, dict[str, str]]:
+    """What a throttled log-in says (HTTP 429), in the reader's language, and its Retry-After
+    header: when to try again (in minutes, rounded up), and what else to do. A candidate asks
+    for a new password by mail; a member of staff has no such mail, their administrator gives
+    them a new one. The words are the same whether the account exists or not."""
+    language = language_of(request)
     _ = gettext_for(language)
-    if not staff:
-        return _(
-            "Too many failed log-ins for this account. Wait 15 minutes, then try again, or ask "
-            "for a new password."
+    ngettext = ngettext_for(language)
+    now = platform_of(request).ctx.clock.now()
+    seconds = max(1, int(-(-(refusal.retry_at - now).total_seconds() // 1)))
+    minutes = -(-seconds // 60)
+    if refusal.account_wide:
+        why = _(
+            "Too many failed log-ins for this account, from many places: to protect it, it "
+            "opens only in a browser it was used from before."
         )
+    else:
+        why = _("Too many failed log-ins for this account from this browser or network.")
+    when = ngettext("Try again in %(num)s minute.", "Try again in %(num)s minutes.", minutes)
+    if staff:
+        help_ = forgotten(language)
+    elif refusal.account_wide:
+        help_ = _("Or ask for a new password: its link lets you in from this browser.")
+    else:
+        help_ = _("Or ask for a new password.")
+    return f"{why} {when} {help_}", {"Retry-After": str(seconds)}
+
+
+def too_many_codes(language: str) -> str:
+    """What a throttled second-factor step says (HTTP 429), in the reader's language."""
+    _ = gettext_for(language)
     wait = _("Too many failed log-ins for this account. Wait 15 minutes, then try again.")
-    help_ = lost_second_factor(language) if staff == "second-factor" else forgotten(language)
-    return f"{wait} {help_}"
+    return f"{wait} {lost_second_factor(language)}"
 
 
 def forgotten(language: str) -> str:

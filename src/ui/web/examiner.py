@@ -36,7 +36,7 @@ from domain.review import (
     Review,
     override_of,
 )
-from domain.staff import Role
+from domain.staff import Role, StaffMember
 from domain.verdict import Finding
 from ui.web import log_words, review_moments, review_words
 from ui.web.edge import (
@@ -47,7 +47,9 @@ from ui.web.edge import (
     edge_bound,
     forgotten,
     language_of,
+    place_of,
     platform_of,
+    remember_device,
     return_path,
     second_factors_of,
     session_ended_notice,
@@ -55,7 +57,8 @@ from ui.web.edge import (
     staff_id,
     staff_logged_in,
     throttle_of,
-    too_many_failures,
+    throttled,
+    too_many_codes,
 )
 from ui.web.i18n import N_, gettext_for, ngettext_for
 from ui.web.ranges import ranged_media
@@ -65,6 +68,10 @@ from ui.web.rule_words import rule_sentence
 REASON_LABELS = review_words.REASON_WORDS
 # The reasons with a written justification of their own (R20), and its field's name.
 JUSTIFICATION_FIELDS = review_words.JUSTIFICATION_FIELDS
+
+
+# The staff log-in form, in the log-in counts (app.login_throttle) and known devices.
+AREA = "staff"
 
 
 @get("/staff/login", sync_to_thread=False)
@@ -93,16 +100,17 @@ async def staff_login(
     platform = platform_of(request)
     throttle = throttle_of(request)
     back_to = return_path(data.back_to, staff=True)  # kept by a refused attempt's form
-    if not await sync_to_thread(throttle.allows, data.email, "staff"):
+    # F7: counted per account and place (this address, or this browser if the member logged
+    # in here before), and per account from everywhere, a ceiling this browser then passes.
+    place = place_of(request, data.email, AREA)
+    refusal = await sync_to_thread(throttle.refusal, data.email, AREA, place)
+    if refusal is not None:
+        error, retry_after = throttled(request, refusal, staff=True)
         return Template(
             "staff_login.html",
-            context=context(
-                request,
-                error=too_many_failures(language_of(request), staff="password"),
-                back_to=back_to,
-            ),
+            context=context(request, error=error, back_to=back_to),
             status_code=429,
-            headers=THROTTLED_RETRY_AFTER,
+            headers=retry_after,
         )
     platform.projections.catch_up(platform.ctx.store)
     staff = await sync_to_thread(
@@ -113,7 +121,7 @@ async def staff_login(
         password=data.password,
     )
     if staff is None:
-        await sync_to_thread(throttle.failed, data.email, "staff")
+        await sync_to_thread(throttle.log_in_failed, data.email, AREA, place)
         language = language_of(request)
         _ = gettext_for(language)
         # What to do next too: staff get no « forgot password » mail (a tester's tour).
@@ -133,7 +141,9 @@ async def staff_login(
             pending_next=back_to,
         )
         return Redirect("/staff/login/code")
-    return staff_logged_in(request, str(staff.id), staff.role.value, back_to)
+    logged_in = staff_logged_in(request, str(staff.id), staff.role.value, back_to)
+    remember_device(request, logged_in, staff.email, AREA)
+    return logged_in
 
 
 # How long the code may wait once the password was right: then the password is asked again.
@@ -178,8 +188,13 @@ async def staff_code(
     _ = gettext_for(language_of(request))
     throttle = throttle_of(request)
     if not await sync_to_thread(throttle.allows, str(staff), "second-factor"):
-        error = too_many_failures(language_of(request), staff="second-factor")
-        return Template("staff_code.html", context=context(request, error=error), status_code=429)
+        error = too_many_codes(language_of(request))
+        return Template(
+            "staff_code.html",
+            context=context(request, error=error),
+            status_code=429,
+            headers=THROTTLED_RETRY_AFTER,
+        )
     if not await sync_to_thread(second_factors_of(request).check, staff, data.code):
         await sync_to_thread(throttle.failed, str(staff), "second-factor")
         error = _(
@@ -187,7 +202,10 @@ async def staff_code(
         )
         return Template("staff_code.html", context=context(request, error=error), status_code=401)
     back_to = str(request.session.get("pending_next", ""))
-    return staff_logged_in(request, str(staff), role, back_to)
+    email = (await sync_to_thread(platform_of(request).ctx.store.get, staff, StaffMember)).email
+    logged_in = staff_logged_in(request, str(staff), role, back_to)
+    remember_device(request, logged_in, email, AREA)  # only once the code was right too
+    return logged_in
 
 
 def _review_page(

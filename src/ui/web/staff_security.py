@@ -9,6 +9,7 @@ read as her own change, and she could not tell that someone else had set her pas
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -41,6 +42,11 @@ class CodeForm(msgspec.Struct):
     code: str = ""
 
 
+class CurrentPassword(msgspec.Struct):
+    # Checked by the handler, said beside its field (a megabyte is refused at the edge).
+    current: Annotated[str, kept_bound("password")] = ""
+
+
 class PasswordChange(msgspec.Struct):
     # Checked by the handler, said beside its field (a megabyte is refused at the edge).
     current: Annotated[str, kept_bound("password")] = ""
@@ -48,6 +54,24 @@ class PasswordChange(msgspec.Struct):
 
 
 FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
+
+# F8: the session's mark that its member gave their password to set up a second factor, and
+# how long the first code may then wait (scanning and typing it takes a minute or two).
+SETUP_SINCE = "second_factor_setup_since"
+SETUP_WAIT = timedelta(minutes=10)
+
+
+def _set_up_in_time(request: Request[Any, Any, Any]) -> bool:
+    """Whether this session gave the member's password for the set-up, within SETUP_WAIT."""
+    since = request.session.get(SETUP_SINCE)
+    if not since:
+        return False
+    try:
+        at = datetime.fromisoformat(str(since))
+    except ValueError:
+        return False
+    return platform_of(request).ctx.clock.now() - at <= SETUP_WAIT
+
 
 # A fact of the member's account in her words; `who` is the administrator as the log names
 # them (the name they gave, or the machine's account they acted as).
@@ -74,6 +98,7 @@ def _page(
     status: int = 200,
     current_error: str = "",
     password_error: str = "",
+    setup_error: str = "",
 ) -> Template:
     member = staff_id(request)
     enabled = second_factors_of(request).enabled(member)
@@ -99,6 +124,7 @@ def _page(
             # The password form's refusals, each beside its field.
             current_error=current_error,
             password_error=password_error,
+            setup_error=setup_error,
             # Issue 16: a member linked to the organisation's provider signs in there (its
             # MFA applies); with no Vigie password, the password and code forms are not theirs.
             through_provider=bool(staff.identities),
@@ -120,12 +146,22 @@ class StaffSecurity(Controller):
         return _page(request)
 
     @post("/second-factor", sync_to_thread=True)
-    def begin(self, request: Request[Any, Any, Any]) -> Template:
-        """A secret to scan, kept unconfirmed until the first code."""
+    def begin(
+        self, request: Request[Any, Any, Any], data: Annotated[CurrentPassword, FORM]
+    ) -> Template:
+        """A secret to scan, kept unconfirmed until the first code; only after the member's
+        current password (F8: anyone at a session left open could bind their own app, and
+        the real member would then be asked for codes only that app gives)."""
         member = staff_id(request)
         factors = second_factors_of(request)
         if factors.enabled(member):
             return _page(request)
+        ctx = platform_of(request).ctx
+        if not accounts.staff_password_matches(ctx, member, data.current):
+            _ = gettext_for(language_of(request))
+            wrong = _("Your current password is not this one.")
+            return _page(request, setup_error=wrong, status=400)
+        request.session[SETUP_SINCE] = ctx.clock.now().isoformat()
         return _page(request, secret=factors.begin(member))
 
     @post("/second-factor/confirm", sync_to_thread=True)
@@ -133,11 +169,20 @@ class StaffSecurity(Controller):
         member = staff_id(request)
         factors = second_factors_of(request)
         _ = gettext_for(language_of(request))
+        if not _set_up_in_time(request):
+            # The password was not given in this session, or too long ago (F8).
+            again = _(
+                "Type your current password again to set up the second factor: it is asked "
+                "each time, and it was not given here within the last 10 minutes."
+            )
+            return _page(request, setup_error=again, status=400)
         if factors.confirm(member, data.code):
+            request.session.pop(SETUP_SINCE, None)
             return _page(request, done=_("The second factor is on: log-in now asks for a code."))
         return _page(
             request,
-            secret=factors.begin(member) if not factors.enabled(member) else "",
+            # The secret being set up, shown again; never a new one (that needs the password).
+            secret=factors.pending(member) or "",
             error=_("This code is not right. Type the 6 digits your app shows now."),
             status=400,
         )
