@@ -1,19 +1,23 @@
-"""Per-account throttling (issue 14), as a property: whatever the failures and their times,
-an account is refused exactly while it had ten failures in the last fifteen minutes — never
-for ever — and the address's case or spaces do not make another account."""
+"""The log-in counts (security finding F7), as properties: whatever the failures and their
+times, a place is refused exactly while it had ten failures in the last fifteen minutes, an
+unknown place also while the account had a hundred from everywhere, a known browser never
+for the account's ceiling; never for ever; and the refusal says when the oldest failure that
+counts ages out. The address's case or spaces do not make another account."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapters.clock import ManualClock
 from adapters.sessions.memory import MemorySessionStore
-from app.login_throttle import MAX_FAILURES, WINDOW, LoginThrottle
+from app.known_devices import LIFETIME, KnownDevices, device_key
+from app.login_throttle import ACCOUNT_CEILING, MAX_FAILURES, WINDOW, LoginThrottle, Place
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+HERE = Place("203.0.113.7")
 
 
 @settings(max_examples=60, deadline=None)
@@ -21,7 +25,7 @@ START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
     gaps=st.lists(st.integers(min_value=0, max_value=400), min_size=0, max_size=30),
     spelling=st.sampled_from(["eve@example.org", " EVE@example.org ", "Eve@Example.org"]),
 )
-def test_an_account_is_refused_exactly_while_ten_failures_are_in_the_window(
+def test_a_place_is_refused_exactly_while_ten_of_its_failures_are_in_the_window(
     gaps: list[int], spelling: str
 ) -> None:
     clock = ManualClock(START)
@@ -30,13 +34,34 @@ def test_an_account_is_refused_exactly_while_ten_failures_are_in_the_window(
     for gap in gaps:
         clock.advance(seconds=gap)
         recent = [at for at in failures if at > clock.now() - WINDOW]
-        assert throttle.allows(spelling, "staff") == (len(recent) < MAX_FAILURES)
-        throttle.failed("eve@example.org", "staff")  # typed one way, counted for all
+        refusal = throttle.refusal(spelling, "staff", HERE)
+        assert (refusal is None) == (len(recent) < MAX_FAILURES)
+        if refusal is not None:
+            assert refusal.retry_at == recent[-MAX_FAILURES] + WINDOW and not refusal.account_wide
+            continue  # a refused attempt checks no password: no failure either
+        throttle.log_in_failed("eve@example.org", "staff", HERE)  # typed one way, counted for all
         failures.append(clock.now())
-    assert throttle.allows("someone.else@example.org", "staff")
-    assert throttle.allows("eve@example.org", "candidate")  # the other form's account
+    assert throttle.refusal(spelling, "staff", Place("192.0.2.1")) is None  # another place
+    assert throttle.refusal("someone.else@example.org", "staff", HERE) is None
+    assert throttle.refusal("eve@example.org", "candidate", HERE) is None  # the other form
     clock.advance(seconds=WINDOW.total_seconds() + 1)
-    assert throttle.allows(spelling, "staff")  # a window, not a lock
+    assert throttle.refusal(spelling, "staff", HERE) is None  # a window, not a lock
+
+
+def test_the_accounts_ceiling_refuses_unknown_places_and_never_a_known_browser() -> None:
+    clock = ManualClock(START)
+    throttle = LoginThrottle(MemorySessionStore(), clock)
+    for n in range(ACCOUNT_CEILING):
+        assert throttle.refusal("eve@example.org", "candidate", Place(f"10.0.{n}.1")) is None
+        throttle.log_in_failed("eve@example.org", "candidate", Place(f"10.0.{n}.1"))
+        clock.advance(seconds=1)
+    refusal = throttle.refusal("eve@example.org", "candidate", Place("192.0.2.1"))
+    assert refusal is not None and refusal.account_wide
+    assert refusal.retry_at == START + WINDOW  # the first of the hundred ages out
+    # Her own browser, even behind a guesser's address.
+    assert throttle.refusal("eve@example.org", "candidate", Place("10.0.0.1", "d1")) is None
+    clock.set(START + WINDOW + timedelta(seconds=1))
+    assert throttle.refusal("eve@example.org", "candidate", Place("192.0.2.1")) is None
 
 
 def test_an_unknown_address_is_counted_like_a_known_one() -> None:
@@ -45,8 +70,43 @@ def test_an_unknown_address_is_counted_like_a_known_one() -> None:
     throttle = LoginThrottle(MemorySessionStore(), clock)
     for email in ("registered@example.org", "nobody@example.org"):
         for _ in range(MAX_FAILURES):
-            assert throttle.allows(email, "candidate")
-            throttle.failed(email, "candidate")
-        assert not throttle.allows(email, "candidate")
+            assert throttle.refusal(email, "candidate", HERE) is None
+            throttle.log_in_failed(email, "candidate", HERE)
+        assert throttle.refusal(email, "candidate", HERE) is not None
     clock.advance(minutes=15, seconds=1)
-    assert throttle.allows("nobody@example.org", "candidate")
+    assert throttle.refusal("nobody@example.org", "candidate", HERE) is None
+
+
+def test_second_factor_codes_are_counted_per_member() -> None:
+    clock = ManualClock(START)
+    throttle = LoginThrottle(MemorySessionStore(), clock)
+    for _ in range(MAX_FAILURES):
+        assert throttle.allows("member-1", "second-factor")
+        throttle.failed("member-1", "second-factor")
+    assert not throttle.allows("member-1", "second-factor")
+    assert throttle.allows("member-2", "second-factor")
+
+
+def test_a_known_device_cookie_names_its_accounts_for_180_days_and_opens_with_its_key() -> None:
+    clock = ManualClock(START)
+    devices = KnownDevices(device_key(b"k" * 32), clock)
+    cookie = devices.remember("", "Eve@example.org", "candidate")
+    device = devices.device_for(cookie, "eve@example.org", "candidate")
+    assert device is not None
+    assert devices.device_for(cookie, "eve@example.org", "staff") is None  # another form
+    assert devices.device_for(cookie, "bob@example.org", "candidate") is None
+    assert "eve" not in cookie.lower()  # sealed: the holder reads no account
+    # A second account in the same browser: the browser keeps its id, both are known.
+    both = devices.remember(cookie, "bob@example.org", "candidate")
+    assert devices.device_for(both, "bob@example.org", "candidate") == device
+    assert devices.device_for(both, "eve@example.org", "candidate") == device
+    # Another platform's key, a changed letter, or nothing: an unknown browser.
+    elsewhere = KnownDevices(device_key(b"o" * 32), clock)
+    assert elsewhere.device_for(cookie, "eve@example.org", "candidate") is None
+    tampered = cookie[:-5] + ("A" if cookie[-5] != "A" else "B") + cookie[-4:]
+    assert devices.device_for(tampered, "eve@example.org", "candidate") is None
+    assert devices.device_for("", "eve@example.org", "candidate") is None
+    clock.advance(seconds=LIFETIME.total_seconds() - 60)
+    assert devices.device_for(cookie, "eve@example.org", "candidate") == device
+    clock.advance(seconds=61)
+    assert devices.device_for(cookie, "eve@example.org", "candidate") is None
