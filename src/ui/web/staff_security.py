@@ -173,7 +173,7 @@ class StaffSecurity(Controller):
             # The password was not given in this session, or too long ago (F8).
             again = _(
                 "Type your current password again to set up the second factor: it is asked "
-                "each time, and it was not given here within the last 10 minutes."
+                "each time, and the first code must follow within 10 minutes."
             )
             return _page(request, setup_error=again, status=400)
         if factors.confirm(member, data.code):
