@@ -845,6 +845,7 @@ def bootstrap(
             ),
             lambda attempt_id: portal.finish_exam(ctx, attempt_id),
             lambda attempt_id: ctx.store.get(attempt_id, ExamAttempt, to_read=True).candidate_id,
+            lambda attempt_id: portal.leave_workspace(ctx, attempt_id),
         )
     renderer = MailRenderer(links, settings.support, TimeFormatter(settings.time_zone))
     head = log_head(settings, store) if listen else None

@@ -18,13 +18,14 @@ from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from adapters.pool_check import check_when_rested
-from app.ports.workspace_heartbeats import SILENT
+from domain.exam_tab import TabSighting, TabState
 
 
 @dataclass
 class _Open:
     attempt_id: UUID
     last_beat: datetime
+    state: TabState = TabState.NOT_OPENED
 
 
 class MemoryWorkspaceHeartbeats:
@@ -49,16 +50,24 @@ class MemoryWorkspaceHeartbeats:
             found = self._open.get(ref)
             if found is None:
                 return None
-            found.last_beat = at
+            found.last_beat, found.state = at, TabState.OPEN
             return found.attempt_id
 
-    def fall_silent(self, ref: str) -> None:
-        self.beat(ref, SILENT)
+    def closing(self, ref: str, at: datetime) -> None:
+        with self._lock:
+            found = self._open.get(ref)
+            if found is not None:
+                found.last_beat, found.state = at, TabState.CLOSING
 
     def last_beat(self, ref: str) -> datetime | None:
         with self._lock:
             found = self._open.get(ref)
             return None if found is None else found.last_beat
+
+    def sighting(self, ref: str) -> TabSighting | None:
+        with self._lock:
+            found = self._open.get(ref)
+            return None if found is None else TabSighting(found.state, found.last_beat)
 
     def marked(self, ref: str) -> frozenset[str]:
         with self._lock:
@@ -80,9 +89,9 @@ class MemoryWorkspaceHeartbeats:
             self._open.pop(ref, None)
             self._marks.pop(ref, None)
 
-    def last_beats(self) -> dict[str, datetime]:
+    def sightings(self) -> dict[str, TabSighting]:
         with self._lock:
-            return {ref: found.last_beat for ref, found in self._open.items()}
+            return {r: TabSighting(f.state, f.last_beat) for r, f in self._open.items()}
 
     def close(self) -> None:
         pass
@@ -94,10 +103,17 @@ _TABLES = (
     "CREATE TABLE IF NOT EXISTS {marks} (ref text NOT NULL, question_id text NOT NULL, "
     "PRIMARY KEY (ref, question_id))",
 )
+# What the tab last said of itself (domain.exam_tab.TabState), added to tables made before:
+# their rows read « open », judged by their last beat as they were.
+_TAB_STATE = "ALTER TABLE {workspaces} ADD COLUMN {if_missing}state text NOT NULL DEFAULT 'open'"
 
 
 def _epoch(at: datetime) -> float:
     return at.timestamp()
+
+
+def _instant(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
 
 
 class SqliteWorkspaceHeartbeats:
@@ -119,6 +135,8 @@ class SqliteWorkspaceHeartbeats:
                         workspaces="vigie_workspaces", marks="vigie_workspace_marks", instant="REAL"
                     )
                 )
+            with contextlib.suppress(sqlite3.OperationalError):  # « duplicate column »: added
+                db.execute(_TAB_STATE.format(workspaces="vigie_workspaces", if_missing=""))
 
     def _open(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=False)
@@ -139,9 +157,10 @@ class SqliteWorkspaceHeartbeats:
     def open(self, ref: str, attempt_id: UUID, at: datetime) -> None:
         with self._connection() as db:
             db.execute(
-                "INSERT INTO vigie_workspaces VALUES (?, ?, ?) ON CONFLICT (ref) DO UPDATE "
-                "SET attempt_id = excluded.attempt_id, last_beat_at = excluded.last_beat_at",
-                (ref, str(attempt_id), _epoch(at)),
+                "INSERT INTO vigie_workspaces (ref, attempt_id, last_beat_at, state) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (ref) DO UPDATE SET attempt_id = "
+                "excluded.attempt_id, last_beat_at = excluded.last_beat_at, state = excluded.state",
+                (ref, str(attempt_id), _epoch(at), TabState.NOT_OPENED.value),
             )
 
     def attempt_of(self, ref: str) -> UUID | None:
@@ -154,13 +173,18 @@ class SqliteWorkspaceHeartbeats:
     def beat(self, ref: str, at: datetime) -> UUID | None:
         with self._connection() as db:
             row = db.execute(
-                "UPDATE vigie_workspaces SET last_beat_at = ? WHERE ref = ? RETURNING attempt_id",
-                (_epoch(at), ref),
+                "UPDATE vigie_workspaces SET last_beat_at = ?, state = ? WHERE ref = ? "
+                "RETURNING attempt_id",
+                (_epoch(at), TabState.OPEN.value, ref),
             ).fetchone()
         return None if row is None else UUID(row[0])
 
-    def fall_silent(self, ref: str) -> None:
-        self.beat(ref, SILENT)
+    def closing(self, ref: str, at: datetime) -> None:
+        with self._connection() as db:
+            db.execute(
+                "UPDATE vigie_workspaces SET last_beat_at = ?, state = ? WHERE ref = ?",
+                (_epoch(at), TabState.CLOSING.value, ref),
+            )
 
     def last_beat(self, ref: str) -> datetime | None:
         with self._connection() as db:
@@ -168,6 +192,13 @@ class SqliteWorkspaceHeartbeats:
                 "SELECT last_beat_at FROM vigie_workspaces WHERE ref = ?", (ref,)
             ).fetchone()
         return None if row is None else datetime.fromtimestamp(row[0], UTC)
+
+    def sighting(self, ref: str) -> TabSighting | None:
+        with self._connection() as db:
+            row = db.execute(
+                "SELECT state, last_beat_at FROM vigie_workspaces WHERE ref = ?", (ref,)
+            ).fetchone()
+        return None if row is None else TabSighting(TabState(row[0]), _instant(row[1]))
 
     def marked(self, ref: str) -> frozenset[str]:
         with self._connection() as db:
@@ -212,10 +243,10 @@ class SqliteWorkspaceHeartbeats:
             db.execute("DELETE FROM vigie_workspaces WHERE ref = ?", (ref,))
             db.execute("DELETE FROM vigie_workspace_marks WHERE ref = ?", (ref,))
 
-    def last_beats(self) -> dict[str, datetime]:
+    def sightings(self) -> dict[str, TabSighting]:
         with self._connection() as db:
-            rows = db.execute("SELECT ref, last_beat_at FROM vigie_workspaces").fetchall()
-        return {ref: datetime.fromtimestamp(at, UTC) for ref, at in rows}
+            rows = db.execute("SELECT ref, state, last_beat_at FROM vigie_workspaces").fetchall()
+        return {ref: TabSighting(TabState(state), _instant(at)) for ref, state, at in rows}
 
     def close(self) -> None:
         with self._lock:
@@ -255,6 +286,11 @@ class PostgresWorkspaceHeartbeats:
             )
             for statement in _TABLES:
                 connection.execute(self._sql(statement))
+            connection.execute(
+                sql.SQL(_TAB_STATE).format(
+                    workspaces=self._names["workspaces"], if_missing=sql.SQL("IF NOT EXISTS ")
+                )
+            )
 
     def _sql(self, text: str) -> sql.Composed:
         return sql.SQL(text).format(**self._names)
@@ -266,9 +302,10 @@ class PostgresWorkspaceHeartbeats:
 
     def open(self, ref: str, attempt_id: UUID, at: datetime) -> None:
         self._run(
-            "INSERT INTO {workspaces} VALUES (%s, %s, %s) ON CONFLICT (ref) DO UPDATE "
-            "SET attempt_id = excluded.attempt_id, last_beat_at = excluded.last_beat_at",
-            (ref, str(attempt_id), at),
+            "INSERT INTO {workspaces} (ref, attempt_id, last_beat_at, state) "
+            "VALUES (%s, %s, %s, %s) ON CONFLICT (ref) DO UPDATE SET attempt_id = "
+            "excluded.attempt_id, last_beat_at = excluded.last_beat_at, state = excluded.state",
+            (ref, str(attempt_id), at, TabState.NOT_OPENED.value),
         )
 
     def attempt_of(self, ref: str) -> UUID | None:
@@ -277,13 +314,17 @@ class PostgresWorkspaceHeartbeats:
 
     def beat(self, ref: str, at: datetime) -> UUID | None:
         rows = self._run(
-            "UPDATE {workspaces} SET last_beat_at = %s WHERE ref = %s RETURNING attempt_id",
-            (at, ref),
+            "UPDATE {workspaces} SET last_beat_at = %s, state = %s WHERE ref = %s "
+            "RETURNING attempt_id",
+            (at, TabState.OPEN.value, ref),
         )
         return UUID(str(rows[0][0])) if rows else None
 
-    def fall_silent(self, ref: str) -> None:
-        self.beat(ref, SILENT)
+    def closing(self, ref: str, at: datetime) -> None:
+        self._run(
+            "UPDATE {workspaces} SET last_beat_at = %s, state = %s WHERE ref = %s",
+            (at, TabState.CLOSING.value, ref),
+        )
 
     def last_beat(self, ref: str) -> datetime | None:
         rows = self._run("SELECT last_beat_at FROM {workspaces} WHERE ref = %s", (ref,))
@@ -292,6 +333,12 @@ class PostgresWorkspaceHeartbeats:
         at = rows[0][0]
         assert isinstance(at, datetime)
         return at
+
+    def sighting(self, ref: str) -> TabSighting | None:
+        rows = self._run("SELECT state, last_beat_at FROM {workspaces} WHERE ref = %s", (ref,))
+        if not rows or not isinstance(rows[0][1], datetime):
+            return None
+        return TabSighting(TabState(str(rows[0][0])), rows[0][1])
 
     def marked(self, ref: str) -> frozenset[str]:
         rows = self._run(
@@ -329,9 +376,13 @@ class PostgresWorkspaceHeartbeats:
             connection.execute(self._sql("DELETE FROM {workspaces} WHERE ref = %s"), (ref,))
             connection.execute(self._sql("DELETE FROM {marks} WHERE ref = %s"), (ref,))
 
-    def last_beats(self) -> dict[str, datetime]:
-        rows = self._run("SELECT ref, last_beat_at FROM {workspaces}", ())
-        return {str(ref): at for ref, at in rows if isinstance(at, datetime)}
+    def sightings(self) -> dict[str, TabSighting]:
+        rows = self._run("SELECT ref, state, last_beat_at FROM {workspaces}", ())
+        return {
+            str(ref): TabSighting(TabState(str(state)), at)
+            for ref, state, at in rows
+            if isinstance(at, datetime)
+        }
 
     def close(self) -> None:
         self._pool.close()

@@ -602,7 +602,10 @@ class Projections:
         if isinstance(event, ExamAttempt.WorkspaceConnected):
             self.workspace_of_attempt[aid] = event.workspace_ref
             self._rewatch(aid)
-        elif isinstance(event, ExamAttempt.WorkspaceLost | ExamAttempt.WorkspaceTornDown):
+        elif isinstance(
+            event,
+            ExamAttempt.WorkspaceLost | ExamAttempt.WorkspaceLeft | ExamAttempt.WorkspaceTornDown,
+        ):
             self.workspace_of_attempt.pop(aid, None)
             self._rewatch(aid)
         elif isinstance(event, ExamAttempt.ExamBegun):

@@ -98,6 +98,9 @@ class EvidenceKind(StrEnum):
     EXAM_DEFERRED = "ExamDeferred"
     WORKSPACE_CONNECTED = "WorkspaceConnected"
     WORKSPACE_LOST = "WorkspaceLost"
+    # R23's « Quitter » in the exam tab, the candidate's own act (never in a log before it
+    # was recorded: every earlier review replays as it was judged).
+    WORKSPACE_LEFT = "WorkspaceLeft"
 
 
 @dataclass(frozen=True)

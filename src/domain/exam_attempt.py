@@ -159,6 +159,11 @@ class ExamAttempt(Aggregate):
     class WorkspaceTornDown(Aggregate.Event):
         workspace_ref: str
 
+    class WorkspaceLeft(Aggregate.Event):
+        """R23's « Quitter » in the exam tab: the candidate left it on purpose (not lost)."""
+
+        workspace_ref: str
+
     class ExamBegun(Aggregate.Event):
         ends_at: datetime
         seed: str = ""
@@ -357,6 +362,17 @@ class ExamAttempt(Aggregate):
         self._workspace_lost(
             workspace_ref=self.workspace_ref, reason=reason.strip() or "unknown", timestamp=at
         )
+
+    def leave_workspace(self, *, at: datetime) -> bool:
+        """R23: « Quitter » in the exam tab, the candidate's own act: recorded as hers, never
+        as a lost tab, and the workspace can be reopened (the time keeps running). Nothing
+        to record when the exam is over or its tab already gone (she still leaves it).
+        True when something was recorded."""
+        require_aware("at", at)
+        if self.status is not AttemptStatus.IN_PROGRESS or self.workspace_ref is None:
+            return False
+        self._workspace_left(workspace_ref=self.workspace_ref, timestamp=at)
+        return True
 
     def workspace_torn_down(self, *, at: datetime) -> None:
         """The workspace was destroyed at the end of the attempt."""
@@ -558,6 +574,11 @@ class ExamAttempt(Aggregate):
 
     @event(WorkspaceTornDown)
     def _workspace_torn_down(self, workspace_ref: str, timestamp: datetime) -> None:
+        self.workspace_ref = None
+        self.workspace_url = ""
+
+    @event(WorkspaceLeft)
+    def _workspace_left(self, workspace_ref: str, timestamp: datetime) -> None:
         self.workspace_ref = None
         self.workspace_url = ""
 

@@ -33,6 +33,7 @@ class InterruptionKind(StrEnum):
     DEFERRAL = "deferral"  # R14: left before « Commencer », to come back later
     BLOCKED_SCREEN = "blocked_screen"  # R23: exam tab, then proctoring window, then resume
     OUTSIDE_EXAM = "outside_exam"  # R17: the proctoring tab closed before or after the exam
+    EXAM_TAB_LEFT = "exam_tab_left"  # R23: the exam tab left with « Quitter », then reopened
 
 
 @dataclass(frozen=True)
@@ -185,6 +186,11 @@ def _verdict_2025_03_strict_faces(evidence: Sequence[Evidence], rules: RuleSet) 
 _TIME_RAN_OUT = frozenset({"time_limit", "midnight"})
 _WINDOW_ENDS = frozenset({EvidenceKind.EXAM_VALIDATED, EvidenceKind.EXAM_QUIT})
 
+# The exam tab gone: lost (closed, noticed by the server) or left with its « Quitter » (R23).
+# WorkspaceLeft is recorded from December 2026 on, in no log before: reading it changes no
+# earlier review's replay (test_verdict_2026_12 checks both).
+_TAB_GONE = frozenset({EvidenceKind.WORKSPACE_LOST, EvidenceKind.WORKSPACE_LEFT})
+
 # R23 asks to close the exam tab first; the server notices the workspace is gone only after
 # its heartbeat grace (30 s) and the worker's next round, while the proctoring tab's closure
 # dates from its last heartbeat. A loss recorded up to this long after the proctoring tab
@@ -252,7 +258,7 @@ def _blocked_screen(
     losses = [
         i
         for i in evidence
-        if i.kind == EvidenceKind.WORKSPACE_LOST
+        if i.kind in _TAB_GONE
         and window.holds(i.at)
         and utc(i.at) <= at + notice
         and not any(utc(i.at) < back < at for back in reconnections)
@@ -360,6 +366,20 @@ def _verdict_2026_12(evidence: Sequence[Evidence], rules: RuleSet) -> Recommenda
             )
         else:
             closed.append(item.id)
+    cited = {i for it in interruptions for i in it.evidence_ids}
+    left = tuple(
+        i.id for i in evidence if i.kind == EvidenceKind.WORKSPACE_LEFT and i.id not in cited
+    )
+    if left:
+        interruptions.append(
+            Interruption(
+                InterruptionKind.EXAM_TAB_LEFT,
+                "R23",
+                left,
+                f"the candidate left the exam tab with « Quitter » {len(left)} time(s), as "
+                "the guide allows (the exam's time kept running)",
+            )
+        )
     if closed:
         grounds.append(
             Finding(

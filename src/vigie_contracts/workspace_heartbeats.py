@@ -1,5 +1,6 @@
 """The WorkspaceHeartbeats contract: an open workspace answers for its attempt, its last beat
-is the latest given (or its opening), a closing tab falls silent, marks are kept across a
+is the latest given (or its opening), it says what the tab last said of itself (never opened,
+open, closing: domain.exam_tab), marks are kept across a
 reopening and go with the workspace; two adapters on the same place see the same rows."""
 
 from __future__ import annotations
@@ -8,7 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
-from app.ports.workspace_heartbeats import SILENT, WorkspaceHeartbeats
+from app.ports.workspace_heartbeats import WorkspaceHeartbeats
+from domain.exam_tab import TabSighting, TabState
 
 __all__ = [
     "test_a_workspace_is_open_beats_and_is_forgotten",
@@ -22,35 +24,45 @@ def test_a_workspace_is_open_beats_and_is_forgotten(adapter: WorkspaceHeartbeats
     attempt, other = uuid4(), uuid4()
     assert adapter.attempt_of("ws-a") is None and adapter.last_beat("ws-a") is None
     assert adapter.beat("ws-a", T0) is None  # not open: nothing
-    assert adapter.last_beat("ws-a") is None and adapter.last_beats() == {}
+    assert adapter.last_beat("ws-a") is None and adapter.sightings() == {}
+    assert adapter.sighting("ws-a") is None
 
     adapter.open("ws-a", attempt, T0)
     adapter.open("ws-b", other, T0)
     assert adapter.attempt_of("ws-a") == attempt and adapter.attempt_of("ws-b") == other
     assert adapter.last_beat("ws-a") == T0  # silence counts from the opening
+    assert adapter.sighting("ws-a") == TabSighting(TabState.NOT_OPENED, T0)
     assert adapter.beat("ws-a", T0 + timedelta(seconds=12.5)) == attempt
     assert adapter.last_beat("ws-a") == T0 + timedelta(seconds=12.5)
+    assert adapter.sighting("ws-a") == TabSighting(TabState.OPEN, T0 + timedelta(seconds=12.5))
     assert adapter.last_beat("ws-b") == T0  # only its own row
 
-    adapter.fall_silent("ws-a")  # the tab said it is closing
-    assert adapter.last_beat("ws-a") == SILENT
-    adapter.beat("ws-a", T0 + timedelta(minutes=1))  # a living tab again
-    adapter.open("ws-b", other, T0 + timedelta(minutes=2))  # reopened (R23)
+    adapter.closing("ws-a", T0 + timedelta(seconds=20))  # the tab said it is going away
+    assert adapter.sighting("ws-a") == TabSighting(TabState.CLOSING, T0 + timedelta(seconds=20))
+    adapter.closing("ws-z", T0)  # not open: nothing
+    assert adapter.sighting("ws-z") is None
+    adapter.beat("ws-a", T0 + timedelta(minutes=1))  # a living tab again (a reload)
+    assert adapter.sighting("ws-a") == TabSighting(TabState.OPEN, T0 + timedelta(minutes=1))
+    adapter.beat("ws-b", T0 + timedelta(minutes=1))
+    adapter.open("ws-b", other, T0 + timedelta(minutes=2))  # reopened (R23): not opened yet
     assert adapter.last_beat("ws-b") == T0 + timedelta(minutes=2)
+    assert adapter.sighting("ws-b") == TabSighting(TabState.NOT_OPENED, T0 + timedelta(minutes=2))
 
     # Many beats at once (every tab of a room): each row ends with a beat that was given.
     beats = [T0 + timedelta(seconds=s) for s in range(40)]
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(lambda at: adapter.beat("ws-a", at), beats))
     assert adapter.last_beat("ws-a") in beats
-    assert set(adapter.last_beats()) == {"ws-a", "ws-b"}
-    assert adapter.last_beats()["ws-b"] == T0 + timedelta(minutes=2)
+    assert set(adapter.sightings()) == {"ws-a", "ws-b"}
+    assert adapter.sightings()["ws-b"] == TabSighting(
+        TabState.NOT_OPENED, T0 + timedelta(minutes=2)
+    )
 
     adapter.forget("ws-a")
     adapter.forget("ws-a")  # idempotent
     adapter.forget("never-opened")
     assert adapter.attempt_of("ws-a") is None and adapter.last_beat("ws-a") is None
-    assert set(adapter.last_beats()) == {"ws-b"}
+    assert set(adapter.sightings()) == {"ws-b"}
 
 
 def test_marks_are_kept_across_a_reopening_and_go_with_the_workspace(

@@ -322,6 +322,7 @@ def test_the_last_answer_of_a_closing_tab_is_saved_but_is_no_heartbeat(
     me = her_browser(journey)
     base, token = addresses(journey)
     ref = f"ws-{journey.attempt_id}"
+    http(f"{base}?t={token}", cookie=me)  # the tab opened (a tab never opened is not lost)
     clock(platform).advance(seconds=45)  # silent past the grace period
     form = {"question_id": "tables-taille", "answer": "Octets", "closing": "1"}
     http(f"{base}/answer?t={token}", form, cookie=me)
@@ -355,9 +356,11 @@ def test_before_commencer_the_tab_gives_the_instructions_and_after_the_end_says_
     assert status == 200 and "Cet examen est terminé." in page and 'id="answers"' not in page
 
 
-def test_leaving_the_tab_is_said_and_the_workspace_falls_silent_at_once(
+def test_leaving_the_tab_is_said_and_recorded_as_hers_not_as_a_lost_tab_r23(
     platform: Platform,
 ) -> None:
+    """« Quitter » is the candidate's own act: WorkspaceLeft, never « onglet perdu » (a user's
+    tour); the exam can be reopened from the proctoring tab, its time running."""
     journey = in_exam(platform)
     me = her_browser(journey)
     base, token = addresses(journey)
@@ -366,7 +369,16 @@ def test_leaving_the_tab_is_said_and_the_workspace_falls_silent_at_once(
     status, page = http(f"{base}/leave?t={token}", whole_form(journey), cookie=me)
     assert status == 200 and "Vous avez quitté l'onglet de l'examen." in page
     assert "rouvrez l'examen depuis l'onglet de surveillance" in page
-    assert not platform.launcher.heartbeat(ref)  # R23: recorded lost at the next watch
+    left = attempt_of(journey)
+    assert left.workspace_ref is None and left.status is AttemptStatus.IN_PROGRESS
+    clock(platform).advance(seconds=60)
+    assert platform.tick().workspaces_lost == []
+    kinds = [type(e).__name__ for e in platform.ctx.store.history(left.id)]
+    assert "WorkspaceLeft" in kinds and "WorkspaceLost" not in kinds
+    assert journey.attempt_id is not None
+    portal.reopen_workspace(platform.ctx, journey.attempt_id)  # R23: back, time running
+    platform.settle()
+    assert attempt_of(journey).workspace_ref == ref
 
 
 def test_the_exam_tab_footer_gives_the_hotline_address_once_as_a_link() -> None:
@@ -379,3 +391,32 @@ def test_the_exam_tab_footer_gives_the_hotline_address_once_as_a_link() -> None:
     footer = html[html.index("site-footer") :]
     assert footer.count(support.email) == 2  # the link's target and its words, once
     assert f'Écrivez à <a href="mailto:{support.email}">{support.email}</a> ou' in footer
+
+
+def test_a_tab_never_opened_is_never_recorded_lost_r17(platform: Platform) -> None:
+    """« Commencer » pressed, the exam tab not opened yet: waiting for her, not lost (it was
+    recorded « perdu » 30 s after provisioning, a ground shown to the examiner)."""
+    journey = in_exam(platform)
+    clock(platform).advance(minutes=20)
+    assert platform.tick().workspaces_lost == []
+    assert attempt_of(journey).workspace_ref is not None
+
+
+def test_a_reload_or_a_quick_reopening_records_no_loss_r23(platform: Platform) -> None:
+    """F5 (or closing the tab and opening it again at once) says « closing », then the page
+    comes back: no loss, whenever the watch runs; not back within the grace, it is lost."""
+    from domain.exam_tab import RELOAD_GRACE_S
+
+    journey = in_exam(platform)
+    me = her_browser(journey)
+    base, token = addresses(journey)
+    http(f"{base}?t={token}", cookie=me)  # the tab is open
+    http(f"{base}/closed?t={token}", {}, cookie=me)  # F5: the old page goes
+    assert platform.tick().workspaces_lost == []  # the watch runs between the two
+    clock(platform).advance(seconds=RELOAD_GRACE_S - 3)
+    http(f"{base}?t={token}", cookie=me)  # the new page, or the tab reopened
+    clock(platform).advance(seconds=20)
+    assert platform.tick().workspaces_lost == []
+    http(f"{base}/closed?t={token}", {}, cookie=me)  # closed for good this time
+    clock(platform).advance(seconds=RELOAD_GRACE_S + 1)
+    assert platform.tick().workspaces_lost == [journey.attempt_id]

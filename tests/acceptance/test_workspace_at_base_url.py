@@ -18,6 +18,7 @@ from adapters.bootstrap import Platform, Settings, bootstrap
 from adapters.clock import ManualClock
 from adapters.ids import SeededIds
 from domain.exam_attempt import AttemptStatus, ExamAttempt
+from domain.exam_tab import RELOAD_GRACE_S
 from tests.acceptance.test_exam_delivery import http
 from tests.acceptance.test_exam_tab import navigator
 from tests.acceptance.web import free_port, her_browser, served
@@ -130,6 +131,8 @@ def test_two_nodes_on_one_postgresql_serve_the_same_exam_tab(
         clock.advance(seconds=25)  # 50 s after node one last heard of it, 25 s after two did
         assert nodes[0].tick().workspaces_lost == []
         http(action(two, "closed"), {}, cookie=mine)  # the tab says it is closing
+        assert nodes[0].tick().workspaces_lost == []  # a reload says so too: not yet lost
+        clock.advance(seconds=RELOAD_GRACE_S + 1)  # not back within the grace: gone
         assert nodes[0].tick().workspaces_lost == [attempt.id]
 
 

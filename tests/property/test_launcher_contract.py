@@ -93,7 +93,7 @@ def _builtin_harness(tmp_path: Path) -> Iterator[Harness]:
     launcher = BuiltinWorkspaces(links, heartbeats, SystemClock())
 
     def refs(only_alive: bool) -> set[str]:
-        known = set(observer.last_beats())
+        known = set(observer.sightings())
         return {r for r in known if launcher.heartbeat(r)} if only_alive else known
 
     yield Harness(launcher, None, lambda: refs(True), lambda: refs(False))

@@ -460,3 +460,45 @@ def test_the_new_verdict_is_deterministic_and_order_free(facts: Facts, data: st.
     assert sorted((i.kind, i.evidence_ids) for i in one.interruptions) == sorted(
         (i.kind, i.evidence_ids) for i in other.interruptions
     )
+
+
+# --- R23's « Quitter » in the exam tab: the candidate's own act (WorkspaceLeft) --------------
+
+
+def test_leaving_the_exam_tab_with_quitter_is_an_interruption_not_a_ground_r23() -> None:
+    """« Quitter » in the exam tab, then reopened: shown as her choice, never as a loss."""
+    facts = honest_journey()
+    left = facts.add(EvidenceKind.WORKSPACE_LEFT, BEGIN_S + 600)
+    facts.add(EvidenceKind.WORKSPACE_CONNECTED, BEGIN_S + 660)
+    recommendation = judge(facts)
+    assert recommendation.verdict is Verdict.VALIDATED and not recommendation.grounds
+    (interruption,) = recommendation.interruptions
+    assert interruption.kind is InterruptionKind.EXAM_TAB_LEFT
+    assert interruption.rule == "R23" and interruption.evidence_ids == (left,)
+
+
+def test_the_blocked_screen_procedure_begun_with_quitter_is_recognised_r23() -> None:
+    """R23 done with the exam tab's « Quitter » (WorkspaceLeft, not a loss), then the
+    proctoring window closed, then back with a reason: the blocked screen, no ground."""
+    facts = honest_journey()
+    left = facts.add(EvidenceKind.WORKSPACE_LEFT, BEGIN_S + 900)
+    closed = facts.closure(BEGIN_S + 910)
+    back = facts.add(EvidenceKind.SESSION_ENTERED, BEGIN_S + 1200, note=REASON)
+    facts.add(EvidenceKind.WORKSPACE_CONNECTED, BEGIN_S + 1260)
+    recommendation = judge(facts)
+    assert recommendation.verdict is Verdict.VALIDATED
+    (interruption,) = recommendation.interruptions  # the leaving is cited there, once
+    assert interruption.kind is InterruptionKind.BLOCKED_SCREEN
+    assert interruption.evidence_ids == (left, closed, back)
+
+
+def test_evidence_without_a_leaving_is_judged_as_before_by_verdict_2026_12() -> None:
+    """No log before WorkspaceLeft holds one: with the loss in its place (as « Quitter » was
+    recorded before), the same procedure gives the same recommendation it always gave."""
+    facts = honest_journey()
+    procedure = blocked_screen(
+        facts, loss_s=BEGIN_S + 900, closure_s=BEGIN_S + 910, back_s=BEGIN_S + 1200
+    )
+    recommendation = judge(facts)
+    assert [i.kind for i in recommendation.interruptions] == [InterruptionKind.BLOCKED_SCREEN]
+    assert recommendation.interruptions[0].evidence_ids == procedure

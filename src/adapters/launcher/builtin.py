@@ -5,9 +5,10 @@ workspace (a single-attempt link: another attempt's signature does not open it, 
 down workspace answers 410 Gone), and only in the browser where the attempt's candidate is
 logged in (ui.web.workspace checks her session against `candidate_of`). The page saves
 every answer on the server as it is given, shows the time left from the server's clock, and
-beats a heartbeat; a workspace whose page stopped beating for longer than the grace period is
-reported dead, so the attempt records it lost and the candidate can reopen it (R23) with the
-remaining time intact.
+beats a heartbeat; a workspace whose page stopped beating for longer than the grace period, or
+said it was closing and did not come back (domain.exam_tab: a reload is no loss, a tab never
+opened is not lost), is reported dead, so the attempt records it lost and the candidate can
+reopen it (R23) with the remaining time intact.
 
 Issue 15: the pages are served by the main web app under the platform's base URL
 (`<VIGIE_BASE_URL>/w/<ref>?t=…`, ui.web.workspace), not by a server of their own on another
@@ -33,11 +34,13 @@ from app.ports.clock import Clock
 from app.ports.exam_launcher import Workspace
 from app.ports.workspace_heartbeats import WorkspaceHeartbeats
 from domain.errors import DomainError
+from domain.exam_tab import TabSighting, tab_lost
 
 ViewFunction = Callable[[UUID], DeskView]
 OwnerFunction = Callable[[UUID], UUID]  # an attempt's candidate (LookupError: no such attempt)
 AnswerFunction = Callable[[UUID, str, str, tuple[str, ...]], None]
 FinishFunction = Callable[[UUID], object]
+LeaveFunction = Callable[[UUID], object]
 MAX_FORM_BYTES = 64 * 1024
 OWNERS_KEPT = 100_000  # attempts whose candidate is remembered (a few MB at most)
 PREFIX = "ws-"  # a built-in workspace's reference: ws-<attempt id>
@@ -70,6 +73,7 @@ class BuiltinWorkspaces:
         self._answer: AnswerFunction = _unbound
         self._finish: FinishFunction = _unbound
         self._owner: OwnerFunction = _unbound
+        self._leave: LeaveFunction = _unbound
         self._owners: dict[UUID, UUID] = {}
         self.tab = ExamTab(support or SupportContact(), time_zone)
 
@@ -79,10 +83,14 @@ class BuiltinWorkspaces:
         answer: AnswerFunction,
         finish: FinishFunction,
         owner: OwnerFunction,
+        leave: LeaveFunction | None = None,
     ) -> None:
         """Give the workspace what it serves: the desk view, the answer and finish use cases,
-        and whose attempt it is (the candidate the exam tab is served to)."""
+        whose attempt it is (the candidate the exam tab is served to), and the use case that
+        records her leaving the tab with « Quitter »."""
         self._view, self._answer, self._finish, self._owner = view, answer, finish, owner
+        if leave is not None:
+            self._leave = leave
 
     # --- the port ----------------------------------------------------------------------------
 
@@ -94,16 +102,16 @@ class BuiltinWorkspaces:
         return Workspace(ref, self.url(ref))
 
     def heartbeat(self, ref: str) -> bool:
-        return self._alive(self.heartbeats.last_beat(ref), self.clock.now())
+        return self._alive(self.heartbeats.sighting(ref), self.clock.now())
 
-    def _alive(self, last: datetime | None, now: datetime) -> bool:
-        # Not opened yet counts from provisioning: a tab never opened is lost too.
-        return last is not None and (now - last).total_seconds() <= self.heartbeat_grace_s
+    def _alive(self, sighting: TabSighting | None, now: datetime) -> bool:
+        # The domain judges: a tab never opened is not lost, a reload is no loss.
+        return not tab_lost(sighting, now, silence_grace_s=self.heartbeat_grace_s)
 
     def silent(self, refs: Collection[str]) -> frozenset[str]:
-        """One read of every open workspace's last beat, whatever the number of exams."""
-        beats, now = self.heartbeats.last_beats(), self.clock.now()
-        return frozenset(r for r in refs if self.owns(r) and not self._alive(beats.get(r), now))
+        """One read of every open workspace's tab, whatever the number of exams."""
+        seen, now = self.heartbeats.sightings(), self.clock.now()
+        return frozenset(r for r in refs if self.owns(r) and not self._alive(seen.get(r), now))
 
     def owns(self, ref: str) -> bool:
         """Every built-in workspace, whichever node provisioned it: their state is in the
@@ -167,10 +175,16 @@ class BuiltinWorkspaces:
             return None
         return self.heartbeats.beat(ref, self.clock.now())
 
-    def fall_silent(self, ref: str) -> None:
-        """The exam tab said it is closing (R23's « Quitter »): silent from now on, so the
-        workspace is recorded lost at the next watch instead of after the grace period."""
-        self.heartbeats.fall_silent(ref)
+    def closing(self, ref: str) -> None:
+        """The exam tab said its page is going away (closed, or reloaded: it cannot tell):
+        lost if it is not back within domain.exam_tab.RELOAD_GRACE_S, instead of after the
+        silence grace (R23: the exam tab closed first is known before the proctoring tab)."""
+        self.heartbeats.closing(ref, self.clock.now())
+
+    def leave(self, attempt_id: UUID, ref: str) -> None:
+        """R23's « Quitter »: the candidate's own act, recorded as such (not a lost tab)."""
+        self._leave(attempt_id)
+        self.heartbeats.closing(ref, self.clock.now())
 
     def marked(self, ref: str) -> frozenset[str]:
         return self.heartbeats.marked(ref)

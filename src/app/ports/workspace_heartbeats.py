@@ -4,24 +4,25 @@ candidate marked. Every node reads and writes the same rows, so any node serves 
 and judges its heartbeat, and a restart orphans nothing.
 
 A heartbeat replaces the last one (one row per workspace, never one event per beat): it is a
-sign of life, not a fact of the exam.
+sign of life, not a fact of the exam. With it the row keeps what the tab last said of itself
+(domain.exam_tab.TabState): never opened, open, or closing — a reload says « closing » too,
+so whether that is a loss is judged later, by domain.exam_tab.tab_lost.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
-# The last beat of a tab that said it is closing (R23): older than any grace period.
-SILENT = datetime(1970, 1, 1, tzinfo=UTC)
+from domain.exam_tab import TabSighting
 
 
 class WorkspaceHeartbeats(Protocol):
     """Open workspaces, their last heartbeat and their marked questions."""
 
     def open(self, ref: str, attempt_id: UUID, at: datetime) -> None:
-        """The workspace is open for the attempt; its silence counts from `at` (again, for a
+        """The workspace is open for the attempt, its tab not opened yet (again, for a
         workspace reopened after it was lost: R23). Its marked questions are kept."""
         ...
 
@@ -30,16 +31,22 @@ class WorkspaceHeartbeats(Protocol):
         ...
 
     def beat(self, ref: str, at: datetime) -> UUID | None:
-        """A sign of life at `at`; the attempt the workspace serves, or None (and nothing
-        recorded) when it is not open. One round trip: the tab beats every 5 s."""
+        """A sign of life at `at` (the tab is open); the attempt the workspace serves, or None
+        (and nothing recorded) when it is not open. One round trip: the tab beats every 5 s."""
         ...
 
-    def fall_silent(self, ref: str) -> None:
-        """The tab said it is closing: its last beat becomes SILENT."""
+    def closing(self, ref: str, at: datetime) -> None:
+        """The tab said at `at` that its page is going away (closed, reloaded, or left with
+        « Quitter »); nothing for a workspace that is not open."""
         ...
 
     def last_beat(self, ref: str) -> datetime | None:
-        """The last sign of life (the opening if none since); None when not open."""
+        """When the tab last said something (the provisioning if nothing since); None when
+        not open."""
+        ...
+
+    def sighting(self, ref: str) -> TabSighting | None:
+        """What the tab last said of itself, and when; None when not open."""
         ...
 
     def marked(self, ref: str) -> frozenset[str]:
@@ -58,8 +65,9 @@ class WorkspaceHeartbeats(Protocol):
         """The workspace is torn down: its row and its marks go (idempotent)."""
         ...
 
-    def last_beats(self) -> dict[str, datetime]:
-        """Every open workspace's last beat, in one read (the deadline pass over them all)."""
+    def sightings(self) -> dict[str, TabSighting]:
+        """Every open workspace's tab's last word, in one read (the deadline pass over them
+        all)."""
         ...
 
     def close(self) -> None:

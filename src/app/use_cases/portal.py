@@ -127,6 +127,11 @@ def reopen_workspace(ctx: Context, attempt_id: UUID) -> None:
     _on_attempt(ctx, attempt_id, lambda a, at: a.reopen_workspace(at=at))
 
 
+def leave_workspace(ctx: Context, attempt_id: UUID) -> None:
+    """R23: « Quitter » in the exam tab, recorded as the candidate's act, not as a lost tab."""
+    _on_attempt(ctx, attempt_id, lambda a, at: a.leave_workspace(at=at))
+
+
 def begin_exam(ctx: Context, attempt_id: UUID) -> datetime:
     """R15/R16: 'Commencer'; refused if the exam could not end before midnight. The seed
     drawn here fixes the order of the questions for this attempt."""

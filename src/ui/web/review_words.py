@@ -116,6 +116,8 @@ EVIDENCE_WORDS: dict[EvidenceKind, str] = {
     EvidenceKind.EXAM_DEFERRED: N_("Exam deferred"),
     EvidenceKind.WORKSPACE_CONNECTED: N_("Exam tab connected"),
     EvidenceKind.WORKSPACE_LOST: N_("Exam tab lost"),
+    # R23's « Quitter »: her own act, never said « lost » (a user's tour).
+    EvidenceKind.WORKSPACE_LEFT: N_("Exam tab left by the candidate (“Leave”)"),
 }
 
 # R10: the three environment recordings by their part, as the candidate's checks name them:
@@ -190,6 +192,10 @@ INTERRUPTION_WORDS: dict[InterruptionKind, str] = {
     InterruptionKind.OUTSIDE_EXAM: N_(
         "Proctoring tab closed outside the exam (before “Start” or after its end): the guide "
         "allows it, it is not a ground."
+    ),
+    InterruptionKind.EXAM_TAB_LEFT: N_(
+        "Exam tab left with “Leave”: the candidate's own choice, as the guide allows; the "
+        "exam's time kept running and the tab could be reopened. Not a ground."
     ),
 }
 

@@ -259,13 +259,13 @@ class ExamTabPages(Controller):
     def exam_tab_closed(
         self, request: Request[Any, Any, Any], ref: FromPath[str], t: FromQuery[str] = ""
     ) -> Response[Any]:
-        """The tab is closing: silent from now on, so the workspace is recorded lost at the
-        next watch, not after the grace period."""
+        """The tab's page is going away (closed, or reloaded: it cannot tell): the workspace
+        is recorded lost if the tab is not back within domain.exam_tab.RELOAD_GRACE_S."""
         workspaces = _workspaces(request)
         admitted = _admit(request, workspaces, ref, t, beat=False)
         if isinstance(admitted, Response):
             return admitted
-        workspaces.fall_silent(ref)
+        workspaces.closing(ref)
         return Response(None, status_code=204, headers=NO_STORE)
 
     @post("/{ref:str}/mark", status_code=200)
@@ -308,7 +308,8 @@ class ExamTabPages(Controller):
     async def exam_tab_leave(
         self, request: Request[Any, Any, Any], ref: FromPath[str], t: FromQuery[str] = ""
     ) -> Response[Any]:
-        """R23's « Quitter »: what was typed is saved, then the workspace falls silent."""
+        """R23's « Quitter »: what was typed is saved, then her leaving is recorded as her own
+        act (WorkspaceLeft), never as a lost tab."""
         return await _save(request, ref, t, "leave")
 
 
@@ -339,7 +340,7 @@ async def _save(
         if action == "finish":  # asked without the confirmation: ask for it
             return _page(workspaces.render(attempt_id, ref, token, state="confirm-finish"))
         if action == "leave":
-            workspaces.fall_silent(ref)  # as when the tab is closed
+            workspaces.leave(attempt_id, ref)
             return _page(workspaces.render(attempt_id, ref, token, state="left"))
         if closing:  # nobody reads the answer: no page
             return Response(None, status_code=204, headers=NO_STORE)
