@@ -335,7 +335,7 @@ def candidate_journey(context: Any, run: LiveRun) -> None:
     exam = opened.value
     exam.wait_for_url("**/w/**")
     exam.get_by_label("Votre réponse").first.fill("Taille du champ")
-    exam.get_by_role("button", name="Enregistrer la réponse").first.click()
+    exam.get_by_label("Votre réponse").first.press("Enter")  # saved at once (no button: JS)
     exam.get_by_label("Votre réponse").first.wait_for()
     shot(exam, "07-exam-tab")
     # R17: moving between the two Vigie tabs hands the focus over; it is never a flag.
@@ -375,7 +375,7 @@ def candidate_journey(context: Any, run: LiveRun) -> None:
     exam = opened.value
     exam.wait_for_url("**/w/**")
     exam.get_by_label("Votre réponse").nth(1).fill("Clé primaire")
-    exam.get_by_role("button", name="Enregistrer la réponse").nth(1).click()
+    exam.get_by_label("Votre réponse").nth(1).press("Enter")
     exam.get_by_label("Votre réponse").first.wait_for()
     page.bring_to_front()
     page.get_by_role("button", name="Terminer l'examen", exact=True).click()

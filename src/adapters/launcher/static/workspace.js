@@ -2,7 +2,9 @@
    saves every answer at once. With it, each answer is saved as it is given (a fetch per
    change, never a reload, so the scroll position and the other questions' input stay), the
    navigator and a "saved" sign follow, the timer counts down, and finishing or leaving asks
-   for a confirmation in a <dialog> (Escape closes it, focus comes back where it was).
+   for a confirmation in a <dialog> (Escape closes it, focus comes back where it was). What
+   was typed but is not saved yet survives a reload (F5) in this tab's sessionStorage, and the
+   « Save the answer » buttons, for a browser without scripts, are hidden.
    It also keeps the heartbeat (R23) and tells the proctoring tab about its focus (issue 12). */
 (function () {
   "use strict";
@@ -324,6 +326,7 @@
       delete refused[id];
       failed[id] = false;
       held[id] = bodyAnswers(body);
+      dropDraft(id, sent);  // the server holds it (a later change keeps its own draft)
       problem(article, cutNote[id] || "", true);  // a paste that was cut stays said until the next edit
       say(words("saved", { n: number, time: time }));
     }, function (reason) {
@@ -351,6 +354,45 @@
     });
     return inFlight[id];
   }
+  // --- what was typed survives a reload (F5) -------------------------------------------------
+  // An answer typed but not held by the server yet (the 0.7 s pause after typing, or a lost
+  // connection) is kept in this tab's sessionStorage until it is: after F5 the field showed
+  // the answer saved before, and the last words typed were gone (a user's tour). Per
+  // workspace and question; nothing leaves this tab, and closing it forgets them.
+  function draftKey(id) { return "vigie-draft:" + base + ":" + id; }
+  function keepDraft(article) {
+    try {
+      sessionStorage.setItem(draftKey(article.dataset.question), payload(article).toString());
+    } catch (unavailable) { /* storage refused (private mode, full): the page still saves */ }
+  }
+  function dropDraft(id, sent) {
+    try {
+      if (sessionStorage.getItem(draftKey(id)) === sent) sessionStorage.removeItem(draftKey(id));
+    } catch (unavailable) { /* nothing was kept */ }
+  }
+  function restoreDrafts() {
+    questions.forEach(function (article) {
+      var id = article.dataset.question;
+      var draft = null;
+      try { draft = sessionStorage.getItem(draftKey(id)); } catch (unavailable) { return; }
+      if (draft === null) return;
+      if (draft === payload(article).toString()) { dropDraft(id, draft); return; }
+      var body = new URLSearchParams(draft);
+      if (body.get("question_id") !== id) return;
+      var text = article.querySelector("input[name='answer-" + id + "']");
+      if (text) {
+        text.value = body.get("answer") || "";
+        count(text);
+      }
+      var ticked = body.getAll("choice");
+      article.querySelectorAll("input[name='choice-" + id + "']").forEach(function (box) {
+        box.checked = ticked.indexOf(box.value) >= 0;
+      });
+      dirty[id] = true;
+      save(article);  // sent again at once: the server holds it before anything else is typed
+    });
+  }
+
   function resend() {
     Object.keys(dirty).forEach(function (id) {
       if (!dirty[id] || inFlight[id]) return;
@@ -382,6 +424,7 @@
     if (!article || event.target.name === "mark") return;
     var id = article.dataset.question;
     dirty[id] = true;
+    keepDraft(article);
     if (event.target.id === "answer-" + id) count(event.target);
     if (event.inputType !== "insertFromPaste") delete cutNote[id];
     if (event.target.type === "text" || event.target.tagName === "TEXTAREA" || !event.target.type) {
@@ -406,6 +449,7 @@
     }
     clearTimeout(typing[id]);
     dirty[id] = true;
+    keepDraft(article);
     save(article);
   });
 
@@ -523,5 +567,10 @@
     var field = document.getElementById("answer-" + article.dataset.question);
     if (field) count(field);
   });
+  // Each answer saves itself (above): « Enregistrer la réponse » under every question is for
+  // a browser without scripts. Here it only did what was already done (a user's tour); Enter
+  // in an answer still saves it at once.
+  form.querySelectorAll("button[name=save]").forEach(function (button) { button.hidden = true; });
+  restoreDrafts();
   refresh();
 })();
