@@ -694,3 +694,54 @@ def test_the_recommended_ground_is_said_to_be_the_examiners_to_tick_before_and_a
     )
     assert done.status_code in (302, 303), done.text
     assert platform.ctx.store.get(journey.review_id, Review).verdict is Verdict.INVALIDATED
+
+
+@pytest.mark.parametrize(
+    ("language", "interruption", "fact", "lost"),
+    [
+        (
+            "fr",
+            "Onglet d'examen quitté avec « Quitter cet onglet » : un choix du candidat",
+            "Onglet d'examen quitté par le candidat (« Quitter cet onglet »)",
+            "Onglet d'examen perdu",
+        ),
+        (
+            "en",
+            "Exam tab left with “Leave this tab”: the candidate's own choice",
+            "Exam tab left by the candidate (“Leave this tab”)",
+            "Exam tab lost",
+        ),
+    ],
+)
+def test_leaving_the_exam_tab_with_quitter_reads_as_her_choice_not_a_lost_tab_r23(
+    platform: Platform,  # noqa: F811
+    examiner: TestClient[Any],
+    language: str,
+    interruption: str,
+    fact: str,
+    lost: str,
+) -> None:
+    """« Quitter » in the exam tab, then the exam reopened and sent: the examiner reads an
+    interruption the guide allows, in her language, never « Onglet d'examen perdu » (a user's
+    tour), and the recommendation stays « validée »."""
+    from app.use_cases import portal
+
+    journey = Journey(platform)
+    attempt_id = journey.in_exam()
+    journey.clock.advance(minutes=5)
+    portal.leave_workspace(platform.ctx, attempt_id)
+    journey.clock.advance(minutes=1)
+    portal.reopen_workspace(platform.ctx, attempt_id)
+    platform.settle()
+    journey.answer_and_send()
+    review = platform.ctx.store.get(journey.review_id, Review)
+    assert review.recommendation is not None
+    assert review.recommendation.verdict is Verdict.VALIDATED
+    if language == "en":
+        in_english(examiner)
+    html = examiner.get(f"/examiner/reviews/{journey.review_id}").text
+    shown = inside(html, 'id="interruptions"', "</ul>")
+    assert interruption in shown  # (visible() reads a no-break space as a space)
+    assert fact in visible(html)
+    assert lost not in visible(html)
+    assert "R23" not in shown  # the rule stays in the title for the curious

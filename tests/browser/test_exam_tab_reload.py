@@ -43,8 +43,10 @@ def test_f5_records_no_loss_and_keeps_the_answer_typed_r23(server: Server, page:
     assert server.platform.tick().workspaces_lost == []  # the watch runs between the pages
     wait_for(
         "the answer typed before F5 is saved",
-        lambda: attempt(server, journey).given_answers().get(short) is not None
-        and attempt(server, journey).given_answers()[short].text == "Une clé étrangère",
+        lambda: (
+            attempt(server, journey).given_answers().get(short) is not None
+            and attempt(server, journey).given_answers()[short].text == "Une clé étrangère"
+        ),
     )
     wait_for("the reloaded tab beats", lambda: beaten_again(server, ref), seconds=10)
     server.clock.advance(seconds=RELOAD_GRACE_S + 5)  # past the reload grace, beating

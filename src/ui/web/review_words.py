@@ -117,7 +117,7 @@ EVIDENCE_WORDS: dict[EvidenceKind, str] = {
     EvidenceKind.WORKSPACE_CONNECTED: N_("Exam tab connected"),
     EvidenceKind.WORKSPACE_LOST: N_("Exam tab lost"),
     # R23's « Quitter »: her own act, never said « lost » (a user's tour).
-    EvidenceKind.WORKSPACE_LEFT: N_("Exam tab left by the candidate (“Leave”)"),
+    EvidenceKind.WORKSPACE_LEFT: N_("Exam tab left by the candidate (“Leave this tab”)"),
 }
 
 # R10: the three environment recordings by their part, as the candidate's checks name them:
@@ -194,7 +194,7 @@ INTERRUPTION_WORDS: dict[InterruptionKind, str] = {
         "allows it, it is not a ground."
     ),
     InterruptionKind.EXAM_TAB_LEFT: N_(
-        "Exam tab left with “Leave”: the candidate's own choice, as the guide allows; the "
+        "Exam tab left with “Leave this tab”: the candidate's own choice, as the guide allows; the "
         "exam's time kept running and the tab could be reopened. Not a ground."
     ),
 }
