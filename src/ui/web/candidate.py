@@ -440,6 +440,7 @@ def create_session(request: Request[Any, Any, Any], data: Typed[CreateSessionFor
         enrollment_id = UUID(value)
     except ValueError:
         raise RuleBroken("R1", "this link is not valid") from None
+    _keep_chosen_language(request, platform, enrollment_id)
     try:
         created = enrolment.create_exam_session(
             platform.ctx, enrollment_id, live_supervision=data.live == "yes"
@@ -456,6 +457,20 @@ def create_session(request: Request[Any, Any, Any], data: Typed[CreateSessionFor
             valid_until=created.valid_until,
         ),
     )
+
+
+def _keep_chosen_language(
+    request: Request[Any, Any, Any], platform: Platform, enrollment: UUID
+) -> None:
+    """R25: a language chosen on the invitation page becomes her account's before the session
+    is created, so the welcome mail and every later one speak it (a user's tour: she chose
+    English there and the welcome came in French). The signed link names her enrolment."""
+    if not request.session.get("lang_chosen"):
+        return
+    # An erased holder's link is refused just after, by the creation itself.
+    with contextlib.suppress(LookupError, PersonErased):
+        candidate_id = platform.ctx.store.get(enrollment, Enrollment).candidate_id
+        accounts.choose_language(platform.ctx, candidate_id, language_of(request))
 
 
 # R2: what the candidate reads after « Créer ma session », per outcome.
