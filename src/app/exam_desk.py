@@ -44,6 +44,8 @@ class DeskView:
     questions: tuple[DeskQuestion, ...]
     # The candidate's language (R25): the exam tab speaks it, as the portal does.
     language: str = "fr"
+    # The accommodation's extra minutes, already in the timer (R4): its instructions say them.
+    extra_minutes: int = 0
 
 
 def desk_view(ctx: Context, attempt_id: UUID, attempt: ExamAttempt | None = None) -> DeskView:
@@ -79,6 +81,7 @@ def desk_view(ctx: Context, attempt_id: UUID, attempt: ExamAttempt | None = None
         ends_at=attempt.ends_at,
         questions=questions,
         language=ctx.store.get(attempt.candidate_id, Candidate).language,
+        extra_minutes=attempt.extra_minutes,
     )
 
 

@@ -271,8 +271,10 @@ def test_the_candidate_s_checks_say_her_extra_time_and_when_the_session_ends(
         log_in(client, "/login", journey.email, "camille-extra-1")
         page = html.unescape(client.get(f"/exams/{journey.session_id}").text)
     extra = round(EXAM_MINUTES * 0.33)
-    assert f"L'examen dure {EXAM_MINUTES + extra} minutes, dont {extra} minutes de temps" in page
-    assert f"La session surveillée (3 h, plus {extra} minutes de temps supplémentaire)" in page
+    # The one wording of every screen (test_extra_time_in_one_wording): 90 + 30 = 2 h.
+    granted = f"dont {extra} min de temps supplémentaire accordé par votre centre de formation"
+    assert f"L'examen dure 2 h, {granted}" in page
+    assert f"La session surveillée (3 h {extra}, {granted})" in page
     ends = session_of(journey).budget_ends_at()
     assert ends is not None
     assert ends - journey.clock.now() == timedelta(hours=3, minutes=extra)

@@ -346,7 +346,7 @@ def test_before_commencer_the_tab_gives_the_instructions_and_after_the_end_says_
     status, page = http(
         platform.ctx.store.get(attempt_id, ExamAttempt).workspace_url or "", cookie=me
     )
-    assert status == 200 and "Consignes" in page and "L'examen dure 90 minutes" in page
+    assert status == 200 and "Consignes" in page and "L'examen dure 1 h 30." in page
     assert 'id="answers"' not in page and "workspace_ready" not in page.split("<main")[1]
     portal.begin_exam(platform.ctx, attempt_id)
     portal.finish_exam(platform.ctx, attempt_id)  # from the proctoring tab; not torn down yet

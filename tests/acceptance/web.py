@@ -51,7 +51,7 @@ def log_in(client: TestClient[Any], path: str, email: str, password: str) -> Non
     assert reply.status_code in (302, 303), reply.text
 
 
-def her_browser(journey: Journey) -> str:
+def her_browser(journey: Journey, language: str = "fr") -> str:
     """The `Cookie` header of the journey's candidate's own browser, logged in: a session put
     in the platform's store as her log-in puts it (the exam tab is served only there, F6).
     It outlives any clock the test moves."""
@@ -63,7 +63,7 @@ def her_browser(journey: Journey) -> str:
     platform.sessions.put(
         session_key(session_id),
         StoredSession(
-            data={"candidate": str(candidate), "lang": "fr"},
+            data={"candidate": str(candidate), "lang": language},
             account=candidate_account(candidate),
             expires_at=now + timedelta(days=3650),
             idle_until=now + timedelta(days=3650),

@@ -151,6 +151,30 @@ def gettext_for(language: str) -> Gettext:
     return _
 
 
+# R4 with an accommodation: the exam's length in the words of every other screen (the
+# platform's ui.web.portal.with_extra_time, same messages in its catalogue). The tab said
+# « L'examen dure 90 minutes » while its timer, with +33 %, ran 2 h (a user's tour).
+WITH_EXTRA_TIME = N_("%(total)s, of which %(extra)s of extra time granted by your training centre")
+
+
+def duration_in_words(minutes: int, _: Gettext) -> str:
+    """'1 h 30 min', '2 h', '45 min', as the platform's pages say a length."""
+    hours, rest = divmod(minutes, 60)
+    if not hours:
+        return _("%(minutes)s min", minutes=rest)
+    if not rest:
+        return _("%(hours)s h", hours=hours)
+    return _("%(hours)s h %(minutes)s min", hours=hours, minutes=f"{rest:02d}")
+
+
+def with_extra_time(total_minutes: int, extra_minutes: int, _: Gettext) -> str:
+    """The exam's length, extra time included, and how much of it is extra."""
+    total = duration_in_words(total_minutes, _)
+    if not extra_minutes:
+        return total
+    return _(WITH_EXTRA_TIME, total=total, extra=duration_in_words(extra_minutes, _))
+
+
 def refusal_for(refused: DomainError, language: str) -> tuple[str, str]:
     """The sentence for people and the rule it refers to ("" when none)."""
     _ = gettext_for(language)
@@ -243,6 +267,9 @@ class ExamTab:
             kinds=QuestionKind,
             answer_limit=ANSWER_LIMIT,
             answer_limit_words=format_decimal(ANSWER_LIMIT, locale=language),
+            exam_length=with_extra_time(
+                view.duration_minutes + view.extra_minutes, view.extra_minutes, _
+            ),
         )
 
     def seb_refusal(self, reason: str, language: str) -> str:

@@ -71,7 +71,7 @@ from ui.web.edge import (
     wants_fragment,
 )
 from ui.web.i18n import LANGUAGES, N_, Gettext, gettext_for
-from ui.web.portal import duration_in_words
+from ui.web.portal import duration_in_words, with_extra_time
 from ui.web.refusals import password_refusal, refusal_message
 
 # What a connection must reach to pass (R8): a usable video stream and answers in time.
@@ -566,6 +566,18 @@ def _step_values(session: ProctoredSession, language: str, after: str = "") -> d
         "min_upload_kbps_value": f"{MIN_UPLOAD_KBPS:g}",
         "min_seconds": format_decimal(minimum, locale=language),
         "min_seconds_value": f"{minimum:g}",
+        # R4 with any extra time, in the words of every screen (portal.with_extra_time).
+        "exam_length": with_extra_time(
+            session.exam_duration_minutes + session.extra_minutes, session.extra_minutes, language
+        ),
+        "session_budget": with_extra_time(
+            session.rules.session_budget_minutes + session.extra_minutes,
+            session.extra_minutes,
+            language,
+        ),
+        "session_budget_total": duration_in_words(
+            session.rules.session_budget_minutes + session.extra_minutes, language
+        ),
     }
 
 
@@ -791,9 +803,9 @@ class ExamDay:
 
     too_late: bool = False
     last_start: datetime | None = None
-    duration: str = ""  # the exam's, extra time included (« 2 h »)
+    # The exam's, extra time included, said as every screen says it (portal.with_extra_time).
+    duration: str = ""
     valid_tomorrow: bool = True
-    extra: str = ""  # the extra time granted (« 30 min »), if any
 
 
 def _exam_day(platform: Platform, summary: SessionSummary, language: str) -> ExamDay:
@@ -821,17 +833,14 @@ def _exam_day(platform: Platform, summary: SessionSummary, language: str) -> Exa
     latest_exam_start = midnight - timedelta(minutes=minutes)
     # The duration is said beside « Prévoyez 20 minutes de plus que la durée de l'examen »,
     # which gave none: it first appeared after « Examen » had started the 3 hours.
-    words = duration_in_words(minutes, language)
-    extra_words = duration_in_words(extra, language) if extra else ""
+    words = with_extra_time(minutes, extra, language)
     tomorrow = summary.valid_until is None or summary.valid_until > now.date()
     if now > latest_exam_start:
-        return ExamDay(too_late=True, duration=words, valid_tomorrow=tomorrow, extra=extra_words)
+        return ExamDay(too_late=True, duration=words, valid_tomorrow=tomorrow)
     last_start = latest_exam_start - timedelta(minutes=CHECKS_MINUTES)
     if now > last_start - timedelta(hours=1):  # said within the hour before it
-        return ExamDay(
-            last_start=last_start, duration=words, valid_tomorrow=tomorrow, extra=extra_words
-        )
-    return ExamDay(duration=words, extra=extra_words)
+        return ExamDay(last_start=last_start, duration=words, valid_tomorrow=tomorrow)
+    return ExamDay(duration=words)
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ from ui.web.edge import (
     wants_fragment,
     within_kept_bound,
 )
-from ui.web.i18n import gettext_for
+from ui.web.i18n import N_, gettext_for
 from ui.web.refusals import field_name, refusal_message
 from ui.web.scores import percent, score_facts
 
@@ -103,7 +103,7 @@ def _schedule(attempt: ExamAttempt, now: datetime, language: str, times: TimeFor
     return Schedule(
         day=format_date(times.local(start).date(), "full", locale=locale),
         time=times.format(start, language, "clock"),
-        duration=duration_in_words(minutes, language),
+        duration=with_extra_time(minutes, attempt.extra_minutes, language),
         latest_end=end,
         too_late_today=attempt.begun_at is None and _ends_another_day(times, start, end),
     )
@@ -127,6 +127,23 @@ def duration_in_words(minutes: int, language: str) -> str:
     if not rest:
         return _("%(hours)s h", hours=hours)
     return _("%(hours)s h %(minutes)s min", hours=hours, minutes=f"{rest:02d}")
+
+
+# R4 with an accommodation: how every screen says a length that holds extra time (« Mes
+# examens », the proctoring tab's checks and portal; the exam tab has the same words in its
+# own catalogue, adapters.launcher.page). A user's tour read four wordings of one grant.
+WITH_EXTRA_TIME = N_("%(total)s, of which %(extra)s of extra time granted by your training centre")
+
+
+def with_extra_time(total_minutes: int, extra_minutes: int, language: str) -> str:
+    """'2 h, of which 30 min of extra time granted by your training centre' (or '2 h'
+    without extra time): `total_minutes` already holds the extra minutes
+    (domain.accommodation.extra_minutes computes them, once)."""
+    total = duration_in_words(total_minutes, language)
+    if not extra_minutes:
+        return total
+    extra = duration_in_words(extra_minutes, language)
+    return gettext_for(language)(WITH_EXTRA_TIME, total=total, extra=extra)
 
 
 def _live(request: Request[Any, Any, Any], attempt: ExamAttempt) -> str:
