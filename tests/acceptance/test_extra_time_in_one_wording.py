@@ -1,3 +1,4 @@
+# ruff: noqa: F811 (the fixtures imported from test_exam_delivery are parameters here)
 """R4 with extra time (an accommodation): the exam's length and the proctored session's
 budget read the same, from the same computation, on « Mes examens », the proctoring tab
 (its checks and its portal) and the exam tab, in French and in English. A user's tour read
