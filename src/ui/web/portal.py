@@ -66,6 +66,16 @@ def own_attempt(
     return attempt
 
 
+def unanswered_count(attempt: ExamAttempt) -> tuple[int, int]:
+    """The questions not answered yet and the exam's questions, as the exam tab counts them
+    (domain.scoring.is_answered): the proctoring tab's « Terminer l'examen ? » says them, so
+    that she does not finish by mistake with questions left (a user's tour)."""
+    given = attempt.given_answers()
+    order = attempt.question_order
+    blank = sum(1 for qid in order if qid not in given or not is_answered(given[qid]))
+    return blank, len(order)
+
+
 def portal_phase(attempt: ExamAttempt) -> str:
     """What the portal shows, in a word its page compares with the server's to know it is
     behind: the attempt's state and, during the exam, whether its workspace is open, being
@@ -277,7 +287,13 @@ class Portal(Controller):
         elsewhere (finished in the exam tab, its time up, its workspace lost): the page
         asks now and then, and reloads its fragment only when the phase differs."""
         attempt = own_attempt(request, attempt_id, to_read=True)
-        return Response({"phase": portal_phase(attempt)}, headers={"cache-control": "no-store"})
+        # The unanswered count too: the answers are given in the exam tab, so the finish
+        # dialog asks for it when it opens (a count from this page's load would be stale).
+        blank, total = unanswered_count(attempt)
+        return Response(
+            {"phase": portal_phase(attempt), "unanswered": str(blank), "questions": str(total)},
+            headers={"cache-control": "no-store"},
+        )
 
     @post("/{attempt_id:uuid}/{action:str}", sync_to_thread=True)
     def portal_action(
@@ -337,6 +353,7 @@ def _portal_page(
             result_out=_result_out(platform, attempt),
             deferred_away=_deferred_away(platform, attempt),
             phase=portal_phase(attempt),
+            unanswered=unanswered_count(attempt),
             **shown,
         ),
         status_code=status,

@@ -210,7 +210,33 @@
     if (!dialog || !dialog.showModal) return;
     event.preventDefault();
     dialog.showModal();
+    if (dialogId === "finish-dialog") countUnanswered();
   }, true);
+
+  // « Terminer l'examen ? » says how many questions are still unanswered, as the exam tab
+  // counts them. The answers are given in the other tab, so the count of this page's load is
+  // brought up to date from the server when the dialog opens (a user's tour finished by
+  // mistake with questions left); without an answer the page's count stays.
+  function showCount(blank, total) {
+    var some = document.getElementById("finish-unanswered");
+    var none = document.getElementById("finish-all-answered");
+    if (!some || !none) return;
+    some.textContent = some.getAttribute("data-label")
+      .replace("{n}", String(blank)).replace("{total}", String(total));
+    none.textContent = none.getAttribute("data-label").split("{total}").join(String(total));
+    some.hidden = blank === 0;
+    none.hidden = blank !== 0;
+  }
+  function countUnanswered() {
+    var portal = document.querySelector("#portal[data-state-url]");
+    if (!portal) return;
+    fetch(portal.getAttribute("data-state-url"), { credentials: "same-origin", headers: { accept: "application/json" } })
+      .then(function (reply) { return reply.ok ? reply.json() : null; })
+      .then(function (state) {
+        if (!state || state.unanswered === undefined) return;
+        showCount(parseInt(state.unanswered, 10), parseInt(state.questions, 10));
+      }, function () { /* the page's own count stays */ });
+  }
 
   // R12: the practice questionnaire points out each question left blank before it is
   // scored (« Soumettre » on an empty form scored 0 %, a user's tour): each is marked « Sans
