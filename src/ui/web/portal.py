@@ -354,6 +354,7 @@ def _portal_page(
             deferred_away=_deferred_away(platform, attempt),
             phase=portal_phase(attempt),
             unanswered=unanswered_count(attempt),
+            logout_asks=True,  # « Se déconnecter » asks first during the exam (base.html)
             **shown,
         ),
         status_code=status,
