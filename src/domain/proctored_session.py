@@ -103,6 +103,11 @@ class ProctoredSession(Aggregate):
     recorded_until_s: float | None = None
     deleted_media: tuple[str, ...] = ()
     retention_done: bool = False
+    # R8: the last connection test's measures and outcome, kept so that the checks' pages
+    # show it after a reload or the next step (it vanished with the page: a user's tour).
+    connection_round_trip_ms: float | None = None
+    connection_upload_kbps: float | None = None
+    connection_passed: bool = False
 
     # --- events --------------------------------------------------------------------------
 
@@ -791,6 +796,9 @@ class ProctoredSession(Aggregate):
     def _connection_tested(
         self, round_trip_ms: float, upload_kbps: float, passed: bool, timestamp: datetime
     ) -> None:
+        self.connection_round_trip_ms = round_trip_ms
+        self.connection_upload_kbps = upload_kbps
+        self.connection_passed = passed
         if passed:
             self._complete(Step.CONNECTION_TESTED)
 

@@ -575,10 +575,37 @@ def _step_values(session: ProctoredSession, language: str, after: str = "") -> d
             session.extra_minutes,
             language,
         ),
+        "connection_test": _connection_test(session, language),
         "session_budget_total": duration_in_words(
             session.rules.session_budget_minutes + session.extra_minutes, language
         ),
     }
+
+
+@dataclass(frozen=True)
+class ConnectionResult:
+    """R8: the recorded connection test in the reader's numbers, and whether each measure
+    passed (the thresholds the page's script applies)."""
+
+    round_trip: str
+    round_trip_ok: bool
+    upload: str
+    upload_ok: bool
+    passed: bool
+
+
+def _connection_test(session: ProctoredSession, language: str) -> ConnectionResult | None:
+    """The last connection test recorded on the session, None before any."""
+    rtt, upload = session.connection_round_trip_ms, session.connection_upload_kbps
+    if rtt is None or upload is None:
+        return None
+    return ConnectionResult(
+        round_trip=format_decimal(round(rtt), locale=language),
+        round_trip_ok=rtt <= MAX_ROUND_TRIP_MS,
+        upload=format_decimal(round(upload), locale=language),
+        upload_ok=upload >= MIN_UPLOAD_KBPS,
+        passed=session.connection_passed,
+    )
 
 
 _SIMPLE = {
