@@ -40,7 +40,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.bounds import LIMITS, bounded
 from domain.errors import InvalidArgument, RuleBroken, require, require_aware
-from domain.evidence import Evidence, ReasonCode, Verdict
+from domain.evidence import Evidence, EvidenceKind, ReasonCode, Verdict
 from domain.rules import RuleSet, count_words, utc
 from domain.verdict import Finding, Recommendation, recommend
 
@@ -82,6 +82,193 @@ def override_of(ground: Finding, justification: str) -> Override:
     """The override of one ground, with the examiner's words."""
     bounded("justification", justification)
     return Override(ground.rule, ground.reason, ground.evidence_ids, justification.strip())
+
+
+class Problem(StrEnum):
+    """What is wrong with one part of a decision: a page and an API say each in words,
+    beside the field it names."""
+
+    VALIDATION_CITES_REASONS = "validation_cites_reasons"  # R20
+    NO_REASON = "no_reason"  # R20: an invalidation needs one
+    NO_EVIDENCE = "no_evidence"  # R20: a reason cites no moment
+    UNKNOWN_EVIDENCE = "unknown_evidence"  # R20: a reason cites what the review lacks
+    OTHER_UNJUSTIFIED = "other_unjustified"  # R20: the other breach, in words
+    FLAG_UNJUSTIFIED = "flag_unjustified"  # FLAG-HINT
+    REASON_TWICE = "reason_twice"  # R20
+    ONLY_PHONE_EXCUSED = "only_phone_excused"  # R20
+    EXCUSE_UNPROVEN = "excuse_unproven"  # R20: cite the technical problem's record
+    OVERRIDES_ON_INVALIDATION = "overrides_on_invalidation"  # R19
+    NOT_A_GROUND = "not_a_ground"  # R19
+    GROUND_OVERRIDDEN_TWICE = "ground_overridden_twice"  # R19
+    GROUND_UNJUSTIFIED = "ground_unjustified"  # the ground's own rule (R9, R17…)
+    GROUND_JUSTIFICATION_SHORT = "ground_justification_short"  # R19
+
+
+class Field(StrEnum):
+    """The part of a decision a problem is about."""
+
+    REASONS = "reasons"  # the reasons as a whole
+    EVIDENCE = "evidence"  # one reason's cited moments (`DecisionProblem.reason`)
+    JUSTIFICATION = "justification"  # one reason's words (`DecisionProblem.reason`)
+    EXCUSED = "excused"  # the phone exception
+    OVERRIDES = "overrides"  # the justifications against grounds as a whole
+    OVERRIDE = "override"  # one ground's justification (`DecisionProblem.ground`)
+
+
+@dataclass(frozen=True)
+class DecisionProblem:
+    """One thing that stops a decision, named by its rule and the field it is about, with
+    the numbers a sentence needs. `message` is the domain's English, for logs."""
+
+    problem: Problem
+    rule: str
+    field: Field
+    message: str
+    reason: ReasonCode | None = None  # the reason, or the ground's reason, it is about
+    ground: int | None = None  # the ground's place among the recommendation's
+    needed: int = 0  # words needed
+    given: int = 0  # words given
+
+
+class DecisionRefused(RuleBroken, InvalidArgument):
+    """Every problem of a refused decision at once, so the examiner corrects them all in
+    one go (a user's tour: one problem per « Enregistrer »). A rule broken and a field
+    refused, named by its first problem, as a single refusal was."""
+
+    def __init__(self, problems: tuple[DecisionProblem, ...]) -> None:
+        first = problems[0]
+        Exception.__init__(self, "; ".join(f"{p.rule}: {p.message}" for p in problems))
+        self.rule = first.rule
+        self.field = first.field.value
+        self.message = "; ".join(p.message for p in problems)
+        self.problems = problems
+
+
+def _citation_problems(cited: CitedReason, known: dict[str, Evidence]) -> list[DecisionProblem]:
+    """R20: a reason cites moments the review holds; the other breach says what it was."""
+    bounded("justification", cited.justification)
+    code = cited.reason.value
+    problems = []
+    if not cited.evidence_ids:
+        problems.append(
+            DecisionProblem(
+                Problem.NO_EVIDENCE,
+                "R20",
+                Field.EVIDENCE,
+                f"the reason {code} must cite at least one piece of evidence",
+                cited.reason,
+            )
+        )
+    unknown = [e for e in cited.evidence_ids if e not in known]
+    if unknown:
+        problems.append(
+            DecisionProblem(
+                Problem.UNKNOWN_EVIDENCE,
+                "R20",
+                Field.EVIDENCE,
+                f"the reason {code} cites unknown evidence {', '.join(unknown)}",
+                cited.reason,
+            )
+        )
+    words = count_words(cited.justification)
+    if cited.reason is ReasonCode.OTHER_RULE_BREACH and words < OTHER_JUSTIFICATION_MIN_WORDS:
+        problems.append(
+            DecisionProblem(
+                Problem.OTHER_UNJUSTIFIED,
+                "R20",
+                Field.JUSTIFICATION,
+                f"other_rule_breach needs a written justification of at least "
+                f"{OTHER_JUSTIFICATION_MIN_WORDS} words",
+                cited.reason,
+                needed=OTHER_JUSTIFICATION_MIN_WORDS,
+                given=words,
+            )
+        )
+    return problems
+
+
+def _repeated_reasons(reasons: tuple[CitedReason, ...]) -> list[DecisionProblem]:
+    codes = [c.reason for c in reasons]
+    repeated = [code for code in dict.fromkeys(codes) if codes.count(code) > 1]
+    return [
+        DecisionProblem(
+            Problem.REASON_TWICE, "R20", Field.REASONS, "each reason is given once", code
+        )
+        for code in repeated
+    ]
+
+
+def rests_on_flags_alone(cited: CitedReason, known: dict[str, Evidence]) -> bool:
+    """FLAG-HINT: every moment the reason cites is a detector's flag (a hint, never a
+    verdict: design/product.md)."""
+    return bool(cited.evidence_ids) and all(
+        e in known and known[e].kind == EvidenceKind.FLAG_RAISED for e in cited.evidence_ids
+    )
+
+
+def _override_problems(
+    grounds: tuple[Finding, ...], overrides: tuple[Override, ...]
+) -> list[DecisionProblem]:
+    """R19: every ground is overridden once, in writing; nothing else is."""
+    problems = []
+    for override in overrides:
+        if not any(override.overrides(g) for g in grounds):
+            problems.append(
+                DecisionProblem(
+                    Problem.NOT_A_GROUND,
+                    "R19",
+                    Field.OVERRIDES,
+                    f"{override.rule} ({override.reason.value}) is not a ground of the "
+                    "recommendation: there is nothing to override",
+                    override.reason,
+                )
+            )
+    # Two grounds may be the same finding (two missing photos anchored to one fact): one
+    # justification covers both, and one per ground is accepted too; more is ambiguous.
+    keys = Counter((o.rule, o.reason, o.evidence_ids) for o in overrides)
+    grounds_of = Counter((g.rule, g.reason, g.evidence_ids) for g in grounds)
+    if any(count > grounds_of[key] for key, count in keys.items() if key in grounds_of):
+        problems.append(
+            DecisionProblem(
+                Problem.GROUND_OVERRIDDEN_TWICE,
+                "R19",
+                Field.OVERRIDES,
+                "each ground is overridden once",
+            )
+        )
+    for index, ground in enumerate(grounds):
+        given = next((o for o in overrides if o.overrides(ground)), None)
+        if given is None:
+            problems.append(
+                DecisionProblem(
+                    Problem.GROUND_UNJUSTIFIED,
+                    ground.rule,
+                    Field.OVERRIDE,
+                    f"cannot validate against this ground without a written justification: "
+                    f"{ground.explanation}",
+                    ground.reason,
+                    ground=index,
+                    needed=OVERRIDE_JUSTIFICATION_MIN_WORDS,
+                )
+            )
+            continue
+        bounded("justification", given.justification)
+        words = count_words(given.justification)
+        if words < OVERRIDE_JUSTIFICATION_MIN_WORDS:
+            problems.append(
+                DecisionProblem(
+                    Problem.GROUND_JUSTIFICATION_SHORT,
+                    "R19",
+                    Field.OVERRIDE,
+                    f"deciding against the {ground.rule} ground needs a justification of at "
+                    f"least {OVERRIDE_JUSTIFICATION_MIN_WORDS} words ({words} given)",
+                    ground.reason,
+                    ground=index,
+                    needed=OVERRIDE_JUSTIFICATION_MIN_WORDS,
+                    given=words,
+                )
+            )
+    return problems
 
 
 class AppealOutcome(StrEnum):
@@ -351,39 +538,11 @@ class Review(Aggregate):
             "compute the recommended verdict over the evidence first",
         )
         assert self.recommendation is not None
-        # R20: the reasons are an invalidation's. Checked before their citations: a
-        # validation's reason is refused as such, not for a moment it fails to cite (which
-        # would send the examiner to cite one).
-        require(
-            verdict is Verdict.INVALIDATED or not reasons,
-            "R20",
-            "a validation cites no invalidation reason: the reasons are an invalidation's",
+        problems = self.decision_problems(
+            verdict=verdict, reasons=reasons, excused=excused, overrides=overrides
         )
-        known = {item.id: item for item in self.evidence}
-        for cited in (*reasons, *excused):
-            self._check_citation(cited, known)
-        if verdict is Verdict.VALIDATED:
-            self._check_overrides(self.recommendation.grounds, overrides)
-        else:
-            require(bool(reasons), "R20", "an invalidation needs at least one reason")
-            if overrides:
-                raise InvalidArgument(
-                    "overrides", "only a validation decides against a ground: none to justify"
-                )
-        codes = [c.reason for c in (*reasons, *excused)]
-        if len(set(codes)) != len(codes):
-            raise InvalidArgument("reasons", "each reason is given once")
-        for item in excused:
-            require(
-                item.reason is ReasonCode.PHONE_USED,
-                "R20",
-                "only phone use can be excused (for a proven technical problem)",
-            )
-            require(
-                any(known[e].kind == "TechnicalProblemRecorded" for e in item.evidence_ids),
-                "R20",
-                "a phone is allowed only for a proven technical problem: cite its record",
-            )
+        if problems:
+            raise DecisionRefused(problems)
         self._decided(
             examiner_id=examiner_id,
             verdict=verdict,
@@ -394,6 +553,120 @@ class Review(Aggregate):
             overrides=overrides,
             timestamp=at,
         )
+
+    def decision_problems(
+        self,
+        *,
+        verdict: Verdict,
+        reasons: tuple[CitedReason, ...] = (),
+        excused: tuple[CitedReason, ...] = (),
+        overrides: tuple[Override, ...] = (),
+    ) -> tuple[DecisionProblem, ...]:
+        """Everything that stops this decision, each problem once, in the form's order (the
+        reasons, the phone exception, the justifications against grounds); () when it may
+        be recorded. `decide` refuses with all of them (`DecisionRefused`); a page shows
+        each beside its field."""
+        grounds = self.recommendation.grounds if self.recommendation is not None else ()
+        known = {item.id: item for item in self.evidence}
+        problems: list[DecisionProblem] = []
+        # R20: the reasons are an invalidation's. Said as such, not for a moment a
+        # validation's reason fails to cite (which would send the examiner to cite one).
+        if verdict is Verdict.VALIDATED and reasons:
+            problems.append(
+                DecisionProblem(
+                    Problem.VALIDATION_CITES_REASONS,
+                    "R20",
+                    Field.REASONS,
+                    "a validation cites no invalidation reason: the reasons are an invalidation's",
+                )
+            )
+        elif verdict is Verdict.INVALIDATED and not reasons:
+            problems.append(
+                DecisionProblem(
+                    Problem.NO_REASON,
+                    "R20",
+                    Field.REASONS,
+                    "an invalidation needs at least one reason",
+                )
+            )
+        if verdict is Verdict.INVALIDATED:
+            for cited in reasons:
+                problems += _citation_problems(cited, known)
+                problems += self._flag_hint_problems(cited, known)
+        problems += _repeated_reasons((*reasons, *excused))
+        for item in excused:
+            problems += self._excuse_problems(item, known)
+        if verdict is Verdict.VALIDATED:
+            problems += _override_problems(grounds, overrides)
+        elif overrides:
+            problems.append(
+                DecisionProblem(
+                    Problem.OVERRIDES_ON_INVALIDATION,
+                    "R19",
+                    Field.OVERRIDES,
+                    "only a validation decides against a ground: none to justify",
+                )
+            )
+        return tuple(problems)
+
+    def _flag_hint_problems(
+        self, cited: CitedReason, known: dict[str, Evidence]
+    ) -> list[DecisionProblem]:
+        """FLAG-HINT (from rules-2026-12-flag-hint): invalidating against a « validée »
+        recommendation on detector flags alone takes the examiner's words, per reason; the
+        replay shows them with the decision."""
+        needed = self.rules.flag_hint_justification_min_words
+        recommendation = self.recommendation
+        if (
+            needed is None
+            or recommendation is None
+            or recommendation.verdict is not Verdict.VALIDATED
+            or not rests_on_flags_alone(cited, known)
+        ):
+            return []
+        words = count_words(cited.justification)
+        if cited.reason is ReasonCode.OTHER_RULE_BREACH or words >= needed:
+            return []  # the other breach's own words (R20) are said once
+        return [
+            DecisionProblem(
+                Problem.FLAG_UNJUSTIFIED,
+                "FLAG-HINT",
+                Field.JUSTIFICATION,
+                f"the reason {cited.reason.value} rests on detector flags alone against a "
+                f"validated recommendation: justify it in at least {needed} words",
+                cited.reason,
+                needed=needed,
+                given=words,
+            )
+        ]
+
+    @staticmethod
+    def _excuse_problems(item: CitedReason, known: dict[str, Evidence]) -> list[DecisionProblem]:
+        """R20: only phone use is excused, for a proven technical problem (its record cited)."""
+        if item.reason is not ReasonCode.PHONE_USED:
+            return [
+                DecisionProblem(
+                    Problem.ONLY_PHONE_EXCUSED,
+                    "R20",
+                    Field.EXCUSED,
+                    "only phone use can be excused (for a proven technical problem)",
+                    item.reason,
+                )
+            ]
+        if not any(
+            e in known and known[e].kind == EvidenceKind.TECHNICAL_PROBLEM_RECORDED
+            for e in item.evidence_ids
+        ):
+            return [
+                DecisionProblem(
+                    Problem.EXCUSE_UNPROVEN,
+                    "R20",
+                    Field.EXCUSED,
+                    "a phone is allowed only for a proven technical problem: cite its record",
+                    item.reason,
+                )
+            ]
+        return []
 
     def release_results(self, *, at: datetime, released_by: UUID) -> None:
         """R19: results are sent after the review, by the examiner who decided it (issue 14:
@@ -559,11 +832,10 @@ class Review(Aggregate):
             verdict = Verdict.VALIDATED
         else:
             known = {item.id: item for item in self.evidence}
-            for cited in reasons:
-                self._check_citation(cited, known)
-            codes = [c.reason for c in reasons]
-            if len(set(codes)) != len(codes):
-                raise InvalidArgument("reasons", "each reason is given once")
+            problems = [p for cited in reasons for p in _citation_problems(cited, known)]
+            problems += _repeated_reasons(reasons)
+            if problems:
+                raise DecisionRefused(tuple(problems))
             verdict, kept = Verdict.INVALIDATED, reasons or self.reasons
         self._appeal_decided(
             examiner_id=examiner_id,
@@ -600,61 +872,6 @@ class Review(Aggregate):
             return False
         self._overdue(due_on=self.due_on, timestamp=at)
         return True
-
-    @staticmethod
-    def _check_overrides(grounds: tuple[Finding, ...], overrides: tuple[Override, ...]) -> None:
-        """R19: every ground is overridden once, in writing; nothing else is."""
-        for override in overrides:
-            if not any(override.overrides(g) for g in grounds):
-                raise InvalidArgument(
-                    "overrides",
-                    f"{override.rule} ({override.reason.value}) is not a ground of the "
-                    "recommendation: there is nothing to override",
-                )
-        # Two grounds may be the same finding (two missing photos anchored to one fact): one
-        # justification covers both, and one per ground is accepted too; more is ambiguous.
-        keys = Counter((o.rule, o.reason, o.evidence_ids) for o in overrides)
-        grounds_of = Counter((g.rule, g.reason, g.evidence_ids) for g in grounds)
-        if any(count > grounds_of[key] for key, count in keys.items()):
-            raise InvalidArgument("overrides", "each ground is overridden once")
-        for ground in grounds:
-            given = next((o for o in overrides if o.overrides(ground)), None)
-            if given is None:
-                raise RuleBroken(
-                    ground.rule,
-                    f"cannot validate against this ground without a written justification: "
-                    f"{ground.explanation}",
-                )
-            bounded("justification", given.justification)
-            words = count_words(given.justification)
-            if words < OVERRIDE_JUSTIFICATION_MIN_WORDS:
-                raise InvalidArgument(
-                    "justification",
-                    f"deciding against the {ground.rule} ground needs a justification of at "
-                    f"least {OVERRIDE_JUSTIFICATION_MIN_WORDS} words ({words} given)",
-                )
-
-    @staticmethod
-    def _check_citation(cited: CitedReason, known: dict[str, Evidence]) -> None:
-        bounded("justification", cited.justification)
-        require(
-            bool(cited.evidence_ids),
-            "R20",
-            f"the reason {cited.reason.value} must cite at least one piece of evidence",
-        )
-        unknown = [e for e in cited.evidence_ids if e not in known]
-        require(
-            not unknown,
-            "R20",
-            f"the reason {cited.reason.value} cites unknown evidence {', '.join(unknown)}",
-        )
-        if cited.reason is ReasonCode.OTHER_RULE_BREACH:
-            require(
-                count_words(cited.justification) >= OTHER_JUSTIFICATION_MIN_WORDS,
-                "R20",
-                f"other_rule_breach needs a written justification of at least "
-                f"{OTHER_JUSTIFICATION_MIN_WORDS} words",
-            )
 
     # --- event appliers ------------------------------------------------------------------
 

@@ -45,6 +45,11 @@ class RuleSet:
     # None, in every rule set frozen before: entered at any time, as it always was.
     live_entry_minutes_before: int | None = None
     live_entry_minutes_after: int | None = None
+    # Added with FLAG-HINT (a user's tour: an exam the recommendation found « validée » was
+    # invalidated on a detector's flag alone, without a word): such an invalidation needs
+    # the examiner's written justification of this many words, per reason. None, in every
+    # rule set frozen before: decided as it always was, so old decisions replay unchanged.
+    flag_hint_justification_min_words: int | None = None
 
 
 RULES_2025_03 = RuleSet(version="rules-2025-03")
@@ -74,6 +79,18 @@ RULES_2026_12_LIVE_SLOT = RuleSet(
     live_entry_minutes_after=30,
 )
 
+# FLAG-HINT (design/product.md: a flag is a hint, never a verdict; deciding against the
+# recommendation takes a written justification): invalidating a « validée » recommendation
+# on detector flags alone takes, per reason, a justification of at least 10 words (as an
+# override does, R19). The same numbers and verdict function as rules-2026-12-live-slot.
+RULES_2026_12_FLAG_HINT = RuleSet(
+    version="rules-2026-12-flag-hint",
+    verdict_version="verdict-2026-12",
+    live_entry_minutes_before=15,
+    live_entry_minutes_after=30,
+    flag_hint_justification_min_words=10,
+)
+
 # Every rule set ever frozen into a session stays here unchanged.
 RULE_SETS: dict[str, RuleSet] = {
     RULES_2025_03.version: RULES_2025_03,
@@ -81,9 +98,10 @@ RULE_SETS: dict[str, RuleSet] = {
     RULES_2026_12.version: RULES_2026_12,
     RULES_2026_12_STRICT_FACES.version: RULES_2026_12_STRICT_FACES,
     RULES_2026_12_LIVE_SLOT.version: RULES_2026_12_LIVE_SLOT,
+    RULES_2026_12_FLAG_HINT.version: RULES_2026_12_FLAG_HINT,
 }
 
-CURRENT_RULES = RULES_2026_12_LIVE_SLOT
+CURRENT_RULES = RULES_2026_12_FLAG_HINT
 
 
 def rule_set(version: str) -> RuleSet:

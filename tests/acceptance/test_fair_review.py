@@ -74,7 +74,7 @@ def test_an_honest_journey_with_a_deferral_and_a_blocked_screen_is_recommended_v
     journey.answer_and_send()
 
     review = journey.ctx.store.get(journey.review_id, Review)  # type: ignore[arg-type]
-    assert review.rules.version == CURRENT_RULES.version == "rules-2026-12-live-slot"
+    assert review.rules.version == CURRENT_RULES.version == "rules-2026-12-flag-hint"
     assert review.rules.verdict_version == "verdict-2026-12"
     recommendation = review.recommendation
     assert recommendation is not None
@@ -127,7 +127,7 @@ def test_an_examiner_validates_against_an_r17_ground_with_a_written_justificatio
     assert unjustified.value.rule == "R17"
     with pytest.raises(InvalidArgument) as too_short:
         validate(override_of(ground, "vu, la candidate était seule, tout va bien"))
-    assert too_short.value.field == "justification"
+    assert too_short.value.field == "override"
     assert journey.ctx.store.head() == before  # nothing recorded
     validate(override_of(ground, JUSTIFICATION))
 

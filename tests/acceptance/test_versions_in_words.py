@@ -101,14 +101,16 @@ def read(fragment: str) -> str:
             "fr",
             "Fonction de verdict de décembre 2026",
             "Version de décembre 2026 (variante : un examen surveillé en direct ne s'ouvre "
-            "qu'autour de son créneau réservé)",
+            "qu'autour de son créneau réservé ; invalider une recommandation « validée » sur "
+            "les seuls signalements des détecteurs demande des raisons écrites)",
             "Règles",
         ),
         (
             "en",
             "December 2026 verdict function",
             "December 2026 version (variant: a live-supervised exam opens only around its "
-            "booked slot)",
+            "booked slot; invalidating a validated recommendation on detector flags alone "
+            "takes written reasons)",
             "Rules",
         ),
     ],
@@ -122,7 +124,7 @@ def test_the_auditors_and_the_examiners_pages_say_the_versions_in_words(
 ) -> None:
     platform, journey = decided
     # The current rule set: rules-2026-12's numbers and verdict, with R2's entry window.
-    assert CURRENT_RULES.version == "rules-2026-12-live-slot"
+    assert CURRENT_RULES.version == "rules-2026-12-flag-hint"
     app = create_app(platform, secret=SECRET, support=SupportContact())
     pages = {}
     for who, path in (
@@ -140,7 +142,7 @@ def test_the_auditors_and_the_examiners_pages_say_the_versions_in_words(
     assert both in facts
     assert "rules-2026-12" not in facts and "verdict-2026-12" not in facts
     # the versions, for the curious
-    assert 'title="rules-2026-12-live-slot / verdict-2026-12"' in audit
+    assert 'title="rules-2026-12-flag-hint / verdict-2026-12"' in audit
     headings = [read(h) for h in re.findall(r"<h2>(Recomm.*?)</h2>", audit, re.S)]
     assert len(headings) == 2 and all(h.endswith(verdict) for h in headings), headings
     assert 'title="verdict-2026-12"' in audit

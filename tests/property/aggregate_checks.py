@@ -45,17 +45,21 @@ def expect_success(
     return result
 
 
-def expect_refusal(aggregate: Any, command: Callable[[], object], expected: str) -> None:
-    """Check `command` is refused for `expected`, records nothing and changes nothing."""
+def expect_refusal(aggregate: Any, command: Callable[[], object], expected: str) -> BaseException:
+    """Check `command` is refused for `expected`, records nothing and changes nothing;
+    returns the refusal."""
     assert aggregate is not None
     before = copy.deepcopy(state_of(aggregate))
     if expected.startswith("invalid:"):
         with pytest.raises(InvalidArgument) as bad:
             command()
         assert bad.value.field == expected.removeprefix("invalid:"), bad.value
+        refused: BaseException = bad.value
     else:
         with pytest.raises(RuleBroken) as refusal:
             command()
         assert refusal.value.rule == expected, refusal.value
+        refused = refusal.value
     assert aggregate.collect_events() == []
     assert state_of(aggregate) == before
+    return refused

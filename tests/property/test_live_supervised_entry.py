@@ -24,6 +24,7 @@ from domain.rules import (
     RULE_SETS,
     RULES_2025_03,
     RULES_2026_12,
+    RULES_2026_12_FLAG_HINT,
     RULES_2026_12_LIVE_SLOT,
     LiveEntry,
     RuleSet,
@@ -58,7 +59,7 @@ def _session(rules: RuleSet, *, live: bool, at: datetime) -> ProctoredSession:
 def expected_refusal(rules: RuleSet, live: bool, slot: datetime | None, at: datetime) -> bool:
     """The model: only a live session under the new rule set waits, for a slot, then for
     its window (compared as instants, whatever the zones)."""
-    if not live or rules is not RULES_2026_12_LIVE_SLOT:
+    if not live or rules.live_entry_minutes_before is None:
         return False
     if slot is None:
         return True
@@ -66,7 +67,7 @@ def expected_refusal(rules: RuleSet, live: bool, slot: datetime | None, at: date
 
 
 def test_sessions_created_from_now_on_get_the_live_slot_rule_set() -> None:
-    assert CURRENT_RULES is RULES_2026_12_LIVE_SLOT
+    assert CURRENT_RULES is RULES_2026_12_FLAG_HINT  # the window, and FLAG-HINT besides
     assert CURRENT_RULES.live_entry_minutes_before == 15
     assert CURRENT_RULES.live_entry_minutes_after == 30
     # Every older set is kept as it was frozen: no window, readable by its version.
@@ -74,13 +75,13 @@ def test_sessions_created_from_now_on_get_the_live_slot_rule_set() -> None:
         assert older.live_entry_minutes_before is older.live_entry_minutes_after is None
         assert rule_set(older.version) is older
     assert rule_set("rules-2026-12-live-slot") is RULES_2026_12_LIVE_SLOT
-    assert RULE_SETS[RULES_2026_12_LIVE_SLOT.version] is CURRENT_RULES
+    assert RULE_SETS[RULES_2026_12_FLAG_HINT.version] is CURRENT_RULES
 
 
 @settings(max_examples=300, deadline=None)
 @given(
     zone=st.sampled_from(TIME_ZONES),
-    rules=st.sampled_from([RULES_2026_12_LIVE_SLOT, RULES_2026_12_LIVE_SLOT, *OLDER]),
+    rules=st.sampled_from([RULES_2026_12_FLAG_HINT, RULES_2026_12_LIVE_SLOT, *OLDER]),
     live=st.sampled_from([True, True, True, False]),
     slot_minute=st.none() | st.integers(9 * 60, 18 * 60 - 1),
     offset=st.one_of(

@@ -19,18 +19,27 @@ the first decision stays as it was and the candidate is told the appeal's verdic
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from domain.evidence import Evidence, FlagKind, MediaSpan, ReasonCode, Verdict
-from domain.review import AppealOutcome, CitedReason, Override, Review, override_of
+from domain.review import (
+    AppealOutcome,
+    CitedReason,
+    DecisionRefused,
+    Override,
+    Review,
+    override_of,
+)
 from domain.rules import RULES_2025_03
 from domain.verdict import Finding, recommend
 from tests.property.aggregate_checks import expect_refusal, expect_success, replay, state_of
@@ -140,47 +149,57 @@ class ReviewModel:
         reasons: tuple[CitedReason, ...],
         excused: tuple[CitedReason, ...],
         justify: str = "none",
-        distinct: list[str] | None = None,
-    ) -> str | None:
-        """The refusing rule ("invalid:<field>" for a malformed argument), or None.
+        grounds: tuple[Finding, ...] = (),
+    ) -> str | list[tuple[str, str]] | None:
+        """The rule refusing the command as a whole (whose review it is, whether it can be
+        decided), or every problem of the decision as (rule, field), each once, or None.
         `justify` says which grounds the examiner overrode in writing (see `_overrides`);
-        `distinct` the rules of the recommendation's distinct grounds, in order: two missing
-        photos anchored to the same fact are one ground to justify."""
+        `grounds` the recommendation's, in order: two missing photos anchored to the same
+        fact are one ground to justify."""
         if self.verdict is not None or self.examiner is None or examiner != self.examiner:
             return "R19"
         if not self.evidence or not self.recommended:
             return "R19"
+        problems: list[tuple[str, str]] = []
         if verdict is Verdict.VALIDATED and reasons:
-            return "R20"  # the reasons are an invalidation's, whatever they cite
+            problems.append(("R20", "reasons"))  # the reasons are an invalidation's
+        elif verdict is Verdict.INVALIDATED and not reasons:
+            problems.append(("R20", "reasons"))
         known = {item.id: item for item in self.evidence}
-        for cited in (*reasons, *excused):
-            if not cited.evidence_ids or any(e not in known for e in cited.evidence_ids):
-                return "R20"
-            words = len(cited.justification.split())
-            if cited.reason is ReasonCode.OTHER_RULE_BREACH and words < OTHER_MIN_WORDS:
-                return "R20"
-        grounds = self.grounds()
-        if verdict is Verdict.VALIDATED:
-            if grounds and justify == "every ground, too short":
-                return "invalid:justification"
-            distinct = grounds if distinct is None else distinct
-            if len(distinct) > 1 and justify == "the first ground only":
-                return distinct[1]
-            if grounds and justify == "none":
-                return grounds[0]
-        elif not reasons:
-            return "R20"
-        elif grounds and justify != "none":
-            return "invalid:overrides"
+        if verdict is Verdict.INVALIDATED:
+            for cited in reasons:
+                if not cited.evidence_ids:
+                    problems.append(("R20", "evidence"))
+                if any(e not in known for e in cited.evidence_ids):
+                    problems.append(("R20", "evidence"))
+                words = len(cited.justification.split())
+                if cited.reason is ReasonCode.OTHER_RULE_BREACH and words < OTHER_MIN_WORDS:
+                    problems.append(("R20", "justification"))
         codes = [c.reason for c in (*reasons, *excused)]
-        if len(set(codes)) != len(codes):
-            return "invalid:reasons"
+        problems += [("R20", "reasons") for code in set(codes) if codes.count(code) > 1]
         for item in excused:
-            if item.reason is not ReasonCode.PHONE_USED:
-                return "R20"
-            if not any(known[e].kind == "TechnicalProblemRecorded" for e in item.evidence_ids):
-                return "R20"
-        return None
+            if item.reason is not ReasonCode.PHONE_USED or not any(
+                e in known and known[e].kind == "TechnicalProblemRecorded"
+                for e in item.evidence_ids
+            ):
+                problems.append(("R20", "excused"))
+        assert [g.rule for g in grounds] == self.grounds()
+        if verdict is Verdict.VALIDATED:
+            if justify == "every ground, too short":
+                problems += [("R19", "override") for _ in grounds]
+            elif justify == "the first ground only" and grounds:
+                # Every ground but the first one (and its identical twins).
+                first = _key(grounds[0])
+                problems += [(g.rule, "override") for g in grounds if _key(g) != first]
+            elif justify == "none":
+                problems += [(g.rule, "override") for g in grounds]
+        elif grounds and justify != "none":
+            problems.append(("R19", "overrides"))
+        return sorted(problems) or None
+
+
+def _key(ground: Finding) -> tuple[object, ...]:
+    return (ground.rule, ground.reason, ground.evidence_ids)
 
 
 def _distinct(grounds: tuple[Finding, ...]) -> tuple[Finding, ...]:
@@ -446,9 +465,26 @@ class ReviewMachine(RuleBasedStateMachine):
 
         recommended = review.recommendation.grounds if review.recommendation else ()
         distinct = [g.rule for g in _distinct(recommended)]
-        expected = model.decision(examiner, verdict, reasons, excused, justify, distinct)
-        if expected:
+        expected = model.decision(examiner, verdict, reasons, excused, justify, recommended)
+        if isinstance(expected, str):
             expect_refusal(review, command, expected)
+            return
+        if expected:
+            # Every problem at once, each beside its field (a user's tour: one per click).
+            before = copy.deepcopy(state_of(review))
+            with pytest.raises(DecisionRefused) as refusal:
+                command()
+            assert review.collect_events() == [] and state_of(review) == before
+            refused = refusal.value
+            assert (refused.rule, refused.field) == (
+                refused.problems[0].rule,
+                refused.problems[0].field.value,
+            )
+            given = sorted((p.rule, p.field.value) for p in refused.problems)
+            assert given == expected, (given, expected)
+            assert refused.problems == review.decision_problems(
+                verdict=verdict, reasons=reasons, excused=excused, overrides=overrides
+            )
             return
         expect_success(review, command, self.log)
         model.verdict = verdict

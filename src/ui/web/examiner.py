@@ -32,6 +32,8 @@ from domain.review import (
     OTHER_JUSTIFICATION_MIN_WORDS,
     OVERRIDE_JUSTIFICATION_MIN_WORDS,
     CitedReason,
+    DecisionProblem,
+    DecisionRefused,
     Override,
     Review,
     override_of,
@@ -39,6 +41,7 @@ from domain.review import (
 from domain.staff import Role, StaffMember
 from domain.verdict import Finding
 from ui.web import log_words, review_moments, review_words
+from ui.web.decision_problems import Said, said
 from ui.web.edge import (
     NEXT,
     THROTTLED_RETRY_AFTER,
@@ -217,9 +220,11 @@ def _review_page(
     status: int = 200,
     typed: dict[str, str] | None = None,
     sent: dict[str, list[str]] | None = None,
+    problems: Sequence[Said] = (),
 ) -> Template:
     """The review; after a refused decision, its sentence (`error`) above the form, or beside
-    the reasons it is about (`error_at="reasons"`)."""
+    the reasons it is about (`error_at="reasons"`); or every problem of the decision
+    (`problems`), listed above the form and each said beside its field."""
     examiner = staff_id(request)
     platform = platform_of(request)
     review = platform.ctx.store.get(review_id, Review)
@@ -249,6 +254,11 @@ def _review_page(
             other_min_words=OTHER_JUSTIFICATION_MIN_WORDS,
             error=error,
             error_at=error_at,
+            problems=problems,
+            problems_at=_problems_at(problems),
+            # FLAG-HINT: a justification field beside every reason, where the rule set asks
+            # for one when a reason rests on detector flags alone.
+            flag_words=_flag_words(review),
             # Beside the recommendation, to the examiner deciding: its grounds' reasons are
             # hers to tick to invalidate on them.
             tick_note=_tick_note(review, language)
@@ -275,6 +285,24 @@ def _review_page(
         ),
         status_code=status,
     )
+
+
+def _problems_at(problems: Sequence[Said]) -> dict[str, list[str]]:
+    """The problems said beside each part of the form, by its anchor."""
+    at: dict[str, list[str]] = {}
+    for line in problems:
+        at.setdefault(line.place, []).append(line.text)
+    return at
+
+
+def _flag_words(review: Review) -> int | None:
+    """FLAG-HINT: the words a reason resting on flags alone needs, when this review's rule
+    set asks for them against its « validée » recommendation with hints; else None."""
+    rec = review.recommendation
+    needed = review.rules.flag_hint_justification_min_words
+    if needed is None or rec is None or rec.verdict is not Verdict.VALIDATED or not rec.hints:
+        return None
+    return needed
 
 
 def ground_reasons(grounds: Sequence[Finding], language: str) -> tuple[int, str]:
@@ -530,21 +558,27 @@ def _cited(data: dict[str, Any]) -> tuple[CitedReason, ...]:
 def _justified(data: dict[str, Any]) -> tuple[ReasonCode, ...]:
     """The reasons whose justification field holds words, ticked or not."""
     return tuple(
-        code for code in JUSTIFICATION_FIELDS if str(data.get(f"justification-{code}", "")).strip()
+        code for code in ReasonCode if str(data.get(f"justification-{code}", "")).strip()
     )
 
 
-def _check_no_stray_justification(data: dict[str, Any]) -> None:
-    """A justification typed for a reason that is not ticked would be lost: the domain only
-    hears of the reasons cited (R20). Refused, naming its field."""
+def _strays(data: dict[str, Any]) -> tuple[ReasonCode, ...]:
+    """The justifications typed for a reason that is not ticked: they would be lost, the
+    domain hearing only of the reasons cited (R20)."""
     chosen = data.get("reason", [])
     chosen = {chosen} if isinstance(chosen, str) else set(chosen)
-    for code in _justified(data):
-        if code.value not in chosen:
-            raise InvalidArgument(
-                f"justification-{code.value}",
-                f"a justification for {code.value}, which is not ticked",
-            )
+    return tuple(code for code in _justified(data) if code.value not in chosen)
+
+
+class StrayJustifications(InvalidArgument):
+    """Justifications typed for reasons not ticked, refused at the edge, with the domain's
+    problems of the rest of the form: everything is said at once."""
+
+    def __init__(self, strays: tuple[ReasonCode, ...], problems: tuple[DecisionProblem, ...]):
+        code = strays[0].value
+        super().__init__(f"justification-{code}", f"a justification for {code}, not ticked")
+        self.strays = strays
+        self.problems = problems
 
 
 def _excused(data: dict[str, Any]) -> tuple[CitedReason, ...]:
@@ -626,7 +660,20 @@ class ExaminerDesk(Controller):
             try:
                 if verdict is None:  # the form's `required` bypassed: said, not a 500
                     raise InvalidArgument("verdict", "choose validated or invalidated")
-                _check_no_stray_justification(data)
+                strays = _strays(data)
+                if strays:
+                    # The rest of the form is checked too, so every problem is said at once.
+                    raise StrayJustifications(
+                        strays,
+                        review.decision_problems(
+                            verdict=verdict,
+                            reasons=_cited(data),
+                            excused=_excused(data),
+                            overrides=_overrides(data, review),
+                        )
+                        if review.recommendation is not None
+                        else (),
+                    )
                 # Everything the form sent goes to the domain, whatever the verdict: the
                 # reasons of a validation (and the justifications against a ground of an
                 # invalidation) were dropped here, and a comment typed in the other breach's
@@ -649,12 +696,6 @@ class ExaminerDesk(Controller):
                 except DomainError:
                     sent = ()
                 language = language_of(request)
-                message = _decision_refusal(
-                    refusal, review, language, verdict, sent, _justified(data)
-                )
-                # About the reasons: said beside them, where the examiner ticks (it stood
-                # above the form, below the player, the recommended reason unnamed).
-                beside = bool(_reasons_refusal(refusal, review, language, verdict, sent))
                 # What the examiner wrote and ticked stays in the form (a refusal loses
                 # nothing: the verdict, the reasons and their moments were all cleared).
                 typed = {k: str(v) for k, v in data.items() if k.startswith("override-")}
@@ -662,6 +703,24 @@ class ExaminerDesk(Controller):
                     k: [str(x) for x in v] if isinstance(v, list) else [str(v)]
                     for k, v in data.items()
                 }
+                if isinstance(refusal, DecisionRefused | StrayJustifications):
+                    # Every problem at once, each beside its field (a user's tour: the first
+                    # only, one per « Enregistrer la décision »).
+                    strayed = refusal.strays if isinstance(refusal, StrayJustifications) else ()
+                    return _review_page(
+                        request,
+                        review_id,
+                        status=409,
+                        typed=typed,
+                        sent=sent_back,
+                        problems=said(refusal.problems, strayed, language),
+                    )
+                message = _decision_refusal(
+                    refusal, review, language, verdict, sent, _justified(data)
+                )
+                # About the reasons: said beside them, where the examiner ticks (it stood
+                # above the form, below the player, the recommended reason unnamed).
+                beside = bool(_reasons_refusal(refusal, review, language, verdict, sent))
                 return _review_page(
                     request,
                     review_id,

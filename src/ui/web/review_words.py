@@ -261,6 +261,11 @@ VARIANT_WORDS: dict[str, str] = {
     "strict-faces": N_("several faces at high confidence are a ground"),
     # Not a what-if: the rule set new enrolments get from December 2026 (R2's entry window).
     "live-slot": N_("a live-supervised exam opens only around its booked slot"),
+    # From December 2026 too (FLAG-HINT), with the live-slot window.
+    "flag-hint": N_(
+        "a live-supervised exam opens only around its booked slot; invalidating a validated "
+        "recommendation on detector flags alone takes written reasons"
+    ),
 }
 
 
