@@ -86,6 +86,19 @@ def views_of_session(ctx: Context, projections: Projections, session_id: UUID) -
     ]
 
 
+def played_recording(
+    ctx: Context, projections: Projections, session_id: UUID, viewer_id: UUID
+) -> bool:
+    """Whether this staff member played the session's recording (a playback or a live
+    segment; a photo is not the recording): APPEAL-VIEWED reads it before an appeal is
+    overturned. The log is read up to now first, so a playback just made counts."""
+    projections.catch_up(ctx.store)
+    return any(
+        v.viewer_id == viewer_id and v.what in (ViewedMedia.RECORDING, ViewedMedia.SEGMENT)
+        for v in projections.media_views.get(session_id, [])
+    )
+
+
 def staff_name(store: EventStore, staff_id: UUID) -> str:
     """A staff member's name as their account gives it; the id if there is no account."""
     try:

@@ -22,6 +22,14 @@ Rules named in refusals, besides the guide's R1–R26:
 - ``APPEAL-DECISION``: the second examiner answers the candidate in writing (5 words or
   more, at most 4,000 characters); overturning is refused while the evidence holds a
   ground (its own rule, R9 or R17).
+- ``APPEAL-VIEWED``: an invalidation is overturned only by a second examiner who played
+  the recording (issue 14 records every view): the first examiner's decision rests on it,
+  and the recommendation advises only. Whether they had is recorded with every appeal's
+  decision and shown beside it (a user's tour: an appeal granted by an examiner who never
+  pressed play).
+- ``FLAG-HINT`` (from rules-2026-12-flag-hint): invalidating against a « validée »
+  recommendation on a reason that rests on detector flags alone takes a written
+  justification of that reason (a flag is a hint, never a verdict: design/product.md).
 
 The recommendation advises, the examiner decides (R19): validating against a ground of the
 recommendation is allowed with a written justification of that ground (an `Override`, at
@@ -292,6 +300,9 @@ class Appeal:
     reasons: tuple[CitedReason, ...] = ()
     answer: str = ""
     decided_at: datetime | None = None
+    # APPEAL-VIEWED: whether the second examiner had played the recording (None: decided
+    # before it was recorded).
+    recording_viewed: bool | None = None
 
     @property
     def open(self) -> bool:
@@ -388,6 +399,9 @@ class Review(Aggregate):
         reasons: tuple[CitedReason, ...]
         answer: str
         agrees: bool
+        # APPEAL-VIEWED (a default keeps older decisions readable): the second examiner had
+        # played the recording; None where it was not known.
+        recording_viewed: bool | None = None
 
     @classmethod
     def open(
@@ -800,9 +814,13 @@ class Review(Aggregate):
         outcome: AppealOutcome,
         answer: str,
         reasons: tuple[CitedReason, ...] = (),
+        recording_viewed: bool | None = None,
     ) -> None:
         """The second examiner upholds the invalidation (its reasons, or new ones citing
-        evidence, R20) or overturns it (validated), answering the candidate in writing."""
+        evidence, R20) or overturns it (validated), answering the candidate in writing.
+        `recording_viewed`: whether they played the recording (the media views, issue 14);
+        overturning needs it (APPEAL-VIEWED). None: not known (a caller that does not
+        record views), recorded as such."""
         require_aware("at", at)
         appeal = self._open_appeal()
         self._check_second_examiner(examiner_id)
@@ -829,6 +847,11 @@ class Review(Aggregate):
                 raise InvalidArgument("reasons", "an overturned invalidation has no reason")
             for ground in self.grounds_no_appeal_lifts:
                 raise RuleBroken(ground.rule, f"cannot overturn: {ground.explanation}")
+            require(
+                recording_viewed is not False,
+                "APPEAL-VIEWED",
+                "an invalidation is overturned only after playing the recording",
+            )
             verdict = Verdict.VALIDATED
         else:
             known = {item.id: item for item in self.evidence}
@@ -845,6 +868,7 @@ class Review(Aggregate):
             reasons=kept,
             answer=text,
             agrees=verdict is self.verdict,
+            recording_viewed=recording_viewed,
             timestamp=at,
         )
 
@@ -961,6 +985,7 @@ class Review(Aggregate):
         answer: str,
         agrees: bool,
         timestamp: datetime,
+        recording_viewed: bool | None = None,
     ) -> None:
         if self.appeal is not None:
             self.appeal = replace(
@@ -970,4 +995,5 @@ class Review(Aggregate):
                 reasons=reasons,
                 answer=answer,
                 decided_at=timestamp,
+                recording_viewed=recording_viewed,
             )

@@ -20,6 +20,7 @@ from litestar.testing import TestClient
 from adapters.bootstrap import Platform
 from adapters.mail.memory import MemoryMailer
 from app.mail_rendering import SupportContact
+from app.recording import session_media
 from app.tenancy import centre_of_operator
 from app.use_cases import accounts, appeals, reviewing
 from domain.bounds import LIMITS
@@ -342,6 +343,17 @@ def logged_in(platform: Platform, path: str, email: str) -> Iterator[TestClient[
     with TestClient(create_app(platform, secret=b"a" * 32, support=SupportContact())) as client:
         log_in(client, path, email, PASSWORD)
         yield client
+
+
+def play_the_recording(client: TestClient[Any], platform: Platform, review: Review) -> None:
+    """The examiner presses play on the session's recordings, as the page's player asks
+    them (each playback recorded as their view, issue 14)."""
+    history = platform.ctx.store.history(review.session_id)
+    videos = [m for m in session_media(history) if m.kind != "image"]
+    assert videos, "a session with something to play"
+    for video in videos:
+        played = client.get(f"/examiner/reviews/{review.id}/media/{video.media_id}")
+        assert played.status_code in (200, 206), played.status_code
 
 
 def post_form(client: TestClient[Any], page: str, action: str, **fields: str) -> Any:
@@ -708,9 +720,111 @@ def test_the_second_examiners_answer_at_its_limit_is_recorded_and_far_past_it_re
         )
         assert platform.ctx.store.head() == head
         typed = long_answer(limit)
+        play_the_recording(client, platform, review)  # APPEAL-VIEWED
         sent = post_form(
             client, appeal_page, f"{appeal_page}/decide", outcome="overturned", answer=typed
         )
         assert sent.status_code in (302, 303), sent.text[-400:]
     decided = platform.ctx.store.get(review.id, Review).appeal
     assert decided is not None and decided.answer == typed
+
+
+# --- APPEAL-VIEWED: overturning needs the recording played -----------------------------------
+
+
+def test_an_appeal_is_not_overturned_by_an_examiner_who_never_played_the_recording(
+    journey: Journey,
+) -> None:
+    """A user's tour: a second examiner granted an appeal without ever pressing play. The
+    page says so before « Enregistrer », the decision is refused (APPEAL-VIEWED) in the
+    examiner's words, then recorded once they played it, with that fact shown beside it."""
+    platform = journey.platform
+    first, second = examiner(platform, "first"), examiner(platform, "second")
+    review = invalidated_and_sent(journey, first, forced=False)
+    contest(journey)
+    appeals.take_appeal(journey.ctx, review.id, second)
+    appeal_page = f"/examiner/appeals/{review.id}"
+    with logged_in(platform, "/staff/login", "second@example.org") as client:
+        page = html.unescape(client.get(appeal_page).text)
+        assert 'data-played="false"' in page
+        assert "Vous n'avez pas encore lu l'enregistrement" in page
+        head = platform.ctx.store.head()
+        refused = post_form(
+            client, appeal_page, f"{appeal_page}/decide", outcome="overturned", answer=ANSWER
+        )
+        assert refused.status_code == 409
+        assert "Pour valider l'examen en appel, lisez d'abord l'enregistrement" in (
+            html.unescape(refused.text)
+        )
+        alert = re.search(r'id="decision-error"><p>(.*?)</p>', refused.text, re.S)
+        assert alert is not None and "APPEAL-VIEWED" not in alert.group(1)  # never a code
+        assert platform.ctx.store.head() == head  # nothing recorded
+        play_the_recording(client, platform, review)
+        client.get("/lang/en")
+        page = html.unescape(client.get(appeal_page).text)
+        assert 'data-played="true"' in page
+        assert "You have played the recording: your decision records it." in page
+        done = post_form(
+            client, appeal_page, f"{appeal_page}/decide", outcome="overturned", answer=ANSWER
+        )
+        assert done.status_code in (302, 303), done.text[-400:]
+        shown = html.unescape(client.get(appeal_page).text)
+        assert 'data-viewed="true"' in shown
+        assert "The second examiner had played the recording before deciding." in shown
+    decided = platform.ctx.store.get(review.id, Review)
+    assert decided.appeal is not None and decided.appeal.recording_viewed is True
+    events = [e for e in platform.ctx.store.history(review.id)]
+    (appeal_decided,) = [e for e in events if isinstance(e, Review.AppealDecided)]
+    assert appeal_decided.recording_viewed is True
+
+
+def test_upholding_records_whether_the_recording_was_played_appeal_viewed(
+    journey: Journey,
+) -> None:
+    """Upholding is not refused (the invalidation stands), but the decision says whether
+    the second examiner had played the recording, on the page in both languages."""
+    platform = journey.platform
+    first, second = examiner(platform, "first"), examiner(platform, "second")
+    review = invalidated_and_sent(journey, first, forced=False)
+    contest(journey)
+    appeals.take_appeal(journey.ctx, review.id, second)
+    appeal_page = f"/examiner/appeals/{review.id}"
+    with logged_in(platform, "/staff/login", "second@example.org") as client:
+        done = post_form(
+            client, appeal_page, f"{appeal_page}/decide", outcome="upheld", answer=ANSWER
+        )
+        assert done.status_code in (302, 303), done.text[-400:]
+        shown = html.unescape(client.get(appeal_page).text)
+        assert 'data-viewed="false"' in shown
+        assert "Le second examinateur n'avait pas lu l'enregistrement avant de décider." in shown
+    decided = platform.ctx.store.get(review.id, Review)
+    assert decided.appeal is not None and decided.appeal.recording_viewed is False
+
+
+def test_the_domain_refuses_to_overturn_unwatched_and_replays_older_decisions_appeal_viewed(
+    journey: Journey,
+) -> None:
+    """At the use-case level: `recording_viewed=False` refuses an overturn (APPEAL-VIEWED),
+    nothing recorded; an older decision, recorded before the rule (None), reads as before."""
+    platform = journey.platform
+    first, second = examiner(platform, "first"), examiner(platform, "second")
+    review = invalidated_and_sent(journey, first, forced=False)
+    contest(journey)
+    appeals.take_appeal(journey.ctx, review.id, second)
+    head = platform.ctx.store.head()
+    with pytest.raises(RuleBroken) as refused:
+        appeals.decide_appeal(
+            journey.ctx,
+            review.id,
+            examiner_id=second,
+            outcome=AppealOutcome.OVERTURNED,
+            answer=ANSWER,
+            recording_viewed=False,
+        )
+    assert refused.value.rule == "APPEAL-VIEWED"
+    assert platform.ctx.store.head() == head
+    appeals.decide_appeal(
+        journey.ctx, review.id, examiner_id=second, outcome=AppealOutcome.OVERTURNED, answer=ANSWER
+    )
+    decided = platform.ctx.store.get(review.id, Review)
+    assert decided.appeal is not None and decided.appeal.recording_viewed is None

@@ -88,12 +88,17 @@ def test_validating_against_a_ground_asks_for_a_justification_in_the_examiners_w
 
     unjustified = decide(examiner, page, seen=seen)
     assert unjustified.status_code == 409
-    assert "Le motif « Onglet e-surveillance fermé » s&#39;oppose à la validation" in (
-        unjustified.text
-    )
+    assert problems_of(unjustified) == [
+        "Le motif « Onglet e-surveillance fermé » s'oppose à une validation : écrivez ici "
+        "pourquoi vous validez malgré tout (au moins 10 mots), ou invalidez."
+    ]
+    assert 'id="problem-override-0"' in unjustified.text  # beside its justification
     short = decide(examiner, page, seen=seen, **{"override-0": "la candidate était seule"})
     assert short.status_code == 409
-    assert "Champ « Justification »" in short.text and "10 mots" in short.text
+    assert problems_of(short) == [
+        "La justification contre « Onglet e-surveillance fermé » demande au moins 10 mots "
+        "(4 donnés)."
+    ]
     assert ">la candidate était seule</textarea>" in short.text  # what was typed stays
     assert 'id="decision"' not in examiner.get(page).text  # nothing was decided
 
@@ -319,7 +324,7 @@ def test_the_api_decides_against_a_ground_with_its_override_and_refuses_a_stale_
         json={"verdict": "validated", "overrides": [{**override, "justification": "vu"}]},
         headers=csrf(examiner),
     )
-    assert short.status_code == 422 and short.json()["field"] == "justification"
+    assert short.status_code == 422 and short.json()["field"] == "override"
     done = examiner.post(
         url,
         json={
@@ -349,9 +354,25 @@ def taken(examiner: TestClient[Any], journey: Journey) -> str:
 
 
 def refusal_of(reply: Any) -> str:
+    """The refusal above the form: a single one, or a refused decision's first problem."""
+    problems = problems_of(reply)
+    if problems:
+        return problems[0]
     found = re.search(r'id="decision-error"><p>(.*?)</p>', reply.text, re.S)
     assert found is not None, reply.text[-400:]
     return html.unescape(found.group(1))
+
+
+def problems_of(reply: Any) -> list[str]:
+    """A refused decision's problems, as the list above the form gives them."""
+    box = re.search(
+        r'class="alert alert--error problem-summary".*?<ul>(.*?)</ul>', reply.text, re.S
+    )
+    if box is None:
+        return []
+    return [
+        html.unescape(t) for t in re.findall(r'<li><a href="[^"]*">(.*?)</a></li>', box.group(1))
+    ]
 
 
 def undecided(platform: Platform, journey: Journey) -> bool:
@@ -455,16 +476,18 @@ def test_an_invalidation_keeps_what_was_typed_for_a_reason_not_ticked_or_a_groun
     )
     assert stray.status_code == 409
     assert refusal_of(stray) == (
-        "Le champ « Justification (Autre manquement) » est rempli mais son motif n'est pas "
-        "coché : cochez « Autre manquement (justification écrite) » et citez ses moments, ou "
-        "videz le champ. Rien n'a été enregistré."
+        "Cette justification est remplie mais son motif n'est pas coché : cochez « Autre "
+        "manquement (justification écrite) » et citez ses moments, ou videz le champ."
     )
+    assert 'id="problem-reason-other_rule_breach"' in stray.text
     assert f'value="{WRITTEN}"' in html.unescape(stray.text)
     against = decide(
         examiner, page, seen=seal_on(examiner, page), **cited, **{"override-0": JUSTIFICATION}
     )
     assert against.status_code == 409
-    assert refusal_of(against).startswith("Les justifications contre un motif servent à valider")
+    assert refusal_of(against).startswith(
+        "Les justifications contre un motif retenu sont pour une validation"
+    )
     assert f">{JUSTIFICATION}</textarea>" in html.unescape(against.text)
     assert undecided(platform, journey)
     done = decide(examiner, page, seen=seal_on(examiner, page), **cited)
@@ -515,9 +538,9 @@ def test_a_phone_both_cited_and_excused_is_refused_in_words_that_say_so_r20(
         **{"evidence-phone_used": problem, "evidence-phone-excused": problem},
     )
     assert refused.status_code == 409
-    assert refusal_of(refused).startswith(
-        "Chaque motif est donné une fois : l'usage d'un téléphone est soit un motif "
-        "d'invalidation, soit excusé (« Exception téléphone »), pas les deux."
+    assert refusal_of(refused) == (
+        "« Utilisation d'un téléphone » est donné deux fois : l'utilisation d'un téléphone "
+        "est soit un motif d'invalidation, soit excusée (« Exception téléphone »), pas les deux."
     )
     assert undecided(platform, journey)
 

@@ -37,14 +37,22 @@ def decide_appeal(
     outcome: AppealOutcome,
     answer: str,
     reasons: tuple[CitedReason, ...] = (),
+    recording_viewed: bool | None = None,
 ) -> None:
-    """The second examiner upholds (the invalidation stands) or overturns (validated)."""
+    """The second examiner upholds (the invalidation stands) or overturns (validated);
+    overturning needs them to have played the recording (APPEAL-VIEWED), which the caller
+    reads from the media views (`app.media_views.played_recording`)."""
     at = ctx.now()
     update(
         ctx,
         review_id,
         Review,
         lambda r: r.decide_appeal(
-            at=at, examiner_id=examiner_id, outcome=outcome, answer=answer, reasons=reasons
+            at=at,
+            examiner_id=examiner_id,
+            outcome=outcome,
+            answer=answer,
+            reasons=reasons,
+            recording_viewed=recording_viewed,
         ),
     )

@@ -19,9 +19,10 @@ from app.use_cases import portal, proctoring, reviewing
 from domain.errors import DomainError, InvalidArgument, RuleBroken
 from domain.evidence import ReasonCode, Verdict
 from domain.exam_attempt import ExamAttempt
-from domain.review import CitedReason, Override
+from domain.review import CitedReason, DecisionRefused, Override
 from domain.staff import Role
 from ui.web.candidate import perform_step
+from ui.web.decision_problems import problem_words
 from ui.web.edge import (
     UPLOAD_BODY_BYTES,
     Multipart,
@@ -34,11 +35,24 @@ from ui.web.edge import (
     staff_guard,
     staff_member,
 )
+from ui.web.i18n import gettext_for
 from ui.web.portal import own_attempt, perform_portal_action
 
 PROBLEM = "application/problem+json"
 # Guards run before a body is read (issue 14): an anonymous post is refused unread.
 EXAMINERS = staff_guard(Role.EXAMINER)
+
+
+class FieldProblem(msgspec.Struct, omit_defaults=True):
+    """One problem of a refused decision: its field (`reasons`, `evidence`, `justification`,
+    `excused`, `overrides`, `override`), the reason or the ground's place it is about, its
+    rule, and a sentence in the reader's language (Accept-Language)."""
+
+    field: str
+    rule: str
+    detail: str
+    reason: str | None = None
+    ground: int | None = None
 
 
 class Problem(msgspec.Struct, omit_defaults=True):
@@ -52,15 +66,39 @@ class Problem(msgspec.Struct, omit_defaults=True):
     field: str | None = None
     request_id: str | None = None  # on a 5xx: the reference to quote to support (issue 14)
     reason: str | None = None  # a refused API token: why (issue 16, ui.web.machine_api)
+    # A refused decision: every problem at once, each naming its field (a user's tour).
+    problems: list[FieldProblem] | None = None
 
 
 def problem_response(
-    error: DomainError, *, machine: bool = False, detail: str | None = None
+    error: DomainError, *, machine: bool = False, detail: str | None = None, language: str = "en"
 ) -> Response[Problem]:
     """A refusal as problem details: 409 for a rule, 422 for a malformed field (for the
-    machine API, `reason` `invalid`, as its edge's 400 names `missing`, `too_long`…).
+    machine API, `reason` `invalid`, as its edge's 400 names `missing`, `too_long`…), 422
+    for a refused decision, each of its problems named by field in `language`.
     `detail`: the sentence in the reader's language, where there is one (else the domain's
     English message)."""
+    if isinstance(error, DecisionRefused):
+        _ = gettext_for(language)
+        body = Problem(
+            type="https://vigie.example/problems/decision",
+            title="The decision was refused",
+            status=422,
+            detail=_("The decision was not recorded: correct each problem (“problems”, by field)."),
+            rule=error.rule,
+            field=error.field,
+            problems=[
+                FieldProblem(
+                    field=p.field.value,
+                    rule=p.rule,
+                    detail=problem_words(p, language),
+                    reason=p.reason.value if p.reason is not None else None,
+                    ground=p.ground,
+                )
+                for p in error.problems
+            ],
+        )
+        return Response(body, status_code=422, media_type=PROBLEM)
     if isinstance(error, RuleBroken):
         body = Problem(
             type=f"https://vigie.example/problems/rules/{error.rule}",

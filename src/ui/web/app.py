@@ -108,7 +108,11 @@ def _domain_error(request: Request[Any, Any, Any], error: DomainError) -> Respon
     if request.url.path.startswith("/api/"):
         machine = machine_api.is_machine(request)
         return api.problem_response(
-            error, machine=machine, detail=machine_api.refusal_detail(request, error)
+            error,
+            machine=machine,
+            detail=machine_api.refusal_detail(request, error),
+            # A refused decision's problems follow Accept-Language, as the machine API does.
+            language=machine_api.machine_language(request),
         )
     message = refusal_message(page_context(request)["lang"], error)
     name = "_refusal.html" if wants_fragment(request) else "error.html"

@@ -15,7 +15,8 @@ from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 
 from app import reach, tenancy
-from app.recording import recording_of
+from app.media_views import played_recording
+from app.recording import recording_of, session_media
 from app.use_cases import accommodations, appeals
 from app.use_cases.reviewing import review_id_for
 from domain.errors import DomainError, InvalidArgument, RuleBroken
@@ -274,6 +275,9 @@ class AppealDesk(Controller):
                     # Whatever the outcome: reasons ticked with « Annuler l'invalidation »
                     # were dropped in silence; the domain refuses them, said in place.
                     reasons=_cited(data),
+                    # APPEAL-VIEWED: overturning needs the recording played (issue 14's
+                    # views), recorded with the decision whatever its outcome.
+                    recording_viewed=_played(request, review_id),
                 )
             except DomainError as refusal:
                 # On the appeal itself, in the examiner's words, the form as it was sent: a
@@ -345,11 +349,28 @@ def _appeal_page(
             error_field=error_field,
             sent=sent,
             no_overturn=_no_overturn(review, language),
+            # APPEAL-VIEWED: whether the examiner deciding has played the recording yet.
+            played=_played(request, review_id),
             # After « Enregistrer » (post/redirect/get), once decided: the page gave no word.
             decided=request.query_params.get("done") == "decided"
             and review.appeal.outcome is not None,
         ),
         status_code=status,
+    )
+
+
+def _played(request: Request[Any, Any, Any], review_id: UUID) -> bool | None:
+    """Whether the examiner asking played this review's recording (APPEAL-VIEWED); None
+    when the session has no recording to play (nothing was filmed: the camera failed)."""
+    platform = platform_of(request)
+    review = platform.ctx.store.get(review_id, Review)
+    history = list(platform.ctx.store.history(review.session_id))
+    if not recording_of(history).segments and not any(
+        m.kind != "image" for m in session_media(history)
+    ):
+        return None
+    return played_recording(
+        platform.ctx, platform.projections, review.session_id, staff_id(request)
     )
 
 
@@ -439,6 +460,10 @@ APPEAL_REFUSALS = {
         "(“Cite”). Nothing was recorded."
     ),
     "APPEAL-OPEN": N_("This appeal is already decided. Nothing was recorded."),
+    "APPEAL-VIEWED": N_(
+        "To validate the exam on appeal, play the recording first (the player above): the "
+        "first decision rests on it. Nothing was recorded."
+    ),
     "APPEAL-SECOND-EXAMINER": N_(
         "Only the second examiner who took this appeal can decide it. Nothing was recorded."
     ),

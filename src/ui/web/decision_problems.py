@@ -26,8 +26,7 @@ PROBLEM_WORDS: dict[Problem, str] = {
         "beside the player (“Cite”)."
     ),
     Problem.NO_EVIDENCE: N_(
-        "“%(reason)s” cites no moment: tick at least one in the list beside the player "
-        "(“Cite”)."
+        "“%(reason)s” cites no moment: tick at least one in the list beside the player (“Cite”)."
     ),
     Problem.UNKNOWN_EVIDENCE: N_(
         "“%(reason)s” cites a moment this review does not hold: cite it again from the list "
@@ -51,8 +50,7 @@ PROBLEM_WORDS: dict[Problem, str] = {
         "one, the phone cannot be excused."
     ),
     Problem.OVERRIDES_ON_INVALIDATION: N_(
-        "The justifications against a ground are for a validation: to invalidate, leave them "
-        "empty."
+        "The justifications against a ground are for a validation: to invalidate, leave them empty."
     ),
     Problem.NOT_A_GROUND: N_(
         "A justification names a ground the recommendation does not give: there is nothing "

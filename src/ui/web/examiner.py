@@ -35,6 +35,7 @@ from domain.review import (
     DecisionProblem,
     DecisionRefused,
     Override,
+    Problem,
     Review,
     override_of,
 )
@@ -259,6 +260,9 @@ def _review_page(
             # FLAG-HINT: a justification field beside every reason, where the rule set asks
             # for one when a reason rests on detector flags alone.
             flag_words=_flag_words(review),
+            flag_reasons={h.reason for h in review.recommendation.hints}
+            if review.recommendation
+            else set(),
             # Beside the recommendation, to the examiner deciding: its grounds' reasons are
             # hers to tick to invalidate on them.
             tick_note=_tick_note(review, language)
@@ -557,9 +561,7 @@ def _cited(data: dict[str, Any]) -> tuple[CitedReason, ...]:
 
 def _justified(data: dict[str, Any]) -> tuple[ReasonCode, ...]:
     """The reasons whose justification field holds words, ticked or not."""
-    return tuple(
-        code for code in ReasonCode if str(data.get(f"justification-{code}", "")).strip()
-    )
+    return tuple(code for code in ReasonCode if str(data.get(f"justification-{code}", "")).strip())
 
 
 def _strays(data: dict[str, Any]) -> tuple[ReasonCode, ...]:
@@ -568,6 +570,27 @@ def _strays(data: dict[str, Any]) -> tuple[ReasonCode, ...]:
     chosen = data.get("reason", [])
     chosen = {chosen} if isinstance(chosen, str) else set(chosen)
     return tuple(code for code in _justified(data) if code.value not in chosen)
+
+
+def _said(
+    problems: tuple[DecisionProblem, ...],
+    strays: tuple[ReasonCode, ...],
+    verdict: Verdict | None,
+    data: dict[str, Any],
+    language: str,
+) -> list[Said]:
+    """Every problem of the decision in words, beside its field. A validation's reasons and
+    justifications are said in one sentence naming each of them (what to untick, which
+    field to empty), beside the reasons."""
+    rest = tuple(p for p in problems if p.problem is not Problem.VALIDATION_CITES_REASONS)
+    if verdict is not Verdict.VALIDATED or (len(rest) == len(problems) and not strays):
+        return said(problems, strays, language)
+    try:
+        cited = _cited(data)
+    except DomainError:
+        cited = ()
+    whole = _validation_refusal(cited, _justified(data), language)
+    return [Said("reasons", whole), *said(rest, (), language)]
 
 
 class StrayJustifications(InvalidArgument):
@@ -713,7 +736,7 @@ class ExaminerDesk(Controller):
                         status=409,
                         typed=typed,
                         sent=sent_back,
-                        problems=said(refusal.problems, strayed, language),
+                        problems=_said(refusal.problems, strayed, verdict, data, language),
                     )
                 message = _decision_refusal(
                     refusal, review, language, verdict, sent, _justified(data)
