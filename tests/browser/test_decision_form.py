@@ -77,7 +77,56 @@ def test_the_reasons_are_greyed_under_validated_and_what_was_typed_is_never_lost
     assert not reasons.evaluate("f => f.disabled")
     assert page.locator('input[name="reason"][value="information_sources"]').is_checked()
     page.get_by_label("Invalidée", exact=True).check()
+    # FLAG-HINT: a flag alone against a « validée » recommendation takes written reasons.
+    page.locator("#justification-information_sources").fill(
+        "on la voit lire un autre écran à sa gauche pendant deux longues minutes"
+    )
     page.get_by_role("button", name="Enregistrer la décision").click()
     page.wait_for_selector("#confirmation")
     decided = platform.ctx.store.get(journey.review_id, Review)
     assert [c.reason.value for c in decided.reasons] == ["information_sources"]
+
+
+def test_a_refused_decision_lists_every_problem_at_once_each_beside_its_field(
+    reviewed: tuple[str, Platform, Journey],  # noqa: F811
+    page: Any,
+) -> None:
+    """A user's tour: « Invalidée » with two reasons that cite nothing, the other breach
+    unexplained and the phone both cited and excused, said one problem per click. All are
+    said at once, listed above the form (each a link to its field) and beside each field."""
+    url, platform, journey = reviewed
+    accounts.register_staff(
+        platform.ctx, email="eve@example.org", name="Eve", role=Role.EXAMINER, password="eve-pass-1"
+    )
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.goto(f"{url}/staff/login")
+    page.get_by_label("Adresse e-mail").fill("eve@example.org")
+    page.get_by_label("Mot de passe").fill("eve-pass-1")
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url("**/examiner/reviews")
+    page.goto(f"{url}/examiner/reviews/{journey.review_id}")
+    page.get_by_role("button", name="Prendre ce contrôle").click()
+    page.wait_for_selector("#decision-form")
+    page.get_by_label("Invalidée", exact=True).check()
+    form = page.locator("#decision-form")
+    form.locator('input[name="reason"][value="phone_used"]').check()
+    form.locator('input[name="reason"][value="other_rule_breach"]').check()
+    form.locator('input[name="phone_excused"]').check()
+    page.get_by_role("button", name="Enregistrer la décision").click()
+    summary = page.locator("#decision-error")
+    summary.wait_for()
+    items = summary.locator("li").all_inner_texts()
+    assert len(items) == 5, items
+    assert "5 problèmes à corriger" in summary.inner_text()
+    beside = page.locator("#decision-form .field-problem")
+    assert beside.count() == 5
+    assert beside.first.is_visible()
+    # Each summary line leads to its field.
+    summary.locator("li a").last.click()
+    assert page.url.endswith("#problem-excused")
+    page.locator("#decision-form").screenshot(path=str(SHOTS / "decision-problems-fr.png"))
+    page.set_viewport_size({"width": 390, "height": 844})
+    summary.screenshot(path=str(SHOTS / "decision-problems-summary-390-fr.png"))
+    assert journey.review_id is not None
+    assert platform.ctx.store.get(journey.review_id, Review).verdict is None
