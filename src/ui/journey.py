@@ -328,6 +328,10 @@ class Plan:
     invalidate_on_hint: bool
 
 
+# FLAG-HINT: what an examiner writes when a reason rests on detector flags alone.
+FLAG_HINT_WORDS = "the recording shows her phone in her hand, she reads its screen for minutes"
+
+
 def decided_journey(platform: Platform, plan: Plan, examiner: UUID) -> UUID:
     """One candidate from enrolment to a decided review, as the plan says."""
     journey = Journey(platform, email=f"c{uuid4().hex[:10]}@example.org")
@@ -362,7 +366,9 @@ def decided_journey(platform: Platform, plan: Plan, examiner: UUID) -> UUID:
     findings = review.recommendation.grounds or (
         review.recommendation.hints[:1] if plan.invalidate_on_hint else ()
     )
-    reasons = tuple(CitedReason(f.reason, f.evidence_ids) for f in findings)
+    # FLAG-HINT: a reason on a hint alone is written out, as an examiner must.
+    why = "" if review.recommendation.grounds else FLAG_HINT_WORDS
+    reasons = tuple(CitedReason(f.reason, f.evidence_ids, why) for f in findings)
     reasons = tuple({r.reason: r for r in reasons}.values())  # each reason once
     reviewing.decide_review(
         platform.ctx,

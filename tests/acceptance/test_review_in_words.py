@@ -395,8 +395,8 @@ def test_a_cited_fact_reads_at_the_time_its_row_beside_the_player_shows_it(
         ),
         (
             {"verdict": "invalidated", "reason": "other_rule_breach"},
-            "Le motif « Autre manquement (justification écrite) » ne cite aucun moment",
-            "The reason “Other breach (written justification)” cites no moment",
+            "« Autre manquement (justification écrite) » ne cite aucun moment",
+            "“Other breach (written justification)” cites no moment",
         ),
     ],
     ids=["no-reason", "no-moment"],
@@ -675,7 +675,7 @@ def test_the_recommended_ground_is_said_to_be_the_examiners_to_tick_before_and_a
     assert refused.status_code == 409
     assert refused.text.count('id="decision-error"') == 1
     reasons = refused.text.split('<fieldset id="reasons"', 1)[1].split("</fieldset>", 1)[0]
-    shown = visible(inside(reasons, 'id="decision-error"', "</div>"))
+    shown = visible(inside(reasons, 'id="problem-reasons"'))  # beside the reasons
     assert shown.replace("\N{NO-BREAK SPACE}", " ").strip() == refusal
     assert platform.ctx.store.get(journey.review_id, Review).verdict is None
 

@@ -27,7 +27,7 @@ from domain.review import CitedReason, Review
 from domain.staff import Role
 from tests.acceptance.test_review_page import SECRET, platform  # noqa: F401 (the fixture)
 from tests.acceptance.web import log_in
-from ui.journey import Journey
+from ui.journey import FLAG_HINT_WORDS, Journey
 from ui.web.app import create_app
 from ui.web.rule_words import RULE_SENTENCES, rule_sentence
 
@@ -130,7 +130,7 @@ def test_examiner_support_and_auditor_read_the_rules_in_words_r19_r20(
         review_id,
         examiner_id=staff[Role.EXAMINER],
         verdict=Verdict.INVALIDATED,
-        reasons=(CitedReason(ReasonCode.PHONE_USED, (flag.id,)),),
+        reasons=(CitedReason(ReasonCode.PHONE_USED, (flag.id,), FLAG_HINT_WORDS),),
     )
     reviewing.release_results(ctx, review_id, released_by=staff[Role.EXAMINER])
     assert journey.candidate_id is not None

@@ -578,13 +578,21 @@ def _said(
     verdict: Verdict | None,
     data: dict[str, Any],
     language: str,
+    review: Review,
 ) -> list[Said]:
     """Every problem of the decision in words, beside its field. A validation's reasons and
     justifications are said in one sentence naming each of them (what to untick, which
     field to empty), beside the reasons."""
     rest = tuple(p for p in problems if p.problem is not Problem.VALIDATION_CITES_REASONS)
     if verdict is not Verdict.VALIDATED or (len(rest) == len(problems) and not strays):
-        return said(problems, strays, language)
+        lines = said(problems, strays, language)
+        # No reason ticked: the recommendation's named, its moments already cited (a user's
+        # tour: « cochez au moins un motif », the recommended one unnamed).
+        named = _reasons_refusal(RuleBroken("R20", ""), review, language, verdict, ())
+        return [
+            Said(line.place, named) if named and p.problem is Problem.NO_REASON else line
+            for p, line in zip(problems, lines, strict=False)
+        ] + lines[len(problems) :]
     try:
         cited = _cited(data)
     except DomainError:
@@ -736,7 +744,7 @@ class ExaminerDesk(Controller):
                         status=409,
                         typed=typed,
                         sent=sent_back,
-                        problems=_said(refusal.problems, strayed, verdict, data, language),
+                        problems=_said(refusal.problems, strayed, verdict, data, language, review),
                     )
                 message = _decision_refusal(
                     refusal, review, language, verdict, sent, _justified(data)
