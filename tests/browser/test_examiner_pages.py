@@ -109,6 +109,10 @@ def test_an_examiner_with_30_reviews_reads_and_decides_them_in_both_languages_an
     assert page.locator('input[name="reason"][value="information_sources"]').is_checked()
     assert "1" in page.locator('.cited-count[data-reason="information_sources"]').inner_text()
     page.get_by_label("Invalidated").check()
+    # FLAG-HINT: a flag alone against a « validated » recommendation takes written reasons.
+    page.locator("#justification-information_sources").fill(
+        "she reads another screen on her left for two long minutes of the exam"
+    )
     page.screenshot(path=str(SHOTS / "review-citing-en-desktop.png"), full_page=True)
     page.get_by_role("button", name="Record the decision").click()
     page.wait_for_selector("#confirmation")

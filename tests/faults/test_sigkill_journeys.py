@@ -54,7 +54,7 @@ pytestmark = [pytest.mark.faults, pytest.mark.postgres]
 SEED_VARIABLE = "VIGIE_FAULT_SEED"
 KILLS = 3
 EXAMS = 5  # candidates who answer, finish, validate and are reviewed
-APPEALS = 2  # of them, invalidated by the examiner (headphones) and appealed: overturned
+APPEALS = 2  # of them, invalidated by the examiner (headphones) and appealed: upheld
 ENROLMENTS = 6  # enrolled one by one by the centre
 CSV_LINES = 120  # one file, imported whole or not at all
 ROUNDS = 2  # every question answered twice
@@ -67,7 +67,7 @@ CSV_PREFIX = "fichier"
 
 
 def appeals(candidate: prepared.Candidate) -> bool:
-    """The first APPEALS candidates are invalidated, appeal, and the appeal is overturned."""
+    """The first APPEALS candidates are invalidated, appeal, and the appeal is upheld."""
     return int(candidate.email.removeprefix("examen").split("@")[0]) < APPEALS
 
 
@@ -245,8 +245,10 @@ class World:
         if review.appeal.outcome is not None:
             return
         page = f"/examiner/appeals/{review.id}"
-        answer = "les bouchons d'oreille prescrits sont admis, l'examen est validé"
-        data = {"outcome": "overturned", "answer": answer}
+        # Upheld: overturning takes the recording played first (APPEAL-VIEWED), and the
+        # prepared sessions' media are not in the served media store.
+        answer = "les écouteurs sont visibles pendant tout l'examen, la décision est maintenue"
+        data = {"outcome": "upheld", "answer": answer}
         reply = self.form("second", f"{page}/decide", data, page)
         assert reply.status_code in (302, 303), reply.text[-500:]
 
