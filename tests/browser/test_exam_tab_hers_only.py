@@ -81,8 +81,11 @@ def test_after_log_out_the_tab_says_so_keeps_the_typed_answer_and_saves_it_once_
         )
         assert exam.locator("#session-lost").is_hidden()
 
-        # She logs out in the portal (the proctoring tab); the exam tab stays open.
-        page.evaluate("document.querySelector(\"form[action='/logout']\").requestSubmit()")
+        # She logs out in the portal (the proctoring tab), confirming it during the exam;
+        # the exam tab stays open.
+        page.get_by_role("button", name="Se déconnecter", exact=True).click()
+        asked = page.get_by_role("dialog", name="Vous déconnecter pendant votre examen ?")
+        asked.get_by_role("button", name="Me déconnecter quand même").click()
         page.wait_for_url("**/login**")
         field.fill("Taille de champ, en caractères")
         field.press("Enter")
