@@ -213,6 +213,11 @@ def test_the_openapi_document_lists_the_api(world: dict[str, Any]) -> None:
         schema = client.get("/schema/openapi.json").json()
         assert "/api/attempts/{attempt_id}/answers" in schema["paths"]
         assert "/api/reviews/{review_id}/decision" in schema["paths"]
+        # A refused decision's answers are documented: every problem by field (422), a
+        # rule that refuses any decision now (409).
+        answers = schema["paths"]["/api/reviews/{review_id}/decision"]["post"]["responses"]
+        assert "problems" in answers["422"]["description"]
+        assert "rule" in answers["409"]["description"]
     finally:
         client.__exit__(None, None, None)
 

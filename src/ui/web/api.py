@@ -10,6 +10,7 @@ from uuid import UUID
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.concurrency import sync_to_thread
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.exceptions import PermissionDeniedException
 from litestar.params import FromPath, JSONBody
 
@@ -289,7 +290,28 @@ def reviews_due(request: Request[Any, Any, Any]) -> list[ReviewDueOut]:
     ]
 
 
-@post("/api/reviews/{review_id:uuid}/decision", status_code=201, guards=[EXAMINERS])
+@post(
+    "/api/reviews/{review_id:uuid}/decision",
+    status_code=201,
+    guards=[EXAMINERS],
+    responses={
+        409: ResponseSpec(
+            Problem,
+            media_type=PROBLEM,
+            description="A rule refuses any decision now (the review already decided, no "
+            "examiner assigned, new evidence arrived since `seen`…): `rule` names it, "
+            "`detail` says it; nothing was recorded",
+        ),
+        422: ResponseSpec(
+            Problem,
+            media_type=PROBLEM,
+            description="The decision as sent was refused and nothing was recorded: "
+            "`problems` lists every problem at once, each with its `field` (`verdict`, "
+            "`reasons`, `justification`, `overrides`…), `rule`, `reason` and a `detail` in "
+            "the request's Accept-Language (French or English)",
+        ),
+    },
+)
 async def decide(
     request: Request[Any, Any, Any], review_id: FromPath[UUID], data: JSONBody[DecisionIn]
 ) -> DecisionIn:
