@@ -15,9 +15,13 @@ Two counts, both sliding windows of fifteen minutes, never a lock for ever:
 The account is named by the e-mail typed, hashed: an address nobody registered is counted and
 refused exactly like a registered one, and the same queries run for both, so the counts tell
 nothing about who has an account; the e-mail and the client address are never written down.
-The failures are rows in the sessions' database (app.ports.sessions), shared by every node:
-each failure is an insert, so two nodes failing at once never lose a count (a rate-limit
-bucket is read, changed and written back).
+The failures are rows in the sessions' database (app.ports.sessions), shared by every node.
+An attempt claims its place in both counts before its password is checked, in one step of
+the store that no other claim interleaves with (`SessionStore.claim_attempt`): a burst of
+fifty wrong passwords sent at once gets ten checked, not fifty that all read « none so far »
+(F7's follow-up, a reviewer's). The claim is a failure until the password proves right and
+it is withdrawn (`succeeded`): a crash in between leaves one failure counted, never a guess
+uncounted. The second factor's codes are claimed the same way.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from app.ports.clock import Clock
-from app.ports.sessions import SessionStore
+from app.ports.sessions import Count, SessionStore
 
 MAX_FAILURES = 10  # per account and place
 ACCOUNT_CEILING = 100  # per account, every place together
@@ -66,10 +70,19 @@ class Refusal:
     account_wide: bool
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """A log-in (or code) that took its place in the counts before its password (or code) is
+    checked: a failure, unless `LoginThrottle.succeeded` withdraws it."""
+
+    subjects: tuple[str, ...]
+    at: datetime
+
+
 @dataclass
 class LoginThrottle:
-    """Whether a log-in may be tried, and the record of a failure; shared by every worker
-    through the store."""
+    """Whether a log-in may be tried, claimed in the counts shared by every worker through the
+    store before its password is checked."""
 
     store: SessionStore
     clock: Clock
@@ -77,30 +90,36 @@ class LoginThrottle:
     account_ceiling: int = ACCOUNT_CEILING
     window: timedelta = WINDOW
 
-    def refusal(self, email: str, area: str, place: Place) -> Refusal | None:
-        """None when this place may try the account's password; else why not and until when.
-        Both counts are read whether the device is known or not (the same work each time)."""
-        since = self.clock.now() - self.window
-        here = self.store.failure_times(place_subject(email, area, place), since)
-        everywhere = self.store.failure_times(subject_of(email, area), since)
-        if len(here) >= self.max_failures:
-            return Refusal(here[-self.max_failures] + self.window, account_wide=False)
-        if place.device is None and len(everywhere) >= self.account_ceiling:
-            return Refusal(everywhere[-self.account_ceiling] + self.window, account_wide=True)
-        return None
-
-    def log_in_failed(self, email: str, area: str, place: Place) -> None:
-        """A wrong password for this account at this place: counted for both."""
+    def attempt(self, email: str, area: str, place: Place) -> Attempt | Refusal:
+        """This place's try at the account's password, counted as a failure for the place and
+        the account unless it `succeeded`; or, without counting it, why not and until when.
+        Both counts are read and written whether the device is known or not, and whether the
+        account exists or not (the same work each time)."""
         now = self.clock.now()
-        self.store.record_failure(place_subject(email, area, place), now)
-        self.store.record_failure(subject_of(email, area), now)
+        here, everywhere = place_subject(email, area, place), subject_of(email, area)
+        ceiling = None if place.device else self.account_ceiling  # a known browser passes it
+        claimed = self.store.claim_attempt(
+            (Count(here, self.max_failures), Count(everywhere, ceiling)), now, now - self.window
+        )
+        if claimed.allowed:
+            return Attempt((here, everywhere), now)
+        at_place, at_account = claimed.before
+        if len(at_place) >= self.max_failures:
+            return Refusal(at_place[-self.max_failures] + self.window, account_wide=False)
+        return Refusal(at_account[-self.account_ceiling] + self.window, account_wide=True)
+
+    def succeeded(self, attempt: Attempt) -> None:
+        """The password (or code) was right: the attempt is no failure."""
+        self.store.withdraw_attempt(attempt.subjects, attempt.at)
 
     # The second factor's codes: asked only after the right password, counted per member.
 
-    def allows(self, who: str, area: str) -> bool:
-        """False when `who` had `max_failures` failures within the window."""
-        since = self.clock.now() - self.window
-        return self.store.failures_since(subject_of(who, area), since) < self.max_failures
-
-    def failed(self, who: str, area: str) -> None:
-        self.store.record_failure(subject_of(who, area), self.clock.now())
+    def code_attempt(self, who: str, area: str) -> Attempt | None:
+        """`who`'s try at a code, counted as a failure unless it `succeeded`; None, without
+        counting it, when `who` had `max_failures` failures within the window."""
+        now = self.clock.now()
+        subject = subject_of(who, area)
+        claimed = self.store.claim_attempt(
+            (Count(subject, self.max_failures),), now, now - self.window
+        )
+        return Attempt((subject,), now) if claimed.allowed else None

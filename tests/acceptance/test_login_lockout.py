@@ -22,7 +22,7 @@ from litestar.testing import TestClient
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from adapters.bootstrap import Platform, Settings, bootstrap
-from app.login_throttle import Place
+from app.login_throttle import Attempt, Place
 from app.mail_rendering import SupportContact
 from app.sessions import SessionPolicy
 from app.use_cases import accounts
@@ -116,7 +116,10 @@ def _guessed_from_everywhere(app: Any, email: str, *, path: str = "/login") -> N
             assert reply.status_code == 401, reply.text
     area = "staff" if path == "/staff/login" else "candidate"
     for n in range(5, 100):
-        app.state.throttle.log_in_failed(email, area, Place(f"198.51.100.{n}"))
+        # Each a wrong password let through to be checked: its claimed attempt stays a failure.
+        assert isinstance(
+            app.state.throttle.attempt(email, area, Place(f"198.51.100.{n}")), Attempt
+        )
 
 
 def test_ten_failures_from_one_address_stop_it_and_no_one_else(

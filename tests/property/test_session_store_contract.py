@@ -1,10 +1,14 @@
 """The session store contract (issue 14), one body run against every adapter the composition
-root picks: memory, the SQLite file of the event store, and PostgreSQL."""
+root picks: memory, the SQLite file of the event store, and PostgreSQL. Log-in attempts claim
+their place in the counts in one step: claims at once never take more places than the limit
+(F7's follow-up)."""
 
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
@@ -14,9 +18,11 @@ from hypothesis import strategies as st
 
 from adapters.bootstrap import Settings, session_store
 from adapters.sessions.postgres import PostgresSessionStore
-from app.ports.sessions import SecondFactor, SessionStore, StoredSession
+from app.login_throttle import ACCOUNT_CEILING, MAX_FAILURES, WINDOW
+from app.ports.sessions import Count, SecondFactor, SessionStore, StoredSession
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+CLAIMS_AT_ONCE = 40
 
 
 @pytest.fixture
@@ -143,27 +149,70 @@ def test_purging_deletes_what_is_over_and_keeps_the_rest(adapter: SessionStore) 
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(ages=st.lists(st.integers(min_value=0, max_value=3000), max_size=12))
-def test_failures_are_counted_per_subject_within_the_window(
+def test_attempts_are_counted_per_subject_within_the_window(
     adapter: SessionStore, ages: list[int]
 ) -> None:
     subject = uuid4().hex  # one per example: the adapter is shared by the examples
     now = T0 + timedelta(hours=2)
-    for age in ages:
-        adapter.record_failure(subject, now - timedelta(seconds=age))
-    adapter.record_failure(uuid4().hex, now)  # someone else's
-    since = now - timedelta(minutes=15)
-    assert adapter.failures_since(subject, since) == sum(1 for a in ages if a < 900)
+    for age in sorted(ages, reverse=True):
+        at = now - timedelta(seconds=age)
+        assert adapter.claim_attempt([Count(subject, None)], at, at - WINDOW).allowed
+    adapter.claim_attempt([Count(uuid4().hex, None)], now, now - WINDOW)  # someone else's
     # Their instants, oldest first: the throttle says when the oldest that counts ages out.
     expected = sorted(now - timedelta(seconds=a) for a in ages if a < 900)
-    assert [at.timestamp() for at in adapter.failure_times(subject, since)] == pytest.approx(
+    claimed = adapter.claim_attempt([Count(subject, len(expected))], now, now - WINDOW)
+    assert not claimed.allowed  # as many as the limit: this one is refused, and not counted
+    assert [at.timestamp() for at in claimed.before[0]] == pytest.approx(
         [at.timestamp() for at in expected]
     )
+    again = adapter.claim_attempt([Count(subject, len(expected) + 1)], now, now - WINDOW)
+    assert again.allowed and len(again.before[0]) == len(expected)
+
+
+def test_an_attempt_is_counted_in_every_subject_or_in_none(adapter: SessionStore) -> None:
+    """One attempt counts for its place and its account; refused on either count, it counts
+    for neither; a count without a limit is counted, never refused on; withdrawn, it is gone
+    from both (and only one of two at the same instant)."""
+    place, account = uuid4().hex, uuid4().hex
+    since = T0 - WINDOW
+    for _ in range(2):
+        assert adapter.claim_attempt([Count(place, 2), Count(account, None)], T0, since).allowed
+    refused = adapter.claim_attempt([Count(place, 2), Count(account, None)], T0, since)
+    assert not refused.allowed and [len(times) for times in refused.before] == [2, 2]
+    other = uuid4().hex  # another place of the account: only the account's ceiling applies
+    ceiling = adapter.claim_attempt([Count(other, 2), Count(account, 2)], T0, since)
+    assert not ceiling.allowed and [len(times) for times in ceiling.before] == [0, 2]
+    adapter.withdraw_attempt([place, account], T0)
+    assert adapter.claim_attempt([Count(other, 2), Count(account, 2)], T0, since).allowed
+    counted = adapter.claim_attempt([Count(place, None), Count(account, None)], T0, since)
+    assert [len(times) for times in counted.before] == [1, 2]  # nothing of the refused ones
+    adapter.withdraw_attempt([uuid4().hex], T0)  # nothing to take back: nothing happens
+
+
+def test_claims_at_once_never_take_more_places_than_the_limit(adapter: SessionStore) -> None:
+    """F7's follow-up: forty attempts at once on one place (threads, each its own connection
+    on the database adapters, as forty requests on several workers are) get ten places, and
+    the account counts exactly those ten."""
+    place, account = uuid4().hex, uuid4().hex
+    start = threading.Barrier(CLAIMS_AT_ONCE)
+
+    def claim(_: int) -> bool:
+        start.wait()
+        counts = [Count(place, MAX_FAILURES), Count(account, ACCOUNT_CEILING)]
+        return adapter.claim_attempt(counts, T0, T0 - WINDOW).allowed
+
+    with ThreadPoolExecutor(CLAIMS_AT_ONCE) as pool:
+        allowed = list(pool.map(claim, range(CLAIMS_AT_ONCE)))
+    assert sum(allowed) == MAX_FAILURES
+    counted = adapter.claim_attempt([Count(place, None), Count(account, None)], T0, T0 - WINDOW)
+    assert [len(times) for times in counted.before] == [MAX_FAILURES, MAX_FAILURES]
 
 
 def test_old_failures_are_purged(adapter: SessionStore) -> None:
-    adapter.record_failure("s", T0)
+    adapter.claim_attempt([Count("s", None)], T0, T0 - WINDOW)
     adapter.purge(T0 + timedelta(days=2))
-    assert adapter.failures_since("s", T0 - timedelta(days=1)) == 0
+    claimed = adapter.claim_attempt([Count("s", None)], T0, T0 - timedelta(days=1))
+    assert claimed.before == ((),)
 
 
 def test_a_second_factor_step_is_used_once_and_never_an_older_one(adapter: SessionStore) -> None:

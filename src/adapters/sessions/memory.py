@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -10,7 +11,7 @@ from uuid import UUID
 
 import msgspec
 
-from app.ports.sessions import SecondFactor, StoredSession
+from app.ports.sessions import Claimed, Count, SecondFactor, StoredSession
 
 FAILURES_KEPT = timedelta(days=1)
 
@@ -82,17 +83,25 @@ class MemorySessionStore:
             self._failures = [(s, at) for s, at in self._failures if at > now - FAILURES_KEPT]
             return len(over)
 
-    def record_failure(self, subject: str, at: datetime) -> None:
-        with self._lock:
-            self._failures.append((subject, at))
+    def claim_attempt(self, counts: Sequence[Count], at: datetime, since: datetime) -> Claimed:
+        with self._lock:  # the count and the record in one step: no claim in between
+            before = tuple(
+                tuple(sorted(t for s, t in self._failures if s == count.subject and t > since))
+                for count in counts
+            )
+            allowed = all(
+                count.limit is None or len(found) < count.limit
+                for count, found in zip(counts, before, strict=True)
+            )
+            if allowed:
+                self._failures.extend((count.subject, at) for count in counts)
+            return Claimed(allowed, before)
 
-    def failures_since(self, subject: str, since: datetime) -> int:
+    def withdraw_attempt(self, subjects: Sequence[str], at: datetime) -> None:
         with self._lock:
-            return sum(1 for s, at in self._failures if s == subject and at > since)
-
-    def failure_times(self, subject: str, since: datetime) -> list[datetime]:
-        with self._lock:
-            return sorted(at for s, at in self._failures if s == subject and at > since)
+            for subject in subjects:
+                if (subject, at) in self._failures:
+                    self._failures.remove((subject, at))
 
     def second_factor(self, staff_id: UUID) -> SecondFactor | None:
         with self._lock:

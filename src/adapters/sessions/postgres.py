@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -24,7 +25,7 @@ from psycopg_pool import ConnectionPool
 from adapters.keys_schema import default_keys_schema, ensure_keys_table
 from adapters.persistence.unavailable import ASYNCPG_UNREACHABLE
 from adapters.pool_check import check_when_rested
-from app.ports.sessions import SecondFactor, StoredSession
+from app.ports.sessions import Claimed, Count, SecondFactor, StoredSession
 
 FAILURES_KEPT = timedelta(days=1)
 ASYNC_POOL_SIZE = 1  # per web process: a read takes a tenth of a millisecond; PostgreSQL has 100
@@ -97,6 +98,7 @@ class PostgresSessionStore:
         self._get = self._sql(select.format(sessions="{sessions}", key="%s", now="%s"))
         quoted = '"' + schema.replace('"', '""') + '".vigie_sessions'
         self._get_async = select.format(sessions=quoted, key="$1", now="$2")
+        self._schema = schema
         self._connect = connect
         self._async_pools: dict[asyncio.AbstractEventLoop, asyncio.Task[asyncpg.Pool]] = {}
         with self._pool.connection() as connection:
@@ -231,25 +233,51 @@ class PostgresSessionStore:
             )
             return ended
 
-    def record_failure(self, subject: str, at: datetime) -> None:
-        with self._pool.connection() as connection:
-            connection.execute(self._sql("INSERT INTO {failures} VALUES (%s, %s)"), (subject, at))
+    def claim_attempt(self, counts: Sequence[Count], at: datetime, since: datetime) -> Claimed:
+        # One transaction holding each subject's lock (in one order: two claims never wait on
+        # each other's second lock): a claim on another worker or node waits until this one is
+        # recorded or refused, then counts it. Read committed alone would let both count
+        # « nine » and both insert a tenth.
+        with self._pool.connection() as connection, connection.transaction():
+            for subject in sorted({count.subject for count in counts}):
+                connection.execute(
+                    "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                    (f"{self._schema}.vigie_login_failures:{subject}",),
+                )
+            before = tuple(
+                tuple(
+                    row[0]
+                    for row in connection.execute(
+                        self._sql(
+                            "SELECT at FROM {failures} WHERE subject = %s AND at > %s ORDER BY at"
+                        ),
+                        (count.subject, since),
+                    ).fetchall()
+                )
+                for count in counts
+            )
+            allowed = all(
+                count.limit is None or len(found) < count.limit
+                for count, found in zip(counts, before, strict=True)
+            )
+            if allowed:
+                with connection.cursor() as cursor:
+                    cursor.executemany(
+                        self._sql("INSERT INTO {failures} VALUES (%s, %s)"),
+                        [(count.subject, at) for count in counts],
+                    )
+        return Claimed(allowed, before)
 
-    def failures_since(self, subject: str, since: datetime) -> int:
+    def withdraw_attempt(self, subjects: Sequence[str], at: datetime) -> None:
         with self._pool.connection() as connection:
-            row = connection.execute(
-                self._sql("SELECT count(*) FROM {failures} WHERE subject = %s AND at > %s"),
-                (subject, since),
-            ).fetchone()
-        return int(row[0]) if row else 0
-
-    def failure_times(self, subject: str, since: datetime) -> list[datetime]:
-        with self._pool.connection() as connection:
-            rows = connection.execute(
-                self._sql("SELECT at FROM {failures} WHERE subject = %s AND at > %s ORDER BY at"),
-                (subject, since),
-            ).fetchall()
-        return [row[0] for row in rows]
+            for subject in subjects:
+                connection.execute(
+                    self._sql(
+                        "DELETE FROM {failures} WHERE ctid = (SELECT ctid FROM {failures} "
+                        "WHERE subject = %s AND at = %s LIMIT 1)"
+                    ),
+                    (subject, at),
+                )
 
     def second_factor(self, staff_id: UUID) -> SecondFactor | None:
         with self._pool.connection() as connection:

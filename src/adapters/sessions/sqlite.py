@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,7 @@ from uuid import UUID
 import msgspec
 from anyio import to_thread
 
-from app.ports.sessions import SecondFactor, StoredSession
+from app.ports.sessions import Claimed, Count, SecondFactor, StoredSession
 
 FAILURES_KEPT = timedelta(days=1)
 
@@ -129,25 +129,47 @@ class SqliteSessionStore:
             )
             return ended
 
-    def record_failure(self, subject: str, at: datetime) -> None:
+    def claim_attempt(self, counts: Sequence[Count], at: datetime, since: datetime) -> Claimed:
+        # BEGIN IMMEDIATE takes the file's write lock before the count: another process's
+        # claim waits (the busy timeout) until this one is recorded or refused.
         with self._connection() as db:
-            db.execute("INSERT INTO vigie_login_failures VALUES (?, ?)", (subject, _epoch(at)))
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                before = tuple(
+                    tuple(
+                        _instant(row[0])
+                        for row in db.execute(
+                            "SELECT at FROM vigie_login_failures WHERE subject = ? AND at > ? "
+                            "ORDER BY at",
+                            (count.subject, _epoch(since)),
+                        )
+                    )
+                    for count in counts
+                )
+                allowed = all(
+                    count.limit is None or len(found) < count.limit
+                    for count, found in zip(counts, before, strict=True)
+                )
+                if allowed:
+                    db.executemany(
+                        "INSERT INTO vigie_login_failures VALUES (?, ?)",
+                        [(count.subject, _epoch(at)) for count in counts],
+                    )
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.rollback()
+                raise
+        return Claimed(allowed, before)
 
-    def failures_since(self, subject: str, since: datetime) -> int:
+    def withdraw_attempt(self, subjects: Sequence[str], at: datetime) -> None:
         with self._connection() as db:
-            row = db.execute(
-                "SELECT count(*) FROM vigie_login_failures WHERE subject = ? AND at > ?",
-                (subject, _epoch(since)),
-            ).fetchone()
-        return int(row[0])
-
-    def failure_times(self, subject: str, since: datetime) -> list[datetime]:
-        with self._connection() as db:
-            rows = db.execute(
-                "SELECT at FROM vigie_login_failures WHERE subject = ? AND at > ? ORDER BY at",
-                (subject, _epoch(since)),
-            ).fetchall()
-        return [_instant(row[0]) for row in rows]
+            for subject in subjects:
+                db.execute(
+                    "DELETE FROM vigie_login_failures WHERE rowid = (SELECT rowid FROM "
+                    "vigie_login_failures WHERE subject = ? AND at = ? LIMIT 1)",
+                    (subject, _epoch(at)),
+                )
 
     def second_factor(self, staff_id: UUID) -> SecondFactor | None:
         with self._connection() as db:

@@ -6,12 +6,16 @@ of that account) and two limits: the absolute end and the idle end. Every worker
 reads the same rows, so a logout or a revocation holds on every worker at once.
 
 The same store counts failed log-ins per account (a hash of the e-mail), so the per-account
-limit is shared by every worker too; and it keeps staff members' second factors (TOTP),
+limit is shared by every worker too. An attempt claims its place in the counts before its
+password is checked, in one step that no other worker's claim can interleave with
+(`claim_attempt`): fifty attempts sent at once never all read « nine so far » and all go on
+(a reviewer's burst, F7's follow-up). It also keeps staff members' second factors (TOTP),
 a credential that must be replaceable and destroyable, never an event kept for ever.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -35,6 +39,25 @@ class SecondFactor:
     sealed_secret: bytes
     confirmed: bool  # False while the member has not typed a first code
     last_step: int  # the last time step a code was accepted for (no reuse within it)
+
+
+@dataclass(frozen=True)
+class Count:
+    """One count an attempt takes its place in: `subject`'s attempts in the window, at most
+    `limit` of them (None: counted, never refused on this count)."""
+
+    subject: str
+    limit: int | None
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """What a claim found: whether the attempt took its place (`allowed`: then it is counted
+    in every count's subject), and per count, in the order given, the instants of the
+    attempts that counted before it, oldest first (a refusal says when the oldest ages out)."""
+
+    allowed: bool
+    before: tuple[tuple[datetime, ...], ...]
 
 
 class SessionStore(Protocol):
@@ -79,17 +102,15 @@ class SessionStore(Protocol):
         """Delete what is over at `now`: ended sessions, failures older than a day."""
         ...
 
-    def record_failure(self, subject: str, at: datetime) -> None:
-        """One failed log-in for `subject` (a hash of the account's e-mail)."""
+    def claim_attempt(self, counts: Sequence[Count], at: datetime, since: datetime) -> Claimed:
+        """Atomically, for every worker and node: when each count with a limit has fewer than
+        `limit` attempts after `since`, one attempt at `at` is recorded for every count's
+        subject (a failure until withdrawn); else nothing is recorded. Two claims at once never
+        both take a count's last place."""
         ...
 
-    def failures_since(self, subject: str, since: datetime) -> int:
-        """How many failed log-ins `subject` had after `since`."""
-        ...
-
-    def failure_times(self, subject: str, since: datetime) -> list[datetime]:
-        """When `subject`'s failed log-ins after `since` happened, oldest first (the throttle
-        says when the oldest that counts ages out)."""
+    def withdraw_attempt(self, subjects: Sequence[str], at: datetime) -> None:
+        """Take back one attempt at `at` per subject (a claim whose password was right)."""
         ...
 
     def second_factor(self, staff_id: UUID) -> SecondFactor | None:

@@ -35,6 +35,7 @@ from markupsafe import Markup
 
 from adapters.bootstrap import Platform
 from adapters.media.duration import recording_seconds
+from app.login_throttle import Refusal
 from app.media_content import UPLOADS, MediaTooLarge, accept_upload, recording_kind
 from app.ports.event_store import StreamQuarantined
 from app.read_models import SessionSummary
@@ -170,10 +171,12 @@ async def login(request: Request[Any, Any, Any], data: Typed[LogInForm]) -> Resp
     back_to = _back_to(data.back_to)  # kept by a refused attempt's form
     # F7: counted per account and place (this address, or this browser if the account logged
     # in here before), and per account from everywhere, a ceiling this browser then passes.
+    # The attempt takes its place in the counts before the password is checked: a burst sent
+    # at once gets ten checked, not one per request that read the counts before any failure.
     place = place_of(request, data.email, AREA)
-    refusal = await sync_to_thread(throttle.refusal, data.email, AREA, place)
-    if refusal is not None:
-        error, retry_after = throttled(request, refusal)
+    attempt = await sync_to_thread(throttle.attempt, data.email, AREA, place)
+    if isinstance(attempt, Refusal):
+        error, retry_after = throttled(request, attempt)
         return Template(
             "login.html",
             context=context(request, error=error, back_to=back_to),
@@ -188,13 +191,13 @@ async def login(request: Request[Any, Any, Any], data: Typed[LogInForm]) -> Resp
         email=data.email,
         password=data.password,
     )
-    if found is None:
-        await sync_to_thread(throttle.log_in_failed, data.email, AREA, place)
+    if found is None:  # the attempt stays counted: a failure
         _ = gettext_for(language_of(request))
         error = _("This e-mail address and password do not match. Check them and try again.")
         return Template(
             "login.html", context=context(request, error=error, back_to=back_to), status_code=401
         )
+    await sync_to_thread(throttle.succeeded, attempt)
     request.session["candidate"] = str(found)
     await sync_to_thread(_follow_language, request, found)
     # The terms first (R5: accepted at the first connection), then the page that asked.

@@ -19,6 +19,7 @@ from litestar.response import Redirect, Template
 from litestar.types import ControllerRouterHandler
 
 from app import reach, tenancy
+from app.login_throttle import Refusal
 from app.media_content import media_format
 from app.media_views import record_view, starts_playback
 from app.read_models import timeline
@@ -106,10 +107,12 @@ async def staff_login(
     back_to = return_path(data.back_to, staff=True)  # kept by a refused attempt's form
     # F7: counted per account and place (this address, or this browser if the member logged
     # in here before), and per account from everywhere, a ceiling this browser then passes.
+    # The attempt takes its place in the counts before the password is checked: a burst sent
+    # at once gets ten checked, not one per request that read the counts before any failure.
     place = place_of(request, data.email, AREA)
-    refusal = await sync_to_thread(throttle.refusal, data.email, AREA, place)
-    if refusal is not None:
-        error, retry_after = throttled(request, refusal, staff=True)
+    attempt = await sync_to_thread(throttle.attempt, data.email, AREA, place)
+    if isinstance(attempt, Refusal):
+        error, retry_after = throttled(request, attempt, staff=True)
         return Template(
             "staff_login.html",
             context=context(request, error=error, back_to=back_to),
@@ -124,8 +127,7 @@ async def staff_login(
         email=data.email,
         password=data.password,
     )
-    if staff is None:
-        await sync_to_thread(throttle.log_in_failed, data.email, AREA, place)
+    if staff is None:  # the attempt stays counted: a failure
         language = language_of(request)
         _ = gettext_for(language)
         # What to do next too: staff get no « forgot password » mail (a tester's tour).
@@ -136,6 +138,7 @@ async def staff_login(
             context=context(request, error=error, back_to=back_to),
             status_code=401,
         )
+    await sync_to_thread(throttle.succeeded, attempt)
     if await sync_to_thread(second_factors_of(request).enabled, staff.id):
         # The password was right; the session is not a staff one until the code is typed.
         request.session.update(
@@ -191,7 +194,9 @@ async def staff_code(
     staff, role = pending
     _ = gettext_for(language_of(request))
     throttle = throttle_of(request)
-    if not await sync_to_thread(throttle.allows, str(staff), "second-factor"):
+    # Claimed before the code is checked, as a password is (a burst gets ten codes tried).
+    attempt = await sync_to_thread(throttle.code_attempt, str(staff), "second-factor")
+    if attempt is None:
         error = too_many_codes(language_of(request))
         return Template(
             "staff_code.html",
@@ -200,11 +205,11 @@ async def staff_code(
             headers=THROTTLED_RETRY_AFTER,
         )
     if not await sync_to_thread(second_factors_of(request).check, staff, data.code):
-        await sync_to_thread(throttle.failed, str(staff), "second-factor")
         error = _(
             "This code is not right, or was already used. Type the 6 digits your app shows now."
         )
         return Template("staff_code.html", context=context(request, error=error), status_code=401)
+    await sync_to_thread(throttle.succeeded, attempt)
     back_to = str(request.session.get("pending_next", ""))
     email = (await sync_to_thread(platform_of(request).ctx.store.get, staff, StaffMember)).email
     logged_in = staff_logged_in(request, str(staff), role, back_to)
