@@ -17,8 +17,9 @@ from __future__ import annotations
 import html
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 import httpx
 import pyotp
@@ -64,7 +65,7 @@ def _said(reply: httpx.Response) -> str:
     return html.unescape(found.group(1)).replace("\xa0", " ") if found else ""
 
 
-def _all_at_once(posts: list[Callable[[], httpx.Response]]) -> list[httpx.Response]:
+def _all_at_once(posts: Sequence[Callable[[], httpx.Response]]) -> list[httpx.Response]:
     """Every post sent at the same moment (each thread waits for the others first)."""
     start = threading.Barrier(len(posts))
 
@@ -95,7 +96,7 @@ def test_a_burst_of_wrong_passwords_gets_ten_checked_and_her_browser_still_logs_
             "password": f"guess-{n}",
             "_csrf_token": _token(guesser, "/login"),
         }
-        posts.append(lambda guesser=guesser, form=form: guesser.post("/login", data=form))
+        posts.append(partial(guesser.post, "/login", data=form))
     replies = _all_at_once(posts)
     statuses = sorted(r.status_code for r in replies)
     checked = statuses.count(401)
@@ -156,10 +157,8 @@ def test_a_burst_of_wrong_codes_gets_ten_tried(served: Served) -> None:
     tries = [
         _browser(served, f"127.0.2.{n + 1}", cookies=dict(thief.cookies)) for n in range(AT_ONCE)
     ]
-    posts: list[Callable[[], httpx.Response]] = [
-        lambda one=one: one.post("/staff/login/code", data={"code": wrong, "_csrf_token": token})
-        for one in tries
-    ]
+    form = {"code": wrong, "_csrf_token": token}
+    posts = [partial(one.post, "/staff/login/code", data=form) for one in tries]
     replies = _all_at_once(posts)
     statuses = sorted(r.status_code for r in replies)
     assert statuses.count(401) == MAX_FAILURES, statuses
