@@ -10,8 +10,8 @@ from uuid import UUID
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.concurrency import sync_to_thread
-from litestar.openapi.datastructures import ResponseSpec
 from litestar.exceptions import PermissionDeniedException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody
 
 from app import reach, tenancy
