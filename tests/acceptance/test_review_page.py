@@ -639,3 +639,56 @@ def test_a_hotline_note_of_the_next_day_shows_its_date_among_the_moments(
     later = [t for t, what in times if "Problème technique" in what]
     assert len(later) == 1 and re.fullmatch(r"08/12/2026 \d\d:\d\d:\d\d", later[0])
     assert all(re.fullmatch(r"\d\d:\d\d:\d\d", t) for t, what in times if t not in later)
+
+
+def test_a_flag_reasons_own_justification_is_named_when_a_validation_or_a_stray_keeps_it_r20(
+    platform: Platform, examiner: TestClient[Any]
+) -> None:
+    """A reviewer's tour: an invalidation refused, then « Validée » chosen on the form it came
+    back on, the phone reason still ticked and its own justification (FLAG-HINT's) still
+    typed: the page answered 500 and lost the form (only the other breach's field had a name
+    to say). Both ways, each field is named as the form labels it."""
+    journey = Journey(platform)
+    journey.sent_with_a_phone_flag()
+    page = taken(examiner, journey)
+    assert journey.review_id is not None
+    moment = platform.ctx.store.get(journey.review_id, Review).evidence[-1].id
+    sent = {
+        "reason": "phone_used",
+        "evidence-phone_used": moment,
+        "justification-phone_used": WRITTEN,
+    }
+    refused = decide(examiner, page, seen=seal_on(examiner, page), **sent)
+    assert refused.status_code == 409
+    assert refusal_of(refused) == (
+        "Une validation ne cite aucun motif d'invalidation : décochez « Utilisation d'un "
+        "téléphone » et videz le champ « Justification (Utilisation d'un téléphone) », ou "
+        "choisissez « Invalidée ». Rien n'a été enregistré."
+    )
+    assert f'value="{WRITTEN}"' in html.unescape(refused.text)
+    assert undecided(platform, journey)
+
+    examiner.get("/lang/en")
+    refused = decide(examiner, page, seen=seal_on(examiner, page), **sent)
+    assert refused.status_code == 409
+    assert refusal_of(refused) == (
+        "A validation cites no reason to invalidate: untick “Use of a phone” and empty the "
+        "field “Justification (Use of a phone)”, or choose “Invalidated”. Nothing was "
+        "recorded."
+    )
+    # Typed for the phone, which is not ticked, on an invalidation for another reason.
+    stray = decide(
+        examiner,
+        page,
+        seen=seal_on(examiner, page),
+        verdict="invalidated",
+        reason="other_rule_breach",
+        **{
+            "evidence-other_rule_breach": moment,
+            "justification-other_rule_breach": WRITTEN,
+            "justification-phone_used": WRITTEN,
+        },
+    )
+    assert stray.status_code == 409
+    assert "Use of a phone" in refusal_of(stray)
+    assert undecided(platform, journey)

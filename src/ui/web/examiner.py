@@ -3,7 +3,7 @@ recommended verdict, and the decision citing evidence (R19, R20)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
@@ -429,7 +429,7 @@ def _reasons_refusal(
         return _(
             "The field “%(field)s” is filled but its reason is not ticked: tick “%(reason)s” "
             "and cite its moments, or empty the field. Nothing was recorded.",
-            field=_(JUSTIFICATION_FIELDS[code]),
+            field=justification_label(code, _),
             reason=_(REASON_LABELS[code]),
         )
     if not (isinstance(refusal, RuleBroken) and refusal.rule == "R20"):
@@ -467,6 +467,15 @@ def _reasons_refusal(
     return ""  # R20 here is the phone exception: said at the top
 
 
+def justification_label(code: ReasonCode, _: Callable[..., str]) -> str:
+    """A reason's justification field as the form labels it: the other breach's own
+    label, else « Justification (<reason>) » (FLAG-HINT gave every flag reason a field: a
+    refusal naming it looked up the other breach's labels only, and answered 500)."""
+    if code in JUSTIFICATION_FIELDS:
+        return _(JUSTIFICATION_FIELDS[code])
+    return _("Justification (%(reason)s)", reason=_(REASON_LABELS[code]))
+
+
 def _validation_refusal(
     cited: tuple[CitedReason, ...], justified: tuple[ReasonCode, ...], language: str
 ) -> str:
@@ -477,7 +486,7 @@ def _validation_refusal(
         [_("“%(reason)s”", reason=_(REASON_LABELS[c.reason])) for c in cited], locale=language
     )
     fields = format_list(
-        [_("“%(field)s”", field=_(JUSTIFICATION_FIELDS[code])) for code in justified],
+        [_("“%(field)s”", field=justification_label(code, _)) for code in justified],
         locale=language,
     )
     if cited and justified:
