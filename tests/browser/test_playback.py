@@ -274,6 +274,41 @@ def test_the_examiner_plays_the_recording_and_a_flag_seeks_to_its_second(
     assert serious_violations(page) == []
 
 
+def test_the_evidence_the_recommendation_cites_plays_the_recording_from_its_moment(
+    reviewed: tuple[str, Platform, Journey], page: Any
+) -> None:
+    """A reviewer's tour: « Preuves : Signalement … » under the recommended verdict only
+    scrolled to the moment's row and left the player at 0:00; the row's own button played
+    it. The link now plays from the moment too, in French and English."""
+    url, platform, journey = reviewed
+    sign_in_as_examiner(url, platform, page)
+    for language in ("fr", "en"):
+        if language == "en":
+            page.goto(f"{url}/lang/en")
+        page.goto(f"{url}/examiner/reviews/{journey.review_id}")
+        row = page.locator("#recording-timeline li.flag")
+        start = float(row.get_attribute("data-start"))
+        key = row.get_attribute("id").removeprefix("m-")
+        link = page.locator(
+            f'section[aria-labelledby="rec-title"] a.evidence[href="#m-{key}"]'
+        ).first
+        assert page.locator("#player").evaluate("p => p.readyState") == 0
+        link.click()
+        wait_until(
+            page,
+            """at => {
+                const p = document.getElementById('player');
+                return parseFloat(p.getAttribute('data-seek-to')) === at && p.readyState >= 1
+                    && Math.abs(parseFloat(p.getAttribute('data-segment-start')) + p.currentTime
+                                - at) < 1;
+            }""",
+            arg=start,
+        )
+        assert "is-playing" in (row.get_attribute("class") or "")
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"11-review-evidence-link-plays-{language}.png"))
+
+
 def test_a_moment_reads_the_same_beside_the_player_under_it_and_in_the_log(
     reviewed: tuple[str, Platform, Journey], page: Any
 ) -> None:

@@ -179,6 +179,20 @@ function recordingTime(seconds, decimal) {
     seek(parseFloat(button.getAttribute("data-seek")));
   });
 
+  // The evidence the recommendation (or a decision) cites links to its moment's row: the
+  // link plays the recording from that second as the row's own button does, where it only
+  // scrolled there and left the player at 0:00 (a reviewer's tour). A fact with no place in
+  // the recording (a photo, a log line) has no button: its link only scrolls.
+  document.addEventListener("click", function (e) {
+    var link = e.target.closest && e.target.closest('a.evidence[href^="#m-"]');
+    if (!link) return;
+    var row = document.getElementById(link.getAttribute("href").slice(1));
+    var button = row && row.querySelector("button.seek");
+    if (!button) return;
+    markPlaying(row);
+    seek(parseFloat(button.getAttribute("data-seek")));
+  });
+
   // A still that cannot be made (no video at that second) leaves an empty frame, not a
   // broken image.
   section.addEventListener("error", function (e) {
