@@ -106,3 +106,35 @@ def test_a_reload_mid_check_shows_the_microphone_test_done_and_says_a_recording_
     stop.click(timeout=20_000)  # once the new film is long enough
     page.get_by_role("heading", name="(3/3)").wait_for()
     assert session(server, sid).recording_part is None
+
+
+def test_a_photo_taken_before_a_reload_is_said_recorded_with_a_retake_button(
+    page: Any, server: Server
+) -> None:
+    """A reviewer's tour: after F5 on the ID photo, the page said « ✓ Photo prise.
+    Vérifiez-la » above the live camera and « Prendre une photo »: nothing to check. It says
+    the photo is recorded and offers to retake it; « Suivant » goes on."""
+    journey = logged_in(page, server, "fr")
+    ctx, sid = server.platform.ctx, journey.session_id
+    assert sid is not None
+    journey.pass_attestations()
+    proctoring.confirm_sound_heard(ctx, sid)
+    proctoring.start_microphone_recording(ctx, sid)
+    proctoring.stop_microphone_recording(ctx, sid)
+    proctoring.check_camera(ctx, sid, working=True)
+    proctoring.record_connection_test(ctx, sid, round_trip_ms=35.0, upload_kbps=8000.0, passed=True)
+    proctoring.take_face_photo(ctx, sid, FACE_PHOTO)
+    proctoring.confirm_face_photo(ctx, sid)
+    proctoring.take_id_photo(ctx, sid, FACE_PHOTO)
+    page.goto(f"{server.url}/exams/{sid}")
+    page.get_by_role("heading", name="Photo de votre pièce d'identité").wait_for()
+    status = page.locator("#photo-status").inner_text()
+    assert status == "✓ Votre photo est enregistrée. Cliquez sur « Suivant », ou reprenez-la."
+    assert "Vérifiez" not in status
+    assert page.get_by_role("button", name="Reprendre la photo").is_visible()
+    assert page.get_by_role("button", name="Prendre une photo").count() == 0
+    # The connection test's result stays on the check after it (the face photo), not here.
+    assert page.locator("#connection-recorded").count() == 0
+    shot(page, "04-id-photo-taken")
+    page.get_by_role("button", name="Suivant").click()
+    page.get_by_role("heading", name="(1/3)").wait_for()
