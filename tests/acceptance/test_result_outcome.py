@@ -351,6 +351,10 @@ def test_the_candidate_s_pages_say_the_certification_is_not_obtained_once_the_re
         portal = words(client.get(portal_page).text)
         assert "Votre résultat est disponible : voir le résultat" in portal
         assert "sous 8 jours" not in portal
+        # The result page says the outcome; the portal no longer shows a score « définitif
+        # une fois qu'un examinateur a vérifié » beside it (a reviewer's tour).
+        assert "Définitif une fois" not in portal
+        assert 'id="outcome-summary"' not in client.get(portal_page).text
         # The guide's congratulations greet the exam just sent, not a result below the mark.
         assert "Votre copie a été envoyée." in portal and "Félicitations" not in portal
 
