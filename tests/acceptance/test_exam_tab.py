@@ -299,6 +299,8 @@ def test_the_tab_has_the_platforms_look_and_its_own_script(platform: Platform) -
     status, gone = http(f"{base}?t=forged", cookie=me)
     assert status == 410 and "Cet espace d'examen n'est pas (ou plus) ouvert." in gone
     assert "This exam space is not (or no longer) open." in gone
+    # Its help line in both languages too (it was in French only: a reviewer's tour).
+    assert "Besoin d'aide ?" in html.unescape(gone) and "Need help?" in gone
 
 
 def test_marks_survive_the_workspace_being_reopened(platform: Platform) -> None:
@@ -389,8 +391,10 @@ def test_the_exam_tab_footer_gives_the_hotline_address_once_as_a_link() -> None:
     support = SupportContact()
     html = ExamTab(support, "Europe/Paris").gone()
     footer = html[html.index("site-footer") :]
-    assert footer.count(support.email) == 2  # the link's target and its words, once
+    # The link's target and its words, once a language (this page says it in both).
+    assert footer.count(support.email) == 4
     assert f'Écrivez à <a href="mailto:{support.email}">{support.email}</a> ou' in footer
+    assert f'Write to <a href="mailto:{support.email}">{support.email}</a> or' in footer
 
 
 def test_a_tab_never_opened_is_never_recorded_lost_r17(platform: Platform) -> None:
