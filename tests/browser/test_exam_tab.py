@@ -196,6 +196,18 @@ def test_the_exam_tab_in_english_and_on_a_phone(server: Server, page: Any) -> No
             shot(page, f"{language}-{width}-leave-dialog")
             page.keyboard.press("Escape")
     assert "Time left" in page.locator(".exam-bar").inner_text()
+    # A saved answer's time on 24 hours, as « ends at » beside it (English said « saved at
+    # 5:21:13 PM » beside « ends at 17:20 »: a reviewer's tour).
+    order = attempt(server, journey).question_order
+    article = page.locator(f"#q-{order[0]}")
+    if article.get_attribute("data-kind") == "short":
+        article.get_by_label("Your answer").fill("A free answer")
+    else:
+        article.locator("input[name^=choice-]").first.check()
+    saved = page.locator("#save-status").filter(has_text=re.compile("saved at"))
+    saved.wait_for()
+    assert re.search(r"saved at \d\d:\d\d:\d\d\.", saved.inner_text()), saved.inner_text()
+    assert "AM" not in saved.inner_text() and "PM" not in saved.inner_text()
     # Answers save themselves: the buttons for a browser without scripts are hidden.
     assert page.get_by_role("button", name="Save the answer").count() == 0
     # Five minutes before the end, the bar says so once (aria-live) and the time turns red.

@@ -24,11 +24,13 @@
 
   // A clock reading in the platform's zone, as the page's « ends at » is written: the
   // browser's own zone put « saved at 12:25:46 » beside « ends at 14:55 ».
+  // On 24 hours in both languages, as the server writes « ends at 15:20 » (English said
+  // « saved at 5:21:13 PM » beside « ends at 17:20 »: a reviewer's tour).
   function clock(date) {
     try {
-      return date.toLocaleTimeString(root.dataset.lang, { timeZone: root.dataset.timeZone });
+      return date.toLocaleTimeString(root.dataset.lang, { timeZone: root.dataset.timeZone, hourCycle: "h23" });
     } catch (unknownZone) {  // a zone this browser does not know: its own, as before
-      return date.toLocaleTimeString(root.dataset.lang);
+      return date.toLocaleTimeString(root.dataset.lang, { hourCycle: "h23" });
     }
   }
 
