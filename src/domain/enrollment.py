@@ -302,7 +302,9 @@ class Enrollment(Aggregate):
                 "R2",
                 "the candidate has not created the exam session yet: resend the invitation",
             )
-        why = check_reason("reason", reason, required=False)
+        # Every hotline action keeps who acted and why (the desk says so): a resend with no
+        # reason went through, its history line « Invitation renvoyée — par Hotline » alone.
+        why = check_reason("reason", reason)
         self._mail_resent(mail=mail, sent_by=sent_by, reason=why, timestamp=at)
 
     def unblock(

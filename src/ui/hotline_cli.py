@@ -53,27 +53,25 @@ def add_parser(commands: Any) -> None:
     show = actions.add_parser("show", help="a candidate's enrolments, sessions and history")
     show.add_argument("candidate_id", type=uuid_argument)
 
-    def acting(name: str, text: str, *, reason: str | None = "required") -> Any:
+    def acting(name: str, text: str, *, reason: bool = True) -> Any:
         action = actions.add_parser(name, help=text)
         action.add_argument("enrollment_id", type=uuid_argument)
         action.add_argument("--by", required=True, help="your support account's e-mail")
-        if reason == "required":
+        if reason:
             action.add_argument("--reason", required=True, help="why (kept in the log)")
-        elif reason == "optional":
-            action.add_argument("--reason", default="", help="why (kept in the log)")
         return action
 
     acting("renew", "renew the exam session 15 days, never past day 90 (R3)")
     waive = acting("waive-photo", "let the candidate on without a photo (R9)")
     waive.add_argument("--photo", choices=sorted(PHOTOS), required=True)
-    problem = acting("technical-problem", "record a proven technical problem (R20)", reason=None)
+    problem = acting("technical-problem", "record a proven technical problem (R20)", reason=False)
     problem.add_argument("--description", required=True, help="what happened")
-    book = acting("book-live", "book the live-supervision slot (R2)", reason=None)
+    book = acting("book-live", "book the live-supervision slot (R2)", reason=False)
     book.add_argument("--slot", required=True, help="centre's local time, e.g. 2025-03-04T14:00")
     book.add_argument("--note", default="", help="a note kept with the booking")
-    link = acting("send-live-link", "mail the slot's screen-sharing link (R2)", reason=None)
+    link = acting("send-live-link", "mail the slot's screen-sharing link (R2)", reason=False)
     link.add_argument("--link", required=True, help="https://…")
-    resend = acting("resend", "send the invitation or the log-in mail again", reason="optional")
+    resend = acting("resend", "send the invitation or the log-in mail again")
     resend.add_argument("--mail", choices=sorted(MAILS), required=True)
     acting("unblock", "blocked screen (R23): record it and mail a new log-in link")
 

@@ -88,7 +88,7 @@ UNKNOWN = [
     (["hotline", "show", NOBODY], "no candidate with id"),
     (["hotline", "renew", NOBODY, *BY, "--reason", "x"], "no enrolment with id"),
     (["hotline", "unblock", NOBODY, *BY, "--reason", "x"], "no enrolment with id"),
-    (["hotline", "resend", NOBODY, *BY, "--mail", "invitation"], "no enrolment with id"),
+    (["hotline", "resend", NOBODY, *BY, "--mail", "invitation", "--reason", "lost"], "no enrolment with id"),
     (["hotline", "technical-problem", NOBODY, *BY, "--description", "x"], "no enrolment"),
     (["hotline", "waive-photo", NOBODY, *BY, "--photo", "face", "--reason", "x"], "no enrol"),
     (["hotline", "send-live-link", NOBODY, *BY, "--link", "https://x.org/a"], "no enrolment"),
@@ -140,7 +140,7 @@ def test_an_erased_persons_enrolment_refuses_from_the_command_line_too(
 ) -> None:
     zoe = ids(folder)["zoe_enrolment"]
     for words in (
-        ["hotline", "resend", zoe, *BY, "--mail", "invitation"],
+        ["hotline", "resend", zoe, *BY, "--mail", "invitation", "--reason", "lost"],
         ["hotline", "renew", zoe, *BY, "--reason", "ticket 2"],
         ["hotline", "unblock", zoe, *BY, "--reason", "ticket 3"],
     ):

@@ -278,12 +278,49 @@ def test_resending_the_invitation_and_the_log_in_mail(
     assert len(sent) == before + 1 and "/sessions/new" in sent[-1].text
     journey.create_session()
     count = len(sent)
-    act(client, journey, "resend", mail="log_in")
+    act(client, journey, "resend", mail="log_in", reason="ticket 9")
     platform.settle()
     [again] = sent[count:]
     first = next(m for m in reversed(sent[:count]) if "/password/reset" in m.text)
     assert "/password/reset" in again.text
     assert again.text.split("/password/reset")[1] != first.text.split("/password/reset")[1]
+
+
+# « Renvoyer un e-mail » went through with no reason, though the desk promises « chaque
+# action garde votre nom et votre raison »: the history said « Invitation renvoyée — par
+# Hotline » alone (a reviewer's tour). Refused naming the field, the form kept; then the
+# reason is on the history's line.
+@pytest.mark.parametrize(
+    ("language", "refusal", "line"),
+    [
+        ("fr", "Dites pourquoi dans le champ « Pourquoi »", "Invitation renvoyée"),
+        ("en", "Say why in the field “Why”", "Invitation sent again"),
+    ],
+)
+def test_a_mail_is_resent_only_with_a_reason_kept_in_the_history(
+    client: TestClient[Any],
+    platform: Platform,
+    journey: Journey,
+    language: str,
+    refusal: str,
+    line: str,
+) -> None:
+    client.get(f"/lang/{language}")
+    sent = platform.mailer.sent  # type: ignore[attr-defined]
+    before = len(sent)
+    refused = act(client, journey, "resend", mail="invitation", reason="  ")
+    page = text(refused)
+    assert refused.status_code == 409 and refusal in page
+    assert 'id="refusal"' in page and 'name="mail" value="invitation" checked' in page
+    platform.settle()
+    assert len(sent) == before
+    assert not any(
+        isinstance(e, Enrollment.MailResent) for e in history(platform, journey.enrollment_id)
+    )
+
+    page = text(act(client, journey, "resend", mail="invitation", reason="ticket 12: lost mail"))
+    [entry] = re.findall(r"<li><time.*?</li>", page, re.S)
+    assert line in entry and "ticket 12: lost mail" in entry
 
 
 def test_the_log_in_mail_resent_after_the_exam_was_sent_leads_to_the_results(
@@ -294,14 +331,14 @@ def test_the_log_in_mail_resent_after_the_exam_was_sent_leads_to_the_results(
     journey.create_session()
     platform.settle()
     count = len(platform.mailer.sent)  # type: ignore[attr-defined]
-    act(client, journey, "resend", mail="log_in")
+    act(client, journey, "resend", mail="log_in", reason="ticket 9")
     platform.settle()
     [before] = platform.mailer.sent[count:]  # type: ignore[attr-defined]
     assert "pour passer votre certification" in before.text
     journey.sent_for_review()
     platform.settle()
     count = len(platform.mailer.sent)  # type: ignore[attr-defined]
-    act(client, journey, "resend", mail="log_in")
+    act(client, journey, "resend", mail="log_in", reason="ticket 9")
     platform.settle()
     [after] = platform.mailer.sent[count:]  # type: ignore[attr-defined]
     assert "/password/reset" in after.text
@@ -397,7 +434,7 @@ def test_every_action_from_the_command_line(platform: Platform, journey: Journey
     assert "a worker mails the candidate" in renewed
     cli(platform, "book-live", eid, "--by", AGENT, "--slot", "2025-01-29T10:00")
     cli(platform, "send-live-link", eid, "--by", AGENT, "--link", "https://share.example.org/x")
-    cli(platform, "resend", eid, "--by", AGENT, "--mail", "invitation")
+    cli(platform, "resend", eid, "--by", AGENT, "--mail", "invitation", "--reason", "lost")
     cli(platform, "technical-problem", eid, "--by", AGENT, "--description", "no network")
     journey.clock.set(datetime(2025, 1, 29, 9, 55, tzinfo=PARIS))  # R2: at the booked slot
     journey.enter()

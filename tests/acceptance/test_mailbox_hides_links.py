@@ -81,7 +81,7 @@ def support_resends_the_log_in_mail(platform: Platform, client: TestClient[Any],
     page = f"/hotline/candidates/{j.candidate_id}"
     sent = client.post(
         f"/hotline/enrolments/{j.enrollment_id}/resend",
-        data={"mail": "log_in", "reason": "", "_csrf_token": form_token(client, page)},
+        data={"mail": "log_in", "reason": "lost", "_csrf_token": form_token(client, page)},
         follow_redirects=False,
     )
     assert sent.status_code in (302, 303), sent.text[-400:]

@@ -132,8 +132,10 @@ REFUSED: dict[tuple[str, str], str] = {
     ("*", "ERASED"): N_(
         "Nothing more can be done for this person: their personal data was erased."
     ),
+    # Naming the field, as its label does (« Renvoyer un e-mail » had none required).
     ("*", "reason"): N_(
-        "Say why in a few words (at most %(limit)s characters): the examiner will read it."
+        "Say why in the field “Why”, in a few words (at most %(limit)s characters): it is "
+        "kept with your name."
     ),
     ("*", "note"): N_("Keep the note under %(limit)s characters."),
     ("*", "description"): N_(
