@@ -369,10 +369,10 @@ async def forgot(request: Request[Any, Any, Any], data: Typed[ForgotForm]) -> Te
 @get("/sessions/new")
 async def create_session_page(request: Request[Any, Any, Any], t: FromQuery[str] = "") -> Template:
     await _follow_link_language(request, "create-session", t)  # R25
-    # An erased person's invitation says at once that it no longer works, without the form.
-    erased: bool = bool(t) and await sync_to_thread(_holder_erased, platform_of(request), t)
-    if erased:
-        return _erased_link_page(request, status_code=200)
+    # A link that cannot work says why at once, without the form: erased, broken, expired.
+    refused = await sync_to_thread(_invitation_refusal, platform_of(request), t)
+    if refused is not None:
+        return _refused_link_page(request, refused, status_code=200)
     return Template("create_session.html", context=context(request, token=t))
 
 
@@ -382,27 +382,40 @@ _ERASED_LINK = N_(
     "This link is no longer valid: the account it was sent for was erased, with its personal "
     "data. Nothing was created."
 )
+# A link cut short or altered on its way (a mis-copied mail, no `?t=` at all): it was said
+# « la date limite de votre inscription est passée », after the form, to a candidate whose
+# enrolment ran three months more, who believed her exam lost (a reviewer's tour).
+_BROKEN_LINK = N_(
+    "This link is incomplete or damaged: open it again from your invitation mail (the whole "
+    "link), or ask your centre or the hotline for a new one. Your enrolment is not affected."
+)
+# R1: the enrolment's last day has really passed.
+_EXPIRED_LINK = N_("This link is no longer valid: your enrolment's last day has passed.")
 
 
-def _holder_erased(platform: Platform, token: str) -> bool:
-    """Whether the invitation link names an enrolment whose candidate was erased."""
+def _invitation_refusal(platform: Platform, token: str) -> str | None:
+    """Why the invitation link cannot create a session (its sentence), None if it can: its
+    holder erased, the link broken (missing, altered, naming no enrolment), or R1."""
     try:
-        enrollment_id = UUID(platform.links.verify("create-session", token))
-        enrolment.refuse_if_holder_erased(
-            platform.ctx, platform.ctx.store.get(enrollment_id, Enrollment)
+        enrollment = platform.ctx.store.get(
+            UUID(platform.links.verify("create-session", token, rule="R1")), Enrollment
         )
-    except PersonErased:
-        return True
     except (DomainError, ValueError, LookupError):
-        return False  # a broken link: « Créer ma session » says why
-    return False
+        return _BROKEN_LINK
+    try:
+        enrolment.refuse_if_holder_erased(platform.ctx, enrollment)
+    except PersonErased:
+        return _ERASED_LINK
+    return _EXPIRED_LINK if enrollment.expired else None
 
 
-def _erased_link_page(request: Request[Any, Any, Any], *, status_code: int) -> Template:
+def _refused_link_page(
+    request: Request[Any, Any, Any], sentence: str, *, status_code: int
+) -> Template:
     _ = gettext_for(language_of(request))
     return Template(
         "create_session.html",
-        context=context(request, token="", error=_(_ERASED_LINK)),
+        context=context(request, token="", error=_(sentence)),
         status_code=status_code,
     )
 
@@ -438,18 +451,18 @@ async def _follow_link_language(request: Request[Any, Any, Any], purpose: str, t
 def create_session(request: Request[Any, Any, Any], data: Typed[CreateSessionForm]) -> Template:
     """R2: created, already exists, or created with live supervision."""
     platform = platform_of(request)
-    value = platform.links.verify("create-session", data.token, rule="R1")
     try:
-        enrollment_id = UUID(value)
-    except ValueError:
-        raise RuleBroken("R1", "this link is not valid") from None
+        enrollment_id = UUID(platform.links.verify("create-session", data.token, rule="R1"))
+        platform.ctx.store.get(enrollment_id, Enrollment)
+    except (DomainError, ValueError, LookupError):
+        return _refused_link_page(request, _BROKEN_LINK, status_code=400)
     _keep_chosen_language(request, platform, enrollment_id)
     try:
         created = enrolment.create_exam_session(
             platform.ctx, enrollment_id, live_supervision=data.live == "yes"
         )
     except PersonErased:
-        return _erased_link_page(request, status_code=409)
+        return _refused_link_page(request, _ERASED_LINK, status_code=409)
     _ = gettext_for(language_of(request))
     return Template(
         "outcome.html",
