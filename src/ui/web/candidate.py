@@ -220,7 +220,11 @@ def _follow_language(request: Request[Any, Any, Any], candidate: UUID) -> None:
 def logout(request: Request[Any, Any, Any]) -> Redirect:
     # Forget who it was, keep the language the pages were read in (R25); it counts as chosen
     # at the next log-in only if it was chosen on a page, not taken from the account.
-    kept: dict[str, Any] = {"lang": language_of(request)}
+    # Only a language the session holds (chosen, or the account's): a staff member who chose
+    # none reads the log-in page in their browser's, as before logging in.
+    kept: dict[str, Any] = {}
+    if request.session.get("lang") in LANGUAGES:
+        kept["lang"] = request.session["lang"]
     if request.session.get("lang_chosen"):
         kept["lang_chosen"] = True
     # Staff go back to their own log-in page (they landed on the candidates': a review),

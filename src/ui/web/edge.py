@@ -35,7 +35,13 @@ from domain.bounds import LIMITS
 from domain.errors import DomainError
 from domain.proctored_session import ProctoredSession
 from domain.staff import Role
-from ui.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, gettext_for, ngettext_for
+from ui.web.i18n import (
+    DEFAULT_LANGUAGE,
+    LANGUAGES,
+    browser_language,
+    gettext_for,
+    ngettext_for,
+)
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 Multipart = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
@@ -318,13 +324,17 @@ def session_ended_notice(request: Request[Any, Any, Any]) -> str:
 def language_of(request: Request[Any, Any, Any]) -> str:
     """The reader's language (R25): chosen on a page or the account's (the session), else the
     last one chosen on this browser (a plain cookie, read even where no session is loaded,
-    such as a 404 for an unknown address), else French: the centres' language, whatever the
-    browser prefers (a candidate's language is their enrolment's, set at log-in)."""
+    such as a 404 for an unknown address); else, on staff pages, the browser's preferred
+    (`Accept-Language`: an English examiner read the log-in and reviews in French until
+    « English », a reviewer's tour), and French elsewhere: the centres' language (a
+    candidate's is her enrolment's, from her mail's link and at log-in)."""
     if request.scope.get("session") and request.session.get("lang") in LANGUAGES:
         return str(request.session["lang"])
     remembered = request.cookies.get(LANGUAGE_COOKIE, "")
     if remembered in LANGUAGES:
         return remembered
+    if request.url.path.startswith(STAFF_AREAS):
+        return browser_language(request.headers.get("accept-language", ""), DEFAULT_LANGUAGE)
     return DEFAULT_LANGUAGE
 
 

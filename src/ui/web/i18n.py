@@ -25,6 +25,24 @@ DEFAULT_LANGUAGE = "fr"
 LOCALE_DIR = Path(__file__).parent / "locale"
 
 
+def browser_language(accept_language: str, default: str) -> str:
+    """The language of ours a browser prefers by its `Accept-Language` (the highest `q`, the
+    first listed of equals), else `default`: a staff page before any choice, a program."""
+    best, best_q = default, -1.0
+    for part in accept_language.split(","):
+        tag, _, params = part.strip().partition(";")
+        language = tag.strip().lower().split("-")[0]
+        if language not in LANGUAGES:
+            continue
+        try:
+            q = float(params.strip()[2:]) if params.strip().startswith("q=") else 1.0
+        except ValueError:
+            continue
+        if q > best_q:
+            best, best_q = language, q
+    return best
+
+
 @cache
 def catalogue(language: str) -> gettext.NullTranslations:
     """The merged catalogue of one language, read once per process."""

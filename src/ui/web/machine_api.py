@@ -38,7 +38,7 @@ from domain.integrations import Scope, TokenRefusal, TokenRefused
 from domain.proctored_session import ProctoredSession
 from ui.web.api import PROBLEM, Problem
 from ui.web.edge import edge_bound, platform_of
-from ui.web.i18n import N_, gettext_for
+from ui.web.i18n import N_, browser_language, gettext_for
 
 PREFIX = "/api/centre"
 SCOPE_KEY = "token_scope"
@@ -96,7 +96,6 @@ HTTP_WORDS = {
     413: N_("The body is too large."),
 }
 HTTP_OTHERWISE = N_("Something went wrong on our side: try again in a moment.")
-LANGUAGES = ("en", "fr")
 
 
 def is_machine(request: Request[Any, Any, Any]) -> bool:
@@ -107,19 +106,7 @@ def is_machine(request: Request[Any, Any, Any]) -> bool:
 def machine_language(request: Request[Any, Any, Any]) -> str:
     """The machine API's language: English, unless `Accept-Language` prefers French (its
     highest `q` of the two). A program has no session or language cookie to read."""
-    best, best_q = "en", -1.0
-    for part in request.headers.get("accept-language", "").split(","):
-        tag, _, params = part.strip().partition(";")
-        language = tag.strip().lower().split("-")[0]
-        if language not in LANGUAGES:
-            continue
-        try:
-            q = float(params.strip()[2:]) if params.strip().startswith("q=") else 1.0
-        except ValueError:
-            continue
-        if q > best_q:
-            best, best_q = language, q
-    return best
+    return browser_language(request.headers.get("accept-language", ""), "en")
 
 
 def field_problem(
