@@ -631,8 +631,36 @@ def test_a_reason_far_past_any_typing_is_refused_at_the_edge_never_echoed_back(
         assert "x" * 1_000 not in refused.text
         # Named as the form names it: the exam's resume reason, of the same form name and
         # bound, was named in its place (« Motif de reprise », a helper's tour).
-        assert "« Vos motifs » est trop long" in html.unescape(refused.text)
+        # « Vos motifs » was a label no form shows (a reviewer's tour): the box's own.
+        assert "« Pourquoi contestez-vous la décision ? » est trop long" in html.unescape(
+            refused.text
+        )
     assert journey.ctx.store.get(review.id, Review).appeal is None
+
+
+@pytest.mark.parametrize(
+    ("language", "said"),
+    [("fr", "Vérifiez le champ « Décision »"), ("en", "Check the field “Decision”")],
+)
+def test_a_second_decision_sent_with_no_outcome_names_the_fields_label(
+    journey: Journey, language: str, said: str
+) -> None:
+    """A reviewer's tour sent « Enregistrer » with neither outcome chosen and read « Vérifiez
+    le champ « outcome » », the form's name for it: now its label, in the reader's words."""
+    platform = journey.platform
+    first, second = examiner(platform, "first"), examiner(platform, "second")
+    review = invalidated_and_sent(journey, first, forced=False)
+    contest(journey)
+    appeals.take_appeal(journey.ctx, review.id, second)
+    appeal_page = f"/examiner/appeals/{review.id}"
+    with logged_in(platform, "/staff/login", "second@example.org") as client:
+        client.get(f"/lang/{language}")
+        refused = post_form(client, appeal_page, f"{appeal_page}/decide", answer=ANSWER)
+        page = html.unescape(refused.text).replace("\u00a0", " ").replace("\u202f", " ")
+        assert refused.status_code == 409 and said in page, page[-600:]
+        assert "outcome" not in page.split("<main", 1)[1]
+    appeal = journey.ctx.store.get(review.id, Review).appeal
+    assert appeal is not None and appeal.outcome is None
 
 
 def long_answer(length: int) -> str:

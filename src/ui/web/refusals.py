@@ -91,7 +91,8 @@ _FIELDS: dict[str, str] = {
     "resume_reason": N_("Resume reason"),
     "answer": N_("Your answer"),
     "justification": N_("Justification"),
-    "appeal_reason": N_("Your reasons"),
+    # The result page's « Contester » box: « Vos motifs » was a label no form shows.
+    "appeal_reason": N_("Why do you contest the decision?"),
     "appeal_answer": N_("Written answer to the candidate"),
     "reassign_reason": N_("Reason"),
     "note": N_("Note"),
@@ -106,6 +107,32 @@ _FIELDS: dict[str, str] = {
     "events": N_("Events to send"),
     "token_id": N_("API token"),
     "subscription_id": N_("Webhook"),
+    # Every other field a form posts, by the label it shows (a tour read « Vérifiez le champ
+    # « outcome » » on a second decision sent with none chosen): tests/acceptance/
+    # test_field_labels.py holds this table to every form of the templates.
+    "outcome": N_("Decision"),
+    "verdict": N_("Verdict"),
+    "phone_excused": N_("Phone exception"),
+    "evidence": N_("Evidence of the technical problem"),
+    "override": N_("Justification"),
+    "examiner": N_("Examiner's e-mail"),
+    "slot": N_("Date and time of the slot"),
+    "mail": N_("Which mail"),
+    "link": N_("Screen-sharing link"),
+    "q": N_("E-mail or name"),
+    "state": N_("State"),
+    "file": N_("CSV file"),
+    "language": N_("Language of the mails and pages"),
+    "certification_code": N_("Certification"),
+    "certification": N_("Certification"),
+    "re_enrol": N_("Enrol again even if an enrolment is under way"),
+    "extra_time_percent": N_("Extra time"),
+    "arrangements": N_("Other arrangements"),
+    "current": N_("Current password"),
+    "account": N_("Which password?"),
+    "attest": N_("Exam instructions"),
+    "ready": N_("Rules to follow before starting"),
+    "live": N_("Live supervision agreed with the hotline"),
 }
 
 # What a refused field must be, where « Check the field » left the person guessing (the
