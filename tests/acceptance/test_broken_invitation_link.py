@@ -24,8 +24,7 @@ from ui.web.app import create_app
 SECRET = b"l" * 32
 
 BROKEN = {
-    "fr": "Ce lien est incomplet ou abîmé : ouvrez-le de nouveau depuis votre e-mail "
-    "d'invitation",
+    "fr": "Ce lien est incomplet ou abîmé : ouvrez-le de nouveau depuis votre e-mail d'invitation",
     "en": "This link is incomplete or damaged: open it again from your invitation mail",
 }
 EXPIRED = {

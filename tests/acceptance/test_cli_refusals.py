@@ -88,7 +88,10 @@ UNKNOWN = [
     (["hotline", "show", NOBODY], "no candidate with id"),
     (["hotline", "renew", NOBODY, *BY, "--reason", "x"], "no enrolment with id"),
     (["hotline", "unblock", NOBODY, *BY, "--reason", "x"], "no enrolment with id"),
-    (["hotline", "resend", NOBODY, *BY, "--mail", "invitation", "--reason", "lost"], "no enrolment with id"),
+    (
+        ["hotline", "resend", NOBODY, *BY, "--mail", "invitation", "--reason", "lost"],
+        "no enrolment with id",
+    ),
     (["hotline", "technical-problem", NOBODY, *BY, "--description", "x"], "no enrolment"),
     (["hotline", "waive-photo", NOBODY, *BY, "--photo", "face", "--reason", "x"], "no enrol"),
     (["hotline", "send-live-link", NOBODY, *BY, "--link", "https://x.org/a"], "no enrolment"),

@@ -340,9 +340,7 @@ def send_live_link(ctx: Context, enrollment_id: UUID, *, link: str, by: UUID) ->
     update(ctx, enrollment_id, Enrollment, send)
 
 
-def resend(
-    ctx: Context, enrollment_id: UUID, *, mail: MailToResend, by: UUID, reason: str
-) -> None:
+def resend(ctx: Context, enrollment_id: UUID, *, mail: MailToResend, by: UUID, reason: str) -> None:
     """The invitation, or the log-in mail with a new single-use link; the outbox sends it."""
     at = ctx.now()
 
