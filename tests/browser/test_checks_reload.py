@@ -118,11 +118,7 @@ def test_a_photo_taken_before_a_reload_is_said_recorded_with_a_retake_button(
     ctx, sid = server.platform.ctx, journey.session_id
     assert sid is not None
     journey.pass_attestations()
-    proctoring.confirm_sound_heard(ctx, sid)
-    proctoring.start_microphone_recording(ctx, sid)
-    proctoring.stop_microphone_recording(ctx, sid)
-    proctoring.check_camera(ctx, sid, working=True)
-    proctoring.record_connection_test(ctx, sid, round_trip_ms=35.0, upload_kbps=8000.0, passed=True)
+    journey.pass_equipment()
     proctoring.take_face_photo(ctx, sid, FACE_PHOTO)
     proctoring.confirm_face_photo(ctx, sid)
     proctoring.take_id_photo(ctx, sid, FACE_PHOTO)

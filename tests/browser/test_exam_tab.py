@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -71,6 +71,15 @@ class Problems(list[str]):
         finally:
             page.wait_for_timeout(200)
             self.auditing = False
+
+
+def answer_the_first(page: Any, order: Sequence[str], label: str) -> None:
+    """The first question answered as its kind asks: words typed, or its first choice."""
+    article = page.locator(f"#q-{order[0]}")
+    if article.get_attribute("data-kind") == "short":
+        article.get_by_label(label).fill("A free answer")
+    else:
+        article.locator("input[name^=choice-]").first.check()
 
 
 def watch_problems(page: Any) -> Problems:
@@ -198,12 +207,7 @@ def test_the_exam_tab_in_english_and_on_a_phone(server: Server, page: Any) -> No
     assert "Time left" in page.locator(".exam-bar").inner_text()
     # A saved answer's time on 24 hours, as « ends at » beside it (English said « saved at
     # 5:21:13 PM » beside « ends at 17:20 »: a reviewer's tour).
-    order = attempt(server, journey).question_order
-    article = page.locator(f"#q-{order[0]}")
-    if article.get_attribute("data-kind") == "short":
-        article.get_by_label("Your answer").fill("A free answer")
-    else:
-        article.locator("input[name^=choice-]").first.check()
+    answer_the_first(page, attempt(server, journey).question_order, "Your answer")
     saved = page.locator("#save-status").filter(has_text=re.compile("saved at"))
     saved.wait_for()
     assert re.search(r"saved at \d\d:\d\d:\d\d\.", saved.inner_text()), saved.inner_text()
@@ -268,11 +272,7 @@ def test_a_saved_answers_time_reads_in_the_platforms_zone_whatever_the_browsers(
     try:
         page = context.new_page()
         open_exam_tab(page, journey, url)
-        article = page.locator(f"#q-{order[0]}")
-        if article.get_attribute("data-kind") == "short":
-            article.get_by_label("Votre réponse").fill("Réponse libre")
-        else:
-            article.locator("input[name^=choice-]").first.check()
+        answer_the_first(page, order, "Votre réponse")
         status = page.locator("#save-status").filter(has_text=re.compile("enregistrée à"))
         status.wait_for()
         said = re.search(r"enregistrée à (\d\d):(\d\d)", status.inner_text())
