@@ -72,6 +72,7 @@ from ui.web.edge import (
     wants_fragment,
 )
 from ui.web.i18n import LANGUAGES, N_, Gettext, gettext_for
+from ui.web.leaving import candidates_logout_phase, logout_phase
 from ui.web.portal import duration_in_words, with_extra_time
 from ui.web.refusals import password_refusal, refusal_message
 
@@ -775,6 +776,7 @@ class CandidateArea(Controller):
                 session=session,
                 proctoring_session=live_session(request, session),
                 proctoring_screen=screen_capture_of(request, session.certification_code),
+                logout_phase=logout_phase(session, None),  # asks first (leaving.py)
                 **_step_values(session, language_of(request), after),
             ),
         )
@@ -816,7 +818,11 @@ class CandidateArea(Controller):
         platform.projections.catch_up(platform.ctx.store)
         sessions = platform.projections.my_sessions(candidate_id(request))
         exam_open = any(s.status in OPEN_SESSION for s in sessions)
-        return Template("equipment.html", context=context(request, exam_open=exam_open))
+        # Opened beside the proctoring tab: « Se déconnecter » here stops it too (leaving.py).
+        phase = candidates_logout_phase(platform, candidate_id(request))
+        return Template(
+            "equipment.html", context=context(request, exam_open=exam_open, logout_phase=phase)
+        )
 
 
 ROUTES: list[ControllerRouterHandler] = [
@@ -966,6 +972,8 @@ def _exams_page(
                 if (slot := _live_slot(platform, s, language_of(request))) is not None
             },
             refused=refused,
+            # Opened beside the proctoring tab: « Se déconnecter » here stops it too.
+            logout_phase=candidates_logout_phase(platform, candidate_id(request)),
         ),
         status_code=status,
     )

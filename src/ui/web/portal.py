@@ -48,6 +48,7 @@ from ui.web.edge import (
     within_kept_bound,
 )
 from ui.web.i18n import N_, gettext_for
+from ui.web.leaving import LogoutPhase, deferred_away, logout_phase
 from ui.web.refusals import field_name, refusal_message
 from ui.web.scores import percent, score_facts
 
@@ -354,7 +355,8 @@ def _portal_page(
             deferred_away=_deferred_away(platform, attempt),
             phase=portal_phase(attempt),
             unanswered=unanswered_count(attempt),
-            logout_asks=True,  # « Se déconnecter » asks first during the exam (base.html)
+            # « Se déconnecter » asks first while the session runs (base.html, leaving.py).
+            logout_phase=_logout_phase(platform, attempt),
             **shown,
         ),
         status_code=status,
@@ -501,11 +503,12 @@ def _deferred_away(platform: Platform, attempt: ExamAttempt) -> bool:
     both windows » stayed on the portal after she had resumed (a reviewer's check)."""
     if attempt.status is not AttemptStatus.TO_START or not attempt.deferrals:
         return False
-    deferred = attempt.last_deferral()
-    if deferred is None:  # deferred before this was kept: said, as it was
-        return True
-    entered = platform.ctx.store.get(attempt.session_id, ProctoredSession).last_entry()
-    return entered is None or entered <= deferred
+    return deferred_away(platform.ctx.store.get(attempt.session_id, ProctoredSession), attempt)
+
+
+def _logout_phase(platform: Platform, attempt: ExamAttempt) -> LogoutPhase:
+    session = platform.ctx.store.get(attempt.session_id, ProctoredSession, to_read=True)
+    return logout_phase(session, attempt)
 
 
 def _result_out(platform: Platform, attempt: ExamAttempt) -> bool:

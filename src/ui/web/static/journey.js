@@ -194,8 +194,6 @@
 (function () {
   "use strict";
 
-  var leaving = false;  // a log-out confirmed in the page's own dialog
-
   // « Terminer l'examen » and « Quitter la certification » ask first, in a dialog: a form with
   // data-confirm="<dialog id>" opens its dialog; the dialog's own button (data-confirmed)
   // sends the form. Without the script the forms post directly (quitting still needs its box).
@@ -203,16 +201,12 @@
     var form = event.target;
     var dialogId = form.getAttribute && form.getAttribute("data-confirm");
     if (!dialogId) return;
-    // data-confirm-when: ask only while the page matches it (« Se déconnecter » asks during
-    // the exam; the portal's fragment moves on to its results without the header).
+    // data-confirm-when: ask only while the page matches it.
     var when = form.getAttribute("data-confirm-when");
     if (when && !document.querySelector(when)) return;
     if (event.submitter && event.submitter.hasAttribute("data-confirmed")) {
       var open = document.getElementById(dialogId);
       if (open && open.open) open.close();
-      // Logging out was just confirmed in words: the browser's « leave the page? » would ask
-      // a second time.
-      if (form.id === "logout-form") leaving = true;
       return;
     }
     var dialog = document.getElementById(dialogId);
@@ -393,7 +387,8 @@
 
   // Closing this tab during the exam interrupts the recording: the browser asks first.
   window.addEventListener("beforeunload", function (event) {
-    if (leaving || !document.querySelector("#portal[data-status='in_progress']")) return;
+    // A log-out confirmed in the page's own dialog (leaving.js) has asked already.
+    if (window.vigieLeaving || !document.querySelector("#portal[data-status='in_progress']")) return;
     event.preventDefault();
     event.returnValue = "";
   });
