@@ -692,3 +692,42 @@ def test_a_flag_reasons_own_justification_is_named_when_a_validation_or_a_stray_
     assert stray.status_code == 409
     assert "Use of a phone" in refusal_of(stray)
     assert undecided(platform, journey)
+
+
+def _lists_of(text: str) -> tuple[str, str]:
+    """The moments shown (the exam's and the notable ones) and those folded under « Les
+    étapes avant l'examen »."""
+    box = html.unescape(text).split('class="moments-box"', 1)[1].split("</section>", 1)[0]
+    shown, _, folded = box.partition('<details class="routine">')
+    return shown, folded
+
+
+def test_a_reason_to_resume_given_during_the_exam_shows_among_the_exams_moments_r6(
+    platform: Platform, examiner: TestClient[Any]
+) -> None:
+    """She logged out by mistake during the exam (the proctoring tab closed, R17), logged in
+    again and gave her reason to resume (R6): the examiner's page showed it only folded
+    under « Les étapes avant l'examen », though it came right after the interruption it
+    explains (a reviewer's tour). It shows where it happened, after the closed tab."""
+    journey = Journey(platform)
+    journey.in_exam()
+    journey.clock.advance(minutes=5)
+    close_the_proctoring_tab(journey)
+    journey.clock.advance(minutes=2)
+    journey.enter(resume_reason=TEN_WORDS)
+    journey.clock.advance(minutes=3)
+    journey.answer_and_send()
+    page = f"/examiner/reviews/{journey.review_id}"
+    shown, folded = _lists_of(examiner.get(page).text)
+    assert TEN_WORDS in shown and TEN_WORDS not in folded
+    rows = moments_of(examiner.get(page).text)
+    resumed = next(r for r in rows if TEN_WORDS in r)
+    assert resumed.startswith("Retour dans la session («\u00a0Reprendre l'examen\u00a0»)")
+    closed = next(i for i, r in enumerate(rows) if r.startswith("Onglet de surveillance fermé"))
+    begun = rows.index("Examen commencé («\u00a0Commencer\u00a0»)")
+    assert begun < closed < rows.index(resumed)  # where it happened, after the interruption
+    assert "Entrée en session" in folded  # the first entry stays with the steps before
+
+    examiner.get("/lang/en")
+    shown, folded = _lists_of(examiner.get(page).text)
+    assert "Session resumed (“Resume the exam”)" in shown and TEN_WORDS not in folded

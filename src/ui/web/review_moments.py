@@ -127,11 +127,21 @@ def moments(
                 ),
                 citable=True,
                 recommended=frozenset(cited.get(item.id, ())),
-                routine=item.kind in ROUTINE and item.id not in mentioned,
+                routine=_routine(item, mentioned),
             )
         )
     rows.sort(key=lambda m: (m.at is None, m.at or datetime.min, m.kind != "segment"))
     return rows
+
+
+def _routine(item: Evidence, mentioned: set[str]) -> bool:
+    """A fact every session has, folded under the steps before the exam. A return with its
+    reason to resume (R6) is not one: it was folded there though given during the exam,
+    right after the interruption it explains (a reviewer's tour); it shows where it
+    happened, among the exam's moments."""
+    if item.id in mentioned or item.kind not in ROUTINE:
+        return False
+    return not (item.kind is EvidenceKind.SESSION_ENTERED and item.note.strip())
 
 
 def moment_times(rows: Iterable[Moment]) -> dict[str, datetime]:

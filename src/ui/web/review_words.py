@@ -87,6 +87,9 @@ GROUND_SENTENCES: dict[ReasonCode, str] = {
     ReasonCode.OTHER_RULE_BREACH: N_("Another breach of the rules was noted."),
 }
 
+# A later entry, with its reason to resume (R6): said apart from the first entry.
+RESUMED = N_("Session resumed (“Resume the exam”)")
+
 EVIDENCE_WORDS: dict[EvidenceKind, str] = {
     EvidenceKind.SESSION_OPENED: N_("Session opened"),
     EvidenceKind.SESSION_ENTERED: N_("Session entered"),
@@ -364,6 +367,8 @@ def evidence_words(evidence: Evidence, lang: str, part: EnvironmentPart | None =
     _ = gettext_for(lang)
     if part is not None and evidence.kind is EvidenceKind.ENVIRONMENT_RECORDING_STOPPED:
         return _(ENVIRONMENT_WORDS[part])
+    if evidence.kind is EvidenceKind.SESSION_ENTERED and evidence.note.strip():
+        return _(RESUMED)  # a return, with its reason to resume (R6)
     text = _(EVIDENCE_WORDS[evidence.kind])
     if evidence.flag is not None:
         text += f" ({_(FLAG_WORDS[evidence.flag])})"
