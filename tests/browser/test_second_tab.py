@@ -167,7 +167,9 @@ def test_a_check_step_sent_after_logging_out_in_the_other_tab_leads_to_the_log_i
     two.goto(step)
     button = two.locator("#journey form button[type=submit]").first
     button.wait_for()
+    # Her session entered, « Se déconnecter » asks first, here too (leaving.py): confirmed.
     one.evaluate("document.querySelector(\"form[action='/logout']\").requestSubmit()")
+    one.get_by_role("button", name="Me déconnecter quand même").click()
     one.wait_for_url("**/login")
     for rule in two.locator("#journey input[name=ready]").all():
         rule.check()
