@@ -17,6 +17,7 @@ from enum import StrEnum
 from uuid import UUID
 
 from adapters.bootstrap import Platform
+from app.ports.event_store import StreamQuarantined
 from domain.exam_attempt import AttemptStatus, ExamAttempt
 from domain.proctored_session import ProctoredSession
 
@@ -73,11 +74,14 @@ def candidates_logout_phase(platform: Platform, candidate_id: UUID) -> LogoutPha
     for summary in platform.projections.my_sessions(candidate_id):
         if summary.entries == 0 or summary.status not in ("checks", "exam"):
             continue
-        session = store.get(summary.session_id, ProctoredSession, to_read=True)
-        attempt = (
-            store.get(session.attempt_id, ExamAttempt, to_read=True)
-            if session.attempt_id is not None
-            else None
-        )
+        try:
+            session = store.get(summary.session_id, ProctoredSession, to_read=True)
+            attempt = (
+                store.get(session.attempt_id, ExamAttempt, to_read=True)
+                if session.attempt_id is not None
+                else None
+            )
+        except (LookupError, StreamQuarantined):  # its page says so; this one still works
+            continue
         phases.append(logout_phase(session, attempt))
     return min(phases, key=_ORDER.index)

@@ -33,6 +33,10 @@
     }
     var now = phase(form);
     if (!now || !dialog || !dialog.showModal) return;
+    // Only the moments from the served one on are in the page (it moves on, never back).
+    if (!dialog.querySelector("[data-logout-part='" + now + "']")) {
+      now = form.getAttribute("data-logout-phase");
+    }
     event.preventDefault();
     dialog.querySelectorAll("[data-logout-part]").forEach(function (part) {
       part.hidden = part.getAttribute("data-logout-part") !== now;
