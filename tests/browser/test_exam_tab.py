@@ -21,7 +21,13 @@ from app.context import update
 from domain.bounds import LIMITS
 from domain.candidate import Candidate
 from domain.exam_attempt import AttemptStatus, ExamAttempt
-from tests.browser.conftest import ARTIFACTS, Server, open_exam_tab, serious_violations
+from tests.browser.conftest import (
+    ARTIFACTS,
+    Server,
+    open_exam_tab,
+    serious_violations,
+    wait_until,
+)
 from ui.journey import Journey
 
 SHOTS = Path(os.environ.get("VIGIE_EXAM_SHOTS", str(ARTIFACTS)))
@@ -599,7 +605,14 @@ def test_finishing_with_an_answer_not_saved_names_it_and_leads_back_to_it(
         [first, TOO_LONG],
     )
     dialog.get_by_role("button", name=words["back"].format(n=n(first))).wait_for()
-    assert page.evaluate("document.activeElement.dataset.question") in (first, second)
+    # The focus moves once the dialog is redrawn: waited for (a loaded CI machine read it
+    # before, on the button just pressed).
+    wait_until(
+        page,
+        "ids => ids.includes((document.activeElement || {}).dataset?.question)",
+        arg=[first, second],
+        timeout=10_000,
+    )
     assert page.locator("#finish-dialog[open]").count() == 1
     assert exam.attempt().status is AttemptStatus.IN_PROGRESS
     assert len(unsaved.locator("p").all_inner_texts()) == 2
