@@ -22,11 +22,8 @@ SHOTS = Path("/tmp/shots-examiner")
 WRITTEN = "rien à signaler, la candidate est restée seule"
 
 
-def test_the_reasons_are_greyed_under_validated_and_what_was_typed_is_never_lost_r20(
-    reviewed: tuple[str, Platform, Journey],  # noqa: F811
-    page: Any,
-) -> None:
-    url, platform, journey = reviewed
+def signed_in_as_eve(url: str, platform: Platform, page: Any) -> None:
+    """Eve, an examiner, logged in on a desktop-sized page, on her reviews."""
     accounts.register_staff(
         platform.ctx, email="eve@example.org", name="Eve", role=Role.EXAMINER, password="eve-pass-1"
     )
@@ -37,6 +34,14 @@ def test_the_reasons_are_greyed_under_validated_and_what_was_typed_is_never_lost
     page.get_by_label("Mot de passe").fill("eve-pass-1")
     page.get_by_role("button", name="Se connecter").click()
     page.wait_for_url("**/examiner/reviews")
+
+
+def test_the_reasons_are_greyed_under_validated_and_what_was_typed_is_never_lost_r20(
+    reviewed: tuple[str, Platform, Journey],  # noqa: F811
+    page: Any,
+) -> None:
+    url, platform, journey = reviewed
+    signed_in_as_eve(url, platform, page)
     review = f"{url}/examiner/reviews/{journey.review_id}"
     page.goto(review)
     page.get_by_role("button", name="Prendre ce contrôle").click()
@@ -95,16 +100,7 @@ def test_a_refused_decision_lists_every_problem_at_once_each_beside_its_field(
     unexplained and the phone both cited and excused, said one problem per click. All are
     said at once, listed above the form (each a link to its field) and beside each field."""
     url, platform, journey = reviewed
-    accounts.register_staff(
-        platform.ctx, email="eve@example.org", name="Eve", role=Role.EXAMINER, password="eve-pass-1"
-    )
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.set_viewport_size({"width": 1440, "height": 900})
-    page.goto(f"{url}/staff/login")
-    page.get_by_label("Adresse e-mail").fill("eve@example.org")
-    page.get_by_label("Mot de passe").fill("eve-pass-1")
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url("**/examiner/reviews")
+    signed_in_as_eve(url, platform, page)
     page.goto(f"{url}/examiner/reviews/{journey.review_id}")
     page.get_by_role("button", name="Prendre ce contrôle").click()
     page.wait_for_selector("#decision-form")

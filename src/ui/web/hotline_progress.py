@@ -24,6 +24,7 @@ from domain.exam_attempt import AttemptStatus, ExamAttempt
 from domain.proctored_session import ProctoredSession
 from ui.web.check_steps import where
 from ui.web.i18n import N_, Gettext, gettext_for
+from ui.web.leaving import deferred_away
 
 # The read model's states once the exam was sent: a review exists, whatever came of it.
 SENT = frozenset({"under review", "validated", "invalidated", "under appeal"})
@@ -168,19 +169,11 @@ def _in_portal(session: ProctoredSession, attempt: ExamAttempt | None, _: Gettex
     if attempt is None:
         return Progress(_(EXAM))
     if attempt.status in NOT_BEGUN:
-        screen = DEFERRED if _deferred_away(session, attempt) else NOT_BEGUN[attempt.status]
+        screen = DEFERRED if deferred_away(session, attempt) else NOT_BEGUN[attempt.status]
         return Progress(_(CHECKS_DONE), _(screen))
     if attempt.status in FINISHED_SCREEN:
         return Progress(_(FINISHED), _(FINISHED_SCREEN[attempt.status]))
     return Progress(_(EXAM))
-
-
-def _deferred_away(session: ProctoredSession, attempt: ExamAttempt) -> bool:
-    """She deferred (R14) and has not come back since (as her portal says it)."""
-    if attempt.status is not AttemptStatus.TO_START or not attempt.deferrals:
-        return False
-    deferred, entered = attempt.last_deferral(), session.last_entry()
-    return deferred is None or entered is None or entered <= deferred
 
 
 def _outcome(
