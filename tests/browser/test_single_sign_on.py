@@ -100,6 +100,7 @@ def test_staff_sign_in_through_the_provider_and_land_on_their_roles_desk(
 
     # Their security page says the provider's MFA protects them; no Vigie password to change.
     page.get_by_role("link", name="Sécurité").click()
+    page.wait_for_url("**/staff/security")
     assert "Vous vous connectez avec Test IdP" in page.get_by_role("main").inner_text()
     assert page.get_by_label("Mot de passe actuel").count() == 0
 
