@@ -5,7 +5,13 @@ code, disabled only with a current one. Changing the password ends every session
 
 Below, what the log says happened to them: her own password changes, and an administrator's
 resets, named as such (« Mot de passe réinitialisé par l'administration (alice) »): a reset
-read as her own change, and she could not tell that someone else had set her password."""
+read as her own change, and she could not tell that someone else had set her password.
+
+Every password or code this page checks is counted first, as a log-in's is
+(app.login_throttle): ten wrong ones within fifteen minutes, whichever forms, and the page
+checks nothing more for that member until the oldest ages out. Without it, whoever sat at a
+session left open could try passwords (or codes, to switch the second factor off) for as long
+as they liked, unseen by the log-in's counts."""
 
 from __future__ import annotations
 
@@ -20,12 +26,14 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Template
 
+from app.login_throttle import Attempt
 from app.passwords import MIN_LENGTH
 from app.second_factor import provisioning_uri
 from app.use_cases import accounts
 from app.use_cases.accounts import SecurityFactKind
 from domain.staff import Role, StaffMember
 from ui.web.edge import (
+    THROTTLED_RETRY_AFTER,
     context,
     kept_bound,
     language_of,
@@ -33,6 +41,7 @@ from ui.web.edge import (
     second_factors_of,
     staff_guard,
     staff_id,
+    throttle_of,
 )
 from ui.web.i18n import N_, gettext_for
 from ui.web.refusals import password_refusal
@@ -87,6 +96,29 @@ HISTORY_WORDS = {
         "Second factor removed by the administration (%(who)s)"
     ),
 }
+
+
+# This page's checks, one count per member (app.login_throttle: ten failures in fifteen minutes).
+AREA = "staff-security"
+
+
+def _attempt(request: Request[Any, Any, Any]) -> Attempt | None:
+    """A password or code about to be checked, counted as a failure unless `succeeded`; None
+    when the member had too many wrong ones lately (nothing is then checked)."""
+    return throttle_of(request).code_attempt(str(staff_id(request)), AREA)
+
+
+def _too_many(request: Request[Any, Any, Any], **shown: str) -> Template:
+    """What the page says instead of checking (HTTP 429), beside the form that was sent."""
+    _ = gettext_for(language_of(request))
+    wait = _(
+        "Too many wrong passwords or codes on this page. Wait 15 minutes, then try again; "
+        "if it was not you, tell the platform's administrator."
+    )
+    field = shown.get("field", "error")
+    page = _page(request, status=429, secret=shown.get("secret", ""), **{field: wait})
+    page.headers.update(THROTTLED_RETRY_AFTER)
+    return page
 
 
 def _page(
@@ -157,10 +189,14 @@ class StaffSecurity(Controller):
         if factors.enabled(member):
             return _page(request)
         ctx = platform_of(request).ctx
+        attempt = _attempt(request)
+        if attempt is None:
+            return _too_many(request, field="setup_error")
         if not accounts.staff_password_matches(ctx, member, data.current):
             _ = gettext_for(language_of(request))
             wrong = _("Your current password is not this one.")
             return _page(request, setup_error=wrong, status=400)
+        throttle_of(request).succeeded(attempt)
         request.session[SETUP_SINCE] = ctx.clock.now().isoformat()
         return _page(request, secret=factors.begin(member))
 
@@ -176,7 +212,11 @@ class StaffSecurity(Controller):
                 "each time, and the first code must follow within 10 minutes."
             )
             return _page(request, setup_error=again, status=400)
+        attempt = _attempt(request)
+        if attempt is None:
+            return _too_many(request, secret=factors.pending(member) or "")
         if factors.confirm(member, data.code):
+            throttle_of(request).succeeded(attempt)
             request.session.pop(SETUP_SINCE, None)
             return _page(request, done=_("The second factor is on: log-in now asks for a code."))
         return _page(
@@ -191,7 +231,11 @@ class StaffSecurity(Controller):
     def disable(self, request: Request[Any, Any, Any], data: Annotated[CodeForm, FORM]) -> Template:
         member: UUID = staff_id(request)
         _ = gettext_for(language_of(request))
+        attempt = _attempt(request)
+        if attempt is None:
+            return _too_many(request)
         if second_factors_of(request).disable(member, data.code):
+            throttle_of(request).succeeded(attempt)
             return _page(
                 request, done=_("The second factor is off: log-in asks for the password only.")
             )
@@ -215,9 +259,13 @@ class StaffSecurity(Controller):
         if refused:
             return _page(request, password_error=refused, status=400)
         ctx = platform_of(request).ctx
+        attempt = _attempt(request)
+        if attempt is None:
+            return _too_many(request, field="current_error")
         if not accounts.change_staff_password(ctx, member, current=data.current, new=data.password):
             wrong = _("Your current password is not this one.")
             return _page(request, current_error=wrong, status=400)
+        throttle_of(request).succeeded(attempt)
         request.set_session({"lang": language})
         notice = _("Your password was changed and every session of yours ended. Log in again.")
         return Template("staff_login.html", context=context(request, error="", notice=notice))

@@ -1,0 +1,119 @@
+"""The security page counts the passwords and codes it checks (a follow-up of F7 and F8).
+
+Whoever sat at a member's session left open could try her current password on the page's
+forms (to change it, or to bind their own authenticator app), or codes to switch her second
+factor off, as often as they liked: the log-in's counts never saw those tries. Now ten wrong
+ones within fifteen minutes, whichever forms, and the page checks nothing more for that
+member until the oldest ages out: the right password is then refused as well (HTTP 429),
+said beside the field in the reader's language, and nothing changes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pyotp
+import pytest
+from litestar.testing import TestClient
+
+from adapters.bootstrap import Platform
+from app.login_throttle import MAX_FAILURES
+from app.sessions import SessionPolicy
+from domain.staff import Role
+from tests.acceptance.web import Browsers, form_token, log_in, register_staff
+from ui.journey import make_platform
+
+PASSWORD = "examinateur-pass-1"
+EMAIL = "eve@example.org"
+WAIT_FR = "Trop de mots de passe ou de codes erronés sur cette page"
+WAIT_EN = "Too many wrong passwords or codes on this page"
+
+
+@pytest.fixture
+def platform(tmp_path: Path) -> Iterator[Platform]:
+    made = make_platform(f"sqlite:///{tmp_path}/store.sqlite")
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def desk(platform: Platform) -> Iterator[TestClient[Any]]:
+    """Eve's browser, logged in as an examiner (many log-ins a minute allowed: the page's own
+    count is the one tested)."""
+    register_staff(platform, PASSWORD, {EMAIL: Role.EXAMINER}, name="Eve")
+    platform.projections.catch_up(platform.ctx.store)
+    browsers = Browsers(platform, attempts_per_minute=10_000, session_policy=SessionPolicy())
+    client = browsers.open()
+    log_in(client, "/staff/login", EMAIL, PASSWORD)
+    yield client
+    browsers.close()
+
+
+def _send(desk: TestClient[Any], path: str, **fields: str) -> Any:
+    token = form_token(desk, "/staff/security")
+    return desk.post(f"/staff/security{path}", data={**fields, "_csrf_token": token})
+
+
+def _change(desk: TestClient[Any], current: str) -> Any:
+    return _send(desk, "/password", current=current, password="another-pass-3")
+
+
+def test_ten_wrong_current_passwords_and_the_right_one_changes_nothing_for_15_minutes(
+    platform: Platform, desk: TestClient[Any]
+) -> None:
+    clock: Any = platform.ctx.clock
+    for _ in range(MAX_FAILURES):
+        wrong = _change(desk, "not-the-password")
+        assert wrong.status_code == 400 and "mot de passe actuel" in wrong.text
+    refused = _change(desk, PASSWORD)
+    assert refused.status_code == 429 and WAIT_FR in refused.text
+    assert refused.headers["Retry-After"] == "900"
+    # Said beside the field it is about, and the session goes on (the member may be the one).
+    assert 'id="current-error"' in refused.text
+    assert desk.get("/examiner/reviews", follow_redirects=False).status_code == 200
+    # The second factor's set-up shares the count.
+    setup = _send(desk, "/second-factor", current=PASSWORD)
+    assert setup.status_code == 429 and 'id="setup-error"' in setup.text
+    assert "otpauth" not in setup.text and "data:image/svg" not in setup.text
+
+    desk.get("/lang/en")
+    assert WAIT_EN in _change(desk, PASSWORD).text
+
+    clock.advance(minutes=15, seconds=1)  # the oldest failures age out
+    changed = _change(desk, PASSWORD)
+    assert changed.status_code == 200 and "Log in again" in changed.text
+
+
+def test_the_right_password_on_the_page_clears_nothing_but_its_own_try(
+    platform: Platform, desk: TestClient[Any]
+) -> None:
+    """A right password is not a failure: nine wrong ones, the right one to set up a second
+    factor, and the member still has one more try before the page stops checking."""
+    for _ in range(MAX_FAILURES - 1):
+        assert _change(desk, "not-the-password").status_code == 400
+    assert _send(desk, "/second-factor", current=PASSWORD).status_code == 200
+    assert _change(desk, "not-the-password").status_code == 400
+    assert _change(desk, "not-the-password").status_code == 429
+
+
+def test_codes_to_switch_the_second_factor_off_are_counted_too(
+    platform: Platform, desk: TestClient[Any]
+) -> None:
+    clock: Any = platform.ctx.clock
+    setup = _send(desk, "/second-factor", current=PASSWORD)
+    secret = setup.text.split('id="totp-secret"')[1].split(">")[1].split("<")[0].strip()
+    code = pyotp.TOTP(secret).at(clock.now())
+    assert _send(desk, "/second-factor/confirm", code=code).status_code == 200
+    clock.advance(seconds=30)
+    good = pyotp.TOTP(secret).at(clock.now())
+    bad = "000000" if good != "000000" else "111111"
+    for _ in range(MAX_FAILURES):
+        assert _send(desk, "/second-factor/disable", code=bad).status_code == 400
+    refused = _send(desk, "/second-factor/disable", code=good)
+    assert refused.status_code == 429 and WAIT_FR in refused.text
+    assert 'action="/staff/security/second-factor/disable"' in desk.get("/staff/security").text
+    clock.advance(minutes=15, seconds=1)
+    good = pyotp.TOTP(secret).at(clock.now())
+    assert _send(desk, "/second-factor/disable", code=good).status_code == 200
+    assert "/second-factor/disable" not in desk.get("/staff/security").text
