@@ -30,6 +30,7 @@ from tests.concurrency.served import free_port
 from ui import logs
 from ui.journey import PARIS, Journey
 from ui.web import app as web_app
+from ui.web import probes
 from ui.web.faults import RequestIdFilter
 
 SECRET = b"o" * 32
@@ -97,8 +98,41 @@ def test_health_answers_without_a_cookie_or_a_session(
     assert "vigie_session=" in page.headers.get("set-cookie", "")
 
 
-def test_ready_lists_each_check_when_all_answer(client: TestClient[Any]) -> None:
+@pytest.fixture
+def operator(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The headers of a caller allowed to read the metrics, and so /ready's details."""
+    monkeypatch.setenv("VIGIE_METRICS_TOKEN", TOKEN)
+    return {"authorization": f"Bearer {TOKEN}"}
+
+
+def test_ready_tells_anyone_else_only_whether_it_is_ready_and_reuses_a_recent_run(
+    client: TestClient[Any],
+    smtp: SmtpCapture,
+    operator: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A security review's: an anonymous /ready gave the SMTP server's address, the media
+    folder and the log's head, and each call opened an SMTP connection and wrote a file."""
+    monkeypatch.setattr(probes, "RECHECK_S", 3600.0)  # "recent", whatever the machine's pace
     reply = client.get("/ready")
+    assert reply.status_code == 200 and reply.json() == {"status": "ready", "failed": []}
+    assert "greets" not in reply.text and "127.0.0.1" not in reply.text
+    smtp.stop()
+    # The anonymous caller gets the last run; the operator, a new one, which is then the last.
+    assert client.get("/ready").status_code == 200
+    stopped = client.get("/ready", headers=operator)
+    assert stopped.status_code == 503 and stopped.json()["checks"]["smtp"]["detail"]
+    anonymous = client.get("/ready")
+    assert anonymous.status_code == 503 and anonymous.json() == {
+        "status": "not ready",
+        "failed": ["smtp"],
+    }
+
+
+def test_ready_lists_each_check_when_all_answer(
+    client: TestClient[Any], operator: dict[str, str]
+) -> None:
+    reply = client.get("/ready", headers=operator)
     assert reply.status_code == 200, reply.text
     body = reply.json()
     assert body["status"] == "ready" and body["failed"] == []
@@ -108,26 +142,26 @@ def test_ready_lists_each_check_when_all_answer(client: TestClient[Any]) -> None
 
 
 def test_ready_is_503_naming_a_stopped_smtp_server(
-    client: TestClient[Any], smtp: SmtpCapture
+    client: TestClient[Any], smtp: SmtpCapture, operator: dict[str, str]
 ) -> None:
     smtp.stop()
-    reply = client.get("/ready")
+    reply = client.get("/ready", headers=operator)
     assert reply.status_code == 503
     body = reply.json()
     assert body["failed"] == ["smtp"]
     assert body["checks"]["store"]["ok"] and body["checks"]["media"]["ok"]
     assert body["checks"]["smtp"]["detail"]  # the reason, for the operator
     smtp.start()  # it comes back: ready again, nothing restarted
-    assert client.get("/ready").status_code == 200
+    assert client.get("/ready", headers=operator).status_code == 200
 
 
 def test_ready_is_503_naming_a_rate_limits_redis_that_does_not_answer(
-    client: TestClient[Any], monkeypatch: pytest.MonkeyPatch
+    client: TestClient[Any], monkeypatch: pytest.MonkeyPatch, operator: dict[str, str]
 ) -> None:
     """Redis down, nobody could log in while /ready said the node was fine (an operator's
     review); the detail names the setting and never its password."""
     monkeypatch.setenv("VIGIE_REDIS_URL", f"redis://:secret-pw@127.0.0.1:{free_port()}/9")
-    reply = client.get("/ready")
+    reply = client.get("/ready", headers=operator)
     assert reply.status_code == 503
     assert reply.json()["failed"] == ["rate_limits"]
     detail = reply.json()["checks"]["rate_limits"]["detail"]
@@ -152,10 +186,10 @@ def test_a_log_in_while_the_rate_limits_redis_is_down_says_try_again_not_a_fault
 
 
 def test_ready_is_503_naming_a_missing_media_folder(
-    client: TestClient[Any], platform: Platform, tmp_path: Path
+    client: TestClient[Any], platform: Platform, tmp_path: Path, operator: dict[str, str]
 ) -> None:
     shutil.rmtree(tmp_path / "media")  # an unmounted volume: not created behind its back
-    reply = client.get("/ready")
+    reply = client.get("/ready", headers=operator)
     assert reply.status_code == 503
     assert reply.json()["failed"] == ["media"]
     assert "does not exist" in reply.json()["checks"]["media"]["detail"]

@@ -2,8 +2,12 @@
 
 - `GET /health`: the process answers (no I/O at all): for a restart policy.
 - `GET /ready`: the store, the media store and the SMTP server answer, each within a short
-  timeout (`ui.readiness`): 200 with each check, or 503 naming the failed ones; for a load
-  balancer, which stops sending people to a node that cannot serve them.
+  timeout (`ui.readiness`): 200, or 503 naming the failed ones; for a load balancer, which
+  stops sending people to a node that cannot serve them. Each check's detail (addresses,
+  folders, the log's head) only to whoever may read the metrics (`allowed_to_scrape`): it
+  told anyone the SMTP server's address and, by the log's head, how busy the platform is.
+  Anyone else gets the answer of the last run if it is under a second old (`RECHECK_S`), so a
+  flood of anonymous requests opens no SMTP connection and writes no file each.
 - `GET /metrics`: Prometheus text (`ui.metrics`). Not public: with `VIGIE_METRICS_TOKEN` set,
   a request must carry `Authorization: Bearer <token>`; without it, only a direct request
   from this machine (a loopback address and no proxy's forwarding header) is answered.
@@ -18,6 +22,9 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import os
+import threading
+import time
+from collections.abc import Sequence
 from typing import Any
 
 from litestar import Request, Response, get
@@ -29,6 +36,37 @@ from ui.web.edge import platform_of
 PROBE_PATHS = ("/health", "/ready", "/metrics")
 TOKEN_SETTING = "VIGIE_METRICS_TOKEN"
 _FORWARDED = (b"forwarded", b"x-forwarded-for", b"x-real-ip")
+RECHECK_S = 1.0  # an anonymous /ready reuses the last run this young
+
+
+class _LastChecks:
+    """The last run of the checks, shared by this process's anonymous callers: one runs them
+    while the others wait for its answer (a lock), rather than each running them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._at = float("-inf")
+        self._checks: Sequence[readiness.Check] = ()
+
+    def get(self, request: Request[Any, Any, Any], fresh: bool) -> Sequence[readiness.Check]:
+        with self._lock:
+            if fresh or time.monotonic() - self._at >= RECHECK_S:
+                self._checks = readiness.run_checks(platform_of(request))
+                self._at = time.monotonic()
+            return self._checks
+
+
+_MAKING = threading.Lock()
+
+
+def _last_checks(request: Request[Any, Any, Any]) -> _LastChecks:
+    """This app's last run (one per app: a test process serves several platforms)."""
+    state = request.app.state
+    with _MAKING:
+        if not isinstance(getattr(state, "last_checks", None), _LastChecks):
+            state.last_checks = _LastChecks()
+    last: _LastChecks = state.last_checks
+    return last
 
 
 @get("/health")
@@ -39,14 +77,16 @@ async def health() -> Response[dict[str, str]]:
 
 @get("/ready", sync_to_thread=True)
 def ready(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
-    """Ready: every check passed (200), else 503 naming the ones that failed."""
-    checks = readiness.run_checks(platform_of(request))
+    """Ready: every check passed (200), else 503 naming the ones that failed; each check's
+    detail for a scraper allowed to read the metrics."""
+    operator = allowed_to_scrape(request)
+    checks = _last_checks(request).get(request, fresh=operator)
     failed = [c.name for c in checks if not c.ok]
-    body: dict[str, Any] = {
-        "status": "ready" if not failed else "not ready",
-        "failed": failed,
-        "checks": {c.name: {"ok": c.ok, "detail": c.detail, "seconds": c.seconds} for c in checks},
-    }
+    body: dict[str, Any] = {"status": "ready" if not failed else "not ready", "failed": failed}
+    if operator:
+        body["checks"] = {
+            c.name: {"ok": c.ok, "detail": c.detail, "seconds": c.seconds} for c in checks
+        }
     return Response(body, status_code=503 if failed else 200, headers={"cache-control": "no-store"})
 
 
