@@ -85,6 +85,7 @@ def create_session_and_log_in(page: Any, server: Server) -> None:
     page.get_by_label("Mot de passe").fill(PASSWORD)
     page.get_by_role("button", name="Se connecter").click()
     page.get_by_role("button", name="Accepter les CGU").click()
+    page.wait_for_url("**/exams")  # shot and axe-core ran on the terms page till then
     shot(page, "02-my-exams")
 
 
@@ -177,6 +178,7 @@ def test_the_happy_path_from_the_invitation_to_the_sent_exam(page: Any, server: 
     page.get_by_label("Lieu de naissance").fill("Nantes")
     page.locator("#civility").select_option("Madame")  # nothing is pre-selected
     page.get_by_role("button", name="Créer").click()
+    page.get_by_role("button", name=re.compile("À démarrer")).wait_for()  # swapped in place
     shot(page, "05-portal-tile")
     page.get_by_role("button", name=re.compile("À démarrer")).click()
     page.get_by_role("button", name="Je démarre maintenant").click()
@@ -247,8 +249,10 @@ def test_suivant_without_a_photo_is_refused(page: Any, server: Server) -> None:
 def test_the_language_switches_to_english_and_back(page: Any, server: Server) -> None:
     page.goto(f"{server.url}/login")
     page.get_by_role("link", name="English").click()
+    page.locator("html[lang=en]").wait_for()  # the same address: the French page until then
     assert page.get_by_role("heading", name="Log in").is_visible()
     page.get_by_role("link", name="Français").click()
+    page.locator("html[lang=fr]").wait_for()
     assert page.get_by_role("heading", name="Se connecter").is_visible()
     assert "hotline" in page.locator("footer").inner_text()  # R26 on every page
 
@@ -294,6 +298,7 @@ def test_the_examiner_invalidates_citing_evidence_and_the_candidate_reads_the_re
     assert page.locator("#decision").get_attribute("data-verdict") == "invalidated"
     assert "identique" in page.locator("#replay").inner_text()  # the log replays it
     page.get_by_role("button", name="Envoyer le résultat").click()
+    page.wait_for_url("**done=released**")  # the decided page has the same sections
     shot(page, "10-review-released")
     result = mail_starting(server, "Résultat")
     assert "invalidée" in result.text and "onglet e-surveillance fermé" in result.text
@@ -342,6 +347,7 @@ def test_in_english_the_checks_the_hardware_test_and_a_refusal_stay_in_one_page(
     create_session_and_log_in(page, server)
     page.get_by_role("link", name="English").click()
     page.get_by_role("button", name="Exam", exact=True).click()
+    page.wait_for_url("**/exams/*")  # set earlier, the mark left with « My exams »
     page.evaluate("window.vigieSameDocument = true")  # gone if a page load happens
     tick_the_rules_to_follow(page)
     page.get_by_role("button", name="Next").click()

@@ -147,6 +147,7 @@ def test_the_centre_enrols_previews_imports_and_reads_its_list(
     page.fill("#surname", "Solo")
     page.fill("#first_name", "Han")
     page.get_by_role("button", name=words["enrol"], exact=True).click()
+    page.locator("#notice[data-outcome='already']").wait_for()  # the page before has a #notice
     assert words["already"] in page.locator("#notice").inner_text()
     assert page.input_value("#first_name") == "Han"
     watched.look(f"{language}-03-duplicate")
@@ -156,9 +157,11 @@ def test_the_centre_enrols_previews_imports_and_reads_its_list(
     watched.look(f"{language}-04-preview-with-errors", expected_status=True)
 
     choose_file(page, GOOD)
+    page.locator("#import").filter(has_text=words["preview"]).wait_for()  # BAD's has an #import
     assert words["preview"] in page.locator("#import").inner_text()
     watched.look(f"{language}-05-preview")
     page.get_by_role("button", name=words["import"], exact=True).click()
+    page.locator("#import[data-stage='report']").wait_for()  # the preview's #import until then
     assert words["report"] in page.locator("#import").inner_text()
     watched.look(f"{language}-06-report")
 
@@ -271,6 +274,7 @@ def test_an_address_in_the_csv_preview_reads_whole_on_a_desktop(
         "lang2@example.org,Lang,Deux,ENI-ACCESS,EN,YES\n"
         "lang3@example.org,Lang,Trois,eni-access,,\n",
     )
+    page.locator("#lines").wait_for()  # read at once, it was the enrolment page (no #lines)
     addresses = page.evaluate(
         "[...document.querySelectorAll('#lines .centre-email')]"
         ".map(email => [email.textContent, email.getClientRects().length])"

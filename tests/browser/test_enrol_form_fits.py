@@ -189,6 +189,7 @@ def test_without_a_script_the_page_writes_the_certification_it_selects(
     page.select_option("#certification_code", second)
     page.locator("#enrol button[type=submit]").click()
     page.wait_for_url(f"{long_server.url}/operator**")
+    page.locator("#notice").wait_for()  # the address above was the form's already
     assert page.locator("#notice").is_visible()
     seen = page.evaluate(READABLE)
     assert seen["option"] == titles[second]

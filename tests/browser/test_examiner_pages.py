@@ -134,6 +134,7 @@ def test_an_examiner_with_30_reviews_reads_and_decides_them_in_both_languages_an
     # The result is released, the candidate contests it: a second examiner, the auditor
     # and the support lead read their pages in both languages and widths.
     page.get_by_role("button", name="Release the result").click()
+    page.wait_for_url("**done=released**")  # the decided page has its #confirmation too
     page.wait_for_selector("#confirmation")
     page.screenshot(path=str(SHOTS / "review-released-en-desktop.png"), full_page=True)
     assert journey.candidate_id is not None

@@ -97,6 +97,7 @@ def test_a_support_agent_renews_refuses_and_books_in_both_languages_and_sizes(
             page.fill("#q", "leclerc" if lang == "fr" else "martin")
             page.locator(".hotline-search button").click()
             page.locator(".hotline-found a").first.click()
+            page.wait_for_url("**/hotline/candidates/**")  # the search page has an h1 too
             page.wait_for_selector("h1")
             assert _overflow(page) <= 0, f"{lang} {size}: the case file overflows"
             _shot(page, f"{lang}-{size}-case-file")
@@ -141,6 +142,7 @@ def test_a_support_agent_renews_refuses_and_books_in_both_languages_and_sizes(
     assert "05/03/2025 14:00" in page.inner_text("#notice")
     page.fill("input[name=link]", "https://share.example.org/r/42")
     page.locator("button", has_text="Envoyer le lien").click()
+    page.wait_for_url("**done=link_sent**")  # the booking's #notice until then
     assert "partage d'écran" in page.inner_text("#notice")
     _shot(page, "fr-phone-link-sent")
     page.set_viewport_size({"width": 1440, "height": 900})

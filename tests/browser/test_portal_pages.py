@@ -142,6 +142,7 @@ def test_the_portal_from_the_log_in_to_the_sent_exam(
         page.get_by_label("Adresse e-mail").fill(email)
         page.get_by_label("Mot de passe").fill("not-the-password")
         page.get_by_role("button", name="Se connecter").click()
+        page.locator("#login-error").wait_for()  # the field, typed in, is on the page before too
         assert page.get_by_label("Adresse e-mail").input_value() == email
         assert "ne correspondent pas" in page.locator("#login-error").inner_text()
         shot(page, f"{tag}-01-login-refused")

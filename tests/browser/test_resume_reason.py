@@ -16,6 +16,7 @@ def test_a_refused_resume_reason_comes_back_counted(page: Any, server: Server) -
     page.locator("textarea[name=reason]").fill("Caméra en panne")
     page.locator("form.resume button[type=submit]").click()
     page.locator("[id^=resume-error-]").wait_for()
+    page.wait_for_url("**/enter")  # loaded: the counter says « 0 » until checks.js has run
     assert page.locator("textarea[name=reason]").input_value() == "Caméra en panne"
     counter = page.locator(".word-count")
     assert counter.inner_text().startswith("3 "), counter.inner_text()

@@ -44,6 +44,7 @@ def test_a_member_of_staff_turns_on_the_second_factor_and_logs_in_with_a_code(
     page.wait_for_url("**/staff/security")  # reading the list at once read the old page's
     page.get_by_label("Votre mot de passe actuel, pour le configurer").fill(PASSWORD)  # F8
     page.get_by_role("button", name="Configurer un second facteur").click()
+    page.wait_for_url("**/staff/security/second-factor")  # is_visible() does not wait
     qr = page.get_by_role("img", name=re.compile("QR code"))
     assert qr.is_visible() and qr.get_attribute("src").startswith("data:image/svg+xml")
     secret = page.locator("#totp-secret").inner_text()
