@@ -165,6 +165,32 @@ def test_a_language_chosen_on_the_page_wins_and_becomes_the_account_language(
         client.__exit__(None, None, None)
 
 
+@pytest.mark.parametrize(
+    "headers",
+    [{"sec-fetch-site": "cross-site"}, {"referer": "https://elsewhere.example/page"}],
+    ids=["fetch-metadata", "referer"],
+)
+def test_a_link_on_another_site_changes_the_pages_language_never_her_mails(
+    platform: Platform, headers: dict[str, str]
+) -> None:
+    """A security review's: « /lang/en » linked from any site set a logged-in candidate's
+    account language, and so her mails'."""
+    journey = enrolled(platform, "fr@example.org", "fr")
+    journey.create_session()
+    journey.set_password(PASSWORD)
+    client = client_of(platform)
+    try:
+        log_in(client, "/login", "fr@example.org", PASSWORD)
+        client.get("/lang/en", headers=headers)
+        assert '<html lang="en"' in client.get("/exams").text  # the pages, as asked
+        assert journey.candidate_id is not None
+        assert platform.ctx.store.get(journey.candidate_id, Candidate).language == "fr"
+        client.get("/lang/en", headers={"sec-fetch-site": "same-origin"})  # her own click
+        assert platform.ctx.store.get(journey.candidate_id, Candidate).language == "en"
+    finally:
+        client.__exit__(None, None, None)
+
+
 def test_a_reset_asked_from_the_english_page_arrives_in_english(platform: Platform) -> None:
     enrolled(platform, "fr@example.org", "fr")
     client = client_of(platform)

@@ -128,18 +128,29 @@ class EnterForm(msgspec.Struct):
 def choose_language(request: Request[Any, Any, Any], code: FromPath[str]) -> Redirect:
     """R25: French or English, from any page. A logged-in candidate's choice becomes their
     account's (their mails follow); before log-in it is remembered as chosen, so the
-    account's language does not override it at log-in."""
+    account's language does not override it at log-in. Only a choice made on Vigie's own
+    pages reaches the account: a link on another site (« /lang/en » in a mail or a forum)
+    turns the pages it opens into English, never her mails (a security review's)."""
+    referer = request.headers.get("referer", "/")
     if code in LANGUAGES:
         request.session["lang"] = code
         request.session["lang_chosen"] = True
         who = request.session.get("candidate")
-        if who:
+        if who and _from_our_pages(request, referer):
             accounts.choose_language(platform_of(request).ctx, UUID(who), code)
-    referer = request.headers.get("referer", "/")
     back = Redirect(referer if referer.startswith(str(request.base_url)) else "/")
     if code in LANGUAGES:  # also for pages served without a session (an unknown address)
         back.set_cookie(LANGUAGE_COOKIE, code, max_age=365 * 86400, httponly=True, samesite="lax")
     return back
+
+
+def _from_our_pages(request: Request[Any, Any, Any], referer: str) -> bool:
+    """Whether the request comes from one of Vigie's pages or the address bar, as the browser
+    says (Sec-Fetch-Site), or else by its Referer: another site's link is neither."""
+    fetched_from = request.headers.get("sec-fetch-site")
+    if fetched_from is not None:
+        return fetched_from in ("same-origin", "none")
+    return referer in ("", "/") or referer.startswith(str(request.base_url))
 
 
 def _back_to(value: str) -> str:
