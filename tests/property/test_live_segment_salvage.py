@@ -121,7 +121,9 @@ def test_a_segment_cut_by_sigkill_is_published_whole_at_the_next_start(tmp_path:
     # cluster each second).
     seconds = (segment.ended_at - segment.started_at).total_seconds()
     assert RECORDED_S - 2.5 <= seconds <= RECORDED_S + 0.5, seconds
-    assert segment.audio_seconds == pytest.approx(seconds, abs=0.5)
+    # The audio's last packets and the video's are cut at different points of that last
+    # second or two (a loaded CI run's voice ended 0.503 s before its pictures).
+    assert segment.audio_seconds == pytest.approx(seconds, abs=1.0)
     assert segment.video_frames >= 5 * (RECORDED_S - 2.5)
     # The page's own frames, byte for byte, in a file that plays to its end.
     sent = page.packets(source, "video")
