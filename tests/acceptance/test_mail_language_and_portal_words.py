@@ -147,12 +147,18 @@ def test_the_invitation_opens_in_the_enrolment_language_unless_one_was_chosen(
         broken.__exit__(None, None, None)
 
 
-def test_a_language_chosen_on_the_page_wins_and_becomes_the_account_language(
-    platform: Platform,
-) -> None:
+def with_a_session(platform: Platform) -> Journey:
+    """A French candidate enrolled, her exam session created and her password set."""
     journey = enrolled(platform, "fr@example.org", "fr")
     journey.create_session()
     journey.set_password(PASSWORD)
+    return journey
+
+
+def test_a_language_chosen_on_the_page_wins_and_becomes_the_account_language(
+    platform: Platform,
+) -> None:
+    journey = with_a_session(platform)
     client = client_of(platform)
     try:
         client.get("/lang/en")
@@ -175,9 +181,7 @@ def test_a_link_on_another_site_changes_the_pages_language_never_her_mails(
 ) -> None:
     """A security review's: « /lang/en » linked from any site set a logged-in candidate's
     account language, and so her mails'."""
-    journey = enrolled(platform, "fr@example.org", "fr")
-    journey.create_session()
-    journey.set_password(PASSWORD)
+    journey = with_a_session(platform)
     client = client_of(platform)
     try:
         log_in(client, "/login", "fr@example.org", PASSWORD)
@@ -261,9 +265,7 @@ def test_a_used_reset_link_is_refused_in_place_with_what_to_do(platform: Platfor
 
 
 def test_the_exams_list_shows_states_in_words_never_codes(platform: Platform) -> None:
-    journey = enrolled(platform, "fr@example.org", "fr")
-    journey.create_session()
-    journey.set_password(PASSWORD)
+    with_a_session(platform)
     client = client_of(platform)
     try:
         log_in(client, "/login", "fr@example.org", PASSWORD)
@@ -322,9 +324,7 @@ WITHOUT_CIVILITY = {
 def at_the_portal_profile(platform: Platform) -> tuple[Journey, TestClient[Any], str]:
     """A French candidate logged in, through the checks: her journey, the client and her
     portal's page (its profile still to « Créer »)."""
-    journey = enrolled(platform, "fr@example.org", "fr")
-    journey.create_session()
-    journey.set_password(PASSWORD)
+    journey = with_a_session(platform)
     attempt_id = journey.through_checks()
     client = client_of(platform)
     log_in(client, "/login", "fr@example.org", PASSWORD)
@@ -366,9 +366,7 @@ def test_the_portal_profile_asks_for_a_civility_and_pre_selects_none_r11(
 def test_the_desk_recording_says_what_comes_after_it_r10_r11(platform: Platform) -> None:
     """« Votre examen démarre dès que vous arrêtez cet enregistrement », and then came a
     profile to fill in and a tile to click (a reviewer's first run): the step says so."""
-    journey = enrolled(platform, "fr@example.org", "fr")
-    journey.create_session()
-    journey.set_password(PASSWORD)
+    journey = with_a_session(platform)
     journey.enter()
     journey.pass_attestations()
     journey.pass_equipment()
@@ -395,9 +393,7 @@ def test_mes_examens_says_when_today_is_too_late_for_the_exam_r16(platform: Plat
     """At 23:04 she went through every check and the three recordings, then read « Il est
     trop tard pour commencer l'examen aujourd'hui » (a reviewer's check): « Mes examens »
     says it before anything starts, and warns within the hour before the last start."""
-    journey = enrolled(platform, "fr@example.org", "fr")
-    journey.create_session()
-    journey.set_password(PASSWORD)
+    journey = with_a_session(platform)
     client = client_of(platform)
     try:
         log_in(client, "/login", "fr@example.org", PASSWORD)
