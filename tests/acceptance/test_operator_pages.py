@@ -216,7 +216,12 @@ def test_enrolling_the_same_person_twice_changes_nothing_and_says_so(
     )
     head = platform.ctx.store.head()
     again = enrol_from_form(client, first_name="Hans")
-    assert notice(again) == (
+    said = notice(again)
+    # A lost invitation is the hotline's to send again, not a reason to enrol again (a
+    # reviewer's tour: the notice named only re-enrolling).
+    assert "Invitation perdue ou jamais reçue ? La hotline la renvoie : " in said
+    assert 'href="mailto:' in again.text.split('data-outcome="already"')[1].split("</div>")[0]
+    assert said.split(" Invitation perdue")[0] == (
         "Déjà inscrit(e) : rien n'a changé "
         "Han SOLO (solo@example.org) est déjà inscrit(e) à l'examen "
         "Certification Bureautique Access "
@@ -234,6 +239,9 @@ def test_enrolling_the_same_person_twice_changes_nothing_and_says_so(
         "by your centre" in (notice(enrol_from_form(client)))
     )
     assert "tick “Enrol again even if an enrolment is under way” below" in (
+        notice(enrol_from_form(client))
+    )
+    assert "Invitation lost or never received? The hotline sends it again: " in (
         notice(enrol_from_form(client))
     )
 
