@@ -9,6 +9,7 @@ said beside the field in the reader's language, and nothing changes."""
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -117,3 +118,31 @@ def test_codes_to_switch_the_second_factor_off_are_counted_too(
     good = pyotp.TOTP(secret).at(clock.now())
     assert _send(desk, "/second-factor/disable", code=good).status_code == 200
     assert "/second-factor/disable" not in desk.get("/staff/security").text
+
+
+def test_the_code_that_just_turned_the_factor_on_is_refused_at_log_in_saying_why(
+    platform: Platform, desk: TestClient[Any]
+) -> None:
+    """A reviewer's tour: logging in again within the same 30 seconds, the code that had just
+    confirmed the set-up was refused as « not right », with « type the digits your app shows
+    now », which were that very code."""
+    clock: Any = platform.ctx.clock
+    setup = _send(desk, "/second-factor", current=PASSWORD)
+    secret = setup.text.split('id="totp-secret"')[1].split(">")[1].split("<")[0].strip()
+    code = pyotp.TOTP(secret).at(clock.now())
+    assert _send(desk, "/second-factor/confirm", code=code).status_code == 200
+    desk.post("/logout", data={"_csrf_token": form_token(desk, "/staff/security")})
+    log_in_as_staff = desk.post(
+        "/staff/login",
+        data={
+            "email": EMAIL,
+            "password": PASSWORD,
+            "_csrf_token": form_token(desk, "/staff/login"),
+        },
+        follow_redirects=False,
+    )
+    assert log_in_as_staff.headers["location"].endswith("/staff/login/code")
+    token = form_token(desk, "/staff/login/code")
+    again = desk.post("/staff/login/code", data={"code": code, "_csrf_token": token})
+    assert again.status_code == 401
+    assert "si vous venez de l'utiliser, attendez le suivant" in html.unescape(again.text)

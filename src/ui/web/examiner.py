@@ -206,7 +206,8 @@ async def staff_code(
         )
     if not await sync_to_thread(second_factors_of(request).check, staff, data.code):
         error = _(
-            "This code is not right, or was already used. Type the 6 digits your app shows now."
+            "This code is not right, or was already used: a code opens once, so if you just "
+            "used it, wait for the next one your app shows (within 30 seconds)."
         )
         return Template("staff_code.html", context=context(request, error=error), status_code=401)
     await sync_to_thread(throttle.succeeded, attempt)

@@ -242,7 +242,8 @@ class StaffSecurity(Controller):
         return _page(
             request,
             error=_(
-                "This code is not right, or was already used. Type the 6 digits your app shows now."
+                "This code is not right, or was already used: a code opens once, so if you just "
+                "used it, wait for the next one your app shows (within 30 seconds)."
             ),
             status=400,
         )
