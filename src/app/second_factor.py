@@ -116,13 +116,11 @@ class SecondFactors:
         step = self._matching_step(secret, code) if secret else None
         return step is not None and self.store.use_step(staff_id, step)
 
-    def disable(self, staff_id: UUID, code: str) -> bool:
-        """Only with a current code: a stolen session alone cannot remove the factor."""
-        return self.check(staff_id, code) and self.store.remove_second_factor(staff_id)
-
     def reset(self, staff_id: UUID) -> bool:
-        """Support's reset of a lost second factor (the CLI): log-in asks for the password
-        alone until the member enables one again."""
+        """The factor removed: support's reset of a lost one (the CLI), or the member's own
+        turning it off once a current code was right (a stolen session alone cannot: the
+        security page checks the code first, `check`). Log-in asks for the password alone
+        until the member enables one again."""
         return self.store.remove_second_factor(staff_id)
 
 

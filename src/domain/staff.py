@@ -8,7 +8,8 @@ an event naming the issuer and the group it came from.
 Whose act a password is: the member's own change (`StaffPasswordSet`, `set_by` MEMBER), the
 one given with the account (ACCOUNT_CREATION), or an administrator's reset, a fact of its own
 naming the operator (`StaffPasswordResetByAdministrator`); a lost second factor removed by
-an administrator is one too (`StaffSecondFactorResetByAdministrator`). A `StaffPasswordSet`
+an administrator is one too (`StaffSecondFactorResetByAdministrator`), and her own turning it
+on or off (`StaffSecondFactorTurnedOn`, `…Off`). A `StaffPasswordSet`
 stored before `set_by` reads UNRECORDED: `vigie staff reset-password` recorded that same fact
 then, so the log of that time cannot tell her change from a reset, and does not pretend to."""
 
@@ -114,6 +115,14 @@ class StaffMember(Aggregate):
         by: str
         system_account: str
 
+    class StaffSecondFactorTurnedOn(Aggregate.Event):
+        """The member turned a second factor on herself (her first code was right)."""
+
+    class StaffSecondFactorTurnedOff(Aggregate.Event):
+        """The member turned her second factor off herself, with a current code: her security
+        page lists it, so one switched off from a session she left open is seen (a
+        reviewer's tour: it left no trace)."""
+
     @event(StaffRegistered)
     def __init__(self, email: str, name: str, role: Role, language: str) -> None:
         self.email = email
@@ -169,6 +178,23 @@ class StaffMember(Aggregate):
 
     @event(StaffSecondFactorResetByAdministrator)
     def _second_factor_reset(self, by: str, system_account: str, timestamp: datetime) -> None:
+        pass
+
+    def turn_second_factor_on(self, *, at: datetime) -> None:
+        """Her own act at her security page (the factor itself is kept outside the log)."""
+        require_aware("at", at)
+        self._second_factor_on(timestamp=at)
+
+    @event(StaffSecondFactorTurnedOn)
+    def _second_factor_on(self, timestamp: datetime) -> None:
+        pass
+
+    def turn_second_factor_off(self, *, at: datetime) -> None:
+        require_aware("at", at)
+        self._second_factor_off(timestamp=at)
+
+    @event(StaffSecondFactorTurnedOff)
+    def _second_factor_off(self, timestamp: datetime) -> None:
         pass
 
     class StaffLinkedToProvider(Aggregate.Event):

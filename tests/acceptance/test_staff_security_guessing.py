@@ -117,7 +117,16 @@ def test_codes_to_switch_the_second_factor_off_are_counted_too(
     clock.advance(minutes=15, seconds=1)
     good = pyotp.TOTP(secret).at(clock.now())
     assert _send(desk, "/second-factor/disable", code=good).status_code == 200
-    assert "/second-factor/disable" not in desk.get("/staff/security").text
+    page = desk.get("/staff/security").text
+    assert "/second-factor/disable" not in page
+    # Her own on and off are in her history, newest first (a reviewer's tour: neither was,
+    # so a factor switched off from a session left open left no trace).
+    history = html.unescape(page.split('id="security-history"')[1].split("</ul>")[0])
+    assert history.index("Vous avez désactivé le second facteur") < history.index(
+        "Vous avez activé le second facteur"
+    )
+    desk.get("/lang/en")
+    assert "You turned the second factor off" in desk.get("/staff/security").text
 
 
 def test_the_code_that_just_turned_the_factor_on_is_refused_at_log_in_saying_why(

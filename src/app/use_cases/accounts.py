@@ -185,6 +185,20 @@ def reset_staff_second_factor(
     return end_sessions(ctx, staff_account(staff_id))
 
 
+def record_own_second_factor(ctx: Context, staff_id: UUID, *, on: bool) -> None:
+    """The member turned her second factor on (her first code right) or off (a current code
+    right) at her security page: recorded, so her page's history lists it."""
+    at = ctx.now()
+    update(
+        ctx,
+        staff_id,
+        StaffMember,
+        (lambda s: s.turn_second_factor_on(at=at))
+        if on
+        else (lambda s: s.turn_second_factor_off(at=at)),
+    )
+
+
 class SecurityFactKind(StrEnum):
     """What happened to a member's password or second factor, as the log tells it."""
 
@@ -194,6 +208,8 @@ class SecurityFactKind(StrEnum):
     # Stored before the log told them apart: her change or an administrator's reset.
     PASSWORD_UNRECORDED = "password-unrecorded"
     SECOND_FACTOR_RESET = "second-factor-reset"  # an administrator removed it
+    SECOND_FACTOR_ON = "second-factor-on"  # she turned it on
+    SECOND_FACTOR_OFF = "second-factor-off"  # she turned it off
 
 
 @dataclass(frozen=True)
@@ -239,6 +255,10 @@ def staff_security_history(ctx: Context, staff_id: UUID, *, last: int = 10) -> l
                     fact.by or fact.system_account,
                 )
             )
+        elif isinstance(fact, StaffMember.StaffSecondFactorTurnedOn):
+            facts.append(SecurityFact(SecurityFactKind.SECOND_FACTOR_ON, fact.timestamp))
+        elif isinstance(fact, StaffMember.StaffSecondFactorTurnedOff):
+            facts.append(SecurityFact(SecurityFactKind.SECOND_FACTOR_OFF, fact.timestamp))
     return facts[::-1][:last]
 
 

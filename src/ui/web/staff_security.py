@@ -95,6 +95,8 @@ HISTORY_WORDS = {
     SecurityFactKind.SECOND_FACTOR_RESET: N_(
         "Second factor removed by the administration (%(who)s)"
     ),
+    SecurityFactKind.SECOND_FACTOR_ON: N_("You turned the second factor on"),
+    SecurityFactKind.SECOND_FACTOR_OFF: N_("You turned the second factor off"),
 }
 
 
@@ -217,6 +219,7 @@ class StaffSecurity(Controller):
             return _too_many(request, secret=factors.pending(member) or "")
         if factors.confirm(member, data.code):
             throttle_of(request).succeeded(attempt)
+            accounts.record_own_second_factor(platform_of(request).ctx, member, on=True)
             request.session.pop(SETUP_SINCE, None)
             return _page(request, done=_("The second factor is on: log-in now asks for a code."))
         return _page(
@@ -234,8 +237,13 @@ class StaffSecurity(Controller):
         attempt = _attempt(request)
         if attempt is None:
             return _too_many(request)
-        if second_factors_of(request).disable(member, data.code):
+        factors = second_factors_of(request)
+        if factors.check(member, data.code):
             throttle_of(request).succeeded(attempt)
+            # Recorded before it is removed, as an administrator's reset is: removed and not
+            # recorded (a database gone between the two), nobody would ever read it.
+            accounts.record_own_second_factor(platform_of(request).ctx, member, on=False)
+            factors.reset(member)
             return _page(
                 request, done=_("The second factor is off: log-in asks for the password only.")
             )
