@@ -345,6 +345,7 @@ def _appeal_page(
             moment_at=review_moments.moment_times(shown),
             session_day=review_moments.session_day(history),
             format_number=lambda x: review_words.seconds_words(x, language),
+            format_length=lambda x: review_words.length_words(x, language),
             error=error,
             error_field=error_field,
             sent=sent,

@@ -286,6 +286,7 @@ def _review_page(
             moment_at=review_moments.moment_times(shown),
             session_day=review_moments.session_day(history),
             format_number=lambda x: review_words.seconds_words(x, language),
+            format_length=lambda x: review_words.length_words(x, language),
             words=review_words,
             candidate=review_words.registered_name(platform.ctx, platform.projections, review),
             evidence_by_id={e.id: e for e in review.evidence},

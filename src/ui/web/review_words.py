@@ -449,6 +449,20 @@ def seconds_words(seconds: float, lang: str) -> str:
     return str(format_decimal(round(seconds, 1), locale=lang))
 
 
+def length_words(seconds: float, lang: str) -> str:
+    """A length as people say it: « 45 s », « 12 min 05 s », « 1 h 09 min » (a reviewer's
+    tour read « Enregistré : 4 140 s » for an hour-long exam)."""
+    if seconds < 60:
+        return f"{seconds_words(seconds, lang)} s"
+    _ = gettext_for(lang)
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return _("%(hours)s h %(minutes)s min", hours=hours, minutes=f"{minutes:02d}")
+    return _("%(minutes)s min %(seconds)s s", minutes=minutes, seconds=f"{secs:02d}")
+
+
 @dataclass(frozen=True)
 class RegisteredName:
     """The name the candidate was enrolled under for this exam (read through the sealed
