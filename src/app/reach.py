@@ -68,6 +68,15 @@ def results_to_send_for(
     return _reviews_in_reach(who, projections, projections.results_to_send(), queue=False)
 
 
+def results_sent_for(
+    ctx: Context, projections: Projections, staff_id: UUID, *, last: int = 20
+) -> list[ReviewSummary]:
+    """The `last` results sent, the latest first: an examiner's own; a centre's candidates'
+    for the centre; all for the hotline."""
+    who = actor(ctx.store, staff_id)
+    return _reviews_in_reach(who, projections, projections.results_sent(), queue=False)[:last]
+
+
 def _reviews_in_reach(
     who: Actor, projections: Projections, reviews: list[ReviewSummary], *, queue: bool
 ) -> list[ReviewSummary]:

@@ -786,6 +786,12 @@ class Projections:
         waiting = [r for r in self.reviews.values() if r.verdict is not None and not r.released]
         return sorted(waiting, key=lambda r: (r.due_on, r.opened_at))
 
+    def results_sent(self) -> list[ReviewSummary]:
+        """Decided reviews whose result was sent, the latest sent first: once sent, a review
+        was listed nowhere for its examiner (a reviewer's tour)."""
+        sent = [r for r in self.reviews.values() if r.released]
+        return sorted(sent, key=lambda r: r.released_at or r.opened_at, reverse=True)
+
     def retention_due(self, today: date, retention_days: dict[str, int]) -> list[UUID]:
         """Sessions whose media the retention pass should delete today (days by
         certification; a certification no longer in the catalogue keeps the default)."""

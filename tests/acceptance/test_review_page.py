@@ -110,7 +110,7 @@ def test_validating_against_a_ground_asks_for_a_justification_in_the_examiners_w
     assert "identique" in html  # the replay agrees, justification included
 
 
-def test_a_decided_review_waits_under_results_to_send_until_it_is_released_r19(
+def test_a_decided_review_waits_under_results_to_send_until_it_is_released_then_is_listed_r19(
     platform: Platform, examiner: TestClient[Any]
 ) -> None:
     """A decided review left « Contrôles en attente », and its result, never sent, was seen
@@ -134,7 +134,16 @@ def test_a_decided_review_waits_under_results_to_send_until_it_is_released_r19(
         f"{page}/release", data={"_csrf_token": form_token(examiner, page)}, follow_redirects=False
     )
     assert released.status_code in (302, 303)
-    assert "Résultats à envoyer" not in examiner.get("/examiner/reviews").text
+    listed = html.unescape(examiner.get("/examiner/reviews").text)
+    assert "Résultats à envoyer" not in listed
+    # Sent, it is still listed for its examiner, to reread (a reviewer's tour: it was
+    # nowhere once sent).
+    sent = listed.split('id="sent"', 1)[1]
+    assert "Résultats envoyés récemment" in sent and "MARTIN Camille" in sent
+    assert f'href="{page}#decision-title"' in sent and 'badge--success">validée' in sent
+    assert 'data-label="Envoyé le">07/12/2026</td>' in sent  # the day it was sent
+    examiner.get("/lang/en")
+    assert "Results sent recently" in examiner.get("/examiner/reviews").text
 
 
 def test_a_decision_without_a_verdict_is_said_on_the_page_never_a_500(

@@ -654,12 +654,13 @@ class ExaminerDesk(Controller):
             platform.ctx, platform.projections, staff_id(request), today
         )
         to_send = reach.results_to_send_for(platform.ctx, platform.projections, staff_id(request))
+        sent = reach.results_sent_for(platform.ctx, platform.projections, staff_id(request))
         # The name beside each line, read through the sealed Candidate stream (never projected).
         names = {
             r.review_id: review_words.registered_name(
                 platform.ctx, platform.projections, platform.ctx.store.get(r.review_id, Review)
             )
-            for r in (*reviews, *to_send)
+            for r in (*reviews, *to_send, *sent)
         }
         return Template(
             "reviews.html",
@@ -667,6 +668,7 @@ class ExaminerDesk(Controller):
                 request,
                 reviews=reviews,
                 to_send=to_send,
+                sent=sent,
                 words=review_words,
                 today=today,
                 names=names,
