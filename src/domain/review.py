@@ -30,6 +30,8 @@ Rules named in refusals, besides the guide's R1–R26:
 - ``FLAG-HINT`` (from rules-2026-12-flag-hint): invalidating against a « validée »
   recommendation on a reason that rests on detector flags alone takes a written
   justification of that reason (a flag is a hint, never a verdict: design/product.md).
+  A reason rests on flags alone unless it cites a moment of the review other than a flag,
+  so one citing nothing yet is told both problems at once (R20's citation, and the words).
 
 The recommendation advises, the examiner decides (R19): validating against a ground of the
 recommendation is allowed with a written justification of that ground (an `Override`, at
@@ -101,7 +103,8 @@ class Problem(StrEnum):
     NO_EVIDENCE = "no_evidence"  # R20: a reason cites no moment
     UNKNOWN_EVIDENCE = "unknown_evidence"  # R20: a reason cites what the review lacks
     OTHER_UNJUSTIFIED = "other_unjustified"  # R20: the other breach, in words
-    FLAG_UNJUSTIFIED = "flag_unjustified"  # FLAG-HINT
+    FLAG_UNJUSTIFIED = "flag_unjustified"  # FLAG-HINT: it cites flags alone
+    FLAG_UNJUSTIFIED_UNCITED = "flag_unjustified_uncited"  # FLAG-HINT: it cites nothing yet
     REASON_TWICE = "reason_twice"  # R20
     ONLY_PHONE_EXCUSED = "only_phone_excused"  # R20
     EXCUSE_UNPROVEN = "excuse_unproven"  # R20: cite the technical problem's record
@@ -207,11 +210,25 @@ def _repeated_reasons(reasons: tuple[CitedReason, ...]) -> list[DecisionProblem]
 
 
 def rests_on_flags_alone(cited: CitedReason, known: dict[str, Evidence]) -> bool:
-    """FLAG-HINT: every moment the reason cites is a detector's flag (a hint, never a
-    verdict: design/product.md)."""
-    return bool(cited.evidence_ids) and all(
-        e in known and known[e].kind == EvidenceKind.FLAG_RAISED for e in cited.evidence_ids
-    )
+    """FLAG-HINT: nothing but detector flags (hints, never verdicts: design/product.md)
+    stands behind the reason. What frees a reason from its written justification is a cited
+    moment of the review other than a flag, so this holds unless one is cited:
+
+    - it cites moments of the review, flags only: it rests on them alone;
+    - it cites none of the review's moments yet (nothing, or only what the review lacks:
+      R20 refuses that too) while the review holds a flag: citing that flag would leave it
+      on flags alone, so its words are asked for now, with the citation (a reviewer's
+      finding: the words were asked for only once the flag was cited, a second refusal).
+      A review without a flag has nothing but other moments to cite: no words then.
+
+    A decision that may be recorded cites only moments the review holds, at least one:
+    there this is « every cited moment is a flag », as it always was, so no decision
+    changes outcome; only a refused one may be told more of its problems."""
+    if any(e in known and known[e].kind != EvidenceKind.FLAG_RAISED for e in cited.evidence_ids):
+        return False
+    if any(e in known for e in cited.evidence_ids):
+        return True
+    return any(item.kind == EvidenceKind.FLAG_RAISED for item in known.values())
 
 
 def _override_problems(
@@ -641,13 +658,29 @@ class Review(Aggregate):
         words = count_words(cited.justification)
         if cited.reason is ReasonCode.OTHER_RULE_BREACH or words >= needed:
             return []  # the other breach's own words (R20) are said once
+        if any(e in known for e in cited.evidence_ids):
+            return [
+                DecisionProblem(
+                    Problem.FLAG_UNJUSTIFIED,
+                    "FLAG-HINT",
+                    Field.JUSTIFICATION,
+                    f"the reason {cited.reason.value} rests on detector flags alone against a "
+                    f"validated recommendation: justify it in at least {needed} words",
+                    cited.reason,
+                    needed=needed,
+                    given=words,
+                )
+            ]
+        # Nothing of the review cited yet (R20 says so too), and a flag to cite: the words
+        # are needed unless a moment other than a flag is cited, said now, not after.
         return [
             DecisionProblem(
-                Problem.FLAG_UNJUSTIFIED,
+                Problem.FLAG_UNJUSTIFIED_UNCITED,
                 "FLAG-HINT",
                 Field.JUSTIFICATION,
-                f"the reason {cited.reason.value} rests on detector flags alone against a "
-                f"validated recommendation: justify it in at least {needed} words",
+                f"the reason {cited.reason.value} cites no moment other than detector flags "
+                f"against a validated recommendation: justify it in at least {needed} words, "
+                "unless it cites a moment other than a flag",
                 cited.reason,
                 needed=needed,
                 given=words,

@@ -244,3 +244,63 @@ def test_the_api_names_each_problem_by_field_in_the_accept_language(
         "« Autre manquement (justification écrite) » ne cite aucun moment"
     )
     assert platform.ctx.store.get(journey.review_id, Review).verdict is None  # type: ignore[arg-type]
+
+
+def test_a_reason_citing_nothing_is_told_its_citation_and_its_words_at_once(
+    platform: Platform,
+    examiner: TestClient[Any],
+) -> None:
+    """A reviewer's finding: « Invalidée » with « Utilisation d'un téléphone », no moment
+    cited and no words, was told « 1 problème » (cite a moment, R20); the flag cited, a
+    second refusal asked for the 10 words (FLAG-HINT). One submission says both now, in
+    French and in English, on the page and in the API."""
+    journey = sent_with_a_phone_flag(platform)
+    page = taken(examiner, journey)
+    flag = flag_of(platform, journey)
+    sent = {"verdict": "invalidated", "reason": "phone_used"}
+    refused = decide(examiner, page, seen=seal_on(examiner, page), **sent)
+    assert refused.status_code == 409
+    assert problems_of(refused) == [
+        "« Utilisation d'un téléphone » ne cite aucun moment : cochez-en au moins un dans la "
+        "liste à côté du lecteur (« Citer »).",
+        "« Utilisation d'un téléphone » demande aussi sa justification, la recommandation "
+        "étant « validée » : à moins qu'il ne cite un moment autre qu'un signalement de "
+        "détecteur (un signalement est un indice, jamais un verdict), écrivez-y ce que vous "
+        "avez vu dans l'enregistrement, en au moins 10 mots (0 donnés).",
+    ]
+    text = html.unescape(refused.text)
+    assert "2 problèmes à corriger, chacun indiqué à côté de son champ" in text
+    phone = text.split('<li class="reason" data-reason="phone_used">', 1)[1].split("</li>", 1)[0]
+    assert "ne cite aucun moment" in phone and "demande aussi sa justification" in phone
+
+    examiner.get("/lang/en")
+    refused = decide(examiner, page, seen=seal_on(examiner, page), **sent)
+    assert problems_of(refused) == [
+        "“Use of a phone” cites no moment: tick at least one in the list beside the player "
+        "(“Cite”).",
+        "“Use of a phone” needs its justification too, the recommendation being “validated”: "
+        "unless it cites a moment other than a detector flag (a flag is a hint, never a "
+        "verdict), write in it what you saw in the recording, in at least 10 words (0 given).",
+    ]
+    reply = examiner.post(
+        f"/api/reviews/{journey.review_id}/decision",
+        json={"verdict": "invalidated", "reasons": [{"reason": "phone_used", "evidence_ids": []}]},
+        headers={**csrf(examiner), "Accept-Language": "en"},
+    )
+    assert reply.status_code == 422, reply.text
+    assert [(p["field"], p.get("reason"), p["rule"]) for p in reply.json()["problems"]] == [
+        ("evidence", "phone_used", "R20"),
+        ("justification", "phone_used", "FLAG-HINT"),
+    ]
+    assert platform.ctx.store.get(journey.review_id, Review).verdict is None  # type: ignore[arg-type]
+    # Both corrected in one go, recorded: no second refusal.
+    done = decide(
+        examiner,
+        page,
+        seen=seal_on(examiner, page),
+        **sent,
+        **{f"evidence-{ReasonCode.PHONE_USED.value}": flag, "justification-phone_used": SAW},
+    )
+    assert done.status_code in (302, 303), problems_of(done)
+    decided = platform.ctx.store.get(journey.review_id, Review)  # type: ignore[arg-type]
+    assert decided.verdict is Verdict.INVALIDATED and decided.reasons[0].justification == SAW

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.evidence import Evidence, EvidenceKind, FlagKind, MediaSpan, ReasonCode, Verdict
-from domain.review import CitedReason, DecisionRefused, Problem, Review
+from domain.review import CitedReason, DecisionRefused, Field, Problem, Review
 from domain.rules import RULE_SETS, RuleSet, count_words
 
 T0 = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
@@ -61,6 +61,11 @@ def review_of(rules: RuleSet, *, flags: int, photos: bool) -> Review:
     return review
 
 
+def known_kind(review: Review, evidence_id: str) -> EvidenceKind:
+    (kind,) = [e.kind for e in review.evidence if e.id == evidence_id]
+    return kind
+
+
 cited_reasons = st.lists(
     st.tuples(
         st.sampled_from([r for r in ReasonCode if r is not ReasonCode.OTHER_RULE_BREACH]),
@@ -72,30 +77,42 @@ cited_reasons = st.lists(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(
     rules=st.sampled_from(sorted(RULE_SETS.values(), key=lambda r: r.version)),
     photos=st.booleans(),
+    flags=st.sampled_from([0, 2]),
     reasons=cited_reasons,
 )
 def test_flag_hint_asks_for_words_exactly_when_flags_alone_stand_against_a_validation(
     rules: RuleSet,
     photos: bool,
+    flags: int,
     reasons: list[tuple[ReasonCode, list[str], int]],
 ) -> None:
-    review = review_of(rules, flags=2, photos=photos)
+    """FLAG-HINT: the words are asked for unless the reason cites a moment of the review
+    other than a flag, whichever problem the examiner fixes first: a reason citing nothing
+    of the review yet is asked for them with R20's citation, when there is a flag to cite."""
+    review = review_of(rules, flags=flags, photos=photos)
     assert review.recommendation is not None
+    known = {e.id for e in review.evidence}
     cited = tuple(CitedReason(code, tuple(ids), " ".join(WORDS[:n])) for code, ids, n in reasons)
     problems = review.decision_problems(verdict=Verdict.INVALIDATED, reasons=cited)
     flagged = {p.reason for p in problems if p.rule == "FLAG-HINT"}
     needed = rules.flag_hint_justification_min_words
+
+    def flags_alone(c: CitedReason) -> bool:
+        ours = [e for e in c.evidence_ids if e in known]
+        if ours:
+            return all(e.startswith("f/") for e in ours)
+        return flags > 0  # nothing of the review cited yet: a flag could be
+
     expected = {
         c.reason
         for c in cited
         if needed is not None
         and review.recommendation.verdict is Verdict.VALIDATED
-        and c.evidence_ids
-        and all(e.startswith("f/") for e in c.evidence_ids)
+        and flags_alone(c)
         and count_words(c.justification) < needed
     }
     assert flagged == expected
@@ -103,7 +120,56 @@ def test_flag_hint_asks_for_words_exactly_when_flags_alone_stand_against_a_valid
     assert needed is None or rules.version == "rules-2026-12-flag-hint"
     for p in problems:
         if p.rule == "FLAG-HINT":
-            assert p.problem is Problem.FLAG_UNJUSTIFIED and p.needed == needed
+            (c,) = [c for c in cited if c.reason is p.reason]
+            uncited = not any(e in known for e in c.evidence_ids)
+            assert p.problem is (
+                Problem.FLAG_UNJUSTIFIED_UNCITED if uncited else Problem.FLAG_UNJUSTIFIED
+            )
+            assert p.needed == needed
+    # A decision that may be recorded is judged as it always was: FLAG-HINT asks exactly
+    # when every cited moment is a flag (no decision changes outcome).
+    for c in cited:
+        if c.evidence_ids and all(e in known for e in c.evidence_ids):
+            assert (c.reason in flagged) == (
+                needed is not None
+                and review.recommendation.verdict is Verdict.VALIDATED
+                and all(known_kind(review, e) is EvidenceKind.FLAG_RAISED for e in c.evidence_ids)
+                and count_words(c.justification) < needed
+            )
+
+
+def test_a_reason_citing_nothing_against_a_validation_is_told_both_problems_at_once() -> None:
+    """A reviewer's finding: « Invalidée », « Utilisation d'un téléphone », nothing cited and
+    no words was told of the missing citation only (R20); once the flag was cited, a second
+    refusal asked for the words (FLAG-HINT). One submission now says both."""
+    review = review_of(RULE_SETS["rules-2026-12-flag-hint"], flags=2, photos=True)
+    assert review.recommendation is not None
+    assert review.recommendation.verdict is Verdict.VALIDATED
+    uncited = (CitedReason(ReasonCode.PHONE_USED, ()),)
+    listed = review.decision_problems(verdict=Verdict.INVALIDATED, reasons=uncited)
+    assert [(p.rule, p.problem, p.field, p.reason) for p in listed] == [
+        ("R20", Problem.NO_EVIDENCE, Field.EVIDENCE, ReasonCode.PHONE_USED),
+        ("FLAG-HINT", Problem.FLAG_UNJUSTIFIED_UNCITED, Field.JUSTIFICATION, ReasonCode.PHONE_USED),
+    ]
+    assert (listed[1].needed, listed[1].given) == (10, 0)
+    review.collect_events()
+    with pytest.raises(DecisionRefused) as refused:
+        review.decide(at=T0, examiner_id=EXAMINER, verdict=Verdict.INVALIDATED, reasons=uncited)
+    assert refused.value.problems == listed
+    assert review.collect_events() == [] and review.verdict is None  # nothing recorded
+    # The flag cited: the words are still asked for, nothing new (the same rule, FLAG-HINT).
+    on_flag = (CitedReason(ReasonCode.PHONE_USED, ("f/0",)),)
+    (only,) = review.decision_problems(verdict=Verdict.INVALIDATED, reasons=on_flag)
+    assert (only.rule, only.problem) == ("FLAG-HINT", Problem.FLAG_UNJUSTIFIED)
+    # A moment other than a flag cited instead: no words needed, nothing refused.
+    on_photo = (CitedReason(ReasonCode.PHONE_USED, ("s/2",)),)
+    assert review.decision_problems(verdict=Verdict.INVALIDATED, reasons=on_photo) == ()
+    # A review without any flag: nothing but other moments to cite, so R20's citation only.
+    flagless = review_of(RULE_SETS["rules-2026-12-flag-hint"], flags=0, photos=True)
+    assert flagless.recommendation is not None
+    assert flagless.recommendation.verdict is Verdict.VALIDATED
+    (alone,) = flagless.decision_problems(verdict=Verdict.INVALIDATED, reasons=uncited)
+    assert alone.problem is Problem.NO_EVIDENCE
 
 
 @settings(max_examples=200, deadline=None)

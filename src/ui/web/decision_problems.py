@@ -40,6 +40,12 @@ PROBLEM_WORDS: dict[Problem, str] = {
         "a flag is a hint, never a verdict. Write in its justification what you saw in the "
         "recording, in at least %(n)s words (%(given)s given)."
     ),
+    Problem.FLAG_UNJUSTIFIED_UNCITED: N_(
+        "“%(reason)s” needs its justification too, the recommendation being “validated”: "
+        "unless it cites a moment other than a detector flag (a flag is a hint, never a "
+        "verdict), write in it what you saw in the recording, in at least %(n)s words "
+        "(%(given)s given)."
+    ),
     Problem.REASON_TWICE: N_(
         "“%(reason)s” is given twice: the use of a phone is either a reason to invalidate or "
         "excused (“Phone exception”), not both."
