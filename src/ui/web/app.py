@@ -24,6 +24,7 @@ from litestar.exceptions import (
     HTTPException,
     NotAuthorizedException,
     NotFoundException,
+    TooManyRequestsException,
     ValidationException,
 )
 from litestar.middleware.base import DefineMiddleware
@@ -82,6 +83,7 @@ from ui.web import (
     workspace,
 )
 from ui.web.edge import (
+    ADDRESS_REFUSED,
     MAX_BODY_BYTES,
     language_of,
     log_in_address,
@@ -319,6 +321,13 @@ _THROTTLED = frozenset(
 )
 
 
+# The log-in forms whose handlers answer the per-address limit's refusal themselves, on their
+# own page (edge.address_refused); the other throttled forms get the error page.
+_LOG_IN_FORMS = frozenset({"/login", "/staff/login"})
+# Set on a request the per-address limit let through (an app's own 429 is not the limit's).
+_PAST_THE_LIMIT = "vigie.past_the_limit"
+
+
 def _throttled_scope(scope: Scope) -> bool:
     """Log-in, reset and what asks for a password or code are rate-limited per client
     address; the rest is not."""
@@ -331,10 +340,25 @@ def _rate_limited(config: RateLimitConfig) -> Callable[[ASGIApp], ASGIApp]:
     at the scope's method and path tells."""
 
     def middleware(app: ASGIApp) -> ASGIApp:
-        limited = RateLimitMiddleware(app=app, config=config)
+        async def let_through(scope: Scope, receive: Receive, send: Send) -> None:
+            scope[_PAST_THE_LIMIT] = True  # type: ignore[literal-required]
+            await app(scope, receive, send)
+
+        limited = RateLimitMiddleware(app=let_through, config=config)
 
         async def handle(scope: Scope, receive: Receive, send: Send) -> None:
-            await (limited if _throttled_scope(scope) else app)(scope, receive, send)
+            if not _throttled_scope(scope):
+                await app(scope, receive, send)
+                return
+            try:
+                await limited(scope, receive, send)
+            except TooManyRequestsException as refused:
+                if scope["path"] not in _LOG_IN_FORMS or scope.get(_PAST_THE_LIMIT):
+                    raise
+                # A log-in form answers with its own page, the e-mail kept (edge.address_refused):
+                # its handler checks no password then.
+                scope[ADDRESS_REFUSED] = _retry_after(refused)  # type: ignore[literal-required]
+                await app(scope, receive, send)
 
         return handle
 

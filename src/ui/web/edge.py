@@ -211,6 +211,24 @@ def throttled(
     return f"{why} {when} {help_}", {"Retry-After": str(seconds)}
 
 
+# The scope key app._rate_limited sets on a log-in form its per-address limit refused: the
+# Retry-After header to answer with. The log-in handler then answers with its own page.
+ADDRESS_REFUSED = "vigie.address_refused"
+
+
+def address_refused(request: Request[Any, Any, Any]) -> tuple[str, dict[str, str]] | None:
+    """A log-in sent once too often from this address in a minute (the per-address limit,
+    app._rate_limited), or None: what the log-in page says then, in the reader's language,
+    and its Retry-After header. The password is not checked: the handler answers at once,
+    with its own page and the e-mail typed, rather than the candidates' error page with
+    their hotline and a « Back to my home page » (a reviewer's tour)."""
+    refused = request.scope.get(ADDRESS_REFUSED)
+    if not isinstance(refused, dict):
+        return None
+    _ = gettext_for(language_of(request))
+    return _("Too many attempts in a short time. Wait a minute, then try again."), refused
+
+
 def too_many_codes(language: str) -> str:
     """What a throttled second-factor step says (HTTP 429), in the reader's language."""
     _ = gettext_for(language)

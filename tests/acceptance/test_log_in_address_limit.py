@@ -1,0 +1,107 @@
+"""The per-address limit on the log-in forms (Litestar's, ten a minute): a member of staff, or
+a candidate, refused by it sees her own log-in page again with the limit's words as its error,
+her e-mail kept, status 429 and Retry-After, and no password checked (a reviewer's tour: the
+candidates' error page, its hotline and « Back to my home page », the e-mail lost)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from litestar.testing import TestClient
+
+from app.mail_rendering import SupportContact
+from domain.staff import Role
+from tests.acceptance.web import candidate, form_token, platform_on, register_staff
+from ui.web.app import create_app
+
+SECRET = b"q" * 32
+PASSWORD = "staff-pass-12"
+HER_PASSWORD = "candidat-pass-1"
+SUPPORT = SupportContact(email="hotline@vigie.example", phone="01 02 03 04 05")
+
+
+@pytest.fixture
+def client() -> Iterator[TestClient[Any]]:
+    platform = platform_on(SECRET, 71)
+    register_staff(platform, PASSWORD, {"eve@example.org": Role.EXAMINER})
+    candidate(platform, "ines@example.org", password=HER_PASSWORD)
+    platform.projections.catch_up(platform.ctx.store)
+    with TestClient(create_app(platform, secret=SECRET, support=SUPPORT)) as browser:
+        yield browser
+
+
+def _refused_by_the_limit(
+    client: TestClient[Any], path: str, email: str, right: str, language: str
+) -> Any:
+    """Ten wrong passwords from one address, then the right one: the limit's refusal."""
+    client.get(f"/lang/{language}")
+    token = form_token(client, path)
+    for _ in range(10):
+        wrong = client.post(path, data={"email": email, "password": "wrong", "_csrf_token": token})
+        assert wrong.status_code == 401
+    return client.post(path, data={"email": email, "password": right, "_csrf_token": token})
+
+
+def _email_field(page: str) -> str:
+    found = re.search(r'<input id="email"[^>]*value="([^"]*)"', page)
+    assert found is not None, "no e-mail field"
+    return found.group(1)
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("fr", "Trop de tentatives en peu de temps"),
+        ("en", "Too many attempts in a short time"),
+    ],
+)
+def test_staff_refused_by_the_address_limit_see_their_log_in_page(
+    client: TestClient[Any], language: str, words: str
+) -> None:
+    refused = _refused_by_the_limit(client, "/staff/login", "eve@example.org", PASSWORD, language)
+    assert refused.status_code == 429
+    assert refused.headers["retry-after"].isdigit() and int(refused.headers["retry-after"]) > 0
+    page = refused.text
+    assert 'action="/staff/login"' in page and 'id="login-error"' in page and words in page
+    assert _email_field(page) == "eve@example.org"
+    assert "hotline@vigie.example" not in page and "01 02 03 04 05" not in page
+    assert 'href="/" role="button"' not in page  # not the error page's « home »
+    assert f'<html lang="{language}"' in page
+    # The right password was not checked: no staff session came of it.
+    assert client.get("/examiner/reviews", follow_redirects=False).status_code in (302, 303)
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("fr", "Trop de tentatives en peu de temps"),
+        ("en", "Too many attempts in a short time"),
+    ],
+)
+def test_a_candidate_refused_by_the_address_limit_sees_her_log_in_page(
+    client: TestClient[Any], language: str, words: str
+) -> None:
+    refused = _refused_by_the_limit(client, "/login", "ines@example.org", HER_PASSWORD, language)
+    assert refused.status_code == 429
+    assert refused.headers["retry-after"].isdigit() and int(refused.headers["retry-after"]) > 0
+    page = refused.text
+    assert 'action="/login"' in page and 'id="login-error"' in page and words in page
+    assert _email_field(page) == "ines@example.org"
+    assert 'id="password"' in page  # she tries again from here
+    assert client.get("/exams", follow_redirects=False).status_code in (302, 303)
+
+
+def test_the_other_throttled_forms_keep_the_error_page(client: TestClient[Any]) -> None:
+    """Only the two log-in forms answer the limit themselves; a reset request is refused as
+    before (and never reaches its handler)."""
+    token = form_token(client, "/password/forgot")
+    codes = [
+        client.post(
+            "/password/forgot", data={"email": "ines@example.org", "_csrf_token": token}
+        ).status_code
+        for _ in range(11)
+    ]
+    assert codes[-1] == 429 and 429 not in codes[:10]
