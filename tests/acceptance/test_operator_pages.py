@@ -137,16 +137,16 @@ def test_a_csv_with_one_bad_line_enrols_nobody_and_reports_every_line(
     assert 'data-imported="no"' in reply.text
     assert 'name="digest"' not in reply.text  # nothing to import: the lines are to be fixed
     assert "2 lignes en erreur : rien ne peut être importé" in notice(reply)
-    assert (
-        line(reply, 2)
-        == "2 Alex Durand a@example.org Certification Bureautique Access sera inscrit(e)"
+    assert line(reply, 2) == (
+        "2 Alex Durand a@example.org Certification Bureautique Access Français non sera inscrit(e)"
     )
     assert line(reply, 4) == (
-        "4 Y X not-an-address Certification Bureautique Access Erreur Adresse e-mail email — "
+        "4 Y X not-an-address Certification Bureautique Access Français non Erreur Adresse e-mail "
+        "email — "
         "« not-an-address » n'est pas une adresse e-mail"
     )
     assert line(reply, 5) == (
-        "5 W Z c@example.org UNKNOWN Erreur Certification certification_code — "
+        "5 W Z c@example.org UNKNOWN Français non Erreur Certification certification_code — "
         "certification inconnue « UNKNOWN »"
     )
     assert platform.ctx.store.head() == head  # nothing half-imported
@@ -311,7 +311,7 @@ def test_a_csv_refused_as_a_whole_says_why_in_the_page_language(
     )
     bad = upload(client, GOOD + "d@example.org,Dee,Di,ENI-ACCESS,de\n")
     assert line(bad, 4) == (
-        "4 Di Dee d@example.org Certification Bureautique Access Error Language language — "
+        "4 Di Dee d@example.org Certification Bureautique Access de no Error Language language — "
         "write fr or en, not “de”"
     )
     assert "1 line in error: nothing can be imported" in notice(bad)
@@ -366,7 +366,8 @@ def test_codes_and_languages_are_read_whatever_their_case_and_kept_as_the_catalo
     reply = import_file(client, text)
     assert 'data-imported="yes"' in reply.text, notice(reply)
     assert (
-        line(reply, 2) == "2 Alex Durand a@example.org Certification Bureautique Access inscrit(e)"
+        line(reply, 2)
+        == "2 Alex Durand a@example.org Certification Bureautique Access Anglais non inscrit(e)"
     )
     platform.projections.catch_up(platform.ctx.store)
     assert {s.certification_code for s in platform.projections.enrollments.values()} == {

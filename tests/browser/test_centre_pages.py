@@ -282,3 +282,23 @@ def test_an_address_in_the_csv_preview_reads_whole_on_a_desktop(
     assert len(addresses) == 3 and all(count == 1 for _a, count in addresses), addresses
     page.locator("#lines").screenshot(path=str(SHOTS / f"{language}-11-csv-addresses.png"))
     watched.look(f"{language}-11-csv-addresses", expected_status=True)
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_a_file_s_columns_vigie_does_not_read_are_named_on_its_preview(
+    server: Server, page: Any, language: str
+) -> None:
+    """`langue` for `language` (refused: rename it) and `notes` (ignored) beside the lines,
+    each line's language and re-enrolment: within the page, no serious violation."""
+    a_centre_operator(server)
+    watched = Watched(page)
+    centre_logged_in(page, server, language)
+    choose_file(
+        page,
+        "email;surname;first_name;certification_code;langue;re_enrol;notes\n"
+        "karl.martin@example.org;Martin;Karl;ENI-ACCESS;en;oui;groupe B\n",
+    )
+    page.locator("#columns").wait_for()
+    assert page.locator("#confirm-import").count() == 0
+    page.locator("#file").wait_for()  # the corrected file chosen again from here
+    watched.look(f"{language}-12-csv-columns")

@@ -7,7 +7,9 @@ as the catalogue spells them. Problems are codes; the pages word them."""
 from __future__ import annotations
 
 import csv
+import difflib
 import io
+import unicodedata
 from dataclasses import dataclass
 
 from app.use_cases import enrolment
@@ -24,6 +26,67 @@ REQUIRED_COLUMNS = CSV_COLUMNS[:4]
 MAX_CSV_LINES = 2000
 YES = frozenset({"yes", "oui", "y", "o", "1", "true", "vrai", "x"})
 NO = frozenset({"", "no", "non", "n", "0", "false", "faux"})
+# Other names a centre gives the columns Vigie reads, as `_folded` writes them: its own
+# spelling, French, the usual English. A file whose `langue` column was silently dropped
+# enrolled an English speaker in French (a reviewer's tour).
+LIKELY_MEANT = {
+    **{name: "email" for name in ("courriel", "mail", "adressemail", "adresseemail")},
+    **{name: "email" for name in ("adressecourriel", "emailaddress", "mailaddress")},
+    **{name: "surname" for name in ("nom", "nomdefamille", "lastname", "familyname", "name")},
+    **{name: "first_name" for name in ("prenom", "givenname", "forename")},
+    **{name: "certification_code" for name in ("certification", "code", "codecertification")},
+    **{name: "certification_code" for name in ("certificationcode", "certif", "codeexamen")},
+    **{name: "language" for name in ("langue", "lang", "langage", "langueducandidat")},
+    **{name: "re_enrol" for name in ("reinscription", "reinscrire", "reenroll", "reenrolment")},
+}
+
+
+def _folded(name: str) -> str:
+    """A column's name without case, accents, spaces or punctuation: `Prénom` is `prenom`,
+    `E-mail` is `email`, `First Name` is `firstname`."""
+    spelled = unicodedata.normalize("NFKD", name.casefold())
+    return "".join(c for c in spelled if c.isalnum() and not unicodedata.combining(c))
+
+
+def meant_column(name: str) -> str:
+    """The column Vigie reads that `name` most likely means, or "" for an unrelated one
+    (`notes`, `birth_date`): the same once folded, a usual other name, or one close
+    letter-for-letter (`langauge`)."""
+    by_fold = {_folded(column): column for column in CSV_COLUMNS} | LIKELY_MEANT
+    folded = _folded(name)
+    if folded in by_fold:
+        return by_fold[folded]
+    close = difflib.get_close_matches(folded, by_fold, n=1, cutoff=0.8)
+    return by_fold[close[0]] if close else ""
+
+
+@dataclass(frozen=True)
+class Unread:
+    """A column of the file Vigie does not read, and the one it likely means ("" if none);
+    `has_meant`: the file has that column as well (Vigie reads that one: `name` beside
+    `surname` and `first_name` is only ignored)."""
+
+    column: str
+    meant: str = ""
+    has_meant: bool = False
+
+
+@dataclass(frozen=True)
+class Header:
+    """The file's columns that Vigie does not read. One that looks like a column Vigie reads
+    and the file lacks refuses the file, its lines still checked: its values would be
+    dropped and the lines recorded otherwise (every mail in French when `langue` said `en`).
+    Any other is only said: it is ignored and nothing of it is recorded."""
+
+    unread: tuple[Unread, ...] = ()
+
+    @property
+    def to_rename(self) -> tuple[Unread, ...]:
+        return tuple(u for u in self.unread if u.meant and not u.has_meant)
+
+    @property
+    def ignored(self) -> tuple[Unread, ...]:
+        return tuple(u for u in self.unread if not u.meant or u.has_meant)
 
 
 @dataclass(frozen=True)
@@ -56,6 +119,8 @@ class LineReport:
     certification: str = ""
     problems: tuple[Problem, ...] = ()
     outcome: str = ""
+    language: str = ""  # as written: fr, en, "" (French by default) or what was typed
+    re_enrol: str = ""  # yes, no, or what was typed
 
 
 def as_written(row: dict[str, str], known_codes: set[str]) -> dict[str, str]:
@@ -116,13 +181,31 @@ def delimiter_of(text: str) -> str:
     return ";" if header.count(";") > header.count(",") else ","
 
 
-def check_csv(
-    text: str, known_codes: set[str]
-) -> tuple[list[enrolment.Enrolment], list[LineReport]]:
-    """Every line checked before anything is recorded: nothing half-imported."""
+def _reader(text: str) -> tuple[csv.DictReader[str], list[str]]:
     reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")), delimiter=delimiter_of(text))
     header = [(name or "").strip() for name in reader.fieldnames or []]
     reader.fieldnames = header
+    return reader, header
+
+
+def header_of(text: str) -> Header:
+    """The columns of the file's first line that Vigie does not read, in the file's order
+    (an empty name, as a separator at the end of the line leaves, is none)."""
+    _, header = _reader(text)
+    unread = []
+    for name in dict.fromkeys(header):
+        if name and name not in CSV_COLUMNS:
+            meant = meant_column(name)
+            unread.append(Unread(name, meant, meant in header))
+    return Header(tuple(unread))
+
+
+def check_csv(
+    text: str, known_codes: set[str]
+) -> tuple[list[enrolment.Enrolment], list[LineReport]]:
+    """Every line checked before anything is recorded: nothing half-imported. The columns
+    it does not read are `header_of`'s."""
+    reader, header = _reader(text)
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
         raise FileRefused("missing_columns", ", ".join(missing))
@@ -145,6 +228,8 @@ def check_csv(
             f"{row['first_name']} {row['surname']}".strip(),
             row["certification_code"],
             problems,
+            language=row["language"],
+            re_enrol=_yes_or_no(row["re_enrol"]),
         )
         reports.append(line)
         if not problems:
@@ -161,6 +246,12 @@ def check_csv(
     if not reports:
         raise FileRefused("empty")
     return wanted, reports
+
+
+def _yes_or_no(value: str) -> str:
+    if value.lower() in YES:
+        return "yes"
+    return "no" if value.lower() in NO else value
 
 
 def digest_of(wanted: list[enrolment.Enrolment]) -> str:

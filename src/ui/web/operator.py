@@ -49,15 +49,18 @@ from ui.web.edge import (
     staff_id,
 )
 from ui.web.enrolment_file import (
+    CSV_COLUMNS,
     MAX_CSV_LINES,
     YES,
     FileRefused,
+    Header,
     LineReport,
     as_written,
     check_csv,
     digest_of,
     email_problem,
     form_problems,
+    header_of,
 )
 from ui.web.i18n import N_
 from ui.web.scores import percent
@@ -75,6 +78,8 @@ COLUMN_WORDS = {
     "language": N_("Language"),
     "re_enrol": N_("Enrol again"),
 }
+# The language a line enrols in, in words ("": none written, so French).
+LANGUAGE_WORDS = {"fr": N_("French"), "en": N_("English"), "": N_("French (by default)")}
 # What is wrong with a value: %(value)s is the value, or the other line it repeats.
 PROBLEM_WORDS = {
     "bad_email": N_("“%(value)s” is not an e-mail address"),
@@ -355,8 +360,11 @@ def _appeal_decided(projections: Projections, session: SessionSummary | None) ->
 
 
 def matches(row: RosterRow, search: str, state: str) -> bool:
-    """The search looks in the name, the e-mail and the certification; the state filters."""
-    words = f"{row.surname} {row.first_name} {row.email} {row.certification}".casefold()
+    """The search looks in the name, the e-mail and the certification, by its title or its
+    code (`ENI-ACCESS` found nobody: a reviewer's tour); the state filters."""
+    words = " ".join(
+        (row.surname, row.first_name, row.email, row.certification, row.certification_code)
+    ).casefold()
     return all(w in words for w in search.casefold().split()) and state in ("", row.state)
 
 
@@ -434,6 +442,8 @@ def _report(request: Request[Any, Any, Any], page: dict[str, Any]) -> dict[str, 
         problem_words=PROBLEM_WORDS,
         file_words=FILE_PROBLEM_WORDS,
         outcome_words=OUTCOME_WORDS,
+        language_words=LANGUAGE_WORDS,
+        read_columns=CSV_COLUMNS,
         **page,
     )
 
@@ -609,9 +619,15 @@ class OperatorDesk(Controller):
         centre = centre_of(request)
         platform = platform_of(request)
         titles = {c.code: c.title for c in platform.ctx.catalogue}
-        page: dict[str, Any] = {"stage": "preview", "reports": [], "file_error": None}
+        page: dict[str, Any] = {
+            "stage": "preview",
+            "reports": [],
+            "file_error": None,
+            "header": Header(),
+        }
         try:
             text = _read_upload(data)
+            page["header"] = header_of(text)  # said, even when the file is refused whole
             wanted, reports = check_csv(text, set(titles))
         except FileRefused as refused:
             page["file_error"] = (refused.problem, refused.value)
@@ -642,14 +658,21 @@ class OperatorDesk(Controller):
         staff = staff_id(request)
         platform = platform_of(request)
         titles = {c.code: c.title for c in platform.ctx.catalogue}
-        page: dict[str, Any] = {"stage": "report", "reports": [], "file_error": None}
+        page: dict[str, Any] = {
+            "stage": "report",
+            "reports": [],
+            "file_error": None,
+            "header": Header(),
+        }
         try:
             text = base64.b64decode(data.content, validate=True).decode()
+            header = header_of(text)
             wanted, reports = check_csv(text, set(titles))
         # ValueError: base64 of non-ASCII letters (binascii.Error covers only ASCII garbage).
         except (ValueError, FileRefused):
-            wanted, reports = [], []
-        if not wanted or any(r.problems for r in reports) or digest_of(wanted) != data.digest:
+            header, wanted, reports = Header(), [], []
+        refused = header.to_rename or any(r.problems for r in reports)
+        if not wanted or refused or digest_of(wanted) != data.digest:
             page["file_error"] = ("changed", "")
             return Template("csv_report.html", context=_report(request, page), status_code=409)
         done = enrolment.import_enrolments(
@@ -666,6 +689,7 @@ class OperatorDesk(Controller):
                 for report, line in zip(reports, done.lines, strict=True)
             ]
         page.update(
+            header=header,
             reports=_titled(reports, titles),
             counts=_counts(reports),
             already=done.already_imported,
