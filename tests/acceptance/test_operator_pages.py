@@ -633,6 +633,16 @@ def test_the_hotline_reads_every_centre_s_candidates_on_the_same_page(
     assert "<h1>Centre de formation et hotline</h1>" in page.text
     assert '<ul id="operator-links">' in page.text
     assert [r.split()[0] for r in roster_lines(page)] == ["DURAND", "PETIT"]
+    # Each name opens the person's hotline page (a reviewer's tour: support retyped it in the
+    # hotline's search); the centre's own list links nowhere.
+    links = re.findall(
+        r'<a class="centre-name" href="(/hotline/candidates/[0-9a-f-]+)">', page.text
+    )
+    assert len(links) == 2
+    with TestClient(create_app(platform, secret=SECRET, support=SupportContact())) as hotline:
+        log_in(hotline, "/staff/login", "hotline@example.org", "hotline-pass-1")
+        assert "DURAND" in hotline.get(links[0]).text or "PETIT" in hotline.get(links[0]).text
+    assert '<a class="centre-name"' not in client.get("/operator").text
 
 
 def test_the_hotline_enrols_nobody_a_training_centre_does(

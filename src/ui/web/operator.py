@@ -227,6 +227,7 @@ class RosterRow:
     # the domain's rule, and not for an erased holder): it was offered on every row, and
     # refused only after « Accorder » (a tester's tour).
     takes_accommodations: bool = False
+    candidate_id: UUID | None = None  # the hotline's page of the person (support's list links it)
 
     @property
     def can_book_a_slot(self) -> bool:
@@ -347,6 +348,7 @@ def roster(
                 erased=summary.holder_erased,
                 takes_accommodations=not summary.holder_erased
                 and closed_to_grants(summary, session) is None,
+                candidate_id=summary.candidate_id,
             )
         )
     return sorted(rows, key=lambda r: (r.surname.casefold(), r.first_name.casefold(), r.email))
