@@ -130,7 +130,9 @@ def test_each_review_to_reassign_names_its_candidate_her_centre_s_own_and_erased
     with TestClient(create_app(platform, secret=SECRET, support=SupportContact())) as client:
         log_in(client, "/staff/login", "cat@example.org", PASSWORD)
         page = client.get("/operator/reviews").text
-        assert page.count('<td class="candidate-name">MARTIN Camille</td>') == 1
+        assert (
+            page.count('<td class="candidate-name" data-label="Candidat">MARTIN Camille</td>') == 1
+        )
         assert '<th scope="col">Candidat</th>' in page
         assert hers.candidate_id is not None
         erase_candidate(
@@ -143,7 +145,7 @@ def test_each_review_to_reassign_names_its_candidate_her_centre_s_own_and_erased
             system_account="tests@127.0.0.1",
         )
         erased = client.get("/operator/reviews").text
-    assert '<td class="candidate-name">personne effacée</td>' in erased
+    assert '<td class="candidate-name" data-label="Candidat">personne effacée</td>' in erased
     assert "MARTIN" not in erased
 
 
