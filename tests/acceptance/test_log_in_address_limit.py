@@ -45,28 +45,38 @@ def _refused_by_the_limit(
     return client.post(path, data={"email": email, "password": right, "_csrf_token": token})
 
 
-def _email_field(page: str) -> str:
-    found = re.search(r'<input id="email"[^>]*value="([^"]*)"', page)
-    assert found is not None, "no e-mail field"
-    return found.group(1)
-
-
-@pytest.mark.parametrize(
+IN_BOTH_LANGUAGES = pytest.mark.parametrize(
     ("language", "words"),
     [
         ("fr", "Trop de tentatives en peu de temps"),
         ("en", "Too many attempts in a short time"),
     ],
 )
+
+
+def _its_log_in_page(refused: Any, path: str, email: str, words: str) -> str:
+    """The refusal is the log-in form at `path` again: 429 with a Retry-After, its error
+    said, the e-mail kept; its HTML."""
+    assert refused.status_code == 429
+    assert refused.headers["retry-after"].isdigit() and int(refused.headers["retry-after"]) > 0
+    page: str = refused.text
+    assert f'action="{path}"' in page and 'id="login-error"' in page and words in page
+    assert _email_field(page) == email
+    return page
+
+
+def _email_field(page: str) -> str:
+    found = re.search(r'<input id="email"[^>]*value="([^"]*)"', page)
+    assert found is not None, "no e-mail field"
+    return found.group(1)
+
+
+@IN_BOTH_LANGUAGES
 def test_staff_refused_by_the_address_limit_see_their_log_in_page(
     client: TestClient[Any], language: str, words: str
 ) -> None:
     refused = _refused_by_the_limit(client, "/staff/login", "eve@example.org", PASSWORD, language)
-    assert refused.status_code == 429
-    assert refused.headers["retry-after"].isdigit() and int(refused.headers["retry-after"]) > 0
-    page = refused.text
-    assert 'action="/staff/login"' in page and 'id="login-error"' in page and words in page
-    assert _email_field(page) == "eve@example.org"
+    page = _its_log_in_page(refused, "/staff/login", "eve@example.org", words)
     assert "hotline@vigie.example" not in page and "01 02 03 04 05" not in page
     assert 'href="/" role="button"' not in page  # not the error page's « home »
     assert f'<html lang="{language}"' in page
@@ -74,22 +84,12 @@ def test_staff_refused_by_the_address_limit_see_their_log_in_page(
     assert client.get("/examiner/reviews", follow_redirects=False).status_code in (302, 303)
 
 
-@pytest.mark.parametrize(
-    ("language", "words"),
-    [
-        ("fr", "Trop de tentatives en peu de temps"),
-        ("en", "Too many attempts in a short time"),
-    ],
-)
+@IN_BOTH_LANGUAGES
 def test_a_candidate_refused_by_the_address_limit_sees_her_log_in_page(
     client: TestClient[Any], language: str, words: str
 ) -> None:
     refused = _refused_by_the_limit(client, "/login", "ines@example.org", HER_PASSWORD, language)
-    assert refused.status_code == 429
-    assert refused.headers["retry-after"].isdigit() and int(refused.headers["retry-after"]) > 0
-    page = refused.text
-    assert 'action="/login"' in page and 'id="login-error"' in page and words in page
-    assert _email_field(page) == "ines@example.org"
+    page = _its_log_in_page(refused, "/login", "ines@example.org", words)
     assert 'id="password"' in page  # she tries again from here
     assert client.get("/exams", follow_redirects=False).status_code in (302, 303)
 

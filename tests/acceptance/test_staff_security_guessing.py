@@ -56,6 +56,16 @@ def _send(desk: TestClient[Any], path: str, **fields: str) -> Any:
     return desk.post(f"/staff/security{path}", data={**fields, "_csrf_token": token})
 
 
+def _turned_on(desk: TestClient[Any], clock: Any) -> tuple[str, str]:
+    """Eve's second factor set up and confirmed from the page: its secret, and the code that
+    confirmed it."""
+    setup = _send(desk, "/second-factor", current=PASSWORD)
+    secret = setup.text.split('id="totp-secret"')[1].split(">")[1].split("<")[0].strip()
+    code = pyotp.TOTP(secret).at(clock.now())
+    assert _send(desk, "/second-factor/confirm", code=code).status_code == 200
+    return secret, code
+
+
 def _change(desk: TestClient[Any], current: str) -> Any:
     return _send(desk, "/password", current=current, password="another-pass-3")
 
@@ -102,10 +112,7 @@ def test_codes_to_switch_the_second_factor_off_are_counted_too(
     platform: Platform, desk: TestClient[Any]
 ) -> None:
     clock: Any = platform.ctx.clock
-    setup = _send(desk, "/second-factor", current=PASSWORD)
-    secret = setup.text.split('id="totp-secret"')[1].split(">")[1].split("<")[0].strip()
-    code = pyotp.TOTP(secret).at(clock.now())
-    assert _send(desk, "/second-factor/confirm", code=code).status_code == 200
+    secret, _code = _turned_on(desk, clock)
     clock.advance(seconds=30)
     good = pyotp.TOTP(secret).at(clock.now())
     bad = "000000" if good != "000000" else "111111"
@@ -136,10 +143,7 @@ def test_the_code_that_just_turned_the_factor_on_is_refused_at_log_in_saying_why
     confirmed the set-up was refused as « not right », with « type the digits your app shows
     now », which were that very code."""
     clock: Any = platform.ctx.clock
-    setup = _send(desk, "/second-factor", current=PASSWORD)
-    secret = setup.text.split('id="totp-secret"')[1].split(">")[1].split("<")[0].strip()
-    code = pyotp.TOTP(secret).at(clock.now())
-    assert _send(desk, "/second-factor/confirm", code=code).status_code == 200
+    _secret, code = _turned_on(desk, clock)
     desk.post("/logout", data={"_csrf_token": form_token(desk, "/staff/security")})
     log_in_as_staff = desk.post(
         "/staff/login",

@@ -186,15 +186,10 @@ async def login(request: Request[Any, Any, Any], data: Typed[LogInForm]) -> Resp
     # in here before), and per account from everywhere, a ceiling this browser then passes.
     # The attempt takes its place in the counts before the password is checked: a burst sent
     # at once gets ten checked, not one per request that read the counts before any failure.
-    refused = address_refused(request)
-    if refused is not None:  # this address's per-minute limit: no password checked
-        error, retry_after = refused
-        return Template(
-            "login.html",
-            context=context(request, error=error, back_to=back_to),
-            status_code=429,
-            headers=retry_after,
-        )
+    # This address's per-minute limit: its own page again, no password checked.
+    refused = address_refused(request, "login.html", back_to)
+    if refused is not None:
+        return refused
     place = place_of(request, data.email, AREA)
     attempt = await sync_to_thread(throttle.attempt, data.email, AREA, place)
     if isinstance(attempt, Refusal):

@@ -22,7 +22,7 @@ from litestar.exceptions import (
 )
 from litestar.handlers.base import BaseRouteHandler
 from litestar.params import Body
-from litestar.response import Redirect, Response
+from litestar.response import Redirect, Response, Template
 from litestar.utils.scope.state import ScopeState
 
 from adapters.bootstrap import Platform
@@ -216,17 +216,25 @@ def throttled(
 ADDRESS_REFUSED = "vigie.address_refused"
 
 
-def address_refused(request: Request[Any, Any, Any]) -> tuple[str, dict[str, str]] | None:
+def address_refused(
+    request: Request[Any, Any, Any], template: str, back_to: str
+) -> Template | None:
     """A log-in sent once too often from this address in a minute (the per-address limit,
-    app._rate_limited), or None: what the log-in page says then, in the reader's language,
-    and its Retry-After header. The password is not checked: the handler answers at once,
-    with its own page and the e-mail typed, rather than the candidates' error page with
-    their hotline and a « Back to my home page » (a reviewer's tour)."""
+    app._rate_limited): the log-in page `template` again, saying so in the reader's language,
+    the e-mail typed kept, with 429 and its Retry-After; None otherwise. The password is not
+    checked: the handler answers at once, with its own page, rather than the candidates'
+    error page with their hotline and a « Back to my home page » (a reviewer's tour)."""
     refused = request.scope.get(ADDRESS_REFUSED)
     if not isinstance(refused, dict):
         return None
     _ = gettext_for(language_of(request))
-    return _("Too many attempts in a short time. Wait a minute, then try again."), refused
+    error = _("Too many attempts in a short time. Wait a minute, then try again.")
+    return Template(
+        template,
+        context=context(request, error=error, back_to=back_to),
+        status_code=429,
+        headers=refused,
+    )
 
 
 def too_many_codes(language: str) -> str:
