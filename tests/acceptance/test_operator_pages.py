@@ -137,8 +137,10 @@ def test_a_csv_with_one_bad_line_enrols_nobody_and_reports_every_line(
     assert 'data-imported="no"' in reply.text
     assert 'name="digest"' not in reply.text  # nothing to import: the lines are to be fixed
     assert "2 lignes en erreur : rien ne peut être importé" in notice(reply)
+    # A sound line of a refused file is not « sera inscrit(e) »: nobody is (a reviewer's tour).
     assert line(reply, 2) == (
-        "2 Alex Durand a@example.org Certification Bureautique Access Français non sera inscrit(e)"
+        "2 Alex Durand a@example.org Certification Bureautique Access Français non "
+        "correcte : inscrite une fois le fichier corrigé"
     )
     assert line(reply, 4) == (
         "4 Y X not-an-address Certification Bureautique Access Français non Erreur Adresse e-mail "
