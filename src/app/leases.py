@@ -98,6 +98,16 @@ class LeaseKeeper:
             lease = self._held.get(kind)
         return lease is not None and lease.held_by(self.holder, self.clock.now())
 
+    def gone(self, holder: str) -> bool:
+        """Whether the worker named `holder` is gone: no presence lease of its is held now (it
+        stopped renewing, or was never a worker). Every restart is a new holder, so a gone
+        worker does not come back under its name."""
+        if holder == self.holder:
+            return False
+        now = self.clock.now()
+        kind = presence_kind(holder)
+        return not any(lease.kind == kind and lease.held_at(now) for lease in self.store.leases())
+
     def held(self) -> tuple[str, ...]:
         return tuple(k for k in self.kinds if self.holds(k))
 

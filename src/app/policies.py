@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Protocol
@@ -88,6 +88,10 @@ class PolicyRunner:
     policies: Sequence[Policy]
     name: str = field(default_factory=lambda: f"runner-{uuid4().hex[:12]}")
     claim_lease: timedelta = timedelta(seconds=CLAIM_LEASE_S)
+    # Whether the runner named is known gone: a worker's runner is named after its holder
+    # (app.leases), gone once its presence lease ran out. Without it a dead runner's claim
+    # waits out its lease, and the policy holds every later request back until then.
+    gone: Callable[[str], bool] = field(default=lambda runner: False, repr=False)
 
     def run(self) -> int:
         """Process everything recorded so far; returns how many reactions were saved.
@@ -188,9 +192,19 @@ class PolicyRunner:
                 lease_until=lease_until,
             )
         else:
-            if claim.held(at):
-                return claim.runner == self.name
-            claim.take_over(runner=self.name, at=at, lease_until=lease_until)
+            if claim.runner == self.name and claim.held(at):
+                return True
+            gone = claim.held(at) and self.gone(claim.runner)
+            if claim.held(at) and not gone:
+                return False
+            if gone:
+                LOG.warning(
+                    "%s takes over the claim of %s on %s: that worker is gone",
+                    self.name,
+                    claim.runner,
+                    _cause(recorded),
+                )
+            claim.take_over(runner=self.name, at=at, lease_until=lease_until, holder_gone=gone)
         try:
             store.save(claim)
         except ConcurrencyConflict:
@@ -228,8 +242,8 @@ def split_by_claims(runner: PolicyRunner) -> tuple[PolicyRunner, PolicyRunner]:
     claiming = [p for p in runner.policies if getattr(p, "claims_before_reacting", False)]
     others = [p for p in runner.policies if p not in claiming]
     return (
-        PolicyRunner(runner.ctx, others, name=runner.name),
-        PolicyRunner(runner.ctx, claiming, name=runner.name),
+        PolicyRunner(runner.ctx, others, name=runner.name, gone=runner.gone),
+        PolicyRunner(runner.ctx, claiming, name=runner.name, gone=runner.gone),
     )
 
 

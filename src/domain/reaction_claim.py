@@ -4,7 +4,9 @@ the database and cannot be rolled back with it (provisioning a workspace: a VM, 
 Several workers follow the log; without a claim two of them could both call the launcher for
 the same request, and only one of the results would be recorded. The claim is saved with
 optimistic concurrency first: only the worker whose claim was stored reacts. A worker that
-dies holding a claim leaves it to the next one once its lease has ended (issue 12).
+dies holding a claim leaves it to the next one once its lease has ended (issue 12), or as soon
+as the others know it is gone: a worker whose presence lease ran out (domain.lease) is not
+coming back, and waiting out the claim's five minutes would hold every candidate's workspace.
 """
 
 from __future__ import annotations
@@ -74,10 +76,13 @@ class ReactionClaim(Aggregate):
         """Its lease has not ended: the runner holding it may still be at work."""
         return utc(at) < utc(self.lease_until)
 
-    def take_over(self, *, runner: str, at: datetime, lease_until: datetime) -> None:
-        """Another runner takes a claim whose lease ended (its runner died or hung)."""
+    def take_over(
+        self, *, runner: str, at: datetime, lease_until: datetime, holder_gone: bool = False
+    ) -> None:
+        """Another runner takes a claim whose lease ended (its runner died or hung), or whose
+        runner is known gone (`holder_gone`: a worker that stopped renewing its presence)."""
         _check(runner, at, lease_until)
-        if self.held(at):
+        if self.held(at) and not holder_gone:
             raise InvalidArgument("runner", f"the claim is held by {self.runner} until its lease")
         self._taken_over(runner=runner, lease_until=lease_until, timestamp=at)
 

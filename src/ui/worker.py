@@ -22,7 +22,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from adapters.bootstrap import Platform
@@ -61,8 +61,14 @@ class Passes:
     _read_models: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
-    def of(cls, platform: Platform) -> Passes:
-        runner, calling_out = split_by_claims(platform.runner)
+    def of(cls, platform: Platform, keeper: LeaseKeeper | None = None) -> Passes:
+        """With this worker's `keeper`, the policies' claims are in the worker's name, and a
+        claim whose worker is gone (SIGKILL, a machine lost) is taken over once its presence
+        lease runs out (seconds), not after the claim's own lease (minutes)."""
+        runner = platform.runner
+        if keeper is not None:
+            runner = replace(runner, name=keeper.holder, gone=keeper.gone)
+        runner, calling_out = split_by_claims(runner)
         return cls(platform, runner, calling_out)
 
     def run(self, kind: str) -> bool:
@@ -222,7 +228,7 @@ def work(
     `parent` process is gone: a `vigie serve` that started this worker); with `once`, one
     pass of each kind held, then give the leases back."""
     keeper = keeper or keeper_for(platform)
-    passes = Passes.of(platform)
+    passes = Passes.of(platform, keeper)
     keep_leases(keeper)
     LOG.info(
         "worker %s holds %s (leases in %s, %s s each)",

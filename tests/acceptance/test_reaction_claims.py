@@ -1,18 +1,23 @@
 """Issue 12: a workspace request is claimed before the launcher is called, so of several
-workers following the log, one provisions it; a claim whose runner died is taken over."""
+workers following the log, one provisions it; a claim whose runner died is taken over: after
+its lease, or as soon as its worker is known gone."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 from adapters.bootstrap import Platform
+from adapters.clock import ManualClock
 from adapters.launcher.memory import MemoryLauncher
+from adapters.leases import MemoryLeases
+from app.leases import LEASE_TERM_S, LeaseKeeper
 from app.policies import CLAIM_LEASE_S, PolicyRunner, default_policies
 from app.ports.event_store import Recorded
 from app.use_cases import portal
 from domain.exam_attempt import ExamAttempt
 from domain.reaction_claim import ReactionClaim, claim_id
 from ui.journey import Journey
+from ui.worker import KINDS, Passes
 
 
 def _requested(journey: Journey) -> Recorded:
@@ -66,3 +71,74 @@ def test_a_workspace_request_claimed_by_another_runner_is_left_to_it_and_taken_o
     # Run again, or from a third runner: nothing is provisioned twice.
     PolicyRunner(ctx, default_policies()).run_until_quiet()
     assert ctx.store.get(requested.event.originator_id, ExamAttempt).version == attempt.version
+
+
+def test_a_claim_whose_worker_is_gone_is_taken_over_once_its_presence_runs_out_not_after_minutes(
+    journey: Journey, platform: Platform
+) -> None:
+    """A worker SIGKILLed between its claim and its reaction: the next worker provisions the
+    request as soon as the dead one's presence lease has run out (seconds), not after the
+    claim's five minutes, during which every later candidate's workspace would wait too."""
+    requested = _requested(journey)
+    ctx = platform.ctx
+    launcher = ctx.launcher
+    assert isinstance(launcher, MemoryLauncher)
+    leases, lease_clock = MemoryLeases(), ManualClock(ctx.now())
+    dead = LeaseKeeper(leases, lease_clock, KINDS, holder="vm:101:dead01")
+    dead.keep()  # alive: its presence lease and its kinds
+    ctx.store.save(
+        ReactionClaim.claim(
+            policy="provision-workspaces",
+            position=requested.position,
+            runner=dead.holder,
+            at=ctx.now(),
+            lease_until=ctx.now() + timedelta(seconds=CLAIM_LEASE_S),
+        )
+    )
+    live = LeaseKeeper(leases, lease_clock, KINDS, holder="vm:102:live02")
+    live.keep()
+    passes = Passes.of(platform, live)
+
+    passes.provisioning()  # the claiming worker still renews its presence: left to it
+    assert ctx.store.get(requested.event.originator_id, ExamAttempt).workspace_pending
+    assert launcher.running == {}
+
+    lease_clock.advance(seconds=LEASE_TERM_S + 1)  # the dead worker renewed nothing since
+    live.keep()
+    passes.provisioning()
+    attempt = ctx.store.get(requested.event.originator_id, ExamAttempt)
+    assert not attempt.workspace_pending and list(launcher.running) == [attempt.workspace_ref]
+    claim = ctx.store.get(claim_id("provision-workspaces", requested.position), ReactionClaim)
+    assert claim.runner == live.holder
+    assert claim.held(ctx.now())  # taken over well within the dead one's claim lease
+    assert ctx.store.position_of("provision-workspaces") >= requested.position
+
+
+def test_a_claim_of_a_live_worker_is_never_taken_over_by_another(
+    journey: Journey, platform: Platform
+) -> None:
+    """The other side: a worker renewing its presence keeps its claim for the whole lease,
+    so a workspace is never provisioned by two workers at once."""
+    requested = _requested(journey)
+    ctx = platform.ctx
+    leases, lease_clock = MemoryLeases(), ManualClock(ctx.now())
+    busy = LeaseKeeper(leases, lease_clock, KINDS, holder="vm:103:busy03")
+    other = LeaseKeeper(leases, lease_clock, KINDS, holder="vm:104:othr04")
+    ctx.store.save(
+        ReactionClaim.claim(
+            policy="provision-workspaces",
+            position=requested.position,
+            runner=busy.holder,
+            at=ctx.now(),
+            lease_until=ctx.now() + timedelta(seconds=CLAIM_LEASE_S),
+        )
+    )
+    passes = Passes.of(platform, other)
+    for _ in range(int(CLAIM_LEASE_S // LEASE_TERM_S) - 1):
+        busy.keep()
+        other.keep()
+        passes.provisioning()
+        lease_clock.advance(seconds=LEASE_TERM_S / 2)
+    assert ctx.store.get(requested.event.originator_id, ExamAttempt).workspace_pending
+    claim = ctx.store.get(claim_id("provision-workspaces", requested.position), ReactionClaim)
+    assert claim.runner == busy.holder

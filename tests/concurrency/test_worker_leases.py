@@ -21,8 +21,12 @@ from adapters.leases import PostgresLeases
 from adapters.mail.capture import SmtpCapture
 from adapters.persistence.store import EventsourcingStore
 from app.outbox import SendReport
-from app.policies import split_by_claims
+from app.policies import CLAIM_LEASE_S, split_by_claims
+from app.use_cases import portal
+from domain.exam_attempt import ExamAttempt
+from domain.lease import Lease, presence_kind
 from domain.outbound_mail import OutboundMail
+from domain.reaction_claim import ReactionClaim, claim_id
 from domain.review import Review
 from tests.concurrency.served import PARIS, SECRET_KEY, Worker, count_deliveries, start_worker
 from tests.conftest import morning_clock_offset, server_and_schema
@@ -213,3 +217,67 @@ def test_a_worker_holds_its_leases_in_its_node_s_name() -> None:
         assert keeper_for(platform, node="worker-1").holder.startswith("worker-1:")
     finally:
         platform.close()
+
+
+def test_a_worker_provisions_a_request_whose_claiming_worker_died_within_seconds(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """A worker SIGKILLed between its claim on 'Je démarre maintenant' and the launcher's
+    answer: a `vigie worker` started next provisions the request once the dead one's presence
+    lease has run out, not after the claim's five minutes (the CI run of 2026-12-07 waited them
+    out, and every later candidate's workspace with it)."""
+    offset = morning_clock_offset()
+    start = datetime.now(PARIS) + timedelta(seconds=offset) - timedelta(hours=2)
+    with recording_platform(postgres_url, start) as platform:
+        platform.settle = lambda runner=None: SendReport()  # type: ignore[method-assign]
+        journey = Journey(platform, email="claimed@example.org")
+        journey.enrol()
+        journey.create_session()
+        journey.through_checks()
+        attempt_id = journey.to_tile()
+        portal.start_now(platform.ctx, attempt_id)
+        store = platform.ctx.store
+        requested = next(
+            r
+            for r in store.read(0, store.head())
+            if isinstance(r.event, ExamAttempt.WorkspaceRequested)
+        )
+        dead = "vm:4242:dead42"
+        server, schema = server_and_schema(postgres_url)
+        leases = PostgresLeases(server, schema)
+        try:  # alive a second ago, renewing nothing since
+            assert leases.put(
+                Lease(presence_kind(dead), dead, datetime.now(PARIS) + timedelta(seconds=1)), None
+            )
+        finally:
+            leases.close()
+        store.save(
+            ReactionClaim.claim(
+                policy="provision-workspaces",
+                position=requested.position,
+                runner=dead,
+                at=platform.ctx.now(),
+                # five minutes from the worker's now (this platform's clock is 2 h behind)
+                lease_until=datetime.now(PARIS) + timedelta(seconds=offset + CLAIM_LEASE_S),
+            )
+        )
+        with (
+            SmtpCapture() as capture,
+            start_worker(
+                postgres_url, capture, tmp_path / "w", clock_offset_s=offset, launcher="memory"
+            ) as worker,
+        ):
+
+            def provisioned() -> bool:
+                return not store.get(attempt_id, ExamAttempt).workspace_pending
+
+            took = _wait(provisioned, "the request provisioned", 30, worker)
+            print(f"provisioned {took:.1f}s after the worker started")
+            _wait(  # read by a thread: the line may trail the store
+                lambda: f"takes over the claim of {dead}" in worker.output(),
+                "the worker logs the claim it took over",
+                10,
+                worker,
+            )
+        claim = store.get(claim_id("provision-workspaces", requested.position), ReactionClaim)
+        assert claim.runner != dead
