@@ -557,6 +557,7 @@ def create_app(
     app.asgi_handler = metrics.timed(app.asgi_handler)
     metrics.watch_store(platform.store)
     app.state.platform = platform
+    app.state.last_checks = probes.LastChecks()  # /ready's last run, shared by anonymous callers
     app.state.live_media_root = live_media_root
     app.state.node_id = node_id
     app.state.ice = ice or IceServers()

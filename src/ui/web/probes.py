@@ -39,9 +39,10 @@ _FORWARDED = (b"forwarded", b"x-forwarded-for", b"x-real-ip")
 RECHECK_S = 1.0  # an anonymous /ready reuses the last run this young
 
 
-class _LastChecks:
+class LastChecks:
     """The last run of the checks, shared by this process's anonymous callers: one runs them
-    while the others wait for its answer (a lock), rather than each running them."""
+    while the others wait for its answer (a lock), rather than each running them. One per app
+    (`app.state.last_checks`, made with it): a test process serves several platforms."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -56,19 +57,6 @@ class _LastChecks:
             return self._checks
 
 
-_MAKING = threading.Lock()
-
-
-def _last_checks(request: Request[Any, Any, Any]) -> _LastChecks:
-    """This app's last run (one per app: a test process serves several platforms)."""
-    state = request.app.state
-    with _MAKING:
-        if not isinstance(getattr(state, "last_checks", None), _LastChecks):
-            state.last_checks = _LastChecks()
-    last: _LastChecks = state.last_checks
-    return last
-
-
 @get("/health")
 async def health() -> Response[dict[str, str]]:
     """Alive: the process answers. No store, no file, no session."""
@@ -80,7 +68,8 @@ def ready(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     """Ready: every check passed (200), else 503 naming the ones that failed; each check's
     detail for a scraper allowed to read the metrics."""
     operator = allowed_to_scrape(request)
-    checks = _last_checks(request).get(request, fresh=operator)
+    last: LastChecks = request.app.state.last_checks
+    checks = last.get(request, fresh=operator)
     failed = [c.name for c in checks if not c.ok]
     body: dict[str, Any] = {"status": "ready" if not failed else "not ready", "failed": failed}
     if operator:
