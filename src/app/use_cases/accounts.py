@@ -185,18 +185,18 @@ def reset_staff_second_factor(
     return end_sessions(ctx, staff_account(staff_id))
 
 
-def record_own_second_factor(ctx: Context, staff_id: UUID, *, on: bool) -> None:
-    """The member turned her second factor on (her first code right) or off (a current code
-    right) at her security page: recorded, so her page's history lists it."""
+def record_second_factor_turned_on(ctx: Context, staff_id: UUID) -> None:
+    """The member turned her second factor on at her security page (her first code right):
+    recorded, so her page's history lists it."""
     at = ctx.now()
-    update(
-        ctx,
-        staff_id,
-        StaffMember,
-        (lambda s: s.turn_second_factor_on(at=at))
-        if on
-        else (lambda s: s.turn_second_factor_off(at=at)),
-    )
+    update(ctx, staff_id, StaffMember, lambda member: member.turn_second_factor_on(at=at))
+
+
+def record_second_factor_turned_off(ctx: Context, staff_id: UUID) -> None:
+    """The member turned her second factor off at her security page (a current code right):
+    recorded, so her page's history lists it."""
+    at = ctx.now()
+    update(ctx, staff_id, StaffMember, lambda member: member.turn_second_factor_off(at=at))
 
 
 class SecurityFactKind(StrEnum):

@@ -110,15 +110,17 @@ def _attempt(request: Request[Any, Any, Any]) -> Attempt | None:
     return throttle_of(request).code_attempt(str(staff_id(request)), AREA)
 
 
-def _too_many(request: Request[Any, Any, Any], **shown: str) -> Template:
-    """What the page says instead of checking (HTTP 429), beside the form that was sent."""
+def _too_many(
+    request: Request[Any, Any, Any], *, beside: str = "error", secret: str = ""
+) -> Template:
+    """What the page says instead of checking (HTTP 429), `beside` the form that was sent
+    (the name of its error field), the secret being set up shown again."""
     _ = gettext_for(language_of(request))
     wait = _(
         "Too many wrong passwords or codes on this page. Wait 15 minutes, then try again; "
         "if it was not you, tell the platform's administrator."
     )
-    field = shown.get("field", "error")
-    page = _page(request, status=429, secret=shown.get("secret", ""), **{field: wait})
+    page = _page(request, status=429, secret=secret, **{beside: wait})
     page.headers.update(THROTTLED_RETRY_AFTER)
     return page
 
@@ -193,7 +195,7 @@ class StaffSecurity(Controller):
         ctx = platform_of(request).ctx
         attempt = _attempt(request)
         if attempt is None:
-            return _too_many(request, field="setup_error")
+            return _too_many(request, beside="setup_error")
         if not accounts.staff_password_matches(ctx, member, data.current):
             _ = gettext_for(language_of(request))
             wrong = _("Your current password is not this one.")
@@ -219,7 +221,7 @@ class StaffSecurity(Controller):
             return _too_many(request, secret=factors.pending(member) or "")
         if factors.confirm(member, data.code):
             throttle_of(request).succeeded(attempt)
-            accounts.record_own_second_factor(platform_of(request).ctx, member, on=True)
+            accounts.record_second_factor_turned_on(platform_of(request).ctx, member)
             request.session.pop(SETUP_SINCE, None)
             return _page(request, done=_("The second factor is on: log-in now asks for a code."))
         return _page(
@@ -242,7 +244,7 @@ class StaffSecurity(Controller):
             throttle_of(request).succeeded(attempt)
             # Recorded before it is removed, as an administrator's reset is: removed and not
             # recorded (a database gone between the two), nobody would ever read it.
-            accounts.record_own_second_factor(platform_of(request).ctx, member, on=False)
+            accounts.record_second_factor_turned_off(platform_of(request).ctx, member)
             factors.reset(member)
             return _page(
                 request, done=_("The second factor is off: log-in asks for the password only.")
@@ -270,7 +272,7 @@ class StaffSecurity(Controller):
         ctx = platform_of(request).ctx
         attempt = _attempt(request)
         if attempt is None:
-            return _too_many(request, field="current_error")
+            return _too_many(request, beside="current_error")
         if not accounts.change_staff_password(ctx, member, current=data.current, new=data.password):
             wrong = _("Your current password is not this one.")
             return _page(request, current_error=wrong, status=400)
