@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+import pyotp
 import pytest
 from litestar.testing import TestClient
 
@@ -94,9 +95,47 @@ def test_a_candidate_refused_by_the_address_limit_sees_her_log_in_page(
     assert client.get("/exams", follow_redirects=False).status_code in (302, 303)
 
 
+@IN_BOTH_LANGUAGES
+def test_a_member_at_her_code_refused_by_the_address_limit_sees_the_code_page(
+    client: TestClient[Any], language: str, words: str
+) -> None:
+    """Between her password and her code: the code's page again with the limit's words (it
+    was the candidates' error page, its hotline and « Back to my home page »), no code
+    checked, and the right code still opens once the minute has passed."""
+    app: Any = client.app
+    platform = app.state.platform
+    member = platform.projections.staff_by_email["eve@example.org"]
+    factors = app.state.second_factors
+    totp = pyotp.TOTP(factors.begin(member))
+    assert factors.confirm(member, totp.at(platform.ctx.clock.now()))
+    platform.ctx.clock.advance(seconds=31)
+    client.get(f"/lang/{language}")
+    token = form_token(client, "/staff/login")
+    password = client.post(
+        "/staff/login",
+        data={"email": "eve@example.org", "password": PASSWORD, "_csrf_token": token},
+        follow_redirects=False,
+    )
+    assert password.headers["location"] == "/staff/login/code"
+    token = form_token(client, "/staff/login/code")
+    for _ in range(9):  # with the password's, ten posts this minute from this address
+        wrong = client.post("/staff/login/code", data={"code": "000000", "_csrf_token": token})
+        assert wrong.status_code == 401
+    refused = client.post(
+        "/staff/login/code",
+        data={"code": totp.at(platform.ctx.clock.now()), "_csrf_token": token},
+    )
+    assert refused.status_code == 429 and int(refused.headers["retry-after"]) > 0
+    page = refused.text
+    assert 'action="/staff/login/code"' in page and 'id="code-error"' in page and words in page
+    assert "hotline@vigie.example" not in page and 'href="/" role="button"' not in page
+    assert f'<html lang="{language}"' in page
+    assert client.get("/examiner/reviews", follow_redirects=False).status_code in (302, 303)
+
+
 def test_the_other_throttled_forms_keep_the_error_page(client: TestClient[Any]) -> None:
-    """Only the two log-in forms answer the limit themselves; a reset request is refused as
-    before (and never reaches its handler)."""
+    """Only the log-in forms (and the code's step) answer the limit themselves; a reset
+    request is refused as before (and never reaches its handler)."""
     token = form_token(client, "/password/forgot")
     codes = [
         client.post(

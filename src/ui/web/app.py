@@ -322,8 +322,9 @@ _THROTTLED = frozenset(
 
 
 # The log-in forms whose handlers answer the per-address limit's refusal themselves, on their
-# own page (edge.address_refused); the other throttled forms get the error page.
-_LOG_IN_FORMS = frozenset({"/login", "/staff/login"})
+# own page (edge.address_refused); the other throttled forms get the error page. The code step
+# too: a member between her password and her code got the candidates' error page.
+_LOG_IN_FORMS = frozenset({"/login", "/staff/login", "/staff/login/code"})
 # Set on a request the per-address limit let through (an app's own 429 is not the limit's).
 _PAST_THE_LIMIT = "vigie.past_the_limit"
 

@@ -197,6 +197,10 @@ async def staff_code(
     if pending is None:
         return Redirect("/staff/login")
     staff, role = pending
+    # This address's per-minute limit: the code's page again, no code checked.
+    refused = address_refused(request, "staff_code.html", "")
+    if refused is not None:
+        return refused
     _ = gettext_for(language_of(request))
     throttle = throttle_of(request)
     # Claimed before the code is checked, as a password is (a burst gets ten codes tried).
