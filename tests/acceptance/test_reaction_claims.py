@@ -4,12 +4,13 @@ its lease, or as soon as its worker is known gone."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from adapters.bootstrap import Platform
 from adapters.clock import ManualClock
 from adapters.launcher.memory import MemoryLauncher
 from adapters.leases import MemoryLeases
+from app.context import Context
 from app.leases import LEASE_TERM_S, LeaseKeeper
 from app.policies import CLAIM_LEASE_S, PolicyRunner, default_policies
 from app.ports.event_store import Recorded
@@ -20,7 +21,8 @@ from ui.journey import Journey
 from ui.worker import KINDS, Passes
 
 
-def _requested(journey: Journey) -> Recorded:
+def workspace_requested(journey: Journey) -> Recorded:
+    """The journey's candidate clicked 'Je démarre maintenant': its request, as stored."""
     journey.enrol()
     journey.create_session()
     journey.through_checks()
@@ -34,25 +36,33 @@ def _requested(journey: Journey) -> Recorded:
     )
 
 
+def claimed_by(
+    ctx: Context, requested: Recorded, runner: str, until: datetime | None = None
+) -> None:
+    """`runner` claimed the provisioning of `requested` (until the claim's lease, from now)."""
+    at = ctx.now()
+    until = until or at + timedelta(seconds=CLAIM_LEASE_S)
+    claim = ReactionClaim.claim(
+        policy="provision-workspaces",
+        position=requested.position,
+        runner=runner,
+        at=at,
+        lease_until=until,
+    )
+    ctx.store.save(claim)
+
+
 def test_a_workspace_request_claimed_by_another_runner_is_left_to_it_and_taken_over_after_its_lease(
     journey: Journey, platform: Platform
 ) -> None:
     """R15: 'Je démarre maintenant' is provisioned once; a second runner meeting a held claim
     neither calls the launcher nor moves the policy past the request."""
-    requested = _requested(journey)
+    requested = workspace_requested(journey)
     ctx = platform.ctx
     launcher = ctx.launcher
     assert isinstance(launcher, MemoryLauncher)
     # A runner claimed it and died before provisioning.
-    ctx.store.save(
-        ReactionClaim.claim(
-            policy="provision-workspaces",
-            position=requested.position,
-            runner="runner-that-died",
-            at=ctx.now(),
-            lease_until=ctx.now() + timedelta(seconds=CLAIM_LEASE_S),
-        )
-    )
+    claimed_by(ctx, requested, "runner-that-died")
     second = PolicyRunner(ctx, default_policies())
     second.run_until_quiet()
     attempt = ctx.store.get(requested.event.originator_id, ExamAttempt)
@@ -79,22 +89,14 @@ def test_a_claim_whose_worker_is_gone_is_taken_over_once_its_presence_runs_out_n
     """A worker SIGKILLed between its claim and its reaction: the next worker provisions the
     request as soon as the dead one's presence lease has run out (seconds), not after the
     claim's five minutes, during which every later candidate's workspace would wait too."""
-    requested = _requested(journey)
+    requested = workspace_requested(journey)
     ctx = platform.ctx
     launcher = ctx.launcher
     assert isinstance(launcher, MemoryLauncher)
     leases, lease_clock = MemoryLeases(), ManualClock(ctx.now())
     dead = LeaseKeeper(leases, lease_clock, KINDS, holder="vm:101:dead01")
     dead.keep()  # alive: its presence lease and its kinds
-    ctx.store.save(
-        ReactionClaim.claim(
-            policy="provision-workspaces",
-            position=requested.position,
-            runner=dead.holder,
-            at=ctx.now(),
-            lease_until=ctx.now() + timedelta(seconds=CLAIM_LEASE_S),
-        )
-    )
+    claimed_by(ctx, requested, dead.holder)
     live = LeaseKeeper(leases, lease_clock, KINDS, holder="vm:102:live02")
     live.keep()
     passes = Passes.of(platform, live)
@@ -119,20 +121,12 @@ def test_a_claim_of_a_live_worker_is_never_taken_over_by_another(
 ) -> None:
     """The other side: a worker renewing its presence keeps its claim for the whole lease,
     so a workspace is never provisioned by two workers at once."""
-    requested = _requested(journey)
+    requested = workspace_requested(journey)
     ctx = platform.ctx
     leases, lease_clock = MemoryLeases(), ManualClock(ctx.now())
     busy = LeaseKeeper(leases, lease_clock, KINDS, holder="vm:103:busy03")
     other = LeaseKeeper(leases, lease_clock, KINDS, holder="vm:104:othr04")
-    ctx.store.save(
-        ReactionClaim.claim(
-            policy="provision-workspaces",
-            position=requested.position,
-            runner=busy.holder,
-            at=ctx.now(),
-            lease_until=ctx.now() + timedelta(seconds=CLAIM_LEASE_S),
-        )
-    )
+    claimed_by(ctx, requested, busy.holder)
     passes = Passes.of(platform, other)
     for _ in range(int(CLAIM_LEASE_S // LEASE_TERM_S) - 1):
         busy.keep()

@@ -22,12 +22,12 @@ from adapters.mail.capture import SmtpCapture
 from adapters.persistence.store import EventsourcingStore
 from app.outbox import SendReport
 from app.policies import CLAIM_LEASE_S, split_by_claims
-from app.use_cases import portal
 from domain.exam_attempt import ExamAttempt
 from domain.lease import Lease, presence_kind
 from domain.outbound_mail import OutboundMail
 from domain.reaction_claim import ReactionClaim, claim_id
 from domain.review import Review
+from tests.acceptance.test_reaction_claims import claimed_by, workspace_requested
 from tests.concurrency.served import PARIS, SECRET_KEY, Worker, count_deliveries, start_worker
 from tests.conftest import morning_clock_offset, server_and_schema
 from ui.journey import Journey
@@ -230,18 +230,9 @@ def test_a_worker_provisions_a_request_whose_claiming_worker_died_within_seconds
     start = datetime.now(PARIS) + timedelta(seconds=offset) - timedelta(hours=2)
     with recording_platform(postgres_url, start) as platform:
         platform.settle = lambda runner=None: SendReport()  # type: ignore[method-assign]
-        journey = Journey(platform, email="claimed@example.org")
-        journey.enrol()
-        journey.create_session()
-        journey.through_checks()
-        attempt_id = journey.to_tile()
-        portal.start_now(platform.ctx, attempt_id)
+        requested = workspace_requested(Journey(platform, email="claimed@example.org"))
+        attempt_id = requested.event.originator_id
         store = platform.ctx.store
-        requested = next(
-            r
-            for r in store.read(0, store.head())
-            if isinstance(r.event, ExamAttempt.WorkspaceRequested)
-        )
         dead = "vm:4242:dead42"
         server, schema = server_and_schema(postgres_url)
         leases = PostgresLeases(server, schema)
@@ -251,16 +242,9 @@ def test_a_worker_provisions_a_request_whose_claiming_worker_died_within_seconds
             )
         finally:
             leases.close()
-        store.save(
-            ReactionClaim.claim(
-                policy="provision-workspaces",
-                position=requested.position,
-                runner=dead,
-                at=platform.ctx.now(),
-                # five minutes from the worker's now (this platform's clock is 2 h behind)
-                lease_until=datetime.now(PARIS) + timedelta(seconds=offset + CLAIM_LEASE_S),
-            )
-        )
+        # Five minutes from the worker's now (this platform's clock is 2 h behind).
+        until = datetime.now(PARIS) + timedelta(seconds=offset + CLAIM_LEASE_S)
+        claimed_by(platform.ctx, requested, dead, until)
         with (
             SmtpCapture() as capture,
             start_worker(
