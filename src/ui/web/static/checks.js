@@ -17,13 +17,29 @@
   function refresh() { if (journey) { journey.refresh(); } else { window.location.reload(); } }
   // A post whose answer does not change the step (a photo, the microphone, the connection
   // test's timing): a refusal is said in place and rejects.
-  function post(url, body) {
+  // Not sent at all (offline, the server out of reach): said in place as the step's own
+  // buttons say it, unless `quiet` (a caller that says it in its own words). « Prendre une
+  // photo » offline did nothing and said nothing, and the microphone's start blamed the
+  // microphone (a candidate's tour with the network cut). The sentence goes at the next post
+  // that arrives.
+  var offlineSaid = false;
+  function post(url, body, quiet) {
     return fetch(url, { method: "POST", body: body, headers: { "x-csrftoken": csrf(), "x-vigie-fragment": "1" },
                         credentials: "same-origin" }).then(function (r) {
       if (!r.ok) { return r.text().then(function (t) {
         if (journey) { journey.refuse(t); } else { document.open(); document.write(t); document.close(); }
         throw new Error("refused"); }); }
+      if (offlineSaid && journey) { offlineSaid = false; journey.settled(); }
       return r;
+    }, function (error) {
+      var refusal = byId("refusal");
+      var words = refusal ? refusal.getAttribute("data-label-offline") : "";
+      if (!quiet && journey && words) {
+        var said = document.createElement("p"); said.textContent = words;
+        journey.refuse(said.outerHTML);
+        offlineSaid = true;
+      }
+      throw error;
     });
   }
   var stream = null;
@@ -234,10 +250,17 @@
     }
     micStart.addEventListener("click", function () {
       micStart.disabled = true;
+      var heard = false;
       recordVoice().then(function (v) {
-        voice = v;
+        voice = v; heard = true;
         return post(mic.dataset.start, new FormData());
-      }).then(recording, function () { micStart.disabled = false; status.textContent = label(mic, "silent"); });
+      }).then(recording, function () {
+        micStart.disabled = false;
+        // The microphone answered but the start did not reach the server: the refusal in
+        // place says why, and the microphone is let go until the next click.
+        if (heard) { voice.stop(); voice = null; status.textContent = ""; return; }
+        status.textContent = label(mic, "silent");
+      });
     });
     function played(url) {
       if (url) { audio.src = url; audio.hidden = false; }
@@ -275,7 +298,7 @@
       if (!help.open || told) { return; }
       told = true;
       var form = new FormData(); form.append("working", "no");
-      post(help.dataset.action, form).catch(function () {});
+      post(help.dataset.action, form, true).catch(function () {});
     });
   }
 
@@ -307,11 +330,11 @@
       say("info", label(connection, "running"));
       var url = "/exams/" + step.dataset.session + "/upload-test";
       var started = performance.now();
-      post(url, new Blob(["."])).then(function () {
+      post(url, new Blob(["."]), true).then(function () {
         var rtt = performance.now() - started;
         var payload = new Blob([new Uint8Array(256 * 1024)]);
         var upStart = performance.now();
-        return post(url, payload).then(function () {
+        return post(url, payload, true).then(function () {
           var seconds = Math.max((performance.now() - upStart) / 1000, 0.001);
           var kbps = (256 * 8) / seconds;
           var rttOk = rtt <= parseFloat(connection.dataset.maxRoundTrip);
