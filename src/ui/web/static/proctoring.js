@@ -147,23 +147,23 @@
   // Leaving the page (a navigation, closing it) never signals: the heartbeat's silence is
   // what records a closed tab (R17).
   var FOCUS_GRACE_MS = 2000;
-  var attention = { proctoring: document.hasFocus(), exam: false };
+  var attention = { proctoring: document.hasFocus(), exam: false, other: false };
   var away = null;
   var leaving = false;
   function attend(tab, focused) {
     attention[tab] = focused;
-    if (attention.proctoring || attention.exam) {
+    if (attention.proctoring || attention.exam || attention.other) {
       if (away) { clearTimeout(away); away = null; }
       return;
     }
     if (away || leaving) return;
     away = setTimeout(function () {
       away = null;
-      if (!leaving && !attention.proctoring && !attention.exam) signal("focus_lost");
+      if (!leaving && !attention.proctoring && !attention.exam && !attention.other) signal("focus_lost");
     }, FOCUS_GRACE_MS);
   }
-  window.addEventListener("focus", function () { attend("proctoring", true); });
-  window.addEventListener("blur", function () { attend("proctoring", false); });
+  window.addEventListener("focus", function () { attend("proctoring", true); tell({ focused: true }); });
+  window.addEventListener("blur", function () { attend("proctoring", false); tell({ focused: false }); });
   window.addEventListener("message", function (event) {
     var data = event.data;
     if (data && data.vigie === "attention") attend("exam", data.focused === true);
@@ -186,6 +186,50 @@
     if (window.screen && window.screen.isExtended) signal("second_screen");
   }
   if (window.screen && window.screen.addEventListener) window.screen.addEventListener("change", screens);
+  // The same session open in two tabs (the checks opened twice, a link opened in a new
+  // tab): each tab's offer replaced the other's connection on the server, which hung up, and
+  // each reconnected at once: a new recording segment every 0.6 s for as long as both stayed
+  // open (a candidate's tour). The newest tab films; an older one lets the camera go, hides
+  // its step (a click there was refused as out of order) and says so, with a button to film
+  // here instead. The older tab's focus counts as a Vigie tab's: going to it to close it is
+  // no focus lost.
+  var TAB = String(Math.random()).slice(2) + String(Date.now());
+  var tabs = window.BroadcastChannel ? new BroadcastChannel("vigie-proctoring") : null;
+  var elsewhere = false;
+  function tell(message) {
+    if (!tabs) return;
+    message.session = sessionId; message.tab = TAB; message.here = !elsewhere;
+    tabs.postMessage(message);
+  }
+  function goneElsewhere() {
+    elsewhere = true;
+    stopped = true;
+    if (retrying) { clearTimeout(retrying); retrying = null; }
+    if (pc) { try { pc.close(); } catch (e) { /* already closed */ } }
+    pc = null;
+    channel = null;
+    if (stream) stream.getTracks().forEach(function (track) { track.stop(); });
+    stream = null;
+    document.dispatchEvent(new Event("vigie:proctoring-ended"));  // the checks' camera too
+    // Closing this tab now interrupts nothing: the browser does not ask (journey.js).
+    window.vigieLeaving = true;
+    show("elsewhere");
+    var journey = document.getElementById("journey");
+    if (journey) journey.hidden = true;
+    var notice = document.getElementById("proctoring-elsewhere");
+    if (notice) notice.hidden = false;
+  }
+  if (tabs) {
+    tabs.onmessage = function (event) {
+      var data = event.data || {};
+      if (data.session !== sessionId || data.tab === TAB) return;
+      if (data.here && data.focused === undefined) { if (!elsewhere) goneElsewhere(); return; }
+      if (!data.here && typeof data.focused === "boolean") attend("other", data.focused);
+    };
+  }
+  var here = document.getElementById("proctoring-here");
+  if (here) here.addEventListener("click", function () { window.location.reload(); });
+  tell({});
   show("connecting");
   connect().then(function () { setTimeout(screens, 1000); });
 
