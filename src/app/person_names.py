@@ -22,6 +22,7 @@ prints it.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 # A letter opening a part of a given name: at its start, after a space or a hyphen
 # (« jean-pierre » → « Jean-Pierre », « marie josé » → « Marie José »).
@@ -51,3 +52,16 @@ def name_in_text(surname: str, first_name: str) -> str:
 def name_in_list(surname: str, first_name: str) -> str:
     """« MARTIN Camille »: a list of people, read down by surname."""
     return " ".join(p for p in (surname_words(surname), given_name_words(first_name)) if p)
+
+
+# What a search ignores besides case and accents: the typographic apostrophe a word processor
+# or a phone types (« d’Aubigné ») is the straight one, and the ligatures NFKD leaves whole
+# are their two letters (« Lætitia », « Cœur »).
+_SEARCH_SAME = str.maketrans({"\u2019": "'", "\u02bc": "'", "æ": "ae", "œ": "oe", "ß": "ss"})
+
+
+def folded_for_search(text: str) -> str:
+    """`text` as a search compares it: case, accents, ligatures and the apostrophe's shape
+    ignored (« helene » finds « Hélène », « d'aubigne » finds « D’Aubigné »)."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_SEARCH_SAME))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))

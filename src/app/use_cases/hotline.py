@@ -4,7 +4,6 @@ sessions, and what the hotline already did."""
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -13,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from app.context import Context, retrying, update
 from app.outbox import mail_id_of
-from app.person_names import name_in_list
+from app.person_names import folded_for_search, name_in_list
 from app.read_models import AppealSummary, Projections, ReviewSummary, SessionSummary
 from app.use_cases import enrolment, proctoring
 from domain.candidate import Candidate
@@ -43,9 +42,9 @@ class Found:
 
 
 def _folded(text: str) -> str:
-    """Case and accents ignored: « Helene » finds « Hélène »."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    """Case and accents ignored: « Helene » finds « Hélène » (the centre's list searches so
+    too)."""
+    return folded_for_search(text)
 
 
 def find_candidates(ctx: Context, projections: Projections, query: str) -> list[Found]:

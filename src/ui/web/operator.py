@@ -29,7 +29,7 @@ from adapters.mail.capture import read_maildir
 from app import reach, tenancy
 from app import safe_exam_browser as seb
 from app.catalogue import Certification
-from app.person_names import name_in_text
+from app.person_names import folded_for_search, name_in_text
 from app.read_models import EnrollmentSummary, Projections, SessionSummary, closed_to_grants
 from app.use_cases import enrolment
 from domain.errors import InvalidArgument, RuleBroken
@@ -363,11 +363,16 @@ def _appeal_decided(projections: Projections, session: SessionSummary | None) ->
 
 def matches(row: RosterRow, search: str, state: str) -> bool:
     """The search looks in the name, the e-mail and the certification, by its title or its
-    code (`ENI-ACCESS` found nobody: a reviewer's tour); the state filters."""
-    words = " ".join(
-        (row.surname, row.first_name, row.email, row.certification, row.certification_code)
-    ).casefold()
-    return all(w in words for w in search.casefold().split()) and state in ("", row.state)
+    code (`ENI-ACCESS` found nobody: a reviewer's tour); the state filters. Case and accents
+    are ignored, as the hotline's search ignores them: « helene » found « Hélène » only
+    when her e-mail was spelled so (a user's tour with 300 candidates)."""
+    words = folded_for_search(
+        " ".join(
+            (row.surname, row.first_name, row.email, row.certification, row.certification_code)
+        )
+    )
+    wanted = folded_for_search(search).split()
+    return all(w in words for w in wanted) and state in ("", row.state)
 
 
 def result_words(
@@ -436,6 +441,11 @@ def _read_upload(data: dict[str, Any]) -> str:
         raise FileRefused("not_utf8") from None
 
 
+# The refused lines a preview names above its table, each a link to its line; the others are
+# counted there, marked in the table.
+ERRORS_NAMED_ABOVE = 20
+
+
 def _report(request: Request[Any, Any, Any], page: dict[str, Any]) -> dict[str, Any]:
     """The preview's or the report's page, with the tables that word it."""
     return context(
@@ -446,6 +456,7 @@ def _report(request: Request[Any, Any, Any], page: dict[str, Any]) -> dict[str, 
         outcome_words=OUTCOME_WORDS,
         language_words=LANGUAGE_WORDS,
         read_columns=CSV_COLUMNS,
+        shown_errors=ERRORS_NAMED_ABOVE,
         **page,
     )
 
