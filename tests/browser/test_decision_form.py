@@ -129,3 +129,31 @@ def test_a_refused_decision_lists_every_problem_at_once_each_beside_its_field(
     summary.screenshot(path=str(SHOTS / "decision-problems-summary-390-fr.png"))
     assert journey.review_id is not None
     assert platform.ctx.store.get(journey.review_id, Review).verdict is None
+
+
+def test_on_a_phone_every_box_of_the_decision_form_keeps_its_size(
+    reviewed: tuple[str, Platform, Journey],  # noqa: F811
+    page: Any,
+) -> None:
+    """A user's tour at 390 px: the boxes beside the longer reasons (« La personne au début
+    n'est pas celle qui passe l'examen ») were squeezed by their words to 14 px wide of 20,
+    each reason's words starting a little further left or right than the next."""
+    url, platform, journey = reviewed
+    signed_in_as_eve(url, platform, page)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{url}/examiner/reviews/{journey.review_id}")
+    page.get_by_role("button", name="Prendre ce contrôle").click()
+    page.wait_for_selector("#decision-form")
+    page.get_by_label("Invalidée", exact=True).check()
+    sizes = page.locator("#decision-form input[type=checkbox], #decision-form input[type=radio]")
+    boxes = sizes.evaluate_all(
+        "els => els.map(e => { const r = e.getBoundingClientRect();"
+        " return [e.value, Math.round(r.width), Math.round(r.height)] })"
+    )
+    widths = {value: width for value, width, _ in boxes}
+    assert len(set(widths.values())) == 1, widths
+    starts = page.locator("#reasons .reason > label:has(> input)").evaluate_all(
+        "els => els.map(e => Math.round(e.firstElementChild.getBoundingClientRect().right))"
+    )
+    assert len(set(starts)) == 1, starts
+    page.locator("#reasons").screenshot(path=str(SHOTS / "decision-reasons-390-fr.png"))
