@@ -21,6 +21,7 @@ from litestar.testing import TestClient
 from adapters.bootstrap import Platform
 from app.login_throttle import MAX_FAILURES
 from app.sessions import SessionPolicy
+from app.use_cases import accounts
 from domain.staff import Role
 from tests.acceptance.web import Browsers, form_token, log_in, register_staff
 from ui.journey import make_platform
@@ -159,3 +160,65 @@ def test_the_code_that_just_turned_the_factor_on_is_refused_at_log_in_saying_why
     again = desk.post("/staff/login/code", data={"code": code, "_csrf_token": token})
     assert again.status_code == 401
     assert "si vous venez de l'utiliser, attendez le suivant" in html.unescape(again.text)
+
+
+@pytest.fixture
+def limited_desk(platform: Platform) -> Iterator[TestClient[Any]]:
+    """Eve's browser, logged in, with the platform's per-address limit (ten a minute)."""
+    register_staff(platform, PASSWORD, {EMAIL: Role.EXAMINER}, name="Eve")
+    platform.projections.catch_up(platform.ctx.store)
+    browsers = Browsers(platform, attempts_per_minute=10, session_policy=SessionPolicy())
+    client = browsers.open()
+    log_in(client, "/staff/login", EMAIL, PASSWORD)
+    yield client
+    browsers.close()
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("fr", "Trop de tentatives en peu de temps. Attendez une minute, puis réessayez."),
+        ("en", "Too many attempts in a short time. Wait a minute, then try again."),
+    ],
+)
+@pytest.mark.parametrize(
+    ("path", "fields", "beside"),
+    [
+        ("/password", {"current": PASSWORD, "password": "another-pass-3"}, "current-error"),
+        ("/second-factor", {"current": PASSWORD}, "setup-error"),
+    ],
+)
+def test_the_address_limit_on_the_page_s_forms_answers_with_the_page(
+    platform: Platform,
+    limited_desk: TestClient[Any],
+    language: str,
+    words: str,
+    path: str,
+    fields: dict[str, str],
+    beside: str,
+) -> None:
+    """A user's tour with the page in two tabs: past the per-address limit (ten a minute,
+    the log-in's included) the page's forms gave the candidates' error page, its hotline and
+    « Back to my home page », the security page gone. It is the page again, the limit's words
+    beside the form sent, 429 with a Retry-After, nothing checked: the right password
+    changes nothing and the member's own count (ten in fifteen minutes) is not touched."""
+    limited_desk.get(f"/lang/{language}")
+    for _ in range(9):  # the log-in was the first of the minute
+        assert _send(limited_desk, "/password", current="wrong", password="x" * 12).status_code in (
+            400,
+            429,
+        )
+    refused = _send(limited_desk, path, **fields)
+    assert refused.status_code == 429
+    assert int(refused.headers["retry-after"]) > 0
+    text = html.unescape(refused.text)
+    assert f'id="{beside}"' in refused.text and words in text
+    assert 'action="/staff/security/password"' in refused.text  # the page, not the error page
+    assert 'href="/" role="button"' not in refused.text
+    assert "otpauth" not in refused.text
+    assert limited_desk.get("/examiner/reviews", follow_redirects=False).status_code == 200
+    # The right password was not checked: it is unchanged, and no secret was handed out.
+    member = platform.projections.staff_by_email[EMAIL]
+    assert accounts.staff_password_matches(platform.ctx, member, PASSWORD)
+    app: Any = limited_desk.app
+    assert app.state.second_factors.pending(member) is None

@@ -325,6 +325,15 @@ _THROTTLED = frozenset(
 # own page (edge.address_refused); the other throttled forms get the error page. The code step
 # too: a member between her password and her code got the candidates' error page.
 _LOG_IN_FORMS = frozenset({"/login", "/staff/login", "/staff/login/code"})
+# The security page's forms answer it on that page too, beside the form sent
+# (staff_security._address_refused): a member trying passwords there got the candidates'
+# error page, its hotline and « Back to my home page », her page gone (a user's tour).
+_ANSWERED_IN_PLACE = _LOG_IN_FORMS | {
+    "/staff/security/password",
+    "/staff/security/second-factor",
+    "/staff/security/second-factor/confirm",
+    "/staff/security/second-factor/disable",
+}
 # Set on a request the per-address limit let through (an app's own 429 is not the limit's).
 _PAST_THE_LIMIT = "vigie.past_the_limit"
 
@@ -354,10 +363,10 @@ def _rate_limited(config: RateLimitConfig) -> Callable[[ASGIApp], ASGIApp]:
             try:
                 await limited(scope, receive, send)
             except TooManyRequestsException as refused:
-                if scope["path"] not in _LOG_IN_FORMS or scope.get(_PAST_THE_LIMIT):
+                if scope["path"] not in _ANSWERED_IN_PLACE or scope.get(_PAST_THE_LIMIT):
                     raise
-                # A log-in form answers with its own page, the e-mail kept (edge.address_refused):
-                # its handler checks no password then.
+                # A log-in form answers with its own page, the e-mail kept (edge.address_refused),
+                # the security page's with that page: its handler checks no password then.
                 scope[ADDRESS_REFUSED] = _retry_after(refused)  # type: ignore[literal-required]
                 await app(scope, receive, send)
 

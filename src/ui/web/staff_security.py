@@ -33,6 +33,7 @@ from app.use_cases import accounts
 from app.use_cases.accounts import SecurityFactKind
 from domain.staff import Role, StaffMember
 from ui.web.edge import (
+    ADDRESS_REFUSED,
     THROTTLED_RETRY_AFTER,
     context,
     kept_bound,
@@ -125,6 +126,22 @@ def _too_many(
     return page
 
 
+def _address_refused(
+    request: Request[Any, Any, Any], *, beside: str = "error", secret: str = ""
+) -> Template | None:
+    """This form sent once too often from this address in a minute (the per-address limit,
+    app._rate_limited): the page again, the limit's words `beside` the form sent, with 429
+    and its Retry-After, nothing checked nor counted; None otherwise."""
+    refused = request.scope.get(ADDRESS_REFUSED)
+    if not isinstance(refused, dict):
+        return None
+    _ = gettext_for(language_of(request))
+    wait = _("Too many attempts in a short time. Wait a minute, then try again.")
+    page = _page(request, status=429, secret=secret, **{beside: wait})
+    page.headers.update(refused)
+    return page
+
+
 def _page(
     request: Request[Any, Any, Any],
     *,
@@ -192,6 +209,8 @@ class StaffSecurity(Controller):
         factors = second_factors_of(request)
         if factors.enabled(member):
             return _page(request)
+        if (limited := _address_refused(request, beside="setup_error")) is not None:
+            return limited
         ctx = platform_of(request).ctx
         attempt = _attempt(request)
         if attempt is None:
@@ -216,6 +235,9 @@ class StaffSecurity(Controller):
                 "each time, and the first code must follow within 10 minutes."
             )
             return _page(request, setup_error=again, status=400)
+        pending = factors.pending(member) or ""
+        if (limited := _address_refused(request, secret=pending)) is not None:
+            return limited
         attempt = _attempt(request)
         if attempt is None:
             return _too_many(request, secret=factors.pending(member) or "")
@@ -236,6 +258,8 @@ class StaffSecurity(Controller):
     def disable(self, request: Request[Any, Any, Any], data: Annotated[CodeForm, FORM]) -> Template:
         member: UUID = staff_id(request)
         _ = gettext_for(language_of(request))
+        if (limited := _address_refused(request)) is not None:
+            return limited
         attempt = _attempt(request)
         if attempt is None:
             return _too_many(request)
@@ -269,6 +293,8 @@ class StaffSecurity(Controller):
         refused = password_refusal(language, data.password)
         if refused:
             return _page(request, password_error=refused, status=400)
+        if (limited := _address_refused(request, beside="current_error")) is not None:
+            return limited
         ctx = platform_of(request).ctx
         attempt = _attempt(request)
         if attempt is None:
