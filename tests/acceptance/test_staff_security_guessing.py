@@ -222,3 +222,46 @@ def test_the_address_limit_on_the_page_s_forms_answers_with_the_page(
     assert accounts.staff_password_matches(platform.ctx, member, PASSWORD)
     app: Any = limited_desk.app
     assert app.state.second_factors.pending(member) is None
+
+
+@pytest.mark.parametrize(
+    ("language", "off", "on"),
+    [
+        (
+            "fr",
+            "Le second facteur était déjà désactivé : rien n'a changé.",
+            "Le second facteur était déjà activé : rien n'a changé.",
+        ),
+        (
+            "en",
+            "The second factor was already off: nothing changed.",
+            "The second factor was already on: nothing changed.",
+        ),
+    ],
+)
+def test_a_tab_left_behind_by_the_other_says_the_factor_was_already_on_or_off(
+    platform: Platform, desk: TestClient[Any], language: str, off: str, on: str
+) -> None:
+    """A user's tour with the page in two tabs: the factor turned off in one, the other
+    (still showing it on) sent a right code to turn it off and read « This code is not
+    right, or was already used », 400, a wrong code counted against her; and set up in one,
+    the other's « Set up » answered with the page and no word."""
+    desk.get(f"/lang/{language}")
+    clock: Any = platform.ctx.clock
+    secret, _code = _turned_on(desk, clock)
+    # The other tab, still showing « Set up a second factor »: her password again.
+    again = _send(desk, "/second-factor", current=PASSWORD)
+    assert again.status_code == 200 and on in html.unescape(again.text)
+    assert "otpauth" not in again.text
+    # One tab turns it off; the other, still showing it on, sends a code as well.
+    clock.advance(seconds=30)
+    code = pyotp.TOTP(secret).at(clock.now())
+    assert _send(desk, "/second-factor/disable", code=code).status_code == 200
+    clock.advance(seconds=30)
+    stale = _send(desk, "/second-factor/disable", code=pyotp.TOTP(secret).at(clock.now()))
+    assert stale.status_code == 200 and off in html.unescape(stale.text)
+    assert 'id="security-error"' not in stale.text
+    # Nothing counted: ten wrong passwords still go before the page stops checking.
+    for _ in range(MAX_FAILURES):
+        assert _change(desk, "not-the-password").status_code == 400
+    assert _change(desk, "not-the-password").status_code == 429

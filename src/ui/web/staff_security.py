@@ -142,12 +142,32 @@ def _address_refused(
     return page
 
 
+def _already(request: Request[Any, Any, Any], *, on: bool) -> Template:
+    """The second factor was switched on or off since this tab showed the page (in another
+    tab or window, or by an administrator): said, nothing checked nor counted. A stale tab
+    sending a right code to switch off a factor already off read « This code is not right »,
+    a wrong code counted against her (a user's tour with the page in two tabs)."""
+    _ = gettext_for(language_of(request))
+    if on:
+        note = _(
+            "The second factor was already on: nothing changed. It may have been set up "
+            "in another tab or window."
+        )
+    else:
+        note = _(
+            "The second factor was already off: nothing changed. It may have been turned off "
+            "in another tab or window, or by the administration."
+        )
+    return _page(request, note=note)
+
+
 def _page(
     request: Request[Any, Any, Any],
     *,
     secret: str = "",
     error: str = "",
     done: str = "",
+    note: str = "",
     status: int = 200,
     current_error: str = "",
     password_error: str = "",
@@ -173,6 +193,7 @@ def _page(
             qr=qr,
             error=error,
             done=done,
+            note=note,
             min_length=MIN_LENGTH,
             # The password form's refusals, each beside its field.
             current_error=current_error,
@@ -208,7 +229,7 @@ class StaffSecurity(Controller):
         member = staff_id(request)
         factors = second_factors_of(request)
         if factors.enabled(member):
-            return _page(request)
+            return _already(request, on=True)
         if (limited := _address_refused(request, beside="setup_error")) is not None:
             return limited
         ctx = platform_of(request).ctx
@@ -228,6 +249,9 @@ class StaffSecurity(Controller):
         member = staff_id(request)
         factors = second_factors_of(request)
         _ = gettext_for(language_of(request))
+        if factors.enabled(member):
+            request.session.pop(SETUP_SINCE, None)
+            return _already(request, on=True)
         if not _set_up_in_time(request):
             # The password was not given in this session, or too long ago (F8).
             again = _(
@@ -258,12 +282,14 @@ class StaffSecurity(Controller):
     def disable(self, request: Request[Any, Any, Any], data: Annotated[CodeForm, FORM]) -> Template:
         member: UUID = staff_id(request)
         _ = gettext_for(language_of(request))
+        factors = second_factors_of(request)
+        if not factors.enabled(member):
+            return _already(request, on=False)
         if (limited := _address_refused(request)) is not None:
             return limited
         attempt = _attempt(request)
         if attempt is None:
             return _too_many(request)
-        factors = second_factors_of(request)
         if factors.check(member, data.code):
             throttle_of(request).succeeded(attempt)
             # Recorded before it is removed, as an administrator's reset is: removed and not
