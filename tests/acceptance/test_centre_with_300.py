@@ -105,3 +105,58 @@ def test_past_twenty_bad_lines_the_others_are_counted_above_the_table(
     assert words(summary.group(1)) == (
         "Et 5 autres lignes en erreur, signalées dans le tableau ci-dessous."
     )
+
+
+def _many(count: int) -> str:
+    return HEADER + "".join(
+        f"p{n:03d}@example.org;Nom{n:03d};Prénom;ENI-ACCESS;fr\n" for n in range(count)
+    )
+
+
+@pytest.mark.parametrize(
+    ("language", "said", "next_words", "previous_words"),
+    [
+        ("fr", "Page 1 sur 2 : inscriptions 1 à 200.", "Page suivante →", "← Page précédente"),
+        ("en", "Page 1 of 2: enrolments 1 to 200.", "Next page →", "← Previous page"),
+    ],
+)
+def test_a_list_of_300_is_read_page_by_page(
+    client: TestClient[Any], language: str, said: str, next_words: str, previous_words: str
+) -> None:
+    """« Les 200 premières sont affichées : précisez la recherche » left the last 100 out of
+    reach but by searching each name (a user's tour with 300 candidates)."""
+    import_file(client, _many(300))
+    client.get(f"/lang/{language}")
+    first = Page(client.get("/operator"))
+    count = re.search(r'<p id="roster-count">(.*?)</p>', first.text, re.S)
+    assert count is not None and said in words(count.group(1))
+    assert [r.split()[0] for r in roster_lines(first)][:1] == ["NOM000"]
+    assert len(roster_lines(first)) == 200
+    link = re.search(r'<a href="([^"]*)" rel="next">([^<]*)</a>', first.text)
+    assert link is not None and link.group(2) == next_words
+    assert 'rel="prev"' not in first.text
+    second = Page(client.get(link.group(1).replace("&amp;", "&").split("#")[0]))
+    lines = roster_lines(second)
+    assert len(lines) == 100 and lines[0].startswith("NOM200") and lines[-1].startswith("NOM299")
+    back = re.search(r'<a href="([^"]*)" rel="prev">([^<]*)</a>', second.text)
+    assert back is not None and back.group(2) == previous_words
+    assert 'rel="next"' not in second.text
+    # A search keeps its words from page to page; a page past the last is the last.
+    found = Page(client.get("/operator", params={"q": "prenom", "page": "9"}))
+    assert roster_lines(found)[0].startswith("NOM200")
+    assert "q=prenom" in found.text.split('rel="prev"')[0].rsplit("<a href=", 1)[1]
+    assert len(roster_lines(Page(client.get("/operator", params={"page": "x"})))) == 200
+
+
+def test_the_list_orders_names_accents_aside(client: TestClient[Any]) -> None:
+    """« LEFÈVRE Élodie » came after « LEFÈVRE Raphaël », « ÉTIENNE » after « ZOLA »."""
+    import_file(
+        client,
+        HEADER
+        + "r@example.org;Lefèvre;Raphaël;ENI-ACCESS;fr\n"
+        + "e@example.org;Lefèvre;Élodie;ENI-ACCESS;fr\n"
+        + "z@example.org;Zola;Anne;ENI-ACCESS;fr\n"
+        + "s@example.org;Étienne;Anne;ENI-ACCESS;fr\n",
+    )
+    names = [" ".join(line.split()[:2]) for line in roster_lines(Page(client.get("/operator")))]
+    assert names == ["ÉTIENNE Anne", "LEFÈVRE Élodie", "LEFÈVRE Raphaël", "ZOLA Anne"]

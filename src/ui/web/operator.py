@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -66,8 +67,22 @@ from ui.web.i18n import N_
 from ui.web.scores import percent
 
 MAILBOX = Path("vigie-data/mailbox")
-# A long list is cut here; the search narrows it (the page says how many are not shown).
+# A long list is cut in pages of this many, each page linked to the next and the previous:
+# « the first 200 are shown: narrow the search » left a centre of 300 unable to read the
+# list past « M » (a user's tour).
 ROSTER_LIMIT = 200
+
+
+def roster_page(wanted: str, found: int) -> tuple[int, int]:
+    """The page asked for (`?page=`, from 1; anything else is the first, past the last is
+    the last) and how many pages `found` rows make."""
+    pages = max(1, -(-found // ROSTER_LIMIT))
+    try:
+        page = int(wanted)
+    except ValueError:
+        page = 1
+    return min(max(page, 1), pages), pages
+
 
 # Each column in words, beside its name in the file.
 COLUMN_WORDS = {
@@ -351,7 +366,12 @@ def roster(
                 candidate_id=summary.candidate_id,
             )
         )
-    return sorted(rows, key=lambda r: (r.surname.casefold(), r.first_name.casefold(), r.email))
+    # By the names as a reader orders them, accents aside: « Élodie » sorted after « Raphaël »
+    # (a user's tour).
+    return sorted(
+        rows,
+        key=lambda r: (folded_for_search(r.surname), folded_for_search(r.first_name), r.email),
+    )
 
 
 def _appeal_decided(projections: Projections, session: SessionSummary | None) -> bool:
@@ -494,6 +514,7 @@ class OperatorDesk(Controller):
         request: Request[Any, Any, Any],
         q: FromQuery[str] = "",
         wanted_state: Annotated[str, QueryParameter(name="state")] = "",
+        wanted_page: Annotated[str, QueryParameter(name="page")] = "",
     ) -> Template:
         """The centre's page: enrol (a form, a file), then its candidates, and the hotline's
         tools when the reader is the hotline."""
@@ -505,7 +526,14 @@ class OperatorDesk(Controller):
         hotline = _is_support(request)
         state = wanted_state if wanted_state in STATE_WORDS else ""
         found = [row for row in everyone if matches(row, q, state)]
-        shown = found[:ROSTER_LIMIT]
+        page, pages = roster_page(wanted_page, len(found))
+        first = (page - 1) * ROSTER_LIMIT
+        shown = found[first : first + ROSTER_LIMIT]
+
+        def page_url(number: int) -> str:
+            kept = {"q": q, "state": state} if q or state else {}
+            return "/operator?" + urlencode({**kept, "page": number}) + "#candidates"
+
         certifications = {c.code: c for c in platform.ctx.catalogue}
         return Template(
             "operator.html",
@@ -515,6 +543,11 @@ class OperatorDesk(Controller):
                 results=result_words(shown, certifications, language_of(request)),
                 total=len(everyone),
                 shown_of=len(found),
+                page=page,
+                pages=pages,
+                first_shown=first + 1,
+                previous_page=page_url(page - 1) if page > 1 else "",
+                next_page=page_url(page + 1) if page < pages else "",
                 search=q,
                 state=state,
                 states=STATE_WORDS,
