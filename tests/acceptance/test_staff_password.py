@@ -341,3 +341,28 @@ def test_a_member_who_signs_in_through_the_provider_gets_a_password_only_by_name
     forced = ("reset-password", examiner, "--password-stdin", "--force")
     assert _cli(platform, monkeypatch, new, *forced) == 0
     assert len(list(platform.ctx.store.history(staff_id))) == before + 1
+
+
+def test_after_her_new_password_she_logs_in_again_back_to_the_security_page(
+    examiner: str, browser: Browsers
+) -> None:
+    """A user's tour: the password changed, the log-in it shows took her to her reviews, not
+    back to the page she was on (to set up a second factor next, or read the change in its
+    history), as a tab whose session had ended does."""
+    desk = browser.open()
+    log_in(desk, "/staff/login", examiner, PASSWORD)
+    changed = _new_password(desk, PASSWORD, "another-pass-3")
+    assert changed.status_code == 200
+    assert '<input type="hidden" name="next" value="/staff/security">' in changed.text
+    token = form_token(desk, "/staff/login")
+    back = desk.post(
+        "/staff/login",
+        data={
+            "email": examiner,
+            "password": "another-pass-3",
+            "next": "/staff/security",
+            "_csrf_token": token,
+        },
+        follow_redirects=False,
+    )
+    assert back.headers["location"] == "/staff/security"

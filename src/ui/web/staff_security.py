@@ -209,10 +209,13 @@ def _page(
     )
 
 
+PAGE_PATH = "/staff/security"
+
+
 class StaffSecurity(Controller):
     """/staff/security, for every member of staff."""
 
-    path = "/staff/security"
+    path = PAGE_PATH
     guards = [staff_guard(*Role)]
 
     @get("", sync_to_thread=True)
@@ -331,7 +334,9 @@ class StaffSecurity(Controller):
         throttle_of(request).succeeded(attempt)
         request.set_session({"lang": language})
         notice = _("Your password was changed and every session of yours ended. Log in again.")
-        return Template("staff_login.html", context=context(request, error="", notice=notice))
+        # Back to this page once logged in again, as a tab whose session ended comes back.
+        page = context(request, error="", notice=notice, back_to=PAGE_PATH)
+        return Template("staff_login.html", context=page)
 
 
 ROUTES = [StaffSecurity]
