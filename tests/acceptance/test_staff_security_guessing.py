@@ -39,17 +39,24 @@ def platform(tmp_path: Path) -> Iterator[Platform]:
     made.close()
 
 
-@pytest.fixture
-def desk(platform: Platform) -> Iterator[TestClient[Any]]:
-    """Eve's browser, logged in as an examiner (many log-ins a minute allowed: the page's own
-    count is the one tested)."""
+def _eve_logged_in(platform: Platform, attempts_per_minute: int) -> Iterator[TestClient[Any]]:
+    """Eve, an examiner, logged in, in a browser of a platform with that per-address limit."""
     register_staff(platform, PASSWORD, {EMAIL: Role.EXAMINER}, name="Eve")
     platform.projections.catch_up(platform.ctx.store)
-    browsers = Browsers(platform, attempts_per_minute=10_000, session_policy=SessionPolicy())
+    browsers = Browsers(
+        platform, attempts_per_minute=attempts_per_minute, session_policy=SessionPolicy()
+    )
     client = browsers.open()
     log_in(client, "/staff/login", EMAIL, PASSWORD)
     yield client
     browsers.close()
+
+
+@pytest.fixture
+def desk(platform: Platform) -> Iterator[TestClient[Any]]:
+    """Eve's browser, logged in as an examiner (many log-ins a minute allowed: the page's own
+    count is the one tested)."""
+    yield from _eve_logged_in(platform, attempts_per_minute=10_000)
 
 
 def _send(desk: TestClient[Any], path: str, **fields: str) -> Any:
@@ -165,13 +172,7 @@ def test_the_code_that_just_turned_the_factor_on_is_refused_at_log_in_saying_why
 @pytest.fixture
 def limited_desk(platform: Platform) -> Iterator[TestClient[Any]]:
     """Eve's browser, logged in, with the platform's per-address limit (ten a minute)."""
-    register_staff(platform, PASSWORD, {EMAIL: Role.EXAMINER}, name="Eve")
-    platform.projections.catch_up(platform.ctx.store)
-    browsers = Browsers(platform, attempts_per_minute=10, session_policy=SessionPolicy())
-    client = browsers.open()
-    log_in(client, "/staff/login", EMAIL, PASSWORD)
-    yield client
-    browsers.close()
+    yield from _eve_logged_in(platform, attempts_per_minute=10)
 
 
 @pytest.mark.parametrize(

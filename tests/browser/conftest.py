@@ -186,19 +186,35 @@ def serve(platform: Platform, port: int, **app_options: Any) -> Iterator[Server]
     worker.join(timeout=10)
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    port = _free_port()
-    platform = bootstrap(
+def platform_on_disk(
+    tmp_path: Path,
+    port: int,
+    *,
+    clock: Any = None,
+    ids: SeededIds | None = None,
+    secret: bytes = SECRET,
+    **settings: Any,
+) -> Platform:
+    """A platform on a SQLite file and a media folder under `tmp_path`, its links to
+    `port` (where `serve` puts it), on a manual clock at 9:00 on 2025-03-04 in Paris unless
+    `clock` is given; `settings` adds to the Settings (a launcher, a catalogue folder…)."""
+    return bootstrap(
         Settings(
             database_url=f"sqlite:///{tmp_path}/vigie.sqlite",
             media_root=str(tmp_path / "media"),
-            secret_key=SECRET.decode(),
+            secret_key=secret.decode(),
             base_url=f"http://127.0.0.1:{port}",
+            **settings,
         ),
-        clock=ManualClock(datetime(2025, 3, 4, 9, 0, tzinfo=PARIS)),
-        ids=SeededIds(99),
+        clock=clock or ManualClock(datetime(2025, 3, 4, 9, 0, tzinfo=PARIS)),
+        ids=ids,
     )
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    port = _free_port()
+    platform = platform_on_disk(tmp_path, port, ids=SeededIds(99))
     yield from serve(platform, port)
     platform.close()
 

@@ -7,19 +7,15 @@ there."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from adapters.bootstrap import Settings, bootstrap
-from adapters.clock import ManualClock
 from adapters.ids import SeededIds
-from tests.browser.conftest import ARTIFACTS, SECRET, Server, _free_port, serve
+from tests.browser.conftest import ARTIFACTS, Server, _free_port, platform_on_disk, serve
 from tests.browser.test_centre_pages import a_centre_operator, centre_logged_in
-from ui.journey import PARIS
 
 SHOTS = ARTIFACTS / "centre"
 # The chosen option's text, measured in the select's own font, against the room the select
@@ -128,15 +124,10 @@ def long_titles(folder: Path) -> Path:
 @pytest.fixture
 def long_server(tmp_path: Path) -> Iterator[Server]:
     port = _free_port()
-    platform = bootstrap(
-        Settings(
-            database_url=f"sqlite:///{tmp_path}/vigie.sqlite",
-            media_root=str(tmp_path / "media"),
-            secret_key=SECRET.decode(),
-            base_url=f"http://127.0.0.1:{port}",
-            catalogue_dir=str(long_titles(tmp_path / "banks")),
-        ),
-        clock=ManualClock(datetime(2025, 3, 4, 9, 0, tzinfo=PARIS)),
+    platform = platform_on_disk(
+        tmp_path,
+        port,
+        catalogue_dir=str(long_titles(tmp_path / "banks")),
         ids=SeededIds(99),
     )
     yield from serve(platform, port)

@@ -13,15 +13,13 @@ import json
 import threading
 import time
 from collections.abc import Coroutine, Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 import uvicorn
 
-from adapters.bootstrap import Platform, Settings, bootstrap
-from adapters.clock import ManualClock
+from adapters.bootstrap import Platform
 from adapters.ids import SeededIds
 from adapters.media.live_memory import MemoryLiveRecorder, MemoryPeer
 from app.live_recording import media_origin, record_live_event
@@ -31,8 +29,14 @@ from app.use_cases import accounts, proctoring
 from domain.media_view import ViewedMedia
 from domain.proctored_session import EnvironmentPart
 from domain.staff import Role
-from tests.browser.conftest import ARTIFACTS, _free_port, serious_violations, wait_until
-from ui.journey import PARIS, Journey
+from tests.browser.conftest import (
+    ARTIFACTS,
+    _free_port,
+    platform_on_disk,
+    serious_violations,
+    wait_until,
+)
+from ui.journey import Journey
 from ui.web import review_words
 from ui.web.app import create_app
 
@@ -53,15 +57,11 @@ def serve_a_review(
     recordings are `environment` when given (the journey's header-only samples otherwise)."""
     port = _free_port()
     live_root = tmp_path / "media" / "live"
-    platform = bootstrap(
-        Settings(
-            database_url=f"sqlite:///{tmp_path}/vigie.sqlite",
-            media_root=str(tmp_path / "media"),
-            secret_key=SECRET.decode(),
-            base_url=f"http://127.0.0.1:{port}",
-            launcher="memory",
-        ),
-        clock=ManualClock(datetime(2025, 3, 4, 9, 0, tzinfo=PARIS)),
+    platform = platform_on_disk(
+        tmp_path,
+        port,
+        secret=SECRET,
+        launcher="memory",
         ids=SeededIds(17),
     )
     journey = Journey(platform, email="lea.playback@example.org")

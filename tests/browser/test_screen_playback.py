@@ -9,23 +9,28 @@ import hashlib
 import threading
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import uvicorn
 
-from adapters.bootstrap import Platform, Settings, bootstrap
-from adapters.clock import ManualClock
+from adapters.bootstrap import Platform
 from adapters.ids import SeededIds
 from app.live_recording import record_live_event
 from app.mail_rendering import SupportContact
 from app.ports.live_media import SCREEN, Segment, SegmentId
 from domain.proctored_session import ProctoredSession
-from tests.browser.conftest import ARTIFACTS, _free_port, serious_violations, wait_until
+from tests.browser.conftest import (
+    ARTIFACTS,
+    _free_port,
+    platform_on_disk,
+    serious_violations,
+    wait_until,
+)
 from tests.browser.test_playback import record_with_a_cut, sign_in_as_examiner
-from ui.journey import PARIS, Journey
+from ui.journey import Journey
 from ui.web.app import create_app
 
 SECRET = b"q" * 32
@@ -64,15 +69,11 @@ def screen_beside(journey: Journey, live_root: Path) -> str:
 def reviewed(tmp_path: Path) -> Iterator[tuple[str, Platform, Journey, str]]:
     port = _free_port()
     live_root = tmp_path / "media" / "live"
-    platform = bootstrap(
-        Settings(
-            database_url=f"sqlite:///{tmp_path}/vigie.sqlite",
-            media_root=str(tmp_path / "media"),
-            secret_key=SECRET.decode(),
-            base_url=f"http://127.0.0.1:{port}",
-            launcher="memory",
-        ),
-        clock=ManualClock(datetime(2025, 3, 4, 9, 0, tzinfo=PARIS)),
+    platform = platform_on_disk(
+        tmp_path,
+        port,
+        secret=SECRET,
+        launcher="memory",
         ids=SeededIds(18),
     )
     journey = Journey(platform, email="sam.screen@example.org")

@@ -21,15 +21,13 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid5
 
 import pytest
 
-from adapters.bootstrap import Platform, Settings, bootstrap
-from adapters.clock import ManualClock
+from adapters.bootstrap import Platform
 from adapters.ids import SeededIds
 from adapters.mail.memory import MemoryMailer
 from app import integrations
@@ -44,9 +42,9 @@ from domain.review import CitedReason, Review
 from domain.staff import Role
 from tests.browser.conftest import (
     BROKEN,
-    SECRET,
     Server,
     _free_port,
+    platform_on_disk,
     serious_violations,
     serve,
     wait_until,
@@ -54,7 +52,7 @@ from tests.browser.conftest import (
 from tests.browser.gallery import Gallery, Shot
 from tests.browser.test_playback import record_with_a_cut
 from ui import journey as journey_module
-from ui.journey import PARIS, TEN_WORDS, Journey
+from ui.journey import TEN_WORDS, Journey
 from vigie_contracts.samples import ebml_sample
 
 LANGUAGES = ("fr", "en")
@@ -118,15 +116,10 @@ def tour_server(tmp_path: Path, browser: Any, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(journey_module, "FACE_PHOTO", Cast.face)
     monkeypatch.setattr(journey_module, "ID_PHOTO", Cast.id_card)
     port = _free_port()
-    platform = bootstrap(
-        Settings(
-            database_url=f"sqlite:///{tmp_path}/vigie.sqlite",
-            media_root=str(tmp_path / "media"),
-            secret_key=SECRET.decode(),
-            base_url=f"http://127.0.0.1:{port}",
-            webhook_allowed_networks=AllowedNetworks.parse("127.0.0.0/8"),  # its webhook's
-        ),
-        clock=ManualClock(datetime(2025, 3, 4, 9, 0, tzinfo=PARIS)),
+    platform = platform_on_disk(
+        tmp_path,
+        port,
+        webhook_allowed_networks=AllowedNetworks.parse("127.0.0.0/8"),  # its webhook's
         ids=SeededIds(13),
     )
     live_root = tmp_path / "media" / "live"

@@ -19,10 +19,9 @@ from typing import Any
 
 import pytest
 
-from adapters.bootstrap import Settings, bootstrap
 from domain.evidence import FlagKind
 from domain.proctored_session import ProctoredSession
-from tests.browser.conftest import SECRET, Server, _free_port, serve
+from tests.browser.conftest import Server, _free_port, platform_on_disk, serve
 from tests.browser.test_checks_screens import SHOTS, logged_in
 from ui.journey import PARIS
 
@@ -42,13 +41,9 @@ class RealClock:
 @pytest.fixture
 def live_server(tmp_path: Path) -> Iterator[Server]:
     port = _free_port()
-    platform = bootstrap(
-        Settings(
-            database_url=f"sqlite:///{tmp_path}/vigie.sqlite",
-            media_root=str(tmp_path / "media"),
-            secret_key=SECRET.decode(),
-            base_url=f"http://127.0.0.1:{port}",
-        ),
+    platform = platform_on_disk(
+        tmp_path,
+        port,
         clock=RealClock(),
     )
     yield from serve(platform, port, live_media_root=tmp_path / "media" / "live")
