@@ -41,19 +41,13 @@ class Found:
     enrolled_as: tuple[str, ...] = ()
 
 
-def _folded(text: str) -> str:
-    """Case and accents ignored: « Helene » finds « Hélène » (the centre's list searches so
-    too)."""
-    return folded_for_search(text)
-
-
 def find_candidates(ctx: Context, projections: Projections, query: str) -> list[Found]:
     """Candidates whose e-mail, surname or first name contains every word of the query:
     the account's names or those any centre enrolled her under (a caller gives the names
     her centre knows her by; a user's tour found nobody for them). Names are read from each
     account (they are personal data, sealed in the log, and the read models keep only
     addresses): fine for a centre's few thousand candidates."""
-    words = _folded(query).split()
+    words = folded_for_search(query).split()
     if not words:
         return []
     found: list[Found] = []
@@ -69,12 +63,12 @@ def find_candidates(ctx: Context, projections: Projections, query: str) -> list[
                 if (other := name_in_list(given.surname, given.first_name)) != name
             )
         )
-        haystack = _folded(" ".join((email, candidate.first_name, candidate.surname)))
-        others = [_folded(other) for other in enrolled_as]
+        haystack = folded_for_search(" ".join((email, candidate.first_name, candidate.surname)))
+        others = [folded_for_search(other) for other in enrolled_as]
         # Every word in the account's names and address, or every word in one centre's
         # names: « Martin Autre » mixes two people's sets, and finds nobody.
         if all(word in haystack for word in words) or any(
-            all(word in f"{_folded(email)} {other}" for word in words) for other in others
+            all(word in f"{folded_for_search(email)} {other}" for word in words) for other in others
         ):
             found.append(Found(candidate_id, name, email, enrolled_as))
             if len(found) == MOST_FOUND:

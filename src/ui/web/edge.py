@@ -227,14 +227,19 @@ def address_refused(
     refused = request.scope.get(ADDRESS_REFUSED)
     if not isinstance(refused, dict):
         return None
-    _ = gettext_for(language_of(request))
-    error = _("Too many attempts in a short time. Wait a minute, then try again.")
+    error = too_many_attempts(language_of(request))
     return Template(
         template,
         context=context(request, error=error, back_to=back_to),
         status_code=429,
         headers=refused,
     )
+
+
+def too_many_attempts(language: str) -> str:
+    """What a form refused by the per-address limit says (HTTP 429), in the reader's language."""
+    _ = gettext_for(language)
+    return _("Too many attempts in a short time. Wait a minute, then try again.")
 
 
 def too_many_codes(language: str) -> str:

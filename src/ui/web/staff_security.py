@@ -43,6 +43,7 @@ from ui.web.edge import (
     staff_guard,
     staff_id,
     throttle_of,
+    too_many_attempts,
 )
 from ui.web.i18n import N_, gettext_for
 from ui.web.refusals import password_refusal
@@ -105,40 +106,28 @@ HISTORY_WORDS = {
 AREA = "staff-security"
 
 
-def _attempt(request: Request[Any, Any, Any]) -> Attempt | None:
-    """A password or code about to be checked, counted as a failure unless `succeeded`; None
-    when the member had too many wrong ones lately (nothing is then checked)."""
-    return throttle_of(request).code_attempt(str(staff_id(request)), AREA)
-
-
-def _too_many(
+def _counted(
     request: Request[Any, Any, Any], *, beside: str = "error", secret: str = ""
-) -> Template:
-    """What the page says instead of checking (HTTP 429), `beside` the form that was sent
-    (the name of its error field), the secret being set up shown again."""
+) -> Attempt | Template:
+    """A password or code about to be checked, counted as a failure unless `succeeded`; or,
+    nothing checked nor counted, the page again with 429 and the words `beside` the form sent
+    (the name of its error field; the secret being set up shown again): past the per-address
+    limit (app._rate_limited: a minute), or past this page's own count (fifteen minutes)."""
     _ = gettext_for(language_of(request))
-    wait = _(
-        "Too many wrong passwords or codes on this page. Wait 15 minutes, then try again; "
-        "if it was not you, tell the platform's administrator."
-    )
-    page = _page(request, status=429, secret=secret, **{beside: wait})
-    page.headers.update(THROTTLED_RETRY_AFTER)
-    return page
-
-
-def _address_refused(
-    request: Request[Any, Any, Any], *, beside: str = "error", secret: str = ""
-) -> Template | None:
-    """This form sent once too often from this address in a minute (the per-address limit,
-    app._rate_limited): the page again, the limit's words `beside` the form sent, with 429
-    and its Retry-After, nothing checked nor counted; None otherwise."""
-    refused = request.scope.get(ADDRESS_REFUSED)
-    if not isinstance(refused, dict):
-        return None
-    _ = gettext_for(language_of(request))
-    wait = _("Too many attempts in a short time. Wait a minute, then try again.")
-    page = _page(request, status=429, secret=secret, **{beside: wait})
-    page.headers.update(refused)
+    limited = request.scope.get(ADDRESS_REFUSED)
+    if isinstance(limited, dict):
+        words, wait = too_many_attempts(language_of(request)), limited
+    else:
+        attempt = throttle_of(request).code_attempt(str(staff_id(request)), AREA)
+        if attempt is not None:
+            return attempt
+        words = _(
+            "Too many wrong passwords or codes on this page. Wait 15 minutes, then try again; "
+            "if it was not you, tell the platform's administrator."
+        )
+        wait = THROTTLED_RETRY_AFTER
+    page = _page(request, status=429, secret=secret, **{beside: words})
+    page.headers.update(wait)
     return page
 
 
@@ -233,12 +222,10 @@ class StaffSecurity(Controller):
         factors = second_factors_of(request)
         if factors.enabled(member):
             return _already(request, on=True)
-        if (limited := _address_refused(request, beside="setup_error")) is not None:
-            return limited
+        attempt = _counted(request, beside="setup_error")
+        if isinstance(attempt, Template):
+            return attempt
         ctx = platform_of(request).ctx
-        attempt = _attempt(request)
-        if attempt is None:
-            return _too_many(request, beside="setup_error")
         if not accounts.staff_password_matches(ctx, member, data.current):
             _ = gettext_for(language_of(request))
             wrong = _("Your current password is not this one.")
@@ -262,12 +249,9 @@ class StaffSecurity(Controller):
                 "each time, and the first code must follow within 10 minutes."
             )
             return _page(request, setup_error=again, status=400)
-        pending = factors.pending(member) or ""
-        if (limited := _address_refused(request, secret=pending)) is not None:
-            return limited
-        attempt = _attempt(request)
-        if attempt is None:
-            return _too_many(request, secret=factors.pending(member) or "")
+        attempt = _counted(request, secret=factors.pending(member) or "")
+        if isinstance(attempt, Template):
+            return attempt
         if factors.confirm(member, data.code):
             throttle_of(request).succeeded(attempt)
             accounts.record_second_factor_turned_on(platform_of(request).ctx, member)
@@ -288,11 +272,9 @@ class StaffSecurity(Controller):
         factors = second_factors_of(request)
         if not factors.enabled(member):
             return _already(request, on=False)
-        if (limited := _address_refused(request)) is not None:
-            return limited
-        attempt = _attempt(request)
-        if attempt is None:
-            return _too_many(request)
+        attempt = _counted(request)
+        if isinstance(attempt, Template):
+            return attempt
         if factors.check(member, data.code):
             throttle_of(request).succeeded(attempt)
             # Recorded before it is removed, as an administrator's reset is: removed and not
@@ -322,12 +304,10 @@ class StaffSecurity(Controller):
         refused = password_refusal(language, data.password)
         if refused:
             return _page(request, password_error=refused, status=400)
-        if (limited := _address_refused(request, beside="current_error")) is not None:
-            return limited
+        attempt = _counted(request, beside="current_error")
+        if isinstance(attempt, Template):
+            return attempt
         ctx = platform_of(request).ctx
-        attempt = _attempt(request)
-        if attempt is None:
-            return _too_many(request, beside="current_error")
         if not accounts.change_staff_password(ctx, member, current=data.current, new=data.password):
             wrong = _("Your current password is not this one.")
             return _page(request, current_error=wrong, status=400)
